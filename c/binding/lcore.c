@@ -1,10 +1,192 @@
-/* lcore.c: the quicksilver.core module entry point (placeholder until the core lands). */
-#include <lua.h>
-#include <lauxlib.h>
-int luaopen_quicksilver_core(lua_State *L);
-int luaopen_quicksilver_core(lua_State *L) {
+/*
+** lcore.c: the quicksilver.core module: entry point, error objects, the
+** NULL sentinel, the driver registry and the text compiler.
+**
+** Failures of the database come back as "nil, err" (err built by the
+** qs.exc factory that the Lua layer registers), so the Lua layer decides
+** what to attach and when to raise; misuse of the binding itself raises.
+*/
+#include "lbinding.h"
+
+#include <string.h>
+
+void qsB_pusherror(lua_State *L, const qs_error *err) {
+  const char *cls = qs_code_class(err->code);
+  const char *msg = err->message ? err->message : qs_code_name(err->code);
+  int has_factory;
+  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_ERRFACTORY);
+  has_factory = lua_isfunction(L, -1);
+  if (has_factory) lua_pushstring(L, cls);
+  else lua_pop(L, 1);
+  if (has_factory) lua_pushstring(L, msg);
+  lua_createtable(L, 0, 4);
+  if (err->driver_code != 0 || err->sqlstate[0] || err->constraint) {
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, err->driver_code);
+    lua_setfield(L, -2, "code");
+    if (err->sqlstate[0]) {
+      lua_pushstring(L, err->sqlstate);
+      lua_setfield(L, -2, "sqlstate");
+    }
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "message");
+    if (err->constraint) {
+      lua_pushstring(L, err->constraint);
+      lua_setfield(L, -2, "constraint");
+    }
+    lua_setfield(L, -2, "orig");
+  }
+  lua_pushboolean(L, err->invalidated);
+  lua_setfield(L, -2, "connection_invalidated");
+  if (has_factory) {
+    lua_call(L, 3, 1);
+  } else {
+    lua_pushstring(L, cls);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "message");
+  }
+}
+
+int qsB_fail(lua_State *L, const qs_error *err) {
+  lua_pushnil(L);
+  qsB_pusherror(L, err);
+  return 2;
+}
+
+int qsB_raise(lua_State *L, int code, const char *msg) {
+  qs_error err;
+  memset(&err, 0, sizeof err);
+  err.code = code;
+  err.message = (char *)msg;   /* borrowed: pusherror only reads it */
+  qsB_pusherror(L, &err);
+  return lua_error(L);
+}
+
+void qsB_pushvalue(lua_State *L, const qs_value *v) {
+  switch (v->type) {
+    case QS_TINT: qsL_pushint64(L, v->u.i); break;
+    case QS_TFLOAT: lua_pushnumber(L, v->u.f); break;
+    case QS_TTEXT:
+    case QS_TBLOB: lua_pushlstring(L, v->u.s.p, v->u.s.n); break;
+    default: lua_pushnil(L);
+  }
+}
+
+static int buf_gc(lua_State *L) {
+  qs_buf *b = (qs_buf *)luaL_checkudata(L, 1, QS_BUF_MT);
+  qs_buf_free(b);
+  return 0;
+}
+
+qs_buf *qsB_newbuf(lua_State *L) {
+  qs_buf *b = (qs_buf *)qsL_newuserdatauv(L, sizeof(qs_buf), 0);
+  qs_buf_init(b);
+  luaL_setmetatable(L, QS_BUF_MT);
+  return b;
+}
+
+/* core.set_null(sentinel): the value that binds as SQL NULL (qs.null). */
+static int l_set_null(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);
+  return 0;
+}
+
+/* core.set_error_factory(fn): fn(class_name, message, fields) -> error. */
+static int l_set_error_factory(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, QS_REG_ERRFACTORY);
+  return 0;
+}
+
+/* core.drivers(): the names of the registered drivers, sorted by nothing. */
+static int l_drivers(lua_State *L) {
+  int i = 0;
   lua_newtable(L);
-  lua_pushliteral(L, "0.1.0");
+  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -4, ++i);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* core.code_class(name): the qs.exc class of a QS_* code name; for tests. */
+static int l_code_classes(lua_State *L) {
+  lua_newtable(L);
+#define QS_PAIR_(name, value, cls) \
+  if (cls) { lua_pushstring(L, cls); lua_setfield(L, -2, #name); }
+  QS_ERRNO_MAP(QS_PAIR_)
+#undef QS_PAIR_
+  return 1;
+}
+
+/* core.quote_identifier(dialect, name): for the compiler's Lua front end
+** and tests. */
+static int l_quote_identifier(lua_State *L) {
+  const char *dname = luaL_checkstring(L, 1);
+  size_t n;
+  const char *ident = luaL_checklstring(L, 2, &n);
+  const qs_dialect *d = qs_dialect_find(dname);
+  qs_buf *b;
+  if (d == NULL) return luaL_error(L, "unknown dialect '%s'", dname);
+  b = qsB_newbuf(L);
+  if (qs_dialect_quote(d, b, ident, n) != QS_OK) return qsB_raise(L, QS_NOMEM, "out of memory");
+  lua_pushlstring(L, b->p, b->len);
+  return 1;
+}
+
+static const luaL_Reg buf_meta[] = {
+  {"__gc", buf_gc},
+  {NULL, NULL},
+};
+
+static const luaL_Reg funcs[] = {
+  {"connect", qsB_connect},
+  {"compile_text", qsB_compile_text},
+  {"set_null", l_set_null},
+  {"set_error_factory", l_set_error_factory},
+  {"drivers", l_drivers},
+  {"code_classes", l_code_classes},
+  {"quote_identifier", l_quote_identifier},
+  {NULL, NULL},
+};
+
+int luaopen_quicksilver_core(lua_State *L);
+
+int luaopen_quicksilver_core(lua_State *L) {
+  luaL_newmetatable(L, QS_BUF_MT);
+  luaL_setfuncs(L, buf_meta, 0);
+  lua_pop(L, 1);
+  qsB_open_conn(L);
+  qsB_open_cursor(L);
+  qsB_open_row(L);
+
+  /* The driver registry: SQLite is built in; server drivers are separate
+  ** modules that add a light userdata pointing at their qs_driver. */
+  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
+  }
+  lua_pushlightuserdata(L, (void *)&qs_sqlite3_driver);
+  lua_setfield(L, -2, qs_sqlite3_driver.zName);
+  lua_pop(L, 1);
+
+  luaL_newlib(L, funcs);
+  lua_pushliteral(L, QS_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushinteger(L, QS_DRIVER_VERSION);
+  lua_setfield(L, -2, "driver_version");
+  lua_pushstring(L, QS_REG_DRIVERS);
+  lua_setfield(L, -2, "driver_registry_key");
   return 1;
 }

@@ -1,0 +1,43 @@
+/*
+** lbinding.h: what the binding's files share (internal; not installed).
+*/
+#ifndef QS_LBINDING_H
+#define QS_LBINDING_H
+
+#include "compat.h"
+#include "quicksilver.h"
+
+#define QS_CONN_MT "quicksilver.Connection"
+#define QS_CURSOR_MT "quicksilver.Cursor"
+#define QS_ROW_MT "quicksilver.Row"
+#define QS_BUF_MT "quicksilver.Buffer"
+
+/* Registry keys. The driver table is versioned: a driver module built
+** against another layout registers under another key and is never found. */
+#define QS_REG_NULL "quicksilver.core.null"
+#define QS_REG_ERRFACTORY "quicksilver.core.error_factory"
+#define QS_REG_DRIVERS "quicksilver.drivers.v1"
+
+/* Pushes the qs.exc error object for err (through the factory Lua
+** registered, or a plain table before it has). */
+void qsB_pusherror(lua_State *L, const qs_error *err);
+/* Pushes nil and the error object: the "nil, err" return of a failure. */
+int qsB_fail(lua_State *L, const qs_error *err);
+/* Raises an error object of class code with message msg. */
+int qsB_raise(lua_State *L, int code, const char *msg);
+/* Pushes one column value. */
+void qsB_pushvalue(lua_State *L, const qs_value *v);
+/* A qs_buf owned by a new userdata on the stack, so a Lua error never
+** leaks it. */
+qs_buf *qsB_newbuf(lua_State *L);
+
+void qsB_open_conn(lua_State *L);
+void qsB_open_cursor(lua_State *L);
+void qsB_open_row(lua_State *L);
+int qsB_connect(lua_State *L);
+int qsB_compile_text(lua_State *L);
+/* Pushes a row built from the current row of s: ncols values plus the
+** keymap at index keymap; the row metatable must be at index mt. */
+void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt);
+
+#endif

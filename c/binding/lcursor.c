@@ -1,0 +1,232 @@
+/*
+** lcursor.c: the quicksilver.Cursor userdata, one executed statement.
+**
+** A cursor owns its qs_stmt from the moment the statement is prepared, so
+** a Lua error at any later point leaves the statement to __gc rather than
+** checked out forever. When the last row has been read the statement goes
+** back to the connection's cache at once (holding it would hold SQLite's
+** read lock). User values: 1 the Connection (kept alive while the cursor
+** is), 2 the keymap shared by the rows: {name = index, [index] = name}.
+*/
+#include "lbinding.h"
+
+#include <string.h>
+
+enum { CUR_CLOSED = 0, CUR_ROW = 1, CUR_DONE = 2 };
+
+typedef struct lcursor {
+  qs_stmt *st;         /* NULL once done or closed */
+  int state;
+  int ncols;
+  int readonly;
+  int64_t rowcount;    /* rows changed; -1 for a statement that writes nothing */
+  int64_t lastrowid;
+} lcursor;
+
+static lcursor *check_cursor(lua_State *L, int idx) {
+  return (lcursor *)luaL_checkudata(L, idx, QS_CURSOR_MT);
+}
+
+static void cursor_release(lcursor *cur) {
+  if (cur->st) {
+    qs_stmt_release(cur->st);
+    cur->st = NULL;
+  }
+}
+
+/* Records what a finished statement reports, then gives the statement back. */
+static void cursor_finish(lcursor *cur) {
+  qs_conn *c = qs_stmt_conn(cur->st);
+  cur->rowcount = cur->readonly || c == NULL ? -1 : qs_conn_changes(c);
+  cur->lastrowid = c ? qs_conn_last_insert_id(c) : 0;
+  cursor_release(cur);
+  cur->state = CUR_DONE;
+}
+
+/* Fails with the statement's error, releasing the statement first. */
+static int cursor_fail(lua_State *L, lcursor *cur, int rc) {
+  qs_conn *c = qs_stmt_conn(cur->st);
+  qs_error closed;
+  cursor_release(cur);
+  cur->state = CUR_CLOSED;
+  if (c == NULL || rc == QS_CLOSED) {
+    memset(&closed, 0, sizeof closed);
+    closed.code = QS_CLOSED;
+    closed.message = (char *)"the connection of this cursor was closed";
+    return qsB_fail(L, &closed);
+  }
+  return qsB_fail(L, qs_conn_error(c));
+}
+
+/* qsB_cursor_new: pushes a closed cursor on the Connection at connidx. */
+int qsB_cursor_new(lua_State *L, int connidx);
+int qsB_cursor_new(lua_State *L, int connidx) {
+  lcursor *cur = (lcursor *)qsL_newuserdatauv(L, sizeof(lcursor), 2);
+  memset(cur, 0, sizeof *cur);
+  cur->rowcount = -1;
+  luaL_setmetatable(L, QS_CURSOR_MT);
+  lua_pushvalue(L, connidx);
+  qsL_setiuservalue(L, -2, 1);
+  return 1;
+}
+
+static void build_keymap(lua_State *L, int curidx, lcursor *cur) {
+  int i;
+  lua_createtable(L, cur->ncols, cur->ncols);
+  for (i = 0; i < cur->ncols; i++) {
+    const char *name = qs_stmt_column_name(cur->st, i);
+    if (name == NULL) name = "?";
+    lua_pushstring(L, name);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, i + 1);
+    lua_pushvalue(L, -1);
+    if (qsL_rawget(L, -3) == LUA_TNIL) {   /* the first of equal names wins */
+      lua_pop(L, 1);
+      lua_pushinteger(L, i + 1);
+      lua_rawset(L, -3);
+    } else {
+      lua_pop(L, 2);
+    }
+  }
+  qsL_setiuservalue(L, curidx, 2);
+}
+
+/*
+** qsB_cursor_start: the cursor at curidx takes s, binds the n values and
+** runs the statement to its first row. Pushes the cursor, or nil and the
+** error; returns the count pushed.
+*/
+int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
+                     int n);
+int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
+                     int n) {
+  lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
+  int rc;
+  cur->st = s;
+  cur->state = CUR_ROW;
+  rc = qs_stmt_bind(s, n, vals);
+  if (rc == QS_OK) rc = qs_stmt_step(s);
+  if (rc < 0) return cursor_fail(L, cur, rc);
+  cur->readonly = qs_stmt_readonly(s);
+  cur->ncols = qs_stmt_column_count(s);
+  if (cur->ncols > 0) build_keymap(L, curidx, cur);
+  if (rc == QS_DONE) cursor_finish(cur);
+  lua_pushvalue(L, curidx);
+  return 1;
+}
+
+/*
+** cur:fetch(n?) -> list of rows | nil, err
+** Up to n rows (all when n is absent); fewer than n means the end. Fetching
+** from a finished cursor returns an empty list; from a closed one raises.
+*/
+static int cursor_fetch(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, -1);
+  int count = 0, km, mt, list;
+  if (cur->state == CUR_ROW && qs_stmt_conn(cur->st) == NULL) {
+    cursor_release(cur);   /* its connection was closed under it */
+    cur->state = CUR_CLOSED;
+  }
+  if (cur->state == CUR_CLOSED)
+    return qsB_raise(L, QS_CLOSED, "attempt to use a closed quicksilver.Cursor");
+  lua_settop(L, 2);
+  lua_newtable(L);
+  list = lua_gettop(L);
+  if (cur->state != CUR_ROW) return 1;
+  qsL_getiuservalue(L, 1, 2);
+  km = lua_gettop(L);
+  luaL_getmetatable(L, QS_ROW_MT);
+  mt = lua_gettop(L);
+  while (cur->state == CUR_ROW && (max < 0 || count < max)) {
+    int rc;
+    qsB_pushrow(L, cur->st, cur->ncols, km, mt);
+    lua_rawseti(L, list, ++count);
+    rc = qs_stmt_step(cur->st);
+    if (rc == QS_DONE) cursor_finish(cur);
+    else if (rc < 0) return cursor_fail(L, cur, rc);
+  }
+  lua_settop(L, list);
+  return 1;
+}
+
+/* cur:columns() -> list of column names (empty for statements without). */
+static int cursor_columns(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  int i;
+  lua_createtable(L, cur->ncols, 0);
+  if (cur->ncols == 0) return 1;
+  qsL_getiuservalue(L, 1, 2);
+  for (i = 1; i <= cur->ncols; i++) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -3, i);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* cur:keymap() -> the {name = index, [index] = name} table rows share. */
+static int cursor_keymap(lua_State *L) {
+  check_cursor(L, 1);
+  qsL_getiuservalue(L, 1, 2);
+  return 1;
+}
+
+static int cursor_rowcount(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  qsL_pushint64(L, cur->rowcount);
+  return 1;
+}
+
+static int cursor_lastrowid(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  qsL_pushint64(L, cur->lastrowid);
+  return 1;
+}
+
+/* cur:done() -> true when no row is left to fetch. */
+static int cursor_done(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  lua_pushboolean(L, cur->state != CUR_ROW);
+  return 1;
+}
+
+static int cursor_gc(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  cursor_release(cur);
+  cur->state = CUR_CLOSED;
+  return 0;
+}
+
+static int cursor_tostring(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  static const char *const names[] = {"closed", "open", "done"};
+  lua_pushfstring(L, "quicksilver.Cursor (%s) %p", names[cur->state], (void *)cur);
+  return 1;
+}
+
+static const luaL_Reg cursor_methods[] = {
+  {"fetch", cursor_fetch},
+  {"columns", cursor_columns},
+  {"keymap", cursor_keymap},
+  {"rowcount", cursor_rowcount},
+  {"lastrowid", cursor_lastrowid},
+  {"done", cursor_done},
+  {"close", cursor_gc},
+  {NULL, NULL},
+};
+
+static const luaL_Reg cursor_meta[] = {
+  {"__gc", cursor_gc},
+  {"__close", cursor_gc},
+  {"__tostring", cursor_tostring},
+  {NULL, NULL},
+};
+
+void qsB_open_cursor(lua_State *L) {
+  luaL_newmetatable(L, QS_CURSOR_MT);
+  luaL_setfuncs(L, cursor_meta, 0);
+  luaL_newlib(L, cursor_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}

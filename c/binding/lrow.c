@@ -1,0 +1,211 @@
+/*
+** lrow.c: the quicksilver.Row userdata, one result row.
+**
+** A row is a userdata because #row must count NULL columns on every
+** runtime (Lua 5.1 and LuaJIT ignore __len on tables). On 5.4 the values
+** sit in the userdata's own user values (1..n) and the keymap shared by the
+** result's rows in user value n+1: one allocation per row. Rows answer
+** row[i], row.name and #row; their own methods start with "_" and are
+** looked up after the column names, so every column name stays reachable.
+*/
+#include "lbinding.h"
+
+typedef struct lrow {
+  int n;               /* column count */
+} lrow;
+
+void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt) {
+  lrow *r = (lrow *)qsL_newuserdatauv(L, sizeof(lrow), ncols + 1);
+  int i;
+  qs_value v;
+  r->n = ncols;
+  lua_pushvalue(L, mt);
+  lua_setmetatable(L, -2);
+  for (i = 0; i < ncols; i++) {
+    qs_stmt_column(s, i, &v);
+    if (v.type != QS_TNULL) {   /* user values start out nil */
+      qsB_pushvalue(L, &v);
+      qsL_setiuservalue(L, -2, i + 1);
+    }
+  }
+  lua_pushvalue(L, keymap);
+  qsL_setiuservalue(L, -2, ncols + 1);
+}
+
+static lrow *check_row(lua_State *L, int idx) {
+  return (lrow *)luaL_checkudata(L, idx, QS_ROW_MT);
+}
+
+/* Pushes value i (1-based) of the row at idx. */
+static void push_col(lua_State *L, int idx, int i) {
+  qsL_getiuservalue(L, idx, i);
+}
+
+static void push_keymap(lua_State *L, int idx, lrow *r) {
+  qsL_getiuservalue(L, idx, r->n + 1);
+}
+
+/* __index(row, key); upvalue 1 is the method table. */
+static int row_index(lua_State *L) {
+  lrow *r = (lrow *)lua_touserdata(L, 1);
+  int t = lua_type(L, 2);
+  if (t == LUA_TNUMBER) {
+    lua_Integer i = lua_tointeger(L, 2);
+    if (i >= 1 && i <= r->n && (lua_Number)i == lua_tonumber(L, 2)) push_col(L, 1, (int)i);
+    else lua_pushnil(L);
+    return 1;
+  }
+  if (t == LUA_TSTRING) {
+    push_keymap(L, 1, r);
+    lua_pushvalue(L, 2);
+    if (qsL_rawget(L, -2) == LUA_TNUMBER) {
+      push_col(L, 1, (int)lua_tointeger(L, -1));
+      return 1;
+    }
+    lua_pushvalue(L, 2);
+    if (qsL_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  }
+  lua_pushfstring(L, "Row has no column '%s'", luaL_tolstring(L, 2, NULL));
+  return qsB_raise(L, QS_MISUSE, lua_tostring(L, -1));
+}
+
+static int row_len(lua_State *L) {
+  lua_pushinteger(L, check_row(L, 1)->n);
+  return 1;
+}
+
+/* row:_tomap() -> {name = value}; of equal names the first wins. */
+static int row_tomap(lua_State *L) {
+  lrow *r = check_row(L, 1);
+  int i;
+  lua_createtable(L, 0, r->n);
+  push_keymap(L, 1, r);
+  for (i = r->n; i >= 1; i--) {   /* backwards, so the first name wins */
+    lua_rawgeti(L, -1, i);
+    push_col(L, 1, i);
+    lua_rawset(L, -4);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* row:_keys() -> list of column names. */
+static int row_keys(lua_State *L) {
+  lrow *r = check_row(L, 1);
+  int i;
+  lua_createtable(L, r->n, 0);
+  push_keymap(L, 1, r);
+  for (i = 1; i <= r->n; i++) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -3, i);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* row:_tuple() -> {v1, ..., vn, n = n} (holes where values are NULL). */
+static int row_tuple(lua_State *L) {
+  lrow *r = check_row(L, 1);
+  int i;
+  lua_createtable(L, r->n, 1);
+  for (i = 1; i <= r->n; i++) {
+    push_col(L, 1, i);
+    lua_rawseti(L, -2, i);
+  }
+  lua_pushinteger(L, r->n);
+  lua_setfield(L, -2, "n");
+  return 1;
+}
+
+/* Iterator for pairs(row): names in column order, skipping repeated names. */
+static int row_next(lua_State *L) {
+  lrow *r = check_row(L, 1);
+  int i = 1;
+  lua_settop(L, 2);
+  push_keymap(L, 1, r);   /* 3 */
+  if (!lua_isnil(L, 2)) {
+    lua_pushvalue(L, 2);
+    lua_rawget(L, 3);
+    i = (int)lua_tointeger(L, -1) + 1;
+    lua_pop(L, 1);
+  }
+  for (; i <= r->n; i++) {
+    lua_rawgeti(L, 3, i);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, 3);
+    if (lua_tointeger(L, -1) == i) {
+      lua_pop(L, 1);
+      push_col(L, 1, i);
+      return 2;
+    }
+    lua_pop(L, 2);
+  }
+  lua_pushnil(L);
+  return 1;
+}
+
+static int row_pairs(lua_State *L) {
+  check_row(L, 1);
+  lua_pushcfunction(L, row_next);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+/* "(1, 'x', NULL)" as SQLAlchemy's repr, with %q-style string quoting. */
+static int row_tostring(lua_State *L) {
+  lrow *r = check_row(L, 1);
+  luaL_Buffer b;
+  int i;
+  luaL_buffinit(L, &b);
+  luaL_addchar(&b, '(');
+  for (i = 1; i <= r->n; i++) {
+    if (i > 1) luaL_addstring(&b, ", ");
+    push_col(L, 1, i);
+    switch (lua_type(L, -1)) {
+      case LUA_TNIL: lua_pop(L, 1); luaL_addstring(&b, "NULL"); break;
+      case LUA_TSTRING: {
+        lua_getglobal(L, "string");
+        lua_getfield(L, -1, "format");
+        lua_pushliteral(L, "%q");
+        lua_pushvalue(L, -4);
+        lua_call(L, 2, 1);
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        luaL_addvalue(&b);
+        break;
+      }
+      default:
+        luaL_tolstring(L, -1, NULL);
+        lua_remove(L, -2);
+        luaL_addvalue(&b);
+    }
+  }
+  luaL_addchar(&b, ')');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static const luaL_Reg row_methods[] = {
+  {"_tomap", row_tomap},
+  {"_asdict", row_tomap},
+  {"_keys", row_keys},
+  {"_tuple", row_tuple},
+  {NULL, NULL},
+};
+
+void qsB_open_row(lua_State *L) {
+  luaL_newmetatable(L, QS_ROW_MT);
+  luaL_newlib(L, row_methods);
+  lua_pushcclosure(L, row_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, row_len);
+  lua_setfield(L, -2, "__len");
+  lua_pushcfunction(L, row_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushcfunction(L, row_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushliteral(L, "quicksilver.Row");
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}

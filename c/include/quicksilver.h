@@ -1,0 +1,257 @@
+/*
+** quicksilver.h: the one public C header of the quicksilver core.
+**
+** The core is usable without Lua: it holds the driver interface (one table of
+** functions per database client library), the generic connection with its
+** prepared-statement cache and transaction state, the SQL dialects and the
+** compiler. The Lua binding (c/binding/) is one client of this header; a C
+** program is another (see c/test/).
+**
+** Conventions (after SQLite and libuv): public names are qs_<object>_<verb>,
+** internal names shared across files are qs__<name>, statics are unprefixed.
+** Fallible functions return an int from QS_ERRNO_MAP; the message, SQLSTATE
+** and driver code of a failure live on the object that failed
+** (qs_conn_error()), as sqlite3_errmsg() does.
+*/
+#ifndef QUICKSILVER_H
+#define QUICKSILVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QS_VERSION "0.1.0"
+
+/*
+** Result codes. Non-negative codes are successes; negative codes are error
+** families, each mirroring one class of the Lua qs.exc hierarchy (the third
+** column), so the binding never needs a second table to translate them.
+*/
+#define QS_ERRNO_MAP(X)                                        \
+  X(OK,            0, NULL)                                    \
+  X(ROW,           1, NULL)                                    \
+  X(DONE,          2, NULL)                                    \
+  X(ARGUMENT,     -1, "ArgumentError")                         \
+  X(MISUSE,       -2, "InvalidRequestError")                   \
+  X(NOMEM,        -3, "InternalError")                         \
+  X(CLOSED,       -4, "ResourceClosedError")                   \
+  X(COMPILE,      -5, "CompileError")                          \
+  X(TIMEOUT,      -6, "TimeoutError")                          \
+  X(INTEGRITY,    -7, "IntegrityError")                        \
+  X(OPERATIONAL,  -8, "OperationalError")                      \
+  X(PROGRAMMING,  -9, "ProgrammingError")                      \
+  X(DATA,        -10, "DataError")                             \
+  X(INTERFACE,   -11, "InterfaceError")                        \
+  X(INTERNAL,    -12, "InternalError")                         \
+  X(NOTSUPPORTED,-13, "NotSupportedError")
+
+enum {
+#define QS_ENUM_(name, value, cls) QS_##name = value,
+  QS_ERRNO_MAP(QS_ENUM_)
+#undef QS_ENUM_
+  QS__ERRNO_LAST_ = 0
+};
+
+/* The symbolic name of a code ("INTEGRITY") and its qs.exc class name. */
+const char *qs_code_name(int code);
+const char *qs_code_class(int code);
+
+/*
+** Error information. Owned by the object that failed; valid until that
+** object's next call. message is never NULL after a failure.
+*/
+typedef struct qs_error {
+  int code;              /* QS_* family of the failure, QS_OK when none */
+  int driver_code;       /* native code (SQLite extended result code, errno) */
+  char sqlstate[6];      /* five-character SQLSTATE, or "" */
+  char *message;         /* malloc'd, NUL-terminated */
+  char *constraint;      /* malloc'd constraint name when known, else NULL */
+  int invalidated;       /* nonzero: the connection is unusable from now on */
+} qs_error;
+
+void qs_error_clear(qs_error *err);
+/* Sets code and a printf-formatted message; keeps driver fields as given. */
+int qs_error_set(qs_error *err, int code, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void qs_error_move(qs_error *dst, qs_error *src);
+
+/* A growable byte buffer (SQL text, rendered literals). */
+typedef struct qs_buf {
+  char *p;               /* bytes, always NUL-terminated when len > 0 */
+  size_t len;            /* bytes used, excluding the terminator */
+  size_t cap;            /* bytes allocated */
+  int failed;            /* an allocation failed: every later append is a no-op */
+} qs_buf;
+
+void qs_buf_init(qs_buf *b);
+void qs_buf_free(qs_buf *b);
+void qs_buf_reset(qs_buf *b);
+int qs_buf_append(qs_buf *b, const char *s, size_t n);
+int qs_buf_puts(qs_buf *b, const char *s);
+int qs_buf_putc(qs_buf *b, char c);
+int qs_buf_printf(qs_buf *b, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Values crossing the driver interface. Text and blobs are borrowed. */
+typedef enum qs_type {
+  QS_TNULL = 0, QS_TINT, QS_TFLOAT, QS_TTEXT, QS_TBLOB
+} qs_type;
+
+typedef struct qs_value {
+  qs_type type;
+  union {
+    int64_t i;
+    double f;
+    struct { const char *p; size_t n; } s;   /* QS_TTEXT, QS_TBLOB */
+  } u;
+} qs_value;
+
+/*
+** The driver interface: one static table per client library. Members start
+** with x, as SQLite's sqlite3_io_methods. A driver reports failures through
+** the qs_error it is given, with code set to the family and driver_code to
+** its native code. Drivers built as separate Lua modules hand a pointer to
+** their table to the core through the Lua registry, so iVersion guards
+** against a table of another layout.
+*/
+typedef struct qs_dconn qs_dconn;   /* a driver's connection, opaque */
+typedef struct qs_dstmt qs_dstmt;   /* a driver's prepared statement, opaque */
+
+#define QS_DRIVER_VERSION 1
+
+typedef struct qs_driver {
+  int iVersion;                       /* QS_DRIVER_VERSION */
+  const char *zName;                  /* "sqlite", "postgresql", "mysql" */
+  int bLazyBegin;                     /* may defer BEGIN until the first write */
+  int (*xOpen)(int nopt, const char *const *keys, const char *const *vals,
+               qs_dconn **out, qs_error *err);
+  void (*xClose)(qs_dconn *c);
+  int (*xPrepare)(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out,
+                  qs_error *err);
+  int (*xParamCount)(qs_dstmt *s);
+  int (*xBind)(qs_dstmt *s, int n, const qs_value *vals, qs_error *err);
+  int (*xStep)(qs_dstmt *s, qs_error *err);        /* QS_ROW, QS_DONE or error */
+  int (*xColumnCount)(qs_dstmt *s);
+  const char *(*xColumnName)(qs_dstmt *s, int i);  /* 0-based */
+  void (*xColumn)(qs_dstmt *s, int i, qs_value *out); /* valid until next step */
+  int (*xReadonly)(qs_dstmt *s);      /* nonzero: the statement writes nothing */
+  void (*xReset)(qs_dstmt *s);        /* ready to bind and step again */
+  void (*xFinalize)(qs_dstmt *s);
+  int64_t (*xChanges)(qs_dconn *c);   /* rows changed by the last statement */
+  int64_t (*xLastInsertId)(qs_dconn *c);
+  int (*xExec)(qs_dconn *c, const char *sql, qs_error *err); /* no parameters */
+} qs_driver;
+
+/* The SQLite driver, always built into the core. */
+extern const qs_driver qs_sqlite3_driver;
+
+/*
+** Connections. A qs_conn wraps a driver connection with a bounded cache of
+** prepared statements (keyed by SQL text) and the transaction state.
+*/
+typedef struct qs_conn qs_conn;
+typedef struct qs_stmt qs_stmt;
+
+/* How a logical BEGIN reaches the database. */
+typedef enum qs_begin_mode {
+  QS_BEGIN_EAGER = 0,    /* BEGIN is sent when the transaction begins */
+  QS_BEGIN_LAZY = 1,     /* sent before the first statement */
+  QS_BEGIN_WRITE = 2     /* sent before the first statement that writes */
+} qs_begin_mode;
+
+int qs_conn_open(const qs_driver *drv, int nopt, const char *const *keys,
+                 const char *const *vals, qs_conn **out, qs_error *err);
+/* Finalizes every statement, closes the driver connection. Idempotent. */
+void qs_conn_close(qs_conn *c);
+/* Closes if needed and frees. Statements still held are detached first. */
+void qs_conn_free(qs_conn *c);
+int qs_conn_is_open(const qs_conn *c);
+const qs_error *qs_conn_error(const qs_conn *c);
+const qs_driver *qs_conn_driver(const qs_conn *c);
+void qs_conn_set_cache_size(qs_conn *c, int n);
+void qs_conn_cache_stats(const qs_conn *c, int64_t *hits, int64_t *misses,
+                         int *size);
+/* BEGIN text (e.g. "BEGIN IMMEDIATE") and when it is sent. */
+int qs_conn_set_begin(qs_conn *c, const char *begin_sql, qs_begin_mode mode);
+
+/* Transactions. Savepoint names are identifiers chosen by the caller's
+** layer (sp_1, sp_2, ...), never user data; they are checked anyway. */
+int qs_conn_begin(qs_conn *c);
+int qs_conn_commit(qs_conn *c);
+int qs_conn_rollback(qs_conn *c);
+int qs_conn_savepoint(qs_conn *c, const char *name);
+int qs_conn_release(qs_conn *c, const char *name);
+int qs_conn_rollback_to(qs_conn *c, const char *name);
+/* 0 none, 1 begun but BEGIN not yet sent, 2 BEGIN sent. */
+int qs_conn_txn_state(const qs_conn *c);
+int qs_conn_exec(qs_conn *c, const char *sql);
+int64_t qs_conn_changes(qs_conn *c);
+int64_t qs_conn_last_insert_id(qs_conn *c);
+
+/*
+** Statements. qs_conn_prepare takes a statement from the cache or prepares
+** one; qs_stmt_release gives it back (reset, bindings cleared). A statement
+** whose connection was closed is detached: every call fails with QS_CLOSED
+** and qs_stmt_release only frees the handle.
+*/
+int qs_conn_prepare(qs_conn *c, const char *sql, size_t n, qs_stmt **out);
+int qs_stmt_param_count(qs_stmt *s);
+int qs_stmt_bind(qs_stmt *s, int n, const qs_value *vals);
+int qs_stmt_step(qs_stmt *s);
+int qs_stmt_column_count(qs_stmt *s);
+const char *qs_stmt_column_name(qs_stmt *s, int i);
+void qs_stmt_column(qs_stmt *s, int i, qs_value *out);
+int qs_stmt_reset(qs_stmt *s);
+/* Nonzero when the statement writes nothing (a plain SELECT). */
+int qs_stmt_readonly(qs_stmt *s);
+qs_conn *qs_stmt_conn(qs_stmt *s);
+void qs_stmt_release(qs_stmt *s);
+
+/*
+** Dialects: the SQL flavour (parameter style, identifier quoting).
+*/
+typedef enum qs_paramstyle {
+  QS_PARAM_QMARK = 0,    /* ?   (SQLite, MySQL) */
+  QS_PARAM_DOLLAR = 1    /* $1  (PostgreSQL) */
+} qs_paramstyle;
+
+typedef struct qs_dialect {
+  const char *name;      /* "sqlite", "postgresql", "mysql" */
+  qs_paramstyle paramstyle;
+  char quote_open;       /* identifier quote: '"' or '`' */
+  char quote_close;
+} qs_dialect;
+
+const qs_dialect *qs_dialect_find(const char *name);
+/* Appends ident quoted for d, doubling embedded quote characters. */
+int qs_dialect_quote(const qs_dialect *d, qs_buf *out, const char *ident,
+                     size_t n);
+/* Appends the placeholder for the 1-based parameter position pos. */
+int qs_dialect_placeholder(const qs_dialect *d, qs_buf *out, int pos);
+
+/*
+** Textual SQL with named binds (":name"), as qs.text() takes it. Renders the
+** text with d's placeholders into out and reports each bind occurrence to
+** on_bind in positional order (on_bind returns the 1-based position to
+** render, so a dialect with numbered placeholders can reuse one for a
+** repeated name). Quoted strings, quoted identifiers, comments, "::" casts
+** and "\:" escapes are left alone.
+*/
+typedef int (*qs_text_bind_fn)(void *ud, const char *name, size_t n);
+int qs_compile_text(const qs_dialect *d, const char *sql, size_t n,
+                    qs_buf *out, qs_text_bind_fn on_bind, void *ud,
+                    qs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* QUICKSILVER_H */

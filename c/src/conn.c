@@ -1,0 +1,443 @@
+/*
+** conn.c: the generic connection over a driver.
+**
+** What every driver shares lives here, so a driver is only the translation
+** to its client library: the bounded LRU cache of prepared statements keyed
+** by SQL text, the statement handles given out to callers (detached when the
+** connection closes, so a late release is always safe), and the transaction
+** state with its deferred BEGIN (SQLite's lock model rewards sending BEGIN
+** only before the first write; see docs/ARCHITECTURE.md).
+*/
+#include "quicksilver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CACHE_SIZE 64
+
+/* One cached prepared statement. */
+typedef struct cache_entry {
+  struct cache_entry *prev, *next;  /* LRU list, most recent first */
+  char *sql;                        /* the key, malloc'd */
+  size_t n;                         /* key length */
+  uint32_t hash;                    /* key hash, compared before the bytes */
+  qs_dstmt *d;                      /* the driver statement */
+  int in_use;                       /* held by a qs_stmt right now */
+} cache_entry;
+
+struct qs_stmt {
+  qs_stmt *prev, *next;             /* the connection's list of live handles */
+  qs_conn *conn;                    /* NULL once detached */
+  qs_dstmt *d;                      /* NULL once detached */
+  cache_entry *entry;               /* cache slot, or NULL when uncached */
+};
+
+struct qs_conn {
+  const qs_driver *drv;
+  qs_dconn *d;                      /* NULL once closed */
+  qs_error err;                     /* the last failure */
+  cache_entry *lru;                 /* head of the cache list */
+  int cache_count;
+  int cache_cap;
+  int64_t hits, misses;
+  qs_stmt *live;                    /* handles given out and not released */
+  char *begin_sql;                  /* "BEGIN" unless set */
+  qs_begin_mode begin_mode;
+  int txn;                          /* 0 none, 1 begun (unsent), 2 sent */
+};
+
+static uint32_t hash_sql(const char *s, size_t n) {
+  uint32_t h = 2166136261u;         /* FNV-1a: short keys, no attacker */
+  size_t i;
+  for (i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 16777619u;
+  }
+  return h;
+}
+
+static void lru_unlink(qs_conn *c, cache_entry *e) {
+  if (e->prev) e->prev->next = e->next; else c->lru = e->next;
+  if (e->next) e->next->prev = e->prev;
+  e->prev = e->next = NULL;
+}
+
+static void lru_push_front(qs_conn *c, cache_entry *e) {
+  e->prev = NULL;
+  e->next = c->lru;
+  if (c->lru) c->lru->prev = e;
+  c->lru = e;
+}
+
+static void entry_free(qs_conn *c, cache_entry *e) {
+  if (e->d) c->drv->xFinalize(e->d);
+  free(e->sql);
+  free(e);
+}
+
+/* Evicts least recently used idle entries until the cache has room for n. */
+static void cache_trim(qs_conn *c, int room) {
+  cache_entry *e = c->lru, *last = NULL;
+  while (e) { last = e; e = e->next; }
+  e = last;
+  while (e && c->cache_count + room > c->cache_cap) {
+    cache_entry *prev = e->prev;
+    if (!e->in_use) {
+      lru_unlink(c, e);
+      entry_free(c, e);
+      c->cache_count--;
+    }
+    e = prev;
+  }
+}
+
+static int closed_error(qs_conn *c) {
+  return qs_error_set(&c->err, QS_CLOSED,
+                      "attempt to use a closed quicksilver.Connection");
+}
+
+/*
+** qs_conn_open: opens a connection through drv with the driver's options.
+** On failure *out is NULL and err holds the reason (the caller owns err).
+*/
+int qs_conn_open(const qs_driver *drv, int nopt, const char *const *keys,
+                 const char *const *vals, qs_conn **out, qs_error *err) {
+  qs_conn *c;
+  int rc;
+  *out = NULL;
+  if (drv == NULL || drv->iVersion != QS_DRIVER_VERSION)
+    return qs_error_set(err, QS_INTERFACE, "driver table has version %d, core expects %d",
+                        drv ? drv->iVersion : -1, QS_DRIVER_VERSION);
+  c = calloc(1, sizeof *c);
+  if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  c->drv = drv;
+  c->cache_cap = DEFAULT_CACHE_SIZE;
+  c->begin_mode = drv->bLazyBegin ? QS_BEGIN_WRITE : QS_BEGIN_LAZY;
+  rc = drv->xOpen(nopt, keys, vals, &c->d, err);
+  if (rc != QS_OK) {
+    free(c);
+    return rc;
+  }
+  *out = c;
+  return QS_OK;
+}
+
+void qs_conn_close(qs_conn *c) {
+  qs_stmt *s;
+  cache_entry *e;
+  if (c == NULL || c->d == NULL) return;
+  /* Detach live handles first: their driver statements die with the
+  ** connection, but the handles stay valid until their owners release. */
+  for (s = c->live; s; s = s->next) {
+    if (s->entry == NULL && s->d) c->drv->xFinalize(s->d);
+    s->conn = NULL;
+    s->d = NULL;
+    s->entry = NULL;
+  }
+  c->live = NULL;
+  while ((e = c->lru) != NULL) {
+    lru_unlink(c, e);
+    entry_free(c, e);
+  }
+  c->cache_count = 0;
+  c->drv->xClose(c->d);
+  c->d = NULL;
+  c->txn = 0;
+}
+
+void qs_conn_free(qs_conn *c) {
+  if (c == NULL) return;
+  qs_conn_close(c);
+  qs_error_clear(&c->err);
+  free(c->begin_sql);
+  free(c);
+}
+
+int qs_conn_is_open(const qs_conn *c) { return c != NULL && c->d != NULL; }
+const qs_error *qs_conn_error(const qs_conn *c) { return &c->err; }
+const qs_driver *qs_conn_driver(const qs_conn *c) { return c->drv; }
+
+/* qs_conn_set_cache_size: n <= 0 disables caching; idle extras are evicted. */
+void qs_conn_set_cache_size(qs_conn *c, int n) {
+  c->cache_cap = n < 0 ? 0 : n;
+  cache_trim(c, 0);
+}
+
+void qs_conn_cache_stats(const qs_conn *c, int64_t *hits, int64_t *misses,
+                         int *size) {
+  if (hits) *hits = c->hits;
+  if (misses) *misses = c->misses;
+  if (size) *size = c->cache_count;
+}
+
+int qs_conn_set_begin(qs_conn *c, const char *begin_sql, qs_begin_mode mode) {
+  char *copy = NULL;
+  if (begin_sql) {
+    size_t n = strlen(begin_sql);
+    copy = malloc(n + 1);
+    if (copy == NULL) return qs_error_set(&c->err, QS_NOMEM, "out of memory");
+    memcpy(copy, begin_sql, n + 1);
+  }
+  free(c->begin_sql);
+  c->begin_sql = copy;
+  c->begin_mode = mode;
+  return QS_OK;
+}
+
+static int exec_raw(qs_conn *c, const char *sql) {
+  qs_error_clear(&c->err);
+  return c->drv->xExec(c->d, sql, &c->err);
+}
+
+/* Sends the deferred BEGIN if the transaction has begun but not reached the
+** database yet. */
+static int ensure_begun(qs_conn *c) {
+  int rc;
+  if (c->txn != 1) return QS_OK;
+  rc = exec_raw(c, c->begin_sql ? c->begin_sql : "BEGIN");
+  if (rc == QS_OK) c->txn = 2;
+  return rc;
+}
+
+int qs_conn_txn_state(const qs_conn *c) { return c->txn; }
+
+/*
+** qs_conn_begin: begins a transaction. With QS_BEGIN_EAGER the BEGIN is sent
+** now; otherwise it is sent before the first statement (or first write).
+*/
+int qs_conn_begin(qs_conn *c) {
+  if (c->d == NULL) return closed_error(c);
+  if (c->txn != 0)
+    return qs_error_set(&c->err, QS_MISUSE, "a transaction is already begun on this connection");
+  c->txn = 1;
+  if (c->begin_mode == QS_BEGIN_EAGER) return ensure_begun(c);
+  return QS_OK;
+}
+
+/* Ends the transaction with sql (COMMIT/ROLLBACK); a BEGIN never sent needs
+** nothing sent. The state is reset even on failure: SQLite and PostgreSQL
+** end the transaction when COMMIT fails, and a failed ROLLBACK leaves
+** nothing the caller could retry. */
+static int end_txn(qs_conn *c, const char *sql) {
+  int rc = QS_OK;
+  if (c->d == NULL) return closed_error(c);
+  if (c->txn == 2) rc = exec_raw(c, sql);
+  c->txn = 0;
+  return rc;
+}
+
+int qs_conn_commit(qs_conn *c) { return end_txn(c, "COMMIT"); }
+int qs_conn_rollback(qs_conn *c) { return end_txn(c, "ROLLBACK"); }
+
+/* Savepoint names come from the layer above (sp_1, ...); checking them keeps
+** this the one place SQL is built from a string argument. */
+static int savepoint_sql(qs_conn *c, const char *prefix, const char *name,
+                         qs_buf *b) {
+  const char *p;
+  if (name == NULL || *name == '\0')
+    return qs_error_set(&c->err, QS_ARGUMENT, "savepoint name is empty");
+  for (p = name; *p; p++) {
+    char ch = *p;
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+          (ch >= '0' && ch <= '9' && p != name)))
+      return qs_error_set(&c->err, QS_ARGUMENT, "invalid savepoint name '%s'", name);
+  }
+  qs_buf_puts(b, prefix);
+  qs_buf_puts(b, name);
+  return b->failed ? qs_error_set(&c->err, QS_NOMEM, "out of memory") : QS_OK;
+}
+
+static int savepoint_cmd(qs_conn *c, const char *prefix, const char *name,
+                         int need_txn) {
+  qs_buf b;
+  int rc;
+  if (c->d == NULL) return closed_error(c);
+  if (need_txn && c->txn == 0)
+    return qs_error_set(&c->err, QS_MISUSE, "no transaction is begun");
+  qs_buf_init(&b);
+  rc = savepoint_sql(c, prefix, name, &b);
+  if (rc == QS_OK) {
+    /* A savepoint must sit inside the real transaction: SQLite would
+    ** otherwise start one of its own that RELEASE then commits. */
+    if (c->txn == 0) c->txn = 1;
+    rc = ensure_begun(c);
+  }
+  if (rc == QS_OK) rc = exec_raw(c, b.p);
+  qs_buf_free(&b);
+  return rc;
+}
+
+int qs_conn_savepoint(qs_conn *c, const char *name) {
+  return savepoint_cmd(c, "SAVEPOINT ", name, 0);
+}
+int qs_conn_release(qs_conn *c, const char *name) {
+  return savepoint_cmd(c, "RELEASE SAVEPOINT ", name, 1);
+}
+int qs_conn_rollback_to(qs_conn *c, const char *name) {
+  return savepoint_cmd(c, "ROLLBACK TO SAVEPOINT ", name, 1);
+}
+
+/* qs_conn_exec: runs a statement without parameters, outside the cache. */
+int qs_conn_exec(qs_conn *c, const char *sql) {
+  int rc;
+  if (c->d == NULL) return closed_error(c);
+  if (c->txn == 1 && (rc = ensure_begun(c)) != QS_OK) return rc;
+  return exec_raw(c, sql);
+}
+
+int64_t qs_conn_changes(qs_conn *c) { return c->d ? c->drv->xChanges(c->d) : 0; }
+int64_t qs_conn_last_insert_id(qs_conn *c) {
+  return c->d ? c->drv->xLastInsertId(c->d) : 0;
+}
+
+static cache_entry *cache_find(qs_conn *c, const char *sql, size_t n, uint32_t h) {
+  cache_entry *e;
+  for (e = c->lru; e; e = e->next)
+    if (e->hash == h && e->n == n && memcmp(e->sql, sql, n) == 0) return e;
+  return NULL;
+}
+
+/*
+** qs_conn_prepare: a statement for sql, from the cache when an idle one is
+** there. When the cached one is in use (a cursor still open on it), a second,
+** uncached statement is prepared. Sends a deferred BEGIN when due.
+*/
+int qs_conn_prepare(qs_conn *c, const char *sql, size_t n, qs_stmt **out) {
+  uint32_t h;
+  cache_entry *e;
+  qs_stmt *s;
+  qs_dstmt *d = NULL;
+  int rc;
+  *out = NULL;
+  if (c->d == NULL) return closed_error(c);
+  qs_error_clear(&c->err);
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return qs_error_set(&c->err, QS_NOMEM, "out of memory");
+  h = hash_sql(sql, n);
+  e = cache_find(c, sql, n, h);
+  if (e && !e->in_use) {
+    c->hits++;
+    lru_unlink(c, e);
+    lru_push_front(c, e);
+    e->in_use = 1;
+    s->entry = e;
+    s->d = e->d;
+  } else {
+    c->misses++;
+    rc = c->drv->xPrepare(c->d, sql, n, &d, &c->err);
+    if (rc != QS_OK) {
+      free(s);
+      return rc;
+    }
+    s->d = d;
+    if (e == NULL && c->cache_cap > 0) {
+      cache_entry *ne = calloc(1, sizeof *ne);
+      char *key = ne ? malloc(n + 1) : NULL;
+      if (key) {
+        memcpy(key, sql, n);
+        key[n] = '\0';
+        ne->sql = key;
+        ne->n = n;
+        ne->hash = h;
+        ne->d = d;
+        ne->in_use = 1;
+        cache_trim(c, 1);
+        lru_push_front(c, ne);
+        c->cache_count++;
+        s->entry = ne;
+      } else {
+        free(ne);   /* no memory to cache it: it simply stays uncached */
+      }
+    }
+  }
+  s->conn = c;
+  s->next = c->live;
+  if (c->live) c->live->prev = s;
+  c->live = s;
+  if (c->txn == 1 &&
+      (c->begin_mode != QS_BEGIN_WRITE || !c->drv->xReadonly(s->d))) {
+    rc = ensure_begun(c);
+    if (rc != QS_OK) {
+      qs_error err = c->err;   /* keep BEGIN's error across the release */
+      memset(&c->err, 0, sizeof c->err);
+      qs_stmt_release(s);
+      qs_error_move(&c->err, &err);
+      return rc;
+    }
+  }
+  *out = s;
+  return QS_OK;
+}
+
+static int stmt_closed(qs_stmt *s) { return s->conn == NULL || s->d == NULL; }
+
+int qs_stmt_param_count(qs_stmt *s) {
+  return stmt_closed(s) ? 0 : s->conn->drv->xParamCount(s->d);
+}
+
+int qs_stmt_bind(qs_stmt *s, int n, const qs_value *vals) {
+  qs_conn *c = s->conn;
+  int expected;
+  if (stmt_closed(s)) return QS_CLOSED;
+  expected = c->drv->xParamCount(s->d);
+  if (n != expected)
+    return qs_error_set(&c->err, QS_ARGUMENT,
+                        "the statement takes %d bind parameter%s, %d given",
+                        expected, expected == 1 ? "" : "s", n);
+  return c->drv->xBind(s->d, n, vals, &c->err);
+}
+
+int qs_stmt_step(qs_stmt *s) {
+  if (stmt_closed(s)) return QS_CLOSED;
+  return s->conn->drv->xStep(s->d, &s->conn->err);
+}
+
+int qs_stmt_column_count(qs_stmt *s) {
+  return stmt_closed(s) ? 0 : s->conn->drv->xColumnCount(s->d);
+}
+
+const char *qs_stmt_column_name(qs_stmt *s, int i) {
+  return stmt_closed(s) ? NULL : s->conn->drv->xColumnName(s->d, i);
+}
+
+void qs_stmt_column(qs_stmt *s, int i, qs_value *out) {
+  if (stmt_closed(s)) {
+    out->type = QS_TNULL;
+    return;
+  }
+  s->conn->drv->xColumn(s->d, i, out);
+}
+
+int qs_stmt_reset(qs_stmt *s) {
+  if (stmt_closed(s)) return QS_CLOSED;
+  s->conn->drv->xReset(s->d);
+  return QS_OK;
+}
+
+int qs_stmt_readonly(qs_stmt *s) {
+  return stmt_closed(s) ? 1 : s->conn->drv->xReadonly(s->d);
+}
+
+qs_conn *qs_stmt_conn(qs_stmt *s) { return s->conn; }
+
+/*
+** qs_stmt_release: returns the statement to its connection's cache (reset,
+** so it holds no locks) or finalizes it when uncached, then frees the handle.
+*/
+void qs_stmt_release(qs_stmt *s) {
+  qs_conn *c;
+  if (s == NULL) return;
+  c = s->conn;
+  if (c != NULL) {
+    if (s->prev) s->prev->next = s->next; else c->live = s->next;
+    if (s->next) s->next->prev = s->prev;
+    if (s->entry) {
+      c->drv->xReset(s->d);
+      s->entry->in_use = 0;
+      if (c->cache_count > c->cache_cap) cache_trim(c, 0);
+    } else if (s->d) {
+      c->drv->xFinalize(s->d);
+    }
+  }
+  free(s);
+}

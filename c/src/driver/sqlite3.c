@@ -1,0 +1,248 @@
+/*
+** sqlite3.c: the SQLite driver, the qs_driver table over the sqlite3 C API.
+**
+** Options (all strings, from the URL and create_engine):
+**   database       file name, ":memory:" or empty for a private memory db
+**   uri            "1": database is a file: URI
+**   busy_timeout   milliseconds to wait on a locked database (default 5000;
+**                  SQLite's own default of 0 fails pooled connections at once)
+**   foreign_keys   "0" to leave PRAGMA foreign_keys off (default on)
+**   readonly       "1" opens read-only
+** Error classification: constraint violations are INTEGRITY; busy, locked,
+** I/O, full, cantopen and friends are OPERATIONAL; SQL errors PROGRAMMING;
+** mismatches and too-big values DATA.
+*/
+#include "quicksilver.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct qs_dconn {
+  sqlite3 *db;
+};
+
+struct qs_dstmt {
+  sqlite3_stmt *st;
+  qs_dconn *conn;
+};
+
+static int classify(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return QS_INTEGRITY;
+    case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_IOERR: case SQLITE_FULL:
+    case SQLITE_CANTOPEN: case SQLITE_PROTOCOL: case SQLITE_READONLY:
+    case SQLITE_INTERRUPT: case SQLITE_NOLFS: case SQLITE_AUTH:
+    case SQLITE_PERM: case SQLITE_ABORT: case SQLITE_NOTADB:
+      return QS_OPERATIONAL;
+    case SQLITE_CORRUPT: case SQLITE_INTERNAL:
+      return QS_INTERNAL;
+    case SQLITE_NOMEM:
+      return QS_NOMEM;
+    case SQLITE_TOOBIG: case SQLITE_MISMATCH: case SQLITE_RANGE:
+      return QS_DATA;
+    case SQLITE_MISUSE:
+      return QS_INTERFACE;
+    case SQLITE_ERROR: case SQLITE_SCHEMA:
+    default:
+      return QS_PROGRAMMING;
+  }
+}
+
+/* "UNIQUE constraint failed: t.a, t.b" names columns, not the constraint;
+** SQLite reports a constraint's name only for CHECK ("CHECK constraint
+** failed: name"). Keep what is there. */
+static void set_constraint(qs_error *err, int rc, const char *msg) {
+  const char *p;
+  size_t n;
+  if ((rc & 0xff) != SQLITE_CONSTRAINT || msg == NULL) return;
+  p = strstr(msg, "constraint failed: ");
+  if (p == NULL) return;
+  p += strlen("constraint failed: ");
+  n = strlen(p);
+  err->constraint = malloc(n + 1);
+  if (err->constraint) memcpy(err->constraint, p, n + 1);
+}
+
+static int fail(qs_error *err, sqlite3 *db, int rc) {
+  const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  int xrc = db ? sqlite3_extended_errcode(db) : rc;
+  free(err->constraint);
+  err->constraint = NULL;
+  err->driver_code = xrc;
+  err->sqlstate[0] = '\0';
+  set_constraint(err, xrc, msg);
+  return qs_error_set(err, classify(xrc), "%s", msg ? msg : "unknown SQLite error");
+}
+
+static const char *opt(int nopt, const char *const *keys, const char *const *vals,
+                       const char *name) {
+  int i;
+  for (i = 0; i < nopt; i++)
+    if (strcmp(keys[i], name) == 0) return vals[i];
+  return NULL;
+}
+
+static int xOpen(int nopt, const char *const *keys, const char *const *vals,
+                 qs_dconn **out, qs_error *err) {
+  const char *path = opt(nopt, keys, vals, "database");
+  const char *uri = opt(nopt, keys, vals, "uri");
+  const char *busy = opt(nopt, keys, vals, "busy_timeout");
+  const char *fk = opt(nopt, keys, vals, "foreign_keys");
+  const char *ro = opt(nopt, keys, vals, "readonly");
+  int flags = SQLITE_OPEN_NOMUTEX;
+  qs_dconn *c;
+  int rc;
+  *out = NULL;
+  flags |= (ro && strcmp(ro, "1") == 0) ? SQLITE_OPEN_READONLY
+                                          : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (uri && strcmp(uri, "1") == 0) flags |= SQLITE_OPEN_URI;
+  if (path == NULL || *path == '\0') path = ":memory:";
+  c = calloc(1, sizeof *c);
+  if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+  if (rc != SQLITE_OK) goto fail;
+  sqlite3_extended_result_codes(c->db, 1);
+  rc = sqlite3_busy_timeout(c->db, busy ? atoi(busy) : 5000);
+  if (rc != SQLITE_OK) goto fail;
+  if (fk == NULL || strcmp(fk, "0") != 0) {
+    rc = sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) goto fail;
+  }
+  *out = c;
+  return QS_OK;
+fail:
+  rc = fail(err, c->db, rc);
+  sqlite3_close_v2(c->db);   /* a failed open still allocates a handle */
+  free(c);
+  return rc;
+}
+
+static void xClose(qs_dconn *c) {
+  sqlite3_close_v2(c->db);
+  free(c);
+}
+
+static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out,
+                    qs_error *err) {
+  qs_dstmt *s;
+  const char *tail = NULL;
+  int rc;
+  *out = NULL;
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  rc = sqlite3_prepare_v3(c->db, sql, (int)n, SQLITE_PREPARE_PERSISTENT, &s->st, &tail);
+  if (rc != SQLITE_OK) {
+    free(s);
+    return fail(err, c->db, rc);
+  }
+  if (s->st == NULL) {
+    free(s);
+    return qs_error_set(err, QS_PROGRAMMING, "the statement is empty");
+  }
+  /* One statement per call: trailing text other than blanks and ';' would
+  ** silently not run. */
+  while (tail && tail < sql + n && (*tail == ' ' || *tail == '\n' || *tail == '\t' ||
+                                    *tail == '\r' || *tail == ';'))
+    tail++;
+  if (tail && tail < sql + n) {
+    sqlite3_finalize(s->st);
+    free(s);
+    return qs_error_set(err, QS_PROGRAMMING,
+                        "only one statement may be executed at a time");
+  }
+  s->conn = c;
+  *out = s;
+  return QS_OK;
+}
+
+static int xParamCount(qs_dstmt *s) { return sqlite3_bind_parameter_count(s->st); }
+
+static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
+  int i, rc = SQLITE_OK;
+  for (i = 0; i < n && rc == SQLITE_OK; i++) {
+    const qs_value *v = &vals[i];
+    switch (v->type) {
+      case QS_TNULL: rc = sqlite3_bind_null(s->st, i + 1); break;
+      case QS_TINT: rc = sqlite3_bind_int64(s->st, i + 1, v->u.i); break;
+      case QS_TFLOAT: rc = sqlite3_bind_double(s->st, i + 1, v->u.f); break;
+      case QS_TTEXT:
+        rc = sqlite3_bind_text64(s->st, i + 1, v->u.s.p, v->u.s.n, SQLITE_TRANSIENT,
+                                 SQLITE_UTF8);
+        break;
+      case QS_TBLOB:
+        rc = sqlite3_bind_blob64(s->st, i + 1, v->u.s.p, v->u.s.n, SQLITE_TRANSIENT);
+        break;
+    }
+  }
+  return rc == SQLITE_OK ? QS_OK : fail(err, s->conn->db, rc);
+}
+
+static int xStep(qs_dstmt *s, qs_error *err) {
+  int rc = sqlite3_step(s->st);
+  if (rc == SQLITE_ROW) return QS_ROW;
+  if (rc == SQLITE_DONE) return QS_DONE;
+  rc = fail(err, s->conn->db, rc);
+  sqlite3_reset(s->st);   /* release locks now, not at the next use */
+  return rc;
+}
+
+static int xColumnCount(qs_dstmt *s) { return sqlite3_column_count(s->st); }
+
+static const char *xColumnName(qs_dstmt *s, int i) {
+  return sqlite3_column_name(s->st, i);
+}
+
+static void xColumn(qs_dstmt *s, int i, qs_value *out) {
+  switch (sqlite3_column_type(s->st, i)) {
+    case SQLITE_INTEGER:
+      out->type = QS_TINT;
+      out->u.i = sqlite3_column_int64(s->st, i);
+      break;
+    case SQLITE_FLOAT:
+      out->type = QS_TFLOAT;
+      out->u.f = sqlite3_column_double(s->st, i);
+      break;
+    case SQLITE_TEXT:
+      out->type = QS_TTEXT;
+      out->u.s.p = (const char *)sqlite3_column_text(s->st, i);
+      out->u.s.n = (size_t)sqlite3_column_bytes(s->st, i);
+      break;
+    case SQLITE_BLOB:
+      out->type = QS_TBLOB;
+      out->u.s.p = sqlite3_column_blob(s->st, i);
+      out->u.s.n = (size_t)sqlite3_column_bytes(s->st, i);
+      if (out->u.s.p == NULL) out->u.s.p = "";   /* zero-length blob */
+      break;
+    default:
+      out->type = QS_TNULL;
+  }
+}
+
+static int xReadonly(qs_dstmt *s) { return sqlite3_stmt_readonly(s->st); }
+
+static void xReset(qs_dstmt *s) {
+  sqlite3_reset(s->st);
+  sqlite3_clear_bindings(s->st);
+}
+
+static void xFinalize(qs_dstmt *s) {
+  sqlite3_finalize(s->st);
+  free(s);
+}
+
+static int64_t xChanges(qs_dconn *c) { return sqlite3_changes64(c->db); }
+static int64_t xLastInsertId(qs_dconn *c) { return sqlite3_last_insert_rowid(c->db); }
+
+static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
+  int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? QS_OK : fail(err, c->db, rc);
+}
+
+const qs_driver qs_sqlite3_driver = {
+  QS_DRIVER_VERSION, "sqlite", 1,
+  xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
+  xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
+  xLastInsertId, xExec,
+};

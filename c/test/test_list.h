@@ -1,0 +1,20 @@
+/* test_list.h: every C test, once; test_main.c expands it twice. */
+#define TEST_LIST(X)          \
+  X(buf_grows)                \
+  X(buf_printf)               \
+  X(error_codes)              \
+  X(dialect_quote)            \
+  X(dialect_find)             \
+  X(text_qmark)               \
+  X(text_dollar_reuse)        \
+  X(text_skips_quoted)        \
+  X(sqlite_roundtrip)         \
+  X(sqlite_cache_hits)        \
+  X(sqlite_cache_in_use)      \
+  X(sqlite_cache_evicts)      \
+  X(sqlite_lazy_begin)        \
+  X(sqlite_savepoint)         \
+  X(sqlite_errors)            \
+  X(sqlite_bind_count)        \
+  X(sqlite_close_detaches)    \
+  X(sqlite_bad_open)
