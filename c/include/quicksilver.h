@@ -149,6 +149,7 @@ typedef struct qs_driver {
   int64_t (*xChanges)(qs_dconn *c);   /* rows changed by the last statement */
   int64_t (*xLastInsertId)(qs_dconn *c);
   int (*xExec)(qs_dconn *c, const char *sql, qs_error *err); /* no parameters */
+  int (*xInTransaction)(qs_dconn *c); /* nonzero: the server has one open */
 } qs_driver;
 
 /* The SQLite driver, always built into the core. */

@@ -215,14 +215,15 @@ int qs_conn_begin(qs_conn *c) {
 }
 
 /* Ends the transaction with sql (COMMIT/ROLLBACK); a BEGIN never sent needs
-** nothing sent. The state is reset even on failure: SQLite and PostgreSQL
-** end the transaction when COMMIT fails, and a failed ROLLBACK leaves
-** nothing the caller could retry. */
+** nothing sent. Some failures (SQLite's FULL or IOERR) end the transaction
+** in the database already, so ending it again is skipped; a COMMIT that
+** fails while the database still holds the transaction (SQLite's BUSY)
+** leaves it begun, for the caller to retry or roll back. */
 static int end_txn(qs_conn *c, const char *sql) {
   int rc = QS_OK;
   if (c->d == NULL) return closed_error(c);
-  if (c->txn == 2) rc = exec_raw(c, sql);
-  c->txn = 0;
+  if (c->txn == 2 && c->drv->xInTransaction(c->d)) rc = exec_raw(c, sql);
+  c->txn = (rc != QS_OK && c->drv->xInTransaction(c->d)) ? 2 : 0;
   return rc;
 }
 

@@ -240,9 +240,11 @@ static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
   return rc == SQLITE_OK ? QS_OK : fail(err, c->db, rc);
 }
 
+static int xInTransaction(qs_dconn *c) { return !sqlite3_get_autocommit(c->db); }
+
 const qs_driver qs_sqlite3_driver = {
   QS_DRIVER_VERSION, "sqlite", 1,
   xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
-  xLastInsertId, xExec,
+  xLastInsertId, xExec, xInTransaction,
 };

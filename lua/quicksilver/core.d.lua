@@ -1,0 +1,128 @@
+---@meta
+--- core.d.lua: LuaLS description of the C module `quicksilver.core` (not a
+--- module itself: a file named core.lua would shadow the C module).
+
+---@class quicksilver.core
+---@field version string
+---@field driver_version integer the qs_driver table layout drivers must match
+---@field driver_registry_key string registry key of the driver table
+local core = {}
+
+--- Opens a driver connection. Options are strings, numbers or booleans.
+---@param driver string "sqlite" (built in) or a registered driver name
+---@param options? table<string, string|number|boolean>
+---@return quicksilver.core.Connection|nil conn
+---@return table|nil err a qs.exc error object
+function core.connect(driver, options) end
+
+--- Renders qs.text() SQL for a dialect.
+---@param dialect string
+---@param sql string
+---@return string sql with the dialect's placeholders
+---@return string[] keys bind names in placeholder order
+function core.compile_text(dialect, sql) end
+
+---@param sentinel any the value that binds as SQL NULL
+function core.set_null(sentinel) end
+
+---@param factory fun(class_name: string, message: string, fields: table): table
+function core.set_error_factory(factory) end
+
+---@return string[]
+function core.drivers() end
+
+---@return table<string, string> code name -> qs.exc class name
+function core.code_classes() end
+
+---@param dialect string
+---@param name string
+---@return string
+function core.quote_identifier(dialect, name) end
+
+---@class quicksilver.core.Connection
+local Connection = {}
+
+--- Prepares (or reuses) and runs a statement to its first row.
+---@param sql string
+---@param params? table values; read as params[keys[i]], or params[1..n]
+---@param keys? any[] keys in placeholder order
+---@return quicksilver.core.Cursor|nil
+---@return table|nil err
+function Connection:execute(sql, params, keys) end
+
+---@param sql string
+---@param list table[] parameter sets
+---@param keys? any[]
+---@return integer|nil rows changed, summed
+---@return table|nil err
+function Connection:executemany(sql, list, keys) end
+
+---@param sql string
+---@return boolean|nil ok
+---@return table|nil err
+function Connection:exec(sql) end
+
+---@return boolean|nil, table|nil
+function Connection:begin() end
+---@return boolean|nil, table|nil
+function Connection:commit() end
+---@return boolean|nil, table|nil
+function Connection:rollback() end
+---@param name string
+---@return boolean|nil, table|nil
+function Connection:savepoint(name) end
+---@param name string
+---@return boolean|nil, table|nil
+function Connection:release(name) end
+---@param name string
+---@return boolean|nil, table|nil
+function Connection:rollback_to(name) end
+---@return integer 0 none, 1 begun (BEGIN unsent), 2 sent
+function Connection:txn_state() end
+---@param sql string|nil BEGIN text
+---@param mode "eager"|"lazy"|"write"
+function Connection:set_begin(sql, mode) end
+---@return integer
+function Connection:changes() end
+---@return integer
+function Connection:last_insert_id() end
+---@return integer hits, integer misses, integer size
+function Connection:cache_stats() end
+---@param n integer
+function Connection:set_cache_size(n) end
+---@return string
+function Connection:driver() end
+---@return boolean
+function Connection:closed() end
+function Connection:close() end
+
+---@class quicksilver.core.Cursor
+local Cursor = {}
+---@param n? integer
+---@return quicksilver.Row[]|nil rows
+---@return table|nil err
+function Cursor:fetch(n) end
+---@return string[]
+function Cursor:columns() end
+---@return table
+function Cursor:keymap() end
+---@return integer
+function Cursor:rowcount() end
+---@return integer
+function Cursor:lastrowid() end
+---@return boolean
+function Cursor:done() end
+function Cursor:close() end
+
+---@class quicksilver.Row
+---@field [integer] any
+---@field [string] any
+local Row = {}
+---@return table<string, any>
+function Row:_tomap() end
+---@return string[]
+function Row:_keys() end
+---@return table
+function Row:_tuple() end
+
+return core

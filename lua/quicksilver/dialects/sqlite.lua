@@ -1,0 +1,90 @@
+--- dialects/sqlite.lua: SQLite through the built-in C driver.
+---
+--- Transactions: SQLite locks the whole file, and a read transaction that
+--- later writes fails with SQLITE_BUSY when another connection wrote in
+--- between. So by default a transaction begins logically at the first
+--- statement but BEGIN reaches SQLite only before the first statement that
+--- writes (what Python's sqlite3 module, and so SQLAlchemy, does). Engine
+--- option `sqlite_transaction_mode`: "lazy" (that default), "deferred"
+--- (BEGIN before the first statement of any kind: reads see one snapshot)
+--- or "immediate" (BEGIN IMMEDIATE before the first statement: takes the
+--- write lock up front, so two writers queue on busy_timeout instead of
+--- failing).
+local exc = require("quicksilver.exc")
+
+local M = {}
+
+M.name = "sqlite"
+M.driver = "sqlite"
+M.paramstyle = "qmark"
+M.default_isolation_level = "SERIALIZABLE"
+M.isolation_levels = {SERIALIZABLE = true, ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
+
+local modes = {
+  lazy = {"BEGIN", "write"},
+  deferred = {"BEGIN", "lazy"},
+  immediate = {"BEGIN IMMEDIATE", "lazy"},
+}
+
+local function truthy(v)
+  return v == true or v == "1" or v == "true" or v == "yes" or v == "on"
+end
+
+--- True when the URL names a memory database (each connection its own).
+function M.is_memory(url)
+  local db = url.database
+  return db == nil or db == "" or db == ":memory:" or
+    (truthy(url.query and url.query.uri) and tostring(db):find("mode=memory", 1, true) ~= nil)
+end
+
+--- The pool for a URL when create_engine is not told: one shared connection
+--- for memory databases (so the data stays visible), a fresh one per
+--- checkout for files.
+function M.default_poolclass(url)
+  return M.is_memory(url) and "singleton" or "null"
+end
+
+--- Driver options from the URL and create_engine options. URL query keys:
+--- timeout (seconds, as pysqlite), uri, mode (ro).
+function M.connect_args(url, opts)
+  local q = url.query or {}
+  local args = {database = url.database or ":memory:"}
+  local timeout = opts.busy_timeout or (q.timeout and tonumber(q.timeout) and tonumber(q.timeout) * 1000)
+  if q.timeout and not tonumber(q.timeout) then
+    exc.raise(exc.ArgumentError, "sqlite URL option timeout must be a number of seconds")
+  end
+  args.busy_timeout = math.floor(timeout or 5000)
+  if opts.sqlite_foreign_keys == false then args.foreign_keys = false end
+  if truthy(q.uri) then args.uri = true end
+  if q.mode == "ro" then args.readonly = true end
+  local mode = opts.sqlite_transaction_mode or "lazy"
+  if not modes[mode] then
+    exc.raise(exc.ArgumentError, string.format(
+      "sqlite_transaction_mode must be 'lazy', 'deferred' or 'immediate', not '%s'", tostring(mode)))
+  end
+  return args
+end
+
+--- Per-connection setup after the driver connected.
+function M.on_connect(cconn, opts)
+  local m = modes[opts.sqlite_transaction_mode or "lazy"]
+  assert(cconn:set_begin(m[1], m[2]))
+end
+
+local function check(ok, err)
+  if not ok then error(err, 0) end
+  return ok
+end
+
+function M.set_isolation_level(cconn, level)
+  check(cconn:exec(level == "READ UNCOMMITTED" and "PRAGMA read_uncommitted = 1"
+    or "PRAGMA read_uncommitted = 0"))
+end
+
+function M.get_isolation_level(cconn)
+  local cur = check(cconn:execute("PRAGMA read_uncommitted"))
+  local rows = cur:fetch()
+  return rows[1] and rows[1][1] == 1 and "READ UNCOMMITTED" or "SERIALIZABLE"
+end
+
+return M

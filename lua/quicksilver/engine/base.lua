@@ -1,0 +1,614 @@
+--- engine/base.lua: Engine and Connection (SQLAlchemy 2.0's engine/base.py).
+---
+--- A Connection borrows one driver connection from the engine's pool and
+--- runs statements on it "commit as you go": the first execute begins a
+--- transaction (autobegin), commit()/rollback() end it. Errors from the C
+--- layer come back as values; this file attaches the statement and
+--- parameters, runs the handle_error listeners and raises.
+local compiler = require("quicksilver.sql.compiler")
+local event = require("quicksilver.event")
+local exc = require("quicksilver.exc")
+local result_mod = require("quicksilver.engine.result")
+local transaction = require("quicksilver.engine.transaction")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local type, pairs, next, error, pcall, getmetatable, setmetatable, tostring =
+  type, pairs, next, error, pcall, getmetatable, setmetatable, tostring
+local format, concat, sort = string.format, table.concat, table.sort
+local Result = result_mod.Result
+local has, fire, listeners = event.has, event.fire, event.listeners
+
+local EVENTS = {
+  before_execute = true, after_execute = true, before_cursor_execute = true,
+  after_cursor_execute = true, handle_error = true, begin = true, commit = true,
+  rollback = true, savepoint = true, rollback_savepoint = true, release_savepoint = true,
+  engine_connect = true, engine_disposed = true,
+}
+
+local EMPTY = {}
+
+---------------------------------------------------------------------------------------------
+-- Connection
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Connection
+---@field engine quicksilver.Engine
+---@field dialect table
+---@field closed boolean
+local Connection = util.class("Connection")
+Connection._event_names = EVENTS
+M.Connection = Connection
+
+local function log(self, msg)
+  self.engine:_log(msg)
+end
+
+local function closed_error(self, what)
+  if self._invalidated then
+    exc.raise(exc.ResourceClosedError, "Connection:" .. what ..
+      ": this Connection was invalidated; roll back, then it reconnects", nil, 3)
+  end
+  exc.raise(exc.ResourceClosedError, "Connection:" .. what .. ": this Connection is closed", nil, 3)
+end
+
+--- Checks out a driver connection from engine's pool.
+---@param engine quicksilver.Engine
+---@return quicksilver.Connection
+function Connection.new(engine)
+  local self = setmetatable({engine = engine, dialect = engine.dialect, closed = false,
+    _exec_opts = engine._exec_opts, _sp_counter = 0, _event_parent = engine}, Connection)
+  self:_checkout()
+  if has(engine, "engine_connect") then fire(engine, "engine_connect", self) end
+  return self
+end
+
+function Connection:_checkout()
+  local rec = self.engine.pool:checkout()
+  self._rec, self._cconn = rec, rec.cconn
+  local level = self._exec_opts.isolation_level
+  if level then
+    local ok, err = pcall(self._set_isolation, self, level)
+    if not ok then
+      self.engine.pool:checkin(rec)
+      self._rec, self._cconn = nil, nil
+      error(err, 0)
+    end
+  end
+end
+
+function Connection:_set_isolation(level)
+  local d = self.dialect
+  if not d.isolation_levels[level] then
+    local names = {}
+    for k in pairs(d.isolation_levels) do names[#names + 1] = k end
+    sort(names)
+    exc.raise(exc.ArgumentError, format(
+      "Invalid value '%s' for isolation_level. Valid isolation levels for %s are %s",
+      tostring(level), d.name, concat(names, ", ")), nil, 3)
+  end
+  if level == "AUTOCOMMIT" then
+    self._autocommit = true
+  else
+    self._autocommit = false
+    d.set_isolation_level(self._cconn, level)
+  end
+  self._isolation_set = level ~= d.default_isolation_level
+end
+
+--- Changes options for this connection in place and returns it:
+--- isolation_level, stream_results, yield_per and any of the caller's own.
+---@param opts table
+---@return quicksilver.Connection
+function Connection:execution_options(opts)
+  if not self._cconn then closed_error(self, "execution_options") end
+  if opts.isolation_level ~= nil then
+    if self._txn then
+      exc.raise(exc.InvalidRequestError, "Connection:execution_options: isolation_level " ..
+        "cannot change while a transaction is begun; commit or roll back first", nil, 2)
+    end
+    self:_set_isolation(opts.isolation_level)
+  end
+  self._exec_opts = util.merge(self._exec_opts, opts)
+  return self
+end
+
+--- The options in effect for this connection.
+function Connection:get_execution_options() return util.copy(self._exec_opts) end
+
+--- The isolation level the database reports for this connection.
+---@return string
+function Connection:get_isolation_level()
+  if not self._cconn then closed_error(self, "get_isolation_level") end
+  if self._autocommit then return "AUTOCOMMIT" end
+  return self.dialect.get_isolation_level(self._cconn)
+end
+
+---@return boolean
+function Connection:in_transaction() return self._txn ~= nil end
+---@return boolean
+function Connection:in_nested_transaction() return self._nested ~= nil end
+function Connection:get_transaction() return self._txn end
+function Connection:get_nested_transaction() return self._nested end
+
+function Connection:_begin_root()
+  if self._invalidated then
+    exc.raise(exc.PendingRollbackError, "Can't reconnect until the invalidated transaction is " ..
+      "rolled back (call rollback())", nil, 3)
+  end
+  if not self._autocommit then
+    local ok, err = self._cconn:begin()
+    if not ok then error(err, 0) end
+    if self.engine.echo then log(self, "BEGIN (implicit)") end
+  end
+  local tx = transaction.root(self)
+  self._txn = tx
+  if has(self, "begin") then fire(self, "begin", self) end
+  return tx
+end
+
+--- Begins a transaction. With fn: fn(conn) runs inside it, the transaction
+--- commits when fn returns and rolls back (re-raising the same error) when
+--- it raises; fn's results are returned. Without fn: the Transaction.
+---@param fn? fun(conn: quicksilver.Connection): ...
+function Connection:begin(fn)
+  if not self._cconn then
+    if not self._invalidated then closed_error(self, "begin") end
+  end
+  if self._txn then
+    exc.raise(exc.InvalidRequestError, "Connection:begin: a transaction is already begun on " ..
+      "this Connection (execute autobegins one); commit() or rollback() first, or use begin_nested()",
+      nil, 2)
+  end
+  if not self._cconn then self:_checkout(); self._invalidated = nil end
+  local tx = self:_begin_root()
+  if fn == nil then return tx end
+  return util.scoped(fn,
+    function() if tx.is_active then tx:commit() end end,
+    function() if tx.is_active then pcall(tx.rollback, tx) end end,
+    self)
+end
+
+--- A SAVEPOINT inside the current transaction (begun if there is none).
+--- With fn: released when fn returns, rolled back to when it raises.
+---@param fn? fun(conn: quicksilver.Connection): ...
+function Connection:begin_nested(fn)
+  if not self._cconn then closed_error(self, "begin_nested") end
+  if not self._txn then self:_begin_root() end
+  self._sp_counter = self._sp_counter + 1
+  local name = "qs_savepoint_" .. self._sp_counter
+  if self.engine.echo then log(self, "SAVEPOINT " .. name) end
+  local ok, err = self._cconn:savepoint(name)
+  if not ok then error(err, 0) end
+  if has(self, "savepoint") then fire(self, "savepoint", self, name) end
+  local sp = transaction.nested(self, name, self._nested)
+  self._nested = sp
+  if fn == nil then return sp end
+  return util.scoped(fn,
+    function() if sp.is_active then sp:commit() end end,
+    function() if sp.is_active then pcall(sp.rollback, sp) end end,
+    self)
+end
+
+local function deactivate_nested(self, down_to)
+  local sp = self._nested
+  while sp and sp ~= down_to do
+    sp.is_active = false
+    sp = sp.parent
+  end
+  return sp
+end
+
+--- Ends tx (called by Transaction). Savepoints opened inside tx end with it.
+function Connection:_end_transaction(tx, commit)
+  local cconn = self._cconn
+  local echo = self.engine.echo
+  if tx.nested then
+    if not cconn then closed_error(self, commit and "commit" or "rollback") end
+    deactivate_nested(self, tx)
+    local ok, err
+    if commit then
+      if echo then log(self, "RELEASE SAVEPOINT " .. tx.name) end
+      if has(self, "release_savepoint") then fire(self, "release_savepoint", self, tx.name) end
+      ok, err = cconn:release(tx.name)
+    else
+      if echo then log(self, "ROLLBACK TO SAVEPOINT " .. tx.name) end
+      if has(self, "rollback_savepoint") then fire(self, "rollback_savepoint", self, tx.name) end
+      ok, err = cconn:rollback_to(tx.name)
+    end
+    tx.is_active = false
+    self._nested = tx.parent
+    if not ok then error(err, 0) end
+    return
+  end
+  if self._txn ~= tx then return end
+  local ok, err = true, nil
+  if cconn then
+    if commit then
+      if has(self, "commit") then fire(self, "commit", self) end
+      if echo and not self._autocommit then log(self, "COMMIT") end
+      ok, err = cconn:commit()
+      if not ok and cconn:txn_state() ~= 0 then
+        error(err, 0)   -- still open in the database: the caller may roll back
+      end
+    else
+      if has(self, "rollback") then fire(self, "rollback", self) end
+      if echo and not self._autocommit then log(self, "ROLLBACK") end
+      ok, err = cconn:rollback()
+    end
+  elseif self._invalidated then
+    self:_checkout()   -- rolled back with the dead connection; a new one serves from now
+    self._invalidated = nil
+  end
+  deactivate_nested(self, nil)
+  self._nested = nil
+  tx.is_active = false
+  self._txn = nil
+  if not ok then error(err, 0) end
+end
+
+--- Commits the current transaction, if any (commit as you go).
+function Connection:commit()
+  if not self._cconn then closed_error(self, "commit") end
+  local tx = self._txn
+  if tx then tx:commit() end
+end
+
+--- Rolls back the current transaction, if any.
+function Connection:rollback()
+  local tx = self._txn
+  if not self._cconn and not self._invalidated then closed_error(self, "rollback") end
+  if tx then tx:rollback() end
+end
+
+--- Rolls back what is open and gives the driver connection back to the pool.
+--- Idempotent.
+function Connection:close()
+  if self.closed then return end
+  self.closed = true
+  local rec = self._rec
+  if self._txn and self._cconn then pcall(self._end_transaction, self, self._txn, false) end
+  self._txn, self._nested = nil, nil
+  if rec then
+    if self._isolation_set and not rec.invalidated then
+      local d = self.dialect
+      if not pcall(d.set_isolation_level, rec.cconn, d.default_isolation_level) then
+        self.engine.pool:invalidate(rec)
+      end
+    end
+    self.engine.pool:checkin(rec)
+  end
+  self._rec, self._cconn = nil, nil
+end
+
+--- Discards the driver connection: it is closed, never returned to the pool.
+--- A transaction in progress must be rolled back; then a new one is used.
+function Connection:invalidate(err)
+  if self.closed or not self._rec then return end
+  local rec = self._rec
+  self.engine.pool:invalidate(rec, err)
+  self.engine.pool:checkin(rec)
+  self._rec, self._cconn = nil, nil
+  self._invalidated = true
+  if not self._txn then
+    self._invalidated = nil
+    self:_checkout()
+  end
+end
+
+--- `local conn <close> = engine:connect()` closes; from engine:begin(), the
+--- transaction commits on normal exit and rolls back on error exit first.
+function Connection.__close(self, err)
+  if self._close_commits and self._txn and self._txn.is_active then
+    if err ~= nil then
+      pcall(self._end_transaction, self, self._txn, false)
+    else
+      local ok, cerr = pcall(self._end_transaction, self, self._txn, true)
+      if not ok then
+        self:close()
+        error(cerr, 0)
+      end
+    end
+  end
+  self:close()
+end
+
+Connection.__gc = function(self)
+  if not self.closed then pcall(self.close, self) end
+end
+
+Connection.__tostring = function(self)
+  return format("<Connection %s to %s>", self.closed and "closed" or "open", tostring(self.engine))
+end
+
+-- Attaches the statement, lets handle_error listeners see (or replace) the
+-- error, invalidates a dead connection, and raises.
+function Connection:_raise_dbapi(err, sql, params, many)
+  if type(err) == "table" then
+    err.statement = sql
+    err.params = params
+  end
+  local is_disconnect = type(err) == "table" and err.connection_invalidated or false
+  if has(self, "handle_error") then
+    local ctx = {original_exception = err, sqlalchemy_exception = err, statement = sql,
+      parameters = params, executemany = many, connection = self, engine = self.engine,
+      is_disconnect = is_disconnect}
+    local ls = listeners(self, "handle_error")
+    for i = 1, #ls do
+      local r = ls[i].fn(ctx)
+      if r ~= nil then err = r; ctx.sqlalchemy_exception = r end
+    end
+    is_disconnect = ctx.is_disconnect
+  end
+  if is_disconnect then self:invalidate(err) end
+  error(err, 0)
+end
+
+-- A streaming source over a C cursor that raises like execute does.
+local CursorSource = util.class("CursorSource")
+
+function CursorSource:fetch(n)
+  local rows, err = self.cur:fetch(n)
+  if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false) end
+  return rows
+end
+
+function CursorSource:close() self.cur:close() end
+
+local function is_param_set(v)
+  return type(v) == "table" and getmetatable(v) == nil
+end
+
+local function empty_result()
+  return Result.new({keys = {}, rows = {}, returns_rows = false, rowcount = 0})
+end
+
+-- Runs sql on the driver: the common tail of execute and exec_driver_sql.
+function Connection:_cursor_execute(sql, params, keys, many, eopts)
+  local cconn = self._cconn
+  if not self._txn then self:_begin_root() end
+  if has(self, "before_cursor_execute") then
+    local ls = listeners(self, "before_cursor_execute")
+    for i = 1, #ls do
+      local l = ls[i]
+      if l.retval then
+        sql, params = l.fn(self, sql, params, many)
+      else
+        l.fn(self, sql, params, many)
+      end
+    end
+  end
+  local engine = self.engine
+  if engine.echo then
+    log(self, sql)
+    log(self, "[parameters] " .. (params == nil and "{}" or util.repr(params, 1000)))
+  end
+  local cur, err
+  if many then
+    cur, err = cconn:executemany(sql, params, keys)
+  else
+    cur, err = cconn:execute(sql, params, keys)
+  end
+  if not cur then self:_raise_dbapi(err, sql, params, many) end
+  if has(self, "after_cursor_execute") then
+    fire(self, "after_cursor_execute", self, sql, params, many, cur)
+  end
+  if many then
+    return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = cur})
+  end
+  local colkeys = cur:columns()
+  if colkeys[1] == nil then
+    return Result.new({keys = colkeys, rows = EMPTY, returns_rows = false,
+      rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
+  end
+  if eopts.stream_results or eopts.yield_per then
+    local src = setmetatable({cur = cur, conn = self, sql = sql, params = params}, CursorSource)
+    return Result.new({keys = colkeys, returns_rows = true, cursor = src,
+      yield_per = eopts.yield_per or eopts.max_row_buffer or 1000,
+      rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
+  end
+  local rows, ferr = cur:fetch()
+  if not rows then self:_raise_dbapi(ferr, sql, params, false) end
+  return Result.new({keys = colkeys, rows = rows, returns_rows = true,
+    rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
+end
+
+-- Named parameters against what the compiled statement takes: unknown names
+-- are an error (a typo would otherwise bind nothing), statement defaults
+-- fill what the caller left out.
+local function check_named(compiled, p, group)
+  local keyset = compiled.keyset
+  for k in pairs(p) do
+    if not keyset[k] then
+      local names = {}
+      for name in pairs(keyset) do names[#names + 1] = name end
+      sort(names)
+      exc.raise(exc.ArgumentError, format("unknown bind parameter '%s'%s (the statement takes: %s)",
+        tostring(k), group and (", in parameter group " .. group) or "",
+        #names > 0 and concat(names, ", ") or "none"), nil, 4)
+    end
+  end
+  local defaults = compiled.params
+  if defaults and next(defaults) ~= nil then return util.merge(defaults, p) end
+  return p
+end
+
+--- Executes a statement (qs.text() or an expression construct). params: a
+--- table of name = value, or a list of such tables for an executemany. opts:
+--- execution options for this call only.
+---@param stmt table
+---@param params? table
+---@param opts? table
+---@return quicksilver.Result
+function Connection:execute(stmt, params, opts)
+  if not self._cconn then
+    if self._invalidated and not self._txn then self:_checkout(); self._invalidated = nil
+    else closed_error(self, "execute") end
+  end
+  if type(stmt) ~= "table" or not stmt._executable then
+    exc.raise(exc.ObjectNotExecutableError, "Connection:execute: not an executable object: " ..
+      util.repr(stmt, 60) .. (type(stmt) == "string" and
+        " (wrap SQL text in qs.text(), or use conn:exec_driver_sql())" or ""), nil, 2)
+  end
+  if params ~= nil and type(params) ~= "table" then
+    exc.raise(exc.ArgumentError, "Connection:execute: parameters must be a table, got " ..
+      type(params), nil, 2)
+  end
+  local eopts = self._exec_opts
+  if opts then eopts = util.merge(eopts, opts) end
+  if has(self, "before_execute") then fire(self, "before_execute", self, stmt, params, eopts) end
+  local compiled = compiler.compile(stmt, self.dialect.name)
+  local many = false
+  if params ~= nil then
+    if is_param_set(params[1]) then
+      many = true
+      local n = params.n or #params
+      local sets = {n = n}
+      for i = 1, n do sets[i] = check_named(compiled, params[i], i) end
+      params = sets
+    elseif next(params) == nil and compiled.keys[1] ~= nil then
+      return empty_result()   -- an empty list of parameter sets runs nothing
+    else
+      params = check_named(compiled, params, nil)
+    end
+  elseif compiled.params and next(compiled.params) ~= nil then
+    params = compiled.params
+  end
+  local result = self:_cursor_execute(compiled.sql, params, compiled.keys, many, eopts)
+  if has(self, "after_execute") then
+    fire(self, "after_execute", self, stmt, params, eopts, result)
+  end
+  return result
+end
+
+--- Executes SQL text exactly as written for the driver, with positional
+--- parameters in the driver's style (? for SQLite): a list of values, or a
+--- list of such lists for an executemany.
+---@param sql string
+---@param params? table
+---@param opts? table
+---@return quicksilver.Result
+function Connection:exec_driver_sql(sql, params, opts)
+  if not self._cconn then closed_error(self, "exec_driver_sql") end
+  if type(sql) ~= "string" then
+    exc.raise(exc.ArgumentError, "Connection:exec_driver_sql: SQL must be a string", nil, 2)
+  end
+  if params ~= nil and type(params) ~= "table" then
+    exc.raise(exc.ArgumentError, "Connection:exec_driver_sql: parameters must be a table", nil, 2)
+  end
+  local eopts = opts and util.merge(self._exec_opts, opts) or self._exec_opts
+  local many = params ~= nil and is_param_set(params[1])
+  if many and (params.n or #params) == 0 then return empty_result() end
+  return self:_cursor_execute(sql, params, nil, many, eopts)
+end
+
+--- The first column of the first row (execute(...):scalar()).
+function Connection:scalar(stmt, params, opts)
+  return self:execute(stmt, params, opts):scalar()
+end
+
+--- All scalars of the first column.
+function Connection:scalars(stmt, params, opts)
+  return self:execute(stmt, params, opts):scalars()
+end
+
+---------------------------------------------------------------------------------------------
+-- Engine
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Engine
+---@field url table the URL (tostring masks the password)
+---@field dialect table
+---@field pool quicksilver.Pool
+---@field echo boolean
+local Engine = util.class("Engine")
+Engine._event_names = EVENTS
+M.Engine = Engine
+
+function Engine.new(url, dialect, pool, opts)
+  return setmetatable({url = url, dialect = dialect, pool = pool, echo = opts.echo and true or false,
+    name = dialect.name, driver = dialect.driver, _logger = opts.logger,
+    _exec_opts = opts.execution_options or {}}, Engine)
+end
+
+function Engine:_log(msg)
+  local line = "[quicksilver.engine] " .. msg
+  local logger = self._logger
+  if logger then logger(line) else io.stdout:write(line, "\n") end
+end
+
+--- A new Connection. With fn: fn(conn) runs, then the connection closes
+--- (rolling back what was not committed), also when fn raises.
+---@param fn? fun(conn: quicksilver.Connection): ...
+---@return quicksilver.Connection|any
+function Engine:connect(fn)
+  local conn = Connection.new(self)
+  if fn == nil then return conn end
+  return util.scoped(fn,
+    function() conn:close() end,
+    function() pcall(conn.close, conn) end,
+    conn)
+end
+
+--- A Connection with a transaction begun. With fn: commits when fn returns,
+--- rolls back and re-raises when it raises, closes either way. Without fn:
+--- the Connection, whose `<close>` commits (or rolls back on error) and closes.
+---@param fn? fun(conn: quicksilver.Connection): ...
+function Engine:begin(fn)
+  local conn = Connection.new(self)
+  local ok, err = pcall(conn.begin, conn)
+  if not ok then
+    conn:close()
+    error(err, 0)
+  end
+  if fn == nil then
+    conn._close_commits = true
+    return conn
+  end
+  return util.scoped(fn,
+    function()
+      local tx = conn._txn
+      local cok, cerr = true, nil
+      if tx and tx.is_active then cok, cerr = pcall(tx.commit, tx) end
+      conn:close()
+      if not cok then error(cerr, 0) end
+    end,
+    function() pcall(conn.close, conn) end,
+    conn)
+end
+
+--- Closes the pool's connections; connections checked out now close when
+--- they are returned.
+function Engine:dispose()
+  self.pool:dispose()
+  if has(self, "engine_disposed") then fire(self, "engine_disposed", self) end
+end
+
+--- A new Engine sharing this one's pool and URL, with options laid over.
+---@param opts table
+---@return quicksilver.Engine
+function Engine:execution_options(opts)
+  if opts.isolation_level ~= nil and not self.dialect.isolation_levels[opts.isolation_level] then
+    exc.raise(exc.ArgumentError, format("Invalid value '%s' for isolation_level on %s",
+      tostring(opts.isolation_level), self.dialect.name), nil, 2)
+  end
+  local e = setmetatable(util.copy(self), Engine)
+  e._exec_opts = util.merge(self._exec_opts, opts)
+  e._event_parent = self
+  return e
+end
+
+function Engine:get_execution_options() return util.copy(self._exec_opts) end
+
+--- A raw driver connection from the pool (advanced use); give it back with
+--- engine.pool:checkin(record).
+function Engine:raw_connection()
+  return self.pool:checkout()
+end
+
+Engine.__tostring = function(self)
+  return "Engine(" .. tostring(self.url) .. ")"
+end
+
+return M

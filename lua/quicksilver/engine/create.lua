@@ -1,0 +1,70 @@
+--- engine/create.lua: create_engine (SQLAlchemy's engine/create.py). Parses the
+--- URL, loads the dialect, builds the pool; connects lazily, at the first
+--- checkout.
+local core = require("quicksilver.core")
+local base = require("quicksilver.engine.base")
+local dialects = require("quicksilver.dialects")
+local exc = require("quicksilver.exc")
+local pool_mod = require("quicksilver.engine.pool")
+local url_mod = require("quicksilver.engine.url")
+
+local M = {}
+
+-- Options create_engine knows; anything else is a typo worth an error.
+local OPTIONS = {
+  echo = true, echo_pool = true, logger = true, pool_size = true, max_overflow = true,
+  pool_timeout = true, pool_recycle = true, pool_pre_ping = true, pool_use_lifo = true,
+  pool_reset_on_return = true, isolation_level = true, poolclass = true,
+  execution_options = true, connect_args = true, busy_timeout = true,
+  sqlite_foreign_keys = true, sqlite_transaction_mode = true, statement_cache_size = true,
+  shared_pool = true,
+}
+
+--- Creates an Engine for a URL (string or URL object). Nothing connects yet.
+---@param url string|table
+---@param opts? table see API.md
+---@return quicksilver.Engine
+function M.create_engine(url, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    exc.raise(exc.ArgumentError, "create_engine: options must be a table", nil, 2)
+  end
+  for k in pairs(opts) do
+    if not OPTIONS[k] then
+      exc.raise(exc.ArgumentError, string.format("create_engine: unknown option '%s'", tostring(k)), nil, 2)
+    end
+  end
+  local u = url_mod.make_url(url)
+  local dialect = dialects.load(u:get_backend_name())
+  local args = dialect.connect_args(u, opts)
+  if opts.connect_args then
+    for k, v in pairs(opts.connect_args) do args[k] = v end
+  end
+  local cache_size = opts.statement_cache_size
+  local function creator()
+    local cconn, err = core.connect(dialect.driver, args)
+    if not cconn then error(err, 0) end
+    dialect.on_connect(cconn, opts)
+    if cache_size then cconn:set_cache_size(cache_size) end
+    return cconn
+  end
+  local poolclass = opts.poolclass or dialect.default_poolclass(u)
+  local pool = pool_mod.create(poolclass, creator, {reset_on_return = opts.pool_reset_on_return})
+  local exec_opts = {}
+  if opts.execution_options then
+    for k, v in pairs(opts.execution_options) do exec_opts[k] = v end
+  end
+  if opts.isolation_level ~= nil then
+    if not dialect.isolation_levels[opts.isolation_level] then
+      exc.raise(exc.ArgumentError, string.format(
+        "create_engine: invalid isolation_level '%s' for %s", tostring(opts.isolation_level),
+        dialect.name), nil, 2)
+    end
+    exec_opts.isolation_level = opts.isolation_level
+  end
+  local engine = base.Engine.new(u, dialect, pool, {echo = opts.echo, logger = opts.logger,
+    execution_options = exec_opts})
+  return engine
+end
+
+return M

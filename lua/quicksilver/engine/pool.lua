@@ -1,0 +1,150 @@
+--- engine/pool.lua: connection pools (SQLAlchemy's pool/impl.py).
+---
+--- This is the pool interface the engine uses and the pools SQLite needs:
+--- "null" (a fresh connection per checkout, closed at checkin: SQLite files)
+--- and "static"/"singleton" (one connection for everybody: memory databases,
+--- where each connection would otherwise see its own empty database). The
+--- thread-safe QueuePool in C, for servers, replaces this module's internals
+--- behind the same interface (issue: connection pool in C).
+local event = require("quicksilver.event")
+local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local os_time = os.time
+
+---@class quicksilver.PoolRecord
+---@field cconn userdata the driver connection (quicksilver.Connection from C)
+---@field created integer os.time() when it was opened
+---@field info table per-connection storage for users (SQLAlchemy's .info)
+
+---@class quicksilver.Pool
+local Pool = util.class("Pool")
+Pool._event_names = {connect = true, checkout = true, checkin = true, reset = true,
+  invalidate = true, close = true}
+M.Pool = Pool
+
+--- creator() returns a new driver connection or raises.
+function Pool.new(cls, creator, opts)
+  opts = opts or {}
+  return setmetatable({_creator = creator, _reset_on_return = opts.reset_on_return ~= false,
+    _echo = opts.echo, _checkedout = 0}, cls)
+end
+
+function Pool:_open()
+  local rec = {cconn = self._creator(), created = os_time(), info = {}}
+  if event.has(self, "connect") then event.fire(self, "connect", rec.cconn, rec) end
+  return rec
+end
+
+function Pool:_close_record(rec)
+  if rec.cconn then
+    if event.has(self, "close") then event.fire(self, "close", rec.cconn, rec) end
+    rec.cconn:close()
+  end
+end
+
+--- Ends whatever the borrower left open, so no transaction or lock leaks into
+--- the next checkout.
+function Pool:_reset(rec)
+  local c = rec.cconn
+  if self._reset_on_return and not c:closed() and c:txn_state() ~= 0 then
+    if event.has(self, "reset") then event.fire(self, "reset", c, rec) end
+    local ok = c:rollback()
+    if not ok then return false end
+  end
+  return not c:closed()
+end
+
+function Pool:_fire_checkout(rec)
+  self._checkedout = self._checkedout + 1
+  if event.has(self, "checkout") then event.fire(self, "checkout", rec.cconn, rec) end
+  return rec
+end
+
+function Pool:_fire_checkin(rec)
+  self._checkedout = self._checkedout - 1
+  if event.has(self, "checkin") then event.fire(self, "checkin", rec.cconn, rec) end
+end
+
+--- Discards a connection that must not be used again.
+function Pool:invalidate(rec, err)
+  if event.has(self, "invalidate") then event.fire(self, "invalidate", rec.cconn, rec, err) end
+  rec.invalidated = true
+  pcall(self._close_record, self, rec)
+end
+
+--- How many connections are checked out now.
+function Pool:checkedout() return self._checkedout end
+
+---@class quicksilver.NullPool: quicksilver.Pool
+local NullPool = util.class("NullPool", Pool)
+M.NullPool = NullPool
+
+function NullPool:checkout()
+  return self:_fire_checkout(self:_open())
+end
+
+function NullPool:checkin(rec)
+  self:_fire_checkin(rec)
+  if not rec.invalidated then self:_close_record(rec) end
+end
+
+function NullPool:dispose() end
+
+function NullPool:status() return "NullPool" end
+
+---@class quicksilver.StaticPool: quicksilver.Pool
+--- One connection, handed to every checkout (also "singleton": one Lua state
+--- is one thread, so one connection per thread is this one).
+local StaticPool = util.class("StaticPool", Pool)
+M.StaticPool = StaticPool
+
+function StaticPool:checkout()
+  local rec = self._rec
+  if rec == nil or rec.invalidated then
+    rec = self:_open()
+    self._rec = rec
+  end
+  return self:_fire_checkout(rec)
+end
+
+function StaticPool:checkin(rec)
+  self:_fire_checkin(rec)
+  if rec.invalidated then return end
+  if self._checkedout == 0 and not self:_reset(rec) then self:invalidate(rec) end
+end
+
+function StaticPool:dispose()
+  local rec = self._rec
+  self._rec = nil
+  if rec then self:_close_record(rec) end
+end
+
+function StaticPool:status()
+  return string.format("StaticPool (connection %s, checked out %d)",
+    self._rec and "open" or "none", self._checkedout)
+end
+
+local classes = {null = NullPool, static = StaticPool, singleton = StaticPool}
+
+--- A pool of the named class over creator.
+---@param name string "null" | "static" | "singleton"
+---@param creator fun(): userdata
+---@param opts? table
+---@return quicksilver.Pool
+function M.create(name, creator, opts)
+  local cls = classes[name]
+  if not cls then
+    if name == "queue" then
+      exc.raise(exc.ArgumentError, "poolclass 'queue' needs the C connection pool, which is " ..
+        "not part of this build yet; SQLite engines use 'null' (files) or 'singleton' (memory)")
+    end
+    exc.raise(exc.ArgumentError, string.format(
+      "unknown poolclass '%s' (expected queue, null, static or singleton)", tostring(name)))
+  end
+  return cls:new(creator, opts)
+end
+
+return M

@@ -1,0 +1,439 @@
+--- engine/result.lua: Result, ScalarResult and MappingResult (SQLAlchemy's
+--- engine/result.py), over rows buffered in one list or fetched from a
+--- streaming cursor a chunk at a time.
+---
+--- States, as SQLAlchemy: a result that has handed out its last row is
+--- soft-closed (fetches return nothing); close() hard-closes it (fetches
+--- raise ResourceClosedError); a result of a statement without rows raises
+--- on every fetch.
+local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local setmetatable, type, select, tostring, pairs = setmetatable, type, select, tostring, pairs
+local raise = exc.raise
+
+---------------------------------------------------------------------------------------------
+-- the row source: a buffer over a list or a cursor
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Result
+---@field rowcount integer
+---@field inserted_primary_key table|nil
+---@field lastrowid integer|nil
+---@field returns_rows boolean
+---@field closed boolean
+local Result = util.class("Result")
+M.Result = Result
+
+--- opts: keys, returns_rows, rows (buffered list) or cursor (fetch(n), close())
+--- with yield_per, rowcount, inserted_primary_key, lastrowid, on_close.
+---@param opts table
+---@return quicksilver.Result
+function Result.new(opts)
+  local rows = opts.rows
+  local self = setmetatable({
+    _keys = opts.keys or {},
+    returns_rows = opts.returns_rows ~= false and (opts.returns_rows or (opts.keys and #opts.keys > 0)) or false,
+    rowcount = opts.rowcount or -1,
+    inserted_primary_key = opts.inserted_primary_key,
+    lastrowid = opts.lastrowid,
+    closed = false,
+    _soft = false,
+    _buf = rows or {},
+    _pos = 1,
+    _n = rows and (rows.n or #rows) or 0,
+    _cursor = opts.cursor,
+    _yield = opts.yield_per or 1000,
+    _on_close = opts.on_close,
+  }, Result)
+  return self
+end
+
+local function release(self)
+  local cur = self._cursor
+  if cur then
+    self._cursor = nil
+    cur:close()
+  end
+  local cb = self._on_close
+  if cb then
+    self._on_close = nil
+    cb()
+  end
+end
+
+-- Soft close: no rows left; resources go back at once.
+local function soft_close(self)
+  if not self._soft then
+    self._soft = true
+    self._buf, self._pos, self._n = {}, 1, 0
+    release(self)
+  end
+end
+
+local function check_rows(self)
+  if not self.returns_rows then
+    raise(exc.ResourceClosedError,
+      "This result object does not return rows. It has been closed automatically.", nil, 4)
+  end
+  if self.closed then raise(exc.ResourceClosedError, "This result object is closed.", nil, 4) end
+end
+
+-- Refills the buffer from the cursor; false when nothing is left.
+local function fill(self)
+  local cur = self._cursor
+  if not cur then return false end
+  local want = self._yield
+  local rows = cur:fetch(want)
+  local n = #rows
+  if n < want then
+    self._cursor = nil
+    cur:close()
+  end
+  self._buf, self._pos, self._n = rows, 1, n
+  return n > 0
+end
+
+-- The next raw row or nil (soft-closing at the end).
+local function next_row(self)
+  local pos = self._pos
+  if pos > self._n then
+    if self._soft or not fill(self) then
+      soft_close(self)
+      return nil
+    end
+    pos = 1
+  end
+  self._pos = pos + 1
+  return self._buf[pos]
+end
+
+-- Up to n rows (all when n is nil) as a list with field n.
+local function take(self, n)
+  local out, k = {}, 0
+  while n == nil or k < n do
+    local pos, last = self._pos, self._n
+    if pos > last then
+      if self._soft or not fill(self) then
+        if n == nil or k < n then soft_close(self) end
+        break
+      end
+      pos, last = 1, self._n
+    end
+    local buf = self._buf
+    local stop = last
+    if n ~= nil and stop - pos + 1 > n - k then stop = pos + (n - k) - 1 end
+    for i = pos, stop do
+      k = k + 1
+      out[k] = buf[i]
+    end
+    self._pos = stop + 1
+  end
+  out.n = k
+  return out
+end
+
+-- The filters (scalars, mappings, unique, columns) turn raw rows into what
+-- the caller sees. A Result with no filter hands rows out as they are.
+local function apply(self, row)
+  local f = self._transform
+  if f then return f(row) end
+  return row
+end
+
+local function unique_key(self, v)
+  local kf = self._unique_fn
+  if kf then return kf(v) end
+  if type(v) == "userdata" or (type(v) == "table" and v._tuple) then
+    local t = v:_tuple()
+    local parts = {}
+    for i = 1, t.n do
+      local x = t[i]
+      parts[i] = type(x) .. ":" .. tostring(x)
+    end
+    return table.concat(parts, "\0")
+  end
+  if type(v) == "table" then
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    local parts = {}
+    for i, k in ipairs(keys) do parts[i] = k .. "=" .. type(v[k]) .. ":" .. tostring(v[k]) end
+    return table.concat(parts, "\0")
+  end
+  return v == nil and "\0nil" or v
+end
+
+-- Next filtered value; second return false when exhausted.
+local function next_value(self)
+  while true do
+    local row = next_row(self)
+    if row == nil then return nil, false end
+    local v = apply(self, row)
+    local seen = self._seen
+    if not seen then return v, true end
+    local key = unique_key(self, v)
+    if not seen[key] then
+      seen[key] = true
+      return v, true
+    end
+  end
+end
+
+local function take_values(self, n)
+  if not self._transform and not self._seen then return take(self, n) end
+  local out, k = {}, 0
+  while n == nil or k < n do
+    local v, ok = next_value(self)
+    if not ok then break end
+    k = k + 1
+    out[k] = v
+  end
+  out.n = k
+  return out
+end
+
+--- The column names.
+---@return string[]
+function Result:keys()
+  local out = {}
+  for i = 1, #self._keys do out[i] = self._keys[i] end
+  return out
+end
+
+--- All remaining rows (a list with field n); the result is then exhausted.
+function Result:all()
+  check_rows(self)
+  local out = take_values(self, nil)
+  soft_close(self)
+  return out
+end
+Result.fetchall = Result.all
+
+--- The next row, or nil when there are no more.
+function Result:fetchone()
+  check_rows(self)
+  local v = next_value(self)
+  return v
+end
+
+--- Up to n rows (default 1) as a list with field n.
+---@param n? integer
+function Result:fetchmany(n)
+  check_rows(self)
+  n = n or 1
+  if n <= 0 then return {n = 0} end
+  return take_values(self, n)
+end
+
+--- The first row or nil; the rest is discarded.
+function Result:first()
+  check_rows(self)
+  local v = next_value(self)
+  soft_close(self)
+  return v
+end
+
+local function only(self, required)
+  check_rows(self)
+  local v, ok = next_value(self)
+  if not ok then
+    soft_close(self)
+    if required then raise(exc.NoResultFound, "No row was found when one was required", nil, 3) end
+    return nil
+  end
+  local _, more = next_value(self)
+  soft_close(self)
+  if more then
+    raise(exc.MultipleResultsFound, required and
+      "Multiple rows were found when exactly one was required" or
+      "Multiple rows were found when one or none was required", nil, 3)
+  end
+  return v
+end
+
+--- Exactly one row, else NoResultFound / MultipleResultsFound.
+function Result:one() return only(self, true) end
+
+--- One row or nil; MultipleResultsFound when there are more.
+function Result:one_or_none() return only(self, false) end
+
+local function first_col(row)
+  if row == nil then return nil end
+  return row[1]
+end
+
+--- The first column of the first row, or nil; the rest is discarded.
+function Result:scalar()
+  return first_col(self:first())
+end
+
+--- The first column of exactly one row.
+function Result:scalar_one()
+  return first_col(self:one())
+end
+
+--- The first column of one row, or nil when there is none.
+function Result:scalar_one_or_none()
+  return first_col(self:one_or_none())
+end
+
+--- Iterator over the rows: `for row in result:iter() do`.
+function Result:iter()
+  check_rows(self)
+  return function()
+    local v = next_value(self)
+    return v
+  end
+end
+
+--- Iterator over lists of up to n rows.
+---@param n? integer default yield_per
+function Result:partitions(n)
+  check_rows(self)
+  n = n or self._yield
+  return function()
+    local part = take_values(self, n)
+    if part.n == 0 then return nil end
+    return part
+  end
+end
+
+--- Hard close: every later fetch raises ResourceClosedError.
+function Result:close()
+  if self.closed then return end
+  soft_close(self)
+  self.closed = true
+end
+
+--- Filters out rows equal to one already returned (or with an equal key fn(row)).
+---@param fn? fun(row:any):any
+---@return quicksilver.Result
+function Result:unique(fn)
+  self._seen = {}
+  self._unique_fn = fn
+  return self
+end
+
+local function column_index(self, c)
+  if type(c) == "number" then return c end
+  for i = 1, #self._keys do
+    if self._keys[i] == c then return i end
+  end
+  raise(exc.InvalidRequestError, "Result: no column '" .. tostring(c) .. "'", nil, 4)
+end
+
+-- Rows made of a subset of another row's columns (Result:columns).
+local SubRow = {}
+SubRow.__len = function(self) return self._n end
+SubRow.__index = function(self, k)
+  if type(k) == "string" then
+    local i = self._map[k]
+    if i then return self._v[i] end
+    if k == "_tomap" or k == "_keys" or k == "_tuple" then return SubRow[k] end
+    raise(exc.InvalidRequestError, "Row has no column '" .. k .. "'", nil, 2)
+  end
+  return self._v[k]
+end
+function SubRow._tomap(self)
+  local m = {}
+  for i = #self._names, 1, -1 do m[self._names[i]] = self._v[i] end
+  return m
+end
+function SubRow._keys(self) return util.copy(self._names) end
+function SubRow._tuple(self)
+  local t = {n = self._n}
+  for i = 1, self._n do t[i] = self._v[i] end
+  return t
+end
+
+--- Restricts rows to the given columns (indexes or names), in that order.
+function Result:columns(...)
+  local idx, names, map = {}, {}, {}
+  for i = 1, select("#", ...) do
+    local c = select(i, ...)
+    idx[i] = column_index(self, c)
+    names[i] = self._keys[idx[i]] or tostring(c)
+    if map[names[i]] == nil then map[names[i]] = i end
+  end
+  local n = #idx
+  local prev = self._transform
+  self._transform = function(row)
+    if prev then row = prev(row) end
+    local v = {}
+    for i = 1, n do v[i] = row[idx[i]] end
+    return setmetatable({_v = v, _n = n, _names = names, _map = map}, SubRow)
+  end
+  self._keys = names
+  return self
+end
+
+--- The result itself (rows are already tuples).
+function Result:tuples() return self end
+
+---------------------------------------------------------------------------------------------
+-- ScalarResult and MappingResult: views that share the underlying result
+---------------------------------------------------------------------------------------------
+
+local function view(cls, parent, transform)
+  parent._transform = transform
+  return setmetatable({_r = parent}, cls)
+end
+
+---@class quicksilver.ScalarResult
+local ScalarResult = util.class("ScalarResult")
+M.ScalarResult = ScalarResult
+
+--- Values of one column (default the first; an index or a name).
+---@param col? integer|string
+---@return quicksilver.ScalarResult
+function Result:scalars(col)
+  check_rows(self)
+  local i = column_index(self, col or 1)
+  return view(ScalarResult, self, function(row) return row[i] end)
+end
+
+---@class quicksilver.MappingResult
+local MappingResult = util.class("MappingResult")
+M.MappingResult = MappingResult
+
+--- Rows as plain tables of name = value.
+---@return quicksilver.MappingResult
+function Result:mappings()
+  check_rows(self)
+  return view(MappingResult, self, function(row) return row:_tomap() end)
+end
+
+for _, cls in ipairs({ScalarResult, MappingResult}) do
+  for _, name in ipairs({"all", "fetchall", "fetchmany", "first", "one", "one_or_none",
+      "partitions", "close", "keys"}) do
+    cls[name] = function(self, ...) return Result[name](self._r, ...) end
+  end
+  cls.fetchone = function(self) return Result.fetchone(self._r) end
+  cls.unique = function(self, fn)
+    Result.unique(self._r, fn)
+    return self
+  end
+end
+
+--- Iterator yielding i, value, so a NULL (nil) does not end the loop.
+function ScalarResult:iter()
+  local r = self._r
+  check_rows(r)
+  local i = 0
+  return function()
+    local v, ok = next_value(r)
+    if not ok then return nil end
+    i = i + 1
+    return i, v
+  end
+end
+
+--- Iterator over the mappings.
+function MappingResult:iter()
+  return Result.iter(self._r)
+end
+
+return M

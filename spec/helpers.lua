@@ -1,0 +1,54 @@
+--- spec/helpers.lua: what the specs share. Temporary SQLite files, a statement
+--- recorder, and assert_raises_kind for qs.exc errors.
+local qs = require("quicksilver")
+
+local M = {}
+
+local tmpfiles = {}
+
+--- A fresh temporary SQLite file name (the file does not exist yet).
+function M.tmpdb()
+  local name = os.tmpname()
+  os.remove(name)
+  name = name .. ".db"
+  tmpfiles[#tmpfiles + 1] = name
+  return name
+end
+
+--- Removes the files tmpdb handed out (and their journals).
+function M.cleanup()
+  for _, f in ipairs(tmpfiles) do
+    for _, suffix in ipairs({"", "-journal", "-wal", "-shm"}) do os.remove(f .. suffix) end
+  end
+  tmpfiles = {}
+end
+
+--- An engine on a new temporary SQLite file.
+function M.sqlite_engine(opts)
+  local path = M.tmpdb()
+  return qs.create_engine("sqlite:///" .. path, opts), path
+end
+
+--- Records every statement sent to the database: list of {sql, params, many}.
+function M.recorder(target)
+  local rec = {}
+  qs.event.listen(target, "before_cursor_execute", function(_, sql, params, many)
+    rec[#rec + 1] = {sql = sql, params = params, many = many}
+  end)
+  return rec
+end
+
+--- Calls fn, expects it to raise a qs.exc error of class cls; returns the error.
+function M.assert_raises_kind(cls, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert(not ok, "expected " .. tostring(cls.name) .. ", but nothing was raised")
+  assert(type(err) == "table" and err.is_a,
+    "expected " .. tostring(cls.name) .. ", got a non-quicksilver error: " .. tostring(err))
+  assert(err:is_a(cls), "expected " .. tostring(cls.name) .. ", got " .. tostring(err))
+  return err
+end
+
+--- Whether the running Lua has integers and <close> (5.4).
+M.lua54 = _VERSION == "Lua 5.4"
+
+return M
