@@ -1,0 +1,113 @@
+# quicksilver: build, test, demo. `make demo` and `make test` do everything on a fresh
+# Debian/Ubuntu machine (installing what is missing first).
+#
+#   make               build build/quicksilver/core.so and build/c_tests
+#   make test          C unit tests + busted specs, ending "N passed, N failed"
+#   make test SANITIZE=1   the same with ASan + UBSan (separate build dir)
+#   make test VALGRIND=1   the same under valgrind
+#   make demo          examples/quickstart.lua on an embedded SQLite file
+#   make install-rock TREE=dir   luarocks make into a tree
+#   make bench-crossing   the measurement behind docs/ARCHITECTURE.md's crossing decision
+
+LUA_VERSION ?= 5.4
+LUA ?= lua$(LUA_VERSION)
+PKGS := lua$(LUA_VERSION) sqlite3
+
+ifeq ($(SANITIZE),1)
+BUILD := build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1
+RUN_PREFIX := LD_PRELOAD=$$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0
+else
+BUILD := build
+SAN_FLAGS :=
+OPT := -O2
+RUN_PREFIX :=
+endif
+
+ifeq ($(VALGRIND),1)
+VG := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+  --suppressions=$(CURDIR)/spec/support/valgrind.supp
+else
+VG :=
+endif
+
+CC ?= cc
+CFLAGS_BASE := -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+  -D_POSIX_C_SOURCE=200809L -Ic/include $(SAN_FLAGS)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+
+CORE_SRC := $(wildcard c/src/*.c c/src/*/*.c)
+BIND_SRC := $(wildcard c/binding/*.c)
+TEST_SRC := $(wildcard c/test/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+MODULE := $(BUILD)/quicksilver/core.so
+CTESTS := $(BUILD)/c_tests
+
+LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
+LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
+
+.PHONY: all build test demo deps clean install-rock bench-crossing check-deps
+
+all: build
+build: $(MODULE) $(CTESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(MODULE): $(CORE_OBJ) $(BIND_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS)
+
+$(CTESTS): $(CORE_OBJ) $(TEST_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS)
+
+-include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# Debian packages the project needs; installed only when missing (apt-get update
+# runs only then), as root or through sudo.
+DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
+  libsqlite3-dev sqlite3 valgrind libpq-dev postgresql libmariadb-dev mariadb-server
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Runs the C tests and busted (through spec/support/run_tests.sh, which sums the
+# counts of every suite into the final "N passed, N failed" line).
+test: deps
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(BUILD) LUA=$(LUA) VG="$(VG)" RUN_PREFIX="$(RUN_PREFIX)" \
+	  LUA_PATH_DEV="$(LUA_PATH_DEV)" LUA_CPATH_DEV="$(LUA_CPATH_DEV)" \
+	  bash spec/support/run_tests.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@cd /tmp && LUA_PATH="$(LUA_PATH_DEV)" LUA_CPATH="$(LUA_CPATH_DEV)" \
+	  QS_DEMO_DB=/tmp/quicksilver-quickstart.db $(LUA) $(CURDIR)/examples/quickstart.lua
+
+install-rock:
+	luarocks --lua-version $(LUA_VERSION) make rocks/quicksilver-scm-1.rockspec \
+	  $(if $(TREE),--tree $(TREE))
+
+bench-crossing: $(BUILD)/bench/crossing.so
+	@cd bench/crossing && LUA_PATH="" LUA_CPATH="$(CURDIR)/$(BUILD)/bench/?.so" $(LUA) run.lua
+
+$(BUILD)/bench/crossing.so: bench/crossing/walk.c c/src/buf.c c/src/dialect/dialect.c c/src/error.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -shared -o $@ $^
+
+clean:
+	rm -rf build
