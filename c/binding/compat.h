@@ -16,6 +16,40 @@
 #include <lauxlib.h>
 #include <stdint.h>
 
+#if LUA_VERSION_NUM == 501
+#ifndef lua_absindex
+#define lua_absindex(L, i) \
+  (((i) > 0 || (i) <= LUA_REGISTRYINDEX) ? (i) : lua_gettop(L) + (i) + 1)
+#endif
+#define lua_rawlen(L, i) lua_objlen((L), (i))
+/* LuaJIT 2.1 has these 5.2 functions (and defines luaL_newlib); plain 5.1 does not. */
+#ifndef luaL_newlib
+#define luaL_setfuncs(L, l, nup) luaL_register((L), NULL, (l))
+#define luaL_newlibtable(L, l) lua_createtable((L), 0, sizeof(l) / sizeof((l)[0]) - 1)
+#define luaL_newlib(L, l) (luaL_newlibtable(L, l), luaL_setfuncs(L, l, 0))
+static inline void *luaL_testudata(lua_State *L, int idx, const char *tname) {
+  void *p = lua_touserdata(L, idx);
+  if (p == NULL || !lua_getmetatable(L, idx)) return NULL;
+  luaL_getmetatable(L, tname);
+  if (!lua_rawequal(L, -1, -2)) p = NULL;
+  lua_pop(L, 2);
+  return p;
+}
+static inline void luaL_setmetatable(lua_State *L, const char *tname) {
+  luaL_getmetatable(L, tname);
+  lua_setmetatable(L, -2);
+}
+#endif
+/* luaL_tolstring: tostring() semantics, result pushed. */
+static inline const char *luaL_tolstring(lua_State *L, int idx, size_t *len) {
+  idx = lua_absindex(L, idx);
+  lua_getglobal(L, "tostring");
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, 1);
+  return lua_tolstring(L, -1, len);
+}
+#endif
+
 #if LUA_VERSION_NUM >= 504
 
 #define qsL_newuserdatauv(L, sz, n) lua_newuserdatauv((L), (sz), (n))
@@ -63,28 +97,6 @@ static inline int qsL_setiuservalue(lua_State *L, int idx, int n) {
 
 #endif
 
-#if LUA_VERSION_NUM == 501
-#ifndef lua_absindex
-#define lua_absindex(L, i) \
-  (((i) > 0 || (i) <= LUA_REGISTRYINDEX) ? (i) : lua_gettop(L) + (i) + 1)
-#endif
-#define lua_rawlen(L, i) lua_objlen((L), (i))
-#define luaL_setfuncs(L, l, nup) luaL_register((L), NULL, (l))
-#define luaL_newlibtable(L, l) lua_createtable((L), 0, sizeof(l) / sizeof((l)[0]) - 1)
-#define luaL_newlib(L, l) (luaL_newlibtable(L, l), luaL_setfuncs(L, l, 0))
-static inline void *luaL_testudata(lua_State *L, int idx, const char *tname) {
-  void *p = lua_touserdata(L, idx);
-  if (p == NULL || !lua_getmetatable(L, idx)) return NULL;
-  luaL_getmetatable(L, tname);
-  if (!lua_rawequal(L, -1, -2)) p = NULL;
-  lua_pop(L, 2);
-  return p;
-}
-static inline void luaL_setmetatable(lua_State *L, const char *tname) {
-  luaL_getmetatable(L, tname);
-  lua_setmetatable(L, -2);
-}
-#endif
 
 #if LUA_VERSION_NUM >= 503
 #define qsL_pushint64(L, v) lua_pushinteger((L), (lua_Integer)(v))

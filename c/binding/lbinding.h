@@ -36,6 +36,7 @@ void qsB_open_cursor(lua_State *L);
 void qsB_open_row(lua_State *L);
 int qsB_connect(lua_State *L);
 int qsB_compile_text(lua_State *L);
+int qsB_row_new(lua_State *L);
 /* Pushes a row built from the current row of s: ncols values plus the
 ** keymap at index keymap; the row metatable must be at index mt. */
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt);

@@ -155,6 +155,7 @@ static const luaL_Reg funcs[] = {
   {"drivers", l_drivers},
   {"code_classes", l_code_classes},
   {"quote_identifier", l_quote_identifier},
+  {"row", qsB_row_new},
   {NULL, NULL},
 };
 

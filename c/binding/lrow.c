@@ -32,6 +32,31 @@ void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt) {
   qsL_setiuservalue(L, -2, ncols + 1);
 }
 
+/*
+** core.row(keymap, values, n) -> Row
+** A row built from Lua values (derived rows such as Result:columns, ORM
+** rows), the same userdata as fetched rows so #row holds on every runtime.
+** keymap is {name = index, [index] = name}; values[1..n] may hold nils.
+*/
+int qsB_row_new(lua_State *L) {
+  int n, i;
+  lrow *r;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  n = (int)luaL_checkinteger(L, 3);
+  luaL_argcheck(L, n >= 0 && n < 100000, 3, "column count out of range");
+  r = (lrow *)qsL_newuserdatauv(L, sizeof(lrow), n + 1);
+  r->n = n;
+  luaL_setmetatable(L, QS_ROW_MT);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);
+    qsL_setiuservalue(L, -2, i);
+  }
+  lua_pushvalue(L, 1);
+  qsL_setiuservalue(L, -2, n + 1);
+  return 1;
+}
+
 static lrow *check_row(lua_State *L, int idx) {
   return (lrow *)luaL_checkudata(L, idx, QS_ROW_MT);
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # run_tests.sh: the test runner behind `make test`. Runs the C unit tests and
-# the busted specs, sums their counts and ends with the plain line
-# "N passed, N failed" (busted errors count as failures). Exit status 1 on any
-# failure. Environment (set by the Makefile): BUILD, LUA, VG, RUN_PREFIX,
-# LUA_PATH_DEV, LUA_CPATH_DEV; QS_BACKENDS passes through to the specs.
+# the busted specs (on Lua 5.4, and on LuaJIT against the compat build), sums
+# their counts and ends with the plain line "N passed, N failed" (busted
+# errors count as failures). Exit status 1 on any failure. Environment (set by
+# the Makefile): BUILD, LUA, VG, RUN_PREFIX, JIT_MODULE, LUA_PATH_DEV,
+# LUA_CPATH_DEV; QS_BACKENDS passes through to the specs.
 set -u
 cd "$(dirname "$0")/../.."
 counts=$(mktemp)
@@ -20,29 +21,43 @@ line=$(echo "$out" | tail -n 1)
 if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
   passed=$((passed + BASH_REMATCH[1]))
   failed=$((failed + BASH_REMATCH[2]))
-  [ $rc -ne 0 ] && [ "${BASH_REMATCH[2]}" = 0 ] && failed=$((failed + 1))  # crash after the summary (valgrind)
+  # a clean summary but a failing exit: a leak or error report after it
+  [ $rc -ne 0 ] && [ "${BASH_REMATCH[2]}" = 0 ] && failed=$((failed + 1))
 else
   echo "C tests did not finish (exit $rc)"
   failed=$((failed + 1))
 fi
 
-echo "== busted specs ($LUA)"
-# busted runs under $LUA explicitly: /usr/bin/busted's shebang may be Lua 5.1.
-env $RUN_PREFIX QS_COUNTS_FILE="$counts" LUA_PATH="$LUA_PATH_DEV" LUA_CPATH="$LUA_CPATH_DEV" \
-  $VG "$LUA" spec/support/busted_main.lua -o spec/support/count_handler.lua spec
-rc=$?
-if [ -s "$counts" ]; then
-  read -r p f e n < "$counts"
-  passed=$((passed + p))
-  failed=$((failed + f + e))
-  pending=$((pending + n))
-  if [ $rc -ne 0 ] && [ $((f + e)) -eq 0 ]; then
-    echo "busted exited with $rc although every test passed (a crash, or a leak report)"
+# run_busted LABEL CPATH COMMAND...: one busted run inside the given Lua (so
+# sanitizers and valgrind see the process that loads quicksilver.core), its
+# counts read from the file the output handler writes.
+run_busted() {
+  local label=$1 cpath=$2
+  shift 2
+  echo "== busted specs ($label)"
+  : > "$counts"
+  env QS_COUNTS_FILE="$counts" LUA_PATH="$LUA_PATH_DEV" LUA_CPATH="$cpath" \
+    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua spec
+  local rc=$?
+  if [ -s "$counts" ]; then
+    local p f e n
+    read -r p f e n < "$counts"
+    passed=$((passed + p))
+    failed=$((failed + f + e))
+    pending=$((pending + n))
+    if [ $rc -ne 0 ] && [ $((f + e)) -eq 0 ]; then
+      echo "busted ($label) exited with $rc although every test passed (a crash, or a leak report)"
+      failed=$((failed + 1))
+    fi
+  else
+    echo "busted ($label) did not report (exit $rc)"
     failed=$((failed + 1))
   fi
-else
-  echo "busted did not report (exit $rc)"
-  failed=$((failed + 1))
+}
+
+run_busted "$LUA" "$LUA_CPATH_DEV" env $RUN_PREFIX $VG "$LUA"
+if [ -n "${JIT_MODULE:-}" ]; then
+  run_busted luajit "$(pwd)/$BUILD/jit/?.so;;" luajit
 fi
 
 [ "$pending" -gt 0 ] && echo "$pending pending"

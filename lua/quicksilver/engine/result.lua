@@ -6,6 +6,7 @@
 --- soft-closed (fetches return nothing); close() hard-closes it (fetches
 --- raise ResourceClosedError); a result of a statement without rows raises
 --- on every fetch.
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 
@@ -325,46 +326,24 @@ local function column_index(self, c)
   raise(exc.InvalidRequestError, "Result: no column '" .. tostring(c) .. "'", nil, 4)
 end
 
--- Rows made of a subset of another row's columns (Result:columns).
-local SubRow = {}
-SubRow.__len = function(self) return self._n end
-SubRow.__index = function(self, k)
-  if type(k) == "string" then
-    local i = self._map[k]
-    if i then return self._v[i] end
-    if k == "_tomap" or k == "_keys" or k == "_tuple" then return SubRow[k] end
-    raise(exc.InvalidRequestError, "Row has no column '" .. k .. "'", nil, 2)
-  end
-  return self._v[k]
-end
-function SubRow._tomap(self)
-  local m = {}
-  for i = #self._names, 1, -1 do m[self._names[i]] = self._v[i] end
-  return m
-end
-function SubRow._keys(self) return util.copy(self._names) end
-function SubRow._tuple(self)
-  local t = {n = self._n}
-  for i = 1, self._n do t[i] = self._v[i] end
-  return t
-end
-
 --- Restricts rows to the given columns (indexes or names), in that order.
 function Result:columns(...)
-  local idx, names, map = {}, {}, {}
+  local idx, names, keymap = {}, {}, {}
   for i = 1, select("#", ...) do
     local c = select(i, ...)
     idx[i] = column_index(self, c)
     names[i] = self._keys[idx[i]] or tostring(c)
-    if map[names[i]] == nil then map[names[i]] = i end
+    keymap[i] = names[i]
+    if keymap[names[i]] == nil then keymap[names[i]] = i end
   end
   local n = #idx
   local prev = self._transform
+  local make_row = core.row
   self._transform = function(row)
     if prev then row = prev(row) end
     local v = {}
     for i = 1, n do v[i] = row[idx[i]] end
-    return setmetatable({_v = v, _n = n, _names = names, _map = map}, SubRow)
+    return make_row(keymap, v, n)
   end
   self._keys = names
   return self
