@@ -7,6 +7,7 @@
 #   make test VALGRIND=1   the same under valgrind
 #   make demo          examples/quickstart.lua on an embedded SQLite file
 #   make install-rock TREE=dir   luarocks make into a tree
+#   make rockspec      regenerate the rockspec's file lists after adding files
 #   make bench-crossing   the measurement behind docs/ARCHITECTURE.md's crossing decision
 
 LUA_VERSION ?= 5.4
@@ -61,7 +62,7 @@ JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
 LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build test demo deps clean install-rock bench-crossing check-deps
+.PHONY: all build test demo deps clean install-rock bench-crossing rockspec
 
 all: build
 build: $(MODULE) $(CTESTS) $(JIT_MODULE)
@@ -125,6 +126,9 @@ bench-crossing: $(BUILD)/bench/crossing.so
 $(BUILD)/bench/crossing.so: bench/crossing/walk.c c/src/buf.c c/src/dialect/dialect.c c/src/error.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -shared -o $@ $^
+
+rockspec:
+	$(LUA) rocks/generate.lua
 
 clean:
 	rm -rf build

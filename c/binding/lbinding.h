@@ -38,7 +38,8 @@ int qsB_connect(lua_State *L);
 int qsB_compile_text(lua_State *L);
 int qsB_row_new(lua_State *L);
 /* Pushes a row built from the current row of s: ncols values plus the
-** keymap at index keymap; the row metatable must be at index mt. */
-void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt);
+** keymap at index keymap; the row metatable must be at index mt; procs (0
+** for none) the per-column conversions. */
+void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs);
 
 #endif

@@ -1,27 +1,337 @@
 /*
-** lcompile.c: the compiler's entry points for Lua.
+** lcompile.c: the compiler's entry points and shared machinery.
 **
-** core.compile_text(dialect, sql) -> sql, keys
-** Renders a qs.text() string for the dialect: ":name" binds become
-** placeholders and keys lists the bind names in placeholder order (with
-** numbered placeholders a repeated name is sent once and reused).
+** core.compile(stmt, dialect, opts) -> compiled
+**   compiled = {sql, keys, values, checks, procs, result_names, result_types}
+**   keys[i] is the bind key of placeholder i; values[key] the value the
+**   statement holds for it (execute parameters override); checks[i]/procs[i]
+**   how the value is checked (C) or converted (Lua) before binding.
+** core.compile_text(dialect, sql) -> sql, keys   (qs.text on its own)
 */
-#include "lbinding.h"
+#include "lcompile.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
-typedef struct text_state {
-  lua_State *L;
-  int keys;            /* stack index of the keys list */
-  int positions;       /* stack index of name -> position */
-  int count;
-  int reuse;           /* numbered placeholders: one position per name */
-} text_state;
+int qsC_error(qsC *c, int code, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return qsB_raise(c->L, code, msg);
+}
 
-/* Runs inside qs_compile_text; the output buffer is owned by a userdata,
-** so a memory error raised by these Lua calls leaks nothing. */
-static int on_bind(void *ud, const char *name, size_t n) {
-  text_state *ts = (text_state *)ud;
+int qsC_kind(lua_State *L, int idx) {
+  int k = 0;
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  lua_getfield(L, idx, "_k");
+  if (lua_type(L, -1) == LUA_TNUMBER) k = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return k;
+}
+
+int qsC_field(qsC *c, int idx, const char *name) {
+  return qsL_getfield(c->L, idx, name);
+}
+
+const char *qsC_string(qsC *c, int idx, const char *name, size_t *n) {
+  const char *s;
+  lua_getfield(c->L, idx, name);
+  s = lua_type(c->L, -1) == LUA_TSTRING ? lua_tolstring(c->L, -1, n) : NULL;
+  lua_pop(c->L, 1);   /* the node keeps the string alive */
+  return s;
+}
+
+void qsC_puts(qsC *c, const char *s) { qs_buf_puts(c->b, s); }
+
+void qsC_ident(qsC *c, const char *s, size_t n) { qs_dialect_ident(c->d, c->b, s, n); }
+
+const char *qsC_anon_name(qsC *c, int idx, const char *base) {
+  lua_State *L = c->L;
+  lua_Integer n;
+  const char *name;
+  lua_pushvalue(L, idx);
+  if (qsL_rawget(L, c->names) == LUA_TSTRING) {
+    name = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return name;   /* anchored in c->names */
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, c->counters, base);
+  n = lua_isnumber(L, -1) ? lua_tointeger(L, -1) + 1 : 1;
+  lua_pop(L, 1);
+  lua_pushinteger(L, n);
+  lua_setfield(L, c->counters, base);
+  lua_pushvalue(L, idx);
+  lua_pushfstring(L, "%s_%d", base, (int)n);
+  name = lua_tostring(L, -1);
+  lua_rawset(L, c->names);
+  lua_pushvalue(L, idx);
+  lua_rawget(L, c->names);
+  name = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return name;
+}
+
+/* Converts the Lua value at idx for the literal renderer. */
+static void literal(qsC *c, int idx) {
+  lua_State *L = c->L;
+  qs_value v;
+  qs_error err;
+  int rc;
+  idx = lua_absindex(L, idx);
+  memset(&err, 0, sizeof err);
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: v.type = QS_TNULL; break;
+    case LUA_TBOOLEAN: qs_render_bool(c->d, c->b, lua_toboolean(L, idx)); return;
+    case LUA_TNUMBER:
+      if (qsL_isinteger(L, idx)) { v.type = QS_TINT; v.u.i = qsL_toint64(L, idx); }
+      else { v.type = QS_TFLOAT; v.u.f = lua_tonumber(L, idx); }
+      break;
+    case LUA_TSTRING:
+      v.type = QS_TTEXT;
+      v.u.s.p = lua_tolstring(L, idx, &v.u.s.n);
+      break;
+    default:
+      if (lua_rawequal(L, idx, c->nullv)) { v.type = QS_TNULL; break; }
+      qsC_error(c, QS_COMPILE, "cannot render a %s as a SQL literal", luaL_typename(L, idx));
+      return;
+  }
+  rc = qs_render_literal(c->d, c->b, &v, &err);
+  if (rc != QS_OK) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", err.message ? err.message : "literal rendering failed");
+    qs_error_clear(&err);
+    qsC_error(c, rc, "%s", msg);
+  }
+}
+
+/* Writes a placeholder for key (a string at the top of the stack, popped)
+** with the type at typeidx (0: none) and the value at validx (0: none). */
+static void placeholder(qsC *c, int typeidx, int validx) {
+  lua_State *L = c->L;
+  int pos = 0, keyidx = lua_gettop(L);
+  if (c->d->paramstyle == QS_PARAM_DOLLAR) {
+    lua_pushvalue(L, keyidx);
+    if (qsL_rawget(L, c->positions) == LUA_TNUMBER) pos = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  }
+  if (pos == 0) {
+    pos = ++c->npos;
+    lua_pushvalue(L, keyidx);
+    lua_rawseti(L, c->keys, pos);
+    lua_pushvalue(L, keyidx);
+    lua_pushinteger(L, pos);
+    lua_rawset(L, c->positions);
+    lua_pushinteger(L, QSV_none);
+    if (typeidx) {
+      lua_getfield(L, typeidx, "_check");
+      if (lua_isnumber(L, -1)) lua_replace(L, -2); else lua_pop(L, 1);
+    }
+    lua_rawseti(L, c->checks, pos);
+    if (typeidx) {
+      lua_getfield(L, typeidx, "_bind");
+      if (lua_isfunction(L, -1)) lua_rawseti(L, c->procs, pos); else lua_pop(L, 1);
+    }
+  }
+  if (validx && !lua_isnil(L, validx)) {
+    lua_pushvalue(L, keyidx);
+    lua_pushvalue(L, validx);
+    lua_rawset(L, c->values);
+  }
+  lua_pop(L, 1);
+  qs_dialect_placeholder(c->d, c->b, pos);
+}
+
+/* In literal mode a value is written inline, converted by its type first. */
+static void literal_value(qsC *c, int typeidx, int validx) {
+  lua_State *L = c->L;
+  if (typeidx && qsL_getfield(L, typeidx, "_bind") == LUA_TFUNCTION &&
+      !lua_isnil(L, validx) && !lua_rawequal(L, validx, c->nullv)) {
+    lua_pushvalue(L, validx);
+    lua_call(L, 1, 1);
+    literal(c, -1);
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  literal(c, validx);
+}
+
+void qsC_bind(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int top = lua_gettop(L), anon, typeidx, validx;
+  lua_getfield(L, idx, "anon");
+  anon = lua_toboolean(L, -1);
+  lua_getfield(L, idx, "type");
+  typeidx = lua_istable(L, -1) ? lua_gettop(L) : 0;
+  lua_getfield(L, idx, "value");
+  validx = lua_gettop(L);
+  if (c->literal_binds) {
+    literal_value(c, typeidx, validx);
+  } else {
+    lua_getfield(L, idx, "key");
+    if (anon || !lua_isstring(L, -1)) {
+      const char *base = lua_isstring(L, -1) ? lua_tostring(L, -1) : "param";
+      lua_pushstring(L, qsC_anon_name(c, idx, base));
+      lua_remove(L, -2);
+    }
+    placeholder(c, typeidx, validx);
+  }
+  lua_settop(L, top);
+}
+
+void qsC_bind_value(qsC *c, int validx, int typeidx, const char *base) {
+  lua_State *L = c->L;
+  validx = lua_absindex(L, validx);
+  if (c->literal_binds) {
+    literal_value(c, typeidx, validx);
+    return;
+  }
+  lua_pushvalue(L, validx);   /* any unique node works as the naming anchor */
+  lua_newtable(L);
+  lua_pushstring(L, qsC_anon_name(c, lua_gettop(L), base));
+  lua_remove(L, -2);
+  lua_remove(L, -2);
+  placeholder(c, typeidx, validx);
+}
+
+/* ---- qs.text inside a statement, and on its own ---------------------- */
+
+typedef struct text_ctx {
+  qsC *c;
+  int node;
+} text_ctx;
+
+static int text_bind(void *ud, const char *name, size_t n) {
+  text_ctx *t = (text_ctx *)ud;
+  qsC *c = t->c;
+  lua_State *L = c->L;
+  int validx;
+  /* The value, when the text was given one with :bindparams(). */
+  lua_getfield(L, t->node, "_defaults");
+  if (lua_istable(L, -1)) {
+    lua_pushlstring(L, name, n);
+    lua_rawget(L, -2);
+  } else {
+    lua_pushnil(L);
+  }
+  validx = lua_gettop(L);
+  if (c->literal_binds) {
+    literal(c, validx);
+  } else {
+    lua_pushlstring(L, name, n);
+    placeholder(c, 0, validx);   /* writes the placeholder itself */
+  }
+  lua_pop(L, 2);
+  return 0;
+}
+
+/* A TEXT node within a statement: its :names become binds of the statement. */
+void qsC_text(qsC *c, int idx);
+void qsC_text(qsC *c, int idx) {
+  size_t n;
+  const char *sql = qsC_string(c, idx, "text", &n);
+  text_ctx t;
+  qs_error err;
+  if (sql == NULL) qsC_error(c, QS_COMPILE, "text clause without text");
+  t.c = c;
+  t.node = idx;
+  memset(&err, 0, sizeof err);
+  if (qs_compile_text(c->d, sql, n, c->b, text_bind, &t, &err) != QS_OK) {
+    qs_error_clear(&err);
+    qsC_error(c, QS_NOMEM, "out of memory");
+  }
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+static int new_table(lua_State *L) {
+  lua_newtable(L);
+  return lua_gettop(L);
+}
+
+/* core.compile(stmt, dialect, opts?) */
+static int l_compile(lua_State *L) {
+  const char *dname = luaL_checkstring(L, 2);
+  const qs_dialect *d = qs_dialect_find(dname);
+  qsC c;
+  int kind;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (d == NULL) {
+    lua_pushfstring(L, "unknown dialect '%s'", dname);
+    return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
+  }
+  lua_settop(L, 3);
+  memset(&c, 0, sizeof c);
+  c.L = L;
+  c.d = d;
+  c.b = qsB_newbuf(L);
+  c.keys = new_table(L);
+  c.values = new_table(L);
+  c.checks = new_table(L);
+  c.procs = new_table(L);
+  c.positions = new_table(L);
+  c.counters = new_table(L);
+  c.names = new_table(L);
+  c.rnames = new_table(L);
+  c.rtypes = new_table(L);
+  c.enclosing = new_table(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);
+  c.nullv = lua_gettop(L);
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "literal_binds");
+    c.literal_binds = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  kind = qsC_kind(L, 1);
+  switch (kind) {
+    case QSK_SELECT: qsC_select(&c, 1); break;
+    case QSK_INSERT: qsC_insert(&c, 1); break;
+    case QSK_UPDATE: qsC_update(&c, 1); break;
+    case QSK_DELETE: qsC_delete(&c, 1); break;
+    case QSK_CREATE_TABLE: case QSK_DROP_TABLE: case QSK_CREATE_INDEX: case QSK_DROP_INDEX:
+      qsC_ddl(&c, 1, kind);
+      break;
+    case QSK_TEXT: qsC_text(&c, 1); break;
+    case 0: return qsC_error(&c, QS_ARGUMENT, "not a statement");
+    default: qsC_expr(&c, 1); break;   /* an expression on its own (tostring) */
+  }
+  if (c.b->failed) return qsB_raise(L, QS_NOMEM, "out of memory");
+  lua_createtable(L, 0, 8);
+  lua_pushlstring(L, c.b->p ? c.b->p : "", c.b->len);
+  lua_setfield(L, -2, "sql");
+  lua_pushvalue(L, c.keys);
+  lua_setfield(L, -2, "keys");
+  lua_pushvalue(L, c.values);
+  lua_setfield(L, -2, "values");
+  lua_pushvalue(L, c.checks);
+  lua_setfield(L, -2, "checks");
+  lua_pushvalue(L, c.procs);
+  lua_setfield(L, -2, "procs");
+  lua_pushinteger(L, c.npos);
+  lua_setfield(L, -2, "npos");
+  lua_pushvalue(L, c.rnames);
+  lua_setfield(L, -2, "result_names");
+  lua_pushvalue(L, c.rtypes);
+  lua_setfield(L, -2, "result_types");
+  lua_pushboolean(L, c.result_unknown);
+  lua_setfield(L, -2, "result_unknown");
+  return 1;
+}
+
+typedef struct plain_text {
+  lua_State *L;
+  int keys;
+  int positions;
+  int count;
+  int reuse;
+} plain_text;
+
+static int plain_bind(void *ud, const char *name, size_t n) {
+  plain_text *ts = (plain_text *)ud;
   lua_State *L = ts->L;
   if (ts->reuse) {
     lua_pushlstring(L, name, n);
@@ -46,30 +356,68 @@ int qsB_compile_text(lua_State *L) {
   size_t n;
   const char *sql = luaL_checklstring(L, 2, &n);
   const qs_dialect *d = qs_dialect_find(dname);
-  text_state ts;
+  plain_text ts;
   qs_error err;
   qs_buf *b;
-  int rc;
   if (d == NULL) {
     lua_pushfstring(L, "unknown dialect '%s'", dname);
     return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
   }
   lua_settop(L, 2);
-  b = qsB_newbuf(L);   /* 3 */
-  lua_newtable(L);     /* 4: keys */
-  lua_newtable(L);     /* 5: positions */
+  b = qsB_newbuf(L);
   ts.L = L;
-  ts.keys = 4;
-  ts.positions = 5;
+  ts.keys = new_table(L);
+  ts.positions = new_table(L);
   ts.count = 0;
   ts.reuse = d->paramstyle == QS_PARAM_DOLLAR;
   memset(&err, 0, sizeof err);
-  rc = qs_compile_text(d, sql, n, b, on_bind, &ts, &err);
-  if (rc != QS_OK) {
+  if (qs_compile_text(d, sql, n, b, plain_bind, &ts, &err) != QS_OK) {
     qs_error_clear(&err);
     return qsB_raise(L, QS_NOMEM, "out of memory");
   }
   lua_pushlstring(L, b->p ? b->p : "", b->len);
-  lua_pushvalue(L, 4);
+  lua_pushvalue(L, ts.keys);
   return 2;
+}
+
+/* core.quote(dialect, name): an identifier as the compiler writes it. */
+static int l_ident(lua_State *L) {
+  const char *dname = luaL_checkstring(L, 1);
+  size_t n;
+  const char *ident = luaL_checklstring(L, 2, &n);
+  const qs_dialect *d = qs_dialect_find(dname);
+  qs_buf *b;
+  if (d == NULL) return luaL_error(L, "unknown dialect '%s'", dname);
+  b = qsB_newbuf(L);
+  qs_dialect_ident(d, b, ident, n);
+  lua_pushlstring(L, b->p, b->len);
+  return 1;
+}
+
+void qsB_export_codes(lua_State *L) {
+  static const luaL_Reg f[] = {{"compile", l_compile}, {"ident", l_ident}, {NULL, NULL}};
+  int i;
+  luaL_setfuncs(L, f, 0);
+  lua_newtable(L);
+  i = 0;
+#define QS_EXPORT_(name) lua_pushinteger(L, ++i); lua_setfield(L, -2, #name);
+  QS_NODE_KINDS(QS_EXPORT_)
+#undef QS_EXPORT_
+  lua_setfield(L, -2, "kinds");
+  lua_newtable(L);
+  i = 0;
+#define QS_EXPORT_OP_(name, prec) lua_pushinteger(L, ++i); lua_setfield(L, -2, #name);
+  QS_OPERATORS(QS_EXPORT_OP_)
+#undef QS_EXPORT_OP_
+  lua_setfield(L, -2, "ops");
+  lua_newtable(L);
+  i = -1;
+#define QS_EXPORT_(name) lua_pushinteger(L, ++i); lua_setfield(L, -2, #name);
+  QS_TYPE_CHECKS(QS_EXPORT_)
+  lua_setfield(L, -2, "type_checks");
+  lua_newtable(L);
+  i = -1;
+  QS_RESULT_CODES(QS_EXPORT_)
+#undef QS_EXPORT_
+  lua_setfield(L, -2, "result_codes");
 }

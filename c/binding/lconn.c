@@ -7,7 +7,7 @@
 ** userdata before a statement is taken from the cache, so no Lua error can
 ** leave a statement checked out.
 */
-#include "lbinding.h"
+#include "lnodes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,16 +131,66 @@ static qs_value *scratch(lua_State *L, lconn *lc, int n) {
   return lc->scratch;
 }
 
+/* How one execution reads its parameters (stack indexes; 0 = absent). */
+typedef struct bindspec {
+  int keys;      /* list of keys in placeholder order; 0: params[1..n] */
+  int values;    /* key -> value the statement holds (used when params lack it) */
+  int checks;    /* list of QSV_* codes per position */
+  int procs;     /* list of Lua converters per position */
+  int nullidx;   /* the NULL sentinel */
+  int nkeys;
+} bindspec;
+
+/* What each QSV_* check expects, for error messages (QS_TYPE_CHECKS order). */
+static const char *const check_descriptions[] = {
+  "a bindable value", "an integer", "a number", "a string or number", "a boolean",
+  "a string of bytes", "a number or decimal string",
+};
+
 /*
-** Reads the value at the top of the stack into v and pops it. Strings are
-** borrowed from the Lua value, which the parameter table keeps alive.
-** Returns 0, 1 when the value is missing, 2 when its type cannot be bound.
-** Never raises: it runs while a statement may be checked out.
+** Reads the value at the top of the stack into v, leaving it on the stack
+** (the string stays anchored by the caller's table or by the stack). Returns
+** 0, 1 when the value is missing, 2 when its Lua type cannot be bound, 3 when
+** it does not fit the column's type (check).
 */
-static int read_value(lua_State *L, int nullidx, qs_value *v) {
-  int t = lua_type(L, -1), rc = 0;
+static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
+  int t = lua_type(L, -1);
+  if (t == LUA_TNIL) return 1;
+  if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN) {
+    if (lua_rawequal(L, -1, nullidx)) {
+      v->type = QS_TNULL;
+      return 0;
+    }
+    return 2;
+  }
+  switch (check) {
+    case QSV_integer:
+      if (t == LUA_TBOOLEAN) return 3;
+      if (t == LUA_TSTRING || !qsL_isinteger(L, -1)) return 3;
+      break;
+    case QSV_number:
+    case QSV_decimal:
+      if (t == LUA_TBOOLEAN) return 3;
+      if (t == LUA_TSTRING && (check == QSV_number || !lua_isnumber(L, -1))) return 3;
+      break;
+    case QSV_string:
+      if (t == LUA_TBOOLEAN) return 3;
+      break;
+    case QSV_boolean:
+      if (t == LUA_TSTRING) return 3;
+      if (t == LUA_TNUMBER && !(qsL_isinteger(L, -1) && (lua_tonumber(L, -1) == 0 ||
+                                                         lua_tonumber(L, -1) == 1)))
+        return 3;
+      break;
+    case QSV_bytes:
+      if (t != LUA_TSTRING) return 3;
+      v->type = QS_TBLOB;
+      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
+      return 0;
+    default:
+      break;
+  }
   switch (t) {
-    case LUA_TNIL: rc = 1; break;
     case LUA_TBOOLEAN:
       v->type = QS_TINT;
       v->u.i = lua_toboolean(L, -1);
@@ -154,73 +204,124 @@ static int read_value(lua_State *L, int nullidx, qs_value *v) {
         v->u.f = lua_tonumber(L, -1);
       }
       break;
-    case LUA_TSTRING:
+    default:
       v->type = QS_TTEXT;
       v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
-      break;
-    default:
-      if (lua_rawequal(L, -1, nullidx)) v->type = QS_TNULL;
-      else rc = 2;
   }
-  lua_pop(L, 1);
-  return rc;
+  return 0;
 }
 
 /*
-** Reads one parameter set: with keys (index kidx, nkeys entries) the values
-** params[keys[i]]; without, params[1..n] where n is params.n or #params.
-** Returns the count read, or -1 with err set (naming the parameter and, in
-** an executemany, the parameter set).
+** Reads one parameter set into the scratch array: with keys, params[key]
+** (else values[key]); without, params[1..n] (n = params.n or #params).
+** Converters run first (they may raise: callers hold no statement, or hold
+** it in a cursor userdata). Values stay on the stack in a list at the
+** returned anchor so converted strings live until the bind. Returns the
+** count read, or -1 with err set naming the parameter (and, in an
+** executemany, the parameter set).
 */
-static int read_params(lua_State *L, lconn *lc, int pidx, int kidx, int nkeys,
-                       int nullidx, int group, qs_error *err) {
-  int i, n;
-  qs_value *vals;
+static int read_params(lua_State *L, lconn *lc, int pidx, const bindspec *bs, int group,
+                       qs_error *err) {
+  int i, n, anchor, rc = 0;
+  qs_value *vals = lc->scratch;
   if (!lua_istable(L, pidx)) {
     qs_error_set(err, QS_ARGUMENT, "parameter set %d is a %s, not a table", group,
                  luaL_typename(L, pidx));
     return -1;
   }
-  if (kidx) {
-    n = nkeys;
+  if (bs->keys) {
+    n = bs->nkeys;
   } else {
     lua_getfield(L, pidx, "n");
     n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
     lua_pop(L, 1);
   }
-  vals = lc->scratch;   /* sized by the caller */
-  for (i = 0; i < n; i++) {
-    int rc;
-    if (kidx) {
-      lua_rawgeti(L, kidx, i + 1);
+  lua_createtable(L, n, 0);   /* anchors converted values */
+  anchor = lua_gettop(L);
+  for (i = 0; i < n && rc == 0; i++) {
+    int check = QSV_none;
+    if (bs->keys) {
+      lua_rawgeti(L, bs->keys, i + 1);
       lua_rawget(L, pidx);
+      if (lua_isnil(L, -1) && bs->values) {
+        lua_pop(L, 1);
+        lua_rawgeti(L, bs->keys, i + 1);
+        lua_rawget(L, bs->values);
+      }
     } else {
       lua_rawgeti(L, pidx, i + 1);
     }
-    rc = read_value(L, nullidx, &vals[i]);
-    if (rc == 1 && !kidx) {
-      vals[i].type = QS_TNULL;   /* positional holes are NULLs (params.n) */
-    } else if (rc != 0) {
-      const char *what = rc == 1 ? "A value is required for bind parameter"
-                                 : "Unsupported value for bind parameter";
-      if (kidx) {
-        lua_rawgeti(L, kidx, i + 1);
-        lua_pushfstring(L, "%s '%s'", what, lua_tostring(L, -1));
+    if (bs->procs && !lua_isnil(L, -1) && !lua_rawequal(L, -1, bs->nullidx)) {
+      lua_rawgeti(L, bs->procs, i + 1);
+      if (lua_isfunction(L, -1)) {
+        lua_insert(L, -2);
+        lua_call(L, 1, 1);
+        if (lua_isnil(L, -1)) {   /* a converter's nil means NULL */
+          lua_pop(L, 1);
+          lua_pushvalue(L, bs->nullidx);
+        }
       } else {
-        lua_pushfstring(L, "%s %d", what, i + 1);
+        lua_pop(L, 1);
       }
-      if (group > 0) qs_error_set(err, QS_ARGUMENT, "%s, in parameter group %d",
-                                  lua_tostring(L, -1), group);
-      else qs_error_set(err, QS_ARGUMENT, "%s", lua_tostring(L, -1));
-      lua_pop(L, kidx ? 2 : 1);
-      return -1;
     }
+    if (bs->checks) {
+      lua_rawgeti(L, bs->checks, i + 1);
+      check = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    rc = read_value(L, bs->nullidx, check, &vals[i]);
+    if (rc == 1 && !bs->keys) {
+      vals[i].type = QS_TNULL;   /* positional holes are NULLs (params.n) */
+      rc = 0;
+    }
+    if (rc == 0) lua_rawseti(L, anchor, i + 1);
+  }
+  if (rc != 0) {
+    /* the offending value is at the top; name its key and say what is wrong */
+    int check = QSV_none, val = lua_gettop(L);
+    const char *shown = lua_type(L, val) == LUA_TSTRING ? "a string" : luaL_typename(L, val);
+    if (lua_type(L, val) == LUA_TNUMBER || lua_type(L, val) == LUA_TBOOLEAN) {
+      luaL_tolstring(L, val, NULL);
+      shown = lua_tostring(L, -1);
+    }
+    i--;
+    if (bs->checks) {
+      lua_rawgeti(L, bs->checks, i + 1);
+      check = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    if (bs->keys) lua_rawgeti(L, bs->keys, i + 1);
+    else lua_pushfstring(L, "%d", i + 1);
+    if (rc == 1)
+      lua_pushfstring(L, "A value is required for bind parameter '%s'", lua_tostring(L, -1));
+    else if (rc == 2)
+      lua_pushfstring(L, "Unsupported value for bind parameter '%s': %s", lua_tostring(L, -1), shown);
+    else
+      lua_pushfstring(L, "Wrong value for column '%s': %s is not %s", lua_tostring(L, -1), shown,
+                      check_descriptions[check]);
+    if (group > 0) qs_error_set(err, QS_ARGUMENT, "%s, in parameter group %d", lua_tostring(L, -1), group);
+    else qs_error_set(err, QS_ARGUMENT, "%s", lua_tostring(L, -1));
+    lua_settop(L, anchor - 1);
+    return -1;
   }
   return n;
 }
 
-static int count_keys(lua_State *L, int kidx) {
-  return kidx ? (int)lua_rawlen(L, kidx) : 0;
+/* Reads the bindspec arguments starting at stack index first. */
+static void get_bindspec(lua_State *L, int first, int nullidx, bindspec *bs) {
+  int i;
+  int *slots[4];
+  slots[0] = &bs->keys;
+  slots[1] = &bs->values;
+  slots[2] = &bs->checks;
+  slots[3] = &bs->procs;
+  for (i = 0; i < 4; i++) {
+    int idx = first + i;
+    *slots[i] = lua_isnoneornil(L, idx) ? 0 : idx;
+    if (*slots[i]) luaL_checktype(L, idx, LUA_TTABLE);
+  }
+  bs->nullidx = nullidx;
+  bs->nkeys = bs->keys ? (int)lua_rawlen(L, bs->keys) : 0;
 }
 
 /* Capacity for the positional parameters of table pidx. */
@@ -236,67 +337,76 @@ static int positional_size(lua_State *L, int pidx) {
 int qsB_cursor_new(lua_State *L, int connidx);
 int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
                      int n);
+void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
+void qsB_cursor_drop(lua_State *L, int curidx);
+
+static int fail_err(lua_State *L, qs_error *err) {
+  int rc = qsB_fail(L, err);
+  qs_error_clear(err);
+  return rc;
+}
 
 /*
-** conn:execute(sql, params?, keys?) -> Cursor | nil, err
-** params: a table; keys: a list of the keys to read from it in placeholder
-** order (names for compiled statements), or nil for params[1..n].
+** conn:execute(sql, params?, keys?, values?, checks?, procs?) -> Cursor | nil, err
+** params: a table; keys: the keys to read from it in placeholder order (for
+** compiled statements), or nil for params[1..n]; values: key -> value used
+** when params lacks the key; checks/procs: per-position value checks (C)
+** and converters (Lua).
 */
 static int conn_execute(lua_State *L) {
   lconn *lc = open_conn(L, 1);
   size_t sqln;
   const char *sql = luaL_checklstring(L, 2, &sqln);
   int pidx = lua_isnoneornil(L, 3) ? 0 : 3;
-  int kidx = lua_isnoneornil(L, 4) ? 0 : 4;
-  int nkeys, n = 0, rc;
+  int n = 0, rc, cur;
+  bindspec bs;
   qs_error err;
   qs_stmt *s;
   if (pidx) luaL_checktype(L, 3, LUA_TTABLE);
-  if (kidx) luaL_checktype(L, 4, LUA_TTABLE);
-  lua_settop(L, 4);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);   /* 5 */
-  nkeys = count_keys(L, kidx);
-  qsB_cursor_new(L, 1);                               /* 6 */
+  lua_settop(L, 7);
+  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);   /* 8 */
+  get_bindspec(L, 4, 8, &bs);
+  qsB_cursor_new(L, 1);
+  cur = lua_gettop(L);
   memset(&err, 0, sizeof err);
+  if (!pidx && bs.keys) {   /* values only from the statement */
+    lua_newtable(L);
+    pidx = lua_gettop(L);
+  }
   if (pidx) {
-    scratch(L, lc, kidx ? nkeys : positional_size(L, pidx));
-    n = read_params(L, lc, pidx, kidx, nkeys, 5, 0, &err);
-    if (n < 0) {
-      rc = qsB_fail(L, &err);
-      qs_error_clear(&err);
-      return rc;
-    }
+    scratch(L, lc, bs.keys ? bs.nkeys : positional_size(L, pidx));
+    n = read_params(L, lc, pidx, &bs, 0, &err);
+    if (n < 0) return fail_err(L, &err);
   }
   rc = qs_conn_prepare(lc->c, sql, sqln, &s);
   if (rc != QS_OK) return fail_conn(L, lc);
   /* The cursor owns s from here on, whatever happens next. */
-  return qsB_cursor_start(L, 6, s, lc->scratch, n);
+  return qsB_cursor_start(L, cur, s, lc->scratch, n);
 }
 
 /*
-** conn:executemany(sql, list, keys?) -> rowcount | nil, err
+** conn:executemany(sql, list, keys?, values?, checks?, procs?) -> rowcount | nil, err
 ** One statement, bound and stepped once per parameter set; the affected
 ** rows are summed. Stops at the first failure (the caller's transaction
-** decides what survives).
+** decides what survives). The statement is owned by a cursor userdata while
+** converters (Lua) run between steps.
 */
 static int conn_executemany(lua_State *L) {
   lconn *lc = open_conn(L, 1);
   size_t sqln;
   const char *sql = luaL_checklstring(L, 2, &sqln);
-  int kidx = lua_isnoneornil(L, 4) ? 0 : 4;
-  int nsets, nkeys, i, rc = QS_OK, cap;
+  int nsets, i, rc = QS_OK, cap, cur, top;
   int64_t total = 0;
+  bindspec bs;
   qs_error err;
   qs_stmt *s = NULL;
   luaL_checktype(L, 3, LUA_TTABLE);
-  if (kidx) luaL_checktype(L, 4, LUA_TTABLE);
-  lua_settop(L, 4);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);   /* 5 */
+  lua_settop(L, 7);
+  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);   /* 8 */
+  get_bindspec(L, 4, 8, &bs);
   nsets = positional_size(L, 3);
-  nkeys = count_keys(L, kidx);
-  /* Size the scratch array up front: nothing may raise while s is held. */
-  cap = nkeys;
-  if (!kidx) {
+  cap = bs.nkeys;
+  if (!bs.keys) {
     for (i = 1; i <= nsets; i++) {
       int m;
       lua_rawgeti(L, 3, i);
@@ -311,22 +421,21 @@ static int conn_executemany(lua_State *L) {
     lua_pushinteger(L, 0);
     return 1;
   }
+  qsB_cursor_new(L, 1);
+  cur = lua_gettop(L);
   /* Check the first set before anything is sent, so a wrong key fails
   ** without touching the database (later sets are checked as they come). */
   lua_rawgeti(L, 3, 1);
-  if (read_params(L, lc, lua_gettop(L), kidx, nkeys, 5, 1, &err) < 0) {
-    rc = qsB_fail(L, &err);
-    qs_error_clear(&err);
-    return rc;
-  }
-  lua_pop(L, 1);
+  if (read_params(L, lc, lua_gettop(L), &bs, 1, &err) < 0) return fail_err(L, &err);
+  lua_settop(L, cur);
   rc = qs_conn_prepare(lc->c, sql, sqln, &s);
   if (rc != QS_OK) return fail_conn(L, lc);
+  qsB_cursor_adopt(L, cur, s);
+  top = lua_gettop(L);
   for (i = 1; i <= nsets && rc >= 0; i++) {
     int n;
     lua_rawgeti(L, 3, i);
-    n = read_params(L, lc, lua_gettop(L), kidx, nkeys, 5, i, &err);
-    lua_pop(L, 1);
+    n = read_params(L, lc, lua_gettop(L), &bs, i, &err);
     if (n < 0) {
       rc = err.code;
       break;
@@ -338,14 +447,11 @@ static int conn_executemany(lua_State *L) {
       total += qs_conn_changes(lc->c);
       qs_stmt_reset(s);
     }
+    lua_settop(L, top);
   }
-  qs_stmt_release(s);
+  qsB_cursor_drop(L, cur);
   if (rc < 0) {
-    if (err.code != QS_OK) {
-      rc = qsB_fail(L, &err);
-      qs_error_clear(&err);
-      return rc;
-    }
+    if (err.code != QS_OK) return fail_err(L, &err);
     return fail_conn(L, lc);
   }
   qsL_pushint64(L, total);

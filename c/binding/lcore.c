@@ -6,7 +6,7 @@
 ** qs.exc factory that the Lua layer registers), so the Lua layer decides
 ** what to attach and when to raise; misuse of the binding itself raises.
 */
-#include "lbinding.h"
+#include "lnodes.h"
 
 #include <string.h>
 
@@ -183,6 +183,7 @@ int luaopen_quicksilver_core(lua_State *L) {
   lua_pop(L, 1);
 
   luaL_newlib(L, funcs);
+  qsB_export_codes(L);
   lua_pushliteral(L, QS_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushinteger(L, QS_DRIVER_VERSION);

@@ -6,9 +6,10 @@
 ** checked out forever. When the last row has been read the statement goes
 ** back to the connection's cache at once (holding it would hold SQLite's
 ** read lock). User values: 1 the Connection (kept alive while the cursor
-** is), 2 the keymap shared by the rows: {name = index, [index] = name}.
+** is), 2 the keymap shared by the rows: {name = index, [index] = name},
+** 3 the per-column result conversions (QSR_* codes or Lua functions).
 */
-#include "lbinding.h"
+#include "lnodes.h"
 
 #include <string.h>
 
@@ -61,13 +62,29 @@ static int cursor_fail(lua_State *L, lcursor *cur, int rc) {
 /* qsB_cursor_new: pushes a closed cursor on the Connection at connidx. */
 int qsB_cursor_new(lua_State *L, int connidx);
 int qsB_cursor_new(lua_State *L, int connidx) {
-  lcursor *cur = (lcursor *)qsL_newuserdatauv(L, sizeof(lcursor), 2);
+  lcursor *cur = (lcursor *)qsL_newuserdatauv(L, sizeof(lcursor), 3);
   memset(cur, 0, sizeof *cur);
   cur->rowcount = -1;
   luaL_setmetatable(L, QS_CURSOR_MT);
   lua_pushvalue(L, connidx);
   qsL_setiuservalue(L, -2, 1);
   return 1;
+}
+
+/* qsB_cursor_adopt/drop: the cursor at curidx owns s while an executemany
+** runs Lua converters between steps. */
+void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
+void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s) {
+  lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
+  cur->st = s;
+  cur->state = CUR_DONE;
+}
+
+void qsB_cursor_drop(lua_State *L, int curidx);
+void qsB_cursor_drop(lua_State *L, int curidx) {
+  lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
+  cursor_release(cur);
+  cur->state = CUR_CLOSED;
 }
 
 static void build_keymap(lua_State *L, int curidx, lcursor *cur) {
@@ -123,7 +140,7 @@ int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
 static int cursor_fetch(lua_State *L) {
   lcursor *cur = check_cursor(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, -1);
-  int count = 0, km, mt, list;
+  int count = 0, km, mt, list, procs;
   if (cur->state == CUR_ROW && qs_stmt_conn(cur->st) == NULL) {
     cursor_release(cur);   /* its connection was closed under it */
     cur->state = CUR_CLOSED;
@@ -138,9 +155,11 @@ static int cursor_fetch(lua_State *L) {
   km = lua_gettop(L);
   luaL_getmetatable(L, QS_ROW_MT);
   mt = lua_gettop(L);
+  if (qsL_getiuservalue(L, 1, 3) != LUA_TTABLE) lua_pop(L, 1), lua_pushnil(L);
+  procs = lua_istable(L, -1) ? lua_gettop(L) : 0;
   while (cur->state == CUR_ROW && (max < 0 || count < max)) {
     int rc;
-    qsB_pushrow(L, cur->st, cur->ncols, km, mt);
+    qsB_pushrow(L, cur->st, cur->ncols, km, mt, procs);
     lua_rawseti(L, list, ++count);
     rc = qs_stmt_step(cur->st);
     if (rc == QS_DONE) cursor_finish(cur);
@@ -148,6 +167,16 @@ static int cursor_fetch(lua_State *L) {
   }
   lua_settop(L, list);
   return 1;
+}
+
+/* cur:set_procs(procs): per-column conversions applied by fetch: a QSR_*
+** code or a Lua function(value) -> value, indexed by column. */
+static int cursor_set_procs(lua_State *L) {
+  check_cursor(L, 1);
+  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  qsL_setiuservalue(L, 1, 3);
+  return 0;
 }
 
 /* cur:columns() -> list of column names (empty for statements without). */
@@ -208,6 +237,7 @@ static int cursor_tostring(lua_State *L) {
 static const luaL_Reg cursor_methods[] = {
   {"fetch", cursor_fetch},
   {"columns", cursor_columns},
+  {"set_procs", cursor_set_procs},
   {"keymap", cursor_keymap},
   {"rowcount", cursor_rowcount},
   {"lastrowid", cursor_lastrowid},

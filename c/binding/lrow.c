@@ -8,13 +8,62 @@
 ** row[i], row.name and #row; their own methods start with "_" and are
 ** looked up after the column names, so every column name stays reachable.
 */
-#include "lbinding.h"
+#include "lnodes.h"
+
+#include <stdio.h>
 
 typedef struct lrow {
   int n;               /* column count */
 } lrow;
 
-void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt) {
+/* Pushes value v converted by the QSR_* code. */
+static void push_converted(lua_State *L, const qs_value *v, int code) {
+  char num[64];
+  switch (code) {
+    case QSR_boolean:
+      if (v->type == QS_TINT) { lua_pushboolean(L, v->u.i != 0); return; }
+      if (v->type == QS_TFLOAT) { lua_pushboolean(L, v->u.f != 0); return; }
+      if (v->type == QS_TTEXT && v->u.s.n > 0) {   /* 't'/'f', '1'/'0' from text protocols */
+        char ch = v->u.s.p[0];
+        lua_pushboolean(L, ch == 't' || ch == 'T' || ch == '1' || ch == 'y' || ch == 'Y');
+        return;
+      }
+      break;
+    case QSR_float:
+    case QSR_number:
+      if (code == QSR_float && v->type == QS_TINT) {
+        lua_pushnumber(L, (lua_Number)v->u.i);
+        return;
+      }
+      if (v->type == QS_TTEXT) {   /* text from a server becomes a number */
+        lua_pushlstring(L, v->u.s.p, v->u.s.n);
+        if (lua_isnumber(L, -1)) {
+          lua_Number x = lua_tonumber(L, -1);
+          lua_pop(L, 1);
+          lua_pushnumber(L, x);
+        }
+        return;
+      }
+      break;
+    case QSR_decimal:
+      if (v->type == QS_TINT) {
+        snprintf(num, sizeof num, "%lld", (long long)v->u.i);
+        lua_pushstring(L, num);
+        return;
+      }
+      if (v->type == QS_TFLOAT) {
+        snprintf(num, sizeof num, "%.17g", v->u.f);
+        lua_pushstring(L, num);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  qsB_pushvalue(L, v);
+}
+
+void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs) {
   lrow *r = (lrow *)qsL_newuserdatauv(L, sizeof(lrow), ncols + 1);
   int i;
   qs_value v;
@@ -23,10 +72,24 @@ void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt) {
   lua_setmetatable(L, -2);
   for (i = 0; i < ncols; i++) {
     qs_stmt_column(s, i, &v);
-    if (v.type != QS_TNULL) {   /* user values start out nil */
+    if (v.type == QS_TNULL) continue;   /* user values start out nil */
+    if (procs) {
+      int t = qsL_rawgeti(L, procs, i + 1);
+      if (t == LUA_TFUNCTION) {
+        qsB_pushvalue(L, &v);
+        lua_call(L, 1, 1);   /* the cursor owns the statement: raising is safe */
+      } else if (t == LUA_TNUMBER) {
+        int code = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        push_converted(L, &v, code);
+      } else {
+        lua_pop(L, 1);
+        qsB_pushvalue(L, &v);
+      }
+    } else {
       qsB_pushvalue(L, &v);
-      qsL_setiuservalue(L, -2, i + 1);
     }
+    qsL_setiuservalue(L, -2, i + 1);
   }
   lua_pushvalue(L, keymap);
   qsL_setiuservalue(L, -2, ncols + 1);

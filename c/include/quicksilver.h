@@ -239,12 +239,25 @@ int qs_dialect_quote(const qs_dialect *d, qs_buf *out, const char *ident,
 /* Appends the placeholder for the 1-based parameter position pos. */
 int qs_dialect_placeholder(const qs_dialect *d, qs_buf *out, int pos);
 
+/* Nonzero when word (any case) is reserved in one of the dialects. */
+int qs_is_reserved(const char *word, size_t n);
+/* Appends ident, quoted only when needed (reserved, mixed case, specials). */
+int qs_dialect_ident(const qs_dialect *d, qs_buf *out, const char *ident, size_t n);
+/* The DDL name of a type kind ("INTEGER", "VARCHAR", ...) for d; -1 for sizes
+** not given; autoinc asks for the auto-increment form (SERIAL). */
+int qs_render_type(const qs_dialect *d, qs_buf *out, const char *kind, long length,
+                   long precision, long scale, int timezone, int autoinc, qs_error *err);
+/* The audited literal renderer: the one place a value becomes SQL text. */
+int qs_render_literal(const qs_dialect *d, qs_buf *out, const qs_value *v, qs_error *err);
+/* TRUE/FALSE, or 1/0 on SQLite. */
+int qs_render_bool(const qs_dialect *d, qs_buf *out, int value);
+
 /*
 ** Textual SQL with named binds (":name"), as qs.text() takes it. Renders the
 ** text with d's placeholders into out and reports each bind occurrence to
 ** on_bind in positional order (on_bind returns the 1-based position to
 ** render, so a dialect with numbered placeholders can reuse one for a
-** repeated name). Quoted strings, quoted identifiers, comments, "::" casts
+** repeated name; 0 when it wrote the bind into out itself). Quoted strings, quoted identifiers, comments, "::" casts
 ** and "\:" escapes are left alone.
 */
 typedef int (*qs_text_bind_fn)(void *ud, const char *name, size_t n);

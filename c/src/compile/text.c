@@ -59,7 +59,7 @@ int qs_compile_text(const qs_dialect *d, const char *sql, size_t n, qs_buf *out,
       qs_buf_append(out, sql + start, i - start);
       pos = on_bind(ud, sql + i + 1, j - i - 1);
       if (pos < 0) return pos;
-      qs_dialect_placeholder(d, out, pos);
+      if (pos > 0) qs_dialect_placeholder(d, out, pos);   /* 0: on_bind wrote it */
       start = i = j;
     } else {
       i++;

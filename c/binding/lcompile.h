@@ -1,0 +1,68 @@
+/*
+** lcompile.h: the compiler's shared state. The compiler walks a statement's
+** Lua tables (lnodes.h) and writes SQL into a buffer owned by a userdata, so
+** it may raise (CompileError, through the qs.exc factory) at any point
+** without leaking. What it learns besides the SQL lands in Lua tables on
+** the stack: the bind keys in placeholder order with the values the
+** statement itself holds, the per-position value checks and Lua converters,
+** and the result columns of a SELECT.
+*/
+#ifndef QS_LCOMPILE_H
+#define QS_LCOMPILE_H
+
+#include "lnodes.h"
+
+typedef struct qsC {
+  lua_State *L;
+  const qs_dialect *d;
+  qs_buf *b;
+  int keys;          /* list: bind key per placeholder position */
+  int values;        /* key -> value held by the statement */
+  int checks;        /* list: QSV_* per position */
+  int procs;         /* list: Lua converter per position (or nil) */
+  int positions;     /* key -> position, for numbered placeholders */
+  int counters;      /* base name -> last number, for anonymous names */
+  int names;         /* node -> generated name (anonymous binds, aliases) */
+  int rnames;        /* list: result column names */
+  int rtypes;        /* list: result column types */
+  int enclosing;     /* list of sets of FROM nodes of the enclosing SELECTs */
+  int nullv;         /* the NULL sentinel */
+  int npos;          /* placeholders written */
+  int nresult;       /* result columns recorded */
+  int result_unknown; /* a * or text column: the cursor names the columns */
+  int depth;         /* statement nesting; result columns come from depth 1 */
+  int literal_binds; /* render values inline through the literal renderer */
+  int unqualified;   /* columns without their table (SET lists, DDL) */
+  int label_refs;    /* ORDER BY / GROUP BY: a label renders as its name */
+} qsC;
+
+/* Raises a CompileError (or another class) with a formatted message. */
+int qsC_error(qsC *c, int code, const char *fmt, ...);
+/* The _k of the node at idx (0 when it is not a node). */
+int qsC_kind(lua_State *L, int idx);
+/* Pushes t[name]; returns its Lua type. */
+int qsC_field(qsC *c, int idx, const char *name);
+/* The string field name of idx (or NULL), valid while idx lives. */
+const char *qsC_string(qsC *c, int idx, const char *name, size_t *n);
+/* Appends s. */
+void qsC_puts(qsC *c, const char *s);
+/* Appends an identifier, quoted when needed. */
+void qsC_ident(qsC *c, const char *s, size_t n);
+
+void qsC_expr(qsC *c, int idx);          /* any expression node */
+void qsC_expr_prec(qsC *c, int idx, int prec);
+void qsC_bind(qsC *c, int idx);          /* a BIND node */
+void qsC_bind_value(qsC *c, int validx, int typeidx, const char *base); /* anonymous value */
+void qsC_from(qsC *c, int idx);          /* a FROM element (table, alias, join) */
+void qsC_select(qsC *c, int idx);
+void qsC_insert(qsC *c, int idx);
+void qsC_update(qsC *c, int idx);
+void qsC_delete(qsC *c, int idx);
+void qsC_ddl(qsC *c, int idx, int kind);
+void qsC_type(qsC *c, int typeidx, int autoinc);
+void qsC_text(qsC *c, int idx);            /* a TEXT node inside a statement */
+void qsC_table_name(qsC *c, int idx);    /* schema-qualified table name */
+/* The generated name for an anonymous node (alias, label), made once. */
+const char *qsC_anon_name(qsC *c, int idx, const char *base);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+** lcompile_ddl.c: CREATE/DROP TABLE and INDEX. DDL has no parameters, so
+** defaults and CHECK expressions go through the literal renderer (binds are
+** written inline), and referential actions are checked against a fixed list.
+*/
+#include "lcompile.h"
+
+#include <string.h>
+
+void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
+
+static long num_field(qsC *c, int idx, const char *name) {
+  long v = -1;
+  if (qsC_field(c, idx, name) == LUA_TNUMBER) v = (long)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  return v;
+}
+
+static int bool_field(qsC *c, int idx, const char *name) {
+  int v;
+  qsC_field(c, idx, name);
+  v = lua_toboolean(c->L, -1);
+  lua_pop(c->L, 1);
+  return v;
+}
+
+void qsC_type(qsC *c, int typeidx, int autoinc) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *kind;
+  qs_error err;
+  int rc;
+  typeidx = lua_absindex(L, typeidx);
+  kind = qsC_string(c, typeidx, "_t", &n);
+  if (kind == NULL) qsC_error(c, QS_COMPILE, "not a type");
+  if (strcmp(kind, "ENUM") == 0 && c->d->quote_open == '`') {
+    /* MySQL's native ENUM: the values are literals */
+    int i, cnt;
+    qsC_puts(c, "ENUM(");
+    qsC_field(c, typeidx, "enums");
+    cnt = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+    for (i = 1; i <= cnt; i++) {
+      qs_value v;
+      memset(&err, 0, sizeof err);
+      if (i > 1) qsC_puts(c, ", ");
+      lua_rawgeti(L, -1, i);
+      v.type = QS_TTEXT;
+      v.u.s.p = lua_tolstring(L, -1, &v.u.s.n);
+      if (v.u.s.p == NULL || qs_render_literal(c->d, c->b, &v, &err) != QS_OK) {
+        qs_error_clear(&err);
+        qsC_error(c, QS_COMPILE, "bad ENUM value");
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    qs_buf_putc(c->b, ')');
+    return;
+  }
+  if (strcmp(kind, "NULL") == 0)
+    qsC_error(c, QS_COMPILE, "a column of unknown type (NullType) has no DDL");
+  memset(&err, 0, sizeof err);
+  rc = qs_render_type(c->d, c->b, kind, num_field(c, typeidx, "length"),
+                      num_field(c, typeidx, "precision"), num_field(c, typeidx, "scale"),
+                      bool_field(c, typeidx, "timezone"), autoinc, &err);
+  if (rc != QS_OK) {
+    char msg[256];
+    strncpy(msg, err.message ? err.message : "type error", sizeof msg - 1);
+    msg[sizeof msg - 1] = '\0';
+    qs_error_clear(&err);
+    qsC_error(c, rc, "%s", msg);
+  }
+}
+
+/* A list of column names (strings) from field name of idx. */
+static void name_list(qsC *c, int idx, const char *name) {
+  lua_State *L = c->L;
+  int i, n;
+  qsC_field(c, idx, name);
+  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *s;
+    if (i > 1) qsC_puts(c, ", ");
+    lua_rawgeti(L, -1, i);
+    s = lua_tolstring(L, -1, &len);
+    if (s == NULL) qsC_error(c, QS_COMPILE, "constraint column names must be strings");
+    qsC_ident(c, s, len);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static void referential_action(qsC *c, int idx, const char *field, const char *sql) {
+  static const char *const allowed[] = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT",
+                                        "NO ACTION", NULL};
+  size_t n;
+  const char *v = qsC_string(c, idx, field, &n);
+  int i;
+  char up[16];
+  if (v == NULL) return;
+  if (n >= sizeof up) qsC_error(c, QS_COMPILE, "invalid %s action", field);
+  for (i = 0; i < (int)n; i++) up[i] = (char)(v[i] >= 'a' && v[i] <= 'z' ? v[i] - 32 : v[i]);
+  up[n] = '\0';
+  for (i = 0; allowed[i]; i++) {
+    if (strcmp(up, allowed[i]) == 0) {
+      qsC_puts(c, sql);
+      qsC_puts(c, allowed[i]);
+      return;
+    }
+  }
+  qsC_error(c, QS_COMPILE, "invalid %s action '%s' (expected CASCADE, SET NULL, SET DEFAULT, "
+            "RESTRICT or NO ACTION)", field, v);
+}
+
+static void constraint(qsC *c, int idx) {
+  size_t n;
+  const char *kind = qsC_string(c, idx, "kind", &n);
+  const char *name = qsC_string(c, idx, "name", &n);
+  if (kind == NULL) qsC_error(c, QS_COMPILE, "constraint without a kind");
+  if (name) {
+    qsC_puts(c, "CONSTRAINT ");
+    qsC_ident(c, name, n);
+    qs_buf_putc(c->b, ' ');
+  }
+  if (strcmp(kind, "primary_key") == 0) {
+    qsC_puts(c, "PRIMARY KEY (");
+    name_list(c, idx, "columns");
+    qs_buf_putc(c->b, ')');
+  } else if (strcmp(kind, "unique") == 0) {
+    qsC_puts(c, "UNIQUE (");
+    name_list(c, idx, "columns");
+    qs_buf_putc(c->b, ')');
+  } else if (strcmp(kind, "foreign_key") == 0) {
+    const char *schema = qsC_string(c, idx, "ref_schema", &n);
+    const char *table;
+    qsC_puts(c, "FOREIGN KEY(");
+    name_list(c, idx, "columns");
+    qsC_puts(c, ") REFERENCES ");
+    if (schema) {
+      qsC_ident(c, schema, n);
+      qs_buf_putc(c->b, '.');
+    }
+    table = qsC_string(c, idx, "ref_table", &n);
+    if (table == NULL) qsC_error(c, QS_COMPILE, "foreign key without a referred table");
+    qsC_ident(c, table, n);
+    qsC_puts(c, " (");
+    name_list(c, idx, "ref_columns");
+    qs_buf_putc(c->b, ')');
+    referential_action(c, idx, "ondelete", " ON DELETE ");
+    referential_action(c, idx, "onupdate", " ON UPDATE ");
+  } else if (strcmp(kind, "check") == 0) {
+    qsC_puts(c, "CHECK (");
+    qsC_field(c, idx, "sqltext");
+    c->literal_binds++;
+    c->unqualified++;
+    qsC_expr(c, lua_gettop(c->L));
+    c->unqualified--;
+    c->literal_binds--;
+    lua_pop(c->L, 1);
+    qs_buf_putc(c->b, ')');
+  } else {
+    qsC_error(c, QS_COMPILE, "unknown constraint kind '%s'", kind);
+  }
+}
+
+static void column_def(qsC *c, int idx) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *name = qsC_string(c, idx, "name", &n);
+  int autoinc = bool_field(c, idx, "_autoinc");
+  int mysql = c->d->quote_open == '`';
+  if (name == NULL) qsC_error(c, QS_COMPILE, "column without a name");
+  qsC_ident(c, name, n);
+  qs_buf_putc(c->b, ' ');
+  qsC_field(c, idx, "type");
+  qsC_type(c, lua_gettop(L), autoinc);
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "server_default") != LUA_TNIL) {
+    int k = qsC_kind(L, -1);
+    qsC_puts(c, " DEFAULT ");
+    c->literal_binds++;
+    c->unqualified++;
+    if (k == QSK_TEXT || k == QSK_BIND || k == QSK_NULL || k == QSK_TRUE || k == QSK_FALSE ||
+        k == QSK_LITERAL_COLUMN) {
+      qsC_expr(c, lua_gettop(L));
+    } else if (k == QSK_FUNCTION && c->d->paramstyle != QS_PARAM_DOLLAR && !mysql) {
+      qs_buf_putc(c->b, '(');   /* SQLite wants an expression default in parentheses */
+      qsC_expr(c, lua_gettop(L));
+      qs_buf_putc(c->b, ')');
+    } else {
+      qsC_expr(c, lua_gettop(L));
+    }
+    c->unqualified--;
+    c->literal_binds--;
+  }
+  lua_pop(L, 1);
+  if (!bool_field(c, idx, "nullable")) qsC_puts(c, " NOT NULL");
+  if (autoinc && mysql) qsC_puts(c, " AUTO_INCREMENT");
+}
+
+static void create_table(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int t, i, n, first = 1;
+  qsC_field(c, idx, "element");
+  t = lua_gettop(L);
+  qsC_puts(c, "CREATE TABLE ");
+  if (bool_field(c, idx, "if_not_exists")) qsC_puts(c, "IF NOT EXISTS ");
+  qsC_table_name(c, t);
+  qsC_puts(c, " (");
+  qsC_field(c, t, "columns");
+  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  if (n == 0) qsC_error(c, QS_COMPILE, "a table needs at least one column");
+  for (i = 1; i <= n; i++) {
+    qsC_puts(c, first ? "\n\t" : ", \n\t");
+    first = 0;
+    lua_rawgeti(L, -1, i);
+    column_def(c, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  qsC_field(c, idx, "constraints");
+  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  for (i = 1; i <= n; i++) {
+    qsC_puts(c, ", \n\t");
+    lua_rawgeti(L, -1, i);
+    constraint(c, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  qsC_puts(c, "\n)");
+  lua_pop(L, 1);
+}
+
+static void create_index(qsC *c, int idx) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *name = qsC_string(c, idx, "name", &n);
+  if (name == NULL) qsC_error(c, QS_COMPILE, "an index needs a name");
+  qsC_puts(c, bool_field(c, idx, "unique") ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+  if (bool_field(c, idx, "if_not_exists")) qsC_puts(c, "IF NOT EXISTS ");
+  qsC_ident(c, name, n);
+  qsC_puts(c, " ON ");
+  qsC_field(c, idx, "table");
+  qsC_table_name(c, lua_gettop(L));
+  lua_pop(L, 1);
+  qsC_puts(c, " (");
+  c->unqualified++;
+  c->literal_binds++;
+  qsC_list(c, idx, "expressions", ", ", 0);
+  c->literal_binds--;
+  c->unqualified--;
+  qs_buf_putc(c->b, ')');
+}
+
+void qsC_ddl(qsC *c, int idx, int kind) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *name;
+  switch (kind) {
+    case QSK_CREATE_TABLE: create_table(c, idx); break;
+    case QSK_DROP_TABLE:
+      qsC_puts(c, "DROP TABLE ");
+      if (bool_field(c, idx, "if_exists")) qsC_puts(c, "IF EXISTS ");
+      qsC_field(c, idx, "element");
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      break;
+    case QSK_CREATE_INDEX: create_index(c, idx); break;
+    case QSK_DROP_INDEX:
+      name = qsC_string(c, idx, "name", &n);
+      if (name == NULL) qsC_error(c, QS_COMPILE, "an index needs a name");
+      qsC_puts(c, "DROP INDEX ");
+      if (bool_field(c, idx, "if_exists")) qsC_puts(c, "IF EXISTS ");
+      qsC_field(c, idx, "table");
+      if (c->d->quote_open != '`' && lua_istable(L, -1)) {
+        const char *schema = qsC_string(c, lua_gettop(L), "schema", &n);
+        if (schema) {   /* an index lives in its table's schema */
+          qsC_ident(c, schema, n);
+          qs_buf_putc(c->b, '.');
+        }
+      }
+      name = qsC_string(c, idx, "name", &n);
+      qsC_ident(c, name, n);
+      if (c->d->quote_open == '`') {
+        qsC_puts(c, " ON ");
+        qsC_table_name(c, lua_gettop(L));
+      }
+      lua_pop(L, 1);
+      break;
+  }
+}

@@ -1,0 +1,438 @@
+/*
+** lcompile_expr.c: expressions: columns, binds, operators, functions, CASE,
+** CAST, IN, BETWEEN, labels and subqueries used as values.
+*/
+#include "lcompile.h"
+
+#include <string.h>
+
+static const int precedence[] = {
+  0,
+#define QS_PREC_(name, prec) prec,
+  QS_OPERATORS(QS_PREC_)
+#undef QS_PREC_
+};
+
+static int strcasecmp_ascii(const char *a, const char *b) {
+  for (; *a && *b; a++, b++) {
+    int x = (*a >= 'A' && *a <= 'Z') ? *a + 32 : *a;
+    int y = (*b >= 'A' && *b <= 'Z') ? *b + 32 : *b;
+    if (x != y) return x - y;
+  }
+  return (unsigned char)*a - (unsigned char)*b;
+}
+
+static int op_of(qsC *c, int idx) {
+  int op = 0;
+  if (qsC_field(c, idx, "op") == LUA_TNUMBER) op = (int)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  if (op <= QSO_NONE || op >= QSO_LAST_) qsC_error(c, QS_COMPILE, "unknown operator code %d", op);
+  return op;
+}
+
+static int is_dialect(qsC *c, const char *name) { return strcmp(c->d->name, name) == 0; }
+static int is_mysql(qsC *c) { return c->d->quote_open == '`'; }
+
+/* Renders field name of idx as an expression at precedence prec. */
+static void sub(qsC *c, int idx, const char *name, int prec) {
+  if (qsC_field(c, idx, name) == LUA_TNIL) qsC_error(c, QS_COMPILE, "expression without %s", name);
+  qsC_expr_prec(c, lua_gettop(c->L), prec);
+  lua_pop(c->L, 1);
+}
+
+/* The name a FROM element is referred to by (table name or alias name). */
+static void from_name(qsC *c, int idx) {
+  int k = qsC_kind(c->L, idx);
+  size_t n;
+  const char *name;
+  if (k == QSK_TABLE) {
+    qsC_table_name(c, idx);
+  } else if (k == QSK_ALIAS) {
+    name = qsC_string(c, idx, "name", &n);
+    if (name == NULL) name = qsC_anon_name(c, idx, "anon"), n = strlen(name);
+    qsC_ident(c, name, n);
+  } else {
+    qsC_error(c, QS_COMPILE, "a column's table is not a table or alias");
+  }
+}
+
+static void column(qsC *c, int idx) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *name = qsC_string(c, idx, "name", &n);
+  if (name == NULL) qsC_error(c, QS_COMPILE, "column without a name");
+  if (qsC_field(c, idx, "table") == LUA_TTABLE && !c->unqualified) {
+    from_name(c, lua_gettop(L));
+    qs_buf_putc(c->b, '.');
+  }
+  lua_pop(L, 1);
+  qsC_ident(c, name, n);
+}
+
+static void binary(qsC *c, int idx, int outer) {
+  int op = op_of(c, idx), prec = precedence[op];
+  int paren = prec < outer;
+  /* comparisons and non-associative operators parenthesize an equal right side */
+  int rprec = (op == QSO_ADD || op == QSO_MUL || op == QSO_AND || op == QSO_OR) ? prec : prec + 1;
+  const char *sym = NULL;
+  if (paren) qs_buf_putc(c->b, '(');
+  switch (op) {
+    case QSO_EQ: sym = " = "; break;
+    case QSO_NE: sym = " != "; break;
+    case QSO_LT: sym = " < "; break;
+    case QSO_LE: sym = " <= "; break;
+    case QSO_GT: sym = " > "; break;
+    case QSO_GE: sym = " >= "; break;
+    case QSO_IS: sym = " IS "; break;
+    case QSO_IS_NOT: sym = " IS NOT "; break;
+    case QSO_LIKE: sym = " LIKE "; break;
+    case QSO_NOT_LIKE: sym = " NOT LIKE "; break;
+    case QSO_ADD: sym = " + "; break;
+    case QSO_SUB: sym = " - "; break;
+    case QSO_MUL: sym = " * "; break;
+    case QSO_DIV: sym = " / "; break;
+    case QSO_MOD: sym = " % "; break;
+    case QSO_AND: sym = " AND "; break;
+    case QSO_OR: sym = " OR "; break;
+    case QSO_ILIKE: case QSO_NOT_ILIKE:
+      if (is_dialect(c, "postgresql")) {
+        sym = op == QSO_ILIKE ? " ILIKE " : " NOT ILIKE ";
+      } else {   /* emulated: lower() on both sides */
+        qsC_puts(c, "lower(");
+        sub(c, idx, "left", 0);
+        qsC_puts(c, op == QSO_ILIKE ? ") LIKE lower(" : ") NOT LIKE lower(");
+        sub(c, idx, "right", 0);
+        qs_buf_putc(c->b, ')');
+      }
+      break;
+    case QSO_CONCAT:
+      if (is_mysql(c)) {
+        qsC_puts(c, "concat(");
+        sub(c, idx, "left", 0);
+        qsC_puts(c, ", ");
+        sub(c, idx, "right", 0);
+        qs_buf_putc(c->b, ')');
+      } else {
+        sym = " || ";
+      }
+      break;
+    case QSO_TRUEDIV_INT:   /* true division of integers (SQLAlchemy 2.0) */
+      if (is_mysql(c)) {
+        sym = " / ";
+      } else {
+        sub(c, idx, "left", prec);
+        qsC_puts(c, is_dialect(c, "postgresql") ? " / CAST(" : " / CAST(");
+        sub(c, idx, "right", 0);
+        qsC_puts(c, is_dialect(c, "postgresql") ? " AS NUMERIC)" : " AS REAL)");
+      }
+      break;
+    case QSO_FLOORDIV_INT:
+      sym = is_mysql(c) ? " DIV " : " / ";
+      break;
+    case QSO_FLOORDIV:
+      qsC_puts(c, "FLOOR(");
+      sub(c, idx, "left", precedence[QSO_DIV]);
+      qsC_puts(c, " / ");
+      sub(c, idx, "right", precedence[QSO_DIV] + 1);
+      qs_buf_putc(c->b, ')');
+      break;
+    default:
+      qsC_error(c, QS_COMPILE, "operator %d is not binary", op);
+  }
+  if (sym) {
+    sub(c, idx, "left", prec);
+    qsC_puts(c, sym);
+    sub(c, idx, "right", rprec);
+    if ((op == QSO_LIKE || op == QSO_NOT_LIKE || op == QSO_ILIKE || op == QSO_NOT_ILIKE)) {
+      size_t n;
+      const char *esc = qsC_string(c, idx, "escape", &n);
+      if (esc) {
+        qs_value v;
+        qs_error err;
+        memset(&err, 0, sizeof err);
+        v.type = QS_TTEXT;
+        v.u.s.p = esc;
+        v.u.s.n = n;
+        qsC_puts(c, " ESCAPE ");
+        if (qs_render_literal(c->d, c->b, &v, &err) != QS_OK) {
+          qs_error_clear(&err);
+          qsC_error(c, QS_COMPILE, "bad escape character");
+        }
+      }
+    }
+  } else if (op == QSO_ILIKE || op == QSO_NOT_ILIKE) {
+    size_t n;
+    const char *esc = qsC_string(c, idx, "escape", &n);
+    if (esc) {
+      qs_value v;
+      qs_error err;
+      memset(&err, 0, sizeof err);
+      v.type = QS_TTEXT;
+      v.u.s.p = esc;
+      v.u.s.n = n;
+      qsC_puts(c, " ESCAPE ");
+      if (qs_render_literal(c->d, c->b, &v, &err) != QS_OK) qs_error_clear(&err);
+    }
+  }
+  if (paren) qs_buf_putc(c->b, ')');
+}
+
+static void unary(qsC *c, int idx, int outer) {
+  int op = op_of(c, idx);
+  switch (op) {
+    case QSO_NOT:
+      if (precedence[QSO_NOT] < outer) qs_buf_putc(c->b, '(');
+      qsC_puts(c, "NOT ");
+      sub(c, idx, "element", precedence[QSO_NOT] + 1);
+      if (precedence[QSO_NOT] < outer) qs_buf_putc(c->b, ')');
+      break;
+    case QSO_NEG:
+      qs_buf_putc(c->b, '-');
+      sub(c, idx, "element", precedence[QSO_NEG]);
+      break;
+    case QSO_DESC: sub(c, idx, "element", 0); qsC_puts(c, " DESC"); break;
+    case QSO_ASC: sub(c, idx, "element", 0); qsC_puts(c, " ASC"); break;
+    case QSO_NULLS_FIRST: sub(c, idx, "element", 0); qsC_puts(c, " NULLS FIRST"); break;
+    case QSO_NULLS_LAST: sub(c, idx, "element", 0); qsC_puts(c, " NULLS LAST"); break;
+    case QSO_DISTINCT: qsC_puts(c, "DISTINCT "); sub(c, idx, "element", 0); break;
+    default: qsC_error(c, QS_COMPILE, "operator %d is not unary", op);
+  }
+}
+
+/* Renders the list field name of idx joined by sep. */
+void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
+void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec) {
+  lua_State *L = c->L;
+  int i, n;
+  if (qsC_field(c, idx, name) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  n = (int)lua_rawlen(L, -1);
+  for (i = 1; i <= n; i++) {
+    if (i > 1) qsC_puts(c, sep);
+    lua_rawgeti(L, -1, i);
+    qsC_expr_prec(c, lua_gettop(L), prec);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static void clause_list(qsC *c, int idx, int outer) {
+  lua_State *L = c->L;
+  int op = op_of(c, idx), n, prec = precedence[op];
+  const char *sep = op == QSO_AND ? " AND " : op == QSO_OR ? " OR " : ", ";
+  qsC_field(c, idx, "clauses");
+  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  lua_pop(L, 1);
+  if (n == 0 && (op == QSO_AND || op == QSO_OR)) {
+    /* an empty and_() is true, an empty or_() false */
+    if (is_dialect(c, "sqlite")) qsC_puts(c, op == QSO_AND ? "1 = 1" : "1 != 1");
+    else qs_render_bool(c->d, c->b, op == QSO_AND);
+    return;
+  }
+  if (n > 1 && prec < outer) qs_buf_putc(c->b, '(');
+  qsC_list(c, idx, "clauses", sep, n > 1 ? prec + (op == QSO_COMMA ? 0 : 1) : outer);
+  if (n > 1 && prec < outer) qs_buf_putc(c->b, ')');
+}
+
+/* Function names come from qs.func.<name>: user-reachable, so checked. */
+static void function(qsC *c, int idx) {
+  size_t n, i;
+  const char *name = qsC_string(c, idx, "name", &n);
+  int nargs;
+  if (name == NULL || n == 0) qsC_error(c, QS_COMPILE, "function without a name");
+  for (i = 0; i < n; i++) {
+    char ch = name[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '.' ||
+          (i > 0 && ch >= '0' && ch <= '9')))
+      qsC_error(c, QS_COMPILE, "invalid SQL function name '%s'", name);
+  }
+  qsC_field(c, idx, "args");
+  nargs = lua_istable(c->L, -1) ? (int)lua_rawlen(c->L, -1) : 0;
+  lua_pop(c->L, 1);
+  /* ANSI functions written without parentheses, and now() per dialect */
+  if (nargs == 0) {
+    static const char *const bare[] = {"current_timestamp", "current_date", "current_time",
+      "localtime", "localtimestamp", "current_user", "session_user", "user", NULL};
+    int j;
+    for (j = 0; bare[j]; j++) {
+      if (strcasecmp_ascii(name, bare[j]) == 0) {
+        for (i = 0; i < n; i++) qs_buf_putc(c->b, (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]));
+        return;
+      }
+    }
+    if (strcasecmp_ascii(name, "now") == 0 && is_dialect(c, "sqlite")) {
+      qsC_puts(c, "CURRENT_TIMESTAMP");
+      return;
+    }
+  }
+  qs_buf_append(c->b, name, n);
+  qs_buf_putc(c->b, '(');
+  if (nargs == 0 && strcasecmp_ascii(name, "count") == 0) qs_buf_putc(c->b, '*');
+  qsC_list(c, idx, "args", ", ", 0);
+  qs_buf_putc(c->b, ')');
+}
+
+static void case_(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int i, n;
+  qsC_puts(c, "CASE");
+  if (qsC_field(c, idx, "value") != LUA_TNIL) {
+    qs_buf_putc(c->b, ' ');
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  qsC_field(c, idx, "whens");
+  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    qsC_puts(c, " WHEN ");
+    lua_rawgeti(L, -1, 1);
+    qsC_expr(c, lua_gettop(L));
+    lua_pop(L, 1);
+    qsC_puts(c, " THEN ");
+    lua_rawgeti(L, -1, 2);
+    qsC_expr(c, lua_gettop(L));
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "else_") != LUA_TNIL) {
+    qsC_puts(c, " ELSE ");
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  qsC_puts(c, " END");
+}
+
+static void in_(qsC *c, int idx, int outer) {
+  lua_State *L = c->L;
+  int negate, n, paren = precedence[QSO_EQ] < outer;
+  lua_getfield(L, idx, "negate");
+  negate = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (paren) qs_buf_putc(c->b, '(');
+  sub(c, idx, "left", precedence[QSO_EQ] + 1);
+  qsC_puts(c, negate ? " NOT IN " : " IN ");
+  if (qsC_field(c, idx, "select") != LUA_TNIL) {
+    qs_buf_putc(c->b, '(');
+    qsC_select(c, lua_gettop(L));
+    qs_buf_putc(c->b, ')');
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+    qsC_field(c, idx, "values");
+    n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+    lua_pop(L, 1);
+    if (n == 0) {
+      /* SQLAlchemy's empty-set forms: a subquery that returns no row */
+      if (is_dialect(c, "postgresql")) qsC_puts(c, "(SELECT CAST(NULL AS INTEGER) WHERE 1!=1)");
+      else if (is_mysql(c)) qsC_puts(c, "(SELECT 1 FROM (SELECT 1) AS _empty_set WHERE 1!=1)");
+      else qsC_puts(c, "(SELECT 1 FROM (SELECT 1) WHERE 1!=1)");
+    } else {
+      qs_buf_putc(c->b, '(');
+      qsC_list(c, idx, "values", ", ", 0);
+      qs_buf_putc(c->b, ')');
+    }
+  }
+  if (paren) qs_buf_putc(c->b, ')');
+}
+
+static void between(qsC *c, int idx, int outer) {
+  int negate, paren = precedence[QSO_EQ] < outer;
+  lua_getfield(c->L, idx, "negate");
+  negate = lua_toboolean(c->L, -1);
+  lua_pop(c->L, 1);
+  if (paren) qs_buf_putc(c->b, '(');
+  sub(c, idx, "element", precedence[QSO_EQ] + 1);
+  qsC_puts(c, negate ? " NOT BETWEEN " : " BETWEEN ");
+  sub(c, idx, "lower", precedence[QSO_EQ] + 1);
+  qsC_puts(c, " AND ");
+  sub(c, idx, "upper", precedence[QSO_EQ] + 1);
+  if (paren) qs_buf_putc(c->b, ')');
+}
+
+void qsC_expr(qsC *c, int idx) { qsC_expr_prec(c, idx, 0); }
+
+void qsC_expr_prec(qsC *c, int idx, int prec) {
+  lua_State *L = c->L;
+  int k;
+  size_t n;
+  const char *s;
+  idx = lua_absindex(L, idx);
+  luaL_checkstack(L, 20, "expression too deeply nested");
+  k = qsC_kind(L, idx);
+  switch (k) {
+    case QSK_COLUMN: column(c, idx); break;
+    case QSK_LITERAL_COLUMN:
+      s = qsC_string(c, idx, "text", &n);
+      if (s == NULL) qsC_error(c, QS_COMPILE, "literal column without text");
+      qs_buf_append(c->b, s, n);
+      break;
+    case QSK_STAR:
+      if (qsC_field(c, idx, "table") == LUA_TTABLE) {
+        from_name(c, lua_gettop(L));
+        qs_buf_putc(c->b, '.');
+      }
+      lua_pop(L, 1);
+      qs_buf_putc(c->b, '*');
+      break;
+    case QSK_BIND: qsC_bind(c, idx); break;
+    case QSK_NULL: qsC_puts(c, "NULL"); break;
+    case QSK_TRUE: qs_render_bool(c->d, c->b, 1); break;
+    case QSK_FALSE: qs_render_bool(c->d, c->b, 0); break;
+    case QSK_TEXT: qsC_text(c, idx); break;
+    case QSK_BINARY: binary(c, idx, prec); break;
+    case QSK_UNARY: unary(c, idx, prec); break;
+    case QSK_LIST: clause_list(c, idx, prec); break;
+    case QSK_GROUPING:
+      qs_buf_putc(c->b, '(');
+      sub(c, idx, "element", 0);
+      qs_buf_putc(c->b, ')');
+      break;
+    case QSK_FUNCTION: function(c, idx); break;
+    case QSK_LABEL:   /* "expr AS name" in a columns clause: lcompile_stmt.c */
+      s = qsC_string(c, idx, "name", &n);
+      if (c->label_refs && s) qsC_ident(c, s, n);
+      else sub(c, idx, "element", prec);
+      break;
+    case QSK_CAST:
+      qsC_puts(c, "CAST(");
+      sub(c, idx, "element", 0);
+      qsC_puts(c, " AS ");
+      qsC_field(c, idx, "type");
+      qsC_type(c, lua_gettop(L), 0);
+      lua_pop(L, 1);
+      qs_buf_putc(c->b, ')');
+      break;
+    case QSK_CASE: case_(c, idx); break;
+    case QSK_IN: in_(c, idx, prec); break;
+    case QSK_BETWEEN: between(c, idx, prec); break;
+    case QSK_SCALAR_SELECT:
+      qs_buf_putc(c->b, '(');
+      qsC_field(c, idx, "element");
+      qsC_select(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qs_buf_putc(c->b, ')');
+      break;
+    case QSK_EXISTS:
+      qsC_puts(c, "EXISTS (");
+      qsC_field(c, idx, "element");
+      qsC_select(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qs_buf_putc(c->b, ')');
+      break;
+    case QSK_SELECT:
+      qs_buf_putc(c->b, '(');
+      qsC_select(c, idx);
+      qs_buf_putc(c->b, ')');
+      break;
+    case QSK_TABLE: case QSK_ALIAS: case QSK_JOIN:
+      qsC_from(c, idx);
+      break;
+    default:
+      lua_pushfstring(L, "cannot compile %s as SQL", luaL_typename(L, idx));
+      qsC_error(c, QS_ARGUMENT, "%s (use col:eq() for comparisons, qs.true_()/qs.false_() for truth)",
+                lua_tostring(L, -1));
+  }
+}

@@ -1,0 +1,531 @@
+/*
+** lcompile_stmt.c: SELECT (columns, FROM with joins and correlation, WHERE,
+** GROUP BY, HAVING, ORDER BY, LIMIT/OFFSET, FOR UPDATE) and INSERT, UPDATE,
+** DELETE.
+*/
+#include "lcompile.h"
+
+#include <string.h>
+
+void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
+
+static int is_dialect(qsC *c, const char *name) { return strcmp(c->d->name, name) == 0; }
+static int is_mysql(qsC *c) { return c->d->quote_open == '`'; }
+
+void qsC_table_name(qsC *c, int idx) {
+  size_t n;
+  const char *schema = qsC_string(c, idx, "schema", &n);
+  const char *name;
+  if (schema) {
+    qsC_ident(c, schema, n);
+    qs_buf_putc(c->b, '.');
+  }
+  name = qsC_string(c, idx, "name", &n);
+  if (name == NULL) qsC_error(c, QS_COMPILE, "table without a name");
+  qsC_ident(c, name, n);
+}
+
+static void join(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int isouter, full;
+  lua_getfield(L, idx, "isouter");
+  isouter = lua_toboolean(L, -1);
+  lua_getfield(L, idx, "full");
+  full = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  qsC_field(c, idx, "left");
+  qsC_from(c, lua_gettop(L));
+  lua_pop(L, 1);
+  if (full) {
+    if (is_mysql(c)) qsC_error(c, QS_COMPILE, "FULL OUTER JOIN is not supported by dialect %s", c->d->name);
+    qsC_puts(c, " FULL OUTER JOIN ");
+  } else {
+    qsC_puts(c, isouter ? " LEFT OUTER JOIN " : " JOIN ");
+  }
+  qsC_field(c, idx, "right");
+  qsC_from(c, lua_gettop(L));
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "onclause") != LUA_TNIL) {
+    qsC_puts(c, " ON ");
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+}
+
+void qsC_from(qsC *c, int idx) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *name;
+  idx = lua_absindex(L, idx);
+  switch (qsC_kind(L, idx)) {
+    case QSK_TABLE: qsC_table_name(c, idx); break;
+    case QSK_JOIN: join(c, idx); break;
+    case QSK_ALIAS:
+      qsC_field(c, idx, "element");
+      if (qsC_kind(L, -1) == QSK_TABLE) {
+        qsC_table_name(c, lua_gettop(L));
+      } else {
+        int saved = c->depth;
+        qs_buf_putc(c->b, '(');
+        /* a subquery in FROM correlates with nothing outside */
+        lua_newtable(L);
+        lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing) + 1);
+        c->depth = c->depth < 1 ? 1 : c->depth;
+        qsC_select(c, lua_gettop(L) - 0);
+        c->depth = saved;
+        lua_pushnil(L);
+        lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
+        qs_buf_putc(c->b, ')');
+      }
+      lua_pop(L, 1);
+      name = qsC_string(c, idx, "name", &n);
+      if (name == NULL) name = qsC_anon_name(c, idx, "anon"), n = strlen(name);
+      qsC_puts(c, " AS ");
+      qsC_ident(c, name, n);
+      break;
+    case QSK_TEXT: qsC_text(c, idx); break;
+    default: qsC_error(c, QS_COMPILE, "not a FROM element");
+  }
+}
+
+/* Adds the FROM element at idx (and the tables inside a join) to the set at
+** setidx. */
+static void add_froms(lua_State *L, int setidx, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, setidx);
+  if (qsC_kind(L, idx) == QSK_JOIN) {
+    lua_getfield(L, idx, "left");
+    add_froms(L, setidx, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "right");
+    add_froms(L, setidx, -1);
+    lua_pop(L, 1);
+  }
+}
+
+/* Whether the FROM at idx belongs to an enclosing SELECT (auto-correlation). */
+static int enclosed(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int i, n = (int)lua_rawlen(L, c->enclosing), found = 0;
+  for (i = n; i >= 1 && !found; i--) {
+    lua_rawgeti(L, c->enclosing, i);
+    lua_pushvalue(L, idx);
+    found = qsL_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    /* an empty set marks a FROM subquery: nothing beyond it correlates */
+    lua_rawgeti(L, c->enclosing, i);
+    lua_pushnil(L);
+    if (!lua_next(L, -2)) {
+      lua_pop(L, 1);
+      break;
+    }
+    lua_pop(L, 3);
+  }
+  return found;
+}
+
+/* Whether the FROM at idx was named in select:correlate(...). */
+static int in_list(lua_State *L, int listidx, int idx) {
+  int i, n = (int)lua_rawlen(L, listidx);
+  for (i = 1; i <= n; i++) {
+    int eq;
+    lua_rawgeti(L, listidx, i);
+    eq = lua_rawequal(L, -1, idx);
+    lua_pop(L, 1);
+    if (eq) return 1;
+  }
+  return 0;
+}
+
+/* Records a result column of the outermost SELECT. */
+static void result_column(qsC *c, const char *name, size_t n, int expridx) {
+  lua_State *L = c->L;
+  if (c->depth != 1) return;
+  c->nresult++;
+  lua_pushlstring(L, name, n);
+  lua_rawseti(L, c->rnames, c->nresult);
+  if (qsC_field(c, expridx, "type") == LUA_TTABLE) lua_rawseti(L, c->rtypes, c->nresult);
+  else lua_pop(L, 1);
+}
+
+static void columns_clause(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int i, n;
+  qsC_field(c, idx, "columns");
+  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  if (n == 0) qsC_error(c, QS_COMPILE, "SELECT without columns");
+  for (i = 1; i <= n; i++) {
+    int col, k;
+    size_t len;
+    const char *name;
+    if (i > 1) qsC_puts(c, ", ");
+    lua_rawgeti(L, -1, i);
+    col = lua_gettop(L);
+    k = qsC_kind(L, col);
+    if (k == QSK_LABEL) {
+      name = qsC_string(c, col, "name", &len);
+      if (name == NULL) name = qsC_anon_name(c, col, "anon"), len = strlen(name);
+      qsC_field(c, col, "element");
+      qsC_expr(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qsC_puts(c, " AS ");
+      qsC_ident(c, name, len);
+      result_column(c, name, len, col);
+    } else if (k == QSK_COLUMN) {
+      qsC_expr(c, col);
+      name = qsC_string(c, col, "name", &len);
+      result_column(c, name, len, col);
+    } else if (k == QSK_STAR || k == QSK_TEXT || k == QSK_LITERAL_COLUMN) {
+      qsC_expr(c, col);
+      if (c->depth == 1) c->result_unknown = 1;   /* names come from the cursor */
+    } else {
+      /* anonymous expressions get a label, as SQLAlchemy's count_1 */
+      const char *base = "anon";
+      if (k == QSK_FUNCTION) {
+        base = qsC_string(c, col, "name", &len);
+        if (base == NULL || strchr(base, '.')) base = "anon";
+      }
+      qsC_expr(c, col);
+      name = qsC_anon_name(c, col, base);
+      len = strlen(name);
+      qsC_puts(c, " AS ");
+      qsC_ident(c, name, len);
+      result_column(c, name, len, col);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static void limit_offset(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int lim, off;
+  lua_getfield(L, idx, "_limit");
+  lim = lua_gettop(L);
+  lua_getfield(L, idx, "_offset");
+  off = lua_gettop(L);
+  if (!lua_isnil(L, lim) || !lua_isnil(L, off)) {
+    if (is_mysql(c)) {
+      qsC_puts(c, " LIMIT ");
+      if (!lua_isnil(L, off)) {
+        qsC_expr(c, off);
+        qsC_puts(c, ", ");
+      }
+      if (!lua_isnil(L, lim)) qsC_expr(c, lim);
+      else qsC_puts(c, "18446744073709551615");
+    } else {
+      if (!lua_isnil(L, lim)) {
+        qsC_puts(c, " LIMIT ");
+        qsC_expr(c, lim);
+      } else if (is_dialect(c, "sqlite")) {
+        qsC_puts(c, " LIMIT -1");
+      }
+      if (!lua_isnil(L, off)) {
+        qsC_puts(c, " OFFSET ");
+        qsC_expr(c, off);
+      }
+    }
+  }
+  lua_pop(L, 2);
+}
+
+static void for_update(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int t, read, nowait, skip;
+  if (qsC_field(c, idx, "_for_update") != LUA_TTABLE || is_dialect(c, "sqlite")) {
+    lua_pop(L, 1);   /* SQLite locks the whole file: FOR UPDATE is left out */
+    return;
+  }
+  t = lua_gettop(L);
+  lua_getfield(L, t, "read");
+  read = lua_toboolean(L, -1);
+  lua_getfield(L, t, "nowait");
+  nowait = lua_toboolean(L, -1);
+  lua_getfield(L, t, "skip_locked");
+  skip = lua_toboolean(L, -1);
+  lua_pop(L, 3);
+  if (is_mysql(c) && read) {
+    qsC_puts(c, " LOCK IN SHARE MODE");
+  } else {
+    qsC_puts(c, read ? " FOR SHARE" : " FOR UPDATE");
+    if (qsC_field(c, t, "of") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+      int i, n = (int)lua_rawlen(L, -1);
+      qsC_puts(c, " OF ");
+      for (i = 1; i <= n; i++) {
+        if (i > 1) qsC_puts(c, ", ");
+        lua_rawgeti(L, -1, i);
+        if (qsC_kind(L, -1) == QSK_TABLE) qsC_table_name(c, lua_gettop(L));
+        else qsC_expr(c, lua_gettop(L));
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+    if (nowait) qsC_puts(c, " NOWAIT");
+    if (skip) qsC_puts(c, " SKIP LOCKED");
+  }
+  lua_pop(L, 1);
+}
+
+void qsC_select(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int froms, set, i, n, written = 0, corr, depth_here;
+  idx = lua_absindex(L, idx);
+  if (qsC_kind(L, idx) != QSK_SELECT) qsC_error(c, QS_COMPILE, "expected a SELECT");
+  c->depth++;
+  depth_here = c->depth;
+  qsC_puts(c, "SELECT ");
+  lua_getfield(L, idx, "_distinct");
+  if (lua_toboolean(L, -1)) qsC_puts(c, "DISTINCT ");
+  lua_pop(L, 1);
+
+  /* The FROM list decides correlation before the columns are written (a
+  ** scalar subquery among the columns correlates to this SELECT). */
+  lua_getfield(L, idx, "_froms");
+  froms = lua_gettop(L);
+  lua_getfield(L, idx, "_correlate");
+  corr = lua_gettop(L);
+  lua_newtable(L);
+  set = lua_gettop(L);
+  n = lua_istable(L, froms) ? (int)lua_rawlen(L, froms) : 0;
+  lua_newtable(L);   /* the FROMs that will be written */
+  for (i = 1; i <= n; i++) {
+    int keep = 1;
+    lua_rawgeti(L, froms, i);
+    if (depth_here > 1) {
+      if (lua_istable(L, corr)) keep = !in_list(L, corr, lua_gettop(L));
+      else keep = !enclosed(c, lua_gettop(L));
+    }
+    if (keep) lua_rawseti(L, -2, (int)lua_rawlen(L, -2) + 1);
+    else lua_pop(L, 1);
+  }
+  if (lua_rawlen(L, -1) == 0 && n > 0) {
+    /* correlating every FROM away would leave none: keep them all */
+    lua_pop(L, 1);
+    lua_pushvalue(L, froms);
+  }
+  lua_replace(L, froms);
+  n = (int)lua_rawlen(L, froms);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, froms, i);
+    add_froms(L, set, -1);
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, set);
+  lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing) + 1);
+
+  columns_clause(c, idx);
+  for (i = 1; i <= n; i++) {
+    qsC_puts(c, written++ ? ", " : " FROM ");
+    lua_rawgeti(L, froms, i);
+    qsC_from(c, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  if (qsC_field(c, idx, "_where") != LUA_TNIL) {
+    qsC_puts(c, " WHERE ");
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "_group_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    c->label_refs++;
+    qsC_puts(c, " GROUP BY ");
+    qsC_list(c, idx, "_group_by", ", ", 0);
+    c->label_refs--;
+  }
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "_having") != LUA_TNIL) {
+    qsC_puts(c, " HAVING ");
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "_order_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    c->label_refs++;
+    qsC_puts(c, " ORDER BY ");
+    qsC_list(c, idx, "_order_by", ", ", 0);
+    c->label_refs--;
+  }
+  lua_pop(L, 1);
+  limit_offset(c, idx);
+  for_update(c, idx);
+  lua_pushnil(L);
+  lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
+  lua_settop(L, froms - 1);
+  c->depth--;
+}
+
+static void returning(qsC *c, int idx, const char *what) {
+  lua_State *L = c->L;
+  if (qsC_field(c, idx, "_returning") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    int saved = c->depth;
+    if (is_dialect(c, "mysql") || (is_dialect(c, "mariadb") && strcmp(what, "UPDATE") == 0))
+      qsC_error(c, QS_COMPILE, "RETURNING is not supported by dialect %s for %s", c->d->name, what);
+    qsC_puts(c, " RETURNING ");
+    /* RETURNING columns are the result columns of a DML statement */
+    c->depth = 0;
+    c->depth++;
+    {
+      int i, n = (int)lua_rawlen(L, -1);
+      for (i = 1; i <= n; i++) {
+        size_t len;
+        const char *name;
+        int k;
+        if (i > 1) qsC_puts(c, ", ");
+        lua_rawgeti(L, -1, i);
+        k = qsC_kind(L, -1);
+        if (k == QSK_LABEL) {
+          name = qsC_string(c, lua_gettop(L), "name", &len);
+          qsC_field(c, lua_gettop(L), "element");
+          qsC_expr(c, lua_gettop(L));
+          lua_pop(L, 1);
+          qsC_puts(c, " AS ");
+          qsC_ident(c, name, len);
+        } else {
+          qsC_expr(c, lua_gettop(L));
+          name = k == QSK_COLUMN ? qsC_string(c, lua_gettop(L), "name", &len) : NULL;
+          if (name == NULL) {
+            name = qsC_anon_name(c, lua_gettop(L), "anon");
+            len = strlen(name);
+            qsC_puts(c, " AS ");
+            qsC_ident(c, name, len);
+          }
+        }
+        result_column(c, name, len, lua_gettop(L));
+        lua_pop(L, 1);
+      }
+    }
+    c->depth = saved;
+  }
+  lua_pop(L, 1);
+}
+
+/* The target table of a DML statement. */
+static int target(qsC *c, int idx, const char *what) {
+  if (qsC_field(c, idx, "table") != LUA_TTABLE)
+    qsC_error(c, QS_COMPILE, "%s without a table", what);
+  return lua_gettop(c->L);
+}
+
+/* "col = value" pairs or column names/values lists of INSERT/UPDATE. */
+static int count_pairs(qsC *c, int idx) {
+  int n = 0;
+  if (qsC_field(c, idx, "_pairs") == LUA_TTABLE) n = (int)lua_rawlen(c->L, -1);
+  lua_pop(c->L, 1);
+  return n;
+}
+
+static void pair_part(qsC *c, int idx, int i, int which) {
+  lua_State *L = c->L;
+  qsC_field(c, idx, "_pairs");
+  lua_rawgeti(L, -1, i);
+  lua_rawgeti(L, -1, which);
+  if (which == 1) {
+    size_t n;
+    const char *name = qsC_string(c, lua_gettop(L), "name", &n);
+    if (name == NULL) qsC_error(c, QS_COMPILE, "column without a name");
+    qsC_ident(c, name, n);
+  } else {
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 3);
+}
+
+void qsC_insert(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int n = count_pairs(c, idx), i, rows;
+  c->depth++;
+  qsC_puts(c, "INSERT INTO ");
+  target(c, idx, "INSERT");
+  qsC_table_name(c, lua_gettop(L));
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "_select") == LUA_TTABLE) {
+    int sel = lua_gettop(L);
+    qsC_puts(c, " (");
+    c->unqualified++;
+    qsC_list(c, idx, "_select_columns", ", ", 0);
+    c->unqualified--;
+    qsC_puts(c, ") ");
+    qsC_select(c, sel);
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+    qsC_field(c, idx, "_rows");   /* multi-row VALUES: lists of value nodes */
+    rows = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+    lua_pop(L, 1);
+    if (n == 0) {
+      qsC_puts(c, is_mysql(c) ? " () VALUES ()" : " DEFAULT VALUES");
+    } else {
+      qsC_puts(c, " (");
+      for (i = 1; i <= n; i++) {
+        if (i > 1) qsC_puts(c, ", ");
+        pair_part(c, idx, i, 1);
+      }
+      qsC_puts(c, ") VALUES (");
+      for (i = 1; i <= n; i++) {
+        if (i > 1) qsC_puts(c, ", ");
+        pair_part(c, idx, i, 2);
+      }
+      qs_buf_putc(c->b, ')');
+      if (rows > 0) {
+        int r;
+        qsC_field(c, idx, "_rows");
+        for (r = 1; r <= rows; r++) {
+          qsC_puts(c, ", (");
+          lua_rawgeti(L, -1, r);
+          for (i = 1; i <= n; i++) {
+            if (i > 1) qsC_puts(c, ", ");
+            lua_rawgeti(L, -1, i);
+            qsC_expr(c, lua_gettop(L));
+            lua_pop(L, 1);
+          }
+          lua_pop(L, 1);
+          qs_buf_putc(c->b, ')');
+        }
+        lua_pop(L, 1);
+      }
+    }
+  }
+  c->depth--;
+  returning(c, idx, "INSERT");
+}
+
+void qsC_update(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int n = count_pairs(c, idx), i;
+  c->depth++;
+  qsC_puts(c, "UPDATE ");
+  target(c, idx, "UPDATE");
+  qsC_table_name(c, lua_gettop(L));
+  lua_pop(L, 1);
+  if (n == 0) qsC_error(c, QS_ARGUMENT, "UPDATE without values: call :values({...}) or pass parameters");
+  qsC_puts(c, " SET ");
+  for (i = 1; i <= n; i++) {
+    if (i > 1) qsC_puts(c, ", ");
+    pair_part(c, idx, i, 1);
+    qsC_puts(c, "=");
+    pair_part(c, idx, i, 2);
+  }
+  if (qsC_field(c, idx, "_where") != LUA_TNIL) {
+    qsC_puts(c, " WHERE ");
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  c->depth--;
+  returning(c, idx, "UPDATE");
+}
+
+void qsC_delete(qsC *c, int idx) {
+  lua_State *L = c->L;
+  c->depth++;
+  qsC_puts(c, "DELETE FROM ");
+  target(c, idx, "DELETE");
+  qsC_table_name(c, lua_gettop(L));
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "_where") != LUA_TNIL) {
+    qsC_puts(c, " WHERE ");
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  c->depth--;
+  returning(c, idx, "DELETE");
+}

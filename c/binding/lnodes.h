@@ -1,0 +1,71 @@
+/*
+** lnodes.h: the contract between the Lua expression elements and the C
+** compiler that walks them. Every node is a Lua table whose field _k holds a
+** kind from QS_NODE_KINDS; operators, value checks and result conversions
+** are codes too. The binding exports these lists to Lua (core.kinds,
+** core.ops, core.type_checks, core.result_codes), so the two sides never
+** keep separate copies.
+*/
+#ifndef QS_LNODES_H
+#define QS_LNODES_H
+
+#include "lbinding.h"
+
+#define QS_NODE_KINDS(X)                                                       \
+  X(COLUMN) X(TABLE) X(ALIAS) X(BIND) X(NULL) X(TRUE) X(FALSE) X(TEXT)         \
+  X(BINARY) X(UNARY) X(LIST) X(GROUPING) X(FUNCTION) X(LABEL) X(CAST) X(CASE)  \
+  X(IN) X(BETWEEN) X(SELECT) X(JOIN) X(SCALAR_SELECT) X(EXISTS) X(INSERT)       \
+  X(UPDATE) X(DELETE) X(CREATE_TABLE) X(DROP_TABLE) X(CREATE_INDEX)           \
+  X(DROP_INDEX) X(LITERAL_COLUMN) X(STAR) X(TYPE)
+
+enum {
+  QSK_NONE = 0,
+#define QS_KIND_(name) QSK_##name,
+  QS_NODE_KINDS(QS_KIND_)
+#undef QS_KIND_
+  QSK_LAST_
+};
+
+/* Binary and unary operators; precedence decides parentheses. */
+#define QS_OPERATORS(X)                                                        \
+  X(OR, 2) X(AND, 3) X(NOT, 4)                                                 \
+  X(EQ, 5) X(NE, 5) X(LT, 5) X(LE, 5) X(GT, 5) X(GE, 5)                        \
+  X(LIKE, 5) X(NOT_LIKE, 5) X(ILIKE, 5) X(NOT_ILIKE, 5) X(IS, 5) X(IS_NOT, 5)   \
+  X(CONCAT, 6) X(ADD, 7) X(SUB, 7) X(MUL, 8) X(DIV, 8) X(TRUEDIV_INT, 8)       \
+  X(FLOORDIV, 8) X(FLOORDIV_INT, 8) X(MOD, 8) X(NEG, 9)                        \
+  X(DESC, 1) X(ASC, 1) X(NULLS_FIRST, 1) X(NULLS_LAST, 1) X(DISTINCT, 1)       \
+  X(COMMA, 0)
+
+enum {
+  QSO_NONE = 0,
+#define QS_OP_(name, prec) QSO_##name,
+  QS_OPERATORS(QS_OP_)
+#undef QS_OP_
+  QSO_LAST_
+};
+
+/* How C checks a Lua value bound for a column type (no Lua call). */
+#define QS_TYPE_CHECKS(X) \
+  X(none) X(integer) X(number) X(string) X(boolean) X(bytes) X(decimal)
+
+enum {
+#define QS_CHECK_(name) QSV_##name,
+  QS_TYPE_CHECKS(QS_CHECK_)
+#undef QS_CHECK_
+  QSV_LAST_
+};
+
+/* How C converts a column value on the way out (no Lua call). */
+#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text)
+
+enum {
+#define QS_RESULT_(name) QSR_##name,
+  QS_RESULT_CODES(QS_RESULT_)
+#undef QS_RESULT_
+  QSR_LAST_
+};
+
+/* Pushes the four code tables as fields of the table at the top. */
+void qsB_export_codes(lua_State *L);
+
+#endif

@@ -1,0 +1,273 @@
+--- sql/types.lua: column types and their Lua values (SQLAlchemy's sql/sqltypes.py).
+---
+--- A type says three things: its DDL name per dialect (rendered in C from `_t`
+--- and the size fields), how a Lua value is checked or converted on the way in
+--- (`_check`, a code C applies without calling Lua, or `_bind`, a Lua function)
+--- and how a database value comes back (`_result`: a C code or a Lua
+--- function). The codes are C's (core.type_checks / core.result_codes).
+local core = require("quicksilver.core")
+local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local type, tostring, setmetatable, format = type, tostring, setmetatable, string.format
+local CHECK = core.type_checks
+local RESULT = core.result_codes
+local mtype = math.type
+
+---@class quicksilver.TypeEngine
+---@field _t string DDL kind for the C compiler
+---@field name string
+local TypeEngine = util.class("TypeEngine")
+TypeEngine._is_type = true
+TypeEngine._check = CHECK.none
+TypeEngine.__tostring = function(self) return self:__repr() end
+M.TypeEngine = TypeEngine
+
+function TypeEngine:__repr()
+  return self.name
+end
+
+--- The Lua value of a database value for this type (used where C does not).
+function TypeEngine:result_value(v) return v end
+
+--- Types are used as `qs.Integer` or `qs.Integer()`; calling a type builds an
+--- instance with arguments.
+local function define(name, t, parent, fields)
+  local cls = util.class(name, parent or TypeEngine)
+  cls.name = name
+  cls._t = t
+  cls.__tostring = TypeEngine.__tostring
+  if fields then for k, v in pairs(fields) do cls[k] = v end end
+  -- the class doubles as its default instance
+  setmetatable(cls, {__index = parent or TypeEngine, __call = function(c, ...)
+    local inst = setmetatable({}, c)
+    if inst._init then inst:_init(...) end
+    return inst
+  end, __tostring = function(c) return c.name end})
+  cls.__index = cls
+  M[name] = cls
+  return cls
+end
+
+-- Integers ----------------------------------------------------------------------------------
+define("Integer", "INTEGER", nil, {_check = CHECK.integer, _affinity = "integer"})
+define("BigInteger", "BIGINT", M.Integer)
+define("SmallInteger", "SMALLINT", M.Integer)
+
+-- Numbers ------------------------------------------------------------------------------------
+define("Float", "FLOAT", nil, {_check = CHECK.number, _result = RESULT.float, _affinity = "numeric"})
+function M.Float:_init(precision) self.precision = precision end
+
+local Numeric = define("Numeric", "NUMERIC", nil, {_check = CHECK.number, _affinity = "numeric",
+  _result = RESULT.number})
+function Numeric:_init(precision, scale, opts)
+  if type(precision) == "table" then opts, precision = precision, nil end
+  self.precision, self.scale = precision, scale
+  if opts and opts.asdecimal then
+    self.asdecimal = true
+    self._check = CHECK.decimal    -- numbers or decimal strings
+    self._result = RESULT.decimal  -- the exact text
+  end
+end
+function Numeric:__repr()
+  if self.precision then return format("Numeric(%s, %s)", self.precision, tostring(self.scale)) end
+  return "Numeric"
+end
+
+-- Strings ------------------------------------------------------------------------------------
+local String = define("String", "VARCHAR", nil, {_check = CHECK.string, _affinity = "string"})
+function String:_init(length, opts)
+  if type(length) == "table" then opts, length = length, nil end
+  if length ~= nil and (mtype and mtype(length) ~= "integer" or length < 1) then
+    exc.raise(exc.ArgumentError, "String(length): length must be a positive integer", nil, 3)
+  end
+  self.length = length
+  self.collation = opts and opts.collation
+end
+function String:__repr() return self.length and format("String(%d)", self.length) or "String" end
+define("Text", "TEXT", String)
+define("Unicode", "VARCHAR", String)
+define("UnicodeText", "TEXT", String)
+
+-- Boolean ------------------------------------------------------------------------------------
+define("Boolean", "BOOLEAN", nil, {_check = CHECK.boolean, _result = RESULT.boolean,
+  _affinity = "boolean"})
+
+-- Dates and times: ISO-8601 strings both ways; binds also take os.date("*t") tables.
+local function iso_bind(fmt, what)
+  return function(v)
+    if type(v) == "string" then return v end
+    if type(v) == "table" and v.year then
+      return os.date(fmt, os.time({year = v.year, month = v.month or 1, day = v.day or 1,
+        hour = v.hour or 0, min = v.min or 0, sec = v.sec or 0, isdst = v.isdst}))
+    end
+    if type(v) == "table" and v.hour then
+      return format("%02d:%02d:%02d", v.hour, v.min or 0, v.sec or 0)
+    end
+    error(exc.ArgumentError(format("%s value must be an ISO-8601 string or an os.date('*t') table, got %s",
+      what, type(v))), 0)
+  end
+end
+define("Date", "DATE", nil, {_bind = iso_bind("%Y-%m-%d", "Date"), _affinity = "date",
+  _result = RESULT.text})
+define("DateTime", "DATETIME", nil, {_bind = iso_bind("%Y-%m-%d %H:%M:%S", "DateTime"),
+  _affinity = "datetime", _result = RESULT.text})
+function M.DateTime:_init(opts) self.timezone = opts and opts.timezone or false end
+define("Time", "TIME", nil, {_bind = iso_bind("%H:%M:%S", "Time"), _affinity = "time",
+  _result = RESULT.text})
+
+-- Interval: seconds (a number) in Lua.
+define("Interval", "INTERVAL", nil, {_check = CHECK.number, _affinity = "interval",
+  _result = RESULT.float})
+
+-- Binary -------------------------------------------------------------------------------------
+define("LargeBinary", "BLOB", nil, {_check = CHECK.bytes, _affinity = "binary"})
+function M.LargeBinary:_init(length) self.length = length end
+
+-- Enum: strings from a fixed list.
+local Enum = define("Enum", "ENUM", nil, {_affinity = "string"})
+function Enum:_init(...)
+  local values, opts = {}, nil
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    if type(v) == "table" then
+      if v[1] ~= nil then for _, x in ipairs(v) do values[#values + 1] = x end else opts = v end
+    else
+      values[#values + 1] = v
+    end
+  end
+  for _, v in ipairs(values) do
+    if type(v) ~= "string" then
+      exc.raise(exc.ArgumentError, "Enum: values must be strings", nil, 3)
+    end
+  end
+  self.enums = values
+  self.enum_name = opts and opts.name
+  self.length = 0
+  local allowed = {}
+  for _, v in ipairs(values) do
+    allowed[v] = true
+    if #v > self.length then self.length = #v end
+  end
+  self._bind = function(v)
+    if not allowed[v] then
+      error(exc.ArgumentError(format("'%s' is not among the defined enum values (%s)", tostring(v),
+        table.concat(values, ", "))), 0)
+    end
+    return v
+  end
+end
+function Enum:__repr() return "Enum(" .. table.concat(self.enums or {}, ", ") .. ")" end
+
+-- Uuid: the 36-character string.
+define("Uuid", "UUID", nil, {_affinity = "uuid", _bind = function(v)
+  if type(v) ~= "string" or not v:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") then
+    error(exc.ArgumentError("Uuid value must be a 36-character UUID string, got " .. tostring(v)), 0)
+  end
+  return v:lower()
+end, _result = RESULT.text})
+
+-- NullType: unknown; values pass through.
+define("NullType", "NULL", nil, {_affinity = "null"})
+
+--- The type of a Lua value when nothing else says (literal binds).
+---@return quicksilver.TypeEngine
+function M.for_value(v)
+  local t = type(v)
+  if t == "number" then
+    if mtype and mtype(v) == "integer" then return M.Integer end
+    if not mtype and v == math.floor(v) then return M.Integer end
+    return M.Float
+  elseif t == "string" then return M.String
+  elseif t == "boolean" then return M.Boolean
+  end
+  return M.NullType
+end
+
+--- The type an arithmetic result has.
+function M.arith_result(left, right, op)
+  if op == "concat" then return M.String end
+  local la, ra = left and left._affinity, right and right._affinity
+  if la == "integer" and ra == "integer" and op ~= "truediv" then return M.Integer end
+  if la == "integer" or la == "numeric" then
+    if ra == "integer" or ra == "numeric" then return op == "truediv" and M.Numeric or M.Numeric end
+  end
+  return left or M.NullType
+end
+
+--- Resolves `qs.Integer` (a class) or `qs.String(5)` (an instance) or nil.
+function M.to_instance(t)
+  if t == nil then return M.NullType end
+  if type(t) ~= "table" or not t._is_type then
+    exc.raise(exc.ArgumentError, "expected a type such as qs.Integer, got " .. tostring(t), nil, 3)
+  end
+  return t
+end
+
+---------------------------------------------------------------------------------------------
+-- TypeDecorator: a custom type over an implementation type, converting in Lua.
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.TypeDecorator: quicksilver.TypeEngine
+local TypeDecorator = util.class("TypeDecorator", TypeEngine)
+TypeDecorator.__tostring = TypeEngine.__tostring
+M.TypeDecorator = TypeDecorator
+
+--- qs.TypeDecorator(impl, {process_bind_param = fn(value), process_result_value = fn(value),
+--- name = "MyType"}) -> a type whose values pass through the functions.
+function M.type_decorator(impl, opts)
+  impl = M.to_instance(impl)
+  opts = opts or {}
+  local t = setmetatable({impl = impl, name = opts.name or ("TypeDecorator(" .. impl.name .. ")"),
+    _t = impl._t, length = impl.length, precision = impl.precision, scale = impl.scale,
+    enums = impl.enums, _affinity = impl._affinity}, TypeDecorator)
+  local pb, pr = opts.process_bind_param, opts.process_result_value
+  local ibind, icheck = impl._bind, impl._check
+  if pb or ibind then
+    t._bind = function(v)
+      if pb then v = pb(v) end
+      if v == nil then return nil end
+      if ibind then v = ibind(v) end
+      return v
+    end
+  else
+    t._check = icheck
+  end
+  local ires = impl._result
+  if pr then
+    if type(ires) == "function" then
+      t._result = function(v) return pr(ires(v)) end
+    elseif ires and ires ~= RESULT.none and ires ~= RESULT.text then
+      -- C conversions first, then the decorator: a Lua wrapper does both
+      local conv = M.result_function(impl)
+      t._result = function(v) return pr(conv(v)) end
+    else
+      t._result = pr
+    end
+  else
+    t._result = ires
+  end
+  return t
+end
+
+--- A Lua function doing what C's result code does (for wrappers).
+function M.result_function(t)
+  local r = t._result
+  if type(r) == "function" then return r end
+  if r == RESULT.boolean then
+    return function(v) if v == nil then return nil end return v ~= 0 and v ~= false end
+  elseif r == RESULT.float or r == RESULT.number then
+    return function(v) return v ~= nil and tonumber(v) or nil end
+  elseif r == RESULT.decimal then
+    return function(v) return v ~= nil and tostring(v) or nil end
+  end
+  return function(v) return v end
+end
+
+setmetatable(TypeDecorator, {__index = TypeEngine, __call = function(_, impl, opts)
+  return M.type_decorator(impl, opts)
+end})
+
+return M
