@@ -3,11 +3,17 @@
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local event = require("quicksilver.event")
+local types = require("quicksilver.sql.types")
 local elements = require("quicksilver.sql.elements")
+local selectable = require("quicksilver.sql.selectable")
+local dml = require("quicksilver.sql.dml")
+local schema = require("quicksilver.sql.schema")
+local ddl = require("quicksilver.sql.ddl")
 local url = require("quicksilver.engine.url")
 local create = require("quicksilver.engine.create")
 local base = require("quicksilver.engine.base")
 local result = require("quicksilver.engine.result")
+local reflection = require("quicksilver.engine.reflection")
 
 local M = {}
 
@@ -20,13 +26,61 @@ M.version = core.version
 M.exc = exc
 M.event = event
 
+-- engine
 M.create_engine = create.create_engine
 M.make_url = url.make_url
 M.Engine = base.Engine
 M.Connection = base.Connection
 M.Result = result.Result
 
+-- types (qs.Integer, qs.String(50), ...)
+for _, name in ipairs({"TypeEngine", "Integer", "BigInteger", "SmallInteger", "Float", "Numeric",
+    "String", "Text", "Unicode", "UnicodeText", "Boolean", "Date", "DateTime", "Time", "Interval",
+    "LargeBinary", "Enum", "Uuid", "NullType", "TypeDecorator"}) do
+  M[name] = types[name]
+end
+
+-- schema
+M.MetaData = schema.metadata
+M.Table = schema.table
+M.Column = schema.column
+M.ForeignKey = schema.foreign_key
+M.ForeignKeyConstraint = schema.ForeignKeyConstraint
+M.PrimaryKeyConstraint = schema.PrimaryKeyConstraint
+M.UniqueConstraint = schema.UniqueConstraint
+M.CheckConstraint = schema.CheckConstraint
+M.Index = schema.index
+M.schema = {CreateTable = ddl.CreateTable, DropTable = ddl.DropTable, CreateIndex = ddl.CreateIndex,
+  DropIndex = ddl.DropIndex}
+
+-- expressions and statements
 M.text = elements.text
 M.null = elements.null
+M.true_ = elements.true_
+M.false_ = elements.false_
+M.and_ = elements.and_
+M.or_ = elements.or_
+M.not_ = elements.not_
+M.case = elements.case
+M.cast = elements.cast
+M.func = elements.func
+M.literal = elements.literal
+M.literal_column = elements.literal_column
+M.bindparam = elements.bindparam
+M.column = elements.column
+M.table = selectable.table
+M.select = selectable.select
+M.exists = selectable.exists
+M.insert = dml.insert
+M.update = dml.update
+M.delete = dml.delete
+
+--- qs.inspect(engine or connection) -> Inspector.
+function M.inspect(x)
+  if type(x) == "table" and x.dialect and (getmetatable(x) == base.Engine or getmetatable(x) == base.Connection) then
+    return reflection.inspector(x)
+  end
+  exc.raise(exc.NoInspectionAvailable, "No inspection system is available for " .. tostring(x), nil, 2)
+end
 
 return M

@@ -41,7 +41,31 @@ end
 --- for memory databases (so the data stays visible), a fresh one per
 --- checkout for files.
 function M.default_poolclass(url)
-  return M.is_memory(url) and "singleton" or "null"
+  --- Table names of the main (or attached) schema, sorted.
+function M.get_table_names(conn, schema)
+  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
+    or "sqlite_master"
+  return conn:exec_driver_sql("SELECT name FROM " .. master ..
+    " WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"):scalars():all()
+end
+
+--- View names, sorted.
+function M.get_view_names(conn, schema)
+  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
+    or "sqlite_master"
+  return conn:exec_driver_sql("SELECT name FROM " .. master ..
+    " WHERE type = 'view' ORDER BY name"):scalars():all()
+end
+
+--- Whether a table (or view) exists.
+function M.has_table(conn, name, schema)
+  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
+    or "sqlite_master"
+  return conn:exec_driver_sql("SELECT count(*) FROM " .. master ..
+    " WHERE type IN ('table', 'view') AND name = ?", {name}):scalar() > 0
+end
+
+return M.is_memory(url) and "singleton" or "null"
 end
 
 --- Driver options from the URL and create_engine options. URL query keys:
@@ -85,6 +109,30 @@ function M.get_isolation_level(cconn)
   local cur = check(cconn:execute("PRAGMA read_uncommitted"))
   local rows = cur:fetch()
   return rows[1] and rows[1][1] == 1 and "READ UNCOMMITTED" or "SERIALIZABLE"
+end
+
+--- Table names of the main (or attached) schema, sorted.
+function M.get_table_names(conn, schema)
+  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
+    or "sqlite_master"
+  return conn:exec_driver_sql("SELECT name FROM " .. master ..
+    " WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"):scalars():all()
+end
+
+--- View names, sorted.
+function M.get_view_names(conn, schema)
+  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
+    or "sqlite_master"
+  return conn:exec_driver_sql("SELECT name FROM " .. master ..
+    " WHERE type = 'view' ORDER BY name"):scalars():all()
+end
+
+--- Whether a table (or view) exists.
+function M.has_table(conn, name, schema)
+  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
+    or "sqlite_master"
+  return conn:exec_driver_sql("SELECT count(*) FROM " .. master ..
+    " WHERE type IN ('table', 'view') AND name = ?", {name}):scalar() > 0
 end
 
 return M

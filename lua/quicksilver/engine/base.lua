@@ -28,6 +28,8 @@ local EVENTS = {
 }
 
 local EMPTY = {}
+local NULL = require("quicksilver.sql.elements").null
+local TEXT_KIND = require("quicksilver.core").kinds.TEXT
 
 ---------------------------------------------------------------------------------------------
 -- Connection
@@ -365,7 +367,9 @@ local function empty_result()
 end
 
 -- Runs sql on the driver: the common tail of execute and exec_driver_sql.
-function Connection:_cursor_execute(sql, params, keys, many, eopts)
+-- compiled (nil for exec_driver_sql) gives the bind keys, the values the
+-- statement holds, the value checks and converters, and result conversions.
+function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   local cconn = self._cconn
   if not self._txn then self:_begin_root() end
   if has(self, "before_cursor_execute") then
@@ -382,13 +386,29 @@ function Connection:_cursor_execute(sql, params, keys, many, eopts)
   local engine = self.engine
   if engine.echo then
     log(self, sql)
-    log(self, "[parameters] " .. (params == nil and "{}" or util.repr(params, 1000)))
+    local shown = params
+    if compiled and not many then
+      -- what is sent: the positional values, statement values included
+      shown = {}
+      for i = 1, #compiled.keys do
+        local k = compiled.keys[i]
+        local v = params and params[k]
+        if v == nil then v = compiled.values[k] end
+        shown[i] = v
+      end
+    end
+    log(self, "[parameters] " .. (shown == nil and "{}" or util.repr(shown, 1000)))
   end
   local cur, err
+  local keys, values, checks, procs
+  if compiled then
+    keys, values, checks, procs = compiled.keys, compiled.values, compiled.checks, compiled.procs
+    if params == nil then params = EMPTY end
+  end
   if many then
-    cur, err = cconn:executemany(sql, params, keys)
+    cur, err = cconn:executemany(sql, params, keys, values, checks, procs)
   else
-    cur, err = cconn:execute(sql, params, keys)
+    cur, err = cconn:execute(sql, params, keys, values, checks, procs)
   end
   if not cur then self:_raise_dbapi(err, sql, params, many) end
   if has(self, "after_cursor_execute") then
@@ -401,6 +421,18 @@ function Connection:_cursor_execute(sql, params, keys, many, eopts)
   if colkeys[1] == nil then
     return Result.new({keys = colkeys, rows = EMPTY, returns_rows = false,
       rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
+  end
+  if compiled then
+    local rp = compiled.result_procs
+    local tc = compiled.text_columns
+    if tc then
+      rp = {}
+      for i = 1, #colkeys do
+        local t = tc[colkeys[i]]
+        rp[i] = t and t._result or nil
+      end
+    end
+    if rp then cur:set_procs(rp) end
   end
   if eopts.stream_results or eopts.yield_per then
     local src = setmetatable({cur = cur, conn = self, sql = sql, params = params}, CursorSource)
@@ -429,9 +461,100 @@ local function check_named(compiled, p, group)
         #names > 0 and concat(names, ", ") or "none"), nil, 4)
     end
   end
-  local defaults = compiled.params
-  if defaults and next(defaults) ~= nil then return util.merge(defaults, p) end
   return p
+end
+
+-- Fills the keys of Lua-function defaults (insert default, update onupdate)
+-- into a copy of the parameter set p.
+local function with_fn_defaults(p, fn_defaults, conn, kind)
+  if #fn_defaults == 0 then return p end
+  local q = util.copy(p)
+  for _, col in ipairs(fn_defaults) do
+    if q[col.key] == nil then
+      local fn = kind == "update" and col.onupdate or col.default
+      q[col.key] = fn({connection = conn, current_parameters = p, column = col})
+      if q[col.key] == nil then q[col.key] = NULL end
+    end
+  end
+  return q
+end
+
+-- The primary key of the row a single-row INSERT made: given values, else
+-- the database's new id for an auto-increment column.
+local function inserted_pk(stmt, params, lastrowid)
+  local t = stmt.table
+  local autoinc = t:_autoincrement_column()
+  local out = {}
+  for i, col in ipairs(t:primary_key_columns()) do
+    local v = params and params[col.key]
+    if v == nil and stmt._values then v = stmt._values[col.key] end
+    if v == nil and type(col.default) ~= "function" then v = col.default end
+    if v == nil and col == autoinc then v = lastrowid end
+    if v == NULL then v = nil end
+    out[i] = v
+  end
+  out.n = #t.primary_key.columns
+  return out
+end
+
+local function keyset(p)
+  local ks = {}
+  for k in pairs(p) do ks[k] = true end
+  return ks
+end
+
+-- INSERT/UPDATE/DELETE: compiled per set of parameter keys; a list of
+-- parameter sets runs as one executemany per key set (in order of first
+-- appearance), its rowcount summed.
+function Connection:_execute_dml(stmt, params, eopts)
+  local dname = self.dialect.name
+  if params ~= nil and is_param_set(params[1]) then
+    local n = params.n or #params
+    local groups, order = {}, {}
+    for i = 1, n do
+      local p = params[i]
+      if not is_param_set(p) then
+        exc.raise(exc.ArgumentError, "Connection:execute: parameter set " .. i .. " is not a table", nil, 3)
+      end
+      local sig = compiler.keyset_signature(p)
+      local g = groups[sig]
+      if not g then
+        g = {keys = keyset(p), rows = {}}
+        groups[sig] = g
+        order[#order + 1] = sig
+      end
+      g.rows[#g.rows + 1] = p
+    end
+    local total = 0
+    for _, sig in ipairs(order) do
+      local g = groups[sig]
+      local compiled = compiler.compile_dml(stmt, dname, g.keys)
+      local rows = g.rows
+      if #compiled.fn_defaults > 0 then
+        local filled = {}
+        for i = 1, #rows do filled[i] = with_fn_defaults(rows[i], compiled.fn_defaults, self, stmt._dml) end
+        rows = filled
+      end
+      rows.n = #rows
+      local r = self:_cursor_execute(compiled.sql, rows, compiled, true, eopts)
+      total = total + r.rowcount
+    end
+    return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
+  end
+  if params ~= nil and next(params) == nil then
+    if stmt._dml == "insert" and not stmt._values and not stmt._multi and not stmt._select then
+      return empty_result()   -- an empty list: nothing runs
+    end
+    params = nil
+  end
+  local compiled = compiler.compile_dml(stmt, dname, params and keyset(params) or nil)
+  local p = params or {}
+  if #compiled.fn_defaults > 0 then p = with_fn_defaults(p, compiled.fn_defaults, self, stmt._dml) end
+  local result = self:_cursor_execute(compiled.sql, p, compiled, false, eopts)
+  if stmt._dml == "insert" and not stmt._multi and not stmt._select then
+    result.inserted_primary_key = inserted_pk(stmt, p, result.lastrowid)
+  end
+  return result
 end
 
 --- Executes a statement (qs.text() or an expression construct). params: a
@@ -458,24 +581,32 @@ function Connection:execute(stmt, params, opts)
   local eopts = self._exec_opts
   if opts then eopts = util.merge(eopts, opts) end
   if has(self, "before_execute") then fire(self, "before_execute", self, stmt, params, eopts) end
+  if stmt._dml then
+    local result = self:_execute_dml(stmt, params, eopts)
+    if has(self, "after_execute") then
+      fire(self, "after_execute", self, stmt, params, eopts, result)
+    end
+    return result
+  end
   local compiled = compiler.compile(stmt, self.dialect.name)
+  local strict = stmt._k == TEXT_KIND   -- text(): every name must be one of its binds
   local many = false
   if params ~= nil then
     if is_param_set(params[1]) then
       many = true
       local n = params.n or #params
-      local sets = {n = n}
-      for i = 1, n do sets[i] = check_named(compiled, params[i], i) end
-      params = sets
+      if strict then
+        local sets = {n = n}
+        for i = 1, n do sets[i] = check_named(compiled, params[i], i) end
+        params = sets
+      end
     elseif next(params) == nil and compiled.keys[1] ~= nil then
       return empty_result()   -- an empty list of parameter sets runs nothing
-    else
+    elseif strict then
       params = check_named(compiled, params, nil)
     end
-  elseif compiled.params and next(compiled.params) ~= nil then
-    params = compiled.params
   end
-  local result = self:_cursor_execute(compiled.sql, params, compiled.keys, many, eopts)
+  local result = self:_cursor_execute(compiled.sql, params, compiled, many, eopts)
   if has(self, "after_execute") then
     fire(self, "after_execute", self, stmt, params, eopts, result)
   end

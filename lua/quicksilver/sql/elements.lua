@@ -1,32 +1,577 @@
 --- sql/elements.lua: the SQL expression elements (SQLAlchemy's sql/elements.py).
---- Elements are immutable Lua tables tagged with `_kind`; the C compiler walks
---- them (docs/ARCHITECTURE.md, "How statements cross into C").
-local util = require("quicksilver.util")
+---
+--- Elements are immutable Lua tables tagged with `_k` (a kind code from C,
+--- core.kinds); the C compiler walks them (docs/ARCHITECTURE.md, "How
+--- statements cross into C"). Comparisons are methods (`col:eq(v)`), because
+--- Lua's __eq/__lt/__le must return booleans; `+ - * / % // ..` and unary `-`
+--- are metamethods that build SQL.
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
+local types = require("quicksilver.sql.types")
+local util = require("quicksilver.util")
 
 local M = {}
 
-local setmetatable, type = setmetatable, type
+local K, OP = core.kinds, core.ops
+local setmetatable, getmetatable, type, tostring, select, error =
+  setmetatable, getmetatable, type, tostring, select, error
+local mtype = math.type
 
 ---@class quicksilver.ClauseElement
 local ClauseElement = util.class("ClauseElement")
 ClauseElement._is_clause = true
 M.ClauseElement = ClauseElement
 
---- SQL NULL. In Lua tables (values, params, lists) write `qs.null`, since nil
---- cannot sit in a table; NULL read from the database is nil.
+-- tostring(element) renders it for the default dialect (SQLite).
+local function render(self)
+  local ok, c = pcall(function()
+    return require("quicksilver.sql.compiler").compile(self, "sqlite")
+  end)
+  if ok then return c.sql end
+  return "<" .. (self.__name or "ClauseElement") .. ": " .. tostring(type(c) == "table" and c.message or c) .. ">"
+end
+ClauseElement.__tostring = render
+
+--- Compiles for a dialect: `.sql` and `.params` (values by bind name).
+---@param opts? {dialect?: string, literal_binds?: boolean}
+---@return quicksilver.Compiled
+function ClauseElement:compile(opts)
+  local compiler = require("quicksilver.sql.compiler")
+  return compiler.compile(self, opts and opts.dialect or "sqlite", opts)
+end
+
+---------------------------------------------------------------------------------------------
+-- coercion
+---------------------------------------------------------------------------------------------
+
 local Null = util.class("Null", ClauseElement)
-Null._kind = "null"
+Null._k = K.NULL
 Null.__tostring = function() return "NULL" end
 M.Null = Null
-M.null = setmetatable({}, Null)
+--- SQL NULL. In Lua tables write `qs.null`, since nil cannot sit in a table.
+M.null = setmetatable({type = types.NullType}, Null)
+
+local function is_element(v)
+  return type(v) == "table" and v._is_clause == true
+end
+M.is_element = is_element
+
+local BindParameter   -- forward
+
+--- The element for a Lua value: elements pass through, nil and qs.null are
+--- NULL, anything else a bound parameter typed like `like` (a column whose
+--- type converts the value) or by the value itself.
+---@param v any
+---@param like? table an element whose type and name the bind takes
+function M.coerce(v, like)
+  if type(v) == "table" then
+    if v._is_clause then
+      local ce = v.__clause_element__
+      if ce then return ce(v) end
+      return v
+    end
+    if v._is_type then
+      exc.raise(exc.ArgumentError, "a type is not a SQL expression: " .. tostring(v), nil, 3)
+    end
+    local ce = v.__clause_element__
+    if ce then return ce(v) end
+  end
+  if v == nil or v == M.null then return M.null end
+  local t = like and like.type
+  if t == nil or t == types.NullType then t = types.for_value(v) end
+  return BindParameter.anon(like and (like.key or like.name) or "param", v, t)
+end
+local coerce = M.coerce
+
+--- An element that stands where a condition belongs. Lua booleans and nil
+--- are refused: `where(x == 5)` compares Lua values, not SQL.
+function M.condition(v, where)
+  if v == nil or type(v) == "boolean" then
+    exc.raise(exc.ArgumentError, string.format(
+      "%s: got a Lua %s where a SQL condition belongs (use col:eq() for comparisons, " ..
+      "qs.true_()/qs.false_() for literal truth)", where or "condition", tostring(v)), nil, 4)
+  end
+  if not is_element(v) then
+    if type(v) == "table" and v.__clause_element__ then return v:__clause_element__() end
+    exc.raise(exc.ArgumentError, string.format("%s: expected a SQL expression, got %s",
+      where or "condition", util.repr(v, 60)), nil, 4)
+  end
+  return v
+end
+local condition = M.condition
+
+--- The FROM objects (tables, aliases, joins) an element refers to, in order
+--- of appearance; subqueries contribute none (they correlate at compile).
+function M.from_objects(e, out, seen)
+  out = out or {}
+  seen = seen or {}
+  if type(e) ~= "table" then return out end
+  local f = e._from_objects
+  if f then
+    local list = f(e)
+    for i = 1, #list do
+      local x = list[i]
+      if not seen[x] then seen[x] = true; out[#out + 1] = x end
+    end
+  end
+  return out
+end
+local from_objects = M.from_objects
+
+local function children_froms(...)
+  local out, seen = {}, {}
+  for i = 1, select("#", ...) do
+    local c = select(i, ...)
+    if c then from_objects(c, out, seen) end
+  end
+  return out
+end
+
+local function list_froms(list)
+  local out, seen = {}, {}
+  if list then for i = 1, #list do from_objects(list[i], out, seen) end end
+  return out
+end
+
+---------------------------------------------------------------------------------------------
+-- ColumnElement: every value-producing element; comparisons and operators
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.ColumnElement: quicksilver.ClauseElement
+---@field type table
+local ColumnElement = util.class("ColumnElement", ClauseElement)
+M.ColumnElement = ColumnElement
+
+local column_classes = {}
+
+--- A class of value-producing elements: its instances get the operator
+--- metamethods (metamethods are not inherited through __index).
+function M.column_class(name, parent)
+  local cls = util.class(name, parent or ColumnElement)
+  column_classes[#column_classes + 1] = cls
+  if M._install_operators then M._install_operators(cls) end
+  return cls
+end
+
+local BinaryExpression = M.column_class("BinaryExpression")
+BinaryExpression._k = K.BINARY
+function BinaryExpression:_from_objects() return children_froms(self.left, self.right) end
+M.BinaryExpression = BinaryExpression
+
+local COMPARISON = {[OP.EQ] = true, [OP.NE] = true, [OP.LT] = true, [OP.LE] = true,
+  [OP.GT] = true, [OP.GE] = true, [OP.LIKE] = true, [OP.NOT_LIKE] = true, [OP.ILIKE] = true,
+  [OP.NOT_ILIKE] = true, [OP.IS] = true, [OP.IS_NOT] = true}
+
+local function binary(left, op, right, rtype, extra)
+  local t = rtype
+  if not t then
+    t = COMPARISON[op] and types.Boolean or left.type or types.NullType
+  end
+  local b = setmetatable({left = left, right = right, op = op, type = t}, BinaryExpression)
+  if extra then for k, v in pairs(extra) do b[k] = v end end
+  return b
+end
+M.binary = binary
+
+local function compare(self, op, other)
+  if other == nil or other == M.null then
+    if op == OP.EQ then return binary(self, OP.IS, M.null) end
+    if op == OP.NE then return binary(self, OP.IS_NOT, M.null) end
+  end
+  return binary(self, op, coerce(other, self))
+end
+
+function ColumnElement:eq(o) return compare(self, OP.EQ, o) end
+function ColumnElement:ne(o) return compare(self, OP.NE, o) end
+function ColumnElement:lt(o) return compare(self, OP.LT, o) end
+function ColumnElement:le(o) return compare(self, OP.LE, o) end
+function ColumnElement:gt(o) return compare(self, OP.GT, o) end
+function ColumnElement:ge(o) return compare(self, OP.GE, o) end
+function ColumnElement:is_(o) return binary(self, OP.IS, coerce(o, self)) end
+function ColumnElement:is_not(o) return binary(self, OP.IS_NOT, coerce(o, self)) end
+
+local function like_op(self, op, pattern, opts)
+  local extra
+  if opts and opts.escape then
+    if type(opts.escape) ~= "string" or #opts.escape ~= 1 then
+      exc.raise(exc.ArgumentError, "like: escape must be a single character", nil, 3)
+    end
+    extra = {escape = opts.escape}
+  end
+  return binary(self, op, coerce(pattern, self), nil, extra)
+end
+function ColumnElement:like(p, opts) return like_op(self, OP.LIKE, p, opts) end
+function ColumnElement:not_like(p, opts) return like_op(self, OP.NOT_LIKE, p, opts) end
+function ColumnElement:ilike(p, opts) return like_op(self, OP.ILIKE, p, opts) end
+function ColumnElement:not_ilike(p, opts) return like_op(self, OP.NOT_ILIKE, p, opts) end
+
+-- contains/startswith/endswith escape the wildcards of their argument with
+-- "/" (SQLAlchemy's autoescape), so a user's "%" matches a literal "%".
+local function autoescape(s)
+  return (tostring(s):gsub("[/%%_]", "/%0"))
+end
+local function pattern_op(self, s, before, after, opts)
+  if is_element(s) then
+    return binary(self, OP.LIKE, s, nil, nil)
+  end
+  if type(s) ~= "string" then
+    exc.raise(exc.ArgumentError, "contains/startswith/endswith take a string", nil, 3)
+  end
+  local op = (opts and opts.ilike) and OP.ILIKE or OP.LIKE
+  return binary(self, op, BindParameter.anon(self.key or self.name or "param",
+    before .. autoescape(s) .. after, types.String), nil, {escape = "/"})
+end
+function ColumnElement:contains(s, opts) return pattern_op(self, s, "%", "%", opts) end
+function ColumnElement:startswith(s, opts) return pattern_op(self, s, "", "%", opts) end
+function ColumnElement:endswith(s, opts) return pattern_op(self, s, "%", "", opts) end
+
+local InClause = M.column_class("InClause")
+InClause._k = K.IN
+InClause.type = types.Boolean
+function InClause:_from_objects() return children_froms(self.left) end
+M.InClause = InClause
+
+local function in_op(self, values, negate)
+  if type(values) == "table" and values._k == K.SELECT then
+    return setmetatable({left = self, select = values, negate = negate}, InClause)
+  end
+  if type(values) == "table" and values._is_clause and values.element and values.element._k == K.SELECT then
+    return setmetatable({left = self, select = values.element, negate = negate}, InClause)
+  end
+  if type(values) ~= "table" or values._is_clause then
+    exc.raise(exc.ArgumentError, "in_: expected a list of values or a select()", nil, 3)
+  end
+  local list = {}
+  for i = 1, (values.n or #values) do list[i] = coerce(values[i], self) end
+  return setmetatable({left = self, values = list, negate = negate}, InClause)
+end
+function ColumnElement:in_(values) return in_op(self, values, false) end
+function ColumnElement:not_in(values) return in_op(self, values, true) end
+
+local Between = M.column_class("Between")
+Between._k = K.BETWEEN
+Between.type = types.Boolean
+function Between:_from_objects() return children_froms(self.element, self.lower, self.upper) end
+function ColumnElement:between(a, b, opts)
+  return setmetatable({element = self, lower = coerce(a, self), upper = coerce(b, self),
+    negate = opts and opts.negate or false}, Between)
+end
+
+local UnaryExpression = M.column_class("UnaryExpression")
+UnaryExpression._k = K.UNARY
+function UnaryExpression:_from_objects() return children_froms(self.element) end
+M.UnaryExpression = UnaryExpression
+
+local function unary(element, op, t)
+  return setmetatable({element = element, op = op, type = t or element.type}, UnaryExpression)
+end
+M.unary = unary
+
+function ColumnElement:desc() return unary(self, OP.DESC) end
+function ColumnElement:asc() return unary(self, OP.ASC) end
+function ColumnElement:nulls_first() return unary(self, OP.NULLS_FIRST) end
+function ColumnElement:nulls_last() return unary(self, OP.NULLS_LAST) end
+function ColumnElement:distinct() return unary(self, OP.DISTINCT) end
+
+local Label = M.column_class("Label")
+Label._k = K.LABEL
+function Label:_from_objects() return from_objects(self.element) end
+M.Label = Label
+
+--- `expr AS name` in a columns clause; the result column is called name.
+function ColumnElement:label(name)
+  if name ~= nil and type(name) ~= "string" then
+    exc.raise(exc.ArgumentError, "label: name must be a string", nil, 2)
+  end
+  return setmetatable({name = name, key = name, element = self, type = self.type}, Label)
+end
+
+local Cast = M.column_class("Cast")
+Cast._k = K.CAST
+function Cast:_from_objects() return from_objects(self.element) end
+
+--- CAST(expr AS type).
+function M.cast(expr, t)
+  t = types.to_instance(t)
+  return setmetatable({element = coerce(expr), type = t}, Cast)
+end
+function ColumnElement:cast(t) return M.cast(self, t) end
+
+function ColumnElement:concat(o) return binary(self, OP.CONCAT, coerce(o, self), types.String) end
+
+-- arithmetic metamethods -----------------------------------------------------------------------
+
+local function arith(op, name)
+  return function(a, b)
+    local left, right
+    if is_element(a) then
+      left = a
+      right = coerce(b, a)
+    else
+      right = b
+      left = coerce(a, b)
+    end
+    local lt, rt = left.type, right.type
+    local la, ra = lt and lt._affinity, rt and rt._affinity
+    local o, t = op, nil
+    if name == "truediv" then
+      if la == "integer" and ra == "integer" then o = OP.TRUEDIV_INT; t = types.Numeric
+      else t = (la == "integer" or la == "numeric") and types.Numeric or lt end
+    elseif name == "floordiv" then
+      if la == "integer" and ra == "integer" then o = OP.FLOORDIV_INT; t = types.Integer
+      else o = OP.FLOORDIV; t = types.Integer end
+    elseif name == "concat" then
+      t = types.String
+    elseif la == "integer" and ra == "integer" then
+      t = types.Integer
+    elseif (la == "integer" or la == "numeric") and (ra == "integer" or ra == "numeric") then
+      t = (lt == types.Float or rt == types.Float) and types.Float or types.Numeric
+    else
+      t = lt ~= types.NullType and lt or rt
+    end
+    return binary(left, o, right, t)
+  end
+end
+
+local METAMETHODS = {
+  __add = arith(OP.ADD, "add"), __sub = arith(OP.SUB, "sub"), __mul = arith(OP.MUL, "mul"),
+  __div = arith(OP.DIV, "truediv"), __mod = arith(OP.MOD, "mod"),
+  __idiv = arith(OP.FLOORDIV, "floordiv"), __concat = arith(OP.CONCAT, "concat"),
+  __unm = function(a) return unary(a, OP.NEG) end,
+  __tostring = render,
+}
+
+function M._install_operators(cls)
+  for k, v in pairs(METAMETHODS) do rawset(cls, k, v) end
+end
+for _, cls in ipairs(column_classes) do M._install_operators(cls) end
+M._install_operators(ColumnElement)
+
+---------------------------------------------------------------------------------------------
+-- the leaves: columns, binds, literals, truth
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.ColumnClause: quicksilver.ColumnElement
+---@field name string
+---@field key string
+---@field table table|nil
+local ColumnClause = M.column_class("ColumnClause")
+ColumnClause._k = K.COLUMN
+M.ColumnClause = ColumnClause
+
+function ColumnClause:_from_objects()
+  local t = self.table
+  if t then return {t} end
+  return {}
+end
+
+--- A lightweight column (qs.column): a name and a type, no schema.
+---@param name string
+---@param t? table type
+function M.column(name, t)
+  if type(name) ~= "string" then
+    exc.raise(exc.ArgumentError, "column: name must be a string", nil, 2)
+  end
+  return setmetatable({name = name, key = name, type = types.to_instance(t)}, ColumnClause)
+end
+
+BindParameter = M.column_class("BindParameter")
+BindParameter._k = K.BIND
+function BindParameter:_from_objects() return {} end
+M.BindParameter = BindParameter
+
+function BindParameter.anon(base, value, t)
+  return setmetatable({key = base, value = value, type = t or types.for_value(value), anon = true},
+    BindParameter)
+end
+
+--- A named bind parameter; execute parameters give (or override) its value.
+---@param key string
+---@param value? any
+---@param opts? {type?: table}
+function M.bindparam(key, value, opts)
+  if type(key) ~= "string" or key == "" then
+    exc.raise(exc.ArgumentError, "bindparam: key must be a non-empty string", nil, 2)
+  end
+  if type(value) == "table" and not value._is_clause and opts == nil and value._is_type == nil
+      and value.type then
+    opts, value = value, nil
+  end
+  local t = opts and opts.type and types.to_instance(opts.type)
+    or (value ~= nil and types.for_value(value)) or types.NullType
+  return setmetatable({key = key, value = value, type = t, anon = false}, BindParameter)
+end
+
+--- A literal value as a bound parameter.
+function M.literal(value, t)
+  return BindParameter.anon("param", value, t and types.to_instance(t) or types.for_value(value))
+end
+
+local LiteralColumn = M.column_class("LiteralColumn")
+LiteralColumn._k = K.LITERAL_COLUMN
+function LiteralColumn:_from_objects() return {} end
+
+--- Raw SQL as a column (program text only, never user data).
+function M.literal_column(text, t)
+  if type(text) ~= "string" then
+    exc.raise(exc.ArgumentError, "literal_column: text must be a string", nil, 2)
+  end
+  return setmetatable({text = text, name = text, type = types.to_instance(t)}, LiteralColumn)
+end
+
+local True_ = M.column_class("True_")
+True_._k = K.TRUE
+True_.type = types.Boolean
+local False_ = M.column_class("False_")
+False_._k = K.FALSE
+False_.type = types.Boolean
+M.true_obj = setmetatable({}, True_)
+M.false_obj = setmetatable({}, False_)
+function M.true_() return M.true_obj end
+function M.false_() return M.false_obj end
+
+local Star = M.column_class("Star")
+Star._k = K.STAR
+function Star:_from_objects() return self.table and {self.table} or {} end
+function M.star(table_) return setmetatable({table = table_, name = "*"}, Star) end
+
+---------------------------------------------------------------------------------------------
+-- logic
+---------------------------------------------------------------------------------------------
+
+local ClauseList = M.column_class("ClauseList")
+ClauseList._k = K.LIST
+ClauseList.type = types.Boolean
+function ClauseList:_from_objects() return list_froms(self.clauses) end
+M.ClauseList = ClauseList
+
+local function conjunction(op, where, ...)
+  local clauses = {}
+  for i = 1, select("#", ...) do
+    local c = condition(select(i, ...), where)
+    if c._k == K.LIST and c.op == op then
+      for j = 1, #c.clauses do clauses[#clauses + 1] = c.clauses[j] end
+    else
+      clauses[#clauses + 1] = c
+    end
+  end
+  if #clauses == 1 then return clauses[1] end
+  return setmetatable({op = op, clauses = clauses}, ClauseList)
+end
+
+--- a AND b AND ...
+function M.and_(...) return conjunction(OP.AND, "and_", ...) end
+--- a OR b OR ...
+function M.or_(...) return conjunction(OP.OR, "or_", ...) end
+M.conjunction = conjunction
+
+local NEGATED = {[OP.EQ] = OP.NE, [OP.NE] = OP.EQ, [OP.LT] = OP.GE, [OP.GE] = OP.LT,
+  [OP.GT] = OP.LE, [OP.LE] = OP.GT, [OP.LIKE] = OP.NOT_LIKE, [OP.NOT_LIKE] = OP.LIKE,
+  [OP.ILIKE] = OP.NOT_ILIKE, [OP.NOT_ILIKE] = OP.ILIKE, [OP.IS] = OP.IS_NOT, [OP.IS_NOT] = OP.IS}
+
+--- NOT x (comparisons are inverted instead, as SQLAlchemy does).
+function M.not_(x)
+  x = condition(x, "not_")
+  if x._k == K.BINARY and NEGATED[x.op] then
+    local b = util.copy(x)
+    b.op = NEGATED[x.op]
+    return setmetatable(b, BinaryExpression)
+  end
+  if x._k == K.IN or x._k == K.BETWEEN then
+    local c = util.copy(x)
+    c.negate = not x.negate
+    return setmetatable(c, getmetatable(x))
+  end
+  return unary(x, OP.NOT, types.Boolean)
+end
+
+local Grouping = M.column_class("Grouping")
+Grouping._k = K.GROUPING
+function Grouping:_from_objects() return from_objects(self.element) end
+function M.grouping(e) return setmetatable({element = e, type = e.type}, Grouping) end
+
+---------------------------------------------------------------------------------------------
+-- CASE, functions
+---------------------------------------------------------------------------------------------
+
+local Case = M.column_class("Case")
+Case._k = K.CASE
+function Case:_from_objects()
+  local out, seen = {}, {}
+  for _, w in ipairs(self.whens) do from_objects(w[1], out, seen); from_objects(w[2], out, seen) end
+  if self.else_ then from_objects(self.else_, out, seen) end
+  return out
+end
+
+--- qs.case({{cond, value}, ...}, {else_ = v, value = expr}); with `value`,
+--- each cond is compared to it (simple CASE).
+function M.case(whens, opts)
+  if type(whens) ~= "table" or #whens == 0 then
+    exc.raise(exc.ArgumentError, "case: expected a list of {condition, value} pairs", nil, 2)
+  end
+  opts = opts or {}
+  local value = opts.value ~= nil and coerce(opts.value) or nil
+  local out, t = {}, nil
+  for i, w in ipairs(whens) do
+    if type(w) ~= "table" or w[1] == nil and w[2] == nil then
+      exc.raise(exc.ArgumentError, "case: entry " .. i .. " is not a {condition, value} pair", nil, 2)
+    end
+    local cond = value and coerce(w[1], value) or condition(w[1], "case")
+    local res = coerce(w[2])
+    if t == nil and res.type and res.type ~= types.NullType then t = res.type end
+    out[i] = {cond, res}
+  end
+  local else_ = opts.else_ ~= nil and coerce(opts.else_) or nil
+  return setmetatable({whens = out, else_ = else_, value = value, type = t or types.NullType}, Case)
+end
+
+local FunctionElement = M.column_class("FunctionElement")
+FunctionElement._k = K.FUNCTION
+function FunctionElement:_from_objects() return list_froms(self.args) end
+M.FunctionElement = FunctionElement
+
+-- Return types of well-known functions ("same" = the first argument's).
+local RETURNS = {count = types.Integer, length = types.Integer, char_length = types.Integer,
+  max = "same", min = "same", sum = "same", abs = "same", coalesce = "same", round = "same",
+  avg = types.Numeric, lower = types.String, upper = types.String, trim = types.String,
+  substr = types.String, replace = types.String, concat = types.String,
+  now = types.DateTime, current_timestamp = types.DateTime, current_date = types.Date,
+  current_time = types.Time, localtimestamp = types.DateTime, random = types.Float,
+  json_extract = types.NullType}
+
+local function make_function(name, ...)
+  local args = {}
+  local n = select("#", ...)
+  for i = 1, n do args[i] = coerce((select(i, ...))) end
+  local base = name:match("([^.]+)$"):lower()
+  local rt = RETURNS[base]
+  if rt == "same" then rt = args[1] and args[1].type or types.NullType end
+  return setmetatable({name = name, args = args, type = rt or types.NullType}, FunctionElement)
+end
+
+-- qs.func.name(...) / qs.func.pkg.name(...): generators made on access.
+local function generator(name)
+  return setmetatable({}, {
+    __call = function(_, ...) return make_function(name, ...) end,
+    __index = function(_, sub) return generator(name .. "." .. sub) end,
+  })
+end
+M.func = setmetatable({}, {__index = function(_, name)
+  if type(name) ~= "string" then return nil end
+  return generator(name)
+end})
+
+---------------------------------------------------------------------------------------------
+-- textual SQL
+---------------------------------------------------------------------------------------------
 
 ---@class quicksilver.TextClause: quicksilver.ClauseElement
 ---@field text string the SQL as written, with :name binds
-local TextClause = util.class("TextClause", ClauseElement)
-TextClause._kind = "text"
+local TextClause = M.column_class("TextClause")
+TextClause._k = K.TEXT
 TextClause._executable = true
 TextClause.__tostring = function(self) return self.text end
+function TextClause:_from_objects() return {} end
 M.TextClause = TextClause
 
 --- Textual SQL with named binds (`:name`); `\:` is a literal colon.
@@ -34,9 +579,9 @@ M.TextClause = TextClause
 ---@return quicksilver.TextClause
 function M.text(sql)
   if type(sql) ~= "string" then
-    exc.raise(exc.ArgumentError, "text: SQL must be a string, got " .. type(sql))
+    exc.raise(exc.ArgumentError, "text: SQL must be a string, got " .. type(sql), nil, 2)
   end
-  return setmetatable({text = sql}, TextClause)
+  return setmetatable({text = sql, type = types.NullType}, TextClause)
 end
 
 --- A new TextClause with values bound to some of its names (used when the
@@ -45,17 +590,30 @@ end
 ---@return quicksilver.TextClause
 function TextClause:bindparams(values)
   if type(values) ~= "table" then
-    exc.raise(exc.ArgumentError, "TextClause:bindparams: expected a table of name = value")
+    exc.raise(exc.ArgumentError, "TextClause:bindparams: expected a table of name = value", nil, 2)
   end
-  return setmetatable({text = self.text, _defaults = util.merge(self._defaults, values)},
-    TextClause)
+  return setmetatable({text = self.text, type = self.type, _columns = self._columns,
+    _defaults = util.merge(self._defaults, values)}, TextClause)
 end
 
---- Compiles for a dialect: `.sql`, `.params` (bound values by name), `.keys`.
----@param opts? {dialect?: string}
-function TextClause:compile(opts)
-  local compiler = require("quicksilver.sql.compiler")
-  return compiler.compile(self, opts and opts.dialect or "sqlite")
+--- Types the result columns: `text(sql):columns(qs.column("id", qs.Integer), ...)`
+--- or `:columns({id = qs.Integer})`; rows then come back converted.
+function TextClause:columns(...)
+  local cols = {}
+  local first = ...
+  if type(first) == "table" and not first._is_clause and select("#", ...) == 1 then
+    for name, t in pairs(first) do cols[name] = types.to_instance(t) end
+  else
+    for i = 1, select("#", ...) do
+      local c = select(i, ...)
+      if type(c) == "string" then cols[c] = types.NullType
+      elseif is_element(c) and c.name then cols[c.name] = c.type
+      else exc.raise(exc.ArgumentError, "TextClause:columns: expected columns or names", nil, 2) end
+    end
+  end
+  return setmetatable({text = self.text, type = self.type, _defaults = self._defaults,
+    _columns = cols}, TextClause)
 end
 
+M.ColumnElement.__tostring = render
 return M

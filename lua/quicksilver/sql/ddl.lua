@@ -1,0 +1,187 @@
+--- sql/ddl.lua: DDL constructs (qs.schema.CreateTable and friends) and the
+--- create_all/drop_all machinery: dependency order, checkfirst, DDL events.
+--- Runs on any bind with begin(fn) (an Engine or a Connection), so this
+--- layer never requires the engine.
+local core = require("quicksilver.core")
+local elements = require("quicksilver.sql.elements")
+local event = require("quicksilver.event")
+local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local K = core.kinds
+local setmetatable, ipairs, type, tostring = setmetatable, ipairs, type, tostring
+
+local DDLElement = util.class("DDLElement", elements.ClauseElement)
+DDLElement._executable = true
+DDLElement._is_ddl = true
+DDLElement.__tostring = elements.ClauseElement.__tostring
+M.DDLElement = DDLElement
+
+local function server_default(col)
+  local d = col.server_default
+  if d == nil then return nil end
+  if type(d) == "table" and d._is_clause then return d end
+  if type(d) == "string" or type(d) == "number" or type(d) == "boolean" then
+    return elements.BindParameter.anon("default", d, col.type)
+  end
+  exc.raise(exc.ArgumentError, string.format("column %s: server_default must be a string, number, " ..
+    "boolean or SQL expression", tostring(col.name)), nil, 4)
+end
+
+-- The plain description of a table the C compiler renders.
+local function describe(t)
+  local autoinc = t:_autoincrement_column()
+  local cols = {}
+  for i, c in ipairs(t.columns) do
+    for _, fk in ipairs(c.foreign_keys) do fk:get_column() end   -- types from referred columns
+    if c.type == nil then
+      exc.raise(exc.CompileError, string.format("column %s.%s has no type", t.name, tostring(c.name)), nil, 4)
+    end
+    cols[i] = {name = c.name, type = c.type, nullable = c.nullable and not c.primary_key,
+      server_default = server_default(c), _autoinc = c == autoinc}
+  end
+  local constraints = {}
+  if #t.primary_key.columns > 0 then
+    constraints[1] = {kind = "primary_key", columns = t.primary_key.columns, name = t.primary_key.name}
+  end
+  -- foreign keys: one constraint per ForeignKeyConstraint, else one per column
+  local seen = {}
+  for _, fk in ipairs(t.foreign_keys) do
+    local con = fk.constraint
+    if con then
+      if not seen[con] then
+        seen[con] = true
+        local rt, rcols, rschema = nil, {}, nil
+        for i, ref in ipairs(con.refs) do
+          local tn, cn = ref:match("^(.*)%.([^.]+)$")
+          rt = tn
+          rcols[i] = cn
+        end
+        if rt and rt:find(".", 1, true) then rschema, rt = rt:match("^(.*)%.([^.]+)$") end
+        constraints[#constraints + 1] = {kind = "foreign_key", columns = con.columns, name = con.name,
+          ref_table = rt, ref_schema = rschema, ref_columns = rcols, ondelete = con.ondelete,
+          onupdate = con.onupdate}
+      end
+    else
+      local target = fk:get_column()
+      local rt, rc, rschema
+      if target then
+        rt, rc, rschema = target.table.name, target.name, target.table.schema
+      else
+        rt, rc = fk:target_fullname():match("^(.*)%.([^.]+)$")
+      end
+      constraints[#constraints + 1] = {kind = "foreign_key", columns = {fk.parent.name}, name = fk.name,
+        ref_table = rt, ref_schema = rschema, ref_columns = {rc}, ondelete = fk.ondelete,
+        onupdate = fk.onupdate}
+    end
+  end
+  for _, con in ipairs(t.constraints) do
+    if con.kind == "unique" or con.kind == "check" then
+      constraints[#constraints + 1] = {kind = con.kind, columns = con.columns, name = con.name,
+        sqltext = con.sqltext}
+    end
+  end
+  return {name = t.name, schema = t.schema, columns = cols, _k = K.TABLE}, constraints
+end
+
+--- CREATE TABLE for a Table.
+function M.CreateTable(t, opts)
+  local element, constraints = describe(t)
+  return setmetatable({_k = K.CREATE_TABLE, element = element, constraints = constraints,
+    if_not_exists = opts and opts.if_not_exists or false, target = t}, DDLElement)
+end
+
+--- DROP TABLE for a Table.
+function M.DropTable(t, opts)
+  return setmetatable({_k = K.DROP_TABLE, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    if_exists = opts and opts.if_exists or false, target = t}, DDLElement)
+end
+
+--- CREATE INDEX for an Index.
+function M.CreateIndex(idx, opts)
+  if not idx.table then
+    exc.raise(exc.ArgumentError, "CreateIndex: the index is not attached to a table", nil, 2)
+  end
+  return setmetatable({_k = K.CREATE_INDEX, name = idx.name, unique = idx.unique,
+    table = idx.table, expressions = idx.expressions,
+    if_not_exists = opts and opts.if_not_exists or false, target = idx}, DDLElement)
+end
+
+--- DROP INDEX for an Index.
+function M.DropIndex(idx, opts)
+  return setmetatable({_k = K.DROP_INDEX, name = idx.name, table = idx.table,
+    if_exists = opts and opts.if_exists or false, target = idx}, DDLElement)
+end
+
+-- Runs fn(conn) in a transaction on bind (an Engine) or on a Connection as it is.
+local function with_connection(bind, fn)
+  if type(bind) ~= "table" then
+    exc.raise(exc.ArgumentError, "expected an Engine or Connection to run DDL on", nil, 4)
+  end
+  if bind._cconn ~= nil or bind.engine ~= nil then return fn(bind) end
+  return bind:begin(fn)
+end
+
+local function fire(target, name, ...)
+  if event.has(target, name) then event.fire(target, name, ...) end
+end
+
+--- Creates tables (all of metadata's when tables is nil) in dependency order.
+function M.create_tables(bind, metadata, tables, opts)
+  local checkfirst = not (opts and opts.checkfirst == false)
+  with_connection(bind, function(conn)
+    local order = metadata:sorted_tables()
+    local wanted
+    if tables then
+      wanted = {}
+      for _, t in ipairs(tables) do wanted[t] = true end
+    end
+    local todo = {}
+    for _, t in ipairs(order) do
+      if (not wanted or wanted[t]) and
+          not (checkfirst and conn.dialect.has_table(conn, t.name, t.schema)) then
+        todo[#todo + 1] = t
+      end
+    end
+    fire(metadata, "before_create", metadata, conn, {tables = todo, checkfirst = checkfirst})
+    for _, t in ipairs(todo) do
+      fire(t, "before_create", t, conn, {checkfirst = checkfirst})
+      conn:execute(M.CreateTable(t))
+      for _, idx in ipairs(t.indexes) do conn:execute(M.CreateIndex(idx)) end
+      fire(t, "after_create", t, conn, {checkfirst = checkfirst})
+    end
+    fire(metadata, "after_create", metadata, conn, {tables = todo, checkfirst = checkfirst})
+  end)
+end
+
+--- Drops tables (all of metadata's when tables is nil), dependents first.
+function M.drop_tables(bind, metadata, tables, opts)
+  local checkfirst = not (opts and opts.checkfirst == false)
+  with_connection(bind, function(conn)
+    local order = metadata:sorted_tables()
+    local wanted
+    if tables then
+      wanted = {}
+      for _, t in ipairs(tables) do wanted[t] = true end
+    end
+    local todo = {}
+    for i = #order, 1, -1 do
+      local t = order[i]
+      if (not wanted or wanted[t]) and
+          (not checkfirst or conn.dialect.has_table(conn, t.name, t.schema)) then
+        todo[#todo + 1] = t
+      end
+    end
+    fire(metadata, "before_drop", metadata, conn, {tables = todo, checkfirst = checkfirst})
+    for _, t in ipairs(todo) do
+      fire(t, "before_drop", t, conn, {checkfirst = checkfirst})
+      conn:execute(M.DropTable(t))
+      fire(t, "after_drop", t, conn, {checkfirst = checkfirst})
+    end
+    fire(metadata, "after_drop", metadata, conn, {tables = todo, checkfirst = checkfirst})
+  end)
+end
+
+return M

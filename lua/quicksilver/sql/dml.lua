@@ -1,0 +1,289 @@
+--- sql/dml.lua: INSERT, UPDATE, DELETE (SQLAlchemy's sql/dml.py).
+---
+--- The SQL of an INSERT or UPDATE depends on which columns the execution
+--- gives, so these statements compile per set of parameter keys:
+--- `_effective(keys)` builds the node the C compiler renders, with the column
+--- list in table order (an absent key omits the column, so defaults apply).
+local core = require("quicksilver.core")
+local elements = require("quicksilver.sql.elements")
+local exc = require("quicksilver.exc")
+local selectable = require("quicksilver.sql.selectable")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local K = core.kinds
+local setmetatable, type, tostring, pairs, ipairs, select = setmetatable, type, tostring, pairs, ipairs, select
+local format = string.format
+local BindParameter = elements.BindParameter
+
+local DML = util.class("DML", elements.ClauseElement)
+DML._executable = true
+DML.__tostring = elements.ClauseElement.__tostring
+M.DML = DML
+
+local function check_table(t, what)
+  if type(t) == "table" and t.__clause_element__ and not t._is_from then t = t:__clause_element__() end
+  if type(t) ~= "table" or t._k ~= K.TABLE then
+    exc.raise(exc.ArgumentError, what .. ": expected a Table", nil, 3)
+  end
+  return t
+end
+
+local function copy(self)
+  return setmetatable(util.copy(self), getmetatable(self))
+end
+
+local function named_bind(col, value)
+  return setmetatable({key = col.key, value = value, type = col.type, anon = false}, BindParameter)
+end
+
+-- Checks map keys against the table's columns; "Unconsumed column names".
+local function check_keys(t, keys, what)
+  local bad = {}
+  for k in pairs(keys) do
+    if type(k) ~= "string" or not selectable.has_column(t.c, k) then bad[#bad + 1] = tostring(k) end
+  end
+  if #bad > 0 then
+    table.sort(bad)
+    exc.raise(exc.ArgumentError, format("%s: Unconsumed column names: %s (table '%s' has no such columns)",
+      what, table.concat(bad, ", "), t.name), nil, 4)
+  end
+end
+
+--- RETURNING these columns (where the dialect has it).
+function DML:returning(...)
+  local s = copy(self)
+  local cols = {}
+  for i = 1, select("#", ...) do
+    local c = select(i, ...)
+    if type(c) == "table" and c._is_from then
+      for _, col in ipairs(selectable.columns_of(c.c)) do cols[#cols + 1] = col end
+    else
+      cols[#cols + 1] = elements.coerce(c)
+    end
+  end
+  s._returning = cols
+  return s
+end
+
+function DML:where(...)
+  local s = copy(self)
+  local crit = elements.conjunction(core.ops.AND, "where", ...)
+  if s._where then crit = elements.and_(s._where, crit) end
+  s._where = crit
+  return s
+end
+DML.filter = DML.where
+
+function DML:filter_by(map)
+  if type(map) ~= "table" or next(map) == nil then
+    exc.raise(exc.ArgumentError, "filter_by: expected a non-empty table of column = value", nil, 2)
+  end
+  check_keys(self.table, map, "filter_by")
+  local conds = {}
+  for _, col in ipairs(self.table.columns) do
+    if map[col.key] ~= nil then conds[#conds + 1] = col:eq(map[col.key]) end
+  end
+  return self:where(table.unpack and table.unpack(conds) or unpack(conds))   -- luacheck: ignore
+end
+
+---------------------------------------------------------------------------------------------
+-- INSERT
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Insert
+local Insert = util.class("Insert", DML)
+Insert._k = K.INSERT
+Insert._dml = "insert"
+Insert.__tostring = DML.__tostring
+M.Insert = Insert
+
+function M.insert(t)
+  return setmetatable({table = check_table(t, "insert")}, Insert)
+end
+
+--- values({col = v, ...}) for one row, or values({...}, {...}) for several
+--- rows in one statement (multi-row VALUES).
+function Insert:values(...)
+  local n = select("#", ...)
+  local first = ...
+  if n == 0 or type(first) ~= "table" or first._is_clause then
+    exc.raise(exc.ArgumentError, "Insert:values: expected a table of column = value", nil, 2)
+  end
+  local s = copy(self)
+  if n == 1 and first[1] == nil then
+    check_keys(self.table, first, "Insert:values")
+    s._values = util.merge(self._values, first)
+    return s
+  end
+  local rows = n == 1 and first or {...}
+  for i, r in ipairs(rows) do
+    if type(r) ~= "table" then
+      exc.raise(exc.ArgumentError, "Insert:values: row " .. i .. " is not a table", nil, 2)
+    end
+    check_keys(self.table, r, "Insert:values")
+  end
+  s._multi = rows
+  return s
+end
+
+--- INSERT INTO t (cols) SELECT ...
+function Insert:from_select(cols, sel)
+  local s = copy(self)
+  local list = {}
+  for i, c in ipairs(cols) do
+    local col = type(c) == "string" and self.table.c[c] or c
+    list[i] = col
+  end
+  s._select_columns = list
+  s._select = sel
+  return s
+end
+
+-- A default value node for column col that the row did not give.
+local function default_node(col)
+  local d = col.default
+  if d == nil then return nil end
+  if type(d) == "function" then return named_bind(col, nil), true end
+  if elements.is_element(d) then return d end
+  return named_bind(col, d)
+end
+
+--- The node to compile for executions giving keys (a set). Second result:
+--- the columns whose default is a Lua function (called per row).
+function Insert:_effective(keys)
+  local t = self.table
+  local e = setmetatable({table = t, _returning = self._returning, _select = self._select,
+    _select_columns = self._select_columns}, Insert)
+  local fn_defaults = {}
+  if self._select then return e, fn_defaults end
+  if keys then check_keys(t, keys, "insert") end
+  local pairs_ = {}
+  if self._multi then
+    local used = {}
+    for _, r in ipairs(self._multi) do for k in pairs(r) do used[k] = true end end
+    local cols = {}
+    for _, col in ipairs(t.columns) do
+      if used[col.key] then cols[#cols + 1] = col end
+    end
+    local rows = {}
+    for ri, r in ipairs(self._multi) do
+      local row = {}
+      for ci, col in ipairs(cols) do
+        local v = r[col.key]
+        local node
+        if elements.is_element(v) then node = v
+        elseif v == nil then node = default_node(col) or elements.null
+        else node = BindParameter.anon(col.key, v, col.type) end
+        row[ci] = node
+      end
+      if ri == 1 then
+        for ci, col in ipairs(cols) do pairs_[ci] = {col, row[ci]} end
+      else
+        rows[#rows + 1] = row
+      end
+    end
+    e._pairs, e._rows = pairs_, rows
+    return e, fn_defaults
+  end
+  local values = self._values
+  for _, col in ipairs(t.columns) do
+    local v = values and values[col.key]
+    local node
+    if v ~= nil then
+      node = elements.is_element(v) and v or named_bind(col, v)
+    elseif keys and keys[col.key] then
+      node = named_bind(col, nil)
+    else
+      local fn
+      node, fn = default_node(col)
+      if fn then fn_defaults[#fn_defaults + 1] = col end
+    end
+    if node then pairs_[#pairs_ + 1] = {col, node} end
+  end
+  e._pairs = pairs_
+  return e, fn_defaults
+end
+
+---------------------------------------------------------------------------------------------
+-- UPDATE
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Update
+local Update = util.class("Update", DML)
+Update._k = K.UPDATE
+Update._dml = "update"
+Update.__tostring = DML.__tostring
+M.Update = Update
+
+function M.update(t)
+  return setmetatable({table = check_table(t, "update")}, Update)
+end
+
+--- SET col = value (values may be expressions such as t.c.n + 1).
+function Update:values(map)
+  if type(map) ~= "table" or map._is_clause then
+    exc.raise(exc.ArgumentError, "Update:values: expected a table of column = value", nil, 2)
+  end
+  check_keys(self.table, map, "Update:values")
+  local s = copy(self)
+  s._values = util.merge(self._values, map)
+  return s
+end
+
+--- The node to compile for executions giving keys (parameters that name
+--- columns become SET entries; others may feed bindparam()s in WHERE).
+function Update:_effective(keys)
+  local t = self.table
+  local e = setmetatable({table = t, _where = self._where, _returning = self._returning}, Update)
+  local fn_defaults = {}
+  local values = self._values
+  local pairs_ = {}
+  for _, col in ipairs(t.columns) do
+    local v = values and values[col.key]
+    local node
+    if v ~= nil then
+      node = elements.is_element(v) and elements.coerce(v) or named_bind(col, v)
+    elseif keys and keys[col.key] then
+      node = named_bind(col, nil)
+    elseif col.onupdate ~= nil then
+      if type(col.onupdate) == "function" then
+        node = named_bind(col, nil)
+        fn_defaults[#fn_defaults + 1] = col
+      elseif elements.is_element(col.onupdate) then
+        node = col.onupdate
+      else
+        node = named_bind(col, col.onupdate)
+      end
+    end
+    if node then pairs_[#pairs_ + 1] = {col, node} end
+  end
+  if #pairs_ == 0 or (#pairs_ == #fn_defaults and not values and not keys) then
+    exc.raise(exc.ArgumentError, "update of '" .. t.name ..
+      "' without values: call :values({...}) or pass parameters", nil, 4)
+  end
+  e._pairs = pairs_
+  return e, fn_defaults
+end
+
+---------------------------------------------------------------------------------------------
+-- DELETE
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Delete
+local Delete = util.class("Delete", DML)
+Delete._k = K.DELETE
+Delete._dml = "delete"
+Delete.__tostring = DML.__tostring
+M.Delete = Delete
+
+function M.delete(t)
+  return setmetatable({table = check_table(t, "delete")}, Delete)
+end
+
+function Delete:_effective()
+  return self, {}
+end
+
+return M

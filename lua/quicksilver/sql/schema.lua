@@ -1,0 +1,559 @@
+--- sql/schema.lua: MetaData, Table, Column, constraints, ForeignKey, Index
+--- (SQLAlchemy's sql/schema.py). A Table is a TableClause with metadata;
+--- columns keep their declaration order.
+local core = require("quicksilver.core")
+local elements = require("quicksilver.sql.elements")
+local exc = require("quicksilver.exc")
+local selectable = require("quicksilver.sql.selectable")
+local types = require("quicksilver.sql.types")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local K = core.kinds
+local setmetatable, type, tostring, select, pairs, ipairs = setmetatable, type, tostring, select, pairs, ipairs
+local format = string.format
+
+local DDL_EVENTS = {before_create = true, after_create = true, before_drop = true, after_drop = true}
+
+---------------------------------------------------------------------------------------------
+-- naming conventions
+---------------------------------------------------------------------------------------------
+
+local DEFAULT_CONVENTION = {ix = "ix_%(column_0_label)s"}
+
+-- Fills a convention template: %(table_name)s, %(column_0_name)s,
+-- %(column_0_label)s, %(column_0N_name)s, %(referred_table_name)s,
+-- %(referred_column_0_name)s, %(constraint_name)s.
+local function apply_convention(template, info)
+  return (template:gsub("%%%(([%w_]+)%)s", function(token)
+    if token == "table_name" then return info.table.name end
+    if token == "constraint_name" then return info.name or "" end
+    if token == "referred_table_name" then return info.referred_table or "" end
+    local n, what = token:match("^column_(%d+)_(%a+)$")
+    if n then
+      local col = info.columns[tonumber(n) + 1]
+      if not col then return "" end
+      if what == "name" then return col end
+      if what == "label" then return info.table.name .. "_" .. col end
+    end
+    local all = token:match("^column_0N_(%a+)$") or token:match("^column_0_N_(%a+)$")
+    if all then
+      local parts = {}
+      for i, col in ipairs(info.columns) do
+        parts[i] = all == "label" and (info.table.name .. "_" .. col) or col
+      end
+      return table.concat(parts, token:find("_N_", 1, true) and "_" or "")
+    end
+    local rn = token:match("^referred_column_(%d+)_name$")
+    if rn then return info.referred_columns and info.referred_columns[tonumber(rn) + 1] or "" end
+    exc.raise(exc.ArgumentError, "naming_convention: unknown token %(" .. token .. ")s", nil, 6)
+  end))
+end
+
+local function convention_name(metadata, kind, info)
+  local conv = metadata and metadata.naming_convention or DEFAULT_CONVENTION
+  local template = conv[kind] or DEFAULT_CONVENTION[kind]
+  if not template then return info.name end
+  if info.name and not template:find("%(constraint_name)s", 1, true) then return info.name end
+  if kind == "ck" and not info.name and template:find("%(constraint_name)s", 1, true) then
+    return nil
+  end
+  return apply_convention(template, info)
+end
+
+---------------------------------------------------------------------------------------------
+-- MetaData
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.MetaData
+---@field tables table<string, quicksilver.Table>
+local MetaData = util.class("MetaData")
+MetaData._event_names = DDL_EVENTS
+M.MetaData = MetaData
+
+--- qs.MetaData({schema = "s", naming_convention = {...}})
+function M.metadata(opts)
+  opts = opts or {}
+  return setmetatable({tables = {}, sorted = {}, schema = opts.schema,
+    naming_convention = opts.naming_convention and util.merge(DEFAULT_CONVENTION, opts.naming_convention)
+      or nil}, MetaData)
+end
+
+MetaData.__tostring = function() return "MetaData()" end
+
+--- Tables in foreign-key dependency order (referred tables first).
+---@return quicksilver.Table[]
+function MetaData:sorted_tables()
+  local order, state = {}, {}
+  local function visit(t, path)
+    if state[t] == "done" then return end
+    if state[t] == "visiting" then
+      exc.raise(exc.CircularDependencyError, "circular foreign-key dependency between tables: " ..
+        table.concat(path, " -> "), nil, 5)
+    end
+    state[t] = "visiting"
+    path[#path + 1] = t.name
+    for _, fk in ipairs(t.foreign_keys) do
+      local target = fk:get_column()
+      if target and target.table ~= t and target.table.metadata == self then
+        visit(target.table, path)
+      end
+    end
+    path[#path] = nil
+    state[t] = "done"
+    order[#order + 1] = t
+  end
+  for _, t in ipairs(self.sorted) do visit(t, {}) end
+  return order
+end
+
+--- Removes a table from this metadata.
+function MetaData:remove(t)
+  self.tables[t.fullname] = nil
+  for i, x in ipairs(self.sorted) do
+    if x == t then table.remove(self.sorted, i); break end
+  end
+end
+
+function MetaData:clear()
+  self.tables, self.sorted = {}, {}
+end
+
+---------------------------------------------------------------------------------------------
+-- Column
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Column: quicksilver.ColumnClause
+local Column = elements.column_class("Column", elements.ColumnClause)
+Column._k = K.COLUMN
+M.Column = Column
+
+local COLUMN_OPTIONS = {primary_key = true, nullable = true, default = true, server_default = true,
+  unique = true, index = true, autoincrement = true, key = true, comment = true, onupdate = true,
+  server_onupdate = true, doc = true, info = true, quote = true, system = true, name = true,
+  type_ = true, insert_default = true}
+
+--- qs.Column(name, type?, ForeignKey..., {options})
+function M.column(...)
+  local args = {...}
+  local n = select("#", ...)
+  local name, t, opts
+  local fks = {}
+  local i = 1
+  if type(args[1]) == "string" then name = args[1]; i = 2 end
+  for j = i, n do
+    local a = args[j]
+    if type(a) == "table" and a._is_type then
+      t = a
+    elseif type(a) == "table" and a._is_foreign_key then
+      fks[#fks + 1] = a
+    elseif type(a) == "table" and not a._is_clause and j == n then
+      opts = a
+    elseif a ~= nil then
+      exc.raise(exc.ArgumentError, format("Column %s: unexpected argument %s", tostring(name),
+        util.repr(a, 40)), nil, 2)
+    end
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not COLUMN_OPTIONS[k] then
+      exc.raise(exc.ArgumentError, format("Column %s: unknown option '%s'", tostring(name), tostring(k)), nil, 2)
+    end
+  end
+  name = name or opts.name
+  local col = setmetatable({
+    name = name, key = opts.key or name, type = t and types.to_instance(t) or nil,
+    primary_key = opts.primary_key and true or false,
+    nullable = opts.nullable,
+    default = opts.default ~= nil and opts.default or opts.insert_default,
+    server_default = opts.server_default, onupdate = opts.onupdate,
+    server_onupdate = opts.server_onupdate,
+    unique = opts.unique, index = opts.index,
+    autoincrement = opts.autoincrement == nil and "auto" or opts.autoincrement,
+    comment = opts.comment, info = opts.info or {}, foreign_keys = {},
+  }, Column)
+  if col.nullable == nil then col.nullable = not col.primary_key end
+  for _, fk in ipairs(fks) do
+    fk.parent = col
+    col.foreign_keys[#col.foreign_keys + 1] = fk
+  end
+  return col
+end
+
+--- A copy of the column, not attached to a table (for another table).
+function Column:copy()
+  local c = setmetatable(util.copy(self), Column)
+  c.table = nil
+  c.foreign_keys = {}
+  for _, fk in ipairs(self.foreign_keys) do
+    local f = fk:copy()
+    f.parent = c
+    c.foreign_keys[#c.foreign_keys + 1] = f
+  end
+  return c
+end
+
+Column.__tostring = function(self)
+  if self.table then return tostring(self.table.name) .. "." .. tostring(self.name) end
+  return tostring(self.name)
+end
+
+---------------------------------------------------------------------------------------------
+-- ForeignKey and constraints
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.ForeignKey
+local ForeignKey = util.class("ForeignKey")
+ForeignKey._is_foreign_key = true
+M.ForeignKey = ForeignKey
+
+local ACTIONS = {CASCADE = true, ["SET NULL"] = true, ["SET DEFAULT"] = true, RESTRICT = true,
+  ["NO ACTION"] = true}
+
+local function check_action(v, what)
+  if v ~= nil and (type(v) ~= "string" or not ACTIONS[v:upper()]) then
+    exc.raise(exc.ArgumentError, format("ForeignKey %s must be CASCADE, SET NULL, SET DEFAULT, " ..
+      "RESTRICT or NO ACTION, got %s", what, tostring(v)), nil, 4)
+  end
+  return v and v:upper()
+end
+
+--- qs.ForeignKey("table.column" | column, {ondelete, onupdate, name})
+function M.foreign_key(target, opts)
+  opts = opts or {}
+  if type(target) ~= "string" and not (type(target) == "table" and target._k == K.COLUMN) then
+    exc.raise(exc.ArgumentError, "ForeignKey: expected 'table.column' or a Column", nil, 2)
+  end
+  return setmetatable({_target = target, ondelete = check_action(opts.ondelete, "ondelete"),
+    onupdate = check_action(opts.onupdate, "onupdate"), name = opts.name,
+    use_alter = opts.use_alter}, ForeignKey)
+end
+
+function ForeignKey:copy()
+  return setmetatable({_target = self._target, ondelete = self.ondelete, onupdate = self.onupdate,
+    name = self.name}, ForeignKey)
+end
+
+--- The referred column, resolved through the parent table's MetaData.
+function ForeignKey:get_column()
+  if self.column then return self.column end
+  local target = self._target
+  if type(target) == "table" then
+    self.column = target
+    return target
+  end
+  local parent = self.parent
+  local md = parent and parent.table and parent.table.metadata
+  if not md then return nil end
+  local tname, cname = target:match("^(.*)%.([^.]+)$")
+  if not tname then
+    exc.raise(exc.ArgumentError, "ForeignKey '" .. target .. "': expected 'table.column'", nil, 3)
+  end
+  local t = md.tables[tname]
+  if not t and parent.table.schema then t = md.tables[parent.table.schema .. "." .. tname] end
+  if not t then return nil end
+  local col = rawget(t.c, cname)
+  if not col then
+    exc.raise(exc.NoReferencedColumnError, format("ForeignKey '%s': table '%s' has no column '%s'",
+      target, tname, cname), nil, 3)
+  end
+  self.column = col
+  if parent.type == nil then parent.type = col.type end
+  return col
+end
+
+--- The referred table name and column name as written.
+function ForeignKey:target_fullname()
+  if type(self._target) == "string" then return self._target end
+  return self._target.table.name .. "." .. self._target.name
+end
+
+local Constraint = util.class("Constraint")
+Constraint._is_constraint = true
+M.Constraint = Constraint
+
+local function constraint_ctor(kind)
+  return function(...)
+    local cols, opts = {}, nil
+    local n = select("#", ...)
+    for i = 1, n do
+      local a = select(i, ...)
+      if type(a) == "string" then cols[#cols + 1] = a
+      elseif type(a) == "table" and a._k == K.COLUMN then cols[#cols + 1] = a.name
+      elseif type(a) == "table" and i == n and not a._is_clause then opts = a
+      else exc.raise(exc.ArgumentError, kind .. ": expected column names", nil, 2) end
+    end
+    opts = opts or {}
+    return setmetatable({kind = kind, columns = cols, name = opts.name}, Constraint)
+  end
+end
+
+M.PrimaryKeyConstraint = constraint_ctor("primary_key")
+M.UniqueConstraint = constraint_ctor("unique")
+
+--- qs.ForeignKeyConstraint({"a", "b"}, {"t.x", "t.y"}, {ondelete, onupdate, name})
+function M.ForeignKeyConstraint(cols, refs, opts)
+  opts = opts or {}
+  if type(cols) ~= "table" or type(refs) ~= "table" or #cols ~= #refs or #cols == 0 then
+    exc.raise(exc.ArgumentError, "ForeignKeyConstraint: expected two lists of equal length", nil, 2)
+  end
+  local names = {}
+  for i, c in ipairs(cols) do names[i] = type(c) == "table" and c.name or c end
+  return setmetatable({kind = "foreign_key", columns = names, refs = refs, name = opts.name,
+    ondelete = check_action(opts.ondelete, "ondelete"), onupdate = check_action(opts.onupdate, "onupdate")},
+    Constraint)
+end
+
+--- qs.CheckConstraint("sql text" | expression, {name})
+function M.CheckConstraint(sqltext, opts)
+  opts = opts or {}
+  if type(sqltext) == "string" then sqltext = elements.text(sqltext)
+  elseif not elements.is_element(sqltext) then
+    exc.raise(exc.ArgumentError, "CheckConstraint: expected SQL text or an expression", nil, 2)
+  end
+  return setmetatable({kind = "check", sqltext = sqltext, name = opts.name, columns = {}}, Constraint)
+end
+
+---------------------------------------------------------------------------------------------
+-- Index
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Index
+local Index = util.class("Index")
+Index._is_index = true
+M.Index = Index
+
+--- qs.Index(name, col_or_name, ..., {unique}); attaches to the columns' table
+--- (or, with names, to the Table it is given to).
+function M.index(name, ...)
+  local exprs, opts = {}, nil
+  local n = select("#", ...)
+  for i = 1, n do
+    local a = select(i, ...)
+    if type(a) == "table" and not a._is_clause and i == n then opts = a
+    elseif a ~= nil then exprs[#exprs + 1] = a end
+  end
+  opts = opts or {}
+  local idx = setmetatable({name = name, _exprs = exprs, unique = opts.unique and true or false}, Index)
+  for _, e in ipairs(exprs) do
+    if type(e) == "table" and e.table then
+      idx:_attach(e.table)
+      break
+    end
+  end
+  return idx
+end
+
+function Index:_attach(t)
+  if self.table == t then return end
+  self.table = t
+  local exprs = {}
+  for i, e in ipairs(self._exprs) do
+    if type(e) == "string" then
+      local col = rawget(t.c, e)
+      if not col then
+        exc.raise(exc.ArgumentError, format("Index %s: table '%s' has no column '%s'",
+          tostring(self.name), t.name, e), nil, 4)
+      end
+      exprs[i] = col
+    else
+      exprs[i] = e
+    end
+  end
+  self.expressions = exprs
+  t.indexes[#t.indexes + 1] = self
+  if not self.name then
+    local cols = {}
+    for _, e in ipairs(exprs) do cols[#cols + 1] = e.name or "expr" end
+    self.name = convention_name(t.metadata, "ix", {table = t, columns = cols})
+  end
+end
+
+---------------------------------------------------------------------------------------------
+-- Table
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Table: quicksilver.TableClause
+local Table = util.class("Table", selectable.TableClause)
+Table._k = K.TABLE
+Table._event_names = DDL_EVENTS
+Table.__tostring = selectable.TableClause.__tostring
+M.Table = Table
+
+local TABLE_OPTIONS = {schema = true, comment = true, extend_existing = true, keep_existing = true,
+  autoload_with = true, info = true, prefixes = true, sqlite_autoincrement = true}
+
+--- qs.Table(name, metadata, Column..., Constraint..., Index..., {options})
+function M.table(name, metadata, ...)
+  if type(name) ~= "string" or name == "" then
+    exc.raise(exc.ArgumentError, "Table: name must be a non-empty string", nil, 2)
+  end
+  if getmetatable(metadata) ~= MetaData then
+    exc.raise(exc.ArgumentError, "Table '" .. name .. "': the second argument must be a MetaData", nil, 2)
+  end
+  local items, opts = {}, {}
+  local n = select("#", ...)
+  for i = 1, n do
+    local a = select(i, ...)
+    if type(a) == "table" and (a._is_clause or a._is_constraint or a._is_index) then
+      items[#items + 1] = a
+    elseif type(a) == "table" and i == n then
+      opts = a
+    elseif a ~= nil then
+      exc.raise(exc.ArgumentError, format("Table '%s': unexpected argument %s", name, util.repr(a, 40)), nil, 2)
+    end
+  end
+  for k in pairs(opts) do
+    if not TABLE_OPTIONS[k] then
+      exc.raise(exc.ArgumentError, format("Table '%s': unknown option '%s'", name, tostring(k)), nil, 2)
+    end
+  end
+  local schema = opts.schema or metadata.schema
+  local fullname = schema and (schema .. "." .. name) or name
+  local existing = metadata.tables[fullname]
+  if existing and not opts.extend_existing then
+    if #items == 0 then return existing end
+    exc.raise(exc.InvalidRequestError, format("Table '%s' is already defined for this MetaData " ..
+      "instance (use extend_existing = true to redefine)", fullname), nil, 2)
+  end
+  if existing then metadata:remove(existing) end
+  local t = setmetatable({name = name, schema = schema, fullname = fullname, metadata = metadata,
+    columns = {}, foreign_keys = {}, constraints = {}, indexes = {}, comment = opts.comment,
+    info = opts.info or {}}, Table)
+  t.c = selectable.column_collection(name, {})
+  local pending_indexes = {}
+  for _, a in ipairs(items) do
+    if a._k == K.COLUMN then t:append_column(a)
+    elseif a._is_constraint then t:append_constraint(a)
+    elseif a._is_index then pending_indexes[#pending_indexes + 1] = a end
+  end
+  -- primary key from columns unless a PrimaryKeyConstraint named them
+  if not t.primary_key then
+    local pk = {}
+    for _, c in ipairs(t.columns) do if c.primary_key then pk[#pk + 1] = c.name end end
+    t.primary_key = setmetatable({kind = "primary_key", columns = pk}, Constraint)
+  end
+  t.primary_key.name = convention_name(metadata, "pk", {table = t, columns = t.primary_key.columns,
+    name = t.primary_key.name})
+  for _, c in ipairs(t.columns) do
+    if c.unique then
+      t.constraints[#t.constraints + 1] = setmetatable({kind = "unique", columns = {c.name},
+        name = convention_name(metadata, "uq", {table = t, columns = {c.name}})}, Constraint)
+    end
+  end
+  for _, idx in ipairs(pending_indexes) do idx:_attach(t) end
+  for _, c in ipairs(t.columns) do
+    if c.index then M.index(nil, c, {unique = c.unique == true and c.index == "unique"}) end
+  end
+  metadata.tables[fullname] = t
+  metadata.sorted[#metadata.sorted + 1] = t
+  return t
+end
+
+function Table:append_column(col)
+  if getmetatable(col) ~= Column then
+    exc.raise(exc.ArgumentError, "Table:append_column: expected a qs.Column", nil, 2)
+  end
+  if col.table and col.table ~= self then col = col:copy() end
+  if not col.name then
+    exc.raise(exc.ArgumentError, "Table '" .. self.name .. "': a column needs a name", nil, 3)
+  end
+  if rawget(self.c, col.key) then
+    exc.raise(exc.ArgumentError, format("Table '%s': duplicate column '%s'", self.name, col.key), nil, 3)
+  end
+  col.table = self
+  self.columns[#self.columns + 1] = col
+  rawget(self.c, "_all")[#self.columns] = col
+  rawset(self.c, col.key, col)
+  for _, fk in ipairs(col.foreign_keys) do
+    self.foreign_keys[#self.foreign_keys + 1] = fk
+  end
+  if col.primary_key and self.primary_key then
+    self.primary_key.columns[#self.primary_key.columns + 1] = col.name
+  end
+end
+
+function Table:append_constraint(con)
+  if con.kind == "primary_key" then
+    self.primary_key = con
+    for _, name in ipairs(con.columns) do
+      local col = rawget(self.c, name)
+      if not col then
+        exc.raise(exc.ArgumentError, format("PrimaryKeyConstraint: table '%s' has no column '%s'",
+          self.name, name), nil, 3)
+      end
+      col.primary_key = true
+      col.nullable = false
+    end
+    return
+  end
+  if con.kind == "foreign_key" then
+    for i, cname in ipairs(con.columns) do
+      local col = rawget(self.c, cname)
+      if not col then
+        exc.raise(exc.ArgumentError, format("ForeignKeyConstraint: table '%s' has no column '%s'",
+          self.name, cname), nil, 3)
+      end
+      local fk = M.foreign_key(con.refs[i], {ondelete = con.ondelete, onupdate = con.onupdate})
+      fk.parent = col
+      fk.constraint = con
+      col.foreign_keys[#col.foreign_keys + 1] = fk
+      self.foreign_keys[#self.foreign_keys + 1] = fk
+    end
+  end
+  if con.kind == "unique" or con.kind == "check" then
+    con.name = convention_name(self.metadata, con.kind == "unique" and "uq" or "ck",
+      {table = self, columns = con.columns, name = con.name})
+  end
+  self.constraints[#self.constraints + 1] = con
+end
+
+--- Whether the column should get the dialect's auto-increment: a single
+--- integer primary key column, unless autoincrement = false.
+function Table:_autoincrement_column()
+  local pk = self.primary_key.columns
+  if #pk ~= 1 then
+    for _, name in ipairs(pk) do
+      local c = rawget(self.c, name)
+      if c.autoincrement == true then return c end
+    end
+    return nil
+  end
+  local c = rawget(self.c, pk[1])
+  if c.autoincrement == false then return nil end
+  if c.type and c.type._affinity == "integer" and #c.foreign_keys == 0 then return c end
+  if c.autoincrement == true then return c end
+  return nil
+end
+
+--- The primary key columns, in order.
+function Table:primary_key_columns()
+  local out = {}
+  for i, name in ipairs(self.primary_key.columns) do out[i] = rawget(self.c, name) end
+  return out
+end
+
+--- CREATE TABLE (and its indexes) on bind (an Engine or Connection).
+function Table:create(bind, opts)
+  require("quicksilver.sql.ddl").create_tables(bind, self.metadata, {self}, opts)
+end
+
+--- DROP TABLE on bind.
+function Table:drop(bind, opts)
+  require("quicksilver.sql.ddl").drop_tables(bind, self.metadata, {self}, opts)
+end
+
+--- metadata:create_all(bind, {checkfirst = true, tables = {...}})
+function MetaData:create_all(bind, opts)
+  opts = opts or {}
+  require("quicksilver.sql.ddl").create_tables(bind, self, opts.tables, opts)
+end
+
+--- metadata:drop_all(bind, {checkfirst = true, tables = {...}})
+function MetaData:drop_all(bind, opts)
+  opts = opts or {}
+  require("quicksilver.sql.ddl").drop_tables(bind, self, opts.tables, opts)
+end
+
+return M

@@ -1,0 +1,598 @@
+--- sql/selectable.lua: FROM elements and SELECT (SQLAlchemy's sql/selectable.py).
+--- Tables, aliases and joins are FromClauses with a `.c` collection; Select is
+--- immutable and generative: every method returns a new Select.
+local core = require("quicksilver.core")
+local elements = require("quicksilver.sql.elements")
+local exc = require("quicksilver.exc")
+local types = require("quicksilver.sql.types")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local K = core.kinds
+local setmetatable, type, tostring, select, pairs, ipairs =
+  setmetatable, type, tostring, select, pairs, ipairs
+local coerce, condition, is_element = elements.coerce, elements.condition, elements.is_element
+local mtype = math.type
+
+---------------------------------------------------------------------------------------------
+-- column collections
+---------------------------------------------------------------------------------------------
+
+--- A `.c` collection: columns by key, in order in `_all`; an unknown key raises.
+local ColumnCollection = {}
+ColumnCollection.__index = function(self, k)
+  if type(k) == "string" and k:sub(1, 1) ~= "_" then
+    exc.raise(exc.ArgumentError, string.format("%s has no column '%s'",
+      rawget(self, "_owner") or "this table", k), nil, 2)
+  end
+  return nil
+end
+ColumnCollection.__len = function(self) return #rawget(self, "_all") end
+
+function M.column_collection(owner_name, cols)
+  local c = setmetatable({_all = cols or {}, _owner = owner_name}, ColumnCollection)
+  for _, col in ipairs(c._all) do
+    if rawget(c, col.key) == nil then rawset(c, col.key, col) end
+  end
+  return c
+end
+
+--- The columns of a collection, in order.
+function M.columns_of(c) return rawget(c, "_all") end
+
+--- Whether collection c has key k.
+function M.has_column(c, k) return rawget(c, k) ~= nil and k:sub(1, 1) ~= "_" end
+
+---------------------------------------------------------------------------------------------
+-- FromClause
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.FromClause: quicksilver.ClauseElement
+local FromClause = util.class("FromClause", elements.ClauseElement)
+FromClause._is_from = true
+FromClause.__tostring = elements.ClauseElement.__tostring
+M.FromClause = FromClause
+
+function FromClause:_from_objects() return {self} end
+
+local Join, Alias   -- forward
+
+--- self JOIN right ON onclause (inferred from foreign keys when omitted).
+---@param opts? {isouter?: boolean, full?: boolean}
+function FromClause:join(right, onclause, opts)
+  return Join.new(self, right, onclause, opts)
+end
+
+--- self LEFT OUTER JOIN right.
+function FromClause:outerjoin(right, onclause, opts)
+  opts = util.merge(opts, {isouter = true})
+  return Join.new(self, right, onclause, opts)
+end
+
+--- An alias of this FROM element (anonymous when name is nil).
+function FromClause:alias(name)
+  return Alias.new(self, name)
+end
+
+--- SELECT of all columns of this FROM element.
+function FromClause:select()
+  return M.select(self)
+end
+
+--- The tables this FROM element is made of (a join's both sides).
+function FromClause:_tables() return {self} end
+
+---@class quicksilver.TableClause: quicksilver.FromClause
+---@field name string
+---@field c table
+local TableClause = util.class("TableClause", FromClause)
+TableClause._k = K.TABLE
+TableClause.__tostring = function(self) return self.schema and (self.schema .. "." .. self.name) or self.name end
+M.TableClause = TableClause
+
+--- A lightweight table (qs.table): a name and qs.column()s, no metadata.
+function M.table(name, ...)
+  if type(name) ~= "string" then
+    exc.raise(exc.ArgumentError, "table: name must be a string", nil, 2)
+  end
+  local t = setmetatable({name = name, foreign_keys = {}}, TableClause)
+  local cols = {}
+  for i = 1, select("#", ...) do
+    local c = select(i, ...)
+    if type(c) == "table" and c._is_clause and c._k == K.COLUMN then
+      local col = setmetatable(util.copy(c), getmetatable(c))
+      col.table = t
+      cols[#cols + 1] = col
+    elseif type(c) == "table" and not c._is_clause and i == select("#", ...) then
+      t.schema = c.schema
+    else
+      exc.raise(exc.ArgumentError, "table: expected qs.column() arguments", nil, 2)
+    end
+  end
+  t.columns = cols
+  t.c = M.column_collection(name, cols)
+  return t
+end
+
+-- Alias ----------------------------------------------------------------------------------------
+
+Alias = util.class("Alias", FromClause)
+Alias._k = K.ALIAS
+Alias.__tostring = elements.ClauseElement.__tostring
+M.Alias = Alias
+
+function Alias.new(element, name)
+  if name ~= nil and type(name) ~= "string" then
+    exc.raise(exc.ArgumentError, "alias: name must be a string", nil, 3)
+  end
+  local a = setmetatable({element = element, name = name}, Alias)
+  local cols = {}
+  local source
+  if element._k == K.SELECT then
+    source = element:_result_columns()
+  else
+    source = M.columns_of(element.c)
+  end
+  for i, col in ipairs(source) do
+    cols[i] = setmetatable({name = col.name, key = col.key or col.name, type = col.type, table = a,
+      _proxied = col}, elements.ColumnClause)
+  end
+  a.columns = cols
+  a.c = M.column_collection(name or "anonymous alias", cols)
+  a.foreign_keys = element.foreign_keys or {}
+  a._original = element._original or element
+  return a
+end
+
+-- Join -----------------------------------------------------------------------------------------
+
+Join = util.class("Join", FromClause)
+Join._k = K.JOIN
+Join.__tostring = elements.ClauseElement.__tostring
+M.Join = Join
+
+local function tables_of(f)
+  if f._k == K.JOIN then
+    local out = tables_of(f.left)
+    for _, t in ipairs(tables_of(f.right)) do out[#out + 1] = t end
+    return out
+  end
+  return {f}
+end
+M.tables_of = tables_of
+
+-- The column a foreign key points at, seen through an alias of its table.
+local function fk_target_in(fk, from)
+  local target = fk:get_column()
+  if not target then return nil end
+  if from._k == K.ALIAS then
+    for _, c in ipairs(from.columns) do
+      if c._proxied == target then return c end
+    end
+    return nil
+  end
+  if target.table == from then return target end
+  return nil
+end
+
+-- Columns of from corresponding to a column of its original table.
+local function corresponding(from, col)
+  if from._k == K.ALIAS then
+    for _, c in ipairs(from.columns) do
+      if c._proxied == col then return c end
+    end
+    return nil
+  end
+  return col
+end
+
+-- ON clause from the foreign keys between left (any of its tables) and right.
+local function infer_onclause(left, right)
+  local conds = {}
+  local function scan(a, b)
+    for _, fk in ipairs(a.foreign_keys or {}) do
+      local target = fk_target_in(fk, b)
+      if target then
+        local parent = corresponding(a, fk.parent)
+        if parent then conds[#conds + 1] = parent:eq(target) end
+      end
+    end
+  end
+  for _, lt in ipairs(tables_of(left)) do
+    for _, rt in ipairs(tables_of(right)) do
+      scan(rt, lt)
+      scan(lt, rt)
+    end
+  end
+  if #conds == 0 then
+    exc.raise(exc.NoForeignKeysError, string.format(
+      "Can't find any foreign key relationships between '%s' and '%s'; give the ON clause",
+      tostring(left), tostring(right)), nil, 4)
+  end
+  return elements.and_(table.unpack and table.unpack(conds) or unpack(conds))   -- luacheck: ignore
+end
+
+function Join.new(left, right, onclause, opts)
+  if type(right) ~= "table" or not right._is_from then
+    if type(right) == "table" and right.__clause_element__ then right = right:__clause_element__()
+    else exc.raise(exc.ArgumentError, "join: the right side must be a table, alias or subquery", nil, 3) end
+  end
+  if onclause == nil then
+    onclause = infer_onclause(left, right)
+  else
+    onclause = condition(onclause, "join")
+  end
+  opts = opts or {}
+  local j = setmetatable({left = left, right = right, onclause = onclause,
+    isouter = opts.isouter or opts.full or false, full = opts.full or false}, Join)
+  local cols = {}
+  for _, c in ipairs(M.columns_of(left.c)) do cols[#cols + 1] = c end
+  for _, c in ipairs(M.columns_of(right.c)) do cols[#cols + 1] = c end
+  j.c = M.column_collection("join", {})
+  rawset(j.c, "_all", cols)
+  j.foreign_keys = {}
+  return j
+end
+
+function Join:_tables() return tables_of(self) end
+
+---------------------------------------------------------------------------------------------
+-- Select
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.Select: quicksilver.ClauseElement
+local Select = util.class("Select", elements.ClauseElement)
+Select._k = K.SELECT
+Select._executable = true
+Select.__tostring = elements.ClauseElement.__tostring
+M.Select = Select
+
+-- expands tables and entities in a columns list
+local function expand_columns(args, out)
+  out = out or {}
+  for i = 1, #args do
+    local a = args[i]
+    if type(a) == "table" and a.__clause_element__ and not a._is_clause then
+      a = a:__clause_element__()
+    end
+    if type(a) ~= "table" or not (a._is_clause or a._is_from) then
+      if type(a) == "table" and a._k == nil and not a._is_type then
+        exc.raise(exc.ArgumentError, "select: expected columns, tables or expressions, got a plain table", nil, 4)
+      end
+      out[#out + 1] = coerce(a)
+    elseif a._is_from then
+      for _, c in ipairs(M.columns_of(a.c)) do out[#out + 1] = c end
+    elseif a._k == K.SELECT then
+      out[#out + 1] = a:scalar_subquery()
+    else
+      out[#out + 1] = a
+    end
+  end
+  return out
+end
+
+local function copy(self)
+  return setmetatable(util.copy(self), Select)
+end
+
+-- Recomputes the FROM list: explicit FROMs, the joins built by :join(), then
+-- the FROMs the columns and clauses refer to; tables inside a join are
+-- covered by it.
+local function refresh(s)
+  local froms, seen = {}, {}
+  local function add(f)
+    if not seen[f] then seen[f] = true; froms[#froms + 1] = f end
+  end
+  for _, f in ipairs(s._explicit or {}) do add(f) end
+  local gathered = {}
+  elements.from_objects({_from_objects = function()
+    local out, sn = {}, {}
+    for _, c in ipairs(s.columns) do elements.from_objects(c, out, sn) end
+    if s._where then elements.from_objects(s._where, out, sn) end
+    if s._having then elements.from_objects(s._having, out, sn) end
+    for _, o in ipairs(s._order_by or {}) do elements.from_objects(o, out, sn) end
+    for _, o in ipairs(s._group_by or {}) do elements.from_objects(o, out, sn) end
+    return out
+  end}, gathered)
+  for _, f in ipairs(gathered) do add(f) end
+  -- joins replace their leftmost member; covered tables drop out
+  local covered = {}
+  for _, f in ipairs(froms) do
+    if f._k == K.JOIN then
+      for _, t in ipairs(tables_of(f)) do covered[t] = true end
+    end
+  end
+  local out = {}
+  for _, f in ipairs(froms) do
+    if not covered[f] or f._k == K.JOIN then out[#out + 1] = f end
+  end
+  s._froms = out
+  return s
+end
+
+--- select(col, table, expr, ...): a SELECT of those columns.
+---@return quicksilver.Select
+function M.select(...)
+  local args = {...}
+  if select("#", ...) == 1 and type(args[1]) == "table" and not args[1]._is_clause and
+      not args[1]._is_from and not args[1].__clause_element__ and args[1][1] ~= nil then
+    args = args[1]   -- select({a, b}) as in SQLAlchemy 1.x
+  end
+  local s = setmetatable({columns = expand_columns(args), _explicit = {}}, Select)
+  return refresh(s)
+end
+
+--- Adds WHERE criteria (ANDed with what is there).
+function Select:where(...)
+  local s = copy(self)
+  local n = select("#", ...)
+  if n == 0 then return s end
+  local crit = elements.conjunction(core.ops.AND, "where", ...)
+  if s._where then crit = elements.and_(s._where, crit) end
+  s._where = crit
+  return refresh(s)
+end
+Select.filter = Select.where
+
+--- The entity filter_by keys refer to: the last joined table, else the first FROM.
+function Select:_filter_by_target()
+  local j = self._last_joined
+  if j then return j end
+  local f = self._froms[1]
+  while f and f._k == K.JOIN do f = f.right end
+  return f
+end
+
+--- WHERE col = value for each key of the map (keys are column names; a
+--- string like "$gt" is a column name too, never an operator).
+function Select:filter_by(map)
+  if type(map) ~= "table" or next(map) == nil then
+    exc.raise(exc.ArgumentError, "filter_by: expected a non-empty table of column = value", nil, 2)
+  end
+  local target = self:_filter_by_target()
+  if not target then
+    exc.raise(exc.InvalidRequestError, "filter_by: this select has no FROM to filter", nil, 2)
+  end
+  local conds = {}
+  for _, col in ipairs(M.columns_of(target.c)) do
+    local v = map[col.key]
+    if v ~= nil then conds[#conds + 1] = col:eq(v) end
+  end
+  for k in pairs(map) do
+    if type(k) ~= "string" or not M.has_column(target.c, k) then
+      exc.raise(exc.ArgumentError, string.format("filter_by: '%s' has no column '%s'",
+        tostring(target.name or target), tostring(k)), nil, 2)
+    end
+  end
+  return self:where(table.unpack and table.unpack(conds) or unpack(conds))   -- luacheck: ignore
+end
+
+local function as_from(f)
+  if type(f) == "table" and f.__clause_element__ and not f._is_from then f = f:__clause_element__() end
+  if type(f) ~= "table" or not f._is_from then
+    if type(f) == "table" and f._k == K.SELECT then return f:subquery() end
+    exc.raise(exc.ArgumentError, "expected a table, alias, join or subquery", nil, 4)
+  end
+  return f
+end
+
+--- Explicit FROM elements.
+function Select:select_from(...)
+  local s = copy(self)
+  s._explicit = util.copy(self._explicit)
+  for i = 1, select("#", ...) do s._explicit[#s._explicit + 1] = as_from((select(i, ...))) end
+  return refresh(s)
+end
+
+local function do_join(self, left, right, onclause, opts)
+  local s = copy(self)
+  right = as_from(right)
+  local explicit = util.copy(self._explicit)
+  if left == nil then
+    -- join from the FROM that can reach right: the current join chain, else
+    -- the first FROM the select has
+    left = explicit[#explicit] or self._froms[1]
+    if left == nil then
+      exc.raise(exc.InvalidRequestError, "join: the select has no FROM to join from", nil, 3)
+    end
+  end
+  local j = Join.new(left, right, onclause, opts)
+  local replaced = false
+  for i, f in ipairs(explicit) do
+    if f == left then explicit[i] = j; replaced = true end
+  end
+  if not replaced then explicit[#explicit + 1] = j end
+  s._explicit = explicit
+  s._last_joined = right
+  return refresh(s)
+end
+
+--- JOIN right (ON inferred from foreign keys when omitted).
+function Select:join(right, onclause, opts) return do_join(self, nil, right, onclause, opts) end
+--- LEFT OUTER JOIN right.
+function Select:outerjoin(right, onclause, opts)
+  return do_join(self, nil, right, onclause, util.merge(opts, {isouter = true}))
+end
+--- left JOIN right.
+function Select:join_from(left, right, onclause, opts)
+  return do_join(self, as_from(left), right, onclause, opts)
+end
+
+-- order_by/group_by items: expressions, or a string naming a label or column
+-- of this select (raw SQL only through qs.text).
+local function order_items(self, what, ...)
+  local out = {}
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    if type(v) == "string" then
+      local found
+      for _, c in ipairs(self.columns) do
+        if (c._k == K.LABEL or c._k == K.COLUMN) and (c.name == v or c.key == v) then found = c end
+      end
+      if not found then
+        exc.raise(exc.CompileError, string.format(
+          "%s: '%s' names no column or label of this select (raw SQL goes through qs.text())", what, v), nil, 4)
+      end
+      if found._k == K.LABEL then
+        out[#out + 1] = found
+      else
+        out[#out + 1] = found
+      end
+    elseif v == nil or type(v) == "boolean" then
+      exc.raise(exc.ArgumentError, what .. ": expected a column or expression", nil, 4)
+    else
+      out[#out + 1] = coerce(v)
+    end
+  end
+  return out
+end
+
+function Select:order_by(...)
+  local s = copy(self)
+  if select("#", ...) == 1 and (...) == nil then s._order_by = nil; return s end
+  local items = order_items(self, "order_by", ...)
+  s._order_by = util.copy(self._order_by)
+  for _, it in ipairs(items) do s._order_by[#s._order_by + 1] = it end
+  return refresh(s)
+end
+
+function Select:group_by(...)
+  local s = copy(self)
+  local items = order_items(self, "group_by", ...)
+  s._group_by = util.copy(self._group_by)
+  for _, it in ipairs(items) do s._group_by[#s._group_by + 1] = it end
+  return refresh(s)
+end
+
+function Select:having(...)
+  local s = copy(self)
+  local crit = elements.conjunction(core.ops.AND, "having", ...)
+  if s._having then crit = elements.and_(s._having, crit) end
+  s._having = crit
+  return refresh(s)
+end
+
+local function count_arg(n, what)
+  if is_element(n) then return n end
+  if type(n) ~= "number" or n < 0 or (mtype and mtype(n) ~= "integer") or
+      (not mtype and n ~= math.floor(n)) then
+    exc.raise(exc.ArgumentError, what .. ": expected a non-negative integer, got " .. tostring(n), nil, 4)
+  end
+  return elements.BindParameter.anon("param", n, types.Integer)
+end
+
+function Select:limit(n)
+  local s = copy(self)
+  s._limit = n ~= nil and count_arg(n, "limit") or nil
+  return s
+end
+
+function Select:offset(n)
+  local s = copy(self)
+  s._offset = n ~= nil and count_arg(n, "offset") or nil
+  return s
+end
+
+function Select:distinct()
+  local s = copy(self)
+  s._distinct = true
+  return s
+end
+
+--- FOR UPDATE: opts nowait, skip_locked, read (FOR SHARE), of = {tables}.
+function Select:with_for_update(opts)
+  local s = copy(self)
+  s._for_update = opts or {}
+  return s
+end
+
+function Select:add_columns(...)
+  local s = copy(self)
+  s.columns = expand_columns({...}, util.copy(self.columns))
+  return refresh(s)
+end
+
+function Select:with_only_columns(...)
+  local s = copy(self)
+  s.columns = expand_columns({...})
+  return refresh(s)
+end
+
+--- Correlate only these FROMs with an enclosing select.
+function Select:correlate(...)
+  local s = copy(self)
+  s._correlate = {}
+  for i = 1, select("#", ...) do
+    local f = select(i, ...)
+    if f ~= nil then s._correlate[#s._correlate + 1] = as_from(f) end
+  end
+  return s
+end
+
+--- The columns this select returns, as ColumnClause-like descriptions.
+function Select:_result_columns()
+  local out = {}
+  for i, c in ipairs(self.columns) do
+    local name = c.name
+    if c._k ~= K.COLUMN and c._k ~= K.LABEL then name = nil end
+    out[i] = {name = name or ("anon_" .. i), key = c.key or name or ("anon_" .. i), type = c.type}
+  end
+  return out
+end
+
+--- The selected columns (a `.c`-like collection).
+function Select:selected_columns()
+  return M.column_collection("select", self.columns)
+end
+
+--- A subquery (aliased SELECT) usable as a FROM element.
+function Select:subquery(name)
+  return Alias.new(self, name)
+end
+Select.alias = Select.subquery
+
+local ScalarSelect = elements.column_class("ScalarSelect")
+ScalarSelect._k = K.SCALAR_SELECT
+function ScalarSelect:_from_objects() return {} end
+M.ScalarSelect = ScalarSelect
+
+--- (SELECT ...) as a value.
+function Select:scalar_subquery()
+  local first = self.columns[1]
+  return setmetatable({element = self, type = first and first.type or types.NullType}, ScalarSelect)
+end
+
+--- A label on the scalar subquery.
+function Select:label(name)
+  return self:scalar_subquery():label(name)
+end
+
+local Exists = elements.column_class("Exists")
+Exists._k = K.EXISTS
+Exists.type = types.Boolean
+function Exists:_from_objects() return {} end
+
+--- EXISTS (this select).
+function Select:exists()
+  return setmetatable({element = self}, Exists)
+end
+
+--- qs.exists() / qs.exists(select) / qs.exists(col, ...).
+function M.exists(...)
+  local first = ...
+  if type(first) == "table" and first._k == K.SELECT then return first:exists() end
+  if first == nil then
+    return setmetatable({element = M.select(elements.literal_column("*"))}, Exists)
+  end
+  return M.select(...):exists()
+end
+
+function Exists:where(...)
+  return setmetatable({element = self.element:where(...)}, Exists)
+end
+function Exists:select_from(...)
+  return setmetatable({element = self.element:select_from(...)}, Exists)
+end
+
+return M
