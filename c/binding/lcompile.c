@@ -75,6 +75,24 @@ const char *qsC_anon_name(qsC *c, int idx, const char *base) {
   return name;
 }
 
+/* The name an ALIAS node is referred to by: its own, or a generated one
+** based on the aliased table's name (users_1), as SQLAlchemy's anon aliases. */
+const char *qsC_alias_name(qsC *c, int idx, size_t *n) {
+  lua_State *L = c->L;
+  const char *name = qsC_string(c, idx, "name", n);
+  if (name) return name;
+  lua_getfield(L, idx, "element");
+  if (qsC_kind(L, -1) == QSK_TABLE) {
+    const char *base = qsC_string(c, lua_gettop(L), "name", n);
+    name = qsC_anon_name(c, idx, base ? base : "anon");
+  } else {
+    name = qsC_anon_name(c, idx, "anon");
+  }
+  lua_pop(L, 1);
+  *n = strlen(name);
+  return name;
+}
+
 /* Converts the Lua value at idx for the literal renderer. */
 static void literal(qsC *c, int idx) {
   lua_State *L = c->L;

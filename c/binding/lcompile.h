@@ -64,5 +64,7 @@ void qsC_text(qsC *c, int idx);            /* a TEXT node inside a statement */
 void qsC_table_name(qsC *c, int idx);    /* schema-qualified table name */
 /* The generated name for an anonymous node (alias, label), made once. */
 const char *qsC_anon_name(qsC *c, int idx, const char *base);
+/* The name of an ALIAS node (generated from the table name when anonymous). */
+const char *qsC_alias_name(qsC *c, int idx, size_t *n);
 
 #endif

@@ -48,8 +48,7 @@ static void from_name(qsC *c, int idx) {
   if (k == QSK_TABLE) {
     qsC_table_name(c, idx);
   } else if (k == QSK_ALIAS) {
-    name = qsC_string(c, idx, "name", &n);
-    if (name == NULL) name = qsC_anon_name(c, idx, "anon"), n = strlen(name);
+    name = qsC_alias_name(c, idx, &n);
     qsC_ident(c, name, n);
   } else {
     qsC_error(c, QS_COMPILE, "a column's table is not a table or alias");

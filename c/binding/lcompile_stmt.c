@@ -78,8 +78,7 @@ void qsC_from(qsC *c, int idx) {
         qs_buf_putc(c->b, ')');
       }
       lua_pop(L, 1);
-      name = qsC_string(c, idx, "name", &n);
-      if (name == NULL) name = qsC_anon_name(c, idx, "anon"), n = strlen(name);
+      name = qsC_alias_name(c, idx, &n);
       qsC_puts(c, " AS ");
       qsC_ident(c, name, n);
       break;
@@ -188,7 +187,10 @@ static void columns_clause(qsC *c, int idx) {
         if (base == NULL || strchr(base, '.')) base = "anon";
       }
       qsC_expr(c, col);
-      name = qsC_anon_name(c, col, base);
+      /* a fresh anchor: the node itself may already name a bind (param_1) */
+      lua_newtable(L);
+      name = qsC_anon_name(c, lua_gettop(L), base);
+      lua_pop(L, 1);
       len = strlen(name);
       qsC_puts(c, " AS ");
       qsC_ident(c, name, len);
@@ -384,7 +386,9 @@ static void returning(qsC *c, int idx, const char *what) {
           qsC_expr(c, lua_gettop(L));
           name = k == QSK_COLUMN ? qsC_string(c, lua_gettop(L), "name", &len) : NULL;
           if (name == NULL) {
+            lua_newtable(L);
             name = qsC_anon_name(c, lua_gettop(L), "anon");
+            lua_pop(L, 1);
             len = strlen(name);
             qsC_puts(c, " AS ");
             qsC_ident(c, name, len);

@@ -85,7 +85,7 @@ function DML:filter_by(map)
   for _, col in ipairs(self.table.columns) do
     if map[col.key] ~= nil then conds[#conds + 1] = col:eq(map[col.key]) end
   end
-  return self:where(table.unpack and table.unpack(conds) or unpack(conds))   -- luacheck: ignore
+  return self:where(util.unpack(conds))
 end
 
 ---------------------------------------------------------------------------------------------

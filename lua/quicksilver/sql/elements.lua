@@ -498,6 +498,7 @@ local Case = M.column_class("Case")
 Case._k = K.CASE
 function Case:_from_objects()
   local out, seen = {}, {}
+  if self.value then from_objects(self.value, out, seen) end
   for _, w in ipairs(self.whens) do from_objects(w[1], out, seen); from_objects(w[2], out, seen) end
   if self.else_ then from_objects(self.else_, out, seen) end
   return out

@@ -195,7 +195,7 @@ local function infer_onclause(left, right)
       local target = fk_target_in(fk, b)
       if target then
         local parent = corresponding(a, fk.parent)
-        if parent then conds[#conds + 1] = parent:eq(target) end
+        if parent then conds[#conds + 1] = target:eq(parent) end   -- referred column first, as SQLAlchemy
       end
     end
   end
@@ -210,7 +210,7 @@ local function infer_onclause(left, right)
       "Can't find any foreign key relationships between '%s' and '%s'; give the ON clause",
       tostring(left), tostring(right)), nil, 4)
   end
-  return elements.and_(table.unpack and table.unpack(conds) or unpack(conds))   -- luacheck: ignore
+  return elements.and_(util.unpack(conds))
 end
 
 function Join.new(left, right, onclause, opts)
@@ -365,7 +365,7 @@ function Select:filter_by(map)
         tostring(target.name or target), tostring(k)), nil, 2)
     end
   end
-  return self:where(table.unpack and table.unpack(conds) or unpack(conds))   -- luacheck: ignore
+  return self:where(util.unpack(conds))
 end
 
 local function as_from(f)
