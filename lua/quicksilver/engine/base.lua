@@ -504,30 +504,27 @@ local function keyset(p)
 end
 
 -- INSERT/UPDATE/DELETE: compiled per set of parameter keys; a list of
--- parameter sets runs as one executemany per key set (in order of first
--- appearance), its rowcount summed.
+-- parameter sets runs as one executemany per run of consecutive sets with
+-- the same keys (so rows keep their order), its rowcount summed.
 function Connection:_execute_dml(stmt, params, eopts)
   local dname = self.dialect.name
   if params ~= nil and is_param_set(params[1]) then
     local n = params.n or #params
-    local groups, order = {}, {}
+    local runs, last = {}, nil
     for i = 1, n do
       local p = params[i]
       if not is_param_set(p) then
         exc.raise(exc.ArgumentError, "Connection:execute: parameter set " .. i .. " is not a table", nil, 3)
       end
       local sig = compiler.keyset_signature(p)
-      local g = groups[sig]
-      if not g then
-        g = {keys = keyset(p), rows = {}}
-        groups[sig] = g
-        order[#order + 1] = sig
+      if not last or last.sig ~= sig then
+        last = {sig = sig, keys = keyset(p), rows = {}}
+        runs[#runs + 1] = last
       end
-      g.rows[#g.rows + 1] = p
+      last.rows[#last.rows + 1] = p
     end
     local total = 0
-    for _, sig in ipairs(order) do
-      local g = groups[sig]
+    for _, g in ipairs(runs) do
       local compiled = compiler.compile_dml(stmt, dname, g.keys)
       local rows = g.rows
       if #compiled.fn_defaults > 0 then

@@ -259,7 +259,9 @@ function Update:_effective(keys)
     end
     if node then pairs_[#pairs_ + 1] = {col, node} end
   end
-  if #pairs_ == 0 or (#pairs_ == #fn_defaults and not values and not keys) then
+  local given = values ~= nil and next(values) ~= nil
+  if keys then for k in pairs(keys) do if selectable.has_column(t.c, k) then given = true end end end
+  if not given then
     exc.raise(exc.ArgumentError, "update of '" .. t.name ..
       "' without values: call :values({...}) or pass parameters", nil, 4)
   end
