@@ -52,7 +52,7 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
         return;
       }
       if (v->type == QS_TFLOAT) {
-        snprintf(num, sizeof num, "%.17g", v->u.f);
+        snprintf(num, sizeof num, "%.15g", v->u.f);   /* SQLite keeps decimals as doubles */
         lua_pushstring(L, num);
         return;
       }
