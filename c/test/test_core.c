@@ -113,3 +113,120 @@ TEST_IMPL(text_skips_quoted) {
   qs_buf_free(&b);
   return 0;
 }
+
+/* The audited literal renderer, per type and dialect, against quote and
+** backslash tricks. */
+static int lit(const char *dialect, const qs_value *v, const char *expect) {
+  qs_buf b;
+  qs_error err;
+  int ok;
+  qs_buf_init(&b);
+  memset(&err, 0, sizeof err);
+  ok = qs_render_literal(qs_dialect_find(dialect), &b, v, &err) == QS_OK && strcmp(b.p, expect) == 0;
+  if (!ok) fprintf(stderr, "  %s: got [%s] want [%s]\n", dialect, b.p ? b.p : "(null)", expect);
+  qs_buf_free(&b);
+  qs_error_clear(&err);
+  return ok;
+}
+
+static qs_value text(const char *s) {
+  qs_value v;
+  v.type = QS_TTEXT;
+  v.u.s.p = s;
+  v.u.s.n = strlen(s);
+  return v;
+}
+
+TEST_IMPL(literal_strings) {
+  qs_value v = text("it's");
+  ASSERT(lit("sqlite", &v, "'it''s'"));
+  ASSERT(lit("postgresql", &v, "'it''s'"));
+  v = text("a\\'; DROP TABLE t; --");
+  ASSERT(lit("sqlite", &v, "'a\\''; DROP TABLE t; --'"));
+  ASSERT(lit("postgresql", &v, "'a\\''; DROP TABLE t; --'"));
+  ASSERT(lit("mysql", &v, "'a\\\\''; DROP TABLE t; --'"));
+  v = text("");
+  ASSERT(lit("mysql", &v, "''"));
+  v = text("\xe2\x98\x83");
+  ASSERT(lit("sqlite", &v, "'\xe2\x98\x83'"));
+  return 0;
+}
+
+TEST_IMPL(literal_refuses_nul_and_nonfinite) {
+  qs_value v;
+  qs_buf b;
+  qs_error err;
+  qs_buf_init(&b);
+  memset(&err, 0, sizeof err);
+  v.type = QS_TTEXT;
+  v.u.s.p = "a\0b";
+  v.u.s.n = 3;
+  ASSERT_EQ(qs_render_literal(qs_dialect_find("sqlite"), &b, &v, &err), QS_COMPILE);
+  qs_error_clear(&err);
+  v.type = QS_TFLOAT;
+  v.u.f = 1.0 / 0.0;
+  ASSERT_EQ(qs_render_literal(qs_dialect_find("sqlite"), &b, &v, &err), QS_COMPILE);
+  qs_error_clear(&err);
+  qs_buf_free(&b);
+  return 0;
+}
+
+TEST_IMPL(literal_numbers_blobs_null) {
+  qs_value v;
+  v.type = QS_TINT;
+  v.u.i = INT64_MIN;
+  ASSERT(lit("sqlite", &v, "-9223372036854775808"));
+  v.type = QS_TFLOAT;
+  v.u.f = 0.1;
+  ASSERT(lit("postgresql", &v, "0.10000000000000001"));
+  v.type = QS_TNULL;
+  ASSERT(lit("mysql", &v, "NULL"));
+  v.type = QS_TBLOB;
+  v.u.s.p = "\0\xff'";
+  v.u.s.n = 3;
+  ASSERT(lit("sqlite", &v, "X'00ff27'"));
+  ASSERT(lit("mysql", &v, "X'00ff27'"));
+  ASSERT(lit("postgresql", &v, "'\\x00ff27'::bytea"));
+  return 0;
+}
+
+TEST_IMPL(ident_quoting) {
+  qs_buf b;
+  const qs_dialect *d = qs_dialect_find("sqlite");
+  qs_buf_init(&b);
+  qs_dialect_ident(d, &b, "users", 5);
+  ASSERT_STR_EQ(b.p, "users");
+  qs_buf_reset(&b);
+  qs_dialect_ident(d, &b, "order", 5);
+  ASSERT_STR_EQ(b.p, "\"order\"");
+  qs_buf_reset(&b);
+  qs_dialect_ident(d, &b, "Users", 5);
+  ASSERT_STR_EQ(b.p, "\"Users\"");
+  qs_buf_reset(&b);
+  qs_dialect_ident(d, &b, "a\"; DROP", 8);
+  ASSERT_STR_EQ(b.p, "\"a\"\"; DROP\"");
+  qs_buf_reset(&b);
+  qs_dialect_ident(qs_dialect_find("mysql"), &b, "x`y", 3);
+  ASSERT_STR_EQ(b.p, "`x``y`");
+  ASSERT(qs_is_reserved("SELECT", 6));
+  ASSERT(!qs_is_reserved("name", 4));
+  qs_buf_free(&b);
+  return 0;
+}
+
+TEST_IMPL(type_names) {
+  qs_buf b;
+  qs_error err;
+  qs_buf_init(&b);
+  memset(&err, 0, sizeof err);
+  ASSERT_EQ(qs_render_type(qs_dialect_find("postgresql"), &b, "INTEGER", -1, -1, -1, 0, 1, &err), QS_OK);
+  ASSERT_STR_EQ(b.p, "SERIAL");
+  qs_buf_reset(&b);
+  ASSERT_EQ(qs_render_type(qs_dialect_find("mysql"), &b, "VARCHAR", -1, -1, -1, 0, 0, &err), QS_COMPILE);
+  qs_error_clear(&err);
+  qs_buf_reset(&b);
+  ASSERT_EQ(qs_render_type(qs_dialect_find("sqlite"), &b, "NOPE", -1, -1, -1, 0, 0, &err), QS_COMPILE);
+  qs_error_clear(&err);
+  qs_buf_free(&b);
+  return 0;
+}

@@ -8,6 +8,11 @@
   X(text_qmark)               \
   X(text_dollar_reuse)        \
   X(text_skips_quoted)        \
+  X(literal_strings)          \
+  X(literal_refuses_nul_and_nonfinite) \
+  X(literal_numbers_blobs_null) \
+  X(ident_quoting)            \
+  X(type_names)               \
   X(sqlite_roundtrip)         \
   X(sqlite_cache_hits)        \
   X(sqlite_cache_in_use)      \
