@@ -31,6 +31,7 @@ build = {
         "c/binding/lconn.c",
         "c/binding/lcore.c",
         "c/binding/lcursor.c",
+        "c/binding/ljson.c",
         "c/binding/lrow.c",
         "c/src/buf.c",
         "c/src/compile/render.c",

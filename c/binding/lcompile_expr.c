@@ -351,6 +351,46 @@ static void between(qsC *c, int idx, int outer) {
   if (paren) qs_buf_putc(c->b, ')');
 }
 
+/* JSON element access: col:get(key) / col:path({...}) and their as_*()
+** forms. The path travels as a bind parameter: "key" holds the SQL/JSON
+** path ($."a"[2]) for SQLite and MySQL, "pg_key" the key, index or text[]
+** literal for PostgreSQL's -> / #> operators. */
+static void json_get(qsC *c, int idx) {
+  size_t n;
+  const char *as = qsC_string(c, idx, "as", &n);
+  const char *mode = qsC_string(c, idx, "mode", &n);
+  int path = mode && strcmp(mode, "path") == 0;
+  const char *open = "", *close = "";
+  if (is_dialect(c, "postgresql")) {
+    int text = as != NULL;
+    if (as && strcmp(as, "integer") == 0) open = "CAST(", close = " AS INTEGER)";
+    else if (as && strcmp(as, "float") == 0) open = "CAST(", close = " AS FLOAT)";
+    else if (as && strcmp(as, "boolean") == 0) open = "CAST(", close = " AS BOOLEAN)";
+    qsC_puts(c, open);
+    sub(c, idx, "left", precedence[QSO_CONCAT] + 1);
+    qsC_puts(c, path ? (text ? " #>> " : " #> ") : (text ? " ->> " : " -> "));
+    sub(c, idx, "pg_key", precedence[QSO_CONCAT] + 1);
+    qsC_puts(c, close);
+    return;
+  }
+  if (is_mysql(c)) {
+    if (as && strcmp(as, "string") == 0) open = "JSON_UNQUOTE(", close = ")";
+    else if (as && strcmp(as, "integer") == 0) open = "CAST(", close = " AS SIGNED)";
+    else if (as && strcmp(as, "float") == 0) open = "CAST(", close = " AS DOUBLE)";
+  } else {
+    if (as == NULL) open = "JSON_QUOTE(", close = ")";
+    else if (strcmp(as, "integer") == 0) open = "CAST(", close = " AS INTEGER)";
+    else if (strcmp(as, "float") == 0) open = "CAST(", close = " AS REAL)";
+  }
+  qsC_puts(c, open);
+  qsC_puts(c, "JSON_EXTRACT(");
+  sub(c, idx, "left", 0);
+  qsC_puts(c, ", ");
+  sub(c, idx, "key", 0);
+  qs_buf_putc(c->b, ')');
+  qsC_puts(c, close);
+}
+
 void qsC_expr(qsC *c, int idx) { qsC_expr_prec(c, idx, 0); }
 
 void qsC_expr_prec(qsC *c, int idx, int prec) {
@@ -405,6 +445,7 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
       qs_buf_putc(c->b, ')');
       break;
     case QSK_CASE: case_(c, idx); break;
+    case QSK_JSON_GET: json_get(c, idx); break;
     case QSK_IN: in_(c, idx, prec); break;
     case QSK_BETWEEN: between(c, idx, prec); break;
     case QSK_SCALAR_SELECT:

@@ -144,7 +144,7 @@ typedef struct bindspec {
 /* What each QSV_* check expects, for error messages (QS_TYPE_CHECKS order). */
 static const char *const check_descriptions[] = {
   "a bindable value", "an integer", "a number", "a string or number", "a boolean",
-  "a string of bytes", "a number or decimal string",
+  "a string of bytes", "a number or decimal string", "a value JSON can encode",
 };
 
 /*
@@ -161,7 +161,7 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
       v->type = QS_TNULL;
       return 0;
     }
-    return 2;
+    if (!(check == QSV_json && t == LUA_TTABLE)) return 2;
   }
   switch (check) {
     case QSV_integer:
@@ -182,6 +182,12 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
                                                          lua_tonumber(L, -1) == 1)))
         return 3;
       break;
+    case QSV_json:
+      if (qsB_json_encode(L, -1) != NULL) return 3;
+      lua_replace(L, -2);   /* the encoded text takes the value's place */
+      v->type = QS_TTEXT;
+      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
+      return 0;
     case QSV_bytes:
       if (t != LUA_TSTRING) return 3;
       v->type = QS_TBLOB;

@@ -16,7 +16,7 @@
   X(BINARY) X(UNARY) X(LIST) X(GROUPING) X(FUNCTION) X(LABEL) X(CAST) X(CASE)  \
   X(IN) X(BETWEEN) X(SELECT) X(JOIN) X(SCALAR_SELECT) X(EXISTS) X(INSERT)       \
   X(UPDATE) X(DELETE) X(CREATE_TABLE) X(DROP_TABLE) X(CREATE_INDEX)           \
-  X(DROP_INDEX) X(LITERAL_COLUMN) X(STAR) X(TYPE)
+  X(DROP_INDEX) X(LITERAL_COLUMN) X(STAR) X(TYPE) X(JSON_GET)
 
 enum {
   QSK_NONE = 0,
@@ -46,7 +46,7 @@ enum {
 
 /* How C checks a Lua value bound for a column type (no Lua call). */
 #define QS_TYPE_CHECKS(X) \
-  X(none) X(integer) X(number) X(string) X(boolean) X(bytes) X(decimal)
+  X(none) X(integer) X(number) X(string) X(boolean) X(bytes) X(decimal) X(json)
 
 enum {
 #define QS_CHECK_(name) QSV_##name,
@@ -56,7 +56,7 @@ enum {
 };
 
 /* How C converts a column value on the way out (no Lua call). */
-#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text)
+#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json)
 
 enum {
 #define QS_RESULT_(name) QSR_##name,
@@ -64,6 +64,12 @@ enum {
 #undef QS_RESULT_
   QSR_LAST_
 };
+
+/* JSON (ljson.c): encode the value at idx, leaving the string pushed, or
+** return the reason; decode text, leaving the value pushed, or return why. */
+const char *qsB_json_encode(lua_State *L, int idx);
+const char *qsB_json_decode(lua_State *L, const char *s, size_t n);
+void qsB_open_json(lua_State *L);
 
 /* Pushes the four code tables as fields of the table at the top. */
 void qsB_export_codes(lua_State *L);

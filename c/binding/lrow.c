@@ -45,6 +45,16 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
         return;
       }
       break;
+    case QSR_json:
+      if (v->type == QS_TTEXT || v->type == QS_TBLOB) {
+        const char *err = qsB_json_decode(L, v->u.s.p, v->u.s.n);
+        if (err) {   /* the cursor owns the statement: raising is safe */
+          lua_pushfstring(L, "invalid JSON in a JSON column: %s", err);
+          qsB_raise(L, QS_DATA, lua_tostring(L, -1));
+        }
+        return;
+      }
+      break;
     case QSR_decimal:
       if (v->type == QS_TINT) {
         snprintf(num, sizeof num, "%lld", (long long)v->u.i);

@@ -36,7 +36,7 @@ M.Result = result.Result
 -- types (qs.Integer, qs.String(50), ...)
 for _, name in ipairs({"TypeEngine", "Integer", "BigInteger", "SmallInteger", "Float", "Numeric",
     "String", "Text", "Unicode", "UnicodeText", "Boolean", "Date", "DateTime", "Time", "Interval",
-    "LargeBinary", "Enum", "Uuid", "NullType", "TypeDecorator"}) do
+    "LargeBinary", "Enum", "Uuid", "NullType", "TypeDecorator", "JSON"}) do
   M[name] = types[name]
 end
 
@@ -54,6 +54,8 @@ M.schema = {CreateTable = ddl.CreateTable, DropTable = ddl.DropTable, CreateInde
   DropIndex = ddl.DropIndex}
 
 -- expressions and statements
+M.json_null = types.json_null
+M.json_array = types.json_array
 M.text = elements.text
 M.null = elements.null
 M.true_ = elements.true_

@@ -297,6 +297,82 @@ function M.cast(expr, t)
 end
 function ColumnElement:cast(t) return M.cast(self, t) end
 
+-- JSON element access ------------------------------------------------------------------------
+
+local JsonGet = M.column_class("JsonGet")
+JsonGet._k = K.JSON_GET
+function JsonGet:_from_objects() return from_objects(self.left) end
+
+local function check_json(self, what)
+  if not (self.type and self.type._affinity == "json") then
+    exc.raise(exc.ArgumentError, what .. ": only JSON columns have JSON element access", nil, 4)
+  end
+end
+
+-- $."key" / $[i] steps of an SQL/JSON path; keys are quoted (a key is data)
+local function json_path(steps)
+  local out = {"$"}
+  for i, s in ipairs(steps) do
+    if type(s) == "number" then
+      if mtype and mtype(s) ~= "integer" or s < 0 then
+        exc.raise(exc.ArgumentError, "JSON path: index " .. i .. " must be a non-negative integer", nil, 5)
+      end
+      out[#out + 1] = "[" .. string.format("%d", s) .. "]"
+    elseif type(s) == "string" then
+      out[#out + 1] = '."' .. s:gsub('[\\"]', "\\%0") .. '"'
+    else
+      exc.raise(exc.ArgumentError, "JSON path: step " .. i .. " must be a string or an integer", nil, 5)
+    end
+  end
+  return table.concat(out)
+end
+
+-- PostgreSQL text[] literal for #>: {"a","2"}
+local function pg_path(steps)
+  local out = {}
+  for i, s in ipairs(steps) do
+    out[i] = '"' .. tostring(s):gsub('[\\"]', "\\%0") .. '"'
+  end
+  return "{" .. table.concat(out, ",") .. "}"
+end
+
+local function json_get(self, mode, steps, as, t)
+  local first = steps[1]
+  local pg = mode == "get" and BindParameter.anon("param", first, types.for_value(first))
+    or BindParameter.anon("param", pg_path(steps), types.String)
+  return setmetatable({left = self, mode = mode, as = as, steps = steps,
+    key = BindParameter.anon("param", json_path(steps), types.String), pg_key = pg,
+    type = t}, JsonGet)
+end
+
+--- The JSON element at key (a string) or index (an integer, 0-based as in SQL/JSON).
+function ColumnElement:get(key)
+  check_json(self, "get")
+  return json_get(self, "get", {key}, nil, self.type)
+end
+
+--- The JSON element at a path of keys and indexes: col:path({"a", 2}).
+function ColumnElement:path(steps)
+  check_json(self, "path")
+  if type(steps) ~= "table" or #steps == 0 then
+    exc.raise(exc.ArgumentError, "path: expected a non-empty list of keys and indexes", nil, 2)
+  end
+  return json_get(self, "path", steps, nil, self.type)
+end
+
+local function json_as(as, t)
+  return function(self)
+    if self._k ~= K.JSON_GET then
+      exc.raise(exc.ArgumentError, "as_" .. as .. ": call it on col:get() or col:path()", nil, 2)
+    end
+    return json_get(self.left, self.mode, self.steps, as, t)
+  end
+end
+ColumnElement.as_string = json_as("string", types.String)
+ColumnElement.as_integer = json_as("integer", types.Integer)
+ColumnElement.as_float = json_as("float", types.Float)
+ColumnElement.as_boolean = json_as("boolean", types.Boolean)
+
 function ColumnElement:concat(o) return binary(self, OP.CONCAT, coerce(o, self), types.String) end
 
 -- arithmetic metamethods -----------------------------------------------------------------------

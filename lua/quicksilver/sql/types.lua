@@ -169,6 +169,18 @@ define("Uuid", "UUID", nil, {_affinity = "uuid", _bind = function(v)
   return v:lower()
 end, _result = RESULT.text})
 
+-- JSON: Lua tables, strings, numbers, booleans; encoded and decoded in C.
+-- qs.json_null is JSON null inside a document; arrays come back marked
+-- (qs.json_array) so that an empty array stays an array.
+define("JSON", "JSON", nil, {_check = CHECK.json, _result = RESULT.json, _affinity = "json"})
+M.json_null = setmetatable({}, {__tostring = function() return "json_null" end, __name = "json_null"})
+M.json_array_mt = {__name = "json_array"}
+--- Marks t as a JSON array (an empty table would otherwise be an object).
+function M.json_array(t)
+  return setmetatable(t or {}, M.json_array_mt)
+end
+core.set_json(M.json_null, M.json_array_mt)
+
 -- NullType: unknown; values pass through.
 define("NullType", "NULL", nil, {_affinity = "null"})
 

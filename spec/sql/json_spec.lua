@@ -1,0 +1,126 @@
+-- JSON columns: documents both ways (encoded and decoded in C), element
+-- access in SQL per dialect, and what cannot be encoded.
+local qs = require("quicksilver")
+local helpers = require("spec.helpers")
+local raises = helpers.assert_raises_kind
+local core = require("quicksilver.core")
+
+describe("JSON", function()
+  local engine, docs
+
+  setup(function()
+    engine = qs.create_engine("sqlite://")
+    local md = qs.MetaData()
+    docs = qs.Table("docs", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("data", qs.JSON))
+    md:create_all(engine)
+    engine:begin(function(c)
+      c:execute(qs.insert(docs), {
+        {id = 1, data = {name = 'q"uote', n = 3, f = 1.5, tags = {"x", "y"},
+          nested = {flags = {true, false, qs.json_null}}, ["ünï"] = "☃"}},
+        {id = 2, data = {}},
+        {id = 3, data = qs.json_array()},
+        {id = 4, data = "plain string"},
+        {id = 5, data = 42},
+        {id = 6, data = qs.null},
+      })
+    end)
+  end)
+  teardown(function() engine:dispose() end)
+
+  local function data(id)
+    return engine:connect(function(c) return c:execute(qs.select(docs.c.data):where(docs.c.id:eq(id))):scalar() end)
+  end
+
+  it("round-trips documents", function()
+    local d = data(1)
+    assert.equal('q"uote', d.name)
+    assert.equal(3, d.n)
+    if math.type then assert.equal("integer", math.type(d.n)) end
+    assert.equal(1.5, d.f)
+    assert.same({"x", "y"}, {d.tags[1], d.tags[2]})
+    assert.equal(true, d.nested.flags[1])
+    assert.equal(qs.json_null, d.nested.flags[3])
+    assert.equal("☃", d["ünï"])
+  end)
+
+  it("keeps empty objects and empty arrays apart", function()
+    assert.equal("{}", core.json_encode(data(2)))
+    assert.equal("[]", core.json_encode(data(3)))
+  end)
+
+  it("stores scalars and SQL NULL", function()
+    assert.equal("plain string", data(4))
+    assert.equal(42, data(5))
+    assert.is_nil(data(6))
+  end)
+
+  it("reads elements with get, path and as_*", function()
+    local row = engine:connect(function(c)
+      return c:execute(qs.select(docs.c.data:get("name"), docs.c.data:get("name"):as_string():label("s"),
+        docs.c.data:path({"tags", 1}):as_string():label("t"), docs.c.data:get("f"):as_float():label("f"),
+        docs.c.data:path({"nested", "flags", 0}):as_boolean():label("b")):where(docs.c.id:eq(1))):one()
+    end)
+    assert.equal('q"uote', row[1])
+    assert.equal('q"uote', row.s)
+    assert.equal("y", row.t)
+    assert.equal(1.5, row.f)
+    assert.equal(true, row.b)
+  end)
+
+  it("filters on elements", function()
+    local ids = engine:connect(function(c)
+      return c:execute(qs.select(docs.c.id):where(docs.c.data:get("n"):as_integer():gt(2))):scalars():all()
+    end)
+    assert.same({1, n = 1}, ids)
+    local eq = engine:connect(function(c)
+      return c:execute(qs.select(docs.c.id):where(docs.c.data:get("n"):eq(3))):scalars():all()
+    end)
+    assert.same({1, n = 1}, eq)
+  end)
+
+  it("compiles element access per dialect, paths as parameters", function()
+    local stmt = qs.select(docs.c.data:get("a"), docs.c.data:path({"b", 2}):as_string())
+    local lite = stmt:compile({dialect = "sqlite"})
+    assert.equal("SELECT JSON_QUOTE(JSON_EXTRACT(docs.data, ?)) AS anon_1, JSON_EXTRACT(docs.data, ?) AS anon_2 FROM docs", lite.sql)
+    assert.same({'$."a"', '$."b"[2]'}, {lite.params[1], lite.params[2]})
+    local pg = stmt:compile({dialect = "postgresql"})
+    assert.equal("SELECT docs.data -> $1 AS anon_1, docs.data #>> $2 AS anon_2 FROM docs", pg.sql)
+    assert.same({"a", '{"b","2"}'}, {pg.params[1], pg.params[2]})
+    assert.equal("SELECT JSON_EXTRACT(docs.data, ?) AS anon_1, JSON_UNQUOTE(JSON_EXTRACT(docs.data, ?)) AS anon_2 FROM docs",
+      stmt:compile({dialect = "mysql"}).sql)
+  end)
+
+  it("quotes keys inside paths (a key is data)", function()
+    local c = qs.select(docs.c.data:get('a"]; --')):compile()
+    assert.equal('$."a\\"]; --"', c.params[1])
+  end)
+
+  it("refuses what JSON cannot hold, naming the column", function()
+    for _, bad in ipairs({{f = 0 / 0}, {fn = print}, {[true] = 1}, {1, 2, nil, 4}}) do
+      local err = raises(qs.exc.ArgumentError, function()
+        engine:begin(function(c) c:execute(qs.insert(docs), {id = 99, data = bad}) end)
+      end)
+      assert.matches("data", err.message)
+    end
+    local cyc = {}
+    cyc.self = cyc
+    raises(qs.exc.ArgumentError, function() core.json_encode(cyc) end)
+  end)
+
+  it("decodes and encodes standard JSON text", function()
+    local v = core.json_decode(' {"a": [1, 2.5, -3e2, "\\u00e9\\ud83d\\ude00\\n"], "b": null, "c": true} ')
+    assert.equal(1, v.a[1])
+    assert.equal(2.5, v.a[2])
+    assert.equal(-300, v.a[3])
+    assert.equal("é😀\n", v.a[4])
+    assert.equal(qs.json_null, v.b)
+    assert.equal('"a\\u0001\\"\\\\"', core.json_encode("a\1\"\\"))
+    for _, bad in ipairs({"{", "[1,]", "nul", '"\\x"', "1 2", '{"a" 1}', '"\\ud800"'}) do
+      raises(qs.exc.DataError, function() core.json_decode(bad) end)
+    end
+  end)
+
+  it("element access on a non-JSON column raises", function()
+    raises(qs.exc.ArgumentError, function() return docs.c.id:get("x") end)
+  end)
+end)
