@@ -68,6 +68,25 @@ static void column(qsC *c, int idx) {
   qsC_ident(c, name, n);
 }
 
+/* " ESCAPE 'c'" for a LIKE that has an escape character (a literal: the
+** character is checked to be one character in Lua and quoted here). */
+static void escape_clause(qsC *c, int idx) {
+  size_t n;
+  const char *esc = qsC_string(c, idx, "escape", &n);
+  qs_value v;
+  qs_error err;
+  if (esc == NULL) return;
+  memset(&err, 0, sizeof err);
+  v.type = QS_TTEXT;
+  v.u.s.p = esc;
+  v.u.s.n = n;
+  qsC_puts(c, " ESCAPE ");
+  if (qs_render_literal(c->d, c->b, &v, &err) != QS_OK) {
+    qs_error_clear(&err);
+    qsC_error(c, QS_COMPILE, "bad escape character");
+  }
+}
+
 static void binary(qsC *c, int idx, int outer) {
   int op = op_of(c, idx), prec = precedence[op];
   int paren = prec < outer;
@@ -142,37 +161,9 @@ static void binary(qsC *c, int idx, int outer) {
     sub(c, idx, "left", prec);
     qsC_puts(c, sym);
     sub(c, idx, "right", rprec);
-    if ((op == QSO_LIKE || op == QSO_NOT_LIKE || op == QSO_ILIKE || op == QSO_NOT_ILIKE)) {
-      size_t n;
-      const char *esc = qsC_string(c, idx, "escape", &n);
-      if (esc) {
-        qs_value v;
-        qs_error err;
-        memset(&err, 0, sizeof err);
-        v.type = QS_TTEXT;
-        v.u.s.p = esc;
-        v.u.s.n = n;
-        qsC_puts(c, " ESCAPE ");
-        if (qs_render_literal(c->d, c->b, &v, &err) != QS_OK) {
-          qs_error_clear(&err);
-          qsC_error(c, QS_COMPILE, "bad escape character");
-        }
-      }
-    }
-  } else if (op == QSO_ILIKE || op == QSO_NOT_ILIKE) {
-    size_t n;
-    const char *esc = qsC_string(c, idx, "escape", &n);
-    if (esc) {
-      qs_value v;
-      qs_error err;
-      memset(&err, 0, sizeof err);
-      v.type = QS_TTEXT;
-      v.u.s.p = esc;
-      v.u.s.n = n;
-      qsC_puts(c, " ESCAPE ");
-      if (qs_render_literal(c->d, c->b, &v, &err) != QS_OK) qs_error_clear(&err);
-    }
   }
+  if (op == QSO_LIKE || op == QSO_NOT_LIKE || op == QSO_ILIKE || op == QSO_NOT_ILIKE)
+    escape_clause(c, idx);
   if (paren) qs_buf_putc(c->b, ')');
 }
 

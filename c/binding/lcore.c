@@ -127,21 +127,6 @@ static int l_code_classes(lua_State *L) {
   return 1;
 }
 
-/* core.quote_identifier(dialect, name): for the compiler's Lua front end
-** and tests. */
-static int l_quote_identifier(lua_State *L) {
-  const char *dname = luaL_checkstring(L, 1);
-  size_t n;
-  const char *ident = luaL_checklstring(L, 2, &n);
-  const qs_dialect *d = qs_dialect_find(dname);
-  qs_buf *b;
-  if (d == NULL) return luaL_error(L, "unknown dialect '%s'", dname);
-  b = qsB_newbuf(L);
-  if (qs_dialect_quote(d, b, ident, n) != QS_OK) return qsB_raise(L, QS_NOMEM, "out of memory");
-  lua_pushlstring(L, b->p, b->len);
-  return 1;
-}
-
 static const luaL_Reg buf_meta[] = {
   {"__gc", buf_gc},
   {NULL, NULL},
@@ -154,7 +139,6 @@ static const luaL_Reg funcs[] = {
   {"set_error_factory", l_set_error_factory},
   {"drivers", l_drivers},
   {"code_classes", l_code_classes},
-  {"quote_identifier", l_quote_identifier},
   {"row", qsB_row_new},
   {NULL, NULL},
 };

@@ -34,10 +34,26 @@ function core.drivers() end
 ---@return table<string, string> code name -> qs.exc class name
 function core.code_classes() end
 
+--- An identifier as the compiler writes it (quoted only when needed).
 ---@param dialect string
 ---@param name string
 ---@return string
-function core.quote_identifier(dialect, name) end
+function core.ident(dialect, name) end
+
+--- Compiles a statement tree (lnodes.h) for a dialect.
+---@param stmt table
+---@param dialect string
+---@param opts? {literal_binds?: boolean}
+---@return table compiled {sql, keys, values, checks, procs, npos, result_names, result_types, result_unknown}
+function core.compile(stmt, dialect, opts) end
+
+---@param v any
+---@return string
+function core.json_encode(v) end
+
+---@param s string
+---@return any
+function core.json_decode(s) end
 
 ---@class quicksilver.core.Connection
 local Connection = {}

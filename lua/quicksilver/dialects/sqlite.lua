@@ -41,27 +41,27 @@ end
 --- for memory databases (so the data stays visible), a fresh one per
 --- checkout for files.
 function M.default_poolclass(url)
-  --- Table names of the main (or attached) schema, sorted.
+  -- sqlite_master of the main or an attached schema (quoted by the compiler's rules).
+local function master(schema)
+  if schema == nil then return "sqlite_master" end
+  return require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master"
+end
+
+--- Table names of the main (or attached) schema, sorted.
 function M.get_table_names(conn, schema)
-  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
-    or "sqlite_master"
-  return conn:exec_driver_sql("SELECT name FROM " .. master ..
+  return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
     " WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"):scalars():all()
 end
 
 --- View names, sorted.
 function M.get_view_names(conn, schema)
-  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
-    or "sqlite_master"
-  return conn:exec_driver_sql("SELECT name FROM " .. master ..
+  return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
     " WHERE type = 'view' ORDER BY name"):scalars():all()
 end
 
 --- Whether a table (or view) exists.
 function M.has_table(conn, name, schema)
-  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
-    or "sqlite_master"
-  return conn:exec_driver_sql("SELECT count(*) FROM " .. master ..
+  return conn:exec_driver_sql("SELECT count(*) FROM " .. master(schema) ..
     " WHERE type IN ('table', 'view') AND name = ?", {name}):scalar() > 0
 end
 
@@ -111,27 +111,27 @@ function M.get_isolation_level(cconn)
   return rows[1] and rows[1][1] == 1 and "READ UNCOMMITTED" or "SERIALIZABLE"
 end
 
+-- sqlite_master of the main or an attached schema (quoted by the compiler's rules).
+local function master(schema)
+  if schema == nil then return "sqlite_master" end
+  return require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master"
+end
+
 --- Table names of the main (or attached) schema, sorted.
 function M.get_table_names(conn, schema)
-  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
-    or "sqlite_master"
-  return conn:exec_driver_sql("SELECT name FROM " .. master ..
+  return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
     " WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"):scalars():all()
 end
 
 --- View names, sorted.
 function M.get_view_names(conn, schema)
-  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
-    or "sqlite_master"
-  return conn:exec_driver_sql("SELECT name FROM " .. master ..
+  return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
     " WHERE type = 'view' ORDER BY name"):scalars():all()
 end
 
 --- Whether a table (or view) exists.
 function M.has_table(conn, name, schema)
-  local master = schema and (require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master")
-    or "sqlite_master"
-  return conn:exec_driver_sql("SELECT count(*) FROM " .. master ..
+  return conn:exec_driver_sql("SELECT count(*) FROM " .. master(schema) ..
     " WHERE type IN ('table', 'view') AND name = ?", {name}):scalar() > 0
 end
 

@@ -128,16 +128,20 @@ local function fire(target, name, ...)
   if event.has(target, name) then event.fire(target, name, ...) end
 end
 
+-- The set of tables asked for (nil: all).
+local function wanted_set(tables)
+  if not tables then return nil end
+  local set = {}
+  for _, t in ipairs(tables) do set[t] = true end
+  return set
+end
+
 --- Creates tables (all of metadata's when tables is nil) in dependency order.
 function M.create_tables(bind, metadata, tables, opts)
   local checkfirst = not (opts and opts.checkfirst == false)
   with_connection(bind, function(conn)
     local order = metadata:sorted_tables()
-    local wanted
-    if tables then
-      wanted = {}
-      for _, t in ipairs(tables) do wanted[t] = true end
-    end
+    local wanted = wanted_set(tables)
     local todo = {}
     for _, t in ipairs(order) do
       if (not wanted or wanted[t]) and
@@ -161,11 +165,7 @@ function M.drop_tables(bind, metadata, tables, opts)
   local checkfirst = not (opts and opts.checkfirst == false)
   with_connection(bind, function(conn)
     local order = metadata:sorted_tables()
-    local wanted
-    if tables then
-      wanted = {}
-      for _, t in ipairs(tables) do wanted[t] = true end
-    end
+    local wanted = wanted_set(tables)
     local todo = {}
     for i = #order, 1, -1 do
       local t = order[i]
