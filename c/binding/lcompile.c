@@ -305,8 +305,14 @@ static int l_compile(lua_State *L) {
     lua_pop(L, 1);
   }
   kind = qsC_kind(L, 1);
+  if (lua_istable(L, 3)) {   /* CTEs the Lua front collected: WITH comes first */
+    lua_getfield(L, 3, "ctes");
+    if (lua_istable(L, -1)) qsC_with(&c, lua_gettop(L));
+    lua_pop(L, 1);
+  }
   switch (kind) {
     case QSK_SELECT: qsC_select(&c, 1); break;
+    case QSK_COMPOUND: qsC_compound(&c, 1); break;
     case QSK_INSERT: qsC_insert(&c, 1); break;
     case QSK_UPDATE: qsC_update(&c, 1); break;
     case QSK_DELETE: qsC_delete(&c, 1); break;

@@ -34,6 +34,7 @@ typedef struct qsC {
   int literal_binds; /* render values inline through the literal renderer */
   int unqualified;   /* columns without their table (SET lists, DDL) */
   int label_refs;    /* ORDER BY / GROUP BY: a label renders as its name */
+  int no_result;     /* later members of a compound: columns not recorded */
 } qsC;
 
 /* Raises a CompileError (or another class) with a formatted message. */
@@ -55,6 +56,9 @@ void qsC_bind(qsC *c, int idx);          /* a BIND node */
 void qsC_bind_value(qsC *c, int validx, int typeidx, const char *base); /* anonymous value */
 void qsC_from(qsC *c, int idx);          /* a FROM element (table, alias, join) */
 void qsC_select(qsC *c, int idx);
+void qsC_compound(qsC *c, int idx);
+void qsC_any_select(qsC *c, int idx);    /* SELECT or compound */
+void qsC_with(qsC *c, int ctes);        /* WITH ... for the CTE list at ctes */
 void qsC_insert(qsC *c, int idx);
 void qsC_update(qsC *c, int idx);
 void qsC_delete(qsC *c, int idx);

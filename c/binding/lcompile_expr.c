@@ -47,6 +47,9 @@ static void from_name(qsC *c, int idx) {
   const char *name;
   if (k == QSK_TABLE) {
     qsC_table_name(c, idx);
+  } else if (k == QSK_CTE) {
+    name = qsC_string(c, idx, "name", &n);
+    qsC_ident(c, name, n);
   } else if (k == QSK_ALIAS) {
     name = qsC_alias_name(c, idx, &n);
     qsC_ident(c, name, n);
@@ -306,7 +309,7 @@ static void in_(qsC *c, int idx, int outer) {
   qsC_puts(c, negate ? " NOT IN " : " IN ");
   if (qsC_field(c, idx, "select") != LUA_TNIL) {
     qs_buf_putc(c->b, '(');
-    qsC_select(c, lua_gettop(L));
+    qsC_any_select(c, lua_gettop(L));
     qs_buf_putc(c->b, ')');
     lua_pop(L, 1);
   } else {
@@ -382,6 +385,54 @@ static void json_get(qsC *c, int idx) {
   qsC_puts(c, close);
 }
 
+/* A window frame bound, made by Lua from checked integers; checked again
+** here because it is written into the SQL as text. */
+static void frame_bound(qsC *c, int idx, const char *name) {
+  size_t n, i;
+  const char *s = qsC_string(c, idx, name, &n);
+  int ok = s != NULL;
+  if (ok && strcmp(s, "UNBOUNDED PRECEDING") && strcmp(s, "UNBOUNDED FOLLOWING") &&
+      strcmp(s, "CURRENT ROW")) {
+    for (i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++) {}
+    ok = i > 0 && (strcmp(s + i, " PRECEDING") == 0 || strcmp(s + i, " FOLLOWING") == 0);
+  }
+  if (!ok) qsC_error(c, QS_COMPILE, "invalid window frame bound");
+  qsC_puts(c, s);
+}
+
+static void over(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int any = 0;
+  size_t n;
+  const char *frame;
+  sub(c, idx, "element", 0);
+  qsC_puts(c, " OVER (");
+  if (qsC_field(c, idx, "partition_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    qsC_puts(c, "PARTITION BY ");
+    qsC_list(c, idx, "partition_by", ", ", 0);
+    any = 1;
+  }
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "order_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    qsC_puts(c, any ? " ORDER BY " : "ORDER BY ");
+    qsC_list(c, idx, "order_by", ", ", 0);
+    any = 1;
+  }
+  lua_pop(L, 1);
+  frame = qsC_string(c, idx, "frame", &n);
+  if (frame) {
+    if (strcmp(frame, "ROWS") != 0 && strcmp(frame, "RANGE") != 0)
+      qsC_error(c, QS_COMPILE, "invalid window frame");
+    qsC_puts(c, any ? " " : "");
+    qsC_puts(c, frame);
+    qsC_puts(c, " BETWEEN ");
+    frame_bound(c, idx, "lower");
+    qsC_puts(c, " AND ");
+    frame_bound(c, idx, "upper");
+  }
+  qs_buf_putc(c->b, ')');
+}
+
 void qsC_expr(qsC *c, int idx) { qsC_expr_prec(c, idx, 0); }
 
 void qsC_expr_prec(qsC *c, int idx, int prec) {
@@ -437,19 +488,32 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
       break;
     case QSK_CASE: case_(c, idx); break;
     case QSK_JSON_GET: json_get(c, idx); break;
+    case QSK_OVER: over(c, idx); break;
+    case QSK_VALUES_REF:   /* stmt.inserted.col in ON DUPLICATE KEY UPDATE */
+      if (!is_mysql(c)) qsC_error(c, QS_COMPILE, "inserted.<column> is MySQL's; use excluded on %s", c->d->name);
+      s = qsC_string(c, idx, "name", &n);
+      qsC_puts(c, "VALUES(");
+      qsC_ident(c, s, n);
+      qs_buf_putc(c->b, ')');
+      break;
+    case QSK_COMPOUND:
+      qs_buf_putc(c->b, '(');
+      qsC_compound(c, idx);
+      qs_buf_putc(c->b, ')');
+      break;
     case QSK_IN: in_(c, idx, prec); break;
     case QSK_BETWEEN: between(c, idx, prec); break;
     case QSK_SCALAR_SELECT:
       qs_buf_putc(c->b, '(');
       qsC_field(c, idx, "element");
-      qsC_select(c, lua_gettop(L));
+      qsC_any_select(c, lua_gettop(L));
       lua_pop(L, 1);
       qs_buf_putc(c->b, ')');
       break;
     case QSK_EXISTS:
       qsC_puts(c, "EXISTS (");
       qsC_field(c, idx, "element");
-      qsC_select(c, lua_gettop(L));
+      qsC_any_select(c, lua_gettop(L));
       lua_pop(L, 1);
       qs_buf_putc(c->b, ')');
       break;
@@ -458,7 +522,7 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
       qsC_select(c, idx);
       qs_buf_putc(c->b, ')');
       break;
-    case QSK_TABLE: case QSK_ALIAS: case QSK_JOIN:
+    case QSK_TABLE: case QSK_ALIAS: case QSK_JOIN: case QSK_CTE:
       qsC_from(c, idx);
       break;
     default:

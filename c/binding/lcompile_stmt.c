@@ -70,8 +70,7 @@ void qsC_from(qsC *c, int idx) {
         /* a subquery in FROM correlates with nothing outside */
         lua_newtable(L);
         lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing) + 1);
-        c->depth = c->depth < 1 ? 1 : c->depth;
-        qsC_select(c, lua_gettop(L) - 0);
+        qsC_any_select(c, lua_gettop(L));
         c->depth = saved;
         lua_pushnil(L);
         lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
@@ -83,6 +82,10 @@ void qsC_from(qsC *c, int idx) {
       qsC_ident(c, name, n);
       break;
     case QSK_TEXT: qsC_text(c, idx); break;
+    case QSK_CTE:
+      name = qsC_string(c, idx, "name", &n);
+      qsC_ident(c, name, n);
+      break;
     default: qsC_error(c, QS_COMPILE, "not a FROM element");
   }
 }
@@ -141,7 +144,7 @@ static int in_list(lua_State *L, int listidx, int idx) {
 /* Records a result column of the outermost SELECT. */
 static void result_column(qsC *c, const char *name, size_t n, int expridx) {
   lua_State *L = c->L;
-  if (c->depth != 1) return;
+  if (c->depth != 1 || c->no_result) return;
   c->nresult++;
   lua_pushlstring(L, name, n);
   lua_rawseti(L, c->rnames, c->nresult);
@@ -281,6 +284,14 @@ void qsC_select(qsC *c, int idx) {
   lua_getfield(L, idx, "_distinct");
   if (lua_toboolean(L, -1)) qsC_puts(c, "DISTINCT ");
   lua_pop(L, 1);
+  if (qsC_field(c, idx, "_distinct_on") == LUA_TTABLE) {
+    if (!is_dialect(c, "postgresql"))
+      qsC_error(c, QS_COMPILE, "DISTINCT ON is PostgreSQL's; dialect %s has no such form", c->d->name);
+    qsC_puts(c, "DISTINCT ON (");
+    qsC_list(c, idx, "_distinct_on", ", ", 0);
+    qsC_puts(c, ") ");
+  }
+  lua_pop(L, 1);
 
   /* The FROM list decides correlation before the columns are written (a
   ** scalar subquery among the columns correlates to this SELECT). */
@@ -354,6 +365,111 @@ void qsC_select(qsC *c, int idx) {
   lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
   lua_settop(L, froms - 1);
   c->depth--;
+}
+
+/* One member of a compound: a SELECT with its own ORDER BY or LIMIT needs
+** parentheses, which SQLite does not parse there: it gets a subquery. */
+static void compound_member(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int own = 0;
+  if (qsC_kind(L, idx) == QSK_SELECT) {
+    lua_getfield(L, idx, "_order_by");
+    own = lua_istable(L, -1) && lua_rawlen(L, -1) > 0;
+    lua_getfield(L, idx, "_limit");
+    own = own || !lua_isnil(L, -1);
+    lua_getfield(L, idx, "_offset");
+    own = own || !lua_isnil(L, -1);
+    lua_pop(L, 3);
+  } else {
+    own = 1;   /* a nested compound */
+  }
+  if (!own) {
+    qsC_any_select(c, idx);
+  } else if (is_dialect(c, "sqlite")) {
+    qsC_puts(c, "SELECT * FROM (");
+    qsC_any_select(c, idx);
+    qs_buf_putc(c->b, ')');
+  } else {
+    qs_buf_putc(c->b, '(');
+    qsC_any_select(c, idx);
+    qs_buf_putc(c->b, ')');
+  }
+}
+
+void qsC_compound(qsC *c, int idx) {
+  static const char *const ops[] = {"UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT",
+                                    "EXCEPT ALL", NULL};
+  lua_State *L = c->L;
+  size_t n;
+  const char *op = qsC_string(c, idx, "op", &n);
+  int i, count, j, ok = 0, saved = c->no_result;
+  for (j = 0; op && ops[j]; j++) ok = ok || strcmp(op, ops[j]) == 0;
+  if (!ok) qsC_error(c, QS_COMPILE, "invalid set operation");
+  if (is_mysql(c) && strncmp(op, "UNION", 5) != 0 && is_dialect(c, "mysql"))
+    qsC_error(c, QS_COMPILE, "%s is not supported by dialect mysql", op);
+  qsC_field(c, idx, "selects");
+  count = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  for (i = 1; i <= count; i++) {
+    if (i > 1) {
+      qs_buf_putc(c->b, ' ');
+      qsC_puts(c, op);
+      qs_buf_putc(c->b, ' ');
+      c->no_result = 1;   /* the first member names the columns */
+    }
+    lua_rawgeti(L, -1, i);
+    compound_member(c, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  c->no_result = saved;
+  if (qsC_field(c, idx, "_order_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    c->label_refs++;
+    c->unqualified++;   /* ORDER BY over a compound names its columns */
+    qsC_puts(c, " ORDER BY ");
+    qsC_list(c, idx, "_order_by", ", ", 0);
+    c->unqualified--;
+    c->label_refs--;
+  }
+  lua_pop(L, 1);
+  limit_offset(c, idx);
+}
+
+void qsC_any_select(qsC *c, int idx) {
+  if (qsC_kind(c->L, idx) == QSK_COMPOUND) qsC_compound(c, idx);
+  else qsC_select(c, idx);
+}
+
+void qsC_with(qsC *c, int ctes) {
+  lua_State *L = c->L;
+  int i, n = (int)lua_rawlen(L, ctes), recursive = 0, saved_depth = c->depth;
+  if (n == 0) return;
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, ctes, i);
+    lua_getfield(L, -1, "recursive");
+    recursive = recursive || lua_toboolean(L, -1);
+    lua_pop(L, 2);
+  }
+  qsC_puts(c, recursive ? "WITH RECURSIVE " : "WITH ");
+  c->depth = 1;   /* CTE bodies name no result columns of the statement */
+  c->no_result++;
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *name;
+    int cte;
+    if (i > 1) qsC_puts(c, ", ");
+    lua_rawgeti(L, ctes, i);
+    cte = lua_gettop(L);
+    name = qsC_string(c, cte, "name", &len);
+    qsC_ident(c, name, len);
+    qsC_puts(c, " AS (");
+    qsC_field(c, cte, "element");
+    qsC_any_select(c, lua_gettop(L));
+    lua_pop(L, 2);
+    qs_buf_putc(c->b, ')');
+  }
+  c->no_result--;
+  c->depth = saved_depth;
+  qs_buf_putc(c->b, ' ');
 }
 
 static void returning(qsC *c, int idx, const char *what) {
@@ -434,6 +550,104 @@ static void pair_part(qsC *c, int idx, int i, int which) {
   lua_pop(L, 3);
 }
 
+/* SET a = value, ... from a list of {column, value} pairs at the top. */
+static void set_pairs(qsC *c, const char *field, int idx) {
+  lua_State *L = c->L;
+  int i, n;
+  qsC_field(c, idx, field);
+  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  if (n == 0) qsC_error(c, QS_ARGUMENT, "an upsert needs values to set");
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *name;
+    if (i > 1) qsC_puts(c, ", ");
+    lua_rawgeti(L, -1, i);
+    lua_rawgeti(L, -1, 1);
+    name = qsC_string(c, lua_gettop(L), "name", &len);
+    qsC_ident(c, name, len);
+    qsC_puts(c, " = ");
+    lua_rawgeti(L, -2, 2);
+    qsC_expr(c, lua_gettop(L));
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+}
+
+/* ON CONFLICT (PostgreSQL, SQLite) and ON DUPLICATE KEY UPDATE (MySQL). */
+static void upsert(qsC *c, int idx) {
+  lua_State *L = c->L;
+  if (qsC_field(c, idx, "_on_conflict") == LUA_TTABLE) {
+    int oc = lua_gettop(L);
+    size_t n;
+    const char *kind = qsC_string(c, oc, "kind", &n);
+    const char *constraint = qsC_string(c, oc, "constraint", &n);
+    if (is_mysql(c))
+      qsC_error(c, QS_COMPILE, "ON CONFLICT is not supported by dialect %s (use on_duplicate_key_update)", c->d->name);
+    qsC_puts(c, " ON CONFLICT");
+    if (constraint) {
+      if (!is_dialect(c, "postgresql"))
+        qsC_error(c, QS_COMPILE, "ON CONFLICT ON CONSTRAINT is not supported by dialect %s", c->d->name);
+      qsC_puts(c, " ON CONSTRAINT ");
+      qsC_ident(c, constraint, n);
+    } else if (qsC_field(c, oc, "index_elements") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+      qsC_puts(c, " (");
+      c->unqualified++;
+      qsC_list(c, oc, "index_elements", ", ", 0);
+      c->unqualified--;
+      qs_buf_putc(c->b, ')');
+      lua_pop(L, 1);
+    } else {
+      lua_pop(L, 1);
+      if (kind && strcmp(kind, "update") == 0)
+        qsC_error(c, QS_ARGUMENT, "on_conflict_do_update needs index_elements or constraint");
+    }
+    if (kind && strcmp(kind, "update") == 0) {
+      qsC_puts(c, " DO UPDATE SET ");
+      set_pairs(c, "set_", oc);
+      if (qsC_field(c, oc, "where") != LUA_TNIL) {
+        qsC_puts(c, " WHERE ");
+        qsC_expr(c, lua_gettop(L));
+      }
+      lua_pop(L, 1);
+    } else {
+      qsC_puts(c, " DO NOTHING");
+    }
+  }
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "_on_duplicate") == LUA_TTABLE) {
+    if (!is_mysql(c))
+      qsC_error(c, QS_COMPILE, "ON DUPLICATE KEY UPDATE is not supported by dialect %s (use on_conflict_do_update)",
+                c->d->name);
+    qsC_puts(c, " ON DUPLICATE KEY UPDATE ");
+    set_pairs(c, "_on_duplicate", idx);
+  }
+  lua_pop(L, 1);
+}
+
+/* FROM/USING for the other tables an UPDATE or DELETE refers to. */
+static int extra_froms(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int n;
+  qsC_field(c, idx, "_extra_froms");
+  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  lua_pop(L, 1);
+  return n;
+}
+
+static void from_list(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int i, n;
+  qsC_field(c, idx, "_extra_froms");
+  n = (int)lua_rawlen(L, -1);
+  for (i = 1; i <= n; i++) {
+    if (i > 1) qsC_puts(c, ", ");
+    lua_rawgeti(L, -1, i);
+    qsC_from(c, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 void qsC_insert(qsC *c, int idx) {
   lua_State *L = c->L;
   int n = count_pairs(c, idx), i, rows;
@@ -489,6 +703,7 @@ void qsC_insert(qsC *c, int idx) {
       }
     }
   }
+  upsert(c, idx);
   c->depth--;
   returning(c, idx, "INSERT");
 }
@@ -497,17 +712,32 @@ void qsC_update(qsC *c, int idx) {
   lua_State *L = c->L;
   int n = count_pairs(c, idx), i;
   c->depth++;
+  int extra = extra_froms(c, idx);
   qsC_puts(c, "UPDATE ");
   target(c, idx, "UPDATE");
   qsC_table_name(c, lua_gettop(L));
   lua_pop(L, 1);
   if (n == 0) qsC_error(c, QS_ARGUMENT, "UPDATE without values: call :values({...}) or pass parameters");
+  if (extra && is_mysql(c)) {   /* MySQL's multi-table UPDATE */
+    qsC_puts(c, ", ");
+    from_list(c, idx);
+  }
   qsC_puts(c, " SET ");
   for (i = 1; i <= n; i++) {
     if (i > 1) qsC_puts(c, ", ");
+    if (extra && is_mysql(c)) {   /* qualified: several tables are in play */
+      target(c, idx, "UPDATE");
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qs_buf_putc(c->b, '.');
+    }
     pair_part(c, idx, i, 1);
     qsC_puts(c, "=");
     pair_part(c, idx, i, 2);
+  }
+  if (extra && !is_mysql(c)) {
+    qsC_puts(c, " FROM ");
+    from_list(c, idx);
   }
   if (qsC_field(c, idx, "_where") != LUA_TNIL) {
     qsC_puts(c, " WHERE ");
@@ -521,9 +751,20 @@ void qsC_update(qsC *c, int idx) {
 void qsC_delete(qsC *c, int idx) {
   lua_State *L = c->L;
   c->depth++;
+  int extra = extra_froms(c, idx);
   qsC_puts(c, "DELETE FROM ");
   target(c, idx, "DELETE");
   qsC_table_name(c, lua_gettop(L));
+  if (extra) {
+    if (is_dialect(c, "sqlite"))
+      qsC_error(c, QS_COMPILE, "DELETE with other tables in WHERE (DELETE ... USING) is not supported by dialect sqlite; use a subquery");
+    qsC_puts(c, " USING ");
+    if (is_mysql(c)) {
+      qsC_table_name(c, lua_gettop(L));
+      qsC_puts(c, ", ");
+    }
+    from_list(c, idx);
+  }
   lua_pop(L, 1);
   if (qsC_field(c, idx, "_where") != LUA_TNIL) {
     qsC_puts(c, " WHERE ");

@@ -5,13 +5,23 @@
 --- per-position checks and converters, the result columns and their
 --- conversions.
 local core = require("quicksilver.core")
+local selectable = require("quicksilver.sql.selectable")
 local util = require("quicksilver.util")
 
 local M = {}
 
 local rawget, rawset, type, pairs, setmetatable = rawget, rawset, type, pairs, setmetatable
 local sort, concat = table.sort, table.concat
-local ccompile = core.compile
+local ccompile_raw = core.compile
+
+-- core.compile with the CTEs of the statement (WITH ...) found first.
+local function ccompile(stmt, dialect, opts)
+  local ctes = selectable.collect_ctes(stmt)
+  if ctes[1] ~= nil then
+    opts = util.merge(opts, {ctes = ctes})
+  end
+  return ccompile_raw(stmt, dialect, opts)
+end
 
 ---@class quicksilver.Compiled
 ---@field sql string SQL with the dialect's placeholders

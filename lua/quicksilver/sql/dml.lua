@@ -17,6 +17,10 @@ local setmetatable, type, tostring, pairs, ipairs, select = setmetatable, type, 
 local format = string.format
 local BindParameter = elements.BindParameter
 
+local ValuesRef = elements.column_class("ValuesRef")
+ValuesRef._k = K.VALUES_REF
+function ValuesRef:_from_objects() return {} end
+
 local DML = util.class("DML", elements.ClauseElement)
 DML._executable = true
 DML.__tostring = elements.ClauseElement.__tostring
@@ -32,6 +36,21 @@ end
 
 local function copy(self)
   return setmetatable(util.copy(self), getmetatable(self))
+end
+
+-- Tables besides the target that a WHERE (or SET values) refer to: UPDATE
+-- ... FROM / DELETE ... USING.
+local function extra_froms(t, ...)
+  local out, seen = {}, {[t] = true}
+  for i = 1, select("#", ...) do
+    local e = select(i, ...)
+    if e then
+      for _, f in ipairs(elements.from_objects(e)) do
+        if not seen[f] then seen[f] = true; out[#out + 1] = f end
+      end
+    end
+  end
+  return out[1] and out or nil
 end
 
 local function named_bind(col, value)
@@ -100,7 +119,77 @@ Insert.__tostring = DML.__tostring
 M.Insert = Insert
 
 function M.insert(t)
-  return setmetatable({table = check_table(t, "insert")}, Insert)
+  t = check_table(t, "insert")
+  local stmt = setmetatable({table = t}, Insert)
+  -- the proposed row in an upsert: excluded.col (PostgreSQL, SQLite) and
+  -- inserted.col (MySQL's VALUES(col))
+  stmt.excluded = selectable.Alias.new(t, "excluded").c
+  local inserted = {}
+  for _, col in ipairs(t.columns) do
+    inserted[col.key] = setmetatable({name = col.name, key = col.key, type = col.type}, ValuesRef)
+  end
+  stmt.inserted = inserted
+  return stmt
+end
+
+local function upsert_pairs(t, map, what)
+  if type(map) ~= "table" or next(map) == nil then
+    exc.raise(exc.ArgumentError, what .. ": expected a non-empty table of column = value", nil, 4)
+  end
+  check_keys(t, map, what)
+  local out = {}
+  for _, col in ipairs(t.columns) do
+    local v = map[col.key]
+    if v ~= nil then
+      out[#out + 1] = {col, elements.is_element(v) and v or BindParameter.anon(col.key, v, col.type)}
+    end
+  end
+  return out
+end
+
+local function index_elements(t, list)
+  if list == nil then return nil end
+  local out = {}
+  for i, c in ipairs(list) do
+    out[i] = type(c) == "string" and t.c[c] or elements.coerce(c)
+  end
+  return out
+end
+
+-- SQLite parses "INSERT ... SELECT ... ON CONFLICT" only when the SELECT has
+-- a WHERE: a true one is added (harmless elsewhere).
+local function upsert_select(s)
+  if s._select and not s._select._where then s._select = s._select:where(elements.true_()) end
+end
+
+--- ON CONFLICT (index_elements) DO UPDATE SET set_ [WHERE where] (PostgreSQL,
+--- SQLite; constraint = name on PostgreSQL). Values may use stmt.excluded.col.
+function Insert:on_conflict_do_update(opts)
+  opts = opts or {}
+  local s = copy(self)
+  s._on_conflict = {kind = "update", index_elements = index_elements(self.table, opts.index_elements),
+    constraint = opts.constraint, set_ = upsert_pairs(self.table, opts.set_, "on_conflict_do_update"),
+    where = opts.where ~= nil and elements.condition(opts.where, "on_conflict_do_update") or nil}
+  upsert_select(s)
+  return s
+end
+
+--- ON CONFLICT [(index_elements)] DO NOTHING.
+function Insert:on_conflict_do_nothing(opts)
+  opts = opts or {}
+  local s = copy(self)
+  s._on_conflict = {kind = "nothing", index_elements = index_elements(self.table, opts.index_elements),
+    constraint = opts.constraint}
+  upsert_select(s)
+  return s
+end
+
+--- ON DUPLICATE KEY UPDATE col = value (MySQL, MariaDB); values may use
+--- stmt.inserted.col.
+function Insert:on_duplicate_key_update(map)
+  local s = copy(self)
+  s._on_duplicate = upsert_pairs(self.table, map, "on_duplicate_key_update")
+  return s
 end
 
 --- values({col = v, ...}) for one row, or values({...}, {...}) for several
@@ -155,7 +244,8 @@ end
 function Insert:_effective(keys)
   local t = self.table
   local e = setmetatable({table = t, _returning = self._returning, _select = self._select,
-    _select_columns = self._select_columns}, Insert)
+    _select_columns = self._select_columns, _on_conflict = self._on_conflict,
+    _on_duplicate = self._on_duplicate}, Insert)
   local fn_defaults = {}
   if self._select then return e, fn_defaults end
   if keys then check_keys(t, keys, "insert") end
@@ -266,6 +356,9 @@ function Update:_effective(keys)
       "' without values: call :values({...}) or pass parameters", nil, 4)
   end
   e._pairs = pairs_
+  local exprs = {}
+  for i, p in ipairs(pairs_) do exprs[i] = p[2] end
+  e._extra_froms = extra_froms(t, self._where, util.unpack(exprs))
   return e, fn_defaults
 end
 
@@ -285,7 +378,10 @@ function M.delete(t)
 end
 
 function Delete:_effective()
-  return self, {}
+  local e = setmetatable(util.copy(self), Delete)
+  e._compiled = nil
+  e._extra_froms = extra_froms(self.table, self._where)
+  return e, {}
 end
 
 return M

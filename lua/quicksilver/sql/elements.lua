@@ -608,7 +608,9 @@ function FunctionElement:_from_objects() return list_froms(self.args) end
 M.FunctionElement = FunctionElement
 
 -- Return types of well-known functions ("same" = the first argument's).
-local RETURNS = {count = types.Integer, length = types.Integer, char_length = types.Integer,
+local RETURNS = {row_number = types.Integer, rank = types.Integer, dense_rank = types.Integer,
+  ntile = types.Integer, lag = "same", lead = "same", first_value = "same", last_value = "same",
+  count = types.Integer, length = types.Integer, char_length = types.Integer,
   max = "same", min = "same", sum = "same", abs = "same", coalesce = "same", round = "same",
   avg = types.Numeric, lower = types.String, upper = types.String, trim = types.String,
   substr = types.String, replace = types.String, concat = types.String,
@@ -624,6 +626,65 @@ local function make_function(name, ...)
   local rt = RETURNS[base]
   if rt == "same" then rt = args[1] and args[1].type or types.NullType end
   return setmetatable({name = name, args = args, type = rt or types.NullType}, FunctionElement)
+end
+
+-- window functions ---------------------------------------------------------------------------
+
+local Over = M.column_class("Over")
+Over._k = K.OVER
+function Over:_from_objects()
+  local out, seen = {}, {}
+  from_objects(self.element, out, seen)
+  for _, e in ipairs(self.partition_by or {}) do from_objects(e, out, seen) end
+  for _, e in ipairs(self.order_by or {}) do from_objects(e, out, seen) end
+  return out
+end
+
+--- qs.unbounded: an open end of a window frame.
+M.unbounded = setmetatable({}, {__tostring = function() return "unbounded" end})
+
+local function frame_bound(v, lower)
+  if v == M.unbounded or v == nil then return lower and "UNBOUNDED PRECEDING" or "UNBOUNDED FOLLOWING" end
+  if type(v) ~= "number" or (mtype and mtype(v) ~= "integer") or v ~= math.floor(v) then
+    exc.raise(exc.ArgumentError, "over: frame bounds are integers or qs.unbounded", nil, 4)
+  end
+  if v == 0 then return "CURRENT ROW" end
+  if v < 0 then return string.format("%d PRECEDING", -v) end
+  return string.format("%d FOLLOWING", v)
+end
+
+local function expr_list(v, what)
+  if v == nil then return nil end
+  if type(v) ~= "table" or v._is_clause then v = {v} end
+  local out = {}
+  for i, e in ipairs(v) do
+    if not is_element(e) then
+      exc.raise(exc.ArgumentError, "over: " .. what .. " takes columns or expressions", nil, 4)
+    end
+    out[i] = e
+  end
+  return out
+end
+
+--- fn OVER (PARTITION BY ... ORDER BY ... ROWS/RANGE BETWEEN ...): opts
+--- partition_by, order_by (an expression or a list), rows or range = {lower,
+--- upper} where a negative n is n PRECEDING, 0 CURRENT ROW, a positive n n
+--- FOLLOWING and qs.unbounded an open end.
+function ColumnElement:over(opts)
+  opts = opts or {}
+  local o = setmetatable({element = self, type = self.type,
+    partition_by = expr_list(opts.partition_by, "partition_by"),
+    order_by = expr_list(opts.order_by, "order_by")}, Over)
+  local frame = opts.rows and "ROWS" or opts.range and "RANGE"
+  if opts.rows and opts.range then
+    exc.raise(exc.ArgumentError, "over: give rows or range, not both", nil, 2)
+  end
+  if frame then
+    local f = opts.rows or opts.range
+    if type(f) ~= "table" then exc.raise(exc.ArgumentError, "over: a frame is {lower, upper}", nil, 2) end
+    o.frame, o.lower, o.upper = frame, frame_bound(f[1], true), frame_bound(f[2], false)
+  end
+  return o
 end
 
 -- qs.func.name(...) / qs.func.pkg.name(...): generators made on access.

@@ -494,9 +494,16 @@ function Select:offset(n)
   return s
 end
 
-function Select:distinct()
+--- DISTINCT; with expressions, PostgreSQL's DISTINCT ON (exprs).
+function Select:distinct(...)
   local s = copy(self)
-  s._distinct = true
+  if select("#", ...) == 0 then
+    s._distinct = true
+    return s
+  end
+  local on = {}
+  for i = 1, select("#", ...) do on[i] = coerce((select(i, ...))) end
+  s._distinct_on = on
   return s
 end
 
@@ -593,6 +600,177 @@ function Exists:where(...)
 end
 function Exists:select_from(...)
   return setmetatable({element = self.element:select_from(...)}, Exists)
+end
+
+---------------------------------------------------------------------------------------------
+-- compound selects (UNION, INTERSECT, EXCEPT) and CTEs
+---------------------------------------------------------------------------------------------
+
+---@class quicksilver.CompoundSelect: quicksilver.ClauseElement
+local CompoundSelect = util.class("CompoundSelect", elements.ClauseElement)
+CompoundSelect._k = K.COMPOUND
+CompoundSelect._executable = true
+CompoundSelect.__tostring = elements.ClauseElement.__tostring
+M.CompoundSelect = CompoundSelect
+
+local function check_member(s, what)
+  if type(s) ~= "table" or (s._k ~= K.SELECT and s._k ~= K.COMPOUND) then
+    exc.raise(exc.ArgumentError, what .. ": expected select() statements", nil, 4)
+  end
+  return s
+end
+
+local function compound(op, first, ...)
+  local selects = {check_member(first, op)}
+  for i = 1, select("#", ...) do selects[#selects + 1] = check_member((select(i, ...)), op) end
+  if #selects < 2 then
+    exc.raise(exc.ArgumentError, op .. ": needs at least two selects", nil, 3)
+  end
+  local n = #selects[1]:_result_columns()
+  for i = 2, #selects do
+    if #selects[i]:_result_columns() ~= n then
+      exc.raise(exc.ArgumentError, string.format("%s: select %d has %d columns, the first has %d",
+        op, i, #selects[i]:_result_columns(), n), nil, 3)
+    end
+  end
+  return setmetatable({op = op, selects = selects, columns = selects[1].columns}, CompoundSelect)
+end
+
+local SETOPS = {union = "UNION", union_all = "UNION ALL", intersect = "INTERSECT",
+  intersect_all = "INTERSECT ALL", except_ = "EXCEPT", except_all = "EXCEPT ALL"}
+for name, op in pairs(SETOPS) do
+  M[name] = function(...) return compound(op, ...) end
+  Select[name] = function(self, ...) return compound(op, self, ...) end
+  CompoundSelect[name] = function(self, ...) return compound(op, self, ...) end
+end
+
+function CompoundSelect:_result_columns() return self.selects[1]:_result_columns() end
+function CompoundSelect:_from_objects() return {} end
+
+local function compound_copy(self)
+  return setmetatable(util.copy(self), CompoundSelect)
+end
+
+--- ORDER BY over the compound: column names of the first select, or expressions.
+function CompoundSelect:order_by(...)
+  local s = compound_copy(self)
+  local names = {}
+  for _, c in ipairs(self:_result_columns()) do names[c.name] = c end
+  local items = util.copy(self._order_by)
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    if type(v) == "string" then
+      if not names[v] then
+        exc.raise(exc.CompileError, "order_by: '" .. v .. "' is no column of the compound select", nil, 2)
+      end
+      items[#items + 1] = elements.column(v, names[v].type)
+    elseif is_element(v) then
+      if v._k == K.COLUMN and v.table then
+        items[#items + 1] = elements.column(v.name, v.type)   -- by name over the compound
+      elseif v._k == K.UNARY and v.element._k == K.COLUMN then
+        local u = util.copy(v)
+        u.element = elements.column(v.element.name, v.element.type)
+        items[#items + 1] = setmetatable(u, getmetatable(v))
+      else
+        items[#items + 1] = v
+      end
+    else
+      exc.raise(exc.ArgumentError, "order_by: expected a column name or expression", nil, 2)
+    end
+  end
+  s._order_by = items
+  return s
+end
+
+function CompoundSelect:limit(n)
+  local s = compound_copy(self)
+  s._limit = n ~= nil and count_arg(n, "limit") or nil
+  return s
+end
+
+function CompoundSelect:offset(n)
+  local s = compound_copy(self)
+  s._offset = n ~= nil and count_arg(n, "offset") or nil
+  return s
+end
+
+function CompoundSelect:subquery(name) return Alias.new(self, name) end
+CompoundSelect.alias = CompoundSelect.subquery
+function CompoundSelect:scalar_subquery() return Select.scalar_subquery(self) end
+
+---@class quicksilver.CTE: quicksilver.FromClause
+local CTE = util.class("CTE", FromClause)
+CTE._k = K.CTE
+CTE.__tostring = function(self) return self.name end
+M.CTE = CTE
+
+local function new_cte(element, name, recursive, root)
+  if type(name) ~= "string" or name == "" then
+    exc.raise(exc.ArgumentError, "cte: a name is required", nil, 3)
+  end
+  local cte = setmetatable({element = element, name = name, recursive = recursive or false}, CTE)
+  cte._root = root or cte
+  local cols = {}
+  for i, col in ipairs(element:_result_columns()) do
+    cols[i] = setmetatable({name = col.name, key = col.key or col.name, type = col.type, table = cte},
+      elements.ColumnClause)
+  end
+  cte.columns = cols
+  cte.c = M.column_collection(name, cols)
+  cte.foreign_keys = {}
+  return cte
+end
+
+--- A common table expression of this select: WITH name AS (...).
+---@param name string
+---@param opts? {recursive?: boolean}
+function Select:cte(name, opts)
+  return new_cte(self, name, opts and opts.recursive)
+end
+CompoundSelect.cte = Select.cte
+
+-- A recursive CTE grows by union_all(select referring to itself): the new
+-- CTE keeps the name and the root, so references render the same name.
+local function cte_setop(op)
+  return function(self, ...)
+    local body = compound(op, self.element, ...)
+    return new_cte(body, self.name, self.recursive, self._root)
+  end
+end
+CTE.union_all = cte_setop("UNION ALL")
+CTE.union = cte_setop("UNION")
+
+--- The CTEs a statement refers to, in dependency order (those a CTE uses
+--- come before it), one per name (the grown form of a recursive CTE).
+function M.collect_ctes(stmt)
+  local order, by_root, seen = {}, {}, {}
+  local function visit(node)
+    if type(node) ~= "table" or seen[node] then return end
+    seen[node] = true
+    if node._is_type or node._k == K.TABLE then return end
+    if node._k == K.CTE then
+      local root = node._root
+      local cur = by_root[root]
+      local body_is_compound = node.element._k == K.COMPOUND
+      visit(node.element)
+      if not cur then
+        by_root[root] = node
+        order[#order + 1] = root
+      elseif body_is_compound and cur.element._k ~= K.COMPOUND then
+        by_root[root] = node
+      end
+      return
+    end
+    for k, v in pairs(node) do
+      if type(v) == "table" and k ~= "type" and k ~= "_compiled" and k ~= "c" and k ~= "metadata" then
+        visit(v)
+      end
+    end
+  end
+  visit(stmt)
+  local out = {}
+  for i, root in ipairs(order) do out[i] = by_root[root] end
+  return out
 end
 
 return M
