@@ -232,7 +232,7 @@ function InClause:_from_objects() return children_froms(self.left) end
 M.InClause = InClause
 
 local function in_op(self, values, negate)
-  if type(values) == "table" and values._k == K.SELECT then
+  if type(values) == "table" and (values._k == K.SELECT or values._k == K.COMPOUND) then
     return setmetatable({left = self, select = values, negate = negate}, InClause)
   end
   if type(values) == "table" and values._is_clause and values.element and values.element._k == K.SELECT then

@@ -129,7 +129,7 @@ function Alias.new(element, name)
   local a = setmetatable({element = element, name = name}, Alias)
   local cols = {}
   local source
-  if element._k == K.SELECT then
+  if element._result_columns then   -- a select or a compound
     source = element:_result_columns()
   else
     source = M.columns_of(element.c)
@@ -750,9 +750,9 @@ function M.collect_ctes(stmt)
     if node._is_type or node._k == K.TABLE then return end
     if node._k == K.CTE then
       local root = node._root
-      local cur = by_root[root]
       local body_is_compound = node.element._k == K.COMPOUND
-      visit(node.element)
+      visit(node.element)   -- CTEs this one uses come first
+      local cur = by_root[root]
       if not cur then
         by_root[root] = node
         order[#order + 1] = root
