@@ -24,6 +24,7 @@ build = {
   modules = {
     ["quicksilver.core"] = {
       sources = {
+        "c/binding/lcachekey.c",
         "c/binding/lcompile.c",
         "c/binding/lcompile_ddl.c",
         "c/binding/lcompile_expr.c",

@@ -343,6 +343,8 @@ static int l_compile(lua_State *L) {
   lua_setfield(L, -2, "result_types");
   lua_pushboolean(L, c.result_unknown);
   lua_setfield(L, -2, "result_unknown");
+  lua_pushvalue(L, c.names);
+  lua_setfield(L, -2, "names");
   return 1;
 }
 

@@ -62,6 +62,98 @@ local function finish(c, dialect, stmt)
   return setmetatable(c, Compiled)
 end
 
+---------------------------------------------------------------------------------------------
+-- the compiled-statement cache, keyed by structure
+---------------------------------------------------------------------------------------------
+
+-- A statement built again the same way (a new object, equal structure,
+-- other bound values) reuses the compiled form: core.cache_key walks the
+-- tree and returns its shape and its bind nodes in walk order; the entry
+-- knows which compiled bind key each walk position feeds. Bounded: the
+-- least recently used entries go first.
+local cache = {map = {}, count = 0, capacity = 500, hits = 0, misses = 0, tick = 0}
+local cache_key = core.cache_key
+
+local function cache_put(full, entry)
+  if cache.map[full] == nil then cache.count = cache.count + 1 end
+  cache.tick = cache.tick + 1
+  entry.used = cache.tick
+  cache.map[full] = entry
+  if cache.count > cache.capacity then
+    -- evict the least recently used quarter in one pass (amortized)
+    local list = {}
+    for k, e in pairs(cache.map) do list[#list + 1] = {k, e.used} end
+    sort(list, function(a, b) return a[2] < b[2] end)
+    for i = 1, #list - math.floor(cache.capacity * 3 / 4) do
+      cache.map[list[i][1]] = nil
+      cache.count = cache.count - 1
+    end
+  end
+end
+
+-- A Compiled for a new statement from a cached one: same SQL and binds,
+-- the new statement's values.
+local function from_entry(entry, binds)
+  local proto = entry.compiled
+  local values = {}
+  local keys_at = entry.keys_at
+  for i = 1, #binds do
+    local v = binds[i].value
+    local k = keys_at[i]
+    if v ~= nil and k then values[k] = v end
+  end
+  local c = {}
+  for k, v in pairs(proto) do c[k] = v end
+  c.values = values
+  c.named_params = values
+  local params = {n = #c.keys}
+  for i = 1, #c.keys do params[i] = values[c.keys[i]] end
+  c.params = params
+  return setmetatable(c, Compiled)
+end
+
+-- Compiles node (the statement, or the effective DML node) through the
+-- structural cache; sig distinguishes DML key sets.
+local function compile_cached(node, dialect, sig, stmt, opts)
+  local key, binds = cache_key(node)
+  local full = dialect .. "\1" .. sig .. "\1" .. key
+  local entry = cache.map[full]
+  if entry then
+    cache.hits = cache.hits + 1
+    cache.tick = cache.tick + 1
+    entry.used = cache.tick
+    return from_entry(entry, binds), entry
+  end
+  cache.misses = cache.misses + 1
+  local c = finish(ccompile(node, dialect, opts), dialect, stmt)
+  local names = c.names
+  local keys_at = {}
+  for i = 1, #binds do
+    local b = binds[i]
+    keys_at[i] = (b.anon or b.key == nil) and names[b] or b.key
+  end
+  c.names = nil
+  cache_put(full, {compiled = c, keys_at = keys_at})
+  return c
+end
+
+--- Hit and miss counts and the size of the structural cache.
+---@return {hits: integer, misses: integer, size: integer, capacity: integer}
+function M.cache_stats()
+  return {hits = cache.hits, misses = cache.misses, size = cache.count, capacity = cache.capacity}
+end
+
+--- Sets the capacity (entries); 0 turns the structural cache off.
+function M.set_cache_size(n)
+  cache.capacity = n
+  if n == 0 then cache.map, cache.count = {}, 0 end
+end
+
+--- Empties the cache and its counters (tests).
+function M.clear_cache()
+  cache.map, cache.count, cache.hits, cache.misses = {}, 0, 0, 0
+end
+
 --- The compiled form of stmt for the dialect, made once per statement object.
 ---@param stmt table
 ---@param dialect string
@@ -74,16 +166,22 @@ function M.compile(stmt, dialect, opts)
   if opts and opts.literal_binds then
     return finish(ccompile(stmt, dialect, opts), dialect, stmt)
   end
-  local cache = rawget(stmt, "_compiled")
-  if cache then
-    local c = cache[dialect]
+  local per_object = rawget(stmt, "_compiled")
+  if per_object then
+    local c = per_object[dialect]
     if c then return c end
   else
-    cache = {}
-    rawset(stmt, "_compiled", cache)
+    per_object = {}
+    rawset(stmt, "_compiled", per_object)
   end
-  local c = finish(ccompile(stmt, dialect), dialect, stmt)
-  cache[dialect] = c
+  local c
+  if cache.capacity > 0 then
+    c = compile_cached(stmt, dialect, "", stmt, nil)
+  else
+    c = finish(ccompile(stmt, dialect), dialect, stmt)
+    c.names = nil
+  end
+  per_object[dialect] = c
   return c
 end
 
@@ -102,19 +200,25 @@ end
 function M.compile_dml(stmt, dialect, keys, opts)
   local sig = dialect .. "\1" .. M.keyset_signature(keys)
   local literal = opts and opts.literal_binds
-  local cache = rawget(stmt, "_compiled")
-  if not cache then
-    cache = {}
-    rawset(stmt, "_compiled", cache)
+  local per_object = rawget(stmt, "_compiled")
+  if not per_object then
+    per_object = {}
+    rawset(stmt, "_compiled", per_object)
   end
   if not literal then
-    local c = cache[sig]
+    local c = per_object[sig]
     if c then return c end
   end
   local node, fn_defaults = stmt:_effective(keys)
-  local c = finish(ccompile(node, dialect, opts), dialect, stmt)
+  local c
+  if literal or cache.capacity == 0 then
+    c = finish(ccompile(node, dialect, opts), dialect, stmt)
+    c.names = nil
+  else
+    c = compile_cached(node, dialect, sig, stmt, opts)
+  end
   c.fn_defaults = fn_defaults
-  if not literal then cache[sig] = c end
+  if not literal then per_object[sig] = c end
   return c
 end
 

@@ -1,0 +1,213 @@
+/*
+** lcachekey.c: the structural cache key of a statement (SQLAlchemy 1.4's
+** cache-key idea). Two statements built the same way (equal structure,
+** different bound values) get the same key, so the second compiles from the
+** cache. The walk goes over every field of every node in sorted key order;
+** tables, table columns and types are keyed by identity (they are long-lived
+** schema objects); bind parameters contribute their shape, not their value,
+** and are returned in walk order so their values can be collected.
+**
+** core.cache_key(stmt) -> key, binds
+*/
+#include "lnodes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 200
+#define MAX_KEYS 64
+
+typedef struct walk {
+  lua_State *L;
+  qs_buf *b;
+  int binds;      /* list of BIND nodes, walk order */
+  int nbinds;
+  int depth;
+  int seen;       /* node -> ordinal: a node met again is written as a back-reference */
+  int nseen;
+} walk;
+
+/* Fields that are derived or are back-references; skipped. */
+static int skipped(const char *k) {
+  return strcmp(k, "_compiled") == 0 || strcmp(k, "c") == 0 || strcmp(k, "metadata") == 0 ||
+         strcmp(k, "_root") == 0 || strcmp(k, "_last_joined") == 0 || strcmp(k, "excluded") == 0 ||
+         strcmp(k, "inserted") == 0 || strcmp(k, "foreign_keys") == 0 || strcmp(k, "_original") == 0 ||
+         strcmp(k, "_proxied") == 0 || strcmp(k, "info") == 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void value(walk *w, int idx);
+
+static void put_ptr(walk *w, char tag, const void *p) {
+  qs_buf_printf(w->b, "%c%p", tag, p);
+}
+
+/* A node or plain table: its fields in sorted order (string keys), then
+** its array part. */
+static void table_fields(walk *w, int idx, int skip_columns) {
+  lua_State *L = w->L;
+  const char *keys[MAX_KEYS];
+  int nkeys = 0, i, n;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *k = lua_tostring(L, -1);
+      if (!skipped(k) && !(skip_columns && strcmp(k, "columns") == 0) && nkeys < MAX_KEYS)
+        keys[nkeys++] = k;   /* anchored by the table */
+    }
+  }
+  qsort(keys, (size_t)nkeys, sizeof keys[0], cmp_str);
+  for (i = 0; i < nkeys; i++) {
+    qs_buf_puts(w->b, keys[i]);
+    qs_buf_putc(w->b, '=');
+    lua_getfield(L, idx, keys[i]);
+    value(w, lua_gettop(L));
+    lua_pop(L, 1);
+    qs_buf_putc(w->b, ';');
+  }
+  n = (int)lua_rawlen(L, idx);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    value(w, lua_gettop(L));
+    lua_pop(L, 1);
+    qs_buf_putc(w->b, ',');
+  }
+}
+
+static void node(walk *w, int idx, int kind) {
+  lua_State *L = w->L;
+  switch (kind) {
+    case QSK_TABLE:
+      put_ptr(w, 'T', lua_topointer(L, idx));
+      return;
+    case QSK_COLUMN:
+      /* a schema table's column is long-lived: its identity is its key */
+      lua_getfield(L, idx, "table");
+      if (qsC_kind(L, -1) == QSK_TABLE) {
+        lua_pop(L, 1);
+        put_ptr(w, 'C', lua_topointer(L, idx));
+        return;
+      }
+      lua_pop(L, 1);
+      break;
+    case QSK_BIND: {
+      /* shape only: anonymous or named, the key, the type; the value is data */
+      const char *key;
+      lua_getfield(L, idx, "anon");
+      qs_buf_puts(w->b, lua_toboolean(L, -1) ? "Ba" : "Bn");
+      lua_getfield(L, idx, "key");
+      key = lua_tostring(L, -1);
+      if (key) qs_buf_puts(w->b, key);
+      lua_getfield(L, idx, "type");
+      put_ptr(w, ':', lua_topointer(L, -1));
+      lua_pop(L, 3);
+      lua_pushvalue(L, idx);
+      lua_rawseti(L, w->binds, ++w->nbinds);
+      return;
+    }
+    default:
+      break;
+  }
+  /* a node met again (an alias referred to by each of its columns) */
+  lua_pushvalue(L, idx);
+  if (qsL_rawget(L, w->seen) == LUA_TNUMBER) {
+    qs_buf_printf(w->b, "@%d", (int)lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, ++w->nseen);
+  lua_rawset(L, w->seen);
+  qs_buf_printf(w->b, "(%d:", kind);
+  /* the columns of an alias, CTE or join follow from its element */
+  table_fields(w, idx, kind == QSK_ALIAS || kind == QSK_CTE || kind == QSK_JOIN);
+  qs_buf_putc(w->b, ')');
+}
+
+static void value(walk *w, int idx) {
+  lua_State *L = w->L;
+  if (++w->depth > MAX_DEPTH) qsB_raise(L, QS_COMPILE, "statement nested too deeply to cache");
+  luaL_checkstack(L, 8, "cache key");
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: qs_buf_putc(w->b, '~'); break;
+    case LUA_TBOOLEAN: qs_buf_putc(w->b, lua_toboolean(L, idx) ? 'T' : 'F'); break;
+    case LUA_TNUMBER: {
+      size_t n;
+      const char *s;
+      lua_pushvalue(L, idx);
+      s = lua_tolstring(L, -1, &n);
+      qs_buf_putc(w->b, '#');
+      qs_buf_append(w->b, s, n);
+      lua_pop(L, 1);
+      break;
+    }
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, idx, &n);
+      qs_buf_printf(w->b, "'%zu:", n);
+      qs_buf_append(w->b, s, n);
+      break;
+    }
+    case LUA_TTABLE: {
+      int kind = qsC_kind(L, idx);
+      lua_getfield(L, idx, "_is_type");
+      if (lua_toboolean(L, -1)) {
+        lua_pop(L, 1);
+        put_ptr(w, 'Y', lua_topointer(L, idx));
+        break;
+      }
+      lua_pop(L, 1);
+      if (kind) node(w, idx, kind);
+      else {
+        /* a plain table (lists, options) or a sentinel with a metatable */
+        if (lua_getmetatable(L, idx)) {
+          lua_pop(L, 1);
+          lua_getfield(L, idx, "_is_clause");
+          if (!lua_toboolean(L, -1) && lua_rawlen(L, idx) == 0) {
+            lua_pop(L, 1);
+            put_ptr(w, 'S', lua_topointer(L, idx));   /* qs.null, qs.unbounded, ... */
+            break;
+          }
+          lua_pop(L, 1);
+        }
+        qs_buf_putc(w->b, '{');
+        table_fields(w, idx, 0);
+        qs_buf_putc(w->b, '}');
+      }
+      break;
+    }
+    default:
+      put_ptr(w, 'F', lua_topointer(L, idx));
+  }
+  w->depth--;
+}
+
+static int l_cache_key(lua_State *L) {
+  walk w;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  w.L = L;
+  w.b = qsB_newbuf(L);
+  lua_newtable(L);
+  w.binds = lua_gettop(L);
+  w.nbinds = 0;
+  lua_newtable(L);
+  w.seen = lua_gettop(L);
+  w.nseen = 0;
+  w.depth = 0;
+  value(&w, 1);
+  if (w.b->failed) return qsB_raise(L, QS_NOMEM, "out of memory");
+  lua_pushlstring(L, w.b->p, w.b->len);
+  lua_pushvalue(L, w.binds);
+  return 2;
+}
+
+void qsB_open_cachekey(lua_State *L) {
+  lua_pushcfunction(L, l_cache_key);
+  lua_setfield(L, -2, "cache_key");
+}
