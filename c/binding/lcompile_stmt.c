@@ -295,7 +295,9 @@ void qsC_select(qsC *c, int idx) {
 
   /* The FROM list decides correlation before the columns are written (a
   ** scalar subquery among the columns correlates to this SELECT). */
-  lua_getfield(L, idx, "_froms");
+  lua_getfield(L, idx, "_final_froms");   /* derived lazily in Lua */
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, 1);
   froms = lua_gettop(L);
   lua_getfield(L, idx, "_correlate");
   corr = lua_gettop(L);

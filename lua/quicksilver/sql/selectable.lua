@@ -276,10 +276,11 @@ local function copy(self)
   return setmetatable(util.copy(self), Select)
 end
 
--- Recomputes the FROM list: explicit FROMs, the joins built by :join(), then
--- the FROMs the columns and clauses refer to; tables inside a join are
--- covered by it.
-local function refresh(s)
+-- The FROM list: explicit FROMs, the joins built by :join(), then the FROMs
+-- the columns and clauses refer to; tables inside a join are covered by it.
+-- Computed when first needed (the compiler asks, on a cache miss), since
+-- building a statement should cost as little as possible.
+local function compute_froms(s)
   local froms, seen = {}, {}
   local function add(f)
     if not seen[f] then seen[f] = true; froms[#froms + 1] = f end
@@ -307,8 +308,19 @@ local function refresh(s)
   for _, f in ipairs(froms) do
     if not covered[f] or f._k == K.JOIN then out[#out + 1] = f end
   end
-  s._froms = out
+  rawset(s, "_froms", out)
+  return out
+end
+
+-- A structural change: the FROM list is derived again when asked for.
+local function refresh(s)
+  s._froms = nil
   return s
+end
+
+--- The FROM elements the select renders (used by the C compiler).
+function Select:_final_froms()
+  return rawget(self, "_froms") or compute_froms(self)
 end
 
 --- select(col, table, expr, ...): a SELECT of those columns.
@@ -339,7 +351,7 @@ Select.filter = Select.where
 function Select:_filter_by_target()
   local j = self._last_joined
   if j then return j end
-  local f = self._froms[1]
+  local f = self:_final_froms()[1]
   while f and f._k == K.JOIN do f = f.right end
   return f
 end
@@ -392,7 +404,7 @@ local function do_join(self, left, right, onclause, opts)
   if left == nil then
     -- join from the FROM that can reach right: the current join chain, else
     -- the first FROM the select has
-    left = explicit[#explicit] or self._froms[1]
+    left = explicit[#explicit] or self:_final_froms()[1]
     if left == nil then
       exc.raise(exc.InvalidRequestError, "join: the select has no FROM to join from", nil, 3)
     end
