@@ -40,8 +40,12 @@ CFLAGS_BASE := -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
-CORE_SRC := $(wildcard c/src/*.c c/src/*/*.c)
+CORE_SRC := $(wildcard c/src/*.c c/src/compile/*.c c/src/dialect/*.c) c/src/driver/sqlite3.c
 BIND_SRC := $(wildcard c/binding/*.c)
+# Server drivers: their own modules, so a SQLite-only build needs no libpq.
+PG_SRC := c/src/driver/libpq.c c/src/error.c c/src/buf.c c/binding/drivers/lpostgresql.c
+PG_OBJ := $(PG_SRC:%.c=$(BUILD)/obj/pg/%.o)
+PG_MODULE := $(BUILD)/quicksilver/driver/postgresql.so
 TEST_SRC := $(wildcard c/test/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
@@ -57,6 +61,7 @@ else
 JIT_MODULE := $(BUILD)/jit/quicksilver/core.so
 endif
 JIT_CFLAGS = $(shell pkg-config --cflags luajit 2>/dev/null)
+JIT_PG_MODULE := $(if $(JIT_MODULE),$(BUILD)/jit/quicksilver/driver/postgresql.so)
 JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 
 LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
@@ -65,7 +70,7 @@ LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 .PHONY: all build test demo deps clean install-rock bench-crossing rockspec
 
 all: build
-build: $(MODULE) $(CTESTS) $(JIT_MODULE)
+build: $(MODULE) $(CTESTS) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -83,10 +88,22 @@ $(JIT_MODULE): $(CORE_OBJ) $(JIT_BIND_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $^ $(SQLITE_LIBS)
 
+$(BUILD)/obj/pg/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(PG_MODULE): $(PG_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(SAN_FLAGS) -o $@ $^ -lpq
+
+$(JIT_PG_MODULE): $(PG_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(JIT_CFLAGS) -shared -o $@ $(PG_SRC) -lpq
+
 $(CTESTS): $(CORE_OBJ) $(TEST_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS)
 
--include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d) $(PG_OBJ:.o=.d)
 
 # Debian packages the project needs; installed only when missing (apt-get update
 # runs only then), as root or through sudo.

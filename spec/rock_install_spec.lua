@@ -18,6 +18,8 @@ describe("luarocks make into a temporary tree", function()
     os.remove(tree)
     local rc, out = sh("luarocks --lua-version 5.4 make rocks/quicksilver-scm-1.rockspec --tree " .. tree)
     assert(rc == 0, "luarocks make failed:\n" .. out)
+    rc, out = sh("luarocks --lua-version 5.4 make rocks/quicksilver-postgresql-scm-1.rockspec --tree " .. tree)
+    assert(rc == 0, "luarocks make (postgresql) failed:\n" .. out)
   end)
 
   teardown(function()
@@ -33,6 +35,14 @@ describe("luarocks make into a temporary tree", function()
       io.write(e:connect(function(c) return c:execute(qs.text("SELECT 40 + :n"), {n = 2}):scalar() end))']])
     assert.equal(0, rc, out)
     assert.matches("42", out)
+  end)
+
+  it("installs the PostgreSQL driver rock into the same tree", function()
+    local env = string.format("cd / && LUA_PATH='%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua' " ..
+      "LUA_CPATH='%s/lib/lua/5.4/?.so' ", tree, tree, tree)
+    local rc, out = sh(env .. [[lua5.4 -e 'require("quicksilver"); local d = require("quicksilver.driver.postgresql"); io.write(d.name)']])
+    assert.equal(0, rc, out)
+    assert.matches("postgresql", out)
   end)
 
   it("does not load from the checkout", function()

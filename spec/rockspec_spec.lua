@@ -1,8 +1,8 @@
 -- The rockspec lists modules and C sources by hand (luarocks' builtin type
 -- has no globs); this spec fails when a file is missing there or stale.
-local function load_rockspec()
+local function load_rockspec(path)
   local env = {}
-  local chunk = assert(loadfile("rocks/quicksilver-scm-1.rockspec", "t", env))
+  local chunk = assert(loadfile(path or "rocks/quicksilver-scm-1.rockspec", "t", env))
   if setfenv then setfenv(chunk, env) end   -- luacheck: ignore (5.1)
   chunk()
   return env
@@ -33,7 +33,7 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
     local listed = {}
     for _, s in ipairs(modules["quicksilver.core"].sources) do listed[s] = true end
     local missing = {}
-    for _, f in ipairs(files("find c/src c/binding -name '*.c' | sort")) do
+    for _, f in ipairs(files("find c/src c/binding -name '*.c' ! -path '*/drivers/*' ! -name libpq.c | sort")) do
       if not listed[f] then missing[#missing + 1] = f end
     end
     assert.same({}, missing)
@@ -49,6 +49,20 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
       end
     end
     assert.same({}, stale)
+  end)
+
+  it("leaves the server drivers to their own rocks", function()
+    local pg = load_rockspec("rocks/quicksilver-postgresql-scm-1.rockspec")
+    local m = pg.build.modules["quicksilver.driver.postgresql"]
+    assert.is_not_nil(m)
+    local srcs = {}
+    for _, src in ipairs(m.sources) do srcs[src] = true end
+    assert.is_true(srcs["c/src/driver/libpq.c"])
+    assert.is_true(srcs["c/binding/drivers/lpostgresql.c"])
+    assert.equal("postgresql/libpq-fe.h", pg.external_dependencies.PQ.header)
+    for _, src in ipairs(modules["quicksilver.core"].sources) do
+      assert.is_nil(src:find("libpq", 1, true), src)
+    end
   end)
 
   it("installs the command line", function()

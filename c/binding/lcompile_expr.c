@@ -364,6 +364,16 @@ static void json_get(qsC *c, int idx) {
     sub(c, idx, "left", precedence[QSO_CONCAT] + 1);
     qsC_puts(c, path ? (text ? " #>> " : " #> ") : (text ? " ->> " : " -> "));
     sub(c, idx, "pg_key", precedence[QSO_CONCAT] + 1);
+    /* -> and ->> exist for text keys and integer indexes: say which */
+    if (path) {
+      qsC_puts(c, "::TEXT[]");
+    } else {
+      int integer = 0;
+      qsC_field(c, idx, "pg_key");
+      if (qsC_field(c, lua_gettop(c->L), "value") == LUA_TNUMBER) integer = 1;
+      lua_pop(c->L, 2);
+      qsC_puts(c, integer ? "::INTEGER" : "::TEXT");
+    }
     qsC_puts(c, close);
     return;
   }

@@ -178,9 +178,13 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
       break;
     case QSV_boolean:
       if (t == LUA_TSTRING) return 3;
-      if (t == LUA_TNUMBER && !(qsL_isinteger(L, -1) && (lua_tonumber(L, -1) == 0 ||
-                                                         lua_tonumber(L, -1) == 1)))
-        return 3;
+      if (t == LUA_TNUMBER) {   /* 0 and 1 stand for false and true */
+        if (!(qsL_isinteger(L, -1) && (lua_tonumber(L, -1) == 0 || lua_tonumber(L, -1) == 1)))
+          return 3;
+        v->type = QS_TBOOL;
+        v->u.i = lua_tonumber(L, -1) != 0;
+        return 0;
+      }
       break;
     case QSV_json:
       if (qsB_json_encode(L, -1) != NULL) return 3;
@@ -198,7 +202,7 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
   }
   switch (t) {
     case LUA_TBOOLEAN:
-      v->type = QS_TINT;
+      v->type = QS_TBOOL;
       v->u.i = lua_toboolean(L, -1);
       break;
     case LUA_TNUMBER:

@@ -66,6 +66,7 @@ int qsB_raise(lua_State *L, int code, const char *msg) {
 void qsB_pushvalue(lua_State *L, const qs_value *v) {
   switch (v->type) {
     case QS_TINT: qsL_pushint64(L, v->u.i); break;
+    case QS_TBOOL: lua_pushboolean(L, v->u.i != 0); break;
     case QS_TFLOAT: lua_pushnumber(L, v->u.f); break;
     case QS_TTEXT:
     case QS_TBLOB: lua_pushlstring(L, v->u.s.p, v->u.s.n); break;

@@ -21,7 +21,7 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
   char num[64];
   switch (code) {
     case QSR_boolean:
-      if (v->type == QS_TINT) { lua_pushboolean(L, v->u.i != 0); return; }
+      if (v->type == QS_TINT || v->type == QS_TBOOL) { lua_pushboolean(L, v->u.i != 0); return; }
       if (v->type == QS_TFLOAT) { lua_pushboolean(L, v->u.f != 0); return; }
       if (v->type == QS_TTEXT && v->u.s.n > 0) {   /* 't'/'f', '1'/'0' from text protocols */
         char ch = v->u.s.p[0];

@@ -103,7 +103,8 @@ int qs_buf_printf(qs_buf *b, const char *fmt, ...)
 
 /* Values crossing the driver interface. Text and blobs are borrowed. */
 typedef enum qs_type {
-  QS_TNULL = 0, QS_TINT, QS_TFLOAT, QS_TTEXT, QS_TBLOB
+  QS_TNULL = 0, QS_TINT, QS_TFLOAT, QS_TTEXT, QS_TBLOB,
+  QS_TBOOL            /* u.i is 0 or 1; drivers without booleans store an integer */
 } qs_type;
 
 typedef struct qs_value {

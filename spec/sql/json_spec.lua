@@ -84,7 +84,7 @@ describe("JSON", function()
     assert.equal("SELECT JSON_QUOTE(JSON_EXTRACT(docs.data, ?)) AS anon_1, JSON_EXTRACT(docs.data, ?) AS anon_2 FROM docs", lite.sql)
     assert.same({'$."a"', '$."b"[2]'}, {lite.params[1], lite.params[2]})
     local pg = stmt:compile({dialect = "postgresql"})
-    assert.equal("SELECT docs.data -> $1 AS anon_1, docs.data #>> $2 AS anon_2 FROM docs", pg.sql)
+    assert.equal("SELECT docs.data -> $1::TEXT AS anon_1, docs.data #>> $2::TEXT[] AS anon_2 FROM docs", pg.sql)
     assert.same({"a", '{"b","2"}'}, {pg.params[1], pg.params[2]})
     assert.equal("SELECT JSON_EXTRACT(docs.data, ?) AS anon_1, JSON_UNQUOTE(JSON_EXTRACT(docs.data, ?)) AS anon_2 FROM docs",
       stmt:compile({dialect = "mysql"}).sql)

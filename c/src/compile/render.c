@@ -153,6 +153,9 @@ int qs_render_literal(const qs_dialect *d, qs_buf *out, const qs_value *v, qs_er
     case QS_TINT:
       qs_buf_printf(out, "%lld", (long long)v->u.i);
       break;
+    case QS_TBOOL:
+      qs_render_bool(d, out, v->u.i != 0);
+      break;
     case QS_TFLOAT:
       if (!isfinite(v->u.f))
         return qs_error_set(err, QS_COMPILE, "cannot render a non-finite number as a literal");

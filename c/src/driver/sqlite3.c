@@ -165,7 +165,7 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
     const qs_value *v = &vals[i];
     switch (v->type) {
       case QS_TNULL: rc = sqlite3_bind_null(s->st, i + 1); break;
-      case QS_TINT: rc = sqlite3_bind_int64(s->st, i + 1, v->u.i); break;
+      case QS_TINT: case QS_TBOOL: rc = sqlite3_bind_int64(s->st, i + 1, v->u.i); break;
       case QS_TFLOAT: rc = sqlite3_bind_double(s->st, i + 1, v->u.f); break;
       case QS_TTEXT:
         rc = sqlite3_bind_text64(s->st, i + 1, v->u.s.p, v->u.s.n, SQLITE_TRANSIENT,

@@ -36,6 +36,7 @@ function M.create_engine(url, opts)
   end
   local u = url_mod.make_url(url)
   local dialect = dialects.load(u:get_backend_name())
+  if dialect.load_driver then dialect.load_driver() end
   local args = dialect.connect_args(u, opts)
   if opts.connect_args then
     for k, v in pairs(opts.connect_args) do args[k] = v end
@@ -49,7 +50,9 @@ function M.create_engine(url, opts)
     return cconn
   end
   local poolclass = opts.poolclass or dialect.default_poolclass(u)
-  local pool = pool_mod.create(poolclass, creator, {reset_on_return = opts.pool_reset_on_return})
+  local pool = pool_mod.create(poolclass, creator, {reset_on_return = opts.pool_reset_on_return,
+    pool_size = opts.pool_size, max_overflow = opts.max_overflow, pool_timeout = opts.pool_timeout,
+    pool_recycle = opts.pool_recycle, pool_pre_ping = opts.pool_pre_ping, pool_use_lifo = opts.pool_use_lifo})
   local exec_opts = {}
   if opts.execution_options then
     for k, v in pairs(opts.execution_options) do exec_opts[k] = v end

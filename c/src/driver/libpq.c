@@ -1,0 +1,471 @@
+/*
+** libpq.c: the PostgreSQL driver, the qs_driver table over libpq.
+**
+** Statements are server-side prepared (one name per cached statement; the
+** generic connection's cache keeps them), so the server parses each SQL text
+** once per connection. A statement prepared before an ALTER TABLE can fail
+** with "cached plan must not change result type": it is prepared again and
+** run once more. Parameters travel as text (bytea as binary) with the types
+** the server infers; where it cannot ("could not determine data type of
+** parameter"), the statement is prepared again with text parameters.
+** Results come back buffered in text form and are converted by type OID.
+** Notices are kept in a small C buffer: the notice receiver never calls Lua.
+**
+** Options: host, port, user, password, database, and any libpq keyword
+** (sslmode, sslrootcert, connect_timeout, application_name, options).
+*/
+#include "quicksilver.h"
+
+#include <postgresql/libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Type OIDs from pg_type.h (stable across releases). */
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_TEXT 25
+#define OID_OID 26
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+
+#define MAX_NOTICES 16
+
+struct qs_dconn {
+  PGconn *pg;
+  unsigned counter;          /* statement names: qs_1, qs_2, ... */
+  int64_t changes;           /* rows changed by the last statement */
+  char *notices[MAX_NOTICES];
+  int nnotices;
+};
+
+struct qs_dstmt {
+  qs_dconn *c;
+  char name[24];
+  char *sql;
+  int nparams;
+  int ncols;
+  char **colnames;           /* from describing the prepared statement */
+  Oid *coltypes;
+  /* the current execution */
+  const char **values;
+  int *lengths;
+  int *formats;
+  char *numbuf;              /* text of numeric parameters, 32 bytes each */
+  PGresult *res;
+  int row, nrows, executed;
+  unsigned char *bytes;      /* decoded bytea of the current column */
+  size_t bytes_cap;
+};
+
+static void notice_receiver(void *arg, const PGresult *res) {
+  qs_dconn *c = (qs_dconn *)arg;
+  const char *msg = PQresultErrorMessage(res);
+  size_t n;
+  char *copy;
+  if (msg == NULL) return;
+  n = strlen(msg);
+  copy = malloc(n + 1);
+  if (copy == NULL) return;
+  memcpy(copy, msg, n + 1);
+  if (c->nnotices == MAX_NOTICES) {   /* keep the latest ones */
+    free(c->notices[0]);
+    memmove(c->notices, c->notices + 1, sizeof c->notices[0] * (MAX_NOTICES - 1));
+    c->nnotices--;
+  }
+  c->notices[c->nnotices++] = copy;
+}
+
+/* SQLSTATE class -> qs family (PostgreSQL's errcodes appendix). */
+static int classify(const char *state) {
+  if (state == NULL || strlen(state) < 2) return QS_OPERATIONAL;
+  if (strncmp(state, "23", 2) == 0) return QS_INTEGRITY;
+  if (strncmp(state, "22", 2) == 0) return QS_DATA;
+  if (strncmp(state, "42", 2) == 0 || strncmp(state, "26", 2) == 0 ||
+      strncmp(state, "34", 2) == 0 || strncmp(state, "3D", 2) == 0 || strncmp(state, "3F", 2) == 0)
+    return QS_PROGRAMMING;
+  if (strncmp(state, "0A", 2) == 0) return QS_NOTSUPPORTED;
+  if (strncmp(state, "XX", 2) == 0) return QS_INTERNAL;
+  if (strncmp(state, "25", 2) == 0) return QS_INTERNAL;   /* invalid transaction state */
+  return QS_OPERATIONAL;   /* 08 connection, 40 rollback, 53-58 resources, 57 cancel... */
+}
+
+static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
+  const char *msg = res ? PQresultErrorMessage(res) : NULL;
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  const char *cons = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+  size_t n;
+  int code;
+  if (msg == NULL || *msg == '\0') msg = PQerrorMessage(c->pg);
+  if (msg == NULL || *msg == '\0') msg = "unknown PostgreSQL error";
+  n = strlen(msg);
+  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
+  code = classify(state);
+  err->invalidated = PQstatus(c->pg) == CONNECTION_BAD;
+  if (err->invalidated) code = QS_OPERATIONAL;
+  err->driver_code = 0;
+  if (state) {
+    strncpy(err->sqlstate, state, sizeof err->sqlstate - 1);
+    err->sqlstate[sizeof err->sqlstate - 1] = '\0';
+  } else {
+    err->sqlstate[0] = '\0';
+  }
+  free(err->constraint);
+  err->constraint = NULL;
+  if (cons) {
+    size_t cn = strlen(cons);
+    err->constraint = malloc(cn + 1);
+    if (err->constraint) memcpy(err->constraint, cons, cn + 1);
+  }
+  return qs_error_set(err, code, "%.*s", (int)n, msg);
+}
+
+static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
+                 qs_error *err) {
+  const char *k[40], *v[40];
+  int i, n = 0;
+  qs_dconn *c;
+  *out = NULL;
+  for (i = 0; i < nopt && n < 36; i++) {
+    const char *key = keys[i];
+    if (strcmp(key, "database") == 0) key = "dbname";
+    else if (strcmp(key, "username") == 0) key = "user";
+    k[n] = key;
+    v[n] = vals[i];
+    n++;
+  }
+  k[n] = "client_encoding"; v[n] = "UTF8"; n++;
+  k[n] = "fallback_application_name"; v[n] = "quicksilver"; n++;
+  k[n] = NULL; v[n] = NULL;
+  c = calloc(1, sizeof *c);
+  if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  c->pg = PQconnectdbParams(k, v, 0);
+  if (c->pg == NULL) {
+    free(c);
+    return qs_error_set(err, QS_NOMEM, "out of memory");
+  }
+  if (PQstatus(c->pg) != CONNECTION_OK) {
+    int rc;
+    const char *msg = PQerrorMessage(c->pg);
+    size_t len = msg ? strlen(msg) : 0;
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' ')) len--;
+    rc = qs_error_set(err, QS_OPERATIONAL, "could not connect to PostgreSQL: %.*s", (int)len,
+                      msg ? msg : "");
+    err->invalidated = 1;
+    PQfinish(c->pg);
+    free(c);
+    return rc;
+  }
+  PQsetNoticeReceiver(c->pg, notice_receiver, c);
+  *out = c;
+  return QS_OK;
+}
+
+static void xClose(qs_dconn *c) {
+  int i;
+  PQfinish(c->pg);
+  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
+  free(c);
+}
+
+static void free_shape(qs_dstmt *s) {
+  int i;
+  if (s->colnames) {
+    for (i = 0; i < s->ncols; i++) free(s->colnames[i]);
+    free(s->colnames);
+  }
+  free(s->coltypes);
+  free((void *)s->values);
+  free(s->lengths);
+  free(s->formats);
+  free(s->numbuf);
+  s->colnames = NULL;
+  s->coltypes = NULL;
+  s->values = NULL;
+  s->lengths = NULL;
+  s->formats = NULL;
+  s->numbuf = NULL;
+}
+
+/* Prepares s->sql under s->name (types: NULL for inferred) and learns its
+** parameters and result columns. */
+static int prepare(qs_dstmt *s, const Oid *types, int ntypes, qs_error *err) {
+  PGresult *r;
+  int i;
+  r = PQprepare(s->c->pg, s->name, s->sql, ntypes, types);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    int rc = fail_conn(s->c, err, r);
+    PQclear(r);
+    return rc;
+  }
+  PQclear(r);
+  r = PQdescribePrepared(s->c->pg, s->name);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    int rc = fail_conn(s->c, err, r);
+    PQclear(r);
+    return rc;
+  }
+  free_shape(s);
+  s->nparams = PQnparams(r);
+  s->ncols = PQnfields(r);
+  s->colnames = calloc((size_t)s->ncols + 1, sizeof(char *));
+  s->coltypes = calloc((size_t)s->ncols + 1, sizeof(Oid));
+  s->values = calloc((size_t)s->nparams + 1, sizeof(char *));
+  s->lengths = calloc((size_t)s->nparams + 1, sizeof(int));
+  s->formats = calloc((size_t)s->nparams + 1, sizeof(int));
+  s->numbuf = calloc((size_t)s->nparams + 1, 32);
+  if (!s->colnames || !s->coltypes || !s->values || !s->lengths || !s->formats || !s->numbuf) {
+    PQclear(r);
+    return qs_error_set(err, QS_NOMEM, "out of memory");
+  }
+  for (i = 0; i < s->ncols; i++) {
+    const char *name = PQfname(r, i);
+    size_t n = strlen(name);
+    s->colnames[i] = malloc(n + 1);
+    if (s->colnames[i]) memcpy(s->colnames[i], name, n + 1);
+    s->coltypes[i] = PQftype(r, i);
+  }
+  PQclear(r);
+  return QS_OK;
+}
+
+static void deallocate(qs_dstmt *s) {
+  char sql[48];
+  if (PQstatus(s->c->pg) != CONNECTION_OK) return;
+  snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+  PQclear(PQexec(s->c->pg, sql));
+}
+
+static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_error *err) {
+  qs_dstmt *s = calloc(1, sizeof *s);
+  int rc;
+  *out = NULL;
+  if (s == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  s->c = c;
+  s->sql = malloc(n + 1);
+  if (s->sql == NULL) {
+    free(s);
+    return qs_error_set(err, QS_NOMEM, "out of memory");
+  }
+  memcpy(s->sql, sql, n);
+  s->sql[n] = '\0';
+  snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
+  rc = prepare(s, NULL, 0, err);
+  if (rc != QS_OK && strcmp(err->sqlstate, "42P18") == 0) {
+    /* "could not determine data type of parameter $n": untyped in context
+    ** (SELECT $1): prepare again with text parameters. */
+    Oid types[256];
+    int i, count = 0;
+    const char *p;
+    for (p = s->sql; (p = strchr(p, '$')) != NULL; p++) {
+      int k = atoi(p + 1);
+      if (k > count) count = k;
+    }
+    if (count > 256) count = 256;
+    for (i = 0; i < count; i++) types[i] = OID_TEXT;
+    qs_error_clear(err);
+    rc = prepare(s, types, count, err);
+  }
+  if (rc != QS_OK) {
+    free_shape(s);
+    free(s->sql);
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return QS_OK;
+}
+
+static int xParamCount(qs_dstmt *s) { return s->nparams; }
+
+static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
+  int i;
+  (void)err;
+  for (i = 0; i < n && i < s->nparams; i++) {
+    const qs_value *v = &vals[i];
+    char *num = s->numbuf + 32 * i;
+    s->formats[i] = 0;
+    s->lengths[i] = 0;
+    switch (v->type) {
+      case QS_TNULL: s->values[i] = NULL; break;
+      case QS_TINT:
+        snprintf(num, 32, "%lld", (long long)v->u.i);
+        s->values[i] = num;
+        break;
+      case QS_TBOOL: s->values[i] = v->u.i ? "t" : "f"; break;
+      case QS_TFLOAT:
+        snprintf(num, 32, "%.17g", v->u.f);
+        s->values[i] = num;
+        break;
+      case QS_TTEXT:   /* Lua strings end in NUL, so the pointer is a C string */
+        s->values[i] = v->u.s.p;
+        break;
+      case QS_TBLOB:
+        s->values[i] = v->u.s.p;
+        s->lengths[i] = (int)v->u.s.n;
+        s->formats[i] = 1;
+        break;
+    }
+  }
+  return QS_OK;
+}
+
+static int is_stale_plan(const PGresult *r) {
+  const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char *msg = PQresultErrorMessage(r);
+  return state && strcmp(state, "0A000") == 0 && msg && strstr(msg, "cached plan") != NULL;
+}
+
+static int execute(qs_dstmt *s, qs_error *err) {
+  int attempt;
+  for (attempt = 0; attempt < 2; attempt++) {
+    ExecStatusType st;
+    PQclear(s->res);
+    s->res = PQexecPrepared(s->c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0);
+    st = PQresultStatus(s->res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+      const char *tuples = PQcmdTuples(s->res);
+      s->c->changes = tuples && *tuples ? atoll(tuples) : 0;
+      s->nrows = PQntuples(s->res);
+      s->row = -1;
+      s->executed = 1;
+      return QS_OK;
+    }
+    if (attempt == 0 && is_stale_plan(s->res)) {
+      /* DDL changed what the statement returns: prepare it again, retry. The
+      ** values stay bound (they live in the caller's memory). */
+      const char **values = s->values;
+      int *lengths = s->lengths, *formats = s->formats;
+      char *numbuf = s->numbuf;
+      int rc;
+      s->values = NULL; s->lengths = NULL; s->formats = NULL; s->numbuf = NULL;
+      deallocate(s);
+      rc = prepare(s, NULL, 0, err);
+      if (rc != QS_OK) {
+        free((void *)values); free(lengths); free(formats); free(numbuf);
+        return rc;
+      }
+      free((void *)s->values); free(s->lengths); free(s->formats); free(s->numbuf);
+      s->values = values; s->lengths = lengths; s->formats = formats; s->numbuf = numbuf;
+      continue;
+    }
+    break;
+  }
+  return fail_conn(s->c, err, s->res);
+}
+
+static int xStep(qs_dstmt *s, qs_error *err) {
+  if (!s->executed) {
+    int rc = execute(s, err);
+    if (rc != QS_OK) return rc;
+  }
+  s->row++;
+  return s->row < s->nrows ? QS_ROW : QS_DONE;
+}
+
+static int xColumnCount(qs_dstmt *s) { return s->ncols; }
+static const char *xColumnName(qs_dstmt *s, int i) {
+  return i >= 0 && i < s->ncols ? s->colnames[i] : NULL;
+}
+
+static int hexval(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+static void xColumn(qs_dstmt *s, int i, qs_value *out) {
+  const char *txt;
+  int len;
+  Oid type;
+  out->type = QS_TNULL;
+  if (s->res == NULL || s->row < 0 || s->row >= s->nrows || i < 0 || i >= s->ncols) return;
+  if (PQgetisnull(s->res, s->row, i)) return;
+  txt = PQgetvalue(s->res, s->row, i);
+  len = PQgetlength(s->res, s->row, i);
+  type = PQftype(s->res, i);
+  switch (type) {
+    case OID_BOOL:
+      out->type = QS_TBOOL;
+      out->u.i = txt[0] == 't';
+      return;
+    case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID:
+      out->type = QS_TINT;
+      out->u.i = strtoll(txt, NULL, 10);
+      return;
+    case OID_FLOAT4: case OID_FLOAT8:
+      out->type = QS_TFLOAT;
+      out->u.f = strtod(txt, NULL);
+      return;
+    case OID_BYTEA:
+      if (len >= 2 && txt[0] == '\\' && txt[1] == 'x') {   /* hex format (PostgreSQL 9.0+) */
+        size_t n = (size_t)(len - 2) / 2, k;
+        if (n > s->bytes_cap) {
+          unsigned char *p = realloc(s->bytes, n);
+          if (p == NULL) return;   /* out of memory: reads as NULL */
+          s->bytes = p;
+          s->bytes_cap = n;
+        }
+        for (k = 0; k < n; k++)
+          s->bytes[k] = (unsigned char)(hexval(txt[2 + 2 * k]) * 16 + hexval(txt[3 + 2 * k]));
+        out->type = QS_TBLOB;
+        out->u.s.p = (const char *)s->bytes;
+        out->u.s.n = n;
+        if (n == 0) out->u.s.p = "";
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  out->type = QS_TTEXT;
+  out->u.s.p = txt;
+  out->u.s.n = (size_t)len;
+}
+
+static int xReadonly(qs_dstmt *s) { (void)s; return 0; }
+
+static void xReset(qs_dstmt *s) {
+  PQclear(s->res);
+  s->res = NULL;
+  s->executed = 0;
+  s->row = -1;
+  s->nrows = 0;
+}
+
+static void xFinalize(qs_dstmt *s) {
+  PQclear(s->res);
+  deallocate(s);
+  free_shape(s);
+  free(s->bytes);
+  free(s->sql);
+  free(s);
+}
+
+static int64_t xChanges(qs_dconn *c) { return c->changes; }
+static int64_t xLastInsertId(qs_dconn *c) { (void)c; return 0; }
+
+static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
+  PGresult *r = PQexec(c->pg, sql);
+  ExecStatusType st = PQresultStatus(r);
+  int rc = QS_OK;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = fail_conn(c, err, r);
+  PQclear(r);
+  return rc;
+}
+
+static int xInTransaction(qs_dconn *c) {
+  PGTransactionStatusType t = PQtransactionStatus(c->pg);
+  return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+const qs_driver qs_libpq_driver = {
+  QS_DRIVER_VERSION, "postgresql", 0,
+  xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
+  xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
+  xLastInsertId, xExec, xInTransaction,
+};

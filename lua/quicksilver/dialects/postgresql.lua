@@ -1,0 +1,94 @@
+--- dialects/postgresql.lua: PostgreSQL through the libpq driver module
+--- (quicksilver.driver.postgresql, its own rock: a SQLite-only install needs
+--- no libpq). BEGIN is sent before the first statement of a transaction.
+local exc = require("quicksilver.exc")
+
+local M = {}
+
+-- SQL NULL as a parameter (qs.null); the dialect layer sits below sql/ only
+-- for this sentinel, so it is fetched lazily.
+local function qs_null()
+  return require("quicksilver.sql.elements").null
+end
+
+M.name = "postgresql"
+M.driver = "postgresql"
+M.paramstyle = "numeric_dollar"
+M.default_isolation_level = "READ COMMITTED"
+M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
+  ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
+
+-- libpq keywords passed through from the URL query
+local PASSTHROUGH = {sslmode = true, sslrootcert = true, sslcert = true, sslkey = true,
+  connect_timeout = true, application_name = true, options = true, target_session_attrs = true,
+  keepalives = true, keepalives_idle = true, gssencmode = true, sslcrl = true}
+
+--- Loads the driver module (it registers itself with the core).
+function M.load_driver()
+  local ok, err = pcall(require, "quicksilver.driver.postgresql")
+  if not ok then
+    exc.raise(exc.ArgumentError, "the PostgreSQL driver is not installed (module " ..
+      "quicksilver.driver.postgresql: install rocks/quicksilver-postgresql-scm-1.rockspec): " ..
+      tostring(err):gsub("\n.*", ""), nil, 4)
+  end
+end
+
+function M.default_poolclass() return "queue" end
+
+function M.connect_args(url, opts)
+  local args = {}
+  if url.host then args.host = url.host end
+  if url.port then args.port = tostring(url.port) end
+  if url.username then args.user = url.username end
+  if url.password then args.password = url.password end
+  if url.database then args.database = url.database end
+  for k, v in pairs(url.query or {}) do
+    if not PASSTHROUGH[k] then
+      exc.raise(exc.ArgumentError, "postgresql URL: unknown option '" .. tostring(k) .. "'", nil, 4)
+    end
+    args[k] = type(v) == "table" and v[#v] or v
+  end
+  return args
+end
+
+function M.on_connect(cconn)
+  assert(cconn:set_begin("BEGIN", "lazy"))
+end
+
+local function check(ok, err)
+  if not ok then error(err, 0) end
+  return ok
+end
+
+function M.set_isolation_level(cconn, level)
+  if not M.isolation_levels[level] or level == "AUTOCOMMIT" then
+    exc.raise(exc.ArgumentError, "invalid isolation level " .. tostring(level), nil, 3)
+  end
+  -- level is one of the fixed names above, never user text
+  check(cconn:exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL " .. level))
+end
+
+function M.get_isolation_level(cconn)
+  local cur = check(cconn:execute("SHOW transaction_isolation"))
+  return cur:fetch()[1][1]:upper()
+end
+
+function M.get_table_names(conn, schema)
+  return conn:exec_driver_sql("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = coalesce($1::text, current_schema()) " ..
+    "ORDER BY c.relname", {schema or qs_null()}):scalars():all()
+end
+
+function M.get_view_names(conn, schema)
+  return conn:exec_driver_sql("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND n.nspname = coalesce($1::text, current_schema()) " ..
+    "ORDER BY c.relname", {schema or qs_null()}):scalars():all()
+end
+
+function M.has_table(conn, name, schema)
+  return conn:exec_driver_sql("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = $1 " ..
+    "AND n.nspname = coalesce($2::text, current_schema())", {name, schema or qs_null()}):scalar() > 0
+end
+
+return M
