@@ -48,6 +48,35 @@ function M.assert_raises_kind(cls, fn, ...)
   return err
 end
 
+--- The backend the behaviour suite (spec/backend/) runs on: QS_BACKEND =
+--- sqlite (default), postgresql or mysql; servers come from QS_PG_URL and
+--- QS_MYSQL_URL (spec/support/servers.sh starts them for make test).
+M.backend = os.getenv("QS_BACKEND") or "sqlite"
+
+--- The URL of the current backend's test database.
+function M.backend_url()
+  if M.backend == "sqlite" then return "sqlite:///" .. M.tmpdb() end
+  local var = M.backend == "postgresql" and "QS_PG_URL" or "QS_MYSQL_URL"
+  local url = os.getenv(var)
+  assert(url, var .. " is not set: start the servers with spec/support/servers.sh")
+  return url
+end
+
+--- An engine on the current backend, its database emptied of tables.
+function M.backend_engine(opts)
+  local engine = qs.create_engine(M.backend_url(), opts)
+  engine:begin(function(conn) engine.dialect.drop_everything(conn) end)
+  return engine
+end
+
+--- Whether the current backend is one of the names given.
+function M.on(...)
+  for i = 1, select("#", ...) do
+    if select(i, ...) == M.backend then return true end
+  end
+  return false
+end
+
 --- Whether the running Lua has integers and <close> (5.4).
 M.lua54 = _VERSION == "Lua 5.4"
 

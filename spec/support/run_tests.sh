@@ -32,12 +32,16 @@ fi
 # sanitizers and valgrind see the process that loads quicksilver.core), its
 # counts read from the file the output handler writes.
 run_busted() {
-  local label=$1 cpath=$2
+  local label=$1 cpath=$2 dir=spec
   shift 2
+  if [ "${!#}" = "--backend" ]; then   # the behaviour suite only
+    dir=spec/backend
+    set -- "${@:1:$(($# - 1))}"
+  fi
   echo "== busted specs ($label)"
   : > "$counts"
   env QS_COUNTS_FILE="$counts" LUA_PATH="$LUA_PATH_DEV" LUA_CPATH="$cpath" \
-    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua spec
+    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua "$dir"
   local rc=$?
   if [ -s "$counts" ]; then
     local p f e n
@@ -59,6 +63,28 @@ run_busted "$LUA" "$LUA_CPATH_DEV" env $RUN_PREFIX $VG "$LUA"
 if [ -n "${JIT_MODULE:-}" ]; then
   run_busted luajit "$(pwd)/$BUILD/jit/?.so;;" luajit
 fi
+
+# The shared behaviour suite (spec/backend/) once more per server backend, on
+# servers started here unless QS_PG_URL / QS_MYSQL_URL point at existing ones.
+# A server that does not start is a failure, never a skip.
+backends=${QS_BACKENDS:-sqlite postgresql}
+started=0
+for backend in $backends; do
+  case "$backend" in
+    sqlite) ;;   # the whole suite above ran on SQLite
+    postgresql)
+      if [ -z "${QS_PG_URL:-}" ]; then
+        out=$(bash spec/support/servers.sh start pg) || { echo "PostgreSQL did not start"; failed=$((failed + 1)); continue; }
+        started=1
+        export "$(echo "$out" | grep '^QS_PG_URL=')"
+      fi
+      QS_BACKEND=postgresql run_busted "$LUA on postgresql" "$LUA_CPATH_DEV" env QS_BACKEND=postgresql \
+        $RUN_PREFIX $VG "$LUA" --backend
+      ;;
+    *) echo "unknown backend '$backend' in QS_BACKENDS"; failed=$((failed + 1)) ;;
+  esac
+done
+[ "$started" = 1 ] && bash spec/support/servers.sh stop
 
 [ "$pending" -gt 0 ] && echo "$pending pending"
 echo "$passed passed, $failed failed"

@@ -38,6 +38,7 @@ struct qs_dconn {
   PGconn *pg;
   unsigned counter;          /* statement names: qs_1, qs_2, ... */
   int64_t changes;           /* rows changed by the last statement */
+  unsigned ddl_epoch;        /* bumped by every DDL statement on this connection */
   char *notices[MAX_NOTICES];
   int nnotices;
 };
@@ -57,6 +58,7 @@ struct qs_dstmt {
   char *numbuf;              /* text of numeric parameters, 32 bytes each */
   PGresult *res;
   int row, nrows, executed;
+  unsigned epoch;            /* the connection's ddl_epoch when prepared */
   unsigned char *bytes;      /* decoded bytea of the current column */
   size_t bytes_cap;
 };
@@ -209,6 +211,7 @@ static int prepare(qs_dstmt *s, const Oid *types, int ntypes, qs_error *err) {
     return rc;
   }
   free_shape(s);
+  s->epoch = s->c->ddl_epoch;
   s->nparams = PQnparams(r);
   s->ncols = PQnfields(r);
   s->colnames = calloc((size_t)s->ncols + 1, sizeof(char *));
@@ -313,6 +316,35 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
   return QS_OK;
 }
 
+/* DDL makes prepared statements of this connection stale; noticing it here
+** lets them be prepared again before they fail (a failure inside a
+** transaction would abort it). */
+static void note_ddl(qs_dconn *c, const PGresult *r) {
+  const char *st = PQcmdStatus((PGresult *)r);
+  if (st && (strncmp(st, "ALTER", 5) == 0 || strncmp(st, "DROP", 4) == 0 ||
+             strncmp(st, "CREATE", 6) == 0 || strncmp(st, "COMMENT", 7) == 0))
+    c->ddl_epoch++;
+}
+
+/* Prepares s again, keeping the bound values (they live in the caller's
+** memory; only the arrays pointing at them are the statement's). */
+static int reprepare(qs_dstmt *s, qs_error *err) {
+  const char **values = s->values;
+  int *lengths = s->lengths, *formats = s->formats;
+  char *numbuf = s->numbuf;
+  int rc;
+  s->values = NULL; s->lengths = NULL; s->formats = NULL; s->numbuf = NULL;
+  deallocate(s);
+  rc = prepare(s, NULL, 0, err);
+  if (rc != QS_OK) {
+    free((void *)values); free(lengths); free(formats); free(numbuf);
+    return rc;
+  }
+  free((void *)s->values); free(s->lengths); free(s->formats); free(s->numbuf);
+  s->values = values; s->lengths = lengths; s->formats = formats; s->numbuf = numbuf;
+  return QS_OK;
+}
+
 static int is_stale_plan(const PGresult *r) {
   const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
   const char *msg = PQresultErrorMessage(r);
@@ -321,6 +353,10 @@ static int is_stale_plan(const PGresult *r) {
 
 static int execute(qs_dstmt *s, qs_error *err) {
   int attempt;
+  if (s->epoch != s->c->ddl_epoch) {
+    int rc = reprepare(s, err);
+    if (rc != QS_OK) return rc;
+  }
   for (attempt = 0; attempt < 2; attempt++) {
     ExecStatusType st;
     PQclear(s->res);
@@ -332,26 +368,20 @@ static int execute(qs_dstmt *s, qs_error *err) {
       s->nrows = PQntuples(s->res);
       s->row = -1;
       s->executed = 1;
+      note_ddl(s->c, s->res);
       return QS_OK;
     }
-    if (attempt == 0 && is_stale_plan(s->res)) {
-      /* DDL changed what the statement returns: prepare it again, retry. The
-      ** values stay bound (they live in the caller's memory). */
-      const char **values = s->values;
-      int *lengths = s->lengths, *formats = s->formats;
-      char *numbuf = s->numbuf;
-      int rc;
-      s->values = NULL; s->lengths = NULL; s->formats = NULL; s->numbuf = NULL;
-      deallocate(s);
-      rc = prepare(s, NULL, 0, err);
-      if (rc != QS_OK) {
-        free((void *)values); free(lengths); free(formats); free(numbuf);
-        return rc;
-      }
-      free((void *)s->values); free(s->lengths); free(s->formats); free(s->numbuf);
-      s->values = values; s->lengths = lengths; s->formats = formats; s->numbuf = numbuf;
+    if (attempt == 0 && is_stale_plan(s->res) &&
+        PQtransactionStatus(s->c->pg) == PQTRANS_IDLE) {
+      /* DDL from another connection changed what the statement returns:
+      ** outside a transaction it is safe to prepare again and retry. (Inside
+      ** one the failure aborted it; the statement is prepared again on its
+      ** next use, after the rollback.) */
+      int rc = reprepare(s, err);
+      if (rc != QS_OK) return rc;
       continue;
     }
+    if (is_stale_plan(s->res)) s->epoch = s->c->ddl_epoch - 1;   /* next use re-prepares */
     break;
   }
   return fail_conn(s->c, err, s->res);
@@ -454,6 +484,7 @@ static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
   ExecStatusType st = PQresultStatus(r);
   int rc = QS_OK;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = fail_conn(c, err, r);
+  else note_ddl(c, r);
   PQclear(r);
   return rc;
 }

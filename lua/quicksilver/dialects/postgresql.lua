@@ -15,6 +15,7 @@ M.name = "postgresql"
 M.driver = "postgresql"
 M.paramstyle = "numeric_dollar"
 M.default_isolation_level = "READ COMMITTED"
+M.implicit_returning = true   -- no lastrowid: new keys come back through RETURNING
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
   ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
 
@@ -71,6 +72,13 @@ end
 function M.get_isolation_level(cconn)
   local cur = check(cconn:execute("SHOW transaction_isolation"))
   return cur:fetch()[1][1]:upper()
+end
+
+--- Drops every table of the schema (test support: a clean database).
+function M.drop_everything(conn)
+  for _, name in ipairs(M.get_table_names(conn)) do
+    conn:exec_driver_sql("DROP TABLE IF EXISTS " .. require("quicksilver.core").ident("postgresql", name) .. " CASCADE")
+  end
 end
 
 function M.get_table_names(conn, schema)

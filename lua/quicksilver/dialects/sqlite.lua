@@ -47,6 +47,15 @@ local function master(schema)
   return require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master"
 end
 
+--- Drops every table (test support: a clean database).
+function M.drop_everything(conn)
+  conn:exec_driver_sql("PRAGMA foreign_keys = OFF")
+  for _, name in ipairs(M.get_table_names(conn)) do
+    conn:exec_driver_sql("DROP TABLE IF EXISTS " .. require("quicksilver.core").ident("sqlite", name))
+  end
+  conn:exec_driver_sql("PRAGMA foreign_keys = ON")
+end
+
 --- Table names of the main (or attached) schema, sorted.
 function M.get_table_names(conn, schema)
   return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
@@ -115,6 +124,15 @@ end
 local function master(schema)
   if schema == nil then return "sqlite_master" end
   return require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master"
+end
+
+--- Drops every table (test support: a clean database).
+function M.drop_everything(conn)
+  conn:exec_driver_sql("PRAGMA foreign_keys = OFF")
+  for _, name in ipairs(M.get_table_names(conn)) do
+    conn:exec_driver_sql("DROP TABLE IF EXISTS " .. require("quicksilver.core").ident("sqlite", name))
+  end
+  conn:exec_driver_sql("PRAGMA foreign_keys = ON")
 end
 
 --- Table names of the main (or attached) schema, sorted.

@@ -544,11 +544,30 @@ function Connection:_execute_dml(stmt, params, eopts)
     end
     params = nil
   end
-  local compiled = compiler.compile_dml(stmt, dname, params and keyset(params) or nil)
   local p = params or {}
+  local single_insert = stmt._dml == "insert" and not stmt._multi and not stmt._select
+  local target = stmt
+  local implicit = false
+  if single_insert and self.dialect.implicit_returning and not stmt._returning then
+    -- no lastrowid on this database: RETURNING fetches the new key
+    local autoinc = stmt.table:_autoincrement_column()
+    if autoinc and p[autoinc.key] == nil and not (stmt._values and stmt._values[autoinc.key] ~= nil) then
+      target = rawget(stmt, "_implicit_returning")
+      if not target then
+        target = stmt:returning(util.unpack(stmt.table:primary_key_columns()))
+        rawset(stmt, "_implicit_returning", target)
+      end
+      implicit = true
+    end
+  end
+  local compiled = compiler.compile_dml(target, dname, params and keyset(params) or nil)
   if #compiled.fn_defaults > 0 then p = with_fn_defaults(p, compiled.fn_defaults, self, stmt._dml) end
   local result = self:_cursor_execute(compiled.sql, p, compiled, false, eopts)
-  if stmt._dml == "insert" and not stmt._multi and not stmt._select then
+  if implicit then
+    local row = result:first()
+    result = Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = 1})
+    result.inserted_primary_key = row and row:_tuple() or nil
+  elseif single_insert then
     result.inserted_primary_key = inserted_pk(stmt, p, result.lastrowid)
   end
   return result

@@ -1,0 +1,202 @@
+-- The shared behaviour suite (SQLAlchemy's testing/suite): the same specs on
+-- every backend. `make test` runs this folder once per backend in
+-- QS_BACKENDS, against servers spec/support/servers.sh starts.
+local qs = require("quicksilver")
+local helpers = require("spec.helpers")
+local raises = helpers.assert_raises_kind
+
+describe("behaviour on " .. helpers.backend, function()
+  local engine, md, users, teams, u
+
+  before_each(function()
+    engine = helpers.backend_engine()
+    md = qs.MetaData()
+    teams = qs.Table("teams", md,
+      qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("name", qs.String(30), {nullable = false, unique = true}))
+    users = qs.Table("users", md,
+      qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("name", qs.String(50), {nullable = false}),
+      qs.Column("age", qs.Integer),
+      qs.Column("active", qs.Boolean, {default = true}),
+      qs.Column("team_id", qs.Integer, qs.ForeignKey("teams.id", {ondelete = "CASCADE"})))
+    u = users.c
+    md:create_all(engine)
+  end)
+
+  after_each(function()
+    md:drop_all(engine)
+    engine:dispose()
+    helpers.cleanup()
+  end)
+
+  local function count(tbl)
+    return engine:connect(function(c) return c:execute(qs.select(qs.func.count()):select_from(tbl or users)):scalar() end)
+  end
+
+  it("creates, inspects and drops tables", function()
+    local names = qs.inspect(engine):get_table_names()
+    assert.same({"teams", "users"}, {names[1], names[2]})
+    assert.is_true(qs.inspect(engine):has_table("users"))
+    assert.is_false(qs.inspect(engine):has_table("nope"))
+  end)
+
+  it("inserts, reports new keys, selects, updates and deletes", function()
+    engine:begin(function(c)
+      local r = c:execute(qs.insert(teams):values({name = "red"}))
+      assert.same({1, n = 1}, r.inserted_primary_key)
+      r = c:execute(qs.insert(users), {{name = "ann", age = 30, team_id = 1}, {name = "bob", age = 20, team_id = 1},
+        {name = "cy", age = 40}})
+      assert.equal(3, r.rowcount)
+    end)
+    assert.equal(3, count())
+    local rows = engine:connect(function(c)
+      return c:execute(qs.select(u.name, u.active, teams.c.name:label("team")):outerjoin(teams)
+        :order_by(u.name)):all()
+    end)
+    assert.same({"ann", true, "red"}, {rows[1].name, rows[1].active, rows[1].team})
+    assert.is_nil(rows[3].team)
+    engine:begin(function(c)
+      local r = c:execute(qs.update(users):where(u.age:lt(35)):values({age = u.age + 1}))
+      assert.equal(2, r.rowcount)
+      r = c:execute(qs.delete(users):where(u.name:eq("cy")))
+      assert.equal(1, r.rowcount)
+    end)
+    assert.same({21, 31, n = 2}, engine:connect(function(c)
+      return c:execute(qs.select(u.age):order_by(u.age)):scalars():all()
+    end))
+  end)
+
+  it("round-trips values of every common type", function()
+    local md2 = qs.MetaData()
+    local t = qs.Table("vals", md2, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("i", qs.BigInteger), qs.Column("f", qs.Float), qs.Column("s", qs.String(100)),
+      qs.Column("b", qs.Boolean), qs.Column("d", qs.Date), qs.Column("dt", qs.DateTime),
+      qs.Column("n", qs.Numeric(10, 2)), qs.Column("bin", qs.LargeBinary), qs.Column("j", qs.JSON))
+    md2:create_all(engine)
+    local big = math.maxinteger or 2 ^ 53
+    engine:begin(function(c)
+      c:execute(qs.insert(t):values({id = 1, i = big, f = -1.25, s = "héllo 'quoted' ☃", b = false,
+        d = "2024-02-29", dt = "2024-02-29 13:45:10", n = 12.5, bin = "\0\1\255", j = {a = {1, 2}, b = "x"}}))
+      c:execute(qs.insert(t):values({id = 2}))
+    end)
+    local rows = engine:connect(function(c) return c:execute(qs.select(t):order_by(t.c.id)):all() end)
+    local r = rows[1]
+    assert.equal(big, r.i)
+    assert.equal(-1.25, r.f)
+    assert.equal("héllo 'quoted' ☃", r.s)
+    assert.equal(false, r.b)
+    assert.equal("2024-02-29", r.d)
+    assert.equal("2024-02-29 13:45:10", r.dt)
+    assert.equal(12.5, r.n)
+    assert.equal("\0\1\255", r.bin)
+    assert.equal("x", r.j.b)
+    assert.equal(2, r.j.a[2])
+    for i = 2, 10 do assert.is_nil(rows[2][i]) end
+    md2:drop_all(engine)
+  end)
+
+  it("rolls back a transaction and a savepoint", function()
+    engine:connect(function(c)
+      c:execute(qs.insert(users):values({name = "kept"}))
+      local sp = c:begin_nested()
+      c:execute(qs.insert(users):values({name = "gone"}))
+      sp:rollback()
+      c:commit()
+      c:execute(qs.insert(users):values({name = "rolled back"}))
+      c:rollback()
+    end)
+    assert.same({"kept", n = 1}, engine:connect(function(c) return c:execute(qs.select(u.name)):scalars():all() end))
+  end)
+
+  it("raises IntegrityError with the server's codes, and rolls back cleanly", function()
+    engine:begin(function(c) c:execute(qs.insert(teams):values({name = "red"})) end)
+    local err = raises(qs.exc.IntegrityError, function()
+      engine:begin(function(c)
+        c:execute(qs.insert(teams):values({name = "blue"}))
+        c:execute(qs.insert(teams):values({name = "red"}))
+      end)
+    end)
+    assert.is_not_nil(err.orig)
+    if helpers.on("postgresql") then assert.equal("23505", err.orig.sqlstate) end
+    assert.equal(1, count(teams))
+  end)
+
+  it("raises ProgrammingError for bad SQL", function()
+    raises(qs.exc.ProgrammingError, function()
+      engine:connect(function(c) c:execute(qs.text("SELEC 1")) end)
+    end)
+  end)
+
+  it("sees other connections' committed work according to isolation", function()
+    local a, b = engine:connect(), engine:connect()
+    a:execute(qs.insert(users):values({name = "x"}))
+    assert.equal(0, b:execute(qs.select(qs.func.count()):select_from(users)):scalar())   -- uncommitted: invisible
+    a:commit()
+    b:rollback()
+    assert.equal(1, b:execute(qs.select(qs.func.count()):select_from(users)):scalar())
+    a:close(); b:close()
+  end)
+
+  it("executes many rows in one call", function()
+    local rows = {}
+    for i = 1, 2000 do rows[i] = {name = "n" .. i, age = i % 90} end
+    local r = engine:begin(function(c) return c:execute(qs.insert(users), rows) end)
+    assert.equal(2000, r.rowcount)
+    assert.equal(2000, count())
+  end)
+
+  it("upserts in the dialect's form", function()
+    engine:begin(function(c) c:execute(qs.insert(teams):values({id = 1, name = "red"})) end)
+    local stmt = qs.insert(teams):values({id = 1, name = "crimson"})
+    if helpers.on("mysql") then
+      stmt = stmt:on_duplicate_key_update({name = stmt.inserted.name})
+    else
+      stmt = stmt:on_conflict_do_update({index_elements = {"id"}, set_ = {name = stmt.excluded.name}})
+    end
+    engine:begin(function(c) c:execute(stmt) end)
+    assert.equal("crimson", engine:connect(function(c) return c:execute(qs.select(teams.c.name)):scalar() end))
+  end)
+
+  it("returns rows from RETURNING where the dialect has it", function()
+    if helpers.on("mysql") then return end
+    local r = engine:begin(function(c)
+      return c:execute(qs.insert(teams):values({name = "r"}):returning(teams.c.id, teams.c.name)):one()
+    end)
+    assert.same({1, "r"}, {r.id, r.name})
+  end)
+
+  it("reports and sets isolation levels", function()
+    engine:connect(function(c)
+      local default = c:get_isolation_level()
+      assert.is_string(default)
+      c:execution_options({isolation_level = "SERIALIZABLE"})
+      assert.equal("SERIALIZABLE", c:get_isolation_level())
+    end)
+  end)
+
+  it("reads JSON elements", function()
+    local md2 = qs.MetaData()
+    local docs = qs.Table("docs", md2, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("data", qs.JSON))
+    md2:create_all(engine)
+    engine:begin(function(c) c:execute(qs.insert(docs):values({id = 1, data = {name = "z", n = 5, tags = {"a", "b"}}})) end)
+    local row = engine:connect(function(c)
+      return c:execute(qs.select(docs.c.data:get("name"):as_string():label("name"),
+        docs.c.data:get("n"):as_integer():label("n"), docs.c.data:path({"tags", 1}):as_string():label("t"))):one()
+    end)
+    assert.same({"z", 5, "b"}, {row.name, row.n, row.t})
+    md2:drop_all(engine)
+  end)
+
+  it("a prepared statement survives an ALTER TABLE", function()
+    engine:connect(function(c)
+      local stmt = qs.text("SELECT * FROM teams")
+      c:execute(stmt)
+      c:commit()
+      c:exec_driver_sql("ALTER TABLE teams ADD COLUMN extra INTEGER")
+      c:commit()
+      local r = c:execute(stmt)
+      assert.equal(3, #r:keys())
+    end)
+  end)
+end)
