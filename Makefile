@@ -46,6 +46,11 @@ BIND_SRC := $(wildcard c/binding/*.c)
 PG_SRC := c/src/driver/libpq.c c/src/error.c c/src/buf.c c/binding/drivers/lpostgresql.c
 PG_OBJ := $(PG_SRC:%.c=$(BUILD)/obj/pg/%.o)
 PG_MODULE := $(BUILD)/quicksilver/driver/postgresql.so
+MY_SRC := c/src/driver/mariadb.c c/src/error.c c/src/buf.c c/binding/drivers/lmysql.c
+MY_OBJ := $(MY_SRC:%.c=$(BUILD)/obj/my/%.o)
+MY_MODULE := $(BUILD)/quicksilver/driver/mysql.so
+MY_CFLAGS = $(shell pkg-config --cflags libmariadb 2>/dev/null)
+MY_LIBS = $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 TEST_SRC := $(wildcard c/test/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
@@ -62,6 +67,7 @@ JIT_MODULE := $(BUILD)/jit/quicksilver/core.so
 endif
 JIT_CFLAGS = $(shell pkg-config --cflags luajit 2>/dev/null)
 JIT_PG_MODULE := $(if $(JIT_MODULE),$(BUILD)/jit/quicksilver/driver/postgresql.so)
+JIT_MY_MODULE := $(if $(JIT_MODULE),$(BUILD)/jit/quicksilver/driver/mysql.so)
 JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 
 LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
@@ -70,7 +76,7 @@ LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 .PHONY: all build test demo deps clean install-rock bench-crossing rockspec
 
 all: build
-build: $(MODULE) $(CTESTS) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE)
+build: $(MODULE) $(CTESTS) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -100,10 +106,22 @@ $(JIT_PG_MODULE): $(PG_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(JIT_CFLAGS) -shared -o $@ $(PG_SRC) -lpq
 
+$(BUILD)/obj/my/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) $(MY_CFLAGS) -MMD -MP -c $< -o $@
+
+$(MY_MODULE): $(MY_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(SAN_FLAGS) -o $@ $^ $(MY_LIBS)
+
+$(JIT_MY_MODULE): $(MY_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(JIT_CFLAGS) $(MY_CFLAGS) -shared -o $@ $(MY_SRC) $(MY_LIBS)
+
 $(CTESTS): $(CORE_OBJ) $(TEST_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS)
 
--include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d) $(PG_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(MY_OBJ:.o=.d)
 
 # Debian packages the project needs; installed only when missing (apt-get update
 # runs only then), as root or through sudo.

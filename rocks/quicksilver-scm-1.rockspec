@@ -48,6 +48,7 @@ build = {
       defines = { "_POSIX_C_SOURCE=200809L" },
     },
     ["quicksilver.dialects"] = "lua/quicksilver/dialects/init.lua",
+    ["quicksilver.dialects.mysql"] = "lua/quicksilver/dialects/mysql.lua",
     ["quicksilver.dialects.postgresql"] = "lua/quicksilver/dialects/postgresql.lua",
     ["quicksilver.dialects.sqlite"] = "lua/quicksilver/dialects/sqlite.lua",
     ["quicksilver.engine.base"] = "lua/quicksilver/engine/base.lua",

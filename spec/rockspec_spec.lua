@@ -33,7 +33,7 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
     local listed = {}
     for _, s in ipairs(modules["quicksilver.core"].sources) do listed[s] = true end
     local missing = {}
-    for _, f in ipairs(files("find c/src c/binding -name '*.c' ! -path '*/drivers/*' ! -name libpq.c | sort")) do
+    for _, f in ipairs(files("find c/src c/binding -name '*.c' ! -path '*/drivers/*' ! -name libpq.c ! -name mariadb.c | sort")) do
       if not listed[f] then missing[#missing + 1] = f end
     end
     assert.same({}, missing)
@@ -60,8 +60,11 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
     assert.is_true(srcs["c/src/driver/libpq.c"])
     assert.is_true(srcs["c/binding/drivers/lpostgresql.c"])
     assert.equal("postgresql/libpq-fe.h", pg.external_dependencies.PQ.header)
+    local my = load_rockspec("rocks/quicksilver-mysql-scm-1.rockspec")
+    assert.is_not_nil(my.build.modules["quicksilver.driver.mysql"])
     for _, src in ipairs(modules["quicksilver.core"].sources) do
       assert.is_nil(src:find("libpq", 1, true), src)
+      assert.is_nil(src:find("mariadb", 1, true), src)
     end
   end)
 

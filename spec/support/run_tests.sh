@@ -67,7 +67,7 @@ fi
 # The shared behaviour suite (spec/backend/) once more per server backend, on
 # servers started here unless QS_PG_URL / QS_MYSQL_URL point at existing ones.
 # A server that does not start is a failure, never a skip.
-backends=${QS_BACKENDS:-sqlite postgresql}
+backends=${QS_BACKENDS:-sqlite postgresql mysql}
 started=0
 for backend in $backends; do
   case "$backend" in
@@ -79,6 +79,15 @@ for backend in $backends; do
         export "$(echo "$out" | grep '^QS_PG_URL=')"
       fi
       QS_BACKEND=postgresql run_busted "$LUA on postgresql" "$LUA_CPATH_DEV" env QS_BACKEND=postgresql \
+        $RUN_PREFIX $VG "$LUA" --backend
+      ;;
+    mysql|mariadb)
+      if [ -z "${QS_MYSQL_URL:-}" ]; then
+        out=$(bash spec/support/servers.sh start mysql) || { echo "MariaDB did not start"; failed=$((failed + 1)); continue; }
+        started=1
+        export "$(echo "$out" | grep '^QS_MYSQL_URL=')"
+      fi
+      QS_BACKEND=mysql run_busted "$LUA on mysql" "$LUA_CPATH_DEV" env QS_BACKEND=mysql \
         $RUN_PREFIX $VG "$LUA" --backend
       ;;
     *) echo "unknown backend '$backend' in QS_BACKENDS"; failed=$((failed + 1)) ;;

@@ -36,6 +36,7 @@ function M.create_engine(url, opts)
   end
   local u = url_mod.make_url(url)
   local dialect = dialects.load(u:get_backend_name())
+  if dialect.for_url then dialect = dialect.for_url(u) end   -- per-engine (flavour detected at connect)
   if dialect.load_driver then dialect.load_driver() end
   local args = dialect.connect_args(u, opts)
   if opts.connect_args then
@@ -45,7 +46,7 @@ function M.create_engine(url, opts)
   local function creator()
     local cconn, err = core.connect(dialect.driver, args)
     if not cconn then error(err, 0) end
-    dialect.on_connect(cconn, opts)
+    dialect.on_connect(cconn, opts, dialect)
     if cache_size then cconn:set_cache_size(cache_size) end
     return cconn
   end
