@@ -57,7 +57,7 @@ enum {
 };
 
 /* How C converts a column value on the way out (no Lua call). */
-#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json)
+#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json) X(integer)
 
 enum {
 #define QS_RESULT_(name) QSR_##name,

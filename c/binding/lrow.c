@@ -11,6 +11,8 @@
 #include "lnodes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct lrow {
   int n;               /* column count */
@@ -43,6 +45,22 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
           lua_pushnumber(L, x);
         }
         return;
+      }
+      break;
+    case QSR_integer:   /* a server's DECIMAL for an integer expression (SUM) */
+      if (v->type == QS_TTEXT) {
+        char *end;
+        long long x;
+        char tmp[32];
+        if (v->u.s.n < sizeof tmp) {
+          memcpy(tmp, v->u.s.p, v->u.s.n);
+          tmp[v->u.s.n] = '\0';
+          x = strtoll(tmp, &end, 10);
+          if (*end == '\0' && end != tmp) {
+            qsL_pushint64(L, x);
+            return;
+          }
+        }
       }
       break;
     case QSR_json:

@@ -27,12 +27,21 @@ function M.class(name, parent)
   return cls
 end
 
---- Shallow copy of a table (nil gives an empty table).
+-- Per-object caches that a copy must not inherit: a statement derived from
+-- a compiled one is another statement.
+local NOT_COPIED = {_compiled = true, _implicit_returning = true}
+
+--- Shallow copy of a table (nil gives an empty table), without the
+--- per-object compile caches of statements.
 ---@param t table|nil
 ---@return table
 function M.copy(t)
   local r = {}
-  if t then for k, v in pairs(t) do r[k] = v end end
+  if t then
+    for k, v in pairs(t) do
+      if not NOT_COPIED[k] then r[k] = v end
+    end
+  end
   return r
 end
 

@@ -146,6 +146,67 @@ describe("behaviour on " .. helpers.backend, function()
     assert.equal(2000, count())
   end)
 
+  it("inserts 100,000 rows in one executemany", function()
+    local rows = {}
+    for i = 1, 100000 do rows[i] = {name = "n" .. i, age = i % 90} end
+    local r = engine:begin(function(c) return c:execute(qs.insert(users), rows) end)
+    assert.equal(100000, r.rowcount)
+    assert.equal(100000, count())
+    assert.equal(5000050000, engine:connect(function(c)
+      return c:execute(qs.select(qs.func.sum(u.id))):scalar()
+    end))
+  end)
+
+  it("gives the server's error codes in err.orig", function()
+    engine:begin(function(c) c:execute(qs.insert(teams):values({id = 1, name = "red"})) end)
+    local err = raises(qs.exc.IntegrityError, function()
+      engine:begin(function(c) c:execute(qs.insert(teams):values({id = 2, name = "red"})) end)
+    end)
+    if helpers.on("postgresql") then
+      assert.equal("23505", err.orig.sqlstate)
+      assert.equal("teams_name_key", err.orig.constraint)
+    elseif helpers.on("mysql") then
+      assert.equal(1062, err.orig.code)
+      assert.equal("23000", err.orig.sqlstate)
+    else
+      assert.is_number(err.orig.code)
+    end
+    err = raises(qs.exc.IntegrityError, function()
+      engine:begin(function(c) c:execute(qs.insert(users):values({name = "x", team_id = 99})) end)
+    end)
+  end)
+
+  it("a lock wait that times out raises OperationalError", function()
+    if helpers.on("sqlite") then return end   -- SQLite's locking: spec/engine/connection_spec.lua
+    engine:begin(function(c) c:execute(qs.insert(teams):values({id = 1, name = "red"})) end)
+    local a, b = engine:connect(), engine:connect()
+    a:execute(qs.update(teams):where(teams.c.id:eq(1)):values({name = "a"}))   -- holds the row lock
+    if helpers.on("postgresql") then b:exec_driver_sql("SET lock_timeout = '200ms'") end
+    local err = raises(qs.exc.OperationalError, function()
+      b:execute(qs.update(teams):where(teams.c.id:eq(1)):values({name = "b"}))
+    end)
+    assert.is_false(err.connection_invalidated)
+    a:rollback(); b:rollback()
+    a:close(); b:close()
+  end)
+
+  it("a statement over its time limit is cancelled with OperationalError", function()
+    if helpers.on("sqlite") then return end
+    engine:connect(function(c)
+      if helpers.on("postgresql") then
+        c:exec_driver_sql("SET statement_timeout = 100")
+        local err = raises(qs.exc.OperationalError, function() c:exec_driver_sql("SELECT pg_sleep(2)") end)
+        assert.equal("57014", err.orig.sqlstate)
+      else
+        c:exec_driver_sql("SET SESSION max_statement_time = 0.1")
+        local err = raises(qs.exc.OperationalError, function() c:exec_driver_sql("SELECT SLEEP(2)") end)
+        assert.equal(1969, err.orig.code)
+      end
+      c:rollback()
+      assert.equal(1, c:exec_driver_sql("SELECT 1"):scalar())   -- the connection still works
+    end)
+  end)
+
   it("upserts in the dialect's form", function()
     engine:begin(function(c) c:execute(qs.insert(teams):values({id = 1, name = "red"})) end)
     local stmt = qs.insert(teams):values({id = 1, name = "crimson"})

@@ -14,6 +14,7 @@ end
 M.name = "postgresql"
 M.driver = "postgresql"
 M.paramstyle = "numeric_dollar"
+M.insertmanyvalues = 1000   -- rows per multi-row INSERT in an executemany
 M.default_isolation_level = "READ COMMITTED"
 M.implicit_returning = true   -- no lastrowid: new keys come back through RETURNING
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,

@@ -524,6 +524,32 @@ function Connection:_execute_dml(stmt, params, eopts)
       last.rows[#last.rows + 1] = p
     end
     local total = 0
+    local batch = self.dialect.insertmanyvalues
+    if batch and stmt._dml == "insert" and not stmt._select and not stmt._multi and not stmt._values
+        and not stmt._returning and not stmt._on_conflict and not stmt._on_duplicate then
+      -- "insertmanyvalues": on a server, one multi-row INSERT per batch of
+      -- rows instead of a round trip per row (placeholders stay below the
+      -- 65,535 both servers allow)
+      for _, g in ipairs(runs) do
+        local ncols = 0
+        for _ in pairs(g.keys) do ncols = ncols + 1 end
+        local compiled = compiler.compile_dml(stmt, dname, g.keys)
+        local defaults = compiled.fn_defaults
+        ncols = ncols + #defaults
+        local per = math.max(1, math.min(batch, math.floor(60000 / math.max(ncols, 1))))
+        local rows = g.rows
+        for first = 1, #rows, per do
+          local chunk = {}
+          for i = first, math.min(first + per - 1, #rows) do
+            chunk[#chunk + 1] = #defaults > 0 and with_fn_defaults(rows[i], defaults, self, "insert") or rows[i]
+          end
+          local multi = stmt:values(chunk)
+          local c = compiler.compile_dml(multi, dname, nil)
+          total = total + self:_cursor_execute(c.sql, nil, c, false, eopts).rowcount
+        end
+      end
+      return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
+    end
     for _, g in ipairs(runs) do
       local compiled = compiler.compile_dml(stmt, dname, g.keys)
       local rows = g.rows

@@ -254,8 +254,8 @@ function Insert:_effective(keys)
     local used = {}
     for _, r in ipairs(self._multi) do for k in pairs(r) do used[k] = true end end
     local cols = {}
-    for _, col in ipairs(t.columns) do
-      if used[col.key] then cols[#cols + 1] = col end
+    for _, col in ipairs(t.columns) do   -- given columns, and those with a Lua default
+      if used[col.key] or col.default ~= nil then cols[#cols + 1] = col end
     end
     local rows = {}
     for ri, r in ipairs(self._multi) do
@@ -263,6 +263,9 @@ function Insert:_effective(keys)
       for ci, col in ipairs(cols) do
         local v = r[col.key]
         local node
+        if v == nil and type(col.default) == "function" then
+          v = col.default({current_parameters = r, column = col})   -- per row
+        end
         if elements.is_element(v) then node = v
         elseif v == nil then node = default_node(col) or elements.null
         else node = BindParameter.anon(col.key, v, col.type) end

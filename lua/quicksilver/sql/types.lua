@@ -52,7 +52,8 @@ local function define(name, t, parent, fields)
 end
 
 -- Integers ----------------------------------------------------------------------------------
-define("Integer", "INTEGER", nil, {_check = CHECK.integer, _affinity = "integer"})
+define("Integer", "INTEGER", nil, {_check = CHECK.integer, _affinity = "integer",
+  _result = RESULT.integer})
 define("BigInteger", "BIGINT", M.Integer)
 define("SmallInteger", "SMALLINT", M.Integer)
 
