@@ -13,8 +13,28 @@
 
 extern const qs_driver qs_mariadb_driver;
 
+/* The client library's one-time state is released when the Lua state that
+** loaded the module closes: a sentinel userdata in the registry, created
+** before any connection, is finalized after them all. */
+static int library_end(lua_State *L) {
+  (void)L;
+  mysql_library_end();
+  return 0;
+}
+
 int luaopen_quicksilver_driver_mysql(lua_State *L);
 int luaopen_quicksilver_driver_mysql(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "quicksilver.driver.mysql.library");
+  if (lua_isnil(L, -1)) {
+    mysql_library_init(0, NULL, NULL);
+    lua_newuserdata(L, 1);
+    lua_newtable(L);
+    lua_pushcfunction(L, library_end);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.driver.mysql.library");
+  }
+  lua_pop(L, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
