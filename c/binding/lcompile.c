@@ -307,7 +307,11 @@ static int l_compile(lua_State *L) {
   kind = qsC_kind(L, 1);
   if (lua_istable(L, 3)) {   /* CTEs the Lua front collected: WITH comes first */
     lua_getfield(L, 3, "ctes");
-    if (lua_istable(L, -1)) qsC_with(&c, lua_gettop(L));
+    if (lua_istable(L, -1)) {
+      if (strcmp(d->name, "mariadb") == 0 && (kind == QSK_INSERT || kind == QSK_UPDATE || kind == QSK_DELETE))
+        return qsC_error(&c, QS_COMPILE, "WITH (a CTE) before INSERT, UPDATE or DELETE is not supported by dialect mariadb");
+      qsC_with(&c, lua_gettop(L));
+    }
     lua_pop(L, 1);
   }
   switch (kind) {

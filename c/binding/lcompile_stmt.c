@@ -152,6 +152,23 @@ static void result_column(qsC *c, const char *name, size_t n, int expridx) {
   else lua_pop(L, 1);
 }
 
+/* $n::TYPE for a parameter whose type the server cannot infer. */
+static void typed_bind(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int typed = 0;
+  qsC_expr(c, idx);
+  if (qsC_field(c, idx, "type") == LUA_TTABLE) {
+    size_t n;
+    const char *t = qsC_string(c, lua_gettop(L), "_t", &n);
+    typed = t && strcmp(t, "NULL") != 0 && strcmp(t, "ENUM") != 0;
+    if (typed) {
+      qsC_puts(c, "::");
+      qsC_type(c, lua_gettop(L), 0);
+    }
+  }
+  lua_pop(L, 1);
+}
+
 static void columns_clause(qsC *c, int idx) {
   lua_State *L = c->L;
   int i, n;
@@ -170,7 +187,10 @@ static void columns_clause(qsC *c, int idx) {
       name = qsC_string(c, col, "name", &len);
       if (name == NULL) name = qsC_anon_name(c, col, "anon"), len = strlen(name);
       qsC_field(c, col, "element");
-      qsC_expr(c, lua_gettop(L));
+      if (qsC_kind(L, -1) == QSK_BIND && c->d->paramstyle == QS_PARAM_DOLLAR && !c->literal_binds)
+        typed_bind(c, lua_gettop(L));
+      else
+        qsC_expr(c, lua_gettop(L));
       lua_pop(L, 1);
       qsC_puts(c, " AS ");
       qsC_ident(c, name, len);
@@ -178,6 +198,16 @@ static void columns_clause(qsC *c, int idx) {
     } else if (k == QSK_COLUMN) {
       qsC_expr(c, col);
       name = qsC_string(c, col, "name", &len);
+      result_column(c, name, len, col);
+    } else if (k == QSK_BIND && c->d->paramstyle == QS_PARAM_DOLLAR && !c->literal_binds) {
+      /* a bare parameter as a column: PostgreSQL cannot infer its type */
+      typed_bind(c, col);
+      lua_newtable(L);
+      name = qsC_anon_name(c, lua_gettop(L), "anon");
+      lua_pop(L, 1);
+      len = strlen(name);
+      qsC_puts(c, " AS ");
+      qsC_ident(c, name, len);
       result_column(c, name, len, col);
     } else if (k == QSK_STAR || k == QSK_TEXT || k == QSK_LITERAL_COLUMN) {
       qsC_expr(c, col);
