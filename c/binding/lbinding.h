@@ -16,7 +16,7 @@
 ** against another layout registers under another key and is never found. */
 #define QS_REG_NULL "quicksilver.core.null"
 #define QS_REG_ERRFACTORY "quicksilver.core.error_factory"
-#define QS_REG_DRIVERS "quicksilver.drivers.v1"
+#define QS_REG_DRIVERS QS_DRIVER_REGISTRY
 
 /* Pushes the qs.exc error object for err (through the factory Lua
 ** registered, or a plain table before it has). */

@@ -230,10 +230,9 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
 ** count read, or -1 with err set naming the parameter (and, in an
 ** executemany, the parameter set).
 */
-static int read_params(lua_State *L, lconn *lc, int pidx, const bindspec *bs, int group,
+static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *bs, int group,
                        qs_error *err) {
   int i, n, anchor, rc = 0;
-  qs_value *vals = lc->scratch;
   if (!lua_istable(L, pidx)) {
     qs_error_set(err, QS_ARGUMENT, "parameter set %d is a %s, not a table", group,
                  luaL_typename(L, pidx));
@@ -337,6 +336,7 @@ static void get_bindspec(lua_State *L, int first, int nullidx, bindspec *bs) {
 /* Capacity for the positional parameters of table pidx. */
 static int positional_size(lua_State *L, int pidx) {
   int n;
+  pidx = lua_absindex(L, pidx);
   if (!lua_istable(L, pidx)) return 0;
   lua_getfield(L, pidx, "n");
   n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
@@ -385,7 +385,7 @@ static int conn_execute(lua_State *L) {
   }
   if (pidx) {
     scratch(L, lc, bs.keys ? bs.nkeys : positional_size(L, pidx));
-    n = read_params(L, lc, pidx, &bs, 0, &err);
+    n = read_params(L, lc->scratch, pidx, &bs, 0, &err);
     if (n < 0) return fail_err(L, &err);
   }
   rc = qs_conn_prepare(lc->c, sql, sqln, &s);
@@ -396,75 +396,80 @@ static int conn_execute(lua_State *L) {
 
 /*
 ** conn:executemany(sql, list, keys?, values?, checks?, procs?) -> rowcount | nil, err
-** One statement, bound and stepped once per parameter set; the affected
-** rows are summed. Stops at the first failure (the caller's transaction
-** decides what survives). The statement is owned by a cursor userdata while
-** converters (Lua) run between steps.
+** One statement run once per parameter set, the affected rows summed. Every
+** set is read (and checked, and converted) before the statement is
+** prepared, so a bad value in any set fails with nothing sent; then the
+** driver runs them as one batch where it can (PostgreSQL's pipeline mode).
+** The values live in a userdata and the converted ones in an anchor list,
+** so no Lua error can leak them.
 */
 static int conn_executemany(lua_State *L) {
   lconn *lc = open_conn(L, 1);
   size_t sqln;
   const char *sql = luaL_checklstring(L, 2, &sqln);
-  int nsets, i, rc = QS_OK, cap, cur, top;
+  int nsets, i, rc, cap, cur, anchors;
   int64_t total = 0;
   bindspec bs;
   qs_error err;
   qs_stmt *s = NULL;
+  qs_value *vals;
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 7);
   lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);   /* 8 */
   get_bindspec(L, 4, 8, &bs);
   nsets = positional_size(L, 3);
-  cap = bs.nkeys;
-  if (!bs.keys) {
-    for (i = 1; i <= nsets; i++) {
-      int m;
-      lua_rawgeti(L, 3, i);
-      m = positional_size(L, -1);
-      if (m > cap) cap = m;
-      lua_pop(L, 1);
-    }
-  }
-  scratch(L, lc, cap > 0 ? cap : 1);
   memset(&err, 0, sizeof err);
   if (nsets == 0) {
     lua_pushinteger(L, 0);
     return 1;
   }
+  if (bs.keys) {
+    cap = bs.nkeys;
+  } else {
+    lua_rawgeti(L, 3, 1);
+    cap = positional_size(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  if ((size_t)nsets * (size_t)(cap > 0 ? cap : 1) > (size_t)1 << 28)
+    return qsB_raise(L, QS_ARGUMENT, "executemany: too many values in one call");
+  vals = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)nsets * (size_t)(cap > 0 ? cap : 1), 0);
+  lua_createtable(L, nsets, 0);
+  anchors = lua_gettop(L);
+  for (i = 1; i <= nsets; i++) {
+    int n;
+    lua_rawgeti(L, 3, i);
+    n = read_params(L, vals + (size_t)(i - 1) * (size_t)cap, lua_gettop(L), &bs, i, &err);
+    if (n < 0) return fail_err(L, &err);
+    if (n != cap) {
+      qs_error_set(&err, QS_ARGUMENT, "parameter group %d has %d values, the first has %d", i, n, cap);
+      return fail_err(L, &err);
+    }
+    lua_rawseti(L, anchors, i);   /* the set's converted values stay alive */
+    lua_pop(L, 1);
+  }
   qsB_cursor_new(L, 1);
   cur = lua_gettop(L);
-  /* Check the first set before anything is sent, so a wrong key fails
-  ** without touching the database (later sets are checked as they come). */
-  lua_rawgeti(L, 3, 1);
-  if (read_params(L, lc, lua_gettop(L), &bs, 1, &err) < 0) return fail_err(L, &err);
-  lua_settop(L, cur);
   rc = qs_conn_prepare(lc->c, sql, sqln, &s);
   if (rc != QS_OK) return fail_conn(L, lc);
   qsB_cursor_adopt(L, cur, s);
-  top = lua_gettop(L);
-  for (i = 1; i <= nsets && rc >= 0; i++) {
-    int n;
-    lua_rawgeti(L, 3, i);
-    n = read_params(L, lc, lua_gettop(L), &bs, i, &err);
-    if (n < 0) {
-      rc = err.code;
-      break;
-    }
-    rc = qs_stmt_bind(s, n, lc->scratch);
-    if (rc == QS_OK) rc = qs_stmt_step(s);
-    while (rc == QS_ROW) rc = qs_stmt_step(s);   /* RETURNING rows: drained */
-    if (rc == QS_DONE) {
-      total += qs_conn_changes(lc->c);
-      qs_stmt_reset(s);
-    }
-    lua_settop(L, top);
-  }
+  rc = qs_stmt_execmany(s, nsets, cap, vals, &total);
   qsB_cursor_drop(L, cur);
-  if (rc < 0) {
-    if (err.code != QS_OK) return fail_err(L, &err);
-    return fail_conn(L, lc);
-  }
+  if (rc < 0) return fail_conn(L, lc);
   qsL_pushint64(L, total);
+  return 1;
+}
+
+/* conn:notices() -> list of the notices the server sent since the last call. */
+static int conn_notices(lua_State *L) {
+  lconn *lc = open_conn(L, 1);
+  int i;
+  const char *n;
+  lua_newtable(L);
+  for (i = 0; (n = qs_conn_notice(lc->c, i)) != NULL; i++) {
+    lua_pushstring(L, n);
+    lua_rawseti(L, -2, i + 1);
+  }
+  qs_conn_clear_notices(lc->c);
   return 1;
 }
 
@@ -580,6 +585,7 @@ qs_conn *qsB_conn_of(lua_State *L, int idx) {
 static const luaL_Reg conn_methods[] = {
   {"execute", conn_execute},
   {"executemany", conn_executemany},
+  {"notices", conn_notices},
   {"exec", conn_exec},
   {"begin", conn_begin},
   {"commit", conn_commit},

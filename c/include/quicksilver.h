@@ -127,7 +127,10 @@ typedef struct qs_value {
 typedef struct qs_dconn qs_dconn;   /* a driver's connection, opaque */
 typedef struct qs_dstmt qs_dstmt;   /* a driver's prepared statement, opaque */
 
-#define QS_DRIVER_VERSION 1
+#define QS_DRIVER_VERSION 2
+/* The registry key driver modules register under; it changes with the
+** table's layout, so a driver built for another layout is never found. */
+#define QS_DRIVER_REGISTRY "quicksilver.drivers.v2"
 
 typedef struct qs_driver {
   int iVersion;                       /* QS_DRIVER_VERSION */
@@ -151,6 +154,13 @@ typedef struct qs_driver {
   int64_t (*xLastInsertId)(qs_dconn *c);
   int (*xExec)(qs_dconn *c, const char *sql, qs_error *err); /* no parameters */
   int (*xInTransaction)(qs_dconn *c); /* nonzero: the server has one open */
+  /* Optional (NULL when absent): */
+  /* Runs s once per parameter set (nsets x nparams values, row-major) as one
+  ** batch (PostgreSQL's pipeline mode); *changes gets the rows changed. */
+  int (*xExecMany)(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
+                   int64_t *changes, qs_error *err);
+  const char *(*xNotice)(qs_dconn *c, int i);  /* server notices kept, 0-based */
+  void (*xClearNotices)(qs_dconn *c);
 } qs_driver;
 
 /* The SQLite driver, always built into the core. */
@@ -197,6 +207,9 @@ int qs_conn_rollback_to(qs_conn *c, const char *name);
 int qs_conn_txn_state(const qs_conn *c);
 int qs_conn_exec(qs_conn *c, const char *sql);
 int64_t qs_conn_changes(qs_conn *c);
+/* The i-th notice the server sent (0-based), or NULL; and forgetting them. */
+const char *qs_conn_notice(qs_conn *c, int i);
+void qs_conn_clear_notices(qs_conn *c);
 int64_t qs_conn_last_insert_id(qs_conn *c);
 
 /*
@@ -216,6 +229,10 @@ int qs_stmt_reset(qs_stmt *s);
 /* Nonzero when the statement writes nothing (a plain SELECT). */
 int qs_stmt_readonly(qs_stmt *s);
 qs_conn *qs_stmt_conn(qs_stmt *s);
+/* Runs s once per parameter set (nsets x nparams values, row-major): in one
+** batch where the driver can, else bound and stepped per set (rows a
+** statement returns are discarded). *changes gets the rows changed. */
+int qs_stmt_execmany(qs_stmt *s, int nsets, int nparams, const qs_value *vals, int64_t *changes);
 void qs_stmt_release(qs_stmt *s);
 
 /*

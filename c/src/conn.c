@@ -421,6 +421,37 @@ int qs_stmt_readonly(qs_stmt *s) {
 
 qs_conn *qs_stmt_conn(qs_stmt *s) { return s->conn; }
 
+int qs_stmt_execmany(qs_stmt *s, int nsets, int nparams, const qs_value *vals, int64_t *changes) {
+  qs_conn *c = s->conn;
+  int i, rc = QS_OK;
+  *changes = 0;
+  if (stmt_closed(s)) return QS_CLOSED;
+  if (nparams != c->drv->xParamCount(s->d))
+    return qs_error_set(&c->err, QS_ARGUMENT, "the statement takes %d bind parameters, %d given",
+                        c->drv->xParamCount(s->d), nparams);
+  if (c->drv->xExecMany) return c->drv->xExecMany(s->d, nsets, nparams, vals, changes, &c->err);
+  for (i = 0; i < nsets && rc >= 0; i++) {
+    rc = c->drv->xBind(s->d, nparams, vals + (size_t)i * (size_t)nparams, &c->err);
+    if (rc == QS_OK) rc = c->drv->xStep(s->d, &c->err);
+    while (rc == QS_ROW) rc = c->drv->xStep(s->d, &c->err);   /* RETURNING rows: drained */
+    if (rc == QS_DONE) {
+      *changes += c->drv->xChanges(c->d);
+      c->drv->xReset(s->d);
+      rc = QS_OK;
+    }
+  }
+  return rc < 0 ? rc : QS_OK;
+}
+
+const char *qs_conn_notice(qs_conn *c, int i) {
+  if (c->d == NULL || c->drv->xNotice == NULL) return NULL;
+  return c->drv->xNotice(c->d, i);
+}
+
+void qs_conn_clear_notices(qs_conn *c) {
+  if (c->d != NULL && c->drv->xClearNotices != NULL) c->drv->xClearNotices(c->d);
+}
+
 /*
 ** qs_stmt_release: returns the statement to its connection's cache (reset,
 ** so it holds no locks) or finalizes it when uncached, then frees the handle.

@@ -157,6 +157,47 @@ describe("behaviour on " .. helpers.backend, function()
     end))
   end)
 
+  it("runs an UPDATE once per parameter set in one call (pipelined on PostgreSQL)", function()
+    local rows = {}
+    for i = 1, 5000 do rows[i] = {name = "n" .. i, age = 0} end
+    engine:begin(function(c) c:execute(qs.insert(users), rows) end)
+    local sets = {}
+    for i = 1, 5000 do sets[i] = {target = i, new_age = i % 7} end
+    local stmt = qs.update(users):where(u.id:eq(qs.bindparam("target", nil, {type = qs.Integer})))
+      :values({age = qs.bindparam("new_age", nil, {type = qs.Integer})})
+    local r = engine:begin(function(c) return c:execute(stmt, sets) end)
+    assert.equal(5000, r.rowcount)
+    local sum = engine:connect(function(c) return c:execute(qs.select(qs.func.sum(u.age))):scalar() end)
+    local want = 0
+    for i = 1, 5000 do want = want + i % 7 end
+    assert.equal(want, sum)
+  end)
+
+  it("a failure inside a batch applies none of it", function()
+    engine:begin(function(c) c:execute(qs.insert(teams), {{name = "a"}, {name = "b"}, {name = "c"}}) end)
+    local stmt = qs.update(teams):where(teams.c.id:eq(qs.bindparam("target", nil, {type = qs.Integer})))
+      :values({name = qs.bindparam("new_name", nil, {type = qs.String})})
+    raises(qs.exc.IntegrityError, function()
+      engine:begin(function(c)
+        c:execute(stmt, {{target = 1, new_name = "x"}, {target = 2, new_name = "c"}, {target = 3, new_name = "z"}})
+      end)
+    end)
+    assert.same({"a", "b", "c", n = 3}, engine:connect(function(c)
+      return c:execute(qs.select(teams.c.name):order_by(teams.c.id)):scalars():all()
+    end))
+  end)
+
+  it("collects server notices", function()
+    if not helpers.on("postgresql") then return end
+    engine:connect(function(c)
+      c:exec_driver_sql("DO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$")
+      local n = c:notices()
+      assert.equal(1, #n)
+      assert.matches("hello from plpgsql", n[1])
+      assert.same({}, c:notices())
+    end)
+  end)
+
   it("gives the server's error codes in err.orig", function()
     engine:begin(function(c) c:execute(qs.insert(teams):values({id = 1, name = "red"})) end)
     local err = raises(qs.exc.IntegrityError, function()

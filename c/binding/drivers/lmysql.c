@@ -9,7 +9,7 @@
 
 #include "quicksilver.h"
 
-#define QS_REG_DRIVERS "quicksilver.drivers.v1"
+#define QS_REG_DRIVERS QS_DRIVER_REGISTRY
 
 extern const qs_driver qs_mariadb_driver;
 

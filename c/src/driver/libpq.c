@@ -16,6 +16,7 @@
 */
 #include "quicksilver.h"
 
+#include <poll.h>
 #include <postgresql/libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,9 +495,129 @@ static int xInTransaction(qs_dconn *c) {
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
+/* ---- executemany in pipeline mode ------------------------------------- */
+
+typedef struct pipe_state {
+  qs_dstmt *s;
+  int64_t changes;
+  int failed;                /* the first failure is in err */
+  int pending;               /* queries sent whose results are not read */
+  qs_error *err;
+} pipe_state;
+
+/* Reads every result that has arrived, without blocking. A query's results
+** end with a NULL; the first error is kept, and the queries after it come
+** back PGRES_PIPELINE_ABORTED. */
+static int drain(pipe_state *p, int block) {
+  PGconn *pg = p->s->c->pg;
+  for (;;) {
+    PGresult *r;
+    if (!block) {
+      if (!PQconsumeInput(pg)) return fail_conn(p->s->c, p->err, NULL);
+      if (PQisBusy(pg)) return QS_OK;
+    }
+    r = PQgetResult(pg);
+    if (r == NULL) {
+      if (p->pending == 0) return QS_OK;
+      p->pending--;   /* end of one query's results */
+      if (block && p->pending == 0) return QS_OK;
+      continue;
+    }
+    switch (PQresultStatus(r)) {
+      case PGRES_COMMAND_OK: case PGRES_TUPLES_OK: {
+        const char *t = PQcmdTuples(r);
+        p->changes += t && *t ? atoll(t) : 0;
+        break;
+      }
+      case PGRES_PIPELINE_SYNC:
+        PQclear(r);
+        return QS_OK;
+      case PGRES_PIPELINE_ABORTED:
+        break;
+      default:
+        if (!p->failed) {
+          p->failed = 1;
+          fail_conn(p->s->c, p->err, r);
+        }
+    }
+    PQclear(r);
+  }
+}
+
+/* Sends what libpq has buffered, reading results while the server's
+** output would otherwise fill up (the deadlock NOTES.md warns of). */
+static int flush(pipe_state *p) {
+  PGconn *pg = p->s->c->pg;
+  int f;
+  while ((f = PQflush(pg)) == 1) {
+    struct pollfd pfd;
+    pfd.fd = PQsocket(pg);
+    pfd.events = POLLIN | POLLOUT;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 10000) < 0) return qs_error_set(p->err, QS_OPERATIONAL, "poll failed");
+    if (pfd.revents & POLLIN) {
+      int rc = drain(p, 0);
+      if (rc != QS_OK) return rc;
+    }
+  }
+  if (f < 0) return fail_conn(p->s->c, p->err, NULL);
+  return QS_OK;
+}
+
+static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, int64_t *changes,
+                     qs_error *err) {
+  PGconn *pg = s->c->pg;
+  pipe_state p;
+  int i, rc = QS_OK;
+  *changes = 0;
+  if (s->epoch != s->c->ddl_epoch && (rc = reprepare(s, err)) != QS_OK) return rc;
+  memset(&p, 0, sizeof p);
+  p.s = s;
+  p.err = err;
+  if (!PQenterPipelineMode(pg)) return fail_conn(s->c, err, NULL);
+  PQsetnonblocking(pg, 1);
+  for (i = 0; i < nsets && rc == QS_OK && !p.failed; i++) {
+    xBind(s, nparams, vals + (size_t)i * (size_t)nparams, err);
+    if (!PQsendQueryPrepared(pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0)) {
+      rc = fail_conn(s->c, err, NULL);
+      break;
+    }
+    p.pending++;
+    if (i % 64 == 63) {   /* keep both directions moving */
+      rc = flush(&p);
+      if (rc == QS_OK) rc = drain(&p, 0);
+    }
+  }
+  if (rc == QS_OK || p.pending > 0) {
+    int rc2;
+    PQpipelineSync(pg);
+    rc2 = flush(&p);
+    PQsetnonblocking(pg, 0);
+    while (rc2 == QS_OK && p.pending > 0) rc2 = drain(&p, 1);
+    if (rc2 == QS_OK) rc2 = drain(&p, 1);   /* the sync */
+    if (rc == QS_OK) rc = rc2;
+  }
+  PQsetnonblocking(pg, 0);
+  PQexitPipelineMode(pg);
+  if (rc == QS_OK && p.failed) rc = err->code;
+  *changes = p.changes;
+  s->c->changes = p.changes;
+  return rc;
+}
+
+static const char *xNotice(qs_dconn *c, int i) {
+  return i >= 0 && i < c->nnotices ? c->notices[i] : NULL;
+}
+
+static void xClearNotices(qs_dconn *c) {
+  int i;
+  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
+  c->nnotices = 0;
+}
+
 const qs_driver qs_libpq_driver = {
   QS_DRIVER_VERSION, "postgresql", 0,
   xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
-  xLastInsertId, xExec, xInTransaction,
+  xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
 };

@@ -470,4 +470,5 @@ const qs_driver qs_mariadb_driver = {
   xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction,
+  NULL, NULL, NULL,
 };

@@ -247,4 +247,5 @@ const qs_driver qs_sqlite3_driver = {
   xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction,
+  NULL, NULL, NULL,
 };

@@ -676,6 +676,13 @@ function Connection:exec_driver_sql(sql, params, opts)
   return self:_cursor_execute(sql, params, nil, many, eopts)
 end
 
+--- The notices (warnings, RAISE NOTICE) the server sent since the last call.
+---@return string[]
+function Connection:notices()
+  if not self._cconn then closed_error(self, "notices") end
+  return self._cconn:notices()
+end
+
 --- The first column of the first row (execute(...):scalar()).
 function Connection:scalar(stmt, params, opts)
   return self:execute(stmt, params, opts):scalar()
