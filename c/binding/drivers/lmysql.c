@@ -7,9 +7,8 @@
 #include <lua.h>
 #include <mysql.h>
 
-#include "quicksilver.h"
+#include "lregister.h"
 
-#define QS_REG_DRIVERS QS_DRIVER_REGISTRY
 
 extern const qs_driver qs_mariadb_driver;
 
@@ -35,19 +34,7 @@ int luaopen_quicksilver_driver_mysql(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.driver.mysql.library");
   }
   lua_pop(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
-  if (!lua_istable(L, -1)) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
-  }
-  lua_pushlightuserdata(L, (void *)&qs_mariadb_driver);
-  lua_setfield(L, -2, qs_mariadb_driver.zName);
-  lua_pop(L, 1);
-  lua_newtable(L);
-  lua_pushstring(L, qs_mariadb_driver.zName);
-  lua_setfield(L, -2, "name");
+  qsD_register(L, &qs_mariadb_driver);
   lua_pushstring(L, mysql_get_client_info());
   lua_setfield(L, -2, "client_version");
   return 1;

@@ -37,4 +37,25 @@ function M.load(name)
   return mod
 end
 
+--- Driver options of a server URL: host, port, user, password, database,
+--- and the query keys in `passthrough` (any other key is an ArgumentError).
+---@param url table
+---@param passthrough table<string, boolean>
+---@param what string the dialect, for messages
+function M.server_connect_args(url, passthrough, what)
+  local args = {}
+  if url.host then args.host = url.host end
+  if url.port then args.port = tostring(url.port) end
+  if url.username then args.user = url.username end
+  if url.password then args.password = url.password end
+  if url.database then args.database = url.database end
+  for k, v in pairs(url.query or {}) do
+    if not passthrough[k] then
+      exc.raise(exc.ArgumentError, what .. " URL: unknown option '" .. tostring(k) .. "'", nil, 5)
+    end
+    args[k] = type(v) == "table" and v[#v] or v
+  end
+  return args
+end
+
 return M

@@ -37,20 +37,8 @@ end
 
 function M.default_poolclass() return "queue" end
 
-function M.connect_args(url, opts)
-  local args = {}
-  if url.host then args.host = url.host end
-  if url.port then args.port = tostring(url.port) end
-  if url.username then args.user = url.username end
-  if url.password then args.password = url.password end
-  if url.database then args.database = url.database end
-  for k, v in pairs(url.query or {}) do
-    if not PASSTHROUGH[k] then
-      exc.raise(exc.ArgumentError, "postgresql URL: unknown option '" .. tostring(k) .. "'", nil, 4)
-    end
-    args[k] = type(v) == "table" and v[#v] or v
-  end
-  return args
+function M.connect_args(url)
+  return require("quicksilver.dialects").server_connect_args(url, PASSTHROUGH, "postgresql")
 end
 
 function M.on_connect(cconn)

@@ -41,40 +41,7 @@ end
 --- for memory databases (so the data stays visible), a fresh one per
 --- checkout for files.
 function M.default_poolclass(url)
-  -- sqlite_master of the main or an attached schema (quoted by the compiler's rules).
-local function master(schema)
-  if schema == nil then return "sqlite_master" end
-  return require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master"
-end
-
---- Drops every table (test support: a clean database).
-function M.drop_everything(conn)
-  conn:exec_driver_sql("PRAGMA foreign_keys = OFF")
-  for _, name in ipairs(M.get_table_names(conn)) do
-    conn:exec_driver_sql("DROP TABLE IF EXISTS " .. require("quicksilver.core").ident("sqlite", name))
-  end
-  conn:exec_driver_sql("PRAGMA foreign_keys = ON")
-end
-
---- Table names of the main (or attached) schema, sorted.
-function M.get_table_names(conn, schema)
-  return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
-    " WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"):scalars():all()
-end
-
---- View names, sorted.
-function M.get_view_names(conn, schema)
-  return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
-    " WHERE type = 'view' ORDER BY name"):scalars():all()
-end
-
---- Whether a table (or view) exists.
-function M.has_table(conn, name, schema)
-  return conn:exec_driver_sql("SELECT count(*) FROM " .. master(schema) ..
-    " WHERE type IN ('table', 'view') AND name = ?", {name}):scalar() > 0
-end
-
-return M.is_memory(url) and "singleton" or "null"
+  return M.is_memory(url) and "singleton" or "null"
 end
 
 --- Driver options from the URL and create_engine options. URL query keys:
