@@ -73,7 +73,7 @@ JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
 LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build test demo deps clean install-rock bench-crossing rockspec
+.PHONY: all build test demo deps clean install-rock bench-crossing rockspec tsan
 
 all: build
 build: $(MODULE) $(CTESTS) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE)
@@ -84,7 +84,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(MODULE): $(CORE_OBJ) $(BIND_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS)
+	$(CC) -shared $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) -lpthread
 
 $(BUILD)/jit/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -92,7 +92,7 @@ $(BUILD)/jit/obj/%.o: %.c
 
 $(JIT_MODULE): $(CORE_OBJ) $(JIT_BIND_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $^ $(SQLITE_LIBS)
+	$(CC) -shared -o $@ $^ $(SQLITE_LIBS) -lpthread
 
 $(BUILD)/obj/pg/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -119,7 +119,7 @@ $(JIT_MY_MODULE): $(MY_SRC)
 	$(CC) $(CFLAGS_BASE) $(JIT_CFLAGS) $(MY_CFLAGS) -shared -o $@ $(MY_SRC) $(MY_LIBS)
 
 $(CTESTS): $(CORE_OBJ) $(TEST_OBJ)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) -lpthread
 
 -include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(MY_OBJ:.o=.d)
 
@@ -161,6 +161,17 @@ bench-crossing: $(BUILD)/bench/crossing.so
 $(BUILD)/bench/crossing.so: bench/crossing/walk.c c/src/buf.c c/src/dialect/dialect.c c/src/error.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -shared -o $@ $^
+
+# The pool's thread test under ThreadSanitizer: its own build (TSan and ASan
+# do not combine). setarch -R: TSan aborts on some memory layouts otherwise.
+TSAN_BIN := build/tsan/c_tests
+$(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -Ic/include \
+	  -o $@ $(CORE_SRC) $(TEST_SRC) $(SQLITE_LIBS) -lpthread
+
+tsan: $(TSAN_BIN)
+	@TSAN_OPTIONS=halt_on_error=1 setarch $$(uname -m) -R ./$(TSAN_BIN) pool
 
 rockspec:
 	$(LUA) rocks/generate.lua

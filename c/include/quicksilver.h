@@ -236,6 +236,46 @@ int qs_stmt_execmany(qs_stmt *s, int nsets, int nparams, const qs_value *vals, i
 void qs_stmt_release(qs_stmt *s);
 
 /*
+** Connection pools (pool.c), thread-safe: see the file's header.
+*/
+typedef struct qs_pool qs_pool;
+typedef struct qs_pool_rec qs_pool_rec;
+
+typedef struct qs_pool_conf {
+  int size;              /* connections kept idle for reuse */
+  int overflow;          /* more that may be open at once, closed at checkin */
+  double timeout;        /* seconds a checkout waits when all are out */
+  double recycle;        /* replace connections older than this; < 0: never */
+  int lifo;              /* hand out the most recently returned first */
+  int pre_ping;          /* "SELECT 1" before handing out an idle one */
+  int reset_on_return;   /* roll back what a borrower left open */
+} qs_pool_conf;
+
+typedef struct qs_pool_stats {
+  int64_t connects, checkouts, timeouts, invalidated, recycled;
+} qs_pool_stats;
+
+typedef struct qs_pool_status_t {
+  int size, overflow, open, idle, checked_out, waiting;
+  qs_pool_stats stats;
+} qs_pool_status_t;
+
+qs_pool *qs_pool_new(const qs_driver *drv, int nopt, const char *const *keys,
+                     const char *const *vals, const qs_pool_conf *conf, qs_error *err);
+qs_pool *qs_pool_shared(const char *name, const qs_driver *drv, int nopt, const char *const *keys,
+                        const char *const *vals, const qs_pool_conf *conf, qs_error *err);
+void qs_pool_retain(qs_pool *p);
+void qs_pool_release(qs_pool *p);
+int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, qs_error *err);
+void qs_pool_checkin(qs_pool *p, qs_pool_rec *r);
+void qs_pool_invalidate(qs_pool *p, qs_pool_rec *r);
+void qs_pool_dispose(qs_pool *p);
+void qs_pool_status(qs_pool *p, qs_pool_status_t *st);
+const qs_driver *qs_pool_driver(const qs_pool *p);
+qs_conn *qs_pool_rec_conn(qs_pool_rec *r);
+double qs_pool_rec_age(qs_pool_rec *r);
+
+/*
 ** Dialects: the SQL flavour (parameter style, identifier quoting).
 */
 typedef enum qs_paramstyle {

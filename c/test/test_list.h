@@ -22,4 +22,10 @@
   X(sqlite_errors)            \
   X(sqlite_bind_count)        \
   X(sqlite_close_detaches)    \
-  X(sqlite_bad_open)
+  X(sqlite_bad_open)          \
+  X(pool_reuses_connections)  \
+  X(pool_times_out_when_exhausted) \
+  X(pool_resets_on_return)    \
+  X(pool_invalidation_recycles_older) \
+  X(pool_eight_threads)       \
+  X(pool_shared_by_name)

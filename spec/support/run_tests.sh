@@ -28,6 +28,23 @@ else
   failed=$((failed + 1))
 fi
 
+# The pool's thread test under ThreadSanitizer (its own build), unless the
+# run is already a sanitizer or valgrind run.
+if [ -z "$RUN_PREFIX" ] && [ -z "$VG" ]; then
+  echo "== C pool tests under ThreadSanitizer"
+  out=$(make --no-print-directory -s tsan 2>&1)
+  rc=$?
+  echo "$out" | tail -n 8
+  line=$(echo "$out" | tail -n 1)
+  if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] && [ $rc -eq 0 ]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+  else
+    echo "ThreadSanitizer run failed (exit $rc)"
+    failed=$((failed + 1))
+  fi
+fi
+
 # run_busted LABEL CPATH COMMAND...: one busted run inside the given Lua (so
 # sanitizers and valgrind see the process that loads quicksilver.core), its
 # counts read from the file the output handler writes.

@@ -1,0 +1,386 @@
+/*
+** pool.c: the connection pool (SQLAlchemy's QueuePool), thread-safe.
+**
+** A pool opens connections through its driver with options it keeps, hands
+** them out and takes them back. One mutex guards the lists and counters;
+** nothing slow (connecting, pinging, rolling back, closing) happens while it
+** is held. A checkout that finds nothing idle and no room to open waits on a
+** condition variable up to the timeout (0: does not wait, so that a
+** coroutine scheduler can yield and try again instead of blocking).
+**
+** Health: connections older than recycle seconds, or older than the last
+** invalidation (their peers saw the server go away), are replaced at
+** checkout; with pre_ping an idle connection answers "SELECT 1" before it is
+** handed out. Fork safety: a record remembers the process that opened it;
+** in another process (a forked child) it is dropped without being used or
+** closed, so no protocol message goes out on a socket the parent owns.
+**
+** Shared pools: qs_pool_shared() finds or creates a process-wide pool by
+** name, reference-counted, for engines in several threads' Lua states.
+*/
+#include "quicksilver.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct qs_pool_rec {
+  qs_pool_rec *next;            /* idle list */
+  qs_conn *conn;
+  double created;               /* monotonic seconds */
+  pid_t pid;                    /* the process that opened it */
+  int invalid;                  /* never to be handed out again */
+};
+
+struct qs_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  const qs_driver *drv;
+  int nopt;
+  char **keys, **vals;
+  qs_pool_conf conf;
+  qs_pool_rec *idle;            /* most recently returned first */
+  int nidle;
+  int nopen;                    /* open connections, idle or checked out */
+  int nwaiting;
+  double invalidated_at;        /* connections created before are recycled */
+  qs_pool_stats stats;
+  /* shared pools */
+  char *name;
+  int refs;
+  qs_pool *next_shared;
+};
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s);
+  char *p = malloc(n + 1);
+  if (p) memcpy(p, s, n + 1);
+  return p;
+}
+
+static void free_options(qs_pool *p) {
+  int i;
+  for (i = 0; i < p->nopt; i++) {
+    if (p->keys) free(p->keys[i]);
+    if (p->vals) free(p->vals[i]);
+  }
+  free(p->keys);
+  free(p->vals);
+}
+
+/*
+** qs_pool_new: a pool over drv with the driver options (copied). On failure
+** returns NULL with err set.
+*/
+qs_pool *qs_pool_new(const qs_driver *drv, int nopt, const char *const *keys,
+                     const char *const *vals, const qs_pool_conf *conf, qs_error *err) {
+  qs_pool *p;
+  int i;
+  if (drv == NULL || drv->iVersion != QS_DRIVER_VERSION) {
+    qs_error_set(err, QS_INTERFACE, "driver table of another version");
+    return NULL;
+  }
+  p = calloc(1, sizeof *p);
+  if (p == NULL) {
+    qs_error_set(err, QS_NOMEM, "out of memory");
+    return NULL;
+  }
+  p->drv = drv;
+  p->conf = *conf;
+  if (p->conf.size < 0) p->conf.size = 0;
+  if (p->conf.overflow < 0) p->conf.overflow = 0;
+  p->keys = calloc((size_t)nopt + 1, sizeof(char *));
+  p->vals = calloc((size_t)nopt + 1, sizeof(char *));
+  p->nopt = nopt;
+  for (i = 0; p->keys && p->vals && i < nopt; i++) {
+    p->keys[i] = dup_str(keys[i]);
+    p->vals[i] = dup_str(vals[i]);
+    if (!p->keys[i] || !p->vals[i]) break;
+  }
+  if (!p->keys || !p->vals || i < nopt) {
+    free_options(p);
+    free(p);
+    qs_error_set(err, QS_NOMEM, "out of memory");
+    return NULL;
+  }
+  p->invalidated_at = -1;
+  p->refs = 1;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  return p;
+}
+
+static void close_rec(qs_pool_rec *r) {
+  /* in another process the socket is the parent's: drop, never close */
+  if (r->pid == getpid()) qs_conn_free(r->conn);
+  free(r);
+}
+
+/* The one idle record to try next (LIFO: most recent; FIFO: oldest). */
+static qs_pool_rec *take_idle(qs_pool *p) {
+  qs_pool_rec *r = p->idle, *prev = NULL;
+  if (r == NULL) return NULL;
+  if (!p->conf.lifo) {
+    while (r->next) { prev = r; r = r->next; }
+    if (prev) prev->next = NULL; else p->idle = NULL;
+  } else {
+    p->idle = r->next;
+  }
+  r->next = NULL;
+  p->nidle--;
+  return r;
+}
+
+/* Whether r may be handed out: same process, young enough, not older than
+** the last invalidation. (pre_ping is asked separately, without the lock.) */
+static int healthy(qs_pool *p, qs_pool_rec *r, double t, int *recycled) {
+  if (r->pid != getpid() || r->invalid) return 0;
+  if ((p->conf.recycle >= 0 && t - r->created > p->conf.recycle) || r->created <= p->invalidated_at) {
+    *recycled = 1;
+    return 0;
+  }
+  return qs_conn_is_open(r->conn);
+}
+
+/*
+** qs_pool_checkout: a connection, *fresh nonzero when it was just opened
+** (the caller runs its per-connection setup). Waits up to timeout seconds
+** (negative: the pool's timeout; 0: not at all) when the pool is exhausted,
+** then fails with QS_TIMEOUT. Connection failures come back in err.
+*/
+int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, qs_error *err) {
+  double deadline;
+  *out = NULL;
+  *fresh = 0;
+  if (timeout < 0) timeout = p->conf.timeout;
+  deadline = now() + timeout;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    qs_pool_rec *r;
+    int recycled = 0;
+    while ((r = take_idle(p)) != NULL) {
+      if (!healthy(p, r, now(), &recycled)) {
+        p->nopen--;
+        if (recycled) p->stats.recycled++;
+        pthread_mutex_unlock(&p->mu);
+        close_rec(r);
+        pthread_mutex_lock(&p->mu);
+        continue;
+      }
+      if (p->conf.pre_ping) {
+        int alive;
+        pthread_mutex_unlock(&p->mu);
+        alive = qs_conn_exec(r->conn, "SELECT 1") == QS_OK;
+        pthread_mutex_lock(&p->mu);
+        if (!alive) {
+          p->nopen--;
+          p->stats.invalidated++;
+          pthread_mutex_unlock(&p->mu);
+          close_rec(r);
+          pthread_mutex_lock(&p->mu);
+          continue;
+        }
+      }
+      p->stats.checkouts++;
+      pthread_mutex_unlock(&p->mu);
+      *out = r;
+      return QS_OK;
+    }
+    if (p->nopen < p->conf.size + p->conf.overflow) {
+      qs_pool_rec *nr;
+      int rc;
+      p->nopen++;   /* the slot is ours while we connect without the lock */
+      pthread_mutex_unlock(&p->mu);
+      nr = calloc(1, sizeof *nr);
+      if (nr == NULL) rc = qs_error_set(err, QS_NOMEM, "out of memory");
+      else rc = qs_conn_open(p->drv, p->nopt, (const char *const *)p->keys,
+                             (const char *const *)p->vals, &nr->conn, err);
+      pthread_mutex_lock(&p->mu);
+      if (rc != QS_OK) {
+        p->nopen--;
+        pthread_cond_signal(&p->cv);   /* the slot is free again */
+        pthread_mutex_unlock(&p->mu);
+        free(nr);
+        return rc;
+      }
+      nr->created = now();
+      nr->pid = getpid();
+      p->stats.connects++;
+      p->stats.checkouts++;
+      pthread_mutex_unlock(&p->mu);
+      *out = nr;
+      *fresh = 1;
+      return QS_OK;
+    }
+    {
+      double left = deadline - now();
+      struct timespec ts;
+      int wr;
+      if (left <= 0) {
+        int size = p->conf.size, overflow = p->conf.overflow;
+        p->stats.timeouts++;
+        pthread_mutex_unlock(&p->mu);
+        return qs_error_set(err, QS_TIMEOUT,
+                            "QueuePool limit of size %d overflow %d reached, connection timed out, timeout %.2f s",
+                            size, overflow, timeout);
+      }
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += (time_t)left;
+      ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      p->nwaiting++;
+      wr = pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+      p->nwaiting--;
+      (void)wr;   /* timed out or woken: look again either way */
+    }
+  }
+}
+
+/*
+** qs_pool_checkin: takes r back. Whatever transaction the borrower left open
+** is rolled back first (no lock or transaction leaks into the next
+** checkout); a connection that cannot be reset, an invalidated one, one of
+** another process, and one beyond pool size is closed instead.
+*/
+void qs_pool_checkin(qs_pool *p, qs_pool_rec *r) {
+  int keep = !r->invalid && r->pid == getpid() && qs_conn_is_open(r->conn);
+  if (keep && p->conf.reset_on_return && qs_conn_txn_state(r->conn) != 0)
+    keep = qs_conn_rollback(r->conn) == QS_OK;
+  pthread_mutex_lock(&p->mu);
+  if (keep && r->created <= p->invalidated_at) keep = 0;
+  if (keep && p->nidle < p->conf.size) {
+    r->next = p->idle;
+    p->idle = r;
+    p->nidle++;
+    r = NULL;
+  } else {
+    p->nopen--;
+  }
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  if (r) close_rec(r);
+}
+
+/* qs_pool_invalidate: r is dead; it and every connection opened before now
+** are replaced (lazily, as they come by). */
+void qs_pool_invalidate(qs_pool *p, qs_pool_rec *r) {
+  pthread_mutex_lock(&p->mu);
+  if (r) r->invalid = 1;
+  p->invalidated_at = now();
+  p->stats.invalidated++;
+  pthread_mutex_unlock(&p->mu);
+}
+
+qs_conn *qs_pool_rec_conn(qs_pool_rec *r) { return r->conn; }
+double qs_pool_rec_age(qs_pool_rec *r) { return now() - r->created; }
+
+/* qs_pool_dispose: closes the idle connections; checked-out ones close
+** when they come back (they are older than this moment). */
+void qs_pool_dispose(qs_pool *p) {
+  qs_pool_rec *r, *list;
+  pthread_mutex_lock(&p->mu);
+  list = p->idle;
+  p->idle = NULL;
+  p->nopen -= p->nidle;
+  p->nidle = 0;
+  p->invalidated_at = now();
+  pthread_mutex_unlock(&p->mu);
+  while ((r = list) != NULL) {
+    list = r->next;
+    close_rec(r);
+  }
+}
+
+void qs_pool_status(qs_pool *p, qs_pool_status_t *st) {
+  pthread_mutex_lock(&p->mu);
+  st->size = p->conf.size;
+  st->overflow = p->conf.overflow;
+  st->open = p->nopen;
+  st->idle = p->nidle;
+  st->checked_out = p->nopen - p->nidle;
+  st->waiting = p->nwaiting;
+  st->stats = p->stats;
+  pthread_mutex_unlock(&p->mu);
+}
+
+const qs_driver *qs_pool_driver(const qs_pool *p) { return p->drv; }
+
+static void destroy(qs_pool *p) {
+  qs_pool_dispose(p);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+  free_options(p);
+  free(p->name);
+  free(p);
+}
+
+/* ---- shared pools ---------------------------------------------------- */
+
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static qs_pool *shared_list;
+
+/*
+** qs_pool_shared: the process-wide pool called name, created from the given
+** settings by the first caller; later callers attach (their settings are
+** ignored) and must qs_pool_release it.
+*/
+qs_pool *qs_pool_shared(const char *name, const qs_driver *drv, int nopt, const char *const *keys,
+                        const char *const *vals, const qs_pool_conf *conf, qs_error *err) {
+  qs_pool *p;
+  pthread_mutex_lock(&shared_mu);
+  for (p = shared_list; p; p = p->next_shared) {
+    if (strcmp(p->name, name) == 0) {
+      p->refs++;
+      pthread_mutex_unlock(&shared_mu);
+      return p;
+    }
+  }
+  p = qs_pool_new(drv, nopt, keys, vals, conf, err);
+  if (p) {
+    p->name = dup_str(name);
+    if (p->name == NULL) {
+      destroy(p);
+      p = NULL;
+      qs_error_set(err, QS_NOMEM, "out of memory");
+    } else {
+      p->next_shared = shared_list;
+      shared_list = p;
+    }
+  }
+  pthread_mutex_unlock(&shared_mu);
+  return p;
+}
+
+/* qs_pool_retain: one more holder (a checked-out connection keeps its pool). */
+void qs_pool_retain(qs_pool *p) {
+  pthread_mutex_lock(&shared_mu);
+  p->refs++;
+  pthread_mutex_unlock(&shared_mu);
+}
+
+/* qs_pool_release: drops a reference; the last one frees the pool. */
+void qs_pool_release(qs_pool *p) {
+  int last;
+  if (p == NULL) return;
+  pthread_mutex_lock(&shared_mu);
+  last = --p->refs == 0;
+  if (last && p->name) {
+    qs_pool **pp;
+    for (pp = &shared_list; *pp; pp = &(*pp)->next_shared)
+      if (*pp == p) { *pp = p->next_shared; break; }
+  }
+  pthread_mutex_unlock(&shared_mu);
+  if (last) destroy(p);
+}

@@ -1,0 +1,193 @@
+/* test_pool.c: the connection pool, from one thread and from eight. Run
+** under ThreadSanitizer by `make tsan` (its own build: TSan and ASan do not
+** combine). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "quicksilver.h"
+#include "test.h"
+
+static char dbpath[64];
+
+static qs_pool *make_pool(int size, int overflow, double timeout) {
+  const char *keys[] = {"database", "busy_timeout"};
+  const char *vals[2];
+  qs_pool_conf conf;
+  qs_error err;
+  qs_pool *p;
+  memset(&conf, 0, sizeof conf);
+  memset(&err, 0, sizeof err);
+  conf.size = size;
+  conf.overflow = overflow;
+  conf.timeout = timeout;
+  conf.recycle = -1;
+  conf.lifo = 1;
+  conf.reset_on_return = 1;
+  if (dbpath[0] == '\0') snprintf(dbpath, sizeof dbpath, "/tmp/qs_pool_test_%d.db", (int)getpid());
+  vals[0] = dbpath;
+  vals[1] = "5000";
+  p = qs_pool_new(&qs_sqlite3_driver, 2, keys, vals, &conf, &err);
+  qs_error_clear(&err);
+  return p;
+}
+
+TEST_IMPL(pool_reuses_connections) {
+  qs_pool *p = make_pool(2, 0, 1);
+  qs_pool_rec *a, *b;
+  qs_pool_status_t st;
+  qs_error err;
+  int fresh;
+  memset(&err, 0, sizeof err);
+  ASSERT(p != NULL);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
+  ASSERT(fresh);
+  qs_pool_checkin(p, a);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &b, &fresh, &err), QS_OK);
+  ASSERT(!fresh);
+  ASSERT(a == b);
+  qs_pool_status(p, &st);
+  ASSERT_EQ(st.checked_out, 1);
+  ASSERT_EQ(st.stats.connects, 1);
+  qs_pool_checkin(p, b);
+  qs_pool_release(p);
+  return 0;
+}
+
+TEST_IMPL(pool_times_out_when_exhausted) {
+  qs_pool *p = make_pool(1, 1, 0.2);
+  qs_pool_rec *a, *b, *c;
+  qs_error err;
+  int fresh;
+  struct timespec t0, t1;
+  double waited;
+  memset(&err, 0, sizeof err);
+  ASSERT(p != NULL);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &b, &fresh, &err), QS_OK);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &c, &fresh, &err), QS_TIMEOUT);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  ASSERT(waited >= 0.19);
+  ASSERT(strstr(err.message, "size 1 overflow 1") != NULL);
+  qs_error_clear(&err);
+  ASSERT_EQ(qs_pool_checkout(p, 0, &c, &fresh, &err), QS_TIMEOUT);   /* no wait at all */
+  qs_error_clear(&err);
+  qs_pool_checkin(p, b);   /* overflow: closed */
+  ASSERT_EQ(qs_pool_checkout(p, 0, &c, &fresh, &err), QS_OK);
+  qs_pool_checkin(p, c);
+  qs_pool_checkin(p, a);
+  qs_pool_release(p);
+  return 0;
+}
+
+TEST_IMPL(pool_resets_on_return) {
+  qs_pool *p = make_pool(1, 0, 1);
+  qs_pool_rec *a;
+  qs_error err;
+  int fresh;
+  memset(&err, 0, sizeof err);
+  ASSERT(p != NULL);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
+  ASSERT_EQ(qs_conn_exec(qs_pool_rec_conn(a), "CREATE TABLE IF NOT EXISTS t (x)"), QS_OK);
+  ASSERT_EQ(qs_conn_begin(qs_pool_rec_conn(a)), QS_OK);
+  ASSERT_EQ(qs_conn_exec(qs_pool_rec_conn(a), "INSERT INTO t VALUES (1)"), QS_OK);
+  qs_pool_checkin(p, a);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
+  ASSERT_EQ(qs_conn_txn_state(qs_pool_rec_conn(a)), 0);
+  qs_pool_checkin(p, a);
+  qs_pool_release(p);
+  return 0;
+}
+
+TEST_IMPL(pool_invalidation_recycles_older) {
+  qs_pool *p = make_pool(2, 0, 1);
+  qs_pool_rec *a, *b, *c;
+  qs_pool_status_t st;
+  qs_error err;
+  int fresh;
+  memset(&err, 0, sizeof err);
+  ASSERT(p != NULL);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &b, &fresh, &err), QS_OK);
+  qs_pool_checkin(p, b);
+  qs_pool_invalidate(p, a);   /* a died: b, older than now, goes too */
+  qs_pool_checkin(p, a);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &c, &fresh, &err), QS_OK);
+  ASSERT(fresh);
+  qs_pool_status(p, &st);
+  ASSERT_EQ(st.open, 1);
+  qs_pool_checkin(p, c);
+  qs_pool_release(p);
+  return 0;
+}
+
+#define THREADS 8
+#define ROUNDS 300
+
+static void *worker(void *arg) {
+  qs_pool *p = (qs_pool *)arg;
+  int i, *bad = calloc(1, sizeof(int));
+  for (i = 0; i < ROUNDS && bad; i++) {
+    qs_pool_rec *r;
+    qs_error err;
+    int fresh;
+    memset(&err, 0, sizeof err);
+    if (qs_pool_checkout(p, -1, &r, &fresh, &err) != QS_OK) {
+      (*bad)++;
+      qs_error_clear(&err);
+      continue;
+    }
+    if (qs_conn_exec(qs_pool_rec_conn(r), "SELECT 1") != QS_OK) (*bad)++;
+    qs_pool_checkin(p, r);
+  }
+  return bad;
+}
+
+TEST_IMPL(pool_eight_threads) {
+  qs_pool *p = make_pool(3, 2, 10);
+  pthread_t th[THREADS];
+  qs_pool_status_t st;
+  int i, bad = 0;
+  ASSERT(p != NULL);
+  for (i = 0; i < THREADS; i++) ASSERT_EQ(pthread_create(&th[i], NULL, worker, p), 0);
+  for (i = 0; i < THREADS; i++) {
+    void *res;
+    pthread_join(th[i], &res);
+    if (res) { bad += *(int *)res; free(res); }
+  }
+  ASSERT_EQ(bad, 0);
+  qs_pool_status(p, &st);
+  ASSERT_EQ(st.checked_out, 0);
+  ASSERT(st.open <= 5);
+  ASSERT_EQ(st.stats.checkouts, THREADS * ROUNDS);
+  qs_pool_release(p);
+  remove(dbpath);
+  return 0;
+}
+
+TEST_IMPL(pool_shared_by_name) {
+  const char *keys[] = {"database"};
+  const char *vals[] = {":memory:"};
+  qs_pool_conf conf;
+  qs_error err;
+  qs_pool *a, *b;
+  memset(&conf, 0, sizeof conf);
+  memset(&err, 0, sizeof err);
+  conf.size = 1;
+  conf.timeout = 1;
+  conf.recycle = -1;
+  a = qs_pool_shared("test-pool", &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
+  b = qs_pool_shared("test-pool", &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
+  ASSERT(a != NULL && a == b);
+  qs_pool_release(a);
+  qs_pool_release(b);
+  a = qs_pool_shared("test-pool", &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
+  ASSERT(a != NULL);
+  qs_pool_release(a);
+  return 0;
+}
