@@ -30,7 +30,7 @@ local out = {
 }
 for _, f in ipairs(c_files) do out[#out + 1] = '        "' .. f .. '",' end
 for _, l in ipairs({'      },', '      incdirs = { "c/include", "$(SQLITE_INCDIR)" },',
-    '      libdirs = { "$(SQLITE_LIBDIR)" },', '      libraries = { "sqlite3" },',
+    '      libdirs = { "$(SQLITE_LIBDIR)" },', '      libraries = { "sqlite3", "pthread" },',
     '      defines = { "_POSIX_C_SOURCE=200809L" },', '    },'}) do out[#out + 1] = l end
 for _, f in ipairs(lua_files) do
   local m = f:gsub("^lua/", ""):gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", ".")

@@ -11,6 +11,7 @@
 #define QS_CURSOR_MT "quicksilver.Cursor"
 #define QS_ROW_MT "quicksilver.Row"
 #define QS_BUF_MT "quicksilver.Buffer"
+#define QS_POOL_MT "quicksilver.Pool"
 
 /* Registry keys. The driver table is versioned: a driver module built
 ** against another layout registers under another key and is never found. */
@@ -32,6 +33,10 @@ void qsB_pushvalue(lua_State *L, const qs_value *v);
 qs_buf *qsB_newbuf(lua_State *L);
 
 void qsB_open_conn(lua_State *L);
+void qsB_open_pool(lua_State *L);
+int qsB_options(lua_State *L, int idx, const char **keys, const char **vals, int max);
+const qs_driver *qsB_driver(lua_State *L, const char *name);
+void qsB_push_borrowed(lua_State *L, qs_pool *p, qs_pool_rec *r);
 void qsB_open_cursor(lua_State *L);
 void qsB_open_row(lua_State *L);
 int qsB_connect(lua_State *L);

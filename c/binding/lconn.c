@@ -16,6 +16,8 @@ typedef struct lconn {
   qs_conn *c;          /* NULL while closed */
   qs_value *scratch;   /* bind values of the statement being executed */
   int scratch_cap;
+  qs_pool *pool;       /* when borrowed from a pool: close gives it back */
+  qs_pool_rec *rec;
 } lconn;
 
 #define MAX_OPTS 32
@@ -34,7 +36,15 @@ static lconn *open_conn(lua_State *L, int idx) {
 
 static int conn_gc(lua_State *L) {
   lconn *lc = check_conn(L, 1);
-  if (lc->c) {
+  if (lc->pool) {   /* borrowed: back to the pool (reset there), not closed */
+    qs_pool *p = lc->pool;
+    qs_pool_rec *r = lc->rec;
+    lc->pool = NULL;
+    lc->rec = NULL;
+    lc->c = NULL;
+    qs_pool_checkin(p, r);
+    qs_pool_release(p);
+  } else if (lc->c) {
     qs_conn_free(lc->c);
     lc->c = NULL;
   }
@@ -42,6 +52,85 @@ static int conn_gc(lua_State *L) {
   lc->scratch = NULL;
   lc->scratch_cap = 0;
   return 0;
+}
+
+/*
+** qsB_options: the option table at idx as strings (booleans "1"/"0",
+** numbers converted), kept alive by an anchor table pushed on the stack.
+** Raises ArgumentError for other value types. Returns the count.
+*/
+int qsB_options(lua_State *L, int idx, const char **keys, const char **vals, int max) {
+  int n = 0, anchors;
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  anchors = lua_gettop(L);
+  if (!lua_istable(L, idx)) return 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (n == max) return qsB_raise(L, QS_ARGUMENT, "too many connection options");
+    if (lua_type(L, -2) != LUA_TSTRING)
+      return qsB_raise(L, QS_ARGUMENT, "connection option names must be strings");
+    if (lua_type(L, -1) == LUA_TBOOLEAN) {
+      lua_pushstring(L, lua_toboolean(L, -1) ? "1" : "0");
+    } else if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TSTRING) {
+      lua_pushvalue(L, -1);
+      lua_tostring(L, -1);   /* numbers become strings on the copy */
+    } else {
+      lua_pushfstring(L, "connection option '%s' must be a string, number or boolean",
+                      lua_tostring(L, -2));
+      return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
+    }
+    vals[n] = lua_tostring(L, -1);
+    lua_rawseti(L, anchors, 2 * n + 2);
+    lua_pushvalue(L, -2);
+    keys[n] = lua_tostring(L, -1);
+    lua_rawseti(L, anchors, 2 * n + 1);
+    n++;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+/* qsB_driver: the registered driver called name, or raises ArgumentError. */
+const qs_driver *qsB_driver(lua_State *L, const char *name) {
+  const qs_driver *drv;
+  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
+  lua_getfield(L, -1, name);
+  drv = (const qs_driver *)lua_touserdata(L, -1);
+  lua_pop(L, 2);
+  if (drv == NULL) {
+    lua_pushfstring(L, "no quicksilver driver named '%s' is loaded", name);
+    qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
+  }
+  return drv;
+}
+
+/* qsB_push_borrowed: a Connection userdata for a connection of pool p
+** (checked out as r); it holds a reference on the pool until closed. */
+void qsB_push_borrowed(lua_State *L, qs_pool *p, qs_pool_rec *r) {
+  lconn *lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
+  memset(lc, 0, sizeof *lc);
+  luaL_setmetatable(L, QS_CONN_MT);
+  qs_pool_retain(p);
+  lc->pool = p;
+  lc->rec = r;
+  lc->c = qs_pool_rec_conn(r);
+}
+
+/* conn:invalidate(): a borrowed connection is marked dead in its pool (it
+** and every older one are replaced) and given back; a plain one closes. */
+static int conn_invalidate(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  if (lc->pool) qs_pool_invalidate(lc->pool, lc->rec);
+  return conn_gc(L);
+}
+
+/* conn:age() -> seconds since a borrowed connection was opened (nil otherwise). */
+static int conn_age(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  if (!lc->rec) return 0;
+  lua_pushnumber(L, qs_pool_rec_age(lc->rec));
+  return 1;
 }
 
 /*
@@ -58,41 +147,8 @@ int qsB_connect(lua_State *L) {
   int n = 0, rc;
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
-  lua_getfield(L, -1, name);
-  drv = (const qs_driver *)lua_touserdata(L, -1);
-  lua_pop(L, 2);
-  if (drv == NULL) {
-    lua_pushfstring(L, "no quicksilver driver named '%s' is loaded", name);
-    return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
-  }
-  /* Collect options as strings kept alive on the stack (in a table). */
-  lua_newtable(L);   /* 3: anchors for converted strings */
-  if (lua_istable(L, 2)) {
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-      if (n == MAX_OPTS) return qsB_raise(L, QS_ARGUMENT, "too many connection options");
-      if (lua_type(L, -2) != LUA_TSTRING)
-        return qsB_raise(L, QS_ARGUMENT, "connection option names must be strings");
-      if (lua_type(L, -1) == LUA_TBOOLEAN) {
-        lua_pushstring(L, lua_toboolean(L, -1) ? "1" : "0");
-      } else if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TSTRING) {
-        lua_pushvalue(L, -1);
-        lua_tostring(L, -1);   /* numbers become strings on the copy */
-      } else {
-        lua_pushfstring(L, "connection option '%s' must be a string, number or boolean",
-                        lua_tostring(L, -2));
-        return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
-      }
-      vals[n] = lua_tostring(L, -1);
-      lua_rawseti(L, 3, 2 * n + 2);
-      lua_pushvalue(L, -2);
-      keys[n] = lua_tostring(L, -1);
-      lua_rawseti(L, 3, 2 * n + 1);
-      n++;
-      lua_pop(L, 1);
-    }
-  }
+  drv = qsB_driver(L, name);
+  n = qsB_options(L, 2, keys, vals, MAX_OPTS);
   lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, QS_CONN_MT);
@@ -602,6 +658,8 @@ static const luaL_Reg conn_methods[] = {
   {"driver", conn_driver},
   {"closed", conn_closed},
   {"close", conn_gc},
+  {"invalidate", conn_invalidate},
+  {"age", conn_age},
   {NULL, NULL},
 };
 

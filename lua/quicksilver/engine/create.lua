@@ -17,7 +17,7 @@ local OPTIONS = {
   pool_reset_on_return = true, isolation_level = true, poolclass = true,
   execution_options = true, connect_args = true, busy_timeout = true,
   sqlite_foreign_keys = true, sqlite_transaction_mode = true, statement_cache_size = true,
-  shared_pool = true,
+  shared_pool = true, pool_wait = true,
 }
 
 --- Creates an Engine for a URL (string or URL object). Nothing connects yet.
@@ -43,17 +43,23 @@ function M.create_engine(url, opts)
     for k, v in pairs(opts.connect_args) do args[k] = v end
   end
   local cache_size = opts.statement_cache_size
+  -- what every new driver connection gets, wherever it was opened
+  local function setup(cconn)
+    dialect.on_connect(cconn, opts, dialect)
+    if cache_size then cconn:set_cache_size(cache_size) end
+  end
   local function creator()
     local cconn, err = core.connect(dialect.driver, args)
     if not cconn then error(err, 0) end
-    dialect.on_connect(cconn, opts, dialect)
-    if cache_size then cconn:set_cache_size(cache_size) end
+    setup(cconn)
     return cconn
   end
   local poolclass = opts.poolclass or dialect.default_poolclass(u)
   local pool = pool_mod.create(poolclass, creator, {reset_on_return = opts.pool_reset_on_return,
     pool_size = opts.pool_size, max_overflow = opts.max_overflow, pool_timeout = opts.pool_timeout,
-    pool_recycle = opts.pool_recycle, pool_pre_ping = opts.pool_pre_ping, pool_use_lifo = opts.pool_use_lifo})
+    pool_recycle = opts.pool_recycle, pool_pre_ping = opts.pool_pre_ping, pool_use_lifo = opts.pool_use_lifo,
+    driver = dialect.driver, connect_args = args, setup = setup, shared_pool = opts.shared_pool,
+    pool_wait = opts.pool_wait})
   local exec_opts = {}
   if opts.execution_options then
     for k, v in pairs(opts.execution_options) do exec_opts[k] = v end

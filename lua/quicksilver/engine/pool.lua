@@ -1,11 +1,11 @@
 --- engine/pool.lua: connection pools (SQLAlchemy's pool/impl.py).
 ---
---- This is the pool interface the engine uses, with "null" (a fresh
---- connection per checkout, closed at checkin: SQLite files), "static" and
---- "singleton" (one connection for everybody: memory databases, where each
---- connection would otherwise see its own empty database) and "queue" (the
---- servers' default) for one Lua state. The thread-safe QueuePool in C
---- replaces these internals behind the same interface (pool issue).
+--- The pool interface the engine uses: "null" (a fresh connection per
+--- checkout, closed at checkin: SQLite files), "static" and "singleton" (one
+--- connection for everybody: memory databases, where each connection would
+--- otherwise see its own empty database) and "queue" (the servers' default)
+--- over the thread-safe C pool.
+local core = require("quicksilver.core")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
@@ -128,82 +128,94 @@ function StaticPool:status()
 end
 
 ---@class quicksilver.QueuePool: quicksilver.Pool
---- Up to pool_size idle connections kept for reuse, max_overflow more opened
---- on demand and closed at checkin. This Lua form serves one Lua state (one
---- thread): when every connection is out, no other borrower can give one
---- back while this one waits, so the checkout fails at once with
---- TimeoutError; the thread-safe C pool (pool issue) waits pool_timeout.
+--- SQLAlchemy's QueuePool over the thread-safe C pool (c/src/pool.c): up to
+--- pool_size idle connections kept, max_overflow more opened on demand, a
+--- checkout that finds none waits pool_timeout seconds and then raises
+--- TimeoutError. In a coroutine scheduler, `pool_wait` (a function that
+--- yields, e.g. ngx.sleep(0.01)) is called between non-blocking tries instead
+--- of blocking the OS thread. `shared_pool = "name"` attaches to the
+--- process-wide pool of that name (several threads' Lua states, one pool).
 local QueuePool = util.class("QueuePool", Pool)
 M.QueuePool = QueuePool
 
 function QueuePool:_configure(opts)
-  self._size = opts.pool_size or 5
-  self._overflow = opts.max_overflow or 10
-  self._timeout = opts.pool_timeout or 30
-  self._recycle = opts.pool_recycle or -1
-  self._pre_ping = opts.pool_pre_ping or false
-  self._lifo = opts.pool_use_lifo or false
-  self._idle = {}
-  self._nopen = 0
-  self._invalidated_at = -1
-end
-
--- A connection worth handing out: not past pool_recycle, not older than the
--- last invalidation (its peers are suspect), alive when pre-ping asks.
-function QueuePool:_usable(rec)
-  if rec.cconn:closed() then return false end
-  if self._recycle >= 0 and os_time() - rec.created > self._recycle then return false end
-  if rec.created < self._invalidated_at then return false end
-  if self._pre_ping and not rec.cconn:exec("SELECT 1") then return false end
-  return true
+  local conf = {size = opts.pool_size or 5, overflow = opts.max_overflow or 10,
+    timeout = opts.pool_timeout or 30, recycle = opts.pool_recycle or -1,
+    lifo = opts.pool_use_lifo or false, pre_ping = opts.pool_pre_ping or false,
+    reset_on_return = opts.reset_on_return ~= false}
+  if not opts.driver then
+    exc.raise(exc.ArgumentError, "QueuePool: no driver to open connections with", nil, 4)
+  end
+  local c, err
+  if opts.shared_pool then
+    c, err = core.pool_shared(opts.shared_pool, opts.driver, opts.connect_args or {}, conf)
+  else
+    c, err = core.pool_new(opts.driver, opts.connect_args or {}, conf)
+  end
+  if not c then error(err, 0) end
+  self._c = c
+  self._timeout = conf.timeout
+  self._wait = opts.pool_wait
+  self._setup = opts.setup
 end
 
 function QueuePool:checkout()
-  local idle = self._idle
-  while #idle > 0 do
-    local rec = self._lifo and table.remove(idle) or table.remove(idle, 1)
-    if self:_usable(rec) then return self:_fire_checkout(rec) end
-    self._nopen = self._nopen - 1
-    pcall(self._close_record, self, rec)
+  local c = self._c
+  local cconn, fresh = nil, nil
+  local wait = self._wait
+  if wait then   -- never block the OS thread: try, yield, try again
+    local deadline = core.now() + self._timeout
+    repeat
+      cconn, fresh = c:checkout(0)
+      if cconn then break end
+      if core.now() >= deadline then break end
+      wait()
+    until false
+    if not cconn then
+      local ok, err = c:checkout(0)   -- the error of a last try, after the deadline
+      if not ok then error(err, 0) end
+      cconn, fresh = ok, err
+    end
+  else
+    cconn, fresh = c:checkout()
+    if not cconn then error(fresh, 0) end
   end
-  if self._nopen >= self._size + self._overflow then
-    exc.raise(exc.TimeoutError, string.format("QueuePool limit of size %d overflow %d reached, " ..
-      "connection timed out, timeout %s (every connection is checked out; this Lua state " ..
-      "cannot wait for one to come back)", self._size, self._overflow, tostring(self._timeout)), nil, 4)
+  if fresh and self._setup then
+    local ok, err = pcall(self._setup, cconn)
+    if not ok then
+      cconn:invalidate()
+      error(err, 0)
+    end
   end
-  local rec = self:_open()
-  self._nopen = self._nopen + 1
+  local rec = {cconn = cconn, created = os_time(), info = {}}
+  if fresh and event.has(self, "connect") then event.fire(self, "connect", cconn, rec) end
   return self:_fire_checkout(rec)
 end
 
 function QueuePool:checkin(rec)
   self:_fire_checkin(rec)
-  if rec.invalidated then
-    self._nopen = self._nopen - 1
-    return
+  local c = rec.cconn
+  if not rec.invalidated and not c:closed() and c:txn_state() ~= 0 and self._reset_on_return then
+    if event.has(self, "reset") then event.fire(self, "reset", c, rec) end
   end
-  if not self:_reset(rec) or #self._idle >= self._size then
-    self._nopen = self._nopen - 1
-    pcall(self._close_record, self, rec)
-    return
-  end
-  self._idle[#self._idle + 1] = rec
+  c:close()   -- back to the C pool, which rolls back what is open
 end
 
 function QueuePool:invalidate(rec, err)
-  Pool.invalidate(self, rec, err)
-  self._invalidated_at = os_time() + 1   -- older connections are recycled lazily
+  if event.has(self, "invalidate") then event.fire(self, "invalidate", rec.cconn, rec, err) end
+  rec.invalidated = true
+  rec.cconn:invalidate()
 end
 
-function QueuePool:dispose()
-  for _, rec in ipairs(self._idle) do pcall(self._close_record, self, rec) end
-  self._nopen = self._nopen - #self._idle
-  self._idle = {}
-end
+function QueuePool:dispose() self._c:dispose() end
+
+--- size, overflow, open, idle, checked_out, waiting and counters.
+function QueuePool:status_table() return self._c:status() end
 
 function QueuePool:status()
-  return string.format("QueuePool size %d overflow %d: %d idle, %d checked out",
-    self._size, self._overflow, #self._idle, self._checkedout)
+  local s = self._c:status()
+  return string.format("QueuePool size %d overflow %d: %d open, %d idle, %d checked out, %d waiting",
+    s.size, s.overflow, s.open, s.idle, s.checked_out, s.waiting)
 end
 
 local classes = {null = NullPool, static = StaticPool, singleton = StaticPool, queue = QueuePool}

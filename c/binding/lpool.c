@@ -1,0 +1,165 @@
+/*
+** lpool.c: the quicksilver.Pool userdata, a C connection pool for Lua.
+**
+** core.pool_new(driver, options, conf) / core.pool_shared(name, driver,
+** options, conf) -> Pool. pool:checkout(timeout) -> Connection, fresh | nil,
+** err; the Connection goes back to the pool when closed (or collected).
+** A pool (shared ones by name) may serve several threads' Lua states; each
+** borrowed Connection holds a reference, so the pool outlives them.
+*/
+#include "lbinding.h"
+
+#include <string.h>
+#include <time.h>
+
+#define MAX_OPTS 32
+
+typedef struct lpool {
+  qs_pool *p;          /* NULL once collected */
+} lpool;
+
+static lpool *check_pool(lua_State *L, int idx) {
+  lpool *lp = (lpool *)luaL_checkudata(L, idx, QS_POOL_MT);
+  if (lp->p == NULL) qsB_raise(L, QS_CLOSED, "attempt to use a released quicksilver.Pool");
+  return lp;
+}
+
+static void read_conf(lua_State *L, int idx, qs_pool_conf *conf) {
+  memset(conf, 0, sizeof *conf);
+  conf->size = 5;
+  conf->overflow = 10;
+  conf->timeout = 30;
+  conf->recycle = -1;
+  conf->reset_on_return = 1;
+  if (!lua_istable(L, idx)) return;
+#define NUM_(field, name) \
+  lua_getfield(L, idx, name); \
+  if (lua_isnumber(L, -1)) conf->field = lua_tonumber(L, -1); \
+  lua_pop(L, 1);
+#define INT_(field, name) \
+  lua_getfield(L, idx, name); \
+  if (lua_isnumber(L, -1)) conf->field = (int)lua_tointeger(L, -1); \
+  lua_pop(L, 1);
+#define BOOL_(field, name) \
+  lua_getfield(L, idx, name); \
+  if (!lua_isnil(L, -1)) conf->field = lua_toboolean(L, -1); \
+  lua_pop(L, 1);
+  INT_(size, "size")
+  INT_(overflow, "overflow")
+  NUM_(timeout, "timeout")
+  NUM_(recycle, "recycle")
+  BOOL_(lifo, "lifo")
+  BOOL_(pre_ping, "pre_ping")
+  BOOL_(reset_on_return, "reset_on_return")
+#undef NUM_
+#undef INT_
+#undef BOOL_
+}
+
+static int make_pool(lua_State *L, const char *name, int drvidx) {
+  const char *keys[MAX_OPTS], *vals[MAX_OPTS];
+  const qs_driver *drv = qsB_driver(L, luaL_checkstring(L, drvidx));
+  qs_pool_conf conf;
+  qs_error err;
+  lpool *lp;
+  int n;
+  n = qsB_options(L, drvidx + 1, keys, vals, MAX_OPTS);
+  read_conf(L, drvidx + 2, &conf);
+  lp = (lpool *)qsL_newuserdatauv(L, sizeof(lpool), 0);
+  lp->p = NULL;
+  luaL_setmetatable(L, QS_POOL_MT);
+  memset(&err, 0, sizeof err);
+  lp->p = name ? qs_pool_shared(name, drv, n, keys, vals, &conf, &err)
+               : qs_pool_new(drv, n, keys, vals, &conf, &err);
+  if (lp->p == NULL) {
+    int rc = qsB_fail(L, &err);
+    qs_error_clear(&err);
+    return rc;
+  }
+  return 1;
+}
+
+/* core.pool_new(driver, options, conf) */
+static int l_pool_new(lua_State *L) {
+  lua_settop(L, 3);
+  return make_pool(L, NULL, 1);
+}
+
+/* core.pool_shared(name, driver, options, conf): the process-wide pool. */
+static int l_pool_shared(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  lua_settop(L, 4);
+  return make_pool(L, name, 2);
+}
+
+/* pool:checkout(timeout?) -> Connection, fresh | nil, err (timeout: seconds,
+** default the pool's; 0 does not wait). Waiting blocks this OS thread; a
+** coroutine scheduler asks with 0 and yields between tries. */
+static int pool_checkout(lua_State *L) {
+  lpool *lp = check_pool(L, 1);
+  double timeout = luaL_optnumber(L, 2, -1);
+  qs_pool_rec *r;
+  qs_error err;
+  int fresh, rc;
+  memset(&err, 0, sizeof err);
+  luaL_checkstack(L, 4, "checkout");
+  rc = qs_pool_checkout(lp->p, timeout, &r, &fresh, &err);
+  if (rc != QS_OK) {
+    rc = qsB_fail(L, &err);
+    qs_error_clear(&err);
+    return rc;
+  }
+  qsB_push_borrowed(L, lp->p, r);   /* may raise on memory: r would leak to the pool's count */
+  lua_pushboolean(L, fresh);
+  return 2;
+}
+
+static int pool_dispose(lua_State *L) {
+  qs_pool_dispose(check_pool(L, 1)->p);
+  return 0;
+}
+
+/* pool:status() -> {size, overflow, open, idle, checked_out, waiting, connects, ...} */
+static int pool_status(lua_State *L) {
+  qs_pool_status_t st;
+  qs_pool_status(check_pool(L, 1)->p, &st);
+  lua_createtable(L, 0, 11);
+#define F_(name, v) lua_pushinteger(L, (lua_Integer)(v)); lua_setfield(L, -2, name);
+  F_("size", st.size) F_("overflow", st.overflow) F_("open", st.open) F_("idle", st.idle)
+  F_("checked_out", st.checked_out) F_("waiting", st.waiting) F_("connects", st.stats.connects)
+  F_("checkouts", st.stats.checkouts) F_("timeouts", st.stats.timeouts)
+  F_("invalidated", st.stats.invalidated) F_("recycled", st.stats.recycled)
+#undef F_
+  return 1;
+}
+
+static int pool_gc(lua_State *L) {
+  lpool *lp = (lpool *)luaL_checkudata(L, 1, QS_POOL_MT);
+  if (lp->p) {
+    qs_pool_release(lp->p);
+    lp->p = NULL;
+  }
+  return 0;
+}
+
+/* core.now() -> monotonic seconds (for waits measured in Lua). */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+void qsB_open_pool(lua_State *L) {
+  static const luaL_Reg methods[] = {{"checkout", pool_checkout}, {"dispose", pool_dispose},
+                                     {"status", pool_status}, {"release", pool_gc}, {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__gc", pool_gc}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"pool_new", l_pool_new}, {"pool_shared", l_pool_shared},
+                                   {"now", l_now}, {NULL, NULL}};
+  luaL_newmetatable(L, QS_POOL_MT);
+  luaL_setfuncs(L, meta, 0);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, funcs, 0);   /* into the module table at the top */
+}
