@@ -28,4 +28,5 @@
   X(pool_resets_on_return)    \
   X(pool_invalidation_recycles_older) \
   X(pool_eight_threads)       \
-  X(pool_shared_by_name)
+  X(pool_shared_by_name)      \
+  X(pool_fork_safe)

@@ -191,3 +191,43 @@ TEST_IMPL(pool_shared_by_name) {
   qs_pool_release(a);
   return 0;
 }
+
+#include <sys/wait.h>
+
+/* Connections inherited across fork() are dropped in the child, never used
+** or closed there; the child opens its own, the parent's stay good. */
+TEST_IMPL(pool_fork_safe) {
+  qs_pool *p = make_pool(2, 0, 2);
+  qs_pool_rec *r;
+  qs_error err;
+  int fresh, i, status;
+  pid_t kids[4];
+  memset(&err, 0, sizeof err);
+  ASSERT(p != NULL);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &r, &fresh, &err), QS_OK);
+  ASSERT_EQ(qs_conn_exec(qs_pool_rec_conn(r), "CREATE TABLE IF NOT EXISTS f (x)"), QS_OK);
+  qs_pool_checkin(p, r);   /* idle in the parent */
+  for (i = 0; i < 4; i++) {
+    kids[i] = fork();
+    if (kids[i] == 0) {
+      qs_pool_rec *c;
+      qs_pool_status_t st;
+      int ok = qs_pool_checkout(p, -1, &c, &fresh, &err) == QS_OK && fresh &&
+               qs_conn_exec(qs_pool_rec_conn(c), "SELECT count(*) FROM f") == QS_OK;
+      if (ok) qs_pool_checkin(p, c);
+      qs_pool_status(p, &st);
+      _exit(ok && st.stats.connects == 2 ? 0 : 1);   /* the inherited one was dropped */
+    }
+    ASSERT(kids[i] > 0);
+  }
+  for (i = 0; i < 4; i++) {
+    ASSERT_EQ(waitpid(kids[i], &status, 0), kids[i]);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  ASSERT_EQ(qs_pool_checkout(p, -1, &r, &fresh, &err), QS_OK);
+  ASSERT(!fresh);   /* the parent's own connection, still good */
+  ASSERT_EQ(qs_conn_exec(qs_pool_rec_conn(r), "INSERT INTO f VALUES (1)"), QS_OK);
+  qs_pool_checkin(p, r);
+  qs_pool_release(p);
+  return 0;
+}

@@ -1,0 +1,151 @@
+-- The pool against real servers: dead connections, exhaustion, reset on
+-- return, errors inside scopes. (SQLite engines use other pool classes.)
+local qs = require("quicksilver")
+local helpers = require("spec.helpers")
+local raises = helpers.assert_raises_kind
+
+describe("the connection pool on " .. helpers.backend, function()
+  if helpers.on("sqlite") then return end
+
+  local url
+  setup(function() url = helpers.backend_url() end)
+
+  local function backend_pid(c)
+    if helpers.on("postgresql") then return c:exec_driver_sql("SELECT pg_backend_pid()"):scalar() end
+    return c:exec_driver_sql("SELECT CONNECTION_ID()"):scalar()
+  end
+
+  -- Ends the server session pid from another connection, as an operator
+  -- (or a failover) would.
+  local function kill(pid)
+    local killer = qs.create_engine(url, {poolclass = "null"})
+    killer:connect(function(c)
+      if helpers.on("postgresql") then c:exec_driver_sql("SELECT pg_terminate_backend($1)", {pid})
+      else c:exec_driver_sql("KILL " .. math.floor(pid)) end   -- an integer the server gave
+    end)
+    killer:dispose()
+    local now = require("quicksilver.core").now
+    local deadline = now() + 0.2   -- the server needs a moment to drop the session
+    while now() < deadline do end
+  end
+
+  it("pre_ping replaces a connection killed while idle", function()
+    local engine = qs.create_engine(url, {pool_size = 1, pool_pre_ping = true})
+    local pid = engine:connect(backend_pid)
+    kill(pid)
+    local pid2 = engine:connect(backend_pid)
+    assert.are_not.equal(pid, pid2)
+    assert.equal(1, engine.pool:status_table().invalidated)
+    engine:dispose()
+  end)
+
+  it("without pre_ping the first use fails as invalidated, the next works", function()
+    local engine = qs.create_engine(url, {pool_size = 1})
+    local pid = engine:connect(backend_pid)
+    kill(pid)
+    local err = raises(qs.exc.OperationalError, function() engine:connect(backend_pid) end)
+    assert.is_true(err.connection_invalidated)
+    local pid2 = engine:connect(backend_pid)
+    assert.are_not.equal(pid, pid2)
+    assert.equal(0, engine.pool:status_table().checked_out)
+    engine:dispose()
+  end)
+
+  it("a connection killed mid-transaction loses only the open transaction", function()
+    local engine = helpers.backend_engine({pool_size = 2})
+    local md = qs.MetaData()
+    local t = qs.Table("kv", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("v", qs.Integer))
+    md:create_all(engine)
+    engine:begin(function(c) c:execute(qs.insert(t), {{v = 1}, {v = 2}}) end)
+    local conn = engine:connect()
+    conn:execute(qs.insert(t):values({v = 3}))
+    kill(backend_pid(conn))
+    local err = raises(qs.exc.OperationalError, function() conn:execute(qs.insert(t):values({v = 4})) end)
+    assert.is_true(err.connection_invalidated)
+    conn:rollback()
+    conn:close()
+    local vs = engine:connect(function(c) return c:execute(qs.select(t.c.v):order_by(t.c.v)):scalars():all() end)
+    assert.same({1, 2, n = 2}, vs)
+    md:drop_all(engine)
+    engine:dispose()
+  end)
+
+  it("an exhausted pool waits pool_timeout, then raises TimeoutError naming its limits", function()
+    local engine = qs.create_engine(url, {pool_size = 2, max_overflow = 1, pool_timeout = 0.3})
+    local held = {engine:connect(), engine:connect(), engine:connect()}
+    local t0 = require("quicksilver.core").now()
+    local err = raises(qs.exc.TimeoutError, function() engine:connect() end)
+    assert.is_true(require("quicksilver.core").now() - t0 >= 0.29)
+    assert.matches("size 2 overflow 1", err.message)
+    for _, c in ipairs(held) do c:close() end
+    engine:connect(function(c) assert.equal(1, c:exec_driver_sql("SELECT 1"):scalar()) end)
+    local st = engine.pool:status_table()
+    assert.equal(0, st.checked_out)
+    assert.equal(2, st.idle)   -- the overflow connection was closed at checkin
+    engine:dispose()
+  end)
+
+  it("a pool_wait function is called instead of blocking", function()
+    local waits = 0
+    local engine = qs.create_engine(url, {pool_size = 1, max_overflow = 0, pool_timeout = 0.2,
+      pool_wait = function() waits = waits + 1 end})
+    local held = engine:connect()
+    raises(qs.exc.TimeoutError, function() engine:connect() end)
+    assert.is_true(waits > 0)
+    held:close()
+    engine:dispose()
+  end)
+
+  it("a connection returned with an open transaction and a row lock is reset", function()
+    local engine = helpers.backend_engine({pool_size = 1})
+    local md = qs.MetaData()
+    local t = qs.Table("locked", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("v", qs.Integer))
+    md:create_all(engine)
+    engine:begin(function(c) c:execute(qs.insert(t):values({id = 1, v = 0})) end)
+    local c1 = engine:connect()
+    c1:execute(qs.select(t.c.v):where(t.c.id:eq(1)):with_for_update())
+    c1:execute(qs.update(t):values({v = 5}))
+    c1.engine.pool:checkin(c1._rec)   -- returned as is: no commit, no rollback
+    c1._rec, c1._cconn, c1.closed = nil, nil, true
+    local other = qs.create_engine(url, {poolclass = "null"})
+    other:begin(function(c)
+      if helpers.on("postgresql") then c:exec_driver_sql("SET lock_timeout = '500ms'") end
+      c:execute(qs.update(t):values({v = 7}))   -- would time out if the lock were still held
+    end)
+    engine:connect(function(c)
+      assert.is_false(c:in_transaction())
+      assert.equal(7, c:execute(qs.select(t.c.v)):scalar())
+    end)
+    other:dispose()
+    md:drop_all(engine)
+    engine:dispose()
+  end)
+
+  it("a Lua error inside connect(fn) or begin(fn) returns the connection", function()
+    local engine = qs.create_engine(url, {pool_size = 1, max_overflow = 0, pool_timeout = 0.2})
+    assert.is_false(pcall(engine.connect, engine, function() error("boom") end))
+    assert.is_false(pcall(engine.begin, engine, function(c) c:exec_driver_sql("SELECT 1"); error("boom") end))
+    assert.equal(0, engine.pool:status_table().checked_out)
+    engine:connect(function(c) assert.equal(1, c:exec_driver_sql("SELECT 1"):scalar()) end)
+    engine:dispose()
+  end)
+
+  it("pool_recycle replaces old connections", function()
+    local engine = qs.create_engine(url, {pool_size = 1, pool_recycle = 0})
+    local pid = engine:connect(backend_pid)
+    local pid2 = engine:connect(backend_pid)
+    assert.are_not.equal(pid, pid2)
+    assert.is_true(engine.pool:status_table().recycled >= 1)
+    engine:dispose()
+  end)
+
+  it("shares one pool between engines by name", function()
+    local a = qs.create_engine(url, {shared_pool = "spec-shared", pool_size = 1, max_overflow = 0, pool_timeout = 0.1})
+    local b = qs.create_engine(url, {shared_pool = "spec-shared"})
+    local held = a:connect()
+    raises(qs.exc.TimeoutError, function() b:connect() end)
+    held:close()
+    b:connect(function(c) assert.equal(1, c:exec_driver_sql("SELECT 1"):scalar()) end)
+    a:dispose(); b:dispose()
+  end)
+end)
