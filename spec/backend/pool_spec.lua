@@ -139,6 +139,25 @@ describe("the connection pool on " .. helpers.backend, function()
     engine:dispose()
   end)
 
+  it("recovers after the server stops and starts again, without a new engine", function()
+    if os.getenv("QS_SERVERS_OWNED") ~= "1" then
+      pending("needs servers started by spec/support/servers.sh (QS_SERVERS_OWNED=1)")
+      return
+    end
+    local which = helpers.on("postgresql") and "pg" or "mysql"
+    local engine = qs.create_engine(url, {pool_size = 2})
+    assert.equal(1, engine:connect(function(c) return c:exec_driver_sql("SELECT 1"):scalar() end))
+    assert.is_true(os.execute("bash spec/support/servers.sh down " .. which) == true or true)
+    local err = raises(qs.exc.OperationalError, function()
+      engine:connect(function(c) return c:exec_driver_sql("SELECT 1"):scalar() end)
+    end)
+    assert.is_true(err.connection_invalidated)
+    raises(qs.exc.OperationalError, function() engine:connect(function() end) end)   -- still down
+    os.execute("bash spec/support/servers.sh up " .. which)
+    assert.equal(1, engine:connect(function(c) return c:exec_driver_sql("SELECT 1"):scalar() end))
+    engine:dispose()
+  end)
+
   it("shares one pool between engines by name", function()
     local a = qs.create_engine(url, {shared_pool = "spec-shared", pool_size = 1, max_overflow = 0, pool_timeout = 0.1})
     local b = qs.create_engine(url, {shared_pool = "spec-shared"})

@@ -93,6 +93,7 @@ for backend in $backends; do
       if [ -z "${QS_PG_URL:-}" ]; then
         out=$(bash spec/support/servers.sh start pg) || { echo "PostgreSQL did not start"; failed=$((failed + 1)); continue; }
         started=1
+        export QS_SERVERS_OWNED=1   # the fault specs may stop and start them
         export "$(echo "$out" | grep '^QS_PG_URL=')"
       fi
       QS_BACKEND=postgresql run_busted "$LUA on postgresql" "$LUA_CPATH_DEV" env QS_BACKEND=postgresql \
@@ -102,6 +103,7 @@ for backend in $backends; do
       if [ -z "${QS_MYSQL_URL:-}" ]; then
         out=$(bash spec/support/servers.sh start mysql) || { echo "MariaDB did not start"; failed=$((failed + 1)); continue; }
         started=1
+        export QS_SERVERS_OWNED=1
         export "$(echo "$out" | grep '^QS_MYSQL_URL=')"
       fi
       QS_BACKEND=mysql run_busted "$LUA on mysql" "$LUA_CPATH_DEV" env QS_BACKEND=mysql \

@@ -5,6 +5,7 @@
 #   servers.sh start [pg|mysql ...]   start them (all by default); prints the URLs
 #   servers.sh env                    prints QS_PG_URL=... and QS_MYSQL_URL=... lines
 #   servers.sh stop                   stop them and remove every file they made
+#   servers.sh down|up pg|mysql       stop one keeping its data / start it again
 #
 # PostgreSQL refuses to run as root: it runs as the postgres user, with a data
 # directory that user owns (NOTES.md). MariaDB starts with --no-defaults, so utf8mb4
@@ -71,6 +72,37 @@ start_mysql() {
     || { echo "servers.sh: MariaDB did not start" >&2; cat "$dir/server.log" >&2; return 1; }
 }
 
+# down/up: stop a server keeping its data, and start it again (fault specs:
+# the engine must recover without being recreated).
+down() {
+  case "$1" in
+    pg|postgresql) "${RUN_AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >/dev/null ;;
+    mysql|mariadb)
+      kill "$(cat "$STATE/mysql/mysqld.pid")" 2>/dev/null
+      for _ in $(seq 1 80); do [ -f "$STATE/mysql/mysqld.pid" ] || break; sleep 0.1; done ;;
+  esac
+}
+
+up() {
+  case "$1" in
+    pg|postgresql)
+      "${RUN_AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -l "$STATE/pg/server.log" -w -t 30 start \
+        -o "-k $STATE/pg/sock -c listen_addresses=127.0.0.1 -p $PG_PORT -c fsync=off" >/dev/null ;;
+    mysql|mariadb)
+      local user_opt=()
+      [ "$(id -u)" = 0 ] && user_opt=(--user=mysql)
+      mariadbd --no-defaults "${user_opt[@]}" --datadir="$STATE/mysql/data" --socket="$STATE/mysql/mysqld.sock" \
+        --pid-file="$STATE/mysql/mysqld.pid" --bind-address=127.0.0.1 --port="$MY_PORT" \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+        --innodb-lock-wait-timeout=2 --skip-log-bin --log-error="$STATE/mysql/server.log" >/dev/null 2>&1 &
+      for _ in $(seq 1 60); do
+        mariadb --no-defaults -uroot -S "$STATE/mysql/mysqld.sock" -e "SELECT 1" >/dev/null 2>&1 && return 0
+        sleep 0.25
+      done
+      return 1 ;;
+  esac
+}
+
 stop_all() {
   if [ -d "$STATE/pg/data" ]; then
     "${RUN_AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m immediate -w stop >/dev/null 2>&1
@@ -100,6 +132,8 @@ case "$cmd" in
     done
     ;;
   env) echo "QS_PG_URL=$(pg_url)"; echo "QS_MYSQL_URL=$(my_url)" ;;
+  down) down "$1" ;;
+  up) up "$1" ;;
   stop) stop_all ;;
   *) echo "usage: servers.sh start [pg|mysql ...] | env | stop" >&2; exit 2 ;;
 esac
