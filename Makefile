@@ -8,24 +8,33 @@
 #   make demo          examples/quickstart.lua on an embedded SQLite file
 #   make install-rock TREE=dir   luarocks make into a tree
 #   make rockspec      regenerate the rockspec's file lists after adding files
+#   make rockspec-check   list files missing from (or stale in) the rockspec
 #   make bench-crossing   the measurement behind docs/ARCHITECTURE.md's crossing decision
 
 LUA_VERSION ?= 5.4
 LUA ?= lua$(LUA_VERSION)
 PKGS := lua$(LUA_VERSION) sqlite3
 
+# SANITIZE=1: ASan + UBSan objects in build/asan, and busted runs in a sanitized
+# interpreter (spec/support/lua_asan.c) rather than under LD_PRELOAD=libasan.so,
+# which every child of a spec would inherit (`postgres -V` hangs under it).
 ifeq ($(SANITIZE),1)
 BUILD := build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT := -O1
-RUN_PREFIX := LD_PRELOAD=$$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-  LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0
+RUN_PREFIX := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1
+LUA_HOST := $(BUILD)/lua$(LUA_VERSION)-asan
 else
 BUILD := build
 SAN_FLAGS :=
 OPT := -O2
 RUN_PREFIX :=
+LUA_HOST :=
 endif
+# The interpreter that runs busted and the demo.
+LUA_RUN := $(if $(LUA_HOST),$(CURDIR)/$(LUA_HOST),$(LUA))
 
 ifeq ($(VALGRIND),1)
 VG := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
@@ -57,7 +66,8 @@ BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 MODULE := $(BUILD)/quicksilver/core.so
-CTESTS := $(BUILD)/c_tests
+# The C unit tests: built and run once c/test/test_main.c exists.
+CTESTS := $(if $(wildcard c/test/test_main.c),$(BUILD)/c_tests)
 # The same binding built against LuaJIT (Lua 5.1 API): the compat header's proof.
 # Skipped under the sanitizers, which check the 5.4 build.
 ifeq ($(SANITIZE),1)
@@ -70,13 +80,13 @@ JIT_PG_MODULE := $(if $(JIT_MODULE),$(BUILD)/jit/quicksilver/driver/postgresql.s
 JIT_MY_MODULE := $(if $(JIT_MODULE),$(BUILD)/jit/quicksilver/driver/mysql.so)
 JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 
-LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
+LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build test demo deps clean install-rock bench-crossing rockspec tsan
+.PHONY: all build test demo deps clean install-rock bench-crossing rockspec rockspec-check tsan
 
 all: build
-build: $(MODULE) $(CTESTS) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE)
+build: $(MODULE) $(CTESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -118,8 +128,12 @@ $(JIT_MY_MODULE): $(MY_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(JIT_CFLAGS) $(MY_CFLAGS) -shared -o $@ $(MY_SRC) $(MY_LIBS)
 
-$(CTESTS): $(CORE_OBJ) $(TEST_OBJ)
+$(BUILD)/c_tests: $(CORE_OBJ) $(TEST_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) -lpthread
+
+$(BUILD)/lua$(LUA_VERSION)-asan: spec/support/lua_asan.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs lua$(LUA_VERSION))
 
 -include $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(MY_OBJ:.o=.d)
 
@@ -142,14 +156,14 @@ deps:
 # counts of every suite into the final "N passed, N failed" line).
 test: deps
 	@$(MAKE) --no-print-directory build
-	@BUILD=$(BUILD) LUA=$(LUA) VG="$(VG)" RUN_PREFIX="$(RUN_PREFIX)" JIT_MODULE="$(JIT_MODULE)" \
+	@BUILD=$(BUILD) LUA="$(LUA_RUN)" CTESTS="$(CTESTS)" VG="$(VG)" RUN_PREFIX="$(RUN_PREFIX)" JIT_MODULE="$(JIT_MODULE)" \
 	  LUA_PATH_DEV="$(LUA_PATH_DEV)" LUA_CPATH_DEV="$(LUA_CPATH_DEV)" \
 	  bash spec/support/run_tests.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory build
-	@cd /tmp && LUA_PATH="$(LUA_PATH_DEV)" LUA_CPATH="$(LUA_CPATH_DEV)" \
-	  QS_DEMO_DB=/tmp/quicksilver-quickstart.db $(LUA) $(CURDIR)/examples/quickstart.lua
+	@cd /tmp && LUA_PATH="$(LUA_PATH_DEV)" LUA_CPATH="$(LUA_CPATH_DEV)" $(RUN_PREFIX) \
+	  QS_DEMO_DB=/tmp/quicksilver-quickstart.db $(VG) $(LUA_RUN) $(CURDIR)/examples/quickstart.lua
 
 install-rock:
 	luarocks --lua-version $(LUA_VERSION) make rocks/quicksilver-scm-1.rockspec \
@@ -175,6 +189,10 @@ tsan: $(TSAN_BIN)
 
 rockspec:
 	$(LUA) rocks/generate.lua
+
+rockspec-check:
+	@QS_COUNTS_FILE=/dev/null LUA_PATH="$(LUA_PATH_DEV)" $(LUA) spec/support/busted_main.lua \
+	  -o spec/support/count_handler.lua spec/rockspec_spec.lua
 
 clean:
 	rm -rf build

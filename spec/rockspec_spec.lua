@@ -1,5 +1,7 @@
 -- The rockspec lists modules and C sources by hand (luarocks' builtin type
 -- has no globs); this spec fails when a file is missing there or stale.
+-- Fix: `make rockspec` (rocks/generate.lua) rewrites the lists from the tree.
+local HINT = "out of date: run `make rockspec`"
 local function load_rockspec(path)
   local env = {}
   local chunk = assert(loadfile(path or "rocks/quicksilver-scm-1.rockspec", "t", env))
@@ -26,7 +28,7 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
       local name = f:gsub("^lua/", ""):gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", ".")
       if modules[name] ~= f then missing[#missing + 1] = name .. " = " .. f end
     end
-    assert.same({}, missing)
+    assert.same({}, missing, HINT)
   end)
 
   it("lists every C source of the core and the binding", function()
@@ -36,7 +38,7 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
     for _, f in ipairs(files("find c/src c/binding -name '*.c' ! -path '*/drivers/*' ! -name libpq.c ! -name mariadb.c | sort")) do
       if not listed[f] then missing[#missing + 1] = f end
     end
-    assert.same({}, missing)
+    assert.same({}, missing, HINT)
   end)
 
   it("lists nothing that does not exist", function()
@@ -48,7 +50,7 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
         if fh then fh:close() else stale[#stale + 1] = name .. ": " .. p end
       end
     end
-    assert.same({}, stale)
+    assert.same({}, stale, HINT)
   end)
 
   it("leaves the server drivers to their own rocks", function()

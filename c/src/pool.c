@@ -119,9 +119,21 @@ qs_pool *qs_pool_new(const qs_driver *drv, int nopt, const char *const *keys,
   return p;
 }
 
+/* Records inherited across fork(): their sockets belong to the parent, so
+** they are neither used nor closed (closing sends a goodbye on the parent's
+** socket); they stay reachable here until the child exits. */
+static pthread_mutex_t forgotten_mu = PTHREAD_MUTEX_INITIALIZER;
+static qs_pool_rec *forgotten;
+
 static void close_rec(qs_pool_rec *r) {
-  /* in another process the socket is the parent's: drop, never close */
-  if (r->pid == getpid()) qs_conn_free(r->conn);
+  if (r->pid != getpid()) {
+    pthread_mutex_lock(&forgotten_mu);
+    r->next = forgotten;
+    forgotten = r;
+    pthread_mutex_unlock(&forgotten_mu);
+    return;
+  }
+  qs_conn_free(r->conn);
   free(r);
 }
 

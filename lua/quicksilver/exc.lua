@@ -2,60 +2,215 @@
 ---
 --- Every error quicksilver raises is an object made here: a table with
 --- `name`, `message`, `statement`, `params`, `orig` ({code, sqlstate, message,
---- constraint} from the driver), `connection_invalidated`, a readable tostring
---- and `err:is_a(cls)`. Classes are callable: `exc.ArgumentError("msg")`.
-local util = require("quicksilver.util")
-
+--- constraint} from the driver), `connection_invalidated`, a readable
+--- tostring and `err:is_a(cls)`. Classes are callable:
+--- `exc.ArgumentError("msg", {fields})`. The objects are raised as they are
+--- (`error(obj)`), so `pcall` hands back the object itself.
 local M = {}
 
-local setmetatable, type, error, rawget = setmetatable, type, error, rawget
+local setmetatable, getmetatable, type, error, rawget, next, pcall, tostring =
+  setmetatable, getmetatable, type, error, rawget, next, pcall, tostring
+local format, concat, sort = string.format, table.concat, table.sort
+
+-- How much of the parameters tostring shows: executemany failures can carry
+-- thousands of rows, and the point is a readable message, not a dump.
+local PARAMS_LIMIT = 300
+local MAX_DEPTH = 3
+
+-- tostring that never raises and always yields a string: a __tostring that
+-- errors (or returns a non-string) must not hide the error being reported.
+local function safe_tostring(v)
+  local ok, s = pcall(tostring, v)
+  if ok and type(s) == "string" then return s end
+  return "<" .. type(v) .. ">"
+end
+
+-- Renders v into st (a buffer with a running length), stopping as soon as the
+-- budget is spent so a huge parameter list costs no more than a small one.
+-- Raw access only (rawget/next): __index, __pairs and __len of foreign
+-- objects may raise, and nothing here may.
+local function render(v, st, depth)
+  if st.len > st.limit then return end
+  local t = type(v)
+  local s
+  if t == "string" then
+    -- cut before quoting: %q of a megabyte string is wasted work
+    if #v > st.limit then v = v:sub(1, st.limit + 1) end
+    s = format("%q", v)
+  elseif t == "table" then
+    local mt = getmetatable(v)
+    if type(mt) == "table" and rawget(mt, "__tostring") then
+      s = safe_tostring(v)
+    elseif st.seen[v] then
+      s = "<cycle>"
+    elseif depth >= MAX_DEPTH then
+      s = "{...}"
+    else
+      st.seen[v] = true
+      local n = st.n + 1
+      st.n, st[n], st.len = n, "{", st.len + 1
+      local i, first = 1, true
+      while rawget(v, i) ~= nil and st.len <= st.limit do
+        if not first then st.n = st.n + 1; st[st.n] = ", "; st.len = st.len + 2 end
+        first = false
+        render(rawget(v, i), st, depth + 1)
+        i = i + 1
+      end
+      local array_end = i
+      -- the other keys, sorted so the rendering is stable; never more than
+      -- the budget could show anyway
+      local keys, nk = {}, 0
+      local k = nil
+      if st.len <= st.limit then k = next(v) end
+      while k ~= nil and nk <= st.limit do
+        if not (type(k) == "number" and k >= 1 and k < array_end and k % 1 == 0) then
+          nk = nk + 1
+          keys[nk] = k
+        end
+        k = next(v, k)
+      end
+      sort(keys, function(a, b)
+        local ta, tb = type(a), type(b)
+        if ta ~= tb then return ta < tb end
+        if ta == "string" or ta == "number" then return a < b end
+        return safe_tostring(a) < safe_tostring(b)
+      end)
+      for j = 1, nk do
+        if st.len > st.limit then break end
+        if not first then st.n = st.n + 1; st[st.n] = ", "; st.len = st.len + 2 end
+        first = false
+        local key = keys[j]
+        local ks
+        if type(key) == "string" and key:match("^[%a_][%w_]*$") then
+          ks = key .. " = "
+        else
+          local sub = {n = 0, len = 0, limit = st.limit, seen = st.seen}
+          render(key, sub, depth + 1)
+          ks = "[" .. concat(sub, "", 1, sub.n) .. "] = "
+        end
+        st.n = st.n + 1; st[st.n] = ks; st.len = st.len + #ks
+        render(rawget(v, key), st, depth + 1)
+      end
+      st.seen[v] = nil
+      s = "}"
+    end
+  else
+    -- numbers, booleans, nil, functions, userdata (a __tostring may raise), threads
+    s = safe_tostring(v)
+  end
+  st.n = st.n + 1
+  st[st.n] = s
+  st.len = st.len + #s
+end
+
+--- A compact, bounded, never-raising rendering of a value (the parameters of
+--- an error): strings quoted with %q, tables shown to a few levels, cycles as
+--- `<cycle>`, anything longer than limit cut and ended with "...".
+---@param v any
+---@param limit? integer default 300
+---@return string
+function M.render_value(v, limit)
+  local st = {n = 0, len = 0, limit = limit or PARAMS_LIMIT, seen = {}}
+  local ok = pcall(render, v, st, 0)
+  if not ok then return "<unprintable " .. type(v) .. ">" end
+  local s = concat(st, "", 1, st.n)
+  if #s > st.limit then s = s:sub(1, st.limit) .. "..." end
+  return s
+end
+
+---@class quicksilver.Error
+---@field name string the class name, e.g. "IntegrityError"
+---@field message string
+---@field statement string|nil the SQL being run
+---@field params any the parameters sent with it
+---@field orig table|nil {code, sqlstate, message, constraint} from the driver
+---@field connection_invalidated boolean
+---@field class quicksilver.ErrorClass
 
 -- Instances share one metatable; the class is a field, so is_a walks parents.
 local Error = {}
 Error.__index = Error
+M.Error = Error
 
 Error.__tostring = function(self)
-  local s = self.name .. ": " .. tostring(self.message)
-  if self.statement then s = s .. "\n[SQL: " .. tostring(self.statement) .. "]" end
-  if self.params ~= nil then s = s .. "\n[parameters: " .. util.repr(self.params) .. "]" end
+  local msg = self.message
+  msg = type(msg) == "string" and msg or safe_tostring(msg)
+  local s = msg ~= "" and (self.name .. ": " .. msg) or self.name
+  if self.statement ~= nil then s = s .. "\n[SQL: " .. safe_tostring(self.statement) .. "]" end
+  if self.params ~= nil then s = s .. "\n[parameters: " .. M.render_value(self.params) .. "]" end
   return s
 end
 
+-- So that `"failed: " .. err` reads like a string instead of raising.
+Error.__concat = function(a, b)
+  if getmetatable(a) == Error then a = Error.__tostring(a) end
+  if getmetatable(b) == Error then b = Error.__tostring(b) end
+  return a .. b
+end
+
+---@class quicksilver.ErrorClass
+---@field name string
+---@field parent quicksilver.ErrorClass|nil
+local ClassMeta = {}
+ClassMeta.__index = ClassMeta
+
+local classes = {}
+
+-- The class cls (a class table or a class name) stands for; a typo such as
+-- exc.IntegrityEror (nil) is a bug, so it raises rather than answer false.
+local function resolve(cls, what)
+  if type(cls) == "string" then
+    local c = classes[cls]
+    if c then return c end
+  elseif getmetatable(cls) == ClassMeta then
+    return cls
+  end
+  error(M.ArgumentError(format("%s: expected a qs.exc class or class name, got %s",
+    what, type(cls) == "string" and ("'" .. cls .. "'") or type(cls))), 3)
+end
+
 --- True when this error is of class cls (a class or its name) or a subclass.
----@param cls table|string
+---@param cls quicksilver.ErrorClass|string
 ---@return boolean
 function Error:is_a(cls)
-  local want = type(cls) == "table" and cls.name or cls
+  local want = resolve(cls, "is_a")
   local c = self.class
   while c do
-    if c.name == want then return true end
+    if c == want then return true end
     c = c.parent
   end
   return false
 end
 
-M.Error = Error
+-- Keys a fields table may not overwrite: they say what the error is.
+local RESERVED = {class = true, name = true, message = true, is_a = true}
 
-local classes = {}
-
-local ClassMeta = {}
-ClassMeta.__index = ClassMeta
 ClassMeta.__call = function(cls, message, fields)
-  local e = {class = cls, name = cls.name, message = message or cls.name,
-    connection_invalidated = false}
-  if fields then
-    for k, v in pairs(fields) do e[k] = v end
+  if message == nil then message = ""
+  elseif type(message) ~= "string" then message = safe_tostring(message) end
+  local e = {class = cls, name = cls.name, message = message, connection_invalidated = false}
+  if fields ~= nil then
+    if type(fields) ~= "table" then
+      error(M.ArgumentError("qs.exc." .. cls.name .. ": fields must be a table, got " .. type(fields)), 2)
+    end
+    for k, v in next, fields do
+      if not RESERVED[k] then e[k] = v end
+    end
     e.connection_invalidated = fields.connection_invalidated and true or false
   end
   return setmetatable(e, Error)
 end
+
 ClassMeta.__tostring = function(cls) return "qs.exc." .. cls.name end
 
---- True when cls is this class or one of its subclasses.
+--- True when this class is other (a class or its name) or one of its subclasses.
+---@param other quicksilver.ErrorClass|string
+---@return boolean
 function ClassMeta:is_subclass_of(other)
+  local want = resolve(other, "is_subclass_of")
   local c = self
   while c do
-    if c == other then return true end
+    if c == want then return true end
     c = c.parent
   end
   return false
@@ -68,35 +223,48 @@ local function define(name, parent)
   return cls
 end
 
+-- The tree follows SQLAlchemy 2.0 (exc.py, orm/exc.py); the intermediate
+-- classes it has (StatementError, DatabaseError, UnmappedError) are kept so
+-- code ported from Python can catch what it caught there.
 local Base = define("SQLAlchemyError", nil)
 local ArgumentError = define("ArgumentError", Base)
 local InvalidRequestError = define("InvalidRequestError", Base)
-define("TimeoutError", Base)
+define("TimeoutError", Base)                      -- the pool ran out of connections in time
 local CompileError = define("CompileError", Base)
-local DBAPIError = define("DBAPIError", Base)
-define("StaleDataError", Base)
+local StatementError = define("StatementError", Base)
+local DBAPIError = define("DBAPIError", StatementError)
+define("StaleDataError", Base)                    -- .instance names the object
 define("DetachedInstanceError", Base)
 define("CircularDependencyError", Base)
-define("NoInspectionAvailable", InvalidRequestError)
 define("DisconnectionError", Base)
 define("FlushError", Base)
+define("IdentifierError", Base)
+
 define("UnsupportedCompilationError", CompileError)
+
+define("NoForeignKeysError", ArgumentError)
+define("AmbiguousForeignKeysError", ArgumentError)
+define("ObjectNotExecutableError", ArgumentError)
+define("NoSuchModuleError", ArgumentError)
+
+define("NoInspectionAvailable", InvalidRequestError)
 local NoReferenceError = define("NoReferenceError", InvalidRequestError)
 define("NoReferencedTableError", NoReferenceError)
 define("NoReferencedColumnError", NoReferenceError)
 define("NoSuchTableError", InvalidRequestError)
 define("NoSuchColumnError", InvalidRequestError)
 define("UnboundExecutionError", InvalidRequestError)
-define("UnmappedClassError", InvalidRequestError)
-define("NoForeignKeysError", ArgumentError)
-define("AmbiguousForeignKeysError", ArgumentError)
-define("ObjectNotExecutableError", ArgumentError)
 define("NoResultFound", InvalidRequestError)
 define("MultipleResultsFound", InvalidRequestError)
 define("ResourceClosedError", InvalidRequestError)
 define("PendingRollbackError", InvalidRequestError)
 define("ObjectDeletedError", InvalidRequestError)
-define("UnmappedInstanceError", InvalidRequestError)
+define("IllegalStateChangeError", InvalidRequestError)
+define("UnmappedColumnError", InvalidRequestError)
+local UnmappedError = define("UnmappedError", InvalidRequestError)
+define("UnmappedInstanceError", UnmappedError)
+define("UnmappedClassError", UnmappedError)
+
 define("InterfaceError", DBAPIError)
 local DatabaseError = define("DatabaseError", DBAPIError)
 define("IntegrityError", DatabaseError)
@@ -106,38 +274,55 @@ define("DataError", DatabaseError)
 define("InternalError", DatabaseError)
 define("NotSupportedError", DatabaseError)
 
---- Constructs an error of the class named class_name (used by the C binding,
---- which knows classes by name).
+--- Constructs an error of the class named class_name (the C binding knows
+--- classes by name). An unknown name is a bug in the caller, so it raises a
+--- plain Lua error instead of guessing a class.
 ---@param class_name string
----@param message string
+---@param message? string
 ---@param fields? table
+---@return quicksilver.Error
 function M.new(class_name, message, fields)
-  local cls = classes[class_name]
-  if not cls then error("quicksilver: unknown error class '" .. tostring(class_name) .. "'", 2) end
+  local cls = type(class_name) == "string" and classes[class_name]
+  if not cls then
+    error("quicksilver.exc.new: unknown error class '" .. safe_tostring(class_name) .. "'", 2)
+  end
   return cls(message, fields)
 end
 
---- Raises a new error of cls.
----@param cls table
+--- Constructs an error of cls (a class or its name) and raises it. Lua adds
+--- no position to table errors, so level only matters for symmetry with
+--- error(); it defaults to 2 all the same.
+---@param cls quicksilver.ErrorClass|string
 ---@param message string
 ---@param fields? table
 ---@param level? integer
 function M.raise(cls, message, fields, level)
-  error(cls(message, fields), level or 2)
+  error(resolve(cls, "raise")(message, fields), level or 2)
 end
 
---- True for quicksilver error objects.
-function M.is_error(x)
-  return type(x) == "table" and getmetatable(x) == Error
+--- True for quicksilver error objects; with cls, only for those of that class
+--- (or a subclass). Safe on any value, for pcall handlers.
+---@param x any
+---@param cls? quicksilver.ErrorClass|string
+---@return boolean
+function M.is_error(x, cls)
+  if type(x) ~= "table" or getmetatable(x) ~= Error then return false end
+  if cls == nil then return true end
+  return x:is_a(cls)
 end
 
---- Foreign errors (strings, other tables) pass through unchanged, so that
---- `begin(fn)` re-raises exactly what fn raised; quicksilver errors too.
+--- Foreign errors (strings, other tables) pass through unchanged, and so do
+--- quicksilver errors: `begin(fn)` must re-raise exactly what fn raised, so
+--- that a caller's pcall sees its own error value, not a wrapper around it.
+---@param x any
+---@return any
 function M.wrap(x)
   return x
 end
 
 --- The class named name, or nil.
+---@param name string
+---@return quicksilver.ErrorClass|nil
 function M.class(name)
   return rawget(classes, name)
 end

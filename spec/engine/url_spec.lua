@@ -1,80 +1,535 @@
--- qs.make_url: parsing, rendering, masking, errors.
-local qs = require("quicksilver")
-local helpers = require("spec.helpers")
+-- qs.make_url: parsing, rendering, masking, immutability, errors.
+local url = require("quicksilver.engine.url")
+local exc = require("quicksilver.exc")
 
-describe("qs.make_url", function()
-  it("parses every part", function()
-    local u = qs.make_url("postgresql+libpq://scott:tiger@db.example:5433/app?sslmode=require&opt=a&opt=b")
+local make_url = url.make_url
+
+-- Asserts fn(...) raises a qs.exc error of class cls; returns the error.
+local function raises(cls, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok)
+  assert.is_true(exc.is_error(err), "not a qs.exc error: " .. tostring(err))
+  assert.is_true(err:is_a(cls), tostring(err))
+  return err
+end
+
+describe("make_url parsing", function()
+  local u = make_url("postgresql+libpq://scott:tiger@db.example:5433/app?sslmode=require&opt=a&opt=b")
+
+  it("reads the driver name and its two halves", function()
     assert.equal("postgresql+libpq", u.drivername)
     assert.equal("postgresql", u:get_backend_name())
     assert.equal("libpq", u:get_driver_name())
+  end)
+
+  it("reads the credentials", function()
     assert.equal("scott", u.username)
     assert.equal("tiger", u.password)
+  end)
+
+  it("reads host, port and database", function()
     assert.equal("db.example", u.host)
     assert.equal(5433, u.port)
     assert.equal("app", u.database)
-    assert.equal("require", u.query.sslmode)
-    assert.same({"a", "b"}, u.query.opt)
   end)
 
-  it("reads the SQLite forms", function()
-    assert.is_nil(qs.make_url("sqlite://").database)
-    assert.equal(":memory:", qs.make_url("sqlite:///:memory:").database)
-    assert.equal("rel.db", qs.make_url("sqlite:///rel.db").database)
-    assert.equal("/abs/path.db", qs.make_url("sqlite:////abs/path.db").database)
-    assert.equal("10", qs.make_url("sqlite:///a.db?timeout=10").query.timeout)
+  it("makes the port an integer", function()
+    if math.type then assert.equal("integer", math.type(u.port)) end
+    assert.equal(u.port, math.floor(u.port))
   end)
 
-  it("percent-decodes user, password and database", function()
-    local u = qs.make_url("mysql://us%40er:p%3Aw%2Fd@[::1]:3306/my%20db")
-    assert.equal("us@er", u.username)
-    assert.equal("p:w/d", u.password)
-    assert.equal("::1", u.host)
-    assert.equal("my db", u.database)
+  it("reads the query, repeated keys as lists", function()
+    assert.same({sslmode = "require", opt = {"a", "b"}}, u.query)
   end)
 
-  it("masks the password in tostring and render_as_string", function()
-    local u = qs.make_url("postgresql://scott:tiger@localhost/test")
-    assert.equal("postgresql://scott:***@localhost/test", tostring(u))
-    assert.equal("postgresql://scott:tiger@localhost/test", u:render_as_string(false))
+  it("has no driver name without a '+'", function()
+    local v = make_url("mysql://h/d")
+    assert.equal("mysql", v:get_backend_name())
+    assert.is_nil(v:get_driver_name())
   end)
 
-  it("round-trips special characters when rendering unmasked", function()
-    local u = qs.make_url("postgresql://a%40b:p%40ss%3A@h/d")
-    assert.equal("p@ss:", qs.make_url(u:render_as_string(false)).password)
+  it("leaves out what is not there", function()
+    local v = make_url("postgresql://h")
+    assert.equal("h", v.host)
+    assert.is_nil(v.username)
+    assert.is_nil(v.password)
+    assert.is_nil(v.port)
+    assert.is_nil(v.database)
+    assert.same({}, v.query)
   end)
 
-  it("is immutable; set and update_query return new URLs", function()
-    local u = qs.make_url("postgresql://u@h/d")
-    assert.has_error(function() u.host = "x" end)
-    local v = u:set({host = "other", port = 1})
-    assert.equal("h", u.host)
-    assert.equal("other", v.host)
-    assert.equal(1, v.port)
-    local w = v:update_query({a = "1"})
-    assert.equal("1", w.query.a)
-    assert.is_nil(v.query.a)
-    helpers.assert_raises_kind(qs.exc.ArgumentError, function() u:set({hots = "x"}) end)
-    assert.same({host = "h", username = "u", database = "d"}, u:translate_connect_args())
+  it("reads a user without a password", function()
+    local v = make_url("postgresql://scott@h/d")
+    assert.equal("scott", v.username)
+    assert.is_nil(v.password)
+  end)
+
+  it("keeps an empty password apart from no password", function()
+    assert.equal("", make_url("postgresql://u:@h/d").password)
+  end)
+
+  it("reads a password without a user name", function()
+    local v = make_url("postgresql://:pw@h/d")
+    assert.equal("", v.username)
+    assert.equal("pw", v.password)
+  end)
+
+  it("takes an empty port as no port", function()
+    assert.is_nil(make_url("postgresql://h:/d").port)
+  end)
+
+  it("reads an IPv6 host with and without a port", function()
+    local v = make_url("postgresql://u@[::1]:5432/d")
+    assert.equal("::1", v.host)
+    assert.equal(5432, v.port)
+    assert.equal("fe80::1", make_url("postgresql://[fe80::1]/d").host)
+  end)
+
+  it("reads a query key without a value as an empty string", function()
+    assert.equal("", make_url("sqlite:///a.db?uri").query.uri)
   end)
 
   it("returns a URL object unchanged", function()
-    local u = qs.make_url("sqlite://")
-    assert.equal(u, qs.make_url(u))
+    local v = make_url("sqlite://")
+    assert.equal(v, make_url(v))
+    assert.is_true(url.is_url(v))
+    assert.is_false(url.is_url("sqlite://"))
+  end)
+end)
+
+describe("make_url SQLite forms", function()
+  it("reads sqlite:// as no database (memory)", function()
+    local v = make_url("sqlite://")
+    assert.is_nil(v.database)
+    assert.is_nil(v.host)
   end)
 
-  it("names the bad part of a malformed URL", function()
-    local cases = {
-      {"postgresql://u@h:abc/d", "invalid port 'abc'"},
-      {"postgresql://u@h:70000/d", "invalid port"},
-      {"no-scheme-here", "Could not parse URL from string"},
-      {"://h/d", "no dialect name"},
-      {"postgresql://u:p%zz@h/d", "percent%-escape in the password"},
-    }
-    for _, c in ipairs(cases) do
-      local err = helpers.assert_raises_kind(qs.exc.ArgumentError, qs.make_url, c[1])
-      assert.matches(c[2], err.message)
+  it("reads sqlite:///:memory:", function()
+    assert.equal(":memory:", make_url("sqlite:///:memory:").database)
+  end)
+
+  it("reads a relative path", function()
+    assert.equal("rel.db", make_url("sqlite:///rel.db").database)
+    assert.equal("dir/rel.db", make_url("sqlite:///dir/rel.db").database)
+  end)
+
+  it("reads an absolute path", function()
+    assert.equal("/abs/path.db", make_url("sqlite:////abs/path.db").database)
+  end)
+
+  it("reads a query after the path", function()
+    local v = make_url("sqlite:///a.db?timeout=10")
+    assert.equal("a.db", v.database)
+    assert.equal("10", v.query.timeout)
+  end)
+
+  it("keeps an '@' in a path out of the credentials", function()
+    local v = make_url("sqlite:////tmp/me@home.db")
+    assert.equal("/tmp/me@home.db", v.database)
+    assert.is_nil(v.username)
+  end)
+end)
+
+describe("make_url percent-decoding", function()
+  it("decodes user name and password", function()
+    local v = make_url("mysql://us%40er:p%3Aw%2Fd%25@h/d")
+    assert.equal("us@er", v.username)
+    assert.equal("p:w/d%", v.password)
+  end)
+
+  it("decodes host and database", function()
+    local v = make_url("mysql://my%2Dhost/my%20db")
+    assert.equal("my-host", v.host)
+    assert.equal("my db", v.database)
+  end)
+
+  it("decodes query keys and values, '+' as a space", function()
+    local v = make_url("postgresql://h/d?app%20name=a%26b+c")
+    assert.equal("a&b c", v.query["app name"])
+  end)
+
+  it("keeps a '+' in a password", function()
+    assert.equal("a+b", make_url("postgresql://u:a+b@h/d").password)
+  end)
+end)
+
+describe("make_url with unencoded characters", function()
+  it("reads an '@' in the password", function()
+    local v = make_url("postgresql://u:p@ss@h:5432/d")
+    assert.equal("p@ss", v.password)
+    assert.equal("h", v.host)
+    assert.equal(5432, v.port)
+  end)
+
+  it("reads a '/' in the password", function()
+    local v = make_url("postgresql://u:pa/ss@h/d")
+    assert.equal("u", v.username)
+    assert.equal("pa/ss", v.password)
+    assert.equal("h", v.host)
+    assert.equal("d", v.database)
+  end)
+
+  it("reads a '?' in the password", function()
+    local v = make_url("postgresql://u:pa?ss@h/d")
+    assert.equal("pa?ss", v.password)
+    assert.equal("d", v.database)
+    assert.same({}, v.query)
+  end)
+
+  it("keeps an '@' in the query out of the credentials", function()
+    local v = make_url("postgresql://h:5432/d?application_name=me@box")
+    assert.is_nil(v.username)
+    assert.equal("h", v.host)
+    assert.equal("me@box", v.query.application_name)
+  end)
+
+  it("keeps an '@' in the database out of the credentials", function()
+    local v = make_url("postgresql://u:pw@h:5432/d@x")
+    assert.equal("pw", v.password)
+    assert.equal("d@x", v.database)
+  end)
+end)
+
+describe("URL rendering", function()
+  it("masks the password in tostring", function()
+    assert.equal("postgresql://scott:***@localhost/test",
+      tostring(make_url("postgresql://scott:tiger@localhost/test")))
+  end)
+
+  it("masks the password in render_as_string by default", function()
+    assert.equal("postgresql://scott:***@localhost/test",
+      make_url("postgresql://scott:tiger@localhost/test"):render_as_string())
+  end)
+
+  it("shows the password with render_as_string(false)", function()
+    assert.equal("postgresql://scott:tiger@localhost:5432/test",
+      make_url("postgresql://scott:tiger@localhost:5432/test"):render_as_string(false))
+  end)
+
+  it("masks password-like query values unless asked not to", function()
+    local v = make_url("mysql://h/d?password=hunter2&charset=utf8")
+    assert.equal("mysql://h/d?charset=utf8&password=***", tostring(v))
+    assert.equal("mysql://h/d?charset=utf8&password=hunter2", v:render_as_string(false))
+  end)
+
+  it("renders the SQLite forms back", function()
+    for _, s in ipairs({"sqlite://", "sqlite:///:memory:", "sqlite:///rel.db",
+        "sqlite:////abs/path.db", "sqlite:///a.db?timeout=10"}) do
+      assert.equal(s, tostring(make_url(s)))
     end
-    helpers.assert_raises_kind(qs.exc.ArgumentError, qs.make_url, 42)
+  end)
+
+  it("renders repeated query keys sorted, each value once", function()
+    assert.equal("pg://h?a=1&b=2&b=3", tostring(make_url("pg://h?b=2&a=1&b=3")))
+  end)
+
+  it("renders a password without a user name", function()
+    assert.equal("pg://:***@h", tostring(make_url("pg://:pw@h")))
+  end)
+
+  it("renders an IPv6 host in brackets", function()
+    assert.equal("pg://[::1]:5432/d", tostring(make_url("pg://[::1]:5432/d")))
+  end)
+
+  it("round-trips special characters in every part", function()
+    local v = url.create({drivername = "postgresql", username = "a@b:c", password = "p@ss:/?#%& +",
+      host = "h st", database = "my db?x", query = {["k y"] = {"v&1", "a+b=c"}}})
+    local w = make_url(v:render_as_string(false))
+    assert.equal("a@b:c", w.username)
+    assert.equal("p@ss:/?#%& +", w.password)
+    assert.equal("h st", w.host)
+    assert.equal("my db?x", w.database)
+    assert.same({["k y"] = {"v&1", "a+b=c"}}, w.query)
+  end)
+
+  it("round-trips an IPv6 zone", function()
+    local v = url.create({drivername = "pg", host = "fe80::1%eth0"})
+    assert.equal("fe80::1%eth0", make_url(v:render_as_string(false)).host)
+  end)
+
+  it("compares URLs by their parts", function()
+    assert.is_true(make_url("pg://u:p@h/d?a=1&b=2") == make_url("pg://u:p@h/d?b=2&a=1"))
+    assert.is_false(make_url("pg://u:p@h/d") == make_url("pg://u:q@h/d"))
+  end)
+end)
+
+describe("URL immutability", function()
+  it("refuses field assignment", function()
+    local v = make_url("postgresql://u@h/d")
+    raises(exc.InvalidRequestError, function() v.host = "x" end)
+    assert.equal("h", v.host)
+  end)
+
+  it("hands out a copy of the query", function()
+    local v = make_url("postgresql://h/d?a=1&b=x&b=y")
+    v.query.a = "changed"
+    v.query.b[1] = "changed"
+    assert.equal("1", v.query.a)
+    assert.same({"x", "y"}, v.query.b)
+  end)
+end)
+
+describe("URL:set", function()
+  local u = make_url("postgresql://u:pw@h/d?a=1")
+
+  it("returns a new URL and leaves the old one alone", function()
+    local v = u:set({host = "other", port = 1})
+    assert.equal("other", v.host)
+    assert.equal(1, v.port)
+    assert.equal("h", u.host)
+    assert.is_nil(u.port)
+    assert.equal("pw", v.password)
+    assert.equal("1", v.query.a)
+  end)
+
+  it("removes a field set to false", function()
+    local v = u:set({password = false})
+    assert.is_nil(v.password)
+    assert.equal("postgresql://u@h/d?a=1", tostring(v))
+  end)
+
+  it("replaces the whole query", function()
+    assert.same({b = "2"}, u:set({query = {b = 2}}).query)
+  end)
+
+  it("rejects an unknown field", function()
+    local err = raises(exc.ArgumentError, u.set, u, {hots = "x"})
+    assert.matches("unknown URL field 'hots'", err.message)
+  end)
+
+  it("rejects a port that is not an integer in range", function()
+    raises(exc.ArgumentError, u.set, u, {port = "5432"})
+    raises(exc.ArgumentError, u.set, u, {port = 1.5})
+    raises(exc.ArgumentError, u.set, u, {port = 70000})
+  end)
+
+  it("rejects a bad drivername and its removal", function()
+    raises(exc.ArgumentError, u.set, u, {drivername = "no way"})
+    raises(exc.ArgumentError, u.set, u, {drivername = "pg+"})
+    raises(exc.ArgumentError, u.set, u, {drivername = false})
+  end)
+
+  it("rejects a non-string text field without quoting it", function()
+    local err = raises(exc.ArgumentError, u.set, u, {password = {"s3cr3t"}})
+    assert.matches("password must be a string, got table", err.message)
+  end)
+
+  it("rejects a non-table argument", function()
+    raises(exc.ArgumentError, u.set, u, "host=x")
+  end)
+end)
+
+describe("URL query updates", function()
+  local u = make_url("postgresql://h/d?a=1&b=x")
+
+  it("update_query adds and replaces keys in a new URL", function()
+    local v = u:update_query({a = "2", c = 3})
+    assert.same({a = "2", b = "x", c = "3"}, v.query)
+    assert.same({a = "1", b = "x"}, u.query)
+  end)
+
+  it("update_query with append keeps the old values", function()
+    assert.same({"x", "y", "z"}, u:update_query({b = {"y", "z"}}, true).query.b)
+    assert.same({"1", "2"}, u:update_query({a = "2"}, true).query.a)
+  end)
+
+  it("update_query rejects values that are not strings", function()
+    raises(exc.ArgumentError, u.update_query, u, {a = true})
+    raises(exc.ArgumentError, u.update_query, u, {a = {{}}})
+    raises(exc.ArgumentError, u.update_query, u, {[1] = "x"})
+    raises(exc.ArgumentError, u.update_query, u, "a=1")
+  end)
+
+  it("update_query_string reads a query string", function()
+    assert.same({a = "9", b = "x", c = "d e"}, u:update_query_string("?a=9&c=d%20e").query)
+  end)
+
+  it("update_query_string names a bad escape", function()
+    local err = raises(exc.ArgumentError, u.update_query_string, u, "a=%zz")
+    assert.matches("percent%-escape", err.message)
+  end)
+
+  it("difference_update_query drops keys", function()
+    assert.same({b = "x"}, u:difference_update_query({"a", "nope"}).query)
+  end)
+end)
+
+describe("URL:translate_connect_args", function()
+  it("returns the set fields as a plain table", function()
+    local args = make_url("postgresql://u:pw@h:5432/d?x=1"):translate_connect_args()
+    assert.same({host = "h", port = 5432, username = "u", password = "pw", database = "d"}, args)
+    assert.is_nil(getmetatable(args))
+  end)
+
+  it("leaves out fields that are not set", function()
+    assert.same({host = "h"}, make_url("postgresql://h"):translate_connect_args())
+  end)
+
+  it("renames fields for a driver", function()
+    local args = make_url("mysql://u@h/d"):translate_connect_args({username = "user", database = "db"})
+    assert.same({user = "u", host = "h", db = "d"}, args)
+  end)
+
+  it("rejects renaming a field it does not have", function()
+    local v = make_url("mysql://h")
+    raises(exc.ArgumentError, v.translate_connect_args, v, {drivername = "x"})
+  end)
+end)
+
+describe("url.create", function()
+  it("builds a URL from its parts", function()
+    local v = url.create({drivername = "postgresql+libpq", username = "u", host = "h", port = 5432,
+      query = {a = "1"}})
+    assert.equal("postgresql+libpq://u@h:5432?a=1", tostring(v))
+    assert.equal("libpq", v:get_driver_name())
+  end)
+
+  it("requires a drivername", function()
+    local err = raises(exc.ArgumentError, url.create, {host = "h"})
+    assert.matches("drivername is required", err.message)
+  end)
+
+  it("rejects something that is not a table", function()
+    raises(exc.ArgumentError, url.create, "postgresql://h")
+  end)
+end)
+
+describe("make_url errors", function()
+  it("names an invalid port", function()
+    local err = raises(exc.ArgumentError, make_url, "postgresql://u@h:abc/d")
+    assert.matches("Could not parse URL: invalid port 'abc'", err.message, 1, true)
+  end)
+
+  it("rejects a port out of range", function()
+    local err = raises(exc.ArgumentError, make_url, "postgresql://h:70000/d")
+    assert.matches("invalid port '70000'", err.message, 1, true)
+  end)
+
+  it("rejects a negative port", function()
+    raises(exc.ArgumentError, make_url, "postgresql://h:-1/d")
+  end)
+
+  it("rejects a string without '://'", function()
+    local err = raises(exc.ArgumentError, make_url, "foo")
+    assert.equal("Could not parse URL from string 'foo'", err.message)
+  end)
+
+  it("rejects an empty dialect name", function()
+    local err = raises(exc.ArgumentError, make_url, "://h/d")
+    assert.matches("no dialect name", err.message)
+    raises(exc.ArgumentError, make_url, "+libpq://h/d")
+  end)
+
+  it("rejects an empty driver name", function()
+    local err = raises(exc.ArgumentError, make_url, "postgresql+://h/d")
+    assert.matches("no driver name", err.message)
+  end)
+
+  it("rejects a dialect name with odd characters", function()
+    local err = raises(exc.ArgumentError, make_url, "post gres://h/d")
+    assert.matches("invalid dialect name 'post gres'", err.message, 1, true)
+  end)
+
+  it("names the part with a bad percent-escape", function()
+    for part, s in pairs({
+      ["user name"] = "pg://u%zz@h/d", password = "pg://u:p%zz@h/d", host = "pg://h%2/d",
+      database = "pg://h/d%", query = "pg://h/d?a=%g1",
+    }) do
+      local err = raises(exc.ArgumentError, make_url, s)
+      assert.matches("bad percent-escape in the " .. part, err.message, 1, true)
+    end
+  end)
+
+  it("rejects an unclosed IPv6 bracket", function()
+    local err = raises(exc.ArgumentError, make_url, "pg://[::1/d")
+    assert.matches("unclosed '['", err.message, 1, true)
+  end)
+
+  it("rejects text after an IPv6 host", function()
+    raises(exc.ArgumentError, make_url, "pg://[::1]x/d")
+  end)
+
+  it("rejects what is not a string or URL", function()
+    local err = raises(exc.ArgumentError, make_url, 42)
+    assert.matches("got number", err.message)
+    raises(exc.ArgumentError, make_url, nil)
+  end)
+
+  it("does not validate the dialect name", function()
+    assert.equal("nosuchdb", make_url("nosuchdb://h"):get_backend_name())
+  end)
+end)
+
+describe("passwords stay out of messages", function()
+  local CANARY = "Zq7Canary"
+
+  it("no parse error quotes the password", function()
+    local bad = {
+      "postgresql://u:" .. CANARY .. "@h:abc/d",             -- bad port
+      "postgresql://u:" .. CANARY .. "@h:99999/d",           -- port out of range
+      "postgresql://u:" .. CANARY .. "%zz@h/d",              -- bad escape in the password
+      "postgresql://u:" .. CANARY .. "@h/d%zz",              -- bad escape in the database
+      "postgresql://u:" .. CANARY .. "@h/d?a=%zz",           -- bad escape in the query
+      "postgresql://u%zz:" .. CANARY .. "@h/d",              -- bad escape in the user name
+      "postgresql://u:" .. CANARY .. "@[::1/d",              -- unclosed IPv6
+      "postgresql://u:" .. CANARY .. "@[::1]x/d",            -- junk after IPv6
+      "u:" .. CANARY .. "@h/d",                              -- no scheme
+      "://u:" .. CANARY .. "@h/d",                           -- no dialect name
+      "postgresql+://u:" .. CANARY .. "@h/d",                -- no driver name
+      "post gres://u:" .. CANARY .. "@h/d",                  -- bad dialect name
+      "user:" .. CANARY .. "@host://x",                      -- credentials before the scheme
+      "postgresql://u:" .. CANARY .. "/d",                   -- "@host" forgotten
+      "postgresql://u:" .. CANARY .. "",                     -- "@host" forgotten, no database
+      "postgresql://u:" .. CANARY .. "@x@h:abc/d",           -- '@' in the password
+      "postgresql://u:Zq7/Canary@h:abc/d",                   -- '/' in the password
+      "postgresql://u:Zq7?Canary@h:abc/d",                   -- '?' in the password
+      "postgresql://u:Zq7:Canary@h:abc/d",                   -- ':' in the password
+      "postgresql://h/d?password=" .. CANARY .. "&a=%zz",    -- password in the query
+    }
+    for _, s in ipairs(bad) do
+      local err = raises(exc.ArgumentError, make_url, s)
+      for _, text in ipairs({err.message, tostring(err)}) do
+        assert.is_nil(text:find("Zq7", 1, true), "leaked in: " .. text)
+        assert.is_nil(text:find("Canary", 1, true), "leaked in: " .. text)
+      end
+    end
+  end)
+
+  it("the 'forgotten @host' port error says why the port is hidden", function()
+    local err = raises(exc.ArgumentError, make_url, "postgresql://u:" .. CANARY .. "/d")
+    assert.matches("credentials go before '@host'", err.message, 1, true)
+  end)
+
+  it("tostring never shows the password", function()
+    for _, s in ipairs({
+      "postgresql://u:" .. CANARY .. "@h/d",
+      "postgresql://u:" .. CANARY .. "@h:5432/d?sslmode=require",
+      "postgresql://:" .. CANARY .. "@h",
+      "postgresql://u:" .. CANARY .. "@[::1]:5432/d",
+      "postgresql://h/d?password=" .. CANARY,
+      "postgresql://h/d?PassWord=" .. CANARY,
+    }) do
+      local v = make_url(s)
+      assert.is_nil(tostring(v):find(CANARY, 1, true), tostring(v))
+      assert.is_nil(v:render_as_string():find(CANARY, 1, true))
+    end
+  end)
+
+  it("url.mask hides the password of a string", function()
+    assert.equal("postgresql://u:***@h/d?password=***",
+      url.mask("postgresql://u:" .. CANARY .. "@h/d?password=" .. CANARY))
+  end)
+
+  it("error objects holding a URL string can be masked first", function()
+    local err = exc.ArgumentError("bad " .. url.mask("pg://u:" .. CANARY .. "@h"))
+    assert.is_nil(tostring(err):find(CANARY, 1, true))
+  end)
+end)
+
+describe("the facade", function()
+  it("exports make_url as qs.make_url", function()
+    local ok, qs = pcall(require, "quicksilver")
+    if not ok then pending("the C core is not built") return end
+    assert.equal(url.make_url, qs.make_url)
   end)
 end)

@@ -1,99 +1,139 @@
 --- engine/url.lua: database URLs (SQLAlchemy's engine/url.py).
 ---
---- `dialect[+driver]://[user[:password]@][host][:port][/database][?query]`.
---- URL objects are immutable; `tostring` masks the password (and query keys
---- named like one), and no error message ever contains it.
+--- `dialect[+driver]://[user[:password]@][host][:port][/database][?query]`,
+--- with SQLite's forms: `sqlite://` (memory), `sqlite:///rel.db`,
+--- `sqlite:////abs/path.db`. User, password, host, database and query are
+--- percent-decoded; rendering encodes them again. URL objects are immutable:
+--- `set` and `update_query` return new ones.
+---
+--- Passwords: tostring masks them (and query values whose key names a
+--- password), and no error raised here contains one. A malformed URL may hide
+--- where its password ends, so error messages mask generously: everything
+--- between the first ':' of the credentials and the last '@' of the string.
+--- The dialect name is not checked here; create_engine does that.
 local exc = require("quicksilver.exc")
-local util = require("quicksilver.util")
 
 local M = {}
 
-local type, tostring, tonumber, setmetatable, pairs = type, tostring, tonumber, setmetatable, pairs
-local format, concat, sort = string.format, table.concat, table.sort
+local type, tostring, tonumber, setmetatable, getmetatable, rawget, next, error =
+  type, tostring, tonumber, setmetatable, getmetatable, rawget, next, error
+local format, concat, sort, floor = string.format, table.concat, table.sort, math.floor
 
-local SECRET_KEYS = {password = true, passwd = true, pwd = true, secret = true}
+-- Query keys whose values tostring and error messages hide.
+local SECRET_KEYS = {password = true, passwd = true, pwd = true, secret = true,
+  sslpassword = true}
+
+local FIELDS = {"drivername", "username", "password", "host", "port", "database", "query"}
+local IS_FIELD = {}
+for _, f in next, FIELDS do IS_FIELD[f] = true end
 
 ---@class quicksilver.URL
----@field drivername string
+---@field drivername string "postgresql" or "postgresql+libpq"
 ---@field username string|nil
 ---@field password string|nil
 ---@field host string|nil
 ---@field port integer|nil
 ---@field database string|nil
----@field query table<string, string|string[]>
-local URL = {}
-URL.__name = "URL"
+---@field query table<string, string|string[]> a copy on every read: URLs do not change
+local URL = {}            -- the methods
 M.URL = URL
 
-local FIELDS = {drivername = true, username = true, password = true, host = true, port = true,
-  database = true, query = true}
+local meta = {}           -- the metatable of URL objects
 
-URL.__index = function(self, k)
-  local v = URL[k]
-  if v ~= nil then return v end
-  return rawget(self, "_f")[k]
+local function copy_query(q)
+  local r = {}
+  for k, v in next, q do
+    if type(v) == "table" then
+      local l = {}
+      for i = 1, #v do l[i] = v[i] end
+      r[k] = l
+    else
+      r[k] = v
+    end
+  end
+  return r
 end
 
-URL.__newindex = function()
-  exc.raise(exc.InvalidRequestError, "URL objects are immutable: use url:set({...})", nil, 2)
+meta.__index = function(self, k)
+  local m = URL[k]
+  if m ~= nil then return m end
+  local v = rawget(self, "_f")[k]
+  -- a copy, so that `u.query.x = 1` cannot change a URL an engine holds
+  if k == "query" then return copy_query(v) end
+  return v
 end
 
-local function new(fields)
-  local f = {}
-  for k in pairs(FIELDS) do f[k] = fields[k] end
-  f.query = f.query or {}
-  return setmetatable({_f = f}, URL)
+meta.__newindex = function(_, k)
+  error(exc.InvalidRequestError(format(
+    "URL objects are immutable (assigning '%s'): use url:set({...})", tostring(k))), 2)
 end
 
-local function decode(s, what, masked)
-  if s == nil then return nil end
-  local bad
+---------------------------------------------------------------------------
+-- Masking
+
+-- The input with anything that may be a password replaced by ***, and the
+-- texts replaced (so a fragment of the input can be checked before an error
+-- message quotes it).
+local function mask(s)
+  local secrets = {}
+  -- credentials start after "scheme://", or at the beginning when the
+  -- scheme is missing or mangled
+  local start = s:match("^[^:/?#@]*://()") or 1
+  local at
+  local p = s:find("@", start, true)
+  while p do at = p; p = s:find("@", p + 1, true) end
+  local colon = s:find(":", start, true)
+  if at and colon and colon < at then
+    secrets[#secrets + 1] = s:sub(colon + 1, at - 1)
+    s = s:sub(1, colon) .. "***" .. s:sub(at)
+  elseif not at then
+    -- "user:password/db" with the "@host" forgotten reads as host:port; a
+    -- "port" that is not a number may well be the password
+    local auth = s:match("^[^/?]*", start)
+    local before, secret = auth:match("^([^:%[]*:)(.+)$")
+    if secret and not secret:match("^%d+$") then
+      secrets[#secrets + 1] = secret
+      s = s:sub(1, start - 1) .. before .. "***" .. s:sub(start + #auth)
+    end
+  end
+  s = s:gsub("([?&])([^=&]*)=([^&]*)", function(sep, k, v)
+    if SECRET_KEYS[k:lower()] then
+      secrets[#secrets + 1] = v
+      return sep .. k .. "=***"
+    end
+  end)
+  return s, secrets
+end
+
+--- The URL string with its password (and password-like query values)
+--- replaced by ***: for messages and logs that must quote a URL string.
+---@param s string
+---@return string
+function M.mask(s)
+  return (mask(tostring(s)))
+end
+
+---------------------------------------------------------------------------
+-- Parsing
+
+local function decode_with(s, fail, what)
+  local bad = false
   local out = s:gsub("%%(.?.?)", function(hex)
     if not hex:match("^%x%x$") then bad = true; return "" end
     return string.char(tonumber(hex, 16))
   end)
-  if bad then
-    exc.raise(exc.ArgumentError, format("Could not parse URL: bad percent-escape in the %s of '%s'",
-      what, masked), nil, 4)
-  end
+  if bad then fail("bad percent-escape in the " .. what) end
   return out
 end
 
-local function encode(s, keep)
-  return (tostring(s):gsub("[^%w%-%._~" .. (keep or "") .. "]", function(c)
-    return format("%%%02X", c:byte())
-  end))
-end
-
--- The input with any password replaced, for error messages.
-local function mask(s)
-  s = tostring(s)
-  local scheme_end = s:find("://", 1, true)
-  local rest_start = scheme_end and scheme_end + 3 or 1
-  local at = s:find("@[^@]*$", rest_start)
-  if at then
-    local userinfo = s:sub(rest_start, at - 1)
-    local colon = userinfo:find(":", 1, true)
-    if colon then
-      s = s:sub(1, rest_start - 1) .. userinfo:sub(1, colon) .. "***" .. s:sub(at)
-    end
-  end
-  s = s:gsub("([?&])([^=&]*)=([^&]*)", function(sep, k, v)
-    if SECRET_KEYS[k:lower()] then return sep .. k .. "=***" end
-    return sep .. k .. "=" .. v
-  end)
-  return s
-end
-M.mask = mask
-
-local function parse_query(q, masked)
+local function parse_query(q, fail)
   local query = {}
-  if q == nil or q == "" then return query end
   for pair in q:gmatch("[^&]+") do
     local k, v = pair:match("^([^=]*)=(.*)$")
     if not k then k, v = pair, "" end
-    k = decode(k, "query", masked)
-    v = decode(v, "query", masked)
+    -- '+' is a space in a query string (SQLAlchemy reads it with parse_qsl)
+    k = decode_with((k:gsub("%+", " ")), fail, "query")
+    v = decode_with((v:gsub("%+", " ")), fail, "query")
     local old = query[k]
     if old == nil then query[k] = v
     elseif type(old) == "table" then old[#old + 1] = v
@@ -102,128 +142,292 @@ local function parse_query(q, masked)
   return query
 end
 
---- Parses a URL string (or returns a URL object unchanged).
----@param s string|quicksilver.URL
----@return quicksilver.URL
-function M.make_url(s)
-  if getmetatable(s) == URL then return s end
-  if type(s) ~= "string" then
-    exc.raise(exc.ArgumentError, "make_url: expected a URL string, got " .. type(s), nil, 2)
+local NAME = "^[%w_%.%-]+$"
+
+local function new(f)
+  return setmetatable({_f = f}, meta)
+end
+
+-- The position of the last '@' in s (plain), or nil.
+local function last_at(s)
+  local at
+  local p = s:find("@", 1, true)
+  while p do at = p; p = s:find("@", p + 1, true) end
+  return at
+end
+
+local function parse(s)
+  local masked, secrets = mask(s)
+  -- a fragment of the input, unless it could be (part of) a password
+  local function show(fragment)
+    for i = 1, #secrets do
+      local secret = secrets[i]
+      if secret ~= "" and (secret:find(fragment, 1, true) or fragment:find(secret, 1, true)) then
+        return "***"
+      end
+    end
+    return fragment
   end
-  local masked = mask(s)
-  local scheme, rest = s:match("^([%w%+%-%.]*)://(.*)$")
+  local function fail(detail)
+    error(exc.ArgumentError(format("Could not parse URL: %s in '%s'", detail, masked)), 0)
+  end
+
+  local scheme, rest = s:match("^([^:/?#@]*)://(.*)$")
   if not scheme then
-    exc.raise(exc.ArgumentError, format("Could not parse URL from string '%s'", masked), nil, 2)
+    error(exc.ArgumentError(format("Could not parse URL from string '%s'", masked)), 0)
   end
-  if scheme == "" then
-    exc.raise(exc.ArgumentError, format("Could not parse URL: no dialect name in '%s'", masked), nil, 2)
-  end
-  local query
-  local qpos = rest:find("?", 1, true)
-  if qpos then
-    query = parse_query(rest:sub(qpos + 1), masked)
-    rest = rest:sub(1, qpos - 1)
-  else
-    query = {}
-  end
-  local netloc, database
-  local slash = rest:find("/", 1, true)
-  if slash then
-    netloc, database = rest:sub(1, slash - 1), rest:sub(slash + 1)
-  else
-    netloc = rest
-  end
-  if database == "" then database = nil end
-  local username, password, host, port
-  local at = netloc:find("@[^@]*$")
-  local hostport = netloc
+  local dialect, driver = scheme:match("^([^+]*)%+(.*)$")
+  if not dialect then dialect = scheme end
+  if dialect == "" then fail("no dialect name") end
+  if not dialect:match(NAME) then fail(format("invalid dialect name '%s'", show(dialect))) end
+  if driver == "" then fail("no driver name after '+'") end
+  if driver and not driver:match(NAME) then fail(format("invalid driver name '%s'", show(driver))) end
+
+  -- The authority runs to the first '/' or '?' (RFC 3986); its last '@'
+  -- ends the credentials, so an unencoded '@' in a password still parses.
+  local auth_end = rest:find("[/?]")
+  local authority = auth_end and rest:sub(1, auth_end - 1) or rest
+  local tail = auth_end and rest:sub(auth_end) or ""
+  local userinfo
+  local at = last_at(authority)
   if at then
-    local userinfo = netloc:sub(1, at - 1)
-    hostport = netloc:sub(at + 1)
-    local colon = userinfo:find(":", 1, true)
-    if colon then
-      username, password = userinfo:sub(1, colon - 1), userinfo:sub(colon + 1)
-    else
-      username = userinfo
+    userinfo, authority = authority:sub(1, at - 1), authority:sub(at + 1)
+  else
+    -- "user:pa/ss@host": a '/' or '?' in the password cut the authority
+    -- short. A non-numeric "port" with an '@' further on means exactly that
+    -- (a numeric one is host:port, with '@' in the database or query).
+    local after = authority:match("^[^:%[]*:(.*)$")
+    local at2 = after and not after:match("^%d*$") and rest:find("@", #authority + 1, true)
+    if at2 then
+      local seg_end = rest:find("[/?]", at2 + 1) or (#rest + 1)
+      local more = last_at(rest:sub(at2 + 1, seg_end - 1))
+      if more then at2 = at2 + more end
+      userinfo = rest:sub(1, at2 - 1)
+      authority = rest:sub(at2 + 1, seg_end - 1)
+      tail = rest:sub(seg_end)
     end
   end
-  if hostport:sub(1, 1) == "[" then               -- [ipv6]:port
-    local h, p = hostport:match("^%[(.-)%](.*)$")
-    if not h then
-      exc.raise(exc.ArgumentError, format("Could not parse URL: bad IPv6 host in '%s'", masked), nil, 2)
-    end
+
+  local username, password
+  if userinfo then
+    username, password = userinfo:match("^([^:]*):(.*)$")
+    if not username then username = userinfo end
+  end
+
+  local host, port
+  if authority:sub(1, 1) == "[" then                       -- [IPv6]:port
+    local h, after = authority:match("^%[([^%]]*)%](.*)$")
+    if not h then fail("unclosed '[' in the host") end
     host = h
-    port = p:match("^:(.*)$")
-    if p ~= "" and not port then
-      exc.raise(exc.ArgumentError, format("Could not parse URL: bad host in '%s'", masked), nil, 2)
+    if after ~= "" then
+      port = after:match("^:(.*)$")
+      if not port then fail(format("unexpected '%s' after the IPv6 host", show(after))) end
     end
   else
-    local colon = hostport:find(":", 1, true)
+    local colon = authority:find(":", 1, true)
     if colon then
-      host, port = hostport:sub(1, colon - 1), hostport:sub(colon + 1)
+      host, port = authority:sub(1, colon - 1), authority:sub(colon + 1)
     else
-      host = hostport
+      host = authority
     end
   end
-  if port ~= nil then
+  if port == "" then
+    port = nil                                             -- "host:" (SQLAlchemy allows it)
+  elseif port ~= nil then
     local n = port:match("^%d+$") and tonumber(port)
     if not n or n > 65535 then
-      exc.raise(exc.ArgumentError, format("Could not parse URL: invalid port '%s' in '%s'",
-        port, masked), nil, 2)
+      local shown = show(port)
+      if shown == "***" then
+        fail("invalid port (not shown: it may be a password, and credentials go before '@host')")
+      end
+      fail(format("invalid port '%s'", shown))
     end
-    port = math.floor(n)
+    port = floor(n)
   end
+
+  local database, query_string
+  local first = tail:sub(1, 1)
+  if first == "/" then
+    local q = tail:find("?", 2, true)
+    database = q and tail:sub(2, q - 1) or tail:sub(2)
+    query_string = q and tail:sub(q + 1)
+  elseif first == "?" then
+    query_string = tail:sub(2)
+  end
+
+  if username == "" and password == nil then username = nil end
   if host == "" then host = nil end
+  if database == "" then database = nil end
   return new({
     drivername = scheme,
-    username = username ~= "" and decode(username, "user name", masked) or nil,
-    password = password and decode(password, "password", masked) or nil,
-    host = decode(host, "host", masked),
+    username = username and decode_with(username, fail, "user name"),
+    password = password and decode_with(password, fail, "password"),
+    host = host and decode_with(host, fail, "host"),
     port = port,
-    database = decode(database, "database", masked),
-    query = query,
+    database = database and decode_with(database, fail, "database"),
+    query = query_string and parse_query(query_string, fail) or {},
   })
 end
 
+--- Parses a URL string; a URL object is returned as it is. ArgumentError
+--- naming the bad part (never quoting the password) when s does not parse.
+---@param s string|quicksilver.URL
+---@return quicksilver.URL
+function M.make_url(s)
+  if getmetatable(s) == meta then return s end
+  if type(s) ~= "string" then
+    error(exc.ArgumentError("make_url: expected a URL string or URL object, got " .. type(s)), 2)
+  end
+  return parse(s)
+end
+
+--- True for URL objects.
+---@param x any
+---@return boolean
+function M.is_url(x)
+  return getmetatable(x) == meta
+end
+
+---------------------------------------------------------------------------
+-- Building
+
+-- Checks one field value for set/create; false clears a field (nil cannot
+-- sit in a Lua table). Values are never quoted: one may be a password.
+local function check_field(what, k, v)
+  if not IS_FIELD[k] then
+    error(exc.ArgumentError(format("%s: unknown URL field '%s'", what, tostring(k))), 4)
+  end
+  if v == false then
+    if k == "drivername" then
+      error(exc.ArgumentError(what .. ": drivername cannot be removed"), 4)
+    end
+    return nil
+  end
+  if k == "port" then
+    if type(v) ~= "number" or v % 1 ~= 0 or v < 0 or v > 65535 then
+      error(exc.ArgumentError(format("%s: port must be an integer from 0 to 65535, got %s", what,
+        type(v) == "number" and tostring(v) or type(v))), 4)
+    end
+    return floor(v)
+  elseif k == "query" then
+    if type(v) ~= "table" then
+      error(exc.ArgumentError(what .. ": query must be a table, got " .. type(v)), 4)
+    end
+    return v
+  elseif type(v) ~= "string" then
+    error(exc.ArgumentError(format("%s: %s must be a string, got %s", what, k, type(v))), 4)
+  elseif k == "drivername" then
+    local dialect, driver = v:match("^([^+]*)%+(.*)$")
+    if not ((dialect and dialect:match(NAME) and driver:match(NAME)) or v:match(NAME)) then
+      error(exc.ArgumentError(format("%s: invalid drivername '%s'", what, v)), 4)
+    end
+  end
+  return v
+end
+
+-- A query table with string keys and string (or list of strings) values;
+-- numbers are accepted and turned into strings.
+local function normalize_query(q, what)
+  local r = {}
+  for k, v in next, q do
+    if type(k) ~= "string" then
+      error(exc.ArgumentError(format("%s: query keys must be strings, got %s", what, type(k))), 4)
+    end
+    if type(v) == "number" then v = tostring(v) end
+    if type(v) == "table" then
+      local l = {}
+      for i = 1, #v do
+        local one = v[i]
+        if type(one) == "number" then one = tostring(one) end
+        if type(one) ~= "string" then
+          error(exc.ArgumentError(format("%s: query value '%s' holds a %s", what, k, type(one))), 4)
+        end
+        l[i] = one
+      end
+      v = l
+    elseif type(v) ~= "string" then
+      error(exc.ArgumentError(format("%s: query value '%s' must be a string or a list, got %s",
+        what, k, type(v))), 4)
+    end
+    r[k] = v
+  end
+  return r
+end
+
+--- A URL from its parts (SQLAlchemy's URL.create): {drivername = "postgresql",
+--- username =, password =, host =, port =, database =, query = {}}.
+---@param fields table
+---@return quicksilver.URL
+function M.create(fields)
+  if type(fields) ~= "table" then
+    error(exc.ArgumentError("url.create: expected a table of fields, got " .. type(fields)), 2)
+  end
+  local f = {}
+  for k, v in next, fields do f[k] = check_field("url.create", k, v) end
+  if f.drivername == nil then
+    error(exc.ArgumentError("url.create: drivername is required"), 2)
+  end
+  f.query = normalize_query(f.query or {}, "url.create")
+  return new(f)
+end
+
+---------------------------------------------------------------------------
+-- Methods
+
 --- "postgresql" for "postgresql+libpq".
+---@return string
 function URL:get_backend_name()
   return (self.drivername:match("^([^+]*)"))
 end
 
 --- "libpq" for "postgresql+libpq", nil without a driver part.
+---@return string|nil
 function URL:get_driver_name()
   return self.drivername:match("%+(.*)$")
 end
 
---- The URL as a string; the password (and secret query values) as *** unless
---- hide_password is false.
+local function encode(s, keep)
+  return (tostring(s):gsub("[^%w%-%._~" .. (keep or "") .. "]", function(c)
+    return format("%%%02X", c:byte())
+  end))
+end
+
+--- The URL as a string that make_url reads back. The password (and query
+--- values whose key names a password) shows as *** unless hide_password is
+--- false.
 ---@param hide_password? boolean default true
 ---@return string
 function URL:render_as_string(hide_password)
   local hide = hide_password ~= false
-  local parts = {self.drivername, "://"}
-  if self.username then
-    parts[#parts + 1] = encode(self.username)
-    if self.password then
-      parts[#parts + 1] = ":" .. (hide and "***" or encode(self.password))
+  local f = rawget(self, "_f")
+  local parts = {f.drivername, "://"}
+  if f.username ~= nil or f.password ~= nil then
+    parts[#parts + 1] = encode(f.username or "")
+    if f.password ~= nil then
+      parts[#parts + 1] = ":" .. (hide and "***" or encode(f.password))
     end
     parts[#parts + 1] = "@"
   end
-  if self.host then
-    parts[#parts + 1] = self.host:find(":", 1, true) and ("[" .. self.host .. "]") or encode(self.host)
+  if f.host then
+    if f.host:find(":", 1, true) then
+      parts[#parts + 1] = "[" .. f.host:gsub("%%", "%%25") .. "]"
+    else
+      parts[#parts + 1] = encode(f.host)
+    end
   end
-  if self.port then parts[#parts + 1] = ":" .. self.port end
-  if self.database then parts[#parts + 1] = "/" .. encode(self.database, "/:") end
+  if f.port then parts[#parts + 1] = ":" .. format("%d", f.port) end
+  if f.database then parts[#parts + 1] = "/" .. encode(f.database, "/:") end
   local keys = {}
-  for k in pairs(self.query) do keys[#keys + 1] = k end
+  for k in next, f.query do keys[#keys + 1] = k end
   if #keys > 0 then
     sort(keys)
     local q = {}
-    for _, k in ipairs(keys) do
-      local v = self.query[k]
+    for _, k in next, keys do
+      local v = f.query[k]
       local vs = type(v) == "table" and v or {v}
-      for _, one in ipairs(vs) do
-        q[#q + 1] = encode(k) .. "=" .. ((hide and SECRET_KEYS[k:lower()]) and "***" or encode(one))
+      local secret = hide and SECRET_KEYS[k:lower()]
+      for i = 1, #vs do
+        q[#q + 1] = encode(k) .. "=" .. (secret and "***" or encode(vs[i]))
       end
     end
     parts[#parts + 1] = "?" .. concat(q, "&")
@@ -231,32 +435,107 @@ function URL:render_as_string(hide_password)
   return concat(parts)
 end
 
-URL.__tostring = function(self) return self:render_as_string(true) end
+meta.__tostring = function(self) return self:render_as_string(true) end
 
---- A new URL with the given fields replaced (query replaces the whole query).
+-- Two URLs are equal when every part is (the query in any key order).
+meta.__eq = function(a, b)
+  return a:render_as_string(false) == b:render_as_string(false)
+end
+
+--- A new URL with the given fields replaced; `false` removes a field, and
+--- query replaces the whole query.
 ---@param fields table
 ---@return quicksilver.URL
 function URL:set(fields)
-  local f = util.copy(rawget(self, "_f"))
-  for k, v in pairs(fields) do
-    if not FIELDS[k] then
-      exc.raise(exc.ArgumentError, "URL:set: unknown field '" .. tostring(k) .. "'", nil, 2)
-    end
-    f[k] = v
+  if type(fields) ~= "table" then
+    error(exc.ArgumentError("URL:set: expected a table of fields, got " .. type(fields)), 2)
   end
-  f.query = util.copy(f.query)
+  local f = {}
+  local old = rawget(self, "_f")
+  for i = 1, #FIELDS do f[FIELDS[i]] = old[FIELDS[i]] end
+  for k, v in next, fields do f[k] = check_field("URL:set", k, v) end
+  f.query = f.query and normalize_query(f.query, "URL:set") or {}
   return new(f)
 end
 
---- A new URL with query entries added or replaced.
-function URL:update_query(q)
-  return self:set({query = util.merge(self.query, q)})
+--- A new URL with query entries added or replaced; with append, a key
+--- already there keeps its values and gains the new ones.
+---@param q table<string, string|string[]>
+---@param append? boolean
+---@return quicksilver.URL
+function URL:update_query(q, append)
+  if type(q) ~= "table" then
+    error(exc.ArgumentError("URL:update_query: expected a table, got " .. type(q)), 2)
+  end
+  local query = copy_query(rawget(self, "_f").query)
+  local add = normalize_query(q, "URL:update_query")
+  for k, v in next, add do
+    local old = query[k]
+    if append and old ~= nil then
+      local l = type(old) == "table" and old or {old}
+      if type(v) == "table" then
+        for i = 1, #v do l[#l + 1] = v[i] end
+      else
+        l[#l + 1] = v
+      end
+      query[k] = l
+    else
+      query[k] = v
+    end
+  end
+  return self:set({query = query})
 end
 
---- The connection arguments as a plain table.
-function URL:translate_connect_args()
-  return {host = self.host, port = self.port, username = self.username,
-    password = self.password, database = self.database}
+--- A new URL with the query entries of a query string ("a=1&b=2") added.
+---@param s string
+---@param append? boolean
+---@return quicksilver.URL
+function URL:update_query_string(s, append)
+  if type(s) ~= "string" then
+    error(exc.ArgumentError("URL:update_query_string: expected a string, got " .. type(s)), 2)
+  end
+  local function fail(detail)
+    error(exc.ArgumentError("URL:update_query_string: " .. detail), 0)
+  end
+  return self:update_query(parse_query((s:gsub("^%?", "")), fail), append)
+end
+
+--- A new URL without the named query keys.
+---@param names string[]
+---@return quicksilver.URL
+function URL:difference_update_query(names)
+  if type(names) ~= "table" then
+    error(exc.ArgumentError("URL:difference_update_query: expected a list, got " .. type(names)), 2)
+  end
+  local query = copy_query(rawget(self, "_f").query)
+  for i = 1, #names do query[names[i]] = nil end
+  return self:set({query = query})
+end
+
+local CONNECT_ARGS = {host = true, port = true, username = true, password = true, database = true}
+
+--- The connection arguments as a plain table: host, port, username,
+--- password, database (only those set). rename maps a field to the key a
+--- driver wants: `u:translate_connect_args({username = "user"})`.
+---@param rename? table<string, string>
+---@return table
+function URL:translate_connect_args(rename)
+  if rename ~= nil and type(rename) ~= "table" then
+    error(exc.ArgumentError("URL:translate_connect_args: expected a table, got " .. type(rename)), 2)
+  end
+  rename = rename or {}
+  for k in next, rename do
+    if not CONNECT_ARGS[k] then
+      error(exc.ArgumentError(format("URL:translate_connect_args: no field '%s' to rename",
+        tostring(k))), 2)
+    end
+  end
+  local f = rawget(self, "_f")
+  local out = {}
+  for k in next, CONNECT_ARGS do
+    if f[k] ~= nil then out[rename[k] or k] = f[k] end
+  end
+  return out
 end
 
 return M
