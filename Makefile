@@ -86,7 +86,7 @@ LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 .PHONY: all build test demo deps clean install-rock bench-crossing rockspec rockspec-check tsan
 
 all: build
-build: $(MODULE) $(CTESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE)
+build: $(MODULE) $(CTESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -183,6 +183,13 @@ $(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -Ic/include \
 	  -o $@ $(CORE_SRC) $(TEST_SRC) $(SQLITE_LIBS) -lpthread
+
+# Fault spec 7 (fork) against a real PostgreSQL: its own program, run by
+# spec/support/run_tests.sh once the server is up.
+FORK_BIN := $(BUILD)/pool_fork_server
+$(FORK_BIN): c/test/server/pool_fork_server.c c/src/pool.c c/src/conn.c c/src/error.c c/src/buf.c c/src/driver/libpq.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 
 tsan: $(TSAN_BIN)
 	@TSAN_OPTIONS=halt_on_error=1 setarch $$(uname -m) -R ./$(TSAN_BIN) pool

@@ -113,6 +113,19 @@ for backend in $backends; do
       fi
       QS_BACKEND=postgresql run_busted "$lua_name on postgresql" "$LUA_CPATH_DEV" env QS_BACKEND=postgresql \
         $RUN_PREFIX $VG "$LUA" --backend
+      # fault spec 7: a pool of server connections across fork()
+      if [[ "$QS_PG_URL" =~ ^postgresql://([^@:/]+)(:[^@]*)?@([^:/]+):([0-9]+)/([^?]+) ]] && [ -x "$BUILD/pool_fork_server" ]; then
+        echo "== pool across fork() on postgresql"
+        out=$("$BUILD/pool_fork_server" "${BASH_REMATCH[3]}" "${BASH_REMATCH[4]}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[5]}" 2>&1)
+        echo "$out"
+        line=$(echo "$out" | tail -n 1)
+        if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+          passed=$((passed + BASH_REMATCH[1]))
+          failed=$((failed + BASH_REMATCH[2]))
+        else
+          failed=$((failed + 1))
+        fi
+      fi
       ;;
     mysql|mariadb)
       if [ -z "${QS_MYSQL_URL:-}" ]; then
