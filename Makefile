@@ -66,6 +66,7 @@ BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 MODULE := $(BUILD)/quicksilver/core.so
+FORK_BIN := $(BUILD)/pool_fork_server
 # The C unit tests: built and run once c/test/test_main.c exists.
 CTESTS := $(if $(wildcard c/test/test_main.c),$(BUILD)/c_tests)
 # The same binding built against LuaJIT (Lua 5.1 API): the compat header's proof.
@@ -186,7 +187,6 @@ $(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h)
 
 # Fault spec 7 (fork) against a real PostgreSQL: its own program, run by
 # spec/support/run_tests.sh once the server is up.
-FORK_BIN := $(BUILD)/pool_fork_server
 $(FORK_BIN): c/test/server/pool_fork_server.c c/src/pool.c c/src/conn.c c/src/error.c c/src/buf.c c/src/driver/libpq.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread

@@ -114,7 +114,10 @@ for backend in $backends; do
       QS_BACKEND=postgresql run_busted "$lua_name on postgresql" "$LUA_CPATH_DEV" env QS_BACKEND=postgresql \
         $RUN_PREFIX $VG "$LUA" --backend
       # fault spec 7: a pool of server connections across fork()
-      if [[ "$QS_PG_URL" =~ ^postgresql://([^@:/]+)(:[^@]*)?@([^:/]+):([0-9]+)/([^?]+) ]] && [ -x "$BUILD/pool_fork_server" ]; then
+      if [ ! -x "$BUILD/pool_fork_server" ]; then
+        echo "$BUILD/pool_fork_server was not built"
+        failed=$((failed + 1))
+      elif [[ "$QS_PG_URL" =~ ^postgresql://([^@:/]+)(:[^@]*)?@([^:/]+):([0-9]+)/([^?]+) ]]; then
         echo "== pool across fork() on postgresql"
         out=$("$BUILD/pool_fork_server" "${BASH_REMATCH[3]}" "${BASH_REMATCH[4]}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[5]}" 2>&1)
         echo "$out"
