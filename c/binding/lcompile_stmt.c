@@ -234,6 +234,21 @@ static void columns_clause(qsC *c, int idx) {
   lua_pop(L, 1);
 }
 
+/* " KEYWORD a, b" for a non-empty list field (GROUP BY, ORDER BY), where a
+** label stands for its name; unqualified for ORDER BY over a compound. */
+static void keyword_list(qsC *c, int idx, const char *field, const char *keyword, int unqualified) {
+  lua_State *L = c->L;
+  if (qsC_field(c, idx, field) == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    c->label_refs++;
+    c->unqualified += unqualified;
+    qsC_puts(c, keyword);
+    qsC_list(c, idx, field, ", ", 0);
+    c->unqualified -= unqualified;
+    c->label_refs--;
+  }
+  lua_pop(L, 1);
+}
+
 static void limit_offset(qsC *c, int idx) {
   lua_State *L = c->L;
   int lim, off;
@@ -372,25 +387,13 @@ void qsC_select(qsC *c, int idx) {
     qsC_expr(c, lua_gettop(L));
   }
   lua_pop(L, 1);
-  if (qsC_field(c, idx, "_group_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
-    c->label_refs++;
-    qsC_puts(c, " GROUP BY ");
-    qsC_list(c, idx, "_group_by", ", ", 0);
-    c->label_refs--;
-  }
-  lua_pop(L, 1);
+  keyword_list(c, idx, "_group_by", " GROUP BY ", 0);
   if (qsC_field(c, idx, "_having") != LUA_TNIL) {
     qsC_puts(c, " HAVING ");
     qsC_expr(c, lua_gettop(L));
   }
   lua_pop(L, 1);
-  if (qsC_field(c, idx, "_order_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
-    c->label_refs++;
-    qsC_puts(c, " ORDER BY ");
-    qsC_list(c, idx, "_order_by", ", ", 0);
-    c->label_refs--;
-  }
-  lua_pop(L, 1);
+  keyword_list(c, idx, "_order_by", " ORDER BY ", 0);
   limit_offset(c, idx);
   for_update(c, idx);
   lua_pushnil(L);
@@ -454,15 +457,7 @@ void qsC_compound(qsC *c, int idx) {
   }
   lua_pop(L, 1);
   c->no_result = saved;
-  if (qsC_field(c, idx, "_order_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
-    c->label_refs++;
-    c->unqualified++;   /* ORDER BY over a compound names its columns */
-    qsC_puts(c, " ORDER BY ");
-    qsC_list(c, idx, "_order_by", ", ", 0);
-    c->unqualified--;
-    c->label_refs--;
-  }
-  lua_pop(L, 1);
+  keyword_list(c, idx, "_order_by", " ORDER BY ", 1);   /* over a compound: column names */
   limit_offset(c, idx);
 }
 
