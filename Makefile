@@ -9,6 +9,7 @@
 #   make install-rock TREE=dir   luarocks make into a tree
 #   make rockspec      regenerate the rockspec's file lists after adding files
 #   make rockspec-check   list files missing from (or stale in) the rockspec
+#   make bench         Core workloads against raw C, LuaSQL and SQLAlchemy -> docs/PERFORMANCE.md
 #   make bench-crossing   the measurement behind docs/ARCHITECTURE.md's crossing decision
 
 LUA_VERSION ?= 5.4
@@ -84,7 +85,7 @@ JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build test demo deps clean install-rock bench-crossing rockspec rockspec-check tsan
+.PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan
 
 all: build
 build: $(MODULE) $(CTESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN)
@@ -169,6 +170,15 @@ demo: deps
 install-rock:
 	luarocks --lua-version $(LUA_VERSION) make rocks/quicksilver-scm-1.rockspec \
 	  $(if $(TREE),--tree $(TREE))
+
+# Speed against raw C, LuaSQL and SQLAlchemy, measured in one run; writes
+# docs/PERFORMANCE.md. Not part of `make test` (no timing in unit tests).
+bench: build $(BUILD)/bench/raw_sqlite
+	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/run.lua
+
+$(BUILD)/bench/raw_sqlite: bench/core/raw_sqlite.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -o $@ $< $(SQLITE_LIBS)
 
 bench-crossing: $(BUILD)/bench/crossing.so
 	@cd bench/crossing && LUA_PATH="" LUA_CPATH="$(CURDIR)/$(BUILD)/bench/?.so" $(LUA) run.lua

@@ -1,0 +1,39 @@
+-- quicksilver_core.lua: the Core workloads through quicksilver.
+-- Usage: lua5.4 quicksilver_core.lua FILE ROWS GETS BUILDS
+local qs = require("quicksilver")
+local path, rows, gets, builds = arg[1], tonumber(arg[2]), tonumber(arg[3]), tonumber(arg[4])
+local now = require("quicksilver.core").now
+local engine = qs.create_engine("sqlite:///" .. path)
+local md = qs.MetaData()
+local item = qs.Table("item", md,
+  qs.Column("id", qs.Integer, {primary_key = true}),
+  qs.Column("name", qs.String(40), {nullable = false}),
+  qs.Column("qty", qs.Integer), qs.Column("price", qs.Float), qs.Column("note", qs.String(100)))
+md:create_all(engine)
+local params = {}
+for i = 1, rows do params[i] = {name = "item " .. i, qty = i, price = i * 0.5, note = "a note"} end
+local t0 = now()
+engine:begin(function(conn) conn:execute(qs.insert(item), params) end)
+print(string.format("insert %.6f", now() - t0))
+local c = item.c
+engine:connect(function(conn)
+  t0 = now()
+  local sum = 0
+  for row in conn:execute(qs.select(item)):iter() do
+    sum = sum + row.id + row.qty
+    local _ = row.name, row.price, row.note
+  end
+  print(string.format("load %.6f", now() - t0))
+  t0 = now()
+  for i = 1, gets do
+    local r = conn:execute(qs.select(item):where(c.id:eq((i * 7919) % rows + 1))):first()
+    sum = sum + r.qty
+  end
+  print(string.format("get %.6f", now() - t0))
+end)
+t0 = now()
+for i = 1, builds do
+  qs.select(c.id, c.name):where(c.name:eq("item " .. i), c.qty:gt(i)):order_by(c.id):limit(10):compile()
+end
+print(string.format("build_compile %.6f", now() - t0))
+engine:dispose()

@@ -1,0 +1,42 @@
+# sqlalchemy_core.py: the Core workloads through SQLAlchemy 1.4 (Debian's
+# python3-sqlalchemy; run with /usr/bin/python3).
+# Usage: python3 sqlalchemy_core.py FILE ROWS GETS BUILDS
+import sys, time
+import sqlalchemy as sa
+
+path, rows, gets, builds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+now = time.monotonic
+engine = sa.create_engine("sqlite:///" + path, future=True)
+md = sa.MetaData()
+item = sa.Table("item", md,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("qty", sa.Integer), sa.Column("price", sa.Float), sa.Column("note", sa.String(100)))
+md.create_all(engine)
+params = [{"name": "item %d" % i, "qty": i, "price": i * 0.5, "note": "a note"} for i in range(1, rows + 1)]
+t0 = now()
+with engine.begin() as conn:
+    conn.execute(item.insert(), params)
+print("insert %.6f" % (now() - t0))
+c = item.c
+with engine.connect() as conn:
+    t0 = now()
+    total = 0
+    for row in conn.execute(sa.select(item)):
+        total += row.id + row.qty
+        _ = (row.name, row.price, row.note)
+    print("load %.6f" % (now() - t0))
+    t0 = now()
+    for i in range(1, gets + 1):
+        r = conn.execute(sa.select(item).where(c.id == (i * 7919) % rows + 1)).first()
+        total += r.qty
+    print("get %.6f" % (now() - t0))
+# build + compile through SQLAlchemy's compiled cache, as execution does
+d = engine.dialect
+cache = sa.util.LRUCache(500)
+t0 = now()
+for i in range(1, builds + 1):
+    s = sa.select(c.id, c.name).where(c.name == "item %d" % i, c.qty > i).order_by(c.id).limit(10)
+    s._compile_w_cache(d, compiled_cache=cache, column_keys=[], for_executemany=False,
+                       schema_translate_map=None)
+print("build_compile %.6f" % (now() - t0))
