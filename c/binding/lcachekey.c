@@ -42,8 +42,18 @@ static int cmp_str(const void *a, const void *b) {
 
 static void value(walk *w, int idx);
 
+/* tag and pointer in hex, without printf (this runs per node, per build) */
 static void put_ptr(walk *w, char tag, const void *p) {
-  qs_buf_printf(w->b, "%c%p", tag, p);
+  static const char hex[] = "0123456789abcdef";
+  char tmp[2 + 2 * sizeof(uintptr_t)];
+  uintptr_t v = (uintptr_t)p;
+  int n = 0;
+  tmp[n++] = tag;
+  do {
+    tmp[n++] = hex[v & 15];
+    v >>= 4;
+  } while (v);
+  qs_buf_append(w->b, tmp, (size_t)n);
 }
 
 /* A node or plain table: its fields in sorted order (string keys), then
@@ -116,7 +126,11 @@ static void node(walk *w, int idx, int kind) {
   /* a node met again (an alias referred to by each of its columns) */
   lua_pushvalue(L, idx);
   if (qsL_rawget(L, w->seen) == LUA_TNUMBER) {
-    qs_buf_printf(w->b, "@%d", (int)lua_tointeger(L, -1));
+    {
+      int ord = (int)lua_tointeger(L, -1);
+      qs_buf_putc(w->b, '@');
+      qs_buf_append(w->b, (const char *)&ord, sizeof ord);
+    }
     lua_pop(L, 1);
     return;
   }
@@ -124,7 +138,8 @@ static void node(walk *w, int idx, int kind) {
   lua_pushvalue(L, idx);
   lua_pushinteger(L, ++w->nseen);
   lua_rawset(L, w->seen);
-  qs_buf_printf(w->b, "(%d:", kind);
+  qs_buf_putc(w->b, '(');
+  qs_buf_putc(w->b, (char)kind);
   /* the columns of an alias, CTE or join follow from its element */
   table_fields(w, idx, kind == QSK_ALIAS || kind == QSK_CTE || kind == QSK_JOIN);
   qs_buf_putc(w->b, ')');
@@ -137,20 +152,22 @@ static void value(walk *w, int idx) {
   switch (lua_type(L, idx)) {
     case LUA_TNIL: qs_buf_putc(w->b, '~'); break;
     case LUA_TBOOLEAN: qs_buf_putc(w->b, lua_toboolean(L, idx) ? 'T' : 'F'); break;
-    case LUA_TNUMBER: {
-      size_t n;
-      const char *s;
-      lua_pushvalue(L, idx);
-      s = lua_tolstring(L, -1, &n);
-      qs_buf_putc(w->b, '#');
-      qs_buf_append(w->b, s, n);
-      lua_pop(L, 1);
+    case LUA_TNUMBER:
+      if (qsL_isinteger(L, idx)) {   /* operator codes and kinds: no string made */
+        int64_t v = qsL_toint64(L, idx);
+        qs_buf_putc(w->b, '#');
+        qs_buf_append(w->b, (const char *)&v, sizeof v);
+      } else {
+        lua_Number x = lua_tonumber(L, idx);
+        qs_buf_putc(w->b, '%');
+        qs_buf_append(w->b, (const char *)&x, sizeof x);
+      }
       break;
-    }
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
-      qs_buf_printf(w->b, "'%zu:", n);
+      qs_buf_putc(w->b, '\'');
+      qs_buf_append(w->b, (const char *)&n, sizeof n);   /* length first: no ambiguity */
       qs_buf_append(w->b, s, n);
       break;
     }

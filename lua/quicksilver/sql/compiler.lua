@@ -91,10 +91,19 @@ local function cache_put(full, entry)
   end
 end
 
--- A Compiled for a new statement from a cached one: same SQL and binds,
--- the new statement's values.
+-- The positional parameters of a compiled statement, made when asked for
+-- (display and offline use; execution reads `values` by key).
+local function positional(c)
+  local keys, values = c.keys, c.values
+  local params = {n = #keys}
+  for i = 1, #keys do params[i] = values[keys[i]] end
+  return params
+end
+
+-- A Compiled for a new statement from a cached one: the cached SQL, keys,
+-- checks and result conversions (through __index), the new statement's
+-- values. Per hit: two small tables, nothing copied.
 local function from_entry(entry, binds)
-  local proto = entry.compiled
   local values = {}
   local keys_at = entry.keys_at
   for i = 1, #binds do
@@ -102,14 +111,7 @@ local function from_entry(entry, binds)
     local k = keys_at[i]
     if v ~= nil and k then values[k] = v end
   end
-  local c = {}
-  for k, v in pairs(proto) do c[k] = v end
-  c.values = values
-  c.named_params = values
-  local params = {n = #c.keys}
-  for i = 1, #c.keys do params[i] = values[c.keys[i]] end
-  c.params = params
-  return setmetatable(c, Compiled)
+  return setmetatable({values = values, named_params = values}, entry.mt)
 end
 
 -- Compiles node (the statement, or the effective DML node) through the
@@ -133,7 +135,17 @@ local function compile_cached(node, dialect, sig, stmt, opts)
     keys_at[i] = (b.anon or b.key == nil) and names[b] or b.key
   end
   c.names = nil
-  cache_put(full, {compiled = c, keys_at = keys_at})
+  local proto = c
+  cache_put(full, {compiled = c, keys_at = keys_at, mt = {
+    __tostring = Compiled.__tostring,
+    __index = function(t, k)
+      if k == "params" then
+        local p = positional(t)
+        rawset(t, "params", p)
+        return p
+      end
+      return proto[k]
+    end}})
   return c
 end
 
