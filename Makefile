@@ -53,10 +53,10 @@ SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 CORE_SRC := $(wildcard c/src/*.c c/src/compile/*.c c/src/dialect/*.c) c/src/driver/sqlite3.c
 BIND_SRC := $(wildcard c/binding/*.c)
 # Server drivers: their own modules, so a SQLite-only build needs no libpq.
-PG_SRC := c/src/driver/libpq.c c/src/error.c c/src/buf.c c/binding/drivers/lpostgresql.c
+PG_SRC := c/src/driver/libpq.c c/src/error.c c/src/buf.c c/src/clock.c c/binding/drivers/lpostgresql.c
 PG_OBJ := $(PG_SRC:%.c=$(BUILD)/obj/pg/%.o)
 PG_MODULE := $(BUILD)/quicksilver/driver/postgresql.so
-MY_SRC := c/src/driver/mariadb.c c/src/error.c c/src/buf.c c/binding/drivers/lmysql.c
+MY_SRC := c/src/driver/mariadb.c c/src/error.c c/src/buf.c c/src/clock.c c/binding/drivers/lmysql.c
 MY_OBJ := $(MY_SRC:%.c=$(BUILD)/obj/my/%.o)
 MY_MODULE := $(BUILD)/quicksilver/driver/mysql.so
 MY_CFLAGS = $(shell pkg-config --cflags libmariadb 2>/dev/null)
@@ -68,6 +68,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 MODULE := $(BUILD)/quicksilver/core.so
 FORK_BIN := $(BUILD)/pool_fork_server
+CANCEL_BIN := $(BUILD)/cancel_server
 # The C unit tests: built and run once c/test/test_main.c exists.
 CTESTS := $(if $(wildcard c/test/test_main.c),$(BUILD)/c_tests)
 # The same binding built against LuaJIT (Lua 5.1 API): the compat header's proof.
@@ -88,7 +89,7 @@ LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 .PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan
 
 all: build
-build: $(MODULE) $(CTESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN)
+build: $(MODULE) $(CTESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -197,9 +198,14 @@ $(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h)
 
 # Fault spec 7 (fork) against a real PostgreSQL: its own program, run by
 # spec/support/run_tests.sh once the server is up.
-$(FORK_BIN): c/test/server/pool_fork_server.c c/src/pool.c c/src/conn.c c/src/error.c c/src/buf.c c/src/driver/libpq.c
+$(FORK_BIN): c/test/server/pool_fork_server.c c/src/pool.c c/src/conn.c c/src/error.c c/src/buf.c c/src/clock.c c/src/driver/libpq.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
+
+# Timeouts and cancels on PostgreSQL and MariaDB: run by run_tests.sh too.
+$(CANCEL_BIN): c/test/server/cancel_server.c c/src/conn.c c/src/error.c c/src/buf.c c/src/clock.c c/src/driver/libpq.c c/src/driver/mariadb.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread
 
 tsan: $(TSAN_BIN)
 	@TSAN_OPTIONS=halt_on_error=1 setarch $$(uname -m) -R ./$(TSAN_BIN) pool

@@ -71,10 +71,10 @@ end
 -- PostgreSQL: Debian's libpq header is postgresql/libpq-fe.h (NOTES.md).
 driver_rock({package = "quicksilver-postgresql", library = "libpq", module = "quicksilver.driver.postgresql",
   summary = "PostgreSQL driver for quicksilver (libpq)", dep = "PQ", header = "postgresql/libpq-fe.h",
-  lib = "pq", sources = {"c/src/driver/libpq.c", "c/src/error.c", "c/src/buf.c", "c/binding/drivers/lpostgresql.c"}})
+  lib = "pq", sources = {"c/src/driver/libpq.c", "c/src/error.c", "c/src/buf.c", "c/src/clock.c", "c/binding/drivers/lpostgresql.c"}})
 
 -- MySQL and MariaDB: libmariadb, the libmysqlclient API.
 driver_rock({package = "quicksilver-mysql", library = "libmariadb", module = "quicksilver.driver.mysql",
   summary = "MySQL and MariaDB driver for quicksilver (libmariadb)", dep = "MARIADB", header = "mariadb/mysql.h",
   incsub = "/mariadb", lib = "mariadb",
-  sources = {"c/src/driver/mariadb.c", "c/src/error.c", "c/src/buf.c", "c/binding/drivers/lmysql.c"}})
+  sources = {"c/src/driver/mariadb.c", "c/src/error.c", "c/src/buf.c", "c/src/clock.c", "c/binding/drivers/lmysql.c"}})

@@ -36,6 +36,7 @@ build = {
         "c/binding/lpool.c",
         "c/binding/lrow.c",
         "c/src/buf.c",
+        "c/src/clock.c",
         "c/src/compile/render.c",
         "c/src/compile/text.c",
         "c/src/conn.c",

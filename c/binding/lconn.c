@@ -605,6 +605,38 @@ static int conn_cache_stats(lua_State *L) {
   return 3;
 }
 
+/* conn:set_timeout(seconds) -> true | nil, err: a limit for each statement
+** from now on (0 or nil: none); a statement over it fails with an
+** OperationalError and the connection stays usable. */
+static int conn_set_timeout(lua_State *L) {
+  lconn *lc = open_conn(L, 1);
+  lua_Number secs = luaL_optnumber(L, 2, 0);
+  int ms;
+  if (!(secs >= 0) || secs > 2147483.0)
+    return luaL_argerror(L, 2, "a number of seconds between 0 and 2147483");
+  ms = (int)(secs * 1000.0 + 0.5);
+  if (secs > 0 && ms == 0) ms = 1;   /* a positive limit never means none */
+  return result_rc(L, lc, qs_conn_set_timeout(lc->c, ms));
+}
+
+/* conn:timeout() -> seconds (0: none) */
+static int conn_timeout(lua_State *L) {
+  lconn *lc = open_conn(L, 1);
+  lua_pushnumber(L, qs_conn_timeout(lc->c) / 1000.0);
+  return 1;
+}
+
+/* conn:cancel() -> true | nil, err: asks the server to stop the statement
+** running on this connection (from a hook or another thread's state; in a
+** single Lua thread nothing is running, and the request is harmless). */
+static int conn_cancel(lua_State *L) {
+  lconn *lc = open_conn(L, 1);
+  qs_error err = {0};
+  if (qs_conn_cancel(lc->c, &err) != QS_OK) return fail_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int conn_set_cache_size(lua_State *L) {
   lconn *lc = open_conn(L, 1);
   qs_conn_set_cache_size(lc->c, (int)luaL_checkinteger(L, 2));
@@ -655,6 +687,9 @@ static const luaL_Reg conn_methods[] = {
   {"last_insert_id", conn_last_insert_id},
   {"cache_stats", conn_cache_stats},
   {"set_cache_size", conn_set_cache_size},
+  {"set_timeout", conn_set_timeout},
+  {"timeout", conn_timeout},
+  {"cancel", conn_cancel},
   {"driver", conn_driver},
   {"closed", conn_closed},
   {"close", conn_gc},

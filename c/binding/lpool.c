@@ -144,9 +144,7 @@ static int pool_gc(lua_State *L) {
 
 /* core.now() -> monotonic seconds (for waits measured in Lua). */
 static int l_now(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  lua_pushnumber(L, (lua_Number)qs_clock());
   return 1;
 }
 

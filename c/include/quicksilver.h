@@ -127,10 +127,10 @@ typedef struct qs_value {
 typedef struct qs_dconn qs_dconn;   /* a driver's connection, opaque */
 typedef struct qs_dstmt qs_dstmt;   /* a driver's prepared statement, opaque */
 
-#define QS_DRIVER_VERSION 2
+#define QS_DRIVER_VERSION 3
 /* The registry key driver modules register under; it changes with the
 ** table's layout, so a driver built for another layout is never found. */
-#define QS_DRIVER_REGISTRY "quicksilver.drivers.v2"
+#define QS_DRIVER_REGISTRY "quicksilver.drivers.v3"
 
 typedef struct qs_driver {
   int iVersion;                       /* QS_DRIVER_VERSION */
@@ -161,6 +161,13 @@ typedef struct qs_driver {
                    int64_t *changes, qs_error *err);
   const char *(*xNotice)(qs_dconn *c, int i);  /* server notices kept, 0-based */
   void (*xClearNotices)(qs_dconn *c);
+  /* Statements that run longer than ms milliseconds (0: no limit) are
+  ** stopped and fail with QS_OPERATIONAL; the connection stays usable. */
+  int (*xSetTimeout)(qs_dconn *c, int ms, qs_error *err);
+  /* Asks the server to stop the statement running on c. Callable from any
+  ** thread while another one executes on c; QS_OK when the request was sent
+  ** (the statement may still finish first). */
+  int (*xCancel)(qs_dconn *c, qs_error *err);
 } qs_driver;
 
 /* The SQLite driver, always built into the core. */
@@ -211,6 +218,19 @@ int64_t qs_conn_changes(qs_conn *c);
 const char *qs_conn_notice(qs_conn *c, int i);
 void qs_conn_clear_notices(qs_conn *c);
 int64_t qs_conn_last_insert_id(qs_conn *c);
+/* A time limit for each statement from now on, in milliseconds (0: none);
+** a statement over it fails with QS_OPERATIONAL and the connection stays
+** usable (the transaction, as after any failed statement, may need a
+** rollback). QS_NOTSUPPORTED when the driver cannot limit time. */
+int qs_conn_set_timeout(qs_conn *c, int ms);
+int qs_conn_timeout(const qs_conn *c);
+/* Stops the statement running on c, from another thread (or a signal
+** handler's deferred work). The only qs_conn function that may be called
+** while another thread is inside one; c must stay open meanwhile. */
+int qs_conn_cancel(qs_conn *c, qs_error *err);
+
+/* Monotonic seconds (timeouts, pool ages). */
+double qs_clock(void);
 
 /*
 ** Statements. qs_conn_prepare takes a statement from the cache or prepares

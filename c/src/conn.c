@@ -44,6 +44,7 @@ struct qs_conn {
   char *begin_sql;                  /* "BEGIN" unless set */
   qs_begin_mode begin_mode;
   int txn;                          /* 0 none, 1 begun (unsent), 2 sent */
+  int timeout_ms;                   /* per statement, 0 none */
 };
 
 static uint32_t hash_sql(const char *s, size_t n) {
@@ -289,6 +290,33 @@ int qs_conn_exec(qs_conn *c, const char *sql) {
 int64_t qs_conn_changes(qs_conn *c) { return c->d ? c->drv->xChanges(c->d) : 0; }
 int64_t qs_conn_last_insert_id(qs_conn *c) {
   return c->d ? c->drv->xLastInsertId(c->d) : 0;
+}
+
+int qs_conn_set_timeout(qs_conn *c, int ms) {
+  int rc;
+  if (c->d == NULL) return closed_error(c);
+  if (ms < 0) return qs_error_set(&c->err, QS_ARGUMENT, "statement timeout must not be negative");
+  if (ms == c->timeout_ms) return QS_OK;
+  if (c->drv->xSetTimeout == NULL)
+    return qs_error_set(&c->err, QS_NOTSUPPORTED, "the %s driver cannot limit statement time",
+                        c->drv->zName);
+  qs_error_clear(&c->err);
+  rc = c->drv->xSetTimeout(c->d, ms, &c->err);
+  if (rc == QS_OK) c->timeout_ms = ms;
+  return rc;
+}
+
+int qs_conn_timeout(const qs_conn *c) { return c->timeout_ms; }
+
+/* Touches nothing of c but the driver connection: the thread that owns c
+** may be inside any other function meanwhile. The error is the caller's. */
+int qs_conn_cancel(qs_conn *c, qs_error *err) {
+  qs_dconn *d = c->d;
+  if (d == NULL) return qs_error_set(err, QS_CLOSED, "attempt to cancel on a closed connection");
+  if (c->drv->xCancel == NULL)
+    return qs_error_set(err, QS_NOTSUPPORTED, "the %s driver cannot cancel a statement",
+                        c->drv->zName);
+  return c->drv->xCancel(d, err);
 }
 
 static cache_entry *cache_find(qs_conn *c, const char *sql, size_t n, uint32_t h) {

@@ -54,11 +54,7 @@ struct qs_pool {
   qs_pool *next_shared;
 };
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#define now qs_clock
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s);

@@ -23,6 +23,8 @@
   X(sqlite_bind_count)        \
   X(sqlite_close_detaches)    \
   X(sqlite_bad_open)          \
+  X(sqlite_statement_timeout) \
+  X(sqlite_cancel_from_thread) \
   X(pool_reuses_connections)  \
   X(pool_times_out_when_exhausted) \
   X(pool_resets_on_return)    \

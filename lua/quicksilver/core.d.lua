@@ -106,6 +106,13 @@ function Connection:last_insert_id() end
 function Connection:cache_stats() end
 ---@param n integer
 function Connection:set_cache_size(n) end
+---@param seconds number|nil limit per statement; 0 or nil for none
+---@return boolean|nil ok, table|nil err
+function Connection:set_timeout(seconds) end
+---@return number seconds the current limit (0: none)
+function Connection:timeout() end
+---@return boolean|nil ok, table|nil err
+function Connection:cancel() end
 ---@return string
 function Connection:driver() end
 ---@return boolean

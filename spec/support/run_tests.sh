@@ -96,6 +96,43 @@ if [ -n "${JIT_MODULE:-}" ]; then
   run_busted luajit "$(pwd)/$BUILD/jit/?.so;;" luajit
 fi
 
+# run_program TITLE PROGRAM URL ARG...: runs a C program of c/test/server
+# against the server at URL, each ARG being a literal or one of HOST PORT USER
+# PASSWORD DB taken from the URL; its last line, "N passed, N failed", counts.
+run_program() {
+  local title=$1 prog=$BUILD/$2 url=$3 out line a
+  local -a args=()
+  shift 3
+  if [ ! -x "$prog" ]; then
+    echo "$prog was not built"
+    failed=$((failed + 1))
+    return
+  fi
+  if [[ ! "$url" =~ ^[a-z]+://([^@:/]+)(:([^@]*))?@([^:/]+):([0-9]+)/([^?]+) ]]; then
+    echo "cannot read the server URL $url for $title"
+    failed=$((failed + 1))
+    return
+  fi
+  local user=${BASH_REMATCH[1]} password=${BASH_REMATCH[3]} host=${BASH_REMATCH[4]}
+  local port=${BASH_REMATCH[5]} db=${BASH_REMATCH[6]}
+  for a in "$@"; do
+    case "$a" in
+      HOST) args+=("$host") ;; PORT) args+=("$port") ;; USER) args+=("$user") ;;
+      PASSWORD) args+=("$password") ;; DB) args+=("$db") ;; *) args+=("$a") ;;
+    esac
+  done
+  echo "== $title"
+  out=$(env $RUN_PREFIX "$prog" "${args[@]}" 2>&1)
+  echo "$out"
+  line=$(echo "$out" | tail -n 1)
+  if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+  else
+    failed=$((failed + 1))
+  fi
+}
+
 # The shared behaviour suite (spec/backend/) once more per server backend, on
 # servers started here unless QS_PG_URL / QS_MYSQL_URL point at existing ones.
 # A server that does not start is a failure, never a skip.
@@ -114,21 +151,8 @@ for backend in $backends; do
       QS_BACKEND=postgresql run_busted "$lua_name on postgresql" "$LUA_CPATH_DEV" env QS_BACKEND=postgresql \
         $RUN_PREFIX $VG "$LUA" --backend
       # fault spec 7: a pool of server connections across fork()
-      if [ ! -x "$BUILD/pool_fork_server" ]; then
-        echo "$BUILD/pool_fork_server was not built"
-        failed=$((failed + 1))
-      elif [[ "$QS_PG_URL" =~ ^postgresql://([^@:/]+)(:[^@]*)?@([^:/]+):([0-9]+)/([^?]+) ]]; then
-        echo "== pool across fork() on postgresql"
-        out=$("$BUILD/pool_fork_server" "${BASH_REMATCH[3]}" "${BASH_REMATCH[4]}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[5]}" 2>&1)
-        echo "$out"
-        line=$(echo "$out" | tail -n 1)
-        if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-          passed=$((passed + BASH_REMATCH[1]))
-          failed=$((failed + BASH_REMATCH[2]))
-        else
-          failed=$((failed + 1))
-        fi
-      fi
+      run_program "pool across fork() on postgresql" pool_fork_server "$QS_PG_URL" HOST PORT USER DB
+      run_program "timeouts and cancels on postgresql" cancel_server "$QS_PG_URL" postgresql HOST PORT USER PASSWORD DB
       ;;
     mysql|mariadb)
       if [ -z "${QS_MYSQL_URL:-}" ]; then
@@ -139,6 +163,7 @@ for backend in $backends; do
       fi
       QS_BACKEND=mysql run_busted "$lua_name on mysql" "$LUA_CPATH_DEV" env QS_BACKEND=mysql \
         $RUN_PREFIX $VG "$LUA" --backend
+      run_program "timeouts and cancels on mysql" cancel_server "$QS_MYSQL_URL" mysql HOST PORT USER PASSWORD DB
       ;;
     *) echo "unknown backend '$backend' in QS_BACKENDS"; failed=$((failed + 1)) ;;
   esac

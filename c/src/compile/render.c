@@ -103,7 +103,10 @@ int qs_render_type(const qs_dialect *d, qs_buf *out, const char *kind, long leng
     qs_buf_puts(out, pg && autoinc ? "SMALLSERIAL" : (!pg && !my && autoinc) ? "INTEGER" : "SMALLINT");
   } else if (strcmp(kind, "VARCHAR") == 0 || strcmp(kind, "ENUM") == 0) {
     if (length > 0) qs_buf_printf(out, "VARCHAR(%ld)", length);
-    else if (my) return qs_error_set(err, QS_COMPILE, "VARCHAR requires a length on dialect %s", d->name);
+    else if (my)
+      /* ArgumentError, as the column was declared wrong (not compiled wrong) */
+      return qs_error_set(err, QS_ARGUMENT, "VARCHAR requires a length on dialect %s: declare String(n)",
+                          d->name);
     else qs_buf_puts(out, "VARCHAR");
   } else if (strcmp(kind, "TEXT") == 0) {
     qs_buf_puts(out, "TEXT");

@@ -10,12 +10,16 @@
 ** parameter"), the statement is prepared again with text parameters.
 ** Results come back buffered in text form and are converted by type OID.
 ** Notices are kept in a small C buffer: the notice receiver never calls Lua.
+** With a statement timeout, statements are sent asynchronously and awaited
+** with poll(); past the deadline a cancel request (PQcancel) stops them, and
+** a server that ignores it too marks the connection broken.
 **
 ** Options: host, port, user, password, database, and any libpq keyword
 ** (sslmode, sslrootcert, connect_timeout, application_name, options).
 */
 #include "quicksilver.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <postgresql/libpq-fe.h>
 #include <stdio.h>
@@ -34,6 +38,9 @@
 #define OID_FLOAT8 701
 
 #define MAX_NOTICES 16
+/* Seconds to wait for a cancelled statement to end before giving the
+** connection up (a server that has not stopped by then will not). */
+#define CANCEL_GRACE 5.0
 
 struct qs_dconn {
   PGconn *pg;
@@ -42,6 +49,10 @@ struct qs_dconn {
   unsigned ddl_epoch;        /* bumped by every DDL statement on this connection */
   char *notices[MAX_NOTICES];
   int nnotices;
+  PGcancel *cancel;          /* made at connect: PQcancel is thread-safe with it */
+  int timeout_ms;            /* per statement, 0 none */
+  int timed_out;             /* the last statement was cancelled by the timeout */
+  int broken;                /* a timed-out statement never ended: give the connection up */
 };
 
 struct qs_dstmt {
@@ -104,10 +115,12 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
   int code;
   if (msg == NULL || *msg == '\0') msg = PQerrorMessage(c->pg);
   if (msg == NULL || *msg == '\0') msg = "unknown PostgreSQL error";
+  if (c->broken) msg = "statement timeout: the server did not end the cancelled statement; "
+                       "connection given up";
   n = strlen(msg);
   while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
   code = classify(state);
-  err->invalidated = PQstatus(c->pg) == CONNECTION_BAD;
+  err->invalidated = PQstatus(c->pg) == CONNECTION_BAD || c->broken;
   if (err->invalidated) code = QS_OPERATIONAL;
   err->driver_code = 0;
   if (state) {
@@ -123,6 +136,9 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
     err->constraint = malloc(cn + 1);
     if (err->constraint) memcpy(err->constraint, cons, cn + 1);
   }
+  if (c->timed_out && state && strcmp(state, "57014") == 0)
+    return qs_error_set(err, code, "statement timeout (%d ms) exceeded: %.*s", c->timeout_ms,
+                        (int)n, msg);
   return qs_error_set(err, code, "%.*s", (int)n, msg);
 }
 
@@ -163,12 +179,14 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
     return rc;
   }
   PQsetNoticeReceiver(c->pg, notice_receiver, c);
+  c->cancel = PQgetCancel(c->pg);
   *out = c;
   return QS_OK;
 }
 
 static void xClose(qs_dconn *c) {
   int i;
+  if (c->cancel) PQfreeCancel(c->cancel);
   PQfinish(c->pg);
   for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
   free(c);
@@ -346,6 +364,72 @@ static int reprepare(qs_dstmt *s, qs_error *err) {
   return QS_OK;
 }
 
+/* ---- statement timeout and cancel -------------------------------------- */
+
+static int send_cancel(qs_dconn *c, qs_error *err) {
+  char buf[256];
+  buf[0] = '\0';
+  if (c->cancel == NULL || !PQcancel(c->cancel, buf, (int)sizeof buf))
+    return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: %s",
+                        buf[0] ? buf : "no cancel handle");
+  return QS_OK;
+}
+
+/* Waits for what was sent, cancelling it once the timeout passes, and
+** returns the result PQexec would have: the last one, or the first error.
+** NULL when the connection failed (or was given up: c->broken). */
+static PGresult *await_result(qs_dconn *c) {
+  PGconn *pg = c->pg;
+  double deadline = qs_clock() + c->timeout_ms / 1000.0, give_up = 0;
+  PGresult *keep = NULL, *r;
+  c->timed_out = 0;
+  for (;;) {
+    while (PQisBusy(pg)) {
+      struct pollfd pfd;
+      double left = (give_up > 0 ? give_up : deadline) - qs_clock();
+      int n;
+      if (left <= 0) {
+        qs_error ignored = {0};
+        if (give_up > 0) {
+          c->broken = 1;
+          PQclear(keep);
+          return NULL;
+        }
+        c->timed_out = 1;
+        give_up = qs_clock() + CANCEL_GRACE;
+        (void)send_cancel(c, &ignored);   /* unsent: the grace period ends it */
+        qs_error_clear(&ignored);
+        continue;
+      }
+      pfd.fd = PQsocket(pg);
+      pfd.events = POLLIN;
+      pfd.revents = 0;
+      n = poll(&pfd, 1, (int)(left * 1000.0) + 1);
+      if ((n < 0 && errno != EINTR) || (n > 0 && !PQconsumeInput(pg))) {
+        PQclear(keep);
+        return NULL;
+      }
+    }
+    r = PQgetResult(pg);
+    if (r == NULL) break;
+    if (keep != NULL && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+      PQclear(r);
+    } else {
+      PQclear(keep);
+      keep = r;
+    }
+  }
+  return keep;
+}
+
+static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
+  (void)err;
+  c->timeout_ms = ms;
+  return QS_OK;
+}
+
+static int xCancel(qs_dconn *c, qs_error *err) { return send_cancel(c, err); }
+
 static int is_stale_plan(const PGresult *r) {
   const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
   const char *msg = PQresultErrorMessage(r);
@@ -361,7 +445,17 @@ static int execute(qs_dstmt *s, qs_error *err) {
   for (attempt = 0; attempt < 2; attempt++) {
     ExecStatusType st;
     PQclear(s->res);
-    s->res = PQexecPrepared(s->c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0);
+    if (s->c->timeout_ms > 0) {
+      s->res = NULL;
+      if (!PQsendQueryPrepared(s->c->pg, s->name, s->nparams, s->values, s->lengths,
+                               s->formats, 0))
+        return fail_conn(s->c, err, NULL);
+      s->res = await_result(s->c);
+    } else {
+      s->c->timed_out = 0;
+      s->res = PQexecPrepared(s->c->pg, s->name, s->nparams, s->values, s->lengths,
+                              s->formats, 0);
+    }
     st = PQresultStatus(s->res);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
       const char *tuples = PQcmdTuples(s->res);
@@ -481,9 +575,17 @@ static int64_t xChanges(qs_dconn *c) { return c->changes; }
 static int64_t xLastInsertId(qs_dconn *c) { (void)c; return 0; }
 
 static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
-  PGresult *r = PQexec(c->pg, sql);
-  ExecStatusType st = PQresultStatus(r);
+  PGresult *r;
+  ExecStatusType st;
   int rc = QS_OK;
+  if (c->timeout_ms > 0) {
+    if (!PQsendQuery(c->pg, sql)) return fail_conn(c, err, NULL);
+    r = await_result(c);
+  } else {
+    c->timed_out = 0;
+    r = PQexec(c->pg, sql);
+  }
+  st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = fail_conn(c, err, r);
   else note_ddl(c, r);
   PQclear(r);
@@ -620,4 +722,5 @@ const qs_driver qs_libpq_driver = {
   xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
+  xSetTimeout, xCancel,
 };

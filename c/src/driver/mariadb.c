@@ -8,7 +8,9 @@
 ** and buffers are sized from each column's max_length. The connection uses
 ** utf8mb4 and CLIENT_FOUND_ROWS, so rowcount counts matched rows (optimistic
 ** locking relies on it). Errors 2006/2013/2055/1927/4031 mean the
-** connection is gone.
+** connection is gone. A statement timeout is the server's own
+** (max_statement_time on MariaDB, max_execution_time for SELECTs on MySQL);
+** a cancel is KILL QUERY sent over a second, short-lived connection.
 **
 ** Options: host, port, user, password, database, ssl_ca, ssl_cert, ssl_key,
 ** connect_timeout, read_timeout, write_timeout.
@@ -25,6 +27,8 @@ struct qs_dconn {
   MYSQL *my;
   int64_t changes;
   int64_t last_id;
+  int nopt;                  /* the options, kept for the cancel connection */
+  char **keys, **vals;
 };
 
 struct qs_dstmt {
@@ -125,44 +129,77 @@ static const char *opt(int nopt, const char *const *keys, const char *const *val
   return NULL;
 }
 
+/* Opens my with the connection options (the main connection and the one a
+** cancel uses). */
+static MYSQL *connect_with(MYSQL *my, int nopt, const char *const *keys,
+                           const char *const *vals) {
+  const char *t;
+  const char *port = opt(nopt, keys, vals, "port");
+  mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if ((t = opt(nopt, keys, vals, "connect_timeout")) != NULL) {
+    unsigned v = (unsigned)atoi(t);
+    mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &v);
+  }
+  if ((t = opt(nopt, keys, vals, "read_timeout")) != NULL) {
+    unsigned v = (unsigned)atoi(t);
+    mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &v);
+  }
+  if ((t = opt(nopt, keys, vals, "write_timeout")) != NULL) {
+    unsigned v = (unsigned)atoi(t);
+    mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &v);
+  }
+  if ((t = opt(nopt, keys, vals, "ssl_ca")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CA, t);
+  if ((t = opt(nopt, keys, vals, "ssl_cert")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CERT, t);
+  if ((t = opt(nopt, keys, vals, "ssl_key")) != NULL) mysql_options(my, MYSQL_OPT_SSL_KEY, t);
+  return mysql_real_connect(my, opt(nopt, keys, vals, "host"), opt(nopt, keys, vals, "user"),
+                            opt(nopt, keys, vals, "password"), opt(nopt, keys, vals, "database"),
+                            port ? (unsigned)atoi(port) : 0, NULL, CLIENT_FOUND_ROWS);
+}
+
+static void free_options(qs_dconn *c) {
+  int i;
+  for (i = 0; i < c->nopt; i++) {
+    free(c->keys[i]);
+    free(c->vals[i]);
+  }
+  free(c->keys);
+  free(c->vals);
+}
+
+static int keep_options(qs_dconn *c, int nopt, const char *const *keys,
+                        const char *const *vals) {
+  int i;
+  c->keys = calloc((size_t)nopt + 1, sizeof *c->keys);
+  c->vals = calloc((size_t)nopt + 1, sizeof *c->vals);
+  if (c->keys == NULL || c->vals == NULL) return 0;
+  for (i = 0; i < nopt; i++) {
+    size_t kn = strlen(keys[i]) + 1, vn = strlen(vals[i]) + 1;
+    c->keys[i] = malloc(kn);
+    c->vals[i] = malloc(vn);
+    c->nopt = i + 1;
+    if (c->keys[i] == NULL || c->vals[i] == NULL) return 0;
+    memcpy(c->keys[i], keys[i], kn);
+    memcpy(c->vals[i], vals[i], vn);
+  }
+  return 1;
+}
+
 static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
                  qs_error *err) {
-  const char *host = opt(nopt, keys, vals, "host");
-  const char *port = opt(nopt, keys, vals, "port");
-  const char *user = opt(nopt, keys, vals, "user");
-  const char *pw = opt(nopt, keys, vals, "password");
-  const char *db = opt(nopt, keys, vals, "database");
-  const char *t;
   qs_dconn *c;
   *out = NULL;
   c = calloc(1, sizeof *c);
   if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-  c->my = mysql_init(NULL);
-  if (c->my == NULL) {
+  if (!keep_options(c, nopt, keys, vals) || (c->my = mysql_init(NULL)) == NULL) {
+    free_options(c);
     free(c);
     return qs_error_set(err, QS_NOMEM, "out of memory");
   }
-  mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if ((t = opt(nopt, keys, vals, "connect_timeout")) != NULL) {
-    unsigned v = (unsigned)atoi(t);
-    mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &v);
-  }
-  if ((t = opt(nopt, keys, vals, "read_timeout")) != NULL) {
-    unsigned v = (unsigned)atoi(t);
-    mysql_options(c->my, MYSQL_OPT_READ_TIMEOUT, &v);
-  }
-  if ((t = opt(nopt, keys, vals, "write_timeout")) != NULL) {
-    unsigned v = (unsigned)atoi(t);
-    mysql_options(c->my, MYSQL_OPT_WRITE_TIMEOUT, &v);
-  }
-  if ((t = opt(nopt, keys, vals, "ssl_ca")) != NULL) mysql_options(c->my, MYSQL_OPT_SSL_CA, t);
-  if ((t = opt(nopt, keys, vals, "ssl_cert")) != NULL) mysql_options(c->my, MYSQL_OPT_SSL_CERT, t);
-  if ((t = opt(nopt, keys, vals, "ssl_key")) != NULL) mysql_options(c->my, MYSQL_OPT_SSL_KEY, t);
-  if (!mysql_real_connect(c->my, host, user, pw, db, port ? (unsigned)atoi(port) : 0, NULL,
-                          CLIENT_FOUND_ROWS)) {
+  if (!connect_with(c->my, nopt, keys, vals)) {
     int rc = fail_conn(c, err);
     err->invalidated = 1;
     mysql_close(c->my);
+    free_options(c);
     free(c);
     return rc;
   }
@@ -172,6 +209,7 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
 
 static void xClose(qs_dconn *c) {
   mysql_close(c->my);
+  free_options(c);
   free(c);
 }
 
@@ -465,10 +503,40 @@ static int xInTransaction(qs_dconn *c) {
   return (c->my->server_status & SERVER_STATUS_IN_TRANS) != 0;
 }
 
+/* The server enforces the limit: MariaDB for every statement, MySQL for
+** SELECTs only (its max_execution_time). */
+static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
+  char sql[96];
+  if (strstr(mysql_get_server_info(c->my), "MariaDB") != NULL)
+    snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %d.%03d", ms / 1000, ms % 1000);
+  else
+    snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %d", ms);
+  return xExec(c, sql, err);
+}
+
+/* libmariadb has no cancel message: a second connection asks the server to
+** stop this one's statement. Thread-safe: it touches only the kept options
+** and the thread id, which never change after connect. */
+static int xCancel(qs_dconn *c, qs_error *err) {
+  char sql[64];
+  int rc = QS_OK;
+  MYSQL *my = mysql_init(NULL);
+  if (my == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  if (!connect_with(my, c->nopt, (const char *const *)c->keys, (const char *const *)c->vals)) {
+    rc = fail(err, mysql_errno(my), mysql_sqlstate(my), mysql_error(my));
+  } else {
+    snprintf(sql, sizeof sql, "KILL QUERY %lu", mysql_thread_id(c->my));
+    if (mysql_real_query(my, sql, (unsigned long)strlen(sql)) != 0)
+      rc = fail(err, mysql_errno(my), mysql_sqlstate(my), mysql_error(my));
+  }
+  mysql_close(my);
+  return rc;
+}
+
 const qs_driver qs_mariadb_driver = {
   QS_DRIVER_VERSION, "mysql", 0,
   xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction,
-  NULL, NULL, NULL,
+  NULL, NULL, NULL, xSetTimeout, xCancel,
 };

@@ -20,7 +20,14 @@
 
 struct qs_dconn {
   sqlite3 *db;
+  int timeout_ms;            /* per call into the engine, 0 none */
+  double deadline;           /* of the current call */
+  int timed_out;             /* the progress handler stopped the call */
 };
+
+/* Instructions of SQLite's VM between clock checks: about 10-100 µs of
+** work, so a timeout overshoots little and costs little. */
+#define TIMEOUT_CHECK_EVERY 1000
 
 struct qs_dstmt {
   sqlite3_stmt *st;
@@ -74,6 +81,33 @@ static int fail(qs_error *err, sqlite3 *db, int rc) {
   err->sqlstate[0] = '\0';
   set_constraint(err, xrc, msg);
   return qs_error_set(err, classify(xrc), "%s", msg ? msg : "unknown SQLite error");
+}
+
+/* The progress handler: nonzero stops the running statement with
+** SQLITE_INTERRUPT. */
+static int over_deadline(void *arg) {
+  qs_dconn *c = arg;
+  if (qs_clock() < c->deadline) return 0;
+  c->timed_out = 1;
+  return 1;
+}
+
+static void start_call(qs_dconn *c) {
+  if (c->timeout_ms > 0) {
+    c->deadline = qs_clock() + c->timeout_ms / 1000.0;
+    c->timed_out = 0;
+  }
+}
+
+/* A call the timeout stopped says so; SQLite only says "interrupted". */
+static int fail_call(qs_dconn *c, qs_error *err, int rc) {
+  rc = fail(err, c->db, rc);
+  if (c->timed_out) {
+    c->timed_out = 0;
+    rc = qs_error_set(err, QS_OPERATIONAL, "statement timeout (%d ms) exceeded: interrupted",
+                      c->timeout_ms);
+  }
+  return rc;
 }
 
 static const char *opt(int nopt, const char *const *keys, const char *const *vals,
@@ -180,10 +214,12 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
 }
 
 static int xStep(qs_dstmt *s, qs_error *err) {
-  int rc = sqlite3_step(s->st);
+  int rc;
+  start_call(s->conn);
+  rc = sqlite3_step(s->st);
   if (rc == SQLITE_ROW) return QS_ROW;
   if (rc == SQLITE_DONE) return QS_DONE;
-  rc = fail(err, s->conn->db, rc);
+  rc = fail_call(s->conn, err, rc);
   sqlite3_reset(s->st);   /* release locks now, not at the next use */
   return rc;
 }
@@ -236,16 +272,33 @@ static int64_t xChanges(qs_dconn *c) { return sqlite3_changes64(c->db); }
 static int64_t xLastInsertId(qs_dconn *c) { return sqlite3_last_insert_rowid(c->db); }
 
 static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
-  int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-  return rc == SQLITE_OK ? QS_OK : fail(err, c->db, rc);
+  int rc;
+  start_call(c);
+  rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? QS_OK : fail_call(c, err, rc);
 }
 
 static int xInTransaction(qs_dconn *c) { return !sqlite3_get_autocommit(c->db); }
+
+static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
+  (void)err;
+  c->timeout_ms = ms;
+  if (ms > 0) sqlite3_progress_handler(c->db, TIMEOUT_CHECK_EVERY, over_deadline, c);
+  else sqlite3_progress_handler(c->db, 0, NULL, NULL);
+  return QS_OK;
+}
+
+/* sqlite3_interrupt is SQLite's one call meant for another thread. */
+static int xCancel(qs_dconn *c, qs_error *err) {
+  (void)err;
+  sqlite3_interrupt(c->db);
+  return QS_OK;
+}
 
 const qs_driver qs_sqlite3_driver = {
   QS_DRIVER_VERSION, "sqlite", 1,
   xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction,
-  NULL, NULL, NULL,
+  NULL, NULL, NULL, xSetTimeout, xCancel,
 };

@@ -99,8 +99,35 @@ function Connection:_set_isolation(level)
   self._isolation_set = level ~= d.default_isolation_level
 end
 
+-- The statement_timeout execution option (seconds) reaches the driver
+-- connection only when it differs from what the connection has; close()
+-- takes it off again so the next borrower starts without one.
+function Connection:_set_timeout(secs)
+  if secs ~= nil and (type(secs) ~= "number" or secs < 0 or secs ~= secs) then
+    exc.raise(exc.ArgumentError, "statement_timeout must be a number of seconds >= 0, got " ..
+      util.repr(secs, 40), nil, 4)
+  end
+  local ok, err = self._cconn:set_timeout(secs or 0)
+  if not ok then self:_raise_dbapi(err, "-- statement_timeout", nil, false) end
+  self._rec.timeout = secs
+end
+
+--- Asks the database to stop the statement running on this connection.
+--- Meant for code that runs while the statement is in progress (a debug
+--- hook, a signal handler's deferred work, another thread through the C
+--- API); the statement then fails with an OperationalError.
+---@return boolean
+function Connection:cancel()
+  if not self._cconn then closed_error(self, "cancel") end
+  local ok, err = self._cconn:cancel()
+  if not ok then self:_raise_dbapi(err, "-- cancel", nil, false) end
+  return true
+end
+
 --- Changes options for this connection in place and returns it:
---- isolation_level, stream_results, yield_per and any of the caller's own.
+--- isolation_level, stream_results, yield_per, statement_timeout (seconds
+--- each statement may run before the database stops it with an
+--- OperationalError) and any of the caller's own.
 ---@param opts table
 ---@return quicksilver.Connection
 function Connection:execution_options(opts)
@@ -273,6 +300,10 @@ function Connection:close()
   if self._txn and self._cconn then pcall(self._end_transaction, self, self._txn, false) end
   self._txn, self._nested = nil, nil
   if rec then
+    if rec.timeout and not rec.invalidated then
+      if not rec.cconn:set_timeout(0) then self.engine.pool:invalidate(rec) end
+      rec.timeout = nil
+    end
     if self._isolation_set and not rec.invalidated then
       local d = self.dialect
       if not pcall(d.set_isolation_level, rec.cconn, d.default_isolation_level) then
@@ -371,6 +402,7 @@ end
 -- statement holds, the value checks and converters, and result conversions.
 function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   local cconn = self._cconn
+  if eopts.statement_timeout ~= self._rec.timeout then self:_set_timeout(eopts.statement_timeout) end
   if not self._txn then self:_begin_root() end
   if has(self, "before_cursor_execute") then
     local ls = listeners(self, "before_cursor_execute")

@@ -1,0 +1,155 @@
+/*
+** cancel_server.c: statement timeouts and cancels against a real
+** PostgreSQL or MariaDB/MySQL server (SQLite's are in c/test/test_cancel.c).
+** A long statement is stopped by the connection's timeout, and by
+** qs_conn_cancel from another thread; each time the statement fails with
+** QS_OPERATIONAL well before it would have ended, and the same connection
+** then runs the next statement. On PostgreSQL a timeout inside a transaction
+** leaves it aborted until the rollback, which brings the connection back.
+** Usage: cancel_server postgresql|mysql HOST PORT USER PASSWORD DBNAME;
+** prints "N passed, N failed".
+*/
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "quicksilver.h"
+
+extern const qs_driver qs_libpq_driver;
+extern const qs_driver qs_mariadb_driver;
+
+static int passed, failed;
+
+#define CHECK(name, expr)                                                   \
+  do {                                                                      \
+    if (expr) {                                                             \
+      passed++;                                                             \
+      printf("ok   %s\n", name);                                            \
+    } else {                                                                \
+      failed++;                                                             \
+      printf("FAIL %s (%s:%d): %s\n", name, __FILE__, __LINE__, #expr);    \
+    }                                                                       \
+  } while (0)
+
+static int run(qs_conn *c, const char *sql) {
+  qs_stmt *s;
+  int rc = qs_conn_prepare(c, sql, strlen(sql), &s);
+  if (rc != QS_OK) return rc;
+  rc = qs_stmt_step(s);
+  qs_stmt_release(s);
+  return rc;
+}
+
+static const char *message(qs_conn *c) {
+  const char *m = qs_conn_error(c)->message;
+  return m ? m : "";
+}
+
+typedef struct canceller {
+  qs_conn *c;
+  int rc;
+  char why[200];
+} canceller;
+
+static void *cancel_soon(void *arg) {
+  canceller *k = arg;
+  qs_error err;
+  struct timespec pause = {0, 300 * 1000 * 1000};
+  memset(&err, 0, sizeof err);
+  nanosleep(&pause, NULL);
+  k->rc = qs_conn_cancel(k->c, &err);
+  snprintf(k->why, sizeof k->why, "%s", err.message ? err.message : "");
+  qs_error_clear(&err);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  const char *const names[] = {"host", "port", "user", "password", "database"};
+  const char *keys[5], *vals[5];
+  const qs_driver *drv;
+  const char *slow;
+  qs_conn *c = NULL;
+  qs_error err;
+  canceller k;
+  pthread_t th;
+  double t0, took;
+  int rc, pg, i, n = 0;
+  if (argc != 7) {
+    fprintf(stderr, "usage: %s postgresql|mysql HOST PORT USER PASSWORD DBNAME\n", argv[0]);
+    return 2;
+  }
+  pg = strcmp(argv[1], "postgresql") == 0;
+  drv = pg ? &qs_libpq_driver : &qs_mariadb_driver;
+  /* Seconds of work unless stopped. (MySQL's SLEEP() and BENCHMARK() return
+  ** a value when killed instead of failing; a large join fails properly.) */
+  slow = pg ? "SELECT pg_sleep(10)"
+             : "SELECT count(*) FROM information_schema.columns a, information_schema.columns b, "
+               "information_schema.columns c";
+  for (i = 0; i < 5; i++) {
+    if (argv[i + 2][0] == '\0') continue;   /* no password: trust auth */
+    keys[n] = names[i];
+    vals[n++] = argv[i + 2];
+  }
+  memset(&err, 0, sizeof err);
+  if (qs_conn_open(drv, n, keys, vals, &c, &err) != QS_OK) {
+    fprintf(stderr, "cannot connect: %s\n", err.message ? err.message : "?");
+    qs_error_clear(&err);
+    puts("0 passed, 1 failed");
+    return 1;
+  }
+
+  /* the timeout stops the statement */
+  CHECK("timeout set", qs_conn_set_timeout(c, 300) == QS_OK);
+  t0 = qs_clock();
+  rc = run(c, slow);
+  took = qs_clock() - t0;
+  CHECK("timed-out statement fails as OPERATIONAL", rc == QS_OPERATIONAL);
+  CHECK("timed-out statement stopped early", took >= 0.25 && took < 5.0);
+  printf("     (%.2f s: %s)\n", took, message(c));
+  CHECK("the message says why", strstr(message(c), "timeout") != NULL ||
+                                    strstr(message(c), "max_statement_time") != NULL ||
+                                    strstr(message(c), "interrupted") != NULL);
+  CHECK("not a dead connection", !qs_conn_error(c)->invalidated);
+  CHECK("the connection goes on", run(c, "SELECT 1") == QS_ROW);
+
+  if (pg) {
+    /* inside a transaction: aborted until rolled back, then usable */
+    CHECK("begin", qs_conn_begin(c) == QS_OK);
+    CHECK("statement in the transaction", run(c, "SELECT 1") == QS_ROW);
+    CHECK("timed out in the transaction", run(c, slow) == QS_OPERATIONAL);
+    CHECK("the transaction is aborted", run(c, "SELECT 1") != QS_ROW);
+    CHECK("rollback", qs_conn_rollback(c) == QS_OK);
+    CHECK("usable after the rollback", run(c, "SELECT 1") == QS_ROW);
+  } else {
+    /* MariaDB rolls back the statement only: the transaction goes on */
+    CHECK("begin", qs_conn_begin(c) == QS_OK);
+    CHECK("statement in the transaction", run(c, "SELECT 1") == QS_ROW);
+    CHECK("timed out in the transaction", run(c, slow) == QS_OPERATIONAL);
+    CHECK("the transaction goes on", run(c, "SELECT 1") == QS_ROW);
+    CHECK("commit", qs_conn_commit(c) == QS_OK);
+  }
+
+  /* a cancel from another thread stops it, with no timeout set */
+  CHECK("timeout off", qs_conn_set_timeout(c, 0) == QS_OK);
+  k.c = c;
+  k.rc = -100;
+  k.why[0] = '\0';
+  t0 = qs_clock();
+  if (pthread_create(&th, NULL, cancel_soon, &k) != 0) {
+    CHECK("thread started", 0);
+  } else {
+    rc = run(c, slow);
+    took = qs_clock() - t0;
+    pthread_join(th, NULL);
+    CHECK("the cancel request was sent", k.rc == QS_OK);
+    if (k.rc != QS_OK) printf("     (%s)\n", k.why);
+    CHECK("cancelled statement fails as OPERATIONAL", rc == QS_OPERATIONAL);
+    CHECK("cancelled statement stopped early", took < 5.0);
+    printf("     (%.2f s: %s)\n", took, message(c));
+    CHECK("usable after the cancel", run(c, "SELECT 1") == QS_ROW);
+  }
+  qs_conn_free(c);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
