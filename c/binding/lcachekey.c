@@ -27,13 +27,16 @@ typedef struct walk {
   int nseen;
 } walk;
 
-/* Fields that are derived (from fields that are walked) or are
-** back-references; skipped. */
+/* Fields that are derived (from fields that are walked), back-references,
+** or carried for the executor; skipped. */
 static int skipped(const char *k) {
   return strcmp(k, "_compiled") == 0 || strcmp(k, "c") == 0 || strcmp(k, "metadata") == 0 ||
          strcmp(k, "_root") == 0 || strcmp(k, "_last_joined") == 0 || strcmp(k, "excluded") == 0 ||
          strcmp(k, "inserted") == 0 || strcmp(k, "foreign_keys") == 0 || strcmp(k, "_original") == 0 ||
-         strcmp(k, "_proxied") == 0 || strcmp(k, "info") == 0 || strcmp(k, "_froms") == 0;
+         strcmp(k, "_proxied") == 0 || strcmp(k, "info") == 0 || strcmp(k, "_froms") == 0 ||
+         /* what the ORM reads at execution; the SQL does not depend on them */
+         strcmp(k, "_entities") == 0 || strcmp(k, "_options") == 0 ||
+         strcmp(k, "_execution_options") == 0;
 }
 
 static int cmp_str(const void *a, const void *b) {

@@ -343,6 +343,20 @@ int qs_compile_text(const qs_dialect *d, const char *sql, size_t n,
                     qs_buf *out, qs_text_bind_fn on_bind, void *ud,
                     qs_error *err);
 
+/*
+** Flush planning: a stable topological sort. Nodes are 0..n-1; edge i puts
+** from[i] before to[i] (self-edges are ignored, duplicates are harmless).
+** Among the nodes that are ready the smallest index goes first, so the
+** result depends on the graph alone. order[0..*nsorted-1] receives the
+** sorted nodes and level[v] 0 for a node without predecessors, else 1 +
+** the largest level of its predecessors. *nsorted < n means a cycle: then
+** order[*nsorted..n-1] holds, in index order, the nodes in or behind a
+** cycle, whose level is -1. Returns QS_OK (also for a cycle), QS_ARGUMENT
+** for n < 0 or an index out of range, QS_NOMEM.
+*/
+int qs_toposort(int n, int nedges, const int *from, const int *to, int *order, int *level,
+                int *nsorted);
+
 #ifdef __cplusplus
 }
 #endif

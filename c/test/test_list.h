@@ -31,4 +31,12 @@
   X(pool_invalidation_recycles_older) \
   X(pool_eight_threads)       \
   X(pool_shared_by_name)      \
-  X(pool_fork_safe)
+  X(pool_fork_safe)          \
+  X(toposort_chain)          \
+  X(toposort_diamond_levels) \
+  X(toposort_stable)         \
+  X(toposort_self_edges)     \
+  X(toposort_cycle)          \
+  X(toposort_bad_arguments)  \
+  X(toposort_empty)          \
+  X(toposort_large)

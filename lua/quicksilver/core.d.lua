@@ -55,6 +55,23 @@ function core.json_encode(v) end
 ---@return any
 function core.json_decode(s) end
 
+--- The flush order: a stable topological sort (of the ready nodes the
+--- smallest goes first). Self-edges are ignored. On a cycle returns nil and
+--- the sorted nodes in or behind it. Bad input raises an ArgumentError.
+---@param n integer the node count; nodes are 1..n
+---@param edges integer[] flat pairs {a1, b1, a2, b2, ...}: a before b
+---@return integer[]|nil order the n nodes, or nil on a cycle
+---@return integer[] levels_or_cycle levels[node] (1 without predecessors, else 1 + the largest of theirs), or the nodes a cycle held back
+function core.toposort(n, edges) end
+
+--- The keys, in the order of `keys`, whose values differ between `dict` and
+--- `committed` (raw gets, raw equality: 1 == 1.0, tables by identity).
+---@param dict table
+---@param committed table
+---@param keys string[]
+---@return string[] changed a new table, empty when nothing changed
+function core.changed_keys(dict, committed, keys) end
+
 ---@class quicksilver.core.Connection
 local Connection = {}
 

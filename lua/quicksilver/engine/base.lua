@@ -653,6 +653,8 @@ function Connection:execute(stmt, params, opts)
       type(params), nil, 2)
   end
   local eopts = self._exec_opts
+  local sopts = stmt._execution_options
+  if sopts then eopts = util.merge(eopts, sopts) end
   if opts then eopts = util.merge(eopts, opts) end
   if has(self, "before_execute") then fire(self, "before_execute", self, stmt, params, eopts) end
   if stmt._dml then

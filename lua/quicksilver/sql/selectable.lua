@@ -248,25 +248,38 @@ Select._executable = true
 Select.__tostring = elements.ClauseElement.__tostring
 M.Select = Select
 
--- expands tables and entities in a columns list
-local function expand_columns(args, out)
+-- Expands tables and entities in a columns list. An argument with
+-- __select_entity__ (an ORM model class) gives its columns and a descriptor,
+-- recorded in `entities` as {entity, first column, count}: the compiled SQL
+-- does not depend on it (the cache key skips it), the ORM reads it to turn
+-- those columns of each row into one object.
+local function expand_columns(args, out, entities)
   out = out or {}
   for i = 1, #args do
     local a = args[i]
-    if type(a) == "table" and a.__clause_element__ and not a._is_clause then
-      a = a:__clause_element__()
-    end
-    if type(a) ~= "table" or not (a._is_clause or a._is_from) then
-      if type(a) == "table" and a._k == nil and not a._is_type then
-        exc.raise(exc.ArgumentError, "select: expected columns, tables or expressions, got a plain table", nil, 4)
+    local ent = type(a) == "table" and not a._is_clause and a.__select_entity__
+    if ent then
+      local cols, desc = ent(a)
+      if entities then
+        entities[#entities + 1] = {entity = desc, first = #out + 1, count = #cols}
       end
-      out[#out + 1] = coerce(a)
-    elseif a._is_from then
-      for _, c in ipairs(M.columns_of(a.c)) do out[#out + 1] = c end
-    elseif a._k == K.SELECT then
-      out[#out + 1] = a:scalar_subquery()
+      for j = 1, #cols do out[#out + 1] = cols[j] end
     else
-      out[#out + 1] = a
+      if type(a) == "table" and a.__clause_element__ and not a._is_clause then
+        a = a:__clause_element__()
+      end
+      if type(a) ~= "table" or not (a._is_clause or a._is_from) then
+        if type(a) == "table" and a._k == nil and not a._is_type then
+          exc.raise(exc.ArgumentError, "select: expected columns, tables or expressions, got a plain table", nil, 4)
+        end
+        out[#out + 1] = coerce(a)
+      elseif a._is_from then
+        for _, c in ipairs(M.columns_of(a.c)) do out[#out + 1] = c end
+      elseif a._k == K.SELECT then
+        out[#out + 1] = a:scalar_subquery()
+      else
+        out[#out + 1] = a
+      end
     end
   end
   return out
@@ -331,7 +344,9 @@ function M.select(...)
       not args[1]._is_from and not args[1].__clause_element__ and args[1][1] ~= nil then
     args = args[1]   -- select({a, b}) as in SQLAlchemy 1.x
   end
-  local s = setmetatable({columns = expand_columns(args), _explicit = {}}, Select)
+  local entities = {}
+  local s = setmetatable({columns = expand_columns(args, nil, entities), _explicit = {}}, Select)
+  if entities[1] then s._entities = entities end
   return refresh(s)
 end
 
@@ -399,6 +414,12 @@ end
 
 local function do_join(self, left, right, onclause, opts)
   local s = copy(self)
+  -- an ORM relationship attribute (User.addresses): its target and ON clause
+  if type(right) == "table" and not right._is_from and right.__join_target__ then
+    local target, on = right:__join_target__()
+    right = target
+    if onclause == nil then onclause = on end
+  end
   right = as_from(right)
   local explicit = util.copy(self._explicit)
   if left == nil then
@@ -528,14 +549,42 @@ end
 
 function Select:add_columns(...)
   local s = copy(self)
-  s.columns = expand_columns({...}, util.copy(self.columns))
+  local entities = util.copy(self._entities or {})
+  s.columns = expand_columns({...}, util.copy(self.columns), entities)
+  s._entities = entities[1] and entities or nil
   return refresh(s)
 end
 
 function Select:with_only_columns(...)
   local s = copy(self)
-  s.columns = expand_columns({...})
+  local entities = {}
+  s.columns = expand_columns({...}, nil, entities)
+  s._entities = entities[1] and entities or nil
   return refresh(s)
+end
+
+--- Options for whoever executes the statement (the ORM's loader options:
+--- orm.selectinload(...) and friends); Core execution ignores them.
+function Select:options(...)
+  local s = copy(self)
+  local opts = util.copy(self._options or {})
+  for i = 1, select("#", ...) do
+    local o = select(i, ...)
+    if type(o) ~= "table" then
+      exc.raise(exc.ArgumentError, "options: expected loader options, got " .. type(o), nil, 2)
+    end
+    opts[#opts + 1] = o
+  end
+  s._options = opts
+  return s
+end
+
+--- Execution options carried by the statement (merged under the
+--- connection's and the call's).
+function Select:execution_options(opts)
+  local s = copy(self)
+  s._execution_options = util.merge(self._execution_options, opts)
+  return s
 end
 
 --- Correlate only these FROMs with an enclosing select.

@@ -1,0 +1,169 @@
+/*
+** luow.c: the unit of work's per-flush loops in C. The ORM's flush orders
+** mappers and rows by their dependencies (qs_toposort) and, for each dirty
+** object, finds the attributes that changed since it was loaded; both run
+** over every object of a flush, so they cost no Lua loop.
+**
+** core.toposort(n, edges) -> order, levels | nil, cycle
+** core.changed_keys(dict, committed, keys) -> changed
+*/
+#include "lnodes.h"
+
+#include <limits.h>
+
+/* Raises an ArgumentError whose message is the string at the top. */
+static int raise_top(lua_State *L) {
+  return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
+}
+
+/* A type name for messages: a missing argument reads as nil. */
+static const char *type_name(lua_State *L, int idx) {
+  return lua_isnoneornil(L, idx) ? "nil" : luaL_typename(L, idx);
+}
+
+static int raise_type(lua_State *L, const char *fn, const char *what, int idx) {
+  lua_pushfstring(L, "%s: %s must be a table, got %s", fn, what, type_name(L, idx));
+  return raise_top(L);
+}
+
+/* The integral number at idx (3 or 3.0, never "3") when it lies in
+** lo..hi; else -1. lua_tonumber keeps this one test on every Lua. */
+static int int_in(lua_State *L, int idx, int lo, int hi) {
+  lua_Number x;
+  if (lua_type(L, idx) != LUA_TNUMBER) return -1;
+  x = lua_tonumber(L, idx);
+  if (!(x >= lo && x <= hi) || x != (lua_Number)(int)x) return -1;
+  return (int)x;
+}
+
+/* Whether the number at idx is integral (then a node number out of range,
+** else not a node number at all); casts only what fits an int64_t. */
+static int integral(lua_State *L, int idx) {
+  lua_Number x = lua_tonumber(L, idx);
+  if (x != x || x - x != 0) return 0;   /* NaN, infinities */
+  if (x >= 9007199254740992.0 || x <= -9007199254740992.0) return 1;   /* 2^53 */
+  return x == (lua_Number)(int64_t)x;
+}
+
+/* How a bad value reads in a message: a number as itself, nil as nil,
+** anything else as "a <type>" (the string is left on the stack). */
+static const char *describe(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TNUMBER) return luaL_tolstring(L, idx, NULL);
+  if (lua_isnoneornil(L, idx)) return "nil";
+  return lua_pushfstring(L, "a %s", luaL_typename(L, idx));
+}
+
+/* core.toposort(n, edges): nodes 1..n, edges {a1, b1, a2, b2, ...} with a
+** before b. Returns the order and levels[node] (1 for a node without
+** predecessors), or nil and the sorted list of the nodes in or behind a
+** cycle. The scratch arrays live in a userdata, so a raise while the edges
+** are read frees them; qs_toposort's own memory never meets a Lua error. */
+static int l_toposort(lua_State *L) {
+  int n, ne, nsorted, i, rc;
+  size_t len, cells;
+  int *from, *to, *order, *level;
+
+  n = int_in(L, 1, 0, INT_MAX);
+  if (n < 0) {
+    lua_pushfstring(L, "toposort: the node count must be a non-negative integer, got %s",
+                    describe(L, 1));
+    return raise_top(L);
+  }
+  if (lua_type(L, 2) != LUA_TTABLE) return raise_type(L, "toposort", "edges", 2);
+  lua_settop(L, 2);
+  len = lua_rawlen(L, 2);
+  /* the loop below counts values in an int */
+  if (len > (size_t)INT_MAX) return qsB_raise(L, QS_ARGUMENT, "toposort: too many edges");
+  if (len % 2) {
+    lua_pushfstring(L, "toposort: edges must be pairs, but the list has %d values", (int)len);
+    return raise_top(L);
+  }
+  ne = (int)(len / 2);
+  cells = 2 * (size_t)ne + 2 * (size_t)n;
+  if (cells > ((size_t)-1) / sizeof(int)) return qsB_raise(L, QS_NOMEM, "out of memory");
+  from = (int *)qsL_newuserdatauv(L, cells * sizeof(int), 0);   /* 3 */
+  to = from + ne;
+  order = to + ne;
+  level = order + n;
+
+  for (i = 0; i < 2 * ne; i++) {
+    int v;
+    lua_rawgeti(L, 2, i + 1);
+    v = int_in(L, -1, 1, n);
+    if (v < 0) {
+      int whole = lua_type(L, -1) == LUA_TNUMBER && integral(L, -1);
+      const char *s = describe(L, -1);
+      if (whole)
+        lua_pushfstring(L, "toposort: edge %d names node %s, but there are %d nodes", i / 2 + 1, s, n);
+      else
+        lua_pushfstring(L, "toposort: edge %d names %s, not a node number", i / 2 + 1, s);
+      return raise_top(L);
+    }
+    lua_pop(L, 1);
+    if (i % 2) to[i / 2] = v - 1;
+    else from[i / 2] = v - 1;
+  }
+
+  rc = qs_toposort(n, ne, from, to, order, level, &nsorted);
+  if (rc == QS_NOMEM) return qsB_raise(L, QS_NOMEM, "out of memory");
+  if (rc != QS_OK) return qsB_raise(L, rc, "toposort: bad graph");   /* checked above */
+  if (nsorted < n) {
+    lua_pushnil(L);
+    lua_createtable(L, n - nsorted, 0);
+    for (i = nsorted; i < n; i++) {
+      lua_pushinteger(L, order[i] + 1);
+      lua_rawseti(L, -2, i - nsorted + 1);
+    }
+    return 2;
+  }
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    lua_pushinteger(L, order[i] + 1);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    lua_pushinteger(L, level[i] + 1);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 2;
+}
+
+/* core.changed_keys(dict, committed, keys): the keys, in list order, whose
+** values differ between the object's state and what was loaded (raw gets,
+** raw equality: 1 == 1.0, tables by identity, nil differs from a value).
+** Runs once per dirty object per flush: the result is the one allocation. */
+static int l_changed_keys(lua_State *L) {
+  int i, n, nout = 0;
+  if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "changed_keys", "dict", 1);
+  if (lua_type(L, 2) != LUA_TTABLE) return raise_type(L, "changed_keys", "committed", 2);
+  if (lua_type(L, 3) != LUA_TTABLE) return raise_type(L, "changed_keys", "keys", 3);
+  lua_settop(L, 3);
+  lua_newtable(L);   /* 4: the result */
+  n = (int)lua_rawlen(L, 3);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i);   /* 5: the key */
+    if (lua_type(L, 5) != LUA_TSTRING) {
+      lua_pushfstring(L, "changed_keys: keys[%d] must be a string, got %s", i, type_name(L, 5));
+      return raise_top(L);
+    }
+    lua_pushvalue(L, 5);
+    lua_rawget(L, 1);       /* 6 */
+    lua_pushvalue(L, 5);
+    lua_rawget(L, 2);       /* 7 */
+    if (lua_rawequal(L, 6, 7)) {
+      lua_pop(L, 3);
+    } else {
+      lua_pop(L, 2);
+      lua_rawseti(L, 4, ++nout);
+    }
+  }
+  return 1;
+}
+
+void qsB_open_uow(lua_State *L) {
+  lua_pushcfunction(L, l_toposort);
+  lua_setfield(L, -2, "toposort");
+  lua_pushcfunction(L, l_changed_keys);
+  lua_setfield(L, -2, "changed_keys");
+}

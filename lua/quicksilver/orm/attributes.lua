@@ -1,0 +1,321 @@
+--- orm/attributes.lua: instance state and attribute access (SQLAlchemy's
+--- orm/state.py and orm/attributes.py).
+---
+--- An instance is a table holding only its InstanceState (under a private
+--- key) and whatever plain fields the program sets; mapped values live in
+--- `state.dict`, so every read and write of a mapped attribute passes through
+--- the mapper's instance metatable. That is what lets a NULL column read as
+--- nil (never the class attribute), an expired attribute load on access, a
+--- relationship load lazily, and a write mark the object modified and keep
+--- the other side of a bidirectional relationship in step.
+---
+--- Collections are plain Lua sequences (so `#`, ipairs, table.insert and
+--- table.remove work on every runtime); what changed in them is found at
+--- flush by comparing with the snapshot taken when they were loaded.
+local exc = require("quicksilver.exc")
+local elements = require("quicksilver.sql.elements")
+
+local M = {}
+
+local type, rawget, rawset, setmetatable, pairs, tostring, format =
+  type, rawget, rawset, setmetatable, pairs, tostring, string.format
+local NULL = elements.null
+local floor = math.floor
+
+--- The key an instance keeps its state under (a table: no clash with names).
+local STATE = setmetatable({}, {__tostring = function() return "<orm state key>" end})
+M.STATE = STATE
+
+--- Stands for "the value before was not known" in a committed snapshot, so
+--- that setting an expired attribute always counts as a change.
+local UNKNOWN = setmetatable({}, {__tostring = function() return "<unknown>" end})
+M.UNKNOWN = UNKNOWN
+
+---@class quicksilver.orm.InstanceState
+---@field mapper table
+---@field obj table
+---@field dict table        mapped attribute -> value (nil: NULL or not loaded)
+---@field committed table   column attribute -> value as last loaded or flushed
+---@field expired table|nil column attributes to load on access
+---@field loaded table      relationship attribute -> true once loaded or set
+---@field snap table        collection attribute -> the list as loaded/flushed
+---@field session table|nil
+---@field key string|nil   identity key once persistent
+local InstanceState = {}
+InstanceState.__index = InstanceState
+M.InstanceState = InstanceState
+
+--- A new state for obj (transient: no session, no identity).
+function M.new_state(mapper, obj)
+  return setmetatable({mapper = mapper, obj = obj, dict = {}, committed = {}, loaded = {},
+    snap = {}}, InstanceState)
+end
+
+--- The state of an instance, or nil for anything else.
+function M.state_of(obj)
+  if type(obj) ~= "table" then return nil end
+  return rawget(obj, STATE)
+end
+
+--- The state of obj; UnmappedInstanceError when obj is not an instance of a
+--- mapped class.
+function M.instance_state(obj, what)
+  local st = type(obj) == "table" and rawget(obj, STATE)
+  if not st then
+    exc.raise(exc.UnmappedInstanceError, format("%s: %s is not an instance of a mapped class",
+      what or "orm", type(obj) == "table" and tostring(obj) or type(obj)), nil, 3)
+  end
+  return st
+end
+
+-- One primary-key value as part of an identity key: numbers of integral
+-- value print the same whether integer or float, strings are marked so
+-- "1" and 1 differ.
+local function keypart(v)
+  local t = type(v)
+  if t == "number" then
+    if v == floor(v) and v > -9007199254740992 and v < 9007199254740992 then
+      return format("%d", v)
+    end
+    return "f" .. tostring(v)
+  elseif t == "string" then
+    return "s" .. v
+  end
+  return t .. ":" .. tostring(v)
+end
+
+--- The identity key of a row of mapper's hierarchy with these primary-key
+--- values (a list in primary-key order); nil when one of them is nil.
+function M.identity_key(mapper, values, n)
+  local base = mapper.base_mapper
+  if n == 1 then
+    local v = values[1]
+    if v == nil then return nil end
+    return base.key_prefix .. keypart(v)
+  end
+  local parts = {base.key_prefix}
+  for i = 1, n do
+    local v = values[i]
+    if v == nil then return nil end
+    parts[i + 1] = keypart(v)
+  end
+  return table.concat(parts, "\0")
+end
+
+--- Records that st changed (the session holds it strongly until flushed).
+local function modified(st)
+  if not st.modified then
+    st.modified = true
+    local s = st.session
+    if s then s._modified[st] = true end
+  end
+end
+M.modified = modified
+
+--- Takes the attribute keys out of the expired set.
+local function unexpire(st, key)
+  local ex = st.expired
+  if ex and ex[key] then
+    ex[key] = nil
+    if next(ex) == nil then st.expired = nil end
+    return true
+  end
+  return false
+end
+
+-- Column attributes ---------------------------------------------------------------------
+
+--- Reading a column attribute that has no value in the dict: NULL, or
+--- expired (loaded now, with every other expired attribute, in one SELECT).
+function M.get_column(st, key)
+  local ex = st.expired
+  if ex and ex[key] then
+    require("quicksilver.orm.loading").load_expired(st)
+    return st.dict[key]
+  end
+  return nil
+end
+
+function M.set_column(st, key, value)
+  if value == NULL then value = nil end
+  if unexpire(st, key) then st.committed[key] = UNKNOWN end
+  st.dict[key] = value
+  modified(st)
+end
+
+-- Relationships -------------------------------------------------------------------------
+
+local function index_of(list, x)
+  for i = 1, #list do
+    if rawequal(list[i], x) then return i end
+  end
+  return nil
+end
+M.index_of = index_of
+
+--- The session tracks states whose collections are loaded: table.insert
+--- into one is seen only by comparing at flush.
+local function track_collection(st, key, list)
+  st.loaded[key] = true
+  if st.snap[key] == nil then
+    local copy = {}
+    for i = 1, #list do copy[i] = list[i] end
+    st.snap[key] = copy
+  end
+  local s = st.session
+  if s then s._collections[st] = true end
+end
+M.track_collection = track_collection
+
+--- A relationship attribute with nothing in the dict: not loaded yet (lazy
+--- load, or an empty collection for an object never persisted), or loaded
+--- as none.
+function M.get_relationship(st, rel)
+  local key = rel.key
+  if st.loaded[key] then return st.dict[key] end
+  if st.key == nil then
+    -- transient or pending: nothing in the database to load
+    if rel.uselist then
+      local list = {}
+      st.dict[key] = list
+      track_collection(st, key, list)
+      return list
+    end
+    st.loaded[key] = true
+    return nil
+  end
+  return rel:lazy_load(st)
+end
+
+--- Sets the many-to-one side without touching the other side.
+local function set_scalar_plain(st, rel, value)
+  st.dict[rel.key] = value
+  st.loaded[rel.key] = true
+  st.m2o_set = st.m2o_set or {}
+  st.m2o_set[rel.key] = true
+  modified(st)
+end
+
+--- obj.rel = target for a many-to-one (or one-to-one) relationship: the
+--- loaded collection on the other side follows at once.
+function M.set_scalar(st, rel, value)
+  if value == NULL then value = nil end
+  local key = rel.key
+  local old = st.loaded[key] and st.dict[key] or nil
+  if value ~= nil then M.check_target(rel, value) end
+  set_scalar_plain(st, rel, value)
+  local rev = rel.reverse
+  if rev and rev.uselist and not rawequal(old, value) then
+    local obj = st.obj
+    if old ~= nil then
+      local ost = rawget(old, STATE)
+      local list = ost.loaded[rev.key] and ost.dict[rev.key]
+      if list then
+        local i = index_of(list, obj)
+        if i then table.remove(list, i) end
+      end
+    end
+    if value ~= nil then
+      local vst = rawget(value, STATE)
+      local list = vst.loaded[rev.key] and vst.dict[rev.key]
+      if list and not index_of(list, obj) then list[#list + 1] = obj end
+    end
+  elseif rev and not rev.uselist and value ~= nil then
+    local vst = rawget(value, STATE)
+    set_scalar_plain(vst, rev, st.obj)
+  end
+end
+
+--- obj.rel = list for a collection: the members' many-to-one side points
+--- back at once. The old contents are loaded first (to know who left).
+function M.set_collection(st, rel, list)
+  if list == NULL or list == nil then list = {} end
+  if type(list) ~= "table" or rawget(list, STATE) then
+    exc.raise(exc.ArgumentError, format("%s: a collection is assigned a list of objects, got %s",
+      rel:describe(), type(list) == "table" and "an instance" or type(list)), nil, 4)
+  end
+  local key = rel.key
+  if not st.loaded[key] then M.get_relationship(st, rel) end
+  for i = 1, #list do M.check_target(rel, list[i]) end
+  st.dict[key] = list
+  track_collection(st, key, list)
+  modified(st)
+  local rev = rel.reverse
+  if rev and not rev.uselist then
+    local owner = st.obj
+    for i = 1, #list do
+      local mst = rawget(list[i], STATE)
+      if not rawequal(mst.dict[rev.key], owner) then set_scalar_plain(mst, rev, owner) end
+    end
+  end
+end
+
+--- The object must be an instance of the relationship's target (or a
+--- subclass); anything else is an ArgumentError naming both.
+function M.check_target(rel, value)
+  local vst = type(value) == "table" and rawget(value, STATE)
+  if not vst then
+    exc.raise(exc.ArgumentError, format("%s: expected an instance of %s, got %s", rel:describe(),
+      rel.target.class_name, type(value) == "table" and "a plain table" or type(value)), nil, 5)
+  end
+  local m = vst.mapper
+  while m do
+    if m == rel.target then return end
+    m = m.inherits
+  end
+  exc.raise(exc.ArgumentError, format("%s: expected an instance of %s, got an instance of %s",
+    rel:describe(), rel.target.class_name, vst.mapper.class_name), nil, 5)
+end
+
+-- The instance metatable ---------------------------------------------------------------
+
+--- The metatable instances of mapper get: mapped attributes through the
+--- state, hybrids through their getter and setter, methods from the class.
+function M.instance_metatable(mapper)
+  local props = mapper.props
+  local cls = mapper.class
+  local get_column, get_relationship = M.get_column, M.get_relationship
+  local mt = {__name = mapper.class_name}
+  mt.__index = function(obj, k)
+    local st = rawget(obj, STATE)
+    local v = st.dict[k]
+    if v ~= nil then return v end
+    local p = props[k]
+    if p then
+      if p.is_column then return get_column(st, k) end
+      return get_relationship(st, p)
+    end
+    local h = mapper:find_hybrid(k)
+    if h then return h:instance_get(obj) end
+    return cls[k]
+  end
+  mt.__newindex = function(obj, k, v)
+    local p = props[k]
+    local st = rawget(obj, STATE)
+    if p then
+      if p.is_column then
+        M.set_column(st, k, v)
+      elseif p.uselist then
+        M.set_collection(st, p, v)
+      else
+        M.set_scalar(st, p, v)
+      end
+      return
+    end
+    local h = mapper:find_hybrid(k)
+    if h then return h:instance_set(obj, v) end
+    rawset(obj, k, v)
+  end
+  mt.__tostring = function(obj)
+    local custom = mapper:find_tostring()
+    if custom then return custom(obj) end
+    local st = rawget(obj, STATE)
+    local parts = {}
+    for i, key in ipairs(mapper.pk_keys) do parts[i] = tostring(st.dict[key]) end
+    return format("<%s %s>", mapper.class_name, st.key and table.concat(parts, ", ") or
+      (st.session and "pending" or "transient"))
+  end
+  return mt
+end
+
+return M

@@ -1,0 +1,324 @@
+--- orm/decl.lua: declarative mapping (SQLAlchemy's orm/decl_api.py and
+--- decl_base.py): `orm.declarative_base()`, `Base:model(name, spec)`,
+--- `orm.mapped_column`, the registry that resolves names between classes.
+local exc = require("quicksilver.exc")
+local schema = require("quicksilver.sql.schema")
+local mapper_mod = require("quicksilver.orm.mapper")
+local attributes = require("quicksilver.orm.attributes")
+
+local M = {}
+
+local type, rawget, rawset, setmetatable, pairs, ipairs, format, tostring, sort =
+  type, rawget, rawset, setmetatable, pairs, ipairs, string.format, tostring, table.sort
+
+-- mapped_column ---------------------------------------------------------------------------
+
+---@class quicksilver.orm.MappedColumn
+local MappedColumn = {}
+MappedColumn.__index = MappedColumn
+MappedColumn._is_mapped_column = true
+
+-- Lua tables keep no order: each mapped_column takes a number when created,
+-- and columns go into CREATE TABLE in that order.
+local creation_counter = 0
+
+--- orm.mapped_column([db_name,] type?, ForeignKey..., {options}): a column
+--- of the model's table; the attribute name is its name unless db_name is
+--- given.
+---@return quicksilver.orm.MappedColumn
+function M.mapped_column(...)
+  creation_counter = creation_counter + 1
+  local args = {n = select("#", ...), ...}
+  local name
+  if type(args[1]) == "string" then
+    name = args[1]
+    table.remove(args, 1)
+    args.n = args.n - 1
+  end
+  return setmetatable({name = name, args = args, order = creation_counter}, MappedColumn)
+end
+
+-- the registry -------------------------------------------------------------------------------
+
+---@class quicksilver.orm.Registry
+local Registry = {}
+Registry.__index = Registry
+Registry.__name = "registry"
+M.Registry = Registry
+
+--- A registry: the classes mapped through it, by name, and their metadata.
+function M.registry(opts)
+  opts = opts or {}
+  return setmetatable({metadata = opts.metadata or schema.metadata(), classes = {}, mappers = {},
+    configured = true}, Registry)
+end
+
+--- The class registered under name, or an InvalidRequestError naming it.
+function Registry:resolve_class(name, context)
+  local cls = self.classes[name]
+  if not cls then
+    local known = {}
+    for k in pairs(self.classes) do known[#known + 1] = k end
+    sort(known)
+    exc.raise(exc.InvalidRequestError, format("%s: no class named '%s' in the registry (known: %s)",
+      context or "relationship", tostring(name), #known > 0 and table.concat(known, ", ") or "none"), nil, 3)
+  end
+  return cls
+end
+
+--- "Model.attr" (a mapped column) or "table.column" to a Column.
+function Registry:resolve_column(spec, context)
+  if type(spec) ~= "string" then return spec end
+  local left, right = spec:match("^([%w_]+)%.([%w_]+)$")
+  if not left then
+    exc.raise(exc.ArgumentError, format("%s: '%s' is not of the form Model.attribute or table.column",
+      context, spec), nil, 3)
+  end
+  local cls = self.classes[left]
+  if cls then
+    local m = rawget(cls, "__mapper__")
+    local p = m.props[right]
+    if not (p and p.is_column) then
+      exc.raise(exc.InvalidRequestError, format("%s: %s has no mapped column attribute '%s'", context,
+        left, right), nil, 3)
+    end
+    return p.column
+  end
+  local t = self.metadata.tables[left]
+  if t then
+    local c = rawget(t.c, right)
+    if c then return c end
+    exc.raise(exc.InvalidRequestError, format("%s: table '%s' has no column '%s'", context, left, right), nil, 3)
+  end
+  exc.raise(exc.InvalidRequestError, format("%s: '%s' names neither a mapped class nor a table", context, left), nil, 3)
+end
+
+--- Resolves every relationship's target and join columns (once per batch of
+--- new models: forward references work because this runs at first use).
+function Registry:configure()
+  if self.configured then return end
+  if self._configuring then return end
+  self._configuring = true
+  local ok, err = pcall(function()
+    for _, m in ipairs(self.mappers) do
+      for _, rel in ipairs(m.relationships) do
+        if rel.parent == m and not rel.configured then rel:configure() end
+      end
+    end
+    for _, m in ipairs(self.mappers) do
+      for _, rel in ipairs(m.relationships) do
+        if rel.parent == m and not rel.linked then rel:link() end
+      end
+    end
+    for _, m in ipairs(self.mappers) do
+      if m.base_mapper == m then m:_compute_select_columns() end
+    end
+  end)
+  self._configuring = false
+  if not ok then error(err, 0) end
+  self.configured = true
+end
+
+-- declarative_base ---------------------------------------------------------------------------
+
+local RESERVED = {model = true, metadata = true, registry = true}
+local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true, __tostring = true,
+  __init = true}
+local MAPPER_ARGS = {polymorphic_on = true, polymorphic_identity = true, version_id_col = true,
+  primary_key = true, eager_defaults = true}
+
+local function is_relationship(v) return type(v) == "table" and rawget(v, "_is_relationship_spec") end
+
+-- Splits __table_args into schema items and a trailing options table.
+local function table_args(args, name)
+  local items, opts = {}, nil
+  if args == nil then return items, opts end
+  if type(args) ~= "table" then
+    exc.raise(exc.ArgumentError, format("%s: __table_args must be a table", name), nil, 4)
+  end
+  for i = 1, #args do
+    local a = args[i]
+    if type(a) == "table" and (a._is_constraint or a._is_index) then
+      items[#items + 1] = a
+    elseif type(a) == "table" and i == #args and getmetatable(a) == nil then
+      opts = a
+    else
+      exc.raise(exc.ArgumentError, format("%s: __table_args holds constraints, indexes and a " ..
+        "trailing options table, got %s", name, tostring(a)), nil, 4)
+    end
+  end
+  for k, v in pairs(args) do
+    if type(k) == "string" then opts = opts or {}; opts[k] = v end
+  end
+  return items, opts
+end
+
+-- The mapped_column entries of a spec, in creation order.
+local function ordered_columns(spec)
+  local cols = {}
+  for k, v in pairs(spec) do
+    if type(v) == "table" and getmetatable(v) == MappedColumn then cols[#cols + 1] = {key = k, mc = v} end
+  end
+  sort(cols, function(a, b) return a.mc.order < b.mc.order end)
+  return cols
+end
+
+local function make_column(name, key, mc)
+  local args = mc.args
+  local opts
+  local last = args[args.n]
+  if args.n > 0 and type(last) == "table" and getmetatable(last) == nil then opts = last end
+  local cargs = {}
+  for i = 1, args.n do
+    if args[i] ~= opts then cargs[#cargs + 1] = args[i] end
+  end
+  local o = {}
+  if opts then for k, v in pairs(opts) do o[k] = v end end
+  o.key = o.key or key
+  cargs[#cargs + 1] = o
+  local unpack_ = table.unpack or unpack
+  return schema.column(mc.name or name, unpack_(cargs))
+end
+
+local function model(parent, name, spec)
+  local is_base = rawget(parent, "__is_base__")
+  local registry = rawget(parent, "registry") or parent.registry
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    exc.raise(exc.ArgumentError, "model: the class name must be an identifier string", nil, 3)
+  end
+  if type(spec) ~= "table" then
+    exc.raise(exc.ArgumentError, format("model %s: the spec must be a table", name), nil, 3)
+  end
+  if registry.classes[name] then
+    exc.raise(exc.InvalidRequestError, format("model %s: a class of that name is already in this registry", name), nil, 3)
+  end
+  for k in pairs(spec) do
+    if type(k) ~= "string" then
+      exc.raise(exc.ArgumentError, format("model %s: spec keys must be attribute names", name), nil, 3)
+    end
+    if RESERVED[k] then
+      exc.raise(exc.ArgumentError, format("model %s: '%s' is a reserved attribute name", name, k), nil, 3)
+    end
+    if k:sub(1, 2) == "__" and not SPEC_KEYS[k] then
+      exc.raise(exc.ArgumentError, format("model %s: unknown spec key '%s' (names starting with __ are reserved)",
+        name, k), nil, 3)
+    end
+  end
+  local margs = spec.__mapper_args or {}
+  for k in pairs(margs) do
+    if not MAPPER_ARGS[k] then
+      exc.raise(exc.ArgumentError, format("model %s: unknown __mapper_args key '%s'", name, tostring(k)), nil, 3)
+    end
+  end
+  local parent_mapper = not is_base and rawget(parent, "__mapper__") or nil
+  local cls = setmetatable({__name = name, __parent__ = parent}, mapper_mod.ClassMeta)
+  local m, tbl
+  local columns = ordered_columns(spec)
+  if parent_mapper then
+    if spec.__tablename then
+      exc.raise(exc.InvalidRequestError, format("model %s: joined-table inheritance (a subclass with " ..
+        "its own __tablename) is not supported yet; map it as single-table (no __tablename)", name), nil, 3)
+    end
+    -- single-table inheritance: the subclass's columns join the parent's table
+    tbl = parent_mapper.local_table
+    m = mapper_mod.new(registry, cls, name, tbl, parent_mapper)
+    for _, c in ipairs(columns) do
+      local col = make_column(c.key, c.key, c.mc)
+      if col.primary_key then
+        exc.raise(exc.ArgumentError, format("model %s: a single-table subclass cannot add primary key columns", name), nil, 3)
+      end
+      col.nullable = true   -- rows of other classes leave it NULL
+      tbl:append_column(col)
+      m:_add_column_prop(c.key, col)
+    end
+  else
+    local tname = spec.__tablename
+    if type(tname) ~= "string" or tname == "" then
+      exc.raise(exc.ArgumentError, format("model %s: __tablename is required (a non-empty string)", name), nil, 3)
+    end
+    local items, topts = table_args(spec.__table_args, "model " .. name)
+    local cols = {}
+    for i, c in ipairs(columns) do cols[i] = make_column(c.key, c.key, c.mc) end
+    local targs = {}
+    for _, c in ipairs(cols) do targs[#targs + 1] = c end
+    for _, it in ipairs(items) do targs[#targs + 1] = it end
+    targs[#targs + 1] = topts or {}
+    local unpack_ = table.unpack or unpack
+    tbl = schema.table(tname, registry.metadata, unpack_(targs))
+    m = mapper_mod.new(registry, cls, name, tbl, nil)
+    for i, c in ipairs(columns) do m:_add_column_prop(c.key, cols[i]) end
+  end
+  m:_set_primary_key()
+  rawset(cls, "__mapper__", m)
+  rawset(cls, "__table__", tbl)
+  rawset(cls, "__tablename", tbl.name)
+  -- polymorphism
+  if margs.polymorphic_on ~= nil then
+    if parent_mapper and parent_mapper.polymorphic_on then
+      exc.raise(exc.ArgumentError, format("model %s: polymorphic_on is set on the base class only", name), nil, 3)
+    end
+    local on = margs.polymorphic_on
+    local key = type(on) == "string" and on or m.col_attr[on]
+    local p = key and m.props[key]
+    if not (p and p.is_column) then
+      exc.raise(exc.ArgumentError, format("model %s: polymorphic_on '%s' is not a mapped column", name,
+        tostring(on)), nil, 3)
+    end
+    m.polymorphic_on = p
+    m.polymorphic_map = {}
+  end
+  if margs.polymorphic_identity ~= nil then
+    if not m.polymorphic_on then
+      exc.raise(exc.ArgumentError, format("model %s: polymorphic_identity needs polymorphic_on on the base class", name), nil, 3)
+    end
+    if m.polymorphic_map[margs.polymorphic_identity] then
+      exc.raise(exc.ArgumentError, format("model %s: polymorphic_identity %s is already used by %s", name,
+        tostring(margs.polymorphic_identity), m.polymorphic_map[margs.polymorphic_identity].class_name), nil, 3)
+    end
+    m.polymorphic_identity = margs.polymorphic_identity
+    m.polymorphic_map[margs.polymorphic_identity] = m
+  end
+  -- relationships, hybrids, methods and plain class attributes
+  local relmod = require("quicksilver.orm.relationships")
+  local rels = {}
+  for k, v in pairs(spec) do
+    if is_relationship(v) then rels[#rels + 1] = {key = k, spec = v} end
+  end
+  sort(rels, function(a, b) return a.spec.order < b.spec.order end)
+  for _, r in ipairs(rels) do
+    if m.props[r.key] then
+      exc.raise(exc.ArgumentError, format("model %s: '%s' is both a column and a relationship", name, r.key), nil, 3)
+    end
+    m:_add_relationship(relmod.new_property(m, r.key, r.spec))
+  end
+  m.instance_mt = attributes.instance_metatable(m)
+  if spec.__tostring then m.tostring_fn = spec.__tostring end
+  for k, v in pairs(spec) do
+    if not SPEC_KEYS[k] or k == "__init" then
+      local is_mc = type(v) == "table" and getmetatable(v) == MappedColumn
+      if not is_mc and not is_relationship(v) then cls[k] = v end   -- hybrids register through __newindex
+    end
+  end
+  registry.classes[name] = cls
+  registry.mappers[#registry.mappers + 1] = m
+  registry.configured = false
+  return cls
+end
+
+--- orm.declarative_base({metadata = md}) -> Base, whose `Base:model(name,
+--- spec)` maps a class; Base.metadata holds the tables, Base.registry the
+--- classes.
+function M.declarative_base(opts)
+  local registry = M.registry(opts)
+  local base = setmetatable({__is_base__ = true, __name = "Base", __parent__ = mapper_mod.ModelBase,
+    metadata = registry.metadata, registry = registry}, mapper_mod.ClassMeta)
+  registry.base = base
+  return base
+end
+
+--- Base:model(name, spec) and Model:model(name, spec) (a subclass).
+function mapper_mod.ModelBase.model(parent, name, spec)
+  return model(parent, name, spec)
+end
+
+return M

@@ -1,0 +1,118 @@
+--- quicksilver.orm: the ORM facade (`local orm = require("quicksilver.orm")`).
+--- Declarative models, the Session and unit of work, relationships, loader
+--- options, hybrid attributes and inspection. The layers: orm -> engine ->
+--- sql -> core; nothing below requires this.
+local exc = require("quicksilver.exc")
+local attributes = require("quicksilver.orm.attributes")
+local mapper_mod = require("quicksilver.orm.mapper")
+local decl = require("quicksilver.orm.decl")
+local relationships = require("quicksilver.orm.relationships")
+local session = require("quicksilver.orm.session")
+local strategies = require("quicksilver.orm.strategies")
+local hybrid = require("quicksilver.orm.hybrid")
+
+local M = {}
+
+local rawget, type, setmetatable, tostring = rawget, type, setmetatable, tostring
+
+M.declarative_base = decl.declarative_base
+M.registry = decl.registry
+M.mapped_column = decl.mapped_column
+M.relationship = relationships.relationship
+M.backref = relationships.backref
+M.Session = session.new
+M.sessionmaker = session.sessionmaker
+M.hybrid_property = hybrid.hybrid_property
+M.hybrid_method = hybrid.hybrid_method
+M.selectinload = strategies.selectinload
+M.lazyload = strategies.lazyload
+M.raiseload = strategies.raiseload
+M.noload = strategies.noload
+
+-- inspection ------------------------------------------------------------------------------
+
+---@class quicksilver.orm.InstanceInspection
+local Inspection = {}
+local computed = {}
+Inspection.__name = "InstanceState"
+Inspection.__index = function(self, k)
+  local f = computed[k]
+  if f then return f(rawget(self, "_st")) end
+  return nil
+end
+Inspection.__tostring = function(self) return "<InstanceState of " .. tostring(rawget(self, "_st").obj) .. ">" end
+
+function computed.transient(st) return st.session == nil and st.key == nil end
+function computed.pending(st) return st.session ~= nil and st.key == nil end
+function computed.persistent(st)
+  return st.session ~= nil and st.key ~= nil and not st.deleted_flushed
+end
+function computed.deleted(st) return st.session ~= nil and st.deleted_flushed == true end
+function computed.detached(st) return st.session == nil and st.key ~= nil end
+function computed.was_deleted(st) return st.deleted_flushed == true end
+function computed.modified(st) return st.modified == true end
+function computed.mapper(st) return st.mapper end
+function computed.session(st) return st.session end
+function computed.object(st) return st.obj end
+function computed.key(st) return st.key end
+function computed.identity(st)
+  if not st.key then return nil end
+  local out = {}
+  for i, k in ipairs(st.mapper.pk_keys) do
+    local v = st.committed[k]
+    if v == nil or v == attributes.UNKNOWN then v = st.dict[k] end
+    out[i] = v
+  end
+  return out
+end
+function computed.expired_attributes(st)
+  local out = {}
+  for k in pairs(st.expired or {}) do out[k] = true end
+  return out
+end
+function computed.unloaded(st)
+  local out = {}
+  for k in pairs(st.expired or {}) do out[k] = true end
+  for _, rel in ipairs(st.mapper.relationships) do
+    if not st.loaded[rel.key] then out[rel.key] = true end
+  end
+  return out
+end
+
+--- orm.inspect(Model) -> its Mapper (columns, relationships, attrs,
+--- local_table, class, primary_key); orm.inspect(obj) -> its state (transient,
+--- pending, persistent, detached, deleted, modified, mapper, session,
+--- identity). Anything else: NoInspectionAvailable.
+function M.inspect(x)
+  if type(x) == "table" then
+    local st = rawget(x, attributes.STATE)
+    if st then return setmetatable({_st = st}, Inspection) end
+    local m = rawget(x, "__mapper__")
+    if m then
+      m.registry:configure()
+      return m
+    end
+    if getmetatable(x) == mapper_mod.Mapper then return x end
+  end
+  exc.raise(exc.NoInspectionAvailable, "No inspection system is available for object of type " ..
+    (type(x) == "table" and tostring(x) or type(x)), nil, 2)
+end
+
+--- The session an object belongs to, or nil.
+function M.object_session(obj)
+  local st = attributes.state_of(obj)
+  return st and st.session or nil
+end
+
+--- The mapper of a class (UnmappedClassError otherwise).
+function M.class_mapper(cls) return mapper_mod.class_mapper(cls, "class_mapper") end
+
+--- An object back to transient: no session, no identity.
+function M.make_transient(obj)
+  local st = attributes.instance_state(obj, "make_transient")
+  if st.session then st.session:_detach(st) end
+  st.key = nil
+  st.expired = nil
+end
+
+return M

@@ -1,0 +1,168 @@
+--- orm/loading.lua: rows to objects through the identity map (SQLAlchemy's
+--- orm/loading.py). An object already in the session is returned as it is
+--- (its unflushed changes are not overwritten; expired attributes are filled
+--- in); a new one is made as the class the discriminator names.
+local exc = require("quicksilver.exc")
+local core = require("quicksilver.core")
+local selectable = require("quicksilver.sql.selectable")
+local attributes = require("quicksilver.orm.attributes")
+
+local M = {}
+
+local rawget, rawset, setmetatable, format, tostring = rawget, rawset, setmetatable, string.format, tostring
+local STATE = attributes.STATE
+local identity_key = attributes.identity_key
+local new_state = attributes.new_state
+local make_row = core.row
+
+--- The object for the entity columns of row starting after `base`, or nil
+--- (an outer join's missing side).
+local function instance(session, m, row, base)
+  local pk_pos = m.pk_pos
+  local npk = #pk_pos
+  local key
+  if npk == 1 then
+    local v = row[base + pk_pos[1]]
+    if v == nil then return nil end
+    key = identity_key(m, {v}, 1)
+  else
+    local vals = {}
+    for i = 1, npk do vals[i] = row[base + pk_pos[i]] end
+    key = identity_key(m, vals, npk)
+    if key == nil then return nil end
+  end
+  local imap = session._imap
+  local obj = imap[key]
+  if obj ~= nil then
+    local st = rawget(obj, STATE)
+    local ex = st.expired
+    if ex then
+      local dict, committed = st.dict, st.committed
+      for _, f in ipairs(st.mapper.load_fields) do
+        local k = f.key
+        if ex[k] then
+          local v = row[base + f.pos]
+          dict[k] = v
+          committed[k] = v
+        end
+      end
+      st.expired = nil
+    end
+    return obj
+  end
+  local cm = m
+  local dpos = m.disc_pos
+  if dpos then
+    local d = row[base + dpos]
+    local sub = m.polymorphic_map[d]
+    if sub then cm = sub
+    elseif d ~= nil then
+      exc.raise(exc.InvalidRequestError, format("No such polymorphic_identity %s is defined for %s",
+        tostring(d), m.base_mapper.class_name), nil, 4)
+    end
+  end
+  obj = {}
+  local st = new_state(cm, obj)
+  rawset(obj, STATE, st)
+  setmetatable(obj, cm.instance_mt)
+  local dict, committed = st.dict, st.committed
+  local fields = cm.load_fields
+  for i = 1, #fields do
+    local f = fields[i]
+    local v = row[base + f.pos]
+    dict[f.key] = v
+    committed[f.key] = v
+  end
+  st.key = key
+  st.session = session
+  imap[key] = obj
+  return obj
+end
+M.instance = instance
+
+--- Result rows for a statement with ORM entities: each entity's columns
+--- become one object. Returns the rows and their keys.
+function M.rows(session, raw, entities, colkeys)
+  local ncols = #colkeys
+  -- the layout: for each output position, an entity or a column index
+  local layout, keys = {}, {}
+  local e, i = 1, 1
+  while i <= ncols do
+    local ent = entities[e]
+    if ent and ent.first == i then
+      layout[#layout + 1] = ent
+      keys[#keys + 1] = ent.entity.class_name
+      i = i + ent.count
+      e = e + 1
+    else
+      layout[#layout + 1] = i
+      keys[#keys + 1] = colkeys[i]
+      i = i + 1
+    end
+  end
+  local keymap = {}
+  for j, k in ipairs(keys) do
+    keymap[j] = k
+    if keymap[k] == nil then keymap[k] = j end
+  end
+  local n = #layout
+  local out = {}
+  for r = 1, #raw do
+    local row = raw[r]
+    local vals = {}
+    for j = 1, n do
+      local l = layout[j]
+      if type(l) == "number" then
+        vals[j] = row[l]
+      else
+        vals[j] = instance(session, l.entity, row, l.first - 1)
+      end
+    end
+    out[r] = make_row(keymap, vals, n)
+  end
+  return out, keys
+end
+
+--- Loads the expired attributes of a persistent object (one SELECT by
+--- primary key); ObjectDeletedError when its row is gone.
+function M.load_expired(st)
+  local session = st.session
+  local m = st.mapper
+  if not session then
+    exc.raise(exc.DetachedInstanceError, format("Instance %s is not bound to a Session; attribute " ..
+      "refresh operation cannot proceed", tostring(st.obj)), nil, 4)
+  end
+  if not st.key then return end
+  local stmt = selectable.select(m.class):where(M.pk_criterion(m, st.committed, st.dict))
+  local row = session:_execute_core(stmt):first()
+  if row == nil then
+    exc.raise(exc.ObjectDeletedError, format("Instance %s has been deleted, or its row is otherwise " ..
+      "not present", tostring(st.obj)), {instance = st.obj}, 4)
+  end
+  local ex = st.expired or {}
+  local dict, committed = st.dict, st.committed
+  for _, f in ipairs(m.load_fields) do
+    local k = f.key
+    if ex[k] then
+      local v = row[f.pos]
+      dict[k] = v
+      committed[k] = v
+    end
+  end
+  st.expired = nil
+end
+
+--- pk = value criterion from the committed values (what the row has now).
+function M.pk_criterion(m, committed, dict)
+  local conds = {}
+  for i, c in ipairs(m.pk_cols) do
+    local k = m.pk_keys[i]
+    local v = committed[k]
+    if v == nil or v == attributes.UNKNOWN then v = dict[k] end
+    conds[i] = c:eq(v)
+  end
+  if #conds == 1 then return conds[1] end
+  return require("quicksilver.sql.elements").and_((table.unpack or unpack)(conds))
+end
+
+return M

@@ -1,0 +1,315 @@
+--- orm/mapper.lua: the Mapper (SQLAlchemy's orm/mapper.py) and the classes
+--- it maps.
+---
+--- A model class is a table with the shared class metatable: `User.name`
+--- gives the Column (a SQL expression), `User.addresses` the relationship
+--- attribute (for joins and loader options), a hybrid its SQL form; methods
+--- defined on the class are plain fields, found by instances through their
+--- metatable. `User({...})` constructs an instance.
+local exc = require("quicksilver.exc")
+local attributes = require("quicksilver.orm.attributes")
+
+local M = {}
+
+local type, rawget, rawset, setmetatable, pairs, ipairs, format, tostring =
+  type, rawget, rawset, setmetatable, pairs, ipairs, string.format, tostring
+local STATE = attributes.STATE
+
+---@class quicksilver.orm.Mapper
+---@field class table
+---@field class_name string
+---@field local_table table
+---@field inherits quicksilver.orm.Mapper|nil
+---@field base_mapper quicksilver.orm.Mapper
+local Mapper = {}
+Mapper.__index = Mapper
+Mapper.__name = "Mapper"
+M.Mapper = Mapper
+
+Mapper.__tostring = function(m) return "<Mapper " .. m.class_name .. ">" end
+
+---@class quicksilver.orm.ColumnProperty
+local ColumnProperty = {}
+ColumnProperty.__index = ColumnProperty
+ColumnProperty.is_column = true
+M.ColumnProperty = ColumnProperty
+
+local mapper_ids = 0
+
+--- A mapper for cls over table (inherits: the parent's mapper for a
+--- subclass mapped to the same table).
+function M.new(registry, cls, name, table_, inherits)
+  mapper_ids = mapper_ids + 1
+  local m = setmetatable({
+    registry = registry, class = cls, class_name = name, local_table = table_,
+    inherits = inherits, props = {}, column_props = {}, col_attr = {}, relationships = {},
+    hybrids = {}, subclasses = {}, id = mapper_ids,
+    attrs = {}, columns = {},
+  }, Mapper)
+  m.base_mapper = inherits and inherits.base_mapper or m
+  m.key_prefix = inherits and inherits.key_prefix or (name .. "#" .. mapper_ids .. "|")
+  m.persist_table = table_
+  if inherits then
+    inherits.subclasses[#inherits.subclasses + 1] = m
+    for _, p in ipairs(inherits.column_props) do m:_add_column_prop(p.key, p.column) end
+    for _, r in ipairs(inherits.relationships) do
+      m.props[r.key] = r
+      m.relationships[#m.relationships + 1] = r
+      m.relationships[r.key] = r
+      m.attrs[r.key] = r
+    end
+    m.polymorphic_on = inherits.polymorphic_on
+    m.polymorphic_map = inherits.polymorphic_map
+  end
+  return m
+end
+
+function Mapper:_add_column_prop(key, column)
+  local p = setmetatable({key = key, column = column, mapper = self, class_attr = column}, ColumnProperty)
+  self.props[key] = p
+  self.column_props[#self.column_props + 1] = p
+  self.col_attr[column] = key
+  self.attrs[key] = p
+  self.columns[#self.columns + 1] = column
+  self.columns[key] = column
+  -- subclasses mapped to this table see it too (single-table inheritance)
+  for _, sub in ipairs(self.subclasses) do
+    if not sub.props[key] then sub:_add_column_prop(key, column) end
+  end
+  return p
+end
+
+function Mapper:_add_relationship(rel)
+  self.props[rel.key] = rel
+  self.relationships[#self.relationships + 1] = rel
+  self.relationships[rel.key] = rel
+  self.attrs[rel.key] = rel
+  for _, sub in ipairs(self.subclasses) do
+    if not sub.props[rel.key] then sub:_add_relationship(rel) end
+  end
+end
+
+--- The primary key: the table's, as attribute keys and columns.
+function Mapper:_set_primary_key()
+  local cols = self.local_table:primary_key_columns()
+  if #cols == 0 then
+    exc.raise(exc.ArgumentError, format("Mapper %s could not assemble any primary key columns " ..
+      "for mapped table '%s'", self.class_name, self.local_table.name), nil, 4)
+  end
+  self.pk_cols, self.pk_keys = cols, {}
+  for i, c in ipairs(cols) do
+    local key = self.col_attr[c]
+    if not key then
+      exc.raise(exc.ArgumentError, format("Mapper %s: primary key column '%s' is not mapped",
+        self.class_name, c.name), nil, 4)
+    end
+    self.pk_keys[i] = key
+  end
+  self.primary_key = cols
+end
+
+--- The hybrid attribute named key, on this class or a parent.
+function Mapper:find_hybrid(key)
+  local m = self
+  while m do
+    local h = m.hybrids[key]
+    if h then return h end
+    m = m.inherits
+  end
+  return nil
+end
+
+function Mapper:find_tostring()
+  local m = self
+  while m do
+    if m.tostring_fn then return m.tostring_fn end
+    m = m.inherits
+  end
+  return nil
+end
+
+--- Whether this mapper is target or inherits from it.
+function Mapper:isa(target)
+  local m = self
+  while m do
+    if m == target then return true end
+    m = m.inherits
+  end
+  return false
+end
+
+--- The polymorphic identities this mapper and its subclasses load as.
+function Mapper:_identities(out)
+  out = out or {}
+  if self.polymorphic_identity ~= nil then out[#out + 1] = self.polymorphic_identity end
+  for _, sub in ipairs(self.subclasses) do sub:_identities(out) end
+  return out
+end
+
+--- What select(Model) selects: every mapped column of the table the
+--- hierarchy shares, in table order, so any subclass found by the
+--- discriminator loads whole.
+function Mapper:_compute_select_columns()
+  local base = self.base_mapper
+  if base ~= self then return end
+  local mapped = {}
+  local function collect(m)
+    for c in pairs(m.col_attr) do mapped[c] = true end
+    for _, sub in ipairs(m.subclasses) do collect(sub) end
+  end
+  collect(self)
+  local cols = {}
+  for _, c in ipairs(self.local_table.columns) do
+    if mapped[c] then cols[#cols + 1] = c end
+  end
+  local pos = {}
+  for i, c in ipairs(cols) do pos[c] = i end
+  local function plan(m)
+    m.select_columns = cols
+    local fields = {}
+    for _, p in ipairs(m.column_props) do
+      fields[#fields + 1] = {pos = pos[p.column], key = p.key}
+    end
+    m.load_fields = fields
+    m.pk_pos = {}
+    for i, c in ipairs(m.pk_cols) do m.pk_pos[i] = pos[c] end
+    m.disc_pos = m.polymorphic_on and pos[m.polymorphic_on.column] or nil
+    for _, sub in ipairs(m.subclasses) do plan(sub) end
+  end
+  plan(self)
+end
+
+--- The criterion a query for this mapper needs beyond its table: a
+--- single-table subclass loads only its own identities.
+function Mapper:_single_table_criterion()
+  if not self.inherits or not self.polymorphic_on then return nil end
+  local ids = self:_identities()
+  if #ids == 1 then return self.polymorphic_on.column:eq(ids[1]) end
+  return self.polymorphic_on.column:in_(ids)
+end
+
+-- The class side --------------------------------------------------------------------------
+
+--- The methods every model class has (through its parents): what Core asks
+--- of a selectable entity, and `Model:model(...)` for a subclass.
+local ModelBase = {}
+M.ModelBase = ModelBase
+
+local ClassMeta = {}
+M.ClassMeta = ClassMeta
+
+--- select(Model): the columns and the descriptor the ORM loads objects by.
+function ModelBase.__select_entity__(cls)
+  local m = rawget(cls, "__mapper__")
+  if not m then
+    exc.raise(exc.UnmappedClassError, tostring(cls) .. " is not mapped", nil, 4)
+  end
+  m.registry:configure()
+  return m.select_columns, m
+end
+
+function ModelBase.__clause_element__(cls)
+  local m = rawget(cls, "__mapper__")
+  if not m then exc.raise(exc.UnmappedClassError, tostring(cls) .. " is not mapped", nil, 4) end
+  return m.local_table
+end
+
+ClassMeta.__index = function(cls, k)
+  local m = rawget(cls, "__mapper__")
+  if m then
+    local p = m.props[k]
+    if p then
+      if not p.is_column then m.registry:configure() end
+      return p.class_attr
+    end
+    local h = m:find_hybrid(k)
+    if h then
+      m.registry:configure()
+      return h:class_get(cls)
+    end
+  end
+  local parent = rawget(cls, "__parent__")
+  if parent then return parent[k] end
+  return nil
+end
+
+ClassMeta.__newindex = function(cls, k, v)
+  local m = rawget(cls, "__mapper__")
+  if m and type(v) == "table" and getmetatable(v) and v._is_hybrid then
+    v.key = k
+    m.hybrids[k] = v
+    return
+  end
+  if m and m.props[k] then
+    exc.raise(exc.ArgumentError, format("%s.%s is a mapped attribute and cannot be replaced on the class",
+      m.class_name, tostring(k)), nil, 2)
+  end
+  if k == "__tostring" and m then
+    m.tostring_fn = v
+    return
+  end
+  rawset(cls, k, v)
+end
+
+ClassMeta.__tostring = function(cls)
+  return "<class '" .. tostring(rawget(cls, "__name") or "?") .. "'>"
+end
+
+local function default_init(m, obj, fields)
+  if fields == nil then return end
+  if type(fields) ~= "table" or rawget(fields, STATE) then
+    exc.raise(exc.ArgumentError, format("%s(): expected a table of attribute = value, got %s",
+      m.class_name, type(fields)), nil, 4)
+  end
+  for k in pairs(fields) do
+    if type(k) ~= "string" or not (m.props[k] or m:find_hybrid(k)) then
+      exc.raise(exc.ArgumentError, format("'%s' is an invalid keyword argument for %s",
+        tostring(k), m.class_name), nil, 4)
+    end
+  end
+  -- columns first, then relationships (whose backrefs may read columns)
+  for _, p in ipairs(m.column_props) do
+    local v = fields[p.key]
+    if v ~= nil then obj[p.key] = v end
+  end
+  for k, v in pairs(fields) do
+    local p = m.props[k]
+    if not (p and p.is_column) then obj[k] = v end
+  end
+end
+
+ClassMeta.__call = function(cls, fields)
+  local m = rawget(cls, "__mapper__")
+  if not m then
+    exc.raise(exc.InvalidRequestError, tostring(cls) .. " is not a mapped class (use Base:model)", nil, 2)
+  end
+  m.registry:configure()
+  local obj = {}
+  local st = attributes.new_state(m, obj)
+  rawset(obj, STATE, st)
+  setmetatable(obj, m.instance_mt)
+  if m.polymorphic_on and m.polymorphic_identity ~= nil then
+    st.dict[m.polymorphic_on.key] = m.polymorphic_identity
+  end
+  local init = cls.__init
+  if init then init(obj, fields) else default_init(m, obj, fields) end
+  return obj
+end
+
+--- The mapper of a class, or nil.
+function M.mapper_of(cls)
+  return type(cls) == "table" and rawget(cls, "__mapper__") or nil
+end
+
+--- The mapper of a class; UnmappedClassError otherwise.
+function M.class_mapper(cls, what)
+  local m = type(cls) == "table" and rawget(cls, "__mapper__")
+  if not m then
+    exc.raise(exc.UnmappedClassError, format("%s: %s is not a mapped class", what or "orm",
+      type(cls) == "table" and tostring(cls) or type(cls)), nil, 3)
+  end
+  m.registry:configure()
+  return m
+end
+
+return M

@@ -1,0 +1,426 @@
+--- orm/relationships.lua: relationship() and backref() (SQLAlchemy's
+--- orm/relationships.py): the target, the direction and column pairs found
+--- from foreign keys, cascades, the lazy loader, and the class attribute
+--- used in joins and loader options.
+local exc = require("quicksilver.exc")
+local elements = require("quicksilver.sql.elements")
+local selectable = require("quicksilver.sql.selectable")
+local attributes = require("quicksilver.orm.attributes")
+
+local M = {}
+
+local type, rawget, setmetatable, pairs, ipairs, format, tostring =
+  type, rawget, setmetatable, pairs, ipairs, string.format, tostring
+local STATE = attributes.STATE
+local unpack = table.unpack or unpack
+
+M.ONETOMANY, M.MANYTOONE = "ONETOMANY", "MANYTOONE"
+
+local OPTIONS = {back_populates = true, backref = true, secondary = true, uselist = true,
+  order_by = true, cascade = true, passive_deletes = true, lazy = true, foreign_keys = true,
+  primaryjoin = true, secondaryjoin = true, remote_side = true, post_update = true,
+  viewonly = true, single_parent = true, innerjoin = true, cascade_backrefs = true}
+-- options of relationships that the next ORM issue builds (many-to-many,
+-- custom join conditions, post_update): refused by name rather than ignored
+local NOT_YET = {secondary = "many-to-many (secondary)", primaryjoin = "custom primaryjoin",
+  secondaryjoin = "custom secondaryjoin", post_update = "post_update"}
+local LAZY = {select = true, raise = true, noload = true, joined = true, selectin = true,
+  subquery = true, raise_on_sql = true, ["true"] = true}
+
+local spec_counter = 0
+
+--- orm.relationship(target, {options}): target is a class, its name, or a
+--- function returning the class.
+function M.relationship(target, opts)
+  if type(target) ~= "string" and type(target) ~= "table" and type(target) ~= "function" then
+    exc.raise(exc.ArgumentError, "relationship: the target must be a class, a class name or a function", nil, 2)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not OPTIONS[k] then
+      exc.raise(exc.ArgumentError, format("relationship: unknown option '%s'", tostring(k)), nil, 2)
+    end
+  end
+  if opts.lazy ~= nil and not LAZY[tostring(opts.lazy)] then
+    exc.raise(exc.ArgumentError, format("relationship: lazy must be one of select, joined, selectin, " ..
+      "subquery, raise, noload; got %s", tostring(opts.lazy)), nil, 2)
+  end
+  spec_counter = spec_counter + 1
+  return {_is_relationship_spec = true, target = target, opts = opts, order = spec_counter}
+end
+
+--- orm.backref(name, {options}): a relationship made on the target pointing
+--- back, for relationship's `backref` option.
+function M.backref(name, opts)
+  if type(name) ~= "string" then
+    exc.raise(exc.ArgumentError, "backref: the name must be a string", nil, 2)
+  end
+  return {_is_backref = true, name = name, opts = opts or {}}
+end
+
+-- cascades --------------------------------------------------------------------------------
+
+local CASCADES = {["save-update"] = true, merge = true, delete = true, ["delete-orphan"] = true,
+  ["refresh-expire"] = true, expunge = true}
+local ALL = {"save-update", "merge", "refresh-expire", "expunge", "delete"}
+
+--- "all, delete-orphan" -> {["save-update"] = true, ...}
+function M.parse_cascade(s, context)
+  local out = {}
+  if s == nil then
+    out["save-update"], out.merge = true, true
+    return out
+  end
+  if type(s) ~= "string" then
+    exc.raise(exc.ArgumentError, context .. ": cascade must be a string such as 'all, delete-orphan'", nil, 4)
+  end
+  for word in s:gmatch("[^,%s]+") do
+    if word == "all" then
+      for _, w in ipairs(ALL) do out[w] = true end
+    elseif word == "none" then
+      -- nothing
+    elseif CASCADES[word] then
+      out[word] = true
+    else
+      exc.raise(exc.ArgumentError, format("%s: unknown cascade '%s' (known: all, none, save-update, merge, " ..
+        "delete, delete-orphan, refresh-expire, expunge)", context, word), nil, 4)
+    end
+  end
+  if out["delete-orphan"] and not out.delete then
+    exc.raise(exc.ArgumentError, context .. ": cascade delete-orphan needs delete too ('all, delete-orphan')", nil, 4)
+  end
+  return out
+end
+
+-- the property ----------------------------------------------------------------------------
+
+---@class quicksilver.orm.RelationshipProperty
+local Rel = {}
+Rel.__index = Rel
+Rel.__name = "RelationshipProperty"
+Rel.is_column = false
+M.RelationshipProperty = Rel
+
+Rel.__tostring = function(r) return "<relationship " .. r:describe() .. ">" end
+
+function Rel:describe() return self.parent.class_name .. "." .. self.key end
+
+---@class quicksilver.orm.RelationshipAttribute
+local RelAttr = {}
+RelAttr.__index = RelAttr
+RelAttr.__name = "RelationshipAttribute"
+RelAttr._is_rel_attr = true
+M.RelationshipAttribute = RelAttr
+
+RelAttr.__tostring = function(a) return a.prop.parent.class_name .. "." .. a.prop.key end
+
+--- join(User.addresses): the target table and the ON clause.
+function RelAttr:__join_target__()
+  local rel = self.prop
+  rel.parent.registry:configure()
+  return rel.target.local_table, rel:join_condition()
+end
+
+--- The property for key on mapper, from a relationship() spec.
+function M.new_property(mapper, key, spec)
+  local opts = spec.opts
+  for name, what in pairs(NOT_YET) do
+    if opts[name] ~= nil then
+      exc.raise(exc.InvalidRequestError, format("relationship %s.%s: %s is not supported yet",
+        mapper.class_name, key, what), nil, 4)
+    end
+  end
+  local rel = setmetatable({parent = mapper, key = key, target_spec = spec.target, opts = opts,
+    lazy = opts.lazy == nil and "select" or tostring(opts.lazy),
+    passive_deletes = opts.passive_deletes or false,
+    viewonly = opts.viewonly or false}, Rel)
+  rel.cascade = M.parse_cascade(opts.cascade, "relationship " .. mapper.class_name .. "." .. key)
+  rel.class_attr = setmetatable({prop = rel}, RelAttr)
+  return rel
+end
+
+local function resolve_target(rel)
+  local t = rel.target_spec
+  local reg = rel.parent.registry
+  if type(t) == "function" then t = t() end
+  if type(t) == "string" then t = reg:resolve_class(t, "relationship " .. rel:describe()) end
+  local m = type(t) == "table" and rawget(t, "__mapper__")
+  if not m then
+    exc.raise(exc.ArgumentError, format("relationship %s: the target is not a mapped class", rel:describe()), nil, 4)
+  end
+  return m
+end
+
+-- A set of columns from an option given as a column, "Model.attr", a list
+-- of them, or a function returning them.
+local function column_set(rel, v, name)
+  if v == nil then return nil end
+  if type(v) == "function" then v = v() end
+  local list = (type(v) == "table" and (v._is_clause or type(v) == "string")) and {v} or v
+  if type(list) == "string" then list = {list} end
+  local out = {}
+  for _, c in ipairs(list) do
+    local col = rel.parent.registry:resolve_column(c, "relationship " .. rel:describe() .. " " .. name)
+    out[col] = true
+  end
+  return out
+end
+
+-- Foreign keys of from_table that point at to_table (restricted to the
+-- foreign_keys option when given): list of {fk column, referenced column}.
+local function fk_pairs(from_table, to_table, only)
+  local out = {}
+  for _, fk in ipairs(from_table.foreign_keys) do
+    local ok, target = pcall(fk.get_column, fk)
+    if ok and target and target.table == to_table and (not only or only[fk.parent]) then
+      out[#out + 1] = {fk = fk.parent, ref = target}
+    end
+  end
+  return out
+end
+
+--- Finds the target, the direction and the column pairs.
+function Rel:configure()
+  local target = resolve_target(self)
+  self.target = target
+  local pt, tt = self.parent.local_table, target.local_table
+  local only = column_set(self, self.opts.foreign_keys, "foreign_keys")
+  local remote = column_set(self, self.opts.remote_side, "remote_side")
+  local dir, pairs_
+  if pt == tt then
+    -- self-referential: one-to-many unless remote_side names the referenced
+    -- (primary key) side, as in SQLAlchemy's adjacency lists
+    pairs_ = fk_pairs(pt, pt, only)
+    if #pairs_ == 0 then
+      exc.raise(exc.NoForeignKeysError, format("relationship %s: table '%s' has no foreign key to itself",
+        self:describe(), pt.name), nil, 4)
+    end
+    dir = M.ONETOMANY
+    if remote then
+      for _, p in ipairs(pairs_) do
+        if remote[p.ref] then dir = M.MANYTOONE end
+      end
+    end
+  else
+    local to_parent = fk_pairs(tt, pt, only)   -- target rows point at parent rows
+    local to_target = fk_pairs(pt, tt, only)
+    if #to_parent > 0 and #to_target > 0 then
+      exc.raise(exc.AmbiguousForeignKeysError, format("relationship %s: foreign keys run both ways " ..
+        "between '%s' and '%s'; name the ones to use with foreign_keys", self:describe(), pt.name, tt.name), nil, 4)
+    elseif #to_parent > 0 then
+      dir, pairs_ = M.ONETOMANY, to_parent
+    elseif #to_target > 0 then
+      dir, pairs_ = M.MANYTOONE, to_target
+    else
+      exc.raise(exc.NoForeignKeysError, format("relationship %s: there are no foreign keys linking " ..
+        "'%s' and '%s'; add a ForeignKey or name the columns with foreign_keys", self:describe(),
+        pt.name, tt.name), nil, 4)
+    end
+  end
+  -- several foreign keys to the same table (two paths): ambiguous unless
+  -- they form one composite key
+  local constraints = {}
+  for _, p in ipairs(pairs_) do
+    local fk
+    for _, f in ipairs(p.fk.foreign_keys) do if f:get_column() == p.ref then fk = f end end
+    constraints[(fk and fk.constraint) or p.fk] = true
+  end
+  local ncons = 0
+  for _ in pairs(constraints) do ncons = ncons + 1 end
+  if ncons > 1 then
+    exc.raise(exc.AmbiguousForeignKeysError, format("relationship %s: more than one foreign key path " ..
+      "links '%s' and '%s'; name the columns with foreign_keys", self:describe(), pt.name, tt.name), nil, 4)
+  end
+  self.direction = dir
+  -- local: this side's columns; remote: the target's
+  self.pairs = {}
+  for i, p in ipairs(pairs_) do
+    if dir == M.ONETOMANY then
+      self.pairs[i] = {local_col = p.ref, remote_col = p.fk}
+    else
+      self.pairs[i] = {local_col = p.fk, remote_col = p.ref}
+    end
+  end
+  if self.opts.uselist ~= nil then self.uselist = self.opts.uselist and true or false
+  else self.uselist = dir == M.ONETOMANY end
+  -- attribute keys of the pair columns on each side
+  for _, p in ipairs(self.pairs) do
+    p.local_key = self.parent.col_attr[p.local_col]
+    p.remote_key = target.col_attr[p.remote_col]
+    if not p.local_key or not p.remote_key then
+      exc.raise(exc.InvalidRequestError, format("relationship %s: column %s or %s is not mapped",
+        self:describe(), tostring(p.local_col), tostring(p.remote_col)), nil, 4)
+    end
+  end
+  -- a many-to-one whose remote columns are the target's primary key can
+  -- be answered from the identity map
+  if dir == M.MANYTOONE and #self.pairs == #target.pk_cols then
+    local by_pk = true
+    for i, c in ipairs(target.pk_cols) do
+      if self.pairs[i].remote_col ~= c then by_pk = false end
+    end
+    self.by_pk = by_pk
+  end
+  self.order_by = nil
+  if self.opts.order_by ~= nil then
+    local ob = self.opts.order_by
+    if type(ob) == "function" then ob = ob() end
+    if type(ob) ~= "table" or ob._is_clause or rawget(ob, "_is_rel_attr") then ob = {ob} end
+    local out = {}
+    for i, o in ipairs(ob) do
+      if type(o) == "string" then
+        local desc = o:match("^(.-)%s+[dD][eE][sS][cC]$")
+        local col = self.parent.registry:resolve_column(desc or o, "relationship " .. self:describe() .. " order_by")
+        out[i] = desc and col:desc() or col
+      else
+        out[i] = o
+      end
+    end
+    self.order_by = out
+  end
+  self.configured = true
+end
+
+--- back_populates and backref: the two sides know each other.
+function Rel:link()
+  self.linked = true
+  local bp, br = self.opts.back_populates, self.opts.backref
+  if bp ~= nil and br ~= nil then
+    exc.raise(exc.ArgumentError, format("relationship %s: give back_populates or backref, not both", self:describe()), nil, 4)
+  end
+  if bp ~= nil then
+    local other = self.target.props[bp]
+    if not other or other.is_column then
+      exc.raise(exc.InvalidRequestError, format("relationship %s: back_populates names '%s', which is " ..
+        "not a relationship of %s", self:describe(), tostring(bp), self.target.class_name), nil, 4)
+    end
+    if not other.configured then other:configure() end
+    if other.target ~= self.parent and not self.parent:isa(other.target) then
+      exc.raise(exc.InvalidRequestError, format("relationship %s: back_populates '%s' points at %s, not %s",
+        self:describe(), tostring(bp), other.target.class_name, self.parent.class_name), nil, 4)
+    end
+    self.reverse = other
+    other.reverse = self
+  elseif br ~= nil then
+    local name, ropts = br, {}
+    if type(br) == "table" and br._is_backref then name, ropts = br.name, br.opts end
+    if type(name) ~= "string" then
+      exc.raise(exc.ArgumentError, format("relationship %s: backref must be a name or orm.backref(...)", self:describe()), nil, 4)
+    end
+    if self.target.props[name] then
+      exc.raise(exc.ArgumentError, format("relationship %s: backref '%s' clashes with an attribute of %s",
+        self:describe(), name, self.target.class_name), nil, 4)
+    end
+    local o = {}
+    for k, v in pairs(ropts) do o[k] = v end
+    -- the reverse of a one-to-many is a many-to-one over the same columns
+    if self.opts.foreign_keys ~= nil and o.foreign_keys == nil then o.foreign_keys = self.opts.foreign_keys end
+    if self.parent.local_table == self.target.local_table and o.remote_side == nil and
+        self.direction == M.ONETOMANY then
+      local rs = {}
+      for _, p in ipairs(self.pairs) do rs[#rs + 1] = p.local_col end
+      o.remote_side = rs
+    end
+    local spec = M.relationship(self.parent.class, o)
+    local other = M.new_property(self.target, name, spec)
+    self.target:_add_relationship(other)
+    other:configure()
+    other.linked = true
+    self.reverse = other
+    other.reverse = self
+  end
+end
+
+--- The ON clause joining parent to target.
+function Rel:join_condition()
+  if self.parent.local_table == self.target.local_table then
+    exc.raise(exc.InvalidRequestError, format("join(%s): a self-referential join needs an alias " ..
+      "(orm.aliased), which the next ORM issue brings", self:describe()), nil, 4)
+  end
+  local conds = {}
+  for i, p in ipairs(self.pairs) do conds[i] = p.local_col:eq(p.remote_col) end
+  if #conds == 1 then return conds[1] end
+  return elements.and_(unpack(conds))
+end
+
+--- The WHERE criterion loading this relationship for a parent state, or
+--- nil when a local value is NULL (nothing can match).
+function Rel:criterion(st)
+  local conds = {}
+  for i, p in ipairs(self.pairs) do
+    local v = st.dict[p.local_key]
+    if v == nil then v = attributes.get_column(st, p.local_key) end
+    if v == nil then return nil end
+    conds[i] = p.remote_col:eq(v)
+  end
+  if #conds == 1 then return conds[1] end
+  return elements.and_(unpack(conds))
+end
+
+--- Loads the relationship of st from the database (one SELECT, or none
+--- when the identity map has the many-to-one target).
+function Rel:lazy_load(st)
+  local key = self.key
+  local session = st.session
+  if not session then
+    exc.raise(exc.DetachedInstanceError, format("Parent instance %s is not bound to a Session; lazy " ..
+      "load operation of attribute '%s' cannot proceed", tostring(st.obj), key), nil, 4)
+  end
+  local lazy = self.lazy
+  local override = st.lazy_override and st.lazy_override[key]
+  if override then lazy = override end
+  if lazy == "raise" or lazy == "raise_on_sql" then
+    exc.raise(exc.InvalidRequestError, format("'%s' is not available due to lazy='raise'", self:describe()), nil, 4)
+  end
+  local value
+  if lazy == "noload" then
+    value = self.uselist and {} or nil
+  elseif self.uselist then
+    local crit = self:criterion(st)
+    if crit == nil then
+      value = {}
+    else
+      local stmt = selectable.select(self.target.class):where(crit)
+      if self.order_by then stmt = stmt:order_by(unpack(self.order_by)) end
+      value = session:_load_objects(stmt)
+    end
+  else
+    local vals = {}
+    local missing = false
+    for i, p in ipairs(self.pairs) do
+      local v = st.dict[p.local_key]
+      if v == nil then v = attributes.get_column(st, p.local_key) end
+      if v == nil then missing = true end
+      vals[i] = v
+    end
+    if not missing then
+      if self.by_pk then value = session:_identity_lookup(self.target, vals) end
+      if value == nil then
+        local stmt = selectable.select(self.target.class):where(self:criterion(st))
+        local list = session:_load_objects(stmt)
+        value = list[1]
+      end
+    end
+  end
+  -- a change made meanwhile (autoflush may have run) wins
+  if st.loaded[key] then return st.dict[key] end
+  st.dict[key] = value
+  if self.uselist then
+    attributes.track_collection(st, key, value)
+  else
+    st.loaded[key] = true
+  end
+  return value
+end
+
+--- The objects this relationship of st holds now (loaded values only).
+function Rel:current(st)
+  if not st.loaded[self.key] then return nil end
+  local v = st.dict[self.key]
+  if v == nil then return nil end
+  if self.uselist then return v end
+  return {v}
+end
+
+M.STATE = STATE
+return M

@@ -1,0 +1,813 @@
+--- orm/session.lua: the Session (SQLAlchemy's orm/session.py): the identity
+--- map, the objects to flush, the transaction, and ORM-enabled execution.
+---
+--- The identity map is weak-valued, as in SQLAlchemy: an unmodified object
+--- nobody references may be collected. Pending, modified and deleted
+--- objects are held strongly until flushed, and so are objects whose
+--- collections are loaded (a table.insert into a plain Lua list is only seen
+--- by comparing at flush, so the owner must survive until then).
+local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
+local result_mod = require("quicksilver.engine.result")
+local selectable = require("quicksilver.sql.selectable")
+local attributes = require("quicksilver.orm.attributes")
+local mapper_mod = require("quicksilver.orm.mapper")
+local loading = require("quicksilver.orm.loading")
+
+local M = {}
+
+local type, rawget, setmetatable, pairs, ipairs, next, format, tostring, error, pcall =
+  type, rawget, setmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
+local STATE = attributes.STATE
+local unpack = table.unpack or unpack
+
+---@class quicksilver.orm.Session
+---@field bind table|nil
+---@field autoflush boolean
+---@field expire_on_commit boolean
+local Session = {}
+M.Session = Session
+Session.__name = "Session"
+
+-- session.new / dirty / deleted / identity_map are computed when read
+local computed = {}
+Session.__index = function(self, k)
+  local m = Session[k]
+  if m ~= nil then return m end
+  local f = computed[k]
+  if f then return f(self) end
+  return nil
+end
+
+local OPTIONS = {bind = true, autoflush = true, expire_on_commit = true, autobegin = true, info = true,
+  class_ = true, twophase = true, join_transaction_mode = true}
+
+--- orm.Session(engine, {options}) or orm.Session({bind = engine, ...}).
+---@return quicksilver.orm.Session
+function M.new(bind, opts)
+  if type(bind) == "table" and getmetatable(bind) == nil and opts == nil then
+    opts, bind = bind, bind.bind
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not OPTIONS[k] then
+      exc.raise(exc.ArgumentError, format("Session: unknown option '%s'", tostring(k)), nil, 3)
+    end
+  end
+  if opts.bind ~= nil then bind = opts.bind end
+  local self = setmetatable({
+    bind = bind,
+    autoflush = opts.autoflush ~= false,
+    expire_on_commit = opts.expire_on_commit ~= false,
+    autobegin = opts.autobegin ~= false,
+    info = opts.info or {},
+    _imap = setmetatable({}, {__mode = "v"}),
+    _new = {}, _new_set = {},
+    _deleted = {}, _deleted_set = {},
+    _modified = {}, _collections = {},
+    _stack = {},
+  }, Session)
+  return self
+end
+
+-- object states ------------------------------------------------------------------------
+
+local function unlink_new(self, st)
+  if self._new_set[st] then
+    self._new_set[st] = nil
+    for i = #self._new, 1, -1 do
+      if self._new[i] == st then table.remove(self._new, i); break end
+    end
+  end
+end
+
+local function unlink_deleted(self, st)
+  if self._deleted_set[st] then
+    self._deleted_set[st] = nil
+    for i = #self._deleted, 1, -1 do
+      if self._deleted[i] == st then table.remove(self._deleted, i); break end
+    end
+  end
+end
+
+-- Takes st into this session: pending when it has no identity, else
+-- persistent again (a detached object).
+function Session:_attach(st)
+  local owner = st.session
+  if owner == self then return end
+  if owner ~= nil then
+    exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
+      tostring(st.obj)), nil, 4)
+  end
+  if st.deleted_flushed then
+    exc.raise(exc.InvalidRequestError, format("Object %s has been deleted; it cannot be added back",
+      tostring(st.obj)), nil, 4)
+  end
+  if st.key then
+    local other = self._imap[st.key]
+    if other ~= nil and not rawequal(other, st.obj) then
+      exc.raise(exc.InvalidRequestError, format("Can't attach instance %s; another instance with key %s " ..
+        "is already present in this session", tostring(st.obj), tostring(st.obj)), nil, 4)
+    end
+    st.session = self
+    self._imap[st.key] = st.obj
+    if st.modified then self._modified[st] = true end
+  else
+    st.session = self
+    self._new[#self._new + 1] = st
+    self._new_set[st] = true
+  end
+  for k in pairs(st.snap) do
+    if st.loaded[k] then self._collections[st] = true end
+  end
+end
+
+-- Objects reachable through loaded relationships with the given cascade,
+-- breadth first, starting from (and including) st.
+local function cascade_iter(st, cascade)
+  local seen, queue, i = {[st] = true}, {st}, 1
+  return function()
+    local cur = queue[i]
+    if cur == nil then return nil end
+    i = i + 1
+    for _, rel in ipairs(cur.mapper.relationships) do
+      if rel.cascade[cascade] and cur.loaded[rel.key] then
+        local v = cur.dict[rel.key]
+        if v ~= nil then
+          local list = rel.uselist and v or {v}
+          for j = 1, #list do
+            local ost = rawget(list[j], STATE)
+            if ost and not seen[ost] then
+              seen[ost] = true
+              queue[#queue + 1] = ost
+            end
+          end
+        end
+      end
+    end
+    return cur
+  end
+end
+M.cascade_iter = cascade_iter
+
+--- Places an object in the session (pending, or persistent again when it
+--- was detached), with what it reaches through save-update cascades.
+function Session:add(obj)
+  local st = attributes.instance_state(obj, "Session:add")
+  st.mapper.registry:configure()
+  for s in cascade_iter(st, "save-update") do self:_attach(s) end
+end
+
+function Session:add_all(list)
+  if type(list) ~= "table" then
+    exc.raise(exc.ArgumentError, "Session:add_all: expected a list of objects", nil, 2)
+  end
+  for i = 1, #list do self:add(list[i]) end
+end
+
+--- Marks a persistent object to be deleted at the next flush (a pending one
+--- is simply expunged, as SQLAlchemy does).
+function Session:delete(obj)
+  local st = attributes.instance_state(obj, "Session:delete")
+  if not st.key then
+    if st.session == self then
+      self:expunge(obj)
+      return
+    end
+    exc.raise(exc.InvalidRequestError, format("Instance %s is not persisted", tostring(obj)), nil, 2)
+  end
+  if st.deleted_flushed then return end
+  self:_attach(st)
+  if not self._deleted_set[st] then
+    self._deleted_set[st] = true
+    self._deleted[#self._deleted + 1] = st
+  end
+end
+
+--- Removes the object (and what it reaches through expunge cascades) from
+--- the session: pending ones become transient, persistent ones detached.
+function Session:expunge(obj)
+  local st = attributes.instance_state(obj, "Session:expunge")
+  if st.session ~= self then
+    exc.raise(exc.InvalidRequestError, format("Instance %s is not present in this Session", tostring(obj)), nil, 2)
+  end
+  for s in cascade_iter(st, "expunge") do
+    if s.session == self then self:_detach(s) end
+  end
+end
+
+function Session:_detach(st)
+  unlink_new(self, st)
+  unlink_deleted(self, st)
+  self._modified[st] = nil
+  self._collections[st] = nil
+  if st.key and rawequal(self._imap[st.key], st.obj) then self._imap[st.key] = nil end
+  st.session = nil
+end
+
+--- Every object leaves the session.
+function Session:expunge_all()
+  for _, obj in pairs(self._imap) do rawget(obj, STATE).session = nil end
+  for _, st in ipairs(self._new) do st.session = nil end
+  for st in pairs(self._deleted_set) do st.session = nil end
+  self._imap = setmetatable({}, {__mode = "v"})
+  self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
+  self._modified, self._collections = {}, {}
+end
+
+-- expiry -------------------------------------------------------------------------------
+
+local function expire_state(self, st, keys)
+  local m = st.mapper
+  local dict, committed = st.dict, st.committed
+  local pk = {}
+  for _, k in ipairs(m.pk_keys) do pk[k] = true end
+  local ex = st.expired or {}
+  for _, p in ipairs(m.column_props) do
+    local k = p.key
+    if (keys == nil or keys[k]) and not pk[k] then
+      dict[k] = nil
+      committed[k] = nil
+      ex[k] = true
+    end
+  end
+  st.expired = next(ex) and ex or nil
+  for _, rel in ipairs(m.relationships) do
+    local k = rel.key
+    if keys == nil or keys[k] then
+      dict[k] = nil
+      st.loaded[k] = nil
+      st.snap[k] = nil
+      if st.m2o_set then st.m2o_set[k] = nil end
+    end
+  end
+  if keys == nil then
+    st.modified = false
+    st.m2o_set = nil
+    self._modified[st] = nil
+    self._collections[st] = nil
+  end
+end
+
+--- Expires the object's attributes (all, or the names listed): the next
+--- access loads them. Unflushed changes to them are discarded.
+function Session:expire(obj, names)
+  local st = attributes.instance_state(obj, "Session:expire")
+  if st.session ~= self or not st.key then
+    exc.raise(exc.InvalidRequestError, format("Instance %s is not persistent within this Session", tostring(obj)), nil, 2)
+  end
+  local keys
+  if names ~= nil then
+    keys = {}
+    for _, n in ipairs(names) do
+      if not st.mapper.props[n] then
+        exc.raise(exc.ArgumentError, format("Session:expire: %s has no mapped attribute '%s'",
+          st.mapper.class_name, tostring(n)), nil, 2)
+      end
+      keys[n] = true
+    end
+  end
+  for s in cascade_iter(st, "refresh-expire") do
+    if s.session == self and s.key then expire_state(self, s, s == st and keys or nil) end
+  end
+end
+
+function Session:expire_all()
+  for _, obj in pairs(self._imap) do expire_state(self, rawget(obj, STATE), nil) end
+end
+
+--- Loads the object's attributes again from the database now.
+function Session:refresh(obj, names)
+  local st = attributes.instance_state(obj, "Session:refresh")
+  if st.session ~= self or not st.key then
+    exc.raise(exc.InvalidRequestError, format("Instance %s is not persistent within this Session", tostring(obj)), nil, 2)
+  end
+  self:expire(obj, names)
+  loading.load_expired(st)
+end
+
+-- transactions ---------------------------------------------------------------------------
+
+local function pending_rollback_error(self, level)
+  local err = self._pending_rollback
+  exc.raise(exc.PendingRollbackError, "This Session's transaction has been rolled back due to a previous " ..
+    "exception during flush. To begin a new transaction with this Session, first issue " ..
+    "Session:rollback(). Original exception was: " .. tostring(err), {orig_error = err}, level or 3)
+end
+
+--- The session's connection, beginning its transaction when there is none.
+function Session:_connection()
+  if self._pending_rollback then pending_rollback_error(self, 4) end
+  local conn = self._conn
+  if conn then return conn end
+  if not self.bind then
+    exc.raise(exc.UnboundExecutionError, "This Session is not bound to an engine: Session(engine) or " ..
+      "sessionmaker({bind = engine})", nil, 4)
+  end
+  if not self.autobegin and #self._stack == 0 then
+    exc.raise(exc.InvalidRequestError, "Autobegin is disabled on this Session; call Session:begin()", nil, 4)
+  end
+  conn = self.bind:connect()
+  local ok, root = pcall(conn.begin, conn)
+  if not ok then
+    conn:close()
+    error(root, 0)
+  end
+  self._conn, self._root = conn, root
+  self._tx_new, self._tx_deleted = {}, {}
+  return conn
+end
+
+--- The Connection the session's transaction runs on (beginning it).
+function Session:connection()
+  return self:_connection()
+end
+
+--- Whether a transaction is in progress.
+function Session:in_transaction() return self._conn ~= nil end
+function Session:in_nested_transaction() return #self._stack > 0 and self._stack[#self._stack].nested end
+
+local function end_connection(self)
+  local conn = self._conn
+  self._conn, self._root = nil, nil
+  self._stack = {}
+  if conn then pcall(conn.close, conn) end
+end
+
+-- After the database rolled back: objects made persistent by this
+-- transaction's flushes become transient again, its deletions are undone,
+-- unflushed pending objects leave, everything else expires.
+local function after_rollback(self, new_mark, del_mark)
+  local tx_new, tx_del = self._tx_new or {}, self._tx_deleted or {}
+  for i = #tx_new, (new_mark or 0) + 1, -1 do
+    local st = tx_new[i]
+    tx_new[i] = nil
+    if st.key and rawequal(self._imap[st.key], st.obj) then self._imap[st.key] = nil end
+    st.key = nil
+    self._modified[st] = nil
+    self._collections[st] = nil
+    st.session = nil   -- transient again, as SQLAlchemy expunges them
+  end
+  for i = #tx_del, (del_mark or 0) + 1, -1 do
+    local st = tx_del[i]
+    tx_del[i] = nil
+    st.deleted_flushed = nil
+    st.session = self
+    self._imap[st.key] = st.obj
+  end
+  if new_mark == nil then
+    for i = #self._new, 1, -1 do self._new[i].session = nil end
+    self._new, self._new_set = {}, {}
+  end
+  for st in pairs(self._deleted_set) do st.deleted_marked = nil end
+  self._deleted, self._deleted_set = {}, {}
+  self:expire_all()
+end
+
+--- Flushes, then commits the transaction (the outermost, with any
+--- savepoints inside it). With expire_on_commit every object expires.
+function Session:commit()
+  if self._pending_rollback then pending_rollback_error(self) end
+  if not self._conn then
+    if #self._new == 0 and #self._deleted == 0 and next(self._modified) == nil and
+        next(self._collections) == nil then
+      return
+    end
+    self:_connection()
+  end
+  self:flush()
+  local root = self._root
+  local ok, err = pcall(root.commit, root)
+  if not ok then
+    end_connection(self)
+    after_rollback(self)
+    error(err, 0)
+  end
+  end_connection(self)
+  for _, st in ipairs(self._tx_deleted or {}) do
+    st.session = nil
+  end
+  self._tx_new, self._tx_deleted = {}, {}
+  if self.expire_on_commit then self:expire_all() end
+end
+
+--- Rolls back the transaction; objects return to what the database has.
+function Session:rollback()
+  if self._conn then
+    local root = self._root
+    pcall(root.rollback, root)
+    end_connection(self)
+  end
+  self._pending_rollback = nil
+  after_rollback(self)
+end
+
+--- Rolls back and expunges everything. The session can be used again.
+function Session:close()
+  if self._conn then
+    pcall(self._root.rollback, self._root)
+    end_connection(self)
+  end
+  self._pending_rollback = nil
+  self._tx_new, self._tx_deleted = {}, {}
+  self:expunge_all()
+end
+
+Session.__close = function(self) self:close() end
+
+-- A SessionTransaction: what begin()/begin_nested() return.
+---@class quicksilver.orm.SessionTransaction
+local SessionTransaction = {}
+SessionTransaction.__index = SessionTransaction
+SessionTransaction.__name = "SessionTransaction"
+M.SessionTransaction = SessionTransaction
+
+local function pop(self, tx)
+  local stack = self._stack
+  for i = #stack, 1, -1 do
+    if stack[i] == tx then
+      for j = #stack, i, -1 do stack[j].active = false; stack[j] = nil end
+      return
+    end
+  end
+end
+
+function SessionTransaction:commit()
+  if not self.active then
+    exc.raise(exc.InvalidRequestError, "This transaction is inactive", nil, 2)
+  end
+  local s = self.session
+  if self.nested then
+    s:flush()
+    self.sp:commit()
+    pop(s, self)
+  else
+    self.active = false
+    s:commit()
+  end
+end
+
+function SessionTransaction:rollback()
+  if not self.active then return end
+  local s = self.session
+  if self.nested then
+    pcall(self.sp.rollback, self.sp)
+    pop(s, self)
+    if s._pending_rollback and (s._pending_level or 0) >= self.level then
+      s._pending_rollback, s._pending_level = nil, nil
+    end
+    after_rollback(s, self.new_mark, self.del_mark)
+  else
+    self.active = false
+    s:rollback()
+  end
+end
+
+function SessionTransaction:close() if self.active then self:rollback() end end
+
+SessionTransaction.__close = function(self, err)
+  if not self.active then return end
+  if err ~= nil then self:rollback() else self:commit() end
+end
+
+local function run_scope(tx, fn, session)
+  local res = {pcall(fn, session)}
+  if not res[1] then
+    if tx.active then pcall(tx.rollback, tx) end
+    error(res[2], 0)
+  end
+  if tx.active then tx:commit() end
+  return unpack(res, 2, #res)
+end
+
+--- Begins the transaction explicitly; with fn, runs fn(session) in it and
+--- commits (rolls back and re-raises on error), returning fn's results.
+function Session:begin(fn)
+  if self._conn then
+    exc.raise(exc.InvalidRequestError, "A transaction is already begun on this Session", nil, 2)
+  end
+  local tx = setmetatable({session = self, nested = false, active = true, level = 0}, SessionTransaction)
+  self._stack[1] = tx
+  local ok, err = pcall(self._connection, self)
+  if not ok then self._stack = {}; error(err, 0) end
+  if fn then return run_scope(tx, fn, self) end
+  return tx
+end
+
+--- A SAVEPOINT: rolling it back undoes only what was flushed inside it.
+function Session:begin_nested(fn)
+  self:flush()
+  local conn = self:_connection()
+  local sp = conn:begin_nested()
+  local tx = setmetatable({session = self, nested = true, active = true, sp = sp,
+    new_mark = #self._tx_new, del_mark = #self._tx_deleted}, SessionTransaction)
+  self._stack[#self._stack + 1] = tx
+  tx.level = #self._stack
+  if fn then return run_scope(tx, fn, self) end
+  return tx
+end
+
+--- A flush failed: the innermost transaction is rolled back in the database
+--- (a savepoint, or the whole transaction) and the session refuses work
+--- until rollback() is called.
+function Session:_flush_failed(err)
+  local top = self._stack[#self._stack]
+  if top and top.nested then
+    pcall(top.sp.rollback, top.sp)
+    top.sp_rolled_back = true
+    self._pending_level = top.level
+  else
+    if self._root then pcall(self._root.rollback, self._root) end
+    end_connection(self)
+    self._pending_level = 0
+  end
+  self._pending_rollback = err
+end
+
+-- flush ----------------------------------------------------------------------------------
+
+--- Writes pending changes to the database (in the session's transaction).
+function Session:flush()
+  require("quicksilver.orm.unitofwork").flush(self)
+end
+
+function Session:_autoflush()
+  if self.autoflush and not self._no_autoflush and not self._flushing then self:flush() end
+end
+
+--- Runs fn(session) with autoflush off, returning its results.
+function Session:no_autoflush(fn)
+  local prev = self._no_autoflush
+  self._no_autoflush = true
+  local res = {pcall(fn, self)}
+  self._no_autoflush = prev
+  if not res[1] then error(res[2], 0) end
+  return unpack(res, 2, #res)
+end
+
+-- queries ---------------------------------------------------------------------------------
+
+-- A select of entities gets what the ORM adds at execution: single-table
+-- subclasses load only their identities.
+local function orm_statement(stmt)
+  for _, e in ipairs(stmt._entities) do
+    local crit = e.entity:_single_table_criterion()
+    if crit then stmt = stmt:where(crit) end
+  end
+  return stmt
+end
+
+--- Executes a statement in the session's transaction. A select of mapped
+--- classes returns rows of objects (through the identity map); anything
+--- else runs as Core does. opts: {execution_options = {...}}.
+function Session:execute(stmt, params, opts)
+  if type(stmt) ~= "table" or not stmt._executable then
+    exc.raise(exc.ObjectNotExecutableError, "Session:execute: not an executable object: " ..
+      util.repr(stmt, 60), nil, 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    exc.raise(exc.ArgumentError, "Session:execute: options must be a table", nil, 2)
+  end
+  self:_autoflush()
+  local conn = self:_connection()
+  local eopts = opts and opts.execution_options
+  local ents = stmt._entities
+  if not ents then return conn:execute(stmt, params, eopts) end
+  stmt = orm_statement(stmt)
+  local res = conn:execute(stmt, params, eopts)
+  local raw = res:all()
+  local rows, keys = loading.rows(self, raw, ents, res:keys())
+  local out = result_mod.Result.new({keys = keys, rows = rows, returns_rows = true})
+  require("quicksilver.orm.strategies").apply(self, stmt, rows, keys)
+  return out
+end
+
+--- execute(...):scalars()
+function Session:scalars(stmt, params, opts)
+  return self:execute(stmt, params, opts):scalars()
+end
+
+--- The first column of the first row.
+function Session:scalar(stmt, params, opts)
+  return self:execute(stmt, params, opts):scalar()
+end
+
+-- Objects of a select of one entity (lazy loads).
+function Session:_load_objects(stmt)
+  return self:execute(stmt):scalars():all()
+end
+
+-- Core execution in the session's transaction, without ORM rows (refresh).
+function Session:_execute_core(stmt, params)
+  local conn = self:_connection()
+  return conn:execute(orm_statement(stmt), params)
+end
+
+--- The object with these primary-key values in the identity map, or nil.
+function Session:_identity_lookup(m, vals)
+  local key = attributes.identity_key(m, vals, #vals)
+  if not key then return nil end
+  local obj = self._imap[key]
+  if obj == nil then return nil end
+  local st = rawget(obj, STATE)
+  if st.deleted_flushed or not st.mapper:isa(m) then return nil end
+  return obj
+end
+
+-- The primary-key values of an identifier: a value, a list in key order,
+-- or a table of attribute = value.
+local function ident_values(m, ident)
+  local n = #m.pk_keys
+  local vals
+  if type(ident) ~= "table" then
+    vals = {ident}
+  elseif ident[1] ~= nil then
+    vals = ident
+  else
+    vals = {}
+    for i, k in ipairs(m.pk_keys) do vals[i] = ident[k] end
+    for k in pairs(ident) do
+      local known = false
+      for _, pk in ipairs(m.pk_keys) do if pk == k then known = true end end
+      if not known then
+        exc.raise(exc.ArgumentError, format("get: '%s' is not a primary key attribute of %s", tostring(k),
+          m.class_name), nil, 4)
+      end
+    end
+  end
+  local count = 0
+  for i = 1, n do if vals[i] ~= nil then count = count + 1 end end
+  if count ~= n or (type(ident) == "table" and ident[1] ~= nil and #ident ~= n) then
+    exc.raise(exc.InvalidRequestError, format("Incorrect number of values in identifier formed for " ..
+      "argument 'ident'; primary key for %s is %d column(s)", m.class_name, n), nil, 4)
+  end
+  return vals
+end
+
+--- The object of this class with this primary key: from the identity map
+--- when there, else one SELECT; nil when no row has it.
+function Session:get(cls, ident, opts)
+  local m = mapper_mod.class_mapper(cls, "Session:get")
+  local vals = ident_values(m, ident)
+  local obj = self:_identity_lookup(m, vals)
+  if obj ~= nil then
+    local st = rawget(obj, STATE)
+    if st.expired then
+      local ok, err = pcall(loading.load_expired, st)
+      if not ok then
+        if exc.is_error(err, exc.ObjectDeletedError) then return nil end
+        error(err, 0)
+      end
+    end
+    return obj
+  end
+  local conds = {}
+  for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(vals[i]) end
+  local stmt = selectable.select(cls):where(unpack(conds))
+  return self:execute(stmt, nil, opts):scalars():first()
+end
+
+--- get() that raises NoResultFound instead of returning nil.
+function Session:get_one(cls, ident, opts)
+  local obj = self:get(cls, ident, opts)
+  if obj == nil then
+    exc.raise(exc.NoResultFound, "No row was found when one was required", nil, 2)
+  end
+  return obj
+end
+
+--- Copies the state of obj onto the persistent object with the same
+--- identity (loaded when needed, created when none exists) and returns it;
+--- relationships with the merge cascade are merged too.
+function Session:merge(obj, opts)
+  local load = not (opts and opts.load == false)
+  local memo = {}
+  local function merge_one(src)
+    local sst = attributes.instance_state(src, "Session:merge")
+    if sst.session == self then return src end
+    if memo[sst] then return memo[sst] end
+    local m = sst.mapper
+    m.registry:configure()
+    local vals, complete = {}, true
+    for i, k in ipairs(m.pk_keys) do
+      vals[i] = sst.dict[k]
+      if vals[i] == nil then complete = false end
+    end
+    local target
+    if complete then
+      target = self:_identity_lookup(m, vals)
+      if target == nil and load then target = self:get(m.class, vals) end
+    end
+    if target == nil then
+      target = m.class()
+      self:add(target)
+    end
+    memo[sst] = target
+    local tst = rawget(target, STATE)
+    for _, p in ipairs(m.column_props) do
+      local k = p.key
+      local v = sst.dict[k]
+      local known = v ~= nil or (sst.key ~= nil and not (sst.expired and sst.expired[k]))
+      if known and not rawequal(tst.dict[k], v) then attributes.set_column(tst, k, v) end
+    end
+    for _, rel in ipairs(m.relationships) do
+      if rel.cascade.merge and sst.loaded[rel.key] then
+        local v = sst.dict[rel.key]
+        if rel.uselist then
+          local list = {}
+          for i, item in ipairs(v or {}) do list[i] = merge_one(item) end
+          target[rel.key] = list
+        else
+          target[rel.key] = v ~= nil and merge_one(v) or nil
+        end
+      end
+    end
+    return target
+  end
+  return merge_one(obj)
+end
+
+--- Whether the object has changes a flush would write.
+function Session:is_modified(obj)
+  local st = attributes.instance_state(obj, "Session:is_modified")
+  return require("quicksilver.orm.unitofwork").has_changes(st)
+end
+
+--- The legacy Query is built by the next ORM issue; until then select().
+function Session:query()
+  exc.raise(exc.InvalidRequestError, "Session:query (the legacy Query API) is not available yet; " ..
+    "use session:scalars(qs.select(Model)...)", nil, 2)
+end
+
+-- computed fields ---------------------------------------------------------------------------
+
+local function with_members(list)
+  for i = 1, #list do list[list[i]] = true end
+  return list
+end
+
+function computed.new(self)
+  local out = {}
+  for i, st in ipairs(self._new) do out[i] = st.obj end
+  return with_members(out)
+end
+
+function computed.dirty(self)
+  local out = {}
+  for st in pairs(self._modified) do
+    if st.key and st.session == self and not self._deleted_set[st] then out[#out + 1] = st.obj end
+  end
+  return with_members(out)
+end
+
+function computed.deleted(self)
+  local out = {}
+  for i, st in ipairs(self._deleted) do out[i] = st.obj end
+  return with_members(out)
+end
+
+function computed.identity_map(self) return self._imap end
+
+-- sessionmaker ---------------------------------------------------------------------------
+
+---@class quicksilver.orm.sessionmaker
+local Maker = {}
+Maker.__index = Maker
+Maker.__name = "sessionmaker"
+Maker.__call = function(self, overrides)
+  local o = util.merge(self.kw, overrides)
+  return M.new(o.bind, o)
+end
+
+--- orm.sessionmaker({bind = engine, autoflush, expire_on_commit}): calling
+--- it makes a Session with those options.
+function M.sessionmaker(opts)
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not OPTIONS[k] then
+      exc.raise(exc.ArgumentError, format("sessionmaker: unknown option '%s'", tostring(k)), nil, 2)
+    end
+  end
+  return setmetatable({kw = util.copy(opts)}, Maker)
+end
+
+--- Changes the options of later sessions (e.g. the bind).
+function Maker:configure(opts)
+  for k, v in pairs(opts) do self.kw[k] = v end
+end
+
+--- A new session in a transaction: with fn, runs fn(session), commits and
+--- closes it.
+function Maker:begin(fn)
+  local s = self()
+  if fn then
+    local res = {pcall(s.begin, s, fn)}
+    s:close()
+    if not res[1] then error(res[2], 0) end
+    return unpack(res, 2, #res)
+  end
+  s:begin()
+  return s
+end
+
+return M

@@ -1,0 +1,776 @@
+--- orm/unitofwork.lua: the flush (SQLAlchemy's orm/unitofwork.py and
+--- persistence.py).
+---
+--- 1. Gather: cascade save-update from everything in the session, cascade
+---    deletes (loading collections unless passive_deletes), compare loaded
+---    collections with their snapshots (members added get their foreign key,
+---    members removed are orphans: deleted or their key nulled), and note
+---    which foreign keys follow from which objects.
+--- 2. Plan (C: core.toposort): tables in dependency order (parents before
+---    children), rows of a self-referential table in levels; changed columns
+---    per object (C: core.changed_keys).
+--- 3. Write, in the session's transaction: INSERTs per table in batches of
+---    equal column sets (one executemany, or multi-row INSERT ... RETURNING
+---    for new keys), UPDATEs of changed columns only (batched the same way,
+---    rowcounts checked), then DELETEs children first.
+--- 4. Only when every statement succeeded do objects change state; on any
+---    error their attributes are put back, the transaction is rolled back,
+---    and the session raises PendingRollbackError until rollback().
+local core = require("quicksilver.core")
+local exc = require("quicksilver.exc")
+local elements = require("quicksilver.sql.elements")
+local dml = require("quicksilver.sql.dml")
+local attributes = require("quicksilver.orm.attributes")
+
+local M = {}
+
+local type, rawget, pairs, ipairs, next, format, tostring, error, sort, concat =
+  type, rawget, pairs, ipairs, next, string.format, tostring, error, table.sort, table.concat
+local STATE = attributes.STATE
+local UNKNOWN = attributes.UNKNOWN
+local NULL = elements.null
+local ONETOMANY = "ONETOMANY"
+local unpack = table.unpack or unpack
+local changed_keys = core.changed_keys
+local toposort = core.toposort
+
+-- Rows per multi-row INSERT ... RETURNING, within the 65,535 placeholders
+-- the servers allow.
+local RETURNING_BATCH = 1000
+
+local function column_keys(m)
+  local keys = m._column_keys
+  if not keys then
+    keys = {}
+    for i, p in ipairs(m.column_props) do keys[i] = p.key end
+    m._column_keys = keys
+  end
+  return keys
+end
+
+local function list_of(rel, v)
+  if v == nil then return {} end
+  if rel.uselist then return v end
+  return {v}
+end
+
+--- Whether st has something to write (columns, collections, many-to-ones).
+function M.has_changes(st)
+  if not st.key then return st.session ~= nil end
+  if #changed_keys(st.dict, st.committed, column_keys(st.mapper)) > 0 then return true end
+  if st.m2o_set and next(st.m2o_set) then return true end
+  for _, rel in ipairs(st.mapper.relationships) do
+    if rel.uselist and st.loaded[rel.key] then
+      local list, snap = st.dict[rel.key] or {}, st.snap[rel.key] or {}
+      if #list ~= #snap then return true end
+      for i = 1, #list do
+        if not rawequal(list[i], snap[i]) then return true end
+      end
+    end
+  end
+  return false
+end
+
+-- gather --------------------------------------------------------------------------------
+
+local function new_uow(session)
+  return {
+    session = session,
+    deletes = {}, delete_set = {},   -- states to DELETE, in marking order
+    syncs = {},                      -- child state -> list of {parent state, rel} (fk from parent)
+    nulls = {},                      -- child state -> list of rel (fk to NULL)
+    touched = {},                    -- states whose dict the flush changes: for undo
+  }
+end
+
+local function add_sync(uow, child, parent, rel)
+  local list = uow.syncs[child]
+  if not list then list = {}; uow.syncs[child] = list end
+  for _, s in ipairs(list) do
+    if s[2] == rel then s[1] = parent; return end
+  end
+  list[#list + 1] = {parent, rel}
+end
+
+local function add_null(uow, child, rel)
+  local list = uow.nulls[child]
+  if not list then list = {}; uow.nulls[child] = list end
+  list[#list + 1] = rel
+end
+
+local function mark_delete(uow, st)
+  if uow.delete_set[st] then return false end
+  uow.delete_set[st] = true
+  uow.deletes[#uow.deletes + 1] = st
+  return true
+end
+
+-- Save-update cascade from every state the session holds.
+local function cascade_saves(session)
+  local starts = {}
+  for _, st in ipairs(session._new) do starts[#starts + 1] = st end
+  for st in pairs(session._modified) do starts[#starts + 1] = st end
+  for st in pairs(session._collections) do starts[#starts + 1] = st end
+  local iter = require("quicksilver.orm.session").cascade_iter
+  local seen = {}
+  for _, st in ipairs(starts) do
+    if not seen[st] and st.session == session then
+      for s in iter(st, "save-update") do
+        if not seen[s] then
+          seen[s] = true
+          if s.session == nil then
+            session:_attach(s)
+          elseif s.session ~= session then
+            exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
+              tostring(s.obj)), nil, 5)
+          end
+        end
+      end
+    end
+  end
+end
+
+-- Deletes and what they cascade to: collections are loaded (unless
+-- passive_deletes) so children are deleted or have their key nulled.
+local function cascade_deletes(uow)
+  local session = uow.session
+  for _, st in ipairs(session._deleted) do mark_delete(uow, st) end
+  local i = 1
+  while uow.deletes[i] do
+    local st = uow.deletes[i]
+    i = i + 1
+    for _, rel in ipairs(st.mapper.relationships) do
+      if not rel.viewonly then
+        local loaded = st.loaded[rel.key]
+        local v
+        if rel.direction == ONETOMANY then
+          if loaded then
+            v = st.dict[rel.key]
+          elseif not rel.passive_deletes then
+            v = rel:lazy_load(st)
+          end
+          for _, child in ipairs(list_of(rel, v)) do
+            local cst = rawget(child, STATE)
+            if rel.cascade.delete then
+              if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
+            elseif not uow.delete_set[cst] and cst.key then
+              add_null(uow, cst, rel.reverse or {pairs = rel.pairs, key = nil, o2m = rel})
+            end
+          end
+        elseif rel.cascade.delete then
+          v = loaded and st.dict[rel.key] or rel:lazy_load(st)
+          if v ~= nil then
+            local tst = rawget(v, STATE)
+            if tst.key then mark_delete(uow, tst) end
+          end
+        end
+      end
+    end
+  end
+end
+
+-- What changed in relationships: collection members added and removed,
+-- many-to-ones set.
+local function relationship_changes(uow)
+  local session = uow.session
+  local states = {}
+  for _, st in ipairs(session._new) do states[#states + 1] = st end
+  for st in pairs(session._modified) do states[#states + 1] = st end
+  for st in pairs(session._collections) do states[#states + 1] = st end
+  local seen = {}
+  for _, st in ipairs(states) do
+    if not seen[st] and st.session == session and not uow.delete_set[st] then
+      seen[st] = true
+      for _, rel in ipairs(st.mapper.relationships) do
+        if not rel.viewonly and st.loaded[rel.key] then
+          local v = st.dict[rel.key]
+          if rel.direction == ONETOMANY then
+            local list = rel.uselist and (v or {}) or (v ~= nil and {v} or {})
+            local snap = st.snap[rel.key] or {}
+            if not rel.uselist then snap = st.snap[rel.key] or {} end
+            local inlist, insnap = {}, {}
+            for _, o in ipairs(list) do inlist[o] = true end
+            for _, o in ipairs(snap) do insnap[o] = true end
+            for _, o in ipairs(list) do
+              local cst = rawget(o, STATE)
+              add_sync(uow, cst, st, rel)
+              local rev = rel.reverse
+              if rev and not rev.uselist and not rawequal(cst.dict[rev.key], st.obj) then
+                cst.dict[rev.key] = st.obj
+                cst.loaded[rev.key] = true
+              end
+            end
+            for _, o in ipairs(snap) do
+              if not inlist[o] then
+                local cst = rawget(o, STATE)
+                local rev = rel.reverse
+                local moved = rev and cst.loaded[rev.key] and cst.dict[rev.key] ~= nil and
+                  not rawequal(cst.dict[rev.key], st.obj)
+                if not moved and not uow.delete_set[cst] then
+                  if rel.cascade["delete-orphan"] then
+                    if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
+                  elseif cst.key then
+                    add_null(uow, cst, rev or {pairs = rel.pairs, o2m = rel})
+                    if rev and not rev.uselist and rawequal(cst.dict[rev.key], st.obj) then
+                      cst.dict[rev.key] = nil
+                    end
+                  end
+                end
+              end
+            end
+          else
+            -- many-to-one: the foreign key follows the target
+            if v ~= nil then
+              add_sync(uow, st, rawget(v, STATE), rel)
+            elseif st.m2o_set and st.m2o_set[rel.key] then
+              add_null(uow, st, rel)
+              local rev = rel.reverse
+              if rev and rev.cascade["delete-orphan"] and st.key then mark_delete(uow, st) end
+            end
+          end
+        end
+      end
+    end
+  end
+end
+
+-- plan ----------------------------------------------------------------------------------
+
+-- Tables in dependency order: relationships and foreign keys between the
+-- tables this flush writes.
+local function table_order(tables, tindex)
+  local edges = {}
+  local function edge(a, b)
+    local ia, ib = tindex[a], tindex[b]
+    if ia and ib and ia ~= ib then
+      edges[#edges + 1] = ia
+      edges[#edges + 1] = ib
+    end
+  end
+  for _, t in ipairs(tables) do
+    for _, fk in ipairs(t.foreign_keys) do
+      local ok, col = pcall(fk.get_column, fk)
+      if ok and col then edge(col.table, t) end
+    end
+  end
+  local order, levels_or_cycle = toposort(#tables, edges)
+  if not order then
+    local names = {}
+    for _, i in ipairs(levels_or_cycle) do names[#names + 1] = tables[i].name end
+    return nil, names
+  end
+  local out = {}
+  for i, ti in ipairs(order) do out[i] = tables[ti] end
+  return out
+end
+
+-- Rows of one table with dependencies among them (self-referential): in
+-- levels, parents first. Returns a list of batches.
+local function row_levels(rows, uow)
+  local index = {}
+  for i, st in ipairs(rows) do index[st] = i end
+  local edges = {}
+  for i, st in ipairs(rows) do
+    for _, s in ipairs(uow.syncs[st] or {}) do
+      local pi = index[s[1]]
+      if pi and pi ~= i then
+        edges[#edges + 1] = pi
+        edges[#edges + 1] = i
+      end
+    end
+  end
+  if #edges == 0 then return {rows} end
+  local order, levels = toposort(#rows, edges)
+  if not order then
+    local names = {}
+    for _, i in ipairs(levels) do names[#names + 1] = tostring(rows[i].obj) end
+    exc.raise(exc.CircularDependencyError, "Circular dependency detected among rows: " ..
+      concat(names, ", "), nil, 5)
+  end
+  local batches = {}
+  for _, i in ipairs(order) do
+    local l = levels[i]
+    batches[l] = batches[l] or {}
+    batches[l][#batches[l] + 1] = rows[i]
+  end
+  return batches
+end
+
+-- Rows of a self-referential table to delete: a row referring to another
+-- one being deleted goes first. Returns batches, first to last.
+local function delete_batches(tbl, rows)
+  local selfrefs = {}
+  for _, fk in ipairs(tbl.foreign_keys) do
+    local ok, col = pcall(fk.get_column, fk)
+    if ok and col and col.table == tbl then selfrefs[#selfrefs + 1] = {child = fk.parent, parent = col} end
+  end
+  if #selfrefs == 0 or #rows < 2 then return {rows} end
+  local function value(st, col)
+    local k = st.mapper.col_attr[col]
+    local v = st.committed[k]
+    if v == nil or v == UNKNOWN then v = st.dict[k] end
+    return v
+  end
+  local edges = {}
+  for _, ref in ipairs(selfrefs) do
+    local by_value = {}
+    for i, st in ipairs(rows) do
+      local v = value(st, ref.parent)
+      if v ~= nil then by_value[v] = i end
+    end
+    for i, st in ipairs(rows) do
+      local v = value(st, ref.child)
+      local pi = v ~= nil and by_value[v]
+      if pi and pi ~= i then
+        edges[#edges + 1] = i    -- the referring row before the one it names
+        edges[#edges + 1] = pi
+      end
+    end
+  end
+  if #edges == 0 then return {rows} end
+  local order, levels = toposort(#rows, edges)
+  if not order then
+    exc.raise(exc.CircularDependencyError, "Circular dependency among rows of '" .. tbl.name ..
+      "' to delete", nil, 5)
+  end
+  local batches = {}
+  for _, i in ipairs(order) do
+    local l = levels[i]
+    batches[l] = batches[l] or {}
+    batches[l][#batches[l] + 1] = rows[i]
+  end
+  return batches
+end
+
+-- write ---------------------------------------------------------------------------------
+
+local function touch(uow, st)
+  if not uow.touched[st] then
+    local d = {}
+    for k, v in pairs(st.dict) do d[k] = v end
+    local ex
+    if st.expired then
+      ex = {}
+      for k in pairs(st.expired) do ex[k] = true end
+    end
+    uow.touched[st] = {dict = d, expired = ex}
+  end
+end
+
+-- Foreign keys of st from the objects they follow (now that those have
+-- their primary keys), and NULLs for relationships cut.
+local function apply_syncs(uow, st)
+  local nulls = uow.nulls[st]
+  if nulls then
+    touch(uow, st)
+    for _, rel in ipairs(nulls) do
+      for _, p in ipairs(rel.pairs) do
+        -- the foreign key side: local on a many-to-one, remote on a one-to-many
+        local k = rel.o2m and p.remote_key or p.local_key
+        if st.dict[k] ~= nil then st.dict[k] = nil end
+        if st.committed[k] == nil and st.key then st.committed[k] = UNKNOWN end
+      end
+    end
+  end
+  local syncs = uow.syncs[st]
+  if syncs then
+    touch(uow, st)
+    for _, s in ipairs(syncs) do
+      local pst, rel = s[1], s[2]
+      for _, p in ipairs(rel.pairs) do
+        if rel.direction == ONETOMANY then
+          st.dict[p.remote_key] = pst.dict[p.local_key]    -- child.fk = parent.pk
+        else
+          st.dict[p.local_key] = pst.dict[p.remote_key]    -- self.fk = target.pk
+        end
+      end
+    end
+  end
+end
+
+local function signature(params)
+  local ks = {}
+  for k in pairs(params) do ks[#ks + 1] = k end
+  sort(ks)
+  return concat(ks, "\0")
+end
+
+-- Groups consecutive items with equal signatures.
+local function runs(items, sigs)
+  local out, last = {}, nil
+  for i, it in ipairs(items) do
+    if not last or last.sig ~= sigs[i] then
+      last = {sig = sigs[i], items = {}}
+      out[#out + 1] = last
+    end
+    last.items[#last.items + 1] = it
+  end
+  return out
+end
+
+local function returning_ok(dialect)
+  local n = dialect.name
+  return n == "sqlite" or n == "postgresql" or n == "mariadb"
+end
+
+local function insert_params(uow, st, conn)
+  local m = st.mapper
+  apply_syncs(uow, st)
+  touch(uow, st)
+  local dict = st.dict
+  local params, expire = {}, nil
+  if m.polymorphic_on and m.polymorphic_identity ~= nil and dict[m.polymorphic_on.key] == nil then
+    dict[m.polymorphic_on.key] = m.polymorphic_identity
+  end
+  for _, p in ipairs(m.column_props) do
+    local col, k = p.column, p.key
+    local v = dict[k]
+    if v == nil then
+      local d = col.default
+      if type(d) == "function" then
+        v = d({connection = conn, current_parameters = params, column = col})
+        dict[k] = v
+      elseif d ~= nil and not (type(d) == "table" and d._is_clause) then
+        v = d
+        dict[k] = v
+      elseif d ~= nil or col.server_default ~= nil then
+        expire = expire or {}
+        expire[#expire + 1] = k
+      end
+    end
+    if v ~= nil then params[col.key] = v end
+  end
+  return params, expire
+end
+
+local function set_new_pk(st, row, m)
+  for i, k in ipairs(m.pk_keys) do st.dict[k] = row[i] end
+end
+
+local function do_inserts(uow, conn, tbl, rows, done)
+  if #rows == 0 then return end
+  local dialect = conn.dialect
+  local params, sigs, expires = {}, {}, {}
+  for i, st in ipairs(rows) do
+    params[i], expires[i] = insert_params(uow, st, conn)
+    sigs[i] = signature(params[i])
+  end
+  local idx = {}
+  for i = 1, #rows do idx[i] = i end
+  for _, run in ipairs(runs(idx, sigs)) do
+    local first = run.items[1]
+    local m = rows[first].mapper
+    local p0 = params[first]
+    local need_pk = false
+    for _, c in ipairs(m.pk_cols) do
+      if p0[c.key] == nil then need_pk = true end
+    end
+    local stmt = dml.insert(tbl)
+    if not need_pk then
+      local list = {}
+      for j, i in ipairs(run.items) do list[j] = params[i] end
+      if #list == 1 then conn:execute(stmt, list[1]) else conn:execute(stmt, list) end
+    elseif returning_ok(dialect) then
+      local pkcols = m.pk_cols
+      local per = RETURNING_BATCH
+      local ncols = 0
+      for _ in pairs(p0) do ncols = ncols + 1 end
+      if ncols > 0 then per = math.max(1, math.min(per, math.floor(30000 / ncols))) end
+      local items = run.items
+      for s = 1, #items, per do
+        local chunk, sts = {}, {}
+        for j = s, math.min(s + per - 1, #items) do
+          chunk[#chunk + 1] = params[items[j]]
+          sts[#sts + 1] = rows[items[j]]
+        end
+        local r
+        if ncols == 0 then
+          -- nothing but defaults: one row at a time
+          for _, st in ipairs(sts) do
+            r = conn:execute(stmt:returning(unpack(pkcols)))
+            set_new_pk(st, r:one(), m)
+          end
+        else
+          local ins = #chunk == 1 and stmt:values(chunk[1]) or stmt:values(chunk)
+          r = conn:execute(ins:returning(unpack(pkcols)))
+          local got = r:all()
+          if #got ~= #sts then
+            exc.raise(exc.FlushError, format("INSERT into '%s' returned %d keys for %d rows", tbl.name, #got, #sts), nil, 4)
+          end
+          -- keys from a sequence or auto-increment rise in VALUES order;
+          -- sorting makes the match independent of the order RETURNING uses
+          if #pkcols == 1 and type(got[1][1]) == "number" and #got > 1 then
+            local ks = {}
+            for j, row in ipairs(got) do ks[j] = row[1] end
+            sort(ks)
+            for j, st in ipairs(sts) do st.dict[m.pk_keys[1]] = ks[j] end
+          else
+            for j, st in ipairs(sts) do set_new_pk(st, got[j], m) end
+          end
+        end
+      end
+    else
+      -- no RETURNING (MySQL): a statement per row, the key from the driver
+      for _, i in ipairs(run.items) do
+        local r = conn:execute(stmt, params[i])
+        local pk = r.inserted_primary_key
+        for j, k in ipairs(m.pk_keys) do
+          if rows[i].dict[k] == nil then rows[i].dict[k] = pk and pk[j] end
+        end
+      end
+    end
+  end
+  for i, st in ipairs(rows) do
+    done.inserted[#done.inserted + 1] = st
+    done.expire[st] = expires[i]
+  end
+end
+
+local function pk_where(m)
+  local conds = {}
+  for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(elements.bindparam("pk_" .. i, {type = c.type})) end
+  if #conds == 1 then return conds[1] end
+  return elements.and_(unpack(conds))
+end
+
+local function committed_pk(st, i)
+  local k = st.mapper.pk_keys[i]
+  local v = st.committed[k]
+  if v == nil or v == UNKNOWN then v = st.dict[k] end
+  return v
+end
+
+local function do_updates(uow, conn, tbl, rows, done)
+  local items, sigs, sets = {}, {}, {}
+  for _, st in ipairs(rows) do
+    apply_syncs(uow, st)
+    local m = st.mapper
+    local changed = changed_keys(st.dict, st.committed, column_keys(m))
+    if #changed > 0 then
+      local params = {}
+      local names = {}
+      for j, k in ipairs(changed) do
+        local col = m.props[k].column
+        local v = st.dict[k]
+        if v == nil then v = NULL end
+        params[col.key] = v
+        names[j] = col.key
+      end
+      for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(st, i) end
+      items[#items + 1] = st
+      sets[st] = {params = params, changed = changed}
+      sort(names)
+      sigs[#sigs + 1] = m.id .. ":" .. concat(names, "\0")
+    end
+  end
+  for _, run in ipairs(runs(items, sigs)) do
+    local m = run.items[1].mapper
+    local stmt = dml.update(tbl):where(pk_where(m))
+    local list = {}
+    for j, st in ipairs(run.items) do list[j] = sets[st].params end
+    local r
+    if #list == 1 then r = conn:execute(stmt, list[1]) else r = conn:execute(stmt, list) end
+    if r.rowcount >= 0 and r.rowcount ~= #list then
+      exc.raise(exc.StaleDataError, format("UPDATE statement on table '%s' expected to update %d row(s); " ..
+        "%d were matched.", tbl.name, #list, r.rowcount), {instance = run.items[1].obj}, 4)
+    end
+  end
+  for _, st in ipairs(items) do
+    done.updated[#done.updated + 1] = {st, sets[st].changed}
+  end
+  -- onupdate columns the database filled in: expire them
+  for _, st in ipairs(items) do
+    for _, p in ipairs(st.mapper.column_props) do
+      local c = p.column
+      if (c.onupdate ~= nil or c.server_onupdate ~= nil) and sets[st].params[c.key] == nil then
+        done.expire[st] = done.expire[st] or {}
+        local l = done.expire[st]
+        l[#l + 1] = p.key
+      end
+    end
+  end
+end
+
+local function do_deletes(conn, tbl, rows)
+  if #rows == 0 then return end
+  local m = rows[1].mapper
+  local stmt = dml.delete(tbl):where(pk_where(m))
+  local list = {}
+  for j, st in ipairs(rows) do
+    local p = {}
+    for i = 1, #m.pk_cols do p["pk_" .. i] = committed_pk(st, i) end
+    list[j] = p
+  end
+  if #list == 1 then conn:execute(stmt, list[1]) else conn:execute(stmt, list) end
+end
+
+-- after ---------------------------------------------------------------------------------
+
+local function snapshot(st)
+  local committed = {}
+  local dict = st.dict
+  for _, p in ipairs(st.mapper.column_props) do committed[p.key] = dict[p.key] end
+  st.committed = committed
+  for _, rel in ipairs(st.mapper.relationships) do
+    if rel.uselist and st.loaded[rel.key] then
+      local list, copy = dict[rel.key] or {}, {}
+      for i = 1, #list do copy[i] = list[i] end
+      st.snap[rel.key] = copy
+    end
+  end
+  st.modified = false
+  st.m2o_set = nil
+end
+
+local function finish(uow, done)
+  local session = uow.session
+  for _, st in ipairs(done.inserted) do
+    local m = st.mapper
+    local vals = {}
+    for i, k in ipairs(m.pk_keys) do vals[i] = st.dict[k] end
+    local key = attributes.identity_key(m, vals, #vals)
+    if key == nil then
+      exc.raise(exc.FlushError, format("Instance %s has a NULL identity key after its INSERT", tostring(st.obj)), nil, 4)
+    end
+    st.key = key
+    session._imap[key] = st.obj
+    session._tx_new[#session._tx_new + 1] = st
+  end
+  session._new, session._new_set = {}, {}
+  for st in pairs(uow.all) do
+    if st.session == session and not uow.delete_set[st] then
+      snapshot(st)
+      session._modified[st] = nil
+    end
+  end
+  for st, keys in pairs(done.expire) do
+    local ex = st.expired or {}
+    for _, k in ipairs(keys) do
+      st.dict[k] = nil
+      st.committed[k] = nil
+      ex[k] = true
+    end
+    st.expired = next(ex) and ex or nil
+  end
+  for _, st in ipairs(uow.deletes) do
+    if st.key and rawequal(session._imap[st.key], st.obj) then session._imap[st.key] = nil end
+    st.deleted_flushed = true
+    session._modified[st] = nil
+    session._collections[st] = nil
+    session._tx_deleted[#session._tx_deleted + 1] = st
+  end
+  session._deleted, session._deleted_set = {}, {}
+end
+
+local function undo(uow)
+  for st, saved in pairs(uow.touched) do
+    st.dict = saved.dict
+    st.expired = saved.expired
+  end
+end
+
+local function run(session)
+  local uow = new_uow(session)
+  cascade_saves(session)
+  cascade_deletes(uow)
+  relationship_changes(uow)
+  -- what to write
+  local inserts, updates, all = {}, {}, {}
+  for _, st in ipairs(session._new) do
+    if st.session == session and not uow.delete_set[st] then
+      inserts[#inserts + 1] = st
+      all[st] = true
+    end
+  end
+  local upd = {}
+  for st in pairs(session._modified) do upd[st] = true end
+  for st in pairs(session._collections) do upd[st] = true end
+  for st in pairs(uow.syncs) do upd[st] = true end
+  for st in pairs(uow.nulls) do upd[st] = true end
+  for st in pairs(upd) do
+    if st.key and st.session == session and not uow.delete_set[st] then
+      updates[#updates + 1] = st
+      all[st] = true
+    end
+  end
+  -- a stable order for updates: by mapper, then by key
+  sort(updates, function(a, b)
+    if a.mapper.id ~= b.mapper.id then return a.mapper.id < b.mapper.id end
+    return a.key < b.key
+  end)
+  uow.all = all
+  if #inserts == 0 and #updates == 0 and #uow.deletes == 0 then
+    for st in pairs(session._modified) do snapshot(st) end
+    session._modified = {}
+    return
+  end
+  -- tables in dependency order
+  local tables, tindex = {}, {}
+  local function note(st)
+    local t = st.mapper.persist_table
+    if not tindex[t] then
+      tables[#tables + 1] = t
+      tindex[t] = #tables
+    end
+  end
+  for _, st in ipairs(inserts) do note(st) end
+  for _, st in ipairs(updates) do note(st) end
+  for _, st in ipairs(uow.deletes) do note(st) end
+  local order, cycle = table_order(tables, tindex)
+  if not order then
+    exc.raise(exc.CircularDependencyError, "Circular dependency between tables " .. concat(cycle, ", ") ..
+      " (mutually dependent rows need post_update)", nil, 4)
+  end
+  local by_table = {}
+  for _, t in ipairs(order) do by_table[t] = {ins = {}, upd = {}, del = {}} end
+  for _, st in ipairs(inserts) do local b = by_table[st.mapper.persist_table]; b.ins[#b.ins + 1] = st end
+  for _, st in ipairs(updates) do local b = by_table[st.mapper.persist_table]; b.upd[#b.upd + 1] = st end
+  for _, st in ipairs(uow.deletes) do local b = by_table[st.mapper.persist_table]; b.del[#b.del + 1] = st end
+  local conn = session:_connection()
+  local done = {inserted = {}, updated = {}, expire = {}}
+  local ok, err = pcall(function()
+    for _, t in ipairs(order) do
+      local b = by_table[t]
+      for _, batch in ipairs(row_levels(b.ins, uow)) do do_inserts(uow, conn, t, batch, done) end
+      if #b.upd > 0 then do_updates(uow, conn, t, b.upd, done) end
+    end
+    for i = #order, 1, -1 do
+      local t = order[i]
+      local rows = by_table[t].del
+      if #rows > 0 then
+        for _, batch in ipairs(delete_batches(t, rows)) do do_deletes(conn, t, batch) end
+      end
+    end
+  end)
+  if not ok then
+    undo(uow)
+    error(err, 0)
+  end
+  finish(uow, done)
+end
+
+--- Session:flush(): writes everything pending, in one transaction.
+function M.flush(session)
+  if session._flushing then
+    exc.raise(exc.InvalidRequestError, "Session is already flushing", nil, 3)
+  end
+  if session._pending_rollback then
+    exc.raise(exc.PendingRollbackError, "This Session's transaction has been rolled back due to a " ..
+      "previous exception during flush. To begin a new transaction with this Session, first issue " ..
+      "Session:rollback(). Original exception was: " .. tostring(session._pending_rollback),
+      {orig_error = session._pending_rollback}, 3)
+  end
+  if #session._new == 0 and #session._deleted == 0 and next(session._modified) == nil and
+      next(session._collections) == nil then
+    return
+  end
+  session._flushing = true
+  local ok, err = pcall(run, session)
+  session._flushing = false
+  if not ok then
+    session:_flush_failed(err)
+    error(err, 0)
+  end
+end
+
+return M

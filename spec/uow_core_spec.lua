@@ -1,0 +1,178 @@
+-- The C loops of the ORM's flush: core.toposort (the stable dependency order
+-- of mappers and rows, with levels, or the nodes a cycle holds back) and
+-- core.changed_keys (the attributes of a dirty object that differ from what
+-- was loaded). Bad input is an ArgumentError naming the problem.
+local qs = require("quicksilver")   -- registers the qs.exc factory the errors come from
+local helpers = require("spec.helpers")
+local raises = helpers.assert_raises_kind
+local core = require("quicksilver.core")
+
+describe("core.toposort", function()
+  it("orders a chain given backwards", function()
+    local order, levels = core.toposort(4, {3, 4, 2, 3, 1, 2})
+    assert.same({1, 2, 3, 4}, order)
+    assert.same({1, 2, 3, 4}, levels)
+  end)
+
+  it("gives a diamond's levels as longest paths from a root", function()
+    -- 1 -> {2, 3} -> 4, and 1 -> 5 -> 6 -> 4
+    local order, levels = core.toposort(6, {1, 2, 1, 3, 2, 4, 3, 4, 1, 5, 5, 6, 6, 4})
+    assert.same({1, 2, 3, 5, 6, 4}, order)
+    assert.same({1, 2, 2, 4, 2, 3}, levels)
+  end)
+
+  it("is stable: of the ready nodes the smallest goes first", function()
+    assert.same({1, 2, 3, 4, 5}, (core.toposort(5, {})))
+    local order, levels = core.toposort(6, {6, 1, 4, 2, 6, 1})
+    assert.same({3, 4, 2, 5, 6, 1}, order)
+    assert.same({2, 2, 1, 1, 1, 1}, levels)
+    -- the edges' order does not matter
+    assert.same(order, (core.toposort(6, {6, 1, 6, 1, 4, 2})))
+  end)
+
+  it("ignores self-edges", function()
+    local order, levels = core.toposort(3, {1, 1, 2, 2, 2, 1, 3, 3})
+    assert.same({2, 1, 3}, order)
+    assert.same({2, 1, 1}, levels)
+  end)
+
+  it("handles no nodes", function()
+    local order, levels = core.toposort(0, {})
+    assert.same({}, order)
+    assert.same({}, levels)
+  end)
+
+  it("returns nil and the nodes in or behind a cycle, sorted", function()
+    -- 6 -> 1 -> 2 <-> 3 -> 4, 5 alone
+    local order, cycle = core.toposort(6, {1, 2, 2, 3, 3, 2, 3, 4, 6, 1})
+    assert.is_nil(order)
+    assert.same({2, 3, 4}, cycle)
+    order, cycle = core.toposort(2, {1, 2, 2, 1})
+    assert.is_nil(order)
+    assert.same({1, 2}, cycle)
+  end)
+
+  it("takes integral floats as node numbers", function()
+    assert.same({2, 1}, (core.toposort(2.0, {2.0, 1})))
+  end)
+
+  it("sorts 200,000 nodes and 400,000 edges", function()
+    local n, edges, seed = 200000, {}, 7
+    local function rand()
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n + 1
+    end
+    for i = 1, 400000 do
+      local a, b = rand(), rand()
+      if a > b then a, b = b, a end
+      edges[2 * i - 1], edges[2 * i] = a, b
+    end
+    local order, levels = core.toposort(n, edges)
+    assert.equal(n, #order)
+    local pos = {}
+    for i, v in ipairs(order) do pos[v] = i end
+    for i = 1, #edges, 2 do
+      local a, b = edges[i], edges[i + 1]
+      if a ~= b then
+        assert(pos[a] < pos[b], "edge out of order")
+        assert(levels[b] > levels[a], "level not above a predecessor's")
+      end
+    end
+  end)
+
+  describe("bad input", function()
+    local function msg(fn, ...)
+      return raises(qs.exc.ArgumentError, fn, ...).message
+    end
+
+    it("a node count that is not a non-negative integer", function()
+      assert.matches("toposort: the node count must be a non%-negative integer, got %-1",
+        msg(core.toposort, -1, {}))
+      assert.matches("got 2%.5", msg(core.toposort, 2.5, {}))
+      assert.matches("got a string", msg(core.toposort, "3", {}))
+      assert.matches("got nil", msg(core.toposort))
+    end)
+
+    it("edges that are not a table", function()
+      assert.matches("toposort: edges must be a table, got string", msg(core.toposort, 2, "1,2"))
+      assert.matches("got nil", msg(core.toposort, 2))
+    end)
+
+    it("an odd number of values", function()
+      assert.matches("toposort: edges must be pairs, but the list has 3 values",
+        msg(core.toposort, 3, {1, 2, 3}))
+    end)
+
+    it("a node out of range", function()
+      assert.equal("toposort: edge 3 names node 7, but there are 5 nodes",
+        msg(core.toposort, 5, {1, 2, 2, 3, 3, 7}))
+      assert.equal("toposort: edge 1 names node 0, but there are 5 nodes",
+        msg(core.toposort, 5, {0, 1}))
+      assert.matches("edge 1 names node %-2, but there are 0 nodes", msg(core.toposort, 0, {-2, 1}))
+    end)
+
+    it("a node that is not an integer", function()
+      assert.equal("toposort: edge 2 names 1.5, not a node number",
+        msg(core.toposort, 3, {1, 2, 1.5, 3}))
+      assert.equal("toposort: edge 1 names a string, not a node number",
+        msg(core.toposort, 3, {1, "2"}))
+      assert.equal("toposort: edge 1 names a table, not a node number",
+        msg(core.toposort, 3, {{}, 2}))
+      assert.matches("edge 1 names %-?nan, not a node number", msg(core.toposort, 3, {0 / 0, 2}))
+      assert.matches("edge 1 names inf, not a node number", msg(core.toposort, 3, {math.huge, 2}))
+    end)
+  end)
+end)
+
+describe("core.changed_keys", function()
+  local t = {}
+
+  it("lists the keys whose values differ, in the keys' order", function()
+    local dict = {a = 1, b = "x", c = t, d = true, e = 5}
+    local committed = {a = 1, b = "y", c = t, d = false, e = 5}
+    assert.same({"d", "b"}, core.changed_keys(dict, committed, {"a", "d", "c", "b", "e"}))
+  end)
+
+  it("returns a new empty table when nothing changed", function()
+    local r1 = core.changed_keys({a = 1}, {a = 1}, {"a"})
+    local r2 = core.changed_keys({a = 1}, {a = 1}, {"a"})
+    assert.same({}, r1)
+    assert.are_not.equal(r1, r2)
+    assert.same({}, core.changed_keys({}, {}, {}))
+  end)
+
+  it("a value against nil differs; nil against nil does not", function()
+    assert.same({"a", "b"}, core.changed_keys({a = 1}, {b = false}, {"a", "b", "c"}))
+  end)
+
+  it("compares numbers by value: 1 equals 1.0", function()
+    assert.same({}, core.changed_keys({n = 1}, {n = 1.0}, {"n"}))
+    assert.same({"n"}, core.changed_keys({n = 1}, {n = 1.5}, {"n"}))
+    assert.same({"n"}, core.changed_keys({n = 1}, {n = "1"}, {"n"}))
+  end)
+
+  it("compares strings by value and tables by identity", function()
+    local s1, s2 = "ab", ("a"):rep(1) .. "b"
+    assert.same({}, core.changed_keys({s = s1}, {s = s2}, {"s"}))
+    assert.same({"t"}, core.changed_keys({t = {1}}, {t = {1}}, {"t"}))
+    assert.same({}, core.changed_keys({t = t}, {t = t}, {"t"}))
+  end)
+
+  it("reads raw: __index and __eq are not consulted", function()
+    local eq = {__eq = function() return true end}
+    local a, b = setmetatable({}, eq), setmetatable({}, eq)
+    local dict = setmetatable({}, {__index = function() return 1 end})
+    assert.same({"x"}, core.changed_keys({x = a}, {x = b}, {"x"}))
+    assert.same({"y"}, core.changed_keys(dict, {y = 1}, {"y"}))
+  end)
+
+  it("raises ArgumentError for arguments that are not tables", function()
+    local function msg(...)
+      return raises(qs.exc.ArgumentError, core.changed_keys, ...).message
+    end
+    assert.equal("changed_keys: dict must be a table, got nil", msg(nil, {}, {}))
+    assert.equal("changed_keys: committed must be a table, got string", msg({}, "x", {}))
+    assert.equal("changed_keys: keys must be a table, got number", msg({}, {}, 1))
+    assert.equal("changed_keys: keys[2] must be a string, got number", msg({}, {}, {"a", 2}))
+  end)
+end)
