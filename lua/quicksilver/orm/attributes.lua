@@ -217,6 +217,9 @@ function M.set_scalar(st, rel, value)
     end
     if value ~= nil then
       local vst = rawget(value, STATE)
+      -- a new object's collection starts empty here; a persistent one's
+      -- unloaded collection will find obj when loaded (after autoflush)
+      if not vst.loaded[rev.key] and vst.key == nil then M.get_relationship(vst, rev) end
       local list = vst.loaded[rev.key] and vst.dict[rev.key]
       if list and not index_of(list, obj) then list[#list + 1] = obj end
     end
