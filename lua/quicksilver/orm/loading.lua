@@ -6,6 +6,7 @@ local exc = require("quicksilver.exc")
 local core = require("quicksilver.core")
 local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
+local event = require("quicksilver.event")
 
 local M = {}
 
@@ -76,6 +77,8 @@ local function instance(session, m, row, base)
   st.key = key
   st.session = session
   imap[key] = obj
+  local cls = cm.class
+  if event.has(cls, "load") then event.fire(cls, "load", obj, session) end
   return obj
 end
 M.instance = instance

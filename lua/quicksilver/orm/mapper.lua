@@ -195,6 +195,12 @@ end
 local ModelBase = {}
 M.ModelBase = ModelBase
 
+--- Mapper events (qs.event.listen(Model, name, fn)): listeners on a class
+--- apply to its subclasses, and listeners on Base to every model.
+M.EVENTS = {before_insert = true, after_insert = true, before_update = true, after_update = true,
+  before_delete = true, after_delete = true, load = true}
+ModelBase._event_names = M.EVENTS
+
 local ClassMeta = {}
 M.ClassMeta = ClassMeta
 
@@ -215,6 +221,10 @@ function ModelBase.__clause_element__(cls)
 end
 
 ClassMeta.__index = function(cls, k)
+  if k == "_event_parent" then
+    local parent = rawget(cls, "__parent__")
+    return parent ~= ModelBase and parent or nil
+  end
   local m = rawget(cls, "__mapper__")
   if m then
     local p = m.props[k]

@@ -13,6 +13,7 @@ local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
 local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
+local event = require("quicksilver.event")
 
 local M = {}
 
@@ -29,6 +30,11 @@ local Session = {}
 M.Session = Session
 Session.__name = "Session"
 
+--- Session events: on one session, on a sessionmaker (its sessions), or on
+--- orm.Session (every session).
+Session._event_names = {before_flush = true, after_flush = true, after_flush_postexec = true,
+  after_begin = true, after_commit = true, after_rollback = true, after_soft_rollback = true}
+
 -- session.new / dirty / deleted / identity_map are computed when read
 local computed = {}
 Session.__index = function(self, k)
@@ -40,7 +46,7 @@ Session.__index = function(self, k)
 end
 
 local OPTIONS = {bind = true, autoflush = true, expire_on_commit = true, autobegin = true, info = true,
-  class_ = true, twophase = true, join_transaction_mode = true}
+  class_ = true, twophase = true, join_transaction_mode = true, _maker = true}
 
 --- orm.Session(engine, {options}) or orm.Session({bind = engine, ...}).
 ---@return quicksilver.orm.Session
@@ -66,9 +72,20 @@ function M.new(bind, opts)
     _deleted = {}, _deleted_set = {},
     _modified = {}, _collections = {},
     _stack = {},
+    _event_parent = opts._maker or Session,
   }, Session)
   return self
 end
+
+-- orm.Session(engine, opts) constructs; orm.Session is also the event
+-- target for every session.
+setmetatable(Session, {__call = function(_, bind, opts) return M.new(bind, opts) end,
+  __tostring = function() return "orm.Session" end})
+
+local function fire(self, name, ...)
+  if event.has(self, name) then event.fire(self, name, self, ...) end
+end
+M.fire = fire
 
 -- object states ------------------------------------------------------------------------
 
@@ -315,6 +332,7 @@ function Session:_connection()
   end
   self._conn, self._root = conn, root
   self._tx_new, self._tx_deleted = {}, {}
+  fire(self, "after_begin", root, conn)
   return conn
 end
 
@@ -389,6 +407,7 @@ function Session:commit()
   end
   self._tx_new, self._tx_deleted = {}, {}
   if self.expire_on_commit then self:expire_all() end
+  fire(self, "after_commit")
 end
 
 --- Rolls back the transaction; objects return to what the database has.
@@ -400,6 +419,7 @@ function Session:rollback()
   end
   self._pending_rollback = nil
   after_rollback(self)
+  fire(self, "after_rollback")
 end
 
 --- Rolls back and expunges everything. The session can be used again.
@@ -776,8 +796,11 @@ Maker.__index = Maker
 Maker.__name = "sessionmaker"
 Maker.__call = function(self, overrides)
   local o = util.merge(self.kw, overrides)
+  o._maker = self
   return M.new(o.bind, o)
 end
+Maker._event_names = Session._event_names
+Maker._event_parent = Session
 
 --- orm.sessionmaker({bind = engine, autoflush, expire_on_commit}): calling
 --- it makes a Session with those options.

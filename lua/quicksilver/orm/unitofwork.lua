@@ -21,6 +21,7 @@ local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local dml = require("quicksilver.sql.dml")
 local attributes = require("quicksilver.orm.attributes")
+local event = require("quicksilver.event")
 
 local M = {}
 
@@ -443,6 +444,12 @@ local function insert_params(uow, st, conn)
   return params, expire
 end
 
+-- Mapper events: listeners on the object's class (or a parent class).
+local function fire_mapper(name, st, conn)
+  local cls = st.mapper.class
+  if event.has(cls, name) then event.fire(cls, name, st.mapper, conn, st.obj) end
+end
+
 local function set_new_pk(st, row, m)
   for i, k in ipairs(m.pk_keys) do st.dict[k] = row[i] end
 end
@@ -451,6 +458,7 @@ local function do_inserts(uow, conn, tbl, rows, done)
   if #rows == 0 then return end
   local dialect = conn.dialect
   local params, sigs, expires = {}, {}, {}
+  for _, st in ipairs(rows) do fire_mapper("before_insert", st, conn) end
   for i, st in ipairs(rows) do
     params[i], expires[i] = insert_params(uow, st, conn)
     sigs[i] = signature(params[i])
@@ -523,6 +531,7 @@ local function do_inserts(uow, conn, tbl, rows, done)
   for i, st in ipairs(rows) do
     done.inserted[#done.inserted + 1] = st
     done.expire[st] = expires[i]
+    fire_mapper("after_insert", st, conn)
   end
 end
 
@@ -543,6 +552,7 @@ end
 local function do_updates(uow, conn, tbl, rows, done)
   local items, sigs, sets = {}, {}, {}
   for _, st in ipairs(rows) do
+    fire_mapper("before_update", st, conn)
     apply_syncs(uow, st)
     local m = st.mapper
     local changed = changed_keys(st.dict, st.committed, column_keys(m))
@@ -577,6 +587,7 @@ local function do_updates(uow, conn, tbl, rows, done)
   end
   for _, st in ipairs(items) do
     done.updated[#done.updated + 1] = {st, sets[st].changed}
+    fire_mapper("after_update", st, conn)
   end
   -- onupdate columns the database filled in: expire them
   for _, st in ipairs(items) do
@@ -593,6 +604,7 @@ end
 
 local function do_deletes(conn, tbl, rows)
   if #rows == 0 then return end
+  for _, st in ipairs(rows) do fire_mapper("before_delete", st, conn) end
   local m = rows[1].mapper
   local stmt = dml.delete(tbl):where(pk_where(m))
   local list = {}
@@ -602,6 +614,7 @@ local function do_deletes(conn, tbl, rows)
     list[j] = p
   end
   if #list == 1 then conn:execute(stmt, list[1]) else conn:execute(stmt, list) end
+  for _, st in ipairs(rows) do fire_mapper("after_delete", st, conn) end
 end
 
 -- after ---------------------------------------------------------------------------------
@@ -671,6 +684,8 @@ end
 
 local function run(session)
   local uow = new_uow(session)
+  local fire = require("quicksilver.orm.session").fire
+  fire(session, "before_flush", uow, nil)
   cascade_saves(session)
   cascade_deletes(uow)
   relationship_changes(uow)
@@ -742,11 +757,13 @@ local function run(session)
       end
     end
   end)
+  if ok then ok, err = pcall(fire, session, "after_flush", uow) end
   if not ok then
     undo(uow)
     error(err, 0)
   end
   finish(uow, done)
+  fire(session, "after_flush_postexec", uow)
 end
 
 --- Session:flush(): writes everything pending, in one transaction.
