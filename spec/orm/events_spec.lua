@@ -62,6 +62,7 @@ describe("ORM events", function()
     local s = orm.Session(engine)
     s:add_all({User({name = "a"}), User({name = "b"})})
     s:commit()
+    s:close()                                 -- the objects leave the session
     local held = s:scalars(qs.select(User)):all()
     s:scalars(qs.select(User)):all()          -- the identity map has them now
     assert.equal(2, n)
