@@ -36,7 +36,7 @@ static int skipped(const char *k) {
          strcmp(k, "_proxied") == 0 || strcmp(k, "info") == 0 || strcmp(k, "_froms") == 0 ||
          /* what the ORM reads at execution; the SQL does not depend on them */
          strcmp(k, "_entities") == 0 || strcmp(k, "_options") == 0 ||
-         strcmp(k, "_execution_options") == 0;
+         strcmp(k, "_execution_options") == 0 || strcmp(k, "_entity_class") == 0;
 }
 
 static int cmp_str(const void *a, const void *b) {

@@ -591,6 +591,9 @@ function Session:execute(stmt, params, opts)
   self:_autoflush()
   local conn = self:_connection()
   local eopts = opts and opts.execution_options
+  if stmt._dml and stmt._entity_class then
+    return require("quicksilver.orm.bulk").execute(self, conn, stmt, params, eopts)
+  end
   local ents = stmt._entities
   if not ents then return conn:execute(stmt, params, eopts) end
   stmt = orm_statement(stmt)
@@ -753,10 +756,9 @@ function Session:is_modified(obj)
   return require("quicksilver.orm.unitofwork").has_changes(st)
 end
 
---- The legacy Query is built by the next ORM issue; until then select().
-function Session:query()
-  exc.raise(exc.InvalidRequestError, "Session:query (the legacy Query API) is not available yet; " ..
-    "use session:scalars(qs.select(Model)...)", nil, 2)
+--- The legacy Query: session:query(User):filter(...):all().
+function Session:query(...)
+  return require("quicksilver.orm.query").new(self, ...)
 end
 
 -- computed fields ---------------------------------------------------------------------------

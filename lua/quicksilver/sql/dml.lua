@@ -70,6 +70,14 @@ local function check_keys(t, keys, what)
   end
 end
 
+--- Execution options carried by the statement (e.g. the ORM's
+--- synchronize_session).
+function DML:execution_options(opts)
+  local s = copy(self)
+  s._execution_options = util.merge(self._execution_options, opts)
+  return s
+end
+
 --- RETURNING these columns (where the dialect has it).
 function DML:returning(...)
   local s = copy(self)
@@ -118,9 +126,17 @@ Insert._dml = "insert"
 Insert.__tostring = DML.__tostring
 M.Insert = Insert
 
+-- An ORM model class given as the target is kept (_entity_class) for the
+-- Session, which synchronises its objects; Core uses the table.
+local function entity_of(t)
+  if type(t) == "table" and not t._is_from and not t._is_clause and t.__select_entity__ then return t end
+  return nil
+end
+
 function M.insert(t)
+  local entity = entity_of(t)
   t = check_table(t, "insert")
-  local stmt = setmetatable({table = t}, Insert)
+  local stmt = setmetatable({table = t, _entity_class = entity}, Insert)
   -- the proposed row in an upsert: excluded.col (PostgreSQL, SQLite) and
   -- inserted.col (MySQL's VALUES(col))
   stmt.excluded = selectable.Alias.new(t, "excluded").c
@@ -311,7 +327,7 @@ Update.__tostring = DML.__tostring
 M.Update = Update
 
 function M.update(t)
-  return setmetatable({table = check_table(t, "update")}, Update)
+  return setmetatable({table = check_table(t, "update"), _entity_class = entity_of(t)}, Update)
 end
 
 --- SET col = value (values may be expressions such as t.c.n + 1).
@@ -377,7 +393,7 @@ Delete.__tostring = DML.__tostring
 M.Delete = Delete
 
 function M.delete(t)
-  return setmetatable({table = check_table(t, "delete")}, Delete)
+  return setmetatable({table = check_table(t, "delete"), _entity_class = entity_of(t)}, Delete)
 end
 
 function Delete:_effective()

@@ -1,0 +1,161 @@
+--- orm/bulk.lua: ORM-enabled INSERT, UPDATE and DELETE (SQLAlchemy's
+--- orm/bulk_persistence.py): `session:execute(update(User):where(...)
+--- :values(...))` keeps the objects already in the session true to the
+--- database (synchronize_session), `update(User)` with a list of maps that
+--- carry primary keys is a bulk UPDATE by primary key, and `insert(User)`
+--- with a list of maps a bulk INSERT.
+---
+--- synchronize_session: "auto" (default), "fetch" and "evaluate" all fetch
+--- the primary keys of the rows the statement will touch (one SELECT
+--- before it) and then expire the updated attributes of those objects, or
+--- mark them deleted; false leaves the session alone. (SQLAlchemy's
+--- "evaluate" runs the WHERE in Python instead of that SELECT; Lua values
+--- and SQL semantics differ enough that one strategy, exact, serves all.)
+local exc = require("quicksilver.exc")
+local elements = require("quicksilver.sql.elements")
+local selectable = require("quicksilver.sql.selectable")
+local dml = require("quicksilver.sql.dml")
+local attributes = require("quicksilver.orm.attributes")
+local mapper_mod = require("quicksilver.orm.mapper")
+
+local M = {}
+
+local rawget, ipairs, pairs, type, format, tostring = rawget, ipairs, pairs, type, string.format, tostring
+local STATE = attributes.STATE
+local unpack = table.unpack or unpack
+
+local SYNC = {auto = true, fetch = true, evaluate = true}
+
+local function sync_option(stmt, eopts)
+  local v
+  if eopts and eopts.synchronize_session ~= nil then v = eopts.synchronize_session
+  elseif stmt._execution_options and stmt._execution_options.synchronize_session ~= nil then
+    v = stmt._execution_options.synchronize_session
+  else
+    v = "auto"
+  end
+  if v ~= false and not SYNC[v] then
+    exc.raise(exc.ArgumentError, format("synchronize_session must be 'auto', 'fetch', 'evaluate' or false, got %s",
+      tostring(v)), nil, 4)
+  end
+  return v
+end
+
+-- The objects in the session whose rows match: their primary keys are
+-- fetched with the statement's WHERE.
+local function matched(session, conn, m, stmt)
+  local sel = selectable.select(unpack(m.pk_cols))
+  if stmt._where then sel = sel:where(stmt._where) else sel = sel:select_from(m.local_table) end
+  local out = {}
+  for _, row in ipairs(conn:execute(sel):all()) do
+    local vals = {}
+    for i = 1, #m.pk_cols do vals[i] = row[i] end
+    local obj = session:_identity_lookup(m.base_mapper, vals)
+    if obj ~= nil then out[#out + 1] = rawget(obj, STATE) end
+  end
+  return out
+end
+
+-- The attribute keys an UPDATE sets (through the mapper's columns).
+local function updated_keys(m, stmt, params)
+  local keys = {}
+  local function add(colkey)
+    local col = rawget(m.local_table.c, colkey)
+    local k = col and m.col_attr[col]
+    if k then keys[#keys + 1] = k end
+  end
+  for k in pairs(stmt._values or {}) do add(k) end
+  if type(params) == "table" and params[1] == nil then
+    for k in pairs(params) do add(k) end
+  end
+  return keys
+end
+
+local function expire_keys(session, st, keys)
+  if st.session ~= session then return end
+  local set = {}
+  for _, k in ipairs(keys) do set[k] = true end
+  for _, k in ipairs(st.mapper.pk_keys) do set[k] = nil end   -- the identity stays loaded
+  local ex = st.expired or {}
+  for k in pairs(set) do
+    st.dict[k] = nil
+    st.committed[k] = nil
+    ex[k] = true
+  end
+  st.expired = next(ex) and ex or nil
+end
+
+-- update(User) with a list of maps holding primary keys: one UPDATE per
+-- map, WHERE the primary key, as one executemany per column set.
+local function update_by_pk(session, conn, m, params, eopts)
+  local list = {}
+  local where = {}
+  for i, c in ipairs(m.pk_cols) do where[i] = c:eq(elements.bindparam("pk_" .. i, {type = c.type})) end
+  local stmt = dml.update(m.local_table):where(unpack(where))
+  for n, p in ipairs(params) do
+    local q = {}
+    for i, k in ipairs(m.pk_keys) do
+      if p[k] == nil then
+        exc.raise(exc.InvalidRequestError, format("bulk UPDATE of %s: parameter set %d has no primary key " ..
+          "value '%s'", m.class_name, n, k), nil, 5)
+      end
+      q["pk_" .. i] = p[k]
+    end
+    for k, v in pairs(p) do
+      local prop = m.props[k]
+      if not (prop and prop.is_column) then
+        exc.raise(exc.ArgumentError, format("bulk UPDATE of %s: '%s' is not a mapped column", m.class_name,
+          tostring(k)), nil, 5)
+      end
+      local ispk = false
+      for _, pk in ipairs(m.pk_keys) do if pk == k then ispk = true end end
+      if not ispk then q[prop.column.key] = v end
+    end
+    list[n] = q
+  end
+  local res = conn:execute(stmt, list, eopts)
+  for _, p in ipairs(params) do
+    local vals = {}
+    for i, k in ipairs(m.pk_keys) do vals[i] = p[k] end
+    local obj = session:_identity_lookup(m.base_mapper, vals)
+    if obj ~= nil then
+      local keys = {}
+      for k in pairs(p) do keys[#keys + 1] = k end
+      expire_keys(session, rawget(obj, STATE), keys)
+    end
+  end
+  return res
+end
+
+function M.execute(session, conn, stmt, params, eopts)
+  local m = mapper_mod.class_mapper(stmt._entity_class, "Session:execute")
+  local kind = stmt._dml
+  local crit = m:_single_table_criterion()
+  if kind == "insert" then
+    return conn:execute(stmt, params, eopts)
+  end
+  if kind == "update" and type(params) == "table" and type(params[1]) == "table" and not stmt._where then
+    return update_by_pk(session, conn, m, params, eopts)
+  end
+  if crit then stmt = stmt:where(crit) end
+  local sync = sync_option(stmt, eopts)
+  local targets = sync and matched(session, conn, m, stmt) or {}
+  local res = conn:execute(stmt, params, eopts)
+  if kind == "update" then
+    local keys = updated_keys(m, stmt, params)
+    for _, st in ipairs(targets) do expire_keys(session, st, keys) end
+  else
+    for _, st in ipairs(targets) do
+      if st.session == session and st.key then
+        session._imap[st.key] = nil
+        st.deleted_flushed = true
+        session._modified[st] = nil
+        session._collections[st] = nil
+        session._tx_deleted[#session._tx_deleted + 1] = st
+      end
+    end
+  end
+  return res
+end
+
+return M
