@@ -48,6 +48,7 @@ function Result.new(opts)
     _cursor = opts.cursor,
     _yield = opts.yield_per or 1000,
     _on_close = opts.on_close,
+    _require_unique = opts.require_unique,
   }, Result)
   return self
 end
@@ -147,6 +148,8 @@ end
 local function unique_key(self, v)
   local kf = self._unique_fn
   if kf then return kf(v) end
+  -- objects (ORM instances) are unique by identity
+  if type(v) == "table" and getmetatable(v) ~= nil and not v._tuple then return v end
   if type(v) == "userdata" or (type(v) == "table" and v._tuple) then
     local t = v:_tuple()
     local parts = {}
@@ -167,8 +170,18 @@ local function unique_key(self, v)
   return v == nil and "\0nil" or v
 end
 
+-- A result whose rows repeat objects (the ORM's joined eager loads of
+-- collections) must be made unique before rows are taken.
+local function need_unique(self)
+  if self._require_unique and not self._seen then
+    raise(exc.InvalidRequestError, "The unique() method must be invoked on this Result, as it " ..
+      "contains results that include joined eager loads against collections", nil, 5)
+  end
+end
+
 -- Next filtered value; second return false when exhausted.
 local function next_value(self)
+  need_unique(self)
   while true do
     local row = next_row(self)
     if row == nil then return nil, false end
@@ -184,6 +197,7 @@ local function next_value(self)
 end
 
 local function take_values(self, n)
+  need_unique(self)
   if not self._transform and not self._seen then return take(self, n) end
   local out, k = {}, 0
   while n == nil or k < n do

@@ -28,6 +28,7 @@ M.selectinload = strategies.selectinload
 M.lazyload = strategies.lazyload
 M.raiseload = strategies.raiseload
 M.noload = strategies.noload
+M.joinedload = strategies.joinedload
 
 -- inspection ------------------------------------------------------------------------------
 

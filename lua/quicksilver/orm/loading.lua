@@ -85,8 +85,8 @@ M.instance = instance
 
 --- Result rows for a statement with ORM entities: each entity's columns
 --- become one object. Returns the rows and their keys.
-function M.rows(session, raw, entities, colkeys)
-  local ncols = #colkeys
+function M.rows(session, raw, entities, colkeys, nout)
+  local ncols = nout or #colkeys
   -- the layout: for each output position, an entity or a column index
   local layout, keys = {}, {}
   local e, i = 1, 1

@@ -597,11 +597,17 @@ function Session:execute(stmt, params, opts)
   local ents = stmt._entities
   if not ents then return conn:execute(stmt, params, eopts) end
   stmt = orm_statement(stmt)
+  local strategies = require("quicksilver.orm.strategies")
+  local nout = #stmt.columns
+  local joins
+  stmt, joins = strategies.add_joined(stmt)
   local res = conn:execute(stmt, params, eopts)
   local raw = res:all()
-  local rows, keys = loading.rows(self, raw, ents, res:keys())
-  local out = result_mod.Result.new({keys = keys, rows = rows, returns_rows = true})
-  require("quicksilver.orm.strategies").apply(self, stmt, rows, keys)
+  local rows, keys = loading.rows(self, raw, ents, res:keys(), nout)
+  local repeats = joins and strategies.populate_joined(self, raw, joins)
+  local out = result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
+    require_unique = repeats or nil})
+  strategies.apply(self, stmt, rows, keys)
   return out
 end
 

@@ -50,7 +50,7 @@ local function new_option(strategy, attr, parent)
   return setmetatable({path = path}, Option)
 end
 
-local STRATEGIES = {"selectin", "lazy", "raise", "noload"}
+local STRATEGIES = {"selectin", "lazy", "raise", "noload", "joined"}
 for _, s in ipairs(STRATEGIES) do
   local name = s == "noload" and "noload" or (s .. "load")
   M[name] = function(attr) return new_option(s, attr, nil) end
@@ -188,13 +188,149 @@ local function default_selectin(session, objs, done)
   end
   for m, list in pairs(by_mapper) do
     for _, rel in ipairs(m.relationships) do
-      if rel.lazy == "selectin" and not done[rel] then
+      if (rel.lazy == "selectin" or (rel.lazy == "joined" and rel.uselist)) and not done[rel] then
         done[rel] = true
         local got = selectin(session, rel, states_of(list, rel.parent))
         if #got > 0 then default_selectin(session, got, done) end
       end
     end
   end
+end
+
+-- joined ------------------------------------------------------------------------------------
+
+-- The column of `from` (a table or an alias of it) standing for col.
+local function col_in(from, col)
+  if from == nil or from == col.table then return col end
+  return rawget(from.c, col.key) or from.c[col.key]
+end
+
+--- Adds a LEFT OUTER JOIN to an anonymous alias of the target table, and
+--- its columns, for each joined eager load (options and relationships
+--- declared lazy = "joined"). Returns the statement and the joins to
+--- populate from each row (nil when there are none).
+function M.add_joined(stmt)
+  local ents = stmt._entities
+  if not ents then return stmt, nil end
+  -- with LIMIT/OFFSET a join would limit parent-child rows, not parents:
+  -- collections then load by selectin (one more SELECT) instead
+  local limited = stmt._limit ~= nil or stmt._offset ~= nil
+  local joins = {}
+  local ncols = #stmt.columns
+  local function add(rel, parent_src, parent_from, depth)
+    local alias = rel.target.local_table:alias()
+    local conds = {}
+    for i, p in ipairs(rel.pairs) do
+      conds[i] = col_in(parent_from, p.local_col):eq(col_in(alias, p.remote_col))
+    end
+    local on = #conds == 1 and conds[1] or require("quicksilver.sql.elements").and_(unpack(conds))
+    local cols = {}
+    for i, c in ipairs(rel.target.select_columns) do cols[i] = col_in(alias, c) end
+    stmt = stmt:outerjoin(alias, on):add_columns(unpack(cols))
+    -- the collection's order_by, on the alias, after the query's own order
+    if rel.order_by then
+      local ob = {}
+      for i, o in ipairs(rel.order_by) do
+        if o.element and o.op then
+          ob[i] = setmetatable({element = col_in(alias, o.element), op = o.op, type = o.type}, getmetatable(o))
+        else
+          ob[i] = col_in(alias, o)
+        end
+      end
+      stmt = stmt:order_by(unpack(ob))
+    end
+    local j = {rel = rel, parent = parent_src, first = ncols + 1, alias = alias, depth = depth}
+    ncols = ncols + #cols
+    joins[#joins + 1] = j
+    return j
+  end
+  -- per-query joinedload options, chained paths through the previous alias
+  for _, opt in ipairs(stmt._options or {}) do
+    if getmetatable(opt) == Option and opt.path[1].strategy == "joined" then
+      local first = opt.path[1].rel
+      for _, e in ipairs(ents) do
+        if e.entity:isa(first.parent) or first.parent:isa(e.entity) then
+          local src, from = e, nil
+          for _, step in ipairs(opt.path) do
+            if step.strategy ~= "joined" then break end
+            if limited and step.rel.uselist then break end   -- selectin, in apply()
+            src = add(step.rel, src, from, 1)
+            from = src.alias
+          end
+          break
+        end
+      end
+    end
+  end
+  -- relationships declared lazy = "joined", one level from each entity
+  for _, e in ipairs(ents) do
+    for _, rel in ipairs(e.entity.relationships) do
+      if rel.lazy == "joined" and not (limited and rel.uselist) then
+        local dup = false
+        for _, j in ipairs(joins) do if j.rel == rel and j.parent == e then dup = true end end
+        if not dup then add(rel, e, nil, 1) end
+      end
+    end
+  end
+  if #joins == 0 then return stmt, nil end
+  return stmt, joins
+end
+
+--- Fills the joined relationships from the raw rows; returns whether a
+--- collection was loaded this way (rows then repeat parents: unique()).
+function M.populate_joined(session, raw, joins)
+  local instance = require("quicksilver.orm.loading").instance
+  local lists, parents_of = {}, {}
+  local has_collection = false
+  for _, j in ipairs(joins) do
+    lists[j] = {}
+    parents_of[j] = {}
+    if j.rel.uselist then has_collection = true end
+  end
+  for r = 1, #raw do
+    local row = raw[r]
+    local made = {}
+    for _, j in ipairs(joins) do
+      local parent
+      if j.parent.entity then
+        parent = instance(session, j.parent.entity, row, j.parent.first - 1)
+      else
+        parent = made[j.parent]
+      end
+      local child = instance(session, j.rel.target, row, j.first - 1)
+      made[j] = child
+      if parent ~= nil then
+        local pst = rawget(parent, STATE)
+        local acc = lists[j][pst]
+        if not acc then
+          acc = {list = {}, seen = {}}
+          lists[j][pst] = acc
+          parents_of[j][#parents_of[j] + 1] = pst
+        end
+        if child ~= nil and not acc.seen[child] then
+          acc.seen[child] = true
+          acc.list[#acc.list + 1] = child
+        end
+      end
+    end
+  end
+  for _, j in ipairs(joins) do
+    local rel = j.rel
+    for _, pst in ipairs(parents_of[j]) do
+      if not pst.loaded[rel.key] then
+        local acc = lists[j][pst]
+        if rel.uselist then
+          pst.dict[rel.key] = acc.list
+          pst.snap[rel.key] = nil
+          attributes.track_collection(pst, rel.key, acc.list)
+        else
+          pst.dict[rel.key] = acc.list[1]
+          pst.loaded[rel.key] = true
+        end
+      end
+    end
+  end
+  return has_collection
 end
 
 --- After a query: the options of the statement, then the relationships
@@ -216,6 +352,11 @@ function M.apply(session, stmt, rows, keys)
         local rel = step.rel
         local sts = states_of(current, rel.parent)
         if step.strategy == "selectin" then
+          current = selectin(session, rel, sts)
+          done[rel] = true
+        elseif step.strategy == "joined" then
+          -- loaded by the query's joins (selectin finds nothing to do and
+          -- hands the children on), or not joined because of a LIMIT
           current = selectin(session, rel, sts)
           done[rel] = true
         else

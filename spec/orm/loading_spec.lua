@@ -1,0 +1,135 @@
+-- Loader strategies and options, counted in statements: lazy (N+1),
+-- selectin (2 for any number of parents), joined (1; unique() required for
+-- collections), raise and noload, chained paths.
+local qs = require("quicksilver")
+local orm = require("quicksilver.orm")
+local helpers = require("spec.helpers")
+local raises = helpers.assert_raises_kind
+
+describe("loader strategies", function()
+  local Base, User, Address, Tag, engine, s, sqls
+
+  local function selects()
+    local n = 0
+    for _, q in ipairs(sqls) do if q:find("^SELECT") then n = n + 1 end end
+    return n
+  end
+
+  before_each(function()
+    Base = orm.declarative_base()
+    User = Base:model("User", {
+      __tablename = "users",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      name = orm.mapped_column(qs.String(20)),
+      addresses = orm.relationship("Address", {back_populates = "user", order_by = "Address.email"}),
+    })
+    Address = Base:model("Address", {
+      __tablename = "addresses",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      email = orm.mapped_column(qs.String(20)),
+      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
+      user = orm.relationship("User", {back_populates = "addresses"}),
+      tags = orm.relationship("Tag", {lazy = "raise"}),
+    })
+    Tag = Base:model("Tag", {
+      __tablename = "tags",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      label = orm.mapped_column(qs.String(20)),
+      address_id = orm.mapped_column(qs.ForeignKey("addresses.id")),
+    })
+    engine = helpers.sqlite_engine()
+    Base.metadata:create_all(engine)
+    s = orm.Session(engine)
+    for i = 1, 6 do
+      s:add(User({name = "u" .. i, addresses = {Address({email = "b" .. i}), Address({email = "a" .. i})}}))
+    end
+    s:add(User({name = "none"}))
+    s:commit()
+    s:close()
+    sqls = {}
+    qs.event.listen(engine, "before_cursor_execute", function(_, sql) sqls[#sqls + 1] = sql end)
+  end)
+
+  after_each(function()
+    s:close()
+    engine:dispose()
+    helpers.cleanup()
+  end)
+
+  it("lazy loading costs one SELECT per parent", function()
+    local users = s:scalars(qs.select(User)):all()
+    for _, u in ipairs(users) do local _ = #u.addresses end
+    assert.equal(1 + #users, selects())
+    assert.equal("a1", users[1].addresses[1].email)   -- order_by
+  end)
+
+  it("selectinload costs two SELECTs for any number of parents", function()
+    local users = s:scalars(qs.select(User):options(orm.selectinload(User.addresses))):all()
+    local total = 0
+    for _, u in ipairs(users) do total = total + #u.addresses end
+    assert.equal(12, total)
+    assert.equal(2, selects())
+    assert.equal("a3", users[3].addresses[1].email)
+    assert.equal(users[3], users[3].addresses[1].user)   -- the back side from the identity map
+    assert.equal(2, selects())
+  end)
+
+  it("joinedload costs one SELECT and needs unique() for collections", function()
+    raises(qs.exc.InvalidRequestError, function()
+      s:scalars(qs.select(User):options(orm.joinedload(User.addresses))):all()
+    end)
+    sqls = {}
+    local users = s:scalars(qs.select(User):options(orm.joinedload(User.addresses)):order_by(User.id)):unique():all()
+    assert.equal(7, #users)
+    assert.equal(1, selects())
+    assert.matches("LEFT OUTER JOIN addresses AS addresses_1", sqls[1], 1, true)
+    assert.same({"a2", "b2"}, {users[2].addresses[1].email, users[2].addresses[2].email})
+    assert.equal(0, #users[7].addresses)
+    assert.equal(1, selects())
+    -- a many-to-one joins without repeating rows
+    s:close()
+    sqls = {}
+    local addrs = s:scalars(qs.select(Address):options(orm.joinedload(Address.user))):all()
+    assert.equal(12, #addrs)
+    assert.equal("u1", addrs[1].user.name)
+    assert.equal(1, selects())
+  end)
+
+  it("joinedload under LIMIT loads the collection by selectin", function()
+    local two = s:scalars(qs.select(User):options(orm.joinedload(User.addresses)):order_by(User.id):limit(2)):all()
+    assert.equal(2, #two)
+    assert.equal(2, #two[2].addresses)
+    assert.equal(2, selects())
+  end)
+
+  it("chains options along a path", function()
+    s:add(Tag({label = "t", address_id = 1}))
+    s:commit()
+    s:close()
+    sqls = {}
+    local users = s:scalars(qs.select(User):where(User.id:eq(1))
+      :options(orm.selectinload(User.addresses):selectinload(Address.tags))):all()
+    local a = users[1].addresses
+    local labels = {}
+    for _, ad in ipairs(a) do for _, t in ipairs(ad.tags) do labels[#labels + 1] = t.label end end
+    assert.same({"t"}, labels)
+    assert.equal(3, selects())
+    raises(qs.exc.ArgumentError, function() orm.selectinload(User.addresses):selectinload(User.addresses) end)
+    raises(qs.exc.ArgumentError, function() orm.selectinload(User.name) end)
+  end)
+
+  it("raise and noload, from the relationship or per query", function()
+    local a = s:scalars(qs.select(Address)):first()
+    local err = raises(qs.exc.InvalidRequestError, function() return a.tags end)
+    assert.matches("Address.tags", tostring(err), 1, true)
+    s:close()
+    local u = s:scalars(qs.select(User):options(orm.raiseload(User.addresses))):first()
+    raises(qs.exc.InvalidRequestError, function() return u.addresses end)
+    s:close()
+    local n = s:scalars(qs.select(User):options(orm.noload(User.addresses))):first()
+    assert.equal(0, #n.addresses)
+    s:close()
+    local l = s:scalars(qs.select(Address):options(orm.lazyload(Address.tags))):first()
+    assert.equal(0, #l.tags)           -- lazyload overrides lazy = "raise"
+  end)
+end)
