@@ -250,6 +250,15 @@ function M.set_collection(st, rel, list)
       local mst = rawget(list[i], STATE)
       if not rawequal(mst.dict[rev.key], owner) then set_scalar_plain(mst, rev, owner) end
     end
+  elseif rev then
+    -- many-to-many: the owner joins each member's loaded (or new) collection
+    local owner = st.obj
+    for i = 1, #list do
+      local mst = rawget(list[i], STATE)
+      if not mst.loaded[rev.key] and mst.key == nil then M.get_relationship(mst, rev) end
+      local other = mst.loaded[rev.key] and mst.dict[rev.key]
+      if other and not index_of(other, owner) then other[#other + 1] = owner end
+    end
   end
 end
 

@@ -14,7 +14,8 @@ local type, rawget, setmetatable, pairs, ipairs, format, tostring =
 local STATE = attributes.STATE
 local unpack = table.unpack or unpack
 
-M.ONETOMANY, M.MANYTOONE = "ONETOMANY", "MANYTOONE"
+M.ONETOMANY, M.MANYTOONE, M.MANYTOMANY = "ONETOMANY", "MANYTOONE", "MANYTOMANY"
+local rel_ids = 0
 
 local OPTIONS = {back_populates = true, backref = true, secondary = true, uselist = true,
   order_by = true, cascade = true, passive_deletes = true, lazy = true, foreign_keys = true,
@@ -22,7 +23,7 @@ local OPTIONS = {back_populates = true, backref = true, secondary = true, uselis
   viewonly = true, single_parent = true, innerjoin = true, cascade_backrefs = true}
 -- options of relationships that the next ORM issue builds (many-to-many,
 -- custom join conditions, post_update): refused by name rather than ignored
-local NOT_YET = {secondary = "many-to-many (secondary)", primaryjoin = "custom primaryjoin",
+local NOT_YET = {primaryjoin = "custom primaryjoin",
   secondaryjoin = "custom secondaryjoin", post_update = "post_update"}
 local LAZY = {select = true, raise = true, noload = true, joined = true, selectin = true,
   subquery = true, raise_on_sql = true, ["true"] = true}
@@ -114,10 +115,15 @@ M.RelationshipAttribute = RelAttr
 
 RelAttr.__tostring = function(a) return a.prop.parent.class_name .. "." .. a.prop.key end
 
---- join(User.addresses): the target table and the ON clause.
+--- join(User.addresses): the target table and the ON clause (through the
+--- association table for a many-to-many: two joins).
 function RelAttr:__join_target__()
   local rel = self.prop
   rel.parent.registry:configure()
+  if rel.secondary then
+    local on1, on2 = rel:secondary_conditions()
+    return rel.secondary, on1, {{rel.target.local_table, on2}}
+  end
   return rel.target.local_table, rel:join_condition()
 end
 
@@ -130,7 +136,8 @@ function M.new_property(mapper, key, spec)
         mapper.class_name, key, what), nil, 4)
     end
   end
-  local rel = setmetatable({parent = mapper, key = key, target_spec = spec.target, opts = opts,
+  rel_ids = rel_ids + 1
+  local rel = setmetatable({parent = mapper, key = key, target_spec = spec.target, opts = opts, id = rel_ids,
     lazy = opts.lazy == nil and "select" or tostring(opts.lazy),
     passive_deletes = opts.passive_deletes or false,
     viewonly = opts.viewonly or false}, Rel)
@@ -180,11 +187,72 @@ local function fk_pairs(from_table, to_table, only)
 end
 
 --- Finds the target, the direction and the column pairs.
+-- The association table of a many-to-many: a Table, its name, or a
+-- function returning it.
+local function resolve_secondary(rel)
+  local sec = rel.opts.secondary
+  if type(sec) == "function" then sec = sec() end
+  if type(sec) == "string" then
+    local t = rel.parent.registry.metadata.tables[sec]
+    if not t then
+      exc.raise(exc.InvalidRequestError, format("relationship %s: secondary names no table '%s' in the metadata",
+        rel:describe(), sec), nil, 5)
+    end
+    sec = t
+  end
+  if type(sec) ~= "table" or not sec._is_from or not sec.foreign_keys then
+    exc.raise(exc.ArgumentError, format("relationship %s: secondary must be a Table or its name", rel:describe()), nil, 5)
+  end
+  return sec
+end
+
+-- A many-to-many through the association table: pairs on each side.
+function Rel:_configure_secondary(target, only)
+  local sec = resolve_secondary(self)
+  local pt, tt = self.parent.local_table, target.local_table
+  if pt == tt then
+    exc.raise(exc.InvalidRequestError, format("relationship %s: a self-referential many-to-many needs " ..
+      "primaryjoin/secondaryjoin, which are not supported yet", self:describe()), nil, 4)
+  end
+  local to_parent, to_target = fk_pairs(sec, pt, only), fk_pairs(sec, tt, only)
+  if #to_parent == 0 or #to_target == 0 then
+    exc.raise(exc.NoForeignKeysError, format("relationship %s: the secondary table '%s' needs foreign keys " ..
+      "to both '%s' and '%s'", self:describe(), sec.name, pt.name, tt.name), nil, 4)
+  end
+  self.direction = M.MANYTOMANY
+  self.secondary = sec
+  self.sec_local, self.sec_remote = {}, {}
+  for i, p in ipairs(to_parent) do
+    local key = self.parent.col_attr[p.ref]
+    if not key then
+      exc.raise(exc.InvalidRequestError, format("relationship %s: column %s is not mapped", self:describe(),
+        tostring(p.ref)), nil, 4)
+    end
+    self.sec_local[i] = {col = p.ref, sec_col = p.fk, key = key}
+  end
+  for i, p in ipairs(to_target) do
+    local key = target.col_attr[p.ref]
+    if not key then
+      exc.raise(exc.InvalidRequestError, format("relationship %s: column %s is not mapped", self:describe(),
+        tostring(p.ref)), nil, 4)
+    end
+    self.sec_remote[i] = {col = p.ref, sec_col = p.fk, key = key}
+  end
+  self.pairs = {}
+  self.uselist = self.opts.uselist == nil and true or (self.opts.uselist and true or false)
+end
+
 function Rel:configure()
   local target = resolve_target(self)
   self.target = target
   local pt, tt = self.parent.local_table, target.local_table
   local only = column_set(self, self.opts.foreign_keys, "foreign_keys")
+  if self.opts.secondary ~= nil then
+    self:_configure_secondary(target, only)
+    self:_configure_order_by()
+    self.configured = true
+    return
+  end
   local remote = column_set(self, self.opts.remote_side, "remote_side")
   local dir, pairs_
   if pt == tt then
@@ -261,6 +329,11 @@ function Rel:configure()
     end
     self.by_pk = by_pk
   end
+  self:_configure_order_by()
+  self.configured = true
+end
+
+function Rel:_configure_order_by()
   self.order_by = nil
   if self.opts.order_by ~= nil then
     local ob = self.opts.order_by
@@ -278,7 +351,6 @@ function Rel:configure()
     end
     self.order_by = out
   end
-  self.configured = true
 end
 
 --- back_populates and backref: the two sides know each other.
@@ -315,6 +387,7 @@ function Rel:link()
     for k, v in pairs(ropts) do o[k] = v end
     -- the reverse of a one-to-many is a many-to-one over the same columns
     if self.opts.foreign_keys ~= nil and o.foreign_keys == nil then o.foreign_keys = self.opts.foreign_keys end
+    if self.secondary and o.secondary == nil then o.secondary = self.secondary end
     if self.parent.local_table == self.target.local_table and o.remote_side == nil and
         self.direction == M.ONETOMANY then
       local rs = {}
@@ -341,6 +414,21 @@ function Rel:join_condition()
   for i, p in ipairs(self.pairs) do conds[i] = p.local_col:eq(p.remote_col) end
   if #conds == 1 then return conds[1] end
   return elements.and_(unpack(conds))
+end
+
+--- parent = association and association = target, for a many-to-many
+--- (sides given as tables or aliases).
+function Rel:secondary_conditions(parent_from, sec_from, target_from)
+  local function c(from, col)
+    if from == nil or from == col.table then return col end
+    return from.c[col.key]
+  end
+  local a, b = {}, {}
+  for i, p in ipairs(self.sec_local) do a[i] = c(parent_from, p.col):eq(c(sec_from, p.sec_col)) end
+  for i, p in ipairs(self.sec_remote) do b[i] = c(target_from, p.col):eq(c(sec_from, p.sec_col)) end
+  local on1 = #a == 1 and a[1] or elements.and_(unpack(a))
+  local on2 = #b == 1 and b[1] or elements.and_(unpack(b))
+  return on1, on2
 end
 
 --- The WHERE criterion loading this relationship for a parent state, or
@@ -375,6 +463,25 @@ function Rel:lazy_load(st)
   local value
   if lazy == "noload" then
     value = self.uselist and {} or nil
+  elseif self.secondary then
+    local conds = {}
+    local missing = false
+    for _, p in ipairs(self.sec_local) do
+      local v = st.dict[p.key]
+      if v == nil then v = attributes.get_column(st, p.key) end
+      if v == nil then missing = true end
+      conds[#conds + 1] = p.sec_col:eq(v)
+    end
+    if missing then
+      value = {}
+    else
+      local _, on2 = self:secondary_conditions()
+      conds[#conds + 1] = on2
+      local stmt = selectable.select(self.target.class):where(unpack(conds))
+      if self.order_by then stmt = stmt:order_by(unpack(self.order_by)) end
+      value = session:_load_objects(stmt)
+    end
+    if not self.uselist then value = value[1] end
   elseif self.uselist then
     local crit = self:criterion(st)
     if crit == nil then

@@ -76,6 +76,48 @@ local function selectin(session, rel, parents)
     end
     return out
   end
+  if rel.secondary and #rel.sec_local == 1 then
+    -- many-to-many: the targets with the parent key from the association
+    local l = rel.sec_local[1]
+    local by_value, values = {}, {}
+    for _, st in ipairs(todo) do
+      local v = st.dict[l.key]
+      if v == nil then v = attributes.get_column(st, l.key) end
+      if v ~= nil then
+        if not by_value[v] then by_value[v] = {}; values[#values + 1] = v end
+        local list = by_value[v]
+        list[#list + 1] = st
+      end
+      st.dict[rel.key] = {}
+    end
+    local loaded = {}
+    local _, on2 = rel:secondary_conditions()
+    for i = 1, #values, IN_BATCH do
+      local chunk = {}
+      for j = i, math.min(i + IN_BATCH - 1, #values) do chunk[#chunk + 1] = values[j] end
+      local stmt = selectable.select(rel.target.class, l.sec_col):where(on2, l.sec_col:in_(chunk))
+      if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
+      for _, row in ipairs(session:execute(stmt):all()) do
+        local child, key = row[1], row[2]
+        loaded[#loaded + 1] = child
+        for _, pst in ipairs(by_value[key] or {}) do
+          local list = pst.dict[rel.key]
+          list[#list + 1] = child
+        end
+      end
+    end
+    for _, st in ipairs(todo) do
+      local list = st.dict[rel.key]
+      if not rel.uselist then
+        st.dict[rel.key] = list[1]
+        st.loaded[rel.key] = true
+      else
+        st.snap[rel.key] = nil
+        attributes.track_collection(st, rel.key, list)
+      end
+    end
+    return loaded
+  end
   if #rel.pairs ~= 1 then
     -- composite keys: one lazy load each
     local out = {}
@@ -219,14 +261,21 @@ function M.add_joined(stmt)
   local ncols = #stmt.columns
   local function add(rel, parent_src, parent_from, depth)
     local alias = rel.target.local_table:alias()
-    local conds = {}
-    for i, p in ipairs(rel.pairs) do
-      conds[i] = col_in(parent_from, p.local_col):eq(col_in(alias, p.remote_col))
+    if rel.secondary then
+      local sec = rel.secondary:alias()
+      local on1, on2 = rel:secondary_conditions(parent_from, sec, alias)
+      stmt = stmt:outerjoin(sec, on1):outerjoin(alias, on2)
+    else
+      local conds = {}
+      for i, p in ipairs(rel.pairs) do
+        conds[i] = col_in(parent_from, p.local_col):eq(col_in(alias, p.remote_col))
+      end
+      local on = #conds == 1 and conds[1] or require("quicksilver.sql.elements").and_(unpack(conds))
+      stmt = stmt:outerjoin(alias, on)
     end
-    local on = #conds == 1 and conds[1] or require("quicksilver.sql.elements").and_(unpack(conds))
     local cols = {}
     for i, c in ipairs(rel.target.select_columns) do cols[i] = col_in(alias, c) end
-    stmt = stmt:outerjoin(alias, on):add_columns(unpack(cols))
+    stmt = stmt:add_columns(unpack(cols))
     -- the collection's order_by, on the alias, after the query's own order
     if rel.order_by then
       local ob = {}

@@ -80,6 +80,9 @@ local function new_uow(session)
     deletes = {}, delete_set = {},   -- states to DELETE, in marking order
     syncs = {},                      -- child state -> list of {parent state, rel} (fk from parent)
     nulls = {},                      -- child state -> list of rel (fk to NULL)
+    assoc_add = {}, assoc_del = {},  -- many-to-many rows: {rel, a, b} (canonical side)
+    assoc_seen = {},
+    assoc_clear = {},                -- {rel, state}: every row of a deleted object
     touched = {},                    -- states whose dict the flush changes: for undo
   }
 end
@@ -97,6 +100,23 @@ local function add_null(uow, child, rel)
   local list = uow.nulls[child]
   if not list then list = {}; uow.nulls[child] = list end
   list[#list + 1] = rel
+end
+
+-- One association row, whichever side's collection changed: the pair is
+-- recorded from the side with the lower id, so both sides of a
+-- bidirectional many-to-many produce one row.
+local function add_assoc(uow, list, rel, a, b)
+  local rev = rel.reverse
+  if rev and rev.id < rel.id then rel, a, b = rev, b, a end
+  local seen = uow.assoc_seen
+  local k1 = seen[rel] or {}
+  seen[rel] = k1
+  local k2 = k1[a] or {}
+  k1[a] = k2
+  local tag = list == uow.assoc_add and "add" or "del"
+  if k2[b] == tag then return end
+  k2[b] = tag
+  list[#list + 1] = {rel, a, b}
 end
 
 local function mark_delete(uow, st)
@@ -158,6 +178,15 @@ local function cascade_deletes(uow)
               add_null(uow, cst, rel.reverse or {pairs = rel.pairs, key = nil, o2m = rel})
             end
           end
+        elseif rel.secondary then
+          uow.assoc_clear[#uow.assoc_clear + 1] = {rel, st}
+          if rel.cascade.delete then
+            v = loaded and st.dict[rel.key] or rel:lazy_load(st)
+            for _, o in ipairs(list_of(rel, v)) do
+              local tst = rawget(o, STATE)
+              if tst.key then mark_delete(uow, tst) end
+            end
+          end
         elseif rel.cascade.delete then
           v = loaded and st.dict[rel.key] or rel:lazy_load(st)
           if v ~= nil then
@@ -185,7 +214,19 @@ local function relationship_changes(uow)
       for _, rel in ipairs(st.mapper.relationships) do
         if not rel.viewonly and st.loaded[rel.key] then
           local v = st.dict[rel.key]
-          if rel.direction == ONETOMANY then
+          if rel.secondary then
+            local list = rel.uselist and (v or {}) or (v ~= nil and {v} or {})
+            local snap = st.snap[rel.key] or {}
+            local inlist, insnap = {}, {}
+            for _, o in ipairs(list) do inlist[o] = true end
+            for _, o in ipairs(snap) do insnap[o] = true end
+            for _, o in ipairs(list) do
+              if not insnap[o] then add_assoc(uow, uow.assoc_add, rel, st, rawget(o, STATE)) end
+            end
+            for _, o in ipairs(snap) do
+              if not inlist[o] then add_assoc(uow, uow.assoc_del, rel, st, rawget(o, STATE)) end
+            end
+          elseif rel.direction == ONETOMANY then
             local list = rel.uselist and (v or {}) or (v ~= nil and {v} or {})
             local snap = st.snap[rel.key] or {}
             if not rel.uselist then snap = st.snap[rel.key] or {} end
@@ -617,6 +658,61 @@ local function do_deletes(conn, tbl, rows)
   for _, st in ipairs(rows) do fire_mapper("after_delete", st, conn) end
 end
 
+-- Association rows of many-to-manys: written after both ends exist,
+-- deleted before either end goes.
+local function assoc_params(rel, a, b)
+  local p = {}
+  for _, l in ipairs(rel.sec_local) do p[l.sec_col.key] = a.dict[l.key] end
+  for _, r in ipairs(rel.sec_remote) do p[r.sec_col.key] = b.dict[r.key] end
+  return p
+end
+
+local function by_secondary(rows)
+  local groups, order = {}, {}
+  for _, r in ipairs(rows) do
+    local sec = r[1].secondary
+    if not groups[sec] then groups[sec] = {}; order[#order + 1] = sec end
+    local g = groups[sec]
+    g[#g + 1] = r
+  end
+  return groups, order
+end
+
+local function do_assoc_deletes(uow, conn)
+  for _, c in ipairs(uow.assoc_clear) do
+    local rel, st = c[1], c[2]
+    local conds, p = {}, {}
+    for i, l in ipairs(rel.sec_local) do
+      conds[i] = l.sec_col:eq(elements.bindparam("k_" .. i, {type = l.sec_col.type}))
+      local v = st.committed[l.key]
+      if v == nil or v == UNKNOWN then v = st.dict[l.key] end
+      p["k_" .. i] = v
+    end
+    conn:execute(dml.delete(rel.secondary):where(unpack(conds)), p)
+  end
+  local groups, order = by_secondary(uow.assoc_del)
+  for _, sec in ipairs(order) do
+    local rows = groups[sec]
+    local rel = rows[1][1]
+    local conds = {}
+    for _, l in ipairs(rel.sec_local) do conds[#conds + 1] = l.sec_col:eq(elements.bindparam(l.sec_col.key, {type = l.sec_col.type})) end
+    for _, r in ipairs(rel.sec_remote) do conds[#conds + 1] = r.sec_col:eq(elements.bindparam(r.sec_col.key, {type = r.sec_col.type})) end
+    local list = {}
+    for i, r in ipairs(rows) do list[i] = assoc_params(r[1], r[2], r[3]) end
+    local stmt = dml.delete(sec):where(unpack(conds))
+    if #list == 1 then conn:execute(stmt, list[1]) else conn:execute(stmt, list) end
+  end
+end
+
+local function do_assoc_inserts(uow, conn)
+  local groups, order = by_secondary(uow.assoc_add)
+  for _, sec in ipairs(order) do
+    local list = {}
+    for i, r in ipairs(groups[sec]) do list[i] = assoc_params(r[1], r[2], r[3]) end
+    if #list == 1 then conn:execute(dml.insert(sec), list[1]) else conn:execute(dml.insert(sec), list) end
+  end
+end
+
 -- after ---------------------------------------------------------------------------------
 
 local function snapshot(st)
@@ -714,7 +810,8 @@ local function run(session)
     return a.key < b.key
   end)
   uow.all = all
-  if #inserts == 0 and #updates == 0 and #uow.deletes == 0 then
+  if #inserts == 0 and #updates == 0 and #uow.deletes == 0 and #uow.assoc_add == 0 and
+      #uow.assoc_del == 0 then
     for st in pairs(session._modified) do snapshot(st) end
     session._modified = {}
     return
@@ -749,6 +846,8 @@ local function run(session)
       for _, batch in ipairs(row_levels(b.ins, uow)) do do_inserts(uow, conn, t, batch, done) end
       if #b.upd > 0 then do_updates(uow, conn, t, b.upd, done) end
     end
+    do_assoc_deletes(uow, conn)
+    do_assoc_inserts(uow, conn)
     for i = #order, 1, -1 do
       local t = order[i]
       local rows = by_table[t].del

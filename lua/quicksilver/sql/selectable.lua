@@ -412,11 +412,19 @@ function Select:select_from(...)
   return refresh(s)
 end
 
-local function do_join(self, left, right, onclause, opts)
+local do_join
+
+local function do_join_impl(self, left, right, onclause, opts)
   local s = copy(self)
-  -- an ORM relationship attribute (User.addresses): its target and ON clause
+  -- an ORM relationship attribute (User.addresses): its target and ON
+  -- clause, and further joins for a many-to-many (association, then target)
   if type(right) == "table" and not right._is_from and right.__join_target__ then
-    local target, on = right:__join_target__()
+    local target, on, more = right:__join_target__()
+    if more then
+      local out = do_join(self, left, target, on, opts)
+      for _, step in ipairs(more) do out = do_join(out, nil, step[1], step[2], opts) end
+      return out
+    end
     right = target
     if onclause == nil then onclause = on end
   end
@@ -440,6 +448,8 @@ local function do_join(self, left, right, onclause, opts)
   s._last_joined = right
   return refresh(s)
 end
+
+do_join = do_join_impl
 
 --- JOIN right (ON inferred from foreign keys when omitted).
 function Select:join(right, onclause, opts) return do_join(self, nil, right, onclause, opts) end
