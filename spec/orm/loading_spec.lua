@@ -133,3 +133,65 @@ describe("loader strategies", function()
     assert.equal(0, #l.tags)           -- lazyload overrides lazy = "raise"
   end)
 end)
+
+describe("criteria along relationships", function()
+  local Base, User, Address, engine, s
+
+  before_each(function()
+    Base = orm.declarative_base()
+    User = Base:model("User", {
+      __tablename = "users",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      name = orm.mapped_column(qs.String(20)),
+      addresses = orm.relationship("Address", {back_populates = "user"}),
+    })
+    Address = Base:model("Address", {
+      __tablename = "addresses",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      email = orm.mapped_column(qs.String(20)),
+      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
+      user = orm.relationship("User", {back_populates = "addresses"}),
+    })
+    engine = helpers.sqlite_engine()
+    Base.metadata:create_all(engine)
+    s = orm.Session(engine)
+    s:add(User({name = "a", addresses = {Address({email = "x@a"}), Address({email = "y@b"})}}))
+    s:add(User({name = "b"}))
+    s:commit()
+  end)
+
+  after_each(function()
+    s:close()
+    engine:dispose()
+    helpers.cleanup()
+  end)
+
+  local function names(stmt)
+    local out = {}
+    for i, o in ipairs(s:scalars(stmt):all()) do out[i] = o.name or o.email end
+    table.sort(out)
+    return out
+  end
+
+  it("any() and has() are correlated EXISTS", function()
+    assert.same({"a"}, names(qs.select(User):where(User.addresses:any())))
+    assert.same({"a"}, names(qs.select(User):where(User.addresses:any(Address.email:like("%@b")))))
+    assert.same({}, names(qs.select(User):where(User.addresses:any(Address.email:eq("none")))))
+    assert.same({"b"}, names(qs.select(User):where(qs.not_(User.addresses:any()))))
+    assert.same({"x@a", "y@b"}, names(qs.select(Address):where(Address.user:has(User.name:eq("a")))))
+    assert.matches("EXISTS (SELECT 1 FROM addresses WHERE users.id = addresses.user_id)",
+      tostring(qs.select(User.id):where(User.addresses:any())), 1, true)
+    raises(qs.exc.InvalidRequestError, function() Address.user:any() end)
+    raises(qs.exc.InvalidRequestError, function() User.addresses:has() end)
+    raises(qs.exc.ArgumentError, function() User.addresses:any(true) end)
+  end)
+
+  it("compares a many-to-one with an object and a collection with a member", function()
+    local a = s:get(User, 1)
+    assert.same({"x@a", "y@b"}, names(qs.select(Address):where(Address.user:eq(a))))
+    assert.same({}, names(qs.select(Address):where(Address.user:eq(nil))))
+    local x = s:scalars(qs.select(Address):where(Address.email:eq("x@a"))):one()
+    assert.same({"a"}, names(qs.select(User):where(User.addresses:contains(x))))
+    raises(qs.exc.InvalidRequestError, function() User.addresses:eq(x) end)
+  end)
+end)

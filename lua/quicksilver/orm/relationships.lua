@@ -127,6 +127,114 @@ function RelAttr:__join_target__()
   return rel.target.local_table, rel:join_condition()
 end
 
+-- criteria along the relationship -----------------------------------------------------
+
+-- The correlated EXISTS for any()/has(): the relationship's join
+-- condition plus the caller's criteria.
+local function exists_along(rel, crit, what)
+  rel.parent.registry:configure()
+  local conds
+  local froms
+  if rel.secondary then
+    local on1, on2 = rel:secondary_conditions()
+    conds = {on1, on2}
+  else
+    conds = {rel:join_condition()}
+  end
+  if crit ~= nil then
+    if type(crit) ~= "table" or not crit._is_clause then
+      exc.raise(exc.ArgumentError, format("%s: expected a SQL criterion (use col:eq())", what), nil, 4)
+    end
+    conds[#conds + 1] = crit
+  end
+  froms = rel.secondary and {rel.secondary, rel.target.local_table} or {rel.target.local_table}
+  local sub = selectable.select(elements.literal_column("1")):select_from(unpack(froms)):where(unpack(conds))
+  return selectable.exists(sub)
+end
+
+--- User.addresses:any(criterion?): EXISTS a related row (matching).
+function RelAttr:any(crit)
+  if not self.prop.uselist then
+    exc.raise(exc.InvalidRequestError, format("any(): %s is not a collection; use has()", tostring(self)), nil, 2)
+  end
+  return exists_along(self.prop, crit, "any()")
+end
+
+--- Address.user:has(criterion?): EXISTS the related row (matching).
+function RelAttr:has(crit)
+  if self.prop.uselist then
+    exc.raise(exc.InvalidRequestError, format("has(): %s is a collection; use any()", tostring(self)), nil, 2)
+  end
+  return exists_along(self.prop, crit, "has()")
+end
+
+-- The foreign key values obj gives this many-to-one (nil when obj is nil).
+local function m2o_values(rel, obj)
+  local st = rawget(obj, STATE)
+  if not st then
+    exc.raise(exc.ArgumentError, format("%s: compare with an instance of %s", rel:describe(), rel.target.class_name), nil, 4)
+  end
+  local conds = {}
+  for i, p in ipairs(rel.pairs) do
+    local v = st.dict[p.remote_key]
+    if v == nil then v = attributes.get_column(st, p.remote_key) end
+    conds[i] = p.local_col:eq(v)
+  end
+  return conds
+end
+
+--- Address.user:eq(u): the many-to-one's foreign key equals u's key
+--- (eq(nil): IS NULL).
+function RelAttr:eq(obj)
+  local rel = self.prop
+  rel.parent.registry:configure()
+  if rel.direction ~= M.MANYTOONE then
+    exc.raise(exc.InvalidRequestError, format("%s:eq() compares a many-to-one; use contains() or any() " ..
+      "for collections", tostring(self)), nil, 2)
+  end
+  if obj == nil or obj == elements.null then
+    local conds = {}
+    for i, p in ipairs(rel.pairs) do conds[i] = p.local_col:eq(nil) end
+    return #conds == 1 and conds[1] or elements.and_(unpack(conds))
+  end
+  local conds = m2o_values(rel, obj)
+  return #conds == 1 and conds[1] or elements.and_(unpack(conds))
+end
+
+function RelAttr:ne(obj)
+  return elements.not_(self:eq(obj))
+end
+
+--- User.addresses:contains(a): the parent row a belongs to.
+function RelAttr:contains(obj)
+  local rel = self.prop
+  rel.parent.registry:configure()
+  if not rel.uselist then
+    exc.raise(exc.InvalidRequestError, format("contains(): %s is not a collection", tostring(self)), nil, 2)
+  end
+  local st = rawget(obj or {}, STATE)
+  if not st then
+    exc.raise(exc.ArgumentError, format("%s:contains(): expected an instance of %s", tostring(self),
+      rel.target.class_name), nil, 2)
+  end
+  if rel.secondary then
+    local conds = {}
+    for _, r in ipairs(rel.sec_remote) do
+      local v = st.dict[r.key]
+      if v == nil then v = attributes.get_column(st, r.key) end
+      conds[#conds + 1] = r.sec_col:eq(v)
+    end
+    return exists_along(rel, #conds == 1 and conds[1] or elements.and_(unpack(conds)), "contains()")
+  end
+  local conds = {}
+  for i, p in ipairs(rel.pairs) do
+    local v = st.dict[p.remote_key]
+    if v == nil then v = attributes.get_column(st, p.remote_key) end
+    conds[i] = p.local_col:eq(v)
+  end
+  return #conds == 1 and conds[1] or elements.and_(unpack(conds))
+end
+
 --- The property for key on mapper, from a relationship() spec.
 function M.new_property(mapper, key, spec)
   local opts = spec.opts
