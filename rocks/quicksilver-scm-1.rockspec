@@ -66,6 +66,7 @@ build = {
     ["quicksilver.event"] = "lua/quicksilver/event.lua",
     ["quicksilver.exc"] = "lua/quicksilver/exc.lua",
     ["quicksilver"] = "lua/quicksilver/init.lua",
+    ["quicksilver.orm.aliased"] = "lua/quicksilver/orm/aliased.lua",
     ["quicksilver.orm.attributes"] = "lua/quicksilver/orm/attributes.lua",
     ["quicksilver.orm.bulk"] = "lua/quicksilver/orm/bulk.lua",
     ["quicksilver.orm.decl"] = "lua/quicksilver/orm/decl.lua",

@@ -195,3 +195,108 @@ describe("criteria along relationships", function()
     raises(qs.exc.InvalidRequestError, function() User.addresses:eq(x) end)
   end)
 end)
+
+describe("aliases, column loading and more strategies", function()
+  local Base, User, Address, Node, engine, s, sqls
+
+  local function selects()
+    local n = 0
+    for _, q in ipairs(sqls) do if q:find("^SELECT") then n = n + 1 end end
+    return n
+  end
+
+  before_each(function()
+    Base = orm.declarative_base()
+    User = Base:model("User", {
+      __tablename = "users",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      name = orm.mapped_column(qs.String(20)),
+      email = orm.mapped_column(qs.String(20)),
+      bio = orm.mapped_column(qs.Text, {deferred = true}),
+      addresses = orm.relationship("Address", {back_populates = "user", order_by = "Address.email"}),
+    })
+    Address = Base:model("Address", {
+      __tablename = "addresses",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      email = orm.mapped_column(qs.String(20)),
+      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
+      user = orm.relationship("User", {back_populates = "addresses"}),
+    })
+    Node = Base:model("Node", {
+      __tablename = "nodes",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      name = orm.mapped_column(qs.String(20)),
+      parent_id = orm.mapped_column(qs.ForeignKey("nodes.id")),
+      children = orm.relationship("Node", {backref = "parent"}),
+    })
+    engine = helpers.sqlite_engine()
+    Base.metadata:create_all(engine)
+    s = orm.Session(engine)
+    for i = 1, 3 do
+      s:add(User({name = "u" .. i, email = "e" .. i, bio = "bio " .. i,
+        addresses = {Address({email = i .. "b"}), Address({email = i .. "a"})}}))
+    end
+    s:add(Node({name = "root", children = {Node({name = "a"}), Node({name = "b"})}}))
+    s:commit()
+    s:close()
+    sqls = {}
+    qs.event.listen(engine, "before_cursor_execute", function(_, sql) sqls[#sqls + 1] = sql end)
+  end)
+
+  after_each(function()
+    s:close()
+    engine:dispose()
+    helpers.cleanup()
+  end)
+
+  it("aliased() joins a table to itself and loads objects of the model", function()
+    local Child = orm.aliased(Node, "child")
+    local rows = s:execute(qs.select(Node.name, Child.name):join(Node.children:of_type(Child))
+      :order_by(Child.name)):all()
+    assert.equal(2, #rows)
+    assert.same({"root", "a"}, {rows[1][1], rows[1][2]})
+    raises(qs.exc.InvalidRequestError, function() qs.select(Node):join(Node.children) end)
+    local P = orm.aliased(Node)
+    local pairs_ = s:execute(qs.select(Node, P):join(P, Node.parent_id:eq(P.id)):order_by(Node.name)):all()
+    assert.equal("a", pairs_[1][1].name)
+    assert.equal("root", pairs_[1][2].name)
+    assert.equal(pairs_[1][2], pairs_[2][2])            -- one object per row identity
+    assert.equal(pairs_[1][1].parent, pairs_[1][2])
+    raises(qs.exc.ArgumentError, function() Node.children:of_type(Address) end)
+  end)
+
+  it("leaves deferred columns for access, and defer/undefer/load_only per query", function()
+    local u = s:scalars(qs.select(User):where(User.id:eq(1))):one()
+    assert.is_false(sqls[1]:find("bio") ~= nil)
+    assert.equal("bio 1", u.bio)
+    assert.equal(2, selects())
+    s:close(); sqls = {}
+    u = s:scalars(qs.select(User):where(User.id:eq(1)):options(orm.undefer(User.bio))):one()
+    assert.equal("bio 1", u.bio)
+    assert.equal(1, selects())
+    s:close(); sqls = {}
+    u = s:scalars(qs.select(User):where(User.id:eq(1)):options(orm.load_only(User.name))):one()
+    assert.matches("^SELECT users.id, users.name FROM", sqls[1])
+    assert.equal("e1", u.email)                           -- loaded on access
+    s:close(); sqls = {}
+    u = s:scalars(qs.select(User):where(User.id:eq(1)):options(orm.defer(User.email))):one()
+    assert.is_nil(sqls[1]:find("email", 1, true))
+    raises(qs.exc.ArgumentError, function() orm.defer("email") end)
+  end)
+
+  it("subqueryload joins the target to the original query", function()
+    local us = s:scalars(qs.select(User):where(User.id:ge(2)):options(orm.subqueryload(User.addresses))):all()
+    assert.equal(2, #us)
+    assert.equal("2a", us[1].addresses[1].email)
+    assert.equal(2, selects())
+    assert.matches("JOIN (SELECT DISTINCT users.id FROM users WHERE users.id >= ?) AS anon_1", sqls[2], 1, true)
+  end)
+
+  it("contains_eager fills a relationship from the query's own join", function()
+    local us = s:scalars(qs.select(User):join(User.addresses):where(Address.email:like("%a"))
+      :options(orm.contains_eager(User.addresses))):unique():all()
+    assert.equal(3, #us)
+    for _, u in ipairs(us) do assert.equal(1, #u.addresses) end
+    assert.equal(1, selects())
+  end)
+end)

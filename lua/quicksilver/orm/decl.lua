@@ -163,6 +163,16 @@ local function ordered_columns(spec)
   return cols
 end
 
+-- mapped_column options that are the ORM's, not the Column's.
+local ORM_COLUMN_OPTIONS = {deferred = true}
+
+local function orm_option(mc, name)
+  local args = mc.args
+  local last = args[args.n]
+  if args.n > 0 and type(last) == "table" and getmetatable(last) == nil then return last[name] end
+  return nil
+end
+
 local function make_column(name, key, mc)
   local args = mc.args
   local opts
@@ -173,7 +183,11 @@ local function make_column(name, key, mc)
     if args[i] ~= opts then cargs[#cargs + 1] = args[i] end
   end
   local o = {}
-  if opts then for k, v in pairs(opts) do o[k] = v end end
+  if opts then
+    for k, v in pairs(opts) do
+      if not ORM_COLUMN_OPTIONS[k] then o[k] = v end
+    end
+  end
   o.key = o.key or key
   cargs[#cargs + 1] = o
   local unpack_ = table.unpack or unpack
@@ -229,7 +243,7 @@ local function model(parent, name, spec)
       end
       col.nullable = true   -- rows of other classes leave it NULL
       tbl:append_column(col)
-      m:_add_column_prop(c.key, col)
+      m:_add_column_prop(c.key, col).deferred = orm_option(c.mc, "deferred") and true or nil
     end
   else
     local tname = spec.__tablename
@@ -246,7 +260,9 @@ local function model(parent, name, spec)
     local unpack_ = table.unpack or unpack
     tbl = schema.table(tname, registry.metadata, unpack_(targs))
     m = mapper_mod.new(registry, cls, name, tbl, nil)
-    for i, c in ipairs(columns) do m:_add_column_prop(c.key, cols[i]) end
+    for i, c in ipairs(columns) do
+      m:_add_column_prop(c.key, cols[i]).deferred = orm_option(c.mc, "deferred") and true or nil
+    end
   end
   m:_set_primary_key()
   rawset(cls, "__mapper__", m)

@@ -29,6 +29,12 @@ M.lazyload = strategies.lazyload
 M.raiseload = strategies.raiseload
 M.noload = strategies.noload
 M.joinedload = strategies.joinedload
+M.subqueryload = strategies.subqueryload
+M.contains_eager = strategies.contains_eager
+M.defer = strategies.defer
+M.undefer = strategies.undefer
+M.load_only = strategies.load_only
+M.aliased = require("quicksilver.orm.aliased").aliased
 
 -- inspection ------------------------------------------------------------------------------
 

@@ -17,9 +17,12 @@ local new_state = attributes.new_state
 local make_row = core.row
 
 --- The object for the entity columns of row starting after `base`, or nil
---- (an outer join's missing side).
-local function instance(session, m, row, base)
-  local pk_pos = m.pk_pos
+--- (an outer join's missing side). plan: where the columns are (the
+--- mapper's default when nil).
+local function instance(session, m, row, base, plan)
+  m = rawget(m, "_mapper") or m       -- an aliased entity loads as its mapper
+  plan = plan or m.plan
+  local pk_pos = plan.pk_pos
   local npk = #pk_pos
   local key
   if npk == 1 then
@@ -38,21 +41,23 @@ local function instance(session, m, row, base)
     local st = rawget(obj, STATE)
     local ex = st.expired
     if ex then
+      -- fill in what this row has of the expired attributes
       local dict, committed = st.dict, st.committed
-      for _, f in ipairs(st.mapper.load_fields) do
+      for _, f in ipairs(plan:for_mapper(st.mapper).fields) do
         local k = f.key
         if ex[k] then
           local v = row[base + f.pos]
           dict[k] = v
           committed[k] = v
+          ex[k] = nil
         end
       end
-      st.expired = nil
+      if next(ex) == nil then st.expired = nil end
     end
     return obj
   end
   local cm = m
-  local dpos = m.disc_pos
+  local dpos = plan.disc_pos
   if dpos then
     local d = row[base + dpos]
     local sub = m.polymorphic_map[d]
@@ -67,12 +72,18 @@ local function instance(session, m, row, base)
   rawset(obj, STATE, st)
   setmetatable(obj, cm.instance_mt)
   local dict, committed = st.dict, st.committed
-  local fields = cm.load_fields
+  local e = plan:for_mapper(cm)
+  local fields = e.fields
   for i = 1, #fields do
     local f = fields[i]
     local v = row[base + f.pos]
     dict[f.key] = v
     committed[f.key] = v
+  end
+  if e.unloaded then
+    local ex = {}
+    for _, k in ipairs(e.unloaded) do ex[k] = true end
+    st.expired = ex
   end
   st.key = key
   st.session = session
@@ -118,7 +129,7 @@ function M.rows(session, raw, entities, colkeys, nout)
       if type(l) == "number" then
         vals[j] = row[l]
       else
-        vals[j] = instance(session, l.entity, row, l.first - 1)
+        vals[j] = instance(session, l.entity, row, l.first - 1, l.plan)
       end
     end
     out[r] = make_row(keymap, vals, n)
@@ -126,8 +137,8 @@ function M.rows(session, raw, entities, colkeys, nout)
   return out, keys
 end
 
---- Loads the expired attributes of a persistent object (one SELECT by
---- primary key); ObjectDeletedError when its row is gone.
+--- Loads the expired attributes of a persistent object (one SELECT of
+--- those columns by primary key); ObjectDeletedError when its row is gone.
 function M.load_expired(st)
   local session = st.session
   local m = st.mapper
@@ -135,22 +146,30 @@ function M.load_expired(st)
     exc.raise(exc.DetachedInstanceError, format("Instance %s is not bound to a Session; attribute " ..
       "refresh operation cannot proceed", tostring(st.obj)), nil, 4)
   end
-  if not st.key then return end
-  local stmt = selectable.select(m.class):where(M.pk_criterion(m, st.committed, st.dict))
+  if not st.key or not st.expired then return end
+  local ex = st.expired
+  local cols, keys = {}, {}
+  for _, p in ipairs(m.column_props) do
+    if ex[p.key] then
+      cols[#cols + 1] = p.column
+      keys[#keys + 1] = p.key
+    end
+  end
+  if #cols == 0 then
+    st.expired = nil
+    return
+  end
+  local stmt = selectable.select((table.unpack or unpack)(cols)):where(M.pk_criterion(m, st.committed, st.dict))
   local row = session:_execute_core(stmt):first()
   if row == nil then
     exc.raise(exc.ObjectDeletedError, format("Instance %s has been deleted, or its row is otherwise " ..
       "not present", tostring(st.obj)), {instance = st.obj}, 4)
   end
-  local ex = st.expired or {}
   local dict, committed = st.dict, st.committed
-  for _, f in ipairs(m.load_fields) do
-    local k = f.key
-    if ex[k] then
-      local v = row[f.pos]
-      dict[k] = v
-      committed[k] = v
-    end
+  for i, k in ipairs(keys) do
+    local v = row[i]
+    dict[k] = v
+    committed[k] = v
   end
   st.expired = nil
 end

@@ -130,7 +130,8 @@ end
 
 --- Whether this mapper is target or inherits from it.
 function Mapper:isa(target)
-  local m = self
+  local m = rawget(self, "_mapper") or self
+  target = rawget(target, "_mapper") or target
   while m do
     if m == target then return true end
     m = m.inherits
@@ -146,37 +147,79 @@ function Mapper:_identities(out)
   return out
 end
 
---- What select(Model) selects: every mapped column of the table the
---- hierarchy shares, in table order, so any subclass found by the
---- discriminator loads whole.
+-- A load plan: where, in a row, the columns of an entity are, and for each
+-- class of the hierarchy which attributes they fill (the rest stays
+-- unloaded: deferred columns, load_only). `cols` are table columns in the
+-- order selected.
+local Plan = {}
+Plan.__index = Plan
+
+function M.new_plan(base, cols)
+  local pos = {}
+  for i, c in ipairs(cols) do pos[c] = i end
+  local plan = setmetatable({cols = cols, pos = pos, pk_pos = {}, per = {}}, Plan)
+  for i, c in ipairs(base.pk_cols) do
+    plan.pk_pos[i] = pos[c]
+    if not pos[c] then
+      exc.raise(exc.InvalidRequestError, base.class_name .. ": a load plan must include the primary key", nil, 4)
+    end
+  end
+  plan.disc_pos = base.polymorphic_on and pos[base.polymorphic_on.column] or nil
+  return plan
+end
+
+--- The attributes the plan fills for instances of m, and those it leaves
+--- unloaded (to load on access).
+function Plan:for_mapper(m)
+  local e = self.per[m]
+  if not e then
+    local fields, unloaded = {}, {}
+    for _, p in ipairs(m.column_props) do
+      local i = self.pos[p.column]
+      if i then fields[#fields + 1] = {pos = i, key = p.key}
+      else unloaded[#unloaded + 1] = p.key end
+    end
+    e = {fields = fields, unloaded = unloaded[1] and unloaded or nil}
+    self.per[m] = e
+  end
+  return e
+end
+
+--- The columns of the hierarchy's table this mapper's queries select: every
+--- mapped column (deferred ones only when undeferred), in table order.
+function Mapper:_hierarchy_columns(include)
+  local base = self.base_mapper
+  local mapped = {}
+  local function collect(m)
+    for _, p in ipairs(m.column_props) do mapped[p.column] = p end
+    for _, sub in ipairs(m.subclasses) do collect(sub) end
+  end
+  collect(base)
+  local must = {}
+  for _, c in ipairs(base.pk_cols) do must[c] = true end
+  if base.polymorphic_on then must[base.polymorphic_on.column] = true end
+  local cols = {}
+  for _, c in ipairs(base.local_table.columns) do
+    local p = mapped[c]
+    if p and (must[c] or include(p)) then cols[#cols + 1] = c end
+  end
+  return cols
+end
+
+--- What select(Model) selects by default (deferred columns left out) and
+--- the plan loading it.
 function Mapper:_compute_select_columns()
   local base = self.base_mapper
   if base ~= self then return end
-  local mapped = {}
-  local function collect(m)
-    for c in pairs(m.col_attr) do mapped[c] = true end
-    for _, sub in ipairs(m.subclasses) do collect(sub) end
-  end
-  collect(self)
-  local cols = {}
-  for _, c in ipairs(self.local_table.columns) do
-    if mapped[c] then cols[#cols + 1] = c end
-  end
-  local pos = {}
-  for i, c in ipairs(cols) do pos[c] = i end
-  local function plan(m)
+  local cols = self:_hierarchy_columns(function(p) return not p.deferred end)
+  local plan = M.new_plan(self, cols)
+  local function set(m)
     m.select_columns = cols
-    local fields = {}
-    for _, p in ipairs(m.column_props) do
-      fields[#fields + 1] = {pos = pos[p.column], key = p.key}
-    end
-    m.load_fields = fields
-    m.pk_pos = {}
-    for i, c in ipairs(m.pk_cols) do m.pk_pos[i] = pos[c] end
-    m.disc_pos = m.polymorphic_on and pos[m.polymorphic_on.column] or nil
-    for _, sub in ipairs(m.subclasses) do plan(sub) end
+    m.plan = plan
+    m.pk_pos, m.disc_pos = plan.pk_pos, plan.disc_pos
+    for _, sub in ipairs(m.subclasses) do set(sub) end
   end
-  plan(self)
+  set(self)
 end
 
 --- The criterion a query for this mapper needs beyond its table: a
@@ -184,8 +227,11 @@ end
 function Mapper:_single_table_criterion()
   if not self.inherits or not self.polymorphic_on then return nil end
   local ids = self:_identities()
-  if #ids == 1 then return self.polymorphic_on.column:eq(ids[1]) end
-  return self.polymorphic_on.column:in_(ids)
+  local col = self.polymorphic_on.column
+  local alias = rawget(self, "_alias")    -- an aliased entity
+  if alias then col = alias.c[col.key] end
+  if #ids == 1 then return col:eq(ids[1]) end
+  return col:in_(ids)
 end
 
 -- The class side --------------------------------------------------------------------------

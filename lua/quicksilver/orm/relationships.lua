@@ -115,16 +115,33 @@ M.RelationshipAttribute = RelAttr
 
 RelAttr.__tostring = function(a) return a.prop.parent.class_name .. "." .. a.prop.key end
 
+-- The attribute seen from an aliased parent (orm.aliased(User).addresses).
+function RelAttr:_from(aliased)
+  return setmetatable({prop = self.prop, _parent_from = rawget(aliased, "_alias"),
+    _target_from = self._target_from}, RelAttr)
+end
+
+--- User.addresses:of_type(orm.aliased(Address)): joins reach the alias.
+function RelAttr:of_type(aliased)
+  local m, alias = require("quicksilver.orm.aliased").inspect_aliased(aliased)
+  if not m or not m:isa(self.prop.target) then
+    exc.raise(exc.ArgumentError, format("of_type(): expected orm.aliased(%s)", self.prop.target.class_name), nil, 2)
+  end
+  return setmetatable({prop = self.prop, _parent_from = self._parent_from, _target_from = alias}, RelAttr)
+end
+
 --- join(User.addresses): the target table and the ON clause (through the
 --- association table for a many-to-many: two joins).
 function RelAttr:__join_target__()
   local rel = self.prop
   rel.parent.registry:configure()
+  local target = self._target_from or rel.target.local_table
   if rel.secondary then
-    local on1, on2 = rel:secondary_conditions()
-    return rel.secondary, on1, {{rel.target.local_table, on2}}
+    local sec = self._parent_from or self._target_from and rel.secondary:alias() or rel.secondary
+    local on1, on2 = rel:secondary_conditions(self._parent_from, sec, self._target_from)
+    return sec, on1, {{target, on2}}
   end
-  return rel.target.local_table, rel:join_condition()
+  return target, rel:join_condition(self._parent_from, self._target_from)
 end
 
 -- criteria along the relationship -----------------------------------------------------
@@ -513,13 +530,17 @@ function Rel:link()
 end
 
 --- The ON clause joining parent to target.
-function Rel:join_condition()
-  if self.parent.local_table == self.target.local_table then
-    exc.raise(exc.InvalidRequestError, format("join(%s): a self-referential join needs an alias " ..
-      "(orm.aliased), which the next ORM issue brings", self:describe()), nil, 4)
+function Rel:join_condition(parent_from, target_from)
+  if self.parent.local_table == self.target.local_table and parent_from == nil and target_from == nil then
+    exc.raise(exc.InvalidRequestError, format("join(%s): a self-referential join needs an alias: " ..
+      "%s:of_type(orm.aliased(%s))", self:describe(), self:describe(), self.target.class_name), nil, 4)
+  end
+  local function c(from, col)
+    if from == nil then return col end
+    return from.c[col.key]
   end
   local conds = {}
-  for i, p in ipairs(self.pairs) do conds[i] = p.local_col:eq(p.remote_col) end
+  for i, p in ipairs(self.pairs) do conds[i] = c(parent_from, p.local_col):eq(c(target_from, p.remote_col)) end
   if #conds == 1 then return conds[1] end
   return elements.and_(unpack(conds))
 end

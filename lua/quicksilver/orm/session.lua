@@ -570,7 +570,7 @@ end
 -- A select of entities gets what the ORM adds at execution: single-table
 -- subclasses load only their identities.
 local function orm_statement(stmt)
-  for _, e in ipairs(stmt._entities) do
+  for _, e in ipairs(stmt._entities or {}) do
     local crit = e.entity:_single_table_criterion()
     if crit then stmt = stmt:where(crit) end
   end
@@ -596,8 +596,10 @@ function Session:execute(stmt, params, opts)
   end
   local ents = stmt._entities
   if not ents then return conn:execute(stmt, params, eopts) end
-  stmt = orm_statement(stmt)
   local strategies = require("quicksilver.orm.strategies")
+  stmt = strategies.apply_column_options(stmt)
+  ents = stmt._entities
+  stmt = orm_statement(stmt)
   local nout = #stmt.columns
   local joins
   stmt, joins = strategies.add_joined(stmt)

@@ -9,11 +9,12 @@
 local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
+local util = require("quicksilver.util")
 
 local M = {}
 
-local rawget, ipairs, pairs, type, format, tostring, setmetatable =
-  rawget, ipairs, pairs, type, string.format, tostring, setmetatable
+local rawget, ipairs, pairs, type, format, tostring, setmetatable, select =
+  rawget, ipairs, pairs, type, string.format, tostring, setmetatable, select
 local STATE = attributes.STATE
 local unpack = table.unpack or unpack
 
@@ -50,11 +51,31 @@ local function new_option(strategy, attr, parent)
   return setmetatable({path = path}, Option)
 end
 
-local STRATEGIES = {"selectin", "lazy", "raise", "noload", "joined"}
+local STRATEGIES = {"selectin", "lazy", "raise", "noload", "joined", "subquery"}
 for _, s in ipairs(STRATEGIES) do
   local name = s == "noload" and "noload" or (s .. "load")
   M[name] = function(attr) return new_option(s, attr, nil) end
   Option[name] = function(self, attr) return new_option(s, attr, self) end
+end
+
+--- orm.contains_eager(User.addresses, alias?): the query joins the
+--- relationship itself (to the target table, or to alias); the ORM adds its
+--- columns and fills the relationship from the same rows.
+function M.contains_eager(attr, alias)
+  local o = new_option("contains_eager", attr, nil)
+  if alias ~= nil then
+    local _, a = require("quicksilver.orm.aliased").inspect_aliased(alias)
+    o.path[1].alias = a or alias
+  end
+  return o
+end
+function Option:contains_eager(attr, alias)
+  local o = new_option("contains_eager", attr, self)
+  if alias ~= nil then
+    local _, a = require("quicksilver.orm.aliased").inspect_aliased(alias)
+    o.path[#o.path].alias = a or alias
+  end
+  return o
 end
 
 -- selectin ------------------------------------------------------------------------------
@@ -230,13 +251,110 @@ local function default_selectin(session, objs, done)
   end
   for m, list in pairs(by_mapper) do
     for _, rel in ipairs(m.relationships) do
-      if (rel.lazy == "selectin" or (rel.lazy == "joined" and rel.uselist)) and not done[rel] then
+      if (rel.lazy == "selectin" or rel.lazy == "subquery" or (rel.lazy == "joined" and rel.uselist))
+          and not done[rel] then
         done[rel] = true
         local got = selectin(session, rel, states_of(list, rel.parent))
         if #got > 0 then default_selectin(session, got, done) end
       end
     end
   end
+end
+
+-- column loading options -------------------------------------------------------------------
+
+---@class quicksilver.orm.ColumnOption
+local ColumnOption = {}
+ColumnOption.__index = ColumnOption
+ColumnOption.__name = "ColumnOption"
+M.ColumnOption = ColumnOption
+
+local function column_option(kind, ...)
+  local cols = {}
+  for i = 1, select("#", ...) do
+    local c = select(i, ...)
+    if type(c) ~= "table" or not c._is_clause or not c.table then
+      exc.raise(exc.ArgumentError, format("orm.%s: expected mapped column attributes such as User.bio", kind), nil, 3)
+    end
+    cols[#cols + 1] = c
+  end
+  if #cols == 0 then
+    exc.raise(exc.ArgumentError, "orm." .. kind .. ": give at least one column attribute", nil, 3)
+  end
+  return setmetatable({kind = kind, cols = cols}, ColumnOption)
+end
+
+--- orm.defer(User.bio): not loaded by this query; loaded on access.
+function M.defer(...) return column_option("defer", ...) end
+--- orm.undefer(User.bio): a deferred column loaded by this query.
+function M.undefer(...) return column_option("undefer", ...) end
+--- orm.load_only(User.name, ...): only these (and the key) loaded now.
+function M.load_only(...) return column_option("load_only", ...) end
+
+-- The mapper of an entity whose table holds col.
+local function owns(entity, col)
+  local alias = rawget(entity, "_alias")
+  local m = rawget(entity, "_mapper") or entity
+  if alias then
+    if col.table ~= alias then return nil end
+    col = rawget(m.local_table.c, col.key)
+  end
+  if m.local_table ~= col.table then return nil end
+  return col
+end
+
+--- Applies defer/undefer/load_only: the entity's columns are chosen again
+--- and the entity gets a load plan for them.
+function M.apply_column_options(stmt)
+  local opts = stmt._options
+  local ents = stmt._entities
+  if not opts or not ents then return stmt end
+  local any = false
+  for _, o in ipairs(opts) do if getmetatable(o) == ColumnOption then any = true end end
+  if not any then return stmt end
+  local columns = {}
+  local new_ents = {}
+  local pos, ei = 1, 1
+  local old = stmt.columns
+  while pos <= #old do
+    local e = ents[ei]
+    if e and e.first == pos then
+      local m = rawget(e.entity, "_mapper") or e.entity
+      local alias = rawget(e.entity, "_alias")
+      local deferred, undeferred, only = {}, {}, nil
+      for _, o in ipairs(opts) do
+        if getmetatable(o) == ColumnOption then
+          for _, c in ipairs(o.cols) do
+            local tc = owns(e.entity, c)
+            if tc then
+              if o.kind == "defer" then deferred[tc] = true
+              elseif o.kind == "undefer" then undeferred[tc] = true
+              else only = only or {}; only[tc] = true end
+            end
+          end
+        end
+      end
+      local cols = m:_hierarchy_columns(function(p)
+        local c = p.column
+        if only then return only[c] == true end
+        if deferred[c] then return false end
+        return not p.deferred or undeferred[c] == true
+      end)
+      local plan = require("quicksilver.orm.mapper").new_plan(m.base_mapper, cols)
+      new_ents[#new_ents + 1] = {entity = e.entity, first = #columns + 1, count = #cols, plan = plan}
+      for _, c in ipairs(cols) do columns[#columns + 1] = alias and alias.c[c.key] or c end
+      pos = pos + e.count
+      ei = ei + 1
+    else
+      columns[#columns + 1] = old[pos]
+      pos = pos + 1
+    end
+  end
+  local out = setmetatable(util.copy(stmt), getmetatable(stmt))
+  out.columns = columns
+  out._entities = new_ents
+  out._froms = nil
+  return out
 end
 
 -- joined ------------------------------------------------------------------------------------
@@ -259,9 +377,11 @@ function M.add_joined(stmt)
   local limited = stmt._limit ~= nil or stmt._offset ~= nil
   local joins = {}
   local ncols = #stmt.columns
-  local function add(rel, parent_src, parent_from, depth)
-    local alias = rel.target.local_table:alias()
-    if rel.secondary then
+  local function add(rel, parent_src, parent_from, depth, given)
+    local alias = given or rel.target.local_table:alias()
+    if given ~= nil then
+      -- contains_eager: the query has the join already
+    elseif rel.secondary then
       local sec = rel.secondary:alias()
       local on1, on2 = rel:secondary_conditions(parent_from, sec, alias)
       stmt = stmt:outerjoin(sec, on1):outerjoin(alias, on2)
@@ -295,16 +415,24 @@ function M.add_joined(stmt)
   end
   -- per-query joinedload options, chained paths through the previous alias
   for _, opt in ipairs(stmt._options or {}) do
-    if getmetatable(opt) == Option and opt.path[1].strategy == "joined" then
+    if getmetatable(opt) == Option and (opt.path[1].strategy == "joined" or
+        opt.path[1].strategy == "contains_eager") then
       local first = opt.path[1].rel
       for _, e in ipairs(ents) do
         if e.entity:isa(first.parent) or first.parent:isa(e.entity) then
-          local src, from = e, nil
+          local src, from = e, rawget(e.entity, "_alias")
           for _, step in ipairs(opt.path) do
-            if step.strategy ~= "joined" then break end
-            if limited and step.rel.uselist then break end   -- selectin, in apply()
-            src = add(step.rel, src, from, 1)
-            from = src.alias
+            if step.strategy == "contains_eager" then
+              src = add(step.rel, src, from, 1, step.alias or step.rel.target.local_table)
+              from = src.alias
+            elseif step.strategy ~= "joined" then
+              break
+            elseif limited and step.rel.uselist then
+              break   -- selectin, in apply()
+            else
+              src = add(step.rel, src, from, 1)
+              from = src.alias
+            end
           end
           break
         end
@@ -317,7 +445,7 @@ function M.add_joined(stmt)
       if rel.lazy == "joined" and not (limited and rel.uselist) then
         local dup = false
         for _, j in ipairs(joins) do if j.rel == rel and j.parent == e then dup = true end end
-        if not dup then add(rel, e, nil, 1) end
+        if not dup then add(rel, e, rawget(e.entity, "_alias"), 1) end
       end
     end
   end
@@ -342,7 +470,7 @@ function M.populate_joined(session, raw, joins)
     for _, j in ipairs(joins) do
       local parent
       if j.parent.entity then
-        parent = instance(session, j.parent.entity, row, j.parent.first - 1)
+        parent = instance(session, j.parent.entity, row, j.parent.first - 1, j.parent.plan)
       else
         parent = made[j.parent]
       end
@@ -382,6 +510,51 @@ function M.populate_joined(session, raw, joins)
   return has_collection
 end
 
+--- subqueryload: the relationship of every parent the query returned, by
+--- one SELECT joining the target to the original query (as a subquery of
+--- the parents' keys). Parents reached through a deeper path, composite
+--- keys and many-to-manys load by selectin.
+function M.subquery_load(session, stmt, rel, sts)
+  local todo = {}
+  for _, st in ipairs(sts) do
+    if not st.loaded[rel.key] and st.key then todo[#todo + 1] = st end
+  end
+  if #todo == 0 or rel.secondary or #rel.pairs ~= 1 or not stmt._entities then
+    return selectin(session, rel, sts)
+  end
+  local p = rel.pairs[1]
+  local inner = stmt:with_only_columns(p.local_col):distinct()
+  inner._order_by = nil
+  local sub = inner:subquery()
+  local key_col = sub.c[p.local_col.key]
+  local q = selectable.select(rel.target.class, key_col):join(sub, p.remote_col:eq(key_col))
+  if rel.order_by then q = q:order_by(unpack(rel.order_by)) end
+  local by_key = {}
+  local loaded = {}
+  for _, row in ipairs(session:execute(q):all()) do
+    local child, k = row[1], row[2]
+    loaded[#loaded + 1] = child
+    local l = by_key[k]
+    if not l then l = {}; by_key[k] = l end
+    l[#l + 1] = child
+  end
+  for _, st in ipairs(todo) do
+    local v = st.dict[p.local_key]
+    local list = v ~= nil and by_key[v] or {}
+    if rel.uselist then
+      local copy = {}
+      for i, o in ipairs(list) do copy[i] = o end
+      st.dict[rel.key] = copy
+      st.snap[rel.key] = nil
+      attributes.track_collection(st, rel.key, copy)
+    else
+      st.dict[rel.key] = list[1]
+      st.loaded[rel.key] = true
+    end
+  end
+  return loaded
+end
+
 --- After a query: the options of the statement, then the relationships
 --- declared "selectin".
 function M.apply(session, stmt, rows, keys)
@@ -403,7 +576,10 @@ function M.apply(session, stmt, rows, keys)
         if step.strategy == "selectin" then
           current = selectin(session, rel, sts)
           done[rel] = true
-        elseif step.strategy == "joined" then
+        elseif step.strategy == "subquery" then
+          current = M.subquery_load(session, stmt, rel, sts)
+          done[rel] = true
+        elseif step.strategy == "joined" or step.strategy == "contains_eager" then
           -- loaded by the query's joins (selectin finds nothing to do and
           -- hands the children on), or not joined because of a LIMIT
           current = selectin(session, rel, sts)

@@ -1,0 +1,76 @@
+--- orm/aliased.lua: orm.aliased(Model, name?) (SQLAlchemy's AliasedClass):
+--- the model over an alias of its table, so one class can appear twice in
+--- a query (self-referential joins, comparing rows of one table). Its
+--- attributes are the alias's columns; select(alias) loads ordinary
+--- objects of the model through the identity map.
+local exc = require("quicksilver.exc")
+local mapper_mod = require("quicksilver.orm.mapper")
+
+local M = {}
+
+local rawget, setmetatable, type, tostring = rawget, setmetatable, type, tostring
+
+---@class quicksilver.orm.AliasedClass
+local Aliased = {}
+M.Aliased = Aliased
+
+-- What the loader sees for an aliased entity: the mapper, plus the alias
+-- its columns come from.
+local function entity_of(self)
+  local e = rawget(self, "_entity")
+  if not e then
+    local m = rawget(self, "_mapper")
+    e = setmetatable({_mapper = m, _alias = rawget(self, "_alias")}, {__index = m})
+    rawset(self, "_entity", e)
+  end
+  return e
+end
+
+local function select_entity(self)
+  local m = rawget(self, "_mapper")
+  m.registry:configure()
+  local alias = rawget(self, "_alias")
+  local cols = {}
+  for i, c in ipairs(m.select_columns) do cols[i] = alias.c[c.key] end
+  return cols, entity_of(self)
+end
+
+local function clause_element(self) return rawget(self, "_alias") end
+
+Aliased.__index = function(self, k)
+  local m = rawget(self, "_mapper")
+  local p = m.props[k]
+  if p then
+    if p.is_column then return rawget(self, "_alias").c[p.column.key] end
+    m.registry:configure()
+    return p.class_attr:_from(self)
+  end
+  local h = m:find_hybrid(k)
+  if h then return h:class_get(self) end
+  if k == "__select_entity__" then return select_entity end
+  if k == "__clause_element__" then return clause_element end
+  return nil
+end
+
+Aliased.__tostring = function(self)
+  return "aliased(" .. rawget(self, "_mapper").class_name .. ")"
+end
+
+--- orm.aliased(Model, name?)
+function M.aliased(cls, name)
+  local m = mapper_mod.class_mapper(cls, "aliased")
+  if name ~= nil and type(name) ~= "string" then
+    exc.raise(exc.ArgumentError, "aliased: the name must be a string", nil, 2)
+  end
+  return setmetatable({_mapper = m, _alias = m.local_table:alias(name)}, Aliased)
+end
+
+--- Whether x is an aliased class; its mapper and alias.
+function M.inspect_aliased(x)
+  if type(x) == "table" and getmetatable(x) == Aliased then
+    return rawget(x, "_mapper"), rawget(x, "_alias")
+  end
+  return nil
+end
+
+return M
