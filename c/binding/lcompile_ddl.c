@@ -266,6 +266,30 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       lua_pop(L, 1);
       break;
     case QSK_CREATE_INDEX: create_index(c, idx); break;
+    case QSK_ADD_CONSTRAINT:
+      /* a constraint created after its table (foreign keys in a cycle) */
+      qsC_puts(c, "ALTER TABLE ");
+      qsC_field(c, idx, "element");
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qsC_puts(c, " ADD ");
+      qsC_field(c, idx, "constraint");
+      constraint(c, lua_gettop(L));
+      lua_pop(L, 1);
+      break;
+    case QSK_DROP_CONSTRAINT:
+      name = qsC_string(c, idx, "name", &n);
+      if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a constraint needs its name");
+      qsC_puts(c, "ALTER TABLE ");
+      qsC_field(c, idx, "element");
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      /* MySQL names the kind of constraint it drops */
+      qsC_puts(c, c->d->quote_open == '`' && bool_field(c, idx, "foreign_key") ? " DROP FOREIGN KEY "
+                                                                               : " DROP CONSTRAINT ");
+      name = qsC_string(c, idx, "name", &n);
+      qsC_ident(c, name, n);
+      break;
     case QSK_DROP_INDEX:
       name = qsC_string(c, idx, "name", &n);
       if (name == NULL) qsC_error(c, QS_COMPILE, "an index needs a name");

@@ -24,7 +24,7 @@ local OPTIONS = {back_populates = true, backref = true, secondary = true, uselis
 -- options of relationships that the next ORM issue builds (many-to-many,
 -- custom join conditions, post_update): refused by name rather than ignored
 local NOT_YET = {primaryjoin = "custom primaryjoin",
-  secondaryjoin = "custom secondaryjoin", post_update = "post_update"}
+  secondaryjoin = "custom secondaryjoin"}
 local LAZY = {select = true, raise = true, noload = true, joined = true, selectin = true,
   subquery = true, raise_on_sql = true, ["true"] = true}
 
@@ -265,6 +265,7 @@ function M.new_property(mapper, key, spec)
   local rel = setmetatable({parent = mapper, key = key, target_spec = spec.target, opts = opts, id = rel_ids,
     lazy = opts.lazy == nil and "select" or tostring(opts.lazy),
     passive_deletes = opts.passive_deletes or false,
+    post_update = opts.post_update and true or false,
     viewonly = opts.viewonly or false}, Rel)
   rel.cascade = M.parse_cascade(opts.cascade, "relationship " .. mapper.class_name .. "." .. key)
   rel.class_attr = setmetatable({prop = rel}, RelAttr)

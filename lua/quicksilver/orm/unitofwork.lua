@@ -83,6 +83,7 @@ local function new_uow(session)
     assoc_add = {}, assoc_del = {},  -- many-to-many rows: {rel, a, b} (canonical side)
     assoc_seen = {},
     assoc_clear = {},                -- {rel, state}: every row of a deleted object
+    post = {}, post_order = {},      -- state -> {{rel, parent state | false}}: post_update foreign keys
     touched = {},                    -- states whose dict the flush changes: for undo
   }
 end
@@ -94,6 +95,18 @@ local function add_sync(uow, child, parent, rel)
     if s[2] == rel then s[1] = parent; return end
   end
   list[#list + 1] = {parent, rel}
+end
+
+-- A post_update foreign key: written by an UPDATE after every row exists
+-- (parent false: set to NULL).
+local function add_post(uow, child, parent, rel)
+  local list = uow.post[child]
+  if not list then
+    list = {}
+    uow.post[child] = list
+    uow.post_order[#uow.post_order + 1] = child
+  end
+  list[#list + 1] = {rel, parent}
 end
 
 local function add_null(uow, child, rel)
@@ -235,7 +248,7 @@ local function relationship_changes(uow)
             for _, o in ipairs(snap) do insnap[o] = true end
             for _, o in ipairs(list) do
               local cst = rawget(o, STATE)
-              add_sync(uow, cst, st, rel)
+              if rel.post_update then add_post(uow, cst, st, rel) else add_sync(uow, cst, st, rel) end
               local rev = rel.reverse
               if rev and not rev.uselist and not rawequal(cst.dict[rev.key], st.obj) then
                 cst.dict[rev.key] = st.obj
@@ -263,9 +276,10 @@ local function relationship_changes(uow)
           else
             -- many-to-one: the foreign key follows the target
             if v ~= nil then
-              add_sync(uow, st, rawget(v, STATE), rel)
+              if rel.post_update then add_post(uow, st, rawget(v, STATE), rel)
+              else add_sync(uow, st, rawget(v, STATE), rel) end
             elseif st.m2o_set and st.m2o_set[rel.key] then
-              add_null(uow, st, rel)
+              if rel.post_update then add_post(uow, st, false, rel) else add_null(uow, st, rel) end
               local rev = rel.reverse
               if rev and rev.cascade["delete-orphan"] and st.key then mark_delete(uow, st) end
             end
@@ -280,7 +294,7 @@ end
 
 -- Tables in dependency order: relationships and foreign keys between the
 -- tables this flush writes.
-local function table_order(tables, tindex)
+local function table_order(tables, tindex, skip_cols)
   local edges = {}
   local function edge(a, b)
     local ia, ib = tindex[a], tindex[b]
@@ -292,7 +306,7 @@ local function table_order(tables, tindex)
   for _, t in ipairs(tables) do
     for _, fk in ipairs(t.foreign_keys) do
       local ok, col = pcall(fk.get_column, fk)
-      if ok and col then edge(col.table, t) end
+      if ok and col and not skip_cols[fk.parent] then edge(col.table, t) end
     end
   end
   local order, levels_or_cycle = toposort(#tables, edges)
@@ -713,6 +727,73 @@ local function do_assoc_inserts(uow, conn)
   end
 end
 
+-- post_update: the foreign keys of relationships marked post_update, set
+-- by UPDATEs once every row exists (rows depending on each other, in
+-- cycles no INSERT order can satisfy).
+local function fk_key_of(rel, p)
+  -- the foreign key side: local on a many-to-one, remote on a one-to-many
+  if rel.direction == ONETOMANY then return p.remote_key, p.local_key end
+  return p.local_key, p.remote_key
+end
+
+local function do_post_updates(uow, conn, done)
+  local groups, order = {}, {}
+  for _, st in ipairs(uow.post_order) do
+    if not uow.delete_set[st] then
+      local m = st.mapper
+      local params, names = {}, {}
+      for _, e in ipairs(uow.post[st]) do
+        local rel, parent = e[1], e[2]
+        for _, p in ipairs(rel.pairs) do
+          local fkey, pkey = fk_key_of(rel, p)
+          local v = parent and parent.dict[pkey] or nil
+          touch(uow, st)
+          st.dict[fkey] = v
+          local col = m.props[fkey].column
+          params[col.key] = v == nil and NULL or v
+          names[#names + 1] = col.key
+        end
+      end
+      for i = 1, #m.pk_cols do params["pk_" .. i] = st.dict[m.pk_keys[i]] end
+      sort(names)
+      local sig = m.id .. ":" .. concat(names, "\0")
+      if not groups[sig] then groups[sig] = {m = m, list = {}}; order[#order + 1] = sig end
+      local g = groups[sig].list
+      g[#g + 1] = params
+      done.posted[#done.posted + 1] = st
+    end
+  end
+  for _, sig in ipairs(order) do
+    local g = groups[sig]
+    local stmt = dml.update(g.m.persist_table):where(pk_where(g.m))
+    if #g.list == 1 then conn:execute(stmt, g.list[1]) else conn:execute(stmt, g.list) end
+  end
+end
+
+-- Before deleting rows whose post_update foreign keys point at each other:
+-- those keys to NULL first.
+local function do_post_nulls(uow, conn)
+  for _, st in ipairs(uow.deletes) do
+    local m = st.mapper
+    local params, any = {}, false
+    for _, rel in ipairs(m.relationships) do
+      if rel.post_update and not rel.secondary then
+        for _, p in ipairs(rel.pairs) do
+          local fkey = fk_key_of(rel, p)
+          if rel.direction ~= ONETOMANY and st.dict[fkey] ~= nil then
+            params[m.props[fkey].column.key] = NULL
+            any = true
+          end
+        end
+      end
+    end
+    if any then
+      for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(st, i) end
+      conn:execute(dml.update(m.persist_table):where(pk_where(m)), params)
+    end
+  end
+end
+
 -- after ---------------------------------------------------------------------------------
 
 local function snapshot(st)
@@ -798,6 +879,7 @@ local function run(session)
   for st in pairs(session._collections) do upd[st] = true end
   for st in pairs(uow.syncs) do upd[st] = true end
   for st in pairs(uow.nulls) do upd[st] = true end
+  for st in pairs(uow.post) do upd[st] = true end
   for st in pairs(upd) do
     if st.key and st.session == session and not uow.delete_set[st] then
       updates[#updates + 1] = st
@@ -811,7 +893,7 @@ local function run(session)
   end)
   uow.all = all
   if #inserts == 0 and #updates == 0 and #uow.deletes == 0 and #uow.assoc_add == 0 and
-      #uow.assoc_del == 0 then
+      #uow.assoc_del == 0 and #uow.post_order == 0 then
     for st in pairs(session._modified) do snapshot(st) end
     session._modified = {}
     return
@@ -828,7 +910,26 @@ local function run(session)
   for _, st in ipairs(inserts) do note(st) end
   for _, st in ipairs(updates) do note(st) end
   for _, st in ipairs(uow.deletes) do note(st) end
-  local order, cycle = table_order(tables, tindex)
+  local skip_cols = {}
+  for _, st in ipairs(inserts) do
+    for _, rel in ipairs(st.mapper.relationships) do
+      if rel.post_update then
+        for _, p in ipairs(rel.pairs) do
+          skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
+        end
+      end
+    end
+  end
+  for _, st in ipairs(uow.deletes) do
+    for _, rel in ipairs(st.mapper.relationships) do
+      if rel.post_update then
+        for _, p in ipairs(rel.pairs) do
+          skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
+        end
+      end
+    end
+  end
+  local order, cycle = table_order(tables, tindex, skip_cols)
   if not order then
     exc.raise(exc.CircularDependencyError, "Circular dependency between tables " .. concat(cycle, ", ") ..
       " (mutually dependent rows need post_update)", nil, 4)
@@ -839,15 +940,17 @@ local function run(session)
   for _, st in ipairs(updates) do local b = by_table[st.mapper.persist_table]; b.upd[#b.upd + 1] = st end
   for _, st in ipairs(uow.deletes) do local b = by_table[st.mapper.persist_table]; b.del[#b.del + 1] = st end
   local conn = session:_connection()
-  local done = {inserted = {}, updated = {}, expire = {}}
+  local done = {inserted = {}, updated = {}, expire = {}, posted = {}}
   local ok, err = pcall(function()
     for _, t in ipairs(order) do
       local b = by_table[t]
       for _, batch in ipairs(row_levels(b.ins, uow)) do do_inserts(uow, conn, t, batch, done) end
       if #b.upd > 0 then do_updates(uow, conn, t, b.upd, done) end
     end
+    do_post_updates(uow, conn, done)
     do_assoc_deletes(uow, conn)
     do_assoc_inserts(uow, conn)
+    do_post_nulls(uow, conn)
     for i = #order, 1, -1 do
       local t = order[i]
       local rows = by_table[t].del

@@ -62,7 +62,7 @@ local function describe(t)
         if rt and rt:find(".", 1, true) then rschema, rt = rt:match("^(.*)%.([^.]+)$") end
         constraints[#constraints + 1] = {kind = "foreign_key", columns = con.columns, name = con.name,
           ref_table = rt, ref_schema = rschema, ref_columns = rcols, ondelete = con.ondelete,
-          onupdate = con.onupdate}
+          onupdate = con.onupdate, use_alter = con.use_alter}
       end
     else
       local target = fk:get_column()
@@ -74,7 +74,7 @@ local function describe(t)
       end
       constraints[#constraints + 1] = {kind = "foreign_key", columns = {fk.parent.name}, name = fk.name,
         ref_table = rt, ref_schema = rschema, ref_columns = {rc}, ondelete = fk.ondelete,
-        onupdate = fk.onupdate}
+        onupdate = fk.onupdate, use_alter = fk.use_alter}
     end
   end
   for _, con in ipairs(t.constraints) do
@@ -86,9 +86,41 @@ local function describe(t)
   return {name = t.name, schema = t.schema, columns = cols, _k = K.TABLE}, constraints
 end
 
---- CREATE TABLE for a Table.
+-- Foreign keys marked use_alter (a cycle between tables): created by ALTER
+-- TABLE after every table exists, except on SQLite, which takes them inline
+-- (it checks references when rows are written, not when tables are made).
+local function split_alter(constraints, inline_alter)
+  local keep, later = {}, {}
+  for _, con in ipairs(constraints) do
+    if con.use_alter and not inline_alter then later[#later + 1] = con else keep[#keep + 1] = con end
+  end
+  return keep, later
+end
+
+--- ALTER TABLE ... ADD constraint.
+function M.AddConstraint(t, con)
+  return setmetatable({_k = K.ADD_CONSTRAINT, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    constraint = con, target = t}, DDLElement)
+end
+
+--- ALTER TABLE ... DROP CONSTRAINT name (DROP FOREIGN KEY on MySQL).
+function M.DropConstraint(t, con)
+  return setmetatable({_k = K.DROP_CONSTRAINT, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    name = con.name, foreign_key = con.kind == "foreign_key", target = t}, DDLElement)
+end
+
+--- The use_alter foreign keys of t, as constraint descriptions.
+function M.alter_constraints(t)
+  local _, constraints = describe(t)
+  local _, later = split_alter(constraints, false)
+  return later
+end
+
+--- CREATE TABLE for a Table (opts.inline_alter: keep use_alter foreign keys
+--- inline, as SQLite needs).
 function M.CreateTable(t, opts)
   local element, constraints = describe(t)
+  constraints = split_alter(constraints, opts and opts.inline_alter)
   return setmetatable({_k = K.CREATE_TABLE, element = element, constraints = constraints,
     if_not_exists = opts and opts.if_not_exists or false, target = t}, DDLElement)
 end
@@ -150,11 +182,23 @@ function M.create_tables(bind, metadata, tables, opts)
       end
     end
     fire(metadata, "before_create", metadata, conn, {tables = todo, checkfirst = checkfirst})
+    local inline = conn.dialect.name == "sqlite"
     for _, t in ipairs(todo) do
       fire(t, "before_create", t, conn, {checkfirst = checkfirst})
-      conn:execute(M.CreateTable(t))
+      conn:execute(M.CreateTable(t, {inline_alter = inline}))
       for _, idx in ipairs(t.indexes) do conn:execute(M.CreateIndex(idx)) end
       fire(t, "after_create", t, conn, {checkfirst = checkfirst})
+    end
+    if not inline then
+      for _, t in ipairs(todo) do
+        for _, con in ipairs(M.alter_constraints(t)) do
+          if not con.name then
+            exc.raise(exc.CompileError, string.format("a use_alter foreign key of table '%s' needs a name " ..
+              "(to be dropped again)", t.name), nil, 4)
+          end
+          conn:execute(M.AddConstraint(t, con))
+        end
+      end
     end
     fire(metadata, "after_create", metadata, conn, {tables = todo, checkfirst = checkfirst})
   end)
@@ -175,6 +219,13 @@ function M.drop_tables(bind, metadata, tables, opts)
       end
     end
     fire(metadata, "before_drop", metadata, conn, {tables = todo, checkfirst = checkfirst})
+    if conn.dialect.name ~= "sqlite" then
+      for _, t in ipairs(todo) do
+        for _, con in ipairs(M.alter_constraints(t)) do
+          if con.name then conn:execute(M.DropConstraint(t, con)) end
+        end
+      end
+    end
     for _, t in ipairs(todo) do
       fire(t, "before_drop", t, conn, {checkfirst = checkfirst})
       conn:execute(M.DropTable(t))

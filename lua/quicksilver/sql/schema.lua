@@ -96,7 +96,8 @@ function MetaData:sorted_tables()
     path[#path + 1] = t.name
     for _, fk in ipairs(t.foreign_keys) do
       local target = fk:get_column()
-      if target and target.table ~= t and target.table.metadata == self then
+      local alter = fk.use_alter or (fk.constraint and fk.constraint.use_alter)
+      if target and target.table ~= t and target.table.metadata == self and not alter then
         visit(target.table, path)
       end
     end
@@ -301,7 +302,8 @@ function M.ForeignKeyConstraint(cols, refs, opts)
   local names = {}
   for i, c in ipairs(cols) do names[i] = type(c) == "table" and c.name or c end
   return setmetatable({kind = "foreign_key", columns = names, refs = refs, name = opts.name,
-    ondelete = check_action(opts.ondelete, "ondelete"), onupdate = check_action(opts.onupdate, "onupdate")},
+    ondelete = check_action(opts.ondelete, "ondelete"), onupdate = check_action(opts.onupdate, "onupdate"),
+    use_alter = opts.use_alter},
     Constraint)
 end
 
