@@ -86,6 +86,7 @@ build = {
     ["quicksilver.sql.schema"] = "lua/quicksilver/sql/schema.lua",
     ["quicksilver.sql.selectable"] = "lua/quicksilver/sql/selectable.lua",
     ["quicksilver.sql.types"] = "lua/quicksilver/sql/types.lua",
+    ["quicksilver.sql.visitors"] = "lua/quicksilver/sql/visitors.lua",
     ["quicksilver.util"] = "lua/quicksilver/util.lua",
   },
   install = {

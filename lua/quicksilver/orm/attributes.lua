@@ -201,8 +201,18 @@ end
 function M.set_scalar(st, rel, value)
   if value == NULL then value = nil end
   local key = rel.key
-  local old = st.loaded[key] and st.dict[key] or nil
   if value ~= nil then M.check_target(rel, value) end
+  -- a one-to-one seen from the parent: who held the place before must be
+  -- known (the flush nulls or deletes it), so it is loaded first
+  if rel.direction == "ONETOMANY" then
+    if not st.loaded[key] and st.key then M.get_relationship(st, rel) end
+    if st.snap[key] == nil then
+      local cur = st.loaded[key] and st.dict[key] or nil
+      st.snap[key] = cur ~= nil and {cur} or {}
+    end
+    if st.session then st.session._collections[st] = true end
+  end
+  local old = st.loaded[key] and st.dict[key] or nil
   set_scalar_plain(st, rel, value)
   local rev = rel.reverse
   if rev and rev.uselist and not rawequal(old, value) then

@@ -6,6 +6,8 @@ local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
+local visitors = require("quicksilver.sql.visitors")
+local core = require("quicksilver.core")
 
 local M = {}
 
@@ -23,8 +25,7 @@ local OPTIONS = {back_populates = true, backref = true, secondary = true, uselis
   viewonly = true, single_parent = true, innerjoin = true, cascade_backrefs = true}
 -- options of relationships that the next ORM issue builds (many-to-many,
 -- custom join conditions, post_update): refused by name rather than ignored
-local NOT_YET = {primaryjoin = "custom primaryjoin",
-  secondaryjoin = "custom secondaryjoin"}
+local NOT_YET = {}
 local LAZY = {select = true, raise = true, noload = true, joined = true, selectin = true,
   subquery = true, raise_on_sql = true, ["true"] = true}
 
@@ -313,6 +314,58 @@ local function fk_pairs(from_table, to_table, only)
 end
 
 --- Finds the target, the direction and the column pairs.
+local K, OP = core.kinds, core.ops
+
+-- A join condition option: an expression, or a function returning one
+-- (strings are never run as code).
+local function resolve_expr(rel, v, name)
+  if type(v) == "function" then v = v() end
+  if type(v) ~= "table" or not v._is_clause then
+    exc.raise(exc.ArgumentError, format("relationship %s: %s must be a SQL expression or a function " ..
+      "returning one", rel:describe(), name), nil, 5)
+  end
+  return v
+end
+
+-- The column = column comparisons between tables ta and tb in expr, as
+-- {a = column of ta, b = column of tb}.
+local function eq_pairs(expr, ta, tb)
+  local out = {}
+  visitors.walk(expr, function(n)
+    if n._k == K.BINARY and n.op == OP.EQ and type(n.left) == "table" and type(n.right) == "table" and
+        n.left._k == K.COLUMN and n.right._k == K.COLUMN then
+      local l, r = n.left, n.right
+      if l.table == ta and r.table == tb then out[#out + 1] = {a = l, b = r}
+      elseif l.table == tb and r.table == ta then out[#out + 1] = {a = r, b = l} end
+    end
+  end)
+  return out
+end
+
+-- Whether col is the foreign key side against other.
+local function fk_side(col, other, only)
+  if only then return only[col] == true end
+  for _, fk in ipairs(col.foreign_keys) do
+    local ok, target = pcall(fk.get_column, fk)
+    if ok and target == other then return true end
+  end
+  return false
+end
+
+-- A copy of expr with the columns of each table given replaced: by the
+-- same column of an alias (a FROM), or by fn(col).
+local function adapt(expr, map)
+  return visitors.replace(expr, function(n)
+    if n._k == K.COLUMN and n.table then
+      local to = map[n.table]
+      if to == nil then return nil end
+      if type(to) == "function" then return to(n) end
+      return to.c[n.key]
+    end
+    return nil
+  end)
+end
+
 -- The association table of a many-to-many: a Table, its name, or a
 -- function returning it.
 local function resolve_secondary(rel)
@@ -341,6 +394,18 @@ function Rel:_configure_secondary(target, only)
       "primaryjoin/secondaryjoin, which are not supported yet", self:describe()), nil, 4)
   end
   local to_parent, to_target = fk_pairs(sec, pt, only), fk_pairs(sec, tt, only)
+  if self.opts.primaryjoin ~= nil or self.opts.secondaryjoin ~= nil then
+    if self.opts.primaryjoin == nil or self.opts.secondaryjoin == nil then
+      exc.raise(exc.ArgumentError, format("relationship %s: a many-to-many with a custom join needs both " ..
+        "primaryjoin and secondaryjoin", self:describe()), nil, 4)
+    end
+    self.primaryjoin = resolve_expr(self, self.opts.primaryjoin, "primaryjoin")
+    self.secondaryjoin = resolve_expr(self, self.opts.secondaryjoin, "secondaryjoin")
+    to_parent, to_target = {}, {}
+    for _, e in ipairs(eq_pairs(self.primaryjoin, pt, sec)) do to_parent[#to_parent + 1] = {ref = e.a, fk = e.b} end
+    for _, e in ipairs(eq_pairs(self.secondaryjoin, tt, sec)) do to_target[#to_target + 1] = {ref = e.a, fk = e.b} end
+    self.custom_join = true
+  end
   if #to_parent == 0 or #to_target == 0 then
     exc.raise(exc.NoForeignKeysError, format("relationship %s: the secondary table '%s' needs foreign keys " ..
       "to both '%s' and '%s'", self:describe(), sec.name, pt.name, tt.name), nil, 4)
@@ -381,6 +446,38 @@ function Rel:configure()
   end
   local remote = column_set(self, self.opts.remote_side, "remote_side")
   local dir, pairs_
+  if self.opts.secondaryjoin ~= nil then
+    exc.raise(exc.ArgumentError, format("relationship %s: secondaryjoin needs secondary", self:describe()), nil, 4)
+  end
+  if self.opts.primaryjoin ~= nil then
+    if pt == tt then
+      exc.raise(exc.InvalidRequestError, format("relationship %s: a self-referential primaryjoin is not " ..
+        "supported (use remote_side and foreign_keys)", self:describe()), nil, 4)
+    end
+    local expr = resolve_expr(self, self.opts.primaryjoin, "primaryjoin")
+    local eqs = eq_pairs(expr, pt, tt)
+    if #eqs == 0 then
+      exc.raise(exc.ArgumentError, format("relationship %s: primaryjoin compares no column of '%s' with " ..
+        "one of '%s'", self:describe(), pt.name, tt.name), nil, 4)
+    end
+    local on_target, on_parent = 0, 0
+    for _, e in ipairs(eqs) do
+      if fk_side(e.b, e.a, only) then on_target = on_target + 1 end
+      if fk_side(e.a, e.b, only) then on_parent = on_parent + 1 end
+    end
+    if on_target == #eqs and on_parent == 0 then dir = M.ONETOMANY
+    elseif on_parent == #eqs and on_target == 0 then dir = M.MANYTOONE
+    else
+      exc.raise(exc.ArgumentError, format("relationship %s: cannot tell the foreign key side of primaryjoin; " ..
+        "name it with foreign_keys", self:describe()), nil, 4)
+    end
+    self.primaryjoin = expr
+    self.custom_join = true
+    self.direction = dir
+    self.pairs = {}
+    for i, e in ipairs(eqs) do self.pairs[i] = {local_col = e.a, remote_col = e.b} end
+    return self:_finish_configure(target)
+  end
   if pt == tt then
     -- self-referential: one-to-many unless remote_side names the referenced
     -- (primary key) side, as in SQLAlchemy's adjacency lists
@@ -435,6 +532,12 @@ function Rel:configure()
       self.pairs[i] = {local_col = p.fk, remote_col = p.ref}
     end
   end
+  return self:_finish_configure(target)
+end
+
+-- What every non-association relationship needs once its pairs are known.
+function Rel:_finish_configure(target)
+  local dir = self.direction
   if self.opts.uselist ~= nil then self.uselist = self.opts.uselist and true or false
   else self.uselist = dir == M.ONETOMANY end
   -- attribute keys of the pair columns on each side
@@ -453,7 +556,7 @@ function Rel:configure()
     for i, c in ipairs(target.pk_cols) do
       if self.pairs[i].remote_col ~= c then by_pk = false end
     end
-    self.by_pk = by_pk
+    self.by_pk = by_pk and not self.custom_join
   end
   self:_configure_order_by()
   self.configured = true
@@ -514,6 +617,15 @@ function Rel:link()
     -- the reverse of a one-to-many is a many-to-one over the same columns
     if self.opts.foreign_keys ~= nil and o.foreign_keys == nil then o.foreign_keys = self.opts.foreign_keys end
     if self.secondary and o.secondary == nil then o.secondary = self.secondary end
+    -- a custom join reads the same from the other side (an association's
+    -- two conditions swap)
+    if self.primaryjoin and o.primaryjoin == nil then
+      if self.secondary then
+        o.primaryjoin, o.secondaryjoin = self.secondaryjoin, self.primaryjoin
+      else
+        o.primaryjoin = self.primaryjoin
+      end
+    end
     if self.parent.local_table == self.target.local_table and o.remote_side == nil and
         self.direction == M.ONETOMANY then
       local rs = {}
@@ -536,6 +648,12 @@ function Rel:join_condition(parent_from, target_from)
     exc.raise(exc.InvalidRequestError, format("join(%s): a self-referential join needs an alias: " ..
       "%s:of_type(orm.aliased(%s))", self:describe(), self:describe(), self.target.class_name), nil, 4)
   end
+  if self.primaryjoin then
+    local map = {}
+    if parent_from then map[self.parent.local_table] = parent_from end
+    if target_from then map[self.target.local_table] = target_from end
+    return adapt(self.primaryjoin, map)
+  end
   local function c(from, col)
     if from == nil then return col end
     return from.c[col.key]
@@ -549,6 +667,13 @@ end
 --- parent = association and association = target, for a many-to-many
 --- (sides given as tables or aliases).
 function Rel:secondary_conditions(parent_from, sec_from, target_from)
+  if self.primaryjoin then
+    local map = {}
+    if parent_from then map[self.parent.local_table] = parent_from end
+    if sec_from and sec_from ~= self.secondary then map[self.secondary] = sec_from end
+    if target_from then map[self.target.local_table] = target_from end
+    return adapt(self.primaryjoin, map), adapt(self.secondaryjoin, map)
+  end
   local function c(from, col)
     if from == nil or from == col.table then return col end
     return from.c[col.key]
@@ -563,7 +688,29 @@ end
 
 --- The WHERE criterion loading this relationship for a parent state, or
 --- nil when a local value is NULL (nothing can match).
+-- The value of a parent column for st (loading it when expired).
+local function parent_value(rel, st, col)
+  local key = rel.parent.col_attr[col]
+  local v = st.dict[key]
+  if v == nil then v = attributes.get_column(st, key) end
+  return v
+end
+
+-- A custom join condition with the parent row's values in place of its
+-- columns; nil when one of them is NULL.
+function Rel:_bound_join(expr, st)
+  local missing = false
+  local out = adapt(expr, {[self.parent.local_table] = function(col)
+    local v = parent_value(self, st, col)
+    if v == nil then missing = true end
+    return elements.literal(v, col.type)
+  end})
+  if missing then return nil end
+  return out
+end
+
 function Rel:criterion(st)
+  if self.primaryjoin and not self.secondary then return self:_bound_join(self.primaryjoin, st) end
   local conds = {}
   for i, p in ipairs(self.pairs) do
     local v = st.dict[p.local_key]
@@ -596,11 +743,16 @@ function Rel:lazy_load(st)
   elseif self.secondary then
     local conds = {}
     local missing = false
-    for _, p in ipairs(self.sec_local) do
-      local v = st.dict[p.key]
-      if v == nil then v = attributes.get_column(st, p.key) end
-      if v == nil then missing = true end
-      conds[#conds + 1] = p.sec_col:eq(v)
+    if self.primaryjoin then
+      local c = self:_bound_join(self.primaryjoin, st)
+      if c == nil then missing = true else conds[1] = c end
+    else
+      for _, p in ipairs(self.sec_local) do
+        local v = st.dict[p.key]
+        if v == nil then v = attributes.get_column(st, p.key) end
+        if v == nil then missing = true end
+        conds[#conds + 1] = p.sec_col:eq(v)
+      end
     end
     if missing then
       value = {}
@@ -646,6 +798,7 @@ function Rel:lazy_load(st)
     attributes.track_collection(st, key, value)
   else
     st.loaded[key] = true
+    if self.direction == M.ONETOMANY then st.snap[key] = value ~= nil and {value} or {} end
   end
   return value
 end

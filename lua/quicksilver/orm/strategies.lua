@@ -97,7 +97,53 @@ local function selectin(session, rel, parents)
     end
     return out
   end
-  if rel.secondary and #rel.sec_local == 1 then
+  if rel.custom_join and not rel.secondary and #rel.pairs == 1 then
+    -- a custom primaryjoin: the targets joined to their parents by it,
+    -- for the parents' keys
+    local p = rel.pairs[1]
+    local by_value, values = {}, {}
+    for _, st in ipairs(todo) do
+      local v = st.dict[p.local_key]
+      if v == nil then v = attributes.get_column(st, p.local_key) end
+      if v ~= nil then
+        if not by_value[v] then by_value[v] = {}; values[#values + 1] = v end
+        local l = by_value[v]
+        l[#l + 1] = st
+      end
+      st.dict[rel.key] = rel.uselist and {} or nil
+    end
+    local loaded = {}
+    local ptable = rel.parent.local_table
+    for i = 1, #values, IN_BATCH do
+      local chunk = {}
+      for j = i, math.min(i + IN_BATCH - 1, #values) do chunk[#chunk + 1] = values[j] end
+      local stmt = selectable.select(rel.target.class, p.local_col):join(ptable, rel:join_condition())
+        :where(p.local_col:in_(chunk))
+      if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
+      for _, row in ipairs(session:execute(stmt):all()) do
+        local child, key = row[1], row[2]
+        loaded[#loaded + 1] = child
+        for _, pst in ipairs(by_value[key] or {}) do
+          if rel.uselist then
+            local l = pst.dict[rel.key]
+            if not attributes.index_of(l, child) then l[#l + 1] = child end
+          else
+            pst.dict[rel.key] = child
+          end
+        end
+      end
+    end
+    for _, st in ipairs(todo) do
+      if rel.uselist then
+        st.snap[rel.key] = nil
+        attributes.track_collection(st, rel.key, st.dict[rel.key])
+      else
+        st.loaded[rel.key] = true
+      end
+    end
+    return loaded
+  end
+  if rel.secondary and #rel.sec_local == 1 and not rel.custom_join then
     -- many-to-many: the targets with the parent key from the association
     local l = rel.sec_local[1]
     local by_value, values = {}, {}
@@ -386,12 +432,7 @@ function M.add_joined(stmt)
       local on1, on2 = rel:secondary_conditions(parent_from, sec, alias)
       stmt = stmt:outerjoin(sec, on1):outerjoin(alias, on2)
     else
-      local conds = {}
-      for i, p in ipairs(rel.pairs) do
-        conds[i] = col_in(parent_from, p.local_col):eq(col_in(alias, p.remote_col))
-      end
-      local on = #conds == 1 and conds[1] or require("quicksilver.sql.elements").and_(unpack(conds))
-      stmt = stmt:outerjoin(alias, on)
+      stmt = stmt:outerjoin(alias, rel:join_condition(parent_from, alias))
     end
     local cols = {}
     for i, c in ipairs(rel.target.select_columns) do cols[i] = col_in(alias, c) end
@@ -519,7 +560,7 @@ function M.subquery_load(session, stmt, rel, sts)
   for _, st in ipairs(sts) do
     if not st.loaded[rel.key] and st.key then todo[#todo + 1] = st end
   end
-  if #todo == 0 or rel.secondary or #rel.pairs ~= 1 or not stmt._entities then
+  if #todo == 0 or rel.secondary or rel.custom_join or #rel.pairs ~= 1 or not stmt._entities then
     return selectin(session, rel, sts)
   end
   local p = rel.pairs[1]

@@ -802,10 +802,15 @@ local function snapshot(st)
   for _, p in ipairs(st.mapper.column_props) do committed[p.key] = dict[p.key] end
   st.committed = committed
   for _, rel in ipairs(st.mapper.relationships) do
-    if rel.uselist and st.loaded[rel.key] then
-      local list, copy = dict[rel.key] or {}, {}
-      for i = 1, #list do copy[i] = list[i] end
-      st.snap[rel.key] = copy
+    if st.loaded[rel.key] then
+      if rel.uselist then
+        local list, copy = dict[rel.key] or {}, {}
+        for i = 1, #list do copy[i] = list[i] end
+        st.snap[rel.key] = copy
+      elseif rel.direction == ONETOMANY then
+        local v = dict[rel.key]
+        st.snap[rel.key] = v ~= nil and {v} or {}
+      end
     end
   end
   st.modified = false

@@ -1,0 +1,62 @@
+--- sql/visitors.lua: walking expression trees (SQLAlchemy's sql/visitors.py):
+--- a copy with some nodes replaced (adapting a join condition to aliases, or
+--- binding a parent row's values into it), and a walk over the nodes.
+---
+--- Schema objects (tables, aliases, joins), columns, binds and types are
+--- leaves: they are never copied, only replaced by what fn returns.
+local core = require("quicksilver.core")
+
+local M = {}
+
+local type, pairs, ipairs, setmetatable, getmetatable = type, pairs, ipairs, setmetatable, getmetatable
+local K = core.kinds
+
+local LEAF = {[K.COLUMN] = true, [K.TABLE] = true, [K.ALIAS] = true, [K.JOIN] = true, [K.BIND] = true,
+  [K.CTE] = true, [K.NULL] = true, [K.TRUE] = true, [K.FALSE] = true}
+-- derived or cached fields a copy must not keep
+local SKIP = {_compiled = true, _froms = true, type = true}
+
+local function replace(v, fn, seen)
+  if type(v) ~= "table" then return v end
+  local r = fn(v)
+  if r ~= nil then return r end
+  if v._is_type or LEAF[v._k] or v._is_from then return v end
+  if seen[v] then return seen[v] end
+  local mt = getmetatable(v)
+  if mt ~= nil and not v._is_clause then return v end   -- sentinels, other objects
+  local out = {}
+  seen[v] = out
+  for k, x in pairs(v) do
+    if SKIP[k] then
+      if k == "type" then out[k] = x end
+    else
+      out[k] = replace(x, fn, seen)
+    end
+  end
+  return setmetatable(out, mt)
+end
+
+--- A copy of expr where every node for which fn returns a value is replaced
+--- by it (fn sees each node before its children).
+function M.replace(expr, fn)
+  return replace(expr, fn, {})
+end
+
+--- Calls fn on every node of expr (parents before children), leaves
+--- included, each once.
+function M.walk(expr, fn)
+  local seen = {}
+  local function go(v)
+    if type(v) ~= "table" or seen[v] then return end
+    seen[v] = true
+    fn(v)
+    if v._is_type or LEAF[v._k] or v._is_from then return end
+    if getmetatable(v) ~= nil and not v._is_clause then return end
+    for k, x in pairs(v) do
+      if not SKIP[k] then go(x) end
+    end
+  end
+  go(expr)
+end
+
+return M
