@@ -18,12 +18,13 @@ describe("ORM events", function()
       __mapper_args = {polymorphic_on = "kind", polymorphic_identity = "user"},
     })
     VIP = User:model("VIP", {__mapper_args = {polymorphic_identity = "vip"}})
-    engine = helpers.sqlite_engine()
+    engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     log = {}
   end)
 
   after_each(function()
+    orm.close_all_sessions()
     qs.event.clear(orm.Session)
     engine:dispose()
     helpers.cleanup()

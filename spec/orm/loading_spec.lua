@@ -37,7 +37,7 @@ describe("loader strategies", function()
       label = orm.mapped_column(qs.String(20)),
       address_id = orm.mapped_column(qs.ForeignKey("addresses.id")),
     })
-    engine = helpers.sqlite_engine()
+    engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
     for i = 1, 6 do
@@ -51,6 +51,7 @@ describe("loader strategies", function()
   end)
 
   after_each(function()
+    orm.close_all_sessions()
     s:close()
     engine:dispose()
     helpers.cleanup()
@@ -152,7 +153,7 @@ describe("criteria along relationships", function()
       user_id = orm.mapped_column(qs.ForeignKey("users.id")),
       user = orm.relationship("User", {back_populates = "addresses"}),
     })
-    engine = helpers.sqlite_engine()
+    engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
     s:add(User({name = "a", addresses = {Address({email = "x@a"}), Address({email = "y@b"})}}))
@@ -161,6 +162,7 @@ describe("criteria along relationships", function()
   end)
 
   after_each(function()
+    orm.close_all_sessions()
     s:close()
     engine:dispose()
     helpers.cleanup()
@@ -229,7 +231,7 @@ describe("aliases, column loading and more strategies", function()
       parent_id = orm.mapped_column(qs.ForeignKey("nodes.id")),
       children = orm.relationship("Node", {backref = "parent"}),
     })
-    engine = helpers.sqlite_engine()
+    engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
     for i = 1, 3 do
@@ -244,6 +246,7 @@ describe("aliases, column loading and more strategies", function()
   end)
 
   after_each(function()
+    orm.close_all_sessions()
     s:close()
     engine:dispose()
     helpers.cleanup()
@@ -289,7 +292,7 @@ describe("aliases, column loading and more strategies", function()
     assert.equal(2, #us)
     assert.equal("2a", us[1].addresses[1].email)
     assert.equal(2, selects())
-    assert.matches("JOIN (SELECT DISTINCT users.id FROM users WHERE users.id >= ?) AS anon_1", sqls[2], 1, true)
+    assert.matches("JOIN %(SELECT DISTINCT users.id FROM users WHERE users.id >= [?$%d]+%) AS anon_1", sqls[2])
   end)
 
   it("contains_eager fills a relationship from the query's own join", function()

@@ -37,7 +37,7 @@ describe("many-to-many", function()
       name = orm.mapped_column(qs.String(20)),
       posts = orm.relationship("Post", {secondary = assoc, back_populates = "tags", order_by = "Post.title"}),
     })
-    engine = helpers.sqlite_engine()
+    engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
     sqls = {}
@@ -45,6 +45,7 @@ describe("many-to-many", function()
   end)
 
   after_each(function()
+    orm.close_all_sessions()
     s:close()
     engine:dispose()
     helpers.cleanup()

@@ -207,11 +207,11 @@ describe("hybrid attributes", function()
     Interval.length = orm.hybrid_property(function(self) return self.finish - self.start end)
     Interval.contains = orm.hybrid_method(function(self, p) return self.start <= p and p <= self.finish end,
       {expression = function(cls, p) return qs.and_(cls.start:le(p), cls.finish:ge(p)) end})
-    engine = helpers.sqlite_engine()
+    engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
   end)
 
-  after_each(function() engine:dispose(); helpers.cleanup() end)
+  after_each(function() orm.close_all_sessions(); engine:dispose(); helpers.cleanup() end)
 
   it("runs on instances with Lua values and on the class as SQL", function()
     local i = Interval({start = 5, finish = 12})
@@ -255,11 +255,11 @@ describe("single-table inheritance", function()
     function Item:describe() return "item " .. self.width end
     Box = Item:model("Box", {lid = orm.mapped_column(qs.Boolean),
       __mapper_args = {polymorphic_identity = "box"}})
-    engine = helpers.sqlite_engine()
+    engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
   end)
 
-  after_each(function() engine:dispose(); helpers.cleanup() end)
+  after_each(function() orm.close_all_sessions(); engine:dispose(); helpers.cleanup() end)
 
   it("adds the subclass columns to the one table and inherits methods", function()
     assert.truthy(rawget(Item.__table__.c, "lid"))

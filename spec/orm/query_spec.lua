@@ -16,7 +16,7 @@ describe("legacy Query and ORM-enabled DML", function()
       name = orm.mapped_column(qs.String(20)),
       nick = orm.mapped_column(qs.String(20)),
     })
-    engine = helpers.sqlite_engine()
+    engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
     for i = 1, 5 do s:add(User({name = "u" .. i})) end
@@ -26,6 +26,7 @@ describe("legacy Query and ORM-enabled DML", function()
   end)
 
   after_each(function()
+    orm.close_all_sessions()
     s:close()
     engine:dispose()
     helpers.cleanup()

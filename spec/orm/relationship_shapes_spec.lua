@@ -9,8 +9,9 @@ local raises = helpers.assert_raises_kind
 describe("relationship shapes", function()
   local engine, s
 
-  before_each(function() engine = helpers.sqlite_engine() end)
+  before_each(function() engine = helpers.backend_engine() end)
   after_each(function()
+    orm.close_all_sessions()
     if s then s:close() end
     engine:dispose()
     helpers.cleanup()

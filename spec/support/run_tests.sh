@@ -65,14 +65,14 @@ fi
 run_busted() {
   local label=$1 cpath=$2 dir=spec
   shift 2
-  if [ "${!#}" = "--backend" ]; then   # the behaviour suite only
-    dir=spec/backend
+  if [ "${!#}" = "--backend" ]; then   # the behaviour suite and the ORM specs
+    dir="spec/backend spec/orm"
     set -- "${@:1:$(($# - 1))}"
   fi
   echo "== busted specs ($label)"
   : > "$counts"
   env QS_COUNTS_FILE="$counts" LUA_PATH="$LUA_PATH_DEV" LUA_CPATH="$cpath" \
-    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua "$dir"
+    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua $dir
   local rc=$?
   if [ -s "$counts" ]; then
     local p f e n

@@ -22,6 +22,7 @@ M.relationship = relationships.relationship
 M.backref = relationships.backref
 M.Session = session.Session
 M.sessionmaker = session.sessionmaker
+M.close_all_sessions = session.close_all_sessions
 M.hybrid_property = hybrid.hybrid_property
 M.hybrid_method = hybrid.hybrid_method
 M.selectinload = strategies.selectinload

@@ -74,7 +74,19 @@ function M.new(bind, opts)
     _stack = {},
     _event_parent = opts._maker or Session,
   }, Session)
+  M._all[self] = true
   return self
+end
+
+-- every session alive, for close_all_sessions (weak: no session is kept)
+M._all = setmetatable({}, {__mode = "k"})
+
+--- Closes every session in this Lua state (SQLAlchemy's
+--- close_all_sessions): their connections go back to their pools.
+function M.close_all_sessions()
+  local list = {}
+  for s in pairs(M._all) do list[#list + 1] = s end
+  for _, s in ipairs(list) do s:close() end
 end
 
 -- orm.Session(engine, opts) constructs; orm.Session is also the event
