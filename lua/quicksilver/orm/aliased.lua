@@ -41,7 +41,17 @@ Aliased.__index = function(self, k)
   local m = rawget(self, "_mapper")
   local p = m.props[k]
   if p then
-    if p.is_column then return rawget(self, "_alias").c[p.column.key] end
+    local alias = rawget(self, "_alias")
+    if p.expr then
+      -- a column_property: its expression over the alias
+      return require("quicksilver.sql.visitors").replace(p.expr, function(n)
+        if n._k == require("quicksilver.core").kinds.COLUMN and n.table == m.local_table then
+          return alias.c[n.key]
+        end
+        return nil
+      end)
+    end
+    if p.is_column then return alias.c[p.column.key] end
     m.registry:configure()
     return p.class_attr:_from(self)
   end

@@ -315,6 +315,20 @@ function M.instance_metatable(mapper)
     local p = props[k]
     local st = rawget(obj, STATE)
     if p then
+      local vf = mapper:find_validator(k)
+      if vf then
+        if p.uselist and type(v) == "table" and not rawget(v, STATE) then
+          local checked = {}
+          for i = 1, #v do checked[i] = vf(obj, k, v[i]) end
+          v = checked
+        else
+          v = vf(obj, k, v)
+        end
+      end
+      if p.read_only then
+        exc.raise(exc.ArgumentError, format("%s.%s is a column_property and cannot be set",
+          mapper.class_name, k), nil, 2)
+      end
       if p.is_column then
         M.set_column(st, k, v)
       elseif p.uselist then

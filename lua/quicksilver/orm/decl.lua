@@ -38,6 +38,47 @@ function M.mapped_column(...)
   return setmetatable({name = name, args = args, order = creation_counter}, MappedColumn)
 end
 
+-- column_property, validates, synonym ------------------------------------------------------
+
+local ColumnPropertySpec = {_is_column_property = true}
+ColumnPropertySpec.__index = ColumnPropertySpec
+
+--- orm.column_property(expr): a read-only attribute computed by SQL (a
+--- correlated count, a concatenation), loaded with the row.
+function M.column_property(expr)
+  if type(expr) ~= "table" or not expr._is_clause then
+    exc.raise(exc.ArgumentError, "column_property: expected a SQL expression", nil, 2)
+  end
+  if expr._k == require("quicksilver.core").kinds.SELECT then expr = expr:scalar_subquery() end
+  return setmetatable({expr = expr}, ColumnPropertySpec)
+end
+
+local Validator = {_is_validator = true}
+Validator.__index = Validator
+
+--- orm.validates(names, fn): fn(obj, key, value) runs on every assignment to
+--- those attributes (each member for a collection) and returns the value to
+--- store, or raises.
+function M.validates(names, fn)
+  if type(names) == "string" then names = {names} end
+  if type(names) ~= "table" or #names == 0 or type(fn) ~= "function" then
+    exc.raise(exc.ArgumentError, "validates: expected attribute name(s) and a function", nil, 2)
+  end
+  return setmetatable({keys = names, fn = fn}, Validator)
+end
+
+--- orm.synonym(name): another name for a mapped attribute, on instances and
+--- in SQL.
+function M.synonym(name)
+  if type(name) ~= "string" then
+    exc.raise(exc.ArgumentError, "synonym: expected the name of a mapped attribute", nil, 2)
+  end
+  return require("quicksilver.orm.hybrid").hybrid_property(function(self) return self[name] end, {
+    setter = function(self, v) self[name] = v end,
+    expression = function(cls) return cls[name] end,
+  })
+end
+
 -- the registry -------------------------------------------------------------------------------
 
 ---@class quicksilver.orm.Registry
@@ -294,6 +335,19 @@ local function model(parent, name, spec)
     m.polymorphic_identity = margs.polymorphic_identity
     m.polymorphic_map[margs.polymorphic_identity] = m
   end
+  -- optimistic locking
+  if margs.version_id_col ~= nil then
+    local v = margs.version_id_col
+    local key = type(v) == "string" and v or m.col_attr[v]
+    local p = key and m.props[key]
+    if not (p and p.is_column) then
+      exc.raise(exc.ArgumentError, format("model %s: version_id_col '%s' is not a mapped column", name,
+        tostring(v)), nil, 3)
+    end
+    m.version_prop = p
+  elseif parent_mapper then
+    m.version_prop = parent_mapper.version_prop
+  end
   -- relationships, hybrids, methods and plain class attributes
   local relmod = require("quicksilver.orm.relationships")
   local rels = {}
@@ -307,12 +361,24 @@ local function model(parent, name, spec)
     end
     m:_add_relationship(relmod.new_property(m, r.key, r.spec))
   end
+  -- column_property entries and validators of the spec
+  local cprops = {}
+  for k, v in pairs(spec) do
+    if type(v) == "table" and getmetatable(v) and rawget(getmetatable(v), "_is_column_property") then
+      cprops[#cprops + 1] = k
+    end
+  end
+  sort(cprops)
+  for _, k in ipairs(cprops) do m:_add_expr_prop(k, spec[k].expr) end
   m.instance_mt = attributes.instance_metatable(m)
   if spec.__tostring then m.tostring_fn = spec.__tostring end
   for k, v in pairs(spec) do
     if not SPEC_KEYS[k] or k == "__init" then
       local is_mc = type(v) == "table" and getmetatable(v) == MappedColumn
-      if not is_mc and not is_relationship(v) then cls[k] = v end   -- hybrids register through __newindex
+      local is_cp = type(v) == "table" and getmetatable(v) and rawget(getmetatable(v), "_is_column_property")
+      if not is_mc and not is_cp and not is_relationship(v) then
+        cls[k] = v   -- hybrids and validators register through __newindex
+      end
     end
   end
   registry.classes[name] = cls

@@ -155,11 +155,18 @@ function M.load_expired(st)
       keys[#keys + 1] = p.key
     end
   end
+  for _, p in ipairs(m.expr_props) do
+    if ex[p.key] then
+      cols[#cols + 1] = p.label
+      keys[#keys + 1] = p.key
+    end
+  end
   if #cols == 0 then
     st.expired = nil
     return
   end
-  local stmt = selectable.select((table.unpack or unpack)(cols)):where(M.pk_criterion(m, st.committed, st.dict))
+  local stmt = selectable.select((table.unpack or unpack)(cols)):select_from(m.local_table)
+    :where(M.pk_criterion(m, st.committed, st.dict))
   local row = session:_execute_core(stmt):first()
   if row == nil then
     exc.raise(exc.ObjectDeletedError, format("Instance %s has been deleted, or its row is otherwise " ..

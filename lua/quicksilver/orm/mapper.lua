@@ -43,7 +43,7 @@ function M.new(registry, cls, name, table_, inherits)
   local m = setmetatable({
     registry = registry, class = cls, class_name = name, local_table = table_,
     inherits = inherits, props = {}, column_props = {}, col_attr = {}, relationships = {},
-    hybrids = {}, subclasses = {}, id = mapper_ids,
+    hybrids = {}, subclasses = {}, id = mapper_ids, expr_props = {}, validators = {},
     attrs = {}, columns = {},
   }, Mapper)
   m.base_mapper = inherits and inherits.base_mapper or m
@@ -52,6 +52,7 @@ function M.new(registry, cls, name, table_, inherits)
   if inherits then
     inherits.subclasses[#inherits.subclasses + 1] = m
     for _, p in ipairs(inherits.column_props) do m:_add_column_prop(p.key, p.column) end
+    for _, p in ipairs(inherits.expr_props) do m:_add_expr_prop(p.key, p.expr) end
     for _, r in ipairs(inherits.relationships) do
       m.props[r.key] = r
       m.relationships[#m.relationships + 1] = r
@@ -77,6 +78,43 @@ function Mapper:_add_column_prop(key, column)
     if not sub.props[key] then sub:_add_column_prop(key, column) end
   end
   return p
+end
+
+--- orm.column_property(expr): a read-only attribute loaded with the row.
+function Mapper:_add_expr_prop(key, expr)
+  local elements = require("quicksilver.sql.elements")
+  local p = setmetatable({key = key, expr = expr, label = expr:label(key), mapper = self,
+    class_attr = expr, read_only = true}, ColumnProperty)
+  self.props[key] = p
+  self.expr_props[#self.expr_props + 1] = p
+  self.attrs[key] = p
+  for _, sub in ipairs(self.subclasses) do
+    if not sub.props[key] then sub:_add_expr_prop(key, expr) end
+  end
+  self.registry.configured = false
+  local _ = elements
+  return p
+end
+
+function Mapper:_add_validator(v)
+  for _, key in ipairs(v.keys) do
+    if not self.props[key] then
+      exc.raise(exc.ArgumentError, format("validates: %s has no mapped attribute '%s'", self.class_name,
+        tostring(key)), nil, 4)
+    end
+    self.validators[key] = v.fn
+  end
+end
+
+--- The validator of an attribute (orm.validates), on this class or a parent.
+function Mapper:find_validator(key)
+  local m = self
+  while m do
+    local v = m.validators[key]
+    if v then return v end
+    m = m.inherits
+  end
+  return nil
 end
 
 function Mapper:_add_relationship(rel)
@@ -179,6 +217,11 @@ function Plan:for_mapper(m)
       if i then fields[#fields + 1] = {pos = i, key = p.key}
       else unloaded[#unloaded + 1] = p.key end
     end
+    for _, p in ipairs(m.expr_props) do
+      local i = self.pos[p.label]
+      if i then fields[#fields + 1] = {pos = i, key = p.key}
+      else unloaded[#unloaded + 1] = p.key end
+    end
     e = {fields = fields, unloaded = unloaded[1] and unloaded or nil}
     self.per[m] = e
   end
@@ -212,6 +255,18 @@ function Mapper:_compute_select_columns()
   local base = self.base_mapper
   if base ~= self then return end
   local cols = self:_hierarchy_columns(function(p) return not p.deferred end)
+  -- column_property expressions of the hierarchy, labelled, after the columns
+  local seen = {}
+  local function exprs(m)
+    for _, p in ipairs(m.expr_props) do
+      if not seen[p.key] then
+        seen[p.key] = true
+        cols[#cols + 1] = p.label
+      end
+    end
+    for _, sub in ipairs(m.subclasses) do exprs(sub) end
+  end
+  exprs(self)
   local plan = M.new_plan(self, cols)
   local function set(m)
     m.select_columns = cols
@@ -294,6 +349,17 @@ ClassMeta.__newindex = function(cls, k, v)
   if m and type(v) == "table" and getmetatable(v) and v._is_hybrid then
     v.key = k
     m.hybrids[k] = v
+    return
+  end
+  if m and type(v) == "table" and getmetatable(v) and v._is_column_property then
+    if m.props[k] then
+      exc.raise(exc.ArgumentError, format("%s.%s is already mapped", m.class_name, tostring(k)), nil, 2)
+    end
+    m:_add_expr_prop(k, v.expr)
+    return
+  end
+  if m and type(v) == "table" and getmetatable(v) and v._is_validator then
+    m:_add_validator(v)
     return
   end
   if m and m.props[k] then

@@ -260,6 +260,12 @@ local function expire_state(self, st, keys)
       ex[k] = true
     end
   end
+  for _, p in ipairs(m.expr_props) do
+    if keys == nil or keys[p.key] then
+      dict[p.key] = nil
+      ex[p.key] = true
+    end
+  end
   st.expired = next(ex) and ex or nil
   for _, rel in ipairs(m.relationships) do
     local k = rel.key

@@ -478,6 +478,7 @@ local function insert_params(uow, st, conn)
   if m.polymorphic_on and m.polymorphic_identity ~= nil and dict[m.polymorphic_on.key] == nil then
     dict[m.polymorphic_on.key] = m.polymorphic_identity
   end
+  if m.version_prop and dict[m.version_prop.key] == nil then dict[m.version_prop.key] = 1 end
   for _, p in ipairs(m.column_props) do
     local col, k = p.column, p.key
     local v = dict[k]
@@ -590,11 +591,41 @@ local function do_inserts(uow, conn, tbl, rows, done)
   end
 end
 
-local function pk_where(m)
+local function pk_where(m, versioned)
   local conds = {}
   for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(elements.bindparam("pk_" .. i, {type = c.type})) end
+  if versioned and m.version_prop then
+    local vc = m.version_prop.column
+    conds[#conds + 1] = vc:eq(elements.bindparam("version_old", {type = vc.type}))
+  end
   if #conds == 1 then return conds[1] end
   return elements.and_(unpack(conds))
+end
+
+-- The version counter a row has now (optimistic locking).
+local function committed_version(st)
+  local k = st.mapper.version_prop.key
+  local v = st.committed[k]
+  if v == nil or v == UNKNOWN then v = st.dict[k] end
+  return v
+end
+
+-- A versioned batch matched fewer rows than it had: find the object whose
+-- row changed (or vanished) since it was loaded, for the error.
+local function stale_instance(conn, m, sts)
+  local vc = m.version_prop.column
+  for _, st in ipairs(sts) do
+    local conds = {}
+    for i, c in ipairs(m.pk_cols) do
+      local k = m.pk_keys[i]
+      local v = st.committed[k]
+      if v == nil or v == UNKNOWN then v = st.dict[k] end
+      conds[i] = c:eq(v)
+    end
+    local row = conn:execute(require("quicksilver.sql.selectable").select(vc):where(unpack(conds))):first()
+    if row == nil or row[1] ~= committed_version(st) then return st end
+  end
+  return sts[1]
 end
 
 local function committed_pk(st, i)
@@ -622,6 +653,21 @@ local function do_updates(uow, conn, tbl, rows, done)
         names[j] = col.key
       end
       for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(st, i) end
+      local vp = m.version_prop
+      if vp then
+        -- optimistic locking: the counter moves on, the old one must match
+        touch(uow, st)
+        local old = committed_version(st)
+        params.version_old = old
+        params[vp.column.key] = (old or 0) + 1
+        st.dict[vp.key] = (old or 0) + 1
+        local seen = false
+        for _, k in ipairs(changed) do if k == vp.key then seen = true end end
+        if not seen then
+          changed[#changed + 1] = vp.key
+          names[#names + 1] = vp.column.key
+        end
+      end
       items[#items + 1] = st
       sets[st] = {params = params, changed = changed}
       sort(names)
@@ -630,14 +676,19 @@ local function do_updates(uow, conn, tbl, rows, done)
   end
   for _, run in ipairs(runs(items, sigs)) do
     local m = run.items[1].mapper
-    local stmt = dml.update(tbl):where(pk_where(m))
+    local stmt = dml.update(tbl):where(pk_where(m, true))
     local list = {}
     for j, st in ipairs(run.items) do list[j] = sets[st].params end
     local r
+    -- each statement matches at most one row (by primary key), so the
+    -- batch's total tells whether every one matched
     if #list == 1 then r = conn:execute(stmt, list[1]) else r = conn:execute(stmt, list) end
     if r.rowcount >= 0 and r.rowcount ~= #list then
+      local st = m.version_prop and stale_instance(conn, m, run.items) or run.items[1]
       exc.raise(exc.StaleDataError, format("UPDATE statement on table '%s' expected to update %d row(s); " ..
-        "%d were matched.", tbl.name, #list, r.rowcount), {instance = run.items[1].obj}, 4)
+        "%d were matched.%s", tbl.name, #list, r.rowcount, m.version_prop and
+        (" The row of " .. tostring(st.obj) .. " was changed or deleted by someone else.") or ""),
+        {instance = st.obj}, 4)
     end
   end
   for _, st in ipairs(items) do
@@ -661,14 +712,22 @@ local function do_deletes(conn, tbl, rows)
   if #rows == 0 then return end
   for _, st in ipairs(rows) do fire_mapper("before_delete", st, conn) end
   local m = rows[1].mapper
-  local stmt = dml.delete(tbl):where(pk_where(m))
+  local stmt = dml.delete(tbl):where(pk_where(m, true))
   local list = {}
   for j, st in ipairs(rows) do
     local p = {}
     for i = 1, #m.pk_cols do p["pk_" .. i] = committed_pk(st, i) end
+    if m.version_prop then p.version_old = committed_version(st) end
     list[j] = p
   end
-  if #list == 1 then conn:execute(stmt, list[1]) else conn:execute(stmt, list) end
+  local r
+  if #list == 1 then r = conn:execute(stmt, list[1]) else r = conn:execute(stmt, list) end
+  if m.version_prop and r.rowcount >= 0 and r.rowcount ~= #list then
+    local st = stale_instance(conn, m, rows)
+    exc.raise(exc.StaleDataError, format("DELETE statement on table '%s' expected to delete %d row(s); " ..
+      "%d were matched. The row of %s was changed or deleted by someone else.", tbl.name, #list,
+      r.rowcount, tostring(st.obj)), {instance = st.obj}, 4)
+  end
   for _, st in ipairs(rows) do fire_mapper("after_delete", st, conn) end
 end
 
@@ -830,6 +889,11 @@ local function finish(uow, done)
     st.key = key
     session._imap[key] = st.obj
     session._tx_new[#session._tx_new + 1] = st
+    if #m.expr_props > 0 then
+      local ex = st.expired or {}
+      for _, p in ipairs(m.expr_props) do ex[p.key] = true end
+      st.expired = ex
+    end
   end
   session._new, session._new_set = {}, {}
   for st in pairs(uow.all) do
