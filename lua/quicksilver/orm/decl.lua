@@ -151,9 +151,7 @@ function Registry:configure()
         if rel.parent == m and not rel.linked then rel:link() end
       end
     end
-    for _, m in ipairs(self.mappers) do
-      if m.base_mapper == m then m:_compute_select_columns() end
-    end
+    for _, m in ipairs(self.mappers) do m:_compute_select_columns() end
   end)
   self._configuring = false
   if not ok then error(err, 0) end
@@ -269,11 +267,51 @@ local function model(parent, name, spec)
   local cls = setmetatable({__name = name, __parent__ = parent}, mapper_mod.ClassMeta)
   local m, tbl
   local columns = ordered_columns(spec)
-  if parent_mapper then
-    if spec.__tablename then
-      exc.raise(exc.InvalidRequestError, format("model %s: joined-table inheritance (a subclass with " ..
-        "its own __tablename) is not supported yet; map it as single-table (no __tablename)", name), nil, 3)
+  if parent_mapper and spec.__tablename then
+    -- joined-table inheritance: the subclass's own table, whose primary key
+    -- references the parent's
+    local items, topts = table_args(spec.__table_args, "model " .. name)
+    local cols = {}
+    for i, c in ipairs(columns) do cols[i] = make_column(c.key, c.key, c.mc) end
+    local targs = {}
+    for _, c in ipairs(cols) do targs[#targs + 1] = c end
+    for _, it in ipairs(items) do targs[#targs + 1] = it end
+    targs[#targs + 1] = topts or {}
+    local unpack_ = table.unpack or unpack
+    tbl = schema.table(spec.__tablename, registry.metadata, unpack_(targs))
+    m = mapper_mod.new(registry, cls, name, tbl, parent_mapper)
+    local pk_refs = {}
+    for _, c in ipairs(tbl:primary_key_columns()) do
+      local ref
+      for _, fk in ipairs(c.foreign_keys) do
+        local ok, target = pcall(fk.get_column, fk)
+        if ok and target and parent_mapper.col_attr[target] then ref = target end
+      end
+      if not ref then
+        exc.raise(exc.ArgumentError, format("model %s: a joined-table subclass's primary key column '%s' " ..
+          "must be a ForeignKey to the parent's primary key", name, c.name), nil, 3)
+      end
+      pk_refs[c] = parent_mapper.col_attr[ref]
     end
+    local on = {}
+    for i, c in ipairs(columns) do
+      local col = cols[i]
+      if pk_refs[col] then
+        m:_add_pk_alias(pk_refs[col], col)
+        local ref_col = parent_mapper.props[pk_refs[col]].column
+        on[#on + 1] = ref_col:eq(col)
+      else
+        if parent_mapper.props[c.key] then
+          exc.raise(exc.ArgumentError, format("model %s: column '%s' is already mapped by %s", name, c.key,
+            parent_mapper.class_name), nil, 3)
+        end
+        m:_add_column_prop(c.key, col).deferred = orm_option(c.mc, "deferred") and true or nil
+      end
+    end
+    local elements = require("quicksilver.sql.elements")
+    m.persist_from = parent_mapper.persist_from:join(tbl, #on == 1 and on[1] or elements.and_(unpack_(on)))
+    m.joined = true
+  elseif parent_mapper then
     -- single-table inheritance: the subclass's columns join the parent's table
     tbl = parent_mapper.local_table
     m = mapper_mod.new(registry, cls, name, tbl, parent_mapper)
@@ -305,7 +343,11 @@ local function model(parent, name, spec)
       m:_add_column_prop(c.key, cols[i]).deferred = orm_option(c.mc, "deferred") and true or nil
     end
   end
-  m:_set_primary_key()
+  if m.joined then
+    m.pk_cols, m.pk_keys, m.primary_key = parent_mapper.pk_cols, parent_mapper.pk_keys, parent_mapper.pk_cols
+  else
+    m:_set_primary_key()
+  end
   rawset(cls, "__mapper__", m)
   rawset(cls, "__table__", tbl)
   rawset(cls, "__tablename", tbl.name)

@@ -39,6 +39,8 @@ M.defer = strategies.defer
 M.undefer = strategies.undefer
 M.load_only = strategies.load_only
 M.aliased = require("quicksilver.orm.aliased").aliased
+M.with_polymorphic = require("quicksilver.orm.polymorphic").with_polymorphic
+M.selectin_polymorphic = require("quicksilver.orm.polymorphic").selectin_polymorphic
 
 -- inspection ------------------------------------------------------------------------------
 

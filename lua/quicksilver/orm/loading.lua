@@ -149,8 +149,10 @@ function M.load_expired(st)
   if not st.key or not st.expired then return end
   local ex = st.expired
   local cols, keys = {}, {}
+  local taken = {}
   for _, p in ipairs(m.column_props) do
-    if ex[p.key] then
+    if ex[p.key] and not taken[p.key] then
+      taken[p.key] = true
       cols[#cols + 1] = p.column
       keys[#keys + 1] = p.key
     end
@@ -165,7 +167,7 @@ function M.load_expired(st)
     st.expired = nil
     return
   end
-  local stmt = selectable.select((table.unpack or unpack)(cols)):select_from(m.local_table)
+  local stmt = selectable.select((table.unpack or unpack)(cols)):select_from(m.persist_from)
     :where(M.pk_criterion(m, st.committed, st.dict))
   local row = session:_execute_core(stmt):first()
   if row == nil then

@@ -49,6 +49,18 @@ function M.new(registry, cls, name, table_, inherits)
   m.base_mapper = inherits and inherits.base_mapper or m
   m.key_prefix = inherits and inherits.key_prefix or (name .. "#" .. mapper_ids .. "|")
   m.persist_table = table_
+  -- the tables an instance's row spans, base first (joined inheritance
+  -- adds one per level), and the FROM that selects them together
+  if inherits and inherits.local_table ~= table_ then
+    m.tables = {}
+    for i, t in ipairs(inherits.tables) do m.tables[i] = t end
+    m.tables[#m.tables + 1] = table_
+  elseif inherits then
+    m.tables = inherits.tables
+  else
+    m.tables = {table_}
+  end
+  m.persist_from = inherits and inherits.persist_from or table_
   if inherits then
     inherits.subclasses[#inherits.subclasses + 1] = m
     for _, p in ipairs(inherits.column_props) do m:_add_column_prop(p.key, p.column) end
@@ -63,6 +75,44 @@ function M.new(registry, cls, name, table_, inherits)
     m.polymorphic_map = inherits.polymorphic_map
   end
   return m
+end
+
+--- A joined subclass's primary key column: the same attribute as the
+--- parent's key column it references (one value, two tables).
+function Mapper:_add_pk_alias(key, column)
+  local p = setmetatable({key = key, column = column, mapper = self, class_attr = column}, ColumnProperty)
+  self.column_props[#self.column_props + 1] = p
+  self.col_attr[column] = key
+  for _, sub in ipairs(self.subclasses) do sub:_add_pk_alias(key, column) end
+  return p
+end
+
+--- The (attribute key, column) pairs this mapper writes to table t, and
+--- that table's primary key as such pairs.
+function Mapper:table_columns(t)
+  local cache = self._table_cols
+  if not cache then cache = {}; self._table_cols = cache end
+  local e = cache[t]
+  if not e then
+    e = {cols = {}, pk = {}}
+    local seen = {}
+    for _, p in ipairs(self.column_props) do
+      if p.column.table == t and not seen[p.column] then
+        seen[p.column] = true
+        e.cols[#e.cols + 1] = p
+      end
+    end
+    for _, c in ipairs(t:primary_key_columns()) do
+      local key = self.col_attr[c]
+      if not key then
+        exc.raise(exc.InvalidRequestError, format("%s: primary key column %s is not mapped", self.class_name,
+          tostring(c)), nil, 4)
+      end
+      e.pk[#e.pk + 1] = {key = key, column = c}
+    end
+    cache[t] = e
+  end
+  return e
 end
 
 function Mapper:_add_column_prop(key, column)
@@ -211,11 +261,20 @@ end
 function Plan:for_mapper(m)
   local e = self.per[m]
   if not e then
-    local fields, unloaded = {}, {}
+    local fields, unloaded, have = {}, {}, {}
     for _, p in ipairs(m.column_props) do
       local i = self.pos[p.column]
-      if i then fields[#fields + 1] = {pos = i, key = p.key}
-      else unloaded[#unloaded + 1] = p.key end
+      if i and not have[p.key] then
+        have[p.key] = true
+        fields[#fields + 1] = {pos = i, key = p.key}
+      end
+    end
+    for _, p in ipairs(m.column_props) do
+      -- a key column of a joined table has the value of the parent's
+      if not have[p.key] then
+        have[p.key] = true
+        unloaded[#unloaded + 1] = p.key
+      end
     end
     for _, p in ipairs(m.expr_props) do
       local i = self.pos[p.label]
@@ -239,12 +298,16 @@ function Mapper:_hierarchy_columns(include)
   end
   collect(base)
   local must = {}
-  for _, c in ipairs(base.pk_cols) do must[c] = true end
+  for _, t in ipairs(self.tables) do
+    for _, c in ipairs(t:primary_key_columns()) do must[c] = true end
+  end
   if base.polymorphic_on then must[base.polymorphic_on.column] = true end
   local cols = {}
-  for _, c in ipairs(base.local_table.columns) do
-    local p = mapped[c]
-    if p and (must[c] or include(p)) then cols[#cols + 1] = c end
+  for _, t in ipairs(self.tables) do
+    for _, c in ipairs(t.columns) do
+      local p = mapped[c]
+      if p and (must[c] or include(p)) then cols[#cols + 1] = c end
+    end
   end
   return cols
 end
@@ -252,8 +315,6 @@ end
 --- What select(Model) selects by default (deferred columns left out) and
 --- the plan loading it.
 function Mapper:_compute_select_columns()
-  local base = self.base_mapper
-  if base ~= self then return end
   local cols = self:_hierarchy_columns(function(p) return not p.deferred end)
   -- column_property expressions of the hierarchy, labelled, after the columns
   local seen = {}
@@ -267,14 +328,9 @@ function Mapper:_compute_select_columns()
     for _, sub in ipairs(m.subclasses) do exprs(sub) end
   end
   exprs(self)
-  local plan = M.new_plan(self, cols)
-  local function set(m)
-    m.select_columns = cols
-    m.plan = plan
-    m.pk_pos, m.disc_pos = plan.pk_pos, plan.disc_pos
-    for _, sub in ipairs(m.subclasses) do set(sub) end
-  end
-  set(self)
+  self.select_columns = cols
+  self.plan = M.new_plan(self.base_mapper, cols)
+  self.pk_pos, self.disc_pos = self.plan.pk_pos, self.plan.disc_pos
 end
 
 --- The criterion a query for this mapper needs beyond its table: a
@@ -312,7 +368,8 @@ function ModelBase.__select_entity__(cls)
     exc.raise(exc.UnmappedClassError, tostring(cls) .. " is not mapped", nil, 4)
   end
   m.registry:configure()
-  return m.select_columns, m
+  -- a joined subclass selects from its tables joined together
+  return m.select_columns, m, (#m.tables > 1) and m.persist_from or nil
 end
 
 function ModelBase.__clause_element__(cls)

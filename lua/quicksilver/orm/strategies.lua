@@ -608,6 +608,10 @@ function M.apply(session, stmt, rows, keys)
   end
   if #objs == 0 then return end
   local done = {}
+  local SP = require("quicksilver.orm.polymorphic").SelectinPolymorphic
+  for _, opt in ipairs(stmt._options or {}) do
+    if getmetatable(opt) == SP then opt:apply(session, objs) end
+  end
   for _, opt in ipairs(stmt._options or {}) do
     if getmetatable(opt) == Option then
       local current = objs

@@ -469,7 +469,7 @@ local function returning_ok(dialect)
   return n == "sqlite" or n == "postgresql" or n == "mariadb"
 end
 
-local function insert_params(uow, st, conn)
+local function insert_params(uow, st, conn, tbl)
   local m = st.mapper
   apply_syncs(uow, st)
   touch(uow, st)
@@ -479,7 +479,7 @@ local function insert_params(uow, st, conn)
     dict[m.polymorphic_on.key] = m.polymorphic_identity
   end
   if m.version_prop and dict[m.version_prop.key] == nil then dict[m.version_prop.key] = 1 end
-  for _, p in ipairs(m.column_props) do
+  for _, p in ipairs(m:table_columns(tbl).cols) do
     local col, k = p.column, p.key
     local v = dict[k]
     if v == nil then
@@ -506,28 +506,32 @@ local function fire_mapper(name, st, conn)
   if event.has(cls, name) then event.fire(cls, name, st.mapper, conn, st.obj) end
 end
 
-local function set_new_pk(st, row, m)
-  for i, k in ipairs(m.pk_keys) do st.dict[k] = row[i] end
-end
+-- Joined inheritance writes a row to several tables: events fire around
+-- the whole, at the first and the last of them.
+local function first_table(st, tbl) return st.mapper.tables[1] == tbl end
+local function last_table(st, tbl) return st.mapper.tables[#st.mapper.tables] == tbl end
 
 local function do_inserts(uow, conn, tbl, rows, done)
   if #rows == 0 then return end
   local dialect = conn.dialect
   local params, sigs, expires = {}, {}, {}
-  for _, st in ipairs(rows) do fire_mapper("before_insert", st, conn) end
+  for _, st in ipairs(rows) do
+    if first_table(st, tbl) then fire_mapper("before_insert", st, conn) end
+  end
   for i, st in ipairs(rows) do
-    params[i], expires[i] = insert_params(uow, st, conn)
-    sigs[i] = signature(params[i])
+    params[i], expires[i] = insert_params(uow, st, conn, tbl)
+    sigs[i] = st.mapper.id .. ":" .. signature(params[i])
   end
   local idx = {}
   for i = 1, #rows do idx[i] = i end
   for _, run in ipairs(runs(idx, sigs)) do
     local first = run.items[1]
     local m = rows[first].mapper
+    local pk = m:table_columns(tbl).pk
     local p0 = params[first]
     local need_pk = false
-    for _, c in ipairs(m.pk_cols) do
-      if p0[c.key] == nil then need_pk = true end
+    for _, e in ipairs(pk) do
+      if p0[e.column.key] == nil then need_pk = true end
     end
     local stmt = dml.insert(tbl)
     if not need_pk then
@@ -535,7 +539,8 @@ local function do_inserts(uow, conn, tbl, rows, done)
       for j, i in ipairs(run.items) do list[j] = params[i] end
       if #list == 1 then conn:execute(stmt, list[1]) else conn:execute(stmt, list) end
     elseif returning_ok(dialect) then
-      local pkcols = m.pk_cols
+      local pkcols = {}
+      for i, e in ipairs(pk) do pkcols[i] = e.column end
       local per = RETURNING_BATCH
       local ncols = 0
       for _ in pairs(p0) do ncols = ncols + 1 end
@@ -552,7 +557,8 @@ local function do_inserts(uow, conn, tbl, rows, done)
           -- nothing but defaults: one row at a time
           for _, st in ipairs(sts) do
             r = conn:execute(stmt:returning(unpack(pkcols)))
-            set_new_pk(st, r:one(), m)
+            local row = r:one()
+            for i, e in ipairs(pk) do st.dict[e.key] = row[i] end
           end
         else
           local ins = #chunk == 1 and stmt:values(chunk[1]) or stmt:values(chunk)
@@ -567,9 +573,11 @@ local function do_inserts(uow, conn, tbl, rows, done)
             local ks = {}
             for j, row in ipairs(got) do ks[j] = row[1] end
             sort(ks)
-            for j, st in ipairs(sts) do st.dict[m.pk_keys[1]] = ks[j] end
+            for j, st in ipairs(sts) do st.dict[pk[1].key] = ks[j] end
           else
-            for j, st in ipairs(sts) do set_new_pk(st, got[j], m) end
+            for j, st in ipairs(sts) do
+              for i, e in ipairs(pk) do st.dict[e.key] = got[j][i] end
+            end
           end
         end
       end
@@ -577,24 +585,36 @@ local function do_inserts(uow, conn, tbl, rows, done)
       -- no RETURNING (MySQL): a statement per row, the key from the driver
       for _, i in ipairs(run.items) do
         local r = conn:execute(stmt, params[i])
-        local pk = r.inserted_primary_key
-        for j, k in ipairs(m.pk_keys) do
-          if rows[i].dict[k] == nil then rows[i].dict[k] = pk and pk[j] end
+        local ipk = r.inserted_primary_key
+        for j, e in ipairs(pk) do
+          if rows[i].dict[e.key] == nil then rows[i].dict[e.key] = ipk and ipk[j] end
         end
       end
     end
   end
   for i, st in ipairs(rows) do
-    done.inserted[#done.inserted + 1] = st
-    done.expire[st] = expires[i]
-    fire_mapper("after_insert", st, conn)
+    if expires[i] then
+      local l = done.expire[st] or {}
+      for _, k in ipairs(expires[i]) do l[#l + 1] = k end
+      done.expire[st] = l
+    end
+    if last_table(st, tbl) then
+      done.inserted[#done.inserted + 1] = st
+      fire_mapper("after_insert", st, conn)
+    end
   end
 end
 
-local function pk_where(m, versioned)
+local function pk_where(m, versioned, tbl)
   local conds = {}
-  for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(elements.bindparam("pk_" .. i, {type = c.type})) end
-  if versioned and m.version_prop then
+  if tbl then
+    for i, e in ipairs(m:table_columns(tbl).pk) do
+      conds[i] = e.column:eq(elements.bindparam("pk_" .. i, {type = e.column.type}))
+    end
+  else
+    for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(elements.bindparam("pk_" .. i, {type = c.type})) end
+  end
+  if versioned and m.version_prop and (tbl == nil or m.version_prop.column.table == tbl) then
     local vc = m.version_prop.column
     conds[#conds + 1] = vc:eq(elements.bindparam("version_old", {type = vc.type}))
   end
@@ -635,26 +655,57 @@ local function committed_pk(st, i)
   return v
 end
 
+-- The attribute keys m writes to tbl, without that table's key columns.
+local function table_keys(m, tbl)
+  local cache = m._table_keys
+  if not cache then cache = {}; m._table_keys = cache end
+  local keys = cache[tbl]
+  if not keys then
+    keys = {}
+    local tc = m:table_columns(tbl)
+    local pk = {}
+    for _, e in ipairs(tc.pk) do pk[e.column] = true end
+    for _, p in ipairs(tc.cols) do
+      if not pk[p.column] then keys[#keys + 1] = p.key end
+    end
+    cache[tbl] = keys
+  end
+  return keys
+end
+
 local function do_updates(uow, conn, tbl, rows, done)
   local items, sigs, sets = {}, {}, {}
   for _, st in ipairs(rows) do
-    fire_mapper("before_update", st, conn)
+    if first_table(st, tbl) then fire_mapper("before_update", st, conn) end
     apply_syncs(uow, st)
     local m = st.mapper
-    local changed = changed_keys(st.dict, st.committed, column_keys(m))
-    if #changed > 0 then
+    local tc = m:table_columns(tbl)
+    local changed = changed_keys(st.dict, st.committed, table_keys(m, tbl))
+    local vp = m.version_prop
+    local versioned = vp and vp.column.table == tbl
+    -- the version moves when anything of the object changed, in any table
+    if versioned and #changed == 0 and #changed_keys(st.dict, st.committed, column_keys(m)) > 0 then
+      changed = {}
+    elseif #changed == 0 then
+      changed = nil
+    end
+    if changed then
       local params = {}
       local names = {}
-      for j, k in ipairs(changed) do
-        local col = m.props[k].column
+      for _, k in ipairs(changed) do
+        local col
+        for _, p in ipairs(tc.cols) do if p.key == k then col = p.column end end
         local v = st.dict[k]
         if v == nil then v = NULL end
         params[col.key] = v
-        names[j] = col.key
+        names[#names + 1] = col.key
       end
-      for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(st, i) end
-      local vp = m.version_prop
-      if vp then
+      for i, e in ipairs(tc.pk) do
+        local v = st.committed[e.key]
+        if v == nil or v == UNKNOWN then v = st.dict[e.key] end
+        params["pk_" .. i] = v
+      end
+      if versioned then
         -- optimistic locking: the counter moves on, the old one must match
         touch(uow, st)
         local old = committed_version(st)
@@ -676,7 +727,7 @@ local function do_updates(uow, conn, tbl, rows, done)
   end
   for _, run in ipairs(runs(items, sigs)) do
     local m = run.items[1].mapper
-    local stmt = dml.update(tbl):where(pk_where(m, true))
+    local stmt = dml.update(tbl):where(pk_where(m, true, tbl))
     local list = {}
     for j, st in ipairs(run.items) do list[j] = sets[st].params end
     local r
@@ -684,20 +735,23 @@ local function do_updates(uow, conn, tbl, rows, done)
     -- batch's total tells whether every one matched
     if #list == 1 then r = conn:execute(stmt, list[1]) else r = conn:execute(stmt, list) end
     if r.rowcount >= 0 and r.rowcount ~= #list then
-      local st = m.version_prop and stale_instance(conn, m, run.items) or run.items[1]
+      local versioned = m.version_prop and m.version_prop.column.table == tbl
+      local st = versioned and stale_instance(conn, m, run.items) or run.items[1]
       exc.raise(exc.StaleDataError, format("UPDATE statement on table '%s' expected to update %d row(s); " ..
-        "%d were matched.%s", tbl.name, #list, r.rowcount, m.version_prop and
+        "%d were matched.%s", tbl.name, #list, r.rowcount, versioned and
         (" The row of " .. tostring(st.obj) .. " was changed or deleted by someone else.") or ""),
         {instance = st.obj}, 4)
     end
   end
-  for _, st in ipairs(items) do
-    done.updated[#done.updated + 1] = {st, sets[st].changed}
-    fire_mapper("after_update", st, conn)
+  for _, st in ipairs(rows) do
+    if last_table(st, tbl) then
+      done.updated[#done.updated + 1] = st
+      fire_mapper("after_update", st, conn)
+    end
   end
   -- onupdate columns the database filled in: expire them
   for _, st in ipairs(items) do
-    for _, p in ipairs(st.mapper.column_props) do
+    for _, p in ipairs(st.mapper:table_columns(tbl).cols) do
       local c = p.column
       if (c.onupdate ~= nil or c.server_onupdate ~= nil) and sets[st].params[c.key] == nil then
         done.expire[st] = done.expire[st] or {}
@@ -710,25 +764,36 @@ end
 
 local function do_deletes(conn, tbl, rows)
   if #rows == 0 then return end
-  for _, st in ipairs(rows) do fire_mapper("before_delete", st, conn) end
+  -- children's tables go first: events fire at the last table (the
+  -- object's own) and the first (the base)
+  for _, st in ipairs(rows) do
+    if last_table(st, tbl) then fire_mapper("before_delete", st, conn) end
+  end
   local m = rows[1].mapper
-  local stmt = dml.delete(tbl):where(pk_where(m, true))
+  local versioned = m.version_prop and m.version_prop.column.table == tbl
+  local stmt = dml.delete(tbl):where(pk_where(m, true, tbl))
   local list = {}
   for j, st in ipairs(rows) do
     local p = {}
-    for i = 1, #m.pk_cols do p["pk_" .. i] = committed_pk(st, i) end
-    if m.version_prop then p.version_old = committed_version(st) end
+    for i, e in ipairs(st.mapper:table_columns(tbl).pk) do
+      local v = st.committed[e.key]
+      if v == nil or v == UNKNOWN then v = st.dict[e.key] end
+      p["pk_" .. i] = v
+    end
+    if versioned then p.version_old = committed_version(st) end
     list[j] = p
   end
   local r
   if #list == 1 then r = conn:execute(stmt, list[1]) else r = conn:execute(stmt, list) end
-  if m.version_prop and r.rowcount >= 0 and r.rowcount ~= #list then
+  if versioned and r.rowcount >= 0 and r.rowcount ~= #list then
     local st = stale_instance(conn, m, rows)
     exc.raise(exc.StaleDataError, format("DELETE statement on table '%s' expected to delete %d row(s); " ..
       "%d were matched. The row of %s was changed or deleted by someone else.", tbl.name, #list,
       r.rowcount, tostring(st.obj)), {instance = st.obj}, 4)
   end
-  for _, st in ipairs(rows) do fire_mapper("after_delete", st, conn) end
+  for _, st in ipairs(rows) do
+    if first_table(st, tbl) then fire_mapper("after_delete", st, conn) end
+  end
 end
 
 -- Association rows of many-to-manys: written after both ends exist,
@@ -801,6 +866,7 @@ local function do_post_updates(uow, conn, done)
     if not uow.delete_set[st] then
       local m = st.mapper
       local params, names = {}, {}
+      local fk_table
       for _, e in ipairs(uow.post[st]) do
         local rel, parent = e[1], e[2]
         for _, p in ipairs(rel.pairs) do
@@ -809,14 +875,18 @@ local function do_post_updates(uow, conn, done)
           touch(uow, st)
           st.dict[fkey] = v
           local col = m.props[fkey].column
+          fk_table = col.table
           params[col.key] = v == nil and NULL or v
           names[#names + 1] = col.key
         end
       end
       for i = 1, #m.pk_cols do params["pk_" .. i] = st.dict[m.pk_keys[i]] end
       sort(names)
-      local sig = m.id .. ":" .. concat(names, "\0")
-      if not groups[sig] then groups[sig] = {m = m, list = {}}; order[#order + 1] = sig end
+      local sig = m.id .. ":" .. fk_table.name .. ":" .. concat(names, "\0")
+      if not groups[sig] then
+        groups[sig] = {m = m, list = {}, table = fk_table}
+        order[#order + 1] = sig
+      end
       local g = groups[sig].list
       g[#g + 1] = params
       done.posted[#done.posted + 1] = st
@@ -824,7 +894,7 @@ local function do_post_updates(uow, conn, done)
   end
   for _, sig in ipairs(order) do
     local g = groups[sig]
-    local stmt = dml.update(g.m.persist_table):where(pk_where(g.m))
+    local stmt = dml.update(g.table):where(pk_where(g.m, false, g.table))
     if #g.list == 1 then conn:execute(stmt, g.list[1]) else conn:execute(stmt, g.list) end
   end
 end
@@ -848,7 +918,7 @@ local function do_post_nulls(uow, conn)
     end
     if any then
       for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(st, i) end
-      conn:execute(dml.update(m.persist_table):where(pk_where(m)), params)
+      conn:execute(dml.update(m.persist_table):where(pk_where(m, false, m.persist_table)), params)
     end
   end
 end
@@ -970,10 +1040,11 @@ local function run(session)
   -- tables in dependency order
   local tables, tindex = {}, {}
   local function note(st)
-    local t = st.mapper.persist_table
-    if not tindex[t] then
-      tables[#tables + 1] = t
-      tindex[t] = #tables
+    for _, t in ipairs(st.mapper.tables) do
+      if not tindex[t] then
+        tables[#tables + 1] = t
+        tindex[t] = #tables
+      end
     end
   end
   for _, st in ipairs(inserts) do note(st) end
@@ -1005,9 +1076,15 @@ local function run(session)
   end
   local by_table = {}
   for _, t in ipairs(order) do by_table[t] = {ins = {}, upd = {}, del = {}} end
-  for _, st in ipairs(inserts) do local b = by_table[st.mapper.persist_table]; b.ins[#b.ins + 1] = st end
-  for _, st in ipairs(updates) do local b = by_table[st.mapper.persist_table]; b.upd[#b.upd + 1] = st end
-  for _, st in ipairs(uow.deletes) do local b = by_table[st.mapper.persist_table]; b.del[#b.del + 1] = st end
+  local function place(st, field)
+    for _, t in ipairs(st.mapper.tables) do
+      local list = by_table[t][field]
+      list[#list + 1] = st
+    end
+  end
+  for _, st in ipairs(inserts) do place(st, "ins") end
+  for _, st in ipairs(updates) do place(st, "upd") end
+  for _, st in ipairs(uow.deletes) do place(st, "del") end
   local conn = session:_connection()
   local done = {inserted = {}, updated = {}, expire = {}, posted = {}}
   local ok, err = pcall(function()

@@ -259,9 +259,9 @@ local function expand_columns(args, out, entities)
     local a = args[i]
     local ent = type(a) == "table" and not a._is_clause and a.__select_entity__
     if ent then
-      local cols, desc = ent(a)
+      local cols, desc, from, plan = ent(a)
       if entities then
-        entities[#entities + 1] = {entity = desc, first = #out + 1, count = #cols}
+        entities[#entities + 1] = {entity = desc, first = #out + 1, count = #cols, from = from, plan = plan}
       end
       for j = 1, #cols do out[#out + 1] = cols[j] end
     else
@@ -346,7 +346,13 @@ function M.select(...)
   end
   local entities = {}
   local s = setmetatable({columns = expand_columns(args, nil, entities), _explicit = {}}, Select)
-  if entities[1] then s._entities = entities end
+  if entities[1] then
+    s._entities = entities
+    -- an entity spanning joined tables selects from their join
+    for _, e in ipairs(entities) do
+      if e.from then s._explicit[#s._explicit + 1] = e.from end
+    end
+  end
   return refresh(s)
 end
 
