@@ -102,4 +102,93 @@ describe("advanced mapping", function()
     raises(qs.exc.StaleDataError, function() s1:commit() end)
     s1:rollback()
   end)
+
+  it("association objects with an association proxy of keywords", function()
+    local Base = orm.declarative_base()
+    local User, UserKeyword, Keyword
+    User = Base:model("User", {__tablename = "users", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      name = orm.mapped_column(qs.String(20)),
+      user_keywords = orm.relationship("UserKeyword", {back_populates = "user", cascade = "all, delete-orphan"}),
+      keywords = orm.association_proxy("user_keywords", "keyword_text", {
+        creator = function(text) return UserKeyword({keyword = Keyword({text = text})}) end})})
+    UserKeyword = Base:model("UserKeyword", {__tablename = "user_keywords",
+      user_id = orm.mapped_column(qs.ForeignKey("users.id"), {primary_key = true}),
+      keyword_id = orm.mapped_column(qs.ForeignKey("keywords.id"), {primary_key = true}),
+      special = orm.mapped_column(qs.String(20)),
+      user = orm.relationship("User", {back_populates = "user_keywords"}),
+      keyword = orm.relationship("Keyword"),
+      keyword_text = orm.hybrid_property(function(self) return self.keyword.text end)})
+    Keyword = Base:model("Keyword", {__tablename = "keywords", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      text = orm.mapped_column(qs.String(20))})
+    Base.metadata:create_all(engine)
+    local s = orm.Session(engine)
+    local u = User({name = "x"})
+    u.keywords = {"cheese", "wine"}
+    u.user_keywords[1].special = "favourite"
+    s:add(u)
+    s:commit()
+    s:close()
+    local u2 = s:get(User, 1)
+    local kws = u2.keywords
+    table.sort(kws)
+    assert.same({"cheese", "wine"}, kws)
+    local uk = s:get(UserKeyword, {1, 1})              -- a composite key
+    assert.equal("favourite", uk.special)
+    assert.equal(u2, uk.user)
+    raises(qs.exc.InvalidRequestError, function() s:get(UserKeyword, 1) end)
+  end)
+
+  it("relationships over a composite foreign key", function()
+    local Base = orm.declarative_base()
+    local Order = Base:model("Order", {__tablename = "orders",
+      region = orm.mapped_column(qs.String(5), {primary_key = true}),
+      num = orm.mapped_column(qs.Integer, {primary_key = true, autoincrement = false}),
+      lines = orm.relationship("Line", {back_populates = "order"})})
+    local Line = Base:model("Line", {__tablename = "lines", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      region = orm.mapped_column(qs.String(5)), num = orm.mapped_column(qs.Integer),
+      item = orm.mapped_column(qs.String(10)),
+      order = orm.relationship("Order", {back_populates = "lines"}),
+      __table_args = {qs.ForeignKeyConstraint({"region", "num"}, {"orders.region", "orders.num"})}})
+    Base.metadata:create_all(engine)
+    local s = orm.Session(engine)
+    s:add(Order({region = "eu", num = 7, lines = {Line({item = "a"}), Line({item = "b"})}}))
+    s:commit()
+    s:close()
+    local o = s:get(Order, {region = "eu", num = 7})
+    assert.equal(2, #o.lines)
+    assert.equal(o, o.lines[1].order)
+    assert.equal("eu", o.lines[2].region)
+    s:close()
+    local orders = s:scalars(qs.select(Order):options(orm.selectinload(Order.lines))):all()
+    assert.equal(2, #orders[1].lines)
+  end)
+
+  it("deferred column groups load together, undefer_group in a query", function()
+    local Base = orm.declarative_base()
+    local Book = Base:model("Book", {__tablename = "books", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      title = orm.mapped_column(qs.String(20)),
+      summary = orm.mapped_column(qs.Text, {deferred_group = "text"}),
+      body = orm.mapped_column(qs.Text, {deferred_group = "text"}),
+      cover = orm.deferred(qs.String(20))})
+    Base.metadata:create_all(engine)
+    local sqls = {}
+    qs.event.listen(engine, "before_cursor_execute", function(_, sql) sqls[#sqls + 1] = sql end)
+    local s = orm.Session(engine)
+    s:add(Book({title = "t", summary = "s", body = "b", cover = "c"}))
+    s:commit()
+    s:close()
+    sqls = {}
+    local b = s:scalars(qs.select(Book)):one()
+    assert.is_nil(sqls[1]:find("summary", 1, true))
+    assert.equal("s", b.summary)
+    assert.equal("b", b.body)
+    assert.equal(2, #sqls)
+    s:close(); sqls = {}
+    b = s:scalars(qs.select(Book):options(orm.undefer_group("text"))):one()
+    assert.truthy(sqls[1]:find("summary", 1, true))
+    assert.equal("b", b.body)
+    assert.equal(1, #sqls)
+    assert.equal("c", b.cover)
+    assert.equal(2, #sqls)
+  end)
 end)

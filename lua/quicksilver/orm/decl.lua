@@ -67,6 +67,46 @@ function M.validates(names, fn)
   return setmetatable({keys = names, fn = fn}, Validator)
 end
 
+--- orm.deferred(type, ...): mapped_column(..., {deferred = true}): a column
+--- loaded on first access instead of with the row.
+function M.deferred(...)
+  local mc = M.mapped_column(...)
+  local args = mc.args
+  local last = args[args.n]
+  if args.n > 0 and type(last) == "table" and getmetatable(last) == nil then
+    last.deferred = true
+  else
+    args.n = args.n + 1
+    args[args.n] = {deferred = true}
+  end
+  return mc
+end
+
+--- orm.association_proxy(collection, attr, {creator = fn(value)}): the
+--- values of attr across the objects of a collection, as a list (a fresh
+--- one on each read); assigning a list of values replaces the collection
+--- with objects made by creator.
+function M.association_proxy(collection, attr, opts)
+  if type(collection) ~= "string" or type(attr) ~= "string" then
+    exc.raise(exc.ArgumentError, "association_proxy: expected the collection and attribute names", nil, 2)
+  end
+  local creator = opts and opts.creator
+  return require("quicksilver.orm.hybrid").hybrid_property(function(self)
+    local out = {}
+    local list = self[collection]
+    if list == nil then return out end
+    for i, o in ipairs(list) do out[i] = o[attr] end
+    return out
+  end, {setter = function(self, values)
+    if not creator then
+      exc.raise(exc.ArgumentError, format("association_proxy '%s.%s' has no creator", collection, attr), nil, 3)
+    end
+    local objs = {}
+    for i, v in ipairs(values or {}) do objs[i] = creator(v) end
+    self[collection] = objs
+  end})
+end
+
 --- orm.synonym(name): another name for a mapped attribute, on instances and
 --- in SQL.
 function M.synonym(name)
@@ -203,7 +243,7 @@ local function ordered_columns(spec)
 end
 
 -- mapped_column options that are the ORM's, not the Column's.
-local ORM_COLUMN_OPTIONS = {deferred = true}
+local ORM_COLUMN_OPTIONS = {deferred = true, deferred_group = true}
 
 local function orm_option(mc, name)
   local args = mc.args
@@ -305,7 +345,9 @@ local function model(parent, name, spec)
           exc.raise(exc.ArgumentError, format("model %s: column '%s' is already mapped by %s", name, c.key,
             parent_mapper.class_name), nil, 3)
         end
-        m:_add_column_prop(c.key, col).deferred = orm_option(c.mc, "deferred") and true or nil
+        local p = m:_add_column_prop(c.key, col)
+        p.group = orm_option(c.mc, "deferred_group")
+        p.deferred = (orm_option(c.mc, "deferred") or p.group) and true or nil
       end
     end
     local elements = require("quicksilver.sql.elements")
@@ -322,7 +364,9 @@ local function model(parent, name, spec)
       end
       col.nullable = true   -- rows of other classes leave it NULL
       tbl:append_column(col)
-      m:_add_column_prop(c.key, col).deferred = orm_option(c.mc, "deferred") and true or nil
+      local p = m:_add_column_prop(c.key, col)
+      p.group = orm_option(c.mc, "deferred_group")
+      p.deferred = (orm_option(c.mc, "deferred") or p.group) and true or nil
     end
   else
     local tname = spec.__tablename
@@ -340,7 +384,9 @@ local function model(parent, name, spec)
     tbl = schema.table(tname, registry.metadata, unpack_(targs))
     m = mapper_mod.new(registry, cls, name, tbl, nil)
     for i, c in ipairs(columns) do
-      m:_add_column_prop(c.key, cols[i]).deferred = orm_option(c.mc, "deferred") and true or nil
+      local p = m:_add_column_prop(c.key, cols[i])
+      p.group = orm_option(c.mc, "deferred_group")
+      p.deferred = (orm_option(c.mc, "deferred") or p.group) and true or nil
     end
   end
   if m.joined then

@@ -334,6 +334,15 @@ end
 function M.defer(...) return column_option("defer", ...) end
 --- orm.undefer(User.bio): a deferred column loaded by this query.
 function M.undefer(...) return column_option("undefer", ...) end
+--- orm.undefer_group("name"): the deferred columns of that group loaded
+--- by this query.
+function M.undefer_group(name)
+  if type(name) ~= "string" then
+    exc.raise(exc.ArgumentError, "orm.undefer_group: expected a group name", nil, 2)
+  end
+  return setmetatable({kind = "undefer_group", group = name, cols = {}}, ColumnOption)
+end
+
 --- orm.load_only(User.name, ...): only these (and the key) loaded now.
 function M.load_only(...) return column_option("load_only", ...) end
 
@@ -380,14 +389,18 @@ function M.apply_column_options(stmt)
           end
         end
       end
+      local groups = {}
+      for _, o in ipairs(opts) do
+        if getmetatable(o) == ColumnOption and o.kind == "undefer_group" then groups[o.group] = true end
+      end
       local cols = m:_hierarchy_columns(function(p)
         local c = p.column
         if only then return only[c] == true end
         if deferred[c] then return false end
-        return not p.deferred or undeferred[c] == true
+        return not p.deferred or undeferred[c] == true or (p.group ~= nil and groups[p.group] == true)
       end)
       local plan = require("quicksilver.orm.mapper").new_plan(m.base_mapper, cols)
-      new_ents[#new_ents + 1] = {entity = e.entity, first = #columns + 1, count = #cols, plan = plan}
+      new_ents[#new_ents + 1] = {entity = e.entity, first = #columns + 1, count = #cols, plan = plan, from = e.from}
       for _, c in ipairs(cols) do columns[#columns + 1] = alias and alias.c[c.key] or c end
       pos = pos + e.count
       ei = ei + 1
