@@ -80,6 +80,56 @@ end
 
 -- selectin ------------------------------------------------------------------------------
 
+-- The parents to load grouped by the value of their key column `key`
+-- (parents with NULL there get an empty collection); the distinct values.
+local function group_parents(todo, rel, key)
+  local by_value, values = {}, {}
+  for _, st in ipairs(todo) do
+    local v = st.dict[key]
+    if v == nil then v = attributes.get_column(st, key) end
+    if v ~= nil then
+      if not by_value[v] then by_value[v] = {}; values[#values + 1] = v end
+      local l = by_value[v]
+      l[#l + 1] = st
+    end
+    st.dict[rel.key] = rel.uselist and {} or nil
+  end
+  return by_value, values
+end
+
+-- Gives child to each parent state in list.
+local function attach(rel, parents, child)
+  for _, pst in ipairs(parents or {}) do
+    if rel.uselist then
+      local l = pst.dict[rel.key]
+      if not attributes.index_of(l, child) then l[#l + 1] = child end
+    else
+      pst.dict[rel.key] = child
+    end
+  end
+end
+
+-- The relationship counts as loaded for every parent state of todo.
+local function mark_loaded(rel, todo)
+  for _, st in ipairs(todo) do
+    if rel.uselist then
+      st.snap[rel.key] = nil
+      attributes.track_collection(st, rel.key, st.dict[rel.key])
+    else
+      st.loaded[rel.key] = true
+    end
+  end
+end
+
+-- Calls fn(chunk) for the values in chunks of IN_BATCH.
+local function in_chunks(values, fn)
+  for i = 1, #values, IN_BATCH do
+    local chunk = {}
+    for j = i, math.min(i + IN_BATCH - 1, #values) do chunk[#chunk + 1] = values[j] end
+    fn(chunk)
+  end
+end
+
 -- Loads rel for the parent states that have not loaded it; returns the
 -- objects loaded (for the next step of a path).
 local function selectin(session, rel, parents)
@@ -97,175 +147,97 @@ local function selectin(session, rel, parents)
     end
     return out
   end
+  local target = rel.target
+  local loaded = {}
   if rel.custom_join and not rel.secondary and #rel.pairs == 1 then
-    -- a custom primaryjoin: the targets joined to their parents by it,
-    -- for the parents' keys
+    -- a custom primaryjoin: the targets joined to their parents by it, for
+    -- the parents' keys
     local p = rel.pairs[1]
-    local by_value, values = {}, {}
-    for _, st in ipairs(todo) do
-      local v = st.dict[p.local_key]
-      if v == nil then v = attributes.get_column(st, p.local_key) end
-      if v ~= nil then
-        if not by_value[v] then by_value[v] = {}; values[#values + 1] = v end
-        local l = by_value[v]
-        l[#l + 1] = st
-      end
-      st.dict[rel.key] = rel.uselist and {} or nil
-    end
-    local loaded = {}
-    local ptable = rel.parent.local_table
-    for i = 1, #values, IN_BATCH do
-      local chunk = {}
-      for j = i, math.min(i + IN_BATCH - 1, #values) do chunk[#chunk + 1] = values[j] end
-      local stmt = selectable.select(rel.target.class, p.local_col):join(ptable, rel:join_condition())
+    local by_value, values = group_parents(todo, rel, p.local_key)
+    in_chunks(values, function(chunk)
+      local stmt = selectable.select(target.class, p.local_col):join(rel.parent.local_table, rel:join_condition())
         :where(p.local_col:in_(chunk))
       if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
       for _, row in ipairs(session:execute(stmt):all()) do
-        local child, key = row[1], row[2]
-        loaded[#loaded + 1] = child
-        for _, pst in ipairs(by_value[key] or {}) do
-          if rel.uselist then
-            local l = pst.dict[rel.key]
-            if not attributes.index_of(l, child) then l[#l + 1] = child end
-          else
-            pst.dict[rel.key] = child
-          end
-        end
+        loaded[#loaded + 1] = row[1]
+        attach(rel, by_value[row[2]], row[1])
       end
-    end
-    for _, st in ipairs(todo) do
-      if rel.uselist then
-        st.snap[rel.key] = nil
-        attributes.track_collection(st, rel.key, st.dict[rel.key])
-      else
-        st.loaded[rel.key] = true
-      end
-    end
+    end)
+    mark_loaded(rel, todo)
     return loaded
   end
   if rel.secondary and #rel.sec_local == 1 and not rel.custom_join then
     -- many-to-many: the targets with the parent key from the association
     local l = rel.sec_local[1]
-    local by_value, values = {}, {}
-    for _, st in ipairs(todo) do
-      local v = st.dict[l.key]
-      if v == nil then v = attributes.get_column(st, l.key) end
-      if v ~= nil then
-        if not by_value[v] then by_value[v] = {}; values[#values + 1] = v end
-        local list = by_value[v]
-        list[#list + 1] = st
-      end
-      st.dict[rel.key] = {}
-    end
-    local loaded = {}
+    local by_value, values = group_parents(todo, rel, l.key)
+    for _, st in ipairs(todo) do st.dict[rel.key] = {} end
     local _, on2 = rel:secondary_conditions()
-    for i = 1, #values, IN_BATCH do
-      local chunk = {}
-      for j = i, math.min(i + IN_BATCH - 1, #values) do chunk[#chunk + 1] = values[j] end
-      local stmt = selectable.select(rel.target.class, l.sec_col):where(on2, l.sec_col:in_(chunk))
+    in_chunks(values, function(chunk)
+      local stmt = selectable.select(target.class, l.sec_col):where(on2, l.sec_col:in_(chunk))
       if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
       for _, row in ipairs(session:execute(stmt):all()) do
-        local child, key = row[1], row[2]
-        loaded[#loaded + 1] = child
-        for _, pst in ipairs(by_value[key] or {}) do
+        loaded[#loaded + 1] = row[1]
+        for _, pst in ipairs(by_value[row[2]] or {}) do
           local list = pst.dict[rel.key]
-          list[#list + 1] = child
+          list[#list + 1] = row[1]
         end
       end
+    end)
+    if not rel.uselist then
+      for _, st in ipairs(todo) do st.dict[rel.key] = st.dict[rel.key][1] end
     end
+    mark_loaded(rel, todo)
+    return loaded
+  end
+  if #rel.pairs ~= 1 or rel.secondary then
+    -- composite keys, custom many-to-many joins: one lazy load each
     for _, st in ipairs(todo) do
-      local list = st.dict[rel.key]
-      if not rel.uselist then
-        st.dict[rel.key] = list[1]
-        st.loaded[rel.key] = true
-      else
-        st.snap[rel.key] = nil
-        attributes.track_collection(st, rel.key, list)
-      end
+      local v = rel:lazy_load(st)
+      for _, o in ipairs(rel.uselist and v or (v and {v} or {})) do loaded[#loaded + 1] = o end
     end
     return loaded
   end
-  if #rel.pairs ~= 1 then
-    -- composite keys: one lazy load each
-    local out = {}
-    for _, st in ipairs(todo) do
-      local v = rel:lazy_load(st)
-      for _, o in ipairs(rel.uselist and v or (v and {v} or {})) do out[#out + 1] = o end
-    end
-    return out
-  end
   local p = rel.pairs[1]
-  local loaded = {}
-  local target = rel.target
   if rel.direction == "ONETOMANY" then
-    local by_value = {}
-    local values = {}
-    for _, st in ipairs(todo) do
-      local v = st.dict[p.local_key]
-      if v == nil then v = attributes.get_column(st, p.local_key) end
-      if v ~= nil then
-        if not by_value[v] then by_value[v] = {}; values[#values + 1] = v end
-        local l = by_value[v]
-        l[#l + 1] = st
-      end
-      st.dict[rel.key] = rel.uselist and {} or nil
-    end
-    for i = 1, #values, IN_BATCH do
-      local chunk = {}
-      for j = i, math.min(i + IN_BATCH - 1, #values) do chunk[#chunk + 1] = values[j] end
+    local by_value, values = group_parents(todo, rel, p.local_key)
+    in_chunks(values, function(chunk)
       local stmt = selectable.select(target.class):where(p.remote_col:in_(chunk))
       if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
       for _, child in ipairs(session:_load_objects(stmt)) do
         loaded[#loaded + 1] = child
-        local cst = rawget(child, STATE)
-        for _, pst in ipairs(by_value[cst.dict[p.remote_key]] or {}) do
-          if rel.uselist then
-            local l = pst.dict[rel.key]
-            l[#l + 1] = child
-          else
-            pst.dict[rel.key] = child
-          end
-        end
+        attach(rel, by_value[rawget(child, STATE).dict[p.remote_key]], child)
       end
+    end)
+    mark_loaded(rel, todo)
+    return loaded
+  end
+  -- many-to-one: the targets not in the identity map, by key
+  local values, seen = {}, {}
+  for _, st in ipairs(todo) do
+    local v = st.dict[p.local_key]
+    if v == nil then v = attributes.get_column(st, p.local_key) end
+    if v ~= nil and not seen[v] then
+      seen[v] = true
+      if not (rel.by_pk and session:_identity_lookup(target, {v})) then values[#values + 1] = v end
     end
-    for _, st in ipairs(todo) do
-      if rel.uselist then
-        st.snap[rel.key] = nil
-        attributes.track_collection(st, rel.key, st.dict[rel.key])
-      else
-        st.loaded[rel.key] = true
-      end
+  end
+  local found = {}
+  in_chunks(values, function(chunk)
+    local stmt = selectable.select(target.class):where(p.remote_col:in_(chunk))
+    for _, o in ipairs(session:_load_objects(stmt)) do
+      found[rawget(o, STATE).dict[p.remote_key]] = o
     end
-  else
-    local values, seen = {}, {}
-    for _, st in ipairs(todo) do
-      local v = st.dict[p.local_key]
-      if v == nil then v = attributes.get_column(st, p.local_key) end
-      if v ~= nil and not seen[v] then
-        seen[v] = true
-        if not (rel.by_pk and session:_identity_lookup(target, {v})) then values[#values + 1] = v end
-      end
+  end)
+  for _, st in ipairs(todo) do
+    local v = st.dict[p.local_key]
+    local o = nil
+    if v ~= nil then
+      o = found[v]
+      if o == nil and rel.by_pk then o = session:_identity_lookup(target, {v}) end
     end
-    local found = {}
-    for i = 1, #values, IN_BATCH do
-      local chunk = {}
-      for j = i, math.min(i + IN_BATCH - 1, #values) do chunk[#chunk + 1] = values[j] end
-      local stmt = selectable.select(target.class):where(p.remote_col:in_(chunk))
-      for _, o in ipairs(session:_load_objects(stmt)) do
-        found[rawget(o, STATE).dict[p.remote_key]] = o
-      end
-    end
-    for _, st in ipairs(todo) do
-      local v = st.dict[p.local_key]
-      local o = nil
-      if v ~= nil then
-        o = found[v]
-        if o == nil and rel.by_pk then o = session:_identity_lookup(target, {v}) end
-      end
-      st.dict[rel.key] = o
-      st.loaded[rel.key] = true
-      if o ~= nil then loaded[#loaded + 1] = o end
-    end
+    st.dict[rel.key] = o
+    st.loaded[rel.key] = true
+    if o ~= nil then loaded[#loaded + 1] = o end
   end
   return loaded
 end

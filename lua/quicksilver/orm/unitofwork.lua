@@ -320,6 +320,17 @@ local function table_order(tables, tindex, skip_cols)
   return out
 end
 
+-- Rows in batches by level (core.toposort's levels), level 1 first.
+local function in_levels(rows, order, levels)
+  local batches = {}
+  for _, i in ipairs(order) do
+    local l = levels[i]
+    batches[l] = batches[l] or {}
+    batches[l][#batches[l] + 1] = rows[i]
+  end
+  return batches
+end
+
 -- Rows of one table with dependencies among them (self-referential): in
 -- levels, parents first. Returns a list of batches.
 local function row_levels(rows, uow)
@@ -343,13 +354,7 @@ local function row_levels(rows, uow)
     exc.raise(exc.CircularDependencyError, "Circular dependency detected among rows: " ..
       concat(names, ", "), nil, 5)
   end
-  local batches = {}
-  for _, i in ipairs(order) do
-    local l = levels[i]
-    batches[l] = batches[l] or {}
-    batches[l][#batches[l] + 1] = rows[i]
-  end
-  return batches
+  return in_levels(rows, order, levels)
 end
 
 -- Rows of a self-referential table to delete: a row referring to another
@@ -389,13 +394,7 @@ local function delete_batches(tbl, rows)
     exc.raise(exc.CircularDependencyError, "Circular dependency among rows of '" .. tbl.name ..
       "' to delete", nil, 5)
   end
-  local batches = {}
-  for _, i in ipairs(order) do
-    local l = levels[i]
-    batches[l] = batches[l] or {}
-    batches[l][#batches[l] + 1] = rows[i]
-  end
-  return batches
+  return in_levels(rows, order, levels)
 end
 
 -- write ---------------------------------------------------------------------------------
