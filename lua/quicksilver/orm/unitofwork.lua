@@ -21,6 +21,8 @@ local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local dml = require("quicksilver.sql.dml")
 local attributes = require("quicksilver.orm.attributes")
+local compiler = require("quicksilver.sql.compiler")
+local EMPTY = {}
 local event = require("quicksilver.event")
 
 local M = {}
@@ -510,6 +512,33 @@ end
 local function first_table(st, tbl) return st.mapper.tables[1] == tbl end
 local function last_table(st, tbl) return st.mapper.tables[#st.mapper.tables] == tbl end
 
+-- INSERT ... RETURNING for rows with equal keys, as one statement: the
+-- one-row form compiled once (cached by structure), its VALUES group
+-- repeated per row.
+local function insert_returning(conn, stmt, rows)
+  local keys = {}
+  for k in pairs(rows[1]) do keys[k] = true end
+  local one = compiler.compile_dml(stmt, conn.dialect.name, keys)
+  if #rows == 1 then return conn:_cursor_execute(one.sql, rows[1], one, false, conn._exec_opts) end
+  local sql, xkeys, xchecks, xprocs = compiler.expand_values(one, #rows)
+  if not sql then return conn:execute(stmt:values(rows)) end
+  local params = {}
+  local nk = #one.keys
+  for r = 1, #rows do
+    local row = rows[r]
+    for j = 1, nk do
+      local k = one.keys[j]
+      local v = row[k]
+      if v == nil then v = one.values[k] end
+      if v == nil then v = NULL end
+      params[xkeys[(r - 1) * nk + j]] = v
+    end
+  end
+  local x = {sql = sql, keys = xkeys, values = EMPTY, checks = xchecks, procs = xprocs,
+    result_procs = one.result_procs}
+  return conn:_cursor_execute(sql, params, x, false, conn._exec_opts)
+end
+
 local function do_inserts(uow, conn, tbl, rows, done)
   if #rows == 0 then return end
   local dialect = conn.dialect
@@ -560,8 +589,7 @@ local function do_inserts(uow, conn, tbl, rows, done)
             for i, e in ipairs(pk) do st.dict[e.key] = row[i] end
           end
         else
-          local ins = #chunk == 1 and stmt:values(chunk[1]) or stmt:values(chunk)
-          r = conn:execute(ins:returning(unpack(pkcols)))
+          r = insert_returning(conn, stmt:returning(unpack(pkcols)), chunk)
           local got = r:all()
           if #got ~= #sts then
             exc.raise(exc.FlushError, format("INSERT into '%s' returned %d keys for %d rows", tbl.name, #got, #sts), nil, 4)

@@ -234,4 +234,55 @@ function M.compile_dml(stmt, dialect, keys, opts)
   return c
 end
 
+--- The SQL of a one-row INSERT compiled with named binds, for nrows rows:
+--- its VALUES group repeated (placeholders renumbered for "$n" styles), as
+--- SQLAlchemy 2.0's insertmanyvalues does, so a batch of rows costs one
+--- string build instead of a statement built and compiled per row. Returns
+--- the SQL and, per placeholder, the bind key (suffixed with the row number),
+--- value check and converter; nil when the statement has no VALUES group
+--- to repeat.
+function M.expand_values(c, nrows)
+  local sql = c.sql
+  local s = sql:find(" VALUES (", 1, true)
+  if not s then return nil end
+  local open = s + 8
+  local depth, i, n = 0, open, #sql
+  local close
+  while i <= n do
+    local ch = sql:sub(i, i)
+    if ch == "'" then
+      local j = sql:find("'", i + 1, true)
+      while j and sql:sub(j + 1, j + 1) == "'" do j = sql:find("'", j + 2, true) end
+      if not j then return nil end
+      i = j
+    elseif ch == "(" then
+      depth = depth + 1
+    elseif ch == ")" then
+      depth = depth - 1
+      if depth == 0 then close = i; break end
+    end
+    i = i + 1
+  end
+  if not close then return nil end
+  local group = sql:sub(open, close)
+  local keys, checks, procs = c.keys, c.checks, c.procs
+  local nk = #keys
+  local numbered = group:find("%$%d") ~= nil
+  local parts, xkeys, xchecks, xprocs = {}, {}, {}, {}
+  for r = 1, nrows do
+    local off = (r - 1) * nk
+    if numbered then
+      parts[r] = group:gsub("%$(%d+)", function(d) return "$" .. (tonumber(d) + off) end)
+    else
+      parts[r] = group
+    end
+    for j = 1, nk do
+      xkeys[off + j] = keys[j] .. "#" .. r
+      xchecks[off + j] = checks and checks[j] or nil
+      xprocs[off + j] = procs and procs[j] or false
+    end
+  end
+  return sql:sub(1, open - 1) .. table.concat(parts, ", ") .. sql:sub(close + 1), xkeys, xchecks, xprocs
+end
+
 return M
