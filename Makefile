@@ -5,7 +5,7 @@
 #   make test          C unit tests + busted specs, ending "N passed, N failed"
 #   make test SANITIZE=1   the same with ASan + UBSan (separate build dir)
 #   make test VALGRIND=1   the same under valgrind
-#   make demo          examples/quickstart.lua on an embedded SQLite file
+#   make demo          examples/quickstart.lua and orm_quickstart.lua on embedded SQLite files
 #   make install-rock TREE=dir   luarocks make into a tree
 #   make rockspec      regenerate the rockspec's file lists after adding files
 #   make rockspec-check   list files missing from (or stale in) the rockspec
@@ -167,6 +167,10 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	@cd /tmp && LUA_PATH="$(LUA_PATH_DEV)" LUA_CPATH="$(LUA_CPATH_DEV)" $(RUN_PREFIX) \
 	  QS_DEMO_DB=/tmp/quicksilver-quickstart.db $(VG) $(LUA_RUN) $(CURDIR)/examples/quickstart.lua
+	@echo
+	@echo "== the ORM quick start"
+	@cd /tmp && LUA_PATH="$(LUA_PATH_DEV)" LUA_CPATH="$(LUA_CPATH_DEV)" $(RUN_PREFIX) \
+	  QS_DEMO_DB=/tmp/quicksilver-orm-quickstart.db $(VG) $(LUA_RUN) $(CURDIR)/examples/orm_quickstart.lua
 
 install-rock:
 	luarocks --lua-version $(LUA_VERSION) make rocks/quicksilver-scm-1.rockspec \
