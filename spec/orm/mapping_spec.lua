@@ -227,6 +227,11 @@ describe("hybrid attributes", function()
     assert.equal(1, #long)
     assert.equal(29, long[1].length)
     assert.equal(2, #s:scalars(qs.select(Interval):where(Interval:contains(2))):all())
+    -- in ORDER BY and in the SELECT list
+    local ordered = s:scalars(qs.select(Interval):order_by(Interval.length:desc())):all()
+    assert.same({29, 2}, {ordered[1].length, ordered[2].length})
+    local lengths = s:execute(qs.select(Interval.id, Interval.length:label("len")):order_by(Interval.id)):all()
+    assert.same({2, 29}, {lengths[1].len, lengths[2].len})
     s:close()
   end)
 
