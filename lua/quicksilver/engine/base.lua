@@ -529,6 +529,22 @@ local function inserted_pk(stmt, params, lastrowid)
   return out
 end
 
+local function count_keys(p)
+  local n = 0
+  for _ in pairs(p) do n = n + 1 end
+  return n
+end
+
+-- Whether p has exactly the keys of q (which has n of them).
+local function same_keys(p, q, n)
+  local m = 0
+  for k in pairs(p) do
+    if q[k] == nil then return false end
+    m = m + 1
+  end
+  return m == n
+end
+
 local function keyset(p)
   local ks = {}
   for k in pairs(p) do ks[k] = true end
@@ -548,9 +564,16 @@ function Connection:_execute_dml(stmt, params, eopts)
       if not is_param_set(p) then
         exc.raise(exc.ArgumentError, "Connection:execute: parameter set " .. i .. " is not a table", nil, 3)
       end
-      local sig = compiler.keyset_signature(p)
+      -- the common case, the same keys as the set before, costs a look-up
+      -- per key instead of a sorted signature
+      local sig
+      if last and same_keys(p, last.rows[#last.rows], last.nkeys) then
+        sig = last.sig
+      else
+        sig = compiler.keyset_signature(p)
+      end
       if not last or last.sig ~= sig then
-        last = {sig = sig, keys = keyset(p), rows = {}}
+        last = {sig = sig, keys = keyset(p), rows = {}, nkeys = count_keys(p)}
         runs[#runs + 1] = last
       end
       last.rows[#last.rows + 1] = p

@@ -45,10 +45,11 @@ local InstanceState = {}
 InstanceState.__index = InstanceState
 M.InstanceState = InstanceState
 
---- A new state for obj (transient: no session, no identity).
-function M.new_state(mapper, obj)
-  return setmetatable({mapper = mapper, obj = obj, dict = {}, committed = {}, loaded = {},
-    snap = {}}, InstanceState)
+--- A new state for obj (transient: no session, no identity); dict and
+--- committed may be given (a loaded row's values).
+function M.new_state(mapper, obj, dict, committed)
+  return setmetatable({mapper = mapper, obj = obj, dict = dict or {}, committed = committed or {},
+    loaded = {}, snap = {}}, InstanceState)
 end
 
 --- The state of an instance, or nil for anything else.
@@ -83,6 +84,8 @@ local function keypart(v)
   end
   return t .. ":" .. tostring(v)
 end
+
+M.keypart = keypart
 
 --- The identity key of a row of mapper's hierarchy with these primary-key
 --- values (a list in primary-key order); nil when one of them is nil.

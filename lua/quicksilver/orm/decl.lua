@@ -191,7 +191,10 @@ function Registry:configure()
         if rel.parent == m and not rel.linked then rel:link() end
       end
     end
-    for _, m in ipairs(self.mappers) do m:_compute_select_columns() end
+    for _, m in ipairs(self.mappers) do
+      m:_compute_select_columns()
+      m._eager_after = nil
+    end
   end)
   self._configuring = false
   if not ok then error(err, 0) end

@@ -13,6 +13,7 @@ local M = {}
 local rawget, rawset, setmetatable, format, tostring = rawget, rawset, setmetatable, string.format, tostring
 local STATE = attributes.STATE
 local identity_key = attributes.identity_key
+local keypart = attributes.keypart
 local new_state = attributes.new_state
 local make_row = core.row
 
@@ -28,7 +29,7 @@ local function instance(session, m, row, base, plan)
   if npk == 1 then
     local v = row[base + pk_pos[1]]
     if v == nil then return nil end
-    key = identity_key(m, {v}, 1)
+    key = m.base_mapper.key_prefix .. keypart(v)
   else
     local vals = {}
     for i = 1, npk do vals[i] = row[base + pk_pos[i]] end
@@ -67,19 +68,20 @@ local function instance(session, m, row, base, plan)
         tostring(d), m.base_mapper.class_name), nil, 4)
     end
   end
-  obj = {}
-  local st = new_state(cm, obj)
-  rawset(obj, STATE, st)
-  setmetatable(obj, cm.instance_mt)
-  local dict, committed = st.dict, st.committed
-  local e = plan:for_mapper(cm)
+  local e = plan.per[cm] or plan:for_mapper(cm)
   local fields = e.fields
+  local dict, committed = {}, {}
   for i = 1, #fields do
     local f = fields[i]
     local v = row[base + f.pos]
-    dict[f.key] = v
-    committed[f.key] = v
+    local k = f.key
+    dict[k] = v
+    committed[k] = v
   end
+  obj = {}
+  local st = new_state(cm, obj, dict, committed)
+  obj[STATE] = st
+  setmetatable(obj, cm.instance_mt)
   if e.unloaded then
     local ex = {}
     for _, k in ipairs(e.unloaded) do ex[k] = true end

@@ -94,12 +94,14 @@ function Mapper:table_columns(t)
   if not cache then cache = {}; self._table_cols = cache end
   local e = cache[t]
   if not e then
-    e = {cols = {}, pk = {}}
+    e = {cols = {}, pk = {}, col_of = {}, onupdate = {}}
     local seen = {}
     for _, p in ipairs(self.column_props) do
       if p.column.table == t and not seen[p.column] then
         seen[p.column] = true
         e.cols[#e.cols + 1] = p
+        if e.col_of[p.key] == nil then e.col_of[p.key] = p.column end
+        if p.column.onupdate ~= nil or p.column.server_onupdate ~= nil then e.onupdate[#e.onupdate + 1] = p end
       end
     end
     for _, c in ipairs(t:primary_key_columns()) do

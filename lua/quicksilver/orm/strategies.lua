@@ -583,7 +583,33 @@ end
 
 --- After a query: the options of the statement, then the relationships
 --- declared "selectin".
+local EAGER = {selectin = true, subquery = true, joined = true}
+
+-- Whether anything happens after a query of these entities: options, or a
+-- relationship loaded eagerly by default somewhere in the hierarchy.
+local function wants_after(stmt)
+  if stmt._options then return true end
+  for _, e in ipairs(stmt._entities or {}) do
+    local m = rawget(e.entity, "_mapper") or e.entity
+    local flag = m._eager_after
+    if flag == nil then
+      flag = false
+      local function scan(x)
+        for _, rel in ipairs(x.relationships) do
+          if EAGER[rel.lazy] then flag = true end
+        end
+        for _, sub in ipairs(x.subclasses) do scan(sub) end
+      end
+      scan(m)
+      m._eager_after = flag
+    end
+    if flag then return true end
+  end
+  return false
+end
+
 function M.apply(session, stmt, rows, keys)
+  if not wants_after(stmt) then return end
   local objs = {}
   for _, row in ipairs(rows) do
     for i = 1, #keys do

@@ -719,9 +719,9 @@ local function do_updates(uow, conn, tbl, rows, done)
     if changed then
       local params = {}
       local names = {}
+      local col_of = tc.col_of
       for _, k in ipairs(changed) do
-        local col
-        for _, p in ipairs(tc.cols) do if p.key == k then col = p.column end end
+        local col = col_of[k]
         local v = st.dict[k]
         if v == nil then v = NULL end
         params[col.key] = v
@@ -748,6 +748,9 @@ local function do_updates(uow, conn, tbl, rows, done)
       end
       items[#items + 1] = st
       sets[st] = {params = params, changed = changed}
+      local ch = done.changed[st] or {}
+      for _, k in ipairs(changed) do ch[#ch + 1] = k end
+      done.changed[st] = ch
       sort(names)
       sigs[#sigs + 1] = m.id .. ":" .. concat(names, "\0")
     end
@@ -778,9 +781,9 @@ local function do_updates(uow, conn, tbl, rows, done)
   end
   -- onupdate columns the database filled in: expire them
   for _, st in ipairs(items) do
-    for _, p in ipairs(st.mapper:table_columns(tbl).cols) do
+    for _, p in ipairs(st.mapper:table_columns(tbl).onupdate) do
       local c = p.column
-      if (c.onupdate ~= nil or c.server_onupdate ~= nil) and sets[st].params[c.key] == nil then
+      if sets[st].params[c.key] == nil then
         done.expire[st] = done.expire[st] or {}
         local l = done.expire[st]
         l[#l + 1] = p.key
@@ -903,6 +906,9 @@ local function do_post_updates(uow, conn, done)
           st.dict[fkey] = v
           local col = m.props[fkey].column
           fk_table = col.table
+          local ch = done.changed[st] or {}
+          ch[#ch + 1] = fkey
+          done.changed[st] = ch
           params[col.key] = v == nil and NULL or v
           names[#names + 1] = col.key
         end
@@ -952,11 +958,19 @@ end
 
 -- after ---------------------------------------------------------------------------------
 
-local function snapshot(st)
-  local committed = {}
+-- After the flush, what the database has is what the object has: the
+-- committed values (all of them for a new row, the changed ones for an
+-- updated row), the collection snapshots, the change flags.
+local function snapshot(st, changed)
   local dict = st.dict
-  for _, p in ipairs(st.mapper.column_props) do committed[p.key] = dict[p.key] end
-  st.committed = committed
+  if changed then
+    local committed = st.committed
+    for _, k in ipairs(changed) do committed[k] = dict[k] end
+  else
+    local committed = {}
+    for _, p in ipairs(st.mapper.column_props) do committed[p.key] = dict[p.key] end
+    st.committed = committed
+  end
   for _, rel in ipairs(st.mapper.relationships) do
     if st.loaded[rel.key] then
       if rel.uselist then
@@ -993,9 +1007,13 @@ local function finish(uow, done)
     end
   end
   session._new, session._new_set = {}, {}
+  local inserted = {}
+  for _, st in ipairs(done.inserted) do inserted[st] = true end
   for st in pairs(uow.all) do
     if st.session == session and not uow.delete_set[st] then
-      snapshot(st)
+      -- an updated row: only what changed (and what syncs or post updates
+      -- set, which changed_keys saw too); a new row: everything
+      snapshot(st, not inserted[st] and (done.changed[st] or EMPTY) or nil)
       session._modified[st] = nil
     end
   end
@@ -1025,6 +1043,46 @@ local function undo(uow)
   end
 end
 
+-- Updates in a stable order, as SQLAlchemy's (by mapper, then primary
+-- key), so that concurrent flushes lock rows in the same order. Integer
+-- keys sort as numbers with the C comparison (no Lua callback per pair).
+local function sorted_by_key(states)
+  local groups, ids = {}, {}
+  for _, st in ipairs(states) do
+    local id = st.mapper.id
+    local g = groups[id]
+    if not g then g = {}; groups[id] = g; ids[#ids + 1] = id end
+    g[#g + 1] = st
+  end
+  sort(ids)
+  local out = {}
+  for _, id in ipairs(ids) do
+    local g = groups[id]
+    local m = g[1].mapper
+    local numeric = #m.pk_keys == 1
+    local by = {}
+    local nums = {}
+    if numeric then
+      local k = m.pk_keys[1]
+      for i, st in ipairs(g) do
+        local v = st.committed[k]
+        if v == nil or v == UNKNOWN then v = st.dict[k] end
+        if type(v) ~= "number" or by[v] then numeric = false; break end
+        by[v] = st
+        nums[i] = v
+      end
+    end
+    if numeric then
+      sort(nums)
+      for _, v in ipairs(nums) do out[#out + 1] = by[v] end
+    else
+      sort(g, function(a, b) return a.key < b.key end)
+      for _, st in ipairs(g) do out[#out + 1] = st end
+    end
+  end
+  return out
+end
+
 local function run(session)
   local uow = new_uow(session)
   local fire = require("quicksilver.orm.session").fire
@@ -1052,11 +1110,7 @@ local function run(session)
       all[st] = true
     end
   end
-  -- a stable order for updates: by mapper, then by key
-  sort(updates, function(a, b)
-    if a.mapper.id ~= b.mapper.id then return a.mapper.id < b.mapper.id end
-    return a.key < b.key
-  end)
+  updates = sorted_by_key(updates)
   uow.all = all
   if #inserts == 0 and #updates == 0 and #uow.deletes == 0 and #uow.assoc_add == 0 and
       #uow.assoc_del == 0 and #uow.post_order == 0 then
@@ -1113,7 +1167,7 @@ local function run(session)
   for _, st in ipairs(updates) do place(st, "upd") end
   for _, st in ipairs(uow.deletes) do place(st, "del") end
   local conn = session:_connection()
-  local done = {inserted = {}, updated = {}, expire = {}, posted = {}}
+  local done = {inserted = {}, updated = {}, expire = {}, posted = {}, changed = {}, new = {}}
   local ok, err = pcall(function()
     for _, t in ipairs(order) do
       local b = by_table[t]
