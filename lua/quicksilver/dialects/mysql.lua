@@ -94,4 +94,10 @@ function M.has_table(conn, name, schema)
   return conn:exec_driver_sql(sql, schema and {name, schema} or {name}):scalar() > 0
 end
 
+-- The catalog questions of the Inspector (dialects/mysql_reflect.lua).
+for _, name in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
+    "get_unique_constraints", "get_check_constraints", "get_table_comment", "get_schema_names"}) do
+  M[name] = function(...) return require("quicksilver.dialects.mysql_reflect")[name](...) end
+end
+
 return M

@@ -88,4 +88,10 @@ function M.has_table(conn, name, schema)
     "AND n.nspname = coalesce($2::text, current_schema())", {name, schema or qs_null()}):scalar() > 0
 end
 
+-- The catalog questions of the Inspector (dialects/postgresql_reflect.lua).
+for _, name in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
+    "get_unique_constraints", "get_check_constraints", "get_table_comment", "get_schema_names"}) do
+  M[name] = function(...) return require("quicksilver.dialects.postgresql_reflect")[name](...) end
+end
+
 return M

@@ -41,7 +41,13 @@ end
 --- for memory databases (so the data stays visible), a fresh one per
 --- checkout for files.
 function M.default_poolclass(url)
-  return M.is_memory(url) and "singleton" or "null"
+  -- The catalog questions of the Inspector (dialects/sqlite_reflect.lua).
+for _, name in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
+    "get_unique_constraints", "get_check_constraints", "get_table_comment", "get_schema_names"}) do
+  M[name] = function(...) return require("quicksilver.dialects.sqlite_reflect")[name](...) end
+end
+
+return M.is_memory(url) and "singleton" or "null"
 end
 
 --- Driver options from the URL and create_engine options. URL query keys:
@@ -118,6 +124,12 @@ end
 function M.has_table(conn, name, schema)
   return conn:exec_driver_sql("SELECT count(*) FROM " .. master(schema) ..
     " WHERE type IN ('table', 'view') AND name = ?", {name}):scalar() > 0
+end
+
+-- The catalog questions of the Inspector (dialects/sqlite_reflect.lua).
+for _, name in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
+    "get_unique_constraints", "get_check_constraints", "get_table_comment", "get_schema_names"}) do
+  M[name] = function(...) return require("quicksilver.dialects.sqlite_reflect")[name](...) end
 end
 
 return M

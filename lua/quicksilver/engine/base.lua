@@ -838,6 +838,16 @@ end
 
 function Engine:get_execution_options() return util.copy(self._exec_opts) end
 
+-- Reflection entry points the sql layer calls through its bind.
+function Engine:_reflect_table(md, name, opts)
+  return require("quicksilver.engine.reflection").reflect_table(self, md, name, opts)
+end
+function Engine:_reflect_metadata(md, opts)
+  return require("quicksilver.engine.reflection").reflect_metadata(self, md, opts)
+end
+Connection._reflect_table = Engine._reflect_table
+Connection._reflect_metadata = Engine._reflect_metadata
+
 --- A raw driver connection from the pool (advanced use); give it back with
 --- engine.pool:checkin(record).
 function Engine:raw_connection()

@@ -1,9 +1,12 @@
 --- engine/reflection.lua: the Inspector (SQLAlchemy's engine/reflection.py).
 --- qs.inspect(engine) answers questions about the database's schema through
---- the dialect's catalog queries. (The reflection issue completes it:
---- columns, keys, indexes, constraints.)
+--- the dialect's catalog queries, as plain Lua tables shaped like
+--- SQLAlchemy's; reflect_table builds a Table from those answers (for
+--- metadata:reflect and Table(..., {autoload_with = engine})).
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
+local schema_mod = require("quicksilver.sql.schema")
+local elements = require("quicksilver.sql.elements")
 
 local M = {}
 
@@ -29,12 +32,19 @@ local function run(self, name, ...)
   return bind:connect(function(conn) return fn(conn, util.unpack(args, 1, args.n)) end)
 end
 
+-- A plain list (results carry a count field `n`).
+local function plain(list)
+  local out = {}
+  for i = 1, #list do out[i] = list[i] end
+  return out
+end
+
 --- Names of the tables in schema (default schema when nil), sorted.
 ---@return string[]
-function Inspector:get_table_names(schema) return run(self, "get_table_names", schema) end
+function Inspector:get_table_names(schema) return plain(run(self, "get_table_names", schema)) end
 
 --- Names of the views, sorted.
-function Inspector:get_view_names(schema) return run(self, "get_view_names", schema) end
+function Inspector:get_view_names(schema) return plain(run(self, "get_view_names", schema)) end
 
 --- Whether the table exists.
 ---@return boolean
@@ -43,6 +53,163 @@ function Inspector:has_table(name, schema)
     exc.raise(exc.ArgumentError, "Inspector:has_table: name must be a string", nil, 2)
   end
   return run(self, "has_table", name, schema)
+end
+
+local function check_name(name, what)
+  if type(name) ~= "string" or name == "" then
+    exc.raise(exc.ArgumentError, "Inspector:" .. what .. ": the table name must be a string", nil, 3)
+  end
+end
+
+--- Columns: {name, type, nullable, default (SQL text or nil), autoincrement,
+--- primary_key, comment}, in table order. NoSuchTableError for a missing table.
+function Inspector:get_columns(name, schema)
+  check_name(name, "get_columns")
+  return run(self, "get_columns", name, schema)
+end
+
+--- {constrained_columns, name}
+function Inspector:get_pk_constraint(name, schema)
+  check_name(name, "get_pk_constraint")
+  return run(self, "get_pk_constraint", name, schema)
+end
+
+--- list of {name, constrained_columns, referred_schema, referred_table,
+--- referred_columns, options = {ondelete, onupdate}}
+function Inspector:get_foreign_keys(name, schema)
+  check_name(name, "get_foreign_keys")
+  return run(self, "get_foreign_keys", name, schema)
+end
+
+--- list of {name, column_names, unique} (not the indexes behind primary
+--- keys and unique constraints)
+function Inspector:get_indexes(name, schema)
+  check_name(name, "get_indexes")
+  return run(self, "get_indexes", name, schema)
+end
+
+--- list of {name, column_names}
+function Inspector:get_unique_constraints(name, schema)
+  check_name(name, "get_unique_constraints")
+  return run(self, "get_unique_constraints", name, schema)
+end
+
+--- list of {name, sqltext}
+function Inspector:get_check_constraints(name, schema)
+  check_name(name, "get_check_constraints")
+  return run(self, "get_check_constraints", name, schema)
+end
+
+--- {text}
+function Inspector:get_table_comment(name, schema)
+  check_name(name, "get_table_comment")
+  return run(self, "get_table_comment", name, schema)
+end
+
+--- Names of the schemas (the default one's name when the database has only
+--- that).
+function Inspector:get_schema_names() return plain(run(self, "get_schema_names")) end
+
+--- A Table in md built from the database's description of name: columns
+--- with types, nullability, server defaults; primary key; foreign keys (the
+--- referred tables reflected too, when resolve_fks); unique and check
+--- constraints; indexes.
+function M.reflect_table(bind, md, name, opts)
+  opts = opts or {}
+  local insp = M.inspector(bind)
+  local schema = opts.schema
+  local cols = insp:get_columns(name, schema)
+  local pk = insp:get_pk_constraint(name, schema)
+  local fks = insp:get_foreign_keys(name, schema)
+  local items = {}
+  local pkset = {}
+  for _, c in ipairs(pk.constrained_columns or {}) do pkset[c] = true end
+  for _, c in ipairs(cols) do
+    local o = {nullable = c.nullable, primary_key = pkset[c.name] or nil, comment = c.comment}
+    if c.default ~= nil and not (c.autoincrement and pkset[c.name]) then
+      o.server_default = elements.text(tostring(c.default))
+    end
+    if #(pk.constrained_columns or {}) == 1 and pkset[c.name] then o.autoincrement = c.autoincrement and true or false end
+    items[#items + 1] = schema_mod.column(c.name, c.type, o)
+  end
+  local unpack = table.unpack or unpack
+  if pk.name and #(pk.constrained_columns or {}) > 0 then
+    local args = {unpack(pk.constrained_columns)}
+    args[#args + 1] = {name = pk.name}
+    items[#items + 1] = schema_mod.PrimaryKeyConstraint(unpack(args))
+  end
+  for _, fk in ipairs(fks) do
+    local refs = {}
+    local prefix = (fk.referred_schema and fk.referred_schema ~= schema) and (fk.referred_schema .. ".") or
+      (schema and (schema .. ".") or "")
+    for i, rc in ipairs(fk.referred_columns) do refs[i] = prefix .. fk.referred_table .. "." .. rc end
+    items[#items + 1] = schema_mod.ForeignKeyConstraint(fk.constrained_columns, refs, {name = fk.name,
+      ondelete = fk.options and fk.options.ondelete, onupdate = fk.options and fk.options.onupdate})
+  end
+  for _, u in ipairs(insp:get_unique_constraints(name, schema)) do
+    local args = {unpack(u.column_names)}
+    args[#args + 1] = {name = u.name}
+    items[#items + 1] = schema_mod.UniqueConstraint(unpack(args))
+  end
+  for _, ck in ipairs(insp:get_check_constraints(name, schema)) do
+    items[#items + 1] = schema_mod.CheckConstraint(elements.text(ck.sqltext), {name = ck.name})
+  end
+  items[#items + 1] = {schema = schema, extend_existing = true}
+  local t = schema_mod.table(name, md, (table.unpack or unpack)(items))
+  for _, ix in ipairs(insp:get_indexes(name, schema)) do
+    local args = {ix.name}
+    for _, cn in ipairs(ix.column_names) do
+      local col = rawget(t.c, cn)
+      if col then args[#args + 1] = col end
+    end
+    if #args > 1 then
+      args[#args + 1] = {unique = ix.unique or nil}
+      schema_mod.index((table.unpack or unpack)(args))
+    end
+  end
+  -- the tables this one refers to, so its foreign keys resolve
+  if opts.resolve_fks ~= false then
+    for _, fk in ipairs(fks) do
+      local rschema = fk.referred_schema or schema
+      local full = rschema and (rschema .. "." .. fk.referred_table) or fk.referred_table
+      if not md.tables[full] and not (opts._seen and opts._seen[full]) then
+        local seen = opts._seen or {}
+        seen[name] = true
+        seen[full] = true
+        M.reflect_table(bind, md, fk.referred_table, {schema = rschema, _seen = seen})
+      end
+    end
+  end
+  return t
+end
+
+--- metadata:reflect({bind, only, views, schema}): a Table for every table
+--- (and view, with views = true) of the schema, or those named in only.
+function M.reflect_metadata(bind, md, opts)
+  opts = opts or {}
+  local insp = M.inspector(bind)
+  local names = insp:get_table_names(opts.schema)
+  if opts.views then
+    for _, v in ipairs(insp:get_view_names(opts.schema)) do names[#names + 1] = v end
+  end
+  local wanted = names
+  if opts.only then
+    local present = {}
+    for _, n in ipairs(names) do present[n] = true end
+    wanted = {}
+    for _, n in ipairs(opts.only) do
+      if not present[n] then
+        exc.raise(exc.InvalidRequestError, string.format("Could not reflect: requested table(s) not " ..
+          "available in the database: (%s)", tostring(n)), nil, 3)
+      end
+      wanted[#wanted + 1] = n
+    end
+  end
+  for _, n in ipairs(wanted) do
+    local full = opts.schema and (opts.schema .. "." .. n) or n
+    if not md.tables[full] then M.reflect_table(bind, md, n, {schema = opts.schema}) end
+  end
+  return md
 end
 
 return M

@@ -413,6 +413,22 @@ function M.table(name, metadata, ...)
   end
   local schema = opts.schema or metadata.schema
   local fullname = schema and (schema .. "." .. name) or name
+  if opts.autoload_with ~= nil then
+    local bind = opts.autoload_with
+    if type(bind) ~= "table" or not bind._reflect_table then
+      exc.raise(exc.ArgumentError, format("Table '%s': autoload_with must be an engine or connection", name), nil, 2)
+    end
+    if metadata.tables[fullname] and not opts.extend_existing then return metadata.tables[fullname] end
+    local t = bind:_reflect_table(metadata, name, {schema = schema})
+    -- columns given as well override the reflected ones' definitions
+    for _, a in ipairs(items) do
+      if a._k == K.COLUMN and rawget(t.c, a.key) then
+        local old = rawget(t.c, a.key)
+        for k, v in pairs(a) do if k ~= "table" and k ~= "foreign_keys" then old[k] = v end end
+      end
+    end
+    return t
+  end
   local existing = metadata.tables[fullname]
   if existing and not opts.extend_existing then
     if #items == 0 then return existing end
@@ -547,6 +563,16 @@ function Table:drop(bind, opts)
 end
 
 --- metadata:create_all(bind, {checkfirst = true, tables = {...}})
+--- metadata:reflect({bind = engine, only = {...}, views = true, schema = s}):
+--- Tables for what the database has. (The bind does the reading: the
+--- engine layer knows the catalogs.)
+function MetaData:reflect(opts)
+  if type(opts) ~= "table" or type(opts.bind) ~= "table" or not opts.bind._reflect_metadata then
+    exc.raise(exc.ArgumentError, "MetaData:reflect: give {bind = engine or connection}", nil, 2)
+  end
+  return opts.bind:_reflect_metadata(self, opts)
+end
+
 function MetaData:create_all(bind, opts)
   opts = opts or {}
   require("quicksilver.sql.ddl").create_tables(bind, self, opts.tables, opts)

@@ -1,0 +1,151 @@
+--- dialects/postgresql_reflect.lua: PostgreSQL's catalog (pg_catalog) for
+--- the Inspector. A table is found by name in the given schema or the
+--- current one; its oid keys the other questions.
+local exc = require("quicksilver.exc")
+local elements = require("quicksilver.sql.elements")
+local typemap = require("quicksilver.dialects.typemap")
+
+local M = {}
+
+local NULL = elements.null
+
+local function oid(conn, name, schema)
+  local o = conn:exec_driver_sql("SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = coalesce($2::text, current_schema()) " ..
+    "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')", {name, schema or NULL}):scalar()
+  if o == nil then
+    exc.raise(exc.NoSuchTableError, "no such table: " .. (schema and (schema .. ".") or "") .. name,
+      {table_name = name}, 4)
+  end
+  return o
+end
+
+-- column names of a table by attribute number
+local function attnames(conn, toid)
+  local out = {}
+  for _, r in ipairs(conn:exec_driver_sql("SELECT attnum, attname FROM pg_catalog.pg_attribute " ..
+      "WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped", {toid}):all()) do
+    out[r[1]] = r[2]
+  end
+  return out
+end
+
+-- "{1,3}" or a Lua list from an int2[] column (text form)
+local function intlist(v)
+  local out = {}
+  if type(v) == "table" then return v end
+  for d in tostring(v or ""):gmatch("%-?%d+") do out[#out + 1] = tonumber(d) end
+  return out
+end
+
+function M.get_columns(conn, name, schema)
+  local toid = oid(conn, name, schema)
+  local rows = conn:exec_driver_sql([[
+    SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+           pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity,
+           pg_catalog.col_description(a.attrelid, a.attnum)
+    FROM pg_catalog.pg_attribute a
+    LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY a.attnum]], {toid}):all()
+  local out = {}
+  for i, r in ipairs(rows) do
+    local default = r[4]
+    local identity = r[5] ~= nil and r[5] ~= ""
+    local serial = default ~= nil and default:find("^nextval%(") ~= nil
+    out[i] = {name = r[1], type = typemap.from_db(r[2], "postgresql"), nullable = not r[3],
+      default = (not serial) and default or nil, autoincrement = serial or identity, comment = r[6]}
+  end
+  return out
+end
+
+function M.get_pk_constraint(conn, name, schema)
+  local toid = oid(conn, name, schema)
+  local r = conn:exec_driver_sql("SELECT conname, conkey::text FROM pg_catalog.pg_constraint " ..
+    "WHERE conrelid = $1 AND contype = 'p'", {toid}):first()
+  if not r then return {constrained_columns = {}, name = nil} end
+  local names = attnames(conn, toid)
+  local cols = {}
+  for i, n in ipairs(intlist(r[2])) do cols[i] = names[n] end
+  return {constrained_columns = cols, name = r[1]}
+end
+
+local ACTIONS = {a = nil, r = "RESTRICT", c = "CASCADE", n = "SET NULL", d = "SET DEFAULT"}
+
+function M.get_foreign_keys(conn, name, schema)
+  local toid = oid(conn, name, schema)
+  local names = attnames(conn, toid)
+  local out = {}
+  for _, r in ipairs(conn:exec_driver_sql([[
+      SELECT con.conname, con.conkey::text, con.confkey::text, con.confrelid, rc.relname, rn.nspname,
+             con.confupdtype, con.confdeltype, current_schema()
+      FROM pg_catalog.pg_constraint con
+      JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid
+      JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+      WHERE con.conrelid = $1 AND con.contype = 'f' ORDER BY con.conname]], {toid}):all()) do
+    local rnames = attnames(conn, r[4])
+    local cols, rcols = {}, {}
+    for i, n in ipairs(intlist(r[2])) do cols[i] = names[n] end
+    for i, n in ipairs(intlist(r[3])) do rcols[i] = rnames[n] end
+    out[#out + 1] = {name = r[1], constrained_columns = cols, referred_table = r[5],
+      referred_schema = r[6] ~= r[9] and r[6] or schema, referred_columns = rcols,
+      options = {onupdate = ACTIONS[r[7]], ondelete = ACTIONS[r[8]]}}
+  end
+  return out
+end
+
+function M.get_indexes(conn, name, schema)
+  local toid = oid(conn, name, schema)
+  local names = attnames(conn, toid)
+  local out = {}
+  for _, r in ipairs(conn:exec_driver_sql([[
+      SELECT ic.relname, i.indisunique, i.indkey::text
+      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+      WHERE i.indrelid = $1 AND NOT i.indisprimary
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid
+                        AND c.conrelid = i.indrelid)
+      ORDER BY ic.relname]], {toid}):all()) do
+    local cols = {}
+    for _, n in ipairs(intlist(r[3])) do if n > 0 then cols[#cols + 1] = names[n] end end
+    out[#out + 1] = {name = r[1], unique = r[2], column_names = cols}
+  end
+  return out
+end
+
+function M.get_unique_constraints(conn, name, schema)
+  local toid = oid(conn, name, schema)
+  local names = attnames(conn, toid)
+  local out = {}
+  for _, r in ipairs(conn:exec_driver_sql("SELECT conname, conkey::text FROM pg_catalog.pg_constraint " ..
+      "WHERE conrelid = $1 AND contype = 'u' ORDER BY conname", {toid}):all()) do
+    local cols = {}
+    for i, n in ipairs(intlist(r[2])) do cols[i] = names[n] end
+    out[#out + 1] = {name = r[1], column_names = cols}
+  end
+  return out
+end
+
+function M.get_check_constraints(conn, name, schema)
+  local toid = oid(conn, name, schema)
+  local out = {}
+  for _, r in ipairs(conn:exec_driver_sql("SELECT conname, pg_catalog.pg_get_constraintdef(oid) " ..
+      "FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'c' ORDER BY conname", {toid}):all()) do
+    -- "CHECK ((age >= 0))" -> "age >= 0"
+    local text = r[2]:match("^CHECK %((.*)%)[^)]*$") or r[2]
+    while text:match("^%b()$") do text = text:sub(2, -2) end
+    out[#out + 1] = {name = r[1], sqltext = text}
+  end
+  return out
+end
+
+function M.get_table_comment(conn, name, schema)
+  local toid = oid(conn, name, schema)
+  return {text = conn:exec_driver_sql("SELECT pg_catalog.obj_description($1, 'pg_class')", {toid}):scalar()}
+end
+
+function M.get_schema_names(conn)
+  return conn:exec_driver_sql("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' " ..
+    "AND nspname <> 'information_schema' ORDER BY nspname"):scalars():all()
+end
+
+return M

@@ -1,0 +1,237 @@
+--- dialects/sqlite_reflect.lua: SQLite's catalog for the Inspector:
+--- PRAGMA table_info / foreign_key_list / index_list / index_info, and the
+--- CREATE TABLE text in sqlite_master for what the PRAGMAs do not tell
+--- (constraint names, CHECK expressions, AUTOINCREMENT).
+local exc = require("quicksilver.exc")
+local core = require("quicksilver.core")
+local typemap = require("quicksilver.dialects.typemap")
+
+local M = {}
+
+local function ident(name) return core.ident("sqlite", name) end
+
+local function prefix(schema)
+  if schema == nil then return "" end
+  return ident(schema) .. "."
+end
+
+local function table_sql(conn, name, schema)
+  local sql = conn:exec_driver_sql("SELECT sql FROM " .. prefix(schema) .. "sqlite_master " ..
+    "WHERE type IN ('table', 'view') AND name = ?", {name}):scalar()
+  if sql == nil then
+    exc.raise(exc.NoSuchTableError, "no such table: " .. (schema and (schema .. ".") or "") .. name,
+      {table_name = name}, 4)
+  end
+  return sql
+end
+
+-- The parts of a CREATE TABLE between its outer parentheses, split at
+-- top-level commas (quoted names and strings skipped).
+local function table_items(sql)
+  local s = sql:find("(", 1, true)
+  if not s then return {} end
+  local items, depth, start, i, n = {}, 0, s + 1, s + 1, #sql
+  while i <= n do
+    local ch = sql:sub(i, i)
+    if ch == "'" or ch == '"' or ch == "`" or ch == "[" then
+      local close = ch == "[" and "]" or ch
+      local j = sql:find(close, i + 1, true)
+      if not j then break end
+      i = j
+    elseif ch == "(" then
+      depth = depth + 1
+    elseif ch == ")" then
+      if depth == 0 then
+        items[#items + 1] = sql:sub(start, i - 1)
+        break
+      end
+      depth = depth - 1
+    elseif ch == "," and depth == 0 then
+      items[#items + 1] = sql:sub(start, i - 1)
+      start = i + 1
+    end
+    i = i + 1
+  end
+  for k, v in ipairs(items) do items[k] = v:gsub("^%s+", ""):gsub("%s+$", "") end
+  return items
+end
+
+local function unquote(name)
+  local q = name:sub(1, 1)
+  if q == '"' or q == "`" or q == "[" then return name:sub(2, -2) end
+  return name
+end
+
+-- The balanced parenthesised text that starts at position s of str.
+local function parens(str, s)
+  local depth = 0
+  for i = s, #str do
+    local ch = str:sub(i, i)
+    if ch == "(" then depth = depth + 1
+    elseif ch == ")" then
+      depth = depth - 1
+      if depth == 0 then return str:sub(s + 1, i - 1), i end
+    end
+  end
+  return nil
+end
+
+-- Table-level constraints of the CREATE TABLE text: {kind, name, body}.
+local function constraints(sql)
+  local out = {}
+  for _, item in ipairs(table_items(sql)) do
+    local upper = item:upper()
+    local name
+    local rest = item
+    if upper:match("^CONSTRAINT%s") then
+      name, rest = item:match("^%a+%s+([\"`%[]?[^%s\"`%]]+[\"`%]]?)%s+(.*)$")
+      if name then name = unquote(name) end
+      upper = (rest or ""):upper()
+    end
+    if rest then
+      for _, kind in ipairs({"CHECK", "UNIQUE", "PRIMARY KEY", "FOREIGN KEY"}) do
+        if upper:sub(1, #kind) == kind then
+          local p = rest:find("(", 1, true)
+          local body = p and parens(rest, p)
+          out[#out + 1] = {kind = kind, name = name, body = body, text = rest}
+        end
+      end
+    end
+  end
+  return out
+end
+
+local function name_list(body)
+  local cols = {}
+  for c in (body or ""):gmatch("[^,]+") do
+    c = c:gsub("^%s+", ""):gsub("%s+$", ""):gsub("%s+[aA][sS][cC]$", ""):gsub("%s+[dD][eE][sS][cC]$", "")
+    cols[#cols + 1] = unquote(c)
+  end
+  return cols
+end
+
+local ACTIONS = {["NO ACTION"] = nil, RESTRICT = "RESTRICT", CASCADE = "CASCADE",
+  ["SET NULL"] = "SET NULL", ["SET DEFAULT"] = "SET DEFAULT"}
+
+function M.get_columns(conn, name, schema)
+  local sql = table_sql(conn, name, schema)
+  local rows = conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")"):all()
+  local npk = 0
+  for _, r in ipairs(rows) do if r.pk > 0 then npk = npk + 1 end end
+  local out = {}
+  for i, r in ipairs(rows) do
+    local t = typemap.from_db(r.type, "sqlite")
+    out[i] = {name = r.name, type = t, nullable = r.notnull == 0 and r.pk == 0, default = r.dflt_value,
+      autoincrement = npk == 1 and r.pk == 1 and (r.type or ""):upper() == "INTEGER",
+      primary_key = r.pk > 0, comment = nil}
+  end
+  if sql:upper():find("AUTOINCREMENT", 1, true) then
+    for _, c in ipairs(out) do if c.primary_key then c.autoincrement = true end end
+  end
+  return out
+end
+
+function M.get_pk_constraint(conn, name, schema)
+  local sql = table_sql(conn, name, schema)
+  local rows = conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")"):all()
+  local pk = {}
+  for _, r in ipairs(rows) do if r.pk > 0 then pk[#pk + 1] = {r.pk, r.name} end end
+  table.sort(pk, function(a, b) return a[1] < b[1] end)
+  local cols = {}
+  for i, p in ipairs(pk) do cols[i] = p[2] end
+  local cname
+  for _, c in ipairs(constraints(sql)) do if c.kind == "PRIMARY KEY" then cname = c.name end end
+  return {constrained_columns = cols, name = cname}
+end
+
+function M.get_foreign_keys(conn, name, schema)
+  local sql = table_sql(conn, name, schema)
+  local rows = conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "foreign_key_list(" .. ident(name) .. ")"):all()
+  local by_id, order = {}, {}
+  for _, r in ipairs(rows) do
+    local fk = by_id[r.id]
+    if not fk then
+      fk = {name = nil, constrained_columns = {}, referred_schema = schema, referred_table = r.table,
+        referred_columns = {}, options = {ondelete = ACTIONS[r.on_delete], onupdate = ACTIONS[r.on_update]}}
+      by_id[r.id] = fk
+      order[#order + 1] = r.id
+    end
+    fk.constrained_columns[r.seq + 1] = r.from
+    fk.referred_columns[r.seq + 1] = r.to
+  end
+  -- names from the CREATE TABLE text, matched by constrained columns
+  local named = {}
+  for _, c in ipairs(constraints(sql)) do
+    if c.kind == "FOREIGN KEY" and c.name then named[table.concat(name_list(c.body), ",")] = c.name end
+  end
+  local out = {}
+  table.sort(order, function(a, b) return a > b end)   -- PRAGMA lists them last first
+  for _, id in ipairs(order) do
+    local fk = by_id[id]
+    fk.name = named[table.concat(fk.constrained_columns, ",")]
+    out[#out + 1] = fk
+  end
+  return out
+end
+
+local function index_columns(conn, schema, iname)
+  local cols = {}
+  for _, r in ipairs(conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "index_info(" .. ident(iname) .. ")"):all()) do
+    cols[r.seqno + 1] = r.name
+  end
+  return cols
+end
+
+function M.get_indexes(conn, name, schema)
+  table_sql(conn, name, schema)
+  local out = {}
+  for _, r in ipairs(conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "index_list(" .. ident(name) .. ")"):all()) do
+    if r.origin == "c" then
+      out[#out + 1] = {name = r.name, column_names = index_columns(conn, schema, r.name), unique = r.unique == 1}
+    end
+  end
+  table.sort(out, function(a, b) return a.name < b.name end)
+  return out
+end
+
+function M.get_unique_constraints(conn, name, schema)
+  local sql = table_sql(conn, name, schema)
+  local out = {}
+  for _, c in ipairs(constraints(sql)) do
+    if c.kind == "UNIQUE" then out[#out + 1] = {name = c.name, column_names = name_list(c.body)} end
+  end
+  -- column-level UNIQUE: an automatic index not written as a table constraint
+  local listed = {}
+  for _, u in ipairs(out) do listed[table.concat(u.column_names, ",")] = true end
+  for _, r in ipairs(conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "index_list(" .. ident(name) .. ")"):all()) do
+    if r.origin == "u" then
+      local cols = index_columns(conn, schema, r.name)
+      if not listed[table.concat(cols, ",")] then out[#out + 1] = {name = nil, column_names = cols} end
+    end
+  end
+  return out
+end
+
+function M.get_check_constraints(conn, name, schema)
+  local sql = table_sql(conn, name, schema)
+  local out = {}
+  for _, c in ipairs(constraints(sql)) do
+    if c.kind == "CHECK" then out[#out + 1] = {name = c.name, sqltext = c.body} end
+  end
+  return out
+end
+
+function M.get_table_comment(conn, name, schema)
+  table_sql(conn, name, schema)
+  return {text = nil}
+end
+
+function M.get_schema_names(conn)
+  local out = {}
+  for _, r in ipairs(conn:exec_driver_sql("PRAGMA database_list"):all()) do
+    if r.name ~= "temp" then out[#out + 1] = r.name end
+  end
+  return out
+end
+
+return M
