@@ -205,7 +205,7 @@ end
 
 local RESERVED = {model = true, metadata = true, registry = true}
 local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true, __tostring = true,
-  __init = true}
+  __init = true, __table = true}
 local MAPPER_ARGS = {polymorphic_on = true, polymorphic_identity = true, version_id_col = true,
   primary_key = true, eager_defaults = true}
 
@@ -370,6 +370,24 @@ local function model(parent, name, spec)
       local p = m:_add_column_prop(c.key, col)
       p.group = orm_option(c.mc, "deferred_group")
       p.deferred = (orm_option(c.mc, "deferred") or p.group) and true or nil
+    end
+  elseif spec.__table ~= nil then
+    -- an existing Table (reflected, or declared with Core): every column
+    -- mapped under its key, plus the spec's own mapped_columns if any
+    tbl = spec.__table
+    if type(tbl) ~= "table" or not tbl.columns or not tbl.primary_key then
+      exc.raise(exc.ArgumentError, format("model %s: __table must be a qs.Table", name), nil, 3)
+    end
+    if #columns > 0 then
+      exc.raise(exc.ArgumentError, format("model %s: give __table or mapped_columns, not both", name), nil, 3)
+    end
+    m = mapper_mod.new(registry, cls, name, tbl, nil)
+    for _, col in ipairs(tbl.columns) do
+      if RESERVED[col.key] then
+        exc.raise(exc.ArgumentError, format("model %s: column '%s' has a reserved attribute name", name,
+          col.key), nil, 3)
+      end
+      m:_add_column_prop(col.key, col)
     end
   else
     local tname = spec.__tablename
