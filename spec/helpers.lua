@@ -53,6 +53,14 @@ end
 --- QS_MYSQL_URL (spec/support/servers.sh starts them for make test).
 M.backend = os.getenv("QS_BACKEND") or "sqlite"
 
+--- The command of the Lua interpreter running the specs (for subprocesses
+--- that must load the same build).
+function M.interpreter()
+  local i = -1
+  while arg and arg[i - 1] do i = i - 1 end
+  return arg and arg[i] or "lua5.4"
+end
+
 --- The URL of the current backend's test database.
 function M.backend_url()
   if M.backend == "sqlite" then return "sqlite:///" .. M.tmpdb() end

@@ -67,19 +67,21 @@ describe("automap on " .. helpers.backend, function()
   end)
 
   it("quicksilver inspect and models describe and map the same database", function()
+    -- the exit status comes back in the output: Lua 5.1's popen:close() does not give it
     local function run(cmd)
-      local p = io.popen(string.format("LUA_PATH=%q LUA_CPATH=%q lua5.4 bin/quicksilver %s %q 2>&1",
-        package.path, package.cpath, cmd, url))
+      local p = io.popen(string.format("LUA_PATH=%q LUA_CPATH=%q %q bin/quicksilver %s %q 2>&1; echo \"rc=$?\"",
+        package.path, package.cpath, helpers.interpreter(), cmd, url))
       local out = p:read("*a")
-      local ok = p:close()
-      return ok, out
+      p:close()
+      local body, rc = out:match("^(.-)rc=(%d+)%s*$")
+      return tonumber(rc) == 0, body
     end
     local ok, text = run("inspect")
-    assert.is_true(ok == true or ok == 0, text)
+    assert.is_true(ok, text)
     assert.matches("table addresses", text, 1, true)
     assert.matches("foreign key (user_id) -> users (id)", text, 1, true)
     local ok2, code = run("models")
-    assert.is_true(ok2 == true or ok2 == 0, code)
+    assert.is_true(ok2, code)
     local M = assert(load(code, "=models"))()
     local s = orm.Session(engine)
     local u = s:get(M.Users, 1)
@@ -88,7 +90,7 @@ describe("automap on " .. helpers.backend, function()
     s:commit()
     assert.equal(2, s:scalar(qs.select(qs.func.count()):select_from(M.Addresses)))
     local bad, msg = run("bogus")
-    assert.is_false(bad == true or bad == 0)
+    assert.is_false(bad)
     assert.matches("unknown command", msg)
   end)
 end)
