@@ -82,6 +82,26 @@ describe("reflection on " .. helpers.backend, function()
     assert.matches("age >= 0", ck[1].sqltext, 1, true)
   end)
 
+  it("maps stored types back: JSON, booleans, dates and times, unknown names", function()
+    local md = qs.MetaData()
+    qs.Table("typed", md,
+      qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("doc", qs.JSON), qs.Column("flag", qs.Boolean), qs.Column("at", qs.DateTime),
+      qs.Column("big", qs.BigInteger), qs.Column("raw", qs.LargeBinary), qs.Column("f", qs.Float))
+    md:create_all(engine)
+    local by = {}
+    for _, c in ipairs(insp:get_columns("typed")) do by[c.name] = c.type end
+    assert.equal("JSON", by.doc.name)
+    assert.equal("Boolean", by.flag.name)
+    assert.equal("DateTime", by.at.name)
+    assert.equal("BigInteger", by.big.name)
+    assert.equal("LargeBinary", by.raw.name)
+    assert.equal("Float", by.f.name)
+    local t = require("quicksilver.dialects.typemap").from_db("geometry")
+    assert.equal("NullType", t.name)
+    assert.equal("geometry", t.db_type)
+  end)
+
   it("reflects a metadata that creates the same tables again", function()
     make_schema()
     local md = qs.MetaData()
