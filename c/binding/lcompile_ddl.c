@@ -277,6 +277,39 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       constraint(c, lua_gettop(L));
       lua_pop(L, 1);
       break;
+    case QSK_ADD_COLUMN:
+      /* ALTER TABLE t ADD COLUMN <column definition> (migrations) */
+      qsC_puts(c, "ALTER TABLE ");
+      qsC_field(c, idx, "element");
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qsC_puts(c, " ADD COLUMN ");
+      qsC_field(c, idx, "column");
+      column_def(c, lua_gettop(L));
+      lua_pop(L, 1);
+      break;
+    case QSK_DROP_COLUMN:
+      name = qsC_string(c, idx, "name", &n);
+      if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a column needs its name");
+      qsC_puts(c, "ALTER TABLE ");
+      qsC_field(c, idx, "element");
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qsC_puts(c, " DROP COLUMN ");
+      name = qsC_string(c, idx, "name", &n);
+      qsC_ident(c, name, n);
+      break;
+    case QSK_RENAME_TABLE:
+      name = qsC_string(c, idx, "new_name", &n);
+      if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a table needs the new name");
+      qsC_puts(c, "ALTER TABLE ");
+      qsC_field(c, idx, "element");
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qsC_puts(c, " RENAME TO ");
+      name = qsC_string(c, idx, "new_name", &n);
+      qsC_ident(c, name, n);
+      break;
     case QSK_DROP_CONSTRAINT:
       name = qsC_string(c, idx, "name", &n);
       if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a constraint needs its name");

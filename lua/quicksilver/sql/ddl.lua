@@ -103,6 +103,35 @@ function M.AddConstraint(t, con)
     constraint = con, target = t}, DDLElement)
 end
 
+--- ALTER TABLE t ADD COLUMN (a qs.Column; migrations).
+function M.AddColumn(t, col)
+  local autoinc = false
+  if col.type == nil then
+    for _, fk in ipairs(col.foreign_keys) do
+      local ok, target = pcall(fk.get_column, fk)
+      if ok and target then col.type = target.type end
+    end
+  end
+  if col.type == nil then
+    exc.raise(exc.CompileError, string.format("column %s has no type", tostring(col.name)), nil, 2)
+  end
+  return setmetatable({_k = K.ADD_COLUMN, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    column = {name = col.name, type = col.type, nullable = col.nullable and not col.primary_key,
+      server_default = server_default(col), _autoinc = autoinc}, target = t}, DDLElement)
+end
+
+--- ALTER TABLE t DROP COLUMN name.
+function M.DropColumn(t, name)
+  return setmetatable({_k = K.DROP_COLUMN, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    name = name, target = t}, DDLElement)
+end
+
+--- ALTER TABLE t RENAME TO new_name.
+function M.RenameTable(t, new_name)
+  return setmetatable({_k = K.RENAME_TABLE, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    new_name = new_name, target = t}, DDLElement)
+end
+
 --- ALTER TABLE ... DROP CONSTRAINT name (DROP FOREIGN KEY on MySQL).
 function M.DropConstraint(t, con)
   return setmetatable({_k = K.DROP_CONSTRAINT, element = {_k = K.TABLE, name = t.name, schema = t.schema},

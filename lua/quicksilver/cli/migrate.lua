@@ -1,0 +1,79 @@
+--- cli/migrate.lua: `quicksilver migrate <command>` over quicksilver.migrate.
+--- Options anywhere: -d DIR (default migrations), --url URL, -m MESSAGE.
+local migrate = require("quicksilver.migrate")
+
+local M = {}
+
+local USAGE = [[
+usage: quicksilver migrate <command> [-d DIR] [--url URL]
+  init [DIR]                 a migrations folder: DIR/env.lua and DIR/versions/
+  revision -m MSG [--head R] a new revision file on the head (or R)
+  merge -m MSG [R1 R2 ...]   a revision merging heads (all current heads by default)
+  upgrade [REV]              to REV (default head; heads, an id, +N)
+  downgrade REV              to REV (an id, -N, base)
+  current                    the revisions the database is at
+  heads                      the heads of the revision graph
+  history                    the revisions, newest first
+  stamp REV                  record REV as current without running anything
+]]
+
+local function parse(args)
+  local o = {pos = {}}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "-d" or a == "--directory" then o.dir = args[i + 1]; i = i + 2
+    elseif a == "--url" then o.url = args[i + 1]; i = i + 2
+    elseif a == "-m" or a == "--message" then o.message = args[i + 1]; i = i + 2
+    elseif a == "--head" then o.head = args[i + 1]; i = i + 2
+    else o.pos[#o.pos + 1] = a; i = i + 1 end
+  end
+  return o
+end
+
+--- Runs a migrate command; returns the text to print and the exit code.
+function M.main(args)
+  local o = parse(args)
+  local cmd = table.remove(o.pos, 1)
+  local cfg = {dir = o.dir, url = o.url}
+  local out = {}
+  local function say(s) out[#out + 1] = s end
+  if cmd == "init" then
+    local dir = migrate.init(o.pos[1] or o.dir or "migrations", o.url)
+    say("created " .. dir .. "/env.lua and " .. dir .. "/versions/")
+  elseif cmd == "revision" then
+    local id, path = migrate.revision(cfg, {message = o.message, head = o.head})
+    say(id .. "  " .. path)
+  elseif cmd == "merge" then
+    local heads = #o.pos > 0 and o.pos or nil
+    local id, path = migrate.merge(cfg, heads, o.message)
+    say(id .. "  " .. path)
+  elseif cmd == "upgrade" then
+    local done = migrate.upgrade(cfg, o.pos[1] or "head", say)
+    if #done == 0 then say("already at " .. (o.pos[1] or "head")) end
+  elseif cmd == "downgrade" then
+    if not o.pos[1] then return USAGE, 2 end
+    local done = migrate.downgrade(cfg, o.pos[1], say)
+    if #done == 0 then say("nothing to downgrade") end
+  elseif cmd == "current" then
+    local cur = migrate.current(cfg)
+    say(#cur > 0 and table.concat(cur, "\n") or "(base)")
+  elseif cmd == "heads" then
+    say(table.concat(migrate.heads(cfg), "\n"))
+  elseif cmd == "history" then
+    for _, r in ipairs(migrate.history(cfg)) do
+      local down = type(r.down_revision) == "table" and ("(" .. table.concat(r.down_revision, ", ") .. ")")
+        or (r.down_revision or "<base>")
+      say(string.format("%s -> %s, %s", down, r.revision, r.message or ""))
+    end
+  elseif cmd == "stamp" then
+    if not o.pos[1] then return USAGE, 2 end
+    local t = migrate.stamp(cfg, o.pos[1])
+    say("stamped " .. (#t > 0 and table.concat(t, ", ") or "base"))
+  else
+    return USAGE, 2
+  end
+  return table.concat(out, "\n") .. "\n", 0
+end
+
+return M

@@ -1,0 +1,333 @@
+--- quicksilver.migrate: versioned schema changes (Alembic for Lua).
+---
+--- cfg = {dir = "migrations", url = "...", version_table = "alembic_version"}
+--- (or the folder's env.lua: {url = ..., target_metadata = ..., version_table
+--- = ...}; QS_DATABASE_URL overrides the url). The version table has
+--- Alembic's layout (one column, version_num VARCHAR(32) primary key, a row
+--- per current head) and changes in the same transaction as each revision,
+--- so on databases with transactional DDL (SQLite, PostgreSQL) a revision
+--- that fails leaves nothing behind. MySQL/MariaDB commit DDL implicitly: a
+--- failed revision there can leave part of its changes.
+local exc = require("quicksilver.exc")
+local qs = require("quicksilver")
+local script_mod = require("quicksilver.migrate.script")
+local op_mod = require("quicksilver.migrate.op")
+
+local M = {}
+
+local format, concat = string.format, table.concat
+local now = require("quicksilver.core").now
+
+-- The configuration: cfg's fields over the folder's env.lua.
+local function config(cfg)
+  cfg = cfg or {}
+  local dir = cfg.dir or "migrations"
+  local env = {}
+  local f = io.open(dir .. "/env.lua", "r")
+  if f then
+    f:close()
+    local chunk, err = loadfile(dir .. "/env.lua")
+    if not chunk then exc.raise(exc.ArgumentError, "migrations env.lua does not load: " .. tostring(err), nil, 3) end
+    env = chunk() or {}
+  end
+  local out = {}
+  for k, v in pairs(env) do out[k] = v end
+  for k, v in pairs(cfg) do out[k] = v end
+  out.dir = dir
+  out.url = cfg.url or os.getenv("QS_DATABASE_URL") or env.url
+  out.version_table = out.version_table or "alembic_version"
+  return out
+end
+M.config = config
+
+local function engine_of(c)
+  if c.engine then return c.engine, false end
+  if not c.url then
+    exc.raise(exc.ArgumentError, "migrate: no database URL (env.lua url, QS_DATABASE_URL or --url)", nil, 4)
+  end
+  return qs.create_engine(c.url), true
+end
+
+local function version_table(c)
+  return qs.Table(c.version_table, qs.MetaData(),
+    qs.Column("version_num", qs.String(32), {primary_key = true}))
+end
+
+local function read_heads(conn, vt)
+  if not qs.inspect(conn):has_table(vt.name) then return {} end
+  local out = {}
+  for _, r in ipairs(conn:execute(qs.select(vt.c.version_num)):all()) do out[#out + 1] = r[1] end
+  table.sort(out)
+  return out
+end
+
+local function write_heads(conn, vt, heads)
+  conn:execute(qs.delete(vt))
+  if #heads > 0 then
+    local rows = {}
+    for i, h in ipairs(heads) do rows[i] = {version_num = h} end
+    conn:execute(qs.insert(vt), rows)
+  end
+end
+
+local function ensure_version_table(engine, vt)
+  engine:begin(function(conn)
+    if not qs.inspect(conn):has_table(vt.name) then vt:create(conn) end
+  end)
+end
+
+-- The set of target revisions: "head", "heads", "base", an id, a prefix,
+-- a label, or relative "+n"/"-n" from the current heads.
+local function resolve(script, target, current)
+  if target == nil or target == "head" then return {script:head()} end
+  if target == "heads" then return script:heads() end
+  if target == "base" then return {} end
+  local sign, n = tostring(target):match("^([+-])(%d+)$")
+  if sign then
+    n = tonumber(n)
+    if #current > 1 then
+      exc.raise(exc.InvalidRequestError, "relative targets need one current head; there are " ..
+        concat(current, ", "), nil, 4)
+    end
+    if sign == "+" then
+      local cur = current[1]
+      local applied = cur and script:ancestors({cur}) or {}
+      local order = script:ordered(script:ancestors(script:heads()))
+      local pos = cur
+      for _ = 1, n do
+        local nxt
+        for _, id in ipairs(order) do
+          local rev = script.revisions[id]
+          local parents = rev.parents
+          if not applied[id] and ((pos == nil and #parents == 0) or (pos ~= nil and parents[1] == pos)) then
+            nxt = id
+            break
+          end
+        end
+        if not nxt then
+          exc.raise(exc.InvalidRequestError, format("cannot go %s%d from %s: not that many revisions above it",
+            sign, n, tostring(cur or "base")), nil, 4)
+        end
+        applied[nxt] = true
+        pos = nxt
+      end
+      return {pos}
+    else
+      local pos = current[1]
+      for step = 1, n do
+        if pos == nil then
+          exc.raise(exc.InvalidRequestError, format("cannot go -%d: not that many revisions applied", n), nil, 4)
+        end
+        local parents = script.revisions[pos].parents
+        if #parents > 1 then
+          -- undoing a merge leaves its parents as the heads
+          if step == n then return parents end
+          exc.raise(exc.InvalidRequestError, format("cannot go -%d: the merge %s has several parents; name " ..
+            "the revision to reach", n, pos), nil, 4)
+        end
+        pos = parents[1]
+      end
+      return pos and {pos} or {}
+    end
+  end
+  return {script:get(target).revision}
+end
+
+-- Runs the revisions in order, one transaction each, the version table
+-- with them; prints a line per revision.
+local function apply(engine, script, vt, ids, direction, log, applied)
+  for _, id in ipairs(ids) do
+    local rev = script.revisions[id]
+    local t0 = now()
+    local ok, err = pcall(engine.begin, engine, function(conn)
+      local op = op_mod.new(conn)
+      if direction == "up" then
+        rev.upgrade(op)
+        applied[id] = true
+      else
+        rev.downgrade(op)
+        applied[id] = nil
+      end
+      write_heads(conn, vt, script:heads_of(applied))
+    end)
+    if not ok then
+      if direction == "up" then applied[id] = nil else applied[id] = true end
+      local msg = format("revision %s (%s) failed during %s: %s", id, rev.file,
+        direction == "up" and "upgrade" or "downgrade", tostring(err))
+      if exc.is_error(err) then
+        err.message = msg
+        error(err, 0)
+      end
+      exc.raise(exc.InvalidRequestError, msg, nil, 3)
+    end
+    if log then
+      log(format("%s %s %s%s (%.3f s)", direction == "up" and "upgrade" or "downgrade", id,
+        rev.message and (rev.message .. " ") or "", direction == "up" and
+        ("-> " .. concat(script:heads_of(applied), ", ")) or "", now() - t0))
+    end
+  end
+end
+
+local function with_engine(cfg, fn)
+  local c = config(cfg)
+  local script = script_mod.load(c.dir)
+  local engine, own = engine_of(c)
+  local ok, res = pcall(fn, c, script, engine)
+  if own then engine:dispose() end
+  if not ok then error(res, 0) end
+  return res
+end
+
+--- The current heads recorded in the database.
+function M.current(cfg)
+  return with_engine(cfg, function(c, _, engine)
+    return engine:connect(function(conn) return read_heads(conn, version_table(c)) end)
+  end)
+end
+
+--- The heads of the revision graph.
+function M.heads(cfg)
+  local c = config(cfg)
+  return script_mod.load(c.dir):heads()
+end
+
+--- The revisions, newest first: {revision, down_revision, message}.
+function M.history(cfg)
+  local c = config(cfg)
+  local out = {}
+  for _, rev in ipairs(script_mod.load(c.dir):walk()) do
+    out[#out + 1] = {revision = rev.revision, down_revision = rev.down_revision, message = rev.message}
+  end
+  return out
+end
+
+--- Upgrades to target ("head" by default); returns the revisions applied.
+function M.upgrade(cfg, target, log)
+  return with_engine(cfg, function(c, script, engine)
+    local vt = version_table(c)
+    ensure_version_table(engine, vt)
+    local current = engine:connect(function(conn) return read_heads(conn, vt) end)
+    for _, h in ipairs(current) do
+      if not script.revisions[h] then
+        exc.raise(exc.InvalidRequestError, format("the database is at revision %s, which is not in %s/versions",
+          h, c.dir), nil, 3)
+      end
+    end
+    local targets = resolve(script, target, current)
+    local applied = script:ancestors(current)
+    local want = script:ancestors(targets)
+    local todo = {}
+    for id in pairs(want) do if not applied[id] then todo[id] = true end end
+    local ids = script:ordered(todo)
+    apply(engine, script, vt, ids, "up", log, applied)
+    return ids
+  end)
+end
+
+--- Downgrades to target (a revision, "-n" or "base"); returns the
+--- revisions undone.
+function M.downgrade(cfg, target, log)
+  return with_engine(cfg, function(c, script, engine)
+    local vt = version_table(c)
+    ensure_version_table(engine, vt)
+    local current = engine:connect(function(conn) return read_heads(conn, vt) end)
+    local targets = resolve(script, target, current)
+    local applied = script:ancestors(current)
+    local keep = script:ancestors(targets)
+    local undo = {}
+    for id in pairs(applied) do if not keep[id] then undo[id] = true end end
+    local order = script:ordered(undo)
+    local ids = {}
+    for i = #order, 1, -1 do ids[#ids + 1] = order[i] end
+    apply(engine, script, vt, ids, "down", log, applied)
+    return ids
+  end)
+end
+
+--- Records revisions as current without running them.
+function M.stamp(cfg, target)
+  return with_engine(cfg, function(c, script, engine)
+    local vt = version_table(c)
+    ensure_version_table(engine, vt)
+    local targets = resolve(script, target, {})
+    engine:begin(function(conn) write_heads(conn, vt, targets) end)
+    return targets
+  end)
+end
+
+--- A migrations folder: dir/env.lua and dir/versions/.
+function M.init(dir, url)
+  dir = dir or "migrations"
+  if io.open(dir .. "/env.lua", "r") then
+    exc.raise(exc.InvalidRequestError, dir .. "/env.lua exists already", nil, 2)
+  end
+  os.execute(format("mkdir -p %q", dir .. "/versions"))
+  local f = assert(io.open(dir .. "/env.lua", "w"))
+  f:write("-- The migrations environment: the database, and the models autogenerate compares with.\n",
+    "return {\n",
+    "  url = ", format("%q", url or "sqlite:///app.db"), ",  -- QS_DATABASE_URL or --url override it\n",
+    "  -- target_metadata = require(\"models\").Base.metadata,\n",
+    "  version_table = \"alembic_version\",\n",
+    "}\n")
+  f:close()
+  return dir
+end
+
+-- A new revision id: 12 hex digits.
+local function new_id()
+  local t = {}
+  local seed = tostring({}):match("0x(%x+)") or "0"
+  math.randomseed(os.time() + tonumber(seed:sub(-6), 16))
+  for i = 1, 12 do t[i] = format("%x", math.random(0, 15)) end
+  return concat(t)
+end
+
+--- Writes a new revision file on the current head(s) (several: a merge);
+--- returns its id and path.
+function M.revision(cfg, opts)
+  opts = opts or {}
+  local c = config(cfg)
+  local script = script_mod.load(c.dir)
+  local parents = opts.head and {opts.head} or (opts.parents or script:heads())
+  if not opts.parents and #parents > 1 then
+    exc.raise(exc.InvalidRequestError, "multiple heads (" .. concat(parents, ", ") .. "): give one, or merge them",
+      nil, 2)
+  end
+  local id = opts.rev_id or new_id()
+  local message = opts.message or ""
+  local slug = message:lower():gsub("[^%w]+", "_"):gsub("^_+", ""):gsub("_+$", ""):sub(1, 40)
+  local path = format("%s/versions/%s_%s.lua", c.dir, id, slug ~= "" and slug or "revision")
+  local down
+  if #parents == 0 then down = "nil"
+  elseif #parents == 1 then down = format("%q", parents[1])
+  else
+    local q = {}
+    for i, p in ipairs(parents) do q[i] = format("%q", p) end
+    down = "{" .. concat(q, ", ") .. "}"
+  end
+  local f = assert(io.open(path, "w"))
+  f:write(format("-- %s\n", message ~= "" and message or "revision " .. id),
+    "local qs = require(\"quicksilver\")\n\n",
+    "return {\n",
+    format("  revision = %q,\n", id),
+    format("  down_revision = %s,\n", down),
+    format("  message = %q,\n", message),
+    "  upgrade = function(op)\n", opts.upgrade_body or "", "  end,\n",
+    "  downgrade = function(op)\n", opts.downgrade_body or "", "  end,\n",
+    "}\n")
+  f:close()
+  local _ = qs
+  return id, path
+end
+
+--- A revision merging heads (all current heads when none are named).
+function M.merge(cfg, heads, message)
+  local c = config(cfg)
+  local script = script_mod.load(c.dir)
+  heads = heads or script:heads()
+  if #heads < 2 then exc.raise(exc.InvalidRequestError, "merge needs two or more heads", nil, 2) end
+  for i, h in ipairs(heads) do heads[i] = script:get(h).revision end
+  return M.revision(cfg, {parents = heads, message = message or "merge"})
+end
+
+return M
