@@ -198,6 +198,85 @@ static void column_def(qsC *c, int idx) {
   if (autoinc && mysql) qsC_puts(c, " AUTO_INCREMENT");
 }
 
+/* A server default as column DDL writes it (literal values inline). */
+static void default_expr(qsC *c, int idx) {
+  c->literal_binds++;
+  c->unqualified++;
+  qsC_expr(c, idx);
+  c->unqualified--;
+  c->literal_binds--;
+}
+
+/*
+** ALTER TABLE t ... a column's type, nullability and server default
+** (migrations). PostgreSQL takes each change as its own ALTER COLUMN action;
+** MySQL restates the whole column with MODIFY COLUMN (the caller gives the
+** type and nullability it keeps); SQLite cannot change a column in place.
+*/
+static void alter_column(qsC *c, int idx) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *name = qsC_string(c, idx, "name", &n);
+  int mysql = c->d->quote_open == '`', pg = c->d->paramstyle == QS_PARAM_DOLLAR;
+  int first = 1;
+  if (name == NULL) qsC_error(c, QS_COMPILE, "altering a column needs its name");
+  if (!mysql && !pg)
+    qsC_error(c, QS_COMPILE, "SQLite cannot alter a column's type, nullability or default in place; "
+                             "use batch_alter_table");
+  qsC_puts(c, "ALTER TABLE ");
+  qsC_field(c, idx, "element");
+  qsC_table_name(c, lua_gettop(L));
+  lua_pop(L, 1);
+  if (mysql) {
+    qsC_puts(c, " MODIFY COLUMN ");
+    name = qsC_string(c, idx, "name", &n);
+    qsC_ident(c, name, n);
+    qs_buf_putc(c->b, ' ');
+    if (qsC_field(c, idx, "type") == LUA_TNIL) qsC_error(c, QS_COMPILE, "MODIFY COLUMN needs the column's type");
+    qsC_type(c, lua_gettop(L), 0);
+    lua_pop(L, 1);
+    if (!bool_field(c, idx, "nullable")) qsC_puts(c, " NOT NULL");
+    if (qsC_field(c, idx, "server_default") != LUA_TNIL && !lua_isboolean(L, -1)) {
+      qsC_puts(c, " DEFAULT ");
+      default_expr(c, lua_gettop(L));
+    }
+    lua_pop(L, 1);
+    return;
+  }
+  if (qsC_field(c, idx, "type") != LUA_TNIL) {
+    qsC_puts(c, " ALTER COLUMN ");
+    name = qsC_string(c, idx, "name", &n);
+    qsC_ident(c, name, n);
+    qsC_puts(c, " TYPE ");
+    qsC_type(c, lua_gettop(L), 0);
+    first = 0;
+  }
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "nullable") != LUA_TNIL) {
+    int nullable = lua_toboolean(L, -1);
+    qsC_puts(c, first ? " ALTER COLUMN " : ", ALTER COLUMN ");
+    name = qsC_string(c, idx, "name", &n);
+    qsC_ident(c, name, n);
+    qsC_puts(c, nullable ? " DROP NOT NULL" : " SET NOT NULL");
+    first = 0;
+  }
+  lua_pop(L, 1);
+  if (qsC_field(c, idx, "server_default") != LUA_TNIL) {
+    qsC_puts(c, first ? " ALTER COLUMN " : ", ALTER COLUMN ");
+    name = qsC_string(c, idx, "name", &n);
+    qsC_ident(c, name, n);
+    if (lua_isboolean(L, -1)) {
+      qsC_puts(c, " DROP DEFAULT");   /* server_default = false */
+    } else {
+      qsC_puts(c, " SET DEFAULT ");
+      default_expr(c, lua_gettop(L));
+    }
+    first = 0;
+  }
+  lua_pop(L, 1);
+  if (first) qsC_error(c, QS_COMPILE, "alter_column: nothing to change");
+}
+
 static void create_table(qsC *c, int idx) {
   lua_State *L = c->L;
   int t, i, n, first = 1;
@@ -310,6 +389,22 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       name = qsC_string(c, idx, "new_name", &n);
       qsC_ident(c, name, n);
       break;
+    case QSK_ALTER_COLUMN: alter_column(c, idx); break;
+    case QSK_RENAME_COLUMN:
+      name = qsC_string(c, idx, "name", &n);
+      if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a column needs its name");
+      qsC_puts(c, "ALTER TABLE ");
+      qsC_field(c, idx, "element");
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qsC_puts(c, " RENAME COLUMN ");
+      name = qsC_string(c, idx, "name", &n);
+      qsC_ident(c, name, n);
+      qsC_puts(c, " TO ");
+      name = qsC_string(c, idx, "new_name", &n);
+      if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a column needs the new name");
+      qsC_ident(c, name, n);
+      break;
     case QSK_DROP_CONSTRAINT:
       name = qsC_string(c, idx, "name", &n);
       if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a constraint needs its name");
@@ -318,8 +413,9 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       qsC_table_name(c, lua_gettop(L));
       lua_pop(L, 1);
       /* MySQL names the kind of constraint it drops */
-      qsC_puts(c, c->d->quote_open == '`' && bool_field(c, idx, "foreign_key") ? " DROP FOREIGN KEY "
-                                                                               : " DROP CONSTRAINT ");
+      if (c->d->quote_open == '`' && bool_field(c, idx, "foreign_key")) qsC_puts(c, " DROP FOREIGN KEY ");
+      else if (c->d->quote_open == '`' && bool_field(c, idx, "unique")) qsC_puts(c, " DROP INDEX ");
+      else qsC_puts(c, " DROP CONSTRAINT ");
       name = qsC_string(c, idx, "name", &n);
       qsC_ident(c, name, n);
       break;

@@ -173,6 +173,57 @@ return {revision = "f6", down_revision = "e5", message = "broken",
     end
   end)
 
+  it("batch_alter_table changes a table with rows and a child table pointing at it", function()
+    write("f6", [[
+local qs = require("quicksilver")
+return {revision = "f6", down_revision = "e5", message = "batch",
+  upgrade = function(op)
+    op.batch_alter_table("users", function(batch)
+      batch.alter_column("name", {type = qs.String(60), new_column_name = "full_name"})
+      batch.add_column(qs.Column("age", qs.Integer, {server_default = 0, nullable = false}))
+      batch.create_unique_constraint("uq_users_email", {"email"})
+    end)
+  end,
+  downgrade = function(op)
+    op.batch_alter_table("users", function(batch)
+      batch.drop_constraint("uq_users_email", {type_ = "unique"})
+      batch.drop_column("age")
+      batch.alter_column("full_name", {type = qs.String(30), new_column_name = "name"})
+    end)
+  end}
+]])
+    migrate.upgrade(cfg, "e5")
+    engine:begin(function(c) c:exec_driver_sql("INSERT INTO articles (id, user_id, title) VALUES (1, 1, 'hello')") end)
+    migrate.upgrade(cfg, "head")
+    local insp = qs.inspect(engine)
+    local cols = {}
+    for _, c in ipairs(insp:get_columns("users")) do cols[c.name] = c end
+    assert.truthy(cols.full_name)
+    assert.is_nil(cols.name)
+    assert.equal(60, cols.full_name.type.length)
+    assert.is_false(cols.age.nullable)
+    local rows = engine:connect(function(c)
+      return c:exec_driver_sql("SELECT full_name, age FROM users ORDER BY id"):all()
+    end)
+    assert.same({"ada", 0}, {rows[1][1], rows[1][2]})
+    assert.equal(2, #rows)
+    local ix = {}
+    for _, i in ipairs(insp:get_indexes("users")) do ix[i.name] = true end
+    assert.truthy(ix.ix_users_email)                       -- the index came along
+    local fk = insp:get_foreign_keys("articles")[1]
+    assert.equal("users", fk.referred_table)               -- the child still points at users
+    raises(qs.exc.IntegrityError, function()
+      engine:begin(function(c) c:exec_driver_sql("INSERT INTO users (id, full_name, email) VALUES (9, 'x', 'ada@x')") end)
+    end)
+    migrate.downgrade(cfg, "e5")
+    cols = {}
+    for _, c in ipairs(qs.inspect(engine):get_columns("users")) do cols[c.name] = c end
+    assert.truthy(cols.name)
+    assert.is_nil(cols.age)
+    assert.equal(2, users())
+    assert.equal(1, engine:connect(function(c) return c:exec_driver_sql("SELECT count(*) FROM articles"):scalar() end))
+  end)
+
   it("runs from the command line", function()
     local function run(args)
       local p = io.popen(string.format("LUA_PATH=%q LUA_CPATH=%q %q bin/quicksilver migrate %s -d %q --url %q 2>&1; echo \"rc=$?\"",

@@ -101,15 +101,78 @@ function M.new(conn, opts)
     return run(dml.insert(t), rows)
   end)
 
-  -- the Alembic operations this first landing does not have yet
-  for _, name in ipairs({"alter_column", "create_unique_constraint", "create_foreign_key",
-      "create_check_constraint", "drop_constraint", "batch_alter_table"}) do
-    def(name, function()
-      exc.raise(exc.NotSupportedError, format("op.%s is not available yet (quicksilver migrate: the " ..
-        "operations so far are create_table, drop_table, add_column, drop_column, rename_table, " ..
-        "create_index, drop_index, execute, bulk_insert)", name), nil, 3)
-    end)
+  local function sqlite_refuses(what)
+    if conn.dialect.name == "sqlite" then
+      exc.raise(exc.NotSupportedError, format("op.%s: SQLite cannot change a table's constraints in " ..
+        "place; use op.batch_alter_table", what), nil, 4)
+    end
   end
+
+  --- alter_column(table, column, {type, nullable, server_default (false
+  --- drops it), new_column_name, existing_type, existing_nullable,
+  --- existing_server_default})
+  def("alter_column", function(tname, cname, o)
+    o = o or {}
+    local t = table_ref(tname, o.schema)
+    local changes = o.type ~= nil or o.type_ ~= nil or o.nullable ~= nil or o.server_default ~= nil
+    if changes then
+      local spec = {type = o.type or o.type_, nullable = o.nullable, server_default = o.server_default}
+      if conn.dialect.name == "mysql" or conn.dialect.name == "mariadb" then
+        -- MODIFY restates the column: what is not changing comes from the
+        -- existing_* options or from the database
+        local cur
+        for _, c in ipairs(require("quicksilver").inspect(conn):get_columns(tname, o.schema)) do
+          if c.name == cname then cur = c end
+        end
+        if spec.type == nil then spec.type = o.existing_type or (cur and cur.type) end
+        if spec.nullable == nil then
+          if o.existing_nullable ~= nil then spec.nullable = o.existing_nullable else spec.nullable = cur and cur.nullable end
+        end
+        if spec.server_default == nil then
+          local d = o.existing_server_default
+          if d == nil and cur and cur.default ~= nil then d = elements.text(tostring(cur.default)) end
+          spec.server_default = d
+        end
+      end
+      run(ddl.AlterColumn(t, cname, spec))
+    end
+    if o.new_column_name then run(ddl.RenameColumn(t, cname, o.new_column_name)) end
+  end)
+
+  --- create_unique_constraint(name, table, {columns})
+  def("create_unique_constraint", function(name, tname, cols, o)
+    sqlite_refuses("create_unique_constraint")
+    run(ddl.AddConstraint(table_ref(tname, o and o.schema), {kind = "unique", name = name, columns = cols}))
+  end)
+
+  --- create_foreign_key(name, source, referent, {local cols}, {remote cols}, {ondelete, onupdate})
+  def("create_foreign_key", function(name, source, referent, lcols, rcols, o)
+    sqlite_refuses("create_foreign_key")
+    o = o or {}
+    run(ddl.AddConstraint(table_ref(source, o.source_schema), {kind = "foreign_key", name = name,
+      columns = lcols, ref_table = referent, ref_schema = o.referent_schema, ref_columns = rcols,
+      ondelete = o.ondelete, onupdate = o.onupdate}))
+  end)
+
+  --- create_check_constraint(name, table, condition (SQL text or expression))
+  def("create_check_constraint", function(name, tname, condition, o)
+    sqlite_refuses("create_check_constraint")
+    if type(condition) == "string" then condition = elements.text(condition) end
+    run(ddl.AddConstraint(table_ref(tname, o and o.schema), {kind = "check", name = name, sqltext = condition}))
+  end)
+
+  --- drop_constraint(name, table, {type_ = "foreignkey" | "unique" | "check"})
+  def("drop_constraint", function(name, tname, o)
+    sqlite_refuses("drop_constraint")
+    o = o or {}
+    local kind = o.type_ or o.type
+    run(ddl.DropConstraint(table_ref(tname, o.schema), {name = name,
+      kind = kind == "foreignkey" and "foreign_key" or kind}))
+  end)
+
+  def("batch_alter_table", function(tname, fn)
+    return require("quicksilver.migrate.batch").run(op, conn, tname, fn)
+  end)
   return op
 end
 

@@ -6,6 +6,7 @@ local core = require("quicksilver.core")
 local elements = require("quicksilver.sql.elements")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
+local types = require("quicksilver.sql.types")
 local util = require("quicksilver.util")
 
 local M = {}
@@ -126,6 +127,22 @@ function M.DropColumn(t, name)
     name = name, target = t}, DDLElement)
 end
 
+--- ALTER TABLE t ALTER/MODIFY COLUMN: opts.type (a type), opts.nullable
+--- (boolean), opts.server_default (a value or expression; false drops it).
+function M.AlterColumn(t, name, opts)
+  local sd = opts.server_default
+  if sd ~= nil and sd ~= false then sd = server_default({name = name, server_default = sd, type = opts.type}) end
+  return setmetatable({_k = K.ALTER_COLUMN, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    name = name, type = opts.type and types.to_instance(opts.type) or nil, nullable = opts.nullable,
+    server_default = sd, target = t}, DDLElement)
+end
+
+--- ALTER TABLE t RENAME COLUMN name TO new_name.
+function M.RenameColumn(t, name, new_name)
+  return setmetatable({_k = K.RENAME_COLUMN, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    name = name, new_name = new_name, target = t}, DDLElement)
+end
+
 --- ALTER TABLE t RENAME TO new_name.
 function M.RenameTable(t, new_name)
   return setmetatable({_k = K.RENAME_TABLE, element = {_k = K.TABLE, name = t.name, schema = t.schema},
@@ -135,7 +152,7 @@ end
 --- ALTER TABLE ... DROP CONSTRAINT name (DROP FOREIGN KEY on MySQL).
 function M.DropConstraint(t, con)
   return setmetatable({_k = K.DROP_CONSTRAINT, element = {_k = K.TABLE, name = t.name, schema = t.schema},
-    name = con.name, foreign_key = con.kind == "foreign_key", target = t}, DDLElement)
+    name = con.name, foreign_key = con.kind == "foreign_key", unique = con.kind == "unique", target = t}, DDLElement)
 end
 
 --- The use_alter foreign keys of t, as constraint descriptions.

@@ -1,0 +1,207 @@
+--- migrate/batch.lua: op.batch_alter_table(table, fn(batch)). On SQLite,
+--- which cannot change a column or a constraint in place, the table is
+--- rebuilt: a new table with the changes, the rows copied, the old one
+--- dropped and the new one renamed, its indexes made again (the migration
+--- runtime has foreign-key enforcement off around the revision and runs
+--- PRAGMA foreign_key_check before committing). Elsewhere each change is
+--- its own ALTER TABLE.
+local exc = require("quicksilver.exc")
+local core = require("quicksilver.core")
+local schema = require("quicksilver.sql.schema")
+local ddl = require("quicksilver.sql.ddl")
+local elements = require("quicksilver.sql.elements")
+
+local M = {}
+
+local format, concat = string.format, table.concat
+
+-- The changes, recorded in order.
+local function recorder()
+  local changes = {}
+  local batch = {}
+  local function def(name)
+    batch[name] = function(a, ...)
+      local args = {n = select("#", ...), ...}
+      if a ~= batch then
+        table.insert(args, 1, a)
+        args.n = args.n + 1
+      end
+      changes[#changes + 1] = {op = name, args = args}
+    end
+  end
+  for _, n in ipairs({"add_column", "drop_column", "alter_column", "create_unique_constraint",
+      "create_foreign_key", "create_check_constraint", "drop_constraint", "create_index", "drop_index"}) do
+    def(n)
+  end
+  return batch, changes
+end
+
+-- Elsewhere than SQLite: each change through op, on the table.
+local function direct(op, tname, changes)
+  for _, ch in ipairs(changes) do
+    local a = ch.args
+    local n = ch.op
+    if n == "add_column" then op.add_column(tname, a[1])
+    elseif n == "drop_column" then op.drop_column(tname, a[1])
+    elseif n == "alter_column" then op.alter_column(tname, a[1], a[2])
+    elseif n == "create_unique_constraint" then op.create_unique_constraint(a[1], tname, a[2])
+    elseif n == "create_foreign_key" then op.create_foreign_key(a[1], tname, a[2], a[3], a[4], a[5])
+    elseif n == "create_check_constraint" then op.create_check_constraint(a[1], tname, a[2])
+    elseif n == "drop_constraint" then op.drop_constraint(a[1], tname, a[2])
+    elseif n == "create_index" then op.create_index(a[1], tname, a[2], a[3])
+    elseif n == "drop_index" then op.drop_index(a[1], tname)
+    end
+  end
+end
+
+local function ident(name) return core.ident("sqlite", name) end
+
+-- SQLite: the rebuild.
+local function rebuild(conn, tname, changes)
+  local md = schema.metadata()
+  local old = conn:_reflect_table(md, tname, {resolve_fks = false})
+  -- columns: {name, column} in order; source: new name -> old name (copied)
+  local cols, source = {}, {}
+  for _, c in ipairs(old.columns) do
+    cols[#cols + 1] = {name = c.name, col = c}
+    source[c.name] = c.name
+  end
+  local function find(name)
+    for i, e in ipairs(cols) do if e.name == name then return i, e end end
+    exc.raise(exc.ArgumentError, format("batch_alter_table(%s): no column %s", tname, tostring(name)), nil, 5)
+  end
+  local constraints = {}
+  for _, con in ipairs(old.constraints) do constraints[#constraints + 1] = con end
+  local fks = {}
+  for _, fk in ipairs(old.foreign_keys) do
+    local con = fk.constraint
+    if con and not fks[con] then fks[con] = true; fks[#fks + 1] = con end
+  end
+  local indexes = {}
+  for _, ix in ipairs(old.indexes) do
+    local names = {}
+    for i, e in ipairs(ix.expressions) do names[i] = e.name end
+    indexes[#indexes + 1] = {name = ix.name, columns = names, unique = ix.unique}
+  end
+  for _, ch in ipairs(changes) do
+    local a, n = ch.args, ch.op
+    if n == "add_column" then
+      cols[#cols + 1] = {name = a[1].name, col = a[1]}
+    elseif n == "drop_column" then
+      local i = find(a[1])
+      table.remove(cols, i)
+      source[a[1]] = nil
+    elseif n == "alter_column" then
+      local _, e = find(a[1])
+      local o = a[2] or {}
+      local c = e.col:copy()
+      if o.type or o.type_ then c.type = require("quicksilver.sql.types").to_instance(o.type or o.type_) end
+      if o.nullable ~= nil then c.nullable = o.nullable end
+      if o.server_default == false then c.server_default = nil
+      elseif o.server_default ~= nil then c.server_default = o.server_default end
+      if o.new_column_name then
+        source[o.new_column_name] = source[e.name]
+        source[e.name] = nil
+        c.name, c.key = o.new_column_name, o.new_column_name
+        e.name = o.new_column_name
+        for _, ix in ipairs(indexes) do
+          for i, cn in ipairs(ix.columns) do if cn == a[1] then ix.columns[i] = o.new_column_name end end
+        end
+      end
+      e.col = c
+    elseif n == "create_unique_constraint" then
+      local args = {table.unpack and table.unpack(a[2]) or unpack(a[2])}
+      args[#args + 1] = {name = a[1]}
+      constraints[#constraints + 1] = schema.UniqueConstraint((table.unpack or unpack)(args))
+    elseif n == "create_check_constraint" then
+      constraints[#constraints + 1] = schema.CheckConstraint(a[2], {name = a[1]})
+    elseif n == "create_foreign_key" then
+      local refs = {}
+      for i, rc in ipairs(a[4]) do refs[i] = a[2] .. "." .. rc end
+      local o = a[5] or {}
+      fks[#fks + 1] = schema.ForeignKeyConstraint(a[3], refs, {name = a[1], ondelete = o.ondelete, onupdate = o.onupdate})
+    elseif n == "drop_constraint" then
+      local found = false
+      for i = #constraints, 1, -1 do
+        if constraints[i].name == a[1] then table.remove(constraints, i); found = true end
+      end
+      for i = #fks, 1, -1 do
+        if fks[i].name == a[1] then table.remove(fks, i); found = true end
+      end
+      if not found then
+        exc.raise(exc.ArgumentError, format("batch_alter_table(%s): no constraint named %s", tname,
+          tostring(a[1])), nil, 5)
+      end
+    elseif n == "create_index" then
+      indexes[#indexes + 1] = {name = a[1], columns = a[2], unique = a[3] and a[3].unique}
+    elseif n == "drop_index" then
+      for i = #indexes, 1, -1 do if indexes[i].name == a[1] then table.remove(indexes, i) end end
+    end
+  end
+  -- the new table, under a temporary name
+  local tmp = "_qs_tmp_" .. tname
+  local items = {}
+  for _, e in ipairs(cols) do
+    local c = e.col:copy()
+    c.foreign_keys = {}
+    items[#items + 1] = c
+  end
+  for _, con in ipairs(constraints) do
+    if con.kind ~= "primary_key" then
+      -- constraints that name a dropped column go with it
+      local keep = true
+      for _, cn in ipairs(con.columns or {}) do
+        local present = false
+        for _, e in ipairs(cols) do if e.name == cn then present = true end end
+        if not present then keep = false end
+      end
+      if keep then items[#items + 1] = con end
+    end
+  end
+  for _, fk in ipairs(fks) do
+    local keep = true
+    for _, cn in ipairs(fk.columns) do
+      local present = false
+      for _, e in ipairs(cols) do if e.name == cn then present = true end end
+      if not present then keep = false end
+    end
+    if keep then
+      items[#items + 1] = schema.ForeignKeyConstraint(fk.columns, fk.refs, {name = fk.name,
+        ondelete = fk.ondelete, onupdate = fk.onupdate})
+    end
+  end
+  local newmd = schema.metadata()
+  local t = schema.table(tmp, newmd, (table.unpack or unpack)(items))
+  conn:execute(ddl.CreateTable(t, {inline_alter = true}))
+  local dst, src = {}, {}
+  for _, e in ipairs(cols) do
+    if source[e.name] then
+      dst[#dst + 1] = ident(e.name)
+      src[#src + 1] = ident(source[e.name])
+    end
+  end
+  if #dst > 0 then
+    conn:exec_driver_sql(format("INSERT INTO %s (%s) SELECT %s FROM %s", ident(tmp), concat(dst, ", "),
+      concat(src, ", "), ident(tname)))
+  end
+  conn:exec_driver_sql("DROP TABLE " .. ident(tname))
+  conn:exec_driver_sql(format("ALTER TABLE %s RENAME TO %s", ident(tmp), ident(tname)))
+  for _, ix in ipairs(indexes) do
+    local cs = {}
+    for i, cn in ipairs(ix.columns) do cs[i] = ident(cn) end
+    conn:exec_driver_sql(format("CREATE %sINDEX %s ON %s (%s)", ix.unique and "UNIQUE " or "", ident(ix.name),
+      ident(tname), concat(cs, ", ")))
+  end
+  local _ = elements
+end
+
+function M.run(op, conn, tname, fn)
+  if type(tname) ~= "string" or type(fn) ~= "function" then
+    exc.raise(exc.ArgumentError, "op.batch_alter_table: expected a table name and a function(batch)", nil, 3)
+  end
+  local batch, changes = recorder()
+  fn(batch)
+  if conn.dialect.name == "sqlite" then rebuild(conn, tname, changes) else direct(op, tname, changes) end
+end
+
+return M
