@@ -75,6 +75,7 @@ build = {
     ["quicksilver"] = "lua/quicksilver/init.lua",
     ["quicksilver.migrate.batch"] = "lua/quicksilver/migrate/batch.lua",
     ["quicksilver.migrate"] = "lua/quicksilver/migrate/init.lua",
+    ["quicksilver.migrate.offline"] = "lua/quicksilver/migrate/offline.lua",
     ["quicksilver.migrate.op"] = "lua/quicksilver/migrate/op.lua",
     ["quicksilver.migrate.script"] = "lua/quicksilver/migrate/script.lua",
     ["quicksilver.orm.aliased"] = "lua/quicksilver/orm/aliased.lua",

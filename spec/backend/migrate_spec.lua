@@ -224,6 +224,35 @@ return {revision = "f6", down_revision = "e5", message = "batch",
     assert.equal(1, engine:connect(function(c) return c:exec_driver_sql("SELECT count(*) FROM articles"):scalar() end))
   end)
 
+  it("writes offline SQL that the database's own client runs", function()
+    local sql = migrate.upgrade_sql(cfg, "head")
+    assert.matches("INSERT INTO users (name, email) VALUES ('ada', 'ada@x')", sql, 1, true)
+    local file = dir .. "/up.sql"
+    local f = assert(io.open(file, "w"))
+    f:write(sql)
+    f:close()
+    local cmd
+    if helpers.on("sqlite") then
+      cmd = string.format("sqlite3 %q < %q", url:match("^sqlite:///(.*)$"), file)
+    elseif helpers.on("postgresql") then
+      local user, host, port, db = url:match("^postgresql://([^@:]+)@([^:/]+):(%d+)/([^?]+)")
+      cmd = string.format("psql -X -q -v ON_ERROR_STOP=1 -h %s -p %s -U %s -d %s -f %q", host, port, user, db, file)
+    else
+      local user, pw, host, port, db = url:match("^mysql://([^:@]+):([^@]*)@([^:/]+):(%d+)/([^?]+)")
+      cmd = string.format("mysql -h %s -P %s -u %s -p%s %s < %q", host, port, user, pw, db, file)
+    end
+    local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+    local out = p:read("*a")
+    p:close()
+    assert.matches("rc=0%s*$", out)
+    assert.same({"e5"}, migrate.current(cfg))
+    assert.same({"articles", "users"}, tables())
+    assert.equal(2, users())
+    -- and back down, offline too
+    local down = migrate.downgrade_sql(cfg, "base")
+    assert.matches("DROP TABLE users", down, 1, true)
+  end)
+
   it("runs from the command line", function()
     local function run(args)
       local p = io.popen(string.format("LUA_PATH=%q LUA_CPATH=%q %q bin/quicksilver migrate %s -d %q --url %q 2>&1; echo \"rc=$?\"",

@@ -10,6 +10,8 @@ usage: quicksilver migrate <command> [-d DIR] [--url URL]
   revision -m MSG [--head R] a new revision file on the head (or R)
   merge -m MSG [R1 R2 ...]   a revision merging heads (all current heads by default)
   upgrade [REV]              to REV (default head; heads, an id, +N)
+  upgrade --sql [FROM:]TO    print the SQL instead of running it (from base by default)
+  downgrade --sql FROM:TO    the same for a downgrade
   downgrade REV              to REV (an id, -N, base)
   current                    the revisions the database is at
   heads                      the heads of the revision graph
@@ -26,6 +28,7 @@ local function parse(args)
     elseif a == "--url" then o.url = args[i + 1]; i = i + 2
     elseif a == "-m" or a == "--message" then o.message = args[i + 1]; i = i + 2
     elseif a == "--head" then o.head = args[i + 1]; i = i + 2
+    elseif a == "--sql" then o.sql = true; i = i + 1
     else o.pos[#o.pos + 1] = a; i = i + 1 end
   end
   return o
@@ -48,6 +51,14 @@ function M.main(args)
     local heads = #o.pos > 0 and o.pos or nil
     local id, path = migrate.merge(cfg, heads, o.message)
     say(id .. "  " .. path)
+  elseif cmd == "upgrade" and o.sql then
+    -- [FROM:]TO, as Alembic's offline range
+    local from, to = (o.pos[1] or "head"):match("^([^:]+):(.+)$")
+    return migrate.upgrade_sql(cfg, to or o.pos[1] or "head", from), 0
+  elseif cmd == "downgrade" and o.sql then
+    local from, to = (o.pos[1] or ""):match("^([^:]+):(.+)$")
+    if not to then return USAGE, 2 end
+    return migrate.downgrade_sql(cfg, to, from), 0
   elseif cmd == "upgrade" then
     local done = migrate.upgrade(cfg, o.pos[1] or "head", say)
     if #done == 0 then say("already at " .. (o.pos[1] or "head")) end

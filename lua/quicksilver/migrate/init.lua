@@ -267,6 +267,45 @@ function M.downgrade(cfg, target, log)
   end)
 end
 
+local function dialect_name(c)
+  if not c.url then
+    exc.raise(exc.ArgumentError, "migrate --sql: the URL names the dialect (env.lua url or --url)", nil, 4)
+  end
+  local name = qs.make_url(c.url):get_backend_name()
+  if name == "postgres" then name = "postgresql" end
+  return name
+end
+
+--- The SQL an upgrade from `from` (base by default) to target would run,
+--- without a database: values inline, version table rows included.
+function M.upgrade_sql(cfg, target, from)
+  local c = config(cfg)
+  local script = script_mod.load(c.dir)
+  local current = from and resolve(script, from, {}) or {}
+  local targets = resolve(script, target, current)
+  local applied = script:ancestors(current)
+  local todo = {}
+  for id in pairs(script:ancestors(targets)) do if not applied[id] then todo[id] = true end end
+  return require("quicksilver.migrate.offline").render(script, script:ordered(todo), "up", dialect_name(c),
+    c.version_table, current)
+end
+
+--- The SQL a downgrade from `from` (the heads by default) to target would run.
+function M.downgrade_sql(cfg, target, from)
+  local c = config(cfg)
+  local script = script_mod.load(c.dir)
+  local current = from and resolve(script, from, {}) or script:heads()
+  local targets = resolve(script, target, current)
+  local keep = script:ancestors(targets)
+  local undo = {}
+  for id in pairs(script:ancestors(current)) do if not keep[id] then undo[id] = true end end
+  local order = script:ordered(undo)
+  local ids = {}
+  for i = #order, 1, -1 do ids[#ids + 1] = order[i] end
+  return require("quicksilver.migrate.offline").render(script, ids, "down", dialect_name(c), c.version_table,
+    current)
+end
+
 --- Records revisions as current without running them.
 function M.stamp(cfg, target)
   return with_engine(cfg, function(c, script, engine)

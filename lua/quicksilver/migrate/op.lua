@@ -121,8 +121,16 @@ function M.new(conn, opts)
         -- MODIFY restates the column: what is not changing comes from the
         -- existing_* options or from the database
         local cur
-        for _, c in ipairs(require("quicksilver").inspect(conn):get_columns(tname, o.schema)) do
-          if c.name == cname then cur = c end
+        local need = (spec.type == nil and o.existing_type == nil) or
+          (spec.nullable == nil and o.existing_nullable == nil)
+        if need and conn.offline then
+          exc.raise(exc.NotSupportedError, format("op.alter_column(%s, %s): offline SQL for MySQL needs " ..
+            "existing_type and existing_nullable (MODIFY COLUMN restates the column)", tname, cname), nil, 3)
+        end
+        if need then
+          for _, c in ipairs(require("quicksilver").inspect(conn):get_columns(tname, o.schema)) do
+            if c.name == cname then cur = c end
+          end
         end
         if spec.type == nil then spec.type = o.existing_type or (cur and cur.type) end
         if spec.nullable == nil then
