@@ -73,6 +73,7 @@ build = {
     ["quicksilver.exc"] = "lua/quicksilver/exc.lua",
     ["quicksilver.ext.automap"] = "lua/quicksilver/ext/automap.lua",
     ["quicksilver"] = "lua/quicksilver/init.lua",
+    ["quicksilver.migrate.autogenerate"] = "lua/quicksilver/migrate/autogenerate.lua",
     ["quicksilver.migrate.batch"] = "lua/quicksilver/migrate/batch.lua",
     ["quicksilver.migrate"] = "lua/quicksilver/migrate/init.lua",
     ["quicksilver.migrate.offline"] = "lua/quicksilver/migrate/offline.lua",

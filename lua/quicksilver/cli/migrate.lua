@@ -7,7 +7,9 @@ local M = {}
 local USAGE = [[
 usage: quicksilver migrate <command> [-d DIR] [--url URL]
   init [DIR]                 a migrations folder: DIR/env.lua and DIR/versions/
-  revision -m MSG [--head R] a new revision file on the head (or R)
+  revision -m MSG [--head R] a new revision file on the head (or R); --autogenerate
+                             fills it from the models (env.lua target_metadata)
+  check                      fail when the models and the database differ
   merge -m MSG [R1 R2 ...]   a revision merging heads (all current heads by default)
   upgrade [REV]              to REV (default head; heads, an id, +N)
   upgrade --sql [FROM:]TO    print the SQL instead of running it (from base by default)
@@ -29,6 +31,7 @@ local function parse(args)
     elseif a == "-m" or a == "--message" then o.message = args[i + 1]; i = i + 2
     elseif a == "--head" then o.head = args[i + 1]; i = i + 2
     elseif a == "--sql" then o.sql = true; i = i + 1
+    elseif a == "--autogenerate" then o.autogenerate = true; i = i + 1
     else o.pos[#o.pos + 1] = a; i = i + 1 end
   end
   return o
@@ -45,7 +48,7 @@ function M.main(args)
     local dir = migrate.init(o.pos[1] or o.dir or "migrations", o.url)
     say("created " .. dir .. "/env.lua and " .. dir .. "/versions/")
   elseif cmd == "revision" then
-    local id, path = migrate.revision(cfg, {message = o.message, head = o.head})
+    local id, path = migrate.revision(cfg, {message = o.message, head = o.head, autogenerate = o.autogenerate})
     say(id .. "  " .. path)
   elseif cmd == "merge" then
     local heads = #o.pos > 0 and o.pos or nil
@@ -77,6 +80,9 @@ function M.main(args)
         or (r.down_revision or "<base>")
       say(string.format("%s -> %s, %s", down, r.revision, r.message or ""))
     end
+  elseif cmd == "check" then
+    migrate.check(cfg)
+    say("no differences between the models and the database")
   elseif cmd == "stamp" then
     if not o.pos[1] then return USAGE, 2 end
     local t = migrate.stamp(cfg, o.pos[1])

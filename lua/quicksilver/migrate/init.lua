@@ -344,11 +344,48 @@ local function new_id()
   return concat(t)
 end
 
+-- The differences between the database and target_metadata.
+local function differences(c)
+  local md = c.target_metadata
+  if type(md) ~= "table" or not md.sorted_tables then
+    exc.raise(exc.ArgumentError, "migrate: autogenerate and check need target_metadata (env.lua)", nil, 4)
+  end
+  local engine, own = engine_of(c)
+  local ok, diffs = pcall(engine.connect, engine, function(conn)
+    return require("quicksilver.migrate.autogenerate").compare(conn, md, {version_table = c.version_table,
+      compare_type = c.compare_type, include_object = c.include_object})
+  end)
+  if own then engine:dispose() end
+  if not ok then error(diffs, 0) end
+  return diffs, engine.dialect.name
+end
+
+--- Fails (InvalidRequestError listing them) when the models and the
+--- database differ; returns true when they agree.
+function M.check(cfg)
+  local c = config(cfg)
+  local diffs = differences(c)
+  if #diffs > 0 then
+    local lines = {}
+    local describe = require("quicksilver.migrate.autogenerate").describe
+    for i, d in ipairs(diffs) do lines[i] = describe(d) end
+    exc.raise(exc.InvalidRequestError, "the database does not match the models: " .. concat(lines, "; "), nil, 2)
+  end
+  return true
+end
+
 --- Writes a new revision file on the current head(s) (several: a merge);
---- returns its id and path.
+--- returns its id and path. opts.autogenerate fills it from the
+--- differences between the database and target_metadata.
 function M.revision(cfg, opts)
   opts = opts or {}
   local c = config(cfg)
+  if opts.autogenerate then
+    local diffs, dname = differences(c)
+    local ag = require("quicksilver.migrate.autogenerate")
+    opts.upgrade_body, opts.downgrade_body = ag.render(diffs, {render_as_batch = c.render_as_batch or
+      dname == "sqlite"})
+  end
   local script = script_mod.load(c.dir)
   local parents = opts.head and {opts.head} or (opts.parents or script:heads())
   if not opts.parents and #parents > 1 then
