@@ -134,6 +134,11 @@ describe("migrations on " .. helpers.backend, function()
     local hist = migrate.history(cfg)
     assert.equal("e5", hist[1].revision)
     assert.equal(5, #hist)
+    local part = migrate.history(cfg, "b2:c3")
+    local ids = {}
+    for i, r in ipairs(part) do ids[i] = r.revision end
+    assert.same({"c3", "b2"}, ids)
+    assert.same({{revision = "b2", children = {"c3", "d4"}}}, migrate.branches(cfg))
   end)
 
   it("stamps, and refuses unknown revisions, missing parents and two heads", function()

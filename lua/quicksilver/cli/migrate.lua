@@ -17,7 +17,8 @@ usage: quicksilver migrate <command> [-d DIR] [--url URL]
   downgrade REV              to REV (an id, -N, base)
   current                    the revisions the database is at
   heads                      the heads of the revision graph
-  history                    the revisions, newest first
+  history [-r FROM:TO]       the revisions, newest first (a range of them)
+  branches                   the revisions more than one builds on
   stamp REV                  record REV as current without running anything
 ]]
 
@@ -32,6 +33,7 @@ local function parse(args)
     elseif a == "--head" then o.head = args[i + 1]; i = i + 2
     elseif a == "--sql" then o.sql = true; i = i + 1
     elseif a == "--autogenerate" then o.autogenerate = true; i = i + 1
+    elseif a == "-r" or a == "--rev-range" then o.range = args[i + 1]; i = i + 2
     else o.pos[#o.pos + 1] = a; i = i + 1 end
   end
   return o
@@ -75,10 +77,14 @@ function M.main(args)
   elseif cmd == "heads" then
     say(table.concat(migrate.heads(cfg), "\n"))
   elseif cmd == "history" then
-    for _, r in ipairs(migrate.history(cfg)) do
+    for _, r in ipairs(migrate.history(cfg, o.range)) do
       local down = type(r.down_revision) == "table" and ("(" .. table.concat(r.down_revision, ", ") .. ")")
         or (r.down_revision or "<base>")
       say(string.format("%s -> %s, %s", down, r.revision, r.message or ""))
+    end
+  elseif cmd == "branches" then
+    for _, b in ipairs(migrate.branches(cfg)) do
+      say(string.format("%s -> %s", b.revision, table.concat(b.children, ", ")))
     end
   elseif cmd == "check" then
     migrate.check(cfg)

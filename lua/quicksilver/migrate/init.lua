@@ -215,11 +215,50 @@ function M.heads(cfg)
 end
 
 --- The revisions, newest first: {revision, down_revision, message}.
-function M.history(cfg)
+--- range "A:B" limits them to B and what it builds on down to A (either
+--- side may be left out: ":B", "A:").
+function M.history(cfg, range)
   local c = config(cfg)
+  local script = script_mod.load(c.dir)
+  local lower, upper
+  if range then
+    lower, upper = tostring(range):match("^([^:]*):([^:]*)$")
+    if not lower then
+      exc.raise(exc.ArgumentError, "history: a range is written FROM:TO (either may be empty)", nil, 2)
+    end
+  end
+  local keep
+  if upper and upper ~= "" then keep = script:ancestors({script:get(upper).revision}) end
+  local below
+  if lower and lower ~= "" then
+    below = script:ancestors({script:get(lower).revision})
+    below[script:get(lower).revision] = nil
+  end
   local out = {}
-  for _, rev in ipairs(script_mod.load(c.dir):walk()) do
-    out[#out + 1] = {revision = rev.revision, down_revision = rev.down_revision, message = rev.message}
+  for _, rev in ipairs(script:walk()) do
+    local id = rev.revision
+    if (not keep or keep[id]) and not (below and below[id]) then
+      out[#out + 1] = {revision = id, down_revision = rev.down_revision, message = rev.message}
+    end
+  end
+  return out
+end
+
+--- The branch points: revisions that more than one revision builds on,
+--- with those children.
+function M.branches(cfg)
+  local c = config(cfg)
+  local script = script_mod.load(c.dir)
+  local children = {}
+  for _, id in ipairs(script.order) do
+    for _, p in ipairs(script.revisions[id].parents) do
+      children[p] = children[p] or {}
+      table.insert(children[p], id)
+    end
+  end
+  local out = {}
+  for _, id in ipairs(script.order) do
+    if children[id] and #children[id] > 1 then out[#out + 1] = {revision = id, children = children[id]} end
   end
   return out
 end
