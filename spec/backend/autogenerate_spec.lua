@@ -66,6 +66,30 @@ describe("autogenerate on " .. helpers.backend, function()
     end
   end)
 
+  it("finds removed indexes and unique constraints, and foreign keys added and removed", function()
+    local cfg = {dir = dir, url = url, target_metadata = v2()}
+    migrate.revision(cfg, {message = "v2", autogenerate = true})
+    migrate.upgrade(cfg, "head")
+    assert.is_true(migrate.check(cfg))
+    local md = qs.MetaData()
+    qs.Table("users", md, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("name", qs.String(30)), qs.Column("nick", qs.String(40)), qs.Column("email", qs.String(50)),
+      qs.Column("best_post_id", qs.Integer, qs.ForeignKey("posts.id", {name = "fk_users_best_post", use_alter = true})))
+    qs.Table("posts", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("user_id", qs.Integer))
+    local kinds = engine:connect(function(c)
+      local out = {}
+      for _, d in ipairs(autogenerate.compare(c, md)) do out[autogenerate.describe(d)] = true end
+      return out
+    end)
+    for _, want in ipairs({"remove_index users.ix_users_nick", "remove_unique users.uq_users_email",
+        "add_column users.best_post_id", "remove_fk posts.fk_posts_user"}) do
+      local have = {}
+      for k in pairs(kinds) do have[#have + 1] = k end
+      table.sort(have)
+      assert.is_true(kinds[want] == true, want .. " in: " .. table.concat(have, "; "))
+    end
+  end)
+
   it("writes a revision that applies, checks clean, and downgrades back", function()
     local cfg = {dir = dir, url = url, target_metadata = v1()}
     migrate.revision(cfg, {message = "v1", autogenerate = true})

@@ -161,7 +161,15 @@ local function column_code(c)
   for _, fk in ipairs(c.foreign_keys or {}) do
     if not fk.constraint or #fk.constraint.columns == 1 then
       local ref = fk:get_column()
-      if ref then parts[#parts + 1] = format("qs.ForeignKey(%q)", ref.table.name .. "." .. ref.name) end
+      if ref then
+        local fo = {}
+        if fk.name then fo[#fo + 1] = format("name = %q", fk.name) end
+        if fk.ondelete then fo[#fo + 1] = format("ondelete = %q", fk.ondelete) end
+        if fk.onupdate then fo[#fo + 1] = format("onupdate = %q", fk.onupdate) end
+        if fk.use_alter then fo[#fo + 1] = "use_alter = true" end
+        parts[#parts + 1] = format("qs.ForeignKey(%q%s)", ref.table.name .. "." .. ref.name,
+          #fo > 0 and (", {" .. concat(fo, ", ") .. "}") or "")
+      end
     end
   end
   local o = {}
