@@ -198,6 +198,14 @@ static void column_def(qsC *c, int idx) {
   if (autoinc && mysql) qsC_puts(c, " AUTO_INCREMENT");
 }
 
+/* "ALTER TABLE <the element's table>" of the migration DDL nodes. */
+static void alter_table(qsC *c, int idx) {
+  qsC_puts(c, "ALTER TABLE ");
+  qsC_field(c, idx, "element");
+  qsC_table_name(c, lua_gettop(c->L));
+  lua_pop(c->L, 1);
+}
+
 /* A server default as column DDL writes it (literal values inline). */
 static void default_expr(qsC *c, int idx) {
   c->literal_binds++;
@@ -223,10 +231,7 @@ static void alter_column(qsC *c, int idx) {
   if (!mysql && !pg)
     qsC_error(c, QS_COMPILE, "SQLite cannot alter a column's type, nullability or default in place; "
                              "use batch_alter_table");
-  qsC_puts(c, "ALTER TABLE ");
-  qsC_field(c, idx, "element");
-  qsC_table_name(c, lua_gettop(L));
-  lua_pop(L, 1);
+  alter_table(c, idx);
   if (mysql) {
     qsC_puts(c, " MODIFY COLUMN ");
     name = qsC_string(c, idx, "name", &n);
@@ -347,10 +352,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
     case QSK_CREATE_INDEX: create_index(c, idx); break;
     case QSK_ADD_CONSTRAINT:
       /* a constraint created after its table (foreign keys in a cycle) */
-      qsC_puts(c, "ALTER TABLE ");
-      qsC_field(c, idx, "element");
-      qsC_table_name(c, lua_gettop(L));
-      lua_pop(L, 1);
+      alter_table(c, idx);
       qsC_puts(c, " ADD ");
       qsC_field(c, idx, "constraint");
       constraint(c, lua_gettop(L));
@@ -358,10 +360,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       break;
     case QSK_ADD_COLUMN:
       /* ALTER TABLE t ADD COLUMN <column definition> (migrations) */
-      qsC_puts(c, "ALTER TABLE ");
-      qsC_field(c, idx, "element");
-      qsC_table_name(c, lua_gettop(L));
-      lua_pop(L, 1);
+      alter_table(c, idx);
       qsC_puts(c, " ADD COLUMN ");
       qsC_field(c, idx, "column");
       column_def(c, lua_gettop(L));
@@ -370,10 +369,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
     case QSK_DROP_COLUMN:
       name = qsC_string(c, idx, "name", &n);
       if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a column needs its name");
-      qsC_puts(c, "ALTER TABLE ");
-      qsC_field(c, idx, "element");
-      qsC_table_name(c, lua_gettop(L));
-      lua_pop(L, 1);
+      alter_table(c, idx);
       qsC_puts(c, " DROP COLUMN ");
       name = qsC_string(c, idx, "name", &n);
       qsC_ident(c, name, n);
@@ -381,10 +377,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
     case QSK_RENAME_TABLE:
       name = qsC_string(c, idx, "new_name", &n);
       if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a table needs the new name");
-      qsC_puts(c, "ALTER TABLE ");
-      qsC_field(c, idx, "element");
-      qsC_table_name(c, lua_gettop(L));
-      lua_pop(L, 1);
+      alter_table(c, idx);
       qsC_puts(c, " RENAME TO ");
       name = qsC_string(c, idx, "new_name", &n);
       qsC_ident(c, name, n);
@@ -393,10 +386,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
     case QSK_RENAME_COLUMN:
       name = qsC_string(c, idx, "name", &n);
       if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a column needs its name");
-      qsC_puts(c, "ALTER TABLE ");
-      qsC_field(c, idx, "element");
-      qsC_table_name(c, lua_gettop(L));
-      lua_pop(L, 1);
+      alter_table(c, idx);
       qsC_puts(c, " RENAME COLUMN ");
       name = qsC_string(c, idx, "name", &n);
       qsC_ident(c, name, n);
@@ -408,10 +398,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
     case QSK_DROP_CONSTRAINT:
       name = qsC_string(c, idx, "name", &n);
       if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a constraint needs its name");
-      qsC_puts(c, "ALTER TABLE ");
-      qsC_field(c, idx, "element");
-      qsC_table_name(c, lua_gettop(L));
-      lua_pop(L, 1);
+      alter_table(c, idx);
       /* MySQL names the kind of constraint it drops */
       if (c->d->quote_open == '`' && bool_field(c, idx, "foreign_key")) qsC_puts(c, " DROP FOREIGN KEY ");
       else if (c->d->quote_open == '`' && bool_field(c, idx, "unique")) qsC_puts(c, " DROP INDEX ");

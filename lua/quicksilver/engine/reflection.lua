@@ -61,49 +61,25 @@ local function check_name(name, what)
   end
 end
 
---- Columns: {name, type, nullable, default (SQL text or nil), autoincrement,
---- primary_key, comment}, in table order. NoSuchTableError for a missing table.
-function Inspector:get_columns(name, schema)
-  check_name(name, "get_columns")
-  return run(self, "get_columns", name, schema)
-end
-
---- {constrained_columns, name}
-function Inspector:get_pk_constraint(name, schema)
-  check_name(name, "get_pk_constraint")
-  return run(self, "get_pk_constraint", name, schema)
-end
-
---- list of {name, constrained_columns, referred_schema, referred_table,
---- referred_columns, options = {ondelete, onupdate}}
-function Inspector:get_foreign_keys(name, schema)
-  check_name(name, "get_foreign_keys")
-  return run(self, "get_foreign_keys", name, schema)
-end
-
---- list of {name, column_names, unique} (not the indexes behind primary
---- keys and unique constraints)
-function Inspector:get_indexes(name, schema)
-  check_name(name, "get_indexes")
-  return run(self, "get_indexes", name, schema)
-end
-
---- list of {name, column_names}
-function Inspector:get_unique_constraints(name, schema)
-  check_name(name, "get_unique_constraints")
-  return run(self, "get_unique_constraints", name, schema)
-end
-
---- list of {name, sqltext}
-function Inspector:get_check_constraints(name, schema)
-  check_name(name, "get_check_constraints")
-  return run(self, "get_check_constraints", name, schema)
-end
-
---- {text}
-function Inspector:get_table_comment(name, schema)
-  check_name(name, "get_table_comment")
-  return run(self, "get_table_comment", name, schema)
+-- The per-table questions, each answered by the dialect's function of the
+-- same name (conn, table name, schema):
+--   get_columns            {name, type, nullable, default (SQL text or nil),
+--                          autoincrement, primary_key, comment}, in table order
+--   get_pk_constraint      {constrained_columns, name}
+--   get_foreign_keys       {name, constrained_columns, referred_schema,
+--                          referred_table, referred_columns, options = {ondelete, onupdate}}
+--   get_indexes            {name, column_names, unique} (not the indexes behind
+--                          primary keys and unique constraints)
+--   get_unique_constraints {name, column_names}
+--   get_check_constraints  {name, sqltext}
+--   get_table_comment      {text}
+-- A table that is not there: NoSuchTableError.
+for _, what in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
+    "get_unique_constraints", "get_check_constraints", "get_table_comment"}) do
+  Inspector[what] = function(self, name, schema)
+    check_name(name, what)
+    return run(self, what, name, schema)
+  end
 end
 
 --- Names of the schemas (the default one's name when the database has only

@@ -276,6 +276,19 @@ local function make_column(name, key, mc)
   return schema.column(mc.name or name, unpack_(cargs))
 end
 
+-- The model's own table: its mapped_columns, then __table_args.
+local function new_table(registry, name, tname, spec, columns)
+  local items, topts = table_args(spec.__table_args, "model " .. name)
+  local cols = {}
+  for i, c in ipairs(columns) do cols[i] = make_column(c.key, c.key, c.mc) end
+  local targs = {}
+  for _, c in ipairs(cols) do targs[#targs + 1] = c end
+  for _, it in ipairs(items) do targs[#targs + 1] = it end
+  targs[#targs + 1] = topts or {}
+  local unpack_ = table.unpack or unpack
+  return schema.table(tname, registry.metadata, unpack_(targs)), cols
+end
+
 local function model(parent, name, spec)
   local is_base = rawget(parent, "__is_base__")
   local registry = rawget(parent, "registry") or parent.registry
@@ -313,15 +326,9 @@ local function model(parent, name, spec)
   if parent_mapper and spec.__tablename then
     -- joined-table inheritance: the subclass's own table, whose primary key
     -- references the parent's
-    local items, topts = table_args(spec.__table_args, "model " .. name)
-    local cols = {}
-    for i, c in ipairs(columns) do cols[i] = make_column(c.key, c.key, c.mc) end
-    local targs = {}
-    for _, c in ipairs(cols) do targs[#targs + 1] = c end
-    for _, it in ipairs(items) do targs[#targs + 1] = it end
-    targs[#targs + 1] = topts or {}
+    local cols
+    tbl, cols = new_table(registry, name, spec.__tablename, spec, columns)
     local unpack_ = table.unpack or unpack
-    tbl = schema.table(spec.__tablename, registry.metadata, unpack_(targs))
     m = mapper_mod.new(registry, cls, name, tbl, parent_mapper)
     local pk_refs = {}
     for _, c in ipairs(tbl:primary_key_columns()) do
@@ -394,15 +401,8 @@ local function model(parent, name, spec)
     if type(tname) ~= "string" or tname == "" then
       exc.raise(exc.ArgumentError, format("model %s: __tablename is required (a non-empty string)", name), nil, 3)
     end
-    local items, topts = table_args(spec.__table_args, "model " .. name)
-    local cols = {}
-    for i, c in ipairs(columns) do cols[i] = make_column(c.key, c.key, c.mc) end
-    local targs = {}
-    for _, c in ipairs(cols) do targs[#targs + 1] = c end
-    for _, it in ipairs(items) do targs[#targs + 1] = it end
-    targs[#targs + 1] = topts or {}
-    local unpack_ = table.unpack or unpack
-    tbl = schema.table(tname, registry.metadata, unpack_(targs))
+    local cols
+    tbl, cols = new_table(registry, name, tname, spec, columns)
     m = mapper_mod.new(registry, cls, name, tbl, nil)
     for i, c in ipairs(columns) do
       local p = m:_add_column_prop(c.key, cols[i])

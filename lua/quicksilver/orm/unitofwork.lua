@@ -1131,21 +1131,15 @@ local function run(session)
   for _, st in ipairs(inserts) do note(st) end
   for _, st in ipairs(updates) do note(st) end
   for _, st in ipairs(uow.deletes) do note(st) end
+  -- post_update foreign keys do not order tables (they are written after)
   local skip_cols = {}
-  for _, st in ipairs(inserts) do
-    for _, rel in ipairs(st.mapper.relationships) do
-      if rel.post_update then
-        for _, p in ipairs(rel.pairs) do
-          skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
-        end
-      end
-    end
-  end
-  for _, st in ipairs(uow.deletes) do
-    for _, rel in ipairs(st.mapper.relationships) do
-      if rel.post_update then
-        for _, p in ipairs(rel.pairs) do
-          skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
+  for _, list in ipairs({inserts, uow.deletes}) do
+    for _, st in ipairs(list) do
+      for _, rel in ipairs(st.mapper.relationships) do
+        if rel.post_update then
+          for _, p in ipairs(rel.pairs) do
+            skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
+          end
         end
       end
     end
