@@ -50,6 +50,12 @@ function Result.new(opts)
     _on_close = opts.on_close,
     _require_unique = opts.require_unique,
   }, Result)
+  -- rows given as bare values (the ORM's objects of a one-entity select):
+  -- a Row is made only when a row is asked for, scalars() hands them as they are
+  if opts.row_of then
+    self._transform = opts.row_of
+    self._bare = true
+  end
   return self
 end
 
@@ -385,6 +391,14 @@ M.ScalarResult = ScalarResult
 function Result:scalars(col)
   check_rows(self)
   local i = column_index(self, col or 1)
+  if self._bare and i == 1 then
+    self._transform = nil
+    return setmetatable({_r = self}, ScalarResult)
+  end
+  if self._bare then
+    local make = self._transform
+    return view(ScalarResult, self, function(v) return make(v)[i] end)
+  end
   return view(ScalarResult, self, function(row) return row[i] end)
 end
 
@@ -396,6 +410,10 @@ M.MappingResult = MappingResult
 ---@return quicksilver.MappingResult
 function Result:mappings()
   check_rows(self)
+  if self._bare then
+    local make = self._transform
+    return view(MappingResult, self, function(v) return make(v):_tomap() end)
+  end
   return view(MappingResult, self, function(row) return row:_tomap() end)
 end
 

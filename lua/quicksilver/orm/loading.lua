@@ -123,6 +123,13 @@ function M.rows(session, raw, entities, colkeys, nout)
   end
   local n = #layout
   local out = {}
+  -- one entity and nothing else: the objects themselves, Rows made on demand
+  if n == 1 and type(layout[1]) == "table" then
+    local l = layout[1]
+    local ent, base, plan = l.entity, l.first - 1, l.plan
+    for r = 1, #raw do out[r] = instance(session, ent, raw[r], base, plan) end
+    return out, keys, function(obj) return make_row(keymap, {obj}, 1) end
+  end
   for r = 1, #raw do
     local row = raw[r]
     local vals = {}

@@ -623,11 +623,11 @@ function Session:execute(stmt, params, opts)
   stmt, joins = strategies.add_joined(stmt)
   local res = conn:execute(stmt, params, eopts)
   local raw = res:all()
-  local rows, keys = loading.rows(self, raw, ents, res:keys(), nout)
+  local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
   local repeats = joins and strategies.populate_joined(self, raw, joins)
   local out = result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
-    require_unique = repeats or nil})
-  strategies.apply(self, stmt, rows, keys)
+    require_unique = repeats or nil, row_of = row_of})
+  strategies.apply(self, stmt, rows, keys, row_of ~= nil)
   return out
 end
 

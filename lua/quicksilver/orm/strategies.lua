@@ -608,13 +608,19 @@ local function wants_after(stmt)
   return false
 end
 
-function M.apply(session, stmt, rows, keys)
+function M.apply(session, stmt, rows, keys, bare)
   if not wants_after(stmt) then return end
   local objs = {}
-  for _, row in ipairs(rows) do
-    for i = 1, #keys do
-      local v = row[i]
-      if type(v) == "table" and rawget(v, STATE) then objs[#objs + 1] = v end
+  if bare then
+    for _, v in ipairs(rows) do
+      if v ~= nil then objs[#objs + 1] = v end
+    end
+  else
+    for _, row in ipairs(rows) do
+      for i = 1, #keys do
+        local v = row[i]
+        if type(v) == "table" and rawget(v, STATE) then objs[#objs + 1] = v end
+      end
     end
   end
   if #objs == 0 then return end
