@@ -158,6 +158,25 @@ M.index_of = index_of
 
 --- The session tracks states whose collections are loaded: table.insert
 --- into one is seen only by comparing at flush.
+--- Changes a backref made to a collection that was not loaded (SQLAlchemy's
+--- pending mutations) are applied when it loads, after the snapshot: the
+--- flush then sees them as members added or removed.
+local function apply_pending(st, key, list)
+  local pm = st.pending_mutations
+  local q = pm and pm[key]
+  if not q then return end
+  pm[key] = nil
+  if next(pm) == nil then st.pending_mutations = nil end
+  for _, m in ipairs(q) do
+    local i = index_of(list, m[2])
+    if m[1] then
+      if not i then list[#list + 1] = m[2] end
+    elseif i then
+      table.remove(list, i)
+    end
+  end
+end
+
 local function track_collection(st, key, list)
   st.loaded[key] = true
   if st.snap[key] == nil then
@@ -165,10 +184,21 @@ local function track_collection(st, key, list)
     for i = 1, #list do copy[i] = list[i] end
     st.snap[key] = copy
   end
+  if st.pending_mutations then apply_pending(st, key, list) end
   local s = st.session
   if s then s._collections[st] = true end
 end
 M.track_collection = track_collection
+
+--- Queues obj's arrival (add true) or departure in st's collection key,
+--- which is not loaded; the latest word on obj wins.
+local function queue_pending(st, key, obj, add)
+  local pm = st.pending_mutations
+  if not pm then pm = {}; st.pending_mutations = pm end
+  local q = pm[key]
+  if not q then q = {}; pm[key] = q end
+  q[#q + 1] = {add, obj}
+end
 
 --- A relationship attribute with nothing in the dict: not loaded yet (lazy
 --- load, or an empty collection for an object never persisted), or loaded
@@ -215,26 +245,39 @@ function M.set_scalar(st, rel, value)
     end
     if st.session then st.session._collections[st] = true end
   end
-  local old = st.loaded[key] and st.dict[key] or nil
-  set_scalar_plain(st, rel, value)
   local rev = rel.reverse
+  local old
+  if st.loaded[key] then
+    old = st.dict[key]
+  elseif rev and rev.uselist and st.key then
+    -- never read: the old target is whatever the identity map holds for
+    -- the committed foreign key (no SQL), so its collection can follow
+    old = rel:identity_target(st)
+  end
+  set_scalar_plain(st, rel, value)
   if rev and rev.uselist and not rawequal(old, value) then
     local obj = st.obj
     if old ~= nil then
       local ost = rawget(old, STATE)
-      local list = ost.loaded[rev.key] and ost.dict[rev.key]
-      if list then
-        local i = index_of(list, obj)
+      if ost.loaded[rev.key] then
+        local list = ost.dict[rev.key]
+        local i = list and index_of(list, obj)
         if i then table.remove(list, i) end
+      elseif ost.key then
+        queue_pending(ost, rev.key, obj, false)
       end
     end
     if value ~= nil then
       local vst = rawget(value, STATE)
       -- a new object's collection starts empty here; a persistent one's
-      -- unloaded collection will find obj when loaded (after autoflush)
+      -- unloaded collection gets obj when it loads
       if not vst.loaded[rev.key] and vst.key == nil then M.get_relationship(vst, rev) end
-      local list = vst.loaded[rev.key] and vst.dict[rev.key]
-      if list and not index_of(list, obj) then list[#list + 1] = obj end
+      if vst.loaded[rev.key] then
+        local list = vst.dict[rev.key]
+        if list and not index_of(list, obj) then list[#list + 1] = obj end
+      else
+        queue_pending(vst, rev.key, obj, true)
+      end
     end
   elseif rev and not rev.uselist and value ~= nil then
     local vst = rawget(value, STATE)

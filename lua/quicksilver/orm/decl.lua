@@ -270,7 +270,9 @@ local function make_column(name, key, mc)
       if not ORM_COLUMN_OPTIONS[k] then o[k] = v end
     end
   end
-  o.key = o.key or key
+  -- as SQLAlchemy: a column named apart from its attribute keeps its own
+  -- name as its key (Model.__table__.c.db_name); the mapper maps it by column
+  if o.key == nil and not mc.name then o.key = key end
   cargs[#cargs + 1] = o
   local unpack_ = table.unpack or unpack
   return schema.column(mc.name or name, unpack_(cargs))

@@ -129,6 +129,7 @@ function M.make_transient(obj)
   if st.session then st.session:_detach(st) end
   st.key = nil
   st.expired = nil
+  st.deleted_flushed = nil   -- a deleted object may be added again as a new row
 end
 
 return M

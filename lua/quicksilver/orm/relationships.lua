@@ -803,6 +803,21 @@ function Rel:lazy_load(st)
   return value
 end
 
+--- A many-to-one's target as the identity map has it for st's committed
+--- foreign key, without SQL; nil when it is not there (or not by key).
+function Rel:identity_target(st)
+  local session = st.session
+  if not session or not self.by_pk or self.secondary or self.direction ~= M.MANYTOONE then return nil end
+  local vals = {}
+  for i, p in ipairs(self.pairs) do
+    local v = st.committed[p.local_key]
+    if v == nil or v == attributes.UNKNOWN then v = st.dict[p.local_key] end
+    if v == nil then return nil end
+    vals[i] = v
+  end
+  return session:_identity_lookup(self.target, vals)
+end
+
 --- The objects this relationship of st holds now (loaded values only).
 function Rel:current(st)
   if not st.loaded[self.key] then return nil end

@@ -20,7 +20,7 @@ local M = {}
 local type, rawget, setmetatable, pairs, ipairs, next, format, tostring, error, pcall =
   type, rawget, setmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
 local STATE = attributes.STATE
-local unpack = table.unpack or unpack
+local unpack, pack = table.unpack or unpack, util.pack
 
 ---@class quicksilver.orm.Session
 ---@field bind table|nil
@@ -122,14 +122,15 @@ end
 -- Takes st into this session: pending when it has no identity, else
 -- persistent again (a detached object).
 function Session:_attach(st)
+  -- checked first: a deleted object stays in its session until commit
+  if st.deleted_flushed then
+    exc.raise(exc.InvalidRequestError, format("Instance %s has been deleted. Use the make_transient() " ..
+      "function to send this object back to the transient state", tostring(st.obj)), nil, 4)
+  end
   local owner = st.session
   if owner == self then return end
   if owner ~= nil then
     exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
-      tostring(st.obj)), nil, 4)
-  end
-  if st.deleted_flushed then
-    exc.raise(exc.InvalidRequestError, format("Object %s has been deleted; it cannot be added back",
       tostring(st.obj)), nil, 4)
   end
   if st.key then
@@ -188,8 +189,9 @@ function Session:add(obj)
 end
 
 function Session:add_all(list)
-  if type(list) ~= "table" then
-    exc.raise(exc.ArgumentError, "Session:add_all: expected a list of objects", nil, 2)
+  if type(list) ~= "table" or rawget(list, STATE) then
+    exc.raise(exc.ArgumentError, format("Session:add_all: expected a list of objects, got %s",
+      type(list) == "table" and "one instance (use Session:add)" or type(list)), nil, 2)
   end
   for i = 1, #list do self:add(list[i]) end
 end
@@ -274,6 +276,7 @@ local function expire_state(self, st, keys)
       st.loaded[k] = nil
       st.snap[k] = nil
       if st.m2o_set then st.m2o_set[k] = nil end
+      if st.pending_mutations then st.pending_mutations[k] = nil end
     end
   end
   if keys == nil then
@@ -349,7 +352,7 @@ function Session:_connection()
     error(root, 0)
   end
   self._conn, self._root = conn, root
-  self._tx_new, self._tx_deleted = {}, {}
+  self._tx_new, self._tx_deleted, self._tx_keys = {}, {}, {}
   fire(self, "after_begin", root, conn)
   return conn
 end
@@ -373,8 +376,20 @@ end
 -- After the database rolled back: objects made persistent by this
 -- transaction's flushes become transient again, its deletions are undone,
 -- unflushed pending objects leave, everything else expires.
-local function after_rollback(self, new_mark, del_mark)
-  local tx_new, tx_del = self._tx_new or {}, self._tx_deleted or {}
+local function after_rollback(self, new_mark, del_mark, key_mark)
+  local tx_new, tx_del, tx_keys = self._tx_new or {}, self._tx_deleted or {}, self._tx_keys or {}
+  -- primary keys changed by the flushes: the old ones are what the database has
+  for i = #tx_keys, (key_mark or 0) + 1, -1 do
+    local st, key, vals = tx_keys[i][1], tx_keys[i][2], tx_keys[i][3]
+    tx_keys[i] = nil
+    if st.key and rawequal(self._imap[st.key], st.obj) then self._imap[st.key] = nil end
+    st.key = key
+    for j, k in ipairs(st.mapper.pk_keys) do
+      st.dict[k] = vals[j]
+      st.committed[k] = vals[j]
+    end
+    if st.session == self then self._imap[key] = st.obj end
+  end
   for i = #tx_new, (new_mark or 0) + 1, -1 do
     local st = tx_new[i]
     tx_new[i] = nil
@@ -391,10 +406,10 @@ local function after_rollback(self, new_mark, del_mark)
     st.session = self
     self._imap[st.key] = st.obj
   end
-  if new_mark == nil then
-    for i = #self._new, 1, -1 do self._new[i].session = nil end
-    self._new, self._new_set = {}, {}
-  end
+  -- pending objects leave on any rollback: begin_nested() flushed before
+  -- its SAVEPOINT, so what is pending now was added inside it
+  for i = #self._new, 1, -1 do self._new[i].session = nil end
+  self._new, self._new_set = {}, {}
   for st in pairs(self._deleted_set) do st.deleted_marked = nil end
   self._deleted, self._deleted_set = {}, {}
   self:expire_all()
@@ -423,7 +438,7 @@ function Session:commit()
   for _, st in ipairs(self._tx_deleted or {}) do
     st.session = nil
   end
-  self._tx_new, self._tx_deleted = {}, {}
+  self._tx_new, self._tx_deleted, self._tx_keys = {}, {}, {}
   if self.expire_on_commit then self:expire_all() end
   fire(self, "after_commit")
 end
@@ -447,7 +462,7 @@ function Session:close()
     end_connection(self)
   end
   self._pending_rollback = nil
-  self._tx_new, self._tx_deleted = {}, {}
+  self._tx_new, self._tx_deleted, self._tx_keys = {}, {}, {}
   self:expunge_all()
 end
 
@@ -494,7 +509,7 @@ function SessionTransaction:rollback()
     if s._pending_rollback and (s._pending_level or 0) >= self.level then
       s._pending_rollback, s._pending_level = nil, nil
     end
-    after_rollback(s, self.new_mark, self.del_mark)
+    after_rollback(s, self.new_mark, self.del_mark, self.key_mark)
   else
     self.active = false
     s:rollback()
@@ -508,14 +523,20 @@ SessionTransaction.__close = function(self, err)
   if err ~= nil then self:rollback() else self:commit() end
 end
 
+-- pcall's results with their count: a nil among them must not cut the
+-- list (# is unreliable on LuaJIT once a hole is there).
+local function pcall_packed(fn, ...)
+  return pack(pcall(fn, ...))
+end
+
 local function run_scope(tx, fn, session)
-  local res = {pcall(fn, session)}
+  local res = pcall_packed(fn, session)
   if not res[1] then
     if tx.active then pcall(tx.rollback, tx) end
     error(res[2], 0)
   end
   if tx.active then tx:commit() end
-  return unpack(res, 2, #res)
+  return unpack(res, 2, res.n)
 end
 
 --- Begins the transaction explicitly; with fn, runs fn(session) in it and
@@ -538,7 +559,7 @@ function Session:begin_nested(fn)
   local conn = self:_connection()
   local sp = conn:begin_nested()
   local tx = setmetatable({session = self, nested = true, active = true, sp = sp,
-    new_mark = #self._tx_new, del_mark = #self._tx_deleted}, SessionTransaction)
+    new_mark = #self._tx_new, del_mark = #self._tx_deleted, key_mark = #self._tx_keys}, SessionTransaction)
   self._stack[#self._stack + 1] = tx
   tx.level = #self._stack
   if fn then return run_scope(tx, fn, self) end
@@ -577,10 +598,10 @@ end
 function Session:no_autoflush(fn)
   local prev = self._no_autoflush
   self._no_autoflush = true
-  local res = {pcall(fn, self)}
+  local res = pcall_packed(fn, self)
   self._no_autoflush = prev
   if not res[1] then error(res[2], 0) end
-  return unpack(res, 2, #res)
+  return unpack(res, 2, res.n)
 end
 
 -- queries ---------------------------------------------------------------------------------
@@ -852,10 +873,10 @@ end
 function Maker:begin(fn)
   local s = self()
   if fn then
-    local res = {pcall(s.begin, s, fn)}
+    local res = pack(pcall(s.begin, s, fn))
     s:close()
     if not res[1] then error(res[2], 0) end
-    return unpack(res, 2, #res)
+    return unpack(res, 2, res.n)
   end
   s:begin()
   return s

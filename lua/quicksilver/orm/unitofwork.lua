@@ -214,82 +214,135 @@ local function cascade_deletes(uow)
   end
 end
 
+-- Whether the flush changes st's primary key: the rows that refer to it
+-- follow (the foreign keys of its loaded collections are written again).
+local function pk_changed(st)
+  if not st.key then return false end
+  local dict, committed = st.dict, st.committed
+  for _, k in ipairs(st.mapper.pk_keys) do
+    local c = committed[k]
+    if c ~= nil and c ~= UNKNOWN and dict[k] ~= c then return true end
+  end
+  return false
+end
+
+local function set_of(list)
+  local set = {}
+  for i = 1, #list do set[list[i]] = true end
+  return set
+end
+
+-- A many-to-many collection: association rows for members added and removed.
+local function secondary_changes(uow, st, rel, v)
+  local list, snap = list_of(rel, v), st.snap[rel.key] or {}
+  local inlist, insnap = set_of(list), set_of(snap)
+  for _, o in ipairs(list) do
+    if not insnap[o] then add_assoc(uow, uow.assoc_add, rel, st, rawget(o, STATE)) end
+  end
+  for _, o in ipairs(snap) do
+    if not inlist[o] then add_assoc(uow, uow.assoc_del, rel, st, rawget(o, STATE)) end
+  end
+end
+
+-- A one-to-many collection: members that joined it take the parent's key
+-- (all members do when that key changes); those that left are collected
+-- for after every collection was seen.
+local function collection_changes(uow, st, rel, v, joined, left)
+  local list, snap = list_of(rel, v), st.snap[rel.key] or {}
+  local insnap = set_of(snap)
+  local rekeyed = pk_changed(st)
+  local rev = rel.reverse
+  local came = joined[rel]
+  if not came then came = {}; joined[rel] = came end
+  for _, o in ipairs(list) do
+    local cst = rawget(o, STATE)
+    local new = not insnap[o]
+    if new or rekeyed then
+      if rel.post_update then add_post(uow, cst, st, rel) else add_sync(uow, cst, st, rel) end
+    end
+    if new then
+      came[cst] = st
+      if rev and not rev.uselist and not rawequal(cst.dict[rev.key], st.obj) then
+        cst.dict[rev.key] = st.obj
+        cst.loaded[rev.key] = true
+      end
+    end
+  end
+  local inlist = set_of(list)
+  for _, o in ipairs(snap) do
+    if not inlist[o] then left[#left + 1] = {rel, st, rawget(o, STATE)} end
+  end
+end
+
+-- A member that left a collection: gone (delete-orphan) or its key NULLed,
+-- unless it moved to another parent (its many-to-one, or another
+-- collection of the same relationship, says so).
+local function member_left(uow, rel, st, cst, joined)
+  local session = uow.session
+  local rev = rel.reverse
+  local to = joined[rel] and joined[rel][cst]
+  if to and to ~= st then return end
+  local moved = rev and cst.loaded[rev.key] and cst.dict[rev.key] ~= nil and
+    not rawequal(cst.dict[rev.key], st.obj)
+  if moved or uow.delete_set[cst] then return end
+  if rel.cascade["delete-orphan"] then
+    if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
+  elseif cst.key then
+    add_null(uow, cst, rev or {pairs = rel.pairs, o2m = rel})
+    if rev and not rev.uselist and rawequal(cst.dict[rev.key], st.obj) then
+      cst.dict[rev.key] = nil
+    end
+  end
+end
+
+-- A many-to-one: the foreign key follows the target when the reference was
+-- set (or the target is new, or its key changes).
+local function reference_changes(uow, st, rel, v)
+  local set = st.m2o_set and st.m2o_set[rel.key]
+  if v ~= nil then
+    local tst = rawget(v, STATE)
+    if set or tst.key == nil or pk_changed(tst) then
+      if rel.post_update then add_post(uow, st, tst, rel) else add_sync(uow, st, tst, rel) end
+    end
+  elseif set then
+    if rel.post_update then add_post(uow, st, false, rel) else add_null(uow, st, rel) end
+    local rev = rel.reverse
+    if rev and rev.cascade["delete-orphan"] and st.key then mark_delete(uow, st) end
+  end
+end
+
 -- What changed in relationships: collection members added and removed,
--- many-to-ones set.
+-- many-to-ones set. As SQLAlchemy's dependency processors, only changes
+-- are synchronised: a foreign key set directly on an unchanged member
+-- is written as set.
 local function relationship_changes(uow)
   local session = uow.session
-  local states = {}
-  for _, st in ipairs(session._new) do states[#states + 1] = st end
-  for st in pairs(session._modified) do states[#states + 1] = st end
-  for st in pairs(session._collections) do states[#states + 1] = st end
-  local seen = {}
-  for _, st in ipairs(states) do
+  local states, seen = {}, {}
+  local function note(st)
     if not seen[st] and st.session == session and not uow.delete_set[st] then
       seen[st] = true
-      for _, rel in ipairs(st.mapper.relationships) do
-        if not rel.viewonly and st.loaded[rel.key] then
-          local v = st.dict[rel.key]
-          if rel.secondary then
-            local list = rel.uselist and (v or {}) or (v ~= nil and {v} or {})
-            local snap = st.snap[rel.key] or {}
-            local inlist, insnap = {}, {}
-            for _, o in ipairs(list) do inlist[o] = true end
-            for _, o in ipairs(snap) do insnap[o] = true end
-            for _, o in ipairs(list) do
-              if not insnap[o] then add_assoc(uow, uow.assoc_add, rel, st, rawget(o, STATE)) end
-            end
-            for _, o in ipairs(snap) do
-              if not inlist[o] then add_assoc(uow, uow.assoc_del, rel, st, rawget(o, STATE)) end
-            end
-          elseif rel.direction == ONETOMANY then
-            local list = rel.uselist and (v or {}) or (v ~= nil and {v} or {})
-            local snap = st.snap[rel.key] or {}
-            if not rel.uselist then snap = st.snap[rel.key] or {} end
-            local inlist, insnap = {}, {}
-            for _, o in ipairs(list) do inlist[o] = true end
-            for _, o in ipairs(snap) do insnap[o] = true end
-            for _, o in ipairs(list) do
-              local cst = rawget(o, STATE)
-              if rel.post_update then add_post(uow, cst, st, rel) else add_sync(uow, cst, st, rel) end
-              local rev = rel.reverse
-              if rev and not rev.uselist and not rawequal(cst.dict[rev.key], st.obj) then
-                cst.dict[rev.key] = st.obj
-                cst.loaded[rev.key] = true
-              end
-            end
-            for _, o in ipairs(snap) do
-              if not inlist[o] then
-                local cst = rawget(o, STATE)
-                local rev = rel.reverse
-                local moved = rev and cst.loaded[rev.key] and cst.dict[rev.key] ~= nil and
-                  not rawequal(cst.dict[rev.key], st.obj)
-                if not moved and not uow.delete_set[cst] then
-                  if rel.cascade["delete-orphan"] then
-                    if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
-                  elseif cst.key then
-                    add_null(uow, cst, rev or {pairs = rel.pairs, o2m = rel})
-                    if rev and not rev.uselist and rawequal(cst.dict[rev.key], st.obj) then
-                      cst.dict[rev.key] = nil
-                    end
-                  end
-                end
-              end
-            end
-          else
-            -- many-to-one: the foreign key follows the target
-            if v ~= nil then
-              if rel.post_update then add_post(uow, st, rawget(v, STATE), rel)
-              else add_sync(uow, st, rawget(v, STATE), rel) end
-            elseif st.m2o_set and st.m2o_set[rel.key] then
-              if rel.post_update then add_post(uow, st, false, rel) else add_null(uow, st, rel) end
-              local rev = rel.reverse
-              if rev and rev.cascade["delete-orphan"] and st.key then mark_delete(uow, st) end
-            end
-          end
+      states[#states + 1] = st
+    end
+  end
+  for _, st in ipairs(session._new) do note(st) end
+  for st in pairs(session._modified) do note(st) end
+  for st in pairs(session._collections) do note(st) end
+  local joined, left = {}, {}
+  for _, st in ipairs(states) do
+    for _, rel in ipairs(st.mapper.relationships) do
+      if not rel.viewonly and st.loaded[rel.key] then
+        local v = st.dict[rel.key]
+        if rel.secondary then
+          secondary_changes(uow, st, rel, v)
+        elseif rel.direction == ONETOMANY then
+          collection_changes(uow, st, rel, v, joined, left)
+        else
+          reference_changes(uow, st, rel, v)
         end
       end
     end
   end
+  for _, l in ipairs(left) do member_left(uow, l[1], l[2], l[3], joined) end
 end
 
 -- plan ----------------------------------------------------------------------------------
@@ -682,19 +735,15 @@ local function committed_pk(st, i)
   return v
 end
 
--- The attribute keys m writes to tbl, without that table's key columns.
+-- The attribute keys m writes to tbl (its key columns too: a changed
+-- primary key is SET, the WHERE clause has the committed one).
 local function table_keys(m, tbl)
   local cache = m._table_keys
   if not cache then cache = {}; m._table_keys = cache end
   local keys = cache[tbl]
   if not keys then
     keys = {}
-    local tc = m:table_columns(tbl)
-    local pk = {}
-    for _, e in ipairs(tc.pk) do pk[e.column] = true end
-    for _, p in ipairs(tc.cols) do
-      if not pk[p.column] then keys[#keys + 1] = p.key end
-    end
+    for _, p in ipairs(m:table_columns(tbl).cols) do keys[#keys + 1] = p.key end
     cache[tbl] = keys
   end
   return keys
@@ -746,6 +795,7 @@ local function do_updates(uow, conn, tbl, rows, done)
           names[#names + 1] = vp.column.key
         end
       end
+      if pk_changed(st) then done.rekeyed[st] = true end
       items[#items + 1] = st
       sets[st] = {params = params, changed = changed}
       local ch = done.changed[st] or {}
@@ -1007,6 +1057,21 @@ local function finish(uow, done)
     end
   end
   session._new, session._new_set = {}, {}
+  -- a changed primary key: the identity map follows (undone by a rollback)
+  for st in pairs(done.rekeyed) do
+    local m = st.mapper
+    local vals = {}
+    for i, k in ipairs(m.pk_keys) do vals[i] = st.dict[k] end
+    local key = attributes.identity_key(m, vals, #vals)
+    if key and key ~= st.key then
+      local old = {}
+      for i, k in ipairs(m.pk_keys) do old[i] = committed_pk(st, i) end
+      if rawequal(session._imap[st.key], st.obj) then session._imap[st.key] = nil end
+      session._tx_keys[#session._tx_keys + 1] = {st, st.key, old}
+      st.key = key
+      session._imap[key] = st.obj
+    end
+  end
   local inserted = {}
   for _, st in ipairs(done.inserted) do inserted[st] = true end
   for st in pairs(uow.all) do
@@ -1161,7 +1226,7 @@ local function run(session)
   for _, st in ipairs(updates) do place(st, "upd") end
   for _, st in ipairs(uow.deletes) do place(st, "del") end
   local conn = session:_connection()
-  local done = {inserted = {}, updated = {}, expire = {}, posted = {}, changed = {}, new = {}}
+  local done = {inserted = {}, updated = {}, expire = {}, posted = {}, changed = {}, new = {}, rekeyed = {}}
   local ok, err = pcall(function()
     for _, t in ipairs(order) do
       local b = by_table[t]
