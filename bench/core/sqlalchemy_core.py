@@ -1,17 +1,22 @@
 # sqlalchemy_core.py: the Core workloads through SQLAlchemy 1.4 (Debian's
 # python3-sqlalchemy; run with /usr/bin/python3).
-# Usage: python3 sqlalchemy_core.py FILE ROWS GETS BUILDS
+# Usage: python3 sqlalchemy_core.py TARGET ROWS GETS BUILDS
+# TARGET: a SQLite file, or a server URL (postgresql://..., through psycopg2),
+# where the table a previous run left is dropped first. BUILDS 0 skips build + compile.
 import sys, time
 import sqlalchemy as sa
 
-path, rows, gets, builds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+target, rows, gets, builds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 now = time.monotonic
-engine = sa.create_engine("sqlite:///" + path, future=True)
+is_url = "://" in target
+engine = sa.create_engine(target if is_url else "sqlite:///" + target, future=True)
 md = sa.MetaData()
 item = sa.Table("item", md,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(40), nullable=False),
     sa.Column("qty", sa.Integer), sa.Column("price", sa.Float), sa.Column("note", sa.String(100)))
+if is_url:
+    md.drop_all(engine)
 md.create_all(engine)
 params = [{"name": "item %d" % i, "qty": i, "price": i * 0.5, "note": "a note"} for i in range(1, rows + 1)]
 t0 = now()
@@ -31,6 +36,8 @@ with engine.connect() as conn:
         r = conn.execute(sa.select(item).where(c.id == (i * 7919) % rows + 1)).first()
         total += r.qty
     print("get %.6f" % (now() - t0))
+if builds == 0:
+    sys.exit(0)
 # build + compile through SQLAlchemy's compiled cache, as execution does
 d = engine.dialect
 cache = sa.util.LRUCache(500)

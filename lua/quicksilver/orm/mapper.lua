@@ -11,6 +11,11 @@ local attributes = require("quicksilver.orm.attributes")
 
 local M = {}
 
+local NULL = require("quicksilver.sql.elements").null
+
+-- Bumped whenever a class gets an __init: constructors look it up again.
+local init_gen = 0
+
 local type, rawget, rawset, setmetatable, pairs, ipairs, format, tostring =
   type, rawget, rawset, setmetatable, pairs, ipairs, string.format, tostring
 local STATE = attributes.STATE
@@ -429,12 +434,15 @@ ClassMeta.__newindex = function(cls, k, v)
     m.tostring_fn = v
     return
   end
+  if k == "__init" then init_gen = init_gen + 1 end
   rawset(cls, k, v)
 end
 
 ClassMeta.__tostring = function(cls)
   return "<class '" .. tostring(rawget(cls, "__name") or "?") .. "'>"
 end
+
+local new_state = attributes.new_state
 
 local function default_init(m, obj, fields)
   if fields == nil then return end
@@ -448,14 +456,28 @@ local function default_init(m, obj, fields)
         tostring(k), m.class_name), nil, 4)
     end
   end
-  -- columns first, then relationships (whose backrefs may read columns)
-  for _, p in ipairs(m.column_props) do
-    local v = fields[p.key]
-    if v ~= nil then obj[p.key] = v end
-  end
+  -- columns first, then relationships (whose backrefs may read columns).
+  -- A new object has nothing expired and no session to tell, so a column
+  -- with no validator goes straight to the dict.
+  local dict = rawget(obj, STATE).dict
+  local validated, later
   for k, v in pairs(fields) do
     local p = m.props[k]
-    if not (p and p.is_column) then obj[k] = v end
+    if p and p.is_column and not p.read_only and not m:find_validator(k) then
+      if v ~= NULL then dict[k] = v end
+    elseif p and p.is_column then
+      validated = validated or {}
+      validated[#validated + 1] = k
+    else
+      later = later or {}
+      later[#later + 1] = k
+    end
+  end
+  if validated then
+    for _, k in ipairs(validated) do obj[k] = fields[k] end
+  end
+  if later then
+    for _, k in ipairs(later) do obj[k] = fields[k] end
   end
 end
 
@@ -464,15 +486,22 @@ ClassMeta.__call = function(cls, fields)
   if not m then
     exc.raise(exc.InvalidRequestError, tostring(cls) .. " is not a mapped class (use Base:model)", nil, 2)
   end
-  m.registry:configure()
+  local reg = m.registry
+  if not reg.configured then reg:configure() end
   local obj = {}
-  local st = attributes.new_state(m, obj)
+  local st = new_state(m, obj)
   rawset(obj, STATE, st)
   setmetatable(obj, m.instance_mt)
   if m.polymorphic_on and m.polymorphic_identity ~= nil then
     st.dict[m.polymorphic_on.key] = m.polymorphic_identity
   end
-  local init = cls.__init
+  -- the class's __init, looked up through the class chain once per
+  -- definition of any __init (the chain walk costs more than the object)
+  local init = m._init_fn
+  if init == nil or m._init_gen ~= init_gen then
+    init = cls.__init or false
+    m._init_fn, m._init_gen = init, init_gen
+  end
   if init then init(obj, fields) else default_init(m, obj, fields) end
   return obj
 end

@@ -408,7 +408,12 @@ local function after_rollback(self, new_mark, del_mark, key_mark)
   end
   -- pending objects leave on any rollback: begin_nested() flushed before
   -- its SAVEPOINT, so what is pending now was added inside it
-  for i = #self._new, 1, -1 do self._new[i].session = nil end
+  for i = #self._new, 1, -1 do
+    local st = self._new[i]
+    st.session = nil
+    self._modified[st] = nil
+    self._collections[st] = nil
+  end
   self._new, self._new_set = {}, {}
   for st in pairs(self._deleted_set) do st.deleted_marked = nil end
   self._deleted, self._deleted_set = {}, {}

@@ -141,24 +141,44 @@ local function mark_delete(uow, st)
   return true
 end
 
--- Save-update cascade from every state the session holds.
+-- Save-update cascade from every state the session holds: one walk over
+-- the graph (each object visited once, however many starts reach it).
 local function cascade_saves(session)
-  local starts = {}
-  for _, st in ipairs(session._new) do starts[#starts + 1] = st end
-  for st in pairs(session._modified) do starts[#starts + 1] = st end
-  for st in pairs(session._collections) do starts[#starts + 1] = st end
-  local iter = require("quicksilver.orm.session").cascade_iter
-  local seen = {}
-  for _, st in ipairs(starts) do
-    if not seen[st] and st.session == session then
-      for s in iter(st, "save-update") do
-        if not seen[s] then
-          seen[s] = true
-          if s.session == nil then
-            session:_attach(s)
-          elseif s.session ~= session then
-            exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
-              tostring(s.obj)), nil, 5)
+  local seen, queue = {}, {}
+  local function visit(st)
+    if not seen[st] then
+      seen[st] = true
+      queue[#queue + 1] = st
+    end
+  end
+  -- starts: what the session still holds (a state it let go of may linger
+  -- in these sets until the next flush)
+  local function start(st)
+    if st.session == session then visit(st) end
+  end
+  for _, st in ipairs(session._new) do start(st) end
+  for st in pairs(session._modified) do start(st) end
+  for st in pairs(session._collections) do start(st) end
+  local i = 1
+  while queue[i] do
+    local st = queue[i]
+    i = i + 1
+    local owner = st.session
+    if owner == nil then
+      session:_attach(st)
+    elseif owner ~= session then
+      exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
+        tostring(st.obj)), nil, 5)
+    end
+    local loaded, dict = st.loaded, st.dict
+    for _, rel in ipairs(st.mapper.relationships) do
+      if rel.cascade["save-update"] and loaded[rel.key] then
+        local v = dict[rel.key]
+        if v ~= nil then
+          if rel.uselist then
+            for j = 1, #v do visit(rawget(v[j], STATE)) end
+          else
+            visit(rawget(v, STATE))
           end
         end
       end
@@ -454,16 +474,18 @@ end
 
 -- write ---------------------------------------------------------------------------------
 
-local function touch(uow, st)
-  if not uow.touched[st] then
-    local d = {}
-    for k, v in pairs(st.dict) do d[k] = v end
-    local ex
-    if st.expired then
-      ex = {}
-      for k in pairs(st.expired) do ex[k] = true end
-    end
-    uow.touched[st] = {dict = d, expired = ex}
+-- Stands for "was nil" among the values a failed flush puts back.
+local WAS_NIL = setmetatable({}, {__tostring = function() return "<was nil>" end})
+
+-- Keeps the value st.dict[k] has before the flush writes it, once: a
+-- failed flush puts every such value back (undo).
+local function touch(uow, st, k)
+  local saved = uow.touched[st]
+  if not saved then saved = {}; uow.touched[st] = saved end
+  if saved[k] == nil then
+    local v = st.dict[k]
+    if v == nil then v = WAS_NIL end
+    saved[k] = v
   end
 end
 
@@ -472,25 +494,25 @@ end
 local function apply_syncs(uow, st)
   local nulls = uow.nulls[st]
   if nulls then
-    touch(uow, st)
     for _, rel in ipairs(nulls) do
       for _, p in ipairs(rel.pairs) do
         -- the foreign key side: local on a many-to-one, remote on a one-to-many
         local k = rel.o2m and p.remote_key or p.local_key
-        if st.dict[k] ~= nil then st.dict[k] = nil end
+        if st.dict[k] ~= nil then touch(uow, st, k); st.dict[k] = nil end
         if st.committed[k] == nil and st.key then st.committed[k] = UNKNOWN end
       end
     end
   end
   local syncs = uow.syncs[st]
   if syncs then
-    touch(uow, st)
     for _, s in ipairs(syncs) do
       local pst, rel = s[1], s[2]
       for _, p in ipairs(rel.pairs) do
         if rel.direction == ONETOMANY then
+          touch(uow, st, p.remote_key)
           st.dict[p.remote_key] = pst.dict[p.local_key]    -- child.fk = parent.pk
         else
+          touch(uow, st, p.local_key)
           st.dict[p.local_key] = pst.dict[p.remote_key]    -- self.fk = target.pk
         end
       end
@@ -526,23 +548,33 @@ end
 local function insert_params(uow, st, conn, tbl)
   local m = st.mapper
   apply_syncs(uow, st)
-  touch(uow, st)
   local dict = st.dict
   local params, expire = {}, nil
   if m.polymorphic_on and m.polymorphic_identity ~= nil and dict[m.polymorphic_on.key] == nil then
+    touch(uow, st, m.polymorphic_on.key)
     dict[m.polymorphic_on.key] = m.polymorphic_identity
   end
-  if m.version_prop and dict[m.version_prop.key] == nil then dict[m.version_prop.key] = 1 end
-  for _, p in ipairs(m:table_columns(tbl).cols) do
+  if m.version_prop and dict[m.version_prop.key] == nil then
+    touch(uow, st, m.version_prop.key)
+    dict[m.version_prop.key] = 1
+  end
+  local tc = m:table_columns(tbl)
+  -- the keys RETURNING or the driver will fill in
+  for _, e in ipairs(tc.pk) do
+    if dict[e.key] == nil then touch(uow, st, e.key) end
+  end
+  for _, p in ipairs(tc.cols) do
     local col, k = p.column, p.key
     local v = dict[k]
     if v == nil then
       local d = col.default
       if type(d) == "function" then
         v = d({connection = conn, current_parameters = params, column = col})
+        touch(uow, st, k)
         dict[k] = v
       elseif d ~= nil and not (type(d) == "table" and d._is_clause) then
         v = d
+        touch(uow, st, k)
         dict[k] = v
       elseif d ~= nil or col.server_default ~= nil then
         expire = expire or {}
@@ -555,9 +587,18 @@ local function insert_params(uow, st, conn, tbl)
 end
 
 -- Mapper events: listeners on the object's class (or a parent class).
+-- Whether anything listens is asked once per class and event per flush
+-- (the answer walks the class chain; a flush asks per row); run() starts
+-- each flush with an empty cache.
+local listening = setmetatable({}, {__mode = "k"})
+
 local function fire_mapper(name, st, conn)
   local cls = st.mapper.class
-  if event.has(cls, name) then event.fire(cls, name, st.mapper, conn, st.obj) end
+  local known = listening[cls]
+  if not known then known = {}; listening[cls] = known end
+  local on = known[name]
+  if on == nil then on = event.has(cls, name); known[name] = on end
+  if on then event.fire(cls, name, st.mapper, conn, st.obj) end
 end
 
 -- Joined inheritance writes a row to several tables: events fire around
@@ -576,20 +617,42 @@ local function insert_returning(conn, stmt, rows)
   local sql, xkeys, xchecks, xprocs = compiler.expand_values(one, #rows)
   if not sql then return conn:execute(stmt:values(rows)) end
   local params = {}
-  local nk = #one.keys
+  local okeys, ovalues = one.keys, one.values
+  local nk = #okeys
   for r = 1, #rows do
     local row = rows[r]
+    local off = (r - 1) * nk
     for j = 1, nk do
-      local k = one.keys[j]
+      local k = okeys[j]
       local v = row[k]
-      if v == nil then v = one.values[k] end
+      if v == nil then v = ovalues[k] end
       if v == nil then v = NULL end
-      params[xkeys[(r - 1) * nk + j]] = v
+      params[xkeys[off + j]] = v
     end
   end
   local x = {sql = sql, keys = xkeys, values = EMPTY, checks = xchecks, procs = xprocs,
     result_procs = one.result_procs}
   return conn:_cursor_execute(sql, params, x, false, conn._exec_opts)
+end
+
+-- Rows that can share one INSERT: same mapper, same columns given. The
+-- columns given are bits over the table's column list (the string made
+-- once per combination), which costs no sort per row.
+local sig_cache = setmetatable({}, {__mode = "k"})
+
+local function insert_signature(m, tbl, params)
+  local cols = m:table_columns(tbl).cols
+  if #cols > 50 then return m.id .. ":" .. signature(params) end
+  local bits, w = 0, 1
+  for i = 1, #cols do
+    if params[cols[i].column.key] ~= nil then bits = bits + w end
+    w = w * 2
+  end
+  local per = sig_cache[cols]
+  if not per then per = {}; sig_cache[cols] = per end
+  local sig = per[bits]
+  if not sig then sig = m.id .. ":" .. format("%.0f", bits); per[bits] = sig end
+  return sig
 end
 
 local function do_inserts(uow, conn, tbl, rows, done)
@@ -601,7 +664,7 @@ local function do_inserts(uow, conn, tbl, rows, done)
   end
   for i, st in ipairs(rows) do
     params[i], expires[i] = insert_params(uow, st, conn, tbl)
-    sigs[i] = st.mapper.id .. ":" .. signature(params[i])
+    sigs[i] = insert_signature(st.mapper, tbl, params[i])
   end
   local idx = {}
   for i = 1, #rows do idx[i] = i end
@@ -783,7 +846,7 @@ local function do_updates(uow, conn, tbl, rows, done)
       end
       if versioned then
         -- optimistic locking: the counter moves on, the old one must match
-        touch(uow, st)
+        touch(uow, st, vp.key)
         local old = committed_version(st)
         params.version_old = old
         params[vp.column.key] = (old or 0) + 1
@@ -801,7 +864,7 @@ local function do_updates(uow, conn, tbl, rows, done)
       local ch = done.changed[st] or {}
       for _, k in ipairs(changed) do ch[#ch + 1] = k end
       done.changed[st] = ch
-      sort(names)
+      -- changed keys come in the table's column order: no sort needed
       sigs[#sigs + 1] = m.id .. ":" .. concat(names, "\0")
     end
   end
@@ -952,7 +1015,7 @@ local function do_post_updates(uow, conn, done)
         for _, p in ipairs(rel.pairs) do
           local fkey, pkey = fk_key_of(rel, p)
           local v = parent and parent.dict[pkey] or nil
-          touch(uow, st)
+          touch(uow, st, fkey)
           st.dict[fkey] = v
           local col = m.props[fkey].column
           fk_table = col.table
@@ -1103,8 +1166,10 @@ end
 
 local function undo(uow)
   for st, saved in pairs(uow.touched) do
-    st.dict = saved.dict
-    st.expired = saved.expired
+    local dict = st.dict
+    for k, v in pairs(saved) do
+      if v == WAS_NIL then dict[k] = nil else dict[k] = v end
+    end
   end
 end
 
@@ -1150,6 +1215,7 @@ end
 
 local function run(session)
   local uow = new_uow(session)
+  listening = setmetatable({}, {__mode = "k"})
   local fire = require("quicksilver.orm.session").fire
   fire(session, "before_flush", uow, nil)
   cascade_saves(session)

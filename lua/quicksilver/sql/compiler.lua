@@ -241,7 +241,27 @@ end
 --- the SQL and, per placeholder, the bind key (suffixed with the row number),
 --- value check and converter; nil when the statement has no VALUES group
 --- to repeat.
+local expanded, nexpanded = {}, 0
+
 function M.expand_values(c, nrows)
+  -- a flush repeats the same batch size: the expansion is kept per SQL
+  -- and row count (a small cache, emptied when it grows past 64)
+  local sql = c.sql
+  local per = expanded[sql]
+  local hit = per and per[nrows]
+  if hit and hit.keys == c.keys then return hit[1], hit[2], hit[3], hit[4] end
+  local xsql, xkeys, xchecks, xprocs = M._expand_values(c, nrows)
+  if xsql then
+    if nexpanded >= 64 then expanded, nexpanded = {}, 0 end
+    per = expanded[sql]
+    if not per then per = {}; expanded[sql] = per end
+    per[nrows] = {xsql, xkeys, xchecks, xprocs, keys = c.keys}
+    nexpanded = nexpanded + 1
+  end
+  return xsql, xkeys, xchecks, xprocs
+end
+
+function M._expand_values(c, nrows)
   local sql = c.sql
   local s = sql:find(" VALUES (", 1, true)
   if not s then return nil end
