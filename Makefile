@@ -14,6 +14,8 @@
 
 LUA_VERSION ?= 5.4
 LUA ?= lua$(LUA_VERSION)
+# make bench BACKEND=postgresql: the Core workloads on a throwaway PostgreSQL
+BACKEND ?= sqlite
 PKGS := lua$(LUA_VERSION) sqlite3
 
 # SANITIZE=1: ASan + UBSan objects in build/asan, and busted runs in a sanitized
@@ -179,7 +181,7 @@ install-rock:
 # Speed against raw C, LuaSQL and SQLAlchemy, measured in one run; writes
 # docs/PERFORMANCE.md. Not part of `make test` (no timing in unit tests).
 bench: build $(BUILD)/bench/raw_sqlite
-	@BUILD=$(BUILD) LUA=$(LUA) $(LUA) bench/run.lua
+	@BUILD=$(BUILD) LUA=$(LUA) BACKEND=$(BACKEND) bash bench/run.sh
 
 $(BUILD)/bench/raw_sqlite: bench/core/raw_sqlite.c
 	@mkdir -p $(dir $@)

@@ -176,3 +176,73 @@ describe("core.changed_keys", function()
     assert.equal("changed_keys: keys[2] must be a string, got number", msg({}, {}, {"a", 2}))
   end)
 end)
+
+describe("core.same_sequence", function()
+  it("compares lengths and values place by place, raw", function()
+    local a, b = {}, {}
+    assert.is_true(core.same_sequence({a, b}, {a, b}))
+    assert.is_true(core.same_sequence({}, {}))
+    assert.is_false(core.same_sequence({a, b}, {b, a}))
+    assert.is_false(core.same_sequence({a}, {a, b}))
+    local eq = {__eq = function() return true end}
+    assert.is_false(core.same_sequence({setmetatable({}, eq)}, {setmetatable({}, eq)}))
+  end)
+
+  it("raises ArgumentError for arguments that are not tables", function()
+    assert.equal("same_sequence: b must be a table, got nil",
+      raises(qs.exc.ArgumentError, core.same_sequence, {}).message)
+  end)
+end)
+
+describe("core.changed_collections", function()
+  local session = {}
+  local mapper = {_coll_rels = {{"items", true}, {"one", false}}}
+  local x, y = {}, {}
+  local function state(dict, snap, loaded, owner)
+    return {session = owner or session, mapper = mapper, dict = dict, snap = snap,
+      loaded = loaded or {items = true, one = true}}
+  end
+  local function never() error("rels_of must not be called") end
+
+  it("returns the states whose loaded lists or one-to-one places differ from their snapshots", function()
+    local same = state({items = {x, y}, one = x}, {items = {x, y}, one = {x}})
+    local grown = state({items = {x, y}}, {items = {x}, one = {}})
+    local swapped = state({items = {y, x}}, {items = {x, y}, one = {}})
+    local moved = state({items = {}, one = y}, {items = {}, one = {x}})
+    local unloaded = state({items = {y}}, {items = {}, one = {}}, {})
+    local tracked = {[same] = true, [grown] = true, [swapped] = true, [moved] = true, [unloaded] = true}
+    local out = core.changed_collections(tracked, session, never)
+    local set = {}
+    for _, st in ipairs(out) do set[st] = true end
+    assert.equal(3, #out)
+    assert.is_true(set[grown] and set[swapped] and set[moved])
+  end)
+
+  it("a loaded collection without a snapshot counts as changed; an empty one equals nil", function()
+    local nosnap = state({items = {}}, {one = {}})
+    local empty = state({}, {items = {}, one = {}})
+    local out = core.changed_collections({[nosnap] = true, [empty] = true}, session, never)
+    assert.same({nosnap}, out)
+  end)
+
+  it("drops states of other sessions from the set and asks rels_of for unknown mappers", function()
+    local other = state({items = {x}}, {items = {}, one = {}}, nil, {})
+    local m2 = {}
+    local fresh = {session = session, mapper = m2, dict = {kids = {x}}, snap = {kids = {}}, loaded = {kids = true}}
+    local asked
+    local tracked = {[other] = true, [fresh] = true}
+    local out = core.changed_collections(tracked, session, function(m)
+      asked = m
+      return {{"kids", true}}
+    end)
+    assert.same({fresh}, out)
+    assert.equal(m2, asked)
+    assert.is_nil(tracked[other])
+    assert.is_true(tracked[fresh])
+  end)
+
+  it("raises ArgumentError for a tracked set that is not a table", function()
+    assert.equal("changed_collections: tracked must be a table, got nil",
+      raises(qs.exc.ArgumentError, core.changed_collections, nil, session, never).message)
+  end)
+end)

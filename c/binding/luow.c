@@ -6,6 +6,8 @@
 **
 ** core.toposort(n, edges) -> order, levels | nil, cycle
 ** core.changed_keys(dict, committed, keys) -> changed
+** core.same_sequence(a, b) -> boolean
+** core.changed_collections(tracked, session, rels_of) -> states
 */
 #include "lnodes.h"
 
@@ -161,9 +163,144 @@ static int l_changed_keys(lua_State *L) {
   return 1;
 }
 
+/* core.same_sequence(a, b): whether two sequences hold the same values in
+** the same places (raw lengths, raw gets, raw equality). The flush asks it
+** of every loaded collection against its snapshot on every autoflush
+** (collections are plain Lua tables: comparing is how a change is seen),
+** so it must cost next to nothing per element. */
+static int l_same_sequence(lua_State *L) {
+  lua_Integer i, n;
+  int same = 1;
+  if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "same_sequence", "a", 1);
+  if (lua_type(L, 2) != LUA_TTABLE) return raise_type(L, "same_sequence", "b", 2);
+  n = (lua_Integer)lua_rawlen(L, 1);
+  if (n != (lua_Integer)lua_rawlen(L, 2)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_settop(L, 2);
+  for (i = 1; i <= n && same; i++) {
+    lua_rawgeti(L, 1, i);
+    lua_rawgeti(L, 2, i);
+    same = lua_rawequal(L, 3, 4);
+    lua_pop(L, 2);
+  }
+  lua_pushboolean(L, same);
+  return 1;
+}
+
+/* Whether the sequences at a and b (absolute indexes; a may be nil: an
+** empty collection) hold the same values in the same places. */
+static int same_seq_at(lua_State *L, int a, int b) {
+  lua_Integer i, n = lua_istable(L, a) ? (lua_Integer)lua_rawlen(L, a) : 0;
+  int same = 1;
+  if (n != (lua_Integer)lua_rawlen(L, b)) return 0;
+  for (i = 1; i <= n && same; i++) {
+    lua_rawgeti(L, a, i);
+    lua_rawgeti(L, b, i);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+  }
+  return same;
+}
+
+/* Whether the state at st (absolute) has a loaded collection that differs
+** from its snapshot; rels at rels is its mapper's list of {key, uselist}. */
+static int state_changed(lua_State *L, int st, int rels) {
+  int top = lua_gettop(L), changed = 0;
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, rels);
+  lua_getfield(L, st, "loaded");   /* top+1 */
+  lua_getfield(L, st, "dict");     /* top+2 */
+  lua_getfield(L, st, "snap");     /* top+3 */
+  if (!lua_istable(L, top + 1) || !lua_istable(L, top + 2) || !lua_istable(L, top + 3)) {
+    lua_settop(L, top);
+    return 1;   /* not a state as the flush knows it: let the full flush look */
+  }
+  for (i = 1; i <= n && !changed; i++) {
+    int uselist;
+    lua_rawgeti(L, rels, i);        /* top+4: {key, uselist} */
+    lua_rawgeti(L, top + 4, 1);     /* top+5: key */
+    lua_rawgeti(L, top + 4, 2);     /* top+6: uselist */
+    uselist = lua_toboolean(L, top + 6);
+    lua_pushvalue(L, top + 5);
+    lua_rawget(L, top + 1);         /* top+7: loaded[key] */
+    if (lua_toboolean(L, top + 7)) {
+      lua_pushvalue(L, top + 5);
+      lua_rawget(L, top + 3);       /* top+8: snap[key] */
+      lua_pushvalue(L, top + 5);
+      lua_rawget(L, top + 2);       /* top+9: dict[key] */
+      if (!lua_istable(L, top + 8)) {
+        changed = 1;
+      } else if (uselist) {
+        changed = !same_seq_at(L, top + 9, top + 8);
+      } else {
+        lua_rawgeti(L, top + 8, 1);
+        changed = !lua_rawequal(L, top + 9, -1);
+      }
+    }
+    lua_settop(L, top + 3);
+  }
+  lua_settop(L, top);
+  return changed;
+}
+
+/* core.changed_collections(tracked, session, rels_of): the states of the
+** set tracked (state -> true) whose loaded collections differ from their
+** snapshots; states no longer in session leave the set. rels_of(mapper)
+** gives a mapper's {key, uselist} list when it has no _coll_rels yet.
+** Every autoflush asks this over every loaded collection: in C it costs
+** a few table reads per state, so a session with thousands of loaded
+** collections still autoflushes in microseconds. */
+static int l_changed_collections(lua_State *L) {
+  int nout = 0, ngone = 0;
+  if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "changed_collections", "tracked", 1);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  lua_settop(L, 3);
+  lua_newtable(L);   /* 4: the changed states */
+  lua_newtable(L);   /* 5: the states that left the session */
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {   /* 6: state, 7: value */
+    lua_pop(L, 1);
+    if (!lua_istable(L, 6)) continue;
+    lua_getfield(L, 6, "session");   /* 7 */
+    if (!lua_rawequal(L, 7, 2)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, 6);
+      lua_rawseti(L, 5, ++ngone);
+      continue;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 6, "mapper");    /* 7 */
+    lua_getfield(L, 7, "_coll_rels");   /* 8 */
+    if (!lua_istable(L, 8)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, 3);
+      lua_pushvalue(L, 7);
+      lua_call(L, 1, 1);   /* 8: rels_of(mapper) */
+      if (!lua_istable(L, 8)) return qsB_raise(L, QS_ARGUMENT, "changed_collections: rels_of must return a table");
+    }
+    if (state_changed(L, 6, 8)) {
+      lua_pushvalue(L, 6);
+      lua_rawseti(L, 4, ++nout);
+    }
+    lua_settop(L, 6);
+  }
+  for (; ngone > 0; ngone--) {
+    lua_rawgeti(L, 5, ngone);
+    lua_pushnil(L);
+    lua_rawset(L, 1);
+  }
+  lua_settop(L, 4);
+  return 1;
+}
+
 void qsB_open_uow(lua_State *L) {
   lua_pushcfunction(L, l_toposort);
   lua_setfield(L, -2, "toposort");
   lua_pushcfunction(L, l_changed_keys);
   lua_setfield(L, -2, "changed_keys");
+  lua_pushcfunction(L, l_same_sequence);
+  lua_setfield(L, -2, "same_sequence");
+  lua_pushcfunction(L, l_changed_collections);
+  lua_setfield(L, -2, "changed_collections");
 }

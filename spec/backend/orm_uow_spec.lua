@@ -431,6 +431,38 @@ describe("ORM unit of work and relationships on " .. helpers.backend, function()
       assert.same({}, emails_of(2))
     end)
 
+    it("autoflush writes nothing for loaded, unchanged collections and still sees changes made through a kept reference", function()
+      seed()
+      local s = session()
+      local users = s:scalars(qs.select(User):order_by(User.id)):all()
+      for _, u in ipairs(users) do assert.is_table(u.addresses) end   -- lazy loads: 3 collections tracked
+      clear(rec)
+      s:flush()
+      s:scalars(qs.select(User)):all()                                -- an autoflush with nothing to write
+      assert.equal(0, #matching(rec, "^INSERT"))
+      assert.equal(0, #matching(rec, "^UPDATE"))
+      -- the session's transaction, read by a query (which autoflushes first)
+      local function emails(user_id)
+        local out = {}
+        for i, e in ipairs(s:scalars(qs.select(Address.email_address):where(Address.user_id:eq(user_id))
+            :order_by(Address.email_address)):all()) do
+          out[i] = e
+        end
+        return out
+      end
+      local kept = users[3].addresses                                 -- cy's (empty) list, kept by the caller
+      kept[#kept + 1] = Address({email_address = "cy@a"})
+      assert.same({"cy@a"}, emails(3))
+      assert.equal(1, #matching(rec, "^INSERT"))
+      kept[1] = users[1].addresses[1]                                 -- a replacement in place, same length:
+      table.remove(users[1].addresses, 1)                             -- ann@a moves to cy, cy@a is an orphan
+      assert.same({"ann@a"}, emails(3))
+      assert.same({"ann@b"}, emails(1))
+      s:commit()
+      assert.same({"ann@a"}, emails_of(3))
+      assert.equal(0, #column(Address.__table__, "email_address", Address.__table__.c.email_address:eq("cy@a")))
+    end)
+
     it("reassigning a many-to-one never read takes the object out of the old loaded collection and writes the new key", function()
       seed()
       local s = session()

@@ -154,9 +154,11 @@ end
 local function unique_key(self, v)
   local kf = self._unique_fn
   if kf then return kf(v) end
-  -- objects (ORM instances) are unique by identity
-  if type(v) == "table" and getmetatable(v) ~= nil and not v._tuple then return v end
-  if type(v) == "userdata" or (type(v) == "table" and v._tuple) then
+  local tv = type(v)
+  -- objects (ORM instances) are unique by identity; no field is read from
+  -- them (an instance's __index may be costly or load something)
+  if tv == "table" and getmetatable(v) ~= nil then return v end
+  if tv == "userdata" then   -- a Row: by its values
     local t = v:_tuple()
     local parts = {}
     for i = 1, t.n do
@@ -165,7 +167,7 @@ local function unique_key(self, v)
     end
     return table.concat(parts, "\0")
   end
-  if type(v) == "table" then
+  if tv == "table" then   -- a mapping: by its keys and values
     local keys = {}
     for k in pairs(v) do keys[#keys + 1] = tostring(k) end
     table.sort(keys)

@@ -179,6 +179,7 @@ function Mapper:_add_relationship(rel)
   self.relationships[#self.relationships + 1] = rel
   self.relationships[rel.key] = rel
   self.attrs[rel.key] = rel
+  self._coll_rels = nil   -- the flush's list of collections to diff
   for _, sub in ipairs(self.subclasses) do
     if not sub.props[rel.key] then sub:_add_relationship(rel) end
   end

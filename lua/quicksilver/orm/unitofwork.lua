@@ -36,6 +36,8 @@ local ONETOMANY = "ONETOMANY"
 local unpack = table.unpack or unpack
 local changed_keys = core.changed_keys
 local toposort = core.toposort
+local same_sequence = core.same_sequence
+local changed_collections = core.changed_collections
 
 -- Rows per multi-row INSERT ... RETURNING, within the 65,535 placeholders
 -- the servers allow.
@@ -57,22 +59,59 @@ local function list_of(rel, v)
   return {v}
 end
 
---- Whether st has something to write (columns, collections, many-to-ones).
-function M.has_changes(st)
-  if not st.key then return st.session ~= nil end
-  if #changed_keys(st.dict, st.committed, column_keys(st.mapper)) > 0 then return true end
-  if st.m2o_set and next(st.m2o_set) then return true end
+-- Whether one of st's loaded collections (or one-to-one places) differs
+-- from its snapshot. Collections are plain Lua sequences, so this compare
+-- is how a change is found; it is a tight loop, cheap enough to run on
+-- every autoflush over every loaded collection.
+local function collections_changed(st)
+  local loaded, dict, snaps = st.loaded, st.dict, st.snap
   for _, rel in ipairs(st.mapper.relationships) do
-    if rel.uselist and st.loaded[rel.key] then
-      local list, snap = st.dict[rel.key] or {}, st.snap[rel.key] or {}
-      if #list ~= #snap then return true end
-      for i = 1, #list do
-        if not rawequal(list[i], snap[i]) then return true end
+    local key = rel.key
+    if loaded[key] and not rel.viewonly and (rel.uselist or rel.direction == ONETOMANY) then
+      local snap = snaps[key]
+      if snap == nil then return true end
+      local v = dict[key]
+      if rel.uselist then
+        if not same_sequence(v or EMPTY, snap) then return true end
+      elseif not rawequal(v, snap[1]) then
+        return true
       end
     end
   end
   return false
 end
+
+--- Whether st has something to write (columns, collections, many-to-ones).
+function M.has_changes(st)
+  if not st.key then return st.session ~= nil end
+  if #changed_keys(st.dict, st.committed, column_keys(st.mapper)) > 0 then return true end
+  if st.m2o_set and next(st.m2o_set) then return true end
+  return collections_changed(st)
+end
+
+-- A mapper's tracked collections for core.changed_collections: {key,
+-- uselist} of each relationship the flush diffs (not viewonly; lists, and
+-- one-to-one places). Kept on the mapper once every relationship knows its
+-- direction (a new relationship clears it: Mapper:_add_relationship).
+local function collection_rels(mapper)
+  local list, complete = {}, true
+  for _, rel in ipairs(mapper.relationships) do
+    if rel.direction == nil then complete = false end
+    if not rel.viewonly and (rel.uselist or rel.direction == ONETOMANY) then
+      list[#list + 1] = {rel.key, rel.uselist and true or false}
+    end
+  end
+  if complete then mapper._coll_rels = list end
+  return list
+end
+
+-- The session's states whose loaded collections changed since the last
+-- flush (those of states it let go of are forgotten here). In C: every
+-- autoflush asks it over every loaded collection.
+local function changed_collection_states(session)
+  return changed_collections(session._collections, session, collection_rels)
+end
+
 
 -- gather --------------------------------------------------------------------------------
 
@@ -143,7 +182,7 @@ end
 
 -- Save-update cascade from every state the session holds: one walk over
 -- the graph (each object visited once, however many starts reach it).
-local function cascade_saves(session)
+local function cascade_saves(session, colls)
   local seen, queue = {}, {}
   local function visit(st)
     if not seen[st] then
@@ -158,7 +197,7 @@ local function cascade_saves(session)
   end
   for _, st in ipairs(session._new) do start(st) end
   for st in pairs(session._modified) do start(st) end
-  for st in pairs(session._collections) do start(st) end
+  for _, st in ipairs(colls) do start(st) end
   local i = 1
   while queue[i] do
     local st = queue[i]
@@ -346,7 +385,7 @@ local function relationship_changes(uow)
   end
   for _, st in ipairs(session._new) do note(st) end
   for st in pairs(session._modified) do note(st) end
-  for st in pairs(session._collections) do note(st) end
+  for _, st in ipairs(uow.colls) do note(st) end
   local joined, left = {}, {}
   for _, st in ipairs(states) do
     for _, rel in ipairs(st.mapper.relationships) do
@@ -1213,12 +1252,18 @@ local function sorted_by_key(states)
   return out
 end
 
-local function run(session)
+local function run(session, colls)
   local uow = new_uow(session)
+  uow.colls = colls
   listening = setmetatable({}, {__mode = "k"})
   local fire = require("quicksilver.orm.session").fire
-  fire(session, "before_flush", uow, nil)
-  cascade_saves(session)
+  if event.has(session, "before_flush") then
+    fire(session, "before_flush", uow, nil)
+    -- a listener may have changed collections
+    colls = changed_collection_states(session)
+    uow.colls = colls
+  end
+  cascade_saves(session, colls)
   cascade_deletes(uow)
   relationship_changes(uow)
   -- what to write
@@ -1231,7 +1276,7 @@ local function run(session)
   end
   local upd = {}
   for st in pairs(session._modified) do upd[st] = true end
-  for st in pairs(session._collections) do upd[st] = true end
+  for _, st in ipairs(colls) do upd[st] = true end
   for st in pairs(uow.syncs) do upd[st] = true end
   for st in pairs(uow.nulls) do upd[st] = true end
   for st in pairs(uow.post) do upd[st] = true end
@@ -1331,12 +1376,13 @@ function M.flush(session)
       "Session:rollback(). Original exception was: " .. tostring(session._pending_rollback),
       {orig_error = session._pending_rollback}, 3)
   end
+  local colls = changed_collection_states(session)
   if #session._new == 0 and #session._deleted == 0 and next(session._modified) == nil and
-      next(session._collections) == nil then
+      #colls == 0 then
     return
   end
   session._flushing = true
-  local ok, err = pcall(run, session)
+  local ok, err = pcall(run, session, colls)
   session._flushing = false
   if not ok then
     session:_flush_failed(err)
