@@ -246,3 +246,18 @@ describe("core.changed_collections", function()
       raises(qs.exc.ArgumentError, core.changed_collections, nil, session, never).message)
   end)
 end)
+
+describe("core.keyset_runs", function()
+  it("gives where each run of parameter sets with the same keys begins", function()
+    local rows = {{a = 1, b = 2}, {b = 3, a = 4}, {a = 5}, {a = 6}, {a = 7, b = false}, {a = 8, b = nil}}
+    assert.same({1, 3, 5, 6}, core.keyset_runs(rows, #rows))
+    assert.same({1}, core.keyset_runs({{}, {}}, 2))
+    assert.same({}, core.keyset_runs({}, 0))
+  end)
+
+  it("names the first entry that is not a table", function()
+    local starts, bad = core.keyset_runs({{a = 1}, "x", 3}, 3)
+    assert.is_nil(starts)
+    assert.equal(2, bad)
+  end)
+end)

@@ -6,7 +6,7 @@
 # SQLAlchemy 1.4's psycopg2 dialect does for executemany by default; plain
 # cursor.executemany() is one round trip per row. Ordinary client-side cursors
 # (the whole result is fetched by execute), no server-side cursors.
-import sys, time
+import gc, sys, time
 import psycopg2
 import psycopg2.extras
 
@@ -24,12 +24,15 @@ psycopg2.extras.execute_values(cur, "INSERT INTO item (name, qty, price, note) V
                                params, page_size=1000)
 conn.commit()
 print("insert %.6f" % (now() - t0))
+del params
+gc.collect()   # each workload starts on a collected heap (every script does)
 t0 = now()
 total = 0
 cur.execute("SELECT id, name, qty, price, note FROM item")
 for id_, name, qty, price, note in cur:
     total += id_ + qty
 print("load %.6f" % (now() - t0))
+gc.collect()
 t0 = now()
 for i in range(1, gets + 1):
     cur.execute("SELECT id, name, qty, price, note FROM item WHERE id = %s", ((i * 7919) % rows + 1,))

@@ -195,6 +195,7 @@ typedef struct bindspec {
   int procs;     /* list of Lua converters per position */
   int nullidx;   /* the NULL sentinel */
   int nkeys;
+  int anchor;    /* whether reading makes new values (converters, JSON text) */
 } bindspec;
 
 /* What each QSV_* check expects, for error messages (QS_TYPE_CHECKS order). */
@@ -301,7 +302,12 @@ static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *b
     n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
     lua_pop(L, 1);
   }
-  lua_createtable(L, n, 0);   /* anchors converted values */
+  /* Values read as they are stay alive in the set (which the caller keeps
+  ** on the stack); converters and JSON encoding make new ones, so then
+  ** every value is anchored (a converter might even change the set).
+  ** Otherwise nil stands in for the anchor list: no table per row. */
+  if (bs->anchor) lua_createtable(L, n, 0);
+  else lua_pushnil(L);
   anchor = lua_gettop(L);
   for (i = 0; i < n && rc == 0; i++) {
     int check = QSV_none;
@@ -339,7 +345,10 @@ static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *b
       vals[i].type = QS_TNULL;   /* positional holes are NULLs (params.n) */
       rc = 0;
     }
-    if (rc == 0) lua_rawseti(L, anchor, i + 1);
+    if (rc == 0) {
+      if (bs->anchor) lua_rawseti(L, anchor, i + 1);
+      else lua_pop(L, 1);
+    }
   }
   if (rc != 0) {
     /* the offending value is at the top; name its key and say what is wrong */
@@ -387,6 +396,20 @@ static void get_bindspec(lua_State *L, int first, int nullidx, bindspec *bs) {
   }
   bs->nullidx = nullidx;
   bs->nkeys = bs->keys ? (int)lua_rawlen(L, bs->keys) : 0;
+  if (bs->procs) {   /* an empty list of converters is none: no look-up per value */
+    lua_pushnil(L);
+    if (lua_next(L, bs->procs)) lua_pop(L, 2);
+    else bs->procs = 0;
+  }
+  bs->anchor = bs->procs != 0;
+  if (bs->checks) {
+    int n = (int)lua_rawlen(L, bs->checks);
+    for (i = 1; i <= n && !bs->anchor; i++) {
+      lua_rawgeti(L, bs->checks, i);
+      if (lua_tointeger(L, -1) == QSV_json) bs->anchor = 1;
+      lua_pop(L, 1);
+    }
+  }
 }
 
 /* Capacity for the positional parameters of table pidx. */

@@ -128,6 +128,64 @@ static int l_code_classes(lua_State *L) {
   return 1;
 }
 
+/* Whether the tables at a and b (absolute) have the same keys (raw; a key
+** whose value is nil is absent). */
+static int same_keyset(lua_State *L, int a, int b) {
+  int na = 0, nb = 0;
+  lua_pushnil(L);
+  while (lua_next(L, a)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, b);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 2);
+      return 0;
+    }
+    lua_pop(L, 1);
+    na++;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, b)) {
+    lua_pop(L, 1);
+    nb++;
+  }
+  return na == nb;
+}
+
+/* core.keyset_runs(list, n) -> starts | nil, i: where the runs of
+** consecutive parameter sets with the same keys begin (an executemany
+** compiles one statement per run, so rows keep their order). Returns nil
+** and the index of the first entry that is not a table. In C: it looks at
+** every key of every row of an executemany. */
+static int l_keyset_runs(lua_State *L) {
+  lua_Integer i, n;
+  int nruns = 0;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = luaL_checkinteger(L, 2);
+  lua_settop(L, 2);
+  lua_newtable(L);   /* 3: the starts */
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);   /* 4 */
+    if (!lua_istable(L, 4)) {
+      lua_pushnil(L);
+      lua_pushinteger(L, i);
+      return 2;
+    }
+    if (i == 1) {
+      lua_pushinteger(L, 1);
+      lua_rawseti(L, 3, ++nruns);
+    } else {
+      lua_rawgeti(L, 1, i - 1);   /* 5 */
+      if (!same_keyset(L, 4, 5)) {
+        lua_pushinteger(L, i);
+        lua_rawseti(L, 3, ++nruns);
+      }
+    }
+    lua_settop(L, 3);
+  }
+  return 1;
+}
+
 static const luaL_Reg buf_meta[] = {
   {"__gc", buf_gc},
   {NULL, NULL},
@@ -141,6 +199,7 @@ static const luaL_Reg funcs[] = {
   {"drivers", l_drivers},
   {"code_classes", l_code_classes},
   {"row", qsB_row_new},
+  {"keyset_runs", l_keyset_runs},
   {NULL, NULL},
 };
 

@@ -146,6 +146,22 @@ describe("behaviour on " .. helpers.backend, function()
     assert.equal(2000, count())
   end)
 
+  it("splits an executemany into runs of equal keys, in the rows' order", function()
+    local rows = {{name = "a", age = 1}, {name = "b", age = 2}, {id = 500, name = "c", age = 3},
+      {name = "d"}, {name = "e", age = 5}}
+    local r = engine:begin(function(c) return c:execute(qs.insert(users), rows) end)
+    assert.equal(5, r.rowcount)
+    local got = engine:connect(function(c)
+      return c:execute(qs.select(u.id, u.name, u.age):order_by(u.name)):all()
+    end)
+    assert.equal(500, got[3][1])        -- the set that gave its own id kept it
+    assert.same({1, 2, 3}, {got[1][3], got[2][3], got[3][3]})
+    assert.is_nil(got[4][3])           -- the set without age inserted NULL
+    assert.equal(5, got[5][3])
+    -- generated keys follow the rows' order
+    assert.is_true(got[1][1] < got[2][1] and got[2][1] < got[4][1] and got[4][1] < got[5][1])
+  end)
+
   it("inserts 100,000 rows in one executemany", function()
     local rows = {}
     for i = 1, 100000 do rows[i] = {name = "n" .. i, age = i % 90} end

@@ -30,6 +30,7 @@ local EVENTS = {
 local EMPTY = {}
 local NULL = require("quicksilver.sql.elements").null
 local TEXT_KIND = require("quicksilver.core").kinds.TEXT
+local keyset_runs = require("quicksilver.core").keyset_runs
 
 ---------------------------------------------------------------------------------------------
 -- Connection
@@ -529,22 +530,6 @@ local function inserted_pk(stmt, params, lastrowid)
   return out
 end
 
-local function count_keys(p)
-  local n = 0
-  for _ in pairs(p) do n = n + 1 end
-  return n
-end
-
--- Whether p has exactly the keys of q (which has n of them).
-local function same_keys(p, q, n)
-  local m = 0
-  for k in pairs(p) do
-    if q[k] == nil then return false end
-    m = m + 1
-  end
-  return m == n
-end
-
 local function keyset(p)
   local ks = {}
   for k in pairs(p) do ks[k] = true end
@@ -558,25 +543,22 @@ function Connection:_execute_dml(stmt, params, eopts)
   local dname = self.dialect.name
   if params ~= nil and is_param_set(params[1]) then
     local n = params.n or #params
-    local runs, last = {}, nil
-    for i = 1, n do
-      local p = params[i]
-      if not is_param_set(p) then
-        exc.raise(exc.ArgumentError, "Connection:execute: parameter set " .. i .. " is not a table", nil, 3)
-      end
-      -- the common case, the same keys as the set before, costs a look-up
-      -- per key instead of a sorted signature
-      local sig
-      if last and same_keys(p, last.rows[#last.rows], last.nkeys) then
-        sig = last.sig
+    -- runs of consecutive sets with the same keys, each compiled once
+    local starts, bad = keyset_runs(params, n)
+    if not starts then
+      exc.raise(exc.ArgumentError, "Connection:execute: parameter set " .. bad .. " is not a table", nil, 3)
+    end
+    local runs = {}
+    for r = 1, #starts do
+      local a, b = starts[r], (starts[r + 1] or n + 1) - 1
+      local rows
+      if a == 1 and b == n then
+        rows = params   -- one run: the caller's list as it is (read, never written)
       else
-        sig = compiler.keyset_signature(p)
+        rows = {}
+        for i = a, b do rows[#rows + 1] = params[i] end
       end
-      if not last or last.sig ~= sig then
-        last = {sig = sig, keys = keyset(p), rows = {}, nkeys = count_keys(p)}
-        runs[#runs + 1] = last
-      end
-      last.rows[#last.rows + 1] = p
+      runs[r] = {keys = keyset(params[a]), rows = rows, n = b - a + 1}
     end
     local total = 0
     local batch = self.dialect.insertmanyvalues
@@ -593,9 +575,9 @@ function Connection:_execute_dml(stmt, params, eopts)
         ncols = ncols + #defaults
         local per = math.max(1, math.min(batch, math.floor(60000 / math.max(ncols, 1))))
         local rows = g.rows
-        for first = 1, #rows, per do
+        for first = 1, g.n, per do
           local chunk = {}
-          for i = first, math.min(first + per - 1, #rows) do
+          for i = first, math.min(first + per - 1, g.n) do
             chunk[#chunk + 1] = #defaults > 0 and with_fn_defaults(rows[i], defaults, self, "insert") or rows[i]
           end
           local multi = stmt:values(chunk)
@@ -609,11 +591,12 @@ function Connection:_execute_dml(stmt, params, eopts)
       local compiled = compiler.compile_dml(stmt, dname, g.keys)
       local rows = g.rows
       if #compiled.fn_defaults > 0 then
-        local filled = {}
-        for i = 1, #rows do filled[i] = with_fn_defaults(rows[i], compiled.fn_defaults, self, stmt._dml) end
+        local filled = {n = g.n}
+        for i = 1, g.n do filled[i] = with_fn_defaults(rows[i], compiled.fn_defaults, self, stmt._dml) end
         rows = filled
+      elseif rows ~= params then
+        rows.n = g.n
       end
-      rows.n = #rows
       local r = self:_cursor_execute(compiled.sql, rows, compiled, true, eopts)
       total = total + r.rowcount
     end
