@@ -45,6 +45,11 @@ int qsB_row_new(lua_State *L);
 /* Pushes a row built from the current row of s: ncols values plus the
 ** keymap at index keymap; the row metatable must be at index mt; procs (0
 ** for none) the per-column conversions. */
-void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs);
+/* codes: per column, 0 (as is), a QSR_* code, QSR_FUNCTION (procs[i] is a
+** Lua function); NULL: look each up in the procs list (when procs != 0). */
+#define QSR_FUNCTION (-1)
+#define QSR_LOOKUP (-2)
+void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
+                 const int *codes);
 
 #endif

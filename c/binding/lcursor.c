@@ -141,6 +141,8 @@ static int cursor_fetch(lua_State *L) {
   lcursor *cur = check_cursor(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, -1);
   int count = 0, km, mt, list, procs;
+  int codebuf[64];
+  const int *codes = NULL;
   if (cur->state == CUR_ROW && qs_stmt_conn(cur->st) == NULL) {
     cursor_release(cur);   /* its connection was closed under it */
     cur->state = CUR_CLOSED;
@@ -157,9 +159,19 @@ static int cursor_fetch(lua_State *L) {
   mt = lua_gettop(L);
   if (qsL_getiuservalue(L, 1, 3) != LUA_TTABLE) lua_pop(L, 1), lua_pushnil(L);
   procs = lua_istable(L, -1) ? lua_gettop(L) : 0;
+  /* the converters read once per fetch, not once per value */
+  if (procs && cur->ncols <= (int)(sizeof codebuf / sizeof codebuf[0])) {
+    int i;
+    for (i = 0; i < cur->ncols; i++) {
+      int t = qsL_rawgeti(L, procs, i + 1);
+      codebuf[i] = t == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : t == LUA_TFUNCTION ? QSR_FUNCTION : 0;
+      lua_pop(L, 1);
+    }
+    codes = codebuf;
+  }
   while (cur->state == CUR_ROW && (max < 0 || count < max)) {
     int rc;
-    qsB_pushrow(L, cur->st, cur->ncols, km, mt, procs);
+    qsB_pushrow(L, cur->st, cur->ncols, km, mt, procs, codes);
     lua_rawseti(L, list, ++count);
     rc = qs_stmt_step(cur->st);
     if (rc == QS_DONE) cursor_finish(cur);

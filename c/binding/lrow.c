@@ -91,7 +91,8 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
   qsB_pushvalue(L, v);
 }
 
-void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs) {
+void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
+                 const int *codes) {
   lrow *r = (lrow *)qsL_newuserdatauv(L, sizeof(lrow), ncols + 1);
   int i;
   qs_value v;
@@ -99,21 +100,29 @@ void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int pr
   lua_pushvalue(L, mt);
   lua_setmetatable(L, -2);
   for (i = 0; i < ncols; i++) {
+    int code;
     qs_stmt_column(s, i, &v);
     if (v.type == QS_TNULL) continue;   /* user values start out nil */
-    if (procs) {
+    code = codes ? codes[i] : (procs ? QSR_LOOKUP : 0);
+    if (code == QSR_LOOKUP) {   /* the converter list says, per value */
       int t = qsL_rawgeti(L, procs, i + 1);
-      if (t == LUA_TFUNCTION) {
-        qsB_pushvalue(L, &v);
-        lua_call(L, 1, 1);   /* the cursor owns the statement: raising is safe */
-      } else if (t == LUA_TNUMBER) {
-        int code = (int)lua_tointeger(L, -1);
+      if (t == LUA_TNUMBER) {
+        code = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
-        push_converted(L, &v, code);
+      } else if (t == LUA_TFUNCTION) {
+        code = QSR_FUNCTION;
       } else {
         lua_pop(L, 1);
-        qsB_pushvalue(L, &v);
+        code = 0;
       }
+    } else if (code == QSR_FUNCTION) {
+      qsL_rawgeti(L, procs, i + 1);
+    }
+    if (code == QSR_FUNCTION) {
+      qsB_pushvalue(L, &v);
+      lua_call(L, 1, 1);   /* the cursor owns the statement: raising is safe */
+    } else if (code > 0) {
+      push_converted(L, &v, code);
     } else {
       qsB_pushvalue(L, &v);
     }
