@@ -261,3 +261,24 @@ describe("core.keyset_runs", function()
     assert.equal(2, bad)
   end)
 end)
+
+describe("core.row_dicts", function()
+  local keymap = {id = 1, name = 2, qty = 3, [1] = "id", [2] = "name", [3] = "qty"}
+
+  it("fills two tables with the values at base + position, NULLs left out", function()
+    local row = core.row(keymap, {7, "seven", nil}, 3)
+    local dict, committed = core.row_dicts(row, 0, {"pk", "label", "count"}, {1, 2, 3})
+    assert.same({pk = 7, label = "seven"}, dict)
+    assert.same({pk = 7, label = "seven"}, committed)
+    assert.are_not.equal(dict, committed)
+    local d2 = core.row_dicts(row, 1, {"label"}, {1})
+    assert.same({label = "seven"}, d2)
+  end)
+
+  it("raises ArgumentError for a position outside the row or a row that is not one", function()
+    local row = core.row(keymap, {1, "x", 2}, 3)
+    assert.equal("row_dicts: column 4 is outside the row's 3",
+      raises(qs.exc.ArgumentError, core.row_dicts, row, 2, {"a"}, {2}).message)
+    assert.has_error(function() core.row_dicts({}, 0, {}, {}) end)
+  end)
+end)

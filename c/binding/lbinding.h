@@ -47,6 +47,7 @@ int qsB_row_new(lua_State *L);
 ** for none) the per-column conversions. */
 /* codes: per column, 0 (as is), a QSR_* code, QSR_FUNCTION (procs[i] is a
 ** Lua function); NULL: look each up in the procs list (when procs != 0). */
+int qsB_row_dicts(lua_State *L);
 #define QSR_FUNCTION (-1)
 #define QSR_LOOKUP (-2)
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,

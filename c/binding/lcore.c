@@ -199,6 +199,7 @@ static const luaL_Reg funcs[] = {
   {"drivers", l_drivers},
   {"code_classes", l_code_classes},
   {"row", qsB_row_new},
+  {"row_dicts", qsB_row_dicts},
   {"keyset_runs", l_keyset_runs},
   {NULL, NULL},
 };

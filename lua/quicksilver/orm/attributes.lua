@@ -42,14 +42,25 @@ M.UNKNOWN = UNKNOWN
 ---@field session table|nil
 ---@field key string|nil   identity key once persistent
 local InstanceState = {}
-InstanceState.__index = InstanceState
+-- loaded and snap are made at their first use: most loaded objects never
+-- touch a relationship, and two tables fewer per object is a sixth of the
+-- cost of loading one (docs/PERFORMANCE.md)
+local LAZY = {loaded = true, snap = true}
+InstanceState.__index = function(st, k)
+  if LAZY[k] then
+    local t = {}
+    rawset(st, k, t)
+    return t
+  end
+  return nil
+end
 M.InstanceState = InstanceState
 
 --- A new state for obj (transient: no session, no identity); dict and
 --- committed may be given (a loaded row's values).
 function M.new_state(mapper, obj, dict, committed)
-  return setmetatable({mapper = mapper, obj = obj, dict = dict or {}, committed = committed or {},
-    loaded = {}, snap = {}}, InstanceState)
+  return setmetatable({mapper = mapper, obj = obj, dict = dict or {}, committed = committed or {}},
+    InstanceState)
 end
 
 --- The state of an instance, or nil for anything else.

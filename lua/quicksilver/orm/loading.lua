@@ -16,6 +16,8 @@ local identity_key = attributes.identity_key
 local keypart = attributes.keypart
 local new_state = attributes.new_state
 local make_row = core.row
+local row_dicts = core.row_dicts
+local int_type = math.type   -- Lua 5.3+: integers concatenate as keypart writes them
 
 --- The object for the entity columns of row starting after `base`, or nil
 --- (an outer join's missing side). plan: where the columns are (the
@@ -29,7 +31,11 @@ local function instance(session, m, row, base, plan)
   if npk == 1 then
     local v = row[base + pk_pos[1]]
     if v == nil then return nil end
-    key = m.base_mapper.key_prefix .. keypart(v)
+    if int_type and int_type(v) == "integer" then
+      key = m.base_mapper.key_prefix .. v   -- what keypart gives an integer, without the call
+    else
+      key = m.base_mapper.key_prefix .. keypart(v)
+    end
   else
     local vals = {}
     for i = 1, npk do vals[i] = row[base + pk_pos[i]] end
@@ -69,14 +75,19 @@ local function instance(session, m, row, base, plan)
     end
   end
   local e = plan.per[cm] or plan:for_mapper(cm)
-  local fields = e.fields
-  local dict, committed = {}, {}
-  for i = 1, #fields do
-    local f = fields[i]
-    local v = row[base + f.pos]
-    local k = f.key
-    dict[k] = v
-    committed[k] = v
+  local dict, committed
+  if type(row) == "userdata" then
+    dict, committed = row_dicts(row, base, e.keys, e.positions)
+  else
+    dict, committed = {}, {}
+    local fields = e.fields
+    for i = 1, #fields do
+      local f = fields[i]
+      local v = row[base + f.pos]
+      local k = f.key
+      dict[k] = v
+      committed[k] = v
+    end
   end
   obj = {}
   local st = new_state(cm, obj, dict, committed)
