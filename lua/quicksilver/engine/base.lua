@@ -420,7 +420,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   if engine.echo then
     log(self, sql)
     local shown = params
-    if compiled and not many then
+    if compiled and compiled.keys and not many then
       -- what is sent: the positional values, statement values included
       shown = {}
       for i = 1, #compiled.keys do
@@ -429,6 +429,10 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
         if v == nil then v = compiled.values[k] end
         shown[i] = v
       end
+    elseif compiled and not many and params then
+      -- already positional (the ORM's multi-row INSERT ... RETURNING)
+      shown = {}
+      for i = 1, params.n or #params do shown[i] = params[i] end
     end
     log(self, "[parameters] " .. (shown == nil and "{}" or util.repr(shown, 1000)))
   end

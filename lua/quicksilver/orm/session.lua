@@ -248,7 +248,53 @@ end
 
 -- expiry -------------------------------------------------------------------------------
 
+-- The attributes a full expiry clears and marks: columns but the primary
+-- key's, and column expressions (kept on the mapper, rebuilt if its
+-- properties change).
+local function expirable_keys(m)
+  local list = m._expire_keys
+  local n = #m.column_props + #m.expr_props
+  if list and m._expire_keys_n == n then return list end
+  list = {}
+  local pk = {}
+  for _, k in ipairs(m.pk_keys) do pk[k] = true end
+  for _, p in ipairs(m.column_props) do
+    if not pk[p.key] then list[#list + 1] = p.key end
+  end
+  for _, p in ipairs(m.expr_props) do list[#list + 1] = p.key end
+  m._expire_keys, m._expire_keys_n = list, n
+  return list
+end
+
+-- Every attribute of st expired (commit, expire_all): one pass over a list
+-- made once per mapper; relationship bookkeeping dropped whole.
+local function expire_all_of(self, st)
+  local m = st.mapper
+  local dict, committed = st.dict, st.committed
+  local keys = expirable_keys(m)
+  local ex = st.expired or {}
+  for i = 1, #keys do
+    local k = keys[i]
+    dict[k] = nil
+    committed[k] = nil
+    ex[k] = true
+  end
+  local rels = m.relationships
+  for i = 1, #rels do dict[rels[i].key] = nil end
+  st.expired = next(ex) and ex or nil
+  -- made again at first use (attributes.InstanceState)
+  rawset(st, "loaded", nil)
+  rawset(st, "snap", nil)
+  st.m2o_set = nil
+  st.pending_mutations = nil
+  st.modified = false
+  self._modified[st] = nil
+  self._collections[st] = nil
+end
+
+-- Expires the attributes named in the set keys (all when nil).
 local function expire_state(self, st, keys)
+  if keys == nil then return expire_all_of(self, st) end
   local m = st.mapper
   local dict, committed = st.dict, st.committed
   local pk = {}
@@ -256,14 +302,14 @@ local function expire_state(self, st, keys)
   local ex = st.expired or {}
   for _, p in ipairs(m.column_props) do
     local k = p.key
-    if (keys == nil or keys[k]) and not pk[k] then
+    if keys[k] and not pk[k] then
       dict[k] = nil
       committed[k] = nil
       ex[k] = true
     end
   end
   for _, p in ipairs(m.expr_props) do
-    if keys == nil or keys[p.key] then
+    if keys[p.key] then
       dict[p.key] = nil
       ex[p.key] = true
     end
@@ -271,19 +317,13 @@ local function expire_state(self, st, keys)
   st.expired = next(ex) and ex or nil
   for _, rel in ipairs(m.relationships) do
     local k = rel.key
-    if keys == nil or keys[k] then
+    if keys[k] then
       dict[k] = nil
       st.loaded[k] = nil
       st.snap[k] = nil
       if st.m2o_set then st.m2o_set[k] = nil end
       if st.pending_mutations then st.pending_mutations[k] = nil end
     end
-  end
-  if keys == nil then
-    st.modified = false
-    st.m2o_set = nil
-    self._modified[st] = nil
-    self._collections[st] = nil
   end
 end
 

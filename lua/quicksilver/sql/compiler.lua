@@ -299,7 +299,8 @@ function M._expand_values(c, nrows)
     for j = 1, nk do
       xkeys[off + j] = keys[j] .. "#" .. r
       xchecks[off + j] = checks and checks[j] or nil
-      xprocs[off + j] = procs and procs[j] or false
+      -- only real converters: an empty list tells the driver there are none
+      if procs and procs[j] then xprocs[off + j] = procs[j] end
     end
   end
   return sql:sub(1, open - 1) .. table.concat(parts, ", ") .. sql:sub(close + 1), xkeys, xchecks, xprocs
