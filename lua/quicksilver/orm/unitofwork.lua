@@ -447,7 +447,28 @@ end
 
 -- Rows of one table with dependencies among them (self-referential): in
 -- levels, parents first. Returns a list of batches.
-local function row_levels(rows, uow)
+-- Whether rows of tbl may depend on each other: some relationship of
+-- their mappers targets a mapper that writes tbl too (self-referential,
+-- or across an inheritance hierarchy sharing the table). Asked per mapper,
+-- so a batch of 100,000 rows of one class costs one look per row.
+local function may_depend(rows, tbl)
+  local seen = {}
+  for i = 1, #rows do
+    local m = rows[i].mapper
+    if not seen[m] then
+      seen[m] = true
+      for _, rel in ipairs(m.relationships) do
+        for _, t in ipairs(rel.target.tables) do
+          if t == tbl then return true end
+        end
+      end
+    end
+  end
+  return false
+end
+
+local function row_levels(rows, uow, tbl)
+  if not may_depend(rows, tbl) then return {rows} end
   local index = {}
   for i, st in ipairs(rows) do index[st] = i end
   local edges = {}
@@ -1344,7 +1365,7 @@ local function run(session, colls)
   local ok, err = pcall(function()
     for _, t in ipairs(order) do
       local b = by_table[t]
-      for _, batch in ipairs(row_levels(b.ins, uow)) do do_inserts(uow, conn, t, batch, done) end
+      for _, batch in ipairs(row_levels(b.ins, uow, t)) do do_inserts(uow, conn, t, batch, done) end
       if #b.upd > 0 then do_updates(uow, conn, t, b.upd, done) end
     end
     do_post_updates(uow, conn, done)
