@@ -37,6 +37,7 @@ local unpack = table.unpack or unpack
 local changed_keys = core.changed_keys
 local toposort = core.toposort
 local same_sequence = core.same_sequence
+local int_type = math.type   -- Lua 5.3+ (integer keys concatenate as identity_key writes them)
 local changed_collections = core.changed_collections
 
 -- Rows per multi-row INSERT ... RETURNING, within the 65,535 placeholders
@@ -1167,9 +1168,16 @@ local function finish(uow, done)
   local session = uow.session
   for _, st in ipairs(done.inserted) do
     local m = st.mapper
-    local vals = {}
-    for i, k in ipairs(m.pk_keys) do vals[i] = st.dict[k] end
-    local key = attributes.identity_key(m, vals, #vals)
+    local pkk = m.pk_keys
+    local key
+    local v = #pkk == 1 and st.dict[pkk[1]]
+    if v and int_type and int_type(v) == "integer" then
+      key = m.base_mapper.key_prefix .. v   -- what identity_key gives, without the list
+    else
+      local vals = {}
+      for i, k in ipairs(pkk) do vals[i] = st.dict[k] end
+      key = attributes.identity_key(m, vals, #vals)
+    end
     if key == nil then
       exc.raise(exc.FlushError, format("Instance %s has a NULL identity key after its INSERT", tostring(st.obj)), nil, 4)
     end
@@ -1198,14 +1206,19 @@ local function finish(uow, done)
       session._imap[key] = st.obj
     end
   end
-  local inserted = {}
-  for _, st in ipairs(done.inserted) do inserted[st] = true end
-  for st in pairs(uow.all) do
+  -- a new row: everything; an updated row: only what changed (and what
+  -- syncs or post updates set, which changed_keys saw too)
+  local modified = session._modified
+  for _, st in ipairs(uow.inserts) do
     if st.session == session and not uow.delete_set[st] then
-      -- an updated row: only what changed (and what syncs or post updates
-      -- set, which changed_keys saw too); a new row: everything
-      snapshot(st, not inserted[st] and (done.changed[st] or EMPTY) or nil)
-      session._modified[st] = nil
+      snapshot(st, nil)
+      modified[st] = nil
+    end
+  end
+  for _, st in ipairs(uow.updates) do
+    if st.session == session and not uow.delete_set[st] then
+      snapshot(st, done.changed[st] or EMPTY)
+      modified[st] = nil
     end
   end
   for st, keys in pairs(done.expire) do
@@ -1291,27 +1304,27 @@ local function run(session, colls)
   cascade_deletes(uow)
   relationship_changes(uow)
   -- what to write
-  local inserts, updates, all = {}, {}, {}
+  local inserts, updates = {}, {}
   for _, st in ipairs(session._new) do
-    if st.session == session and not uow.delete_set[st] then
-      inserts[#inserts + 1] = st
-      all[st] = true
-    end
+    if st.session == session and not uow.delete_set[st] then inserts[#inserts + 1] = st end
   end
-  local upd = {}
-  for st in pairs(session._modified) do upd[st] = true end
-  for _, st in ipairs(colls) do upd[st] = true end
-  for st in pairs(uow.syncs) do upd[st] = true end
-  for st in pairs(uow.nulls) do upd[st] = true end
-  for st in pairs(uow.post) do upd[st] = true end
-  for st in pairs(upd) do
-    if st.key and st.session == session and not uow.delete_set[st] then
+  -- rows to UPDATE: persistent objects changed, or whose keys a
+  -- relationship sets (new objects, the bulk of most sources, are out at
+  -- the first test)
+  local seen = {}
+  local function consider(st)
+    if st.key and not seen[st] and st.session == session and not uow.delete_set[st] then
+      seen[st] = true
       updates[#updates + 1] = st
-      all[st] = true
     end
   end
+  for st in pairs(session._modified) do consider(st) end
+  for _, st in ipairs(colls) do consider(st) end
+  for st in pairs(uow.syncs) do consider(st) end
+  for st in pairs(uow.nulls) do consider(st) end
+  for st in pairs(uow.post) do consider(st) end
   updates = sorted_by_key(updates)
-  uow.all = all
+  uow.inserts, uow.updates = inserts, updates
   if #inserts == 0 and #updates == 0 and #uow.deletes == 0 and #uow.assoc_add == 0 and
       #uow.assoc_del == 0 and #uow.post_order == 0 then
     for st in pairs(session._modified) do snapshot(st) end
