@@ -389,7 +389,19 @@ function ModelBase.__clause_element__(cls)
   return m.local_table
 end
 
+-- Keys the SQL layer asks of anything handed to it (select(Model), where()
+-- arguments): never mapped attribute names, so they skip the property and
+-- hybrid look-ups and go up the class chain (select() asks several per
+-- model argument, on every statement built).
+local SQL_PROTOCOL = {_is_clause = true, _is_from = true, _is_type = true, _k = true,
+  __clause_element__ = true, __select_entity__ = true, _tuple = true}
+
 ClassMeta.__index = function(cls, k)
+  if SQL_PROTOCOL[k] or type(k) ~= "string" then
+    local parent = rawget(cls, "__parent__")
+    if parent then return parent[k] end
+    return nil
+  end
   if k == "_event_parent" then
     local parent = rawget(cls, "__parent__")
     return parent ~= ModelBase and parent or nil
