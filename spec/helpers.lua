@@ -38,6 +38,36 @@ function M.recorder(target)
   return rec
 end
 
+--- The SQL of the statements a recorder holds that match a Lua pattern.
+function M.matching(rec, pat)
+  local out = {}
+  for _, r in ipairs(rec) do
+    if r.sql:find(pat) then out[#out + 1] = r.sql end
+  end
+  return out
+end
+
+--- Empties a recorder.
+function M.clear(rec)
+  for i = #rec, 1, -1 do rec[i] = nil end
+end
+
+--- The index of the first (last) recorded statement matching pat, or nil.
+function M.first_index(rec, pat)
+  for i, r in ipairs(rec) do
+    if r.sql:find(pat) then return i end
+  end
+  return nil
+end
+
+function M.last_index(rec, pat)
+  local at
+  for i, r in ipairs(rec) do
+    if r.sql:find(pat) then at = i end
+  end
+  return at
+end
+
 --- Calls fn, expects it to raise a qs.exc error of class cls; returns the error.
 function M.assert_raises_kind(cls, fn, ...)
   local ok, err = pcall(fn, ...)

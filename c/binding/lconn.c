@@ -196,6 +196,8 @@ typedef struct bindspec {
   int nullidx;   /* the NULL sentinel */
   int nkeys;
   int anchor;    /* whether reading makes new values (converters, JSON text) */
+  int ncheckv;   /* checks[1..ncheckv] read once into checkv (an executemany reads every row) */
+  int checkv[64];
 } bindspec;
 
 /* What each QSV_* check expects, for error messages (QS_TYPE_CHECKS order). */
@@ -335,7 +337,9 @@ static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *b
         lua_pop(L, 1);
       }
     }
-    if (bs->checks) {
+    if (i < bs->ncheckv) {
+      check = bs->checkv[i];
+    } else if (bs->checks) {
       lua_rawgeti(L, bs->checks, i + 1);
       check = (int)lua_tointeger(L, -1);
       lua_pop(L, 1);
@@ -402,13 +406,19 @@ static void get_bindspec(lua_State *L, int first, int nullidx, bindspec *bs) {
     else bs->procs = 0;
   }
   bs->anchor = bs->procs != 0;
+  bs->ncheckv = 0;
   if (bs->checks) {
     int n = (int)lua_rawlen(L, bs->checks);
-    for (i = 1; i <= n && !bs->anchor; i++) {
+    int cache = n <= (int)(sizeof bs->checkv / sizeof bs->checkv[0]);
+    for (i = 1; i <= n; i++) {
+      int code;
       lua_rawgeti(L, bs->checks, i);
-      if (lua_tointeger(L, -1) == QSV_json) bs->anchor = 1;
+      code = (int)lua_tointeger(L, -1);
       lua_pop(L, 1);
+      if (code == QSV_json) bs->anchor = 1;
+      if (cache) bs->checkv[i - 1] = code;
     }
+    if (cache) bs->ncheckv = n;
   }
 }
 

@@ -128,26 +128,31 @@ static int l_code_classes(lua_State *L) {
   return 1;
 }
 
-/* Whether the tables at a and b (absolute) have the same keys (raw; a key
-** whose value is nil is absent). */
-static int same_keyset(lua_State *L, int a, int b) {
-  int na = 0, nb = 0;
+/* The number of keys of the table at idx (raw; nil values are absent). */
+static int count_keys(lua_State *L, int idx) {
+  int n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    n++;
+  }
+  return n;
+}
+
+/* Whether the table at a has exactly the keys of the table at b, which
+** has nb of them: every key of a is in b, and a has as many. */
+static int same_keyset(lua_State *L, int a, int b, int nb) {
+  int na = 0;
   lua_pushnil(L);
   while (lua_next(L, a)) {
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
     lua_rawget(L, b);
-    if (lua_isnil(L, -1)) {
+    if (lua_isnil(L, -1) || ++na > nb) {
       lua_pop(L, 2);
       return 0;
     }
     lua_pop(L, 1);
-    na++;
-  }
-  lua_pushnil(L);
-  while (lua_next(L, b)) {
-    lua_pop(L, 1);
-    nb++;
   }
   return na == nb;
 }
@@ -156,33 +161,31 @@ static int same_keyset(lua_State *L, int a, int b) {
 ** consecutive parameter sets with the same keys begin (an executemany
 ** compiles one statement per run, so rows keep their order). Returns nil
 ** and the index of the first entry that is not a table. In C: it looks at
-** every key of every row of an executemany. */
+** every key of every row of an executemany, once. */
 static int l_keyset_runs(lua_State *L) {
   lua_Integer i, n;
-  int nruns = 0;
+  int nruns = 0, nkeys = 0;
   luaL_checktype(L, 1, LUA_TTABLE);
   n = luaL_checkinteger(L, 2);
   lua_settop(L, 2);
   lua_newtable(L);   /* 3: the starts */
+  lua_pushnil(L);    /* 4: the first set of the current run */
   for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, 1, i);   /* 4 */
-    if (!lua_istable(L, 4)) {
+    lua_rawgeti(L, 1, i);   /* 5 */
+    if (!lua_istable(L, 5)) {
       lua_pushnil(L);
       lua_pushinteger(L, i);
       return 2;
     }
-    if (i == 1) {
-      lua_pushinteger(L, 1);
+    if (i == 1 || !same_keyset(L, 5, 4, nkeys)) {
+      lua_pushinteger(L, i);
       lua_rawseti(L, 3, ++nruns);
-    } else {
-      lua_rawgeti(L, 1, i - 1);   /* 5 */
-      if (!same_keyset(L, 4, 5)) {
-        lua_pushinteger(L, i);
-        lua_rawseti(L, 3, ++nruns);
-      }
+      nkeys = count_keys(L, 5);
+      lua_replace(L, 4);
     }
-    lua_settop(L, 3);
+    lua_settop(L, 4);
   }
+  lua_settop(L, 3);
   return 1;
 }
 

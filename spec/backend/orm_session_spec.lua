@@ -7,28 +7,8 @@ local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
 local raises = helpers.assert_raises_kind
-
--- statements recorded since the last clear() whose SQL matches a Lua pattern
-local function matching(rec, pat)
-  local out = {}
-  for _, r in ipairs(rec) do
-    if r.sql:find(pat) then out[#out + 1] = r.sql end
-  end
-  return out
-end
-
-local function clear(rec)
-  for i = #rec, 1, -1 do rec[i] = nil end
-end
-
--- index of the first recorded statement matching pat, or nil
-local function first_index(rec, pat)
-  for i, r in ipairs(rec) do
-    if r.sql:find(pat) then return i end
-  end
-  return nil
-end
-
+local matching, clear = helpers.matching, helpers.clear
+local first_index = helpers.first_index
 
 local function is_integral(v)
   return type(v) == "number" and v == math.floor(v)

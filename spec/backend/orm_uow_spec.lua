@@ -7,34 +7,8 @@ local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
 local raises = helpers.assert_raises_kind
-
-local function matching(rec, pat)
-  local out = {}
-  for _, r in ipairs(rec) do
-    if r.sql:find(pat) then out[#out + 1] = r.sql end
-  end
-  return out
-end
-
-local function clear(rec)
-  for i = #rec, 1, -1 do rec[i] = nil end
-end
-
-local function first_index(rec, pat)
-  for i, r in ipairs(rec) do
-    if r.sql:find(pat) then return i end
-  end
-  return nil
-end
-
-
-local function last_index(rec, pat)
-  local at
-  for i, r in ipairs(rec) do
-    if r.sql:find(pat) then at = i end
-  end
-  return at
-end
+local matching, clear = helpers.matching, helpers.clear
+local first_index, last_index = helpers.first_index, helpers.last_index
 
 describe("ORM unit of work and relationships on " .. helpers.backend, function()
   local engine, Base, User, Address, Node, rec, sessions, bases

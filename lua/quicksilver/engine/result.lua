@@ -307,20 +307,9 @@ end
 function Result:iter()
   check_rows(self)
   if self._transform == nil and self._unique_fn == nil and self._seen == nil and not self._require_unique then
-    -- rows as they come: the buffer walked in place (a loop over 100,000
-    -- rows pays one call per row, not the filter chain's five)
-    return function()
-      local pos = self._pos
-      if pos > self._n then
-        if self._soft or not fill(self) then
-          soft_close(self)
-          return nil
-        end
-        pos = 1
-      end
-      self._pos = pos + 1
-      return self._buf[pos]
-    end
+    -- rows as they come: the generic for calls next_row(self) itself (a
+    -- loop over 100,000 rows pays one call per row, not the filter chain's)
+    return next_row, self
   end
   return function()
     local v = next_value(self)
