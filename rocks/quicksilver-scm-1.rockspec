@@ -33,6 +33,7 @@ build = {
         "c/binding/lcore.c",
         "c/binding/lcursor.c",
         "c/binding/ljson.c",
+        "c/binding/lload.c",
         "c/binding/lpool.c",
         "c/binding/lrow.c",
         "c/binding/luow.c",

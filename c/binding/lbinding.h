@@ -10,6 +10,11 @@
 #define QS_CONN_MT "quicksilver.Connection"
 #define QS_CURSOR_MT "quicksilver.Cursor"
 #define QS_ROW_MT "quicksilver.Row"
+
+/* A Row userdata: the values are its user values 1..n, the keymap n + 1. */
+typedef struct lrow {
+  int n;               /* column count */
+} lrow;
 #define QS_BUF_MT "quicksilver.Buffer"
 #define QS_POOL_MT "quicksilver.Pool"
 

@@ -235,6 +235,7 @@ int luaopen_quicksilver_core(lua_State *L) {
   qsB_open_json(L);
   qsB_open_cachekey(L);
   qsB_open_uow(L);
+  qsB_open_load(L);
   qsB_open_pool(L);
   lua_pushliteral(L, QS_VERSION);
   lua_setfield(L, -2, "version");

@@ -74,6 +74,7 @@ const char *qsB_json_decode(lua_State *L, const char *s, size_t n);
 void qsB_open_json(lua_State *L);
 void qsB_open_cachekey(lua_State *L);
 void qsB_open_uow(lua_State *L);
+void qsB_open_load(lua_State *L);
 int qsC_kind(lua_State *L, int idx);
 
 /* Pushes the four code tables as fields of the table at the top. */

@@ -14,9 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct lrow {
-  int n;               /* column count */
-} lrow;
 
 /* Pushes value v converted by the QSR_* code. */
 static void push_converted(lua_State *L, const qs_value *v, int code) {

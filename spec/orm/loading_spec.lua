@@ -303,3 +303,74 @@ describe("aliases, column loading and more strategies", function()
     assert.equal(1, selects())
   end)
 end)
+
+-- select(Model) makes plain objects in C (core.load_objects) and leaves the
+-- rest to Lua; both must agree with session:get on identity.
+describe("objects loaded by select(Model)", function()
+  local engine, Base
+
+  before_each(function()
+    engine = helpers.backend_engine()
+    Base = orm.declarative_base()
+  end)
+
+  after_each(function()
+    orm.close_all_sessions()
+    Base.metadata:drop_all(engine)
+    engine:dispose()
+    helpers.cleanup()
+  end)
+
+  it("are the identity map's for integer, large integer and string keys", function()
+    local Num = Base:model("Num", {__tablename = "nums",
+      id = orm.mapped_column(qs.BigInteger, {primary_key = true, autoincrement = false}),
+      label = orm.mapped_column(qs.String(20))})
+    local Word = Base:model("Word", {__tablename = "words",
+      code = orm.mapped_column(qs.String(20), {primary_key = true}),
+      label = orm.mapped_column(qs.String(20))})
+    Base.metadata:create_all(engine)
+    local big = 9007199254740993   -- past 2^53: keyed by Lua, not by the C loop
+    local s = orm.Session(engine)
+    s:add_all({Num({id = 1, label = "one"}), Num({id = big, label = "big"}),
+      Word({code = "7", label = "seven"}), Word({code = "x", label = "ex"})})
+    s:commit()
+    s:close()
+    s = orm.Session(engine)
+    local nums = s:scalars(qs.select(Num):order_by(Num.id)):all()
+    local words = s:scalars(qs.select(Word):order_by(Word.code)):all()
+    assert.is_true(rawequal(nums[1], s:get(Num, 1)))
+    assert.is_true(rawequal(nums[2], s:get(Num, big)))
+    assert.equal("big", nums[2].label)
+    assert.is_true(rawequal(words[1], s:get(Word, "7")))
+    assert.is_true(rawequal(words[2], s:get(Word, "x")))
+    assert.is_nil(s:get(Num, 7))   -- the string "7" and the number 7 are different keys
+    -- loaded again: the same objects, nothing new made
+    local again = s:scalars(qs.select(Num):order_by(Num.id)):all()
+    assert.is_true(rawequal(nums[1], again[1]) and rawequal(nums[2], again[2]))
+    s:close()
+  end)
+
+  it("keep unflushed changes, fill expired attributes and leave NULLs unset", function()
+    local Item = Base:model("Item", {__tablename = "items",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      label = orm.mapped_column(qs.String(20)), note = orm.mapped_column(qs.String(20))})
+    Base.metadata:create_all(engine)
+    local s = orm.Session(engine)
+    s:add_all({Item({label = "a"}), Item({label = "b", note = "n"}), Item({label = "c"})})
+    s:commit()
+    local items = s:scalars(qs.select(Item):order_by(Item.id)):all()   -- expired by the commit: filled here
+    assert.equal("b", items[2].label)
+    assert.is_nil(items[1].note)
+    items[1].label = "changed"                                        -- unflushed
+    s:no_autoflush(function(sess)
+      local again = sess:scalars(qs.select(Item):order_by(Item.id)):all()
+      assert.is_true(rawequal(items[1], again[1]))
+      assert.equal("changed", again[1].label)
+    end)
+    s:expire(items[3], {"label"})
+    local third = s:scalars(qs.select(Item):where(Item.id:eq(items[3].id))):one()
+    assert.is_true(rawequal(items[3], third))
+    assert.equal("c", third.label)
+    s:close()
+  end)
+end)

@@ -17,6 +17,8 @@ local keypart = attributes.keypart
 local new_state = attributes.new_state
 local make_row = core.row
 local row_dicts = core.row_dicts
+local load_objects = core.load_objects
+local fast_spec   -- below instance()
 local int_type = math.type   -- Lua 5.3+: integers concatenate as keypart writes them
 
 --- The object for the entity columns of row starting after `base`, or nil
@@ -107,6 +109,26 @@ local function instance(session, m, row, base, plan)
 end
 M.instance = instance
 
+-- What core.load_objects needs to make the entity's objects without Lua,
+-- or nil when its rows need instance(): a composite key, a polymorphic
+-- discriminator, attributes the statement leaves unloaded, load listeners.
+-- Kept with the plan's per-mapper fields.
+fast_spec = function(ent, plan)
+  local m = rawget(ent, "_mapper") or ent
+  plan = plan or m.plan
+  if #plan.pk_pos ~= 1 or plan.disc_pos then return nil end
+  local e = plan.per[m] or plan:for_mapper(m)
+  if e.unloaded or event.has(m.class, "load") then return nil end
+  local spec = e.fast_spec
+  if spec == nil then
+    spec = {prefix = m.base_mapper.key_prefix, pk = plan.pk_pos[1], keys = e.keys,
+      positions = e.positions, mapper = m, state_mt = attributes.InstanceState,
+      instance_mt = m.instance_mt, state_key = STATE}
+    e.fast_spec = spec
+  end
+  return spec
+end
+
 --- Result rows for a statement with ORM entities: each entity's columns
 --- become one object. Returns the rows and their keys.
 function M.rows(session, raw, entities, colkeys, nout)
@@ -138,7 +160,17 @@ function M.rows(session, raw, entities, colkeys, nout)
   if n == 1 and type(layout[1]) == "table" then
     local l = layout[1]
     local ent, base, plan = l.entity, l.first - 1, l.plan
-    for r = 1, #raw do out[r] = instance(session, ent, raw[r], base, plan) end
+    local spec = fast_spec(ent, plan)
+    local r, nraw = 1, #raw
+    while r <= nraw do
+      -- the plain rows in C; one the C loop leaves (another key type, an
+      -- object with expired attributes) here, then C again
+      if spec then r = load_objects(raw, r, base, spec, session._imap, session, out) end
+      if r <= nraw then
+        out[r] = instance(session, ent, raw[r], base, plan)
+        r = r + 1
+      end
+    end
     return out, keys, function(obj) return make_row(keymap, {obj}, 1) end
   end
   for r = 1, #raw do

@@ -1,0 +1,174 @@
+/*
+** lload.c: the ORM's object loading loop in C. select(Model) turns every
+** row into an object through the identity map; for the plain case (one
+** primary-key column, no polymorphic discriminator, every attribute in
+** the row, no load listeners) that is a fixed sequence of table reads and
+** writes per row, done here without a Lua call per row or a metamethod
+** call per column. Rows it cannot take (another key type, an object in
+** the map with expired attributes) are left to orm/loading.lua.
+**
+** core.load_objects(raw, from, base, spec, imap, session, out) -> next
+**   raw: Rows; from: the first index to take; base: the entity's column
+**   offset; spec: {prefix, pk, keys, positions, mapper, state_mt,
+**   instance_mt, state_key}; imap: the session's identity map; out: the
+**   objects by row index. Returns the index of the first row not taken
+**   (#raw + 1 when all were).
+*/
+#include "lnodes.h"
+
+#include <stdio.h>
+
+/* The spec's fields, at fixed stack slots while the loop runs. */
+enum { S_PREFIX = 1, S_PK, S_KEYS, S_POSITIONS, S_MAPPER, S_STATE_MT, S_INSTANCE_MT, S_STATE_KEY, S_N };
+
+static const char *const spec_fields[S_N] = {
+  NULL, "prefix", "pk", "keys", "positions", "mapper", "state_mt", "instance_mt", "state_key",
+};
+
+/* Pushes the identity key for the primary-key value at idx, as
+** attributes.keypart writes it after the prefix at prefix; returns 0
+** (nothing pushed) for a value the Lua side must key. */
+static int push_key(lua_State *L, int prefix, int idx) {
+  char num[32];
+  int t = lua_type(L, idx);
+  if (t == LUA_TNUMBER) {
+    /* integral values within 2^53 print as integers; others keep their
+    ** own spelling, which Lua writes */
+    const lua_Number limit = 9007199254740992.0;
+    if (qsL_isinteger(L, idx)) {
+      int64_t v = qsL_toint64(L, idx);
+      if (v <= -9007199254740992LL || v >= 9007199254740992LL) return 0;
+      snprintf(num, sizeof num, "%lld", (long long)v);
+    } else {
+      lua_Number x = lua_tonumber(L, idx);
+      if (!(x > -limit && x < limit) || x != (lua_Number)(int64_t)x) return 0;
+      snprintf(num, sizeof num, "%lld", (long long)(int64_t)x);
+    }
+    lua_pushvalue(L, prefix);
+    lua_pushstring(L, num);
+    lua_concat(L, 2);
+    return 1;
+  }
+  if (t == LUA_TSTRING) {
+    lua_pushvalue(L, prefix);
+    lua_pushliteral(L, "s");
+    lua_pushvalue(L, idx);
+    lua_concat(L, 3);
+    return 1;
+  }
+  return 0;
+}
+
+static int l_load_objects(lua_State *L) {
+  lua_Integer r, n, from, base;
+  int spec[S_N];
+  int i, nkeys, top;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  from = luaL_checkinteger(L, 2);
+  base = luaL_checkinteger(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  luaL_checktype(L, 5, LUA_TTABLE);
+  luaL_checktype(L, 7, LUA_TTABLE);
+  lua_settop(L, 7);
+  for (i = 1; i < S_N; i++) {
+    lua_getfield(L, 4, spec_fields[i]);
+    spec[i] = lua_gettop(L);
+  }
+  if (lua_type(L, spec[S_PREFIX]) != LUA_TSTRING || !lua_istable(L, spec[S_KEYS]) ||
+      !lua_istable(L, spec[S_POSITIONS]) || !lua_istable(L, spec[S_STATE_MT]) ||
+      !lua_istable(L, spec[S_INSTANCE_MT]) || lua_isnil(L, spec[S_STATE_KEY]))
+    return qsB_raise(L, QS_ARGUMENT, "load_objects: incomplete spec");
+  nkeys = (int)lua_rawlen(L, spec[S_KEYS]);
+  n = (lua_Integer)lua_rawlen(L, 1);
+  top = lua_gettop(L);
+  for (r = from; r <= n; r++) {
+    int row, pkcol, j;
+    lrow *rw;
+    lua_rawgeti(L, 1, (int)r);
+    row = lua_gettop(L);                                   /* top+1 */
+    rw = (lrow *)luaL_testudata(L, row, QS_ROW_MT);
+    if (!rw) break;
+    pkcol = (int)(base + lua_tointeger(L, spec[S_PK]));
+    if (pkcol < 1 || pkcol > rw->n) break;
+    qsL_getiuservalue(L, row, pkcol);                      /* top+2: the key value */
+    if (lua_isnil(L, -1)) {                                /* no object (an outer join's side) */
+      lua_settop(L, top);
+      continue;
+    }
+    if (!push_key(L, spec[S_PREFIX], top + 2)) break;      /* top+3: the identity key */
+    lua_pushvalue(L, top + 3);
+    lua_rawget(L, 5);                                      /* top+4: imap[key] */
+    if (!lua_isnil(L, top + 4)) {
+      /* in the session already: as it is, unless attributes wait to load */
+      lua_pushvalue(L, spec[S_STATE_KEY]);
+      lua_rawget(L, top + 4);                              /* top+5: its state */
+      if (!lua_istable(L, top + 5)) break;
+      lua_pushliteral(L, "expired");
+      lua_rawget(L, top + 5);
+      if (!lua_isnil(L, -1)) break;
+      lua_pushvalue(L, top + 4);
+      lua_rawseti(L, 7, (int)r);
+      lua_settop(L, top);
+      continue;
+    }
+    lua_pop(L, 1);
+    /* a new object: dict and committed from the row, its state, itself */
+    lua_createtable(L, 0, nkeys);                          /* top+4: dict */
+    lua_createtable(L, 0, nkeys);                          /* top+5: committed */
+    for (j = 1; j <= nkeys; j++) {
+      int col;
+      lua_rawgeti(L, spec[S_POSITIONS], j);
+      col = (int)(base + lua_tointeger(L, -1));
+      lua_pop(L, 1);
+      if (col < 1 || col > rw->n) {
+        lua_pushfstring(L, "load_objects: column %d is outside the row's %d", col, rw->n);
+        return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
+      }
+      qsL_getiuservalue(L, row, col);                      /* top+6: the value */
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        continue;
+      }
+      lua_rawgeti(L, spec[S_KEYS], j);                     /* top+7: the attribute */
+      lua_pushvalue(L, -1);
+      lua_pushvalue(L, top + 6);
+      lua_rawset(L, top + 4);
+      lua_insert(L, top + 6);
+      lua_rawset(L, top + 5);
+    }
+    lua_createtable(L, 0, 1);                              /* top+6: the object */
+    lua_createtable(L, 0, 8);                              /* top+7: its state */
+    lua_pushvalue(L, spec[S_MAPPER]);
+    lua_setfield(L, top + 7, "mapper");
+    lua_pushvalue(L, top + 6);
+    lua_setfield(L, top + 7, "obj");
+    lua_pushvalue(L, top + 4);
+    lua_setfield(L, top + 7, "dict");
+    lua_pushvalue(L, top + 5);
+    lua_setfield(L, top + 7, "committed");
+    lua_pushvalue(L, top + 3);
+    lua_setfield(L, top + 7, "key");
+    lua_pushvalue(L, 6);
+    lua_setfield(L, top + 7, "session");
+    lua_pushvalue(L, spec[S_STATE_MT]);
+    lua_setmetatable(L, top + 7);
+    lua_pushvalue(L, spec[S_STATE_KEY]);
+    lua_pushvalue(L, top + 7);
+    lua_rawset(L, top + 6);                                /* obj[STATE] = state */
+    lua_pushvalue(L, spec[S_INSTANCE_MT]);
+    lua_setmetatable(L, top + 6);
+    lua_pushvalue(L, top + 3);
+    lua_pushvalue(L, top + 6);
+    lua_rawset(L, 5);                                      /* imap[key] = obj */
+    lua_pushvalue(L, top + 6);
+    lua_rawseti(L, 7, (int)r);
+    lua_settop(L, top);
+  }
+  lua_pushinteger(L, r);
+  return 1;
+}
+
+void qsB_open_load(lua_State *L) {
+  lua_pushcfunction(L, l_load_objects);
+  lua_setfield(L, -2, "load_objects");
+}
