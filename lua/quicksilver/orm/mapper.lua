@@ -15,6 +15,9 @@ local NULL = require("quicksilver.sql.elements").null
 
 -- Bumped whenever a class gets an __init: constructors look it up again.
 local init_gen = 0
+-- Bumped when a property or validator is added anywhere: a mapper's set of
+-- keys a constructor writes straight into the dict is made again.
+local props_gen = 0
 
 local type, rawget, rawset, setmetatable, pairs, ipairs, format, tostring =
   type, rawget, rawset, setmetatable, pairs, ipairs, string.format, tostring
@@ -125,6 +128,7 @@ end
 function Mapper:_add_column_prop(key, column)
   local p = setmetatable({key = key, column = column, mapper = self, class_attr = column}, ColumnProperty)
   self.props[key] = p
+  props_gen = props_gen + 1
   self.column_props[#self.column_props + 1] = p
   self.col_attr[column] = key
   self.attrs[key] = p
@@ -143,6 +147,7 @@ function Mapper:_add_expr_prop(key, expr)
   local p = setmetatable({key = key, expr = expr, label = expr:label(key), mapper = self,
     class_attr = expr, read_only = true}, ColumnProperty)
   self.props[key] = p
+  props_gen = props_gen + 1
   self.expr_props[#self.expr_props + 1] = p
   self.attrs[key] = p
   for _, sub in ipairs(self.subclasses) do
@@ -160,6 +165,7 @@ function Mapper:_add_validator(v)
         tostring(key)), nil, 4)
     end
     self.validators[key] = v.fn
+    props_gen = props_gen + 1   -- constructors' direct-key sets are stale
   end
 end
 
@@ -176,6 +182,7 @@ end
 
 function Mapper:_add_relationship(rel)
   self.props[rel.key] = rel
+  props_gen = props_gen + 1
   self.relationships[#self.relationships + 1] = rel
   self.relationships[rel.key] = rel
   self.attrs[rel.key] = rel
@@ -460,33 +467,48 @@ end
 
 local new_state = attributes.new_state
 
+-- The keys a constructor writes straight into a new object's dict: plain
+-- columns (not read-only) without a validator, here or up the chain.
+local function direct_keys(m)
+  local set = m._direct_keys
+  if set and m._direct_gen == props_gen then return set end
+  set = {}
+  for k, p in pairs(m.props) do
+    if p.is_column and not p.read_only and not m:find_validator(k) then set[k] = true end
+  end
+  m._direct_keys, m._direct_gen = set, props_gen
+  return set
+end
+
 local function default_init(m, obj, fields)
   if fields == nil then return end
   if type(fields) ~= "table" or rawget(fields, STATE) then
     exc.raise(exc.ArgumentError, format("%s(): expected a table of attribute = value, got %s",
       m.class_name, type(fields)), nil, 4)
   end
-  for k in pairs(fields) do
-    if type(k) ~= "string" or not (m.props[k] or m:find_hybrid(k)) then
-      exc.raise(exc.ArgumentError, format("'%s' is an invalid keyword argument for %s",
-        tostring(k), m.class_name), nil, 4)
-    end
-  end
   -- columns first, then relationships (whose backrefs may read columns).
   -- A new object has nothing expired and no session to tell, so a column
-  -- with no validator goes straight to the dict.
+  -- with no validator goes straight to the dict (an invalid key raises
+  -- after some went in: the object is never handed out).
+  local direct = direct_keys(m)
   local dict = rawget(obj, STATE).dict
   local validated, later
   for k, v in pairs(fields) do
-    local p = m.props[k]
-    if p and p.is_column and not p.read_only and not m:find_validator(k) then
+    if direct[k] then
       if v ~= NULL then dict[k] = v end
-    elseif p and p.is_column then
-      validated = validated or {}
-      validated[#validated + 1] = k
     else
-      later = later or {}
-      later[#later + 1] = k
+      if type(k) ~= "string" or not (m.props[k] or m:find_hybrid(k)) then
+        exc.raise(exc.ArgumentError, format("'%s' is an invalid keyword argument for %s",
+          tostring(k), m.class_name), nil, 4)
+      end
+      local p = m.props[k]
+      if p and p.is_column then
+        validated = validated or {}
+        validated[#validated + 1] = k
+      else
+        later = later or {}
+        later[#later + 1] = k
+      end
     end
   end
   if validated then

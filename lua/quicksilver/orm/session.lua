@@ -147,8 +147,12 @@ function Session:_attach(st)
     self._new[#self._new + 1] = st
     self._new_set[st] = true
   end
-  for k in pairs(st.snap) do
-    if st.loaded[k] then self._collections[st] = true end
+  -- (read raw: a state that never tracked a collection has no snap table)
+  local snap, loaded = rawget(st, "snap"), rawget(st, "loaded")
+  if snap and loaded then
+    for k in pairs(snap) do
+      if loaded[k] then self._collections[st] = true end
+    end
   end
 end
 
@@ -160,16 +164,28 @@ local function cascade_iter(st, cascade)
     local cur = queue[i]
     if cur == nil then return nil end
     i = i + 1
-    for _, rel in ipairs(cur.mapper.relationships) do
-      if rel.cascade[cascade] and cur.loaded[rel.key] then
-        local v = cur.dict[rel.key]
-        if v ~= nil then
-          local list = rel.uselist and v or {v}
-          for j = 1, #list do
-            local ost = rawget(list[j], STATE)
-            if ost and not seen[ost] then
-              seen[ost] = true
-              queue[#queue + 1] = ost
+    -- only loaded relationships cascade (read raw: nothing loaded, no table)
+    local loaded = rawget(cur, "loaded")
+    if loaded then
+      local dict = cur.dict
+      for _, rel in ipairs(cur.mapper.relationships) do
+        if rel.cascade[cascade] and loaded[rel.key] then
+          local v = dict[rel.key]
+          if v ~= nil then
+            if rel.uselist then
+              for j = 1, #v do
+                local ost = rawget(v[j], STATE)
+                if ost and not seen[ost] then
+                  seen[ost] = true
+                  queue[#queue + 1] = ost
+                end
+              end
+            else
+              local ost = rawget(v, STATE)
+              if ost and not seen[ost] then
+                seen[ost] = true
+                queue[#queue + 1] = ost
+              end
             end
           end
         end

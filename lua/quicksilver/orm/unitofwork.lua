@@ -210,7 +210,7 @@ local function cascade_saves(session, colls)
       exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
         tostring(st.obj)), nil, 5)
     end
-    local loaded, dict = st.loaded, st.dict
+    local loaded, dict = rawget(st, "loaded") or EMPTY, st.dict
     for _, rel in ipairs(st.mapper.relationships) do
       if rel.cascade["save-update"] and loaded[rel.key] then
         local v = dict[rel.key]
@@ -389,8 +389,10 @@ local function relationship_changes(uow)
   for _, st in ipairs(uow.colls) do note(st) end
   local joined, left = {}, {}
   for _, st in ipairs(states) do
+    -- (read raw: a state with nothing loaded has no loaded table)
+    local loaded = rawget(st, "loaded") or EMPTY
     for _, rel in ipairs(st.mapper.relationships) do
-      if not rel.viewonly and st.loaded[rel.key] then
+      if not rel.viewonly and loaded[rel.key] then
         local v = st.dict[rel.key]
         if rel.secondary then
           secondary_changes(uow, st, rel, v)
@@ -1148,8 +1150,9 @@ local function snapshot(st, changed)
     for _, p in ipairs(st.mapper.column_props) do committed[p.key] = dict[p.key] end
     st.committed = committed
   end
+  local loaded = rawget(st, "loaded") or EMPTY
   for _, rel in ipairs(st.mapper.relationships) do
-    if st.loaded[rel.key] then
+    if loaded[rel.key] then
       if rel.uselist then
         local list, copy = dict[rel.key] or {}, {}
         for i = 1, #list do copy[i] = list[i] end
