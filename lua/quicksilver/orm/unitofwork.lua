@@ -1334,24 +1334,25 @@ local function run(session, colls)
     session._modified = {}
     return
   end
-  -- tables in dependency order
+  -- tables in dependency order, from the mappers involved (asked once per
+  -- mapper, not per row)
   local tables, tindex = {}, {}
-  local function note(st)
-    for _, t in ipairs(st.mapper.tables) do
-      if not tindex[t] then
-        tables[#tables + 1] = t
-        tindex[t] = #tables
+  local skip_cols = {}   -- post_update foreign keys do not order tables (written after)
+  local noted, posted = {}, {}
+  local function note(st, post)
+    local m = st.mapper
+    if not noted[m] then
+      noted[m] = true
+      for _, t in ipairs(m.tables) do
+        if not tindex[t] then
+          tables[#tables + 1] = t
+          tindex[t] = #tables
+        end
       end
     end
-  end
-  for _, st in ipairs(inserts) do note(st) end
-  for _, st in ipairs(updates) do note(st) end
-  for _, st in ipairs(uow.deletes) do note(st) end
-  -- post_update foreign keys do not order tables (they are written after)
-  local skip_cols = {}
-  for _, list in ipairs({inserts, uow.deletes}) do
-    for _, st in ipairs(list) do
-      for _, rel in ipairs(st.mapper.relationships) do
+    if post and not posted[m] then
+      posted[m] = true
+      for _, rel in ipairs(m.relationships) do
         if rel.post_update then
           for _, p in ipairs(rel.pairs) do
             skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
@@ -1360,6 +1361,9 @@ local function run(session, colls)
       end
     end
   end
+  for _, st in ipairs(inserts) do note(st, true) end
+  for _, st in ipairs(updates) do note(st, false) end
+  for _, st in ipairs(uow.deletes) do note(st, true) end
   local order, cycle = table_order(tables, tindex, skip_cols)
   if not order then
     exc.raise(exc.CircularDependencyError, "Circular dependency between tables " .. concat(cycle, ", ") ..
