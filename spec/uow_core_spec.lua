@@ -303,3 +303,24 @@ describe("core.load_objects", function()
     assert.equal(5, rawget(out[1], spec.state_key).dict.id)
   end)
 end)
+
+describe("core.pick and core.copy_list", function()
+  it("copy the listed keys (nils left out) and a sequence into new tables", function()
+    local t = {a = 1, b = "x", c = false}
+    local p = core.pick(t, {"a", "c", "missing"})
+    assert.same({a = 1, c = false}, p)
+    assert.are_not.equal(t, p)
+    local e1, e2 = {}, {}
+    local list = {e1, e2}
+    local c = core.copy_list(list)
+    assert.is_true(rawequal(c[1], e1) and rawequal(c[2], e2) and #c == 2)
+    assert.are_not.equal(list, c)
+    assert.same({}, core.copy_list({}))
+  end)
+
+  it("raise ArgumentError for arguments that are not tables", function()
+    assert.equal("pick: keys must be a table, got nil", raises(qs.exc.ArgumentError, core.pick, {}).message)
+    assert.equal("copy_list: list must be a table, got string",
+      raises(qs.exc.ArgumentError, core.copy_list, "x").message)
+  end)
+end)

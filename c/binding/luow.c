@@ -8,6 +8,8 @@
 ** core.changed_keys(dict, committed, keys) -> changed
 ** core.same_sequence(a, b) -> boolean
 ** core.changed_collections(tracked, session, rels_of) -> states
+** core.pick(t, keys) -> copy
+** core.copy_list(list) -> copy
 */
 #include "lnodes.h"
 
@@ -294,6 +296,41 @@ static int l_changed_collections(lua_State *L) {
   return 1;
 }
 
+/* core.pick(t, keys): a new table with t[k] for each k of the list keys
+** (nil values left out), sized for them at once. The flush's snapshot of
+** every object it wrote: a table that grows key by key would be
+** reallocated three or four times on the way. */
+static int l_pick(lua_State *L) {
+  int i, n;
+  if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "pick", "t", 1);
+  if (lua_type(L, 2) != LUA_TTABLE) return raise_type(L, "pick", "keys", 2);
+  n = (int)lua_rawlen(L, 2);
+  lua_settop(L, 2);
+  lua_createtable(L, 0, n);   /* 3 */
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);     /* 4: the key */
+    lua_pushvalue(L, 4);
+    lua_rawget(L, 1);         /* 5: the value */
+    if (lua_isnil(L, 5)) lua_pop(L, 2);
+    else lua_rawset(L, 3);
+  }
+  return 1;
+}
+
+/* core.copy_list(list): list[1..#list] in a new table sized at once (a
+** collection's snapshot). */
+static int l_copy_list(lua_State *L) {
+  int i, n;
+  if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "copy_list", "list", 1);
+  n = (int)lua_rawlen(L, 1);
+  lua_createtable(L, n, 0);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    lua_rawseti(L, -2, i);
+  }
+  return 1;
+}
+
 void qsB_open_uow(lua_State *L) {
   lua_pushcfunction(L, l_toposort);
   lua_setfield(L, -2, "toposort");
@@ -303,4 +340,8 @@ void qsB_open_uow(lua_State *L) {
   lua_setfield(L, -2, "same_sequence");
   lua_pushcfunction(L, l_changed_collections);
   lua_setfield(L, -2, "changed_collections");
+  lua_pushcfunction(L, l_pick);
+  lua_setfield(L, -2, "pick");
+  lua_pushcfunction(L, l_copy_list);
+  lua_setfield(L, -2, "copy_list");
 }

@@ -352,6 +352,28 @@ describe("ORM unit of work and relationships on " .. helpers.backend, function()
       assert.same({"Ann A"}, column(User.__table__, "fullname", User.__table__.c.id:eq(1)))
     end)
 
+    it("a failure in a later table puts back the keys and foreign keys the flush set", function()
+      local s = session()
+      local u1, u2 = User({name = "k1"}), User({name = "k2"})
+      local good = Address({email_address = "ok@x", user = u1})
+      local bad = Address({user = u2})                  -- email_address is NOT NULL
+      s:add_all({u1, u2, good, bad})
+      raises(qs.exc.IntegrityError, function() s:flush() end)
+      -- the users' INSERT had run and given them keys; the address INSERT failed
+      assert.is_nil(u1.id)
+      assert.is_nil(u2.id)
+      assert.is_nil(good.user_id)
+      assert.is_nil(bad.user_id)
+      assert.is_nil(good.id)
+      s:rollback()
+      bad.email_address = "fixed@x"
+      s:add_all({u1, u2, good, bad})
+      s:commit()
+      assert.equal(u1.id, good.user_id)
+      assert.equal(u2.id, bad.user_id)
+      assert.equal(2, count(Address.__table__))
+    end)
+
     it("a unique violation on the 3rd new object leaves none of them", function()
       local s = session()
       local objs = {User({name = "a"}), User({name = "b"}), User({name = "a"}), User({name = "c"})}

@@ -39,6 +39,7 @@ local toposort = core.toposort
 local same_sequence = core.same_sequence
 local int_type = math.type   -- Lua 5.3+ (integer keys concatenate as identity_key writes them)
 local changed_collections = core.changed_collections
+local pick, copy_list = core.pick, core.copy_list
 
 -- Rows per multi-row INSERT ... RETURNING, within the 65,535 placeholders
 -- the servers allow.
@@ -120,23 +121,31 @@ local function new_uow(session)
   return {
     session = session,
     deletes = {}, delete_set = {},   -- states to DELETE, in marking order
-    syncs = {},                      -- child state -> list of {parent state, rel} (fk from parent)
+    syncs = {},                      -- child state -> parent state, rel, parent, rel, ... (fk from parent)
     nulls = {},                      -- child state -> list of rel (fk to NULL)
     assoc_add = {}, assoc_del = {},  -- many-to-many rows: {rel, a, b} (canonical side)
     assoc_seen = {},
     assoc_clear = {},                -- {rel, state}: every row of a deleted object
     post = {}, post_order = {},      -- state -> {{rel, parent state | false}}: post_update foreign keys
-    touched = {},                    -- states whose dict the flush changes: for undo
+    touched = {}, ntouched = 0,      -- state, key, value before: what the flush overwrote, for undo
   }
 end
 
 local function add_sync(uow, child, parent, rel)
   local list = uow.syncs[child]
-  if not list then list = {}; uow.syncs[child] = list end
-  for _, s in ipairs(list) do
-    if s[2] == rel then s[1] = parent; return end
+  if not list then
+    uow.syncs[child] = {parent, rel}   -- pairs in one flat list: no table per link
+    return
   end
-  list[#list + 1] = {parent, rel}
+  for i = 1, #list, 2 do
+    local r = list[i + 1]
+    if r == rel then list[i] = parent; return end
+    -- the other side of the same link (a collection and its many-to-one)
+    -- writes the same foreign key from the same parent: once is enough
+    if list[i] == parent and rel.reverse ~= nil and r == rel.reverse then return end
+  end
+  list[#list + 1] = parent
+  list[#list + 1] = rel
 end
 
 -- A post_update foreign key: written by an UPDATE after every row exists
@@ -476,8 +485,9 @@ local function row_levels(rows, uow, tbl)
   for i, st in ipairs(rows) do index[st] = i end
   local edges = {}
   for i, st in ipairs(rows) do
-    for _, s in ipairs(uow.syncs[st] or {}) do
-      local pi = index[s[1]]
+    local syncs = uow.syncs[st] or EMPTY
+    for j = 1, #syncs, 2 do
+      local pi = index[syncs[j]]
       if pi and pi ~= i then
         edges[#edges + 1] = pi
         edges[#edges + 1] = i
@@ -543,13 +553,13 @@ local WAS_NIL = setmetatable({}, {__tostring = function() return "<was nil>" end
 -- Keeps the value st.dict[k] has before the flush writes it, once: a
 -- failed flush puts every such value back (undo).
 local function touch(uow, st, k)
-  local saved = uow.touched[st]
-  if not saved then saved = {}; uow.touched[st] = saved end
-  if saved[k] == nil then
-    local v = st.dict[k]
-    if v == nil then v = WAS_NIL end
-    saved[k] = v
-  end
+  -- appended, not looked up: the earliest value of a key is restored
+  -- last, since undo walks the list backwards
+  local t, n = uow.touched, uow.ntouched
+  local v = st.dict[k]
+  if v == nil then v = WAS_NIL end
+  t[n + 1], t[n + 2], t[n + 3] = st, k, v
+  uow.ntouched = n + 3
 end
 
 -- Foreign keys of st from the objects they follow (now that those have
@@ -568,8 +578,8 @@ local function apply_syncs(uow, st)
   end
   local syncs = uow.syncs[st]
   if syncs then
-    for _, s in ipairs(syncs) do
-      local pst, rel = s[1], s[2]
+    for j = 1, #syncs, 2 do
+      local pst, rel = syncs[j], syncs[j + 1]
       for _, p in ipairs(rel.pairs) do
         if rel.direction == ONETOMANY then
           touch(uow, st, p.remote_key)
@@ -1146,17 +1156,13 @@ local function snapshot(st, changed)
     local committed = st.committed
     for _, k in ipairs(changed) do committed[k] = dict[k] end
   else
-    local committed = {}
-    for _, p in ipairs(st.mapper.column_props) do committed[p.key] = dict[p.key] end
-    st.committed = committed
+    st.committed = pick(dict, column_keys(st.mapper))
   end
   local loaded = rawget(st, "loaded") or EMPTY
   for _, rel in ipairs(st.mapper.relationships) do
     if loaded[rel.key] then
       if rel.uselist then
-        local list, copy = dict[rel.key] or {}, {}
-        for i = 1, #list do copy[i] = list[i] end
-        st.snap[rel.key] = copy
+        st.snap[rel.key] = copy_list(dict[rel.key] or EMPTY)
       elseif rel.direction == ONETOMANY then
         local v = dict[rel.key]
         st.snap[rel.key] = v ~= nil and {v} or {}
@@ -1244,11 +1250,11 @@ local function finish(uow, done)
 end
 
 local function undo(uow)
-  for st, saved in pairs(uow.touched) do
-    local dict = st.dict
-    for k, v in pairs(saved) do
-      if v == WAS_NIL then dict[k] = nil else dict[k] = v end
-    end
+  local t = uow.touched
+  for i = uow.ntouched - 2, 1, -3 do
+    local v = t[i + 2]
+    if v == WAS_NIL then v = nil end
+    t[i].dict[t[i + 1]] = v
   end
 end
 
