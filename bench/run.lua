@@ -201,6 +201,10 @@ end
 local SQLITE_NOTES = {
   "",
   "Notes:",
+  "- The targets of issue 12, the before/after figures of each optimisation and where the time goes:",
+  "  docs/PERFORMANCE_LOG.md.",
+  "- Every timed workload starts on a collected heap (`collectgarbage()` in Lua, `gc.collect()` in",
+  "  Python, off the clock): each row times its own work, including collecting what it allocates.",
   "- LuaSQL has no bound parameters: its workloads format values into SQL text (escaped), which is",
   "  what Lua code on LuaSQL does today; it has no statement builder, so no build + compile row.",
   "- SQLAlchemy's build + compile goes through its compiled cache (`_compile_w_cache`), as execution",

@@ -419,6 +419,24 @@ describe("ORM mapping and session on " .. helpers.backend, function()
     assert.is_true(s.dirty[bob])
   end)
 
+  it("get sends one statement for every key, the key as bound parameters", function()
+    local s = session()
+    s:add_all({User({name = "g1"}), User({name = "g2"})})
+    s:commit()
+    local ids = {}
+    for i, r in ipairs(outside(qs.select(User.__table__.c.id):order_by(User.__table__.c.id))) do ids[i] = r[1] end
+    s:close()
+    clear(rec)
+    local a, b = s:get(User, ids[1]), s:get(User, ids[2])
+    assert.equal("g1", a.name)
+    assert.equal("g2", b.name)
+    local sel = {}
+    for _, r in ipairs(rec) do if r.sql:find("SELECT") then sel[#sel + 1] = r end end
+    assert.equal(2, #sel)
+    assert.equal(sel[1].sql, sel[2].sql)   -- two keys, one SQL text: the keys are bound
+    assert.is_nil(s:get(User, -1))
+  end)
+
   it("get takes composite keys as a list or by attribute name", function()
     local s = session()
     s:add_all({Pair({a = 1, b = "x", label = "one-x"}), Pair({a = 1, b = "y", label = "one-y"})})

@@ -10,6 +10,7 @@ local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
 local selectable = require("quicksilver.sql.selectable")
+local elements = require("quicksilver.sql.elements")
 local attributes = require("quicksilver.orm.attributes")
 local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
@@ -791,6 +792,22 @@ function Session:get(cls, ident, opts)
       end
     end
     return obj
+  end
+  if opts == nil then
+    -- the same statement every time, the key as bound parameters: built
+    -- and compiled once per class (SQLAlchemy caches its get() the same way)
+    local stmt = m._get_stmt
+    if stmt == nil then
+      local conds = {}
+      for i, c in ipairs(m.pk_cols) do
+        conds[i] = c:eq(elements.bindparam("pk_" .. i, nil, {type = c.type}))
+      end
+      stmt = selectable.select(cls):where(unpack(conds))
+      m._get_stmt = stmt
+    end
+    local params = {}
+    for i = 1, #m.pk_cols do params["pk_" .. i] = vals[i] end
+    return self:execute(stmt, params):scalars():first()
   end
   local conds = {}
   for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(vals[i]) end
