@@ -764,6 +764,31 @@ function Rel:lazy_load(st)
       value = session:_load_objects(stmt)
     end
     if not self.uselist then value = value[1] end
+  elseif self.uselist and not self.primaryjoin then
+    -- one statement per relationship, the parent's key as bound parameters:
+    -- built and compiled once, however many parents load lazily
+    local params = {}
+    for i, p in ipairs(self.pairs) do
+      local v = st.dict[p.local_key]
+      if v == nil then v = attributes.get_column(st, p.local_key) end
+      if v == nil then params = nil; break end
+      params["lz_" .. i] = v
+    end
+    if params == nil then
+      value = {}
+    else
+      local stmt = self._lazy_stmt
+      if stmt == nil then
+        local conds = {}
+        for i, p in ipairs(self.pairs) do
+          conds[i] = p.remote_col:eq(elements.bindparam("lz_" .. i, nil, {type = p.remote_col.type}))
+        end
+        stmt = selectable.select(self.target.class):where(unpack(conds))
+        if self.order_by then stmt = stmt:order_by(unpack(self.order_by)) end
+        self._lazy_stmt = stmt
+      end
+      value = session:_load_objects(stmt, params)
+    end
   elseif self.uselist then
     local crit = self:criterion(st)
     if crit == nil then

@@ -725,8 +725,8 @@ function Session:scalar(stmt, params, opts)
 end
 
 -- Objects of a select of one entity (lazy loads).
-function Session:_load_objects(stmt)
-  return self:execute(stmt):scalars():all()
+function Session:_load_objects(stmt, params)
+  return self:execute(stmt, params):scalars():all()
 end
 
 -- Core execution in the session's transaction, without ORM rows (refresh).
