@@ -150,7 +150,8 @@ static int cursor_fetch(lua_State *L) {
   if (cur->state == CUR_CLOSED)
     return qsB_raise(L, QS_CLOSED, "attempt to use a closed quicksilver.Cursor");
   lua_settop(L, 2);
-  lua_newtable(L);
+  /* sized for a batch at once (capped: max may be a large yield_per) */
+  lua_createtable(L, (cur->state == CUR_ROW && max > 0) ? (int)(max < 4096 ? max : 4096) : 0, 0);
   list = lua_gettop(L);
   if (cur->state != CUR_ROW) return 1;
   qsL_getiuservalue(L, 1, 2);
