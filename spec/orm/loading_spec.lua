@@ -350,6 +350,28 @@ describe("objects loaded by select(Model)", function()
     s:close()
   end)
 
+  it("expired by a commit, each object comes back on its own", function()
+    local Item = Base:model("Item", {__tablename = "items",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      label = orm.mapped_column(qs.String(20)), note = orm.mapped_column(qs.String(20))})
+    Base.metadata:create_all(engine)
+    local s = orm.Session(engine)
+    local a, b, c = Item({label = "a", note = "na"}), Item({label = "b", note = "nb"}), Item({label = "c"})
+    s:add_all({a, b, c})
+    s:commit()                         -- all three expired alike
+    a.label = "a2"                     -- a's label is set, not loaded: b's stays expired
+    assert.is_true(orm.inspect(b).expired_attributes.label)
+    assert.equal("b", b.label)         -- b loads itself
+    assert.equal("na", a.note)         -- a loads its other attributes, keeping its change
+    assert.equal("a2", a.label)
+    assert.is_true(orm.inspect(c).expired_attributes.note)
+    s:expire(c, {"label"})
+    assert.equal("c", c.label)
+    s:commit()
+    assert.equal("a2", s:scalar(qs.select(Item.label):where(Item.id:eq(a.id))))
+    s:close()
+  end)
+
   it("keep unflushed changes, fill expired attributes and leave NULLs unset", function()
     local Item = Base:model("Item", {__tablename = "items",
       id = orm.mapped_column(qs.Integer, {primary_key = true}),

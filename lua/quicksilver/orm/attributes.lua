@@ -126,10 +126,47 @@ local function modified(st)
 end
 M.modified = modified
 
+-- Expired sets shared by every object a commit expired whole (one set per
+-- mapper instead of one per object); whoever changes an object's set asks
+-- own_expired for one of its own first.
+local shared_expired = setmetatable({}, {__mode = "k"})
+
+--- The set of every expirable attribute of mapper m (columns but the key's,
+--- and column expressions), shared and read-only; nil when there are none.
+function M.all_expired(m, keys)
+  local set = m._all_expired
+  if set == nil or m._all_expired_keys ~= keys then
+    set = {}
+    for _, k in ipairs(keys) do set[k] = true end
+    if next(set) == nil then set = false end
+    if set then shared_expired[set] = true end
+    m._all_expired, m._all_expired_keys = set, keys
+  end
+  return set or nil
+end
+
+--- st's expired set, made its own (a copy of a shared one, or a new one)
+--- so that it can be changed.
+function M.own_expired(st)
+  local ex = st.expired
+  if ex == nil then
+    ex = {}
+    st.expired = ex
+  elseif shared_expired[ex] then
+    local copy = {}
+    for k in pairs(ex) do copy[k] = true end
+    ex = copy
+    st.expired = ex
+  end
+  return ex
+end
+local own_expired = M.own_expired
+
 --- Takes the attribute keys out of the expired set.
 local function unexpire(st, key)
   local ex = st.expired
   if ex and ex[key] then
+    ex = own_expired(st)
     ex[key] = nil
     if next(ex) == nil then st.expired = nil end
     return true

@@ -76,7 +76,7 @@ local function expire_keys(session, st, keys)
   local set = {}
   for _, k in ipairs(keys) do set[k] = true end
   for _, k in ipairs(st.mapper.pk_keys) do set[k] = nil end   -- the identity stays loaded
-  local ex = st.expired or {}
+  local ex = attributes.own_expired(st)
   for k in pairs(set) do
     st.dict[k] = nil
     st.committed[k] = nil

@@ -51,6 +51,7 @@ local function instance(session, m, row, base, plan)
     local ex = st.expired
     if ex then
       -- fill in what this row has of the expired attributes
+      ex = attributes.own_expired(st)
       local dict, committed = st.dict, st.committed
       for _, f in ipairs(plan:for_mapper(st.mapper).fields) do
         local k = f.key

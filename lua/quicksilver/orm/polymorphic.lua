@@ -134,6 +134,7 @@ function SP:apply(session, objs)
         for _, row in ipairs(session:_execute_core(stmt):all()) do
           local st = by_key[row[1]]
           if st and st.expired then
+            attributes.own_expired(st)
             for j, k in ipairs(keys) do
               if st.expired[k] then
                 st.dict[k] = row[j + 1]

@@ -289,16 +289,16 @@ local function expire_all_of(self, st)
   local m = st.mapper
   local dict, committed = st.dict, st.committed
   local keys = expirable_keys(m)
-  local ex = st.expired or {}
   for i = 1, #keys do
     local k = keys[i]
     dict[k] = nil
     committed[k] = nil
-    ex[k] = true
   end
   local rels = m.relationships
   for i = 1, #rels do dict[rels[i].key] = nil end
-  st.expired = next(ex) and ex or nil
+  -- every expirable attribute: the mapper's shared set (no table per
+  -- object; attributes.own_expired copies it before a change)
+  st.expired = attributes.all_expired(m, keys)
   -- made again at first use (attributes.InstanceState)
   rawset(st, "loaded", nil)
   rawset(st, "snap", nil)
@@ -316,7 +316,7 @@ local function expire_state(self, st, keys)
   local dict, committed = st.dict, st.committed
   local pk = {}
   for _, k in ipairs(m.pk_keys) do pk[k] = true end
-  local ex = st.expired or {}
+  local ex = attributes.own_expired(st)
   for _, p in ipairs(m.column_props) do
     local k = p.key
     if keys[k] and not pk[k] then

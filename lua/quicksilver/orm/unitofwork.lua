@@ -1194,9 +1194,8 @@ local function finish(uow, done)
     session._imap[key] = st.obj
     session._tx_new[#session._tx_new + 1] = st
     if #m.expr_props > 0 then
-      local ex = st.expired or {}
+      local ex = attributes.own_expired(st)
       for _, p in ipairs(m.expr_props) do ex[p.key] = true end
-      st.expired = ex
     end
   end
   session._new, session._new_set = {}, {}
@@ -1231,7 +1230,7 @@ local function finish(uow, done)
     end
   end
   for st, keys in pairs(done.expire) do
-    local ex = st.expired or {}
+    local ex = attributes.own_expired(st)
     for _, k in ipairs(keys) do
       st.dict[k] = nil
       st.committed[k] = nil
