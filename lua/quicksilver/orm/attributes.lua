@@ -41,6 +41,14 @@ M.UNKNOWN = UNKNOWN
 ---@field snap table        collection attribute -> the list as loaded/flushed
 ---@field session table|nil
 ---@field key string|nil   identity key once persistent
+-- A new object's committed values: none, shared by every new object until
+-- its first flush gives it a table of its own (unitofwork snapshot). Read
+-- only: a write is a bug, and says so.
+local NONE_COMMITTED = setmetatable({}, {
+  __newindex = function(_, k) error("internal: write of '" .. tostring(k) .. "' to a new object's committed values", 2) end,
+})
+M.NONE_COMMITTED = NONE_COMMITTED
+
 local InstanceState = {}
 -- loaded and snap are made at their first use: most loaded objects never
 -- touch a relationship, and two tables fewer per object is a sixth of the
@@ -59,7 +67,7 @@ M.InstanceState = InstanceState
 --- A new state for obj (transient: no session, no identity); dict and
 --- committed may be given (a loaded row's values).
 function M.new_state(mapper, obj, dict, committed)
-  return setmetatable({mapper = mapper, obj = obj, dict = dict or {}, committed = committed or {}},
+  return setmetatable({mapper = mapper, obj = obj, dict = dict or {}, committed = committed or NONE_COMMITTED},
     InstanceState)
 end
 
