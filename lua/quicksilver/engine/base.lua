@@ -540,6 +540,35 @@ local function keyset(p)
   return ks
 end
 
+--- Runs the one-row INSERT `one` (compiled) for rows[first..last] as one
+--- statement: its VALUES group repeated (compiler.expand_values, cached
+--- per row count), the values bound by position. Returns the cursor's
+--- Result, or nil when the statement cannot be expanded. Used by
+--- executemany on the servers and by the ORM's INSERT ... RETURNING.
+function Connection:_insert_expanded(one, rows, first, last, eopts)
+  local nrows = last - first + 1
+  local sql, _, xchecks, xprocs = compiler.expand_values(one, nrows)
+  if not sql then return nil end
+  local params = {}
+  local okeys, ovalues = one.keys, one.values
+  local nk = #okeys
+  for r = 0, nrows - 1 do
+    local row = rows[first + r]
+    local off = r * nk
+    for j = 1, nk do
+      local k = okeys[j]
+      local v = row[k]
+      if v == nil then v = ovalues[k] end
+      if v == nil then v = NULL end
+      params[off + j] = v
+    end
+  end
+  params.n = nrows * nk
+  local x = {sql = sql, keys = nil, values = EMPTY, checks = xchecks, procs = xprocs,
+    result_procs = one.result_procs}
+  return self:_cursor_execute(sql, params, x, false, eopts or self._exec_opts)
+end
+
 -- INSERT/UPDATE/DELETE: compiled per set of parameter keys; a list of
 -- parameter sets runs as one executemany per run of consecutive sets with
 -- the same keys (so rows keep their order), its rowcount summed.
@@ -579,14 +608,26 @@ function Connection:_execute_dml(stmt, params, eopts)
         ncols = ncols + #defaults
         local per = math.max(1, math.min(batch, math.floor(60000 / math.max(ncols, 1))))
         local rows = g.rows
+        if #defaults > 0 then
+          -- Lua-side defaults: the rows with them filled in, then compiled
+          -- with those keys too
+          local filled = {}
+          for i = 1, g.n do filled[i] = with_fn_defaults(rows[i], defaults, self, "insert") end
+          rows = filled
+          compiled = compiler.compile_dml(stmt, dname, keyset(filled[1]))
+        end
         for first = 1, g.n, per do
-          local chunk = {}
-          for i = first, math.min(first + per - 1, g.n) do
-            chunk[#chunk + 1] = #defaults > 0 and with_fn_defaults(rows[i], defaults, self, "insert") or rows[i]
+          local last = math.min(first + per - 1, g.n)
+          -- the one-row INSERT expanded to the batch (compiled once per batch
+          -- size), else a multi-row VALUES statement built for it
+          local r = self:_insert_expanded(compiled, rows, first, last, eopts)
+          if r == nil then
+            local chunk = {}
+            for i = first, last do chunk[#chunk + 1] = rows[i] end
+            local c = compiler.compile_dml(stmt:values(chunk), dname, nil)
+            r = self:_cursor_execute(c.sql, nil, c, false, eopts)
           end
-          local multi = stmt:values(chunk)
-          local c = compiler.compile_dml(multi, dname, nil)
-          total = total + self:_cursor_execute(c.sql, nil, c, false, eopts).rowcount
+          total = total + r.rowcount
         end
       end
       return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})

@@ -687,28 +687,7 @@ local function insert_returning(conn, stmt, rows)
   for k in pairs(rows[1]) do keys[k] = true end
   local one = compiler.compile_dml(stmt, conn.dialect.name, keys)
   if #rows == 1 then return conn:_cursor_execute(one.sql, rows[1], one, false, conn._exec_opts) end
-  local sql, _, xchecks, xprocs = compiler.expand_values(one, #rows)
-  if not sql then return conn:execute(stmt:values(rows)) end
-  -- the values in placeholder order: the driver reads them by position
-  -- (no name per value to build here or look up there)
-  local params = {}
-  local okeys, ovalues = one.keys, one.values
-  local nk = #okeys
-  for r = 1, #rows do
-    local row = rows[r]
-    local off = (r - 1) * nk
-    for j = 1, nk do
-      local k = okeys[j]
-      local v = row[k]
-      if v == nil then v = ovalues[k] end
-      if v == nil then v = NULL end
-      params[off + j] = v
-    end
-  end
-  params.n = #rows * nk
-  local x = {sql = sql, keys = nil, values = EMPTY, checks = xchecks, procs = xprocs,
-    result_procs = one.result_procs}
-  return conn:_cursor_execute(sql, params, x, false, conn._exec_opts)
+  return conn:_insert_expanded(one, rows, 1, #rows) or conn:execute(stmt:values(rows))
 end
 
 -- Rows that can share one INSERT: same mapper, same columns given. The
