@@ -809,10 +809,23 @@ function Rel:lazy_load(st)
     end
     if not missing then
       if self.by_pk then value = session:_identity_lookup(self.target, vals) end
-      if value == nil then
+      if value == nil and self.primaryjoin then
         local stmt = selectable.select(self.target.class):where(self:criterion(st))
-        local list = session:_load_objects(stmt)
-        value = list[1]
+        value = session:_load_objects(stmt)[1]
+      elseif value == nil then
+        -- as for collections: one statement, the key values bound
+        local stmt = self._lazy_one_stmt
+        if stmt == nil then
+          local conds = {}
+          for i, p in ipairs(self.pairs) do
+            conds[i] = p.remote_col:eq(elements.bindparam("lz_" .. i, nil, {type = p.remote_col.type}))
+          end
+          stmt = selectable.select(self.target.class):where(unpack(conds))
+          self._lazy_one_stmt = stmt
+        end
+        local params = {}
+        for i = 1, #vals do params["lz_" .. i] = vals[i] end
+        value = session:_load_objects(stmt, params)[1]
       end
     end
   end
