@@ -20,6 +20,7 @@
   X(sqlite_lazy_begin)        \
   X(sqlite_savepoint)         \
   X(sqlite_errors)            \
+  X(sqlite_execmany)          \
   X(sqlite_bind_count)        \
   X(sqlite_close_detaches)    \
   X(sqlite_bad_open)          \

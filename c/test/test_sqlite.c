@@ -1,4 +1,5 @@
 /* test_sqlite.c: the generic connection over the SQLite driver. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,6 +174,57 @@ TEST_IMPL(sqlite_errors) {
   ASSERT_EQ(run(c, "SELEC 1"), QS_PROGRAMMING);
   ASSERT_EQ(run(c, "SELECT 1; SELECT 2"), QS_PROGRAMMING);
   ASSERT_EQ(run(c, "   "), QS_PROGRAMMING);
+  qs_conn_free(c);
+  return 0;
+}
+
+/* executemany binds text without copying it (the values outlive the call)
+** and clears the bindings however it ends: a failing row stops the batch,
+** and the statement is reused from the cache afterwards. */
+TEST_IMPL(sqlite_execmany) {
+  qs_conn *c = open_memory();
+  qs_stmt *s;
+  qs_value v[6], out;
+  int64_t changes = 0;
+  char buf[3][8];
+  int i;
+  ASSERT(c != NULL);
+  ASSERT_EQ(run(c, "CREATE TABLE t (a INTEGER UNIQUE, b TEXT)"), QS_DONE);
+  for (i = 0; i < 3; i++) {
+    snprintf(buf[i], sizeof buf[i], "row %d", i);
+    v[2 * i].type = QS_TINT;
+    v[2 * i].u.i = i;
+    v[2 * i + 1].type = QS_TTEXT;
+    v[2 * i + 1].u.s.p = buf[i];
+    v[2 * i + 1].u.s.n = strlen(buf[i]);
+  }
+  ASSERT_EQ(qs_conn_prepare(c, "INSERT INTO t VALUES (?, ?)", 27, &s), QS_OK);
+  ASSERT_EQ(qs_stmt_execmany(s, 3, 2, v, &changes), QS_OK);
+  ASSERT_EQ(changes, 3);
+  qs_stmt_release(s);
+  memset(buf, 'x', sizeof buf);   /* the text was read during the call */
+  ASSERT_EQ(qs_conn_prepare(c, "SELECT b FROM t WHERE a = 2", 27, &s), QS_OK);
+  ASSERT_EQ(qs_stmt_step(s), QS_ROW);
+  qs_stmt_column(s, 0, &out);
+  ASSERT(out.type == QS_TTEXT && out.u.s.n == 5 && memcmp(out.u.s.p, "row 2", 5) == 0);
+  qs_stmt_release(s);
+  /* the second set repeats a = 1: the batch stops there */
+  v[0].u.i = 10;
+  v[2].u.i = 1;
+  changes = 0;
+  ASSERT_EQ(qs_conn_prepare(c, "INSERT INTO t VALUES (?, ?)", 27, &s), QS_OK);
+  ASSERT_EQ(qs_stmt_execmany(s, 3, 2, v, &changes), QS_INTEGRITY);
+  ASSERT_EQ(changes, 1);
+  qs_stmt_release(s);
+  /* the cached statement works again with new values */
+  v[2].u.i = 11;
+  v[4].u.i = 12;
+  changes = 0;
+  ASSERT_EQ(qs_conn_prepare(c, "INSERT INTO t VALUES (?, ?)", 27, &s), QS_OK);
+  ASSERT_EQ(qs_stmt_execmany(s, 2, 2, v + 2, &changes), QS_OK);
+  ASSERT_EQ(changes, 2);
+  qs_stmt_release(s);
+  ASSERT_EQ(count_rows(c), 6);
   qs_conn_free(c);
   return 0;
 }

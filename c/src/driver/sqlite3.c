@@ -193,7 +193,10 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out,
 
 static int xParamCount(qs_dstmt *s) { return sqlite3_bind_parameter_count(s->st); }
 
-static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
+/* Binds vals[0..n-1]; text and blobs with the given destructor (TRANSIENT:
+** SQLite copies them; STATIC: they must outlive every step). */
+static int bind_values(qs_dstmt *s, int n, const qs_value *vals, sqlite3_destructor_type keep,
+                       qs_error *err) {
   int i, rc = SQLITE_OK;
   for (i = 0; i < n && rc == SQLITE_OK; i++) {
     const qs_value *v = &vals[i];
@@ -202,15 +205,19 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
       case QS_TINT: case QS_TBOOL: rc = sqlite3_bind_int64(s->st, i + 1, v->u.i); break;
       case QS_TFLOAT: rc = sqlite3_bind_double(s->st, i + 1, v->u.f); break;
       case QS_TTEXT:
-        rc = sqlite3_bind_text64(s->st, i + 1, v->u.s.p, v->u.s.n, SQLITE_TRANSIENT,
-                                 SQLITE_UTF8);
+        rc = sqlite3_bind_text64(s->st, i + 1, v->u.s.p, v->u.s.n, keep, SQLITE_UTF8);
         break;
       case QS_TBLOB:
-        rc = sqlite3_bind_blob64(s->st, i + 1, v->u.s.p, v->u.s.n, SQLITE_TRANSIENT);
+        rc = sqlite3_bind_blob64(s->st, i + 1, v->u.s.p, v->u.s.n, keep);
         break;
     }
   }
   return rc == SQLITE_OK ? QS_OK : fail(err, s->conn->db, rc);
+}
+
+/* A cursor steps after the call that bound its values returned: copies. */
+static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
+  return bind_values(s, n, vals, SQLITE_TRANSIENT, err);
 }
 
 static int xStep(qs_dstmt *s, qs_error *err) {
@@ -225,6 +232,31 @@ static int xStep(qs_dstmt *s, qs_error *err) {
 }
 
 static int xColumnCount(qs_dstmt *s) { return sqlite3_column_count(s->st); }
+
+/* executemany: the values outlive this call (the caller holds them), so
+** text and blobs are bound without a copy each; whatever happens, the
+** bindings are cleared before returning, so the statement keeps no pointer
+** into them. RETURNING rows are drained. */
+static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
+                     int64_t *changes, qs_error *err) {
+  int i, rc = QS_OK;
+  for (i = 0; i < nsets && rc == QS_OK; i++) {
+    rc = bind_values(s, nparams, vals + (size_t)i * (size_t)nparams, SQLITE_STATIC, err);
+    if (rc == QS_OK) {
+      int r = xStep(s, err);
+      while (r == QS_ROW) r = xStep(s, err);
+      if (r == QS_DONE) {
+        *changes += sqlite3_changes64(s->conn->db);
+        sqlite3_reset(s->st);
+      } else {
+        rc = r;
+      }
+    }
+  }
+  sqlite3_reset(s->st);
+  sqlite3_clear_bindings(s->st);
+  return rc;
+}
 
 static const char *xColumnName(qs_dstmt *s, int i) {
   return sqlite3_column_name(s->st, i);
@@ -300,5 +332,5 @@ const qs_driver qs_sqlite3_driver = {
   xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction,
-  NULL, NULL, NULL, xSetTimeout, xCancel,
+  xExecMany, NULL, NULL, xSetTimeout, xCancel,
 };
