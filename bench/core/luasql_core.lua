@@ -8,6 +8,7 @@ local env = driver.sqlite3()
 local conn = assert(env:connect(path))
 assert(conn:execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, " ..
   "qty INTEGER, price FLOAT, note VARCHAR(100))"))
+collectgarbage()   -- each workload starts on a collected heap (every script does)
 local t0 = now()
 conn:setautocommit(false)
 for i = 1, rows do

@@ -16,6 +16,7 @@ if is_url then md:drop_all(engine) end
 md:create_all(engine)
 local params = {}
 for i = 1, rows do params[i] = {name = "item " .. i, qty = i, price = i * 0.5, note = "a note"} end
+collectgarbage()   -- each workload starts on a collected heap (every script does)
 local t0 = now()
 engine:begin(function(conn) conn:execute(qs.insert(item), params) end)
 print(string.format("insert %.6f", now() - t0))
