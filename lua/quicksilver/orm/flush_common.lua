@@ -1,0 +1,51 @@
+--- orm/flush_common.lua: small helpers the parts of the flush share
+--- (orm/unitofwork.lua and the flush_* modules it runs).
+local attributes = require("quicksilver.orm.attributes")
+
+local M = {}
+
+local ipairs =
+  ipairs
+local UNKNOWN = attributes.UNKNOWN
+
+local function column_keys(m)
+  local keys = m._column_keys
+  if not keys then
+    keys = {}
+    for i, p in ipairs(m.column_props) do keys[i] = p.key end
+    m._column_keys = keys
+  end
+  return keys
+end
+
+local function list_of(rel, v)
+  if v == nil then return {} end
+  if rel.uselist then return v end
+  return {v}
+end
+
+-- Whether the flush changes st's primary key: the rows that refer to it
+-- follow (the foreign keys of its loaded collections are written again).
+local function pk_changed(st)
+  if not st.key then return false end
+  local dict, committed = st.dict, st.committed
+  for _, k in ipairs(st.mapper.pk_keys) do
+    local c = committed[k]
+    if c ~= nil and c ~= UNKNOWN and dict[k] ~= c then return true end
+  end
+  return false
+end
+
+local function committed_pk(st, i)
+  local k = st.mapper.pk_keys[i]
+  local v = st.committed[k]
+  if v == nil or v == UNKNOWN then v = st.dict[k] end
+  return v
+end
+
+M.column_keys = column_keys
+M.list_of = list_of
+M.pk_changed = pk_changed
+M.committed_pk = committed_pk
+
+return M

@@ -1,0 +1,126 @@
+--- orm/flush_finish.lua: after a successful flush (orm/unitofwork.lua),
+--- objects take their new state: identity keys for new rows, snapshots of
+--- what the database now has, expiry of server-set values, deleted objects
+--- out of the identity map.
+local core = require("quicksilver.core")
+local exc = require("quicksilver.exc")
+local attributes = require("quicksilver.orm.attributes")
+local EMPTY = {}
+
+local M = {}
+
+local rawget, pairs, ipairs, next, format, tostring =
+  rawget, pairs, ipairs, next, string.format, tostring
+local ONETOMANY = "ONETOMANY"
+local int_type = math.type   -- Lua 5.3+ (integer keys concatenate as identity_key writes them)
+local pick, copy_list = core.pick, core.copy_list
+
+local flush_common = require("quicksilver.orm.flush_common")
+local column_keys = flush_common.column_keys
+local committed_pk = flush_common.committed_pk
+
+-- After the flush, what the database has is what the object has: the
+-- committed values (all of them for a new row, the changed ones for an
+-- updated row), the collection snapshots, the change flags.
+local function snapshot(st, changed)
+  local dict = st.dict
+  if changed then
+    local committed = st.committed
+    for _, k in ipairs(changed) do committed[k] = dict[k] end
+  else
+    st.committed = pick(dict, column_keys(st.mapper))
+  end
+  local loaded = rawget(st, "loaded") or EMPTY
+  for _, rel in ipairs(st.mapper.relationships) do
+    if loaded[rel.key] then
+      if rel.uselist then
+        st.snap[rel.key] = copy_list(dict[rel.key] or EMPTY)
+      elseif rel.direction == ONETOMANY then
+        local v = dict[rel.key]
+        st.snap[rel.key] = v ~= nil and {v} or {}
+      end
+    end
+  end
+  st.modified = false
+  st.m2o_set = nil
+end
+
+local function finish(uow, done)
+  local session = uow.session
+  for _, st in ipairs(done.inserted) do
+    local m = st.mapper
+    local pkk = m.pk_keys
+    local key
+    local v = #pkk == 1 and st.dict[pkk[1]]
+    if v and int_type and int_type(v) == "integer" then
+      key = m.base_mapper.key_prefix .. v   -- what identity_key gives, without the list
+    else
+      local vals = {}
+      for i, k in ipairs(pkk) do vals[i] = st.dict[k] end
+      key = attributes.identity_key(m, vals, #vals)
+    end
+    if key == nil then
+      exc.raise(exc.FlushError, format("Instance %s has a NULL identity key after its INSERT", tostring(st.obj)), nil, 4)
+    end
+    st.key = key
+    session._imap[key] = st.obj
+    session._tx_new[#session._tx_new + 1] = st
+    if #m.expr_props > 0 then
+      local ex = attributes.own_expired(st)
+      for _, p in ipairs(m.expr_props) do ex[p.key] = true end
+    end
+  end
+  session._new, session._new_set = {}, {}
+  -- a changed primary key: the identity map follows (undone by a rollback)
+  for st in pairs(done.rekeyed) do
+    local m = st.mapper
+    local vals = {}
+    for i, k in ipairs(m.pk_keys) do vals[i] = st.dict[k] end
+    local key = attributes.identity_key(m, vals, #vals)
+    if key and key ~= st.key then
+      local old = {}
+      for i, k in ipairs(m.pk_keys) do old[i] = committed_pk(st, i) end
+      if rawequal(session._imap[st.key], st.obj) then session._imap[st.key] = nil end
+      session._tx_keys[#session._tx_keys + 1] = {st, st.key, old}
+      st.key = key
+      session._imap[key] = st.obj
+    end
+  end
+  -- a new row: everything; an updated row: only what changed (and what
+  -- syncs or post updates set, which changed_keys saw too)
+  local modified = session._modified
+  for _, st in ipairs(uow.inserts) do
+    if st.session == session and not uow.delete_set[st] then
+      snapshot(st, nil)
+      modified[st] = nil
+    end
+  end
+  for _, st in ipairs(uow.updates) do
+    if st.session == session and not uow.delete_set[st] then
+      snapshot(st, done.changed[st] or EMPTY)
+      modified[st] = nil
+    end
+  end
+  for st, keys in pairs(done.expire) do
+    local ex = attributes.own_expired(st)
+    for _, k in ipairs(keys) do
+      st.dict[k] = nil
+      st.committed[k] = nil
+      ex[k] = true
+    end
+    st.expired = next(ex) and ex or nil
+  end
+  for _, st in ipairs(uow.deletes) do
+    if st.key and rawequal(session._imap[st.key], st.obj) then session._imap[st.key] = nil end
+    st.deleted_flushed = true
+    session._modified[st] = nil
+    session._collections[st] = nil
+    session._tx_deleted[#session._tx_deleted + 1] = st
+  end
+  session._deleted, session._deleted_set = {}, {}
+end
+
+M.snapshot = snapshot
+M.finish = finish
+
+return M

@@ -1,0 +1,313 @@
+--- orm/flush_gather.lua: the flush's first step (orm/unitofwork.lua runs
+--- it): the save-update cascade from everything the session holds, delete
+--- cascades, and what changed in relationships (collection members added
+--- and removed, many-to-ones set): which foreign keys follow which objects,
+--- which rows become orphans, which association rows come and go.
+local exc = require("quicksilver.exc")
+local attributes = require("quicksilver.orm.attributes")
+local EMPTY = {}
+
+local M = {}
+
+local rawget, pairs, ipairs, format, tostring =
+  rawget, pairs, ipairs, string.format, tostring
+local STATE = attributes.STATE
+local ONETOMANY = "ONETOMANY"
+
+local flush_common = require("quicksilver.orm.flush_common")
+local list_of = flush_common.list_of
+local pk_changed = flush_common.pk_changed
+
+local function new_uow(session)
+  return {
+    session = session,
+    deletes = {}, delete_set = {},   -- states to DELETE, in marking order
+    syncs = {},                      -- child state -> parent state, rel, parent, rel, ... (fk from parent)
+    nulls = {},                      -- child state -> list of rel (fk to NULL)
+    assoc_add = {}, assoc_del = {},  -- many-to-many rows: {rel, a, b} (canonical side)
+    assoc_seen = {},
+    assoc_clear = {},                -- {rel, state}: every row of a deleted object
+    post = {}, post_order = {},      -- state -> {{rel, parent state | false}}: post_update foreign keys
+    touched = {}, ntouched = 0,      -- state, key, value before: what the flush overwrote, for undo
+  }
+end
+
+local function add_sync(uow, child, parent, rel)
+  local list = uow.syncs[child]
+  if not list then
+    uow.syncs[child] = {parent, rel}   -- pairs in one flat list: no table per link
+    return
+  end
+  for i = 1, #list, 2 do
+    local r = list[i + 1]
+    if r == rel then list[i] = parent; return end
+    -- the other side of the same link (a collection and its many-to-one)
+    -- writes the same foreign key from the same parent: once is enough
+    if list[i] == parent and rel.reverse ~= nil and r == rel.reverse then return end
+  end
+  list[#list + 1] = parent
+  list[#list + 1] = rel
+end
+
+-- A post_update foreign key: written by an UPDATE after every row exists
+-- (parent false: set to NULL).
+local function add_post(uow, child, parent, rel)
+  local list = uow.post[child]
+  if not list then
+    list = {}
+    uow.post[child] = list
+    uow.post_order[#uow.post_order + 1] = child
+  end
+  list[#list + 1] = {rel, parent}
+end
+
+local function add_null(uow, child, rel)
+  local list = uow.nulls[child]
+  if not list then list = {}; uow.nulls[child] = list end
+  list[#list + 1] = rel
+end
+
+-- One association row, whichever side's collection changed: the pair is
+-- recorded from the side with the lower id, so both sides of a
+-- bidirectional many-to-many produce one row.
+local function add_assoc(uow, list, rel, a, b)
+  local rev = rel.reverse
+  if rev and rev.id < rel.id then rel, a, b = rev, b, a end
+  local seen = uow.assoc_seen
+  local k1 = seen[rel] or {}
+  seen[rel] = k1
+  local k2 = k1[a] or {}
+  k1[a] = k2
+  local tag = list == uow.assoc_add and "add" or "del"
+  if k2[b] == tag then return end
+  k2[b] = tag
+  list[#list + 1] = {rel, a, b}
+end
+
+local function mark_delete(uow, st)
+  if uow.delete_set[st] then return false end
+  uow.delete_set[st] = true
+  uow.deletes[#uow.deletes + 1] = st
+  return true
+end
+
+-- Save-update cascade from every state the session holds: one walk over
+-- the graph (each object visited once, however many starts reach it).
+local function cascade_saves(session, colls)
+  local seen, queue = {}, {}
+  local function visit(st)
+    if not seen[st] then
+      seen[st] = true
+      queue[#queue + 1] = st
+    end
+  end
+  -- starts: what the session still holds (a state it let go of may linger
+  -- in these sets until the next flush)
+  local function start(st)
+    if st.session == session then visit(st) end
+  end
+  for _, st in ipairs(session._new) do start(st) end
+  for st in pairs(session._modified) do start(st) end
+  for _, st in ipairs(colls) do start(st) end
+  local i = 1
+  while queue[i] do
+    local st = queue[i]
+    i = i + 1
+    local owner = st.session
+    if owner == nil then
+      session:_attach(st)
+    elseif owner ~= session then
+      exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
+        tostring(st.obj)), nil, 5)
+    end
+    local loaded, dict = rawget(st, "loaded") or EMPTY, st.dict
+    for _, rel in ipairs(st.mapper.relationships) do
+      if rel.cascade["save-update"] and loaded[rel.key] then
+        local v = dict[rel.key]
+        if v ~= nil then
+          if rel.uselist then
+            for j = 1, #v do visit(rawget(v[j], STATE)) end
+          else
+            visit(rawget(v, STATE))
+          end
+        end
+      end
+    end
+  end
+end
+
+-- Deletes and what they cascade to: collections are loaded (unless
+-- passive_deletes) so children are deleted or have their key nulled.
+local function cascade_deletes(uow)
+  local session = uow.session
+  for _, st in ipairs(session._deleted) do mark_delete(uow, st) end
+  local i = 1
+  while uow.deletes[i] do
+    local st = uow.deletes[i]
+    i = i + 1
+    for _, rel in ipairs(st.mapper.relationships) do
+      if not rel.viewonly then
+        local loaded = st.loaded[rel.key]
+        local v
+        if rel.direction == ONETOMANY then
+          if loaded then
+            v = st.dict[rel.key]
+          elseif not rel.passive_deletes then
+            v = rel:lazy_load(st)
+          end
+          for _, child in ipairs(list_of(rel, v)) do
+            local cst = rawget(child, STATE)
+            if rel.cascade.delete then
+              if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
+            elseif not uow.delete_set[cst] and cst.key then
+              add_null(uow, cst, rel.reverse or {pairs = rel.pairs, key = nil, o2m = rel})
+            end
+          end
+        elseif rel.secondary then
+          uow.assoc_clear[#uow.assoc_clear + 1] = {rel, st}
+          if rel.cascade.delete then
+            v = loaded and st.dict[rel.key] or rel:lazy_load(st)
+            for _, o in ipairs(list_of(rel, v)) do
+              local tst = rawget(o, STATE)
+              if tst.key then mark_delete(uow, tst) end
+            end
+          end
+        elseif rel.cascade.delete then
+          v = loaded and st.dict[rel.key] or rel:lazy_load(st)
+          if v ~= nil then
+            local tst = rawget(v, STATE)
+            if tst.key then mark_delete(uow, tst) end
+          end
+        end
+      end
+    end
+  end
+end
+
+local function set_of(list)
+  local set = {}
+  for i = 1, #list do set[list[i]] = true end
+  return set
+end
+
+-- A many-to-many collection: association rows for members added and removed.
+local function secondary_changes(uow, st, rel, v)
+  local list, snap = list_of(rel, v), st.snap[rel.key] or {}
+  local inlist, insnap = set_of(list), set_of(snap)
+  for _, o in ipairs(list) do
+    if not insnap[o] then add_assoc(uow, uow.assoc_add, rel, st, rawget(o, STATE)) end
+  end
+  for _, o in ipairs(snap) do
+    if not inlist[o] then add_assoc(uow, uow.assoc_del, rel, st, rawget(o, STATE)) end
+  end
+end
+
+-- A one-to-many collection: members that joined it take the parent's key
+-- (all members do when that key changes); those that left are collected
+-- for after every collection was seen.
+local function collection_changes(uow, st, rel, v, joined, left)
+  local list, snap = list_of(rel, v), st.snap[rel.key] or {}
+  local insnap = set_of(snap)
+  local rekeyed = pk_changed(st)
+  local rev = rel.reverse
+  local came = joined[rel]
+  if not came then came = {}; joined[rel] = came end
+  for _, o in ipairs(list) do
+    local cst = rawget(o, STATE)
+    local new = not insnap[o]
+    if new or rekeyed then
+      if rel.post_update then add_post(uow, cst, st, rel) else add_sync(uow, cst, st, rel) end
+    end
+    if new then
+      came[cst] = st
+      if rev and not rev.uselist and not rawequal(cst.dict[rev.key], st.obj) then
+        cst.dict[rev.key] = st.obj
+        cst.loaded[rev.key] = true
+      end
+    end
+  end
+  local inlist = set_of(list)
+  for _, o in ipairs(snap) do
+    if not inlist[o] then left[#left + 1] = {rel, st, rawget(o, STATE)} end
+  end
+end
+
+-- A member that left a collection: gone (delete-orphan) or its key NULLed,
+-- unless it moved to another parent (its many-to-one, or another
+-- collection of the same relationship, says so).
+local function member_left(uow, rel, st, cst, joined)
+  local session = uow.session
+  local rev = rel.reverse
+  local to = joined[rel] and joined[rel][cst]
+  if to and to ~= st then return end
+  local moved = rev and cst.loaded[rev.key] and cst.dict[rev.key] ~= nil and
+    not rawequal(cst.dict[rev.key], st.obj)
+  if moved or uow.delete_set[cst] then return end
+  if rel.cascade["delete-orphan"] then
+    if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
+  elseif cst.key then
+    add_null(uow, cst, rev or {pairs = rel.pairs, o2m = rel})
+    if rev and not rev.uselist and rawequal(cst.dict[rev.key], st.obj) then
+      cst.dict[rev.key] = nil
+    end
+  end
+end
+
+-- A many-to-one: the foreign key follows the target when the reference was
+-- set (or the target is new, or its key changes).
+local function reference_changes(uow, st, rel, v)
+  local set = st.m2o_set and st.m2o_set[rel.key]
+  if v ~= nil then
+    local tst = rawget(v, STATE)
+    if set or tst.key == nil or pk_changed(tst) then
+      if rel.post_update then add_post(uow, st, tst, rel) else add_sync(uow, st, tst, rel) end
+    end
+  elseif set then
+    if rel.post_update then add_post(uow, st, false, rel) else add_null(uow, st, rel) end
+    local rev = rel.reverse
+    if rev and rev.cascade["delete-orphan"] and st.key then mark_delete(uow, st) end
+  end
+end
+
+-- What changed in relationships: collection members added and removed,
+-- many-to-ones set. As SQLAlchemy's dependency processors, only changes
+-- are synchronised: a foreign key set directly on an unchanged member
+-- is written as set.
+local function relationship_changes(uow)
+  local session = uow.session
+  local states, seen = {}, {}
+  local function note(st)
+    if not seen[st] and st.session == session and not uow.delete_set[st] then
+      seen[st] = true
+      states[#states + 1] = st
+    end
+  end
+  for _, st in ipairs(session._new) do note(st) end
+  for st in pairs(session._modified) do note(st) end
+  for _, st in ipairs(uow.colls) do note(st) end
+  local joined, left = {}, {}
+  for _, st in ipairs(states) do
+    -- (read raw: a state with nothing loaded has no loaded table)
+    local loaded = rawget(st, "loaded") or EMPTY
+    for _, rel in ipairs(st.mapper.relationships) do
+      if not rel.viewonly and loaded[rel.key] then
+        local v = st.dict[rel.key]
+        if rel.secondary then
+          secondary_changes(uow, st, rel, v)
+        elseif rel.direction == ONETOMANY then
+          collection_changes(uow, st, rel, v, joined, left)
+        else
+          reference_changes(uow, st, rel, v)
+        end
+      end
+    end
+  end
+  for _, l in ipairs(left) do member_left(uow, l[1], l[2], l[3], joined) end
+end
+
+M.new_uow = new_uow
+M.cascade_saves = cascade_saves
+M.cascade_deletes = cascade_deletes
+M.relationship_changes = relationship_changes
+
+return M
