@@ -366,14 +366,12 @@ local function do_updates(uow, conn, tbl, rows, done)
     end
     if changed then
       local params = {}
-      local names = {}
       local col_of = tc.col_of
       for _, k in ipairs(changed) do
         local col = col_of[k]
         local v = st.dict[k]
         if v == nil then v = NULL end
         params[col.key] = v
-        names[#names + 1] = col.key
       end
       for i, e in ipairs(tc.pk) do
         local v = st.committed[e.key]
@@ -389,26 +387,27 @@ local function do_updates(uow, conn, tbl, rows, done)
         st.dict[vp.key] = (old or 0) + 1
         local seen = false
         for _, k in ipairs(changed) do if k == vp.key then seen = true end end
-        if not seen then
-          changed[#changed + 1] = vp.key
-          names[#names + 1] = vp.column.key
-        end
+        if not seen then changed[#changed + 1] = vp.key end
       end
       if pk_changed(st) then done.rekeyed[st] = true end
       items[#items + 1] = st
-      sets[st] = {params = params, changed = changed}
-      local ch = done.changed[st] or {}
-      for _, k in ipairs(changed) do ch[#ch + 1] = k end
-      done.changed[st] = ch
-      -- changed keys come in the table's column order: no sort needed
-      sigs[#sigs + 1] = m.id .. ":" .. concat(names, "\0")
+      sets[st] = params
+      local ch = done.changed[st]
+      if ch then
+        for _, k in ipairs(changed) do ch[#ch + 1] = k end
+      else
+        done.changed[st] = changed   -- the first table of this object: the list as it is
+      end
+      -- the changed columns as bits over the table's columns (the string
+      -- made once per combination, as for INSERTs)
+      sigs[#sigs + 1] = insert_signature(m, tbl, params)
     end
   end
   for _, run in ipairs(runs(items, sigs)) do
     local m = run.items[1].mapper
     local stmt = dml.update(tbl):where(pk_where(m, true, tbl))
     local list = {}
-    for j, st in ipairs(run.items) do list[j] = sets[st].params end
+    for j, st in ipairs(run.items) do list[j] = sets[st] end
     local r
     -- each statement matches at most one row (by primary key), so the
     -- batch's total tells whether every one matched
@@ -432,7 +431,7 @@ local function do_updates(uow, conn, tbl, rows, done)
   for _, st in ipairs(items) do
     for _, p in ipairs(st.mapper:table_columns(tbl).onupdate) do
       local c = p.column
-      if sets[st].params[c.key] == nil then
+      if sets[st][c.key] == nil then
         done.expire[st] = done.expire[st] or {}
         local l = done.expire[st]
         l[#l + 1] = p.key
