@@ -202,7 +202,7 @@ local SQLITE_NOTES = {
   "",
   "Notes:",
   "- The targets of issue 12, the before/after figures of each optimisation and where the time goes:",
-  "  docs/PERFORMANCE_LOG.md.",
+  "  the optimisation log below.",
   "- Every timed workload starts on a collected heap (`collectgarbage()` in Lua, `gc.collect()` in",
   "  Python, off the clock): each row times its own work, including collecting what it allocates.",
   "- LuaSQL has no bound parameters: its workloads format values into SQL text (escaped), which is",
@@ -255,6 +255,13 @@ local function write_sqlite(results, lines)
   }
   for _, l in ipairs(lines) do doc[#doc + 1] = l end
   for _, l in ipairs(SQLITE_NOTES) do doc[#doc + 1] = l end
+  -- the hand-written optimisation log goes under the tables
+  local f = io.open("bench/performance_log.md")
+  if f then
+    doc[#doc + 1] = ""
+    doc[#doc + 1] = (f:read("*a"):gsub("%s+$", ""))
+    f:close()
+  end
   write_doc("docs/PERFORMANCE.md", doc)
 end
 
