@@ -186,7 +186,7 @@ TEST_IMPL(sqlite_execmany) {
   qs_stmt *s;
   qs_value v[6], out;
   int64_t changes = 0;
-  char buf[3][8];
+  char buf[3][24];
   int i;
   ASSERT(c != NULL);
   ASSERT_EQ(run(c, "CREATE TABLE t (a INTEGER UNIQUE, b TEXT)"), QS_DONE);
