@@ -161,6 +161,12 @@ end
 -- breadth first, starting from (and including) st.
 local function cascade_iter(st, cascade)
   local seen, queue, i = {[st] = true}, {st}, 1
+  local function push(ost)
+    if ost and not seen[ost] then
+      seen[ost] = true
+      queue[#queue + 1] = ost
+    end
+  end
   return function()
     local cur = queue[i]
     if cur == nil then return nil end
@@ -174,19 +180,9 @@ local function cascade_iter(st, cascade)
           local v = dict[rel.key]
           if v ~= nil then
             if rel.uselist then
-              for j = 1, #v do
-                local ost = rawget(v[j], STATE)
-                if ost and not seen[ost] then
-                  seen[ost] = true
-                  queue[#queue + 1] = ost
-                end
-              end
+              for j = 1, #v do push(rawget(v[j], STATE)) end
             else
-              local ost = rawget(v, STATE)
-              if ost and not seen[ost] then
-                seen[ost] = true
-                queue[#queue + 1] = ost
-              end
+              push(rawget(v, STATE))
             end
           end
         end
