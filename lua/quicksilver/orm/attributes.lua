@@ -31,6 +31,14 @@ M.STATE = STATE
 local UNKNOWN = setmetatable({}, {__tostring = function() return "<unknown>" end})
 M.UNKNOWN = UNKNOWN
 
+-- A new object's committed values: none, shared by every new object until
+-- its first flush gives it a table of its own (flush_finish.snapshot). Read
+-- only: a write is a bug, and says so.
+local NONE_COMMITTED = setmetatable({}, {
+  __newindex = function(_, k) error("internal: write of '" .. tostring(k) .. "' to a new object's committed values", 2) end,
+})
+M.NONE_COMMITTED = NONE_COMMITTED
+
 ---@class quicksilver.orm.InstanceState
 ---@field mapper table
 ---@field obj table
@@ -41,14 +49,6 @@ M.UNKNOWN = UNKNOWN
 ---@field snap table        collection attribute -> the list as loaded/flushed
 ---@field session table|nil
 ---@field key string|nil   identity key once persistent
--- A new object's committed values: none, shared by every new object until
--- its first flush gives it a table of its own (unitofwork snapshot). Read
--- only: a write is a bug, and says so.
-local NONE_COMMITTED = setmetatable({}, {
-  __newindex = function(_, k) error("internal: write of '" .. tostring(k) .. "' to a new object's committed values", 2) end,
-})
-M.NONE_COMMITTED = NONE_COMMITTED
-
 local InstanceState = {}
 -- loaded and snap are made at their first use: most loaded objects never
 -- touch a relationship, and two tables fewer per object is a sixth of the
