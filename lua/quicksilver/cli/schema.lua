@@ -2,6 +2,7 @@
 --- `quicksilver models URL` (Lua model definitions for an existing
 --- database, as sqlacodegen writes Python ones).
 local qs = require("quicksilver")
+local automap = require("quicksilver.ext.automap")
 
 local M = {}
 
@@ -85,7 +86,8 @@ function M.inspect(url)
 end
 
 --- Lua model definitions for the database at url: a module returning
---- {Base = Base, <Class> = class, ...}.
+--- {Base = Base, <Class> = class, ...}, with the relationships automap
+--- would make (a many-to-one per foreign key, its backref on the other side).
 function M.models(url)
   local engine = qs.create_engine(url)
   local md = qs.MetaData()
@@ -104,6 +106,20 @@ function M.models(url)
   local names = {}
   for _, t in ipairs(tables_in_order(md)) do
     if #t.primary_key.columns > 0 then names[t] = class_name(t.name) end
+  end
+  -- relationships as automap makes them: a many-to-one per foreign key
+  -- with its one-to-many backref, named the same way
+  local rels_of = {}
+  for _, r in ipairs(automap.foreign_key_relationships(tables_in_order(md), names)) do
+    local list = rels_of[r.table] or {}
+    list[#list + 1] = r
+    rels_of[r.table] = list
+  end
+  -- {M.Class.__table__.c.a, ...} for the columns, resolved when mappers configure
+  local function columns_fn(cls, cols)
+    local refs = {}
+    for i, c in ipairs(cols) do refs[i] = format("M.%s.__table__.c[%q]", cls, c.name) end
+    return "function() return {" .. concat(refs, ", ") .. "} end"
   end
   for _, t in ipairs(tables_in_order(md)) do
     local cname = names[t]
@@ -147,6 +163,25 @@ function M.models(url)
         else
           w(format("  %s = orm.mapped_column(%s),", ident_key(key), concat(parts, ", ")))
         end
+      end
+      for _, r in ipairs(rels_of[t] or {}) do
+        local ropts = {}
+        local several = false
+        for _, o in ipairs(rels_of[t]) do
+          if o ~= r and o.target == r.target then several = true end
+        end
+        if r.self_ref then
+          local pks = {}
+          for _, c in ipairs(t:primary_key_columns()) do pks[#pks + 1] = c end
+          ropts[#ropts + 1] = "remote_side = " .. columns_fn(cname, pks)
+          ropts[#ropts + 1] = "foreign_keys = " .. columns_fn(cname, r.columns)
+          ropts[#ropts + 1] = format("backref = orm.backref(%q, {foreign_keys = %s})", r.back,
+            columns_fn(cname, r.columns))
+        else
+          if several then ropts[#ropts + 1] = "foreign_keys = " .. columns_fn(cname, r.columns) end
+          ropts[#ropts + 1] = format("backref = %q", r.back)
+        end
+        w(format("  %s = orm.relationship(%q, {%s}),", ident_key(r.name), names[r.target], concat(ropts, ", ")))
       end
       local targs = {}
       for _, fk in ipairs(t.foreign_keys) do

@@ -35,6 +35,70 @@ local function free_name(m, name)
   return name
 end
 
+--- The many-to-one relationships (each with its one-to-many backref) that
+--- automap makes for the foreign keys between the tables of the list
+--- `tables` (in order) that have a class: class_of[table] is its class
+--- name. Names as SQLAlchemy's defaults, kept clear of the columns and of
+--- each other: {table, target, columns, name, back, self_ref} per foreign
+--- key (constraint). `quicksilver models` writes the same ones.
+function M.foreign_key_relationships(tables, class_of)
+  local used = {}
+  local function take(t, name)
+    local set = used[t]
+    if not set then
+      set = {}
+      for _, c in ipairs(t.columns) do set[c.key or c.name] = true end
+      used[t] = set
+    end
+    while set[name] do name = name .. "_" end
+    set[name] = true
+    return name
+  end
+  local out = {}
+  for _, t in ipairs(tables) do
+    if class_of[t] then
+      local targets = {}
+      for _, fk in ipairs(t.foreign_keys) do
+        local ref = fk:get_column()
+        if ref then targets[ref.table] = (targets[ref.table] or 0) + 1 end
+      end
+      -- in the order of their columns in the table (reflection gives
+      -- foreign keys in a different order on each database; the names of
+      -- the backrefs depend on it)
+      local pos, fks = {}, {}
+      for i, c in ipairs(t.columns) do pos[c] = i end
+      for i, fk in ipairs(t.foreign_keys) do fks[i] = fk end
+      table.sort(fks, function(a, b)
+        local pa, pb = pos[a.parent] or 0, pos[b.parent] or 0
+        if pa ~= pb then return pa < pb end
+        return tostring(a:target_fullname()) < tostring(b:target_fullname())
+      end)
+      local done = {}
+      for _, fk in ipairs(fks) do
+        local ref = fk:get_column()
+        local con = fk.constraint or fk
+        if ref and class_of[ref.table] and not done[con] then
+          done[con] = true
+          local cols = {}
+          if fk.constraint then
+            for _, cn in ipairs(fk.constraint.columns) do cols[#cols + 1] = rawget(t.c, cn) end
+          else
+            cols[1] = fk.parent
+          end
+          local m2o = class_of[ref.table]:lower()
+          if targets[ref.table] > 1 or ref.table == t then
+            m2o = (cols[1].name:gsub("_id$", ""))
+            if m2o == cols[1].name then m2o = m2o .. "_ref" end
+          end
+          out[#out + 1] = {table = t, target = ref.table, columns = cols, self_ref = ref.table == t,
+            name = take(t, m2o), back = take(ref.table, class_of[t]:lower() .. "_collection")}
+        end
+      end
+    end
+  end
+  return out
+end
+
 --- automap_base({metadata = md}) -> Base with Base.classes and Base:prepare
 function M.automap_base(opts)
   local Base = orm.declarative_base(opts)
@@ -66,51 +130,26 @@ function M.automap_base(opts)
       end
     end
     -- relationships from foreign keys
+    local ordered, class_of = {}, {}
     for _, tname in ipairs(names) do
       local t = md.tables[tname]
-      local cls = by_table[t]
-      if cls then
-        local m = rawget(cls, "__mapper__")
-        local targets = {}
-        for _, fk in ipairs(t.foreign_keys) do
-          local ref = fk:get_column()
-          if ref then targets[ref.table] = (targets[ref.table] or 0) + 1 end
-        end
-        local done = {}
-        for _, fk in ipairs(t.foreign_keys) do
-          local ref = fk:get_column()
-          local rcls = ref and by_table[ref.table]
-          local con = fk.constraint or fk
-          if rcls and not done[con] then
-            done[con] = true
-            local rname = rawget(rcls, "__name"):lower()
-            local m2o = rname
-            local fkcols = {}
-            if fk.constraint then
-              for _, cn in ipairs(fk.constraint.columns) do fkcols[#fkcols + 1] = rawget(t.c, cn) end
-            else
-              fkcols[1] = fk.parent
-            end
-            if targets[ref.table] > 1 or ref.table == t then
-              m2o = (fkcols[1].name:gsub("_id$", ""))
-              if m2o == fkcols[1].name then m2o = m2o .. "_ref" end
-            end
-            m2o = free_name(m, m2o)
-            local rm = rawget(rcls, "__mapper__")
-            local back = free_name(rm, rawget(cls, "__name"):lower() .. "_collection")
-            local ropts = {backref = back, foreign_keys = function() return fkcols end}
-            if ref.table == t then
-              -- self-reference: the many-to-one's remote side is the key
-              local rs = {}
-              for _, c in ipairs(t:primary_key_columns()) do rs[#rs + 1] = c end
-              ropts.remote_side = function() return rs end
-              ropts.backref = orm.backref(back, {foreign_keys = function() return fkcols end})
-            end
-            m:_add_relationship(require("quicksilver.orm.relationships").new_property(m, m2o,
-              orm.relationship(rcls, ropts)))
-          end
-        end
+      ordered[#ordered + 1] = t
+      if by_table[t] then class_of[t] = rawget(by_table[t], "__name") end
+    end
+    for _, r in ipairs(M.foreign_key_relationships(ordered, class_of)) do
+      local cls, rcls = by_table[r.table], by_table[r.target]
+      local m = rawget(cls, "__mapper__")
+      local fkcols = r.columns
+      local ropts = {backref = r.back, foreign_keys = function() return fkcols end}
+      if r.self_ref then
+        -- self-reference: the many-to-one's remote side is the key
+        local rs = {}
+        for _, c in ipairs(r.table:primary_key_columns()) do rs[#rs + 1] = c end
+        ropts.remote_side = function() return rs end
+        ropts.backref = orm.backref(r.back, {foreign_keys = function() return fkcols end})
       end
+      m:_add_relationship(require("quicksilver.orm.relationships").new_property(m, r.name,
+        orm.relationship(rcls, ropts)))
     end
     -- many-to-many through association tables
     for _, a in ipairs(assoc) do
