@@ -80,7 +80,10 @@ function M.inspect(url)
       w("  %sindex %s (%s)", ix.unique and "unique " or "", ix.name, concat(ix.column_names, ", "))
     end
   end
-  for _, v in ipairs(insp:get_view_names()) do w("view %s", v) end
+  for _, v in ipairs(insp:get_view_names()) do
+    w("view %s", v)
+    w("  as %s", (insp:get_view_definition(v):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")))
+  end
   engine:dispose()
   return concat(out, "\n") .. "\n"
 end

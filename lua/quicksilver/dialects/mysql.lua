@@ -88,6 +88,14 @@ function M.get_view_names(conn, schema)
   return conn:exec_driver_sql(sql, schema and {schema} or nil):scalars():all()
 end
 
+--- The SELECT a view is defined by (information_schema.views, as the server
+--- rewrote it), or nil when there is no such view.
+function M.get_view_definition(conn, name, schema)
+  local sql = "SELECT view_definition FROM information_schema.views WHERE table_name = ? AND " ..
+    "table_schema = " .. (schema and "?" or "DATABASE()")
+  return conn:exec_driver_sql(sql, schema and {name, schema} or {name}):scalar()
+end
+
 function M.has_table(conn, name, schema)
   local sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND " ..
     "table_schema = " .. (schema and "?" or "DATABASE()")

@@ -82,6 +82,14 @@ function M.get_view_names(conn, schema)
     "ORDER BY c.relname", {schema or qs_null()}):scalars():all()
 end
 
+--- The SELECT a view (or materialized view) is defined by, as PostgreSQL
+--- prints it back (pg_get_viewdef), or nil when there is no such view.
+function M.get_view_definition(conn, name, schema)
+  return conn:exec_driver_sql("SELECT pg_catalog.pg_get_viewdef(c.oid, true) FROM pg_catalog.pg_class c " ..
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND " ..
+    "c.relname = $1 AND n.nspname = coalesce($2::text, current_schema())", {name, schema or qs_null()}):scalar()
+end
+
 function M.has_table(conn, name, schema)
   return conn:exec_driver_sql("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
     "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = $1 " ..

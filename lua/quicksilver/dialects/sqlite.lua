@@ -120,6 +120,17 @@ function M.get_view_names(conn, schema)
     " WHERE type = 'view' ORDER BY name"):scalars():all()
 end
 
+--- The SELECT a view is defined by (the CREATE VIEW SQLite keeps, less its
+--- head), or nil when there is no such view.
+function M.get_view_definition(conn, name, schema)
+  local sql = conn:exec_driver_sql("SELECT sql FROM " .. master(schema) ..
+    " WHERE type = 'view' AND name = ?", {name}):scalar()
+  if sql == nil then return nil end
+  -- CREATE [TEMP] VIEW [IF NOT EXISTS] name [(columns)] AS select
+  local _, e = sql:find("^%s*[Cc][Rr][Ee][Aa][Tt][Ee].-%s[Aa][Ss]%s+")
+  return e and sql:sub(e + 1) or sql
+end
+
 --- Whether a table (or view) exists.
 function M.has_table(conn, name, schema)
   return conn:exec_driver_sql("SELECT count(*) FROM " .. master(schema) ..

@@ -46,6 +46,22 @@ function Inspector:get_table_names(schema) return plain(run(self, "get_table_nam
 --- Names of the views, sorted.
 function Inspector:get_view_names(schema) return plain(run(self, "get_view_names", schema)) end
 
+--- The SELECT the view name is defined by, as the database keeps it (SQLite:
+--- the text given; PostgreSQL and MySQL: their own rewriting);
+--- NoSuchTableError when there is no such view.
+---@return string
+function Inspector:get_view_definition(name, schema)
+  if type(name) ~= "string" or name == "" then
+    exc.raise(exc.ArgumentError, "Inspector:get_view_definition: the view name must be a string", nil, 2)
+  end
+  local def = run(self, "get_view_definition", name, schema)
+  if def == nil then
+    exc.raise(exc.NoSuchTableError, "no such view: " .. (schema and (schema .. ".") or "") .. name,
+      {table_name = name}, 2)
+  end
+  return def
+end
+
 --- Whether the table exists.
 ---@return boolean
 function Inspector:has_table(name, schema)
