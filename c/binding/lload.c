@@ -7,8 +7,8 @@
 ** call per column. Rows it cannot take (another key type, an object in
 ** the map with expired attributes) are left to orm/loading.lua.
 **
-** core.load_objects(raw, from, base, spec, imap, session, out) -> next
-**   raw: Rows; from: the first index to take; base: the entity's column
+** core.load_objects(raw, from, base, spec, imap, session, out[, last]) -> next
+**   raw: Rows; from, last: the indexes to take (last: #raw); base: the entity's column
 **   offset; spec: {prefix, pk, keys, positions, mapper, state_mt,
 **   instance_mt, state_key}; imap: the session's identity map; out: the
 **   objects by row index. Returns the index of the first row not taken
@@ -69,6 +69,11 @@ static int l_load_objects(lua_State *L) {
   luaL_checktype(L, 4, LUA_TTABLE);
   luaL_checktype(L, 5, LUA_TTABLE);
   luaL_checktype(L, 7, LUA_TTABLE);
+  n = (lua_Integer)lua_rawlen(L, 1);
+  if (!lua_isnoneornil(L, 8)) {
+    lua_Integer last = luaL_checkinteger(L, 8);
+    if (last < n) n = last;
+  }
   lua_settop(L, 7);
   for (i = 1; i < S_N; i++) {
     lua_getfield(L, 4, spec_fields[i]);
@@ -79,7 +84,6 @@ static int l_load_objects(lua_State *L) {
       !lua_istable(L, spec[S_INSTANCE_MT]) || lua_isnil(L, spec[S_STATE_KEY]))
     return qsB_raise(L, QS_ARGUMENT, "load_objects: incomplete spec");
   nkeys = (int)lua_rawlen(L, spec[S_KEYS]);
-  n = (lua_Integer)lua_rawlen(L, 1);
   top = lua_gettop(L);
   for (r = from; r <= n; r++) {
     int row, pkcol, j;

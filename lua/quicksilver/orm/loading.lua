@@ -130,6 +130,18 @@ fast_spec = function(ent, plan)
   return spec
 end
 
+-- The object for the entity columns of raw[r] (instance(), the C loop first).
+local one = {}
+function M.instance_at(session, ent, raw, r, base, plan)
+  local spec = fast_spec(ent, plan)
+  if spec and load_objects(raw, r, base, spec, session._imap, session, one, r) > r then
+    local obj = one[r]
+    one[r] = nil
+    return obj
+  end
+  return instance(session, ent, raw[r], base, plan)
+end
+
 --- Result rows for a statement with ORM entities: each entity's columns
 --- become one object. Returns the rows and their keys.
 function M.rows(session, raw, entities, colkeys, nout)

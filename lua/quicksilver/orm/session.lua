@@ -703,7 +703,9 @@ function Session:execute(stmt, params, opts)
   local res = conn:execute(stmt, params, eopts)
   local raw = res:all()
   local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
-  local repeats = joins and strategies.populate_joined(self, raw, joins)
+  -- with one entity the rows are its objects already: the joined loads
+  -- take their parents from there
+  local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
   local out = result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
     require_unique = repeats or nil, row_of = row_of})
   strategies.apply(self, stmt, rows, keys, row_of ~= nil)

@@ -481,8 +481,11 @@ end
 
 --- Fills the joined relationships from the raw rows; returns whether a
 --- collection was loaded this way (rows then repeat parents: unique()).
-function M.populate_joined(session, raw, joins)
-  local instance = require("quicksilver.orm.loading").instance
+--- top, objs: the statement's one entity and its object per raw row, when
+--- the rows were made into objects already.
+function M.populate_joined(session, raw, joins, top, objs)
+  local loading = require("quicksilver.orm.loading")
+  local instance, instance_at = loading.instance, loading.instance_at
   local lists, parents_of = {}, {}
   local has_collection = false
   for _, j in ipairs(joins) do
@@ -495,12 +498,14 @@ function M.populate_joined(session, raw, joins)
     local made = {}
     for _, j in ipairs(joins) do
       local parent
-      if j.parent.entity then
+      if objs and j.parent == top then
+        parent = objs[r]
+      elseif j.parent.entity then
         parent = instance(session, j.parent.entity, row, j.parent.first - 1, j.parent.plan)
       else
         parent = made[j.parent]
       end
-      local child = instance(session, j.rel.target, row, j.first - 1)
+      local child = instance_at(session, j.rel.target, raw, r, j.first - 1)
       made[j] = child
       if parent ~= nil then
         local pst = rawget(parent, STATE)
