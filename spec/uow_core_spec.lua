@@ -301,6 +301,11 @@ describe("core.load_objects", function()
     assert.equal(4, core.load_objects(rows, 3, 0, spec, imap, {}, out))
     assert.is_true(rawequal(out[1], imap["M:5"]) and rawequal(out[3], imap["M:6"]))
     assert.equal(5, rawget(out[1], spec.state_key).dict.id)
+    -- up to a last index: one row
+    local imap2, out2 = {}, {}
+    assert.equal(2, core.load_objects(rows, 1, 0, spec, imap2, {}, out2, 1))
+    assert.is_table(out2[1])
+    assert.is_nil(out2[3])
   end)
 end)
 
