@@ -177,23 +177,6 @@ describe("core.changed_keys", function()
   end)
 end)
 
-describe("core.same_sequence", function()
-  it("compares lengths and values place by place, raw", function()
-    local a, b = {}, {}
-    assert.is_true(core.same_sequence({a, b}, {a, b}))
-    assert.is_true(core.same_sequence({}, {}))
-    assert.is_false(core.same_sequence({a, b}, {b, a}))
-    assert.is_false(core.same_sequence({a}, {a, b}))
-    local eq = {__eq = function() return true end}
-    assert.is_false(core.same_sequence({setmetatable({}, eq)}, {setmetatable({}, eq)}))
-  end)
-
-  it("raises ArgumentError for arguments that are not tables", function()
-    assert.equal("same_sequence: b must be a table, got nil",
-      raises(qs.exc.ArgumentError, core.same_sequence, {}).message)
-  end)
-end)
-
 describe("core.changed_collections", function()
   local session = {}
   local mapper = {_coll_rels = {{"items", true}, {"one", false}}}

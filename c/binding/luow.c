@@ -6,7 +6,6 @@
 **
 ** core.toposort(n, edges) -> order, levels | nil, cycle
 ** core.changed_keys(dict, committed, keys) -> changed
-** core.same_sequence(a, b) -> boolean
 ** core.changed_collections(tracked, session, rels_of) -> states
 ** core.pick(t, keys) -> copy
 ** core.copy_list(list) -> copy
@@ -165,32 +164,6 @@ static int l_changed_keys(lua_State *L) {
   return 1;
 }
 
-/* core.same_sequence(a, b): whether two sequences hold the same values in
-** the same places (raw lengths, raw gets, raw equality). The flush asks it
-** of every loaded collection against its snapshot on every autoflush
-** (collections are plain Lua tables: comparing is how a change is seen),
-** so it must cost next to nothing per element. */
-static int l_same_sequence(lua_State *L) {
-  lua_Integer i, n;
-  int same = 1;
-  if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "same_sequence", "a", 1);
-  if (lua_type(L, 2) != LUA_TTABLE) return raise_type(L, "same_sequence", "b", 2);
-  n = (lua_Integer)lua_rawlen(L, 1);
-  if (n != (lua_Integer)lua_rawlen(L, 2)) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
-  lua_settop(L, 2);
-  for (i = 1; i <= n && same; i++) {
-    lua_rawgeti(L, 1, i);
-    lua_rawgeti(L, 2, i);
-    same = lua_rawequal(L, 3, 4);
-    lua_pop(L, 2);
-  }
-  lua_pushboolean(L, same);
-  return 1;
-}
-
 /* Whether the sequences at a and b (absolute indexes; a may be nil: an
 ** empty collection) hold the same values in the same places. */
 static int same_seq_at(lua_State *L, int a, int b) {
@@ -336,8 +309,6 @@ void qsB_open_uow(lua_State *L) {
   lua_setfield(L, -2, "toposort");
   lua_pushcfunction(L, l_changed_keys);
   lua_setfield(L, -2, "changed_keys");
-  lua_pushcfunction(L, l_same_sequence);
-  lua_setfield(L, -2, "same_sequence");
   lua_pushcfunction(L, l_changed_collections);
   lua_setfield(L, -2, "changed_collections");
   lua_pushcfunction(L, l_pick);

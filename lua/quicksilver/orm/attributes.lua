@@ -170,6 +170,19 @@ function M.own_expired(st)
 end
 local own_expired = M.own_expired
 
+--- Expires the attributes of the list keys on st: their values dropped,
+--- loaded again on access.
+function M.expire_attributes(st, keys)
+  local ex = own_expired(st)
+  local dict, committed = st.dict, st.committed
+  for _, k in ipairs(keys) do
+    dict[k] = nil
+    committed[k] = nil
+    ex[k] = true
+  end
+  st.expired = next(ex) and ex or nil
+end
+
 --- Takes the attribute keys out of the expired set.
 local function unexpire(st, key)
   local ex = st.expired

@@ -73,16 +73,12 @@ end
 
 local function expire_keys(session, st, keys)
   if st.session ~= session then return end
-  local set = {}
-  for _, k in ipairs(keys) do set[k] = true end
-  for _, k in ipairs(st.mapper.pk_keys) do set[k] = nil end   -- the identity stays loaded
-  local ex = attributes.own_expired(st)
-  for k in pairs(set) do
-    st.dict[k] = nil
-    st.committed[k] = nil
-    ex[k] = true
+  local pk, list = {}, {}
+  for _, k in ipairs(st.mapper.pk_keys) do pk[k] = true end   -- the identity stays loaded
+  for _, k in ipairs(keys) do
+    if not pk[k] then list[#list + 1] = k end
   end
-  st.expired = next(ex) and ex or nil
+  attributes.expire_attributes(st, list)
 end
 
 -- update(User) with a list of maps holding primary keys: one UPDATE per

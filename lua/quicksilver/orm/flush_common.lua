@@ -36,16 +36,22 @@ local function pk_changed(st)
   return false
 end
 
-local function committed_pk(st, i)
-  local k = st.mapper.pk_keys[i]
+-- The value attribute k had in the database as last loaded or flushed
+-- (what a WHERE clause must name), the current one when that is unknown.
+local function committed_value(st, k)
   local v = st.committed[k]
   if v == nil or v == UNKNOWN then v = st.dict[k] end
   return v
 end
 
+local function committed_pk(st, i)
+  return committed_value(st, st.mapper.pk_keys[i])
+end
+
 M.column_keys = column_keys
 M.list_of = list_of
 M.pk_changed = pk_changed
+M.committed_value = committed_value
 M.committed_pk = committed_pk
 
 return M

@@ -9,8 +9,8 @@ local EMPTY = {}
 
 local M = {}
 
-local rawget, pairs, ipairs, next, format, tostring =
-  rawget, pairs, ipairs, next, string.format, tostring
+local rawget, pairs, ipairs, format, tostring =
+  rawget, pairs, ipairs, string.format, tostring
 local ONETOMANY = "ONETOMANY"
 local int_type = math.type   -- Lua 5.3+ (integer keys concatenate as identity_key writes them)
 local pick, copy_list = core.pick, core.copy_list
@@ -101,15 +101,7 @@ local function finish(uow, done)
       modified[st] = nil
     end
   end
-  for st, keys in pairs(done.expire) do
-    local ex = attributes.own_expired(st)
-    for _, k in ipairs(keys) do
-      st.dict[k] = nil
-      st.committed[k] = nil
-      ex[k] = true
-    end
-    st.expired = next(ex) and ex or nil
-  end
+  for st, keys in pairs(done.expire) do attributes.expire_attributes(st, keys) end
   for _, st in ipairs(uow.deletes) do
     if st.key and rawequal(session._imap[st.key], st.obj) then session._imap[st.key] = nil end
     st.deleted_flushed = true

@@ -4,14 +4,13 @@
 --- first, UPDATEs in primary-key order.
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
-local attributes = require("quicksilver.orm.attributes")
 local EMPTY = {}
 
 local M = {}
+local committed_value = require("quicksilver.orm.flush_common").committed_value
 
 local type, ipairs, tostring, sort, concat =
   type, ipairs, tostring, table.sort, table.concat
-local UNKNOWN = attributes.UNKNOWN
 local toposort = core.toposort
 
 -- Tables in dependency order: relationships and foreign keys between the
@@ -110,12 +109,7 @@ local function delete_batches(tbl, rows)
     if ok and col and col.table == tbl then selfrefs[#selfrefs + 1] = {child = fk.parent, parent = col} end
   end
   if #selfrefs == 0 or #rows < 2 then return {rows} end
-  local function value(st, col)
-    local k = st.mapper.col_attr[col]
-    local v = st.committed[k]
-    if v == nil or v == UNKNOWN then v = st.dict[k] end
-    return v
-  end
+  local function value(st, col) return committed_value(st, st.mapper.col_attr[col]) end
   local edges = {}
   for _, ref in ipairs(selfrefs) do
     local by_value = {}
@@ -163,8 +157,7 @@ local function sorted_by_key(states)
     if numeric then
       local k = m.pk_keys[1]
       for i, st in ipairs(g) do
-        local v = st.committed[k]
-        if v == nil or v == UNKNOWN then v = st.dict[k] end
+        local v = committed_value(st, k)
         if type(v) ~= "number" or by[v] then numeric = false; break end
         by[v] = st
         nums[i] = v

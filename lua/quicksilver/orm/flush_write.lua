@@ -30,6 +30,7 @@ local flush_common = require("quicksilver.orm.flush_common")
 local column_keys = flush_common.column_keys
 local pk_changed = flush_common.pk_changed
 local committed_pk = flush_common.committed_pk
+local committed_value = flush_common.committed_value
 
 -- Stands for "was nil" among the values a failed flush puts back.
 local WAS_NIL = setmetatable({}, {__tostring = function() return "<was nil>" end})
@@ -310,10 +311,7 @@ end
 
 -- The version counter a row has now (optimistic locking).
 local function committed_version(st)
-  local k = st.mapper.version_prop.key
-  local v = st.committed[k]
-  if v == nil or v == UNKNOWN then v = st.dict[k] end
-  return v
+  return committed_value(st, st.mapper.version_prop.key)
 end
 
 -- A versioned batch matched fewer rows than it had: find the object whose
@@ -323,10 +321,7 @@ local function stale_instance(conn, m, sts)
   for _, st in ipairs(sts) do
     local conds = {}
     for i, c in ipairs(m.pk_cols) do
-      local k = m.pk_keys[i]
-      local v = st.committed[k]
-      if v == nil or v == UNKNOWN then v = st.dict[k] end
-      conds[i] = c:eq(v)
+      conds[i] = c:eq(committed_pk(st, i))
     end
     local row = conn:execute(require("quicksilver.sql.selectable").select(vc):where(unpack(conds))):first()
     if row == nil or row[1] ~= committed_version(st) then return st end
@@ -373,11 +368,7 @@ local function do_updates(uow, conn, tbl, rows, done)
         if v == nil then v = NULL end
         params[col.key] = v
       end
-      for i, e in ipairs(tc.pk) do
-        local v = st.committed[e.key]
-        if v == nil or v == UNKNOWN then v = st.dict[e.key] end
-        params["pk_" .. i] = v
-      end
+      for i, e in ipairs(tc.pk) do params["pk_" .. i] = committed_value(st, e.key) end
       if versioned then
         -- optimistic locking: the counter moves on, the old one must match
         touch(uow, st, vp.key)
@@ -453,11 +444,7 @@ local function do_deletes(conn, tbl, rows)
   local list = {}
   for j, st in ipairs(rows) do
     local p = {}
-    for i, e in ipairs(st.mapper:table_columns(tbl).pk) do
-      local v = st.committed[e.key]
-      if v == nil or v == UNKNOWN then v = st.dict[e.key] end
-      p["pk_" .. i] = v
-    end
+    for i, e in ipairs(st.mapper:table_columns(tbl).pk) do p["pk_" .. i] = committed_value(st, e.key) end
     if versioned then p.version_old = committed_version(st) end
     list[j] = p
   end
@@ -500,9 +487,7 @@ local function do_assoc_deletes(uow, conn)
     local conds, p = {}, {}
     for i, l in ipairs(rel.sec_local) do
       conds[i] = l.sec_col:eq(elements.bindparam("k_" .. i, {type = l.sec_col.type}))
-      local v = st.committed[l.key]
-      if v == nil or v == UNKNOWN then v = st.dict[l.key] end
-      p["k_" .. i] = v
+      p["k_" .. i] = committed_value(st, l.key)
     end
     conn:execute(dml.delete(rel.secondary):where(unpack(conds)), p)
   end

@@ -711,15 +711,48 @@ end
 
 function Rel:criterion(st)
   if self.primaryjoin and not self.secondary then return self:_bound_join(self.primaryjoin, st) end
+  local vals = self:_local_values(st)
+  if vals == nil then return nil end
   local conds = {}
+  for i, p in ipairs(self.pairs) do conds[i] = p.remote_col:eq(vals[i]) end
+  if #conds == 1 then return conds[1] end
+  return elements.and_(unpack(conds))
+end
+
+-- The parent's values for the relationship's key pairs (expired ones
+-- loaded), or nil when one of them is NULL.
+function Rel:_local_values(st)
+  local vals = {}
   for i, p in ipairs(self.pairs) do
     local v = st.dict[p.local_key]
     if v == nil then v = attributes.get_column(st, p.local_key) end
     if v == nil then return nil end
-    conds[i] = p.remote_col:eq(v)
+    vals[i] = v
   end
-  if #conds == 1 then return conds[1] end
-  return elements.and_(unpack(conds))
+  return vals
+end
+
+-- The lazy load's statement: the target where its key columns equal bound
+-- values lz_1, lz_2, ... (ordered by order_by for a collection). Built and
+-- compiled once per relationship, however many parents load.
+function Rel:_lazy_statement()
+  local stmt = self._lazy_stmt
+  if stmt == nil then
+    local conds = {}
+    for i, p in ipairs(self.pairs) do
+      conds[i] = p.remote_col:eq(elements.bindparam("lz_" .. i, nil, {type = p.remote_col.type}))
+    end
+    stmt = selectable.select(self.target.class):where(unpack(conds))
+    if self.uselist and self.order_by then stmt = stmt:order_by(unpack(self.order_by)) end
+    self._lazy_stmt = stmt
+  end
+  return stmt
+end
+
+local function lazy_params(vals)
+  local params = {}
+  for i = 1, #vals do params["lz_" .. i] = vals[i] end
+  return params
 end
 
 --- Loads the relationship of st from the database (one SELECT, or none
@@ -765,30 +798,8 @@ function Rel:lazy_load(st)
     end
     if not self.uselist then value = value[1] end
   elseif self.uselist and not self.primaryjoin then
-    -- one statement per relationship, the parent's key as bound parameters:
-    -- built and compiled once, however many parents load lazily
-    local params = {}
-    for i, p in ipairs(self.pairs) do
-      local v = st.dict[p.local_key]
-      if v == nil then v = attributes.get_column(st, p.local_key) end
-      if v == nil then params = nil; break end
-      params["lz_" .. i] = v
-    end
-    if params == nil then
-      value = {}
-    else
-      local stmt = self._lazy_stmt
-      if stmt == nil then
-        local conds = {}
-        for i, p in ipairs(self.pairs) do
-          conds[i] = p.remote_col:eq(elements.bindparam("lz_" .. i, nil, {type = p.remote_col.type}))
-        end
-        stmt = selectable.select(self.target.class):where(unpack(conds))
-        if self.order_by then stmt = stmt:order_by(unpack(self.order_by)) end
-        self._lazy_stmt = stmt
-      end
-      value = session:_load_objects(stmt, params)
-    end
+    local vals = self:_local_values(st)
+    value = vals and session:_load_objects(self:_lazy_statement(), lazy_params(vals)) or {}
   elseif self.uselist then
     local crit = self:criterion(st)
     if crit == nil then
@@ -799,33 +810,13 @@ function Rel:lazy_load(st)
       value = session:_load_objects(stmt)
     end
   else
-    local vals = {}
-    local missing = false
-    for i, p in ipairs(self.pairs) do
-      local v = st.dict[p.local_key]
-      if v == nil then v = attributes.get_column(st, p.local_key) end
-      if v == nil then missing = true end
-      vals[i] = v
-    end
-    if not missing then
+    local vals = self:_local_values(st)
+    if vals then
       if self.by_pk then value = session:_identity_lookup(self.target, vals) end
       if value == nil and self.primaryjoin then
-        local stmt = selectable.select(self.target.class):where(self:criterion(st))
-        value = session:_load_objects(stmt)[1]
+        value = session:_load_objects(selectable.select(self.target.class):where(self:criterion(st)))[1]
       elseif value == nil then
-        -- as for collections: one statement, the key values bound
-        local stmt = self._lazy_one_stmt
-        if stmt == nil then
-          local conds = {}
-          for i, p in ipairs(self.pairs) do
-            conds[i] = p.remote_col:eq(elements.bindparam("lz_" .. i, nil, {type = p.remote_col.type}))
-          end
-          stmt = selectable.select(self.target.class):where(unpack(conds))
-          self._lazy_one_stmt = stmt
-        end
-        local params = {}
-        for i = 1, #vals do params["lz_" .. i] = vals[i] end
-        value = session:_load_objects(stmt, params)[1]
+        value = session:_load_objects(self:_lazy_statement(), lazy_params(vals))[1]
       end
     end
   end

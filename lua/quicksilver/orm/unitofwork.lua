@@ -23,14 +23,12 @@
 --- undo list) and flush_finish.lua (4), with flush_common.lua's helpers.
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
-local EMPTY = {}
 local event = require("quicksilver.event")
 
 local pairs, ipairs, next, tostring, error, concat =
   pairs, ipairs, next, tostring, error, table.concat
 local ONETOMANY = "ONETOMANY"
 local changed_keys = core.changed_keys
-local same_sequence = core.same_sequence
 local changed_collections = core.changed_collections
 
 local M = {}
@@ -60,36 +58,6 @@ local flush_finish = require("quicksilver.orm.flush_finish")
 local snapshot = flush_finish.snapshot
 local finish = flush_finish.finish
 
--- Whether one of st's loaded collections (or one-to-one places) differs
--- from its snapshot. Collections are plain Lua sequences, so this compare
--- is how a change is found; it is a tight loop, cheap enough to run on
--- every autoflush over every loaded collection.
-local function collections_changed(st)
-  local loaded, dict, snaps = st.loaded, st.dict, st.snap
-  for _, rel in ipairs(st.mapper.relationships) do
-    local key = rel.key
-    if loaded[key] and not rel.viewonly and (rel.uselist or rel.direction == ONETOMANY) then
-      local snap = snaps[key]
-      if snap == nil then return true end
-      local v = dict[key]
-      if rel.uselist then
-        if not same_sequence(v or EMPTY, snap) then return true end
-      elseif not rawequal(v, snap[1]) then
-        return true
-      end
-    end
-  end
-  return false
-end
-
---- Whether st has something to write (columns, collections, many-to-ones).
-function M.has_changes(st)
-  if not st.key then return st.session ~= nil end
-  if #changed_keys(st.dict, st.committed, column_keys(st.mapper)) > 0 then return true end
-  if st.m2o_set and next(st.m2o_set) then return true end
-  return collections_changed(st)
-end
-
 -- A mapper's tracked collections for core.changed_collections: {key,
 -- uselist} of each relationship the flush diffs (not viewonly; lists, and
 -- one-to-one places). Kept on the mapper once every relationship knows its
@@ -111,6 +79,14 @@ end
 -- autoflush asks it over every loaded collection.
 local function changed_collection_states(session)
   return changed_collections(session._collections, session, collection_rels)
+end
+
+--- Whether st has something to write (columns, collections, many-to-ones).
+function M.has_changes(st)
+  if not st.key then return st.session ~= nil end
+  if #changed_keys(st.dict, st.committed, column_keys(st.mapper)) > 0 then return true end
+  if st.m2o_set and next(st.m2o_set) then return true end
+  return #changed_collections({[st] = true}, st.session, collection_rels) > 0
 end
 
 local function run(session, colls)
