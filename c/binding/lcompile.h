@@ -35,6 +35,8 @@ typedef struct qsC {
   int unqualified;   /* columns without their table (SET lists, DDL) */
   int label_refs;    /* ORDER BY / GROUP BY: a label renders as its name */
   int no_result;     /* later members of a compound: columns not recorded */
+  int derive_target; /* stack index of a DML target that subqueries read
+                        through a derived table (MySQL's error 1093), or 0 */
 } qsC;
 
 /* Raises a CompileError (or another class) with a formatted message. */

@@ -52,11 +52,36 @@ static void join(qsC *c, int idx) {
   lua_pop(L, 1);
 }
 
+/* Whether a subquery's FROM element at idx reads the table at
+** c->derive_target (itself or an alias of it). */
+static int reads_target(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int k = qsC_kind(L, idx), hit;
+  if (c->derive_target == 0 || c->depth < 2) return 0;   /* a USING self-join is fine */
+  if (k == QSK_TABLE) return lua_rawequal(L, idx, c->derive_target);
+  if (k != QSK_ALIAS) return 0;
+  lua_getfield(L, idx, "element");
+  hit = lua_rawequal(L, -1, c->derive_target);
+  lua_pop(L, 1);
+  return hit;
+}
+
 void qsC_from(qsC *c, int idx) {
   lua_State *L = c->L;
   size_t n;
   const char *name;
   idx = lua_absindex(L, idx);
+  if (reads_target(c, idx)) {
+    /* MySQL refuses a subquery reading the target of a multi-table DELETE
+    ** (error 1093) unless it reads a derived table: (SELECT * FROM t) AS t */
+    qsC_puts(c, "(SELECT * FROM ");
+    qsC_table_name(c, c->derive_target);
+    qsC_puts(c, ") AS ");
+    if (qsC_kind(L, idx) == QSK_ALIAS) name = qsC_alias_name(c, idx, &n);
+    else name = qsC_string(c, idx, "name", &n);
+    qsC_ident(c, name, n);
+    return;
+  }
   switch (qsC_kind(L, idx)) {
     case QSK_TABLE: qsC_table_name(c, idx); break;
     case QSK_JOIN: join(c, idx); break;
@@ -320,7 +345,7 @@ static void for_update(qsC *c, int idx) {
 
 void qsC_select(qsC *c, int idx) {
   lua_State *L = c->L;
-  int froms, set, i, n, written = 0, corr, depth_here;
+  int froms, set, i, n, written = 0, corr, except, depth_here;
   idx = lua_absindex(L, idx);
   if (qsC_kind(L, idx) != QSK_SELECT) qsC_error(c, QS_COMPILE, "expected a SELECT");
   c->depth++;
@@ -346,6 +371,8 @@ void qsC_select(qsC *c, int idx) {
   froms = lua_gettop(L);
   lua_getfield(L, idx, "_correlate");
   corr = lua_gettop(L);
+  lua_getfield(L, idx, "_correlate_except");
+  except = lua_gettop(L);
   lua_newtable(L);
   set = lua_gettop(L);
   n = lua_istable(L, froms) ? (int)lua_rawlen(L, froms) : 0;
@@ -355,12 +382,14 @@ void qsC_select(qsC *c, int idx) {
     lua_rawgeti(L, froms, i);
     if (depth_here > 1) {
       if (lua_istable(L, corr)) keep = !in_list(L, corr, lua_gettop(L));
+      else if (lua_istable(L, except))
+        keep = !enclosed(c, lua_gettop(L)) || in_list(L, except, lua_gettop(L));
       else keep = !enclosed(c, lua_gettop(L));
     }
     if (keep) lua_rawseti(L, -2, (int)lua_rawlen(L, -2) + 1);
     else lua_pop(L, 1);
   }
-  if (lua_rawlen(L, -1) == 0 && n > 0) {
+  if (lua_rawlen(L, -1) == 0 && n > 0 && !lua_istable(L, except)) {
     /* correlating every FROM away would leave none: keep them all */
     lua_pop(L, 1);
     lua_pushvalue(L, froms);
@@ -675,6 +704,38 @@ static void from_list(qsC *c, int idx) {
   lua_pop(L, 1);
 }
 
+/* A DML statement's FROMs join the correlation stack, as an enclosing
+** SELECT's do: a subquery in its WHERE, SET values or RETURNING correlates to
+** the target table and the UPDATE ... FROM / DELETE ... USING tables
+** (SQLAlchemy's correlate_froms for UPDATE and DELETE). Pops with
+** pop_froms. field: the list of other FROMs (NULL: the target alone). */
+static void push_dml_froms(qsC *c, int idx, const char *field) {
+  lua_State *L = c->L;
+  int set, i, n;
+  lua_newtable(L);
+  set = lua_gettop(L);
+  lua_getfield(L, idx, "table");
+  add_froms(L, set, -1);
+  lua_pop(L, 1);
+  if (field) {
+    if (qsC_field(c, idx, field) == LUA_TTABLE) {
+      n = (int)lua_rawlen(L, -1);
+      for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        add_froms(L, set, -1);
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing) + 1);
+}
+
+static void pop_froms(qsC *c) {
+  lua_pushnil(c->L);
+  lua_rawseti(c->L, c->enclosing, (int)lua_rawlen(c->L, c->enclosing));
+}
+
 void qsC_insert(qsC *c, int idx) {
   lua_State *L = c->L;
   int n = count_pairs(c, idx), i, rows;
@@ -730,7 +791,12 @@ void qsC_insert(qsC *c, int idx) {
       }
     }
   }
+  /* ON CONFLICT DO UPDATE / ON DUPLICATE KEY UPDATE update the target's
+  ** existing row: their SET and WHERE correlate to it (and to excluded).
+  ** The VALUES and the SELECT of an INSERT correlate to nothing. */
+  push_dml_froms(c, idx, "_upsert_froms");
   upsert(c, idx);
+  pop_froms(c);
   c->depth--;
   returning(c, idx, "INSERT");
 }
@@ -740,6 +806,7 @@ void qsC_update(qsC *c, int idx) {
   int n = count_pairs(c, idx), i;
   c->depth++;
   int extra = extra_froms(c, idx);
+  push_dml_froms(c, idx, "_extra_froms");
   qsC_puts(c, "UPDATE ");
   target(c, idx, "UPDATE");
   qsC_table_name(c, lua_gettop(L));
@@ -773,26 +840,29 @@ void qsC_update(qsC *c, int idx) {
   lua_pop(L, 1);
   c->depth--;
   returning(c, idx, "UPDATE");
+  pop_froms(c);
 }
 
 void qsC_delete(qsC *c, int idx) {
   lua_State *L = c->L;
+  int extra, tbl, saved_derive = c->derive_target;
   c->depth++;
-  int extra = extra_froms(c, idx);
+  extra = extra_froms(c, idx);
+  push_dml_froms(c, idx, "_extra_froms");
   qsC_puts(c, "DELETE FROM ");
-  target(c, idx, "DELETE");
-  qsC_table_name(c, lua_gettop(L));
+  tbl = target(c, idx, "DELETE");
+  qsC_table_name(c, tbl);
   if (extra) {
     if (is_dialect(c, "sqlite"))
       qsC_error(c, QS_COMPILE, "DELETE with other tables in WHERE (DELETE ... USING) is not supported by dialect sqlite; use a subquery");
     qsC_puts(c, " USING ");
     if (is_mysql(c)) {
-      qsC_table_name(c, lua_gettop(L));
+      qsC_table_name(c, tbl);
       qsC_puts(c, ", ");
+      c->derive_target = tbl;   /* from here on: subqueries of the WHERE */
     }
     from_list(c, idx);
   }
-  lua_pop(L, 1);
   if (qsC_field(c, idx, "_where") != LUA_TNIL) {
     qsC_puts(c, " WHERE ");
     qsC_expr(c, lua_gettop(L));
@@ -800,4 +870,7 @@ void qsC_delete(qsC *c, int idx) {
   lua_pop(L, 1);
   c->depth--;
   returning(c, idx, "DELETE");
+  c->derive_target = saved_derive;
+  lua_pop(L, 1);   /* the target */
+  pop_froms(c);
 }

@@ -139,7 +139,9 @@ function M.insert(t)
   local stmt = setmetatable({table = t, _entity_class = entity}, Insert)
   -- the proposed row in an upsert: excluded.col (PostgreSQL, SQLite) and
   -- inserted.col (MySQL's VALUES(col))
-  stmt.excluded = selectable.Alias.new(t, "excluded").c
+  local excluded = selectable.Alias.new(t, "excluded")
+  stmt.excluded = excluded.c
+  stmt._excluded = excluded
   local inserted = {}
   for _, col in ipairs(t.columns) do
     inserted[col.key] = setmetatable({name = col.name, key = col.key, type = col.type}, ValuesRef)
@@ -262,6 +264,9 @@ function Insert:_effective(keys)
   local e = setmetatable({table = t, _returning = self._returning, _select = self._select,
     _select_columns = self._select_columns, _on_conflict = self._on_conflict,
     _on_duplicate = self._on_duplicate}, Insert)
+  -- a subquery in ON CONFLICT DO UPDATE's SET/WHERE correlates to the row
+  -- being updated: the target (the compiler adds it) and excluded
+  if self._on_conflict then e._upsert_froms = {self._excluded} end
   local fn_defaults = {}
   if self._select then return e, fn_defaults end
   if keys then check_keys(t, keys, "insert") end

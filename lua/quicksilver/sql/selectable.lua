@@ -603,13 +603,28 @@ function Select:execution_options(opts)
   return s
 end
 
---- Correlate only these FROMs with an enclosing select.
+--- Correlate only these FROMs with an enclosing statement (a SELECT, or
+--- the target and other tables of an UPDATE/DELETE); `correlate()` turns
+--- correlation off.
 function Select:correlate(...)
   local s = copy(self)
   s._correlate = {}
   for i = 1, select("#", ...) do
     local f = select(i, ...)
     if f ~= nil then s._correlate[#s._correlate + 1] = as_from(f) end
+  end
+  return s
+end
+
+--- Correlate every FROM the enclosing statements have except these (which
+--- the subquery then selects from itself); `correlate_except()` correlates
+--- all of them, even a subquery's only FROM (SQLAlchemy's correlate_except).
+function Select:correlate_except(...)
+  local s = copy(self)
+  s._correlate_except = {}
+  for i = 1, select("#", ...) do
+    local f = select(i, ...)
+    if f ~= nil then s._correlate_except[#s._correlate_except + 1] = as_from(f) end
   end
   return s
 end
