@@ -11,6 +11,10 @@
 --- mark them deleted; false leaves the session alone. (SQLAlchemy's
 --- "evaluate" runs the WHERE in Python instead of that SELECT; Lua values
 --- and SQL semantics differ enough that one strategy, exact, serves all.)
+--- As in SQLAlchemy 2.0, "evaluate" refuses a WHERE its evaluator could not
+--- run (EXISTS, any()/has(), subqueries, functions, other tables' columns)
+--- with InvalidRequestError, and "auto" takes "fetch" for it.
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local selectable = require("quicksilver.sql.selectable")
@@ -39,6 +43,55 @@ local function sync_option(stmt, eopts)
       tostring(v)), nil, 4)
   end
   return v
+end
+
+local K = core.kinds
+local KIND_NAME = {}
+for name, k in pairs(K) do KIND_NAME[k] = name end
+
+-- Node kinds SQLAlchemy's evaluator runs (comparisons, arithmetic, AND/OR/
+-- NOT, IN a list, IS, literals); the children to look into.
+local EVALUABLE = {
+  [K.BIND] = {}, [K.NULL] = {}, [K.TRUE] = {}, [K.FALSE] = {},
+  [K.BINARY] = {"left", "right"}, [K.UNARY] = {"element"}, [K.GROUPING] = {"element"},
+  [K.BETWEEN] = {"element", "lower", "upper"},
+}
+
+-- Why expression e cannot be evaluated against objects of mapper m (nil
+-- when it can).
+local function unevaluable(m, e)
+  if type(e) ~= "table" then return nil end
+  local k = e._k
+  if k == K.COLUMN then
+    for _, t in ipairs(m.tables) do
+      if e.table == t then return nil end
+    end
+    return format("Cannot evaluate a column of another table (%s)", tostring(e))
+  elseif k == K.LIST then
+    for _, c in ipairs(e.clauses) do
+      local why = unevaluable(m, c)
+      if why then return why end
+    end
+    return nil
+  elseif k == K.IN then
+    if e.select then return "Cannot evaluate IN with a subquery" end
+    for _, v in ipairs(e.values) do
+      local why = unevaluable(m, v)
+      if why then return why end
+    end
+    return unevaluable(m, e.left)
+  end
+  local children = EVALUABLE[k]
+  if not children then
+    local what = k == K.EXISTS and "EXISTS (any()/has())" or
+      (k == K.SCALAR_SELECT or k == K.SELECT) and "a subquery" or (KIND_NAME[k] or "this expression")
+    return "Cannot evaluate " .. what
+  end
+  for _, f in ipairs(children) do
+    local why = unevaluable(m, e[f])
+    if why then return why end
+  end
+  return nil
 end
 
 -- The objects in the session whose rows match: their primary keys are
@@ -135,6 +188,13 @@ function M.execute(session, conn, stmt, params, eopts)
   end
   if crit then stmt = stmt:where(crit) end
   local sync = sync_option(stmt, eopts)
+  if sync == "evaluate" and stmt._where then
+    local why = unevaluable(m, stmt._where)
+    if why then
+      exc.raise(exc.InvalidRequestError, format("Could not evaluate current criteria in Lua: \"%s\". Specify " ..
+        "'fetch' or false for the synchronize_session execution option.", why), nil, 3)
+    end
+  end
   local targets = sync and matched(session, conn, m, stmt) or {}
   local res = conn:execute(stmt, params, eopts)
   if kind == "update" then
