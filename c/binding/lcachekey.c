@@ -7,7 +7,12 @@
 ** schema objects); bind parameters contribute their shape, not their value,
 ** and are returned in walk order so their values can be collected.
 **
-** core.cache_key(stmt) -> key, binds
+** A key never leaves structure out: every field of every node is walked,
+** however many there are. A statement the walk cannot key completely (a
+** table with keys that are neither strings nor a 1..n sequence, or nesting
+** deeper than MAX_DEPTH) gets no key: it is compiled without the cache.
+**
+** core.cache_key(stmt) -> key, binds   (key nil: not cacheable)
 */
 #include "lnodes.h"
 
@@ -15,7 +20,7 @@
 #include <string.h>
 
 #define MAX_DEPTH 200
-#define MAX_KEYS 64
+#define SMALL_KEYS 64   /* field names sorted on the C stack; more grow a userdata */
 
 typedef struct walk {
   lua_State *L;
@@ -25,6 +30,7 @@ typedef struct walk {
   int depth;
   int seen;       /* node -> ordinal: a node met again is written as a back-reference */
   int nseen;
+  int uncacheable; /* something could not be keyed: the statement gets no key */
 } walk;
 
 /* Fields that are derived (from fields that are walked), back-references,
@@ -59,19 +65,45 @@ static void put_ptr(walk *w, char tag, const void *p) {
   qs_buf_append(w->b, tmp, (size_t)n);
 }
 
+/* Whether the key at the top of the stack is an integer in 1..n (the
+** sequence part, walked in order). */
+static int in_sequence(lua_State *L, int n) {
+  lua_Integer i;
+  if (lua_type(L, -1) != LUA_TNUMBER || !qsL_isinteger(L, -1)) return 0;
+  i = lua_tointeger(L, -1);
+  return i >= 1 && i <= n;
+}
+
 /* A node or plain table: its fields in sorted order (string keys), then
-** its array part. */
+** its array part. Any other key (a hole in a list, a table as key) cannot
+** be ordered by structure: the statement is marked uncacheable. */
 static void table_fields(walk *w, int idx, int skip_columns) {
   lua_State *L = w->L;
-  const char *keys[MAX_KEYS];
-  int nkeys = 0, i, n;
+  const char *small[SMALL_KEYS];
+  const char **keys = small;
+  int nkeys = 0, cap = SMALL_KEYS, anchors = 0, i, n;
+  n = (int)lua_rawlen(L, idx);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
       const char *k = lua_tostring(L, -1);
-      if (!skipped(k) && !(skip_columns && strcmp(k, "columns") == 0) && nkeys < MAX_KEYS)
-        keys[nkeys++] = k;   /* anchored by the table */
+      if (skipped(k) || (skip_columns && strcmp(k, "columns") == 0)) continue;
+      if (nkeys == cap) {
+        /* more fields than the stack array holds: a bigger array in a
+        ** userdata (collected even if the walk raises), kept below the key */
+        const char **bigger;
+        luaL_checkstack(L, 2, "cache key");
+        bigger = (const char **)lua_newuserdata(L, sizeof *keys * (size_t)cap * 2);
+        memcpy(bigger, keys, sizeof *keys * (size_t)nkeys);
+        lua_insert(L, -2);
+        anchors++;
+        keys = bigger;
+        cap *= 2;
+      }
+      keys[nkeys++] = k;   /* anchored by the table */
+    } else if (!in_sequence(L, n)) {
+      w->uncacheable = 1;
     }
   }
   qsort(keys, (size_t)nkeys, sizeof keys[0], cmp_str);
@@ -83,13 +115,13 @@ static void table_fields(walk *w, int idx, int skip_columns) {
     lua_pop(L, 1);
     qs_buf_putc(w->b, ';');
   }
-  n = (int)lua_rawlen(L, idx);
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, idx, i);
     value(w, lua_gettop(L));
     lua_pop(L, 1);
     qs_buf_putc(w->b, ',');
   }
+  lua_pop(L, anchors);
 }
 
 static void node(walk *w, int idx, int kind) {
@@ -150,7 +182,12 @@ static void node(walk *w, int idx, int kind) {
 
 static void value(walk *w, int idx) {
   lua_State *L = w->L;
-  if (++w->depth > MAX_DEPTH) qsB_raise(L, QS_COMPILE, "statement nested too deeply to cache");
+  if (w->uncacheable) return;   /* the key is not used: stop walking */
+  if (w->depth + 1 > MAX_DEPTH) {
+    w->uncacheable = 1;   /* compiled without the cache instead */
+    return;
+  }
+  w->depth++;
   luaL_checkstack(L, 8, "cache key");
   switch (lua_type(L, idx)) {
     case LUA_TNIL: qs_buf_putc(w->b, '~'); break;
@@ -221,9 +258,11 @@ static int l_cache_key(lua_State *L) {
   w.seen = lua_gettop(L);
   w.nseen = 0;
   w.depth = 0;
+  w.uncacheable = 0;
   value(&w, 1);
   if (w.b->failed) return qsB_raise(L, QS_NOMEM, "out of memory");
-  lua_pushlstring(L, w.b->p, w.b->len);
+  if (w.uncacheable) lua_pushnil(L);
+  else lua_pushlstring(L, w.b->p, w.b->len);
   lua_pushvalue(L, w.binds);
   return 2;
 }

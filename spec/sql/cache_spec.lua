@@ -117,6 +117,135 @@ describe("compiled-statement cache", function()
   end)
 end)
 
+describe("the cache key never leaves structure out", function()
+  local core = require("quicksilver.core")
+  before_each(function() compiler.clear_cache() end)
+
+  local function names(n)
+    local out = {}
+    for i = 1, n do out[i] = string.format("c%03d", i) end
+    return out
+  end
+
+  -- text():columns() of 120 columns; the column at `odd` typed Boolean, the
+  -- rest Integer
+  local function typed_text(odd)
+    local cols = {}
+    for i, name in ipairs(names(120)) do
+      cols[i] = qs.column(name, name == odd and qs.Boolean or qs.Integer)
+    end
+    return qs.text("SELECT * FROM wide"):columns(table.unpack(cols))
+  end
+
+  -- the field the key walk meets last (the old walk kept the first 64 met)
+  local function last_field(map)
+    local last
+    for k in pairs(map) do last = k end
+    return last
+  end
+
+  it("a node with more than 64 fields: a difference in any of them makes another key", function()
+    local a = typed_text(nil)
+    local odd = last_field(a._columns)
+    local b = typed_text(odd)
+    assert.are_not.equal(core.cache_key(a), core.cache_key(b))
+    local ca, cb = a:compile(), b:compile()
+    assert.equal(2, compiler.cache_stats().misses)
+    assert.equal("INTEGER", ca.text_columns[odd]._t)
+    assert.equal("BOOLEAN", cb.text_columns[odd]._t)   -- not the other statement's types
+  end)
+
+  it("values held in a node of 100+ fields are each in the key", function()
+    local function with_defaults(v)
+      local sql, vals = {}, {}
+      for i, name in ipairs(names(110)) do
+        sql[i] = ":" .. name
+        vals[name] = i
+      end
+      local t = qs.text("SELECT " .. table.concat(sql, ", "))
+      local probe = t:bindparams(vals)
+      vals[last_field(probe._defaults)] = v
+      return t:bindparams(vals), last_field(probe._defaults)
+    end
+    local a, key = with_defaults(-1)
+    local b = with_defaults(-2)
+    assert.are_not.equal(core.cache_key(a), core.cache_key(b))
+    assert.equal(-1, a:compile().values[key])
+    assert.equal(-2, b:compile().values[key])
+    -- and a rebuilt equal statement (a hit) keeps its held values
+    local a2 = with_defaults(-1)
+    local c = a2:compile()
+    assert.equal(1, compiler.cache_stats().hits)
+    assert.equal(-1, c.values[key])
+    assert.equal(1, c.values.c001)
+  end)
+
+  it("a select of 120 columns differing at column 100 gets another key", function()
+    local md = qs.MetaData()
+    local cols = {}
+    for i, name in ipairs(names(120)) do cols[i] = qs.Column(name, i == 100 and qs.Boolean or qs.Integer) end
+    local wide = qs.Table("wide", md, qs.Column("id", qs.Integer, {primary_key = true}), table.unpack(cols))
+    local function sel(cast100)
+      local list = {}
+      for i, name in ipairs(names(120)) do
+        list[i] = (i == 100 and cast100) and qs.cast(wide.c[name], qs.Integer):label(name) or wide.c[name]
+      end
+      return qs.select(table.unpack(list))
+    end
+    local a, b = sel(false), sel(true)
+    assert.are_not.equal(core.cache_key(a), core.cache_key(b))
+    assert.equal("BOOLEAN", a:compile().result_types[100]._t)
+    assert.equal("INTEGER", b:compile().result_types[100]._t)
+  end)
+
+  it("UPDATE of 120 values and IN of 150 values differing past the 64th", function()
+    local md = qs.MetaData()
+    local cols = {}
+    for i, name in ipairs(names(120)) do cols[i] = qs.Column(name, qs.Integer) end
+    local wide = qs.Table("wide", md, qs.Column("id", qs.Integer, {primary_key = true}), table.unpack(cols))
+    local function upd(expr100)
+      local vals = {}
+      for i, name in ipairs(names(120)) do vals[name] = i end
+      if expr100 then vals.c100 = wide.c.c100 + 1 end
+      return qs.update(wide):values(vals)
+    end
+    local sa, sb = upd(false):compile().sql, upd(true):compile().sql
+    assert.are_not.equal(sa, sb)
+    assert.matches("c100=%(?wide%.c100 %+ %?", sb)
+    local function in_list(n)
+      local v = {}
+      for i = 1, n do v[i] = i end
+      return qs.select(wide.c.id):where(wide.c.id:in_(v))
+    end
+    local c149, c150 = in_list(149):compile(), in_list(150):compile()
+    assert.equal(149, c149.params.n)
+    assert.equal(150, c150.params.n)
+  end)
+
+  it("a table the walk cannot order (a list with holes, a table as key) is compiled without the cache", function()
+    local s = qs.select(qs.literal_column("1"))
+    rawset(s, "_odd", {[1] = "a", [3] = "c"})
+    local key = core.cache_key(s)
+    assert.is_nil(key)
+    local c = s:compile()
+    assert.equal("SELECT 1", c.sql)
+    assert.equal(1, compiler.cache_stats().uncacheable)
+    local s2 = qs.select(qs.literal_column("1"))
+    rawset(s2, "_odd", {[{}] = true})
+    assert.is_nil(core.cache_key(s2))
+  end)
+
+  it("a statement nested deeper than the walk goes compiles without the cache (no error)", function()
+    local T = fixtures.tables()
+    local e = T.users.c.age
+    for _ = 1, 300 do e = e + 1 end
+    local c = qs.select(e:label("x")):compile()
+    assert.matches("^SELECT users%.age %+ %? %+ %?", c.sql)
+    assert.equal(300, c.params.n)
+    assert.equal(1, compiler.cache_stats().uncacheable)
+  end)
+end)
+
 describe("statements derived from compiled ones", function()
   it("compile anew (no per-object cache is inherited)", function()
     local fixtures = require("spec.sql.fixtures")

@@ -71,7 +71,7 @@ end
 -- tree and returns its shape and its bind nodes in walk order; the entry
 -- knows which compiled bind key each walk position feeds. Bounded: the
 -- least recently used entries go first.
-local cache = {map = {}, count = 0, capacity = 500, hits = 0, misses = 0, tick = 0}
+local cache = {map = {}, count = 0, capacity = 500, hits = 0, misses = 0, uncacheable = 0, tick = 0}
 local cache_key = core.cache_key
 
 local function cache_put(full, entry)
@@ -105,6 +105,9 @@ end
 -- values. Per hit: two small tables, nothing copied.
 local function from_entry(entry, binds)
   local values = {}
+  -- values the statement holds outside bind nodes (text():bindparams()):
+  -- part of the key, so the same for every statement under it
+  for k, v in pairs(entry.held) do values[k] = v end
   local keys_at = entry.keys_at
   for i = 1, #binds do
     local v = binds[i].value
@@ -118,6 +121,14 @@ end
 -- structural cache; sig distinguishes DML key sets.
 local function compile_cached(node, dialect, sig, stmt, opts)
   local key, binds = cache_key(node)
+  if key == nil then
+    -- the walk could not key every part of it (see lcachekey.c): compiled
+    -- on its own rather than under a key that leaves structure out
+    cache.uncacheable = cache.uncacheable + 1
+    local c = finish(ccompile(node, dialect, opts), dialect, stmt)
+    c.names = nil
+    return c
+  end
   local full = dialect .. "\1" .. sig .. "\1" .. key
   local entry = cache.map[full]
   if entry then
@@ -136,7 +147,14 @@ local function compile_cached(node, dialect, sig, stmt, opts)
   end
   c.names = nil
   local proto = c
-  cache_put(full, {compiled = c, keys_at = keys_at, mt = {
+  local from_binds, held = {}, {}
+  for i = 1, #binds do
+    if keys_at[i] ~= nil then from_binds[keys_at[i]] = true end
+  end
+  for k, v in pairs(c.values) do
+    if not from_binds[k] then held[k] = v end
+  end
+  cache_put(full, {compiled = c, keys_at = keys_at, held = held, mt = {
     __tostring = Compiled.__tostring,
     __index = function(t, k)
       if k == "params" then
@@ -150,9 +168,12 @@ local function compile_cached(node, dialect, sig, stmt, opts)
 end
 
 --- Hit and miss counts and the size of the structural cache.
----@return {hits: integer, misses: integer, size: integer, capacity: integer}
+--- `uncacheable` counts statements compiled without the cache (nested too
+--- deeply, or holding a table the key cannot walk in a fixed order).
+---@return {hits: integer, misses: integer, uncacheable: integer, size: integer, capacity: integer}
 function M.cache_stats()
-  return {hits = cache.hits, misses = cache.misses, size = cache.count, capacity = cache.capacity}
+  return {hits = cache.hits, misses = cache.misses, uncacheable = cache.uncacheable, size = cache.count,
+    capacity = cache.capacity}
 end
 
 --- Sets the capacity (entries); 0 turns the structural cache off.
@@ -163,7 +184,7 @@ end
 
 --- Empties the cache and its counters (tests).
 function M.clear_cache()
-  cache.map, cache.count, cache.hits, cache.misses = {}, 0, 0, 0
+  cache.map, cache.count, cache.hits, cache.misses, cache.uncacheable = {}, 0, 0, 0, 0
 end
 
 --- The compiled form of stmt for the dialect, made once per statement object.
