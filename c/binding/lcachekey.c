@@ -4,7 +4,7 @@
 ** different bound values) get the same key, so the second compiles from the
 ** cache. The walk goes over every field of every node in sorted key order;
 ** tables, table columns and types are keyed by identity (they are long-lived
-** schema objects); bind parameters contribute their shape, not their value,
+** schema objects; see put_id); bind parameters contribute their shape, not their value,
 ** and are returned in walk order so their values can be collected.
 **
 ** A key never leaves structure out: every field of every node is walked,
@@ -31,6 +31,7 @@ typedef struct walk {
   int seen;       /* node -> ordinal: a node met again is written as a back-reference */
   int nseen;
   int uncacheable; /* something could not be keyed: the statement gets no key */
+  int ids;         /* the weak table of serials for objects keyed by identity */
 } walk;
 
 /* Fields that are derived (from fields that are walked), back-references,
@@ -51,18 +52,51 @@ static int cmp_str(const void *a, const void *b) {
 
 static void value(walk *w, int idx);
 
-/* tag and pointer in hex, without printf (this runs per node, per build) */
-static void put_ptr(walk *w, char tag, const void *p) {
-  static const char hex[] = "0123456789abcdef";
-  char tmp[2 + 2 * sizeof(uintptr_t)];
-  uintptr_t v = (uintptr_t)p;
-  int n = 0;
-  tmp[n++] = tag;
-  do {
-    tmp[n++] = hex[v & 15];
-    v >>= 4;
-  } while (v);
-  qs_buf_append(w->b, tmp, (size_t)n);
+/* An object keyed by identity (schema table, column, type, function): tag
+** and its serial number. Not its address: once the object is collected the
+** allocator may give the address to another one, which would then share
+** the cached entries of the first. Serials come from a weak-keyed registry
+** table (object -> serial; its [0] holds the last serial given) and are
+** never given twice. */
+static void put_id(walk *w, char tag, int idx) {
+  lua_State *L = w->L;
+  lua_Integer id;
+  if (lua_isnil(L, idx)) {
+    qs_buf_putc(w->b, tag);
+    qs_buf_putc(w->b, '~');
+    return;
+  }
+  lua_pushvalue(L, idx);
+  if (qsL_rawget(L, w->ids) == LUA_TNUMBER) {
+    id = lua_tointeger(L, -1);
+  } else {
+    lua_rawgeti(L, w->ids, 0);
+    id = lua_tointeger(L, -1) + 1;
+    lua_pop(L, 1);
+    lua_pushinteger(L, id);
+    lua_rawseti(L, w->ids, 0);
+    lua_pushvalue(L, idx);
+    lua_pushinteger(L, id);
+    lua_rawset(L, w->ids);
+  }
+  lua_pop(L, 1);
+  qs_buf_putc(w->b, tag);
+  qs_buf_append(w->b, (const char *)&id, sizeof id);
+}
+
+/* The registry's weak-keyed table of serials, pushed. */
+static void push_ids(lua_State *L) {
+  if (qsL_getfield(L, LUA_REGISTRYINDEX, "quicksilver.cachekey.ids") == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushinteger(L, 0);
+  lua_rawseti(L, -2, 0);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.cachekey.ids");
 }
 
 /* Whether the key at the top of the stack is an integer in 1..n (the
@@ -128,14 +162,14 @@ static void node(walk *w, int idx, int kind) {
   lua_State *L = w->L;
   switch (kind) {
     case QSK_TABLE:
-      put_ptr(w, 'T', lua_topointer(L, idx));
+      put_id(w, 'T', idx);
       return;
     case QSK_COLUMN:
       /* a schema table's column is long-lived: its identity is its key */
       lua_getfield(L, idx, "table");
       if (qsC_kind(L, -1) == QSK_TABLE) {
         lua_pop(L, 1);
-        put_ptr(w, 'C', lua_topointer(L, idx));
+        put_id(w, 'C', idx);
         return;
       }
       lua_pop(L, 1);
@@ -149,7 +183,7 @@ static void node(walk *w, int idx, int kind) {
       key = lua_tostring(L, -1);
       if (key) qs_buf_puts(w->b, key);
       lua_getfield(L, idx, "type");
-      put_ptr(w, ':', lua_topointer(L, -1));
+      put_id(w, ':', lua_gettop(L));
       lua_pop(L, 3);
       lua_pushvalue(L, idx);
       lua_rawseti(L, w->binds, ++w->nbinds);
@@ -216,7 +250,7 @@ static void value(walk *w, int idx) {
       lua_getfield(L, idx, "_is_type");
       if (lua_toboolean(L, -1)) {
         lua_pop(L, 1);
-        put_ptr(w, 'Y', lua_topointer(L, idx));
+        put_id(w, 'Y', idx);
         break;
       }
       lua_pop(L, 1);
@@ -228,7 +262,7 @@ static void value(walk *w, int idx) {
           lua_getfield(L, idx, "_is_clause");
           if (!lua_toboolean(L, -1) && lua_rawlen(L, idx) == 0) {
             lua_pop(L, 1);
-            put_ptr(w, 'S', lua_topointer(L, idx));   /* qs.null, qs.unbounded, ... */
+            put_id(w, 'S', idx);   /* qs.null, qs.unbounded, ... */
             break;
           }
           lua_pop(L, 1);
@@ -240,7 +274,7 @@ static void value(walk *w, int idx) {
       break;
     }
     default:
-      put_ptr(w, 'F', lua_topointer(L, idx));
+      put_id(w, 'F', idx);
   }
   w->depth--;
 }
@@ -256,6 +290,8 @@ static int l_cache_key(lua_State *L) {
   w.nbinds = 0;
   lua_newtable(L);
   w.seen = lua_gettop(L);
+  push_ids(L);
+  w.ids = lua_gettop(L);
   w.nseen = 0;
   w.depth = 0;
   w.uncacheable = 0;

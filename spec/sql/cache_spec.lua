@@ -222,6 +222,24 @@ describe("the cache key never leaves structure out", function()
     assert.equal(150, c150.params.n)
   end)
 
+  it("schema objects keyed by identity never pass their key on to later objects", function()
+    -- keyed by address, a column built after another was collected lands at
+    -- its address (alike objects: the allocator reuses the memory) and takes
+    -- its key, so its statements would take the other's compiled SQL
+    local seen = {}
+    for i = 1, 200 do
+      local md = qs.MetaData()
+      local col = "c" .. (i % 2)
+      local t = qs.Table("t", md, qs.Column(col, qs.Integer))
+      local key = core.cache_key(qs.select(t.c[col]))
+      assert.is_nil(seen[key], "column " .. col .. " (table " .. i .. ") got the key of " .. tostring(seen[key]))
+      seen[key] = col .. " (table " .. i .. ")"
+      md, t = nil, nil
+      collectgarbage()
+      collectgarbage()
+    end
+  end)
+
   it("a table the walk cannot order (a list with holes, a table as key) is compiled without the cache", function()
     local s = qs.select(qs.literal_column("1"))
     rawset(s, "_odd", {[1] = "a", [3] = "c"})
