@@ -95,16 +95,25 @@ local function unevaluable(m, e)
 end
 
 -- The objects in the session whose rows match: their primary keys are
--- fetched with the statement's WHERE.
-local function matched(session, conn, m, stmt)
+-- fetched with the statement's WHERE, given the execution's parameters (a
+-- bindparam() in the WHERE; once per parameter set of an executemany).
+local function matched(session, conn, m, stmt, params)
   local sel = selectable.select(unpack(m.pk_cols))
   if stmt._where then sel = sel:where(stmt._where) else sel = sel:select_from(m.local_table) end
-  local out = {}
-  for _, row in ipairs(conn:execute(sel):all()) do
-    local vals = {}
-    for i = 1, #m.pk_cols do vals[i] = row[i] end
-    local obj = session:_identity_lookup(m.base_mapper, vals)
-    if obj ~= nil then out[#out + 1] = rawget(obj, STATE) end
+  local sets, n = {params}, 1
+  if type(params) == "table" and type(params[1]) == "table" then sets, n = params, #params end
+  local out, found = {}, {}
+  for k = 1, n do
+    for _, row in ipairs(conn:execute(sel, sets[k]):all()) do
+      local vals = {}
+      for i = 1, #m.pk_cols do vals[i] = row[i] end
+      local obj = session:_identity_lookup(m.base_mapper, vals)
+      local st = obj ~= nil and rawget(obj, STATE)
+      if st and not found[st] then
+        found[st] = true
+        out[#out + 1] = st
+      end
+    end
   end
   return out
 end
@@ -118,8 +127,13 @@ local function updated_keys(m, stmt, params)
     if k then keys[#keys + 1] = k end
   end
   for k in pairs(stmt._values or {}) do add(k) end
-  if type(params) == "table" and params[1] == nil then
-    for k in pairs(params) do add(k) end
+  if type(params) == "table" then
+    local sets = type(params[1]) == "table" and params or {params}   -- executemany: every set
+    for _, p in ipairs(sets) do
+      for k in pairs(p) do
+        if type(k) == "string" then add(k) end
+      end
+    end
   end
   return keys
 end
@@ -195,7 +209,7 @@ function M.execute(session, conn, stmt, params, eopts)
         "'fetch' or false for the synchronize_session execution option.", why), nil, 3)
     end
   end
-  local targets = sync and matched(session, conn, m, stmt) or {}
+  local targets = sync and matched(session, conn, m, stmt, params) or {}
   local res = conn:execute(stmt, params, eopts)
   if kind == "update" then
     local keys = updated_keys(m, stmt, params)
