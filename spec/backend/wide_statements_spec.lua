@@ -65,8 +65,13 @@ describe("wide statements on " .. helpers.backend, function()
     local rows = engine:connect(function(c) return c:execute(qs.select(wide):order_by(wide.c.id)):all() end)
     assert.equal(true, rows[1].c100)
     assert.equal(false, rows[2].c100)
-    assert.equal(1201, rows[1].c120)
-    assert.equal(992, rows[2].c099)
+    for r = 1, 2 do
+      for i, name in ipairs(names()) do
+        local want = i * 10 + r
+        if i == 100 or name == odd then want = (r == 1) end
+        assert.equal(want, rows[r][name], name)
+      end
+    end
   end)
 
   it("gives two text():columns() statements differing past the 64th column their own result types", function()
@@ -88,8 +93,7 @@ describe("wide statements on " .. helpers.backend, function()
     engine:begin(function(c) c:execute(qs.update(wide):where(wide.c.id:eq(1)):values(vals)) end)
     local row = engine:connect(function(c) return c:execute(qs.select(wide):where(wide.c.id:eq(1))):one() end)
     assert.equal(false, row.c100)
-    assert.equal(-120, row.c120)
-    assert.equal(-65, row.c065)
+    for name, v in pairs(vals) do assert.equal(v, row[name], name) end
   end)
 
   it("selects with IN of 150 values", function()
