@@ -96,6 +96,16 @@ static void binary(qsC *c, int idx, int outer) {
   /* comparisons and non-associative operators parenthesize an equal right side */
   int rprec = (op == QSO_ADD || op == QSO_MUL || op == QSO_AND || op == QSO_OR) ? prec : prec + 1;
   const char *sym = NULL;
+  if (op == QSO_IS || op == QSO_IS_NOT) {
+    /* SQL allows only NULL, TRUE and FALSE after IS (a bound parameter is
+    ** a syntax error on PostgreSQL and MySQL); TRUE/FALSE render per dialect */
+    int rk;
+    qsC_field(c, idx, "right");
+    rk = qsC_kind(c->L, -1);
+    lua_pop(c->L, 1);
+    if (rk != QSK_NULL && rk != QSK_TRUE && rk != QSK_FALSE)
+      qsC_error(c, QS_COMPILE, "only NULL, TRUE or FALSE can follow IS");
+  }
   if (paren) qs_buf_putc(c->b, '(');
   switch (op) {
     case QSO_EQ: sym = " = "; break;

@@ -187,8 +187,12 @@ function ColumnElement:lt(o) return compare(self, OP.LT, o) end
 function ColumnElement:le(o) return compare(self, OP.LE, o) end
 function ColumnElement:gt(o) return compare(self, OP.GT, o) end
 function ColumnElement:ge(o) return compare(self, OP.GE, o) end
-function ColumnElement:is_(o) return binary(self, OP.IS, coerce(o, self)) end
-function ColumnElement:is_not(o) return binary(self, OP.IS_NOT, coerce(o, self)) end
+-- Only NULL, TRUE and FALSE may follow IS / IS NOT in SQL (PostgreSQL and
+-- MySQL reject anything else, a bound parameter included), so these are
+-- rendered as keywords per dialect and every other operand is refused.
+local is_operand   -- defined with the truth elements below
+function ColumnElement:is_(o) return binary(self, OP.IS, is_operand(o, "is_")) end
+function ColumnElement:is_not(o) return binary(self, OP.IS_NOT, is_operand(o, "is_not")) end
 
 local function like_op(self, op, pattern, opts)
   local extra
@@ -505,6 +509,19 @@ M.true_obj = setmetatable({}, True_)
 M.false_obj = setmetatable({}, False_)
 function M.true_() return M.true_obj end
 function M.false_() return M.false_obj end
+
+is_operand = function(o, what)
+  if o == nil or o == M.null then return M.null end
+  if o == true or o == M.true_obj then return M.true_obj end
+  if o == false or o == M.false_obj then return M.false_obj end
+  if is_element(o) and (o._k == K.NULL or o._k == K.TRUE or o._k == K.FALSE) then return o end
+  if o == M.true_ or o == M.false_ then
+    exc.raise(exc.ArgumentError, string.format("%s: got the function qs.%s; call it: qs.%s()",
+      what, o == M.true_ and "true_" or "false_", o == M.true_ and "true_" or "false_"), nil, 4)
+  end
+  exc.raise(exc.ArgumentError, string.format("%s: only NULL (nil or qs.null), true and false can " ..
+    "follow IS, got %s (use col:eq() to compare with a value)", what, util.repr(o, 60)), nil, 4)
+end
 
 local Star = M.column_class("Star")
 Star._k = K.STAR
