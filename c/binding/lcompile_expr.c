@@ -40,6 +40,51 @@ static void sub(qsC *c, int idx, const char *name, int prec) {
   lua_pop(c->L, 1);
 }
 
+/* Whether the node at a is a parameter PostgreSQL types from the node at b:
+** an operand of the same type that is not a parameter itself ("col = $1"
+** gives $1 the column's type, so a cast would only repeat it). */
+static int typed_by(qsC *c, int a, int b) {
+  lua_State *L = c->L;
+  int same = 0;
+  if (c->d->paramstyle != QS_PARAM_DOLLAR || qsC_kind(L, a) != QSK_BIND || qsC_kind(L, b) == QSK_BIND)
+    return 0;
+  lua_getfield(L, a, "type");
+  lua_getfield(L, b, "type");
+  if (lua_istable(L, -2) && lua_istable(L, -1)) {
+    int ta = lua_gettop(L) - 1, tb = lua_gettop(L);
+    lua_getfield(L, ta, "_t");
+    lua_getfield(L, tb, "_t");
+    same = lua_isstring(L, -2) && lua_isstring(L, -1) && strcmp(lua_tostring(L, -2), "NULL") != 0 &&
+           lua_rawequal(L, -2, -1);
+    lua_pop(L, 2);
+    if (same) {   /* a timestamp with or without time zone */
+      lua_getfield(L, ta, "timezone");
+      lua_getfield(L, tb, "timezone");
+      same = lua_toboolean(L, -2) == lua_toboolean(L, -1);
+      lua_pop(L, 2);
+    }
+  }
+  lua_pop(L, 2);
+  return same;
+}
+
+/* Renders the node at v, an operand next to the node at other. */
+static void operand(qsC *c, int v, int other, int prec) {
+  int off = typed_by(c, v, other);
+  c->bind_cast_off += off;
+  qsC_expr_prec(c, v, prec);
+  c->bind_cast_off -= off;
+}
+
+/* Renders field name of idx, an operand next to field other of idx. */
+static void sub_next_to(qsC *c, int idx, const char *name, const char *other, int prec) {
+  lua_State *L = c->L;
+  if (qsC_field(c, idx, name) == LUA_TNIL) qsC_error(c, QS_COMPILE, "expression without %s", name);
+  qsC_field(c, idx, other);
+  operand(c, lua_gettop(L) - 1, lua_gettop(L), prec);
+  lua_pop(L, 2);
+}
+
 /* The name a FROM element is referred to by (table name or alias name). */
 static void from_name(qsC *c, int idx) {
   int k = qsC_kind(c->L, idx);
@@ -171,9 +216,9 @@ static void binary(qsC *c, int idx, int outer) {
       qsC_error(c, QS_COMPILE, "operator %d is not binary", op);
   }
   if (sym) {
-    sub(c, idx, "left", prec);
+    sub_next_to(c, idx, "left", "right", prec);
     qsC_puts(c, sym);
-    sub(c, idx, "right", rprec);
+    sub_next_to(c, idx, "right", "left", rprec);
   }
   if (op == QSO_LIKE || op == QSO_NOT_LIKE || op == QSO_ILIKE || op == QSO_NOT_ILIKE)
     escape_clause(c, idx);
@@ -279,27 +324,28 @@ static void function(qsC *c, int idx) {
 
 static void case_(qsC *c, int idx) {
   lua_State *L = c->L;
-  int i, n;
+  int i, n, value;
   qsC_puts(c, "CASE");
   if (qsC_field(c, idx, "value") != LUA_TNIL) {
     qs_buf_putc(c->b, ' ');
     qsC_expr(c, lua_gettop(L));
   }
-  lua_pop(L, 1);
+  value = lua_gettop(L);   /* kept: each WHEN is compared with it */
   qsC_field(c, idx, "whens");
   n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
     qsC_puts(c, " WHEN ");
     lua_rawgeti(L, -1, 1);
-    qsC_expr(c, lua_gettop(L));
+    if (lua_isnil(L, value)) qsC_expr(c, lua_gettop(L));
+    else operand(c, lua_gettop(L), value, 0);
     lua_pop(L, 1);
     qsC_puts(c, " THEN ");
     lua_rawgeti(L, -1, 2);
     qsC_expr(c, lua_gettop(L));
     lua_pop(L, 2);
   }
-  lua_pop(L, 1);
+  lua_pop(L, 2);
   if (qsC_field(c, idx, "else_") != LUA_TNIL) {
     qsC_puts(c, " ELSE ");
     qsC_expr(c, lua_gettop(L));
@@ -333,9 +379,20 @@ static void in_(qsC *c, int idx, int outer) {
       else if (is_mysql(c)) qsC_puts(c, "(SELECT 1 FROM (SELECT 1) AS _empty_set WHERE 1!=1)");
       else qsC_puts(c, "(SELECT 1 FROM (SELECT 1) WHERE 1!=1)");
     } else {
+      int i, vals, left;
+      qsC_field(c, idx, "left");
+      left = lua_gettop(L);
+      qsC_field(c, idx, "values");
+      vals = lua_gettop(L);
       qs_buf_putc(c->b, '(');
-      qsC_list(c, idx, "values", ", ", 0);
+      for (i = 1; i <= n; i++) {
+        if (i > 1) qsC_puts(c, ", ");
+        lua_rawgeti(L, vals, i);
+        operand(c, lua_gettop(L), left, 0);
+        lua_pop(L, 1);
+      }
       qs_buf_putc(c->b, ')');
+      lua_pop(L, 2);
     }
   }
   if (paren) qs_buf_putc(c->b, ')');
@@ -349,9 +406,9 @@ static void between(qsC *c, int idx, int outer) {
   if (paren) qs_buf_putc(c->b, '(');
   sub(c, idx, "element", precedence[QSO_EQ] + 1);
   qsC_puts(c, negate ? " NOT BETWEEN " : " BETWEEN ");
-  sub(c, idx, "lower", precedence[QSO_EQ] + 1);
+  sub_next_to(c, idx, "lower", "element", precedence[QSO_EQ] + 1);
   qsC_puts(c, " AND ");
-  sub(c, idx, "upper", precedence[QSO_EQ] + 1);
+  sub_next_to(c, idx, "upper", "element", precedence[QSO_EQ] + 1);
   if (paren) qs_buf_putc(c->b, ')');
 }
 
@@ -373,7 +430,9 @@ static void json_get(qsC *c, int idx) {
     qsC_puts(c, open);
     sub(c, idx, "left", precedence[QSO_CONCAT] + 1);
     qsC_puts(c, path ? (text ? " #>> " : " #> ") : (text ? " ->> " : " -> "));
+    c->bind_cast_off++;   /* cast below, to the key's own type */
     sub(c, idx, "pg_key", precedence[QSO_CONCAT] + 1);
+    c->bind_cast_off--;
     /* -> and ->> exist for text keys and integer indexes: say which */
     if (path) {
       qsC_puts(c, "::TEXT[]");

@@ -277,19 +277,22 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
   snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
   rc = prepare(s, NULL, 0, err);
   if (rc != QS_OK && strcmp(err->sqlstate, "42P18") == 0) {
-    /* "could not determine data type of parameter $n": untyped in context
-    ** (SELECT $1): prepare again with text parameters. */
+    /* "could not determine data type of parameter $n": a parameter with
+    ** nothing around it to type it (SELECT $1, an untyped string): that one
+    ** is made text, and the statement prepared again, until all are typed.
+    ** (Parameters of a known type carry a cast: lcompile.c.) */
     Oid types[256];
-    int i, count = 0;
-    const char *p;
-    for (p = s->sql; (p = strchr(p, '$')) != NULL; p++) {
-      int k = atoi(p + 1);
+    int count = 0, tries;
+    memset(types, 0, sizeof types);
+    for (tries = 0; rc != QS_OK && strcmp(err->sqlstate, "42P18") == 0 && tries < 256; tries++) {
+      const char *dollar = err->message ? strrchr(err->message, '$') : NULL;
+      int k = dollar ? atoi(dollar + 1) : 0;
+      if (k < 1 || k > 256 || types[k - 1] == OID_TEXT) break;
+      types[k - 1] = OID_TEXT;
       if (k > count) count = k;
+      qs_error_clear(err);
+      rc = prepare(s, types, count, err);
     }
-    if (count > 256) count = 256;
-    for (i = 0; i < count; i++) types[i] = OID_TEXT;
-    qs_error_clear(err);
-    rc = prepare(s, types, count, err);
   }
   if (rc != QS_OK) {
     free_shape(s);

@@ -740,15 +740,42 @@ function M.text(sql)
 end
 
 --- A new TextClause with values bound to some of its names (used when the
---- execute parameters do not give them).
----@param values table<string, any>
+--- execute parameters do not give them), and types: `bindparams({k = v})`,
+--- or bind parameters `bindparams(qs.bindparam("k", v, {type = qs.Integer}), ...)`
+--- (also as values of the table). A typed name converts and checks its
+--- value as a column of that type does, and tells PostgreSQL its type.
+---@param values table<string, any>|quicksilver.BindParameter
 ---@return quicksilver.TextClause
-function TextClause:bindparams(values)
+function TextClause:bindparams(values, ...)
   if type(values) ~= "table" then
-    exc.raise(exc.ArgumentError, "TextClause:bindparams: expected a table of name = value", nil, 2)
+    exc.raise(exc.ArgumentError, "TextClause:bindparams: expected a table of name = value or bindparam()s", nil, 2)
+  end
+  local defaults, typed = util.merge(self._defaults, nil), util.merge(self._types, nil)
+  local function add(name, v)
+    if type(v) == "table" and v._k == K.BIND then
+      if type(name) ~= "string" then name = v.key end
+      if v.value ~= nil then defaults[name] = v.value end
+      if v.type and v.type ~= types.NullType then typed[name] = v.type end
+    elseif type(name) == "string" then
+      defaults[name] = v
+    else
+      exc.raise(exc.ArgumentError, "TextClause:bindparams: expected name = value or bindparam(), got " ..
+        util.repr(v, 40), nil, 4)
+    end
+  end
+  for i = 1, select("#", values, ...) do
+    local arg = select(i, values, ...)
+    if type(arg) == "table" and arg._k == K.BIND then
+      add(nil, arg)
+    elseif type(arg) == "table" and not arg._is_clause then
+      for name, v in pairs(arg) do add(name, v) end
+    else
+      exc.raise(exc.ArgumentError, "TextClause:bindparams: expected a table of name = value or bindparam()s, got " ..
+        util.repr(arg, 40), nil, 2)
+    end
   end
   return setmetatable({text = self.text, type = self.type, _columns = self._columns,
-    _defaults = util.merge(self._defaults, values)}, TextClause)
+    _defaults = next(defaults) and defaults or nil, _types = next(typed) and typed or nil}, TextClause)
 end
 
 --- Types the result columns: `text(sql):columns(qs.column("id", qs.Integer), ...)`
@@ -767,7 +794,7 @@ function TextClause:columns(...)
     end
   end
   return setmetatable({text = self.text, type = self.type, _defaults = self._defaults,
-    _columns = cols}, TextClause)
+    _types = self._types, _columns = cols}, TextClause)
 end
 
 M.ColumnElement.__tostring = render
