@@ -512,6 +512,98 @@ static void over(qsC *c, int idx) {
   qs_buf_putc(c->b, ')');
 }
 
+/* MySQL's CAST takes only a few targets (SQLAlchemy's MySQL visit_typeclause):
+** the name for kind t, "" when the cast is left out (the value keeps its
+** form and the result type still converts it), or NULL for the DDL name. */
+static const char *mysql_cast_target(qsC *c, const char *t, int typeidx, qs_buf *tmp) {
+  long len = -1, p = -1, sc = -1;
+  if (qsC_field(c, typeidx, "length") == LUA_TNUMBER) len = (long)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  if (qsC_field(c, typeidx, "precision") == LUA_TNUMBER) p = (long)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  if (qsC_field(c, typeidx, "scale") == LUA_TNUMBER) sc = (long)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  if (!strcmp(t, "INTEGER") || !strcmp(t, "BIGINT") || !strcmp(t, "SMALLINT")) return "SIGNED INTEGER";
+  if (!strcmp(t, "VARCHAR") || !strcmp(t, "TEXT")) {
+    if (len > 0) {
+      qs_buf_printf(tmp, "CHAR(%ld)", len);
+      return tmp->failed ? "CHAR" : tmp->p;
+    }
+    return "CHAR";
+  }
+  if (!strcmp(t, "NUMERIC")) {
+    if (p > 0 && sc >= 0) qs_buf_printf(tmp, "DECIMAL(%ld, %ld)", p, sc);
+    else if (p > 0) qs_buf_printf(tmp, "DECIMAL(%ld)", p);
+    else return "DECIMAL";
+    return tmp->failed ? "DECIMAL" : tmp->p;
+  }
+  if (!strcmp(t, "FLOAT")) return "FLOAT";         /* MariaDB 10.4.5+, MySQL 8.0.17+ */
+  if (!strcmp(t, "INTERVAL")) return "DOUBLE";     /* seconds, as the column stores them */
+  if (!strcmp(t, "DATETIME")) return "DATETIME";
+  if (!strcmp(t, "DATE")) return "DATE";
+  if (!strcmp(t, "TIME")) return "TIME";
+  if (!strcmp(t, "BLOB")) return "BINARY";
+  if (!strcmp(t, "UUID")) return "CHAR(36)";
+  if (!strcmp(t, "JSON")) return is_dialect(c, "mariadb") ? "" : "JSON";   /* MariaDB's JSON is text */
+  if (!strcmp(t, "BOOLEAN") || !strcmp(t, "ENUM")) return "";
+  return NULL;
+}
+
+static int is_number_kind(const char *t) {
+  return t && (!strcmp(t, "INTEGER") || !strcmp(t, "BIGINT") || !strcmp(t, "SMALLINT") ||
+               !strcmp(t, "FLOAT") || !strcmp(t, "NUMERIC"));
+}
+
+/* CAST(x AS type) with the target the dialect's CAST understands. An
+** interval is seconds in Lua and on the backends without INTERVAL, so on
+** PostgreSQL a number cast to Interval is that many seconds and an interval
+** cast to a number its seconds (CAST would refuse both). */
+static void cast(qsC *c, int idx, int prec) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *t, *et = NULL, *target = NULL, *fn = NULL, *inner = NULL;
+  qs_buf *tmp = qsB_newbuf(L);   /* owned by the stack: freed on raise */
+  int typeidx;
+  qsC_field(c, idx, "type");
+  typeidx = lua_gettop(L);
+  t = qsC_string(c, typeidx, "_t", &n);
+  if (t == NULL) qsC_error(c, QS_COMPILE, "CAST without a type");
+  qsC_field(c, idx, "element");
+  if (qsC_field(c, lua_gettop(L), "type") == LUA_TTABLE) et = qsC_string(c, lua_gettop(L), "_t", &n);
+  lua_pop(L, 2);   /* the type tables are the statement's: et stays valid */
+  if (is_mysql(c)) {
+    target = mysql_cast_target(c, t, typeidx, tmp);
+  } else if (is_dialect(c, "sqlite")) {
+    /* SQLite casts by affinity: DATE, DATETIME, TIME and JSON would be
+    ** NUMERIC ('2024-05-01' becomes 2024); its date functions give the
+    ** ISO-8601 text, and JSON is text already */
+    if (!strcmp(t, "DATE")) fn = "date(";
+    else if (!strcmp(t, "DATETIME")) fn = "datetime(";
+    else if (!strcmp(t, "TIME")) fn = "time(";
+    else if (!strcmp(t, "JSON")) target = "TEXT";
+  } else if (is_dialect(c, "postgresql")) {
+    if (!strcmp(t, "INTERVAL") && is_number_kind(et)) fn = "make_interval(secs => ";
+    else if (is_number_kind(t) && et && !strcmp(et, "INTERVAL")) inner = "EXTRACT(EPOCH FROM ";
+  }
+  if (target && *target == '\0') {   /* no such CAST on this dialect */
+    sub(c, idx, "element", prec);
+  } else if (fn) {
+    qsC_puts(c, fn);
+    sub(c, idx, "element", 0);
+    qs_buf_putc(c->b, ')');
+  } else {
+    qsC_puts(c, "CAST(");
+    if (inner) qsC_puts(c, inner);
+    sub(c, idx, "element", 0);
+    if (inner) qs_buf_putc(c->b, ')');
+    qsC_puts(c, " AS ");
+    if (target) qsC_puts(c, target);
+    else qsC_type(c, typeidx, 0);
+    qs_buf_putc(c->b, ')');
+  }
+  lua_pop(L, 2);
+}
+
 void qsC_expr(qsC *c, int idx) { qsC_expr_prec(c, idx, 0); }
 
 void qsC_expr_prec(qsC *c, int idx, int prec) {
@@ -556,15 +648,7 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
       if (c->label_refs && s) qsC_ident(c, s, n);
       else sub(c, idx, "element", prec);
       break;
-    case QSK_CAST:
-      qsC_puts(c, "CAST(");
-      sub(c, idx, "element", 0);
-      qsC_puts(c, " AS ");
-      qsC_field(c, idx, "type");
-      qsC_type(c, lua_gettop(L), 0);
-      lua_pop(L, 1);
-      qs_buf_putc(c->b, ')');
-      break;
+    case QSK_CAST: cast(c, idx, prec); break;
     case QSK_CASE: case_(c, idx); break;
     case QSK_JSON_GET: json_get(c, idx); break;
     case QSK_OVER: over(c, idx); break;
