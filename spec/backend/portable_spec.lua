@@ -83,6 +83,21 @@ describe("statements that do not depend on the URL, on " .. helpers.backend, fun
       assert.equal(6, scalar(qs.select(qs.func.coalesce(qs.literal(qs.null, qs.Integer), qs.literal(6)))))
     end)
 
+    it("a number for a string column is compared and stored as text", function()
+      engine:begin(function(conn)   -- numbers for a String column, in an executemany
+        conn:execute(qs.insert(items), {{id = 11, name = 5}, {id = 12, name = "05"}, {id = 13, name = 2.5}})
+      end)
+      local ok, err = pcall(function()
+        -- MySQL compares a string column with a number numerically: 'a' = 0, '05' = 5
+        assert.same({n = 0}, ids(c.name:eq(0)))
+        assert.same({11, n = 1}, ids(c.name:eq(5)))
+        assert.same({13, n = 1}, ids(c.name:eq("2.5")))
+        assert.is_true(scalar(qs.select(qs.literal("5"):eq(5))))
+      end)
+      engine:begin(function(conn) conn:execute(qs.delete(items):where(c.id:gt(10))) end)
+      if not ok then error(err, 0) end
+    end)
+
     it("text() with typed bindparams", function()
       local t = qs.text("SELECT :a + :b AS s"):bindparams(
         qs.bindparam("a", 3, {type = qs.Integer}), qs.bindparam("b", nil, {type = qs.Integer}))
