@@ -213,6 +213,18 @@ describe("statements that do not depend on the URL, on " .. helpers.backend, fun
       assert.equal(-1.5, scalar(qs.text("SELECT CAST('-00:00:01.5' AS INTERVAL)")))
     end)
 
+    it("an untyped parameter made text stays text when DDL makes the statement prepare again", function()
+      local v = engine:connect(function(conn)
+        -- nothing types :y ("could not determine data type of parameter $2")
+        local stmt = qs.text("SELECT :x AS v WHERE :y IS NULL")
+        assert.equal("hi", conn:execute(stmt, {x = "hi", y = qs.null}):first().v)
+        conn:exec_driver_sql("CREATE TABLE port_ddl (id INTEGER)")   -- statements go stale
+        conn:exec_driver_sql("DROP TABLE port_ddl")
+        return conn:execute(stmt, {x = "again", y = qs.null}):first()
+      end)
+      assert.equal("again", v.v)
+    end)
+
     it("reads dates and intervals the same whatever DateStyle and IntervalStyle the server has", function()
       local url = helpers.backend_url()
       local sep = url:find("?", 1, true) and "&" or "?"

@@ -65,6 +65,8 @@ struct qs_dstmt {
   char **colnames;           /* from describing the prepared statement */
   Oid *coltypes;
   Oid *paramtypes;           /* the types the server gave the parameters */
+  Oid *given;                /* types given at prepare (text for untyped ones), or NULL */
+  int ngiven;
   /* the current execution */
   const char **values;
   int *lengths;
@@ -319,6 +321,16 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
       qs_error_clear(err);
       rc = prepare(s, types, count, err);
     }
+    if (rc == QS_OK) {   /* kept for preparing again after DDL */
+      s->given = malloc(sizeof(Oid) * (size_t)count);
+      if (s->given == NULL) {
+        deallocate(s);   /* prepared on the server: not kept */
+        rc = qs_error_set(err, QS_NOMEM, "out of memory");
+      } else {
+        memcpy(s->given, types, sizeof(Oid) * (size_t)count);
+        s->ngiven = count;
+      }
+    }
   }
   if (rc != QS_OK) {
     free_shape(s);
@@ -388,7 +400,7 @@ static int reprepare(qs_dstmt *s, qs_error *err) {
   int rc;
   s->values = NULL; s->lengths = NULL; s->formats = NULL; s->numbuf = NULL;
   deallocate(s);
-  rc = prepare(s, NULL, 0, err);
+  rc = prepare(s, s->given, s->ngiven, err);
   if (rc != QS_OK) {
     free((void *)values); free(lengths); free(formats); free(numbuf);
     return rc;
@@ -653,6 +665,7 @@ static void xFinalize(qs_dstmt *s) {
   PQclear(s->res);
   deallocate(s);
   free_shape(s);
+  free(s->given);
   free(s->bytes);
   free(s->sql);
   free(s);
