@@ -213,15 +213,17 @@ static void placeholder(qsC *c, int typeidx, int validx) {
 /* In literal mode a value is written inline, converted by its type first. */
 static void literal_value(qsC *c, int typeidx, int validx) {
   lua_State *L = c->L;
-  if (typeidx && qsL_getfield(L, typeidx, "_bind") == LUA_TFUNCTION &&
-      !lua_isnil(L, validx) && !lua_rawequal(L, validx, c->nullv)) {
-    lua_pushvalue(L, validx);
-    lua_call(L, 1, 1);
-    literal(c, -1);
-    lua_pop(L, 1);
-    return;
+  if (typeidx) {
+    if (qsL_getfield(L, typeidx, "_bind") == LUA_TFUNCTION &&
+        !lua_isnil(L, validx) && !lua_rawequal(L, validx, c->nullv)) {
+      lua_pushvalue(L, validx);
+      lua_call(L, 1, 1);
+      literal(c, -1);
+      lua_pop(L, 1);
+      return;
+    }
+    lua_pop(L, 1);   /* the field read above; with no type nothing was pushed */
   }
-  lua_pop(L, 1);
   literal(c, validx);
 }
 

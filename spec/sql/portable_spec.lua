@@ -169,5 +169,12 @@ describe("PostgreSQL parameters say their type where nothing else does", functio
   it("literal values are written inline, without casts", function()
     assert.equal("SELECT 3 + 1 AS anon_1", qs.select(qs.literal(3) + 1):compile(
       {dialect = "postgresql", literal_binds = true}).sql)
+    -- textual SQL with typed and untyped names, inside a statement and alone
+    local txt = qs.text("a = :a AND b = :b AND c = :c"):bindparams(
+      qs.bindparam("a", 1, {type = qs.Integer}), {b = "x"})
+    local stmt = qs.select(c.id):where(txt, c.id:eq(7))
+    assert.equal("SELECT t.id FROM t WHERE a = 1 AND b = 'x' AND c = NULL AND t.id = 7",
+      stmt:compile({dialect = "postgresql", literal_binds = true}).sql)
+    assert.equal("a = 1 AND b = 'x' AND c = NULL", txt:compile({dialect = "sqlite", literal_binds = true}).sql)
   end)
 end)
