@@ -126,6 +126,52 @@ static void literal(qsC *c, int idx) {
   }
 }
 
+/* PostgreSQL infers a parameter's type from where it stands; alone or next
+** to other parameters ($1 + $2, SELECT $1, a function's argument) it cannot
+** ("operator is not unique", or a guess such as text), so a parameter of a
+** known type says it: $1::INTEGER, as SQLAlchemy's render_bind_cast does for
+** asyncpg and psycopg 3. Strings, enums and JSON stay untyped unless they
+** stand alone as a column: an untyped parameter is resolved as text where
+** text fits and takes the type of what it meets (a timestamp, a jsonb
+** column) where VARCHAR would fail. Sizes are left out: a cast to
+** VARCHAR(5) or NUMERIC(5, 2) would cut or round the value first. */
+static void pg_bind_cast(qsC *c, int typeidx) {
+  size_t n;
+  const char *t = qsC_string(c, typeidx, "_t", &n);
+  const char *cast = NULL;
+  if (t == NULL) return;
+  if (strcmp(t, "INTEGER") == 0 || strcmp(t, "BIGINT") == 0 || strcmp(t, "SMALLINT") == 0 ||
+      strcmp(t, "NUMERIC") == 0 || strcmp(t, "FLOAT") == 0 || strcmp(t, "BOOLEAN") == 0 ||
+      strcmp(t, "DATE") == 0 || strcmp(t, "INTERVAL") == 0 || strcmp(t, "UUID") == 0) {
+    cast = t;
+  } else if (strcmp(t, "DATETIME") == 0) {
+    int tz;
+    qsC_field(c, typeidx, "timezone");
+    tz = lua_toboolean(c->L, -1);
+    lua_pop(c->L, 1);
+    cast = tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP WITHOUT TIME ZONE";
+  } else if (strcmp(t, "TIME") == 0) {
+    cast = "TIME WITHOUT TIME ZONE";
+  } else if (strcmp(t, "BLOB") == 0) {
+    cast = "BYTEA";
+  } else if (c->bind_cast_all) {
+    if (strcmp(t, "VARCHAR") == 0 || strcmp(t, "ENUM") == 0) cast = "VARCHAR";
+    else if (strcmp(t, "TEXT") == 0) cast = "TEXT";
+    else if (strcmp(t, "JSON") == 0) cast = "JSON";
+  }
+  if (cast) {
+    qsC_puts(c, "::");
+    qsC_puts(c, cast);
+  }
+}
+
+void qsC_expr_inferred(qsC *c, int idx) {
+  int bare = qsC_kind(c->L, idx) == QSK_BIND;
+  c->bind_cast_off += bare;
+  qsC_expr(c, idx);
+  c->bind_cast_off -= bare;
+}
+
 /* Writes a placeholder for key (a string at the top of the stack, popped)
 ** with the type at typeidx (0: none) and the value at validx (0: none). */
 static void placeholder(qsC *c, int typeidx, int validx) {
@@ -161,20 +207,23 @@ static void placeholder(qsC *c, int typeidx, int validx) {
   }
   lua_pop(L, 1);
   qs_dialect_placeholder(c->d, c->b, pos);
+  if (typeidx && c->d->paramstyle == QS_PARAM_DOLLAR && !c->bind_cast_off) pg_bind_cast(c, typeidx);
 }
 
 /* In literal mode a value is written inline, converted by its type first. */
 static void literal_value(qsC *c, int typeidx, int validx) {
   lua_State *L = c->L;
-  if (typeidx && qsL_getfield(L, typeidx, "_bind") == LUA_TFUNCTION &&
-      !lua_isnil(L, validx) && !lua_rawequal(L, validx, c->nullv)) {
-    lua_pushvalue(L, validx);
-    lua_call(L, 1, 1);
-    literal(c, -1);
-    lua_pop(L, 1);
-    return;
+  if (typeidx) {
+    if (qsL_getfield(L, typeidx, "_bind") == LUA_TFUNCTION &&
+        !lua_isnil(L, validx) && !lua_rawequal(L, validx, c->nullv)) {
+      lua_pushvalue(L, validx);
+      lua_call(L, 1, 1);
+      literal(c, -1);
+      lua_pop(L, 1);
+      return;
+    }
+    lua_pop(L, 1);   /* the field read above; with no type nothing was pushed */
   }
-  lua_pop(L, 1);
   literal(c, validx);
 }
 
@@ -227,7 +276,7 @@ static int text_bind(void *ud, const char *name, size_t n) {
   text_ctx *t = (text_ctx *)ud;
   qsC *c = t->c;
   lua_State *L = c->L;
-  int validx;
+  int validx, typeidx;
   /* The value, when the text was given one with :bindparams(). */
   lua_getfield(L, t->node, "_defaults");
   if (lua_istable(L, -1)) {
@@ -237,13 +286,22 @@ static int text_bind(void *ud, const char *name, size_t n) {
     lua_pushnil(L);
   }
   validx = lua_gettop(L);
+  /* The type, when :bindparams() gave one (qs.bindparam(name, v, {type})). */
+  lua_getfield(L, t->node, "_types");
+  if (lua_istable(L, -1)) {
+    lua_pushlstring(L, name, n);
+    lua_rawget(L, -2);
+  } else {
+    lua_pushnil(L);
+  }
+  typeidx = lua_istable(L, -1) ? lua_gettop(L) : 0;
   if (c->literal_binds) {
-    literal(c, validx);
+    literal_value(c, typeidx, validx);
   } else {
     lua_pushlstring(L, name, n);
-    placeholder(c, 0, validx);   /* writes the placeholder itself */
+    placeholder(c, typeidx, validx);   /* writes the placeholder itself */
   }
-  lua_pop(L, 2);
+  lua_pop(L, 4);
   return 0;
 }
 

@@ -37,6 +37,8 @@ typedef struct qsC {
   int no_result;     /* later members of a compound: columns not recorded */
   int derive_target; /* stack index of a DML target that subqueries read
                         through a derived table (MySQL's error 1093), or 0 */
+  int bind_cast_off; /* PostgreSQL: parameters where the server infers the type */
+  int bind_cast_all; /* PostgreSQL: a bare parameter as a column (strings typed too) */
 } qsC;
 
 /* Raises a CompileError (or another class) with a formatted message. */
@@ -55,6 +57,9 @@ void qsC_ident(qsC *c, const char *s, size_t n);
 void qsC_expr(qsC *c, int idx);          /* any expression node */
 void qsC_expr_prec(qsC *c, int idx, int prec);
 void qsC_bind(qsC *c, int idx);          /* a BIND node */
+/* An expression whose type the server takes from where it stands (a column
+** assigned in VALUES/SET, LIMIT): a bare parameter there is left untyped. */
+void qsC_expr_inferred(qsC *c, int idx);
 void qsC_bind_value(qsC *c, int validx, int typeidx, const char *base); /* anonymous value */
 void qsC_from(qsC *c, int idx);          /* a FROM element (table, alias, join) */
 void qsC_select(qsC *c, int idx);

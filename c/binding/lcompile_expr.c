@@ -40,6 +40,51 @@ static void sub(qsC *c, int idx, const char *name, int prec) {
   lua_pop(c->L, 1);
 }
 
+/* Whether the node at a is a parameter PostgreSQL types from the node at b:
+** an operand of the same type that is not a parameter itself ("col = $1"
+** gives $1 the column's type, so a cast would only repeat it). */
+static int typed_by(qsC *c, int a, int b) {
+  lua_State *L = c->L;
+  int same = 0;
+  if (c->d->paramstyle != QS_PARAM_DOLLAR || qsC_kind(L, a) != QSK_BIND || qsC_kind(L, b) == QSK_BIND)
+    return 0;
+  lua_getfield(L, a, "type");
+  lua_getfield(L, b, "type");
+  if (lua_istable(L, -2) && lua_istable(L, -1)) {
+    int ta = lua_gettop(L) - 1, tb = lua_gettop(L);
+    lua_getfield(L, ta, "_t");
+    lua_getfield(L, tb, "_t");
+    same = lua_isstring(L, -2) && lua_isstring(L, -1) && strcmp(lua_tostring(L, -2), "NULL") != 0 &&
+           lua_rawequal(L, -2, -1);
+    lua_pop(L, 2);
+    if (same) {   /* a timestamp with or without time zone */
+      lua_getfield(L, ta, "timezone");
+      lua_getfield(L, tb, "timezone");
+      same = lua_toboolean(L, -2) == lua_toboolean(L, -1);
+      lua_pop(L, 2);
+    }
+  }
+  lua_pop(L, 2);
+  return same;
+}
+
+/* Renders the node at v, an operand next to the node at other. */
+static void operand(qsC *c, int v, int other, int prec) {
+  int off = typed_by(c, v, other);
+  c->bind_cast_off += off;
+  qsC_expr_prec(c, v, prec);
+  c->bind_cast_off -= off;
+}
+
+/* Renders field name of idx, an operand next to field other of idx. */
+static void sub_next_to(qsC *c, int idx, const char *name, const char *other, int prec) {
+  lua_State *L = c->L;
+  if (qsC_field(c, idx, name) == LUA_TNIL) qsC_error(c, QS_COMPILE, "expression without %s", name);
+  qsC_field(c, idx, other);
+  operand(c, lua_gettop(L) - 1, lua_gettop(L), prec);
+  lua_pop(L, 2);
+}
+
 /* The name a FROM element is referred to by (table name or alias name). */
 static void from_name(qsC *c, int idx) {
   int k = qsC_kind(c->L, idx);
@@ -96,6 +141,16 @@ static void binary(qsC *c, int idx, int outer) {
   /* comparisons and non-associative operators parenthesize an equal right side */
   int rprec = (op == QSO_ADD || op == QSO_MUL || op == QSO_AND || op == QSO_OR) ? prec : prec + 1;
   const char *sym = NULL;
+  if (op == QSO_IS || op == QSO_IS_NOT) {
+    /* SQL allows only NULL, TRUE and FALSE after IS (a bound parameter is
+    ** a syntax error on PostgreSQL and MySQL); TRUE/FALSE render per dialect */
+    int rk;
+    qsC_field(c, idx, "right");
+    rk = qsC_kind(c->L, -1);
+    lua_pop(c->L, 1);
+    if (rk != QSK_NULL && rk != QSK_TRUE && rk != QSK_FALSE)
+      qsC_error(c, QS_COMPILE, "only NULL, TRUE or FALSE can follow IS");
+  }
   if (paren) qs_buf_putc(c->b, '(');
   switch (op) {
     case QSO_EQ: sym = " = "; break;
@@ -161,9 +216,9 @@ static void binary(qsC *c, int idx, int outer) {
       qsC_error(c, QS_COMPILE, "operator %d is not binary", op);
   }
   if (sym) {
-    sub(c, idx, "left", prec);
+    sub_next_to(c, idx, "left", "right", prec);
     qsC_puts(c, sym);
-    sub(c, idx, "right", rprec);
+    sub_next_to(c, idx, "right", "left", rprec);
   }
   if (op == QSO_LIKE || op == QSO_NOT_LIKE || op == QSO_ILIKE || op == QSO_NOT_ILIKE)
     escape_clause(c, idx);
@@ -269,27 +324,28 @@ static void function(qsC *c, int idx) {
 
 static void case_(qsC *c, int idx) {
   lua_State *L = c->L;
-  int i, n;
+  int i, n, value;
   qsC_puts(c, "CASE");
   if (qsC_field(c, idx, "value") != LUA_TNIL) {
     qs_buf_putc(c->b, ' ');
     qsC_expr(c, lua_gettop(L));
   }
-  lua_pop(L, 1);
+  value = lua_gettop(L);   /* kept: each WHEN is compared with it */
   qsC_field(c, idx, "whens");
   n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
     qsC_puts(c, " WHEN ");
     lua_rawgeti(L, -1, 1);
-    qsC_expr(c, lua_gettop(L));
+    if (lua_isnil(L, value)) qsC_expr(c, lua_gettop(L));
+    else operand(c, lua_gettop(L), value, 0);
     lua_pop(L, 1);
     qsC_puts(c, " THEN ");
     lua_rawgeti(L, -1, 2);
     qsC_expr(c, lua_gettop(L));
     lua_pop(L, 2);
   }
-  lua_pop(L, 1);
+  lua_pop(L, 2);
   if (qsC_field(c, idx, "else_") != LUA_TNIL) {
     qsC_puts(c, " ELSE ");
     qsC_expr(c, lua_gettop(L));
@@ -323,9 +379,20 @@ static void in_(qsC *c, int idx, int outer) {
       else if (is_mysql(c)) qsC_puts(c, "(SELECT 1 FROM (SELECT 1) AS _empty_set WHERE 1!=1)");
       else qsC_puts(c, "(SELECT 1 FROM (SELECT 1) WHERE 1!=1)");
     } else {
+      int i, vals, left;
+      qsC_field(c, idx, "left");
+      left = lua_gettop(L);
+      qsC_field(c, idx, "values");
+      vals = lua_gettop(L);
       qs_buf_putc(c->b, '(');
-      qsC_list(c, idx, "values", ", ", 0);
+      for (i = 1; i <= n; i++) {
+        if (i > 1) qsC_puts(c, ", ");
+        lua_rawgeti(L, vals, i);
+        operand(c, lua_gettop(L), left, 0);
+        lua_pop(L, 1);
+      }
       qs_buf_putc(c->b, ')');
+      lua_pop(L, 2);
     }
   }
   if (paren) qs_buf_putc(c->b, ')');
@@ -339,9 +406,9 @@ static void between(qsC *c, int idx, int outer) {
   if (paren) qs_buf_putc(c->b, '(');
   sub(c, idx, "element", precedence[QSO_EQ] + 1);
   qsC_puts(c, negate ? " NOT BETWEEN " : " BETWEEN ");
-  sub(c, idx, "lower", precedence[QSO_EQ] + 1);
+  sub_next_to(c, idx, "lower", "element", precedence[QSO_EQ] + 1);
   qsC_puts(c, " AND ");
-  sub(c, idx, "upper", precedence[QSO_EQ] + 1);
+  sub_next_to(c, idx, "upper", "element", precedence[QSO_EQ] + 1);
   if (paren) qs_buf_putc(c->b, ')');
 }
 
@@ -363,7 +430,9 @@ static void json_get(qsC *c, int idx) {
     qsC_puts(c, open);
     sub(c, idx, "left", precedence[QSO_CONCAT] + 1);
     qsC_puts(c, path ? (text ? " #>> " : " #> ") : (text ? " ->> " : " -> "));
+    c->bind_cast_off++;   /* cast below, to the key's own type */
     sub(c, idx, "pg_key", precedence[QSO_CONCAT] + 1);
+    c->bind_cast_off--;
     /* -> and ->> exist for text keys and integer indexes: say which */
     if (path) {
       qsC_puts(c, "::TEXT[]");
@@ -443,6 +512,98 @@ static void over(qsC *c, int idx) {
   qs_buf_putc(c->b, ')');
 }
 
+/* MySQL's CAST takes only a few targets (SQLAlchemy's MySQL visit_typeclause):
+** the name for kind t, "" when the cast is left out (the value keeps its
+** form and the result type still converts it), or NULL for the DDL name. */
+static const char *mysql_cast_target(qsC *c, const char *t, int typeidx, qs_buf *tmp) {
+  long len = -1, p = -1, sc = -1;
+  if (qsC_field(c, typeidx, "length") == LUA_TNUMBER) len = (long)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  if (qsC_field(c, typeidx, "precision") == LUA_TNUMBER) p = (long)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  if (qsC_field(c, typeidx, "scale") == LUA_TNUMBER) sc = (long)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  if (!strcmp(t, "INTEGER") || !strcmp(t, "BIGINT") || !strcmp(t, "SMALLINT")) return "SIGNED INTEGER";
+  if (!strcmp(t, "VARCHAR") || !strcmp(t, "TEXT")) {
+    if (len > 0) {
+      qs_buf_printf(tmp, "CHAR(%ld)", len);
+      return tmp->failed ? "CHAR" : tmp->p;
+    }
+    return "CHAR";
+  }
+  if (!strcmp(t, "NUMERIC")) {
+    if (p > 0 && sc >= 0) qs_buf_printf(tmp, "DECIMAL(%ld, %ld)", p, sc);
+    else if (p > 0) qs_buf_printf(tmp, "DECIMAL(%ld)", p);
+    else return "DECIMAL";
+    return tmp->failed ? "DECIMAL" : tmp->p;
+  }
+  if (!strcmp(t, "FLOAT")) return "FLOAT";         /* MariaDB 10.4.5+, MySQL 8.0.17+ */
+  if (!strcmp(t, "INTERVAL")) return "DOUBLE";     /* seconds, as the column stores them */
+  if (!strcmp(t, "DATETIME")) return "DATETIME";
+  if (!strcmp(t, "DATE")) return "DATE";
+  if (!strcmp(t, "TIME")) return "TIME";
+  if (!strcmp(t, "BLOB")) return "BINARY";
+  if (!strcmp(t, "UUID")) return "CHAR(36)";
+  if (!strcmp(t, "JSON")) return is_dialect(c, "mariadb") ? "" : "JSON";   /* MariaDB's JSON is text */
+  if (!strcmp(t, "BOOLEAN") || !strcmp(t, "ENUM")) return "";
+  return NULL;
+}
+
+static int is_number_kind(const char *t) {
+  return t && (!strcmp(t, "INTEGER") || !strcmp(t, "BIGINT") || !strcmp(t, "SMALLINT") ||
+               !strcmp(t, "FLOAT") || !strcmp(t, "NUMERIC"));
+}
+
+/* CAST(x AS type) with the target the dialect's CAST understands. An
+** interval is seconds in Lua and on the backends without INTERVAL, so on
+** PostgreSQL a number cast to Interval is that many seconds and an interval
+** cast to a number its seconds (CAST would refuse both). */
+static void cast(qsC *c, int idx, int prec) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *t, *et = NULL, *target = NULL, *fn = NULL, *inner = NULL;
+  qs_buf *tmp = qsB_newbuf(L);   /* owned by the stack: freed on raise */
+  int typeidx;
+  qsC_field(c, idx, "type");
+  typeidx = lua_gettop(L);
+  t = qsC_string(c, typeidx, "_t", &n);
+  if (t == NULL) qsC_error(c, QS_COMPILE, "CAST without a type");
+  qsC_field(c, idx, "element");
+  if (qsC_field(c, lua_gettop(L), "type") == LUA_TTABLE) et = qsC_string(c, lua_gettop(L), "_t", &n);
+  lua_pop(L, 2);   /* the type tables are the statement's: et stays valid */
+  if (is_mysql(c)) {
+    target = mysql_cast_target(c, t, typeidx, tmp);
+  } else if (is_dialect(c, "sqlite")) {
+    /* SQLite casts by affinity: DATE, DATETIME, TIME and JSON would be
+    ** NUMERIC ('2024-05-01' becomes 2024); its date functions give the
+    ** ISO-8601 text, and JSON is text already */
+    if (!strcmp(t, "DATE")) fn = "date(";
+    else if (!strcmp(t, "DATETIME")) fn = "datetime(";
+    else if (!strcmp(t, "TIME")) fn = "time(";
+    else if (!strcmp(t, "JSON")) target = "TEXT";
+  } else if (is_dialect(c, "postgresql")) {
+    if (!strcmp(t, "INTERVAL") && is_number_kind(et)) fn = "make_interval(secs => ";
+    else if (is_number_kind(t) && et && !strcmp(et, "INTERVAL")) inner = "EXTRACT(EPOCH FROM ";
+  }
+  if (target && *target == '\0') {   /* no such CAST on this dialect */
+    sub(c, idx, "element", prec);
+  } else if (fn) {
+    qsC_puts(c, fn);
+    sub(c, idx, "element", 0);
+    qs_buf_putc(c->b, ')');
+  } else {
+    qsC_puts(c, "CAST(");
+    if (inner) qsC_puts(c, inner);
+    sub(c, idx, "element", 0);
+    if (inner) qs_buf_putc(c->b, ')');
+    qsC_puts(c, " AS ");
+    if (target) qsC_puts(c, target);
+    else qsC_type(c, typeidx, 0);
+    qs_buf_putc(c->b, ')');
+  }
+  lua_pop(L, 2);
+}
+
 void qsC_expr(qsC *c, int idx) { qsC_expr_prec(c, idx, 0); }
 
 void qsC_expr_prec(qsC *c, int idx, int prec) {
@@ -487,15 +648,7 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
       if (c->label_refs && s) qsC_ident(c, s, n);
       else sub(c, idx, "element", prec);
       break;
-    case QSK_CAST:
-      qsC_puts(c, "CAST(");
-      sub(c, idx, "element", 0);
-      qsC_puts(c, " AS ");
-      qsC_field(c, idx, "type");
-      qsC_type(c, lua_gettop(L), 0);
-      lua_pop(L, 1);
-      qs_buf_putc(c->b, ')');
-      break;
+    case QSK_CAST: cast(c, idx, prec); break;
     case QSK_CASE: case_(c, idx); break;
     case QSK_JSON_GET: json_get(c, idx); break;
     case QSK_OVER: over(c, idx); break;

@@ -177,21 +177,12 @@ static void result_column(qsC *c, const char *name, size_t n, int expridx) {
   else lua_pop(L, 1);
 }
 
-/* $n::TYPE for a parameter whose type the server cannot infer. */
+/* A bare parameter as a column: PostgreSQL cannot infer its type, so it is
+** cast to its type, strings included ($1::VARCHAR). */
 static void typed_bind(qsC *c, int idx) {
-  lua_State *L = c->L;
-  int typed = 0;
+  c->bind_cast_all++;
   qsC_expr(c, idx);
-  if (qsC_field(c, idx, "type") == LUA_TTABLE) {
-    size_t n;
-    const char *t = qsC_string(c, lua_gettop(L), "_t", &n);
-    typed = t && strcmp(t, "NULL") != 0 && strcmp(t, "ENUM") != 0;
-    if (typed) {
-      qsC_puts(c, "::");
-      qsC_type(c, lua_gettop(L), 0);
-    }
-  }
-  lua_pop(L, 1);
+  c->bind_cast_all--;
 }
 
 static void columns_clause(qsC *c, int idx) {
@@ -285,21 +276,21 @@ static void limit_offset(qsC *c, int idx) {
     if (is_mysql(c)) {
       qsC_puts(c, " LIMIT ");
       if (!lua_isnil(L, off)) {
-        qsC_expr(c, off);
+        qsC_expr_inferred(c, off);
         qsC_puts(c, ", ");
       }
-      if (!lua_isnil(L, lim)) qsC_expr(c, lim);
+      if (!lua_isnil(L, lim)) qsC_expr_inferred(c, lim);
       else qsC_puts(c, "18446744073709551615");
     } else {
       if (!lua_isnil(L, lim)) {
         qsC_puts(c, " LIMIT ");
-        qsC_expr(c, lim);
+        qsC_expr_inferred(c, lim);
       } else if (is_dialect(c, "sqlite")) {
         qsC_puts(c, " LIMIT -1");
       }
       if (!lua_isnil(L, off)) {
         qsC_puts(c, " OFFSET ");
-        qsC_expr(c, off);
+        qsC_expr_inferred(c, off);
       }
     }
   }
@@ -601,7 +592,7 @@ static void pair_part(qsC *c, int idx, int i, int which) {
     if (name == NULL) qsC_error(c, QS_COMPILE, "column without a name");
     qsC_ident(c, name, n);
   } else {
-    qsC_expr(c, lua_gettop(L));
+    qsC_expr_inferred(c, lua_gettop(L));   /* the column gives the type */
   }
   lua_pop(L, 3);
 }
@@ -623,7 +614,7 @@ static void set_pairs(qsC *c, const char *field, int idx) {
     qsC_ident(c, name, len);
     qsC_puts(c, " = ");
     lua_rawgeti(L, -2, 2);
-    qsC_expr(c, lua_gettop(L));
+    qsC_expr_inferred(c, lua_gettop(L));
     lua_pop(L, 3);
   }
   lua_pop(L, 1);
@@ -781,7 +772,7 @@ void qsC_insert(qsC *c, int idx) {
           for (i = 1; i <= n; i++) {
             if (i > 1) qsC_puts(c, ", ");
             lua_rawgeti(L, -1, i);
-            qsC_expr(c, lua_gettop(L));
+            qsC_expr_inferred(c, lua_gettop(L));
             lua_pop(L, 1);
           }
           lua_pop(L, 1);

@@ -234,6 +234,13 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
       break;
     case QSV_string:
       if (t == LUA_TBOOLEAN) return 3;
+      if (t == LUA_TNUMBER) {
+        /* a number for a string column travels as text: MySQL compares a
+        ** string column with a number numerically ('abc' = 0, '05' = 5) */
+        v->type = QS_TTEXT;
+        v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);   /* in place: anchored by the stack */
+        return 0;
+      }
       break;
     case QSV_boolean:
       if (t == LUA_TSTRING) return 3;
@@ -291,7 +298,7 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
 */
 static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *bs, int group,
                        qs_error *err) {
-  int i, n, anchor, rc = 0;
+  int i, n, anchor, anchored, rc = 0;
   if (!lua_istable(L, pidx)) {
     qs_error_set(err, QS_ARGUMENT, "parameter set %d is a %s, not a table", group,
                  luaL_typename(L, pidx));
@@ -308,7 +315,8 @@ static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *b
   ** on the stack); converters and JSON encoding make new ones, so then
   ** every value is anchored (a converter might even change the set).
   ** Otherwise nil stands in for the anchor list: no table per row. */
-  if (bs->anchor) lua_createtable(L, n, 0);
+  anchored = bs->anchor;
+  if (anchored) lua_createtable(L, n, 0);
   else lua_pushnil(L);
   anchor = lua_gettop(L);
   for (i = 0; i < n && rc == 0; i++) {
@@ -344,13 +352,19 @@ static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *b
       check = (int)lua_tointeger(L, -1);
       lua_pop(L, 1);
     }
+    if (!anchored && check == QSV_string && lua_type(L, -1) == LUA_TNUMBER) {
+      /* read_value makes a new string of it: from here on values are anchored */
+      lua_createtable(L, n, 0);
+      lua_replace(L, anchor);
+      anchored = 1;
+    }
     rc = read_value(L, bs->nullidx, check, &vals[i]);
     if (rc == 1 && !bs->keys) {
       vals[i].type = QS_TNULL;   /* positional holes are NULLs (params.n) */
       rc = 0;
     }
     if (rc == 0) {
-      if (bs->anchor) lua_rawseti(L, anchor, i + 1);
+      if (anchored) lua_rawseti(L, anchor, i + 1);
       else lua_pop(L, 1);
     }
   }

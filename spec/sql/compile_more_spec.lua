@@ -39,7 +39,9 @@ local cases = {
   {"frame to unbounded following", qs.select(qs.func.max(e.salary):over({order_by = e.id, rows = {0, qs.unbounded}})),
     "SELECT max(emp.salary) OVER (ORDER BY emp.id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS anon_1 FROM emp"},
   {"lag with arguments", qs.select(qs.func.lag(e.salary, 1):over({order_by = e.id})),
-    "SELECT lag(emp.salary, ?) OVER (ORDER BY emp.id) AS anon_1 FROM emp"},
+    "SELECT lag(emp.salary, ?) OVER (ORDER BY emp.id) AS anon_1 FROM emp",
+    -- a function's argument says its type on PostgreSQL (nothing else types it)
+    "SELECT lag(emp.salary, $1::INTEGER) OVER (ORDER BY emp.id) AS anon_1 FROM emp"},
   {"union", qs.union(qs.select(e.id):where(e.dept:eq("a")), qs.select(e.id):where(e.dept:eq("b"))),
     "SELECT emp.id FROM emp WHERE emp.dept = ? UNION SELECT emp.id FROM emp WHERE emp.dept = ?"},
   {"union_all with order_by name and limit", qs.select(e.name):where(e.dept:eq("a")):union_all(qs.select(e.name)):order_by("name"):limit(3),

@@ -36,6 +36,7 @@
 #define OID_OID 26
 #define OID_FLOAT4 700
 #define OID_FLOAT8 701
+#define OID_INTERVAL 1186
 
 #define MAX_NOTICES 16
 /* Seconds to wait for a cancelled statement to end before giving the
@@ -63,6 +64,9 @@ struct qs_dstmt {
   int ncols;
   char **colnames;           /* from describing the prepared statement */
   Oid *coltypes;
+  Oid *paramtypes;           /* the types the server gave the parameters */
+  Oid *given;                /* types given at prepare (text for untyped ones), or NULL */
+  int ngiven;
   /* the current execution */
   const char **values;
   int *lengths;
@@ -179,6 +183,26 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
     return rc;
   }
   PQsetNoticeReceiver(c->pg, notice_receiver, c);
+  {
+    /* Values are read in the ISO date style and the "postgres" interval
+    ** style (the defaults); a server or role configured otherwise is set
+    ** back for this session (the server reports both at connect, so the
+    ** default case costs nothing). */
+    const char *ds = PQparameterStatus(c->pg, "DateStyle");
+    const char *is = PQparameterStatus(c->pg, "IntervalStyle");
+    if ((ds && strncmp(ds, "ISO", 3) != 0) || (is && strcmp(is, "postgres") != 0)) {
+      PGresult *r = PQexec(c->pg, "SET datestyle TO ISO; SET intervalstyle TO postgres");
+      int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+      if (!ok) {
+        int rc = fail_conn(c, err, r);
+        PQclear(r);
+        PQfinish(c->pg);
+        free(c);
+        return rc;
+      }
+      PQclear(r);
+    }
+  }
   c->cancel = PQgetCancel(c->pg);
   *out = c;
   return QS_OK;
@@ -199,12 +223,14 @@ static void free_shape(qs_dstmt *s) {
     free(s->colnames);
   }
   free(s->coltypes);
+  free(s->paramtypes);
   free((void *)s->values);
   free(s->lengths);
   free(s->formats);
   free(s->numbuf);
   s->colnames = NULL;
   s->coltypes = NULL;
+  s->paramtypes = NULL;
   s->values = NULL;
   s->lengths = NULL;
   s->formats = NULL;
@@ -235,11 +261,12 @@ static int prepare(qs_dstmt *s, const Oid *types, int ntypes, qs_error *err) {
   s->ncols = PQnfields(r);
   s->colnames = calloc((size_t)s->ncols + 1, sizeof(char *));
   s->coltypes = calloc((size_t)s->ncols + 1, sizeof(Oid));
+  s->paramtypes = calloc((size_t)s->nparams + 1, sizeof(Oid));
   s->values = calloc((size_t)s->nparams + 1, sizeof(char *));
   s->lengths = calloc((size_t)s->nparams + 1, sizeof(int));
   s->formats = calloc((size_t)s->nparams + 1, sizeof(int));
   s->numbuf = calloc((size_t)s->nparams + 1, 32);
-  if (!s->colnames || !s->coltypes || !s->values || !s->lengths || !s->formats || !s->numbuf) {
+  if (!s->colnames || !s->coltypes || !s->paramtypes || !s->values || !s->lengths || !s->formats || !s->numbuf) {
     PQclear(r);
     return qs_error_set(err, QS_NOMEM, "out of memory");
   }
@@ -250,6 +277,7 @@ static int prepare(qs_dstmt *s, const Oid *types, int ntypes, qs_error *err) {
     if (s->colnames[i]) memcpy(s->colnames[i], name, n + 1);
     s->coltypes[i] = PQftype(r, i);
   }
+  for (i = 0; i < s->nparams; i++) s->paramtypes[i] = PQparamtype(r, i);
   PQclear(r);
   return QS_OK;
 }
@@ -277,19 +305,32 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
   snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
   rc = prepare(s, NULL, 0, err);
   if (rc != QS_OK && strcmp(err->sqlstate, "42P18") == 0) {
-    /* "could not determine data type of parameter $n": untyped in context
-    ** (SELECT $1): prepare again with text parameters. */
+    /* "could not determine data type of parameter $n": a parameter with
+    ** nothing around it to type it (SELECT $1, an untyped string): that one
+    ** is made text, and the statement prepared again, until all are typed.
+    ** (Parameters of a known type carry a cast: lcompile.c.) */
     Oid types[256];
-    int i, count = 0;
-    const char *p;
-    for (p = s->sql; (p = strchr(p, '$')) != NULL; p++) {
-      int k = atoi(p + 1);
+    int count = 0, tries;
+    memset(types, 0, sizeof types);
+    for (tries = 0; rc != QS_OK && strcmp(err->sqlstate, "42P18") == 0 && tries < 256; tries++) {
+      const char *dollar = err->message ? strrchr(err->message, '$') : NULL;
+      int k = dollar ? atoi(dollar + 1) : 0;
+      if (k < 1 || k > 256 || types[k - 1] == OID_TEXT) break;
+      types[k - 1] = OID_TEXT;
       if (k > count) count = k;
+      qs_error_clear(err);
+      rc = prepare(s, types, count, err);
     }
-    if (count > 256) count = 256;
-    for (i = 0; i < count; i++) types[i] = OID_TEXT;
-    qs_error_clear(err);
-    rc = prepare(s, types, count, err);
+    if (rc == QS_OK) {   /* kept for preparing again after DDL */
+      s->given = malloc(sizeof(Oid) * (size_t)count);
+      if (s->given == NULL) {
+        deallocate(s);   /* prepared on the server: not kept */
+        rc = qs_error_set(err, QS_NOMEM, "out of memory");
+      } else {
+        memcpy(s->given, types, sizeof(Oid) * (size_t)count);
+        s->ngiven = count;
+      }
+    }
   }
   if (rc != QS_OK) {
     free_shape(s);
@@ -319,7 +360,12 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
         break;
       case QS_TBOOL: s->values[i] = v->u.i ? "t" : "f"; break;
       case QS_TFLOAT:
-        snprintf(num, 32, "%.17g", v->u.f);
+        /* seconds for an interval: its input takes no exponent (1e-07) */
+        if (s->paramtypes && s->paramtypes[i] == OID_INTERVAL &&
+            v->u.f < 1e15 && v->u.f > -1e15)
+          snprintf(num, 32, "%.6f", v->u.f);
+        else
+          snprintf(num, 32, "%.17g", v->u.f);
         s->values[i] = num;
         break;
       case QS_TTEXT:   /* Lua strings end in NUL, so the pointer is a C string */
@@ -354,7 +400,7 @@ static int reprepare(qs_dstmt *s, qs_error *err) {
   int rc;
   s->values = NULL; s->lengths = NULL; s->formats = NULL; s->numbuf = NULL;
   deallocate(s);
-  rc = prepare(s, NULL, 0, err);
+  rc = prepare(s, s->given, s->ngiven, err);
   if (rc != QS_OK) {
     free((void *)values); free(lengths); free(formats); free(numbuf);
     return rc;
@@ -503,6 +549,53 @@ static int hexval(char ch) {
   return -1;
 }
 
+/* An interval in the "postgres" output style (the connection sets it) as
+** seconds: "1 year 2 mons -3 days +04:05:06.5", "25:01:01.25", "-00:00:01".
+** A month counts 30 days and a year 365, as psycopg and asyncpg count them
+** for Python's timedelta. Returns 0 when the text is not in that form. */
+static int interval_seconds(const char *p, double *out) {
+  double total = 0;
+  int any = 0;
+  while (*p) {
+    char *end;
+    double x;
+    while (*p == ' ') p++;
+    if (*p == '\0') break;
+    x = strtod(p, &end);
+    if (end == p) return 0;
+    if (*end == ':') {   /* [+-]hh:mm:ss[.ffffff] */
+      int neg = *p == '-';
+      double h = x < 0 ? -x : x, m, sec = 0;
+      p = end + 1;
+      m = strtod(p, &end);
+      if (end == p) return 0;
+      p = end;
+      if (*p == ':') {
+        p++;
+        sec = strtod(p, &end);
+        if (end == p) return 0;
+        p = end;
+      }
+      x = h * 3600 + m * 60 + sec;
+      total += neg ? -x : x;
+    } else {
+      const char *unit = end;
+      double mult;
+      while (*unit == ' ') unit++;
+      if (strncmp(unit, "year", 4) == 0) mult = 365 * 86400.0;
+      else if (strncmp(unit, "mon", 3) == 0) mult = 30 * 86400.0;
+      else if (strncmp(unit, "day", 3) == 0) mult = 86400.0;
+      else return 0;
+      total += x * mult;
+      p = unit;
+      while (*p && *p != ' ') p++;
+    }
+    any = 1;
+  }
+  *out = total;
+  return any;
+}
+
 static void xColumn(qs_dstmt *s, int i, qs_value *out) {
   const char *txt;
   int len;
@@ -526,6 +619,12 @@ static void xColumn(qs_dstmt *s, int i, qs_value *out) {
       out->type = QS_TFLOAT;
       out->u.f = strtod(txt, NULL);
       return;
+    case OID_INTERVAL:
+      if (interval_seconds(txt, &out->u.f)) {
+        out->type = QS_TFLOAT;
+        return;
+      }
+      break;   /* another IntervalStyle set by hand: the text as it came */
     case OID_BYTEA:
       if (len >= 2 && txt[0] == '\\' && txt[1] == 'x') {   /* hex format (PostgreSQL 9.0+) */
         size_t n = (size_t)(len - 2) / 2, k;
@@ -566,6 +665,7 @@ static void xFinalize(qs_dstmt *s) {
   PQclear(s->res);
   deallocate(s);
   free_shape(s);
+  free(s->given);
   free(s->bytes);
   free(s->sql);
   free(s);

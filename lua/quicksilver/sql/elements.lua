@@ -187,8 +187,12 @@ function ColumnElement:lt(o) return compare(self, OP.LT, o) end
 function ColumnElement:le(o) return compare(self, OP.LE, o) end
 function ColumnElement:gt(o) return compare(self, OP.GT, o) end
 function ColumnElement:ge(o) return compare(self, OP.GE, o) end
-function ColumnElement:is_(o) return binary(self, OP.IS, coerce(o, self)) end
-function ColumnElement:is_not(o) return binary(self, OP.IS_NOT, coerce(o, self)) end
+-- Only NULL, TRUE and FALSE may follow IS / IS NOT in SQL (PostgreSQL and
+-- MySQL reject anything else, a bound parameter included), so these are
+-- rendered as keywords per dialect and every other operand is refused.
+local is_operand   -- defined with the truth elements below
+function ColumnElement:is_(o) return binary(self, OP.IS, is_operand(o, "is_")) end
+function ColumnElement:is_not(o) return binary(self, OP.IS_NOT, is_operand(o, "is_not")) end
 
 local function like_op(self, op, pattern, opts)
   local extra
@@ -506,6 +510,19 @@ M.false_obj = setmetatable({}, False_)
 function M.true_() return M.true_obj end
 function M.false_() return M.false_obj end
 
+is_operand = function(o, what)
+  if o == nil or o == M.null then return M.null end
+  if o == true or o == M.true_obj then return M.true_obj end
+  if o == false or o == M.false_obj then return M.false_obj end
+  if is_element(o) and (o._k == K.NULL or o._k == K.TRUE or o._k == K.FALSE) then return o end
+  if o == M.true_ or o == M.false_ then
+    exc.raise(exc.ArgumentError, string.format("%s: got the function qs.%s; call it: qs.%s()",
+      what, o == M.true_ and "true_" or "false_", o == M.true_ and "true_" or "false_"), nil, 4)
+  end
+  exc.raise(exc.ArgumentError, string.format("%s: only NULL (nil or qs.null), true and false can " ..
+    "follow IS, got %s (use col:eq() to compare with a value)", what, util.repr(o, 60)), nil, 4)
+end
+
 local Star = M.column_class("Star")
 Star._k = K.STAR
 function Star:_from_objects() return self.table and {self.table} or {} end
@@ -723,15 +740,42 @@ function M.text(sql)
 end
 
 --- A new TextClause with values bound to some of its names (used when the
---- execute parameters do not give them).
----@param values table<string, any>
+--- execute parameters do not give them), and types: `bindparams({k = v})`,
+--- or bind parameters `bindparams(qs.bindparam("k", v, {type = qs.Integer}), ...)`
+--- (also as values of the table). A typed name converts and checks its
+--- value as a column of that type does, and tells PostgreSQL its type.
+---@param values table<string, any>|quicksilver.BindParameter
 ---@return quicksilver.TextClause
-function TextClause:bindparams(values)
+function TextClause:bindparams(values, ...)
   if type(values) ~= "table" then
-    exc.raise(exc.ArgumentError, "TextClause:bindparams: expected a table of name = value", nil, 2)
+    exc.raise(exc.ArgumentError, "TextClause:bindparams: expected a table of name = value or bindparam()s", nil, 2)
+  end
+  local defaults, typed = util.merge(self._defaults, nil), util.merge(self._types, nil)
+  local function add(name, v)
+    if type(v) == "table" and v._k == K.BIND then
+      if type(name) ~= "string" then name = v.key end
+      if v.value ~= nil then defaults[name] = v.value end
+      if v.type and v.type ~= types.NullType then typed[name] = v.type end
+    elseif type(name) == "string" then
+      defaults[name] = v
+    else
+      exc.raise(exc.ArgumentError, "TextClause:bindparams: expected name = value or bindparam(), got " ..
+        util.repr(v, 40), nil, 4)
+    end
+  end
+  for i = 1, select("#", values, ...) do
+    local arg = select(i, values, ...)
+    if type(arg) == "table" and arg._k == K.BIND then
+      add(nil, arg)
+    elseif type(arg) == "table" and not arg._is_clause then
+      for name, v in pairs(arg) do add(name, v) end
+    else
+      exc.raise(exc.ArgumentError, "TextClause:bindparams: expected a table of name = value or bindparam()s, got " ..
+        util.repr(arg, 40), nil, 2)
+    end
   end
   return setmetatable({text = self.text, type = self.type, _columns = self._columns,
-    _defaults = util.merge(self._defaults, values)}, TextClause)
+    _defaults = next(defaults) and defaults or nil, _types = next(typed) and typed or nil}, TextClause)
 end
 
 --- Types the result columns: `text(sql):columns(qs.column("id", qs.Integer), ...)`
@@ -750,7 +794,7 @@ function TextClause:columns(...)
     end
   end
   return setmetatable({text = self.text, type = self.type, _defaults = self._defaults,
-    _columns = cols}, TextClause)
+    _types = self._types, _columns = cols}, TextClause)
 end
 
 M.ColumnElement.__tostring = render
