@@ -14,6 +14,7 @@ local elements = require("quicksilver.sql.elements")
 local M = {}
 
 local format, concat = string.format, table.concat
+local unpack = table.unpack or unpack   -- luacheck: ignore (5.1)
 
 -- The changes, recorded in order.
 local function recorder()
@@ -110,9 +111,10 @@ local function rebuild(conn, tname, changes)
       end
       e.col = c
     elseif n == "create_unique_constraint" then
-      local args = {table.unpack and table.unpack(a[2]) or unpack(a[2])}
+      -- every column (an `x and unpack(t) or y` keeps only the first)
+      local args = {unpack(a[2])}
       args[#args + 1] = {name = a[1]}
-      constraints[#constraints + 1] = schema.UniqueConstraint((table.unpack or unpack)(args))
+      constraints[#constraints + 1] = schema.UniqueConstraint(unpack(args))
     elseif n == "create_check_constraint" then
       constraints[#constraints + 1] = schema.CheckConstraint(a[2], {name = a[1]})
     elseif n == "create_foreign_key" then
@@ -171,7 +173,7 @@ local function rebuild(conn, tname, changes)
     end
   end
   local newmd = schema.metadata()
-  local t = schema.table(tmp, newmd, (table.unpack or unpack)(items))
+  local t = schema.table(tmp, newmd, unpack(items))
   conn:execute(ddl.CreateTable(t, {inline_alter = true}))
   local dst, src = {}, {}
   for _, e in ipairs(cols) do

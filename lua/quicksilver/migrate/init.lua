@@ -392,7 +392,7 @@ local function differences(c)
   local engine, own = engine_of(c)
   local ok, diffs = pcall(engine.connect, engine, function(conn)
     return require("quicksilver.migrate.autogenerate").compare(conn, md, {version_table = c.version_table,
-      compare_type = c.compare_type, include_object = c.include_object})
+      compare_type = c.compare_type, include_object = c.include_object, include_name = c.include_name})
   end)
   if own then engine:dispose() end
   if not ok then error(diffs, 0) end
