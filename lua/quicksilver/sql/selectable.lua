@@ -556,10 +556,43 @@ function Select:distinct(...)
   return s
 end
 
---- FOR UPDATE: opts nowait, skip_locked, read (FOR SHARE), of = {tables}.
+local FOR_UPDATE_OPTIONS = util.set({"nowait", "read", "of", "skip_locked", "key_share"})
+
+-- FOR UPDATE OF's targets: tables or aliases, a column standing for its
+-- table (SQLAlchemy's surface selectables), each once.
+local function for_update_of(of)
+  if type(of) ~= "table" then
+    exc.raise(exc.ArgumentError, "with_for_update: of must be a table, an alias, a column or a list of them", nil, 4)
+  end
+  if of._k or of.__clause_element__ then of = {of} end
+  local out, seen = {}, {}
+  for _, x in ipairs(of) do
+    if type(x) == "table" and x.__clause_element__ and not x._is_from and not x._k then x = x:__clause_element__() end
+    local from = x
+    if type(x) == "table" and x._k == K.COLUMN and type(x.table) == "table" then from = x.table end
+    if type(from) ~= "table" or (from._k ~= K.TABLE and from._k ~= K.ALIAS) then
+      exc.raise(exc.ArgumentError, "with_for_update: of must be a table, an alias, a column or a list of them, " ..
+        "got " .. util.repr(x, 40), nil, 4)
+    end
+    if not seen[from] then
+      seen[from] = true
+      out[#out + 1] = from
+    end
+  end
+  if #out == 0 then exc.raise(exc.ArgumentError, "with_for_update: of is empty", nil, 4) end
+  return out
+end
+
+--- FOR UPDATE: opts nowait, skip_locked, read (FOR SHARE), key_share
+--- (PostgreSQL's FOR NO KEY UPDATE / FOR KEY SHARE), of = table, alias,
+--- column or a list of them. Each dialect renders what it has and refuses
+--- what it has not (SQLite, which locks the whole database, renders none).
 function Select:with_for_update(opts)
+  opts = util.check_options("with_for_update", opts, FOR_UPDATE_OPTIONS, 2)
   local s = copy(self)
-  s._for_update = opts or {}
+  s._for_update = {nowait = opts.nowait and true or nil, read = opts.read and true or nil,
+    skip_locked = opts.skip_locked and true or nil, key_share = opts.key_share and true or nil,
+    of = opts.of ~= nil and for_update_of(opts.of) or nil}
   return s
 end
 
