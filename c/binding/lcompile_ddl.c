@@ -70,6 +70,13 @@ void qsC_type(qsC *c, int typeidx, int autoinc) {
     qs_error_clear(&err);
     qsC_error(c, rc, "%s", msg);
   }
+  {
+    const char *coll = qsC_string(c, typeidx, "collation", &n);
+    if (coll) {   /* String(n, {collation = ...}): a name, quoted when it needs it */
+      qsC_puts(c, " COLLATE ");
+      qsC_ident(c, coll, n);
+    }
+  }
 }
 
 /* A list of column names (strings) from field name of idx. */

@@ -173,3 +173,44 @@ describe("options refused by name", function()
     assert.truthy(first.c.a)
   end)
 end)
+
+describe("type options", function()
+  it("renders a String's collation in DDL and refuses unknown type options", function()
+    local md = qs.MetaData()
+    local t = qs.Table("names", md, qs.Column("n", qs.String(20, {collation = "NOCASE"})),
+      qs.Column("m", qs.String({collation = "utf8mb4_bin"})))
+    assert.matches("n VARCHAR(20) COLLATE \"NOCASE\"", qs.schema.CreateTable(t):compile({dialect = "sqlite"}).sql, 1, true)
+    assert.matches("m VARCHAR COLLATE utf8mb4_bin", qs.schema.CreateTable(t):compile({dialect = "postgresql"}).sql, 1, true)
+    local err = raises(qs.exc.ArgumentError, function() qs.String(10, {colation = "x"}) end)
+    assert.matches("unknown option 'colation'", err.message, 1, true)
+    raises(qs.exc.ArgumentError, function() qs.Numeric(10, 2, {as_decimal = true}) end)
+    raises(qs.exc.ArgumentError, function() qs.DateTime({tz = true}) end)
+    raises(qs.exc.ArgumentError, function() qs.Enum("a", "b", {native_enum = false}) end)
+    raises(qs.exc.ArgumentError, function() qs.TypeDecorator(qs.String, {process_bind = print}) end)
+    assert.is_true(qs.Numeric(10, 2, {asdecimal = true}).asdecimal)
+  end)
+
+  it("refuses unknown options of expressions and statements", function()
+    local md = qs.MetaData()
+    local t = qs.Table("e", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("s", qs.String(9)))
+    local u = qs.Table("f", md, qs.Column("id", qs.Integer, qs.ForeignKey("e.id")))
+    for what, fn in pairs({
+      compile = function() qs.select(t.c.id):compile({dialekt = "sqlite"}) end,
+      like = function() t.c.s:like("a%", {escpe = "/"}) end,
+      contains = function() t.c.s:contains("a", {autoescape = true}) end,
+      between = function() t.c.id:between(1, 2, {symmetric = true}) end,
+      bindparam = function() qs.bindparam("k", 1, {typ = qs.Integer}) end,
+      case = function() qs.case({{t.c.id:eq(1), "a"}}, {["else"] = "b"}) end,
+      over = function() qs.func.row_number():over({partition = t.c.id}) end,
+      join = function() qs.select(t.c.id):join(u, nil, {outer = true}) end,
+      cte = function() qs.select(t.c.id):cte("c", {recursve = true}) end,
+      on_conflict_do_update = function() qs.insert(t):on_conflict_do_update({index_elements = {"id"},
+        set_ = {s = "x"}, index_where = t.c.id:gt(0)}) end,
+      on_conflict_do_nothing = function() qs.insert(t):on_conflict_do_nothing({index_where = t.c.id:gt(0)}) end,
+    }) do
+      local err = raises(qs.exc.ArgumentError, fn)
+      assert.matches("unknown option", err.message, 1, true)
+      assert.truthy(err.message:find(what, 1, true) or what == "contains", what .. ": " .. err.message)
+    end
+  end)
+end)

@@ -213,6 +213,8 @@ local function infer_onclause(left, right)
   return elements.and_(util.unpack(conds))
 end
 
+local JOIN_OPTIONS = util.set({"isouter", "full"})
+
 function Join.new(left, right, onclause, opts)
   if type(right) ~= "table" or not right._is_from then
     if type(right) == "table" and right.__clause_element__ then right = right:__clause_element__()
@@ -223,7 +225,7 @@ function Join.new(left, right, onclause, opts)
   else
     onclause = condition(onclause, "join")
   end
-  opts = opts or {}
+  opts = util.check_options("join", opts, JOIN_OPTIONS, 3)
   local j = setmetatable({left = left, right = right, onclause = onclause,
     isouter = opts.isouter or opts.full or false, full = opts.full or false}, Join)
   local cols = {}
@@ -833,8 +835,10 @@ end
 
 --- A common table expression of this select: WITH name AS (...).
 ---@param name string
+local CTE_OPTIONS = util.set({"recursive"})
 ---@param opts? {recursive?: boolean}
 function Select:cte(name, opts)
+  util.check_options("cte", opts, CTE_OPTIONS, 2)
   return new_cte(self, name, opts and opts.recursive)
 end
 CompoundSelect.cte = Select.cte
