@@ -186,7 +186,12 @@ end
 
 --- CREATE TABLE for a Table (opts.inline_alter: keep use_alter foreign keys
 --- inline, as SQLite needs).
+local CREATE_TABLE_OPTIONS = util.set({"if_not_exists", "inline_alter"})
+local IF_NOT_EXISTS = util.set({"if_not_exists"})
+local IF_EXISTS = util.set({"if_exists"})
+
 function M.CreateTable(t, opts)
+  util.check_options("CreateTable", opts, CREATE_TABLE_OPTIONS, 2)
   local element, constraints = describe(t)
   constraints = split_alter(constraints, opts and opts.inline_alter)
   return setmetatable({_k = K.CREATE_TABLE, element = element, constraints = constraints,
@@ -195,12 +200,14 @@ end
 
 --- DROP TABLE for a Table.
 function M.DropTable(t, opts)
+  util.check_options("DropTable", opts, IF_EXISTS, 2)
   return setmetatable({_k = K.DROP_TABLE, element = {_k = K.TABLE, name = t.name, schema = t.schema},
     if_exists = opts and opts.if_exists or false, target = t}, DDLElement)
 end
 
 --- CREATE INDEX for an Index.
 function M.CreateIndex(idx, opts)
+  util.check_options("CreateIndex", opts, IF_NOT_EXISTS, 2)
   if not idx.table then
     exc.raise(exc.ArgumentError, "CreateIndex: the index is not attached to a table", nil, 2)
   end
@@ -212,6 +219,7 @@ end
 
 --- DROP INDEX for an Index.
 function M.DropIndex(idx, opts)
+  util.check_options("DropIndex", opts, IF_EXISTS, 2)
   return setmetatable({_k = K.DROP_INDEX, name = idx.name, table = idx.table,
     if_exists = opts and opts.if_exists or false, target = idx}, DDLElement)
 end

@@ -633,12 +633,17 @@ function Table:primary_key_columns()
 end
 
 --- CREATE TABLE (and its indexes) on bind (an Engine or Connection).
+local CREATE_OPTIONS = util.set({"checkfirst"})
+local CREATE_ALL_OPTIONS = util.set({"checkfirst", "tables"})
+
 function Table:create(bind, opts)
+  util.check_options("Table:create", opts, CREATE_OPTIONS, 2)
   require("quicksilver.sql.ddl").create_tables(bind, self.metadata, {self}, opts)
 end
 
 --- DROP TABLE on bind.
 function Table:drop(bind, opts)
+  util.check_options("Table:drop", opts, CREATE_OPTIONS, 2)
   require("quicksilver.sql.ddl").drop_tables(bind, self.metadata, {self}, opts)
 end
 
@@ -646,7 +651,10 @@ end
 --- metadata:reflect({bind = engine, only = {...}, views = true, schema = s}):
 --- Tables for what the database has. (The bind does the reading: the
 --- engine layer knows the catalogs.)
+local REFLECT_OPTIONS = util.set({"bind", "only", "views", "schema"})
+
 function MetaData:reflect(opts)
+  util.check_options("MetaData:reflect", opts, REFLECT_OPTIONS, 2)
   if type(opts) ~= "table" or type(opts.bind) ~= "table" or not opts.bind._reflect_metadata then
     exc.raise(exc.ArgumentError, "MetaData:reflect: give {bind = engine or connection}", nil, 2)
   end
@@ -654,13 +662,13 @@ function MetaData:reflect(opts)
 end
 
 function MetaData:create_all(bind, opts)
-  opts = opts or {}
+  opts = util.check_options("create_all", opts, CREATE_ALL_OPTIONS, 2)
   require("quicksilver.sql.ddl").create_tables(bind, self, opts.tables, opts)
 end
 
 --- metadata:drop_all(bind, {checkfirst = true, tables = {...}})
 function MetaData:drop_all(bind, opts)
-  opts = opts or {}
+  opts = util.check_options("drop_all", opts, CREATE_ALL_OPTIONS, 2)
   require("quicksilver.sql.ddl").drop_tables(bind, self, opts.tables, opts)
 end
 
