@@ -1,4 +1,5 @@
---- util.lua: small helpers shared by every layer (no quicksilver requires here).
+--- util.lua: small helpers shared by every layer (no quicksilver requires at load: check_options
+--- reaches exc only when it raises).
 local M = {}
 
 local type, pairs, ipairs, tostring, select, pcall, error = type, pairs, ipairs, tostring, select, pcall, error
