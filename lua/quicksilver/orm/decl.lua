@@ -2,6 +2,7 @@
 --- decl_base.py): `orm.declarative_base()`, `Base:model(name, spec)`,
 --- `orm.mapped_column`, the registry that resolves names between classes.
 local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
 local schema = require("quicksilver.sql.schema")
 local mapper_mod = require("quicksilver.orm.mapper")
 local attributes = require("quicksilver.orm.attributes")
@@ -86,10 +87,14 @@ end
 --- values of attr across the objects of a collection, as a list (a fresh
 --- one on each read); assigning a list of values replaces the collection
 --- with objects made by creator.
+local PROXY_OPTIONS = {creator = true}
+local REGISTRY_OPTIONS = {metadata = true}
+
 function M.association_proxy(collection, attr, opts)
   if type(collection) ~= "string" or type(attr) ~= "string" then
     exc.raise(exc.ArgumentError, "association_proxy: expected the collection and attribute names", nil, 2)
   end
+  util.check_options("association_proxy", opts, PROXY_OPTIONS, 2)
   local creator = opts and opts.creator
   return require("quicksilver.orm.hybrid").hybrid_property(function(self)
     local out = {}
@@ -129,7 +134,7 @@ M.Registry = Registry
 
 --- A registry: the classes mapped through it, by name, and their metadata.
 function M.registry(opts)
-  opts = opts or {}
+  opts = util.check_options("registry", opts, REGISTRY_OPTIONS, 3)
   return setmetatable({metadata = opts.metadata or schema.metadata(), classes = {}, mappers = {},
     configured = true}, Registry)
 end

@@ -932,6 +932,7 @@ end
 
 --- Changes the options of later sessions (e.g. the bind).
 function Maker:configure(opts)
+  util.check_options("sessionmaker:configure", opts, OPTIONS, 2)
   for k, v in pairs(opts) do self.kw[k] = v end
 end
 
