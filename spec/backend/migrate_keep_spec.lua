@@ -248,4 +248,47 @@ describe("migrations keep what is not theirs on " .. helpers.backend, function()
       end)
     end)
   end)
+  it("autogenerate writes every option of the models: comments, partial indexes, deferrable keys, checks", function()
+    local md = qs.MetaData()
+    local deferrable = not helpers.on("mysql")
+    qs.Table("owners", md, qs.Column("id", qs.Integer, {primary_key = true, autoincrement = false}))
+    local pets = qs.Table("pets", md, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("owner_id", qs.Integer, qs.ForeignKey("owners.id", {name = "fk_pets_owner", ondelete = "CASCADE",
+        onupdate = "CASCADE", deferrable = deferrable or nil, initially = deferrable and "DEFERRED" or nil})),
+      qs.Column("name", qs.String(20), {comment = "the pet's name"}),
+      qs.Column("live", qs.Boolean),
+      qs.Column("legs", qs.Integer),
+      qs.CheckConstraint(qs.column("legs"):ge(0), {name = "ck_pets_legs"}),
+      {comment = "pets kept"})
+    qs.Index("uq_pets_live_name", pets.c.name, {unique = true, postgresql_where = pets.c.live:eq(true),
+      sqlite_where = pets.c.live:eq(true)})
+    local cfg = {dir = dir, url = url, target_metadata = md}
+    local _, path = migrate.revision(cfg, {message = "pets", autogenerate = true})
+    local text = io.open(path):read("*a")
+    for _, want in ipairs({"autoincrement = false", "comment = \"the pet's name\"", "{comment = \"pets kept\"}",
+        "onupdate = \"CASCADE\"", "qs.CheckConstraint(qs.text(\"legs >= 0\"), {name = \"ck_pets_legs\"})",
+        "postgresql_where = qs.text(\"live = true\")", "sqlite_where = qs.text(\"live = 1\")"}) do
+      assert.truthy(text:find(want, 1, true), want .. " in:\n" .. text)
+    end
+    if deferrable then assert.truthy(text:find("deferrable = true, initially = \"DEFERRED\"", 1, true), text) end
+    migrate.upgrade(cfg, "head")
+    assert.is_true(migrate.check(cfg))
+    engine:begin(function(c)
+      c:exec_driver_sql("INSERT INTO owners (id) VALUES (1)")
+      c:exec_driver_sql("INSERT INTO pets (id, owner_id, name, live, legs) VALUES (1, 1, 'rex', false, 4)")
+      -- the same name outside the partial index's WHERE (MariaDB has no partial indexes: a full one)
+      c:exec_driver_sql("INSERT INTO pets (id, owner_id, name, live, legs) VALUES (2, 1, '" ..
+        (helpers.on("mysql") and "max" or "rex") .. "', false, 4)")
+    end)
+    raises(qs.exc.IntegrityError, function()
+      engine:begin(function(c)
+        c:exec_driver_sql("INSERT INTO pets (id, owner_id, name, live, legs) VALUES (3, 1, 'tom', false, -1)")
+      end)
+    end)
+    if not helpers.on("sqlite") then
+      local cols = {}
+      for _, c in ipairs(qs.inspect(engine):get_columns("pets")) do cols[c.name] = c end
+      assert.equal("the pet's name", cols.name.comment)
+    end
+  end)
 end)

@@ -5,6 +5,7 @@
 --- and type changes (compare_type, on by default). Not guessed: renames (a
 --- renamed column shows as one removed and one added; edit the revision) and
 --- server defaults (databases rewrite them too freely to compare reliably).
+local ddl = require("quicksilver.sql.ddl")
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
 local type_expr = require("quicksilver.cli.schema").type_expr
@@ -97,11 +98,11 @@ local function compare_uniques_and_indexes(conn, insp, t, F, add)
         if columns_key(e.columns) ~= columns_key(cols) or e.unique ~= (ix.unique and true or false) then
           -- changed in place: dropped and made again
           add({kind = "remove_index", table = name, name = e.name, columns = e.columns, unique = e.unique})
-          add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique})
+          add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
         end
       end
     elseif F.object(ix, ix.name, "index", false, nil) then
-      add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique})
+      add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
     end
   end
   for _, con in ipairs(t.constraints) do
@@ -115,7 +116,7 @@ local function compare_uniques_and_indexes(conn, insp, t, F, add)
         e = nil
       end
       if F.object(con, con.name, "unique_constraint", false, e and e.d) and not e then
-        add({kind = "add_unique", table = name, name = con.name, columns = con.columns})
+        add({kind = "add_unique", table = name, name = con.name, columns = con.columns, constraint = con})
       end
     end
   end
@@ -229,9 +230,11 @@ function M.compare(conn, md, opts)
               else
                 rcols[1] = ref.name
               end
+              local src = fk.constraint or fk
               add({kind = "add_fk", table = name, name = fkname,
                 columns = cols, referred = ref.table.name, referred_columns = rcols,
-                ondelete = fk.ondelete or (fk.constraint and fk.constraint.ondelete)})
+                ondelete = src.ondelete, onupdate = src.onupdate, deferrable = src.deferrable,
+                initially = src.initially})
             end
           end
         end
@@ -243,7 +246,8 @@ function M.compare(conn, md, opts)
         local fk = dbfk[key]
         if not myfk[key] and F.reflected(fk, fk.name, "foreign_key_constraint", parents) then
           add({kind = "remove_fk", table = name, name = fk.name, columns = fk.constrained_columns,
-            referred = fk.referred_table, referred_columns = fk.referred_columns, ondelete = fk.options.ondelete})
+            referred = fk.referred_table, referred_columns = fk.referred_columns, ondelete = fk.options.ondelete,
+            onupdate = fk.options.onupdate})
         end
       end
     end
@@ -258,6 +262,50 @@ function M.describe(d)
     concat(d.columns or {}, ",")))
 end
 
+-- The options of a constraint as Lua source entries (none dropped).
+local function constraint_options(o, con)
+  if con.name then o[#o + 1] = format("name = %q", con.name) end
+  if con.ondelete then o[#o + 1] = format("ondelete = %q", con.ondelete) end
+  if con.onupdate then o[#o + 1] = format("onupdate = %q", con.onupdate) end
+  if con.use_alter then o[#o + 1] = "use_alter = true" end
+  if con.deferrable ~= nil then o[#o + 1] = "deferrable = " .. tostring(con.deferrable) end
+  if con.initially then o[#o + 1] = format("initially = %q", con.initially) end
+  return o
+end
+
+local function options_code(o) return #o > 0 and (", {" .. concat(o, ", ") .. "}") or "" end
+
+-- A server default as Lua source: text, a literal, a function without
+-- arguments; any other expression as its SQL text (SQLite's rendering)
+-- rather than left out.
+local function default_code(sd)
+  if type(sd) == "table" and sd.text then return format("qs.text(%q)", sd.text) end
+  if type(sd) == "string" then return format("%q", sd) end
+  if type(sd) == "number" or type(sd) == "boolean" then return tostring(sd) end
+  if type(sd) == "table" and sd._is_clause and type(sd.name) == "string" and type(sd.args) == "table" and
+      #sd.args == 0 then
+    return format("qs.func.%s()", sd.name)
+  end
+  if type(sd) == "table" and sd._is_clause then
+    return format("qs.text(%q)", sd:compile({literal_binds = true}).sql)
+  end
+  exc.raise(exc.ArgumentError, "autogenerate: cannot write the server_default " .. tostring(sd), nil, 4)
+end
+
+-- An index's own options (partial WHERE and method) as Lua source: the WHERE
+-- as the SQL text each database's CREATE INDEX renders for it.
+local function index_options(o, ix)
+  if not ix then return o end
+  for _, w in ipairs({{"postgresql_where", "postgresql"}, {"sqlite_where", "sqlite"}}) do
+    if ix[w[1]] then
+      local sql = ddl.CreateIndex(ix):compile({dialect = w[2]}).sql
+      o[#o + 1] = format("%s = qs.text(%q)", w[1], sql:match("%) WHERE (.*)$"))
+    end
+  end
+  if ix.postgresql_using then o[#o + 1] = format("postgresql_using = %q", ix.postgresql_using) end
+  return o
+end
+
 -- Lua source for a column.
 local function column_code(c)
   local parts = {format("%q", c.name), type_expr(c.type)}
@@ -265,25 +313,17 @@ local function column_code(c)
     if not fk.constraint or #fk.constraint.columns == 1 then
       local ref = fk:get_column()
       if ref then
-        local fo = {}
-        if fk.name then fo[#fo + 1] = format("name = %q", fk.name) end
-        if fk.ondelete then fo[#fo + 1] = format("ondelete = %q", fk.ondelete) end
-        if fk.onupdate then fo[#fo + 1] = format("onupdate = %q", fk.onupdate) end
-        if fk.use_alter then fo[#fo + 1] = "use_alter = true" end
         parts[#parts + 1] = format("qs.ForeignKey(%q%s)", ref.table.name .. "." .. ref.name,
-          #fo > 0 and (", {" .. concat(fo, ", ") .. "}") or "")
+          options_code(constraint_options({}, fk.constraint or fk)))
       end
     end
   end
   local o = {}
   if c.primary_key then o[#o + 1] = "primary_key = true" end
   if not c.nullable and not c.primary_key then o[#o + 1] = "nullable = false" end
-  if c.server_default ~= nil then
-    local sd = c.server_default
-    if type(sd) == "table" and sd.text then o[#o + 1] = format("server_default = qs.text(%q)", sd.text)
-    elseif type(sd) == "string" then o[#o + 1] = format("server_default = %q", sd)
-    elseif type(sd) == "number" or type(sd) == "boolean" then o[#o + 1] = "server_default = " .. tostring(sd) end
-  end
+  if c.server_default ~= nil then o[#o + 1] = "server_default = " .. default_code(c.server_default) end
+  if c.autoincrement == false then o[#o + 1] = "autoincrement = false" end
+  if c.comment ~= nil then o[#o + 1] = format("comment = %q", c.comment) end
   if #o > 0 then parts[#parts + 1] = "{" .. concat(o, ", ") .. "}" end
   return "qs.Column(" .. concat(parts, ", ") .. ")"
 end
@@ -296,7 +336,7 @@ local function table_code(t)
       local cs = {}
       for i, cn in ipairs(con.columns) do cs[i] = format("%q", cn) end
       lines[#lines + 1] = format("      qs.UniqueConstraint(%s%s),", concat(cs, ", "),
-        con.name and format(", {name = %q}", con.name) or "")
+        options_code(constraint_options({}, con)))
     end
   end
   local seen = {}
@@ -306,16 +346,27 @@ local function table_code(t)
       seen[con] = true
       local cs, rs = {}, {}
       for i, cn in ipairs(con.columns) do cs[i] = format("%q", cn); rs[i] = format("%q", con.refs[i]) end
-      lines[#lines + 1] = format("      qs.ForeignKeyConstraint({%s}, {%s}),", concat(cs, ", "), concat(rs, ", "))
+      lines[#lines + 1] = format("      qs.ForeignKeyConstraint({%s}, {%s}%s),", concat(cs, ", "), concat(rs, ", "),
+        options_code(constraint_options({}, con)))
     end
   end
+  for _, con in ipairs(t.constraints) do
+    if con.kind == "check" then
+      -- its SQL as CHECK renders it (columns unqualified, values inline)
+      local sql = ddl.AddConstraint(t, {kind = "check", sqltext = con.sqltext}):compile({dialect = "sqlite"}).sql
+      lines[#lines + 1] = format("      qs.CheckConstraint(qs.text(%q)%s),", sql:match("CHECK %((.*)%)$"),
+        options_code(constraint_options({}, con)))
+    end
+  end
+  if t.comment ~= nil then lines[#lines + 1] = format("      {comment = %q},", t.comment) end
   lines[#lines] = lines[#lines]:gsub(",$", "")
   lines[#lines + 1] = "    )"
   for _, ix in ipairs(t.indexes) do
     local cols = {}
     for i, e in ipairs(ix.expressions) do cols[i] = format("%q", e.name) end
+    local o = ix.unique and {"unique = true"} or {}
     lines[#lines + 1] = format("    op.create_index(%q, %q, {%s}%s)", ix.name, t.name, concat(cols, ", "),
-      ix.unique and ", {unique = true}" or "")
+      options_code(index_options(o, ix)))
   end
   return concat(lines, "\n")
 end
@@ -359,16 +410,22 @@ local function op_code(d, up, batch)
       tostring(d.nullable))
   end
   if k == "add_index" then
+    local o = d.unique and {"unique = true"} or {}
     return format("%screate_index(%q, %s%s%s)", p, d.name, batch and "" or format("%q, ", d.table),
-      quoted_list(d.columns), d.unique and ", {unique = true}" or "")
+      quoted_list(d.columns), options_code(index_options(o, d.index)))
   end
   if k == "remove_index" then
     return format("%sdrop_index(%q%s)", p, d.name, batch and "" or format(", %q", d.table))
   end
   if k == "add_unique" then
     -- an unnamed constraint: the database names it
-    return format("%screate_unique_constraint(%s, %s%s)", p, d.name and format("%q", d.name) or "nil", batch and "" or format("%q, ", d.table),
-      quoted_list(d.columns))
+    local o = {}
+    if d.constraint then
+      if d.constraint.deferrable ~= nil then o[#o + 1] = "deferrable = " .. tostring(d.constraint.deferrable) end
+      if d.constraint.initially then o[#o + 1] = format("initially = %q", d.constraint.initially) end
+    end
+    return format("%screate_unique_constraint(%s, %s%s%s)", p, d.name and format("%q", d.name) or "nil",
+      batch and "" or format("%q, ", d.table), quoted_list(d.columns), options_code(o))
   end
   if k == "remove_unique" then
     return format("%sdrop_constraint(%q, %s{type_ = \"unique\"})", p, d.name, batch and "" or format("%q, ", d.table))
@@ -376,7 +433,8 @@ local function op_code(d, up, batch)
   if k == "add_fk" then
     return format("%screate_foreign_key(%q, %s%q, %s, %s%s)", p, tostring(d.name), batch and "" or format("%q, ", d.table),
       d.referred, quoted_list(d.columns), quoted_list(d.referred_columns),
-      d.ondelete and format(", {ondelete = %q}", d.ondelete) or "")
+      options_code(constraint_options({}, {ondelete = d.ondelete, onupdate = d.onupdate,
+        deferrable = d.deferrable, initially = d.initially})))
   end
   if k == "remove_fk" then
     return format("%sdrop_constraint(%q, %s{type_ = \"foreignkey\"})", p, tostring(d.name),
