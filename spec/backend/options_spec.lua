@@ -94,6 +94,10 @@ describe("options on " .. helpers.backend, function()
       assert.equal("what it's about", cols.body.comment)
       assert.is_nil(cols.id.comment)
       assert.equal("notes kept", insp:get_table_comment("notes").text)
+      -- and onto a reflected Table
+      local t = qs.Table("notes", qs.MetaData(), {autoload_with = engine})
+      assert.equal("notes kept", t.comment)
+      assert.equal("what it's about", t.c.body.comment)
     end
     -- a column added by a migration keeps its comment too
     engine:begin(function(c) op_mod.new(c).add_column("notes", qs.Column("extra", qs.Integer, {comment = "more"})) end)
