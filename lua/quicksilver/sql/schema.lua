@@ -377,14 +377,14 @@ function M.index(name, ...)
     if type(a) == "table" and not a._is_clause and i == n then opts = a
     elseif a ~= nil then exprs[#exprs + 1] = a end
   end
-  opts = util.check_options("Index " .. tostring(name), opts, INDEX_OPTIONS, 2)
+  opts = util.copy(util.check_options("Index " .. tostring(name), opts, INDEX_OPTIONS, 2))
   for _, k in ipairs({"postgresql_where", "sqlite_where"}) do
     local w = opts[k]
     if type(w) == "string" then w = elements.text(w) end
     if w ~= nil and not elements.is_element(w) then
       exc.raise(exc.ArgumentError, format("Index %s: %s must be SQL text or an expression", tostring(name), k), nil, 2)
     end
-    opts[k] = w
+    opts[k] = w   -- the copy's
   end
   local using = opts.postgresql_using
   if using ~= nil and (type(using) ~= "string" or not using:match("^[%a_]+$")) then
