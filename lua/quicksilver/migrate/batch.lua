@@ -20,7 +20,8 @@ local unpack = table.unpack or unpack   -- luacheck: ignore (5.1)
 -- Each batch operation and the position of its options table (op's
 -- options less the table's schema, which batch_alter_table's table has).
 local OPTIONS_AT = {add_column = 2, drop_column = 2, alter_column = 2, create_unique_constraint = 3,
-  create_foreign_key = 5, create_check_constraint = 3, drop_constraint = 2, create_index = 3, drop_index = 2}
+  create_foreign_key = 5, create_check_constraint = 3, drop_constraint = 2, create_index = 3, drop_index = 2,
+  create_primary_key = 3}
 
 local function batch_options(name)
   local known = {}
@@ -62,6 +63,7 @@ local function direct(op, tname, changes)
     elseif n == "create_unique_constraint" then op.create_unique_constraint(a[1], tname, a[2], a[3])
     elseif n == "create_foreign_key" then op.create_foreign_key(a[1], tname, a[2], a[3], a[4], a[5])
     elseif n == "create_check_constraint" then op.create_check_constraint(a[1], tname, a[2], a[3])
+    elseif n == "create_primary_key" then op.create_primary_key(a[1], tname, a[2], a[3])
     elseif n == "drop_constraint" then op.drop_constraint(a[1], tname, a[2])
     elseif n == "create_index" then op.create_index(a[1], tname, a[2], a[3])
     elseif n == "drop_index" then op.drop_index(a[1], tname, a[2])
@@ -99,6 +101,7 @@ local function rebuild(conn, tname, changes)
   end
   local constraints = {}
   for _, con in ipairs(old.constraints) do constraints[#constraints + 1] = con end
+  local new_pk   -- a PrimaryKeyConstraint replacing the table's, every column in its order
   local fks = {}
   for _, fk in ipairs(old.foreign_keys) do
     local con = fk.constraint
@@ -161,6 +164,16 @@ local function rebuild(conn, tname, changes)
       local o = a[3] or {}
       args[#args + 1] = {name = a[1], deferrable = o.deferrable, initially = o.initially}
       constraints[#constraints + 1] = schema.UniqueConstraint(unpack(args))
+    elseif n == "create_primary_key" then
+      if type(a[2]) ~= "table" or #a[2] == 0 then
+        exc.raise(exc.ArgumentError, format("batch_alter_table(%s): create_primary_key needs a list of columns",
+          tname), nil, 5)
+      end
+      for _, cn in ipairs(a[2]) do find(cn) end
+      local o = a[3] or {}
+      local args = {unpack(a[2])}
+      args[#args + 1] = {name = a[1], deferrable = o.deferrable, initially = o.initially}
+      new_pk = schema.PrimaryKeyConstraint(unpack(args))
     elseif n == "create_check_constraint" then
       constraints[#constraints + 1] = schema.CheckConstraint(a[2], {name = a[1]})
     elseif n == "create_foreign_key" then
@@ -196,8 +209,10 @@ local function rebuild(conn, tname, changes)
   for _, e in ipairs(cols) do
     local c = e.col:copy()
     c.foreign_keys = {}
+    if new_pk then c.primary_key = false end
     items[#items + 1] = c
   end
+  if new_pk then items[#items + 1] = new_pk end
   for _, con in ipairs(constraints) do
     if con.kind ~= "primary_key" then
       -- constraints that name a dropped column go with it

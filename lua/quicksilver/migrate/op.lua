@@ -28,6 +28,7 @@ local OPTIONS = {
   create_unique_constraint = set({"schema", "deferrable", "initially"}),
   create_foreign_key = set({"ondelete", "onupdate", "source_schema", "referent_schema", "deferrable", "initially"}),
   create_check_constraint = set({"schema"}),
+  create_primary_key = set({"schema", "deferrable", "initially"}),
   drop_constraint = set({"type_", "type", "schema"}),
 }
 M.OPTIONS = OPTIONS
@@ -219,6 +220,17 @@ function M.new(conn, opts)
     run(ddl.AddConstraint(table_ref(source, o.source_schema), {kind = "foreign_key", name = name,
       columns = lcols, ref_table = referent, ref_schema = o.referent_schema, ref_columns = rcols,
       ondelete = o.ondelete, onupdate = o.onupdate, deferrable = o.deferrable, initially = o.initially}))
+  end)
+
+  --- create_primary_key(name, table, {columns}, {deferrable, initially})
+  def("create_primary_key", function(name, tname, cols, o)
+    o = check("op.create_primary_key", o, OPTIONS.create_primary_key, 3)
+    if type(cols) ~= "table" or #cols == 0 then
+      exc.raise(exc.ArgumentError, "op.create_primary_key: expected a name, a table name and a list of columns", nil, 3)
+    end
+    sqlite_refuses("create_primary_key")
+    run(ddl.AddConstraint(table_ref(tname, o.schema), {kind = "primary_key", name = name, columns = cols,
+      deferrable = o.deferrable, initially = o.initially}))
   end)
 
   --- create_check_constraint(name, table, condition (SQL text or expression))
