@@ -151,3 +151,17 @@ describe("more ORM and dialect options", function()
     raises(qs.exc.ArgumentError, function() qs.create_engine("sqlite:///x.db?mode=rw") end)
   end)
 end)
+
+describe("__mapper_args", function()
+  it("refuses keys the mapper does not implement", function()
+    local Base = orm.declarative_base()
+    local function model(args)
+      return Base:model("M" .. tostring(math.random(1e9)), {__tablename = "m" .. tostring(math.random(1e9)),
+        id = orm.mapped_column(qs.Integer, {primary_key = true}), __mapper_args = args})
+    end
+    refused("primary_key", function() model({primary_key = {"id"}}) end)
+    refused("confirm_deleted_rows", function() model({confirm_deleted_rows = false}) end)
+    raises(qs.exc.ArgumentError, function() model({eager_defaults = true}) end)
+    model({eager_defaults = false})
+  end)
+end)

@@ -211,8 +211,10 @@ end
 local RESERVED = {model = true, metadata = true, registry = true}
 local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true, __tostring = true,
   __init = true, __table = true}
-local MAPPER_ARGS = {polymorphic_on = true, polymorphic_identity = true, version_id_col = true,
-  primary_key = true, eager_defaults = true}
+-- primary_key (a mapper key other than the table's) is not implemented and
+-- is refused; eager_defaults only as this flush behaves (false: server-set
+-- values are expired and loaded on access).
+local MAPPER_ARGS = util.set({"polymorphic_on", "polymorphic_identity", "version_id_col", "eager_defaults"})
 
 local function is_relationship(v) return type(v) == "table" and rawget(v, "_is_relationship_spec") end
 
@@ -320,11 +322,10 @@ local function model(parent, name, spec)
         name, k), nil, 3)
     end
   end
-  local margs = spec.__mapper_args or {}
-  for k in pairs(margs) do
-    if not MAPPER_ARGS[k] then
-      exc.raise(exc.ArgumentError, format("model %s: unknown __mapper_args key '%s'", name, tostring(k)), nil, 3)
-    end
+  local margs = util.check_options(format("model %s: __mapper_args", name), spec.__mapper_args, MAPPER_ARGS, 3)
+  if margs.eager_defaults ~= nil and margs.eager_defaults ~= false then
+    exc.raise(exc.ArgumentError, format("model %s: __mapper_args eager_defaults can only be false (server-set " ..
+      "values are expired after the flush and loaded on access)", name), nil, 3)
   end
   local parent_mapper = not is_base and rawget(parent, "__mapper__") or nil
   local cls = setmetatable({__name = name, __parent__ = parent}, mapper_mod.ClassMeta)
