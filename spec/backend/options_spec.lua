@@ -98,6 +98,10 @@ describe("options on " .. helpers.backend, function()
       local t = qs.Table("notes", qs.MetaData(), {autoload_with = engine})
       assert.equal("notes kept", t.comment)
       assert.equal("what it's about", t.c.body.comment)
+      -- and into the models `quicksilver models` writes
+      local code = require("quicksilver.cli.schema").models(helpers.backend_url())
+      assert.truthy(code:find('comment = "what it\'s about"', 1, true), code)
+      assert.truthy(code:find('{comment = "notes kept"}', 1, true), code)
     end
     -- a column added by a migration keeps its comment too
     engine:begin(function(c) op_mod.new(c).add_column("notes", qs.Column("extra", qs.Integer, {comment = "more"})) end)
