@@ -5,6 +5,7 @@
 */
 #include "lcompile.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -374,11 +375,28 @@ static void create_table(qsC *c, int idx) {
   }
   lua_pop(L, 1);
   qsC_puts(c, "\n)");
-  if (c->d->quote_open == '`' && qsC_field(c, t, "comment") != LUA_TNIL) {
-    qsC_puts(c, " COMMENT=");
-    text_literal(c, t, "comment");
+  if (c->d->quote_open == '`') {
+    /* MySQL's table options: bare words checked where they were given (schema.lua) */
+    static const char *const opts[][2] = {{"mysql_engine", " ENGINE="}, {"mysql_charset", " DEFAULT CHARSET="},
+                                          {"mysql_collate", " COLLATE="}};
+    size_t k, len;
+    for (k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+      const char *v = qsC_string(c, t, opts[k][0], &len);
+      size_t j;
+      if (v == NULL) continue;
+      for (j = 0; j < len; j++)
+        if (!((v[j] >= 'a' && v[j] <= 'z') || (v[j] >= 'A' && v[j] <= 'Z') || (v[j] >= '0' && v[j] <= '9') ||
+              v[j] == '_'))
+          qsC_error(c, QS_COMPILE, "%s must be a bare name, not '%s'", opts[k][0], v);
+      qsC_puts(c, opts[k][1]);
+      qsC_puts(c, v);
+    }
+    if (qsC_field(c, t, "comment") != LUA_TNIL) {
+      qsC_puts(c, " COMMENT=");
+      text_literal(c, t, "comment");
+    }
+    lua_pop(L, 1);
   }
-  if (c->d->quote_open == '`') lua_pop(L, 1);
   lua_pop(L, 1);
 }
 
@@ -408,7 +426,29 @@ static void create_index(qsC *c, int idx) {
   qsC_puts(c, " (");
   c->unqualified++;
   c->literal_binds++;
-  qsC_list(c, idx, "expressions", ", ", 0);
+  if (c->d->quote_open == '`' && qsC_field(c, idx, "_mysql_lengths") == LUA_TTABLE) {
+    /* mysql_length: a prefix length after each column that has one */
+    int lens = lua_gettop(L), i, cnt;
+    qsC_field(c, idx, "expressions");
+    cnt = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+    for (i = 1; i <= cnt; i++) {
+      if (i > 1) qsC_puts(c, ", ");
+      lua_rawgeti(L, -1, i);
+      qsC_expr(c, lua_gettop(L));
+      lua_pop(L, 1);
+      lua_rawgeti(L, lens, i);
+      if (lua_isnumber(L, -1)) {
+        char num[32];
+        snprintf(num, sizeof num, "(%ld)", (long)lua_tointeger(L, -1));
+        qsC_puts(c, num);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  } else {
+    if (c->d->quote_open == '`') lua_pop(L, 1);
+    qsC_list(c, idx, "expressions", ", ", 0);
+  }
   qs_buf_putc(c->b, ')');
   /* a partial index: each database's own option (SQLAlchemy's dialect kwargs) */
   if (c->d->paramstyle == QS_PARAM_DOLLAR || strcmp(c->d->name, "sqlite") == 0) {

@@ -259,13 +259,16 @@ describe("migrations keep what is not theirs on " .. helpers.backend, function()
       qs.Column("live", qs.Boolean),
       qs.Column("legs", qs.Integer),
       qs.CheckConstraint(qs.column("legs"):ge(0), {name = "ck_pets_legs"}),
-      {comment = "pets kept"})
+      qs.Column("story", qs.Text),
+      {comment = "pets kept", mysql_engine = "InnoDB"})
+    qs.Index("ix_pets_story", pets.c.story, {mysql_length = {story = 30}})
     qs.Index("uq_pets_live_name", pets.c.name, {unique = true, postgresql_where = pets.c.live:eq(true),
       sqlite_where = pets.c.live:eq(true)})
     local cfg = {dir = dir, url = url, target_metadata = md}
     local _, path = migrate.revision(cfg, {message = "pets", autogenerate = true})
     local text = io.open(path):read("*a")
-    for _, want in ipairs({"autoincrement = false", "comment = \"the pet's name\"", "{comment = \"pets kept\"}",
+    for _, want in ipairs({"autoincrement = false", "comment = \"the pet's name\"",
+        "{comment = \"pets kept\", mysql_engine = \"InnoDB\"}", "mysql_length = {[\"story\"] = 30}",
         "onupdate = \"CASCADE\"", "qs.CheckConstraint(qs.text(\"legs >= 0\"), {name = \"ck_pets_legs\"})",
         "postgresql_where = qs.text(\"live = true\")", "sqlite_where = qs.text(\"live = 1\")"}) do
       assert.truthy(text:find(want, 1, true), want .. " in:\n" .. text)

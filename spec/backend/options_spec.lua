@@ -126,4 +126,26 @@ describe("options on " .. helpers.backend, function()
       assert.equal(5, run())
     end
   end)
+  it("MySQL table options and prefix lengths reach MariaDB and leave the others alone", function()
+    local md = qs.MetaData()
+    local t = qs.Table("docs", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("body", qs.Text),
+      {mysql_engine = "InnoDB", mysql_charset = "utf8mb4"})
+    -- a TEXT column is indexed on MySQL only with a prefix length
+    qs.Index("ix_docs_body", t.c.body, {mysql_length = 50})
+    md:create_all(engine)
+    insert(t, {id = 1, body = "hello"})
+    if helpers.on("mysql") then
+      local row = engine:connect(function(c)
+        return c:exec_driver_sql("SELECT engine, table_collation FROM information_schema.tables " ..
+          "WHERE table_schema = DATABASE() AND table_name = 'docs'"):first()
+      end)
+      assert.equal("InnoDB", row[1])
+      assert.matches("^utf8mb4", row[2])
+      local sub = engine:connect(function(c)
+        return c:exec_driver_sql("SELECT sub_part FROM information_schema.statistics " ..
+          "WHERE table_schema = DATABASE() AND table_name = 'docs' AND index_name = 'ix_docs_body'"):scalar()
+      end)
+      assert.equal(50, tonumber(sub))
+    end
+  end)
 end)

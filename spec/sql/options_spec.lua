@@ -137,8 +137,8 @@ describe("options refused by name", function()
       "prefixes"},
     {"Table sqlite_", function() qs.Table("p", qs.MetaData(), qs.Column("a", qs.Integer), {sqlite_autoincrement = true}) end,
       "sqlite_autoincrement"},
-    {"Table mysql_", function() qs.Table("p", qs.MetaData(), qs.Column("a", qs.Integer), {mysql_engine = "InnoDB"}) end,
-      "mysql_engine"},
+    {"Table mysql_", function() qs.Table("p", qs.MetaData(), qs.Column("a", qs.Integer), {mysql_row_format = "DYNAMIC"}) end,
+      "mysql_row_format"},
     {"ForeignKey", function() qs.ForeignKey("t.id", {match = "FULL"}) end, "match"},
     {"ForeignKeyConstraint", function() qs.ForeignKeyConstraint({"a"}, {"t.id"}, {onupdat = "CASCADE"}) end, "onupdat"},
     {"UniqueConstraint", function() qs.UniqueConstraint("a", {nam = "x"}) end, "nam"},
@@ -147,7 +147,7 @@ describe("options refused by name", function()
     {"CheckConstraint", function() qs.CheckConstraint("a > 0", {deferrable = true}) end, "deferrable"},
     {"Index", function() qs.Index("ix", t.c.x, {uniq = true}) end, "uniq"},
     {"Index postgresql_", function() qs.Index("ix", t.c.x, {postgresql_whre = "x > 0"}) end, "postgresql_whre"},
-    {"Index mysql_", function() qs.Index("ix", t.c.x, {mysql_length = 10}) end, "mysql_length"},
+    {"Index mysql_", function() qs.Index("ix", t.c.x, {mysql_prefix = "FULLTEXT"}) end, "mysql_prefix"},
     {"MetaData", function() qs.MetaData({schemas = "s"}) end, "schemas"},
     {"with_for_update", function() qs.select(t.c.id):with_for_update({of = t, wait = 5}) end, "wait"},
   }
@@ -161,8 +161,10 @@ describe("options refused by name", function()
   it("lists the options of the prefix's dialect the place takes", function()
     local err = raises(qs.exc.ArgumentError, function() qs.Index("ix", t.c.x, {postgresql_ops = {}}) end)
     assert.matches("its postgresql options: postgresql_using, postgresql_where", err.message, 1, true)
-    err = raises(qs.exc.ArgumentError, function() qs.Index("ix", t.c.x, {mariadb_length = 3}) end)
-    assert.matches("it takes no mariadb options", err.message, 1, true)
+    err = raises(qs.exc.ArgumentError, function() qs.Index("ix", t.c.x, {sqlite_using = 3}) end)
+    assert.matches("its sqlite options: sqlite_where", err.message, 1, true)
+    err = raises(qs.exc.ArgumentError, function() qs.MetaData({postgresql_schema = "x"}) end)
+    assert.matches("it takes no postgresql options", err.message, 1, true)
   end)
 
   it("takes type_ as the column's type and keep_existing as the first definition", function()
@@ -212,5 +214,37 @@ describe("type options", function()
       assert.matches("unknown option", err.message, 1, true)
       assert.truthy(err.message:find(what, 1, true) or what == "contains", what .. ": " .. err.message)
     end
+  end)
+end)
+
+describe("MySQL table and index options", function()
+  it("renders ENGINE, CHARSET, COLLATE and prefix lengths on MySQL/MariaDB only", function()
+    local md = qs.MetaData()
+    local t = qs.Table("docs", md, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("title", qs.String(200)), qs.Column("body", qs.Text),
+      {mysql_engine = "InnoDB", mariadb_charset = "utf8mb4", mysql_collate = "utf8mb4_bin", comment = "c"})
+    for _, d in ipairs({"mysql", "mariadb"}) do
+      assert.matches("\n%) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='c'$",
+        qs.schema.CreateTable(t):compile({dialect = d}).sql)
+    end
+    assert.matches("\n%)$", qs.schema.CreateTable(t):compile({dialect = "postgresql"}).sql)
+    local ix = qs.Index("ix_docs_title_body", t.c.title, t.c.body, {mysql_length = {body = 100}})
+    assert.equal("CREATE INDEX ix_docs_title_body ON docs (title, body(100))",
+      qs.schema.CreateIndex(ix):compile({dialect = "mysql"}).sql)
+    assert.equal("CREATE INDEX ix_docs_title_body ON docs (title, body)",
+      qs.schema.CreateIndex(ix):compile({dialect = "postgresql"}).sql)
+    local ix2 = qs.Index("ix_docs_both", t.c.title, t.c.body, {mariadb_length = 20})
+    assert.equal("CREATE INDEX ix_docs_both ON docs (title(20), body(20))",
+      qs.schema.CreateIndex(ix2):compile({dialect = "mariadb"}).sql)
+    raises(qs.exc.ArgumentError, function() qs.Index("ix", t.c.title, {mysql_length = 0}) end)
+    raises(qs.exc.ArgumentError, function()
+      qs.schema.CreateIndex(qs.Index("ix_x", t.c.title, {mysql_length = {nobody = 3}}))
+    end)
+    raises(qs.exc.ArgumentError, function()
+      qs.Table("e", qs.MetaData(), qs.Column("a", qs.Integer), {mysql_engine = "InnoDB; DROP"})
+    end)
+    raises(qs.exc.ArgumentError, function()
+      qs.Table("e", qs.MetaData(), qs.Column("a", qs.Integer), {mysql_engine = "a", mariadb_engine = "b"})
+    end)
   end)
 end)

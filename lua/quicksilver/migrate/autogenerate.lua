@@ -303,6 +303,16 @@ local function index_options(o, ix)
     end
   end
   if ix.postgresql_using then o[#o + 1] = format("postgresql_using = %q", ix.postgresql_using) end
+  local ml = ix.mysql_length
+  if type(ml) == "number" then
+    o[#o + 1] = "mysql_length = " .. tostring(ml)
+  elseif type(ml) == "table" then
+    local ks, parts = {}, {}
+    for k in pairs(ml) do ks[#ks + 1] = k end
+    table.sort(ks)
+    for i, k in ipairs(ks) do parts[i] = format("[%q] = %d", k, ml[k]) end
+    o[#o + 1] = "mysql_length = {" .. concat(parts, ", ") .. "}"
+  end
   return o
 end
 
@@ -358,7 +368,12 @@ local function table_code(t)
         options_code(constraint_options({}, con)))
     end
   end
-  if t.comment ~= nil then lines[#lines + 1] = format("      {comment = %q},", t.comment) end
+  local topts = {}
+  if t.comment ~= nil then topts[#topts + 1] = format("comment = %q", t.comment) end
+  for _, k in ipairs({"mysql_engine", "mysql_charset", "mysql_collate"}) do
+    if t[k] then topts[#topts + 1] = format("%s = %q", k, t[k]) end
+  end
+  if #topts > 0 then lines[#lines + 1] = "      {" .. concat(topts, ", ") .. "}," end
   lines[#lines] = lines[#lines]:gsub(",$", "")
   lines[#lines + 1] = "    )"
   for _, ix in ipairs(t.indexes) do

@@ -21,7 +21,8 @@ local OPTIONS = {
   add_column = set({"schema"}),
   drop_column = set({"schema"}),
   rename_table = set({"schema"}),
-  create_index = set({"unique", "schema", "postgresql_where", "sqlite_where", "postgresql_using"}),
+  create_index = set({"unique", "schema", "postgresql_where", "sqlite_where", "postgresql_using",
+    "mysql_length", "mariadb_length"}),
   drop_index = set({"schema"}),
   alter_column = set({"type", "type_", "nullable", "server_default", "new_column_name", "comment",
     "existing_type", "existing_nullable", "existing_server_default", "existing_comment", "schema"}),
@@ -109,10 +110,11 @@ function M.new(conn, opts)
     for i, c in ipairs(cols) do exprs[i] = type(c) == "string" and elements.column(c) or c end
     -- checked and normalised as qs.Index does
     local model = schema.index(iname, {unique = o.unique, postgresql_where = o.postgresql_where,
-      sqlite_where = o.sqlite_where, postgresql_using = o.postgresql_using})
+      sqlite_where = o.sqlite_where, postgresql_using = o.postgresql_using, mysql_length = o.mysql_length,
+      mariadb_length = o.mariadb_length})
     local idx = {_is_index = true, name = iname, table = table_ref(tname, o.schema), expressions = exprs,
       unique = o.unique or false, postgresql_where = model.postgresql_where, sqlite_where = model.sqlite_where,
-      postgresql_using = model.postgresql_using}
+      postgresql_using = model.postgresql_using, mysql_length = model.mysql_length}
     run(ddl.CreateIndex(idx))
   end)
 

@@ -86,7 +86,8 @@ local function describe(t)
         sqltext = con.sqltext, deferrable = con.deferrable, initially = con.initially}
     end
   end
-  return {name = t.name, schema = t.schema, columns = cols, comment = t.comment, _k = K.TABLE}, constraints
+  return {name = t.name, schema = t.schema, columns = cols, comment = t.comment, mysql_engine = t.mysql_engine,
+    mysql_charset = t.mysql_charset, mysql_collate = t.mysql_collate, _k = K.TABLE}, constraints
 end
 
 -- Foreign keys marked use_alter (a cycle between tables): created by ALTER
@@ -211,7 +212,29 @@ function M.CreateIndex(idx, opts)
   if not idx.table then
     exc.raise(exc.ArgumentError, "CreateIndex: the index is not attached to a table", nil, 2)
   end
-  return setmetatable({_k = K.CREATE_INDEX, name = idx.name, unique = idx.unique,
+  -- mysql_length: a prefix length per expression (all of them, or by column name)
+  local lengths
+  local ml = idx.mysql_length
+  if ml ~= nil then
+    lengths = {}
+    local named = {}
+    for i, e in ipairs(idx.expressions) do
+      if type(ml) == "number" then lengths[i] = ml
+      else
+        local n = type(e) == "table" and e.name and ml[e.name]
+        if n then lengths[i] = n; named[e.name] = true end
+      end
+    end
+    if type(ml) == "table" then
+      for k in pairs(ml) do
+        if not named[k] then
+          exc.raise(exc.ArgumentError, string.format("Index %s: mysql_length names '%s', which it does not index",
+            tostring(idx.name), tostring(k)), nil, 2)
+        end
+      end
+    end
+  end
+  return setmetatable({_k = K.CREATE_INDEX, name = idx.name, unique = idx.unique, _mysql_lengths = lengths,
     table = idx.table, expressions = idx.expressions, postgresql_where = idx.postgresql_where,
     sqlite_where = idx.sqlite_where, postgresql_using = idx.postgresql_using,
     if_not_exists = opts and opts.if_not_exists or false, target = idx}, DDLElement)

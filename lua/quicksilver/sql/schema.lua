@@ -364,10 +364,11 @@ M.Index = Index
 -- Index options: each dialect's own (SQLAlchemy's dialect kwargs) apply on
 -- that database only: postgresql_where / sqlite_where make a partial index
 -- there, postgresql_using names the access method.
-local INDEX_OPTIONS = util.set({"unique", "postgresql_where", "sqlite_where", "postgresql_using"})
+local INDEX_OPTIONS = util.set({"unique", "postgresql_where", "sqlite_where", "postgresql_using",
+  "mysql_length", "mariadb_length"})
 
 --- qs.Index(name, col_or_name, ..., {unique, postgresql_where, sqlite_where,
---- postgresql_using}); attaches to the columns' table (or, with names, to
+--- postgresql_using, mysql_length = n | {column = n}}); attaches to the columns' table (or, with names, to
 --- the Table it is given to).
 function M.index(name, ...)
   local exprs, opts = {}, nil
@@ -391,8 +392,17 @@ function M.index(name, ...)
     exc.raise(exc.ArgumentError, format("Index %s: postgresql_using must be an access method name " ..
       "(btree, hash, gist, gin, ...)", tostring(name)), nil, 2)
   end
+  local mlen = opts.mysql_length
+  if opts.mariadb_length ~= nil then
+    if mlen ~= nil then
+      exc.raise(exc.ArgumentError, format("Index %s: give mysql_length or mariadb_length, not both", tostring(name)), nil, 2)
+    end
+    mlen = opts.mariadb_length
+  end
+  M.check_mysql_length(mlen, "Index " .. tostring(name), 3)
   local idx = setmetatable({name = name, _exprs = exprs, unique = opts.unique and true or false,
-    postgresql_where = opts.postgresql_where, sqlite_where = opts.sqlite_where, postgresql_using = using}, Index)
+    postgresql_where = opts.postgresql_where, sqlite_where = opts.sqlite_where, postgresql_using = using,
+    mysql_length = mlen}, Index)
   for _, e in ipairs(exprs) do
     if type(e) == "table" and e.table then
       idx:_attach(e.table)
@@ -400,6 +410,24 @@ function M.index(name, ...)
     end
   end
   return idx
+end
+
+--- Checks a mysql_length option: a positive integer or {column = n}.
+function M.check_mysql_length(v, what, level)
+  if v == nil then return end
+  local function bad()
+    exc.raise(exc.ArgumentError, what .. ": mysql_length must be a positive integer or {column = length}", nil,
+      level + 1)
+  end
+  if type(v) == "number" then
+    if v < 1 or v ~= math.floor(v) then bad() end
+  elseif type(v) == "table" then
+    for k, n in pairs(v) do
+      if type(k) ~= "string" or type(n) ~= "number" or n < 1 or n ~= math.floor(n) then bad() end
+    end
+  else
+    bad()
+  end
 end
 
 function Index:_attach(t)
@@ -441,7 +469,8 @@ M.Table = Table
 -- prefixes (CREATE TEMPORARY TABLE ...) and sqlite_autoincrement are not
 -- rendered, so not taken.
 local TABLE_OPTIONS = util.set({"schema", "comment", "extend_existing", "keep_existing",
-  "autoload_with", "info"})
+  "autoload_with", "info", "mysql_engine", "mysql_charset", "mysql_collate",
+  "mariadb_engine", "mariadb_charset", "mariadb_collate"})
 
 --- qs.Table(name, metadata, Column..., Constraint..., Index..., {options})
 function M.table(name, metadata, ...)
@@ -466,6 +495,19 @@ function M.table(name, metadata, ...)
   util.check_options(format("Table '%s'", name), opts, TABLE_OPTIONS, 2)
   if opts.comment ~= nil and type(opts.comment) ~= "string" then
     exc.raise(exc.ArgumentError, format("Table '%s': comment must be a string", name), nil, 2)
+  end
+  -- MySQL/MariaDB table options (either prefix; MySQL's CREATE TABLE only): bare names
+  local mysql_opts = {}
+  for _, k in ipairs({"engine", "charset", "collate"}) do
+    local v, w = opts["mysql_" .. k], opts["mariadb_" .. k]
+    if v ~= nil and w ~= nil then
+      exc.raise(exc.ArgumentError, format("Table '%s': give mysql_%s or mariadb_%s, not both", name, k, k), nil, 2)
+    end
+    v = v or w
+    if v ~= nil and (type(v) ~= "string" or not v:match("^[%w_]+$")) then
+      exc.raise(exc.ArgumentError, format("Table '%s': mysql_%s must be a bare name", name, k), nil, 2)
+    end
+    mysql_opts["mysql_" .. k] = v
   end
   local schema = opts.schema or metadata.schema
   local fullname = schema and (schema .. "." .. name) or name
@@ -495,7 +537,8 @@ function M.table(name, metadata, ...)
   if existing then metadata:remove(existing) end
   local t = setmetatable({name = name, schema = schema, fullname = fullname, metadata = metadata,
     columns = {}, foreign_keys = {}, constraints = {}, indexes = {}, comment = opts.comment,
-    info = opts.info or {}}, Table)
+    mysql_engine = mysql_opts.mysql_engine, mysql_charset = mysql_opts.mysql_charset,
+    mysql_collate = mysql_opts.mysql_collate, info = opts.info or {}}, Table)
   t.c = selectable.column_collection(name, {})
   local pending_indexes = {}
   for _, a in ipairs(items) do
