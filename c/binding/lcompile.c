@@ -380,7 +380,7 @@ static int l_compile(lua_State *L) {
     case QSK_DELETE: qsC_delete(&c, 1); break;
     case QSK_CREATE_TABLE: case QSK_DROP_TABLE: case QSK_CREATE_INDEX: case QSK_DROP_INDEX:
     case QSK_ADD_CONSTRAINT: case QSK_DROP_CONSTRAINT: case QSK_ADD_COLUMN: case QSK_DROP_COLUMN:
-    case QSK_RENAME_TABLE: case QSK_ALTER_COLUMN: case QSK_RENAME_COLUMN:
+    case QSK_RENAME_TABLE: case QSK_ALTER_COLUMN: case QSK_RENAME_COLUMN: case QSK_COMMENT_ON:
       qsC_ddl(&c, 1, kind);
       break;
     case QSK_TEXT: qsC_text(&c, 1); break;

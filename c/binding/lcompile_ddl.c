@@ -5,7 +5,9 @@
 */
 #include "lcompile.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
 
@@ -69,6 +71,13 @@ void qsC_type(qsC *c, int typeidx, int autoinc) {
     qs_error_clear(&err);
     qsC_error(c, rc, "%s", msg);
   }
+  {
+    const char *coll = qsC_string(c, typeidx, "collation", &n);
+    if (coll) {   /* String(n, {collation = ...}): a name, quoted when it needs it */
+      qsC_puts(c, " COLLATE ");
+      qsC_ident(c, coll, n);
+    }
+  }
 }
 
 /* A list of column names (strings) from field name of idx. */
@@ -112,6 +121,45 @@ static void referential_action(qsC *c, int idx, const char *field, const char *s
             "RESTRICT or NO ACTION)", field, v);
 }
 
+/* Field name of idx (a string) as a quoted SQL literal: comments. */
+static void text_literal(qsC *c, int idx, const char *name) {
+  qs_value v;
+  qs_error err;
+  memset(&err, 0, sizeof err);
+  v.type = QS_TTEXT;
+  v.u.s.p = qsC_string(c, idx, name, &v.u.s.n);
+  if (v.u.s.p == NULL) qsC_error(c, QS_COMPILE, "%s must be a string", name);
+  if (qs_render_literal(c->d, c->b, &v, &err) != QS_OK) {
+    qs_error_clear(&err);
+    qsC_error(c, QS_COMPILE, "bad %s text", name);
+  }
+}
+
+/*
+** DEFERRABLE / NOT DEFERRABLE and INITIALLY DEFERRED / IMMEDIATE of a
+** constraint (INITIALLY's value from a fixed list). Where the database has
+** no such clause (MySQL/MariaDB at all, SQLite but on foreign keys) it is
+** refused here by the option's name rather than by a syntax error there.
+*/
+static void deferrability(qsC *c, int idx, int fk) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *v;
+  int has = qsC_field(c, idx, "deferrable") != LUA_TNIL, deferrable = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  v = qsC_string(c, idx, "initially", &n);
+  if (!has && v == NULL) return;
+  if (c->d->quote_open == '`')
+    qsC_error(c, QS_COMPILE, "MySQL/MariaDB constraints cannot be deferred (deferrable, initially)");
+  if (!fk && strcmp(c->d->name, "sqlite") == 0)
+    qsC_error(c, QS_COMPILE, "SQLite defers only foreign keys (deferrable, initially)");
+  if (has) qsC_puts(c, deferrable ? " DEFERRABLE" : " NOT DEFERRABLE");
+  if (v == NULL) return;
+  if (n == 8 && strncasecmp(v, "DEFERRED", 8) == 0) qsC_puts(c, " INITIALLY DEFERRED");
+  else if (n == 9 && strncasecmp(v, "IMMEDIATE", 9) == 0) qsC_puts(c, " INITIALLY IMMEDIATE");
+  else qsC_error(c, QS_COMPILE, "initially must be DEFERRED or IMMEDIATE, not '%s'", v);
+}
+
 static void constraint(qsC *c, int idx) {
   size_t n;
   const char *kind = qsC_string(c, idx, "kind", &n);
@@ -126,10 +174,12 @@ static void constraint(qsC *c, int idx) {
     qsC_puts(c, "PRIMARY KEY (");
     name_list(c, idx, "columns");
     qs_buf_putc(c->b, ')');
+    deferrability(c, idx, 0);
   } else if (strcmp(kind, "unique") == 0) {
     qsC_puts(c, "UNIQUE (");
     name_list(c, idx, "columns");
     qs_buf_putc(c->b, ')');
+    deferrability(c, idx, 0);
   } else if (strcmp(kind, "foreign_key") == 0) {
     const char *schema = qsC_string(c, idx, "ref_schema", &n);
     const char *table;
@@ -148,6 +198,7 @@ static void constraint(qsC *c, int idx) {
     qs_buf_putc(c->b, ')');
     referential_action(c, idx, "ondelete", " ON DELETE ");
     referential_action(c, idx, "onupdate", " ON UPDATE ");
+    deferrability(c, idx, 1);
   } else if (strcmp(kind, "check") == 0) {
     qsC_puts(c, "CHECK (");
     qsC_field(c, idx, "sqltext");
@@ -196,6 +247,13 @@ static void column_def(qsC *c, int idx) {
   lua_pop(L, 1);
   if (!bool_field(c, idx, "nullable")) qsC_puts(c, " NOT NULL");
   if (autoinc && mysql) qsC_puts(c, " AUTO_INCREMENT");
+  /* MySQL keeps a column's comment in its definition; PostgreSQL takes
+     COMMENT ON after the table (COMMENT_ON); SQLite has no comments */
+  if (mysql && qsC_field(c, idx, "comment") != LUA_TNIL) {
+    qsC_puts(c, " COMMENT ");
+    text_literal(c, idx, "comment");
+  }
+  if (mysql) lua_pop(L, 1);
 }
 
 /* "ALTER TABLE <the element's table>" of the migration DDL nodes. */
@@ -244,6 +302,11 @@ static void alter_column(qsC *c, int idx) {
     if (qsC_field(c, idx, "server_default") != LUA_TNIL && !lua_isboolean(L, -1)) {
       qsC_puts(c, " DEFAULT ");
       default_expr(c, lua_gettop(L));
+    }
+    lua_pop(L, 1);
+    if (qsC_field(c, idx, "comment") != LUA_TNIL) {   /* restated, or MODIFY drops it */
+      qsC_puts(c, " COMMENT ");
+      text_literal(c, idx, "comment");
     }
     lua_pop(L, 1);
     return;
@@ -312,6 +375,28 @@ static void create_table(qsC *c, int idx) {
   }
   lua_pop(L, 1);
   qsC_puts(c, "\n)");
+  if (c->d->quote_open == '`') {
+    /* MySQL's table options: bare words checked where they were given (schema.lua) */
+    static const char *const opts[][2] = {{"mysql_engine", " ENGINE="}, {"mysql_charset", " DEFAULT CHARSET="},
+                                          {"mysql_collate", " COLLATE="}};
+    size_t k, len;
+    for (k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+      const char *v = qsC_string(c, t, opts[k][0], &len);
+      size_t j;
+      if (v == NULL) continue;
+      for (j = 0; j < len; j++)
+        if (!((v[j] >= 'a' && v[j] <= 'z') || (v[j] >= 'A' && v[j] <= 'Z') || (v[j] >= '0' && v[j] <= '9') ||
+              v[j] == '_'))
+          qsC_error(c, QS_COMPILE, "%s must be a bare name, not '%s'", opts[k][0], v);
+      qsC_puts(c, opts[k][1]);
+      qsC_puts(c, v);
+    }
+    if (qsC_field(c, t, "comment") != LUA_TNIL) {
+      qsC_puts(c, " COMMENT=");
+      text_literal(c, t, "comment");
+    }
+    lua_pop(L, 1);
+  }
   lua_pop(L, 1);
 }
 
@@ -327,13 +412,77 @@ static void create_index(qsC *c, int idx) {
   qsC_field(c, idx, "table");
   qsC_table_name(c, lua_gettop(L));
   lua_pop(L, 1);
+  if (c->d->paramstyle == QS_PARAM_DOLLAR) {
+    const char *using = qsC_string(c, idx, "postgresql_using", &n);
+    size_t i;
+    if (using) {   /* an access method: a bare word (checked, never quoted user text) */
+      for (i = 0; i < n; i++)
+        if (!((using[i] >= 'a' && using[i] <= 'z') || (using[i] >= 'A' && using[i] <= 'Z') || using[i] == '_'))
+          qsC_error(c, QS_COMPILE, "postgresql_using must be an access method name, not '%s'", using);
+      qsC_puts(c, " USING ");
+      qsC_puts(c, using);
+    }
+  }
   qsC_puts(c, " (");
   c->unqualified++;
   c->literal_binds++;
-  qsC_list(c, idx, "expressions", ", ", 0);
+  if (c->d->quote_open == '`' && qsC_field(c, idx, "_mysql_lengths") == LUA_TTABLE) {
+    /* mysql_length: a prefix length after each column that has one */
+    int lens = lua_gettop(L), i, cnt;
+    qsC_field(c, idx, "expressions");
+    cnt = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+    for (i = 1; i <= cnt; i++) {
+      if (i > 1) qsC_puts(c, ", ");
+      lua_rawgeti(L, -1, i);
+      qsC_expr(c, lua_gettop(L));
+      lua_pop(L, 1);
+      lua_rawgeti(L, lens, i);
+      if (lua_isnumber(L, -1)) {
+        char num[32];
+        snprintf(num, sizeof num, "(%ld)", (long)lua_tointeger(L, -1));
+        qsC_puts(c, num);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  } else {
+    if (c->d->quote_open == '`') lua_pop(L, 1);
+    qsC_list(c, idx, "expressions", ", ", 0);
+  }
+  qs_buf_putc(c->b, ')');
+  /* a partial index: each database's own option (SQLAlchemy's dialect kwargs) */
+  if (c->d->paramstyle == QS_PARAM_DOLLAR || strcmp(c->d->name, "sqlite") == 0) {
+    const char *opt = c->d->paramstyle == QS_PARAM_DOLLAR ? "postgresql_where" : "sqlite_where";
+    if (qsC_field(c, idx, opt) != LUA_TNIL) {
+      qsC_puts(c, " WHERE ");
+      qsC_expr(c, lua_gettop(L));
+    }
+    lua_pop(L, 1);
+  }
   c->literal_binds--;
   c->unqualified--;
-  qs_buf_putc(c->b, ')');
+}
+
+/* COMMENT ON TABLE t / COLUMN t.c IS '...' (PostgreSQL; nil: IS NULL). */
+static void comment_on(qsC *c, int idx) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *col = qsC_string(c, idx, "column", &n);
+  if (c->d->paramstyle != QS_PARAM_DOLLAR)
+    qsC_error(c, QS_COMPILE, "COMMENT ON is PostgreSQL's (MySQL keeps comments in the CREATE TABLE)");
+  qsC_puts(c, col ? "COMMENT ON COLUMN " : "COMMENT ON TABLE ");
+  qsC_field(c, idx, "element");
+  qsC_table_name(c, lua_gettop(L));
+  lua_pop(L, 1);
+  if (col) {
+    qs_buf_putc(c->b, '.');
+    col = qsC_string(c, idx, "column", &n);
+    qsC_ident(c, col, n);
+  }
+  qsC_puts(c, " IS ");
+  if (qsC_field(c, idx, "comment") == LUA_TNIL) qsC_puts(c, "NULL");
+  else text_literal(c, idx, "comment");
+  lua_pop(L, 1);
 }
 
 void qsC_ddl(qsC *c, int idx, int kind) {
@@ -383,6 +532,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       qsC_ident(c, name, n);
       break;
     case QSK_ALTER_COLUMN: alter_column(c, idx); break;
+    case QSK_COMMENT_ON: comment_on(c, idx); break;
     case QSK_RENAME_COLUMN:
       name = qsC_string(c, idx, "name", &n);
       if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a column needs its name");

@@ -297,11 +297,18 @@ static void limit_offset(qsC *c, int idx) {
   lua_pop(L, 2);
 }
 
+/*
+** FOR UPDATE and its options as SQLAlchemy renders them per dialect; what a
+** database has not is refused by name rather than left out: OF on MariaDB,
+** key_share off PostgreSQL. SQLite locks the whole file: nothing is rendered.
+** OF names each FROM element (a table without its schema, an alias by its
+** name), as PostgreSQL and MySQL want.
+*/
 static void for_update(qsC *c, int idx) {
   lua_State *L = c->L;
-  int t, read, nowait, skip;
+  int t, read, nowait, skip, key_share, pg = c->d->paramstyle == QS_PARAM_DOLLAR;
   if (qsC_field(c, idx, "_for_update") != LUA_TTABLE || is_dialect(c, "sqlite")) {
-    lua_pop(L, 1);   /* SQLite locks the whole file: FOR UPDATE is left out */
+    lua_pop(L, 1);
     return;
   }
   t = lua_gettop(L);
@@ -311,26 +318,34 @@ static void for_update(qsC *c, int idx) {
   nowait = lua_toboolean(L, -1);
   lua_getfield(L, t, "skip_locked");
   skip = lua_toboolean(L, -1);
-  lua_pop(L, 3);
-  if (is_mysql(c) && read) {
-    qsC_puts(c, " LOCK IN SHARE MODE");
-  } else {
-    qsC_puts(c, read ? " FOR SHARE" : " FOR UPDATE");
-    if (qsC_field(c, t, "of") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
-      int i, n = (int)lua_rawlen(L, -1);
-      qsC_puts(c, " OF ");
-      for (i = 1; i <= n; i++) {
-        if (i > 1) qsC_puts(c, ", ");
-        lua_rawgeti(L, -1, i);
-        if (qsC_kind(L, -1) == QSK_TABLE) qsC_table_name(c, lua_gettop(L));
-        else qsC_expr(c, lua_gettop(L));
-        lua_pop(L, 1);
-      }
+  lua_getfield(L, t, "key_share");
+  key_share = lua_toboolean(L, -1);
+  lua_pop(L, 4);
+  if (key_share && !pg) qsC_error(c, QS_COMPILE, "with_for_update: key_share is PostgreSQL's (FOR NO KEY UPDATE / FOR KEY SHARE)");
+  if (is_mysql(c) && read) qsC_puts(c, " LOCK IN SHARE MODE");
+  else if (key_share) qsC_puts(c, read ? " FOR KEY SHARE" : " FOR NO KEY UPDATE");
+  else qsC_puts(c, read ? " FOR SHARE" : " FOR UPDATE");
+  if (qsC_field(c, t, "of") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+    int i, n = (int)lua_rawlen(L, -1);
+    if (is_dialect(c, "mariadb")) qsC_error(c, QS_COMPILE, "with_for_update: MariaDB has no FOR UPDATE OF (of)");
+    if (is_mysql(c) && read) qsC_error(c, QS_COMPILE, "with_for_update: LOCK IN SHARE MODE takes no OF (of)");
+    qsC_puts(c, " OF ");
+    for (i = 1; i <= n; i++) {
+      size_t len;
+      const char *name;
+      if (i > 1) qsC_puts(c, ", ");
+      lua_rawgeti(L, -1, i);
+      if (qsC_kind(L, -1) == QSK_ALIAS) name = qsC_alias_name(c, lua_gettop(L), &len);
+      else if (qsC_kind(L, -1) == QSK_TABLE) name = qsC_string(c, lua_gettop(L), "name", &len);
+      else name = NULL;
+      if (name == NULL) qsC_error(c, QS_COMPILE, "with_for_update: of must name tables or aliases");
+      qsC_ident(c, name, len);
+      lua_pop(L, 1);
     }
-    lua_pop(L, 1);
-    if (nowait) qsC_puts(c, " NOWAIT");
-    if (skip) qsC_puts(c, " SKIP LOCKED");
   }
+  lua_pop(L, 1);
+  if (nowait) qsC_puts(c, " NOWAIT");
+  if (skip) qsC_puts(c, " SKIP LOCKED");
   lua_pop(L, 1);
 }
 

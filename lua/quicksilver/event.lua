@@ -15,6 +15,7 @@
 --- Emitters call `has` before anything else, so that a program with no
 --- listeners pays one comparison per event (`total == 0`).
 local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
 
 local M = {}
 
@@ -142,14 +143,8 @@ function M.listen(target, name, fn, opts)
   end
   if opts == nil then
     opts = EMPTY
-  elseif type(opts) ~= "table" then
-    error(exc.ArgumentError("event.listen: options must be a table, got " .. type(opts)), 2)
   else
-    for k in next, opts do
-      if not OPTIONS[k] then
-        error(exc.ArgumentError(format("event.listen: unknown option '%s'", tostring(k))), 2)
-      end
-    end
+    util.check_options("event.listen", opts, OPTIONS, 2)
   end
   if find(target, name, fn) then return end
   local rec = registry[target]

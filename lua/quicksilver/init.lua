@@ -51,7 +51,10 @@ M.UniqueConstraint = schema.UniqueConstraint
 M.CheckConstraint = schema.CheckConstraint
 M.Index = schema.index
 M.schema = {CreateTable = ddl.CreateTable, DropTable = ddl.DropTable, CreateIndex = ddl.CreateIndex,
-  DropIndex = ddl.DropIndex}
+  DropIndex = ddl.DropIndex,
+  -- COMMENT ON (PostgreSQL), as SQLAlchemy's SetTableComment / SetColumnComment
+  SetTableComment = function(t) return ddl.SetComment(t, nil, t.comment) end,
+  SetColumnComment = function(col) return ddl.SetComment(col.table, col.name, col.comment) end}
 
 -- expressions and statements
 M.json_null = types.json_null

@@ -1,7 +1,8 @@
---- util.lua: small helpers shared by every layer (no quicksilver requires here).
+--- util.lua: small helpers shared by every layer (no quicksilver requires at load: check_options
+--- reaches exc only when it raises).
 local M = {}
 
-local type, pairs, tostring, select, pcall, error = type, pairs, tostring, select, pcall, error
+local type, pairs, ipairs, tostring, select, pcall, error = type, pairs, ipairs, tostring, select, pcall, error
 local getmetatable, rawget, setmetatable = getmetatable, rawget, setmetatable
 local concat, sort, format = table.concat, table.sort, string.format
 
@@ -96,6 +97,54 @@ function M.repr(v, limit)
   if not ok then s = "<unprintable " .. type(v) .. ">" end
   limit = limit or 300
   if #s > limit then s = s:sub(1, limit) .. " ..." end
+  return s
+end
+
+local DIALECT_PREFIXES = {postgresql = true, mysql = true, mariadb = true, sqlite = true}
+
+--- Refuses an option the code would otherwise ignore: the first key of opts
+--- (by name) that known (a set: {key = true}) does not hold raises
+--- ArgumentError "<what>: unknown option 'key'". A dialect-prefixed key
+--- (postgresql_*, mysql_*, mariadb_*, sqlite_*) names the ones of that
+--- dialect the place takes. nil opts pass (as {}); opts that are not a table
+--- are refused. level: as error()'s, from the caller's point of view.
+---@param what string the function or object the options are for
+---@param opts table|nil
+---@param known table<string, boolean>
+---@param level? integer
+---@return table opts
+function M.check_options(what, opts, known, level)
+  if opts == nil then return {} end
+  local exc = require("quicksilver.exc")
+  level = (level or 2) + 1
+  if type(opts) ~= "table" then
+    exc.raise(exc.ArgumentError, format("%s: options must be a table, got %s", what, type(opts)), nil, level)
+  end
+  local bad
+  for k in pairs(opts) do
+    if not known[k] and (bad == nil or tostring(k) < tostring(bad)) then bad = k end
+  end
+  if bad == nil then return opts end
+  local msg = format("%s: unknown option '%s'", what, tostring(bad))
+  local prefix = type(bad) == "string" and bad:match("^(%l+)_")
+  if prefix and DIALECT_PREFIXES[prefix] then
+    local same = {}
+    for k in pairs(known) do
+      if type(k) == "string" and k:sub(1, #prefix + 1) == prefix .. "_" then same[#same + 1] = k end
+    end
+    sort(same)
+    msg = msg .. (#same > 0 and format(" (its %s options: %s)", prefix, concat(same, ", ")) or
+      format(" (it takes no %s options)", prefix))
+  end
+  exc.raise(exc.ArgumentError, msg, nil, level)
+end
+
+--- A set from a list of names: {"a", "b"} -> {a = true, b = true}.
+---@param list string[]
+---@return table<string, boolean>
+function M.set(list)
+  local s = {}
+  for _, k in ipairs(list) do s[k] = true end
   return s
 end
 

@@ -34,6 +34,10 @@ local function parse(args)
     elseif a == "--sql" then o.sql = true; i = i + 1
     elseif a == "--autogenerate" then o.autogenerate = true; i = i + 1
     elseif a == "-r" or a == "--rev-range" then o.range = args[i + 1]; i = i + 2
+    elseif a:match("^%-%-?%a") then
+      -- a flag this command does not know (a misspelt --autogenerate) is refused, not taken as a revision
+      local exc = require("quicksilver.exc")
+      exc.raise(exc.ArgumentError, "quicksilver migrate: unknown option '" .. a .. "'", nil, 2)
     else o.pos[#o.pos + 1] = a; i = i + 1 end
   end
   return o

@@ -158,6 +158,7 @@ function M.models(url)
         if info and info.default ~= nil and not (pkset[c.name] and info.autoincrement) then
           o[#o + 1] = format("server_default = qs.text(%q)", tostring(info.default))
         end
+        if c.comment ~= nil then o[#o + 1] = format("comment = %q", c.comment) end
         if #o > 0 then parts[#parts + 1] = "{" .. concat(o, ", ") .. "}" end
         local key = c.name
         if key == "metadata" or key == "registry" or key == "model" or key:sub(1, 2) == "__" then
@@ -193,7 +194,12 @@ function M.models(url)
           targs[con] = true
           local cs, rs = {}, {}
           for i, cn in ipairs(con.columns) do cs[i] = format("%q", cn); rs[i] = format("%q", con.refs[i]) end
-          targs[#targs + 1] = format("qs.ForeignKeyConstraint({%s}, {%s})", concat(cs, ", "), concat(rs, ", "))
+          local fo = {}
+          if con.name then fo[#fo + 1] = format("name = %q", con.name) end
+          if con.ondelete then fo[#fo + 1] = format("ondelete = %q", con.ondelete) end
+          if con.onupdate then fo[#fo + 1] = format("onupdate = %q", con.onupdate) end
+          targs[#targs + 1] = format("qs.ForeignKeyConstraint({%s}, {%s}%s)", concat(cs, ", "), concat(rs, ", "),
+            #fo > 0 and (", {" .. concat(fo, ", ") .. "}") or "")
         end
       end
       for _, con in ipairs(t.constraints) do
@@ -212,6 +218,7 @@ function M.models(url)
         for _, e in ipairs(ix.expressions or {}) do cs[#cs + 1] = format("%q", e.name or tostring(e)) end
         targs[#targs + 1] = format("qs.Index(%s%s)", concat(cs, ", "), ix.unique and ", {unique = true}" or "")
       end
+      if t.comment ~= nil then targs[#targs + 1] = format("{comment = %q}", t.comment) end
       if #targs > 0 then
         w("  __table_args = {")
         for _, a in ipairs(targs) do w("    " .. a .. ",") end

@@ -49,10 +49,8 @@ function M.server_connect_args(url, passthrough, what)
   if url.username then args.user = url.username end
   if url.password then args.password = url.password end
   if url.database then args.database = url.database end
+  require("quicksilver.util").check_options(what .. " URL", url.query, passthrough, 5)
   for k, v in pairs(url.query or {}) do
-    if not passthrough[k] then
-      exc.raise(exc.ArgumentError, what .. " URL: unknown option '" .. tostring(k) .. "'", nil, 5)
-    end
     args[k] = type(v) == "table" and v[#v] or v
   end
   return args

@@ -54,6 +54,10 @@ end
 --- timeout (seconds, as pysqlite), uri, mode (ro).
 function M.connect_args(url, opts)
   local q = url.query or {}
+  if q.mode ~= nil and q.mode ~= "ro" and q.mode ~= "rwc" then
+    -- rw (no creating) and memory are not implemented: refused, not taken as rwc
+    exc.raise(exc.ArgumentError, "sqlite URL option mode must be ro or rwc, not '" .. tostring(q.mode) .. "'")
+  end
   local args = {database = url.database or ":memory:"}
   local timeout = opts.busy_timeout or (q.timeout and tonumber(q.timeout) and tonumber(q.timeout) * 1000)
   if q.timeout and not tonumber(q.timeout) then

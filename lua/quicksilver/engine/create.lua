@@ -11,30 +11,33 @@ local url_mod = require("quicksilver.engine.url")
 local M = {}
 
 -- Options create_engine knows; anything else is a typo worth an error.
+-- (echo_pool is not implemented: refused by name rather than ignored.)
 local OPTIONS = {
-  echo = true, echo_pool = true, logger = true, pool_size = true, max_overflow = true,
+  echo = true, logger = true, pool_size = true, max_overflow = true,
   pool_timeout = true, pool_recycle = true, pool_pre_ping = true, pool_use_lifo = true,
   pool_reset_on_return = true, isolation_level = true, poolclass = true,
   execution_options = true, connect_args = true, busy_timeout = true,
   sqlite_foreign_keys = true, sqlite_transaction_mode = true, statement_cache_size = true,
   shared_pool = true, pool_wait = true,
 }
+-- SQLite's options: refused with another database's URL, where they would do nothing
+local SQLITE_ONLY = {"busy_timeout", "sqlite_foreign_keys", "sqlite_transaction_mode"}
 
 --- Creates an Engine for a URL (string or URL object). Nothing connects yet.
 ---@param url string|table
 ---@param opts? table see API.md
 ---@return quicksilver.Engine
 function M.create_engine(url, opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then
-    exc.raise(exc.ArgumentError, "create_engine: options must be a table", nil, 2)
-  end
-  for k in pairs(opts) do
-    if not OPTIONS[k] then
-      exc.raise(exc.ArgumentError, string.format("create_engine: unknown option '%s'", tostring(k)), nil, 2)
+  opts = require("quicksilver.util").check_options("create_engine", opts, OPTIONS, 2)
+  local u = url_mod.make_url(url)
+  if u:get_backend_name() ~= "sqlite" then
+    for _, k in ipairs(SQLITE_ONLY) do
+      if opts[k] ~= nil then
+        exc.raise(exc.ArgumentError, string.format("create_engine: option '%s' is SQLite's; this URL is %s",
+          k, tostring(u:get_backend_name())), nil, 2)
+      end
     end
   end
-  local u = url_mod.make_url(url)
   local dialect = dialects.load(u:get_backend_name())
   if dialect.for_url then dialect = dialect.for_url(u) end   -- per-engine (flavour detected at connect)
   if dialect.load_driver then dialect.load_driver() end

@@ -146,7 +146,8 @@ function M.reflect_table(bind, md, name, opts)
   for _, ck in ipairs(insp:get_check_constraints(name, schema)) do
     items[#items + 1] = schema_mod.CheckConstraint(elements.text(ck.sqltext), {name = ck.name})
   end
-  items[#items + 1] = {schema = schema, extend_existing = true}
+  items[#items + 1] = {schema = schema, extend_existing = true,
+    comment = insp:get_table_comment(name, schema).text}
   local t = schema_mod.table(name, md, (table.unpack or unpack)(items))
   for _, ix in ipairs(insp:get_indexes(name, schema)) do
     local args = {ix.name}

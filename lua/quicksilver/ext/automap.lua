@@ -100,11 +100,13 @@ function M.foreign_key_relationships(tables, class_of)
 end
 
 --- automap_base({metadata = md}) -> Base with Base.classes and Base:prepare
+local PREPARE_OPTIONS = {autoload_with = true, schema = true}
+
 function M.automap_base(opts)
   local Base = orm.declarative_base(opts)
   rawset(Base, "classes", {})
   rawset(Base, "prepare", function(self, popts)
-    popts = popts or {}
+    popts = require("quicksilver.util").check_options("automap prepare", popts, PREPARE_OPTIONS, 2)
     local bind = popts.autoload_with
     if type(bind) ~= "table" then
       exc.raise(exc.ArgumentError, "automap prepare: give {autoload_with = engine}", nil, 2)

@@ -10,6 +10,7 @@
 --- failed revision there can leave part of its changes.
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
+local util = require("quicksilver.util")
 local script_mod = require("quicksilver.migrate.script")
 local op_mod = require("quicksilver.migrate.op")
 
@@ -19,8 +20,15 @@ local format, concat = string.format, table.concat
 local now = require("quicksilver.core").now
 
 -- The configuration: cfg's fields over the folder's env.lua.
+-- The settings env.lua and the cfg table may hold; a misspelt one (an
+-- include_objects that would let autogenerate drop tables) is refused.
+local CONFIG_OPTIONS = util.set({"dir", "url", "engine", "target_metadata", "version_table",
+  "render_as_batch", "compare_type", "include_object", "include_name"})
+local REVISION_OPTIONS = util.set({"message", "head", "parents", "rev_id", "autogenerate",
+  "upgrade_body", "downgrade_body"})
+
 local function config(cfg)
-  cfg = cfg or {}
+  cfg = util.check_options("migrate config", cfg, CONFIG_OPTIONS, 3)
   local dir = cfg.dir or "migrations"
   local env = {}
   local f = io.open(dir .. "/env.lua", "r")
@@ -29,6 +37,7 @@ local function config(cfg)
     local chunk, err = loadfile(dir .. "/env.lua")
     if not chunk then exc.raise(exc.ArgumentError, "migrations env.lua does not load: " .. tostring(err), nil, 3) end
     env = chunk() or {}
+    util.check_options("migrations env.lua", env, CONFIG_OPTIONS, 3)
   end
   local out = {}
   for k, v in pairs(env) do out[k] = v end
@@ -392,7 +401,7 @@ local function differences(c)
   local engine, own = engine_of(c)
   local ok, diffs = pcall(engine.connect, engine, function(conn)
     return require("quicksilver.migrate.autogenerate").compare(conn, md, {version_table = c.version_table,
-      compare_type = c.compare_type, include_object = c.include_object})
+      compare_type = c.compare_type, include_object = c.include_object, include_name = c.include_name})
   end)
   if own then engine:dispose() end
   if not ok then error(diffs, 0) end
@@ -417,7 +426,7 @@ end
 --- returns its id and path. opts.autogenerate fills it from the
 --- differences between the database and target_metadata.
 function M.revision(cfg, opts)
-  opts = opts or {}
+  opts = util.copy(util.check_options("migrate.revision", opts, REVISION_OPTIONS, 2))
   local c = config(cfg)
   if opts.autogenerate then
     local diffs, dname = differences(c)

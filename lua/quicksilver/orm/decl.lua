@@ -2,6 +2,7 @@
 --- decl_base.py): `orm.declarative_base()`, `Base:model(name, spec)`,
 --- `orm.mapped_column`, the registry that resolves names between classes.
 local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
 local schema = require("quicksilver.sql.schema")
 local mapper_mod = require("quicksilver.orm.mapper")
 local attributes = require("quicksilver.orm.attributes")
@@ -86,10 +87,14 @@ end
 --- values of attr across the objects of a collection, as a list (a fresh
 --- one on each read); assigning a list of values replaces the collection
 --- with objects made by creator.
+local PROXY_OPTIONS = {creator = true}
+local REGISTRY_OPTIONS = {metadata = true}
+
 function M.association_proxy(collection, attr, opts)
   if type(collection) ~= "string" or type(attr) ~= "string" then
     exc.raise(exc.ArgumentError, "association_proxy: expected the collection and attribute names", nil, 2)
   end
+  util.check_options("association_proxy", opts, PROXY_OPTIONS, 2)
   local creator = opts and opts.creator
   return require("quicksilver.orm.hybrid").hybrid_property(function(self)
     local out = {}
@@ -129,7 +134,7 @@ M.Registry = Registry
 
 --- A registry: the classes mapped through it, by name, and their metadata.
 function M.registry(opts)
-  opts = opts or {}
+  opts = util.check_options("registry", opts, REGISTRY_OPTIONS, 3)
   return setmetatable({metadata = opts.metadata or schema.metadata(), classes = {}, mappers = {},
     configured = true}, Registry)
 end
@@ -206,8 +211,10 @@ end
 local RESERVED = {model = true, metadata = true, registry = true}
 local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true, __tostring = true,
   __init = true, __table = true}
-local MAPPER_ARGS = {polymorphic_on = true, polymorphic_identity = true, version_id_col = true,
-  primary_key = true, eager_defaults = true}
+-- primary_key (a mapper key other than the table's) is not implemented and
+-- is refused; eager_defaults only as this flush behaves (false: server-set
+-- values are expired and loaded on access).
+local MAPPER_ARGS = util.set({"polymorphic_on", "polymorphic_identity", "version_id_col", "eager_defaults"})
 
 local function is_relationship(v) return type(v) == "table" and rawget(v, "_is_relationship_spec") end
 
@@ -315,11 +322,10 @@ local function model(parent, name, spec)
         name, k), nil, 3)
     end
   end
-  local margs = spec.__mapper_args or {}
-  for k in pairs(margs) do
-    if not MAPPER_ARGS[k] then
-      exc.raise(exc.ArgumentError, format("model %s: unknown __mapper_args key '%s'", name, tostring(k)), nil, 3)
-    end
+  local margs = util.check_options(format("model %s: __mapper_args", name), spec.__mapper_args, MAPPER_ARGS, 3)
+  if margs.eager_defaults ~= nil and margs.eager_defaults ~= false then
+    exc.raise(exc.ArgumentError, format("model %s: __mapper_args eager_defaults can only be false (server-set " ..
+      "values are expired after the flush and loaded on access)", name), nil, 3)
   end
   local parent_mapper = not is_base and rawget(parent, "__mapper__") or nil
   local cls = setmetatable({__name = name, __parent__ = parent}, mapper_mod.ClassMeta)

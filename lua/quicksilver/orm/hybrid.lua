@@ -4,10 +4,13 @@
 --- `expression` function replaces it on the class where Lua cannot express
 --- the SQL (comparisons, conditionals).
 local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
 
 local M = {}
 
 local format = string.format
+local PROPERTY_OPTIONS = util.set({"setter", "expression"})
+local METHOD_OPTIONS = util.set({"expression"})
 
 ---@class quicksilver.orm.HybridProperty
 local HybridProperty = {}
@@ -22,12 +25,8 @@ function M.hybrid_property(getter, opts)
   if type(getter) ~= "function" then
     exc.raise(exc.ArgumentError, "hybrid_property: the getter must be a function", nil, 2)
   end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "setter" and k ~= "expression" and k ~= "deleter" then
-      exc.raise(exc.ArgumentError, format("hybrid_property: unknown option '%s'", tostring(k)), nil, 2)
-    end
-  end
+  -- no deleter: attributes are not deleted here, so it is refused, not kept unused
+  opts = util.check_options("hybrid_property", opts, PROPERTY_OPTIONS, 2)
   return setmetatable({fget = getter, fset = opts.setter, fexpr = opts.expression}, HybridProperty)
 end
 
@@ -64,12 +63,7 @@ function M.hybrid_method(fn, opts)
   if type(fn) ~= "function" then
     exc.raise(exc.ArgumentError, "hybrid_method: expected a function", nil, 2)
   end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "expression" then
-      exc.raise(exc.ArgumentError, format("hybrid_method: unknown option '%s'", tostring(k)), nil, 2)
-    end
-  end
+  opts = util.check_options("hybrid_method", opts, METHOD_OPTIONS, 2)
   return setmetatable({fn = fn, fexpr = opts.expression}, HybridMethod)
 end
 

@@ -3,6 +3,7 @@
 --- a new Query over a new select(); execution goes through the Session, so
 --- results are the same objects select() gives.
 local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
 local elements = require("quicksilver.sql.elements")
 local selectable = require("quicksilver.sql.selectable")
 local dml = require("quicksilver.sql.dml")
@@ -128,7 +129,10 @@ local function where_of(self)
 end
 
 --- UPDATE the rows this query selects; returns the rowcount.
+local DML_OPTIONS = {synchronize_session = true}
+
 function Query:update(values, opts)
+  util.check_options("Query:update", opts, DML_OPTIONS, 2)
   if not self._entity then
     exc.raise(exc.InvalidRequestError, "Query:update needs a query of one mapped class", nil, 2)
   end
@@ -142,6 +146,7 @@ end
 
 --- DELETE the rows this query selects; returns the rowcount.
 function Query:delete(opts)
+  util.check_options("Query:delete", opts, DML_OPTIONS, 2)
   if not self._entity then
     exc.raise(exc.InvalidRequestError, "Query:delete needs a query of one mapped class", nil, 2)
   end

@@ -8,6 +8,7 @@ local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
 local visitors = require("quicksilver.sql.visitors")
 local core = require("quicksilver.core")
+local util = require("quicksilver.util")
 
 local M = {}
 
@@ -19,10 +20,12 @@ local unpack = table.unpack or unpack
 M.ONETOMANY, M.MANYTOONE, M.MANYTOMANY = "ONETOMANY", "MANYTOONE", "MANYTOMANY"
 local rel_ids = 0
 
-local OPTIONS = {back_populates = true, backref = true, secondary = true, uselist = true,
-  order_by = true, cascade = true, passive_deletes = true, lazy = true, foreign_keys = true,
-  primaryjoin = true, secondaryjoin = true, remote_side = true, post_update = true,
-  viewonly = true, single_parent = true, innerjoin = true, cascade_backrefs = true}
+-- single_parent and innerjoin are not implemented: refused by name, not
+-- ignored; cascade_backrefs only as SQLAlchemy 2.0 has it (false).
+local OPTIONS = util.set({"back_populates", "backref", "secondary", "uselist",
+  "order_by", "cascade", "passive_deletes", "lazy", "foreign_keys",
+  "primaryjoin", "secondaryjoin", "remote_side", "post_update",
+  "viewonly", "cascade_backrefs"})
 -- options of relationships that the next ORM issue builds (many-to-many,
 -- custom join conditions, post_update): refused by name rather than ignored
 local NOT_YET = {}
@@ -37,11 +40,9 @@ function M.relationship(target, opts)
   if type(target) ~= "string" and type(target) ~= "table" and type(target) ~= "function" then
     exc.raise(exc.ArgumentError, "relationship: the target must be a class, a class name or a function", nil, 2)
   end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not OPTIONS[k] then
-      exc.raise(exc.ArgumentError, format("relationship: unknown option '%s'", tostring(k)), nil, 2)
-    end
+  opts = util.check_options("relationship", opts, OPTIONS, 2)
+  if opts.cascade_backrefs then
+    exc.raise(exc.ArgumentError, "relationship: cascade_backrefs = true is gone in SQLAlchemy 2.0 (only false)", nil, 2)
   end
   if opts.lazy ~= nil and not LAZY[tostring(opts.lazy)] then
     exc.raise(exc.ArgumentError, format("relationship: lazy must be one of select, joined, selectin, " ..
@@ -57,7 +58,7 @@ function M.backref(name, opts)
   if type(name) ~= "string" then
     exc.raise(exc.ArgumentError, "backref: the name must be a string", nil, 2)
   end
-  return {_is_backref = true, name = name, opts = opts or {}}
+  return {_is_backref = true, name = name, opts = util.check_options("backref", opts, OPTIONS, 2)}
 end
 
 -- cascades --------------------------------------------------------------------------------

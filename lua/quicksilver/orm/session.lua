@@ -46,8 +46,10 @@ Session.__index = function(self, k)
   return nil
 end
 
-local OPTIONS = {bind = true, autoflush = true, expire_on_commit = true, autobegin = true, info = true,
-  class_ = true, twophase = true, join_transaction_mode = true, _maker = true}
+-- class_, twophase and join_transaction_mode are not implemented: refused
+-- by name rather than ignored.
+local OPTIONS = util.set({"bind", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
+local EXECUTE_OPTIONS = util.set({"execution_options"})
 
 --- orm.Session(engine, {options}) or orm.Session({bind = engine, ...}).
 ---@return quicksilver.orm.Session
@@ -55,12 +57,7 @@ function M.new(bind, opts)
   if type(bind) == "table" and getmetatable(bind) == nil and opts == nil then
     opts, bind = bind, bind.bind
   end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not OPTIONS[k] then
-      exc.raise(exc.ArgumentError, format("Session: unknown option '%s'", tostring(k)), nil, 3)
-    end
-  end
+  opts = util.check_options("Session", opts, OPTIONS, 3)
   if opts.bind ~= nil then bind = opts.bind end
   local self = setmetatable({
     bind = bind,
@@ -682,9 +679,7 @@ function Session:execute(stmt, params, opts)
     exc.raise(exc.ObjectNotExecutableError, "Session:execute: not an executable object: " ..
       util.repr(stmt, 60), nil, 2)
   end
-  if opts ~= nil and type(opts) ~= "table" then
-    exc.raise(exc.ArgumentError, "Session:execute: options must be a table", nil, 2)
-  end
+  util.check_options("Session:execute", opts, EXECUTE_OPTIONS, 2)
   self:_autoflush()
   local conn = self:_connection()
   local eopts = opts and opts.execution_options
@@ -777,6 +772,7 @@ end
 --- The object of this class with this primary key: from the identity map
 --- when there, else one SELECT; nil when no row has it.
 function Session:get(cls, ident, opts)
+  util.check_options("Session:get", opts, EXECUTE_OPTIONS, 2)
   local m = mapper_mod.class_mapper(cls, "Session:get")
   local vals = ident_values(m, ident)
   local obj = self:_identity_lookup(m, vals)
@@ -930,17 +926,13 @@ Maker._event_parent = Session
 --- orm.sessionmaker({bind = engine, autoflush, expire_on_commit}): calling
 --- it makes a Session with those options.
 function M.sessionmaker(opts)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not OPTIONS[k] then
-      exc.raise(exc.ArgumentError, format("sessionmaker: unknown option '%s'", tostring(k)), nil, 2)
-    end
-  end
+  opts = util.check_options("sessionmaker", opts, OPTIONS, 2)
   return setmetatable({kw = util.copy(opts)}, Maker)
 end
 
 --- Changes the options of later sessions (e.g. the bind).
 function Maker:configure(opts)
+  util.check_options("sessionmaker:configure", opts, OPTIONS, 2)
   for k, v in pairs(opts) do self.kw[k] = v end
 end
 

@@ -41,11 +41,12 @@ local function describe(t)
       exc.raise(exc.CompileError, string.format("column %s.%s has no type", t.name, tostring(c.name)), nil, 4)
     end
     cols[i] = {name = c.name, type = c.type, nullable = c.nullable and not c.primary_key,
-      server_default = server_default(c), _autoinc = c == autoinc}
+      server_default = server_default(c), _autoinc = c == autoinc, comment = c.comment}
   end
   local constraints = {}
   if #t.primary_key.columns > 0 then
-    constraints[1] = {kind = "primary_key", columns = t.primary_key.columns, name = t.primary_key.name}
+    constraints[1] = {kind = "primary_key", columns = t.primary_key.columns, name = t.primary_key.name,
+      deferrable = t.primary_key.deferrable, initially = t.primary_key.initially}
   end
   -- foreign keys: one constraint per ForeignKeyConstraint, else one per column
   local seen = {}
@@ -63,7 +64,8 @@ local function describe(t)
         if rt and rt:find(".", 1, true) then rschema, rt = rt:match("^(.*)%.([^.]+)$") end
         constraints[#constraints + 1] = {kind = "foreign_key", columns = con.columns, name = con.name,
           ref_table = rt, ref_schema = rschema, ref_columns = rcols, ondelete = con.ondelete,
-          onupdate = con.onupdate, use_alter = con.use_alter}
+          onupdate = con.onupdate, use_alter = con.use_alter, deferrable = con.deferrable,
+          initially = con.initially}
       end
     else
       local target = fk:get_column()
@@ -75,16 +77,17 @@ local function describe(t)
       end
       constraints[#constraints + 1] = {kind = "foreign_key", columns = {fk.parent.name}, name = fk.name,
         ref_table = rt, ref_schema = rschema, ref_columns = {rc}, ondelete = fk.ondelete,
-        onupdate = fk.onupdate, use_alter = fk.use_alter}
+        onupdate = fk.onupdate, use_alter = fk.use_alter, deferrable = fk.deferrable, initially = fk.initially}
     end
   end
   for _, con in ipairs(t.constraints) do
     if con.kind == "unique" or con.kind == "check" then
       constraints[#constraints + 1] = {kind = con.kind, columns = con.columns, name = con.name,
-        sqltext = con.sqltext}
+        sqltext = con.sqltext, deferrable = con.deferrable, initially = con.initially}
     end
   end
-  return {name = t.name, schema = t.schema, columns = cols, _k = K.TABLE}, constraints
+  return {name = t.name, schema = t.schema, columns = cols, comment = t.comment, mysql_engine = t.mysql_engine,
+    mysql_charset = t.mysql_charset, mysql_collate = t.mysql_collate, _k = K.TABLE}, constraints
 end
 
 -- Foreign keys marked use_alter (a cycle between tables): created by ALTER
@@ -118,7 +121,27 @@ function M.AddColumn(t, col)
   end
   return setmetatable({_k = K.ADD_COLUMN, element = {_k = K.TABLE, name = t.name, schema = t.schema},
     column = {name = col.name, type = col.type, nullable = col.nullable and not col.primary_key,
-      server_default = server_default(col), _autoinc = autoinc}, target = t}, DDLElement)
+      server_default = server_default(col), _autoinc = autoinc, comment = col.comment}, target = t}, DDLElement)
+end
+
+--- COMMENT ON TABLE t (column nil) or COMMENT ON COLUMN t.column IS comment
+--- (nil: IS NULL). PostgreSQL's; MySQL keeps comments in the column and
+--- table definitions, SQLite has none.
+function M.SetComment(t, column, comment)
+  return setmetatable({_k = K.COMMENT_ON, element = {_k = K.TABLE, name = t.name, schema = t.schema},
+    column = column, comment = comment, target = t}, DDLElement)
+end
+
+--- The statements that give t's comments on a database that takes them
+--- apart from CREATE TABLE (PostgreSQL), as SQLAlchemy emits them.
+function M.comment_statements(t, dialect_name)
+  local out = {}
+  if dialect_name ~= "postgresql" then return out end
+  if t.comment ~= nil then out[#out + 1] = M.SetComment(t, nil, t.comment) end
+  for _, c in ipairs(t.columns or {}) do
+    if c.comment ~= nil then out[#out + 1] = M.SetComment(t, c.name, c.comment) end
+  end
+  return out
 end
 
 --- ALTER TABLE t DROP COLUMN name.
@@ -134,7 +157,7 @@ function M.AlterColumn(t, name, opts)
   if sd ~= nil and sd ~= false then sd = server_default({name = name, server_default = sd, type = opts.type}) end
   return setmetatable({_k = K.ALTER_COLUMN, element = {_k = K.TABLE, name = t.name, schema = t.schema},
     name = name, type = opts.type and types.to_instance(opts.type) or nil, nullable = opts.nullable,
-    server_default = sd, target = t}, DDLElement)
+    server_default = sd, comment = opts.comment, target = t}, DDLElement)
 end
 
 --- ALTER TABLE t RENAME COLUMN name TO new_name.
@@ -164,7 +187,12 @@ end
 
 --- CREATE TABLE for a Table (opts.inline_alter: keep use_alter foreign keys
 --- inline, as SQLite needs).
+local CREATE_TABLE_OPTIONS = util.set({"if_not_exists", "inline_alter"})
+local IF_NOT_EXISTS = util.set({"if_not_exists"})
+local IF_EXISTS = util.set({"if_exists"})
+
 function M.CreateTable(t, opts)
+  util.check_options("CreateTable", opts, CREATE_TABLE_OPTIONS, 2)
   local element, constraints = describe(t)
   constraints = split_alter(constraints, opts and opts.inline_alter)
   return setmetatable({_k = K.CREATE_TABLE, element = element, constraints = constraints,
@@ -173,22 +201,48 @@ end
 
 --- DROP TABLE for a Table.
 function M.DropTable(t, opts)
+  util.check_options("DropTable", opts, IF_EXISTS, 2)
   return setmetatable({_k = K.DROP_TABLE, element = {_k = K.TABLE, name = t.name, schema = t.schema},
     if_exists = opts and opts.if_exists or false, target = t}, DDLElement)
 end
 
 --- CREATE INDEX for an Index.
 function M.CreateIndex(idx, opts)
+  util.check_options("CreateIndex", opts, IF_NOT_EXISTS, 2)
   if not idx.table then
     exc.raise(exc.ArgumentError, "CreateIndex: the index is not attached to a table", nil, 2)
   end
-  return setmetatable({_k = K.CREATE_INDEX, name = idx.name, unique = idx.unique,
-    table = idx.table, expressions = idx.expressions,
+  -- mysql_length: a prefix length per expression (all of them, or by column name)
+  local lengths
+  local ml = idx.mysql_length
+  if ml ~= nil then
+    lengths = {}
+    local named = {}
+    for i, e in ipairs(idx.expressions) do
+      if type(ml) == "number" then lengths[i] = ml
+      else
+        local n = type(e) == "table" and e.name and ml[e.name]
+        if n then lengths[i] = n; named[e.name] = true end
+      end
+    end
+    if type(ml) == "table" then
+      for k in pairs(ml) do
+        if not named[k] then
+          exc.raise(exc.ArgumentError, string.format("Index %s: mysql_length names '%s', which it does not index",
+            tostring(idx.name), tostring(k)), nil, 2)
+        end
+      end
+    end
+  end
+  return setmetatable({_k = K.CREATE_INDEX, name = idx.name, unique = idx.unique, _mysql_lengths = lengths,
+    table = idx.table, expressions = idx.expressions, postgresql_where = idx.postgresql_where,
+    sqlite_where = idx.sqlite_where, postgresql_using = idx.postgresql_using,
     if_not_exists = opts and opts.if_not_exists or false, target = idx}, DDLElement)
 end
 
 --- DROP INDEX for an Index.
 function M.DropIndex(idx, opts)
+  util.check_options("DropIndex", opts, IF_EXISTS, 2)
   return setmetatable({_k = K.DROP_INDEX, name = idx.name, table = idx.table,
     if_exists = opts and opts.if_exists or false, target = idx}, DDLElement)
 end
@@ -232,6 +286,7 @@ function M.create_tables(bind, metadata, tables, opts)
     for _, t in ipairs(todo) do
       fire(t, "before_create", t, conn, {checkfirst = checkfirst})
       conn:execute(M.CreateTable(t, {inline_alter = inline}))
+      for _, stmt in ipairs(M.comment_statements(t, conn.dialect.name)) do conn:execute(stmt) end
       for _, idx in ipairs(t.indexes) do conn:execute(M.CreateIndex(idx)) end
       fire(t, "after_create", t, conn, {checkfirst = checkfirst})
     end

@@ -182,8 +182,11 @@ end
 
 --- ON CONFLICT (index_elements) DO UPDATE SET set_ [WHERE where] (PostgreSQL,
 --- SQLite; constraint = name on PostgreSQL). Values may use stmt.excluded.col.
+local UPSERT_OPTIONS = {update = util.set({"index_elements", "constraint", "set_", "where"}),
+  nothing = util.set({"index_elements", "constraint"})}
+
 function Insert:on_conflict_do_update(opts)
-  opts = opts or {}
+  opts = util.check_options("on_conflict_do_update", opts, UPSERT_OPTIONS.update, 2)
   local s = copy(self)
   s._on_conflict = {kind = "update", index_elements = index_elements(self.table, opts.index_elements),
     constraint = opts.constraint, set_ = upsert_pairs(self.table, opts.set_, "on_conflict_do_update"),
@@ -194,7 +197,7 @@ end
 
 --- ON CONFLICT [(index_elements)] DO NOTHING.
 function Insert:on_conflict_do_nothing(opts)
-  opts = opts or {}
+  opts = util.check_options("on_conflict_do_nothing", opts, UPSERT_OPTIONS.nothing, 2)
   local s = copy(self)
   s._on_conflict = {kind = "nothing", index_elements = index_elements(self.table, opts.index_elements),
     constraint = opts.constraint}

@@ -32,10 +32,13 @@ local function render(self)
 end
 ClauseElement.__tostring = render
 
+local COMPILE_OPTIONS = util.set({"dialect", "literal_binds"})
+
 --- Compiles for a dialect: `.sql` and `.params` (values by bind name).
 ---@param opts? {dialect?: string, literal_binds?: boolean}
 ---@return quicksilver.Compiled
 function ClauseElement:compile(opts)
+  util.check_options("compile", opts, COMPILE_OPTIONS, 2)
   local compiler = require("quicksilver.sql.compiler")
   return compiler.compile(self, opts and opts.dialect or "sqlite", opts)
 end
@@ -194,7 +197,11 @@ local is_operand   -- defined with the truth elements below
 function ColumnElement:is_(o) return binary(self, OP.IS, is_operand(o, "is_")) end
 function ColumnElement:is_not(o) return binary(self, OP.IS_NOT, is_operand(o, "is_not")) end
 
+local LIKE_OPTIONS = util.set({"escape"})
+local PATTERN_OPTIONS = util.set({"ilike"})
+
 local function like_op(self, op, pattern, opts)
+  util.check_options("like", opts, LIKE_OPTIONS, 3)
   local extra
   if opts and opts.escape then
     if type(opts.escape) ~= "string" or #opts.escape ~= 1 then
@@ -215,6 +222,7 @@ local function autoescape(s)
   return (tostring(s):gsub("[/%%_]", "/%0"))
 end
 local function pattern_op(self, s, before, after, opts)
+  util.check_options("contains/startswith/endswith", opts, PATTERN_OPTIONS, 3)
   if is_element(s) then
     return binary(self, OP.LIKE, s, nil, nil)
   end
@@ -256,7 +264,9 @@ local Between = M.column_class("Between")
 Between._k = K.BETWEEN
 Between.type = types.Boolean
 function Between:_from_objects() return children_froms(self.element, self.lower, self.upper) end
+local BETWEEN_OPTIONS = util.set({"negate"})
 function ColumnElement:between(a, b, opts)
+  util.check_options("between", opts, BETWEEN_OPTIONS, 2)
   return setmetatable({element = self, lower = coerce(a, self), upper = coerce(b, self),
     negate = opts and opts.negate or false}, Between)
 end
@@ -466,6 +476,8 @@ function BindParameter.anon(base, value, t)
 end
 
 --- A named bind parameter; execute parameters give (or override) its value.
+local BINDPARAM_OPTIONS = util.set({"type"})
+
 ---@param key string
 ---@param value? any
 ---@param opts? {type?: table}
@@ -477,6 +489,7 @@ function M.bindparam(key, value, opts)
       and value.type then
     opts, value = value, nil
   end
+  util.check_options("bindparam", opts, BINDPARAM_OPTIONS, 2)
   local t = opts and opts.type and types.to_instance(opts.type)
     or (value ~= nil and types.for_value(value)) or types.NullType
   return setmetatable({key = key, value = value, type = t, anon = false}, BindParameter)
@@ -599,11 +612,13 @@ end
 
 --- qs.case({{cond, value}, ...}, {else_ = v, value = expr}); with `value`,
 --- each cond is compared to it (simple CASE).
+local CASE_OPTIONS = util.set({"value", "else_"})
+
 function M.case(whens, opts)
   if type(whens) ~= "table" or #whens == 0 then
     exc.raise(exc.ArgumentError, "case: expected a list of {condition, value} pairs", nil, 2)
   end
-  opts = opts or {}
+  opts = util.check_options("case", opts, CASE_OPTIONS, 2)
   local value = opts.value ~= nil and coerce(opts.value) or nil
   local out, t = {}, nil
   for i, w in ipairs(whens) do
@@ -687,8 +702,10 @@ end
 --- partition_by, order_by (an expression or a list), rows or range = {lower,
 --- upper} where a negative n is n PRECEDING, 0 CURRENT ROW, a positive n n
 --- FOLLOWING and qs.unbounded an open end.
+local OVER_OPTIONS = util.set({"partition_by", "order_by", "rows", "range"})
+
 function ColumnElement:over(opts)
-  opts = opts or {}
+  opts = util.check_options("over", opts, OVER_OPTIONS, 2)
   local o = setmetatable({element = self, type = self.type,
     partition_by = expr_list(opts.partition_by, "partition_by"),
     order_by = expr_list(opts.order_by, "order_by")}, Over)

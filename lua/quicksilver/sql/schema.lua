@@ -21,6 +21,8 @@ local DDL_EVENTS = {before_create = true, after_create = true, before_drop = tru
 ---------------------------------------------------------------------------------------------
 
 local DEFAULT_CONVENTION = {ix = "ix_%(column_0_label)s"}
+-- the kinds a convention names (SQLAlchemy's keys)
+local CONVENTION_KINDS = util.set({"ix", "uq", "ck", "fk", "pk"})
 
 -- Fills a convention template: %(table_name)s, %(column_0_name)s,
 -- %(column_0_label)s, %(column_0N_name)s, %(referred_table_name)s,
@@ -72,9 +74,14 @@ local MetaData = util.class("MetaData")
 MetaData._event_names = DDL_EVENTS
 M.MetaData = MetaData
 
---- qs.MetaData({schema = "s", naming_convention = {...}})
+local METADATA_OPTIONS = util.set({"schema", "naming_convention"})
+
+--- qs.MetaData({schema = "s", naming_convention = {ix, uq, ck, fk, pk}})
 function M.metadata(opts)
-  opts = opts or {}
+  opts = util.check_options("MetaData", opts, METADATA_OPTIONS, 2)
+  if opts.naming_convention ~= nil then
+    util.check_options("MetaData naming_convention", opts.naming_convention, CONVENTION_KINDS, 2)
+  end
   return setmetatable({tables = {}, sorted = {}, schema = opts.schema,
     naming_convention = opts.naming_convention and util.merge(DEFAULT_CONVENTION, opts.naming_convention)
       or nil}, MetaData)
@@ -130,10 +137,12 @@ local Column = elements.column_class("Column", elements.ColumnClause)
 Column._k = K.COLUMN
 M.Column = Column
 
-local COLUMN_OPTIONS = {primary_key = true, nullable = true, default = true, server_default = true,
-  unique = true, index = true, autoincrement = true, key = true, comment = true, onupdate = true,
-  server_onupdate = true, doc = true, info = true, quote = true, system = true, name = true,
-  type_ = true, insert_default = true}
+-- quote and system (SQLAlchemy's forced quoting and columns left out of
+-- CREATE TABLE) are not taken: identifiers are quoted when they need it.
+-- comment: COMMENT ON (PostgreSQL) or inline (MySQL); SQLite keeps none.
+local COLUMN_OPTIONS = util.set({"primary_key", "nullable", "default", "server_default",
+  "unique", "index", "autoincrement", "key", "comment", "onupdate",
+  "server_onupdate", "doc", "info", "name", "type_", "insert_default"})
 
 --- qs.Column(name, type?, ForeignKey..., {options})
 function M.column(...)
@@ -156,12 +165,11 @@ function M.column(...)
         util.repr(a, 40)), nil, 2)
     end
   end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not COLUMN_OPTIONS[k] then
-      exc.raise(exc.ArgumentError, format("Column %s: unknown option '%s'", tostring(name), tostring(k)), nil, 2)
-    end
+  opts = util.check_options("Column " .. tostring(name or (opts and opts.name)), opts, COLUMN_OPTIONS, 2)
+  if opts.comment ~= nil and type(opts.comment) ~= "string" then
+    exc.raise(exc.ArgumentError, format("Column %s: comment must be a string", tostring(name)), nil, 2)
   end
+  if t == nil and opts.type_ ~= nil then t = opts.type_ end
   name = name or opts.name
   local col = setmetatable({
     name = name, key = opts.key or name, type = t and types.to_instance(t) or nil,
@@ -172,7 +180,7 @@ function M.column(...)
     server_onupdate = opts.server_onupdate,
     unique = opts.unique, index = opts.index,
     autoincrement = opts.autoincrement == nil and "auto" or opts.autoincrement,
-    comment = opts.comment, info = opts.info or {}, foreign_keys = {},
+    comment = opts.comment, doc = opts.doc, info = opts.info or {}, foreign_keys = {},
   }, Column)
   if col.nullable == nil then col.nullable = not col.primary_key end
   for _, fk in ipairs(fks) do
@@ -220,20 +228,39 @@ local function check_action(v, what)
   return v and v:upper()
 end
 
---- qs.ForeignKey("table.column" | column, {ondelete, onupdate, name})
+-- DEFERRABLE / INITIALLY of a constraint (rendered as SQLAlchemy does; the
+-- database refuses what it has not).
+local function check_deferrability(opts, what)
+  if opts.deferrable ~= nil and type(opts.deferrable) ~= "boolean" then
+    exc.raise(exc.ArgumentError, what .. ": deferrable must be true or false", nil, 4)
+  end
+  local i = opts.initially
+  if i ~= nil and (type(i) ~= "string" or not (i:upper() == "DEFERRED" or i:upper() == "IMMEDIATE")) then
+    exc.raise(exc.ArgumentError, what .. ": initially must be 'DEFERRED' or 'IMMEDIATE', got " ..
+      util.repr(i, 40), nil, 4)
+  end
+  return opts.deferrable, i and i:upper()
+end
+
+local FK_OPTIONS = util.set({"ondelete", "onupdate", "name", "use_alter", "deferrable", "initially"})
+
+--- qs.ForeignKey("table.column" | column, {ondelete, onupdate, name, use_alter,
+--- deferrable, initially})
 function M.foreign_key(target, opts)
-  opts = opts or {}
+  opts = util.check_options("ForeignKey", opts, FK_OPTIONS, 2)
   if type(target) ~= "string" and not (type(target) == "table" and target._k == K.COLUMN) then
     exc.raise(exc.ArgumentError, "ForeignKey: expected 'table.column' or a Column", nil, 2)
   end
+  local deferrable, initially = check_deferrability(opts, "ForeignKey")
   return setmetatable({_target = target, ondelete = check_action(opts.ondelete, "ondelete"),
     onupdate = check_action(opts.onupdate, "onupdate"), name = opts.name,
-    use_alter = opts.use_alter}, ForeignKey)
+    use_alter = opts.use_alter, deferrable = deferrable, initially = initially}, ForeignKey)
 end
 
 function ForeignKey:copy()
   return setmetatable({_target = self._target, ondelete = self.ondelete, onupdate = self.onupdate,
-    name = self.name}, ForeignKey)
+    name = self.name, use_alter = self.use_alter, deferrable = self.deferrable, initially = self.initially},
+    ForeignKey)
 end
 
 --- The referred column, resolved through the parent table's MetaData.
@@ -274,7 +301,9 @@ local Constraint = util.class("Constraint")
 Constraint._is_constraint = true
 M.Constraint = Constraint
 
-local function constraint_ctor(kind)
+local KEY_OPTIONS = util.set({"name", "deferrable", "initially"})
+
+local function constraint_ctor(kind, what)
   return function(...)
     local cols, opts = {}, nil
     local n = select("#", ...)
@@ -283,19 +312,23 @@ local function constraint_ctor(kind)
       if type(a) == "string" then cols[#cols + 1] = a
       elseif type(a) == "table" and a._k == K.COLUMN then cols[#cols + 1] = a.name
       elseif type(a) == "table" and i == n and not a._is_clause then opts = a
-      else exc.raise(exc.ArgumentError, kind .. ": expected column names", nil, 2) end
+      else exc.raise(exc.ArgumentError, what .. ": expected column names", nil, 2) end
     end
-    opts = opts or {}
-    return setmetatable({kind = kind, columns = cols, name = opts.name}, Constraint)
+    opts = util.check_options(what, opts, KEY_OPTIONS, 2)
+    local deferrable, initially = check_deferrability(opts, what)
+    return setmetatable({kind = kind, columns = cols, name = opts.name, deferrable = deferrable,
+      initially = initially}, Constraint)
   end
 end
 
-M.PrimaryKeyConstraint = constraint_ctor("primary_key")
-M.UniqueConstraint = constraint_ctor("unique")
+M.PrimaryKeyConstraint = constraint_ctor("primary_key", "PrimaryKeyConstraint")
+M.UniqueConstraint = constraint_ctor("unique", "UniqueConstraint")
 
---- qs.ForeignKeyConstraint({"a", "b"}, {"t.x", "t.y"}, {ondelete, onupdate, name})
+--- qs.ForeignKeyConstraint({"a", "b"}, {"t.x", "t.y"}, {ondelete, onupdate, name, use_alter,
+--- deferrable, initially})
 function M.ForeignKeyConstraint(cols, refs, opts)
-  opts = opts or {}
+  opts = util.check_options("ForeignKeyConstraint", opts, FK_OPTIONS, 2)
+  local deferrable, initially = check_deferrability(opts, "ForeignKeyConstraint")
   if type(cols) ~= "table" or type(refs) ~= "table" or #cols ~= #refs or #cols == 0 then
     exc.raise(exc.ArgumentError, "ForeignKeyConstraint: expected two lists of equal length", nil, 2)
   end
@@ -303,13 +336,15 @@ function M.ForeignKeyConstraint(cols, refs, opts)
   for i, c in ipairs(cols) do names[i] = type(c) == "table" and c.name or c end
   return setmetatable({kind = "foreign_key", columns = names, refs = refs, name = opts.name,
     ondelete = check_action(opts.ondelete, "ondelete"), onupdate = check_action(opts.onupdate, "onupdate"),
-    use_alter = opts.use_alter},
+    use_alter = opts.use_alter, deferrable = deferrable, initially = initially},
     Constraint)
 end
 
+local CHECK_OPTIONS = util.set({"name"})
+
 --- qs.CheckConstraint("sql text" | expression, {name})
 function M.CheckConstraint(sqltext, opts)
-  opts = opts or {}
+  opts = util.check_options("CheckConstraint", opts, CHECK_OPTIONS, 2)
   if type(sqltext) == "string" then sqltext = elements.text(sqltext)
   elseif not elements.is_element(sqltext) then
     exc.raise(exc.ArgumentError, "CheckConstraint: expected SQL text or an expression", nil, 2)
@@ -326,8 +361,15 @@ local Index = util.class("Index")
 Index._is_index = true
 M.Index = Index
 
---- qs.Index(name, col_or_name, ..., {unique}); attaches to the columns' table
---- (or, with names, to the Table it is given to).
+-- Index options: each dialect's own (SQLAlchemy's dialect kwargs) apply on
+-- that database only: postgresql_where / sqlite_where make a partial index
+-- there, postgresql_using names the access method.
+local INDEX_OPTIONS = util.set({"unique", "postgresql_where", "sqlite_where", "postgresql_using",
+  "mysql_length", "mariadb_length"})
+
+--- qs.Index(name, col_or_name, ..., {unique, postgresql_where, sqlite_where,
+--- postgresql_using, mysql_length = n | {column = n}}); attaches to the columns' table (or, with names, to
+--- the Table it is given to).
 function M.index(name, ...)
   local exprs, opts = {}, nil
   local n = select("#", ...)
@@ -336,8 +378,31 @@ function M.index(name, ...)
     if type(a) == "table" and not a._is_clause and i == n then opts = a
     elseif a ~= nil then exprs[#exprs + 1] = a end
   end
-  opts = opts or {}
-  local idx = setmetatable({name = name, _exprs = exprs, unique = opts.unique and true or false}, Index)
+  opts = util.copy(util.check_options("Index " .. tostring(name), opts, INDEX_OPTIONS, 2))
+  for _, k in ipairs({"postgresql_where", "sqlite_where"}) do
+    local w = opts[k]
+    if type(w) == "string" then w = elements.text(w) end
+    if w ~= nil and not elements.is_element(w) then
+      exc.raise(exc.ArgumentError, format("Index %s: %s must be SQL text or an expression", tostring(name), k), nil, 2)
+    end
+    opts[k] = w   -- the copy's
+  end
+  local using = opts.postgresql_using
+  if using ~= nil and (type(using) ~= "string" or not using:match("^[%a_]+$")) then
+    exc.raise(exc.ArgumentError, format("Index %s: postgresql_using must be an access method name " ..
+      "(btree, hash, gist, gin, ...)", tostring(name)), nil, 2)
+  end
+  local mlen = opts.mysql_length
+  if opts.mariadb_length ~= nil then
+    if mlen ~= nil then
+      exc.raise(exc.ArgumentError, format("Index %s: give mysql_length or mariadb_length, not both", tostring(name)), nil, 2)
+    end
+    mlen = opts.mariadb_length
+  end
+  M.check_mysql_length(mlen, "Index " .. tostring(name), 3)
+  local idx = setmetatable({name = name, _exprs = exprs, unique = opts.unique and true or false,
+    postgresql_where = opts.postgresql_where, sqlite_where = opts.sqlite_where, postgresql_using = using,
+    mysql_length = mlen}, Index)
   for _, e in ipairs(exprs) do
     if type(e) == "table" and e.table then
       idx:_attach(e.table)
@@ -345,6 +410,24 @@ function M.index(name, ...)
     end
   end
   return idx
+end
+
+--- Checks a mysql_length option: a positive integer or {column = n}.
+function M.check_mysql_length(v, what, level)
+  if v == nil then return end
+  local function bad()
+    exc.raise(exc.ArgumentError, what .. ": mysql_length must be a positive integer or {column = length}", nil,
+      level + 1)
+  end
+  if type(v) == "number" then
+    if v < 1 or v ~= math.floor(v) then bad() end
+  elseif type(v) == "table" then
+    for k, n in pairs(v) do
+      if type(k) ~= "string" or type(n) ~= "number" or n < 1 or n ~= math.floor(n) then bad() end
+    end
+  else
+    bad()
+  end
 end
 
 function Index:_attach(t)
@@ -383,8 +466,11 @@ Table._event_names = DDL_EVENTS
 Table.__tostring = selectable.TableClause.__tostring
 M.Table = Table
 
-local TABLE_OPTIONS = {schema = true, comment = true, extend_existing = true, keep_existing = true,
-  autoload_with = true, info = true, prefixes = true, sqlite_autoincrement = true}
+-- prefixes (CREATE TEMPORARY TABLE ...) and sqlite_autoincrement are not
+-- rendered, so not taken.
+local TABLE_OPTIONS = util.set({"schema", "comment", "extend_existing", "keep_existing",
+  "autoload_with", "info", "mysql_engine", "mysql_charset", "mysql_collate",
+  "mariadb_engine", "mariadb_charset", "mariadb_collate"})
 
 --- qs.Table(name, metadata, Column..., Constraint..., Index..., {options})
 function M.table(name, metadata, ...)
@@ -406,10 +492,22 @@ function M.table(name, metadata, ...)
       exc.raise(exc.ArgumentError, format("Table '%s': unexpected argument %s", name, util.repr(a, 40)), nil, 2)
     end
   end
-  for k in pairs(opts) do
-    if not TABLE_OPTIONS[k] then
-      exc.raise(exc.ArgumentError, format("Table '%s': unknown option '%s'", name, tostring(k)), nil, 2)
+  util.check_options(format("Table '%s'", name), opts, TABLE_OPTIONS, 2)
+  if opts.comment ~= nil and type(opts.comment) ~= "string" then
+    exc.raise(exc.ArgumentError, format("Table '%s': comment must be a string", name), nil, 2)
+  end
+  -- MySQL/MariaDB table options (either prefix; MySQL's CREATE TABLE only): bare names
+  local mysql_opts = {}
+  for _, k in ipairs({"engine", "charset", "collate"}) do
+    local v, w = opts["mysql_" .. k], opts["mariadb_" .. k]
+    if v ~= nil and w ~= nil then
+      exc.raise(exc.ArgumentError, format("Table '%s': give mysql_%s or mariadb_%s, not both", name, k, k), nil, 2)
     end
+    v = v or w
+    if v ~= nil and (type(v) ~= "string" or not v:match("^[%w_]+$")) then
+      exc.raise(exc.ArgumentError, format("Table '%s': mysql_%s must be a bare name", name, k), nil, 2)
+    end
+    mysql_opts["mysql_" .. k] = v
   end
   local schema = opts.schema or metadata.schema
   local fullname = schema and (schema .. "." .. name) or name
@@ -430,6 +528,7 @@ function M.table(name, metadata, ...)
     return t
   end
   local existing = metadata.tables[fullname]
+  if existing and opts.keep_existing then return existing end   -- the first definition stays
   if existing and not opts.extend_existing then
     if #items == 0 then return existing end
     exc.raise(exc.InvalidRequestError, format("Table '%s' is already defined for this MetaData " ..
@@ -438,7 +537,8 @@ function M.table(name, metadata, ...)
   if existing then metadata:remove(existing) end
   local t = setmetatable({name = name, schema = schema, fullname = fullname, metadata = metadata,
     columns = {}, foreign_keys = {}, constraints = {}, indexes = {}, comment = opts.comment,
-    info = opts.info or {}}, Table)
+    mysql_engine = mysql_opts.mysql_engine, mysql_charset = mysql_opts.mysql_charset,
+    mysql_collate = mysql_opts.mysql_collate, info = opts.info or {}}, Table)
   t.c = selectable.column_collection(name, {})
   local pending_indexes = {}
   for _, a in ipairs(items) do
@@ -469,6 +569,23 @@ function M.table(name, metadata, ...)
   return t
 end
 
+-- The referred table and column names of "table.column" / "schema.table.column"
+-- or a Column, without resolving it.
+local function referred_names(target)
+  if type(target) == "table" then return target.table and target.table.name, target.name end
+  local tname, cname = tostring(target):match("^(.*)%.([^.]+)$")
+  if tname then tname = tname:match("([^.]+)$") end
+  return tname, cname
+end
+
+-- A foreign key without a name gets the naming convention's "fk" one.
+local function name_foreign_key(t, fk)
+  if fk.constraint then return end
+  local rt, rc = referred_names(fk._target)
+  fk.name = convention_name(t.metadata, "fk", {table = t, columns = {fk.parent.name}, name = fk.name,
+    referred_table = rt, referred_columns = {rc}})
+end
+
 function Table:append_column(col)
   if getmetatable(col) ~= Column then
     exc.raise(exc.ArgumentError, "Table:append_column: expected a qs.Column", nil, 2)
@@ -486,6 +603,7 @@ function Table:append_column(col)
   rawset(self.c, col.key, col)
   for _, fk in ipairs(col.foreign_keys) do
     self.foreign_keys[#self.foreign_keys + 1] = fk
+    name_foreign_key(self, fk)
   end
   if col.primary_key and self.primary_key then
     self.primary_key.columns[#self.primary_key.columns + 1] = col.name
@@ -519,6 +637,11 @@ function Table:append_constraint(con)
       col.foreign_keys[#col.foreign_keys + 1] = fk
       self.foreign_keys[#self.foreign_keys + 1] = fk
     end
+    local rt = referred_names(con.refs[1])
+    local rcols = {}
+    for i, r in ipairs(con.refs) do rcols[i] = select(2, referred_names(r)) end
+    con.name = convention_name(self.metadata, "fk", {table = self, columns = con.columns, name = con.name,
+      referred_table = rt, referred_columns = rcols})
   end
   if con.kind == "unique" or con.kind == "check" then
     con.name = convention_name(self.metadata, con.kind == "unique" and "uq" or "ck",
@@ -553,12 +676,17 @@ function Table:primary_key_columns()
 end
 
 --- CREATE TABLE (and its indexes) on bind (an Engine or Connection).
+local CREATE_OPTIONS = util.set({"checkfirst"})
+local CREATE_ALL_OPTIONS = util.set({"checkfirst", "tables"})
+
 function Table:create(bind, opts)
+  util.check_options("Table:create", opts, CREATE_OPTIONS, 2)
   require("quicksilver.sql.ddl").create_tables(bind, self.metadata, {self}, opts)
 end
 
 --- DROP TABLE on bind.
 function Table:drop(bind, opts)
+  util.check_options("Table:drop", opts, CREATE_OPTIONS, 2)
   require("quicksilver.sql.ddl").drop_tables(bind, self.metadata, {self}, opts)
 end
 
@@ -566,7 +694,10 @@ end
 --- metadata:reflect({bind = engine, only = {...}, views = true, schema = s}):
 --- Tables for what the database has. (The bind does the reading: the
 --- engine layer knows the catalogs.)
+local REFLECT_OPTIONS = util.set({"bind", "only", "views", "schema"})
+
 function MetaData:reflect(opts)
+  util.check_options("MetaData:reflect", opts, REFLECT_OPTIONS, 2)
   if type(opts) ~= "table" or type(opts.bind) ~= "table" or not opts.bind._reflect_metadata then
     exc.raise(exc.ArgumentError, "MetaData:reflect: give {bind = engine or connection}", nil, 2)
   end
@@ -574,13 +705,13 @@ function MetaData:reflect(opts)
 end
 
 function MetaData:create_all(bind, opts)
-  opts = opts or {}
+  opts = util.check_options("create_all", opts, CREATE_ALL_OPTIONS, 2)
   require("quicksilver.sql.ddl").create_tables(bind, self, opts.tables, opts)
 end
 
 --- metadata:drop_all(bind, {checkfirst = true, tables = {...}})
 function MetaData:drop_all(bind, opts)
-  opts = opts or {}
+  opts = util.check_options("drop_all", opts, CREATE_ALL_OPTIONS, 2)
   require("quicksilver.sql.ddl").drop_tables(bind, self, opts.tables, opts)
 end
 

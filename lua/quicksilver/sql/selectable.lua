@@ -213,6 +213,8 @@ local function infer_onclause(left, right)
   return elements.and_(util.unpack(conds))
 end
 
+local JOIN_OPTIONS = util.set({"isouter", "full"})
+
 function Join.new(left, right, onclause, opts)
   if type(right) ~= "table" or not right._is_from then
     if type(right) == "table" and right.__clause_element__ then right = right:__clause_element__()
@@ -223,7 +225,7 @@ function Join.new(left, right, onclause, opts)
   else
     onclause = condition(onclause, "join")
   end
-  opts = opts or {}
+  opts = util.check_options("join", opts, JOIN_OPTIONS, 3)
   local j = setmetatable({left = left, right = right, onclause = onclause,
     isouter = opts.isouter or opts.full or false, full = opts.full or false}, Join)
   local cols = {}
@@ -556,10 +558,43 @@ function Select:distinct(...)
   return s
 end
 
---- FOR UPDATE: opts nowait, skip_locked, read (FOR SHARE), of = {tables}.
+local FOR_UPDATE_OPTIONS = util.set({"nowait", "read", "of", "skip_locked", "key_share"})
+
+-- FOR UPDATE OF's targets: tables or aliases, a column standing for its
+-- table (SQLAlchemy's surface selectables), each once.
+local function for_update_of(of)
+  if type(of) ~= "table" then
+    exc.raise(exc.ArgumentError, "with_for_update: of must be a table, an alias, a column or a list of them", nil, 4)
+  end
+  if of._k or of.__clause_element__ then of = {of} end
+  local out, seen = {}, {}
+  for _, x in ipairs(of) do
+    if type(x) == "table" and x.__clause_element__ and not x._is_from and not x._k then x = x:__clause_element__() end
+    local from = x
+    if type(x) == "table" and x._k == K.COLUMN and type(x.table) == "table" then from = x.table end
+    if type(from) ~= "table" or (from._k ~= K.TABLE and from._k ~= K.ALIAS) then
+      exc.raise(exc.ArgumentError, "with_for_update: of must be a table, an alias, a column or a list of them, " ..
+        "got " .. util.repr(x, 40), nil, 4)
+    end
+    if not seen[from] then
+      seen[from] = true
+      out[#out + 1] = from
+    end
+  end
+  if #out == 0 then exc.raise(exc.ArgumentError, "with_for_update: of is empty", nil, 4) end
+  return out
+end
+
+--- FOR UPDATE: opts nowait, skip_locked, read (FOR SHARE), key_share
+--- (PostgreSQL's FOR NO KEY UPDATE / FOR KEY SHARE), of = table, alias,
+--- column or a list of them. Each dialect renders what it has and refuses
+--- what it has not (SQLite, which locks the whole database, renders none).
 function Select:with_for_update(opts)
+  opts = util.check_options("with_for_update", opts, FOR_UPDATE_OPTIONS, 2)
   local s = copy(self)
-  s._for_update = opts or {}
+  s._for_update = {nowait = opts.nowait and true or nil, read = opts.read and true or nil,
+    skip_locked = opts.skip_locked and true or nil, key_share = opts.key_share and true or nil,
+    of = opts.of ~= nil and for_update_of(opts.of) or nil}
   return s
 end
 
@@ -815,8 +850,10 @@ end
 
 --- A common table expression of this select: WITH name AS (...).
 ---@param name string
+local CTE_OPTIONS = util.set({"recursive"})
 ---@param opts? {recursive?: boolean}
 function Select:cte(name, opts)
+  util.check_options("cte", opts, CTE_OPTIONS, 2)
   return new_cte(self, name, opts and opts.recursive)
 end
 CompoundSelect.cte = Select.cte

@@ -61,10 +61,18 @@ define("SmallInteger", "SMALLINT", M.Integer)
 define("Float", "FLOAT", nil, {_check = CHECK.number, _result = RESULT.float, _affinity = "numeric"})
 function M.Float:_init(precision) self.precision = precision end
 
+local NUMERIC_OPTIONS = util.set({"asdecimal"})
+local DATETIME_OPTIONS = util.set({"timezone"})
+local ENUM_OPTIONS = util.set({"name"})
+local DECORATOR_OPTIONS = util.set({"process_bind_param", "process_result_value", "name"})
+local STRING_OPTIONS = util.set({"collation"})
+
 local Numeric = define("Numeric", "NUMERIC", nil, {_check = CHECK.number, _affinity = "numeric",
   _result = RESULT.number})
 function Numeric:_init(precision, scale, opts)
   if type(precision) == "table" then opts, precision = precision, nil end
+  if type(scale) == "table" then opts, scale = scale, nil end
+  util.check_options("Numeric", opts, NUMERIC_OPTIONS, 3)
   self.precision, self.scale = precision, scale
   if opts and opts.asdecimal then
     self.asdecimal = true
@@ -84,7 +92,12 @@ function String:_init(length, opts)
   if length ~= nil and (mtype and mtype(length) ~= "integer" or length < 1) then
     exc.raise(exc.ArgumentError, "String(length): length must be a positive integer", nil, 3)
   end
+  util.check_options("String", opts, STRING_OPTIONS, 3)
   self.length = length
+  -- COLLATE in DDL and CAST (a name, quoted as an identifier when it needs it)
+  if opts and opts.collation ~= nil and (type(opts.collation) ~= "string" or opts.collation == "") then
+    exc.raise(exc.ArgumentError, "String: collation must be a collation name", nil, 3)
+  end
   self.collation = opts and opts.collation
 end
 function String:__repr() return self.length and format("String(%d)", self.length) or "String" end
@@ -115,7 +128,10 @@ define("Date", "DATE", nil, {_bind = iso_bind("%Y-%m-%d", "Date"), _affinity = "
   _result = RESULT.text})
 define("DateTime", "DATETIME", nil, {_bind = iso_bind("%Y-%m-%d %H:%M:%S", "DateTime"),
   _affinity = "datetime", _result = RESULT.text})
-function M.DateTime:_init(opts) self.timezone = opts and opts.timezone or false end
+function M.DateTime:_init(opts)
+  util.check_options("DateTime", opts, DATETIME_OPTIONS, 3)
+  self.timezone = opts and opts.timezone or false
+end
 define("Time", "TIME", nil, {_bind = iso_bind("%H:%M:%S", "Time"), _affinity = "time",
   _result = RESULT.text})
 
@@ -144,6 +160,7 @@ function Enum:_init(...)
       exc.raise(exc.ArgumentError, "Enum: values must be strings", nil, 3)
     end
   end
+  util.check_options("Enum", opts, ENUM_OPTIONS, 3)
   self.enums = values
   self.enum_name = opts and opts.name
   self.length = 0
@@ -232,7 +249,7 @@ M.TypeDecorator = TypeDecorator
 --- name = "MyType"}) -> a type whose values pass through the functions.
 function M.type_decorator(impl, opts)
   impl = M.to_instance(impl)
-  opts = opts or {}
+  opts = util.check_options("TypeDecorator", opts, DECORATOR_OPTIONS, 2)
   local t = setmetatable({impl = impl, name = opts.name or ("TypeDecorator(" .. impl.name .. ")"),
     _t = impl._t, length = impl.length, precision = impl.precision, scale = impl.scale,
     enums = impl.enums, _affinity = impl._affinity}, TypeDecorator)
