@@ -193,6 +193,9 @@ int qs_conn_open(const qs_driver *drv, int nopt, const char *const *keys,
 void qs_conn_close(qs_conn *c);
 /* Closes if needed and frees. Statements still held are detached first. */
 void qs_conn_free(qs_conn *c);
+/* Ends every statement still open on c; their handles are detached (their
+** next step fails with QS_CLOSED). Done by the pool at checkin. */
+void qs_conn_end_statements(qs_conn *c);
 int qs_conn_is_open(const qs_conn *c);
 const qs_error *qs_conn_error(const qs_conn *c);
 const qs_driver *qs_conn_driver(const qs_conn *c);

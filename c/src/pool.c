@@ -257,13 +257,17 @@ int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, 
 }
 
 /*
-** qs_pool_checkin: takes r back. Whatever transaction the borrower left open
-** is rolled back first (no lock or transaction leaks into the next
+** qs_pool_checkin: takes r back. The statements the borrower left open are
+** ended (their cursors fail from now on) and whatever transaction it left
+** open is rolled back first (no lock or transaction leaks into the next
 ** checkout); a connection that cannot be reset, an invalidated one, one of
 ** another process, and one beyond pool size is closed instead.
 */
 void qs_pool_checkin(qs_pool *p, qs_pool_rec *r) {
   int keep = !r->invalid && r->pid == getpid() && qs_conn_is_open(r->conn);
+  /* statements the borrower left open end here: a cursor kept past close
+  ** must fail, never read the next borrower's rows */
+  if (keep) qs_conn_end_statements(r->conn);
   if (keep && p->conf.reset_on_return && qs_conn_txn_state(r->conn) != 0)
     keep = qs_conn_rollback(r->conn) == QS_OK;
   pthread_mutex_lock(&p->mu);

@@ -292,11 +292,24 @@ function Connection:rollback()
   if tx then tx:rollback() end
 end
 
+-- Streaming results read from the driver connection: when it goes back to
+-- the pool (or is discarded) they end, and reading one raises
+-- ResourceClosedError rather than reading what the next borrower runs.
+-- Buffered results hold their rows and stay readable.
+local function end_streams(self, why)
+  local streams = self._streams
+  if not streams then return end
+  self._streams = nil
+  for r in pairs(streams) do r:_end_stream(why) end
+end
+
 --- Rolls back what is open and gives the driver connection back to the pool.
---- Idempotent.
+--- Streaming results (stream_results, yield_per) not read to their end are
+--- closed: reading one raises ResourceClosedError. Idempotent.
 function Connection:close()
   if self.closed then return end
   self.closed = true
+  end_streams(self, "its Connection was closed")
   local rec = self._rec
   if self._txn and self._cconn then pcall(self._end_transaction, self, self._txn, false) end
   self._txn, self._nested = nil, nil
@@ -320,6 +333,7 @@ end
 --- A transaction in progress must be rolled back; then a new one is used.
 function Connection:invalidate(err)
   if self.closed or not self._rec then return end
+  end_streams(self, "its Connection was invalidated")
   local rec = self._rec
   self.engine.pool:invalidate(rec, err)
   self.engine.pool:checkin(rec)
@@ -473,9 +487,17 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   end
   if eopts.stream_results or eopts.yield_per then
     local src = setmetatable({cur = cur, conn = self, sql = sql, params = params}, CursorSource)
-    return Result.new({keys = colkeys, returns_rows = true, cursor = src,
+    local r = Result.new({keys = colkeys, returns_rows = true, cursor = src,
       yield_per = eopts.yield_per or eopts.max_row_buffer or 1000,
       rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
+    -- it reads from this connection: it ends when the connection goes back
+    local streams = self._streams
+    if not streams then
+      streams = setmetatable({}, {__mode = "k"})
+      self._streams = streams
+    end
+    streams[r] = true
+    return r
   end
   local rows, ferr = cur:fetch()
   if not rows then self:_raise_dbapi(ferr, sql, params, false) end

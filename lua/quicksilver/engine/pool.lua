@@ -113,7 +113,10 @@ end
 function StaticPool:checkin(rec)
   self:_fire_checkin(rec)
   if rec.invalidated then return end
-  if self._checkedout == 0 and not self:_reset(rec) then self:invalidate(rec) end
+  if self._checkedout == 0 then
+    rec.cconn:end_statements()   -- no cursor outlives its borrower
+    if not self:_reset(rec) then self:invalidate(rec) end
+  end
 end
 
 function StaticPool:dispose()
