@@ -51,6 +51,9 @@ static void read_conf(lua_State *L, int idx, qs_pool_conf *conf) {
   BOOL_(lifo, "lifo")
   BOOL_(pre_ping, "pre_ping")
   BOOL_(reset_on_return, "reset_on_return")
+  lua_getfield(L, idx, "setup");   /* the string stays alive in the conf table */
+  if (lua_type(L, -1) == LUA_TSTRING) conf->setup = lua_tostring(L, -1);
+  lua_pop(L, 1);
 #undef NUM_
 #undef INT_
 #undef BOOL_

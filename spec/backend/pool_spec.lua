@@ -159,12 +159,107 @@ describe("the connection pool on " .. helpers.backend, function()
   end)
 
   it("shares one pool between engines by name", function()
-    local a = qs.create_engine(url, {shared_pool = "spec-shared", pool_size = 1, max_overflow = 0, pool_timeout = 0.1})
-    local b = qs.create_engine(url, {shared_pool = "spec-shared"})
+    local opts = {shared_pool = "spec-shared", pool_size = 1, max_overflow = 0, pool_timeout = 0.1}
+    local a = qs.create_engine(url, opts)
+    local b = qs.create_engine(url, opts)
     local held = a:connect()
     raises(qs.exc.TimeoutError, function() b:connect() end)
     held:close()
     b:connect(function(c) assert.equal(1, c:exec_driver_sql("SELECT 1"):scalar()) end)
     a:dispose(); b:dispose()
+  end)
+end)
+
+-- Shared pools (docs/POOL.md) on every backend (SQLite files pool too).
+describe("shared pools on " .. helpers.backend, function()
+  local url
+  setup(function() url = helpers.backend_url() end)
+  teardown(helpers.cleanup)
+
+  local function one(e) return e:connect(function(c) return c:exec_driver_sql("SELECT 1"):scalar() end) end
+
+  it("refuses an engine whose pool options differ, naming the option", function()
+    local a = qs.create_engine(url, {shared_pool = "spec-mismatch", pool_size = 2})
+    local err = raises(qs.exc.ArgumentError, function()
+      qs.create_engine(url, {shared_pool = "spec-mismatch", pool_size = 3})
+    end)
+    assert.matches("shared pool 'spec%-mismatch' exists with other settings: pool_size 2, not 3", err.message)
+    err = raises(qs.exc.ArgumentError, function()
+      qs.create_engine(url, {shared_pool = "spec-mismatch", pool_size = 2, pool_pre_ping = true})
+    end)
+    assert.matches("pool_pre_ping", err.message)
+    assert.equal(1, one(a))
+    a:dispose()
+  end)
+
+  it("refuses another URL or driver, never showing a password", function()
+    local a = qs.create_engine(url, {shared_pool = "spec-url"})
+    local u = qs.make_url(url)
+    local other
+    if helpers.on("sqlite") then
+      other = "sqlite:///" .. helpers.tmpdb()
+    else
+      other = u:set({password = "s3cr3t-pw"}):render_as_string(false)
+    end
+    local err = raises(qs.exc.ArgumentError, function()
+      qs.create_engine(other, {shared_pool = "spec-url"})
+    end)
+    assert.matches("connection option '[%w_]+'", err.message)
+    assert.is_nil(tostring(err):find("s3cr3t", 1, true))
+    -- a database of another kind: another driver
+    local foreign = helpers.on("sqlite") and (os.getenv("QS_PG_URL") or "postgresql://x@127.0.0.1:1/x")
+      or "sqlite:///" .. helpers.tmpdb()
+    local ok, ferr = pcall(qs.create_engine, foreign, {shared_pool = "spec-url"})
+    if ok or not (type(ferr) == "table" and ferr.message and ferr.message:find("no quicksilver driver")) then
+      assert.is_false(ok)
+      assert.matches("driver", ferr.message)
+    end
+    a:dispose()
+  end)
+
+  it("refuses a pool class that cannot be shared", function()
+    local err = raises(qs.exc.ArgumentError, function()
+      qs.create_engine(url, {shared_pool = "spec-class", poolclass = "null"})
+    end)
+    assert.matches("shared_pool needs the queue pool class", err.message)
+  end)
+
+  it("dispose() detaches one engine; the pool closes when the last one goes", function()
+    local opts = {shared_pool = "spec-detach", pool_size = 2}
+    local a = qs.create_engine(url, opts)
+    local b = qs.create_engine(url, opts)
+    assert.equal(1, one(a))
+    assert.equal(1, one(b))
+    local st = b.pool:status_table()
+    assert.equal(1, st.idle)
+    local held = b:connect()
+    a:dispose()   -- b's pool and its connections are untouched
+    st = b.pool:status_table()
+    assert.equal(1, st.open)
+    assert.equal(1, st.checked_out)
+    assert.equal(1, held:exec_driver_sql("SELECT 1"):scalar())
+    held:close()
+    assert.equal(1, b.pool:status_table().idle)
+    assert.equal(1, one(a))   -- a attaches again at its next checkout
+    assert.equal(1, b.pool:status_table().connects)   -- the same pool, no new connection
+    a:dispose()
+    b:dispose()
+    -- nobody holds the pool: the name is free for other settings
+    local c = qs.create_engine(url, {shared_pool = "spec-detach", pool_size = 4})
+    assert.equal(4, c.pool:status_table().size)
+    c:dispose()
+  end)
+
+  it("dispose_shared() closes the idle connections for every engine of the pool", function()
+    local opts = {shared_pool = "spec-all", pool_size = 2}
+    local a = qs.create_engine(url, opts)
+    local b = qs.create_engine(url, opts)
+    assert.equal(1, one(a))
+    assert.equal(1, a.pool:status_table().idle)
+    b.pool:dispose_shared()
+    assert.equal(0, a.pool:status_table().idle)
+    assert.equal(1, one(a))
+    a:dispose()
+    b:dispose()
   end)
 end)

@@ -145,25 +145,40 @@ function QueuePool:_configure(opts)
   local conf = {size = opts.pool_size or 5, overflow = opts.max_overflow or 10,
     timeout = opts.pool_timeout or 30, recycle = opts.pool_recycle or -1,
     lifo = opts.pool_use_lifo or false, pre_ping = opts.pool_pre_ping or false,
-    reset_on_return = opts.reset_on_return ~= false}
+    reset_on_return = opts.reset_on_return ~= false, setup = opts.setup_key}
   if not opts.driver then
     exc.raise(exc.ArgumentError, "QueuePool: no driver to open connections with", nil, 4)
   end
-  local c, err
-  if opts.shared_pool then
-    c, err = core.pool_shared(opts.shared_pool, opts.driver, opts.connect_args or {}, conf)
-  else
-    c, err = core.pool_new(opts.driver, opts.connect_args or {}, conf)
-  end
-  if not c then error(err, 0) end
-  self._c = c
+  self._driver, self._args, self._conf, self._shared = opts.driver, opts.connect_args or {}, conf,
+    opts.shared_pool
   self._timeout = conf.timeout
   self._wait = opts.pool_wait
   self._setup = opts.setup
+  self:_attach()
+end
+
+-- The C pool: a private one, or the process-wide one of the shared_pool
+-- name, which refuses (ArgumentError naming the difference) an engine whose
+-- URL, driver or pool options are not those it was made with.
+function QueuePool:_attach()
+  local c, err
+  if self._shared then
+    c, err = core.pool_shared(self._shared, self._driver, self._args, self._conf)
+  else
+    c, err = core.pool_new(self._driver, self._args, self._conf)
+  end
+  if not c then error(err, 0) end
+  self._c = c
+  return c
+end
+
+-- The C pool, attached again after a shared pool's dispose() detached it.
+function QueuePool:_pool()
+  return self._c or self:_attach()
 end
 
 function QueuePool:checkout()
-  local c = self._c
+  local c = self:_pool()
   local cconn, fresh = nil, nil
   local wait = self._wait
   if wait then   -- never block the OS thread: try, yield, try again
@@ -210,13 +225,32 @@ function QueuePool:invalidate(rec, err)
   rec.cconn:invalidate()
 end
 
-function QueuePool:dispose() self._c:dispose() end
+--- A private pool closes its idle connections (checked-out ones close when
+--- they come back). A shared pool is left by this engine only: the pool
+--- closes when its last engine leaves (or on dispose_shared()); the engine
+--- attaches again at its next checkout.
+function QueuePool:dispose()
+  local c = self._c
+  if not c then return end
+  if self._shared then
+    self._c = nil
+    c:release()
+  else
+    c:dispose()
+  end
+end
+
+--- Closes the idle connections of the pool for every engine attached to it
+--- (the whole shared pool, from any one engine of it).
+function QueuePool:dispose_shared()
+  self:_pool():dispose()
+end
 
 --- size, overflow, open, idle, checked_out, waiting and counters.
-function QueuePool:status_table() return self._c:status() end
+function QueuePool:status_table() return self:_pool():status() end
 
 function QueuePool:status()
-  local s = self._c:status()
+  local s = self:_pool():status()
   return string.format("QueuePool size %d overflow %d: %d open, %d idle, %d checked out, %d waiting",
     s.size, s.overflow, s.open, s.idle, s.checked_out, s.waiting)
 end
@@ -233,6 +267,10 @@ function M.create(name, creator, opts)
   if not cls then
     exc.raise(exc.ArgumentError, string.format(
       "unknown poolclass '%s' (expected queue, null, static or singleton)", tostring(name)))
+  end
+  if opts and opts.shared_pool ~= nil and cls ~= QueuePool then
+    exc.raise(exc.ArgumentError, string.format(
+      "shared_pool needs the queue pool class; this engine's is '%s'", tostring(name)))
   end
   local pool = cls:new(creator, opts)
   if pool._configure then pool:_configure(opts or {}) end
