@@ -370,12 +370,39 @@ Connection.__tostring = function(self)
   return format("<Connection %s to %s>", self.closed and "closed" or "open", tostring(self.engine))
 end
 
+-- The parameters a statement was sent with: the caller's, with the values
+-- the statement holds itself (Core values({...}), the ORM's flush
+-- statements) filled in by bind name, so an error shows what was sent
+-- rather than an empty table.
+local function sent_params(compiled, params, many)
+  local keys = compiled and compiled.keys
+  local values = compiled and compiled.values
+  if keys == nil or values == nil or next(values) == nil then return params end
+  local function one(p)
+    local out = {}
+    for i = 1, #keys do
+      local k = keys[i]
+      local v = p and p[k]
+      if v == nil then v = values[k] end
+      out[k] = v
+    end
+    return out
+  end
+  if not many then return one(params) end
+  local n = params.n or #params
+  local out = {n = n}
+  for i = 1, n do out[i] = one(params[i]) end
+  return out
+end
+
 -- Attaches the statement, lets handle_error listeners see (or replace) the
 -- error, invalidates a dead connection, and raises.
-function Connection:_raise_dbapi(err, sql, params, many)
+function Connection:_raise_dbapi(err, sql, params, many, compiled)
   if type(err) == "table" then
+    params = sent_params(compiled, params, many)
     err.statement = sql
     err.params = params
+    err.executemany = many or nil
   end
   local is_disconnect = type(err) == "table" and err.connection_invalidated or false
   if has(self, "handle_error") then
@@ -398,7 +425,7 @@ local CursorSource = util.class("CursorSource")
 
 function CursorSource:fetch(n)
   local rows, err = self.cur:fetch(n)
-  if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false) end
+  if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false, self.compiled) end
   return rows
 end
 
@@ -461,7 +488,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   else
     cur, err = cconn:execute(sql, params, keys, values, checks, procs)
   end
-  if not cur then self:_raise_dbapi(err, sql, params, many) end
+  if not cur then self:_raise_dbapi(err, sql, params, many, compiled) end
   if has(self, "after_cursor_execute") then
     fire(self, "after_cursor_execute", self, sql, params, many, cur)
   end
@@ -486,7 +513,8 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     if rp then cur:set_procs(rp) end
   end
   if eopts.stream_results or eopts.yield_per then
-    local src = setmetatable({cur = cur, conn = self, sql = sql, params = params}, CursorSource)
+    local src = setmetatable({cur = cur, conn = self, sql = sql, params = params, compiled = compiled},
+      CursorSource)
     local r = Result.new({keys = colkeys, returns_rows = true, cursor = src,
       yield_per = eopts.yield_per or eopts.max_row_buffer or 1000,
       rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
@@ -500,7 +528,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     return r
   end
   local rows, ferr = cur:fetch()
-  if not rows then self:_raise_dbapi(ferr, sql, params, false) end
+  if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
   return Result.new({keys = colkeys, rows = rows, returns_rows = true,
     rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
 end
