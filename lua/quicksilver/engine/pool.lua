@@ -1,10 +1,10 @@
 --- engine/pool.lua: connection pools (SQLAlchemy's pool/impl.py).
 ---
 --- The pool interface the engine uses: "null" (a fresh connection per
---- checkout, closed at checkin: SQLite files), "static" and "singleton" (one
---- connection for everybody: memory databases, where each connection would
---- otherwise see its own empty database) and "queue" (the servers' default)
---- over the thread-safe C pool.
+--- checkout, closed at checkin), "static" and "singleton" (one connection
+--- for everybody: memory databases, where each connection would otherwise
+--- see its own empty database) and "queue" (the default for servers and
+--- SQLite files) over the thread-safe C pool.
 local core = require("quicksilver.core")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
