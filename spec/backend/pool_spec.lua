@@ -264,6 +264,19 @@ describe("shared pools on " .. helpers.backend, function()
     c:dispose()
   end)
 
+  it("an engine attached to connections another engine opened still learns the server", function()
+    local opts = {shared_pool = "spec-learn", pool_size = 1}
+    local a = qs.create_engine(url, opts)
+    assert.equal(1, one(a))   -- a opens the pool's only connection
+    local b = qs.create_engine(url, opts)
+    assert.equal(1, one(b))   -- b is handed that same connection
+    assert.equal(1, b.pool:status_table().connects)
+    assert.equal(a.dialect.name, b.dialect.name)   -- mariadb on MariaDB, for both
+    assert.equal(rawget(a.dialect, "server_version"), rawget(b.dialect, "server_version"))
+    a:dispose()
+    b:dispose()
+  end)
+
   it("dispose_shared() closes the idle connections for every engine of the pool", function()
     local opts = {shared_pool = "spec-all", pool_size = 2}
     local a = qs.create_engine(url, opts)

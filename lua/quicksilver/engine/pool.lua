@@ -198,7 +198,11 @@ function QueuePool:checkout()
     cconn, fresh = c:checkout()
     if not cconn then error(fresh, 0) end
   end
-  if fresh and self._setup then
+  -- the setup of a new connection; in a shared pool also on this engine's
+  -- first checkout, since another engine may have opened the connection
+  -- (the dialect learns the server from it, as SQLAlchemy's first_connect)
+  if self._setup and (fresh or (self._shared and not self._set_up)) then
+    self._set_up = true
     local ok, err = pcall(self._setup, cconn)
     if not ok then
       cconn:invalidate()
