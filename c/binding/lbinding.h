@@ -17,6 +17,7 @@ typedef struct lrow {
 } lrow;
 #define QS_BUF_MT "quicksilver.Buffer"
 #define QS_POOL_MT "quicksilver.Pool"
+#define QS_ERRBOX_MT "quicksilver.ErrorBox"
 
 /* Registry keys. The driver table is versioned: a driver module built
 ** against another layout registers under another key and is never found. */
@@ -29,6 +30,12 @@ typedef struct lrow {
 void qsB_pusherror(lua_State *L, const qs_error *err);
 /* Pushes nil and the error object: the "nil, err" return of a failure. */
 int qsB_fail(lua_State *L, const qs_error *err);
+/* A zeroed qs_error owned by a new userdata on the stack (its __gc clears
+** it): fill it by a C call, then qsB_fail_box; a Lua error in between, or
+** while the error object is made, leaks nothing. */
+qs_error *qsB_errbox(lua_State *L);
+/* Pushes nil and the error object for a boxed err, then clears it. */
+int qsB_fail_box(lua_State *L, qs_error *err);
 /* Raises an error object of class code with message msg. */
 int qsB_raise(lua_State *L, int code, const char *msg);
 /* Pushes one column value. */
@@ -41,7 +48,11 @@ void qsB_open_conn(lua_State *L);
 void qsB_open_pool(lua_State *L);
 int qsB_options(lua_State *L, int idx, const char **keys, const char **vals, int max);
 const qs_driver *qsB_driver(lua_State *L, const char *name);
-void qsB_push_borrowed(lua_State *L, qs_pool *p, qs_pool_rec *r);
+/* A closed Connection userdata pushed (may raise: nothing is held yet);
+** qsB_set_borrowed then gives it a connection checked out of p as r,
+** without any Lua call. */
+void *qsB_new_borrowed(lua_State *L);
+void qsB_set_borrowed(void *conn, qs_pool *p, qs_pool_rec *r);
 void qsB_open_cursor(lua_State *L);
 void qsB_open_row(lua_State *L);
 int qsB_connect(lua_State *L);

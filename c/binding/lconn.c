@@ -105,12 +105,18 @@ const qs_driver *qsB_driver(lua_State *L, const char *name) {
   return drv;
 }
 
-/* qsB_push_borrowed: a Connection userdata for a connection of pool p
-** (checked out as r); it holds a reference on the pool until closed. */
-void qsB_push_borrowed(lua_State *L, qs_pool *p, qs_pool_rec *r) {
+/* qsB_new_borrowed: a closed Connection userdata, to be given a connection
+** of a pool by qsB_set_borrowed (which allocates nothing and cannot raise);
+** it then holds a reference on the pool until closed. */
+void *qsB_new_borrowed(lua_State *L) {
   lconn *lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, QS_CONN_MT);
+  return lc;
+}
+
+void qsB_set_borrowed(void *conn, qs_pool *p, qs_pool_rec *r) {
+  lconn *lc = (lconn *)conn;
   qs_pool_retain(p);
   lc->pool = p;
   lc->rec = r;
@@ -142,9 +148,9 @@ int qsB_connect(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   const char *keys[MAX_OPTS], *vals[MAX_OPTS];
   const qs_driver *drv;
-  qs_error err;
+  qs_error *err;
   lconn *lc;
-  int n = 0, rc;
+  int n = 0, rc, ud;
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   drv = qsB_driver(L, name);
@@ -152,14 +158,13 @@ int qsB_connect(lua_State *L) {
   lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, QS_CONN_MT);
-  memset(&err, 0, sizeof err);
-  rc = qs_conn_open(drv, n, keys, vals, &lc->c, &err);
-  if (rc != QS_OK) {
-    lua_pushnil(L);
-    qsB_pusherror(L, &err);   /* may raise on memory: err leaks, nothing else */
-    qs_error_clear(&err);
-    return 2;
-  }
+  ud = lua_gettop(L);
+  /* the driver's error message is owned by a userdata from the start:
+  ** making the error object may raise (memory) and must not leak it */
+  err = qsB_errbox(L);
+  rc = qs_conn_open(drv, n, keys, vals, &lc->c, err);
+  if (rc != QS_OK) return qsB_fail_box(L, err);
+  lua_pushvalue(L, ud);
   return 1;
 }
 
@@ -453,10 +458,10 @@ int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
 void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
 void qsB_cursor_drop(lua_State *L, int curidx);
 
+/* err is always a boxed error (qsB_errbox): a Lua error raised while its
+** object is made leaves the message to the box's __gc. */
 static int fail_err(lua_State *L, qs_error *err) {
-  int rc = qsB_fail(L, err);
-  qs_error_clear(err);
-  return rc;
+  return qsB_fail_box(L, err);
 }
 
 /*
@@ -473,7 +478,7 @@ static int conn_execute(lua_State *L) {
   int pidx = lua_isnoneornil(L, 3) ? 0 : 3;
   int n = 0, rc, cur;
   bindspec bs;
-  qs_error err;
+  qs_error *err;
   qs_stmt *s;
   if (pidx) luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 7);
@@ -481,15 +486,15 @@ static int conn_execute(lua_State *L) {
   get_bindspec(L, 4, 8, &bs);
   qsB_cursor_new(L, 1);
   cur = lua_gettop(L);
-  memset(&err, 0, sizeof err);
+  err = qsB_errbox(L);
   if (!pidx && bs.keys) {   /* values only from the statement */
     lua_newtable(L);
     pidx = lua_gettop(L);
   }
   if (pidx) {
     scratch(L, lc, bs.keys ? bs.nkeys : positional_size(L, pidx));
-    n = read_params(L, lc->scratch, pidx, &bs, 0, &err);
-    if (n < 0) return fail_err(L, &err);
+    n = read_params(L, lc->scratch, pidx, &bs, 0, err);
+    if (n < 0) return fail_err(L, err);
   }
   rc = qs_conn_prepare(lc->c, sql, sqln, &s);
   if (rc != QS_OK) return fail_conn(L, lc);
@@ -513,7 +518,7 @@ static int conn_executemany(lua_State *L) {
   int nsets, i, rc, cap, cur, anchors;
   int64_t total = 0;
   bindspec bs;
-  qs_error err;
+  qs_error *err;
   qs_stmt *s = NULL;
   qs_value *vals;
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -521,7 +526,7 @@ static int conn_executemany(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);   /* 8 */
   get_bindspec(L, 4, 8, &bs);
   nsets = positional_size(L, 3);
-  memset(&err, 0, sizeof err);
+  err = qsB_errbox(L);
   if (nsets == 0) {
     lua_pushinteger(L, 0);
     return 1;
@@ -541,11 +546,11 @@ static int conn_executemany(lua_State *L) {
   for (i = 1; i <= nsets; i++) {
     int n;
     lua_rawgeti(L, 3, i);
-    n = read_params(L, vals + (size_t)(i - 1) * (size_t)cap, lua_gettop(L), &bs, i, &err);
-    if (n < 0) return fail_err(L, &err);
+    n = read_params(L, vals + (size_t)(i - 1) * (size_t)cap, lua_gettop(L), &bs, i, err);
+    if (n < 0) return fail_err(L, err);
     if (n != cap) {
-      qs_error_set(&err, QS_ARGUMENT, "parameter group %d has %d values, the first has %d", i, n, cap);
-      return fail_err(L, &err);
+      qs_error_set(err, QS_ARGUMENT, "parameter group %d has %d values, the first has %d", i, n, cap);
+      return fail_err(L, err);
     }
     lua_rawseti(L, anchors, i);   /* the set's converted values stay alive */
     lua_pop(L, 1);
@@ -678,10 +683,19 @@ static int conn_timeout(lua_State *L) {
 ** single Lua thread nothing is running, and the request is harmless). */
 static int conn_cancel(lua_State *L) {
   lconn *lc = open_conn(L, 1);
-  qs_error err = {0};
-  if (qs_conn_cancel(lc->c, &err) != QS_OK) return fail_err(L, &err);
+  qs_error *err = qsB_errbox(L);
+  if (qs_conn_cancel(lc->c, err) != QS_OK) return fail_err(L, err);
   lua_pushboolean(L, 1);
   return 1;
+}
+
+/* conn:end_statements(): ends every statement still open on this
+** connection; their cursors raise ResourceClosedError from now on (the
+** pools call it when a connection is given back). */
+static int conn_end_statements(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  if (lc->c) qs_conn_end_statements(lc->c);
+  return 0;
 }
 
 static int conn_set_cache_size(lua_State *L) {
@@ -741,6 +755,7 @@ static const luaL_Reg conn_methods[] = {
   {"closed", conn_closed},
   {"close", conn_gc},
   {"invalidate", conn_invalidate},
+  {"end_statements", conn_end_statements},
   {"age", conn_age},
   {NULL, NULL},
 };

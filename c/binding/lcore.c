@@ -80,6 +80,29 @@ static int buf_gc(lua_State *L) {
   return 0;
 }
 
+/* An error box: a qs_error owned by a userdata, so that a Lua error raised
+** while the error is turned into an object (the factory, a string push)
+** never leaks its malloc'd message. */
+static int errbox_gc(lua_State *L) {
+  qs_error *err = (qs_error *)luaL_checkudata(L, 1, QS_ERRBOX_MT);
+  qs_error_clear(err);
+  return 0;
+}
+
+qs_error *qsB_errbox(lua_State *L) {
+  qs_error *err = (qs_error *)qsL_newuserdatauv(L, sizeof(qs_error), 0);
+  memset(err, 0, sizeof *err);
+  luaL_setmetatable(L, QS_ERRBOX_MT);
+  return err;
+}
+
+int qsB_fail_box(lua_State *L, qs_error *err) {
+  lua_pushnil(L);
+  qsB_pusherror(L, err);
+  qs_error_clear(err);
+  return 2;
+}
+
 qs_buf *qsB_newbuf(lua_State *L) {
   qs_buf *b = (qs_buf *)qsL_newuserdatauv(L, sizeof(qs_buf), 0);
   qs_buf_init(b);
@@ -212,6 +235,10 @@ int luaopen_quicksilver_core(lua_State *L);
 int luaopen_quicksilver_core(lua_State *L) {
   luaL_newmetatable(L, QS_BUF_MT);
   luaL_setfuncs(L, buf_meta, 0);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, QS_ERRBOX_MT);
+  lua_pushcfunction(L, errbox_gc);
+  lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   qsB_open_conn(L);
   qsB_open_cursor(L);

@@ -144,8 +144,12 @@ static int cursor_fetch(lua_State *L) {
   int codebuf[64];
   const int *codes = NULL;
   if (cur->state == CUR_ROW && qs_stmt_conn(cur->st) == NULL) {
-    cursor_release(cur);   /* its connection was closed under it */
+    /* its connection was closed, or given back to its pool (which ended
+    ** the statement): the rows it would read now are somebody else's */
+    cursor_release(cur);
     cur->state = CUR_CLOSED;
+    return qsB_raise(L, QS_CLOSED, "this cursor's connection was closed or returned to its "
+                     "pool; the rows it had not fetched are gone");
   }
   if (cur->state == CUR_CLOSED)
     return qsB_raise(L, QS_CLOSED, "attempt to use a closed quicksilver.Cursor");

@@ -51,6 +51,9 @@ static void read_conf(lua_State *L, int idx, qs_pool_conf *conf) {
   BOOL_(lifo, "lifo")
   BOOL_(pre_ping, "pre_ping")
   BOOL_(reset_on_return, "reset_on_return")
+  lua_getfield(L, idx, "setup");   /* the string stays alive in the conf table */
+  if (lua_type(L, -1) == LUA_TSTRING) conf->setup = lua_tostring(L, -1);
+  lua_pop(L, 1);
 #undef NUM_
 #undef INT_
 #undef BOOL_
@@ -60,22 +63,22 @@ static int make_pool(lua_State *L, const char *name, int drvidx) {
   const char *keys[MAX_OPTS], *vals[MAX_OPTS];
   const qs_driver *drv = qsB_driver(L, luaL_checkstring(L, drvidx));
   qs_pool_conf conf;
-  qs_error err;
+  qs_error *err;
   lpool *lp;
-  int n;
+  int n, ud;
   n = qsB_options(L, drvidx + 1, keys, vals, MAX_OPTS);
   read_conf(L, drvidx + 2, &conf);
+  /* the userdata and the error box first: nothing below may raise while
+  ** the pool is held only by a C local */
   lp = (lpool *)qsL_newuserdatauv(L, sizeof(lpool), 0);
   lp->p = NULL;
   luaL_setmetatable(L, QS_POOL_MT);
-  memset(&err, 0, sizeof err);
-  lp->p = name ? qs_pool_shared(name, drv, n, keys, vals, &conf, &err)
-               : qs_pool_new(drv, n, keys, vals, &conf, &err);
-  if (lp->p == NULL) {
-    int rc = qsB_fail(L, &err);
-    qs_error_clear(&err);
-    return rc;
-  }
+  ud = lua_gettop(L);
+  err = qsB_errbox(L);
+  lp->p = name ? qs_pool_shared(name, drv, n, keys, vals, &conf, err)
+               : qs_pool_new(drv, n, keys, vals, &conf, err);
+  if (lp->p == NULL) return qsB_fail_box(L, err);
+  lua_pushvalue(L, ud);
   return 1;
 }
 
@@ -99,17 +102,21 @@ static int pool_checkout(lua_State *L) {
   lpool *lp = check_pool(L, 1);
   double timeout = luaL_optnumber(L, 2, -1);
   qs_pool_rec *r;
-  qs_error err;
-  int fresh, rc;
-  memset(&err, 0, sizeof err);
-  luaL_checkstack(L, 4, "checkout");
-  rc = qs_pool_checkout(lp->p, timeout, &r, &fresh, &err);
-  if (rc != QS_OK) {
-    rc = qsB_fail(L, &err);
-    qs_error_clear(&err);
-    return rc;
-  }
-  qsB_push_borrowed(L, lp->p, r);   /* may raise on memory: r would leak to the pool's count */
+  qs_error *err;
+  void *conn;
+  int fresh, rc, connidx;
+  lua_settop(L, 2);
+  luaL_checkstack(L, 6, "checkout");
+  /* The Connection userdata and the error box exist before the checkout:
+  ** once a connection is out of the pool nothing here allocates, so no
+  ** Lua error can lose it (and its pool slot) with it. */
+  conn = qsB_new_borrowed(L);
+  connidx = lua_gettop(L);
+  err = qsB_errbox(L);
+  rc = qs_pool_checkout(lp->p, timeout, &r, &fresh, err);
+  if (rc != QS_OK) return qsB_fail_box(L, err);
+  qsB_set_borrowed(conn, lp->p, r);
+  lua_pushvalue(L, connidx);
   lua_pushboolean(L, fresh);
   return 2;
 }

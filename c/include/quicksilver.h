@@ -193,6 +193,9 @@ int qs_conn_open(const qs_driver *drv, int nopt, const char *const *keys,
 void qs_conn_close(qs_conn *c);
 /* Closes if needed and frees. Statements still held are detached first. */
 void qs_conn_free(qs_conn *c);
+/* Ends every statement still open on c; their handles are detached (their
+** next step fails with QS_CLOSED). Done by the pool at checkin. */
+void qs_conn_end_statements(qs_conn *c);
 int qs_conn_is_open(const qs_conn *c);
 const qs_error *qs_conn_error(const qs_conn *c);
 const qs_driver *qs_conn_driver(const qs_conn *c);
@@ -269,6 +272,8 @@ typedef struct qs_pool_conf {
   int lifo;              /* hand out the most recently returned first */
   int pre_ping;          /* "SELECT 1" before handing out an idle one */
   int reset_on_return;   /* roll back what a borrower left open */
+  const char *setup;     /* what the caller's per-connection setup depends on
+                         ** (copied; NULL: nothing): shared pools compare it */
 } qs_pool_conf;
 
 typedef struct qs_pool_stats {
@@ -282,6 +287,9 @@ typedef struct qs_pool_status_t {
 
 qs_pool *qs_pool_new(const qs_driver *drv, int nopt, const char *const *keys,
                      const char *const *vals, const qs_pool_conf *conf, qs_error *err);
+/* The process-wide pool called name: created by the first caller, attached
+** to (one more reference) by later callers whose driver, options (as a set)
+** and conf are the same; any difference fails with QS_ARGUMENT naming it. */
 qs_pool *qs_pool_shared(const char *name, const qs_driver *drv, int nopt, const char *const *keys,
                         const char *const *vals, const qs_pool_conf *conf, qs_error *err);
 void qs_pool_retain(qs_pool *p);

@@ -146,6 +146,34 @@ void qs_conn_close(qs_conn *c) {
   c->txn = 0;
 }
 
+/*
+** qs_conn_end_statements: ends every statement still open on c (a cursor
+** not read to its end): cached ones are reset and go back to the cache,
+** uncached ones are finalized, and each handle is detached, so its owner's
+** next step fails with QS_CLOSED instead of reading whatever runs on c
+** next. The pool calls it at checkin: a connection goes back with nothing
+** of its last borrower still attached.
+*/
+void qs_conn_end_statements(qs_conn *c) {
+  qs_stmt *s, *next;
+  if (c == NULL || c->d == NULL) return;
+  for (s = c->live; s; s = next) {
+    next = s->next;
+    if (s->entry) {
+      c->drv->xReset(s->d);
+      s->entry->in_use = 0;
+    } else if (s->d) {
+      c->drv->xFinalize(s->d);
+    }
+    s->prev = s->next = NULL;
+    s->conn = NULL;
+    s->d = NULL;
+    s->entry = NULL;
+  }
+  c->live = NULL;
+  if (c->cache_count > c->cache_cap) cache_trim(c, 0);
+}
+
 void qs_conn_free(qs_conn *c) {
   if (c == NULL) return;
   qs_conn_close(c);

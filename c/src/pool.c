@@ -48,6 +48,7 @@ struct qs_pool {
   int nwaiting;
   double invalidated_at;        /* connections created before are recycled */
   qs_pool_stats stats;
+  char *setup;                  /* conf.setup, owned */
   /* shared pools */
   char *name;
   int refs;
@@ -71,6 +72,7 @@ static void free_options(qs_pool *p) {
   }
   free(p->keys);
   free(p->vals);
+  free(p->setup);
 }
 
 /*
@@ -102,7 +104,9 @@ qs_pool *qs_pool_new(const qs_driver *drv, int nopt, const char *const *keys,
     p->vals[i] = dup_str(vals[i]);
     if (!p->keys[i] || !p->vals[i]) break;
   }
-  if (!p->keys || !p->vals || i < nopt) {
+  if (conf->setup) p->setup = dup_str(conf->setup);
+  p->conf.setup = p->setup;
+  if (!p->keys || !p->vals || i < nopt || (conf->setup && !p->setup)) {
     free_options(p);
     free(p);
     qs_error_set(err, QS_NOMEM, "out of memory");
@@ -257,13 +261,17 @@ int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, 
 }
 
 /*
-** qs_pool_checkin: takes r back. Whatever transaction the borrower left open
-** is rolled back first (no lock or transaction leaks into the next
+** qs_pool_checkin: takes r back. The statements the borrower left open are
+** ended (their cursors fail from now on) and whatever transaction it left
+** open is rolled back first (no lock or transaction leaks into the next
 ** checkout); a connection that cannot be reset, an invalidated one, one of
 ** another process, and one beyond pool size is closed instead.
 */
 void qs_pool_checkin(qs_pool *p, qs_pool_rec *r) {
   int keep = !r->invalid && r->pid == getpid() && qs_conn_is_open(r->conn);
+  /* statements the borrower left open end here: a cursor kept past close
+  ** must fail, never read the next borrower's rows */
+  if (keep) qs_conn_end_statements(r->conn);
   if (keep && p->conf.reset_on_return && qs_conn_txn_state(r->conn) != 0)
     keep = qs_conn_rollback(r->conn) == QS_OK;
   pthread_mutex_lock(&p->mu);
@@ -339,10 +347,62 @@ static void destroy(qs_pool *p) {
 static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
 static qs_pool *shared_list;
 
+/* The value of option key in p, or NULL. */
+static const char *option_of(const qs_pool *p, const char *key) {
+  int i;
+  for (i = 0; i < p->nopt; i++)
+    if (strcmp(p->keys[i], key) == 0) return p->vals[i];
+  return NULL;
+}
+
+static int same_str(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether an attaching caller's settings are the pool's; if not, err names
+** what differs. Option values are never shown (one may be a password). */
+static int shared_matches(const qs_pool *p, const char *name, const qs_driver *drv, int nopt,
+                          const char *const *keys, const char *const *vals,
+                          const qs_pool_conf *conf, qs_error *err) {
+  const qs_pool_conf *have = &p->conf;
+  int i;
+#define DIFF_(fmt, ...)                                                                  \
+  do {                                                                                   \
+    qs_error_set(err, QS_ARGUMENT, "shared pool '%s' exists with other settings: " fmt   \
+                 " (every engine of a shared pool must be created with the same URL, "   \
+                 "driver and pool options)", name, __VA_ARGS__);                         \
+    return 0;                                                                            \
+  } while (0)
+  if (drv != p->drv) DIFF_("driver %s, not %s", p->drv->zName, drv->zName);
+  for (i = 0; i < nopt; i++) {
+    const char *v = option_of(p, keys[i]);
+    if (v == NULL) DIFF_("connection option '%s' %s", keys[i], "is not among the pool's");
+    if (strcmp(v, vals[i]) != 0) DIFF_("connection option '%s' %s", keys[i], "differs (from the URL or connect_args)");
+  }
+  for (i = 0; i < p->nopt; i++) {
+    int j, found = 0;
+    for (j = 0; j < nopt && !found; j++) found = strcmp(keys[j], p->keys[i]) == 0;
+    if (!found) DIFF_("connection option '%s' %s", p->keys[i], "is missing");
+  }
+  if (conf->size != have->size) DIFF_("pool_size %d, not %d", have->size, conf->size);
+  if (conf->overflow != have->overflow) DIFF_("max_overflow %d, not %d", have->overflow, conf->overflow);
+  if (conf->timeout != have->timeout) DIFF_("pool_timeout %g, not %g", have->timeout, conf->timeout);
+  if (conf->recycle != have->recycle) DIFF_("pool_recycle %g, not %g", have->recycle, conf->recycle);
+  if (!conf->lifo != !have->lifo) DIFF_("pool_use_lifo %d, not %d", !!have->lifo, !!conf->lifo);
+  if (!conf->pre_ping != !have->pre_ping) DIFF_("pool_pre_ping %d, not %d", !!have->pre_ping, !!conf->pre_ping);
+  if (!conf->reset_on_return != !have->reset_on_return)
+    DIFF_("pool_reset_on_return %d, not %d", !!have->reset_on_return, !!conf->reset_on_return);
+  if (!same_str(conf->setup, have->setup))
+    DIFF_("connection setup '%s', not '%s'", have->setup ? have->setup : "", conf->setup ? conf->setup : "");
+#undef DIFF_
+  return 1;
+}
+
 /*
 ** qs_pool_shared: the process-wide pool called name, created from the given
-** settings by the first caller; later callers attach (their settings are
-** ignored) and must qs_pool_release it.
+** settings by the first caller; later callers attach when their settings
+** are the same (else QS_ARGUMENT naming the difference) and must
+** qs_pool_release it. The pool lives while anyone holds a reference.
 */
 qs_pool *qs_pool_shared(const char *name, const qs_driver *drv, int nopt, const char *const *keys,
                         const char *const *vals, const qs_pool_conf *conf, qs_error *err) {
@@ -350,7 +410,8 @@ qs_pool *qs_pool_shared(const char *name, const qs_driver *drv, int nopt, const 
   pthread_mutex_lock(&shared_mu);
   for (p = shared_list; p; p = p->next_shared) {
     if (strcmp(p->name, name) == 0) {
-      p->refs++;
+      if (!shared_matches(p, name, drv, nopt, keys, vals, conf, err)) p = NULL;
+      else p->refs++;
       pthread_mutex_unlock(&shared_mu);
       return p;
     }

@@ -27,11 +27,13 @@
   X(sqlite_statement_timeout) \
   X(sqlite_cancel_from_thread) \
   X(pool_reuses_connections)  \
+  X(pool_checkin_ends_open_statements) \
   X(pool_times_out_when_exhausted) \
   X(pool_resets_on_return)    \
   X(pool_invalidation_recycles_older) \
   X(pool_eight_threads)       \
   X(pool_shared_by_name)      \
+  X(pool_shared_refuses_mismatch) \
   X(pool_fork_safe)          \
   X(toposort_chain)          \
   X(toposort_diamond_levels) \

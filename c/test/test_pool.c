@@ -57,6 +57,42 @@ TEST_IMPL(pool_reuses_connections) {
   return 0;
 }
 
+/* A statement left open by a borrower ends at checkin: its next step fails
+** with QS_CLOSED and never reads what the next borrower runs. */
+TEST_IMPL(pool_checkin_ends_open_statements) {
+  static const char *const sql = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                                 "FROM r WHERE i < 10) SELECT i FROM r";
+  qs_pool *p = make_pool(1, 0, 1);
+  qs_pool_rec *a, *b;
+  qs_stmt *s, *s2;
+  qs_value v;
+  qs_error err;
+  int fresh;
+  memset(&err, 0, sizeof err);
+  ASSERT(p != NULL);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
+  ASSERT_EQ(qs_conn_prepare(qs_pool_rec_conn(a), sql, strlen(sql), &s), QS_OK);
+  ASSERT_EQ(qs_stmt_step(s), QS_ROW);
+  qs_pool_checkin(p, a);
+  ASSERT(qs_stmt_conn(s) == NULL);   /* detached */
+  ASSERT_EQ(qs_pool_checkout(p, -1, &b, &fresh, &err), QS_OK);
+  ASSERT(b == a && !fresh);
+  /* the same SQL again: the cached statement is free for the new borrower */
+  ASSERT_EQ(qs_conn_prepare(qs_pool_rec_conn(b), sql, strlen(sql), &s2), QS_OK);
+  ASSERT_EQ(qs_stmt_step(s2), QS_ROW);
+  qs_stmt_column(s2, 0, &v);
+  ASSERT(v.type == QS_TINT && v.u.i == 1);
+  ASSERT_EQ(qs_stmt_step(s), QS_CLOSED);
+  ASSERT_EQ(qs_stmt_step(s2), QS_ROW);
+  qs_stmt_column(s2, 0, &v);
+  ASSERT(v.type == QS_TINT && v.u.i == 2);   /* the old handle stole no row */
+  qs_stmt_release(s);
+  qs_stmt_release(s2);
+  qs_pool_checkin(p, b);
+  qs_pool_release(p);
+  return 0;
+}
+
 TEST_IMPL(pool_times_out_when_exhausted) {
   qs_pool *p = make_pool(1, 1, 0.2);
   qs_pool_rec *a, *b, *c;
@@ -187,6 +223,66 @@ TEST_IMPL(pool_shared_by_name) {
   qs_pool_release(a);
   qs_pool_release(b);
   a = qs_pool_shared("test-pool", &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
+  ASSERT(a != NULL);
+  qs_pool_release(a);
+  return 0;
+}
+
+/* An attaching caller whose settings differ is refused, the difference
+** named (option values never shown); the pool is untouched by it. */
+TEST_IMPL(pool_shared_refuses_mismatch) {
+  const char *keys[] = {"database", "busy_timeout"};
+  const char *vals[] = {":memory:", "5000"};
+  const char *keys2[] = {"busy_timeout", "database"};   /* the same set, another order */
+  const char *vals2[] = {"5000", ":memory:"};
+  const char *other[] = {":memory:", "1000"};
+  qs_pool_conf conf, c2;
+  qs_error err;
+  qs_pool *a, *b;
+  qs_pool_status_t st;
+  memset(&conf, 0, sizeof conf);
+  memset(&err, 0, sizeof err);
+  conf.size = 1;
+  conf.timeout = 1;
+  conf.recycle = -1;
+  conf.setup = "mode=lazy";
+  a = qs_pool_shared("mismatch-pool", &qs_sqlite3_driver, 2, keys, vals, &conf, &err);
+  ASSERT(a != NULL);
+  b = qs_pool_shared("mismatch-pool", &qs_sqlite3_driver, 2, keys2, vals2, &conf, &err);
+  ASSERT(b == a);   /* the same settings attach */
+  qs_pool_release(b);
+  /* another option value: refused, the option named, its value not shown */
+  ASSERT(qs_pool_shared("mismatch-pool", &qs_sqlite3_driver, 2, keys, other, &conf, &err) == NULL);
+  ASSERT_EQ(err.code, QS_ARGUMENT);
+  ASSERT(strstr(err.message, "mismatch-pool") != NULL);
+  ASSERT(strstr(err.message, "'busy_timeout'") != NULL);
+  ASSERT(strstr(err.message, "1000") == NULL);
+  qs_error_clear(&err);
+  /* an option fewer */
+  ASSERT(qs_pool_shared("mismatch-pool", &qs_sqlite3_driver, 1, keys, vals, &conf, &err) == NULL);
+  ASSERT(strstr(err.message, "'busy_timeout' is missing") != NULL);
+  qs_error_clear(&err);
+  /* pool settings */
+  c2 = conf;
+  c2.size = 3;
+  ASSERT(qs_pool_shared("mismatch-pool", &qs_sqlite3_driver, 2, keys, vals, &c2, &err) == NULL);
+  ASSERT(strstr(err.message, "pool_size 1, not 3") != NULL);
+  qs_error_clear(&err);
+  c2 = conf;
+  c2.pre_ping = 1;
+  ASSERT(qs_pool_shared("mismatch-pool", &qs_sqlite3_driver, 2, keys, vals, &c2, &err) == NULL);
+  ASSERT(strstr(err.message, "pool_pre_ping") != NULL);
+  qs_error_clear(&err);
+  c2 = conf;
+  c2.setup = "mode=immediate";
+  ASSERT(qs_pool_shared("mismatch-pool", &qs_sqlite3_driver, 2, keys, vals, &c2, &err) == NULL);
+  ASSERT(strstr(err.message, "connection setup") != NULL);
+  qs_error_clear(&err);
+  qs_pool_status(a, &st);
+  ASSERT_EQ(st.size, 1);
+  qs_pool_release(a);
+  /* once the last holder let go, the name is free for other settings */
+  a = qs_pool_shared("mismatch-pool", &qs_sqlite3_driver, 2, keys, other, &c2, &err);
   ASSERT(a != NULL);
   qs_pool_release(a);
   return 0;

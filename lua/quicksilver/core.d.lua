@@ -135,6 +135,9 @@ function Connection:driver() end
 ---@return boolean
 function Connection:closed() end
 function Connection:close() end
+--- Ends every statement still open on this connection: their cursors raise
+--- ResourceClosedError from then on (the pools call it at checkin).
+function Connection:end_statements() end
 
 ---@class quicksilver.core.Cursor
 local Cursor = {}

@@ -118,6 +118,66 @@ function M.render_value(v, limit)
   return s
 end
 
+-- How an error shows its parameters (SQLAlchemy's _repr_params): a string
+-- value longer than VALUE_CHARS shows its two ends and how much is left
+-- out; an executemany shows its first SETS_HEAD and last SETS_TAIL
+-- parameter sets and how many there were; one set shows at most
+-- SET_CHARS characters.
+local VALUE_CHARS, SETS_HEAD, SETS_TAIL, SET_CHARS = 300, 8, 2, 1000
+
+-- A copy of a set with long strings cut in the middle (SQLAlchemy's
+-- "... (N characters truncated) ..."); a positional set (field n) becomes a
+-- plain list, its NULL holes shown as nil.
+local function shorten_set(p)
+  if type(p) ~= "table" or getmetatable(p) ~= nil then return p end
+  local out, n = {}, rawget(p, "n")
+  local function cut(v)
+    if type(v) == "string" and #v > VALUE_CHARS then
+      local half = VALUE_CHARS / 2
+      return setmetatable({}, {__tostring = function()
+        return format("%q", v:sub(1, half)):sub(1, -2) .. " ... (" .. (#v - VALUE_CHARS) ..
+          " characters truncated) ... " .. format("%q", v:sub(-half)):sub(2)
+      end})
+    end
+    return v
+  end
+  if type(n) == "number" then
+    for i = 1, n do
+      local v = rawget(p, i)
+      out[i] = v == nil and setmetatable({}, {__tostring = function() return "nil" end}) or cut(v)
+    end
+    return out
+  end
+  for k, v in next, p do out[k] = cut(v) end
+  return out
+end
+
+--- The parameters of an error as SQLAlchemy shows them: long values and
+--- long executemany lists truncated, never raising.
+---@param p any the parameters (a set, or a list of sets when many)
+---@param many? boolean
+---@return string
+function M.render_params(p, many)
+  local ok, s = pcall(function()
+    if many and type(p) == "table" and getmetatable(p) == nil then
+      local n = rawget(p, "n") or #p
+      local parts = {}
+      if n <= SETS_HEAD + SETS_TAIL then
+        for i = 1, n do parts[#parts + 1] = M.render_value(shorten_set(rawget(p, i)), SET_CHARS) end
+      else
+        for i = 1, SETS_HEAD do parts[#parts + 1] = M.render_value(shorten_set(rawget(p, i)), SET_CHARS) end
+        parts[#parts + 1] = format("... displaying %d of %d total bound parameter sets ...",
+          SETS_HEAD + SETS_TAIL, n)
+        for i = n - SETS_TAIL + 1, n do parts[#parts + 1] = M.render_value(shorten_set(rawget(p, i)), SET_CHARS) end
+      end
+      return "{" .. concat(parts, ", ") .. "}"
+    end
+    return M.render_value(shorten_set(p), SET_CHARS)
+  end)
+  if ok then return s end
+  return "<unprintable " .. type(p) .. ">"
+end
+
 ---@class quicksilver.Error
 ---@field name string the class name, e.g. "IntegrityError"
 ---@field message string
@@ -137,7 +197,9 @@ Error.__tostring = function(self)
   msg = type(msg) == "string" and msg or safe_tostring(msg)
   local s = msg ~= "" and (self.name .. ": " .. msg) or self.name
   if self.statement ~= nil then s = s .. "\n[SQL: " .. safe_tostring(self.statement) .. "]" end
-  if self.params ~= nil then s = s .. "\n[parameters: " .. M.render_value(self.params) .. "]" end
+  if self.params ~= nil then
+    s = s .. "\n[parameters: " .. M.render_params(self.params, rawget(self, "executemany")) .. "]"
+  end
   return s
 end
 

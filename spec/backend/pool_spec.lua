@@ -19,14 +19,28 @@ describe("the connection pool on " .. helpers.backend, function()
   -- (or a failover) would.
   local function kill(pid)
     local killer = qs.create_engine(url, {poolclass = "null"})
+    local now = require("quicksilver.core").now
     killer:connect(function(c)
       if helpers.on("postgresql") then c:exec_driver_sql("SELECT pg_terminate_backend($1)", {pid})
       else c:exec_driver_sql("KILL " .. math.floor(pid)) end   -- an integer the server gave
+      -- the server drops the session on its own time: wait until it says it
+      -- is gone (the deadline is only a backstop against a hang)
+      local sql = helpers.on("postgresql") and "SELECT count(*) FROM pg_stat_activity WHERE pid = $1"
+        or "SELECT count(*) FROM information_schema.processlist WHERE id = ?"
+      local deadline, left = now() + 10, 1
+      repeat
+        left = c:exec_driver_sql(sql, {pid}):scalar()
+        c:commit()
+      until left == 0 or now() > deadline
+      assert.equal(0, left)
     end)
     killer:dispose()
-    local now = require("quicksilver.core").now
-    local deadline = now() + 0.2   -- the server needs a moment to drop the session
-    while now() < deadline do end
+  end
+
+  -- os.execute's success: true in Lua 5.2+, 0 in Lua 5.1 / LuaJIT
+  local function run(cmd)
+    local ok = os.execute(cmd)
+    return ok == true or ok == 0
   end
 
   it("pre_ping replaces a connection killed while idle", function()
@@ -147,24 +161,132 @@ describe("the connection pool on " .. helpers.backend, function()
     local which = helpers.on("postgresql") and "pg" or "mysql"
     local engine = qs.create_engine(url, {pool_size = 2})
     assert.equal(1, engine:connect(function(c) return c:exec_driver_sql("SELECT 1"):scalar() end))
-    assert.is_true(os.execute("bash spec/support/servers.sh down " .. which) == true or true)
+    assert.is_true(run("bash spec/support/servers.sh down " .. which))
     local err = raises(qs.exc.OperationalError, function()
       engine:connect(function(c) return c:exec_driver_sql("SELECT 1"):scalar() end)
     end)
     assert.is_true(err.connection_invalidated)
     raises(qs.exc.OperationalError, function() engine:connect(function() end) end)   -- still down
-    os.execute("bash spec/support/servers.sh up " .. which)
+    assert.is_true(run("bash spec/support/servers.sh up " .. which))
     assert.equal(1, engine:connect(function(c) return c:exec_driver_sql("SELECT 1"):scalar() end))
     engine:dispose()
   end)
 
   it("shares one pool between engines by name", function()
-    local a = qs.create_engine(url, {shared_pool = "spec-shared", pool_size = 1, max_overflow = 0, pool_timeout = 0.1})
-    local b = qs.create_engine(url, {shared_pool = "spec-shared"})
+    local opts = {shared_pool = "spec-shared", pool_size = 1, max_overflow = 0, pool_timeout = 0.1}
+    local a = qs.create_engine(url, opts)
+    local b = qs.create_engine(url, opts)
     local held = a:connect()
     raises(qs.exc.TimeoutError, function() b:connect() end)
     held:close()
     b:connect(function(c) assert.equal(1, c:exec_driver_sql("SELECT 1"):scalar()) end)
     a:dispose(); b:dispose()
+  end)
+end)
+
+-- Shared pools (docs/POOL.md) on every backend (SQLite files pool too).
+describe("shared pools on " .. helpers.backend, function()
+  local url
+  setup(function() url = helpers.backend_url() end)
+  teardown(helpers.cleanup)
+
+  local function one(e) return e:connect(function(c) return c:exec_driver_sql("SELECT 1"):scalar() end) end
+
+  it("refuses an engine whose pool options differ, naming the option", function()
+    local a = qs.create_engine(url, {shared_pool = "spec-mismatch", pool_size = 2})
+    local err = raises(qs.exc.ArgumentError, function()
+      qs.create_engine(url, {shared_pool = "spec-mismatch", pool_size = 3})
+    end)
+    assert.matches("shared pool 'spec%-mismatch' exists with other settings: pool_size 2, not 3", err.message)
+    err = raises(qs.exc.ArgumentError, function()
+      qs.create_engine(url, {shared_pool = "spec-mismatch", pool_size = 2, pool_pre_ping = true})
+    end)
+    assert.matches("pool_pre_ping", err.message)
+    assert.equal(1, one(a))
+    a:dispose()
+  end)
+
+  it("refuses another URL or driver, never showing a password", function()
+    local a = qs.create_engine(url, {shared_pool = "spec-url"})
+    local u = qs.make_url(url)
+    local other
+    if helpers.on("sqlite") then
+      other = "sqlite:///" .. helpers.tmpdb()
+    else
+      other = u:set({password = "s3cr3t-pw"}):render_as_string(false)
+    end
+    local err = raises(qs.exc.ArgumentError, function()
+      qs.create_engine(other, {shared_pool = "spec-url"})
+    end)
+    assert.matches("connection option '[%w_]+'", err.message)
+    assert.is_nil(tostring(err):find("s3cr3t", 1, true))
+    -- a database of another kind: another driver
+    local foreign = helpers.on("sqlite") and (os.getenv("QS_PG_URL") or "postgresql://x@127.0.0.1:1/x")
+      or "sqlite:///" .. helpers.tmpdb()
+    local ok, ferr = pcall(qs.create_engine, foreign, {shared_pool = "spec-url"})
+    if ok or not (type(ferr) == "table" and ferr.message and ferr.message:find("no quicksilver driver")) then
+      assert.is_false(ok)
+      assert.matches("driver", ferr.message)
+    end
+    a:dispose()
+  end)
+
+  it("refuses a pool class that cannot be shared", function()
+    local err = raises(qs.exc.ArgumentError, function()
+      qs.create_engine(url, {shared_pool = "spec-class", poolclass = "null"})
+    end)
+    assert.matches("shared_pool needs the queue pool class", err.message)
+  end)
+
+  it("dispose() detaches one engine; the pool closes when the last one goes", function()
+    local opts = {shared_pool = "spec-detach", pool_size = 2}
+    local a = qs.create_engine(url, opts)
+    local b = qs.create_engine(url, opts)
+    assert.equal(1, one(a))
+    assert.equal(1, one(b))
+    local st = b.pool:status_table()
+    assert.equal(1, st.idle)
+    local held = b:connect()
+    a:dispose()   -- b's pool and its connections are untouched
+    st = b.pool:status_table()
+    assert.equal(1, st.open)
+    assert.equal(1, st.checked_out)
+    assert.equal(1, held:exec_driver_sql("SELECT 1"):scalar())
+    held:close()
+    assert.equal(1, b.pool:status_table().idle)
+    assert.equal(1, one(a))   -- a attaches again at its next checkout
+    assert.equal(1, b.pool:status_table().connects)   -- the same pool, no new connection
+    a:dispose()
+    b:dispose()
+    -- nobody holds the pool: the name is free for other settings
+    local c = qs.create_engine(url, {shared_pool = "spec-detach", pool_size = 4})
+    assert.equal(4, c.pool:status_table().size)
+    c:dispose()
+  end)
+
+  it("an engine attached to connections another engine opened still learns the server", function()
+    local opts = {shared_pool = "spec-learn", pool_size = 1}
+    local a = qs.create_engine(url, opts)
+    assert.equal(1, one(a))   -- a opens the pool's only connection
+    local b = qs.create_engine(url, opts)
+    assert.equal(1, one(b))   -- b is handed that same connection
+    assert.equal(1, b.pool:status_table().connects)
+    assert.equal(a.dialect.name, b.dialect.name)   -- mariadb on MariaDB, for both
+    assert.equal(rawget(a.dialect, "server_version"), rawget(b.dialect, "server_version"))
+    a:dispose()
+    b:dispose()
+  end)
+
+  it("dispose_shared() closes the idle connections for every engine of the pool", function()
+    local opts = {shared_pool = "spec-all", pool_size = 2}
+    local a = qs.create_engine(url, opts)
+    local b = qs.create_engine(url, opts)
+    assert.equal(1, one(a))
+    assert.equal(1, a.pool:status_table().idle)
+    b.pool:dispose_shared()
+    assert.equal(0, a.pool:status_table().idle)
+    assert.equal(1, one(a))
+    a:dispose()
+    b:dispose()
   end)
 end)

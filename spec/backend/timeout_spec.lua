@@ -35,7 +35,9 @@ describe("statement timeouts on " .. helpers.backend, function()
       local t0 = now()
       local err = raises(qs.exc.OperationalError, function() c:exec_driver_sql(slow) end)
       local took = now() - t0
-      assert.is_true(took >= 0.25 and took < 5, "took " .. took .. " s")
+      -- not before its limit (a monotonic clock); that it was the limit that
+      -- stopped it, not the statement ending, the message below says
+      assert.is_true(took >= 0.25, "took " .. took .. " s")
       assert.is_truthy(tostring(err):find("timeout") or tostring(err):find("max_statement_time"),
         tostring(err))
       assert.is_false(err.connection_invalidated)

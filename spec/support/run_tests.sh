@@ -49,6 +49,15 @@ else
   echo "== C unit tests: none yet (no c/test/test_main.c), 0 counted"
 fi
 
+# The binding under a failing allocator: its own program (it links Lua).
+if [ -n "${ALLOC_TESTS:-}" ] && [ -x "$ALLOC_TESTS" ]; then
+  echo "== C binding tests under a failing allocator"
+  out=$(env $RUN_PREFIX $VG "$ALLOC_TESTS" 2>&1)
+  rc=$?
+  echo "$out" | tail -n 12
+  count_c "Failing-allocator tests" $rc "$out"
+fi
+
 # The pool's thread test under ThreadSanitizer (its own build), unless the
 # run is already a sanitizer or valgrind run.
 if [ -n "${CTESTS:-}" ] && [ -z "$RUN_PREFIX" ] && [ -z "$VG" ]; then

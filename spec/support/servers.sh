@@ -79,7 +79,8 @@ down() {
     pg|postgresql) "${RUN_AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >/dev/null ;;
     mysql|mariadb)
       kill "$(cat "$STATE/mysql/mysqld.pid")" 2>/dev/null
-      for _ in $(seq 1 80); do [ -f "$STATE/mysql/mysqld.pid" ] || break; sleep 0.1; done ;;
+      for _ in $(seq 1 80); do [ -f "$STATE/mysql/mysqld.pid" ] || break; sleep 0.1; done
+      [ ! -f "$STATE/mysql/mysqld.pid" ] ;;   # the status says whether it stopped
   esac
 }
 

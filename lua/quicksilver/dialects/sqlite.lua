@@ -38,16 +38,15 @@ function M.is_memory(url)
 end
 
 --- The pool for a URL when create_engine is not told: one shared connection
---- for memory databases (so the data stays visible), a fresh one per
---- checkout for files.
+--- for memory databases (so the data stays visible), a QueuePool for files
+--- (SQLAlchemy 2.0's choice): a checkout reuses an open connection instead
+--- of opening the file again. Pooled connections on one file stay safe
+--- together: busy_timeout (5 s by default) makes a writer wait for another's
+--- lock instead of failing, BEGIN reaches SQLite only before the first
+--- write (the "lazy" transaction mode), and a connection comes back with
+--- its statements ended and its transaction rolled back, holding no lock.
 function M.default_poolclass(url)
-  -- The catalog questions of the Inspector (dialects/sqlite_reflect.lua).
-for _, name in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
-    "get_unique_constraints", "get_check_constraints", "get_table_comment", "get_schema_names"}) do
-  M[name] = function(...) return require("quicksilver.dialects.sqlite_reflect")[name](...) end
-end
-
-return M.is_memory(url) and "singleton" or "null"
+  return M.is_memory(url) and "singleton" or "queue"
 end
 
 --- Driver options from the URL and create_engine options. URL query keys:

@@ -292,11 +292,24 @@ function Connection:rollback()
   if tx then tx:rollback() end
 end
 
+-- Streaming results read from the driver connection: when it goes back to
+-- the pool (or is discarded) they end, and reading one raises
+-- ResourceClosedError rather than reading what the next borrower runs.
+-- Buffered results hold their rows and stay readable.
+local function end_streams(self, why)
+  local streams = self._streams
+  if not streams then return end
+  self._streams = nil
+  for r in pairs(streams) do r:_end_stream(why) end
+end
+
 --- Rolls back what is open and gives the driver connection back to the pool.
---- Idempotent.
+--- Streaming results (stream_results, yield_per) not read to their end are
+--- closed: reading one raises ResourceClosedError. Idempotent.
 function Connection:close()
   if self.closed then return end
   self.closed = true
+  end_streams(self, "its Connection was closed")
   local rec = self._rec
   if self._txn and self._cconn then pcall(self._end_transaction, self, self._txn, false) end
   self._txn, self._nested = nil, nil
@@ -320,6 +333,7 @@ end
 --- A transaction in progress must be rolled back; then a new one is used.
 function Connection:invalidate(err)
   if self.closed or not self._rec then return end
+  end_streams(self, "its Connection was invalidated")
   local rec = self._rec
   self.engine.pool:invalidate(rec, err)
   self.engine.pool:checkin(rec)
@@ -356,12 +370,39 @@ Connection.__tostring = function(self)
   return format("<Connection %s to %s>", self.closed and "closed" or "open", tostring(self.engine))
 end
 
+-- The parameters a statement was sent with: the caller's, with the values
+-- the statement holds itself (Core values({...}), the ORM's flush
+-- statements) filled in by bind name, so an error shows what was sent
+-- rather than an empty table.
+local function sent_params(compiled, params, many)
+  local keys = compiled and compiled.keys
+  local values = compiled and compiled.values
+  if keys == nil or values == nil or next(values) == nil then return params end
+  local function one(p)
+    local out = {}
+    for i = 1, #keys do
+      local k = keys[i]
+      local v = p and p[k]
+      if v == nil then v = values[k] end
+      out[k] = v
+    end
+    return out
+  end
+  if not many then return one(params) end
+  local n = params.n or #params
+  local out = {n = n}
+  for i = 1, n do out[i] = one(params[i]) end
+  return out
+end
+
 -- Attaches the statement, lets handle_error listeners see (or replace) the
 -- error, invalidates a dead connection, and raises.
-function Connection:_raise_dbapi(err, sql, params, many)
+function Connection:_raise_dbapi(err, sql, params, many, compiled)
   if type(err) == "table" then
+    params = sent_params(compiled, params, many)
     err.statement = sql
     err.params = params
+    err.executemany = many or nil
   end
   local is_disconnect = type(err) == "table" and err.connection_invalidated or false
   if has(self, "handle_error") then
@@ -384,7 +425,7 @@ local CursorSource = util.class("CursorSource")
 
 function CursorSource:fetch(n)
   local rows, err = self.cur:fetch(n)
-  if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false) end
+  if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false, self.compiled) end
   return rows
 end
 
@@ -447,7 +488,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   else
     cur, err = cconn:execute(sql, params, keys, values, checks, procs)
   end
-  if not cur then self:_raise_dbapi(err, sql, params, many) end
+  if not cur then self:_raise_dbapi(err, sql, params, many, compiled) end
   if has(self, "after_cursor_execute") then
     fire(self, "after_cursor_execute", self, sql, params, many, cur)
   end
@@ -472,13 +513,22 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     if rp then cur:set_procs(rp) end
   end
   if eopts.stream_results or eopts.yield_per then
-    local src = setmetatable({cur = cur, conn = self, sql = sql, params = params}, CursorSource)
-    return Result.new({keys = colkeys, returns_rows = true, cursor = src,
+    local src = setmetatable({cur = cur, conn = self, sql = sql, params = params, compiled = compiled},
+      CursorSource)
+    local r = Result.new({keys = colkeys, returns_rows = true, cursor = src,
       yield_per = eopts.yield_per or eopts.max_row_buffer or 1000,
       rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
+    -- it reads from this connection: it ends when the connection goes back
+    local streams = self._streams
+    if not streams then
+      streams = setmetatable({}, {__mode = "k"})
+      self._streams = streams
+    end
+    streams[r] = true
+    return r
   end
   local rows, ferr = cur:fetch()
-  if not rows then self:_raise_dbapi(ferr, sql, params, false) end
+  if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
   return Result.new({keys = colkeys, rows = rows, returns_rows = true,
     rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
 end

@@ -23,6 +23,14 @@ local OPTIONS = {
 -- SQLite's options: refused with another database's URL, where they would do nothing
 local SQLITE_ONLY = {"busy_timeout", "sqlite_foreign_keys", "sqlite_transaction_mode"}
 
+-- What the per-connection setup of a new connection depends on besides the
+-- URL: a shared pool's engines must agree on it (its connections are set up
+-- by whichever engine opened them).
+local function setup_key(opts)
+  return string.format("sqlite_transaction_mode=%s;statement_cache_size=%s",
+    tostring(opts.sqlite_transaction_mode), tostring(opts.statement_cache_size))
+end
+
 --- Creates an Engine for a URL (string or URL object). Nothing connects yet.
 ---@param url string|table
 ---@param opts? table see API.md
@@ -62,7 +70,7 @@ function M.create_engine(url, opts)
     pool_size = opts.pool_size, max_overflow = opts.max_overflow, pool_timeout = opts.pool_timeout,
     pool_recycle = opts.pool_recycle, pool_pre_ping = opts.pool_pre_ping, pool_use_lifo = opts.pool_use_lifo,
     driver = dialect.driver, connect_args = args, setup = setup, shared_pool = opts.shared_pool,
-    pool_wait = opts.pool_wait})
+    pool_wait = opts.pool_wait, setup_key = opts.shared_pool and setup_key(opts) or nil})
   local exec_opts = {}
   if opts.execution_options then
     for k, v in pairs(opts.execution_options) do exec_opts[k] = v end

@@ -1,10 +1,10 @@
 --- engine/pool.lua: connection pools (SQLAlchemy's pool/impl.py).
 ---
 --- The pool interface the engine uses: "null" (a fresh connection per
---- checkout, closed at checkin: SQLite files), "static" and "singleton" (one
---- connection for everybody: memory databases, where each connection would
---- otherwise see its own empty database) and "queue" (the servers' default)
---- over the thread-safe C pool.
+--- checkout, closed at checkin), "static" and "singleton" (one connection
+--- for everybody: memory databases, where each connection would otherwise
+--- see its own empty database) and "queue" (the default for servers and
+--- SQLite files) over the thread-safe C pool.
 local core = require("quicksilver.core")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
@@ -113,7 +113,10 @@ end
 function StaticPool:checkin(rec)
   self:_fire_checkin(rec)
   if rec.invalidated then return end
-  if self._checkedout == 0 and not self:_reset(rec) then self:invalidate(rec) end
+  if self._checkedout == 0 then
+    rec.cconn:end_statements()   -- no cursor outlives its borrower
+    if not self:_reset(rec) then self:invalidate(rec) end
+  end
 end
 
 function StaticPool:dispose()
@@ -142,25 +145,40 @@ function QueuePool:_configure(opts)
   local conf = {size = opts.pool_size or 5, overflow = opts.max_overflow or 10,
     timeout = opts.pool_timeout or 30, recycle = opts.pool_recycle or -1,
     lifo = opts.pool_use_lifo or false, pre_ping = opts.pool_pre_ping or false,
-    reset_on_return = opts.reset_on_return ~= false}
+    reset_on_return = opts.reset_on_return ~= false, setup = opts.setup_key}
   if not opts.driver then
     exc.raise(exc.ArgumentError, "QueuePool: no driver to open connections with", nil, 4)
   end
-  local c, err
-  if opts.shared_pool then
-    c, err = core.pool_shared(opts.shared_pool, opts.driver, opts.connect_args or {}, conf)
-  else
-    c, err = core.pool_new(opts.driver, opts.connect_args or {}, conf)
-  end
-  if not c then error(err, 0) end
-  self._c = c
+  self._driver, self._args, self._conf, self._shared = opts.driver, opts.connect_args or {}, conf,
+    opts.shared_pool
   self._timeout = conf.timeout
   self._wait = opts.pool_wait
   self._setup = opts.setup
+  self:_attach()
+end
+
+-- The C pool: a private one, or the process-wide one of the shared_pool
+-- name, which refuses (ArgumentError naming the difference) an engine whose
+-- URL, driver or pool options are not those it was made with.
+function QueuePool:_attach()
+  local c, err
+  if self._shared then
+    c, err = core.pool_shared(self._shared, self._driver, self._args, self._conf)
+  else
+    c, err = core.pool_new(self._driver, self._args, self._conf)
+  end
+  if not c then error(err, 0) end
+  self._c = c
+  return c
+end
+
+-- The C pool, attached again after a shared pool's dispose() detached it.
+function QueuePool:_pool()
+  return self._c or self:_attach()
 end
 
 function QueuePool:checkout()
-  local c = self._c
+  local c = self:_pool()
   local cconn, fresh = nil, nil
   local wait = self._wait
   if wait then   -- never block the OS thread: try, yield, try again
@@ -180,7 +198,11 @@ function QueuePool:checkout()
     cconn, fresh = c:checkout()
     if not cconn then error(fresh, 0) end
   end
-  if fresh and self._setup then
+  -- the setup of a new connection; in a shared pool also on this engine's
+  -- first checkout, since another engine may have opened the connection
+  -- (the dialect learns the server from it, as SQLAlchemy's first_connect)
+  if self._setup and (fresh or (self._shared and not self._set_up)) then
+    self._set_up = true
     local ok, err = pcall(self._setup, cconn)
     if not ok then
       cconn:invalidate()
@@ -207,13 +229,32 @@ function QueuePool:invalidate(rec, err)
   rec.cconn:invalidate()
 end
 
-function QueuePool:dispose() self._c:dispose() end
+--- A private pool closes its idle connections (checked-out ones close when
+--- they come back). A shared pool is left by this engine only: the pool
+--- closes when its last engine leaves (or on dispose_shared()); the engine
+--- attaches again at its next checkout.
+function QueuePool:dispose()
+  local c = self._c
+  if not c then return end
+  if self._shared then
+    self._c = nil
+    c:release()
+  else
+    c:dispose()
+  end
+end
+
+--- Closes the idle connections of the pool for every engine attached to it
+--- (the whole shared pool, from any one engine of it).
+function QueuePool:dispose_shared()
+  self:_pool():dispose()
+end
 
 --- size, overflow, open, idle, checked_out, waiting and counters.
-function QueuePool:status_table() return self._c:status() end
+function QueuePool:status_table() return self:_pool():status() end
 
 function QueuePool:status()
-  local s = self._c:status()
+  local s = self:_pool():status()
   return string.format("QueuePool size %d overflow %d: %d open, %d idle, %d checked out, %d waiting",
     s.size, s.overflow, s.open, s.idle, s.checked_out, s.waiting)
 end
@@ -230,6 +271,10 @@ function M.create(name, creator, opts)
   if not cls then
     exc.raise(exc.ArgumentError, string.format(
       "unknown poolclass '%s' (expected queue, null, static or singleton)", tostring(name)))
+  end
+  if opts and opts.shared_pool ~= nil and cls ~= QueuePool then
+    exc.raise(exc.ArgumentError, string.format(
+      "shared_pool needs the queue pool class; this engine's is '%s'", tostring(name)))
   end
   local pool = cls:new(creator, opts)
   if pool._configure then pool:_configure(opts or {}) end

@@ -86,7 +86,11 @@ local function check_rows(self)
     raise(exc.ResourceClosedError,
       "This result object does not return rows. It has been closed automatically.", nil, 4)
   end
-  if self.closed then raise(exc.ResourceClosedError, "This result object is closed.", nil, 4) end
+  if self.closed then
+    raise(exc.ResourceClosedError, self._closed_why and ("This result object is closed: " ..
+      self._closed_why .. " before its rows were read (a streaming result reads from its " ..
+      "connection; read it first, or do not stream)") or "This result object is closed.", nil, 4)
+  end
 end
 
 -- Refills the buffer from the cursor; false when nothing is left.
@@ -334,6 +338,16 @@ function Result:close()
   if self.closed then return end
   soft_close(self)
   self.closed = true
+end
+
+-- The connection a streaming result reads from went away (closed, given
+-- back to the pool, invalidated): its cursor ends and every later fetch
+-- raises, naming why. A result already read to its end keeps nothing to
+-- lose and is left as it is.
+function Result:_end_stream(why)
+  if self.closed or self._cursor == nil then return end
+  self._closed_why = why
+  self:close()
 end
 
 --- Filters out rows equal to one already returned (or with an equal key fn(row)).
