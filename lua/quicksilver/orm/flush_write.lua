@@ -568,6 +568,7 @@ end
 -- Before deleting rows whose post_update foreign keys point at each other:
 -- those keys to NULL first.
 local function do_post_nulls(uow, conn)
+  local cleared = {}   -- state -> {column key = NULL} already sent
   for _, st in ipairs(uow.deletes) do
     local m = st.mapper
     local params, any = {}, false
@@ -583,8 +584,36 @@ local function do_post_nulls(uow, conn)
       end
     end
     if any then
+      cleared[st] = params
       for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(st, i) end
       conn:execute(dml.update(m.persist_table):where(pk_where(m, false, m.persist_table)), params)
+    end
+  end
+  -- members of a deleted parent's post_update one-to-many that are deleted
+  -- too: their foreign key to NULL first (SQLAlchemy's OneToManyDP does the
+  -- same), so the parent's DELETE finds nothing pointing at it
+  local seen = {}
+  for _, e in ipairs(uow.post_o2m_deleted) do
+    local rel, cst = e[1], e[2]
+    if uow.delete_set[cst] and not seen[cst] then
+      local m = cst.mapper
+      local params, any, tbl = {}, false, nil
+      for _, p in ipairs(rel.pairs) do
+        local fkey = fk_key_of(rel, p)
+        local col = m.props[fkey].column
+        tbl = col.table
+        local done_ = cleared[cst]
+        if (cst.dict[fkey] ~= nil or cst.committed[fkey] ~= nil) and not (done_ and done_[col.key]) then
+          params[col.key] = NULL
+          any = true
+        end
+      end
+      if any then
+        seen[cst] = true
+        cleared[cst] = params
+        for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(cst, i) end
+        conn:execute(dml.update(tbl):where(pk_where(m, false, tbl)), params)
+      end
     end
   end
 end
