@@ -9,7 +9,6 @@ local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local dml = require("quicksilver.sql.dml")
 local attributes = require("quicksilver.orm.attributes")
-local compiler = require("quicksilver.sql.compiler")
 local event = require("quicksilver.event")
 
 local M = {}
@@ -21,10 +20,6 @@ local NULL = elements.null
 local ONETOMANY = "ONETOMANY"
 local unpack = table.unpack or unpack
 local changed_keys = core.changed_keys
-
--- Rows per multi-row INSERT ... RETURNING, within the 65,535 placeholders
--- the servers allow.
-local RETURNING_BATCH = 1000
 
 local flush_common = require("quicksilver.orm.flush_common")
 local column_keys = flush_common.column_keys
@@ -168,17 +163,6 @@ end
 local function first_table(st, tbl) return st.mapper.tables[1] == tbl end
 local function last_table(st, tbl) return st.mapper.tables[#st.mapper.tables] == tbl end
 
--- INSERT ... RETURNING for rows with equal keys, as one statement: the
--- one-row form compiled once (cached by structure), its VALUES group
--- repeated per row.
-local function insert_returning(conn, stmt, rows)
-  local keys = {}
-  for k in pairs(rows[1]) do keys[k] = true end
-  local one = compiler.compile_dml(stmt, conn.dialect.name, keys)
-  if #rows == 1 then return conn:_cursor_execute(one.sql, rows[1], one, false, conn._exec_opts) end
-  return conn:_insert_expanded(one, rows, 1, #rows) or conn:execute(stmt:values(rows))
-end
-
 -- Rows that can share one INSERT: same mapper, same columns given. The
 -- columns given are bits over the table's column list (the string made
 -- once per combination), which costs no sort per row.
@@ -229,43 +213,27 @@ local function do_inserts(uow, conn, tbl, rows, done)
     elseif returning_ok(dialect) then
       local pkcols = {}
       for i, e in ipairs(pk) do pkcols[i] = e.column end
-      local per = RETURNING_BATCH
       local ncols = 0
       for _ in pairs(p0) do ncols = ncols + 1 end
-      if ncols > 0 then per = math.max(1, math.min(per, math.floor(30000 / ncols))) end
       local items = run.items
-      for s = 1, #items, per do
-        local chunk, sts = {}, {}
-        for j = s, math.min(s + per - 1, #items) do
-          chunk[#chunk + 1] = params[items[j]]
-          sts[#sts + 1] = rows[items[j]]
+      if ncols == 0 then
+        -- nothing but defaults: one row at a time
+        for _, i in ipairs(items) do
+          local row = conn:execute(stmt:returning(unpack(pkcols))):one()
+          for j, e in ipairs(pk) do rows[i].dict[e.key] = row[j] end
         end
-        local r
-        if ncols == 0 then
-          -- nothing but defaults: one row at a time
-          for _, st in ipairs(sts) do
-            r = conn:execute(stmt:returning(unpack(pkcols)))
-            local row = r:one()
-            for i, e in ipairs(pk) do st.dict[e.key] = row[i] end
-          end
-        else
-          r = insert_returning(conn, stmt:returning(unpack(pkcols)), chunk)
-          local got = r:all()
-          if #got ~= #sts then
-            exc.raise(exc.FlushError, format("INSERT into '%s' returned %d keys for %d rows", tbl.name, #got, #sts), nil, 4)
-          end
-          -- keys from a sequence or auto-increment rise in VALUES order;
-          -- sorting makes the match independent of the order RETURNING uses
-          if #pkcols == 1 and type(got[1][1]) == "number" and #got > 1 then
-            local ks = {}
-            for j, row in ipairs(got) do ks[j] = row[1] end
-            sort(ks)
-            for j, st in ipairs(sts) do st.dict[pk[1].key] = ks[j] end
-          else
-            for j, st in ipairs(sts) do
-              for i, e in ipairs(pk) do st.dict[e.key] = got[j][i] end
-            end
-          end
+      else
+        -- an executemany with RETURNING gives the rows in the order of the
+        -- parameter sets on every database (engine/returning_many.lua): the
+        -- j-th row is the j-th object's
+        local list = {}
+        for j, i in ipairs(items) do list[j] = params[i] end
+        local got = conn:execute(stmt:returning(unpack(pkcols)), #list == 1 and list[1] or list):all()
+        if #got ~= #items then
+          exc.raise(exc.FlushError, format("INSERT into '%s' returned %d keys for %d rows", tbl.name, #got, #items), nil, 4)
+        end
+        for j, i in ipairs(items) do
+          for k, e in ipairs(pk) do rows[i].dict[e.key] = got[j][k] end
         end
       end
     else

@@ -1,0 +1,213 @@
+--- engine/returning_many.lua: an executemany of an INSERT, UPDATE or DELETE
+--- with RETURNING (SQLAlchemy's "insertmanyvalues" with
+--- sort_by_parameter_order). The rows come back in the order of the
+--- parameter sets, on every database, without trusting the order in which a
+--- database inserts the rows of one statement or returns them:
+---
+--- * INSERT whose parameter sets all give the primary key (a client-side
+---   sentinel): multi-row INSERTs in batches, the primary key added to
+---   RETURNING, each row put back at the parameter set with its key.
+--- * INSERT of an auto-increment key: multi-row INSERTs in batches, the
+---   rows sorted by the new key. This relies on the database handing out
+---   the keys of one INSERT in VALUES order (SQLite's ROWID max + 1 per row
+---   as it steps the VALUES, a PostgreSQL sequence's nextval per row as the
+---   VALUES scan emits them, MariaDB's AUTO_INCREMENT), not on the order
+---   RETURNING uses. SQLAlchemy relies on the same for MariaDB; on
+---   PostgreSQL it adds an ORDER BY over a counter (INSERT ... SELECT ...
+---   FROM (VALUES ...) ORDER BY sen_counter) and on SQLite it inserts row at
+---   a time; neither is done here (docs/ARCHITECTURE.md).
+--- * otherwise (keys without a usable sentinel: a server default, a key
+---   given in some sets only, values that may come back changed; UPDATE and
+---   DELETE): one statement per parameter set (prepared once), the rows of
+---   each appended in parameter order.
+local core = require("quicksilver.core")
+local compiler = require("quicksilver.sql.compiler")
+local exc = require("quicksilver.exc")
+local result_mod = require("quicksilver.engine.result")
+
+local M = {}
+
+local type, pairs, ipairs, format, floor, sort = type, pairs, ipairs, string.format, math.floor, table.sort
+local Result = result_mod.Result
+local unpack = table.unpack or unpack
+
+local function keyset(p)
+  local ks = {}
+  for k in pairs(p) do ks[k] = true end
+  return ks
+end
+
+-- The part of a sentinel key one value gives: integers and strings only
+-- (what comes back equals what was sent); nil for anything else.
+local function keypart(col, v)
+  local aff = col.type and col.type._affinity
+  if aff == "integer" and type(v) == "number" and v == floor(v) and v > -2^53 and v < 2^53 then
+    return format("%d", v)
+  elseif aff == "string" and type(v) == "string" then
+    return "s" .. v
+  end
+  return nil
+end
+
+local function row_key(cols, values)
+  local parts = {}
+  for i, col in ipairs(cols) do
+    local p = keypart(col, values[i])
+    if p == nil then return nil end
+    parts[i] = p
+  end
+  return table.concat(parts, "\0")
+end
+
+-- How the rows of this INSERT run are put in parameter order: "client"
+-- (every set gives the primary key), "autoinc" (new auto-increment keys), or
+-- nil (row at a time).
+local function sentinel(conn, stmt, keys, rows, n)
+  if stmt._dml ~= "insert" or stmt._select or stmt._multi or stmt._values
+      or stmt._on_conflict or stmt._on_duplicate then
+    return nil
+  end
+  local tbl = stmt.table
+  local pk = tbl:primary_key_columns()
+  if #pk == 0 then return nil end
+  local given = true
+  for _, col in ipairs(pk) do
+    if not keys[col.key] then given = false end
+  end
+  if given then
+    local vals = {}
+    for i = 1, n do
+      for j, col in ipairs(pk) do vals[j] = rows[i][col.key] end
+      if row_key(pk, vals) == nil then return nil end
+    end
+    return "client", pk
+  end
+  local auto = tbl:_autoincrement_column()
+  if auto and #pk == 1 and not keys[auto.key] then
+    return "autoinc", pk
+  end
+  return nil
+end
+
+-- The statement with the sentinel columns added to its RETURNING (those it
+-- does not return already); returns it and the position of each sentinel
+-- column in the rows.
+local function with_sentinels(stmt, cols)
+  local ret = stmt._returning
+  local list, pos = {}, {}
+  for i, c in ipairs(ret) do list[i] = c end
+  for j, col in ipairs(cols) do
+    for i, c in ipairs(ret) do
+      if rawequal(c, col) then pos[j] = i end
+    end
+    if not pos[j] then
+      list[#list + 1] = col
+      pos[j] = #list
+    end
+  end
+  if #list == #ret then return stmt, pos end
+  return stmt:returning(unpack(list)), pos
+end
+
+local function run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
+  local total, keys = 0, nil
+  for i = first, last do
+    local r = conn:_cursor_execute(compiled.sql, rows[i], compiled, false, eopts)
+    keys = keys or r:keys()
+    local got = r:all()
+    for j = 1, #got do out[#out + 1] = got[j] end
+    total = total + (r.rowcount > 0 and r.rowcount or #got)
+  end
+  return total, keys
+end
+
+--- Runs stmt (which has RETURNING) for each run of parameter sets with the
+--- same keys ({keys =, rows =, n =}); fill(rows, n, compiled) gives the rows
+--- with Lua-side defaults filled in. Returns a buffered Result of every
+--- returned row, in parameter order.
+---@return quicksilver.Result
+function M.execute(conn, stmt, runs, eopts, fill)
+  local dname = conn.dialect.name
+  local out, total, keys = {}, 0, nil
+  for _, g in ipairs(runs) do
+    local compiled = compiler.compile_dml(stmt, dname, g.keys)
+    local rows = g.rows
+    if #compiled.fn_defaults > 0 then
+      rows = fill(rows, g.n, compiled)
+      compiled = compiler.compile_dml(stmt, dname, keyset(rows[1]))
+    end
+    local kind, scols = sentinel(conn, stmt, keyset(rows[1]), rows, g.n)
+    if g.n == 1 or not kind then
+      local t, k = run_rows_at_a_time(conn, compiled, rows, 1, g.n, out, eopts)
+      total, keys = total + t, keys or k
+    else
+      local xstmt, pos = with_sentinels(stmt, scols)
+      local xc = compiler.compile_dml(xstmt, dname, keyset(rows[1]))
+      local nret = #stmt._returning
+      local ncols = 0
+      for _ in pairs(rows[1]) do ncols = ncols + 1 end
+      local per = math.max(1, math.min(conn.dialect.insertmanyvalues or 1000, floor(30000 / math.max(ncols, 1))))
+      for first = 1, g.n, per do
+        local last = math.min(first + per - 1, g.n)
+        local r = conn:_insert_expanded(xc, rows, first, last, eopts)
+        if r == nil then
+          local t, k = run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
+          total, keys = total + t, keys or k
+        else
+          local got = r:all()
+          local nb = last - first + 1
+          if #got ~= nb then
+            exc.raise(exc.InvalidRequestError, format("INSERT into '%s' returned %d rows for %d parameter sets",
+              stmt.table.name, #got, nb), nil, 4)
+          end
+          local placed = {}
+          if kind == "client" then
+            local at = {}
+            for i = first, last do
+              local vals = {}
+              for j, col in ipairs(scols) do vals[j] = rows[i][col.key] end
+              at[row_key(scols, vals)] = i - first + 1
+            end
+            for _, row in ipairs(got) do
+              local vals = {}
+              for j in ipairs(scols) do vals[j] = row[pos[j]] end
+              local i = at[row_key(scols, vals) or ""]
+              if i == nil or placed[i] then
+                exc.raise(exc.InvalidRequestError, format("INSERT into '%s': a RETURNING row does not match " ..
+                  "the primary key of any parameter set sent", stmt.table.name), nil, 4)
+              end
+              placed[i] = row
+            end
+          else
+            -- new keys rise in VALUES order: sorted, the rows are in it
+            for i, row in ipairs(got) do placed[i] = row end
+            local p = pos[1]
+            sort(placed, function(a, b) return a[p] < b[p] end)
+          end
+          local rkeys = r:keys()
+          local keymap
+          if #rkeys > nret then
+            keymap = {}
+            for i = 1, nret do
+              keymap[i] = rkeys[i]
+              if keymap[rkeys[i]] == nil then keymap[rkeys[i]] = i end
+            end
+          end
+          for i = 1, nb do
+            local row = placed[i]
+            if keymap then row = core.row(keymap, row:_tuple(), nret) end
+            out[#out + 1] = row
+          end
+          total = total + nb
+          if not keys then
+            keys = {}
+            for i = 1, nret do keys[i] = rkeys[i] end
+          end
+        end
+      end
+    end
+  end
+  return Result.new({keys = keys or {}, rows = out, returns_rows = true, rowcount = total})
+end
+
+return M
