@@ -8,20 +8,22 @@
 ---   sentinel): multi-row INSERTs in batches, the primary key added to
 ---   RETURNING, each row put back at the parameter set with its key.
 --- * INSERT of an auto-increment key: multi-row INSERTs in batches, the
----   rows sorted by the new key. This relies on the database handing out
----   the keys of one INSERT in VALUES order (SQLite's ROWID max + 1 per row
----   as it steps the VALUES, a PostgreSQL sequence's nextval per row as the
----   VALUES scan emits them, MariaDB's AUTO_INCREMENT), not on the order
----   RETURNING uses. SQLAlchemy relies on the same for MariaDB; on
----   PostgreSQL it adds an ORDER BY over a counter (INSERT ... SELECT ...
----   FROM (VALUES ...) ORDER BY sen_counter) and on SQLite it inserts row at
----   a time; neither is done here (docs/ARCHITECTURE.md).
+---   rows sorted by the new key, which holds when the keys of one INSERT are
+---   handed out in the order of the parameter sets. On PostgreSQL that
+---   order is made certain as SQLAlchemy does: INSERT ... SELECT ... FROM
+---   (VALUES (..., 0), (..., 1), ...) AS imp_sen(p0, ..., sen_counter)
+---   ORDER BY sen_counter (each value CAST to its column's type, which the
+---   server would otherwise take as text). MariaDB hands out AUTO_INCREMENT
+---   values in VALUES order (SQLAlchemy relies on the same). SQLite steps a
+---   VALUES list in order, each new ROWID the largest + 1 (SQLAlchemy goes
+---   row at a time there; here the batch is kept, see docs/ARCHITECTURE.md).
 --- * otherwise (keys without a usable sentinel: a server default, a key
 ---   given in some sets only, values that may come back changed; UPDATE and
 ---   DELETE): one statement per parameter set (prepared once), the rows of
 ---   each appended in parameter order.
 local core = require("quicksilver.core")
 local compiler = require("quicksilver.sql.compiler")
+local elements = require("quicksilver.sql.elements")
 local exc = require("quicksilver.exc")
 local result_mod = require("quicksilver.engine.result")
 
@@ -30,6 +32,8 @@ local M = {}
 local type, pairs, ipairs, format, floor, sort = type, pairs, ipairs, string.format, math.floor, table.sort
 local Result = result_mod.Result
 local unpack = table.unpack or unpack
+local setmetatable = setmetatable
+local NULL = elements.null
 
 local function keyset(p)
   local ks = {}
@@ -109,6 +113,78 @@ local function with_sentinels(stmt, cols)
   return stmt:returning(unpack(list)), pos
 end
 
+-- The one-row INSERT xc's VALUES group, split: the SQL before it, the
+-- group's inner text, the SQL after it; nil when there is none.
+local function values_group(sql)
+  local s = sql:find(" VALUES (", 1, true)
+  if not s then return nil end
+  local open = s + 8
+  local depth, i, n = 0, open, #sql
+  while i <= n do
+    local ch = sql:sub(i, i)
+    if ch == "'" then
+      local j = sql:find("'", i + 1, true)
+      while j and sql:sub(j + 1, j + 1) == "'" do j = sql:find("'", j + 2, true) end
+      if not j then return nil end
+      i = j
+    elseif ch == "(" then
+      depth = depth + 1
+    elseif ch == ")" then
+      depth = depth - 1
+      if depth == 0 then return sql:sub(1, s - 1), sql:sub(open + 1, i - 1), sql:sub(i + 1) end
+    end
+    i = i + 1
+  end
+  return nil
+end
+
+-- PostgreSQL: the INSERT of stmt with every value CAST to its column's
+-- type, compiled for these keys (the casts type the VALUES list below).
+local function pg_typed(stmt, dname, keys)
+  local typed = setmetatable({}, {__index = stmt})
+  typed._effective = function(_, k)
+    local e, fd = stmt:_effective(k)
+    local out = {}
+    for i, pr in ipairs(e._pairs) do out[i] = {pr[1], elements.cast(pr[2], pr[1].type)} end
+    e._pairs = out
+    return e, fd
+  end
+  return compiler.compile_dml(typed, dname, keys), #stmt:_effective(keys)._pairs
+end
+
+-- PostgreSQL's ordered multi-row INSERT (SQLAlchemy's form): rows
+-- first..last of rows through the typed one-row INSERT tc of ncol values.
+local function pg_ordered(conn, tc, ncol, rows, first, last, eopts)
+  local head, group, tail = values_group(tc.sql)
+  if not head then return nil end
+  local keys, values, checks, procs = tc.keys, tc.values, tc.checks, tc.procs
+  local nk = #keys
+  local parts, params, xchecks, xprocs = {}, {}, {}, {}
+  local nrows = last - first + 1
+  for r = 0, nrows - 1 do
+    local off = r * nk
+    parts[r + 1] = "(" .. group:gsub("%$(%d+)", function(d) return "$" .. (tonumber(d) + off) end) ..
+      ", " .. r .. ")"
+    local row = rows[first + r]
+    for j = 1, nk do
+      local k = keys[j]
+      local v = row[k]
+      if v == nil then v = values[k] end
+      if v == nil then v = NULL end
+      params[off + j] = v
+      xchecks[off + j] = checks and checks[j] or nil
+      if procs and procs[j] then xprocs[off + j] = procs[j] end
+    end
+  end
+  params.n = nrows * nk
+  local cols = {}
+  for i = 1, ncol do cols[i] = "p" .. (i - 1) end
+  local sql = head .. " SELECT " .. table.concat(cols, ", ") .. " FROM (VALUES " .. table.concat(parts, ", ") ..
+    ") AS imp_sen(" .. table.concat(cols, ", ") .. ", sen_counter) ORDER BY sen_counter" .. tail
+  local x = {sql = sql, keys = nil, values = {}, checks = xchecks, procs = xprocs, result_procs = tc.result_procs}
+  return conn:_cursor_execute(sql, params, x, false, eopts)
+end
+
 local function run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
   local total, keys = 0, nil
   for i = first, last do
@@ -143,13 +219,20 @@ function M.execute(conn, stmt, runs, eopts, fill)
     else
       local xstmt, pos = with_sentinels(stmt, scols)
       local xc = compiler.compile_dml(xstmt, dname, keyset(rows[1]))
+      local tc, ncol
+      if kind == "autoinc" and dname == "postgresql" then tc, ncol = pg_typed(xstmt, dname, keyset(rows[1])) end
       local nret = #stmt._returning
       local ncols = 0
       for _ in pairs(rows[1]) do ncols = ncols + 1 end
       local per = math.max(1, math.min(conn.dialect.insertmanyvalues or 1000, floor(30000 / math.max(ncols, 1))))
       for first = 1, g.n, per do
         local last = math.min(first + per - 1, g.n)
-        local r = conn:_insert_expanded(xc, rows, first, last, eopts)
+        local r
+        if tc then
+          r = pg_ordered(conn, tc, ncol, rows, first, last, eopts)
+        else
+          r = conn:_insert_expanded(xc, rows, first, last, eopts)
+        end
         if r == nil then
           local t, k = run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
           total, keys = total + t, keys or k
