@@ -73,6 +73,13 @@ describe("executemany with RETURNING on " .. helpers.backend, function()
       assert.equal("r" .. i, got[i].x)
       assert.equal(db["r" .. i], got[i].id)
     end
+    -- batched: three multi-row INSERTs of up to 1,000 rows
+    local inserts = helpers.matching(rec, "^INSERT INTO rm_item")
+    assert.equal(3, #inserts)
+    if helpers.on("postgresql") then
+      -- the keys handed out in parameter order: SQLAlchemy's ordered form
+      assert.truthy(inserts[1]:find(" ORDER BY sen_counter RETURNING ", 1, true))
+    end
   end)
 
   it("INSERT of given keys in any order: rows matched to their sets, only the asked columns", function()
@@ -176,6 +183,30 @@ describe("executemany with RETURNING on " .. helpers.backend, function()
         assert.equal("u" .. i, got[i].name)
         assert.equal(db["u" .. i], got[i].id)
       end
+    end)
+
+    it("bulk INSERT ... RETURNING the model: persistent objects in parameter order", function()
+      local s = session()
+      local got = s:scalars(qs.insert(User):returning(User), {{name = "a"}, {name = "b"}, {name = "c"}}):all()
+      assert.equal(3, #got)
+      local ids = {}
+      for i, name in ipairs({"a", "b", "c"}) do
+        local u = got[i]
+        assert.equal(name, u.name)
+        assert.is_true(orm.inspect(u).persistent)
+        assert.is_true(rawequal(u, s:get(User, u.id)))
+        ids[name] = u.id
+      end
+      s:commit()
+      local db = db_ids()
+      for name, id in pairs(ids) do assert.equal(db[name], id) end
+      -- a model next to a column, one statement
+      local row = s:execute(qs.insert(User):returning(User, User.name), {name = "d"}):one()
+      assert.equal("d", row.User.name)
+      assert.equal("d", row.name)
+      got[1].name = "a2"
+      s:commit()
+      assert.equal("a2", s:get(User, got[1].id).name)
     end)
 
     it("a flush of many new objects gives each its own key", function()

@@ -688,8 +688,19 @@ function Session:execute(stmt, params, opts)
   self:_autoflush()
   local conn = self:_connection()
   local eopts = opts and opts.execution_options
-  if stmt._dml and stmt._entity_class then
-    return require("quicksilver.orm.bulk").execute(self, conn, stmt, params, eopts)
+  if stmt._dml then
+    local res
+    if stmt._entity_class then
+      res = require("quicksilver.orm.bulk").execute(self, conn, stmt, params, eopts)
+    else
+      res = conn:execute(stmt, params, eopts)
+    end
+    local ents = stmt._entities
+    if not ents then return res end
+    -- returning(Model): each row's columns of the model made into its
+    -- object (through the identity map), as a select of it
+    local rows, keys, row_of = loading.rows(self, res:all(), ents, res:keys(), #stmt._returning)
+    return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true, row_of = row_of})
   end
   local ents = stmt._entities
   if not ents then return conn:execute(stmt, params, eopts) end
