@@ -29,7 +29,7 @@ local result_mod = require("quicksilver.engine.result")
 
 local M = {}
 
-local type, pairs, ipairs, format, floor, sort = type, pairs, ipairs, string.format, math.floor, table.sort
+local type, pairs, ipairs, pcall, format, floor, sort = type, pairs, ipairs, pcall, string.format, math.floor, table.sort
 local Result = result_mod.Result
 local unpack = table.unpack or unpack
 local setmetatable = setmetatable
@@ -213,14 +213,18 @@ function M.execute(conn, stmt, runs, eopts, fill)
       compiled = compiler.compile_dml(stmt, dname, keyset(rows[1]))
     end
     local kind, scols = sentinel(conn, stmt, keyset(rows[1]), rows, g.n)
+    local tc, ncol
+    if kind == "autoinc" and dname == "postgresql" and g.n > 1 then
+      -- a value whose type has no SQL name cannot be CAST: row at a time
+      local ok, c, nc = pcall(pg_typed, with_sentinels(stmt, scols), dname, keyset(rows[1]))
+      if ok then tc, ncol = c, nc else kind = nil end
+    end
     if g.n == 1 or not kind then
       local t, k = run_rows_at_a_time(conn, compiled, rows, 1, g.n, out, eopts)
       total, keys = total + t, keys or k
     else
       local xstmt, pos = with_sentinels(stmt, scols)
       local xc = compiler.compile_dml(xstmt, dname, keyset(rows[1]))
-      local tc, ncol
-      if kind == "autoinc" and dname == "postgresql" then tc, ncol = pg_typed(xstmt, dname, keyset(rows[1])) end
       local nret = #stmt._returning
       local ncols = 0
       for _ in pairs(rows[1]) do ncols = ncols + 1 end
