@@ -180,3 +180,62 @@ describe("post_update with deletes on " .. helpers.backend, function()
     s:close()
   end)
 end)
+
+describe("self-referential post_update with deletes on " .. helpers.backend, function()
+  local engine, Base, Node, sqls
+
+  before_each(function()
+    Base = orm.declarative_base()
+    Node = Base:model("Node", {
+      __tablename = "pu_node",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      parent_id = orm.mapped_column(qs.ForeignKey("pu_node.id")),
+      favorite_id = orm.mapped_column(qs.Integer, qs.ForeignKey("pu_node.id")),
+      parent = orm.relationship("Node", {foreign_keys = "Node.parent_id", remote_side = "Node.id"}),
+      favorite = orm.relationship("Node", {foreign_keys = "Node.favorite_id", remote_side = "Node.id",
+        post_update = true}),
+    })
+    engine = helpers.backend_engine()
+    Base.metadata:create_all(engine)
+    local s = orm.Session(engine)
+    local p = Node({id = 1})
+    local c = Node({id = 2, parent = p})
+    p.favorite = c
+    s:add_all({p, c})
+    s:commit()
+    s:close()
+    sqls = {}
+    qs.event.listen(engine, "before_cursor_execute", function(_, sql)
+      if not sql:find("^SELECT") then sqls[#sqls + 1] = sql end
+    end)
+  end)
+
+  after_each(function()
+    Base.metadata:drop_all(engine)
+    engine:dispose()
+    helpers.cleanup()
+  end)
+
+  local function count()
+    return engine:connect(function(c) return #c:execute(qs.select(Node.__table__.c.id)):all() end)
+  end
+
+  for _, clear in ipairs({false, true}) do
+    it("deletes a parent and the child it favours" .. (clear and ", the favourite cleared first" or ""), function()
+      local s = orm.Session(engine)
+      local p, c = s:get(Node, 1), s:get(Node, 2)
+      assert.equal(c, p.favorite)
+      assert.equal(p, c.parent)
+      if clear then p.favorite = nil end
+      s:delete(p)
+      s:delete(c)
+      s:commit()
+      assert.equal(3, #sqls)
+      assert.matches("^UPDATE pu_node SET favorite_id=", sqls[1])
+      assert.matches("^DELETE FROM pu_node", sqls[2])
+      assert.matches("^DELETE FROM pu_node", sqls[3])
+      assert.equal(0, count())
+      s:close()
+    end)
+  end
+end)

@@ -544,7 +544,7 @@ local function do_post_nulls(uow, conn)
       if rel.post_update and not rel.secondary then
         for _, p in ipairs(rel.pairs) do
           local fkey = fk_key_of(rel, p)
-          if rel.direction ~= ONETOMANY and st.dict[fkey] ~= nil then
+          if rel.direction ~= ONETOMANY and (st.dict[fkey] ~= nil or st.committed[fkey] ~= nil) then
             params[m.props[fkey].column.key] = NULL
             any = true
           end
