@@ -220,13 +220,15 @@ describe("self-referential post_update with deletes on " .. helpers.backend, fun
     return engine:connect(function(c) return #c:execute(qs.select(Node.__table__.c.id)):all() end)
   end
 
-  for _, clear in ipairs({false, true}) do
-    it("deletes a parent and the child it favours" .. (clear and ", the favourite cleared first" or ""), function()
+  for _, clear in ipairs({false, "relationship", "column"}) do
+    it("deletes a parent and the child it favours" .. (clear and ", the favourite's " .. clear ..
+        " cleared first" or ""), function()
       local s = orm.Session(engine)
       local p, c = s:get(Node, 1), s:get(Node, 2)
       assert.equal(c, p.favorite)
       assert.equal(p, c.parent)
-      if clear then p.favorite = nil end
+      if clear == "relationship" then p.favorite = nil end
+      if clear == "column" then p.favorite_id = nil end
       s:delete(p)
       s:delete(c)
       s:commit()
