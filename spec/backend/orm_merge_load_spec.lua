@@ -55,7 +55,7 @@ describe("Session:merge with load = false on " .. helpers.backend, function()
 
   after_each(function()
     for _, s in ipairs(sessions) do s:close() end
-    Base.metadata:drop_all(engine)
+    if Base then Base.metadata:drop_all(engine) end
     engine:dispose()
     helpers.cleanup()
   end)
@@ -155,5 +155,13 @@ describe("Session:merge with load = false on " .. helpers.backend, function()
     s:commit()
     assert.equal("changed while detached", m.name)
     assert.same({{1, "changed while detached"}}, rows(User.__table__, "name"))
+  end)
+
+  it("refuses an option it does not know, naming it", function()
+    local u = detached()
+    local s = session()
+    local err = raises(qs.exc.ArgumentError, function() s:merge(u, {lod = false}) end)
+    assert.truthy(tostring(err):find("unknown option 'lod'", 1, true))
+    raises(qs.exc.ArgumentError, function() s:merge(u, {load = "no"}) end)
   end)
 end)

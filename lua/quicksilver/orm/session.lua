@@ -904,6 +904,18 @@ end
 --- obj is taken as the database's current row (no SQL is sent); it must be
 --- persistent or detached and unchanged, as in SQLAlchemy.
 function Session:merge(obj, opts)
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      exc.raise(exc.ArgumentError, "Session:merge: options must be a table", nil, 2)
+    end
+    for k, v in pairs(opts) do
+      if k ~= "load" then
+        exc.raise(exc.ArgumentError, format("Session:merge: unknown option '%s' (supported: load)", tostring(k)), nil, 2)
+      elseif type(v) ~= "boolean" then
+        exc.raise(exc.ArgumentError, "Session:merge: load must be a boolean", nil, 2)
+      end
+    end
+  end
   local load = not (opts and opts.load == false)
   local memo = {}
   local merge_one
