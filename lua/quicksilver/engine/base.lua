@@ -643,6 +643,15 @@ function Connection:_execute_dml(stmt, params, eopts)
       end
       runs[r] = {keys = keyset(params[a]), rows = rows, n = b - a + 1}
     end
+    if stmt._returning then
+      -- RETURNING: every row back, in the order of the parameter sets
+      return require("quicksilver.engine.returning_many").execute(self, stmt, runs, eopts,
+        function(rows, n, compiled)
+          local filled = {}
+          for i = 1, n do filled[i] = with_fn_defaults(rows[i], compiled.fn_defaults, self, stmt._dml) end
+          return filled
+        end)
+    end
     local total = 0
     local batch = self.dialect.insertmanyvalues
     if batch and stmt._dml == "insert" and not stmt._select and not stmt._multi and not stmt._values

@@ -198,6 +198,10 @@ function M.execute(session, conn, stmt, params, eopts)
     return conn:execute(stmt, params, eopts)
   end
   if kind == "update" and type(params) == "table" and type(params[1]) == "table" and not stmt._where then
+    if stmt._returning then
+      -- refused, as SQLAlchemy does, rather than dropped
+      exc.raise(exc.InvalidRequestError, "bulk ORM UPDATE by primary key does not support RETURNING", nil, 3)
+    end
     return update_by_pk(session, conn, m, params, eopts)
   end
   if crit then stmt = stmt:where(crit) end

@@ -45,6 +45,10 @@ local function snapshot(st, changed)
   st.m2o_set = nil
 end
 
+--- Marks st unchanged: what it holds is what the database has (merge
+--- with load = false; SQLAlchemy's InstanceState._commit_all).
+function M.commit_all(st) snapshot(st, nil) end
+
 local function finish(uow, done)
   local session = uow.session
   for _, st in ipairs(done.inserted) do

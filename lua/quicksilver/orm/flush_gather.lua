@@ -28,6 +28,7 @@ local function new_uow(session)
     assoc_seen = {},
     assoc_clear = {},                -- {rel, state}: every row of a deleted object
     post = {}, post_order = {},      -- state -> {{rel, parent state | false}}: post_update foreign keys
+    post_o2m_deleted = {},           -- {rel, child state}: members of a deleted parent's post_update collection
     touched = {}, ntouched = 0,      -- state, key, value before: what the flush overwrote, for undo
   }
 end
@@ -157,6 +158,12 @@ local function cascade_deletes(uow)
           end
           for _, child in ipairs(list_of(rel, v)) do
             local cst = rawget(child, STATE)
+            -- a member deleted too still points at the parent: its key is
+            -- cleared by UPDATE before the DELETEs (flush_write.do_post_nulls)
+            if rel.post_update then
+              local l = uow.post_o2m_deleted
+              l[#l + 1] = {rel, cst}
+            end
             if rel.cascade.delete then
               if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
             elseif not uow.delete_set[cst] and cst.key then

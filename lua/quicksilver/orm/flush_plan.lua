@@ -102,11 +102,34 @@ end
 
 -- Rows of a self-referential table to delete: a row referring to another
 -- one being deleted goes first. Returns batches, first to last.
+-- A post_update foreign key does not order them: it is NULLed by UPDATE
+-- before any DELETE (flush_write.do_post_nulls).
+local function post_update_columns(rows)
+  local cols, seen = {}, {}
+  for _, st in ipairs(rows) do
+    local m = st.mapper
+    if not seen[m] then
+      seen[m] = true
+      for _, rel in ipairs(m.relationships) do
+        if rel.post_update and not rel.secondary then
+          for _, p in ipairs(rel.pairs) do
+            cols[rel.direction == "ONETOMANY" and p.remote_col or p.local_col] = true
+          end
+        end
+      end
+    end
+  end
+  return cols
+end
+
 local function delete_batches(tbl, rows)
   local selfrefs = {}
+  local posted = #rows > 1 and post_update_columns(rows) or EMPTY
   for _, fk in ipairs(tbl.foreign_keys) do
     local ok, col = pcall(fk.get_column, fk)
-    if ok and col and col.table == tbl then selfrefs[#selfrefs + 1] = {child = fk.parent, parent = col} end
+    if ok and col and col.table == tbl and not posted[fk.parent] then
+      selfrefs[#selfrefs + 1] = {child = fk.parent, parent = col}
+    end
   end
   if #selfrefs == 0 or #rows < 2 then return {rows} end
   local function value(st, col) return committed_value(st, st.mapper.col_attr[col]) end

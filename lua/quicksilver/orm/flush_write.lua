@@ -9,7 +9,6 @@ local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local dml = require("quicksilver.sql.dml")
 local attributes = require("quicksilver.orm.attributes")
-local compiler = require("quicksilver.sql.compiler")
 local event = require("quicksilver.event")
 
 local M = {}
@@ -21,10 +20,6 @@ local NULL = elements.null
 local ONETOMANY = "ONETOMANY"
 local unpack = table.unpack or unpack
 local changed_keys = core.changed_keys
-
--- Rows per multi-row INSERT ... RETURNING, within the 65,535 placeholders
--- the servers allow.
-local RETURNING_BATCH = 1000
 
 local flush_common = require("quicksilver.orm.flush_common")
 local column_keys = flush_common.column_keys
@@ -168,17 +163,6 @@ end
 local function first_table(st, tbl) return st.mapper.tables[1] == tbl end
 local function last_table(st, tbl) return st.mapper.tables[#st.mapper.tables] == tbl end
 
--- INSERT ... RETURNING for rows with equal keys, as one statement: the
--- one-row form compiled once (cached by structure), its VALUES group
--- repeated per row.
-local function insert_returning(conn, stmt, rows)
-  local keys = {}
-  for k in pairs(rows[1]) do keys[k] = true end
-  local one = compiler.compile_dml(stmt, conn.dialect.name, keys)
-  if #rows == 1 then return conn:_cursor_execute(one.sql, rows[1], one, false, conn._exec_opts) end
-  return conn:_insert_expanded(one, rows, 1, #rows) or conn:execute(stmt:values(rows))
-end
-
 -- Rows that can share one INSERT: same mapper, same columns given. The
 -- columns given are bits over the table's column list (the string made
 -- once per combination), which costs no sort per row.
@@ -229,43 +213,27 @@ local function do_inserts(uow, conn, tbl, rows, done)
     elseif returning_ok(dialect) then
       local pkcols = {}
       for i, e in ipairs(pk) do pkcols[i] = e.column end
-      local per = RETURNING_BATCH
       local ncols = 0
       for _ in pairs(p0) do ncols = ncols + 1 end
-      if ncols > 0 then per = math.max(1, math.min(per, math.floor(30000 / ncols))) end
       local items = run.items
-      for s = 1, #items, per do
-        local chunk, sts = {}, {}
-        for j = s, math.min(s + per - 1, #items) do
-          chunk[#chunk + 1] = params[items[j]]
-          sts[#sts + 1] = rows[items[j]]
+      if ncols == 0 then
+        -- nothing but defaults: one row at a time
+        for _, i in ipairs(items) do
+          local row = conn:execute(stmt:returning(unpack(pkcols))):one()
+          for j, e in ipairs(pk) do rows[i].dict[e.key] = row[j] end
         end
-        local r
-        if ncols == 0 then
-          -- nothing but defaults: one row at a time
-          for _, st in ipairs(sts) do
-            r = conn:execute(stmt:returning(unpack(pkcols)))
-            local row = r:one()
-            for i, e in ipairs(pk) do st.dict[e.key] = row[i] end
-          end
-        else
-          r = insert_returning(conn, stmt:returning(unpack(pkcols)), chunk)
-          local got = r:all()
-          if #got ~= #sts then
-            exc.raise(exc.FlushError, format("INSERT into '%s' returned %d keys for %d rows", tbl.name, #got, #sts), nil, 4)
-          end
-          -- keys from a sequence or auto-increment rise in VALUES order;
-          -- sorting makes the match independent of the order RETURNING uses
-          if #pkcols == 1 and type(got[1][1]) == "number" and #got > 1 then
-            local ks = {}
-            for j, row in ipairs(got) do ks[j] = row[1] end
-            sort(ks)
-            for j, st in ipairs(sts) do st.dict[pk[1].key] = ks[j] end
-          else
-            for j, st in ipairs(sts) do
-              for i, e in ipairs(pk) do st.dict[e.key] = got[j][i] end
-            end
-          end
+      else
+        -- an executemany with RETURNING gives the rows in the order of the
+        -- parameter sets on every database (engine/returning_many.lua): the
+        -- j-th row is the j-th object's
+        local list = {}
+        for j, i in ipairs(items) do list[j] = params[i] end
+        local got = conn:execute(stmt:returning(unpack(pkcols)), #list == 1 and list[1] or list):all()
+        if #got ~= #items then
+          exc.raise(exc.FlushError, format("INSERT into '%s' returned %d keys for %d rows", tbl.name, #got, #items), nil, 4)
+        end
+        for j, i in ipairs(items) do
+          for k, e in ipairs(pk) do rows[i].dict[e.key] = got[j][k] end
         end
       end
     else
@@ -568,6 +536,7 @@ end
 -- Before deleting rows whose post_update foreign keys point at each other:
 -- those keys to NULL first.
 local function do_post_nulls(uow, conn)
+  local cleared = {}   -- state -> {column key = NULL} already sent
   for _, st in ipairs(uow.deletes) do
     local m = st.mapper
     local params, any = {}, false
@@ -575,7 +544,7 @@ local function do_post_nulls(uow, conn)
       if rel.post_update and not rel.secondary then
         for _, p in ipairs(rel.pairs) do
           local fkey = fk_key_of(rel, p)
-          if rel.direction ~= ONETOMANY and st.dict[fkey] ~= nil then
+          if rel.direction ~= ONETOMANY and (st.dict[fkey] ~= nil or st.committed[fkey] ~= nil) then
             params[m.props[fkey].column.key] = NULL
             any = true
           end
@@ -583,8 +552,36 @@ local function do_post_nulls(uow, conn)
       end
     end
     if any then
+      cleared[st] = params
       for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(st, i) end
       conn:execute(dml.update(m.persist_table):where(pk_where(m, false, m.persist_table)), params)
+    end
+  end
+  -- members of a deleted parent's post_update one-to-many that are deleted
+  -- too: their foreign key to NULL first (SQLAlchemy's OneToManyDP does the
+  -- same), so the parent's DELETE finds nothing pointing at it
+  local seen = {}
+  for _, e in ipairs(uow.post_o2m_deleted) do
+    local rel, cst = e[1], e[2]
+    if uow.delete_set[cst] and not seen[cst] then
+      local m = cst.mapper
+      local params, any, tbl = {}, false, nil
+      for _, p in ipairs(rel.pairs) do
+        local fkey = fk_key_of(rel, p)
+        local col = m.props[fkey].column
+        tbl = col.table
+        local done_ = cleared[cst]
+        if (cst.dict[fkey] ~= nil or cst.committed[fkey] ~= nil) and not (done_ and done_[col.key]) then
+          params[col.key] = NULL
+          any = true
+        end
+      end
+      if any then
+        seen[cst] = true
+        cleared[cst] = params
+        for i = 1, #m.pk_cols do params["pk_" .. i] = committed_pk(cst, i) end
+        conn:execute(dml.update(tbl):where(pk_where(m, false, tbl)), params)
+      end
     end
   end
 end

@@ -683,8 +683,19 @@ function Session:execute(stmt, params, opts)
   self:_autoflush()
   local conn = self:_connection()
   local eopts = opts and opts.execution_options
-  if stmt._dml and stmt._entity_class then
-    return require("quicksilver.orm.bulk").execute(self, conn, stmt, params, eopts)
+  if stmt._dml then
+    local res
+    if stmt._entity_class then
+      res = require("quicksilver.orm.bulk").execute(self, conn, stmt, params, eopts)
+    else
+      res = conn:execute(stmt, params, eopts)
+    end
+    local ents = stmt._entities
+    if not ents then return res end
+    -- returning(Model): each row's columns of the model made into its
+    -- object (through the identity map), as a select of it
+    local rows, keys, row_of = loading.rows(self, res:all(), ents, res:keys(), #stmt._returning)
+    return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true, row_of = row_of})
   end
   local ents = stmt._entities
   if not ents then return conn:execute(stmt, params, eopts) end
@@ -818,16 +829,97 @@ function Session:get_one(cls, ident, opts)
   return obj
 end
 
+-- merge(obj, {load = false}): src is taken as what the database has (no
+-- SELECT, no INSERT), as SQLAlchemy's load=False. The target is the object
+-- with src's identity in this session, else a new persistent object with
+-- that identity (made without the class's constructor); src's loaded column
+-- values are copied onto it without history, and the whole target is then
+-- marked unchanged (SQLAlchemy's _commit_all after a merge without load).
+local function merge_no_load(self, src, sst, memo, merge_one)
+  if sst.key == nil then
+    exc.raise(exc.InvalidRequestError, "merge() with load=False option does not support objects transient " ..
+      "(i.e. unpersisted) objects. flush() all changes on mapped instances before merging with load=False.", nil, 4)
+  end
+  local m = sst.mapper
+  local target = self._imap[sst.key]
+  if target ~= nil and rawget(target, STATE).deleted_flushed then target = nil end
+  local tst
+  if target == nil then
+    if require("quicksilver.orm.unitofwork").has_changes(sst) then
+      exc.raise(exc.InvalidRequestError, "merge() with load=False option does not support objects marked as " ..
+        "'dirty'. flush() all changes on mapped instances before merging with load=False.", nil, 4)
+    end
+    target = {}
+    tst = attributes.new_state(m, target, {}, {})
+    rawset(target, STATE, tst)
+    setmetatable(target, m.instance_mt)
+    tst.key = sst.key
+    -- every column not copied below is loaded on first access
+    local ex = {}
+    for _, p in ipairs(m.column_props) do ex[p.key] = true end
+    tst.expired = ex
+    self:_attach(tst)
+  else
+    tst = rawget(target, STATE)
+  end
+  memo[sst] = target
+  local dict = tst.dict
+  for _, p in ipairs(m.column_props) do
+    local k = p.key
+    if not (sst.expired and sst.expired[k]) then
+      local v = sst.dict[k]
+      if tst.expired and tst.expired[k] then
+        attributes.own_expired(tst)[k] = nil
+        if next(tst.expired) == nil then tst.expired = nil end
+      end
+      dict[k] = v
+    end
+  end
+  for _, rel in ipairs(m.relationships) do
+    if rel.cascade.merge and sst.loaded[rel.key] then
+      local v = sst.dict[rel.key]
+      if rel.uselist then
+        local list = {}
+        for i, item in ipairs(v or {}) do list[i] = merge_one(item) end
+        dict[rel.key] = list
+      else
+        dict[rel.key] = v ~= nil and merge_one(v) or nil
+      end
+      tst.loaded[rel.key] = true
+      if rel.uselist or rel.direction == "ONETOMANY" then self._collections[tst] = true end
+    end
+  end
+  require("quicksilver.orm.flush_finish").commit_all(tst)
+  self._modified[tst] = nil
+  return target
+end
+
 --- Copies the state of obj onto the persistent object with the same
 --- identity (loaded when needed, created when none exists) and returns it;
---- relationships with the merge cascade are merged too.
+--- relationships with the merge cascade are merged too. opts.load = false:
+--- obj is taken as the database's current row (no SQL is sent); it must be
+--- persistent or detached and unchanged, as in SQLAlchemy.
 function Session:merge(obj, opts)
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      exc.raise(exc.ArgumentError, "Session:merge: options must be a table", nil, 2)
+    end
+    for k, v in pairs(opts) do
+      if k ~= "load" then
+        exc.raise(exc.ArgumentError, format("Session:merge: unknown option '%s' (supported: load)", tostring(k)), nil, 2)
+      elseif type(v) ~= "boolean" then
+        exc.raise(exc.ArgumentError, "Session:merge: load must be a boolean", nil, 2)
+      end
+    end
+  end
   local load = not (opts and opts.load == false)
   local memo = {}
-  local function merge_one(src)
+  local merge_one
+  merge_one = function(src)
     local sst = attributes.instance_state(src, "Session:merge")
     if sst.session == self then return src end
     if memo[sst] then return memo[sst] end
+    if not load then return merge_no_load(self, src, sst, memo, merge_one) end
     local m = sst.mapper
     m.registry:configure()
     local vals, complete = {}, true

@@ -158,8 +158,12 @@ local function run(session, colls)
       end
     end
   end
+  -- a post_update foreign key never orders tables, whatever its row does:
+  -- it is set by its own UPDATE after the INSERTs and UPDATEs and nulled
+  -- before the DELETEs (an UPDATE that clears it next to a DELETE of the
+  -- row it pointed at is no cycle)
   for _, st in ipairs(inserts) do note(st, true) end
-  for _, st in ipairs(updates) do note(st, false) end
+  for _, st in ipairs(updates) do note(st, true) end
   for _, st in ipairs(uow.deletes) do note(st, true) end
   local order, cycle = table_order(tables, tindex, skip_cols)
   if not order then

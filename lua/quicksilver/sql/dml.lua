@@ -78,19 +78,34 @@ function DML:execution_options(opts)
   return s
 end
 
---- RETURNING these columns (where the dialect has it).
+--- RETURNING these columns (where the dialect has it). A table gives its
+--- columns; an ORM model class its mapped columns, recorded in `_entities`
+--- as select() records them (the ORM makes each row's object from them;
+--- the compiled SQL and its cache key do not depend on it).
 function DML:returning(...)
   local s = copy(self)
   local cols = {}
+  local entities
   for i = 1, select("#", ...) do
     local c = select(i, ...)
-    if type(c) == "table" and c._is_from then
+    local ent = type(c) == "table" and not c._is_clause and not c._is_from and c.__select_entity__
+    if ent then
+      local ecols, desc, from, plan = ent(c)
+      if from then
+        exc.raise(exc.ArgumentError, "returning: " .. tostring(c) .. " spans several tables (joined " ..
+          "inheritance); RETURNING takes the columns of the statement's table", nil, 2)
+      end
+      entities = entities or {}
+      entities[#entities + 1] = {entity = desc, first = #cols + 1, count = #ecols, plan = plan}
+      for j = 1, #ecols do cols[#cols + 1] = ecols[j] end
+    elseif type(c) == "table" and c._is_from then
       for _, col in ipairs(selectable.columns_of(c.c)) do cols[#cols + 1] = col end
     else
       cols[#cols + 1] = elements.coerce(c)
     end
   end
   s._returning = cols
+  s._entities = entities
   return s
 end
 

@@ -1,0 +1,300 @@
+--- engine/returning_many.lua: an executemany of an INSERT, UPDATE or DELETE
+--- with RETURNING (SQLAlchemy's "insertmanyvalues" with
+--- sort_by_parameter_order). The rows come back in the order of the
+--- parameter sets, on every database, without trusting the order in which a
+--- database inserts the rows of one statement or returns them:
+---
+--- * INSERT whose parameter sets all give the primary key (a client-side
+---   sentinel): multi-row INSERTs in batches, the primary key added to
+---   RETURNING, each row put back at the parameter set with its key.
+--- * INSERT of an auto-increment key: multi-row INSERTs in batches, the
+---   rows sorted by the new key, which holds when the keys of one INSERT are
+---   handed out in the order of the parameter sets. On PostgreSQL that
+---   order is made certain as SQLAlchemy does: INSERT ... SELECT ... FROM
+---   (VALUES (..., 0), (..., 1), ...) AS imp_sen(p0, ..., sen_counter)
+---   ORDER BY sen_counter (each value CAST to its column's type, which the
+---   server would otherwise take as text). MariaDB hands out AUTO_INCREMENT
+---   values in VALUES order (SQLAlchemy relies on the same). SQLite steps a
+---   VALUES list in order, each new ROWID the largest + 1 (SQLAlchemy goes
+---   row at a time there; here the batch is kept, see docs/ARCHITECTURE.md).
+--- * otherwise (keys without a usable sentinel: a server default, a key
+---   given in some sets only, values that may come back changed; UPDATE and
+---   DELETE): one statement per parameter set (prepared once), the rows of
+---   each appended in parameter order.
+local core = require("quicksilver.core")
+local compiler = require("quicksilver.sql.compiler")
+local elements = require("quicksilver.sql.elements")
+local exc = require("quicksilver.exc")
+local result_mod = require("quicksilver.engine.result")
+
+local M = {}
+
+local type, pairs, ipairs, pcall, format, floor, sort = type, pairs, ipairs, pcall, string.format, math.floor, table.sort
+local Result = result_mod.Result
+local unpack = table.unpack or unpack
+local setmetatable = setmetatable
+local NULL = elements.null
+
+local function keyset(p)
+  local ks = {}
+  for k in pairs(p) do ks[k] = true end
+  return ks
+end
+
+-- The part of a sentinel key one value gives: integers and strings only
+-- (what comes back equals what was sent); nil for anything else.
+local function keypart(col, v)
+  local aff = col.type and col.type._affinity
+  if aff == "integer" and type(v) == "number" and v == floor(v) and v > -2^53 and v < 2^53 then
+    return format("%d", v)
+  elseif aff == "string" and type(v) == "string" then
+    return "s" .. v
+  end
+  return nil
+end
+
+local function row_key(cols, values)
+  local parts = {}
+  for i, col in ipairs(cols) do
+    local p = keypart(col, values[i])
+    if p == nil then return nil end
+    parts[i] = p
+  end
+  return table.concat(parts, "\0")
+end
+
+-- How the rows of this INSERT run are put in parameter order: "client"
+-- (every set gives the primary key), "autoinc" (new auto-increment keys), or
+-- nil (row at a time).
+local function sentinel(conn, stmt, keys, rows, n)
+  if stmt._dml ~= "insert" or stmt._select or stmt._multi or stmt._values
+      or stmt._on_conflict or stmt._on_duplicate then
+    return nil
+  end
+  local tbl = stmt.table
+  local pk = tbl:primary_key_columns()
+  if #pk == 0 then return nil end
+  local given = true
+  for _, col in ipairs(pk) do
+    if not keys[col.key] then given = false end
+  end
+  if given then
+    local vals = {}
+    for i = 1, n do
+      for j, col in ipairs(pk) do vals[j] = rows[i][col.key] end
+      if row_key(pk, vals) == nil then return nil end
+    end
+    return "client", pk
+  end
+  local auto = tbl:_autoincrement_column()
+  if auto and #pk == 1 and not keys[auto.key] then
+    return "autoinc", pk
+  end
+  return nil
+end
+
+-- The statement with the sentinel columns added to its RETURNING (those it
+-- does not return already); returns it and the position of each sentinel
+-- column in the rows.
+local function with_sentinels(stmt, cols)
+  local ret = stmt._returning
+  local list, pos = {}, {}
+  for i, c in ipairs(ret) do list[i] = c end
+  for j, col in ipairs(cols) do
+    for i, c in ipairs(ret) do
+      if rawequal(c, col) then pos[j] = i end
+    end
+    if not pos[j] then
+      list[#list + 1] = col
+      pos[j] = #list
+    end
+  end
+  if #list == #ret then return stmt, pos end
+  return stmt:returning(unpack(list)), pos
+end
+
+-- The one-row INSERT xc's VALUES group, split: the SQL before it, the
+-- group's inner text, the SQL after it; nil when there is none.
+local function values_group(sql)
+  local s = sql:find(" VALUES (", 1, true)
+  if not s then return nil end
+  local open = s + 8
+  local depth, i, n = 0, open, #sql
+  while i <= n do
+    local ch = sql:sub(i, i)
+    if ch == "'" then
+      local j = sql:find("'", i + 1, true)
+      while j and sql:sub(j + 1, j + 1) == "'" do j = sql:find("'", j + 2, true) end
+      if not j then return nil end
+      i = j
+    elseif ch == "(" then
+      depth = depth + 1
+    elseif ch == ")" then
+      depth = depth - 1
+      if depth == 0 then return sql:sub(1, s - 1), sql:sub(open + 1, i - 1), sql:sub(i + 1) end
+    end
+    i = i + 1
+  end
+  return nil
+end
+
+-- PostgreSQL: the INSERT of stmt with every value CAST to its column's
+-- type, compiled for these keys (the casts type the VALUES list below).
+local function pg_typed(stmt, dname, keys)
+  local typed = setmetatable({}, {__index = stmt})
+  typed._effective = function(_, k)
+    local e, fd = stmt:_effective(k)
+    local out = {}
+    for i, pr in ipairs(e._pairs) do out[i] = {pr[1], elements.cast(pr[2], pr[1].type)} end
+    e._pairs = out
+    return e, fd
+  end
+  return compiler.compile_dml(typed, dname, keys), #stmt:_effective(keys)._pairs
+end
+
+-- PostgreSQL's ordered multi-row INSERT (SQLAlchemy's form): rows
+-- first..last of rows through the typed one-row INSERT tc of ncol values.
+local function pg_ordered(conn, tc, ncol, rows, first, last, eopts)
+  local head, group, tail = values_group(tc.sql)
+  if not head then return nil end
+  local keys, values, checks, procs = tc.keys, tc.values, tc.checks, tc.procs
+  local nk = #keys
+  local parts, params, xchecks, xprocs = {}, {}, {}, {}
+  local nrows = last - first + 1
+  for r = 0, nrows - 1 do
+    local off = r * nk
+    parts[r + 1] = "(" .. group:gsub("%$(%d+)", function(d) return "$" .. (tonumber(d) + off) end) ..
+      ", " .. r .. ")"
+    local row = rows[first + r]
+    for j = 1, nk do
+      local k = keys[j]
+      local v = row[k]
+      if v == nil then v = values[k] end
+      if v == nil then v = NULL end
+      params[off + j] = v
+      xchecks[off + j] = checks and checks[j] or nil
+      if procs and procs[j] then xprocs[off + j] = procs[j] end
+    end
+  end
+  params.n = nrows * nk
+  local cols = {}
+  for i = 1, ncol do cols[i] = "p" .. (i - 1) end
+  local sql = head .. " SELECT " .. table.concat(cols, ", ") .. " FROM (VALUES " .. table.concat(parts, ", ") ..
+    ") AS imp_sen(" .. table.concat(cols, ", ") .. ", sen_counter) ORDER BY sen_counter" .. tail
+  local x = {sql = sql, keys = nil, values = {}, checks = xchecks, procs = xprocs, result_procs = tc.result_procs}
+  return conn:_cursor_execute(sql, params, x, false, eopts)
+end
+
+local function run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
+  local total, keys = 0, nil
+  for i = first, last do
+    local r = conn:_cursor_execute(compiled.sql, rows[i], compiled, false, eopts)
+    keys = keys or r:keys()
+    local got = r:all()
+    for j = 1, #got do out[#out + 1] = got[j] end
+    total = total + (r.rowcount > 0 and r.rowcount or #got)
+  end
+  return total, keys
+end
+
+--- Runs stmt (which has RETURNING) for each run of parameter sets with the
+--- same keys ({keys =, rows =, n =}); fill(rows, n, compiled) gives the rows
+--- with Lua-side defaults filled in. Returns a buffered Result of every
+--- returned row, in parameter order.
+---@return quicksilver.Result
+function M.execute(conn, stmt, runs, eopts, fill)
+  local dname = conn.dialect.name
+  local out, total, keys = {}, 0, nil
+  for _, g in ipairs(runs) do
+    local compiled = compiler.compile_dml(stmt, dname, g.keys)
+    local rows = g.rows
+    if #compiled.fn_defaults > 0 then
+      rows = fill(rows, g.n, compiled)
+      compiled = compiler.compile_dml(stmt, dname, keyset(rows[1]))
+    end
+    local kind, scols = sentinel(conn, stmt, keyset(rows[1]), rows, g.n)
+    local tc, ncol
+    if kind == "autoinc" and dname == "postgresql" and g.n > 1 then
+      -- a value whose type has no SQL name cannot be CAST: row at a time
+      local ok, c, nc = pcall(pg_typed, with_sentinels(stmt, scols), dname, keyset(rows[1]))
+      if ok then tc, ncol = c, nc else kind = nil end
+    end
+    if g.n == 1 or not kind then
+      local t, k = run_rows_at_a_time(conn, compiled, rows, 1, g.n, out, eopts)
+      total, keys = total + t, keys or k
+    else
+      local xstmt, pos = with_sentinels(stmt, scols)
+      local xc = compiler.compile_dml(xstmt, dname, keyset(rows[1]))
+      local nret = #stmt._returning
+      local ncols = 0
+      for _ in pairs(rows[1]) do ncols = ncols + 1 end
+      local per = math.max(1, math.min(conn.dialect.insertmanyvalues or 1000, floor(30000 / math.max(ncols, 1))))
+      for first = 1, g.n, per do
+        local last = math.min(first + per - 1, g.n)
+        local r
+        if tc then
+          r = pg_ordered(conn, tc, ncol, rows, first, last, eopts)
+        else
+          r = conn:_insert_expanded(xc, rows, first, last, eopts)
+        end
+        if r == nil then
+          local t, k = run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
+          total, keys = total + t, keys or k
+        else
+          local got = r:all()
+          local nb = last - first + 1
+          if #got ~= nb then
+            exc.raise(exc.InvalidRequestError, format("INSERT into '%s' returned %d rows for %d parameter sets",
+              stmt.table.name, #got, nb), nil, 4)
+          end
+          local placed = {}
+          if kind == "client" then
+            local at = {}
+            for i = first, last do
+              local vals = {}
+              for j, col in ipairs(scols) do vals[j] = rows[i][col.key] end
+              at[row_key(scols, vals)] = i - first + 1
+            end
+            for _, row in ipairs(got) do
+              local vals = {}
+              for j in ipairs(scols) do vals[j] = row[pos[j]] end
+              local i = at[row_key(scols, vals) or ""]
+              if i == nil or placed[i] then
+                exc.raise(exc.InvalidRequestError, format("INSERT into '%s': a RETURNING row does not match " ..
+                  "the primary key of any parameter set sent", stmt.table.name), nil, 4)
+              end
+              placed[i] = row
+            end
+          else
+            -- new keys rise in VALUES order: sorted, the rows are in it
+            for i, row in ipairs(got) do placed[i] = row end
+            local p = pos[1]
+            sort(placed, function(a, b) return a[p] < b[p] end)
+          end
+          local rkeys = r:keys()
+          local keymap
+          if #rkeys > nret then
+            keymap = {}
+            for i = 1, nret do
+              keymap[i] = rkeys[i]
+              if keymap[rkeys[i]] == nil then keymap[rkeys[i]] = i end
+            end
+          end
+          for i = 1, nb do
+            local row = placed[i]
+            if keymap then row = core.row(keymap, row:_tuple(), nret) end
+            out[#out + 1] = row
+          end
+          total = total + nb
+          if not keys then
+            keys = {}
+            for i = 1, nret do keys[i] = rkeys[i] end
+          end
+        end
+      end
+    end
+  end
+  return Result.new({keys = keys or {}, rows = out, returns_rows = true, rowcount = total})
+end
+
+return M
