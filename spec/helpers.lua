@@ -118,4 +118,38 @@ end
 --- Whether the running Lua has integers and <close> (5.4).
 M.lua54 = _VERSION == "Lua 5.4"
 
+--- Whether `target` can be reached from `root` through strong references only:
+--- table keys and values (skipping the weak side of a weak table), metatables and
+--- function upvalues. A deterministic stand-in for "would the collector free it".
+function M.strongly_reaches(root, target)
+  local seen, stack = {}, {root}
+  while #stack > 0 do
+    local v = table.remove(stack)
+    if rawequal(v, target) then return true end
+    local t = type(v)
+    if (t == "table" or t == "function" or t == "userdata") and not seen[v] then
+      seen[v] = true
+      local mt = debug.getmetatable(v)
+      if mt then stack[#stack + 1] = mt end
+      if t == "table" then
+        local mode = type(mt) == "table" and rawget(mt, "__mode") or ""
+        local weak_k, weak_v = tostring(mode):find("k"), tostring(mode):find("v")
+        for k, x in next, v do
+          if not weak_k then stack[#stack + 1] = k end
+          if not weak_v then stack[#stack + 1] = x end
+        end
+      elseif t == "function" then
+        local i = 1
+        while true do
+          local name, x = debug.getupvalue(v, i)
+          if not name then break end
+          stack[#stack + 1] = x
+          i = i + 1
+        end
+      end
+    end
+  end
+  return false
+end
+
 return M
