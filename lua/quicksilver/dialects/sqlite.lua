@@ -54,7 +54,7 @@ end
 function M.connect_args(url, opts)
   local q = url.query or {}
   if q.mode ~= nil and q.mode ~= "ro" and q.mode ~= "rwc" then
-    -- rw (no creating) and memory are not implemented: refused, not taken as rwc
+    -- rw (no creating) and memory are not supported: refused, not taken as rwc
     exc.raise(exc.ArgumentError, "sqlite URL option mode must be ro or rwc, not '" .. tostring(q.mode) .. "'")
   end
   local args = {database = url.database or ":memory:"}

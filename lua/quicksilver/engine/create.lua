@@ -11,7 +11,7 @@ local url_mod = require("quicksilver.engine.url")
 local M = {}
 
 -- Options create_engine knows; anything else is a typo worth an error.
--- (echo_pool is not implemented: refused by name rather than ignored.)
+-- (echo_pool is not supported: refused by name rather than ignored.)
 local OPTIONS = {
   echo = true, logger = true, pool_size = true, max_overflow = true,
   pool_timeout = true, pool_recycle = true, pool_pre_ping = true, pool_use_lifo = true,

@@ -211,7 +211,7 @@ end
 local RESERVED = {model = true, metadata = true, registry = true}
 local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true, __tostring = true,
   __init = true, __table = true}
--- primary_key (a mapper key other than the table's) is not implemented and
+-- primary_key (a mapper key other than the table's) is not supported and
 -- is refused; eager_defaults only as this flush behaves (false: server-set
 -- values are expired and loaded on access).
 local MAPPER_ARGS = util.set({"polymorphic_on", "polymorphic_identity", "version_id_col", "eager_defaults"})

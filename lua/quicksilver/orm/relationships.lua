@@ -20,7 +20,7 @@ local unpack = table.unpack or unpack
 M.ONETOMANY, M.MANYTOONE, M.MANYTOMANY = "ONETOMANY", "MANYTOONE", "MANYTOMANY"
 local rel_ids = 0
 
--- single_parent and innerjoin are not implemented: refused by name, not
+-- single_parent and innerjoin are not supported: refused by name, not
 -- ignored; cascade_backrefs only as SQLAlchemy 2.0 has it (false).
 local OPTIONS = util.set({"back_populates", "backref", "secondary", "uselist",
   "order_by", "cascade", "passive_deletes", "lazy", "foreign_keys",

@@ -46,7 +46,7 @@ Session.__index = function(self, k)
   return nil
 end
 
--- class_, twophase and join_transaction_mode are not implemented: refused
+-- class_, twophase and join_transaction_mode are not supported: refused
 -- by name rather than ignored.
 local OPTIONS = util.set({"bind", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
 local EXECUTE_OPTIONS = util.set({"execution_options"})
