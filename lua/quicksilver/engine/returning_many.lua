@@ -113,31 +113,6 @@ local function with_sentinels(stmt, cols)
   return stmt:returning(unpack(list)), pos
 end
 
--- The one-row INSERT xc's VALUES group, split: the SQL before it, the
--- group's inner text, the SQL after it; nil when there is none.
-local function values_group(sql)
-  local s = sql:find(" VALUES (", 1, true)
-  if not s then return nil end
-  local open = s + 8
-  local depth, i, n = 0, open, #sql
-  while i <= n do
-    local ch = sql:sub(i, i)
-    if ch == "'" then
-      local j = sql:find("'", i + 1, true)
-      while j and sql:sub(j + 1, j + 1) == "'" do j = sql:find("'", j + 2, true) end
-      if not j then return nil end
-      i = j
-    elseif ch == "(" then
-      depth = depth + 1
-    elseif ch == ")" then
-      depth = depth - 1
-      if depth == 0 then return sql:sub(1, s - 1), sql:sub(open + 1, i - 1), sql:sub(i + 1) end
-    end
-    i = i + 1
-  end
-  return nil
-end
-
 -- PostgreSQL: the INSERT of stmt with every value CAST to its column's
 -- type, compiled for these keys (the casts type the VALUES list below).
 local function pg_typed(stmt, dname, keys)
@@ -155,7 +130,7 @@ end
 -- PostgreSQL's ordered multi-row INSERT (SQLAlchemy's form): rows
 -- first..last of rows through the typed one-row INSERT tc of ncol values.
 local function pg_ordered(conn, tc, ncol, rows, first, last, eopts)
-  local head, group, tail = values_group(tc.sql)
+  local head, group, tail = compiler.values_group(tc.sql)
   if not head then return nil end
   local keys, values, checks, procs = tc.keys, tc.values, tc.checks, tc.procs
   local nk = #keys

@@ -282,13 +282,16 @@ function M.expand_values(c, nrows)
   return xsql, xkeys, xchecks, xprocs
 end
 
-function M._expand_values(c, nrows)
-  local sql = c.sql
+--- The VALUES group of a one-row INSERT's SQL, split: the SQL before
+--- " VALUES ", the group's inner text, the SQL after it; nil when there is none.
+--- Quoted text is skipped, so a ")" inside a literal does not end the group.
+---@param sql string
+---@return string|nil, string|nil, string|nil
+function M.values_group(sql)
   local s = sql:find(" VALUES (", 1, true)
   if not s then return nil end
   local open = s + 8
   local depth, i, n = 0, open, #sql
-  local close
   while i <= n do
     local ch = sql:sub(i, i)
     if ch == "'" then
@@ -300,12 +303,17 @@ function M._expand_values(c, nrows)
       depth = depth + 1
     elseif ch == ")" then
       depth = depth - 1
-      if depth == 0 then close = i; break end
+      if depth == 0 then return sql:sub(1, s - 1), sql:sub(open + 1, i - 1), sql:sub(i + 1) end
     end
     i = i + 1
   end
-  if not close then return nil end
-  local group = sql:sub(open, close)
+  return nil
+end
+
+function M._expand_values(c, nrows)
+  local head, inner, tail = M.values_group(c.sql)
+  if not head then return nil end
+  local group = "(" .. inner .. ")"
   local keys, checks, procs = c.keys, c.checks, c.procs
   local nk = #keys
   local numbered = group:find("%$%d") ~= nil
@@ -324,7 +332,7 @@ function M._expand_values(c, nrows)
       if procs and procs[j] then xprocs[off + j] = procs[j] end
     end
   end
-  return sql:sub(1, open - 1) .. table.concat(parts, ", ") .. sql:sub(close + 1), xkeys, xchecks, xprocs
+  return head .. " VALUES " .. table.concat(parts, ", ") .. tail, xkeys, xchecks, xprocs
 end
 
 return M
