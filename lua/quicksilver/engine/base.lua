@@ -603,15 +603,7 @@ function Connection:_insert_expanded(one, rows, first, last, eopts)
   local okeys, ovalues = one.keys, one.values
   local nk = #okeys
   for r = 0, nrows - 1 do
-    local row = rows[first + r]
-    local off = r * nk
-    for j = 1, nk do
-      local k = okeys[j]
-      local v = row[k]
-      if v == nil then v = ovalues[k] end
-      if v == nil then v = NULL end
-      params[off + j] = v
-    end
+    compiler.bind_row(params, r * nk, rows[first + r], okeys, ovalues)
   end
   params.n = nrows * nk
   local x = {sql = sql, keys = nil, values = EMPTY, checks = xchecks, procs = xprocs,

@@ -33,7 +33,6 @@ local type, pairs, ipairs, pcall, format, floor, sort = type, pairs, ipairs, pca
 local Result = result_mod.Result
 local unpack = table.unpack or unpack
 local setmetatable = setmetatable
-local NULL = elements.null
 
 local function keyset(p)
   local ks = {}
@@ -140,13 +139,8 @@ local function pg_ordered(conn, tc, ncol, rows, first, last, eopts)
     local off = r * nk
     parts[r + 1] = "(" .. group:gsub("%$(%d+)", function(d) return "$" .. (tonumber(d) + off) end) ..
       ", " .. r .. ")"
-    local row = rows[first + r]
+    compiler.bind_row(params, off, rows[first + r], keys, values)
     for j = 1, nk do
-      local k = keys[j]
-      local v = row[k]
-      if v == nil then v = values[k] end
-      if v == nil then v = NULL end
-      params[off + j] = v
       xchecks[off + j] = checks and checks[j] or nil
       if procs and procs[j] then xprocs[off + j] = procs[j] end
     end

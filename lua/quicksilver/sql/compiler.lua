@@ -7,6 +7,7 @@
 local core = require("quicksilver.core")
 local selectable = require("quicksilver.sql.selectable")
 local util = require("quicksilver.util")
+local NULL = require("quicksilver.sql.elements").null
 
 local M = {}
 
@@ -308,6 +309,24 @@ function M.values_group(sql)
     i = i + 1
   end
   return nil
+end
+
+--- Fills the positional values of one row of an expanded VALUES list:
+--- params[off + j] is the row's value for keys[j], else the statement's own
+--- (values[keys[j]]), else NULL.
+---@param params table
+---@param off integer
+---@param row table
+---@param keys string[]
+---@param values table
+function M.bind_row(params, off, row, keys, values)
+  for j = 1, #keys do
+    local k = keys[j]
+    local v = row[k]
+    if v == nil then v = values[k] end
+    if v == nil then v = NULL end
+    params[off + j] = v
+  end
 end
 
 function M._expand_values(c, nrows)
