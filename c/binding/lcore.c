@@ -6,7 +6,7 @@
 ** qs.exc factory that the Lua layer registers), so the Lua layer decides
 ** what to attach and when to raise; misuse of the binding itself raises.
 */
-#include "lnodes.h"
+#include "lbinding.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
 ** dialect.c: the SQL flavours the compiler writes, by name.
 **
 ** A dialect says how SQL is spelled (placeholders, identifier quoting);
-** how it travels to the server is the driver's business (c/src/driver/).
+** how it travels to the server is the driver's business (c/driver/).
 ** The per-dialect differences the compiler needs grow here as it grows.
 */
 #include "quicksilver.h"
