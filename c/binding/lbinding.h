@@ -95,6 +95,8 @@ enum {
 const char *qsB_json_encode(lua_State *L, int idx);
 const char *qsB_json_decode(lua_State *L, const char *s, size_t n);
 void qsB_open_json(lua_State *L);
+/* core.dialect_caps, core.dialect_names (ldialect.c). */
+void qsB_open_dialect(lua_State *L);
 
 /* The module's parts outside c/binding: lcore.c calls each to add its
 ** functions to the module table at the top (c/compiler: the cache key and
