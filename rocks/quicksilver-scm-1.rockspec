@@ -44,6 +44,7 @@ build = {
         "c/core/render.c",
         "c/core/text.c",
         "c/core/toposort.c",
+        "c/dialect/common.c",
         "c/dialect/dialect.c",
         "c/dialect/mysql.c",
         "c/dialect/postgresql.c",

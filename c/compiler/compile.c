@@ -23,6 +23,13 @@ int qsC_error(qsC *c, int code, const char *fmt, ...) {
   return qsB_raise(c->L, code, msg);
 }
 
+void qsC_fail(qsC *c, int code, qs_error *err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s", err->message ? err->message : "rendering failed");
+  qs_error_clear(err);
+  qsC_error(c, code, "%s", msg);
+}
+
 int qsC_kind(lua_State *L, int idx) {
   int k = 0;
   if (lua_type(L, idx) != LUA_TTABLE) return 0;
@@ -118,51 +125,24 @@ static void literal(qsC *c, int idx) {
       return;
   }
   rc = qs_render_literal(c->d, c->b, &v, &err);
-  if (rc != QS_OK) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s", err.message ? err.message : "literal rendering failed");
-    qs_error_clear(&err);
-    qsC_error(c, rc, "%s", msg);
-  }
+  if (rc != QS_OK) qsC_fail(c, rc, &err);
 }
 
-/* PostgreSQL infers a parameter's type from where it stands; alone or next
-** to other parameters ($1 + $2, SELECT $1, a function's argument) it cannot
-** ("operator is not unique", or a guess such as text), so a parameter of a
-** known type says it: $1::INTEGER, as SQLAlchemy's render_bind_cast does for
-** asyncpg and psycopg 3. Strings, enums and JSON stay untyped unless they
-** stand alone as a column: an untyped parameter is resolved as text where
-** text fits and takes the type of what it meets (a timestamp, a jsonb
-** column) where VARCHAR would fail. Sizes are left out: a cast to
-** VARCHAR(5) or NUMERIC(5, 2) would cut or round the value first. */
-static void pg_bind_cast(qsC *c, int typeidx) {
+/* The cast that types a parameter where the server cannot infer it
+** (the dialect's xBindCast: PostgreSQL's $1::INTEGER). */
+static void bind_cast(qsC *c, int typeidx) {
+  qs_type_desc t;
   size_t n;
-  const char *t = qsC_string(c, typeidx, "_t", &n);
-  const char *cast = NULL;
-  if (t == NULL) return;
-  if (strcmp(t, "INTEGER") == 0 || strcmp(t, "BIGINT") == 0 || strcmp(t, "SMALLINT") == 0 ||
-      strcmp(t, "NUMERIC") == 0 || strcmp(t, "FLOAT") == 0 || strcmp(t, "BOOLEAN") == 0 ||
-      strcmp(t, "DATE") == 0 || strcmp(t, "INTERVAL") == 0 || strcmp(t, "UUID") == 0) {
-    cast = t;
-  } else if (strcmp(t, "DATETIME") == 0) {
-    int tz;
+  t.kind = qsC_string(c, typeidx, "_t", &n);
+  if (t.kind == NULL) return;
+  t.length = t.precision = t.scale = -1;
+  t.timezone = 0;
+  if (strcmp(t.kind, "DATETIME") == 0) {
     qsC_field(c, typeidx, "timezone");
-    tz = lua_toboolean(c->L, -1);
+    t.timezone = lua_toboolean(c->L, -1);
     lua_pop(c->L, 1);
-    cast = tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP WITHOUT TIME ZONE";
-  } else if (strcmp(t, "TIME") == 0) {
-    cast = "TIME WITHOUT TIME ZONE";
-  } else if (strcmp(t, "BLOB") == 0) {
-    cast = "BYTEA";
-  } else if (c->bind_cast_all) {
-    if (strcmp(t, "VARCHAR") == 0 || strcmp(t, "ENUM") == 0) cast = "VARCHAR";
-    else if (strcmp(t, "TEXT") == 0) cast = "TEXT";
-    else if (strcmp(t, "JSON") == 0) cast = "JSON";
   }
-  if (cast) {
-    qsC_puts(c, "::");
-    qsC_puts(c, cast);
-  }
+  c->d->xBindCast(c->d, c->b, &t, c->bind_cast_all);
 }
 
 void qsC_expr_inferred(qsC *c, int idx) {
@@ -177,7 +157,7 @@ void qsC_expr_inferred(qsC *c, int idx) {
 static void placeholder(qsC *c, int typeidx, int validx) {
   lua_State *L = c->L;
   int pos = 0, keyidx = lua_gettop(L);
-  if (c->d->paramstyle == QS_PARAM_DOLLAR) {
+  if (qs_dialect_numbered(c->d)) {   /* one placeholder per key */
     lua_pushvalue(L, keyidx);
     if (qsL_rawget(L, c->positions) == LUA_TNUMBER) pos = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
@@ -207,7 +187,7 @@ static void placeholder(qsC *c, int typeidx, int validx) {
   }
   lua_pop(L, 1);
   qs_dialect_placeholder(c->d, c->b, pos);
-  if (typeidx && c->d->paramstyle == QS_PARAM_DOLLAR && !c->bind_cast_off) pg_bind_cast(c, typeidx);
+  if (typeidx && c->d->xBindCast && !c->bind_cast_off) bind_cast(c, typeidx);
 }
 
 /* In literal mode a value is written inline, converted by its type first. */
@@ -366,8 +346,9 @@ static int l_compile(lua_State *L) {
   if (lua_istable(L, 3)) {   /* CTEs the Lua front collected: WITH comes first */
     lua_getfield(L, 3, "ctes");
     if (lua_istable(L, -1)) {
-      if (strcmp(d->name, "mariadb") == 0 && (kind == QSK_INSERT || kind == QSK_UPDATE || kind == QSK_DELETE))
-        return qsC_error(&c, QS_COMPILE, "WITH (a CTE) before INSERT, UPDATE or DELETE is not supported by dialect mariadb");
+      if (!qs_dialect_can(d, QS_CAP(DML_CTE)) && (kind == QSK_INSERT || kind == QSK_UPDATE || kind == QSK_DELETE))
+        return qsC_error(&c, QS_COMPILE, "WITH (a CTE) before INSERT, UPDATE or DELETE is not supported by dialect %s",
+                         d->name);
       qsC_with(&c, lua_gettop(L));
     }
     lua_pop(L, 1);
@@ -459,7 +440,7 @@ int qsB_compile_text(lua_State *L) {
   ts.keys = new_table(L);
   ts.positions = new_table(L);
   ts.count = 0;
-  ts.reuse = d->paramstyle == QS_PARAM_DOLLAR;
+  ts.reuse = qs_dialect_numbered(d);
   memset(&err, 0, sizeof err);
   if (qs_compile_text(d, sql, n, b, plain_bind, &ts, &err) != QS_OK) {
     qs_error_clear(&err);

@@ -37,12 +37,14 @@ typedef struct qsC {
   int no_result;     /* later members of a compound: columns not recorded */
   int derive_target; /* stack index of a DML target that subqueries read
                         through a derived table (MySQL's error 1093), or 0 */
-  int bind_cast_off; /* PostgreSQL: parameters where the server infers the type */
-  int bind_cast_all; /* PostgreSQL: a bare parameter as a column (strings typed too) */
+  int bind_cast_off; /* xBindCast dialects: parameters where the server infers the type */
+  int bind_cast_all; /* xBindCast dialects: a bare parameter as a column (strings typed too) */
 } qsC;
 
 /* Raises a CompileError (or another class) with a formatted message. */
 int qsC_error(qsC *c, int code, const char *fmt, ...);
+/* Raises the error a dialect hook reported in err (cleared first). */
+void qsC_fail(qsC *c, int code, qs_error *err);
 /* The _k of the node at idx (0 when it is not a node). */
 int qsC_kind(lua_State *L, int idx);
 /* Pushes t[name]; returns its Lua type. */
@@ -71,6 +73,9 @@ void qsC_update(qsC *c, int idx);
 void qsC_delete(qsC *c, int idx);
 void qsC_ddl(qsC *c, int idx, int kind);
 void qsC_type(qsC *c, int typeidx, int autoinc);
+/* Reads the type table at typeidx into t (t->kind NULL when it has no _t;
+** the strings stay valid while the table lives). */
+void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t);
 void qsC_text(qsC *c, int idx);            /* a TEXT node inside a statement */
 void qsC_table_name(qsC *c, int idx);    /* schema-qualified table name */
 /* The generated name for an anonymous node (alias, label), made once. */

@@ -26,17 +26,28 @@ static int bool_field(qsC *c, int idx, const char *name) {
   return v;
 }
 
+void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t) {
+  size_t n;
+  typeidx = lua_absindex(c->L, typeidx);
+  t->kind = qsC_string(c, typeidx, "_t", &n);
+  t->length = num_field(c, typeidx, "length");
+  t->precision = num_field(c, typeidx, "precision");
+  t->scale = num_field(c, typeidx, "scale");
+  t->timezone = bool_field(c, typeidx, "timezone");
+}
+
 void qsC_type(qsC *c, int typeidx, int autoinc) {
   lua_State *L = c->L;
   size_t n;
   const char *kind;
   qs_error err;
+  qs_type_desc t;
   int rc;
   typeidx = lua_absindex(L, typeidx);
   kind = qsC_string(c, typeidx, "_t", &n);
   if (kind == NULL) qsC_error(c, QS_COMPILE, "not a type");
-  if (strcmp(kind, "ENUM") == 0 && c->d->quote_open == '`') {
-    /* MySQL's native ENUM: the values are literals */
+  if (strcmp(kind, "ENUM") == 0 && qs_dialect_can(c->d, QS_CAP(NATIVE_ENUM))) {
+    /* a native ENUM: the values are literals */
     int i, cnt;
     qsC_puts(c, "ENUM(");
     qsC_field(c, typeidx, "enums");
@@ -61,16 +72,9 @@ void qsC_type(qsC *c, int typeidx, int autoinc) {
   if (strcmp(kind, "NULL") == 0)
     qsC_error(c, QS_COMPILE, "a column of unknown type (NullType) has no DDL");
   memset(&err, 0, sizeof err);
-  rc = qs_render_type(c->d, c->b, kind, num_field(c, typeidx, "length"),
-                      num_field(c, typeidx, "precision"), num_field(c, typeidx, "scale"),
-                      bool_field(c, typeidx, "timezone"), autoinc, &err);
-  if (rc != QS_OK) {
-    char msg[256];
-    strncpy(msg, err.message ? err.message : "type error", sizeof msg - 1);
-    msg[sizeof msg - 1] = '\0';
-    qs_error_clear(&err);
-    qsC_error(c, rc, "%s", msg);
-  }
+  qsC_type_desc(c, typeidx, &t);
+  rc = c->d->xTypeName(c->d, c->b, &t, autoinc, &err);
+  if (rc != QS_OK) qsC_fail(c, rc, &err);
   {
     const char *coll = qsC_string(c, typeidx, "collation", &n);
     if (coll) {   /* String(n, {collation = ...}): a name, quoted when it needs it */
@@ -149,10 +153,13 @@ static void deferrability(qsC *c, int idx, int fk) {
   lua_pop(L, 1);
   v = qsC_string(c, idx, "initially", &n);
   if (!has && v == NULL) return;
-  if (c->d->quote_open == '`')
-    qsC_error(c, QS_COMPILE, "MySQL/MariaDB constraints cannot be deferred (deferrable, initially)");
-  if (!fk && strcmp(c->d->name, "sqlite") == 0)
-    qsC_error(c, QS_COMPILE, "SQLite defers only foreign keys (deferrable, initially)");
+  if (c->d->xDeferrable) {
+    qs_error err;
+    int rc;
+    memset(&err, 0, sizeof err);
+    rc = c->d->xDeferrable(c->d, fk, &err);
+    if (rc != QS_OK) qsC_fail(c, rc, &err);
+  }
   if (has) qsC_puts(c, deferrable ? " DEFERRABLE" : " NOT DEFERRABLE");
   if (v == NULL) return;
   if (n == 8 && strncasecmp(v, "DEFERRED", 8) == 0) qsC_puts(c, " INITIALLY DEFERRED");
@@ -219,7 +226,7 @@ static void column_def(qsC *c, int idx) {
   size_t n;
   const char *name = qsC_string(c, idx, "name", &n);
   int autoinc = bool_field(c, idx, "_autoinc");
-  int mysql = c->d->quote_open == '`';
+  int inline_comment = qs_dialect_can(c->d, QS_CAP(INLINE_COMMENTS));
   if (name == NULL) qsC_error(c, QS_COMPILE, "column without a name");
   qsC_ident(c, name, n);
   qs_buf_putc(c->b, ' ');
@@ -234,8 +241,8 @@ static void column_def(qsC *c, int idx) {
     if (k == QSK_TEXT || k == QSK_BIND || k == QSK_NULL || k == QSK_TRUE || k == QSK_FALSE ||
         k == QSK_LITERAL_COLUMN) {
       qsC_expr(c, lua_gettop(L));
-    } else if (k == QSK_FUNCTION && c->d->paramstyle != QS_PARAM_DOLLAR && !mysql) {
-      qs_buf_putc(c->b, '(');   /* SQLite wants an expression default in parentheses */
+    } else if (k == QSK_FUNCTION && qs_dialect_form(c->d, QS_FORM_DEFAULT_EXPR_PARENS)) {
+      qs_buf_putc(c->b, '(');   /* an expression default in parentheses (SQLite) */
       qsC_expr(c, lua_gettop(L));
       qs_buf_putc(c->b, ')');
     } else {
@@ -246,14 +253,15 @@ static void column_def(qsC *c, int idx) {
   }
   lua_pop(L, 1);
   if (!bool_field(c, idx, "nullable")) qsC_puts(c, " NOT NULL");
-  if (autoinc && mysql) qsC_puts(c, " AUTO_INCREMENT");
-  /* MySQL keeps a column's comment in its definition; PostgreSQL takes
-     COMMENT ON after the table (COMMENT_ON); SQLite has no comments */
-  if (mysql && qsC_field(c, idx, "comment") != LUA_TNIL) {
+  if (autoinc && c->d->autoinc_clause) qsC_puts(c, c->d->autoinc_clause);
+  /* MySQL keeps a column's comment in its definition (INLINE_COMMENTS);
+     PostgreSQL takes COMMENT ON after the table (COMMENT_ON); SQLite has
+     no comments */
+  if (inline_comment && qsC_field(c, idx, "comment") != LUA_TNIL) {
     qsC_puts(c, " COMMENT ");
     text_literal(c, idx, "comment");
   }
-  if (mysql) lua_pop(L, 1);
+  if (inline_comment) lua_pop(L, 1);
 }
 
 /* "ALTER TABLE <the element's table>" of the migration DDL nodes. */
@@ -283,14 +291,13 @@ static void alter_column(qsC *c, int idx) {
   lua_State *L = c->L;
   size_t n;
   const char *name = qsC_string(c, idx, "name", &n);
-  int mysql = c->d->quote_open == '`', pg = c->d->paramstyle == QS_PARAM_DOLLAR;
   int first = 1;
   if (name == NULL) qsC_error(c, QS_COMPILE, "altering a column needs its name");
-  if (!mysql && !pg)
+  if (!qs_dialect_can(c->d, QS_CAP(ALTER_TABLE)))
     qsC_error(c, QS_COMPILE, "SQLite cannot alter a column's type, nullability or default in place; "
                              "use batch_alter_table");
   alter_table(c, idx);
-  if (mysql) {
+  if (qs_dialect_form(c->d, QS_FORM_MODIFY_COLUMN)) {
     qsC_puts(c, " MODIFY COLUMN ");
     name = qsC_string(c, idx, "name", &n);
     qsC_ident(c, name, n);
@@ -375,22 +382,23 @@ static void create_table(qsC *c, int idx) {
   }
   lua_pop(L, 1);
   qsC_puts(c, "\n)");
-  if (c->d->quote_open == '`') {
-    /* MySQL's table options: bare words checked where they were given (schema.lua) */
-    static const char *const opts[][2] = {{"mysql_engine", " ENGINE="}, {"mysql_charset", " DEFAULT CHARSET="},
-                                          {"mysql_collate", " COLLATE="}};
-    size_t k, len;
-    for (k = 0; k < sizeof opts / sizeof opts[0]; k++) {
-      const char *v = qsC_string(c, t, opts[k][0], &len);
+  if (c->d->table_options) {
+    /* the dialect's table options: bare words checked where they were given (schema.lua) */
+    const qs_table_option *opt;
+    size_t len;
+    for (opt = c->d->table_options; opt->option; opt++) {
+      const char *v = qsC_string(c, t, opt->option, &len);
       size_t j;
       if (v == NULL) continue;
       for (j = 0; j < len; j++)
         if (!((v[j] >= 'a' && v[j] <= 'z') || (v[j] >= 'A' && v[j] <= 'Z') || (v[j] >= '0' && v[j] <= '9') ||
               v[j] == '_'))
-          qsC_error(c, QS_COMPILE, "%s must be a bare name, not '%s'", opts[k][0], v);
-      qsC_puts(c, opts[k][1]);
+          qsC_error(c, QS_COMPILE, "%s must be a bare name, not '%s'", opt->option, v);
+      qsC_puts(c, opt->sql);
       qsC_puts(c, v);
     }
+  }
+  if (qs_dialect_can(c->d, QS_CAP(INLINE_COMMENTS))) {
     if (qsC_field(c, t, "comment") != LUA_TNIL) {
       qsC_puts(c, " COMMENT=");
       text_literal(c, t, "comment");
@@ -412,13 +420,13 @@ static void create_index(qsC *c, int idx) {
   qsC_field(c, idx, "table");
   qsC_table_name(c, lua_gettop(L));
   lua_pop(L, 1);
-  if (c->d->paramstyle == QS_PARAM_DOLLAR) {
-    const char *using = qsC_string(c, idx, "postgresql_using", &n);
+  if (c->d->index_using_option) {
+    const char *using = qsC_string(c, idx, c->d->index_using_option, &n);
     size_t i;
     if (using) {   /* an access method: a bare word (checked, never quoted user text) */
       for (i = 0; i < n; i++)
         if (!((using[i] >= 'a' && using[i] <= 'z') || (using[i] >= 'A' && using[i] <= 'Z') || using[i] == '_'))
-          qsC_error(c, QS_COMPILE, "postgresql_using must be an access method name, not '%s'", using);
+          qsC_error(c, QS_COMPILE, "%s must be an access method name, not '%s'", c->d->index_using_option, using);
       qsC_puts(c, " USING ");
       qsC_puts(c, using);
     }
@@ -426,7 +434,8 @@ static void create_index(qsC *c, int idx) {
   qsC_puts(c, " (");
   c->unqualified++;
   c->literal_binds++;
-  if (c->d->quote_open == '`' && qsC_field(c, idx, "_mysql_lengths") == LUA_TTABLE) {
+  if (qs_dialect_form(c->d, QS_FORM_INDEX_PREFIX_LENGTHS) &&
+      qsC_field(c, idx, "_mysql_lengths") == LUA_TTABLE) {
     /* mysql_length: a prefix length after each column that has one */
     int lens = lua_gettop(L), i, cnt;
     qsC_field(c, idx, "expressions");
@@ -446,14 +455,13 @@ static void create_index(qsC *c, int idx) {
     }
     lua_pop(L, 2);
   } else {
-    if (c->d->quote_open == '`') lua_pop(L, 1);
+    if (qs_dialect_form(c->d, QS_FORM_INDEX_PREFIX_LENGTHS)) lua_pop(L, 1);
     qsC_list(c, idx, "expressions", ", ", 0);
   }
   qs_buf_putc(c->b, ')');
   /* a partial index: each database's own option (SQLAlchemy's dialect kwargs) */
-  if (c->d->paramstyle == QS_PARAM_DOLLAR || strcmp(c->d->name, "sqlite") == 0) {
-    const char *opt = c->d->paramstyle == QS_PARAM_DOLLAR ? "postgresql_where" : "sqlite_where";
-    if (qsC_field(c, idx, opt) != LUA_TNIL) {
+  if (c->d->partial_index_option) {
+    if (qsC_field(c, idx, c->d->partial_index_option) != LUA_TNIL) {
       qsC_puts(c, " WHERE ");
       qsC_expr(c, lua_gettop(L));
     }
@@ -468,7 +476,7 @@ static void comment_on(qsC *c, int idx) {
   lua_State *L = c->L;
   size_t n;
   const char *col = qsC_string(c, idx, "column", &n);
-  if (c->d->paramstyle != QS_PARAM_DOLLAR)
+  if (!qs_dialect_can(c->d, QS_CAP(COMMENT_ON)))
     qsC_error(c, QS_COMPILE, "COMMENT ON is PostgreSQL's (MySQL keeps comments in the CREATE TABLE)");
   qsC_puts(c, col ? "COMMENT ON COLUMN " : "COMMENT ON TABLE ");
   qsC_field(c, idx, "element");
@@ -489,6 +497,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
   lua_State *L = c->L;
   size_t n;
   const char *name;
+  int by_kind, on_table = qs_dialect_form(c->d, QS_FORM_DROP_INDEX_ON_TABLE);
   switch (kind) {
     case QSK_CREATE_TABLE: create_table(c, idx); break;
     case QSK_DROP_TABLE:
@@ -550,8 +559,9 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a constraint needs its name");
       alter_table(c, idx);
       /* MySQL names the kind of constraint it drops */
-      if (c->d->quote_open == '`' && bool_field(c, idx, "foreign_key")) qsC_puts(c, " DROP FOREIGN KEY ");
-      else if (c->d->quote_open == '`' && bool_field(c, idx, "unique")) qsC_puts(c, " DROP INDEX ");
+      by_kind = qs_dialect_form(c->d, QS_FORM_DROP_CONSTRAINT_BY_KIND);
+      if (by_kind && bool_field(c, idx, "foreign_key")) qsC_puts(c, " DROP FOREIGN KEY ");
+      else if (by_kind && bool_field(c, idx, "unique")) qsC_puts(c, " DROP INDEX ");
       else qsC_puts(c, " DROP CONSTRAINT ");
       name = qsC_string(c, idx, "name", &n);
       qsC_ident(c, name, n);
@@ -562,7 +572,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       qsC_puts(c, "DROP INDEX ");
       if (bool_field(c, idx, "if_exists")) qsC_puts(c, "IF EXISTS ");
       qsC_field(c, idx, "table");
-      if (c->d->quote_open != '`' && lua_istable(L, -1)) {
+      if (!on_table && lua_istable(L, -1)) {
         const char *schema = qsC_string(c, lua_gettop(L), "schema", &n);
         if (schema) {   /* an index lives in its table's schema */
           qsC_ident(c, schema, n);
@@ -571,7 +581,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       }
       name = qsC_string(c, idx, "name", &n);
       qsC_ident(c, name, n);
-      if (c->d->quote_open == '`') {
+      if (on_table) {
         qsC_puts(c, " ON ");
         qsC_table_name(c, lua_gettop(L));
       }

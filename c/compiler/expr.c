@@ -30,9 +30,6 @@ static int op_of(qsC *c, int idx) {
   return op;
 }
 
-static int is_dialect(qsC *c, const char *name) { return strcmp(c->d->name, name) == 0; }
-static int is_mysql(qsC *c) { return c->d->quote_open == '`'; }
-
 /* Renders field name of idx as an expression at precedence prec. */
 static void sub(qsC *c, int idx, const char *name, int prec) {
   if (qsC_field(c, idx, name) == LUA_TNIL) qsC_error(c, QS_COMPILE, "expression without %s", name);
@@ -40,13 +37,14 @@ static void sub(qsC *c, int idx, const char *name, int prec) {
   lua_pop(c->L, 1);
 }
 
-/* Whether the node at a is a parameter PostgreSQL types from the node at b:
+/* Whether the node at a is a parameter the server types from the node at b
+** (on a dialect that casts its parameters, xBindCast):
 ** an operand of the same type that is not a parameter itself ("col = $1"
 ** gives $1 the column's type, so a cast would only repeat it). */
 static int typed_by(qsC *c, int a, int b) {
   lua_State *L = c->L;
   int same = 0;
-  if (c->d->paramstyle != QS_PARAM_DOLLAR || qsC_kind(L, a) != QSK_BIND || qsC_kind(L, b) == QSK_BIND)
+  if (c->d->xBindCast == NULL || qsC_kind(L, a) != QSK_BIND || qsC_kind(L, b) == QSK_BIND)
     return 0;
   lua_getfield(L, a, "type");
   lua_getfield(L, b, "type");
@@ -135,11 +133,30 @@ static void escape_clause(qsC *c, int idx) {
   }
 }
 
+/* The operands of the node a hook renders (qs_parts): alone, next to the
+** operator (parenthesized by precedence, a parameter typed by the other
+** operand), or only parenthesized by precedence. */
+typedef struct operands {
+  qsC *c;
+  int idx, prec, rprec;
+} operands;
+
+static void render_operand(void *ud, qs_part part, qs_place place) {
+  operands *o = ud;
+  const char *name = part == QS_PART_LEFT ? "left" : "right", *other = part == QS_PART_LEFT ? "right" : "left";
+  int prec = part == QS_PART_LEFT ? o->prec : o->rprec;
+  if (part != QS_PART_LEFT && part != QS_PART_RIGHT) qsC_error(o->c, QS_COMPILE, "no such operand");
+  if (place == QS_PLACE_ALONE) sub(o->c, o->idx, name, 0);
+  else if (place == QS_PLACE_OPERAND) sub_next_to(o->c, o->idx, name, other, prec);
+  else sub(o->c, o->idx, name, prec);
+}
+
 static void binary(qsC *c, int idx, int outer) {
   int op = op_of(c, idx), prec = precedence[op];
   int paren = prec < outer;
   /* comparisons and non-associative operators parenthesize an equal right side */
   int rprec = (op == QSO_ADD || op == QSO_MUL || op == QSO_AND || op == QSO_OR) ? prec : prec + 1;
+  int dop = -1;
   const char *sym = NULL;
   if (op == QSO_IS || op == QSO_IS_NOT) {
     /* SQL allows only NULL, TRUE and FALSE after IS (a bound parameter is
@@ -170,41 +187,11 @@ static void binary(qsC *c, int idx, int outer) {
     case QSO_MOD: sym = " % "; break;
     case QSO_AND: sym = " AND "; break;
     case QSO_OR: sym = " OR "; break;
-    case QSO_ILIKE: case QSO_NOT_ILIKE:
-      if (is_dialect(c, "postgresql")) {
-        sym = op == QSO_ILIKE ? " ILIKE " : " NOT ILIKE ";
-      } else {   /* emulated: lower() on both sides */
-        qsC_puts(c, "lower(");
-        sub(c, idx, "left", 0);
-        qsC_puts(c, op == QSO_ILIKE ? ") LIKE lower(" : ") NOT LIKE lower(");
-        sub(c, idx, "right", 0);
-        qs_buf_putc(c->b, ')');
-      }
-      break;
-    case QSO_CONCAT:
-      if (is_mysql(c)) {
-        qsC_puts(c, "concat(");
-        sub(c, idx, "left", 0);
-        qsC_puts(c, ", ");
-        sub(c, idx, "right", 0);
-        qs_buf_putc(c->b, ')');
-      } else {
-        sym = " || ";
-      }
-      break;
-    case QSO_TRUEDIV_INT:   /* true division of integers (SQLAlchemy 2.0) */
-      if (is_mysql(c)) {
-        sym = " / ";
-      } else {
-        sub(c, idx, "left", prec);
-        qsC_puts(c, is_dialect(c, "postgresql") ? " / CAST(" : " / CAST(");
-        sub(c, idx, "right", 0);
-        qsC_puts(c, is_dialect(c, "postgresql") ? " AS NUMERIC)" : " AS REAL)");
-      }
-      break;
-    case QSO_FLOORDIV_INT:
-      sym = is_mysql(c) ? " DIV " : " / ";
-      break;
+    case QSO_ILIKE: dop = QS_DOP_ILIKE; break;
+    case QSO_NOT_ILIKE: dop = QS_DOP_NOT_ILIKE; break;
+    case QSO_CONCAT: dop = QS_DOP_CONCAT; break;
+    case QSO_TRUEDIV_INT: dop = QS_DOP_TRUEDIV_INT; break;   /* true division of integers (SQLAlchemy 2.0) */
+    case QSO_FLOORDIV_INT: dop = QS_DOP_FLOORDIV_INT; break;
     case QSO_FLOORDIV:
       qsC_puts(c, "FLOOR(");
       sub(c, idx, "left", precedence[QSO_DIV]);
@@ -219,6 +206,12 @@ static void binary(qsC *c, int idx, int outer) {
     sub_next_to(c, idx, "left", "right", prec);
     qsC_puts(c, sym);
     sub_next_to(c, idx, "right", "left", rprec);
+  } else if (dop >= 0) {   /* spelt by the dialect */
+    operands o;
+    qs_parts parts;
+    o.c = c, o.idx = idx, o.prec = prec, o.rprec = rprec;
+    parts.render = render_operand, parts.ud = &o;
+    c->d->xOperator(c->d, c->b, (qs_dialect_op)dop, &parts);
   }
   if (op == QSO_LIKE || op == QSO_NOT_LIKE || op == QSO_ILIKE || op == QSO_NOT_ILIKE)
     escape_clause(c, idx);
@@ -275,7 +268,7 @@ static void clause_list(qsC *c, int idx, int outer) {
   lua_pop(L, 1);
   if (n == 0 && (op == QSO_AND || op == QSO_OR)) {
     /* an empty and_() is true, an empty or_() false */
-    if (is_dialect(c, "sqlite")) qsC_puts(c, op == QSO_AND ? "1 = 1" : "1 != 1");
+    if (!qs_dialect_can(c->d, QS_CAP(NATIVE_BOOLEAN))) qsC_puts(c, op == QSO_AND ? "1 = 1" : "1 != 1");
     else qs_render_bool(c->d, c->b, op == QSO_AND);
     return;
   }
@@ -310,8 +303,8 @@ static void function(qsC *c, int idx) {
         return;
       }
     }
-    if (strcasecmp_ascii(name, "now") == 0 && is_dialect(c, "sqlite")) {
-      qsC_puts(c, "CURRENT_TIMESTAMP");
+    if (strcasecmp_ascii(name, "now") == 0 && c->d->now_function) {
+      qsC_puts(c, c->d->now_function);
       return;
     }
   }
@@ -375,9 +368,7 @@ static void in_(qsC *c, int idx, int outer) {
     lua_pop(L, 1);
     if (n == 0) {
       /* SQLAlchemy's empty-set forms: a subquery that returns no row */
-      if (is_dialect(c, "postgresql")) qsC_puts(c, "(SELECT CAST(NULL AS INTEGER) WHERE 1!=1)");
-      else if (is_mysql(c)) qsC_puts(c, "(SELECT 1 FROM (SELECT 1) AS _empty_set WHERE 1!=1)");
-      else qsC_puts(c, "(SELECT 1 FROM (SELECT 1) WHERE 1!=1)");
+      qsC_puts(c, c->d->empty_in_set);
     } else {
       int i, vals, left;
       qsC_field(c, idx, "left");
@@ -412,56 +403,45 @@ static void between(qsC *c, int idx, int outer) {
   if (paren) qs_buf_putc(c->b, ')');
 }
 
+/* The pieces of a JSON access a dialect's xJsonGet asks for. */
+static void render_json_part(void *ud, qs_part part, qs_place place) {
+  operands *o = ud;
+  qsC *c = o->c;
+  int prec = place == QS_PLACE_ALONE ? 0 : precedence[QSO_CONCAT] + 1;
+  if (part == QS_PART_LEFT) {
+    sub(c, o->idx, "left", prec);
+  } else if (part == QS_PART_JSON_PATH) {
+    sub(c, o->idx, "key", prec);
+  } else if (part == QS_PART_JSON_KEY) {
+    c->bind_cast_off++;   /* the dialect says the key's own type */
+    sub(c, o->idx, "pg_key", prec);
+    c->bind_cast_off--;
+  } else {
+    qsC_error(c, QS_COMPILE, "no such part of a JSON access");
+  }
+}
+
 /* JSON element access: col:get(key) / col:path({...}) and their as_*()
 ** forms. The path travels as a bind parameter: "key" holds the SQL/JSON
-** path ($."a"[2]) for SQLite and MySQL, "pg_key" the key, index or text[]
-** literal for PostgreSQL's -> / #> operators. */
+** path ($."a"[2]), "pg_key" the key, index or text[] literal for operator
+** forms such as PostgreSQL's -> / #>. */
 static void json_get(qsC *c, int idx) {
   size_t n;
-  const char *as = qsC_string(c, idx, "as", &n);
   const char *mode = qsC_string(c, idx, "mode", &n);
-  int path = mode && strcmp(mode, "path") == 0;
-  const char *open = "", *close = "";
-  if (is_dialect(c, "postgresql")) {
-    int text = as != NULL;
-    if (as && strcmp(as, "integer") == 0) open = "CAST(", close = " AS INTEGER)";
-    else if (as && strcmp(as, "float") == 0) open = "CAST(", close = " AS FLOAT)";
-    else if (as && strcmp(as, "boolean") == 0) open = "CAST(", close = " AS BOOLEAN)";
-    qsC_puts(c, open);
-    sub(c, idx, "left", precedence[QSO_CONCAT] + 1);
-    qsC_puts(c, path ? (text ? " #>> " : " #> ") : (text ? " ->> " : " -> "));
-    c->bind_cast_off++;   /* cast below, to the key's own type */
-    sub(c, idx, "pg_key", precedence[QSO_CONCAT] + 1);
-    c->bind_cast_off--;
-    /* -> and ->> exist for text keys and integer indexes: say which */
-    if (path) {
-      qsC_puts(c, "::TEXT[]");
-    } else {
-      int integer = 0;
-      qsC_field(c, idx, "pg_key");
-      if (qsC_field(c, lua_gettop(c->L), "value") == LUA_TNUMBER) integer = 1;
-      lua_pop(c->L, 2);
-      qsC_puts(c, integer ? "::INTEGER" : "::TEXT");
-    }
-    qsC_puts(c, close);
-    return;
+  qs_json_desc j;
+  operands o;
+  qs_parts parts;
+  j.as = qsC_string(c, idx, "as", &n);
+  j.path = mode && strcmp(mode, "path") == 0;
+  j.integer_key = 0;
+  if (qsC_field(c, idx, "pg_key") == LUA_TTABLE) {
+    if (qsC_field(c, lua_gettop(c->L), "value") == LUA_TNUMBER) j.integer_key = 1;
+    lua_pop(c->L, 1);
   }
-  if (is_mysql(c)) {
-    if (as && strcmp(as, "string") == 0) open = "JSON_UNQUOTE(", close = ")";
-    else if (as && strcmp(as, "integer") == 0) open = "CAST(", close = " AS SIGNED)";
-    else if (as && strcmp(as, "float") == 0) open = "CAST(", close = " AS DOUBLE)";
-  } else {
-    if (as == NULL) open = "JSON_QUOTE(", close = ")";
-    else if (strcmp(as, "integer") == 0) open = "CAST(", close = " AS INTEGER)";
-    else if (strcmp(as, "float") == 0) open = "CAST(", close = " AS REAL)";
-  }
-  qsC_puts(c, open);
-  qsC_puts(c, "JSON_EXTRACT(");
-  sub(c, idx, "left", 0);
-  qsC_puts(c, ", ");
-  sub(c, idx, "key", 0);
-  qs_buf_putc(c->b, ')');
-  qsC_puts(c, close);
+  lua_pop(c->L, 1);
+  o.c = c, o.idx = idx, o.prec = o.rprec = 0;
+  parts.render = render_json_part, parts.ud = &o;
+  c->d->xJsonGet(c->d, c->b, &j, &parts);
 }
 
 /* A window frame bound, made by Lua from checked integers; checked again
@@ -512,96 +492,40 @@ static void over(qsC *c, int idx) {
   qs_buf_putc(c->b, ')');
 }
 
-/* MySQL's CAST takes only a few targets (SQLAlchemy's MySQL visit_typeclause):
-** the name for kind t, "" when the cast is left out (the value keeps its
-** form and the result type still converts it), or NULL for the DDL name. */
-static const char *mysql_cast_target(qsC *c, const char *t, int typeidx, qs_buf *tmp) {
-  long len = -1, p = -1, sc = -1;
-  if (qsC_field(c, typeidx, "length") == LUA_TNUMBER) len = (long)lua_tointeger(c->L, -1);
-  lua_pop(c->L, 1);
-  if (qsC_field(c, typeidx, "precision") == LUA_TNUMBER) p = (long)lua_tointeger(c->L, -1);
-  lua_pop(c->L, 1);
-  if (qsC_field(c, typeidx, "scale") == LUA_TNUMBER) sc = (long)lua_tointeger(c->L, -1);
-  lua_pop(c->L, 1);
-  if (!strcmp(t, "INTEGER") || !strcmp(t, "BIGINT") || !strcmp(t, "SMALLINT")) return "SIGNED INTEGER";
-  if (!strcmp(t, "VARCHAR") || !strcmp(t, "TEXT")) {
-    if (len > 0) {
-      qs_buf_printf(tmp, "CHAR(%ld)", len);
-      return tmp->failed ? "CHAR" : tmp->p;
-    }
-    return "CHAR";
-  }
-  if (!strcmp(t, "NUMERIC")) {
-    if (p > 0 && sc >= 0) qs_buf_printf(tmp, "DECIMAL(%ld, %ld)", p, sc);
-    else if (p > 0) qs_buf_printf(tmp, "DECIMAL(%ld)", p);
-    else return "DECIMAL";
-    return tmp->failed ? "DECIMAL" : tmp->p;
-  }
-  if (!strcmp(t, "FLOAT")) return "FLOAT";         /* MariaDB 10.4.5+, MySQL 8.0.17+ */
-  if (!strcmp(t, "INTERVAL")) return "DOUBLE";     /* seconds, as the column stores them */
-  if (!strcmp(t, "DATETIME")) return "DATETIME";
-  if (!strcmp(t, "DATE")) return "DATE";
-  if (!strcmp(t, "TIME")) return "TIME";
-  if (!strcmp(t, "BLOB")) return "BINARY";
-  if (!strcmp(t, "UUID")) return "CHAR(36)";
-  if (!strcmp(t, "JSON")) return is_dialect(c, "mariadb") ? "" : "JSON";   /* MariaDB's JSON is text */
-  if (!strcmp(t, "BOOLEAN") || !strcmp(t, "ENUM")) return "";
-  return NULL;
+/* The pieces of a CAST a dialect's xCast asks for: the element (alone, or
+** where the CAST would stand when the dialect leaves the CAST out) and the
+** target's DDL type name. */
+typedef struct cast_parts {
+  qsC *c;
+  int idx, typeidx, prec;
+} cast_parts;
+
+static void render_cast_part(void *ud, qs_part part, qs_place place) {
+  cast_parts *p = ud;
+  if (part == QS_PART_ELEMENT) sub(p->c, p->idx, "element", place == QS_PLACE_ALONE ? 0 : p->prec);
+  else if (part == QS_PART_TYPE) qsC_type(p->c, p->typeidx, 0);
+  else qsC_error(p->c, QS_COMPILE, "no such part of a CAST");
 }
 
-static int is_number_kind(const char *t) {
-  return t && (!strcmp(t, "INTEGER") || !strcmp(t, "BIGINT") || !strcmp(t, "SMALLINT") ||
-               !strcmp(t, "FLOAT") || !strcmp(t, "NUMERIC"));
-}
-
-/* CAST(x AS type) with the target the dialect's CAST understands. An
-** interval is seconds in Lua and on the backends without INTERVAL, so on
-** PostgreSQL a number cast to Interval is that many seconds and an interval
-** cast to a number its seconds (CAST would refuse both). */
+/* CAST(x AS type) as the dialect's CAST understands it (its xCast). */
 static void cast(qsC *c, int idx, int prec) {
   lua_State *L = c->L;
   size_t n;
-  const char *t, *et = NULL, *target = NULL, *fn = NULL, *inner = NULL;
-  qs_buf *tmp = qsB_newbuf(L);   /* owned by the stack: freed on raise */
-  int typeidx;
+  const char *et = NULL;
+  qs_type_desc t;
+  cast_parts cp;
+  qs_parts parts;
   qsC_field(c, idx, "type");
-  typeidx = lua_gettop(L);
-  t = qsC_string(c, typeidx, "_t", &n);
-  if (t == NULL) qsC_error(c, QS_COMPILE, "CAST without a type");
+  cp.typeidx = lua_gettop(L);
+  qsC_type_desc(c, cp.typeidx, &t);
+  if (t.kind == NULL) qsC_error(c, QS_COMPILE, "CAST without a type");
   qsC_field(c, idx, "element");
   if (qsC_field(c, lua_gettop(L), "type") == LUA_TTABLE) et = qsC_string(c, lua_gettop(L), "_t", &n);
   lua_pop(L, 2);   /* the type tables are the statement's: et stays valid */
-  if (is_mysql(c)) {
-    target = mysql_cast_target(c, t, typeidx, tmp);
-  } else if (is_dialect(c, "sqlite")) {
-    /* SQLite casts by affinity: DATE, DATETIME, TIME and JSON would be
-    ** NUMERIC ('2024-05-01' becomes 2024); its date functions give the
-    ** ISO-8601 text, and JSON is text already */
-    if (!strcmp(t, "DATE")) fn = "date(";
-    else if (!strcmp(t, "DATETIME")) fn = "datetime(";
-    else if (!strcmp(t, "TIME")) fn = "time(";
-    else if (!strcmp(t, "JSON")) target = "TEXT";
-  } else if (is_dialect(c, "postgresql")) {
-    if (!strcmp(t, "INTERVAL") && is_number_kind(et)) fn = "make_interval(secs => ";
-    else if (is_number_kind(t) && et && !strcmp(et, "INTERVAL")) inner = "EXTRACT(EPOCH FROM ";
-  }
-  if (target && *target == '\0') {   /* no such CAST on this dialect */
-    sub(c, idx, "element", prec);
-  } else if (fn) {
-    qsC_puts(c, fn);
-    sub(c, idx, "element", 0);
-    qs_buf_putc(c->b, ')');
-  } else {
-    qsC_puts(c, "CAST(");
-    if (inner) qsC_puts(c, inner);
-    sub(c, idx, "element", 0);
-    if (inner) qs_buf_putc(c->b, ')');
-    qsC_puts(c, " AS ");
-    if (target) qsC_puts(c, target);
-    else qsC_type(c, typeidx, 0);
-    qs_buf_putc(c->b, ')');
-  }
-  lua_pop(L, 2);
+  cp.c = c, cp.idx = idx, cp.prec = prec;
+  parts.render = render_cast_part, parts.ud = &cp;
+  c->d->xCast(c->d, c->b, &t, et, &parts);
+  lua_pop(L, 1);
 }
 
 void qsC_expr(qsC *c, int idx) { qsC_expr_prec(c, idx, 0); }
@@ -653,7 +577,8 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
     case QSK_JSON_GET: json_get(c, idx); break;
     case QSK_OVER: over(c, idx); break;
     case QSK_VALUES_REF:   /* stmt.inserted.col in ON DUPLICATE KEY UPDATE */
-      if (!is_mysql(c)) qsC_error(c, QS_COMPILE, "inserted.<column> is MySQL's; use excluded on %s", c->d->name);
+      if (c->d->upsert != QS_UPSERT_ON_DUPLICATE_KEY)
+        qsC_error(c, QS_COMPILE, "inserted.<column> is MySQL's; use excluded on %s", c->d->name);
       s = qsC_string(c, idx, "name", &n);
       qsC_puts(c, "VALUES(");
       qsC_ident(c, s, n);

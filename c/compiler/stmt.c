@@ -9,8 +9,6 @@
 
 void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
 
-static int is_dialect(qsC *c, const char *name) { return strcmp(c->d->name, name) == 0; }
-static int is_mysql(qsC *c) { return c->d->quote_open == '`'; }
 
 void qsC_table_name(qsC *c, int idx) {
   size_t n;
@@ -37,7 +35,8 @@ static void join(qsC *c, int idx) {
   qsC_from(c, lua_gettop(L));
   lua_pop(L, 1);
   if (full) {
-    if (is_mysql(c)) qsC_error(c, QS_COMPILE, "FULL OUTER JOIN is not supported by dialect %s", c->d->name);
+    if (!qs_dialect_can(c->d, QS_CAP(FULL_JOIN)))
+      qsC_error(c, QS_COMPILE, "FULL OUTER JOIN is not supported by dialect %s", c->d->name);
     qsC_puts(c, " FULL OUTER JOIN ");
   } else {
     qsC_puts(c, isouter ? " LEFT OUTER JOIN " : " JOIN ");
@@ -203,7 +202,7 @@ static void columns_clause(qsC *c, int idx) {
       name = qsC_string(c, col, "name", &len);
       if (name == NULL) name = qsC_anon_name(c, col, "anon"), len = strlen(name);
       qsC_field(c, col, "element");
-      if (qsC_kind(L, -1) == QSK_BIND && c->d->paramstyle == QS_PARAM_DOLLAR && !c->literal_binds)
+      if (qsC_kind(L, -1) == QSK_BIND && c->d->xBindCast && !c->literal_binds)
         typed_bind(c, lua_gettop(L));
       else
         qsC_expr(c, lua_gettop(L));
@@ -215,8 +214,8 @@ static void columns_clause(qsC *c, int idx) {
       qsC_expr(c, col);
       name = qsC_string(c, col, "name", &len);
       result_column(c, name, len, col);
-    } else if (k == QSK_BIND && c->d->paramstyle == QS_PARAM_DOLLAR && !c->literal_binds) {
-      /* a bare parameter as a column: PostgreSQL cannot infer its type */
+    } else if (k == QSK_BIND && c->d->xBindCast && !c->literal_binds) {
+      /* a bare parameter as a column: the server cannot infer its type */
       typed_bind(c, col);
       lua_newtable(L);
       name = qsC_anon_name(c, lua_gettop(L), "anon");
@@ -265,6 +264,21 @@ static void keyword_list(qsC *c, int idx, const char *field, const char *keyword
   lua_pop(L, 1);
 }
 
+/* The LIMIT and OFFSET expressions a dialect's xLimit asks for (typed by
+** where they stand). */
+typedef struct limit_parts {
+  qsC *c;
+  int lim, off;
+} limit_parts;
+
+static void render_limit_part(void *ud, qs_part part, qs_place place) {
+  limit_parts *p = ud;
+  (void)place;
+  if (part == QS_PART_LIMIT) qsC_expr_inferred(p->c, p->lim);
+  else if (part == QS_PART_OFFSET) qsC_expr_inferred(p->c, p->off);
+  else qsC_error(p->c, QS_COMPILE, "no such part of LIMIT");
+}
+
 static void limit_offset(qsC *c, int idx) {
   lua_State *L = c->L;
   int lim, off;
@@ -273,26 +287,11 @@ static void limit_offset(qsC *c, int idx) {
   lua_getfield(L, idx, "_offset");
   off = lua_gettop(L);
   if (!lua_isnil(L, lim) || !lua_isnil(L, off)) {
-    if (is_mysql(c)) {
-      qsC_puts(c, " LIMIT ");
-      if (!lua_isnil(L, off)) {
-        qsC_expr_inferred(c, off);
-        qsC_puts(c, ", ");
-      }
-      if (!lua_isnil(L, lim)) qsC_expr_inferred(c, lim);
-      else qsC_puts(c, "18446744073709551615");
-    } else {
-      if (!lua_isnil(L, lim)) {
-        qsC_puts(c, " LIMIT ");
-        qsC_expr_inferred(c, lim);
-      } else if (is_dialect(c, "sqlite")) {
-        qsC_puts(c, " LIMIT -1");
-      }
-      if (!lua_isnil(L, off)) {
-        qsC_puts(c, " OFFSET ");
-        qsC_expr_inferred(c, off);
-      }
-    }
+    limit_parts lp;
+    qs_parts parts;
+    lp.c = c, lp.lim = lim, lp.off = off;
+    parts.render = render_limit_part, parts.ud = &lp;
+    c->d->xLimit(c->d, c->b, !lua_isnil(L, lim), !lua_isnil(L, off), &parts);
   }
   lua_pop(L, 2);
 }
@@ -304,49 +303,62 @@ static void limit_offset(qsC *c, int idx) {
 ** OF names each FROM element (a table without its schema, an alias by its
 ** name), as PostgreSQL and MySQL want.
 */
+/* FOR UPDATE OF's names: each FROM element the "of" list at the top of the
+** stack holds (a table without its schema, an alias by its name). */
+static void render_lock_part(void *ud, qs_part part, qs_place place) {
+  qsC *c = ud;
+  lua_State *L = c->L;
+  int i, n, of = lua_gettop(L);
+  (void)place;
+  if (part != QS_PART_OF) qsC_error(c, QS_COMPILE, "no such part of FOR UPDATE");
+  n = (int)lua_rawlen(L, of);
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *name;
+    if (i > 1) qsC_puts(c, ", ");
+    lua_rawgeti(L, of, i);
+    if (qsC_kind(L, -1) == QSK_ALIAS) name = qsC_alias_name(c, lua_gettop(L), &len);
+    else if (qsC_kind(L, -1) == QSK_TABLE) name = qsC_string(c, lua_gettop(L), "name", &len);
+    else name = NULL;
+    if (name == NULL) qsC_error(c, QS_COMPILE, "with_for_update: of must name tables or aliases");
+    qsC_ident(c, name, len);
+    lua_pop(L, 1);
+  }
+}
+
+/*
+** FOR UPDATE and its options as SQLAlchemy renders them per dialect (its
+** xForUpdate), which refuses by name what the database has not rather
+** than leaving it out. A dialect without the FOR_UPDATE capability locks
+** otherwise (SQLite: the whole file): nothing is rendered.
+*/
 static void for_update(qsC *c, int idx) {
   lua_State *L = c->L;
-  int t, read, nowait, skip, key_share, pg = c->d->paramstyle == QS_PARAM_DOLLAR;
-  if (qsC_field(c, idx, "_for_update") != LUA_TTABLE || is_dialect(c, "sqlite")) {
-    lua_pop(L, 1);
+  int t, rc;
+  qs_lock_desc lock;
+  qs_parts parts;
+  qs_error err;
+  if (!qs_dialect_can(c->d, QS_CAP(FOR_UPDATE)) || qsC_field(c, idx, "_for_update") != LUA_TTABLE) {
+    if (qs_dialect_can(c->d, QS_CAP(FOR_UPDATE))) lua_pop(L, 1);
     return;
   }
   t = lua_gettop(L);
   lua_getfield(L, t, "read");
-  read = lua_toboolean(L, -1);
+  lock.read = lua_toboolean(L, -1);
   lua_getfield(L, t, "nowait");
-  nowait = lua_toboolean(L, -1);
+  lock.nowait = lua_toboolean(L, -1);
   lua_getfield(L, t, "skip_locked");
-  skip = lua_toboolean(L, -1);
+  lock.skip_locked = lua_toboolean(L, -1);
   lua_getfield(L, t, "key_share");
-  key_share = lua_toboolean(L, -1);
+  lock.key_share = lua_toboolean(L, -1);
   lua_pop(L, 4);
-  if (key_share && !pg) qsC_error(c, QS_COMPILE, "with_for_update: key_share is PostgreSQL's (FOR NO KEY UPDATE / FOR KEY SHARE)");
-  if (is_mysql(c) && read) qsC_puts(c, " LOCK IN SHARE MODE");
-  else if (key_share) qsC_puts(c, read ? " FOR KEY SHARE" : " FOR NO KEY UPDATE");
-  else qsC_puts(c, read ? " FOR SHARE" : " FOR UPDATE");
-  if (qsC_field(c, t, "of") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
-    int i, n = (int)lua_rawlen(L, -1);
-    if (is_dialect(c, "mariadb")) qsC_error(c, QS_COMPILE, "with_for_update: MariaDB has no FOR UPDATE OF (of)");
-    if (is_mysql(c) && read) qsC_error(c, QS_COMPILE, "with_for_update: LOCK IN SHARE MODE takes no OF (of)");
-    qsC_puts(c, " OF ");
-    for (i = 1; i <= n; i++) {
-      size_t len;
-      const char *name;
-      if (i > 1) qsC_puts(c, ", ");
-      lua_rawgeti(L, -1, i);
-      if (qsC_kind(L, -1) == QSK_ALIAS) name = qsC_alias_name(c, lua_gettop(L), &len);
-      else if (qsC_kind(L, -1) == QSK_TABLE) name = qsC_string(c, lua_gettop(L), "name", &len);
-      else name = NULL;
-      if (name == NULL) qsC_error(c, QS_COMPILE, "with_for_update: of must name tables or aliases");
-      qsC_ident(c, name, len);
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
-  if (nowait) qsC_puts(c, " NOWAIT");
-  if (skip) qsC_puts(c, " SKIP LOCKED");
-  lua_pop(L, 1);
+  qsC_field(c, t, "of");
+  lock.of = lua_istable(L, -1) && lua_rawlen(L, -1) > 0;
+  parts.render = render_lock_part, parts.ud = c;
+  memset(&err, 0, sizeof err);
+  rc = c->d->xForUpdate(c->d, c->b, &lock, &parts, &err);
+  if (rc != QS_OK) qsC_fail(c, rc, &err);
+  lua_pop(L, 2);
 }
 
 void qsC_select(qsC *c, int idx) {
@@ -361,7 +373,7 @@ void qsC_select(qsC *c, int idx) {
   if (lua_toboolean(L, -1)) qsC_puts(c, "DISTINCT ");
   lua_pop(L, 1);
   if (qsC_field(c, idx, "_distinct_on") == LUA_TTABLE) {
-    if (!is_dialect(c, "postgresql"))
+    if (!qs_dialect_can(c->d, QS_CAP(DISTINCT_ON)))
       qsC_error(c, QS_COMPILE, "DISTINCT ON is PostgreSQL's; dialect %s has no such form", c->d->name);
     qsC_puts(c, "DISTINCT ON (");
     qsC_list(c, idx, "_distinct_on", ", ", 0);
@@ -455,7 +467,7 @@ static void compound_member(qsC *c, int idx) {
   }
   if (!own) {
     qsC_any_select(c, idx);
-  } else if (is_dialect(c, "sqlite")) {
+  } else if (qs_dialect_form(c->d, QS_FORM_COMPOUND_SUBQUERY)) {
     qsC_puts(c, "SELECT * FROM (");
     qsC_any_select(c, idx);
     qs_buf_putc(c->b, ')');
@@ -475,8 +487,8 @@ void qsC_compound(qsC *c, int idx) {
   int i, count, j, ok = 0, saved = c->no_result;
   for (j = 0; op && ops[j]; j++) ok = ok || strcmp(op, ops[j]) == 0;
   if (!ok) qsC_error(c, QS_COMPILE, "invalid set operation");
-  if (is_mysql(c) && strncmp(op, "UNION", 5) != 0 && is_dialect(c, "mysql"))
-    qsC_error(c, QS_COMPILE, "%s is not supported by dialect mysql", op);
+  if (strncmp(op, "UNION", 5) != 0 && !qs_dialect_can(c->d, QS_CAP(INTERSECT_EXCEPT)))
+    qsC_error(c, QS_COMPILE, "%s is not supported by dialect %s", op, c->d->name);
   qsC_field(c, idx, "selects");
   count = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
   for (i = 1; i <= count; i++) {
@@ -534,11 +546,13 @@ void qsC_with(qsC *c, int ctes) {
   qs_buf_putc(c->b, ' ');
 }
 
-static void returning(qsC *c, int idx, const char *what) {
+/* RETURNING of an INSERT, UPDATE or DELETE (what), where the dialect has
+** it for that statement (cap: its QS_CAP(..._RETURNING)). */
+static void returning(qsC *c, int idx, const char *what, unsigned cap) {
   lua_State *L = c->L;
   if (qsC_field(c, idx, "_returning") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
     int saved = c->depth;
-    if (is_dialect(c, "mysql") || (is_dialect(c, "mariadb") && strcmp(what, "UPDATE") == 0))
+    if (!qs_dialect_can(c->d, cap))
       qsC_error(c, QS_COMPILE, "RETURNING is not supported by dialect %s for %s", c->d->name, what);
     qsC_puts(c, " RETURNING ");
     /* RETURNING columns are the result columns of a DML statement */
@@ -643,11 +657,11 @@ static void upsert(qsC *c, int idx) {
     size_t n;
     const char *kind = qsC_string(c, oc, "kind", &n);
     const char *constraint = qsC_string(c, oc, "constraint", &n);
-    if (is_mysql(c))
+    if (c->d->upsert != QS_UPSERT_ON_CONFLICT)
       qsC_error(c, QS_COMPILE, "ON CONFLICT is not supported by dialect %s (use on_duplicate_key_update)", c->d->name);
     qsC_puts(c, " ON CONFLICT");
     if (constraint) {
-      if (!is_dialect(c, "postgresql"))
+      if (!qs_dialect_can(c->d, QS_CAP(ON_CONFLICT_CONSTRAINT)))
         qsC_error(c, QS_COMPILE, "ON CONFLICT ON CONSTRAINT is not supported by dialect %s", c->d->name);
       qsC_puts(c, " ON CONSTRAINT ");
       qsC_ident(c, constraint, n);
@@ -677,7 +691,7 @@ static void upsert(qsC *c, int idx) {
   }
   lua_pop(L, 1);
   if (qsC_field(c, idx, "_on_duplicate") == LUA_TTABLE) {
-    if (!is_mysql(c))
+    if (c->d->upsert != QS_UPSERT_ON_DUPLICATE_KEY)
       qsC_error(c, QS_COMPILE, "ON DUPLICATE KEY UPDATE is not supported by dialect %s (use on_conflict_do_update)",
                 c->d->name);
     qsC_puts(c, " ON DUPLICATE KEY UPDATE ");
@@ -765,7 +779,7 @@ void qsC_insert(qsC *c, int idx) {
     rows = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
     lua_pop(L, 1);
     if (n == 0) {
-      qsC_puts(c, is_mysql(c) ? " () VALUES ()" : " DEFAULT VALUES");
+      qsC_puts(c, c->d->empty_insert);
     } else {
       qsC_puts(c, " (");
       for (i = 1; i <= n; i++) {
@@ -804,12 +818,12 @@ void qsC_insert(qsC *c, int idx) {
   upsert(c, idx);
   pop_froms(c);
   c->depth--;
-  returning(c, idx, "INSERT");
+  returning(c, idx, "INSERT", QS_CAP(INSERT_RETURNING));
 }
 
 void qsC_update(qsC *c, int idx) {
   lua_State *L = c->L;
-  int n = count_pairs(c, idx), i;
+  int n = count_pairs(c, idx), i, multi;
   c->depth++;
   int extra = extra_froms(c, idx);
   push_dml_froms(c, idx, "_extra_froms");
@@ -818,14 +832,15 @@ void qsC_update(qsC *c, int idx) {
   qsC_table_name(c, lua_gettop(L));
   lua_pop(L, 1);
   if (n == 0) qsC_error(c, QS_ARGUMENT, "UPDATE without values: call :values({...}) or pass parameters");
-  if (extra && is_mysql(c)) {   /* MySQL's multi-table UPDATE */
+  multi = extra && c->d->update_froms == QS_DML_FROMS_MULTI_TABLE;
+  if (multi) {   /* MySQL's multi-table UPDATE */
     qsC_puts(c, ", ");
     from_list(c, idx);
   }
   qsC_puts(c, " SET ");
   for (i = 1; i <= n; i++) {
     if (i > 1) qsC_puts(c, ", ");
-    if (extra && is_mysql(c)) {   /* qualified: several tables are in play */
+    if (multi) {   /* qualified: several tables are in play */
       target(c, idx, "UPDATE");
       qsC_table_name(c, lua_gettop(L));
       lua_pop(L, 1);
@@ -835,7 +850,7 @@ void qsC_update(qsC *c, int idx) {
     qsC_puts(c, "=");
     pair_part(c, idx, i, 2);
   }
-  if (extra && !is_mysql(c)) {
+  if (extra && !multi) {
     qsC_puts(c, " FROM ");
     from_list(c, idx);
   }
@@ -845,7 +860,7 @@ void qsC_update(qsC *c, int idx) {
   }
   lua_pop(L, 1);
   c->depth--;
-  returning(c, idx, "UPDATE");
+  returning(c, idx, "UPDATE", QS_CAP(UPDATE_RETURNING));
   pop_froms(c);
 }
 
@@ -859,10 +874,11 @@ void qsC_delete(qsC *c, int idx) {
   tbl = target(c, idx, "DELETE");
   qsC_table_name(c, tbl);
   if (extra) {
-    if (is_dialect(c, "sqlite"))
-      qsC_error(c, QS_COMPILE, "DELETE with other tables in WHERE (DELETE ... USING) is not supported by dialect sqlite; use a subquery");
+    if (c->d->delete_froms == QS_DML_FROMS_NONE)
+      qsC_error(c, QS_COMPILE, "DELETE with other tables in WHERE (DELETE ... USING) is not supported by dialect %s; "
+                               "use a subquery", c->d->name);
     qsC_puts(c, " USING ");
-    if (is_mysql(c)) {
+    if (c->d->delete_froms == QS_DML_FROMS_MULTI_TABLE) {
       qsC_table_name(c, tbl);
       qsC_puts(c, ", ");
       c->derive_target = tbl;   /* from here on: subqueries of the WHERE */
@@ -875,7 +891,7 @@ void qsC_delete(qsC *c, int idx) {
   }
   lua_pop(L, 1);
   c->depth--;
-  returning(c, idx, "DELETE");
+  returning(c, idx, "DELETE", QS_CAP(DELETE_RETURNING));
   c->derive_target = saved_derive;
   lua_pop(L, 1);   /* the target */
   pop_froms(c);

@@ -1,12 +1,13 @@
 /*
-** render.c: the dialect-dependent pieces of SQL the compiler writes, free of
-** Lua so they are unit-tested in C: identifier quoting with reserved words,
-** DDL type names, LIMIT/OFFSET forms, and the one audited literal renderer.
+** render.c: the pieces of SQL text every dialect writes alike, free of Lua
+** so they are unit-tested in C: when an identifier must be quoted (reserved
+** words, case), and the entry points of the render hooks code outside
+** c/dialect/ calls (type names, literals, booleans). How each database
+** spells them is its dialect's business (c/dialect/).
 */
 #include "quicksilver.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,111 +83,37 @@ int qs_dialect_ident(const qs_dialect *d, qs_buf *out, const char *ident, size_t
   return qs_dialect_quote(d, out, ident, n);
 }
 
-static int is_pg(const qs_dialect *d) { return d->paramstyle == QS_PARAM_DOLLAR; }
-static int is_mysql(const qs_dialect *d) { return d->quote_open == '`'; }
-
 /*
-** qs_render_type: the DDL name of a type for d. kind is the type's DDL kind
-** ("INTEGER", "VARCHAR", ...); length/precision/scale are -1 when not given;
-** autoinc asks for the dialect's auto-increment form (PostgreSQL SERIAL).
-** Returns QS_COMPILE (with a message in err) when d cannot store the type.
+** qs_render_type: the DDL name of a type for d (its xTypeName hook). kind is
+** the type's DDL kind ("INTEGER", "VARCHAR", ...); length/precision/scale
+** are -1 when not given; autoinc asks for the dialect's auto-increment form
+** (PostgreSQL SERIAL). Returns QS_COMPILE or QS_ARGUMENT (with a message in
+** err) when d cannot store the type.
 */
 int qs_render_type(const qs_dialect *d, qs_buf *out, const char *kind, long length,
                    long precision, long scale, int timezone, int autoinc, qs_error *err) {
-  int pg = is_pg(d), my = is_mysql(d);
-  if (strcmp(kind, "INTEGER") == 0) {
-    qs_buf_puts(out, pg && autoinc ? "SERIAL" : "INTEGER");
-  } else if (strcmp(kind, "BIGINT") == 0) {
-    /* SQLite aliases the rowid only for "INTEGER PRIMARY KEY" */
-    qs_buf_puts(out, pg && autoinc ? "BIGSERIAL" : (!pg && !my && autoinc) ? "INTEGER" : "BIGINT");
-  } else if (strcmp(kind, "SMALLINT") == 0) {
-    qs_buf_puts(out, pg && autoinc ? "SMALLSERIAL" : (!pg && !my && autoinc) ? "INTEGER" : "SMALLINT");
-  } else if (strcmp(kind, "VARCHAR") == 0 || strcmp(kind, "ENUM") == 0) {
-    if (length > 0) qs_buf_printf(out, "VARCHAR(%ld)", length);
-    else if (my)
-      /* ArgumentError, as the column was declared wrong (not compiled wrong) */
-      return qs_error_set(err, QS_ARGUMENT, "VARCHAR requires a length on dialect %s: declare String(n)",
-                          d->name);
-    else qs_buf_puts(out, "VARCHAR");
-  } else if (strcmp(kind, "TEXT") == 0) {
-    qs_buf_puts(out, "TEXT");
-  } else if (strcmp(kind, "BOOLEAN") == 0) {
-    qs_buf_puts(out, my ? "BOOL" : "BOOLEAN");
-  } else if (strcmp(kind, "FLOAT") == 0) {
-    if (precision > 0) qs_buf_printf(out, "FLOAT(%ld)", precision);
-    else qs_buf_puts(out, "FLOAT");
-  } else if (strcmp(kind, "NUMERIC") == 0) {
-    if (precision > 0 && scale >= 0) qs_buf_printf(out, "NUMERIC(%ld, %ld)", precision, scale);
-    else if (precision > 0) qs_buf_printf(out, "NUMERIC(%ld)", precision);
-    else qs_buf_puts(out, "NUMERIC");
-  } else if (strcmp(kind, "DATE") == 0) {
-    qs_buf_puts(out, "DATE");
-  } else if (strcmp(kind, "DATETIME") == 0) {
-    qs_buf_puts(out, pg ? (timezone ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP WITHOUT TIME ZONE")
-                        : "DATETIME");
-  } else if (strcmp(kind, "TIME") == 0) {
-    qs_buf_puts(out, pg ? "TIME WITHOUT TIME ZONE" : "TIME");
-  } else if (strcmp(kind, "INTERVAL") == 0) {
-    qs_buf_puts(out, pg ? "INTERVAL" : my ? "DOUBLE" : "FLOAT");   /* seconds elsewhere */
-  } else if (strcmp(kind, "JSON") == 0) {
-    qs_buf_puts(out, "JSON");
-  } else if (strcmp(kind, "BLOB") == 0) {
-    qs_buf_puts(out, pg ? "BYTEA" : "BLOB");
-  } else if (strcmp(kind, "UUID") == 0) {
-    qs_buf_puts(out, pg ? "UUID" : "CHAR(36)");
-  } else {
-    return qs_error_set(err, QS_COMPILE, "no DDL type for %s on dialect %s", kind, d->name);
-  }
-  return out->failed ? qs_error_set(err, QS_NOMEM, "out of memory") : QS_OK;
+  qs_type_desc t;
+  t.kind = kind;
+  t.length = length;
+  t.precision = precision;
+  t.scale = scale;
+  t.timezone = timezone;
+  return d->xTypeName(d, out, &t, autoinc, err);
 }
 
 /*
 ** qs_render_literal: the audited literal renderer, the one place a value is
-** written into SQL text (DDL defaults, offline migration SQL). Strings are
-** single-quoted with quotes doubled; MySQL also treats backslash as an
-** escape, so backslashes are doubled there. NUL bytes cannot sit in a
-** quoted string: such text is refused, and blobs are written as hex.
+** written into SQL text (DDL defaults, offline migration SQL): d's xLiteral
+** hook. Strings are single-quoted with quotes doubled (and backslashes where
+** the database reads escapes); NUL bytes cannot sit in a quoted string: such
+** text is refused, and blobs are written as hex.
 */
 int qs_render_literal(const qs_dialect *d, qs_buf *out, const qs_value *v, qs_error *err) {
-  size_t i;
-  switch (v->type) {
-    case QS_TNULL:
-      qs_buf_puts(out, "NULL");
-      break;
-    case QS_TINT:
-      qs_buf_printf(out, "%lld", (long long)v->u.i);
-      break;
-    case QS_TBOOL:
-      qs_render_bool(d, out, v->u.i != 0);
-      break;
-    case QS_TFLOAT:
-      if (!isfinite(v->u.f))
-        return qs_error_set(err, QS_COMPILE, "cannot render a non-finite number as a literal");
-      qs_buf_printf(out, "%.17g", v->u.f);
-      break;
-    case QS_TTEXT:
-      if (memchr(v->u.s.p, '\0', v->u.s.n))
-        return qs_error_set(err, QS_COMPILE, "cannot render text with a NUL byte as a literal");
-      qs_buf_putc(out, '\'');
-      for (i = 0; i < v->u.s.n; i++) {
-        char ch = v->u.s.p[i];
-        if (ch == '\'') qs_buf_putc(out, '\'');
-        else if (ch == '\\' && is_mysql(d)) qs_buf_putc(out, '\\');
-        qs_buf_putc(out, ch);
-      }
-      qs_buf_putc(out, '\'');
-      break;
-    case QS_TBLOB:
-      qs_buf_puts(out, is_pg(d) ? "'\\x" : "X'");
-      for (i = 0; i < v->u.s.n; i++) qs_buf_printf(out, "%02x", (unsigned char)v->u.s.p[i]);
-      qs_buf_puts(out, is_pg(d) ? "'::bytea" : "'");
-      break;
-  }
-  return out->failed ? qs_error_set(err, QS_NOMEM, "out of memory") : QS_OK;
+  return d->xLiteral(d, out, v, err);
 }
 
-/* qs_render_bool: TRUE/FALSE where the dialect has them, 1/0 on SQLite. */
+/* qs_render_bool: true/false where the dialect has booleans, 1/0 elsewhere. */
 int qs_render_bool(const qs_dialect *d, qs_buf *out, int value) {
-  if (strcmp(d->name, "sqlite") == 0) return qs_buf_putc(out, value ? '1' : '0');
+  if (!qs_dialect_can(d, QS_CAP(NATIVE_BOOLEAN))) return qs_buf_putc(out, value ? '1' : '0');
   return qs_buf_puts(out, value ? "true" : "false");
 }

@@ -1,9 +1,11 @@
 /*
-** dialect.c: the list of dialects and the spelling they share.
+** dialect.c: the list of dialects, and the quoting and placeholders every
+** dialect writes the same way from its values.
 **
 ** A dialect says how SQL is spelled and what the database can do; each is
-** one object in its own file (sqlite.c, postgresql.c, mysql.c). How SQL
-** travels to the server is the driver's business (c/driver/).
+** one object in its own file (sqlite.c, postgresql.c, mysql.c), built from
+** the shared hooks of common.c. How SQL travels to the server is the
+** driver's business (c/driver/).
 */
 #include "quicksilver.h"
 #include "dialects.h"
@@ -50,6 +52,6 @@ int qs_dialect_quote(const qs_dialect *d, qs_buf *out, const char *ident, size_t
 
 /* qs_dialect_placeholder: "?" or "$pos". */
 int qs_dialect_placeholder(const qs_dialect *d, qs_buf *out, int pos) {
-  if (d->paramstyle == QS_PARAM_DOLLAR) return qs_buf_printf(out, "$%d", pos);
+  if (qs_dialect_numbered(d)) return qs_buf_printf(out, "$%d", pos);
   return qs_buf_putc(out, '?');
 }

@@ -1,19 +1,104 @@
 /*
 ** sqlite.c: the SQLite dialect. RETURNING since 3.35, FULL JOIN since 3.39,
 ** partial indexes; no FOR UPDATE (the whole file is locked), no ALTER COLUMN
-** or constraint changes (migrations rebuild the table), no comments. Booleans
-** are 1 and 0. Bind parameters per statement: SQLITE_MAX_VARIABLE_NUMBER's
-** default since 3.32.
+** or constraint changes (migrations rebuild the table), no comments, no
+** DELETE ... USING. Booleans are 1 and 0. Bind parameters per statement:
+** SQLITE_MAX_VARIABLE_NUMBER's default since 3.32.
 */
 #include "dialects.h"
 
+#include <string.h>
+
+/* The rowid is aliased only by "INTEGER PRIMARY KEY": every auto-increment
+** integer is an INTEGER. */
+static int sqlite_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, int autoinc,
+                            qs_error *err) {
+  if (autoinc && (strcmp(t->kind, "BIGINT") == 0 || strcmp(t->kind, "SMALLINT") == 0)) {
+    qs_type_desc integer = *t;
+    integer.kind = "INTEGER";
+    return qs__type_name_common(d, out, &integer, err);
+  }
+  return qs__type_name_common(d, out, t, err);
+}
+
+/* SQLite casts by affinity: DATE, DATETIME, TIME and JSON would be NUMERIC
+** ('2024-05-01' becomes 2024); its date functions give the ISO-8601 text,
+** and JSON is text already. */
+static int sqlite_cast(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, const char *from,
+                       const qs_parts *parts) {
+  const char *fn = strcmp(t->kind, "DATE") == 0 ? "date(" : strcmp(t->kind, "DATETIME") == 0 ? "datetime("
+                 : strcmp(t->kind, "TIME") == 0 ? "time(" : NULL;
+  if (fn) {
+    qs_buf_puts(out, fn);
+    parts->render(parts->ud, QS_PART_ELEMENT, QS_PLACE_ALONE);
+    return qs_buf_putc(out, ')');
+  }
+  if (strcmp(t->kind, "JSON") == 0) {
+    qs_buf_puts(out, "CAST(");
+    parts->render(parts->ud, QS_PART_ELEMENT, QS_PLACE_ALONE);
+    return qs_buf_puts(out, " AS TEXT)");
+  }
+  return qs__cast_common(d, out, t, from, parts);
+}
+
+/* An integer divided by an integer is cast to REAL (SQLite's floating type). */
+static int sqlite_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, const qs_parts *parts) {
+  if (op == QS_DOP_TRUEDIV_INT) return qs__truediv_cast(out, "REAL", parts);
+  return qs__operator_common(d, out, op, parts);
+}
+
+/* JSON_EXTRACT gives SQL values: JSON_QUOTE keeps the JSON form. */
+static int sqlite_json_get(const qs_dialect *d, qs_buf *out, const qs_json_desc *j, const qs_parts *parts) {
+  (void)d;
+  if (j->as == NULL) return qs__json_extract(out, "JSON_QUOTE(", ")", parts);
+  if (strcmp(j->as, "integer") == 0) return qs__json_extract(out, "CAST(", " AS INTEGER)", parts);
+  if (strcmp(j->as, "float") == 0) return qs__json_extract(out, "CAST(", " AS REAL)", parts);
+  return qs__json_extract(out, "", "", parts);
+}
+
+/* An OFFSET needs a LIMIT before it: -1 is none. */
+static int sqlite_limit(const qs_dialect *d, qs_buf *out, int has_limit, int has_offset,
+                        const qs_parts *parts) {
+  if (!has_limit && has_offset) qs_buf_puts(out, " LIMIT -1");
+  return qs__limit_common(d, out, has_limit, has_offset, parts);
+}
+
+static int sqlite_deferrable(const qs_dialect *d, int foreign_key, qs_error *err) {
+  (void)d;
+  if (foreign_key) return QS_OK;
+  return qs_error_set(err, QS_COMPILE, "SQLite defers only foreign keys (deferrable, initially)");
+}
+
 const qs_dialect qs__dialect_sqlite = {
-  "sqlite", QS_PARAM_QMARK, '"', '"',
-  QS_CAP(INSERT_RETURNING) | QS_CAP(UPDATE_RETURNING) | QS_CAP(DELETE_RETURNING) |
-    QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) |
-    QS_CAP(TRANSACTIONAL_DDL) | QS_CAP(PARTIAL_INDEX),
-  QS_UPSERT_ON_CONFLICT,
-  32766,
-  0,
-  "sqlite_where",
+  .name = "sqlite",
+  .paramstyle = QS_PARAM_QMARK,
+  .quote_open = '"',
+  .quote_close = '"',
+  .caps = QS_CAP(INSERT_RETURNING) | QS_CAP(UPDATE_RETURNING) | QS_CAP(DELETE_RETURNING) |
+          QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) |
+          QS_CAP(TRANSACTIONAL_DDL) | QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT),
+  .upsert = QS_UPSERT_ON_CONFLICT,
+  .max_params = 32766,
+  .insertmany_rows = 0,
+  .partial_index_option = "sqlite_where",
+
+  .forms = QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY,
+  .update_froms = QS_DML_FROMS_CLAUSE,
+  .delete_froms = QS_DML_FROMS_NONE,
+  .empty_insert = " DEFAULT VALUES",
+  .empty_in_set = "(SELECT 1 FROM (SELECT 1) WHERE 1!=1)",
+  .now_function = "CURRENT_TIMESTAMP",
+  .autoinc_clause = NULL,
+  .index_using_option = NULL,
+  .table_options = NULL,
+
+  .xTypeName = sqlite_type_name,
+  .xCast = sqlite_cast,
+  .xLiteral = qs__literal_common,
+  .xOperator = sqlite_operator,
+  .xJsonGet = sqlite_json_get,
+  .xLimit = sqlite_limit,
+  .xForUpdate = NULL,
+  .xBindCast = NULL,
+  .xDeferrable = sqlite_deferrable,
 };

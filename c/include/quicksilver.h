@@ -306,13 +306,16 @@ double qs_pool_rec_age(qs_pool_rec *r);
 /*
 ** Dialects: the SQL flavour of one database, as an object (SQLAlchemy's
 ** DefaultDialect): what the database can do, as capability flags and values
-** that code above asks instead of the dialect's name, and how it is spelled.
-** One file per database in c/dialect/; adding a dialect = adding a file and
-** its line in dialect.c's list.
+** that code above asks instead of the dialect's name, and how it is spelled,
+** as spelling values and render hooks (the x... members) that the compiler
+** calls where the databases differ. One file per database in c/dialect/;
+** shared default hooks in c/dialect/common.c; adding a dialect = adding a
+** file and its line in dialect.c's list. Nothing here knows Lua: every hook
+** is tested in C (c/test/test_dialect.c).
 */
 typedef enum qs_paramstyle {
   QS_PARAM_QMARK = 0,    /* ?   (SQLite, MySQL) */
-  QS_PARAM_DOLLAR = 1    /* $1  (PostgreSQL) */
+  QS_PARAM_DOLLAR = 1    /* $1  (PostgreSQL): numbered, one may stand twice */
 } qs_paramstyle;
 
 /* Capability flags: X(FLAG, lua_name, what it says). Exported to Lua as
@@ -332,7 +335,10 @@ typedef enum qs_paramstyle {
   X(COMMENT_ON, comment_on, "COMMENT ON TABLE/COLUMN statements")                     \
   X(INLINE_COMMENTS, inline_comments, "COMMENT clauses inside CREATE TABLE")          \
   X(FK_IMPLICIT_INDEX, fk_implicit_index, "the server indexes every foreign key")     \
-  X(PARTIAL_INDEX, partial_index, "CREATE INDEX ... WHERE")
+  X(PARTIAL_INDEX, partial_index, "CREATE INDEX ... WHERE")                           \
+  X(NATIVE_ENUM, native_enum, "an ENUM('a', 'b') column type")                        \
+  X(INTERSECT_EXCEPT, intersect_except, "INTERSECT and EXCEPT besides UNION")         \
+  X(ON_CONFLICT_CONSTRAINT, on_conflict_constraint, "ON CONFLICT ON CONSTRAINT name")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -345,10 +351,90 @@ enum {
 /* How an INSERT that meets an existing key is spelled. */
 typedef enum qs_upsert_form {
   QS_UPSERT_ON_CONFLICT = 0,       /* ON CONFLICT (...) DO UPDATE / NOTHING */
-  QS_UPSERT_ON_DUPLICATE_KEY = 1   /* ON DUPLICATE KEY UPDATE */
+  QS_UPSERT_ON_DUPLICATE_KEY = 1   /* ON DUPLICATE KEY UPDATE; VALUES(col) reads the row */
 } qs_upsert_form;
 
-typedef struct qs_dialect {
+/* How an UPDATE or DELETE names the other tables its WHERE refers to. */
+typedef enum qs_dml_froms {
+  QS_DML_FROMS_NONE = 0,           /* refused: use a subquery */
+  QS_DML_FROMS_CLAUSE = 1,         /* UPDATE t SET ... FROM o / DELETE FROM t USING o */
+  QS_DML_FROMS_MULTI_TABLE = 2     /* UPDATE t, o SET t.c = ... / DELETE FROM t USING t, o */
+} qs_dml_froms;
+
+/* Spelling flags: forms that differ without being a capability. */
+#define QS_FORM_DEFAULT_EXPR_PARENS   (1u << 0)   /* DEFAULT (expr) for a function default */
+#define QS_FORM_COMPOUND_SUBQUERY     (1u << 1)   /* a compound member with its own ORDER BY /
+                                                     LIMIT becomes SELECT * FROM (...), not (...) */
+#define QS_FORM_MODIFY_COLUMN         (1u << 2)   /* ALTER TABLE restates the column (MODIFY COLUMN)
+                                                     rather than ALTER COLUMN per change */
+#define QS_FORM_DROP_CONSTRAINT_BY_KIND (1u << 3) /* DROP FOREIGN KEY / DROP INDEX, not DROP CONSTRAINT */
+#define QS_FORM_DROP_INDEX_ON_TABLE   (1u << 4)   /* DROP INDEX i ON t (no schema before i) */
+#define QS_FORM_INDEX_PREFIX_LENGTHS  (1u << 5)   /* CREATE INDEX ... (col(10)) */
+
+/* Where a piece a hook asks the compiler for stands (qs_parts). */
+typedef enum qs_place {
+  QS_PLACE_ALONE = 0,      /* inside parentheses or after a keyword: never parenthesized */
+  QS_PLACE_OPERAND = 1,    /* next to the operator the hook wrote: parenthesized by
+                              precedence, and a parameter typed by the other operand */
+  QS_PLACE_TIGHT = 2       /* next to an operator, parenthesized by precedence only */
+} qs_place;
+
+/* The pieces a hook can ask for. */
+typedef enum qs_part {
+  QS_PART_LEFT = 0, QS_PART_RIGHT,       /* an operator's operands */
+  QS_PART_ELEMENT,                       /* what a CAST converts */
+  QS_PART_TYPE,                          /* the CAST's target as a DDL type name */
+  QS_PART_LIMIT, QS_PART_OFFSET,         /* LIMIT / OFFSET expressions */
+  QS_PART_OF,                            /* FOR UPDATE OF's names, comma-separated */
+  QS_PART_JSON_PATH,                     /* a JSON path parameter ($."a"[2]) */
+  QS_PART_JSON_KEY                       /* a JSON key, index or text[] path parameter */
+} qs_part;
+
+/* The compiler's side of a hook that must have a sub-expression rendered in
+** its middle: render(ud, part, place) appends that piece to the buffer the
+** hook writes into. A hook must not hold a pointer into that buffer across
+** the call (it may grow). */
+typedef struct qs_parts {
+  void (*render)(void *ud, qs_part part, qs_place place);
+  void *ud;
+} qs_parts;
+
+/* A type as the hooks see it. */
+typedef struct qs_type_desc {
+  const char *kind;          /* "INTEGER", "VARCHAR", ... (SQLAlchemy's type kinds) */
+  long length, precision, scale;   /* -1 when not given */
+  int timezone;              /* DATETIME WITH TIME ZONE */
+} qs_type_desc;
+
+/* The operators whose spelling differs between the dialects (xOperator). */
+typedef enum qs_dialect_op {
+  QS_DOP_ILIKE = 0, QS_DOP_NOT_ILIKE,
+  QS_DOP_CONCAT,             /* string concatenation */
+  QS_DOP_TRUEDIV_INT,        /* true division of two integers (SQLAlchemy 2.0 "/") */
+  QS_DOP_FLOORDIV_INT        /* floor division of two integers ("//") */
+} qs_dialect_op;
+
+/* A row lock's options (with_for_update). */
+typedef struct qs_lock_desc {
+  int read, nowait, skip_locked, key_share;
+  int of;                    /* nonzero when OF names tables (QS_PART_OF renders them) */
+} qs_lock_desc;
+
+/* A JSON element access (col:get / col:path, and their as_*() forms). */
+typedef struct qs_json_desc {
+  const char *as;            /* NULL (JSON), "string", "integer", "float", "boolean" */
+  int path;                  /* a path of several steps rather than one key */
+  int integer_key;           /* the one key is an array index */
+} qs_json_desc;
+
+/* A table option the dialect takes from Table(..., {option = "bare_word"}). */
+typedef struct qs_table_option {
+  const char *option;        /* the Lua option's name */
+  const char *sql;           /* what precedes its value */
+} qs_table_option;
+
+typedef struct qs_dialect qs_dialect;
+struct qs_dialect {
   const char *name;          /* "sqlite", "postgresql", "mysql", "mariadb" */
   qs_paramstyle paramstyle;
   char quote_open;           /* identifier quote: '"' or '`' */
@@ -359,10 +445,52 @@ typedef struct qs_dialect {
   int insertmany_rows;       /* rows per multi-row INSERT of an executemany; 0: one
                                 statement per row (SQLite, where a row costs no round trip) */
   const char *partial_index_option;   /* "postgresql_where", "sqlite_where" or NULL */
-} qs_dialect;
+
+  /* Spelling values. */
+  unsigned forms;            /* QS_FORM_* */
+  qs_dml_froms update_froms, delete_froms;
+  const char *empty_insert;  /* an INSERT of no columns: " DEFAULT VALUES" */
+  const char *empty_in_set;  /* "x IN <this>" for an empty list: a subquery of no row */
+  const char *now_function;  /* what now() is written as; NULL: now() */
+  const char *autoinc_clause;         /* after an auto-increment column, or NULL */
+  const char *index_using_option;     /* CREATE INDEX ... USING <option's value>, or NULL */
+  const qs_table_option *table_options;   /* {NULL, NULL}-terminated, or NULL */
+
+  /* Render hooks. Each appends to out; those given err return QS_OK or an
+  ** error code with err set. NULL only where a default is documented. */
+  /* The DDL name of type t; autoinc asks for the auto-increment form. */
+  int (*xTypeName)(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, int autoinc,
+                   qs_error *err);
+  /* CAST of QS_PART_ELEMENT (of type kind from, or NULL) to t. */
+  int (*xCast)(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, const char *from,
+               const qs_parts *parts);
+  /* A value written as SQL text (the audited literal renderer). */
+  int (*xLiteral)(const qs_dialect *d, qs_buf *out, const qs_value *v, qs_error *err);
+  /* One of the qs_dialect_op operators over QS_PART_LEFT and QS_PART_RIGHT. */
+  int (*xOperator)(const qs_dialect *d, qs_buf *out, qs_dialect_op op, const qs_parts *parts);
+  /* JSON element access of QS_PART_LEFT by QS_PART_JSON_PATH or QS_PART_JSON_KEY. */
+  int (*xJsonGet)(const qs_dialect *d, qs_buf *out, const qs_json_desc *j, const qs_parts *parts);
+  /* LIMIT/OFFSET (either may be absent) of QS_PART_LIMIT and QS_PART_OFFSET. */
+  int (*xLimit)(const qs_dialect *d, qs_buf *out, int has_limit, int has_offset,
+                const qs_parts *parts);
+  /* The row lock clause; refuses what the database has not. NULL: allowed
+  ** only without the FOR_UPDATE capability (nothing is rendered). */
+  int (*xForUpdate)(const qs_dialect *d, qs_buf *out, const qs_lock_desc *lock,
+                    const qs_parts *parts, qs_error *err);
+  /* The cast that types a parameter of type t ("::INTEGER"), all: strings
+  ** too. NULL: the server infers every parameter's type (nothing written). */
+  int (*xBindCast)(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, int all);
+  /* Refuses DEFERRABLE / INITIALLY on a constraint (foreign_key: whether it
+  ** is one) where the database cannot defer it. NULL: every one can. */
+  int (*xDeferrable)(const qs_dialect *d, int foreign_key, qs_error *err);
+};
 
 /* Nonzero when d has capability flag cap (a QS_CAP(...) value). */
 #define qs_dialect_can(d, cap) (((d)->caps & (cap)) != 0)
+/* Nonzero when d spells something form f (a QS_FORM_... value). */
+#define qs_dialect_form(d, f) (((d)->forms & (f)) != 0)
+/* Nonzero when one placeholder may stand for a value several times ($1). */
+#define qs_dialect_numbered(d) ((d)->paramstyle == QS_PARAM_DOLLAR)
 /* The dialects, in a fixed order; *n receives their number. */
 const qs_dialect *const *qs_dialect_list(int *n);
 const qs_dialect *qs_dialect_find(const char *name);
@@ -376,13 +504,13 @@ int qs_dialect_placeholder(const qs_dialect *d, qs_buf *out, int pos);
 int qs_is_reserved(const char *word, size_t n);
 /* Appends ident, quoted only when needed (reserved, mixed case, specials). */
 int qs_dialect_ident(const qs_dialect *d, qs_buf *out, const char *ident, size_t n);
-/* The DDL name of a type kind ("INTEGER", "VARCHAR", ...) for d; -1 for sizes
-** not given; autoinc asks for the auto-increment form (SERIAL). */
+/* The DDL name of a type kind ("INTEGER", "VARCHAR", ...) for d (xTypeName);
+** -1 for sizes not given; autoinc asks for the auto-increment form (SERIAL). */
 int qs_render_type(const qs_dialect *d, qs_buf *out, const char *kind, long length,
                    long precision, long scale, int timezone, int autoinc, qs_error *err);
-/* The audited literal renderer: the one place a value becomes SQL text. */
+/* The audited literal renderer (xLiteral): the one place a value becomes SQL text. */
 int qs_render_literal(const qs_dialect *d, qs_buf *out, const qs_value *v, qs_error *err);
-/* TRUE/FALSE, or 1/0 on SQLite. */
+/* TRUE/FALSE, or 1/0 without the NATIVE_BOOLEAN capability. */
 int qs_render_bool(const qs_dialect *d, qs_buf *out, int value);
 
 /*
