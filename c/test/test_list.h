@@ -5,6 +5,20 @@
   X(error_codes)              \
   X(dialect_quote)            \
   X(dialect_find)             \
+  X(dialect_hooks_present)    \
+  X(dialect_list_is_the_dialects) \
+  X(dialect_capabilities)     \
+  X(dialect_type_names)       \
+  X(dialect_casts)            \
+  X(dialect_literals)         \
+  X(dialect_booleans)         \
+  X(dialect_operators)        \
+  X(dialect_json_get)         \
+  X(dialect_limit_offset)     \
+  X(dialect_for_update)       \
+  X(dialect_bind_casts)       \
+  X(dialect_deferrable)       \
+  X(dialect_placeholders_and_quotes) \
   X(text_qmark)               \
   X(text_dollar_reuse)        \
   X(text_skips_quoted)        \
