@@ -8,6 +8,12 @@
 */
 #include "quicksilver.h"
 
+#include <string.h>
+
+/* The string and identifier quotes of every dialect: text is lexed the same
+** whatever the dialect, so a name inside any quoted run is left alone. */
+static const char quotes[] = {'\'', '"', '`'};
+
 static int is_name_start(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
@@ -37,7 +43,7 @@ int qs_compile_text(const qs_dialect *d, const char *sql, size_t n, qs_buf *out,
   size_t i = 0, start = 0;
   while (i < n) {
     char c = sql[i];
-    if (c == '\'' || c == '"' || c == '`') {
+    if (memchr(quotes, c, sizeof quotes)) {
       i = skip_quoted(sql, n, i, c);
     } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
       while (i < n && sql[i] != '\n') i++;
