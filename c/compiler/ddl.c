@@ -297,7 +297,7 @@ static void alter_column(qsC *c, int idx) {
     qsC_error(c, QS_COMPILE, "SQLite cannot alter a column's type, nullability or default in place; "
                              "use batch_alter_table");
   alter_table(c, idx);
-  if (qs_dialect_form(c->d, QS_FORM_MODIFY_COLUMN)) {
+  if (qs_dialect_can(c->d, QS_CAP(ALTER_COLUMN_RESTATES))) {
     qsC_puts(c, " MODIFY COLUMN ");
     name = qsC_string(c, idx, "name", &n);
     qsC_ident(c, name, n);

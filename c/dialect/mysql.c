@@ -158,7 +158,8 @@ static const qs_table_option mysql_table_options[] = {
 
 #define MYSQL_COMMON_CAPS                                                             \
   (QS_CAP(FOR_UPDATE) | QS_CAP(NATIVE_BOOLEAN) | QS_CAP(ALTER_TABLE) |                \
-   QS_CAP(INLINE_COMMENTS) | QS_CAP(FK_IMPLICIT_INDEX) | QS_CAP(NATIVE_ENUM))
+   QS_CAP(INLINE_COMMENTS) | QS_CAP(FK_IMPLICIT_INDEX) | QS_CAP(NATIVE_ENUM) |         \
+   QS_CAP(ALTER_COLUMN_RESTATES))
 
 #define MYSQL_COMMON_FIELDS                                                           \
   .paramstyle = QS_PARAM_QMARK,                                                       \
@@ -168,8 +169,8 @@ static const qs_table_option mysql_table_options[] = {
   .max_params = 65535,                                                                \
   .insertmany_rows = 1000,                                                            \
   .partial_index_option = NULL,                                                       \
-  .forms = QS_FORM_MODIFY_COLUMN | QS_FORM_DROP_CONSTRAINT_BY_KIND |                  \
-           QS_FORM_DROP_INDEX_ON_TABLE | QS_FORM_INDEX_PREFIX_LENGTHS,                 \
+  .forms = QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE |             \
+           QS_FORM_INDEX_PREFIX_LENGTHS,                                              \
   .update_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .delete_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .empty_insert = " () VALUES ()",                                                    \

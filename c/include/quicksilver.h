@@ -338,7 +338,9 @@ typedef enum qs_paramstyle {
   X(PARTIAL_INDEX, partial_index, "CREATE INDEX ... WHERE")                           \
   X(NATIVE_ENUM, native_enum, "an ENUM('a', 'b') column type")                        \
   X(INTERSECT_EXCEPT, intersect_except, "INTERSECT and EXCEPT besides UNION")         \
-  X(ON_CONFLICT_CONSTRAINT, on_conflict_constraint, "ON CONFLICT ON CONSTRAINT name")
+  X(ON_CONFLICT_CONSTRAINT, on_conflict_constraint, "ON CONFLICT ON CONSTRAINT name")   \
+  X(ALTER_COLUMN_RESTATES, alter_column_restates,                                      \
+    "a column change restates the whole column (MODIFY COLUMN), dropping what it omits")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -365,11 +367,9 @@ typedef enum qs_dml_froms {
 #define QS_FORM_DEFAULT_EXPR_PARENS   (1u << 0)   /* DEFAULT (expr) for a function default */
 #define QS_FORM_COMPOUND_SUBQUERY     (1u << 1)   /* a compound member with its own ORDER BY /
                                                      LIMIT becomes SELECT * FROM (...), not (...) */
-#define QS_FORM_MODIFY_COLUMN         (1u << 2)   /* ALTER TABLE restates the column (MODIFY COLUMN)
-                                                     rather than ALTER COLUMN per change */
-#define QS_FORM_DROP_CONSTRAINT_BY_KIND (1u << 3) /* DROP FOREIGN KEY / DROP INDEX, not DROP CONSTRAINT */
-#define QS_FORM_DROP_INDEX_ON_TABLE   (1u << 4)   /* DROP INDEX i ON t (no schema before i) */
-#define QS_FORM_INDEX_PREFIX_LENGTHS  (1u << 5)   /* CREATE INDEX ... (col(10)) */
+#define QS_FORM_DROP_CONSTRAINT_BY_KIND (1u << 2) /* DROP FOREIGN KEY / DROP INDEX, not DROP CONSTRAINT */
+#define QS_FORM_DROP_INDEX_ON_TABLE   (1u << 3)   /* DROP INDEX i ON t (no schema before i) */
+#define QS_FORM_INDEX_PREFIX_LENGTHS  (1u << 4)   /* CREATE INDEX ... (col(10)) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {
