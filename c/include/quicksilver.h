@@ -393,7 +393,8 @@ typedef enum qs_part {
 /* The compiler's side of a hook that must have a sub-expression rendered in
 ** its middle: render(ud, part, place) appends that piece to the buffer the
 ** hook writes into. A hook must not hold a pointer into that buffer across
-** the call (it may grow). */
+** the call (it may grow), nor any resource: the compiler's errors unwind
+** through the hook (a Lua error), so a hook owns nothing while it calls. */
 typedef struct qs_parts {
   void (*render)(void *ud, qs_part part, qs_place place);
   void *ud;
