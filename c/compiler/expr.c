@@ -133,16 +133,20 @@ static void escape_clause(qsC *c, int idx) {
   }
 }
 
-/* The operands of the node a hook renders (qs_parts): alone, next to the
-** operator (parenthesized by precedence, a parameter typed by the other
-** operand), or only parenthesized by precedence. */
-typedef struct operands {
+/* The node a dialect hook renders (its qs_parts' ud): where the node
+** stands, and the precedences its pieces take next to an operator. */
+typedef struct node_parts {
   qsC *c;
-  int idx, prec, rprec;
-} operands;
+  int idx;           /* the node */
+  int prec, rprec;   /* left and right operands' precedence; a CAST's own */
+  int typeidx;       /* a CAST's target type */
+} node_parts;
 
+/* An operator's operands: alone, next to the operator (parenthesized by
+** precedence, a parameter typed by the other operand), or only
+** parenthesized by precedence. */
 static void render_operand(void *ud, qs_part part, qs_place place) {
-  operands *o = ud;
+  node_parts *o = ud;
   const char *name = part == QS_PART_LEFT ? "left" : "right", *other = part == QS_PART_LEFT ? "right" : "left";
   int prec = part == QS_PART_LEFT ? o->prec : o->rprec;
   if (part != QS_PART_LEFT && part != QS_PART_RIGHT) qsC_error(o->c, QS_COMPILE, "no such operand");
@@ -207,9 +211,9 @@ static void binary(qsC *c, int idx, int outer) {
     qsC_puts(c, sym);
     sub_next_to(c, idx, "right", "left", rprec);
   } else if (dop >= 0) {   /* spelt by the dialect */
-    operands o;
+    node_parts o;
     qs_parts parts;
-    o.c = c, o.idx = idx, o.prec = prec, o.rprec = rprec;
+    o.c = c, o.idx = idx, o.prec = prec, o.rprec = rprec, o.typeidx = 0;
     parts.render = render_operand, parts.ud = &o;
     c->d->xOperator(c->d, c->b, (qs_dialect_op)dop, &parts);
   }
@@ -405,7 +409,7 @@ static void between(qsC *c, int idx, int outer) {
 
 /* The pieces of a JSON access a dialect's xJsonGet asks for. */
 static void render_json_part(void *ud, qs_part part, qs_place place) {
-  operands *o = ud;
+  node_parts *o = ud;
   qsC *c = o->c;
   int prec = place == QS_PLACE_ALONE ? 0 : precedence[QSO_CONCAT] + 1;
   if (part == QS_PART_LEFT) {
@@ -429,7 +433,7 @@ static void json_get(qsC *c, int idx) {
   size_t n;
   const char *mode = qsC_string(c, idx, "mode", &n);
   qs_json_desc j;
-  operands o;
+  node_parts o;
   qs_parts parts;
   j.as = qsC_string(c, idx, "as", &n);
   j.path = mode && strcmp(mode, "path") == 0;
@@ -439,7 +443,7 @@ static void json_get(qsC *c, int idx) {
     lua_pop(c->L, 1);
   }
   lua_pop(c->L, 1);
-  o.c = c, o.idx = idx, o.prec = o.rprec = 0;
+  o.c = c, o.idx = idx, o.prec = o.rprec = o.typeidx = 0;
   parts.render = render_json_part, parts.ud = &o;
   c->d->xJsonGet(c->d, c->b, &j, &parts);
 }
@@ -495,13 +499,8 @@ static void over(qsC *c, int idx) {
 /* The pieces of a CAST a dialect's xCast asks for: the element (alone, or
 ** where the CAST would stand when the dialect leaves the CAST out) and the
 ** target's DDL type name. */
-typedef struct cast_parts {
-  qsC *c;
-  int idx, typeidx, prec;
-} cast_parts;
-
 static void render_cast_part(void *ud, qs_part part, qs_place place) {
-  cast_parts *p = ud;
+  node_parts *p = ud;
   if (part == QS_PART_ELEMENT) sub(p->c, p->idx, "element", place == QS_PLACE_ALONE ? 0 : p->prec);
   else if (part == QS_PART_TYPE) qsC_type(p->c, p->typeidx, 0);
   else qsC_error(p->c, QS_COMPILE, "no such part of a CAST");
@@ -513,7 +512,7 @@ static void cast(qsC *c, int idx, int prec) {
   size_t n;
   const char *et = NULL;
   qs_type_desc t;
-  cast_parts cp;
+  node_parts cp;
   qs_parts parts;
   qsC_field(c, idx, "type");
   cp.typeidx = lua_gettop(L);
@@ -522,7 +521,7 @@ static void cast(qsC *c, int idx, int prec) {
   qsC_field(c, idx, "element");
   if (qsC_field(c, lua_gettop(L), "type") == LUA_TTABLE) et = qsC_string(c, lua_gettop(L), "_t", &n);
   lua_pop(L, 2);   /* the type tables are the statement's: et stays valid */
-  cp.c = c, cp.idx = idx, cp.prec = prec;
+  cp.c = c, cp.idx = idx, cp.prec = cp.rprec = prec;
   parts.render = render_cast_part, parts.ud = &cp;
   c->d->xCast(c->d, c->b, &t, et, &parts);
   lua_pop(L, 1);
