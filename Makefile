@@ -196,7 +196,7 @@ $(BUILD)/bench/raw_sqlite: bench/core/raw_sqlite.c
 bench-crossing: $(BUILD)/bench/crossing.so
 	@cd bench/crossing && LUA_PATH="" LUA_CPATH="$(CURDIR)/$(BUILD)/bench/?.so" $(LUA) run.lua
 
-$(BUILD)/bench/crossing.so: bench/crossing/walk.c c/core/buf.c c/dialect/dialect.c c/core/error.c
+$(BUILD)/bench/crossing.so: bench/crossing/walk.c c/core/buf.c c/core/error.c c/core/render.c $(wildcard c/dialect/*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -shared -o $@ $^
 
