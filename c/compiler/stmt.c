@@ -9,7 +9,6 @@
 
 void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
 
-
 void qsC_table_name(qsC *c, int idx) {
   size_t n;
   const char *schema = qsC_string(c, idx, "schema", &n);
@@ -296,13 +295,6 @@ static void limit_offset(qsC *c, int idx) {
   lua_pop(L, 2);
 }
 
-/*
-** FOR UPDATE and its options as SQLAlchemy renders them per dialect; what a
-** database has not is refused by name rather than left out: OF on MariaDB,
-** key_share off PostgreSQL. SQLite locks the whole file: nothing is rendered.
-** OF names each FROM element (a table without its schema, an alias by its
-** name), as PostgreSQL and MySQL want.
-*/
 /* FOR UPDATE OF's names: each FROM element the "of" list at the top of the
 ** stack holds (a table without its schema, an alias by its name). */
 static void render_lock_part(void *ud, qs_part part, qs_place place) {
@@ -338,8 +330,9 @@ static void for_update(qsC *c, int idx) {
   qs_lock_desc lock;
   qs_parts parts;
   qs_error err;
-  if (!qs_dialect_can(c->d, QS_CAP(FOR_UPDATE)) || qsC_field(c, idx, "_for_update") != LUA_TTABLE) {
-    if (qs_dialect_can(c->d, QS_CAP(FOR_UPDATE))) lua_pop(L, 1);
+  if (!qs_dialect_can(c->d, QS_CAP(FOR_UPDATE))) return;
+  if (qsC_field(c, idx, "_for_update") != LUA_TTABLE) {
+    lua_pop(L, 1);
     return;
   }
   t = lua_gettop(L);
