@@ -2,8 +2,9 @@
 ** postgresql.c: the PostgreSQL dialect. Numbered placeholders ($1), RETURNING
 ** on every statement kind, DISTINCT ON, ILIKE, FOR UPDATE with its variants,
 ** transactional DDL, COMMENT ON, partial indexes, SERIAL columns, typed
-** parameters. 65,535 bind parameters per statement (the protocol's 16-bit
-** count).
+** parameters. A multi-row INSERT need not hand out its keys in VALUES order
+** (no MULTIROW_INSERT_ORDERED). 65,535 bind parameters per statement (the
+** protocol's 16-bit count).
 */
 #include "dialects.h"
 

@@ -76,7 +76,8 @@ const qs_dialect qs__dialect_sqlite = {
   .quote_close = '"',
   .caps = QS_CAP(INSERT_RETURNING) | QS_CAP(UPDATE_RETURNING) | QS_CAP(DELETE_RETURNING) |
           QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) |
-          QS_CAP(TRANSACTIONAL_DDL) | QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT),
+          QS_CAP(TRANSACTIONAL_DDL) | QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT) |
+          QS_CAP(MULTIROW_INSERT_ORDERED),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 32766,
   .insertmany_rows = 0,

@@ -340,7 +340,9 @@ typedef enum qs_paramstyle {
   X(INTERSECT_EXCEPT, intersect_except, "INTERSECT and EXCEPT besides UNION")         \
   X(ON_CONFLICT_CONSTRAINT, on_conflict_constraint, "ON CONFLICT ON CONSTRAINT name")   \
   X(ALTER_COLUMN_RESTATES, alter_column_restates,                                      \
-    "a column change restates the whole column (MODIFY COLUMN), dropping what it omits")
+    "a column change restates the whole column (MODIFY COLUMN), dropping what it omits") \
+  X(MULTIROW_INSERT_ORDERED, multirow_insert_ordered,                                  \
+    "a multi-row INSERT hands out new auto-increment keys in VALUES order")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,

@@ -114,13 +114,14 @@ describe("dialect render hooks through the compiler", function()
       mariadb = {err = "MySQL/MariaDB constraints cannot be deferred (deferrable, initially)"}})
   end)
 
-  it("exports the capabilities the compiler asks besides the lead's list", function()
+  it("exports the capabilities added for the compiler and asked by the Lua helpers", function()
     local core = require("quicksilver.core")
     local want = {
       native_enum = {sqlite = false, postgresql = false, mysql = true, mariadb = true},
       intersect_except = {sqlite = true, postgresql = true, mysql = false, mariadb = true},
       on_conflict_constraint = {sqlite = false, postgresql = true, mysql = false, mariadb = false},
       alter_column_restates = {sqlite = false, postgresql = false, mysql = true, mariadb = true},
+      multirow_insert_ordered = {sqlite = true, postgresql = false, mysql = true, mariadb = true},
     }
     for key, per in pairs(want) do
       for d, v in pairs(per) do assert.equal(v, core.dialect_caps(d)[key], d .. " " .. key) end
