@@ -13,6 +13,7 @@ local qs = require("quicksilver")
 local util = require("quicksilver.util")
 local script_mod = require("quicksilver.migrate.script")
 local op_mod = require("quicksilver.migrate.op")
+local batch = require("quicksilver.migrate.batch")
 
 local M = {}
 
@@ -142,36 +143,13 @@ local function resolve(script, target, current)
   return {script:get(target).revision}
 end
 
--- One revision's transaction. On SQLite, foreign-key enforcement is off
--- around it (a batch rebuild drops and renames tables others refer to; the
--- pragma only works outside a transaction) and PRAGMA foreign_key_check
--- must find nothing before the commit.
-local function run_revision(engine, fn)
-  if engine.dialect.name ~= "sqlite" then return engine:begin(fn) end
-  return engine:connect(function(conn)
-    conn:exec_driver_sql("PRAGMA foreign_keys = OFF")
-    conn:commit()
-    local ok, err = pcall(conn.begin, conn, function(c)
-      fn(c)
-      local bad = c:exec_driver_sql("PRAGMA foreign_key_check"):all()
-      if #bad > 0 then
-        exc.raise(exc.IntegrityError, format("foreign key check failed after the revision: %d row(s) of " ..
-          "table %s refer to rows that do not exist", #bad, tostring(bad[1][1])), nil, 2)
-      end
-    end)
-    conn:exec_driver_sql("PRAGMA foreign_keys = ON")
-    conn:commit()
-    if not ok then error(err, 0) end
-  end)
-end
-
 -- Runs the revisions in order, one transaction each, the version table
 -- with them; prints a line per revision.
 local function apply(engine, script, vt, ids, direction, log, applied)
   for _, id in ipairs(ids) do
     local rev = script.revisions[id]
     local t0 = now()
-    local ok, err = pcall(run_revision, engine, function(conn)
+    local ok, err = pcall(batch.run_revision, engine, function(conn)
       local op = op_mod.new(conn)
       if direction == "up" then
         rev.upgrade(op)

@@ -9,6 +9,7 @@ local ddl = require("quicksilver.sql.ddl")
 local dml = require("quicksilver.sql.dml")
 local elements = require("quicksilver.sql.elements")
 local util = require("quicksilver.util")
+local batch = require("quicksilver.migrate.batch")
 
 local M = {}
 
@@ -266,7 +267,7 @@ end
 
 --- batch_alter_table(table, function(batch)): see migrate/batch.lua
 function ops.batch_alter_table(cx, tname, fn)
-  return require("quicksilver.migrate.batch").run(cx.op, cx.conn, tname, fn)
+  return batch.run(cx.op, cx.conn, tname, fn, OPTIONS)
 end
 
 --- The operations object for a connection: each operation works called as
