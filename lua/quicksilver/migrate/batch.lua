@@ -106,7 +106,11 @@ local function plan_of(tname, old, index_sql)
     plan.cols[#plan.cols + 1] = {name = c.name, col = c}
     plan.source[c.name] = c.name
   end
-  for _, con in ipairs(old.constraints) do plan.constraints[#plan.constraints + 1] = con end
+  -- foreign keys are in plan.fks (the table's constraints hold them too:
+  -- taken from both, each was written twice, and twice more per rebuild)
+  for _, con in ipairs(old.constraints) do
+    if con.kind ~= "foreign_key" then plan.constraints[#plan.constraints + 1] = con end
+  end
   local seen = {}
   for _, fk in ipairs(old.foreign_keys) do
     local con = fk.constraint
