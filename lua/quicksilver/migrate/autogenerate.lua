@@ -159,7 +159,7 @@ end
 -- foreign key (MySQL's): not the models', never removed.
 local function implicit_fk_indexes(cx, name)
   local fk_cols = {}
-  if cx.conn.dialect.name == "mysql" or cx.conn.dialect.name == "mariadb" then
+  if cx.conn.dialect.caps.fk_implicit_index then
     for _, fk in ipairs(cx.insp:get_foreign_keys(name)) do fk_cols[columns_key(fk.constrained_columns)] = true end
   end
   return fk_cols

@@ -3,6 +3,7 @@
 --- one writer behind autogenerate's revisions (op.create_table(...),
 --- op.add_column(...)) and `quicksilver models` (orm.mapped_column(...),
 --- __table_args): every option an object has is written, none dropped.
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local ddl = require("quicksilver.sql.ddl")
 
@@ -107,9 +108,21 @@ function M.server_default(sd)
   exc.raise(exc.ArgumentError, "autogenerate: cannot write the server_default " .. tostring(sd), nil, 4)
 end
 
--- The index options that hold a partial index's WHERE, each with the
--- dialect whose CREATE INDEX renders it.
-local PARTIAL_WHERE = {{"postgresql_where", "postgresql"}, {"sqlite_where", "sqlite"}}
+-- The index options that hold a partial index's WHERE, each with a dialect
+-- whose CREATE INDEX renders it (caps.partial_index_option), by option name.
+local function partial_where_options()
+  local by_option, list = {}, {}
+  for _, name in ipairs(core.dialect_names()) do
+    local option = core.dialect_caps(name).partial_index_option
+    if option and not by_option[option] then
+      by_option[option] = name
+      list[#list + 1] = option
+    end
+  end
+  table.sort(list)
+  for i, option in ipairs(list) do list[i] = {option, by_option[option]} end
+  return list
+end
 
 --- An index's options as entries: unique, the partial WHERE (as the SQL
 --- text each database's CREATE INDEX renders it), the method, prefix lengths.
@@ -119,7 +132,7 @@ local PARTIAL_WHERE = {{"postgresql_where", "postgresql"}, {"sqlite_where", "sql
 function M.index_options(ix, unique)
   local o = unique and {"unique = true"} or {}
   if not ix then return o end
-  for _, w in ipairs(PARTIAL_WHERE) do
+  for _, w in ipairs(partial_where_options()) do
     if ix[w[1]] then
       local sql = ddl.CreateIndex(ix):compile({dialect = w[2]}).sql
       o[#o + 1] = format("%s = qs.text(%q)", w[1], sql:match("%) WHERE (.*)$"))

@@ -383,7 +383,7 @@ local function differences(c)
   end)
   if own then engine:dispose() end
   if not ok then error(diffs, 0) end
-  return diffs, engine.dialect.name
+  return diffs, engine.dialect.caps
 end
 
 --- Fails (InvalidRequestError listing them) when the models and the
@@ -407,10 +407,11 @@ function M.revision(cfg, opts)
   opts = util.copy(util.check_options("migrate.revision", opts, REVISION_OPTIONS, 2))
   local c = config(cfg)
   if opts.autogenerate then
-    local diffs, dname = differences(c)
+    local diffs, caps = differences(c)
     local ag = require("quicksilver.migrate.autogenerate")
+    -- where ALTER TABLE cannot change columns and constraints, batch_alter_table rebuilds
     opts.upgrade_body, opts.downgrade_body = ag.render(diffs, {render_as_batch = c.render_as_batch or
-      dname == "sqlite"})
+      not caps.alter_table})
   end
   local script = script_mod.load(c.dir)
   local parents = opts.head and {opts.head} or (opts.parents or script:heads())

@@ -57,7 +57,9 @@ end
 function M.render(script, ids, direction, dialect_name, vt_name, from_heads)
   local conn = M.new(dialect_name)
   local vt = qs.Table(vt_name, qs.MetaData(), qs.Column("version_num", qs.String(32), {primary_key = true}))
-  local transactional = conn.dialect.name ~= "mysql" and conn.dialect.name ~= "mariadb"
+  -- BEGIN/COMMIT around a revision only where DDL is transactional (on
+  -- MySQL each DDL statement commits by itself)
+  local transactional = conn.dialect.caps.transactional_ddl
   if #from_heads == 0 and direction == "up" then
     conn:execute(require("quicksilver.sql.ddl").CreateTable(vt))
   end
