@@ -11,6 +11,7 @@ local core = require("quicksilver.core")
 local schema = require("quicksilver.sql.schema")
 local ddl = require("quicksilver.sql.ddl")
 local elements = require("quicksilver.sql.elements")
+local types = require("quicksilver.sql.types")
 local util = require("quicksilver.util")
 
 local M = {}
@@ -156,7 +157,7 @@ end
 -- A copy of a column with the alter_column options applied.
 local function altered_column(col, o)
   local c = col:copy()
-  if o.type or o.type_ then c.type = require("quicksilver.sql.types").to_instance(o.type or o.type_) end
+  if o.type or o.type_ then c.type = types.to_instance(o.type or o.type_) end
   if o.nullable ~= nil then c.nullable = o.nullable end
   if o.server_default == false then c.server_default = nil
   elseif o.server_default ~= nil then c.server_default = o.server_default end

@@ -14,6 +14,8 @@ local util = require("quicksilver.util")
 local script_mod = require("quicksilver.migrate.script")
 local op_mod = require("quicksilver.migrate.op")
 local batch = require("quicksilver.migrate.batch")
+local offline = require("quicksilver.migrate.offline")
+local autogenerate = require("quicksilver.migrate.autogenerate")
 
 local M = {}
 
@@ -312,7 +314,7 @@ function M.upgrade_sql(cfg, target, from)
   local applied = script:ancestors(current)
   local todo = {}
   for id in pairs(script:ancestors(targets)) do if not applied[id] then todo[id] = true end end
-  return require("quicksilver.migrate.offline").render(script, script:ordered(todo), "up", dialect_name(c),
+  return offline.render(script, script:ordered(todo), "up", dialect_name(c),
     c.version_table, current)
 end
 
@@ -328,7 +330,7 @@ function M.downgrade_sql(cfg, target, from)
   local order = script:ordered(undo)
   local ids = {}
   for i = #order, 1, -1 do ids[#ids + 1] = order[i] end
-  return require("quicksilver.migrate.offline").render(script, ids, "down", dialect_name(c), c.version_table,
+  return offline.render(script, ids, "down", dialect_name(c), c.version_table,
     current)
 end
 
@@ -378,7 +380,7 @@ local function differences(c)
   end
   local engine, own = engine_of(c)
   local ok, diffs = pcall(engine.connect, engine, function(conn)
-    return require("quicksilver.migrate.autogenerate").compare(conn, md, {version_table = c.version_table,
+    return autogenerate.compare(conn, md, {version_table = c.version_table,
       compare_type = c.compare_type, include_object = c.include_object, include_name = c.include_name})
   end)
   if own then engine:dispose() end
@@ -393,8 +395,7 @@ function M.check(cfg)
   local diffs = differences(c)
   if #diffs > 0 then
     local lines = {}
-    local describe = require("quicksilver.migrate.autogenerate").describe
-    for i, d in ipairs(diffs) do lines[i] = describe(d) end
+    for i, d in ipairs(diffs) do lines[i] = autogenerate.describe(d) end
     exc.raise(exc.InvalidRequestError, "the database does not match the models: " .. concat(lines, "; "), nil, 2)
   end
   return true
@@ -408,9 +409,8 @@ function M.revision(cfg, opts)
   local c = config(cfg)
   if opts.autogenerate then
     local diffs, caps = differences(c)
-    local ag = require("quicksilver.migrate.autogenerate")
     -- where ALTER TABLE cannot change columns and constraints, batch_alter_table rebuilds
-    opts.upgrade_body, opts.downgrade_body = ag.render(diffs, {render_as_batch = c.render_as_batch or
+    opts.upgrade_body, opts.downgrade_body = autogenerate.render(diffs, {render_as_batch = c.render_as_batch or
       not caps.alter_table})
   end
   local script = script_mod.load(c.dir)

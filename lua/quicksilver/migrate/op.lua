@@ -4,6 +4,7 @@
 --- or op:f(...). What a database can do is asked of its capabilities
 --- (conn.dialect.caps), never of its name.
 local exc = require("quicksilver.exc")
+local qs = require("quicksilver")
 local schema = require("quicksilver.sql.schema")
 local ddl = require("quicksilver.sql.ddl")
 local dml = require("quicksilver.sql.dml")
@@ -143,7 +144,7 @@ local function restates_column(caps) return caps.inline_comments end
 -- The database's description of a column (inspector entry), or nil.
 local function reflected_column(conn, tname, schema_name, cname)
   local found
-  for _, c in ipairs(require("quicksilver").inspect(conn):get_columns(tname, schema_name)) do
+  for _, c in ipairs(qs.inspect(conn):get_columns(tname, schema_name)) do
     if c.name == cname then found = c end
   end
   return found
