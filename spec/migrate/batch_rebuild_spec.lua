@@ -15,7 +15,8 @@ describe("batch_alter_table's rebuild", function()
     engine:begin(function(c)
       c:exec_driver_sql("CREATE TABLE owners (id INTEGER PRIMARY KEY)")
       c:exec_driver_sql("CREATE TABLE pets (id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owners (id), " ..
-        "name VARCHAR(20) NOT NULL, legs INTEGER, live BOOLEAN, weight INTEGER, extra INTEGER, CONSTRAINT uq_name UNIQUE (name), " ..
+        "name VARCHAR(20) NOT NULL, legs INTEGER, live BOOLEAN, weight INTEGER, extra INTEGER, CONSTRAINT uq_name " ..
+          "UNIQUE (name), " ..
         "CONSTRAINT ck_legs CHECK (legs >= 0))")
       c:exec_driver_sql("CREATE INDEX ix_weight ON pets (weight)")
       c:exec_driver_sql("CREATE INDEX ix_live_name ON pets (name) WHERE live = 1")
@@ -99,7 +100,8 @@ describe("batch_alter_table's rebuild", function()
     refused(qs.exc.ArgumentError, "create_primary_key needs a list of columns",
       function(b) b.create_primary_key("pk", {}) end)
     refused(qs.exc.ArgumentError, "no column nope", function(b) b.create_primary_key("pk", {"nope"}) end)
-    refused(qs.exc.NotSupportedError, "index ix_live_name is partial or on expressions and names the renamed column name",
+    refused(qs.exc.NotSupportedError,
+      "index ix_live_name is partial or on expressions and names the renamed column name",
       function(b) b.alter_column("name", {new_column_name = "title"}) end)
     refused(qs.exc.NotSupportedError, "keeps no comments %(comment%)",
       function(b) b.alter_column("name", {comment = "x"}) end)

@@ -12,7 +12,8 @@ local M = {}
 local function rich_md()
   local md = qs.MetaData()
   qs.Table("owners", md, qs.Column("id", qs.Integer, {primary_key = true, autoincrement = false}),
-    qs.Column("a", qs.Integer), qs.Column("b", qs.Integer), qs.UniqueConstraint("a", "b", {name = "uq_ab", deferrable = true, initially = "DEFERRED"}))
+    qs.Column("a", qs.Integer), qs.Column("b", qs.Integer), qs.UniqueConstraint("a", "b", {name = "uq_ab",
+      deferrable = true, initially = "DEFERRED"}))
   local pets = qs.Table("pets", md, qs.Column("id", qs.Integer, {primary_key = true}),
     qs.Column("owner_id", qs.Integer, qs.ForeignKey("owners.id", {name = "fk_pets_owner", ondelete = "CASCADE",
       onupdate = "CASCADE", deferrable = true, initially = "DEFERRED"})),
@@ -20,7 +21,8 @@ local function rich_md()
     qs.Column("live", qs.Boolean, {server_default = qs.text("1")}),
     qs.Column("legs", qs.Integer, {server_default = "4"}),
     qs.Column("born", qs.DateTime({timezone = true}), {server_default = qs.func.now()}),
-    qs.Column("at", qs.DateTime), qs.Column("price", qs.Numeric(10, 2)), qs.Column("p2", qs.Numeric(5)), qs.Column("p3", qs.Numeric),
+    qs.Column("at", qs.DateTime), qs.Column("price", qs.Numeric(10, 2)), qs.Column("p2", qs.Numeric(5)),
+      qs.Column("p3", qs.Numeric),
     qs.Column("blob", qs.LargeBinary(16)), qs.Column("blob2", qs.LargeBinary), qs.Column("kind", qs.Enum("cat", "dog")),
     qs.Column("u", qs.Unicode(9)), qs.Column("ut", qs.UnicodeText), qs.Column("f", qs.Float), qs.Column("d", qs.Date),
     qs.Column("j", qs.JSON), qs.Column("s", qs.String), qs.Column("bi", qs.BigInteger),
@@ -54,12 +56,15 @@ function M.render()
   add({kind = "modify_nullable", name = "name", nullable = false, was = true, type = qs.String(20)})
   add({kind = "modify_type", name = "legs", type = qs.BigInteger, was = qs.Integer, nullable = true})
   add({kind = "add_index", name = "uq_pets_live_name", columns = {"name"}, unique = true, index = pets.indexes[3]})
-  for _, ix in ipairs(pets.indexes) do add({kind = "add_index", name = ix.name, columns = {"x"}, unique = ix.unique, index = ix}) end
+  for _, ix in ipairs(pets.indexes) do add({kind = "add_index", name = ix.name, columns = {"x"}, unique = ix.unique,
+    index = ix}) end
   add({kind = "remove_index", name = "ix_old", columns = {"a", "b"}, unique = false})
-  add({kind = "add_unique", name = nil, columns = {"a", "b"}, constraint = owners.constraints[2] or {deferrable = true, initially = "IMMEDIATE"}})
+  add({kind = "add_unique", name = nil, columns = {"a", "b"},
+    constraint = owners.constraints[2] or {deferrable = true, initially = "IMMEDIATE"}})
   add({kind = "add_unique", name = "uq_x", columns = {"a"}})
   add({kind = "remove_unique", name = "uq_y", columns = {"b"}})
-  add({kind = "add_fk", name = "fk_z", columns = {"a"}, referred = "owners", referred_columns = {"id"}, ondelete = "CASCADE", deferrable = false})
+  add({kind = "add_fk", name = "fk_z", columns = {"a"}, referred = "owners", referred_columns = {"id"},
+    ondelete = "CASCADE", deferrable = false})
   add({kind = "remove_fk", name = "fk_w", columns = {"b"}, referred = "owners", referred_columns = {"id"}})
   add({kind = "add_column", table = "owners", column = qs.Column("c", qs.String(5), {comment = "x"})})
   local up, down = ag.render(diffs)
@@ -67,6 +72,7 @@ function M.render()
   up, down = ag.render(diffs, {render_as_batch = true})
   w("== batch up\n", up, "== batch down\n", down)
   for _, d in ipairs(diffs) do w(ag.describe(d), "\n") end
+  w("== no differences\n", ag.render({}))
   return table.concat(out)
 end
 
@@ -79,14 +85,19 @@ function M.models()
   local e = qs.create_engine("sqlite:///" .. path)
   e:begin(function(c)
     for _, s in ipairs({
-      "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(30) NOT NULL, email VARCHAR(50) UNIQUE, created TIMESTAMP DEFAULT CURRENT_TIMESTAMP, score NUMERIC(8, 3), metadata TEXT, \"my col\" INTEGER, __x INTEGER, CONSTRAINT uq_name UNIQUE (name, score))",
-      "CREATE TABLE addresses (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE ON UPDATE SET NULL, email TEXT, CHECK (length(email) > 2))",
+      "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(30) NOT NULL, email VARCHAR(50) UNIQUE, created " ..
+        "TIMESTAMP DEFAULT CURRENT_TIMESTAMP, score NUMERIC(8, 3), metadata TEXT, \"my col\" INTEGER, __x INTEGER, " ..
+        "CONSTRAINT uq_name UNIQUE (name, score))",
+      "CREATE TABLE addresses (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE ON " ..
+        "UPDATE SET NULL, email TEXT, CHECK (length(email) > 2))",
       "CREATE INDEX ix_addr_email ON addresses (email)",
       "CREATE UNIQUE INDEX ux_addr_user ON addresses (user_id, email)",
       "CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES nodes(id))",
-      "CREATE TABLE messages (id INTEGER PRIMARY KEY, sender_id INTEGER REFERENCES users(id), recipient_id INTEGER REFERENCES users(id))",
+      "CREATE TABLE messages (id INTEGER PRIMARY KEY, sender_id INTEGER REFERENCES users(id), recipient_id INTEGER " ..
+        "REFERENCES users(id))",
       "CREATE TABLE pairs (a INTEGER NOT NULL, b INTEGER NOT NULL, v BLOB, PRIMARY KEY (a, b))",
-      "CREATE TABLE refs (id TEXT PRIMARY KEY, pa INTEGER, pb INTEGER, CONSTRAINT fk_pair FOREIGN KEY (pa, pb) REFERENCES pairs (a, b) ON DELETE CASCADE)",
+      "CREATE TABLE refs (id TEXT PRIMARY KEY, pa INTEGER, pb INTEGER, CONSTRAINT fk_pair FOREIGN KEY (pa, pb) " ..
+        "REFERENCES pairs (a, b) ON DELETE CASCADE)",
       "CREATE TABLE nopk (x INTEGER, y REAL)",
       "CREATE TABLE \"2things\" (id INTEGER PRIMARY KEY, flag BOOLEAN DEFAULT 0, d DATE, dt DATETIME)",
     }) do c:exec_driver_sql(s) end
@@ -114,18 +125,21 @@ function M.op()
       if not ok then w("ERR ", tostring(err and err.message or err):gsub("\n.*", ""), "\n") end
     end
     try("create_table", function(op) op.create_table("t", qs.Column("id", qs.Integer, {primary_key = true}),
-      qs.Column("n", qs.String(5), {comment = "c1"}), qs.Column("o", qs.Integer, qs.ForeignKey("o.id")), qs.Index("ix_t_n", "n"), {comment = "tc"}) end)
+      qs.Column("n", qs.String(5), {comment = "c1"}), qs.Column("o", qs.Integer, qs.ForeignKey("o.id")),
+        qs.Index("ix_t_n", "n"), {comment = "tc"}) end)
     try("create_table colon", function(op) op:create_table("t2", qs.Column("id", qs.Integer, {primary_key = true})) end)
     try("drop_table", function(op) op.drop_table("t", {schema = "s"}) end)
     try("drop_table bad", function(op) op.drop_table("t", {bogus = 1}) end)
     try("drop_table noname", function(op) op.drop_table("") end)
-    try("add_column", function(op) op.add_column("t", qs.Column("x", qs.Integer, {comment = "cx", nullable = false, server_default = "0"})) end)
+    try("add_column", function(op) op.add_column("t", qs.Column("x", qs.Integer, {comment = "cx", nullable = false,
+      server_default = "0"})) end)
     try("add_column bad", function(op) op.add_column("t", "x") end)
     try("drop_column", function(op) op.drop_column("t", "x", {schema = "s"}) end)
     try("drop_column bad", function(op) op.drop_column("t", 3) end)
     try("rename_table", function(op) op.rename_table("t", "u") end)
     try("rename_table bad", function(op) op.rename_table("t", "") end)
-    try("create_index", function(op) op.create_index("ix", "t", {"a", "b"}, {unique = true, postgresql_where = "a > 1", sqlite_where = "a > 2", postgresql_using = "hash", mysql_length = 4}) end)
+    try("create_index", function(op) op.create_index("ix", "t", {"a", "b"}, {unique = true,
+      postgresql_where = "a > 1", sqlite_where = "a > 2", postgresql_using = "hash", mysql_length = 4}) end)
     try("create_index expr", function(op) op.create_index("ix2", "t", {qs.column("a"), "b"}, {schema = "s"}) end)
     try("create_index bad", function(op) op.create_index("ix", "t", {}) end)
     try("create_index badopt", function(op) op.create_index("ix", "t", {"a"}, {where = "x"}) end)
@@ -133,22 +147,32 @@ function M.op()
     try("drop_index notable", function(op) op.drop_index("ix") end)
     try("execute", function(op) op.execute("UPDATE t SET a = 1") end)
     try("execute params", function(op) op.execute(qs.text("UPDATE t SET a = :v"), {v = 3}) end)
-    try("bulk_insert", function(op) op.bulk_insert(qs.table("t", qs.column("a"), qs.column("b")), {{a = 1, b = "x"}, {a = 2, b = "y"}}) end)
+    try("bulk_insert", function(op) op.bulk_insert(qs.table("t", qs.column("a"), qs.column("b")), {{a = 1, b = "x"},
+      {a = 2, b = "y"}}) end)
     try("bulk_insert empty", function(op) op.bulk_insert(qs.table("t", qs.column("a")), {}) end)
     try("bulk_insert bad", function(op) op.bulk_insert("t", {}) end)
-    try("alter_column full", function(op) op.alter_column("t", "a", {type = qs.String(9), nullable = false, server_default = "z", new_column_name = "aa", comment = "hi", existing_comment = "old"}) end)
-    try("alter_column existing", function(op) op.alter_column("t", "a", {nullable = true, existing_type = qs.Integer, existing_server_default = qs.text("5")}) end)
-    try("alter_column existing2", function(op) op.alter_column("t", "a", {type_ = qs.Integer, existing_nullable = false, existing_comment = "kept"}) end)
-    try("alter_column drop default", function(op) op.alter_column("t", "a", {server_default = false, existing_type = qs.Integer, existing_nullable = true, existing_comment = false}) end)
-    try("alter_column comment only", function(op) op.alter_column("t", "a", {comment = "only", existing_type = qs.Integer, existing_nullable = true}) end)
-    try("alter_column comment remove", function(op) op.alter_column("t", "a", {comment = false, existing_type = qs.Integer, existing_nullable = true}) end)
+    try("alter_column full", function(op) op.alter_column("t", "a", {type = qs.String(9), nullable = false,
+      server_default = "z", new_column_name = "aa", comment = "hi", existing_comment = "old"}) end)
+    try("alter_column existing", function(op) op.alter_column("t", "a", {nullable = true,
+      existing_type = qs.Integer, existing_server_default = qs.text("5")}) end)
+    try("alter_column existing2", function(op) op.alter_column("t", "a", {type_ = qs.Integer,
+      existing_nullable = false, existing_comment = "kept"}) end)
+    try("alter_column drop default", function(op) op.alter_column("t", "a", {server_default = false,
+      existing_type = qs.Integer, existing_nullable = true, existing_comment = false}) end)
+    try("alter_column comment only", function(op) op.alter_column("t", "a", {comment = "only",
+      existing_type = qs.Integer, existing_nullable = true}) end)
+    try("alter_column comment remove", function(op) op.alter_column("t", "a", {comment = false,
+      existing_type = qs.Integer, existing_nullable = true}) end)
     try("alter_column need", function(op) op.alter_column("t", "a", {nullable = false}) end)
-    try("alter_column need comment", function(op) op.alter_column("t", "a", {nullable = false, existing_type = qs.Integer}) end)
+    try("alter_column need comment", function(op) op.alter_column("t", "a", {nullable = false,
+      existing_type = qs.Integer}) end)
     try("alter_column rename", function(op) op.alter_column("t", "a", {new_column_name = "b"}) end)
     try("alter_column badcomment", function(op) op.alter_column("t", "a", {comment = 3}) end)
     try("alter_column badopt", function(op) op.alter_column("t", "a", {length = 3}) end)
-    try("create_unique_constraint", function(op) op.create_unique_constraint("uq", "t", {"a", "b"}, {deferrable = true, initially = "DEFERRED"}) end)
-    try("create_foreign_key", function(op) op.create_foreign_key("fk", "t", "o", {"a"}, {"id"}, {ondelete = "CASCADE", onupdate = "RESTRICT", source_schema = "s", referent_schema = "r"}) end)
+    try("create_unique_constraint", function(op) op.create_unique_constraint("uq", "t", {"a", "b"},
+      {deferrable = true, initially = "DEFERRED"}) end)
+    try("create_foreign_key", function(op) op.create_foreign_key("fk", "t", "o", {"a"}, {"id"},
+      {ondelete = "CASCADE", onupdate = "RESTRICT", source_schema = "s", referent_schema = "r"}) end)
     try("create_primary_key", function(op) op.create_primary_key("pk", "t", {"a", "b"}) end)
     try("create_primary_key bad", function(op) op.create_primary_key("pk", "t", {}) end)
     try("create_check_constraint", function(op) op.create_check_constraint("ck", "t", "a > 0") end)
@@ -158,8 +182,14 @@ function M.op()
     try("drop_constraint ck", function(op) op.drop_constraint("ck", "t", {type_ = "check"}) end)
     try("drop_constraint pk", function(op) op.drop_constraint("pk", "t", {type_ = "primary"}) end)
     try("get_bind", function(op, conn) assert(op.get_bind() == conn and op:get_bind() == conn) end)
-    try("batch", function(op) op.batch_alter_table("t", function(b) b.add_column(qs.Column("z", qs.Integer)); b.drop_column("y"); b.alter_column("a", {nullable = false, existing_type = qs.Integer, existing_comment = false}); b.create_index("ixb", {"a"}, {unique = true}); b.drop_index("ixc"); b.create_unique_constraint("uqb", {"a"}); b.create_foreign_key("fkb", "o", {"a"}, {"id"}); b.create_check_constraint("ckb", "a > 0"); b.create_primary_key("pkb", {"a"}); b.drop_constraint("fkb", {type_ = "foreignkey"}) end) end)
-    try("batch badopt", function(op) op.batch_alter_table("t", function(b) b.add_column(qs.Column("z", qs.Integer), {schema = "s"}) end) end)
+    try("batch", function(op) op.batch_alter_table("t", function(b) b.add_column(qs.Column("z",
+      qs.Integer)); b.drop_column("y"); b.alter_column("a", {nullable = false, existing_type = qs.Integer,
+      existing_comment = false}); b.create_index("ixb", {"a"},
+      {unique = true}); b.drop_index("ixc"); b.create_unique_constraint("uqb", {"a"}); b.create_foreign_key("fkb",
+      "o", {"a"}, {"id"}); b.create_check_constraint("ckb", "a > 0"); b.create_primary_key("pkb",
+      {"a"}); b.drop_constraint("fkb", {type_ = "foreignkey"}) end) end)
+    try("batch badopt", function(op) op.batch_alter_table("t", function(b) b.add_column(qs.Column("z", qs.Integer),
+      {schema = "s"}) end) end)
     try("batch bad", function(op) op.batch_alter_table("t") end)
   end
   return table.concat(out)

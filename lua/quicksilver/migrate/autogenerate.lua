@@ -274,7 +274,9 @@ end
 local function compare_foreign_keys(cx, t)
   local name, F = t.name, cx.F
   local dbfk = {}
-  for _, fk in ipairs(cx.insp:get_foreign_keys(name)) do dbfk[fk_key(fk.constrained_columns, fk.referred_table)] = fk end
+  for _, fk in ipairs(cx.insp:get_foreign_keys(name)) do
+    dbfk[fk_key(fk.constrained_columns, fk.referred_table)] = fk
+  end
   local myfk = {}
   for _, fk in ipairs(t.foreign_keys) do
     local ref = fk:get_column()
@@ -426,45 +428,62 @@ local function op_code(d, batch)
   return "    op." .. call(d, format("%q, ", d.table))
 end
 
---- The upgrade and downgrade bodies (Lua source) for the differences.
-function M.render(diffs, opts)
-  opts = opts or {}
-  local batch = opts.render_as_batch
-  local up, down = {}, {}
-  -- table-level operations, then the rest grouped by table
+-- The differences that are not whole tables, grouped by table in the order
+-- their tables first appear.
+local function by_table(diffs)
   local per_table, order = {}, {}
   for _, d in ipairs(diffs) do
-    if d.kind == "add_table" then
-      up[#up + 1] = table_code(d.t)
-    elseif d.kind == "remove_table" then
-      up[#up + 1] = format("    op.drop_table(%q)", d.table)
-    else
+    if d.kind ~= "add_table" and d.kind ~= "remove_table" then
       if not per_table[d.table] then per_table[d.table] = {}; order[#order + 1] = d.table end
       local l = per_table[d.table]
       l[#l + 1] = d
     end
   end
-  for _, tname in ipairs(order) do
-    local ds = per_table[tname]
-    if batch then up[#up + 1] = format("    op.batch_alter_table(%q, function(batch)", tname) end
-    for _, d in ipairs(ds) do up[#up + 1] = op_code(d, batch) end
-    if batch then up[#up + 1] = "    end)" end
+  return per_table, order
+end
+
+-- One table's operations into lines, inside batch_alter_table when batch.
+local function table_changes(lines, tname, ds, batch)
+  if batch then lines[#lines + 1] = format("    op.batch_alter_table(%q, function(batch)", tname) end
+  for _, d in ipairs(ds) do lines[#lines + 1] = op_code(d, batch) end
+  if batch then lines[#lines + 1] = "    end)" end
+end
+
+-- A whole table made or dropped.
+local function whole_table(d, make)
+  if make then return table_code(d.t) end
+  return format("    op.drop_table(%q)", d.table)
+end
+
+local function body(lines) return (#lines > 0 and concat(lines, "\n") or "    -- no changes") .. "\n" end
+
+--- The upgrade and downgrade bodies (Lua source) for the differences:
+--- tables made and dropped first, then each table's changes (in
+--- batch_alter_table with opts.render_as_batch); the downgrade undoes them
+--- in reverse order.
+---@param diffs table[] from compare
+---@param opts? {render_as_batch?: boolean}
+---@return string upgrade, string downgrade
+function M.render(diffs, opts)
+  local batch = (opts or {}).render_as_batch
+  local per_table, order = by_table(diffs)
+  local up, down = {}, {}
+  for _, d in ipairs(diffs) do
+    if d.kind == "add_table" or d.kind == "remove_table" then up[#up + 1] = whole_table(d, d.kind == "add_table") end
   end
-  -- downgrade: the reverse, in reverse order
+  for _, tname in ipairs(order) do table_changes(up, tname, per_table[tname], batch) end
   for i = #order, 1, -1 do
-    local tname = order[i]
-    local ds = per_table[tname]
-    if batch then down[#down + 1] = format("    op.batch_alter_table(%q, function(batch)", tname) end
-    for j = #ds, 1, -1 do down[#down + 1] = op_code(inverse(ds[j]), batch) end
-    if batch then down[#down + 1] = "    end)" end
+    local ds, undo = per_table[order[i]], {}
+    for j = #ds, 1, -1 do undo[#undo + 1] = inverse(ds[j]) end
+    table_changes(down, order[i], undo, batch)
   end
   for i = #diffs, 1, -1 do
     local d = diffs[i]
-    if d.kind == "add_table" then down[#down + 1] = format("    op.drop_table(%q)", d.table)
-    elseif d.kind == "remove_table" then down[#down + 1] = table_code(d.t) end
+    if d.kind == "add_table" or d.kind == "remove_table" then
+      down[#down + 1] = whole_table(d, d.kind == "remove_table")
+    end
   end
-  return (#up > 0 and concat(up, "\n") or "    -- no changes") .. "\n",
-    (#down > 0 and concat(down, "\n") or "    -- no changes") .. "\n"
+  return body(up), body(down)
 end
 
 return M
