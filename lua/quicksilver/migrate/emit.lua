@@ -105,7 +105,8 @@ function M.server_default(sd)
   if type(sd) == "table" and sd._is_clause then
     return format("qs.text(%q)", sd:compile({literal_binds = true}).sql)
   end
-  exc.raise(exc.ArgumentError, "autogenerate: cannot write the server_default " .. tostring(sd), nil, 4)
+  exc.raise(exc.ArgumentError, "migrate.emit: cannot write the server_default " .. tostring(sd) .. " as Lua source",
+    nil, 4)
 end
 
 -- The index options that hold a partial index's WHERE, each with a dialect
