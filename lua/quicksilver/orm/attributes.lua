@@ -199,10 +199,18 @@ end
 
 --- Reading a column attribute that has no value in the dict: NULL, or
 --- expired (loaded now, with every other expired attribute, in one SELECT).
+--- The SELECT is the business of the session the object is in
+--- (Session:_load_expired): this module sits below the loading and the
+--- session and reaches them only through that object, never by require.
 function M.get_column(st, key)
   local ex = st.expired
   if ex and ex[key] then
-    require("quicksilver.orm.loading").load_expired(st)
+    local session = st.session
+    if not session then
+      exc.raise(exc.DetachedInstanceError, format("Instance %s is not bound to a Session; attribute " ..
+        "refresh operation cannot proceed", tostring(st.obj)), nil, 3)
+    end
+    session:_load_expired(st)
     return st.dict[key]
   end
   return nil

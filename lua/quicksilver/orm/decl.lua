@@ -6,6 +6,10 @@ local util = require("quicksilver.util")
 local schema = require("quicksilver.sql.schema")
 local mapper_mod = require("quicksilver.orm.mapper")
 local attributes = require("quicksilver.orm.attributes")
+local hybrid = require("quicksilver.orm.hybrid")
+local relationships = require("quicksilver.orm.relationships")
+local elements = require("quicksilver.sql.elements")
+local SELECT = require("quicksilver.core").kinds.SELECT
 
 local M = {}
 
@@ -50,7 +54,7 @@ function M.column_property(expr)
   if type(expr) ~= "table" or not expr._is_clause then
     exc.raise(exc.ArgumentError, "column_property: expected a SQL expression", nil, 2)
   end
-  if expr._k == require("quicksilver.core").kinds.SELECT then expr = expr:scalar_subquery() end
+  if expr._k == SELECT then expr = expr:scalar_subquery() end
   return setmetatable({expr = expr}, ColumnPropertySpec)
 end
 
@@ -96,7 +100,7 @@ function M.association_proxy(collection, attr, opts)
   end
   util.check_options("association_proxy", opts, PROXY_OPTIONS, 2)
   local creator = opts and opts.creator
-  return require("quicksilver.orm.hybrid").hybrid_property(function(self)
+  return hybrid.hybrid_property(function(self)
     local out = {}
     local list = self[collection]
     if list == nil then return out end
@@ -118,7 +122,7 @@ function M.synonym(name)
   if type(name) ~= "string" then
     exc.raise(exc.ArgumentError, "synonym: expected the name of a mapped attribute", nil, 2)
   end
-  return require("quicksilver.orm.hybrid").hybrid_property(function(self) return self[name] end, {
+  return hybrid.hybrid_property(function(self) return self[name] end, {
     setter = function(self, v) self[name] = v end,
     expression = function(cls) return cls[name] end,
   })
@@ -368,7 +372,6 @@ local function model(parent, name, spec)
         p.deferred = (orm_option(c.mc, "deferred") or p.group) and true or nil
       end
     end
-    local elements = require("quicksilver.sql.elements")
     m.persist_from = parent_mapper.persist_from:join(tbl, #on == 1 and on[1] or elements.and_(unpack_(on)))
     m.joined = true
   elseif parent_mapper then
@@ -466,7 +469,6 @@ local function model(parent, name, spec)
     m.version_prop = parent_mapper.version_prop
   end
   -- relationships, hybrids, methods and plain class attributes
-  local relmod = require("quicksilver.orm.relationships")
   local rels = {}
   for k, v in pairs(spec) do
     if is_relationship(v) then rels[#rels + 1] = {key = k, spec = v} end
@@ -476,7 +478,7 @@ local function model(parent, name, spec)
     if m.props[r.key] then
       exc.raise(exc.ArgumentError, format("model %s: '%s' is both a column and a relationship", name, r.key), nil, 3)
     end
-    m:_add_relationship(relmod.new_property(m, r.key, r.spec))
+    m:_add_relationship(relationships.new_property(m, r.key, r.spec))
   end
   -- column_property entries and validators of the spec
   local cprops = {}

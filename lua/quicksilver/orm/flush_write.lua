@@ -8,6 +8,7 @@ local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local dml = require("quicksilver.sql.dml")
+local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
 local event = require("quicksilver.event")
 
@@ -291,7 +292,7 @@ local function stale_instance(conn, m, sts)
     for i, c in ipairs(m.pk_cols) do
       conds[i] = c:eq(committed_pk(st, i))
     end
-    local row = conn:execute(require("quicksilver.sql.selectable").select(vc):where(unpack(conds))):first()
+    local row = conn:execute(selectable.select(vc):where(unpack(conds))):first()
     if row == nil or row[1] ~= committed_version(st) then return st end
   end
   return sts[1]

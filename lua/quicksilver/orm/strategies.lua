@@ -10,6 +10,10 @@ local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
 local util = require("quicksilver.util")
+local mapper_mod = require("quicksilver.orm.mapper")
+local aliased_mod = require("quicksilver.orm.aliased")
+local loading = require("quicksilver.orm.loading")
+local polymorphic = require("quicksilver.orm.polymorphic")
 
 local M = {}
 
@@ -64,7 +68,7 @@ end
 function M.contains_eager(attr, alias)
   local o = new_option("contains_eager", attr, nil)
   if alias ~= nil then
-    local _, a = require("quicksilver.orm.aliased").inspect_aliased(alias)
+    local _, a = aliased_mod.inspect_aliased(alias)
     o.path[1].alias = a or alias
   end
   return o
@@ -72,7 +76,7 @@ end
 function Option:contains_eager(attr, alias)
   local o = new_option("contains_eager", attr, self)
   if alias ~= nil then
-    local _, a = require("quicksilver.orm.aliased").inspect_aliased(alias)
+    local _, a = aliased_mod.inspect_aliased(alias)
     o.path[#o.path].alias = a or alias
   end
   return o
@@ -371,7 +375,7 @@ function M.apply_column_options(stmt)
         if deferred[c] then return false end
         return not p.deferred or undeferred[c] == true or (p.group ~= nil and groups[p.group] == true)
       end)
-      local plan = require("quicksilver.orm.mapper").new_plan(m.base_mapper, cols)
+      local plan = mapper_mod.new_plan(m.base_mapper, cols)
       new_ents[#new_ents + 1] = {entity = e.entity, first = #columns + 1, count = #cols, plan = plan, from = e.from}
       for _, c in ipairs(cols) do columns[#columns + 1] = alias and alias.c[c.key] or c end
       pos = pos + e.count
@@ -484,7 +488,6 @@ end
 --- top, objs: the statement's one entity and its object per raw row, when
 --- the rows were made into objects already.
 function M.populate_joined(session, raw, joins, top, objs)
-  local loading = require("quicksilver.orm.loading")
   local instance, instance_at = loading.instance, loading.instance_at
   local lists, parents_of = {}, {}
   local has_collection = false
@@ -630,7 +633,7 @@ function M.apply(session, stmt, rows, keys, bare)
   end
   if #objs == 0 then return end
   local done = {}
-  local SP = require("quicksilver.orm.polymorphic").SelectinPolymorphic
+  local SP = polymorphic.SelectinPolymorphic
   for _, opt in ipairs(stmt._options or {}) do
     if getmetatable(opt) == SP then opt:apply(session, objs) end
   end

@@ -24,6 +24,7 @@
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local event = require("quicksilver.event")
+local fire = require("quicksilver.orm.session_events").fire
 
 local pairs, ipairs, next, tostring, error, concat =
   pairs, ipairs, next, tostring, error, table.concat
@@ -93,7 +94,6 @@ local function run(session, colls)
   local uow = new_uow(session)
   uow.colls = colls
   reset_listening()
-  local fire = require("quicksilver.orm.session").fire
   if event.has(session, "before_flush") then
     fire(session, "before_flush", uow, nil)
     -- a listener may have changed collections
