@@ -48,17 +48,17 @@ endif
 
 CC ?= cc
 CFLAGS_BASE := -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-  -D_POSIX_C_SOURCE=200809L -Ic/include $(SAN_FLAGS)
+  -D_POSIX_C_SOURCE=200809L -Ic/include -Ic/binding -Ic/compiler -Ic/driver $(SAN_FLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
-CORE_SRC := $(wildcard c/src/*.c c/src/compile/*.c c/src/dialect/*.c) c/src/driver/sqlite3.c
-BIND_SRC := $(wildcard c/binding/*.c)
+CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c) c/driver/sqlite3.c
+BIND_SRC := $(wildcard c/binding/*.c c/compiler/*.c c/orm/*.c)
 # Server drivers: their own modules, so a SQLite-only build needs no libpq.
-PG_SRC := c/src/driver/libpq.c c/src/error.c c/src/buf.c c/src/clock.c c/binding/drivers/lpostgresql.c
+PG_SRC := c/driver/libpq.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
 PG_OBJ := $(PG_SRC:%.c=$(BUILD)/obj/pg/%.o)
 PG_MODULE := $(BUILD)/quicksilver/driver/postgresql.so
-MY_SRC := c/src/driver/mariadb.c c/src/error.c c/src/buf.c c/src/clock.c c/binding/drivers/lmysql.c
+MY_SRC := c/driver/mariadb.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lmysql.c
 MY_OBJ := $(MY_SRC:%.c=$(BUILD)/obj/my/%.o)
 MY_MODULE := $(BUILD)/quicksilver/driver/mysql.so
 MY_CFLAGS = $(shell pkg-config --cflags libmariadb 2>/dev/null)
@@ -71,7 +71,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 MODULE := $(BUILD)/quicksilver/core.so
 FORK_BIN := $(BUILD)/pool_fork_server
 # The binding under a failing allocator (c/test/alloc/): the core and the
-# binding linked with Lua 5.4 (c_tests links only c/src).
+# binding linked with Lua 5.4 (c_tests links only the Lua-free core).
 ALLOC_BIN := $(BUILD)/alloc_tests
 CANCEL_BIN := $(BUILD)/cancel_server
 # The C unit tests: built and run once c/test/test_main.c exists.
@@ -196,7 +196,7 @@ $(BUILD)/bench/raw_sqlite: bench/core/raw_sqlite.c
 bench-crossing: $(BUILD)/bench/crossing.so
 	@cd bench/crossing && LUA_PATH="" LUA_CPATH="$(CURDIR)/$(BUILD)/bench/?.so" $(LUA) run.lua
 
-$(BUILD)/bench/crossing.so: bench/crossing/walk.c c/src/buf.c c/src/dialect/dialect.c c/src/error.c
+$(BUILD)/bench/crossing.so: bench/crossing/walk.c c/core/buf.c c/dialect/dialect.c c/core/error.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -shared -o $@ $^
 
@@ -210,12 +210,12 @@ $(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h)
 
 # Fault spec 7 (fork) against a real PostgreSQL: its own program, run by
 # spec/support/run_tests.sh once the server is up.
-$(FORK_BIN): c/test/server/pool_fork_server.c c/src/pool.c c/src/conn.c c/src/error.c c/src/buf.c c/src/clock.c c/src/driver/libpq.c
+$(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 
 # Timeouts and cancels on PostgreSQL and MariaDB: run by run_tests.sh too.
-$(CANCEL_BIN): c/test/server/cancel_server.c c/src/conn.c c/src/error.c c/src/buf.c c/src/clock.c c/src/driver/libpq.c c/src/driver/mariadb.c
+$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/mariadb.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread
 

@@ -10,8 +10,8 @@ end
 
 local lua_files = list("find lua/quicksilver -name '*.lua' ! -name '*.d.lua' | LC_ALL=C sort")
 -- the core: everything but the server drivers, which are rocks of their own
-local c_files = list("find c/src c/binding -name '*.c' ! -path '*/drivers/*' ! -name libpq.c " ..
-  "! -name mariadb.c | LC_ALL=C sort")
+local c_files = list("find c/core c/dialect c/driver c/compiler c/binding c/orm -name '*.c' " ..
+  "! -name libpq.c ! -name mariadb.c ! -name lpostgresql.c ! -name lmysql.c | LC_ALL=C sort")
 
 local out = {
   '-- quicksilver: the core, the SQLite driver and the Lua modules.',
@@ -29,7 +29,7 @@ local out = {
   '    ["quicksilver.core"] = {', '      sources = {',
 }
 for _, f in ipairs(c_files) do out[#out + 1] = '        "' .. f .. '",' end
-for _, l in ipairs({'      },', '      incdirs = { "c/include", "$(SQLITE_INCDIR)" },',
+for _, l in ipairs({'      },', '      incdirs = { "c/include", "c/binding", "c/compiler", "c/driver", "$(SQLITE_INCDIR)" },',
     '      libdirs = { "$(SQLITE_LIBDIR)" },', '      libraries = { "sqlite3", "pthread" },',
     '      defines = { "_POSIX_C_SOURCE=200809L" },', '    },'}) do out[#out + 1] = l end
 for _, f in ipairs(lua_files) do
@@ -58,7 +58,7 @@ local function driver_rock(spec)
     'build = {', '  type = "builtin",', '  modules = {',
     string.format('    ["%s"] = {', spec.module),
     '      sources = { "' .. table.concat(spec.sources, '", "') .. '" },',
-    string.format('      incdirs = { "c/include", "$(%s_INCDIR)%s" },', spec.dep, spec.incsub or ""),
+    string.format('      incdirs = { "c/include", "c/driver", "$(%s_INCDIR)%s" },', spec.dep, spec.incsub or ""),
     string.format('      libdirs = { "$(%s_LIBDIR)" },', spec.dep),
     string.format('      libraries = { "%s" },', spec.lib), '      defines = { "_POSIX_C_SOURCE=200809L" },', '    },',
     '  },', '}', '',
@@ -71,10 +71,10 @@ end
 -- PostgreSQL: Debian's libpq header is postgresql/libpq-fe.h (NOTES.md).
 driver_rock({package = "quicksilver-postgresql", library = "libpq", module = "quicksilver.driver.postgresql",
   summary = "PostgreSQL driver for quicksilver (libpq)", dep = "PQ", header = "postgresql/libpq-fe.h",
-  lib = "pq", sources = {"c/src/driver/libpq.c", "c/src/error.c", "c/src/buf.c", "c/src/clock.c", "c/binding/drivers/lpostgresql.c"}})
+  lib = "pq", sources = {"c/driver/libpq.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lpostgresql.c"}})
 
 -- MySQL and MariaDB: libmariadb, the libmysqlclient API.
 driver_rock({package = "quicksilver-mysql", library = "libmariadb", module = "quicksilver.driver.mysql",
   summary = "MySQL and MariaDB driver for quicksilver (libmariadb)", dep = "MARIADB", header = "mariadb/mysql.h",
   incsub = "/mariadb", lib = "mariadb",
-  sources = {"c/src/driver/mariadb.c", "c/src/error.c", "c/src/buf.c", "c/src/clock.c", "c/binding/drivers/lmysql.c"}})
+  sources = {"c/driver/mariadb.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lmysql.c"}})

@@ -22,8 +22,8 @@ build = {
   type = "builtin",
   modules = {
     ["quicksilver.driver.mysql"] = {
-      sources = { "c/src/driver/mariadb.c", "c/src/error.c", "c/src/buf.c", "c/src/clock.c", "c/binding/drivers/lmysql.c" },
-      incdirs = { "c/include", "$(MARIADB_INCDIR)/mariadb" },
+      sources = { "c/driver/mariadb.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lmysql.c" },
+      incdirs = { "c/include", "c/driver", "$(MARIADB_INCDIR)/mariadb" },
       libdirs = { "$(MARIADB_LIBDIR)" },
       libraries = { "mariadb" },
       defines = { "_POSIX_C_SOURCE=200809L" },

@@ -22,8 +22,8 @@ build = {
   type = "builtin",
   modules = {
     ["quicksilver.driver.postgresql"] = {
-      sources = { "c/src/driver/libpq.c", "c/src/error.c", "c/src/buf.c", "c/src/clock.c", "c/binding/drivers/lpostgresql.c" },
-      incdirs = { "c/include", "$(PQ_INCDIR)" },
+      sources = { "c/driver/libpq.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lpostgresql.c" },
+      incdirs = { "c/include", "c/driver", "$(PQ_INCDIR)" },
       libdirs = { "$(PQ_LIBDIR)" },
       libraries = { "pq" },
       defines = { "_POSIX_C_SOURCE=200809L" },

@@ -35,7 +35,7 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
     local listed = {}
     for _, s in ipairs(modules["quicksilver.core"].sources) do listed[s] = true end
     local missing = {}
-    for _, f in ipairs(files("find c/src c/binding -name '*.c' ! -path '*/drivers/*' ! -name libpq.c ! -name mariadb.c | sort")) do
+    for _, f in ipairs(files("find c/core c/dialect c/driver c/compiler c/binding c/orm -name '*.c' ! -name libpq.c ! -name mariadb.c ! -name lpostgresql.c ! -name lmysql.c | sort")) do
       if not listed[f] then missing[#missing + 1] = f end
     end
     assert.same({}, missing, HINT)
@@ -59,8 +59,8 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
     assert.is_not_nil(m)
     local srcs = {}
     for _, src in ipairs(m.sources) do srcs[src] = true end
-    assert.is_true(srcs["c/src/driver/libpq.c"])
-    assert.is_true(srcs["c/binding/drivers/lpostgresql.c"])
+    assert.is_true(srcs["c/driver/libpq.c"])
+    assert.is_true(srcs["c/driver/lpostgresql.c"])
     assert.equal("postgresql/libpq-fe.h", pg.external_dependencies.PQ.header)
     local my = load_rockspec("rocks/quicksilver-mysql-scm-1.rockspec")
     assert.is_not_nil(my.build.modules["quicksilver.driver.mysql"])

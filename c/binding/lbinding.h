@@ -69,4 +69,42 @@ int qsB_row_dicts(lua_State *L);
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
                  const int *codes);
 
+/* How C checks a Lua value bound for a column type (no Lua call). */
+#define QS_TYPE_CHECKS(X) \
+  X(none) X(integer) X(number) X(string) X(boolean) X(bytes) X(decimal) X(json)
+
+enum {
+#define QS_CHECK_(name) QSV_##name,
+  QS_TYPE_CHECKS(QS_CHECK_)
+#undef QS_CHECK_
+  QSV_LAST_
+};
+
+/* How C converts a column value on the way out (no Lua call). */
+#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json) X(integer)
+
+enum {
+#define QS_RESULT_(name) QSR_##name,
+  QS_RESULT_CODES(QS_RESULT_)
+#undef QS_RESULT_
+  QSR_LAST_
+};
+
+/* JSON (ljson.c): encode the value at idx, leaving the string pushed, or
+** return the reason; decode text, leaving the value pushed, or return why. */
+const char *qsB_json_encode(lua_State *L, int idx);
+const char *qsB_json_decode(lua_State *L, const char *s, size_t n);
+void qsB_open_json(lua_State *L);
+/* core.dialect_caps, core.dialect_names (ldialect.c). */
+void qsB_open_dialect(lua_State *L);
+
+/* The module's parts outside c/binding: lcore.c calls each to add its
+** functions to the module table at the top (c/compiler: the cache key and
+** the code tables; c/orm: the unit of work's and the loader's loops). */
+void qsB_open_cachekey(lua_State *L);
+void qsB_open_uow(lua_State *L);
+void qsB_open_load(lua_State *L);
+/* Pushes the four code tables as fields of the table at the top. */
+void qsB_export_codes(lua_State *L);
+
 #endif

@@ -7,7 +7,7 @@
 ** userdata before a statement is taken from the cache, so no Lua error can
 ** leave a statement checked out.
 */
-#include "lnodes.h"
+#include "lbinding.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 ** qs.exc factory that the Lua layer registers), so the Lua layer decides
 ** what to attach and when to raise; misuse of the binding itself raises.
 */
-#include "lnodes.h"
+#include "lbinding.h"
 
 #include <string.h>
 
@@ -260,6 +260,7 @@ int luaopen_quicksilver_core(lua_State *L) {
   luaL_newlib(L, funcs);
   qsB_export_codes(L);
   qsB_open_json(L);
+  qsB_open_dialect(L);
   qsB_open_cachekey(L);
   qsB_open_uow(L);
   qsB_open_load(L);

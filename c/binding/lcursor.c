@@ -9,7 +9,7 @@
 ** is), 2 the keymap shared by the rows: {name = index, [index] = name},
 ** 3 the per-column result conversions (QSR_* codes or Lua functions).
 */
-#include "lnodes.h"
+#include "lbinding.h"
 
 #include <string.h>
 

@@ -10,7 +10,7 @@
 ** JSON -> Lua: arrays come back marked (so [] stays an array), null as the
 ** json_null sentinel, integers as Lua integers when they fit.
 */
-#include "lnodes.h"
+#include "lbinding.h"
 
 #include <errno.h>
 #include <math.h>

@@ -8,7 +8,7 @@
 ** row[i], row.name and #row; their own methods start with "_" and are
 ** looked up after the column names, so every column name stays reachable.
 */
-#include "lnodes.h"
+#include "lbinding.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -304,20 +304,67 @@ qs_conn *qs_pool_rec_conn(qs_pool_rec *r);
 double qs_pool_rec_age(qs_pool_rec *r);
 
 /*
-** Dialects: the SQL flavour (parameter style, identifier quoting).
+** Dialects: the SQL flavour of one database, as an object (SQLAlchemy's
+** DefaultDialect): what the database can do, as capability flags and values
+** that code above asks instead of the dialect's name, and how it is spelled.
+** One file per database in c/dialect/; adding a dialect = adding a file and
+** its line in dialect.c's list.
 */
 typedef enum qs_paramstyle {
   QS_PARAM_QMARK = 0,    /* ?   (SQLite, MySQL) */
   QS_PARAM_DOLLAR = 1    /* $1  (PostgreSQL) */
 } qs_paramstyle;
 
+/* Capability flags: X(FLAG, lua_name, what it says). Exported to Lua as
+** booleans named lua_name (core.dialect_caps). */
+#define QS_DIALECT_CAPS(X)                                                            \
+  X(INSERT_RETURNING, insert_returning, "INSERT ... RETURNING")                       \
+  X(UPDATE_RETURNING, update_returning, "UPDATE ... RETURNING")                       \
+  X(DELETE_RETURNING, delete_returning, "DELETE ... RETURNING")                       \
+  X(INSERT_MANY_RETURNING, insert_many_returning, "multi-row INSERT ... RETURNING")   \
+  X(FULL_JOIN, full_join, "FULL OUTER JOIN")                                          \
+  X(DML_CTE, dml_cte, "WITH before INSERT, UPDATE or DELETE")                         \
+  X(DISTINCT_ON, distinct_on, "SELECT DISTINCT ON (...)")                             \
+  X(FOR_UPDATE, for_update, "SELECT ... FOR UPDATE (left out where absent)")           \
+  X(NATIVE_BOOLEAN, native_boolean, "TRUE and FALSE rather than 1 and 0")             \
+  X(TRANSACTIONAL_DDL, transactional_ddl, "DDL inside a transaction rolls back")      \
+  X(ALTER_TABLE, alter_table, "ALTER COLUMN and ADD/DROP CONSTRAINT")                 \
+  X(COMMENT_ON, comment_on, "COMMENT ON TABLE/COLUMN statements")                     \
+  X(INLINE_COMMENTS, inline_comments, "COMMENT clauses inside CREATE TABLE")          \
+  X(FK_IMPLICIT_INDEX, fk_implicit_index, "the server indexes every foreign key")     \
+  X(PARTIAL_INDEX, partial_index, "CREATE INDEX ... WHERE")
+
+enum {
+#define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
+  QS_DIALECT_CAPS(QS_CAPBIT_)
+#undef QS_CAPBIT_
+  QS_CAPBIT_LAST_
+};
+#define QS_CAP(flag) (1u << QS_CAPBIT_##flag)
+
+/* How an INSERT that meets an existing key is spelled. */
+typedef enum qs_upsert_form {
+  QS_UPSERT_ON_CONFLICT = 0,       /* ON CONFLICT (...) DO UPDATE / NOTHING */
+  QS_UPSERT_ON_DUPLICATE_KEY = 1   /* ON DUPLICATE KEY UPDATE */
+} qs_upsert_form;
+
 typedef struct qs_dialect {
-  const char *name;      /* "sqlite", "postgresql", "mysql" */
+  const char *name;          /* "sqlite", "postgresql", "mysql", "mariadb" */
   qs_paramstyle paramstyle;
-  char quote_open;       /* identifier quote: '"' or '`' */
+  char quote_open;           /* identifier quote: '"' or '`' */
   char quote_close;
+  unsigned caps;             /* QS_CAP(...) flags */
+  qs_upsert_form upsert;
+  int max_params;            /* bind parameters one statement may hold */
+  int insertmany_rows;       /* rows per multi-row INSERT of an executemany; 0: one
+                                statement per row (SQLite, where a row costs no round trip) */
+  const char *partial_index_option;   /* "postgresql_where", "sqlite_where" or NULL */
 } qs_dialect;
 
+/* Nonzero when d has capability flag cap (a QS_CAP(...) value). */
+#define qs_dialect_can(d, cap) (((d)->caps & (cap)) != 0)
+/* The dialects, in a fixed order; *n receives their number. */
+const qs_dialect *const *qs_dialect_list(int *n);
 const qs_dialect *qs_dialect_find(const char *name);
 /* Appends ident quoted for d, doubling embedded quote characters. */
 int qs_dialect_quote(const qs_dialect *d, qs_buf *out, const char *ident,

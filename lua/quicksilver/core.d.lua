@@ -40,7 +40,7 @@ function core.code_classes() end
 ---@return string
 function core.ident(dialect, name) end
 
---- Compiles a statement tree (lnodes.h) for a dialect.
+--- Compiles a statement tree (c/compiler/nodes.h) for a dialect.
 ---@param stmt table
 ---@param dialect string
 ---@param opts? {literal_binds?: boolean}

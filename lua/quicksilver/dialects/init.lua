@@ -1,7 +1,7 @@
 --- dialects/init.lua: finds a dialect by the name a URL starts with.
 --- A dialect module says how to talk SQL to one database from Lua: the driver
 --- options a URL turns into, per-connection setup, isolation levels. The SQL
---- spelling itself lives in C (c/src/dialect/).
+--- spelling itself lives in C (c/dialect/).
 local exc = require("quicksilver.exc")
 
 local M = {}

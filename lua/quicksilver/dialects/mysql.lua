@@ -7,6 +7,9 @@ local exc = require("quicksilver.exc")
 local M = {}
 
 M.name = "mysql"
+--- What the dialect can do (c/dialect/mysql.c); a MariaDB server swaps in
+--- MariaDB's (for_url, on_connect). Code above asks these, never the name.
+M.caps = require("quicksilver.core").dialect_caps("mysql")
 M.driver = "mysql"
 M.paramstyle = "qmark"
 M.insertmanyvalues = 1000   -- rows per multi-row INSERT in an executemany
@@ -33,7 +36,10 @@ function M.default_poolclass() return "queue" end
 --- A dialect for this URL: "mariadb://" names the flavour up front.
 function M.for_url(url)
   local d = setmetatable({}, {__index = M})
-  if url:get_backend_name() == "mariadb" then d.name = "mariadb" end
+  if url:get_backend_name() == "mariadb" then
+    d.name = "mariadb"
+    d.caps = require("quicksilver.core").dialect_caps("mariadb")
+  end
   return d
 end
 
@@ -51,7 +57,10 @@ function M.on_connect(cconn, opts, dialect)
   if dialect and not rawget(dialect, "server_version") then
     local v = check(cconn:execute("SELECT VERSION()")):fetch()[1][1]
     rawset(dialect, "server_version", v)
-    if v:find("MariaDB", 1, true) then rawset(dialect, "name", "mariadb") end
+    if v:find("MariaDB", 1, true) then
+      rawset(dialect, "name", "mariadb")
+      rawset(dialect, "caps", require("quicksilver.core").dialect_caps("mariadb"))
+    end
   end
 end
 

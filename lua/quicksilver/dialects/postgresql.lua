@@ -12,6 +12,8 @@ local function qs_null()
 end
 
 M.name = "postgresql"
+--- What the dialect can do (c/dialect/postgresql.c): code above asks these, never the name.
+M.caps = require("quicksilver.core").dialect_caps("postgresql")
 M.driver = "postgresql"
 M.paramstyle = "numeric_dollar"
 M.insertmanyvalues = 1000   -- rows per multi-row INSERT in an executemany

@@ -15,6 +15,8 @@ local exc = require("quicksilver.exc")
 local M = {}
 
 M.name = "sqlite"
+--- What the dialect can do (c/dialect/sqlite.c): code above asks these, never the name.
+M.caps = require("quicksilver.core").dialect_caps("sqlite")
 M.driver = "sqlite"
 M.paramstyle = "qmark"
 M.default_isolation_level = "SERIALIZABLE"

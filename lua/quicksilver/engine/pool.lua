@@ -131,7 +131,7 @@ function StaticPool:status()
 end
 
 ---@class quicksilver.QueuePool: quicksilver.Pool
---- SQLAlchemy's QueuePool over the thread-safe C pool (c/src/pool.c): up to
+--- SQLAlchemy's QueuePool over the thread-safe C pool (c/core/pool.c): up to
 --- pool_size idle connections kept, max_overflow more opened on demand, a
 --- checkout that finds none waits pool_timeout seconds and then raises
 --- TimeoutError. In a coroutine scheduler, `pool_wait` (a function that

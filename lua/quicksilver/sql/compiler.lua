@@ -123,7 +123,7 @@ end
 local function compile_cached(node, dialect, sig, stmt, opts)
   local key, binds = cache_key(node)
   if key == nil then
-    -- the walk could not key every part of it (see lcachekey.c): compiled
+    -- the walk could not key every part of it (see c/compiler/cachekey.c): compiled
     -- on its own rather than under a key that leaves structure out
     cache.uncacheable = cache.uncacheable + 1
     local c = finish(ccompile(node, dialect, opts), dialect, stmt)

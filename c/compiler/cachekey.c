@@ -1,5 +1,5 @@
 /*
-** lcachekey.c: the structural cache key of a statement (SQLAlchemy 1.4's
+** cachekey.c: the structural cache key of a statement (SQLAlchemy 1.4's
 ** cache-key idea). Two statements built the same way (equal structure,
 ** different bound values) get the same key, so the second compiles from the
 ** cache. The walk goes over every field of every node in sorted key order;
@@ -14,7 +14,7 @@
 **
 ** core.cache_key(stmt) -> key, binds   (key nil: not cacheable)
 */
-#include "lnodes.h"
+#include "nodes.h"
 
 #include <stdlib.h>
 #include <string.h>

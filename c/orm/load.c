@@ -1,5 +1,5 @@
 /*
-** lload.c: the ORM's object loading loop in C. select(Model) turns every
+** load.c: the ORM's object loading loop in C. select(Model) turns every
 ** row into an object through the identity map; for the plain case (one
 ** primary-key column, no polymorphic discriminator, every attribute in
 ** the row, no load listeners) that is a fixed sequence of table reads and
@@ -14,7 +14,7 @@
 **   objects by row index. Returns the index of the first row not taken
 **   (#raw + 1 when all were).
 */
-#include "lnodes.h"
+#include "lbinding.h"
 
 #include <stdio.h>
 

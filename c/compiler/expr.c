@@ -1,8 +1,8 @@
 /*
-** lcompile_expr.c: expressions: columns, binds, operators, functions, CASE,
+** expr.c: expressions: columns, binds, operators, functions, CASE,
 ** CAST, IN, BETWEEN, labels and subqueries used as values.
 */
-#include "lcompile.h"
+#include "compile.h"
 
 #include <string.h>
 
@@ -643,7 +643,7 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
       qs_buf_putc(c->b, ')');
       break;
     case QSK_FUNCTION: function(c, idx); break;
-    case QSK_LABEL:   /* "expr AS name" in a columns clause: lcompile_stmt.c */
+    case QSK_LABEL:   /* "expr AS name" in a columns clause: stmt.c */
       s = qsC_string(c, idx, "name", &n);
       if (c->label_refs && s) qsC_ident(c, s, n);
       else sub(c, idx, "element", prec);

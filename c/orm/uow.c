@@ -1,5 +1,5 @@
 /*
-** luow.c: the unit of work's per-flush loops in C. The ORM's flush orders
+** uow.c: the unit of work's per-flush loops in C. The ORM's flush orders
 ** mappers and rows by their dependencies (qs_toposort) and, for each dirty
 ** object, finds the attributes that changed since it was loaded; both run
 ** over every object of a flush, so they cost no Lua loop.
@@ -10,7 +10,7 @@
 ** core.pick(t, keys) -> copy
 ** core.copy_list(list) -> copy
 */
-#include "lnodes.h"
+#include "lbinding.h"
 
 #include <limits.h>
 

@@ -1,26 +1,30 @@
 /*
-** dialect.c: the SQL flavours the compiler writes, by name.
+** dialect.c: the list of dialects and the spelling they share.
 **
-** A dialect says how SQL is spelled (placeholders, identifier quoting);
-** how it travels to the server is the driver's business (c/src/driver/).
-** The per-dialect differences the compiler needs grow here as it grows.
+** A dialect says how SQL is spelled and what the database can do; each is
+** one object in its own file (sqlite.c, postgresql.c, mysql.c). How SQL
+** travels to the server is the driver's business (c/driver/).
 */
 #include "quicksilver.h"
+#include "dialects.h"
 
 #include <string.h>
 
-static const qs_dialect dialects[] = {
-  {"sqlite", QS_PARAM_QMARK, '"', '"'},
-  {"postgresql", QS_PARAM_DOLLAR, '"', '"'},
-  {"mysql", QS_PARAM_QMARK, '`', '`'},
-  {"mariadb", QS_PARAM_QMARK, '`', '`'},
+static const qs_dialect *const dialects[] = {
+  &qs__dialect_sqlite, &qs__dialect_postgresql, &qs__dialect_mysql, &qs__dialect_mariadb,
 };
+
+/* qs_dialect_list: every dialect, for code that walks them all (tests, Lua). */
+const qs_dialect *const *qs_dialect_list(int *n) {
+  *n = (int)(sizeof dialects / sizeof dialects[0]);
+  return dialects;
+}
 
 /* qs_dialect_find: the dialect called name, or NULL. */
 const qs_dialect *qs_dialect_find(const char *name) {
   size_t i;
   for (i = 0; i < sizeof dialects / sizeof dialects[0]; i++)
-    if (strcmp(dialects[i].name, name) == 0) return &dialects[i];
+    if (strcmp(dialects[i]->name, name) == 0) return dialects[i];
   return NULL;
 }
 

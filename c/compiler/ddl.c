@@ -1,9 +1,9 @@
 /*
-** lcompile_ddl.c: CREATE/DROP TABLE and INDEX. DDL has no parameters, so
+** ddl.c: CREATE/DROP TABLE and INDEX. DDL has no parameters, so
 ** defaults and CHECK expressions go through the literal renderer (binds are
 ** written inline), and referential actions are checked against a fixed list.
 */
-#include "lcompile.h"
+#include "compile.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /*
-** lcompile_stmt.c: SELECT (columns, FROM with joins and correlation, WHERE,
+** stmt.c: SELECT (columns, FROM with joins and correlation, WHERE,
 ** GROUP BY, HAVING, ORDER BY, LIMIT/OFFSET, FOR UPDATE) and INSERT, UPDATE,
 ** DELETE.
 */
-#include "lcompile.h"
+#include "compile.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /*
-** lcompile.h: the compiler's shared state. The compiler walks a statement's
-** Lua tables (lnodes.h) and writes SQL into a buffer owned by a userdata, so
+** compile.h: the compiler's shared state. The compiler walks a statement's
+** Lua tables (nodes.h) and writes SQL into a buffer owned by a userdata, so
 ** it may raise (CompileError, through the qs.exc factory) at any point
 ** without leaking. What it learns besides the SQL lands in Lua tables on
 ** the stack: the bind keys in placeholder order with the values the
@@ -10,7 +10,7 @@
 #ifndef QS_LCOMPILE_H
 #define QS_LCOMPILE_H
 
-#include "lnodes.h"
+#include "nodes.h"
 
 typedef struct qsC {
   lua_State *L;

@@ -1,13 +1,13 @@
 /*
-** lnodes.h: the contract between the Lua expression elements and the C
+** nodes.h: the contract between the Lua expression elements and the C
 ** compiler that walks them. Every node is a Lua table whose field _k holds a
 ** kind from QS_NODE_KINDS; operators, value checks and result conversions
 ** are codes too. The binding exports these lists to Lua (core.kinds,
 ** core.ops, core.type_checks, core.result_codes), so the two sides never
 ** keep separate copies.
 */
-#ifndef QS_LNODES_H
-#define QS_LNODES_H
+#ifndef QS_NODES_H
+#define QS_NODES_H
 
 #include "lbinding.h"
 
@@ -47,38 +47,6 @@ enum {
   QSO_LAST_
 };
 
-/* How C checks a Lua value bound for a column type (no Lua call). */
-#define QS_TYPE_CHECKS(X) \
-  X(none) X(integer) X(number) X(string) X(boolean) X(bytes) X(decimal) X(json)
-
-enum {
-#define QS_CHECK_(name) QSV_##name,
-  QS_TYPE_CHECKS(QS_CHECK_)
-#undef QS_CHECK_
-  QSV_LAST_
-};
-
-/* How C converts a column value on the way out (no Lua call). */
-#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json) X(integer)
-
-enum {
-#define QS_RESULT_(name) QSR_##name,
-  QS_RESULT_CODES(QS_RESULT_)
-#undef QS_RESULT_
-  QSR_LAST_
-};
-
-/* JSON (ljson.c): encode the value at idx, leaving the string pushed, or
-** return the reason; decode text, leaving the value pushed, or return why. */
-const char *qsB_json_encode(lua_State *L, int idx);
-const char *qsB_json_decode(lua_State *L, const char *s, size_t n);
-void qsB_open_json(lua_State *L);
-void qsB_open_cachekey(lua_State *L);
-void qsB_open_uow(lua_State *L);
-void qsB_open_load(lua_State *L);
 int qsC_kind(lua_State *L, int idx);
-
-/* Pushes the four code tables as fields of the table at the top. */
-void qsB_export_codes(lua_State *L);
 
 #endif

@@ -308,7 +308,7 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
     /* "could not determine data type of parameter $n": a parameter with
     ** nothing around it to type it (SELECT $1, an untyped string): that one
     ** is made text, and the statement prepared again, until all are typed.
-    ** (Parameters of a known type carry a cast: lcompile.c.) */
+    ** (Parameters of a known type carry a cast: c/compiler/compile.c.) */
     Oid types[256];
     int count = 0, tries;
     memset(types, 0, sizeof types);

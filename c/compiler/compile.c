@@ -1,5 +1,5 @@
 /*
-** lcompile.c: the compiler's entry points and shared machinery.
+** compile.c: the compiler's entry points and shared machinery.
 **
 ** core.compile(stmt, dialect, opts) -> compiled
 **   compiled = {sql, keys, values, checks, procs, result_names, result_types}
@@ -8,7 +8,7 @@
 **   how the value is checked (C) or converted (Lua) before binding.
 ** core.compile_text(dialect, sql) -> sql, keys   (qs.text on its own)
 */
-#include "lcompile.h"
+#include "compile.h"
 
 #include <stdarg.h>
 #include <stdio.h>
