@@ -64,6 +64,25 @@ describe("loader strategies", function()
     assert.equal("a1", users[1].addresses[1].email)   -- order_by
   end)
 
+  it("selectinload of a many-to-one: one SELECT of the targets not in the identity map", function()
+    s:add(Address({email = "orphan"}))
+    s:commit()
+    local u2 = s:get(User, 2)
+    local rec = helpers.recorder(engine)
+    local addrs = s:scalars(qs.select(Address):options(orm.selectinload(Address.user)):order_by(Address.id)):all()
+    local sel = {}
+    for _, r in ipairs(rec) do if r.sql:find("^SELECT") then sel[#sel + 1] = r end end
+    assert.equal(2, #sel)
+    -- the users of the 12 addresses but user 2, who is in the identity map
+    local list = assert(sel[2].sql:match(" IN %(([^)]*)%)"))
+    assert.equal(5, select(2, list:gsub("[^,]+", "")))
+    assert.equal(13, #addrs)
+    for i = 1, 12 do assert.equal("u" .. math.floor((i + 1) / 2), addrs[i].user.name) end
+    assert.equal(u2, addrs[3].user)
+    assert.is_nil(addrs[13].user)
+    assert.equal(2, #helpers.matching(rec, "^SELECT"))   -- nothing loaded on access
+  end)
+
   it("selectinload costs two SELECTs for any number of parents", function()
     local users = s:scalars(qs.select(User):options(orm.selectinload(User.addresses))):all()
     local total = 0
