@@ -4,6 +4,7 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 
 describe("loader strategies", function()
@@ -16,21 +17,9 @@ describe("loader strategies", function()
   end
 
   before_each(function()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "users",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      addresses = orm.relationship("Address", {back_populates = "user", order_by = "Address.email"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "addresses",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email = orm.mapped_column(qs.String(20)),
-      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-      tags = orm.relationship("Tag", {lazy = "raise"}),
-    })
+    local m = fixtures.user_address({addresses = {order_by = "Address.email"},
+      address = {tags = orm.relationship("Tag", {lazy = "raise"})}})
+    Base, User, Address = m.Base, m.User, m.Address
     Tag = Base:model("Tag", {
       __tablename = "tags",
       id = orm.mapped_column(qs.Integer, {primary_key = true}),
@@ -158,20 +147,8 @@ describe("criteria along relationships", function()
   local Base, User, Address, engine, s
 
   before_each(function()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "users",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      addresses = orm.relationship("Address", {back_populates = "user"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "addresses",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email = orm.mapped_column(qs.String(20)),
-      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-    })
+    local m = fixtures.user_address()
+    Base, User, Address = m.Base, m.User, m.Address
     engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
@@ -227,29 +204,12 @@ describe("aliases, column loading and more strategies", function()
   end
 
   before_each(function()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "users",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      email = orm.mapped_column(qs.String(20)),
-      bio = orm.mapped_column(qs.Text, {deferred = true}),
-      addresses = orm.relationship("Address", {back_populates = "user", order_by = "Address.email"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "addresses",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email = orm.mapped_column(qs.String(20)),
-      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-    })
-    Node = Base:model("Node", {
-      __tablename = "nodes",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      parent_id = orm.mapped_column(qs.ForeignKey("nodes.id")),
-      children = orm.relationship("Node", {backref = "parent"}),
-    })
+    local m = fixtures.user_address({addresses = {order_by = "Address.email"},
+      user = function()
+        return {email = orm.mapped_column(qs.String(20)), bio = orm.mapped_column(qs.Text, {deferred = true})}
+      end})
+    Base, User, Address = m.Base, m.User, m.Address
+    Node = fixtures.node({base = Base}).Node
     engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
