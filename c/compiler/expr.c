@@ -613,6 +613,8 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
   const char *s;
   idx = lua_absindex(L, idx);
   luaL_checkstack(L, 20, "expression too deeply nested");
+  if (++c->expr_depth > QS_MAX_EXPR_DEPTH)
+    qsC_error(c, QS_COMPILE, "expression nested deeper than %d levels", QS_MAX_EXPR_DEPTH);
   k = qsC_kind(L, idx);
   switch (k) {
     case QSK_COLUMN: column(c, idx); break;
@@ -693,4 +695,5 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
       qsC_error(c, QS_ARGUMENT, "%s (use col:eq() for comparisons, qs.true_()/qs.false_() for truth)",
                 lua_tostring(L, -1));
   }
+  c->expr_depth--;
 }
