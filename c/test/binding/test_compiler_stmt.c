@@ -249,6 +249,8 @@ TEST_IMPL(compiler_update_delete) {
     "RETURNING is not supported by dialect mysql for DELETE");
   EXPECT_ERROR(L, ALL, "return {_k = K.DELETE}",
     "DELETE without a table");
+  EXPECT_ERROR(L, ALL, "return {_k = K.UPDATE, _pairs = {{uname, A('x', STR)}}}",
+    "UPDATE without a table");
   /* MySQL reads the target through a derived table */
   EXPECT_SQL(L, "mysql", "local sub = SEL({F('max', uid)}, {users}) return {_k = K.DELETE, table = users, _where = BIN('EQ', uid, {_k = K.SCALAR_SELECT, element = sub}), _extra_froms = {teams}}",
     "DELETE FROM users USING users, teams WHERE users.id = (SELECT max(users.id) AS max_1 FROM (SELECT * FROM users) AS users)");
