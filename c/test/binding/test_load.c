@@ -89,10 +89,16 @@ TEST_IMPL(load_fallback_rows) {
               "local out = {} local n = core.load_objects(rows({{nil, 'x'}, {4, 'd'}}), 1, 0, SPEC, {}, SESSION, out)"
               " return n .. ' ' .. tostring(out[1]) .. ' ' .. rawget(out[2], STATE).key",
               "3 nil User:4");
-  /* a key C does not spell (a boolean, a float, beyond 2^53): left to Lua */
+  /* a key C does not spell (a boolean, a fraction, a float beyond the
+  ** 64-bit range): left to Lua */
   EXPECT_EVAL(L, "return core.load_objects(rows({{true, 'x'}}), 1, 0, SPEC, {}, SESSION, {})", "1");
   EXPECT_EVAL(L, "return core.load_objects(rows({{1.5, 'x'}}), 1, 0, SPEC, {}, SESSION, {})", "1");
-  EXPECT_EVAL(L, "return core.load_objects(rows({{1, 'a'}, {2^53, 'x'}}), 1, 0, SPEC, {}, SESSION, {})", "2");
+  EXPECT_EVAL(L, "return core.load_objects(rows({{1, 'a'}, {2^64, 'x'}}), 1, 0, SPEC, {}, SESSION, {})", "2");
+  /* an integral float past 2^53 but in range: its digits, as Lua keys it */
+  EXPECT_EVAL(L,
+              "local imap = {} local n = core.load_objects(rows({{2^53, 'x'}}), 1, 0, SPEC, imap, SESSION, {})"
+              " return n .. ' ' .. tostring(imap['User:9007199254740992'] ~= nil)",
+              "2 true");
   /* something that is not a Row: left to Lua */
   EXPECT_EVAL(L, "return core.load_objects({{1, 'x'}}, 1, 0, SPEC, {}, SESSION, {})", "1");
   /* the entity's columns further right in the row (base) */
