@@ -25,6 +25,7 @@ build = {
     ["quicksilver.core"] = {
       sources = {
         "c/binding/lconn.c",
+        "c/binding/lcontract.c",
         "c/binding/lcore.c",
         "c/binding/lcursor.c",
         "c/binding/ldialect.c",

@@ -6,19 +6,10 @@
 #include "fields.h"
 
 #include "compile.h"
+#include "lcontract.h"
+
+static const qsB_contract_field node_fields[] = {QS_NODE_FIELDS(QSB_CONTRACT_ENTRY)};
 
 void qsC_export_fields(lua_State *L) {
-  lua_newtable(L);
-#define QS_EXPORT_FIELD_(name, carriers, form, meaning) \
-  lua_createtable(L, 0, 3);                            \
-  lua_pushliteral(L, carriers);                        \
-  lua_setfield(L, -2, "carriers");                     \
-  lua_pushliteral(L, form);                            \
-  lua_setfield(L, -2, "form");                         \
-  lua_pushliteral(L, meaning);                         \
-  lua_setfield(L, -2, "meaning");                      \
-  lua_setfield(L, -2, #name);
-  QS_NODE_FIELDS(QS_EXPORT_FIELD_)
-#undef QS_EXPORT_FIELD_
-  lua_setfield(L, -2, "node_fields");
+  qsB_export_contract(L, "node_fields", node_fields, sizeof node_fields / sizeof node_fields[0]);
 }

@@ -4,22 +4,12 @@
 */
 #include "layout.h"
 
-#include "lbinding.h"
+#include "lcontract.h"
 
 void qsB_export_orm_fields(lua_State *L);
 
+static const qsB_contract_field orm_fields[] = {QS_ORM_FIELDS(QSB_CONTRACT_ENTRY)};
+
 void qsB_export_orm_fields(lua_State *L) {
-  lua_newtable(L);
-#define QS_EXPORT_ORM_FIELD_(name, carriers, form, meaning) \
-  lua_createtable(L, 0, 3);                                \
-  lua_pushliteral(L, carriers);                            \
-  lua_setfield(L, -2, "carriers");                         \
-  lua_pushliteral(L, form);                                \
-  lua_setfield(L, -2, "form");                             \
-  lua_pushliteral(L, meaning);                             \
-  lua_setfield(L, -2, "meaning");                          \
-  lua_setfield(L, -2, #name);
-  QS_ORM_FIELDS(QS_EXPORT_ORM_FIELD_)
-#undef QS_EXPORT_ORM_FIELD_
-  lua_setfield(L, -2, "orm_fields");
+  qsB_export_contract(L, "orm_fields", orm_fields, sizeof orm_fields / sizeof orm_fields[0]);
 }

@@ -4,6 +4,17 @@
 -- field name a C file reads from a Lua table by the functions it reads with.
 local M = {}
 
+-- The index of the quote that closes the C string or character literal
+-- opening at i (escapes skipped), or #src.
+local function literal_end(src, i)
+  local q, j, n = src:sub(i, i), i + 1, #src
+  while j <= n and src:sub(j, j) ~= q do
+    if src:sub(j, j) == "\\" then j = j + 1 end
+    j = j + 1
+  end
+  return j
+end
+
 --- The text of path with comments blanked out (string literals kept).
 ---@param path string
 ---@return string
@@ -23,11 +34,7 @@ function M.source(path)
       out[#out + 1] = string.rep(" ", j - i)
       i = j
     elseif c == '"' or c == "'" then
-      local j = i + 1
-      while j <= n and src:sub(j, j) ~= c do
-        if src:sub(j, j) == "\\" then j = j + 1 end
-        j = j + 1
-      end
+      local j = literal_end(src, i)
       out[#out + 1] = src:sub(i, j)
       i = j + 1
     else
@@ -45,12 +52,7 @@ local function arguments(src, open)
   while i <= n do
     local c = src:sub(i, i)
     if c == '"' or c == "'" then
-      local j = i + 1
-      while j <= n and src:sub(j, j) ~= c do
-        if src:sub(j, j) == "\\" then j = j + 1 end
-        j = j + 1
-      end
-      i = j
+      i = literal_end(src, i)
     elseif c == "(" or c == "[" or c == "{" then
       depth = depth + 1
     elseif c == ")" or c == "]" or c == "}" then
@@ -125,12 +127,7 @@ function M.functions(src)
     while i <= #src do
       local c = src:sub(i, i)
       if c == '"' or c == "'" then
-        local j = i + 1
-        while j <= #src and src:sub(j, j) ~= c do
-          if src:sub(j, j) == "\\" then j = j + 1 end
-          j = j + 1
-        end
-        i = j
+        i = literal_end(src, i)
       elseif c == "{" then depth = depth + 1
       elseif c == "}" then
         depth = depth - 1

@@ -53,6 +53,16 @@ lua_State *bt_state(void) {
   return L;
 }
 
+lua_State *bt_state_with(const char *setup) {
+  lua_State *L = bt_state();
+  if (L != NULL && luaL_dostring(L, setup) != LUA_OK) {
+    fprintf(stderr, "  setup failed: %s\n", lua_tostring(L, -1));
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}
+
 static char result[16384];
 
 /* Copies the error at the top (a core error table: name, message) into

@@ -18,6 +18,8 @@
 
 /* A fresh state: the standard libraries, `core`, and the prelude's globals. */
 lua_State *bt_state(void);
+/* bt_state() that has run setup too (NULL when it failed: printed). */
+lua_State *bt_state_with(const char *setup);
 /* Runs chunk (it returns a node and optional compile options), compiles
 ** the node for dialect; the compiled table is left in the global R. Returns
 ** the SQL, or "ERROR <class>: <message>" (a copy valid until the next call). */

@@ -17,9 +17,8 @@ static const char setup[] =
   "SESSION = {}\n";
 
 TEST_IMPL(load_new_objects) {
-  lua_State *L = bt_state();
+  lua_State *L = bt_state_with(setup);
   ASSERT(L != NULL);
-  ASSERT(luaL_dostring(L, setup) == LUA_OK);
   ASSERT(luaL_dostring(L,
                        "imap, out = {}, {}\n"
                        "nxt = core.load_objects(rows({{1, 'a'}, {2, nil}}), 1, 0, SPEC, imap, SESSION, out)\n"
@@ -52,9 +51,8 @@ TEST_IMPL(load_new_objects) {
 }
 
 TEST_IMPL(load_identity_map) {
-  lua_State *L = bt_state();
+  lua_State *L = bt_state_with(setup);
   ASSERT(L != NULL);
-  ASSERT(luaL_dostring(L, setup) == LUA_OK);
   ASSERT(luaL_dostring(L,
                        "old = setmetatable({}, INSTANCE_MT)\n"
                        "oldst = {dict = {id = 1, name = 'mine'}}\n"
@@ -81,9 +79,8 @@ TEST_IMPL(load_identity_map) {
 }
 
 TEST_IMPL(load_fallback_rows) {
-  lua_State *L = bt_state();
+  lua_State *L = bt_state_with(setup);
   ASSERT(L != NULL);
-  ASSERT(luaL_dostring(L, setup) == LUA_OK);
   /* a NULL key: no object for the row (an outer join's missing side), and on */
   EXPECT_EVAL(L,
               "local out = {} local n = core.load_objects(rows({{nil, 'x'}, {4, 'd'}}), 1, 0, SPEC, {}, SESSION, out)"
@@ -113,9 +110,8 @@ TEST_IMPL(load_fallback_rows) {
 }
 
 TEST_IMPL(load_refuses_bad_specs) {
-  lua_State *L = bt_state();
+  lua_State *L = bt_state_with(setup);
   ASSERT(L != NULL);
-  ASSERT(luaL_dostring(L, setup) == LUA_OK);
   EXPECT_EVAL(L,
               "local bad = {} for k, v in pairs(SPEC) do bad[k] = v end bad.prefix = nil"
               " return select(2, pcall(core.load_objects, rows({{1, 'a'}}), 1, 0, bad, {}, SESSION, {})).message",

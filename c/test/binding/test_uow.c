@@ -10,17 +10,8 @@
 static const char show[] =
   "function show(t) local o = {} for i = 1, #t do o[i] = tostring(t[i]) end return table.concat(o, ',') end\n";
 
-static lua_State *state(void) {
-  lua_State *L = bt_state();
-  if (L != NULL && luaL_dostring(L, show) != LUA_OK) {
-    lua_close(L);
-    return NULL;
-  }
-  return L;
-}
-
 TEST_IMPL(uow_toposort) {
-  lua_State *L = state();
+  lua_State *L = bt_state_with(show);
   ASSERT(L != NULL);
   /* a chain given backwards: order and levels */
   EXPECT_EVAL(L, "local o, l = core.toposort(4, {3, 4, 2, 3, 1, 2}) return show(o) .. ' ' .. show(l)",
@@ -50,7 +41,7 @@ TEST_IMPL(uow_toposort) {
 }
 
 TEST_IMPL(uow_changed_keys) {
-  lua_State *L = state();
+  lua_State *L = bt_state_with(show);
   ASSERT(L != NULL);
   /* in list order; 1 == 1.0; tables by identity; nil differs from a value */
   EXPECT_EVAL(L,
@@ -106,9 +97,8 @@ static const char states[] =
   "end\n";
 
 TEST_IMPL(uow_changed_collections) {
-  lua_State *L = state();
+  lua_State *L = bt_state_with(states);
   ASSERT(L != NULL);
-  ASSERT(luaL_dostring(L, states) == LUA_OK);
   /* a list compares by position, a one-to-one place by identity; a loaded
   ** collection without a snapshot counts as changed; rels_of only for a
   ** mapper without _coll_rels */
@@ -132,7 +122,7 @@ TEST_IMPL(uow_changed_collections) {
 }
 
 TEST_IMPL(uow_pick_copy_list) {
-  lua_State *L = state();
+  lua_State *L = bt_state_with(show);
   ASSERT(L != NULL);
   /* nil values are left out; the keys' order does not matter */
   EXPECT_EVAL(L,
