@@ -69,6 +69,7 @@ build = {
     ["quicksilver.dialects.typemap"] = "lua/quicksilver/dialects/typemap.lua",
     ["quicksilver.engine.base"] = "lua/quicksilver/engine/base.lua",
     ["quicksilver.engine.create"] = "lua/quicksilver/engine/create.lua",
+    ["quicksilver.engine.insertmany"] = "lua/quicksilver/engine/insertmany.lua",
     ["quicksilver.engine.pool"] = "lua/quicksilver/engine/pool.lua",
     ["quicksilver.engine.reflection"] = "lua/quicksilver/engine/reflection.lua",
     ["quicksilver.engine.result"] = "lua/quicksilver/engine/result.lua",

@@ -148,6 +148,15 @@ function M.set(list)
   return s
 end
 
+--- The set of a table's keys: {a = 1, b = 2} -> {a = true, b = true}.
+---@param t table
+---@return table<any, boolean>
+function M.keyset(t)
+  local s = {}
+  for k in pairs(t) do s[k] = true end
+  return s
+end
+
 --- Calls fn(...) in a scope: on_ok(...) after it returns, on_err(err) when
 --- it raises, then re-raises that same error object. Returns fn's results.
 ---@param fn function
