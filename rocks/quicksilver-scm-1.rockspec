@@ -112,6 +112,7 @@ build = {
     ["quicksilver.sql.elements"] = "lua/quicksilver/sql/elements.lua",
     ["quicksilver.sql.schema"] = "lua/quicksilver/sql/schema.lua",
     ["quicksilver.sql.selectable"] = "lua/quicksilver/sql/selectable.lua",
+    ["quicksilver.sql.statement"] = "lua/quicksilver/sql/statement.lua",
     ["quicksilver.sql.types"] = "lua/quicksilver/sql/types.lua",
     ["quicksilver.sql.visitors"] = "lua/quicksilver/sql/visitors.lua",
     ["quicksilver.util"] = "lua/quicksilver/util.lua",

@@ -12,7 +12,6 @@ M.name = "mysql"
 M.caps = require("quicksilver.core").dialect_caps("mysql")
 M.driver = "mysql"
 M.paramstyle = "qmark"
-M.insertmanyvalues = 1000   -- rows per multi-row INSERT in an executemany
 M.default_isolation_level = "REPEATABLE READ"
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
   ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
