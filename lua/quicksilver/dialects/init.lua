@@ -3,6 +3,7 @@
 --- options a URL turns into, per-connection setup, isolation levels. The SQL
 --- spelling itself lives in C (c/dialect/).
 local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
 
 local M = {}
 
@@ -37,6 +38,21 @@ function M.load(name)
   return mod
 end
 
+--- The dialect module whose engine_options hold the create_engine option
+--- `key` (an option only that database takes), or nil when none claims it.
+---@param key string
+---@return table|nil
+function M.option_owner(key)
+  local names = {}
+  for name in pairs(M.known) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local ok, mod = pcall(require, M.known[name])
+    if ok and mod.engine_options and mod.engine_options[key] then return mod end
+  end
+  return nil
+end
+
 --- Driver options of a server URL: host, port, user, password, database,
 --- and the query keys in `passthrough` (any other key is an ArgumentError).
 ---@param url table
@@ -49,7 +65,7 @@ function M.server_connect_args(url, passthrough, what)
   if url.username then args.user = url.username end
   if url.password then args.password = url.password end
   if url.database then args.database = url.database end
-  require("quicksilver.util").check_options(what .. " URL", url.query, passthrough, 5)
+  util.check_options(what .. " URL", url.query, passthrough, 5)
   for k, v in pairs(url.query or {}) do
     args[k] = type(v) == "table" and v[#v] or v
   end

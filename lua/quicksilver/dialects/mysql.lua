@@ -7,6 +7,7 @@ local exc = require("quicksilver.exc")
 local M = {}
 
 M.name = "mysql"
+M.display_name = "MySQL"   -- in messages
 --- What the dialect can do (c/dialect/mysql.c); a MariaDB server swaps in
 --- MariaDB's (for_url, on_connect). Code above asks these, never the name.
 M.caps = require("quicksilver.core").dialect_caps("mysql")

@@ -12,6 +12,7 @@ local function qs_null()
 end
 
 M.name = "postgresql"
+M.display_name = "PostgreSQL"   -- in messages
 --- What the dialect can do (c/dialect/postgresql.c): code above asks these, never the name.
 M.caps = require("quicksilver.core").dialect_caps("postgresql")
 M.driver = "postgresql"

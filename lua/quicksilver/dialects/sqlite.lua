@@ -15,12 +15,16 @@ local exc = require("quicksilver.exc")
 local M = {}
 
 M.name = "sqlite"
+M.display_name = "SQLite"   -- in messages
 --- What the dialect can do (c/dialect/sqlite.c): code above asks these, never the name.
 M.caps = require("quicksilver.core").dialect_caps("sqlite")
 M.driver = "sqlite"
 M.paramstyle = "qmark"
 M.default_isolation_level = "SERIALIZABLE"
 M.isolation_levels = {SERIALIZABLE = true, ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
+--- The create_engine options only this dialect takes (engine/create.lua
+--- refuses them with another database's URL).
+M.engine_options = {busy_timeout = true, sqlite_foreign_keys = true, sqlite_transaction_mode = true}
 
 local modes = {
   lazy = {"BEGIN", "write"},
