@@ -5,6 +5,7 @@
 --- transaction (autobegin), commit()/rollback() end it. Errors from the C
 --- layer come back as values; this file attaches the statement and
 --- parameters, runs the handle_error listeners and raises.
+local catalog = require("quicksilver.engine.catalog")
 local compiler = require("quicksilver.sql.compiler")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
@@ -757,6 +758,19 @@ function Connection:execute(stmt, params, opts)
     fire(self, "after_execute", self, stmt, params, eopts, result)
   end
   return result
+end
+
+--- The catalog querier of this connection: what the dialect's catalog
+--- questions (has_table, get_columns, ...) run their SQL through
+--- (dialects/support.lua). Made once per Connection.
+---@return table
+function Connection:catalog()
+  local q = self._catalog
+  if not q then
+    q = catalog.querier(self)
+    self._catalog = q
+  end
+  return q
 end
 
 --- Executes SQL text exactly as written for the driver, with positional
