@@ -1,5 +1,6 @@
---- util.lua: small helpers shared by every layer. Requires only exc (which
---- requires nothing).
+--- util.lua: small helpers shared by every layer. Requires only the C core
+--- and exc (which requires nothing).
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 
 local M = {}
@@ -10,6 +11,10 @@ local concat, sort, format = table.concat, table.sort, string.format
 
 local unpack = table.unpack or unpack   -- luacheck: ignore (5.1)
 M.unpack = unpack
+
+-- The option prefixes of the dialects C knows (postgresql_where, mysql_length, ...).
+local DIALECT_PREFIXES = {}
+for _, name in ipairs(core.dialect_names()) do DIALECT_PREFIXES[name] = true end
 
 --- Packs varargs with their count, so trailing nils survive.
 ---@return table
@@ -67,7 +72,6 @@ end
 ---@return string
 M.repr = exc.render_value
 
-local DIALECT_PREFIXES = {postgresql = true, mysql = true, mariadb = true, sqlite = true}
 
 --- Refuses an option the code would otherwise ignore: the first key of opts
 --- (by name) that known (a set: {key = true}) does not hold raises
