@@ -84,6 +84,7 @@ build = {
     ["quicksilver"] = "lua/quicksilver/init.lua",
     ["quicksilver.migrate.autogenerate"] = "lua/quicksilver/migrate/autogenerate.lua",
     ["quicksilver.migrate.batch"] = "lua/quicksilver/migrate/batch.lua",
+    ["quicksilver.migrate.emit"] = "lua/quicksilver/migrate/emit.lua",
     ["quicksilver.migrate"] = "lua/quicksilver/migrate/init.lua",
     ["quicksilver.migrate.offline"] = "lua/quicksilver/migrate/offline.lua",
     ["quicksilver.migrate.op"] = "lua/quicksilver/migrate/op.lua",
