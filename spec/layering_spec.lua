@@ -20,13 +20,18 @@
 --   c/compiler and c/orm may include c/binding headers, not each other's.
 -- c/test is not checked (the allocation test drives Lua on purpose).
 
--- Module files (*.d.lua files are LuaLS descriptions, not modules).
-local function lua_files()
+-- The files a find command lists, sorted.
+local function found(cmd)
   local list = {}
-  local p = io.popen("find lua/quicksilver -name '*.lua' ! -name '*.d.lua' | sort")
+  local p = io.popen(cmd .. " | sort")
   for f in p:lines() do list[#list + 1] = f end
   p:close()
   return list
+end
+
+-- Module files (*.d.lua files are LuaLS descriptions, not modules).
+local function lua_files()
+  return found("find lua/quicksilver -name '*.lua' ! -name '*.d.lua'")
 end
 
 -- layer of a module name; lower numbers sit lower
@@ -226,11 +231,7 @@ local ALLOWED = {
 }
 
 local function c_files()
-  local list = {}
-  local p = io.popen("find c -name '*.[ch]' | sort")
-  for f in p:lines() do list[#list + 1] = f end
-  p:close()
-  return list
+  return found("find c -name '*.[ch]'")
 end
 
 -- header file name -> zone of the folder that holds it
