@@ -85,6 +85,17 @@ describe("sql.statement (the engine's inspection API)", function()
     assert.not_matches("CAST", compiler.compile_dml(qs.insert(t), "postgresql", {id = true, v = true}).sql)
   end)
 
+  it("returning_primary_key: the INSERT with RETURNING of the key, made once per statement", function()
+    local s = qs.insert(t)
+    local r = statement.returning_primary_key(s)
+    assert.equal(r, statement.returning_primary_key(s))
+    assert.same({t.c.id}, statement.returning(r))
+    assert.is_nil(statement.returning(s))
+    -- a statement derived from s is another statement, with its own
+    local s2 = s:values({v = "x"})
+    assert.are_not.equal(r, statement.returning_primary_key(s2))
+  end)
+
   it("autoincrement_column: an integer primary key alone; nil for others", function()
     assert.equal(t.c.id, statement.autoincrement_column(t))
     assert.is_nil(statement.autoincrement_column(other))

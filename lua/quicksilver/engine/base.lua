@@ -660,12 +660,7 @@ local function implicit_returning_target(self, stmt, p)
   if not autoinc or p[autoinc.key] ~= nil or statement.held_value(stmt, autoinc.key) ~= nil then
     return nil
   end
-  local target = rawget(stmt, "_implicit_returning")
-  if not target then
-    target = stmt:returning(util.unpack(stmt.table:primary_key_columns()))
-    rawset(stmt, "_implicit_returning", target)
-  end
-  return target
+  return statement.returning_primary_key(stmt)
 end
 
 -- INSERT/UPDATE/DELETE with one parameter set (or none). A one-row INSERT

@@ -80,7 +80,7 @@ function M.expanded(conn, one, rows, first, last, eopts)
   params.n = nrows * nk
   local x = {sql = sql, keys = nil, values = EMPTY, checks = xchecks, procs = xprocs,
     result_procs = one.result_procs}
-  return conn:_cursor_execute(sql, params, x, false, eopts)
+  return conn:_cursor_execute(sql, params, x, false, eopts or conn._exec_opts)
 end
 
 -- rows[first..last] as one statement: the expanded one-row INSERT, else a

@@ -8,7 +8,8 @@ local elements = require("quicksilver.sql.elements")
 
 local M = {}
 
-local type, ipairs, setmetatable = type, ipairs, setmetatable
+local type, ipairs, setmetatable, rawget, rawset = type, ipairs, setmetatable, rawget, rawset
+local unpack = table.unpack or unpack   -- luacheck: ignore (5.1)
 local TEXT = core.kinds.TEXT
 
 --- True when obj can be given to Connection:execute (a statement, text(),
@@ -98,6 +99,20 @@ function M.with_cast_values(stmt, keys)
     return e, fd
   end
   return typed, #stmt:_effective(keys)._pairs
+end
+
+--- The INSERT stmt with RETURNING of its table's primary key (how a new
+--- key comes back where the database has no lastrowid), made once per
+--- statement object (a copy of stmt makes its own: util.copy leaves it out).
+---@param stmt table
+---@return table
+function M.returning_primary_key(stmt)
+  local target = rawget(stmt, "_implicit_returning")
+  if not target then
+    target = stmt:returning(unpack(stmt.table:primary_key_columns()))
+    rawset(stmt, "_implicit_returning", target)
+  end
+  return target
 end
 
 --- The table's column that takes the database's new id when a row does
