@@ -107,6 +107,7 @@ build = {
     ["quicksilver.orm.query"] = "lua/quicksilver/orm/query.lua",
     ["quicksilver.orm.relationships"] = "lua/quicksilver/orm/relationships.lua",
     ["quicksilver.orm.session"] = "lua/quicksilver/orm/session.lua",
+    ["quicksilver.orm.session_events"] = "lua/quicksilver/orm/session_events.lua",
     ["quicksilver.orm.strategies"] = "lua/quicksilver/orm/strategies.lua",
     ["quicksilver.orm.unitofwork"] = "lua/quicksilver/orm/unitofwork.lua",
     ["quicksilver.sql.compiler"] = "lua/quicksilver/sql/compiler.lua",
