@@ -141,7 +141,13 @@ end
 ---@param caps table|string
 ---@return table[]
 function M.comment_statements(t, caps)
-  if type(caps) == "string" then caps = core.dialect_caps(caps) end
+  if type(caps) == "string" then
+    local ok, named = pcall(core.dialect_caps, caps)
+    if not ok then
+      exc.raise(exc.ArgumentError, "comment_statements: unknown dialect '" .. caps .. "'", nil, 2)
+    end
+    caps = named
+  end
   local out = {}
   if not caps.comment_on then return out end
   if t.comment ~= nil then out[#out + 1] = M.SetComment(t, nil, t.comment) end
