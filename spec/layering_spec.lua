@@ -19,15 +19,8 @@
 --   c/binding never includes c/compiler or c/orm headers (they sit on it);
 --   c/compiler and c/orm may include c/binding headers, not each other's.
 -- c/test is not checked (the allocation test drives Lua on purpose).
-
--- The files a find command lists, sorted.
-local function found(cmd)
-  local list = {}
-  local p = io.popen(cmd .. " | sort")
-  for f in p:lines() do list[#list + 1] = f end
-  p:close()
-  return list
-end
+local sources = require("spec.support.sources")
+local found, read, modname = sources.find, sources.read, sources.modname
 
 -- Module files (*.d.lua files are LuaLS descriptions, not modules).
 local function lua_files()
@@ -48,10 +41,6 @@ local function layer(name)
   return nil
 end
 
-local function modname(path)
-  return (path:gsub("^lua/", ""):gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", "."))
-end
-
 -- The module names a Lua source requires, anywhere in it (comments left out).
 local function requires_of(src)
   src = src:gsub("%-%-%[(=*)%[.-%]%1%]", ""):gsub("%-%-[^\n]*", "")
@@ -62,13 +51,6 @@ local function requires_of(src)
   for dep in src:gmatch("require%s*%(?%s*[\"']([%w%._]+)[\"']") do add(dep) end
   for dep in src:gmatch("pcall%s*%(%s*require%s*,%s*[\"']([%w%._]+)[\"']") do add(dep) end
   return out
-end
-
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
 end
 
 -- module name -> list of quicksilver modules it requires

@@ -4,12 +4,10 @@
 -- lua/quicksilver/dialects/ (where a name selects the module for a URL).
 local NAMES = {"sqlite", "postgresql", "mysql", "mariadb"}
 
+local sources = require("spec.support.sources")
+
 local function lua_files()
-  local list = {}
-  local p = io.popen("find lua/quicksilver -name '*.lua' ! -path 'lua/quicksilver/dialects/*' | sort")
-  for f in p:lines() do list[#list + 1] = f end
-  p:close()
-  return list
+  return sources.find("find lua/quicksilver -name '*.lua' ! -path 'lua/quicksilver/dialects/*'")
 end
 
 -- "file:line: text" for each comparison of a dialect name in src.
@@ -48,10 +46,7 @@ describe("dialect questions, not dialect names", function()
   it("no module outside dialects/ compares a dialect's name", function()
     local bad = {}
     for _, path in ipairs(lua_files()) do
-      local f = assert(io.open(path))
-      local src = f:read("*a")
-      f:close()
-      for _, hit in ipairs(name_checks(path, src)) do bad[#bad + 1] = hit end
+      for _, hit in ipairs(name_checks(path, sources.read(path))) do bad[#bad + 1] = hit end
     end
     assert.same({}, bad)
   end)
