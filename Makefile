@@ -74,6 +74,11 @@ FORK_BIN := $(BUILD)/pool_fork_server
 # binding linked with Lua 5.4 (c_tests links only the Lua-free core).
 ALLOC_BIN := $(BUILD)/alloc_tests
 CANCEL_BIN := $(BUILD)/cancel_server
+# The compiler and the ORM accelerators driven through the Lua C API
+# (c/test/binding/): the core, the binding, the compiler and c/orm linked
+# with Lua 5.4; test_main.c runs their list (c/test/binding/test_list.h).
+BINDING_TESTS := $(BUILD)/binding_tests
+BTEST_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard c/test/binding/*.c)) $(BUILD)/obj/binding_main/test_main.o
 # The C unit tests: built and run once c/test/test_main.c exists.
 CTESTS := $(if $(wildcard c/test/test_main.c),$(BUILD)/c_tests)
 # The same binding built against LuaJIT (Lua 5.1 API): the compat header's proof.
@@ -94,7 +99,7 @@ LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 .PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan
 
 all: build
-build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN)
+build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -142,11 +147,18 @@ $(BUILD)/c_tests: $(CORE_OBJ) $(TEST_OBJ)
 $(ALLOC_BIN): $(BUILD)/obj/c/test/alloc/alloc_fail.o $(CORE_OBJ) $(BIND_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) $(shell pkg-config --libs lua$(LUA_VERSION)) -lpthread -lm
 
+$(BUILD)/obj/binding_main/test_main.o: c/test/test_main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -DTEST_LIST_FILE='"binding/test_list.h"' -MMD -MP -c $< -o $@
+
+$(BINDING_TESTS): $(BTEST_OBJ) $(CORE_OBJ) $(BIND_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) $(shell pkg-config --libs lua$(LUA_VERSION)) -lpthread -lm
+
 $(BUILD)/lua$(LUA_VERSION)-asan: spec/support/lua_asan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs lua$(LUA_VERSION))
 
--include $(BUILD)/obj/c/test/alloc/alloc_fail.d $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(MY_OBJ:.o=.d)
+-include $(BUILD)/obj/c/test/alloc/alloc_fail.d $(BTEST_OBJ:.o=.d) $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(MY_OBJ:.o=.d)
 
 # Debian packages the project needs; installed only when missing (apt-get update
 # runs only then), as root or through sudo.
@@ -167,7 +179,7 @@ deps:
 # counts of every suite into the final "N passed, N failed" line).
 test: deps
 	@$(MAKE) --no-print-directory build
-	@BUILD=$(BUILD) LUA="$(LUA_RUN)" CTESTS="$(CTESTS)" ALLOC_TESTS="$(ALLOC_BIN)" VG="$(VG)" RUN_PREFIX="$(RUN_PREFIX)" JIT_MODULE="$(JIT_MODULE)" \
+	@BUILD=$(BUILD) LUA="$(LUA_RUN)" CTESTS="$(CTESTS)" ALLOC_TESTS="$(ALLOC_BIN)" BINDING_TESTS="$(BINDING_TESTS)" VG="$(VG)" RUN_PREFIX="$(RUN_PREFIX)" JIT_MODULE="$(JIT_MODULE)" \
 	  LUA_PATH_DEV="$(LUA_PATH_DEV)" LUA_CPATH_DEV="$(LUA_CPATH_DEV)" \
 	  bash spec/support/run_tests.sh
 

@@ -491,4 +491,5 @@ void qsB_export_codes(lua_State *L) {
   QS_RESULT_CODES(QS_EXPORT_)
 #undef QS_EXPORT_
   lua_setfield(L, -2, "result_codes");
+  qsC_export_fields(L);
 }

@@ -39,7 +39,12 @@ typedef struct qsC {
                         through a derived table (MySQL's error 1093), or 0 */
   int bind_cast_off; /* xBindCast dialects: parameters where the server infers the type */
   int bind_cast_all; /* xBindCast dialects: a bare parameter as a column (strings typed too) */
+  int expr_depth;    /* expression nesting, at most QS_MAX_EXPR_DEPTH */
 } qsC;
+
+/* Expressions nest at most this deep (SQLite's own parser limit): the walk
+** recurses in C, and a deeper tree would overflow the C stack. */
+#define QS_MAX_EXPR_DEPTH 1000
 
 /* Raises a CompileError (or another class) with a formatted message. */
 int qsC_error(qsC *c, int code, const char *fmt, ...);

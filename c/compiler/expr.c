@@ -231,10 +231,18 @@ static void unary(qsC *c, int idx, int outer) {
       sub(c, idx, "element", precedence[QSO_NOT] + 1);
       if (precedence[QSO_NOT] < outer) qs_buf_putc(c->b, ')');
       break;
-    case QSO_NEG:
+    case QSO_NEG: {
+      size_t at;
       qs_buf_putc(c->b, '-');
+      at = c->b->len;
       sub(c, idx, "element", precedence[QSO_NEG]);
+      /* "--" starts a SQL comment: -(-x) and -(-5) are written "- -x" */
+      if (!c->b->failed && c->b->len > at && c->b->p[at] == '-' && qs_buf_putc(c->b, ' ') == QS_OK) {
+        memmove(c->b->p + at + 1, c->b->p + at, c->b->len - at - 1);
+        c->b->p[at] = ' ';
+      }
       break;
+    }
     case QSO_DESC: sub(c, idx, "element", 0); qsC_puts(c, " DESC"); break;
     case QSO_ASC: sub(c, idx, "element", 0); qsC_puts(c, " ASC"); break;
     case QSO_NULLS_FIRST: sub(c, idx, "element", 0); qsC_puts(c, " NULLS FIRST"); break;
@@ -536,6 +544,8 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
   const char *s;
   idx = lua_absindex(L, idx);
   luaL_checkstack(L, 20, "expression too deeply nested");
+  if (++c->expr_depth > QS_MAX_EXPR_DEPTH)
+    qsC_error(c, QS_COMPILE, "expression nested deeper than %d levels", QS_MAX_EXPR_DEPTH);
   k = qsC_kind(L, idx);
   switch (k) {
     case QSK_COLUMN: column(c, idx); break;
@@ -617,4 +627,5 @@ void qsC_expr_prec(qsC *c, int idx, int prec) {
       qsC_error(c, QS_ARGUMENT, "%s (use col:eq() for comparisons, qs.true_()/qs.false_() for truth)",
                 lua_tostring(L, -1));
   }
+  c->expr_depth--;
 }

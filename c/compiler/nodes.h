@@ -4,11 +4,14 @@
 ** kind from QS_NODE_KINDS; operators, value checks and result conversions
 ** are codes too. The binding exports these lists to Lua (core.kinds,
 ** core.ops, core.type_checks, core.result_codes), so the two sides never
-** keep separate copies.
+** keep separate copies. The field names the compiler reads from the nodes
+** are listed in fields.h (core.node_fields); spec/contract_spec.lua checks
+** both sides against it.
 */
 #ifndef QS_NODES_H
 #define QS_NODES_H
 
+#include "fields.h"
 #include "lbinding.h"
 
 #define QS_NODE_KINDS(X)                                                       \
@@ -48,5 +51,7 @@ enum {
 };
 
 int qsC_kind(lua_State *L, int idx);
+/* Sets core.node_fields (fields.h) on the table at the top. */
+void qsC_export_fields(lua_State *L);
 
 #endif

@@ -117,6 +117,7 @@ void qsC_from(qsC *c, int idx) {
 ** setidx. */
 static void add_froms(lua_State *L, int setidx, int idx) {
   idx = lua_absindex(L, idx);
+  if (lua_isnil(L, idx)) return;   /* a DML statement without a table: target() says so */
   lua_pushvalue(L, idx);
   lua_pushboolean(L, 1);
   lua_rawset(L, setidx);

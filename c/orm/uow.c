@@ -14,6 +14,8 @@
 
 #include <limits.h>
 
+void qsB_export_orm_fields(lua_State *L);   /* layout.c */
+
 /* Raises an ArgumentError whose message is the string at the top. */
 static int raise_top(lua_State *L) {
   return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
@@ -315,4 +317,5 @@ void qsB_open_uow(lua_State *L) {
   lua_setfield(L, -2, "pick");
   lua_pushcfunction(L, l_copy_list);
   lua_setfield(L, -2, "copy_list");
+  qsB_export_orm_fields(L);
 }

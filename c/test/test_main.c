@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "test_list.h"
+/* The list to run: test_list.h, or the one given at compile time (the
+** binding tests: -DTEST_LIST_FILE='"binding/test_list.h"'). */
+#ifndef TEST_LIST_FILE
+#define TEST_LIST_FILE "test_list.h"
+#endif
+#include TEST_LIST_FILE
 
 #define DECLARE_(name) int test_##name(void);
 TEST_LIST(DECLARE_)

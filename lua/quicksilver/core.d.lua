@@ -6,7 +6,14 @@
 ---@field version string
 ---@field driver_version integer the qs_driver table layout drivers must match
 ---@field driver_registry_key string registry key of the driver table
+---@field node_fields table<string, quicksilver.core.ContractField> the field names the SQL compiler reads from node tables (c/compiler/fields.h)
+---@field orm_fields table<string, quicksilver.core.ContractField> the ORM state, mapper and load-spec fields c/orm reads and writes (c/orm/layout.h)
 local core = {}
+
+---@class quicksilver.core.ContractField
+---@field carriers string where the field sits, space-separated (node kinds or named tables)
+---@field form string what it holds (node, nodes, string, boolean, table, ...)
+---@field meaning string what it is
 
 --- Opens a driver connection. Options are strings, numbers or booleans.
 ---@param driver string "sqlite" (built in) or a registered driver name

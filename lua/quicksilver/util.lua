@@ -1,13 +1,20 @@
---- util.lua: small helpers shared by every layer (no quicksilver requires at load: check_options
---- reaches exc only when it raises).
+--- util.lua: small helpers shared by every layer. Requires only the C core
+--- and exc (which requires nothing).
+local core = require("quicksilver.core")
+local exc = require("quicksilver.exc")
+
 local M = {}
 
 local type, pairs, ipairs, tostring, select, pcall, error = type, pairs, ipairs, tostring, select, pcall, error
-local getmetatable, rawget, setmetatable = getmetatable, rawget, setmetatable
+local setmetatable = setmetatable
 local concat, sort, format = table.concat, table.sort, string.format
 
 local unpack = table.unpack or unpack   -- luacheck: ignore (5.1)
 M.unpack = unpack
+
+-- The option prefixes of the dialects C knows (postgresql_where, mysql_length, ...).
+local DIALECT_PREFIXES = {}
+for _, name in ipairs(core.dialect_names()) do DIALECT_PREFIXES[name] = true end
 
 --- Packs varargs with their count, so trailing nils survive.
 ---@return table
@@ -56,51 +63,15 @@ function M.merge(a, b)
   return r
 end
 
-local function repr(v, seen, depth)
-  local t = type(v)
-  if t == "string" then return format("%q", v) end
-  if t ~= "table" then return tostring(v) end
-  local mt = getmetatable(v)
-  if mt and rawget(mt, "__tostring") then
-    local ok, s = pcall(tostring, v)
-    return ok and s or "<table>"
-  end
-  if seen[v] then return "<cycle>" end
-  if depth > 3 then return "{...}" end
-  seen[v] = true
-  local parts, keys, n = {}, {}, 0
-  for k in pairs(v) do n = n + 1; keys[n] = k end
-  sort(keys, function(x, y)
-    local tx, ty = type(x), type(y)
-    if tx ~= ty then return tx < ty end
-    if tx == "number" or tx == "string" then return x < y end
-    return tostring(x) < tostring(y)
-  end)
-  for i = 1, n do
-    local k = keys[i]
-    local kv = repr(v[k], seen, depth + 1)
-    if type(k) == "number" and k == i then parts[i] = kv
-    elseif type(k) == "string" and k:match("^[%a_][%w_]*$") then parts[i] = k .. " = " .. kv
-    else parts[i] = "[" .. repr(k, seen, depth + 1) .. "] = " .. kv end
-  end
-  seen[v] = nil
-  return "{" .. concat(parts, ", ") .. "}"
-end
-
---- A readable, bounded rendering of any value (parameters in logs and errors).
---- Never raises: userdata, functions and cycles render as names.
+--- A readable, bounded rendering of any value (arguments in error messages,
+--- parameters in logs). Never raises: userdata, functions and cycles render
+--- as names. The one renderer is exc.render_value (errors show their
+--- parameters with it); this is it under the name the layers above use.
 ---@param v any
 ---@param limit? integer maximum length (default 300)
 ---@return string
-function M.repr(v, limit)
-  local ok, s = pcall(repr, v, {}, 0)
-  if not ok then s = "<unprintable " .. type(v) .. ">" end
-  limit = limit or 300
-  if #s > limit then s = s:sub(1, limit) .. " ..." end
-  return s
-end
+M.repr = exc.render_value
 
-local DIALECT_PREFIXES = {postgresql = true, mysql = true, mariadb = true, sqlite = true}
 
 --- Refuses an option the code would otherwise ignore: the first key of opts
 --- (by name) that known (a set: {key = true}) does not hold raises
@@ -115,7 +86,6 @@ local DIALECT_PREFIXES = {postgresql = true, mysql = true, mariadb = true, sqlit
 ---@return table opts
 function M.check_options(what, opts, known, level)
   if opts == nil then return {} end
-  local exc = require("quicksilver.exc")
   level = (level or 2) + 1
   if type(opts) ~= "table" then
     exc.raise(exc.ArgumentError, format("%s: options must be a table, got %s", what, type(opts)), nil, level)
@@ -145,6 +115,15 @@ end
 function M.set(list)
   local s = {}
   for _, k in ipairs(list) do s[k] = true end
+  return s
+end
+
+--- The set of a table's keys: {a = 1, b = 2} -> {a = true, b = true}.
+---@param t table
+---@return table<any, boolean>
+function M.keyset(t)
+  local s = {}
+  for k in pairs(t) do s[k] = true end
   return s
 end
 

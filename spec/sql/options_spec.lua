@@ -50,6 +50,12 @@ describe("options rendered per dialect", function()
     assert.same({"COMMENT ON TABLE items IS 'what we sell'", "COMMENT ON COLUMN items.id IS 'the key'",
       "COMMENT ON COLUMN items.name IS 'it''s a name'"}, stmts)
     assert.same({}, ddl_mod.comment_statements(items, "sqlite"))
+    -- asked of the dialect's capabilities (comment_on), a name being only the way to them offline
+    assert.equal(3, #ddl_mod.comment_statements(items, require("quicksilver.dialects.postgresql").caps))
+    assert.same({}, ddl_mod.comment_statements(items, require("quicksilver.dialects.sqlite").caps))
+    assert.same({}, ddl_mod.comment_statements(items, "mysql"))
+    local err = raises(qs.exc.ArgumentError, function() ddl_mod.comment_statements(items, "oracle") end)
+    assert.matches("unknown dialect 'oracle'", err.message, 1, true)
     assert.is_nil(sql(qs.schema.CreateTable(items), "sqlite"):find("COMMENT", 1, true))
     assert.equal("COMMENT ON COLUMN items.name IS 'it''s a name'", sql(qs.schema.SetColumnComment(items.c.name), "postgresql"))
     assert.equal("COMMENT ON COLUMN items.active IS NULL", sql(qs.schema.SetColumnComment(items.c.active), "postgresql"))

@@ -5,7 +5,7 @@
 # errors count as failures; pending tests are only reported). Exit status 1
 # on any failure. Environment (set by the Makefile): BUILD, LUA (the
 # interpreter busted runs in: lua5.4, or the sanitized one), CTESTS (empty when
-# there are no C tests), VG, RUN_PREFIX, JIT_MODULE, LUA_PATH_DEV,
+# there are no C tests), ALLOC_TESTS, BINDING_TESTS, VG, RUN_PREFIX, JIT_MODULE, LUA_PATH_DEV,
 # LUA_CPATH_DEV; QS_BACKENDS passes through to the specs.
 # Specs that start a Lua of their own should use $QS_LUA (set below): under
 # SANITIZE=1 only that interpreter can load the sanitized core.so.
@@ -56,6 +56,21 @@ if [ -n "${ALLOC_TESTS:-}" ] && [ -x "$ALLOC_TESTS" ]; then
   rc=$?
   echo "$out" | tail -n 12
   count_c "Failing-allocator tests" $rc "$out"
+fi
+
+# The compiler and the ORM accelerators through the Lua C API: its own
+# program (it links Lua), counted like the C unit tests.
+if [ -n "${BINDING_TESTS:-}" ]; then
+  echo "== C binding tests (compiler, unit of work, loader)"
+  if [ -x "$BINDING_TESTS" ]; then
+    out=$(env $RUN_PREFIX $VG "$BINDING_TESTS" 2>&1)
+    rc=$?
+    echo "$out"
+    count_c "Binding tests" $rc "$out"
+  else
+    echo "$BINDING_TESTS was not built"
+    failed=$((failed + 1))
+  fi
 fi
 
 # The pool's thread test under ThreadSanitizer (its own build), unless the

@@ -1,7 +1,9 @@
 --- dialects/init.lua: finds a dialect by the name a URL starts with.
 --- A dialect module says how to talk SQL to one database from Lua: the driver
---- options a URL turns into, per-connection setup, isolation levels. The SQL
---- spelling itself lives in C (c/dialect/).
+--- options a URL turns into, per-connection setup, isolation levels, and
+--- (its *_reflect.lua module) the catalog questions, which run through the
+--- catalog contract of dialects/support.lua. What the database can do is
+--- `dialect.caps`, and the SQL spelling itself, in C (c/dialect/).
 local exc = require("quicksilver.exc")
 
 local M = {}
@@ -37,23 +39,19 @@ function M.load(name)
   return mod
 end
 
---- Driver options of a server URL: host, port, user, password, database,
---- and the query keys in `passthrough` (any other key is an ArgumentError).
----@param url table
----@param passthrough table<string, boolean>
----@param what string the dialect, for messages
-function M.server_connect_args(url, passthrough, what)
-  local args = {}
-  if url.host then args.host = url.host end
-  if url.port then args.port = tostring(url.port) end
-  if url.username then args.user = url.username end
-  if url.password then args.password = url.password end
-  if url.database then args.database = url.database end
-  require("quicksilver.util").check_options(what .. " URL", url.query, passthrough, 5)
-  for k, v in pairs(url.query or {}) do
-    args[k] = type(v) == "table" and v[#v] or v
+--- The dialect module whose engine_options hold the create_engine option
+--- `key` (an option only that database takes), or nil when none claims it.
+---@param key string
+---@return table|nil
+function M.option_owner(key)
+  local names = {}
+  for name in pairs(M.known) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local ok, mod = pcall(require, M.known[name])
+    if ok and mod.engine_options and mod.engine_options[key] then return mod end
   end
-  return args
+  return nil
 end
 
 return M

@@ -2,25 +2,25 @@
 --- (quicksilver.driver.mysql, its own rock). `mysql://` and `mariadb://` URLs
 --- both land here; the server's flavour is detected at connect, so a
 --- MariaDB server compiles as "mariadb" (RETURNING on INSERT and DELETE).
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
+local support = require("quicksilver.dialects.support")
 
 local M = {}
 
 M.name = "mysql"
+M.display_name = "MySQL"   -- in messages
 --- What the dialect can do (c/dialect/mysql.c); a MariaDB server swaps in
 --- MariaDB's (for_url, on_connect). Code above asks these, never the name.
-M.caps = require("quicksilver.core").dialect_caps("mysql")
+M.caps = core.dialect_caps("mysql")
 M.driver = "mysql"
 M.paramstyle = "qmark"
-M.insertmanyvalues = 1000   -- rows per multi-row INSERT in an executemany
 M.default_isolation_level = "REPEATABLE READ"
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
   ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
 
 local PASSTHROUGH = {ssl_ca = true, ssl_cert = true, ssl_key = true, connect_timeout = true,
   read_timeout = true, write_timeout = true, charset = true}
-
-local function ident(name) return require("quicksilver.core").ident("mysql", name) end
 
 function M.load_driver()
   local ok, err = pcall(require, "quicksilver.driver.mysql")
@@ -38,13 +38,13 @@ function M.for_url(url)
   local d = setmetatable({}, {__index = M})
   if url:get_backend_name() == "mariadb" then
     d.name = "mariadb"
-    d.caps = require("quicksilver.core").dialect_caps("mariadb")
+    d.caps = core.dialect_caps("mariadb")
   end
   return d
 end
 
 function M.connect_args(url)
-  return require("quicksilver.dialects").server_connect_args(url, PASSTHROUGH, "mysql")
+  return support.server_connect_args(url, PASSTHROUGH, "mysql")
 end
 
 local function check(ok, err)
@@ -59,7 +59,7 @@ function M.on_connect(cconn, opts, dialect)
     rawset(dialect, "server_version", v)
     if v:find("MariaDB", 1, true) then
       rawset(dialect, "name", "mariadb")
-      rawset(dialect, "caps", require("quicksilver.core").dialect_caps("mariadb"))
+      rawset(dialect, "caps", core.dialect_caps("mariadb"))
     end
   end
 end
@@ -77,44 +77,8 @@ function M.get_isolation_level(cconn)
   return (cur:fetch()[1][1]:gsub("-", " "))
 end
 
-function M.drop_everything(conn)
-  conn:exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
-  for _, name in ipairs(M.get_table_names(conn)) do
-    conn:exec_driver_sql("DROP TABLE IF EXISTS " .. ident(name))
-  end
-  conn:exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
-end
-
-function M.get_table_names(conn, schema)
-  local sql = "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND " ..
-    "table_schema = " .. (schema and "?" or "DATABASE()") .. " ORDER BY table_name"
-  return conn:exec_driver_sql(sql, schema and {schema} or nil):scalars():all()
-end
-
-function M.get_view_names(conn, schema)
-  local sql = "SELECT table_name FROM information_schema.views WHERE " ..
-    "table_schema = " .. (schema and "?" or "DATABASE()") .. " ORDER BY table_name"
-  return conn:exec_driver_sql(sql, schema and {schema} or nil):scalars():all()
-end
-
---- The SELECT a view is defined by (information_schema.views, as the server
---- rewrote it), or nil when there is no such view.
-function M.get_view_definition(conn, name, schema)
-  local sql = "SELECT view_definition FROM information_schema.views WHERE table_name = ? AND " ..
-    "table_schema = " .. (schema and "?" or "DATABASE()")
-  return conn:exec_driver_sql(sql, schema and {name, schema} or {name}):scalar()
-end
-
-function M.has_table(conn, name, schema)
-  local sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND " ..
-    "table_schema = " .. (schema and "?" or "DATABASE()")
-  return conn:exec_driver_sql(sql, schema and {name, schema} or {name}):scalar() > 0
-end
-
--- The catalog questions of the Inspector (dialects/mysql_reflect.lua).
-for _, name in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
-    "get_unique_constraints", "get_check_constraints", "get_table_comment", "get_schema_names"}) do
-  M[name] = function(...) return require("quicksilver.dialects.mysql_reflect")[name](...) end
-end
+-- The catalog questions (dialects/mysql_reflect.lua), taking any bind with
+-- the catalog contract of dialects/support.lua.
+support.add_catalog(M, require("quicksilver.dialects.mysql_reflect"))
 
 return M

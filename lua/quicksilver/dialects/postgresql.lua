@@ -1,24 +1,25 @@
 --- dialects/postgresql.lua: PostgreSQL through the libpq driver module
 --- (quicksilver.driver.postgresql, its own rock: a SQLite-only install needs
 --- no libpq). BEGIN is sent before the first statement of a transaction.
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
+local support = require("quicksilver.dialects.support")
 
 local M = {}
 
--- SQL NULL as a parameter (qs.null); the dialect layer sits below sql/ only
--- for this sentinel, so it is fetched lazily.
-local function qs_null()
-  return require("quicksilver.sql.elements").null
-end
-
 M.name = "postgresql"
+M.display_name = "PostgreSQL"   -- in messages
 --- What the dialect can do (c/dialect/postgresql.c): code above asks these, never the name.
-M.caps = require("quicksilver.core").dialect_caps("postgresql")
+M.caps = core.dialect_caps("postgresql")
 M.driver = "postgresql"
 M.paramstyle = "numeric_dollar"
-M.insertmanyvalues = 1000   -- rows per multi-row INSERT in an executemany
 M.default_isolation_level = "READ COMMITTED"
 M.implicit_returning = true   -- no lastrowid: new keys come back through RETURNING
+-- The new keys of one multi-row INSERT follow no promised order: an
+-- executemany with RETURNING in parameter order goes through
+-- INSERT ... SELECT ... ORDER BY (engine/returning_many.lua). Asked for as
+-- a C capability (caps.multirow_insert_ordered = false) in /work/wt/CAPS_REQUESTS.md.
+M.insert_order_needs_select = true
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
   ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
 
@@ -40,7 +41,7 @@ end
 function M.default_poolclass() return "queue" end
 
 function M.connect_args(url)
-  return require("quicksilver.dialects").server_connect_args(url, PASSTHROUGH, "postgresql")
+  return support.server_connect_args(url, PASSTHROUGH, "postgresql")
 end
 
 function M.on_connect(cconn)
@@ -65,43 +66,8 @@ function M.get_isolation_level(cconn)
   return cur:fetch()[1][1]:upper()
 end
 
---- Drops every table of the schema (test support: a clean database).
-function M.drop_everything(conn)
-  for _, name in ipairs(M.get_table_names(conn)) do
-    conn:exec_driver_sql("DROP TABLE IF EXISTS " .. require("quicksilver.core").ident("postgresql", name) .. " CASCADE")
-  end
-end
-
-function M.get_table_names(conn, schema)
-  return conn:exec_driver_sql("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
-    "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = coalesce($1::text, current_schema()) " ..
-    "ORDER BY c.relname", {schema or qs_null()}):scalars():all()
-end
-
-function M.get_view_names(conn, schema)
-  return conn:exec_driver_sql("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
-    "ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND n.nspname = coalesce($1::text, current_schema()) " ..
-    "ORDER BY c.relname", {schema or qs_null()}):scalars():all()
-end
-
---- The SELECT a view (or materialized view) is defined by, as PostgreSQL
---- prints it back (pg_get_viewdef), or nil when there is no such view.
-function M.get_view_definition(conn, name, schema)
-  return conn:exec_driver_sql("SELECT pg_catalog.pg_get_viewdef(c.oid, true) FROM pg_catalog.pg_class c " ..
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND " ..
-    "c.relname = $1 AND n.nspname = coalesce($2::text, current_schema())", {name, schema or qs_null()}):scalar()
-end
-
-function M.has_table(conn, name, schema)
-  return conn:exec_driver_sql("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
-    "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = $1 " ..
-    "AND n.nspname = coalesce($2::text, current_schema())", {name, schema or qs_null()}):scalar() > 0
-end
-
--- The catalog questions of the Inspector (dialects/postgresql_reflect.lua).
-for _, name in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
-    "get_unique_constraints", "get_check_constraints", "get_table_comment", "get_schema_names"}) do
-  M[name] = function(...) return require("quicksilver.dialects.postgresql_reflect")[name](...) end
-end
+-- The catalog questions (dialects/postgresql_reflect.lua), taking any bind with
+-- the catalog contract of dialects/support.lua.
+support.add_catalog(M, require("quicksilver.dialects.postgresql_reflect"))
 
 return M

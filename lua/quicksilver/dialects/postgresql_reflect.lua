@@ -1,6 +1,7 @@
 --- dialects/postgresql_reflect.lua: PostgreSQL's catalog (pg_catalog) for
 --- the Inspector. A table is found by name in the given schema or the
 --- current one; its oid keys the other questions.
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local typemap = require("quicksilver.dialects.typemap")
@@ -9,10 +10,10 @@ local M = {}
 
 local NULL = elements.null
 
-local function oid(conn, name, schema)
-  local o = conn:exec_driver_sql("SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+local function oid(q, name, schema)
+  local o = q.scalar("SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
     "ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = coalesce($2::text, current_schema()) " ..
-    "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')", {name, schema or NULL}):scalar()
+    "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')", {name, schema or NULL})
   if o == nil then
     exc.raise(exc.NoSuchTableError, "no such table: " .. (schema and (schema .. ".") or "") .. name,
       {table_name = name}, 4)
@@ -21,10 +22,10 @@ local function oid(conn, name, schema)
 end
 
 -- column names of a table by attribute number
-local function attnames(conn, toid)
+local function attnames(q, toid)
   local out = {}
-  for _, r in ipairs(conn:exec_driver_sql("SELECT attnum, attname FROM pg_catalog.pg_attribute " ..
-      "WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped", {toid}):all()) do
+  for _, r in ipairs(q.all("SELECT attnum, attname FROM pg_catalog.pg_attribute " ..
+      "WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped", {toid})) do
     out[r[1]] = r[2]
   end
   return out
@@ -38,16 +39,16 @@ local function intlist(v)
   return out
 end
 
-function M.get_columns(conn, name, schema)
-  local toid = oid(conn, name, schema)
-  local rows = conn:exec_driver_sql([[
+function M.get_columns(q, name, schema)
+  local toid = oid(q, name, schema)
+  local rows = q.all([[
     SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
            pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity,
            pg_catalog.col_description(a.attrelid, a.attnum)
     FROM pg_catalog.pg_attribute a
     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-    ORDER BY a.attnum]], {toid}):all()
+    ORDER BY a.attnum]], {toid})
   local out = {}
   for i, r in ipairs(rows) do
     local default = r[4]
@@ -59,12 +60,12 @@ function M.get_columns(conn, name, schema)
   return out
 end
 
-function M.get_pk_constraint(conn, name, schema)
-  local toid = oid(conn, name, schema)
-  local r = conn:exec_driver_sql("SELECT conname, conkey::text FROM pg_catalog.pg_constraint " ..
-    "WHERE conrelid = $1 AND contype = 'p'", {toid}):first()
+function M.get_pk_constraint(q, name, schema)
+  local toid = oid(q, name, schema)
+  local r = q.first("SELECT conname, conkey::text FROM pg_catalog.pg_constraint " ..
+    "WHERE conrelid = $1 AND contype = 'p'", {toid})
   if not r then return {constrained_columns = {}, name = nil} end
-  local names = attnames(conn, toid)
+  local names = attnames(q, toid)
   local cols = {}
   for i, n in ipairs(intlist(r[2])) do cols[i] = names[n] end
   return {constrained_columns = cols, name = r[1]}
@@ -72,18 +73,18 @@ end
 
 local ACTIONS = {a = nil, r = "RESTRICT", c = "CASCADE", n = "SET NULL", d = "SET DEFAULT"}
 
-function M.get_foreign_keys(conn, name, schema)
-  local toid = oid(conn, name, schema)
-  local names = attnames(conn, toid)
+function M.get_foreign_keys(q, name, schema)
+  local toid = oid(q, name, schema)
+  local names = attnames(q, toid)
   local out = {}
-  for _, r in ipairs(conn:exec_driver_sql([[
+  for _, r in ipairs(q.all([[
       SELECT con.conname, con.conkey::text, con.confkey::text, con.confrelid, rc.relname, rn.nspname,
              con.confupdtype, con.confdeltype, current_schema()
       FROM pg_catalog.pg_constraint con
       JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid
       JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
-      WHERE con.conrelid = $1 AND con.contype = 'f' ORDER BY con.conname]], {toid}):all()) do
-    local rnames = attnames(conn, r[4])
+      WHERE con.conrelid = $1 AND con.contype = 'f' ORDER BY con.conname]], {toid})) do
+    local rnames = attnames(q, r[4])
     local cols, rcols = {}, {}
     for i, n in ipairs(intlist(r[2])) do cols[i] = names[n] end
     for i, n in ipairs(intlist(r[3])) do rcols[i] = rnames[n] end
@@ -94,17 +95,17 @@ function M.get_foreign_keys(conn, name, schema)
   return out
 end
 
-function M.get_indexes(conn, name, schema)
-  local toid = oid(conn, name, schema)
-  local names = attnames(conn, toid)
+function M.get_indexes(q, name, schema)
+  local toid = oid(q, name, schema)
+  local names = attnames(q, toid)
   local out = {}
-  for _, r in ipairs(conn:exec_driver_sql([[
+  for _, r in ipairs(q.all([[
       SELECT ic.relname, i.indisunique, i.indkey::text
       FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
       WHERE i.indrelid = $1 AND NOT i.indisprimary
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid
                         AND c.conrelid = i.indrelid)
-      ORDER BY ic.relname]], {toid}):all()) do
+      ORDER BY ic.relname]], {toid})) do
     local cols = {}
     for _, n in ipairs(intlist(r[3])) do if n > 0 then cols[#cols + 1] = names[n] end end
     out[#out + 1] = {name = r[1], unique = r[2], column_names = cols}
@@ -112,12 +113,12 @@ function M.get_indexes(conn, name, schema)
   return out
 end
 
-function M.get_unique_constraints(conn, name, schema)
-  local toid = oid(conn, name, schema)
-  local names = attnames(conn, toid)
+function M.get_unique_constraints(q, name, schema)
+  local toid = oid(q, name, schema)
+  local names = attnames(q, toid)
   local out = {}
-  for _, r in ipairs(conn:exec_driver_sql("SELECT conname, conkey::text FROM pg_catalog.pg_constraint " ..
-      "WHERE conrelid = $1 AND contype = 'u' ORDER BY conname", {toid}):all()) do
+  for _, r in ipairs(q.all("SELECT conname, conkey::text FROM pg_catalog.pg_constraint " ..
+      "WHERE conrelid = $1 AND contype = 'u' ORDER BY conname", {toid})) do
     local cols = {}
     for i, n in ipairs(intlist(r[2])) do cols[i] = names[n] end
     out[#out + 1] = {name = r[1], column_names = cols}
@@ -125,11 +126,11 @@ function M.get_unique_constraints(conn, name, schema)
   return out
 end
 
-function M.get_check_constraints(conn, name, schema)
-  local toid = oid(conn, name, schema)
+function M.get_check_constraints(q, name, schema)
+  local toid = oid(q, name, schema)
   local out = {}
-  for _, r in ipairs(conn:exec_driver_sql("SELECT conname, pg_catalog.pg_get_constraintdef(oid) " ..
-      "FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'c' ORDER BY conname", {toid}):all()) do
+  for _, r in ipairs(q.all("SELECT conname, pg_catalog.pg_get_constraintdef(oid) " ..
+      "FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'c' ORDER BY conname", {toid})) do
     -- "CHECK ((age >= 0))" -> "age >= 0"
     local text = r[2]:match("^CHECK %((.*)%)[^)]*$") or r[2]
     while text:match("^%b()$") do text = text:sub(2, -2) end
@@ -138,14 +139,47 @@ function M.get_check_constraints(conn, name, schema)
   return out
 end
 
-function M.get_table_comment(conn, name, schema)
-  local toid = oid(conn, name, schema)
-  return {text = conn:exec_driver_sql("SELECT pg_catalog.obj_description($1, 'pg_class')", {toid}):scalar()}
+function M.get_table_comment(q, name, schema)
+  local toid = oid(q, name, schema)
+  return {text = q.scalar("SELECT pg_catalog.obj_description($1, 'pg_class')", {toid})}
 end
 
-function M.get_schema_names(conn)
-  return conn:exec_driver_sql("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' " ..
-    "AND nspname <> 'information_schema' ORDER BY nspname"):scalars():all()
+function M.get_schema_names(q)
+  return q.scalars("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' " ..
+    "AND nspname <> 'information_schema' ORDER BY nspname")
+end
+
+--- Drops every table of the schema (test support: a clean database).
+function M.drop_everything(q)
+  for _, name in ipairs(M.get_table_names(q)) do
+    q.exec("DROP TABLE IF EXISTS " .. core.ident("postgresql", name) .. " CASCADE")
+  end
+end
+
+function M.get_table_names(q, schema)
+  return q.scalars("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = coalesce($1::text, current_schema()) " ..
+    "ORDER BY c.relname", {schema or NULL})
+end
+
+function M.get_view_names(q, schema)
+  return q.scalars("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND n.nspname = coalesce($1::text, current_schema()) " ..
+    "ORDER BY c.relname", {schema or NULL})
+end
+
+--- The SELECT a view (or materialized view) is defined by, as PostgreSQL
+--- prints it back (pg_get_viewdef), or nil when there is no such view.
+function M.get_view_definition(q, name, schema)
+  return q.scalar("SELECT pg_catalog.pg_get_viewdef(c.oid, true) FROM pg_catalog.pg_class c " ..
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND " ..
+    "c.relname = $1 AND n.nspname = coalesce($2::text, current_schema())", {name, schema or NULL})
+end
+
+function M.has_table(q, name, schema)
+  return q.scalar("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = $1 " ..
+    "AND n.nspname = coalesce($2::text, current_schema())", {name, schema or NULL}) > 0
 end
 
 return M

@@ -10,17 +10,23 @@
 --- or "immediate" (BEGIN IMMEDIATE before the first statement: takes the
 --- write lock up front, so two writers queue on busy_timeout instead of
 --- failing).
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
+local support = require("quicksilver.dialects.support")
 
 local M = {}
 
 M.name = "sqlite"
+M.display_name = "SQLite"   -- in messages
 --- What the dialect can do (c/dialect/sqlite.c): code above asks these, never the name.
-M.caps = require("quicksilver.core").dialect_caps("sqlite")
+M.caps = core.dialect_caps("sqlite")
 M.driver = "sqlite"
 M.paramstyle = "qmark"
 M.default_isolation_level = "SERIALIZABLE"
 M.isolation_levels = {SERIALIZABLE = true, ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
+--- The create_engine options only this dialect takes (engine/create.lua
+--- refuses them with another database's URL).
+M.engine_options = {busy_timeout = true, sqlite_foreign_keys = true, sqlite_transaction_mode = true}
 
 local modes = {
   lazy = {"BEGIN", "write"},
@@ -98,54 +104,8 @@ function M.get_isolation_level(cconn)
   return rows[1] and rows[1][1] == 1 and "READ UNCOMMITTED" or "SERIALIZABLE"
 end
 
--- sqlite_master of the main or an attached schema (quoted by the compiler's rules).
-local function master(schema)
-  if schema == nil then return "sqlite_master" end
-  return require("quicksilver.core").ident("sqlite", schema) .. ".sqlite_master"
-end
-
---- Drops every table (test support: a clean database).
-function M.drop_everything(conn)
-  conn:exec_driver_sql("PRAGMA foreign_keys = OFF")
-  for _, name in ipairs(M.get_table_names(conn)) do
-    conn:exec_driver_sql("DROP TABLE IF EXISTS " .. require("quicksilver.core").ident("sqlite", name))
-  end
-  conn:exec_driver_sql("PRAGMA foreign_keys = ON")
-end
-
---- Table names of the main (or attached) schema, sorted.
-function M.get_table_names(conn, schema)
-  return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
-    " WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"):scalars():all()
-end
-
---- View names, sorted.
-function M.get_view_names(conn, schema)
-  return conn:exec_driver_sql("SELECT name FROM " .. master(schema) ..
-    " WHERE type = 'view' ORDER BY name"):scalars():all()
-end
-
---- The SELECT a view is defined by (the CREATE VIEW SQLite keeps, less its
---- head), or nil when there is no such view.
-function M.get_view_definition(conn, name, schema)
-  local sql = conn:exec_driver_sql("SELECT sql FROM " .. master(schema) ..
-    " WHERE type = 'view' AND name = ?", {name}):scalar()
-  if sql == nil then return nil end
-  -- CREATE [TEMP] VIEW [IF NOT EXISTS] name [(columns)] AS select
-  local _, e = sql:find("^%s*[Cc][Rr][Ee][Aa][Tt][Ee].-%s[Aa][Ss]%s+")
-  return e and sql:sub(e + 1) or sql
-end
-
---- Whether a table (or view) exists.
-function M.has_table(conn, name, schema)
-  return conn:exec_driver_sql("SELECT count(*) FROM " .. master(schema) ..
-    " WHERE type IN ('table', 'view') AND name = ?", {name}):scalar() > 0
-end
-
--- The catalog questions of the Inspector (dialects/sqlite_reflect.lua).
-for _, name in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes",
-    "get_unique_constraints", "get_check_constraints", "get_table_comment", "get_schema_names"}) do
-  M[name] = function(...) return require("quicksilver.dialects.sqlite_reflect")[name](...) end
-end
+-- The catalog questions (dialects/sqlite_reflect.lua), taking any bind with
+-- the catalog contract of dialects/support.lua.
+support.add_catalog(M, require("quicksilver.dialects.sqlite_reflect"))
 
 return M

@@ -15,9 +15,9 @@ local function prefix(schema)
   return ident(schema) .. "."
 end
 
-local function table_sql(conn, name, schema)
-  local sql = conn:exec_driver_sql("SELECT sql FROM " .. prefix(schema) .. "sqlite_master " ..
-    "WHERE type IN ('table', 'view') AND name = ?", {name}):scalar()
+local function table_sql(q, name, schema)
+  local sql = q.scalar("SELECT sql FROM " .. prefix(schema) .. "sqlite_master " ..
+    "WHERE type IN ('table', 'view') AND name = ?", {name})
   if sql == nil then
     exc.raise(exc.NoSuchTableError, "no such table: " .. (schema and (schema .. ".") or "") .. name,
       {table_name = name}, 4)
@@ -113,9 +113,9 @@ end
 local ACTIONS = {["NO ACTION"] = nil, RESTRICT = "RESTRICT", CASCADE = "CASCADE",
   ["SET NULL"] = "SET NULL", ["SET DEFAULT"] = "SET DEFAULT"}
 
-function M.get_columns(conn, name, schema)
-  local sql = table_sql(conn, name, schema)
-  local rows = conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")"):all()
+function M.get_columns(q, name, schema)
+  local sql = table_sql(q, name, schema)
+  local rows = q.all("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")")
   local npk = 0
   for _, r in ipairs(rows) do if r.pk > 0 then npk = npk + 1 end end
   local out = {}
@@ -131,9 +131,9 @@ function M.get_columns(conn, name, schema)
   return out
 end
 
-function M.get_pk_constraint(conn, name, schema)
-  local sql = table_sql(conn, name, schema)
-  local rows = conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")"):all()
+function M.get_pk_constraint(q, name, schema)
+  local sql = table_sql(q, name, schema)
+  local rows = q.all("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")")
   local pk = {}
   for _, r in ipairs(rows) do if r.pk > 0 then pk[#pk + 1] = {r.pk, r.name} end end
   table.sort(pk, function(a, b) return a[1] < b[1] end)
@@ -144,9 +144,9 @@ function M.get_pk_constraint(conn, name, schema)
   return {constrained_columns = cols, name = cname}
 end
 
-function M.get_foreign_keys(conn, name, schema)
-  local sql = table_sql(conn, name, schema)
-  local rows = conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "foreign_key_list(" .. ident(name) .. ")"):all()
+function M.get_foreign_keys(q, name, schema)
+  local sql = table_sql(q, name, schema)
+  local rows = q.all("PRAGMA " .. prefix(schema) .. "foreign_key_list(" .. ident(name) .. ")")
   local by_id, order = {}, {}
   for _, r in ipairs(rows) do
     local fk = by_id[r.id]
@@ -174,28 +174,28 @@ function M.get_foreign_keys(conn, name, schema)
   return out
 end
 
-local function index_columns(conn, schema, iname)
+local function index_columns(q, schema, iname)
   local cols = {}
-  for _, r in ipairs(conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "index_info(" .. ident(iname) .. ")"):all()) do
+  for _, r in ipairs(q.all("PRAGMA " .. prefix(schema) .. "index_info(" .. ident(iname) .. ")")) do
     cols[r.seqno + 1] = r.name
   end
   return cols
 end
 
-function M.get_indexes(conn, name, schema)
-  table_sql(conn, name, schema)
+function M.get_indexes(q, name, schema)
+  table_sql(q, name, schema)
   local out = {}
-  for _, r in ipairs(conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "index_list(" .. ident(name) .. ")"):all()) do
+  for _, r in ipairs(q.all("PRAGMA " .. prefix(schema) .. "index_list(" .. ident(name) .. ")")) do
     if r.origin == "c" then
-      out[#out + 1] = {name = r.name, column_names = index_columns(conn, schema, r.name), unique = r.unique == 1}
+      out[#out + 1] = {name = r.name, column_names = index_columns(q, schema, r.name), unique = r.unique == 1}
     end
   end
   table.sort(out, function(a, b) return a.name < b.name end)
   return out
 end
 
-function M.get_unique_constraints(conn, name, schema)
-  local sql = table_sql(conn, name, schema)
+function M.get_unique_constraints(q, name, schema)
+  local sql = table_sql(q, name, schema)
   local out = {}
   for _, c in ipairs(constraints(sql)) do
     if c.kind == "UNIQUE" then out[#out + 1] = {name = c.name, column_names = name_list(c.body)} end
@@ -203,17 +203,17 @@ function M.get_unique_constraints(conn, name, schema)
   -- column-level UNIQUE: an automatic index not written as a table constraint
   local listed = {}
   for _, u in ipairs(out) do listed[table.concat(u.column_names, ",")] = true end
-  for _, r in ipairs(conn:exec_driver_sql("PRAGMA " .. prefix(schema) .. "index_list(" .. ident(name) .. ")"):all()) do
+  for _, r in ipairs(q.all("PRAGMA " .. prefix(schema) .. "index_list(" .. ident(name) .. ")")) do
     if r.origin == "u" then
-      local cols = index_columns(conn, schema, r.name)
+      local cols = index_columns(q, schema, r.name)
       if not listed[table.concat(cols, ",")] then out[#out + 1] = {name = nil, column_names = cols} end
     end
   end
   return out
 end
 
-function M.get_check_constraints(conn, name, schema)
-  local sql = table_sql(conn, name, schema)
+function M.get_check_constraints(q, name, schema)
+  local sql = table_sql(q, name, schema)
   local out = {}
   for _, c in ipairs(constraints(sql)) do
     if c.kind == "CHECK" then out[#out + 1] = {name = c.name, sqltext = c.body} end
@@ -221,17 +221,55 @@ function M.get_check_constraints(conn, name, schema)
   return out
 end
 
-function M.get_table_comment(conn, name, schema)
-  table_sql(conn, name, schema)
+function M.get_table_comment(q, name, schema)
+  table_sql(q, name, schema)
   return {text = nil}
 end
 
-function M.get_schema_names(conn)
+function M.get_schema_names(q)
   local out = {}
-  for _, r in ipairs(conn:exec_driver_sql("PRAGMA database_list"):all()) do
+  for _, r in ipairs(q.all("PRAGMA database_list")) do
     if r.name ~= "temp" then out[#out + 1] = r.name end
   end
   return out
+end
+
+--- Drops every table (test support: a clean database).
+function M.drop_everything(q)
+  q.exec("PRAGMA foreign_keys = OFF")
+  for _, name in ipairs(M.get_table_names(q)) do
+    q.exec("DROP TABLE IF EXISTS " .. ident(name))
+  end
+  q.exec("PRAGMA foreign_keys = ON")
+end
+
+--- Table names of the main (or attached) schema, sorted.
+function M.get_table_names(q, schema)
+  return q.scalars("SELECT name FROM " .. prefix(schema) .. "sqlite_master" ..
+    " WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name")
+end
+
+--- View names, sorted.
+function M.get_view_names(q, schema)
+  return q.scalars("SELECT name FROM " .. prefix(schema) .. "sqlite_master" ..
+    " WHERE type = 'view' ORDER BY name")
+end
+
+--- The SELECT a view is defined by (the CREATE VIEW SQLite keeps, less its
+--- head), or nil when there is no such view.
+function M.get_view_definition(q, name, schema)
+  local sql = q.scalar("SELECT sql FROM " .. prefix(schema) .. "sqlite_master" ..
+    " WHERE type = 'view' AND name = ?", {name})
+  if sql == nil then return nil end
+  -- CREATE [TEMP] VIEW [IF NOT EXISTS] name [(columns)] AS select
+  local _, e = sql:find("^%s*[Cc][Rr][Ee][Aa][Tt][Ee].-%s[Aa][Ss]%s+")
+  return e and sql:sub(e + 1) or sql
+end
+
+--- Whether a table (or view) exists.
+function M.has_table(q, name, schema)
+  return q.scalar("SELECT count(*) FROM " .. prefix(schema) .. "sqlite_master" ..
+    " WHERE type IN ('table', 'view') AND name = ?", {name}) > 0
 end
 
 return M

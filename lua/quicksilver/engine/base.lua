@@ -5,10 +5,14 @@
 --- transaction (autobegin), commit()/rollback() end it. Errors from the C
 --- layer come back as values; this file attaches the statement and
 --- parameters, runs the handle_error listeners and raises.
+local catalog = require("quicksilver.engine.catalog")
 local compiler = require("quicksilver.sql.compiler")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
+local insertmany = require("quicksilver.engine.insertmany")
 local result_mod = require("quicksilver.engine.result")
+local returning_many = require("quicksilver.engine.returning_many")
+local statement = require("quicksilver.sql.statement")
 local transaction = require("quicksilver.engine.transaction")
 local util = require("quicksilver.util")
 
@@ -29,7 +33,6 @@ local EVENTS = {
 
 local EMPTY = {}
 local NULL = require("quicksilver.sql.elements").null
-local TEXT_KIND = require("quicksilver.core").kinds.TEXT
 local keyset_runs = require("quicksilver.core").keyset_runs
 
 ---------------------------------------------------------------------------------------------
@@ -507,7 +510,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
       rp = {}
       for i = 1, #colkeys do
         local t = tc[colkeys[i]]
-        rp[i] = t and t._result or nil
+        rp[i] = statement.result_processor(t)
       end
     end
     if rp then cur:set_procs(rp) end
@@ -570,11 +573,11 @@ end
 -- the database's new id for an auto-increment column.
 local function inserted_pk(stmt, params, lastrowid)
   local t = stmt.table
-  local autoinc = t:_autoincrement_column()
+  local autoinc = statement.autoincrement_column(t)
   local out = {}
   for i, col in ipairs(t:primary_key_columns()) do
     local v = params and params[col.key]
-    if v == nil and stmt._values then v = stmt._values[col.key] end
+    if v == nil then v = statement.held_value(stmt, col.key) end
     if v == nil and type(col.default) ~= "function" then v = col.default end
     if v == nil and col == autoinc then v = lastrowid end
     if v == NULL then v = nil end
@@ -584,144 +587,91 @@ local function inserted_pk(stmt, params, lastrowid)
   return out
 end
 
-local function keyset(p)
-  local ks = {}
-  for k in pairs(p) do ks[k] = true end
-  return ks
+-- The parameter sets of an executemany as runs of consecutive sets with
+-- the same keys ({keys =, rows =, n =}): each run compiles once, and the
+-- rows keep their order.
+local function param_runs(params)
+  local n = params.n or #params
+  local starts, bad = keyset_runs(params, n)
+  if not starts then
+    exc.raise(exc.ArgumentError, "Connection:execute: parameter set " .. bad .. " is not a table", nil, 4)
+  end
+  local runs = {}
+  for r = 1, #starts do
+    local a, b = starts[r], (starts[r + 1] or n + 1) - 1
+    local rows
+    if a == 1 and b == n then
+      rows = params   -- one run: the caller's list as it is (read, never written)
+    else
+      rows = {}
+      for i = a, b do rows[#rows + 1] = params[i] end
+      rows.n = b - a + 1
+    end
+    runs[r] = {keys = util.keyset(params[a]), rows = rows, n = b - a + 1}
+  end
+  return runs
 end
 
---- Runs the one-row INSERT `one` (compiled) for rows[first..last] as one
---- statement: its VALUES group repeated (compiler.expand_values, cached
---- per row count), the values bound by position. Returns the cursor's
---- Result, or nil when the statement cannot be expanded. Used by
---- executemany on the servers and by the ORM's INSERT ... RETURNING.
-function Connection:_insert_expanded(one, rows, first, last, eopts)
-  local nrows = last - first + 1
-  local sql, _, xchecks, xprocs = compiler.expand_values(one, nrows)
-  if not sql then return nil end
-  local params = {}
-  local okeys, ovalues = one.keys, one.values
-  local nk = #okeys
-  for r = 0, nrows - 1 do
-    compiler.bind_row(params, r * nk, rows[first + r], okeys, ovalues)
+-- One executemany per run (the driver steps the prepared statement through
+-- the run's rows); the rowcounts summed.
+local function execute_runs(self, stmt, runs, eopts, fill)
+  local total = 0
+  for _, g in ipairs(runs) do
+    local compiled = compiler.compile_dml(stmt, self.dialect.name, g.keys)
+    local rows = g.rows
+    if #compiled.fn_defaults > 0 then
+      rows = fill(rows, g.n, compiled)
+      rows.n = g.n
+    end
+    local r = self:_cursor_execute(compiled.sql, rows, compiled, true, eopts)
+    total = total + r.rowcount
   end
-  params.n = nrows * nk
-  local x = {sql = sql, keys = nil, values = EMPTY, checks = xchecks, procs = xprocs,
-    result_procs = one.result_procs}
-  return self:_cursor_execute(sql, params, x, false, eopts or self._exec_opts)
+  return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
 end
 
--- INSERT/UPDATE/DELETE: compiled per set of parameter keys; a list of
--- parameter sets runs as one executemany per run of consecutive sets with
--- the same keys (so rows keep their order), its rowcount summed.
-function Connection:_execute_dml(stmt, params, eopts)
-  local dname = self.dialect.name
-  if params ~= nil and is_param_set(params[1]) then
-    local n = params.n or #params
-    -- runs of consecutive sets with the same keys, each compiled once
-    local starts, bad = keyset_runs(params, n)
-    if not starts then
-      exc.raise(exc.ArgumentError, "Connection:execute: parameter set " .. bad .. " is not a table", nil, 3)
-    end
-    local runs = {}
-    for r = 1, #starts do
-      local a, b = starts[r], (starts[r + 1] or n + 1) - 1
-      local rows
-      if a == 1 and b == n then
-        rows = params   -- one run: the caller's list as it is (read, never written)
-      else
-        rows = {}
-        for i = a, b do rows[#rows + 1] = params[i] end
-      end
-      runs[r] = {keys = keyset(params[a]), rows = rows, n = b - a + 1}
-    end
-    if stmt._returning then
-      -- RETURNING: every row back, in the order of the parameter sets
-      return require("quicksilver.engine.returning_many").execute(self, stmt, runs, eopts,
-        function(rows, n, compiled)
-          local filled = {}
-          for i = 1, n do filled[i] = with_fn_defaults(rows[i], compiled.fn_defaults, self, stmt._dml) end
-          return filled
-        end)
-    end
-    local total = 0
-    local batch = self.dialect.insertmanyvalues
-    if batch and stmt._dml == "insert" and not stmt._select and not stmt._multi and not stmt._values
-        and not stmt._returning and not stmt._on_conflict and not stmt._on_duplicate then
-      -- "insertmanyvalues": on a server, one multi-row INSERT per batch of
-      -- rows instead of a round trip per row (placeholders stay below the
-      -- 65,535 both servers allow)
-      for _, g in ipairs(runs) do
-        local ncols = 0
-        for _ in pairs(g.keys) do ncols = ncols + 1 end
-        local compiled = compiler.compile_dml(stmt, dname, g.keys)
-        local defaults = compiled.fn_defaults
-        ncols = ncols + #defaults
-        local per = math.max(1, math.min(batch, math.floor(60000 / math.max(ncols, 1))))
-        local rows = g.rows
-        if #defaults > 0 then
-          -- Lua-side defaults: the rows with them filled in, then compiled
-          -- with those keys too
-          local filled = {}
-          for i = 1, g.n do filled[i] = with_fn_defaults(rows[i], defaults, self, "insert") end
-          rows = filled
-          compiled = compiler.compile_dml(stmt, dname, keyset(filled[1]))
-        end
-        for first = 1, g.n, per do
-          local last = math.min(first + per - 1, g.n)
-          -- the one-row INSERT expanded to the batch (compiled once per batch
-          -- size), else a multi-row VALUES statement built for it
-          local r = self:_insert_expanded(compiled, rows, first, last, eopts)
-          if r == nil then
-            local chunk = {}
-            for i = first, last do chunk[#chunk + 1] = rows[i] end
-            local c = compiler.compile_dml(stmt:values(chunk), dname, nil)
-            r = self:_cursor_execute(c.sql, nil, c, false, eopts)
-          end
-          total = total + r.rowcount
-        end
-      end
-      return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
-    end
-    for _, g in ipairs(runs) do
-      local compiled = compiler.compile_dml(stmt, dname, g.keys)
-      local rows = g.rows
-      if #compiled.fn_defaults > 0 then
-        local filled = {n = g.n}
-        for i = 1, g.n do filled[i] = with_fn_defaults(rows[i], compiled.fn_defaults, self, stmt._dml) end
-        rows = filled
-      elseif rows ~= params then
-        rows.n = g.n
-      end
-      local r = self:_cursor_execute(compiled.sql, rows, compiled, true, eopts)
-      total = total + r.rowcount
-    end
-    return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
+-- INSERT/UPDATE/DELETE with a list of parameter sets: with RETURNING every
+-- row back in parameter order (engine/returning_many.lua); a one-row INSERT
+-- in multi-row batches where the dialect has them (engine/insertmany.lua);
+-- otherwise an executemany per run of sets with the same keys.
+local function execute_dml_many(self, stmt, params, eopts)
+  local runs = param_runs(params)
+  local kind = statement.dml_kind(stmt)
+  local function fill(rows, n, compiled)
+    local filled = {}
+    for i = 1, n do filled[i] = with_fn_defaults(rows[i], compiled.fn_defaults, self, kind) end
+    return filled
   end
-  if params ~= nil and next(params) == nil then
-    if stmt._dml == "insert" and not stmt._values and not stmt._multi and not stmt._select then
-      return empty_result()   -- an empty list: nothing runs
-    end
-    params = nil
+  if statement.returning(stmt) then
+    return returning_many.execute(self, stmt, runs, eopts, fill)
   end
+  if insertmany.applies(self.dialect.caps, stmt) then
+    return insertmany.execute(self, stmt, runs, eopts, fill)
+  end
+  return execute_runs(self, stmt, runs, eopts, fill)
+end
+
+-- The statement a one-row INSERT runs as where the dialect has no
+-- lastrowid (implicit_returning) and the new key is the database's: the
+-- INSERT with RETURNING of the primary key (made once per statement).
+-- nil when the INSERT needs no such help.
+local function implicit_returning_target(self, stmt, p)
+  if not self.dialect.implicit_returning or statement.returning(stmt) then return nil end
+  local autoinc = statement.autoincrement_column(stmt.table)
+  if not autoinc or p[autoinc.key] ~= nil or statement.held_value(stmt, autoinc.key) ~= nil then
+    return nil
+  end
+  return statement.returning_primary_key(stmt)
+end
+
+-- INSERT/UPDATE/DELETE with one parameter set (or none). A one-row INSERT
+-- reports inserted_primary_key.
+local function execute_dml_one(self, stmt, params, eopts)
   local p = params or {}
-  local single_insert = stmt._dml == "insert" and not stmt._multi and not stmt._select
-  local target = stmt
-  local implicit = false
-  if single_insert and self.dialect.implicit_returning and not stmt._returning then
-    -- no lastrowid on this database: RETURNING fetches the new key
-    local autoinc = stmt.table:_autoincrement_column()
-    if autoinc and p[autoinc.key] == nil and not (stmt._values and stmt._values[autoinc.key] ~= nil) then
-      target = rawget(stmt, "_implicit_returning")
-      if not target then
-        target = stmt:returning(util.unpack(stmt.table:primary_key_columns()))
-        rawset(stmt, "_implicit_returning", target)
-      end
-      implicit = true
-    end
-  end
-  local compiled = compiler.compile_dml(target, dname, params and keyset(params) or nil)
-  if #compiled.fn_defaults > 0 then p = with_fn_defaults(p, compiled.fn_defaults, self, stmt._dml) end
+  local kind = statement.dml_kind(stmt)
+  local single_insert = statement.inserts_one_row(stmt)
+  local implicit = single_insert and implicit_returning_target(self, stmt, p)
+  local compiled = compiler.compile_dml(implicit or stmt, self.dialect.name, params and util.keyset(params) or nil)
+  if #compiled.fn_defaults > 0 then p = with_fn_defaults(p, compiled.fn_defaults, self, kind) end
   local result = self:_cursor_execute(compiled.sql, p, compiled, false, eopts)
   if implicit then
     local row = result:first()
@@ -731,6 +681,20 @@ function Connection:_execute_dml(stmt, params, eopts)
     result.inserted_primary_key = inserted_pk(stmt, p, result.lastrowid)
   end
   return result
+end
+
+-- INSERT/UPDATE/DELETE: compiled per set of parameter keys.
+local function execute_dml(self, stmt, params, eopts)
+  if params ~= nil and is_param_set(params[1]) then
+    return execute_dml_many(self, stmt, params, eopts)
+  end
+  if params ~= nil and next(params) == nil then
+    if statement.inserts_parameter_rows(stmt) then
+      return empty_result()   -- an empty list: nothing runs
+    end
+    params = nil
+  end
+  return execute_dml_one(self, stmt, params, eopts)
 end
 
 --- Executes a statement (qs.text() or an expression construct). params: a
@@ -745,7 +709,7 @@ function Connection:execute(stmt, params, opts)
     if self._invalidated and not self._txn then self:_checkout(); self._invalidated = nil
     else closed_error(self, "execute") end
   end
-  if type(stmt) ~= "table" or not stmt._executable then
+  if not statement.is_executable(stmt) then
     exc.raise(exc.ObjectNotExecutableError, "Connection:execute: not an executable object: " ..
       util.repr(stmt, 60) .. (type(stmt) == "string" and
         " (wrap SQL text in qs.text(), or use conn:exec_driver_sql())" or ""), nil, 2)
@@ -755,19 +719,19 @@ function Connection:execute(stmt, params, opts)
       type(params), nil, 2)
   end
   local eopts = self._exec_opts
-  local sopts = stmt._execution_options
+  local sopts = statement.execution_options(stmt)
   if sopts then eopts = util.merge(eopts, sopts) end
   if opts then eopts = util.merge(eopts, opts) end
   if has(self, "before_execute") then fire(self, "before_execute", self, stmt, params, eopts) end
-  if stmt._dml then
-    local result = self:_execute_dml(stmt, params, eopts)
+  if statement.dml_kind(stmt) then
+    local result = execute_dml(self, stmt, params, eopts)
     if has(self, "after_execute") then
       fire(self, "after_execute", self, stmt, params, eopts, result)
     end
     return result
   end
   local compiled = compiler.compile(stmt, self.dialect.name)
-  local strict = stmt._k == TEXT_KIND   -- text(): every name must be one of its binds
+  local strict = statement.is_text(stmt)   -- text(): every name must be one of its binds
   local many = false
   if params ~= nil then
     if is_param_set(params[1]) then
@@ -789,6 +753,19 @@ function Connection:execute(stmt, params, opts)
     fire(self, "after_execute", self, stmt, params, eopts, result)
   end
   return result
+end
+
+--- The catalog querier of this connection: what the dialect's catalog
+--- questions (has_table, get_columns, ...) run their SQL through
+--- (dialects/support.lua). Made once per Connection.
+---@return table
+function Connection:catalog()
+  local q = self._catalog
+  if not q then
+    q = catalog.querier(self)
+    self._catalog = q
+  end
+  return q
 end
 
 --- Executes SQL text exactly as written for the driver, with positional

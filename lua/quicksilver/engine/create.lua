@@ -7,6 +7,7 @@ local dialects = require("quicksilver.dialects")
 local exc = require("quicksilver.exc")
 local pool_mod = require("quicksilver.engine.pool")
 local url_mod = require("quicksilver.engine.url")
+local util = require("quicksilver.util")
 
 local M = {}
 
@@ -20,8 +21,22 @@ local OPTIONS = {
   sqlite_foreign_keys = true, sqlite_transaction_mode = true, statement_cache_size = true,
   shared_pool = true, pool_wait = true,
 }
--- SQLite's options: refused with another database's URL, where they would do nothing
-local SQLITE_ONLY = {"busy_timeout", "sqlite_foreign_keys", "sqlite_transaction_mode"}
+-- An option only some dialect takes (its module's engine_options), given
+-- with another database's URL, where it would do nothing: refused, naming
+-- the dialect it belongs to.
+local function refuse_foreign_options(opts, dialect, u)
+  local own = dialect.engine_options or {}
+  local keys = {}
+  for k in pairs(opts) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local owner = not own[k] and dialects.option_owner(k)
+    if owner then
+      exc.raise(exc.ArgumentError, string.format("create_engine: option '%s' is %s's; this URL is %s",
+        k, owner.display_name, tostring(u:get_backend_name())), nil, 3)
+    end
+  end
+end
 
 -- What the per-connection setup of a new connection depends on besides the
 -- URL: a shared pool's engines must agree on it (its connections are set up
@@ -36,17 +51,10 @@ end
 ---@param opts? table see API.md
 ---@return quicksilver.Engine
 function M.create_engine(url, opts)
-  opts = require("quicksilver.util").check_options("create_engine", opts, OPTIONS, 2)
+  opts = util.check_options("create_engine", opts, OPTIONS, 2)
   local u = url_mod.make_url(url)
-  if u:get_backend_name() ~= "sqlite" then
-    for _, k in ipairs(SQLITE_ONLY) do
-      if opts[k] ~= nil then
-        exc.raise(exc.ArgumentError, string.format("create_engine: option '%s' is SQLite's; this URL is %s",
-          k, tostring(u:get_backend_name())), nil, 2)
-      end
-    end
-  end
   local dialect = dialects.load(u:get_backend_name())
+  refuse_foreign_options(opts, dialect, u)
   if dialect.for_url then dialect = dialect.for_url(u) end   -- per-engine (flavour detected at connect)
   if dialect.load_driver then dialect.load_driver() end
   local args = dialect.connect_args(u, opts)

@@ -9,41 +9,44 @@
 ---   RETURNING, each row put back at the parameter set with its key.
 --- * INSERT of an auto-increment key: multi-row INSERTs in batches, the
 ---   rows sorted by the new key, which holds when the keys of one INSERT are
----   handed out in the order of the parameter sets. On PostgreSQL that
----   order is made certain as SQLAlchemy does: INSERT ... SELECT ... FROM
+---   handed out in the order of the parameter sets. Where the dialect
+---   promises no such order (dialect.insert_order_needs_select: PostgreSQL)
+---   it is made certain as SQLAlchemy does: INSERT ... SELECT ... FROM
 ---   (VALUES (..., 0), (..., 1), ...) AS imp_sen(p0, ..., sen_counter)
 ---   ORDER BY sen_counter (each value CAST to its column's type, which the
 ---   server would otherwise take as text). MariaDB hands out AUTO_INCREMENT
 ---   values in VALUES order (SQLAlchemy relies on the same). SQLite steps a
 ---   VALUES list in order, each new ROWID the largest + 1 (SQLAlchemy goes
 ---   row at a time there; here the batch is kept, see docs/ARCHITECTURE.md).
+---   Batches: insertmany.rows_per_statement (the dialect's page size, 1000
+---   rows where it has none, and its max_params).
 --- * otherwise (keys without a usable sentinel: a server default, a key
 ---   given in some sets only, values that may come back changed; UPDATE and
 ---   DELETE): one statement per parameter set (prepared once), the rows of
 ---   each appended in parameter order.
 local core = require("quicksilver.core")
 local compiler = require("quicksilver.sql.compiler")
-local elements = require("quicksilver.sql.elements")
 local exc = require("quicksilver.exc")
+local insertmany = require("quicksilver.engine.insertmany")
 local result_mod = require("quicksilver.engine.result")
+local statement = require("quicksilver.sql.statement")
+local util = require("quicksilver.util")
 
 local M = {}
 
 local type, pairs, ipairs, pcall, format, floor, sort = type, pairs, ipairs, pcall, string.format, math.floor, table.sort
 local Result = result_mod.Result
 local unpack = table.unpack or unpack
-local setmetatable = setmetatable
+local keyset = util.keyset
 
-local function keyset(p)
-  local ks = {}
-  for k in pairs(p) do ks[k] = true end
-  return ks
-end
+-- Rows per batch where the dialect does not batch a plain executemany
+-- (SQLite): a RETURNING batch still saves a statement per row.
+local RETURNING_PAGE_SIZE = 1000
 
 -- The part of a sentinel key one value gives: integers and strings only
 -- (what comes back equals what was sent); nil for anything else.
 local function keypart(col, v)
-  local aff = col.type and col.type._affinity
+  local aff = statement.type_affinity(col.type)
   if aff == "integer" and type(v) == "number" and v == floor(v) and v > -2^53 and v < 2^53 then
     return format("%d", v)
   elseif aff == "string" and type(v) == "string" then
@@ -65,9 +68,8 @@ end
 -- How the rows of this INSERT run are put in parameter order: "client"
 -- (every set gives the primary key), "autoinc" (new auto-increment keys), or
 -- nil (row at a time).
-local function sentinel(conn, stmt, keys, rows, n)
-  if stmt._dml ~= "insert" or stmt._select or stmt._multi or stmt._values
-      or stmt._on_conflict or stmt._on_duplicate then
+local function sentinel(stmt, keys, rows, n)
+  if not statement.inserts_parameter_rows(stmt) or statement.has_upsert(stmt) then
     return nil
   end
   local tbl = stmt.table
@@ -85,7 +87,7 @@ local function sentinel(conn, stmt, keys, rows, n)
     end
     return "client", pk
   end
-  local auto = tbl:_autoincrement_column()
+  local auto = statement.autoincrement_column(tbl)
   if auto and #pk == 1 and not keys[auto.key] then
     return "autoinc", pk
   end
@@ -96,7 +98,7 @@ end
 -- does not return already); returns it and the position of each sentinel
 -- column in the rows.
 local function with_sentinels(stmt, cols)
-  local ret = stmt._returning
+  local ret = statement.returning(stmt)
   local list, pos = {}, {}
   for i, c in ipairs(ret) do list[i] = c end
   for j, col in ipairs(cols) do
@@ -112,23 +114,18 @@ local function with_sentinels(stmt, cols)
   return stmt:returning(unpack(list)), pos
 end
 
--- PostgreSQL: the INSERT of stmt with every value CAST to its column's
--- type, compiled for these keys (the casts type the VALUES list below).
-local function pg_typed(stmt, dname, keys)
-  local typed = setmetatable({}, {__index = stmt})
-  typed._effective = function(_, k)
-    local e, fd = stmt:_effective(k)
-    local out = {}
-    for i, pr in ipairs(e._pairs) do out[i] = {pr[1], elements.cast(pr[2], pr[1].type)} end
-    e._pairs = out
-    return e, fd
-  end
-  return compiler.compile_dml(typed, dname, keys), #stmt:_effective(keys)._pairs
+-- The INSERT of stmt with every value CAST to its column's type, compiled
+-- for these keys (the casts type the VALUES list of the ordered form, which
+-- the server would otherwise take as text), and its number of values.
+local function cast_compiled(stmt, dname, keys)
+  local typed, nvalues = statement.with_cast_values(stmt, keys)
+  return compiler.compile_dml(typed, dname, keys), nvalues
 end
 
--- PostgreSQL's ordered multi-row INSERT (SQLAlchemy's form): rows
--- first..last of rows through the typed one-row INSERT tc of ncol values.
-local function pg_ordered(conn, tc, ncol, rows, first, last, eopts)
+-- The ordered multi-row INSERT (SQLAlchemy's form, for a database that
+-- hands out new keys in no promised order): rows first..last of rows
+-- through the typed one-row INSERT tc of ncol values.
+local function ordered_insert(conn, tc, ncol, rows, first, last, eopts)
   local head, group, tail = compiler.values_group(tc.sql)
   if not head then return nil end
   local keys, values, checks, procs = tc.keys, tc.values, tc.checks, tc.procs
@@ -139,7 +136,7 @@ local function pg_ordered(conn, tc, ncol, rows, first, last, eopts)
     local off = r * nk
     parts[r + 1] = "(" .. group:gsub("%$(%d+)", function(d) return "$" .. (tonumber(d) + off) end) ..
       ", " .. r .. ")"
-    compiler.bind_row(params, off, rows[first + r], keys, values)
+    insertmany.bind_row(params, off, rows[first + r], keys, values)
     for j = 1, nk do
       xchecks[off + j] = checks and checks[j] or nil
       if procs and procs[j] then xprocs[off + j] = procs[j] end
@@ -172,7 +169,8 @@ end
 --- returned row, in parameter order.
 ---@return quicksilver.Result
 function M.execute(conn, stmt, runs, eopts, fill)
-  local dname = conn.dialect.name
+  local dialect = conn.dialect
+  local dname = dialect.name
   local out, total, keys = {}, 0, nil
   for _, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, dname, g.keys)
@@ -181,11 +179,11 @@ function M.execute(conn, stmt, runs, eopts, fill)
       rows = fill(rows, g.n, compiled)
       compiled = compiler.compile_dml(stmt, dname, keyset(rows[1]))
     end
-    local kind, scols = sentinel(conn, stmt, keyset(rows[1]), rows, g.n)
+    local kind, scols = sentinel(stmt, keyset(rows[1]), rows, g.n)
     local tc, ncol
-    if kind == "autoinc" and dname == "postgresql" and g.n > 1 then
+    if kind == "autoinc" and dialect.insert_order_needs_select and g.n > 1 then
       -- a value whose type has no SQL name cannot be CAST: row at a time
-      local ok, c, nc = pcall(pg_typed, with_sentinels(stmt, scols), dname, keyset(rows[1]))
+      local ok, c, nc = pcall(cast_compiled, with_sentinels(stmt, scols), dname, keyset(rows[1]))
       if ok then tc, ncol = c, nc else kind = nil end
     end
     if g.n == 1 or not kind then
@@ -194,17 +192,18 @@ function M.execute(conn, stmt, runs, eopts, fill)
     else
       local xstmt, pos = with_sentinels(stmt, scols)
       local xc = compiler.compile_dml(xstmt, dname, keyset(rows[1]))
-      local nret = #stmt._returning
+      local nret = #statement.returning(stmt)
       local ncols = 0
       for _ in pairs(rows[1]) do ncols = ncols + 1 end
-      local per = math.max(1, math.min(conn.dialect.insertmanyvalues or 1000, floor(30000 / math.max(ncols, 1))))
+      local per = insertmany.rows_per_statement(dialect.caps, ncols,
+        dialect.caps.insertmanyvalues_page_size or RETURNING_PAGE_SIZE)
       for first = 1, g.n, per do
         local last = math.min(first + per - 1, g.n)
         local r
         if tc then
-          r = pg_ordered(conn, tc, ncol, rows, first, last, eopts)
+          r = ordered_insert(conn, tc, ncol, rows, first, last, eopts)
         else
-          r = conn:_insert_expanded(xc, rows, first, last, eopts)
+          r = insertmany.expanded(conn, xc, rows, first, last, eopts)
         end
         if r == nil then
           local t, k = run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)

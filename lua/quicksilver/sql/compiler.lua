@@ -4,10 +4,12 @@
 --- SQL, bind keys in placeholder order, the values the statement holds, the
 --- per-position checks and converters, the result columns and their
 --- conversions.
+---
+--- It sits below the element modules (they require it for tostring and
+--- :compile): it needs only the C core, util and the tree walk of visitors.
 local core = require("quicksilver.core")
-local selectable = require("quicksilver.sql.selectable")
 local util = require("quicksilver.util")
-local NULL = require("quicksilver.sql.elements").null
+local visitors = require("quicksilver.sql.visitors")
 
 local M = {}
 
@@ -17,7 +19,7 @@ local ccompile_raw = core.compile
 
 -- core.compile with the CTEs of the statement (WITH ...) found first.
 local function ccompile(stmt, dialect, opts)
-  local ctes = selectable.collect_ctes(stmt)
+  local ctes = visitors.collect_ctes(stmt)
   if ctes[1] ~= nil then
     opts = util.merge(opts, {ctes = ctes})
   end
@@ -309,24 +311,6 @@ function M.values_group(sql)
     i = i + 1
   end
   return nil
-end
-
---- Fills the positional values of one row of an expanded VALUES list:
---- params[off + j] is the row's value for keys[j], else the statement's own
---- (values[keys[j]]), else NULL.
----@param params table
----@param off integer
----@param row table
----@param keys string[]
----@param values table
-function M.bind_row(params, off, row, keys, values)
-  for j = 1, #keys do
-    local k = keys[j]
-    local v = row[k]
-    if v == nil then v = values[k] end
-    if v == nil then v = NULL end
-    params[off + j] = v
-  end
 end
 
 function M._expand_values(c, nrows)

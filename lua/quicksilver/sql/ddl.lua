@@ -133,10 +133,23 @@ function M.SetComment(t, column, comment)
 end
 
 --- The statements that give t's comments on a database that takes them
---- apart from CREATE TABLE (PostgreSQL), as SQLAlchemy emits them.
-function M.comment_statements(t, dialect_name)
+--- apart from CREATE TABLE (caps.comment_on: PostgreSQL), as SQLAlchemy
+--- emits them; none elsewhere. `caps`: the dialect's capabilities
+--- (dialect.caps), or a dialect name where there is no dialect object
+--- (offline migrations).
+---@param t table
+---@param caps table|string
+---@return table[]
+function M.comment_statements(t, caps)
+  if type(caps) == "string" then
+    local ok, named = pcall(core.dialect_caps, caps)
+    if not ok then
+      exc.raise(exc.ArgumentError, "comment_statements: unknown dialect '" .. caps .. "'", nil, 2)
+    end
+    caps = named
+  end
   local out = {}
-  if dialect_name ~= "postgresql" then return out end
+  if not caps.comment_on then return out end
   if t.comment ~= nil then out[#out + 1] = M.SetComment(t, nil, t.comment) end
   for _, c in ipairs(t.columns or {}) do
     if c.comment ~= nil then out[#out + 1] = M.SetComment(t, c.name, c.comment) end
@@ -282,11 +295,13 @@ function M.create_tables(bind, metadata, tables, opts)
       end
     end
     fire(metadata, "before_create", metadata, conn, {tables = todo, checkfirst = checkfirst})
-    local inline = conn.dialect.name == "sqlite"
+    -- without ALTER TABLE ... ADD CONSTRAINT (SQLite) a use_alter foreign
+    -- key goes inside CREATE TABLE
+    local inline = not conn.dialect.caps.alter_table
     for _, t in ipairs(todo) do
       fire(t, "before_create", t, conn, {checkfirst = checkfirst})
       conn:execute(M.CreateTable(t, {inline_alter = inline}))
-      for _, stmt in ipairs(M.comment_statements(t, conn.dialect.name)) do conn:execute(stmt) end
+      for _, stmt in ipairs(M.comment_statements(t, conn.dialect.caps)) do conn:execute(stmt) end
       for _, idx in ipairs(t.indexes) do conn:execute(M.CreateIndex(idx)) end
       fire(t, "after_create", t, conn, {checkfirst = checkfirst})
     end
@@ -320,7 +335,7 @@ function M.drop_tables(bind, metadata, tables, opts)
       end
     end
     fire(metadata, "before_drop", metadata, conn, {tables = todo, checkfirst = checkfirst})
-    if conn.dialect.name ~= "sqlite" then
+    if conn.dialect.caps.alter_table then   -- else they went inline, and go with their table
       for _, t in ipairs(todo) do
         for _, con in ipairs(M.alter_constraints(t)) do
           if con.name then conn:execute(M.DropConstraint(t, con)) end

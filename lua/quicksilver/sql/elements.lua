@@ -5,6 +5,7 @@
 --- statements cross into C"). Comparisons are methods (`col:eq(v)`), because
 --- Lua's __eq/__lt/__le must return booleans; `+ - * / % // ..` and unary `-`
 --- are metamethods that build SQL.
+local compiler = require("quicksilver.sql.compiler")
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local types = require("quicksilver.sql.types")
@@ -24,9 +25,7 @@ M.ClauseElement = ClauseElement
 
 -- tostring(element) renders it for the default dialect (SQLite).
 local function render(self)
-  local ok, c = pcall(function()
-    return require("quicksilver.sql.compiler").compile(self, "sqlite")
-  end)
+  local ok, c = pcall(compiler.compile, self, "sqlite")
   if ok then return c.sql end
   return "<" .. (self.__name or "ClauseElement") .. ": " .. tostring(type(c) == "table" and c.message or c) .. ">"
 end
@@ -39,7 +38,6 @@ local COMPILE_OPTIONS = util.set({"dialect", "literal_binds"})
 ---@return quicksilver.Compiled
 function ClauseElement:compile(opts)
   util.check_options("compile", opts, COMPILE_OPTIONS, 2)
-  local compiler = require("quicksilver.sql.compiler")
   return compiler.compile(self, opts and opts.dialect or "sqlite", opts)
 end
 

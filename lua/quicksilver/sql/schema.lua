@@ -2,6 +2,7 @@
 --- (SQLAlchemy's sql/schema.py). A Table is a TableClause with metadata;
 --- columns keep their declaration order.
 local core = require("quicksilver.core")
+local ddl = require("quicksilver.sql.ddl")
 local elements = require("quicksilver.sql.elements")
 local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
@@ -681,13 +682,13 @@ local CREATE_ALL_OPTIONS = util.set({"checkfirst", "tables"})
 
 function Table:create(bind, opts)
   util.check_options("Table:create", opts, CREATE_OPTIONS, 2)
-  require("quicksilver.sql.ddl").create_tables(bind, self.metadata, {self}, opts)
+  ddl.create_tables(bind, self.metadata, {self}, opts)
 end
 
 --- DROP TABLE on bind.
 function Table:drop(bind, opts)
   util.check_options("Table:drop", opts, CREATE_OPTIONS, 2)
-  require("quicksilver.sql.ddl").drop_tables(bind, self.metadata, {self}, opts)
+  ddl.drop_tables(bind, self.metadata, {self}, opts)
 end
 
 --- metadata:create_all(bind, {checkfirst = true, tables = {...}})
@@ -706,13 +707,13 @@ end
 
 function MetaData:create_all(bind, opts)
   opts = util.check_options("create_all", opts, CREATE_ALL_OPTIONS, 2)
-  require("quicksilver.sql.ddl").create_tables(bind, self, opts.tables, opts)
+  ddl.create_tables(bind, self, opts.tables, opts)
 end
 
 --- metadata:drop_all(bind, {checkfirst = true, tables = {...}})
 function MetaData:drop_all(bind, opts)
   opts = util.check_options("drop_all", opts, CREATE_ALL_OPTIONS, 2)
-  require("quicksilver.sql.ddl").drop_tables(bind, self, opts.tables, opts)
+  ddl.drop_tables(bind, self, opts.tables, opts)
 end
 
 return M

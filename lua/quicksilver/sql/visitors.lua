@@ -59,4 +59,37 @@ function M.walk(expr, fn)
   go(expr)
 end
 
+--- The CTEs a statement refers to, in dependency order (those a CTE uses
+--- come before it), one per name (the grown form of a recursive CTE).
+function M.collect_ctes(stmt)
+  local order, by_root, seen = {}, {}, {}
+  local function visit(node)
+    if type(node) ~= "table" or seen[node] then return end
+    seen[node] = true
+    if node._is_type or node._k == K.TABLE then return end
+    if node._k == K.CTE then
+      local root = node._root
+      local body_is_compound = node.element._k == K.COMPOUND
+      visit(node.element)   -- CTEs this one uses come first
+      local cur = by_root[root]
+      if not cur then
+        by_root[root] = node
+        order[#order + 1] = root
+      elseif body_is_compound and cur.element._k ~= K.COMPOUND then
+        by_root[root] = node
+      end
+      return
+    end
+    for k, v in pairs(node) do
+      if type(v) == "table" and k ~= "type" and k ~= "_compiled" and k ~= "c" and k ~= "metadata" then
+        visit(v)
+      end
+    end
+  end
+  visit(stmt)
+  local out = {}
+  for i, root in ipairs(order) do out[i] = by_root[root] end
+  return out
+end
+
 return M

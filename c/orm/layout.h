@@ -1,0 +1,39 @@
+/*
+** layout.h: the ORM's Lua table layout that the accelerators (uow.c,
+** load.c) read and write, in one list: the fields of an instance state
+** (orm/attributes.lua InstanceState), of a mapper, and of the load spec
+** orm/loading.lua hands to core.load_objects.
+**
+** X(name, carriers, form, meaning)
+**   carriers  state (an InstanceState), mapper (a Mapper), load_spec (the
+**             spec argument of core.load_objects); space-separated
+**   form      table, string, number, any
+**   meaning   what it is, and which C function reads or writes it
+**
+** Exported to Lua as core.orm_fields[name] = {carriers = "...", form = ...,
+** meaning = ...}. spec/contract_spec.lua fails when this list drifts from
+** the field names uow.c and load.c use, or from the tables the ORM makes.
+*/
+#ifndef QS_ORM_LAYOUT_H
+#define QS_ORM_LAYOUT_H
+
+#define QS_ORM_FIELDS(X)                                                                           \
+  X(mapper, "state load_spec", "table", "the object's mapper (changed_collections reads it, load_objects writes it)") \
+  X(obj, "state", "table", "the instance a state belongs to (load_objects writes it)")              \
+  X(dict, "state", "table", "attribute -> current value (load_objects fills it; changed_collections reads it)") \
+  X(committed, "state", "table", "attribute -> value as loaded or flushed (load_objects fills it)") \
+  X(key, "state", "string", "the identity key of a persistent object (load_objects writes it)")    \
+  X(session, "state", "table", "the session the object is in (changed_collections compares it)")    \
+  X(expired, "state", "table", "expired attributes: load_objects leaves such rows to Lua")          \
+  X(loaded, "state", "table", "relationship -> true once loaded (changed_collections; made lazily by InstanceState.__index)") \
+  X(snap, "state", "table", "collection -> the list as loaded or flushed (changed_collections; lazy too)") \
+  X(_coll_rels, "mapper", "table", "the {key, uselist} list of collections the flush diffs (changed_collections)") \
+  X(prefix, "load_spec", "string", "the identity key prefix of the base mapper")                   \
+  X(pk, "load_spec", "number", "the primary-key column's position in the entity's columns")        \
+  X(keys, "load_spec", "table", "the attribute names loaded from the row")                         \
+  X(positions, "load_spec", "table", "their column positions (parallel to keys)")                 \
+  X(state_mt, "load_spec", "table", "the metatable of a new state (InstanceState)")                \
+  X(instance_mt, "load_spec", "table", "the metatable of a new instance (the mapper's)")           \
+  X(state_key, "load_spec", "any", "the key under which an instance holds its state (attributes.STATE)")
+
+#endif

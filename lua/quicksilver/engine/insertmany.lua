@@ -1,0 +1,131 @@
+--- engine/insertmany.lua: an executemany of a one-row INSERT sent as
+--- multi-row INSERTs (SQLAlchemy 2.0's "insertmanyvalues"): on a server a
+--- batch of parameter sets costs one round trip instead of one per row.
+--- How many rows go into one statement is the dialect's to say:
+--- `caps.insertmanyvalues_page_size` rows at most (no batching where the
+--- dialect has none: SQLite, where a row costs no round trip) and never
+--- more bind parameters than `caps.max_params`. Also used by
+--- engine/returning_many.lua for INSERT ... RETURNING in batches.
+local compiler = require("quicksilver.sql.compiler")
+local elements = require("quicksilver.sql.elements")
+local result_mod = require("quicksilver.engine.result")
+local statement = require("quicksilver.sql.statement")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local pairs, ipairs, floor, max, min = pairs, ipairs, math.floor, math.max, math.min
+local Result = result_mod.Result
+local NULL = elements.null
+local EMPTY = {}
+
+--- Fills the positional values of one row of an expanded VALUES list:
+--- params[off + j] is the row's value for keys[j], else the statement's own
+--- (values[keys[j]]), else NULL.
+---@param params table
+---@param off integer
+---@param row table
+---@param keys string[]
+---@param values table
+function M.bind_row(params, off, row, keys, values)
+  for j = 1, #keys do
+    local k = keys[j]
+    local v = row[k]
+    if v == nil then v = values[k] end
+    if v == nil then v = NULL end
+    params[off + j] = v
+  end
+end
+
+--- Rows per multi-row INSERT for a dialect: at most page_size rows (the
+--- dialect's insertmanyvalues_page_size unless given), and no more than
+--- the dialect's max_params bind parameters when each row sends
+--- params_per_row; at least one row.
+---@param caps table the dialect's capabilities (dialect.caps)
+---@param params_per_row integer
+---@param page_size? integer
+---@return integer
+function M.rows_per_statement(caps, params_per_row, page_size)
+  local page = page_size or caps.insertmanyvalues_page_size
+  return max(1, min(page, floor(caps.max_params / max(params_per_row, 1))))
+end
+
+--- True when an executemany of stmt on this dialect goes as multi-row
+--- INSERTs: the dialect batches, and stmt is an INSERT whose rows come from
+--- the parameter sets alone, without RETURNING (engine/returning_many.lua)
+--- or an upsert clause.
+---@param caps table
+---@param stmt table
+---@return boolean
+function M.applies(caps, stmt)
+  return caps.insertmanyvalues_page_size ~= nil and statement.inserts_parameter_rows(stmt)
+    and not statement.returning(stmt) and not statement.has_upsert(stmt)
+end
+
+--- Runs the one-row INSERT `one` (compiled) for rows[first..last] as one
+--- statement: its VALUES group repeated (compiler.expand_values, cached
+--- per row count), the values bound by position. Returns the cursor's
+--- Result, or nil when the statement cannot be expanded.
+---@return quicksilver.Result|nil
+function M.expanded(conn, one, rows, first, last, eopts)
+  local nrows = last - first + 1
+  local sql, _, xchecks, xprocs = compiler.expand_values(one, nrows)
+  if not sql then return nil end
+  local params = {}
+  local okeys, ovalues = one.keys, one.values
+  local nk = #okeys
+  for r = 0, nrows - 1 do
+    M.bind_row(params, r * nk, rows[first + r], okeys, ovalues)
+  end
+  params.n = nrows * nk
+  local x = {sql = sql, keys = nil, values = EMPTY, checks = xchecks, procs = xprocs,
+    result_procs = one.result_procs}
+  return conn:_cursor_execute(sql, params, x, false, eopts or conn._exec_opts)
+end
+
+-- rows[first..last] as one statement: the expanded one-row INSERT, else a
+-- multi-row values() statement built and compiled for them.
+local function run_batch(conn, stmt, compiled, rows, first, last, eopts)
+  local r = M.expanded(conn, compiled, rows, first, last, eopts)
+  if r == nil then
+    local chunk = {}
+    for i = first, last do chunk[#chunk + 1] = rows[i] end
+    local c = compiler.compile_dml(stmt:values(chunk), conn.dialect.name, nil)
+    r = conn:_cursor_execute(c.sql, nil, c, false, eopts)
+  end
+  return r.rowcount
+end
+
+local function count_keys(keys)
+  local n = 0
+  for _ in pairs(keys) do n = n + 1 end
+  return n
+end
+
+--- Runs stmt (M.applies) for each run of parameter sets with the same keys
+--- ({keys =, rows =, n =}) in batches of M.rows_per_statement rows;
+--- fill(rows, n, compiled) gives the rows with Lua-side defaults filled in.
+--- Returns a Result with the summed rowcount.
+---@return quicksilver.Result
+function M.execute(conn, stmt, runs, eopts, fill)
+  local dname = conn.dialect.name
+  local total = 0
+  for _, g in ipairs(runs) do
+    local compiled = compiler.compile_dml(stmt, dname, g.keys)
+    local rows = g.rows
+    local defaults = compiled.fn_defaults
+    local per = M.rows_per_statement(conn.dialect.caps, count_keys(g.keys) + #defaults)
+    if #defaults > 0 then
+      -- Lua-side defaults: the rows with them filled in, then compiled
+      -- with those keys too
+      rows = fill(rows, g.n, compiled)
+      compiled = compiler.compile_dml(stmt, dname, util.keyset(rows[1]))
+    end
+    for first = 1, g.n, per do
+      total = total + run_batch(conn, stmt, compiled, rows, first, min(first + per - 1, g.n), eopts)
+    end
+  end
+  return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
+end
+
+return M
