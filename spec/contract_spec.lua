@@ -15,8 +15,18 @@ local COMPILER_ACCESSORS = {
   qsC_field = {3}, qsC_string = {3}, lua_getfield = {3}, qsL_getfield = {3},
   sub = {3}, sub_next_to = {3, 4}, bool_field = {3}, num_field = {3}, qsC_list = {3},
   name_list = {3}, text_literal = {3}, frame_bound = {3}, referential_action = {3},
-  keyword_list = {3}, push_dml_froms = {3}, set_pairs = {2},
+  keyword_list = {3}, push_dml_froms = {3}, set_pairs = {2}, operand_at = {3, 4},
 }
+
+-- The quoted values a pattern captures in the dialect objects (c/dialect/),
+-- where a dialect names the option fields the compiler reads for it.
+local function dialect_values(pattern)
+  local list = {}
+  for _, path in ipairs(scan.files("c/dialect")) do
+    for name in scan.source(path):gmatch(pattern) do list[#list + 1] = name end
+  end
+  return list
+end
 
 -- Field-name arguments that are not literals: where their names come from
 -- (a function of the file's source giving the literals), or false when the
@@ -26,17 +36,11 @@ local COMPILER_INDIRECT = {
   base = false,
   -- the cache key walks every field of every node, whatever its name
   ["keys[i]"] = false,
-  -- MySQL's table options, from a table of {field, SQL} pairs
-  ["opts[k][0]"] = function(src)
-    local list = {}
-    for name in src:gmatch('{"([%w_]+)", "[^"]*"}') do list[#list + 1] = name end
-    return list
-  end,
-  -- a partial index's option: one of two fields by dialect
-  opt = function(src)
-    local line = src:match("const char %*opt = ([^;]*);") or ""
-    return scan.literals(line)
-  end,
+  -- a dialect's table options, from its table of {field, SQL} pairs
+  ["opt->option"] = function() return dialect_values('{"([%w_]+)", "[^"]*"}') end,
+  -- a dialect's CREATE INDEX options, named by its values
+  ["c->d->index_using_option"] = function() return dialect_values('%.index_using_option = "([%w_]+)"') end,
+  ["c->d->partial_index_option"] = function() return dialect_values('%.partial_index_option = "([%w_]+)"') end,
 }
 
 local function list_has(list, x)

@@ -142,17 +142,22 @@ typedef struct node_parts {
   int typeidx;       /* a CAST's target type */
 } node_parts;
 
-/* An operator's operands: alone, next to the operator (parenthesized by
-** precedence, a parameter typed by the other operand), or only
-** parenthesized by precedence. */
-static void render_operand(void *ud, qs_part part, qs_place place) {
-  node_parts *o = ud;
-  const char *name = part == QS_PART_LEFT ? "left" : "right", *other = part == QS_PART_LEFT ? "right" : "left";
-  int prec = part == QS_PART_LEFT ? o->prec : o->rprec;
-  if (part != QS_PART_LEFT && part != QS_PART_RIGHT) qsC_error(o->c, QS_COMPILE, "no such operand");
+/* Field name of the node o renders (other: the operand beside it) where
+** place says: alone, next to the operator (parenthesized by precedence, a
+** parameter typed by the other operand), or only parenthesized by
+** precedence. */
+static void operand_at(node_parts *o, qs_place place, const char *name, const char *other, int prec) {
   if (place == QS_PLACE_ALONE) sub(o->c, o->idx, name, 0);
   else if (place == QS_PLACE_OPERAND) sub_next_to(o->c, o->idx, name, other, prec);
   else sub(o->c, o->idx, name, prec);
+}
+
+/* An operator's operands, as its dialect's xOperator asks for them. */
+static void render_operand(void *ud, qs_part part, qs_place place) {
+  node_parts *o = ud;
+  if (part == QS_PART_LEFT) operand_at(o, place, "left", "right", o->prec);
+  else if (part == QS_PART_RIGHT) operand_at(o, place, "right", "left", o->rprec);
+  else qsC_error(o->c, QS_COMPILE, "no such operand");
 }
 
 static void binary(qsC *c, int idx, int outer) {
