@@ -617,7 +617,7 @@ static int conn_rollback_to(lua_State *L) {
   return result_rc(L, lc, qs_conn_rollback_to(lc->c, luaL_checkstring(L, 2)));
 }
 
-/* conn:txn_state() -> 0 none, 1 begun (BEGIN not sent yet), 2 sent. */
+/* conn:txn_state() -> a qs_txn_state number: core.txn_states names them. */
 static int conn_txn_state(lua_State *L) {
   lconn *lc = open_conn(L, 1);
   lua_pushinteger(L, qs_conn_txn_state(lc->c));

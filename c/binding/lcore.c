@@ -212,6 +212,17 @@ static int l_keyset_runs(lua_State *L) {
   return 1;
 }
 
+/* core.txn_states: the names of conn:txn_state()'s numbers (qs_txn_state). */
+static void push_txn_states(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, QS_TXN_NONE);
+  lua_setfield(L, -2, "none");
+  lua_pushinteger(L, QS_TXN_BEGUN);
+  lua_setfield(L, -2, "begun");
+  lua_pushinteger(L, QS_TXN_SENT);
+  lua_setfield(L, -2, "sent");
+}
+
 static const luaL_Reg buf_meta[] = {
   {"__gc", buf_gc},
   {NULL, NULL},
@@ -265,6 +276,8 @@ int luaopen_quicksilver_core(lua_State *L) {
   qsB_open_uow(L);
   qsB_open_load(L);
   qsB_open_pool(L);
+  push_txn_states(L);
+  lua_setfield(L, -2, "txn_states");
   lua_pushliteral(L, QS_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushinteger(L, QS_DRIVER_VERSION);

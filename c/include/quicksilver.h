@@ -213,8 +213,14 @@ int qs_conn_rollback(qs_conn *c);
 int qs_conn_savepoint(qs_conn *c, const char *name);
 int qs_conn_release(qs_conn *c, const char *name);
 int qs_conn_rollback_to(qs_conn *c, const char *name);
-/* 0 none, 1 begun but BEGIN not yet sent, 2 BEGIN sent. */
-int qs_conn_txn_state(const qs_conn *c);
+/* Where a connection's transaction is (the Lua Connection's txn_state()
+** returns the same numbers). */
+typedef enum qs_txn_state {
+  QS_TXN_NONE = 0,       /* no transaction */
+  QS_TXN_BEGUN = 1,      /* begun, BEGIN deferred (not yet sent) */
+  QS_TXN_SENT = 2        /* BEGIN sent: the database holds a transaction */
+} qs_txn_state;
+qs_txn_state qs_conn_txn_state(const qs_conn *c);
 int qs_conn_exec(qs_conn *c, const char *sql);
 int64_t qs_conn_changes(qs_conn *c);
 /* The i-th notice the server sent (0-based), or NULL; and forgetting them. */
@@ -276,6 +282,11 @@ typedef struct qs_pool_conf {
                          ** (copied; NULL: nothing): shared pools compare it */
 } qs_pool_conf;
 
+/* Fills conf with the defaults (SQLAlchemy's QueuePool: size 5, overflow 10,
+** timeout 30, recycle never, FIFO, no pre-ping, reset on return); the one
+** place they are written. */
+void qs_pool_conf_defaults(qs_pool_conf *conf);
+
 typedef struct qs_pool_stats {
   int64_t connects, checkouts, timeouts, invalidated, recycled;
 } qs_pool_stats;
@@ -299,7 +310,6 @@ void qs_pool_checkin(qs_pool *p, qs_pool_rec *r);
 void qs_pool_invalidate(qs_pool *p, qs_pool_rec *r);
 void qs_pool_dispose(qs_pool *p);
 void qs_pool_status(qs_pool *p, qs_pool_status_t *st);
-const qs_driver *qs_pool_driver(const qs_pool *p);
 qs_conn *qs_pool_rec_conn(qs_pool_rec *r);
 double qs_pool_rec_age(qs_pool_rec *r);
 

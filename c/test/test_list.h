@@ -29,6 +29,9 @@
   X(pool_reuses_connections)  \
   X(pool_checkin_ends_open_statements) \
   X(pool_times_out_when_exhausted) \
+  X(pool_conf_defaults)       \
+  X(pool_wait_times_out_on_monotonic_clock) \
+  X(pool_wait_woken_by_checkin) \
   X(pool_resets_on_return)    \
   X(pool_invalidation_recycles_older) \
   X(pool_eight_threads)       \

@@ -6,6 +6,7 @@
 ---@field version string
 ---@field driver_version integer the qs_driver table layout drivers must match
 ---@field driver_registry_key string registry key of the driver table
+---@field txn_states {none: integer, begun: integer, sent: integer} Connection:txn_state()'s numbers
 local core = {}
 
 --- Opens a driver connection. Options are strings, numbers or booleans.
@@ -33,6 +34,11 @@ function core.drivers() end
 
 ---@return table<string, string> code name -> qs.exc class name
 function core.code_classes() end
+
+--- The C pool's defaults for what a pool conf leaves out (a new table each
+--- call): the Lua QueuePool reads its defaults from here.
+---@return {size: integer, overflow: integer, timeout: number, recycle: number, lifo: boolean, pre_ping: boolean, reset_on_return: boolean}
+function core.pool_defaults() end
 
 --- An identifier as the compiler writes it (quoted only when needed).
 ---@param dialect string
@@ -110,7 +116,7 @@ function Connection:release(name) end
 ---@param name string
 ---@return boolean|nil, table|nil
 function Connection:rollback_to(name) end
----@return integer 0 none, 1 begun (BEGIN unsent), 2 sent
+---@return integer core.txn_states.none (0), .begun (1: BEGIN unsent) or .sent (2)
 function Connection:txn_state() end
 ---@param sql string|nil BEGIN text
 ---@param mode "eager"|"lazy"|"write"
