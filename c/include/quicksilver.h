@@ -172,6 +172,10 @@ typedef struct qs_driver {
 
 /* The SQLite driver, always built into the core. */
 extern const qs_driver qs_sqlite3_driver;
+/* The server drivers, linked only into their own modules (and programs
+** built with them): c/driver/libpq.c and c/driver/mariadb.c. */
+extern const qs_driver qs_libpq_driver;
+extern const qs_driver qs_mariadb_driver;
 
 /*
 ** Connections. A qs_conn wraps a driver connection with a bounded cache of
@@ -254,6 +258,7 @@ int qs_stmt_step(qs_stmt *s);
 int qs_stmt_column_count(qs_stmt *s);
 const char *qs_stmt_column_name(qs_stmt *s, int i);
 void qs_stmt_column(qs_stmt *s, int i, qs_value *out);
+/* Ready to be bound and stepped again from the first row. */
 int qs_stmt_reset(qs_stmt *s);
 /* Nonzero when the statement writes nothing (a plain SELECT). */
 int qs_stmt_readonly(qs_stmt *s);

@@ -23,6 +23,7 @@
   X(sqlite_execmany)          \
   X(sqlite_bind_count)        \
   X(sqlite_close_detaches)    \
+  X(sqlite_stmt_reset)        \
   X(sqlite_bad_open)          \
   X(sqlite_statement_timeout) \
   X(sqlite_cancel_from_thread) \
