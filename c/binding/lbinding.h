@@ -46,6 +46,9 @@ qs_buf *qsB_newbuf(lua_State *L);
 
 void qsB_open_conn(lua_State *L);
 void qsB_open_pool(lua_State *L);
+/* Connection options one connect or pool takes at most (the size of the
+** keys and vals arrays given to qsB_options). */
+#define QSB_MAX_OPTIONS 32
 int qsB_options(lua_State *L, int idx, const char **keys, const char **vals, int max);
 const qs_driver *qsB_driver(lua_State *L, const char *name);
 /* A closed Connection userdata pushed (may raise: nothing is held yet);

@@ -20,8 +20,6 @@ typedef struct lconn {
   qs_pool_rec *rec;
 } lconn;
 
-#define MAX_OPTS 32
-
 static lconn *check_conn(lua_State *L, int idx) {
   return (lconn *)luaL_checkudata(L, idx, QS_CONN_MT);
 }
@@ -146,7 +144,7 @@ static int conn_age(lua_State *L) {
 */
 int qsB_connect(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
-  const char *keys[MAX_OPTS], *vals[MAX_OPTS];
+  const char *keys[QSB_MAX_OPTIONS], *vals[QSB_MAX_OPTIONS];
   const qs_driver *drv;
   qs_error *err;
   lconn *lc;
@@ -154,7 +152,7 @@ int qsB_connect(lua_State *L) {
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   drv = qsB_driver(L, name);
-  n = qsB_options(L, 2, keys, vals, MAX_OPTS);
+  n = qsB_options(L, 2, keys, vals, QSB_MAX_OPTIONS);
   lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, QS_CONN_MT);

@@ -10,9 +10,6 @@
 #include "lbinding.h"
 
 #include <string.h>
-#include <time.h>
-
-#define MAX_OPTS 32
 
 typedef struct lpool {
   qs_pool *p;          /* NULL once collected */
