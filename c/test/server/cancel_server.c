@@ -95,6 +95,15 @@ int main(int argc, char **argv) {
     vals[n++] = argv[i + 2];
   }
   memset(&err, 0, sizeof err);
+  if (pg) {
+    /* more options than libpq.c passes through: refused by name, none dropped */
+    const char *many[40];
+    qs_conn *none = NULL;
+    for (i = 0; i < 40; i++) many[i] = "application_name";
+    CHECK("too many options refused", qs_conn_open(drv, 40, many, many, &none, &err) == QS_ARGUMENT &&
+                                          none == NULL && strstr(err.message, "at most 36") != NULL);
+    qs_error_clear(&err);
+  }
   if (qs_conn_open(drv, n, keys, vals, &c, &err) != QS_OK) {
     fprintf(stderr, "cannot connect: %s\n", err.message ? err.message : "?");
     qs_error_clear(&err);
