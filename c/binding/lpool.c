@@ -16,7 +16,7 @@ typedef struct lpool {
 } lpool;
 
 static lpool *check_pool(lua_State *L, int idx) {
-  lpool *lp = (lpool *)luaL_checkudata(L, idx, QS_POOL_MT);
+  lpool *lp = (lpool *)luaL_checkudata(L, idx, QSB_POOL_MT);
   if (lp->p == NULL) qsB_raise(L, QS_CLOSED, "attempt to use a released quicksilver.Pool");
   return lp;
 }
@@ -66,7 +66,7 @@ static int make_pool(lua_State *L, const char *name, int drvidx) {
   ** the pool is held only by a C local */
   lp = (lpool *)qsL_newuserdatauv(L, sizeof(lpool), 0);
   lp->p = NULL;
-  luaL_setmetatable(L, QS_POOL_MT);
+  luaL_setmetatable(L, QSB_POOL_MT);
   ud = lua_gettop(L);
   err = qsB_errbox(L);
   lp->p = name ? qs_pool_shared(name, drv, n, keys, vals, &conf, err)
@@ -135,7 +135,7 @@ static int pool_status(lua_State *L) {
 }
 
 static int pool_gc(lua_State *L) {
-  lpool *lp = (lpool *)luaL_checkudata(L, 1, QS_POOL_MT);
+  lpool *lp = (lpool *)luaL_checkudata(L, 1, QSB_POOL_MT);
   if (lp->p) {
     qs_pool_release(lp->p);
     lp->p = NULL;
@@ -180,7 +180,7 @@ void qsB_open_pool(lua_State *L) {
   static const luaL_Reg funcs[] = {{"pool_new", l_pool_new}, {"pool_shared", l_pool_shared},
                                    {"pool_defaults", l_pool_defaults}, {"now", l_now},
                                    {NULL, NULL}};
-  luaL_newmetatable(L, QS_POOL_MT);
+  luaL_newmetatable(L, QSB_POOL_MT);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
   lua_setfield(L, -2, "__index");

@@ -1,14 +1,33 @@
 /*
 ** quicksilver.h: the one public C header of the quicksilver core.
 **
-** The core is usable without Lua: it holds the driver interface (one table of
+** The core is usable without Lua: the driver interface (one table of
 ** functions per database client library), the generic connection with its
-** prepared-statement cache and transaction state, the SQL dialects and the
-** compiler. The Lua binding (c/binding/) is one client of this header; a C
-** program is another (see c/test/).
+** prepared-statement cache and transaction state, the connection pool, the
+** SQL dialects with their literal and type rendering, textual SQL with named
+** binds, and the flush's topological sort. The SQL compiler that walks the
+** Lua node tables (c/compiler/) needs Lua and is not part of it. The Lua
+** binding (c/binding/) is one client of this header; a C program is another
+** (see c/test/).
 **
-** Conventions (after SQLite and libuv): public names are qs_<object>_<verb>,
-** internal names shared across files are qs__<name>, statics are unprefixed.
+** Names (after SQLite and libuv):
+**   qs_<object>_<verb>  public, declared here (QS_ for macros and constants);
+**   qs__<name>          internal to the Lua-free core, shared across its files
+**                       (c/core, c/dialect, c/driver), declared in a header
+**                       that is not installed (QS__ for macros);
+**   qsB_<name>          the Lua binding's functions shared across files, every
+**                       part's qsB_open_<part> included (c/binding/lbinding.h);
+**   qsC_<name>          the SQL compiler's, shared across c/compiler/ (compile.h);
+**   qsL_<name>          Lua 5.1/5.4 API shims (c/binding/compat.h);
+**   x<Name>             function members of a vtable (qs_driver), as
+**                       sqlite3_io_methods; its data members i/z/b<Name>
+**                       (iVersion, zName, bLazyBegin), as SQLite's;
+**   unprefixed          statics, local to one file (functions, types, macros).
+** Macros and enum constants shared across files take the upper-case form of
+** their layer's prefix (QS_, QS__, QSB_, QSC_); the binding's code tables are
+** QSV_ (bind checks) and QSR_ (result conversions). A function shared
+** across files is declared once, in its layer's header, never re-declared
+** where it is used.
 ** Fallible functions return an int from QS_ERRNO_MAP; the message, SQLSTATE
 ** and driver code of a failure live on the object that failed
 ** (qs_conn_error()), as sqlite3_errmsg() does.
