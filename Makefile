@@ -186,7 +186,10 @@ install-rock:
 
 # Speed against raw C, LuaSQL and SQLAlchemy, measured in one run; writes
 # docs/PERFORMANCE.md. Not part of `make test` (no timing in unit tests).
+# The peers measured against, installed when missing (as `make test` installs its own).
+BENCH_PKGS := lua-sql-sqlite3 python3-sqlalchemy python3-psycopg2
 bench: build $(BUILD)/bench/raw_sqlite
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
 	@BUILD=$(BUILD) LUA=$(LUA) BACKEND=$(BACKEND) bash bench/run.sh
 
 $(BUILD)/bench/raw_sqlite: bench/core/raw_sqlite.c

@@ -111,8 +111,9 @@ static inline int qsL_isinteger(lua_State *L, int idx) {
   lua_Number x;
   if (lua_type(L, idx) != LUA_TNUMBER) return 0;
   x = lua_tonumber(L, idx);
-  return x == (lua_Number)(int64_t)x && x > -9223372036854775808.0 &&
-         x < 9223372036854775808.0;
+  /* the range first: casting a number outside int64's range is undefined */
+  return x >= -9223372036854775808.0 && x < 9223372036854775808.0 &&
+         x == (lua_Number)(int64_t)x;
 }
 #define qsL_toint64(L, idx) ((int64_t)lua_tonumber((L), (idx)))
 static inline int qsL_getfield(lua_State *L, int idx, const char *k) {

@@ -25,6 +25,23 @@ static const char *const spec_fields[S_N] = {
   NULL, "prefix", "pk", "keys", "positions", "mapper", "state_mt", "instance_mt", "state_key",
 };
 
+/* The number at idx as an int64 when its value is integral and within
+** [-2^63, 2^63) (an integer, or a float such as 1.0): 1, else 0. The range
+** is checked first: the casts (and compat's qsL_isinteger on LuaJIT) are
+** undefined outside it. The few integers next to 2^63 - 1 that round to
+** 2^63 as a float are left to the Lua side, which keys them the same. */
+static int integral_int64(lua_State *L, int idx, int64_t *out) {
+  lua_Number x = lua_tonumber(L, idx);
+  if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0)) return 0;
+  if (qsL_isinteger(L, idx)) {
+    *out = qsL_toint64(L, idx);
+    return 1;
+  }
+  if (x != (lua_Number)(int64_t)x) return 0;
+  *out = (int64_t)x;
+  return 1;
+}
+
 /* Pushes the identity key for the primary-key value at idx, as
 ** attributes.keypart writes it after the prefix at prefix; returns 0
 ** (nothing pushed) for a value the Lua side must key. */
@@ -32,18 +49,11 @@ static int push_key(lua_State *L, int prefix, int idx) {
   char num[32];
   int t = lua_type(L, idx);
   if (t == LUA_TNUMBER) {
-    /* integral values within 2^53 print as integers; others keep their
-    ** own spelling, which Lua writes */
-    const lua_Number limit = 9007199254740992.0;
-    if (qsL_isinteger(L, idx)) {
-      int64_t v = qsL_toint64(L, idx);
-      if (v <= -9007199254740992LL || v >= 9007199254740992LL) return 0;
-      snprintf(num, sizeof num, "%lld", (long long)v);
-    } else {
-      lua_Number x = lua_tonumber(L, idx);
-      if (!(x > -limit && x < limit) || x != (lua_Number)(int64_t)x) return 0;
-      snprintf(num, sizeof num, "%lld", (long long)(int64_t)x);
-    }
+    /* integral values in the 64-bit range print as their digits, integer
+    ** or float alike; others keep the exact spelling Lua writes */
+    int64_t v;
+    if (!integral_int64(L, idx, &v)) return 0;
+    snprintf(num, sizeof num, "%lld", (long long)v);
     lua_pushvalue(L, prefix);
     lua_pushstring(L, num);
     lua_concat(L, 2);

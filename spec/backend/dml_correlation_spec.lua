@@ -6,6 +6,7 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 
 describe("DML correlation on " .. helpers.backend, function()
@@ -186,21 +187,8 @@ describe("ORM-enabled DML with any()/has() on " .. helpers.backend, function()
   local Base, User, Address, engine, s
 
   before_each(function()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "users",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      nick = orm.mapped_column(qs.String(20)),
-      addresses = orm.relationship("Address", {back_populates = "user"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "addresses",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email = orm.mapped_column(qs.String(40)),
-      user_id = orm.mapped_column(qs.Integer, qs.ForeignKey("users.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-    })
+    local m = fixtures.user_address({user = function() return {nick = orm.mapped_column(qs.String(20))} end})
+    Base, User, Address = m.Base, m.User, m.Address
     engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)

@@ -5,6 +5,7 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 local matching, clear = helpers.matching, helpers.clear
 
@@ -30,20 +31,8 @@ describe("Session:merge with load = false on " .. helpers.backend, function()
   before_each(function()
     sessions = {}
     engine = helpers.backend_engine()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "merge_user",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(30)),
-      addresses = orm.relationship("Address", {back_populates = "user", order_by = "Address.id"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "merge_address",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email = orm.mapped_column(qs.String(50)),
-      user_id = orm.mapped_column(qs.ForeignKey("merge_user.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-    })
+    local m = fixtures.user_address({tables = {"merge_user", "merge_address"}, addresses = {order_by = "Address.id"}})
+    Base, User, Address = m.Base, m.User, m.Address
     Base.metadata:create_all(engine)
     local s = session()
     s:add(User({id = 1, name = "ann", addresses = {Address({id = 10, email = "a@x"}),

@@ -6,6 +6,7 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 local matching, clear = helpers.matching, helpers.clear
 local first_index = helpers.first_index
@@ -43,22 +44,13 @@ describe("ORM mapping and session on " .. helpers.backend, function()
   before_each(function()
     sessions = {}
     engine = helpers.backend_engine()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "user_account",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(30), {nullable = false, unique = true}),
-      fullname = orm.mapped_column(qs.String(50)),
-      addresses = orm.relationship("Address", {back_populates = "user", cascade = "all, delete-orphan"}),
-      shout = function(self) return self.name:upper() .. "!" end,
-    })
-    Address = Base:model("Address", {
-      __tablename = "address",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email_address = orm.mapped_column(qs.String(50), {nullable = false}),
-      user_id = orm.mapped_column(qs.ForeignKey("user_account.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-    })
+    local m = fixtures.user_address({tables = {"user_account", "address"}, strict = true,
+      email = "email_address", addresses = {cascade = "all, delete-orphan"},
+      user = function()
+        return {fullname = orm.mapped_column(qs.String(50)),
+          shout = function(self) return self.name:upper() .. "!" end}
+      end})
+    Base, User, Address = m.Base, m.User, m.Address
     Pair = Base:model("Pair", {
       __tablename = "pair",
       a = orm.mapped_column(qs.Integer, {primary_key = true, autoincrement = false}),

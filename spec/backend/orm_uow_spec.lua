@@ -6,6 +6,7 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 local matching, clear = helpers.matching, helpers.clear
 local first_index, last_index = helpers.first_index, helpers.last_index
@@ -49,31 +50,12 @@ describe("ORM unit of work and relationships on " .. helpers.backend, function()
   before_each(function()
     sessions, bases = {}, {}
     engine = helpers.backend_engine()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "user_account",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(30), {nullable = false, unique = true}),
-      fullname = orm.mapped_column(qs.String(50)),
-      addresses = orm.relationship("Address", {back_populates = "user", cascade = "all, delete-orphan",
-        order_by = "Address.email_address"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "address",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email_address = orm.mapped_column(qs.String(50), {nullable = false}),
-      user_id = orm.mapped_column(qs.ForeignKey("user_account.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-    })
-    Node = Base:model("Node", {
-      __tablename = "node",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      parent_id = orm.mapped_column(qs.ForeignKey("node.id")),
-      parent = orm.relationship("Node", {back_populates = "children", remote_side = "Node.id"}),
-      children = orm.relationship("Node", {back_populates = "parent", cascade = "all, delete-orphan",
-        order_by = "Node.id"}),
-    })
+    local m = fixtures.user_address({tables = {"user_account", "address"}, strict = true,
+      email = "email_address", addresses = {cascade = "all, delete-orphan", order_by = "Address.email_address"},
+      user = function() return {fullname = orm.mapped_column(qs.String(50))} end})
+    Base, User, Address = m.Base, m.User, m.Address
+    Node = fixtures.node({base = Base, table = "node",
+      children = {cascade = "all, delete-orphan", order_by = "Node.id"}}).Node
     Base.metadata:create_all(engine)
     rec = helpers.recorder(engine)
   end)

@@ -4,6 +4,7 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 
 describe("loader strategies", function()
@@ -16,21 +17,9 @@ describe("loader strategies", function()
   end
 
   before_each(function()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "users",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      addresses = orm.relationship("Address", {back_populates = "user", order_by = "Address.email"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "addresses",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email = orm.mapped_column(qs.String(20)),
-      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-      tags = orm.relationship("Tag", {lazy = "raise"}),
-    })
+    local m = fixtures.user_address({addresses = {order_by = "Address.email"},
+      address = {tags = orm.relationship("Tag", {lazy = "raise"})}})
+    Base, User, Address = m.Base, m.User, m.Address
     Tag = Base:model("Tag", {
       __tablename = "tags",
       id = orm.mapped_column(qs.Integer, {primary_key = true}),
@@ -62,6 +51,25 @@ describe("loader strategies", function()
     for _, u in ipairs(users) do local _ = #u.addresses end
     assert.equal(1 + #users, selects())
     assert.equal("a1", users[1].addresses[1].email)   -- order_by
+  end)
+
+  it("selectinload of a many-to-one: one SELECT of the targets not in the identity map", function()
+    s:add(Address({email = "orphan"}))
+    s:commit()
+    local u2 = s:get(User, 2)
+    local rec = helpers.recorder(engine)
+    local addrs = s:scalars(qs.select(Address):options(orm.selectinload(Address.user)):order_by(Address.id)):all()
+    local sel = {}
+    for _, r in ipairs(rec) do if r.sql:find("^SELECT") then sel[#sel + 1] = r end end
+    assert.equal(2, #sel)
+    -- the users of the 12 addresses but user 2, who is in the identity map
+    local list = assert(sel[2].sql:match(" IN %(([^)]*)%)"))
+    assert.equal(5, select(2, list:gsub("[^,]+", "")))
+    assert.equal(13, #addrs)
+    for i = 1, 12 do assert.equal("u" .. math.floor((i + 1) / 2), addrs[i].user.name) end
+    assert.equal(u2, addrs[3].user)
+    assert.is_nil(addrs[13].user)
+    assert.equal(2, #helpers.matching(rec, "^SELECT"))   -- nothing loaded on access
   end)
 
   it("selectinload costs two SELECTs for any number of parents", function()
@@ -139,20 +147,8 @@ describe("criteria along relationships", function()
   local Base, User, Address, engine, s
 
   before_each(function()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "users",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      addresses = orm.relationship("Address", {back_populates = "user"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "addresses",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email = orm.mapped_column(qs.String(20)),
-      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-    })
+    local m = fixtures.user_address()
+    Base, User, Address = m.Base, m.User, m.Address
     engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
@@ -208,29 +204,12 @@ describe("aliases, column loading and more strategies", function()
   end
 
   before_each(function()
-    Base = orm.declarative_base()
-    User = Base:model("User", {
-      __tablename = "users",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      email = orm.mapped_column(qs.String(20)),
-      bio = orm.mapped_column(qs.Text, {deferred = true}),
-      addresses = orm.relationship("Address", {back_populates = "user", order_by = "Address.email"}),
-    })
-    Address = Base:model("Address", {
-      __tablename = "addresses",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      email = orm.mapped_column(qs.String(20)),
-      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
-      user = orm.relationship("User", {back_populates = "addresses"}),
-    })
-    Node = Base:model("Node", {
-      __tablename = "nodes",
-      id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      parent_id = orm.mapped_column(qs.ForeignKey("nodes.id")),
-      children = orm.relationship("Node", {backref = "parent"}),
-    })
+    local m = fixtures.user_address({addresses = {order_by = "Address.email"},
+      user = function()
+        return {email = orm.mapped_column(qs.String(20)), bio = orm.mapped_column(qs.Text, {deferred = true})}
+      end})
+    Base, User, Address = m.Base, m.User, m.Address
+    Node = fixtures.node({base = Base}).Node
     engine = helpers.backend_engine()
     Base.metadata:create_all(engine)
     s = orm.Session(engine)

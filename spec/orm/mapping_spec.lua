@@ -4,25 +4,14 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 
 local function models()
-  local Base = orm.declarative_base()
-  local User = Base:model("User", {
-    __tablename = "user_account",
-    id = orm.mapped_column(qs.Integer, {primary_key = true}),
-    name = orm.mapped_column(qs.String(30), {nullable = false}),
-    fullname = orm.mapped_column(qs.String),
-    addresses = orm.relationship("Address", {back_populates = "user", cascade = "all, delete-orphan"}),
-  })
-  local Address = Base:model("Address", {
-    __tablename = "address",
-    id = orm.mapped_column(qs.Integer, {primary_key = true}),
-    email = orm.mapped_column("email_address", qs.String(50), {nullable = false}),
-    user_id = orm.mapped_column(qs.ForeignKey("user_account.id")),
-    user = orm.relationship("User", {back_populates = "addresses"}),
-  })
-  return Base, User, Address
+  local m = fixtures.user_address({tables = {"user_account", "address"}, strict = true,
+    email_column = "email_address", addresses = {cascade = "all, delete-orphan"},
+    user = function() return {fullname = orm.mapped_column(qs.String)} end})
+  return m.Base, m.User, m.Address
 end
 
 describe("declarative mapping", function()

@@ -4,6 +4,7 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 
 describe("relationship shapes", function()
@@ -46,17 +47,13 @@ describe("relationship shapes", function()
   end)
 
   it("a custom primaryjoin loads a filtered view, every strategy", function()
-    local Base = orm.declarative_base()
     local User, Address
-    User = Base:model("User", {__tablename = "users", id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      name = orm.mapped_column(qs.String(20)),
-      addresses = orm.relationship("Address", {back_populates = "user"}),
-      boston = orm.relationship("Address", {viewonly = true,
-        primaryjoin = function() return qs.and_(User.id:eq(Address.user_id), Address.city:eq("Boston")) end})})
-    Address = Base:model("Address", {__tablename = "addresses", id = orm.mapped_column(qs.Integer, {primary_key = true}),
-      city = orm.mapped_column(qs.String(20)),
-      user_id = orm.mapped_column(qs.ForeignKey("users.id")),
-      user = orm.relationship("User", {back_populates = "addresses"})})
+    local m = fixtures.user_address({email = "city", user = function()
+      return {boston = orm.relationship("Address", {viewonly = true,
+        primaryjoin = function() return qs.and_(User.id:eq(Address.user_id), Address.city:eq("Boston")) end})}
+    end})
+    local Base
+    Base, User, Address = m.Base, m.User, m.Address
     Base.metadata:create_all(engine)
     s = orm.Session(engine)
     s:add(User({name = "a", addresses = {Address({city = "Boston"}), Address({city = "NYC"})}}))

@@ -4,34 +4,17 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
+local fixtures = require("spec.support.fixtures")
 local raises = helpers.assert_raises_kind
 
 local Base, User, Address, Node, engine, sqls
 
 local function setup_models()
-  Base = orm.declarative_base()
-  User = Base:model("User", {
-    __tablename = "users",
-    id = orm.mapped_column(qs.Integer, {primary_key = true}),
-    name = orm.mapped_column(qs.String(30), {nullable = false, unique = true}),
-    nick = orm.mapped_column(qs.String(30)),
-    addresses = orm.relationship("Address", {back_populates = "user", cascade = "all, delete-orphan",
-      order_by = "Address.email"}),
-  })
-  Address = Base:model("Address", {
-    __tablename = "addresses",
-    id = orm.mapped_column(qs.Integer, {primary_key = true}),
-    email = orm.mapped_column(qs.String(50), {nullable = false}),
-    user_id = orm.mapped_column(qs.ForeignKey("users.id")),
-    user = orm.relationship("User", {back_populates = "addresses"}),
-  })
-  Node = Base:model("Node", {
-    __tablename = "nodes",
-    id = orm.mapped_column(qs.Integer, {primary_key = true}),
-    name = orm.mapped_column(qs.String(20)),
-    parent_id = orm.mapped_column(qs.ForeignKey("nodes.id")),
-    children = orm.relationship("Node", {backref = "parent", cascade = "all, delete-orphan"}),
-  })
+  local m = fixtures.user_address({strict = true,
+    addresses = {cascade = "all, delete-orphan", order_by = "Address.email"},
+    user = function() return {nick = orm.mapped_column(qs.String(30))} end})
+  Base, User, Address = m.Base, m.User, m.Address
+  Node = fixtures.node({base = Base, children = {cascade = "all, delete-orphan"}}).Node
 end
 
 local function count_sql(pattern)

@@ -1,5 +1,6 @@
 --- cli/migrate.lua: `quicksilver migrate <command>` over quicksilver.migrate.
 --- Options anywhere: -d DIR (default migrations), --url URL, -m MESSAGE.
+local exc = require("quicksilver.exc")
 local migrate = require("quicksilver.migrate")
 
 local M = {}
@@ -36,7 +37,6 @@ local function parse(args)
     elseif a == "-r" or a == "--rev-range" then o.range = args[i + 1]; i = i + 2
     elseif a:match("^%-%-?%a") then
       -- a flag this command does not know (a misspelt --autogenerate) is refused, not taken as a revision
-      local exc = require("quicksilver.exc")
       exc.raise(exc.ArgumentError, "quicksilver migrate: unknown option '" .. a .. "'", nil, 2)
     else o.pos[#o.pos + 1] = a; i = i + 1 end
   end

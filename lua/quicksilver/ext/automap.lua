@@ -11,7 +11,9 @@
 --- `<class>_collection`; with several foreign keys to one table, the
 --- many-to-one is named after its column (without `_id`).
 local exc = require("quicksilver.exc")
+local util = require("quicksilver.util")
 local orm = require("quicksilver.orm")
+local relationships = require("quicksilver.orm.relationships")
 
 local M = {}
 
@@ -106,7 +108,7 @@ function M.automap_base(opts)
   local Base = orm.declarative_base(opts)
   rawset(Base, "classes", {})
   rawset(Base, "prepare", function(self, popts)
-    popts = require("quicksilver.util").check_options("automap prepare", popts, PREPARE_OPTIONS, 2)
+    popts = util.check_options("automap prepare", popts, PREPARE_OPTIONS, 2)
     local bind = popts.autoload_with
     if type(bind) ~= "table" then
       exc.raise(exc.ArgumentError, "automap prepare: give {autoload_with = engine}", nil, 2)
@@ -150,7 +152,7 @@ function M.automap_base(opts)
         ropts.remote_side = function() return rs end
         ropts.backref = orm.backref(r.back, {foreign_keys = function() return fkcols end})
       end
-      m:_add_relationship(require("quicksilver.orm.relationships").new_property(m, r.name,
+      m:_add_relationship(relationships.new_property(m, r.name,
         orm.relationship(rcls, ropts)))
     end
     -- many-to-many through association tables
@@ -162,7 +164,7 @@ function M.automap_base(opts)
         local mb = rawget(cb, "__mapper__")
         local name = free_name(ma, rawget(cb, "__name"):lower() .. "_collection")
         local back = free_name(mb, rawget(ca, "__name"):lower() .. "_collection")
-        ma:_add_relationship(require("quicksilver.orm.relationships").new_property(ma, name,
+        ma:_add_relationship(relationships.new_property(ma, name,
           orm.relationship(cb, {secondary = t, backref = back})))
       end
     end

@@ -5,10 +5,9 @@
 --- and type changes (compare_type, on by default). Not guessed: renames (a
 --- renamed column shows as one removed and one added; edit the revision) and
 --- server defaults (databases rewrite them too freely to compare reliably).
-local ddl = require("quicksilver.sql.ddl")
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
-local type_expr = require("quicksilver.cli.schema").type_expr
+local emit = require("quicksilver.migrate.emit")
 
 local M = {}
 
@@ -56,84 +55,253 @@ end
 
 local function columns_key(cols) return concat(cols, ",") end
 
--- The indexes and unique constraints of a model table and of the database,
--- matched: by name; an unnamed unique constraint by its columns (the server
--- names it: users_email_key on PostgreSQL, email on MariaDB); a unique index
--- also as the unique constraint a database reports it as (MariaDB), and the
--- other way round. Returns the differences through add().
-local function compare_uniques_and_indexes(conn, insp, t, F, add)
-  local name = t.name
-  local parents = {table_name = name, schema_name = t.schema, schema_qualified_table_name = t.fullname}
-  -- the database's, one entry per name (a unique index reported twice is one)
-  local db, by_name = {}, {}
-  local function db_entry(d, sort, unique)
-    local e = d.name and by_name[d.name]
+-- What one comparison works from: the connection's inspector, the filters,
+-- the tables the database has (version table and filtered names left out),
+-- the reflected tables (each read once), and the differences found so far.
+local function comparison(conn, opts)
+  local insp = qs.inspect(conn)
+  local F = filters(opts)
+  local skip = {[opts.version_table or "alembic_version"] = true}
+  local db = {}
+  for _, n in ipairs(insp:get_table_names()) do
+    if not skip[n] and F.name(n, "table", {schema_name = nil}) then db[n] = true end
+  end
+  local cx = {conn = conn, insp = insp, F = F, opts = opts, db = db, reflected = {}, diffs = {}}
+  function cx.add(d) cx.diffs[#cx.diffs + 1] = d end
+  function cx.reflect(n)
+    if not cx.reflected[n] then cx.reflected[n] = conn:_reflect_table(qs.MetaData(), n, {resolve_fks = false}) end
+    return cx.reflected[n]
+  end
+  return cx
+end
+
+local function parents_of(t)
+  return {table_name = t.name, schema_name = t.schema, schema_qualified_table_name = t.fullname}
+end
+
+-- The database's indexes and unique constraints of a table, one entry per
+-- name (a unique index reported twice is one): {name, columns, unique,
+-- sort = "index" | "unique", d = the inspector's entry, matched}.
+local function database_uniques(insp, name)
+  local found = {list = {}, by_name = {}}
+  local function entry(d, sort, unique)
+    local e = d.name and found.by_name[d.name]
     if e then
       e.unique = e.unique or unique
       return
     end
     e = {name = d.name, columns = d.column_names or {}, unique = unique, sort = sort, d = d}
-    db[#db + 1] = e
-    if d.name then by_name[d.name] = e end
+    found.list[#found.list + 1] = e
+    if d.name then found.by_name[d.name] = e end
   end
-  for _, i in ipairs(insp:get_indexes(name)) do db_entry(i, "index", i.unique and true or false) end
-  for _, u in ipairs(insp:get_unique_constraints(name)) do db_entry(u, "unique", true) end
-  local function take(e) e.matched = true; return e end
-  local function find_by_columns(cols)
-    local k = columns_key(cols)
-    for _, want in ipairs({"unique", "index"}) do
-      for _, e in ipairs(db) do
-        if not e.matched and e.unique and e.sort == want and columns_key(e.columns) == k then return take(e) end
-      end
+  for _, i in ipairs(insp:get_indexes(name)) do entry(i, "index", i.unique and true or false) end
+  for _, u in ipairs(insp:get_unique_constraints(name)) do entry(u, "unique", true) end
+  return found
+end
+
+local function take(e) e.matched = true; return e end
+
+-- An unmatched unique entry on these columns: a unique constraint first,
+-- else a unique index.
+local function unique_by_columns(found, cols)
+  local k = columns_key(cols)
+  for _, want in ipairs({"unique", "index"}) do
+    for _, e in ipairs(found.list) do
+      if not e.matched and e.unique and e.sort == want and columns_key(e.columns) == k then return take(e) end
     end
   end
-  -- the model's
+end
+
+-- The model's indexes: matched by name (a unique index also as the unique
+-- constraint a database reports it as); one changed in place is dropped and
+-- made again.
+local function compare_indexes(cx, t, found)
+  local name = t.name
   for _, ix in ipairs(t.indexes) do
     local cols = {}
     for i, e in ipairs(ix.expressions) do cols[i] = e.name end
-    local e = by_name[ix.name]
+    local e = found.by_name[ix.name]
     if e and not e.matched and (e.sort == "index" or ix.unique) then
       take(e)
-      if F.object(ix, ix.name, "index", false, e.d) then
+      if cx.F.object(ix, ix.name, "index", false, e.d) then
         if columns_key(e.columns) ~= columns_key(cols) or e.unique ~= (ix.unique and true or false) then
-          -- changed in place: dropped and made again
-          add({kind = "remove_index", table = name, name = e.name, columns = e.columns, unique = e.unique})
-          add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
+          cx.add({kind = "remove_index", table = name, name = e.name, columns = e.columns, unique = e.unique})
+          cx.add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
         end
       end
-    elseif F.object(ix, ix.name, "index", false, nil) then
-      add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
+    elseif cx.F.object(ix, ix.name, "index", false, nil) then
+      cx.add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
     end
   end
+end
+
+-- The model's unique constraints: by name, an unnamed one by its columns
+-- (the server names it: users_email_key on PostgreSQL, email on MariaDB).
+local function compare_unique_constraints(cx, t, found)
   for _, con in ipairs(t.constraints) do
     if con.kind == "unique" then
-      local e = con.name and by_name[con.name]
+      local e = con.name and found.by_name[con.name]
       if e and (e.matched or not e.unique) then e = nil end
-      if e then take(e) else e = find_by_columns(con.columns) end
+      if e then take(e) else e = unique_by_columns(found, con.columns) end
       if e and con.name and e.name and e.name ~= con.name then
         -- the same columns under another name: a rename, not this constraint
         e.matched = nil
         e = nil
       end
-      if F.object(con, con.name, "unique_constraint", false, e and e.d) and not e then
-        add({kind = "add_unique", table = name, name = con.name, columns = con.columns, constraint = con})
+      if cx.F.object(con, con.name, "unique_constraint", false, e and e.d) and not e then
+        cx.add({kind = "add_unique", table = t.name, name = con.name, columns = con.columns, constraint = con})
       end
     end
   end
-  -- MySQL makes an index for each foreign key without one: not the models'
+end
+
+-- The column lists of the indexes the server made by itself, one per
+-- foreign key (MySQL's): not the models', never removed.
+local function implicit_fk_indexes(cx, name)
   local fk_cols = {}
-  local implicit = conn.dialect.name == "mysql" or conn.dialect.name == "mariadb"
-  if implicit then
-    for _, fk in ipairs(insp:get_foreign_keys(name)) do fk_cols[columns_key(fk.constrained_columns)] = true end
+  if cx.conn.dialect.caps.fk_implicit_index then
+    for _, fk in ipairs(cx.insp:get_foreign_keys(name)) do fk_cols[columns_key(fk.constrained_columns)] = true end
   end
-  for _, e in ipairs(db) do
+  return fk_cols
+end
+
+-- The database's indexes and unique constraints nothing matched: removed.
+local function removed_uniques(cx, t, found)
+  local implicit = implicit_fk_indexes(cx, t.name)
+  local parents = parents_of(t)
+  for _, e in ipairs(found.list) do
     -- an unnamed database constraint (SQLite's) cannot be dropped by name
-    if not e.matched and e.name and not (implicit and not e.unique and fk_cols[columns_key(e.columns)]) then
+    if not e.matched and e.name and not (not e.unique and implicit[columns_key(e.columns)]) then
       local kind = e.sort == "index" and "index" or "unique_constraint"
-      if F.reflected(e.d, e.name, kind, parents) then
-        add({kind = e.sort == "index" and "remove_index" or "remove_unique", table = name, name = e.name,
+      if cx.F.reflected(e.d, e.name, kind, parents) then
+        cx.add({kind = e.sort == "index" and "remove_index" or "remove_unique", table = t.name, name = e.name,
           columns = e.columns, unique = e.unique})
       end
+    end
+  end
+end
+
+-- The indexes and unique constraints of a model table and of the database,
+-- matched (a unique index also as the unique constraint a database reports
+-- it as, MariaDB, and the other way round).
+local function compare_uniques_and_indexes(cx, t)
+  local found = database_uniques(cx.insp, t.name)
+  compare_indexes(cx, t, found)
+  compare_unique_constraints(cx, t, found)
+  removed_uniques(cx, t, found)
+end
+
+-- Tables the models add and the database has alone; returns the model
+-- tables the filters keep (by name). A table the models have but the filter
+-- left out is left alone.
+local function compare_tables(cx, md)
+  local F, db = cx.F, cx.db
+  local modeled, wanted = {}, {}
+  for _, t in ipairs(md:sorted_tables()) do
+    modeled[t.name] = true
+    local compare_to = (db[t.name] and F.has_object) and cx.reflect(t.name) or nil
+    if F.object(t, t.name, "table", false, compare_to) then wanted[t.name] = t end
+  end
+  for _, t in ipairs(md:sorted_tables()) do
+    if wanted[t.name] and not db[t.name] then cx.add({kind = "add_table", table = t.name, t = t}) end
+  end
+  local gone = {}
+  for n in pairs(db) do if not modeled[n] then gone[#gone + 1] = n end end
+  table.sort(gone)
+  for _, n in ipairs(gone) do
+    local rt = cx.reflect(n)
+    if F.object(rt, n, "table", true, nil) then cx.add({kind = "remove_table", table = n, t = rt}) end
+  end
+  return wanted
+end
+
+-- A model column against the database's: nullability (not of primary key
+-- columns) and type (unless compare_type is false).
+local function compare_column(cx, name, c, d)
+  if not c.primary_key and (c.nullable and true or false) ~= (d.nullable and true or false) then
+    cx.add({kind = "modify_nullable", table = name, name = c.name, nullable = c.nullable, was = d.nullable,
+      type = c.type})
+  end
+  if cx.opts.compare_type ~= false and c.type and d.type and not same_type(c.type, d.type) and
+      d.type.name ~= "NullType" then
+    cx.add({kind = "modify_type", table = name, name = c.name, type = c.type, was = d.type, nullable = c.nullable})
+  end
+end
+
+-- Columns added, changed, and only in the database.
+local function compare_columns(cx, t)
+  local name, F = t.name, cx.F
+  local dbcols, order = {}, {}
+  for _, c in ipairs(cx.insp:get_columns(name)) do dbcols[c.name] = c; order[#order + 1] = c.name end
+  local mine = {}
+  for _, c in ipairs(t.columns) do
+    mine[c.name] = true
+    local d = dbcols[c.name]
+    if not F.object(c, c.name, "column", false, d) then
+      -- left out: neither added nor compared
+    elseif not d then
+      cx.add({kind = "add_column", table = name, column = c})
+    else
+      compare_column(cx, name, c, d)
+    end
+  end
+  local parents = parents_of(t)
+  for _, n in ipairs(order) do
+    if not mine[n] and F.reflected(dbcols[n], n, "column", parents) then
+      cx.add({kind = "remove_column", table = name, name = n, column = dbcols[n]})
+    end
+  end
+end
+
+local function fk_key(cols, referred) return concat(cols, ",") .. ">" .. referred end
+
+-- A model foreign key the database lacks, as an add_fk difference.
+local function added_fk(name, fk, ref, cols, fkname)
+  local rcols = {}
+  if fk.constraint then
+    for i, r in ipairs(fk.constraint.refs) do rcols[i] = r:match("([^.]+)$") end
+  else
+    rcols[1] = ref.name
+  end
+  local src = fk.constraint or fk
+  return {kind = "add_fk", table = name, name = fkname, columns = cols, referred = ref.table.name,
+    referred_columns = rcols, ondelete = src.ondelete, onupdate = src.onupdate, deferrable = src.deferrable,
+    initially = src.initially}
+end
+
+-- Foreign keys, matched by their columns and referred table: the models'
+-- the database lacks, then the database's the models lack (by key order).
+local function compare_foreign_keys(cx, t)
+  local name, F = t.name, cx.F
+  local dbfk = {}
+  for _, fk in ipairs(cx.insp:get_foreign_keys(name)) do
+    dbfk[fk_key(fk.constrained_columns, fk.referred_table)] = fk
+  end
+  local myfk = {}
+  for _, fk in ipairs(t.foreign_keys) do
+    local ref = fk:get_column()
+    if ref then
+      local cols = fk.constraint and fk.constraint.columns or {fk.parent.name}
+      local key = fk_key(cols, ref.table.name)
+      if not myfk[key] then
+        myfk[key] = true
+        local fkname = fk.name or (fk.constraint and fk.constraint.name)
+        if F.object(fk.constraint or fk, fkname, "foreign_key_constraint", false, dbfk[key]) and not dbfk[key] then
+          cx.add(added_fk(name, fk, ref, cols, fkname))
+        end
+      end
+    end
+  end
+  local fkeys = {}
+  for key in pairs(dbfk) do fkeys[#fkeys + 1] = key end
+  table.sort(fkeys)
+  local parents = parents_of(t)
+  for _, key in ipairs(fkeys) do
+    local fk = dbfk[key]
+    if not myfk[key] and F.reflected(fk, fk.name, "foreign_key_constraint", parents) then
+      cx.add({kind = "remove_fk", table = name, name = fk.name, columns = fk.constrained_columns,
+        referred = fk.referred_table, referred_columns = fk.referred_columns, ondelete = fk.options.ondelete,
+        onupdate = fk.options.onupdate})
     end
   end
 end
@@ -143,116 +311,21 @@ end
 --- remove_column, modify_nullable, modify_type, add_index, remove_index,
 --- add_unique, remove_unique, add_fk, remove_fk. opts: version_table,
 --- compare_type, include_object, include_name (see filters above).
+---@param conn table a Connection
+---@param md table the models' MetaData
+---@param opts? table
+---@return table[]
 function M.compare(conn, md, opts)
-  opts = opts or {}
-  local insp = qs.inspect(conn)
-  local F = filters(opts)
-  local skip = {[opts.version_table or "alembic_version"] = true}
-  local db = {}
-  for _, n in ipairs(insp:get_table_names()) do
-    if not skip[n] and F.name(n, "table", {schema_name = nil}) then db[n] = true end
-  end
-  local reflected = {}
-  local function reflect(n)
-    if not reflected[n] then reflected[n] = conn:_reflect_table(qs.MetaData(), n, {resolve_fks = false}) end
-    return reflected[n]
-  end
-  local diffs = {}
-  local function add(d) diffs[#diffs + 1] = d end
-  local modeled, wanted = {}, {}
+  local cx = comparison(conn, opts or {})
+  local wanted = compare_tables(cx, md)
   for _, t in ipairs(md:sorted_tables()) do
-    modeled[t.name] = true
-    local compare_to = (db[t.name] and F.has_object) and reflect(t.name) or nil
-    if F.object(t, t.name, "table", false, compare_to) then wanted[t.name] = t end
-  end
-  for _, t in ipairs(md:sorted_tables()) do
-    if wanted[t.name] and not db[t.name] then add({kind = "add_table", table = t.name, t = t}) end
-  end
-  -- tables only the database has (a table the models have but the filter
-  -- left out is left alone)
-  local gone = {}
-  for n in pairs(db) do if not modeled[n] then gone[#gone + 1] = n end end
-  table.sort(gone)
-  for _, n in ipairs(gone) do
-    local rt = reflect(n)
-    if F.object(rt, n, "table", true, nil) then add({kind = "remove_table", table = n, t = rt}) end
-  end
-  for _, t in ipairs(md:sorted_tables()) do
-    if wanted[t.name] and db[t.name] then
-      local name = t.name
-      local parents = {table_name = name, schema_name = t.schema, schema_qualified_table_name = t.fullname}
-      local dbcols, order = {}, {}
-      for _, c in ipairs(insp:get_columns(name)) do dbcols[c.name] = c; order[#order + 1] = c.name end
-      local mine = {}
-      for _, c in ipairs(t.columns) do
-        mine[c.name] = true
-        local d = dbcols[c.name]
-        if not F.object(c, c.name, "column", false, d) then
-          -- left out: neither added nor compared
-        elseif not d then
-          add({kind = "add_column", table = name, column = c})
-        else
-          if not c.primary_key and (c.nullable and true or false) ~= (d.nullable and true or false) then
-            add({kind = "modify_nullable", table = name, name = c.name, nullable = c.nullable, was = d.nullable,
-              type = c.type})
-          end
-          if opts.compare_type ~= false and c.type and d.type and not same_type(c.type, d.type) and
-              d.type.name ~= "NullType" then
-            add({kind = "modify_type", table = name, name = c.name, type = c.type, was = d.type,
-              nullable = c.nullable})
-          end
-        end
-      end
-      for _, n in ipairs(order) do
-        if not mine[n] and F.reflected(dbcols[n], n, "column", parents) then
-          add({kind = "remove_column", table = name, name = n, column = dbcols[n]})
-        end
-      end
-      compare_uniques_and_indexes(conn, insp, t, F, add)
-      local dbfk = {}
-      for _, fk in ipairs(insp:get_foreign_keys(name)) do
-        dbfk[concat(fk.constrained_columns, ",") .. ">" .. fk.referred_table] = fk
-      end
-      local myfk = {}
-      for _, fk in ipairs(t.foreign_keys) do
-        local ref = fk:get_column()
-        if ref then
-          local cols = fk.constraint and fk.constraint.columns or {fk.parent.name}
-          local key = concat(cols, ",") .. ">" .. ref.table.name
-          if not myfk[key] then
-            myfk[key] = true
-            local fkname = fk.name or (fk.constraint and fk.constraint.name)
-            if F.object(fk.constraint or fk, fkname, "foreign_key_constraint", false, dbfk[key]) and
-                not dbfk[key] then
-              local rcols = {}
-              if fk.constraint then
-                for i, r in ipairs(fk.constraint.refs) do rcols[i] = r:match("([^.]+)$") end
-              else
-                rcols[1] = ref.name
-              end
-              local src = fk.constraint or fk
-              add({kind = "add_fk", table = name, name = fkname,
-                columns = cols, referred = ref.table.name, referred_columns = rcols,
-                ondelete = src.ondelete, onupdate = src.onupdate, deferrable = src.deferrable,
-                initially = src.initially})
-            end
-          end
-        end
-      end
-      local fkeys = {}
-      for key in pairs(dbfk) do fkeys[#fkeys + 1] = key end
-      table.sort(fkeys)
-      for _, key in ipairs(fkeys) do
-        local fk = dbfk[key]
-        if not myfk[key] and F.reflected(fk, fk.name, "foreign_key_constraint", parents) then
-          add({kind = "remove_fk", table = name, name = fk.name, columns = fk.constrained_columns,
-            referred = fk.referred_table, referred_columns = fk.referred_columns, ondelete = fk.options.ondelete,
-            onupdate = fk.options.onupdate})
-        end
-      end
+    if wanted[t.name] and cx.db[t.name] then
+      compare_columns(cx, t)
+      compare_uniques_and_indexes(cx, t)
+      compare_foreign_keys(cx, t)
     end
   end
-  return diffs
+  return cx.diffs
 end
 
 --- A line per difference, for check and for people.
@@ -262,244 +335,155 @@ function M.describe(d)
     concat(d.columns or {}, ",")))
 end
 
--- The options of a constraint as Lua source entries (none dropped).
-local function constraint_options(o, con)
-  if con.name then o[#o + 1] = format("name = %q", con.name) end
-  if con.ondelete then o[#o + 1] = format("ondelete = %q", con.ondelete) end
-  if con.onupdate then o[#o + 1] = format("onupdate = %q", con.onupdate) end
-  if con.use_alter then o[#o + 1] = "use_alter = true" end
-  if con.deferrable ~= nil then o[#o + 1] = "deferrable = " .. tostring(con.deferrable) end
-  if con.initially then o[#o + 1] = format("initially = %q", con.initially) end
-  return o
-end
-
-local function options_code(o) return #o > 0 and (", {" .. concat(o, ", ") .. "}") or "" end
-
--- A server default as Lua source: text, a literal, a function without
--- arguments; any other expression as its SQL text (SQLite's rendering)
--- rather than left out.
-local function default_code(sd)
-  if type(sd) == "table" and sd.text then return format("qs.text(%q)", sd.text) end
-  if type(sd) == "string" then return format("%q", sd) end
-  if type(sd) == "number" or type(sd) == "boolean" then return tostring(sd) end
-  if type(sd) == "table" and sd._is_clause and type(sd.name) == "string" and type(sd.args) == "table" and
-      #sd.args == 0 then
-    return format("qs.func.%s()", sd.name)
-  end
-  if type(sd) == "table" and sd._is_clause then
-    return format("qs.text(%q)", sd:compile({literal_binds = true}).sql)
-  end
-  exc.raise(exc.ArgumentError, "autogenerate: cannot write the server_default " .. tostring(sd), nil, 4)
-end
-
--- An index's own options (partial WHERE and method) as Lua source: the WHERE
--- as the SQL text each database's CREATE INDEX renders for it.
-local function index_options(o, ix)
-  if not ix then return o end
-  for _, w in ipairs({{"postgresql_where", "postgresql"}, {"sqlite_where", "sqlite"}}) do
-    if ix[w[1]] then
-      local sql = ddl.CreateIndex(ix):compile({dialect = w[2]}).sql
-      o[#o + 1] = format("%s = qs.text(%q)", w[1], sql:match("%) WHERE (.*)$"))
-    end
-  end
-  if ix.postgresql_using then o[#o + 1] = format("postgresql_using = %q", ix.postgresql_using) end
-  local ml = ix.mysql_length
-  if type(ml) == "number" then
-    o[#o + 1] = "mysql_length = " .. tostring(ml)
-  elseif type(ml) == "table" then
-    local ks, parts = {}, {}
-    for k in pairs(ml) do ks[#ks + 1] = k end
-    table.sort(ks)
-    for i, k in ipairs(ks) do parts[i] = format("[%q] = %d", k, ml[k]) end
-    o[#o + 1] = "mysql_length = {" .. concat(parts, ", ") .. "}"
-  end
-  return o
-end
-
--- Lua source for a column.
-local function column_code(c)
-  local parts = {format("%q", c.name), type_expr(c.type)}
-  for _, fk in ipairs(c.foreign_keys or {}) do
-    if not fk.constraint or #fk.constraint.columns == 1 then
-      local ref = fk:get_column()
-      if ref then
-        parts[#parts + 1] = format("qs.ForeignKey(%q%s)", ref.table.name .. "." .. ref.name,
-          options_code(constraint_options({}, fk.constraint or fk)))
-      end
-    end
-  end
-  local o = {}
-  if c.primary_key then o[#o + 1] = "primary_key = true" end
-  if not c.nullable and not c.primary_key then o[#o + 1] = "nullable = false" end
-  if c.server_default ~= nil then o[#o + 1] = "server_default = " .. default_code(c.server_default) end
-  if c.autoincrement == false then o[#o + 1] = "autoincrement = false" end
-  if c.comment ~= nil then o[#o + 1] = format("comment = %q", c.comment) end
-  if #o > 0 then parts[#parts + 1] = "{" .. concat(o, ", ") .. "}" end
-  return "qs.Column(" .. concat(parts, ", ") .. ")"
-end
-
+-- op.create_table(...) for a model table, then its indexes.
 local function table_code(t)
   local lines = {format("    op.create_table(%q,", t.name)}
-  for _, c in ipairs(t.columns) do lines[#lines + 1] = "      " .. column_code(c) .. "," end
+  local function item(code) lines[#lines + 1] = "      " .. code .. "," end
+  for _, c in ipairs(t.columns) do item(emit.column(c)) end
   for _, con in ipairs(t.constraints) do
-    if con.kind == "unique" then
-      local cs = {}
-      for i, cn in ipairs(con.columns) do cs[i] = format("%q", cn) end
-      lines[#lines + 1] = format("      qs.UniqueConstraint(%s%s),", concat(cs, ", "),
-        options_code(constraint_options({}, con)))
-    end
+    if con.kind == "unique" then item(emit.unique_constraint(con)) end
   end
-  local seen = {}
-  for _, fk in ipairs(t.foreign_keys) do
-    local con = fk.constraint
-    if con and #con.columns > 1 and not seen[con] then
-      seen[con] = true
-      local cs, rs = {}, {}
-      for i, cn in ipairs(con.columns) do cs[i] = format("%q", cn); rs[i] = format("%q", con.refs[i]) end
-      lines[#lines + 1] = format("      qs.ForeignKeyConstraint({%s}, {%s}%s),", concat(cs, ", "), concat(rs, ", "),
-        options_code(constraint_options({}, con)))
-    end
-  end
+  for _, con in ipairs(emit.multi_column_foreign_keys(t)) do item(emit.foreign_key_constraint(con)) end
   for _, con in ipairs(t.constraints) do
-    if con.kind == "check" then
-      -- its SQL as CHECK renders it (columns unqualified, values inline)
-      local sql = ddl.AddConstraint(t, {kind = "check", sqltext = con.sqltext}):compile({dialect = "sqlite"}).sql
-      lines[#lines + 1] = format("      qs.CheckConstraint(qs.text(%q)%s),", sql:match("CHECK %((.*)%)$"),
-        options_code(constraint_options({}, con)))
-    end
+    if con.kind == "check" then item(emit.check_constraint(con, t)) end
   end
-  local topts = {}
-  if t.comment ~= nil then topts[#topts + 1] = format("comment = %q", t.comment) end
-  for _, k in ipairs({"mysql_engine", "mysql_charset", "mysql_collate"}) do
-    if t[k] then topts[#topts + 1] = format("%s = %q", k, t[k]) end
-  end
-  if #topts > 0 then lines[#lines + 1] = "      {" .. concat(topts, ", ") .. "}," end
+  local topts = emit.table_options(t)
+  if #topts > 0 then item("{" .. concat(topts, ", ") .. "}") end
   lines[#lines] = lines[#lines]:gsub(",$", "")
   lines[#lines + 1] = "    )"
   for _, ix in ipairs(t.indexes) do
     local cols = {}
-    for i, e in ipairs(ix.expressions) do cols[i] = format("%q", e.name) end
-    local o = ix.unique and {"unique = true"} or {}
-    lines[#lines + 1] = format("    op.create_index(%q, %q, {%s}%s)", ix.name, t.name, concat(cols, ", "),
-      options_code(index_options(o, ix)))
+    for i, e in ipairs(ix.expressions) do cols[i] = e.name end
+    lines[#lines + 1] = format("    op.create_index(%q, %q, %s%s)", ix.name, t.name, emit.list(cols),
+      emit.options(emit.index_options(ix, ix.unique)))
   end
   return concat(lines, "\n")
 end
 
-local function quoted_list(list)
-  local out = {}
-  for i, v in ipairs(list) do out[i] = format("%q", v) end
-  return "{" .. concat(out, ", ") .. "}"
+-- The difference that undoes d, for the downgrade.
+local INVERSE = {add_column = "remove_column", remove_column = "add_column", add_index = "remove_index",
+  remove_index = "add_index", add_unique = "remove_unique", remove_unique = "add_unique", add_fk = "remove_fk",
+  remove_fk = "add_fk"}
+
+local function inverse(d)
+  if INVERSE[d.kind] then
+    local r = {}
+    for key, v in pairs(d) do r[key] = v end
+    r.kind = INVERSE[d.kind]
+    return r
+  end
+  if d.kind == "modify_nullable" then
+    return {kind = d.kind, table = d.table, name = d.name, nullable = d.was, type = d.type}
+  end
+  if d.kind == "modify_type" then
+    return {kind = d.kind, table = d.table, name = d.name, type = d.was, nullable = d.nullable}
+  end
+  return d
 end
 
--- One operation's code; batch: inside batch_alter_table (SQLite).
-local function op_code(d, up, batch)
-  local p = batch and "      batch." or "    op."
-  local t = batch and "" or format("%q, ", d.table)
-  local k = d.kind
-  if not up then
-    local inverse = {add_column = "remove_column", remove_column = "add_column", add_index = "remove_index",
-      remove_index = "add_index", add_unique = "remove_unique", remove_unique = "add_unique", add_fk = "remove_fk",
-      remove_fk = "add_fk"}
-    if inverse[k] then
-      local r = {}
-      for key, v in pairs(d) do r[key] = v end
-      r.kind = inverse[k]
-      return op_code(r, true, batch)
-    end
-    if k == "modify_nullable" then
-      return op_code({kind = k, table = d.table, name = d.name, nullable = d.was, type = d.type}, true, batch)
-    end
-    if k == "modify_type" then
-      return op_code({kind = k, table = d.table, name = d.name, type = d.was, nullable = d.nullable}, true, batch)
-    end
-  end
-  if k == "add_column" then return format("%sadd_column(%s%s)", p, t, column_code(d.column)) end
-  if k == "remove_column" then return format("%sdrop_column(%s%q)", p, t, d.name or d.column.name) end
-  if k == "modify_nullable" then
-    return format("%salter_column(%s%q, {nullable = %s, existing_type = %s})", p, t, d.name, tostring(d.nullable),
-      type_expr(d.type))
-  end
-  if k == "modify_type" then
-    return format("%salter_column(%s%q, {type = %s, existing_nullable = %s})", p, t, d.name, type_expr(d.type),
+-- Each kind's operation call: (difference, the table argument: `"t", ` for
+-- op, "" inside batch_alter_table) -> the call, after "op." or "batch.".
+local CALLS = {
+  add_column = function(d, t) return format("add_column(%s%s)", t, emit.column(d.column)) end,
+  remove_column = function(d, t) return format("drop_column(%s%q)", t, d.name or d.column.name) end,
+  modify_nullable = function(d, t)
+    return format("alter_column(%s%q, {nullable = %s, existing_type = %s})", t, d.name, tostring(d.nullable),
+      emit.type(d.type))
+  end,
+  modify_type = function(d, t)
+    return format("alter_column(%s%q, {type = %s, existing_nullable = %s})", t, d.name, emit.type(d.type),
       tostring(d.nullable))
-  end
-  if k == "add_index" then
-    local o = d.unique and {"unique = true"} or {}
-    return format("%screate_index(%q, %s%s%s)", p, d.name, batch and "" or format("%q, ", d.table),
-      quoted_list(d.columns), options_code(index_options(o, d.index)))
-  end
-  if k == "remove_index" then
-    return format("%sdrop_index(%q%s)", p, d.name, batch and "" or format(", %q", d.table))
-  end
-  if k == "add_unique" then
+  end,
+  add_index = function(d, t)
+    return format("create_index(%q, %s%s%s)", d.name, t, emit.list(d.columns),
+      emit.options(emit.index_options(d.index, d.unique)))
+  end,
+  remove_index = function(d, t)
+    return format("drop_index(%q%s)", d.name, t ~= "" and format(", %q", d.table) or "")
+  end,
+  add_unique = function(d, t)
     -- an unnamed constraint: the database names it
-    local o = {}
-    if d.constraint then
-      if d.constraint.deferrable ~= nil then o[#o + 1] = "deferrable = " .. tostring(d.constraint.deferrable) end
-      if d.constraint.initially then o[#o + 1] = format("initially = %q", d.constraint.initially) end
-    end
-    return format("%screate_unique_constraint(%s, %s%s%s)", p, d.name and format("%q", d.name) or "nil",
-      batch and "" or format("%q, ", d.table), quoted_list(d.columns), options_code(o))
-  end
-  if k == "remove_unique" then
-    return format("%sdrop_constraint(%q, %s{type_ = \"unique\"})", p, d.name, batch and "" or format("%q, ", d.table))
-  end
-  if k == "add_fk" then
-    return format("%screate_foreign_key(%q, %s%q, %s, %s%s)", p, tostring(d.name), batch and "" or format("%q, ", d.table),
-      d.referred, quoted_list(d.columns), quoted_list(d.referred_columns),
-      options_code(constraint_options({}, {ondelete = d.ondelete, onupdate = d.onupdate,
-        deferrable = d.deferrable, initially = d.initially})))
-  end
-  if k == "remove_fk" then
-    return format("%sdrop_constraint(%q, %s{type_ = \"foreignkey\"})", p, tostring(d.name),
-      batch and "" or format("%q, ", d.table))
-  end
-  exc.raise(exc.InternalError, "autogenerate: no code for " .. tostring(k), nil, 2)
+    local con = d.constraint or {}
+    return format("create_unique_constraint(%s, %s%s%s)", emit.string(d.name), t, emit.list(d.columns),
+      emit.options(emit.constraint_options({deferrable = con.deferrable, initially = con.initially})))
+  end,
+  remove_unique = function(d, t)
+    return format("drop_constraint(%s, %s{type_ = \"unique\"})", emit.string(d.name), t)
+  end,
+  add_fk = function(d, t)
+    return format("create_foreign_key(%q, %s%q, %s, %s%s)", tostring(d.name), t, d.referred, emit.list(d.columns),
+      emit.list(d.referred_columns), emit.options(emit.constraint_options({ondelete = d.ondelete,
+        onupdate = d.onupdate, deferrable = d.deferrable, initially = d.initially})))
+  end,
+  remove_fk = function(d, t)
+    return format("drop_constraint(%q, %s{type_ = \"foreignkey\"})", tostring(d.name), t)
+  end,
+}
+
+-- One operation's line; batch: inside batch_alter_table.
+local function op_code(d, batch)
+  local call = CALLS[d.kind]
+  if not call then exc.raise(exc.InternalError, "autogenerate: no code for " .. tostring(d.kind), nil, 2) end
+  if batch then return "      batch." .. call(d, "") end
+  return "    op." .. call(d, format("%q, ", d.table))
 end
 
---- The upgrade and downgrade bodies (Lua source) for the differences.
-function M.render(diffs, opts)
-  opts = opts or {}
-  local batch = opts.render_as_batch
-  local up, down = {}, {}
-  -- table-level operations, then the rest grouped by table
+-- The differences that are not whole tables, grouped by table in the order
+-- their tables first appear.
+local function by_table(diffs)
   local per_table, order = {}, {}
   for _, d in ipairs(diffs) do
-    if d.kind == "add_table" then
-      up[#up + 1] = table_code(d.t)
-    elseif d.kind == "remove_table" then
-      up[#up + 1] = format("    op.drop_table(%q)", d.table)
-    else
+    if d.kind ~= "add_table" and d.kind ~= "remove_table" then
       if not per_table[d.table] then per_table[d.table] = {}; order[#order + 1] = d.table end
       local l = per_table[d.table]
       l[#l + 1] = d
     end
   end
-  for _, tname in ipairs(order) do
-    local ds = per_table[tname]
-    if batch then up[#up + 1] = format("    op.batch_alter_table(%q, function(batch)", tname) end
-    for _, d in ipairs(ds) do up[#up + 1] = (batch and "  " or "") .. op_code(d, true, batch):gsub("^%s+", "    ") end
-    if batch then up[#up + 1] = "    end)" end
+  return per_table, order
+end
+
+-- One table's operations into lines, inside batch_alter_table when batch.
+local function table_changes(lines, tname, ds, batch)
+  if batch then lines[#lines + 1] = format("    op.batch_alter_table(%q, function(batch)", tname) end
+  for _, d in ipairs(ds) do lines[#lines + 1] = op_code(d, batch) end
+  if batch then lines[#lines + 1] = "    end)" end
+end
+
+-- A whole table made or dropped.
+local function whole_table(d, make)
+  if make then return table_code(d.t) end
+  return format("    op.drop_table(%q)", d.table)
+end
+
+local function body(lines) return (#lines > 0 and concat(lines, "\n") or "    -- no changes") .. "\n" end
+
+--- The upgrade and downgrade bodies (Lua source) for the differences:
+--- tables made and dropped first, then each table's changes (in
+--- batch_alter_table with opts.render_as_batch); the downgrade undoes them
+--- in reverse order.
+---@param diffs table[] from compare
+---@param opts? {render_as_batch?: boolean}
+---@return string upgrade, string downgrade
+function M.render(diffs, opts)
+  local batch = (opts or {}).render_as_batch
+  local per_table, order = by_table(diffs)
+  local up, down = {}, {}
+  for _, d in ipairs(diffs) do
+    if d.kind == "add_table" or d.kind == "remove_table" then up[#up + 1] = whole_table(d, d.kind == "add_table") end
   end
-  -- downgrade: the reverse, in reverse order
+  for _, tname in ipairs(order) do table_changes(up, tname, per_table[tname], batch) end
   for i = #order, 1, -1 do
-    local tname = order[i]
-    local ds = per_table[tname]
-    if batch then down[#down + 1] = format("    op.batch_alter_table(%q, function(batch)", tname) end
-    for j = #ds, 1, -1 do down[#down + 1] = (batch and "  " or "") .. op_code(ds[j], false, batch):gsub("^%s+", "    ") end
-    if batch then down[#down + 1] = "    end)" end
+    local ds, undo = per_table[order[i]], {}
+    for j = #ds, 1, -1 do undo[#undo + 1] = inverse(ds[j]) end
+    table_changes(down, order[i], undo, batch)
   end
   for i = #diffs, 1, -1 do
     local d = diffs[i]
-    if d.kind == "add_table" then down[#down + 1] = format("    op.drop_table(%q)", d.table)
-    elseif d.kind == "remove_table" then down[#down + 1] = table_code(d.t) end
+    if d.kind == "add_table" or d.kind == "remove_table" then
+      down[#down + 1] = whole_table(d, d.kind == "remove_table")
+    end
   end
-  if batch then
-    for i, l in ipairs(up) do up[i] = l:gsub("^      batch", "      batch") end
-  end
-  return (#up > 0 and concat(up, "\n") or "    -- no changes") .. "\n",
-    (#down > 0 and concat(down, "\n") or "    -- no changes") .. "\n"
+  return body(up), body(down)
 end
 
 return M

@@ -13,6 +13,9 @@ local qs = require("quicksilver")
 local util = require("quicksilver.util")
 local script_mod = require("quicksilver.migrate.script")
 local op_mod = require("quicksilver.migrate.op")
+local batch = require("quicksilver.migrate.batch")
+local offline = require("quicksilver.migrate.offline")
+local autogenerate = require("quicksilver.migrate.autogenerate")
 
 local M = {}
 
@@ -142,36 +145,13 @@ local function resolve(script, target, current)
   return {script:get(target).revision}
 end
 
--- One revision's transaction. On SQLite, foreign-key enforcement is off
--- around it (a batch rebuild drops and renames tables others refer to; the
--- pragma only works outside a transaction) and PRAGMA foreign_key_check
--- must find nothing before the commit.
-local function run_revision(engine, fn)
-  if engine.dialect.name ~= "sqlite" then return engine:begin(fn) end
-  return engine:connect(function(conn)
-    conn:exec_driver_sql("PRAGMA foreign_keys = OFF")
-    conn:commit()
-    local ok, err = pcall(conn.begin, conn, function(c)
-      fn(c)
-      local bad = c:exec_driver_sql("PRAGMA foreign_key_check"):all()
-      if #bad > 0 then
-        exc.raise(exc.IntegrityError, format("foreign key check failed after the revision: %d row(s) of " ..
-          "table %s refer to rows that do not exist", #bad, tostring(bad[1][1])), nil, 2)
-      end
-    end)
-    conn:exec_driver_sql("PRAGMA foreign_keys = ON")
-    conn:commit()
-    if not ok then error(err, 0) end
-  end)
-end
-
 -- Runs the revisions in order, one transaction each, the version table
 -- with them; prints a line per revision.
 local function apply(engine, script, vt, ids, direction, log, applied)
   for _, id in ipairs(ids) do
     local rev = script.revisions[id]
     local t0 = now()
-    local ok, err = pcall(run_revision, engine, function(conn)
+    local ok, err = pcall(batch.run_revision, engine, function(conn)
       local op = op_mod.new(conn)
       if direction == "up" then
         rev.upgrade(op)
@@ -334,7 +314,7 @@ function M.upgrade_sql(cfg, target, from)
   local applied = script:ancestors(current)
   local todo = {}
   for id in pairs(script:ancestors(targets)) do if not applied[id] then todo[id] = true end end
-  return require("quicksilver.migrate.offline").render(script, script:ordered(todo), "up", dialect_name(c),
+  return offline.render(script, script:ordered(todo), "up", dialect_name(c),
     c.version_table, current)
 end
 
@@ -350,7 +330,7 @@ function M.downgrade_sql(cfg, target, from)
   local order = script:ordered(undo)
   local ids = {}
   for i = #order, 1, -1 do ids[#ids + 1] = order[i] end
-  return require("quicksilver.migrate.offline").render(script, ids, "down", dialect_name(c), c.version_table,
+  return offline.render(script, ids, "down", dialect_name(c), c.version_table,
     current)
 end
 
@@ -400,12 +380,12 @@ local function differences(c)
   end
   local engine, own = engine_of(c)
   local ok, diffs = pcall(engine.connect, engine, function(conn)
-    return require("quicksilver.migrate.autogenerate").compare(conn, md, {version_table = c.version_table,
+    return autogenerate.compare(conn, md, {version_table = c.version_table,
       compare_type = c.compare_type, include_object = c.include_object, include_name = c.include_name})
   end)
   if own then engine:dispose() end
   if not ok then error(diffs, 0) end
-  return diffs, engine.dialect.name
+  return diffs, engine.dialect.caps
 end
 
 --- Fails (InvalidRequestError listing them) when the models and the
@@ -415,8 +395,7 @@ function M.check(cfg)
   local diffs = differences(c)
   if #diffs > 0 then
     local lines = {}
-    local describe = require("quicksilver.migrate.autogenerate").describe
-    for i, d in ipairs(diffs) do lines[i] = describe(d) end
+    for i, d in ipairs(diffs) do lines[i] = autogenerate.describe(d) end
     exc.raise(exc.InvalidRequestError, "the database does not match the models: " .. concat(lines, "; "), nil, 2)
   end
   return true
@@ -429,10 +408,10 @@ function M.revision(cfg, opts)
   opts = util.copy(util.check_options("migrate.revision", opts, REVISION_OPTIONS, 2))
   local c = config(cfg)
   if opts.autogenerate then
-    local diffs, dname = differences(c)
-    local ag = require("quicksilver.migrate.autogenerate")
-    opts.upgrade_body, opts.downgrade_body = ag.render(diffs, {render_as_batch = c.render_as_batch or
-      dname == "sqlite"})
+    local diffs, caps = differences(c)
+    -- where ALTER TABLE cannot change columns and constraints, batch_alter_table rebuilds
+    opts.upgrade_body, opts.downgrade_body = autogenerate.render(diffs, {render_as_batch = c.render_as_batch or
+      not caps.alter_table})
   end
   local script = script_mod.load(c.dir)
   local parents = opts.head and {opts.head} or (opts.parents or script:heads())

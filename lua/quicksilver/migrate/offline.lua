@@ -7,6 +7,8 @@
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
 local dialects = require("quicksilver.dialects")
+local ddl = require("quicksilver.sql.ddl")
+local op_mod = require("quicksilver.migrate.op")
 
 local M = {}
 
@@ -57,12 +59,14 @@ end
 function M.render(script, ids, direction, dialect_name, vt_name, from_heads)
   local conn = M.new(dialect_name)
   local vt = qs.Table(vt_name, qs.MetaData(), qs.Column("version_num", qs.String(32), {primary_key = true}))
-  local transactional = conn.dialect.name ~= "mysql" and conn.dialect.name ~= "mariadb"
+  -- BEGIN/COMMIT around a revision only where DDL is transactional (on
+  -- MySQL each DDL statement commits by itself)
+  local transactional = conn.dialect.caps.transactional_ddl
   if #from_heads == 0 and direction == "up" then
-    conn:execute(require("quicksilver.sql.ddl").CreateTable(vt))
+    conn:execute(ddl.CreateTable(vt))
   end
   local applied = script:ancestors(from_heads)
-  local op = require("quicksilver.migrate.op").new(conn)
+  local op = op_mod.new(conn)
   for _, id in ipairs(ids) do
     local rev = script.revisions[id]
     conn.lines[#conn.lines + 1] = string.format("-- %s %s%s", direction == "up" and "upgrade" or "downgrade",

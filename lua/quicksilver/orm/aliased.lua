@@ -5,6 +5,8 @@
 --- objects of the model through the identity map.
 local exc = require("quicksilver.exc")
 local mapper_mod = require("quicksilver.orm.mapper")
+local visitors = require("quicksilver.sql.visitors")
+local COLUMN = require("quicksilver.core").kinds.COLUMN
 
 local M = {}
 
@@ -44,8 +46,8 @@ Aliased.__index = function(self, k)
     local alias = rawget(self, "_alias")
     if p.expr then
       -- a column_property: its expression over the alias
-      return require("quicksilver.sql.visitors").replace(p.expr, function(n)
-        if n._k == require("quicksilver.core").kinds.COLUMN and n.table == m.local_table then
+      return visitors.replace(p.expr, function(n)
+        if n._k == COLUMN and n.table == m.local_table then
           return alias.c[n.key]
         end
         return nil

@@ -88,16 +88,23 @@ function M.instance_state(obj, what)
   return st
 end
 
+-- 2^63: integral numbers in [-2^63, 2^63) are written as their digits
+local TWO_63 = 9223372036854775808.0
+
 -- One primary-key value as part of an identity key: numbers of integral
 -- value print the same whether integer or float, strings are marked so
 -- "1" and 1 differ.
 local function keypart(v)
   local t = type(v)
   if t == "number" then
-    if v == floor(v) and v > -9007199254740992 and v < 9007199254740992 then
+    -- an integral value in the 64-bit range is its digits, an integer or a
+    -- float alike (1.0 and 1 are one key; a key beyond 2^53 is exact); any
+    -- other number its exact spelling (%.17g: two floats, two keys). What
+    -- c/orm/load.c writes, and the Lua loaders' `prefix .. v` for integers.
+    if v == floor(v) and v >= -TWO_63 and v < TWO_63 then
       return format("%d", v)
     end
-    return "f" .. tostring(v)
+    return "f" .. format("%.17g", v)
   elseif t == "string" then
     return "s" .. v
   end
@@ -199,10 +206,18 @@ end
 
 --- Reading a column attribute that has no value in the dict: NULL, or
 --- expired (loaded now, with every other expired attribute, in one SELECT).
+--- The SELECT is the business of the session the object is in
+--- (Session:_load_expired): this module sits below the loading and the
+--- session and reaches them only through that object, never by require.
 function M.get_column(st, key)
   local ex = st.expired
   if ex and ex[key] then
-    require("quicksilver.orm.loading").load_expired(st)
+    local session = st.session
+    if not session then
+      exc.raise(exc.DetachedInstanceError, format("Instance %s is not bound to a Session; attribute " ..
+        "refresh operation cannot proceed", tostring(st.obj)), nil, 3)
+    end
+    session:_load_expired(st)
     return st.dict[key]
   end
   return nil

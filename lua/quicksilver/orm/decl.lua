@@ -6,6 +6,10 @@ local util = require("quicksilver.util")
 local schema = require("quicksilver.sql.schema")
 local mapper_mod = require("quicksilver.orm.mapper")
 local attributes = require("quicksilver.orm.attributes")
+local hybrid = require("quicksilver.orm.hybrid")
+local relationships = require("quicksilver.orm.relationships")
+local elements = require("quicksilver.sql.elements")
+local SELECT = require("quicksilver.core").kinds.SELECT
 
 local M = {}
 
@@ -50,7 +54,7 @@ function M.column_property(expr)
   if type(expr) ~= "table" or not expr._is_clause then
     exc.raise(exc.ArgumentError, "column_property: expected a SQL expression", nil, 2)
   end
-  if expr._k == require("quicksilver.core").kinds.SELECT then expr = expr:scalar_subquery() end
+  if expr._k == SELECT then expr = expr:scalar_subquery() end
   return setmetatable({expr = expr}, ColumnPropertySpec)
 end
 
@@ -96,7 +100,7 @@ function M.association_proxy(collection, attr, opts)
   end
   util.check_options("association_proxy", opts, PROXY_OPTIONS, 2)
   local creator = opts and opts.creator
-  return require("quicksilver.orm.hybrid").hybrid_property(function(self)
+  return hybrid.hybrid_property(function(self)
     local out = {}
     local list = self[collection]
     if list == nil then return out end
@@ -118,7 +122,7 @@ function M.synonym(name)
   if type(name) ~= "string" then
     exc.raise(exc.ArgumentError, "synonym: expected the name of a mapped attribute", nil, 2)
   end
-  return require("quicksilver.orm.hybrid").hybrid_property(function(self) return self[name] end, {
+  return hybrid.hybrid_property(function(self) return self[name] end, {
     setter = function(self, v) self[name] = v end,
     expression = function(cls) return cls[name] end,
   })
@@ -298,175 +302,215 @@ local function new_table(registry, name, tname, spec, columns)
   return schema.table(tname, registry.metadata, unpack_(targs)), cols
 end
 
-local function model(parent, name, spec)
-  local is_base = rawget(parent, "__is_base__")
-  local registry = rawget(parent, "registry") or parent.registry
+-- The class name and the spec's keys, before anything is made.
+local function check_spec(registry, name, spec)
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-    exc.raise(exc.ArgumentError, "model: the class name must be an identifier string", nil, 3)
+    exc.raise(exc.ArgumentError, "model: the class name must be an identifier string", nil, 4)
   end
   if type(spec) ~= "table" then
-    exc.raise(exc.ArgumentError, format("model %s: the spec must be a table", name), nil, 3)
+    exc.raise(exc.ArgumentError, format("model %s: the spec must be a table", name), nil, 4)
   end
   if registry.classes[name] then
-    exc.raise(exc.InvalidRequestError, format("model %s: a class of that name is already in this registry", name), nil, 3)
+    exc.raise(exc.InvalidRequestError, format("model %s: a class of that name is already in this registry", name), nil, 4)
   end
   for k in pairs(spec) do
     if type(k) ~= "string" then
-      exc.raise(exc.ArgumentError, format("model %s: spec keys must be attribute names", name), nil, 3)
+      exc.raise(exc.ArgumentError, format("model %s: spec keys must be attribute names", name), nil, 4)
     end
     if RESERVED[k] then
-      exc.raise(exc.ArgumentError, format("model %s: '%s' is a reserved attribute name", name, k), nil, 3)
+      exc.raise(exc.ArgumentError, format("model %s: '%s' is a reserved attribute name", name, k), nil, 4)
     end
     if k:sub(1, 2) == "__" and not SPEC_KEYS[k] then
       exc.raise(exc.ArgumentError, format("model %s: unknown spec key '%s' (names starting with __ are reserved)",
-        name, k), nil, 3)
+        name, k), nil, 4)
     end
   end
-  local margs = util.check_options(format("model %s: __mapper_args", name), spec.__mapper_args, MAPPER_ARGS, 3)
+end
+
+-- The spec's __mapper_args, checked.
+local function mapper_args(name, spec)
+  local margs = util.check_options(format("model %s: __mapper_args", name), spec.__mapper_args, MAPPER_ARGS, 4)
   if margs.eager_defaults ~= nil and margs.eager_defaults ~= false then
     exc.raise(exc.ArgumentError, format("model %s: __mapper_args eager_defaults can only be false (server-set " ..
-      "values are expired after the flush and loaded on access)", name), nil, 3)
+      "values are expired after the flush and loaded on access)", name), nil, 4)
   end
-  local parent_mapper = not is_base and rawget(parent, "__mapper__") or nil
-  local cls = setmetatable({__name = name, __parent__ = parent}, mapper_mod.ClassMeta)
-  local m, tbl
+  return margs
+end
+
+-- Maps a mapped_column's Column under key, with its deferred loading
+-- options (deferred, deferred_group: a group is deferred too).
+local function map_column(m, key, col, mc)
+  local p = m:_add_column_prop(key, col)
+  p.group = orm_option(mc, "deferred_group")
+  p.deferred = (orm_option(mc, "deferred") or p.group) and true or nil
+  return p
+end
+
+-- The parent's column attribute each primary key column of a joined
+-- subclass's table refers to (by ForeignKey), or an error naming the column.
+local function joined_pk_refs(name, tbl, parent_mapper)
+  local pk_refs = {}
+  for _, c in ipairs(tbl:primary_key_columns()) do
+    local ref
+    for _, fk in ipairs(c.foreign_keys) do
+      local ok, target = pcall(fk.get_column, fk)
+      if ok and target and parent_mapper.col_attr[target] then ref = target end
+    end
+    if not ref then
+      exc.raise(exc.ArgumentError, format("model %s: a joined-table subclass's primary key column '%s' " ..
+        "must be a ForeignKey to the parent's primary key", name, c.name), nil, 5)
+    end
+    pk_refs[c] = parent_mapper.col_attr[ref]
+  end
+  return pk_refs
+end
+
+-- Joined-table inheritance: the subclass's own table, whose primary key
+-- references the parent's; rows are read through parent JOIN child.
+local function map_joined(registry, cls, name, spec, columns, parent_mapper)
+  local tbl, cols = new_table(registry, name, spec.__tablename, spec, columns)
+  local m = mapper_mod.new(registry, cls, name, tbl, parent_mapper)
+  local pk_refs = joined_pk_refs(name, tbl, parent_mapper)
+  local on = {}
+  for i, c in ipairs(columns) do
+    local col = cols[i]
+    if pk_refs[col] then
+      m:_add_pk_alias(pk_refs[col], col)
+      local ref_col = parent_mapper.props[pk_refs[col]].column
+      on[#on + 1] = ref_col:eq(col)
+    else
+      if parent_mapper.props[c.key] then
+        exc.raise(exc.ArgumentError, format("model %s: column '%s' is already mapped by %s", name, c.key,
+          parent_mapper.class_name), nil, 4)
+      end
+      map_column(m, c.key, col, c.mc)
+    end
+  end
+  m.persist_from = parent_mapper.persist_from:join(tbl, #on == 1 and on[1] or elements.and_((table.unpack or unpack)(on)))
+  m.joined = true
+  return m, tbl
+end
+
+-- Single-table inheritance: the subclass's columns join the parent's table.
+local function map_single(registry, cls, name, columns, parent_mapper)
+  local tbl = parent_mapper.local_table
+  local m = mapper_mod.new(registry, cls, name, tbl, parent_mapper)
+  for _, c in ipairs(columns) do
+    local col = make_column(c.key, c.key, c.mc)
+    if col.primary_key then
+      exc.raise(exc.ArgumentError, format("model %s: a single-table subclass cannot add primary key columns", name), nil, 4)
+    end
+    col.nullable = true   -- rows of other classes leave it NULL
+    tbl:append_column(col)
+    map_column(m, c.key, col, c.mc)
+  end
+  return m, tbl
+end
+
+-- An existing Table (reflected, or declared with Core): every column mapped
+-- under its key; no mapped_columns beside it.
+local function map_existing_table(registry, cls, name, spec, columns)
+  local tbl = spec.__table
+  if type(tbl) ~= "table" or not tbl.columns or not tbl.primary_key then
+    exc.raise(exc.ArgumentError, format("model %s: __table must be a qs.Table", name), nil, 4)
+  end
+  if #columns > 0 then
+    exc.raise(exc.ArgumentError, format("model %s: give __table or mapped_columns, not both", name), nil, 4)
+  end
+  local m = mapper_mod.new(registry, cls, name, tbl, nil)
+  for _, col in ipairs(tbl.columns) do
+    if RESERVED[col.key] then
+      exc.raise(exc.ArgumentError, format("model %s: column '%s' has a reserved attribute name", name,
+        col.key), nil, 4)
+    end
+    m:_add_column_prop(col.key, col)
+  end
+  return m, tbl
+end
+
+-- A base model with its own table from __tablename and its mapped_columns.
+local function map_own_table(registry, cls, name, spec, columns)
+  local tname = spec.__tablename
+  if type(tname) ~= "string" or tname == "" then
+    exc.raise(exc.ArgumentError, format("model %s: __tablename is required (a non-empty string)", name), nil, 4)
+  end
+  local tbl, cols = new_table(registry, name, tname, spec, columns)
+  local m = mapper_mod.new(registry, cls, name, tbl, nil)
+  for i, c in ipairs(columns) do map_column(m, c.key, cols[i], c.mc) end
+  return m, tbl
+end
+
+-- The mapper and table of the new class, by the form of inheritance.
+local function map_table(registry, cls, name, spec, parent_mapper)
   local columns = ordered_columns(spec)
+  local m, tbl
   if parent_mapper and spec.__tablename then
-    -- joined-table inheritance: the subclass's own table, whose primary key
-    -- references the parent's
-    local cols
-    tbl, cols = new_table(registry, name, spec.__tablename, spec, columns)
-    local unpack_ = table.unpack or unpack
-    m = mapper_mod.new(registry, cls, name, tbl, parent_mapper)
-    local pk_refs = {}
-    for _, c in ipairs(tbl:primary_key_columns()) do
-      local ref
-      for _, fk in ipairs(c.foreign_keys) do
-        local ok, target = pcall(fk.get_column, fk)
-        if ok and target and parent_mapper.col_attr[target] then ref = target end
-      end
-      if not ref then
-        exc.raise(exc.ArgumentError, format("model %s: a joined-table subclass's primary key column '%s' " ..
-          "must be a ForeignKey to the parent's primary key", name, c.name), nil, 3)
-      end
-      pk_refs[c] = parent_mapper.col_attr[ref]
-    end
-    local on = {}
-    for i, c in ipairs(columns) do
-      local col = cols[i]
-      if pk_refs[col] then
-        m:_add_pk_alias(pk_refs[col], col)
-        local ref_col = parent_mapper.props[pk_refs[col]].column
-        on[#on + 1] = ref_col:eq(col)
-      else
-        if parent_mapper.props[c.key] then
-          exc.raise(exc.ArgumentError, format("model %s: column '%s' is already mapped by %s", name, c.key,
-            parent_mapper.class_name), nil, 3)
-        end
-        local p = m:_add_column_prop(c.key, col)
-        p.group = orm_option(c.mc, "deferred_group")
-        p.deferred = (orm_option(c.mc, "deferred") or p.group) and true or nil
-      end
-    end
-    local elements = require("quicksilver.sql.elements")
-    m.persist_from = parent_mapper.persist_from:join(tbl, #on == 1 and on[1] or elements.and_(unpack_(on)))
-    m.joined = true
+    m, tbl = map_joined(registry, cls, name, spec, columns, parent_mapper)
   elseif parent_mapper then
-    -- single-table inheritance: the subclass's columns join the parent's table
-    tbl = parent_mapper.local_table
-    m = mapper_mod.new(registry, cls, name, tbl, parent_mapper)
-    for _, c in ipairs(columns) do
-      local col = make_column(c.key, c.key, c.mc)
-      if col.primary_key then
-        exc.raise(exc.ArgumentError, format("model %s: a single-table subclass cannot add primary key columns", name), nil, 3)
-      end
-      col.nullable = true   -- rows of other classes leave it NULL
-      tbl:append_column(col)
-      local p = m:_add_column_prop(c.key, col)
-      p.group = orm_option(c.mc, "deferred_group")
-      p.deferred = (orm_option(c.mc, "deferred") or p.group) and true or nil
-    end
+    m, tbl = map_single(registry, cls, name, columns, parent_mapper)
   elseif spec.__table ~= nil then
-    -- an existing Table (reflected, or declared with Core): every column
-    -- mapped under its key, plus the spec's own mapped_columns if any
-    tbl = spec.__table
-    if type(tbl) ~= "table" or not tbl.columns or not tbl.primary_key then
-      exc.raise(exc.ArgumentError, format("model %s: __table must be a qs.Table", name), nil, 3)
-    end
-    if #columns > 0 then
-      exc.raise(exc.ArgumentError, format("model %s: give __table or mapped_columns, not both", name), nil, 3)
-    end
-    m = mapper_mod.new(registry, cls, name, tbl, nil)
-    for _, col in ipairs(tbl.columns) do
-      if RESERVED[col.key] then
-        exc.raise(exc.ArgumentError, format("model %s: column '%s' has a reserved attribute name", name,
-          col.key), nil, 3)
-      end
-      m:_add_column_prop(col.key, col)
-    end
+    m, tbl = map_existing_table(registry, cls, name, spec, columns)
   else
-    local tname = spec.__tablename
-    if type(tname) ~= "string" or tname == "" then
-      exc.raise(exc.ArgumentError, format("model %s: __tablename is required (a non-empty string)", name), nil, 3)
-    end
-    local cols
-    tbl, cols = new_table(registry, name, tname, spec, columns)
-    m = mapper_mod.new(registry, cls, name, tbl, nil)
-    for i, c in ipairs(columns) do
-      local p = m:_add_column_prop(c.key, cols[i])
-      p.group = orm_option(c.mc, "deferred_group")
-      p.deferred = (orm_option(c.mc, "deferred") or p.group) and true or nil
-    end
+    m, tbl = map_own_table(registry, cls, name, spec, columns)
   end
   if m.joined then
     m.pk_cols, m.pk_keys, m.primary_key = parent_mapper.pk_cols, parent_mapper.pk_keys, parent_mapper.pk_cols
   else
     m:_set_primary_key()
   end
-  rawset(cls, "__mapper__", m)
-  rawset(cls, "__table__", tbl)
-  rawset(cls, "__tablename", tbl.name)
-  -- polymorphism
+  return m, tbl
+end
+
+-- The mapped column property a __mapper_args entry names (its key or its
+-- Column), or an error naming the option.
+local function mapped_column_prop(m, name, option, v)
+  local key = type(v) == "string" and v or m.col_attr[v]
+  local p = key and m.props[key]
+  if not (p and p.is_column) then
+    exc.raise(exc.ArgumentError, format("model %s: %s '%s' is not a mapped column", name, option,
+      tostring(v)), nil, 5)
+  end
+  return p
+end
+
+-- polymorphic_on (on the base class) and polymorphic_identity.
+local function set_polymorphism(m, name, margs, parent_mapper)
   if margs.polymorphic_on ~= nil then
     if parent_mapper and parent_mapper.polymorphic_on then
-      exc.raise(exc.ArgumentError, format("model %s: polymorphic_on is set on the base class only", name), nil, 3)
+      exc.raise(exc.ArgumentError, format("model %s: polymorphic_on is set on the base class only", name), nil, 4)
     end
-    local on = margs.polymorphic_on
-    local key = type(on) == "string" and on or m.col_attr[on]
-    local p = key and m.props[key]
-    if not (p and p.is_column) then
-      exc.raise(exc.ArgumentError, format("model %s: polymorphic_on '%s' is not a mapped column", name,
-        tostring(on)), nil, 3)
-    end
-    m.polymorphic_on = p
+    m.polymorphic_on = mapped_column_prop(m, name, "polymorphic_on", margs.polymorphic_on)
     m.polymorphic_map = {}
   end
-  if margs.polymorphic_identity ~= nil then
+  local identity = margs.polymorphic_identity
+  if identity ~= nil then
     if not m.polymorphic_on then
-      exc.raise(exc.ArgumentError, format("model %s: polymorphic_identity needs polymorphic_on on the base class", name), nil, 3)
+      exc.raise(exc.ArgumentError, format("model %s: polymorphic_identity needs polymorphic_on on the base class", name), nil, 4)
     end
-    if m.polymorphic_map[margs.polymorphic_identity] then
+    if m.polymorphic_map[identity] then
       exc.raise(exc.ArgumentError, format("model %s: polymorphic_identity %s is already used by %s", name,
-        tostring(margs.polymorphic_identity), m.polymorphic_map[margs.polymorphic_identity].class_name), nil, 3)
+        tostring(identity), m.polymorphic_map[identity].class_name), nil, 4)
     end
-    m.polymorphic_identity = margs.polymorphic_identity
-    m.polymorphic_map[margs.polymorphic_identity] = m
+    m.polymorphic_identity = identity
+    m.polymorphic_map[identity] = m
   end
-  -- optimistic locking
+end
+
+-- Optimistic locking: version_id_col, or the parent's.
+local function set_version(m, name, margs, parent_mapper)
   if margs.version_id_col ~= nil then
-    local v = margs.version_id_col
-    local key = type(v) == "string" and v or m.col_attr[v]
-    local p = key and m.props[key]
-    if not (p and p.is_column) then
-      exc.raise(exc.ArgumentError, format("model %s: version_id_col '%s' is not a mapped column", name,
-        tostring(v)), nil, 3)
-    end
-    m.version_prop = p
+    m.version_prop = mapped_column_prop(m, name, "version_id_col", margs.version_id_col)
   elseif parent_mapper then
     m.version_prop = parent_mapper.version_prop
   end
-  -- relationships, hybrids, methods and plain class attributes
-  local relmod = require("quicksilver.orm.relationships")
+end
+
+local function is_column_property(v)
+  return type(v) == "table" and getmetatable(v) and rawget(getmetatable(v), "_is_column_property")
+end
+
+-- The spec's relationships, in the order they were written.
+local function add_relationships(m, name, spec)
   local rels = {}
   for k, v in pairs(spec) do
     if is_relationship(v) then rels[#rels + 1] = {key = k, spec = v} end
@@ -474,30 +518,53 @@ local function model(parent, name, spec)
   sort(rels, function(a, b) return a.spec.order < b.spec.order end)
   for _, r in ipairs(rels) do
     if m.props[r.key] then
-      exc.raise(exc.ArgumentError, format("model %s: '%s' is both a column and a relationship", name, r.key), nil, 3)
+      exc.raise(exc.ArgumentError, format("model %s: '%s' is both a column and a relationship", name, r.key), nil, 4)
     end
-    m:_add_relationship(relmod.new_property(m, r.key, r.spec))
+    m:_add_relationship(relationships.new_property(m, r.key, r.spec))
   end
-  -- column_property entries and validators of the spec
+end
+
+-- The spec's column_property entries, by name.
+local function add_column_properties(m, spec)
   local cprops = {}
   for k, v in pairs(spec) do
-    if type(v) == "table" and getmetatable(v) and rawget(getmetatable(v), "_is_column_property") then
-      cprops[#cprops + 1] = k
-    end
+    if is_column_property(v) then cprops[#cprops + 1] = k end
   end
   sort(cprops)
   for _, k in ipairs(cprops) do m:_add_expr_prop(k, spec[k].expr) end
-  m.instance_mt = attributes.instance_metatable(m)
-  if spec.__tostring then m.tostring_fn = spec.__tostring end
+end
+
+-- Everything else of the spec goes on the class: hybrids, validators (both
+-- register through the class's __newindex), methods, __init, plain values.
+local function set_class_attributes(cls, spec)
   for k, v in pairs(spec) do
     if not SPEC_KEYS[k] or k == "__init" then
       local is_mc = type(v) == "table" and getmetatable(v) == MappedColumn
-      local is_cp = type(v) == "table" and getmetatable(v) and rawget(getmetatable(v), "_is_column_property")
-      if not is_mc and not is_cp and not is_relationship(v) then
-        cls[k] = v   -- hybrids and validators register through __newindex
+      if not is_mc and not is_column_property(v) and not is_relationship(v) then
+        cls[k] = v
       end
     end
   end
+end
+
+local function model(parent, name, spec)
+  local is_base = rawget(parent, "__is_base__")
+  local registry = rawget(parent, "registry") or parent.registry
+  check_spec(registry, name, spec)
+  local margs = mapper_args(name, spec)
+  local parent_mapper = not is_base and rawget(parent, "__mapper__") or nil
+  local cls = setmetatable({__name = name, __parent__ = parent}, mapper_mod.ClassMeta)
+  local m, tbl = map_table(registry, cls, name, spec, parent_mapper)
+  rawset(cls, "__mapper__", m)
+  rawset(cls, "__table__", tbl)
+  rawset(cls, "__tablename", tbl.name)
+  set_polymorphism(m, name, margs, parent_mapper)
+  set_version(m, name, margs, parent_mapper)
+  add_relationships(m, name, spec)
+  add_column_properties(m, spec)
+  m.instance_mt = attributes.instance_metatable(m)
+  if spec.__tostring then m.tostring_fn = spec.__tostring end
+  set_class_attributes(cls, spec)
   registry.classes[name] = cls
   registry.mappers[#registry.mappers + 1] = m
   registry.configured = false

@@ -1,5 +1,6 @@
---- orm/flush_plan.lua: the order of the flush's writes (orm/unitofwork.lua
---- asks): tables by their dependencies (core.toposort), rows of a table
+--- orm/flush_plan.lua: what the flush writes and in which order
+--- (orm/unitofwork.lua asks): the rows to insert and update, the tables
+--- they touch by their dependencies (core.toposort), rows of a table
 --- that depend on each other in levels, self-referential deletes children
 --- first, UPDATEs in primary-key order.
 local core = require("quicksilver.core")
@@ -9,8 +10,9 @@ local EMPTY = {}
 local M = {}
 local committed_value = require("quicksilver.orm.flush_common").committed_value
 
-local type, ipairs, tostring, sort, concat =
-  type, ipairs, tostring, table.sort, table.concat
+local type, pairs, ipairs, tostring, sort, concat =
+  type, pairs, ipairs, tostring, table.sort, table.concat
+local ONETOMANY = "ONETOMANY"
 local toposort = core.toposort
 
 -- Tables in dependency order: relationships and foreign keys between the
@@ -113,7 +115,7 @@ local function post_update_columns(rows)
       for _, rel in ipairs(m.relationships) do
         if rel.post_update and not rel.secondary then
           for _, p in ipairs(rel.pairs) do
-            cols[rel.direction == "ONETOMANY" and p.remote_col or p.local_col] = true
+            cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
           end
         end
       end
@@ -197,6 +199,89 @@ local function sorted_by_key(states)
   return out
 end
 
+-- What the flush writes: the session's new objects to INSERT (those not
+-- deleted in this flush) and the persistent objects to UPDATE (changed, or
+-- whose keys a relationship sets, nulls or posts), in primary-key order.
+local function rows_to_write(session, uow, colls)
+  local inserts, updates = {}, {}
+  for _, st in ipairs(session._new) do
+    if st.session == session and not uow.delete_set[st] then inserts[#inserts + 1] = st end
+  end
+  -- new objects, the bulk of most sources, are out at the first test
+  local seen = {}
+  local function consider(st)
+    if st.key and not seen[st] and st.session == session and not uow.delete_set[st] then
+      seen[st] = true
+      updates[#updates + 1] = st
+    end
+  end
+  for st in pairs(session._modified) do consider(st) end
+  for _, st in ipairs(colls) do consider(st) end
+  for st in pairs(uow.syncs) do consider(st) end
+  for st in pairs(uow.nulls) do consider(st) end
+  for st in pairs(uow.post) do consider(st) end
+  return inserts, sorted_by_key(updates)
+end
+
+-- The tables the rows of uow.inserts, uow.updates and uow.deletes are
+-- written to, each once, in the order first met; and the columns that
+-- must not order them: a post_update foreign key is set by its own UPDATE
+-- after the INSERTs and UPDATEs and nulled before the DELETEs (an UPDATE
+-- that clears it next to a DELETE of the row it pointed at is no cycle).
+-- Asked once per mapper, not per row.
+local function tables_touched(uow)
+  local tables, tindex, skip_cols = {}, {}, {}
+  local noted = {}
+  local function note(st)
+    local m = st.mapper
+    if noted[m] then return end
+    noted[m] = true
+    for _, t in ipairs(m.tables) do
+      if not tindex[t] then
+        tables[#tables + 1] = t
+        tindex[t] = #tables
+      end
+    end
+    for _, rel in ipairs(m.relationships) do
+      if rel.post_update then
+        for _, p in ipairs(rel.pairs) do
+          skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
+        end
+      end
+    end
+  end
+  for _, st in ipairs(uow.inserts) do note(st) end
+  for _, st in ipairs(uow.updates) do note(st) end
+  for _, st in ipairs(uow.deletes) do note(st) end
+  return tables, tindex, skip_cols
+end
+
+-- The tables to write in dependency order (parents first; a cycle is a
+-- CircularDependencyError naming them), and per table its rows to insert,
+-- update and delete: {ins = {...}, upd = {...}, del = {...}}.
+local function tables_to_write(uow)
+  local tables, tindex, skip_cols = tables_touched(uow)
+  local order, cycle = table_order(tables, tindex, skip_cols)
+  if not order then
+    exc.raise(exc.CircularDependencyError, "Circular dependency between tables " .. concat(cycle, ", ") ..
+      " (mutually dependent rows need post_update)", nil, 5)
+  end
+  local by_table = {}
+  for _, t in ipairs(order) do by_table[t] = {ins = {}, upd = {}, del = {}} end
+  local function place(st, field)
+    for _, t in ipairs(st.mapper.tables) do
+      local list = by_table[t][field]
+      list[#list + 1] = st
+    end
+  end
+  for _, st in ipairs(uow.inserts) do place(st, "ins") end
+  for _, st in ipairs(uow.updates) do place(st, "upd") end
+  for _, st in ipairs(uow.deletes) do place(st, "del") end
+  return order, by_table
+end
+
+M.rows_to_write = rows_to_write
+M.tables_to_write = tables_to_write
 M.table_order = table_order
 M.row_levels = row_levels
 M.delete_batches = delete_batches

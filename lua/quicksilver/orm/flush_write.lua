@@ -8,6 +8,7 @@ local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local dml = require("quicksilver.sql.dml")
+local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
 local event = require("quicksilver.event")
 
@@ -93,9 +94,14 @@ local function runs(items, sigs)
   return out
 end
 
-local function returning_ok(dialect)
-  local n = dialect.name
-  return n == "sqlite" or n == "postgresql" or n == "mariadb"
+-- Whether a run of n INSERTs that need new keys gets them back through
+-- RETURNING (the dialect's capabilities, never its name): row by row
+-- (nothing but defaults given, or one row) needs INSERT ... RETURNING; a
+-- batch needs multi-row INSERT ... RETURNING (engine/returning_many.lua).
+-- Otherwise (MySQL) a statement per row, the key from the driver.
+local function keys_returned(caps, n, ncols)
+  if n == 1 or ncols == 0 then return caps.insert_returning end
+  return caps.insert_many_returning
 end
 
 local function insert_params(uow, st, conn, tbl)
@@ -185,7 +191,7 @@ end
 
 local function do_inserts(uow, conn, tbl, rows, done)
   if #rows == 0 then return end
-  local dialect = conn.dialect
+  local caps = conn.dialect.caps
   local params, sigs, expires = {}, {}, {}
   for _, st in ipairs(rows) do
     if first_table(st, tbl) then fire_mapper("before_insert", st, conn) end
@@ -206,16 +212,16 @@ local function do_inserts(uow, conn, tbl, rows, done)
       if p0[e.column.key] == nil then need_pk = true end
     end
     local stmt = dml.insert(tbl)
+    local items = run.items
+    local ncols = 0
+    for _ in pairs(p0) do ncols = ncols + 1 end
     if not need_pk then
       local list = {}
-      for j, i in ipairs(run.items) do list[j] = params[i] end
+      for j, i in ipairs(items) do list[j] = params[i] end
       if #list == 1 then conn:execute(stmt, list[1]) else conn:execute(stmt, list) end
-    elseif returning_ok(dialect) then
+    elseif keys_returned(caps, #items, ncols) then
       local pkcols = {}
       for i, e in ipairs(pk) do pkcols[i] = e.column end
-      local ncols = 0
-      for _ in pairs(p0) do ncols = ncols + 1 end
-      local items = run.items
       if ncols == 0 then
         -- nothing but defaults: one row at a time
         for _, i in ipairs(items) do
@@ -238,7 +244,7 @@ local function do_inserts(uow, conn, tbl, rows, done)
       end
     else
       -- no RETURNING (MySQL): a statement per row, the key from the driver
-      for _, i in ipairs(run.items) do
+      for _, i in ipairs(items) do
         local r = conn:execute(stmt, params[i])
         local ipk = r.inserted_primary_key
         for j, e in ipairs(pk) do
@@ -291,7 +297,7 @@ local function stale_instance(conn, m, sts)
     for i, c in ipairs(m.pk_cols) do
       conds[i] = c:eq(committed_pk(st, i))
     end
-    local row = conn:execute(require("quicksilver.sql.selectable").select(vc):where(unpack(conds))):first()
+    local row = conn:execute(selectable.select(vc):where(unpack(conds))):first()
     if row == nil or row[1] ~= committed_version(st) then return st end
   end
   return sts[1]

@@ -5,6 +5,7 @@
 local exc = require("quicksilver.exc")
 local core = require("quicksilver.core")
 local selectable = require("quicksilver.sql.selectable")
+local elements = require("quicksilver.sql.elements")
 local attributes = require("quicksilver.orm.attributes")
 local event = require("quicksilver.event")
 
@@ -202,15 +203,13 @@ function M.rows(session, raw, entities, colkeys, nout)
   return out, keys
 end
 
---- Loads the expired attributes of a persistent object (one SELECT of
---- those columns by primary key); ObjectDeletedError when its row is gone.
+--- Loads the expired attributes of a persistent object in a session (one
+--- SELECT of those columns by primary key); ObjectDeletedError when its row
+--- is gone. A detached object is refused before this (attributes.get_column,
+--- Session:refresh).
 function M.load_expired(st)
   local session = st.session
   local m = st.mapper
-  if not session then
-    exc.raise(exc.DetachedInstanceError, format("Instance %s is not bound to a Session; attribute " ..
-      "refresh operation cannot proceed", tostring(st.obj)), nil, 4)
-  end
   if not st.key or not st.expired then return end
   local ex = st.expired
   local cols, keys = {}, {}
@@ -258,7 +257,7 @@ function M.pk_criterion(m, committed, dict)
     conds[i] = c:eq(v)
   end
   if #conds == 1 then return conds[1] end
-  return require("quicksilver.sql.elements").and_((table.unpack or unpack)(conds))
+  return elements.and_((table.unpack or unpack)(conds))
 end
 
 return M

@@ -11,7 +11,8 @@ local attributes = require("quicksilver.orm.attributes")
 
 local M = {}
 
-local NULL = require("quicksilver.sql.elements").null
+local elements = require("quicksilver.sql.elements")
+local NULL = elements.null
 
 -- Bumped whenever a class gets an __init: constructors look it up again.
 local init_gen = 0
@@ -143,7 +144,6 @@ end
 
 --- orm.column_property(expr): a read-only attribute loaded with the row.
 function Mapper:_add_expr_prop(key, expr)
-  local elements = require("quicksilver.sql.elements")
   local p = setmetatable({key = key, expr = expr, label = expr:label(key), mapper = self,
     class_attr = expr, read_only = true}, ColumnProperty)
   self.props[key] = p

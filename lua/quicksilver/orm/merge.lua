@@ -5,6 +5,7 @@ local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local attributes = require("quicksilver.orm.attributes")
 local flush_finish = require("quicksilver.orm.flush_finish")
+local unitofwork = require("quicksilver.orm.unitofwork")
 
 local M = {}
 local STATE = attributes.STATE
@@ -38,7 +39,7 @@ local function merge_no_load(self, src, sst, memo, merge_one)
   if target ~= nil and rawget(target, STATE).deleted_flushed then target = nil end
   local tst
   if target == nil then
-    if require("quicksilver.orm.unitofwork").has_changes(sst) then
+    if unitofwork.has_changes(sst) then
       exc.raise(exc.InvalidRequestError, "merge() with load=False option does not support objects marked as " ..
         "'dirty'. flush() all changes on mapped instances before merging with load=False.", nil, 4)
     end

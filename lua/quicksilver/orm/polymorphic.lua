@@ -7,6 +7,7 @@
 --- with one SELECT ... IN per subclass.
 local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
+local elements = require("quicksilver.sql.elements")
 local attributes = require("quicksilver.orm.attributes")
 local mapper_mod = require("quicksilver.orm.mapper")
 
@@ -75,7 +76,7 @@ function WP._select_entity(self)
         local parent_key = base.tables[1]:primary_key_columns()
         local conds = {}
         for j, pc in ipairs(t:primary_key_columns()) do conds[j] = parent_key[j]:eq(pc) end
-        from = from:outerjoin(t, #conds == 1 and conds[1] or require("quicksilver.sql.elements").and_(unpack(conds)))
+        from = from:outerjoin(t, #conds == 1 and conds[1] or elements.and_(unpack(conds)))
       end
     end
   end

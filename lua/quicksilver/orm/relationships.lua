@@ -9,6 +9,7 @@ local attributes = require("quicksilver.orm.attributes")
 local visitors = require("quicksilver.sql.visitors")
 local core = require("quicksilver.core")
 local util = require("quicksilver.util")
+local aliased_mod = require("quicksilver.orm.aliased")
 
 local M = {}
 
@@ -125,7 +126,7 @@ end
 
 --- User.addresses:of_type(orm.aliased(Address)): joins reach the alias.
 function RelAttr:of_type(aliased)
-  local m, alias = require("quicksilver.orm.aliased").inspect_aliased(aliased)
+  local m, alias = aliased_mod.inspect_aliased(aliased)
   if not m or not m:isa(self.prop.target) then
     exc.raise(exc.ArgumentError, format("of_type(): expected orm.aliased(%s)", self.prop.target.class_name), nil, 2)
   end

@@ -14,7 +14,12 @@ local elements = require("quicksilver.sql.elements")
 local attributes = require("quicksilver.orm.attributes")
 local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
-local event = require("quicksilver.event")
+local session_events = require("quicksilver.orm.session_events")
+local unitofwork = require("quicksilver.orm.unitofwork")
+local bulk = require("quicksilver.orm.bulk")
+local strategies = require("quicksilver.orm.strategies")
+local query = require("quicksilver.orm.query")
+local merge = require("quicksilver.orm.merge")
 
 local M = {}
 
@@ -33,8 +38,7 @@ Session.__name = "Session"
 
 --- Session events: on one session, on a sessionmaker (its sessions), or on
 --- orm.Session (every session).
-Session._event_names = {before_flush = true, after_flush = true, after_flush_postexec = true,
-  after_begin = true, after_commit = true, after_rollback = true, after_soft_rollback = true}
+Session._event_names = session_events.NAMES
 
 -- session.new / dirty / deleted / identity_map are computed when read
 local computed = {}
@@ -92,10 +96,7 @@ end
 setmetatable(Session, {__call = function(_, bind, opts) return M.new(bind, opts) end,
   __tostring = function() return "orm.Session" end})
 
-local function fire(self, name, ...)
-  if event.has(self, name) then event.fire(self, name, self, ...) end
-end
-M.fire = fire
+local fire = session_events.fire
 
 -- object states ------------------------------------------------------------------------
 
@@ -642,7 +643,7 @@ end
 
 --- Writes pending changes to the database (in the session's transaction).
 function Session:flush()
-  require("quicksilver.orm.unitofwork").flush(self)
+  unitofwork.flush(self)
 end
 
 function Session:_autoflush()
@@ -686,7 +687,7 @@ function Session:execute(stmt, params, opts)
   if stmt._dml then
     local res
     if stmt._entity_class then
-      res = require("quicksilver.orm.bulk").execute(self, conn, stmt, params, eopts)
+      res = bulk.execute(self, conn, stmt, params, eopts)
     else
       res = conn:execute(stmt, params, eopts)
     end
@@ -699,7 +700,6 @@ function Session:execute(stmt, params, opts)
   end
   local ents = stmt._entities
   if not ents then return conn:execute(stmt, params, eopts) end
-  local strategies = require("quicksilver.orm.strategies")
   stmt = strategies.apply_column_options(stmt)
   ents = stmt._entities
   stmt = orm_statement(stmt)
@@ -737,6 +737,13 @@ end
 function Session:_execute_core(stmt, params)
   local conn = self:_connection()
   return conn:execute(orm_statement(stmt), params)
+end
+
+--- Loads st's expired attributes (one SELECT in this session's
+--- transaction): how reading an expired attribute reaches the database
+--- (attributes.get_column holds the state, not this module).
+function Session:_load_expired(st)
+  loading.load_expired(st)
 end
 
 --- The object with these primary-key values in the identity map, or nil.
@@ -837,17 +844,17 @@ end
 ---@param obj table
 ---@param opts? {load: boolean}
 ---@return table
-Session.merge = require("quicksilver.orm.merge").merge
+Session.merge = merge.merge
 
 --- Whether the object has changes a flush would write.
 function Session:is_modified(obj)
   local st = attributes.instance_state(obj, "Session:is_modified")
-  return require("quicksilver.orm.unitofwork").has_changes(st)
+  return unitofwork.has_changes(st)
 end
 
 --- The legacy Query: session:query(User):filter(...):all().
 function Session:query(...)
-  return require("quicksilver.orm.query").new(self, ...)
+  return query.new(self, ...)
 end
 
 -- computed fields ---------------------------------------------------------------------------

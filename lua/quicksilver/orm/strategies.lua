@@ -10,6 +10,10 @@ local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
 local util = require("quicksilver.util")
+local mapper_mod = require("quicksilver.orm.mapper")
+local aliased_mod = require("quicksilver.orm.aliased")
+local loading = require("quicksilver.orm.loading")
+local polymorphic = require("quicksilver.orm.polymorphic")
 
 local M = {}
 
@@ -64,7 +68,7 @@ end
 function M.contains_eager(attr, alias)
   local o = new_option("contains_eager", attr, nil)
   if alias ~= nil then
-    local _, a = require("quicksilver.orm.aliased").inspect_aliased(alias)
+    local _, a = aliased_mod.inspect_aliased(alias)
     o.path[1].alias = a or alias
   end
   return o
@@ -72,7 +76,7 @@ end
 function Option:contains_eager(attr, alias)
   local o = new_option("contains_eager", attr, self)
   if alias ~= nil then
-    local _, a = require("quicksilver.orm.aliased").inspect_aliased(alias)
+    local _, a = aliased_mod.inspect_aliased(alias)
     o.path[#o.path].alias = a or alias
   end
   return o
@@ -130,88 +134,97 @@ local function in_chunks(values, fn)
   end
 end
 
--- Loads rel for the parent states that have not loaded it; returns the
--- objects loaded (for the next step of a path).
-local function selectin(session, rel, parents)
-  local todo = {}
+-- What the parents hold of rel already (all of them had it loaded): the
+-- objects, for the next step of a path.
+local function held_objects(rel, parents)
+  local out = {}
   for _, st in ipairs(parents) do
-    if not st.loaded[rel.key] and st.key then todo[#todo + 1] = st end
-  end
-  if #todo == 0 then
-    local out = {}
-    for _, st in ipairs(parents) do
-      local v = st.dict[rel.key]
-      if v ~= nil then
-        for _, o in ipairs(rel.uselist and v or {v}) do out[#out + 1] = o end
-      end
+    local v = st.dict[rel.key]
+    if v ~= nil then
+      for _, o in ipairs(rel.uselist and v or {v}) do out[#out + 1] = o end
     end
-    return out
   end
-  local target = rel.target
+  return out
+end
+
+-- A custom primaryjoin on one column pair: the targets joined to their
+-- parents by it, for the parents' keys.
+local function selectin_custom_join(session, rel, todo)
   local loaded = {}
-  if rel.custom_join and not rel.secondary and #rel.pairs == 1 then
-    -- a custom primaryjoin: the targets joined to their parents by it, for
-    -- the parents' keys
-    local p = rel.pairs[1]
-    local by_value, values = group_parents(todo, rel, p.local_key)
-    in_chunks(values, function(chunk)
-      local stmt = selectable.select(target.class, p.local_col):join(rel.parent.local_table, rel:join_condition())
-        :where(p.local_col:in_(chunk))
-      if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
-      for _, row in ipairs(session:execute(stmt):all()) do
-        loaded[#loaded + 1] = row[1]
-        attach(rel, by_value[row[2]], row[1])
-      end
-    end)
-    mark_loaded(rel, todo)
-    return loaded
-  end
-  if rel.secondary and #rel.sec_local == 1 and not rel.custom_join then
-    -- many-to-many: the targets with the parent key from the association
-    local l = rel.sec_local[1]
-    local by_value, values = group_parents(todo, rel, l.key)
-    for _, st in ipairs(todo) do st.dict[rel.key] = {} end
-    local _, on2 = rel:secondary_conditions()
-    in_chunks(values, function(chunk)
-      local stmt = selectable.select(target.class, l.sec_col):where(on2, l.sec_col:in_(chunk))
-      if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
-      for _, row in ipairs(session:execute(stmt):all()) do
-        loaded[#loaded + 1] = row[1]
-        for _, pst in ipairs(by_value[row[2]] or {}) do
-          local list = pst.dict[rel.key]
-          list[#list + 1] = row[1]
-        end
-      end
-    end)
-    if not rel.uselist then
-      for _, st in ipairs(todo) do st.dict[rel.key] = st.dict[rel.key][1] end
-    end
-    mark_loaded(rel, todo)
-    return loaded
-  end
-  if #rel.pairs ~= 1 or rel.secondary then
-    -- composite keys, custom many-to-many joins: one lazy load each
-    for _, st in ipairs(todo) do
-      local v = rel:lazy_load(st)
-      for _, o in ipairs(rel.uselist and v or (v and {v} or {})) do loaded[#loaded + 1] = o end
-    end
-    return loaded
-  end
   local p = rel.pairs[1]
-  if rel.direction == "ONETOMANY" then
-    local by_value, values = group_parents(todo, rel, p.local_key)
-    in_chunks(values, function(chunk)
-      local stmt = selectable.select(target.class):where(p.remote_col:in_(chunk))
-      if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
-      for _, child in ipairs(session:_load_objects(stmt)) do
-        loaded[#loaded + 1] = child
-        attach(rel, by_value[rawget(child, STATE).dict[p.remote_key]], child)
+  local by_value, values = group_parents(todo, rel, p.local_key)
+  in_chunks(values, function(chunk)
+    local stmt = selectable.select(rel.target.class, p.local_col):join(rel.parent.local_table, rel:join_condition())
+      :where(p.local_col:in_(chunk))
+    if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
+    for _, row in ipairs(session:execute(stmt):all()) do
+      loaded[#loaded + 1] = row[1]
+      attach(rel, by_value[row[2]], row[1])
+    end
+  end)
+  mark_loaded(rel, todo)
+  return loaded
+end
+
+-- Many-to-many on one key column: the targets with the parent key from the
+-- association table.
+local function selectin_many_to_many(session, rel, todo)
+  local loaded = {}
+  local l = rel.sec_local[1]
+  local by_value, values = group_parents(todo, rel, l.key)
+  for _, st in ipairs(todo) do st.dict[rel.key] = {} end
+  local _, on2 = rel:secondary_conditions()
+  in_chunks(values, function(chunk)
+    local stmt = selectable.select(rel.target.class, l.sec_col):where(on2, l.sec_col:in_(chunk))
+    if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
+    for _, row in ipairs(session:execute(stmt):all()) do
+      loaded[#loaded + 1] = row[1]
+      for _, pst in ipairs(by_value[row[2]] or {}) do
+        local list = pst.dict[rel.key]
+        list[#list + 1] = row[1]
       end
-    end)
-    mark_loaded(rel, todo)
-    return loaded
+    end
+  end)
+  if not rel.uselist then
+    for _, st in ipairs(todo) do st.dict[rel.key] = st.dict[rel.key][1] end
   end
-  -- many-to-one: the targets not in the identity map, by key
+  mark_loaded(rel, todo)
+  return loaded
+end
+
+-- Composite keys, custom many-to-many joins: one lazy load per parent.
+local function lazy_load_each(rel, todo)
+  local loaded = {}
+  for _, st in ipairs(todo) do
+    local v = rel:lazy_load(st)
+    for _, o in ipairs(rel.uselist and v or (v and {v} or {})) do loaded[#loaded + 1] = o end
+  end
+  return loaded
+end
+
+-- One-to-many on one key column: the children whose foreign key is among
+-- the parents' keys.
+local function selectin_one_to_many(session, rel, todo)
+  local loaded = {}
+  local p = rel.pairs[1]
+  local by_value, values = group_parents(todo, rel, p.local_key)
+  in_chunks(values, function(chunk)
+    local stmt = selectable.select(rel.target.class):where(p.remote_col:in_(chunk))
+    if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
+    for _, child in ipairs(session:_load_objects(stmt)) do
+      loaded[#loaded + 1] = child
+      attach(rel, by_value[rawget(child, STATE).dict[p.remote_key]], child)
+    end
+  end)
+  mark_loaded(rel, todo)
+  return loaded
+end
+
+-- Many-to-one on one key column: the targets not in the identity map, by key.
+local function selectin_many_to_one(session, rel, todo)
+  local loaded = {}
+  local target = rel.target
+  local p = rel.pairs[1]
   local values, seen = {}, {}
   for _, st in ipairs(todo) do
     local v = st.dict[p.local_key]
@@ -240,6 +253,25 @@ local function selectin(session, rel, parents)
     if o ~= nil then loaded[#loaded + 1] = o end
   end
   return loaded
+end
+
+-- Loads rel for the parent states that have not loaded it, the way its
+-- shape allows; returns the objects loaded (for the next step of a path).
+local function selectin(session, rel, parents)
+  local todo = {}
+  for _, st in ipairs(parents) do
+    if not st.loaded[rel.key] and st.key then todo[#todo + 1] = st end
+  end
+  if #todo == 0 then return held_objects(rel, parents) end
+  if rel.custom_join and not rel.secondary and #rel.pairs == 1 then
+    return selectin_custom_join(session, rel, todo)
+  end
+  if rel.secondary and #rel.sec_local == 1 and not rel.custom_join then
+    return selectin_many_to_many(session, rel, todo)
+  end
+  if #rel.pairs ~= 1 or rel.secondary then return lazy_load_each(rel, todo) end
+  if rel.direction == "ONETOMANY" then return selectin_one_to_many(session, rel, todo) end
+  return selectin_many_to_one(session, rel, todo)
 end
 
 local function states_of(objs, mapper)
@@ -371,7 +403,7 @@ function M.apply_column_options(stmt)
         if deferred[c] then return false end
         return not p.deferred or undeferred[c] == true or (p.group ~= nil and groups[p.group] == true)
       end)
-      local plan = require("quicksilver.orm.mapper").new_plan(m.base_mapper, cols)
+      local plan = mapper_mod.new_plan(m.base_mapper, cols)
       new_ents[#new_ents + 1] = {entity = e.entity, first = #columns + 1, count = #cols, plan = plan, from = e.from}
       for _, c in ipairs(cols) do columns[#columns + 1] = alias and alias.c[c.key] or c end
       pos = pos + e.count
@@ -484,7 +516,6 @@ end
 --- top, objs: the statement's one entity and its object per raw row, when
 --- the rows were made into objects already.
 function M.populate_joined(session, raw, joins, top, objs)
-  local loading = require("quicksilver.orm.loading")
   local instance, instance_at = loading.instance, loading.instance_at
   local lists, parents_of = {}, {}
   local has_collection = false
@@ -630,7 +661,7 @@ function M.apply(session, stmt, rows, keys, bare)
   end
   if #objs == 0 then return end
   local done = {}
-  local SP = require("quicksilver.orm.polymorphic").SelectinPolymorphic
+  local SP = polymorphic.SelectinPolymorphic
   for _, opt in ipairs(stmt._options or {}) do
     if getmetatable(opt) == SP then opt:apply(session, objs) end
   end

@@ -24,9 +24,10 @@
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local event = require("quicksilver.event")
+local fire = require("quicksilver.orm.session_events").fire
 
-local pairs, ipairs, next, tostring, error, concat =
-  pairs, ipairs, next, tostring, error, table.concat
+local pairs, ipairs, next, tostring, error =
+  pairs, ipairs, next, tostring, error
 local ONETOMANY = "ONETOMANY"
 local changed_keys = core.changed_keys
 local changed_collections = core.changed_collections
@@ -40,10 +41,10 @@ local cascade_saves = flush_gather.cascade_saves
 local cascade_deletes = flush_gather.cascade_deletes
 local relationship_changes = flush_gather.relationship_changes
 local flush_plan = require("quicksilver.orm.flush_plan")
-local table_order = flush_plan.table_order
+local rows_to_write = flush_plan.rows_to_write
+local tables_to_write = flush_plan.tables_to_write
 local row_levels = flush_plan.row_levels
 local delete_batches = flush_plan.delete_batches
-local sorted_by_key = flush_plan.sorted_by_key
 local flush_write = require("quicksilver.orm.flush_write")
 local do_inserts = flush_write.do_inserts
 local do_updates = flush_write.do_updates
@@ -89,11 +90,39 @@ function M.has_changes(st)
   return #changed_collections({[st] = true}, st.session, collection_rels) > 0
 end
 
+-- Nothing to write: no row to insert, update or delete, no association
+-- row, no post_update.
+local function nothing_to_write(uow)
+  return #uow.inserts == 0 and #uow.updates == 0 and #uow.deletes == 0 and #uow.assoc_add == 0 and
+    #uow.assoc_del == 0 and #uow.post_order == 0
+end
+
+-- Every statement of the flush, in the plan's order: per table INSERTs
+-- (in levels) and UPDATEs, then post_update keys, association rows, the
+-- post_update NULLs, and DELETEs children's tables first.
+local function write_all(uow, conn, order, by_table, done)
+  for _, t in ipairs(order) do
+    local b = by_table[t]
+    for _, batch in ipairs(row_levels(b.ins, uow, t)) do do_inserts(uow, conn, t, batch, done) end
+    if #b.upd > 0 then do_updates(uow, conn, t, b.upd, done) end
+  end
+  do_post_updates(uow, conn, done)
+  do_assoc_deletes(uow, conn)
+  do_assoc_inserts(uow, conn)
+  do_post_nulls(uow, conn)
+  for i = #order, 1, -1 do
+    local t = order[i]
+    local rows = by_table[t].del
+    if #rows > 0 then
+      for _, batch in ipairs(delete_batches(t, rows)) do do_deletes(conn, t, batch) end
+    end
+  end
+end
+
 local function run(session, colls)
   local uow = new_uow(session)
   uow.colls = colls
   reset_listening()
-  local fire = require("quicksilver.orm.session").fire
   if event.has(session, "before_flush") then
     fire(session, "before_flush", uow, nil)
     -- a listener may have changed collections
@@ -103,104 +132,16 @@ local function run(session, colls)
   cascade_saves(session, colls)
   cascade_deletes(uow)
   relationship_changes(uow)
-  -- what to write
-  local inserts, updates = {}, {}
-  for _, st in ipairs(session._new) do
-    if st.session == session and not uow.delete_set[st] then inserts[#inserts + 1] = st end
-  end
-  -- rows to UPDATE: persistent objects changed, or whose keys a
-  -- relationship sets (new objects, the bulk of most sources, are out at
-  -- the first test)
-  local seen = {}
-  local function consider(st)
-    if st.key and not seen[st] and st.session == session and not uow.delete_set[st] then
-      seen[st] = true
-      updates[#updates + 1] = st
-    end
-  end
-  for st in pairs(session._modified) do consider(st) end
-  for _, st in ipairs(colls) do consider(st) end
-  for st in pairs(uow.syncs) do consider(st) end
-  for st in pairs(uow.nulls) do consider(st) end
-  for st in pairs(uow.post) do consider(st) end
-  updates = sorted_by_key(updates)
-  uow.inserts, uow.updates = inserts, updates
-  if #inserts == 0 and #updates == 0 and #uow.deletes == 0 and #uow.assoc_add == 0 and
-      #uow.assoc_del == 0 and #uow.post_order == 0 then
+  uow.inserts, uow.updates = rows_to_write(session, uow, colls)
+  if nothing_to_write(uow) then
     for st in pairs(session._modified) do snapshot(st) end
     session._modified = {}
     return
   end
-  -- tables in dependency order, from the mappers involved (asked once per
-  -- mapper, not per row)
-  local tables, tindex = {}, {}
-  local skip_cols = {}   -- post_update foreign keys do not order tables (written after)
-  local noted, posted = {}, {}
-  local function note(st, post)
-    local m = st.mapper
-    if not noted[m] then
-      noted[m] = true
-      for _, t in ipairs(m.tables) do
-        if not tindex[t] then
-          tables[#tables + 1] = t
-          tindex[t] = #tables
-        end
-      end
-    end
-    if post and not posted[m] then
-      posted[m] = true
-      for _, rel in ipairs(m.relationships) do
-        if rel.post_update then
-          for _, p in ipairs(rel.pairs) do
-            skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
-          end
-        end
-      end
-    end
-  end
-  -- a post_update foreign key never orders tables, whatever its row does:
-  -- it is set by its own UPDATE after the INSERTs and UPDATEs and nulled
-  -- before the DELETEs (an UPDATE that clears it next to a DELETE of the
-  -- row it pointed at is no cycle)
-  for _, st in ipairs(inserts) do note(st, true) end
-  for _, st in ipairs(updates) do note(st, true) end
-  for _, st in ipairs(uow.deletes) do note(st, true) end
-  local order, cycle = table_order(tables, tindex, skip_cols)
-  if not order then
-    exc.raise(exc.CircularDependencyError, "Circular dependency between tables " .. concat(cycle, ", ") ..
-      " (mutually dependent rows need post_update)", nil, 4)
-  end
-  local by_table = {}
-  for _, t in ipairs(order) do by_table[t] = {ins = {}, upd = {}, del = {}} end
-  local function place(st, field)
-    for _, t in ipairs(st.mapper.tables) do
-      local list = by_table[t][field]
-      list[#list + 1] = st
-    end
-  end
-  for _, st in ipairs(inserts) do place(st, "ins") end
-  for _, st in ipairs(updates) do place(st, "upd") end
-  for _, st in ipairs(uow.deletes) do place(st, "del") end
+  local order, by_table = tables_to_write(uow)
   local conn = session:_connection()
   local done = {inserted = {}, updated = {}, expire = {}, posted = {}, changed = {}, new = {}, rekeyed = {}}
-  local ok, err = pcall(function()
-    for _, t in ipairs(order) do
-      local b = by_table[t]
-      for _, batch in ipairs(row_levels(b.ins, uow, t)) do do_inserts(uow, conn, t, batch, done) end
-      if #b.upd > 0 then do_updates(uow, conn, t, b.upd, done) end
-    end
-    do_post_updates(uow, conn, done)
-    do_assoc_deletes(uow, conn)
-    do_assoc_inserts(uow, conn)
-    do_post_nulls(uow, conn)
-    for i = #order, 1, -1 do
-      local t = order[i]
-      local rows = by_table[t].del
-      if #rows > 0 then
-        for _, batch in ipairs(delete_batches(t, rows)) do do_deletes(conn, t, batch) end
-      end
-    end
-  end)
+  local ok, err = pcall(write_all, uow, conn, order, by_table, done)
   if ok then ok, err = pcall(fire, session, "after_flush", uow) end
   if not ok then
     undo(uow)
