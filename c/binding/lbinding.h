@@ -71,15 +71,17 @@ void qsB_cursor_drop(lua_State *L, int curidx);
 void qsB_open_row(lua_State *L);
 int qsB_connect(lua_State *L);
 int qsB_compile_text(lua_State *L);
+/* core.row(keymap, values, n) and core.row_dicts(row, base, keys,
+** positions) (lrow.c). */
 int qsB_row_new(lua_State *L);
-/* Pushes a row built from the current row of s: ncols values plus the
-** keymap at index keymap; the row metatable must be at index mt; procs (0
-** for none) the per-column conversions. */
-/* codes: per column, 0 (as is), a QSR_* code, QSR_FUNCTION (procs[i] is a
-** Lua function); NULL: look each up in the procs list (when procs != 0). */
 int qsB_row_dicts(lua_State *L);
 #define QSR_FUNCTION (-1)
 #define QSR_LOOKUP (-2)
+/* Pushes a row built from the current row of s: ncols values plus the
+** keymap at index keymap; the row metatable must be at index mt; procs (0
+** for none) the per-column conversions. codes: per column, 0 (as is), a
+** QSR_* code, QSR_FUNCTION (procs[i] is a Lua function); NULL: look each
+** up in the procs list (when procs != 0). */
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
                  const int *codes);
 
