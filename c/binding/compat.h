@@ -59,23 +59,23 @@ static inline const char *luaL_tolstring(lua_State *L, int idx, size_t *len) {
 #else
 
 #if LUA_VERSION_NUM == 501
-#define qs_getuv_(L, idx) lua_getfenv((L), (idx))
-#define qs_setuv_(L, idx) lua_setfenv((L), (idx))
+#define qsL_getuv_(L, idx) lua_getfenv((L), (idx))
+#define qsL_setuv_(L, idx) lua_setfenv((L), (idx))
 #else
-#define qs_getuv_(L, idx) lua_getuservalue((L), (idx))
-#define qs_setuv_(L, idx) lua_setuservalue((L), (idx))
+#define qsL_getuv_(L, idx) lua_getuservalue((L), (idx))
+#define qsL_setuv_(L, idx) lua_setuservalue((L), (idx))
 #endif
 
 static inline void *qsL_newuserdatauv(lua_State *L, size_t sz, int n) {
   void *p = lua_newuserdata(L, sz);
   lua_createtable(L, n, 0);
-  qs_setuv_(L, -2);
+  qsL_setuv_(L, -2);
   return p;
 }
 
 static inline int qsL_getiuservalue(lua_State *L, int idx, int n) {
   idx = lua_absindex(L, idx);
-  qs_getuv_(L, idx);
+  qsL_getuv_(L, idx);
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
     lua_pushnil(L);
@@ -88,7 +88,7 @@ static inline int qsL_getiuservalue(lua_State *L, int idx, int n) {
 
 static inline int qsL_setiuservalue(lua_State *L, int idx, int n) {
   idx = lua_absindex(L, idx);
-  qs_getuv_(L, idx);
+  qsL_getuv_(L, idx);
   lua_insert(L, -2);
   lua_rawseti(L, -2, n);
   lua_pop(L, 1);

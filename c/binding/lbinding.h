@@ -7,27 +7,29 @@
 #include "compat.h"
 #include "quicksilver.h"
 
-#define QS_CONN_MT "quicksilver.Connection"
-#define QS_CURSOR_MT "quicksilver.Cursor"
-#define QS_ROW_MT "quicksilver.Row"
+/* Metatable names of the binding's userdata. */
+#define QSB_CONN_MT "quicksilver.Connection"
+#define QSB_CURSOR_MT "quicksilver.Cursor"
+#define QSB_ROW_MT "quicksilver.Row"
+#define QSB_BUF_MT "quicksilver.Buffer"
+#define QSB_POOL_MT "quicksilver.Pool"
+#define QSB_ERRBOX_MT "quicksilver.ErrorBox"
 
 /* A Row userdata: the values are its user values 1..n, the keymap n + 1. */
 typedef struct lrow {
   int n;               /* column count */
 } lrow;
-#define QS_BUF_MT "quicksilver.Buffer"
-#define QS_POOL_MT "quicksilver.Pool"
-#define QS_ERRBOX_MT "quicksilver.ErrorBox"
 
 /* Registry keys. The driver table is versioned: a driver module built
 ** against another layout registers under another key and is never found. */
-#define QS_REG_NULL "quicksilver.core.null"
-#define QS_REG_ERRFACTORY "quicksilver.core.error_factory"
-#define QS_REG_DRIVERS QS_DRIVER_REGISTRY
+#define QSB_REG_NULL "quicksilver.core.null"
+#define QSB_REG_ERRFACTORY "quicksilver.core.error_factory"
+#define QSB_REG_DRIVERS QS_DRIVER_REGISTRY
+/* The old names, still used by c/orm/load.c and c/compiler/compile.c (which
+** other hands edit now): to go when they use the QSB_ ones. */
+#define QS_ROW_MT QSB_ROW_MT
+#define QS_REG_NULL QSB_REG_NULL
 
-/* Pushes the qs.exc error object for err (through the factory Lua
-** registered, or a plain table before it has). */
-void qsB_pusherror(lua_State *L, const qs_error *err);
 /* Pushes nil and the error object: the "nil, err" return of a failure. */
 int qsB_fail(lua_State *L, const qs_error *err);
 /* A zeroed qs_error owned by a new userdata on the stack (its __gc clears
@@ -46,6 +48,9 @@ qs_buf *qsB_newbuf(lua_State *L);
 
 void qsB_open_conn(lua_State *L);
 void qsB_open_pool(lua_State *L);
+/* Connection options one connect or pool takes at most (the size of the
+** keys and vals arrays given to qsB_options). */
+#define QSB_MAX_OPTIONS 32
 int qsB_options(lua_State *L, int idx, const char **keys, const char **vals, int max);
 const qs_driver *qsB_driver(lua_State *L, const char *name);
 /* A closed Connection userdata pushed (may raise: nothing is held yet);
@@ -54,18 +59,29 @@ const qs_driver *qsB_driver(lua_State *L, const char *name);
 void *qsB_new_borrowed(lua_State *L);
 void qsB_set_borrowed(void *conn, qs_pool *p, qs_pool_rec *r);
 void qsB_open_cursor(lua_State *L);
+/* The Cursor userdata (lcursor.c), as the Connection's execute uses it:
+** a closed cursor pushed on the Connection at connidx; the cursor at curidx
+** taking s, binding the n values and running it to its first row (pushes
+** the cursor, or nil and the error); owning s while an
+** executemany runs (adopt) and letting it go (drop). */
+int qsB_cursor_new(lua_State *L, int connidx);
+int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n);
+void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
+void qsB_cursor_drop(lua_State *L, int curidx);
 void qsB_open_row(lua_State *L);
 int qsB_connect(lua_State *L);
 int qsB_compile_text(lua_State *L);
+/* core.row(keymap, values, n) and core.row_dicts(row, base, keys,
+** positions) (lrow.c). */
 int qsB_row_new(lua_State *L);
-/* Pushes a row built from the current row of s: ncols values plus the
-** keymap at index keymap; the row metatable must be at index mt; procs (0
-** for none) the per-column conversions. */
-/* codes: per column, 0 (as is), a QSR_* code, QSR_FUNCTION (procs[i] is a
-** Lua function); NULL: look each up in the procs list (when procs != 0). */
 int qsB_row_dicts(lua_State *L);
 #define QSR_FUNCTION (-1)
 #define QSR_LOOKUP (-2)
+/* Pushes a row built from the current row of s: ncols values plus the
+** keymap at index keymap; the row metatable must be at index mt; procs (0
+** for none) the per-column conversions. codes: per column, 0 (as is), a
+** QSR_* code, QSR_FUNCTION (procs[i] is a Lua function); NULL: look each
+** up in the procs list (when procs != 0). */
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
                  const int *codes);
 

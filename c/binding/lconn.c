@@ -20,10 +20,8 @@ typedef struct lconn {
   qs_pool_rec *rec;
 } lconn;
 
-#define MAX_OPTS 32
-
 static lconn *check_conn(lua_State *L, int idx) {
-  return (lconn *)luaL_checkudata(L, idx, QS_CONN_MT);
+  return (lconn *)luaL_checkudata(L, idx, QSB_CONN_MT);
 }
 
 /* An open connection at idx, or a ResourceClosedError raised. */
@@ -94,7 +92,7 @@ int qsB_options(lua_State *L, int idx, const char **keys, const char **vals, int
 /* qsB_driver: the registered driver called name, or raises ArgumentError. */
 const qs_driver *qsB_driver(lua_State *L, const char *name) {
   const qs_driver *drv;
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_DRIVERS);
   lua_getfield(L, -1, name);
   drv = (const qs_driver *)lua_touserdata(L, -1);
   lua_pop(L, 2);
@@ -111,7 +109,7 @@ const qs_driver *qsB_driver(lua_State *L, const char *name) {
 void *qsB_new_borrowed(lua_State *L) {
   lconn *lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
   memset(lc, 0, sizeof *lc);
-  luaL_setmetatable(L, QS_CONN_MT);
+  luaL_setmetatable(L, QSB_CONN_MT);
   return lc;
 }
 
@@ -146,7 +144,7 @@ static int conn_age(lua_State *L) {
 */
 int qsB_connect(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
-  const char *keys[MAX_OPTS], *vals[MAX_OPTS];
+  const char *keys[QSB_MAX_OPTIONS], *vals[QSB_MAX_OPTIONS];
   const qs_driver *drv;
   qs_error *err;
   lconn *lc;
@@ -154,10 +152,10 @@ int qsB_connect(lua_State *L) {
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   drv = qsB_driver(L, name);
-  n = qsB_options(L, 2, keys, vals, MAX_OPTS);
+  n = qsB_options(L, 2, keys, vals, QSB_MAX_OPTIONS);
   lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
   memset(lc, 0, sizeof *lc);
-  luaL_setmetatable(L, QS_CONN_MT);
+  luaL_setmetatable(L, QSB_CONN_MT);
   ud = lua_gettop(L);
   /* the driver's error message is owned by a userdata from the start:
   ** making the error object may raise (memory) and must not leak it */
@@ -211,63 +209,69 @@ static const char *const check_descriptions[] = {
   "a string of bytes", "a number or decimal string", "a value JSON can encode",
 };
 
+/* What read_value made of a value. */
+typedef enum read_result {
+  READ_OK = 0,         /* v holds it */
+  READ_MISSING = 1,    /* nil: no value given */
+  READ_UNBINDABLE = 2, /* its Lua type cannot be bound (a function, a table, ...) */
+  READ_MISFIT = 3      /* it does not fit the column's type (the check) */
+} read_result;
+
 /*
 ** Reads the value at the top of the stack into v, leaving it on the stack
-** (the string stays anchored by the caller's table or by the stack). Returns
-** 0, 1 when the value is missing, 2 when its Lua type cannot be bound, 3 when
-** it does not fit the column's type (check).
+** (the string stays anchored by the caller's table or by the stack).
 */
-static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
+static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v) {
   int t = lua_type(L, -1);
-  if (t == LUA_TNIL) return 1;
+  if (t == LUA_TNIL) return READ_MISSING;
   if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN) {
     if (lua_rawequal(L, -1, nullidx)) {
       v->type = QS_TNULL;
-      return 0;
+      return READ_OK;
     }
-    if (!(check == QSV_json && t == LUA_TTABLE)) return 2;
+    if (!(check == QSV_json && t == LUA_TTABLE)) return READ_UNBINDABLE;
   }
   switch (check) {
     case QSV_integer:
-      if (t == LUA_TBOOLEAN) return 3;
-      if (t == LUA_TSTRING || !qsL_isinteger(L, -1)) return 3;
+      if (t == LUA_TBOOLEAN) return READ_MISFIT;
+      if (t == LUA_TSTRING || !qsL_isinteger(L, -1)) return READ_MISFIT;
       break;
     case QSV_number:
     case QSV_decimal:
-      if (t == LUA_TBOOLEAN) return 3;
-      if (t == LUA_TSTRING && (check == QSV_number || !lua_isnumber(L, -1))) return 3;
+      if (t == LUA_TBOOLEAN) return READ_MISFIT;
+      if (t == LUA_TSTRING && (check == QSV_number || !lua_isnumber(L, -1))) return READ_MISFIT;
       break;
     case QSV_string:
-      if (t == LUA_TBOOLEAN) return 3;
+      if (t == LUA_TBOOLEAN) return READ_MISFIT;
       if (t == LUA_TNUMBER) {
         /* a number for a string column travels as text: MySQL compares a
         ** string column with a number numerically ('abc' = 0, '05' = 5) */
         v->type = QS_TTEXT;
         v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);   /* in place: anchored by the stack */
-        return 0;
+        return READ_OK;
       }
       break;
     case QSV_boolean:
-      if (t == LUA_TSTRING) return 3;
+      if (t == LUA_TSTRING) return READ_MISFIT;
       if (t == LUA_TNUMBER) {   /* 0 and 1 stand for false and true */
         if (!(qsL_isinteger(L, -1) && (lua_tonumber(L, -1) == 0 || lua_tonumber(L, -1) == 1)))
-          return 3;
+          return READ_MISFIT;
         v->type = QS_TBOOL;
         v->u.i = lua_tonumber(L, -1) != 0;
-        return 0;
+        return READ_OK;
       }
       break;
     case QSV_json:
-      if (qsB_json_encode(L, -1) != NULL) return 3;
+      if (qsB_json_encode(L, -1) != NULL) return READ_MISFIT;
       lua_replace(L, -2);   /* the encoded text takes the value's place */
       v->type = QS_TTEXT;
       v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
-      return 0;
+      return READ_OK;
     case QSV_bytes:
-      if (t != LUA_TSTRING) return 3;
+      if (t != LUA_TSTRING) return READ_MISFIT;
       v->type = QS_TBLOB;
       v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
-      return 0;
+      return READ_OK;
     default:
       break;
   }
@@ -289,7 +293,7 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
       v->type = QS_TTEXT;
       v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
   }
-  return 0;
+  return READ_OK;
 }
 
 /*
@@ -303,7 +307,8 @@ static int read_value(lua_State *L, int nullidx, int check, qs_value *v) {
 */
 static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *bs, int group,
                        qs_error *err) {
-  int i, n, anchor, anchored, rc = 0;
+  int i, n, anchor, anchored;
+  read_result rc = READ_OK;
   if (!lua_istable(L, pidx)) {
     qs_error_set(err, QS_ARGUMENT, "parameter set %d is a %s, not a table", group,
                  luaL_typename(L, pidx));
@@ -324,7 +329,7 @@ static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *b
   if (anchored) lua_createtable(L, n, 0);
   else lua_pushnil(L);
   anchor = lua_gettop(L);
-  for (i = 0; i < n && rc == 0; i++) {
+  for (i = 0; i < n && rc == READ_OK; i++) {
     int check = QSV_none;
     if (bs->keys) {
       lua_rawgeti(L, bs->keys, i + 1);
@@ -364,16 +369,16 @@ static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *b
       anchored = 1;
     }
     rc = read_value(L, bs->nullidx, check, &vals[i]);
-    if (rc == 1 && !bs->keys) {
+    if (rc == READ_MISSING && !bs->keys) {
       vals[i].type = QS_TNULL;   /* positional holes are NULLs (params.n) */
-      rc = 0;
+      rc = READ_OK;
     }
-    if (rc == 0) {
+    if (rc == READ_OK) {
       if (anchored) lua_rawseti(L, anchor, i + 1);
       else lua_pop(L, 1);
     }
   }
-  if (rc != 0) {
+  if (rc != READ_OK) {
     /* the offending value is at the top; name its key and say what is wrong */
     int check = QSV_none, val = lua_gettop(L);
     const char *shown = lua_type(L, val) == LUA_TSTRING ? "a string" : luaL_typename(L, val);
@@ -389,9 +394,9 @@ static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *b
     }
     if (bs->keys) lua_rawgeti(L, bs->keys, i + 1);
     else lua_pushfstring(L, "%d", i + 1);
-    if (rc == 1)
+    if (rc == READ_MISSING)
       lua_pushfstring(L, "A value is required for bind parameter '%s'", lua_tostring(L, -1));
-    else if (rc == 2)
+    else if (rc == READ_UNBINDABLE)
       lua_pushfstring(L, "Unsupported value for bind parameter '%s': %s", lua_tostring(L, -1), shown);
     else
       lua_pushfstring(L, "Wrong value for column '%s': %s is not %s", lua_tostring(L, -1), shown,
@@ -452,12 +457,6 @@ static int positional_size(lua_State *L, int pidx) {
   return n;
 }
 
-int qsB_cursor_new(lua_State *L, int connidx);
-int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
-                     int n);
-void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
-void qsB_cursor_drop(lua_State *L, int curidx);
-
 /* err is always a boxed error (qsB_errbox): a Lua error raised while its
 ** object is made leaves the message to the box's __gc. */
 static int fail_err(lua_State *L, qs_error *err) {
@@ -482,7 +481,7 @@ static int conn_execute(lua_State *L) {
   qs_stmt *s;
   if (pidx) luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 7);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);   /* 8 */
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 8 */
   get_bindspec(L, 4, 8, &bs);
   qsB_cursor_new(L, 1);
   cur = lua_gettop(L);
@@ -523,7 +522,7 @@ static int conn_executemany(lua_State *L) {
   qs_value *vals;
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 7);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);   /* 8 */
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 8 */
   get_bindspec(L, 4, 8, &bs);
   nsets = positional_size(L, 3);
   err = qsB_errbox(L);
@@ -617,7 +616,7 @@ static int conn_rollback_to(lua_State *L) {
   return result_rc(L, lc, qs_conn_rollback_to(lc->c, luaL_checkstring(L, 2)));
 }
 
-/* conn:txn_state() -> 0 none, 1 begun (BEGIN not sent yet), 2 sent. */
+/* conn:txn_state() -> a qs_txn_state number: core.txn_states names them. */
 static int conn_txn_state(lua_State *L) {
   lconn *lc = open_conn(L, 1);
   lua_pushinteger(L, qs_conn_txn_state(lc->c));
@@ -724,13 +723,6 @@ static int conn_tostring(lua_State *L) {
   return 1;
 }
 
-/* The open qs_conn of the Connection at idx, for the cursor. */
-qs_conn *qsB_conn_of(lua_State *L, int idx);
-qs_conn *qsB_conn_of(lua_State *L, int idx) {
-  lconn *lc = (lconn *)lua_touserdata(L, idx);
-  return lc ? lc->c : NULL;
-}
-
 static const luaL_Reg conn_methods[] = {
   {"execute", conn_execute},
   {"executemany", conn_executemany},
@@ -768,7 +760,7 @@ static const luaL_Reg conn_meta[] = {
 };
 
 void qsB_open_conn(lua_State *L) {
-  luaL_newmetatable(L, QS_CONN_MT);
+  luaL_newmetatable(L, QSB_CONN_MT);
   luaL_setfuncs(L, conn_meta, 0);
   luaL_newlib(L, conn_methods);
   lua_setfield(L, -2, "__index");

@@ -1,6 +1,7 @@
 /*
-** lcore.c: the quicksilver.core module: entry point, error objects, the
-** NULL sentinel, the driver registry and the text compiler.
+** lcore.c: the quicksilver.core module: its entry point (which calls every
+** part's qsB_open_*), error objects, the NULL sentinel, the driver registry
+** and the executemany's key-set runs.
 **
 ** Failures of the database come back as "nil, err" (err built by the
 ** qs.exc factory that the Lua layer registers), so the Lua layer decides
@@ -10,11 +11,13 @@
 
 #include <string.h>
 
-void qsB_pusherror(lua_State *L, const qs_error *err) {
+/* Pushes the qs.exc error object for err (through the factory Lua
+** registered, or a plain table before it has). */
+static void push_error(lua_State *L, const qs_error *err) {
   const char *cls = qs_code_class(err->code);
   const char *msg = err->message ? err->message : qs_code_name(err->code);
   int has_factory;
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_ERRFACTORY);
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_ERRFACTORY);
   has_factory = lua_isfunction(L, -1);
   if (has_factory) lua_pushstring(L, cls);
   else lua_pop(L, 1);
@@ -50,7 +53,7 @@ void qsB_pusherror(lua_State *L, const qs_error *err) {
 
 int qsB_fail(lua_State *L, const qs_error *err) {
   lua_pushnil(L);
-  qsB_pusherror(L, err);
+  push_error(L, err);
   return 2;
 }
 
@@ -59,7 +62,7 @@ int qsB_raise(lua_State *L, int code, const char *msg) {
   memset(&err, 0, sizeof err);
   err.code = code;
   err.message = (char *)msg;   /* borrowed: pusherror only reads it */
-  qsB_pusherror(L, &err);
+  push_error(L, &err);
   return lua_error(L);
 }
 
@@ -75,7 +78,7 @@ void qsB_pushvalue(lua_State *L, const qs_value *v) {
 }
 
 static int buf_gc(lua_State *L) {
-  qs_buf *b = (qs_buf *)luaL_checkudata(L, 1, QS_BUF_MT);
+  qs_buf *b = (qs_buf *)luaL_checkudata(L, 1, QSB_BUF_MT);
   qs_buf_free(b);
   return 0;
 }
@@ -84,7 +87,7 @@ static int buf_gc(lua_State *L) {
 ** while the error is turned into an object (the factory, a string push)
 ** never leaks its malloc'd message. */
 static int errbox_gc(lua_State *L) {
-  qs_error *err = (qs_error *)luaL_checkudata(L, 1, QS_ERRBOX_MT);
+  qs_error *err = (qs_error *)luaL_checkudata(L, 1, QSB_ERRBOX_MT);
   qs_error_clear(err);
   return 0;
 }
@@ -92,13 +95,13 @@ static int errbox_gc(lua_State *L) {
 qs_error *qsB_errbox(lua_State *L) {
   qs_error *err = (qs_error *)qsL_newuserdatauv(L, sizeof(qs_error), 0);
   memset(err, 0, sizeof *err);
-  luaL_setmetatable(L, QS_ERRBOX_MT);
+  luaL_setmetatable(L, QSB_ERRBOX_MT);
   return err;
 }
 
 int qsB_fail_box(lua_State *L, qs_error *err) {
   lua_pushnil(L);
-  qsB_pusherror(L, err);
+  push_error(L, err);
   qs_error_clear(err);
   return 2;
 }
@@ -106,7 +109,7 @@ int qsB_fail_box(lua_State *L, qs_error *err) {
 qs_buf *qsB_newbuf(lua_State *L) {
   qs_buf *b = (qs_buf *)qsL_newuserdatauv(L, sizeof(qs_buf), 0);
   qs_buf_init(b);
-  luaL_setmetatable(L, QS_BUF_MT);
+  luaL_setmetatable(L, QSB_BUF_MT);
   return b;
 }
 
@@ -114,7 +117,7 @@ qs_buf *qsB_newbuf(lua_State *L) {
 static int l_set_null(lua_State *L) {
   luaL_checkany(L, 1);
   lua_pushvalue(L, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);
+  lua_setfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);
   return 0;
 }
 
@@ -122,7 +125,7 @@ static int l_set_null(lua_State *L) {
 static int l_set_error_factory(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_pushvalue(L, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, QS_REG_ERRFACTORY);
+  lua_setfield(L, LUA_REGISTRYINDEX, QSB_REG_ERRFACTORY);
   return 0;
 }
 
@@ -130,7 +133,7 @@ static int l_set_error_factory(lua_State *L) {
 static int l_drivers(lua_State *L) {
   int i = 0;
   lua_newtable(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_DRIVERS);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     lua_pop(L, 1);
@@ -141,7 +144,9 @@ static int l_drivers(lua_State *L) {
   return 1;
 }
 
-/* core.code_class(name): the qs.exc class of a QS_* code name; for tests. */
+/* core.code_classes() -> {[code name] = qs.exc class name} for every error
+** code (INTEGRITY = "IntegrityError", ...): spec/exc_spec.lua checks that
+** each class exists in qs.exc. */
 static int l_code_classes(lua_State *L) {
   lua_newtable(L);
 #define QS_PAIR_(name, value, cls) \
@@ -212,6 +217,17 @@ static int l_keyset_runs(lua_State *L) {
   return 1;
 }
 
+/* core.txn_states: the names of conn:txn_state()'s numbers (qs_txn_state). */
+static void push_txn_states(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, QS_TXN_NONE);
+  lua_setfield(L, -2, "none");
+  lua_pushinteger(L, QS_TXN_BEGUN);
+  lua_setfield(L, -2, "begun");
+  lua_pushinteger(L, QS_TXN_SENT);
+  lua_setfield(L, -2, "sent");
+}
+
 static const luaL_Reg buf_meta[] = {
   {"__gc", buf_gc},
   {NULL, NULL},
@@ -233,10 +249,10 @@ static const luaL_Reg funcs[] = {
 int luaopen_quicksilver_core(lua_State *L);
 
 int luaopen_quicksilver_core(lua_State *L) {
-  luaL_newmetatable(L, QS_BUF_MT);
+  luaL_newmetatable(L, QSB_BUF_MT);
   luaL_setfuncs(L, buf_meta, 0);
   lua_pop(L, 1);
-  luaL_newmetatable(L, QS_ERRBOX_MT);
+  luaL_newmetatable(L, QSB_ERRBOX_MT);
   lua_pushcfunction(L, errbox_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
@@ -246,12 +262,12 @@ int luaopen_quicksilver_core(lua_State *L) {
 
   /* The driver registry: SQLite is built in; server drivers are separate
   ** modules that add a light userdata pointing at their qs_driver. */
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_DRIVERS);
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
     lua_newtable(L);
     lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, QS_REG_DRIVERS);
+    lua_setfield(L, LUA_REGISTRYINDEX, QSB_REG_DRIVERS);
   }
   lua_pushlightuserdata(L, (void *)&qs_sqlite3_driver);
   lua_setfield(L, -2, qs_sqlite3_driver.zName);
@@ -265,11 +281,13 @@ int luaopen_quicksilver_core(lua_State *L) {
   qsB_open_uow(L);
   qsB_open_load(L);
   qsB_open_pool(L);
+  push_txn_states(L);
+  lua_setfield(L, -2, "txn_states");
   lua_pushliteral(L, QS_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushinteger(L, QS_DRIVER_VERSION);
   lua_setfield(L, -2, "driver_version");
-  lua_pushstring(L, QS_REG_DRIVERS);
+  lua_pushstring(L, QSB_REG_DRIVERS);
   lua_setfield(L, -2, "driver_registry_key");
   return 1;
 }

@@ -25,7 +25,7 @@ typedef struct lcursor {
 } lcursor;
 
 static lcursor *check_cursor(lua_State *L, int idx) {
-  return (lcursor *)luaL_checkudata(L, idx, QS_CURSOR_MT);
+  return (lcursor *)luaL_checkudata(L, idx, QSB_CURSOR_MT);
 }
 
 static void cursor_release(lcursor *cur) {
@@ -60,12 +60,11 @@ static int cursor_fail(lua_State *L, lcursor *cur, int rc) {
 }
 
 /* qsB_cursor_new: pushes a closed cursor on the Connection at connidx. */
-int qsB_cursor_new(lua_State *L, int connidx);
 int qsB_cursor_new(lua_State *L, int connidx) {
   lcursor *cur = (lcursor *)qsL_newuserdatauv(L, sizeof(lcursor), 3);
   memset(cur, 0, sizeof *cur);
   cur->rowcount = -1;
-  luaL_setmetatable(L, QS_CURSOR_MT);
+  luaL_setmetatable(L, QSB_CURSOR_MT);
   lua_pushvalue(L, connidx);
   qsL_setiuservalue(L, -2, 1);
   return 1;
@@ -73,14 +72,12 @@ int qsB_cursor_new(lua_State *L, int connidx) {
 
 /* qsB_cursor_adopt/drop: the cursor at curidx owns s while an executemany
 ** runs Lua converters between steps. */
-void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
 void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s) {
   lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
   cur->st = s;
   cur->state = CUR_DONE;
 }
 
-void qsB_cursor_drop(lua_State *L, int curidx);
 void qsB_cursor_drop(lua_State *L, int curidx) {
   lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
   cursor_release(cur);
@@ -113,8 +110,6 @@ static void build_keymap(lua_State *L, int curidx, lcursor *cur) {
 ** runs the statement to its first row. Pushes the cursor, or nil and the
 ** error; returns the count pushed.
 */
-int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
-                     int n);
 int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
                      int n) {
   lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
@@ -160,7 +155,7 @@ static int cursor_fetch(lua_State *L) {
   if (cur->state != CUR_ROW) return 1;
   qsL_getiuservalue(L, 1, 2);
   km = lua_gettop(L);
-  luaL_getmetatable(L, QS_ROW_MT);
+  luaL_getmetatable(L, QSB_ROW_MT);
   mt = lua_gettop(L);
   if (qsL_getiuservalue(L, 1, 3) != LUA_TTABLE) lua_pop(L, 1), lua_pushnil(L);
   procs = lua_istable(L, -1) ? lua_gettop(L) : 0;
@@ -271,7 +266,7 @@ static const luaL_Reg cursor_meta[] = {
 };
 
 void qsB_open_cursor(lua_State *L) {
-  luaL_newmetatable(L, QS_CURSOR_MT);
+  luaL_newmetatable(L, QSB_CURSOR_MT);
   luaL_setfuncs(L, cursor_meta, 0);
   luaL_newlib(L, cursor_methods);
   lua_setfield(L, -2, "__index");

@@ -147,7 +147,6 @@ static int encode(enc *e, int idx, int depth) {
 
 /* Encodes the value at idx, leaving the JSON string on the stack; returns
 ** NULL, or the reason on failure (nothing pushed). Used by bind checks. */
-const char *qsB_json_encode(lua_State *L, int idx);
 const char *qsB_json_encode(lua_State *L, int idx) {
   enc e;
   idx = lua_absindex(L, idx);
@@ -155,7 +154,7 @@ const char *qsB_json_encode(lua_State *L, int idx) {
   e.jnull = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_JSON_ARRAY);
   e.amt = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);
   e.sqlnull = lua_gettop(L);
   e.L = L;
   e.err = NULL;
@@ -359,7 +358,6 @@ static int decode_value(dec *d, int depth) {
 
 /* Decodes JSON text s into a Lua value pushed on the stack; returns NULL or
 ** the reason (with nothing pushed). */
-const char *qsB_json_decode(lua_State *L, const char *s, size_t n);
 const char *qsB_json_decode(lua_State *L, const char *s, size_t n) {
   dec d;
   int top = lua_gettop(L);

@@ -10,27 +10,21 @@
 #include "lbinding.h"
 
 #include <string.h>
-#include <time.h>
-
-#define MAX_OPTS 32
 
 typedef struct lpool {
   qs_pool *p;          /* NULL once collected */
 } lpool;
 
 static lpool *check_pool(lua_State *L, int idx) {
-  lpool *lp = (lpool *)luaL_checkudata(L, idx, QS_POOL_MT);
+  lpool *lp = (lpool *)luaL_checkudata(L, idx, QSB_POOL_MT);
   if (lp->p == NULL) qsB_raise(L, QS_CLOSED, "attempt to use a released quicksilver.Pool");
   return lp;
 }
 
+/* The conf table at idx over the defaults (qs_pool_conf_defaults): a field
+** left out, or not of its type, keeps its default. */
 static void read_conf(lua_State *L, int idx, qs_pool_conf *conf) {
-  memset(conf, 0, sizeof *conf);
-  conf->size = 5;
-  conf->overflow = 10;
-  conf->timeout = 30;
-  conf->recycle = -1;
-  conf->reset_on_return = 1;
+  qs_pool_conf_defaults(conf);
   if (!lua_istable(L, idx)) return;
 #define NUM_(field, name) \
   lua_getfield(L, idx, name); \
@@ -60,19 +54,19 @@ static void read_conf(lua_State *L, int idx, qs_pool_conf *conf) {
 }
 
 static int make_pool(lua_State *L, const char *name, int drvidx) {
-  const char *keys[MAX_OPTS], *vals[MAX_OPTS];
+  const char *keys[QSB_MAX_OPTIONS], *vals[QSB_MAX_OPTIONS];
   const qs_driver *drv = qsB_driver(L, luaL_checkstring(L, drvidx));
   qs_pool_conf conf;
   qs_error *err;
   lpool *lp;
   int n, ud;
-  n = qsB_options(L, drvidx + 1, keys, vals, MAX_OPTS);
+  n = qsB_options(L, drvidx + 1, keys, vals, QSB_MAX_OPTIONS);
   read_conf(L, drvidx + 2, &conf);
   /* the userdata and the error box first: nothing below may raise while
   ** the pool is held only by a C local */
   lp = (lpool *)qsL_newuserdatauv(L, sizeof(lpool), 0);
   lp->p = NULL;
-  luaL_setmetatable(L, QS_POOL_MT);
+  luaL_setmetatable(L, QSB_POOL_MT);
   ud = lua_gettop(L);
   err = qsB_errbox(L);
   lp->p = name ? qs_pool_shared(name, drv, n, keys, vals, &conf, err)
@@ -141,12 +135,36 @@ static int pool_status(lua_State *L) {
 }
 
 static int pool_gc(lua_State *L) {
-  lpool *lp = (lpool *)luaL_checkudata(L, 1, QS_POOL_MT);
+  lpool *lp = (lpool *)luaL_checkudata(L, 1, QSB_POOL_MT);
   if (lp->p) {
     qs_pool_release(lp->p);
     lp->p = NULL;
   }
   return 0;
+}
+
+/* core.pool_defaults() -> {size, overflow, timeout, recycle, lifo, pre_ping,
+** reset_on_return}: what a pool is made with for a field its conf leaves
+** out (a new table each call; the Lua pool reads them from here). */
+static int l_pool_defaults(lua_State *L) {
+  qs_pool_conf conf;
+  qs_pool_conf_defaults(&conf);
+  lua_createtable(L, 0, 7);
+  lua_pushinteger(L, conf.size);
+  lua_setfield(L, -2, "size");
+  lua_pushinteger(L, conf.overflow);
+  lua_setfield(L, -2, "overflow");
+  lua_pushnumber(L, (lua_Number)conf.timeout);
+  lua_setfield(L, -2, "timeout");
+  lua_pushnumber(L, (lua_Number)conf.recycle);
+  lua_setfield(L, -2, "recycle");
+  lua_pushboolean(L, conf.lifo);
+  lua_setfield(L, -2, "lifo");
+  lua_pushboolean(L, conf.pre_ping);
+  lua_setfield(L, -2, "pre_ping");
+  lua_pushboolean(L, conf.reset_on_return);
+  lua_setfield(L, -2, "reset_on_return");
+  return 1;
 }
 
 /* core.now() -> monotonic seconds (for waits measured in Lua). */
@@ -160,8 +178,9 @@ void qsB_open_pool(lua_State *L) {
                                      {"status", pool_status}, {"release", pool_gc}, {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", pool_gc}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {{"pool_new", l_pool_new}, {"pool_shared", l_pool_shared},
-                                   {"now", l_now}, {NULL, NULL}};
-  luaL_newmetatable(L, QS_POOL_MT);
+                                   {"pool_defaults", l_pool_defaults}, {"now", l_now},
+                                   {NULL, NULL}};
+  luaL_newmetatable(L, QSB_POOL_MT);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
   lua_setfield(L, -2, "__index");

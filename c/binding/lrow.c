@@ -144,7 +144,7 @@ int qsB_row_new(lua_State *L) {
   luaL_argcheck(L, n >= 0 && n < 100000, 3, "column count out of range");
   r = (lrow *)qsL_newuserdatauv(L, sizeof(lrow), n + 1);
   r->n = n;
-  luaL_setmetatable(L, QS_ROW_MT);
+  luaL_setmetatable(L, QSB_ROW_MT);
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, 2, i);
     qsL_setiuservalue(L, -2, i);
@@ -155,7 +155,7 @@ int qsB_row_new(lua_State *L) {
 }
 
 static lrow *check_row(lua_State *L, int idx) {
-  return (lrow *)luaL_checkudata(L, idx, QS_ROW_MT);
+  return (lrow *)luaL_checkudata(L, idx, QSB_ROW_MT);
 }
 
 /* Pushes value i (1-based) of the row at idx. */
@@ -358,7 +358,7 @@ int qsB_row_dicts(lua_State *L) {
 }
 
 void qsB_open_row(lua_State *L) {
-  luaL_newmetatable(L, QS_ROW_MT);
+  luaL_newmetatable(L, QSB_ROW_MT);
   luaL_newlib(L, row_methods);
   lua_pushcclosure(L, row_index, 1);
   lua_setfield(L, -2, "__index");

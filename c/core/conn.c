@@ -43,7 +43,7 @@ struct qs_conn {
   qs_stmt *live;                    /* handles given out and not released */
   char *begin_sql;                  /* "BEGIN" unless set */
   qs_begin_mode begin_mode;
-  int txn;                          /* 0 none, 1 begun (unsent), 2 sent */
+  qs_txn_state txn;
   int timeout_ms;                   /* per statement, 0 none */
 };
 
@@ -143,7 +143,7 @@ void qs_conn_close(qs_conn *c) {
   c->cache_count = 0;
   c->drv->xClose(c->d);
   c->d = NULL;
-  c->txn = 0;
+  c->txn = QS_TXN_NONE;
 }
 
 /*
@@ -222,13 +222,13 @@ static int exec_raw(qs_conn *c, const char *sql) {
 ** database yet. */
 static int ensure_begun(qs_conn *c) {
   int rc;
-  if (c->txn != 1) return QS_OK;
+  if (c->txn != QS_TXN_BEGUN) return QS_OK;
   rc = exec_raw(c, c->begin_sql ? c->begin_sql : "BEGIN");
-  if (rc == QS_OK) c->txn = 2;
+  if (rc == QS_OK) c->txn = QS_TXN_SENT;
   return rc;
 }
 
-int qs_conn_txn_state(const qs_conn *c) { return c->txn; }
+qs_txn_state qs_conn_txn_state(const qs_conn *c) { return c->txn; }
 
 /*
 ** qs_conn_begin: begins a transaction. With QS_BEGIN_EAGER the BEGIN is sent
@@ -236,9 +236,9 @@ int qs_conn_txn_state(const qs_conn *c) { return c->txn; }
 */
 int qs_conn_begin(qs_conn *c) {
   if (c->d == NULL) return closed_error(c);
-  if (c->txn != 0)
+  if (c->txn != QS_TXN_NONE)
     return qs_error_set(&c->err, QS_MISUSE, "a transaction is already begun on this connection");
-  c->txn = 1;
+  c->txn = QS_TXN_BEGUN;
   if (c->begin_mode == QS_BEGIN_EAGER) return ensure_begun(c);
   return QS_OK;
 }
@@ -251,8 +251,8 @@ int qs_conn_begin(qs_conn *c) {
 static int end_txn(qs_conn *c, const char *sql) {
   int rc = QS_OK;
   if (c->d == NULL) return closed_error(c);
-  if (c->txn == 2 && c->drv->xInTransaction(c->d)) rc = exec_raw(c, sql);
-  c->txn = (rc != QS_OK && c->drv->xInTransaction(c->d)) ? 2 : 0;
+  if (c->txn == QS_TXN_SENT && c->drv->xInTransaction(c->d)) rc = exec_raw(c, sql);
+  c->txn = (rc != QS_OK && c->drv->xInTransaction(c->d)) ? QS_TXN_SENT : QS_TXN_NONE;
   return rc;
 }
 
@@ -282,14 +282,14 @@ static int savepoint_cmd(qs_conn *c, const char *prefix, const char *name,
   qs_buf b;
   int rc;
   if (c->d == NULL) return closed_error(c);
-  if (need_txn && c->txn == 0)
+  if (need_txn && c->txn == QS_TXN_NONE)
     return qs_error_set(&c->err, QS_MISUSE, "no transaction is begun");
   qs_buf_init(&b);
   rc = savepoint_sql(c, prefix, name, &b);
   if (rc == QS_OK) {
     /* A savepoint must sit inside the real transaction: SQLite would
     ** otherwise start one of its own that RELEASE then commits. */
-    if (c->txn == 0) c->txn = 1;
+    if (c->txn == QS_TXN_NONE) c->txn = QS_TXN_BEGUN;
     rc = ensure_begun(c);
   }
   if (rc == QS_OK) rc = exec_raw(c, b.p);
@@ -311,7 +311,7 @@ int qs_conn_rollback_to(qs_conn *c, const char *name) {
 int qs_conn_exec(qs_conn *c, const char *sql) {
   int rc;
   if (c->d == NULL) return closed_error(c);
-  if (c->txn == 1 && (rc = ensure_begun(c)) != QS_OK) return rc;
+  if (c->txn == QS_TXN_BEGUN && (rc = ensure_begun(c)) != QS_OK) return rc;
   return exec_raw(c, sql);
 }
 
@@ -411,7 +411,7 @@ int qs_conn_prepare(qs_conn *c, const char *sql, size_t n, qs_stmt **out) {
   s->next = c->live;
   if (c->live) c->live->prev = s;
   c->live = s;
-  if (c->txn == 1 &&
+  if (c->txn == QS_TXN_BEGUN &&
       (c->begin_mode != QS_BEGIN_WRITE || !c->drv->xReadonly(s->d))) {
     rc = ensure_begun(c);
     if (rc != QS_OK) {

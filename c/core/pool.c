@@ -19,6 +19,7 @@
 ** name, reference-counted, for engines in several threads' Lua states.
 */
 #include "quicksilver.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define MAX_WAIT 86400.0        /* seconds of one condvar wait at most */
 
 struct qs_pool_rec {
   qs_pool_rec *next;            /* idle list */
@@ -55,8 +58,6 @@ struct qs_pool {
   qs_pool *next_shared;
 };
 
-#define now qs_clock
-
 static char *dup_str(const char *s) {
   size_t n = strlen(s);
   char *p = malloc(n + 1);
@@ -73,6 +74,35 @@ static void free_options(qs_pool *p) {
   free(p->keys);
   free(p->vals);
   free(p->setup);
+}
+
+/*
+** qs_pool_conf_defaults: SQLAlchemy's QueuePool defaults, the one place they
+** are written (the binding starts from them, core.pool_defaults() shows
+** them to Lua).
+*/
+void qs_pool_conf_defaults(qs_pool_conf *conf) {
+  memset(conf, 0, sizeof *conf);
+  conf->size = 5;
+  conf->overflow = 10;
+  conf->timeout = 30;
+  conf->recycle = -1;
+  conf->lifo = 0;
+  conf->pre_ping = 0;
+  conf->reset_on_return = 1;
+  conf->setup = NULL;
+}
+
+/* The condition variable waits on the clock qs_clock() reads, so a
+** checkout's timeout is not shortened or stretched by a wall-clock jump. */
+static int init_cond(pthread_cond_t *cv) {
+  pthread_condattr_t attr;
+  int rc = pthread_condattr_init(&attr);
+  if (rc != 0) return rc;
+  rc = pthread_condattr_setclock(&attr, QS__CLOCK_ID);
+  if (rc == 0) rc = pthread_cond_init(cv, &attr);
+  pthread_condattr_destroy(&attr);
+  return rc;
 }
 
 /*
@@ -112,10 +142,15 @@ qs_pool *qs_pool_new(const qs_driver *drv, int nopt, const char *const *keys,
     qs_error_set(err, QS_NOMEM, "out of memory");
     return NULL;
   }
+  if (init_cond(&p->cv) != 0) {
+    free_options(p);
+    free(p);
+    qs_error_set(err, QS_INTERNAL, "cannot make the pool's condition variable");
+    return NULL;
+  }
   p->invalidated_at = -1;
   p->refs = 1;
   pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->cv, NULL);
   return p;
 }
 
@@ -174,13 +209,13 @@ int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, 
   *out = NULL;
   *fresh = 0;
   if (timeout < 0) timeout = p->conf.timeout;
-  deadline = now() + timeout;
+  deadline = qs_clock() + timeout;
   pthread_mutex_lock(&p->mu);
   for (;;) {
     qs_pool_rec *r;
     int recycled = 0;
     while ((r = take_idle(p)) != NULL) {
-      if (!healthy(p, r, now(), &recycled)) {
+      if (!healthy(p, r, qs_clock(), &recycled)) {
         p->nopen--;
         if (recycled) p->stats.recycled++;
         pthread_mutex_unlock(&p->mu);
@@ -224,7 +259,7 @@ int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, 
         free(nr);
         return rc;
       }
-      nr->created = now();
+      nr->created = qs_clock();
       nr->pid = getpid();
       p->stats.connects++;
       p->stats.checkouts++;
@@ -234,7 +269,7 @@ int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, 
       return QS_OK;
     }
     {
-      double left = deadline - now();
+      double left = deadline - qs_clock(), until;
       struct timespec ts;
       int wr;
       if (left <= 0) {
@@ -245,13 +280,12 @@ int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, 
                             "QueuePool limit of size %d overflow %d reached, connection timed out, timeout %.2f s",
                             size, overflow, timeout);
       }
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_sec += (time_t)left;
-      ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
+      /* on qs_clock()'s clock, the condvar's (init_cond); a wait of more than
+      ** a day (a huge timeout) is cut into days, so the seconds fit a time_t */
+      until = left > MAX_WAIT ? qs_clock() + MAX_WAIT : deadline;
+      ts.tv_sec = (time_t)until;
+      ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+      if (ts.tv_nsec >= 1000000000L) ts.tv_nsec = 999999999L;
       p->nwaiting++;
       wr = pthread_cond_timedwait(&p->cv, &p->mu, &ts);
       p->nwaiting--;
@@ -272,7 +306,7 @@ void qs_pool_checkin(qs_pool *p, qs_pool_rec *r) {
   /* statements the borrower left open end here: a cursor kept past close
   ** must fail, never read the next borrower's rows */
   if (keep) qs_conn_end_statements(r->conn);
-  if (keep && p->conf.reset_on_return && qs_conn_txn_state(r->conn) != 0)
+  if (keep && p->conf.reset_on_return && qs_conn_txn_state(r->conn) != QS_TXN_NONE)
     keep = qs_conn_rollback(r->conn) == QS_OK;
   pthread_mutex_lock(&p->mu);
   if (keep && r->created <= p->invalidated_at) keep = 0;
@@ -294,13 +328,13 @@ void qs_pool_checkin(qs_pool *p, qs_pool_rec *r) {
 void qs_pool_invalidate(qs_pool *p, qs_pool_rec *r) {
   pthread_mutex_lock(&p->mu);
   if (r) r->invalid = 1;
-  p->invalidated_at = now();
+  p->invalidated_at = qs_clock();
   p->stats.invalidated++;
   pthread_mutex_unlock(&p->mu);
 }
 
 qs_conn *qs_pool_rec_conn(qs_pool_rec *r) { return r->conn; }
-double qs_pool_rec_age(qs_pool_rec *r) { return now() - r->created; }
+double qs_pool_rec_age(qs_pool_rec *r) { return qs_clock() - r->created; }
 
 /* qs_pool_dispose: closes the idle connections; checked-out ones close
 ** when they come back (they are older than this moment). */
@@ -311,7 +345,7 @@ void qs_pool_dispose(qs_pool *p) {
   p->idle = NULL;
   p->nopen -= p->nidle;
   p->nidle = 0;
-  p->invalidated_at = now();
+  p->invalidated_at = qs_clock();
   pthread_mutex_unlock(&p->mu);
   while ((r = list) != NULL) {
     list = r->next;
@@ -330,8 +364,6 @@ void qs_pool_status(qs_pool *p, qs_pool_status_t *st) {
   st->stats = p->stats;
   pthread_mutex_unlock(&p->mu);
 }
-
-const qs_driver *qs_pool_driver(const qs_pool *p) { return p->drv; }
 
 static void destroy(qs_pool *p) {
   qs_pool_dispose(p);

@@ -38,6 +38,20 @@
 #define OID_FLOAT8 701
 #define OID_INTERVAL 1186
 
+/* SQLSTATEs the driver acts on. */
+#define SQLSTATE_QUERY_CANCELED "57014"            /* our timeout's cancel, among others */
+#define SQLSTATE_INDETERMINATE_DATATYPE "42P18"    /* a parameter nothing types */
+
+/* Parameters made text one by one when the server cannot type them; the
+** positions past it are left to fail. */
+#define MAX_UNTYPED_PARAMS 256
+/* Bytes of one numeric parameter's text (a long long or "%.17g"). */
+#define NUM_TEXT_SIZE 32
+/* Connection options passed through, besides the two the driver adds. */
+#define MAX_CONN_OPTIONS 36
+/* Milliseconds one poll waits while a pipeline's output does not drain. */
+#define FLUSH_POLL_MS 10000
+
 #define MAX_NOTICES 16
 /* Seconds to wait for a cancelled statement to end before giving the
 ** connection up (a server that has not stopped by then will not). */
@@ -71,7 +85,7 @@ struct qs_dstmt {
   const char **values;
   int *lengths;
   int *formats;
-  char *numbuf;              /* text of numeric parameters, 32 bytes each */
+  char *numbuf;              /* text of numeric parameters, NUM_TEXT_SIZE bytes each */
   PGresult *res;
   int row, nrows, executed;
   unsigned epoch;            /* the connection's ddl_epoch when prepared */
@@ -140,7 +154,7 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
     err->constraint = malloc(cn + 1);
     if (err->constraint) memcpy(err->constraint, cons, cn + 1);
   }
-  if (c->timed_out && state && strcmp(state, "57014") == 0)
+  if (c->timed_out && state && strcmp(state, SQLSTATE_QUERY_CANCELED) == 0)
     return qs_error_set(err, code, "statement timeout (%d ms) exceeded: %.*s", c->timeout_ms,
                         (int)n, msg);
   return qs_error_set(err, code, "%.*s", (int)n, msg);
@@ -148,11 +162,14 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
 
 static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
                  qs_error *err) {
-  const char *k[40], *v[40];
+  const char *k[MAX_CONN_OPTIONS + 3], *v[MAX_CONN_OPTIONS + 3];   /* + 2 added + NULL */
   int i, n = 0;
   qs_dconn *c;
   *out = NULL;
-  for (i = 0; i < nopt && n < 36; i++) {
+  if (nopt > MAX_CONN_OPTIONS)   /* refused, never dropped */
+    return qs_error_set(err, QS_ARGUMENT, "%d connection options given; the postgresql driver takes at most %d",
+                        nopt, MAX_CONN_OPTIONS);
+  for (i = 0; i < nopt; i++) {
     const char *key = keys[i];
     if (strcmp(key, "database") == 0) key = "dbname";
     else if (strcmp(key, "username") == 0) key = "user";
@@ -265,7 +282,7 @@ static int prepare(qs_dstmt *s, const Oid *types, int ntypes, qs_error *err) {
   s->values = calloc((size_t)s->nparams + 1, sizeof(char *));
   s->lengths = calloc((size_t)s->nparams + 1, sizeof(int));
   s->formats = calloc((size_t)s->nparams + 1, sizeof(int));
-  s->numbuf = calloc((size_t)s->nparams + 1, 32);
+  s->numbuf = calloc((size_t)s->nparams + 1, NUM_TEXT_SIZE);
   if (!s->colnames || !s->coltypes || !s->paramtypes || !s->values || !s->lengths || !s->formats || !s->numbuf) {
     PQclear(r);
     return qs_error_set(err, QS_NOMEM, "out of memory");
@@ -304,18 +321,20 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
   s->sql[n] = '\0';
   snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
   rc = prepare(s, NULL, 0, err);
-  if (rc != QS_OK && strcmp(err->sqlstate, "42P18") == 0) {
+  if (rc != QS_OK && strcmp(err->sqlstate, SQLSTATE_INDETERMINATE_DATATYPE) == 0) {
     /* "could not determine data type of parameter $n": a parameter with
     ** nothing around it to type it (SELECT $1, an untyped string): that one
     ** is made text, and the statement prepared again, until all are typed.
     ** (Parameters of a known type carry a cast: c/compiler/compile.c.) */
-    Oid types[256];
+    Oid types[MAX_UNTYPED_PARAMS];
     int count = 0, tries;
     memset(types, 0, sizeof types);
-    for (tries = 0; rc != QS_OK && strcmp(err->sqlstate, "42P18") == 0 && tries < 256; tries++) {
+    for (tries = 0; rc != QS_OK && strcmp(err->sqlstate, SQLSTATE_INDETERMINATE_DATATYPE) == 0 &&
+                    tries < MAX_UNTYPED_PARAMS;
+         tries++) {
       const char *dollar = err->message ? strrchr(err->message, '$') : NULL;
       int k = dollar ? atoi(dollar + 1) : 0;
-      if (k < 1 || k > 256 || types[k - 1] == OID_TEXT) break;
+      if (k < 1 || k > MAX_UNTYPED_PARAMS || types[k - 1] == OID_TEXT) break;
       types[k - 1] = OID_TEXT;
       if (k > count) count = k;
       qs_error_clear(err);
@@ -349,13 +368,13 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
   (void)err;
   for (i = 0; i < n && i < s->nparams; i++) {
     const qs_value *v = &vals[i];
-    char *num = s->numbuf + 32 * i;
+    char *num = s->numbuf + NUM_TEXT_SIZE * i;
     s->formats[i] = 0;
     s->lengths[i] = 0;
     switch (v->type) {
       case QS_TNULL: s->values[i] = NULL; break;
       case QS_TINT:
-        snprintf(num, 32, "%lld", (long long)v->u.i);
+        snprintf(num, NUM_TEXT_SIZE, "%lld", (long long)v->u.i);
         s->values[i] = num;
         break;
       case QS_TBOOL: s->values[i] = v->u.i ? "t" : "f"; break;
@@ -363,9 +382,9 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
         /* seconds for an interval: its input takes no exponent (1e-07) */
         if (s->paramtypes && s->paramtypes[i] == OID_INTERVAL &&
             v->u.f < 1e15 && v->u.f > -1e15)
-          snprintf(num, 32, "%.6f", v->u.f);
+          snprintf(num, NUM_TEXT_SIZE, "%.6f", v->u.f);
         else
-          snprintf(num, 32, "%.17g", v->u.f);
+          snprintf(num, NUM_TEXT_SIZE, "%.17g", v->u.f);
         s->values[i] = num;
         break;
       case QS_TTEXT:   /* Lua strings end in NUL, so the pointer is a C string */
@@ -756,7 +775,7 @@ static int flush(pipe_state *p) {
     pfd.fd = PQsocket(pg);
     pfd.events = POLLIN | POLLOUT;
     pfd.revents = 0;
-    if (poll(&pfd, 1, 10000) < 0) return qs_error_set(p->err, QS_OPERATIONAL, "poll failed");
+    if (poll(&pfd, 1, FLUSH_POLL_MS) < 0) return qs_error_set(p->err, QS_OPERATIONAL, "poll failed");
     if (pfd.revents & POLLIN) {
       int rc = drain(p, 0);
       if (rc != QS_OK) return rc;

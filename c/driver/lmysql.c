@@ -9,9 +9,6 @@
 
 #include "lregister.h"
 
-
-extern const qs_driver qs_mariadb_driver;
-
 /* The client library's one-time state is released when the Lua state that
 ** loaded the module closes: a sentinel userdata in the registry, created
 ** before any connection, is finalized after them all. */
@@ -34,7 +31,7 @@ int luaopen_quicksilver_driver_mysql(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.driver.mysql.library");
   }
   lua_pop(L, 1);
-  qsD_register(L, &qs_mariadb_driver);
+  qsB_register_driver(L, &qs_mariadb_driver);
   lua_pushstring(L, mysql_get_client_info());
   lua_setfield(L, -2, "client_version");
   return 1;

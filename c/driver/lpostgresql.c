@@ -9,12 +9,9 @@
 
 #include "lregister.h"
 
-
-extern const qs_driver qs_libpq_driver;
-
 int luaopen_quicksilver_driver_postgresql(lua_State *L);
 int luaopen_quicksilver_driver_postgresql(lua_State *L) {
-  qsD_register(L, &qs_libpq_driver);
+  qsB_register_driver(L, &qs_libpq_driver);
   lua_pushinteger(L, PQlibVersion());
   lua_setfield(L, -2, "libpq_version");
   return 1;

@@ -11,7 +11,7 @@
 
 #include "quicksilver.h"
 
-static inline void qsD_register(lua_State *L, const qs_driver *drv) {
+static inline void qsB_register_driver(lua_State *L, const qs_driver *drv) {
   lua_getfield(L, LUA_REGISTRYINDEX, QS_DRIVER_REGISTRY);
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);

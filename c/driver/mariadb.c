@@ -7,8 +7,9 @@
 ** unbuffered result blocks the connection until read to the end (NOTES.md),
 ** and buffers are sized from each column's max_length. The connection uses
 ** utf8mb4 and CLIENT_FOUND_ROWS, so rowcount counts matched rows (optimistic
-** locking relies on it). Errors 2006/2013/2055/1927/4031 mean the
-** connection is gone. A statement timeout is the server's own
+** locking relies on it). The client's "server gone/lost" and connection
+** errors, a killed connection and MySQL's idle timeout mean the connection
+** is gone (is_disconnect). A statement timeout is the server's own
 ** (max_statement_time on MariaDB, max_execution_time for SELECTs on MySQL);
 ** a cancel is KILL QUERY sent over a second, short-lived connection.
 **
@@ -19,9 +20,25 @@
 
 #include <mysql.h>
 #include <errmsg.h>
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The character set number of binary strings (collation "binary"): such a
+** column holds bytes, not text. */
+#define CHARSET_BINARY 63
+
+/* MySQL 8.0.24+: the server closed a connection idle past wait_timeout
+** (MariaDB's header gives 4031 another meaning, hence no name from it). */
+#define MYSQL_ER_CLIENT_INTERACTION_TIMEOUT 4031
+
+/* How a result column is fetched: the kind of buffer bound for it. */
+typedef enum result_kind {
+  RESULT_STRING = 0,         /* text or bytes, in rbuf (rlen long) */
+  RESULT_INTEGER = 1,        /* a 64-bit integer, in rint */
+  RESULT_DOUBLE = 2          /* a double, in rdbl */
+} result_kind;
 
 struct qs_dconn {
   MYSQL *my;
@@ -49,7 +66,7 @@ struct qs_dstmt {
   my_bool *rerr;
   long long *rint;
   double *rdbl;
-  int *rkind;                /* 0 string, 1 integer, 2 double */
+  result_kind *rkind;        /* per column */
   int executed;
   int stored;
   char *sql;                 /* kept to prepare again when the server's metadata changed */
@@ -57,8 +74,9 @@ struct qs_dstmt {
 };
 
 static int is_disconnect(unsigned e) {
-  return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == 2055 || e == 1927 ||
-         e == 4031 || e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR;
+  return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_SERVER_LOST_EXTENDED ||
+         e == ER_CONNECTION_KILLED || e == MYSQL_ER_CLIENT_INTERACTION_TIMEOUT ||
+         e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR;
 }
 
 /* MySQL error numbers -> qs families. */
@@ -94,11 +112,12 @@ static int fail(qs_error *err, unsigned e, const char *state, const char *msg) {
   err->invalidated = is_disconnect(e);
   free(err->constraint);
   err->constraint = NULL;
-  if (e == 1062 && msg) {   /* Duplicate entry '...' for key 'name' */
-    const char *k = strstr(msg, "for key '");
+  if (e == ER_DUP_ENTRY && msg) {   /* Duplicate entry '...' for key 'name' */
+    static const char before_key[] = "for key '";
+    const char *k = strstr(msg, before_key);
     if (k) {
       const char *end;
-      k += 9;
+      k += sizeof before_key - 1;
       end = strchr(k, '\'');
       if (end) {
         size_t n = (size_t)(end - k);
@@ -258,7 +277,7 @@ static int load_columns(qs_dstmt *s) {
       size_t len = strlen(f[i].name);
       s->colnames[i] = malloc(len + 1);
       if (s->colnames[i]) memcpy(s->colnames[i], f[i].name, len + 1);
-      s->colbinary[i] = f[i].charsetnr == 63 && (f[i].type == MYSQL_TYPE_BLOB ||
+      s->colbinary[i] = f[i].charsetnr == CHARSET_BINARY && (f[i].type == MYSQL_TYPE_BLOB ||
         f[i].type == MYSQL_TYPE_TINY_BLOB || f[i].type == MYSQL_TYPE_MEDIUM_BLOB ||
         f[i].type == MYSQL_TYPE_LONG_BLOB || f[i].type == MYSQL_TYPE_STRING ||
         f[i].type == MYSQL_TYPE_VAR_STRING);
@@ -362,7 +381,7 @@ static int bind_results(qs_dstmt *s, qs_error *err) {
   s->rerr = calloc((size_t)s->ncols, sizeof(my_bool));
   s->rint = calloc((size_t)s->ncols, sizeof(long long));
   s->rdbl = calloc((size_t)s->ncols, sizeof(double));
-  s->rkind = calloc((size_t)s->ncols, sizeof(int));
+  s->rkind = calloc((size_t)s->ncols, sizeof(result_kind));
   if (!s->rbind || !s->rbuf || !s->rlen || !s->rnull || !s->rerr || !s->rint || !s->rdbl || !s->rkind) {
     mysql_free_result(meta);
     return qs_error_set(err, QS_NOMEM, "out of memory");
@@ -372,19 +391,19 @@ static int bind_results(qs_dstmt *s, qs_error *err) {
     switch (f[i].type) {
       case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG: case MYSQL_TYPE_INT24:
       case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_YEAR:
-        s->rkind[i] = 1;
+        s->rkind[i] = RESULT_INTEGER;
         b->buffer_type = MYSQL_TYPE_LONGLONG;
         b->buffer = &s->rint[i];
         b->is_unsigned = (f[i].flags & UNSIGNED_FLAG) != 0;
         break;
       case MYSQL_TYPE_FLOAT: case MYSQL_TYPE_DOUBLE:
-        s->rkind[i] = 2;
+        s->rkind[i] = RESULT_DOUBLE;
         b->buffer_type = MYSQL_TYPE_DOUBLE;
         b->buffer = &s->rdbl[i];
         break;
       default: {
         unsigned long cap = f[i].max_length + 1;
-        s->rkind[i] = 0;
+        s->rkind[i] = RESULT_STRING;
         s->rbuf[i] = malloc(cap);
         if (s->rbuf[i] == NULL) {
           mysql_free_result(meta);
@@ -405,7 +424,8 @@ static int bind_results(qs_dstmt *s, qs_error *err) {
 }
 
 /* The result's shape changed (ALTER TABLE): a statement handle bound to the
-** old shape refuses to run (2057), so it is prepared anew, same parameters. */
+** old shape refuses to run (CR_NEW_STMT_METADATA), so it is prepared anew,
+** same parameters. */
 static int renew(qs_dstmt *s, qs_error *err) {
   my_bool on = 1;
   free_results(s);
@@ -425,7 +445,7 @@ static int xStep(qs_dstmt *s, qs_error *err) {
   int rc;
   if (!s->executed) {
     rc = mysql_stmt_execute(s->st);
-    if (rc != 0 && mysql_stmt_errno(s->st) == 2057 && s->sql) {
+    if (rc != 0 && mysql_stmt_errno(s->st) == CR_NEW_STMT_METADATA && s->sql) {
       rc = renew(s, err);
       if (rc != QS_OK) return rc;
       rc = mysql_stmt_execute(s->st);
@@ -458,15 +478,15 @@ static void xColumn(qs_dstmt *s, int i, qs_value *out) {
   out->type = QS_TNULL;
   if (i < 0 || i >= s->ncols || s->rnull == NULL || s->rnull[i]) return;
   switch (s->rkind[i]) {
-    case 1:
+    case RESULT_INTEGER:
       out->type = QS_TINT;
       out->u.i = s->rint[i];
       return;
-    case 2:
+    case RESULT_DOUBLE:
       out->type = QS_TFLOAT;
       out->u.f = s->rdbl[i];
       return;
-    default:
+    case RESULT_STRING:
       out->type = s->colbinary[i] ? QS_TBLOB : QS_TTEXT;
       out->u.s.p = s->rbuf[i];
       out->u.s.n = s->rlen[i];

@@ -25,6 +25,10 @@ struct qs_dconn {
   int timed_out;             /* the progress handler stopped the call */
 };
 
+/* busy_timeout when none is given (SQLite's own 0 fails pooled connections
+** at once). */
+#define DEFAULT_BUSY_TIMEOUT_MS 5000
+
 /* Instructions of SQLite's VM between clock checks: about 10-100 µs of
 ** work, so a timeout overshoots little and costs little. */
 #define TIMEOUT_CHECK_EVERY 1000
@@ -138,7 +142,7 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals,
   rc = sqlite3_open_v2(path, &c->db, flags, NULL);
   if (rc != SQLITE_OK) goto fail;
   sqlite3_extended_result_codes(c->db, 1);
-  rc = sqlite3_busy_timeout(c->db, busy ? atoi(busy) : 5000);
+  rc = sqlite3_busy_timeout(c->db, busy ? atoi(busy) : DEFAULT_BUSY_TIMEOUT_MS);
   if (rc != SQLITE_OK) goto fail;
   if (fk == NULL || strcmp(fk, "0") != 0) {
     rc = sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);

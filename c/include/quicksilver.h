@@ -1,14 +1,33 @@
 /*
 ** quicksilver.h: the one public C header of the quicksilver core.
 **
-** The core is usable without Lua: it holds the driver interface (one table of
+** The core is usable without Lua: the driver interface (one table of
 ** functions per database client library), the generic connection with its
-** prepared-statement cache and transaction state, the SQL dialects and the
-** compiler. The Lua binding (c/binding/) is one client of this header; a C
-** program is another (see c/test/).
+** prepared-statement cache and transaction state, the connection pool, the
+** SQL dialects with their literal and type rendering, textual SQL with named
+** binds, and the flush's topological sort. The SQL compiler that walks the
+** Lua node tables (c/compiler/) needs Lua and is not part of it. The Lua
+** binding (c/binding/) is one client of this header; a C program is another
+** (see c/test/).
 **
-** Conventions (after SQLite and libuv): public names are qs_<object>_<verb>,
-** internal names shared across files are qs__<name>, statics are unprefixed.
+** Names (after SQLite and libuv):
+**   qs_<object>_<verb>  public, declared here (QS_ for macros and constants);
+**   qs__<name>          internal to the Lua-free core, shared across its files
+**                       (c/core, c/dialect, c/driver), declared in a header
+**                       that is not installed (QS__ for macros);
+**   qsB_<name>          the Lua binding's functions shared across files, every
+**                       part's qsB_open_<part> included (c/binding/lbinding.h);
+**   qsC_<name>          the SQL compiler's, shared across c/compiler/ (compile.h);
+**   qsL_<name>          Lua 5.1/5.4 API shims (c/binding/compat.h);
+**   x<Name>             function members of a vtable (qs_driver), as
+**                       sqlite3_io_methods; its data members i/z/b<Name>
+**                       (iVersion, zName, bLazyBegin), as SQLite's;
+**   unprefixed          statics, local to one file (functions, types, macros).
+** Macros and enum constants shared across files take the upper-case form of
+** their layer's prefix (QS_, QS__, QSB_, QSC_); the binding's code tables are
+** QSV_ (bind checks) and QSR_ (result conversions). A function shared
+** across files is declared once, in its layer's header, never re-declared
+** where it is used.
 ** Fallible functions return an int from QS_ERRNO_MAP; the message, SQLSTATE
 ** and driver code of a failure live on the object that failed
 ** (qs_conn_error()), as sqlite3_errmsg() does.
@@ -172,6 +191,10 @@ typedef struct qs_driver {
 
 /* The SQLite driver, always built into the core. */
 extern const qs_driver qs_sqlite3_driver;
+/* The server drivers, linked only into their own modules (and programs
+** built with them): c/driver/libpq.c and c/driver/mariadb.c. */
+extern const qs_driver qs_libpq_driver;
+extern const qs_driver qs_mariadb_driver;
 
 /*
 ** Connections. A qs_conn wraps a driver connection with a bounded cache of
@@ -213,8 +236,14 @@ int qs_conn_rollback(qs_conn *c);
 int qs_conn_savepoint(qs_conn *c, const char *name);
 int qs_conn_release(qs_conn *c, const char *name);
 int qs_conn_rollback_to(qs_conn *c, const char *name);
-/* 0 none, 1 begun but BEGIN not yet sent, 2 BEGIN sent. */
-int qs_conn_txn_state(const qs_conn *c);
+/* Where a connection's transaction is (the Lua Connection's txn_state()
+** returns the same numbers). */
+typedef enum qs_txn_state {
+  QS_TXN_NONE = 0,       /* no transaction */
+  QS_TXN_BEGUN = 1,      /* begun, BEGIN deferred (not yet sent) */
+  QS_TXN_SENT = 2        /* BEGIN sent: the database holds a transaction */
+} qs_txn_state;
+qs_txn_state qs_conn_txn_state(const qs_conn *c);
 int qs_conn_exec(qs_conn *c, const char *sql);
 int64_t qs_conn_changes(qs_conn *c);
 /* The i-th notice the server sent (0-based), or NULL; and forgetting them. */
@@ -248,6 +277,7 @@ int qs_stmt_step(qs_stmt *s);
 int qs_stmt_column_count(qs_stmt *s);
 const char *qs_stmt_column_name(qs_stmt *s, int i);
 void qs_stmt_column(qs_stmt *s, int i, qs_value *out);
+/* Ready to be bound and stepped again from the first row. */
 int qs_stmt_reset(qs_stmt *s);
 /* Nonzero when the statement writes nothing (a plain SELECT). */
 int qs_stmt_readonly(qs_stmt *s);
@@ -276,6 +306,11 @@ typedef struct qs_pool_conf {
                          ** (copied; NULL: nothing): shared pools compare it */
 } qs_pool_conf;
 
+/* Fills conf with the defaults (SQLAlchemy's QueuePool: size 5, overflow 10,
+** timeout 30, recycle never, FIFO, no pre-ping, reset on return); the one
+** place they are written. */
+void qs_pool_conf_defaults(qs_pool_conf *conf);
+
 typedef struct qs_pool_stats {
   int64_t connects, checkouts, timeouts, invalidated, recycled;
 } qs_pool_stats;
@@ -299,7 +334,6 @@ void qs_pool_checkin(qs_pool *p, qs_pool_rec *r);
 void qs_pool_invalidate(qs_pool *p, qs_pool_rec *r);
 void qs_pool_dispose(qs_pool *p);
 void qs_pool_status(qs_pool *p, qs_pool_status_t *st);
-const qs_driver *qs_pool_driver(const qs_pool *p);
 qs_conn *qs_pool_rec_conn(qs_pool_rec *r);
 double qs_pool_rec_age(qs_pool_rec *r);
 

@@ -11,28 +11,6 @@
 static const char *const ENDLESS =
     "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r";
 
-static qs_conn *open_memory(void) {
-  const char *keys[] = {"database"};
-  const char *vals[] = {":memory:"};
-  qs_conn *c = NULL;
-  qs_error err;
-  memset(&err, 0, sizeof err);
-  if (qs_conn_open(&qs_sqlite3_driver, 1, keys, vals, &c, &err) != QS_OK) {
-    qs_error_clear(&err);
-    return NULL;
-  }
-  return c;
-}
-
-static int run(qs_conn *c, const char *sql) {
-  qs_stmt *s;
-  int rc = qs_conn_prepare(c, sql, strlen(sql), &s);
-  if (rc != QS_OK) return rc;
-  rc = qs_stmt_step(s);
-  qs_stmt_release(s);
-  return rc;
-}
-
 /* A backstop against a hang: if the statement under test has not ended
 ** after BACKSTOP_S seconds, the watchdog cancels it and says so (the test
 ** then fails on that, instead of hanging). Not a timing assertion: a
@@ -91,7 +69,7 @@ static int watchdog_stop(watchdog *w) {
 }
 
 TEST_IMPL(sqlite_statement_timeout) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   watchdog w;
   double t0, took;
   int rc;
@@ -101,16 +79,16 @@ TEST_IMPL(sqlite_statement_timeout) {
   ASSERT_EQ(qs_conn_timeout(c), 100);
   ASSERT_EQ(watchdog_start(&w, c), 0);
   t0 = qs_clock();
-  rc = run(c, ENDLESS);
+  rc = test_run_sql(c, ENDLESS);
   took = qs_clock() - t0;
   ASSERT(!watchdog_stop(&w));   /* the timeout ended it, not the backstop */
   ASSERT_EQ(rc, QS_OPERATIONAL);
   ASSERT(took >= 0.09);         /* not before its limit (the clock is monotonic) */
   ASSERT(strstr(qs_conn_error(c)->message, "statement timeout (100 ms)") != NULL);
   /* the connection goes on, and statements within the limit run */
-  ASSERT_EQ(run(c, "SELECT 1"), QS_ROW);
+  ASSERT_EQ(test_run_sql(c, "SELECT 1"), QS_ROW);
   ASSERT_EQ(qs_conn_set_timeout(c, 0), QS_OK);
-  ASSERT_EQ(run(c, "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r "
+  ASSERT_EQ(test_run_sql(c, "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r "
                    "WHERE i < 100000) SELECT count(*) FROM r"), QS_ROW);
   qs_conn_free(c);
   return 0;
@@ -154,7 +132,7 @@ static void *cancel_until_done(void *arg) {
 }
 
 TEST_IMPL(sqlite_cancel_from_thread) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   canceller k;
   watchdog w;
   pthread_t th;
@@ -167,7 +145,7 @@ TEST_IMPL(sqlite_cancel_from_thread) {
   pthread_cond_init(&k.cv, NULL);
   ASSERT_EQ(watchdog_start(&w, c), 0);
   ASSERT_EQ(pthread_create(&th, NULL, cancel_until_done, &k), 0);
-  rc = run(c, ENDLESS);
+  rc = test_run_sql(c, ENDLESS);
   pthread_mutex_lock(&k.mu);
   k.done = 1;
   pthread_cond_signal(&k.cv);
@@ -182,7 +160,7 @@ TEST_IMPL(sqlite_cancel_from_thread) {
   ASSERT(calls >= 1);
   ASSERT(strstr(qs_conn_error(c)->message, "interrupt") != NULL);
   ASSERT(strstr(qs_conn_error(c)->message, "statement timeout") == NULL);
-  ASSERT_EQ(run(c, "SELECT 1"), QS_ROW);
+  ASSERT_EQ(test_run_sql(c, "SELECT 1"), QS_ROW);
   qs_conn_free(c);
   return 0;
 }

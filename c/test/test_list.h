@@ -37,12 +37,16 @@
   X(sqlite_execmany)          \
   X(sqlite_bind_count)        \
   X(sqlite_close_detaches)    \
+  X(sqlite_stmt_reset)        \
   X(sqlite_bad_open)          \
   X(sqlite_statement_timeout) \
   X(sqlite_cancel_from_thread) \
   X(pool_reuses_connections)  \
   X(pool_checkin_ends_open_statements) \
   X(pool_times_out_when_exhausted) \
+  X(pool_conf_defaults)       \
+  X(pool_wait_times_out_on_monotonic_clock) \
+  X(pool_wait_woken_by_checkin) \
   X(pool_resets_on_return)    \
   X(pool_invalidation_recycles_older) \
   X(pool_eight_threads)       \

@@ -3,8 +3,7 @@
 ** line per test, then "N passed, N failed". The first argument, when
 ** given, runs only the tests whose names contain it.
 */
-#include <stdio.h>
-#include <string.h>
+#include "test.h"
 
 /* The list to run: test_list.h, or the one given at compile time (the
 ** binding tests: -DTEST_LIST_FILE='"binding/test_list.h"'). */
@@ -17,8 +16,6 @@
 TEST_LIST(DECLARE_)
 #undef DECLARE_
 
-typedef struct { const char *name; int (*fn)(void); } test_entry;
-
 static const test_entry tests[] = {
 #define ENTRY_(name) {#name, test_##name},
   TEST_LIST(ENTRY_)
@@ -26,15 +23,7 @@ static const test_entry tests[] = {
 };
 
 int main(int argc, char **argv) {
-  size_t i;
-  int passed = 0, failed = 0;
-  for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-    int rc;
-    if (argc > 1 && strstr(tests[i].name, argv[1]) == NULL) continue;
-    rc = tests[i].fn();
-    printf("%s c/%s\n", rc == 0 ? "ok  " : "FAIL", tests[i].name);
-    if (rc == 0) passed++; else failed++;
-  }
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  test_tally tally = {0, 0};
+  test_run_list(tests, sizeof tests / sizeof tests[0], argc > 1 ? argv[1] : NULL, &tally);
+  return test_summary(&tally);
 }

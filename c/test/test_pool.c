@@ -19,14 +19,12 @@ static qs_pool *make_pool(int size, int overflow, double timeout) {
   qs_pool_conf conf;
   qs_error err;
   qs_pool *p;
-  memset(&conf, 0, sizeof conf);
   memset(&err, 0, sizeof err);
+  qs_pool_conf_defaults(&conf);
   conf.size = size;
   conf.overflow = overflow;
   conf.timeout = timeout;
-  conf.recycle = -1;
   conf.lifo = 1;
-  conf.reset_on_return = 1;
   if (dbpath[0] == '\0') snprintf(dbpath, sizeof dbpath, "/tmp/qs_pool_test_%d.db", (int)getpid());
   vals[0] = dbpath;
   vals[1] = "5000";
@@ -121,6 +119,90 @@ TEST_IMPL(pool_times_out_when_exhausted) {
   return 0;
 }
 
+/* The defaults, written once in pool.c (Lua reads them through
+** core.pool_defaults()). */
+TEST_IMPL(pool_conf_defaults) {
+  qs_pool_conf conf;
+  memset(&conf, 0x5a, sizeof conf);   /* every field is set, none left over */
+  qs_pool_conf_defaults(&conf);
+  ASSERT_EQ(conf.size, 5);
+  ASSERT_EQ(conf.overflow, 10);
+  ASSERT(conf.timeout == 30);
+  ASSERT(conf.recycle < 0);
+  ASSERT_EQ(conf.lifo, 0);
+  ASSERT_EQ(conf.pre_ping, 0);
+  ASSERT_EQ(conf.reset_on_return, 1);
+  ASSERT(conf.setup == NULL);
+  return 0;
+}
+
+/* A checkout that waits for an exhausted pool gives up after about the
+** timeout it was given, measured on the monotonic clock (qs_clock) the
+** pool's condition variable waits on: not before it, and not long after
+** (a generous bound: the machine may be busy). */
+TEST_IMPL(pool_wait_times_out_on_monotonic_clock) {
+  qs_pool *p = make_pool(1, 0, 30);
+  qs_pool_rec *a, *b;
+  qs_error err;
+  int fresh;
+  double t0, waited;
+  memset(&err, 0, sizeof err);
+  ASSERT(p != NULL);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
+  t0 = qs_clock();
+  ASSERT_EQ(qs_pool_checkout(p, 0.3, &b, &fresh, &err), QS_TIMEOUT);   /* not the pool's 30 s */
+  waited = qs_clock() - t0;
+  ASSERT(waited >= 0.3 - 0.01);
+  ASSERT(waited < 10);
+  ASSERT(strstr(err.message, "timeout 0.30 s") != NULL);
+  qs_error_clear(&err);
+  qs_pool_checkin(p, a);
+  qs_pool_release(p);
+  return 0;
+}
+
+typedef struct giver {
+  qs_pool *p;
+  qs_pool_rec *r;
+} giver;
+
+/* Gives r back once the main thread waits in its checkout. */
+static void *give_back(void *arg) {
+  giver *g = (giver *)arg;
+  qs_pool_status_t st;
+  do {
+    struct timespec pause = {0, 1000000};
+    nanosleep(&pause, NULL);
+    qs_pool_status(g->p, &st);
+  } while (st.waiting == 0);
+  qs_pool_checkin(g->p, g->r);
+  return NULL;
+}
+
+/* A waiting checkout is woken by a checkin (the monotonic condvar still
+** wakes on a signal) and gets the connection given back. */
+TEST_IMPL(pool_wait_woken_by_checkin) {
+  qs_pool *p = make_pool(1, 0, 30);
+  qs_pool_rec *a, *b;
+  qs_error err;
+  giver g;
+  pthread_t th;
+  int fresh;
+  memset(&err, 0, sizeof err);
+  memset(&g, 0, sizeof g);
+  ASSERT(p != NULL);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
+  g.p = p;
+  g.r = a;
+  ASSERT_EQ(pthread_create(&th, NULL, give_back, &g), 0);
+  ASSERT_EQ(qs_pool_checkout(p, -1, &b, &fresh, &err), QS_OK);   /* waits, then gets a */
+  pthread_join(th, NULL);
+  ASSERT(b == a && !fresh);
+  qs_pool_checkin(p, b);
+  qs_pool_release(p);
+  return 0;
+}
+
 TEST_IMPL(pool_resets_on_return) {
   qs_pool *p = make_pool(1, 0, 1);
   qs_pool_rec *a;
@@ -134,7 +216,7 @@ TEST_IMPL(pool_resets_on_return) {
   ASSERT_EQ(qs_conn_exec(qs_pool_rec_conn(a), "INSERT INTO t VALUES (1)"), QS_OK);
   qs_pool_checkin(p, a);
   ASSERT_EQ(qs_pool_checkout(p, -1, &a, &fresh, &err), QS_OK);
-  ASSERT_EQ(qs_conn_txn_state(qs_pool_rec_conn(a)), 0);
+  ASSERT_EQ(qs_conn_txn_state(qs_pool_rec_conn(a)), QS_TXN_NONE);
   qs_pool_checkin(p, a);
   qs_pool_release(p);
   return 0;

@@ -6,28 +6,6 @@
 #include "quicksilver.h"
 #include "test.h"
 
-static qs_conn *open_memory(void) {
-  const char *keys[] = {"database"};
-  const char *vals[] = {":memory:"};
-  qs_conn *c = NULL;
-  qs_error err;
-  memset(&err, 0, sizeof err);
-  if (qs_conn_open(&qs_sqlite3_driver, 1, keys, vals, &c, &err) != QS_OK) {
-    qs_error_clear(&err);
-    return NULL;
-  }
-  return c;
-}
-
-static int run(qs_conn *c, const char *sql) {
-  qs_stmt *s;
-  int rc = qs_conn_prepare(c, sql, strlen(sql), &s);
-  if (rc != QS_OK) return rc;
-  rc = qs_stmt_step(s);
-  qs_stmt_release(s);
-  return rc;
-}
-
 static int64_t count_rows(qs_conn *c) {
   qs_stmt *s;
   qs_value v;
@@ -39,11 +17,11 @@ static int64_t count_rows(qs_conn *c) {
 }
 
 TEST_IMPL(sqlite_roundtrip) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   qs_stmt *s;
   qs_value in[3], out;
   ASSERT(c != NULL);
-  ASSERT_EQ(run(c, "CREATE TABLE t (a INTEGER, b REAL, c TEXT)"), QS_DONE);
+  ASSERT_EQ(test_run_sql(c, "CREATE TABLE t (a INTEGER, b REAL, c TEXT)"), QS_DONE);
   in[0].type = QS_TINT; in[0].u.i = INT64_C(9007199254740993);
   in[1].type = QS_TFLOAT; in[1].u.f = 2.5;
   in[2].type = QS_TTEXT; in[2].u.s.p = "h\0i"; in[2].u.s.n = 3;
@@ -71,11 +49,11 @@ TEST_IMPL(sqlite_roundtrip) {
 }
 
 TEST_IMPL(sqlite_cache_hits) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   int64_t hits, misses;
   int size, i;
   ASSERT(c != NULL);
-  for (i = 0; i < 5; i++) ASSERT_EQ(run(c, "SELECT 1"), QS_ROW);
+  for (i = 0; i < 5; i++) ASSERT_EQ(test_run_sql(c, "SELECT 1"), QS_ROW);
   qs_conn_cache_stats(c, &hits, &misses, &size);
   ASSERT_EQ(hits, 4);
   ASSERT_EQ(misses, 1);
@@ -85,7 +63,7 @@ TEST_IMPL(sqlite_cache_hits) {
 }
 
 TEST_IMPL(sqlite_cache_in_use) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   qs_stmt *a, *b;
   int size;
   ASSERT(c != NULL);
@@ -103,14 +81,14 @@ TEST_IMPL(sqlite_cache_in_use) {
 }
 
 TEST_IMPL(sqlite_cache_evicts) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   char sql[32];
   int i, size;
   ASSERT(c != NULL);
   qs_conn_set_cache_size(c, 3);
   for (i = 0; i < 10; i++) {
     snprintf(sql, sizeof sql, "SELECT %d", i);
-    ASSERT_EQ(run(c, sql), QS_ROW);
+    ASSERT_EQ(test_run_sql(c, sql), QS_ROW);
   }
   qs_conn_cache_stats(c, NULL, NULL, &size);
   ASSERT_EQ(size, 3);
@@ -122,17 +100,17 @@ TEST_IMPL(sqlite_cache_evicts) {
 }
 
 TEST_IMPL(sqlite_lazy_begin) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   ASSERT(c != NULL);
-  ASSERT_EQ(run(c, "CREATE TABLE t (a)"), QS_DONE);
+  ASSERT_EQ(test_run_sql(c, "CREATE TABLE t (a)"), QS_DONE);
   ASSERT_EQ(qs_conn_begin(c), QS_OK);
-  ASSERT_EQ(qs_conn_txn_state(c), 1);
+  ASSERT_EQ(qs_conn_txn_state(c), QS_TXN_BEGUN);
   ASSERT_EQ(count_rows(c), 0);          /* a read sends no BEGIN */
-  ASSERT_EQ(qs_conn_txn_state(c), 1);
-  ASSERT_EQ(run(c, "INSERT INTO t VALUES (1)"), QS_DONE);
-  ASSERT_EQ(qs_conn_txn_state(c), 2);
+  ASSERT_EQ(qs_conn_txn_state(c), QS_TXN_BEGUN);
+  ASSERT_EQ(test_run_sql(c, "INSERT INTO t VALUES (1)"), QS_DONE);
+  ASSERT_EQ(qs_conn_txn_state(c), QS_TXN_SENT);
   ASSERT_EQ(qs_conn_rollback(c), QS_OK);
-  ASSERT_EQ(qs_conn_txn_state(c), 0);
+  ASSERT_EQ(qs_conn_txn_state(c), QS_TXN_NONE);
   ASSERT_EQ(count_rows(c), 0);
   ASSERT_EQ(qs_conn_begin(c), QS_OK);
   ASSERT(qs_conn_begin(c) == QS_MISUSE);
@@ -142,13 +120,13 @@ TEST_IMPL(sqlite_lazy_begin) {
 }
 
 TEST_IMPL(sqlite_savepoint) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   ASSERT(c != NULL);
-  ASSERT_EQ(run(c, "CREATE TABLE t (a)"), QS_DONE);
+  ASSERT_EQ(test_run_sql(c, "CREATE TABLE t (a)"), QS_DONE);
   ASSERT_EQ(qs_conn_begin(c), QS_OK);
-  ASSERT_EQ(run(c, "INSERT INTO t VALUES (1)"), QS_DONE);
+  ASSERT_EQ(test_run_sql(c, "INSERT INTO t VALUES (1)"), QS_DONE);
   ASSERT_EQ(qs_conn_savepoint(c, "sp_1"), QS_OK);
-  ASSERT_EQ(run(c, "INSERT INTO t VALUES (2)"), QS_DONE);
+  ASSERT_EQ(test_run_sql(c, "INSERT INTO t VALUES (2)"), QS_DONE);
   ASSERT_EQ(qs_conn_rollback_to(c, "sp_1"), QS_OK);
   ASSERT_EQ(qs_conn_release(c, "sp_1"), QS_OK);
   ASSERT_EQ(qs_conn_commit(c), QS_OK);
@@ -160,20 +138,20 @@ TEST_IMPL(sqlite_savepoint) {
 }
 
 TEST_IMPL(sqlite_errors) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   const qs_error *err;
   ASSERT(c != NULL);
-  ASSERT_EQ(run(c, "CREATE TABLE t (a UNIQUE, CONSTRAINT pos CHECK (a > 0))"), QS_DONE);
-  ASSERT_EQ(run(c, "INSERT INTO t VALUES (1)"), QS_DONE);
-  ASSERT_EQ(run(c, "INSERT INTO t VALUES (1)"), QS_INTEGRITY);
+  ASSERT_EQ(test_run_sql(c, "CREATE TABLE t (a UNIQUE, CONSTRAINT pos CHECK (a > 0))"), QS_DONE);
+  ASSERT_EQ(test_run_sql(c, "INSERT INTO t VALUES (1)"), QS_DONE);
+  ASSERT_EQ(test_run_sql(c, "INSERT INTO t VALUES (1)"), QS_INTEGRITY);
   err = qs_conn_error(c);
   ASSERT(strstr(err->message, "UNIQUE") != NULL);
-  ASSERT_EQ(run(c, "INSERT INTO t VALUES (-1)"), QS_INTEGRITY);
+  ASSERT_EQ(test_run_sql(c, "INSERT INTO t VALUES (-1)"), QS_INTEGRITY);
   ASSERT(qs_conn_error(c)->constraint != NULL);
   ASSERT_STR_EQ(qs_conn_error(c)->constraint, "pos");
-  ASSERT_EQ(run(c, "SELEC 1"), QS_PROGRAMMING);
-  ASSERT_EQ(run(c, "SELECT 1; SELECT 2"), QS_PROGRAMMING);
-  ASSERT_EQ(run(c, "   "), QS_PROGRAMMING);
+  ASSERT_EQ(test_run_sql(c, "SELEC 1"), QS_PROGRAMMING);
+  ASSERT_EQ(test_run_sql(c, "SELECT 1; SELECT 2"), QS_PROGRAMMING);
+  ASSERT_EQ(test_run_sql(c, "   "), QS_PROGRAMMING);
   qs_conn_free(c);
   return 0;
 }
@@ -182,14 +160,14 @@ TEST_IMPL(sqlite_errors) {
 ** and clears the bindings however it ends: a failing row stops the batch,
 ** and the statement is reused from the cache afterwards. */
 TEST_IMPL(sqlite_execmany) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   qs_stmt *s;
   qs_value v[6], out;
   int64_t changes = 0;
   char buf[3][24];
   int i;
   ASSERT(c != NULL);
-  ASSERT_EQ(run(c, "CREATE TABLE t (a INTEGER UNIQUE, b TEXT)"), QS_DONE);
+  ASSERT_EQ(test_run_sql(c, "CREATE TABLE t (a INTEGER UNIQUE, b TEXT)"), QS_DONE);
   for (i = 0; i < 3; i++) {
     snprintf(buf[i], sizeof buf[i], "row %d", i);
     v[2 * i].type = QS_TINT;
@@ -230,7 +208,7 @@ TEST_IMPL(sqlite_execmany) {
 }
 
 TEST_IMPL(sqlite_bind_count) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   qs_stmt *s;
   qs_value v;
   ASSERT(c != NULL);
@@ -245,7 +223,7 @@ TEST_IMPL(sqlite_bind_count) {
 }
 
 TEST_IMPL(sqlite_close_detaches) {
-  qs_conn *c = open_memory();
+  qs_conn *c = test_open_memory();
   qs_stmt *s, *u;
   ASSERT(c != NULL);
   ASSERT_EQ(qs_conn_prepare(c, "SELECT 1", 8, &s), QS_OK);
@@ -257,6 +235,35 @@ TEST_IMPL(sqlite_close_detaches) {
   ASSERT_EQ(qs_conn_begin(c), QS_CLOSED);
   qs_stmt_release(s);
   qs_stmt_release(u);
+  qs_conn_free(c);
+  return 0;
+}
+
+/* qs_stmt_reset: the statement is ready to be bound and run again from its
+** first row; detached from a closed connection it fails with QS_CLOSED. */
+TEST_IMPL(sqlite_stmt_reset) {
+  static const char *const sql = "SELECT ? UNION ALL SELECT 2";
+  qs_conn *c = test_open_memory();
+  qs_stmt *s;
+  qs_value in, out;
+  ASSERT(c != NULL);
+  ASSERT_EQ(qs_conn_prepare(c, sql, strlen(sql), &s), QS_OK);
+  in.type = QS_TINT;
+  in.u.i = 7;
+  ASSERT_EQ(qs_stmt_bind(s, 1, &in), QS_OK);
+  ASSERT_EQ(qs_stmt_step(s), QS_ROW);
+  ASSERT_EQ(qs_stmt_step(s), QS_ROW);
+  qs_stmt_column(s, 0, &out);
+  ASSERT(out.type == QS_TINT && out.u.i == 2);
+  ASSERT_EQ(qs_stmt_reset(s), QS_OK);
+  in.u.i = 8;
+  ASSERT_EQ(qs_stmt_bind(s, 1, &in), QS_OK);
+  ASSERT_EQ(qs_stmt_step(s), QS_ROW);   /* the first row again, with the new value */
+  qs_stmt_column(s, 0, &out);
+  ASSERT(out.type == QS_TINT && out.u.i == 8);
+  qs_conn_close(c);
+  ASSERT_EQ(qs_stmt_reset(s), QS_CLOSED);
+  qs_stmt_release(s);
   qs_conn_free(c);
   return 0;
 }

@@ -8,6 +8,7 @@
 ---@field driver_registry_key string registry key of the driver table
 ---@field node_fields table<string, quicksilver.core.ContractField> the field names the SQL compiler reads from node tables (c/compiler/fields.h)
 ---@field orm_fields table<string, quicksilver.core.ContractField> the ORM state, mapper and load-spec fields c/orm reads and writes (c/orm/layout.h)
+---@field txn_states {none: integer, begun: integer, sent: integer} Connection:txn_state()'s numbers
 local core = {}
 
 ---@class quicksilver.core.ContractField
@@ -40,6 +41,11 @@ function core.drivers() end
 
 ---@return table<string, string> code name -> qs.exc class name
 function core.code_classes() end
+
+--- The C pool's defaults for what a pool conf leaves out (a new table each
+--- call): the Lua QueuePool reads its defaults from here.
+---@return {size: integer, overflow: integer, timeout: number, recycle: number, lifo: boolean, pre_ping: boolean, reset_on_return: boolean}
+function core.pool_defaults() end
 
 --- An identifier as the compiler writes it (quoted only when needed).
 ---@param dialect string
@@ -117,7 +123,7 @@ function Connection:release(name) end
 ---@param name string
 ---@return boolean|nil, table|nil
 function Connection:rollback_to(name) end
----@return integer 0 none, 1 begun (BEGIN unsent), 2 sent
+---@return integer core.txn_states.none (0), .begun (1: BEGIN unsent) or .sent (2)
 function Connection:txn_state() end
 ---@param sql string|nil BEGIN text
 ---@param mode "eager"|"lazy"|"write"

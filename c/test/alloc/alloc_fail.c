@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "quicksilver.h"
+#include "../test.h"
 
 int luaopen_quicksilver_core(lua_State *L);
 
@@ -120,14 +121,12 @@ static int make_held(void) {
   const char *vals[] = {dbpath};
   qs_pool_conf conf;
   qs_error err;
-  memset(&conf, 0, sizeof conf);
   memset(&err, 0, sizeof err);
   /* what lpool.c's read_conf makes of {size = 2, overflow = 0, timeout = 0} */
+  qs_pool_conf_defaults(&conf);
   conf.size = 2;
   conf.overflow = 0;
   conf.timeout = 0;
-  conf.recycle = -1;
-  conf.reset_on_return = 1;
   held = qs_pool_shared("alloc-fail", &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
   qs_error_clear(&err);
   return held == NULL;
@@ -201,10 +200,8 @@ static int test_execute_error(void) {
                   NULL);
 }
 
-typedef struct { const char *name; int (*fn)(void); } entry;
-
 int main(void) {
-  static const entry tests[] = {
+  static const test_entry tests[] = {
       {"alloc_fail_checkout", test_checkout},
       {"alloc_fail_checkout_error", test_checkout_error},
       {"alloc_fail_pool_refused", test_pool_refused},
@@ -212,20 +209,15 @@ int main(void) {
       {"alloc_fail_connect_error", test_connect_error},
       {"alloc_fail_execute_error", test_execute_error},
   };
-  size_t i;
-  int passed = 0, failed = 0;
+  test_tally tally = {0, 0};
   snprintf(dbpath, sizeof dbpath, "/tmp/qs_alloc_fail_%d.db", (int)getpid());
   if (make_held() != 0) {
-    printf("FAIL c/alloc_fail (no pool)\n0 passed, 1 failed\n");
-    return 1;
+    printf("FAIL c/alloc_fail (no pool)\n");
+    tally.failed++;
+    return test_summary(&tally);
   }
-  for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-    int rc = tests[i].fn();
-    printf("%s c/%s\n", rc == 0 ? "ok  " : "FAIL", tests[i].name);
-    if (rc == 0) passed++; else failed++;
-  }
+  test_run_list(tests, sizeof tests / sizeof tests[0], NULL, &tally);
   qs_pool_release(held);
   remove(dbpath);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return test_summary(&tally);
 }

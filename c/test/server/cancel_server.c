@@ -15,31 +15,11 @@
 #include <time.h>
 
 #include "quicksilver.h"
+#include "../test.h"
 
-extern const qs_driver qs_libpq_driver;
-extern const qs_driver qs_mariadb_driver;
+static test_tally tally;
 
-static int passed, failed;
-
-#define CHECK(name, expr)                                                   \
-  do {                                                                      \
-    if (expr) {                                                             \
-      passed++;                                                             \
-      printf("ok   %s\n", name);                                            \
-    } else {                                                                \
-      failed++;                                                             \
-      printf("FAIL %s (%s:%d): %s\n", name, __FILE__, __LINE__, #expr);    \
-    }                                                                       \
-  } while (0)
-
-static int run(qs_conn *c, const char *sql) {
-  qs_stmt *s;
-  int rc = qs_conn_prepare(c, sql, strlen(sql), &s);
-  if (rc != QS_OK) return rc;
-  rc = qs_stmt_step(s);
-  qs_stmt_release(s);
-  return rc;
-}
+#define CHECK(name, expr) TEST_CHECK(&tally, name, expr)
 
 static const char *message(qs_conn *c) {
   const char *m = qs_conn_error(c)->message;
@@ -115,17 +95,26 @@ int main(int argc, char **argv) {
     vals[n++] = argv[i + 2];
   }
   memset(&err, 0, sizeof err);
+  if (pg) {
+    /* more options than libpq.c passes through: refused by name, none dropped */
+    const char *many[40];
+    qs_conn *none = NULL;
+    for (i = 0; i < 40; i++) many[i] = "application_name";
+    CHECK("too many options refused", qs_conn_open(drv, 40, many, many, &none, &err) == QS_ARGUMENT &&
+                                          none == NULL && strstr(err.message, "at most 36") != NULL);
+    qs_error_clear(&err);
+  }
   if (qs_conn_open(drv, n, keys, vals, &c, &err) != QS_OK) {
     fprintf(stderr, "cannot connect: %s\n", err.message ? err.message : "?");
     qs_error_clear(&err);
-    puts("0 passed, 1 failed");
-    return 1;
+    tally.failed++;
+    return test_summary(&tally);
   }
 
   /* the timeout stops the statement */
   CHECK("timeout set", qs_conn_set_timeout(c, 300) == QS_OK);
   t0 = qs_clock();
-  rc = run(c, slow);
+  rc = test_run_sql(c, slow);
   took = qs_clock() - t0;
   CHECK("timed-out statement fails as OPERATIONAL", rc == QS_OPERATIONAL);
   CHECK("timed-out statement ran to its limit", took >= 0.25);
@@ -134,22 +123,22 @@ int main(int argc, char **argv) {
                                     strstr(message(c), "max_statement_time") != NULL ||
                                     strstr(message(c), "interrupted") != NULL);
   CHECK("not a dead connection", !qs_conn_error(c)->invalidated);
-  CHECK("the connection goes on", run(c, "SELECT 1") == QS_ROW);
+  CHECK("the connection goes on", test_run_sql(c, "SELECT 1") == QS_ROW);
 
   if (pg) {
     /* inside a transaction: aborted until rolled back, then usable */
     CHECK("begin", qs_conn_begin(c) == QS_OK);
-    CHECK("statement in the transaction", run(c, "SELECT 1") == QS_ROW);
-    CHECK("timed out in the transaction", run(c, slow) == QS_OPERATIONAL);
-    CHECK("the transaction is aborted", run(c, "SELECT 1") != QS_ROW);
+    CHECK("statement in the transaction", test_run_sql(c, "SELECT 1") == QS_ROW);
+    CHECK("timed out in the transaction", test_run_sql(c, slow) == QS_OPERATIONAL);
+    CHECK("the transaction is aborted", test_run_sql(c, "SELECT 1") != QS_ROW);
     CHECK("rollback", qs_conn_rollback(c) == QS_OK);
-    CHECK("usable after the rollback", run(c, "SELECT 1") == QS_ROW);
+    CHECK("usable after the rollback", test_run_sql(c, "SELECT 1") == QS_ROW);
   } else {
     /* MariaDB rolls back the statement only: the transaction goes on */
     CHECK("begin", qs_conn_begin(c) == QS_OK);
-    CHECK("statement in the transaction", run(c, "SELECT 1") == QS_ROW);
-    CHECK("timed out in the transaction", run(c, slow) == QS_OPERATIONAL);
-    CHECK("the transaction goes on", run(c, "SELECT 1") == QS_ROW);
+    CHECK("statement in the transaction", test_run_sql(c, "SELECT 1") == QS_ROW);
+    CHECK("timed out in the transaction", test_run_sql(c, slow) == QS_OPERATIONAL);
+    CHECK("the transaction goes on", test_run_sql(c, "SELECT 1") == QS_ROW);
     CHECK("commit", qs_conn_commit(c) == QS_OK);
   }
 
@@ -167,7 +156,7 @@ int main(int argc, char **argv) {
   if (pthread_create(&th, NULL, cancel_until_done, &k) != 0) {
     CHECK("thread started", 0);
   } else {
-    rc = run(c, slow);
+    rc = test_run_sql(c, slow);
     took = qs_clock() - t0;
     pthread_mutex_lock(&k.mu);
     k.done = 1;
@@ -181,11 +170,10 @@ int main(int argc, char **argv) {
                                                       strstr(message(c), "max_statement_time") == NULL);
     printf("     (%.2f s, %d request(s): %s)\n", took, k.calls, message(c));
     CHECK("timeout off", qs_conn_set_timeout(c, 0) == QS_OK);
-    CHECK("usable after the cancel", run(c, "SELECT 1") == QS_ROW);
+    CHECK("usable after the cancel", test_run_sql(c, "SELECT 1") == QS_ROW);
   }
   pthread_mutex_destroy(&k.mu);
   pthread_cond_destroy(&k.cv);
   qs_conn_free(c);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return test_summary(&tally);
 }

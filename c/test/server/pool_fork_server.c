@@ -14,8 +14,7 @@
 #include <unistd.h>
 
 #include "quicksilver.h"
-
-extern const qs_driver qs_libpq_driver;
+#include "../test.h"
 
 static int backend_pid(qs_conn *c) {
   qs_stmt *s;
@@ -36,23 +35,23 @@ int main(int argc, char **argv) {
   qs_error err;
   qs_pool *p;
   qs_pool_rec *r;
-  int fresh, i, status, parent_pid, failed = 0, passed = 0;
+  test_tally tally = {0, 0};
+  int fresh, i, status, parent_pid;
   pid_t kids[4];
   if (argc != 5) {
     fprintf(stderr, "usage: %s HOST PORT USER DBNAME\n", argv[0]);
     return 2;
   }
-  memset(&conf, 0, sizeof conf);
   memset(&err, 0, sizeof err);
+  qs_pool_conf_defaults(&conf);
   conf.size = 2;
+  conf.overflow = 0;
   conf.timeout = 5;
-  conf.recycle = -1;
-  conf.reset_on_return = 1;
   p = qs_pool_new(&qs_libpq_driver, 4, keys, (const char *const *)argv + 1, &conf, &err);
   if (p == NULL || qs_pool_checkout(p, -1, &r, &fresh, &err) != QS_OK) {
     fprintf(stderr, "cannot open the pool: %s\n", err.message ? err.message : "?");
-    puts("0 passed, 1 failed");
-    return 1;
+    tally.failed++;
+    return test_summary(&tally);
   }
   parent_pid = backend_pid(qs_pool_rec_conn(r));
   qs_pool_checkin(p, r);   /* idle in the parent when the children fork */
@@ -71,27 +70,19 @@ int main(int argc, char **argv) {
     }
   }
   for (i = 0; i < 4; i++) {
-    if (kids[i] > 0 && waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) &&
-        WEXITSTATUS(status) == 0) {
-      passed++;
-      printf("ok   pool_fork_server child %d\n", i + 1);
-    } else {
-      failed++;
-      printf("FAIL pool_fork_server child %d\n", i + 1);
-    }
+    char name[48];
+    snprintf(name, sizeof name, "pool_fork_server child %d", i + 1);
+    TEST_CHECK(&tally, name, kids[i] > 0 && waitpid(kids[i], &status, 0) == kids[i] &&
+                                 WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
   /* the parent's connection: same session, no protocol error */
-  if (qs_pool_checkout(p, -1, &r, &fresh, &err) == QS_OK && !fresh &&
-      backend_pid(qs_pool_rec_conn(r)) == parent_pid) {
-    passed++;
-    puts("ok   pool_fork_server parent keeps its connection");
-    qs_pool_checkin(p, r);
-  } else {
-    failed++;
-    puts("FAIL pool_fork_server parent keeps its connection");
+  {
+    int ok = qs_pool_checkout(p, -1, &r, &fresh, &err) == QS_OK;
+    TEST_CHECK(&tally, "pool_fork_server parent keeps its connection",
+               ok && !fresh && backend_pid(qs_pool_rec_conn(r)) == parent_pid);
+    if (ok) qs_pool_checkin(p, r);
   }
   qs_error_clear(&err);
   qs_pool_release(p);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return test_summary(&tally);
 }

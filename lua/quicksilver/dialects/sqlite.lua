@@ -70,7 +70,8 @@ function M.connect_args(url, opts)
   if q.timeout and not tonumber(q.timeout) then
     exc.raise(exc.ArgumentError, "sqlite URL option timeout must be a number of seconds")
   end
-  args.busy_timeout = math.floor(timeout or 5000)
+  -- none given: the driver's default (c/driver/sqlite3.c, 5 s)
+  if timeout then args.busy_timeout = math.floor(timeout) end
   if opts.sqlite_foreign_keys == false then args.foreign_keys = false end
   if truthy(q.uri) then args.uri = true end
   if q.mode == "ro" then args.readonly = true end

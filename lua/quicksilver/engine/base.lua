@@ -33,7 +33,8 @@ local EVENTS = {
 
 local EMPTY = {}
 local NULL = require("quicksilver.sql.elements").null
-local keyset_runs = require("quicksilver.core").keyset_runs
+local core = require("quicksilver.core")
+local keyset_runs = core.keyset_runs
 
 ---------------------------------------------------------------------------------------------
 -- Connection
@@ -262,7 +263,7 @@ function Connection:_end_transaction(tx, commit)
       if has(self, "commit") then fire(self, "commit", self) end
       if echo and not self._autocommit then log(self, "COMMIT") end
       ok, err = cconn:commit()
-      if not ok and cconn:txn_state() ~= 0 then
+      if not ok and cconn:txn_state() ~= core.txn_states.none then
         error(err, 0)   -- still open in the database: the caller may roll back
       end
     else

@@ -14,6 +14,19 @@ local M = {}
 
 local os_time = os.time
 
+-- What conn:txn_state() returns when no transaction is open.
+local TXN_NONE = core.txn_states.none
+
+-- The QueuePool's defaults are the C pool's (qs_pool_conf_defaults), the one
+-- place they are written: pool_size 5, max_overflow 10, pool_timeout 30, ...
+local DEFAULTS = core.pool_defaults()
+
+-- Whether a pool rolls back what a borrower left open: on unless false.
+local function reset_on_return(opts)
+  if opts.reset_on_return == nil then return DEFAULTS.reset_on_return end
+  return opts.reset_on_return ~= false
+end
+
 ---@class quicksilver.PoolRecord
 ---@field cconn userdata the driver connection (quicksilver.Connection from C)
 ---@field created integer os.time() when it was opened
@@ -28,7 +41,7 @@ M.Pool = Pool
 --- creator() returns a new driver connection or raises.
 function Pool.new(cls, creator, opts)
   opts = opts or {}
-  return setmetatable({_creator = creator, _reset_on_return = opts.reset_on_return ~= false,
+  return setmetatable({_creator = creator, _reset_on_return = reset_on_return(opts),
     _echo = opts.echo, _checkedout = 0}, cls)
 end
 
@@ -49,7 +62,7 @@ end
 --- the next checkout.
 function Pool:_reset(rec)
   local c = rec.cconn
-  if self._reset_on_return and not c:closed() and c:txn_state() ~= 0 then
+  if self._reset_on_return and not c:closed() and c:txn_state() ~= TXN_NONE then
     if event.has(self, "reset") then event.fire(self, "reset", c, rec) end
     local ok = c:rollback()
     if not ok then return false end
@@ -142,10 +155,11 @@ local QueuePool = util.class("QueuePool", Pool)
 M.QueuePool = QueuePool
 
 function QueuePool:_configure(opts)
-  local conf = {size = opts.pool_size or 5, overflow = opts.max_overflow or 10,
-    timeout = opts.pool_timeout or 30, recycle = opts.pool_recycle or -1,
-    lifo = opts.pool_use_lifo or false, pre_ping = opts.pool_pre_ping or false,
-    reset_on_return = opts.reset_on_return ~= false, setup = opts.setup_key}
+  local conf = {size = opts.pool_size or DEFAULTS.size,
+    overflow = opts.max_overflow or DEFAULTS.overflow,
+    timeout = opts.pool_timeout or DEFAULTS.timeout, recycle = opts.pool_recycle or DEFAULTS.recycle,
+    lifo = opts.pool_use_lifo or DEFAULTS.lifo, pre_ping = opts.pool_pre_ping or DEFAULTS.pre_ping,
+    reset_on_return = reset_on_return(opts), setup = opts.setup_key}
   if not opts.driver then
     exc.raise(exc.ArgumentError, "QueuePool: no driver to open connections with", nil, 4)
   end
@@ -217,7 +231,7 @@ end
 function QueuePool:checkin(rec)
   self:_fire_checkin(rec)
   local c = rec.cconn
-  if not rec.invalidated and not c:closed() and c:txn_state() ~= 0 and self._reset_on_return then
+  if not rec.invalidated and not c:closed() and c:txn_state() ~= TXN_NONE and self._reset_on_return then
     if event.has(self, "reset") then event.fire(self, "reset", c, rec) end
   end
   c:close()   -- back to the C pool, which rolls back what is open
