@@ -200,7 +200,7 @@ end
 -- What each zone may include: "lua", "system" (other <...>), or zones.
 local ALLOWED = {
   include = {system = true},
-  core = {system = true, include = true},
+  core = {system = true, include = true, core = true},   -- its own internal headers (clock.h)
   dialect = {system = true, include = true, dialect = true},
   driver = {system = true, include = true},
   driver_module = {system = true, include = true, lua = true, driver_module = true},
