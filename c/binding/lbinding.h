@@ -25,10 +25,6 @@ typedef struct lrow {
 #define QSB_REG_NULL "quicksilver.core.null"
 #define QSB_REG_ERRFACTORY "quicksilver.core.error_factory"
 #define QSB_REG_DRIVERS QS_DRIVER_REGISTRY
-/* The old names, still used by c/orm/load.c and c/compiler/compile.c (which
-** other hands edit now): to go when they use the QSB_ ones. */
-#define QS_ROW_MT QSB_ROW_MT
-#define QS_REG_NULL QSB_REG_NULL
 
 /* Pushes nil and the error object: the "nil, err" return of a failure. */
 int qsB_fail(lua_State *L, const qs_error *err);

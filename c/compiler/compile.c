@@ -230,21 +230,6 @@ void qsC_bind(qsC *c, int idx) {
   lua_settop(L, top);
 }
 
-void qsC_bind_value(qsC *c, int validx, int typeidx, const char *base) {
-  lua_State *L = c->L;
-  validx = lua_absindex(L, validx);
-  if (c->literal_binds) {
-    literal_value(c, typeidx, validx);
-    return;
-  }
-  lua_pushvalue(L, validx);   /* any unique node works as the naming anchor */
-  lua_newtable(L);
-  lua_pushstring(L, qsC_anon_name(c, lua_gettop(L), base));
-  lua_remove(L, -2);
-  lua_remove(L, -2);
-  placeholder(c, typeidx, validx);
-}
-
 /* ---- qs.text inside a statement, and on its own ---------------------- */
 
 typedef struct text_ctx {
@@ -335,7 +320,7 @@ static int l_compile(lua_State *L) {
   c.rnames = new_table(L);
   c.rtypes = new_table(L);
   c.enclosing = new_table(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, QS_REG_NULL);
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);
   c.nullv = lua_gettop(L);
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "literal_binds");

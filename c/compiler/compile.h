@@ -62,12 +62,10 @@ void qsC_puts(qsC *c, const char *s);
 void qsC_ident(qsC *c, const char *s, size_t n);
 
 void qsC_expr(qsC *c, int idx);          /* any expression node */
-void qsC_expr_prec(qsC *c, int idx, int prec);
 void qsC_bind(qsC *c, int idx);          /* a BIND node */
 /* An expression whose type the server takes from where it stands (a column
 ** assigned in VALUES/SET, LIMIT): a bare parameter there is left untyped. */
 void qsC_expr_inferred(qsC *c, int idx);
-void qsC_bind_value(qsC *c, int validx, int typeidx, const char *base); /* anonymous value */
 void qsC_from(qsC *c, int idx);          /* a FROM element (table, alias, join) */
 void qsC_select(qsC *c, int idx);
 void qsC_compound(qsC *c, int idx);

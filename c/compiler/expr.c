@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+static void expr_prec(qsC *c, int idx, int prec);
+
 static const int precedence[] = {
   0,
 #define QS_PREC_(name, prec) prec,
@@ -33,7 +35,7 @@ static int op_of(qsC *c, int idx) {
 /* Renders field name of idx as an expression at precedence prec. */
 static void sub(qsC *c, int idx, const char *name, int prec) {
   if (qsC_field(c, idx, name) == LUA_TNIL) qsC_error(c, QS_COMPILE, "expression without %s", name);
-  qsC_expr_prec(c, lua_gettop(c->L), prec);
+  expr_prec(c, lua_gettop(c->L), prec);
   lua_pop(c->L, 1);
 }
 
@@ -70,7 +72,7 @@ static int typed_by(qsC *c, int a, int b) {
 static void operand(qsC *c, int v, int other, int prec) {
   int off = typed_by(c, v, other);
   c->bind_cast_off += off;
-  qsC_expr_prec(c, v, prec);
+  expr_prec(c, v, prec);
   c->bind_cast_off -= off;
 }
 
@@ -270,7 +272,7 @@ void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec) {
   for (i = 1; i <= n; i++) {
     if (i > 1) qsC_puts(c, sep);
     lua_rawgeti(L, -1, i);
-    qsC_expr_prec(c, lua_gettop(L), prec);
+    expr_prec(c, lua_gettop(L), prec);
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -540,9 +542,9 @@ static void cast(qsC *c, int idx, int prec) {
   lua_pop(L, 1);
 }
 
-void qsC_expr(qsC *c, int idx) { qsC_expr_prec(c, idx, 0); }
+void qsC_expr(qsC *c, int idx) { expr_prec(c, idx, 0); }
 
-void qsC_expr_prec(qsC *c, int idx, int prec) {
+static void expr_prec(qsC *c, int idx, int prec) {
   lua_State *L = c->L;
   int k;
   size_t n;

@@ -100,7 +100,7 @@ static int l_load_objects(lua_State *L) {
     lrow *rw;
     lua_rawgeti(L, 1, (int)r);
     row = lua_gettop(L);                                   /* top+1 */
-    rw = (lrow *)luaL_testudata(L, row, QS_ROW_MT);
+    rw = (lrow *)luaL_testudata(L, row, QSB_ROW_MT);
     if (!rw) break;
     pkcol = (int)(base + lua_tointeger(L, spec[S_PK]));
     if (pkcol < 1 || pkcol > rw->n) break;

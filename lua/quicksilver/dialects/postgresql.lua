@@ -15,11 +15,6 @@ M.driver = "postgresql"
 M.paramstyle = "numeric_dollar"
 M.default_isolation_level = "READ COMMITTED"
 M.implicit_returning = true   -- no lastrowid: new keys come back through RETURNING
--- The new keys of one multi-row INSERT follow no promised order: an
--- executemany with RETURNING in parameter order goes through
--- INSERT ... SELECT ... ORDER BY (engine/returning_many.lua). Asked for as
--- a C capability (caps.multirow_insert_ordered = false) in /work/wt/CAPS_REQUESTS.md.
-M.insert_order_needs_select = true
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
   ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
 

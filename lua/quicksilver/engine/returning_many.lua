@@ -10,7 +10,7 @@
 --- * INSERT of an auto-increment key: multi-row INSERTs in batches, the
 ---   rows sorted by the new key, which holds when the keys of one INSERT are
 ---   handed out in the order of the parameter sets. Where the dialect
----   promises no such order (dialect.insert_order_needs_select: PostgreSQL)
+---   promises no such order (caps.multirow_insert_ordered false: PostgreSQL)
 ---   it is made certain as SQLAlchemy does: INSERT ... SELECT ... FROM
 ---   (VALUES (..., 0), (..., 1), ...) AS imp_sen(p0, ..., sen_counter)
 ---   ORDER BY sen_counter (each value CAST to its column's type, which the
@@ -181,7 +181,7 @@ function M.execute(conn, stmt, runs, eopts, fill)
     end
     local kind, scols = sentinel(stmt, keyset(rows[1]), rows, g.n)
     local tc, ncol
-    if kind == "autoinc" and dialect.insert_order_needs_select and g.n > 1 then
+    if kind == "autoinc" and not dialect.caps.multirow_insert_ordered and g.n > 1 then
       -- a value whose type has no SQL name cannot be CAST: row at a time
       local ok, c, nc = pcall(cast_compiled, with_sentinels(stmt, scols), dname, keyset(rows[1]))
       if ok then tc, ncol = c, nc else kind = nil end

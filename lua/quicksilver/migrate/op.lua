@@ -58,7 +58,7 @@ function ops.create_table(cx, name, ...)
   local t = schema.table(name, schema.metadata(), ...)
   -- without ALTER TABLE ... ADD CONSTRAINT every constraint goes inline
   run(cx, ddl.CreateTable(t, {inline_alter = not cx.caps.alter_table}))
-  for _, stmt in ipairs(ddl.comment_statements(t, cx.conn.dialect.name)) do run(cx, stmt) end
+  for _, stmt in ipairs(ddl.comment_statements(t, cx.conn.dialect.caps)) do run(cx, stmt) end
   for _, idx in ipairs(t.indexes) do run(cx, ddl.CreateIndex(idx)) end
   return t
 end
@@ -135,11 +135,8 @@ function ops.bulk_insert(cx, t, rows)
 end
 
 -- Where a column change is written as the whole column again (MySQL's
--- MODIFY COLUMN), which drops what it does not restate. Asked of
--- inline_comments until the capability alter_column_restates exists
--- (/work/wt/CAPS_REQUESTS.md): the one database that restates a column is
--- the one that keeps its comment in the column's definition.
-local function restates_column(caps) return caps.inline_comments end
+-- MODIFY COLUMN), which drops what it does not restate.
+local function restates_column(caps) return caps.alter_column_restates end
 
 -- The database's description of a column (inspector entry), or nil.
 local function reflected_column(conn, tname, schema_name, cname)
