@@ -815,6 +815,19 @@ void qsC_insert(qsC *c, int idx) {
   returning(c, idx, "INSERT", QS_CAP(INSERT_RETURNING));
 }
 
+/* The tail UPDATE and DELETE share: WHERE, then RETURNING (what names the
+** statement kind; cap the capability its RETURNING needs). Ends the
+** statement's depth before RETURNING, whose columns are the statement's. */
+static void where_and_returning(qsC *c, int idx, const char *what, unsigned cap) {
+  if (qsC_field(c, idx, "_where") != LUA_TNIL) {
+    qsC_puts(c, " WHERE ");
+    qsC_expr(c, lua_gettop(c->L));
+  }
+  lua_pop(c->L, 1);
+  c->depth--;
+  returning(c, idx, what, cap);
+}
+
 void qsC_update(qsC *c, int idx) {
   lua_State *L = c->L;
   int n = count_pairs(c, idx), i, multi;
@@ -848,13 +861,7 @@ void qsC_update(qsC *c, int idx) {
     qsC_puts(c, " FROM ");
     from_list(c, idx);
   }
-  if (qsC_field(c, idx, "_where") != LUA_TNIL) {
-    qsC_puts(c, " WHERE ");
-    qsC_expr(c, lua_gettop(L));
-  }
-  lua_pop(L, 1);
-  c->depth--;
-  returning(c, idx, "UPDATE", QS_CAP(UPDATE_RETURNING));
+  where_and_returning(c, idx, "UPDATE", QS_CAP(UPDATE_RETURNING));
   pop_froms(c);
 }
 
@@ -879,13 +886,7 @@ void qsC_delete(qsC *c, int idx) {
     }
     from_list(c, idx);
   }
-  if (qsC_field(c, idx, "_where") != LUA_TNIL) {
-    qsC_puts(c, " WHERE ");
-    qsC_expr(c, lua_gettop(L));
-  }
-  lua_pop(L, 1);
-  c->depth--;
-  returning(c, idx, "DELETE", QS_CAP(DELETE_RETURNING));
+  where_and_returning(c, idx, "DELETE", QS_CAP(DELETE_RETURNING));
   c->derive_target = saved_derive;
   lua_pop(L, 1);   /* the target */
   pop_froms(c);
