@@ -14,7 +14,7 @@ local util = require("quicksilver.util")
 
 local M = {}
 
-local pairs, ipairs, floor, max, min = pairs, ipairs, math.floor, math.max, math.min
+local ipairs, floor, max, min = ipairs, math.floor, math.max, math.min
 local Result = result_mod.Result
 local NULL = elements.null
 local EMPTY = {}
@@ -96,12 +96,6 @@ local function run_batch(conn, stmt, compiled, rows, first, last, eopts)
   return r.rowcount
 end
 
-local function count_keys(keys)
-  local n = 0
-  for _ in pairs(keys) do n = n + 1 end
-  return n
-end
-
 --- Runs stmt (M.applies) for each run of parameter sets with the same keys
 --- ({keys =, rows =, n =}) in batches of M.rows_per_statement rows;
 --- fill(rows, n, compiled) gives the rows with Lua-side defaults filled in.
@@ -113,14 +107,14 @@ function M.execute(conn, stmt, runs, eopts, fill)
   for _, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, dname, g.keys)
     local rows = g.rows
-    local defaults = compiled.fn_defaults
-    local per = M.rows_per_statement(conn.dialect.caps, count_keys(g.keys) + #defaults)
-    if #defaults > 0 then
+    if #compiled.fn_defaults > 0 then
       -- Lua-side defaults: the rows with them filled in, then compiled
       -- with those keys too
       rows = fill(rows, g.n, compiled)
       compiled = compiler.compile_dml(stmt, dname, util.keyset(rows[1]))
     end
+    -- a row sends one bind parameter per placeholder of the one-row statement
+    local per = M.rows_per_statement(conn.dialect.caps, #compiled.keys)
     for first = 1, g.n, per do
       total = total + run_batch(conn, stmt, compiled, rows, first, min(first + per - 1, g.n), eopts)
     end

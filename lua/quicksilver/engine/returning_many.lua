@@ -175,15 +175,17 @@ function M.execute(conn, stmt, runs, eopts, fill)
   for _, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, dname, g.keys)
     local rows = g.rows
+    local rkeys = g.keys
     if #compiled.fn_defaults > 0 then
       rows = fill(rows, g.n, compiled)
-      compiled = compiler.compile_dml(stmt, dname, keyset(rows[1]))
+      rkeys = keyset(rows[1])
+      compiled = compiler.compile_dml(stmt, dname, rkeys)
     end
-    local kind, scols = sentinel(stmt, keyset(rows[1]), rows, g.n)
+    local kind, scols = sentinel(stmt, rkeys, rows, g.n)
     local tc, ncol
     if kind == "autoinc" and not dialect.caps.multirow_insert_ordered and g.n > 1 then
       -- a value whose type has no SQL name cannot be CAST: row at a time
-      local ok, c, nc = pcall(cast_compiled, with_sentinels(stmt, scols), dname, keyset(rows[1]))
+      local ok, c, nc = pcall(cast_compiled, with_sentinels(stmt, scols), dname, rkeys)
       if ok then tc, ncol = c, nc else kind = nil end
     end
     if g.n == 1 or not kind then
@@ -191,11 +193,10 @@ function M.execute(conn, stmt, runs, eopts, fill)
       total, keys = total + t, keys or k
     else
       local xstmt, pos = with_sentinels(stmt, scols)
-      local xc = compiler.compile_dml(xstmt, dname, keyset(rows[1]))
+      local xc = compiler.compile_dml(xstmt, dname, rkeys)
       local nret = #statement.returning(stmt)
-      local ncols = 0
-      for _ in pairs(rows[1]) do ncols = ncols + 1 end
-      local per = insertmany.rows_per_statement(dialect.caps, ncols,
+      -- bind parameters per row: the placeholders of the one-row statement sent
+      local per = insertmany.rows_per_statement(dialect.caps, #(tc or xc).keys,
         dialect.caps.insertmanyvalues_page_size or RETURNING_PAGE_SIZE)
       for first = 1, g.n, per do
         local last = math.min(first + per - 1, g.n)
