@@ -1,17 +1,11 @@
--- The ORM's modules require one another at the top of the file only, and
--- in one direction: no require inside a function (the old way to hide a
--- cycle: attributes <-> loading, session <-> unitofwork), and no cycle
--- among the top-level requires either.
-local function orm_files()
-  local list = {}
-  local p = io.popen("find lua/quicksilver/orm lua/quicksilver/ext -name '*.lua' ! -name '*.d.lua' | sort")
-  for f in p:lines() do list[#list + 1] = f end
-  p:close()
-  return list
-end
+-- The ORM's modules require one another at the top of the file only: no
+-- require inside a function (the old way to hide a cycle: attributes <->
+-- loading, session <-> unitofwork). Cycles themselves, here and in every
+-- layer, are spec/layering_spec.lua's.
+local sources = require("spec.support.sources")
 
-local function modname(path)
-  return (path:gsub("^lua/", ""):gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", "."))
+local function orm_files()
+  return sources.find("find lua/quicksilver/orm lua/quicksilver/ext -name '*.lua' ! -name '*.d.lua'")
 end
 
 -- each require of the file (comments left out): {line = n, name = ..., indented = bool}
@@ -47,40 +41,5 @@ describe("orm module graph", function()
     os.remove(path)
     assert.same({{line = 1, name = "x", indented = false},
       {line = 3, name = "quicksilver.orm.y", indented = true}}, got)
-  end)
-
-  it("has no cycle among the ORM's modules", function()
-    local deps = {}
-    for _, path in ipairs(orm_files()) do
-      local me = modname(path)
-      deps[me] = {}
-      for _, r in ipairs(requires_of(path)) do
-        if r.name:find("^quicksilver%.orm") or r.name:find("^quicksilver%.ext") then
-          deps[me][#deps[me] + 1] = r.name
-        end
-      end
-    end
-    -- depth-first: a module met again while on the path closes a cycle
-    local state, cycles = {}, {}
-    local path = {}
-    local function visit(m)
-      if state[m] == "done" then return end
-      if state[m] == "open" then
-        local from
-        for i = 1, #path do if path[i] == m then from = i end end
-        cycles[#cycles + 1] = table.concat(path, " -> ", from) .. " -> " .. m
-        return
-      end
-      state[m] = "open"
-      path[#path + 1] = m
-      for _, d in ipairs(deps[m] or {}) do visit(d) end
-      path[#path] = nil
-      state[m] = "done"
-    end
-    local names = {}
-    for m in pairs(deps) do names[#names + 1] = m end
-    table.sort(names)
-    for _, m in ipairs(names) do visit(m) end
-    assert.same({}, cycles)
   end)
 end)
