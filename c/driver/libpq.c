@@ -975,6 +975,10 @@ static void xReset(qs_dstmt *s) {
 
 /* Never talks to the server: the name goes to the DEALLOCATE queue. */
 static void xFinalize(qs_dstmt *s) {
+  /* Finalized in the middle of its own operation (the caller abandoned it):
+  ** the operation stays in progress with no statement, so every later call
+  ** is refused (QS_MISUSE) and the connection can only be closed. */
+  if (s->c->stmt == s) s->c->stmt = NULL;
   forget(s);
   free_stmt(s);
 }
@@ -1133,6 +1137,7 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
   }
   return pipe_end(c, changes, err);
 failed:
+  PQclear(c->keep);
   c->keep = c->m_error;   /* lost() reports it if the server said why */
   c->m_error = NULL;
   *changes = c->m_changes;
