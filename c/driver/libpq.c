@@ -249,7 +249,21 @@ static int leave(qs_dconn *c, int rc) {
 /* The connection failed while sending or reading: the error a result
 ** already gave (a backend terminated says why before it goes) or libpq's. */
 static int lost(qs_dconn *c, qs_error *err) {
-  int rc = fail_conn(c, err, c->keep && is_error(c->keep) ? c->keep : NULL);
+  int rc, i;
+  /* libpq keeps what it read before the connection failed: a backend's
+  ** last words ("terminating connection due to administrator command") are
+  ** parsed into results here (the socket is gone, so nothing waits) */
+  for (i = 0; i < 16 && PQstatus(c->pg) == CONNECTION_BAD; i++) {
+    PGresult *r = PQgetResult(c->pg);
+    if (r == NULL) break;
+    if (c->keep == NULL || (!is_error(c->keep) && is_error(r))) {
+      PQclear(c->keep);
+      c->keep = r;
+    } else {
+      PQclear(r);
+    }
+  }
+  rc = fail_conn(c, err, c->keep && is_error(c->keep) ? c->keep : NULL);
   if (PQstatus(c->pg) != CONNECTION_BAD) {
     /* libpq refused a command (out of memory, a protocol state it does not
     ** expect): the session can no longer be trusted either */
