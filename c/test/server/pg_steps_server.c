@@ -174,10 +174,13 @@ static void set_opt(const char **keys, const char **vals, int *n, const char *k,
   vals[(*n)++] = v;
 }
 
+/* libpq "options" for the next connect_nb, or NULL. */
+static const char *server_options;
+
 /* A connection made in steps, non-blocking; NULL when it failed (err says why). */
 static qs_conn *connect_nb(char **argv, const char *port, const char *timeout, int *waits,
                            qs_error *err) {
-  const char *keys[6], *vals[6];
+  const char *keys[7], *vals[7];
   int n = 0;
   qs_conn *c = NULL;
   op o;
@@ -187,6 +190,7 @@ static qs_conn *connect_nb(char **argv, const char *port, const char *timeout, i
   set_opt(keys, vals, &n, "password", argv[4]);
   set_opt(keys, vals, &n, "database", argv[5]);
   set_opt(keys, vals, &n, "connect_timeout", timeout);
+  set_opt(keys, vals, &n, "options", server_options);
   if (qs_conn_start(&qs_libpq_driver, n, keys, vals, &c, err) != QS_OK) return NULL;
   qs_conn_set_nonblocking(c, 1);
   op_init(&o, c, K_CONNECT, NULL);
@@ -271,6 +275,29 @@ static void check_connect(char **argv) {
   if (c) qs_conn_free(c);
   if (lfd >= 0) close(lfd);
   qs_error_clear(&err);
+}
+
+/* A role or server with another date or interval style is set back to the
+** ones the driver reads, by a query that is part of the connect's steps. */
+static void check_datestyle(char **argv) {
+  qs_error err;
+  qs_conn *c;
+  op o;
+  memset(&err, 0, sizeof err);
+  server_options = "-c DateStyle=SQL,DMY -c IntervalStyle=iso_8601";
+  c = connect_nb(argv, argv[2], NULL, NULL, &err);
+  server_options = NULL;
+  CHECK("connect with another DateStyle", c != NULL);
+  if (c == NULL) {
+    printf("     (%s)\n", err.message ? err.message : "?");
+    qs_error_clear(&err);
+    return;
+  }
+  op_init(&o, c, K_QUERY, "SHOW DateStyle");
+  CHECK("... set back to ISO by the connect", run1(&o) == QS_OK && strncmp(o.text, "ISO", 3) == 0);
+  op_init(&o, c, K_QUERY, "SHOW IntervalStyle");
+  CHECK("... and the interval style to postgres", run1(&o) == QS_OK && strcmp(o.text, "postgres") == 0);
+  qs_conn_free(c);
 }
 
 static void check_overlap(qs_conn *a, qs_conn *b) {
@@ -399,6 +426,7 @@ int main(int argc, char **argv) {
   }
   memset(&err, 0, sizeof err);
   check_connect(argv);
+  check_datestyle(argv);
   a = connect_nb(argv, argv[2], NULL, NULL, &err);
   b = a ? connect_nb(argv, argv[2], NULL, NULL, &err) : NULL;
   if (a == NULL || b == NULL) {
