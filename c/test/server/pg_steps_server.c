@@ -381,6 +381,26 @@ static void check_many(qs_conn *c) {
   CHECK("a failing set fails the batch (IntegrityError)", o.rc == QS_INTEGRITY);
   CHECK("... nothing of it kept, the connection goes on",
         query_int(c, "SELECT count(*) FROM steps_many") == MANY_SETS);
+  /* a batch is timed as a whole, as any statement: cancelled past its limit */
+  for (i = 0; i < 20; i++) {
+    vals[2 * i].type = QS_TFLOAT;
+    vals[2 * i].u.f = 0.1;
+  }
+  op_init(&o, c, K_TIMEOUT, NULL);
+  o.ms = 300;
+  run1(&o);
+  op_init(&o, c, K_MANY, "SELECT pg_sleep($1::float8), $2::text");
+  o.nsets = 20;
+  o.vals = vals;
+  t0 = qs_clock();
+  run1(&o);
+  CHECK("a batch past the statement timeout is cancelled", o.rc == QS_OPERATIONAL &&
+        strstr(message(c), "statement timeout (300 ms) exceeded") != NULL);
+  CHECK("... at its limit, not after 20 x 0.1 s", qs_clock() - t0 < 1.5);
+  printf("     (%.2f s: %s)\n", qs_clock() - t0, message(c));
+  op_init(&o, c, K_TIMEOUT, NULL);
+  run1(&o);
+  CHECK("... the connection goes on", query_int(c, "SELECT 8") == 8);
   free(vals);
 }
 
