@@ -262,6 +262,12 @@ static void check_connect(char **argv) {
   if (c) qs_conn_free(c);
   qs_error_clear(&err);
 
+  c = connect_nb(argv, argv[2], "soon", NULL, &err);
+  CHECK("a connect_timeout that is not whole seconds is refused (ArgumentError)",
+        c == NULL && err.code == QS_ARGUMENT && err.message && strstr(err.message, "connect_timeout") != NULL);
+  if (c) qs_conn_free(c);
+  qs_error_clear(&err);
+
   port = local_port(1, &lfd);
   snprintf(portbuf, sizeof portbuf, "%d", port);
   t0 = qs_clock();
