@@ -84,6 +84,7 @@ struct qs_dconn {
   unsigned counter;          /* statement names: qs_1, qs_2, ... */
   int64_t changes;           /* rows changed by the last statement */
   unsigned ddl_epoch;        /* bumped by every DDL statement on this connection */
+  unsigned session_epoch;    /* bumped by DISCARD ALL / DEALLOCATE ALL: every statement gone */
   char *notices[MAX_NOTICES];
   int nnotices;
   PGcancel *cancel;          /* made at connect: PQcancel is thread-safe with it */
@@ -119,6 +120,7 @@ struct qs_dstmt {
   char name[24];
   char *sql;
   int on_server;             /* prepared under name on the server */
+  unsigned session_epoch;    /* the connection's session_epoch when prepared */
   int nparams;
   int ncols;
   char **colnames;           /* from describing the prepared statement */
@@ -665,6 +667,7 @@ static int prepare_steps(qs_dstmt *s, qs_error *err) {
           return leave(c, rc);
         }
         s->on_server = 1;
+        s->session_epoch = c->session_epoch;
         c->sub = PREP_DESCRIBE;
         break;
       case PREP_DESCRIBE:
@@ -686,7 +689,9 @@ static int prepare_steps(qs_dstmt *s, qs_error *err) {
 /* Queues s's server-side statement for deallocation (xFinalize, preparing
 ** again). */
 static void forget(qs_dstmt *s) {
-  if (s->on_server && PQstatus(s->c->pg) == CONNECTION_OK) dq_add(s->c, s->name);
+  if (s->on_server && s->session_epoch == s->c->session_epoch &&
+      PQstatus(s->c->pg) == CONNECTION_OK)
+    dq_add(s->c, s->name);
   s->on_server = 0;
 }
 
@@ -772,12 +777,21 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
 
 /* DDL makes prepared statements of this connection stale; noticing it here
 ** lets them be prepared again before they fail (a failure inside a
-** transaction would abort it). */
+** transaction would abort it). DISCARD ALL and DEALLOCATE ALL (run by hand)
+** drop them all: they are prepared again, and none is deallocated again (a
+** DEALLOCATE of a name the server no longer has would fail, and abort the
+** caller's transaction). */
 static void note_ddl(qs_dconn *c, const PGresult *r) {
   const char *st = PQcmdStatus((PGresult *)r);
-  if (st && (strncmp(st, "ALTER", 5) == 0 || strncmp(st, "DROP", 4) == 0 ||
-             strncmp(st, "CREATE", 6) == 0 || strncmp(st, "COMMENT", 7) == 0))
+  if (st == NULL) return;
+  if (strncmp(st, "ALTER", 5) == 0 || strncmp(st, "DROP", 4) == 0 ||
+      strncmp(st, "CREATE", 6) == 0 || strncmp(st, "COMMENT", 7) == 0) {
     c->ddl_epoch++;
+  } else if (strcmp(st, "DISCARD ALL") == 0 || strcmp(st, "DEALLOCATE ALL") == 0) {
+    c->session_epoch++;
+    c->ddl_epoch++;
+    c->dq_len = 0;
+  }
 }
 
 static int is_stale_plan(const PGresult *r) {
@@ -792,7 +806,8 @@ static int is_stale_plan(const PGresult *r) {
 static int ready_stmt(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
-  if (c->phase == 0 && !c->reprepare && (s->epoch != c->ddl_epoch || !s->on_server)) {
+  if (c->phase == 0 && !c->reprepare &&
+      (s->epoch != c->ddl_epoch || !s->on_server || s->session_epoch != c->session_epoch)) {
     forget(s);
     c->reprepare = 1;
   }

@@ -411,6 +411,7 @@ static void check_many(qs_conn *c) {
 }
 
 static void check_deallocate(qs_conn *c) {
+  op o;
   const char *count = "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT 11'";
   qs_conn_set_cache_size(c, 2);
   CHECK("a cached statement", query_int(c, "SELECT 11") == 11);
@@ -419,6 +420,21 @@ static void check_deallocate(qs_conn *c) {
   CHECK("another statement", query_int(c, "SELECT 12") == 12);
   CHECK("the evicted one is deallocated by the next operation", query_int(c, count) == 0);
   CHECK("... the cached ones stay", query_int(c, "SELECT count(*) FROM pg_prepared_statements") == 2);
+  /* DEALLOCATE ALL by hand: the cached statements are prepared again, and
+  ** none is deallocated again (inside a transaction that would abort it) */
+  qs_conn_set_cache_size(c, 1);
+  CHECK("a cached statement again", query_int(c, "SELECT 11") == 11);
+  op_init(&o, c, K_EXEC, "DEALLOCATE ALL");
+  CHECK("DEALLOCATE ALL by hand", run1(&o) == QS_OK);
+  CHECK("... the statement is prepared again", query_int(c, "SELECT 11") == 11);
+  op_init(&o, c, K_EXEC, "DEALLOCATE ALL");
+  run1(&o);
+  op_init(&o, c, K_EXEC, "BEGIN");
+  CHECK("begin", run1(&o) == QS_OK);
+  CHECK("a statement evicting one the server dropped, in the transaction", query_int(c, "SELECT 12") == 12);
+  CHECK("... the transaction is not aborted", query_int(c, "SELECT 13") == 13);
+  op_init(&o, c, K_EXEC, "COMMIT");
+  CHECK("commit", run1(&o) == QS_OK);
   qs_conn_set_cache_size(c, 64);
 }
 
