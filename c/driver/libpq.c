@@ -1,26 +1,37 @@
 /*
-** libpq.c: the PostgreSQL driver, the qs_driver table over libpq.
+** libpq.c: the PostgreSQL driver, the qs_driver table over libpq's
+** asynchronous API.
+**
+** Every operation that talks to the server is a state machine kept in the
+** connection (psycopg 3's generators in C): it sends what it can, reads what
+** has arrived, and returns QS_WAIT with what it waits for (xWait) when the
+** socket is not ready; called again, it continues. The socket is always in
+** libpq's non-blocking mode, so one code path serves both of the core's
+** modes: blocking (c/core/conn.c polls the socket) and non-blocking (a
+** coroutine scheduler waits). The core also keeps the statement timeout
+** (bClientTimeout): past the deadline it calls xCancel and the server's
+** "canceling statement" error comes back as any other.
 **
 ** Statements are server-side prepared (one name per cached statement; the
 ** generic connection's cache keeps them), so the server parses each SQL text
-** once per connection. A statement prepared before an ALTER TABLE can fail
-** with "cached plan must not change result type": it is prepared again and
-** run once more. Parameters travel as text (bytea as binary) with the types
-** the server infers; where it cannot ("could not determine data type of
+** once per connection. xFinalize never talks to the server: the name is
+** queued, and the next operation first sends one DEALLOCATE query for all
+** queued names. A statement prepared before an ALTER TABLE can fail with
+** "cached plan must not change result type": it is prepared again and run
+** once more. Parameters travel as text (bytea as binary) with the types the
+** server infers; where it cannot ("could not determine data type of
 ** parameter"), the statement is prepared again with text parameters.
 ** Results come back buffered in text form and are converted by type OID.
 ** Notices are kept in a small C buffer: the notice receiver never calls Lua.
-** With a statement timeout, statements are sent asynchronously and awaited
-** with poll(); past the deadline a cancel request (PQcancel) stops them, and
-** a server that ignores it too marks the connection broken.
 **
 ** Options: host, port, user, password, database, and any libpq keyword
-** (sslmode, sslrootcert, connect_timeout, application_name, options).
+** (sslmode, sslrootcert, connect_timeout, application_name, options);
+** connect_timeout is enforced here (libpq leaves it to the application when
+** connecting with PQconnectPoll), reported through xWait.
 */
 #include "quicksilver.h"
 
-#include <errno.h>
-#include <poll.h>
+#include <pthread.h>
 #include <postgresql/libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +50,6 @@
 #define OID_INTERVAL 1186
 
 /* SQLSTATEs the driver acts on. */
-#define SQLSTATE_QUERY_CANCELED "57014"            /* our timeout's cancel, among others */
 #define SQLSTATE_INDETERMINATE_DATATYPE "42P18"    /* a parameter nothing types */
 
 /* Parameters made text one by one when the server cannot type them; the
@@ -49,31 +59,68 @@
 #define NUM_TEXT_SIZE 32
 /* Connection options passed through, besides the two the driver adds. */
 #define MAX_CONN_OPTIONS 36
-/* Milliseconds one poll waits while a pipeline's output does not drain. */
-#define FLUSH_POLL_MS 10000
+/* executemany: queries queued between two attempts to send and read, so
+** that neither direction's buffer fills while the other waits. */
+#define PIPE_CHUNK 64
+/* DEALLOCATE names queued beyond which the queue's memory is not kept
+** growing: xFinalize then forgets the name (the session ends it). */
+#define MAX_DEALLOC_BYTES (1 << 20)
 
 #define MAX_NOTICES 16
-/* Seconds to wait for a cancelled statement to end before giving the
-** connection up (a server that has not stopped by then will not). */
-#define CANCEL_GRACE 5.0
+
+/* The operation in progress on a connection. */
+enum {
+  OP_NONE, OP_CONNECT, OP_PREPARE, OP_EXEC, OP_STEP, OP_EXECMANY
+};
+static const char *const op_names[] = {
+  "nothing", "a connect", "a prepare", "an exec", "an execute", "an executemany"
+};
+
+/* Where a prepare (xPrepare, or preparing again before an execution) is. */
+enum { PREP_SEND, PREP_READ, PREP_DESCRIBE, PREP_DESCRIBED };
 
 struct qs_dconn {
   PGconn *pg;
   unsigned counter;          /* statement names: qs_1, qs_2, ... */
   int64_t changes;           /* rows changed by the last statement */
   unsigned ddl_epoch;        /* bumped by every DDL statement on this connection */
+  unsigned session_epoch;    /* bumped by DISCARD ALL / DEALLOCATE ALL: every statement gone */
   char *notices[MAX_NOTICES];
   int nnotices;
   PGcancel *cancel;          /* made at connect: PQcancel is thread-safe with it */
-  int timeout_ms;            /* per statement, 0 none */
-  int timed_out;             /* the last statement was cancelled by the timeout */
-  int broken;                /* a timed-out statement never ended: give the connection up */
+  int connected;
+  int timeout_ms;            /* per statement, 0 none (the core enforces it) */
+  /* connecting */
+  double connect_deadline;   /* qs_clock() seconds; 0 none */
+  int connect_timeout;       /* seconds, for the message */
+  /* the operation in progress */
+  int op;                    /* OP_* */
+  int phase;                 /* the operation's own steps; 0: the DEALLOCATE queue */
+  int sub;                   /* PREP_* while preparing */
+  int want;                  /* QS_WAIT_READ|QS_WAIT_WRITE it waits for */
+  int seen;                  /* what the last wait saw (xReady) */
+  int just_sent;             /* a command went out: nothing to read before a wait */
+  int reprepare;             /* the statement is prepared again before it runs */
+  int attempt;               /* executions of the statement in this operation */
+  qs_dstmt *stmt;            /* the statement it works on (xPrepare: the new one) */
+  PGresult *keep;            /* results being read: the first error, else the last */
+  /* executemany */
+  const qs_value *m_vals;
+  int m_nsets, m_nparams, m_next, m_pending;
+  int m_synced;              /* the sync's result came: the batch is over */
+  int64_t m_changes;
+  PGresult *m_error;         /* the first failure */
+  /* DEALLOCATE queue: "DEALLOCATE qs_1;DEALLOCATE qs_2;..." */
+  char *dq;
+  size_t dq_len, dq_cap;
 };
 
 struct qs_dstmt {
   qs_dconn *c;
   char name[24];
   char *sql;
+  int on_server;             /* prepared under name on the server */
+  unsigned session_epoch;    /* the connection's session_epoch when prepared */
   int nparams;
   int ncols;
   char **colnames;           /* from describing the prepared statement */
@@ -125,6 +172,8 @@ static int classify(const char *state) {
   return QS_OPERATIONAL;   /* 08 connection, 40 rollback, 53-58 resources, 57 cancel... */
 }
 
+/* The failure res reports (NULL: the connection's own message). A dead
+** connection is always OPERATIONAL with invalidated set. */
 static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
   const char *msg = res ? PQresultErrorMessage(res) : NULL;
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -133,12 +182,10 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
   int code;
   if (msg == NULL || *msg == '\0') msg = PQerrorMessage(c->pg);
   if (msg == NULL || *msg == '\0') msg = "unknown PostgreSQL error";
-  if (c->broken) msg = "statement timeout: the server did not end the cancelled statement; "
-                       "connection given up";
   n = strlen(msg);
   while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
   code = classify(state);
-  err->invalidated = PQstatus(c->pg) == CONNECTION_BAD || c->broken;
+  err->invalidated = PQstatus(c->pg) == CONNECTION_BAD;
   if (err->invalidated) code = QS_OPERATIONAL;
   err->driver_code = 0;
   if (state) {
@@ -154,16 +201,199 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
     err->constraint = malloc(cn + 1);
     if (err->constraint) memcpy(err->constraint, cons, cn + 1);
   }
-  if (c->timed_out && state && strcmp(state, SQLSTATE_QUERY_CANCELED) == 0)
-    return qs_error_set(err, code, "statement timeout (%d ms) exceeded: %.*s", c->timeout_ms,
-                        (int)n, msg);
   return qs_error_set(err, code, "%.*s", (int)n, msg);
+}
+
+static int is_error(const PGresult *r) {
+  ExecStatusType st = PQresultStatus(r);
+  return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+}
+
+/* ---- the operation in progress ------------------------------------------ */
+
+/* Begins op (first call) or goes on with it (the same member called again).
+** Another operation in progress is the caller's bug: refused, its state
+** untouched. */
+static int enter(qs_dconn *c, int op, qs_dstmt *s, qs_error *err) {
+  if (c->op == OP_NONE) {
+    c->op = op;
+    c->phase = 0;
+    c->sub = PREP_SEND;
+    c->want = 0;
+    c->seen = 0;
+    c->just_sent = 0;
+    c->reprepare = 0;
+    c->attempt = 0;
+    c->stmt = s;
+    return QS_OK;
+  }
+  if (c->op == op && (s == NULL || c->stmt == s)) return QS_OK;
+  return qs_error_set(err, QS_MISUSE,
+                      "cannot begin %s while %s is in progress on this PostgreSQL "
+                      "connection (one operation at a time)",
+                      op_names[op], op_names[c->op]);
+}
+
+/* Ends the operation (done or failed): nothing of it is kept. */
+static int leave(qs_dconn *c, int rc) {
+  c->op = OP_NONE;
+  c->phase = 0;
+  c->want = 0;
+  c->stmt = NULL;
+  c->m_vals = NULL;
+  PQclear(c->keep);
+  c->keep = NULL;
+  PQclear(c->m_error);
+  c->m_error = NULL;
+  return rc;
+}
+
+/* The connection failed while sending or reading: the error a result
+** already gave (a backend terminated says why before it goes) or libpq's. */
+static int lost(qs_dconn *c, qs_error *err) {
+  int rc, i;
+  /* libpq keeps what it read before the connection failed: a backend's
+  ** last words ("terminating connection due to administrator command") are
+  ** parsed into results here (the socket is gone, so nothing waits) */
+  for (i = 0; i < 16 && PQstatus(c->pg) == CONNECTION_BAD; i++) {
+    PGresult *r = PQgetResult(c->pg);
+    if (r == NULL) break;
+    if (c->keep == NULL || (!is_error(c->keep) && is_error(r))) {
+      PQclear(c->keep);
+      c->keep = r;
+    } else {
+      PQclear(r);
+    }
+  }
+  rc = fail_conn(c, err, c->keep && is_error(c->keep) ? c->keep : NULL);
+  if (PQstatus(c->pg) != CONNECTION_BAD) {
+    /* libpq refused a command (out of memory, a protocol state it does not
+    ** expect): the session can no longer be trusted either */
+    err->invalidated = 1;
+    rc = err->code = QS_OPERATIONAL;
+  }
+  return leave(c, rc);
+}
+
+/* A command went out (PQsend*): its bytes are flushed and its results read
+** by read_results. */
+static void sent(qs_dconn *c) {
+  c->just_sent = 1;
+  PQclear(c->keep);
+  c->keep = NULL;
+}
+
+static void note_ddl(qs_dconn *c, const PGresult *r);
+
+/* Sends what libpq holds and reads the results of the command sent last
+** until libpq has them all: c->keep holds the first error, else the last
+** result (NULL: none). QS_OK when done, QS_WAIT (c->want set), or an error
+** when the connection failed (the operation then ended). */
+static int read_results(qs_dconn *c, qs_error *err) {
+  PGconn *pg = c->pg;
+  for (;;) {
+    PGresult *r;
+    int f = PQflush(pg);
+    if (f < 0) return lost(c, err);
+    if (f == 1) {   /* the socket's buffer is full: read meanwhile (the server may wait on us) */
+      if (!PQconsumeInput(pg)) return lost(c, err);
+      c->want = QS_WAIT_READ | QS_WAIT_WRITE;
+      return QS_WAIT;
+    }
+    if (c->just_sent) {   /* no reply can be there yet: wait before reading */
+      c->just_sent = 0;
+      c->want = QS_WAIT_READ;
+      return QS_WAIT;
+    }
+    if (PQisBusy(pg)) {
+      if (!PQconsumeInput(pg)) return lost(c, err);
+      if (PQisBusy(pg)) {
+        c->want = QS_WAIT_READ;
+        return QS_WAIT;
+      }
+    }
+    r = PQgetResult(pg);
+    if (r == NULL) {
+      c->want = 0;
+      if (PQstatus(pg) == CONNECTION_BAD) return lost(c, err);
+      return QS_OK;
+    }
+    if (!is_error(r)) note_ddl(c, r);
+    if (c->keep != NULL && is_error(c->keep)) {
+      PQclear(r);
+    } else {
+      PQclear(c->keep);
+      c->keep = r;
+    }
+  }
+}
+
+/* Takes the result read_results kept (the caller owns it). */
+static PGresult *take(qs_dconn *c) {
+  PGresult *r = c->keep;
+  c->keep = NULL;
+  return r;
+}
+
+/* ---- the DEALLOCATE queue ----------------------------------------------- */
+
+static void dq_add(qs_dconn *c, const char *name) {
+  size_t need = c->dq_len + strlen(name) + sizeof "DEALLOCATE ;";
+  if (need > MAX_DEALLOC_BYTES) return;
+  if (need > c->dq_cap) {
+    size_t cap = c->dq_cap ? c->dq_cap * 2 : 256;
+    char *p;
+    while (cap < need) cap *= 2;
+    p = realloc(c->dq, cap);
+    if (p == NULL) return;   /* out of memory: the session ends the statement */
+    c->dq = p;
+    c->dq_cap = cap;
+  }
+  c->dq_len += (size_t)snprintf(c->dq + c->dq_len, c->dq_cap - c->dq_len, "DEALLOCATE %s;", name);
+}
+
+/* Phase 0 of every operation but connect: the statements finalized since the
+** last one are deallocated, in one query. Skipped while the transaction is
+** aborted (the server would refuse it): they go with a later operation. A
+** failure that aborts the caller's transaction is the operation's error. */
+static int run_deallocs(qs_dconn *c, qs_error *err) {
+  int rc;
+  if (c->phase == 0) {
+    if (c->dq_len == 0 || PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+      c->phase = 1;
+      return QS_OK;
+    }
+    if (!PQsendQuery(c->pg, c->dq)) return lost(c, err);
+    c->dq_len = 0;
+    c->phase = -1;
+    sent(c);
+  }
+  rc = read_results(c, err);
+  if (rc != QS_OK) return rc;
+  c->phase = 1;
+  if (c->keep && is_error(c->keep) && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+    return leave(c, fail_conn(c, err, c->keep));
+  PQclear(take(c));
+  return QS_OK;
+}
+
+/* ---- connecting ----------------------------------------------------------- */
+
+static int connect_error(qs_dconn *c, qs_error *err, const char *why) {
+  const char *msg = why ? why : PQerrorMessage(c->pg);
+  size_t len = msg ? strlen(msg) : 0;
+  int rc;
+  while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' ')) len--;
+  rc = qs_error_set(err, QS_OPERATIONAL, "could not connect to PostgreSQL: %.*s", (int)len,
+                    msg ? msg : "");
+  err->invalidated = 1;
+  return rc;
 }
 
 static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
                  qs_error *err) {
   const char *k[MAX_CONN_OPTIONS + 3], *v[MAX_CONN_OPTIONS + 3];   /* + 2 added + NULL */
-  int i, n = 0;
+  int i, n = 0, timeout = 0;
   qs_dconn *c;
   *out = NULL;
   if (nopt > MAX_CONN_OPTIONS)   /* refused, never dropped */
@@ -173,6 +403,15 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
     const char *key = keys[i];
     if (strcmp(key, "database") == 0) key = "dbname";
     else if (strcmp(key, "username") == 0) key = "user";
+    else if (strcmp(key, "connect_timeout") == 0) {
+      /* libpq's reading of it: whole seconds, 0 or less none, at least 2 */
+      char *end;
+      long t = strtol(vals[i], &end, 10);
+      if (end == vals[i] || *end != '\0')
+        return qs_error_set(err, QS_ARGUMENT, "invalid connect_timeout '%s': whole seconds expected",
+                            vals[i]);
+      timeout = t <= 0 ? 0 : t < 2 ? 2 : t > 86400 ? 86400 : (int)t;
+    }
     k[n] = key;
     v[n] = vals[i];
     n++;
@@ -182,58 +421,139 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
   k[n] = NULL; v[n] = NULL;
   c = calloc(1, sizeof *c);
   if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-  c->pg = PQconnectdbParams(k, v, 0);
+  c->pg = PQconnectStartParams(k, v, 0);
   if (c->pg == NULL) {
     free(c);
     return qs_error_set(err, QS_NOMEM, "out of memory");
   }
-  if (PQstatus(c->pg) != CONNECTION_OK) {
-    int rc;
-    const char *msg = PQerrorMessage(c->pg);
-    size_t len = msg ? strlen(msg) : 0;
-    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' ')) len--;
-    rc = qs_error_set(err, QS_OPERATIONAL, "could not connect to PostgreSQL: %.*s", (int)len,
-                      msg ? msg : "");
-    err->invalidated = 1;
+  if (PQstatus(c->pg) == CONNECTION_BAD) {   /* bad options, or refused at once */
+    int rc = connect_error(c, err, NULL);
     PQfinish(c->pg);
     free(c);
     return rc;
   }
   PQsetNoticeReceiver(c->pg, notice_receiver, c);
-  {
-    /* Values are read in the ISO date style and the "postgres" interval
-    ** style (the defaults); a server or role configured otherwise is set
-    ** back for this session (the server reports both at connect, so the
-    ** default case costs nothing). */
-    const char *ds = PQparameterStatus(c->pg, "DateStyle");
-    const char *is = PQparameterStatus(c->pg, "IntervalStyle");
-    if ((ds && strncmp(ds, "ISO", 3) != 0) || (is && strcmp(is, "postgres") != 0)) {
-      PGresult *r = PQexec(c->pg, "SET datestyle TO ISO; SET intervalstyle TO postgres");
-      int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-      if (!ok) {
-        int rc = fail_conn(c, err, r);
-        PQclear(r);
-        PQfinish(c->pg);
-        free(c);
-        return rc;
-      }
-      PQclear(r);
-    }
-  }
-  c->cancel = PQgetCancel(c->pg);
+  c->connect_timeout = timeout;
+  if (timeout > 0) c->connect_deadline = qs_clock() + timeout;
+  c->op = OP_CONNECT;      /* xConnect goes on with it */
   *out = c;
   return QS_OK;
 }
 
+/* Connect steps: 0 PQconnectPoll until connected (libpq's loop: wait for
+** writing first, then for what each poll says); 1 the date style query sent,
+** its result read. */
+static int xConnect(qs_dconn *c, qs_error *err) {
+  if (c->op != OP_CONNECT) {
+    if (c->op == OP_NONE && c->connected) return QS_OK;
+    return qs_error_set(err, QS_MISUSE, "cannot begin a connect while %s is in progress on this "
+                                        "PostgreSQL connection (one operation at a time)",
+                        op_names[c->op]);
+  }
+  if ((c->seen & QS_WAIT_TIMEOUT) ||
+      (c->connect_deadline > 0 && qs_clock() >= c->connect_deadline)) {
+    char why[96];
+    snprintf(why, sizeof why, "timeout expired (connect_timeout %d s)", c->connect_timeout);
+    return leave(c, connect_error(c, err, why));
+  }
+  c->seen = 0;
+  if (c->phase == 0) {
+    if (!c->attempt) {   /* the first call: as if the last poll said "writing" */
+      c->attempt = 1;
+      c->want = QS_WAIT_WRITE;
+      return QS_WAIT;
+    }
+    switch (PQconnectPoll(c->pg)) {
+      case PGRES_POLLING_READING:
+        c->want = QS_WAIT_READ;
+        return QS_WAIT;
+      case PGRES_POLLING_WRITING:
+        c->want = QS_WAIT_WRITE;
+        return QS_WAIT;
+      case PGRES_POLLING_FAILED:
+        return leave(c, connect_error(c, err, NULL));
+      default:
+        break;
+    }
+    if (PQsetnonblocking(c->pg, 1) != 0) return leave(c, connect_error(c, err, NULL));
+    {
+      /* Values are read in the ISO date style and the "postgres" interval
+      ** style (the defaults); a server or role configured otherwise is set
+      ** back for this session (the server reports both at connect, so the
+      ** default case costs nothing). */
+      const char *ds = PQparameterStatus(c->pg, "DateStyle");
+      const char *is = PQparameterStatus(c->pg, "IntervalStyle");
+      if ((ds && strncmp(ds, "ISO", 3) != 0) || (is && strcmp(is, "postgres") != 0)) {
+        if (!PQsendQuery(c->pg, "SET datestyle TO ISO; SET intervalstyle TO postgres"))
+          return leave(c, connect_error(c, err, NULL));
+        sent(c);
+        c->phase = 1;
+      } else {
+        c->phase = 2;
+      }
+    }
+  }
+  if (c->phase == 1) {
+    int rc = read_results(c, err);
+    if (rc == QS_WAIT) return rc;
+    if (rc != QS_OK) {
+      err->invalidated = 1;
+      return rc;
+    }
+    if (c->keep && is_error(c->keep)) {
+      rc = fail_conn(c, err, c->keep);
+      err->invalidated = 1;
+      return leave(c, rc);
+    }
+  }
+  c->cancel = PQgetCancel(c->pg);
+  c->connect_deadline = 0;
+  c->connected = 1;
+  return leave(c, QS_OK);
+}
+
+static void free_stmt(qs_dstmt *s);
+
 static void xClose(qs_dconn *c) {
   int i;
+  if (c->op == OP_PREPARE && c->stmt) free_stmt(c->stmt);   /* never handed out */
+  leave(c, QS_OK);
   if (c->cancel) PQfreeCancel(c->cancel);
   PQfinish(c->pg);
   for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
+  free(c->dq);
   free(c);
 }
 
-static void free_shape(qs_dstmt *s) {
+static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
+  *fd = PQsocket(c->pg);
+  *timeout_ms = -1;
+  if (c->op == OP_NONE) return 0;
+  if (c->op == OP_CONNECT && c->connect_deadline > 0) {
+    double left = c->connect_deadline - qs_clock();
+    *timeout_ms = left <= 0 ? 0 : (int)(left * 1000.0) + 1;
+  }
+  return c->want;
+}
+
+/* The next call reads and writes whatever it can, so what the wait saw
+** matters only to a connect (its timeout). */
+static void xReady(qs_dconn *c, int events) { c->seen = events; }
+
+/* ---- statements ------------------------------------------------------------ */
+
+static void free_params(qs_dstmt *s) {
+  free((void *)s->values);
+  free(s->lengths);
+  free(s->formats);
+  free(s->numbuf);
+  s->values = NULL;
+  s->lengths = NULL;
+  s->formats = NULL;
+  s->numbuf = NULL;
+}
+
+static void free_columns(qs_dstmt *s) {
   int i;
   if (s->colnames) {
     for (i = 0; i < s->ncols; i++) free(s->colnames[i]);
@@ -241,122 +561,177 @@ static void free_shape(qs_dstmt *s) {
   }
   free(s->coltypes);
   free(s->paramtypes);
-  free((void *)s->values);
-  free(s->lengths);
-  free(s->formats);
-  free(s->numbuf);
   s->colnames = NULL;
   s->coltypes = NULL;
   s->paramtypes = NULL;
-  s->values = NULL;
-  s->lengths = NULL;
-  s->formats = NULL;
-  s->numbuf = NULL;
+  s->ncols = 0;
 }
 
-/* Prepares s->sql under s->name (types: NULL for inferred) and learns its
-** parameters and result columns. */
-static int prepare(qs_dstmt *s, const Oid *types, int ntypes, qs_error *err) {
-  PGresult *r;
-  int i;
-  r = PQprepare(s->c->pg, s->name, s->sql, ntypes, types);
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-    int rc = fail_conn(s->c, err, r);
-    PQclear(r);
-    return rc;
+static void free_stmt(qs_dstmt *s) {
+  PQclear(s->res);
+  free_columns(s);
+  free_params(s);
+  free(s->given);
+  free(s->bytes);
+  free(s->sql);
+  free(s);
+}
+
+/* Learns the parameters and result columns from a description. Preparing
+** again (the same SQL) keeps the parameter arrays: bound values live there. */
+static int take_shape(qs_dstmt *s, const PGresult *r, qs_error *err) {
+  int i, nparams = PQnparams(r), ncols = PQnfields(r);
+  char **colnames = calloc((size_t)ncols + 1, sizeof(char *));
+  Oid *coltypes = calloc((size_t)ncols + 1, sizeof(Oid));
+  Oid *paramtypes = calloc((size_t)nparams + 1, sizeof(Oid));
+  int fresh = s->values == NULL || nparams != s->nparams;
+  if (colnames && coltypes && paramtypes && fresh) {
+    free_params(s);
+    s->values = calloc((size_t)nparams + 1, sizeof(char *));
+    s->lengths = calloc((size_t)nparams + 1, sizeof(int));
+    s->formats = calloc((size_t)nparams + 1, sizeof(int));
+    s->numbuf = calloc((size_t)nparams + 1, NUM_TEXT_SIZE);
   }
-  PQclear(r);
-  r = PQdescribePrepared(s->c->pg, s->name);
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-    int rc = fail_conn(s->c, err, r);
-    PQclear(r);
-    return rc;
-  }
-  free_shape(s);
-  s->epoch = s->c->ddl_epoch;
-  s->nparams = PQnparams(r);
-  s->ncols = PQnfields(r);
-  s->colnames = calloc((size_t)s->ncols + 1, sizeof(char *));
-  s->coltypes = calloc((size_t)s->ncols + 1, sizeof(Oid));
-  s->paramtypes = calloc((size_t)s->nparams + 1, sizeof(Oid));
-  s->values = calloc((size_t)s->nparams + 1, sizeof(char *));
-  s->lengths = calloc((size_t)s->nparams + 1, sizeof(int));
-  s->formats = calloc((size_t)s->nparams + 1, sizeof(int));
-  s->numbuf = calloc((size_t)s->nparams + 1, NUM_TEXT_SIZE);
-  if (!s->colnames || !s->coltypes || !s->paramtypes || !s->values || !s->lengths || !s->formats || !s->numbuf) {
-    PQclear(r);
-    return qs_error_set(err, QS_NOMEM, "out of memory");
-  }
-  for (i = 0; i < s->ncols; i++) {
+  for (i = 0; colnames && i < ncols; i++) {
     const char *name = PQfname(r, i);
     size_t n = strlen(name);
-    s->colnames[i] = malloc(n + 1);
-    if (s->colnames[i]) memcpy(s->colnames[i], name, n + 1);
-    s->coltypes[i] = PQftype(r, i);
+    colnames[i] = malloc(n + 1);
+    if (colnames[i] == NULL) break;
+    memcpy(colnames[i], name, n + 1);
   }
-  for (i = 0; i < s->nparams; i++) s->paramtypes[i] = PQparamtype(r, i);
-  PQclear(r);
+  if (!colnames || !coltypes || !paramtypes || i < ncols || !s->values || !s->lengths ||
+      !s->formats || !s->numbuf) {
+    if (colnames)
+      for (i = 0; i < ncols; i++) free(colnames[i]);
+    free(colnames);
+    free(coltypes);
+    free(paramtypes);
+    if (fresh) free_params(s);
+    return qs_error_set(err, QS_NOMEM, "out of memory");
+  }
+  free_columns(s);
+  s->colnames = colnames;
+  s->coltypes = coltypes;
+  s->paramtypes = paramtypes;
+  s->ncols = ncols;
+  s->nparams = nparams;
+  for (i = 0; i < ncols; i++) s->coltypes[i] = PQftype(r, i);
+  for (i = 0; i < nparams; i++) s->paramtypes[i] = PQparamtype(r, i);
+  s->epoch = s->c->ddl_epoch;
   return QS_OK;
 }
 
-static void deallocate(qs_dstmt *s) {
-  char sql[48];
-  if (PQstatus(s->c->pg) != CONNECTION_OK) return;
-  snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
-  PQclear(PQexec(s->c->pg, sql));
+/* "could not determine data type of parameter $n": a parameter with nothing
+** around it to type it (SELECT $1, an untyped string) is made text, and the
+** statement prepared again, until all are typed. (Parameters of a known type
+** carry a cast: c/compiler/compile.c.) 1 when one more was made text. */
+static int type_untyped(qs_dstmt *s, const PGresult *r) {
+  const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char *msg = PQresultErrorMessage(r);
+  const char *dollar = msg ? strrchr(msg, '$') : NULL;
+  int k = dollar ? atoi(dollar + 1) : 0;
+  if (state == NULL || strcmp(state, SQLSTATE_INDETERMINATE_DATATYPE) != 0) return 0;
+  if (k < 1 || k > MAX_UNTYPED_PARAMS) return 0;
+  if (s->given == NULL) {
+    s->given = calloc(MAX_UNTYPED_PARAMS, sizeof(Oid));
+    if (s->given == NULL) return 0;
+  } else if (s->given[k - 1] == OID_TEXT) {
+    return 0;
+  }
+  s->given[k - 1] = OID_TEXT;
+  if (k > s->ngiven) s->ngiven = k;
+  return 1;
+}
+
+/* Prepares s->sql under s->name (with the types given, text for untyped
+** parameters) and describes it, in steps (c->sub). QS_OK when done; on an
+** error the operation has not ended (the caller ends it). */
+static int prepare_steps(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  for (;;) {
+    switch (c->sub) {
+      case PREP_SEND:
+        if (!PQsendPrepare(c->pg, s->name, s->sql, s->ngiven, s->given)) return lost(c, err);
+        sent(c);
+        c->sub = PREP_READ;
+        break;
+      case PREP_READ:
+        if ((rc = read_results(c, err)) != QS_OK) return rc;
+        if (c->keep == NULL || is_error(c->keep)) {
+          if (c->keep && type_untyped(s, c->keep)) {
+            c->sub = PREP_SEND;
+            break;
+          }
+          rc = fail_conn(c, err, c->keep);
+          return leave(c, rc);
+        }
+        s->on_server = 1;
+        s->session_epoch = c->session_epoch;
+        c->sub = PREP_DESCRIBE;
+        break;
+      case PREP_DESCRIBE:
+        if (!PQsendDescribePrepared(c->pg, s->name)) return lost(c, err);
+        sent(c);
+        c->sub = PREP_DESCRIBED;
+        break;
+      default:   /* PREP_DESCRIBED */
+        if ((rc = read_results(c, err)) != QS_OK) return rc;
+        if (c->keep == NULL || is_error(c->keep)) return leave(c, fail_conn(c, err, c->keep));
+        rc = take_shape(s, c->keep, err);
+        PQclear(take(c));
+        c->sub = PREP_SEND;
+        return rc == QS_OK ? QS_OK : leave(c, rc);
+    }
+  }
+}
+
+/* Queues s's server-side statement for deallocation (xFinalize, preparing
+** again). */
+static void forget(qs_dstmt *s) {
+  if (s->on_server && s->session_epoch == s->c->session_epoch &&
+      PQstatus(s->c->pg) == CONNECTION_OK)
+    dq_add(s->c, s->name);
+  s->on_server = 0;
 }
 
 static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_error *err) {
-  qs_dstmt *s = calloc(1, sizeof *s);
+  qs_dstmt *s;
   int rc;
   *out = NULL;
-  if (s == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-  s->c = c;
-  s->sql = malloc(n + 1);
-  if (s->sql == NULL) {
-    free(s);
-    return qs_error_set(err, QS_NOMEM, "out of memory");
-  }
-  memcpy(s->sql, sql, n);
-  s->sql[n] = '\0';
-  snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
-  rc = prepare(s, NULL, 0, err);
-  if (rc != QS_OK && strcmp(err->sqlstate, SQLSTATE_INDETERMINATE_DATATYPE) == 0) {
-    /* "could not determine data type of parameter $n": a parameter with
-    ** nothing around it to type it (SELECT $1, an untyped string): that one
-    ** is made text, and the statement prepared again, until all are typed.
-    ** (Parameters of a known type carry a cast: c/compiler/compile.c.) */
-    Oid types[MAX_UNTYPED_PARAMS];
-    int count = 0, tries;
-    memset(types, 0, sizeof types);
-    for (tries = 0; rc != QS_OK && strcmp(err->sqlstate, SQLSTATE_INDETERMINATE_DATATYPE) == 0 &&
-                    tries < MAX_UNTYPED_PARAMS;
-         tries++) {
-      const char *dollar = err->message ? strrchr(err->message, '$') : NULL;
-      int k = dollar ? atoi(dollar + 1) : 0;
-      if (k < 1 || k > MAX_UNTYPED_PARAMS || types[k - 1] == OID_TEXT) break;
-      types[k - 1] = OID_TEXT;
-      if (k > count) count = k;
-      qs_error_clear(err);
-      rc = prepare(s, types, count, err);
+  if (c->op == OP_NONE) {
+    s = calloc(1, sizeof *s);
+    if (s == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+    s->c = c;
+    s->sql = malloc(n + 1);
+    if (s->sql == NULL) {
+      free(s);
+      return qs_error_set(err, QS_NOMEM, "out of memory");
     }
-    if (rc == QS_OK) {   /* kept for preparing again after DDL */
-      s->given = malloc(sizeof(Oid) * (size_t)count);
-      if (s->given == NULL) {
-        deallocate(s);   /* prepared on the server: not kept */
-        rc = qs_error_set(err, QS_NOMEM, "out of memory");
-      } else {
-        memcpy(s->given, types, sizeof(Oid) * (size_t)count);
-        s->ngiven = count;
-      }
-    }
-  }
-  if (rc != QS_OK) {
-    free_shape(s);
-    free(s->sql);
-    free(s);
+    memcpy(s->sql, sql, n);
+    s->sql[n] = '\0';
+    s->row = -1;
+    snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
+    (void)enter(c, OP_PREPARE, s, err);
+  } else if ((rc = enter(c, OP_PREPARE, NULL, err)) != QS_OK) {
     return rc;
   }
+  s = c->stmt;
+  if (c->phase <= 0 && (rc = run_deallocs(c, err)) != QS_OK) {
+    if (rc != QS_WAIT) {   /* the operation ended: s was never handed out */
+      forget(s);
+      free_stmt(s);
+    }
+    return rc;
+  }
+  rc = prepare_steps(s, err);
+  if (rc == QS_WAIT) return rc;
+  if (rc != QS_OK) {   /* the operation ended (prepare_steps left it) */
+    forget(s);       /* prepared but not described: not kept */
+    free_stmt(s);
+    return rc;
+  }
+  leave(c, QS_OK);
   *out = s;
   return QS_OK;
 }
@@ -402,99 +777,22 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
 
 /* DDL makes prepared statements of this connection stale; noticing it here
 ** lets them be prepared again before they fail (a failure inside a
-** transaction would abort it). */
+** transaction would abort it). DISCARD ALL and DEALLOCATE ALL (run by hand)
+** drop them all: they are prepared again, and none is deallocated again (a
+** DEALLOCATE of a name the server no longer has would fail, and abort the
+** caller's transaction). */
 static void note_ddl(qs_dconn *c, const PGresult *r) {
   const char *st = PQcmdStatus((PGresult *)r);
-  if (st && (strncmp(st, "ALTER", 5) == 0 || strncmp(st, "DROP", 4) == 0 ||
-             strncmp(st, "CREATE", 6) == 0 || strncmp(st, "COMMENT", 7) == 0))
+  if (st == NULL) return;
+  if (strncmp(st, "ALTER", 5) == 0 || strncmp(st, "DROP", 4) == 0 ||
+      strncmp(st, "CREATE", 6) == 0 || strncmp(st, "COMMENT", 7) == 0) {
     c->ddl_epoch++;
-}
-
-/* Prepares s again, keeping the bound values (they live in the caller's
-** memory; only the arrays pointing at them are the statement's). */
-static int reprepare(qs_dstmt *s, qs_error *err) {
-  const char **values = s->values;
-  int *lengths = s->lengths, *formats = s->formats;
-  char *numbuf = s->numbuf;
-  int rc;
-  s->values = NULL; s->lengths = NULL; s->formats = NULL; s->numbuf = NULL;
-  deallocate(s);
-  rc = prepare(s, s->given, s->ngiven, err);
-  if (rc != QS_OK) {
-    free((void *)values); free(lengths); free(formats); free(numbuf);
-    return rc;
+  } else if (strcmp(st, "DISCARD ALL") == 0 || strcmp(st, "DEALLOCATE ALL") == 0) {
+    c->session_epoch++;
+    c->ddl_epoch++;
+    c->dq_len = 0;
   }
-  free((void *)s->values); free(s->lengths); free(s->formats); free(s->numbuf);
-  s->values = values; s->lengths = lengths; s->formats = formats; s->numbuf = numbuf;
-  return QS_OK;
 }
-
-/* ---- statement timeout and cancel -------------------------------------- */
-
-static int send_cancel(qs_dconn *c, qs_error *err) {
-  char buf[256];
-  buf[0] = '\0';
-  if (c->cancel == NULL || !PQcancel(c->cancel, buf, (int)sizeof buf))
-    return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: %s",
-                        buf[0] ? buf : "no cancel handle");
-  return QS_OK;
-}
-
-/* Waits for what was sent, cancelling it once the timeout passes, and
-** returns the result PQexec would have: the last one, or the first error.
-** NULL when the connection failed (or was given up: c->broken). */
-static PGresult *await_result(qs_dconn *c) {
-  PGconn *pg = c->pg;
-  double deadline = qs_clock() + c->timeout_ms / 1000.0, give_up = 0;
-  PGresult *keep = NULL, *r;
-  c->timed_out = 0;
-  for (;;) {
-    while (PQisBusy(pg)) {
-      struct pollfd pfd;
-      double left = (give_up > 0 ? give_up : deadline) - qs_clock();
-      int n;
-      if (left <= 0) {
-        qs_error ignored = {0};
-        if (give_up > 0) {
-          c->broken = 1;
-          PQclear(keep);
-          return NULL;
-        }
-        c->timed_out = 1;
-        give_up = qs_clock() + CANCEL_GRACE;
-        (void)send_cancel(c, &ignored);   /* unsent: the grace period ends it */
-        qs_error_clear(&ignored);
-        continue;
-      }
-      pfd.fd = PQsocket(pg);
-      pfd.events = POLLIN;
-      pfd.revents = 0;
-      n = poll(&pfd, 1, (int)(left * 1000.0) + 1);
-      if ((n < 0 && errno != EINTR) || (n > 0 && !PQconsumeInput(pg))) {
-        PQclear(keep);
-        return NULL;
-      }
-    }
-    r = PQgetResult(pg);
-    if (r == NULL) break;
-    if (keep != NULL && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
-      PQclear(r);
-    } else {
-      PQclear(keep);
-      keep = r;
-    }
-  }
-  return keep;
-}
-
-static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
-  (void)err;
-  c->timeout_ms = ms;
-  return QS_OK;
-}
-
-static int xCancel(qs_dconn *c, int detached, qs_error *err) {
-  (void)detached; return send_cancel(c, err); }
 
 static int is_stale_plan(const PGresult *r) {
   const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -502,55 +800,78 @@ static int is_stale_plan(const PGresult *r) {
   return state && strcmp(state, "0A000") == 0 && msg && strstr(msg, "cached plan") != NULL;
 }
 
-static int execute(qs_dstmt *s, qs_error *err) {
-  int attempt;
-  if (s->epoch != s->c->ddl_epoch) {
-    int rc = reprepare(s, err);
-    if (rc != QS_OK) return rc;
+/* The start of an operation on s (execute, executemany): the DEALLOCATE
+** queue, with s's own name first in it when DDL since its prepare makes it
+** stale (c->reprepare), then preparing it again. QS_OK once s is ready. */
+static int ready_stmt(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  if (c->phase == 0 && !c->reprepare &&
+      (s->epoch != c->ddl_epoch || !s->on_server || s->session_epoch != c->session_epoch)) {
+    forget(s);
+    c->reprepare = 1;
   }
-  for (attempt = 0; attempt < 2; attempt++) {
+  if (c->phase <= 0 && (rc = run_deallocs(c, err)) != QS_OK) return rc;
+  if (c->reprepare) {
+    if ((rc = prepare_steps(s, err)) != QS_OK) return rc;
+    c->reprepare = 0;
+  }
+  return QS_OK;
+}
+
+/* Execute steps: 1 ready (ready_stmt), 2 sent, its results read; a plan
+** made stale by another connection's DDL goes back to 0 once. */
+static int execute(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  for (;;) {
     ExecStatusType st;
-    PQclear(s->res);
-    if (s->c->timeout_ms > 0) {
+    if (c->phase <= 1) {
+      if ((rc = ready_stmt(s, err)) != QS_OK) return rc;
+      PQclear(s->res);
       s->res = NULL;
-      if (!PQsendQueryPrepared(s->c->pg, s->name, s->nparams, s->values, s->lengths,
-                               s->formats, 0))
-        return fail_conn(s->c, err, NULL);
-      s->res = await_result(s->c);
-    } else {
-      s->c->timed_out = 0;
-      s->res = PQexecPrepared(s->c->pg, s->name, s->nparams, s->values, s->lengths,
-                              s->formats, 0);
+      if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0))
+        return lost(c, err);
+      sent(c);
+      c->phase = 2;
     }
+    if ((rc = read_results(c, err)) != QS_OK) return rc;
+    s->res = take(c);
     st = PQresultStatus(s->res);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+    if (s->res != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
       const char *tuples = PQcmdTuples(s->res);
-      s->c->changes = tuples && *tuples ? atoll(tuples) : 0;
+      c->changes = tuples && *tuples ? atoll(tuples) : 0;
       s->nrows = PQntuples(s->res);
       s->row = -1;
       s->executed = 1;
-      note_ddl(s->c, s->res);
-      return QS_OK;
+      return leave(c, QS_OK);
     }
-    if (attempt == 0 && is_stale_plan(s->res) &&
-        PQtransactionStatus(s->c->pg) == PQTRANS_IDLE) {
+    if (s->res != NULL && c->attempt == 0 && is_stale_plan(s->res) &&
+        PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
       /* DDL from another connection changed what the statement returns:
       ** outside a transaction it is safe to prepare again and retry. (Inside
       ** one the failure aborted it; the statement is prepared again on its
       ** next use, after the rollback.) */
-      int rc = reprepare(s, err);
-      if (rc != QS_OK) return rc;
+      c->attempt = 1;
+      forget(s);
+      c->reprepare = 1;
+      c->sub = PREP_SEND;
+      c->phase = 0;
       continue;
     }
-    if (is_stale_plan(s->res)) s->epoch = s->c->ddl_epoch - 1;   /* next use re-prepares */
-    break;
+    if (s->res != NULL && is_stale_plan(s->res)) s->epoch = c->ddl_epoch - 1;   /* next use re-prepares */
+    rc = fail_conn(c, err, s->res);
+    PQclear(s->res);
+    s->res = NULL;
+    return leave(c, rc);
   }
-  return fail_conn(s->c, err, s->res);
 }
 
 static int xStep(qs_dstmt *s, qs_error *err) {
   if (!s->executed) {
-    int rc = execute(s, err);
+    int rc = enter(s->c, OP_STEP, s, err);
+    if (rc != QS_OK) return rc;
+    rc = execute(s, err);
     if (rc != QS_OK) return rc;
   }
   s->row++;
@@ -681,35 +1002,33 @@ static void xReset(qs_dstmt *s) {
   s->nrows = 0;
 }
 
+/* Never talks to the server: the name goes to the DEALLOCATE queue. */
 static void xFinalize(qs_dstmt *s) {
-  PQclear(s->res);
-  deallocate(s);
-  free_shape(s);
-  free(s->given);
-  free(s->bytes);
-  free(s->sql);
-  free(s);
+  /* Finalized in the middle of its own operation (the caller abandoned it):
+  ** the operation stays in progress with no statement, so every later call
+  ** is refused (QS_MISUSE) and the connection can only be closed. */
+  if (s->c->stmt == s) s->c->stmt = NULL;
+  forget(s);
+  free_stmt(s);
 }
 
 static int64_t xChanges(qs_dconn *c) { return c->changes; }
 static int64_t xLastInsertId(qs_dconn *c) { (void)c; return 0; }
 
+/* Exec steps: 0 the DEALLOCATE queue; 1 sent, every result read (the first
+** error is the operation's). */
 static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
-  PGresult *r;
-  ExecStatusType st;
-  int rc = QS_OK;
-  if (c->timeout_ms > 0) {
-    if (!PQsendQuery(c->pg, sql)) return fail_conn(c, err, NULL);
-    r = await_result(c);
-  } else {
-    c->timed_out = 0;
-    r = PQexec(c->pg, sql);
+  int rc = enter(c, OP_EXEC, NULL, err);
+  if (rc != QS_OK) return rc;
+  if (c->phase <= 0 && (rc = run_deallocs(c, err)) != QS_OK) return rc;
+  if (c->phase == 1) {
+    if (!PQsendQuery(c->pg, sql)) return lost(c, err);
+    sent(c);
+    c->phase = 2;
   }
-  st = PQresultStatus(r);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = fail_conn(c, err, r);
-  else note_ddl(c, r);
-  PQclear(r);
-  return rc;
+  if ((rc = read_results(c, err)) != QS_OK) return rc;
+  if (c->keep != NULL && is_error(c->keep)) rc = fail_conn(c, err, c->keep);
+  return leave(c, rc);
 }
 
 static int xInTransaction(qs_dconn *c) {
@@ -719,112 +1038,139 @@ static int xInTransaction(qs_dconn *c) {
 
 /* ---- executemany in pipeline mode ------------------------------------- */
 
-typedef struct pipe_state {
-  qs_dstmt *s;
-  int64_t changes;
-  int failed;                /* the first failure is in err */
-  int pending;               /* queries sent whose results are not read */
-  qs_error *err;
-} pipe_state;
-
-/* Reads every result that has arrived, without blocking. A query's results
-** end with a NULL; the first error is kept, and the queries after it come
-** back PGRES_PIPELINE_ABORTED. */
-static int drain(pipe_state *p, int block) {
-  PGconn *pg = p->s->c->pg;
+/* Reads every result that has arrived, without waiting. A query's results
+** end with a NULL; the first error is kept, the queries after it come back
+** PGRES_PIPELINE_ABORTED, and the sync's result ends the batch. 1 when the
+** sync's result came, 0 when nothing more has arrived, -1 when the
+** connection failed. */
+static int pipe_drain(qs_dconn *c) {
+  PGconn *pg = c->pg;
   for (;;) {
     PGresult *r;
-    if (!block) {
-      if (!PQconsumeInput(pg)) return fail_conn(p->s->c, p->err, NULL);
-      if (PQisBusy(pg)) return QS_OK;
+    if (PQisBusy(pg)) {
+      if (!PQconsumeInput(pg)) return -1;
+      if (PQisBusy(pg)) return 0;
     }
     r = PQgetResult(pg);
     if (r == NULL) {
-      if (p->pending == 0) return QS_OK;
-      p->pending--;   /* end of one query's results */
-      if (block && p->pending == 0) return QS_OK;
+      if (PQstatus(pg) == CONNECTION_BAD) return -1;
+      if (c->m_pending == 0) return 0;   /* nothing sent is unread (the sync is not due yet) */
+      c->m_pending--;                    /* the end of one query's results */
       continue;
     }
     switch (PQresultStatus(r)) {
       case PGRES_COMMAND_OK: case PGRES_TUPLES_OK: {
         const char *t = PQcmdTuples(r);
-        p->changes += t && *t ? atoll(t) : 0;
+        c->m_changes += t && *t ? atoll(t) : 0;
         break;
       }
       case PGRES_PIPELINE_SYNC:
         PQclear(r);
-        return QS_OK;
+        c->m_synced = 1;
+        return 1;
       case PGRES_PIPELINE_ABORTED:
         break;
       default:
-        if (!p->failed) {
-          p->failed = 1;
-          fail_conn(p->s->c, p->err, r);
+        if (c->m_error == NULL) {
+          c->m_error = r;
+          continue;
         }
     }
     PQclear(r);
   }
 }
 
-/* Sends what libpq has buffered, reading results while the server's
-** output would otherwise fill up (the deadlock NOTES.md warns of). */
-static int flush(pipe_state *p) {
-  PGconn *pg = p->s->c->pg;
-  int f;
-  while ((f = PQflush(pg)) == 1) {
-    struct pollfd pfd;
-    pfd.fd = PQsocket(pg);
-    pfd.events = POLLIN | POLLOUT;
-    pfd.revents = 0;
-    if (poll(&pfd, 1, FLUSH_POLL_MS) < 0) return qs_error_set(p->err, QS_OPERATIONAL, "poll failed");
-    if (pfd.revents & POLLIN) {
-      int rc = drain(p, 0);
-      if (rc != QS_OK) return rc;
-    }
+/* Sends what libpq holds, reading results meanwhile: a server whose output
+** is not read stops reading its input (the deadlock NOTES.md warns of).
+** QS_OK when all is sent, QS_WAIT (for both directions), or -1 (failed). */
+static int pipe_flush(qs_dconn *c) {
+  int f = PQflush(c->pg);
+  if (f < 0 || pipe_drain(c) < 0) return -1;
+  if (f == 1) {
+    c->want = QS_WAIT_READ | QS_WAIT_WRITE;
+    return QS_WAIT;
   }
-  if (f < 0) return fail_conn(p->s->c, p->err, NULL);
   return QS_OK;
 }
 
+/* The batch's end: out of pipeline mode, the first failure or the count. */
+static int pipe_end(qs_dconn *c, int64_t *changes, qs_error *err) {
+  int rc = QS_OK;
+  (void)PQexitPipelineMode(c->pg);
+  *changes = c->m_changes;
+  c->changes = c->m_changes;
+  if (c->m_error) rc = fail_conn(c, err, c->m_error);
+  return leave(c, rc);
+}
+
+/* Executemany steps: 0-1 the DEALLOCATE queue and preparing again as for an
+** execution; 2 into pipeline mode; 3 sending the sets PIPE_CHUNK at a time,
+** flushing and draining between chunks; 4 the sync sent, flushed, the rest
+** read until its result. */
 static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, int64_t *changes,
                      qs_error *err) {
-  PGconn *pg = s->c->pg;
-  pipe_state p;
-  int i, rc = QS_OK;
+  qs_dconn *c = s->c;
+  PGconn *pg = c->pg;
+  int rc = enter(c, OP_EXECMANY, s, err);
   *changes = 0;
-  if (s->epoch != s->c->ddl_epoch && (rc = reprepare(s, err)) != QS_OK) return rc;
-  memset(&p, 0, sizeof p);
-  p.s = s;
-  p.err = err;
-  if (!PQenterPipelineMode(pg)) return fail_conn(s->c, err, NULL);
-  PQsetnonblocking(pg, 1);
-  for (i = 0; i < nsets && rc == QS_OK && !p.failed; i++) {
-    xBind(s, nparams, vals + (size_t)i * (size_t)nparams, err);
-    if (!PQsendQueryPrepared(pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0)) {
-      rc = fail_conn(s->c, err, NULL);
-      break;
+  if (rc != QS_OK) return rc;
+  if (c->m_vals == NULL && c->phase == 0) {   /* the first call */
+    c->m_vals = vals;
+    c->m_nsets = nsets;
+    c->m_nparams = nparams;
+    c->m_next = 0;
+    c->m_pending = 0;
+    c->m_synced = 0;
+    c->m_changes = 0;
+  }
+  if (c->phase <= 1) {
+    if ((rc = ready_stmt(s, err)) != QS_OK) return rc;
+    c->phase = 2;
+  }
+  if (c->phase == 2) {
+    if (!PQenterPipelineMode(pg)) return lost(c, err);
+    c->phase = 3;
+  }
+  if (c->phase == 3) {
+    if ((rc = pipe_flush(c)) != QS_OK) {
+      if (rc == QS_WAIT) return rc;
+      goto failed;
     }
-    p.pending++;
-    if (i % 64 == 63) {   /* keep both directions moving */
-      rc = flush(&p);
-      if (rc == QS_OK) rc = drain(&p, 0);
+    while (c->m_next < c->m_nsets && c->m_error == NULL) {
+      int i = c->m_next;
+      xBind(s, c->m_nparams, c->m_vals + (size_t)i * (size_t)c->m_nparams, err);
+      if (!PQsendQueryPrepared(pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0))
+        goto failed;
+      c->m_pending++;
+      c->m_next++;
+      if (c->m_next % PIPE_CHUNK == 0 && (rc = pipe_flush(c)) != QS_OK) {   /* both directions move */
+        if (rc == QS_WAIT) return rc;
+        goto failed;
+      }
+    }
+    if (!PQpipelineSync(pg)) goto failed;
+    c->phase = 4;
+  }
+  /* phase 4 */
+  if ((rc = pipe_flush(c)) != QS_OK) {
+    if (rc == QS_WAIT) return rc;
+    goto failed;
+  }
+  if (!c->m_synced) {   /* (pipe_flush may have read it) */
+    rc = pipe_drain(c);
+    if (rc < 0) goto failed;
+    if (rc == 0) {
+      c->want = QS_WAIT_READ;
+      return QS_WAIT;
     }
   }
-  if (rc == QS_OK || p.pending > 0) {
-    int rc2;
-    PQpipelineSync(pg);
-    rc2 = flush(&p);
-    PQsetnonblocking(pg, 0);
-    while (rc2 == QS_OK && p.pending > 0) rc2 = drain(&p, 1);
-    if (rc2 == QS_OK) rc2 = drain(&p, 1);   /* the sync */
-    if (rc == QS_OK) rc = rc2;
-  }
-  PQsetnonblocking(pg, 0);
-  PQexitPipelineMode(pg);
-  if (rc == QS_OK && p.failed) rc = err->code;
-  *changes = p.changes;
-  s->c->changes = p.changes;
-  return rc;
+  return pipe_end(c, changes, err);
+failed:
+  PQclear(c->keep);
+  c->keep = c->m_error;   /* lost() reports it if the server said why */
+  c->m_error = NULL;
+  *changes = c->m_changes;
+  return lost(c, err);
 }
 
 static const char *xNotice(qs_dconn *c, int i) {
@@ -837,25 +1183,61 @@ static void xClearNotices(qs_dconn *c) {
   c->nnotices = 0;
 }
 
-/* Connected by xOpen, every operation blocking inside libpq/libmariadb for
-** now: nothing ever returns QS_WAIT. (Being rewritten as steps.) */
-static int xConnect(qs_dconn *c, qs_error *err) {
-  (void)c;
+/* ---- statement timeout and cancel -------------------------------------- */
+
+/* The core keeps the deadline (bClientTimeout) and calls xCancel. */
+static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   (void)err;
+  c->timeout_ms = ms;
   return QS_OK;
 }
 
-static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
-  (void)c;
-  *fd = -1;
-  *timeout_ms = -1;
-  return 0;
+static void *cancel_thread(void *arg) {
+  PGcancel *k = arg;
+  char buf[256];
+  (void)PQcancel(k, buf, (int)sizeof buf);   /* nobody is left to tell of a failure */
+  PQfreeCancel(k);
+  return NULL;
+}
+
+/* Not detached: PQcancel with the handle made at connect (thread-safe),
+** blocking for the cancel connection's round trip. Detached: a thread of
+** its own with a handle of its own sends it, so that the caller (a
+** scheduler's thread) never waits for it. */
+static int xCancel(qs_dconn *c, int detached, qs_error *err) {
+  char buf[256];
+  buf[0] = '\0';
+  if (detached) {
+    PGcancel *k = c->pg ? PQgetCancel(c->pg) : NULL;
+    pthread_attr_t attr;
+    pthread_t th;
+    int rc;
+    if (k == NULL)
+      return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no cancel handle");
+    if (pthread_attr_init(&attr) != 0) {
+      PQfreeCancel(k);
+      return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
+    }
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&th, &attr, cancel_thread, k);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+      PQfreeCancel(k);
+      return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no thread (%s)",
+                          strerror(rc));
+    }
+    return QS_OK;
+  }
+  if (c->cancel == NULL || !PQcancel(c->cancel, buf, (int)sizeof buf))
+    return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: %s",
+                        buf[0] ? buf : "no cancel handle");
+  return QS_OK;
 }
 
 const qs_driver qs_libpq_driver = {
-  QS_DRIVER_VERSION, "postgresql", 0, 0,
-  xOpen, xConnect, xClose, xWait, NULL, xPrepare, xParamCount, xBind, xStep, xColumnCount,
-  xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
+  QS_DRIVER_VERSION, "postgresql", 0, 1,
+  xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
+  xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
   xSetTimeout, xCancel,
 };

@@ -177,6 +177,7 @@ for backend in $backends; do
       # fault spec 7: a pool of server connections across fork()
       run_program "pool across fork() on postgresql" pool_fork_server "$QS_PG_URL" HOST PORT USER DB
       run_program "timeouts and cancels on postgresql" cancel_server "$QS_PG_URL" postgresql HOST PORT USER PASSWORD DB
+      run_program "operations as steps on postgresql" pg_steps_server "$QS_PG_URL" HOST PORT USER PASSWORD DB
       ;;
     mysql|mariadb)
       if [ -z "${QS_MYSQL_URL:-}" ]; then
