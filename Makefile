@@ -74,6 +74,7 @@ FORK_BIN := $(BUILD)/pool_fork_server
 # binding linked with Lua 5.4 (c_tests links only the Lua-free core).
 ALLOC_BIN := $(BUILD)/alloc_tests
 CANCEL_BIN := $(BUILD)/cancel_server
+MY_STEPS_BIN := $(BUILD)/my_steps_server
 # The compiler and the ORM accelerators driven through the Lua C API
 # (c/test/binding/): the core, the binding, the compiler and c/orm linked
 # with Lua 5.4; test_main.c runs their list (c/test/binding/test_list.h).
@@ -99,7 +100,7 @@ LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 .PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan
 
 all: build
-build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN)
+build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN) $(MY_STEPS_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -233,6 +234,11 @@ $(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core
 $(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/mariadb.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread
+
+# The MariaDB driver as steps, driven by the test's own poll() loop: run by run_tests.sh too.
+$(MY_STEPS_BIN): c/test/server/my_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/mariadb.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ $(MY_LIBS) -lpthread
 
 tsan: $(TSAN_BIN)
 	@TSAN_OPTIONS=halt_on_error=1 setarch $$(uname -m) -R ./$(TSAN_BIN) pool

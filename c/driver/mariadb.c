@@ -900,7 +900,6 @@ static int exec_steps(qs_dconn *c, qs_error *err) {
         } else if (mysql_field_count(c->my) != 0) {
           return fail_conn(c, err);        /* rows announced, and reading them failed */
         }
-        c->changes = (int64_t)mysql_affected_rows(c->my);
         c->phase = PH_NEXT;
         break;
       case PH_NEXT:
@@ -973,7 +972,7 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
     if (rc != QS_OK) return leave(c, rc);
     c->phase = PH_FLUSH;
   }
-  *changes = c->op_changes;
+  *changes = c->changes = c->op_changes;
   return leave(c, QS_OK);
 }
 
