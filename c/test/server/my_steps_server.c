@@ -11,11 +11,12 @@
 ** fails midway, leaves the statement and the connection usable; one
 ** operation at a time (QS_MISUSE); a connection killed mid-query fails that
 ** operation with invalidated set; a cancel from the same thread; a
-** connection closed mid-query closes at once.
+** connection closed mid-query or mid-prepare closes at once.
 ** Usage: my_steps_server HOST PORT USER PASSWORD DBNAME; prints "N passed,
 ** N failed".
 */
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,15 +430,21 @@ static void test_cancel(qs_conn *c) {
   CHECK("the next statement runs", scalar(c, "SELECT 10") == 10);
 }
 
-/* Closed while a statement waits: at once, with no reply awaited. */
+/* Closed while a statement waits, and while a prepare waits to send its
+** text: at once, with no reply awaited. */
+#define BIG_SQL (1 << 20)
 static void test_close_busy(void) {
-  qs_conn *c;
+  qs_conn *c, *k;
   qs_stmt *s;
+  char *big;
   int rc, waits;
   double t0;
   c = connect_nb(NULL, &waits);
-  if (!c) {
-    CHECK("connected", 0);
+  k = connect_nb(NULL, &waits);
+  if (!c || !k) {
+    CHECK("two connections", 0);
+    if (c) qs_conn_free(c);
+    if (k) qs_conn_free(k);
     return;
   }
   DRIVE(rc, c, qs_conn_prepare(c, "SELECT SLEEP(2)", 15, &s));
@@ -451,6 +458,38 @@ static void test_close_busy(void) {
     qs_stmt_release(s);
   }
   qs_conn_free(c);
+
+  /* a prepare whose text the socket cannot take at once: its send buffer
+  ** made small, the statement a megabyte long */
+  c = connect_nb(NULL, &waits);
+  big = c ? malloc(BIG_SQL + 1) : NULL;
+  if (big) {
+    int fd = -1, small = 4096;
+    double timeout;
+    memset(big, ' ', BIG_SQL);
+    memcpy(big, "SELECT 1", 8);
+    big[BIG_SQL] = '\0';
+    DRIVE(rc, c, qs_conn_prepare(c, "SELECT SLEEP(0.01)", 18, &s));
+    if (rc == QS_OK) {
+      rc = qs_stmt_step(s);
+      if (rc == QS_WAIT) qs_conn_wait(c, &fd, &timeout);
+      if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+      DRIVE(rc, c, qs_stmt_step(s));
+      qs_stmt_release(s);
+    }
+    CHECK("its socket made small", fd >= 0 && rc == QS_ROW);
+    rc = qs_conn_prepare(c, big, BIG_SQL, &s);
+    CHECK("a long prepare waits to send", rc == QS_WAIT && qs_conn_busy(c) &&
+                                              (qs_conn_wait(c, &fd, &timeout) & QS_WAIT_WRITE));
+    t0 = qs_clock();
+    qs_conn_close(c);
+    CHECK("closed at once, half sent", qs_clock() - t0 < 0.2);
+    if (rc == QS_OK) qs_stmt_release(s);
+  }
+  CHECK("the other connection goes on", scalar(k, "SELECT 11") == 11);
+  free(big);
+  if (c) qs_conn_free(c);
+  qs_conn_free(k);
 }
 
 int main(int argc, char **argv) {
