@@ -10,8 +10,9 @@
 ** closed on the server all the same; a result whose shape changed, or that
 ** fails midway, leaves the statement and the connection usable; one
 ** operation at a time (QS_MISUSE); a connection killed mid-query fails that
-** operation with invalidated set; a cancel from the same thread; a
-** connection closed mid-query or mid-prepare closes at once.
+** operation with invalidated set; the read_timeout option ends a wait; a
+** cancel from the same thread; a connection closed mid-query or mid-prepare
+** closes at once.
 ** Usage: my_steps_server HOST PORT USER PASSWORD DBNAME; prints "N passed,
 ** N failed".
 */
@@ -67,16 +68,23 @@ static int wait_once(qs_conn *c) {
 #define DRIVE(rc, c, expr) \
   do { (rc) = (expr); } while ((rc) == QS_WAIT && ((rc) = wait_once(c)) == QS_OK)
 
-static qs_conn *connect_nb(const char *port, int *waits) {
+/* A connection made in steps; port replaces the server's when given, and
+** one more option (key, val) is added when given. */
+static qs_conn *connect_with(const char *port, const char *key, const char *val, int *waits) {
   qs_conn *c = NULL;
   qs_error err;
-  int rc;
-  const char *v[5];
-  memcpy(v, vals, sizeof v);
+  int rc, n = nopt;
+  const char *k[6], *v[6];
+  memcpy(k, keys, sizeof keys);
+  memcpy(v, vals, sizeof vals);
   if (port) v[1] = port;
+  if (key) {
+    k[n] = key;
+    v[n++] = val;
+  }
   memset(&err, 0, sizeof err);
   *waits = 0;
-  if (qs_conn_start(&qs_mariadb_driver, nopt, keys, v, &c, &err) != QS_OK) {
+  if (qs_conn_start(&qs_mariadb_driver, n, k, v, &c, &err) != QS_OK) {
     printf("     (start: %s)\n", err.message ? err.message : "?");
     qs_error_clear(&err);
     return NULL;
@@ -88,6 +96,10 @@ static qs_conn *connect_nb(const char *port, int *waits) {
   }
   if (rc != QS_OK) printf("     (connect: %s)\n", message(c));
   return c;
+}
+
+static qs_conn *connect_nb(const char *port, int *waits) {
+  return connect_with(port, NULL, NULL, waits);
 }
 
 /* Runs sql (no parameters) and returns the first column of its first row
@@ -365,6 +377,31 @@ static void test_misuse(qs_conn *c) {
   CHECK("then the connection goes on", scalar(c, "SELECT 8") == 8);
 }
 
+/* The read_timeout option: a wait with no reply for that long ends the
+** operation, and the connection, as libmariadb's blocking calls do. */
+static void test_read_timeout(void) {
+  qs_conn *c;
+  double t0, took, timeout;
+  int rc, waits, fd;
+  c = connect_with(NULL, "read_timeout", "1", &waits);
+  if (c == NULL || qs_conn_error(c)->code != QS_OK) {
+    CHECK("connected with read_timeout", 0);
+    if (c) qs_conn_free(c);
+    return;
+  }
+  t0 = qs_clock();
+  rc = qs_conn_exec(c, "SELECT SLEEP(3)");
+  CHECK("the statement waits, for a second at most", rc == QS_WAIT &&
+                                                         qs_conn_wait(c, &fd, &timeout) != 0 &&
+                                                         timeout > 0.5 && timeout <= 1.0);
+  while (rc == QS_WAIT && (rc = wait_once(c)) == QS_OK) rc = qs_conn_exec(c, "SELECT SLEEP(3)");
+  took = qs_clock() - t0;
+  printf("     (%.2f s: %s)\n", took, message(c));
+  CHECK("then fails as a lost connection", rc == QS_OPERATIONAL && qs_conn_error(c)->invalidated);
+  CHECK("after the read timeout, not the statement", took >= 0.9 && took < 2.5);
+  qs_conn_free(c);
+}
+
 /* KILL from a second connection while a statement waits. */
 static void test_killed(void) {
   qs_conn *c, *k;
@@ -522,6 +559,7 @@ int main(int argc, char **argv) {
   CHECK("table dropped", exec_nb(c, "DROP TABLE qs_steps") == QS_OK);
   qs_conn_free(c);
   test_killed();
+  test_read_timeout();
   test_close_busy();
   return test_summary(&tally);
 }
