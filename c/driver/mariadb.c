@@ -124,6 +124,7 @@ struct qs_dconn {
   ** never fails */
   MYSQL_STMT **dead;
   int ndead, cap_dead, nst;
+  MYSQL_STMT *closing;       /* the one whose mysql_stmt_close is in progress */
 };
 
 struct qs_dstmt {
@@ -384,14 +385,19 @@ static void bury(qs_dconn *c, MYSQL_STMT *st) {
 
 /* Sends the queued COM_STMT_CLOSEs (each frees its handle; it has no reply,
 ** but a statement left with rows unread reads them first): 1 when done, 0
-** when waiting. Errors are the next statement's to report. */
+** when waiting. The one being closed leaves the queue first (c->closing):
+** statements finalized meanwhile join the queue behind it. Errors are the
+** next statement's to report. */
 static int flush_dead(qs_dconn *c) {
-  while (c->ndead > 0) {
-    if (!call(c, CALL_CLOSE, c->dead[c->ndead - 1], NULL, 0)) return 0;
-    c->ndead--;
+  for (;;) {
+    if (c->closing == NULL) {
+      if (c->ndead == 0) return 1;
+      c->closing = c->dead[--c->ndead];
+    }
+    if (!call(c, CALL_CLOSE, c->closing, NULL, 0)) return 0;
+    c->closing = NULL;
     c->nst--;
   }
-  return 1;
 }
 
 /* ------------------------------------------------------------------------
@@ -493,17 +499,18 @@ static void xClose(qs_dconn *c) {
       ** handle is still the connection's (mysql_close detaches it, closed
       ** below); or sending COM_STMT_CLOSE, having freed the handle's
       ** memory and unlinked it, with these two frees left to do */
-      MYSQL_STMT *st = c->dead[c->ndead - 1];
+      MYSQL_STMT *st = c->closing;
       LIST *l;
       for (l = c->my->stmts; l != NULL && l->data != st; l = l->next) {}
       if (l == NULL) {
-        c->ndead--;
+        c->closing = NULL;
         free(st->extension);
         free(st);
       }
     }
   }
   mysql_close(c->my);
+  if (c->closing) mysql_stmt_close(c->closing);
   while (c->ndead > 0) mysql_stmt_close(c->dead[--c->ndead]);
   if (c->op == OP_PREPARE && c->op_stmt) {   /* a statement half made */
     if (c->op_stmt->st) mysql_stmt_close(c->op_stmt->st);

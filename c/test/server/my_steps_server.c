@@ -8,7 +8,8 @@
 ** on; executemany; a cached statement runs many times without a
 ** COM_STMT_RESET (the server's own counters say so) and finalized ones are
 ** closed on the server all the same; a result whose shape changed, or that
-** fails midway, leaves the statement and the connection usable; one
+** fails midway, leaves the statement and the connection usable (a large
+** result left unread read over many waits); one
 ** operation at a time (QS_MISUSE); a connection killed mid-query fails that
 ** operation with invalidated set; the read_timeout option ends a wait; a
 ** cancel from the same thread; a connection closed mid-query or mid-prepare
@@ -356,6 +357,55 @@ static void test_result_faults(qs_conn *c) {
   }
 }
 
+/* A statement prepared anew while its old handle still has a large result
+** on its way: closing that handle reads the result, over many waits; a
+** statement finalized meanwhile is queued behind it, and all goes on. */
+static void test_renew_large(qs_conn *c) {
+  const char sql[] = "SELECT * FROM qs_steps_big";
+  qs_stmt *s, *o1 = NULL, *o2 = NULL;
+  int rc, i, waits = 0, rows = 0, released = 0;
+  rc = exec_nb(c, "DROP TABLE IF EXISTS qs_steps_big");
+  if (rc == QS_OK) rc = exec_nb(c, "CREATE TABLE qs_steps_big (id INT PRIMARY KEY, t VARCHAR(200))");
+  if (rc == QS_OK) rc = exec_nb(c, "INSERT INTO qs_steps_big VALUES (1, REPEAT('x', 200))");
+  for (i = 0; i < 15 && rc == QS_OK; i++) {   /* doubled 15 times: 32768 rows */
+    char more[120];
+    snprintf(more, sizeof more, "INSERT INTO qs_steps_big SELECT id + %d, t FROM qs_steps_big", 1 << i);
+    rc = exec_nb(c, more);
+  }
+  CHECK("a table of 32768 rows", rc == QS_OK && scalar(c, "SELECT COUNT(*) FROM qs_steps_big") == 32768);
+  DRIVE(rc, c, qs_conn_prepare(c, sql, sizeof sql - 1, &s));
+  if (rc != QS_OK) return;
+  DRIVE(rc, c, qs_stmt_step(s));
+  CHECK("read once, two columns", rc == QS_ROW && qs_stmt_column_count(s) == 2);
+  qs_stmt_release(s);
+  CHECK("a column added", exec_nb(c, "ALTER TABLE qs_steps_big ADD COLUMN z INT DEFAULT 5") == QS_OK);
+  /* o2 is uncached (o1 holds the cached one): released, it is finalized */
+  DRIVE(rc, c, qs_conn_prepare(c, "SELECT 2", 8, &o1));
+  if (rc == QS_OK) DRIVE(rc, c, qs_conn_prepare(c, "SELECT 2", 8, &o2));
+  DRIVE(rc, c, qs_conn_prepare(c, sql, sizeof sql - 1, &s));
+  if (rc != QS_OK || o1 == NULL || o2 == NULL) {
+    CHECK("statements prepared", 0);
+    return;
+  }
+  while ((rc = qs_stmt_step(s)) == QS_WAIT) {
+    if (++waits == 10) {
+      qs_stmt_release(o2);
+      released = 1;
+    }
+    if ((rc = wait_once(c)) != QS_OK) break;
+  }
+  if (!released) qs_stmt_release(o2);
+  printf("     (%d waits)\n", waits);
+  CHECK("prepared anew after many waits", rc == QS_ROW && qs_stmt_column_count(s) == 3 && waits > 10);
+  for (rows = 1; (rc = qs_stmt_step(s)) == QS_ROW; rows++) {}
+  CHECK("all its rows", rc == QS_DONE && rows == 32768);
+  qs_stmt_release(s);
+  DRIVE(rc, c, qs_stmt_step(o1));
+  CHECK("the statement kept meanwhile runs", rc == QS_ROW);
+  qs_stmt_release(o1);
+  CHECK("the connection goes on", exec_nb(c, "DROP TABLE qs_steps_big") == QS_OK);
+}
+
 /* One operation at a time: another one while a statement waits is refused,
 ** the waiting one then finishes. */
 static void test_misuse(qs_conn *c) {
@@ -554,6 +604,7 @@ int main(int argc, char **argv) {
   test_execmany(c);
   test_reuse(c);
   test_result_faults(c);
+  test_renew_large(c);
   test_misuse(c);
   test_cancel(c);
   CHECK("table dropped", exec_nb(c, "DROP TABLE qs_steps") == QS_OK);
