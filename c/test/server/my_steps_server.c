@@ -358,8 +358,9 @@ static void test_result_faults(qs_conn *c) {
 }
 
 /* A statement prepared anew while its old handle still has a large result
-** on its way: closing that handle reads the result, over many waits; a
-** statement finalized meanwhile is queued behind it, and all goes on. */
+** on its way: closing that handle reads the result, over many waits (when
+** the server is the slower side); a statement finalized meanwhile is queued
+** behind it, and all goes on. */
 static void test_renew_large(qs_conn *c) {
   const char sql[] = "SELECT * FROM qs_steps_big";
   qs_stmt *s, *o1 = NULL, *o2 = NULL;
@@ -394,9 +395,11 @@ static void test_renew_large(qs_conn *c) {
     }
     if ((rc = wait_once(c)) != QS_OK) break;
   }
+  /* how many waits there are depends on how fast the server sends: a slow
+  ** client (valgrind) finds every row there already */
   if (!released) qs_stmt_release(o2);
   printf("     (%d waits)\n", waits);
-  CHECK("prepared anew after many waits", rc == QS_ROW && qs_stmt_column_count(s) == 3 && waits > 10);
+  CHECK("prepared anew", rc == QS_ROW && qs_stmt_column_count(s) == 3);
   for (rows = 1; (rc = qs_stmt_step(s)) == QS_ROW; rows++) {}
   CHECK("all its rows", rc == QS_DONE && rows == 32768);
   qs_stmt_release(s);
