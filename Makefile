@@ -75,7 +75,8 @@ FORK_BIN := $(BUILD)/pool_fork_server
 ALLOC_BIN := $(BUILD)/alloc_tests
 CANCEL_BIN := $(BUILD)/cancel_server
 # The PostgreSQL driver's operations as steps, through qs_conn in non-blocking mode.
-STEPS_BIN := $(BUILD)/pg_steps_server
+PG_STEPS_BIN := $(BUILD)/pg_steps_server
+MY_STEPS_BIN := $(BUILD)/my_steps_server
 # The compiler and the ORM accelerators driven through the Lua C API
 # (c/test/binding/): the core, the binding, the compiler and c/orm linked
 # with Lua 5.4; test_main.c runs their list (c/test/binding/test_list.h).
@@ -102,7 +103,7 @@ LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 .PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan
 
 all: build
-build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN) $(STEPS_BIN)
+build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN) $(PG_STEPS_BIN) $(MY_STEPS_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -238,9 +239,13 @@ $(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread
 
 # Non-blocking operations on PostgreSQL: run by run_tests.sh too.
-$(STEPS_BIN): c/test/server/pg_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c
+$(PG_STEPS_BIN): c/test/server/pg_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
+# The MariaDB driver as steps, driven by the test's own poll() loop: run by run_tests.sh too.
+$(MY_STEPS_BIN): c/test/server/my_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/mariadb.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ $(MY_LIBS) -lpthread
 
 tsan: $(TSAN_BIN)
 	@TSAN_OPTIONS=halt_on_error=1 setarch $$(uname -m) -R ./$(TSAN_BIN) pool

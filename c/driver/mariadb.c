@@ -1,17 +1,33 @@
 /*
 ** mariadb.c: the MySQL/MariaDB driver, the qs_driver table over libmariadb
-** (the libmysqlclient API).
+** (the libmysqlclient API) used through its non-blocking API.
+**
+** Every operation that talks to the server is a sequence of libmariadb's
+** mysql_*_start / mysql_*_cont calls (MYSQL_OPT_NONBLOCK): a call that would
+** block returns what it waits for, the operation returns QS_WAIT, and the
+** caller, once the socket is ready, calls the same member again, which
+** continues that call (c->call) at the operation's phase (c->phase). The
+** core drives the same steps with poll() in blocking mode, so there is one
+** code path for both modes. libmariadb keeps a suspended call on a stack of
+** its own (its my_context), which is why the library state is never touched
+** by another member while a call is suspended (c->call != CALL_NONE): those
+** members only note what to do at the next operation.
 **
 ** Statements are server-side prepared (mysql_stmt_*) with typed binds and
 ** typed results; results are buffered (mysql_stmt_store_result) because an
 ** unbuffered result blocks the connection until read to the end (NOTES.md),
-** and buffers are sized from each column's max_length. The connection uses
-** utf8mb4 and CLIENT_FOUND_ROWS, so rowcount counts matched rows (optimistic
-** locking relies on it). The client's "server gone/lost" and connection
-** errors, a killed connection and MySQL's idle timeout mean the connection
-** is gone (is_disconnect). A statement timeout is the server's own
-** (max_statement_time on MariaDB, max_execution_time for SELECTs on MySQL);
-** a cancel is KILL QUERY sent over a second, short-lived connection.
+** and buffers are sized from each column's max_length. A reset frees the
+** buffered result only (no COM_STMT_RESET round trip: the next execute
+** starts afresh), and a finalized statement's COM_STMT_CLOSE, which has no
+** reply, is queued (c->dead) and sent at the start of the next operation.
+** The connection uses utf8mb4 and CLIENT_FOUND_ROWS, so rowcount counts
+** matched rows (optimistic locking relies on it). The client's "server
+** gone/lost" and connection errors, a killed connection and MySQL's idle
+** timeout mean the connection is gone (is_disconnect). A statement timeout
+** is the server's own (max_statement_time on MariaDB, max_execution_time for
+** SELECTs on MySQL), so the core sets no deadline of its own; a cancel is
+** KILL QUERY sent over a second, short-lived connection, from a detached
+** thread when the caller must not wait.
 **
 ** Options: host, port, user, password, database, ssl_ca, ssl_cert, ssl_key,
 ** connect_timeout, read_timeout, write_timeout.
@@ -21,9 +37,11 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* The character set number of binary strings (collation "binary"): such a
 ** column holds bytes, not text. */
@@ -40,17 +58,78 @@ typedef enum result_kind {
   RESULT_DOUBLE = 2          /* a double, in rdbl */
 } result_kind;
 
+/* The operation in progress on a connection (one at a time). */
+typedef enum op_kind {
+  OP_NONE = 0,
+  OP_CONNECT, OP_PREPARE, OP_STEP, OP_EXEC, OP_EXECMANY, OP_TIMEOUT,
+  OP_ABANDONED               /* its statement was finalized mid-way: the
+                             ** protocol's state is unknown, nothing more runs */
+} op_kind;
+
+static const char *const op_names[] = {
+  "nothing", "a connect", "a prepare", "a statement's execution", "an exec",
+  "an executemany", "a timeout change", "an abandoned operation"
+};
+
+/* Where an operation is: what it does when called next. */
+typedef enum phase {
+  PH_FLUSH = 0,              /* send the queued COM_STMT_CLOSEs (every operation starts here) */
+  PH_PREPARE,                /* prepare s->st (new, renewed or after a failed result) */
+  PH_EXECUTE,
+  PH_STORE,                  /* buffer the statement's result */
+  PH_QUERY,                  /* xExec: the text query */
+  PH_RESULT,                 /* xExec: buffer (and drop) one of its results */
+  PH_NEXT                    /* xExec: on to the next result */
+} phase;
+
+/* The libmariadb call suspended (waiting), continued with its _cont. */
+typedef enum call_kind {
+  CALL_NONE = 0,
+  CALL_CONNECT, CALL_QUERY, CALL_RESULT, CALL_NEXT,
+  CALL_PREPARE, CALL_EXECUTE, CALL_STORE, CALL_CLOSE
+} call_kind;
+
+/* Connection options kept as copies (the cancel connection reuses them,
+** from another thread). */
+typedef struct options {
+  int n;
+  char **keys, **vals;
+} options;
+
 struct qs_dconn {
   MYSQL *my;
   int64_t changes;
   int64_t last_id;
-  int nopt;                  /* the options, kept for the cancel connection */
-  char **keys, **vals;
+  unsigned long thread_id;   /* the server's id of this connection (KILL); 0 until connected */
+  options opts;
+  /* the operation in progress */
+  op_kind op;
+  phase phase;
+  qs_dstmt *op_stmt;         /* the statement it works on (xPrepare: the one it makes) */
+  char *op_sql;              /* xExec's text, copied: a suspended call still reads it */
+  int renewed;               /* the statement was prepared anew once already */
+  int op_i, op_nsets, op_nparams;  /* xExecMany: the set being run, of how many */
+  const qs_value *op_vals;
+  int64_t op_changes;
+  /* the libmariadb call in progress */
+  call_kind call;
+  int status;                /* what it waits for: MYSQL_WAIT_* bits */
+  int ready;                 /* what the wait saw, for the next _cont: MYSQL_WAIT_* bits */
+  int ret_int;
+  my_bool ret_bool;
+  MYSQL *ret_my;
+  MYSQL_RES *ret_res;
+  /* statements whose COM_STMT_CLOSE waits for the next operation; room is
+  ** kept for every statement handle that exists (nst), so queueing one
+  ** never fails */
+  MYSQL_STMT **dead;
+  int ndead, cap_dead, nst;
+  MYSQL_STMT *closing;       /* the one whose mysql_stmt_close is in progress */
 };
 
 struct qs_dstmt {
   qs_dconn *c;
-  MYSQL_STMT *st;
+  MYSQL_STMT *st;            /* NULL: to be prepared again before it runs */
   int nparams, ncols;
   char **colnames;
   int *colbinary;            /* binary collation: bytes, not text */
@@ -69,7 +148,7 @@ struct qs_dstmt {
   result_kind *rkind;        /* per column */
   int executed;
   int stored;
-  char *sql;                 /* kept to prepare again when the server's metadata changed */
+  char *sql;                 /* kept to prepare again (the server's metadata changed) */
   size_t sqln;
 };
 
@@ -141,95 +220,248 @@ static int fail_stmt(qs_dstmt *s, qs_error *err) {
   return fail(err, mysql_stmt_errno(s->st), mysql_stmt_sqlstate(s->st), mysql_stmt_error(s->st));
 }
 
-static const char *opt(int nopt, const char *const *keys, const char *const *vals, const char *name) {
+static int nomem(qs_error *err) { return qs_error_set(err, QS_NOMEM, "out of memory"); }
+
+static const char *opt(const options *o, const char *name) {
   int i;
-  for (i = 0; i < nopt; i++)
-    if (strcmp(keys[i], name) == 0) return vals[i];
+  for (i = 0; i < o->n; i++)
+    if (strcmp(o->keys[i], name) == 0) return o->vals[i];
   return NULL;
 }
 
-/* Opens my with the connection options (the main connection and the one a
-** cancel uses). */
-static MYSQL *connect_with(MYSQL *my, int nopt, const char *const *keys,
-                           const char *const *vals) {
-  const char *t;
-  const char *port = opt(nopt, keys, vals, "port");
-  mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if ((t = opt(nopt, keys, vals, "connect_timeout")) != NULL) {
-    unsigned v = (unsigned)atoi(t);
-    mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &v);
+static void free_options(options *o) {
+  int i;
+  for (i = 0; i < o->n; i++) {
+    free(o->keys[i]);
+    free(o->vals[i]);
   }
-  if ((t = opt(nopt, keys, vals, "read_timeout")) != NULL) {
-    unsigned v = (unsigned)atoi(t);
-    mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &v);
-  }
-  if ((t = opt(nopt, keys, vals, "write_timeout")) != NULL) {
-    unsigned v = (unsigned)atoi(t);
-    mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &v);
-  }
-  if ((t = opt(nopt, keys, vals, "ssl_ca")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CA, t);
-  if ((t = opt(nopt, keys, vals, "ssl_cert")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CERT, t);
-  if ((t = opt(nopt, keys, vals, "ssl_key")) != NULL) mysql_options(my, MYSQL_OPT_SSL_KEY, t);
-  return mysql_real_connect(my, opt(nopt, keys, vals, "host"), opt(nopt, keys, vals, "user"),
-                            opt(nopt, keys, vals, "password"), opt(nopt, keys, vals, "database"),
-                            port ? (unsigned)atoi(port) : 0, NULL, CLIENT_FOUND_ROWS);
+  free(o->keys);
+  free(o->vals);
+  o->n = 0;
+  o->keys = o->vals = NULL;
 }
 
-static void free_options(qs_dconn *c) {
+/* Copies n keys and values into *o; 0 when out of memory (*o then holds
+** what was copied, for free_options). */
+static int copy_options(options *o, int n, const char *const *keys, const char *const *vals) {
   int i;
-  for (i = 0; i < c->nopt; i++) {
-    free(c->keys[i]);
-    free(c->vals[i]);
-  }
-  free(c->keys);
-  free(c->vals);
-}
-
-static int keep_options(qs_dconn *c, int nopt, const char *const *keys,
-                        const char *const *vals) {
-  int i;
-  c->keys = calloc((size_t)nopt + 1, sizeof *c->keys);
-  c->vals = calloc((size_t)nopt + 1, sizeof *c->vals);
-  if (c->keys == NULL || c->vals == NULL) return 0;
-  for (i = 0; i < nopt; i++) {
+  o->n = 0;
+  o->keys = calloc((size_t)n + 1, sizeof *o->keys);
+  o->vals = calloc((size_t)n + 1, sizeof *o->vals);
+  if (o->keys == NULL || o->vals == NULL) return 0;
+  for (i = 0; i < n; i++) {
     size_t kn = strlen(keys[i]) + 1, vn = strlen(vals[i]) + 1;
-    c->keys[i] = malloc(kn);
-    c->vals[i] = malloc(vn);
-    c->nopt = i + 1;
-    if (c->keys[i] == NULL || c->vals[i] == NULL) return 0;
-    memcpy(c->keys[i], keys[i], kn);
-    memcpy(c->vals[i], vals[i], vn);
+    o->keys[i] = malloc(kn);
+    o->vals[i] = malloc(vn);
+    o->n = i + 1;
+    if (o->keys[i] == NULL || o->vals[i] == NULL) return 0;
+    memcpy(o->keys[i], keys[i], kn);
+    memcpy(o->vals[i], vals[i], vn);
   }
   return 1;
 }
 
+/* Sets the connection options on my (the main connection and the one a
+** cancel uses). */
+static void set_options(MYSQL *my, const options *o) {
+  const char *t;
+  mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if ((t = opt(o, "connect_timeout")) != NULL) {
+    unsigned v = (unsigned)atoi(t);
+    mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &v);
+  }
+  if ((t = opt(o, "read_timeout")) != NULL) {
+    unsigned v = (unsigned)atoi(t);
+    mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &v);
+  }
+  if ((t = opt(o, "write_timeout")) != NULL) {
+    unsigned v = (unsigned)atoi(t);
+    mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &v);
+  }
+  if ((t = opt(o, "ssl_ca")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CA, t);
+  if ((t = opt(o, "ssl_cert")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CERT, t);
+  if ((t = opt(o, "ssl_key")) != NULL) mysql_options(my, MYSQL_OPT_SSL_KEY, t);
+}
+
+static unsigned port_of(const options *o) {
+  const char *port = opt(o, "port");
+  return port ? (unsigned)atoi(port) : 0;
+}
+
+/* ------------------------------------------------------------------------
+** Calls as steps. call() starts libmariadb's call kind, or continues it when
+** it is the one suspended, with what the wait saw: 1 when it has finished
+** (its result in c->ret_*), 0 when it waits again (c->status).
+*/
+static int call(qs_dconn *c, call_kind kind, MYSQL_STMT *st, const char *sql, size_t n) {
+  int status = 0;
+  if (c->call == kind) {
+    int ready = c->ready;
+    c->ready = 0;
+    switch (kind) {
+      case CALL_CONNECT: status = mysql_real_connect_cont(&c->ret_my, c->my, ready); break;
+      case CALL_QUERY: status = mysql_real_query_cont(&c->ret_int, c->my, ready); break;
+      case CALL_RESULT: status = mysql_store_result_cont(&c->ret_res, c->my, ready); break;
+      case CALL_NEXT: status = mysql_next_result_cont(&c->ret_int, c->my, ready); break;
+      case CALL_PREPARE: status = mysql_stmt_prepare_cont(&c->ret_int, st, ready); break;
+      case CALL_EXECUTE: status = mysql_stmt_execute_cont(&c->ret_int, st, ready); break;
+      case CALL_STORE: status = mysql_stmt_store_result_cont(&c->ret_int, st, ready); break;
+      case CALL_CLOSE: status = mysql_stmt_close_cont(&c->ret_bool, st, ready); break;
+      case CALL_NONE: break;
+    }
+  } else {
+    c->ready = 0;
+    switch (kind) {
+      case CALL_CONNECT:
+        status = mysql_real_connect_start(&c->ret_my, c->my, opt(&c->opts, "host"),
+                                          opt(&c->opts, "user"), opt(&c->opts, "password"),
+                                          opt(&c->opts, "database"), port_of(&c->opts), NULL,
+                                          CLIENT_FOUND_ROWS);
+        break;
+      case CALL_QUERY: status = mysql_real_query_start(&c->ret_int, c->my, sql, (unsigned long)n); break;
+      case CALL_RESULT: status = mysql_store_result_start(&c->ret_res, c->my); break;
+      case CALL_NEXT: status = mysql_next_result_start(&c->ret_int, c->my); break;
+      case CALL_PREPARE: status = mysql_stmt_prepare_start(&c->ret_int, st, sql, (unsigned long)n); break;
+      case CALL_EXECUTE: status = mysql_stmt_execute_start(&c->ret_int, st); break;
+      case CALL_STORE: status = mysql_stmt_store_result_start(&c->ret_int, st); break;
+      case CALL_CLOSE: status = mysql_stmt_close_start(&c->ret_bool, st); break;
+      case CALL_NONE: break;
+    }
+  }
+  c->status = status;
+  c->call = status ? kind : CALL_NONE;
+  return status == 0;
+}
+
+/* Begins operation kind (on statement s), or fails when another one is in
+** progress: the caller must finish that one first. */
+static int enter(qs_dconn *c, op_kind kind, qs_dstmt *s, qs_error *err) {
+  if (c->op == OP_ABANDONED) {
+    qs_error_set(err, QS_OPERATIONAL,
+                 "mysql: the connection was left in the middle of an operation and cannot be used");
+    err->invalidated = 1;
+    return QS_OPERATIONAL;
+  }
+  if (c->op != OP_NONE)
+    return qs_error_set(err, QS_MISUSE,
+                        "mysql: %s cannot start while %s is in progress on this connection "
+                        "(a connection runs one operation at a time)",
+                        op_names[kind], op_names[c->op]);
+  c->op = kind;
+  c->op_stmt = s;
+  c->phase = PH_FLUSH;
+  c->renewed = 0;
+  return QS_OK;
+}
+
+/* Ends the operation in progress; returns rc. */
+static int leave(qs_dconn *c, int rc) {
+  c->op = OP_NONE;
+  c->op_stmt = NULL;
+  free(c->op_sql);
+  c->op_sql = NULL;
+  return rc;
+}
+
+/* Room in the queue of dead statements for n of them. */
+static int reserve_dead(qs_dconn *c, int n) {
+  MYSQL_STMT **d;
+  int cap;
+  if (n <= c->cap_dead) return 1;
+  cap = c->cap_dead ? c->cap_dead * 2 : 8;
+  while (cap < n) cap *= 2;
+  d = realloc(c->dead, (size_t)cap * sizeof *d);
+  if (d == NULL) return 0;
+  c->dead = d;
+  c->cap_dead = cap;
+  return 1;
+}
+
+/* A statement handle whose COM_STMT_CLOSE goes out with the next operation
+** (room was reserved when it was made). */
+static void bury(qs_dconn *c, MYSQL_STMT *st) {
+  c->dead[c->ndead++] = st;
+}
+
+/* Sends the queued COM_STMT_CLOSEs (each frees its handle; it has no reply,
+** but a statement left with rows unread reads them first): 1 when done, 0
+** when waiting. The one being closed leaves the queue first (c->closing):
+** statements finalized meanwhile join the queue behind it. Errors are the
+** next statement's to report. */
+static int flush_dead(qs_dconn *c) {
+  for (;;) {
+    if (c->closing == NULL) {
+      if (c->ndead == 0) return 1;
+      c->closing = c->dead[--c->ndead];
+    }
+    if (!call(c, CALL_CLOSE, c->closing, NULL, 0)) return 0;
+    c->closing = NULL;
+    c->nst--;
+  }
+}
+
+/* ------------------------------------------------------------------------
+** Connections.
+*/
 static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
                  qs_error *err) {
   qs_dconn *c;
   *out = NULL;
   c = calloc(1, sizeof *c);
-  if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-  if (!keep_options(c, nopt, keys, vals) || (c->my = mysql_init(NULL)) == NULL) {
-    free_options(c);
+  if (c == NULL) return nomem(err);
+  if (!copy_options(&c->opts, nopt, keys, vals) || (c->my = mysql_init(NULL)) == NULL) {
+    free_options(&c->opts);
     free(c);
-    return qs_error_set(err, QS_NOMEM, "out of memory");
+    return nomem(err);
   }
-  if (!connect_with(c->my, nopt, keys, vals)) {
-    int rc = fail_conn(c, err);
-    err->invalidated = 1;
+  set_options(c->my, &c->opts);
+  /* a NULL stack size: libmariadb's default for the suspended calls */
+  if (mysql_options(c->my, MYSQL_OPT_NONBLOCK, NULL) != 0) {
     mysql_close(c->my);
-    free_options(c);
+    free_options(&c->opts);
     free(c);
-    return rc;
+    return nomem(err);
   }
   *out = c;
   return QS_OK;
 }
 
-static void xClose(qs_dconn *c) {
-  mysql_close(c->my);
-  free_options(c);
-  free(c);
+static int xConnect(qs_dconn *c, qs_error *err) {
+  int rc;
+  if (c->op != OP_CONNECT) {
+    if (c->thread_id != 0) return QS_OK;   /* connected already */
+    rc = enter(c, OP_CONNECT, NULL, err);
+    if (rc != QS_OK) return rc;
+  }
+  if (!call(c, CALL_CONNECT, NULL, NULL, 0)) return QS_WAIT;
+  leave(c, QS_OK);
+  if (c->ret_my == NULL) {
+    rc = fail_conn(c, err);
+    err->invalidated = 1;
+    return rc;
+  }
+  c->thread_id = mysql_thread_id(c->my);
+  return QS_OK;
+}
+
+static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
+  int events = 0;
+  *fd = -1;
+  *timeout_ms = -1;
+  if (c->call == CALL_NONE) return 0;
+  *fd = (int)mysql_get_socket(c->my);
+  if (c->status & MYSQL_WAIT_READ) events |= QS_WAIT_READ;
+  /* a connect waits for "writable or an exception": poll() reports a failed
+  ** connect as writable (and as POLLERR, whatever was asked) */
+  if (c->status & (MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT)) events |= QS_WAIT_WRITE;
+  if (c->status & MYSQL_WAIT_TIMEOUT) *timeout_ms = (int)mysql_get_timeout_value_ms(c->my);
+  return events;
+}
+
+static void xReady(qs_dconn *c, int events) {
+  c->ready = ((events & QS_WAIT_READ) ? MYSQL_WAIT_READ : 0) |
+             ((events & QS_WAIT_WRITE) ? MYSQL_WAIT_WRITE : 0) |
+             ((events & QS_WAIT_TIMEOUT) ? MYSQL_WAIT_TIMEOUT : 0);
 }
 
 static void free_results(qs_dstmt *s) {
@@ -242,6 +474,7 @@ static void free_results(qs_dstmt *s) {
   s->rint = NULL; s->rdbl = NULL; s->rkind = NULL;
 }
 
+/* Frees the driver's side of s; its handle, if any, was buried first. */
 static void free_stmt(qs_dstmt *s) {
   int i;
   free_results(s);
@@ -249,10 +482,49 @@ static void free_stmt(qs_dstmt *s) {
     for (i = 0; i < s->ncols; i++) free(s->colnames[i]);
   free(s->colnames); free(s->colbinary);
   free(s->pbind); free(s->pint); free(s->pdbl); free(s->ptiny); free(s->plen);
-  if (s->st) mysql_stmt_close(s->st);
   free(s->sql);
   free(s);
 }
+
+/* Closes without waiting for anything. Abandoned mid-call, the socket is
+** shut first, so that mysql_close's COM_QUIT fails at once instead of
+** queueing behind a half-sent packet; the handles still queued are closed
+** after mysql_close, which has detached them (memory only, no I/O). */
+static void xClose(qs_dconn *c) {
+  if (c->call != CALL_NONE) {
+    int fd = (int)mysql_get_socket(c->my);
+    if (fd >= 0) shutdown(fd, SHUT_RDWR);
+    if (c->call == CALL_CLOSE) {
+      /* mysql_stmt_close suspended: still reading rows left unread, the
+      ** handle is still the connection's (mysql_close detaches it, closed
+      ** below); or sending COM_STMT_CLOSE, having freed the handle's
+      ** memory and unlinked it, with these two frees left to do */
+      MYSQL_STMT *st = c->closing;
+      LIST *l;
+      for (l = c->my->stmts; l != NULL && l->data != st; l = l->next) {}
+      if (l == NULL) {
+        c->closing = NULL;
+        free(st->extension);
+        free(st);
+      }
+    }
+  }
+  mysql_close(c->my);
+  if (c->closing) mysql_stmt_close(c->closing);
+  while (c->ndead > 0) mysql_stmt_close(c->dead[--c->ndead]);
+  if (c->op == OP_PREPARE && c->op_stmt) {   /* a statement half made */
+    if (c->op_stmt->st) mysql_stmt_close(c->op_stmt->st);
+    free_stmt(c->op_stmt);
+  }
+  free(c->op_sql);
+  free(c->dead);
+  free_options(&c->opts);
+  free(c);
+}
+
+/* ------------------------------------------------------------------------
+** Statements.
+*/
 
 /* Column names and kinds of the statement's result (again after an ALTER
 ** TABLE changed them: the server re-prepares by itself, the client must
@@ -288,29 +560,68 @@ static int load_columns(qs_dstmt *s) {
   return QS_OK;
 }
 
-static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_error *err) {
-  qs_dstmt *s;
+/* Buries s's handle: the statement is prepared anew before it runs again. */
+static void discard_handle(qs_dstmt *s) {
+  if (s->st == NULL) return;
+  bury(s->c, s->st);
+  s->st = NULL;
+  s->stored = 0;
+  s->executed = 0;
+}
+
+/* Prepares s->sql into a new handle, as steps: QS_OK, QS_WAIT or an error
+** (the handle then buried). */
+static int prepare_handle(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
   my_bool on = 1;
-  *out = NULL;
-  s = calloc(1, sizeof *s);
-  if (s == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-  s->c = c;
-  s->st = mysql_stmt_init(c->my);
+  int rc;
   if (s->st == NULL) {
-    free(s);
-    return fail_conn(c, err);
+    if (!reserve_dead(c, c->nst + 1)) return nomem(err);
+    s->st = mysql_stmt_init(c->my);
+    if (s->st == NULL) return fail_conn(c, err);
+    c->nst++;
   }
-  if (mysql_stmt_prepare(s->st, sql, (unsigned long)n) != 0) {
-    int rc = fail_stmt(s, err);
-    free_stmt(s);
+  if (!call(c, CALL_PREPARE, s->st, s->sql, s->sqln)) return QS_WAIT;
+  if (c->ret_int != 0) {
+    rc = fail_stmt(s, err);
+    discard_handle(s);
     return rc;
   }
   mysql_stmt_attr_set(s->st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
-  s->sql = malloc(n + 1);
-  if (s->sql) {
+  if (load_columns(s) != QS_OK) return nomem(err);
+  return QS_OK;
+}
+
+static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_error *err) {
+  qs_dstmt *s;
+  int rc;
+  *out = NULL;
+  if (c->op != OP_PREPARE) {
+    rc = enter(c, OP_PREPARE, NULL, err);
+    if (rc != QS_OK) return rc;
+  }
+  if (c->phase == PH_FLUSH) {
+    if (!flush_dead(c)) return QS_WAIT;
+    /* the statement text is read here, at the first call, and kept */
+    s = calloc(1, sizeof *s);
+    if (s == NULL || (s->sql = malloc(n + 1)) == NULL) {
+      free(s);
+      return leave(c, nomem(err));
+    }
     memcpy(s->sql, sql, n);
     s->sql[n] = '\0';
     s->sqln = n;
+    s->c = c;
+    c->op_stmt = s;
+    c->phase = PH_PREPARE;
+  }
+  s = c->op_stmt;
+  rc = prepare_handle(s, err);
+  if (rc == QS_WAIT) return rc;
+  c->op_stmt = NULL;
+  if (rc != QS_OK) {
+    free_stmt(s);
+    return leave(c, rc);
   }
   s->nparams = (int)mysql_stmt_param_count(s->st);
   s->pbind = calloc((size_t)s->nparams + 1, sizeof(MYSQL_BIND));
@@ -318,12 +629,13 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
   s->pdbl = calloc((size_t)s->nparams + 1, sizeof(double));
   s->ptiny = calloc((size_t)s->nparams + 1, 1);
   s->plen = calloc((size_t)s->nparams + 1, sizeof(unsigned long));
-  if (!s->pbind || !s->pint || !s->pdbl || !s->ptiny || !s->plen || load_columns(s) != QS_OK) {
+  if (!s->pbind || !s->pint || !s->pdbl || !s->ptiny || !s->plen) {
+    discard_handle(s);
     free_stmt(s);
-    return qs_error_set(err, QS_NOMEM, "out of memory");
+    return leave(c, nomem(err));
   }
   *out = s;
-  return QS_OK;
+  return leave(c, QS_OK);
 }
 
 static int xParamCount(qs_dstmt *s) { return s->nparams; }
@@ -356,13 +668,14 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
       case QS_TBLOB:
         s->plen[i] = (unsigned long)v->u.s.n;
         b->buffer_type = v->type == QS_TTEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
-        b->buffer = (void *)v->u.s.p;   /* the caller keeps the bytes alive until the step */
+        b->buffer = (void *)v->u.s.p;   /* the caller keeps the bytes until the operation ends */
         b->buffer_length = s->plen[i];
         b->length = &s->plen[i];
         break;
     }
   }
-  if (mysql_stmt_bind_param(s->st, s->pbind) != 0) return fail_stmt(s, err);
+  /* no handle (to be prepared again): bound once it is there */
+  if (s->st && mysql_stmt_bind_param(s->st, s->pbind) != 0) return fail_stmt(s, err);
   return QS_OK;
 }
 
@@ -384,7 +697,7 @@ static int bind_results(qs_dstmt *s, qs_error *err) {
   s->rkind = calloc((size_t)s->ncols, sizeof(result_kind));
   if (!s->rbind || !s->rbuf || !s->rlen || !s->rnull || !s->rerr || !s->rint || !s->rdbl || !s->rkind) {
     mysql_free_result(meta);
-    return qs_error_set(err, QS_NOMEM, "out of memory");
+    return nomem(err);
   }
   for (i = 0; i < s->ncols; i++) {
     MYSQL_BIND *b = &s->rbind[i];
@@ -407,7 +720,7 @@ static int bind_results(qs_dstmt *s, qs_error *err) {
         s->rbuf[i] = malloc(cap);
         if (s->rbuf[i] == NULL) {
           mysql_free_result(meta);
-          return qs_error_set(err, QS_NOMEM, "out of memory");
+          return nomem(err);
         }
         b->buffer_type = MYSQL_TYPE_STRING;
         b->buffer = s->rbuf[i];
@@ -423,50 +736,97 @@ static int bind_results(qs_dstmt *s, qs_error *err) {
   return QS_OK;
 }
 
-/* The result's shape changed (ALTER TABLE): a statement handle bound to the
-** old shape refuses to run (CR_NEW_STMT_METADATA), so it is prepared anew,
-** same parameters. */
-static int renew(qs_dstmt *s, qs_error *err) {
-  my_bool on = 1;
-  free_results(s);
-  if (s->stored) mysql_stmt_free_result(s->st);
-  s->stored = 0;
-  mysql_stmt_close(s->st);
-  s->st = mysql_stmt_init(s->c->my);
-  if (s->st == NULL) return fail_conn(s->c, err);
-  if (mysql_stmt_prepare(s->st, s->sql, (unsigned long)s->sqln) != 0) return fail_stmt(s, err);
-  mysql_stmt_attr_set(s->st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
-  if (load_columns(s) != QS_OK) return qs_error_set(err, QS_NOMEM, "out of memory");
-  if (s->nparams && mysql_stmt_bind_param(s->st, s->pbind) != 0) return fail_stmt(s, err);
-  return QS_OK;
+/*
+** The statement's execution as steps, from c->phase: the queued closes, a
+** prepare when the handle is gone, the execute, the result buffered. A
+** result whose shape changed (ALTER TABLE: CR_NEW_STMT_METADATA, the rows
+** already on their way) makes a handle bound to the old shape refuse to
+** run: it is buried (closing it reads those rows) and the statement is
+** prepared anew and executed once more. A result that fails midway (an
+** error after some rows) leaves a handle libmariadb would later try to
+** read the rest of the rows for: it is buried too. QS_OK: executed (and
+** stored when it has columns); QS_WAIT; or an error.
+*/
+static int run_stmt(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  for (;;) {
+    switch (c->phase) {
+      case PH_FLUSH:
+        if (!flush_dead(c)) return QS_WAIT;
+        c->phase = s->st ? PH_EXECUTE : PH_PREPARE;
+        break;
+      case PH_PREPARE:
+        rc = prepare_handle(s, err);
+        if (rc != QS_OK) return rc;
+        if (s->nparams && mysql_stmt_bind_param(s->st, s->pbind) != 0) return fail_stmt(s, err);
+        c->phase = PH_EXECUTE;
+        break;
+      case PH_EXECUTE:
+        if (!call(c, CALL_EXECUTE, s->st, NULL, 0)) return QS_WAIT;
+        if (c->ret_int != 0) {
+          if (mysql_stmt_errno(s->st) == CR_NEW_STMT_METADATA && !c->renewed) {
+            c->renewed = 1;
+            discard_handle(s);
+            free_results(s);
+            c->phase = PH_FLUSH;
+            break;
+          }
+          return fail_stmt(s, err);
+        }
+        c->changes = (int64_t)mysql_stmt_affected_rows(s->st);
+        c->last_id = (int64_t)mysql_stmt_insert_id(s->st);
+        if ((int)mysql_stmt_field_count(s->st) != s->ncols && load_columns(s) != QS_OK)
+          return nomem(err);
+        if (s->ncols == 0) {
+          s->executed = 1;
+          return QS_OK;
+        }
+        c->phase = PH_STORE;
+        break;
+      case PH_STORE:
+        if (!call(c, CALL_STORE, s->st, NULL, 0)) return QS_WAIT;
+        if (c->ret_int != 0) {
+          rc = fail_stmt(s, err);
+          if (!err->invalidated) {
+            /* no I/O: the failed read left the connection ready */
+            mysql_stmt_free_result(s->st);
+            discard_handle(s);
+          }
+          return rc;
+        }
+        s->stored = 1;
+        rc = bind_results(s, err);
+        if (rc != QS_OK) return rc;
+        s->executed = 1;
+        return QS_OK;
+      default:
+        return qs_error_set(err, QS_INTERNAL, "mysql: statement in an unknown phase %d", (int)c->phase);
+    }
+  }
 }
 
-static int xStep(qs_dstmt *s, qs_error *err) {
+static int fetch(qs_dstmt *s, qs_error *err) {
   int rc;
-  if (!s->executed) {
-    rc = mysql_stmt_execute(s->st);
-    if (rc != 0 && mysql_stmt_errno(s->st) == CR_NEW_STMT_METADATA && s->sql) {
-      rc = renew(s, err);
-      if (rc != QS_OK) return rc;
-      rc = mysql_stmt_execute(s->st);
-    }
-    if (rc != 0) return fail_stmt(s, err);
-    s->executed = 1;
-    s->c->changes = (int64_t)mysql_stmt_affected_rows(s->st);
-    s->c->last_id = (int64_t)mysql_stmt_insert_id(s->st);
-    if ((int)mysql_stmt_field_count(s->st) != s->ncols && load_columns(s) != QS_OK)
-      return qs_error_set(err, QS_NOMEM, "out of memory");
-    if (s->ncols == 0) return QS_DONE;
-    if (mysql_stmt_store_result(s->st) != 0) return fail_stmt(s, err);
-    s->stored = 1;
-    rc = bind_results(s, err);
-    if (rc != QS_OK) return rc;
-  }
-  if (s->ncols == 0) return QS_DONE;
+  if (s->ncols == 0 || !s->stored) return QS_DONE;
   rc = mysql_stmt_fetch(s->st);
   if (rc == 0 || rc == MYSQL_DATA_TRUNCATED) return QS_ROW;
   if (rc == MYSQL_NO_DATA) return QS_DONE;
   return fail_stmt(s, err);
+}
+
+static int xStep(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  if (c->op != OP_STEP || c->op_stmt != s) {
+    if (s->executed) return fetch(s, err);   /* later steps: rows held here */
+    rc = enter(c, OP_STEP, s, err);
+    if (rc != QS_OK) return rc;
+  }
+  rc = run_stmt(s, err);
+  if (rc == QS_WAIT) return rc;
+  leave(c, rc);
+  return rc == QS_OK ? fetch(s, err) : rc;
 }
 
 static int xColumnCount(qs_dstmt *s) { return s->ncols; }
@@ -495,58 +855,168 @@ static void xColumn(qs_dstmt *s, int i, qs_value *out) {
 
 static int xReadonly(qs_dstmt *s) { (void)s; return 0; }
 
+/* No COM_STMT_RESET (a round trip per execution): a buffered result is all
+** the server-side state an execution leaves, and the next execute starts
+** afresh. The result's memory is freed now, unless a call of another
+** statement is suspended (libmariadb's connection state is then that
+** call's): the next execute frees it then. */
 static void xReset(qs_dstmt *s) {
-  if (s->stored) mysql_stmt_free_result(s->st);
-  mysql_stmt_reset(s->st);
+  if (s->c->op_stmt == s) return;   /* its operation is in progress: nothing to undo yet */
+  if (s->stored && s->st && s->c->call == CALL_NONE) mysql_stmt_free_result(s->st);
   s->stored = 0;
   s->executed = 0;
 }
 
+/* Never waits: the handle's COM_STMT_CLOSE is queued for the next
+** operation. Finalized in the middle of its own operation (the caller gave
+** up on it), the connection is left unusable. */
 static void xFinalize(qs_dstmt *s) {
-  if (s->stored) mysql_stmt_free_result(s->st);
+  qs_dconn *c = s->c;
+  if (c->op_stmt == s) {
+    c->op = OP_ABANDONED;
+    c->op_stmt = NULL;
+  } else if (s->stored && s->st && c->call == CALL_NONE) {
+    mysql_stmt_free_result(s->st);   /* the memory now, the server's side later */
+  }
+  discard_handle(s);
   free_stmt(s);
 }
 
 static int64_t xChanges(qs_dconn *c) { return c->changes; }
 static int64_t xLastInsertId(qs_dconn *c) { return c->last_id; }
 
-static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
-  if (mysql_real_query(c->my, sql, (unsigned long)strlen(sql)) != 0) return fail_conn(c, err);
-  do {   /* consume whatever the statement returned */
-    MYSQL_RES *r = mysql_store_result(c->my);
-    if (r) mysql_free_result(r);
-  } while (mysql_next_result(c->my) == 0);
+/* c->op_sql as steps, from c->phase: the queued closes, the query, then each
+** of its results buffered and dropped. */
+static int exec_steps(qs_dconn *c, qs_error *err) {
+  for (;;) {
+    switch (c->phase) {
+      case PH_FLUSH:
+        if (!flush_dead(c)) return QS_WAIT;
+        c->phase = PH_QUERY;
+        break;
+      case PH_QUERY:
+        if (!call(c, CALL_QUERY, NULL, c->op_sql, strlen(c->op_sql))) return QS_WAIT;
+        if (c->ret_int != 0) return fail_conn(c, err);
+        c->phase = PH_RESULT;
+        break;
+      case PH_RESULT:
+        if (!call(c, CALL_RESULT, NULL, NULL, 0)) return QS_WAIT;
+        if (c->ret_res) {
+          mysql_free_result(c->ret_res);   /* buffered: no I/O */
+          c->ret_res = NULL;
+        } else if (mysql_field_count(c->my) != 0) {
+          return fail_conn(c, err);        /* rows announced, and reading them failed */
+        }
+        c->phase = PH_NEXT;
+        break;
+      case PH_NEXT:
+        if (!call(c, CALL_NEXT, NULL, NULL, 0)) return QS_WAIT;
+        if (c->ret_int > 0) return fail_conn(c, err);
+        if (c->ret_int < 0) return QS_OK;  /* no more results */
+        c->phase = PH_RESULT;
+        break;
+      default:
+        return qs_error_set(err, QS_INTERNAL, "mysql: exec in an unknown phase %d", (int)c->phase);
+    }
+  }
+}
+
+/* Begins an exec-like operation on a copy of sql (a suspended call reads
+** it after the caller's copy may be gone). */
+static int enter_exec(qs_dconn *c, op_kind kind, const char *sql, qs_error *err) {
+  size_t n = strlen(sql) + 1;
+  int rc = enter(c, kind, NULL, err);
+  if (rc != QS_OK) return rc;
+  c->op_sql = malloc(n);
+  if (c->op_sql == NULL) return leave(c, nomem(err));
+  memcpy(c->op_sql, sql, n);
   return QS_OK;
+}
+
+static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
+  int rc;
+  if (c->op != OP_EXEC) {
+    rc = enter_exec(c, OP_EXEC, sql, err);
+    if (rc != QS_OK) return rc;
+  }
+  rc = exec_steps(c, err);
+  return rc == QS_WAIT ? rc : leave(c, rc);
 }
 
 static int xInTransaction(qs_dconn *c) {
   return (c->my->server_status & SERVER_STATUS_IN_TRANS) != 0;
 }
 
+/* Each parameter set in turn: bound, executed (as xStep's first step), its
+** rows (RETURNING) dropped, its changes counted. */
+static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
+                     int64_t *changes, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  if (c->op != OP_EXECMANY || c->op_stmt != s) {
+    *changes = 0;
+    if (nsets <= 0) return QS_OK;
+    rc = enter(c, OP_EXECMANY, s, err);
+    if (rc != QS_OK) return rc;
+    c->op_i = 0;
+    c->op_nsets = nsets;
+    c->op_nparams = nparams;
+    c->op_vals = vals;
+    c->op_changes = 0;
+    rc = xBind(s, nparams, vals, err);
+    if (rc != QS_OK) return leave(c, rc);
+  }
+  for (;;) {
+    rc = run_stmt(s, err);
+    if (rc == QS_WAIT) return rc;
+    if (rc != QS_OK) return leave(c, rc);
+    c->op_changes += c->changes;
+    if (s->stored) mysql_stmt_free_result(s->st);
+    s->stored = 0;
+    s->executed = 0;
+    if (++c->op_i == c->op_nsets) break;
+    rc = xBind(s, c->op_nparams, c->op_vals + (size_t)c->op_i * (size_t)c->op_nparams, err);
+    if (rc != QS_OK) return leave(c, rc);
+    c->phase = PH_FLUSH;
+  }
+  *changes = c->changes = c->op_changes;
+  return leave(c, QS_OK);
+}
+
 /* The server enforces the limit: MariaDB for every statement, MySQL for
 ** SELECTs only (its max_execution_time). */
 static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
-  char sql[96];
-  if (strstr(mysql_get_server_info(c->my), "MariaDB") != NULL)
-    snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %d.%03d", ms / 1000, ms % 1000);
-  else
-    snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %d", ms);
-  return xExec(c, sql, err);
+  int rc;
+  if (c->op != OP_TIMEOUT) {
+    char sql[96];
+    if (strstr(mysql_get_server_info(c->my), "MariaDB") != NULL)
+      snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %d.%03d", ms / 1000, ms % 1000);
+    else
+      snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %d", ms);
+    rc = enter_exec(c, OP_TIMEOUT, sql, err);
+    if (rc != QS_OK) return rc;
+  }
+  rc = exec_steps(c, err);
+  return rc == QS_WAIT ? rc : leave(c, rc);
 }
 
-/* libmariadb has no cancel message: a second connection asks the server to
-** stop this one's statement. Thread-safe: it touches only the kept options
-** and the thread id, which never change after connect. */
-static int xCancel(qs_dconn *c, int detached, qs_error *err) {
-  (void)detached;
+/* ------------------------------------------------------------------------
+** Cancel. libmariadb has no cancel message: a second connection asks the
+** server to stop this one's statement (KILL QUERY). It reads only the kept
+** options and the thread id, which never change once connected, so it may
+** run on any thread while another one uses c.
+*/
+static int kill_query(const options *o, unsigned long id, qs_error *err) {
   char sql[64];
   int rc = QS_OK;
   MYSQL *my = mysql_init(NULL);
-  if (my == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-  if (!connect_with(my, c->nopt, (const char *const *)c->keys, (const char *const *)c->vals)) {
+  if (my == NULL) return nomem(err);
+  set_options(my, o);
+  if (!mysql_real_connect(my, opt(o, "host"), opt(o, "user"), opt(o, "password"),
+                          opt(o, "database"), port_of(o), NULL, 0)) {
     rc = fail(err, mysql_errno(my), mysql_sqlstate(my), mysql_error(my));
   } else {
-    snprintf(sql, sizeof sql, "KILL QUERY %lu", mysql_thread_id(c->my));
+    snprintf(sql, sizeof sql, "KILL QUERY %lu", id);
     if (mysql_real_query(my, sql, (unsigned long)strlen(sql)) != 0)
       rc = fail(err, mysql_errno(my), mysql_sqlstate(my), mysql_error(my));
   }
@@ -554,25 +1024,60 @@ static int xCancel(qs_dconn *c, int detached, qs_error *err) {
   return rc;
 }
 
-/* Connected by xOpen, every operation blocking inside libpq/libmariadb for
-** now: nothing ever returns QS_WAIT. (Being rewritten as steps.) */
-static int xConnect(qs_dconn *c, qs_error *err) {
-  (void)c;
-  (void)err;
-  return QS_OK;
+/* What a detached cancel owns: copies, as c may be gone before it runs. */
+typedef struct cancel_job {
+  options opts;
+  unsigned long id;
+} cancel_job;
+
+/* A detached cancel: nobody waits for its outcome (the statement it aims
+** at ends with the server's error, or had finished already). */
+static void *cancel_thread(void *arg) {
+  cancel_job *job = arg;
+  qs_error err;
+  memset(&err, 0, sizeof err);
+  mysql_thread_init();
+  kill_query(&job->opts, job->id, &err);
+  qs_error_clear(&err);
+  free_options(&job->opts);
+  free(job);
+  mysql_thread_end();
+  return NULL;
 }
 
-static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
-  (void)c;
-  *fd = -1;
-  *timeout_ms = -1;
-  return 0;
+static int xCancel(qs_dconn *c, int detached, qs_error *err) {
+  cancel_job *job;
+  pthread_attr_t attr;
+  pthread_t th;
+  int ok;
+  if (c->thread_id == 0) return QS_OK;   /* not connected yet: nothing runs */
+  if (!detached) return kill_query(&c->opts, c->thread_id, err);
+  job = calloc(1, sizeof *job);
+  if (job == NULL) return nomem(err);
+  job->id = c->thread_id;
+  if (!copy_options(&job->opts, c->opts.n, (const char *const *)c->opts.keys,
+                    (const char *const *)c->opts.vals)) {
+    free_options(&job->opts);
+    free(job);
+    return nomem(err);
+  }
+  ok = pthread_attr_init(&attr) == 0;
+  if (ok) {
+    ok = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+         pthread_create(&th, &attr, cancel_thread, job) == 0;
+    pthread_attr_destroy(&attr);
+  }
+  if (!ok) {
+    free_options(&job->opts);
+    free(job);
+    return qs_error_set(err, QS_OPERATIONAL, "mysql: cannot start the thread that sends a cancel");
+  }
+  return QS_OK;
 }
 
 const qs_driver qs_mariadb_driver = {
   QS_DRIVER_VERSION, "mysql", 0, 0,
-  xOpen, xConnect, xClose, xWait, NULL, xPrepare, xParamCount, xBind, xStep, xColumnCount,
-  xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
-  xLastInsertId, xExec, xInTransaction,
-  NULL, NULL, NULL, xSetTimeout, xCancel,
+  xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
+  xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
+  xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel,
 };

@@ -189,6 +189,7 @@ for backend in $backends; do
       QS_BACKEND=mysql run_busted "$lua_name on mysql" "$LUA_CPATH_DEV" env QS_BACKEND=mysql \
         $RUN_PREFIX $VG "$LUA" --backend
       run_program "timeouts and cancels on mysql" cancel_server "$QS_MYSQL_URL" mysql HOST PORT USER PASSWORD DB
+      run_program "the mysql driver as steps" my_steps_server "$QS_MYSQL_URL" HOST PORT USER PASSWORD DB
       ;;
     *) echo "unknown backend '$backend' in QS_BACKENDS"; failed=$((failed + 1)) ;;
   esac
