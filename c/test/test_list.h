@@ -63,6 +63,14 @@
   X(pool_nb_busy_closed_at_checkin) \
   X(pool_nb_threads_and_tickets_share_the_line) \
   X(pool_nb_eight_threads)   \
+  X(steps_connect)           \
+  X(steps_exec_nonblocking)  \
+  X(steps_prepare_waits_for_begin) \
+  X(steps_execmany_keeps_position) \
+  X(steps_timeout_cancels)   \
+  X(steps_timeout_blocking)  \
+  X(steps_release_mid_operation_closes) \
+  X(steps_end_statements_busy_closes) \
   X(toposort_chain)          \
   X(toposort_diamond_levels) \
   X(toposort_stable)         \
