@@ -488,7 +488,7 @@ TEST_IMPL(pool_nb_threads_and_tickets_share_the_line) {
 
 static void *nb_worker(void *arg) {
   qs_pool *p = (qs_pool *)arg;
-  int i, *bad = calloc(1, sizeof(int));
+  int i, *bad = calloc(2, sizeof(int));   /* failures, waits in line */
   for (i = 0; i < NB_ROUNDS && bad; i++) {
     qs_pool_rec *r = NULL;
     qs_pool_ticket *t = NULL;
@@ -496,6 +496,7 @@ static void *nb_worker(void *arg) {
     int todo, rc;
     memset(&err, 0, sizeof err);
     rc = qs_pool_checkout_nb(p, &r, &todo, &t, &err);
+    if (rc == QS_WAIT) bad[1]++;
     while (rc == QS_WAIT) {
       struct pollfd pfd;
       pfd.fd = qs_pool_ticket_fd(t);
@@ -523,15 +524,17 @@ TEST_IMPL(pool_nb_eight_threads) {
   qs_pool *p = make_nb_pool(2, 1, 0);
   pthread_t th[NB_THREADS];
   qs_pool_status_t st;
-  int i, bad = 0;
+  int i, bad = 0, waits = 0;
   ASSERT(p != NULL);
   for (i = 0; i < NB_THREADS; i++) ASSERT_EQ(pthread_create(&th[i], NULL, nb_worker, p), 0);
   for (i = 0; i < NB_THREADS; i++) {
     void *res;
     pthread_join(th[i], &res);
-    if (res) { bad += *(int *)res; free(res); }
+    if (res) { bad += ((int *)res)[0]; waits += ((int *)res)[1]; free(res); }
+    else bad++;
   }
   ASSERT_EQ(bad, 0);
+  ASSERT(waits > 0);   /* the line was used, not only the fast path */
   qs_pool_status(p, &st);
   ASSERT_EQ(st.checked_out, 0);
   ASSERT_EQ(st.waiting, 0);
