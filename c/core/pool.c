@@ -295,17 +295,21 @@ static int grab(qs_pool *p, qs_pool_rec **r) {
   return 0;
 }
 
-/* r when it may be handed out; else NULL with r closed (its slot stays the
-** caller's, to open a new one in). */
-static qs_pool_rec *fit_or_close(qs_pool *p, qs_pool_rec *r) {
-  int recycled = 0, ok;
-  pthread_mutex_lock(&p->mu);
-  ok = healthy(p, r, qs_clock(), &recycled);
-  if (!ok && recycled) p->stats.recycled++;
-  pthread_mutex_unlock(&p->mu);
-  if (ok) return r;
-  close_rec(r);
-  return NULL;
+/* claim, under the lock: r (idle, or handed to a ticket) when it may be
+** handed out, its checkout counted; else NULL with r in *drop, for the
+** caller to close unlocked (its slot stays the caller's, to open a new one
+** in). */
+static qs_pool_rec *claim(qs_pool *p, qs_pool_rec *r, qs_pool_rec **drop) {
+  int recycled = 0;
+  *drop = NULL;
+  if (r == NULL) return NULL;
+  if (!healthy(p, r, qs_clock(), &recycled)) {
+    if (recycled) p->stats.recycled++;
+    *drop = r;
+    return NULL;
+  }
+  p->stats.checkouts++;
+  return r;
 }
 
 /* Gives a slot the caller holds back (its connection failed to open). */
@@ -370,7 +374,7 @@ static int wait_in_line(qs_pool *p, double deadline, qs_pool_rec **r) {
 */
 int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, qs_error *err) {
   double deadline;
-  qs_pool_rec *r = NULL, *nr;
+  qs_pool_rec *r = NULL, *nr, *drop;
   int rc;
   *out = NULL;
   *fresh = 0;
@@ -380,18 +384,19 @@ int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, 
   if (p->qhead != NULL || !grab(p, &r)) {
     if (timeout <= 0 || !wait_in_line(p, deadline, &r)) return timed_out(p, timeout, err);
   }
-  pthread_mutex_unlock(&p->mu);
   /* r, or a slot to open one in, is ours */
-  if (r) r = fit_or_close(p, r);
+  r = claim(p, r, &drop);
+  pthread_mutex_unlock(&p->mu);
+  if (drop) close_rec(drop);
   if (r) {
     qs_conn_set_nonblocking(r->conn, 0);   /* a coroutine's before may have set it */
     if (!p->conf.pre_ping || qs_conn_exec(r->conn, "SELECT 1") == QS_OK) {
-      count_checkout(p, 0);
       *out = r;
       return QS_OK;
     }
     pthread_mutex_lock(&p->mu);
     p->stats.invalidated++;
+    p->stats.checkouts--;   /* counted by claim; the new one counts instead */
     pthread_mutex_unlock(&p->mu);
     close_rec(r);   /* a dead one: its slot opens a new one */
   }
@@ -435,15 +440,16 @@ static void free_ticket(qs_pool_ticket *t) {
   free(t);
 }
 
-/* Hands r (or, r NULL, a new connection made in the caller's slot) out to
-** a non-blocking caller, *todo saying what it must do first. */
-static int hand_out_nb(qs_pool *p, qs_pool_rec *r, qs_pool_rec **out, int *todo, qs_error *err) {
+/* Hands r (claimed), or a new connection made in the caller's slot (r
+** NULL), out to a non-blocking caller, *todo saying what it must do first;
+** drop (claim's) is closed first. Called unlocked. */
+static int hand_out_nb(qs_pool *p, qs_pool_rec *r, qs_pool_rec *drop, qs_pool_rec **out, int *todo,
+                       qs_error *err) {
   qs_pool_rec *nr;
   int rc;
-  if (r) r = fit_or_close(p, r);
+  if (drop) close_rec(drop);
   if (r) {
     qs_conn_set_nonblocking(r->conn, 1);
-    count_checkout(p, 0);
     *out = r;
     *todo = p->conf.pre_ping ? QS_POOL_PING : 0;
     return QS_OK;
@@ -474,7 +480,7 @@ static int hand_out_nb(qs_pool *p, qs_pool_rec *r, qs_pool_rec **out, int *todo,
 int qs_pool_checkout_nb(qs_pool *p, qs_pool_rec **out, int *todo, qs_pool_ticket **ticket,
                         qs_error *err) {
   qs_pool_ticket *t = NULL;
-  qs_pool_rec *r = NULL;
+  qs_pool_rec *r = NULL, *drop;
   *out = NULL;
   *todo = 0;
   *ticket = NULL;
@@ -493,9 +499,10 @@ int qs_pool_checkout_nb(qs_pool *p, qs_pool_rec **out, int *todo, qs_pool_ticket
     if (t == NULL) return err->code;
     pthread_mutex_lock(&p->mu);
   }
+  r = claim(p, r, &drop);
   pthread_mutex_unlock(&p->mu);
   if (t) free_ticket(t);
-  return hand_out_nb(p, r, out, todo, err);
+  return hand_out_nb(p, r, drop, out, todo, err);
 }
 
 int qs_pool_ticket_fd(const qs_pool_ticket *t) { return t->fd; }
@@ -507,7 +514,7 @@ int qs_pool_ticket_fd(const qs_pool_ticket *t) { return t->fd; }
 */
 int qs_pool_ticket_take(qs_pool *p, qs_pool_ticket *t, qs_pool_rec **out, int *todo,
                         qs_error *err) {
-  qs_pool_rec *r;
+  qs_pool_rec *r, *drop;
   *out = NULL;
   *todo = 0;
   pthread_mutex_lock(&p->mu);
@@ -515,10 +522,10 @@ int qs_pool_ticket_take(qs_pool *p, qs_pool_ticket *t, qs_pool_rec **out, int *t
     pthread_mutex_unlock(&p->mu);
     return QS_WAIT;
   }
-  r = t->rec;
+  r = claim(p, t->rec, &drop);
   pthread_mutex_unlock(&p->mu);
   free_ticket(t);
-  return hand_out_nb(p, r, out, todo, err);
+  return hand_out_nb(p, r, drop, out, todo, err);
 }
 
 /* qs_pool_ticket_cancel: t leaves the line; what it was handed goes to the

@@ -515,6 +515,10 @@ static void *nb_worker(void *arg) {
     }
     if (todo == QS_POOL_CONNECT && qs_conn_connect(qs_pool_rec_conn(r)) != QS_OK) (*bad)++;
     if (qs_conn_exec(qs_pool_rec_conn(r), "SELECT 1") != QS_OK) (*bad)++;
+    {   /* held a moment, so that the others find the pool exhausted */
+      struct timespec hold = {0, 200000};
+      nanosleep(&hold, NULL);
+    }
     qs_pool_checkin(p, r);
   }
   return bad;
