@@ -180,9 +180,11 @@ static int pool_checkout_nb(lua_State *L) {
   return 2;
 }
 
-/* pool:discard(conn): a Connection of this pool whose connect or ping
-** failed (todo "connect"/"ping"): closed, its place handed on. Closing it
-** gives it back just the same (a busy or broken one is never kept). */
+/* pool:discard(conn): a Connection of this pool whose ping failed (todo
+** "ping"): given up as conn:invalidate() does (the server dropped it, so
+** the connections opened before it are replaced too), its place handed on.
+** (One whose connect failed is closed already: closing the Connection gives
+** its place back.) */
 static int pool_discard(lua_State *L) {
   check_pool(L, 1);
   luaL_checkudata(L, 2, QSB_CONN_MT);

@@ -209,6 +209,7 @@ describe("the pool in a coroutine scheduler on " .. helpers.backend, function()
     local st = engine.pool:status_table()
     assert.equal(2, st.connects)
     assert.equal(1, st.open)
+    assert.equal(1, st.invalidated)
     engine:dispose()
   end)
 
@@ -230,6 +231,7 @@ describe("the pool in a coroutine scheduler on " .. helpers.backend, function()
     local st = engine.pool:status_table()
     assert.equal(0, st.open)
     assert.equal(0, st.waiting)
+    assert.equal(0, st.invalidated)   -- a failed connect invalidates nothing else
     engine:dispose()
   end)
 

@@ -252,8 +252,15 @@ function QueuePool:_checkout_waiting(c, W)
     if todo == nil then return cconn, false end
     local call_ok, ok, err = pcall(ready_nb, cconn, todo)
     if call_ok and ok then return cconn, todo == "connect" end
-    c:discard(cconn)   -- its place goes to the next in line
-    if todo == "connect" then error(call_ok and err or ok, 0) end
+    -- its place goes to the next in line: a connect that failed left the
+    -- connection closed (or busy, when the waiter failed), which the C pool
+    -- drops when it comes back; a failed ping invalidates, as SQLAlchemy's
+    -- (the server dropped it: those opened before it go too)
+    if todo == "connect" then
+      cconn:close()
+      error(call_ok and err or ok, 0)
+    end
+    c:discard(cconn)
   end
 end
 
