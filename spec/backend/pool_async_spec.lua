@@ -153,6 +153,31 @@ describe("the pool in a coroutine scheduler on " .. helpers.backend, function()
     engine:dispose()
   end)
 
+  it("a transaction a coroutine left open is rolled back and the connection kept", function()
+    local engine = engine_with({pool_size = 1, max_overflow = 0})
+    local md = qs.MetaData()
+    local t = qs.Table("pool_async_kv", md, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("v", qs.Integer))
+    md:create_all(engine)
+    local cq = cqueues.new()
+    local count
+    spawn(cq, function()
+      local c = engine:connect()
+      c:execute(qs.insert(t):values({id = 1, v = 1}))   -- autobegun, never committed
+      c:close()
+      count = engine:connect(function(c2)
+        return c2:execute(qs.select(qs.func.count()):select_from(t)):scalar()
+      end)
+    end)
+    assert(cq:loop())
+    assert.equal(0, count)
+    local st = engine.pool:status_table()
+    assert.equal(1, st.connects)   -- the same connection, reset, not closed
+    assert.equal(1, st.idle)
+    md:drop_all(engine)
+    engine:dispose()
+  end)
+
   -- Server sessions only: SQLite never waits, so nothing is ever mid-statement.
   if helpers.on("sqlite") then return end
 
