@@ -529,13 +529,19 @@ int qs_pool_ticket_take(qs_pool *p, qs_pool_ticket *t, qs_pool_rec **out, int *t
 }
 
 /* qs_pool_ticket_cancel: t leaves the line; what it was handed goes to the
-** next in line (or idle, or its slot freed). Frees t. */
+** next in line (or idle, or its slot freed). Frees t. A ticket that leaves
+** still waiting is a checkout that gave up for want of a connection: it
+** counts in stats.timeouts, as a blocking checkout's timeout does. */
 void qs_pool_ticket_cancel(qs_pool *p, qs_pool_ticket *t) {
   qs_pool_rec *drop = NULL;
   if (t == NULL) return;
   pthread_mutex_lock(&p->mu);
-  if (t->queued) dequeue(p, t);
-  else if (t->handed) drop = pass_on(p, t->rec);
+  if (t->queued) {
+    dequeue(p, t);
+    p->stats.timeouts++;
+  } else if (t->handed) {
+    drop = pass_on(p, t->rec);
+  }
   pthread_mutex_unlock(&p->mu);
   if (drop) close_rec(drop);
   free_ticket(t);

@@ -235,10 +235,13 @@ TEST_IMPL(pool_nb_cancel_passes_on) {
   qs_pool_ticket_cancel(p, t2);   /* gives up while waiting: leaves the line */
   qs_pool_status(p, &st);
   ASSERT_EQ(st.waiting, 2);
+  ASSERT_EQ(st.stats.timeouts, 1);   /* a checkout that gave up waiting */
   qs_pool_checkin(p, a);   /* to t1 */
   ASSERT(!readable(qs_pool_ticket_fd(t3)));
   qs_pool_ticket_cancel(p, t1);   /* handed a, gives up: a goes to t3 */
   ASSERT(readable(qs_pool_ticket_fd(t3)));
+  qs_pool_status(p, &st);
+  ASSERT_EQ(st.stats.timeouts, 1);   /* it had been served: no timeout */
   ASSERT_EQ(qs_pool_ticket_take(p, t3, &r, &todo, &err), QS_OK);
   ASSERT(r == a);
   /* the timeout: a lone waiter cancels; what comes back later goes idle */

@@ -121,6 +121,7 @@ describe("the pool in a coroutine scheduler on " .. helpers.backend, function()
     assert.is_true(tick.ticks >= 20, "ticks " .. tick.ticks)
     local st = engine.pool:status_table()
     assert.equal(0, st.waiting)
+    assert.equal(3, st.timeouts)
     assert.equal(1, st.idle)   -- the held connection came back, nobody took it
     engine:connect(function(c) assert.equal(1, c:exec_driver_sql("SELECT 1"):scalar()) end)
     engine:dispose()
