@@ -6,6 +6,14 @@
 ** err; the Connection goes back to the pool when closed (or collected).
 ** A pool (shared ones by name) may serve several threads' Lua states; each
 ** borrowed Connection holds a reference, so the pool outlives them.
+**
+** For coroutine schedulers: pool:checkout_nb() -> Connection, todo (nil,
+** "connect" or "ping") | nil, Ticket | nil, err. A Ticket is a place in the
+** pool's line: ticket:fd() becomes readable when it was handed something,
+** ticket:take() -> Connection, todo | nil (nothing yet) | nil, err,
+** ticket:cancel() leaves the line (idempotent; __gc and __close cancel);
+** each Ticket holds a reference on its pool too. pool:discard(conn) gives
+** up a Connection whose connect or ping failed.
 */
 #include "lbinding.h"
 
@@ -14,6 +22,13 @@
 typedef struct lpool {
   qs_pool *p;          /* NULL once collected */
 } lpool;
+
+#define QSB_TICKET_MT "quicksilver.PoolTicket"
+
+typedef struct lticket {
+  qs_pool *p;          /* a reference; NULL once taken or cancelled */
+  qs_pool_ticket *t;
+} lticket;
 
 static lpool *check_pool(lua_State *L, int idx) {
   lpool *lp = (lpool *)luaL_checkudata(L, idx, QSB_POOL_MT);
@@ -115,6 +130,131 @@ static int pool_checkout(lua_State *L) {
   return 2;
 }
 
+/* What the caller must do with a connection checked out without blocking. */
+static void push_todo(lua_State *L, int todo) {
+  if (todo == QS_POOL_CONNECT) lua_pushliteral(L, "connect");
+  else if (todo == QS_POOL_PING) lua_pushliteral(L, "ping");
+  else lua_pushnil(L);
+}
+
+/* A closed Ticket userdata pushed (may raise: nothing is held yet). */
+static lticket *new_ticket_ud(lua_State *L) {
+  lticket *tk = (lticket *)qsL_newuserdatauv(L, sizeof(lticket), 0);
+  tk->p = NULL;
+  tk->t = NULL;
+  luaL_setmetatable(L, QSB_TICKET_MT);
+  return tk;
+}
+
+/* pool:checkout_nb() -> Connection, todo | nil, Ticket | nil, err. Never
+** waits and never talks to the server (see quicksilver.h). */
+static int pool_checkout_nb(lua_State *L) {
+  lpool *lp = check_pool(L, 1);
+  qs_pool_rec *r;
+  qs_pool_ticket *t;
+  qs_error *err;
+  lticket *tk;
+  void *conn;
+  int todo, rc, connidx, tkidx;
+  lua_settop(L, 1);
+  luaL_checkstack(L, 6, "checkout_nb");
+  /* everything that may raise exists before the checkout (see checkout) */
+  conn = qsB_new_borrowed(L);
+  connidx = lua_gettop(L);
+  tk = new_ticket_ud(L);
+  tkidx = lua_gettop(L);
+  err = qsB_errbox(L);
+  rc = qs_pool_checkout_nb(lp->p, &r, &todo, &t, err);
+  if (rc == QS_WAIT) {
+    qs_pool_retain(lp->p);
+    tk->p = lp->p;
+    tk->t = t;
+    lua_pushnil(L);
+    lua_pushvalue(L, tkidx);
+    return 2;
+  }
+  if (rc != QS_OK) return qsB_fail_box(L, err);
+  qsB_set_borrowed(conn, lp->p, r);
+  lua_pushvalue(L, connidx);
+  push_todo(L, todo);
+  return 2;
+}
+
+/* pool:discard(conn): a Connection of this pool whose ping failed (todo
+** "ping"): given up as conn:invalidate() does (the server dropped it, so
+** the connections opened before it are replaced too), its place handed on.
+** (One whose connect failed is closed already: closing the Connection gives
+** its place back.) */
+static int pool_discard(lua_State *L) {
+  check_pool(L, 1);
+  luaL_checkudata(L, 2, QSB_CONN_MT);
+  lua_getfield(L, 2, "invalidate");
+  lua_pushvalue(L, 2);
+  lua_call(L, 1, 0);
+  return 0;
+}
+
+static lticket *check_ticket(lua_State *L, int idx) {
+  return (lticket *)luaL_checkudata(L, idx, QSB_TICKET_MT);
+}
+
+static lticket *live_ticket(lua_State *L, int idx) {
+  lticket *tk = check_ticket(L, idx);
+  if (tk->t == NULL) qsB_raise(L, QS_CLOSED, "attempt to use a taken or cancelled pool ticket");
+  return tk;
+}
+
+/* ticket:fd() -> the eventfd to wait on for reading. */
+static int ticket_fd(lua_State *L) {
+  lua_pushinteger(L, qs_pool_ticket_fd(live_ticket(L, 1)->t));
+  return 1;
+}
+
+/* ticket:take() -> Connection, todo | nil (nothing handed yet) | nil, err.
+** Past a result other than nil the ticket is spent. */
+static int ticket_take(lua_State *L) {
+  lticket *tk = live_ticket(L, 1);
+  qs_pool_rec *r;
+  qs_pool *p;
+  qs_error *err;
+  void *conn;
+  int todo, rc, connidx;
+  lua_settop(L, 1);
+  luaL_checkstack(L, 6, "take");
+  conn = qsB_new_borrowed(L);
+  connidx = lua_gettop(L);
+  err = qsB_errbox(L);
+  p = tk->p;
+  rc = qs_pool_ticket_take(p, tk->t, &r, &todo, err);
+  if (rc == QS_WAIT) {
+    lua_pushnil(L);
+    return 1;
+  }
+  tk->t = NULL;   /* freed by the take, whatever it gave */
+  tk->p = NULL;
+  if (rc == QS_OK) qsB_set_borrowed(conn, p, r);   /* its own reference */
+  qs_pool_release(p);
+  if (rc != QS_OK) return qsB_fail_box(L, err);
+  lua_pushvalue(L, connidx);
+  push_todo(L, todo);
+  return 2;
+}
+
+/* ticket:cancel(): leaves the line, passing on what it was handed;
+** idempotent (also __gc and __close). */
+static int ticket_cancel(lua_State *L) {
+  lticket *tk = check_ticket(L, 1);
+  if (tk->t) {
+    qs_pool_ticket_cancel(tk->p, tk->t);
+    tk->t = NULL;
+  }
+  if (tk->p) {
+    qs_pool_release(tk->p);
+    tk->p = NULL;
+  }
+  return 0;
+}
+
 static int pool_dispose(lua_State *L) {
   qs_pool_dispose(check_pool(L, 1)->p);
   return 0;
@@ -174,8 +314,13 @@ static int l_now(lua_State *L) {
 }
 
 void qsB_open_pool(lua_State *L) {
-  static const luaL_Reg methods[] = {{"checkout", pool_checkout}, {"dispose", pool_dispose},
+  static const luaL_Reg methods[] = {{"checkout", pool_checkout}, {"checkout_nb", pool_checkout_nb},
+                                     {"discard", pool_discard}, {"dispose", pool_dispose},
                                      {"status", pool_status}, {"release", pool_gc}, {NULL, NULL}};
+  static const luaL_Reg ticket_methods[] = {{"fd", ticket_fd}, {"take", ticket_take},
+                                            {"cancel", ticket_cancel}, {NULL, NULL}};
+  static const luaL_Reg ticket_meta[] = {{"__gc", ticket_cancel}, {"__close", ticket_cancel},
+                                         {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", pool_gc}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {{"pool_new", l_pool_new}, {"pool_shared", l_pool_shared},
                                    {"pool_defaults", l_pool_defaults}, {"now", l_now},
@@ -183,6 +328,11 @@ void qsB_open_pool(lua_State *L) {
   luaL_newmetatable(L, QSB_POOL_MT);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, QSB_TICKET_MT);
+  luaL_setfuncs(L, ticket_meta, 0);
+  luaL_newlib(L, ticket_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);   /* into the module table at the top */

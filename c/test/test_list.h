@@ -53,6 +53,16 @@
   X(pool_shared_by_name)      \
   X(pool_shared_refuses_mismatch) \
   X(pool_fork_safe)          \
+  X(pool_nb_checkout_todo)   \
+  X(pool_nb_tickets_fifo)    \
+  X(pool_nb_no_barging)      \
+  X(pool_nb_slot_handoff)    \
+  X(pool_nb_cancel_passes_on) \
+  X(pool_nb_discard)         \
+  X(pool_nb_start_failure)   \
+  X(pool_nb_busy_closed_at_checkin) \
+  X(pool_nb_threads_and_tickets_share_the_line) \
+  X(pool_nb_eight_threads)   \
   X(steps_connect)           \
   X(steps_exec_nonblocking)  \
   X(steps_prepare_waits_for_begin) \

@@ -165,6 +165,40 @@ static int test_checkout_error(void) {
                   nothing_checked_out);
 }
 
+/* Nothing out and nobody in line: every ticket left it (cancelled, taken,
+** or collected with its state). */
+static int nothing_out_nor_waiting(void) {
+  qs_pool_status_t st;
+  if (nothing_checked_out() != 0) return 1;
+  qs_pool_status(held, &st);
+  if (st.waiting != 0) {
+    fprintf(stderr, "  %d ticket(s) left in line\n", st.waiting);
+    return 1;
+  }
+  return 0;
+}
+
+/* The checkout without blocking: a connection, then a ticket of the line
+** taken, another cancelled and a third left to the collector. */
+static int test_checkout_nb(void) {
+  return run_case("pool:checkout_nb and tickets", POOL_SETUP,
+                  "local a, todo = pool:checkout_nb()\n"
+                  "assert(a, todo)\n"
+                  "if todo == 'connect' then assert(a:connect()) end\n"
+                  "local b = assert(pool:checkout_nb())\n"
+                  "local none, t1 = pool:checkout_nb()\n"
+                  "assert(none == nil and type(t1) == 'userdata')\n"
+                  "local _, t2 = pool:checkout_nb()\n"
+                  "local _, t3 = pool:checkout_nb()\n"
+                  "assert(type(t2) == 'userdata' and type(t3) == 'userdata')\n"
+                  "assert(t1:fd() >= 0)\n"
+                  "a:close()\n"
+                  "local c = assert(t1:take())\n"
+                  "t2:cancel()\n"
+                  "c:close() b:close()\n",
+                  nothing_out_nor_waiting);
+}
+
 /* A shared pool refused for other settings: the error of make_pool. */
 static int test_pool_refused(void) {
   return run_case("core.pool_shared refused", "",
@@ -204,6 +238,7 @@ int main(void) {
   static const test_entry tests[] = {
       {"alloc_fail_checkout", test_checkout},
       {"alloc_fail_checkout_error", test_checkout_error},
+      {"alloc_fail_checkout_nb", test_checkout_nb},
       {"alloc_fail_pool_refused", test_pool_refused},
       {"alloc_fail_connect", test_connect},
       {"alloc_fail_connect_error", test_connect_error},

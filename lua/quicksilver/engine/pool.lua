@@ -9,6 +9,7 @@ local core = require("quicksilver.core")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
+local waiting = require("quicksilver.waiting")
 
 local M = {}
 
@@ -147,7 +148,12 @@ end
 --- SQLAlchemy's QueuePool over the thread-safe C pool (c/core/pool.c): up to
 --- pool_size idle connections kept, max_overflow more opened on demand, a
 --- checkout that finds none waits pool_timeout seconds and then raises
---- TimeoutError. In a coroutine scheduler, `pool_wait` (a function that
+--- TimeoutError. Under a waiter (the engine's `waiter`, or the process
+--- default, called from a coroutine) a checkout that must wait takes a ticket
+--- in the C pool's line (first come, first served, threads and coroutines
+--- alike) and suspends the coroutine on the ticket's fd through the waiter:
+--- the OS thread never blocks, and a new or pinged connection is readied
+--- through the waiter as well. Without one, `pool_wait` (a function that
 --- yields, e.g. ngx.sleep(0.01)) is called between non-blocking tries instead
 --- of blocking the OS thread. `shared_pool = "name"` attaches to the
 --- process-wide pool of that name (several threads' Lua states, one pool).
@@ -167,6 +173,7 @@ function QueuePool:_configure(opts)
     opts.shared_pool
   self._timeout = conf.timeout
   self._wait = opts.pool_wait
+  self._waiter = opts.waiter
   self._setup = opts.setup
   self:_attach()
 end
@@ -191,11 +198,80 @@ function QueuePool:_pool()
   return self._c or self:_attach()
 end
 
+-- SQLAlchemy's message for an exhausted pool, as the C pool words it.
+function QueuePool:_timeout_error()
+  local conf = self._conf
+  exc.raise(exc.TimeoutError, string.format(
+    "QueuePool limit of size %d overflow %d reached, connection timed out, timeout %.2f s",
+    conf.size, conf.overflow, self._timeout), nil, 0)
+end
+
+-- Waits (through W, suspending the coroutine) until the ticket is handed a
+-- connection or the pool's timeout passes; returns what take() gave.
+function QueuePool:_wait_turn(ticket, W, deadline)
+  while true do
+    local cconn, todo = ticket:take()
+    if cconn then return cconn, todo end
+    if todo ~= nil then error(todo, 0) end   -- the ticket is spent
+    local left = deadline - core.now()
+    if left <= 0 then
+      ticket:cancel()   -- what it is handed from now on goes to the next in line
+      self:_timeout_error()
+    end
+    local ok, err = pcall(W, ticket:fd(), "r", left)
+    if not ok then
+      ticket:cancel()
+      error(err, 0)
+    end
+  end
+end
+
+-- Readies a connection checked out without blocking: todo "connect"
+-- completes a new one, "ping" asks an idle one "SELECT 1", both through the
+-- waiter. Returns true, or nil and the error.
+local function ready_nb(cconn, todo)
+  if todo == "connect" then return waiting.drive(cconn, cconn:connect()) end
+  return waiting.drive(cconn, cconn:exec("SELECT 1"))
+end
+
+-- A connection for a coroutine under the waiter W: never blocks the thread.
+-- A new connection is connected, an idle one pinged (pool_pre_ping), through
+-- the waiter; a failed ping discards it and the checkout goes on, a failed
+-- connect raises (the slot is handed on).
+function QueuePool:_checkout_waiting(c, W)
+  local deadline = core.now() + self._timeout
+  while true do
+    local cconn, todo = c:checkout_nb()
+    if not cconn then
+      if type(todo) ~= "userdata" then error(todo, 0) end   -- an error object
+      cconn, todo = self:_wait_turn(todo, W, deadline)
+    end
+    -- the engine's waiter is the connection's own (the process default
+    -- applies without it): its connect or ping below already waits through it
+    if self._waiter then cconn:set_waiter(self._waiter) end
+    if todo == nil then return cconn, false end
+    local call_ok, ok, err = pcall(ready_nb, cconn, todo)
+    if call_ok and ok then return cconn, todo == "connect" end
+    -- its place goes to the next in line: a connect that failed left the
+    -- connection closed (or busy, when the waiter failed), which the C pool
+    -- drops when it comes back; a failed ping invalidates, as SQLAlchemy's
+    -- (the server dropped it: those opened before it go too)
+    if todo == "connect" then
+      cconn:close()
+      error(call_ok and err or ok, 0)
+    end
+    c:discard(cconn)
+  end
+end
+
 function QueuePool:checkout()
   local c = self:_pool()
   local cconn, fresh = nil, nil
   local wait = self._wait
-  if wait then   -- never block the OS thread: try, yield, try again
+  local W = waiting.current(self._waiter)
+  if W then
+    cconn, fresh = self:_checkout_waiting(c, W)
+  elseif wait then   -- never block the OS thread: try, yield, try again
     local deadline = core.now() + self._timeout
     repeat
       cconn, fresh = c:checkout(0)
@@ -228,13 +304,18 @@ function QueuePool:checkout()
   return self:_fire_checkout(rec)
 end
 
+-- Gives the connection back to the C pool, which rolls back what is open.
+-- Under a waiter the rollback runs here, through it: the C pool would close
+-- a non-blocking connection with a transaction open rather than wait.
 function QueuePool:checkin(rec)
   self:_fire_checkin(rec)
   local c = rec.cconn
   if not rec.invalidated and not c:closed() and c:txn_state() ~= TXN_NONE and self._reset_on_return then
     if event.has(self, "reset") then event.fire(self, "reset", c, rec) end
+    local W = waiting.current(self._waiter)
+    if W then pcall(function() return waiting.drive(c, c:rollback()) end) end   -- failed: closed
   end
-  c:close()   -- back to the C pool, which rolls back what is open
+  c:close()   -- back to the C pool
 end
 
 function QueuePool:invalidate(rec, err)
