@@ -37,6 +37,10 @@ function core.connect_start(driver, options) end
 ---@param W fun(fd: integer, events: string, timeout: number|nil): boolean|nil
 function core.set_default_waiter(W) end
 
+--- The process-wide waiter, or nil.
+---@return function|nil
+function core.default_waiter() end
+
 --- Renders qs.text() SQL for a dialect.
 ---@param dialect string
 ---@param sql string

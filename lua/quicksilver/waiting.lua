@@ -26,9 +26,7 @@ local WAIT = core.WAIT
 --- The sentinel a method returns first when it would block.
 M.WAIT = WAIT
 
--- The process default, as given to core.set_default_waiter (C keeps the one
--- it consults; this copy answers M.default without a C call).
-local default_waiter = nil
+local default_waiter = core.default_waiter
 
 local function check_waiter(who, W, level)
   if W ~= nil and type(W) ~= "function" then
@@ -45,14 +43,13 @@ M.check_waiter = check_waiter
 ---@param W fun(fd: integer, events: string, timeout: number|nil): boolean|nil
 function M.set_default(W)
   check_waiter("qs.set_waiter", W, 2)
-  core.set_default_waiter(W)
-  default_waiter = W
+  core.set_default_waiter(W)   -- kept in C: it decides each call's mode
 end
 
 --- The process-wide default waiter, or nil.
 ---@return function|nil
 function M.default()
-  return default_waiter
+  return default_waiter()
 end
 
 --- The waiter that applies to a call made now with `W` (an engine's own,
@@ -63,7 +60,7 @@ end
 function M.current(W)
   local co, main = running()
   if co == nil or main then return nil end   -- Lua 5.1/LuaJIT: nil on the main thread
-  return W or default_waiter
+  return W or default_waiter()
 end
 
 local drive
