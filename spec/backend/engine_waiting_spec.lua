@@ -1,0 +1,184 @@
+-- The engine in coroutines on a real server: Connection, transactions,
+-- savepoints, isolation levels, statement timeouts and streamed results
+-- run non-blocking through a waiter (here a minimal one over cqueues.poll),
+-- so that sleeping statements in many coroutines overlap on one thread.
+-- On SQLite (which never waits) the same code runs, blocking.
+local qs = require("quicksilver")
+local helpers = require("spec.helpers")
+local raises = helpers.assert_raises_kind
+local now = require("quicksilver.core").now
+
+local ok_cq, cqueues = pcall(require, "cqueues")
+
+-- The waiter contract over cqueues: poll the fd for the events until the
+-- timeout (nil: none); true when it is ready, false when the time ran out.
+local function cq_waiter(fd, events, timeout)
+  local obj = {pollfd = fd, events = events}
+  local r
+  if timeout then r = cqueues.poll(obj, timeout) else r = cqueues.poll(obj) end
+  return r == obj
+end
+
+local SLEEP = {
+  postgresql = function(s) return "SELECT pg_sleep(" .. s .. ")" end,
+  mysql = function(s) return "SELECT SLEEP(" .. s .. ")" end,
+}
+local server = helpers.on("postgresql", "mysql")
+-- what needs a statement that sleeps on the server (SQLite has none)
+local server_it = server and it or function() end
+
+-- Runs each function in its own coroutine on one cqueues controller;
+-- returns their results (one value each) and the wall time taken.
+local function run_all(fns)
+  local cq = cqueues.new()
+  local out, errs = {}, {}
+  for i, fn in ipairs(fns) do
+    cq:wrap(function()
+      local ok, r = pcall(fn)
+      if ok then out[i] = r else errs[#errs + 1] = r end
+    end)
+  end
+  local t0 = now()
+  local ok, err = cq:loop()
+  assert(ok, tostring(err))
+  if errs[1] ~= nil then error(errs[1], 0) end
+  return out, now() - t0
+end
+
+describe("the engine in coroutines on " .. helpers.backend, function()
+  if not ok_cq then
+    pending("cqueues is not installed for this Lua")
+    return
+  end
+  local engine
+
+  before_each(function()
+    engine = helpers.backend_engine({waiter = cq_waiter, pool_size = 20})
+    engine:begin(function(conn)
+      conn:execute(qs.text("CREATE TABLE wt (id INTEGER PRIMARY KEY, v VARCHAR(20))"))
+    end)
+  end)
+
+  after_each(function()
+    engine:begin(function(conn) engine.dialect.drop_everything(conn) end)
+    engine:dispose()
+    helpers.cleanup()
+  end)
+
+  server_it("overlaps sleeping statements of 20 coroutines (well under 20 x 0.2 s)", function()
+    local fns = {}
+    for i = 1, 20 do
+      fns[i] = function()
+        return engine:connect(function(conn)
+          conn:execute(qs.text(SLEEP[helpers.backend](0.2)))
+          return conn:execute(qs.text("SELECT " .. i)):scalar()
+        end)
+      end
+    end
+    -- the pool's 20 connections opened before the timing
+    local held = {}
+    for i = 1, 20 do held[i] = engine:connect() end
+    for i = 1, 20 do held[i]:close() end
+    local out, took = run_all(fns)
+    for i = 1, 20 do assert.equal(i, tonumber(out[i])) end
+    assert.is_true(took < 1, "20 sleeping statements took " .. took .. " s")
+  end)
+
+  server_it("connects without blocking through a null pool", function()
+    local e = qs.create_engine(helpers.backend_url(), {waiter = cq_waiter, poolclass = "null"})
+    local fns = {}
+    for i = 1, 5 do
+      fns[i] = function()
+        return e:connect(function(conn)
+          conn:execute(qs.text(SLEEP[helpers.backend](0.2)))
+          return conn:execute(qs.text("SELECT 1")):scalar()
+        end)
+      end
+    end
+    local out, took = run_all(fns)
+    assert.same({1, 1, 1, 1, 1}, out)
+    assert.is_true(took < 0.8, "5 connect + sleep took " .. took .. " s")
+    e:dispose()
+  end)
+
+  it("keeps transactions, savepoints and isolation per coroutine", function()
+    local fns = {}
+    for i = 1, 6 do
+      fns[i] = function()
+        engine:connect(function(conn)
+          conn:execute(qs.text("INSERT INTO wt (id, v) VALUES (:id, :v)"), {id = i, v = "r" .. i})
+          conn:begin_nested(function(c)
+            c:execute(qs.text("UPDATE wt SET v = :v WHERE id = :id"), {id = i, v = "s" .. i})
+          end)
+          pcall(conn.begin_nested, conn, function(c)
+            c:execute(qs.text("UPDATE wt SET v = 'lost' WHERE id = :id"), {id = i})
+            error("rolled back to the savepoint")
+          end)
+          if i % 2 == 0 then conn:commit() else conn:rollback() end
+        end)
+        local iso = engine:execution_options({isolation_level = "SERIALIZABLE"})
+        return iso:connect(function(conn) return conn:get_isolation_level() end)
+      end
+    end
+    local out = run_all(fns)
+    for i = 1, 6 do assert.equal("SERIALIZABLE", out[i]) end
+    local rows = engine:connect(function(conn)
+      return conn:execute(qs.text("SELECT id, v FROM wt ORDER BY id")):all()
+    end)
+    assert.equal(3, #rows)
+    for k, row in ipairs(rows) do
+      assert.equal(2 * k, tonumber(row[1]))
+      assert.equal("s" .. 2 * k, row[2])
+    end
+  end)
+
+  it("streams results with yield_per and runs executemany in a coroutine", function()
+    local out = run_all({function()
+      return engine:begin(function(conn)
+        local params = {}
+        for i = 1, 50 do params[i] = {id = i, v = "v" .. i} end
+        conn:execute(qs.text("INSERT INTO wt (id, v) VALUES (:id, :v)"), params)
+        local n, sum = 0, 0
+        for row in conn:execute(qs.text("SELECT id FROM wt ORDER BY id"), nil, {yield_per = 7}):iter() do
+          n = n + 1
+          sum = sum + tonumber(row[1])
+        end
+        return n * 10000 + sum
+      end)
+    end})
+    assert.equal(50 * 10000 + 1275, out[1])
+  end)
+
+  server_it("stops a statement over its statement_timeout with an OperationalError, in a coroutine", function()
+    local out = run_all({function()
+      return engine:connect(function(conn)
+        conn:execution_options({statement_timeout = 0.3})
+        local t0 = now()
+        local err = raises(qs.exc.OperationalError, function()
+          conn:execute(qs.text(SLEEP[helpers.backend](5)))
+        end)
+        local took = now() - t0
+        assert.is_true(took < 3, "the timeout took " .. took .. " s")
+        assert.truthy(err.message)
+        conn:rollback()
+        return conn:execute(qs.text("SELECT 5")):scalar()   -- the connection goes on
+      end)
+    end})
+    assert.equal(5, tonumber(out[1]))
+  end)
+
+  server_it("refuses a second coroutine on a connection that waits", function()
+    local conn = engine:connect()
+    local second
+    run_all({
+      function() conn:execute(qs.text(SLEEP[helpers.backend](0.2))) end,
+      function()
+        second = raises(qs.exc.InvalidRequestError, function()
+          conn:execute(qs.text("SELECT 1"))
+        end)
+      end,
+    })
+    assert.truthy(second.message:find("coroutine", 1, true), second.message)
+    conn:close()
+  end)
+end)
