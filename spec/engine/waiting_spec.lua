@@ -328,6 +328,37 @@ describe("the engine through the waiter", function()
     eb:dispose()
   end)
 
+  it("runs the ORM (flush, queries, lazy loads, selectin) through the waiter", function()
+    local orm = require("quicksilver.orm")
+    local fixtures = require("spec.support.fixtures")
+    local m = fixtures.user_address({tables = {"w_users", "w_addresses"}})
+    local User, Address = m.User, m.Address
+    local engine = qs.create_engine("sqlite:///" .. helpers.tmpdb(), {waiter = W, poolclass = "static"})
+    local out = in_coroutine(function()
+      m.Base.metadata:create_all(engine)
+      local s = orm.Session({bind = engine})
+      s:add_all({User({name = "ann", addresses = {Address({email = "a@1"}), Address({email = "a@2"})}}),
+        User({name = "bob"})})
+      s:commit()
+      s:expunge_all()
+      local ann = s:scalars(qs.select(User):where(User.name:eq("ann"))):one()
+      local lazy = #ann.addresses   -- a lazy load
+      s:expunge_all()
+      local users = s:scalars(qs.select(User):options(orm.selectinload(User.addresses))
+        :order_by(User.name)):all()
+      local r = {lazy = lazy, n = #users, bob = #users[2].addresses, email = users[1].addresses[1].email}
+      users[2].name = "rob"
+      s:commit()
+      r.renamed = s:scalar(qs.select(qs.func.count(User.id)):where(User.name:eq("rob")))
+      s:close()
+      return r
+    end)
+    assert.same({lazy = 2, n = 2, bob = 0, email = "a@1", renamed = 1}, out)
+    assert.truthy(count("execute") >= 6)
+    assert.equal(#log, #waits)
+    engine:dispose()
+  end)
+
   it("a waiter that raises gives the connection up and the error reaches the caller", function()
     local boom = {"cancelled"}
     local n = 0
