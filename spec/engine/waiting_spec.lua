@@ -162,7 +162,9 @@ local TALKING = {"connect", "execute", "executemany", "exec", "begin", "commit",
   "savepoint", "release", "rollback_to", "set_timeout"}
 
 local function waiting_proxy(real, log)
-  local p = {W = nil, pending = nil}
+  -- its own state in st (the real connection has methods named like it)
+  local st = {W = nil, pending = nil}
+  local p = {}
   setmetatable(p, {__index = function(_, k)
     local f = real[k]
     if type(f) ~= "function" then return f end
@@ -170,27 +172,27 @@ local function waiting_proxy(real, log)
   end})
   for _, name in ipairs(TALKING) do
     p[name] = function(self, ...)
-      assert(self.pending == nil, "called while an operation waits: " .. name)
+      assert(st.pending == nil, "called while an operation waits: " .. name)
       local args = {n = select("#", ...), ...}
       local function run()
         if name == "connect" then return true end
         return real[name](real, unpack(args, 1, args.n))
       end
-      if not waiting.current(self.W) then return run() end
-      self.pending = run
+      if not waiting.current(st.W) then return run() end
+      st.pending = run
       log[#log + 1] = name
       return WAIT, 9, "rw", 2.5
     end
   end
   function p:resume(ready)
-    local run = assert(self.pending, "resume with nothing waiting")
-    self.pending = nil
+    local run = assert(st.pending, "resume with nothing waiting")
+    st.pending = nil
     assert(ready == true, "the proxy's waits always end ready")
     return run()
   end
-  function p:set_waiter(W) self.W = W end
-  function p:waiter() return self.W or waiting.default() end
-  function p:abandon() self.pending = nil; real:close() end
+  function p:set_waiter(W) st.W = W end
+  function p:waiter() return st.W or waiting.default() end
+  function p:abandon() st.pending = nil; real:close() end
   return p
 end
 
