@@ -136,6 +136,10 @@ function Connection:set_waiter(W) end
 ---@return function|nil
 function Connection:waiter() end
 
+--- Whether an operation waits on this connection (asked to wait, not yet resumed to its end).
+---@return boolean
+function Connection:pending() end
+
 --- Prepares (or reuses) and runs a statement to its first row.
 ---@param sql string
 ---@param params? table values; read as params[keys[i]], or params[1..n]
