@@ -12,10 +12,14 @@ local ok_cq, cqueues = pcall(require, "cqueues")
 
 -- The waiter contract over cqueues: poll the fd for the events until the
 -- timeout (nil: none); true when it is ready, false when the time ran out.
+-- cancel: cqueues keeps a polled fd in its epoll set, and the driver may
+-- close the socket behind its back (the next fd of that number then breaks
+-- the controller's loop).
 local function cq_waiter(fd, events, timeout)
   local obj = {pollfd = fd, events = events}
   local r
   if timeout then r = cqueues.poll(obj, timeout) else r = cqueues.poll(obj) end
+  cqueues.cancel(fd)
   return r == obj
 end
 
