@@ -28,6 +28,10 @@ M.WAIT = WAIT
 
 local default_waiter = core.default_waiter
 
+-- cconn -> the object using it (an engine Connection), told when the
+-- connection is given up here. Weak both ways: it keeps neither alive.
+local owners = setmetatable({}, {__mode = "kv"})
+
 local function check_waiter(who, W, level)
   if W ~= nil and type(W) ~= "function" then
     exc.raise(exc.ArgumentError, who .. ": the waiter must be a function (fd, events, timeout) " ..
@@ -65,6 +69,27 @@ end
 
 local drive
 
+--- Names the object that uses cconn (nil: none): when its waiter fails and
+--- the connection is given up, `owner:_given_up(err)` is called before the
+--- error goes on, so that the owner stops using it (the engine's Connection
+--- invalidates itself, as for a lost connection).
+---@param cconn userdata
+---@param owner? table
+function M.set_owner(cconn, owner)
+  owners[cconn] = owner
+end
+
+-- Gives cconn up (closed, never back in a pool), tells its owner, raises err.
+local function give_up(cconn, err)
+  cconn:abandon()
+  local owner = owners[cconn]
+  if owner then
+    owners[cconn] = nil
+    owner:_given_up(err)
+  end
+  error(err, 0)
+end
+
 -- One wait: W suspends this coroutine until fd is ready or the time ran
 -- out; then the operation goes on. A waiter that raises (the scheduler
 -- cancelled this coroutine, a bug in W) leaves the operation half done:
@@ -73,16 +98,12 @@ local drive
 local function wait_once(cconn, fd, events, timeout)
   local W = cconn:waiter()
   if W == nil then
-    cconn:abandon()
-    exc.raise(exc.InvalidRequestError, "the connection waits for its socket but no waiter " ..
+    give_up(cconn, exc.InvalidRequestError("the connection waits for its socket but no waiter " ..
       "applies any more (removed while a statement was in progress); the connection was given up",
-      nil, 3)
+      {connection_invalidated = true}))
   end
   local ok, ready = pcall(W, fd, events, timeout)
-  if not ok then
-    cconn:abandon()
-    error(ready, 0)
-  end
+  if not ok then give_up(cconn, ready) end
   return drive(cconn, cconn:resume(ready and true or false))
 end
 

@@ -91,11 +91,14 @@ describe("waiting.drive", function()
     local boom = {"scheduler cancelled this coroutine"}
     local W = function() error(boom) end
     local c = fake_cconn(2, pack(true), W)
+    local told = {}
+    waiting.set_owner(c, {_given_up = function(_, e) told[#told + 1] = e end})
     local ok, err = pcall(in_coroutine, function() return waiting.drive(c, c:method()) end)
     assert.is_false(ok)
     assert.equal(boom, err)
     assert.equal(1, c.abandoned)
     assert.equal(0, #c.resumed)
+    assert.same({boom}, told)   -- its owner was told, once
   end)
 
   it("abandons the connection when no waiter applies any more", function()
@@ -380,6 +383,34 @@ describe("the engine through the waiter", function()
       return engine:connect(function(conn) return conn:execute(qs.text("SELECT 7")):scalar() end)
     end)
     assert.equal(7, v)
+    engine:dispose()
+  end)
+
+  it("a Connection whose waiter raised is invalidated: roll back, then it goes on anew", function()
+    local boom = {"cancelled"}
+    local fail = false
+    local engine = qs.create_engine("sqlite:///" .. helpers.tmpdb(), {poolclass = "null",
+      waiter = function() if fail then error(boom) end; return true end})
+    local out = in_coroutine(function()
+      local conn = engine:connect()
+      local first = conn._cconn
+      conn:execute(qs.text("SELECT 1"))
+      fail = true
+      local ok, err = pcall(conn.execute, conn, qs.text("SELECT 2"))
+      fail = false
+      assert.is_false(ok)
+      assert.equal(boom, err)
+      assert.is_true(first:closed())   -- given up, never to be reused
+      assert.is_true(conn:in_transaction())
+      local e2 = raises(qs.exc.ResourceClosedError, conn.execute, conn, qs.text("SELECT 3"))
+      assert.truthy(e2.message:find("invalidated", 1, true), e2.message)
+      conn:rollback()
+      local v = conn:execute(qs.text("SELECT 4")):scalar()
+      assert.are_not.equal(first, conn._cconn)
+      conn:close()
+      return v
+    end)
+    assert.equal(4, out)
     engine:dispose()
   end)
 end)

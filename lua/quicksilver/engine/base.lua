@@ -81,6 +81,7 @@ function Connection:_checkout()
   -- the engine's waiter, or nil (the process default applies): a shared
   -- pool's connection may come from an engine with another one
   rec.cconn:set_waiter(engine.waiter)
+  waiting.set_owner(rec.cconn, self)   -- told if a failing waiter gives it up (_given_up)
   self._rec, self._cconn = rec, rec.cconn
   local level = self._exec_opts.isolation_level
   if level then
@@ -345,6 +346,21 @@ function Connection:close()
     self.engine.pool:checkin(rec)
   end
   self._rec, self._cconn = nil, nil
+end
+
+-- The driver connection was given up in the middle of an operation (its
+-- waiter raised: waiting.lua): as for a lost connection, this Connection is
+-- invalidated, and a new driver connection serves after a rollback (at the
+-- next statement when no transaction was open). Nothing here waits: the
+-- coroutine may be on its way out.
+function Connection:_given_up(err)
+  if self.closed or not self._rec then return end
+  end_streams(self, "its Connection was given up (its waiter failed)")
+  local rec = self._rec
+  self.engine.pool:invalidate(rec, err)
+  self.engine.pool:checkin(rec)
+  self._rec, self._cconn = nil, nil
+  self._invalidated = true
 end
 
 --- Discards the driver connection: it is closed, never returned to the pool.
