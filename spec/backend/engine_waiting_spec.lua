@@ -15,7 +15,9 @@ local ok_cq, cqueues = pcall(require, "cqueues")
 -- cancel: cqueues keeps a polled fd in its epoll set, and the driver may
 -- close the socket behind its back (the next fd of that number then breaks
 -- the controller's loop).
+local waits = 0   -- how often the waiter was called (SQLite: never)
 local function cq_waiter(fd, events, timeout)
+  waits = waits + 1
   local obj = {pollfd = fd, events = events}
   local r
   if timeout then r = cqueues.poll(obj, timeout) else r = cqueues.poll(obj) end
@@ -136,6 +138,51 @@ describe("the engine in coroutines on " .. helpers.backend, function()
     end
   end)
 
+  it("runs the ORM's tutorial flow in 10 coroutines with their own sessions, as serially", function()
+    local orm = require("quicksilver.orm")
+    local fixtures = require("spec.support.fixtures")
+    local m = fixtures.user_address({tables = {"wt_users", "wt_addresses"}})
+    local User, Address = m.User, m.Address
+    m.Base.metadata:create_all(engine)
+    -- one coroutine's work: its own users, read back with a lazy load and
+    -- a selectin load, one renamed; returns what it saw
+    local function flow(tag)
+      local s = orm.Session({bind = engine})
+      s:add_all({User({name = tag .. "-ann", addresses = {Address({email = tag .. "@a"}),
+        Address({email = tag .. "@b"})}}), User({name = tag .. "-bob"})})
+      s:commit()
+      s:expunge_all()
+      local ann = s:scalars(qs.select(User):where(User.name:eq(tag .. "-ann"))):one()
+      local emails = {}
+      for i, a in ipairs(ann.addresses) do emails[i] = a.email end   -- lazy load
+      table.sort(emails)
+      local bob = s:scalars(qs.select(User):options(orm.selectinload(User.addresses))
+        :where(User.name:eq(tag .. "-bob"))):one()
+      local nbob = #bob.addresses
+      bob.name = tag .. "-rob"
+      s:commit()
+      local names = s:scalars(qs.select(User.name):where(User.name:like(tag .. "-%"))
+        :order_by(User.name)):all()
+      s:close()
+      return table.concat(emails, ",") .. "|" .. nbob .. "|" .. table.concat(names, ",")
+    end
+    local serial = {}
+    for i = 1, 10 do serial[i] = flow("s" .. i):gsub("s" .. i, "T") end
+    local fns = {}
+    for i = 1, 10 do fns[i] = function() return (flow("c" .. i):gsub("c" .. i, "T")) end end
+    waits = 0
+    local concurrent = run_all(fns)
+    assert.same(serial, concurrent)
+    assert.equal(server, waits > 0)   -- the servers' statements waited in the scheduler
+    assert.equal("T@a,T@b|0|T-ann,T-rob", concurrent[1])
+    local users, addresses = engine:connect(function(conn)
+      return tonumber(conn:execute(qs.text("SELECT count(*) FROM wt_users")):scalar()),
+        tonumber(conn:execute(qs.text("SELECT count(*) FROM wt_addresses")):scalar())
+    end)
+    assert.equal(40, users)
+    assert.equal(40, addresses)
+  end)
+
   it("streams results with yield_per and runs executemany in a coroutine", function()
     local out = run_all({function()
       return engine:begin(function(conn)
@@ -173,16 +220,21 @@ describe("the engine in coroutines on " .. helpers.backend, function()
 
   server_it("refuses a second coroutine on a connection that waits", function()
     local conn = engine:connect()
-    local second
-    run_all({
-      function() conn:execute(qs.text(SLEEP[helpers.backend](0.2))) end,
-      function()
-        second = raises(qs.exc.InvalidRequestError, function()
-          conn:execute(qs.text("SELECT 1"))
-        end)
-      end,
-    })
-    assert.truthy(second.message:find("coroutine", 1, true), second.message)
+    conn:execute(qs.text("SELECT 1"))   -- its transaction begun: both only run the statement
+    local function try()
+      local ok, err = pcall(conn.execute, conn, qs.text(SLEEP[helpers.backend](0.2)))
+      return ok and "ok" or err
+    end
+    local out = run_all({try, try})
+    -- whichever went first ran; the other was refused, nothing interleaved
+    local ran, refused = 0, nil
+    for i = 1, 2 do
+      if out[i] == "ok" then ran = ran + 1 else refused = out[i] end
+    end
+    assert.equal(1, ran)
+    assert.is_true(qs.exc.is_error(refused, qs.exc.InvalidRequestError), tostring(refused))
+    assert.truthy(refused.message:find("coroutine", 1, true), refused.message)
+    assert.equal(1, tonumber(conn:execute(qs.text("SELECT 1")):scalar()))   -- still usable
     conn:close()
   end)
 end)
