@@ -218,6 +218,65 @@ describe("the engine in coroutines on " .. helpers.backend, function()
     assert.equal(5, tonumber(out[1]))
   end)
 
+  local PID = {postgresql = "SELECT pg_backend_pid()", mysql = "SELECT CONNECTION_ID()"}
+
+  server_it("invalidates a Connection whose waiter raised; after a rollback a new one serves", function()
+    local fail = false
+    local e = qs.create_engine(helpers.backend_url(), {pool_size = 1, max_overflow = 0,
+      waiter = function(fd, ev, t)
+        if fail then error("cancelled by the scheduler") end
+        return cq_waiter(fd, ev, t)
+      end})
+    local out = run_all({function()
+      local conn = e:connect()
+      local pid = conn:execute(qs.text(PID[helpers.backend])):scalar()
+      fail = true
+      local ok, err = pcall(conn.execute, conn, qs.text(SLEEP[helpers.backend](2)))
+      fail = false
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("cancelled by the scheduler", 1, true))
+      raises(qs.exc.ResourceClosedError, conn.execute, conn, qs.text("SELECT 1"))
+      conn:rollback()
+      local pid2 = conn:execute(qs.text(PID[helpers.backend])):scalar()
+      conn:close()
+      -- the pool's only slot went to a new connection, not the one given up
+      local pid3 = e:connect(function(c) return c:execute(qs.text(PID[helpers.backend])):scalar() end)
+      return {pid, pid2, pid3}
+    end})
+    local pids = out[1]
+    assert.are_not.equal(pids[1], pids[2])
+    assert.equal(pids[2], pids[3])
+    e:dispose()
+  end)
+
+  for _, how in ipairs({"closed", "collected"}) do
+    server_it("gives up the connection of a coroutine " .. how .. " mid-statement", function()
+      if how == "closed" and not coroutine.close then return pending("no coroutine.close") end
+      local e = qs.create_engine(helpers.backend_url(), {pool_size = 1, max_overflow = 0,
+        waiter = function() coroutine.yield(); return true end})
+      local conn = e:connect()
+      local pid = conn:execute(qs.text(PID[helpers.backend])):scalar()
+      local co = coroutine.create(function() conn:execute(qs.text(SLEEP[helpers.backend](5))) end)
+      assert(coroutine.resume(co))
+      assert.equal("suspended", coroutine.status(co))   -- waiting in the statement
+      if how == "closed" then
+        assert(coroutine.close(co))
+      else
+        co = nil
+        collectgarbage()
+        collectgarbage()
+      end
+      local err = raises(qs.exc.DBAPIError, conn.execute, conn, qs.text("SELECT 1"))
+      assert.is_true(err.connection_invalidated)
+      conn:rollback()
+      local pid2 = conn:execute(qs.text(PID[helpers.backend])):scalar()
+      assert.are_not.equal(pid, pid2)
+      conn:close()
+      assert.equal(pid2, e:connect(function(c) return c:execute(qs.text(PID[helpers.backend])):scalar() end))
+      e:dispose()
+    end)
+  end
+
   server_it("refuses a second coroutine on a connection that waits", function()
     local conn = engine:connect()
     conn:execute(qs.text("SELECT 1"))   -- its transaction begun: both only run the statement
