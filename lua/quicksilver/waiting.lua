@@ -5,7 +5,8 @@
 --- `core.WAIT, fd, events, timeout` instead of blocking the thread: the
 --- caller waits through the waiter W(fd, "r"|"w"|"rw", timeout_seconds),
 --- which suspends the calling coroutine until the socket is ready (true) or
---- the time ran out (false), then calls cconn:resume(ready), which returns
+--- the time ran out (false; nil counts as false), then calls
+--- cconn:resume(ready), which returns
 --- what the method returns or asks to wait again. C decides the mode per
 --- call (a waiter applies and the call runs in a coroutine other than the
 --- main thread), so the loop lives here, in Lua: a coroutine never yields
@@ -85,7 +86,7 @@ local function give_up(cconn, err)
   local owner = owners[cconn]
   if owner then
     owners[cconn] = nil
-    owner:_given_up(err)
+    pcall(owner._given_up, owner, err)   -- the caller sees err, whatever happens there
   end
   error(err, 0)
 end
