@@ -124,6 +124,7 @@ build = {
     ["quicksilver.sql.types"] = "lua/quicksilver/sql/types.lua",
     ["quicksilver.sql.visitors"] = "lua/quicksilver/sql/visitors.lua",
     ["quicksilver.util"] = "lua/quicksilver/util.lua",
+    ["quicksilver.waiting"] = "lua/quicksilver/waiting.lua",
   },
   install = {
     bin = { quicksilver = "bin/quicksilver" },

@@ -30,7 +30,8 @@ end
 -- layer of a module name; lower numbers sit lower
 local function layer(name)
   if name == "quicksilver.core" then return 0, "core" end
-  if name == "quicksilver.util" or name == "quicksilver.exc" or name == "quicksilver.event" then
+  if name == "quicksilver.util" or name == "quicksilver.exc" or name == "quicksilver.event"
+    or name == "quicksilver.waiting" then
     return 1, "base"
   end
   if name:find("^quicksilver%.sql%.") or name:find("^quicksilver%.dialects") then return 2, "sql" end

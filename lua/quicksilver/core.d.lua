@@ -9,6 +9,7 @@
 ---@field node_fields table<string, quicksilver.core.ContractField> the field names the SQL compiler reads from node tables (c/compiler/fields.h)
 ---@field orm_fields table<string, quicksilver.core.ContractField> the ORM state, mapper and load-spec fields c/orm reads and writes (c/orm/layout.h)
 ---@field txn_states {none: integer, begun: integer, sent: integer} Connection:txn_state()'s numbers
+---@field WAIT userdata the sentinel a Connection method returns first when, in non-blocking mode, it would block: `core.WAIT, fd, events, timeout` (lua/quicksilver/waiting.lua drives it)
 local core = {}
 
 ---@class quicksilver.core.ContractField
@@ -22,6 +23,23 @@ local core = {}
 ---@return quicksilver.core.Connection|nil conn
 ---@return table|nil err a qs.exc error object
 function core.connect(driver, options) end
+
+--- Makes a driver connection and starts connecting without waiting; finish
+--- with conn:connect() (which may ask to wait: core.WAIT).
+---@param driver string
+---@param options? table<string, string|number|boolean>
+---@return quicksilver.core.Connection|nil conn
+---@return table|nil err
+function core.connect_start(driver, options) end
+
+--- The process-wide waiter (nil removes it): what connections without one of
+--- their own wait through when called from a coroutine (qs.set_waiter).
+---@param W fun(fd: integer, events: string, timeout: number|nil): boolean|nil
+function core.set_default_waiter(W) end
+
+--- The process-wide waiter, or nil.
+---@return function|nil
+function core.default_waiter() end
 
 --- Renders qs.text() SQL for a dialect.
 ---@param dialect string
@@ -86,7 +104,41 @@ function core.toposort(n, edges) end
 function core.changed_keys(dict, committed, keys) end
 
 ---@class quicksilver.core.Connection
+--- In non-blocking mode (called from a coroutine other than the main thread
+--- while a waiter applies) the methods that talk to the server (connect,
+--- execute, executemany, exec, begin, commit, rollback, savepoint, release,
+--- rollback_to, set_timeout) may return `core.WAIT, fd, "r"|"w"|"rw",
+--- timeout_seconds|nil` instead of their results: wait through the waiter,
+--- then call resume. waiting.drive does this.
 local Connection = {}
+
+--- Completes a connection made by core.connect_start. May ask to wait.
+---@return boolean|nil ok
+---@return table|nil err
+function Connection:connect() end
+
+--- Goes on with the operation that asked to wait, after the wait: ready is
+--- true when the socket was ready, false when the wait's time ran out.
+--- Returns what the operation returns, or core.WAIT, ... again.
+---@param ready boolean
+---@return any ...
+function Connection:resume(ready) end
+
+--- Gives the connection up in the middle of an operation (its waiter
+--- raised): closed, and never reused by a pool.
+function Connection:abandon() end
+
+--- This connection's own waiter (nil: the process default applies).
+---@param W function|nil
+function Connection:set_waiter(W) end
+
+--- The waiter that applies: its own, else the process default, or nil.
+---@return function|nil
+function Connection:waiter() end
+
+--- Whether an operation waits on this connection (asked to wait, not yet resumed to its end).
+---@return boolean
+function Connection:pending() end
 
 --- Prepares (or reuses) and runs a statement to its first row.
 ---@param sql string

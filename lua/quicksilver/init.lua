@@ -14,6 +14,7 @@ local create = require("quicksilver.engine.create")
 local base = require("quicksilver.engine.base")
 local result = require("quicksilver.engine.result")
 local reflection = require("quicksilver.engine.reflection")
+local waiting = require("quicksilver.waiting")
 
 local M = {}
 
@@ -32,6 +33,18 @@ M.make_url = url.make_url
 M.Engine = base.Engine
 M.Connection = base.Connection
 M.Result = result.Result
+
+--- Sets the process-wide waiter (nil removes it): W(fd, "r"|"w"|"rw",
+--- timeout_seconds) suspends the calling coroutine until the socket is
+--- ready (returns true) or the time ran out (false). Connections of engines
+--- without a `waiter` option then wait through it when used from a
+--- coroutine (not the main thread); elsewhere they block, as without one.
+--- docs/ASYNC.md has the contract.
+---@param W fun(fd: integer, events: string, timeout: number|nil): boolean|nil
+M.set_waiter = waiting.set_default
+--- The process-wide waiter, or nil.
+---@return function|nil
+M.get_waiter = waiting.default
 
 -- types (qs.Integer, qs.String(50), ...)
 for _, name in ipairs({"TypeEngine", "Integer", "BigInteger", "SmallInteger", "Float", "Numeric",

@@ -5,6 +5,7 @@
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local support = require("quicksilver.dialects.support")
+local waiting = require("quicksilver.waiting")
 
 local M = {}
 
@@ -47,6 +48,9 @@ function M.connect_args(url)
   return support.server_connect_args(url, PASSTHROUGH, "mysql")
 end
 
+-- cconn is the pool's driver connection: what talks to the server goes
+-- through waiting.drive (it waits through the waiter in a coroutine).
+local drive = waiting.drive
 local function check(ok, err)
   if not ok then error(err, 0) end
   return ok
@@ -55,7 +59,7 @@ end
 function M.on_connect(cconn, opts, dialect)
   assert(cconn:set_begin("BEGIN", "lazy"))
   if dialect and not rawget(dialect, "server_version") then
-    local v = check(cconn:execute("SELECT VERSION()")):fetch()[1][1]
+    local v = check(drive(cconn, cconn:execute("SELECT VERSION()"))):fetch()[1][1]
     rawset(dialect, "server_version", v)
     if v:find("MariaDB", 1, true) then
       rawset(dialect, "name", "mariadb")
@@ -69,11 +73,11 @@ function M.set_isolation_level(cconn, level)
     exc.raise(exc.ArgumentError, "invalid isolation level " .. tostring(level), nil, 3)
   end
   -- level is one of the fixed names above, never user text
-  check(cconn:exec("SET SESSION TRANSACTION ISOLATION LEVEL " .. level))
+  check(drive(cconn, cconn:exec("SET SESSION TRANSACTION ISOLATION LEVEL " .. level)))
 end
 
 function M.get_isolation_level(cconn)
-  local cur = check(cconn:execute("SELECT @@SESSION.tx_isolation"))
+  local cur = check(drive(cconn, cconn:execute("SELECT @@SESSION.tx_isolation")))
   return (cur:fetch()[1][1]:gsub("-", " "))
 end
 

@@ -4,6 +4,7 @@
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local support = require("quicksilver.dialects.support")
+local waiting = require("quicksilver.waiting")
 
 local M = {}
 
@@ -43,6 +44,9 @@ function M.on_connect(cconn)
   assert(cconn:set_begin("BEGIN", "lazy"))
 end
 
+-- cconn is the pool's driver connection: what talks to the server goes
+-- through waiting.drive (it waits through the waiter in a coroutine).
+local drive = waiting.drive
 local function check(ok, err)
   if not ok then error(err, 0) end
   return ok
@@ -53,11 +57,11 @@ function M.set_isolation_level(cconn, level)
     exc.raise(exc.ArgumentError, "invalid isolation level " .. tostring(level), nil, 3)
   end
   -- level is one of the fixed names above, never user text
-  check(cconn:exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL " .. level))
+  check(drive(cconn, cconn:exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL " .. level)))
 end
 
 function M.get_isolation_level(cconn)
-  local cur = check(cconn:execute("SHOW transaction_isolation"))
+  local cur = check(drive(cconn, cconn:execute("SHOW transaction_isolation")))
   return cur:fetch()[1][1]:upper()
 end
 

@@ -13,6 +13,7 @@
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local support = require("quicksilver.dialects.support")
+local waiting = require("quicksilver.waiting")
 
 local M = {}
 
@@ -89,18 +90,21 @@ function M.on_connect(cconn, opts)
   assert(cconn:set_begin(m[1], m[2]))
 end
 
+-- cconn is the pool's driver connection: what talks to the server goes
+-- through waiting.drive (it waits through the waiter in a coroutine).
+local drive = waiting.drive
 local function check(ok, err)
   if not ok then error(err, 0) end
   return ok
 end
 
 function M.set_isolation_level(cconn, level)
-  check(cconn:exec(level == "READ UNCOMMITTED" and "PRAGMA read_uncommitted = 1"
-    or "PRAGMA read_uncommitted = 0"))
+  check(drive(cconn, cconn:exec(level == "READ UNCOMMITTED" and "PRAGMA read_uncommitted = 1"
+    or "PRAGMA read_uncommitted = 0")))
 end
 
 function M.get_isolation_level(cconn)
-  local cur = check(cconn:execute("PRAGMA read_uncommitted"))
+  local cur = check(drive(cconn, cconn:execute("PRAGMA read_uncommitted")))
   local rows = cur:fetch()
   return rows[1] and rows[1][1] == 1 and "READ UNCOMMITTED" or "SERIALIZABLE"
 end

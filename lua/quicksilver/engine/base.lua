@@ -15,6 +15,7 @@ local returning_many = require("quicksilver.engine.returning_many")
 local statement = require("quicksilver.sql.statement")
 local transaction = require("quicksilver.engine.transaction")
 local util = require("quicksilver.util")
+local waiting = require("quicksilver.waiting")
 
 local M = {}
 
@@ -23,6 +24,9 @@ local type, pairs, next, error, pcall, getmetatable, setmetatable, tostring =
 local format, concat, sort = string.format, table.concat, table.sort
 local Result = result_mod.Result
 local has, fire, listeners = event.has, event.fire, event.listeners
+-- Every call of the driver connection that may talk to the server goes
+-- through drive: in a coroutine with a waiter it waits there (waiting.lua).
+local drive = waiting.drive
 
 local EVENTS = {
   before_execute = true, after_execute = true, before_cursor_execute = true,
@@ -72,7 +76,12 @@ function Connection.new(engine)
 end
 
 function Connection:_checkout()
-  local rec = self.engine.pool:checkout()
+  local engine = self.engine
+  local rec = engine.pool:checkout()
+  -- the engine's waiter, or nil (the process default applies): a shared
+  -- pool's connection may come from an engine with another one
+  rec.cconn:set_waiter(engine.waiter)
+  waiting.set_owner(rec.cconn, self)   -- told if a failing waiter gives it up (_given_up)
   self._rec, self._cconn = rec, rec.cconn
   local level = self._exec_opts.isolation_level
   if level then
@@ -112,7 +121,8 @@ function Connection:_set_timeout(secs)
     exc.raise(exc.ArgumentError, "statement_timeout must be a number of seconds >= 0, got " ..
       util.repr(secs, 40), nil, 4)
   end
-  local ok, err = self._cconn:set_timeout(secs or 0)
+  local cconn = self._cconn
+  local ok, err = drive(cconn, cconn:set_timeout(secs or 0))
   if not ok then self:_raise_dbapi(err, "-- statement_timeout", nil, false) end
   self._rec.timeout = secs
 end
@@ -172,7 +182,8 @@ function Connection:_begin_root()
       "rolled back (call rollback())", nil, 3)
   end
   if not self._autocommit then
-    local ok, err = self._cconn:begin()
+    local cconn = self._cconn
+    local ok, err = drive(cconn, cconn:begin())
     if not ok then error(err, 0) end
     if self.engine.echo then log(self, "BEGIN (implicit)") end
   end
@@ -213,7 +224,8 @@ function Connection:begin_nested(fn)
   self._sp_counter = self._sp_counter + 1
   local name = "qs_savepoint_" .. self._sp_counter
   if self.engine.echo then log(self, "SAVEPOINT " .. name) end
-  local ok, err = self._cconn:savepoint(name)
+  local cconn = self._cconn
+  local ok, err = drive(cconn, cconn:savepoint(name))
   if not ok then error(err, 0) end
   if has(self, "savepoint") then fire(self, "savepoint", self, name) end
   local sp = transaction.nested(self, name, self._nested)
@@ -245,11 +257,11 @@ function Connection:_end_transaction(tx, commit)
     if commit then
       if echo then log(self, "RELEASE SAVEPOINT " .. tx.name) end
       if has(self, "release_savepoint") then fire(self, "release_savepoint", self, tx.name) end
-      ok, err = cconn:release(tx.name)
+      ok, err = drive(cconn, cconn:release(tx.name))
     else
       if echo then log(self, "ROLLBACK TO SAVEPOINT " .. tx.name) end
       if has(self, "rollback_savepoint") then fire(self, "rollback_savepoint", self, tx.name) end
-      ok, err = cconn:rollback_to(tx.name)
+      ok, err = drive(cconn, cconn:rollback_to(tx.name))
     end
     tx.is_active = false
     self._nested = tx.parent
@@ -262,14 +274,14 @@ function Connection:_end_transaction(tx, commit)
     if commit then
       if has(self, "commit") then fire(self, "commit", self) end
       if echo and not self._autocommit then log(self, "COMMIT") end
-      ok, err = cconn:commit()
+      ok, err = drive(cconn, cconn:commit())
       if not ok and cconn:txn_state() ~= core.txn_states.none then
         error(err, 0)   -- still open in the database: the caller may roll back
       end
     else
       if has(self, "rollback") then fire(self, "rollback", self) end
       if echo and not self._autocommit then log(self, "ROLLBACK") end
-      ok, err = cconn:rollback()
+      ok, err = drive(cconn, cconn:rollback())
     end
   elseif self._invalidated then
     self:_checkout()   -- rolled back with the dead connection; a new one serves from now
@@ -319,7 +331,10 @@ function Connection:close()
   self._txn, self._nested = nil, nil
   if rec then
     if rec.timeout and not rec.invalidated then
-      if not rec.cconn:set_timeout(0) then self.engine.pool:invalidate(rec) end
+      -- pcall: a waiter that raises must not keep the connection from the pool
+      local c = rec.cconn
+      local ok, tok = pcall(drive, c, c:set_timeout(0))
+      if not (ok and tok) then self.engine.pool:invalidate(rec) end
       rec.timeout = nil
     end
     if self._isolation_set and not rec.invalidated then
@@ -331,6 +346,21 @@ function Connection:close()
     self.engine.pool:checkin(rec)
   end
   self._rec, self._cconn = nil, nil
+end
+
+-- The driver connection was given up in the middle of an operation (its
+-- waiter raised: waiting.lua): as for a lost connection, this Connection is
+-- invalidated, and a new driver connection serves after a rollback (at the
+-- next statement when no transaction was open). Nothing here waits: the
+-- coroutine may be on its way out.
+function Connection:_given_up(err)
+  if self.closed or not self._rec then return end
+  end_streams(self, "its Connection was given up (its waiter failed)")
+  local rec = self._rec
+  self.engine.pool:invalidate(rec, err)
+  self.engine.pool:checkin(rec)
+  self._rec, self._cconn = nil, nil
+  self._invalidated = true
 end
 
 --- Discards the driver connection: it is closed, never returned to the pool.
@@ -488,9 +518,9 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     if params == nil then params = EMPTY end
   end
   if many then
-    cur, err = cconn:executemany(sql, params, keys, values, checks, procs)
+    cur, err = drive(cconn, cconn:executemany(sql, params, keys, values, checks, procs))
   else
-    cur, err = cconn:execute(sql, params, keys, values, checks, procs)
+    cur, err = drive(cconn, cconn:execute(sql, params, keys, values, checks, procs))
   end
   if not cur then self:_raise_dbapi(err, sql, params, many, compiled) end
   if has(self, "after_cursor_execute") then
@@ -816,13 +846,14 @@ end
 ---@field dialect table
 ---@field pool quicksilver.Pool
 ---@field echo boolean
+---@field waiter function|nil the `waiter` option: what its connections wait through in a coroutine (nil: the process default, qs.set_waiter)
 local Engine = util.class("Engine")
 Engine._event_names = EVENTS
 M.Engine = Engine
 
 function Engine.new(url, dialect, pool, opts)
   return setmetatable({url = url, dialect = dialect, pool = pool, echo = opts.echo and true or false,
-    name = dialect.name, driver = dialect.driver, _logger = opts.logger,
+    name = dialect.name, driver = dialect.driver, _logger = opts.logger, waiter = opts.waiter,
     _exec_opts = opts.execution_options or {}}, Engine)
 end
 
@@ -908,7 +939,9 @@ Connection._reflect_metadata = Engine._reflect_metadata
 --- A raw driver connection from the pool (advanced use); give it back with
 --- engine.pool:checkin(record).
 function Engine:raw_connection()
-  return self.pool:checkout()
+  local rec = self.pool:checkout()
+  rec.cconn:set_waiter(self.waiter)
+  return rec
 end
 
 Engine.__tostring = function(self)

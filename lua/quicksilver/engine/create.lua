@@ -8,6 +8,7 @@ local exc = require("quicksilver.exc")
 local pool_mod = require("quicksilver.engine.pool")
 local url_mod = require("quicksilver.engine.url")
 local util = require("quicksilver.util")
+local waiting = require("quicksilver.waiting")
 
 local M = {}
 
@@ -19,7 +20,7 @@ local OPTIONS = {
   pool_reset_on_return = true, isolation_level = true, poolclass = true,
   execution_options = true, connect_args = true, busy_timeout = true,
   sqlite_foreign_keys = true, sqlite_transaction_mode = true, statement_cache_size = true,
-  shared_pool = true, pool_wait = true,
+  shared_pool = true, pool_wait = true, waiter = true,
 }
 -- An option only some dialect takes (its module's engine_options), given
 -- with another database's URL, where it would do nothing: refused, naming
@@ -52,6 +53,7 @@ end
 ---@return quicksilver.Engine
 function M.create_engine(url, opts)
   opts = util.check_options("create_engine", opts, OPTIONS, 2)
+  local waiter = waiting.check_waiter("create_engine: option 'waiter'", opts.waiter, 2)
   local u = url_mod.make_url(url)
   local dialect = dialects.load(u:get_backend_name())
   refuse_foreign_options(opts, dialect, u)
@@ -64,11 +66,28 @@ function M.create_engine(url, opts)
   local cache_size = opts.statement_cache_size
   -- what every new driver connection gets, wherever it was opened
   local function setup(cconn)
+    -- on_connect talks to the server: through this engine's waiter already
+    cconn:set_waiter(waiter)
     dialect.on_connect(cconn, opts, dialect)
     if cache_size then cconn:set_cache_size(cache_size) end
   end
+  -- (the queue pool opens its connections itself: pool.lua)
   local function creator()
-    local cconn, err = core.connect(dialect.driver, args)
+    local cconn, err
+    if waiting.current(waiter) then
+      -- in a coroutine with a waiter: connect without blocking the thread
+      cconn, err = core.connect_start(dialect.driver, args)
+      if cconn then
+        cconn:set_waiter(waiter)
+        local ok, cerr = waiting.drive(cconn, cconn:connect())
+        if not ok then
+          cconn:close()
+          cconn, err = nil, cerr
+        end
+      end
+    else
+      cconn, err = core.connect(dialect.driver, args)
+    end
     if not cconn then error(err, 0) end
     setup(cconn)
     return cconn
@@ -78,7 +97,7 @@ function M.create_engine(url, opts)
     pool_size = opts.pool_size, max_overflow = opts.max_overflow, pool_timeout = opts.pool_timeout,
     pool_recycle = opts.pool_recycle, pool_pre_ping = opts.pool_pre_ping, pool_use_lifo = opts.pool_use_lifo,
     driver = dialect.driver, connect_args = args, setup = setup, shared_pool = opts.shared_pool,
-    pool_wait = opts.pool_wait, setup_key = opts.shared_pool and setup_key(opts) or nil})
+    pool_wait = opts.pool_wait, waiter = waiter, setup_key = opts.shared_pool and setup_key(opts) or nil})
   local exec_opts = {}
   if opts.execution_options then
     for k, v in pairs(opts.execution_options) do exec_opts[k] = v end
@@ -92,7 +111,7 @@ function M.create_engine(url, opts)
     exec_opts.isolation_level = opts.isolation_level
   end
   local engine = base.Engine.new(u, dialect, pool, {echo = opts.echo, logger = opts.logger,
-    execution_options = exec_opts})
+    execution_options = exec_opts, waiter = waiter})
   return engine
 end
 
