@@ -82,6 +82,23 @@ describe("async schedulers", function()
         p.close()
       end)
 
+      it("waits in place where a yield cannot pass (a table.sort comparator)", function()
+        local p = support.pipe()
+        p.send("x")
+        local res = s.run({function()
+          local seen = {}
+          table.sort({2, 1, 3}, function(a, b)
+            seen[#seen + 1] = s.waiter(p.read, "r", 1)
+            return a < b
+          end)
+          return seen
+        end})
+        p.close()
+        assert.is_true(res[1].ok, tostring(res[1].value))
+        assert.is_true(#res[1].value > 0)
+        for _, ready in ipairs(res[1].value) do assert.is_true(ready) end
+      end)
+
       it("refuses a bad fd, bad events and a bad timeout, naming them", function()
         local p = support.pipe()
         local res = s.run({

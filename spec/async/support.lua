@@ -4,6 +4,21 @@
 --- to wait on (luv's on Lua 5.4, LuaJIT's FFI on LuaJIT).
 local core = require("quicksilver.core")
 
+-- luv is loaded once per process, on the main thread (it runs its callbacks
+-- on the thread that loads it). Busted insulates each spec file: it drops
+-- what the file loaded from package.loaded, and a second require of luv
+-- opens it again while the first loop's handles live on (a crash in
+-- uv_timer_init once the first module is collected). So the first one is
+-- kept in the registry and handed back to every file.
+local REG_KEY = "quicksilver.spec.async.luv"
+local registry = debug.getregistry()
+if registry[REG_KEY] == nil then
+  local ok, uv = pcall(require, "luv")
+  registry[REG_KEY] = ok and uv or false
+end
+package.loaded.luv = registry[REG_KEY] or nil
+local has_luv = registry[REG_KEY] ~= false
+
 local M = {}
 
 local function has(name)
@@ -57,7 +72,7 @@ function M.schedulers()
       sleep = cqueues.sleep,
     }
   end
-  if has("luv") then
+  if has_luv then
     local uv = require("luv")
     local a = require("quicksilver.async.luv")
     list[#list + 1] = {

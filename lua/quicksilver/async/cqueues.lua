@@ -9,8 +9,9 @@
 ---
 --- In a coroutine the controller runs (cq:wrap), a wait is cqueues.poll on
 --- the fd, so the controller runs the others meanwhile. Anywhere else (the
---- main thread, or a plain coroutine nested inside a controller's: cqueues
---- cannot tell whether a yield from there would reach it) the waiter waits
+--- main thread, a plain coroutine nested inside a controller's: cqueues
+--- cannot tell whether a yield from there would reach it; or where a yield
+--- cannot pass, inside a C call such as a table.sort comparator) it waits
 --- in place with poll(2): correct, but it blocks the thread as if there were
 --- no waiter. Close a controller's coroutines through cqueues (cq:cancel,
 --- returning), not coroutine.close: the controller still expects to resume them.
@@ -18,6 +19,8 @@ local cqueues = require("cqueues")
 local core = require("quicksilver.core")
 
 local M = {}
+
+local isyieldable = coroutine.isyieldable or function() return true end
 
 local EVENTS = {r = true, w = true, rw = true}
 
@@ -48,7 +51,7 @@ function M.waiter(fd, events, timeout)
   end
   if timeout and timeout < 0 then timeout = nil end
   local cq, managed = cqueues.running()
-  if not (cq and managed) then
+  if not (cq and managed) or not isyieldable() then
     return (core.poll({fd}, {events}, timeout)) > 0
   end
   local obj = setmetatable({fd = fd, ev = events}, Pollable)

@@ -30,6 +30,8 @@ local WAIT = {}
 local EVENTS = {r = true, w = true, rw = true}
 
 local unpack = table.unpack or unpack
+-- Lua 5.1 and 5.2 have no isyieldable; LuaJIT and 5.3+ do.
+local isyieldable = coroutine.isyieldable or function() return true end
 
 local function check_wait(fd, events, timeout)
   if type(fd) ~= "number" or fd < 0 or fd % 1 ~= 0 then
@@ -193,8 +195,9 @@ end
 --- coroutine until fd is ready for events ("r", "w" or "rw") or timeout
 --- seconds (nil: no limit) have passed; true when ready, false on timeout.
 --- In a coroutine that no loop spawned (the main thread, a nested
---- coroutine) it waits in place with poll(2), blocking the thread as if
---- there were no waiter.
+--- coroutine), or where a yield cannot pass (inside a C call such as a
+--- table.sort comparator), it waits in place with poll(2), blocking the
+--- thread as if there were no waiter.
 ---@param fd integer
 ---@param events "r"|"w"|"rw"
 ---@param timeout? number
@@ -203,7 +206,7 @@ function M.waiter(fd, events, timeout)
   check_wait(fd, events, timeout)
   if timeout and timeout < 0 then timeout = nil end
   local co = coroutine.running()
-  if not (co and loop_of[co]) then
+  if not (co and loop_of[co]) or not isyieldable() then
     return (core.poll({fd}, {events}, timeout)) > 0
   end
   return coroutine.yield(WAIT, fd, events, timeout and core.now() + timeout)

@@ -13,15 +13,29 @@
 --- same way). Both handles are closed on every path: ready, timed out, or
 --- the coroutine gone (closed or failed meanwhile: a sweep timer notices
 --- and closes them, so a dead wait never keeps uv.run() going).
---- In the main thread the waiter waits in place with poll(2), blocking the
---- thread as if there were no waiter.
+--- In the main thread, or where a yield cannot pass (inside a C call such
+--- as a table.sort comparator), the waiter waits in place with poll(2),
+--- blocking the thread as if there were no waiter.
 --- An error in a coroutine resumed from here is raised from the callback
 --- with the coroutine's traceback: luv reports it and ends the process, as
 --- for any error in a luv callback; catch what you expect inside the coroutine.
-local uv = require("luv")
 local core = require("quicksilver.core")
 
+-- luv keeps the Lua thread that first loads it and runs every callback on
+-- it: loaded inside a coroutine, it crashes the process once that
+-- coroutine is gone (a double free in Lua 5.4). Refused here instead.
+if not package.loaded.luv then
+  local co, main = coroutine.running()
+  if co ~= nil and not main then
+    error("quicksilver.async.luv: load it (or luv) from the main thread first: luv runs its callbacks " ..
+      "on the thread that loads it, and fails once that coroutine has ended", 2)
+  end
+end
+local uv = require("luv")
+
 local M = {}
+
+local isyieldable = coroutine.isyieldable or function() return true end
 
 local EVENTS = {r = true, w = true, rw = true}
 local UV_EVENTS = {r = "r", w = "w", rw = "rw"}
@@ -93,7 +107,7 @@ function M.waiter(fd, events, timeout)
   end
   if timeout and timeout < 0 then timeout = nil end
   local co, main = coroutine.running()
-  if co == nil or main then
+  if co == nil or main or not isyieldable() then
     return (core.poll({fd}, {events}, timeout)) > 0
   end
   -- A wait still registered on this fd is stale (its connection closed and
