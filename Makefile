@@ -80,7 +80,8 @@ CANCEL_BIN := $(BUILD)/cancel_server
 # (c/test/binding/): the core, the binding, the compiler and c/orm linked
 # with Lua 5.4; test_main.c runs their list (c/test/binding/test_list.h).
 BINDING_TESTS := $(BUILD)/binding_tests
-BTEST_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard c/test/binding/*.c)) $(BUILD)/obj/binding_main/test_main.o
+BTEST_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard c/test/binding/*.c)) $(BUILD)/obj/binding_main/test_main.o \
+  $(BUILD)/obj/c/test/fake_driver.o
 # The C unit tests: built and run once c/test/test_main.c exists.
 CTESTS := $(if $(wildcard c/test/test_main.c),$(BUILD)/c_tests)
 # The same binding built against LuaJIT (Lua 5.1 API): the compat header's proof.
@@ -165,7 +166,7 @@ $(BUILD)/lua$(LUA_VERSION)-asan: spec/support/lua_asan.c
 # Debian packages the project needs; installed only when missing (apt-get update
 # runs only then), as root or through sudo.
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
-  libsqlite3-dev sqlite3 valgrind luajit libluajit-5.1-dev libpq-dev postgresql libmariadb-dev mariadb-server
+  libsqlite3-dev sqlite3 valgrind luajit2 libluajit2-5.1-dev lua-cqueues lua-luv libpq-dev postgresql libmariadb-dev mariadb-server
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -61,11 +61,17 @@ void qsB_open_cursor(lua_State *L);
 ** the cursor, or nil and the error); owning s while an
 ** executemany runs (adopt) and letting it go (drop). */
 int qsB_cursor_new(lua_State *L, int connidx);
-int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n);
+int qsB_cursor_bind(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n);
+int qsB_cursor_run(lua_State *L, int curidx);
+qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx);
 void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
 void qsB_cursor_drop(lua_State *L, int curidx);
 void qsB_open_row(lua_State *L);
 int qsB_connect(lua_State *L);
+int qsB_connect_start(lua_State *L);
+int qsB_set_default_waiter(lua_State *L);
+int qsB_default_waiter(lua_State *L);
+void qsB_push_wait(lua_State *L);
 int qsB_compile_text(lua_State *L);
 /* core.row(keymap, values, n) and core.row_dicts(row, base, keys,
 ** positions) (lrow.c). */

@@ -6,11 +6,39 @@
 ** function. Bind values are read from Lua into a scratch array owned by the
 ** userdata before a statement is taken from the cache, so no Lua error can
 ** leave a statement checked out.
+**
+** Waiting (docs/ASYNC.md). A method that talks to the server runs in
+** non-blocking mode when a waiter applies (the connection's own, user value
+** 2, else the state's default) and it is called from a coroutine that is
+** not the main thread: then, when the server is not ready, it returns
+** core.WAIT, fd, events, timeout instead of blocking. The Lua caller waits
+** (the waiter suspends its coroutine; C never calls it: no yield crosses a
+** C boundary, which LuaJIT could not do) and calls conn:resume(ready), which
+** goes on with the same operation. What the operation needs meanwhile (its
+** SQL, cursor, parameters and every value bound, anchored) is kept in user
+** value 1, and the coroutine that started it, weakly, in user value 3: a
+** second coroutine using the connection meanwhile is refused, and a
+** connection whose coroutine ended (closed, collected) mid-operation is
+** given up, never reused.
 */
 #include "lbinding.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The state's default waiter (qs.set_waiter), in the registry. */
+#define REG_DEFAULT_WAITER "quicksilver.core.default_waiter"
+/* The metatable of the weak tables that hold an operation's coroutine. */
+#define REG_WEAK_MT "quicksilver.core.weak_values"
+
+/* User values of a Connection. */
+enum { UV_PENDING = 1, UV_WAITER = 2, UV_OWNER = 3, UV_COUNT = 3 };
+
+/* The method whose operation waits, for resume to go on with. */
+typedef enum pending_op {
+  P_NONE = 0, P_CONNECT, P_EXECUTE, P_EXECMANY, P_EXEC, P_BEGIN, P_COMMIT, P_ROLLBACK,
+  P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO, P_TIMEOUT
+} pending_op;
 
 typedef struct lconn {
   qs_conn *c;          /* NULL while closed */
@@ -18,7 +46,17 @@ typedef struct lconn {
   int scratch_cap;
   qs_pool *pool;       /* when borrowed from a pool: close gives it back */
   qs_pool_rec *rec;
+  int has_waiter;      /* user value 2 holds a waiter of its own */
+  pending_op pending;  /* P_NONE unless an operation waits */
+  int stage;           /* execute/executemany: 0 preparing, 1 running */
+  int waited;          /* the events the operation waits for */
+  int nvals;           /* execute: values in scratch */
+  int many_sets, many_cap;
+  qs_value *many_vals; /* executemany: in the anchored userdata */
 } lconn;
+
+/* core.WAIT: a light userdata no other value equals. */
+static const char wait_sentinel = 0;
 
 static lconn *check_conn(lua_State *L, int idx) {
   return (lconn *)luaL_checkudata(L, idx, QSB_CONN_MT);
@@ -34,6 +72,7 @@ static lconn *open_conn(lua_State *L, int idx) {
 
 static int conn_gc(lua_State *L) {
   lconn *lc = check_conn(L, 1);
+  lc->pending = P_NONE;   /* a busy connection is closed by checkin or free */
   if (lc->pool) {   /* borrowed: back to the pool (reset there), not closed */
     qs_pool *p = lc->pool;
     qs_pool_rec *r = lc->rec;
@@ -107,7 +146,7 @@ const qs_driver *qsB_driver(lua_State *L, const char *name) {
 ** of a pool by qsB_set_borrowed (which allocates nothing and cannot raise);
 ** it then holds a reference on the pool until closed. */
 void *qsB_new_borrowed(lua_State *L) {
-  lconn *lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
+  lconn *lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), UV_COUNT);
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, QSB_CONN_MT);
   return lc;
@@ -142,7 +181,7 @@ static int conn_age(lua_State *L) {
 ** options: a table of string keys to string/number/boolean values, handed to
 ** the driver as strings.
 */
-int qsB_connect(lua_State *L) {
+static int connect_with(lua_State *L, int start_only) {
   const char *name = luaL_checkstring(L, 1);
   const char *keys[QSB_MAX_OPTIONS], *vals[QSB_MAX_OPTIONS];
   const qs_driver *drv;
@@ -153,18 +192,46 @@ int qsB_connect(lua_State *L) {
   lua_settop(L, 2);
   drv = qsB_driver(L, name);
   n = qsB_options(L, 2, keys, vals, QSB_MAX_OPTIONS);
-  lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), 0);
+  lc = (lconn *)qsL_newuserdatauv(L, sizeof(lconn), UV_COUNT);
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, QSB_CONN_MT);
   ud = lua_gettop(L);
   /* the driver's error message is owned by a userdata from the start:
   ** making the error object may raise (memory) and must not leak it */
   err = qsB_errbox(L);
-  rc = qs_conn_open(drv, n, keys, vals, &lc->c, err);
+  if (start_only) rc = qs_conn_start(drv, n, keys, vals, &lc->c, err);
+  else rc = qs_conn_open(drv, n, keys, vals, &lc->c, err);
   if (rc != QS_OK) return qsB_fail_box(L, err);
   lua_pushvalue(L, ud);
   return 1;
 }
+
+int qsB_connect(lua_State *L) { return connect_with(L, 0); }
+
+/*
+** core.connect_start(driver_name, options) -> Connection | nil, err
+** A connection that has begun connecting without waiting; conn:connect()
+** completes it (returning core.WAIT while it waits, in a coroutine with a
+** waiter).
+*/
+int qsB_connect_start(lua_State *L) { return connect_with(L, 1); }
+
+/* core.set_default_waiter(W | nil): the waiter of connections without their own. */
+int qsB_set_default_waiter(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, REG_DEFAULT_WAITER);
+  return 0;
+}
+
+/* core.default_waiter() -> the state's default waiter or nil. */
+int qsB_default_waiter(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, REG_DEFAULT_WAITER);
+  return 1;
+}
+
+/* Pushes core.WAIT. */
+void qsB_push_wait(lua_State *L) { lua_pushlightuserdata(L, (void *)&wait_sentinel); }
 
 static int fail_conn(lua_State *L, lconn *lc) {
   return qsB_fail(L, qs_conn_error(lc->c));
@@ -174,6 +241,187 @@ static int result_rc(lua_State *L, lconn *lc, int rc) {
   if (rc != QS_OK) return fail_conn(L, lc);
   lua_pushboolean(L, 1);
   return 1;
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+/* Sets the connection's mode for this call: non-blocking when a waiter
+** applies and the caller is a coroutine, not the main thread (which has
+** nothing to yield to). Returns the mode. */
+static int call_mode(lua_State *L, lconn *lc) {
+  int nb = lc->has_waiter;
+  if (!nb) {
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DEFAULT_WAITER);
+    nb = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+  }
+  if (nb) {
+    nb = !lua_pushthread(L);
+    lua_pop(L, 1);
+  }
+  qs_conn_set_nonblocking(lc->c, nb);
+  return nb;
+}
+
+/* Whether the coroutine co can still go on: suspended, or running (it
+** resumed the caller). A finished, failed or closed one cannot. */
+static int thread_alive(lua_State *co) {
+  lua_Debug ar;
+  int st = lua_status(co);
+  if (st == LUA_YIELD) return 1;
+  if (st != LUA_OK) return 0;
+  return lua_getstack(co, 0, &ar) > 0;
+}
+
+/* Pushes the coroutine that started the waiting operation, or nil when it
+** was collected. */
+static void push_owner(lua_State *L, int connidx) {
+  if (qsL_getiuservalue(L, connidx, UV_OWNER) != LUA_TTABLE) return;
+  lua_rawgeti(L, -1, 1);
+  lua_remove(L, -2);
+}
+
+/* Forgets the waiting operation: its anchors go, its cursor is released
+** (an execute's statement the driver held mid-operation takes the
+** connection with it: conn.c closes it). */
+static void clear_pending(lua_State *L, int connidx, lconn *lc) {
+  lc->pending = P_NONE;
+  lua_pushnil(L);
+  qsL_setiuservalue(L, connidx, UV_PENDING);
+  if (qsL_getiuservalue(L, connidx, UV_OWNER) == LUA_TTABLE) {
+    lua_pushnil(L);
+    lua_rawseti(L, -2, 1);
+  }
+  lua_pop(L, 1);
+}
+
+/* Gives the connection up mid-operation: the driver connection is closed
+** (its pool drops it when it comes back), the cursor released. */
+static void abandon(lua_State *L, int connidx, lconn *lc) {
+  if (qsL_getiuservalue(L, connidx, UV_PENDING) == LUA_TTABLE) {
+    lua_getfield(L, -1, "cursor");
+    if (!lua_isnil(L, -1)) qsB_cursor_drop(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  clear_pending(L, connidx, lc);
+  if (lc->c) qs_conn_close(lc->c);
+}
+
+/*
+** Before a method that talks to the server. A connection with an operation
+** waiting refuses another coroutine (their protocol messages would
+** interleave) and its own coroutine (it must resume first); when the
+** coroutine that started it has ended, the connection is given up and the
+** call fails with an invalidated error. Returns 0 when the call may go on,
+** else the count of values pushed (nil, err).
+*/
+static int check_pending(lua_State *L, lconn *lc) {
+  lua_State *owner;
+  qs_error gone;
+  if (lc->pending == P_NONE) return 0;
+  push_owner(L, 1);
+  owner = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  if (owner == L)
+    return qsB_raise(L, QS_MISUSE, "an operation on this connection is waiting: resume it "
+                     "(conn:resume) before anything else");
+  if (owner != NULL && thread_alive(owner))
+    return qsB_raise(L, QS_MISUSE, "this connection is in use by another coroutine, which waits "
+                     "for the server: a connection is not shared between concurrent coroutines");
+  abandon(L, 1, lc);
+  memset(&gone, 0, sizeof gone);
+  gone.code = QS_OPERATIONAL;
+  gone.invalidated = 1;
+  gone.message = (char *)"this connection was given up: the coroutine running an operation on "
+                         "it ended before the operation did";
+  return qsB_fail(L, &gone);
+}
+
+/* An open connection at 1 that may start an operation now (or raises);
+** *pushed is nonzero when it failed with nil, err already pushed. */
+static lconn *io_conn(lua_State *L, int *pushed) {
+  lconn *lc = open_conn(L, 1);
+  *pushed = check_pending(L, lc);
+  if (!*pushed) call_mode(L, lc);
+  return lc;
+}
+
+/* Pushes core.WAIT, fd, events, timeout for the operation in progress. */
+static int push_wait(lua_State *L, lconn *lc) {
+  int fd;
+  double timeout;
+  int ev = qs_conn_wait(lc->c, &fd, &timeout);
+  lc->waited = ev;
+  qsB_push_wait(L);
+  lua_pushinteger(L, fd);
+  lua_pushstring(L, (ev & QS_WAIT_READ) && (ev & QS_WAIT_WRITE) ? "rw" :
+                    (ev & QS_WAIT_WRITE) ? "w" : "r");
+  if (timeout < 0) lua_pushnil(L);
+  else lua_pushnumber(L, timeout);
+  return 4;
+}
+
+/* The operation op waits: the table at pidx (what resume needs) becomes user
+** value 1, the running coroutine its owner; returns push_wait's values. */
+static int wait_return(lua_State *L, lconn *lc, pending_op op, int pidx) {
+  lua_pushvalue(L, pidx);
+  qsL_setiuservalue(L, 1, UV_PENDING);
+  if (qsL_getiuservalue(L, 1, UV_OWNER) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    if (luaL_newmetatable(L, REG_WEAK_MT)) {
+      lua_pushliteral(L, "v");
+      lua_setfield(L, -2, "__mode");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    qsL_setiuservalue(L, 1, UV_OWNER);
+  }
+  lua_pushthread(L);
+  lua_rawseti(L, -2, 1);
+  lua_pop(L, 1);
+  lc->pending = op;
+  return push_wait(L, lc);
+}
+
+/* The operations that take at most one string or number argument. */
+static int run_simple(lconn *lc, pending_op op, const char *arg, int ms) {
+  switch (op) {
+    case P_CONNECT: return qs_conn_connect(lc->c);
+    case P_EXEC: return qs_conn_exec(lc->c, arg);
+    case P_BEGIN: return qs_conn_begin(lc->c);
+    case P_COMMIT: return qs_conn_commit(lc->c);
+    case P_ROLLBACK: return qs_conn_rollback(lc->c);
+    case P_SAVEPOINT: return qs_conn_savepoint(lc->c, arg);
+    case P_RELEASE: return qs_conn_release(lc->c, arg);
+    case P_ROLLBACK_TO: return qs_conn_rollback_to(lc->c, arg);
+    case P_TIMEOUT: return qs_conn_set_timeout(lc->c, ms);
+    default: return QS_INTERNAL;
+  }
+}
+
+/* Runs a simple operation (fresh when pidx is 0, else going on with the
+** pending table at pidx): true | nil, err | core.WAIT, ... */
+static int simple_op(lua_State *L, lconn *lc, pending_op op, const char *arg, int ms) {
+  int rc = run_simple(lc, op, arg, ms);
+  if (rc == QS_WAIT) {
+    lua_createtable(L, 2, 0);
+    if (arg) lua_pushstring(L, arg);
+    else lua_pushinteger(L, ms);
+    lua_rawseti(L, -2, 1);
+    return wait_return(L, lc, op, lua_gettop(L));
+  }
+  return result_rc(L, lc, rc);
+}
+
+/* A method of one (optional) string argument that talks to the server. */
+static int simple_method(lua_State *L, pending_op op, int has_arg) {
+  const char *arg = has_arg ? luaL_checkstring(L, 2) : NULL;
+  int pushed;
+  lconn *lc = io_conn(L, &pushed);
+  if (pushed) return pushed;
+  return simple_op(L, lc, op, arg, 0);
 }
 
 /* Grows the scratch array to n values; raises on memory (nothing held). */
@@ -464,25 +712,81 @@ static int fail_err(lua_State *L, qs_error *err) {
 }
 
 /*
+** The part of an execute that may wait: prepare (stage 0), then bind and
+** run to the first row (stage 1). sqlidx, cur, paramsidx and anchoridx are
+** stack indexes of the SQL, the cursor, the parameters and read_params'
+** anchor list (0: none); the values are in lc->scratch. pidx is the pending
+** table when going on (resume), 0 on the first call: a first wait makes it
+** then, so a call that never waits allocates nothing for waiting.
+*/
+static int execute_steps(lua_State *L, lconn *lc, int pidx, int sqlidx, int cur, int paramsidx,
+                         int anchoridx) {
+  int k;
+  if (lc->stage == 0) {
+    size_t sqln;
+    const char *sql = lua_tolstring(L, sqlidx, &sqln);
+    qs_stmt *s;
+    int rc = qs_conn_prepare(lc->c, sql, sqln, &s);
+    if (rc == QS_WAIT) goto wait;
+    if (rc != QS_OK) return fail_conn(L, lc);
+    /* The cursor owns s from here on, whatever happens next. */
+    if (!qsB_cursor_bind(L, cur, s, lc->scratch, lc->nvals)) return 2;
+    lc->stage = 1;
+  }
+  k = qsB_cursor_run(L, cur);
+  if (k > 0) return k;
+wait:
+  if (pidx == 0) {
+    lua_createtable(L, 0, 4);
+    pidx = lua_gettop(L);
+    lua_pushvalue(L, sqlidx);
+    lua_setfield(L, pidx, "sql");
+    lua_pushvalue(L, cur);
+    lua_setfield(L, pidx, "cursor");
+    if (paramsidx) {
+      lua_pushvalue(L, paramsidx);
+      lua_setfield(L, pidx, "params");
+    }
+    if (anchoridx) {
+      lua_pushvalue(L, anchoridx);
+      lua_setfield(L, pidx, "anchors");
+    }
+  }
+  return wait_return(L, lc, P_EXECUTE, pidx);
+}
+
+/* execute_steps going on with the pending table at pidx. */
+static int execute_resume(lua_State *L, lconn *lc, int pidx) {
+  int sqlidx, cur;
+  lua_getfield(L, pidx, "sql");
+  sqlidx = lua_gettop(L);
+  lua_getfield(L, pidx, "cursor");
+  cur = lua_gettop(L);
+  return execute_steps(L, lc, pidx, sqlidx, cur, 0, 0);
+}
+
+/*
 ** conn:execute(sql, params?, keys?, values?, checks?, procs?) -> Cursor | nil, err
 ** params: a table; keys: the keys to read from it in placeholder order (for
 ** compiled statements), or nil for params[1..n]; values: key -> value used
 ** when params lacks the key; checks/procs: per-position value checks (C)
-** and converters (Lua).
+** and converters (Lua). In non-blocking mode: core.WAIT, ... (resume).
 */
 static int conn_execute(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  size_t sqln;
-  const char *sql = luaL_checklstring(L, 2, &sqln);
+  int pushed;
+  lconn *lc = io_conn(L, &pushed);
   int pidx = lua_isnoneornil(L, 3) ? 0 : 3;
-  int n = 0, rc, cur;
+  int n = 0, cur, anchor = 0;
   bindspec bs;
   qs_error *err;
-  qs_stmt *s;
+  if (pushed) return pushed;
+  luaL_checkstring(L, 2);
   if (pidx) luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 7);
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 8 */
   get_bindspec(L, 4, 8, &bs);
+  /* an operation that waits keeps pointers to the values: all anchored */
+  if (qs_conn_nonblocking(lc->c)) bs.anchor = 1;
   qsB_cursor_new(L, 1);
   cur = lua_gettop(L);
   err = qsB_errbox(L);
@@ -494,11 +798,40 @@ static int conn_execute(lua_State *L) {
     scratch(L, lc, bs.keys ? bs.nkeys : positional_size(L, pidx));
     n = read_params(L, lc->scratch, pidx, &bs, 0, err);
     if (n < 0) return fail_err(L, err);
+    anchor = lua_gettop(L);   /* read_params' anchor list (or nil) */
   }
-  rc = qs_conn_prepare(lc->c, sql, sqln, &s);
-  if (rc != QS_OK) return fail_conn(L, lc);
-  /* The cursor owns s from here on, whatever happens next. */
-  return qsB_cursor_start(L, cur, s, lc->scratch, n);
+  lc->nvals = n;
+  lc->stage = 0;
+  return execute_steps(L, lc, 0, 2, cur, pidx, anchor);
+}
+
+/* The part of an executemany that may wait: prepare (stage 0), then run
+** every set (stage 1). */
+static int executemany_steps(lua_State *L, lconn *lc, int pidx) {
+  int cur, rc;
+  qs_stmt *s;
+  int64_t total = 0;
+  lua_getfield(L, pidx, "cursor");
+  cur = lua_gettop(L);
+  if (lc->stage == 0) {
+    size_t sqln;
+    const char *sql;
+    lua_getfield(L, pidx, "sql");
+    sql = lua_tolstring(L, -1, &sqln);
+    rc = qs_conn_prepare(lc->c, sql, sqln, &s);
+    lua_pop(L, 1);
+    if (rc == QS_WAIT) return wait_return(L, lc, P_EXECMANY, pidx);
+    if (rc != QS_OK) return fail_conn(L, lc);
+    qsB_cursor_adopt(L, cur, s);
+    lc->stage = 1;
+  }
+  s = qsB_cursor_stmt(L, cur);
+  rc = qs_stmt_execmany(s, lc->many_sets, lc->many_cap, lc->many_vals, &total);
+  if (rc == QS_WAIT) return wait_return(L, lc, P_EXECMANY, pidx);
+  qsB_cursor_drop(L, cur);
+  if (rc < 0) return fail_conn(L, lc);
+  qsL_pushint64(L, total);
+  return 1;
 }
 
 /*
@@ -511,19 +844,20 @@ static int conn_execute(lua_State *L) {
 ** so no Lua error can leak them.
 */
 static int conn_executemany(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  size_t sqln;
-  const char *sql = luaL_checklstring(L, 2, &sqln);
-  int nsets, i, rc, cap, cur, anchors;
-  int64_t total = 0;
+  int pushed;
+  lconn *lc = io_conn(L, &pushed);
+  int nsets, i, cap, anchors, pending, nb;
   bindspec bs;
   qs_error *err;
-  qs_stmt *s = NULL;
   qs_value *vals;
+  if (pushed) return pushed;
+  luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 7);
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 8 */
   get_bindspec(L, 4, 8, &bs);
+  nb = qs_conn_nonblocking(lc->c);
+  if (nb) bs.anchor = 1;
   nsets = positional_size(L, 3);
   err = qsB_errbox(L);
   if (nsets == 0) {
@@ -539,7 +873,10 @@ static int conn_executemany(lua_State *L) {
   }
   if ((size_t)nsets * (size_t)(cap > 0 ? cap : 1) > (size_t)1 << 28)
     return qsB_raise(L, QS_ARGUMENT, "executemany: too many values in one call");
+  lua_createtable(L, 0, 4);   /* what a wait keeps */
+  pending = lua_gettop(L);
   vals = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)nsets * (size_t)(cap > 0 ? cap : 1), 0);
+  lua_setfield(L, pending, "values");
   lua_createtable(L, nsets, 0);
   anchors = lua_gettop(L);
   for (i = 1; i <= nsets; i++) {
@@ -554,16 +891,18 @@ static int conn_executemany(lua_State *L) {
     lua_rawseti(L, anchors, i);   /* the set's converted values stay alive */
     lua_pop(L, 1);
   }
+  lua_setfield(L, pending, "anchors");
+  lua_pushvalue(L, 3);
+  lua_setfield(L, pending, "sets");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, pending, "sql");
   qsB_cursor_new(L, 1);
-  cur = lua_gettop(L);
-  rc = qs_conn_prepare(lc->c, sql, sqln, &s);
-  if (rc != QS_OK) return fail_conn(L, lc);
-  qsB_cursor_adopt(L, cur, s);
-  rc = qs_stmt_execmany(s, nsets, cap, vals, &total);
-  qsB_cursor_drop(L, cur);
-  if (rc < 0) return fail_conn(L, lc);
-  qsL_pushint64(L, total);
-  return 1;
+  lua_setfield(L, pending, "cursor");
+  lc->many_sets = nsets;
+  lc->many_cap = cap;
+  lc->many_vals = vals;
+  lc->stage = 0;
+  return executemany_steps(L, lc, pending);
 }
 
 /* conn:notices() -> list of the notices the server sent since the last call. */
@@ -580,40 +919,104 @@ static int conn_notices(lua_State *L) {
   return 1;
 }
 
-/* conn:exec(sql) -> true | nil, err: a statement without parameters. */
-static int conn_exec(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  return result_rc(L, lc, qs_conn_exec(lc->c, luaL_checkstring(L, 2)));
+/* conn:exec(sql) -> true | nil, err: a statement without parameters. The
+** transaction methods and connect below answer the same way (or core.WAIT). */
+static int conn_exec(lua_State *L) { return simple_method(L, P_EXEC, 1); }
+static int conn_connect(lua_State *L) { return simple_method(L, P_CONNECT, 0); }
+static int conn_begin(lua_State *L) { return simple_method(L, P_BEGIN, 0); }
+static int conn_commit(lua_State *L) { return simple_method(L, P_COMMIT, 0); }
+static int conn_rollback(lua_State *L) { return simple_method(L, P_ROLLBACK, 0); }
+static int conn_savepoint(lua_State *L) { return simple_method(L, P_SAVEPOINT, 1); }
+static int conn_release(lua_State *L) { return simple_method(L, P_RELEASE, 1); }
+static int conn_rollback_to(lua_State *L) { return simple_method(L, P_ROLLBACK_TO, 1); }
+
+/*
+** conn:resume(ready) -> what the waiting method returns (or core.WAIT again)
+** ready: what the waiter returned (true: the socket is ready; false: its
+** time ran out, which past a statement's deadline cancels it).
+*/
+static int conn_resume(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  int ready = lua_toboolean(L, 2), rc, pidx;
+  pending_op op;
+  lua_State *owner;
+  if (lc->pending == P_NONE)
+    return qsB_raise(L, QS_MISUSE, "nothing waits on this connection: resume has nothing to go on with");
+  lua_settop(L, 1);
+  push_owner(L, 1);
+  owner = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  if (owner != L && owner != NULL && thread_alive(owner))
+    return qsB_raise(L, QS_MISUSE, "this connection's operation belongs to another coroutine");
+  if (lc->c == NULL || !qs_conn_is_open(lc->c)) {
+    qs_error closed;
+    abandon(L, 1, lc);
+    memset(&closed, 0, sizeof closed);
+    closed.code = QS_CLOSED;
+    closed.invalidated = 1;
+    closed.message = (char *)"the connection was closed while an operation waited on it";
+    return qsB_fail(L, &closed);
+  }
+  qs_conn_set_nonblocking(lc->c, 1);
+  qsL_getiuservalue(L, 1, UV_PENDING);
+  pidx = lua_gettop(L);
+  rc = qs_conn_ready(lc->c, ready ? lc->waited : QS_WAIT_TIMEOUT);
+  if (rc != QS_OK) {   /* given up (closed): its error stays on it */
+    abandon(L, 1, lc);
+    return fail_conn(L, lc);
+  }
+  /* the table at pidx keeps everything alive while the operation goes on;
+  ** one that waits again makes it pending again */
+  op = lc->pending;
+  clear_pending(L, 1, lc);
+  switch (op) {
+    case P_EXECUTE: return execute_resume(L, lc, pidx);
+    case P_EXECMANY: return executemany_steps(L, lc, pidx);
+    default: {
+      const char *arg = NULL;
+      int ms = 0;
+      lua_rawgeti(L, pidx, 1);
+      if (op == P_TIMEOUT) ms = (int)lua_tointeger(L, -1);
+      else arg = lua_tostring(L, -1);
+      rc = run_simple(lc, op, arg, ms);
+      if (rc == QS_WAIT) return wait_return(L, lc, op, pidx);
+      return result_rc(L, lc, rc);
+    }
+  }
 }
 
-static int conn_begin(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  return result_rc(L, lc, qs_conn_begin(lc->c));
+/* conn:abandon(): gives up an operation that waits (its waiter failed):
+** the connection is closed, and its pool drops it when it comes back. */
+static int conn_abandon(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  if (lc->pending != P_NONE || (lc->c && qs_conn_busy(lc->c))) abandon(L, 1, lc);
+  return 0;
 }
 
-static int conn_commit(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  return result_rc(L, lc, qs_conn_commit(lc->c));
+/* conn:set_waiter(W | nil): this connection's own waiter. */
+static int conn_set_waiter(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  lc->has_waiter = !lua_isnil(L, 2);
+  qsL_setiuservalue(L, 1, UV_WAITER);
+  return 0;
 }
 
-static int conn_rollback(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  return result_rc(L, lc, qs_conn_rollback(lc->c));
+/* conn:waiter() -> the waiter that applies to this connection (its own,
+** else the default), or nil. */
+static int conn_waiter(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  if (lc->has_waiter) qsL_getiuservalue(L, 1, UV_WAITER);
+  else lua_getfield(L, LUA_REGISTRYINDEX, REG_DEFAULT_WAITER);
+  return 1;
 }
 
-static int conn_savepoint(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  return result_rc(L, lc, qs_conn_savepoint(lc->c, luaL_checkstring(L, 2)));
-}
-
-static int conn_release(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  return result_rc(L, lc, qs_conn_release(lc->c, luaL_checkstring(L, 2)));
-}
-
-static int conn_rollback_to(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  return result_rc(L, lc, qs_conn_rollback_to(lc->c, luaL_checkstring(L, 2)));
+/* conn:pending() -> whether an operation waits on this connection. */
+static int conn_pending(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  lua_pushboolean(L, lc->pending != P_NONE);
+  return 1;
 }
 
 /* conn:txn_state() -> a qs_txn_state number: core.txn_states names them. */
@@ -660,14 +1063,16 @@ static int conn_cache_stats(lua_State *L) {
 ** from now on (0 or nil: none); a statement over it fails with an
 ** OperationalError and the connection stays usable. */
 static int conn_set_timeout(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
   lua_Number secs = luaL_optnumber(L, 2, 0);
-  int ms;
+  int ms, pushed;
+  lconn *lc;
   if (!(secs >= 0) || secs > 2147483.0)
     return luaL_argerror(L, 2, "a number of seconds between 0 and 2147483");
   ms = (int)(secs * 1000.0 + 0.5);
   if (secs > 0 && ms == 0) ms = 1;   /* a positive limit never means none */
-  return result_rc(L, lc, qs_conn_set_timeout(lc->c, ms));
+  lc = io_conn(L, &pushed);
+  if (pushed) return pushed;
+  return simple_op(L, lc, P_TIMEOUT, NULL, ms);
 }
 
 /* conn:timeout() -> seconds (0: none) */
@@ -726,6 +1131,12 @@ static int conn_tostring(lua_State *L) {
 static const luaL_Reg conn_methods[] = {
   {"execute", conn_execute},
   {"executemany", conn_executemany},
+  {"connect", conn_connect},
+  {"resume", conn_resume},
+  {"abandon", conn_abandon},
+  {"set_waiter", conn_set_waiter},
+  {"waiter", conn_waiter},
+  {"pending", conn_pending},
   {"notices", conn_notices},
   {"exec", conn_exec},
   {"begin", conn_begin},

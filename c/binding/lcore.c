@@ -235,6 +235,9 @@ static const luaL_Reg buf_meta[] = {
 
 static const luaL_Reg funcs[] = {
   {"connect", qsB_connect},
+  {"connect_start", qsB_connect_start},
+  {"set_default_waiter", qsB_set_default_waiter},
+  {"default_waiter", qsB_default_waiter},
   {"compile_text", qsB_compile_text},
   {"set_null", l_set_null},
   {"set_error_factory", l_set_error_factory},
@@ -288,6 +291,8 @@ int luaopen_quicksilver_core(lua_State *L) {
   lua_setfield(L, -2, "version");
   lua_pushinteger(L, QS_DRIVER_VERSION);
   lua_setfield(L, -2, "driver_version");
+  qsB_push_wait(L);   /* what a method returns while its operation waits */
+  lua_setfield(L, -2, "WAIT");
   lua_pushstring(L, QSB_REG_DRIVERS);
   lua_setfield(L, -2, "driver_registry_key");
   return 1;

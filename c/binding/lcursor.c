@@ -106,18 +106,33 @@ static void build_keymap(lua_State *L, int curidx, lcursor *cur) {
 }
 
 /*
-** qsB_cursor_start: the cursor at curidx takes s, binds the n values and
-** runs the statement to its first row. Pushes the cursor, or nil and the
-** error; returns the count pushed.
+** qsB_cursor_bind: the cursor at curidx takes s and binds the n values.
+** Returns 1, or 0 with nil and the error pushed (s released).
 */
-int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
-                     int n) {
+int qsB_cursor_bind(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n) {
   lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
   int rc;
   cur->st = s;
   cur->state = CUR_ROW;
   rc = qs_stmt_bind(s, n, vals);
-  if (rc == QS_OK) rc = qs_stmt_step(s);
+  if (rc < 0) {
+    cursor_fail(L, cur, rc);
+    return 0;
+  }
+  return 1;
+}
+
+/*
+** qsB_cursor_run: runs the bound statement of the cursor at curidx to its
+** first row. Pushes the cursor, or nil and the error, and returns the count
+** pushed; returns 0 with nothing pushed when the step waits (non-blocking
+** mode: call again once the connection is ready).
+*/
+int qsB_cursor_run(lua_State *L, int curidx) {
+  lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
+  qs_stmt *s = cur->st;
+  int rc = qs_stmt_step(s);
+  if (rc == QS_WAIT) return 0;
   if (rc < 0) return cursor_fail(L, cur, rc);
   cur->readonly = qs_stmt_readonly(s);
   cur->ncols = qs_stmt_column_count(s);
@@ -125,6 +140,11 @@ int qsB_cursor_start(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals,
   if (rc == QS_DONE) cursor_finish(cur);
   lua_pushvalue(L, curidx);
   return 1;
+}
+
+/* qsB_cursor_stmt: the statement the cursor at curidx holds (or NULL). */
+qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx) {
+  return ((lcursor *)lua_touserdata(L, curidx))->st;
 }
 
 /*

@@ -7,13 +7,38 @@
 ** connection closes, so a late release is always safe), and the transaction
 ** state with its deferred BEGIN (SQLite's lock model rewards sending BEGIN
 ** only before the first write; see docs/ARCHITECTURE.md).
+**
+** Waiting. Drivers run every server operation as steps that return QS_WAIT
+** instead of blocking (quicksilver.h). Here the steps are driven: in
+** blocking mode (the default) with poll() on the driver's socket, keeping
+** the statement deadline (drivers with bClientTimeout: past it the cancel
+** goes out, and past a grace period after that the connection is given
+** up); in non-blocking mode QS_WAIT goes up to the caller, which waits its
+** own way (a coroutine scheduler) and calls the same function again. Every
+** function that talks to the server is therefore written to be called again
+** with the same arguments: its state changes only when a driver call has
+** ended, and what one call must carry over to the next (a statement
+** prepared before its BEGIN, an executemany's position) lives on the
+** connection while it is busy.
 */
 #include "quicksilver.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_CACHE_SIZE 64
+/* Seconds a cancelled statement has to end before its connection is given
+** up (a server that has not stopped by then will not). */
+#define CANCEL_GRACE 5.0
+
+/* The functions that may return QS_WAIT, as the busy connection records
+** which one must be called again. */
+typedef enum conn_op {
+  OP_NONE = 0, OP_CONNECT, OP_PREPARE, OP_STEP, OP_EXECMANY, OP_EXEC, OP_BEGIN,
+  OP_COMMIT, OP_ROLLBACK, OP_SAVEPOINT, OP_RELEASE, OP_ROLLBACK_TO, OP_TIMEOUT
+} conn_op;
 
 /* One cached prepared statement. */
 typedef struct cache_entry {
@@ -45,6 +70,18 @@ struct qs_conn {
   qs_begin_mode begin_mode;
   qs_txn_state txn;
   int timeout_ms;                   /* per statement, 0 none */
+  /* waiting (see the file's header) */
+  int nonblocking;                  /* QS_WAIT goes up to the caller */
+  int connecting;                   /* started, qs_conn_connect not yet done */
+  int busy;                         /* an operation returned QS_WAIT and goes on */
+  conn_op op;                       /* which one */
+  qs_stmt *op_stmt;                 /* its statement (step, executemany) */
+  qs_stmt *begin_stmt;              /* prepare: the statement waiting for its BEGIN */
+  double deadline;                  /* of the driver call in progress; 0: none */
+  int cancelled;                    /* the deadline passed: cancel sent, grace running */
+  int many_next;                    /* executemany by steps: the next set */
+  int many_bound;                   /* ... and whether it is bound already */
+  int64_t many_changes;
 };
 
 static uint32_t hash_sql(const char *s, size_t n) {
@@ -97,12 +134,161 @@ static int closed_error(qs_conn *c) {
                       "attempt to use a closed quicksilver.Connection");
 }
 
+/* The entry check of a function that talks to the server: open, connected,
+** and not busy with another operation (a second coroutine on the same
+** connection would interleave protocol messages). */
+static int enter(qs_conn *c, conn_op op, const qs_stmt *s) {
+  if (c->d == NULL) return closed_error(c);
+  if (c->busy && (c->op != op || c->op_stmt != s))
+    return qs_error_set(&c->err, QS_MISUSE,
+                        "another operation is in progress on this connection (a connection "
+                        "is not shared between concurrent coroutines)");
+  if (c->connecting && op != OP_CONNECT)
+    return qs_error_set(&c->err, QS_MISUSE, "this connection is not connected yet");
+  return QS_OK;
+}
+
+/* A driver call begins, unless it is one going on: its deadline is set. */
+static void call_begin(qs_conn *c) {
+  if (c->busy) return;
+  c->cancelled = 0;
+  c->deadline = 0;
+  if (c->timeout_ms > 0 && c->drv->bClientTimeout)
+    c->deadline = qs_clock() + c->timeout_ms / 1000.0;
+}
+
+/* A driver call ended with rc. A failure that follows the timeout's cancel
+** says so. */
+static int call_end(qs_conn *c, int rc) {
+  c->busy = 0;
+  c->op = OP_NONE;
+  c->op_stmt = NULL;
+  if (rc < 0 && c->cancelled && c->d != NULL) {
+    char *was = c->err.message;
+    c->err.message = NULL;
+    qs_error_set(&c->err, QS_OPERATIONAL, "statement timeout (%d ms) exceeded: %s",
+                 c->timeout_ms, was ? was : "cancelled");
+    free(was);
+    rc = QS_OPERATIONAL;
+  }
+  c->cancelled = 0;
+  c->deadline = 0;
+  return rc;
+}
+
+/* Blocking mode's wait: poll() on what the driver waits for, then tell it. */
+static int await_io(qs_conn *c) {
+  for (;;) {
+    int fd = -1, events, n, ready = 0, ms;
+    double timeout;
+    struct pollfd pfd;
+    events = qs_conn_wait(c, &fd, &timeout);
+    if (events == 0 || fd < 0)
+      return qs_error_set(&c->err, QS_INTERNAL, "the %s driver waits for nothing it can name",
+                          c->drv->zName);
+    pfd.fd = fd;
+    pfd.events = (short)(((events & QS_WAIT_READ) ? POLLIN : 0) |
+                         ((events & QS_WAIT_WRITE) ? POLLOUT : 0));
+    pfd.revents = 0;
+    ms = timeout < 0 ? -1 : timeout > 86400.0 ? 86400000 : (int)(timeout * 1000.0) + 1;
+    n = poll(&pfd, 1, ms);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return qs_error_set(&c->err, QS_OPERATIONAL, "poll() failed: %s", strerror(errno));
+    }
+    if (n == 0) {
+      ready = QS_WAIT_TIMEOUT;
+    } else {
+      if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) ready |= QS_WAIT_READ;
+      if (pfd.revents & (POLLOUT | POLLHUP | POLLERR)) ready |= QS_WAIT_WRITE;
+    }
+    return qs_conn_ready(c, ready);
+  }
+}
+
 /*
-** qs_conn_open: opens a connection through drv with the driver's options.
-** On failure *out is NULL and err holds the reason (the caller owns err).
+** DRIVE: rc gets what the driver call gives once it has ended, waiting in
+** between in blocking mode; in non-blocking mode rc may be QS_WAIT, the
+** connection busy, for the caller to hand up (after noting which function
+** must be called again: wait_up).
 */
-int qs_conn_open(const qs_driver *drv, int nopt, const char *const *keys,
-                 const char *const *vals, qs_conn **out, qs_error *err) {
+#define DRIVE(c, rc, call)                                              \
+  do {                                                                  \
+    call_begin(c);                                                      \
+    for (;;) {                                                          \
+      (rc) = (call);                                                    \
+      if ((rc) != QS_WAIT) { (rc) = call_end((c), (rc)); break; }       \
+      (c)->busy = 1;                                                    \
+      if ((c)->nonblocking) break;                                      \
+      if (((rc) = await_io(c)) != QS_OK) { (rc) = call_end((c), (rc)); break; } \
+    }                                                                   \
+  } while (0)
+
+static int wait_up(qs_conn *c, conn_op op, qs_stmt *s) {
+  c->op = op;
+  c->op_stmt = s;
+  return QS_WAIT;
+}
+
+void qs_conn_set_nonblocking(qs_conn *c, int on) { c->nonblocking = on != 0; }
+int qs_conn_nonblocking(const qs_conn *c) { return c->nonblocking; }
+int qs_conn_busy(const qs_conn *c) { return c->d != NULL && c->busy; }
+
+int qs_conn_wait(const qs_conn *c, int *fd, double *timeout) {
+  int events, tms = -1;
+  double left = -1;
+  *fd = -1;
+  *timeout = -1;
+  if (c->d == NULL || !c->busy) return 0;
+  events = c->drv->xWait(c->d, fd, &tms);
+  if (tms >= 0) left = tms / 1000.0;
+  if (c->deadline > 0) {
+    double d = c->deadline - qs_clock();
+    if (d < 0) d = 0;
+    if (left < 0 || d < left) left = d;
+  }
+  *timeout = left;
+  return events;
+}
+
+/*
+** qs_conn_ready: past the statement's deadline the cancel is sent and the
+** statement gets CANCEL_GRACE seconds to end; past that the connection is
+** closed and the operation fails (invalidated). Otherwise the driver hears
+** what the wait saw.
+*/
+int qs_conn_ready(qs_conn *c, int events) {
+  if (c->d == NULL) return closed_error(c);
+  if ((events & QS_WAIT_TIMEOUT) && c->deadline > 0 && qs_clock() >= c->deadline) {
+    if (!c->cancelled) {
+      qs_error ignored;
+      memset(&ignored, 0, sizeof ignored);
+      c->cancelled = 1;
+      c->deadline = qs_clock() + CANCEL_GRACE;
+      if (c->drv->xCancel) (void)c->drv->xCancel(c->d, c->nonblocking, &ignored);
+      qs_error_clear(&ignored);   /* unsent: the grace period ends it */
+      events &= ~QS_WAIT_TIMEOUT;
+    } else {
+      int ms = c->timeout_ms;
+      qs_conn_close(c);
+      qs_error_set(&c->err, QS_OPERATIONAL,
+                   "statement timeout (%d ms) exceeded and the server did not end the "
+                   "cancelled statement within %.0f s: connection given up", ms, CANCEL_GRACE);
+      c->err.invalidated = 1;
+      return QS_OPERATIONAL;
+    }
+  }
+  if (c->drv->xReady) c->drv->xReady(c->d, events);
+  return QS_OK;
+}
+
+/*
+** qs_conn_start: makes a connection and starts connecting through drv with
+** the driver's options, without waiting. On failure *out is NULL and err
+** holds the reason (the caller owns err).
+*/
+int qs_conn_start(const qs_driver *drv, int nopt, const char *const *keys,
+                  const char *const *vals, qs_conn **out, qs_error *err) {
   qs_conn *c;
   int rc;
   *out = NULL;
@@ -116,7 +302,50 @@ int qs_conn_open(const qs_driver *drv, int nopt, const char *const *keys,
   c->begin_mode = drv->bLazyBegin ? QS_BEGIN_WRITE : QS_BEGIN_LAZY;
   rc = drv->xOpen(nopt, keys, vals, &c->d, err);
   if (rc != QS_OK) {
+    if (c->d) drv->xClose(c->d);
     free(c);
+    return rc;
+  }
+  c->connecting = 1;
+  *out = c;
+  return QS_OK;
+}
+
+/* qs_conn_connect: completes what qs_conn_start began. A failure closes the
+** driver connection (the qs_conn stays, closed, for its error). */
+int qs_conn_connect(qs_conn *c) {
+  int rc = enter(c, OP_CONNECT, NULL);
+  if (rc != QS_OK || !c->connecting) return rc;
+  if (!c->busy) qs_error_clear(&c->err);
+  DRIVE(c, rc, c->drv->xConnect(c->d, &c->err));
+  if (rc == QS_WAIT) return wait_up(c, OP_CONNECT, NULL);
+  if (rc != QS_OK) {
+    qs_error err = c->err;   /* closing must not lose the reason */
+    memset(&c->err, 0, sizeof c->err);
+    qs_conn_close(c);
+    qs_error_move(&c->err, &err);
+    c->err.invalidated = 1;
+    return rc;
+  }
+  c->connecting = 0;
+  return QS_OK;
+}
+
+/*
+** qs_conn_open: opens a connection through drv with the driver's options,
+** waiting as long as connecting takes. On failure *out is NULL and err holds
+** the reason (the caller owns err).
+*/
+int qs_conn_open(const qs_driver *drv, int nopt, const char *const *keys,
+                 const char *const *vals, qs_conn **out, qs_error *err) {
+  qs_conn *c;
+  int rc = qs_conn_start(drv, nopt, keys, vals, &c, err);
+  *out = NULL;
+  if (rc != QS_OK) return rc;
+  rc = qs_conn_connect(c);
+  if (rc != QS_OK) {
+    qs_error_move(err, &c->err);
+    qs_conn_free(c);
     return rc;
   }
   *out = c;
@@ -144,6 +373,11 @@ void qs_conn_close(qs_conn *c) {
   c->drv->xClose(c->d);
   c->d = NULL;
   c->txn = QS_TXN_NONE;
+  c->busy = 0;
+  c->op = OP_NONE;
+  c->op_stmt = NULL;
+  c->begin_stmt = NULL;
+  c->connecting = 0;
 }
 
 /*
@@ -157,6 +391,10 @@ void qs_conn_close(qs_conn *c) {
 void qs_conn_end_statements(qs_conn *c) {
   qs_stmt *s, *next;
   if (c == NULL || c->d == NULL) return;
+  if (c->busy) {   /* mid-operation: nothing of it can be kept */
+    qs_conn_close(c);
+    return;
+  }
   for (s = c->live; s; s = next) {
     next = s->next;
     if (s->entry) {
@@ -213,9 +451,12 @@ int qs_conn_set_begin(qs_conn *c, const char *begin_sql, qs_begin_mode mode) {
   return QS_OK;
 }
 
+/* A driver xExec to its end (or QS_WAIT, busy, in non-blocking mode). */
 static int exec_raw(qs_conn *c, const char *sql) {
-  qs_error_clear(&c->err);
-  return c->drv->xExec(c->d, sql, &c->err);
+  int rc;
+  if (!c->busy) qs_error_clear(&c->err);
+  DRIVE(c, rc, c->drv->xExec(c->d, sql, &c->err));
+  return rc;
 }
 
 /* Sends the deferred BEGIN if the transaction has begun but not reached the
@@ -235,12 +476,18 @@ qs_txn_state qs_conn_txn_state(const qs_conn *c) { return c->txn; }
 ** now; otherwise it is sent before the first statement (or first write).
 */
 int qs_conn_begin(qs_conn *c) {
-  if (c->d == NULL) return closed_error(c);
-  if (c->txn != QS_TXN_NONE)
-    return qs_error_set(&c->err, QS_MISUSE, "a transaction is already begun on this connection");
-  c->txn = QS_TXN_BEGUN;
-  if (c->begin_mode == QS_BEGIN_EAGER) return ensure_begun(c);
-  return QS_OK;
+  int rc = enter(c, OP_BEGIN, NULL);
+  if (rc != QS_OK) return rc;
+  if (!c->busy) {
+    if (c->txn != QS_TXN_NONE)
+      return qs_error_set(&c->err, QS_MISUSE, "a transaction is already begun on this connection");
+    c->txn = QS_TXN_BEGUN;
+  }
+  if (c->begin_mode == QS_BEGIN_EAGER) {
+    rc = ensure_begun(c);
+    if (rc == QS_WAIT) return wait_up(c, OP_BEGIN, NULL);
+  }
+  return rc;
 }
 
 /* Ends the transaction with sql (COMMIT/ROLLBACK); a BEGIN never sent needs
@@ -248,16 +495,18 @@ int qs_conn_begin(qs_conn *c) {
 ** in the database already, so ending it again is skipped; a COMMIT that
 ** fails while the database still holds the transaction (SQLite's BUSY)
 ** leaves it begun, for the caller to retry or roll back. */
-static int end_txn(qs_conn *c, const char *sql) {
-  int rc = QS_OK;
-  if (c->d == NULL) return closed_error(c);
-  if (c->txn == QS_TXN_SENT && c->drv->xInTransaction(c->d)) rc = exec_raw(c, sql);
+static int end_txn(qs_conn *c, const char *sql, conn_op op) {
+  int rc = enter(c, op, NULL);
+  if (rc != QS_OK) return rc;
+  if (c->busy || (c->txn == QS_TXN_SENT && c->drv->xInTransaction(c->d))) rc = exec_raw(c, sql);
+  if (rc == QS_WAIT) return wait_up(c, op, NULL);
+  if (c->d == NULL) return rc;   /* given up while it waited */
   c->txn = (rc != QS_OK && c->drv->xInTransaction(c->d)) ? QS_TXN_SENT : QS_TXN_NONE;
   return rc;
 }
 
-int qs_conn_commit(qs_conn *c) { return end_txn(c, "COMMIT"); }
-int qs_conn_rollback(qs_conn *c) { return end_txn(c, "ROLLBACK"); }
+int qs_conn_commit(qs_conn *c) { return end_txn(c, "COMMIT", OP_COMMIT); }
+int qs_conn_rollback(qs_conn *c) { return end_txn(c, "ROLLBACK", OP_ROLLBACK); }
 
 /* Savepoint names come from the layer above (sp_1, ...); checking them keeps
 ** this the one place SQL is built from a string argument. */
@@ -278,10 +527,10 @@ static int savepoint_sql(qs_conn *c, const char *prefix, const char *name,
 }
 
 static int savepoint_cmd(qs_conn *c, const char *prefix, const char *name,
-                         int need_txn) {
+                         int need_txn, conn_op op) {
   qs_buf b;
-  int rc;
-  if (c->d == NULL) return closed_error(c);
+  int rc = enter(c, op, NULL);
+  if (rc != QS_OK) return rc;
   if (need_txn && c->txn == QS_TXN_NONE)
     return qs_error_set(&c->err, QS_MISUSE, "no transaction is begun");
   qs_buf_init(&b);
@@ -294,25 +543,28 @@ static int savepoint_cmd(qs_conn *c, const char *prefix, const char *name,
   }
   if (rc == QS_OK) rc = exec_raw(c, b.p);
   qs_buf_free(&b);
+  if (rc == QS_WAIT) return wait_up(c, op, NULL);
   return rc;
 }
 
 int qs_conn_savepoint(qs_conn *c, const char *name) {
-  return savepoint_cmd(c, "SAVEPOINT ", name, 0);
+  return savepoint_cmd(c, "SAVEPOINT ", name, 0, OP_SAVEPOINT);
 }
 int qs_conn_release(qs_conn *c, const char *name) {
-  return savepoint_cmd(c, "RELEASE SAVEPOINT ", name, 1);
+  return savepoint_cmd(c, "RELEASE SAVEPOINT ", name, 1, OP_RELEASE);
 }
 int qs_conn_rollback_to(qs_conn *c, const char *name) {
-  return savepoint_cmd(c, "ROLLBACK TO SAVEPOINT ", name, 1);
+  return savepoint_cmd(c, "ROLLBACK TO SAVEPOINT ", name, 1, OP_ROLLBACK_TO);
 }
 
 /* qs_conn_exec: runs a statement without parameters, outside the cache. */
 int qs_conn_exec(qs_conn *c, const char *sql) {
-  int rc;
-  if (c->d == NULL) return closed_error(c);
-  if (c->txn == QS_TXN_BEGUN && (rc = ensure_begun(c)) != QS_OK) return rc;
-  return exec_raw(c, sql);
+  int rc = enter(c, OP_EXEC, NULL);
+  if (rc != QS_OK) return rc;
+  if (c->txn == QS_TXN_BEGUN) rc = ensure_begun(c);
+  if (rc == QS_OK) rc = exec_raw(c, sql);
+  if (rc == QS_WAIT) return wait_up(c, OP_EXEC, NULL);
+  return rc;
 }
 
 int64_t qs_conn_changes(qs_conn *c) { return c->d ? c->drv->xChanges(c->d) : 0; }
@@ -321,15 +573,16 @@ int64_t qs_conn_last_insert_id(qs_conn *c) {
 }
 
 int qs_conn_set_timeout(qs_conn *c, int ms) {
-  int rc;
-  if (c->d == NULL) return closed_error(c);
+  int rc = enter(c, OP_TIMEOUT, NULL);
+  if (rc != QS_OK) return rc;
   if (ms < 0) return qs_error_set(&c->err, QS_ARGUMENT, "statement timeout must not be negative");
   if (ms == c->timeout_ms) return QS_OK;
   if (c->drv->xSetTimeout == NULL)
     return qs_error_set(&c->err, QS_NOTSUPPORTED, "the %s driver cannot limit statement time",
                         c->drv->zName);
-  qs_error_clear(&c->err);
-  rc = c->drv->xSetTimeout(c->d, ms, &c->err);
+  if (!c->busy) qs_error_clear(&c->err);
+  DRIVE(c, rc, c->drv->xSetTimeout(c->d, ms, &c->err));
+  if (rc == QS_WAIT) return wait_up(c, OP_TIMEOUT, NULL);
   if (rc == QS_OK) c->timeout_ms = ms;
   return rc;
 }
@@ -337,14 +590,16 @@ int qs_conn_set_timeout(qs_conn *c, int ms) {
 int qs_conn_timeout(const qs_conn *c) { return c->timeout_ms; }
 
 /* Touches nothing of c but the driver connection: the thread that owns c
-** may be inside any other function meanwhile. The error is the caller's. */
+** may be inside any other function meanwhile. The error is the caller's. A
+** non-blocking connection's cancel is sent detached: the caller (a
+** scheduler's thread) does not wait for it. */
 int qs_conn_cancel(qs_conn *c, qs_error *err) {
   qs_dconn *d = c->d;
   if (d == NULL) return qs_error_set(err, QS_CLOSED, "attempt to cancel on a closed connection");
   if (c->drv->xCancel == NULL)
     return qs_error_set(err, QS_NOTSUPPORTED, "the %s driver cannot cancel a statement",
                         c->drv->zName);
-  return c->drv->xCancel(d, err);
+  return c->drv->xCancel(d, c->nonblocking, err);
 }
 
 static cache_entry *cache_find(qs_conn *c, const char *sql, size_t n, uint32_t h) {
@@ -354,66 +609,97 @@ static cache_entry *cache_find(qs_conn *c, const char *sql, size_t n, uint32_t h
   return NULL;
 }
 
-/*
-** qs_conn_prepare: a statement for sql, from the cache when an idle one is
-** there. When the cached one is in use (a cursor still open on it), a second,
-** uncached statement is prepared. Sends a deferred BEGIN when due.
-*/
-int qs_conn_prepare(qs_conn *c, const char *sql, size_t n, qs_stmt **out) {
-  uint32_t h;
-  cache_entry *e;
+/* Puts s on the connection's list of handles given out. */
+static void link_live(qs_conn *c, qs_stmt *s) {
+  s->conn = c;
+  s->next = c->live;
+  if (c->live) c->live->prev = s;
+  c->live = s;
+}
+
+/* The statement for sql: the cached one when idle; else a new one (cached
+** when the cache has room for it). QS_WAIT while the driver prepares. */
+static int take_statement(qs_conn *c, const char *sql, size_t n, qs_stmt **out) {
+  uint32_t h = hash_sql(sql, n);
+  cache_entry *e = cache_find(c, sql, n, h);
   qs_stmt *s;
   qs_dstmt *d = NULL;
   int rc;
   *out = NULL;
-  if (c->d == NULL) return closed_error(c);
-  qs_error_clear(&c->err);
-  s = calloc(1, sizeof *s);
-  if (s == NULL) return qs_error_set(&c->err, QS_NOMEM, "out of memory");
-  h = hash_sql(sql, n);
-  e = cache_find(c, sql, n, h);
-  if (e && !e->in_use) {
+  if (e && !e->in_use && !c->busy) {
+    s = calloc(1, sizeof *s);
+    if (s == NULL) return qs_error_set(&c->err, QS_NOMEM, "out of memory");
     c->hits++;
     lru_unlink(c, e);
     lru_push_front(c, e);
     e->in_use = 1;
     s->entry = e;
     s->d = e->d;
-  } else {
-    c->misses++;
-    rc = c->drv->xPrepare(c->d, sql, n, &d, &c->err);
-    if (rc != QS_OK) {
-      free(s);
-      return rc;
-    }
-    s->d = d;
-    if (e == NULL && c->cache_cap > 0) {
-      cache_entry *ne = calloc(1, sizeof *ne);
-      char *key = ne ? malloc(n + 1) : NULL;
-      if (key) {
-        memcpy(key, sql, n);
-        key[n] = '\0';
-        ne->sql = key;
-        ne->n = n;
-        ne->hash = h;
-        ne->d = d;
-        ne->in_use = 1;
-        cache_trim(c, 1);
-        lru_push_front(c, ne);
-        c->cache_count++;
-        s->entry = ne;
-      } else {
-        free(ne);   /* no memory to cache it: it simply stays uncached */
-      }
+    link_live(c, s);
+    *out = s;
+    return QS_OK;
+  }
+  DRIVE(c, rc, c->drv->xPrepare(c->d, sql, n, &d, &c->err));
+  if (rc != QS_OK) return rc;   /* QS_WAIT included: called again, it goes on */
+  c->misses++;
+  s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    c->drv->xFinalize(d);
+    return qs_error_set(&c->err, QS_NOMEM, "out of memory");
+  }
+  s->d = d;
+  if (e == NULL && c->cache_cap > 0) {
+    cache_entry *ne = calloc(1, sizeof *ne);
+    char *key = ne ? malloc(n + 1) : NULL;
+    if (key) {
+      memcpy(key, sql, n);
+      key[n] = '\0';
+      ne->sql = key;
+      ne->n = n;
+      ne->hash = h;
+      ne->d = d;
+      ne->in_use = 1;
+      cache_trim(c, 1);
+      lru_push_front(c, ne);
+      c->cache_count++;
+      s->entry = ne;
+    } else {
+      free(ne);   /* no memory to cache it: it simply stays uncached */
     }
   }
-  s->conn = c;
-  s->next = c->live;
-  if (c->live) c->live->prev = s;
-  c->live = s;
+  link_live(c, s);
+  *out = s;
+  return QS_OK;
+}
+
+/*
+** qs_conn_prepare: a statement for sql, from the cache when an idle one is
+** there. When the cached one is in use (a cursor still open on it), a second,
+** uncached statement is prepared. Sends a deferred BEGIN when due; a
+** statement prepared while its BEGIN waits stays on the connection
+** (begin_stmt) for the call that goes on.
+*/
+int qs_conn_prepare(qs_conn *c, const char *sql, size_t n, qs_stmt **out) {
+  qs_stmt *s = NULL;
+  int rc = enter(c, OP_PREPARE, NULL);
+  *out = NULL;
+  if (rc != QS_OK) return rc;
+  if (c->begin_stmt != NULL) {
+    s = c->begin_stmt;
+  } else {
+    if (!c->busy) qs_error_clear(&c->err);
+    rc = take_statement(c, sql, n, &s);
+    if (rc == QS_WAIT) return wait_up(c, OP_PREPARE, NULL);
+    if (rc != QS_OK) return rc;
+  }
+  c->begin_stmt = NULL;
   if (c->txn == QS_TXN_BEGUN &&
       (c->begin_mode != QS_BEGIN_WRITE || !c->drv->xReadonly(s->d))) {
     rc = ensure_begun(c);
+    if (rc == QS_WAIT) {
+      c->begin_stmt = s;
+      return wait_up(c, OP_PREPARE, NULL);
+    }
     if (rc != QS_OK) {
       qs_error err = c->err;   /* keep BEGIN's error across the release */
       memset(&c->err, 0, sizeof c->err);
@@ -445,8 +731,13 @@ int qs_stmt_bind(qs_stmt *s, int n, const qs_value *vals) {
 }
 
 int qs_stmt_step(qs_stmt *s) {
+  qs_conn *c = s->conn;
+  int rc;
   if (stmt_closed(s)) return QS_CLOSED;
-  return s->conn->drv->xStep(s->d, &s->conn->err);
+  if (c->busy && (rc = enter(c, OP_STEP, s)) != QS_OK) return rc;
+  DRIVE(c, rc, c->drv->xStep(s->d, &c->err));
+  if (rc == QS_WAIT) return wait_up(c, OP_STEP, s);
+  return rc;
 }
 
 int qs_stmt_column_count(qs_stmt *s) {
@@ -477,25 +768,49 @@ int qs_stmt_readonly(qs_stmt *s) {
 
 qs_conn *qs_stmt_conn(qs_stmt *s) { return s->conn; }
 
+/* executemany without the driver's batch: bound and stepped per set, the
+** position kept on the connection while a step waits. */
+static int execmany_by_steps(qs_conn *c, qs_stmt *s, int nsets, int nparams,
+                             const qs_value *vals) {
+  int rc = QS_OK;
+  for (; c->many_next < nsets; c->many_next++) {
+    if (!c->many_bound) {
+      rc = c->drv->xBind(s->d, nparams, vals + (size_t)c->many_next * (size_t)nparams, &c->err);
+      if (rc != QS_OK) return rc;
+      c->many_bound = 1;
+    }
+    DRIVE(c, rc, c->drv->xStep(s->d, &c->err));
+    if (rc == QS_WAIT) return rc;
+    while (rc == QS_ROW) rc = c->drv->xStep(s->d, &c->err);   /* RETURNING rows: drained */
+    c->many_bound = 0;
+    if (rc != QS_DONE) return rc;
+    c->many_changes += c->drv->xChanges(c->d);
+    c->drv->xReset(s->d);
+  }
+  return QS_OK;
+}
+
 int qs_stmt_execmany(qs_stmt *s, int nsets, int nparams, const qs_value *vals, int64_t *changes) {
   qs_conn *c = s->conn;
-  int i, rc = QS_OK;
+  int rc;
   *changes = 0;
   if (stmt_closed(s)) return QS_CLOSED;
-  if (nparams != c->drv->xParamCount(s->d))
-    return qs_error_set(&c->err, QS_ARGUMENT, "the statement takes %d bind parameters, %d given",
-                        c->drv->xParamCount(s->d), nparams);
-  if (c->drv->xExecMany) return c->drv->xExecMany(s->d, nsets, nparams, vals, changes, &c->err);
-  for (i = 0; i < nsets && rc >= 0; i++) {
-    rc = c->drv->xBind(s->d, nparams, vals + (size_t)i * (size_t)nparams, &c->err);
-    if (rc == QS_OK) rc = c->drv->xStep(s->d, &c->err);
-    while (rc == QS_ROW) rc = c->drv->xStep(s->d, &c->err);   /* RETURNING rows: drained */
-    if (rc == QS_DONE) {
-      *changes += c->drv->xChanges(c->d);
-      c->drv->xReset(s->d);
-      rc = QS_OK;
-    }
+  if ((rc = enter(c, OP_EXECMANY, s)) != QS_OK) return rc;
+  if (!c->busy) {
+    if (nparams != c->drv->xParamCount(s->d))
+      return qs_error_set(&c->err, QS_ARGUMENT, "the statement takes %d bind parameters, %d given",
+                          c->drv->xParamCount(s->d), nparams);
+    c->many_next = 0;
+    c->many_bound = 0;
+    c->many_changes = 0;
   }
+  if (c->drv->xExecMany) {
+    DRIVE(c, rc, c->drv->xExecMany(s->d, nsets, nparams, vals, &c->many_changes, &c->err));
+  } else {
+    rc = execmany_by_steps(c, s, nsets, nparams, vals);
+  }
+  if (rc == QS_WAIT) return wait_up(c, OP_EXECMANY, s);
+  *changes = c->many_changes;
   return rc < 0 ? rc : QS_OK;
 }
 
@@ -516,6 +831,12 @@ void qs_stmt_release(qs_stmt *s) {
   qs_conn *c;
   if (s == NULL) return;
   c = s->conn;
+  if (c != NULL && c->busy && (c->op_stmt == s || c->begin_stmt == s)) {
+    /* released mid-operation (its coroutine abandoned it): the driver still
+    ** holds it, so the connection goes; this detaches s */
+    qs_conn_close(c);
+    c = NULL;
+  }
   if (c != NULL) {
     if (s->prev) s->prev->next = s->next; else c->live = s->next;
     if (s->next) s->next->prev = s->prev;

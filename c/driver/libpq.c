@@ -493,7 +493,8 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   return QS_OK;
 }
 
-static int xCancel(qs_dconn *c, qs_error *err) { return send_cancel(c, err); }
+static int xCancel(qs_dconn *c, int detached, qs_error *err) {
+  (void)detached; return send_cancel(c, err); }
 
 static int is_stale_plan(const PGresult *r) {
   const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -836,9 +837,24 @@ static void xClearNotices(qs_dconn *c) {
   c->nnotices = 0;
 }
 
+/* Connected by xOpen, every operation blocking inside libpq/libmariadb for
+** now: nothing ever returns QS_WAIT. (Being rewritten as steps.) */
+static int xConnect(qs_dconn *c, qs_error *err) {
+  (void)c;
+  (void)err;
+  return QS_OK;
+}
+
+static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
+  (void)c;
+  *fd = -1;
+  *timeout_ms = -1;
+  return 0;
+}
+
 const qs_driver qs_libpq_driver = {
-  QS_DRIVER_VERSION, "postgresql", 0,
-  xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
+  QS_DRIVER_VERSION, "postgresql", 0, 0,
+  xOpen, xConnect, xClose, xWait, NULL, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
   xSetTimeout, xCancel,

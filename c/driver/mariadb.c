@@ -537,7 +537,8 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
 /* libmariadb has no cancel message: a second connection asks the server to
 ** stop this one's statement. Thread-safe: it touches only the kept options
 ** and the thread id, which never change after connect. */
-static int xCancel(qs_dconn *c, qs_error *err) {
+static int xCancel(qs_dconn *c, int detached, qs_error *err) {
+  (void)detached;
   char sql[64];
   int rc = QS_OK;
   MYSQL *my = mysql_init(NULL);
@@ -553,9 +554,24 @@ static int xCancel(qs_dconn *c, qs_error *err) {
   return rc;
 }
 
+/* Connected by xOpen, every operation blocking inside libpq/libmariadb for
+** now: nothing ever returns QS_WAIT. (Being rewritten as steps.) */
+static int xConnect(qs_dconn *c, qs_error *err) {
+  (void)c;
+  (void)err;
+  return QS_OK;
+}
+
+static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
+  (void)c;
+  *fd = -1;
+  *timeout_ms = -1;
+  return 0;
+}
+
 const qs_driver qs_mariadb_driver = {
-  QS_DRIVER_VERSION, "mysql", 0,
-  xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
+  QS_DRIVER_VERSION, "mysql", 0, 0,
+  xOpen, xConnect, xClose, xWait, NULL, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction,
   NULL, NULL, NULL, xSetTimeout, xCancel,

@@ -324,16 +324,33 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   return QS_OK;
 }
 
-/* sqlite3_interrupt is SQLite's one call meant for another thread. */
-static int xCancel(qs_dconn *c, qs_error *err) {
+/* A local file: connected once opened, and nothing ever waits on a socket
+** (quicksilver.h: SQLite's driver never returns QS_WAIT). */
+static int xConnect(qs_dconn *c, qs_error *err) {
+  (void)c;
+  (void)err;
+  return QS_OK;
+}
+
+static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
+  (void)c;
+  *fd = -1;
+  *timeout_ms = -1;
+  return 0;
+}
+
+/* sqlite3_interrupt is SQLite's one call meant for another thread; it never
+** blocks, detached or not. */
+static int xCancel(qs_dconn *c, int detached, qs_error *err) {
+  (void)detached;
   (void)err;
   sqlite3_interrupt(c->db);
   return QS_OK;
 }
 
 const qs_driver qs_sqlite3_driver = {
-  QS_DRIVER_VERSION, "sqlite", 1,
-  xOpen, xClose, xPrepare, xParamCount, xBind, xStep, xColumnCount,
+  QS_DRIVER_VERSION, "sqlite", 1, 0,
+  xOpen, xConnect, xClose, xWait, NULL, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction,
   xExecMany, NULL, NULL, xSetTimeout, xCancel,

@@ -21,7 +21,7 @@
 **   qsL_<name>          Lua 5.1/5.4 API shims (c/binding/compat.h);
 **   x<Name>             function members of a vtable (qs_driver), as
 **                       sqlite3_io_methods; its data members i/z/b<Name>
-**                       (iVersion, zName, bLazyBegin), as SQLite's;
+**                       (iVersion, zName, bLazyBegin, bClientTimeout), as SQLite's;
 **   unprefixed          statics, local to one file (functions, types, macros).
 ** Macros and enum constants shared across files take the upper-case form of
 ** their layer's prefix (QS_, QS__, QSB_, QSC_); the binding's code tables are
@@ -53,6 +53,7 @@ extern "C" {
   X(OK,            0, NULL)                                    \
   X(ROW,           1, NULL)                                    \
   X(DONE,          2, NULL)                                    \
+  X(WAIT,           3, NULL)                                    \
   X(ARGUMENT,     -1, "ArgumentError")                         \
   X(MISUSE,       -2, "InvalidRequestError")                   \
   X(NOMEM,        -3, "InternalError")                         \
@@ -142,51 +143,91 @@ typedef struct qs_value {
 ** its native code. Drivers built as separate Lua modules hand a pointer to
 ** their table to the core through the Lua registry, so iVersion guards
 ** against a table of another layout.
+**
+** Operations as steps (psycopg 3's generators, OpenSSL's WANT_READ): every
+** member marked "may wait" talks to the server without blocking. When it
+** cannot go on until the socket is ready it returns QS_WAIT, keeping its
+** progress in the driver connection; xWait tells what it waits for. The
+** caller waits (poll(), or a coroutine scheduler), tells the driver what
+** happened with xReady, and calls the same member again with the same
+** arguments: it continues where it stopped (arguments after the first are
+** read at the first call only; values given to xBind stay where they are
+** until the statement's operation ends). One operation is in progress per
+** connection at a time: until it ends, the caller calls no other member
+** that may wait, nor xBind/xReset/xFinalize of its statement; xClose (which
+** abandons it) and xCancel may be called meanwhile. No member blocks on the
+** network, save xCancel when not detached: the core's blocking mode is the
+** same steps driven by poll() (c/core/conn.c). xFinalize and xClose never
+** wait for a reply (a statement's server-side cleanup is queued and sent
+** with the connection's next operation). SQLite's driver never waits.
 */
 typedef struct qs_dconn qs_dconn;   /* a driver's connection, opaque */
 typedef struct qs_dstmt qs_dstmt;   /* a driver's prepared statement, opaque */
 
-#define QS_DRIVER_VERSION 3
+#define QS_DRIVER_VERSION 4
 /* The registry key driver modules register under; it changes with the
 ** table's layout, so a driver built for another layout is never found. */
-#define QS_DRIVER_REGISTRY "quicksilver.drivers.v3"
+#define QS_DRIVER_REGISTRY "quicksilver.drivers.v4"
+
+/* What an operation waits for (xWait, qs_conn_wait) and what a wait saw
+** (xReady, qs_conn_ready): bits. */
+#define QS_WAIT_READ    1
+#define QS_WAIT_WRITE   2
+#define QS_WAIT_TIMEOUT 4   /* the wait's time ran out (xReady, qs_conn_ready only) */
 
 typedef struct qs_driver {
   int iVersion;                       /* QS_DRIVER_VERSION */
   const char *zName;                  /* "sqlite", "postgresql", "mysql" */
   int bLazyBegin;                     /* may defer BEGIN until the first write */
+  int bClientTimeout;                 /* the core enforces xSetTimeout's limit itself (a
+                                      ** deadline, then xCancel); 0: the server or the
+                                      ** driver stops a statement over it */
+  /* Makes *out and starts connecting; never waits. On failure *out may be
+  ** set all the same (xClose it). */
   int (*xOpen)(int nopt, const char *const *keys, const char *const *vals,
                qs_dconn **out, qs_error *err);
+  int (*xConnect)(qs_dconn *c, qs_error *err);     /* may wait; QS_OK once connected */
   void (*xClose)(qs_dconn *c);
+  /* The operation in progress: its socket, what it waits for (QS_WAIT_READ
+  ** | QS_WAIT_WRITE) as the return value, and a time limit of the driver's
+  ** own in milliseconds (a connect timeout; -1: none). */
+  int (*xWait)(qs_dconn *c, int *fd, int *timeout_ms);
+  void (*xReady)(qs_dconn *c, int events);         /* what the wait saw (QS_WAIT_* bits) */
   int (*xPrepare)(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out,
-                  qs_error *err);
+                  qs_error *err);                  /* may wait */
   int (*xParamCount)(qs_dstmt *s);
   int (*xBind)(qs_dstmt *s, int n, const qs_value *vals, qs_error *err);
-  int (*xStep)(qs_dstmt *s, qs_error *err);        /* QS_ROW, QS_DONE or error */
+  /* QS_ROW, QS_DONE or error; the first step runs the statement and may
+  ** wait, later ones read rows the driver holds and never do */
+  int (*xStep)(qs_dstmt *s, qs_error *err);
   int (*xColumnCount)(qs_dstmt *s);
   const char *(*xColumnName)(qs_dstmt *s, int i);  /* 0-based */
   void (*xColumn)(qs_dstmt *s, int i, qs_value *out); /* valid until next step */
   int (*xReadonly)(qs_dstmt *s);      /* nonzero: the statement writes nothing */
-  void (*xReset)(qs_dstmt *s);        /* ready to bind and step again */
-  void (*xFinalize)(qs_dstmt *s);
+  void (*xReset)(qs_dstmt *s);        /* ready to bind and step again; never waits */
+  void (*xFinalize)(qs_dstmt *s);     /* never waits */
   int64_t (*xChanges)(qs_dconn *c);   /* rows changed by the last statement */
   int64_t (*xLastInsertId)(qs_dconn *c);
-  int (*xExec)(qs_dconn *c, const char *sql, qs_error *err); /* no parameters */
+  int (*xExec)(qs_dconn *c, const char *sql, qs_error *err); /* no parameters; may wait */
   int (*xInTransaction)(qs_dconn *c); /* nonzero: the server has one open */
   /* Optional (NULL when absent): */
   /* Runs s once per parameter set (nsets x nparams values, row-major) as one
-  ** batch (PostgreSQL's pipeline mode); *changes gets the rows changed. */
+  ** batch (PostgreSQL's pipeline mode); *changes gets the rows changed. May
+  ** wait; the values stay where they are until it ends. */
   int (*xExecMany)(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
                    int64_t *changes, qs_error *err);
   const char *(*xNotice)(qs_dconn *c, int i);  /* server notices kept, 0-based */
   void (*xClearNotices)(qs_dconn *c);
   /* Statements that run longer than ms milliseconds (0: no limit) are
-  ** stopped and fail with QS_OPERATIONAL; the connection stays usable. */
+  ** stopped and fail with QS_OPERATIONAL; the connection stays usable.
+  ** May wait (a driver that tells the server). */
   int (*xSetTimeout)(qs_dconn *c, int ms, qs_error *err);
   /* Asks the server to stop the statement running on c. Callable from any
   ** thread while another one executes on c; QS_OK when the request was sent
-  ** (the statement may still finish first). */
-  int (*xCancel)(qs_dconn *c, qs_error *err);
+  ** (the statement may still finish first). detached: return at once and
+  ** send it from elsewhere (a thread holding copies of what it needs), so
+  ** that a coroutine scheduler's thread never waits for it. */
+  int (*xCancel)(qs_dconn *c, int detached, qs_error *err);
 } qs_driver;
 
 /* The SQLite driver, always built into the core. */
@@ -212,6 +253,12 @@ typedef enum qs_begin_mode {
 
 int qs_conn_open(const qs_driver *drv, int nopt, const char *const *keys,
                  const char *const *vals, qs_conn **out, qs_error *err);
+/* The same in two parts, for a caller that must not block: qs_conn_start
+** makes the connection and starts connecting (never waits; on failure *out
+** is NULL), qs_conn_connect completes it (see "Waiting" below). */
+int qs_conn_start(const qs_driver *drv, int nopt, const char *const *keys,
+                  const char *const *vals, qs_conn **out, qs_error *err);
+int qs_conn_connect(qs_conn *c);
 /* Finalizes every statement, closes the driver connection. Idempotent. */
 void qs_conn_close(qs_conn *c);
 /* Closes if needed and frees. Statements still held are detached first. */
@@ -260,6 +307,35 @@ int qs_conn_timeout(const qs_conn *c);
 ** handler's deferred work). The only qs_conn function that may be called
 ** while another thread is inside one; c must stay open meanwhile. */
 int qs_conn_cancel(qs_conn *c, qs_error *err);
+
+/*
+** Waiting. A connection is blocking by default: every function returns when
+** its work is done, the core waiting on the socket with poll() (and
+** enforcing the statement timeout meanwhile). In non-blocking mode the
+** functions that talk to the server (qs_conn_connect, qs_conn_prepare,
+** qs_stmt_step's first step, qs_stmt_execmany, qs_conn_exec, begin, commit,
+** rollback, the savepoint functions and qs_conn_set_timeout) return QS_WAIT
+** instead of waiting: the caller waits for qs_conn_wait's events on its
+** socket (a coroutine scheduler), reports with qs_conn_ready, then calls the
+** same function with the same arguments again, until it returns something
+** else. Meanwhile the connection is busy: any other such function fails
+** with QS_MISUSE, and a connection given back to its pool busy is closed,
+** never reused. SQLite connections never return QS_WAIT.
+*/
+void qs_conn_set_nonblocking(qs_conn *c, int on);
+int qs_conn_nonblocking(const qs_conn *c);
+/* Nonzero while an operation has returned QS_WAIT and not yet ended. */
+int qs_conn_busy(const qs_conn *c);
+/* What the busy operation waits for: QS_WAIT_READ/QS_WAIT_WRITE bits (0 when
+** nothing), its socket in *fd and in *timeout the seconds left before its
+** deadline (statement timeout or the driver's own; < 0: none). */
+int qs_conn_wait(const qs_conn *c, int *fd, double *timeout);
+/* What the wait saw (QS_WAIT_* bits; QS_WAIT_TIMEOUT when its time ran
+** out). Past a statement's deadline the cancel is sent (detached in
+** non-blocking mode) and a grace period begins; past that, the connection
+** is given up: an error with invalidated set, and the connection closed.
+** QS_OK: call the function again. */
+int qs_conn_ready(qs_conn *c, int events);
 
 /* Monotonic seconds (timeouts, pool ages). */
 double qs_clock(void);
@@ -334,6 +410,32 @@ void qs_pool_checkin(qs_pool *p, qs_pool_rec *r);
 void qs_pool_invalidate(qs_pool *p, qs_pool_rec *r);
 void qs_pool_dispose(qs_pool *p);
 void qs_pool_status(qs_pool *p, qs_pool_status_t *st);
+/*
+** Checkout without blocking, for coroutine schedulers: never waits for a
+** connection and never talks to the server. QS_OK: *out is the caller's,
+** *todo says what it must do before using it: 0 nothing; QS_POOL_CONNECT a
+** new connection (in non-blocking mode) to complete with qs_conn_connect;
+** QS_POOL_PING an idle one to ping first (pre_ping: qs_conn_exec "SELECT
+** 1"). When that fails, qs_pool_discard(p, *out) and check out again.
+** QS_WAIT: the pool is exhausted, or others wait already (first come, first
+** served): *ticket is the caller's place in the queue. Wait for
+** qs_pool_ticket_fd to be readable, then qs_pool_ticket_take; give up with
+** qs_pool_ticket_cancel. Errors come back in err.
+*/
+typedef struct qs_pool_ticket qs_pool_ticket;
+#define QS_POOL_CONNECT 1
+#define QS_POOL_PING    2
+int qs_pool_checkout_nb(qs_pool *p, qs_pool_rec **out, int *todo, qs_pool_ticket **ticket,
+                        qs_error *err);
+int qs_pool_ticket_fd(const qs_pool_ticket *t);
+/* QS_OK (t is freed) with *out and *todo as above when a connection, or
+** room to open one, was handed to t; QS_WAIT when nothing was yet. */
+int qs_pool_ticket_take(qs_pool *p, qs_pool_ticket *t, qs_pool_rec **out, int *todo,
+                        qs_error *err);
+/* Leaves the queue; what was handed to t goes to the next in line. Frees t. */
+void qs_pool_ticket_cancel(qs_pool *p, qs_pool_ticket *t);
+/* A record whose connect or ping failed: closed, its place freed. */
+void qs_pool_discard(qs_pool *p, qs_pool_rec *r);
 qs_conn *qs_pool_rec_conn(qs_pool_rec *r);
 double qs_pool_rec_age(qs_pool_rec *r);
 

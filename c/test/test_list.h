@@ -53,6 +53,14 @@
   X(pool_shared_by_name)      \
   X(pool_shared_refuses_mismatch) \
   X(pool_fork_safe)          \
+  X(steps_connect)           \
+  X(steps_exec_nonblocking)  \
+  X(steps_prepare_waits_for_begin) \
+  X(steps_execmany_keeps_position) \
+  X(steps_timeout_cancels)   \
+  X(steps_timeout_blocking)  \
+  X(steps_release_mid_operation_closes) \
+  X(steps_end_statements_busy_closes) \
   X(toposort_chain)          \
   X(toposort_diamond_levels) \
   X(toposort_stable)         \

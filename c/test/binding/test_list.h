@@ -1,6 +1,8 @@
 /* test_list.h: every binding test (build/binding_tests, c/test/binding/),
 ** once; c/test/test_main.c expands it twice. */
 #define TEST_LIST(X)                   \
+  X(waiting_protocol)                  \
+  X(waiting_waiter_lookup)             \
   X(compiler_columns_tables_aliases)   \
   X(compiler_binds_and_keys)           \
   X(compiler_literals_null_true_false) \
