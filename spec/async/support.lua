@@ -88,7 +88,7 @@ end
 --- Whether the schedulers of Lua 5.4 (cqueues, luv) are expected here.
 M.lua54 = _VERSION == "Lua 5.4"
 
---- A pipe: {read = fd, write = fd, send(s), recv(n), close()}.
+--- A pipe: {read = fd, write = fd, send(s), recv(n), close_write(), close()}.
 function M.pipe()
   if jit then
     local ffi = require("ffi")
@@ -110,7 +110,10 @@ function M.pipe()
       local got = ffi.C.read(p.read, buf, n)
       return ffi.string(buf, got)
     end
-    function p.close() ffi.C.close(p.read); ffi.C.close(p.write) end
+    function p.close_write()
+      if p.write then ffi.C.close(p.write); p.write = nil end
+    end
+    function p.close() ffi.C.close(p.read); p.close_write() end
     return p
   end
   local uv = require("luv")
@@ -118,7 +121,10 @@ function M.pipe()
   local p = {read = fds.read, write = fds.write}
   function p.send(s) assert(uv.fs_write(p.write, s) == #s) end
   function p.recv(n) return uv.fs_read(p.read, n) end
-  function p.close() uv.fs_close(p.read); uv.fs_close(p.write) end
+  function p.close_write()
+    if p.write then uv.fs_close(p.write); p.write = nil end
+  end
+  function p.close() uv.fs_close(p.read); p.close_write() end
   return p
 end
 
