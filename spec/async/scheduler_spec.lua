@@ -74,6 +74,22 @@ describe("async schedulers", function()
         assert.is_true(elapsed < 1, "20 waits took " .. elapsed .. " s")
       end)
 
+      it("waits on an fd number again after its file was closed and the number reused", function()
+        local res = s.run({function()
+          local seen = {}
+          for i = 1, 3 do   -- a connection lost and opened again gets the same fd number
+            local p = support.pipe()
+            p.send("x")
+            seen[i] = {p.read, s.waiter(p.read, "r", 1)}
+            p.close()
+          end
+          return seen
+        end})
+        assert.is_true(res[1].ok, tostring(res[1].value))
+        assert.same({res[1].value[1][1], true}, res[1].value[2])   -- the same number, ready
+        assert.same({res[1].value[1][1], true}, res[1].value[3])
+      end)
+
       it("waits in place on the main thread (blocking, as without a waiter)", function()
         local p = support.pipe()
         assert.is_false(s.waiter(p.read, "r", 0.01))

@@ -61,6 +61,11 @@ function M.waiter(fd, events, timeout)
   else
     ready = cqueues.poll(obj)
   end
+  -- The controller forgets the fd: the driver may close it (a lost
+  -- connection) and the number come back as another socket, and a
+  -- controller still holding it fails its loop ("unable to update event
+  -- disposition: Bad file descriptor").
+  cq:cancel(fd)
   return ready == obj
 end
 
