@@ -53,7 +53,7 @@ for i, name in ipairs(PLAYERS) do pos[name] = i * 10 end
 local ticks, late = 0, 0
 local function tick(n)
   for _, name in ipairs(PLAYERS) do pos[name] = pos[name] + 1 end
-  if n % 10 == 0 then
+  if n % 5 == 0 then
     print(string.format("tick %2d  players at %d %d %d %d", n, pos.ada, pos.bjarne, pos.grace, pos.linus))
   end
 end
