@@ -64,7 +64,8 @@ describe("faults in coroutines on " .. helpers.backend, function()
     end)
 
     after_each(function()
-      engine:dispose()
+      if engine then engine:dispose() end
+      engine = nil
     end)
 
     -- Starts a coroutine whose statement is suspended in the waiter; returns
@@ -130,8 +131,9 @@ describe("faults in coroutines on " .. helpers.backend, function()
       end)
 
       after_each(function()
-        engine:dispose()
-        plain:dispose()
+        if engine then engine:dispose() end
+        if plain then plain:dispose() end
+        engine, plain = nil, nil
       end)
 
       it("a statement timeout cancels on the server; the coroutine gets OperationalError, the others run", function()

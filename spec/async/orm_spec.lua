@@ -121,8 +121,9 @@ for _, s in ipairs(support.schedulers()) do
     end)
 
     after_each(function()
-      Base.metadata:drop_all(engine)
-      engine:dispose()
+      if Base then Base.metadata:drop_all(engine) end
+      if engine then engine:dispose() end
+      engine, Base = nil, nil
       helpers.cleanup()
     end)
 

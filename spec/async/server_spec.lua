@@ -32,7 +32,8 @@ for _, s in ipairs(support.schedulers()) do
     end)
 
     after_each(function()
-      engine:dispose()
+      if engine then engine:dispose() end
+      engine = nil
       helpers.cleanup()
     end)
 
