@@ -95,7 +95,8 @@ out("on this machine over TCP on 127.0.0.1 (spec/support/servers.sh). " .. sh(LU
 out("")
 out(string.format("%d small queries (`SELECT 1`, `exec_driver_sql`) on one connection: blocking (the main", SMALL))
 out("thread, no waiter) against the same loop in a coroutine whose every wait goes through a waiter")
-out("(docs/ASYNC.md). The ratio is the waiter's overhead; the target is ≤ 1.2×.")
+out("(docs/ASYNC.md); each process times 5 runs and keeps the best. The ratio is the waiter's")
+out("overhead; the target is ≤ 1.2×.")
 out("")
 local head, sep = {"| backend | blocking"}, {"|---|---"}
 for i = 2, #SCHEDS do
