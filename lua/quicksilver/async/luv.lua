@@ -64,10 +64,6 @@ local function finish(w)
     active[w.fd] = nil
     nactive = nactive - 1
   end
-  if nactive == 0 and sweeper then
-    sweeper:close()
-    sweeper = nil
-  end
 end
 
 -- Ends the wait w with value: its handles closed, its coroutine resumed
@@ -79,10 +75,12 @@ local function wake(w, value)
   if coroutine.status(w.co) == "suspended" then resume(w.co) end
 end
 
--- Every half second while waits are in progress: a wait whose coroutine
--- died (coroutine.close, or an error raised through another path) gives
--- up its handles. Unreferenced: it never keeps the loop running by itself.
+-- Every half second: a wait whose coroutine died (coroutine.close, or an
+-- error raised through another path) gives up its handles. Made at the
+-- first wait and kept (one timer, not one per wait); unreferenced, so it
+-- never keeps the loop running by itself.
 local function sweep()
+  if nactive == 0 then return end
   for _, w in pairs(active) do
     if coroutine.status(w.co) == "dead" then finish(w) end
   end
