@@ -10,6 +10,8 @@
 #   make rockspec      regenerate the rockspec's file lists after adding files
 #   make rockspec-check   list files missing from (or stale in) the rockspec
 #   make bench         Core workloads against raw C, LuaSQL and SQLAlchemy -> docs/PERFORMANCE.md
+#   make bench BACKEND=async   blocking vs waiter, N concurrent sleeps (PostgreSQL, MariaDB)
+#                      -> the non-blocking section of docs/PERFORMANCE.md
 #   make bench-crossing   the measurement behind docs/ARCHITECTURE.md's crossing decision
 
 LUA_VERSION ?= 5.4

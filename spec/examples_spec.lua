@@ -3,7 +3,7 @@
 local helpers = require("spec.helpers")
 
 describe("examples", function()
-  for _, name in ipairs({"quickstart.lua", "orm_quickstart.lua"}) do
+  for _, name in ipairs({"quickstart.lua", "orm_quickstart.lua", "game_loop.lua"}) do
     it(name .. " runs to the end", function()
       local db = helpers.tmpdb()
       -- the exit status in the output: Lua 5.1's popen:close() does not give it

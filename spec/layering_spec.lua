@@ -34,6 +34,8 @@ local function layer(name)
     or name == "quicksilver.waiting" then
     return 1, "base"
   end
+  -- the schedulers' waiters (docs/ASYNC.md): they need core.poll and core.now only
+  if name:find("^quicksilver%.async%.") then return 1, "base" end
   if name:find("^quicksilver%.sql%.") or name:find("^quicksilver%.dialects") then return 2, "sql" end
   if name:find("^quicksilver%.engine%.") or name:find("^quicksilver%.schema") then return 3, "engine" end
   if name:find("^quicksilver%.orm") or name:find("^quicksilver%.ext") then return 4, "orm" end

@@ -113,6 +113,8 @@ enum {
 const char *qsB_json_encode(lua_State *L, int idx);
 const char *qsB_json_decode(lua_State *L, const char *s, size_t n);
 void qsB_open_json(lua_State *L);
+/* core.poll: poll(2) for the built-in scheduler (lpoll.c). */
+void qsB_open_poll(lua_State *L);
 /* core.dialect_caps, core.dialect_names (ldialect.c). */
 void qsB_open_dialect(lua_State *L);
 

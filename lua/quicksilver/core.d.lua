@@ -78,6 +78,13 @@ function core.ident(dialect, name) end
 ---@return table compiled {sql, keys, values, checks, procs, npos, result_names, result_types, result_unknown}
 function core.compile(stmt, dialect, opts) end
 
+---poll(2) over fds (the built-in scheduler's wait). ready[i] is what fds[i] saw.
+---@param fds integer[]
+---@param events ("r"|"w"|"rw")[]
+---@param timeout? number seconds; nil or < 0: until one is ready
+---@return integer count, table<integer, "r"|"w"|"rw"> ready
+function core.poll(fds, events, timeout) end
+
 ---@param v any
 ---@return string
 function core.json_encode(v) end

@@ -92,6 +92,9 @@ run_busted() {
   if [ "${!#}" = "--backend" ]; then   # the behaviour suite and the ORM specs
     dir="spec/backend spec/orm"
     set -- "${@:1:$(($# - 1))}"
+  elif [ "${!#}" = "--async" ]; then   # the coroutine specs (docs/ASYNC.md)
+    dir="spec/async"
+    set -- "${@:1:$(($# - 1))}"
   fi
   echo "== busted specs ($label)"
   : > "$counts"
@@ -157,6 +160,15 @@ run_program() {
   fi
 }
 
+# run_async BACKEND: the coroutine specs (spec/async/) on a server, in Lua 5.4
+# (built-in loop, cqueues, luv) and in LuaJIT (the schedulers installed there).
+run_async() {
+  run_busted "$lua_name async on $1" "$LUA_CPATH_DEV" env QS_BACKEND="$1" $RUN_PREFIX $VG "$LUA" --async
+  if [ -n "${JIT_MODULE:-}" ]; then
+    run_busted "luajit async on $1" "$(pwd)/$BUILD/jit/?.so;;" env QS_BACKEND="$1" luajit --async
+  fi
+}
+
 # The shared behaviour suite (spec/backend/) once more per server backend, on
 # servers started here unless QS_PG_URL / QS_MYSQL_URL point at existing ones.
 # A server that does not start is a failure, never a skip.
@@ -174,6 +186,7 @@ for backend in $backends; do
       fi
       QS_BACKEND=postgresql run_busted "$lua_name on postgresql" "$LUA_CPATH_DEV" env QS_BACKEND=postgresql \
         $RUN_PREFIX $VG "$LUA" --backend
+      run_async postgresql
       # fault spec 7: a pool of server connections across fork()
       run_program "pool across fork() on postgresql" pool_fork_server "$QS_PG_URL" HOST PORT USER DB
       run_program "timeouts and cancels on postgresql" cancel_server "$QS_PG_URL" postgresql HOST PORT USER PASSWORD DB
@@ -188,6 +201,7 @@ for backend in $backends; do
       fi
       QS_BACKEND=mysql run_busted "$lua_name on mysql" "$LUA_CPATH_DEV" env QS_BACKEND=mysql \
         $RUN_PREFIX $VG "$LUA" --backend
+      run_async mysql
       run_program "timeouts and cancels on mysql" cancel_server "$QS_MYSQL_URL" mysql HOST PORT USER PASSWORD DB
       run_program "the mysql driver as steps" my_steps_server "$QS_MYSQL_URL" HOST PORT USER PASSWORD DB
       ;;
