@@ -162,7 +162,14 @@ for _, s in ipairs(support.schedulers()) do
       local elapsed = support.now() - t0
       for i = 1, 6 do assert.equal(i, got[i]) end
       assert.equal(6, #asked)
-      assert.same(asked, got_in)   -- connections handed out in the order they were asked for
+      -- the first two to ask got connections at once (opened side by side:
+      -- either may finish first), the four others after them, when one came
+      -- back. (The exact order of the waiters is the pool's spec's,
+      -- spec/backend/pool_async_spec.lua: here a connection handed on may
+      -- still be resetting or reconnecting, and two such can finish in either order.)
+      local function set(a, b) local t = {}; for i = a, b do t[got_in[i]] = true end; return t end
+      assert.same({[asked[1]] = true, [asked[2]] = true}, set(1, 2))
+      assert.same({[asked[3]] = true, [asked[4]] = true, [asked[5]] = true, [asked[6]] = true}, set(3, 6))
       if server then
         -- three rounds of two: neither one after another (0.6 s) nor all at once
         assert.is_true(elapsed >= 0.25 and elapsed < 0.6, "6 x 0.1 s on 2 connections took " .. elapsed .. " s")
@@ -188,10 +195,11 @@ for _, s in ipairs(support.schedulers()) do
     end)
 
     it("refuses a second coroutine on a Connection that is busy (InvalidRequestError)", function()
-      local conn
+      local conn, running
       local res = s.run({
         function()
           conn = engine:connect()
+          running = true
           if server then
             conn:exec_driver_sql(sleep_sql(0.3))
           else
@@ -200,6 +208,7 @@ for _, s in ipairs(support.schedulers()) do
           return "first done"
         end,
         function()
+          while not running do s.sleep(0.01) end   -- the first has its connection (a connect may wait)
           s.sleep(0.05)
           return conn:exec_driver_sql("SELECT 2"):scalar()
         end,
