@@ -14,6 +14,7 @@
 ** before any connection, is finalized after them all. */
 static int library_end(lua_State *L) {
   (void)L;
+  qs__mariadb_cancels_wait(2.0);   /* a detached cancel may still be connecting */
   mysql_library_end();
   return 0;
 }

@@ -11,6 +11,10 @@
 
 #include "quicksilver.h"
 
+/* mariadb.c: waits up to seconds for its detached cancels to end (the mysql
+** module's library_end calls it before mysql_library_end). */
+void qs__mariadb_cancels_wait(double seconds);
+
 static inline void qsB_register_driver(lua_State *L, const qs_driver *drv) {
   lua_getfield(L, LUA_REGISTRYINDEX, QS_DRIVER_REGISTRY);
   if (!lua_istable(L, -1)) {

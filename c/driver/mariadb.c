@@ -38,6 +38,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1024,6 +1025,31 @@ static int kill_query(const options *o, unsigned long id, qs_error *err) {
   return rc;
 }
 
+/* Detached cancels still running: the module's library_end waits for them
+** (qs__mariadb_cancels_wait) before mysql_library_end pulls the client
+** library's state from under their connects. */
+static pthread_mutex_t cancels_mu = PTHREAD_MUTEX_INITIALIZER;
+static int cancels_running;
+
+static void cancels_add(int n) {
+  pthread_mutex_lock(&cancels_mu);
+  cancels_running += n;
+  pthread_mutex_unlock(&cancels_mu);
+}
+
+void qs__mariadb_cancels_wait(double seconds) {
+  double until = qs_clock() + seconds;
+  for (;;) {
+    int n;
+    struct timespec ts = {0, 10000000L};   /* 10 ms */
+    pthread_mutex_lock(&cancels_mu);
+    n = cancels_running;
+    pthread_mutex_unlock(&cancels_mu);
+    if (n == 0 || qs_clock() >= until) return;
+    nanosleep(&ts, NULL);
+  }
+}
+
 /* What a detached cancel owns: copies, as c may be gone before it runs. */
 typedef struct cancel_job {
   options opts;
@@ -1042,6 +1068,7 @@ static void *cancel_thread(void *arg) {
   free_options(&job->opts);
   free(job);
   mysql_thread_end();
+  cancels_add(-1);
   return NULL;
 }
 
@@ -1063,8 +1090,10 @@ static int xCancel(qs_dconn *c, int detached, qs_error *err) {
   }
   ok = pthread_attr_init(&attr) == 0;
   if (ok) {
+    cancels_add(1);
     ok = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
          pthread_create(&th, &attr, cancel_thread, job) == 0;
+    if (!ok) cancels_add(-1);
     pthread_attr_destroy(&attr);
   }
   if (!ok) {

@@ -428,8 +428,9 @@ typedef struct qs_pool_ticket qs_pool_ticket;
 int qs_pool_checkout_nb(qs_pool *p, qs_pool_rec **out, int *todo, qs_pool_ticket **ticket,
                         qs_error *err);
 int qs_pool_ticket_fd(const qs_pool_ticket *t);
-/* QS_OK (t is freed) with *out and *todo as above when a connection, or
-** room to open one, was handed to t; QS_WAIT when nothing was yet. */
+/* QS_OK with *out and *todo as above when a connection, or room to open
+** one, was handed to t; QS_WAIT when nothing was yet. On anything but
+** QS_WAIT (errors included) t is freed. */
 int qs_pool_ticket_take(qs_pool *p, qs_pool_ticket *t, qs_pool_rec **out, int *todo,
                         qs_error *err);
 /* Leaves the queue; what was handed to t goes to the next in line. Frees t. */
