@@ -62,6 +62,7 @@ build = {
       libraries = { "sqlite3", "pthread" },
       defines = { "_POSIX_C_SOURCE=200809L" },
     },
+    ["quicksilver.async.contract"] = "lua/quicksilver/async/contract.lua",
     ["quicksilver.async.cqueues"] = "lua/quicksilver/async/cqueues.lua",
     ["quicksilver.async.loop"] = "lua/quicksilver/async/loop.lua",
     ["quicksilver.async.luv"] = "lua/quicksilver/async/luv.lua",

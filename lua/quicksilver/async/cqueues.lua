@@ -16,13 +16,11 @@
 --- no waiter. Close a controller's coroutines through cqueues (cq:cancel,
 --- returning), not coroutine.close: the controller still expects to resume them.
 local cqueues = require("cqueues")
-local core = require("quicksilver.core")
+local contract = require("quicksilver.async.contract")
 
 local M = {}
 
 local isyieldable = coroutine.isyieldable or function() return true end
-
-local EVENTS = {r = true, w = true, rw = true}
 
 -- The pollable object cqueues.poll takes: an fd, the events, no timeout of
 -- its own (the wait's timeout is poll's own argument).
@@ -40,19 +38,10 @@ function Pollable:timeout() return nil end
 ---@param timeout? number
 ---@return boolean ready
 function M.waiter(fd, events, timeout)
-  if type(fd) ~= "number" or fd < 0 or fd % 1 ~= 0 then
-    error("quicksilver.async.cqueues: the waiter's fd must be an integer >= 0, not " .. tostring(fd), 2)
-  end
-  if not EVENTS[events] then
-    error("quicksilver.async.cqueues: the waiter's events must be \"r\", \"w\" or \"rw\", not " .. tostring(events), 2)
-  end
-  if timeout ~= nil and type(timeout) ~= "number" then
-    error("quicksilver.async.cqueues: the waiter's timeout must be seconds or nil, not " .. type(timeout), 2)
-  end
-  if timeout and timeout < 0 then timeout = nil end
+  timeout = contract.check("quicksilver.async.cqueues", fd, events, timeout)
   local cq, managed = cqueues.running()
   if not (cq and managed) or not isyieldable() then
-    return (core.poll({fd}, {events}, timeout)) > 0
+    return contract.wait_in_place(fd, events, timeout)
   end
   local obj = setmetatable({fd = fd, ev = events}, Pollable)
   local ready

@@ -13,6 +13,7 @@
 --- error in a spawned coroutine is not swallowed: the step that resumed it
 --- finishes resuming the others, then raises it (a string: the error and the
 --- coroutine's traceback); the failed coroutine is gone, the loop stays usable.
+local contract = require("quicksilver.async.contract")
 local core = require("quicksilver.core")
 
 local M = {}
@@ -27,23 +28,9 @@ local loop_of = setmetatable({}, {__mode = "k"})
 -- What a loop coroutine yields to wait: WAIT, fd (nil: a sleep), events, deadline.
 local WAIT = {}
 
-local EVENTS = {r = true, w = true, rw = true}
-
 local unpack = table.unpack or unpack
 -- Lua 5.1 and 5.2 have no isyieldable; LuaJIT and 5.3+ do.
 local isyieldable = coroutine.isyieldable or function() return true end
-
-local function check_wait(fd, events, timeout)
-  if type(fd) ~= "number" or fd < 0 or fd % 1 ~= 0 then
-    error("quicksilver.async.loop: the waiter's fd must be an integer >= 0, not " .. tostring(fd), 3)
-  end
-  if not EVENTS[events] then
-    error("quicksilver.async.loop: the waiter's events must be \"r\", \"w\" or \"rw\", not " .. tostring(events), 3)
-  end
-  if timeout ~= nil and type(timeout) ~= "number" then
-    error("quicksilver.async.loop: the waiter's timeout must be seconds or nil, not " .. type(timeout), 3)
-  end
-end
 
 --- A new loop with no coroutines.
 ---@return table loop
@@ -203,11 +190,10 @@ end
 ---@param timeout? number
 ---@return boolean ready
 function M.waiter(fd, events, timeout)
-  check_wait(fd, events, timeout)
-  if timeout and timeout < 0 then timeout = nil end
+  timeout = contract.check("quicksilver.async.loop", fd, events, timeout)
   local co = coroutine.running()
   if not (co and loop_of[co]) or not isyieldable() then
-    return (core.poll({fd}, {events}, timeout)) > 0
+    return contract.wait_in_place(fd, events, timeout)
   end
   return coroutine.yield(WAIT, fd, events, timeout and core.now() + timeout)
 end

@@ -19,6 +19,7 @@
 --- An error in a coroutine resumed from here is raised from the callback
 --- with the coroutine's traceback: luv reports it and ends the process, as
 --- for any error in a luv callback; catch what you expect inside the coroutine.
+local contract = require("quicksilver.async.contract")
 local core = require("quicksilver.core")
 
 -- luv keeps the Lua thread that first loads it and runs every callback on
@@ -37,7 +38,6 @@ local M = {}
 
 local isyieldable = coroutine.isyieldable or function() return true end
 
-local EVENTS = {r = true, w = true, rw = true}
 local UV_EVENTS = {r = "r", w = "w", rw = "rw"}
 
 -- The waits in progress, by fd: at most one poll handle per fd (libuv
@@ -94,19 +94,10 @@ end
 ---@param timeout? number
 ---@return boolean ready
 function M.waiter(fd, events, timeout)
-  if type(fd) ~= "number" or fd < 0 or fd % 1 ~= 0 then
-    error("quicksilver.async.luv: the waiter's fd must be an integer >= 0, not " .. tostring(fd), 2)
-  end
-  if not EVENTS[events] then
-    error("quicksilver.async.luv: the waiter's events must be \"r\", \"w\" or \"rw\", not " .. tostring(events), 2)
-  end
-  if timeout ~= nil and type(timeout) ~= "number" then
-    error("quicksilver.async.luv: the waiter's timeout must be seconds or nil, not " .. type(timeout), 2)
-  end
-  if timeout and timeout < 0 then timeout = nil end
+  timeout = contract.check("quicksilver.async.luv", fd, events, timeout)
   local co, main = coroutine.running()
   if co == nil or main or not isyieldable() then
-    return (core.poll({fd}, {events}, timeout)) > 0
+    return contract.wait_in_place(fd, events, timeout)
   end
   -- A wait still registered on this fd is stale (its connection closed and
   -- the fd number reused): its handles go first, and its coroutine, if
