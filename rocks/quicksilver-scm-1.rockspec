@@ -30,6 +30,7 @@ build = {
         "c/binding/lcursor.c",
         "c/binding/ldialect.c",
         "c/binding/ljson.c",
+        "c/binding/lparams.c",
         "c/binding/lpoll.c",
         "c/binding/lpool.c",
         "c/binding/lrow.c",

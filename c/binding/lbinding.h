@@ -61,6 +61,26 @@ void qsB_open_cursor(lua_State *L);
 ** the cursor, or nil and the error); owning s while an
 ** executemany runs (adopt) and letting it go (drop). */
 int qsB_cursor_new(lua_State *L, int connidx);
+/* How one execution reads its parameters (stack indexes; 0 = absent). */
+typedef struct qsB_bindspec {
+  int keys;      /* list of keys in placeholder order; 0: params[1..n] */
+  int values;    /* key -> value the statement holds (used when params lack it) */
+  int checks;    /* list of QSV_* codes per position */
+  int procs;     /* list of Lua converters per position */
+  int nullidx;   /* the NULL sentinel */
+  int nkeys;
+  int anchor;    /* whether reading makes new values (converters, JSON text) */
+  int ncheckv;   /* checks[1..ncheckv] read once into checkv (an executemany reads every row) */
+  int checkv[64];
+} qsB_bindspec;
+/* lparams.c: reads the bindspec arguments at stack index first (nullidx: the
+** NULL sentinel); reads one parameter set into vals (the count, or -1 with
+** err naming the parameter; the anchor list, or nil, is left on the stack);
+** the capacity for the positional parameters of the table at pidx. */
+void qsB_get_bindspec(lua_State *L, int first, int nullidx, qsB_bindspec *bs);
+int qsB_read_params(lua_State *L, qs_value *vals, int pidx, const qsB_bindspec *bs, int group,
+                    qs_error *err);
+int qsB_positional_size(lua_State *L, int pidx);
 int qsB_cursor_bind(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n);
 int qsB_cursor_run(lua_State *L, int curidx);
 qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx);

@@ -3,7 +3,7 @@
 **
 ** Lifecycle (liolib's newprefile): the userdata is created closed and marked
 ** open only once the qs_conn exists; __gc and __close are one idempotent
-** function. Bind values are read from Lua into a scratch array owned by the
+** function. Bind values are read from Lua (lparams.c) into a scratch array owned by the
 ** userdata before a statement is taken from the cache, so no Lua error can
 ** leave a statement checked out.
 **
@@ -438,273 +438,6 @@ static qs_value *scratch(lua_State *L, lconn *lc, int n) {
   return lc->scratch;
 }
 
-/* How one execution reads its parameters (stack indexes; 0 = absent). */
-typedef struct bindspec {
-  int keys;      /* list of keys in placeholder order; 0: params[1..n] */
-  int values;    /* key -> value the statement holds (used when params lack it) */
-  int checks;    /* list of QSV_* codes per position */
-  int procs;     /* list of Lua converters per position */
-  int nullidx;   /* the NULL sentinel */
-  int nkeys;
-  int anchor;    /* whether reading makes new values (converters, JSON text) */
-  int ncheckv;   /* checks[1..ncheckv] read once into checkv (an executemany reads every row) */
-  int checkv[64];
-} bindspec;
-
-/* What each QSV_* check expects, for error messages (QS_TYPE_CHECKS order). */
-static const char *const check_descriptions[] = {
-  "a bindable value", "an integer", "a number", "a string or number", "a boolean",
-  "a string of bytes", "a number or decimal string", "a value JSON can encode",
-};
-
-/* What read_value made of a value. */
-typedef enum read_result {
-  READ_OK = 0,         /* v holds it */
-  READ_MISSING = 1,    /* nil: no value given */
-  READ_UNBINDABLE = 2, /* its Lua type cannot be bound (a function, a table, ...) */
-  READ_MISFIT = 3      /* it does not fit the column's type (the check) */
-} read_result;
-
-/*
-** Reads the value at the top of the stack into v, leaving it on the stack
-** (the string stays anchored by the caller's table or by the stack).
-*/
-static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v) {
-  int t = lua_type(L, -1);
-  if (t == LUA_TNIL) return READ_MISSING;
-  if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN) {
-    if (lua_rawequal(L, -1, nullidx)) {
-      v->type = QS_TNULL;
-      return READ_OK;
-    }
-    if (!(check == QSV_json && t == LUA_TTABLE)) return READ_UNBINDABLE;
-  }
-  switch (check) {
-    case QSV_integer:
-      if (t == LUA_TBOOLEAN) return READ_MISFIT;
-      if (t == LUA_TSTRING || !qsL_isinteger(L, -1)) return READ_MISFIT;
-      break;
-    case QSV_number:
-    case QSV_decimal:
-      if (t == LUA_TBOOLEAN) return READ_MISFIT;
-      if (t == LUA_TSTRING && (check == QSV_number || !lua_isnumber(L, -1))) return READ_MISFIT;
-      break;
-    case QSV_string:
-      if (t == LUA_TBOOLEAN) return READ_MISFIT;
-      if (t == LUA_TNUMBER) {
-        /* a number for a string column travels as text: MySQL compares a
-        ** string column with a number numerically ('abc' = 0, '05' = 5) */
-        v->type = QS_TTEXT;
-        v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);   /* in place: anchored by the stack */
-        return READ_OK;
-      }
-      break;
-    case QSV_boolean:
-      if (t == LUA_TSTRING) return READ_MISFIT;
-      if (t == LUA_TNUMBER) {   /* 0 and 1 stand for false and true */
-        if (!(qsL_isinteger(L, -1) && (lua_tonumber(L, -1) == 0 || lua_tonumber(L, -1) == 1)))
-          return READ_MISFIT;
-        v->type = QS_TBOOL;
-        v->u.i = lua_tonumber(L, -1) != 0;
-        return READ_OK;
-      }
-      break;
-    case QSV_json:
-      if (qsB_json_encode(L, -1) != NULL) return READ_MISFIT;
-      lua_replace(L, -2);   /* the encoded text takes the value's place */
-      v->type = QS_TTEXT;
-      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
-      return READ_OK;
-    case QSV_bytes:
-      if (t != LUA_TSTRING) return READ_MISFIT;
-      v->type = QS_TBLOB;
-      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
-      return READ_OK;
-    default:
-      break;
-  }
-  switch (t) {
-    case LUA_TBOOLEAN:
-      v->type = QS_TBOOL;
-      v->u.i = lua_toboolean(L, -1);
-      break;
-    case LUA_TNUMBER:
-      if (qsL_isinteger(L, -1)) {
-        v->type = QS_TINT;
-        v->u.i = qsL_toint64(L, -1);
-      } else {
-        v->type = QS_TFLOAT;
-        v->u.f = lua_tonumber(L, -1);
-      }
-      break;
-    default:
-      v->type = QS_TTEXT;
-      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
-  }
-  return READ_OK;
-}
-
-/*
-** Reads one parameter set into the scratch array: with keys, params[key]
-** (else values[key]); without, params[1..n] (n = params.n or #params).
-** Converters run first (they may raise: callers hold no statement, or hold
-** it in a cursor userdata). Values stay on the stack in a list at the
-** returned anchor so converted strings live until the bind. Returns the
-** count read, or -1 with err set naming the parameter (and, in an
-** executemany, the parameter set).
-*/
-static int read_params(lua_State *L, qs_value *vals, int pidx, const bindspec *bs, int group,
-                       qs_error *err) {
-  int i, n, anchor, anchored;
-  read_result rc = READ_OK;
-  if (!lua_istable(L, pidx)) {
-    qs_error_set(err, QS_ARGUMENT, "parameter set %d is a %s, not a table", group,
-                 luaL_typename(L, pidx));
-    return -1;
-  }
-  if (bs->keys) {
-    n = bs->nkeys;
-  } else {
-    lua_getfield(L, pidx, "n");
-    n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
-    lua_pop(L, 1);
-  }
-  /* Values read as they are stay alive in the set (which the caller keeps
-  ** on the stack); converters and JSON encoding make new ones, so then
-  ** every value is anchored (a converter might even change the set).
-  ** Otherwise nil stands in for the anchor list: no table per row. */
-  anchored = bs->anchor;
-  if (anchored) lua_createtable(L, n, 0);
-  else lua_pushnil(L);
-  anchor = lua_gettop(L);
-  for (i = 0; i < n && rc == READ_OK; i++) {
-    int check = QSV_none;
-    if (bs->keys) {
-      lua_rawgeti(L, bs->keys, i + 1);
-      lua_rawget(L, pidx);
-      if (lua_isnil(L, -1) && bs->values) {
-        lua_pop(L, 1);
-        lua_rawgeti(L, bs->keys, i + 1);
-        lua_rawget(L, bs->values);
-      }
-    } else {
-      lua_rawgeti(L, pidx, i + 1);
-    }
-    if (bs->procs && !lua_isnil(L, -1) && !lua_rawequal(L, -1, bs->nullidx)) {
-      lua_rawgeti(L, bs->procs, i + 1);
-      if (lua_isfunction(L, -1)) {
-        lua_insert(L, -2);
-        lua_call(L, 1, 1);
-        if (lua_isnil(L, -1)) {   /* a converter's nil means NULL */
-          lua_pop(L, 1);
-          lua_pushvalue(L, bs->nullidx);
-        }
-      } else {
-        lua_pop(L, 1);
-      }
-    }
-    if (i < bs->ncheckv) {
-      check = bs->checkv[i];
-    } else if (bs->checks) {
-      lua_rawgeti(L, bs->checks, i + 1);
-      check = (int)lua_tointeger(L, -1);
-      lua_pop(L, 1);
-    }
-    if (!anchored && check == QSV_string && lua_type(L, -1) == LUA_TNUMBER) {
-      /* read_value makes a new string of it: from here on values are anchored */
-      lua_createtable(L, n, 0);
-      lua_replace(L, anchor);
-      anchored = 1;
-    }
-    rc = read_value(L, bs->nullidx, check, &vals[i]);
-    if (rc == READ_MISSING && !bs->keys) {
-      vals[i].type = QS_TNULL;   /* positional holes are NULLs (params.n) */
-      rc = READ_OK;
-    }
-    if (rc == READ_OK) {
-      if (anchored) lua_rawseti(L, anchor, i + 1);
-      else lua_pop(L, 1);
-    }
-  }
-  if (rc != READ_OK) {
-    /* the offending value is at the top; name its key and say what is wrong */
-    int check = QSV_none, val = lua_gettop(L);
-    const char *shown = lua_type(L, val) == LUA_TSTRING ? "a string" : luaL_typename(L, val);
-    if (lua_type(L, val) == LUA_TNUMBER || lua_type(L, val) == LUA_TBOOLEAN) {
-      luaL_tolstring(L, val, NULL);
-      shown = lua_tostring(L, -1);
-    }
-    i--;
-    if (bs->checks) {
-      lua_rawgeti(L, bs->checks, i + 1);
-      check = (int)lua_tointeger(L, -1);
-      lua_pop(L, 1);
-    }
-    if (bs->keys) lua_rawgeti(L, bs->keys, i + 1);
-    else lua_pushfstring(L, "%d", i + 1);
-    if (rc == READ_MISSING)
-      lua_pushfstring(L, "A value is required for bind parameter '%s'", lua_tostring(L, -1));
-    else if (rc == READ_UNBINDABLE)
-      lua_pushfstring(L, "Unsupported value for bind parameter '%s': %s", lua_tostring(L, -1), shown);
-    else
-      lua_pushfstring(L, "Wrong value for column '%s': %s is not %s", lua_tostring(L, -1), shown,
-                      check_descriptions[check]);
-    if (group > 0) qs_error_set(err, QS_ARGUMENT, "%s, in parameter group %d", lua_tostring(L, -1), group);
-    else qs_error_set(err, QS_ARGUMENT, "%s", lua_tostring(L, -1));
-    lua_settop(L, anchor - 1);
-    return -1;
-  }
-  return n;
-}
-
-/* Reads the bindspec arguments starting at stack index first. */
-static void get_bindspec(lua_State *L, int first, int nullidx, bindspec *bs) {
-  int i;
-  int *slots[4];
-  slots[0] = &bs->keys;
-  slots[1] = &bs->values;
-  slots[2] = &bs->checks;
-  slots[3] = &bs->procs;
-  for (i = 0; i < 4; i++) {
-    int idx = first + i;
-    *slots[i] = lua_isnoneornil(L, idx) ? 0 : idx;
-    if (*slots[i]) luaL_checktype(L, idx, LUA_TTABLE);
-  }
-  bs->nullidx = nullidx;
-  bs->nkeys = bs->keys ? (int)lua_rawlen(L, bs->keys) : 0;
-  if (bs->procs) {   /* an empty list of converters is none: no look-up per value */
-    lua_pushnil(L);
-    if (lua_next(L, bs->procs)) lua_pop(L, 2);
-    else bs->procs = 0;
-  }
-  bs->anchor = bs->procs != 0;
-  bs->ncheckv = 0;
-  if (bs->checks) {
-    int n = (int)lua_rawlen(L, bs->checks);
-    int cache = n <= (int)(sizeof bs->checkv / sizeof bs->checkv[0]);
-    for (i = 1; i <= n; i++) {
-      int code;
-      lua_rawgeti(L, bs->checks, i);
-      code = (int)lua_tointeger(L, -1);
-      lua_pop(L, 1);
-      if (code == QSV_json) bs->anchor = 1;
-      if (cache) bs->checkv[i - 1] = code;
-    }
-    if (cache) bs->ncheckv = n;
-  }
-}
-
-/* Capacity for the positional parameters of table pidx. */
-static int positional_size(lua_State *L, int pidx) {
-  int n;
-  pidx = lua_absindex(L, pidx);
-  if (!lua_istable(L, pidx)) return 0;
-  lua_getfield(L, pidx, "n");
-  n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
-  lua_pop(L, 1);
-  return n;
-}
-
 /* err is always a boxed error (qsB_errbox): a Lua error raised while its
 ** object is made leaves the message to the box's __gc. */
 static int fail_err(lua_State *L, qs_error *err) {
@@ -777,14 +510,14 @@ static int conn_execute(lua_State *L) {
   lconn *lc = io_conn(L, &pushed);
   int pidx = lua_isnoneornil(L, 3) ? 0 : 3;
   int n = 0, cur, anchor = 0;
-  bindspec bs;
+  qsB_bindspec bs;
   qs_error *err;
   if (pushed) return pushed;
   luaL_checkstring(L, 2);
   if (pidx) luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 7);
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 8 */
-  get_bindspec(L, 4, 8, &bs);
+  qsB_get_bindspec(L, 4, 8, &bs);
   /* an operation that waits keeps pointers to the values: all anchored */
   if (qs_conn_nonblocking(lc->c)) bs.anchor = 1;
   qsB_cursor_new(L, 1);
@@ -795,10 +528,10 @@ static int conn_execute(lua_State *L) {
     pidx = lua_gettop(L);
   }
   if (pidx) {
-    scratch(L, lc, bs.keys ? bs.nkeys : positional_size(L, pidx));
-    n = read_params(L, lc->scratch, pidx, &bs, 0, err);
+    scratch(L, lc, bs.keys ? bs.nkeys : qsB_positional_size(L, pidx));
+    n = qsB_read_params(L, lc->scratch, pidx, &bs, 0, err);
     if (n < 0) return fail_err(L, err);
-    anchor = lua_gettop(L);   /* read_params' anchor list (or nil) */
+    anchor = lua_gettop(L);   /* qsB_read_params' anchor list (or nil) */
   }
   lc->nvals = n;
   lc->stage = 0;
@@ -847,7 +580,7 @@ static int conn_executemany(lua_State *L) {
   int pushed;
   lconn *lc = io_conn(L, &pushed);
   int nsets, i, cap, anchors, pending, nb;
-  bindspec bs;
+  qsB_bindspec bs;
   qs_error *err;
   qs_value *vals;
   if (pushed) return pushed;
@@ -855,10 +588,10 @@ static int conn_executemany(lua_State *L) {
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 7);
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 8 */
-  get_bindspec(L, 4, 8, &bs);
+  qsB_get_bindspec(L, 4, 8, &bs);
   nb = qs_conn_nonblocking(lc->c);
   if (nb) bs.anchor = 1;
-  nsets = positional_size(L, 3);
+  nsets = qsB_positional_size(L, 3);
   err = qsB_errbox(L);
   if (nsets == 0) {
     lua_pushinteger(L, 0);
@@ -868,7 +601,7 @@ static int conn_executemany(lua_State *L) {
     cap = bs.nkeys;
   } else {
     lua_rawgeti(L, 3, 1);
-    cap = positional_size(L, lua_gettop(L));
+    cap = qsB_positional_size(L, lua_gettop(L));
     lua_pop(L, 1);
   }
   if ((size_t)nsets * (size_t)(cap > 0 ? cap : 1) > (size_t)1 << 28)
@@ -882,7 +615,7 @@ static int conn_executemany(lua_State *L) {
   for (i = 1; i <= nsets; i++) {
     int n;
     lua_rawgeti(L, 3, i);
-    n = read_params(L, vals + (size_t)(i - 1) * (size_t)cap, lua_gettop(L), &bs, i, err);
+    n = qsB_read_params(L, vals + (size_t)(i - 1) * (size_t)cap, lua_gettop(L), &bs, i, err);
     if (n < 0) return fail_err(L, err);
     if (n != cap) {
       qs_error_set(err, QS_ARGUMENT, "parameter group %d has %d values, the first has %d", i, n, cap);

@@ -1,0 +1,264 @@
+/*
+** lparams.c: parameter sets read from Lua into qs_values for a statement
+** (conn:execute, conn:executemany): keys in placeholder order or positions,
+** the statement's own values, Lua converters, the C value checks of
+** QS_TYPE_CHECKS with messages that name the parameter, and the anchors that
+** keep converted strings alive until the driver has them.
+*/
+#include "lbinding.h"
+
+#include <string.h>
+
+/* What each QSV_* check expects, for error messages (QS_TYPE_CHECKS order). */
+static const char *const check_descriptions[] = {
+  "a bindable value", "an integer", "a number", "a string or number", "a boolean",
+  "a string of bytes", "a number or decimal string", "a value JSON can encode",
+};
+
+/* What read_value made of a value. */
+typedef enum read_result {
+  READ_OK = 0,         /* v holds it */
+  READ_MISSING = 1,    /* nil: no value given */
+  READ_UNBINDABLE = 2, /* its Lua type cannot be bound (a function, a table, ...) */
+  READ_MISFIT = 3      /* it does not fit the column's type (the check) */
+} read_result;
+
+/*
+** Reads the value at the top of the stack into v, leaving it on the stack
+** (the string stays anchored by the caller's table or by the stack).
+*/
+static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v) {
+  int t = lua_type(L, -1);
+  if (t == LUA_TNIL) return READ_MISSING;
+  if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN) {
+    if (lua_rawequal(L, -1, nullidx)) {
+      v->type = QS_TNULL;
+      return READ_OK;
+    }
+    if (!(check == QSV_json && t == LUA_TTABLE)) return READ_UNBINDABLE;
+  }
+  switch (check) {
+    case QSV_integer:
+      if (t == LUA_TBOOLEAN) return READ_MISFIT;
+      if (t == LUA_TSTRING || !qsL_isinteger(L, -1)) return READ_MISFIT;
+      break;
+    case QSV_number:
+    case QSV_decimal:
+      if (t == LUA_TBOOLEAN) return READ_MISFIT;
+      if (t == LUA_TSTRING && (check == QSV_number || !lua_isnumber(L, -1))) return READ_MISFIT;
+      break;
+    case QSV_string:
+      if (t == LUA_TBOOLEAN) return READ_MISFIT;
+      if (t == LUA_TNUMBER) {
+        /* a number for a string column travels as text: MySQL compares a
+        ** string column with a number numerically ('abc' = 0, '05' = 5) */
+        v->type = QS_TTEXT;
+        v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);   /* in place: anchored by the stack */
+        return READ_OK;
+      }
+      break;
+    case QSV_boolean:
+      if (t == LUA_TSTRING) return READ_MISFIT;
+      if (t == LUA_TNUMBER) {   /* 0 and 1 stand for false and true */
+        if (!(qsL_isinteger(L, -1) && (lua_tonumber(L, -1) == 0 || lua_tonumber(L, -1) == 1)))
+          return READ_MISFIT;
+        v->type = QS_TBOOL;
+        v->u.i = lua_tonumber(L, -1) != 0;
+        return READ_OK;
+      }
+      break;
+    case QSV_json:
+      if (qsB_json_encode(L, -1) != NULL) return READ_MISFIT;
+      lua_replace(L, -2);   /* the encoded text takes the value's place */
+      v->type = QS_TTEXT;
+      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
+      return READ_OK;
+    case QSV_bytes:
+      if (t != LUA_TSTRING) return READ_MISFIT;
+      v->type = QS_TBLOB;
+      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
+      return READ_OK;
+    default:
+      break;
+  }
+  switch (t) {
+    case LUA_TBOOLEAN:
+      v->type = QS_TBOOL;
+      v->u.i = lua_toboolean(L, -1);
+      break;
+    case LUA_TNUMBER:
+      if (qsL_isinteger(L, -1)) {
+        v->type = QS_TINT;
+        v->u.i = qsL_toint64(L, -1);
+      } else {
+        v->type = QS_TFLOAT;
+        v->u.f = lua_tonumber(L, -1);
+      }
+      break;
+    default:
+      v->type = QS_TTEXT;
+      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
+  }
+  return READ_OK;
+}
+
+/*
+** Reads one parameter set into the scratch array: with keys, params[key]
+** (else values[key]); without, params[1..n] (n = params.n or #params).
+** Converters run first (they may raise: callers hold no statement, or hold
+** it in a cursor userdata). Values stay on the stack in a list at the
+** returned anchor so converted strings live until the bind. Returns the
+** count read, or -1 with err set naming the parameter (and, in an
+** executemany, the parameter set).
+*/
+int qsB_read_params(lua_State *L, qs_value *vals, int pidx, const qsB_bindspec *bs, int group,
+                       qs_error *err) {
+  int i, n, anchor, anchored;
+  read_result rc = READ_OK;
+  if (!lua_istable(L, pidx)) {
+    qs_error_set(err, QS_ARGUMENT, "parameter set %d is a %s, not a table", group,
+                 luaL_typename(L, pidx));
+    return -1;
+  }
+  if (bs->keys) {
+    n = bs->nkeys;
+  } else {
+    lua_getfield(L, pidx, "n");
+    n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
+    lua_pop(L, 1);
+  }
+  /* Values read as they are stay alive in the set (which the caller keeps
+  ** on the stack); converters and JSON encoding make new ones, so then
+  ** every value is anchored (a converter might even change the set).
+  ** Otherwise nil stands in for the anchor list: no table per row. */
+  anchored = bs->anchor;
+  if (anchored) lua_createtable(L, n, 0);
+  else lua_pushnil(L);
+  anchor = lua_gettop(L);
+  for (i = 0; i < n && rc == READ_OK; i++) {
+    int check = QSV_none;
+    if (bs->keys) {
+      lua_rawgeti(L, bs->keys, i + 1);
+      lua_rawget(L, pidx);
+      if (lua_isnil(L, -1) && bs->values) {
+        lua_pop(L, 1);
+        lua_rawgeti(L, bs->keys, i + 1);
+        lua_rawget(L, bs->values);
+      }
+    } else {
+      lua_rawgeti(L, pidx, i + 1);
+    }
+    if (bs->procs && !lua_isnil(L, -1) && !lua_rawequal(L, -1, bs->nullidx)) {
+      lua_rawgeti(L, bs->procs, i + 1);
+      if (lua_isfunction(L, -1)) {
+        lua_insert(L, -2);
+        lua_call(L, 1, 1);
+        if (lua_isnil(L, -1)) {   /* a converter's nil means NULL */
+          lua_pop(L, 1);
+          lua_pushvalue(L, bs->nullidx);
+        }
+      } else {
+        lua_pop(L, 1);
+      }
+    }
+    if (i < bs->ncheckv) {
+      check = bs->checkv[i];
+    } else if (bs->checks) {
+      lua_rawgeti(L, bs->checks, i + 1);
+      check = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    if (!anchored && check == QSV_string && lua_type(L, -1) == LUA_TNUMBER) {
+      /* read_value makes a new string of it: from here on values are anchored */
+      lua_createtable(L, n, 0);
+      lua_replace(L, anchor);
+      anchored = 1;
+    }
+    rc = read_value(L, bs->nullidx, check, &vals[i]);
+    if (rc == READ_MISSING && !bs->keys) {
+      vals[i].type = QS_TNULL;   /* positional holes are NULLs (params.n) */
+      rc = READ_OK;
+    }
+    if (rc == READ_OK) {
+      if (anchored) lua_rawseti(L, anchor, i + 1);
+      else lua_pop(L, 1);
+    }
+  }
+  if (rc != READ_OK) {
+    /* the offending value is at the top; name its key and say what is wrong */
+    int check = QSV_none, val = lua_gettop(L);
+    const char *shown = lua_type(L, val) == LUA_TSTRING ? "a string" : luaL_typename(L, val);
+    if (lua_type(L, val) == LUA_TNUMBER || lua_type(L, val) == LUA_TBOOLEAN) {
+      luaL_tolstring(L, val, NULL);
+      shown = lua_tostring(L, -1);
+    }
+    i--;
+    if (bs->checks) {
+      lua_rawgeti(L, bs->checks, i + 1);
+      check = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    if (bs->keys) lua_rawgeti(L, bs->keys, i + 1);
+    else lua_pushfstring(L, "%d", i + 1);
+    if (rc == READ_MISSING)
+      lua_pushfstring(L, "A value is required for bind parameter '%s'", lua_tostring(L, -1));
+    else if (rc == READ_UNBINDABLE)
+      lua_pushfstring(L, "Unsupported value for bind parameter '%s': %s", lua_tostring(L, -1), shown);
+    else
+      lua_pushfstring(L, "Wrong value for column '%s': %s is not %s", lua_tostring(L, -1), shown,
+                      check_descriptions[check]);
+    if (group > 0) qs_error_set(err, QS_ARGUMENT, "%s, in parameter group %d", lua_tostring(L, -1), group);
+    else qs_error_set(err, QS_ARGUMENT, "%s", lua_tostring(L, -1));
+    lua_settop(L, anchor - 1);
+    return -1;
+  }
+  return n;
+}
+
+/* Reads the bindspec arguments starting at stack index first. */
+void qsB_get_bindspec(lua_State *L, int first, int nullidx, qsB_bindspec *bs) {
+  int i;
+  int *slots[4];
+  slots[0] = &bs->keys;
+  slots[1] = &bs->values;
+  slots[2] = &bs->checks;
+  slots[3] = &bs->procs;
+  for (i = 0; i < 4; i++) {
+    int idx = first + i;
+    *slots[i] = lua_isnoneornil(L, idx) ? 0 : idx;
+    if (*slots[i]) luaL_checktype(L, idx, LUA_TTABLE);
+  }
+  bs->nullidx = nullidx;
+  bs->nkeys = bs->keys ? (int)lua_rawlen(L, bs->keys) : 0;
+  if (bs->procs) {   /* an empty list of converters is none: no look-up per value */
+    lua_pushnil(L);
+    if (lua_next(L, bs->procs)) lua_pop(L, 2);
+    else bs->procs = 0;
+  }
+  bs->anchor = bs->procs != 0;
+  bs->ncheckv = 0;
+  if (bs->checks) {
+    int n = (int)lua_rawlen(L, bs->checks);
+    int cache = n <= (int)(sizeof bs->checkv / sizeof bs->checkv[0]);
+    for (i = 1; i <= n; i++) {
+      int code;
+      lua_rawgeti(L, bs->checks, i);
+      code = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      if (code == QSV_json) bs->anchor = 1;
+      if (cache) bs->checkv[i - 1] = code;
+    }
+    if (cache) bs->ncheckv = n;
+  }
+}
+
+/* Capacity for the positional parameters of table pidx. */
+int qsB_positional_size(lua_State *L, int pidx) {
+  int n;
+  pidx = lua_absindex(L, pidx);
+  if (!lua_istable(L, pidx)) return 0;
+  lua_getfield(L, pidx, "n");
+  n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
+  lua_pop(L, 1);
+  return n;
+}
