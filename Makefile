@@ -50,11 +50,11 @@ endif
 
 CC ?= cc
 CFLAGS_BASE := -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-  -D_POSIX_C_SOURCE=200809L -Ic/include -Ic/binding -Ic/compiler -Ic/driver $(SAN_FLAGS)
+  -D_POSIX_C_SOURCE=200809L -Ic/include -Ic/binding -Ic/compiler -Ic/driver -Ic/protocol $(SAN_FLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
-CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c) c/driver/sqlite3.c
+CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c) c/driver/sqlite3.c
 BIND_SRC := $(wildcard c/binding/*.c c/compiler/*.c c/orm/*.c)
 # Server drivers: their own modules, so a SQLite-only build needs no libpq.
 PG_SRC := c/driver/libpq.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
