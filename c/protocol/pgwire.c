@@ -327,6 +327,9 @@ int qs_pg_parse_auth(const qs_pg_msg *m, qs_pg_auth *out, qs_error *err) {
   TRY(expect_type(m, 'R', err));
   TRY(take_i32(&c, &out->code, "no authentication code"));
   switch (out->code) {
+    case QS_PG_AUTH_OK:
+    case QS_PG_AUTH_CLEARTEXT:
+      break;   /* nothing follows the code */
     case QS_PG_AUTH_MD5:
       if (m->len - c.at != 4) return bad(&c, "MD5 salt is not 4 bytes");
       memcpy(out->salt, m->body + c.at, 4);
@@ -399,7 +402,7 @@ int qs_pg_parse_ready(const qs_pg_msg *m, char *status, qs_error *err) {
 int qs_pg_parse_row_description(const qs_pg_msg *m, qs_pg_field *fields, int cap, int *count,
                                 qs_error *err) {
   cursor c = {m, 0, err};
-  int16_t n;
+  int16_t n = 0;
   int i;
   TRY(expect_type(m, 'T', err));
   TRY(take_i16(&c, &n, "column count runs past the message"));
@@ -425,7 +428,7 @@ int qs_pg_parse_row_description(const qs_pg_msg *m, qs_pg_field *fields, int cap
 int qs_pg_parse_data_row(const qs_pg_msg *m, int expected, qs_pg_col *cols, int cap,
                          int *count, qs_error *err) {
   cursor c = {m, 0, err};
-  int16_t n;
+  int16_t n = 0;
   int i;
   TRY(expect_type(m, 'D', err));
   TRY(take_i16(&c, &n, "column count runs past the message"));
@@ -532,7 +535,7 @@ int qs_pg_parse_notice(const qs_pg_msg *m, qs_pg_notice *out, qs_error *err) {
 int qs_pg_parse_parameter_description(const qs_pg_msg *m, uint32_t *oids, int cap, int *count,
                                       qs_error *err) {
   cursor c = {m, 0, err};
-  int16_t n;
+  int16_t n = 0;
   int i;
   TRY(expect_type(m, 't', err));
   TRY(take_i16(&c, &n, "parameter count runs past the message"));

@@ -78,4 +78,16 @@
   X(toposort_cycle)          \
   X(toposort_bad_arguments)  \
   X(toposort_empty)          \
-  X(toposort_large)
+  X(toposort_large)          \
+  X(pgwire_encode_startup)   \
+  X(pgwire_encode_simple_messages) \
+  X(pgwire_encode_parse_bind) \
+  X(pgwire_decode_session)   \
+  X(pgwire_decode_query)     \
+  X(pgwire_byte_at_a_time)   \
+  X(pgwire_reader_refuses_lengths) \
+  X(pgwire_malformed_messages) \
+  X(pgwire_command_tags)     \
+  X(pgwire_error_fields)     \
+  X(pgwire_auth_requests)    \
+  X(pgwire_extended_replies)
