@@ -9,10 +9,12 @@
 --
 -- C (#include "..." resolved by file name to its folder; <lua.h>,
 -- <lauxlib.h>, <lualib.h>, <luajit.h>, <luaconf.h> and compat.h are "Lua"):
---   c/include, c/core, c/dialect and the Lua-free drivers (c/driver/sqlite3.c,
---     libpq.c, mariadb.c) never include Lua or a header of c/binding,
---     c/compiler, c/orm or the driver module entries; c/dialect's own
---     header (dialects.h) stays inside c/dialect;
+--   c/include, c/core, c/dialect, c/protocol and the Lua-free drivers
+--     (c/driver/sqlite3.c, libpq.c, mariadb.c) never include Lua or a header
+--     of c/binding, c/compiler, c/orm or the driver module entries;
+--     c/dialect's own header (dialects.h) stays inside c/dialect;
+--   c/protocol (the wire codecs, sans-I/O) includes the public header, its
+--     own headers and libc only;
 --   the driver module entries (c/driver/l*.c, lregister.h) include Lua and
 --     the public header, never c/binding, c/compiler or c/orm (they are
 --     separate rocks);
@@ -197,7 +199,7 @@ local function zone(path)
   if not dir then return nil end
   if dir == "driver" then return LUA_FREE_DRIVERS[file] and "driver" or "driver_module" end
   if dir == "test" then return nil end
-  return dir   -- include, core, dialect, binding, compiler, orm
+  return dir   -- include, core, dialect, protocol, binding, compiler, orm
 end
 
 -- What each zone may include: "lua", "system" (other <...>), or zones.
@@ -205,6 +207,7 @@ local ALLOWED = {
   include = {system = true},
   core = {system = true, include = true, core = true},   -- its own internal headers (clock.h)
   dialect = {system = true, include = true, dialect = true},
+  protocol = {system = true, include = true, protocol = true},   -- the wire codecs (pgwire.h)
   driver = {system = true, include = true},
   driver_module = {system = true, include = true, lua = true, driver_module = true},
   binding = {system = true, include = true, lua = true, binding = true},
@@ -273,6 +276,9 @@ describe("layering (C includes)", function()
     assert.equal("dialect", (target('  #  include "dialects.h"', zones)))
     assert.equal("system", (target("#include <sqlite3.h>", zones)))
     assert.is_nil(target("int include = 1;", zones))
+    assert.equal("protocol", zone("c/protocol/pgwire.c"))
+    assert.is_nil(ALLOWED.protocol.lua)
+    assert.is_nil(ALLOWED.protocol.binding)
   end)
 
   it("keeps the Lua-free core, dialects and drivers free of Lua, and each folder below its users", function()
