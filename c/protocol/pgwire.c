@@ -36,32 +36,49 @@ static void append_cstr(qs_buf *b, const char *s) {
   qs_buf_append(b, s ? s : "", strlen(s ? s : "") + 1);
 }
 
+/* Where a message being encoded starts (its type byte, if any) and where
+** its length goes. */
+typedef struct mark {
+  size_t start, at;
+} mark;
+
 /* Starts a message: its type byte (0: none, the startup packets) and a
-** length patched by finish(); returns the length's offset. */
-static size_t begin(qs_buf *b, char type) {
-  size_t at;
+** length patched by finish(). */
+static mark begin(qs_buf *b, char type) {
+  mark m;
+  m.start = b->len;
   if (type) qs_buf_putc(b, type);
-  at = b->len;
+  m.at = b->len;
   append_i32(b, 0);
-  return at;
+  return m;
+}
+
+/* Takes back a message begun at m, returning rc: a failed encoder leaves
+** the buffer as it found it, so a caller never sends half a message. */
+static int abandon(qs_buf *b, mark m, int rc) {
+  if (!b->failed && b->len > m.start) {
+    b->len = m.start;
+    b->p[m.start] = '\0';
+  }
+  return rc;
 }
 
 /* Patches the length (it counts itself, not the type byte). A buffer that
 ** failed to grow is reported here, once per message. */
-static int finish(qs_buf *b, size_t at, const char *what, qs_error *err) {
+static int finish(qs_buf *b, mark m, const char *what, qs_error *err) {
   size_t n;
   if (b->failed) return qs_error_set(err, QS_NOMEM, "out of memory encoding a PostgreSQL %s message", what);
-  n = b->len - at;
+  n = b->len - m.at;
   if (n > QS_PG_MAX_MESSAGE)
-    return qs_error_set(err, QS_ARGUMENT, "PostgreSQL %s message of %zu bytes is over the %u-byte limit",
-                        what, n, QS_PG_MAX_MESSAGE);
-  put_i32((unsigned char *)b->p + at, (uint32_t)n);
+    return abandon(b, m, qs_error_set(err, QS_ARGUMENT, "PostgreSQL %s message of %zu bytes is over the "
+                                      "%u-byte limit", what, n, QS_PG_MAX_MESSAGE));
+  put_i32((unsigned char *)b->p + m.at, (uint32_t)n);
   return QS_OK;
 }
 
 int qs_pg_startup(qs_buf *out, const char *user, const char *database,
                   const char *const *extra, qs_error *err) {
-  size_t at = begin(out, 0);
+  mark at = begin(out, 0);
   append_i32(out, 196608);   /* protocol 3.0: major 3 in the high 16 bits */
   append_cstr(out, "user");
   append_cstr(out, user);
@@ -73,8 +90,8 @@ int qs_pg_startup(qs_buf *out, const char *user, const char *database,
     size_t i;
     for (i = 0; extra[i] != NULL; i += 2) {
       if (extra[i + 1] == NULL)
-        return qs_error_set(err, QS_ARGUMENT, "PostgreSQL StartupMessage: parameter %s has no value",
-                            extra[i]);
+        return abandon(out, at, qs_error_set(err, QS_ARGUMENT, "PostgreSQL StartupMessage: parameter %s has no "
+                                             "value", extra[i]));
       append_cstr(out, extra[i]);
       append_cstr(out, extra[i + 1]);
     }
@@ -84,14 +101,14 @@ int qs_pg_startup(qs_buf *out, const char *user, const char *database,
 }
 
 int qs_pg_query(qs_buf *out, const char *sql, qs_error *err) {
-  size_t at = begin(out, 'Q');
+  mark at = begin(out, 'Q');
   append_cstr(out, sql);
   return finish(out, at, "Query", err);
 }
 
 int qs_pg_parse(qs_buf *out, const char *name, const char *sql, int nparams,
                 const uint32_t *oids, qs_error *err) {
-  size_t at;
+  mark at;
   int i;
   if (nparams < 0 || nparams > 65535)
     return qs_error_set(err, QS_ARGUMENT, "PostgreSQL Parse: %d parameters (0 to 65535)", nparams);
@@ -105,7 +122,7 @@ int qs_pg_parse(qs_buf *out, const char *name, const char *sql, int nparams,
 
 int qs_pg_bind(qs_buf *out, const char *portal, const char *statement, int n,
                const qs_value *vals, qs_error *err) {
-  size_t at;
+  mark at;
   int i;
   if (n < 0 || n > 65535)
     return qs_error_set(err, QS_ARGUMENT, "PostgreSQL Bind: %d parameters (0 to 65535)", n);
@@ -139,14 +156,15 @@ int qs_pg_bind(qs_buf *out, const char *portal, const char *statement, int n,
       case QS_TTEXT:
       case QS_TBLOB:
         if (v->u.s.n > QS_PG_MAX_MESSAGE)
-          return qs_error_set(err, QS_ARGUMENT, "PostgreSQL Bind: parameter %d of %zu bytes is over the "
-                              "%u-byte limit", i + 1, v->u.s.n, QS_PG_MAX_MESSAGE);
+          return abandon(out, at, qs_error_set(err, QS_ARGUMENT, "PostgreSQL Bind: parameter %d of %zu "
+                                               "bytes is over the %u-byte limit", i + 1, v->u.s.n,
+                                               QS_PG_MAX_MESSAGE));
         append_i32(out, (int32_t)v->u.s.n);
         qs_buf_append(out, v->u.s.p, v->u.s.n);
         break;
       default:
-        return qs_error_set(err, QS_ARGUMENT, "PostgreSQL Bind: parameter %d has unknown type %d", i + 1,
-                            (int)v->type);
+        return abandon(out, at, qs_error_set(err, QS_ARGUMENT, "PostgreSQL Bind: parameter %d has "
+                                             "unknown type %d", i + 1, (int)v->type));
     }
   }
   append_i16(out, 0);   /* no result formats: all text */
@@ -154,7 +172,7 @@ int qs_pg_bind(qs_buf *out, const char *portal, const char *statement, int n,
 }
 
 int qs_pg_describe(qs_buf *out, char kind, const char *name, qs_error *err) {
-  size_t at;
+  mark at;
   if (kind != 'S' && kind != 'P')
     return qs_error_set(err, QS_ARGUMENT, "PostgreSQL Describe: kind must be 'S' or 'P'");
   at = begin(out, 'D');
@@ -164,7 +182,7 @@ int qs_pg_describe(qs_buf *out, char kind, const char *name, qs_error *err) {
 }
 
 int qs_pg_execute(qs_buf *out, const char *portal, qs_error *err) {
-  size_t at = begin(out, 'E');
+  mark at = begin(out, 'E');
   append_cstr(out, portal);
   append_i32(out, 0);
   return finish(out, at, "Execute", err);
@@ -179,7 +197,7 @@ int qs_pg_flush(qs_buf *out, qs_error *err) {
 }
 
 int qs_pg_close_statement(qs_buf *out, const char *name, qs_error *err) {
-  size_t at = begin(out, 'C');
+  mark at = begin(out, 'C');
   qs_buf_putc(out, 'S');
   append_cstr(out, name);
   return finish(out, at, "Close", err);
@@ -190,13 +208,13 @@ int qs_pg_terminate(qs_buf *out, qs_error *err) {
 }
 
 int qs_pg_password(qs_buf *out, const char *password, qs_error *err) {
-  size_t at = begin(out, 'p');
+  mark at = begin(out, 'p');
   append_cstr(out, password);
   return finish(out, at, "PasswordMessage", err);
 }
 
 int qs_pg_cancel_request(qs_buf *out, int32_t pid, int32_t key, qs_error *err) {
-  size_t at = begin(out, 0);
+  mark at = begin(out, 0);
   append_i32(out, 80877102);   /* 1234 << 16 | 5678: the cancel request code */
   append_i32(out, pid);
   append_i32(out, key);

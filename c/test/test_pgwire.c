@@ -45,6 +45,13 @@ TEST_IMPL(pgwire_encode_startup) {
   qs_buf_reset(&b);
   ASSERT_EQ(qs_pg_startup(&b, "u", NULL, NULL, &err), QS_OK);
   ASSERT_BYTES(b, "\x00\x00\x00\x10" "\x00\x03\x00\x00" "user\0u\0\0");
+  {
+    const char *odd[] = {"application_name", NULL, NULL};
+    odd[1] = NULL;
+    qs_buf_reset(&b);
+    ASSERT_EQ(qs_pg_startup(&b, "u", NULL, odd, &err), QS_ARGUMENT);
+    ASSERT_EQ(b.len, 0u);
+  }
   qs_buf_free(&b);
   qs_error_clear(&err);
   return 0;
@@ -128,6 +135,18 @@ TEST_IMPL(pgwire_encode_parse_bind) {
                   "\0\0");
   ASSERT_EQ(qs_pg_parse(&b, "", "", -1, NULL, &err), QS_ARGUMENT);
   ASSERT_EQ(qs_pg_bind(&b, "", "", 70000, v, &err), QS_ARGUMENT);
+  /* a value refused halfway leaves the buffer as it was: no half message */
+  qs_buf_reset(&b);
+  ASSERT_EQ(qs_pg_sync(&b, &err), QS_OK);
+  v[1].type = (qs_type)99;
+  ASSERT_EQ(qs_pg_bind(&b, "", "", 2, v, &err), QS_ARGUMENT);
+  ASSERT(strstr(err.message, "parameter 2") != NULL);
+  ASSERT_BYTES(b, "S\0\0\0\x04");
+  v[1].type = QS_TTEXT;
+  v[1].u.s.p = "x";
+  v[1].u.s.n = (size_t)QS_PG_MAX_MESSAGE + 1;   /* refused before a byte of it is read */
+  ASSERT_EQ(qs_pg_bind(&b, "", "", 2, v, &err), QS_ARGUMENT);
+  ASSERT_BYTES(b, "S\0\0\0\x04");
   qs_buf_free(&b);
   qs_error_clear(&err);
   return 0;
