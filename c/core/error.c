@@ -77,3 +77,24 @@ void qs_error_move(qs_error *dst, qs_error *src) {
   *dst = *src;
   memset(src, 0, sizeof *src);
 }
+
+/*
+** qs_sqlstate_family: the family of a SQLSTATE by its class (the first two
+** characters; PostgreSQL's errcodes appendix), for the PostgreSQL driver and
+** the wire codec alike. Anything unlisted (08 connection, 40 rollback, 53-58
+** resources, 57 cancel, a short or missing state) is OPERATIONAL.
+*/
+int qs_sqlstate_family(const char *state, size_t n) {
+  static const struct { char cls[3]; int family; } classes[] = {
+    {"23", QS_INTEGRITY},   {"22", QS_DATA},
+    {"42", QS_PROGRAMMING}, {"26", QS_PROGRAMMING}, {"34", QS_PROGRAMMING},
+    {"3D", QS_PROGRAMMING}, {"3F", QS_PROGRAMMING},
+    {"0A", QS_NOTSUPPORTED}, {"XX", QS_INTERNAL},
+    {"25", QS_INTERNAL},    /* invalid transaction state */
+  };
+  size_t i;
+  if (state == NULL || n < 2) return QS_OPERATIONAL;
+  for (i = 0; i < sizeof classes / sizeof classes[0]; i++)
+    if (state[0] == classes[i].cls[0] && state[1] == classes[i].cls[1]) return classes[i].family;
+  return QS_OPERATIONAL;   /* 08 connection, 40 rollback, 53-58 resources, 57 cancel... */
+}

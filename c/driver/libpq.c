@@ -158,19 +158,6 @@ static void notice_receiver(void *arg, const PGresult *res) {
   c->notices[c->nnotices++] = copy;
 }
 
-/* SQLSTATE class -> qs family (PostgreSQL's errcodes appendix). */
-static int classify(const char *state) {
-  if (state == NULL || strlen(state) < 2) return QS_OPERATIONAL;
-  if (strncmp(state, "23", 2) == 0) return QS_INTEGRITY;
-  if (strncmp(state, "22", 2) == 0) return QS_DATA;
-  if (strncmp(state, "42", 2) == 0 || strncmp(state, "26", 2) == 0 ||
-      strncmp(state, "34", 2) == 0 || strncmp(state, "3D", 2) == 0 || strncmp(state, "3F", 2) == 0)
-    return QS_PROGRAMMING;
-  if (strncmp(state, "0A", 2) == 0) return QS_NOTSUPPORTED;
-  if (strncmp(state, "XX", 2) == 0) return QS_INTERNAL;
-  if (strncmp(state, "25", 2) == 0) return QS_INTERNAL;   /* invalid transaction state */
-  return QS_OPERATIONAL;   /* 08 connection, 40 rollback, 53-58 resources, 57 cancel... */
-}
 
 /* The failure res reports (NULL: the connection's own message). A dead
 ** connection is always OPERATIONAL with invalidated set. */
@@ -184,7 +171,7 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
   if (msg == NULL || *msg == '\0') msg = "unknown PostgreSQL error";
   n = strlen(msg);
   while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
-  code = classify(state);
+  code = qs_sqlstate_family(state, state ? strlen(state) : 0);
   err->invalidated = PQstatus(c->pg) == CONNECTION_BAD;
   if (err->invalidated) code = QS_OPERATIONAL;
   err->driver_code = 0;

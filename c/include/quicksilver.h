@@ -75,6 +75,8 @@ enum {
   QS__ERRNO_LAST_ = 0
 };
 
+/* The family of a SQLSTATE (n characters of state, NULL for none) by its class. */
+int qs_sqlstate_family(const char *state, size_t n);
 /* The symbolic name of a code ("INTEGRITY") and its qs.exc class name. */
 const char *qs_code_name(int code);
 const char *qs_code_class(int code);

@@ -494,21 +494,6 @@ int qs_pg_parse_command_complete(const qs_pg_msg *m, qs_pg_span *tag, int64_t *r
   return QS_OK;
 }
 
-int qs_pg_sqlstate_family(const char *state, size_t n) {
-  static const struct { char cls[3]; int family; } classes[] = {
-    {"23", QS_INTEGRITY},   {"22", QS_DATA},
-    {"42", QS_PROGRAMMING}, {"26", QS_PROGRAMMING}, {"34", QS_PROGRAMMING},
-    {"3D", QS_PROGRAMMING}, {"3F", QS_PROGRAMMING},
-    {"0A", QS_NOTSUPPORTED}, {"XX", QS_INTERNAL},
-    {"25", QS_INTERNAL},    /* invalid transaction state */
-  };
-  size_t i;
-  if (state == NULL || n < 2) return QS_OPERATIONAL;
-  for (i = 0; i < sizeof classes / sizeof classes[0]; i++)
-    if (state[0] == classes[i].cls[0] && state[1] == classes[i].cls[1]) return classes[i].family;
-  return QS_OPERATIONAL;   /* 08 connection, 40 rollback, 53-58 resources, 57 cancel... */
-}
-
 int qs_pg_parse_notice(const qs_pg_msg *m, qs_pg_notice *out, qs_error *err) {
   cursor c = {m, 0, err};
   memset(out, 0, sizeof *out);
@@ -546,7 +531,7 @@ int qs_pg_parse_notice(const qs_pg_msg *m, qs_pg_notice *out, qs_error *err) {
     if (slot) *slot = v;
   }
   TRY(at_end(&c));
-  out->family = qs_pg_sqlstate_family(out->sqlstate.p, out->sqlstate.n);
+  out->family = qs_sqlstate_family(out->sqlstate.p, out->sqlstate.n);
   return QS_OK;
 }
 

@@ -151,13 +151,10 @@ typedef struct qs_pg_notice {
   qs_pg_span file;           /* F */
   qs_pg_span line;           /* L */
   qs_pg_span routine;        /* R */
-  int family;                /* QS_* family of sqlstate (qs_pg_sqlstate_family) */
+  int family;                /* QS_* family of sqlstate (qs_sqlstate_family) */
 } qs_pg_notice;
 
 int qs_pg_parse_notice(const qs_pg_msg *m, qs_pg_notice *out, qs_error *err);
-/* The QS_* family of a SQLSTATE, by its class (first two characters), the
-** same mapping as c/driver/libpq.c's classify(). */
-int qs_pg_sqlstate_family(const char *state, size_t n);
 
 /* ParameterDescription: as qs_pg_parse_row_description, for type OIDs. */
 int qs_pg_parse_parameter_description(const qs_pg_msg *m, uint32_t *oids, int cap, int *count,

@@ -467,22 +467,22 @@ TEST_IMPL(pgwire_error_fields) {
   m = EXACT('E', "\0");                       /* no fields at all */
   ASSERT_EQ(qs_pg_parse_notice(&m, &nt, &err), QS_OK);
   ASSERT_EQ(nt.family, QS_OPERATIONAL);
-  /* the classes, as c/driver/libpq.c's classify() maps them */
-  ASSERT_EQ(qs_pg_sqlstate_family("23503", 5), QS_INTEGRITY);
-  ASSERT_EQ(qs_pg_sqlstate_family("22012", 5), QS_DATA);
-  ASSERT_EQ(qs_pg_sqlstate_family("42P01", 5), QS_PROGRAMMING);
-  ASSERT_EQ(qs_pg_sqlstate_family("26000", 5), QS_PROGRAMMING);
-  ASSERT_EQ(qs_pg_sqlstate_family("34000", 5), QS_PROGRAMMING);
-  ASSERT_EQ(qs_pg_sqlstate_family("3D000", 5), QS_PROGRAMMING);
-  ASSERT_EQ(qs_pg_sqlstate_family("3F000", 5), QS_PROGRAMMING);
-  ASSERT_EQ(qs_pg_sqlstate_family("0A000", 5), QS_NOTSUPPORTED);
-  ASSERT_EQ(qs_pg_sqlstate_family("XX000", 5), QS_INTERNAL);
-  ASSERT_EQ(qs_pg_sqlstate_family("25P02", 5), QS_INTERNAL);
-  ASSERT_EQ(qs_pg_sqlstate_family("08006", 5), QS_OPERATIONAL);
-  ASSERT_EQ(qs_pg_sqlstate_family("40001", 5), QS_OPERATIONAL);
-  ASSERT_EQ(qs_pg_sqlstate_family("57014", 5), QS_OPERATIONAL);
-  ASSERT_EQ(qs_pg_sqlstate_family("2", 1), QS_OPERATIONAL);
-  ASSERT_EQ(qs_pg_sqlstate_family(NULL, 0), QS_OPERATIONAL);
+  /* the classes, as c/core/error.c maps them for the driver and the codec */
+  ASSERT_EQ(qs_sqlstate_family("23503", 5), QS_INTEGRITY);
+  ASSERT_EQ(qs_sqlstate_family("22012", 5), QS_DATA);
+  ASSERT_EQ(qs_sqlstate_family("42P01", 5), QS_PROGRAMMING);
+  ASSERT_EQ(qs_sqlstate_family("26000", 5), QS_PROGRAMMING);
+  ASSERT_EQ(qs_sqlstate_family("34000", 5), QS_PROGRAMMING);
+  ASSERT_EQ(qs_sqlstate_family("3D000", 5), QS_PROGRAMMING);
+  ASSERT_EQ(qs_sqlstate_family("3F000", 5), QS_PROGRAMMING);
+  ASSERT_EQ(qs_sqlstate_family("0A000", 5), QS_NOTSUPPORTED);
+  ASSERT_EQ(qs_sqlstate_family("XX000", 5), QS_INTERNAL);
+  ASSERT_EQ(qs_sqlstate_family("25P02", 5), QS_INTERNAL);
+  ASSERT_EQ(qs_sqlstate_family("08006", 5), QS_OPERATIONAL);
+  ASSERT_EQ(qs_sqlstate_family("40001", 5), QS_OPERATIONAL);
+  ASSERT_EQ(qs_sqlstate_family("57014", 5), QS_OPERATIONAL);
+  ASSERT_EQ(qs_sqlstate_family("2", 1), QS_OPERATIONAL);
+  ASSERT_EQ(qs_sqlstate_family(NULL, 0), QS_OPERATIONAL);
   release_exact();
   qs_error_clear(&err);
   return 0;
