@@ -224,9 +224,9 @@ $(BUILD)/bench/crossing.so: bench/crossing/walk.c c/core/buf.c c/core/error.c c/
 # The pool's thread test under ThreadSanitizer: its own build (TSan and ASan
 # do not combine). setarch -R: TSan aborts on some memory layouts otherwise.
 TSAN_BIN := build/tsan/c_tests
-$(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h)
+$(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h c/protocol/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -Ic/include \
+	$(CC) -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -Ic/include -Ic/protocol \
 	  -o $@ $(CORE_SRC) $(TEST_SRC) $(SQLITE_LIBS) -lpthread
 
 # Fault spec 7 (fork) against a real PostgreSQL: its own program, run by
