@@ -28,6 +28,9 @@ local PY = "/usr/bin/python3 "
 -- Each contender: cmd(target) is its command line; after (ORM only) the
 -- commands run on the file its timed run left, each in a fresh process
 -- (peak RSS must belong to that mode alone).
+local support = dofile("bench/support.lua")
+local run, sh, median, fmt = support.run, support.sh, support.median, support.fmt
+
 local function orm_args(target, mode)
   return string.format(" %s %d %d %d %d %s", target, ROWS, GETS, UPDATES, PARENTS, mode)
 end
@@ -83,15 +86,6 @@ local ORM_WORKLOADS = {
      PARENTS, PARENTS)},
 }
 
--- Runs cmd, returns its output; a failing contender stops the benchmark
--- with its output (a number from a broken run would be worse than none).
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  local ok = p:close()
-  if not ok then error("benchmark failed: " .. cmd .. "\n" .. out) end
-  return out
-end
 
 -- Adds every "workload number" line of out to results[key].
 local function collect(results, key, out)
@@ -125,24 +119,10 @@ local function measure(contenders, target_of)
   return results
 end
 
-local function median(list)
-  if not list or #list == 0 then return nil end
-  table.sort(list)
-  local n = #list
-  if n % 2 == 1 then return list[(n + 1) / 2] end
-  return (list[n / 2] + list[n / 2 + 1]) / 2
-end
 
-local function fmt(s) return s and string.format("%.3f s", s) or "—" end
 local function mib(kib) return kib and string.format("%.1f MiB", kib / 1024) or "—" end
 local function ratio(a, b) return (a and b) and string.format("%.2f×", a / b) or "—" end
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local s = p:read("*a"):gsub("%s+$", "")
-  p:close()
-  return s
-end
 
 local function machine_line()
   local cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"):gsub("^%s+", "")

@@ -22,6 +22,9 @@ local BEGIN, END = "<!-- async:begin (bench/async/run.lua) -->", "<!-- async:end
 local paths = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='" .. BUILD .. "/?.so;;' "
 
 -- The schedulers this Lua has (cqueues and luv when installed).
+local support = dofile("bench/support.lua")
+local run, sh, median, fmt = support.run, support.sh, support.median, support.fmt
+
 local function have(mod)
   local p = io.popen(paths .. LUA .. " -e 'require(\"" .. mod .. "\")' 2>/dev/null; echo $?")
   local rc = p:read("*a"):match("(%d+)%s*$")
@@ -33,28 +36,8 @@ for _, s in ipairs({"cqueues", "luv"}) do
   if have(s) then SCHEDS[#SCHEDS + 1] = s end
 end
 
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  local ok = p:close()
-  if not ok then error("benchmark failed: " .. cmd .. "\n" .. out) end
-  return out
-end
 
-local function median(list)
-  if not list or #list == 0 then return nil end
-  table.sort(list)
-  local n = #list
-  if n % 2 == 1 then return list[(n + 1) / 2] end
-  return (list[n / 2] + list[n / 2 + 1]) / 2
-end
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local s = p:read("*a"):gsub("%s+$", "")
-  p:close()
-  return s
-end
 
 -- results[backend][key] = list of seconds
 local results = {}
@@ -83,7 +66,6 @@ end
 
 local lines = {}
 local function out(s) lines[#lines + 1] = s; print(s) end
-local function fmt(x) return x and string.format("%.3f s", x) or "—" end
 local function ratio(a, b) return (a and b) and string.format("%.2f×", a / b) or "—" end
 
 out(BEGIN)
