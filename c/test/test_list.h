@@ -90,4 +90,21 @@
   X(pgwire_command_tags)     \
   X(pgwire_error_fields)     \
   X(pgwire_auth_requests)    \
-  X(pgwire_extended_replies)
+  X(pgwire_extended_replies)   \
+  X(digest_md5_rfc1321)      \
+  X(digest_sha1_vectors)     \
+  X(digest_sha256_vectors)   \
+  X(digest_sha256_incremental) \
+  X(digest_hmac_rfc4231)     \
+  X(digest_pbkdf2_sha256)    \
+  X(digest_hex_base64)       \
+  X(digest_base64_rejects)   \
+  X(digest_random_bytes)     \
+  X(digest_wipe)             \
+  X(auth_pg_md5)             \
+  X(auth_mysql_scrambles)    \
+  X(auth_scram_rfc7677)      \
+  X(auth_scram_postgresql)   \
+  X(auth_scram_hostile_server_first) \
+  X(auth_scram_hostile_server_final) \
+  X(auth_scram_bad_client_nonce)
