@@ -36,44 +36,38 @@ void qs_auth_pg_md5(const char *user, const char *password, const unsigned char 
 
 /* ---- MySQL ------------------------------------------------------------------ */
 
-void qs_auth_mysql_native(const char *password, const unsigned char *scramble, size_t slen,
-                          unsigned char out[QS_SHA1_SIZE], size_t *outlen) {
-  unsigned char stage1[QS_SHA1_SIZE], stage2[QS_SHA1_SIZE], mask[QS_SHA1_SIZE];
+typedef void (*pair_digest)(const void *a, size_t na, const void *b, size_t nb, unsigned char *out);
+
+/* Both MySQL scrambles: s1 = H(password), s2 = H(s1), and s1 XOR H of s2
+** joined to the scramble (scramble first for native, last for sha2). */
+static void mysql_scramble(pair_digest h, size_t size, int scramble_first, const char *password,
+                           const unsigned char *scramble, size_t slen, unsigned char *out,
+                           size_t *outlen) {
+  unsigned char stage1[QS_SHA256_SIZE], stage2[QS_SHA256_SIZE], mask[QS_SHA256_SIZE];
   size_t i;
   if (!password || !*password) {
     *outlen = 0;
     return;
   }
-  qs_sha1(password, strlen(password), stage1);
-  qs_sha1(stage1, sizeof stage1, stage2);
-  qs_sha1_pair(scramble, slen, stage2, sizeof stage2, mask);
-  for (i = 0; i < QS_SHA1_SIZE; i++) out[i] = (unsigned char)(stage1[i] ^ mask[i]);
-  *outlen = QS_SHA1_SIZE;
+  h(password, strlen(password), NULL, 0, stage1);
+  h(stage1, size, NULL, 0, stage2);
+  if (scramble_first) h(scramble, slen, stage2, size, mask);
+  else h(stage2, size, scramble, slen, mask);
+  for (i = 0; i < size; i++) out[i] = (unsigned char)(stage1[i] ^ mask[i]);
+  *outlen = size;
   qs_wipe(stage1, sizeof stage1);
   qs_wipe(stage2, sizeof stage2);
   qs_wipe(mask, sizeof mask);
 }
 
+void qs_auth_mysql_native(const char *password, const unsigned char *scramble, size_t slen,
+                          unsigned char out[QS_SHA1_SIZE], size_t *outlen) {
+  mysql_scramble(qs_sha1_pair, QS_SHA1_SIZE, 1, password, scramble, slen, out, outlen);
+}
+
 void qs_auth_caching_sha2(const char *password, const unsigned char *scramble, size_t slen,
                           unsigned char out[QS_SHA256_SIZE], size_t *outlen) {
-  unsigned char stage1[QS_SHA256_SIZE], stage2[QS_SHA256_SIZE], mask[QS_SHA256_SIZE];
-  qs_sha256_ctx c;
-  size_t i;
-  if (!password || !*password) {
-    *outlen = 0;
-    return;
-  }
-  qs_sha256(password, strlen(password), stage1);
-  qs_sha256(stage1, sizeof stage1, stage2);
-  qs_sha256_init(&c);
-  qs_sha256_update(&c, stage2, sizeof stage2);
-  qs_sha256_update(&c, scramble, slen);
-  qs_sha256_final(&c, mask);
-  for (i = 0; i < QS_SHA256_SIZE; i++) out[i] = (unsigned char)(stage1[i] ^ mask[i]);
-  *outlen = QS_SHA256_SIZE;
-  qs_wipe(stage1, sizeof stage1);
-  qs_wipe(stage2, sizeof stage2);
-  qs_wipe(mask, sizeof mask);
+  mysql_scramble(qs_sha256_pair, QS_SHA256_SIZE, 0, password, scramble, slen, out, outlen);
 }
 
 /* ---- SCRAM-SHA-256 ---------------------------------------------------------- */
@@ -104,7 +98,7 @@ static char *dup_span(const char *p, size_t n) {
 /* Puts the buffer back to its length `at` and returns rc: a failed call
 ** leaves out as it found it. */
 static int give_back(qs_buf *out, size_t at, int rc) {
-  if (!out->failed && out->len > at) {
+  if (out->len > at) {
     out->len = at;
     out->p[at] = '\0';
   }
@@ -213,6 +207,19 @@ static int has_nul(const char *p, size_t n) {
   return memchr(p, '\0', n) != NULL;
 }
 
+/* What reading a server message begins with: the exchange at the step
+** that expects it (state), and a message with no NUL in it. */
+static int step_ready(const qs_scram *s, int state, const char *what, const char *msg, size_t n,
+                      qs_error *err) {
+  if (s->state != state)
+    return qs_error_set(err, QS_MISUSE, "SCRAM-SHA-256: a %s message out of turn (the exchange is "
+                                        "at step %d, not %d)", what, s->state, state);
+  if (!msg || has_nul(msg, n))
+    return qs_error_set(err, QS_INTERFACE, "SCRAM-SHA-256: the %s message %s", what,
+                        msg ? "holds a NUL byte" : "is missing");
+  return QS_OK;
+}
+
 /* The parsed server-first-message. */
 typedef struct server_first {
   const char *nonce;
@@ -305,12 +312,8 @@ int qs_scram_client_final(qs_scram *s, const char *password, const char *server_
   char proof64[QS_SHA256_SIZE / 3 * 4 + 8];
   size_t i, at = out->len;
   int rc;
-  if (s->state != 1)
-    return qs_error_set(err, QS_MISUSE, "SCRAM-SHA-256: client-final before client-first "
-                                        "(state %d)", s->state);
-  if (!server_first_msg || has_nul(server_first_msg, n))
-    return qs_error_set(err, QS_INTERFACE, "SCRAM-SHA-256: the server-first message %s",
-                        server_first_msg ? "holds a NUL byte" : "is missing");
+  rc = step_ready(s, 1, "server-first", server_first_msg, n, err);
+  if (rc != QS_OK) return rc;
   memset(&sf, 0, sizeof sf);
   rc = parse_server_first(s, server_first_msg, n, &sf, err);
   if (rc != QS_OK) {
@@ -376,12 +379,8 @@ int qs_scram_verify(qs_scram *s, const char *server_final, size_t n, qs_error *e
   unsigned char sig[QS_SHA256_SIZE];
   long got;
   int ok;
-  if (s->state != 2)
-    return qs_error_set(err, QS_MISUSE, "SCRAM-SHA-256: verifying before the client-final message "
-                                        "was made (state %d)", s->state);
-  if (!server_final || has_nul(server_final, n))
-    return qs_error_set(err, QS_INTERFACE, "SCRAM-SHA-256: the server-final message %s",
-                        server_final ? "holds a NUL byte" : "is missing");
+  int rc = step_ready(s, 2, "server-final", server_final, n, err);
+  if (rc != QS_OK) return rc;
   if (n >= 2 && server_final[0] == 'e' && server_final[1] == '=')
     return server_error(err, "client proof", server_final, n);
   c.p = server_final;

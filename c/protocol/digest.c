@@ -49,6 +49,14 @@ static void put_words(const uint32_t *h, int n, int big_endian, unsigned char *o
   }
 }
 
+/* The end of every compression: the working words v added into the state
+** h, then wiped. */
+static void md_add(uint32_t *h, uint32_t *v, int n) {
+  int i;
+  for (i = 0; i < n; i++) h[i] += v[i];
+  qs_wipe(v, (size_t)n * sizeof v[0]);
+}
+
 /* ---- the Merkle-Damgard frame the three hashes share ----------------------
 ** 64-byte blocks, a 0x80 byte, zeros, and the message length in bits as 8
 ** bytes (little-endian for MD5, big-endian for the SHAs). */
@@ -102,24 +110,46 @@ static void md_final(const md_state *m, int big_endian) {
   *m->used = 0;
 }
 
-/* A one-shot digest of the parts a and b (either may be empty): h holds
-** the initial value on entry, the state after. */
-static void md_oneshot(uint32_t *h, compress_fn f, int big_endian, const void *a, size_t na,
-                       const void *b, size_t nb) {
+/* What tells the three hashes apart: the compression function, the words
+** of state (all of them make the digest), the byte order, the initial value. */
+typedef struct md_algo {
+  compress_fn compress;
+  int words;
+  int big_endian;
+  uint32_t iv[8];
+} md_algo;
+
+/* The digest of the parts a and b (either may be empty) into out. */
+static void md_digest(const md_algo *alg, const void *a, size_t na, const void *b, size_t nb,
+                      unsigned char *out) {
+  uint32_t h[8];
   unsigned char block[64];
   size_t used = 0;
   uint64_t len = 0;
   md_state m;
+  memcpy(h, alg->iv, sizeof h);
   m.h = h;
   m.block = block;
   m.used = &used;
   m.len = &len;
-  m.compress = f;
+  m.compress = alg->compress;
   if (na) md_update(&m, a, na);
   if (nb) md_update(&m, b, nb);
-  md_final(&m, big_endian);
+  md_final(&m, alg->big_endian);
+  put_words(h, alg->words, alg->big_endian, out);
   qs_wipe(block, sizeof block);
+  qs_wipe(h, sizeof h);
 }
+
+/* qs_<name> and qs_<name>_pair (digest.h) of each hash: the same two calls. */
+#define MD_FUNCTIONS(name, algo, size)                                                 \
+  void qs_##name(const void *p, size_t n, unsigned char out[size]) {                 \
+    md_digest(&algo, p, n, NULL, 0, out);                                            \
+  }                                                                                  \
+  void qs_##name##_pair(const void *a, size_t na, const void *b, size_t nb,          \
+                        unsigned char out[size]) {                                   \
+    md_digest(&algo, a, na, b, nb, out);                                             \
+  }
 
 /* ---- MD5 ----------------------------------------------------------------- */
 
@@ -141,11 +171,12 @@ static const unsigned char md5_s[4][4] = {
 };
 
 static void md5_compress(uint32_t *h, const unsigned char *block) {
-  uint32_t x[16], a = h[0], b = h[1], c = h[2], d = h[3];
+  uint32_t x[16], v[4];
   int i;
   for (i = 0; i < 16; i++) x[i] = get_le32(block + 4 * i);
+  memcpy(v, h, sizeof v);
   for (i = 0; i < 64; i++) {
-    uint32_t f, t;
+    uint32_t b = v[1], c = v[2], d = v[3], f, t;
     int k, r = i / 16;
     switch (r) {
       case 0: f = (b & c) | (~b & d); k = i; break;
@@ -153,73 +184,52 @@ static void md5_compress(uint32_t *h, const unsigned char *block) {
       case 2: f = b ^ c ^ d; k = (3 * i + 5) % 16; break;
       default: f = c ^ (b | ~d); k = (7 * i) % 16; break;
     }
-    t = a + f + md5_t[i] + x[k];
-    a = d;
-    d = c;
-    c = b;
-    b = b + ROTL(t, md5_s[r][i % 4]);
+    t = v[0] + f + md5_t[i] + x[k];
+    v[0] = d;
+    v[3] = c;
+    v[2] = b;
+    v[1] = b + ROTL(t, md5_s[r][i % 4]);
   }
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
+  md_add(h, v, 4);
   qs_wipe(x, sizeof x);
 }
 
-void qs_md5(const void *p, size_t n, unsigned char out[QS_MD5_SIZE]) {
-  qs_md5_pair(p, n, NULL, 0, out);
-}
+static const md_algo md5_algo = {
+  md5_compress, 4, 0, {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0, 0, 0, 0}};
 
-void qs_md5_pair(const void *a, size_t na, const void *b, size_t nb,
-                 unsigned char out[QS_MD5_SIZE]) {
-  uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
-  md_oneshot(h, md5_compress, 0, a, na, b, nb);
-  put_words(h, 4, 0, out);
-  qs_wipe(h, sizeof h);
-}
+MD_FUNCTIONS(md5, md5_algo, QS_MD5_SIZE)
 
 /* ---- SHA-1 --------------------------------------------------------------- */
 
 static void sha1_compress(uint32_t *h, const unsigned char *block) {
-  uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+  uint32_t w[80], v[5];
   int i;
   for (i = 0; i < 16; i++) w[i] = get_be32(block + 4 * i);
   for (i = 16; i < 80; i++) {
-    uint32_t v = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
-    w[i] = ROTL(v, 1);
+    uint32_t x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
+    w[i] = ROTL(x, 1);
   }
+  memcpy(v, h, sizeof v);
   for (i = 0; i < 80; i++) {
-    uint32_t f, k, t;
+    uint32_t a = v[0], b = v[1], c = v[2], d = v[3], e = v[4], f, k;
     if (i < 20) { f = (b & c) | (~b & d); k = 0x5a827999; }
     else if (i < 40) { f = b ^ c ^ d; k = 0x6ed9eba1; }
     else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8f1bbcdc; }
     else { f = b ^ c ^ d; k = 0xca62c1d6; }
-    t = ROTL(a, 5) + f + e + k + w[i];
-    e = d;
-    d = c;
-    c = ROTL(b, 30);
-    b = a;
-    a = t;
+    v[4] = d;
+    v[3] = c;
+    v[2] = ROTL(b, 30);
+    v[1] = a;
+    v[0] = ROTL(a, 5) + f + e + k + w[i];
   }
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
-  h[4] += e;
+  md_add(h, v, 5);
   qs_wipe(w, sizeof w);
 }
 
-void qs_sha1(const void *p, size_t n, unsigned char out[QS_SHA1_SIZE]) {
-  qs_sha1_pair(p, n, NULL, 0, out);
-}
+static const md_algo sha1_algo = {
+  sha1_compress, 5, 1, {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0, 0, 0, 0}};
 
-void qs_sha1_pair(const void *a, size_t na, const void *b, size_t nb,
-                  unsigned char out[QS_SHA1_SIZE]) {
-  uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-  md_oneshot(h, sha1_compress, 1, a, na, b, nb);
-  put_words(h, 5, 1, out);
-  qs_wipe(h, sizeof h);
-}
+MD_FUNCTIONS(sha1, sha1_algo, QS_SHA1_SIZE)
 
 /* ---- SHA-256 ------------------------------------------------------------- */
 
@@ -255,11 +265,17 @@ static void sha256_compress(uint32_t *h, const unsigned char *block) {
     s[4] += t1;
     s[0] = t1 + t2;
   }
-  for (i = 0; i < 8; i++) h[i] += s[i];
+  md_add(h, s, 8);
   qs_wipe(w, sizeof w);
-  qs_wipe(s, sizeof s);
 }
 
+static const md_algo sha256_algo = {
+  sha256_compress, 8, 1, {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}};
+
+MD_FUNCTIONS(sha256, sha256_algo, QS_SHA256_SIZE)
+
+/* The incremental form keeps its state in the caller's qs_sha256_ctx. */
 static md_state sha256_state(qs_sha256_ctx *c) {
   md_state m;
   m.h = c->h;
@@ -271,9 +287,7 @@ static md_state sha256_state(qs_sha256_ctx *c) {
 }
 
 void qs_sha256_init(qs_sha256_ctx *c) {
-  static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  memcpy(c->h, iv, sizeof iv);
+  memcpy(c->h, sha256_algo.iv, sizeof c->h);
   c->len = 0;
   c->used = 0;
 }
@@ -288,13 +302,6 @@ void qs_sha256_final(qs_sha256_ctx *c, unsigned char out[QS_SHA256_SIZE]) {
   md_final(&m, 1);
   put_words(c->h, 8, 1, out);
   qs_wipe(c, sizeof *c);
-}
-
-void qs_sha256(const void *p, size_t n, unsigned char out[QS_SHA256_SIZE]) {
-  qs_sha256_ctx c;
-  qs_sha256_init(&c);
-  qs_sha256_update(&c, p, n);
-  qs_sha256_final(&c, out);
 }
 
 /* ---- HMAC-SHA-256 and PBKDF2 ------------------------------------------- */

@@ -26,6 +26,8 @@ void qs_md5_pair(const void *a, size_t na, const void *b, size_t nb,
                  unsigned char out[QS_MD5_SIZE]);
 void qs_sha1_pair(const void *a, size_t na, const void *b, size_t nb,
                   unsigned char out[QS_SHA1_SIZE]);
+void qs_sha256_pair(const void *a, size_t na, const void *b, size_t nb,
+                    unsigned char out[QS_SHA256_SIZE]);
 
 /* Incremental SHA-256 (SCRAM's messages are hashed in parts). */
 typedef struct qs_sha256_ctx {

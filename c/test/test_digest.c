@@ -63,32 +63,40 @@ TEST_IMPL(digest_md5_rfc1321) {
   return 0;
 }
 
-TEST_IMPL(digest_sha1_vectors) {
-  char *a = malloc(1000000);
-  ASSERT(a != NULL);
-  memset(a, 'a', 1000000);
-  ASSERT(sha1_is(STR(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709"));
-  ASSERT(sha1_is(STR("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d"));
-  ASSERT(sha1_is(STR(msg448), "84983e441c3bd26ebaae4aa1f95129e5e54670f1"));
-  ASSERT(sha1_is(a, 1000000, "34aa973cd4c4daa4f61eeb2bdbad27316534016f"));
-  {
-    unsigned char d[QS_SHA1_SIZE];
-    qs_sha1_pair(msg448, 30, msg448 + 30, sizeof msg448 - 1 - 30, d);
-    ASSERT(hex_is(d, sizeof d, "84983e441c3bd26ebaae4aa1f95129e5e54670f1"));
-  }
-  free(a);
-  return 0;
-}
+/* FIPS 180-4's examples (NIST): each message with its SHA-1 and SHA-256 */
+static const struct {
+  const char *msg;
+  const char *sha1, *sha256;
+} sha_vectors[] = {
+  {"", "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+  {"abc", "a9993e364706816aba3e25717850c26c9cd0d89d",
+   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+  {msg448, "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
+   "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+};
 
-TEST_IMPL(digest_sha256_vectors) {
+TEST_IMPL(digest_sha_vectors) {
   char *a = malloc(1000000);
+  size_t i;
   ASSERT(a != NULL);
+  for (i = 0; i < sizeof sha_vectors / sizeof sha_vectors[0]; i++) {
+    ASSERT(sha1_is(STR(sha_vectors[i].msg), sha_vectors[i].sha1));
+    ASSERT(sha256_is(STR(sha_vectors[i].msg), sha_vectors[i].sha256));
+  }
+  /* a million 'a' */
   memset(a, 'a', 1000000);
-  ASSERT(sha256_is(STR(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
-  ASSERT(sha256_is(STR("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
-  ASSERT(sha256_is(STR(msg448), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+  ASSERT(sha1_is(a, 1000000, "34aa973cd4c4daa4f61eeb2bdbad27316534016f"));
   ASSERT(sha256_is(a, 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
   free(a);
+  /* the pair forms hash the concatenation */
+  {
+    unsigned char d[QS_SHA256_SIZE];
+    qs_sha1_pair(msg448, 30, msg448 + 30, sizeof msg448 - 1 - 30, d);
+    ASSERT(hex_is(d, QS_SHA1_SIZE, "84983e441c3bd26ebaae4aa1f95129e5e54670f1"));
+    qs_sha256_pair(msg448, 55, msg448 + 55, sizeof msg448 - 1 - 55, d);
+    ASSERT(hex_is(d, QS_SHA256_SIZE, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+  }
   return 0;
 }
 
@@ -449,67 +457,63 @@ static int first_refused(qs_scram *s, qs_buf *out, const char *msg, size_t n, in
   qs_error_clear(&err);
   return ok;
 }
-#define FIRST_REFUSED(s, out, lit, code, text) \
-  ASSERT(first_refused((s), (out), (lit), sizeof(lit) - 1, (code), (text)))
+
+/* Server-first messages a client must refuse, with the error family and
+** a fragment of its message (the RFC 7677 client nonce "rOprNGfwEbeRWgbNEkqO"). */
+#define M(lit) lit, sizeof(lit) - 1
+/* a valid nonce and salt, for the cases past them */
+#define RS "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,"
+static const struct {
+  const char *msg;
+  size_t n;
+  int code;
+  const char *says;
+} bad_firsts[] = {
+  /* the nonce must extend ours, strictly, in printable characters */
+  {M("r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"), QS_INTERFACE, "does not extend"},
+  {M("r=XOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"), QS_INTERFACE, "does not extend"},
+  {M("r=rOprNGfwEbeRWgbNEk,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"), QS_INTERFACE, "does not extend"},
+  {M("r=rOprNGfwEbeRWgbNEkqO\x01x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"), QS_INTERFACE, "not printable"},
+  /* iterations: at least 1, at most ten million, digits only */
+  {M(RS "i=0"), QS_INTERFACE, "0 iterations"},
+  {M(RS "i=2147483648"), QS_INTERFACE, "over the limit"},
+  {M(RS "i=10000001"), QS_INTERFACE, "over the limit"},
+  {M(RS "i=99999999999999999999999999999999999999999999"), QS_INTERFACE, "over the limit"},
+  {M(RS "i=-1"), QS_INTERFACE, "not a number"},
+  {M(RS "i= 4096"), QS_INTERFACE, "not a number"},
+  {M(RS "i="), QS_INTERFACE, "empty iteration"},
+  /* the salt */
+  {M("r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ=,i=4096"), QS_INTERFACE, "not valid base64"},
+  {M("r=rOprNGfwEbeRWgbNEkqO%hv,s=,i=4096"), QS_INTERFACE, "salt is empty"},
+  /* the attributes in their order, no other shape */
+  {M("s=W22ZaJ0SNY7soEsUEjb6gQ==,r=rOprNGfwEbeRWgbNEkqO%hv,i=4096"), QS_INTERFACE, "nonce (r=)"},
+  {M("r=rOprNGfwEbeRWgbNEkqO%hv,i=4096,s=W22ZaJ0SNY7soEsUEjb6gQ=="), QS_INTERFACE, "no salt"},
+  {M(RS "x=1,i=4096"), QS_INTERFACE, "no iteration count"},
+  {M(RS "i=4096,"), QS_INTERFACE, "malformed attributes"},
+  {M(RS "i=4096,5=x"), QS_INTERFACE, "malformed attributes"},
+  {M(RS "i=4096,x="), QS_INTERFACE, "malformed attributes"},
+  {M("m=ext," RS "i=4096"), QS_INTERFACE, "mandatory extension"},
+  {M(RS "i=40\0" "96"), QS_INTERFACE, "NUL"},
+  {M(""), QS_INTERFACE, "nonce (r=)"},
+  /* a server error instead of a challenge, quoted */
+  {M("e=other-error"), QS_OPERATIONAL, "other-error"},
+};
+#undef M
+#undef RS
 
 TEST_IMPL(auth_scram_hostile_server_first) {
   qs_scram s;
   qs_buf out;
   qs_error err = {0};
-  size_t cut, i_at;
+  size_t cut, i_at, i;
   memset(&s, 0, sizeof s);
   qs_buf_init(&out);
   ASSERT_EQ(qs_scram_client_first_with(&s, "user", "rOprNGfwEbeRWgbNEkqO", &out, &err), QS_OK);
   qs_buf_reset(&out);
   qs_buf_puts(&out, "kept");
-  /* the nonce must extend ours, strictly */
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", QS_INTERFACE,
-                "does not extend");
-  FIRST_REFUSED(&s, &out, "r=XOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", QS_INTERFACE,
-                "does not extend");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEk,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", QS_INTERFACE,
-                "does not extend");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO\x01x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", QS_INTERFACE,
-                "not printable");
-  /* iterations: at least 1, at most ten million, digits only */
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0", QS_INTERFACE,
-                "0 iterations");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=2147483648",
-                QS_INTERFACE, "over the limit");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=10000001",
-                QS_INTERFACE, "over the limit");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,"
-                "i=99999999999999999999999999999999999999999999", QS_INTERFACE, "over the limit");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=-1", QS_INTERFACE,
-                "not a number");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i= 4096", QS_INTERFACE,
-                "not a number");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=", QS_INTERFACE,
-                "empty iteration");
-  /* the salt */
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ=,i=4096", QS_INTERFACE,
-                "not valid base64");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=,i=4096", QS_INTERFACE, "empty");
-  /* the attributes in their order, no other shape */
-  FIRST_REFUSED(&s, &out, "s=W22ZaJ0SNY7soEsUEjb6gQ==,r=rOprNGfwEbeRWgbNEkqO%hv,i=4096", QS_INTERFACE,
-                "nonce (r=)");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,i=4096,s=W22ZaJ0SNY7soEsUEjb6gQ==", QS_INTERFACE,
-                "no salt");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,x=1,i=4096",
-                QS_INTERFACE, "no iteration count");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,", QS_INTERFACE,
-                "malformed attributes");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,5=x",
-                QS_INTERFACE, "malformed attributes");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,x=", QS_INTERFACE,
-                "malformed attributes");
-  FIRST_REFUSED(&s, &out, "m=ext,r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-                QS_INTERFACE, "mandatory extension");
-  FIRST_REFUSED(&s, &out, "r=rOprNGfwEbeRWgbNEkqO%hv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=40\0" "96",
-                QS_INTERFACE, "NUL");
-  FIRST_REFUSED(&s, &out, "", QS_INTERFACE, "nonce (r=)");
-  /* a server error instead of a challenge, quoted */
-  FIRST_REFUSED(&s, &out, "e=other-error", QS_OPERATIONAL, "other-error");
+  for (i = 0; i < sizeof bad_firsts / sizeof bad_firsts[0]; i++)
+    ASSERT(first_refused(&s, &out, bad_firsts[i].msg, bad_firsts[i].n, bad_firsts[i].code,
+                         bad_firsts[i].says));
   /* every truncation short of a first iteration digit */
   i_at = strstr(rfc_first, ",i=") - rfc_first;
   for (cut = 0; cut <= i_at + 3; cut++)

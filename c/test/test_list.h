@@ -92,8 +92,7 @@
   X(pgwire_auth_requests)    \
   X(pgwire_extended_replies)   \
   X(digest_md5_rfc1321)      \
-  X(digest_sha1_vectors)     \
-  X(digest_sha256_vectors)   \
+  X(digest_sha_vectors)      \
   X(digest_sha256_incremental) \
   X(digest_hmac_rfc4231)     \
   X(digest_pbkdf2_sha256)    \
