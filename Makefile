@@ -54,7 +54,7 @@ CFLAGS_BASE := -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
-CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c) c/driver/sqlite3.c
+CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c c/driver/wire_*.c) c/driver/sqlite3.c
 BIND_SRC := $(wildcard c/binding/*.c c/compiler/*.c c/orm/*.c)
 # Server drivers: their own modules, so a SQLite-only build needs no libpq.
 PG_SRC := c/driver/libpq.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
@@ -226,7 +226,7 @@ $(BUILD)/bench/crossing.so: bench/crossing/walk.c c/core/buf.c c/core/error.c c/
 TSAN_BIN := build/tsan/c_tests
 $(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h c/protocol/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -Ic/include -Ic/protocol \
+	$(CC) -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -Ic/include -Ic/driver -Ic/protocol \
 	  -o $@ $(CORE_SRC) $(TEST_SRC) $(SQLITE_LIBS) -lpthread
 
 # Fault spec 7 (fork) against a real PostgreSQL: its own program, run by

@@ -10,7 +10,7 @@ end
 
 local lua_files = list("find lua/quicksilver -name '*.lua' ! -name '*.d.lua' | LC_ALL=C sort")
 -- the core: everything but the server drivers, which are rocks of their own
-local c_files = list("find c/core c/dialect c/driver c/compiler c/binding c/orm -name '*.c' " ..
+local c_files = list("find c/core c/dialect c/protocol c/driver c/compiler c/binding c/orm -name '*.c' " ..
   "! -name libpq.c ! -name mariadb.c ! -name lpostgresql.c ! -name lmysql.c | LC_ALL=C sort")
 
 local out = {
@@ -29,7 +29,7 @@ local out = {
   '    ["quicksilver.core"] = {', '      sources = {',
 }
 for _, f in ipairs(c_files) do out[#out + 1] = '        "' .. f .. '",' end
-for _, l in ipairs({'      },', '      incdirs = { "c/include", "c/binding", "c/compiler", "c/driver", "$(SQLITE_INCDIR)" },',
+for _, l in ipairs({'      },', '      incdirs = { "c/include", "c/binding", "c/compiler", "c/driver", "c/protocol", "$(SQLITE_INCDIR)" },',
     '      libdirs = { "$(SQLITE_LIBDIR)" },', '      libraries = { "sqlite3", "pthread" },',
     '      defines = { "_POSIX_C_SOURCE=200809L" },', '    },'}) do out[#out + 1] = l end
 for _, f in ipairs(lua_files) do

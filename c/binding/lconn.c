@@ -355,7 +355,8 @@ static int push_wait(lua_State *L, lconn *lc) {
   lc->waited = ev;
   qsB_push_wait(L);
   lua_pushinteger(L, fd);
-  lua_pushstring(L, (ev & QS_WAIT_READ) && (ev & QS_WAIT_WRITE) ? "rw" :
+  lua_pushstring(L, (ev & QS_WAIT_TLS) ? "tls" :
+                    (ev & QS_WAIT_READ) && (ev & QS_WAIT_WRITE) ? "rw" :
                     (ev & QS_WAIT_WRITE) ? "w" : "r");
   if (timeout < 0) lua_pushnil(L);
   else lua_pushnumber(L, timeout);
@@ -752,6 +753,49 @@ static int conn_pending(lua_State *L) {
   return 1;
 }
 
+/*
+** An external transport (a wire driver opened with transport=external: an
+** OpenResty cosocket). While an operation waits (fd -1), its transport
+** sends conn:io_output(), says conn:io_done(n), feeds what it received with
+** conn:io_input(s) (nil: the peer closed), then resumes. The string is a
+** copy: C keeps no pointer into it.
+*/
+/* conn:io_output() -> the bytes to send now, or nil. */
+static int conn_io_output(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  const char *p = NULL;
+  size_t n = lc->c ? qs_conn_output(lc->c, &p) : 0;
+  if (n == 0) lua_pushnil(L);
+  else lua_pushlstring(L, p, n);
+  return 1;
+}
+
+/* conn:io_done(n): n bytes of io_output() went. */
+static int conn_io_done(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 0, 2, "a byte count cannot be negative");
+  if (lc->c) qs_conn_output_done(lc->c, (size_t)n);
+  return 0;
+}
+
+/* conn:io_input(s | nil) -> true | nil, err: bytes received (nil: the peer
+** closed the connection). */
+static int conn_io_input(lua_State *L) {
+  lconn *lc = open_conn(L, 1);
+  size_t n = 0;
+  const char *p = lua_isnoneornil(L, 2) ? NULL : luaL_checklstring(L, 2, &n);
+  int rc;
+  if (p != NULL && n == 0) {   /* nothing came: not a close */
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  rc = qs_conn_input(lc->c, p, n);
+  if (rc != QS_OK) return fail_conn(L, lc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* conn:txn_state() -> a qs_txn_state number: core.txn_states names them. */
 static int conn_txn_state(lua_State *L) {
   lconn *lc = open_conn(L, 1);
@@ -870,6 +914,9 @@ static const luaL_Reg conn_methods[] = {
   {"set_waiter", conn_set_waiter},
   {"waiter", conn_waiter},
   {"pending", conn_pending},
+  {"io_output", conn_io_output},
+  {"io_done", conn_io_done},
+  {"io_input", conn_io_input},
   {"notices", conn_notices},
   {"exec", conn_exec},
   {"begin", conn_begin},

@@ -43,6 +43,10 @@ static int grow(qs_buf *b, size_t extra) {
   return QS_OK;
 }
 
+/* qs_buf_reserve: room for extra more bytes (and the terminator) without
+** another allocation: a reader writes into p + len, then raises len. */
+int qs_buf_reserve(qs_buf *b, size_t extra) { return grow(b, extra); }
+
 /* qs_buf_append: appends n bytes; QS_NOMEM (and sticky failure) otherwise. */
 int qs_buf_append(qs_buf *b, const char *s, size_t n) {
   if (grow(b, n) != QS_OK) return QS_NOMEM;

@@ -183,6 +183,17 @@ static int await_io(qs_conn *c) {
     double timeout;
     struct pollfd pfd;
     events = qs_conn_wait(c, &fd, &timeout);
+    if (events != 0 && fd < 0 && c->drv->xOutput) {
+      /* the caller's transport (a cosocket) must move the bytes: nothing to
+      ** poll here, and the operation cannot go on; no half-done operation
+      ** survives on the connection */
+      qs_conn_close(c);
+      qs_error_set(&c->err, QS_MISUSE, "this %s connection runs over an external transport "
+                   "(an OpenResty cosocket): it works in non-blocking mode only, its "
+                   "transport moving the bytes; connection closed", c->drv->zName);
+      c->err.invalidated = 1;
+      return QS_MISUSE;
+    }
     if (events == 0 || fd < 0)
       return qs_error_set(&c->err, QS_INTERNAL, "the %s driver waits for nothing it can name",
                           c->drv->zName);
@@ -249,6 +260,24 @@ int qs_conn_wait(const qs_conn *c, int *fd, double *timeout) {
   }
   *timeout = left;
   return events;
+}
+
+size_t qs_conn_output(qs_conn *c, const char **p) {
+  *p = NULL;
+  if (c->d == NULL || c->drv->xOutput == NULL) return 0;
+  return c->drv->xOutput(c->d, p);
+}
+
+void qs_conn_output_done(qs_conn *c, size_t n) {
+  if (c->d != NULL && c->drv->xOutputDone != NULL) c->drv->xOutputDone(c->d, n);
+}
+
+int qs_conn_input(qs_conn *c, const char *p, size_t n) {
+  if (c->d == NULL) return closed_error(c);
+  if (c->drv->xInput == NULL)
+    return qs_error_set(&c->err, QS_MISUSE, "the %s driver has no external transport to "
+                        "give bytes to", c->drv->zName);
+  return c->drv->xInput(c->d, p, n, &c->err);
 }
 
 /*

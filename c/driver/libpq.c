@@ -1226,5 +1226,5 @@ const qs_driver qs_libpq_driver = {
   xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
-  xSetTimeout, xCancel,
+  xSetTimeout, xCancel, NULL, NULL, NULL,
 };

@@ -1049,5 +1049,5 @@ const qs_driver qs_mariadb_driver = {
   QS_DRIVER_VERSION, "mysql", 0, 0,
   xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
-  xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel,
+  xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel, NULL, NULL, NULL,
 };

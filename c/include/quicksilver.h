@@ -123,6 +123,8 @@ void qs_buf_init(qs_buf *b);
 void qs_buf_free(qs_buf *b);
 void qs_buf_reset(qs_buf *b);
 int qs_buf_append(qs_buf *b, const char *s, size_t n);
+/* Room for extra more bytes at p + len (a reader fills them, then raises len). */
+int qs_buf_reserve(qs_buf *b, size_t extra);
 int qs_buf_puts(qs_buf *b, const char *s);
 int qs_buf_putc(qs_buf *b, char c);
 int qs_buf_printf(qs_buf *b, const char *fmt, ...)
@@ -174,16 +176,17 @@ typedef struct qs_value {
 typedef struct qs_dconn qs_dconn;   /* a driver's connection, opaque */
 typedef struct qs_dstmt qs_dstmt;   /* a driver's prepared statement, opaque */
 
-#define QS_DRIVER_VERSION 4
+#define QS_DRIVER_VERSION 5
 /* The registry key driver modules register under; it changes with the
 ** table's layout, so a driver built for another layout is never found. */
-#define QS_DRIVER_REGISTRY "quicksilver.drivers.v4"
+#define QS_DRIVER_REGISTRY "quicksilver.drivers.v5"
 
 /* What an operation waits for (xWait, qs_conn_wait) and what a wait saw
 ** (xReady, qs_conn_ready): bits. */
 #define QS_WAIT_READ    1
 #define QS_WAIT_WRITE   2
 #define QS_WAIT_TIMEOUT 4   /* the wait's time ran out (xReady, qs_conn_ready only) */
+#define QS_WAIT_TLS     8   /* an external transport must become TLS now (below) */
 
 typedef struct qs_driver {
   int iVersion;                       /* QS_DRIVER_VERSION */
@@ -238,6 +241,16 @@ typedef struct qs_driver {
   ** send it from elsewhere (a thread holding copies of what it needs), so
   ** that a coroutine scheduler's thread never waits for it. */
   int (*xCancel)(qs_dconn *c, int detached, qs_error *err);
+  /* An external transport (the wire drivers' option transport=external:
+  ** an OpenResty cosocket): the driver owns no socket and xWait reports fd
+  ** -1. While an operation waits, the caller sends the bytes xOutput shows
+  ** (and says how many went with xOutputDone), hands what it received to
+  ** xInput (n 0: the peer closed), upgrades the transport to TLS when the
+  ** wait says QS_WAIT_TLS, then calls xReady and the operation again as
+  ** usual. NULL for drivers without one. */
+  size_t (*xOutput)(qs_dconn *c, const char **p);
+  void (*xOutputDone)(qs_dconn *c, size_t n);
+  int (*xInput)(qs_dconn *c, const char *p, size_t n, qs_error *err);
 } qs_driver;
 
 /* The SQLite driver, always built into the core. */
@@ -340,6 +353,16 @@ int qs_conn_busy(const qs_conn *c);
 ** nothing), its socket in *fd and in *timeout the seconds left before its
 ** deadline (statement timeout or the driver's own; < 0: none). */
 int qs_conn_wait(const qs_conn *c, int *fd, double *timeout);
+/* A connection over an external transport (its driver's xOutput; opened
+** with transport=external): it works in non-blocking mode only, its wait
+** reports fd -1, and the caller moves the bytes with these between the
+** QS_WAITs (see xOutput in the driver table). qs_conn_output: the bytes to
+** send now (0: none); qs_conn_output_done: n of them went; qs_conn_input:
+** bytes received (n 0: the peer closed). A connection that is not
+** external: 0 and QS_MISUSE. */
+size_t qs_conn_output(qs_conn *c, const char **p);
+void qs_conn_output_done(qs_conn *c, size_t n);
+int qs_conn_input(qs_conn *c, const char *p, size_t n);
 /* What the wait saw (QS_WAIT_* bits; QS_WAIT_TIMEOUT when its time ran
 ** out). Past a statement's deadline the cancel is sent (detached in
 ** non-blocking mode) and a grace period begins; past that, the connection

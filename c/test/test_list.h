@@ -90,4 +90,8 @@
   X(pgwire_command_tags)     \
   X(pgwire_error_fields)     \
   X(pgwire_auth_requests)    \
-  X(pgwire_extended_replies)
+  X(pgwire_extended_replies) \
+  X(wire_io_own_socket)       \
+  X(wire_io_refused_and_unresolvable) \
+  X(wire_io_external)         \
+  X(wire_io_external_streaming)
