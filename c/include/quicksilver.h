@@ -259,6 +259,10 @@ extern const qs_driver qs_sqlite3_driver;
 ** built with them): c/driver/libpq.c and c/driver/mariadb.c. */
 extern const qs_driver qs_libpq_driver;
 extern const qs_driver qs_mariadb_driver;
+/* The MySQL/MariaDB wire driver ("mywire"), built into the core: the
+** protocol spoken by the core itself (c/driver/wire_my.c), over its own
+** socket or a transport the caller owns (an OpenResty cosocket). */
+extern const qs_driver qs_wire_my_driver;
 
 /*
 ** Connections. A qs_conn wraps a driver connection with a bounded cache of
