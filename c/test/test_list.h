@@ -105,4 +105,5 @@
   X(mywire_prepare_and_columns) \
   X(mywire_text_rows)         \
   X(mywire_binary_rows)       \
-  X(mywire_temporal_values)
+  X(mywire_temporal_values)   \
+  X(mywire_recorded_session)

@@ -700,3 +700,182 @@ TEST_IMPL(mywire_temporal_values) {
   qs_error_clear(&err);
   return 0;
 }
+
+/* What MariaDB 10.11.19 sent (recorded through a proxy) for: connect as
+** qs (mysql_native_password), COM_STMT_PREPARE of "SELECT ? AS i, CAST(-1.5
+** AS DOUBLE) AS d, CAST('2024-02-29 01:02:03.25' AS DATETIME(2)) AS dt,
+** CAST('-01:02:03' AS TIME) AS t, 'h\xc3\xa9' AS s, X'00ff' AS b, NULL AS n,
+** CAST(12.5 AS DECIMAL(5,2)) AS m, CAST(18446744073709551615 AS UNSIGNED) AS
+** u", its COM_STMT_EXECUTE with 7: greeting, OK; prepare OK, 1 parameter
+** and 9 column definitions (DEPRECATE_EOF: no EOF packets); column count, 9
+** definitions, one binary row, the OK that ends the result. */
+static const char recorded[] =
+    "\x64\x00\x00\x00\x0a\x35\x2e\x35\x2e\x35\x2d\x31\x30\x2e\x31\x31"
+    "\x2e\x31\x39\x2d\x4d\x61\x72\x69\x61\x44\x42\x2d\x30\x2b\x64\x65"
+    "\x62\x31\x32\x75\x31\x00\x25\x07\x00\x00\x67\x4a\x7d\x58\x7c\x2a"
+    "\x58\x5b\x00\xfe\xf7\xe0\x02\x00\xff\x81\x15\x00\x00\x00\x00\x00"
+    "\x00\x1d\x00\x00\x00\x44\x22\x77\x58\x30\x26\x6b\x6a\x55\x47\x47"
+    "\x6b\x00\x6d\x79\x73\x71\x6c\x5f\x6e\x61\x74\x69\x76\x65\x5f\x70"
+    "\x61\x73\x73\x77\x6f\x72\x64\x00\x07\x00\x00\x02\x00\x00\x00\x02"
+    "\x00\x00\x00\x0c\x00\x00\x01\x00\x38\x04\x00\x00\x09\x00\x01\x00"
+    "\x00\x00\x00\x17\x00\x00\x02\x03\x64\x65\x66\x00\x00\x00\x01\x69"
+    "\x00\x0c\x3f\x00\x00\x00\x00\x00\x06\x80\x00\x00\x00\x00\x17\x00"
+    "\x00\x03\x03\x64\x65\x66\x00\x00\x00\x01\x69\x00\x0c\x3f\x00\x00"
+    "\x00\x00\x00\x06\x80\x00\x00\x00\x00\x17\x00\x00\x04\x03\x64\x65"
+    "\x66\x00\x00\x00\x01\x64\x00\x0c\x3f\x00\x16\x00\x00\x00\x05\x80"
+    "\x00\x1f\x00\x00\x18\x00\x00\x05\x03\x64\x65\x66\x00\x00\x00\x02"
+    "\x64\x74\x00\x0c\x3f\x00\x16\x00\x00\x00\x0c\x80\x00\x02\x00\x00"
+    "\x17\x00\x00\x06\x03\x64\x65\x66\x00\x00\x00\x01\x74\x00\x0c\x3f"
+    "\x00\x0a\x00\x00\x00\x0b\x80\x00\x00\x00\x00\x17\x00\x00\x07\x03"
+    "\x64\x65\x66\x00\x00\x00\x01\x73\x00\x0c\x2d\x00\x08\x00\x00\x00"
+    "\xfd\x01\x00\x27\x00\x00\x17\x00\x00\x08\x03\x64\x65\x66\x00\x00"
+    "\x00\x01\x62\x00\x0c\x3f\x00\x02\x00\x00\x00\xfd\xa1\x00\x00\x00"
+    "\x00\x17\x00\x00\x09\x03\x64\x65\x66\x00\x00\x00\x01\x6e\x00\x0c"
+    "\x3f\x00\x00\x00\x00\x00\x06\x80\x00\x00\x00\x00\x17\x00\x00\x0a"
+    "\x03\x64\x65\x66\x00\x00\x00\x01\x6d\x00\x0c\x3f\x00\x07\x00\x00"
+    "\x00\xf6\x81\x00\x02\x00\x00\x17\x00\x00\x0b\x03\x64\x65\x66\x00"
+    "\x00\x00\x01\x75\x00\x0c\x3f\x00\x14\x00\x00\x00\x08\xa1\x00\x00"
+    "\x00\x00\x01\x00\x00\x01\x09\x17\x00\x00\x02\x03\x64\x65\x66\x00"
+    "\x00\x00\x01\x69\x00\x0c\x3f\x00\x15\x00\x00\x00\x08\x81\x00\x00"
+    "\x00\x00\x17\x00\x00\x03\x03\x64\x65\x66\x00\x00\x00\x01\x64\x00"
+    "\x0c\x3f\x00\x16\x00\x00\x00\x05\x80\x00\x1f\x00\x00\x18\x00\x00"
+    "\x04\x03\x64\x65\x66\x00\x00\x00\x02\x64\x74\x00\x0c\x3f\x00\x16"
+    "\x00\x00\x00\x0c\x80\x00\x02\x00\x00\x17\x00\x00\x05\x03\x64\x65"
+    "\x66\x00\x00\x00\x01\x74\x00\x0c\x3f\x00\x0a\x00\x00\x00\x0b\x80"
+    "\x00\x00\x00\x00\x17\x00\x00\x06\x03\x64\x65\x66\x00\x00\x00\x01"
+    "\x73\x00\x0c\x2d\x00\x08\x00\x00\x00\xfd\x01\x00\x27\x00\x00\x17"
+    "\x00\x00\x07\x03\x64\x65\x66\x00\x00\x00\x01\x62\x00\x0c\x3f\x00"
+    "\x02\x00\x00\x00\xfd\xa1\x00\x00\x00\x00\x17\x00\x00\x08\x03\x64"
+    "\x65\x66\x00\x00\x00\x01\x6e\x00\x0c\x3f\x00\x00\x00\x00\x00\x06"
+    "\x80\x00\x00\x00\x00\x17\x00\x00\x09\x03\x64\x65\x66\x00\x00\x00"
+    "\x01\x6d\x00\x0c\x3f\x00\x07\x00\x00\x00\xf6\x81\x00\x02\x00\x00"
+    "\x17\x00\x00\x0a\x03\x64\x65\x66\x00\x00\x00\x01\x75\x00\x0c\x3f"
+    "\x00\x14\x00\x00\x00\x08\xa1\x00\x00\x00\x00\x3d\x00\x00\x0b\x00"
+    "\x00\x01\x07\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    "\xf8\xbf\x0b\xe8\x07\x02\x1d\x01\x02\x03\x90\xd0\x03\x00\x08\x01"
+    "\x00\x00\x00\x00\x01\x02\x03\x03\x68\xc3\xa9\x02\x00\xff\x05\x31"
+    "\x32\x2e\x35\x30\xff\xff\xff\xff\xff\xff\xff\xff\x07\x00\x00\x0c"
+    "\xfe\x00\x00\x02\x00\x00\x00";
+
+/* Walks the recorded stream packet by packet, fed in pieces of step bytes
+** (1: a byte at a time), checking what each packet says. */
+static int walk_recorded(size_t step) {
+  qs_error err = {0};
+  qs_buf join;
+  const size_t total = sizeof recorded - 1;
+  size_t have = 0, at = 0;
+  int packet = 0;
+  uint8_t seq = 0;
+  qs_my_column cols[9];
+  qs_my_cell cells[9];
+  qs_buf_init(&join);
+  while (at < total) {
+    qs_my_span pl, in;
+    size_t used, need;
+    int rc;
+    /* the bytes "received" so far, from an exact-size copy */
+    in = exact(recorded + at, have - at);
+    rc = qs_my_next(in.p, in.n, &seq, &join, &pl, &used, &need, &err);
+    if (rc == QS_WAIT) {
+      ASSERT(need > 0);
+      ASSERT(have < total);
+      have = have + step < total ? have + step : total;
+      continue;
+    }
+    ASSERT_EQ(rc, QS_OK);
+    at += used;
+    switch (packet) {
+      case 0: {   /* the greeting */
+        qs_my_handshake h;
+        ASSERT_EQ(qs_my_parse_handshake(&pl, &h, &err), QS_OK);
+        ASSERT(SPAN_IS(h.server_version, "5.5.5-10.11.19-MariaDB-0+deb12u1"));
+        ASSERT_EQ(h.scramble_len, 20u);
+        ASSERT(SPAN_IS(h.plugin, "mysql_native_password"));
+        ASSERT(h.capabilities & QS_MY_CLIENT_DEPRECATE_EOF);
+        seq = 2;   /* our response went out as 1 */
+        break;
+      }
+      case 1: {   /* authentication OK */
+        qs_my_ok ok;
+        ASSERT_EQ(qs_my_parse_ok(&pl, &ok, &err), QS_OK);
+        ASSERT(ok.status & QS_MY_STATUS_AUTOCOMMIT);
+        seq = 1;   /* the prepare went out as 0 */
+        break;
+      }
+      case 2: {
+        qs_my_prepare_ok p;
+        ASSERT_EQ(qs_my_parse_prepare_ok(&pl, &p, &err), QS_OK);
+        ASSERT_EQ(p.ncols, 9u);
+        ASSERT_EQ(p.nparams, 1u);
+        break;
+      }
+      case 13: {
+        unsigned n;
+        ASSERT_EQ(qs_my_parse_column_count(&pl, &n, &err), QS_OK);
+        ASSERT_EQ(n, 9u);
+        break;
+      }
+      case 23: {   /* the row */
+        qs_value v;
+        char scratch[9][QS_MY_SCRATCH];
+        ASSERT_EQ(qs_my_parse_binary_row(&pl, 9, cols, cells, &err), QS_OK);
+        qs_my_binary_value(&cols[0], &cells[0], &v, scratch[0]);
+        ASSERT(v.type == QS_TINT && v.u.i == 7);
+        qs_my_binary_value(&cols[1], &cells[1], &v, scratch[1]);
+        ASSERT(v.type == QS_TFLOAT && v.u.f == -1.5);
+        qs_my_binary_value(&cols[2], &cells[2], &v, scratch[2]);
+        ASSERT(TEXT_IS(v, "2024-02-29 01:02:03.25"));
+        qs_my_binary_value(&cols[3], &cells[3], &v, scratch[3]);
+        ASSERT(TEXT_IS(v, "-01:02:03"));
+        qs_my_binary_value(&cols[4], &cells[4], &v, scratch[4]);
+        ASSERT(TEXT_IS(v, "h\xc3\xa9"));
+        qs_my_binary_value(&cols[5], &cells[5], &v, scratch[5]);
+        ASSERT(v.type == QS_TBLOB && v.u.s.n == 2 && memcmp(v.u.s.p, "\x00\xff", 2) == 0);
+        qs_my_binary_value(&cols[6], &cells[6], &v, scratch[6]);
+        ASSERT(v.type == QS_TNULL);
+        qs_my_binary_value(&cols[7], &cells[7], &v, scratch[7]);
+        ASSERT(TEXT_IS(v, "12.50"));
+        qs_my_binary_value(&cols[8], &cells[8], &v, scratch[8]);
+        ASSERT(v.type == QS_TINT && v.u.i == -1);   /* 2^64 - 1: its bit pattern, as libmariadb */
+        break;
+      }
+      case 24: {   /* the end of the result: an OK under DEPRECATE_EOF */
+        qs_my_ok end;
+        ASSERT(qs_my_is_eof(&pl));
+        ASSERT_EQ(qs_my_parse_end(&pl, &end, &err), QS_OK);
+        ASSERT(!(end.status & QS_MY_STATUS_MORE_RESULTS));
+        break;
+      }
+      default: {
+        qs_my_column c;
+        if (packet == 3) {   /* the parameter's definition */
+          ASSERT_EQ(qs_my_parse_column(&pl, &c, &err), QS_OK);
+          ASSERT_EQ(c.type, (unsigned)QS_MY_TYPE_NULL);   /* MariaDB types no parameter at prepare */
+        } else if (packet >= 4 && packet <= 12) {   /* the prepare's columns */
+          ASSERT_EQ(qs_my_parse_column(&pl, &c, &err), QS_OK);
+        } else {   /* 14..22: the execute's columns */
+          ASSERT(packet >= 14 && packet <= 22);
+          ASSERT_EQ(qs_my_parse_column(&pl, &cols[packet - 14], &err), QS_OK);
+        }
+        break;
+      }
+    }
+    if (packet == 12) seq = 1;   /* the execute went out as 0 */
+    packet++;
+  }
+  ASSERT_EQ(packet, 25);
+  ASSERT_EQ(cols[2].type, (unsigned)QS_MY_TYPE_DATETIME);
+  ASSERT_EQ(cols[2].decimals, 2u);
+  ASSERT_EQ(cols[5].charset, 63u);
+  qs_buf_free(&join);
+  release_exact();
+  qs_error_clear(&err);
+  return 0;
+}
+
+TEST_IMPL(mywire_recorded_session) {
+  ASSERT_EQ(walk_recorded(100000), 0);
+  ASSERT_EQ(walk_recorded(7), 0);
+  ASSERT_EQ(walk_recorded(1), 0);
+  return 0;
+}
