@@ -106,4 +106,7 @@
   X(mywire_text_rows)         \
   X(mywire_binary_rows)       \
   X(mywire_temporal_values)   \
-  X(mywire_recorded_session)
+  X(mywire_recorded_session)   \
+  X(wire_my_native_login)     \
+  X(wire_my_caching_sha2_login) \
+  X(wire_my_statements)
