@@ -59,6 +59,8 @@ build = {
         "c/orm/layout.c",
         "c/orm/load.c",
         "c/orm/uow.c",
+        "c/protocol/auth.c",
+        "c/protocol/digest.c",
         "c/protocol/mywire.c",
         "c/protocol/pgwire.c",
       },
