@@ -309,8 +309,11 @@ static int next_packet(qs_dconn *c, qs_my_span *pl, qs_error *err) {
 /* A server ERR packet as the driver's error (the command is over; the
 ** connection stays usable unless the error says it is gone). */
 static int server_error(qs_dconn *c, const qs_my_span *pl, qs_error *err) {
-  int rc = qs_my_err_to_error(pl, err);
-  if (rc == QS_INTERFACE && err->driver_code == 0) return protocol_fail(c, rc, err);
+  qs_my_err e;
+  int rc = qs_my_parse_err(pl, &e, err);
+  if (rc != QS_OK) return protocol_fail(c, rc, err);
+  rc = qs_my_err_to_error(pl, err);
+  if (err->invalidated) c->op = OP_BROKEN;   /* the server ends the session (KILL, shutdown) */
   return rc;
 }
 
