@@ -160,12 +160,13 @@ run_program() {
   fi
 }
 
-# run_async BACKEND: the coroutine specs (spec/async/) on a server, in Lua 5.4
+# run_async BACKEND [LABEL]: the coroutine specs (spec/async/) on a server, in Lua 5.4
 # (built-in loop, cqueues, luv) and in LuaJIT (the schedulers installed there).
 run_async() {
-  run_busted "$lua_name async on $1" "$LUA_CPATH_DEV" env QS_BACKEND="$1" $RUN_PREFIX $VG "$LUA" --async
+  local what=${2:-$1}   # the label: the backend, or what else it says (the driver)
+  run_busted "$lua_name async on $what" "$LUA_CPATH_DEV" env QS_BACKEND="$1" $RUN_PREFIX $VG "$LUA" --async
   if [ -n "${JIT_MODULE:-}" ]; then
-    run_busted "luajit async on $1" "$(pwd)/$BUILD/jit/?.so;;" env QS_BACKEND="$1" luajit --async
+    run_busted "luajit async on $what" "$(pwd)/$BUILD/jit/?.so;;" env QS_BACKEND="$1" luajit --async
   fi
 }
 
@@ -204,6 +205,13 @@ for backend in $backends; do
       run_async mysql
       run_program "timeouts and cancels on mysql" cancel_server "$QS_MYSQL_URL" mysql HOST PORT USER PASSWORD DB
       run_program "the mysql driver as steps" my_steps_server "$QS_MYSQL_URL" HOST PORT USER PASSWORD DB
+      # the wire driver (mywire, c/driver/wire_my.c) through the backend and coroutine
+      # suites once more: the same specs, a mysql+wire:// URL
+      wire_url=$(echo "$QS_MYSQL_URL" | sed -E 's|^[a-z]+(\+[a-z]+)?://|mysql+wire://|')
+      QS_BACKEND=mysql run_busted "$lua_name on mysql (wire driver)" "$LUA_CPATH_DEV" env QS_BACKEND=mysql \
+        QS_MYSQL_URL="$wire_url" $RUN_PREFIX $VG "$LUA" --backend
+      QS_MYSQL_URL="$wire_url" run_async mysql "mysql (wire driver)"
+      run_program "timeouts and cancels on mysql (wire driver)" cancel_server "$QS_MYSQL_URL" mywire HOST PORT USER PASSWORD DB
       ;;
     *) echo "unknown backend '$backend' in QS_BACKENDS"; failed=$((failed + 1)) ;;
   esac
