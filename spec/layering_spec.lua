@@ -40,6 +40,8 @@ local function layer(name)
   if name:find("^quicksilver%.async%.") then return 1, "base" end
   if name:find("^quicksilver%.sql%.") or name:find("^quicksilver%.dialects") then return 2, "sql" end
   if name:find("^quicksilver%.engine%.") or name:find("^quicksilver%.schema") then return 3, "engine" end
+  -- the OpenResty glue: a pool the engine puts in front of its own under ngx_lua
+  if name == "quicksilver.ngx" or name:find("^quicksilver%.ngx%.") then return 3, "engine" end
   if name:find("^quicksilver%.orm") or name:find("^quicksilver%.ext") then return 4, "orm" end
   if name:find("^quicksilver%.migrate") or name:find("^quicksilver%.cli") then return 5, "tools" end
   if name == "quicksilver" then return 4, "facade" end
