@@ -35,7 +35,6 @@ local M = {}
 local drive = waiting.drive
 local os_time = os.time
 local format = string.format
-local co_status, co_running = coroutine.status, coroutine.running
 local TXN_NONE = core.txn_states.none
 local DEFAULTS = core.pool_defaults()
 local newproxy = rawget(_G, "newproxy")   -- LuaJIT's: a userdata with __gc
@@ -130,9 +129,9 @@ function M.wrap(blocking, spec)
   self._connect_timeout = tonumber(args.connect_timeout) or CONNECT_TIMEOUT
   self._idle = {}   -- slots whose cosocket sits in nginx's keepalive pool, newest last
   self._out = 0     -- slots taken (checked out, or handed to a waiter)
-  -- checked-out records -> the coroutine that took them, both weak: a
-  -- request that died holding one leaves a dead (or collected) coroutine
-  self._held = setmetatable({}, {__mode = "kv"})
+  -- the checked-out records (weak: a request that died holding one
+  -- leaves it unreachable, and its guard gives the slot back)
+  self._held = setmetatable({}, {__mode = "k"})
   self._pid = nil   -- the worker whose state this is (built lazily, after fork)
   blocking._event_parent = self   -- listeners on engine.pool hear both pools
   return self
@@ -145,7 +144,7 @@ function CosocketPool:_worker(ngx)
   if self._pid ~= pid then
     self._pid = pid
     self._idle, self._out, self._sem = {}, 0, nil
-    self._held = setmetatable({}, {__mode = "kv"})
+    self._held = setmetatable({}, {__mode = "k"})
   end
 end
 
@@ -161,16 +160,22 @@ function CosocketPool:_semaphore()
 end
 
 -- A checkout that finds every slot taken: records of requests that died
--- holding one (an error between checkout and checkin: nginx closed their
--- cosockets, nobody can check them in) are unreachable, and their guards
--- give the slots back when collected. Collect only when one may exist.
+-- holding one (an error between checkout and checkin) can never be checked
+-- in, and are unreachable once nginx finished their request; their guards
+-- give the slots back when collected. A full collection runs only when one
+-- may exist: a held record whose cosocket reports "closed" (nginx closes a
+-- request's cosockets when it ends; a transport error closes one too, which
+-- costs a collection for nothing) or one collected already. (The holder's
+-- coroutine cannot tell: ngx_lua reuses coroutines for later requests.)
 function CosocketPool:_reclaim()
-  local n, dead = 0, false
-  for _, co in pairs(self._held) do
+  local n, suspect = 0, false
+  for rec in pairs(self._held) do
     n = n + 1
-    if co_status(co) == "dead" then dead = true end
+    local sock = rec._sock
+    local ok, times = pcall(sock.getreusedtimes, sock)
+    if ok and times == nil then suspect = true end
   end
-  if dead or n < self._out then collectgarbage("collect") end
+  if suspect or n < self._out then collectgarbage("collect") end
 end
 
 -- Takes a slot, waiting (FIFO, ngx.semaphore) up to pool_timeout.
@@ -282,7 +287,7 @@ function CosocketPool:_record(slot, sock, W)
     pcall(pool._drop, pool, slot)
     pool:_release()
   end)
-  self._held[rec] = co_running()
+  self._held[rec] = true
   return rec
 end
 

@@ -15,7 +15,10 @@
 ---   /raw_error             a quicksilver error raised bare (ngx_lua's own logging)
 ---   /leak                  checks out a connection and dies without giving it back
 ---   /status                the pool's status line
----   /init_value            what init_by_lua read through the blocking driver
+---   /init_value            what init_by_lua read, and the kind of connection it had
+---   /init_worker_value     the same in init_worker_by_lua
+---   /kind                  the kind of connection a content handler gets
+---   /timer                 a query from an ngx.timer callback
 ---   /blocking/...          the same routes on an engine whose URL names the blocking
 ---                          driver (postgresql+libpq://): for the bench's comparison
 local qs = require("quicksilver")
@@ -61,9 +64,21 @@ function M.init(url, blocking_url)
   local md = models.Base.metadata
   md:drop_all(engines.main)
   md:create_all(engines.main)
+  -- which kind of connection each checkout got (listeners on engine.pool
+  -- hear the blocking pool's checkouts too)
+  qs.event.listen(engines.main.pool, "checkout", function(_, rec)
+    M.last_kind = rec.waiter and "cosocket" or "blocking"
+  end)
   M.init_value = engines.main:connect(function(conn)
     return conn:exec_driver_sql("SELECT 40 + 2"):scalar()
-  end)
+  end) .. " " .. M.last_kind
+end
+
+--- Called from init_worker_by_lua: no cosockets there, the blocking pool serves.
+function M.init_worker()
+  M.init_worker_value = engines.main:connect(function(conn)
+    return conn:exec_driver_sql("SELECT 40 + 3"):scalar()
+  end) .. " " .. M.last_kind
 end
 
 local function arg(name) return ngx.var["arg_" .. name] end
@@ -156,6 +171,29 @@ function routes.status(e) ngx.say(e.pool:status()) end
 
 function routes.init_value() ngx.say(tostring(M.init_value)) end
 
+function routes.init_worker_value() ngx.say(tostring(M.init_worker_value)) end
+
+function routes.kind(e)
+  e:connect(function(conn) conn:exec_driver_sql("SELECT 1") end)
+  ngx.say(M.last_kind)
+end
+
+-- a query from a timer (a phase with cosockets, no request)
+function routes.timer(e)
+  M.timer_value = nil
+  local ok, err = ngx.timer.at(0, function()
+    M.timer_value = e:connect(function(conn)
+      return conn:exec_driver_sql("SELECT 40 + 4"):scalar()
+    end) .. " " .. M.last_kind
+  end)
+  if not ok then error(err) end
+  for _ = 1, 100 do
+    if M.timer_value then break end
+    ngx.sleep(0.01)
+  end
+  ngx.say(tostring(M.timer_value))
+end
+
 --- The content handler: /[blocking/]route
 function M.route()
   local uri = ngx.var.uri
@@ -170,5 +208,7 @@ function M.route()
   if name == "raw_error" or name == "leak" then return fn(engines[which]) end
   return qsngx.run(fn, engines[which])
 end
+
+function M.engine() return engines.main end
 
 return M
