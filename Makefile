@@ -169,7 +169,8 @@ $(BUILD)/lua$(LUA_VERSION)-asan: spec/support/lua_asan.c
 # Debian packages the project needs; installed only when missing (apt-get update
 # runs only then), as root or through sudo.
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
-  libsqlite3-dev sqlite3 valgrind luajit2 libluajit2-5.1-dev lua-cqueues lua-luv libpq-dev postgresql libmariadb-dev mariadb-server
+  libsqlite3-dev sqlite3 valgrind luajit2 libluajit2-5.1-dev lua-cqueues lua-luv libpq-dev postgresql libmariadb-dev mariadb-server \
+  nginx-light libnginx-mod-http-lua
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

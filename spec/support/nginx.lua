@@ -16,6 +16,8 @@ local M = {}
 local ROOT = os.getenv("PWD") or "."
 local MODULES = os.getenv("QS_NGINX_MODULES") or "/usr/lib/nginx/modules"
 local NGINX = os.getenv("QS_NGINX") or "nginx"
+-- where nginx finds quicksilver/core.so: the LuaJIT build
+local CPATH = os.getenv("QS_NGINX_CPATH") or (ROOT .. "/build/jit")
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1")
@@ -65,7 +67,7 @@ function M.conf(prefix, opts)
     "  uwsgi_temp_path " .. prefix .. "/tmp/uwsgi;",
     "  scgi_temp_path " .. prefix .. "/tmp/scgi;",
     "  lua_package_path '" .. lua_path .. "';",
-    "  lua_package_cpath '" .. ROOT .. "/build/jit/?.so;;';",
+    "  lua_package_cpath '" .. CPATH .. "/?.so;;';",
     "  lua_socket_log_errors off;",
     "  keepalive_requests 100000;",
     opts.http or "",
