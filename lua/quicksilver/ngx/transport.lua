@@ -46,8 +46,13 @@ function M.waiter(cconn, sock, opts)
     pcall(cconn.io_input, cconn, nil)   -- the peer is gone: the driver reports it
     return true
   end
+  local set_ms   -- the cosocket's timeout now: set again only when it changes
   return function(_, events, timeout)
-    sock:settimeout(ms(timeout))
+    local t = ms(timeout)
+    if t ~= set_ms then
+      sock:settimeout(t)
+      set_ms = t
+    end
     if events == "tls" then
       local ok, err = sock:sslhandshake(false, opts.server_name, opts.ssl_verify and true or false)
       if not ok then return lost("TLS handshake: " .. tostring(err)) end

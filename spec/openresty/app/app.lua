@@ -52,13 +52,15 @@ local function define_models(backend)
   return {Base = Base, User = User, Address = Address, Item = Item, backend = backend}
 end
 
---- Called from init_by_lua: engines for url (and its blocking twin), the
---- schema made through the blocking driver (no cosockets in init).
-function M.init(url, blocking_url)
+--- Called from init_by_lua: engines for url (and its blocking twin), pools
+--- of pool_size (5) and no overflow, the schema made through the blocking
+--- driver (no cosockets in init).
+function M.init(url, blocking_url, pool_size)
   local backend = url:match("^(%a+)")
-  engines.main = qs.create_engine(url, {pool_size = 5, max_overflow = 0, pool_timeout = 3})
+  pool_size = pool_size or 5
+  engines.main = qs.create_engine(url, {pool_size = pool_size, max_overflow = 0, pool_timeout = 3})
   if blocking_url then
-    engines.blocking = qs.create_engine(blocking_url, {pool_size = 5, max_overflow = 0})
+    engines.blocking = qs.create_engine(blocking_url, {pool_size = pool_size, max_overflow = 0})
   end
   models = define_models(backend)
   local md = models.Base.metadata
