@@ -199,7 +199,10 @@ local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"
 local function zone(path)
   local dir, file = path:match("^c/([%w_]+)/([^/]+)$")
   if not dir then return nil end
-  if dir == "driver" then return LUA_FREE_DRIVERS[file] and "driver" or "driver_module" end
+  -- the wire drivers (wire_*.c/h: their byte pipe and protocol drivers) are Lua-free too
+  if dir == "driver" then
+    return (LUA_FREE_DRIVERS[file] or file:match("^wire_")) and "driver" or "driver_module"
+  end
   if dir == "test" then return nil end
   return dir   -- include, core, dialect, protocol, binding, compiler, orm
 end
@@ -210,9 +213,9 @@ local ALLOWED = {
   core = {system = true, include = true, core = true},   -- its own internal headers (clock.h)
   dialect = {system = true, include = true, dialect = true},
   protocol = {system = true, include = true, protocol = true},   -- the wire codecs (pgwire.h)
-  driver = {system = true, include = true},
+  driver = {system = true, include = true, protocol = true, driver = true},   -- wire drivers: codecs, pipe
   driver_module = {system = true, include = true, lua = true, driver_module = true},
-  binding = {system = true, include = true, lua = true, binding = true},
+  binding = {system = true, include = true, lua = true, binding = true, driver = true},
   compiler = {system = true, include = true, lua = true, binding = true, compiler = true},
   orm = {system = true, include = true, lua = true, binding = true, orm = true},
 }

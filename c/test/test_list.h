@@ -94,4 +94,15 @@
   X(wire_io_own_socket)       \
   X(wire_io_refused_and_unresolvable) \
   X(wire_io_external)         \
-  X(wire_io_external_streaming)
+  X(wire_io_external_streaming) \
+  X(mywire_framing)           \
+  X(mywire_lenenc)            \
+  X(mywire_handshake)         \
+  X(mywire_login_packets)     \
+  X(mywire_auth_packets)      \
+  X(mywire_ok_err_eof)        \
+  X(mywire_commands)          \
+  X(mywire_prepare_and_columns) \
+  X(mywire_text_rows)         \
+  X(mywire_binary_rows)       \
+  X(mywire_temporal_values)

@@ -210,6 +210,13 @@ for backend in $backends; do
       run_async mysql
       run_program "timeouts and cancels on mysql" cancel_server "$QS_MYSQL_URL" mysql HOST PORT USER PASSWORD DB
       run_program "the mysql driver as steps" my_steps_server "$QS_MYSQL_URL" HOST PORT USER PASSWORD DB
+      # the wire driver (mywire, c/driver/wire_my.c) through the backend and coroutine
+      # suites once more: the same specs, a mysql+wire:// URL
+      wire_url=$(echo "$QS_MYSQL_URL" | sed -E 's|^[a-z]+(\+[a-z]+)?://|mysql+wire://|')
+      QS_BACKEND=mysql run_busted "$lua_name on mysql (wire driver)" "$LUA_CPATH_DEV" env QS_BACKEND=mysql \
+        QS_MYSQL_URL="$wire_url" $RUN_PREFIX $VG "$LUA" --backend
+      QS_MYSQL_URL="$wire_url" run_async mysql
+      run_program "timeouts and cancels on mysql (wire driver)" cancel_server "$QS_MYSQL_URL" mywire HOST PORT USER PASSWORD DB
       ;;
     *) echo "unknown backend '$backend' in QS_BACKENDS"; failed=$((failed + 1)) ;;
   esac
