@@ -95,37 +95,60 @@ local function answers(port)
   return ok
 end
 
---- Starts nginx. opts: port (required), server (location blocks), http
---- (http-level directives), init (init_by_lua code), init_worker, env (names
---- of environment variables the workers see), workers (1), log_level.
----@return table server with stop(), log(), url(path), prefix, port
-function M.start(opts)
-  assert(opts.port, "nginx.start: a port is required")
-  local ok, out = sh("command -v " .. NGINX)
-  if not ok then error("nginx.start: nginx is not installed (" .. out .. ")", 2) end
-  if answers(opts.port) then
-    error("nginx.start: port " .. opts.port .. " is already taken", 2)
-  end
-  local prefix = os.tmpname()
-  os.remove(prefix)
-  assert(sh("mkdir -p " .. prefix .. "/conf " .. prefix .. "/logs " .. prefix .. "/tmp"))
-  write(prefix .. "/conf/nginx.conf", M.conf(prefix, opts))
+-- Starts nginx on prefix (conf/nginx.conf written) and waits for port.
+local function launch(prefix, port, level)
   local started, sout = sh(string.format("%s -p %s -c conf/nginx.conf -e %s/logs/error.log",
     NGINX, prefix, prefix))
-  local self = setmetatable({prefix = prefix, port = opts.port}, Server)
+  local self = setmetatable({prefix = prefix, port = port}, Server)
   if not started then
     local log = self:log()
     sh("rm -rf " .. prefix)
-    error("nginx did not start: " .. sout .. "\n" .. log, 2)
+    error("nginx did not start: " .. sout .. "\n" .. log, level + 1)
   end
   for _ = 1, 100 do
-    if answers(opts.port) then return self end
+    if answers(port) then return self end
     cqueues.sleep(0.05)
   end
   local log = self:log()
   self:stop()
-  error("nginx started but port " .. opts.port .. " does not answer:\n" .. log, 2)
+  error("nginx started but port " .. port .. " does not answer:\n" .. log, level + 1)
 end
+
+-- A new temporary prefix with conf/, logs/ and tmp/.
+local function new_prefix(port, level)
+  local ok, out = sh("command -v " .. NGINX)
+  if not ok then error("nginx.start: nginx is not installed (" .. out .. ")", level + 1) end
+  if answers(port) then
+    error("nginx.start: port " .. port .. " is already taken", level + 1)
+  end
+  local prefix = os.tmpname()
+  os.remove(prefix)
+  assert(sh("mkdir -p " .. prefix .. "/conf " .. prefix .. "/logs " .. prefix .. "/tmp"))
+  return prefix
+end
+
+--- Starts nginx. opts: port (required), server (location blocks), http
+--- (http-level directives), init (init_by_lua code), init_worker, env (names
+--- of environment variables the workers see), workers (1), log_level,
+--- app_dir (where the application's modules are: spec/openresty/app).
+---@return table server with stop(), log(), pid(), prefix, port
+function M.start(opts)
+  assert(opts.port, "nginx.start: a port is required")
+  local prefix = new_prefix(opts.port, 2)
+  write(prefix .. "/conf/nginx.conf", M.conf(prefix, opts))
+  return launch(prefix, opts.port, 2)
+end
+
+--- Starts nginx with a whole nginx.conf of the caller's (relative paths
+--- are the prefix's: logs/, tmp/), which must listen on port.
+function M.start_conf(text, port)
+  local prefix = new_prefix(port, 2)
+  write(prefix .. "/conf/nginx.conf", text)
+  return launch(prefix, port, 2)
+end
+
+--- The worktree (absolute), for configuration texts.
+M.ROOT = ROOT
 
 --- error.log so far.
 function Server:log()
