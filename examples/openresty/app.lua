@@ -18,13 +18,16 @@ local Note = Base:model("Note", {
 local engine, Session, sleep_sql
 
 --- init_by_lua: the engine (made once, in the master; every worker gets its
---- own pool of connections) and the schema.
+--- own pool of connections) and the schema. Through qsngx.run, a failure
+--- (the server is down, say) stops nginx with the error's whole text.
 function M.init(url)
-  assert(url, "set QS_DATABASE_URL (and name it in an `env` directive)")
-  engine = qs.create_engine(url, {pool_size = 10, max_overflow = 5, pool_timeout = 5})
-  Base.metadata:create_all(engine)
-  Session = orm.sessionmaker({bind = engine})
-  sleep_sql = url:find("^postgres") and "SELECT pg_sleep(1)" or "SELECT SLEEP(1)"
+  qsngx.run(function()
+    assert(url, "set QS_DATABASE_URL (and name it in an `env` directive)")
+    engine = qs.create_engine(url, {pool_size = 10, max_overflow = 5, pool_timeout = 5})
+    Base.metadata:create_all(engine)
+    Session = orm.sessionmaker({bind = engine})
+    sleep_sql = url:find("^postgres") and "SELECT pg_sleep(1)" or "SELECT SLEEP(1)"
+  end)
 end
 
 --- GET /notes?add=text: adds a note when asked, then lists them all.

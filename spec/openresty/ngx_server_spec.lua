@@ -42,9 +42,48 @@ local function body_of(status, body)
   return status, ((body or ""):gsub("%s+$", ""))
 end
 
+-- The PostgreSQL URL through the server's unix socket directory (servers.sh
+-- makes it), when the suite's own servers run.
+local function pg_unix_url(url)
+  local user, port, db = url:match("^postgresql://([^@:]+)[^@]*@[^:/]+:(%d+)/([^?]+)")
+  local dir = (os.getenv("QS_SERVERS_DIR") or "/tmp/quicksilver-servers") .. "/pg/sock"
+  return string.format("postgresql://%s@%s:%s/%s", user, dir:gsub("/", "%%2F"), port, db)
+end
+
 describe("OpenResty", function()
   it("has a server to run on (QS_PG_URL is set)", function()
     assert.is_truthy(os.getenv("QS_PG_URL"), "QS_PG_URL is not set: run through make test")
+  end)
+
+  it("reaches PostgreSQL through a unix socket directory (a unix: cosocket)", function()
+    if os.getenv("QS_SERVERS_OWNED") ~= "1" then
+      pending("needs servers started by spec/support/servers.sh (QS_SERVERS_OWNED=1)")
+      return
+    end
+    local url = pg_unix_url(assert(os.getenv("QS_PG_URL")))
+    local server = ngxs.start({port = PORT,
+      init = string.format('E = require("quicksilver").create_engine(%q)', url),
+      server = [[location / { content_by_lua_block { require("quicksilver.ngx").run(function()
+        ngx.say(E:connect(function(c) return c:exec_driver_sql("SELECT 40 + 2"):scalar() end))
+        ngx.say(E.pool:status())
+      end) } }]]})
+    local ok, err = pcall(function()
+      local status, body = ngxs.get(PORT, "/")
+      assert.equal(200, status, server:log())
+      assert.matches("^42\nCosocketPool", body)
+      assert.matches("1 idle", body)
+    end)
+    server:stop()
+    assert(ok, err)
+  end)
+
+  it("stops nginx with the whole text of an error raised in init_by_lua through run", function()
+    local ok, err = pcall(ngxs.start, {port = PORT, init = [[
+      require("quicksilver.ngx").run(function()
+        require("quicksilver").create_engine("postgresql://qs@127.0.0.1:1/nowhere"):connect()
+      end)]]})
+    assert.is_false(ok)
+    assert.matches("init_by_lua error: [^\n]*quicksilver: qs%.exc%.OperationalError: ", err)
   end)
 
   for _, b in ipairs(backends()) do
@@ -139,6 +178,10 @@ describe("OpenResty", function()
         assert.is_true(#nodb >= 3, "the no-database handler answered " .. #nodb .. " times")
         local worst = math.max(table.unpack(nodb))
         assert.is_true(worst < 0.15, "a no-database request waited " .. worst .. " s")
+      end)
+
+      it("stops a statement past its statement_timeout; the connection goes on", function()
+        assert.same({200, "OperationalError 5 fast"}, {get("/timeout")})
       end)
 
       it("logs a handler's quicksilver error with its class, message and SQL", function()

@@ -34,13 +34,21 @@ local function catch(err)
   return {err = err, traceback = traceback("", 2)}
 end
 
+-- The phases with a request to answer (the others, init and timers among
+-- them, have no response to end).
+local REQUEST_PHASES = {rewrite = true, server_rewrite = true, access = true, content = true}
+
 -- Logs a caught error and ends the request: 500 when the response has not
 -- started, else the connection is cut (the client sees a short response).
+-- Outside a request (init_by_lua, a timer) the error goes on as a string,
+-- which nginx logs in full where a table would read "unknown error".
 local function fail(caught)
   local ngx = rawget(_G, "ngx")
   local text = describe(caught.err)
-  if not ngx then error(text .. caught.traceback, 0) end
-  ngx.log(ngx.ERR, "quicksilver: unhandled error in ", ngx.var and ngx.var.request_uri or "?",
+  if not ngx or not REQUEST_PHASES[ngx.get_phase()] then
+    error("quicksilver: " .. text .. caught.traceback, 0)
+  end
+  ngx.log(ngx.ERR, "quicksilver: unhandled error in ", ngx.var.request_uri or "?",
     ": ", text, caught.traceback)
   if not ngx.headers_sent then
     return ngx.exit(ngx.HTTP_INTERNAL_SERVER_ERROR)
@@ -52,7 +60,9 @@ end
 --- error logged with ngx.log(ngx.ERR) (class, message, SQL, parameters,
 --- traceback) and the request ended with 500 (unless headers were sent:
 --- then the connection is cut). ngx.exit and ngx.redirect inside fn work as
---- usual.
+--- usual. Outside a request phase (init_by_lua, init_worker, a timer) the
+--- error is raised again as a string with the same text, so nginx's own
+--- log line shows it.
 ---@param fn function
 ---@return any ...
 function M.run(fn, ...)

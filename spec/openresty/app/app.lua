@@ -11,6 +11,7 @@
 ---   /orm/add?name=x&emails=a,b   ORM: a user with addresses in a session of its own
 ---   /orm/user?name=x       the user and its addresses (a relationship load)
 ---   /orm/dup?name=x        a flush that fails (the name is taken): rolled back, class returned
+---   /timeout               a statement past statement_timeout, then the connection again
 ---   /error                 a quicksilver error raised through qsngx.run: logged, 500
 ---   /raw_error             a quicksilver error raised bare (ngx_lua's own logging)
 ---   /leak                  checks out a connection and dies without giving it back
@@ -153,6 +154,22 @@ function routes.orm_dup(e)
   local n = s:scalar(qs.select(qs.func.count(models.User.id)))
   s:close()
   ngx.say(ok and "committed" or err.name, " ", n)
+end
+
+-- a statement past its statement_timeout: OperationalError, and the same
+-- connection answers next (PostgreSQL: the cancel goes out beside the
+-- cosocket; MariaDB: the server's own limit)
+function routes.timeout(e)
+  local sql = models.backend == "postgresql" and "SELECT pg_sleep(5)" or "SELECT SLEEP(5)"
+  local t0 = ngx.now()
+  local name, after = e:connect(function(conn)
+    conn:execution_options({statement_timeout = 0.3})
+    local ok, err = pcall(conn.exec_driver_sql, conn, sql)
+    conn:rollback()
+    return ok and "no error" or err.name, conn:exec_driver_sql("SELECT 5"):scalar()
+  end)
+  ngx.update_time()
+  ngx.say(name, " ", after, " ", ngx.now() - t0 < 3 and "fast" or "slow")
 end
 
 function routes.error(e)
