@@ -231,10 +231,15 @@ function CosocketPool:_connect(ngx, slot)
   local sock = ngx.socket.tcp()
   sock:settimeout(self._connect_timeout * 1000)
   local ok, err
+  local copts = slot.copts
+  if not copts then
+    copts = {pool = slot.key}
+    slot.copts = copts
+  end
   if self._port then
-    ok, err = sock:connect(self._host, self._port, {pool = slot.key})
+    ok, err = sock:connect(self._host, self._port, copts)
   else
-    ok, err = sock:connect(self._host, {pool = slot.key})
+    ok, err = sock:connect(self._host, copts)
   end
   if not ok then
     exc.raise(exc.OperationalError, format("cannot connect to %s%s: %s", self._host,
@@ -252,7 +257,7 @@ function CosocketPool:_start(slot, sock)
     close_quietly(sock)
     error(err, 0)
   end
-  local W = transport.waiter(cconn, sock, {server_name = self._tls_name})
+  local W, attach = transport.waiter(cconn, sock, {server_name = self._tls_name})
   cconn:set_waiter(W)
   local ok, cerr = drive(cconn, cconn:connect())
   if not ok then
@@ -269,24 +274,36 @@ function CosocketPool:_start(slot, sock)
     end
   end
   slot.cconn, slot.created, slot.info = cconn, os_time(), {}
+  slot.waiter, slot.attach = W, attach
   return W, true
 end
 
--- The record handed to the engine: the slot's connection with this
--- request's cosocket and waiter, and a guard that gives the slot back if
--- the record is lost (its request died before the checkin).
-function CosocketPool:_record(slot, sock, W)
-  local state = {armed = true}
+-- A slot's guard: collected with the slot when nothing reaches either any
+-- more, which for a checked-out slot means its record was lost (its request
+-- died before the checkin: an idle slot sits in the idle list). Then the
+-- slot's connection is closed and its place given back. One per slot.
+function CosocketPool:_guard(slot)
   local pool = self
-  local rec = {cconn = slot.cconn, created = slot.created, info = slot.info, waiter = W,
-    _slot = slot, _sock = sock, _state = state}
-  rec._guard = gc_guard(function()
-    if not state.armed then return end
+  slot.guard = gc_guard(function()
+    local state = slot.state
+    if not (state and state.armed) then return end
     state.armed = false
     pool._checkedout = pool._checkedout - 1
     pcall(pool._drop, pool, slot)
     pool:_release()
   end)
+end
+
+-- The record handed to the engine: the slot's connection with this
+-- request's cosocket and the slot's waiter (moved to that cosocket). Its
+-- state says whether it is still checked out (a second checkin of the
+-- same record does nothing, whoever holds the slot by then).
+function CosocketPool:_record(slot, sock)
+  local state = {armed = true}
+  slot.state = state
+  if not slot.guard then self:_guard(slot) end
+  local rec = {cconn = slot.cconn, created = slot.created, info = slot.info, waiter = slot.waiter,
+    _slot = slot, _sock = sock, _state = state, _guard = slot.guard}
   self._held[rec] = true
   return rec
 end
@@ -303,11 +320,11 @@ function CosocketPool:_session(ngx)
     local sock = self:_connect(ngx, slot)
     local c = slot.cconn
     if sock:getreusedtimes() > 0 and c and not c:closed() then
-      local W = transport.waiter(c, sock, {server_name = self._tls_name})
-      c:set_waiter(W)
-      if not self._pre_ping then return slot, sock, W, false end
+      slot.attach(sock)
+      c:set_waiter(slot.waiter)
+      if not self._pre_ping then return slot, sock, false end
       local ok, res = pcall(function() return drive(c, c:exec("SELECT 1")) end)
-      if ok and res then return slot, sock, W, false end
+      if ok and res then return slot, sock, false end
       -- the ping failed: the session is gone; a new one on a new socket
       close_quietly(sock)
       self:_drop(slot)
@@ -316,25 +333,25 @@ function CosocketPool:_session(ngx)
     -- the kept socket was closed meanwhile (idle timeout, server gone):
     -- sock is a new TCP connection under the slot's key; a new session on it
     self:_drop(slot)
-    local W = self:_start(slot, sock)
-    return slot, sock, W, true
+    self:_start(slot, sock)
+    return slot, sock, true
   end
   serial = serial + 1
   slot = {key = self._key .. serial}
   local sock = self:_connect(ngx, slot)
-  local W = self:_start(slot, sock)
-  return slot, sock, W, true
+  self:_start(slot, sock)
+  return slot, sock, true
 end
 
 function CosocketPool:_checkout_cosocket(ngx)
   self:_worker(ngx)
   self:_acquire()
-  local ok, slot, sock, W, fresh = pcall(self._session, self, ngx)
+  local ok, slot, sock, fresh = pcall(self._session, self, ngx)
   if not ok then
     self:_release()
     error(slot, 0)
   end
-  local rec = self:_record(slot, sock, W)
+  local rec = self:_record(slot, sock)
   if fresh and event.has(self, "connect") then event.fire(self, "connect", rec.cconn, rec) end
   return self:_fire_checkout(rec)
 end

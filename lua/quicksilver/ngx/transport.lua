@@ -33,20 +33,27 @@ end
 --- invalidated OperationalError); opts.on_error(err), when given, hears
 --- the cosocket's own message first. A timeout returns false, so the
 --- core's statement deadline (cancel, grace) runs as in any other waiter.
+--- The second result, attach(sock2), moves the waiter to another cosocket
+--- (the same session's socket in the next request: ngx/pool.lua keeps one
+--- waiter per connection).
 ---@param cconn userdata a quicksilver Connection opened with transport=external
 ---@param sock table an ngx.socket.tcp() object, connected
 ---@param opts? table server_name, ssl_verify, on_error
 ---@return fun(fd: integer, events: string, timeout: number|nil): boolean
+---@return fun(sock: table)
 function M.waiter(cconn, sock, opts)
   opts = opts or {}
   local on_error = opts.on_error
+  local set_ms   -- the cosocket's timeout now: set again only when it changes
+  local function attach(s)
+    sock, set_ms = s, nil
+  end
   local function lost(err)
     if on_error then on_error(err) end
     pcall(sock.close, sock)
     pcall(cconn.io_input, cconn, nil)   -- the peer is gone: the driver reports it
     return true
   end
-  local set_ms   -- the cosocket's timeout now: set again only when it changes
   return function(_, events, timeout)
     local t = ms(timeout)
     if t ~= set_ms then
@@ -80,7 +87,7 @@ function M.waiter(cconn, sock, opts)
     end
     if err == "timeout" then return false end   -- a receive timeout leaves the socket open
     return lost("receive: " .. tostring(err))
-  end
+  end, attach
 end
 
 return M
