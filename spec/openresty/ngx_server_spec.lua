@@ -26,7 +26,7 @@ local function backends()
 end
 
 local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
+  local p = io.popen("(" .. cmd .. ") 2>&1")
   local out = p:read("*a")
   local ok = p:close()
   return ok, out
@@ -226,6 +226,42 @@ describe("OpenResty", function()
         table.sort(results)
         assert.same({200, 200, 200, 200, 200, 500}, results, failed)
         assert.matches("qs.exc.TimeoutError: QueuePool limit of size 5 overflow 0 reached", server:log(), 1, true)
+      end)
+
+      -- (MariaDB's ssl=true path is the same transport branch; its server
+      -- runs without TLS here)
+      local tls_it = b.name == "postgresql" and it or function() end
+      tls_it("upgrades to TLS over the cosocket for sslmode=require", function()
+        if os.getenv("QS_SERVERS_OWNED") ~= "1" then
+          pending("needs servers started by spec/support/servers.sh (QS_SERVERS_OWNED=1)")
+          return
+        end
+        -- TLS on the running server for this test only (a throwaway certificate)
+        local data = (os.getenv("QS_SERVERS_DIR") or "/tmp/quicksilver-servers") .. "/pg/data"
+        local ok, out = sh(string.format("openssl req -new -x509 -days 1 -nodes -subj /CN=127.0.0.1 " ..
+          "-keyout %s/server.key -out %s/server.crt && chmod 600 %s/server.key && " ..
+          "{ [ \"$(id -u)\" != 0 ] || chown postgres:postgres %s/server.key %s/server.crt; }",
+          data, data, data, data, data))
+        assert.is_true(ok, out)
+        local qs = require("quicksilver")
+        local admin = qs.create_engine(b.url, {execution_options = {isolation_level = "AUTOCOMMIT"}})
+        local function set_ssl(on)
+          admin:connect(function(conn)
+            conn:exec_driver_sql(on and "ALTER SYSTEM SET ssl = on" or "ALTER SYSTEM RESET ssl")
+            conn:exec_driver_sql("SELECT pg_reload_conf()")
+          end)
+          sh("sleep 0.5")   -- the postmaster rereads its configuration
+        end
+        set_ssl(true)
+        local run_ok, err = pcall(function()
+          assert.same({200, "ssl true"}, {get("/ssl")})
+        end)
+        set_ssl(false)
+        admin:dispose()
+        assert(run_ok, err)
+        -- without TLS on the server, require fails with a clear error
+        assert.equal(500, (get("/ssl")))
+        assert.matches("quicksilver: unhandled error in /ssl: qs.exc.OperationalError: [^\n]*SSL", server:log())
       end)
 
       it("reconnects after a server restart", function()

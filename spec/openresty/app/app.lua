@@ -12,6 +12,7 @@
 ---   /orm/user?name=x       the user and its addresses (a relationship load)
 ---   /orm/dup?name=x        a flush that fails (the name is taken): rolled back, class returned
 ---   /timeout               a statement past statement_timeout, then the connection again
+---   /ssl                   PostgreSQL with sslmode=require: whether the session is encrypted
 ---   /error                 a quicksilver error raised through qsngx.run: logged, 500
 ---   /raw_error             a quicksilver error raised bare (ngx_lua's own logging)
 ---   /leak                  checks out a connection and dies without giving it back
@@ -56,8 +57,14 @@ end
 --- Called from init_by_lua: engines for url (and its blocking twin), pools
 --- of pool_size (5) and no overflow, the schema made through the blocking
 --- driver (no cosockets in init).
-function M.init(url, blocking_url, pool_size)
+function M.init(...)
+  -- through run: a failure stops nginx with its text, not "unknown error"
+  return qsngx.run(M._init, ...)
+end
+
+function M._init(url, blocking_url, pool_size)
   local backend = url:match("^(%a+)")
+  M.url = url
   pool_size = pool_size or 5
   engines.main = qs.create_engine(url, {pool_size = pool_size, max_overflow = 0, pool_timeout = 3})
   if blocking_url then
@@ -170,6 +177,18 @@ function routes.timeout(e)
   end)
   ngx.update_time()
   ngx.say(name, " ", after, " ", ngx.now() - t0 < 3 and "fast" or "slow")
+end
+
+-- PostgreSQL with sslmode=require on an engine of its own: whether the
+-- session is encrypted (the cosocket's sslhandshake)
+function routes.ssl()
+  local e = qs.create_engine(M.url .. "?sslmode=require", {pool_size = 1})
+  local ok, res = pcall(e.connect, e, function(conn)
+    return conn:exec_driver_sql("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"):scalar()
+  end)
+  e:dispose()
+  if not ok then error(res, 0) end
+  ngx.say("ssl ", tostring(res))
 end
 
 function routes.error(e)
