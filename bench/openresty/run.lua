@@ -27,6 +27,7 @@ local CLIENTS = 10
 local DOC = "docs/PERFORMANCE_OPENRESTY.md"
 
 local blocking_url = URL:gsub("^postgresql://", "postgresql+libpq://")
+local LOAD = sh("cut -d' ' -f1-3 /proc/loadavg")
 
 -- CLIENTS clients, each on its own keep-alive connection, GET path in a loop
 -- for SECONDS; with probe, one more client GETs /nodb every 10 ms and its
@@ -143,7 +144,10 @@ local lines = {
   "Reading it: with the blocking driver the worker serves one request at a time (10 sleeping",
   "clients give 1 / 0.2 = 5 requests/s, and every other request of the worker waits behind",
   "them); over cosockets the worker sleeps on all ten at once. The small-query figures",
-  "include the HTTP clients, which run on the same machine and share its cores.",
+  "include the HTTP clients, which run on the same machine and share its cores; the",
+  "per-round figures show how much other load on the machine moves them (load average at",
+  string.format("the start: %s), which is why the rounds are interleaved and only medians compared.",
+    LOAD),
   "",
 }
 local f = assert(io.open(DOC, "w"))
