@@ -193,7 +193,9 @@ end)
 
 local LUA_HEADERS = {["lua.h"] = true, ["lauxlib.h"] = true, ["lualib.h"] = true, ["luajit.h"] = true,
   ["luaconf.h"] = true, ["compat.h"] = true}
-local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"] = true}
+-- (pg_text: the text-format conversion libpq.c and wire_pg.c share)
+local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"] = true,
+  ["pg_text.c"] = true, ["pg_text.h"] = true}
 
 -- The zone of a file under c/ (nil: not checked).
 local function zone(path)
