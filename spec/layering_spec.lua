@@ -40,6 +40,8 @@ local function layer(name)
   if name:find("^quicksilver%.async%.") then return 1, "base" end
   if name:find("^quicksilver%.sql%.") or name:find("^quicksilver%.dialects") then return 2, "sql" end
   if name:find("^quicksilver%.engine%.") or name:find("^quicksilver%.schema") then return 3, "engine" end
+  -- the OpenResty glue: a pool the engine puts in front of its own under ngx_lua
+  if name == "quicksilver.ngx" or name:find("^quicksilver%.ngx%.") then return 3, "engine" end
   if name:find("^quicksilver%.orm") or name:find("^quicksilver%.ext") then return 4, "orm" end
   if name:find("^quicksilver%.migrate") or name:find("^quicksilver%.cli") then return 5, "tools" end
   if name == "quicksilver" then return 4, "facade" end
@@ -191,7 +193,9 @@ end)
 
 local LUA_HEADERS = {["lua.h"] = true, ["lauxlib.h"] = true, ["lualib.h"] = true, ["luajit.h"] = true,
   ["luaconf.h"] = true, ["compat.h"] = true}
-local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"] = true}
+-- (pg_text: the text-format conversion libpq.c and wire_pg.c share)
+local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"] = true,
+  ["pg_text.c"] = true, ["pg_text.h"] = true}
 
 -- The zone of a file under c/ (nil: not checked).
 local function zone(path)

@@ -281,6 +281,8 @@ int luaopen_quicksilver_core(lua_State *L) {
   }
   lua_pushlightuserdata(L, (void *)&qs_sqlite3_driver);
   lua_setfield(L, -2, qs_sqlite3_driver.zName);
+  lua_pushlightuserdata(L, (void *)&qs_pgwire_driver);
+  lua_setfield(L, -2, qs_pgwire_driver.zName);
   lua_pushlightuserdata(L, (void *)&qs_wire_my_driver);
   lua_setfield(L, -2, qs_wire_my_driver.zName);
   lua_pop(L, 1);

@@ -37,17 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Type OIDs from pg_type.h (stable across releases). */
-#define OID_BOOL 16
-#define OID_BYTEA 17
-#define OID_INT8 20
-#define OID_INT2 21
-#define OID_INT4 23
-#define OID_TEXT 25
-#define OID_OID 26
-#define OID_FLOAT4 700
-#define OID_FLOAT8 701
-#define OID_INTERVAL 1186
+#include "pg_text.h"
 
 /* SQLSTATEs the driver acts on. */
 #define SQLSTATE_INDETERMINATE_DATATYPE "42P18"    /* a parameter nothing types */
@@ -55,8 +45,7 @@
 /* Parameters made text one by one when the server cannot type them; the
 ** positions past it are left to fail. */
 #define MAX_UNTYPED_PARAMS 256
-/* Bytes of one numeric parameter's text (a long long or "%.17g"). */
-#define NUM_TEXT_SIZE 32
+#define NUM_TEXT_SIZE QS_PG_NUM_TEXT_SIZE
 /* Connection options passed through, besides the two the driver adds. */
 #define MAX_CONN_OPTIONS 36
 /* executemany: queries queued between two attempts to send and read, so
@@ -136,8 +125,7 @@ struct qs_dstmt {
   PGresult *res;
   int row, nrows, executed;
   unsigned epoch;            /* the connection's ddl_epoch when prepared */
-  unsigned char *bytes;      /* decoded bytea of the current column */
-  size_t bytes_cap;
+  qs_pg_bytes bytes;         /* decoded bytea of the current column */
 };
 
 static void notice_receiver(void *arg, const PGresult *res) {
@@ -559,7 +547,7 @@ static void free_stmt(qs_dstmt *s) {
   free_columns(s);
   free_params(s);
   free(s->given);
-  free(s->bytes);
+  free(s->bytes.p);
   free(s->sql);
   free(s);
 }
@@ -622,10 +610,10 @@ static int type_untyped(qs_dstmt *s, const PGresult *r) {
   if (s->given == NULL) {
     s->given = calloc(MAX_UNTYPED_PARAMS, sizeof(Oid));
     if (s->given == NULL) return 0;
-  } else if (s->given[k - 1] == OID_TEXT) {
+  } else if (s->given[k - 1] == QS_PG_OID_TEXT) {
     return 0;
   }
-  s->given[k - 1] = OID_TEXT;
+  s->given[k - 1] = QS_PG_OID_TEXT;
   if (k > s->ngiven) s->ngiven = k;
   return 1;
 }
@@ -741,12 +729,7 @@ static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
         break;
       case QS_TBOOL: s->values[i] = v->u.i ? "t" : "f"; break;
       case QS_TFLOAT:
-        /* seconds for an interval: its input takes no exponent (1e-07) */
-        if (s->paramtypes && s->paramtypes[i] == OID_INTERVAL &&
-            v->u.f < 1e15 && v->u.f > -1e15)
-          snprintf(num, NUM_TEXT_SIZE, "%.6f", v->u.f);
-        else
-          snprintf(num, NUM_TEXT_SIZE, "%.17g", v->u.f);
+        (void)qs__pg_float_text(s->paramtypes ? (uint32_t)s->paramtypes[i] : 0, v->u.f, num);
         s->values[i] = num;
         break;
       case QS_TTEXT:   /* Lua strings end in NUL, so the pointer is a C string */
@@ -870,113 +853,12 @@ static const char *xColumnName(qs_dstmt *s, int i) {
   return i >= 0 && i < s->ncols ? s->colnames[i] : NULL;
 }
 
-static int hexval(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
-/* An interval in the "postgres" output style (the connection sets it) as
-** seconds: "1 year 2 mons -3 days +04:05:06.5", "25:01:01.25", "-00:00:01".
-** A month counts 30 days and a year 365, as psycopg and asyncpg count them
-** for Python's timedelta. Returns 0 when the text is not in that form. */
-static int interval_seconds(const char *p, double *out) {
-  double total = 0;
-  int any = 0;
-  while (*p) {
-    char *end;
-    double x;
-    while (*p == ' ') p++;
-    if (*p == '\0') break;
-    x = strtod(p, &end);
-    if (end == p) return 0;
-    if (*end == ':') {   /* [+-]hh:mm:ss[.ffffff] */
-      int neg = *p == '-';
-      double h = x < 0 ? -x : x, m, sec = 0;
-      p = end + 1;
-      m = strtod(p, &end);
-      if (end == p) return 0;
-      p = end;
-      if (*p == ':') {
-        p++;
-        sec = strtod(p, &end);
-        if (end == p) return 0;
-        p = end;
-      }
-      x = h * 3600 + m * 60 + sec;
-      total += neg ? -x : x;
-    } else {
-      const char *unit = end;
-      double mult;
-      while (*unit == ' ') unit++;
-      if (strncmp(unit, "year", 4) == 0) mult = 365 * 86400.0;
-      else if (strncmp(unit, "mon", 3) == 0) mult = 30 * 86400.0;
-      else if (strncmp(unit, "day", 3) == 0) mult = 86400.0;
-      else return 0;
-      total += x * mult;
-      p = unit;
-      while (*p && *p != ' ') p++;
-    }
-    any = 1;
-  }
-  *out = total;
-  return any;
-}
-
 static void xColumn(qs_dstmt *s, int i, qs_value *out) {
-  const char *txt;
-  int len;
-  Oid type;
   out->type = QS_TNULL;
   if (s->res == NULL || s->row < 0 || s->row >= s->nrows || i < 0 || i >= s->ncols) return;
   if (PQgetisnull(s->res, s->row, i)) return;
-  txt = PQgetvalue(s->res, s->row, i);
-  len = PQgetlength(s->res, s->row, i);
-  type = PQftype(s->res, i);
-  switch (type) {
-    case OID_BOOL:
-      out->type = QS_TBOOL;
-      out->u.i = txt[0] == 't';
-      return;
-    case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID:
-      out->type = QS_TINT;
-      out->u.i = strtoll(txt, NULL, 10);
-      return;
-    case OID_FLOAT4: case OID_FLOAT8:
-      out->type = QS_TFLOAT;
-      out->u.f = strtod(txt, NULL);
-      return;
-    case OID_INTERVAL:
-      if (interval_seconds(txt, &out->u.f)) {
-        out->type = QS_TFLOAT;
-        return;
-      }
-      break;   /* another IntervalStyle set by hand: the text as it came */
-    case OID_BYTEA:
-      if (len >= 2 && txt[0] == '\\' && txt[1] == 'x') {   /* hex format (PostgreSQL 9.0+) */
-        size_t n = (size_t)(len - 2) / 2, k;
-        if (n > s->bytes_cap) {
-          unsigned char *p = realloc(s->bytes, n);
-          if (p == NULL) return;   /* out of memory: reads as NULL */
-          s->bytes = p;
-          s->bytes_cap = n;
-        }
-        for (k = 0; k < n; k++)
-          s->bytes[k] = (unsigned char)(hexval(txt[2 + 2 * k]) * 16 + hexval(txt[3 + 2 * k]));
-        out->type = QS_TBLOB;
-        out->u.s.p = (const char *)s->bytes;
-        out->u.s.n = n;
-        if (n == 0) out->u.s.p = "";
-        return;
-      }
-      break;
-    default:
-      break;
-  }
-  out->type = QS_TTEXT;
-  out->u.s.p = txt;
-  out->u.s.n = (size_t)len;
+  qs__pg_text_value((uint32_t)PQftype(s->res, i), PQgetvalue(s->res, s->row, i),
+                    (size_t)PQgetlength(s->res, s->row, i), &s->bytes, out);
 }
 
 static int xReadonly(qs_dstmt *s) { (void)s; return 0; }

@@ -255,6 +255,9 @@ typedef struct qs_driver {
 
 /* The SQLite driver, always built into the core. */
 extern const qs_driver qs_sqlite3_driver;
+/* The PostgreSQL wire driver ("pgwire", c/driver/wire_pg.c): no client
+** library, built into the core; its own socket or an external transport. */
+extern const qs_driver qs_pgwire_driver;
 /* The server drivers, linked only into their own modules (and programs
 ** built with them): c/driver/libpq.c and c/driver/mariadb.c. */
 extern const qs_driver qs_libpq_driver;

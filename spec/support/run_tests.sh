@@ -87,7 +87,7 @@ fi
 # sanitizers and valgrind see the process that loads quicksilver.core), its
 # counts read from the file the output handler writes.
 run_busted() {
-  local label=$1 cpath=$2 dir=spec
+  local label=$1 cpath=$2 dir=spec extra=
   shift 2
   if [ "${!#}" = "--backend" ]; then   # the behaviour suite and the ORM specs
     dir="spec/backend spec/orm"
@@ -95,11 +95,17 @@ run_busted() {
   elif [ "${!#}" = "--async" ]; then   # the coroutine specs (docs/ASYNC.md)
     dir="spec/async"
     set -- "${@:1:$(($# - 1))}"
+  elif [ "${!#}" = "--openresty" ]; then   # quicksilver inside nginx (docs/OPENRESTY.md)
+    dir="spec/openresty"
+    set -- "${@:1:$(($# - 1))}"
+  else
+    # the nginx specs need the servers: they run on their own once those started
+    extra=--exclude-pattern=^ngx_
   fi
   echo "== busted specs ($label)"
   : > "$counts"
   env QS_COUNTS_FILE="$counts" LUA_PATH="$LUA_PATH_DEV" LUA_CPATH="$cpath" \
-    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua $dir
+    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua $extra $dir
   local rc=$?
   if [ -s "$counts" ]; then
     local p f e n
@@ -216,6 +222,20 @@ for backend in $backends; do
     *) echo "unknown backend '$backend' in QS_BACKENDS"; failed=$((failed + 1)) ;;
   esac
 done
+# quicksilver inside a real nginx (spec/openresty/: LuaJIT in the nginx worker,
+# the HTTP clients in Lua 5.4 with cqueues) on the servers above; a missing
+# nginx fails there, never skips.
+# nginx loads the LuaJIT build of the module, which sanitizer runs do not make.
+case " $backends " in
+  *" postgresql "*)
+    if [ -n "${JIT_MODULE:-}" ]; then
+      run_busted "nginx (OpenResty) on the servers" "$LUA_CPATH_DEV" \
+        env QS_NGINX_CPATH="$(pwd)/$BUILD/jit" $RUN_PREFIX "$LUA" --openresty
+    else
+      echo "== nginx (OpenResty) specs: not in this run (no LuaJIT build of the module)"
+    fi ;;
+esac
+
 [ "$started" = 1 ] && bash spec/support/servers.sh stop
 
 [ "$pending" -gt 0 ] && echo "$pending pending"

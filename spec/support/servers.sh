@@ -39,6 +39,19 @@ start_pg() {
   "${RUN_AS_PG[@]}" "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
     -c "CREATE ROLE qs LOGIN SUPERUSER" -c "CREATE DATABASE qs_test OWNER qs" >/dev/null \
     || { echo "servers.sh: could not create the PostgreSQL test database" >&2; return 1; }
+  # Roles with passwords for the wire driver's authentication specs: their
+  # pg_hba lines go before initdb's trust lines (the first match wins).
+  "${RUN_AS_PG[@]}" "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+    -c "SET password_encryption = 'md5'" -c "CREATE ROLE qs_md5 LOGIN PASSWORD 'qs_md5_pw'" \
+    -c "SET password_encryption = 'scram-sha-256'" -c "CREATE ROLE qs_scram LOGIN PASSWORD 'qs_scram_pw'" \
+    -c "GRANT ALL ON DATABASE qs_test TO qs_md5, qs_scram" >/dev/null \
+    || { echo "servers.sh: could not create the PostgreSQL password roles" >&2; return 1; }
+  local hba=$dir/data/pg_hba.conf
+  { printf '%s\n' "local all qs_md5 md5" "host all qs_md5 127.0.0.1/32 md5" \
+      "local all qs_scram scram-sha-256" "host all qs_scram 127.0.0.1/32 scram-sha-256"
+    cat "$hba"; } >"$hba.new" && cat "$hba.new" >"$hba" && rm -f "$hba.new"
+  "${RUN_AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" reload >/dev/null 2>&1 \
+    || { echo "servers.sh: PostgreSQL did not reload pg_hba.conf" >&2; return 1; }
 }
 
 start_mysql() {

@@ -1,6 +1,8 @@
 --- dialects/postgresql.lua: PostgreSQL through the libpq driver module
 --- (quicksilver.driver.postgresql, its own rock: a SQLite-only install needs
---- no libpq). BEGIN is sent before the first statement of a transaction.
+--- no libpq), or through the wire driver built into the core
+--- (postgresql+wire://, "pgwire"). BEGIN is sent before the first statement
+--- of a transaction.
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local support = require("quicksilver.dialects.support")
@@ -35,6 +37,39 @@ function M.load_driver()
 end
 
 function M.default_poolclass() return "queue" end
+
+--- The wire driver's name in the core's registry (c/driver/wire_pg.c: no
+--- client library, built into the core): OpenResty's glue opens it over a
+--- cosocket.
+M.wire_driver = "pgwire"
+
+-- What the wire driver takes from the URL query (c/driver/wire_pg.c's
+-- xOpen refuses the rest by name): libpq's certificate and GSS keys are not
+-- among them.
+local WIRE_PASSTHROUGH = {sslmode = true, connect_timeout = true, application_name = true,
+  options = true, target_session_attrs = true, keepalives = true, keepalives_idle = true,
+  keepalives_interval = true, keepalives_count = true, transport = true}
+
+-- The URL's driver names: postgresql:// and postgresql+libpq:// load the
+-- libpq module, postgresql+wire:// uses the wire driver.
+local KNOWN_DRIVERS = "libpq, wire"
+
+--- A dialect for this URL: the driver its name picks.
+function M.for_url(url)
+  local name = url:get_driver_name()
+  if name == nil or name == "libpq" then return M end
+  if name ~= "wire" then
+    exc.raise(exc.ArgumentError, string.format("unknown PostgreSQL driver '%s' in the URL " ..
+      "(known: %s)", tostring(name), KNOWN_DRIVERS), nil, 4)
+  end
+  local d = setmetatable({}, {__index = M})
+  d.driver = M.wire_driver
+  d.load_driver = false   -- nothing to load: built into the core
+  d.connect_args = function(u)
+    return support.server_connect_args(u, WIRE_PASSTHROUGH, "postgresql+wire")
+  end
+  return d
+end
 
 function M.connect_args(url)
   return support.server_connect_args(url, PASSTHROUGH, "postgresql")

@@ -1,0 +1,1395 @@
+/*
+** wire_pg.c: the PostgreSQL wire driver ("pgwire"): the qs_driver table
+** over the sans-I/O codec (c/protocol/pgwire) and the byte pipe
+** (wire_io.h), with no client library. Built into the core, so it serves
+** where libpq cannot: an OpenResty cosocket moving the bytes
+** (transport=external), and anywhere else through its own non-blocking
+** socket (postgresql+wire:// URLs).
+**
+** It follows c/driver/libpq.c step for step, so that both give the same
+** results: statements are server-side prepared under qs_<n> (Parse +
+** Describe + Sync, one round trip), executed with Bind + Execute + Sync, rows
+** buffered in text form and converted by c/driver/pg_text.c; a parameter
+** the server cannot type is made text and the statement parsed again; a plan
+** made stale by DDL is prepared again. xFinalize never talks to the server:
+** a Close message is queued and goes, with its own Sync, in front of the
+** connection's next operation (libpq.c's DEALLOCATE queue). executemany is
+** pipelined: Bind/Execute per set, a Flush every few sets so the server's
+** replies are read while sending, one Sync at the end.
+**
+** Every operation is a state machine kept in the connection (drivers as
+** steps, quicksilver.h): the messages of one write are queued, flushed, and
+** the replies read until the ReadyForQuery messages expected (c->nz) came.
+*/
+#include "quicksilver.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "pg_text.h"
+#include "pgwire.h"
+#include "wire_io.h"
+
+#define SQLSTATE_INDETERMINATE_DATATYPE "42P18"
+#define MAX_UNTYPED_PARAMS 256
+#define MAX_NOTICES 16
+/* executemany: sets queued between two flushes (each ends in a Flush
+** message so the server sends its replies, which are read meanwhile). */
+#define PIPE_CHUNK 64
+/* Close messages queued beyond which xFinalize forgets the name (the
+** session ends the statement). */
+#define MAX_CLOSE_BYTES (1 << 20)
+/* The cancel connection's own limit on connecting and on the server's close. */
+#define CANCEL_TIMEOUT_S 5
+
+enum { OP_NONE, OP_CONNECT, OP_PREPARE, OP_EXEC, OP_STEP, OP_EXECMANY };
+static const char *const op_names[] = {
+  "nothing", "a connect", "a prepare", "an exec", "an execute", "an executemany"
+};
+
+enum { SSL_DISABLE, SSL_ALLOW, SSL_PREFER, SSL_REQUIRE };
+
+/* Connect steps. */
+enum { C_TCP, C_SSLREQ, C_SSLREPLY, C_TLS, C_STARTUP, C_AUTH, C_SET };
+
+struct qs_dconn {
+  qs_wire_io io;
+  char *host, *port, *user, *password, *database, *app, *options;
+  int sslmode;
+  int connect_timeout;       /* seconds, for the message */
+  double connect_deadline;   /* qs_clock() seconds; 0 none */
+  int32_t be_pid, be_key;
+  int have_key;
+  char txn;                  /* ReadyForQuery's status: 'I', 'T', 'E' */
+  char datestyle[32], intervalstyle[32];
+  unsigned counter;          /* statement names: qs_1, qs_2, ... */
+  int64_t changes;
+  unsigned ddl_epoch, session_epoch;
+  char *notices[MAX_NOTICES];
+  int nnotices;
+  int connected, dead;
+  int timeout_ms;
+  qs_scram scram;
+  qs_buf closeq;             /* Close messages of finalized statements */
+  /* the operation in progress */
+  int op, phase, sub, want, seen, attempt, reprepare;
+  qs_dstmt *stmt;
+  int nz;                    /* ReadyForQuery messages still expected */
+  int skip;                  /* of which the first ones end the Close group */
+  qs_error kept;             /* the first ErrorResponse of the operation's group */
+  /* executemany */
+  const qs_value *m_vals;
+  int m_nsets, m_nparams, m_next;
+  int64_t m_changes;
+};
+
+struct qs_dstmt {
+  qs_dconn *c;
+  char name[24];
+  char *sql;
+  int on_server;
+  unsigned session_epoch, epoch;
+  int nparams, ncols;
+  char **colnames;
+  uint32_t *coltypes;
+  uint32_t *paramtypes;
+  uint32_t *given;           /* types given at Parse (text for untyped ones), or NULL */
+  int ngiven;
+  qs_value *vals;            /* bound values (borrowed strings), nparams of them */
+  qs_value *send;            /* what Bind sends (interval floats as text) */
+  char *numbuf;
+  /* the buffered result */
+  qs_buf data;               /* the cells' bytes, each NUL-terminated */
+  size_t *cells;             /* per cell: offset into data + 1, 0 for NULL */
+  size_t *lens;
+  size_t ncells, cells_cap;
+  qs_pg_col *rowtmp;
+  int row, nrows, executed;
+  qs_pg_bytes bytes;
+};
+
+static char *sdup(const char *s) {
+  size_t n;
+  char *p;
+  if (s == NULL) return NULL;
+  n = strlen(s);
+  p = malloc(n + 1);
+  if (p) memcpy(p, s, n + 1);
+  return p;
+}
+
+static char *sdupn(const char *s, size_t n) {
+  char *p = malloc(n + 1);
+  if (p) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+  }
+  return p;
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* libpq's default form of a server message: "ERROR:  text", then DETAIL,
+** HINT and CONTEXT lines (the Lua-visible message of both drivers). */
+static void format_notice(qs_buf *b, const qs_pg_notice *n) {
+  qs_buf_printf(b, "%.*s:  %.*s", (int)n->severity.n, n->severity.p ? n->severity.p : "",
+                (int)n->message.n, n->message.p ? n->message.p : "");
+  if (n->detail.p) qs_buf_printf(b, "\nDETAIL:  %.*s", (int)n->detail.n, n->detail.p);
+  if (n->hint.p) qs_buf_printf(b, "\nHINT:  %.*s", (int)n->hint.n, n->hint.p);
+  if (n->where.p) qs_buf_printf(b, "\nCONTEXT:  %.*s", (int)n->where.n, n->where.p);
+}
+
+static void keep_error(qs_dconn *c, const qs_pg_notice *n) {
+  qs_buf b;
+  qs_buf_init(&b);
+  format_notice(&b, n);
+  qs_error_set(&c->kept, n->family, "%s", b.p ? b.p : "unknown PostgreSQL error");
+  qs_buf_free(&b);
+  c->kept.sqlstate[0] = '\0';
+  if (n->sqlstate.n == 5) {
+    memcpy(c->kept.sqlstate, n->sqlstate.p, 5);
+    c->kept.sqlstate[5] = '\0';
+  }
+  free(c->kept.constraint);
+  c->kept.constraint = n->constraint.p ? sdupn(n->constraint.p, n->constraint.n) : NULL;
+}
+
+/* The kept server error becomes the operation's. */
+static int fail_kept(qs_dconn *c, qs_error *err) {
+  int code = c->kept.code;
+  qs_error_move(err, &c->kept);
+  err->invalidated = c->dead;
+  if (c->dead) err->code = code = QS_OPERATIONAL;
+  return code;
+}
+
+static void add_notice(qs_dconn *c, const qs_pg_notice *n) {
+  qs_buf b;
+  qs_buf_init(&b);
+  format_notice(&b, n);
+  qs_buf_putc(&b, '\n');   /* as libpq's notice text */
+  if (b.failed || b.p == NULL) {
+    qs_buf_free(&b);
+    return;
+  }
+  if (c->nnotices == MAX_NOTICES) {   /* keep the latest ones */
+    free(c->notices[0]);
+    memmove(c->notices, c->notices + 1, sizeof c->notices[0] * (MAX_NOTICES - 1));
+    c->nnotices--;
+  }
+  c->notices[c->nnotices++] = b.p;   /* the buffer's bytes are ours now */
+}
+
+/* ---- the operation in progress ------------------------------------------ */
+
+static int enter(qs_dconn *c, int op, qs_dstmt *s, qs_error *err) {
+  if (c->op == OP_NONE) {
+    if (c->dead) {
+      qs_error_set(err, QS_OPERATIONAL, "the connection to the PostgreSQL server at %s was lost",
+                   c->io.peer);
+      err->invalidated = 1;
+      return QS_OPERATIONAL;
+    }
+    c->op = op;
+    c->phase = 0;
+    c->sub = 0;
+    c->want = 0;
+    c->seen = 0;
+    c->attempt = 0;
+    c->reprepare = 0;
+    c->nz = 0;
+    c->skip = 0;
+    c->stmt = s;
+    qs_error_clear(&c->kept);
+    return QS_OK;
+  }
+  if (c->op == op && (s == NULL || c->stmt == s)) return QS_OK;
+  return qs_error_set(err, QS_MISUSE,
+                      "cannot begin %s while %s is in progress on this PostgreSQL "
+                      "connection (one operation at a time)",
+                      op_names[op], op_names[c->op]);
+}
+
+static int leave(qs_dconn *c, int rc) {
+  c->op = OP_NONE;
+  c->phase = 0;
+  c->want = 0;
+  c->stmt = NULL;
+  c->m_vals = NULL;
+  qs_error_clear(&c->kept);
+  return rc;
+}
+
+/* The connection failed (closed by the server, a socket error, bytes that
+** are not the protocol): the server's last words if it said why, else the
+** transport's error in err. Unusable from now on. */
+static int lost(qs_dconn *c, qs_error *err) {
+  int rc;
+  c->dead = 1;
+  if (c->kept.code != QS_OK) {
+    rc = fail_kept(c, err);
+  } else {
+    rc = err->code == QS_OK ? qs_error_set(err, QS_OPERATIONAL, "the connection to %s failed",
+                                           c->io.peer) : err->code;
+    if (rc != QS_INTERFACE) rc = err->code = QS_OPERATIONAL;
+  }
+  err->invalidated = 1;
+  qs_wire_io_close(&c->io);
+  return leave(c, rc);
+}
+
+static int waiting(qs_dconn *c, int rc) {
+  if (rc == QS_WAIT) c->want = c->io.want;
+  return rc;
+}
+
+/* Sends what is queued: QS_OK, QS_WAIT or the connection lost. */
+static int send_out(qs_dconn *c, qs_error *err) {
+  int rc = qs_wire_io_flush(&c->io, err);
+  if (rc == QS_OK || rc == QS_WAIT) return waiting(c, rc);
+  return lost(c, err);
+}
+
+/* ---- the Close queue ------------------------------------------------------ */
+
+static void forget(qs_dstmt *s) {
+  qs_dconn *c = s->c;
+  if (s->on_server && s->session_epoch == c->session_epoch && !c->dead &&
+      c->closeq.len < MAX_CLOSE_BYTES) {
+    qs_error ignored;
+    memset(&ignored, 0, sizeof ignored);
+    (void)qs_pg_close_statement(&c->closeq, s->name, &ignored);   /* out of memory: the session ends it */
+    qs_error_clear(&ignored);
+  }
+  s->on_server = 0;
+}
+
+/* Starts a write: the queued Close messages first, with a Sync of their own
+** (their errors are nobody's), unless the transaction is aborted (they go
+** with a later write then). */
+static int begin_write(qs_dconn *c, qs_error *err) {
+  c->nz = 0;
+  c->skip = 0;
+  if (c->closeq.len > 0 && c->txn != 'E') {
+    if (qs_buf_append(&c->io.out, c->closeq.p, c->closeq.len) != QS_OK ||
+        qs_pg_sync(&c->io.out, err) != QS_OK)
+      return qs_error_set(err, QS_NOMEM, "out of memory");
+    qs_buf_reset(&c->closeq);
+    c->nz = c->skip = 1;
+  }
+  return QS_OK;
+}
+
+/* ---- reading replies -------------------------------------------------------- */
+
+static void note_ddl(qs_dconn *c, const char *st, size_t n) {
+  if ((n >= 5 && strncmp(st, "ALTER", 5) == 0) || (n >= 4 && strncmp(st, "DROP", 4) == 0) ||
+      (n >= 6 && strncmp(st, "CREATE", 6) == 0) || (n >= 7 && strncmp(st, "COMMENT", 7) == 0)) {
+    c->ddl_epoch++;
+  } else if ((n == 11 && memcmp(st, "DISCARD ALL", 11) == 0) ||
+             (n == 14 && memcmp(st, "DEALLOCATE ALL", 14) == 0)) {
+    c->session_epoch++;
+    c->ddl_epoch++;
+    qs_buf_reset(&c->closeq);
+  }
+}
+
+static void free_columns(qs_dstmt *s) {
+  int i;
+  if (s->colnames) {
+    for (i = 0; i < s->ncols; i++) free(s->colnames[i]);
+    free(s->colnames);
+  }
+  free(s->coltypes);
+  free(s->rowtmp);
+  s->colnames = NULL;
+  s->coltypes = NULL;
+  s->rowtmp = NULL;
+  s->ncols = 0;
+}
+
+static int take_columns(qs_dstmt *s, const qs_pg_msg *m, qs_error *err) {
+  int n, i;
+  qs_pg_field *f;
+  if (qs_pg_parse_row_description(m, NULL, 0, &n, err) != QS_OK) return err->code;
+  free_columns(s);
+  f = calloc((size_t)n + 1, sizeof *f);
+  s->colnames = calloc((size_t)n + 1, sizeof(char *));
+  s->coltypes = calloc((size_t)n + 1, sizeof(uint32_t));
+  s->rowtmp = calloc((size_t)n + 1, sizeof(qs_pg_col));
+  if (!f || !s->colnames || !s->coltypes || !s->rowtmp) goto nomem;
+  if (qs_pg_parse_row_description(m, f, n, &n, err) != QS_OK) {
+    free(f);
+    return err->code;
+  }
+  for (i = 0; i < n; i++) {
+    s->colnames[i] = sdupn(f[i].name.p, f[i].name.n);
+    if (s->colnames[i] == NULL) {
+      s->ncols = i;
+      goto nomem;
+    }
+    s->coltypes[i] = f[i].type_oid;
+  }
+  s->ncols = n;
+  free(f);
+  return QS_OK;
+nomem:
+  free(f);
+  free_columns(s);
+  return qs_error_set(err, QS_NOMEM, "out of memory");
+}
+
+static int take_params(qs_dstmt *s, const qs_pg_msg *m, qs_error *err) {
+  int n;
+  uint32_t *types;
+  if (qs_pg_parse_parameter_description(m, NULL, 0, &n, err) != QS_OK) return err->code;
+  types = calloc((size_t)n + 1, sizeof *types);
+  if (types == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  (void)qs_pg_parse_parameter_description(m, types, n, &n, err);
+  if (n != s->nparams || s->vals == NULL) {   /* preparing again keeps bound values */
+    free(s->vals);
+    free(s->send);
+    free(s->numbuf);
+    s->vals = calloc((size_t)n + 1, sizeof(qs_value));
+    s->send = calloc((size_t)n + 1, sizeof(qs_value));
+    s->numbuf = calloc((size_t)n + 1, QS_PG_NUM_TEXT_SIZE);
+    if (!s->vals || !s->send || !s->numbuf) {
+      free(types);
+      s->nparams = 0;
+      return qs_error_set(err, QS_NOMEM, "out of memory");
+    }
+  }
+  free(s->paramtypes);
+  s->paramtypes = types;
+  s->nparams = n;
+  return QS_OK;
+}
+
+static void clear_rows(qs_dstmt *s) {
+  qs_buf_reset(&s->data);
+  s->ncells = 0;
+  s->nrows = 0;
+  s->row = -1;
+}
+
+static int add_row(qs_dstmt *s, const qs_pg_msg *m, qs_error *err) {
+  int n, i;
+  size_t need;
+  if (qs_pg_parse_data_row(m, s->ncols, s->rowtmp, s->ncols, &n, err) != QS_OK) return err->code;
+  need = s->ncells + (size_t)n;
+  if (need > s->cells_cap) {
+    size_t cap = s->cells_cap ? s->cells_cap * 2 : 64;
+    size_t *a, *b;
+    while (cap < need) cap *= 2;
+    a = realloc(s->cells, cap * sizeof *a);
+    if (a == NULL) return qs_error_set(err, QS_NOMEM, "out of memory buffering rows");
+    s->cells = a;
+    b = realloc(s->lens, cap * sizeof *b);
+    if (b == NULL) return qs_error_set(err, QS_NOMEM, "out of memory buffering rows");
+    s->lens = b;
+    s->cells_cap = cap;
+  }
+  for (i = 0; i < n; i++) {
+    const qs_pg_col *col = &s->rowtmp[i];
+    if (col->p == NULL) {
+      s->cells[s->ncells] = 0;
+      s->lens[s->ncells] = 0;
+    } else {
+      s->cells[s->ncells] = s->data.len + 1;
+      s->lens[s->ncells] = (size_t)col->len;
+      qs_buf_append(&s->data, col->p, (size_t)col->len);
+      qs_buf_putc(&s->data, '\0');
+    }
+    s->ncells++;
+  }
+  if (s->data.failed) return qs_error_set(err, QS_NOMEM, "out of memory buffering rows");
+  s->nrows++;
+  return QS_OK;
+}
+
+static int auth_message(qs_dconn *c, const qs_pg_msg *m, qs_error *err);
+
+/* One backend message. An error return means the connection cannot go on
+** (it is then given up). */
+static int handle(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
+  qs_dstmt *s = c->stmt;
+  int mine = c->skip == 0;   /* a reply to the operation's own messages */
+  switch (m->type) {
+    case 'Z':
+      if (qs_pg_parse_ready(m, &c->txn, err) != QS_OK) return err->code;
+      if (c->skip > 0) c->skip--;
+      if (c->nz > 0) c->nz--;
+      return QS_OK;
+    case 'E': {
+      qs_pg_notice n;
+      if (qs_pg_parse_notice(m, &n, err) != QS_OK) return err->code;
+      if ((mine || c->op == OP_CONNECT) && c->kept.code == QS_OK) keep_error(c, &n);
+      return QS_OK;
+    }
+    case 'N': {
+      qs_pg_notice n;
+      if (qs_pg_parse_notice(m, &n, err) != QS_OK) return err->code;
+      add_notice(c, &n);
+      return QS_OK;
+    }
+    case 'S': {
+      qs_pg_span name, value;
+      if (qs_pg_parse_parameter_status(m, &name, &value, err) != QS_OK) return err->code;
+      if (name.n == 9 && memcmp(name.p, "DateStyle", 9) == 0)
+        snprintf(c->datestyle, sizeof c->datestyle, "%.*s", (int)value.n, value.p);
+      else if (name.n == 13 && memcmp(name.p, "IntervalStyle", 13) == 0)
+        snprintf(c->intervalstyle, sizeof c->intervalstyle, "%.*s", (int)value.n, value.p);
+      return QS_OK;
+    }
+    case 'K':
+      if (qs_pg_parse_backend_key(m, &c->be_pid, &c->be_key, err) != QS_OK) return err->code;
+      c->have_key = 1;
+      return QS_OK;
+    case 'R':
+      if (c->op != OP_CONNECT) break;
+      return auth_message(c, m, err);
+    case 'A':   /* NotificationResponse: LISTEN is not this driver's business */
+      return QS_OK;
+    case '1': case '2': case '3': case 'n': case 'I': case 's':
+      if (qs_pg_parse_empty(m, err) != QS_OK) return err->code;
+      if (m->type == 'n' && s && mine && c->op != OP_STEP && c->op != OP_EXECMANY) free_columns(s);
+      return QS_OK;
+    case 't':
+      if (s && mine) return take_params(s, m, err);
+      return QS_OK;
+    case 'T':
+      if (s && mine && c->op != OP_EXEC) return take_columns(s, m, err);
+      return QS_OK;
+    case 'D':
+      if (s && mine && c->op == OP_STEP && c->kept.code == QS_OK) return add_row(s, m, err);
+      return QS_OK;
+    case 'C': {
+      qs_pg_span tag;
+      int64_t rows;
+      int has;
+      if (qs_pg_parse_command_complete(m, &tag, &rows, &has, err) != QS_OK) return err->code;
+      note_ddl(c, tag.p, tag.n);
+      if (mine && c->op == OP_STEP) c->changes = has ? rows : 0;
+      if (mine && c->op == OP_EXECMANY) c->m_changes += has ? rows : 0;
+      return QS_OK;
+    }
+    default:
+      break;
+  }
+  return qs_error_set(err, QS_INTERFACE, "unexpected PostgreSQL %s message (type '%c') during %s",
+                      qs_pg_message_name(m->type), m->type, op_names[c->op]);
+}
+
+/* Sends what is queued and reads replies until the ReadyForQuery messages
+** expected came (QS_OK). nowait: returns QS_OK as soon as nothing more has
+** arrived (executemany reads while it sends). */
+static int pump(qs_dconn *c, int nowait, qs_error *err) {
+  for (;;) {
+    const char *p;
+    size_t n, used, need;
+    qs_pg_msg m;
+    int rc;
+    if (c->io.out.len > c->io.out_off) {
+      rc = send_out(c, err);
+      if (rc != QS_OK) return rc;
+    }
+    if (c->nz == 0) return QS_OK;
+    p = qs_wire_io_data(&c->io, &n);
+    rc = qs_pg_next(p, n, &m, &used, &need, err);
+    if (rc == QS_WAIT) {
+      rc = qs_wire_io_fill(&c->io, err);
+      if (rc == QS_OK) continue;
+      if (rc == QS_WAIT) return nowait ? QS_OK : waiting(c, rc);
+      return lost(c, err);
+    }
+    if (rc != QS_OK) return lost(c, err);
+    rc = handle(c, &m, err);
+    qs_wire_io_consume(&c->io, used);
+    if (rc != QS_OK) {
+      qs_error_clear(&c->kept);   /* err says what broke */
+      return lost(c, err);
+    }
+  }
+}
+
+/* ---- connecting ----------------------------------------------------------- */
+
+static int connect_failed(qs_dconn *c, qs_error *err, int rc) {
+  char *msg = err->message ? sdup(err->message) : NULL;
+  (void)rc;
+  qs_error_set(err, QS_OPERATIONAL, "could not connect to PostgreSQL: connection to server at %s "
+               "failed: %s", c->io.peer, msg ? msg : "unknown error");
+  free(msg);
+  err->invalidated = 1;
+  c->dead = 1;
+  qs_wire_io_close(&c->io);
+  return leave(c, QS_OPERATIONAL);
+}
+
+/* SASLInitialResponse / SASLResponse ('p'): mechanism (or NULL), then data. */
+static int sasl_message(qs_buf *out, const char *mechanism, const char *data, size_t n,
+                        qs_error *err) {
+  unsigned char len[4];
+  size_t total = 4 + n + (mechanism ? strlen(mechanism) + 1 + 4 : 0);
+  len[0] = (unsigned char)(total >> 24);
+  len[1] = (unsigned char)(total >> 16);
+  len[2] = (unsigned char)(total >> 8);
+  len[3] = (unsigned char)total;
+  qs_buf_putc(out, 'p');
+  qs_buf_append(out, (const char *)len, 4);
+  if (mechanism) {
+    unsigned char dl[4];
+    dl[0] = (unsigned char)(n >> 24);
+    dl[1] = (unsigned char)(n >> 16);
+    dl[2] = (unsigned char)(n >> 8);
+    dl[3] = (unsigned char)n;
+    qs_buf_append(out, mechanism, strlen(mechanism) + 1);
+    qs_buf_append(out, (const char *)dl, 4);
+  }
+  qs_buf_append(out, data, n);
+  if (out->failed) return qs_error_set(err, QS_NOMEM, "out of memory");
+  return QS_OK;
+}
+
+static const char *auth_name(int32_t code) {
+  switch (code) {
+    case 2: return "Kerberos V5";
+    case 6: return "SCM credentials";
+    case 7: case 8: return "GSSAPI";
+    case 9: return "SSPI";
+    default: return "unknown";
+  }
+}
+
+static int auth_message(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
+  qs_pg_auth a;
+  if (qs_pg_parse_auth(m, &a, err) != QS_OK) return err->code;
+  if (a.code != QS_PG_AUTH_OK && a.code != QS_PG_AUTH_SASL_FINAL && c->password == NULL)
+    return qs_error_set(err, QS_OPERATIONAL, "the server asks for a password "
+                        "(authentication), and none was given");
+  switch (a.code) {
+    case QS_PG_AUTH_OK:
+      return QS_OK;
+    case QS_PG_AUTH_CLEARTEXT:
+      return qs_pg_password(&c->io.out, c->password, err);
+    case QS_PG_AUTH_MD5: {
+      char resp[QS_PG_MD5_RESPONSE_SIZE];
+      int rc;
+      qs_auth_pg_md5(c->user, c->password, a.salt, resp);
+      rc = qs_pg_password(&c->io.out, resp, err);
+      memset(resp, 0, sizeof resp);
+      return rc;
+    }
+    case QS_PG_AUTH_SASL: {
+      qs_buf first;
+      int rc;
+      if (!qs_pg_auth_offers(&a, "SCRAM-SHA-256"))
+        return qs_error_set(err, QS_NOTSUPPORTED, "the server offers no SASL authentication "
+                            "mechanism this driver supports (it supports SCRAM-SHA-256; "
+                            "channel binding, SCRAM-SHA-256-PLUS, is not supported)");
+      qs_buf_init(&first);
+      rc = qs_scram_client_first(&c->scram, &first, err);
+      if (rc == QS_OK) rc = sasl_message(&c->io.out, "SCRAM-SHA-256", first.p, first.len, err);
+      qs_buf_free(&first);
+      return rc;
+    }
+    case QS_PG_AUTH_SASL_CONTINUE: {
+      qs_buf final;
+      int rc;
+      qs_buf_init(&final);
+      rc = qs_scram_client_final(&c->scram, c->password, a.data.p, a.data.n, &final, err);
+      if (rc == QS_OK) rc = sasl_message(&c->io.out, NULL, final.p, final.len, err);
+      qs_buf_free(&final);
+      return rc;
+    }
+    case QS_PG_AUTH_SASL_FINAL:
+      return qs_scram_verify(&c->scram, a.data.p, a.data.n, err);
+    default:
+      return qs_error_set(err, QS_NOTSUPPORTED, "the server asks for %s authentication "
+                          "(request code %d); the wire driver supports trust, password, md5 "
+                          "and SCRAM-SHA-256", auth_name(a.code), (int)a.code);
+  }
+}
+
+static void free_conn(qs_dconn *c) {
+  int i;
+  qs_wire_io_close(&c->io);
+  free(c->host);
+  free(c->port);
+  free(c->user);
+  if (c->password) {
+    memset(c->password, 0, strlen(c->password));
+    free(c->password);
+  }
+  free(c->database);
+  free(c->app);
+  free(c->options);
+  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
+  qs_scram_free(&c->scram);
+  qs_buf_free(&c->closeq);
+  qs_error_clear(&c->kept);
+  free(c);
+}
+
+static int set_opt(char **slot, const char *v, qs_error *err) {
+  free(*slot);
+  *slot = sdup(v);
+  if (*slot == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  return QS_OK;
+}
+
+static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
+                 qs_error *err) {
+  qs_dconn *c;
+  int i, rc = QS_OK, external = 0;
+  *out = NULL;
+  c = calloc(1, sizeof *c);
+  if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  qs_wire_io_init(&c->io);
+  qs_buf_init(&c->closeq);
+  c->sslmode = SSL_PREFER;
+  c->txn = 'I';
+  for (i = 0; i < nopt && rc == QS_OK; i++) {
+    const char *k = keys[i], *v = vals[i] ? vals[i] : "";
+    if (strcmp(k, "host") == 0 || strcmp(k, "hostaddr") == 0) rc = set_opt(&c->host, v, err);
+    else if (strcmp(k, "port") == 0) rc = set_opt(&c->port, v, err);
+    else if (strcmp(k, "user") == 0 || strcmp(k, "username") == 0) rc = set_opt(&c->user, v, err);
+    else if (strcmp(k, "password") == 0) rc = set_opt(&c->password, v, err);
+    else if (strcmp(k, "database") == 0 || strcmp(k, "dbname") == 0) rc = set_opt(&c->database, v, err);
+    else if (strcmp(k, "application_name") == 0) rc = set_opt(&c->app, v, err);
+    else if (strcmp(k, "options") == 0) rc = set_opt(&c->options, v, err);
+    else if (strcmp(k, "connect_timeout") == 0) {
+      char *end;
+      long t = strtol(v, &end, 10);
+      if (end == v || *end != '\0')
+        rc = qs_error_set(err, QS_ARGUMENT, "invalid connect_timeout '%s': whole seconds expected", v);
+      else
+        c->connect_timeout = t <= 0 ? 0 : t < 2 ? 2 : t > 86400 ? 86400 : (int)t;
+    } else if (strcmp(k, "sslmode") == 0) {
+      if (strcmp(v, "disable") == 0) c->sslmode = SSL_DISABLE;
+      else if (strcmp(v, "allow") == 0) c->sslmode = SSL_ALLOW;
+      else if (strcmp(v, "prefer") == 0) c->sslmode = SSL_PREFER;
+      else if (strcmp(v, "require") == 0) c->sslmode = SSL_REQUIRE;
+      else if (strcmp(v, "verify-ca") == 0 || strcmp(v, "verify-full") == 0)
+        rc = qs_error_set(err, QS_NOTSUPPORTED, "sslmode=%s: the wire driver checks no "
+                          "certificates (use the libpq driver, postgresql://, for it)", v);
+      else
+        rc = qs_error_set(err, QS_ARGUMENT, "invalid sslmode '%s' (disable, allow, prefer, "
+                          "require)", v);
+    } else if (strcmp(k, "target_session_attrs") == 0) {
+      if (strcmp(v, "any") != 0)
+        rc = qs_error_set(err, QS_NOTSUPPORTED, "target_session_attrs=%s: the wire driver "
+                          "connects to one server (only 'any' is accepted)", v);
+    } else if (strncmp(k, "keepalives", 10) == 0 &&
+               (k[10] == '\0' || strcmp(k + 10, "_idle") == 0 ||
+                strcmp(k + 10, "_interval") == 0 || strcmp(k + 10, "_count") == 0)) {
+      /* accepted as libpq takes them; the transport's keepalive is the
+      ** system's (own socket) or the caller's (external) */
+    } else if (strcmp(k, "transport") == 0) {
+      if (strcmp(v, "external") == 0) external = 1;
+      else if (strcmp(v, "socket") != 0)
+        rc = qs_error_set(err, QS_ARGUMENT, "invalid transport '%s' (socket or external)", v);
+    } else {
+      rc = qs_error_set(err, QS_ARGUMENT, "unknown connection option '%s' for the PostgreSQL "
+                        "wire driver (pgwire)", k);
+    }
+  }
+  if (rc == QS_OK && c->user == NULL) {
+    const char *u = getenv("PGUSER");
+    if (u == NULL) u = getenv("USER");
+    rc = set_opt(&c->user, u ? u : "postgres", err);
+  }
+  if (rc == QS_OK && c->port == NULL) rc = set_opt(&c->port, "5432", err);
+  if (rc == QS_OK && c->host == NULL) rc = set_opt(&c->host, "/var/run/postgresql", err);
+  if (rc != QS_OK) {
+    free_conn(c);
+    return rc;
+  }
+  if (external) {
+    char peer[128];
+    snprintf(peer, sizeof peer, c->host[0] == '/' ? "%s/.s.PGSQL.%s" : "%s:%s", c->host, c->port);
+    qs_wire_io_external(&c->io, peer);
+  } else if ((rc = qs_wire_io_open(&c->io, c->host, c->port, "pg", err)) != QS_OK) {
+    char *msg = sdup(err->message);
+    qs_error_set(err, QS_OPERATIONAL, "could not connect to PostgreSQL: %s", msg ? msg : "");
+    free(msg);
+    err->invalidated = 1;
+    *out = c;   /* the caller closes it */
+    return QS_OPERATIONAL;
+  }
+  if (c->connect_timeout > 0) c->connect_deadline = qs_clock() + c->connect_timeout;
+  c->op = OP_CONNECT;
+  c->phase = C_TCP;
+  *out = c;
+  return QS_OK;
+}
+
+static int xConnect(qs_dconn *c, qs_error *err) {
+  int rc;
+  if (c->op != OP_CONNECT) {
+    if (c->op == OP_NONE && c->connected) return QS_OK;
+    return qs_error_set(err, QS_MISUSE, "cannot begin a connect while %s is in progress on this "
+                        "PostgreSQL connection (one operation at a time)", op_names[c->op]);
+  }
+  if ((c->seen & QS_WAIT_TIMEOUT) ||
+      (c->connect_deadline > 0 && qs_clock() >= c->connect_deadline)) {
+    qs_error_set(err, QS_OPERATIONAL, "timeout expired (connect_timeout %d s)", c->connect_timeout);
+    return connect_failed(c, err, QS_OPERATIONAL);
+  }
+  c->seen = 0;
+  for (;;) {
+    switch (c->phase) {
+      case C_TCP:
+        rc = qs_wire_io_connected(&c->io, err);
+        if (rc == QS_WAIT) return waiting(c, rc);
+        if (rc != QS_OK) return connect_failed(c, err, rc);
+        c->phase = C_SSLREQ;
+        break;
+      case C_SSLREQ:
+        if (c->sslmode == SSL_REQUIRE && !c->io.external) {
+          rc = qs_wire_io_starttls(&c->io, err);   /* the own socket has no TLS: its error */
+          err->invalidated = 1;
+          c->dead = 1;
+          return leave(c, rc);
+        }
+        if (c->io.external && (c->sslmode == SSL_PREFER || c->sslmode == SSL_REQUIRE)) {
+          static const char req[8] = {0, 0, 0, 8, 4, (char)210, 22, 47};   /* 80877103 */
+          qs_buf_append(&c->io.out, req, sizeof req);
+          c->phase = C_SSLREPLY;
+        } else {
+          c->phase = C_STARTUP;
+        }
+        break;
+      case C_SSLREPLY: {
+        size_t n;
+        const char *p;
+        rc = send_out(c, err);
+        if (rc == QS_WAIT) return rc;
+        if (rc != QS_OK) return connect_failed(c, err, rc);
+        p = qs_wire_io_data(&c->io, &n);
+        if (n == 0) {
+          rc = qs_wire_io_fill(&c->io, err);
+          if (rc == QS_WAIT) return waiting(c, rc);
+          if (rc != QS_OK) return connect_failed(c, err, rc);
+          break;
+        }
+        if (p[0] == 'S') {
+          qs_wire_io_consume(&c->io, 1);
+          c->phase = C_TLS;
+        } else if (p[0] == 'N') {
+          qs_wire_io_consume(&c->io, 1);
+          if (c->sslmode == SSL_REQUIRE) {
+            qs_error_set(err, QS_OPERATIONAL, "server does not support SSL, but SSL was required");
+            return connect_failed(c, err, QS_OPERATIONAL);
+          }
+          c->phase = C_STARTUP;
+        } else {
+          qs_error_set(err, QS_INTERFACE, "unexpected reply to the SSL request (byte 0x%02x)",
+                       (unsigned char)p[0]);
+          return connect_failed(c, err, QS_INTERFACE);
+        }
+        break;
+      }
+      case C_TLS:
+        rc = qs_wire_io_starttls(&c->io, err);
+        if (rc == QS_WAIT) return waiting(c, rc);
+        if (rc != QS_OK) return connect_failed(c, err, rc);
+        c->phase = C_STARTUP;
+        break;
+      case C_STARTUP: {
+        const char *extra[9];
+        int k = 0;
+        extra[k++] = "client_encoding";
+        extra[k++] = "UTF8";
+        extra[k++] = "application_name";
+        extra[k++] = c->app ? c->app : "quicksilver";
+        if (c->options) {
+          extra[k++] = "options";
+          extra[k++] = c->options;
+        }
+        extra[k] = NULL;
+        if (qs_pg_startup(&c->io.out, c->user, c->database, extra, err) != QS_OK)
+          return connect_failed(c, err, err->code);
+        c->nz = 1;
+        c->skip = 0;
+        c->phase = C_AUTH;
+        break;
+      }
+      case C_AUTH:
+        rc = pump(c, 0, err);
+        if (rc == QS_WAIT) return rc;
+        if (rc != QS_OK) {   /* pump gave the connection up: the server's words, or why */
+          c->op = OP_CONNECT;
+          return connect_failed(c, err, rc);
+        }
+        if (c->kept.code != QS_OK) {
+          (void)fail_kept(c, err);
+          return connect_failed(c, err, QS_OPERATIONAL);
+        }
+        /* the ISO date style and "postgres" interval style, as libpq.c sets them */
+        if ((c->datestyle[0] && strncmp(c->datestyle, "ISO", 3) != 0) ||
+            (c->intervalstyle[0] && strcmp(c->intervalstyle, "postgres") != 0)) {
+          if (qs_pg_query(&c->io.out, "SET datestyle TO ISO; SET intervalstyle TO postgres", err) != QS_OK)
+            return connect_failed(c, err, err->code);
+          c->nz = 1;
+          c->phase = C_SET;
+          break;
+        }
+        c->phase = -1;
+        break;
+      case C_SET:
+        rc = pump(c, 0, err);
+        if (rc == QS_WAIT) return rc;
+        if (rc != QS_OK) {
+          c->op = OP_CONNECT;
+          return connect_failed(c, err, rc);
+        }
+        if (c->kept.code != QS_OK) {
+          rc = fail_kept(c, err);
+          err->invalidated = 1;
+          c->dead = 1;
+          return leave(c, rc);
+        }
+        c->phase = -1;
+        break;
+      default:
+        qs_scram_free(&c->scram);
+        c->connect_deadline = 0;
+        c->connected = 1;
+        return leave(c, QS_OK);
+    }
+  }
+}
+
+static void free_stmt(qs_dstmt *s);
+
+static void xClose(qs_dconn *c) {
+  if (c->op == OP_PREPARE && c->stmt) free_stmt(c->stmt);   /* never handed out */
+  leave(c, QS_OK);
+  if (!c->io.external && c->io.fd >= 0 && c->connected && !c->dead) {
+    /* Terminate, if the socket takes it at once: never waits */
+    qs_error ignored;
+    memset(&ignored, 0, sizeof ignored);
+    qs_buf_reset(&c->io.out);
+    c->io.out_off = 0;
+    if (qs_pg_terminate(&c->io.out, &ignored) == QS_OK) (void)qs_wire_io_flush(&c->io, &ignored);
+    qs_error_clear(&ignored);
+  }
+  free_conn(c);
+}
+
+static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
+  (void)qs_wire_io_wait(&c->io, fd);
+  *timeout_ms = -1;
+  if (c->op == OP_NONE) return 0;
+  if (c->op == OP_CONNECT && c->connect_deadline > 0) {
+    double left = c->connect_deadline - qs_clock();
+    *timeout_ms = left <= 0 ? 0 : (int)(left * 1000.0) + 1;
+  }
+  return c->want;
+}
+
+static void xReady(qs_dconn *c, int events) { c->seen = events; }
+
+/* ---- statements ------------------------------------------------------------ */
+
+static void free_stmt(qs_dstmt *s) {
+  free_columns(s);
+  free(s->paramtypes);
+  free(s->vals);
+  free(s->send);
+  free(s->numbuf);
+  free(s->given);
+  qs_buf_free(&s->data);
+  free(s->cells);
+  free(s->lens);
+  free(s->bytes.p);
+  free(s->sql);
+  free(s);
+}
+
+/* "could not determine data type of parameter $n": that parameter is made
+** text and the statement parsed again (libpq.c's type_untyped). */
+static int type_untyped(qs_dstmt *s, const qs_error *e) {
+  const char *dollar = e->message ? strrchr(e->message, '$') : NULL;
+  int k = dollar ? atoi(dollar + 1) : 0;
+  if (strcmp(e->sqlstate, SQLSTATE_INDETERMINATE_DATATYPE) != 0) return 0;
+  if (k < 1 || k > MAX_UNTYPED_PARAMS) return 0;
+  if (s->given == NULL) {
+    s->given = calloc(MAX_UNTYPED_PARAMS, sizeof(uint32_t));
+    if (s->given == NULL) return 0;
+  } else if (s->given[k - 1] == QS_PG_OID_TEXT) {
+    return 0;
+  }
+  s->given[k - 1] = QS_PG_OID_TEXT;
+  if (k > s->ngiven) s->ngiven = k;
+  return 1;
+}
+
+/* Parse + Describe + Sync for s (c->sub: 0 to send, 1 reading). QS_OK when
+** prepared and described; on an error the operation has ended. */
+static int prepare_steps(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  for (;;) {
+    if (c->sub == 0) {
+      if (begin_write(c, err) != QS_OK) return leave(c, err->code);
+      if (qs_pg_parse(&c->io.out, s->name, s->sql, s->ngiven, s->given, err) != QS_OK ||
+          qs_pg_describe(&c->io.out, 'S', s->name, err) != QS_OK ||
+          qs_pg_sync(&c->io.out, err) != QS_OK) {
+        qs_buf_reset(&c->io.out);   /* nothing half-queued goes */
+        c->io.out_off = 0;
+        return leave(c, err->code);
+      }
+      c->nz++;
+      c->sub = 1;
+    }
+    rc = pump(c, 0, err);
+    if (rc != QS_OK) return rc;
+    if (c->kept.code != QS_OK) {
+      if (type_untyped(s, &c->kept)) {
+        qs_error_clear(&c->kept);
+        c->sub = 0;
+        continue;
+      }
+      return leave(c, fail_kept(c, err));
+    }
+    s->on_server = 1;
+    s->session_epoch = c->session_epoch;
+    s->epoch = c->ddl_epoch;
+    c->sub = 0;
+    return QS_OK;
+  }
+}
+
+static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_error *err) {
+  qs_dstmt *s;
+  int rc;
+  *out = NULL;
+  if (c->op == OP_NONE) {
+    if (c->dead) return enter(c, OP_PREPARE, NULL, err);
+    s = calloc(1, sizeof *s);
+    if (s == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+    s->c = c;
+    s->sql = sdupn(sql, n);
+    if (s->sql == NULL) {
+      free(s);
+      return qs_error_set(err, QS_NOMEM, "out of memory");
+    }
+    qs_buf_init(&s->data);
+    s->row = -1;
+    snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
+    (void)enter(c, OP_PREPARE, s, err);
+  } else if ((rc = enter(c, OP_PREPARE, NULL, err)) != QS_OK) {
+    return rc;
+  }
+  s = c->stmt;
+  rc = prepare_steps(s, err);
+  if (rc == QS_WAIT) return rc;
+  if (rc != QS_OK) {
+    forget(s);
+    free_stmt(s);
+    return rc;
+  }
+  leave(c, QS_OK);
+  *out = s;
+  return QS_OK;
+}
+
+static int xParamCount(qs_dstmt *s) { return s->nparams; }
+
+static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
+  int i;
+  (void)err;
+  for (i = 0; i < n && i < s->nparams; i++) s->vals[i] = vals[i];
+  return QS_OK;
+}
+
+/* The values Bind sends: interval floats as libpq.c renders them. */
+static const qs_value *bind_values(qs_dstmt *s, const qs_value *vals) {
+  int i;
+  for (i = 0; i < s->nparams; i++) {
+    s->send[i] = vals[i];
+    if (vals[i].type == QS_TFLOAT && s->paramtypes[i] == QS_PG_OID_INTERVAL) {
+      char *num = s->numbuf + QS_PG_NUM_TEXT_SIZE * i;
+      int len = qs__pg_float_text(QS_PG_OID_INTERVAL, vals[i].u.f, num);
+      s->send[i].type = QS_TTEXT;
+      s->send[i].u.s.p = num;
+      s->send[i].u.s.n = (size_t)len;
+    }
+  }
+  return s->send;
+}
+
+static int is_stale_plan(const qs_error *e) {
+  return strcmp(e->sqlstate, "0A000") == 0 && e->message && strstr(e->message, "cached plan") != NULL;
+}
+
+/* The start of an operation on s: prepared again first when DDL since its
+** prepare made it stale (its old name closed in front). */
+static int ready_stmt(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  if (c->phase == 0) {
+    if (!c->reprepare &&
+        (s->epoch != c->ddl_epoch || !s->on_server || s->session_epoch != c->session_epoch)) {
+      forget(s);
+      c->reprepare = 1;
+      c->sub = 0;
+    }
+    c->phase = 1;
+  }
+  if (c->reprepare) {
+    if ((rc = prepare_steps(s, err)) != QS_OK) return rc;
+    c->reprepare = 0;
+  }
+  return QS_OK;
+}
+
+/* Execute steps: 0-1 ready (ready_stmt), 2 Bind/Execute/Sync queued, 3 the
+** replies read; a plan made stale by another connection's DDL goes back to
+** 0 once, outside a transaction (libpq.c's execute). */
+static int execute(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  for (;;) {
+    if (c->phase <= 1) {
+      if ((rc = ready_stmt(s, err)) != QS_OK) return rc;
+      c->phase = 2;
+    }
+    if (c->phase == 2) {
+      clear_rows(s);
+      if (begin_write(c, err) != QS_OK) return leave(c, err->code);
+      if (qs_pg_bind(&c->io.out, "", s->name, s->nparams, bind_values(s, s->vals), err) != QS_OK ||
+          qs_pg_execute(&c->io.out, "", err) != QS_OK || qs_pg_sync(&c->io.out, err) != QS_OK) {
+        qs_buf_reset(&c->io.out);
+        c->io.out_off = 0;
+        return leave(c, err->code);
+      }
+      c->nz++;
+      c->changes = 0;
+      c->phase = 3;
+    }
+    if ((rc = pump(c, 0, err)) != QS_OK) return rc;
+    if (c->kept.code == QS_OK) {
+      s->row = -1;
+      s->executed = 1;
+      return leave(c, QS_OK);
+    }
+    clear_rows(s);
+    if (c->attempt == 0 && is_stale_plan(&c->kept) && c->txn == 'I') {
+      c->attempt = 1;
+      qs_error_clear(&c->kept);
+      forget(s);
+      c->reprepare = 1;
+      c->sub = 0;
+      c->phase = 1;
+      continue;
+    }
+    if (is_stale_plan(&c->kept)) s->epoch = c->ddl_epoch - 1;   /* next use re-prepares */
+    return leave(c, fail_kept(c, err));
+  }
+}
+
+static int xStep(qs_dstmt *s, qs_error *err) {
+  if (!s->executed) {
+    int rc = enter(s->c, OP_STEP, s, err);
+    if (rc != QS_OK) return rc;
+    rc = execute(s, err);
+    if (rc != QS_OK) return rc;
+  }
+  s->row++;
+  return s->row < s->nrows ? QS_ROW : QS_DONE;
+}
+
+static int xColumnCount(qs_dstmt *s) { return s->ncols; }
+static const char *xColumnName(qs_dstmt *s, int i) {
+  return i >= 0 && i < s->ncols ? s->colnames[i] : NULL;
+}
+
+static void xColumn(qs_dstmt *s, int i, qs_value *out) {
+  size_t cell, off;
+  out->type = QS_TNULL;
+  if (s->row < 0 || s->row >= s->nrows || i < 0 || i >= s->ncols) return;
+  cell = (size_t)s->row * (size_t)s->ncols + (size_t)i;
+  if (cell >= s->ncells || s->cells[cell] == 0) return;
+  off = s->cells[cell] - 1;
+  qs__pg_text_value(s->coltypes[i], s->data.p + off, s->lens[cell], &s->bytes, out);
+}
+
+static int xReadonly(qs_dstmt *s) { (void)s; return 0; }
+
+static void xReset(qs_dstmt *s) {
+  clear_rows(s);
+  s->executed = 0;
+}
+
+static void xFinalize(qs_dstmt *s) {
+  if (s->c->stmt == s) s->c->stmt = NULL;
+  forget(s);
+  free_stmt(s);
+}
+
+static int64_t xChanges(qs_dconn *c) { return c->changes; }
+static int64_t xLastInsertId(qs_dconn *c) { (void)c; return 0; }
+
+/* Exec: a simple Query; the first error is the operation's. */
+static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
+  int rc = enter(c, OP_EXEC, NULL, err);
+  if (rc != QS_OK) return rc;
+  if (c->phase == 0) {
+    if (begin_write(c, err) != QS_OK || qs_pg_query(&c->io.out, sql, err) != QS_OK) {
+      qs_buf_reset(&c->io.out);
+      c->io.out_off = 0;
+      return leave(c, err->code);
+    }
+    c->nz++;
+    c->phase = 1;
+  }
+  if ((rc = pump(c, 0, err)) != QS_OK) return rc;
+  if (c->kept.code != QS_OK) return leave(c, fail_kept(c, err));
+  return leave(c, QS_OK);
+}
+
+static int xInTransaction(qs_dconn *c) { return c->txn == 'T' || c->txn == 'E'; }
+
+/* Executemany steps: 0-1 ready; 2 the sets queued PIPE_CHUNK at a time, each
+** chunk ending in a Flush, sent while the replies that came are read; 3 the
+** Sync queued and every reply read. The first error ends the batch (the
+** server skips the rest until the Sync). */
+static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, int64_t *changes,
+                     qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc = enter(c, OP_EXECMANY, s, err);
+  *changes = 0;
+  if (rc != QS_OK) return rc;
+  if (c->m_vals == NULL && c->phase == 0) {
+    c->m_vals = vals;
+    c->m_nsets = nsets;
+    c->m_nparams = nparams;
+    c->m_next = 0;
+    c->m_changes = 0;
+  }
+  if (c->phase <= 1) {
+    if ((rc = ready_stmt(s, err)) != QS_OK) return rc;
+    if (begin_write(c, err) != QS_OK) return leave(c, err->code);
+    c->nz++;   /* the batch's own Sync, queued at the end */
+    c->phase = 2;
+  }
+  if (c->phase == 2) {
+    for (;;) {
+      /* what has come is read first: the server stops reading while its
+      ** replies wait */
+      rc = pump(c, 1, err);
+      if (rc == QS_WAIT) {
+        c->want |= QS_WAIT_READ;
+        return rc;
+      }
+      if (rc != QS_OK) {
+        *changes = c->m_changes;
+        return rc;
+      }
+      if (c->m_next >= c->m_nsets || c->kept.code != QS_OK) break;
+      {
+        int end = c->m_next + PIPE_CHUNK, i;
+        if (end > c->m_nsets) end = c->m_nsets;
+        for (i = c->m_next; i < end; i++) {
+          const qs_value *row = c->m_vals + (size_t)i * (size_t)c->m_nparams;
+          int k;
+          for (k = 0; k < s->nparams; k++) {
+            if (k < c->m_nparams) s->vals[k] = row[k];
+            else s->vals[k].type = QS_TNULL;
+          }
+          if (qs_pg_bind(&c->io.out, "", s->name, s->nparams, bind_values(s, s->vals), err) != QS_OK ||
+              qs_pg_execute(&c->io.out, "", err) != QS_OK) {
+            /* a value refused: what went stays consistent, the batch ends with its Sync */
+            c->m_next = c->m_nsets;
+            if (c->kept.code == QS_OK) qs_error_move(&c->kept, err);
+            break;
+          }
+        }
+        if (c->m_next < c->m_nsets) c->m_next = end;
+        (void)qs_pg_flush(&c->io.out, err);
+      }
+    }
+    if (qs_pg_sync(&c->io.out, err) != QS_OK) return lost(c, err);
+    c->phase = 3;
+  }
+  rc = pump(c, 0, err);
+  if (rc == QS_WAIT) return rc;
+  *changes = c->m_changes;
+  if (rc != QS_OK) return rc;
+  c->changes = c->m_changes;
+  if (c->kept.code != QS_OK) return leave(c, fail_kept(c, err));
+  return leave(c, QS_OK);
+}
+
+static const char *xNotice(qs_dconn *c, int i) {
+  return i >= 0 && i < c->nnotices ? c->notices[i] : NULL;
+}
+
+static void xClearNotices(qs_dconn *c) {
+  int i;
+  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
+  c->nnotices = 0;
+}
+
+/* ---- statement timeout and cancel -------------------------------------- */
+
+static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
+  (void)err;
+  c->timeout_ms = ms;
+  return QS_OK;
+}
+
+typedef struct cancel_req {
+  char host[256], port[16];
+  int32_t pid, key;
+} cancel_req;
+
+/* A CancelRequest over a new plain connection, blocking (bounded by
+** CANCEL_TIMEOUT_S): connect, send the 16 bytes, wait for the server to
+** close. 0 or an errno-like failure text in why. */
+static int send_cancel(const cancel_req *r, char *why, size_t whylen) {
+  unsigned char pkt[16];
+  struct timeval tv;
+  int fd = -1, ok = -1;
+  uint32_t v[4];
+  int i;
+  v[0] = 16;
+  v[1] = 80877102u;
+  v[2] = (uint32_t)r->pid;
+  v[3] = (uint32_t)r->key;
+  for (i = 0; i < 4; i++) {
+    pkt[4 * i] = (unsigned char)(v[i] >> 24);
+    pkt[4 * i + 1] = (unsigned char)(v[i] >> 16);
+    pkt[4 * i + 2] = (unsigned char)(v[i] >> 8);
+    pkt[4 * i + 3] = (unsigned char)v[i];
+  }
+  tv.tv_sec = CANCEL_TIMEOUT_S;
+  tv.tv_usec = 0;
+  if (r->host[0] == '/') {
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%.80s/.s.PGSQL.%.8s", r->host, r->port);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd >= 0) {
+      (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) ok = 0;
+    }
+  } else {
+    struct addrinfo hints, *res = NULL, *ai;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(r->host, r->port, &hints, &res) != 0) {
+      snprintf(why, whylen, "could not resolve host \"%.100s\"", r->host);
+      return -1;
+    }
+    for (ai = res; ai != NULL && ok != 0; ai = ai->ai_next) {
+      if (fd >= 0) close(fd);
+      fd = socket(ai->ai_family, SOCK_STREAM, 0);
+      if (fd < 0) continue;
+      (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) ok = 0;
+    }
+    freeaddrinfo(res);
+  }
+  if (ok != 0) {
+    snprintf(why, whylen, "could not connect for the cancel: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  if (send(fd, pkt, sizeof pkt, MSG_NOSIGNAL) != (ssize_t)sizeof pkt) {
+    snprintf(why, whylen, "could not send the cancel request: %s", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  {
+    char b[64];   /* the server closes once it has read the request */
+    while (recv(fd, b, sizeof b, 0) > 0) {
+    }
+  }
+  close(fd);
+  return 0;
+}
+
+static void *cancel_thread(void *arg) {
+  cancel_req *r = arg;
+  char why[160];
+  (void)send_cancel(r, why, sizeof why);   /* nobody is left to tell of a failure */
+  free(r);
+  return NULL;
+}
+
+/* The CancelRequest goes over a plain socket of its own to the same host and
+** port, in external mode too (the statement's connection is the caller's). */
+static int xCancel(qs_dconn *c, int detached, qs_error *err) {
+  cancel_req *r;
+  char why[160];
+  if (!c->have_key)
+    return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no cancel key");
+  r = calloc(1, sizeof *r);
+  if (r == NULL) return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
+  snprintf(r->host, sizeof r->host, "%s", c->host);
+  snprintf(r->port, sizeof r->port, "%s", c->port);
+  r->pid = c->be_pid;
+  r->key = c->be_key;
+  if (detached) {
+    pthread_attr_t attr;
+    pthread_t th;
+    int rc;
+    if (pthread_attr_init(&attr) != 0) {
+      free(r);
+      return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
+    }
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&th, &attr, cancel_thread, r);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+      free(r);
+      return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no thread (%s)",
+                          strerror(rc));
+    }
+    return QS_OK;
+  }
+  if (send_cancel(r, why, sizeof why) != 0) {
+    free(r);
+    return qs_error_set(err, QS_OPERATIONAL, "%s", why);
+  }
+  free(r);
+  return QS_OK;
+}
+
+/* ---- the external transport ------------------------------------------------ */
+
+static size_t xOutput(qs_dconn *c, const char **p) { return qs_wire_io_pending(&c->io, p); }
+static void xOutputDone(qs_dconn *c, size_t n) { qs_wire_io_sent(&c->io, n); }
+static int xInput(qs_dconn *c, const char *p, size_t n, qs_error *err) {
+  int rc = qs_wire_io_feed(&c->io, p, n);
+  if (rc == QS_MISUSE)
+    return qs_error_set(err, QS_MISUSE, "this PostgreSQL connection has its own socket: no bytes "
+                        "are given to it");
+  if (rc != QS_OK) return qs_error_set(err, QS_NOMEM, "out of memory keeping received bytes");
+  return QS_OK;
+}
+
+const qs_driver qs_pgwire_driver = {
+  QS_DRIVER_VERSION, "pgwire", 0, 1,
+  xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
+  xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
+  xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
+  xSetTimeout, xCancel, xOutput, xOutputDone, xInput,
+};
