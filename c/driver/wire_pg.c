@@ -694,6 +694,14 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
                 strcmp(k + 10, "_interval") == 0 || strcmp(k + 10, "_count") == 0)) {
       /* accepted as libpq takes them; the transport's keepalive is the
       ** system's (own socket) or the caller's (external) */
+    } else if (strcmp(k, "gssencmode") == 0) {
+      /* no GSSAPI here: disable and prefer go on without it, as libpq
+      ** built without GSSAPI does */
+      if (strcmp(v, "require") == 0)
+        rc = qs_error_set(err, QS_NOTSUPPORTED, "gssencmode=require: the wire driver has no "
+                          "GSSAPI encryption");
+      else if (strcmp(v, "disable") != 0 && strcmp(v, "prefer") != 0)
+        rc = qs_error_set(err, QS_ARGUMENT, "invalid gssencmode '%s' (disable, prefer, require)", v);
     } else if (strcmp(k, "transport") == 0) {
       if (strcmp(v, "external") == 0) external = 1;
       else if (strcmp(v, "socket") != 0)

@@ -9,6 +9,8 @@ local waiting = require("quicksilver.waiting")
 
 describe("the PostgreSQL wire driver over an external transport", function()
   if not helpers.on("postgresql") then return end
+  -- once per run: in the libpq pass (it builds the wire URL itself)
+  if helpers.backend_url():find("^postgresql%+wire:") then return end
   if not transport.available() then
     it("needs lua-cqueues", function() pending("cqueues is not installed for this Lua") end)
     return

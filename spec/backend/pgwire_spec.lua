@@ -10,6 +10,8 @@ local raises = helpers.assert_raises_kind
 
 describe("the PostgreSQL wire driver", function()
   if not helpers.on("postgresql") then return end
+  -- once per run: in the libpq pass (it builds the wire URL itself)
+  if helpers.backend_url():find("^postgresql%+wire:") then return end
 
   local base, wire_url, libpq_url
   setup(function()
