@@ -58,6 +58,8 @@ build = {
         "c/orm/layout.c",
         "c/orm/load.c",
         "c/orm/uow.c",
+        "c/protocol/auth.c",
+        "c/protocol/digest.c",
         "c/protocol/pgwire.c",
       },
       incdirs = { "c/include", "c/binding", "c/compiler", "c/driver", "c/protocol", "$(SQLITE_INCDIR)" },

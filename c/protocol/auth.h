@@ -36,8 +36,15 @@ typedef struct qs_scram {
   int state;                       /* 0 new, 1 first sent, 2 final sent, 3 verified */
 } qs_scram;
 
-/* The client-first message ("n,,n=,r=<nonce>") into out (appended). */
+/* The client-first message ("n,,n=,r=<nonce>") into out (appended). s
+** starts zeroed (`qs_scram s = {0}`, or after qs_scram_free); a failed call
+** leaves out as it was. */
 int qs_scram_client_first(qs_scram *s, qs_buf *out, qs_error *err);
+/* The same with a user name (NULL or "": PostgreSQL's empty n=; ',' and
+** '=' are escaped) and a client nonce of 1 to 31 printable characters other
+** than ',' given rather than drawn: RFC 7677's example, and tests. */
+int qs_scram_client_first_with(qs_scram *s, const char *user, const char *nonce, qs_buf *out,
+                               qs_error *err);
 /* Reads the server-first message (r=, s=, i=; the nonce must extend ours,
 ** iterations >= 1 and bounded) and appends the client-final message with
 ** its proof to out. */

@@ -20,6 +20,14 @@
 void qs_md5(const void *p, size_t n, unsigned char out[QS_MD5_SIZE]);
 void qs_sha1(const void *p, size_t n, unsigned char out[QS_SHA1_SIZE]);
 void qs_sha256(const void *p, size_t n, unsigned char out[QS_SHA256_SIZE]);
+/* The digest of a's na bytes followed by b's nb bytes (the protocols hash
+** a secret joined to a salt; no allocation, so nothing can fail). */
+void qs_md5_pair(const void *a, size_t na, const void *b, size_t nb,
+                 unsigned char out[QS_MD5_SIZE]);
+void qs_sha1_pair(const void *a, size_t na, const void *b, size_t nb,
+                  unsigned char out[QS_SHA1_SIZE]);
+void qs_sha256_pair(const void *a, size_t na, const void *b, size_t nb,
+                    unsigned char out[QS_SHA256_SIZE]);
 
 /* Incremental SHA-256 (SCRAM's messages are hashed in parts). */
 typedef struct qs_sha256_ctx {
@@ -53,5 +61,9 @@ long qs_base64_decode(const char *s, size_t n, unsigned char *out, size_t cap);
 /* n unpredictable bytes (getrandom, else /dev/urandom): SCRAM's client
 ** nonce. 0 on success, -1 when the system gives none. */
 int qs_random_bytes(unsigned char *out, size_t n);
+
+/* Zeroes n bytes at p through a volatile pointer, a store the compiler may
+** not drop: for passwords and the keys derived from them. */
+void qs_wipe(void *p, size_t n);
 
 #endif

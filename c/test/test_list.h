@@ -90,8 +90,24 @@
   X(pgwire_command_tags)     \
   X(pgwire_error_fields)     \
   X(pgwire_auth_requests)    \
-  X(pgwire_extended_replies) \
-  X(wire_io_own_socket)       \
+  X(pgwire_extended_replies)   \
+  X(wire_io_own_socket)        \
   X(wire_io_refused_and_unresolvable) \
-  X(wire_io_external)         \
-  X(wire_io_external_streaming)
+  X(wire_io_external)          \
+  X(wire_io_external_streaming) \
+  X(digest_md5_rfc1321)        \
+  X(digest_sha_vectors)        \
+  X(digest_sha256_incremental) \
+  X(digest_hmac_rfc4231)       \
+  X(digest_pbkdf2_sha256)      \
+  X(digest_hex_base64)         \
+  X(digest_base64_rejects)     \
+  X(digest_random_bytes)       \
+  X(digest_wipe)               \
+  X(auth_pg_md5)               \
+  X(auth_mysql_scrambles)      \
+  X(auth_scram_rfc7677)        \
+  X(auth_scram_postgresql)     \
+  X(auth_scram_hostile_server_first) \
+  X(auth_scram_hostile_server_final) \
+  X(auth_scram_bad_client_nonce)
