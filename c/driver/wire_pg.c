@@ -461,7 +461,7 @@ static int handle(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
       return QS_OK;
     case '1': case '2': case '3': case 'n': case 'I': case 's':
       if (qs_pg_parse_empty(m, err) != QS_OK) return err->code;
-      if (m->type == 'n' && s && mine && c->op != OP_STEP && c->op != OP_EXECMANY) free_columns(s);
+      if (m->type == 'n' && s && mine) free_columns(s);   /* (only a Describe answers NoData) */
       return QS_OK;
     case 't':
       if (s && mine) return take_params(s, m, err);
