@@ -196,9 +196,7 @@ describe("the PostgreSQL wire driver", function()
   end)
 
   it("runs executemany of 20,000 rows as one pipelined batch", function()
-    local e = helpers.backend_engine({pool_size = 1})
-    e:dispose()
-    e = qs.create_engine(wire_url, {pool_size = 1})
+    local e = qs.create_engine(wire_url, {pool_size = 1})
     e:begin(function(c)
       c:exec_driver_sql("CREATE TEMPORARY TABLE many (id int PRIMARY KEY, name text)")
       local rows = {}
