@@ -10,8 +10,11 @@
 -- C (#include "..." resolved by file name to its folder; <lua.h>,
 -- <lauxlib.h>, <lualib.h>, <luajit.h>, <luaconf.h> and compat.h are "Lua"):
 --   c/include, c/core, c/dialect, c/protocol and the Lua-free drivers
---     (c/driver/sqlite3.c, libpq.c, mariadb.c) never include Lua or a header
---     of c/binding, c/compiler, c/orm or the driver module entries;
+--     (every file of c/driver but the module entries: sqlite3.c, libpq.c,
+--     mariadb.c, pg_text, wire_io, wire_pg...) never include Lua or a header
+--     of c/binding, c/compiler, c/orm or the driver module entries; the
+--     drivers may include each other's headers and c/protocol's (the wire
+--     drivers over their codecs);
 --     c/dialect's own header (dialects.h) stays inside c/dialect;
 --   c/protocol (the wire codecs, sans-I/O) includes the public header, its
 --     own headers and libc only;
@@ -191,13 +194,14 @@ end)
 
 local LUA_HEADERS = {["lua.h"] = true, ["lauxlib.h"] = true, ["lualib.h"] = true, ["luajit.h"] = true,
   ["luaconf.h"] = true, ["compat.h"] = true}
-local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"] = true}
+-- c/driver's module entries (separate rocks, linked with Lua); the rest is Lua-free.
+local MODULE_ENTRIES = {["lpostgresql.c"] = true, ["lmysql.c"] = true, ["lregister.h"] = true}
 
 -- The zone of a file under c/ (nil: not checked).
 local function zone(path)
   local dir, file = path:match("^c/([%w_]+)/([^/]+)$")
   if not dir then return nil end
-  if dir == "driver" then return LUA_FREE_DRIVERS[file] and "driver" or "driver_module" end
+  if dir == "driver" then return MODULE_ENTRIES[file] and "driver_module" or "driver" end
   if dir == "test" then return nil end
   return dir   -- include, core, dialect, protocol, binding, compiler, orm
 end
@@ -208,7 +212,7 @@ local ALLOWED = {
   core = {system = true, include = true, core = true},   -- its own internal headers (clock.h)
   dialect = {system = true, include = true, dialect = true},
   protocol = {system = true, include = true, protocol = true},   -- the wire codecs (pgwire.h)
-  driver = {system = true, include = true},
+  driver = {system = true, include = true, driver = true, protocol = true},
   driver_module = {system = true, include = true, lua = true, driver_module = true},
   binding = {system = true, include = true, lua = true, binding = true},
   compiler = {system = true, include = true, lua = true, binding = true, compiler = true},
