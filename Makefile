@@ -11,6 +11,7 @@
 #   make rockspec-check   list files missing from (or stale in) the rockspec
 #   make bench         Core workloads against raw C, LuaSQL and SQLAlchemy -> docs/PERFORMANCE.md
 #   make bench BACKEND=async   blocking vs waiter, N concurrent sleeps (PostgreSQL, MariaDB)
+#   make bench BACKEND=openresty   one nginx worker on cosockets vs libpq -> docs/PERFORMANCE_OPENRESTY.md
 #                      -> the non-blocking section of docs/PERFORMANCE.md
 #   make bench-crossing   the measurement behind docs/ARCHITECTURE.md's crossing decision
 
@@ -169,7 +170,8 @@ $(BUILD)/lua$(LUA_VERSION)-asan: spec/support/lua_asan.c
 # Debian packages the project needs; installed only when missing (apt-get update
 # runs only then), as root or through sudo.
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
-  libsqlite3-dev sqlite3 valgrind luajit2 libluajit2-5.1-dev lua-cqueues lua-luv libpq-dev postgresql libmariadb-dev mariadb-server
+  libsqlite3-dev sqlite3 valgrind luajit2 libluajit2-5.1-dev lua-cqueues lua-luv lua-socket libpq-dev postgresql libmariadb-dev mariadb-server \
+  nginx-light libnginx-mod-http-lua
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -236,7 +238,8 @@ $(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 
 # Timeouts and cancels on PostgreSQL and MariaDB: run by run_tests.sh too.
-$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c c/driver/mariadb.c
+$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c c/driver/mariadb.c \
+  c/driver/wire_my.c c/driver/wire_io.c c/protocol/mywire.c c/protocol/auth.c c/protocol/digest.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread
 

@@ -4,7 +4,9 @@
 # suite's script, on its own port and directory so a running test server is
 # left alone), points bench/run.lua at it and stops it afterwards. With
 # BACKEND=async it starts a PostgreSQL and a MariaDB the same way and runs
-# bench/async/run.lua (the non-blocking measurements of docs/ASYNC.md).
+# bench/async/run.lua (the non-blocking measurements of docs/ASYNC.md). With
+# BACKEND=openresty it starts a PostgreSQL and runs bench/openresty/run.lua
+# (one nginx worker: docs/PERFORMANCE_OPENRESTY.md).
 set -eu
 LUA=${LUA:-lua5.4}
 BACKEND=${BACKEND:-sqlite}
@@ -25,5 +27,14 @@ case "$BACKEND" in
     bash spec/support/servers.sh start >/dev/null
     QS_BENCH_PG_URL="postgresql://qs@127.0.0.1:$QS_PG_PORT/qs_test" \
       QS_BENCH_MYSQL_URL="mysql://qs:qs@127.0.0.1:$QS_MYSQL_PORT/qs_test" "$LUA" bench/async/run.lua ;;
-  *) echo "run.sh: BACKEND must be sqlite, postgresql or async, not $BACKEND" >&2; exit 2 ;;
+  openresty)
+    # issue 20's measurements: one nginx worker (bench/openresty/run.lua) on a
+    # throwaway PostgreSQL
+    export QS_SERVERS_DIR=${QS_BENCH_SERVERS_DIR:-/tmp/quicksilver-bench-servers}
+    export QS_PG_PORT=${QS_BENCH_PG_PORT:-55777}
+    trap 'bash spec/support/servers.sh stop >/dev/null 2>&1 || true' EXIT
+    bash spec/support/servers.sh start pg >/dev/null
+    QS_NGINX_CPATH="$(pwd)/${BUILD:-build}/jit" QS_BENCH_PG_URL="postgresql://qs@127.0.0.1:$QS_PG_PORT/qs_test" \
+      "$LUA" bench/openresty/run.lua ;;
+  *) echo "run.sh: BACKEND must be sqlite, postgresql, async or openresty, not $BACKEND" >&2; exit 2 ;;
 esac

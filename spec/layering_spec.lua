@@ -10,11 +10,8 @@
 -- C (#include "..." resolved by file name to its folder; <lua.h>,
 -- <lauxlib.h>, <lualib.h>, <luajit.h>, <luaconf.h> and compat.h are "Lua"):
 --   c/include, c/core, c/dialect, c/protocol and the Lua-free drivers
---     (every file of c/driver but the module entries: sqlite3.c, libpq.c,
---     mariadb.c, pg_text, wire_io, wire_pg...) never include Lua or a header
---     of c/binding, c/compiler, c/orm or the driver module entries; the
---     drivers may include each other's headers and c/protocol's (the wire
---     drivers over their codecs);
+--     (c/driver/sqlite3.c, libpq.c, mariadb.c) never include Lua or a header
+--     of c/binding, c/compiler, c/orm or the driver module entries;
 --     c/dialect's own header (dialects.h) stays inside c/dialect;
 --   c/protocol (the wire codecs, sans-I/O) includes the public header, its
 --     own headers and libc only;
@@ -43,6 +40,8 @@ local function layer(name)
   if name:find("^quicksilver%.async%.") then return 1, "base" end
   if name:find("^quicksilver%.sql%.") or name:find("^quicksilver%.dialects") then return 2, "sql" end
   if name:find("^quicksilver%.engine%.") or name:find("^quicksilver%.schema") then return 3, "engine" end
+  -- the OpenResty glue: a pool the engine puts in front of its own under ngx_lua
+  if name == "quicksilver.ngx" or name:find("^quicksilver%.ngx%.") then return 3, "engine" end
   if name:find("^quicksilver%.orm") or name:find("^quicksilver%.ext") then return 4, "orm" end
   if name:find("^quicksilver%.migrate") or name:find("^quicksilver%.cli") then return 5, "tools" end
   if name == "quicksilver" then return 4, "facade" end
@@ -194,14 +193,18 @@ end)
 
 local LUA_HEADERS = {["lua.h"] = true, ["lauxlib.h"] = true, ["lualib.h"] = true, ["luajit.h"] = true,
   ["luaconf.h"] = true, ["compat.h"] = true}
--- c/driver's module entries (separate rocks, linked with Lua); the rest is Lua-free.
-local MODULE_ENTRIES = {["lpostgresql.c"] = true, ["lmysql.c"] = true, ["lregister.h"] = true}
+-- (pg_text: the text-format conversion libpq.c and wire_pg.c share)
+local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"] = true,
+  ["pg_text.c"] = true, ["pg_text.h"] = true}
 
 -- The zone of a file under c/ (nil: not checked).
 local function zone(path)
   local dir, file = path:match("^c/([%w_]+)/([^/]+)$")
   if not dir then return nil end
-  if dir == "driver" then return MODULE_ENTRIES[file] and "driver_module" or "driver" end
+  -- the wire drivers (wire_*.c/h: their byte pipe and protocol drivers) are Lua-free too
+  if dir == "driver" then
+    return (LUA_FREE_DRIVERS[file] or file:match("^wire_")) and "driver" or "driver_module"
+  end
   if dir == "test" then return nil end
   return dir   -- include, core, dialect, protocol, binding, compiler, orm
 end
@@ -212,9 +215,9 @@ local ALLOWED = {
   core = {system = true, include = true, core = true},   -- its own internal headers (clock.h)
   dialect = {system = true, include = true, dialect = true},
   protocol = {system = true, include = true, protocol = true},   -- the wire codecs (pgwire.h)
-  driver = {system = true, include = true, driver = true, protocol = true},
+  driver = {system = true, include = true, protocol = true, driver = true},   -- wire drivers: codecs, pipe
   driver_module = {system = true, include = true, lua = true, driver_module = true},
-  binding = {system = true, include = true, lua = true, binding = true},
+  binding = {system = true, include = true, lua = true, binding = true, driver = true},
   compiler = {system = true, include = true, lua = true, binding = true, compiler = true},
   orm = {system = true, include = true, lua = true, binding = true, orm = true},
 }

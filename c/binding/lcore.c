@@ -8,8 +8,15 @@
 ** what to attach and when to raise; misuse of the binding itself raises.
 */
 #include "lbinding.h"
+#include "wire_my.h"
 
 #include <string.h>
+
+static int core_unload(lua_State *L) {
+  (void)L;
+  qs__wire_my_cancels_wait(2.0);
+  return 0;
+}
 
 /* Pushes the qs.exc error object for err (through the factory Lua
 ** registered, or a plain table before it has). */
@@ -276,6 +283,21 @@ int luaopen_quicksilver_core(lua_State *L) {
   lua_setfield(L, -2, qs_sqlite3_driver.zName);
   lua_pushlightuserdata(L, (void *)&qs_pgwire_driver);
   lua_setfield(L, -2, qs_pgwire_driver.zName);
+  lua_pushlightuserdata(L, (void *)&qs_wire_my_driver);
+  lua_setfield(L, -2, qs_wire_my_driver.zName);
+  lua_pop(L, 1);
+  /* the wire drivers' detached cancels run this module's code: its unload
+  ** (the state's close) waits for them, through a sentinel made before any
+  ** connection and so finalized after them all */
+  lua_getfield(L, LUA_REGISTRYINDEX, "quicksilver.core.unload");
+  if (lua_isnil(L, -1)) {
+    lua_newuserdata(L, 1);
+    lua_newtable(L);
+    lua_pushcfunction(L, core_unload);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.core.unload");
+  }
   lua_pop(L, 1);
 
   luaL_newlib(L, funcs);

@@ -98,3 +98,78 @@ int qs_sqlstate_family(const char *state, size_t n) {
     if (state[0] == classes[i].cls[0] && state[1] == classes[i].cls[1]) return classes[i].family;
   return QS_OPERATIONAL;   /* 08 connection, 40 rollback, 53-58 resources, 57 cancel... */
 }
+
+/*
+** MySQL/MariaDB error numbers: the family, whether the connection is gone,
+** and the qs_error both MySQL drivers (c/driver/mariadb.c over libmariadb,
+** c/driver/wire_my.c over the wire codec) report, so the two give the same
+** error for the same failure. Client-side numbers (2000s) are libmariadb's;
+** the wire driver uses the same ones for the same conditions.
+*/
+int qs_mysql_error_disconnect(unsigned e) {
+  switch (e) {
+    case 2006:   /* CR_SERVER_GONE_ERROR */
+    case 2013:   /* CR_SERVER_LOST */
+    case 2055:   /* CR_SERVER_LOST_EXTENDED */
+    case 1927:   /* ER_CONNECTION_KILLED */
+    case 4031:   /* MySQL 8.0.24+: idle past wait_timeout (MariaDB gives 4031 no such meaning) */
+    case 2002:   /* CR_CONNECTION_ERROR */
+    case 2003:   /* CR_CONN_HOST_ERROR */
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+int qs_mysql_error_family(unsigned e, const char *state) {
+  switch (e) {
+    case 1062: case 1451: case 1452: case 1048: case 1216: case 1217: case 3819: case 4025:
+    case 1169: case 1557: case 1761: case 1762:
+      return QS_INTEGRITY;
+    case 1064: case 1146: case 1054: case 1049: case 1050: case 1051: case 1060: case 1061:
+    case 1091: case 1149: case 1110: case 1109: case 1052: case 1305:
+      return QS_PROGRAMMING;
+    case 1264: case 1265: case 1292: case 1366: case 1406: case 1365: case 1367: case 3140:
+      return QS_DATA;
+    case 1235: case 1289:
+      return QS_NOTSUPPORTED;
+    default:
+      break;
+  }
+  if (state && strncmp(state, "23", 2) == 0) return QS_INTEGRITY;
+  if (state && strncmp(state, "42", 2) == 0) return QS_PROGRAMMING;
+  if (state && strncmp(state, "22", 2) == 0) return QS_DATA;
+  return QS_OPERATIONAL;   /* lock waits (1205), deadlocks (1213), connection errors */
+}
+
+int qs_mysql_error_set(qs_error *err, unsigned e, const char *state, const char *msg) {
+  err->driver_code = (int)e;
+  if (state) {
+    strncpy(err->sqlstate, state, sizeof err->sqlstate - 1);
+    err->sqlstate[sizeof err->sqlstate - 1] = '\0';
+  } else {
+    err->sqlstate[0] = '\0';
+  }
+  err->invalidated = qs_mysql_error_disconnect(e);
+  free(err->constraint);
+  err->constraint = NULL;
+  if (e == 1062 && msg) {   /* ER_DUP_ENTRY: Duplicate entry '...' for key 'name' */
+    static const char before_key[] = "for key '";
+    const char *k = strstr(msg, before_key);
+    if (k) {
+      const char *end;
+      k += sizeof before_key - 1;
+      end = strchr(k, '\'');
+      if (end) {
+        size_t n = (size_t)(end - k);
+        err->constraint = malloc(n + 1);
+        if (err->constraint) {
+          memcpy(err->constraint, k, n);
+          err->constraint[n] = '\0';
+        }
+      }
+    }
+  }
+  return qs_error_set(err, err->invalidated ? QS_OPERATIONAL : qs_mysql_error_family(e, state),
+                      "(%u) %s", e, msg ? msg : "unknown MySQL error");
+}

@@ -23,8 +23,9 @@
 ** The connection uses utf8mb4 and CLIENT_FOUND_ROWS, so rowcount counts
 ** matched rows (optimistic locking relies on it). The client's "server
 ** gone/lost" and connection errors, a killed connection and MySQL's idle
-** timeout mean the connection is gone (is_disconnect). A statement timeout
-** is the server's own (max_statement_time on MariaDB, max_execution_time for
+** timeout mean the connection is gone; that and the errno classes are
+** c/core/error.c's qs_mysql_error_set, shared with the wire driver. A
+** statement timeout is the server's own (max_statement_time on MariaDB, max_execution_time for
 ** SELECTs on MySQL), so the core sets no deadline of its own; a cancel is
 ** KILL QUERY sent over a second, short-lived connection, from a detached
 ** thread when the caller must not wait.
@@ -47,10 +48,6 @@
 /* The character set number of binary strings (collation "binary"): such a
 ** column holds bytes, not text. */
 #define CHARSET_BINARY 63
-
-/* MySQL 8.0.24+: the server closed a connection idle past wait_timeout
-** (MariaDB's header gives 4031 another meaning, hence no name from it). */
-#define MYSQL_ER_CLIENT_INTERACTION_TIMEOUT 4031
 
 /* How a result column is fetched: the kind of buffer bound for it. */
 typedef enum result_kind {
@@ -153,64 +150,8 @@ struct qs_dstmt {
   size_t sqln;
 };
 
-static int is_disconnect(unsigned e) {
-  return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_SERVER_LOST_EXTENDED ||
-         e == ER_CONNECTION_KILLED || e == MYSQL_ER_CLIENT_INTERACTION_TIMEOUT ||
-         e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR;
-}
-
-/* MySQL error numbers -> qs families. */
-static int classify(unsigned e, const char *state) {
-  switch (e) {
-    case 1062: case 1451: case 1452: case 1048: case 1216: case 1217: case 3819: case 4025:
-    case 1169: case 1557: case 1761: case 1762:
-      return QS_INTEGRITY;
-    case 1064: case 1146: case 1054: case 1049: case 1050: case 1051: case 1060: case 1061:
-    case 1091: case 1149: case 1110: case 1109: case 1052: case 1305:
-      return QS_PROGRAMMING;
-    case 1264: case 1265: case 1292: case 1366: case 1406: case 1365: case 1367: case 3140:
-      return QS_DATA;
-    case 1235: case 1289:
-      return QS_NOTSUPPORTED;
-    default:
-      break;
-  }
-  if (state && strncmp(state, "23", 2) == 0) return QS_INTEGRITY;
-  if (state && strncmp(state, "42", 2) == 0) return QS_PROGRAMMING;
-  if (state && strncmp(state, "22", 2) == 0) return QS_DATA;
-  return QS_OPERATIONAL;   /* lock waits (1205), deadlocks (1213), connection errors */
-}
-
 static int fail(qs_error *err, unsigned e, const char *state, const char *msg) {
-  err->driver_code = (int)e;
-  if (state) {
-    strncpy(err->sqlstate, state, sizeof err->sqlstate - 1);
-    err->sqlstate[sizeof err->sqlstate - 1] = '\0';
-  } else {
-    err->sqlstate[0] = '\0';
-  }
-  err->invalidated = is_disconnect(e);
-  free(err->constraint);
-  err->constraint = NULL;
-  if (e == ER_DUP_ENTRY && msg) {   /* Duplicate entry '...' for key 'name' */
-    static const char before_key[] = "for key '";
-    const char *k = strstr(msg, before_key);
-    if (k) {
-      const char *end;
-      k += sizeof before_key - 1;
-      end = strchr(k, '\'');
-      if (end) {
-        size_t n = (size_t)(end - k);
-        err->constraint = malloc(n + 1);
-        if (err->constraint) {
-          memcpy(err->constraint, k, n);
-          err->constraint[n] = '\0';
-        }
-      }
-    }
-  }
-  return qs_error_set(err, err->invalidated ? QS_OPERATIONAL : classify(e, state), "(%u) %s", e,
-                      msg ? msg : "unknown MySQL error");
+  return qs_mysql_error_set(err, e, state, msg);
 }
 
 static int fail_conn(qs_dconn *c, qs_error *err) {

@@ -103,6 +103,14 @@ int qs_error_set(qs_error *err, int code, const char *fmt, ...)
     ;
 void qs_error_move(qs_error *dst, qs_error *src);
 
+/* MySQL/MariaDB error numbers (server and libmariadb client ones): the
+** family, whether the connection is gone, and the error both MySQL drivers
+** report (message "(<e>) <msg>", driver_code, sqlstate, invalidated, the
+** constraint of a duplicate key). Returns the family. */
+int qs_mysql_error_family(unsigned e, const char *state);
+int qs_mysql_error_disconnect(unsigned e);
+int qs_mysql_error_set(qs_error *err, unsigned e, const char *state, const char *msg);
+
 /* A growable byte buffer (SQL text, rendered literals). */
 typedef struct qs_buf {
   char *p;               /* bytes, always NUL-terminated when len > 0 */
@@ -254,6 +262,10 @@ extern const qs_driver qs_pgwire_driver;
 ** built with them): c/driver/libpq.c and c/driver/mariadb.c. */
 extern const qs_driver qs_libpq_driver;
 extern const qs_driver qs_mariadb_driver;
+/* The MySQL/MariaDB wire driver ("mywire"), built into the core: the
+** protocol spoken by the core itself (c/driver/wire_my.c), over its own
+** socket or a transport the caller owns (an OpenResty cosocket). */
+extern const qs_driver qs_wire_my_driver;
 
 /*
 ** Connections. A qs_conn wraps a driver connection with a bounded cache of

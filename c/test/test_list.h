@@ -117,4 +117,19 @@
   X(auth_scram_postgresql)     \
   X(auth_scram_hostile_server_first) \
   X(auth_scram_hostile_server_final) \
-  X(auth_scram_bad_client_nonce)
+  X(auth_scram_bad_client_nonce) \
+  X(mywire_framing) \
+  X(mywire_lenenc) \
+  X(mywire_handshake) \
+  X(mywire_login_packets) \
+  X(mywire_auth_packets) \
+  X(mywire_ok_err_eof) \
+  X(mywire_commands) \
+  X(mywire_prepare_and_columns) \
+  X(mywire_text_rows) \
+  X(mywire_binary_rows) \
+  X(mywire_temporal_values) \
+  X(mywire_recorded_session) \
+  X(wire_my_native_login) \
+  X(wire_my_caching_sha2_login) \
+  X(wire_my_statements)

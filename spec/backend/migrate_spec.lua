@@ -243,7 +243,7 @@ return {revision = "f6", down_revision = "e5", message = "batch",
       local user, host, port, db = url:match("^postgresql[+%w]*://([^@:]+)@([^:/]+):(%d+)/([^?]+)")
       cmd = string.format("psql -X -q -v ON_ERROR_STOP=1 -h %s -p %s -U %s -d %s -f %q", host, port, user, db, file)
     else
-      local user, pw, host, port, db = url:match("^mysql://([^:@]+):([^@]*)@([^:/]+):(%d+)/([^?]+)")
+      local user, pw, host, port, db = url:match("^mysql[%w+]*://([^:@]+):([^@]*)@([^:/]+):(%d+)/([^?]+)")
       cmd = string.format("mysql -h %s -P %s -u %s -p%s %s < %q", host, port, user, pw, db, file)
     end
     local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")

@@ -177,7 +177,9 @@ describe("the cache key never leaves structure out", function()
     local c = a2:compile()
     assert.equal(1, compiler.cache_stats().hits)
     assert.equal(-1, c.values[key])
-    assert.equal(1, c.values.c001)
+    -- a field the change did not touch keeps its value (which field last_field
+    -- picks follows pairs() order, randomized per run on Lua 5.4)
+    if key == "c001" then assert.equal(2, c.values.c002) else assert.equal(1, c.values.c001) end
   end)
 
   it("a select of 120 columns differing at column 100 gets another key", function()

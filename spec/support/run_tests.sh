@@ -87,7 +87,7 @@ fi
 # sanitizers and valgrind see the process that loads quicksilver.core), its
 # counts read from the file the output handler writes.
 run_busted() {
-  local label=$1 cpath=$2 dir=spec
+  local label=$1 cpath=$2 dir=spec extra=
   shift 2
   if [ "${!#}" = "--backend" ]; then   # the behaviour suite and the ORM specs
     dir="spec/backend spec/orm"
@@ -98,11 +98,17 @@ run_busted() {
   elif [ "${!#}" = "--async" ]; then   # the coroutine specs (docs/ASYNC.md)
     dir="spec/async"
     set -- "${@:1:$(($# - 1))}"
+  elif [ "${!#}" = "--openresty" ]; then   # quicksilver inside nginx (docs/OPENRESTY.md)
+    dir="spec/openresty"
+    set -- "${@:1:$(($# - 1))}"
+  else
+    # the nginx specs need the servers: they run on their own once those started
+    extra=--exclude-pattern=^ngx_
   fi
   echo "== busted specs ($label)"
   : > "$counts"
   env QS_COUNTS_FILE="$counts" LUA_PATH="$LUA_PATH_DEV" LUA_CPATH="$cpath" \
-    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua $dir
+    "$@" spec/support/busted_main.lua -o spec/support/count_handler.lua $extra $dir
   local rc=$?
   if [ -s "$counts" ]; then
     local p f e n
@@ -163,12 +169,13 @@ run_program() {
   fi
 }
 
-# run_async BACKEND: the coroutine specs (spec/async/) on a server, in Lua 5.4
+# run_async BACKEND [LABEL]: the coroutine specs (spec/async/) on a server, in Lua 5.4
 # (built-in loop, cqueues, luv) and in LuaJIT (the schedulers installed there).
 run_async() {
-  run_busted "$lua_name async on $1" "$LUA_CPATH_DEV" env QS_BACKEND="$1" $RUN_PREFIX $VG "$LUA" --async
+  local what=${2:-$1}   # the label: the backend, or what else it says (the driver)
+  run_busted "$lua_name async on $what" "$LUA_CPATH_DEV" env QS_BACKEND="$1" $RUN_PREFIX $VG "$LUA" --async
   if [ -n "${JIT_MODULE:-}" ]; then
-    run_busted "luajit async on $1" "$(pwd)/$BUILD/jit/?.so;;" env QS_BACKEND="$1" luajit --async
+    run_busted "luajit async on $what" "$(pwd)/$BUILD/jit/?.so;;" env QS_BACKEND="$1" luajit --async
   fi
 }
 
@@ -215,10 +222,31 @@ for backend in $backends; do
       run_async mysql
       run_program "timeouts and cancels on mysql" cancel_server "$QS_MYSQL_URL" mysql HOST PORT USER PASSWORD DB
       run_program "the mysql driver as steps" my_steps_server "$QS_MYSQL_URL" HOST PORT USER PASSWORD DB
+      # the wire driver (mywire, c/driver/wire_my.c) through the backend and coroutine
+      # suites once more: the same specs, a mysql+wire:// URL
+      wire_url=$(echo "$QS_MYSQL_URL" | sed -E 's|^[a-z]+(\+[a-z]+)?://|mysql+wire://|')
+      QS_BACKEND=mysql run_busted "$lua_name on mysql (wire driver)" "$LUA_CPATH_DEV" env QS_BACKEND=mysql \
+        QS_MYSQL_URL="$wire_url" $RUN_PREFIX $VG "$LUA" --backend
+      QS_MYSQL_URL="$wire_url" run_async mysql "mysql (wire driver)"
+      run_program "timeouts and cancels on mysql (wire driver)" cancel_server "$QS_MYSQL_URL" mywire HOST PORT USER PASSWORD DB
       ;;
     *) echo "unknown backend '$backend' in QS_BACKENDS"; failed=$((failed + 1)) ;;
   esac
 done
+# quicksilver inside a real nginx (spec/openresty/: LuaJIT in the nginx worker,
+# the HTTP clients in Lua 5.4 with cqueues) on the servers above; a missing
+# nginx fails there, never skips.
+# nginx loads the LuaJIT build of the module, which sanitizer runs do not make.
+case " $backends " in
+  *" postgresql "*)
+    if [ -n "${JIT_MODULE:-}" ]; then
+      run_busted "nginx (OpenResty) on the servers" "$LUA_CPATH_DEV" \
+        env QS_NGINX_CPATH="$(pwd)/$BUILD/jit" $RUN_PREFIX "$LUA" --openresty
+    else
+      echo "== nginx (OpenResty) specs: not in this run (no LuaJIT build of the module)"
+    fi ;;
+esac
+
 [ "$started" = 1 ] && bash spec/support/servers.sh stop
 
 [ "$pending" -gt 0 ] && echo "$pending pending"

@@ -6,7 +6,8 @@
 ** QS_OPERATIONAL well before it would have ended, and the same connection
 ** then runs the next statement. On PostgreSQL a timeout inside a transaction
 ** leaves it aborted until the rollback, which brings the connection back.
-** Usage: cancel_server postgresql|mysql HOST PORT USER PASSWORD DBNAME;
+** Usage: cancel_server postgresql|mysql|mywire HOST PORT USER PASSWORD DBNAME
+** (mywire: the MySQL wire driver, c/driver/wire_my.c);
 ** prints "N passed, N failed".
 */
 #include <pthread.h>
@@ -79,11 +80,11 @@ int main(int argc, char **argv) {
   double t0, took;
   int rc, pg, i, n = 0;
   if (argc != 7) {
-    fprintf(stderr, "usage: %s postgresql|mysql HOST PORT USER PASSWORD DBNAME\n", argv[0]);
+    fprintf(stderr, "usage: %s postgresql|mysql|mywire HOST PORT USER PASSWORD DBNAME\n", argv[0]);
     return 2;
   }
   pg = strcmp(argv[1], "postgresql") == 0;
-  drv = pg ? &qs_libpq_driver : &qs_mariadb_driver;
+  drv = pg ? &qs_libpq_driver : strcmp(argv[1], "mywire") == 0 ? &qs_wire_my_driver : &qs_mariadb_driver;
   /* Seconds of work unless stopped. (MySQL's SLEEP() and BENCHMARK() return
   ** a value when killed instead of failing; a large join fails properly.) */
   slow = pg ? "SELECT pg_sleep(10)"

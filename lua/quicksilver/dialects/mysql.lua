@@ -1,5 +1,7 @@
 --- dialects/mysql.lua: MySQL and MariaDB through the libmariadb driver module
---- (quicksilver.driver.mysql, its own rock). `mysql://` and `mariadb://` URLs
+--- (quicksilver.driver.mysql, its own rock) or the wire driver built into
+--- the core ("mywire": `mysql+wire://`, `mariadb+wire://`; no client library,
+--- and the driver OpenResty's cosockets run). `mysql://` and `mariadb://` URLs
 --- both land here; the server's flavour is detected at connect, so a
 --- MariaDB server compiles as "mariadb" (RETURNING on INSERT and DELETE).
 local core = require("quicksilver.core")
@@ -15,6 +17,9 @@ M.display_name = "MySQL"   -- in messages
 --- MariaDB's (for_url, on_connect). Code above asks these, never the name.
 M.caps = core.dialect_caps("mysql")
 M.driver = "mysql"
+--- The driver that speaks the protocol itself (c/driver/wire_my.c): what a
+--- URL's "+wire" selects, and what runs over an external transport.
+M.wire_driver = "mywire"
 M.paramstyle = "qmark"
 M.default_isolation_level = "REPEATABLE READ"
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
@@ -22,6 +27,13 @@ M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ CO
 
 local PASSTHROUGH = {ssl_ca = true, ssl_cert = true, ssl_key = true, connect_timeout = true,
   read_timeout = true, write_timeout = true, charset = true}
+-- the wire driver takes these too (c/driver/wire_my.c)
+local WIRE_PASSTHROUGH = {unix_socket = true, ssl = true, transport = true}
+for k in pairs(PASSTHROUGH) do WIRE_PASSTHROUGH[k] = true end
+
+-- A URL's driver part ("mysql+wire") -> the driver's registry name; the
+-- libmariadb module when none is given.
+local DRIVERS = {mariadb = "mysql", wire = "mywire"}
 
 function M.load_driver()
   local ok, err = pcall(require, "quicksilver.driver.mysql")
@@ -34,9 +46,20 @@ end
 
 function M.default_poolclass() return "queue" end
 
---- A dialect for this URL: "mariadb://" names the flavour up front.
+--- A dialect for this URL: "mariadb://" names the flavour up front, and
+--- the URL's driver part the driver ("+wire": the core's own, nothing to load).
 function M.for_url(url)
   local d = setmetatable({}, {__index = M})
+  local driver = url:get_driver_name()
+  if driver ~= nil then
+    if not DRIVERS[driver] then
+      exc.raise(exc.ArgumentError, "unknown MySQL driver '" .. tostring(driver) .. "' in the URL (" ..
+        url:get_backend_name() .. "+mariadb: the libmariadb module; " .. url:get_backend_name() ..
+        "+wire: the wire driver built into the core)", nil, 3)
+    end
+    d.driver = DRIVERS[driver]
+    if d.driver == M.wire_driver then d.load_driver = false end
+  end
   if url:get_backend_name() == "mariadb" then
     d.name = "mariadb"
     d.caps = core.dialect_caps("mariadb")
@@ -45,7 +68,8 @@ function M.for_url(url)
 end
 
 function M.connect_args(url)
-  return support.server_connect_args(url, PASSTHROUGH, "mysql")
+  local wire = url:get_driver_name() == "wire"
+  return support.server_connect_args(url, wire and WIRE_PASSTHROUGH or PASSTHROUGH, "mysql")
 end
 
 -- cconn is the pool's driver connection: what talks to the server goes

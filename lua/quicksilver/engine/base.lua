@@ -78,9 +78,10 @@ end
 function Connection:_checkout()
   local engine = self.engine
   local rec = engine.pool:checkout()
-  -- the engine's waiter, or nil (the process default applies): a shared
-  -- pool's connection may come from an engine with another one
-  rec.cconn:set_waiter(engine.waiter)
+  -- the record's own waiter (its transport: an OpenResty cosocket), else the
+  -- engine's, or nil (the process default applies): a shared pool's
+  -- connection may come from an engine with another one
+  rec.cconn:set_waiter(rec.waiter or engine.waiter)
   waiting.set_owner(rec.cconn, self)   -- told if a failing waiter gives it up (_given_up)
   self._rec, self._cconn = rec, rec.cconn
   local level = self._exec_opts.isolation_level
@@ -940,7 +941,7 @@ Connection._reflect_metadata = Engine._reflect_metadata
 --- engine.pool:checkin(record).
 function Engine:raw_connection()
   local rec = self.pool:checkout()
-  rec.cconn:set_waiter(self.waiter)
+  rec.cconn:set_waiter(rec.waiter or self.waiter)
   return rec
 end
 

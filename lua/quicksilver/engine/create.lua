@@ -5,6 +5,7 @@ local core = require("quicksilver.core")
 local base = require("quicksilver.engine.base")
 local dialects = require("quicksilver.dialects")
 local exc = require("quicksilver.exc")
+local ngx_pool = require("quicksilver.ngx.pool")
 local pool_mod = require("quicksilver.engine.pool")
 local url_mod = require("quicksilver.engine.url")
 local util = require("quicksilver.util")
@@ -64,10 +65,11 @@ function M.create_engine(url, opts)
     for k, v in pairs(opts.connect_args) do args[k] = v end
   end
   local cache_size = opts.statement_cache_size
-  -- what every new driver connection gets, wherever it was opened
-  local function setup(cconn)
+  -- what every new driver connection gets, wherever it was opened; own_waiter:
+  -- the connection's transport (an OpenResty cosocket: ngx/pool.lua)
+  local function setup(cconn, own_waiter)
     -- on_connect talks to the server: through this engine's waiter already
-    cconn:set_waiter(waiter)
+    cconn:set_waiter(own_waiter or waiter)
     dialect.on_connect(cconn, opts, dialect)
     if cache_size then cconn:set_cache_size(cache_size) end
   end
@@ -98,6 +100,8 @@ function M.create_engine(url, opts)
     pool_recycle = opts.pool_recycle, pool_pre_ping = opts.pool_pre_ping, pool_use_lifo = opts.pool_use_lifo,
     driver = dialect.driver, connect_args = args, setup = setup, shared_pool = opts.shared_pool,
     pool_wait = opts.pool_wait, waiter = waiter, setup_key = opts.shared_pool and setup_key(opts) or nil})
+  -- under OpenResty, cosocket phases get the dialect's wire driver (unchanged elsewhere)
+  pool = ngx_pool.wrap(pool, {dialect = dialect, url = u, args = args, setup = setup, opts = opts})
   local exec_opts = {}
   if opts.execution_options then
     for k, v in pairs(opts.execution_options) do exec_opts[k] = v end
