@@ -9,12 +9,14 @@
 */
 #include "lbinding.h"
 #include "wire_my.h"
+#include "wire_pg.h"
 
 #include <string.h>
 
 static int core_unload(lua_State *L) {
   (void)L;
   qs__wire_my_cancels_wait(2.0);
+  qs__wire_pg_cancels_wait(2.0);
   return 0;
 }
 

@@ -32,12 +32,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "pg_text.h"
 #include "pgwire.h"
 #include "wire_io.h"
+#include "wire_pg.h"
 
 #define SQLSTATE_INDETERMINATE_DATATYPE "42P18"
 #define MAX_UNTYPED_PARAMS 256
@@ -461,7 +463,7 @@ static int handle(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
       return QS_OK;
     case '1': case '2': case '3': case 'n': case 'I': case 's':
       if (qs_pg_parse_empty(m, err) != QS_OK) return err->code;
-      if (m->type == 'n' && s && mine && c->op != OP_STEP && c->op != OP_EXECMANY) free_columns(s);
+      if (m->type == 'n' && s && mine) free_columns(s);   /* (only a Describe answers NoData) */
       return QS_OK;
     case 't':
       if (s && mine) return take_params(s, m, err);
@@ -694,6 +696,14 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
                 strcmp(k + 10, "_interval") == 0 || strcmp(k + 10, "_count") == 0)) {
       /* accepted as libpq takes them; the transport's keepalive is the
       ** system's (own socket) or the caller's (external) */
+    } else if (strcmp(k, "gssencmode") == 0) {
+      /* no GSSAPI here: disable and prefer go on without it, as libpq
+      ** built without GSSAPI does */
+      if (strcmp(v, "require") == 0)
+        rc = qs_error_set(err, QS_NOTSUPPORTED, "gssencmode=require: the wire driver has no "
+                          "GSSAPI encryption");
+      else if (strcmp(v, "disable") != 0 && strcmp(v, "prefer") != 0)
+        rc = qs_error_set(err, QS_ARGUMENT, "invalid gssencmode '%s' (disable, prefer, require)", v);
     } else if (strcmp(k, "transport") == 0) {
       if (strcmp(v, "external") == 0) external = 1;
       else if (strcmp(v, "socket") != 0)
@@ -1326,11 +1336,36 @@ static int send_cancel(const cancel_req *r, char *why, size_t whylen) {
   return 0;
 }
 
+/* Detached cancels still running: their code lives in the core module, so
+** its unload waits for them (qs__wire_pg_cancels_wait). */
+static pthread_mutex_t cancels_mu = PTHREAD_MUTEX_INITIALIZER;
+static int cancels_running;
+
+static void cancels_add(int n) {
+  pthread_mutex_lock(&cancels_mu);
+  cancels_running += n;
+  pthread_mutex_unlock(&cancels_mu);
+}
+
+void qs__wire_pg_cancels_wait(double seconds) {
+  double until = qs_clock() + seconds;
+  for (;;) {
+    int n;
+    struct timespec ts = {0, 10000000L};
+    pthread_mutex_lock(&cancels_mu);
+    n = cancels_running;
+    pthread_mutex_unlock(&cancels_mu);
+    if (n == 0 || qs_clock() >= until) return;
+    nanosleep(&ts, NULL);
+  }
+}
+
 static void *cancel_thread(void *arg) {
   cancel_req *r = arg;
   char why[160];
   (void)send_cancel(r, why, sizeof why);   /* nobody is left to tell of a failure */
   free(r);
+  cancels_add(-1);
   return NULL;
 }
 
@@ -1356,9 +1391,11 @@ static int xCancel(qs_dconn *c, int detached, qs_error *err) {
       return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
     }
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    cancels_add(1);
     rc = pthread_create(&th, &attr, cancel_thread, r);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
+      cancels_add(-1);
       free(r);
       return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no thread (%s)",
                           strerror(rc));

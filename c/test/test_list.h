@@ -95,6 +95,13 @@
   X(wire_io_refused_and_unresolvable) \
   X(wire_io_external)          \
   X(wire_io_external_streaming) \
+  X(wire_pg_tls_request)       \
+  X(wire_pg_tls_refused)       \
+  X(wire_pg_md5_exchange)      \
+  X(wire_pg_auth_refused_methods) \
+  X(wire_pg_query_and_error)   \
+  X(wire_pg_malformed_and_closed) \
+  X(wire_pg_options)           \
   X(digest_md5_rfc1321)        \
   X(digest_sha_vectors)        \
   X(digest_sha256_incremental) \

@@ -240,7 +240,7 @@ return {revision = "f6", down_revision = "e5", message = "batch",
     if helpers.on("sqlite") then
       cmd = string.format("sqlite3 %q < %q", url:match("^sqlite:///(.*)$"), file)
     elseif helpers.on("postgresql") then
-      local user, host, port, db = url:match("^postgresql://([^@:]+)@([^:/]+):(%d+)/([^?]+)")
+      local user, host, port, db = url:match("^postgresql[+%w]*://([^@:]+)@([^:/]+):(%d+)/([^?]+)")
       cmd = string.format("psql -X -q -v ON_ERROR_STOP=1 -h %s -p %s -U %s -d %s -f %q", host, port, user, db, file)
     else
       local user, pw, host, port, db = url:match("^mysql[%w+]*://([^:@]+):([^@]*)@([^:/]+):(%d+)/([^?]+)")

@@ -92,6 +92,9 @@ run_busted() {
   if [ "${!#}" = "--backend" ]; then   # the behaviour suite and the ORM specs
     dir="spec/backend spec/orm"
     set -- "${@:1:$(($# - 1))}"
+  elif [ "${!#}" = "--backend-only" ]; then   # the behaviour suite alone (the wire driver's pass)
+    dir="spec/backend"
+    set -- "${@:1:$(($# - 1))}"
   elif [ "${!#}" = "--async" ]; then   # the coroutine specs (docs/ASYNC.md)
     dir="spec/async"
     set -- "${@:1:$(($# - 1))}"
@@ -198,6 +201,14 @@ for backend in $backends; do
       run_program "pool across fork() on postgresql" pool_fork_server "$QS_PG_URL" HOST PORT USER DB
       run_program "timeouts and cancels on postgresql" cancel_server "$QS_PG_URL" postgresql HOST PORT USER PASSWORD DB
       run_program "operations as steps on postgresql" pg_steps_server "$QS_PG_URL" HOST PORT USER PASSWORD DB
+      # The wire driver (c/driver/wire_pg.c, no libpq) through the behaviour
+      # suite and the coroutine specs once more, in Lua 5.4: the same URL as
+      # postgresql+wire:// (the ORM specs and LuaJIT ran on libpq above).
+      wire_url=${QS_PG_URL/#postgresql:\/\//postgresql+wire://}
+      QS_BACKEND=postgresql QS_PG_URL=$wire_url run_busted "$lua_name on postgresql+wire" "$LUA_CPATH_DEV" \
+        env QS_BACKEND=postgresql QS_PG_URL="$wire_url" $RUN_PREFIX $VG "$LUA" --backend-only
+      run_busted "$lua_name async on postgresql+wire" "$LUA_CPATH_DEV" \
+        env QS_BACKEND=postgresql QS_PG_URL="$wire_url" $RUN_PREFIX $VG "$LUA" --async
       ;;
     mysql|mariadb)
       if [ -z "${QS_MYSQL_URL:-}" ]; then

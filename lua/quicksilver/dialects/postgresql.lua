@@ -48,7 +48,7 @@ M.wire_driver = "pgwire"
 -- among them.
 local WIRE_PASSTHROUGH = {sslmode = true, connect_timeout = true, application_name = true,
   options = true, target_session_attrs = true, keepalives = true, keepalives_idle = true,
-  keepalives_interval = true, keepalives_count = true, transport = true}
+  keepalives_interval = true, keepalives_count = true, gssencmode = true, transport = true}
 
 -- The URL's driver names: postgresql:// and postgresql+libpq:// load the
 -- libpq module, postgresql+wire:// uses the wire driver.
