@@ -7,16 +7,15 @@
 ** qs.exc factory that the Lua layer registers), so the Lua layer decides
 ** what to attach and when to raise; misuse of the binding itself raises.
 */
+#include "detached.h"
 #include "lbinding.h"
-#include "wire_my.h"
-#include "wire_pg.h"
+#include "lregister.h"
 
 #include <string.h>
 
 static int core_unload(lua_State *L) {
   (void)L;
-  qs__wire_my_cancels_wait(2.0);
-  qs__wire_pg_cancels_wait(2.0);
+  qs__detached_wait(2.0);   /* the wire drivers' detached cancels */
   return 0;
 }
 
@@ -291,16 +290,7 @@ int luaopen_quicksilver_core(lua_State *L) {
   /* the wire drivers' detached cancels run this module's code: its unload
   ** (the state's close) waits for them, through a sentinel made before any
   ** connection and so finalized after them all */
-  lua_getfield(L, LUA_REGISTRYINDEX, "quicksilver.core.unload");
-  if (lua_isnil(L, -1)) {
-    lua_newuserdata(L, 1);
-    lua_newtable(L);
-    lua_pushcfunction(L, core_unload);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.core.unload");
-  }
-  lua_pop(L, 1);
+  (void)qsB_on_unload(L, "quicksilver.core.unload", core_unload);
 
   luaL_newlib(L, funcs);
   qsB_export_codes(L);

@@ -31,12 +31,13 @@
 */
 #include "quicksilver.h"
 
-#include <pthread.h>
+#include <errno.h>
 #include <postgresql/libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "detached.h"
 #include "pg_text.h"
 
 /* SQLSTATEs the driver acts on. */
@@ -1061,37 +1062,31 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   return QS_OK;
 }
 
-static void *cancel_thread(void *arg) {
+static void cancel_job(void *arg) {
   PGcancel *k = arg;
   char buf[256];
   (void)PQcancel(k, buf, (int)sizeof buf);   /* nobody is left to tell of a failure */
   PQfreeCancel(k);
-  return NULL;
 }
 
 /* Not detached: PQcancel with the handle made at connect (thread-safe),
 ** blocking for the cancel connection's round trip. Detached: a thread of
 ** its own with a handle of its own sends it, so that the caller (a
-** scheduler's thread) never waits for it. */
+** scheduler's thread) never waits for it; the module's unload waits for
+** such threads (detached.h). */
 static int xCancel(qs_dconn *c, int detached, qs_error *err) {
   char buf[256];
   buf[0] = '\0';
   if (detached) {
     PGcancel *k = c->pg ? PQgetCancel(c->pg) : NULL;
-    pthread_attr_t attr;
-    pthread_t th;
     int rc;
     if (k == NULL)
       return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no cancel handle");
-    if (pthread_attr_init(&attr) != 0) {
-      PQfreeCancel(k);
-      return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
-    }
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&th, &attr, cancel_thread, k);
-    pthread_attr_destroy(&attr);
+    rc = qs__detached_start(cancel_job, k);
     if (rc != 0) {
       PQfreeCancel(k);
+      if (rc == ENOMEM)
+        return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
       return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no thread (%s)",
                           strerror(rc));
     }

@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +35,10 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "detached.h"
 #include "pg_text.h"
 #include "pgwire.h"
 #include "wire_io.h"
-#include "wire_pg.h"
 
 #define SQLSTATE_INDETERMINATE_DATATYPE "42P18"
 #define MAX_UNTYPED_PARAMS 256
@@ -1336,37 +1335,12 @@ static int send_cancel(const cancel_req *r, char *why, size_t whylen) {
   return 0;
 }
 
-/* Detached cancels still running: their code lives in the core module, so
-** its unload waits for them (qs__wire_pg_cancels_wait). */
-static pthread_mutex_t cancels_mu = PTHREAD_MUTEX_INITIALIZER;
-static int cancels_running;
-
-static void cancels_add(int n) {
-  pthread_mutex_lock(&cancels_mu);
-  cancels_running += n;
-  pthread_mutex_unlock(&cancels_mu);
-}
-
-void qs__wire_pg_cancels_wait(double seconds) {
-  double until = qs_clock() + seconds;
-  for (;;) {
-    int n;
-    struct timespec ts = {0, 10000000L};
-    pthread_mutex_lock(&cancels_mu);
-    n = cancels_running;
-    pthread_mutex_unlock(&cancels_mu);
-    if (n == 0 || qs_clock() >= until) return;
-    nanosleep(&ts, NULL);
-  }
-}
-
-static void *cancel_thread(void *arg) {
+/* A detached cancel: nobody is left to tell of a failure. */
+static void cancel_job(void *arg) {
   cancel_req *r = arg;
   char why[160];
-  (void)send_cancel(r, why, sizeof why);   /* nobody is left to tell of a failure */
+  (void)send_cancel(r, why, sizeof why);
   free(r);
-  cancels_add(-1);
-  return NULL;
 }
 
 /* The CancelRequest goes over a plain socket of its own to the same host and
@@ -1383,20 +1357,11 @@ static int xCancel(qs_dconn *c, int detached, qs_error *err) {
   r->pid = c->be_pid;
   r->key = c->be_key;
   if (detached) {
-    pthread_attr_t attr;
-    pthread_t th;
-    int rc;
-    if (pthread_attr_init(&attr) != 0) {
-      free(r);
-      return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
-    }
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    cancels_add(1);
-    rc = pthread_create(&th, &attr, cancel_thread, r);
-    pthread_attr_destroy(&attr);
+    int rc = qs__detached_start(cancel_job, r);
     if (rc != 0) {
-      cancels_add(-1);
       free(r);
+      if (rc == ENOMEM)
+        return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
       return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no thread (%s)",
                           strerror(rc));
     }

@@ -1,0 +1,47 @@
+/*
+** my_kill.c: the MySQL drivers' detached KILL QUERY job (my_kill.h).
+*/
+#include "my_kill.h"
+#include "detached.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* What a detached cancel owns: copies, as the connection may be gone
+** before it runs. */
+typedef struct kill_job {
+  qs_opts opts;
+  unsigned long id;
+  qs_my_kill_fn kill;
+} kill_job;
+
+static void free_job(kill_job *job) {
+  qs__opts_free(&job->opts);
+  free(job);
+}
+
+static void run_job(void *arg) {
+  kill_job *job = arg;
+  qs_error err;
+  memset(&err, 0, sizeof err);
+  job->kill(&job->opts, job->id, &err);   /* nobody is left to tell of a failure */
+  qs_error_clear(&err);
+  free_job(job);
+}
+
+int qs__my_kill_detached(const qs_opts *o, unsigned long id, qs_my_kill_fn kill, const char *who,
+                         qs_error *err) {
+  kill_job *job = calloc(1, sizeof *job);
+  if (job == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  job->id = id;
+  job->kill = kill;
+  if (!qs__opts_copy(&job->opts, o->n, (const char *const *)o->keys, (const char *const *)o->vals)) {
+    free_job(job);
+    return qs_error_set(err, QS_NOMEM, "out of memory");
+  }
+  if (qs__detached_start(run_job, job) != 0) {
+    free_job(job);
+    return qs_error_set(err, QS_OPERATIONAL, "%s: cannot start the thread that sends a cancel", who);
+  }
+  return QS_OK;
+}
