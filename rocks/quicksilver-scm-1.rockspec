@@ -56,6 +56,7 @@ build = {
         "c/driver/detached.c",
         "c/driver/my_kill.c",
         "c/driver/opts.c",
+        "c/driver/pg_common.c",
         "c/driver/pg_text.c",
         "c/driver/sqlite3.c",
         "c/driver/wire_io.c",

@@ -36,13 +36,11 @@
 
 #include "auth.h"
 #include "detached.h"
+#include "pg_common.h"
 #include "pg_text.h"
 #include "pgwire.h"
 #include "wire_io.h"
 
-#define SQLSTATE_INDETERMINATE_DATATYPE "42P18"
-#define MAX_UNTYPED_PARAMS 256
-#define MAX_NOTICES 16
 /* executemany: sets queued between two flushes (each ends in a Flush
 ** message so the server sends its replies, which are read meanwhile). */
 #define PIPE_CHUNK 64
@@ -75,8 +73,7 @@ struct qs_dconn {
   unsigned counter;          /* statement names: qs_1, qs_2, ... */
   int64_t changes;
   unsigned ddl_epoch, session_epoch;
-  char *notices[MAX_NOTICES];
-  int nnotices;
+  qs_pg_notices notices;
   int connected, dead;
   int timeout_ms;
   qs_scram scram;
@@ -182,12 +179,7 @@ static void add_notice(qs_dconn *c, const qs_pg_notice *n) {
     qs_buf_free(&b);
     return;
   }
-  if (c->nnotices == MAX_NOTICES) {   /* keep the latest ones */
-    free(c->notices[0]);
-    memmove(c->notices, c->notices + 1, sizeof c->notices[0] * (MAX_NOTICES - 1));
-    c->nnotices--;
-  }
-  c->notices[c->nnotices++] = b.p;   /* the buffer's bytes are ours now */
+  qs__pg_notices_add(&c->notices, b.p);   /* the buffer's bytes are theirs now */
 }
 
 /* ---- the operation in progress ------------------------------------------ */
@@ -622,7 +614,6 @@ static int auth_message(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
 }
 
 static void free_conn(qs_dconn *c) {
-  int i;
   qs_wire_io_close(&c->io);
   free(c->host);
   free(c->port);
@@ -634,7 +625,7 @@ static void free_conn(qs_dconn *c) {
   free(c->database);
   free(c->app);
   free(c->options);
-  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
+  qs__pg_notices_clear(&c->notices);
   qs_scram_free(&c->scram);
   qs_buf_free(&c->closeq);
   qs_error_clear(&c->kept);
@@ -926,24 +917,6 @@ static void free_stmt(qs_dstmt *s) {
   free(s);
 }
 
-/* "could not determine data type of parameter $n": that parameter is made
-** text and the statement parsed again (libpq.c's type_untyped). */
-static int type_untyped(qs_dstmt *s, const qs_error *e) {
-  const char *dollar = e->message ? strrchr(e->message, '$') : NULL;
-  int k = dollar ? atoi(dollar + 1) : 0;
-  if (strcmp(e->sqlstate, SQLSTATE_INDETERMINATE_DATATYPE) != 0) return 0;
-  if (k < 1 || k > MAX_UNTYPED_PARAMS) return 0;
-  if (s->given == NULL) {
-    s->given = calloc(MAX_UNTYPED_PARAMS, sizeof(uint32_t));
-    if (s->given == NULL) return 0;
-  } else if (s->given[k - 1] == QS_PG_OID_TEXT) {
-    return 0;
-  }
-  s->given[k - 1] = QS_PG_OID_TEXT;
-  if (k > s->ngiven) s->ngiven = k;
-  return 1;
-}
-
 /* Parse + Describe + Sync for s (c->sub: 0 to send, 1 reading). QS_OK when
 ** prepared and described; on an error the operation has ended. */
 static int prepare_steps(qs_dstmt *s, qs_error *err) {
@@ -965,7 +938,7 @@ static int prepare_steps(qs_dstmt *s, qs_error *err) {
     rc = pump(c, 0, err);
     if (rc != QS_OK) return rc;
     if (c->kept.code != QS_OK) {
-      if (type_untyped(s, &c->kept)) {
+      if (qs__pg_type_untyped(c->kept.sqlstate, c->kept.message, &s->given, &s->ngiven)) {
         qs_error_clear(&c->kept);
         c->sub = 0;
         continue;
@@ -1242,15 +1215,8 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
   return leave(c, QS_OK);
 }
 
-static const char *xNotice(qs_dconn *c, int i) {
-  return i >= 0 && i < c->nnotices ? c->notices[i] : NULL;
-}
-
-static void xClearNotices(qs_dconn *c) {
-  int i;
-  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
-  c->nnotices = 0;
-}
+static const char *xNotice(qs_dconn *c, int i) { return qs__pg_notices_get(&c->notices, i); }
+static void xClearNotices(qs_dconn *c) { qs__pg_notices_clear(&c->notices); }
 
 /* ---- statement timeout and cancel -------------------------------------- */
 
