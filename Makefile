@@ -56,13 +56,13 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
 CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c c/driver/wire_*.c) c/driver/sqlite3.c c/driver/pg_text.c c/driver/pg_common.c \
-  c/driver/detached.c c/driver/opts.c c/driver/my_kill.c
+  c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 BIND_SRC := $(wildcard c/binding/*.c c/compiler/*.c c/orm/*.c)
 # Server drivers: their own modules, so a SQLite-only build needs no libpq.
 PG_SRC := c/driver/libpq.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
 PG_OBJ := $(PG_SRC:%.c=$(BUILD)/obj/pg/%.o)
 PG_MODULE := $(BUILD)/quicksilver/driver/postgresql.so
-MY_SRC := c/driver/mariadb.c c/driver/my_kill.c c/driver/opts.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lmysql.c
+MY_SRC := c/driver/mariadb.c c/driver/my_common.c c/driver/opts.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lmysql.c
 MY_OBJ := $(MY_SRC:%.c=$(BUILD)/obj/my/%.o)
 MY_MODULE := $(BUILD)/quicksilver/driver/mysql.so
 MY_CFLAGS = $(shell pkg-config --cflags libmariadb 2>/dev/null)
@@ -241,7 +241,7 @@ $(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core
 # Timeouts and cancels on PostgreSQL and MariaDB: run by run_tests.sh too.
 $(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c c/driver/pg_common.c c/driver/mariadb.c \
   c/driver/wire_my.c c/driver/wire_io.c c/protocol/mywire.c c/protocol/auth.c c/protocol/digest.c \
-  c/driver/detached.c c/driver/opts.c c/driver/my_kill.c
+  c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread
 
@@ -250,7 +250,7 @@ $(PG_STEPS_BIN): c/test/server/pg_steps_server.c c/core/conn.c c/core/error.c c/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 # The MariaDB driver as steps, driven by the test's own poll() loop: run by run_tests.sh too.
-$(MY_STEPS_BIN): c/test/server/my_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/mariadb.c c/driver/detached.c c/driver/opts.c c/driver/my_kill.c
+$(MY_STEPS_BIN): c/test/server/my_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/mariadb.c c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ $(MY_LIBS) -lpthread
 

@@ -77,4 +77,4 @@ driver_rock({package = "quicksilver-postgresql", library = "libpq", module = "qu
 driver_rock({package = "quicksilver-mysql", library = "libmariadb", module = "quicksilver.driver.mysql",
   summary = "MySQL and MariaDB driver for quicksilver (libmariadb)", dep = "MARIADB", header = "mariadb/mysql.h",
   incsub = "/mariadb", lib = "mariadb",
-  sources = {"c/driver/mariadb.c", "c/driver/my_kill.c", "c/driver/opts.c", "c/driver/detached.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lmysql.c"}})
+  sources = {"c/driver/mariadb.c", "c/driver/my_common.c", "c/driver/opts.c", "c/driver/detached.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lmysql.c"}})

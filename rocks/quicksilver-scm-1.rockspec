@@ -54,7 +54,7 @@ build = {
         "c/dialect/postgresql.c",
         "c/dialect/sqlite.c",
         "c/driver/detached.c",
-        "c/driver/my_kill.c",
+        "c/driver/my_common.c",
         "c/driver/opts.c",
         "c/driver/pg_common.c",
         "c/driver/pg_text.c",

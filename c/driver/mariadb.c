@@ -34,7 +34,7 @@
 ** connect_timeout, read_timeout, write_timeout.
 */
 #include "quicksilver.h"
-#include "my_kill.h"
+#include "my_common.h"
 #include "opts.h"
 
 #include <mysql.h>
@@ -879,16 +879,12 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
   return leave(c, QS_OK);
 }
 
-/* The server enforces the limit: MariaDB for every statement, MySQL for
-** SELECTs only (its max_execution_time). */
+/* The server enforces the limit (my_common.h). */
 static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   int rc;
   if (c->op != OP_TIMEOUT) {
     char sql[96];
-    if (strstr(mysql_get_server_info(c->my), "MariaDB") != NULL)
-      snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %d.%03d", ms / 1000, ms % 1000);
-    else
-      snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %d", ms);
+    qs__my_timeout_sql(strstr(mysql_get_server_info(c->my), "MariaDB") != NULL, ms, sql, sizeof sql);
     rc = enter_exec(c, OP_TIMEOUT, sql, err);
     if (rc != QS_OK) return rc;
   }

@@ -1,9 +1,11 @@
 /*
-** my_kill.c: the MySQL drivers' detached KILL QUERY job (my_kill.h).
+** my_common.c: what the MySQL drivers share (my_common.h): the statement
+** time limit's SQL and the detached KILL QUERY job.
 */
-#include "my_kill.h"
+#include "my_common.h"
 #include "detached.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,4 +46,11 @@ int qs__my_kill_detached(const qs_opts *o, unsigned long id, qs_my_kill_fn kill,
     return qs_error_set(err, QS_OPERATIONAL, "%s: cannot start the thread that sends a cancel", who);
   }
   return QS_OK;
+}
+
+void qs__my_timeout_sql(int mariadb, int ms, char *buf, size_t cap) {
+  if (mariadb)
+    snprintf(buf, cap, "SET SESSION max_statement_time = %d.%03d", ms / 1000, ms % 1000);
+  else
+    snprintf(buf, cap, "SET SESSION max_execution_time = %d", ms);
 }
