@@ -62,6 +62,7 @@ build = {
         "c/driver/wire_io.c",
         "c/driver/wire_my.c",
         "c/driver/wire_pg.c",
+        "c/driver/wire_pg_cancel.c",
         "c/orm/layout.c",
         "c/orm/load.c",
         "c/orm/uow.c",

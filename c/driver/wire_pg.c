@@ -23,23 +23,16 @@
 */
 #include "quicksilver.h"
 
-#include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "auth.h"
-#include "detached.h"
 #include "pg_common.h"
 #include "pg_text.h"
 #include "pgwire.h"
 #include "wire_io.h"
+#include "wire_pg_cancel.h"
 
 /* executemany: sets queued between two flushes (each ends in a Flush
 ** message so the server sends its replies, which are read meanwhile). */
@@ -47,8 +40,6 @@
 /* Close messages queued beyond which xFinalize forgets the name (the
 ** session ends the statement). */
 #define MAX_CLOSE_BYTES (1 << 20)
-/* The cancel connection's own limit on connecting and on the server's close. */
-#define CANCEL_TIMEOUT_S 5
 
 enum { OP_NONE, OP_CONNECT, OP_PREPARE, OP_EXEC, OP_STEP, OP_EXECMANY };
 static const char *const op_names[] = {
@@ -1226,119 +1217,13 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   return QS_OK;
 }
 
-typedef struct cancel_req {
-  char host[256], port[16];
-  int32_t pid, key;
-} cancel_req;
-
-/* A CancelRequest over a new plain connection, blocking (bounded by
-** CANCEL_TIMEOUT_S): connect, send the 16 bytes, wait for the server to
-** close. 0 or an errno-like failure text in why. */
-static int send_cancel(const cancel_req *r, char *why, size_t whylen) {
-  unsigned char pkt[16];
-  struct timeval tv;
-  int fd = -1, ok = -1;
-  uint32_t v[4];
-  int i;
-  v[0] = 16;
-  v[1] = 80877102u;
-  v[2] = (uint32_t)r->pid;
-  v[3] = (uint32_t)r->key;
-  for (i = 0; i < 4; i++) {
-    pkt[4 * i] = (unsigned char)(v[i] >> 24);
-    pkt[4 * i + 1] = (unsigned char)(v[i] >> 16);
-    pkt[4 * i + 2] = (unsigned char)(v[i] >> 8);
-    pkt[4 * i + 3] = (unsigned char)v[i];
-  }
-  tv.tv_sec = CANCEL_TIMEOUT_S;
-  tv.tv_usec = 0;
-  if (r->host[0] == '/') {
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.80s/.s.PGSQL.%.8s", r->host, r->port);
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd >= 0) {
-      (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) ok = 0;
-    }
-  } else {
-    struct addrinfo hints, *res = NULL, *ai;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(r->host, r->port, &hints, &res) != 0) {
-      snprintf(why, whylen, "could not resolve host \"%.100s\"", r->host);
-      return -1;
-    }
-    for (ai = res; ai != NULL && ok != 0; ai = ai->ai_next) {
-      if (fd >= 0) close(fd);
-      fd = socket(ai->ai_family, SOCK_STREAM, 0);
-      if (fd < 0) continue;
-      (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) ok = 0;
-    }
-    freeaddrinfo(res);
-  }
-  if (ok != 0) {
-    snprintf(why, whylen, "could not connect for the cancel: %s", strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  if (send(fd, pkt, sizeof pkt, MSG_NOSIGNAL) != (ssize_t)sizeof pkt) {
-    snprintf(why, whylen, "could not send the cancel request: %s", strerror(errno));
-    close(fd);
-    return -1;
-  }
-  {
-    char b[64];   /* the server closes once it has read the request */
-    while (recv(fd, b, sizeof b, 0) > 0) {
-    }
-  }
-  close(fd);
-  return 0;
-}
-
-/* A detached cancel: nobody is left to tell of a failure. */
-static void cancel_job(void *arg) {
-  cancel_req *r = arg;
-  char why[160];
-  (void)send_cancel(r, why, sizeof why);
-  free(r);
-}
-
 /* The CancelRequest goes over a plain socket of its own to the same host and
-** port, in external mode too (the statement's connection is the caller's). */
+** port, in external mode too (the statement's connection is the caller's):
+** wire_pg_cancel.h. */
 static int xCancel(qs_dconn *c, int detached, qs_error *err) {
-  cancel_req *r;
-  char why[160];
   if (!c->have_key)
     return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no cancel key");
-  r = calloc(1, sizeof *r);
-  if (r == NULL) return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
-  snprintf(r->host, sizeof r->host, "%s", c->host);
-  snprintf(r->port, sizeof r->port, "%s", c->port);
-  r->pid = c->be_pid;
-  r->key = c->be_key;
-  if (detached) {
-    int rc = qs__detached_start(cancel_job, r);
-    if (rc != 0) {
-      free(r);
-      if (rc == ENOMEM)
-        return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
-      return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no thread (%s)",
-                          strerror(rc));
-    }
-    return QS_OK;
-  }
-  if (send_cancel(r, why, sizeof why) != 0) {
-    free(r);
-    return qs_error_set(err, QS_OPERATIONAL, "%s", why);
-  }
-  free(r);
-  return QS_OK;
+  return qs__pg_wire_cancel(c->host, c->port, c->be_pid, c->be_key, detached, err);
 }
 
 /* ---- the external transport ------------------------------------------------ */
