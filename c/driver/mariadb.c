@@ -208,12 +208,14 @@ static int call(qs_dconn *c, call_kind kind, MYSQL_STMT *st, const char *sql, si
   } else {
     c->ready = 0;
     switch (kind) {
-      case CALL_CONNECT:
-        status = mysql_real_connect_start(&c->ret_my, c->my, qs__opts_get(&c->opts, "host"),
-                                          qs__opts_get(&c->opts, "user"), qs__opts_get(&c->opts, "password"),
-                                          qs__opts_get(&c->opts, "database"), port_of(&c->opts), NULL,
+      case CALL_CONNECT: {
+        const qs_opts *o = &c->opts;
+        status = mysql_real_connect_start(&c->ret_my, c->my, qs__opts_get(o, "host"),
+                                          qs__opts_get(o, "user"), qs__opts_get(o, "password"),
+                                          qs__opts_get(o, "database"), port_of(o), NULL,
                                           CLIENT_FOUND_ROWS);
         break;
+      }
       case CALL_QUERY: status = mysql_real_query_start(&c->ret_int, c->my, sql, (unsigned long)n); break;
       case CALL_RESULT: status = mysql_store_result_start(&c->ret_res, c->my); break;
       case CALL_NEXT: status = mysql_next_result_start(&c->ret_int, c->my); break;
@@ -884,7 +886,8 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   int rc;
   if (c->op != OP_TIMEOUT) {
     char sql[96];
-    qs__my_timeout_sql(strstr(mysql_get_server_info(c->my), "MariaDB") != NULL, ms, sql, sizeof sql);
+    int mariadb = strstr(mysql_get_server_info(c->my), "MariaDB") != NULL;
+    qs__my_timeout_sql(mariadb, ms, sql, sizeof sql);
     rc = enter_exec(c, OP_TIMEOUT, sql, err);
     if (rc != QS_OK) return rc;
   }

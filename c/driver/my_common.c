@@ -37,13 +37,15 @@ int qs__my_kill_detached(const qs_opts *o, unsigned long id, qs_my_kill_fn kill,
   if (job == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
   job->id = id;
   job->kill = kill;
-  if (!qs__opts_copy(&job->opts, o->n, (const char *const *)o->keys, (const char *const *)o->vals)) {
+  if (!qs__opts_copy(&job->opts, o->n, (const char *const *)o->keys,
+                     (const char *const *)o->vals)) {
     free_job(job);
     return qs_error_set(err, QS_NOMEM, "out of memory");
   }
   if (qs__detached_start(run_job, job) != 0) {
     free_job(job);
-    return qs_error_set(err, QS_OPERATIONAL, "%s: cannot start the thread that sends a cancel", who);
+    return qs_error_set(err, QS_OPERATIONAL, "%s: cannot start the thread that sends a cancel",
+                        who);
   }
   return QS_OK;
 }

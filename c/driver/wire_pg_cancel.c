@@ -115,7 +115,8 @@ int qs__pg_wire_cancel(const char *host, const char *port, int32_t pid, int32_t 
   cancel_req *r = calloc(1, sizeof *r);
   char why[160];
   int rc;
-  if (r == NULL) return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
+  if (r == NULL)
+    return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
   snprintf(r->host, sizeof r->host, "%s", host);
   snprintf(r->port, sizeof r->port, "%s", port);
   r->pid = pid;
