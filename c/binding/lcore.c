@@ -9,7 +9,6 @@
 */
 #include "detached.h"
 #include "lbinding.h"
-#include "lregister.h"
 
 #include <string.h>
 
@@ -290,7 +289,16 @@ int luaopen_quicksilver_core(lua_State *L) {
   /* the wire drivers' detached cancels run this module's code: its unload
   ** (the state's close) waits for them, through a sentinel made before any
   ** connection and so finalized after them all */
-  (void)qsB_on_unload(L, "quicksilver.core.unload", core_unload);
+  lua_getfield(L, LUA_REGISTRYINDEX, "quicksilver.core.unload");
+  if (lua_isnil(L, -1)) {
+    lua_newuserdata(L, 1);
+    lua_newtable(L);
+    lua_pushcfunction(L, core_unload);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.core.unload");
+  }
+  lua_pop(L, 1);
 
   luaL_newlib(L, funcs);
   qsB_export_codes(L);

@@ -7,7 +7,6 @@
 #include <lua.h>
 #include <mysql.h>
 
-#include "detached.h"
 #include "lregister.h"
 
 /* The client library's one-time state is released when the Lua state that

@@ -8,7 +8,6 @@
 #include <lua.h>
 #include <postgresql/libpq-fe.h>
 
-#include "detached.h"
 #include "lregister.h"
 
 static int module_unload(lua_State *L) {

@@ -11,6 +11,11 @@
 
 #include "quicksilver.h"
 
+/* detached.c (compiled into each driver module): waits up to seconds for
+** the module's detached cancels to end; the module's unload calls it. (A
+** module entry includes no driver header: the declaration stands here.) */
+void qs__detached_wait(double seconds);
+
 static inline void qsB_register_driver(lua_State *L, const qs_driver *drv) {
   lua_getfield(L, LUA_REGISTRYINDEX, QS_DRIVER_REGISTRY);
   if (!lua_istable(L, -1)) {
