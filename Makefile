@@ -55,13 +55,14 @@ CFLAGS_BASE := -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
-CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c c/driver/wire_*.c) c/driver/sqlite3.c c/driver/pg_text.c
+CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c c/driver/wire_*.c) c/driver/sqlite3.c c/driver/pg_text.c c/driver/pg_common.c \
+  c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 BIND_SRC := $(wildcard c/binding/*.c c/compiler/*.c c/orm/*.c)
 # Server drivers: their own modules, so a SQLite-only build needs no libpq.
-PG_SRC := c/driver/libpq.c c/driver/pg_text.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
+PG_SRC := c/driver/libpq.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
 PG_OBJ := $(PG_SRC:%.c=$(BUILD)/obj/pg/%.o)
 PG_MODULE := $(BUILD)/quicksilver/driver/postgresql.so
-MY_SRC := c/driver/mariadb.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lmysql.c
+MY_SRC := c/driver/mariadb.c c/driver/my_common.c c/driver/opts.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lmysql.c
 MY_OBJ := $(MY_SRC:%.c=$(BUILD)/obj/my/%.o)
 MY_MODULE := $(BUILD)/quicksilver/driver/mysql.so
 MY_CFLAGS = $(shell pkg-config --cflags libmariadb 2>/dev/null)
@@ -233,22 +234,23 @@ $(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h c/proto
 
 # Fault spec 7 (fork) against a real PostgreSQL: its own program, run by
 # spec/support/run_tests.sh once the server is up.
-$(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c
+$(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 
 # Timeouts and cancels on PostgreSQL and MariaDB: run by run_tests.sh too.
-$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c c/driver/mariadb.c \
-  c/driver/wire_my.c c/driver/wire_io.c c/protocol/mywire.c c/protocol/auth.c c/protocol/digest.c
+$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c c/driver/pg_common.c c/driver/mariadb.c \
+  c/driver/wire_my.c c/driver/wire_io.c c/protocol/mywire.c c/protocol/auth.c c/protocol/digest.c \
+  c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread
 
 # Non-blocking operations on PostgreSQL: run by run_tests.sh too.
-$(PG_STEPS_BIN): c/test/server/pg_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c
+$(PG_STEPS_BIN): c/test/server/pg_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 # The MariaDB driver as steps, driven by the test's own poll() loop: run by run_tests.sh too.
-$(MY_STEPS_BIN): c/test/server/my_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/mariadb.c
+$(MY_STEPS_BIN): c/test/server/my_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/mariadb.c c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ $(MY_LIBS) -lpthread
 

@@ -71,10 +71,10 @@ end
 -- PostgreSQL: Debian's libpq header is postgresql/libpq-fe.h (NOTES.md).
 driver_rock({package = "quicksilver-postgresql", library = "libpq", module = "quicksilver.driver.postgresql",
   summary = "PostgreSQL driver for quicksilver (libpq)", dep = "PQ", header = "postgresql/libpq-fe.h",
-  lib = "pq", sources = {"c/driver/libpq.c", "c/driver/pg_text.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lpostgresql.c"}})
+  lib = "pq", sources = {"c/driver/libpq.c", "c/driver/pg_text.c", "c/driver/pg_common.c", "c/driver/detached.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lpostgresql.c"}})
 
 -- MySQL and MariaDB: libmariadb, the libmysqlclient API.
 driver_rock({package = "quicksilver-mysql", library = "libmariadb", module = "quicksilver.driver.mysql",
   summary = "MySQL and MariaDB driver for quicksilver (libmariadb)", dep = "MARIADB", header = "mariadb/mysql.h",
   incsub = "/mariadb", lib = "mariadb",
-  sources = {"c/driver/mariadb.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lmysql.c"}})
+  sources = {"c/driver/mariadb.c", "c/driver/my_common.c", "c/driver/opts.c", "c/driver/detached.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lmysql.c"}})

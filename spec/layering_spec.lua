@@ -10,8 +10,9 @@
 -- C (#include "..." resolved by file name to its folder; <lua.h>,
 -- <lauxlib.h>, <lualib.h>, <luajit.h>, <luaconf.h> and compat.h are "Lua"):
 --   c/include, c/core, c/dialect, c/protocol and the Lua-free drivers
---     (c/driver/sqlite3.c, libpq.c, mariadb.c) never include Lua or a header
---     of c/binding, c/compiler, c/orm or the driver module entries;
+--     (c/driver/sqlite3.c, libpq.c, mariadb.c, wire_*, and what they share)
+--     never include Lua or a header of c/binding, c/compiler, c/orm or the
+--     driver module entries;
 --     c/dialect's own header (dialects.h) stays inside c/dialect;
 --   c/protocol (the wire codecs, sans-I/O) includes the public header, its
 --     own headers and libc only;
@@ -193,9 +194,12 @@ end)
 
 local LUA_HEADERS = {["lua.h"] = true, ["lauxlib.h"] = true, ["lualib.h"] = true, ["luajit.h"] = true,
   ["luaconf.h"] = true, ["compat.h"] = true}
--- (pg_text: the text-format conversion libpq.c and wire_pg.c share)
+-- (pg_text, pg_common: what libpq.c and wire_pg.c share; my_common, opts: what
+-- mariadb.c and wire_my.c share; detached: the counted detached cancel threads)
 local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"] = true,
-  ["pg_text.c"] = true, ["pg_text.h"] = true}
+  ["pg_text.c"] = true, ["pg_text.h"] = true, ["pg_common.c"] = true, ["pg_common.h"] = true,
+  ["my_common.c"] = true, ["my_common.h"] = true, ["opts.c"] = true, ["opts.h"] = true,
+  ["detached.c"] = true, ["detached.h"] = true}
 
 -- The zone of a file under c/ (nil: not checked).
 local function zone(path)

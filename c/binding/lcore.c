@@ -7,16 +7,14 @@
 ** qs.exc factory that the Lua layer registers), so the Lua layer decides
 ** what to attach and when to raise; misuse of the binding itself raises.
 */
+#include "detached.h"
 #include "lbinding.h"
-#include "wire_my.h"
-#include "wire_pg.h"
 
 #include <string.h>
 
 static int core_unload(lua_State *L) {
   (void)L;
-  qs__wire_my_cancels_wait(2.0);
-  qs__wire_pg_cancels_wait(2.0);
+  qs__detached_wait(2.0);   /* the wire drivers' detached cancels */
   return 0;
 }
 

@@ -31,20 +31,19 @@
 */
 #include "quicksilver.h"
 
-#include <pthread.h>
+#include <errno.h>
 #include <postgresql/libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "detached.h"
+#include "pg_common.h"
 #include "pg_text.h"
 
-/* SQLSTATEs the driver acts on. */
-#define SQLSTATE_INDETERMINATE_DATATYPE "42P18"    /* a parameter nothing types */
+/* given is uint32_t (pg_common.h), handed to libpq as Oid. */
+_Static_assert(sizeof(Oid) == sizeof(uint32_t), "Oid is 32 bits");
 
-/* Parameters made text one by one when the server cannot type them; the
-** positions past it are left to fail. */
-#define MAX_UNTYPED_PARAMS 256
 #define NUM_TEXT_SIZE QS_PG_NUM_TEXT_SIZE
 /* Connection options passed through, besides the two the driver adds. */
 #define MAX_CONN_OPTIONS 36
@@ -54,8 +53,6 @@
 /* DEALLOCATE names queued beyond which the queue's memory is not kept
 ** growing: xFinalize then forgets the name (the session ends it). */
 #define MAX_DEALLOC_BYTES (1 << 20)
-
-#define MAX_NOTICES 16
 
 /* The operation in progress on a connection. */
 enum {
@@ -74,8 +71,7 @@ struct qs_dconn {
   int64_t changes;           /* rows changed by the last statement */
   unsigned ddl_epoch;        /* bumped by every DDL statement on this connection */
   unsigned session_epoch;    /* bumped by DISCARD ALL / DEALLOCATE ALL: every statement gone */
-  char *notices[MAX_NOTICES];
-  int nnotices;
+  qs_pg_notices notices;
   PGcancel *cancel;          /* made at connect: PQcancel is thread-safe with it */
   int connected;
   int timeout_ms;            /* per statement, 0 none (the core enforces it) */
@@ -115,7 +111,7 @@ struct qs_dstmt {
   char **colnames;           /* from describing the prepared statement */
   Oid *coltypes;
   Oid *paramtypes;           /* the types the server gave the parameters */
-  Oid *given;                /* types given at prepare (text for untyped ones), or NULL */
+  uint32_t *given;           /* types given at prepare (text for untyped ones), or NULL */
   int ngiven;
   /* the current execution */
   const char **values;
@@ -138,12 +134,7 @@ static void notice_receiver(void *arg, const PGresult *res) {
   copy = malloc(n + 1);
   if (copy == NULL) return;
   memcpy(copy, msg, n + 1);
-  if (c->nnotices == MAX_NOTICES) {   /* keep the latest ones */
-    free(c->notices[0]);
-    memmove(c->notices, c->notices + 1, sizeof c->notices[0] * (MAX_NOTICES - 1));
-    c->nnotices--;
-  }
-  c->notices[c->nnotices++] = copy;
+  qs__pg_notices_add(&c->notices, copy);
 }
 
 
@@ -490,12 +481,11 @@ static int xConnect(qs_dconn *c, qs_error *err) {
 static void free_stmt(qs_dstmt *s);
 
 static void xClose(qs_dconn *c) {
-  int i;
   if (c->op == OP_PREPARE && c->stmt) free_stmt(c->stmt);   /* never handed out */
   leave(c, QS_OK);
   if (c->cancel) PQfreeCancel(c->cancel);
   PQfinish(c->pg);
-  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
+  qs__pg_notices_clear(&c->notices);
   free(c->dq);
   free(c);
 }
@@ -596,26 +586,11 @@ static int take_shape(qs_dstmt *s, const PGresult *r, qs_error *err) {
   return QS_OK;
 }
 
-/* "could not determine data type of parameter $n": a parameter with nothing
-** around it to type it (SELECT $1, an untyped string) is made text, and the
-** statement prepared again, until all are typed. (Parameters of a known type
-** carry a cast: c/compiler/compile.c.) 1 when one more was made text. */
+/* "could not determine data type of parameter $n" in r: that parameter is
+** made text (pg_common.h). 1 when one more was made text. */
 static int type_untyped(qs_dstmt *s, const PGresult *r) {
-  const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-  const char *msg = PQresultErrorMessage(r);
-  const char *dollar = msg ? strrchr(msg, '$') : NULL;
-  int k = dollar ? atoi(dollar + 1) : 0;
-  if (state == NULL || strcmp(state, SQLSTATE_INDETERMINATE_DATATYPE) != 0) return 0;
-  if (k < 1 || k > MAX_UNTYPED_PARAMS) return 0;
-  if (s->given == NULL) {
-    s->given = calloc(MAX_UNTYPED_PARAMS, sizeof(Oid));
-    if (s->given == NULL) return 0;
-  } else if (s->given[k - 1] == QS_PG_OID_TEXT) {
-    return 0;
-  }
-  s->given[k - 1] = QS_PG_OID_TEXT;
-  if (k > s->ngiven) s->ngiven = k;
-  return 1;
+  return qs__pg_type_untyped(PQresultErrorField(r, PG_DIAG_SQLSTATE), PQresultErrorMessage(r),
+                             &s->given, &s->ngiven);
 }
 
 /* Prepares s->sql under s->name (with the types given, text for untyped
@@ -627,7 +602,8 @@ static int prepare_steps(qs_dstmt *s, qs_error *err) {
   for (;;) {
     switch (c->sub) {
       case PREP_SEND:
-        if (!PQsendPrepare(c->pg, s->name, s->sql, s->ngiven, s->given)) return lost(c, err);
+        if (!PQsendPrepare(c->pg, s->name, s->sql, s->ngiven, (const Oid *)s->given))
+          return lost(c, err);
         sent(c);
         c->sub = PREP_READ;
         break;
@@ -1042,15 +1018,8 @@ failed:
   return lost(c, err);
 }
 
-static const char *xNotice(qs_dconn *c, int i) {
-  return i >= 0 && i < c->nnotices ? c->notices[i] : NULL;
-}
-
-static void xClearNotices(qs_dconn *c) {
-  int i;
-  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
-  c->nnotices = 0;
-}
+static const char *xNotice(qs_dconn *c, int i) { return qs__pg_notices_get(&c->notices, i); }
+static void xClearNotices(qs_dconn *c) { qs__pg_notices_clear(&c->notices); }
 
 /* ---- statement timeout and cancel -------------------------------------- */
 
@@ -1061,37 +1030,31 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   return QS_OK;
 }
 
-static void *cancel_thread(void *arg) {
+static void cancel_job(void *arg) {
   PGcancel *k = arg;
   char buf[256];
   (void)PQcancel(k, buf, (int)sizeof buf);   /* nobody is left to tell of a failure */
   PQfreeCancel(k);
-  return NULL;
 }
 
 /* Not detached: PQcancel with the handle made at connect (thread-safe),
 ** blocking for the cancel connection's round trip. Detached: a thread of
 ** its own with a handle of its own sends it, so that the caller (a
-** scheduler's thread) never waits for it. */
+** scheduler's thread) never waits for it; the module's unload waits for
+** such threads (detached.h). */
 static int xCancel(qs_dconn *c, int detached, qs_error *err) {
   char buf[256];
   buf[0] = '\0';
   if (detached) {
     PGcancel *k = c->pg ? PQgetCancel(c->pg) : NULL;
-    pthread_attr_t attr;
-    pthread_t th;
     int rc;
     if (k == NULL)
       return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no cancel handle");
-    if (pthread_attr_init(&attr) != 0) {
-      PQfreeCancel(k);
-      return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
-    }
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&th, &attr, cancel_thread, k);
-    pthread_attr_destroy(&attr);
+    rc = qs__detached_start(cancel_job, k);
     if (rc != 0) {
       PQfreeCancel(k);
+      if (rc == ENOMEM)
+        return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
       return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no thread (%s)",
                           strerror(rc));
     }

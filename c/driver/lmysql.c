@@ -14,24 +14,15 @@
 ** before any connection, is finalized after them all. */
 static int library_end(lua_State *L) {
   (void)L;
-  qs__mariadb_cancels_wait(2.0);   /* a detached cancel may still be connecting */
+  qs__detached_wait(2.0);   /* a detached cancel may still be connecting */
   mysql_library_end();
   return 0;
 }
 
 int luaopen_quicksilver_driver_mysql(lua_State *L);
 int luaopen_quicksilver_driver_mysql(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "quicksilver.driver.mysql.library");
-  if (lua_isnil(L, -1)) {
-    mysql_library_init(0, NULL, NULL);
-    lua_newuserdata(L, 1);
-    lua_newtable(L);
-    lua_pushcfunction(L, library_end);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.driver.mysql.library");
-  }
-  lua_pop(L, 1);
+  if (qsB_on_unload(L, "quicksilver.driver.mysql.library", library_end))
+    mysql_library_init(0, NULL, NULL);   /* (library_end runs only at the state's close) */
   qsB_register_driver(L, &qs_mariadb_driver);
   lua_pushstring(L, mysql_get_client_info());
   lua_setfield(L, -2, "client_version");

@@ -34,12 +34,12 @@
 ** connect_timeout, read_timeout, write_timeout.
 */
 #include "quicksilver.h"
+#include "my_common.h"
+#include "opts.h"
 
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
-#include <pthread.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,19 +87,12 @@ typedef enum call_kind {
   CALL_PREPARE, CALL_EXECUTE, CALL_STORE, CALL_CLOSE
 } call_kind;
 
-/* Connection options kept as copies (the cancel connection reuses them,
-** from another thread). */
-typedef struct options {
-  int n;
-  char **keys, **vals;
-} options;
-
 struct qs_dconn {
   MYSQL *my;
   int64_t changes;
   int64_t last_id;
   unsigned long thread_id;   /* the server's id of this connection (KILL); 0 until connected */
-  options opts;
+  qs_opts opts;   /* kept: the cancel connection reuses them, from another thread */
   /* the operation in progress */
   op_kind op;
   phase phase;
@@ -164,69 +157,30 @@ static int fail_stmt(qs_dstmt *s, qs_error *err) {
 
 static int nomem(qs_error *err) { return qs_error_set(err, QS_NOMEM, "out of memory"); }
 
-static const char *opt(const options *o, const char *name) {
-  int i;
-  for (i = 0; i < o->n; i++)
-    if (strcmp(o->keys[i], name) == 0) return o->vals[i];
-  return NULL;
-}
-
-static void free_options(options *o) {
-  int i;
-  for (i = 0; i < o->n; i++) {
-    free(o->keys[i]);
-    free(o->vals[i]);
-  }
-  free(o->keys);
-  free(o->vals);
-  o->n = 0;
-  o->keys = o->vals = NULL;
-}
-
-/* Copies n keys and values into *o; 0 when out of memory (*o then holds
-** what was copied, for free_options). */
-static int copy_options(options *o, int n, const char *const *keys, const char *const *vals) {
-  int i;
-  o->n = 0;
-  o->keys = calloc((size_t)n + 1, sizeof *o->keys);
-  o->vals = calloc((size_t)n + 1, sizeof *o->vals);
-  if (o->keys == NULL || o->vals == NULL) return 0;
-  for (i = 0; i < n; i++) {
-    size_t kn = strlen(keys[i]) + 1, vn = strlen(vals[i]) + 1;
-    o->keys[i] = malloc(kn);
-    o->vals[i] = malloc(vn);
-    o->n = i + 1;
-    if (o->keys[i] == NULL || o->vals[i] == NULL) return 0;
-    memcpy(o->keys[i], keys[i], kn);
-    memcpy(o->vals[i], vals[i], vn);
-  }
-  return 1;
-}
-
 /* Sets the connection options on my (the main connection and the one a
 ** cancel uses). */
-static void set_options(MYSQL *my, const options *o) {
+static void set_options(MYSQL *my, const qs_opts *o) {
   const char *t;
   mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if ((t = opt(o, "connect_timeout")) != NULL) {
+  if ((t = qs__opts_get(o, "connect_timeout")) != NULL) {
     unsigned v = (unsigned)atoi(t);
     mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &v);
   }
-  if ((t = opt(o, "read_timeout")) != NULL) {
+  if ((t = qs__opts_get(o, "read_timeout")) != NULL) {
     unsigned v = (unsigned)atoi(t);
     mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &v);
   }
-  if ((t = opt(o, "write_timeout")) != NULL) {
+  if ((t = qs__opts_get(o, "write_timeout")) != NULL) {
     unsigned v = (unsigned)atoi(t);
     mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &v);
   }
-  if ((t = opt(o, "ssl_ca")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CA, t);
-  if ((t = opt(o, "ssl_cert")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CERT, t);
-  if ((t = opt(o, "ssl_key")) != NULL) mysql_options(my, MYSQL_OPT_SSL_KEY, t);
+  if ((t = qs__opts_get(o, "ssl_ca")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CA, t);
+  if ((t = qs__opts_get(o, "ssl_cert")) != NULL) mysql_options(my, MYSQL_OPT_SSL_CERT, t);
+  if ((t = qs__opts_get(o, "ssl_key")) != NULL) mysql_options(my, MYSQL_OPT_SSL_KEY, t);
 }
 
-static unsigned port_of(const options *o) {
-  const char *port = opt(o, "port");
+static unsigned port_of(const qs_opts *o) {
+  const char *port = qs__opts_get(o, "port");
   return port ? (unsigned)atoi(port) : 0;
 }
 
@@ -254,12 +208,14 @@ static int call(qs_dconn *c, call_kind kind, MYSQL_STMT *st, const char *sql, si
   } else {
     c->ready = 0;
     switch (kind) {
-      case CALL_CONNECT:
-        status = mysql_real_connect_start(&c->ret_my, c->my, opt(&c->opts, "host"),
-                                          opt(&c->opts, "user"), opt(&c->opts, "password"),
-                                          opt(&c->opts, "database"), port_of(&c->opts), NULL,
+      case CALL_CONNECT: {
+        const qs_opts *o = &c->opts;
+        status = mysql_real_connect_start(&c->ret_my, c->my, qs__opts_get(o, "host"),
+                                          qs__opts_get(o, "user"), qs__opts_get(o, "password"),
+                                          qs__opts_get(o, "database"), port_of(o), NULL,
                                           CLIENT_FOUND_ROWS);
         break;
+      }
       case CALL_QUERY: status = mysql_real_query_start(&c->ret_int, c->my, sql, (unsigned long)n); break;
       case CALL_RESULT: status = mysql_store_result_start(&c->ret_res, c->my); break;
       case CALL_NEXT: status = mysql_next_result_start(&c->ret_int, c->my); break;
@@ -351,8 +307,8 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
   *out = NULL;
   c = calloc(1, sizeof *c);
   if (c == NULL) return nomem(err);
-  if (!copy_options(&c->opts, nopt, keys, vals) || (c->my = mysql_init(NULL)) == NULL) {
-    free_options(&c->opts);
+  if (!qs__opts_copy(&c->opts, nopt, keys, vals) || (c->my = mysql_init(NULL)) == NULL) {
+    qs__opts_free(&c->opts);
     free(c);
     return nomem(err);
   }
@@ -360,7 +316,7 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
   /* a NULL stack size: libmariadb's default for the suspended calls */
   if (mysql_options(c->my, MYSQL_OPT_NONBLOCK, NULL) != 0) {
     mysql_close(c->my);
-    free_options(&c->opts);
+    qs__opts_free(&c->opts);
     free(c);
     return nomem(err);
   }
@@ -460,7 +416,7 @@ static void xClose(qs_dconn *c) {
   }
   free(c->op_sql);
   free(c->dead);
-  free_options(&c->opts);
+  qs__opts_free(&c->opts);
   free(c);
 }
 
@@ -925,16 +881,13 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
   return leave(c, QS_OK);
 }
 
-/* The server enforces the limit: MariaDB for every statement, MySQL for
-** SELECTs only (its max_execution_time). */
+/* The server enforces the limit (my_common.h). */
 static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   int rc;
   if (c->op != OP_TIMEOUT) {
     char sql[96];
-    if (strstr(mysql_get_server_info(c->my), "MariaDB") != NULL)
-      snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %d.%03d", ms / 1000, ms % 1000);
-    else
-      snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %d", ms);
+    int mariadb = strstr(mysql_get_server_info(c->my), "MariaDB") != NULL;
+    qs__my_timeout_sql(mariadb, ms, sql, sizeof sql);
     rc = enter_exec(c, OP_TIMEOUT, sql, err);
     if (rc != QS_OK) return rc;
   }
@@ -948,14 +901,15 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
 ** options and the thread id, which never change once connected, so it may
 ** run on any thread while another one uses c.
 */
-static int kill_query(const options *o, unsigned long id, qs_error *err) {
+static int kill_query(const qs_opts *o, unsigned long id, qs_error *err) {
   char sql[64];
   int rc = QS_OK;
   MYSQL *my = mysql_init(NULL);
   if (my == NULL) return nomem(err);
   set_options(my, o);
-  if (!mysql_real_connect(my, opt(o, "host"), opt(o, "user"), opt(o, "password"),
-                          opt(o, "database"), port_of(o), NULL, 0)) {
+  if (!mysql_real_connect(my, qs__opts_get(o, "host"), qs__opts_get(o, "user"),
+                          qs__opts_get(o, "password"), qs__opts_get(o, "database"), port_of(o),
+                          NULL, 0)) {
     rc = fail(err, mysql_errno(my), mysql_sqlstate(my), mysql_error(my));
   } else {
     snprintf(sql, sizeof sql, "KILL QUERY %lu", id);
@@ -966,83 +920,20 @@ static int kill_query(const options *o, unsigned long id, qs_error *err) {
   return rc;
 }
 
-/* Detached cancels still running: the module's library_end waits for them
-** (qs__mariadb_cancels_wait) before mysql_library_end pulls the client
-** library's state from under their connects. */
-static pthread_mutex_t cancels_mu = PTHREAD_MUTEX_INITIALIZER;
-static int cancels_running;
-
-static void cancels_add(int n) {
-  pthread_mutex_lock(&cancels_mu);
-  cancels_running += n;
-  pthread_mutex_unlock(&cancels_mu);
-}
-
-void qs__mariadb_cancels_wait(double seconds) {
-  double until = qs_clock() + seconds;
-  for (;;) {
-    int n;
-    struct timespec ts = {0, 10000000L};   /* 10 ms */
-    pthread_mutex_lock(&cancels_mu);
-    n = cancels_running;
-    pthread_mutex_unlock(&cancels_mu);
-    if (n == 0 || qs_clock() >= until) return;
-    nanosleep(&ts, NULL);
-  }
-}
-
-/* What a detached cancel owns: copies, as c may be gone before it runs. */
-typedef struct cancel_job {
-  options opts;
-  unsigned long id;
-} cancel_job;
-
-/* A detached cancel: nobody waits for its outcome (the statement it aims
-** at ends with the server's error, or had finished already). */
-static void *cancel_thread(void *arg) {
-  cancel_job *job = arg;
-  qs_error err;
-  memset(&err, 0, sizeof err);
+/* A detached cancel's thread: libmariadb wants its per-thread state set up
+** and released around the calls. */
+static int kill_query_thread(const qs_opts *o, unsigned long id, qs_error *err) {
+  int rc;
   mysql_thread_init();
-  kill_query(&job->opts, job->id, &err);
-  qs_error_clear(&err);
-  free_options(&job->opts);
-  free(job);
+  rc = kill_query(o, id, err);
   mysql_thread_end();
-  cancels_add(-1);
-  return NULL;
+  return rc;
 }
 
 static int xCancel(qs_dconn *c, int detached, qs_error *err) {
-  cancel_job *job;
-  pthread_attr_t attr;
-  pthread_t th;
-  int ok;
   if (c->thread_id == 0) return QS_OK;   /* not connected yet: nothing runs */
   if (!detached) return kill_query(&c->opts, c->thread_id, err);
-  job = calloc(1, sizeof *job);
-  if (job == NULL) return nomem(err);
-  job->id = c->thread_id;
-  if (!copy_options(&job->opts, c->opts.n, (const char *const *)c->opts.keys,
-                    (const char *const *)c->opts.vals)) {
-    free_options(&job->opts);
-    free(job);
-    return nomem(err);
-  }
-  ok = pthread_attr_init(&attr) == 0;
-  if (ok) {
-    cancels_add(1);
-    ok = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-         pthread_create(&th, &attr, cancel_thread, job) == 0;
-    if (!ok) cancels_add(-1);
-    pthread_attr_destroy(&attr);
-  }
-  if (!ok) {
-    free_options(&job->opts);
-    free(job);
-    return qs_error_set(err, QS_OPERATIONAL, "mysql: cannot start the thread that sends a cancel");
-  }
-  return QS_OK;
+  return qs__my_kill_detached(&c->opts, c->thread_id, kill_query_thread, "mysql", err);
 }
 
 const qs_driver qs_mariadb_driver = {

@@ -24,12 +24,12 @@
 */
 #include "quicksilver.h"
 #include "auth.h"
+#include "my_common.h"
 #include "mywire.h"
+#include "opts.h"
 #include "wire_io.h"
-#include "wire_my.h"
 
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,11 +53,6 @@ static const char *const known_options[] = {
   "read_timeout", "write_timeout", "charset", "transport", "ssl", "ssl_ca", "ssl_cert",
   "ssl_key", NULL
 };
-
-typedef struct options {
-  int n;
-  char **keys, **vals;
-} options;
 
 typedef enum op_kind {
   OP_NONE = 0, OP_CONNECT, OP_PREPARE, OP_STEP, OP_EXEC, OP_EXECMANY, OP_TIMEOUT,
@@ -86,7 +81,7 @@ typedef struct result_reader {
 
 struct qs_dconn {
   qs_wire_io io;
-  options opts;
+  qs_opts opts;
   /* from the options */
   const char *host, *port, *user, *password, *database, *unix_socket;
   int external, tls_wanted, tls_on;
@@ -149,25 +144,6 @@ static int nomem(qs_error *err) { return qs_error_set(err, QS_NOMEM, "out of mem
 
 /* ---- options ------------------------------------------------------------ */
 
-static const char *opt(const options *o, const char *name) {
-  int i;
-  for (i = 0; i < o->n; i++)
-    if (strcmp(o->keys[i], name) == 0) return o->vals[i];
-  return NULL;
-}
-
-static void free_options(options *o) {
-  int i;
-  for (i = 0; i < o->n; i++) {
-    free(o->keys[i]);
-    free(o->vals[i]);
-  }
-  free(o->keys);
-  free(o->vals);
-  o->n = 0;
-  o->keys = o->vals = NULL;
-}
-
 static char *dup(const char *s) {
   size_t n = strlen(s) + 1;
   char *p = malloc(n);
@@ -175,28 +151,13 @@ static char *dup(const char *s) {
   return p;
 }
 
-static int copy_options(options *o, int n, const char *const *keys, const char *const *vals) {
-  int i;
-  o->n = 0;
-  o->keys = calloc((size_t)n + 1, sizeof *o->keys);
-  o->vals = calloc((size_t)n + 1, sizeof *o->vals);
-  if (o->keys == NULL || o->vals == NULL) return 0;
-  for (i = 0; i < n; i++) {
-    o->keys[i] = dup(keys[i]);
-    o->vals[i] = dup(vals[i]);
-    o->n = i + 1;
-    if (o->keys[i] == NULL || o->vals[i] == NULL) return 0;
-  }
-  return 1;
-}
-
 static int truthy(const char *v) {
   return strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
          strcasecmp(v, "on") == 0;
 }
 
-static int seconds_option(const options *o, const char *name, int *out, qs_error *err) {
-  const char *v = opt(o, name);
+static int seconds_option(const qs_opts *o, const char *name, int *out, qs_error *err) {
+  const char *v = qs__opts_get(o, name);
   char *end;
   long n;
   *out = 0;
@@ -211,7 +172,7 @@ static int seconds_option(const options *o, const char *name, int *out, qs_error
 
 /* Reads the options into c; refuses an unknown key or a value it cannot honour. */
 static int read_options(qs_dconn *c, qs_error *err) {
-  const options *o = &c->opts;
+  const qs_opts *o = &c->opts;
   const char *v;
   int i, rc;
   for (i = 0; i < o->n; i++) {
@@ -221,24 +182,24 @@ static int read_options(qs_dconn *c, qs_error *err) {
     if (!known)
       return qs_error_set(err, QS_ARGUMENT, "mywire: unknown connection option '%s'", o->keys[i]);
   }
-  c->host = opt(o, "host");
-  c->port = opt(o, "port");
-  c->user = opt(o, "user");
-  c->password = opt(o, "password");
-  c->database = opt(o, "database");
-  c->unix_socket = opt(o, "unix_socket");
+  c->host = qs__opts_get(o, "host");
+  c->port = qs__opts_get(o, "port");
+  c->user = qs__opts_get(o, "user");
+  c->password = qs__opts_get(o, "password");
+  c->database = qs__opts_get(o, "database");
+  c->unix_socket = qs__opts_get(o, "unix_socket");
   if (c->database && c->database[0] == '\0') c->database = NULL;
-  if ((v = opt(o, "transport")) != NULL) {
+  if ((v = qs__opts_get(o, "transport")) != NULL) {
     if (strcmp(v, "external") == 0) c->external = 1;
     else if (strcmp(v, "socket") != 0)
       return qs_error_set(err, QS_ARGUMENT, "mywire: option transport must be 'socket' or 'external', "
                           "not '%s'", v);
   }
-  if ((v = opt(o, "charset")) != NULL && strcasecmp(v, "utf8mb4") != 0)
+  if ((v = qs__opts_get(o, "charset")) != NULL && strcasecmp(v, "utf8mb4") != 0)
     return qs_error_set(err, QS_NOTSUPPORTED, "mywire: charset '%s' is not supported (the wire driver "
                         "speaks utf8mb4)", v);
-  if ((v = opt(o, "ssl")) != NULL) c->tls_wanted = truthy(v);
-  if (opt(o, "ssl_ca") || opt(o, "ssl_cert") || opt(o, "ssl_key")) c->tls_wanted = 1;
+  if ((v = qs__opts_get(o, "ssl")) != NULL) c->tls_wanted = truthy(v);
+  if (qs__opts_get(o, "ssl_ca") || qs__opts_get(o, "ssl_cert") || qs__opts_get(o, "ssl_key")) c->tls_wanted = 1;
   if (c->tls_wanted && !c->external)
     return qs_error_set(err, QS_NOTSUPPORTED, "mywire: TLS needs transport=external (an OpenResty "
                         "cosocket does the TLS); the wire driver's own socket has no TLS library: "
@@ -401,7 +362,7 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
   qs_wire_io_init(&c->io);
   qs_buf_init(&c->join);
   *out = c;   /* from here on the caller closes it, on failure too */
-  if (!copy_options(&c->opts, nopt, keys, vals)) return nomem(err);
+  if (!qs__opts_copy(&c->opts, nopt, keys, vals)) return nomem(err);
   rc = read_options(c, err);
   if (rc != QS_OK) return rc;
   if (c->external) {
@@ -1230,16 +1191,12 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
   return leave(c, QS_OK);
 }
 
-/* The server enforces the limit: MariaDB for every statement, MySQL for
-** SELECTs only (its max_execution_time). */
+/* The server enforces the limit (my_common.h). */
 static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   int rc;
   if (c->op != OP_TIMEOUT) {
     char sql[96];
-    if (c->mariadb)
-      snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %d.%03d", ms / 1000, ms % 1000);
-    else
-      snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %d", ms);
+    qs__my_timeout_sql(c->mariadb, ms, sql, sizeof sql);
     rc = enter_exec(c, OP_TIMEOUT, sql, err);
     if (rc != QS_OK) return rc;
   }
@@ -1265,7 +1222,7 @@ static void xClose(qs_dconn *c) {
   free(c->op_sql);
   free(c->dead);
   free(c->cells);
-  free_options(&c->opts);
+  qs__opts_free(&c->opts);
   free(c);
 }
 
@@ -1291,7 +1248,7 @@ static int drive(qs_dconn *k, int (*step)(qs_dconn *, qs_error *), qs_error *err
   }
 }
 
-static int kill_query(const options *o, uint32_t id, qs_error *err) {
+static int kill_query(const qs_opts *o, unsigned long id, qs_error *err) {
   const char **keys, **vals;
   qs_dconn *k = NULL;
   char sql[64];
@@ -1309,7 +1266,7 @@ static int kill_query(const options *o, uint32_t id, qs_error *err) {
     vals[n] = o->vals[i];
     n++;
   }
-  if (opt(o, "connect_timeout") == NULL) {   /* a cancel must not hang on a dead server */
+  if (qs__opts_get(o, "connect_timeout") == NULL) {   /* a cancel must not hang on a dead server */
     keys[n] = "connect_timeout";
     vals[n] = "10";
     n++;
@@ -1319,7 +1276,7 @@ static int kill_query(const options *o, uint32_t id, qs_error *err) {
   free(vals);
   if (rc == QS_OK) rc = drive(k, xConnect, err);
   if (rc == QS_OK) {
-    snprintf(sql, sizeof sql, "KILL QUERY %lu", (unsigned long)id);
+    snprintf(sql, sizeof sql, "KILL QUERY %lu", id);
     rc = enter_exec(k, OP_EXEC, sql, err);
     if (rc == QS_OK) rc = drive(k, exec_steps, err);
     leave(k, rc);
@@ -1328,77 +1285,10 @@ static int kill_query(const options *o, uint32_t id, qs_error *err) {
   return rc;
 }
 
-/* Detached cancels still running: the core's unload waits for them
-** (qs__wire_my_cancels_wait), as their code lives in the core module. */
-static pthread_mutex_t cancels_mu = PTHREAD_MUTEX_INITIALIZER;
-static int cancels_running;
-
-static void cancels_add(int n) {
-  pthread_mutex_lock(&cancels_mu);
-  cancels_running += n;
-  pthread_mutex_unlock(&cancels_mu);
-}
-
-void qs__wire_my_cancels_wait(double seconds) {
-  double until = qs_clock() + seconds;
-  for (;;) {
-    int n;
-    struct timespec ts = {0, 10000000L};
-    pthread_mutex_lock(&cancels_mu);
-    n = cancels_running;
-    pthread_mutex_unlock(&cancels_mu);
-    if (n == 0 || qs_clock() >= until) return;
-    nanosleep(&ts, NULL);
-  }
-}
-
-typedef struct cancel_job {
-  options opts;
-  uint32_t id;
-} cancel_job;
-
-static void *cancel_thread(void *arg) {
-  cancel_job *job = arg;
-  qs_error err;
-  memset(&err, 0, sizeof err);
-  kill_query(&job->opts, job->id, &err);
-  qs_error_clear(&err);
-  free_options(&job->opts);
-  free(job);
-  cancels_add(-1);
-  return NULL;
-}
-
 static int xCancel(qs_dconn *c, int detached, qs_error *err) {
-  cancel_job *job;
-  pthread_attr_t attr;
-  pthread_t th;
-  int ok;
   if (!c->connected || c->conn_id == 0) return QS_OK;   /* nothing runs yet */
   if (!detached) return kill_query(&c->opts, c->conn_id, err);
-  job = calloc(1, sizeof *job);
-  if (job == NULL) return nomem(err);
-  job->id = c->conn_id;
-  if (!copy_options(&job->opts, c->opts.n, (const char *const *)c->opts.keys,
-                    (const char *const *)c->opts.vals)) {
-    free_options(&job->opts);
-    free(job);
-    return nomem(err);
-  }
-  ok = pthread_attr_init(&attr) == 0;
-  if (ok) {
-    cancels_add(1);
-    ok = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-         pthread_create(&th, &attr, cancel_thread, job) == 0;
-    if (!ok) cancels_add(-1);
-    pthread_attr_destroy(&attr);
-  }
-  if (!ok) {
-    free_options(&job->opts);
-    free(job);
-    return qs_error_set(err, QS_OPERATIONAL, "mywire: cannot start the thread that sends a cancel");
-  }
-  return QS_OK;
+  return qs__my_kill_detached(&c->opts, c->conn_id, kill_query, "mywire", err);
 }
 
 const qs_driver qs_wire_my_driver = {

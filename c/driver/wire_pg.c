@@ -23,35 +23,23 @@
 */
 #include "quicksilver.h"
 
-#include <errno.h>
-#include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "auth.h"
+#include "pg_common.h"
 #include "pg_text.h"
 #include "pgwire.h"
 #include "wire_io.h"
-#include "wire_pg.h"
+#include "wire_pg_cancel.h"
 
-#define SQLSTATE_INDETERMINATE_DATATYPE "42P18"
-#define MAX_UNTYPED_PARAMS 256
-#define MAX_NOTICES 16
 /* executemany: sets queued between two flushes (each ends in a Flush
 ** message so the server sends its replies, which are read meanwhile). */
 #define PIPE_CHUNK 64
 /* Close messages queued beyond which xFinalize forgets the name (the
 ** session ends the statement). */
 #define MAX_CLOSE_BYTES (1 << 20)
-/* The cancel connection's own limit on connecting and on the server's close. */
-#define CANCEL_TIMEOUT_S 5
 
 enum { OP_NONE, OP_CONNECT, OP_PREPARE, OP_EXEC, OP_STEP, OP_EXECMANY };
 static const char *const op_names[] = {
@@ -76,8 +64,7 @@ struct qs_dconn {
   unsigned counter;          /* statement names: qs_1, qs_2, ... */
   int64_t changes;
   unsigned ddl_epoch, session_epoch;
-  char *notices[MAX_NOTICES];
-  int nnotices;
+  qs_pg_notices notices;
   int connected, dead;
   int timeout_ms;
   qs_scram scram;
@@ -183,12 +170,7 @@ static void add_notice(qs_dconn *c, const qs_pg_notice *n) {
     qs_buf_free(&b);
     return;
   }
-  if (c->nnotices == MAX_NOTICES) {   /* keep the latest ones */
-    free(c->notices[0]);
-    memmove(c->notices, c->notices + 1, sizeof c->notices[0] * (MAX_NOTICES - 1));
-    c->nnotices--;
-  }
-  c->notices[c->nnotices++] = b.p;   /* the buffer's bytes are ours now */
+  qs__pg_notices_add(&c->notices, b.p);   /* the buffer's bytes are theirs now */
 }
 
 /* ---- the operation in progress ------------------------------------------ */
@@ -623,7 +605,6 @@ static int auth_message(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
 }
 
 static void free_conn(qs_dconn *c) {
-  int i;
   qs_wire_io_close(&c->io);
   free(c->host);
   free(c->port);
@@ -635,7 +616,7 @@ static void free_conn(qs_dconn *c) {
   free(c->database);
   free(c->app);
   free(c->options);
-  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
+  qs__pg_notices_clear(&c->notices);
   qs_scram_free(&c->scram);
   qs_buf_free(&c->closeq);
   qs_error_clear(&c->kept);
@@ -927,24 +908,6 @@ static void free_stmt(qs_dstmt *s) {
   free(s);
 }
 
-/* "could not determine data type of parameter $n": that parameter is made
-** text and the statement parsed again (libpq.c's type_untyped). */
-static int type_untyped(qs_dstmt *s, const qs_error *e) {
-  const char *dollar = e->message ? strrchr(e->message, '$') : NULL;
-  int k = dollar ? atoi(dollar + 1) : 0;
-  if (strcmp(e->sqlstate, SQLSTATE_INDETERMINATE_DATATYPE) != 0) return 0;
-  if (k < 1 || k > MAX_UNTYPED_PARAMS) return 0;
-  if (s->given == NULL) {
-    s->given = calloc(MAX_UNTYPED_PARAMS, sizeof(uint32_t));
-    if (s->given == NULL) return 0;
-  } else if (s->given[k - 1] == QS_PG_OID_TEXT) {
-    return 0;
-  }
-  s->given[k - 1] = QS_PG_OID_TEXT;
-  if (k > s->ngiven) s->ngiven = k;
-  return 1;
-}
-
 /* Parse + Describe + Sync for s (c->sub: 0 to send, 1 reading). QS_OK when
 ** prepared and described; on an error the operation has ended. */
 static int prepare_steps(qs_dstmt *s, qs_error *err) {
@@ -966,7 +929,7 @@ static int prepare_steps(qs_dstmt *s, qs_error *err) {
     rc = pump(c, 0, err);
     if (rc != QS_OK) return rc;
     if (c->kept.code != QS_OK) {
-      if (type_untyped(s, &c->kept)) {
+      if (qs__pg_type_untyped(c->kept.sqlstate, c->kept.message, &s->given, &s->ngiven)) {
         qs_error_clear(&c->kept);
         c->sub = 0;
         continue;
@@ -1243,15 +1206,8 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
   return leave(c, QS_OK);
 }
 
-static const char *xNotice(qs_dconn *c, int i) {
-  return i >= 0 && i < c->nnotices ? c->notices[i] : NULL;
-}
-
-static void xClearNotices(qs_dconn *c) {
-  int i;
-  for (i = 0; i < c->nnotices; i++) free(c->notices[i]);
-  c->nnotices = 0;
-}
+static const char *xNotice(qs_dconn *c, int i) { return qs__pg_notices_get(&c->notices, i); }
+static void xClearNotices(qs_dconn *c) { qs__pg_notices_clear(&c->notices); }
 
 /* ---- statement timeout and cancel -------------------------------------- */
 
@@ -1261,153 +1217,13 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
   return QS_OK;
 }
 
-typedef struct cancel_req {
-  char host[256], port[16];
-  int32_t pid, key;
-} cancel_req;
-
-/* A CancelRequest over a new plain connection, blocking (bounded by
-** CANCEL_TIMEOUT_S): connect, send the 16 bytes, wait for the server to
-** close. 0 or an errno-like failure text in why. */
-static int send_cancel(const cancel_req *r, char *why, size_t whylen) {
-  unsigned char pkt[16];
-  struct timeval tv;
-  int fd = -1, ok = -1;
-  uint32_t v[4];
-  int i;
-  v[0] = 16;
-  v[1] = 80877102u;
-  v[2] = (uint32_t)r->pid;
-  v[3] = (uint32_t)r->key;
-  for (i = 0; i < 4; i++) {
-    pkt[4 * i] = (unsigned char)(v[i] >> 24);
-    pkt[4 * i + 1] = (unsigned char)(v[i] >> 16);
-    pkt[4 * i + 2] = (unsigned char)(v[i] >> 8);
-    pkt[4 * i + 3] = (unsigned char)v[i];
-  }
-  tv.tv_sec = CANCEL_TIMEOUT_S;
-  tv.tv_usec = 0;
-  if (r->host[0] == '/') {
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.80s/.s.PGSQL.%.8s", r->host, r->port);
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd >= 0) {
-      (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) ok = 0;
-    }
-  } else {
-    struct addrinfo hints, *res = NULL, *ai;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(r->host, r->port, &hints, &res) != 0) {
-      snprintf(why, whylen, "could not resolve host \"%.100s\"", r->host);
-      return -1;
-    }
-    for (ai = res; ai != NULL && ok != 0; ai = ai->ai_next) {
-      if (fd >= 0) close(fd);
-      fd = socket(ai->ai_family, SOCK_STREAM, 0);
-      if (fd < 0) continue;
-      (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) ok = 0;
-    }
-    freeaddrinfo(res);
-  }
-  if (ok != 0) {
-    snprintf(why, whylen, "could not connect for the cancel: %s", strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  if (send(fd, pkt, sizeof pkt, MSG_NOSIGNAL) != (ssize_t)sizeof pkt) {
-    snprintf(why, whylen, "could not send the cancel request: %s", strerror(errno));
-    close(fd);
-    return -1;
-  }
-  {
-    char b[64];   /* the server closes once it has read the request */
-    while (recv(fd, b, sizeof b, 0) > 0) {
-    }
-  }
-  close(fd);
-  return 0;
-}
-
-/* Detached cancels still running: their code lives in the core module, so
-** its unload waits for them (qs__wire_pg_cancels_wait). */
-static pthread_mutex_t cancels_mu = PTHREAD_MUTEX_INITIALIZER;
-static int cancels_running;
-
-static void cancels_add(int n) {
-  pthread_mutex_lock(&cancels_mu);
-  cancels_running += n;
-  pthread_mutex_unlock(&cancels_mu);
-}
-
-void qs__wire_pg_cancels_wait(double seconds) {
-  double until = qs_clock() + seconds;
-  for (;;) {
-    int n;
-    struct timespec ts = {0, 10000000L};
-    pthread_mutex_lock(&cancels_mu);
-    n = cancels_running;
-    pthread_mutex_unlock(&cancels_mu);
-    if (n == 0 || qs_clock() >= until) return;
-    nanosleep(&ts, NULL);
-  }
-}
-
-static void *cancel_thread(void *arg) {
-  cancel_req *r = arg;
-  char why[160];
-  (void)send_cancel(r, why, sizeof why);   /* nobody is left to tell of a failure */
-  free(r);
-  cancels_add(-1);
-  return NULL;
-}
-
 /* The CancelRequest goes over a plain socket of its own to the same host and
-** port, in external mode too (the statement's connection is the caller's). */
+** port, in external mode too (the statement's connection is the caller's):
+** wire_pg_cancel.h. */
 static int xCancel(qs_dconn *c, int detached, qs_error *err) {
-  cancel_req *r;
-  char why[160];
   if (!c->have_key)
     return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no cancel key");
-  r = calloc(1, sizeof *r);
-  if (r == NULL) return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
-  snprintf(r->host, sizeof r->host, "%s", c->host);
-  snprintf(r->port, sizeof r->port, "%s", c->port);
-  r->pid = c->be_pid;
-  r->key = c->be_key;
-  if (detached) {
-    pthread_attr_t attr;
-    pthread_t th;
-    int rc;
-    if (pthread_attr_init(&attr) != 0) {
-      free(r);
-      return qs_error_set(err, QS_NOMEM, "could not send the cancel request: out of memory");
-    }
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    cancels_add(1);
-    rc = pthread_create(&th, &attr, cancel_thread, r);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-      cancels_add(-1);
-      free(r);
-      return qs_error_set(err, QS_OPERATIONAL, "could not send the cancel request: no thread (%s)",
-                          strerror(rc));
-    }
-    return QS_OK;
-  }
-  if (send_cancel(r, why, sizeof why) != 0) {
-    free(r);
-    return qs_error_set(err, QS_OPERATIONAL, "%s", why);
-  }
-  free(r);
-  return QS_OK;
+  return qs__pg_wire_cancel(c->host, c->port, c->be_pid, c->be_key, detached, err);
 }
 
 /* ---- the external transport ------------------------------------------------ */

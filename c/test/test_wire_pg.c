@@ -74,17 +74,64 @@ static int waits_for(qs_dconn *c) {
   return fd == -1 ? ev : -1;
 }
 
+/* Opens an external connection and steps its connect until its first
+** message (the SSLRequest, or the StartupMessage) is taken into out and it
+** waits for the reply: that message's length, 0 when a step went otherwise. */
+static size_t started(const char *sslmode, const char *password, qs_dconn **c, qs_error *err,
+                      char *out, size_t cap) {
+  size_t n;
+  if (open_ext(sslmode, password, c, err) != QS_OK) return 0;
+  if (qs_pgwire_driver.xConnect(*c, err) != QS_WAIT) return 0;
+  n = take_output(*c, out, cap);
+  return qs_pgwire_driver.xConnect(*c, err) == QS_WAIT ? n : 0;
+}
+
+/* Feeds the n bytes at in to the connection (in NULL: the peer closes). */
+static int feed(qs_dconn *c, const char *in, size_t n, qs_error *err) {
+  return qs_pgwire_driver.xInput(c, in, n, err);
+}
+
 /* A connection through startup with trust authentication. */
 static int connected(qs_dconn **c, qs_error *err) {
   char buf[512];
   size_t n;
-  if (open_ext("disable", NULL, c, err) != QS_OK) return 1;
-  if (qs_pgwire_driver.xConnect(*c, err) != QS_WAIT) return 2;
-  if (take_output(*c, buf, sizeof buf) == 0) return 3;
-  if (qs_pgwire_driver.xConnect(*c, err) != QS_WAIT) return 4;
+  if (started("disable", NULL, c, err, buf, sizeof buf) == 0) return 1;
   n = startup_done(buf);
-  if (qs_pgwire_driver.xInput(*c, buf, n, err) != QS_OK) return 5;
-  return qs_pgwire_driver.xConnect(*c, err) == QS_OK ? 0 : 6;
+  if (feed(*c, buf, n, err) != QS_OK) return 2;
+  return qs_pgwire_driver.xConnect(*c, err) == QS_OK ? 0 : 3;
+}
+
+/* Starts sql with xExec and takes what it sends into out; the exec then
+** waits for the reply: the length sent, 0 when a step went otherwise. */
+static size_t exec_sent(qs_dconn *c, const char *sql, qs_error *err, char *out, size_t cap) {
+  size_t n;
+  if (qs_pgwire_driver.xExec(c, sql, err) != QS_WAIT) return 0;
+  n = take_output(c, out, cap);
+  return qs_pgwire_driver.xExec(c, sql, err) == QS_WAIT ? n : 0;
+}
+
+/* A fresh connection runs SELECT 1, is given the n bytes at in as its reply
+** (then, with closes, the peer's close): the exec's outcome. */
+static int select_replied(const char *in, size_t n, int closes, qs_dconn **c, qs_error *err) {
+  char out[512];
+  if (connected(c, err) != 0) return -1;
+  if (exec_sent(*c, "SELECT 1", err, out, sizeof out) == 0) return -2;
+  if (feed(*c, in, n, err) != QS_OK) return -3;
+  if (closes && feed(*c, NULL, 0, err) != QS_OK) return -4;
+  return qs_pgwire_driver.xExec(*c, "SELECT 1", err);
+}
+
+/* An SSLRequest under sslmode answered with the byte reply: the connect's
+** next outcome, with the StartupMessage that follows (if any) in out. */
+static int ssl_answered(const char *sslmode, const char *reply, qs_dconn **c, qs_error *err,
+                        char *out, size_t cap, size_t *sent) {
+  int rc;
+  *sent = 0;
+  if (started(sslmode, NULL, c, err, out, cap) != 8) return -1;   /* the SSLRequest alone */
+  if (feed(*c, reply, 1, err) != QS_OK) return -2;
+  rc = qs_pgwire_driver.xConnect(*c, err);
+  if (rc == QS_WAIT) *sent = take_output(*c, out, cap);
+  return rc;
 }
 
 TEST_IMPL(wire_pg_tls_request) {
@@ -124,34 +171,20 @@ TEST_IMPL(wire_pg_tls_refused) {
   qs_dconn *c = NULL;
   qs_error err;
   char out[512];
+  size_t n;
   memset(&err, 0, sizeof err);
   /* require: the server's 'N' fails the connect */
-  ASSERT_EQ(open_ext("require", NULL, &c, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  ASSERT_EQ(take_output(c, out, sizeof out), 8);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, "N", 1, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_OPERATIONAL);
+  ASSERT_EQ(ssl_answered("require", "N", &c, &err, out, sizeof out, &n), QS_OPERATIONAL);
   ASSERT(strstr(err.message, "SSL was required") != NULL);
   ASSERT(err.invalidated);
   qs_pgwire_driver.xClose(c);
   /* prefer: on in plain text, the startup next */
-  ASSERT_EQ(open_ext("prefer", NULL, &c, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  ASSERT_EQ(take_output(c, out, sizeof out), 8);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, "N", 1, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  ASSERT(take_output(c, out, sizeof out) > 8);
+  ASSERT_EQ(ssl_answered("prefer", "N", &c, &err, out, sizeof out, &n), QS_WAIT);
+  ASSERT(n > 8);
   ASSERT(memcmp(out + 4, "\0\x03\0\0", 4) == 0);
   qs_pgwire_driver.xClose(c);
   /* a reply that is neither */
-  ASSERT_EQ(open_ext("prefer", NULL, &c, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  ASSERT_EQ(take_output(c, out, sizeof out), 8);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, "E", 1, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_OPERATIONAL);
+  ASSERT_EQ(ssl_answered("prefer", "E", &c, &err, out, sizeof out, &n), QS_OPERATIONAL);
   ASSERT(strstr(err.message, "SSL request") != NULL);
   qs_pgwire_driver.xClose(c);
   qs_error_clear(&err);
@@ -165,10 +198,7 @@ TEST_IMPL(wire_pg_md5_exchange) {
   const unsigned char salt[4] = {1, 2, 3, 4};
   size_t n;
   memset(&err, 0, sizeof err);
-  ASSERT_EQ(open_ext("disable", "pw", &c, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  ASSERT(take_output(c, out, sizeof out) > 8);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
+  ASSERT(started("disable", "pw", &c, &err, out, sizeof out) > 8);
   n = auth(in, 5, (const char *)salt, 4);
   ASSERT_EQ(qs_pgwire_driver.xInput(c, in, n, &err), QS_OK);
   ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
@@ -193,42 +223,44 @@ TEST_IMPL(wire_pg_md5_exchange) {
   return 0;
 }
 
+/* ASSERT inside a loop over cases: a failure names its case too (expr is
+** evaluated once). */
+#define ASSERT_IN_CASE(why, expr)                                            \
+  do {                                                                       \
+    int ok_ = (expr) ? 1 : 0;                                                \
+    if (!ok_) fprintf(stderr, "  in the case: %s\n", why);                  \
+    ASSERT(ok_ && #expr);                                                    \
+  } while (0)
+
+/* Authentication requests the driver refuses: what the error names. */
+static const struct {
+  const char *why;
+  int code;                  /* AuthenticationRequest's */
+  const char *extra;
+  size_t n;
+  const char *password;
+  const char *says;
+} refusals[] = {
+  {"GSSAPI: named", 7, "", 0, "pw", "GSSAPI"},
+  {"SASL without SCRAM-SHA-256", 10, "SCRAM-SHA-256-PLUS\0\0", 20, "pw", "SCRAM-SHA-256"},
+  {"a password asked for and none given", 3, "", 0, NULL, "none was given"},
+};
+
 TEST_IMPL(wire_pg_auth_refused_methods) {
   qs_dconn *c = NULL;
   qs_error err;
   char out[512], in[512];
-  size_t n;
+  size_t i, n;
   memset(&err, 0, sizeof err);
-  /* GSSAPI: named */
-  ASSERT_EQ(open_ext("disable", "pw", &c, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  take_output(c, out, sizeof out);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  n = auth(in, 7, "", 0);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, in, n, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_OPERATIONAL);
-  ASSERT(strstr(err.message, "GSSAPI") != NULL);
-  qs_pgwire_driver.xClose(c);
-  /* SASL without SCRAM-SHA-256 */
-  ASSERT_EQ(open_ext("disable", "pw", &c, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  take_output(c, out, sizeof out);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  n = auth(in, 10, "SCRAM-SHA-256-PLUS\0\0", 20);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, in, n, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_OPERATIONAL);
-  ASSERT(strstr(err.message, "SCRAM-SHA-256") != NULL);
-  qs_pgwire_driver.xClose(c);
-  /* a password asked for and none given */
-  ASSERT_EQ(open_ext("disable", NULL, &c, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  take_output(c, out, sizeof out);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_WAIT);
-  n = auth(in, 3, "", 0);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, in, n, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xConnect(c, &err), QS_OPERATIONAL);
-  ASSERT(strstr(err.message, "none was given") != NULL);
-  qs_pgwire_driver.xClose(c);
+  for (i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+    const char *why = refusals[i].why;
+    ASSERT_IN_CASE(why, started("disable", refusals[i].password, &c, &err, out, sizeof out) > 8);
+    n = auth(in, refusals[i].code, refusals[i].extra, refusals[i].n);
+    ASSERT_IN_CASE(why, feed(c, in, n, &err) == QS_OK);
+    ASSERT_IN_CASE(why, qs_pgwire_driver.xConnect(c, &err) == QS_OPERATIONAL);
+    ASSERT_IN_CASE(why, strstr(err.message, refusals[i].says) != NULL);
+    qs_pgwire_driver.xClose(c);
+  }
   qs_error_clear(&err);
   return 0;
 }
@@ -240,11 +272,9 @@ TEST_IMPL(wire_pg_query_and_error) {
   size_t n;
   memset(&err, 0, sizeof err);
   ASSERT_EQ(connected(&c, &err), 0);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "BEGIN", &err), QS_WAIT);
-  n = take_output(c, out, sizeof out);
+  n = exec_sent(c, "BEGIN", &err, out, sizeof out);
   ASSERT_EQ(n, 11);
   ASSERT(memcmp(out, "Q\0\0\0\x0a" "BEGIN\0", 11) == 0);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "BEGIN", &err), QS_WAIT);
   n = msg(in, 'C', "BEGIN\0", 6);
   n += msg(in + n, 'Z', "T", 1);
   /* a byte at a time: the driver waits for whole messages */
@@ -257,9 +287,7 @@ TEST_IMPL(wire_pg_query_and_error) {
   }
   ASSERT_EQ(qs_pgwire_driver.xInTransaction(c), 1);
   /* an error: its family by SQLSTATE, libpq's message form, the connection goes on */
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "INSERT", &err), QS_WAIT);
-  take_output(c, out, sizeof out);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "INSERT", &err), QS_WAIT);
+  ASSERT(exec_sent(c, "INSERT", &err, out, sizeof out) > 0);
   n = msg(in, 'E', "SERROR\0C23505\0Mduplicate key\0Dkey (id)=(1)\0nt_pkey\0",
           sizeof "SERROR\0C23505\0Mduplicate key\0Dkey (id)=(1)\0nt_pkey\0");
   n += msg(in + n, 'Z', "E", 1);
@@ -278,17 +306,12 @@ TEST_IMPL(wire_pg_query_and_error) {
 TEST_IMPL(wire_pg_malformed_and_closed) {
   qs_dconn *c = NULL;
   qs_error err;
-  char out[512], in[512];
+  char in[512];
   size_t n;
   memset(&err, 0, sizeof err);
   /* a message type the protocol has not at this point */
-  ASSERT_EQ(connected(&c, &err), 0);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_WAIT);
-  take_output(c, out, sizeof out);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_WAIT);
   n = msg(in, 'Y', "", 0);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, in, n, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_INTERFACE);
+  ASSERT_EQ(select_replied(in, n, 0, &c, &err), QS_INTERFACE);
   ASSERT(err.invalidated);
   ASSERT(strstr(err.message, "unexpected") != NULL);
   /* and the connection is unusable from then on */
@@ -296,32 +319,16 @@ TEST_IMPL(wire_pg_malformed_and_closed) {
   ASSERT(err.invalidated);
   qs_pgwire_driver.xClose(c);
   /* a length the reader refuses */
-  ASSERT_EQ(connected(&c, &err), 0);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_WAIT);
-  take_output(c, out, sizeof out);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_WAIT);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, "C\0\0\0\x02", 5, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_INTERFACE);
+  ASSERT_EQ(select_replied("C\0\0\0\x02", 5, 0, &c, &err), QS_INTERFACE);
   ASSERT(err.invalidated);
   qs_pgwire_driver.xClose(c);
   /* an ErrorResponse whose fields do not end */
-  ASSERT_EQ(connected(&c, &err), 0);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_WAIT);
-  take_output(c, out, sizeof out);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_WAIT);
   n = msg(in, 'C', "SELECT 1\0", 9);
   n += msg(in + n, 'E', "SERROR\0C2201", 12);   /* fields not terminated */
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, in, n, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_INTERFACE);
+  ASSERT_EQ(select_replied(in, n, 0, &c, &err), QS_INTERFACE);
   qs_pgwire_driver.xClose(c);
   /* the peer closes in the middle of a reply */
-  ASSERT_EQ(connected(&c, &err), 0);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_WAIT);
-  take_output(c, out, sizeof out);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_WAIT);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, "C\0\0\0\x0dSEL", 8, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xInput(c, NULL, 0, &err), QS_OK);
-  ASSERT_EQ(qs_pgwire_driver.xExec(c, "SELECT 1", &err), QS_OPERATIONAL);
+  ASSERT_EQ(select_replied("C\0\0\0\x0dSEL", 8, 1, &c, &err), QS_OPERATIONAL);
   ASSERT(err.invalidated);
   ASSERT(strstr(err.message, "closed") != NULL);
   qs_pgwire_driver.xClose(c);

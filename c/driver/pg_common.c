@@ -1,0 +1,49 @@
+/*
+** pg_common.c: the PostgreSQL drivers' kept notices and untyped-parameter
+** retry (pg_common.h).
+*/
+#include "pg_common.h"
+#include "pg_text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SQLSTATE_INDETERMINATE_DATATYPE "42P18"
+
+void qs__pg_notices_add(qs_pg_notices *k, char *text) {
+  if (k->n == QS_PG_MAX_NOTICES) {   /* keep the latest ones */
+    free(k->text[0]);
+    memmove(k->text, k->text + 1, sizeof k->text[0] * (QS_PG_MAX_NOTICES - 1));
+    k->n--;
+  }
+  k->text[k->n++] = text;
+}
+
+const char *qs__pg_notices_get(const qs_pg_notices *k, int i) {
+  return i >= 0 && i < k->n ? k->text[i] : NULL;
+}
+
+void qs__pg_notices_clear(qs_pg_notices *k) {
+  int i;
+  for (i = 0; i < k->n; i++) free(k->text[i]);
+  k->n = 0;
+}
+
+/* A parameter with nothing around it to type it (SELECT $1, an untyped
+** string) is made text, and the statement prepared again, until all are
+** typed. (Parameters of a known type carry a cast: c/compiler/compile.c.) */
+int qs__pg_type_untyped(const char *sqlstate, const char *message, uint32_t **given, int *ngiven) {
+  const char *dollar = message ? strrchr(message, '$') : NULL;
+  int k = dollar ? atoi(dollar + 1) : 0;
+  if (sqlstate == NULL || strcmp(sqlstate, SQLSTATE_INDETERMINATE_DATATYPE) != 0) return 0;
+  if (k < 1 || k > QS_PG_MAX_UNTYPED_PARAMS) return 0;
+  if (*given == NULL) {
+    *given = calloc(QS_PG_MAX_UNTYPED_PARAMS, sizeof **given);
+    if (*given == NULL) return 0;
+  } else if ((*given)[k - 1] == QS_PG_OID_TEXT) {
+    return 0;
+  }
+  (*given)[k - 1] = QS_PG_OID_TEXT;
+  if (k > *ngiven) *ngiven = k;
+  return 1;
+}

@@ -1,0 +1,40 @@
+/*
+** pg_common.h: what both PostgreSQL drivers (c/driver/libpq.c over libpq,
+** c/driver/wire_pg.c over the wire codec) do the same way besides value
+** text (pg_text.h): the notices a connection keeps, and the retry that
+** makes a parameter the server cannot type text. Compiled into the core
+** (for the wire driver) and into the libpq module.
+*/
+#ifndef QS_PG_COMMON_H
+#define QS_PG_COMMON_H
+
+#include <stdint.h>
+
+/* The notices a connection keeps: the latest ones, oldest first. */
+#define QS_PG_MAX_NOTICES 16
+typedef struct qs_pg_notices {
+  char *text[QS_PG_MAX_NOTICES];
+  int n;
+} qs_pg_notices;
+
+/* Keeps text (malloc'd; the notices own it now), dropping the oldest one
+** when full. */
+void qs__pg_notices_add(qs_pg_notices *k, char *text);
+
+/* The i-th notice kept (0: the oldest), or NULL. */
+const char *qs__pg_notices_get(const qs_pg_notices *k, int i);
+
+/* Frees every notice kept. */
+void qs__pg_notices_clear(qs_pg_notices *k);
+
+/* Parameters made text one by one at most. */
+#define QS_PG_MAX_UNTYPED_PARAMS 256
+
+/* After an error (its SQLSTATE and message, either may be NULL): when it
+** is "could not determine data type of parameter $n", marks that parameter
+** text in *given (QS_PG_MAX_UNTYPED_PARAMS types, allocated at the first
+** one) and raises *ngiven to cover it. 1 when one more was made text (the
+** statement is then prepared again), 0 otherwise (out of memory included). */
+int qs__pg_type_untyped(const char *sqlstate, const char *message, uint32_t **given, int *ngiven);
+
+#endif
