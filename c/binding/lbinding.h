@@ -76,11 +76,15 @@ typedef struct qsB_bindspec {
 /* lparams.c: reads the bindspec arguments at stack index first (nullidx: the
 ** NULL sentinel); reads one parameter set into vals (the count, or -1 with
 ** err naming the parameter; the anchor list, or nil, is left on the stack);
-** the capacity for the positional parameters of the table at pidx. */
+** the count of the positional entries of the table at pidx (its n field,
+** else #t): an n that is not a whole number in 0..max raises ArgumentError
+** naming what (QSB_MAX_PARAMS for one statement's values: every server's
+** protocol limit). */
+#define QSB_MAX_PARAMS 65535
 void qsB_get_bindspec(lua_State *L, int first, int nullidx, qsB_bindspec *bs);
 int qsB_read_params(lua_State *L, qs_value *vals, int pidx, const qsB_bindspec *bs, int group,
                     qs_error *err);
-int qsB_positional_size(lua_State *L, int pidx);
+int qsB_positional_size(lua_State *L, int pidx, int max, const char *what);
 int qsB_cursor_bind(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n);
 int qsB_cursor_run(lua_State *L, int curidx);
 qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx);

@@ -529,7 +529,8 @@ static int conn_execute(lua_State *L) {
     pidx = lua_gettop(L);
   }
   if (pidx) {
-    scratch(L, lc, bs.keys ? bs.nkeys : qsB_positional_size(L, pidx));
+    scratch(L, lc, bs.keys ? bs.nkeys : qsB_positional_size(L, pidx, QSB_MAX_PARAMS,
+                                                              "the positional parameters"));
     n = qsB_read_params(L, lc->scratch, pidx, &bs, 0, err);
     if (n < 0) return fail_err(L, err);
     anchor = lua_gettop(L);   /* qsB_read_params' anchor list (or nil) */
@@ -592,7 +593,7 @@ static int conn_executemany(lua_State *L) {
   qsB_get_bindspec(L, 4, 8, &bs);
   nb = qs_conn_nonblocking(lc->c);
   if (nb) bs.anchor = 1;
-  nsets = qsB_positional_size(L, 3);
+  nsets = qsB_positional_size(L, 3, 1 << 28, "executemany: the parameter sets");
   err = qsB_errbox(L);
   if (nsets == 0) {
     lua_pushinteger(L, 0);
@@ -602,7 +603,7 @@ static int conn_executemany(lua_State *L) {
     cap = bs.nkeys;
   } else {
     lua_rawgeti(L, 3, 1);
-    cap = qsB_positional_size(L, lua_gettop(L));
+    cap = qsB_positional_size(L, lua_gettop(L), QSB_MAX_PARAMS, "executemany: parameter set 1");
     lua_pop(L, 1);
   }
   if ((size_t)nsets * (size_t)(cap > 0 ? cap : 1) > (size_t)1 << 28)

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #define QS_REG_JSON_NULL "quicksilver.json.null"
@@ -53,7 +54,7 @@ static void put_string(qs_buf *b, const char *s, size_t n) {
 /* The length of the sequence at idx when it is a proper one (keys 1..n and
 ** nothing else), else -1. */
 static int sequence_length(lua_State *L, int idx) {
-  int n = 0, max = 0;
+  lua_Integer n = 0, max = 0;   /* keys compared whole: 2^32 + 1 is not 1 */
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
@@ -61,10 +62,10 @@ static int sequence_length(lua_State *L, int idx) {
       lua_pop(L, 1);
       return -1;
     }
-    if ((int)lua_tointeger(L, -1) > max) max = (int)lua_tointeger(L, -1);
+    if (lua_tointeger(L, -1) > max) max = lua_tointeger(L, -1);
     n++;
   }
-  return n == max ? n : -1;
+  return n == max && n <= INT_MAX ? (int)n : -1;
 }
 
 static int encode(enc *e, int idx, int depth) {

@@ -7,6 +7,8 @@
 */
 #include "lbinding.h"
 
+#include <stdio.h>
+
 #include <string.h>
 
 /* What each QSV_* check expects, for error messages (QS_TYPE_CHECKS order). */
@@ -102,6 +104,27 @@ static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v)
   return READ_OK;
 }
 
+/* The positional entries of table pidx: its n field when set, else #t.
+** -1 when n is not a whole number in 0..max (a huge or negative n must not
+** size an allocation). */
+static int positional_count(lua_State *L, int pidx, int max, int *out) {
+  int bad = 0;
+  lua_Integer n;
+  lua_getfield(L, pidx, "n");
+  if (lua_isnil(L, -1)) {
+    n = (lua_Integer)lua_rawlen(L, pidx);
+  } else if (lua_type(L, -1) == LUA_TNUMBER) {
+    lua_Number d = lua_tonumber(L, -1);   /* 3 and 3.0 alike; 2.5, nan, 1e300: refused */
+    n = d >= 0 && d <= (lua_Number)max && d == (lua_Number)(lua_Integer)d ? (lua_Integer)d : -1;
+  } else {
+    n = -1;
+  }
+  lua_pop(L, 1);
+  if (n < 0 || n > max) bad = 1;
+  *out = bad ? 0 : (int)n;
+  return bad ? -1 : 0;
+}
+
 /*
 ** Reads one parameter set into the scratch array: with keys, params[key]
 ** (else values[key]); without, params[1..n] (n = params.n or #params).
@@ -122,10 +145,10 @@ int qsB_read_params(lua_State *L, qs_value *vals, int pidx, const qsB_bindspec *
   }
   if (bs->keys) {
     n = bs->nkeys;
-  } else {
-    lua_getfield(L, pidx, "n");
-    n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
-    lua_pop(L, 1);
+  } else if (positional_count(L, pidx, QSB_MAX_PARAMS, &n) != 0) {
+    qs_error_set(err, QS_ARGUMENT, "parameter set %d: its n must be a whole number from 0 to "
+                 "%d (the most values one statement can carry)", group, QSB_MAX_PARAMS);
+    return -1;
   }
   /* Values read as they are stay alive in the set (which the caller keeps
   ** on the stack); converters and JSON encoding make new ones, so then
@@ -252,13 +275,14 @@ void qsB_get_bindspec(lua_State *L, int first, int nullidx, qsB_bindspec *bs) {
   }
 }
 
-/* Capacity for the positional parameters of table pidx. */
-int qsB_positional_size(lua_State *L, int pidx) {
+int qsB_positional_size(lua_State *L, int pidx, int max, const char *what) {
   int n;
   pidx = lua_absindex(L, pidx);
   if (!lua_istable(L, pidx)) return 0;
-  lua_getfield(L, pidx, "n");
-  n = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_rawlen(L, pidx);
-  lua_pop(L, 1);
+  if (positional_count(L, pidx, max, &n) != 0) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s: n must be a whole number from 0 to %d", what, max);
+    return qsB_raise(L, QS_ARGUMENT, msg);
+  }
   return n;
 }
