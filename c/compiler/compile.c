@@ -36,24 +36,113 @@ int qsC_kind(lua_State *L, int idx) {
   lua_getfield(L, idx, "_k");
   if (lua_type(L, -1) == LUA_TNUMBER) k = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
+  if (k <= QSK_NONE || k >= QSK_LAST_) k = 0;   /* an unknown code is no node */
   return k;
 }
 
+static const char *const kind_names[] = {
+  "table",
+#define QS_KIND_NAME_(name) #name,
+  QS_NODE_KINDS(QS_KIND_NAME_)
+#undef QS_KIND_NAME_
+};
+
+const char *qsC_kind_name(lua_State *L, int idx) {
+  return kind_names[qsC_kind(L, idx)];
+}
+
+int qsC_malformed(qsC *c, int idx, const char *field, const char *want, int got) {
+  lua_State *L = c->L;
+  const char *gotname = got == LUA_TNONE ? "nothing" : lua_typename(L, got);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return qsC_error(c, QS_ARGUMENT, "malformed statement: a %s where a node (a table) was expected, reading '%s'",
+                     lua_typename(L, lua_type(L, idx)), field);
+  return qsC_error(c, QS_ARGUMENT, "malformed %s node: field '%s' must be %s, not %s",
+                   qsC_kind_name(L, idx), field, want, got == LUA_TNIL ? "missing" : gotname);
+}
+
+void qsC_enter(qsC *c) {
+  /* every level of a walk keeps a few values on the Lua stack and a few
+  ** frames on the C stack: both are bounded here, with one limit for the
+  ** compiler, DDL, literal mode and the cache key (cachekey.c) */
+  luaL_checkstack(c->L, 40, "statement nested too deeply");
+  if (++c->expr_depth > QS_MAX_DEPTH)
+    qsC_error(c, QS_COMPILE,
+              "statement nested deeper than %d levels (the compiler's limit, core.max_depth), or a node "
+              "that contains itself", QS_MAX_DEPTH);
+}
+
+void qsC_leave(qsC *c) { c->expr_depth--; }
+
 int qsC_field(qsC *c, int idx, const char *name) {
+  if (lua_type(c->L, idx) != LUA_TTABLE) qsC_malformed(c, idx, name, "a table", LUA_TNONE);
   return qsL_getfield(c->L, idx, name);
 }
 
-const char *qsC_string(qsC *c, int idx, const char *name, size_t *n) {
-  const char *s;
-  lua_getfield(c->L, idx, name);
-  s = lua_type(c->L, -1) == LUA_TSTRING ? lua_tolstring(c->L, -1, n) : NULL;
-  lua_pop(c->L, 1);   /* the node keeps the string alive */
+/* A string read from a node stays alive while the compile runs: one the
+** node holds itself is anchored by it; one that came from elsewhere (an
+** __index function may make a fresh one) is anchored in c->anchors. */
+static const char *anchored(qsC *c, int idx, const char *name, size_t *n) {
+  lua_State *L = c->L;
+  const char *s = lua_tolstring(L, -1, n);
+  lua_pushstring(L, name);
+  lua_rawget(L, idx);
+  if (!lua_rawequal(L, -1, -2)) {
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, c->anchors);
+  }
+  lua_pop(L, 2);
   return s;
+}
+
+const char *qsC_string(qsC *c, int idx, const char *name, size_t *n) {
+  int t;
+  idx = lua_absindex(c->L, idx);
+  t = qsC_field(c, idx, name);
+  if (t == LUA_TNIL) {
+    lua_pop(c->L, 1);
+    return NULL;
+  }
+  if (t != LUA_TSTRING) qsC_malformed(c, idx, name, "a string", t);
+  return anchored(c, idx, name, n);
+}
+
+const char *qsC_string_opt(qsC *c, int idx, const char *name, size_t *n) {
+  idx = lua_absindex(c->L, idx);
+  if (qsC_field(c, idx, name) != LUA_TSTRING) {
+    lua_pop(c->L, 1);
+    return NULL;
+  }
+  return anchored(c, idx, name, n);
+}
+
+const char *qsC_name(qsC *c, int idx, const char *name, size_t *n) {
+  const char *s = qsC_string(c, idx, name, n);
+  if (s == NULL) qsC_malformed(c, idx, name, "a string", LUA_TNIL);
+  return s;
+}
+
+int qsC_list_field(qsC *c, int idx, const char *name) {
+  int t;
+  idx = lua_absindex(c->L, idx);
+  t = qsC_field(c, idx, name);
+  if (t == LUA_TNIL) return 0;
+  if (t != LUA_TTABLE) qsC_malformed(c, idx, name, "a list", t);
+  return (int)lua_rawlen(c->L, -1);
+}
+
+void qsC_need_table(qsC *c, int idx, int parent, const char *field) {
+  int t = lua_type(c->L, idx);
+  if (t != LUA_TTABLE) qsC_malformed(c, parent, field, "a list of tables", t);
 }
 
 void qsC_puts(qsC *c, const char *s) { qs_buf_puts(c->b, s); }
 
-void qsC_ident(qsC *c, const char *s, size_t n) { qs_dialect_ident(c->d, c->b, s, n); }
+void qsC_ident(qsC *c, const char *s, size_t n) {
+  if (s == NULL) qsC_error(c, QS_ARGUMENT, "malformed statement: a name is missing");
+  qs_dialect_ident(c->d, c->b, s, n);
+}
 
 const char *qsC_anon_name(qsC *c, int idx, const char *base) {
   lua_State *L = c->L;
@@ -320,6 +409,7 @@ static int l_compile(lua_State *L) {
   c.rnames = new_table(L);
   c.rtypes = new_table(L);
   c.enclosing = new_table(L);
+  c.anchors = new_table(L);
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);
   c.nullv = lua_gettop(L);
   if (lua_istable(L, 3)) {
@@ -476,5 +566,7 @@ void qsB_export_codes(lua_State *L) {
   QS_RESULT_CODES(QS_EXPORT_)
 #undef QS_EXPORT_
   lua_setfield(L, -2, "result_codes");
+  lua_pushinteger(L, QS_MAX_DEPTH);
+  lua_setfield(L, -2, "max_depth");   /* the one nesting limit (compile.h) */
   qsC_export_fields(L);
 }
