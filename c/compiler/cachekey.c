@@ -71,6 +71,15 @@ static void put_id(walk *w, char tag, int idx) {
     qs_buf_putc(w->b, '~');
     return;
   }
+  switch (lua_type(L, idx)) {
+    case LUA_TTABLE: case LUA_TFUNCTION: case LUA_TUSERDATA: case LUA_TTHREAD: break;
+    default:
+      /* a number, string or boolean where an object belongs (a bind's type):
+      ** not keyed by identity (NaN is no key; a weak table never drops
+      ** a value): compiled without the cache, which says what is wrong */
+      w->uncacheable = 1;
+      return;
+  }
   lua_pushvalue(L, idx);
   if (qsL_rawget(L, w->ids) == LUA_TNUMBER) {
     id = lua_tointeger(L, -1);
@@ -268,7 +277,7 @@ static void value(walk *w, int idx) {
       }
       lua_pop(L, 1);
       if (kind) {
-        if (w->ndepth + 1 > QS_MAX_DEPTH) {
+        if (w->ndepth > QS_MAX_DEPTH) {   /* the root and QS_MAX_DEPTH levels below it */
           w->uncacheable = 1;   /* the compiler will name its limit */
           break;
         }

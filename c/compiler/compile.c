@@ -301,7 +301,8 @@ void qsC_bind(qsC *c, int idx) {
   int top = lua_gettop(L), anon, typeidx, validx;
   lua_getfield(L, idx, "anon");
   anon = lua_toboolean(L, -1);
-  lua_getfield(L, idx, "type");
+  if (qsC_field(c, idx, "type") != LUA_TNIL && !lua_istable(L, -1))
+    qsC_malformed(c, idx, "type", "a type", lua_type(L, -1));
   typeidx = lua_istable(L, -1) ? lua_gettop(L) : 0;
   lua_getfield(L, idx, "value");
   validx = lua_gettop(L);
@@ -410,6 +411,7 @@ static int l_compile(lua_State *L) {
   c.rtypes = new_table(L);
   c.enclosing = new_table(L);
   c.anchors = new_table(L);
+  c.expr_depth = -1;   /* the statement itself is level 0: QS_MAX_DEPTH levels below it */
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);
   c.nullv = lua_gettop(L);
   if (lua_istable(L, 3)) {

@@ -383,6 +383,9 @@ static void final_froms(qsC *c, int idx) {
   lua_pushvalue(L, idx);
   if (lua_pcall(L, 1, 1, 0) != 0) {
     if (lua_type(L, -1) != LUA_TSTRING) lua_error(L);
+    if (strstr(lua_tostring(L, -1), "stack overflow"))   /* the Lua walk of a tree nested too deeply */
+      qsC_error(c, QS_COMPILE, "statement nested deeper than %d levels (the compiler's limit, core.max_depth)",
+                QS_MAX_DEPTH);
     qsC_error(c, QS_ARGUMENT, "malformed SELECT: its FROM list could not be derived: %s", lua_tostring(L, -1));
   }
   if (!lua_isnil(L, -1) && !lua_istable(L, -1))
