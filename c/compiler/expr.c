@@ -362,6 +362,32 @@ static void case_(qsC *c, int idx) {
   qsC_puts(c, " END");
 }
 
+/* The dialect's empty set for "x IN ()": where it holds "%s" (a typed NULL),
+** x's type goes there (SQLAlchemy's visit_empty_set_expr), INTEGER when x
+** has none (a NULL type, a literal): the comparison needs equal types. */
+static void empty_in_set(qsC *c, int idx) {
+  lua_State *L = c->L;
+  const char *set = c->d->empty_in_set, *at = strstr(set, "%s");
+  size_t n;
+  const char *kind = NULL;
+  int typeidx, top = lua_gettop(L);
+  if (at == NULL) {
+    qsC_puts(c, set);
+    return;
+  }
+  qs_buf_append(c->b, set, (size_t)(at - set));
+  qsC_field(c, idx, "left");
+  if (qsC_kind(L, -1) != 0 && qsC_field(c, lua_gettop(L), "type") == LUA_TTABLE) {
+    typeidx = lua_gettop(L);
+    kind = qsC_string_opt(c, typeidx, "_t", &n);
+    if (kind && strcmp(kind, "NULL") != 0) qsC_type(c, typeidx, 0);
+    else kind = NULL;
+  }
+  if (kind == NULL) qsC_puts(c, "INTEGER");
+  lua_settop(L, top);
+  qsC_puts(c, at + 2);
+}
+
 static void in_(qsC *c, int idx, int outer) {
   lua_State *L = c->L;
   int negate, n, paren = precedence[QSO_EQ] < outer;
@@ -382,7 +408,7 @@ static void in_(qsC *c, int idx, int outer) {
     lua_pop(L, 1);
     if (n == 0) {
       /* SQLAlchemy's empty-set forms: a subquery that returns no row */
-      qsC_puts(c, c->d->empty_in_set);
+      empty_in_set(c, idx);
     } else {
       int i, vals, left;
       qsC_field(c, idx, "left");

@@ -170,7 +170,7 @@ static const qs_table_option mysql_table_options[] = {
   .insertmany_rows = 1000,                                                            \
   .partial_index_option = NULL,                                                       \
   .forms = QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE |             \
-           QS_FORM_INDEX_PREFIX_LENGTHS,                                              \
+           QS_FORM_INDEX_PREFIX_LENGTHS | QS_FORM_BACKSLASH_ESCAPES,                  \
   .update_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .delete_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .empty_insert = " () VALUES ()",                                                    \

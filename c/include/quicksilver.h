@@ -549,6 +549,12 @@ typedef enum qs_dml_froms {
 #define QS_FORM_DROP_CONSTRAINT_BY_KIND (1u << 2) /* DROP FOREIGN KEY / DROP INDEX, not DROP CONSTRAINT */
 #define QS_FORM_DROP_INDEX_ON_TABLE   (1u << 3)   /* DROP INDEX i ON t (no schema before i) */
 #define QS_FORM_INDEX_PREFIX_LENGTHS  (1u << 4)   /* CREATE INDEX ... (col(10)) */
+/* How quoted text is lexed, for qs_compile_text's bind scanning: */
+#define QS_FORM_BACKSLASH_ESCAPES     (1u << 5)   /* a backslash escapes the next character in
+                                                     '...' and "..." (MySQL's default, unless
+                                                     sql_mode has NO_BACKSLASH_ESCAPES) */
+#define QS_FORM_DOLLAR_QUOTES         (1u << 6)   /* $$ ... $$ and $tag$ ... $tag$ (PostgreSQL) */
+#define QS_FORM_ESCAPE_STRINGS        (1u << 7)   /* E'...' with backslash escapes (PostgreSQL) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {
@@ -630,7 +636,8 @@ struct qs_dialect {
   unsigned forms;            /* QS_FORM_* */
   qs_dml_froms update_froms, delete_froms;
   const char *empty_insert;  /* an INSERT of no columns: " DEFAULT VALUES" */
-  const char *empty_in_set;  /* "x IN <this>" for an empty list: a subquery of no row */
+  const char *empty_in_set;  /* "x IN <this>" for an empty list: a subquery of no row; a "%s"
+                                in it stands for x's type (its DDL name; INTEGER when untyped) */
   const char *now_function;  /* what now() is written as; NULL: now() */
   const char *autoinc_clause;         /* after an auto-increment column, or NULL */
   const char *index_using_option;     /* CREATE INDEX ... USING <option's value>, or NULL */

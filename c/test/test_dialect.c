@@ -128,7 +128,7 @@ TEST_IMPL(dialect_capabilities) {
     {NULL, NULL, " AUTO_INCREMENT", " AUTO_INCREMENT"},
     {NULL, "postgresql_using", NULL, NULL},
     {" DEFAULT VALUES", " DEFAULT VALUES", " () VALUES ()", " () VALUES ()"},
-    {"(SELECT 1 FROM (SELECT 1) WHERE 1!=1)", "(SELECT CAST(NULL AS INTEGER) WHERE 1!=1)",
+    {"(SELECT 1 FROM (SELECT 1) WHERE 1!=1)", "(SELECT CAST(NULL AS %s) WHERE 1!=1)",
      "(SELECT 1 FROM (SELECT 1) AS _empty_set WHERE 1!=1)", "(SELECT 1 FROM (SELECT 1) AS _empty_set WHERE 1!=1)"},
   };
   EACH_DIALECT({
