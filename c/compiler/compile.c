@@ -79,20 +79,16 @@ int qsC_field(qsC *c, int idx, const char *name) {
   return qsL_getfield(c->L, idx, name);
 }
 
-/* A string read from a node stays alive while the compile runs: one the
-** node holds itself is anchored by it; one that came from elsewhere (an
-** __index function may make a fresh one) is anchored in c->anchors. */
-static const char *anchored(qsC *c, int idx, const char *name, size_t *n) {
+/* A string read from a node (at the top, popped) stays alive until the
+** compile ends: it is anchored in c->anchors. Not the node: an __index
+** function may make a fresh string on each read, and Lua code the compiler
+** calls (a SELECT's _final_froms, a type's converter in literal mode) may
+** change the node while C still uses what it read. */
+static const char *anchored(qsC *c, size_t *n) {
   lua_State *L = c->L;
   const char *s = lua_tolstring(L, -1, n);
-  lua_pushstring(L, name);
-  lua_rawget(L, idx);
-  if (!lua_rawequal(L, -1, -2)) {
-    lua_pushvalue(L, -2);
-    lua_pushboolean(L, 1);
-    lua_rawset(L, c->anchors);
-  }
-  lua_pop(L, 2);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, c->anchors);
   return s;
 }
 
@@ -105,7 +101,7 @@ const char *qsC_string(qsC *c, int idx, const char *name, size_t *n) {
     return NULL;
   }
   if (t != LUA_TSTRING) qsC_malformed(c, idx, name, "a string", t);
-  return anchored(c, idx, name, n);
+  return anchored(c, n);
 }
 
 const char *qsC_string_opt(qsC *c, int idx, const char *name, size_t *n) {
@@ -114,7 +110,7 @@ const char *qsC_string_opt(qsC *c, int idx, const char *name, size_t *n) {
     lua_pop(c->L, 1);
     return NULL;
   }
-  return anchored(c, idx, name, n);
+  return anchored(c, n);
 }
 
 const char *qsC_name(qsC *c, int idx, const char *name, size_t *n) {

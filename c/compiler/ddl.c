@@ -299,7 +299,7 @@ static void alter_column(qsC *c, int idx) {
   alter_table(c, idx);
   if (qs_dialect_can(c->d, QS_CAP(ALTER_COLUMN_RESTATES))) {
     qsC_puts(c, " MODIFY COLUMN ");
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     qs_buf_putc(c->b, ' ');
     if (qsC_field(c, idx, "type") == LUA_TNIL) qsC_error(c, QS_COMPILE, "MODIFY COLUMN needs the column's type");
@@ -320,7 +320,7 @@ static void alter_column(qsC *c, int idx) {
   }
   if (qsC_field(c, idx, "type") != LUA_TNIL) {
     qsC_puts(c, " ALTER COLUMN ");
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     qsC_puts(c, " TYPE ");
     qsC_type(c, lua_gettop(L), 0);
@@ -330,7 +330,7 @@ static void alter_column(qsC *c, int idx) {
   if (qsC_field(c, idx, "nullable") != LUA_TNIL) {
     int nullable = lua_toboolean(L, -1);
     qsC_puts(c, first ? " ALTER COLUMN " : ", ALTER COLUMN ");
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     qsC_puts(c, nullable ? " DROP NOT NULL" : " SET NOT NULL");
     first = 0;
@@ -338,7 +338,7 @@ static void alter_column(qsC *c, int idx) {
   lua_pop(L, 1);
   if (qsC_field(c, idx, "server_default") != LUA_TNIL) {
     qsC_puts(c, first ? " ALTER COLUMN " : ", ALTER COLUMN ");
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     if (lua_isboolean(L, -1)) {
       qsC_puts(c, " DROP DEFAULT");   /* server_default = false */
@@ -484,7 +484,7 @@ static void comment_on(qsC *c, int idx) {
   lua_pop(L, 1);
   if (col) {
     qs_buf_putc(c->b, '.');
-    col = qsC_string(c, idx, "column", &n);
+    col = qsC_name(c, idx, "column", &n);
     qsC_ident(c, col, n);
   }
   qsC_puts(c, " IS ");
@@ -529,7 +529,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a column needs its name");
       alter_table(c, idx);
       qsC_puts(c, " DROP COLUMN ");
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       break;
     case QSK_RENAME_TABLE:
@@ -537,7 +537,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a table needs the new name");
       alter_table(c, idx);
       qsC_puts(c, " RENAME TO ");
-      name = qsC_string(c, idx, "new_name", &n);
+      name = qsC_name(c, idx, "new_name", &n);
       qsC_ident(c, name, n);
       break;
     case QSK_ALTER_COLUMN: alter_column(c, idx); break;
@@ -547,7 +547,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a column needs its name");
       alter_table(c, idx);
       qsC_puts(c, " RENAME COLUMN ");
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       qsC_puts(c, " TO ");
       name = qsC_string(c, idx, "new_name", &n);
@@ -563,7 +563,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (by_kind && bool_field(c, idx, "foreign_key")) qsC_puts(c, " DROP FOREIGN KEY ");
       else if (by_kind && bool_field(c, idx, "unique")) qsC_puts(c, " DROP INDEX ");
       else qsC_puts(c, " DROP CONSTRAINT ");
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       break;
     case QSK_DROP_INDEX:
@@ -579,7 +579,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
           qs_buf_putc(c->b, '.');
         }
       }
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       if (on_table) {
         qsC_puts(c, " ON ");

@@ -288,3 +288,47 @@ describe("the cache key on hostile values", function()
     assert.are_not.equal(a, b)
   end)
 end)
+
+describe("Lua code the compiler calls may change the tree it walks", function()
+  -- Strings longer than 40 bytes are not interned: made at run time and held
+  -- by the node alone, they are freed once the node lets go of them.
+  local function long(s) return s .. ("x"):rep(60) .. tostring({}) end
+
+  it("a type's converter (literal mode) that replaces the text being scanned", function()
+    for _, d in ipairs(DIALECTS) do
+      local tail = long("'") .. "'"   -- a string literal after the binds
+      local node = {_k = K.TEXT, _defaults = {a = 1, b = 2}}
+      node.text = "SELECT :a, :b, " .. tail
+      local converter = {_is_type = true, _t = "INTEGER", _bind = function(v)
+        node.text = "SELECT 0"
+        collectgarbage()
+        collectgarbage()
+        return v
+      end}
+      node._types = {a = converter, b = converter}
+      local c = core.compile(node, d, {literal_binds = true})
+      assert.equal("SELECT 1, 2, " .. tail, c.sql)
+    end
+  end)
+
+  it("a SELECT's _final_froms that renames the label whose column it is", function()
+    local t = tables()
+    local name = long("label_")
+    local label = {_k = K.LABEL, name = name}
+    local inner = SEL({t.c.id}, {t})
+    inner._final_froms = function()
+      label.name = "other"
+      collectgarbage()
+      collectgarbage()
+      return {t}
+    end
+    label.element = {_k = K.SCALAR_SELECT, element = inner}
+    for _, d in ipairs(DIALECTS) do
+      label.name = long("label_")
+      local want = label.name
+      local c = core.compile(SEL({label}, {t}), d)
+      assert.truthy(c.sql:find(want, 1, true), c.sql)
+      assert.equal(want, c.result_names[1])
+    end
+  end)
+end)
