@@ -93,7 +93,8 @@ int qs_compile_text(const qs_dialect *d, const char *sql, size_t n, qs_buf *out,
     } else if (dollar && c == '$' && !after_name && (len = dollar_delim(sql, n, i)) > 0) {
       i = skip_dollar(sql, n, i, len);
     } else if (memchr(quotes, c, sizeof quotes)) {
-      i = bs && c != '`' ? skip_quoted_bs(sql, n, i, c) : skip_quoted(sql, n, i, c);
+      /* string quotes take backslash escapes; identifier backquotes never do */
+      i = bs && (c == '\'' || c == '"') ? skip_quoted_bs(sql, n, i, c) : skip_quoted(sql, n, i, c);
     } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
       while (i < n && sql[i] != '\n') i++;
     } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
