@@ -119,6 +119,16 @@ const char *qsC_name(qsC *c, int idx, const char *name, size_t *n) {
   return s;
 }
 
+int qsC_bool(qsC *c, int idx, const char *name) {
+  int t, v;
+  idx = lua_absindex(c->L, idx);
+  t = qsC_field(c, idx, name);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN) qsC_malformed(c, idx, name, "a boolean", t);
+  v = lua_toboolean(c->L, -1);
+  lua_pop(c->L, 1);
+  return v;
+}
+
 int qsC_list_field(qsC *c, int idx, const char *name) {
   int t;
   idx = lua_absindex(c->L, idx);
@@ -222,11 +232,7 @@ static void bind_cast(qsC *c, int typeidx) {
   if (t.kind == NULL) return;
   t.length = t.precision = t.scale = -1;
   t.timezone = 0;
-  if (strcmp(t.kind, "DATETIME") == 0) {
-    qsC_field(c, typeidx, "timezone");
-    t.timezone = lua_toboolean(c->L, -1);
-    lua_pop(c->L, 1);
-  }
+  if (strcmp(t.kind, "DATETIME") == 0) t.timezone = qsC_bool(c, typeidx, "timezone");
   c->d->xBindCast(c->d, c->b, &t, c->bind_cast_all);
 }
 
@@ -294,9 +300,7 @@ static void literal_value(qsC *c, int typeidx, int validx) {
 
 void qsC_bind(qsC *c, int idx) {
   lua_State *L = c->L;
-  int top = lua_gettop(L), anon, typeidx, validx;
-  lua_getfield(L, idx, "anon");
-  anon = lua_toboolean(L, -1);
+  int top = lua_gettop(L), anon = qsC_bool(c, idx, "anon"), typeidx, validx;
   if (qsC_field(c, idx, "type") != LUA_TNIL && !lua_istable(L, -1))
     qsC_malformed(c, idx, "type", "a type", lua_type(L, -1));
   typeidx = lua_istable(L, -1) ? lua_gettop(L) : 0;

@@ -67,6 +67,9 @@ const char *qsC_string(qsC *c, int idx, const char *name, size_t *n);
 const char *qsC_string_opt(qsC *c, int idx, const char *name, size_t *n);
 /* A string field that must be there (ArgumentError otherwise). */
 const char *qsC_name(qsC *c, int idx, const char *name, size_t *n);
+/* The boolean field name of idx (nil: false); any other type raises
+** ArgumentError naming the node kind and the field. */
+int qsC_bool(qsC *c, int idx, const char *name);
 /* Pushes the list field name of idx; returns its length (0 when nil);
 ** anything but a table raises ArgumentError. */
 int qsC_list_field(qsC *c, int idx, const char *name);

@@ -11,20 +11,24 @@
 
 void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
 
+/* A size of a type (length, precision, scale): a whole number from 0 up, or
+** nil (-1: none). */
 static long num_field(qsC *c, int idx, const char *name) {
   long v = -1;
-  if (qsC_field(c, idx, name) == LUA_TNUMBER) v = (long)lua_tointeger(c->L, -1);
+  int t = qsC_field(c, idx, name);
+  if (t == LUA_TNUMBER) {
+    lua_Number x = lua_tonumber(c->L, -1);
+    if (!(x >= 0 && x <= 2147483647.0) || x != (lua_Number)(long)x)
+      qsC_malformed(c, idx, name, "a whole number from 0 to 2^31-1", t);
+    v = (long)x;
+  } else if (t != LUA_TNIL) {
+    qsC_malformed(c, idx, name, "a number", t);
+  }
   lua_pop(c->L, 1);
   return v;
 }
 
-static int bool_field(qsC *c, int idx, const char *name) {
-  int v;
-  qsC_field(c, idx, name);
-  v = lua_toboolean(c->L, -1);
-  lua_pop(c->L, 1);
-  return v;
-}
+static int bool_field(qsC *c, int idx, const char *name) { return qsC_bool(c, idx, name); }
 
 void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t) {
   size_t n;
@@ -131,7 +135,7 @@ static void text_literal(qsC *c, int idx, const char *name) {
   qs_error err;
   memset(&err, 0, sizeof err);
   v.type = QS_TTEXT;
-  v.u.s.p = qsC_string(c, idx, name, &v.u.s.n);
+  v.u.s.p = qsC_string_opt(c, idx, name, &v.u.s.n);   /* its own message, below */
   if (v.u.s.p == NULL) qsC_error(c, QS_COMPILE, "%s must be a string", name);
   if (qs_render_literal(c->d, c->b, &v, &err) != QS_OK) {
     qs_error_clear(&err);

@@ -391,9 +391,7 @@ static void empty_in_set(qsC *c, int idx) {
 static void in_(qsC *c, int idx, int outer) {
   lua_State *L = c->L;
   int negate, n, paren = precedence[QSO_EQ] < outer;
-  lua_getfield(L, idx, "negate");
-  negate = lua_toboolean(L, -1);
-  lua_pop(L, 1);
+  negate = qsC_bool(c, idx, "negate");
   if (paren) qs_buf_putc(c->b, '(');
   sub(c, idx, "left", precedence[QSO_EQ] + 1);
   qsC_puts(c, negate ? " NOT IN " : " IN ");
@@ -431,9 +429,7 @@ static void in_(qsC *c, int idx, int outer) {
 
 static void between(qsC *c, int idx, int outer) {
   int negate, paren = precedence[QSO_EQ] < outer;
-  lua_getfield(c->L, idx, "negate");
-  negate = lua_toboolean(c->L, -1);
-  lua_pop(c->L, 1);
+  negate = qsC_bool(c, idx, "negate");
   if (paren) qs_buf_putc(c->b, '(');
   sub(c, idx, "element", precedence[QSO_EQ] + 1);
   qsC_puts(c, negate ? " NOT BETWEEN " : " BETWEEN ");

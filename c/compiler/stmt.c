@@ -26,12 +26,7 @@ static void from_element(qsC *c, int idx);
 
 static void join(qsC *c, int idx) {
   lua_State *L = c->L;
-  int isouter, full;
-  lua_getfield(L, idx, "isouter");
-  isouter = lua_toboolean(L, -1);
-  lua_getfield(L, idx, "full");
-  full = lua_toboolean(L, -1);
-  lua_pop(L, 2);
+  int isouter = qsC_bool(c, idx, "isouter"), full = qsC_bool(c, idx, "full");
   qsC_field(c, idx, "left");
   qsC_from(c, lua_gettop(L));
   lua_pop(L, 1);
@@ -351,15 +346,10 @@ static void for_update(qsC *c, int idx) {
     return;
   }
   t = lua_gettop(L);
-  lua_getfield(L, t, "read");
-  lock.read = lua_toboolean(L, -1);
-  lua_getfield(L, t, "nowait");
-  lock.nowait = lua_toboolean(L, -1);
-  lua_getfield(L, t, "skip_locked");
-  lock.skip_locked = lua_toboolean(L, -1);
-  lua_getfield(L, t, "key_share");
-  lock.key_share = lua_toboolean(L, -1);
-  lua_pop(L, 4);
+  lock.read = qsC_bool(c, t, "read");
+  lock.nowait = qsC_bool(c, t, "nowait");
+  lock.skip_locked = qsC_bool(c, t, "skip_locked");
+  lock.key_share = qsC_bool(c, t, "key_share");
   qsC_field(c, t, "of");
   lock.of = lua_istable(L, -1) && lua_rawlen(L, -1) > 0;
   parts.render = render_lock_part, parts.ud = c;
@@ -403,9 +393,7 @@ void qsC_select(qsC *c, int idx) {
   c->depth++;
   depth_here = c->depth;
   qsC_puts(c, "SELECT ");
-  lua_getfield(L, idx, "_distinct");
-  if (lua_toboolean(L, -1)) qsC_puts(c, "DISTINCT ");
-  lua_pop(L, 1);
+  if (qsC_bool(c, idx, "_distinct")) qsC_puts(c, "DISTINCT ");
   if (qsC_field(c, idx, "_distinct_on") == LUA_TTABLE) {
     if (!qs_dialect_can(c->d, QS_CAP(DISTINCT_ON)))
       qsC_error(c, QS_COMPILE, "DISTINCT ON is PostgreSQL's; dialect %s has no such form", c->d->name);
@@ -555,9 +543,8 @@ void qsC_with(qsC *c, int ctes) {
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, ctes, i);
     if (qsC_kind(L, -1) != QSK_CTE) qsC_error(c, QS_ARGUMENT, "compile: ctes must list CTE nodes");
-    lua_getfield(L, -1, "recursive");
-    recursive = recursive || lua_toboolean(L, -1);
-    lua_pop(L, 2);
+    recursive = qsC_bool(c, -1, "recursive") || recursive;
+    lua_pop(L, 1);
   }
   qsC_puts(c, recursive ? "WITH RECURSIVE " : "WITH ");
   c->depth = 1;   /* CTE bodies name no result columns of the statement */
