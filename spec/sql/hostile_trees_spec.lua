@@ -187,6 +187,10 @@ describe("malformed node tables: an ArgumentError naming the node kind and field
       {{_k = K.CAST, element = 7, type = qs.Integer}, "malformed CAST node: field 'element'"},
       {{_k = K.JSON_GET, left = t.c.id, mode = {}}, "malformed JSON_GET node: field 'mode'"},
       {{_k = K.OVER, element = t.c.id, partition_by = "x"}, "malformed OVER node: field 'partition_by'"},
+      {{_k = K.IN, left = t.c.id, values = {{_k = K.BIND, value = 1}}, negate = "yes"},
+        "malformed IN node: field 'negate' must be a boolean, not string"},
+      {{_k = K.CAST, element = t.c.id, type = {_is_type = true, _t = "VARCHAR", length = -5}},
+        "field 'length' must be a whole number"},
     }
     for _, d in ipairs(DIALECTS) do
       for _, case in ipairs(cases) do
