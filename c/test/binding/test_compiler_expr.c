@@ -4,7 +4,7 @@
 ** aliases, binds and their keys, literals, operators and their
 ** parentheses, functions, CASE, CAST, IN, BETWEEN, subqueries, joins, JSON
 ** access, windows, and the errors of bad nodes (unknown kind, a field of
-** the wrong type, nesting deeper than QS_MAX_EXPR_DEPTH).
+** the wrong type, nesting deeper than QS_MAX_DEPTH).
 */
 #include "harness.h"
 
