@@ -162,10 +162,11 @@ static int l_load_objects(lua_State *L) {
     lua_setfield(L, top + 7, "committed");
     lua_pushvalue(L, top + 3);
     lua_setfield(L, top + 7, "key");
-    lua_pushvalue(L, 6);
-    lua_setfield(L, top + 7, "session");
     lua_pushvalue(L, spec[S_STATE_MT]);
     lua_setmetatable(L, top + 7);
+    /* after the metatable: its __newindex keeps the session weakly (attributes.lua) */
+    lua_pushvalue(L, 6);
+    lua_setfield(L, top + 7, "session");
     lua_pushvalue(L, spec[S_STATE_KEY]);
     lua_pushvalue(L, top + 7);
     lua_rawset(L, top + 6);                                /* obj[STATE] = state */

@@ -54,13 +54,28 @@ local InstanceState = {}
 -- touch a relationship, and two tables fewer per object is a sixth of the
 -- cost of loading one (docs/PERFORMANCE.md)
 local LAZY = {loaded = true, snap = true}
+-- An object refers to its session weakly, as in SQLAlchemy (where the state
+-- keeps the session's id and object_session looks it up): `st.session` is
+-- never a field of the state but lives here, weak on both sides, so a session
+-- reachable only through its objects is collected, and its finalizer gives
+-- its connection back (Session.new). The states read and write it as
+-- `st.session` through the two metamethods below.
+local session_of = setmetatable({}, {__mode = "kv"})
 InstanceState.__index = function(st, k)
+  if k == "session" then return session_of[st] end
   if LAZY[k] then
     local t = {}
     rawset(st, k, t)
     return t
   end
   return nil
+end
+InstanceState.__newindex = function(st, k, v)
+  if k == "session" then
+    session_of[st] = v
+  else
+    rawset(st, k, v)
+  end
 end
 M.InstanceState = InstanceState
 
