@@ -120,6 +120,39 @@ describe("JSON", function()
     end
   end)
 
+  -- issue 21, item 9: valid JSON numbers of any length are kept; an integer
+  -- beyond 64 bits, like any fraction or exponent, becomes the nearest double
+  it("decodes numbers of any length: 64-bit integers exactly, others as the nearest double", function()
+    local big = "1" .. string.rep("0", 70)                    -- 10^70: 71 characters
+    assert.equal(1e70, core.json_decode(big))
+    assert.equal(-1e70, core.json_decode("-" .. big))
+    local frac = "0." .. string.rep("1", 80)
+    assert.equal(tonumber(frac), core.json_decode(frac))
+    local long_exp = "1." .. string.rep("0", 100) .. "e-3"
+    assert.equal(0.001, core.json_decode(long_exp))
+    local v = core.json_decode('{"id": ' .. big .. ', "xs": [' .. frac .. ', 9223372036854775807]}')
+    assert.equal(1e70, v.id)
+    assert.equal(tonumber(frac), v.xs[1])
+    if math.type then
+      assert.equal("float", math.type(v.id))
+      assert.equal(math.maxinteger, v.xs[2])
+      assert.equal("integer", math.type(core.json_decode("-9223372036854775808")))
+      assert.equal("float", math.type(core.json_decode("9223372036854775808")))
+      assert.equal(9223372036854775808.0, core.json_decode("9223372036854775808"))
+    end
+    -- a million digits: slow in no way that matters, refused in no way at all
+    assert.equal(math.huge, core.json_decode(string.rep("9", 1000000) .. ".5"))
+    for _, bad in ipairs({string.rep("1", 100) .. ".5.5", "1" .. string.rep("2", 100) .. "-", "-", "1e"}) do
+      raises(qs.exc.DataError, function() core.json_decode(bad) end)
+    end
+    -- and through a column: a document another program wrote
+    engine:begin(function(c)
+      c:exec_driver_sql("INSERT INTO docs (id, data) VALUES (100, ?)", {'{"n": ' .. big .. '}'})
+    end)
+    assert.equal(1e70, data(100).n)
+    engine:begin(function(c) c:exec_driver_sql("DELETE FROM docs WHERE id = 100") end)
+  end)
+
   it("element access on a non-JSON column raises", function()
     raises(qs.exc.ArgumentError, function() return docs.c.id:get("x") end)
   end)
