@@ -430,7 +430,15 @@ static void render_json_part(void *ud, qs_part part, qs_place place) {
   if (part == QS_PART_LEFT) {
     sub(c, o->idx, "left", prec);
   } else if (part == QS_PART_JSON_PATH) {
-    sub(c, o->idx, "key", prec);
+    /* SQLite before 3.45 reads a key holding '"' only unquoted: the node
+    ** carries that form of the path too (sql/elements.lua) */
+    int old_sqlite = 0;
+    if (strcmp(c->d->name, "sqlite") == 0) {
+      lua_pushliteral(c->L, "sqlite_key");   /* raw: the node's class has no such field */
+      old_sqlite = qsL_rawget(c->L, o->idx < 0 ? o->idx - 1 : o->idx) == LUA_TTABLE;
+      lua_pop(c->L, 1);
+    }
+    sub(c, o->idx, old_sqlite ? "sqlite_key" : "key", prec);
   } else if (part == QS_PART_JSON_KEY) {
     c->bind_cast_off++;   /* the dialect says the key's own type */
     sub(c, o->idx, "pg_key", prec);
