@@ -105,6 +105,7 @@ function M.new(bind, opts)
   }, Session)
   self._holder = {}
   self._sentinel = sentinel(self._holder)
+  attributes.session_id(self)   -- the id its objects refer to it by
   M._all[self] = true
   return self
 end
