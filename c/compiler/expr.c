@@ -446,8 +446,16 @@ static void render_json_part(void *ud, qs_part part, qs_place place) {
   int prec = place == QS_PLACE_ALONE ? 0 : precedence[QSO_CONCAT] + 1;
   if (part == QS_PART_LEFT) {
     sub(c, o->idx, "left", prec);
-  } else if (part == QS_PART_JSON_PATH) {
-    sub(c, o->idx, "key", prec);
+  } else if (part == QS_PART_JSON_PATH || part == QS_PART_JSON_PATH_SQLITE) {
+    /* the SQLite linked may read a key holding '"' only unquoted: a node
+    ** with such a key carries that form of the path too (sql/elements.lua) */
+    int own = 0;
+    if (part == QS_PART_JSON_PATH_SQLITE) {
+      lua_pushliteral(c->L, "sqlite_key");   /* raw: the node's class has no such field */
+      own = qsL_rawget(c->L, o->idx < 0 ? o->idx - 1 : o->idx) == LUA_TTABLE;
+      lua_pop(c->L, 1);
+    }
+    sub(c, o->idx, own ? "sqlite_key" : "key", prec);
   } else if (part == QS_PART_JSON_KEY) {
     c->bind_cast_off++;   /* the dialect says the key's own type */
     sub(c, o->idx, "pg_key", prec);

@@ -572,7 +572,9 @@ typedef enum qs_part {
   QS_PART_LIMIT, QS_PART_OFFSET,         /* LIMIT / OFFSET expressions */
   QS_PART_OF,                            /* FOR UPDATE OF's names, comma-separated */
   QS_PART_JSON_PATH,                     /* a JSON path parameter ($."a"[2]) */
-  QS_PART_JSON_KEY                       /* a JSON key, index or text[] path parameter */
+  QS_PART_JSON_KEY,                      /* a JSON key, index or text[] path parameter */
+  QS_PART_JSON_PATH_SQLITE               /* the path as the SQLite linked reads it (a key
+                                            holding '"' unquoted before 3.45) */
 } qs_part;
 
 /* The compiler's side of a hook that must have a sub-expression rendered in

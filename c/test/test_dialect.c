@@ -26,7 +26,7 @@ static int column_of(const qs_dialect *d) {
 
 static void render_part(void *ud, qs_part part, qs_place place) {
   static const char *const parts[] = {"left", "right", "element", "type", "limit", "offset", "of",
-                                      "path", "key"};
+                                      "path", "key", "sqlite path"};
   static const char *const places[] = {"", " op", " tight"};
   qs_buf_printf((qs_buf *)ud, "{%s%s}", parts[part], places[place]);
 }
@@ -189,7 +189,13 @@ TEST_IMPL(dialect_type_names) {
     {{"TIME", -1, -1, -1, 0}, 0, {"TIME", "TIME WITHOUT TIME ZONE", "TIME", "TIME"}},
     {{"INTERVAL", -1, -1, -1, 0}, 0, {"FLOAT", "INTERVAL", "DOUBLE", "DOUBLE"}},
     {{"JSON", -1, -1, -1, 0}, 0, {"JSON", "JSON", "JSON", "JSON"}},
-    {{"BLOB", -1, -1, -1, 0}, 0, {"BLOB", "BYTEA", "BLOB", "BLOB"}},
+    {{"BLOB", -1, -1, -1, 0}, 0, {"BLOB", "BYTEA", "LONGBLOB", "LONGBLOB"}},
+    {{"BLOB", 255, -1, -1, 0}, 0, {"BLOB", "BYTEA", "TINYBLOB", "TINYBLOB"}},
+    {{"BLOB", 256, -1, -1, 0}, 0, {"BLOB", "BYTEA", "BLOB", "BLOB"}},
+    {{"BLOB", 65535, -1, -1, 0}, 0, {"BLOB", "BYTEA", "BLOB", "BLOB"}},
+    {{"BLOB", 65536, -1, -1, 0}, 0, {"BLOB", "BYTEA", "MEDIUMBLOB", "MEDIUMBLOB"}},
+    {{"BLOB", 16777215, -1, -1, 0}, 0, {"BLOB", "BYTEA", "MEDIUMBLOB", "MEDIUMBLOB"}},
+    {{"BLOB", 16777216, -1, -1, 0}, 0, {"BLOB", "BYTEA", "LONGBLOB", "LONGBLOB"}},
     {{"UUID", -1, -1, -1, 0}, 0, {"CHAR(36)", "UUID", "CHAR(36)", "CHAR(36)"}},
     {{"GEOMETRY", -1, -1, -1, 0}, 0, {"!no DDL type for GEOMETRY on dialect sqlite",
       "!no DDL type for GEOMETRY on dialect postgresql", "!no DDL type for GEOMETRY on dialect mysql",
@@ -303,20 +309,20 @@ TEST_IMPL(dialect_operators) {
 
 TEST_IMPL(dialect_json_get) {
   static const struct { qs_json_desc j; const char *want[NDIALECTS]; } cases[] = {
-    {{NULL, 0, 0}, {"JSON_QUOTE(JSON_EXTRACT({left}, {path}))", "{left tight} -> {key tight}::TEXT",
+    {{NULL, 0, 0}, {"JSON_QUOTE(JSON_EXTRACT({left}, {sqlite path}))", "{left tight} -> {key tight}::TEXT",
       "JSON_EXTRACT({left}, {path})", "JSON_EXTRACT({left}, {path})"}},
-    {{NULL, 0, 1}, {"JSON_QUOTE(JSON_EXTRACT({left}, {path}))", "{left tight} -> {key tight}::INTEGER",
+    {{NULL, 0, 1}, {"JSON_QUOTE(JSON_EXTRACT({left}, {sqlite path}))", "{left tight} -> {key tight}::INTEGER",
       "JSON_EXTRACT({left}, {path})", "JSON_EXTRACT({left}, {path})"}},
-    {{NULL, 1, 0}, {"JSON_QUOTE(JSON_EXTRACT({left}, {path}))", "{left tight} #> {key tight}::TEXT[]",
+    {{NULL, 1, 0}, {"JSON_QUOTE(JSON_EXTRACT({left}, {sqlite path}))", "{left tight} #> {key tight}::TEXT[]",
       "JSON_EXTRACT({left}, {path})", "JSON_EXTRACT({left}, {path})"}},
-    {{"string", 0, 0}, {"JSON_EXTRACT({left}, {path})", "{left tight} ->> {key tight}::TEXT",
+    {{"string", 0, 0}, {"JSON_EXTRACT({left}, {sqlite path})", "{left tight} ->> {key tight}::TEXT",
       "JSON_UNQUOTE(JSON_EXTRACT({left}, {path}))", "JSON_UNQUOTE(JSON_EXTRACT({left}, {path}))"}},
-    {{"integer", 1, 0}, {"CAST(JSON_EXTRACT({left}, {path}) AS INTEGER)",
+    {{"integer", 1, 0}, {"CAST(JSON_EXTRACT({left}, {sqlite path}) AS INTEGER)",
       "CAST({left tight} #>> {key tight}::TEXT[] AS INTEGER)", "CAST(JSON_EXTRACT({left}, {path}) AS SIGNED)",
       "CAST(JSON_EXTRACT({left}, {path}) AS SIGNED)"}},
-    {{"float", 0, 0}, {"CAST(JSON_EXTRACT({left}, {path}) AS REAL)", "CAST({left tight} ->> {key tight}::TEXT AS FLOAT)",
+    {{"float", 0, 0}, {"CAST(JSON_EXTRACT({left}, {sqlite path}) AS REAL)", "CAST({left tight} ->> {key tight}::TEXT AS FLOAT)",
       "CAST(JSON_EXTRACT({left}, {path}) AS DOUBLE)", "CAST(JSON_EXTRACT({left}, {path}) AS DOUBLE)"}},
-    {{"boolean", 0, 0}, {"JSON_EXTRACT({left}, {path})", "CAST({left tight} ->> {key tight}::TEXT AS BOOLEAN)",
+    {{"boolean", 0, 0}, {"JSON_EXTRACT({left}, {sqlite path})", "CAST({left tight} ->> {key tight}::TEXT AS BOOLEAN)",
       "JSON_EXTRACT({left}, {path})", "JSON_EXTRACT({left}, {path})"}},
   };
   size_t k;

@@ -55,6 +55,33 @@ end
 local OPTIONS = util.set({"bind", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
 local EXECUTE_OPTIONS = util.set({"execution_options"})
 
+-- A session dropped without close() (unreachable: its objects hold it
+-- weakly, attributes.lua) gives its connection back when it is collected,
+-- as SQLAlchemy's does: the transaction is rolled back and the connection
+-- returned to the pool. The connection sits in a holder that the session
+-- and a finalizer share; the finalizer sits on a sentinel only the session
+-- holds (a table with __gc on 5.2+, newproxy on 5.1/LuaJIT, whose tables
+-- have no __gc), so it runs when the session goes. It closes the Connection
+-- as Connection.__gc does: no SQL reaches a connection another coroutine is
+-- in the middle of using (the C connection refuses it and the pool closes
+-- it on checkin rather than reuse it), and a rollback that would have to
+-- wait (a non-blocking connection: finalizers cannot yield) fails and the
+-- pool closes that connection instead.
+local newproxy = rawget(_G, "newproxy")   -- 5.1/LuaJIT only
+local function sentinel(holder)
+  local function gc()
+    local conn = holder.conn
+    holder.conn = nil
+    if conn then pcall(conn.close, conn) end
+  end
+  if newproxy then
+    local p = newproxy(true)
+    getmetatable(p).__gc = gc
+    return p
+  end
+  return setmetatable({}, {__gc = gc})
+end
+
 --- orm.Session(engine, {options}) or orm.Session({bind = engine, ...}).
 ---@return quicksilver.orm.Session
 function M.new(bind, opts)
@@ -76,6 +103,9 @@ function M.new(bind, opts)
     _stack = {},
     _event_parent = opts._maker or Session,
   }, Session)
+  self._holder = {}
+  self._sentinel = sentinel(self._holder)
+  attributes.session_id(self)   -- the id its objects refer to it by
   M._all[self] = true
   return self
 end
@@ -403,6 +433,7 @@ function Session:_connection()
     error(root, 0)
   end
   self._conn, self._root = conn, root
+  self._holder.conn = conn
   self._tx_new, self._tx_deleted, self._tx_keys = {}, {}, {}
   fire(self, "after_begin", root, conn)
   return conn
@@ -420,6 +451,7 @@ function Session:in_nested_transaction() return #self._stack > 0 and self._stack
 local function end_connection(self)
   local conn = self._conn
   self._conn, self._root = nil, nil
+  self._holder.conn = nil
   self._stack = {}
   if conn then pcall(conn.close, conn) end
 end
