@@ -1296,5 +1296,5 @@ const qs_driver qs_wire_my_driver = {
   xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel,
-  xOutput, xOutputDone, xInput,
+  xOutput, xOutputDone, xInput, NULL,
 };

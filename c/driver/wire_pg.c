@@ -1244,5 +1244,5 @@ const qs_driver qs_pgwire_driver = {
   xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
-  xSetTimeout, xCancel, xOutput, xOutputDone, xInput,
+  xSetTimeout, xCancel, xOutput, xOutputDone, xInput, NULL,
 };

@@ -455,11 +455,19 @@ function Connection:_raise_dbapi(err, sql, params, many, compiled)
   error(err, 0)
 end
 
--- A streaming source over a C cursor that raises like execute does.
+-- A streaming source over a C cursor that raises like execute does. Its
+-- rows come through the connection (cconn:fetch), which waits like execute
+-- when the driver streams them from a server in a coroutine.
 local CursorSource = util.class("CursorSource")
 
 function CursorSource:fetch(n)
-  local rows, err = self.cur:fetch(n)
+  local cconn = self.conn._cconn
+  local rows, err
+  if cconn then
+    rows, err = drive(cconn, cconn:fetch(self.cur, n))
+  else
+    rows, err = self.cur:fetch(n)   -- its connection went: the cursor says so
+  end
   if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false, self.compiled) end
   return rows
 end
@@ -521,7 +529,12 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   if many then
     cur, err = drive(cconn, cconn:executemany(sql, params, keys, values, checks, procs))
   else
+    -- stream_results / yield_per: the server drivers hand rows up as they
+    -- arrive instead of buffering the result (SQLite steps anyway)
+    local stream = eopts.stream_results or eopts.yield_per
+    if stream then cconn:set_stream(true) end
     cur, err = drive(cconn, cconn:execute(sql, params, keys, values, checks, procs))
+    if stream then cconn:set_stream(false) end
   end
   if not cur then self:_raise_dbapi(err, sql, params, many, compiled) end
   if has(self, "after_cursor_execute") then
