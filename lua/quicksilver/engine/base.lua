@@ -177,6 +177,30 @@ function Connection:in_nested_transaction() return self._nested ~= nil end
 function Connection:get_transaction() return self._txn end
 function Connection:get_nested_transaction() return self._nested end
 
+-- Streaming results read from the driver connection: when it goes back to
+-- the pool (or is discarded) they end, and reading one raises
+-- ResourceClosedError rather than reading what the next borrower runs.
+-- Buffered results hold their rows and stay readable.
+local function end_streams(self, why)
+  local streams = self._streams
+  if not streams then return end
+  self._streams = nil
+  for r in pairs(streams) do r:_end_stream(why) end
+end
+
+-- Another statement on a connection a streamed result still reads from:
+-- the driver connection runs one thing at a time (C refuses anything else
+-- while a streamed statement has rows left), so the rest of each open
+-- stream is read into its Result first, which stays readable (as a
+-- PostgreSQL named cursor does beside other queries) until the connection
+-- goes back or the transaction ends. Interleaving thus costs the memory a
+-- stream saves: read a stream to its end before running anything else.
+local function buffer_streams(self)
+  local streams = self._streams
+  if not streams then return end
+  for r in pairs(streams) do r:_buffer_rest() end
+end
+
 function Connection:_begin_root()
   if self._invalidated then
     exc.raise(exc.PendingRollbackError, "Can't reconnect until the invalidated transaction is " ..
@@ -222,6 +246,7 @@ end
 function Connection:begin_nested(fn)
   if not self._cconn then closed_error(self, "begin_nested") end
   if not self._txn then self:_begin_root() end
+  buffer_streams(self)
   self._sp_counter = self._sp_counter + 1
   local name = "qs_savepoint_" .. self._sp_counter
   if self.engine.echo then log(self, "SAVEPOINT " .. name) end
@@ -253,6 +278,7 @@ function Connection:_end_transaction(tx, commit)
   local echo = self.engine.echo
   if tx.nested then
     if not cconn then closed_error(self, commit and "commit" or "rollback") end
+    buffer_streams(self)
     deactivate_nested(self, tx)
     local ok, err
     if commit then
@@ -270,6 +296,9 @@ function Connection:_end_transaction(tx, commit)
     return
   end
   if self._txn ~= tx then return end
+  -- a streamed result does not outlive its transaction (nor does a
+  -- PostgreSQL cursor): it ends, and the driver drops its rest
+  end_streams(self, "its transaction ended")
   local ok, err = true, nil
   if cconn then
     if commit then
@@ -307,17 +336,6 @@ function Connection:rollback()
   local tx = self._txn
   if not self._cconn and not self._invalidated then closed_error(self, "rollback") end
   if tx then tx:rollback() end
-end
-
--- Streaming results read from the driver connection: when it goes back to
--- the pool (or is discarded) they end, and reading one raises
--- ResourceClosedError rather than reading what the next borrower runs.
--- Buffered results hold their rows and stay readable.
-local function end_streams(self, why)
-  local streams = self._streams
-  if not streams then return end
-  self._streams = nil
-  for r in pairs(streams) do r:_end_stream(why) end
 end
 
 --- Rolls back what is open and gives the driver connection back to the pool.
@@ -486,6 +504,7 @@ end
 -- compiled (nil for exec_driver_sql) gives the bind keys, the values the
 -- statement holds, the value checks and converters, and result conversions.
 function Connection:_cursor_execute(sql, params, compiled, many, eopts)
+  if self._streams then buffer_streams(self) end
   local cconn = self._cconn
   if eopts.statement_timeout ~= self._rec.timeout then self:_set_timeout(eopts.statement_timeout) end
   if not self._txn then self:_begin_root() end
