@@ -195,9 +195,10 @@ end
 -- PostgreSQL named cursor does beside other queries) until the connection
 -- goes back or the transaction ends. Interleaving thus costs the memory a
 -- stream saves: read a stream to its end before running anything else.
+-- (SQLite steps its statements side by side: nothing to read there.)
 local function buffer_streams(self)
-  local streams = self._streams
-  if not streams then return end
+  local streams, cconn = self._streams, self._cconn
+  if not streams or not cconn or not cconn:streaming() then return end
   for r in pairs(streams) do r:_buffer_rest() end
 end
 
