@@ -350,6 +350,12 @@ function Result:_end_stream(why)
   self:close()
 end
 
+-- True while rows are left to read from a streaming source (stream_results,
+-- yield_per): the ORM then makes its objects a batch at a time.
+function Result:_streaming()
+  return self._cursor ~= nil and not self.closed
+end
+
 -- Another statement is about to run on the connection this streaming
 -- result reads from: the rows it has not handed out yet are read into its
 -- buffer (the connection runs one statement at a time). It still ends with
