@@ -767,7 +767,9 @@ static int stream_fetch(qs_dstmt *s, qs_error *err) {
   if (rc == MYSQL_DATA_TRUNCATED) return (rc = fetch_truncated(s, err)) == QS_OK ? QS_ROW : rc;
   s->live = 0;
   if (rc == MYSQL_NO_DATA) return QS_DONE;
-  rc = fail_stmt(s, err);
+  /* an unbuffered read's failure is the connection's (libmariadb leaves the
+  ** statement's error empty) */
+  rc = mysql_stmt_errno(s->st) ? fail_stmt(s, err) : fail_conn(c, err);
   if (!err->invalidated) discard_handle(s);   /* closing it reads what the failure left */
   return rc;
 }

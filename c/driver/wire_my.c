@@ -1154,7 +1154,7 @@ static int xStream(qs_dstmt *s, int on) {
 static int xStep(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
-  if (s->live && s->executed) return stream_step(s, err);
+  if (s->executed && (s->live || s->pend.code != QS_OK)) return stream_step(s, err);
   if (c->op != OP_STEP || c->op_stmt != s) {
     if (s->executed) return fetch(s, err);   /* later steps: rows held here */
     rc = enter(c, OP_STEP, s, err);

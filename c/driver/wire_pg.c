@@ -200,10 +200,8 @@ static int enter(qs_dconn *c, int op, qs_dstmt *s, qs_error *err) {
     c->seen = 0;
     c->attempt = 0;
     c->reprepare = 0;
-    /* replies of a stream left mid-way are read first, as nobody's */
-    c->nz = c->drain;
-    c->skip = c->drain;
-    c->drain = 0;
+    c->nz = 0;
+    c->skip = 0;
     c->pause = 0;
     c->stmt = s;
     qs_error_clear(&c->kept);
@@ -274,14 +272,18 @@ static void forget(qs_dstmt *s) {
 ** (their errors are nobody's), unless the transaction is aborted (they go
 ** with a later write then). */
 static int begin_write(qs_dconn *c, qs_error *err) {
-  c->nz = 0;
-  c->skip = 0;
+  /* the replies still due to a stream left mid-way are read first, as
+  ** nobody's (its rows dropped) */
+  c->nz = c->drain;
+  c->skip = c->drain;
+  c->drain = 0;
   if (c->closeq.len > 0 && c->txn != 'E') {
     if (qs_buf_append(&c->io.out, c->closeq.p, c->closeq.len) != QS_OK ||
         qs_pg_sync(&c->io.out, err) != QS_OK)
       return qs_error_set(err, QS_NOMEM, "out of memory");
     qs_buf_reset(&c->closeq);
-    c->nz = c->skip = 1;
+    c->nz++;
+    c->skip++;
   }
   return QS_OK;
 }
@@ -1146,7 +1148,7 @@ static int stream_step(qs_dstmt *s, qs_error *err) {
 
 /* A streamed execution left mid-way (xReset, xFinalize): its operation
 ** ends; the replies still due are read by the next operation as nobody's
-** (enter), never a cancel, which would abort the transaction. */
+** (begin_write), never a cancel, which would abort the transaction. */
 static void stream_abandon(qs_dstmt *s) {
   qs_dconn *c = s->c;
   if (!s->live) return;
