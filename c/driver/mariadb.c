@@ -16,7 +16,12 @@
 ** Statements are server-side prepared (mysql_stmt_*) with typed binds and
 ** typed results; results are buffered (mysql_stmt_store_result) because an
 ** unbuffered result blocks the connection until read to the end (NOTES.md),
-** and buffers are sized from each column's max_length. A reset frees the
+** and buffers are sized from each column's max_length. A streamed execution
+** (xStream: yield_per) is the exception: its rows are fetched unbuffered, a
+** row per step (mysql_stmt_fetch_start/_cont), string buffers grown for a
+** longer value; the core refuses other operations meanwhile, and one left
+** mid-way has its handle closed with the next operation (mysql_stmt_close
+** reads the rest, as steps) and is prepared again at its next use. A reset frees the
 ** buffered result only (no COM_STMT_RESET round trip: the next execute
 ** starts afresh), and a finalized statement's COM_STMT_CLOSE, which has no
 ** reply, is queued (c->dead) and sent at the start of the next operation.

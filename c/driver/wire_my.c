@@ -14,7 +14,10 @@
 ** packets until its reply is whole; whenever the pipe must move bytes first
 ** it returns QS_WAIT and is called again (quicksilver.h: drivers as steps).
 ** A statement's rows are all read in its first step (later steps never
-** wait), kept as the packets' bytes and decoded when asked for.
+** wait), kept as the packets' bytes and decoded when asked for; a streamed
+** execution (xStream: yield_per) keeps a batch of STREAM_ROWS / STREAM_BYTES
+** at a time, its operation going on between batches, and one left mid-way
+** has the rest of its result read and dropped by the next operation.
 **
 ** Options: host, port, user, password, database, unix_socket,
 ** connect_timeout, read_timeout, write_timeout (seconds), charset (utf8mb4

@@ -9,7 +9,9 @@
 ** It follows c/driver/libpq.c step for step, so that both give the same
 ** results: statements are server-side prepared under qs_<n> (Parse +
 ** Describe + Sync, one round trip), executed with Bind + Execute + Sync, rows
-** buffered in text form and converted by c/driver/pg_text.c; a parameter
+** buffered in text form (a streamed execution, xStream: in batches of
+** STREAM_ROWS / STREAM_BYTES handed up as they come, the operation going on
+** between them) and converted by c/driver/pg_text.c; a parameter
 ** the server cannot type is made text and the statement parsed again; a plan
 ** made stale by DDL is prepared again. xFinalize never talks to the server:
 ** a Close message is queued and goes, with its own Sync, in front of the
