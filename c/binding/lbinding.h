@@ -88,6 +88,7 @@ int qsB_positional_size(lua_State *L, int pidx, int max, const char *what);
 int qsB_cursor_bind(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n);
 int qsB_cursor_run(lua_State *L, int curidx);
 qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx);
+int qsB_cursor_fetch_into(lua_State *L, int curidx, lua_Integer max, int listidx);
 void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
 void qsB_cursor_drop(lua_State *L, int curidx);
 void qsB_open_row(lua_State *L);

@@ -22,6 +22,7 @@ typedef struct lcursor {
   int readonly;
   int64_t rowcount;    /* rows changed; -1 for a statement that writes nothing */
   int64_t lastrowid;
+  int stepping;        /* a streamed step returned QS_WAIT: it goes on before the next row */
 } lcursor;
 
 static lcursor *check_cursor(lua_State *L, int idx) {
@@ -148,14 +149,15 @@ qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx) {
 }
 
 /*
-** cur:fetch(n?) -> list of rows | nil, err
-** Up to n rows (all when n is absent); fewer than n means the end. Fetching
-** from a finished cursor returns an empty list; from a closed one raises.
+** qsB_cursor_fetch_into: appends rows of the cursor at curidx to the list at
+** listidx until it holds max (max < 0: every row left). Returns 1 when done
+** (nothing pushed), 0 when a step waits (a streamed result in non-blocking
+** mode: call again with the same list once the connection is ready), or the
+** count pushed (nil, err) when a step failed; raises on a closed cursor.
 */
-static int cursor_fetch(lua_State *L) {
-  lcursor *cur = check_cursor(L, 1);
-  lua_Integer max = luaL_optinteger(L, 2, -1);
-  int count = 0, km, mt, list, procs;
+int qsB_cursor_fetch_into(lua_State *L, int curidx, lua_Integer max, int listidx) {
+  lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
+  int count = (int)lua_rawlen(L, listidx), km, mt, procs, top = lua_gettop(L);
   int codebuf[64];
   const int *codes = NULL;
   if (cur->state == CUR_ROW && qs_stmt_conn(cur->st) == NULL) {
@@ -163,21 +165,26 @@ static int cursor_fetch(lua_State *L) {
     ** the statement): the rows it would read now are somebody else's */
     cursor_release(cur);
     cur->state = CUR_CLOSED;
+    cur->stepping = 0;
     return qsB_raise(L, QS_CLOSED, "this cursor's connection was closed or returned to its "
                      "pool; the rows it had not fetched are gone");
   }
   if (cur->state == CUR_CLOSED)
     return qsB_raise(L, QS_CLOSED, "attempt to use a closed quicksilver.Cursor");
-  lua_settop(L, 2);
-  /* sized for a batch at once (capped: max may be a large yield_per) */
-  lua_createtable(L, (cur->state == CUR_ROW && max > 0) ? (int)(max < 4096 ? max : 4096) : 0, 0);
-  list = lua_gettop(L);
   if (cur->state != CUR_ROW) return 1;
-  qsL_getiuservalue(L, 1, 2);
+  if (cur->stepping) {   /* the step that waited goes on first */
+    int rc = qs_stmt_step(cur->st);
+    if (rc == QS_WAIT) return 0;
+    cur->stepping = 0;
+    if (rc == QS_DONE) cursor_finish(cur);
+    else if (rc < 0) return cursor_fail(L, cur, rc);
+    if (cur->state != CUR_ROW) return 1;
+  }
+  qsL_getiuservalue(L, curidx, 2);
   km = lua_gettop(L);
   luaL_getmetatable(L, QSB_ROW_MT);
   mt = lua_gettop(L);
-  if (qsL_getiuservalue(L, 1, 3) != LUA_TTABLE) lua_pop(L, 1), lua_pushnil(L);
+  if (qsL_getiuservalue(L, curidx, 3) != LUA_TTABLE) lua_pop(L, 1), lua_pushnil(L);
   procs = lua_istable(L, -1) ? lua_gettop(L) : 0;
   /* the converters read once per fetch, not once per value */
   if (procs && cur->ncols <= (int)(sizeof codebuf / sizeof codebuf[0])) {
@@ -192,11 +199,41 @@ static int cursor_fetch(lua_State *L) {
   while (cur->state == CUR_ROW && (max < 0 || count < max)) {
     int rc;
     qsB_pushrow(L, cur->st, cur->ncols, km, mt, procs, codes);
-    lua_rawseti(L, list, ++count);
+    lua_rawseti(L, listidx, ++count);
+    if (cur->st == NULL) break;   /* a converter closed the cursor */
     rc = qs_stmt_step(cur->st);
+    if (rc == QS_WAIT) {
+      cur->stepping = 1;
+      lua_settop(L, top);
+      return 0;
+    }
     if (rc == QS_DONE) cursor_finish(cur);
     else if (rc < 0) return cursor_fail(L, cur, rc);
   }
+  lua_settop(L, top);
+  return 1;
+}
+
+/*
+** cur:fetch(n?) -> list of rows | nil, err
+** Up to n rows (all when n is absent); fewer than n means the end. Fetching
+** from a finished cursor returns an empty list; from a closed one raises.
+** A streamed cursor whose step would wait (non-blocking mode) is fetched
+** through conn:fetch(cur, n) instead, which waits.
+*/
+static int cursor_fetch(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, -1);
+  int k, list;
+  lua_settop(L, 2);
+  /* sized for a batch at once (capped: max may be a large yield_per) */
+  lua_createtable(L, (cur->state == CUR_ROW && max > 0) ? (int)(max < 4096 ? max : 4096) : 0, 0);
+  list = lua_gettop(L);
+  k = qsB_cursor_fetch_into(L, 1, max, list);
+  if (k == 0)
+    return qsB_raise(L, QS_MISUSE, "this streamed cursor waits for its connection (non-blocking "
+                     "mode): fetch it through conn:fetch(cursor, n), which waits");
+  if (k > 1) return k;
   lua_settop(L, list);
   return 1;
 }
@@ -254,6 +291,7 @@ static int cursor_done(lua_State *L) {
 
 static int cursor_gc(lua_State *L) {
   lcursor *cur = check_cursor(L, 1);
+  cur->stepping = 0;
   cursor_release(cur);
   cur->state = CUR_CLOSED;
   return 0;

@@ -18,6 +18,7 @@ local session_events = require("quicksilver.orm.session_events")
 local unitofwork = require("quicksilver.orm.unitofwork")
 local bulk = require("quicksilver.orm.bulk")
 local strategies = require("quicksilver.orm.strategies")
+local orm_stream = require("quicksilver.orm.stream")
 local query = require("quicksilver.orm.query")
 local merge = require("quicksilver.orm.merge")
 
@@ -739,6 +740,8 @@ function Session:execute(stmt, params, opts)
   local joins
   stmt, joins = strategies.add_joined(stmt)
   local res = conn:execute(stmt, params, eopts)
+  -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
+  if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
   local raw = res:all()
   local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
   -- with one entity the rows are its objects already: the joined loads
