@@ -430,10 +430,25 @@ local function sent_params(compiled, params, many)
   return out
 end
 
+-- A driver names a refused value by its position ("parameter $3": the
+-- PostgreSQL drivers' NUL check); the caller knows it by its bind key. A
+-- multi-row VALUES repeats the one-row statement's keys, hence the modulo.
+local function name_parameter(err, compiled)
+  local keys = compiled and (compiled.keys or compiled.param_names)
+  if type(keys) ~= "table" or #keys == 0 or type(err.message) ~= "string" then return end
+  local k = tonumber(err.message:match("parameter %$(%d+)"))
+  local key = k and keys[(k - 1) % #keys + 1]
+  if type(key) ~= "string" then return end
+  err.message = err.message:gsub("parameter %$(%d+)", function(d)
+    return "parameter $" .. d .. " ('" .. key .. "')"
+  end, 1)
+end
+
 -- Attaches the statement, lets handle_error listeners see (or replace) the
 -- error, invalidates a dead connection, and raises.
 function Connection:_raise_dbapi(err, sql, params, many, compiled)
   if type(err) == "table" then
+    name_parameter(err, compiled)
     params = sent_params(compiled, params, many)
     err.statement = sql
     err.params = params
