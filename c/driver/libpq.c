@@ -589,7 +589,7 @@ static int wide_params(const PGresult *r, const Oid **types, int *n, qs_error *e
   if (*p != '}' || k > 65535) {
     free(t);
     return qs_error_set(err, QS_INTERFACE, "PostgreSQL: unreadable parameter types from "
-                        "pg_prepared_statements");
+                        "pg_prepared_statements (%d read, at \"%.20s\")", k, p);
   }
   *types = t;
   *n = k;
