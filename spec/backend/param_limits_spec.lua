@@ -142,6 +142,38 @@ describe("bind parameter limits on " .. helpers.backend, function()
     assert.equal(10003, count())
   end)
 
+  it("rows of 70 values: batches sized by the limit, not only by the page size", function()
+    -- 1,000 rows (the page size) of 70 values hold 70,000 parameters
+    local Base = orm.declarative_base()
+    local fields = {__tablename = "plim_wide", id = orm.mapped_column(qs.Integer, {primary_key = true})}
+    for k = 1, 69 do fields["w" .. k] = orm.mapped_column(qs.Integer) end
+    local Wide = Base:model("Wide", fields)
+    Base.metadata:create_all(engine)
+    local ok, err = pcall(function()
+      local rows = {}
+      for i = 1, 1000 do
+        local r = {}
+        for k = 1, 69 do r["w" .. k] = i + k end
+        rows[i] = r
+      end
+      engine:begin(function(c) c:execute(qs.insert(Wide.__table__), rows) end)
+      local s = orm.Session({bind = engine})
+      local objs = {}
+      for i = 1, 1000 do
+        local o = {}
+        for k = 1, 69 do o["w" .. k] = -i - k end
+        objs[i] = Wide(o)
+      end
+      s:add_all(objs)
+      s:commit()
+      assert.equal(2000, s:scalar(qs.select(qs.func.count()):select_from(Wide)))
+      assert.equal(-1000 - 69, s:get(Wide, objs[1000].id).w69)
+      s:close()
+    end)
+    Base.metadata:drop_all(engine)
+    assert(ok, err)
+  end)
+
   it("an ORM flush of 10,000 objects goes in batches and reads back", function()
     local Base = orm.declarative_base()
     local Item = Base:model("Item", {
