@@ -99,6 +99,10 @@ function M.for_url(url)
   return setmetatable({}, {__index = M})
 end
 
+-- The most values the binding carries for one statement (QSB_MAX_PARAMS in
+-- c/binding/lbinding.h, the servers' 16-bit count).
+local BINDING_MAX_PARAMS = 65535
+
 -- The most bind parameters a statement may hold in the SQLite library the
 -- connection runs on: SQLITE_MAX_VARIABLE_NUMBER as compiled in (Debian's
 -- build raises it to 250,000), else the default for the library's version
@@ -126,7 +130,7 @@ function M.on_connect(cconn, opts, dialect)
   assert(cconn:set_begin(m[1], m[2]))
   if dialect and dialect ~= M and not rawget(dialect, "caps") then
     local caps = core.dialect_caps("sqlite")
-    local n = library_max_params(cconn) or caps.max_params
+    local n = math.min(library_max_params(cconn) or caps.max_params, BINDING_MAX_PARAMS)
     -- a read-only proxy as core.dialect_caps gives, with the library's limit
     rawset(dialect, "caps", setmetatable({}, {
       __index = function(_, k) if k == "max_params" then return n end return caps[k] end,
