@@ -489,16 +489,20 @@ local function empty_result()
   return Result.new({keys = {}, rows = {}, returns_rows = false, rowcount = 0})
 end
 
+-- The most positional values the binding takes (QSB_MAX_PARAMS): it
+-- refuses a larger n itself, naming n (and the parameter set).
+local BINDING_MAX_PARAMS = 65535
+
 -- The bind parameters one execution of sql carries: the compiled
 -- statement's keys, else the positional values (the first set's in an
--- executemany); nil when that is not a plain count (the binding refuses).
+-- executemany); nil when that is not a count the binding would take.
 local function param_count(params, compiled, many)
   if compiled and compiled.keys then return #compiled.keys end
   if many then params = type(params) == "table" and params[1] or nil end
   if type(params) ~= "table" then return nil end
   local n = params.n
-  if n == nil then return #params end
-  if type(n) == "number" and n % 1 == 0 then return n end
+  if n == nil then n = #params end
+  if type(n) == "number" and n % 1 == 0 and n <= BINDING_MAX_PARAMS then return n end
   return nil
 end
 
