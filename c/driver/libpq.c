@@ -53,6 +53,13 @@ _Static_assert(sizeof(Oid) == sizeof(uint32_t), "Oid is 32 bits");
 /* DEALLOCATE names queued beyond which the queue's memory is not kept
 ** growing: xFinalize then forgets the name (the session ends it). */
 #define MAX_DEALLOC_BYTES (1 << 20)
+/* libpq refuses a ParameterDescription longer than 30,000 bytes ("lost
+** synchronization with server": it is not one of the message types libpq
+** believes long), i.e. a statement described with more than 7,498
+** parameters. A statement that may have more ("wide": its highest $n is
+** above this) is not described: its parameter types come from
+** pg_prepared_statements and its columns from each execution's result. */
+#define DESCRIBE_MAX_PARAMS ((30000 - 4 - 2) / 4)
 
 /* The operation in progress on a connection. */
 enum {
@@ -125,6 +132,7 @@ struct qs_dstmt {
   int stream;                /* the next execution streams (xStream) */
   int live;                  /* streaming: rows come one result at a time (single-row mode) */
   unsigned epoch;            /* the connection's ddl_epoch when prepared */
+  int wide;                  /* more parameters than libpq lets a description carry */
   qs_pg_bytes bytes;         /* decoded bytea of the current column */
 };
 
@@ -549,10 +557,61 @@ static void free_stmt(qs_dstmt *s) {
   free(s);
 }
 
+/* The highest $n in sql (quoted text included: an upper bound of the
+** statement's parameter count, enough to choose how to describe it). */
+static long highest_dollar(const char *sql) {
+  long top = 0;
+  const char *p;
+  for (p = strchr(sql, '$'); p != NULL; p = strchr(p + 1, '$')) {
+    long n = 0;
+    const char *d = p + 1;
+    while (*d >= '0' && *d <= '9' && n < 1000000) n = n * 10 + (*d++ - '0');
+    if (n > top) top = n;
+  }
+  return top;
+}
+
+/* A wide statement's parameter types: the row of
+** "SELECT parameter_types::oid[]::text FROM pg_prepared_statements", e.g.
+** "{23,25}". *types is malloc'd (the caller frees it). */
+static int wide_params(const PGresult *r, const Oid **types, int *n, qs_error *err) {
+  const char *p;
+  Oid *t;
+  int cap = 1, k = 0;
+  if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0))
+    return qs_error_set(err, QS_INTERFACE, "PostgreSQL: the prepared statement's parameter types "
+                        "are missing from pg_prepared_statements");
+  for (p = PQgetvalue(r, 0, 0); *p; p++) cap += *p == ',';
+  t = calloc((size_t)cap + 1, sizeof *t);
+  if (t == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+  p = PQgetvalue(r, 0, 0);
+  if (*p == '{') p++;
+  while (*p && *p != '}' && k < cap) {
+    char *end;
+    unsigned long v = strtoul(p, &end, 10);
+    if (end == p) break;
+    t[k++] = (Oid)v;
+    p = *end == ',' ? end + 1 : end;
+  }
+  if (*p != '}' || k > 65535) {
+    free(t);
+    return qs_error_set(err, QS_INTERFACE, "PostgreSQL: unreadable parameter types from "
+                        "pg_prepared_statements (%d read, at \"%.20s\")", k, p);
+  }
+  *types = t;
+  *n = k;
+  return QS_OK;
+}
+
 /* Learns the parameters and result columns from a description. Preparing
 ** again (the same SQL) keeps the parameter arrays: bound values live there. */
 static int take_shape(qs_dstmt *s, const PGresult *r, qs_error *err) {
   int i, nparams = PQnparams(r), ncols = PQnfields(r);
+  const Oid *wide_types = NULL;
+  if (s->wide) {   /* r: pg_prepared_statements' row; columns come with each result */
+    if (wide_params(r, &wide_types, &nparams, err) != QS_OK) return err->code;
+    ncols = 0;
+  }
   char **colnames = calloc((size_t)ncols + 1, sizeof(char *));
   Oid *coltypes = calloc((size_t)ncols + 1, sizeof(Oid));
   Oid *paramtypes = calloc((size_t)nparams + 1, sizeof(Oid));
@@ -579,6 +638,7 @@ static int take_shape(qs_dstmt *s, const PGresult *r, qs_error *err) {
     free(coltypes);
     free(paramtypes);
     if (fresh) free_params(s);
+    free((void *)wide_types);
     return qs_error_set(err, QS_NOMEM, "out of memory");
   }
   free_columns(s);
@@ -588,7 +648,8 @@ static int take_shape(qs_dstmt *s, const PGresult *r, qs_error *err) {
   s->ncols = ncols;
   s->nparams = nparams;
   for (i = 0; i < ncols; i++) s->coltypes[i] = PQftype(r, i);
-  for (i = 0; i < nparams; i++) s->paramtypes[i] = PQparamtype(r, i);
+  for (i = 0; i < nparams; i++) s->paramtypes[i] = wide_types ? wide_types[i] : PQparamtype(r, i);
+  free((void *)wide_types);
   s->epoch = s->c->ddl_epoch;
   return QS_OK;
 }
@@ -629,7 +690,14 @@ static int prepare_steps(qs_dstmt *s, qs_error *err) {
         c->sub = PREP_DESCRIBE;
         break;
       case PREP_DESCRIBE:
-        if (!PQsendDescribePrepared(c->pg, s->name)) return lost(c, err);
+        if (s->wide) {   /* the name is ours ("qs_<n>"): no quoting needed */
+          char q[128];
+          snprintf(q, sizeof q, "SELECT parameter_types::oid[]::text FROM pg_prepared_statements "
+                   "WHERE name = '%s'", s->name);
+          if (!PQsendQuery(c->pg, q)) return lost(c, err);
+        } else if (!PQsendDescribePrepared(c->pg, s->name)) {
+          return lost(c, err);
+        }
         sent(c);
         c->sub = PREP_DESCRIBED;
         break;
@@ -670,6 +738,7 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
     s->sql[n] = '\0';
     s->row = -1;
     snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
+    s->wide = highest_dollar(s->sql) > DESCRIBE_MAX_PARAMS;
     (void)enter(c, OP_PREPARE, s, err);
   } else if ((rc = enter(c, OP_PREPARE, NULL, err)) != QS_OK) {
     return rc;
@@ -698,7 +767,7 @@ static int xParamCount(qs_dstmt *s) { return s->nparams; }
 
 static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
   int i;
-  (void)err;
+  if (qs__pg_refuse_nul(vals, n < s->nparams ? n : s->nparams, 0, err) != QS_OK) return err->code;
   for (i = 0; i < n && i < s->nparams; i++) {
     const qs_value *v = &vals[i];
     char *num = s->numbuf + NUM_TEXT_SIZE * i;
@@ -988,14 +1057,18 @@ static int xStep(qs_dstmt *s, qs_error *err) {
   return s->row < s->nrows ? QS_ROW : QS_DONE;
 }
 
-static int xColumnCount(qs_dstmt *s) { return s->ncols; }
+static int xColumnCount(qs_dstmt *s) {
+  if (s->wide) return s->res ? PQnfields(s->res) : 0;
+  return s->ncols;
+}
 static const char *xColumnName(qs_dstmt *s, int i) {
+  if (s->wide) return s->res && i >= 0 && i < PQnfields(s->res) ? PQfname(s->res, i) : NULL;
   return i >= 0 && i < s->ncols ? s->colnames[i] : NULL;
 }
 
 static void xColumn(qs_dstmt *s, int i, qs_value *out) {
   out->type = QS_TNULL;
-  if (s->res == NULL || s->row < 0 || s->row >= s->nrows || i < 0 || i >= s->ncols) return;
+  if (s->res == NULL || s->row < 0 || s->row >= s->nrows || i < 0 || i >= xColumnCount(s)) return;
   if (PQgetisnull(s->res, s->row, i)) return;
   qs__pg_text_value((uint32_t)PQftype(s->res, i), PQgetvalue(s->res, s->row, i),
                     (size_t)PQgetlength(s->res, s->row, i), &s->bytes, out);
@@ -1127,6 +1200,10 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
   *changes = 0;
   if (rc != QS_OK) return rc;
   if (c->m_vals == NULL && c->phase == 0) {   /* the first call */
+    int i;
+    for (i = 0; i < nsets; i++)   /* every set checked before the first is sent */
+      if (qs__pg_refuse_nul(vals + (size_t)i * (size_t)nparams, nparams, i + 1, err) != QS_OK)
+        return leave(c, err->code);
     c->m_vals = vals;
     c->m_nsets = nsets;
     c->m_nparams = nparams;

@@ -47,3 +47,22 @@ int qs__pg_type_untyped(const char *sqlstate, const char *message, uint32_t **gi
   if (k > *ngiven) *ngiven = k;
   return 1;
 }
+
+int qs__pg_refuse_nul(const qs_value *vals, int n, int set, qs_error *err) {
+  int i;
+  for (i = 0; i < n; i++) {
+    const char *nul;
+    if (vals[i].type != QS_TTEXT || vals[i].u.s.n == 0) continue;
+    nul = memchr(vals[i].u.s.p, '\0', vals[i].u.s.n);
+    if (nul == NULL) continue;
+    if (set > 0)
+      return qs_error_set(err, QS_DATA, "PostgreSQL text cannot contain NUL (0x00) bytes: "
+                          "parameter $%d of parameter set %d has one at byte %zu (binary data "
+                          "goes in a LargeBinary/bytea column)", i + 1, set,
+                          (size_t)(nul - vals[i].u.s.p) + 1);
+    return qs_error_set(err, QS_DATA, "PostgreSQL text cannot contain NUL (0x00) bytes: "
+                        "parameter $%d has one at byte %zu (binary data goes in a "
+                        "LargeBinary/bytea column)", i + 1, (size_t)(nul - vals[i].u.s.p) + 1);
+  }
+  return QS_OK;
+}

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "quicksilver.h"
+
 /* The notices a connection keeps: the latest ones, oldest first. */
 #define QS_PG_MAX_NOTICES 16
 typedef struct qs_pg_notices {
@@ -36,5 +38,13 @@ void qs__pg_notices_clear(qs_pg_notices *k);
 ** one) and raises *ngiven to cover it. 1 when one more was made text (the
 ** statement is then prepared again), 0 otherwise (out of memory included). */
 int qs__pg_type_untyped(const char *sqlstate, const char *message, uint32_t **given, int *ngiven);
+
+/* PostgreSQL text cannot hold a NUL byte: libpq and the server would cut
+** the value there (WHERE name = 'admin\0x' matching 'admin'). The first
+** text value of vals[0..n) holding one is refused with QS_DATA naming its
+** position as "$k" (and its parameter set, 1-based, when set > 0: the
+** engine maps $k to the bind name); bytes (QS_TBLOB, bytea) carry NULs.
+** Checked before anything of the statement is sent. */
+int qs__pg_refuse_nul(const qs_value *vals, int n, int set, qs_error *err);
 
 #endif

@@ -1008,7 +1008,7 @@ static int xParamCount(qs_dstmt *s) { return s->nparams; }
 
 static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
   int i;
-  (void)err;
+  if (qs__pg_refuse_nul(vals, n < s->nparams ? n : s->nparams, 0, err) != QS_OK) return err->code;
   for (i = 0; i < n && i < s->nparams; i++) s->vals[i] = vals[i];
   return QS_OK;
 }
@@ -1250,6 +1250,10 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
   *changes = 0;
   if (rc != QS_OK) return rc;
   if (c->m_vals == NULL && c->phase == 0) {
+    int i;
+    for (i = 0; i < nsets; i++)   /* every set checked before the first is sent */
+      if (qs__pg_refuse_nul(vals + (size_t)i * (size_t)nparams, nparams, i + 1, err) != QS_OK)
+        return leave(c, err->code);
     c->m_vals = vals;
     c->m_nsets = nsets;
     c->m_nparams = nparams;

@@ -538,13 +538,15 @@ int qs_pg_parse_notice(const qs_pg_msg *m, qs_pg_notice *out, qs_error *err) {
 int qs_pg_parse_parameter_description(const qs_pg_msg *m, uint32_t *oids, int cap, int *count,
                                       qs_error *err) {
   cursor c = {m, 0, err};
-  int16_t n = 0;
-  int i;
+  int16_t raw = 0;
+  int i, n;
   TRY(expect_type(m, 't', err));
-  TRY(take_i16(&c, &n, "parameter count runs past the message"));
-  if (n < 0) return bad(&c, "negative parameter count");
+  TRY(take_i16(&c, &raw, "parameter count runs past the message"));
+  /* The count is an Int16 on the wire, but a statement holds up to 65,535
+  ** parameters (Bind's count too): the server writes it unsigned. */
+  n = (uint16_t)raw;
   for (i = 0; i < n; i++) {
-    int32_t oid;
+    int32_t oid = 0;
     TRY(take_i32(&c, &oid, "parameter type OID runs past the message"));
     if (oids && i < cap) oids[i] = (uint32_t)oid;
   }

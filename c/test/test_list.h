@@ -91,6 +91,7 @@
   X(pgwire_error_fields)     \
   X(pgwire_auth_requests)    \
   X(pgwire_extended_replies)   \
+  X(pgwire_parameter_description_65535) \
   X(wire_io_own_socket)        \
   X(wire_io_refused_and_unresolvable) \
   X(wire_io_external)          \

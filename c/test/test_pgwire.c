@@ -550,3 +550,36 @@ TEST_IMPL(pgwire_extended_replies) {
   qs_error_clear(&err);
   return 0;
 }
+
+/* A statement holds up to 65,535 parameters: the ParameterDescription count
+** is written unsigned (0xFFFF is 65,535, not -1; issue 21 item 5). */
+TEST_IMPL(pgwire_parameter_description_65535) {
+  size_t n = 2 + 4 * (size_t)65535, i;
+  char *body = malloc(n);
+  uint32_t *oids = calloc(65535, sizeof *oids);
+  qs_error err = {0};
+  qs_pg_msg m;
+  int count = 0;
+  ASSERT(body != NULL && oids != NULL);
+  body[0] = (char)0xff;
+  body[1] = (char)0xff;
+  for (i = 0; i < 65535; i++) {
+    body[2 + 4 * i] = 0;
+    body[3 + 4 * i] = 0;
+    body[4 + 4 * i] = 0;
+    body[5 + 4 * i] = (char)(i % 2 ? 25 : 23);
+  }
+  m = exact('t', body, n);
+  ASSERT_EQ(qs_pg_parse_parameter_description(&m, oids, 65535, &count, &err), QS_OK);
+  ASSERT_EQ(count, 65535);
+  ASSERT_EQ(oids[0], 23);
+  ASSERT_EQ(oids[65534], 23);
+  ASSERT_EQ(oids[65533], 25);
+  m = exact('t', body, n - 1);             /* the last OID cut short */
+  ASSERT_EQ(qs_pg_parse_parameter_description(&m, oids, 65535, &count, &err), QS_INTERFACE);
+  release_exact();
+  free(body);
+  free(oids);
+  qs_error_clear(&err);
+  return 0;
+}

@@ -84,18 +84,59 @@ function M.connect_args(url, opts)
   return args
 end
 
---- Per-connection setup after the driver connected.
-function M.on_connect(cconn, opts)
-  local m = modes[opts.sqlite_transaction_mode or "lazy"]
-  assert(cconn:set_begin(m[1], m[2]))
-end
-
 -- cconn is the pool's driver connection: what talks to the server goes
 -- through waiting.drive (it waits through the waiter in a coroutine).
 local drive = waiting.drive
 local function check(ok, err)
   if not ok then error(err, 0) end
   return ok
+end
+
+--- A dialect of its own per engine: its caps take the SQLite library's own
+--- bind parameter limit at the first connect (on_connect).
+function M.for_url(url)
+  local _ = url
+  return setmetatable({}, {__index = M})
+end
+
+-- The most values the binding carries for one statement (QSB_MAX_PARAMS in
+-- c/binding/lbinding.h, the servers' 16-bit count).
+local BINDING_MAX_PARAMS = 65535
+
+-- The most bind parameters a statement may hold in the SQLite library the
+-- connection runs on: SQLITE_MAX_VARIABLE_NUMBER as compiled in (Debian's
+-- build raises it to 250,000), else the default for the library's version
+-- (999 before 3.32.0, 32,766 since). nil when it cannot be read.
+local function library_max_params(cconn)
+  local cur = drive(cconn, cconn:execute("PRAGMA compile_options"))
+  local rows = cur and cur:fetch()
+  for _, r in ipairs(rows or {}) do
+    local n = tostring(r[1]):match("^MAX_VARIABLE_NUMBER=(%d+)$")
+    if n then return tonumber(n) end
+  end
+  cur = drive(cconn, cconn:execute("SELECT sqlite_version()"))
+  rows = cur and cur:fetch()
+  local v = rows and rows[1] and tostring(rows[1][1]) or ""
+  local major, minor = v:match("^(%d+)%.(%d+)")
+  if not major then return nil end
+  major, minor = tonumber(major), tonumber(minor)
+  return (major > 3 or (major == 3 and minor >= 32)) and 32766 or 999
+end
+
+--- Per-connection setup after the driver connected; the first connection
+--- of an engine reads the library's parameter limit into its dialect's caps.
+function M.on_connect(cconn, opts, dialect)
+  local m = modes[opts.sqlite_transaction_mode or "lazy"]
+  assert(cconn:set_begin(m[1], m[2]))
+  if dialect and dialect ~= M and not rawget(dialect, "caps") then
+    local caps = core.dialect_caps("sqlite")
+    local n = math.min(library_max_params(cconn) or caps.max_params, BINDING_MAX_PARAMS)
+    -- a read-only proxy as core.dialect_caps gives, with the library's limit
+    rawset(dialect, "caps", setmetatable({}, {
+      __index = function(_, k) if k == "max_params" then return n end return caps[k] end,
+      __newindex = function() error("dialect capabilities are read-only", 2) end,
+      __metatable = "read-only"}))
+  end
 end
 
 function M.set_isolation_level(cconn, level)

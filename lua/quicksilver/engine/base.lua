@@ -449,10 +449,25 @@ local function sent_params(compiled, params, many)
   return out
 end
 
+-- A driver names a refused value by its position ("parameter $3": the
+-- PostgreSQL drivers' NUL check); the caller knows it by its bind key. A
+-- multi-row VALUES repeats the one-row statement's keys, hence the modulo.
+local function name_parameter(err, compiled)
+  local keys = compiled and (compiled.keys or compiled.param_names)
+  if type(keys) ~= "table" or #keys == 0 or type(err.message) ~= "string" then return end
+  local k = tonumber(err.message:match("parameter %$(%d+)"))
+  local key = k and keys[(k - 1) % #keys + 1]
+  if type(key) ~= "string" then return end
+  err.message = err.message:gsub("parameter %$(%d+)", function(d)
+    return "parameter $" .. d .. " ('" .. key .. "')"
+  end, 1)
+end
+
 -- Attaches the statement, lets handle_error listeners see (or replace) the
 -- error, invalidates a dead connection, and raises.
 function Connection:_raise_dbapi(err, sql, params, many, compiled)
   if type(err) == "table" then
+    name_parameter(err, compiled)
     params = sent_params(compiled, params, many)
     err.statement = sql
     err.params = params
@@ -501,12 +516,47 @@ local function empty_result()
   return Result.new({keys = {}, rows = {}, returns_rows = false, rowcount = 0})
 end
 
+-- The most positional values the binding takes (QSB_MAX_PARAMS): it
+-- refuses a larger n itself, naming n (and the parameter set).
+local BINDING_MAX_PARAMS = 65535
+
+-- The bind parameters one execution of sql carries: the compiled
+-- statement's keys, else the positional values (the first set's in an
+-- executemany); nil when that is not a count the binding would take.
+local function param_count(params, compiled, many)
+  if compiled and compiled.keys then return #compiled.keys end
+  if many then params = type(params) == "table" and params[1] or nil end
+  if type(params) ~= "table" then return nil end
+  local n = params.n
+  if n == nil then n = #params end
+  if type(n) == "number" and n % 1 == 0 and n <= BINDING_MAX_PARAMS then return n end
+  return nil
+end
+
+-- One statement carries at most the dialect's max_params parameters (a
+-- 16-bit count in the PostgreSQL and MySQL protocols, SQLite's
+-- SQLITE_MAX_VARIABLE_NUMBER): more is refused here, before anything is
+-- sent, so the transaction goes on. executemany, multi-row VALUES and the
+-- ORM's flush size their batches to stay within it.
+local function check_param_count(self, sql, params, compiled, many)
+  local limit = self.dialect.caps.max_params
+  local n = limit and param_count(params, compiled, many)
+  if n and n > limit then
+    local err = exc.ArgumentError(format("the statement has %d bind parameters; %s allows at most %d "
+      .. "in one statement (split the values, e.g. an IN list, over several statements)",
+      n, self.dialect.name, limit))
+    err.statement = sql
+    error(err, 0)
+  end
+end
+
 -- Runs sql on the driver: the common tail of execute and exec_driver_sql.
 -- compiled (nil for exec_driver_sql) gives the bind keys, the values the
 -- statement holds, the value checks and converters, and result conversions.
 function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   if self._streams then buffer_streams(self) end
   local cconn = self._cconn
+  check_param_count(self, sql, params, compiled, many)
   if eopts.statement_timeout ~= self._rec.timeout then self:_set_timeout(eopts.statement_timeout) end
   if not self._txn then self:_begin_root() end
   if has(self, "before_cursor_execute") then

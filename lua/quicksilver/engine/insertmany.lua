@@ -78,8 +78,10 @@ function M.expanded(conn, one, rows, first, last, eopts)
     M.bind_row(params, r * nk, rows[first + r], okeys, ovalues)
   end
   params.n = nrows * nk
+  -- param_names: the one-row statement's keys, which an error naming a
+  -- position maps back to a column (engine/base.lua)
   local x = {sql = sql, keys = nil, values = EMPTY, checks = xchecks, procs = xprocs,
-    result_procs = one.result_procs}
+    result_procs = one.result_procs, param_names = okeys}
   return conn:_cursor_execute(sql, params, x, false, eopts or conn._exec_opts)
 end
 
