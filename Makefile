@@ -177,8 +177,9 @@ $(JIT_MY_MODULE): $(MY_SRC)
 $(BUILD)/c_tests: $(CORE_OBJ) $(TEST_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) -lpthread
 
+# --wrap: the core's own malloc calls go through alloc_fail.c's counting hook.
 $(ALLOC_BIN): $(BUILD)/obj/c/test/alloc/alloc_fail.o $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) $(shell pkg-config --libs lua$(LUA_VERSION)) -lpthread -lm
+	$(CC) $(SAN_FLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $^ $(SQLITE_LIBS) $(shell pkg-config --libs lua$(LUA_VERSION)) -lpthread -lm
 
 $(BUILD)/obj/binding_main/test_main.o: c/test/test_main.c
 	@mkdir -p $(dir $@)

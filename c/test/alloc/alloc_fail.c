@@ -22,8 +22,13 @@
 int luaopen_quicksilver_core(lua_State *L);
 
 static int limited;        /* whether the budget applies */
+static int core_too;       /* whether the core's and binding's own malloc calls count too */
 static long budget;        /* allocations left before failing */
 static long failures;      /* allocations refused so far */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
 
 static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   (void)ud;
@@ -39,7 +44,31 @@ static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     }
     budget--;
   }
-  return realloc(ptr, nsize);
+  return __real_realloc(ptr, nsize);
+}
+
+/*
+** The C core's and the binding's own allocations: this program is linked
+** with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc (the Makefile), so
+** their calls (objects linked into it; not libc's, SQLite's or Lua's own)
+** come here and share the budget when core_too is set. No source of the
+** core changes for it.
+*/
+static int core_fails(void) {
+  if (!limited || !core_too) return 0;
+  if (budget <= 0) {
+    failures++;
+    return 1;
+  }
+  budget--;
+  return 0;
+}
+
+void *__wrap_malloc(size_t n) { return core_fails() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t size) { return core_fails() ? NULL : __real_calloc(n, size); }
+void *__wrap_realloc(void *p, size_t n) {
+  if (n == 0) return __real_realloc(p, n);
+  return core_fails() ? NULL : __real_realloc(p, n);
 }
 
 static char dbpath[64];
@@ -323,7 +352,7 @@ static int run_shared(const char *name, const char *setup, const char *chunk, co
     fail = 1;
   }
   if (fail) return 1;
-  printf("  %s: %ld injection points, %d memory errors\n", name, n, memerrs);
+  printf("  %s%s: %ld injection points, %d memory errors\n", name, core_too ? " (with the core's malloc)" : "", n, memerrs);
   if (!ok || memerrs == 0) {
     fprintf(stderr, "  %s: %s\n", name, ok ? "no allocation ever failed" : "never ran through");
     return 1;
@@ -446,6 +475,19 @@ static int test_pool_overflow(void) {
                     overflow_pool_whole);
 }
 
+/* The same paths with the core's and the binding's malloc calls failing too. */
+static int with_core(int (*test)(void)) {
+  int rc;
+  core_too = 1;
+  rc = test();
+  core_too = 0;
+  return rc;
+}
+static int test_compile_uncached_core(void) { return with_core(test_compile_uncached); }
+static int test_compile_cached_core(void) { return with_core(test_compile_cached); }
+static int test_execute_fetch_core(void) { return with_core(test_execute_fetch); }
+static int test_pool_overflow_core(void) { return with_core(test_pool_overflow); }
+
 int main(void) {
   static const test_entry tests[] = {
       {"alloc_fail_checkout", test_checkout},
@@ -459,6 +501,10 @@ int main(void) {
       {"alloc_fail_compile_cached", test_compile_cached},
       {"alloc_fail_execute_fetch", test_execute_fetch},
       {"alloc_fail_pool_overflow", test_pool_overflow},
+      {"alloc_fail_core_compile_uncached", test_compile_uncached_core},
+      {"alloc_fail_core_compile_cached", test_compile_cached_core},
+      {"alloc_fail_core_execute_fetch", test_execute_fetch_core},
+      {"alloc_fail_core_pool_overflow", test_pool_overflow_core},
   };
   test_tally tally = {0, 0};
   snprintf(dbpath, sizeof dbpath, "/tmp/qs_alloc_fail_%d.db", (int)getpid());

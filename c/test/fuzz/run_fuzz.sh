@@ -16,13 +16,14 @@ for t in $FUZZ_TARGETS; do
   work=$FUZZ_BUILD/corpus/$t
   art=$FUZZ_BUILD/findings/$t
   mkdir -p "$work" "$art"
-  dict=()
+  dict=() regress=()
+  [ -d "c/test/fuzz/regress/$t" ] && regress=("c/test/fuzz/regress/$t")
   [ -f "c/test/fuzz/dict/$t.dict" ] && dict=(-dict="c/test/fuzz/dict/$t.dict")
   echo "== fuzz_$t for ${FUZZ_SECONDS}s"
   # -rss_limit_mb: the JSON target's Lua state lives across inputs
   ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" "$work" "c/test/fuzz/corpus/$t" \
-    "c/test/fuzz/regress/$t" > "$FUZZ_BUILD/fuzz_$t.log" 2>&1
+    "${regress[@]}" > "$FUZZ_BUILD/fuzz_$t.log" 2>&1
   rc=$?
   grep -E '^stat::number_of_executed_units|^Done [0-9]+ runs' "$FUZZ_BUILD/fuzz_$t.log" | tail -n 2
   if [ $rc -ne 0 ]; then
