@@ -77,7 +77,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 MODULE := $(BUILD)/quicksilver/core.so
 # The fuzz targets (c/test/fuzz/fuzz_<name>.c; rules below `make fuzz`'s
 # comment): the replay builds `make test` runs, and the libFuzzer builds.
-FUZZ_TARGETS := text ident literal json pgwire mywire scram
+FUZZ_TARGETS := text ident literal json pgwire mywire scram pgdriver mydriver
 FUZZ_LUA_TARGETS := json
 FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ifeq ($(SANITIZE),1)

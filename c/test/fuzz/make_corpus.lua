@@ -160,4 +160,74 @@ each("scram", {
   nonce .. ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0", nonce .. ",i=4096", nonce .. ",s=,i=4096",
   "m=ext," .. nonce .. ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", "", "r=", nonce .. ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=99999999999",
 })
+-- Whole sessions for the wire drivers (fuzz_pgdriver, fuzz_mydriver): byte 0
+-- picks the chunk size the bytes arrive in (1 + b % 64, or 4096 from 192 on),
+-- then the server's replies to connect, prepare + execute, executemany, exec.
+local pg_prepare = pg("1", "") .. pg("t", string.pack(">i2I4I4", 2, 23, 25)) ..
+  rowdesc({field("int4", 23, 4), field("text", 25, -1)}) .. ready
+local pg_execute = pg("2", "") .. datarow({"42", "x'y"}) .. datarow({false, "\\x00"}) ..
+  pg("C", cstr("SELECT 2")) .. ready
+local pg_exec = rowdesc({field("?column?", 23, 4)}) .. datarow({"1"}) .. pg("C", cstr("SELECT 1")) .. ready
+local pg_many = pg("2", "") .. pg("C", cstr("INSERT 0 1")) .. pg("2", "") .. pg("C", cstr("INSERT 0 1")) .. ready
+local pg_session = startup .. pg_prepare .. pg_execute .. pg_many .. pg_exec
+local pg_error = pg("E", "SERROR\0C42601\0Msyntax error\0\0") .. ready
+local list = {}
+for _, chunk in ipairs({0, 6, 200}) do
+  list[#list + 1] = string.char(chunk) .. pg_session
+end
+list[#list + 1] = "\200" .. pg("R", string.pack(">i4", 5) .. "\1\2\3\4") .. startup .. pg_error .. pg_exec
+list[#list + 1] = "\200" .. pg("R", string.pack(">i4", 3)) .. startup .. pg_prepare .. pg_error
+list[#list + 1] = "\200" .. pg("R", string.pack(">i4", 10) .. cstr("SCRAM-SHA-256") .. "\0") ..
+  pg("R", string.pack(">i4", 11) .. "r=xyz,s=c2FsdA==,i=4096")
+list[#list + 1] = "\200" .. startup .. pg("N", "SNOTICE\0C00000\0Mhello\0\0") .. pg_prepare ..
+  pg("S", cstr("TimeZone") .. cstr("UTC")) .. pg_execute .. pg_exec
+list[#list + 1] = "\3" .. startup .. pg_prepare .. pg("2", "") .. datarow({"1"}) .. pg("C", cstr("SELECT 1")) .. ready
+each("pgdriver", list)
+
+local function hs(caps_lo, caps_hi, plugin, scramble)
+  return "\10" .. cstr("10.11.6-MariaDB") .. string.pack("<I4", 9) .. scramble:sub(1, 8) .. "\0" ..
+    string.pack("<I2BI2I2", caps_lo, 45, 2, caps_hi) .. "\21" .. string.rep("\0", 10) ..
+    scramble:sub(9, 20) .. "\0" .. cstr(plugin)
+end
+local scramble = "abcdefghijklmnopqrst"
+local my_ok = "\0\0\0\2\0\0\0"
+local function my_session(deprecate_eof)
+  local hi = deprecate_eof and 0x81ff or 0x80ff
+  local function term(seq) return deprecate_eof and "" or my(seq, eof) end
+  local final_eof = deprecate_eof and "\254\0\0\2\0\0\0" or eof
+  local out = my(0, hs(0xf7fe, hi, "mysql_native_password", scramble)) .. my(2, my_ok)
+  -- COM_STMT_PREPARE: OK header, 2 params, 2 columns
+  local prep = my(1, "\0" .. string.pack("<I4I2I2BI2", 1, 2, 2, 0, 0)) .. my(2, coldef("?", 253)) ..
+    my(3, coldef("?", 253))
+  local seq = 4
+  if not deprecate_eof then prep = prep .. my(4, eof); seq = 5 end
+  prep = prep .. my(seq, coldef("a", 8, 0x1003, 63)) .. my(seq + 1, coldef("b", 253))
+  if not deprecate_eof then prep = prep .. my(seq + 2, eof) end
+  -- COM_STMT_EXECUTE: column count, definitions, binary rows, end
+  local exec = my(1, "\2") .. my(2, coldef("a", 8, 0x1003, 63)) .. my(3, coldef("b", 253)) .. term(4)
+  local s2 = deprecate_eof and 4 or 5
+  exec = exec .. my(s2, "\0\0" .. string.pack("<i8", 42) .. lenenc("x'y")) ..
+    my(s2 + 1, "\0\8" .. string.pack("<i8", 7)) .. my(s2 + 2, final_eof)
+  -- COM_QUERY SELECT 1: a text result
+  local q = my(1, "\1") .. my(2, coldef("1", 8, 0x1081, 63)) .. term(3)
+  local s3 = deprecate_eof and 3 or 4
+  q = q .. my(s3, lenenc("1")) .. my(s3 + 1, final_eof)
+  local many = my(1, "\0\1\0\2\0\0\0") .. my(1, "\0\1\0\2\0\0\0")
+  return out .. prep .. exec .. many .. q
+end
+list = {}
+for _, chunk in ipairs({0, 6, 200}) do
+  list[#list + 1] = string.char(chunk) .. my_session(false)
+  list[#list + 1] = string.char(chunk) .. my_session(true)
+end
+list[#list + 1] = "\200" .. my(0, hs(0xf7fe, 0x81ff, "caching_sha2_password", scramble)) .. my(2, "\1\3") .. my(3, my_ok)
+list[#list + 1] = "\200" .. my(0, hs(0xf7fe, 0x81ff, "caching_sha2_password", scramble)) .. my(2, "\1\4") ..
+  my(4, "\1-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n")
+list[#list + 1] = "\200" .. my(0, hs(0xf7fe, 0x81ff, "mysql_native_password", scramble)) ..
+  my(2, "\254" .. cstr("mysql_native_password") .. scramble .. "\0") .. my(4, my_ok)
+list[#list + 1] = "\200" .. my(0, hs(0xf7fe, 0x81ff, "mysql_native_password", scramble)) ..
+  my(2, "\255" .. string.pack("<I2", 1045) .. "#28000Access denied")
+list[#list + 1] = "\200" .. my(0, hs(0xfffe, 0x81ff, "mysql_native_password", scramble))   -- offers TLS
+each("mydriver", list)
+
 print("corpora written under " .. root)
