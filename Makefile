@@ -15,6 +15,8 @@
 #   make bench BACKEND=openresty   one nginx worker on cosockets vs libpq -> docs/PERFORMANCE_OPENRESTY.md
 #                      -> the non-blocking section of docs/PERFORMANCE.md
 #   make bench-crossing   the measurement behind docs/ARCHITECTURE.md's crossing decision
+#   make fuzz          the libFuzzer targets (c/test/fuzz/, clang) and spec/fuzz/*_fuzz.lua,
+#                      each for FUZZ_SECONDS; fails on any finding (docs/TESTING.md)
 
 LUA_VERSION ?= 5.4
 LUA ?= lua$(LUA_VERSION)
@@ -74,6 +76,29 @@ BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 MODULE := $(BUILD)/quicksilver/core.so
+# The fuzz targets (c/test/fuzz/fuzz_<name>.c; rules below `make fuzz`'s
+# comment): the replay builds `make test` runs, and the libFuzzer builds.
+FUZZ_TARGETS := text ident literal json pgwire mywire scram pgdriver mydriver
+FUZZ_LUA_TARGETS := json
+FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ifeq ($(SANITIZE),1)
+REPLAY_BUILD := $(BUILD)
+else
+REPLAY_BUILD := build/replay
+endif
+REPLAY_CORE_OBJ := $(CORE_SRC:%.c=$(REPLAY_BUILD)/obj/%.o)
+REPLAY_BIND_OBJ := $(BIND_SRC:%.c=$(REPLAY_BUILD)/obj/%.o)
+REPLAY_BINS := $(FUZZ_TARGETS:%=$(REPLAY_BUILD)/fuzz/replay_%)
+LUA_LIBS = $(shell pkg-config --libs lua$(LUA_VERSION))
+FUZZ_CC ?= clang
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS := $(filter-out -O2 -O1 -Werror,$(CFLAGS_BASE)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+  -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BIND_OBJ := $(BIND_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+# seconds per target (9 C targets and two Lua fuzzers: about 9 minutes in all)
+FUZZ_SECONDS ?= 50
 FORK_BIN := $(BUILD)/pool_fork_server
 # The binding under a failing allocator (c/test/alloc/): the core and the
 # binding linked with Lua 5.4 (c_tests links only the Lua-free core).
@@ -105,10 +130,10 @@ JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan
+.PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan fuzz
 
 all: build
-build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN) $(PG_STEPS_BIN) $(MY_STEPS_BIN)
+build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(REPLAY_BINS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN) $(PG_STEPS_BIN) $(MY_STEPS_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -153,8 +178,9 @@ $(JIT_MY_MODULE): $(MY_SRC)
 $(BUILD)/c_tests: $(CORE_OBJ) $(TEST_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) -lpthread
 
+# --wrap: the core's own malloc calls go through alloc_fail.c's counting hook.
 $(ALLOC_BIN): $(BUILD)/obj/c/test/alloc/alloc_fail.o $(CORE_OBJ) $(BIND_OBJ)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) $(shell pkg-config --libs lua$(LUA_VERSION)) -lpthread -lm
+	$(CC) $(SAN_FLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $^ $(SQLITE_LIBS) $(shell pkg-config --libs lua$(LUA_VERSION)) -lpthread -lm
 
 $(BUILD)/obj/binding_main/test_main.o: c/test/test_main.c
 	@mkdir -p $(dir $@)
@@ -168,6 +194,52 @@ $(BUILD)/lua$(LUA_VERSION)-asan: spec/support/lua_asan.c
 	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs lua$(LUA_VERSION))
 
 -include $(BUILD)/obj/c/test/alloc/alloc_fail.d $(BTEST_OBJ:.o=.d) $(CORE_OBJ:.o=.d) $(BIND_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(JIT_BIND_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(MY_OBJ:.o=.d)
+
+# The fuzz targets (c/test/fuzz/fuzz_<name>.c, docs/TESTING.md). `make test`
+# replays their seed corpora and crash reproducers: each target built with
+# gcc under ASan + UBSan (always, sanitized run or not) and linked with
+# c/test/fuzz/replay_main.c. `make fuzz` builds the same sources with clang and
+# libFuzzer. The json target needs the binding and Lua; the others the core.
+# Under SANITIZE=1 the replay links the sanitized objects of the build itself.
+ifneq ($(SANITIZE),1)
+$(REPLAY_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(subst $(OPT),-O1,$(CFLAGS_BASE)) $(FUZZ_SAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+endif
+
+$(REPLAY_BUILD)/fuzz/replay_%: $(REPLAY_BUILD)/obj/c/test/fuzz/fuzz_%.o $(REPLAY_BUILD)/obj/c/test/fuzz/replay_main.o \
+  $(REPLAY_CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_SAN) -o $@ $^ $(SQLITE_LIBS) $(if $(filter $*,$(FUZZ_LUA_TARGETS)),$(LUA_LIBS) -lm) -lpthread
+
+# objects a pattern rule alone names are intermediate to make: keep them
+.SECONDARY: $(REPLAY_CORE_OBJ) $(REPLAY_BIND_OBJ) $(FUZZ_CORE_OBJ) $(FUZZ_BIND_OBJ) \
+  $(FUZZ_TARGETS:%=$(REPLAY_BUILD)/obj/c/test/fuzz/fuzz_%.o) $(REPLAY_BUILD)/obj/c/test/fuzz/replay_main.o \
+  $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/obj/c/test/fuzz/fuzz_%.o)
+# the targets that drive the binding through Lua link it too
+$(FUZZ_LUA_TARGETS:%=$(REPLAY_BUILD)/fuzz/replay_%): $(REPLAY_BIND_OBJ)
+$(FUZZ_LUA_TARGETS:%=$(FUZZ_BUILD)/fuzz_%): $(FUZZ_BIND_OBJ)
+
+-include $(FUZZ_TARGETS:%=$(REPLAY_BUILD)/obj/c/test/fuzz/fuzz_%.d) $(REPLAY_BUILD)/obj/c/test/fuzz/replay_main.d
+ifneq ($(SANITIZE),1)
+-include $(REPLAY_CORE_OBJ:.o=.d) $(REPLAY_BIND_OBJ:.o=.d)
+endif
+
+# libFuzzer builds: clang, its own objects (coverage instrumentation).
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/c/test/fuzz/fuzz_%.o $(FUZZ_CORE_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(SQLITE_LIBS) \
+	  $(if $(filter $*,$(FUZZ_LUA_TARGETS)),$(LUA_LIBS) -lm) -lpthread
+
+fuzz:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) clang"
+	@$(MAKE) --no-print-directory $(MODULE) $(FUZZ_BINS)
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" LUA="$(LUA)" \
+	  LUA_PATH_DEV="$(LUA_PATH_DEV)" LUA_CPATH_DEV="$(LUA_CPATH_DEV)" bash c/test/fuzz/run_fuzz.sh
 
 # Debian packages the project needs; installed only when missing (apt-get update
 # runs only then), as root or through sudo.
@@ -189,7 +261,7 @@ deps:
 # counts of every suite into the final "N passed, N failed" line).
 test: deps
 	@$(MAKE) --no-print-directory build
-	@BUILD=$(BUILD) LUA="$(LUA_RUN)" CTESTS="$(CTESTS)" ALLOC_TESTS="$(ALLOC_BIN)" BINDING_TESTS="$(BINDING_TESTS)" VG="$(VG)" RUN_PREFIX="$(RUN_PREFIX)" JIT_MODULE="$(JIT_MODULE)" \
+	@BUILD=$(BUILD) LUA="$(LUA_RUN)" CTESTS="$(CTESTS)" ALLOC_TESTS="$(ALLOC_BIN)" FUZZ_REPLAY="$(REPLAY_BINS)" BINDING_TESTS="$(BINDING_TESTS)" VG="$(VG)" RUN_PREFIX="$(RUN_PREFIX)" JIT_MODULE="$(JIT_MODULE)" \
 	  LUA_PATH_DEV="$(LUA_PATH_DEV)" LUA_CPATH_DEV="$(LUA_CPATH_DEV)" \
 	  bash spec/support/run_tests.sh
 

@@ -5,7 +5,7 @@
 # errors count as failures; pending tests are only reported). Exit status 1
 # on any failure. Environment (set by the Makefile): BUILD, LUA (the
 # interpreter busted runs in: lua5.4, or the sanitized one), CTESTS (empty when
-# there are no C tests), ALLOC_TESTS, BINDING_TESTS, VG, RUN_PREFIX, JIT_MODULE, LUA_PATH_DEV,
+# there are no C tests), ALLOC_TESTS, FUZZ_REPLAY, BINDING_TESTS, VG, RUN_PREFIX, JIT_MODULE, LUA_PATH_DEV,
 # LUA_CPATH_DEV; QS_BACKENDS passes through to the specs.
 # Specs that start a Lua of their own should use $QS_LUA (set below): under
 # SANITIZE=1 only that interpreter can load the sanitized core.so.
@@ -56,6 +56,30 @@ if [ -n "${ALLOC_TESTS:-}" ] && [ -x "$ALLOC_TESTS" ]; then
   rc=$?
   echo "$out" | tail -n 12
   count_c "Failing-allocator tests" $rc "$out"
+fi
+
+# The fuzz targets' seed corpora and crash reproducers (c/test/fuzz/), each
+# target's replay program built under ASan + UBSan whatever the run (not under
+# valgrind: ASan and valgrind do not mix). One test per target.
+if [ -n "${FUZZ_REPLAY:-}" ]; then
+  echo "== fuzz corpora and reproducers replayed under ASan + UBSan"
+  for prog in $FUZZ_REPLAY; do
+    target=${prog##*/replay_}
+    if [ ! -x "$prog" ]; then
+      echo "$prog was not built"
+      failed=$((failed + 1))
+      continue
+    fi
+    out=$(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+      "$prog" "c/test/fuzz/corpus/$target" "c/test/fuzz/regress/$target" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ]; then
+      echo "$out" | grep -v '^replaying ' | grep -v '^[0-9]* passed, [0-9]* failed$'
+    else
+      echo "$out" | tail -n 40
+    fi
+    count_c "Fuzz replay ($target)" $rc "$out"
+  done
 fi
 
 # The compiler and the ORM accelerators through the Lua C API: its own

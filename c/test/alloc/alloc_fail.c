@@ -22,8 +22,13 @@
 int luaopen_quicksilver_core(lua_State *L);
 
 static int limited;        /* whether the budget applies */
+static int core_too;       /* whether the core's and binding's own malloc calls count too */
 static long budget;        /* allocations left before failing */
 static long failures;      /* allocations refused so far */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
 
 static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   (void)ud;
@@ -39,7 +44,31 @@ static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     }
     budget--;
   }
-  return realloc(ptr, nsize);
+  return __real_realloc(ptr, nsize);
+}
+
+/*
+** The C core's and the binding's own allocations: this program is linked
+** with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc (the Makefile), so
+** their calls (objects linked into it; not libc's, SQLite's or Lua's own)
+** come here and share the budget when core_too is set. No source of the
+** core changes for it.
+*/
+static int core_fails(void) {
+  if (!limited || !core_too) return 0;
+  if (budget <= 0) {
+    failures++;
+    return 1;
+  }
+  budget--;
+  return 0;
+}
+
+void *__wrap_malloc(size_t n) { return core_fails() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t size) { return core_fails() ? NULL : __real_calloc(n, size); }
+void *__wrap_realloc(void *p, size_t n) {
+  if (n == 0) return __real_realloc(p, n);
+  return core_fails() ? NULL : __real_realloc(p, n);
 }
 
 static char dbpath[64];
@@ -234,6 +263,231 @@ static int test_execute_error(void) {
                   NULL);
 }
 
+/*
+** The same loop over a state made once: the setup (which loads the Lua
+** modules of quicksilver, too costly to repeat for every N) runs unlimited,
+** then the chunk runs with allocation N failing for N = 0, 1, 2, ... in that
+** state until a run goes through. A Lua state survives a memory error, so
+** what one failed run leaves behind must not break the next: that is part
+** of what is tested. After every run (and a full collection) the Lua check
+** must return true (the engine's pool has every connection back); after
+** lua_close, check() must hold. A failure must be clean: LUA_ERRMEM, a
+** message saying memory ran out, or a qs.exc error object; any other error
+** (an "attempt to index a nil value" in half-built state) fails the case.
+** Prints the number of injection points (allocations of a full run).
+*/
+static const char *const MODULES_SETUP =
+    "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path\n"
+    "package.loaded['quicksilver.core'] = core\n"
+    "qs = require('quicksilver')\n"
+    "compiler = require('quicksilver.sql.compiler')\n"
+    "md = qs.MetaData()\n"
+    "teams = qs.Table('teams', md, qs.Column('id', qs.Integer, {primary_key = true}),"
+    " qs.Column('name', qs.String(30), {nullable = false}))\n"
+    "users = qs.Table('users', md, qs.Column('id', qs.Integer, {primary_key = true}),"
+    " qs.Column('name', qs.String(50), {nullable = false}), qs.Column('age', qs.Integer),"
+    " qs.Column('team_id', qs.Integer, qs.ForeignKey('teams.id')))\n"
+    "things = qs.Table('things', md, qs.Column('id', qs.Integer, {primary_key = true}),"
+    " qs.Column('i', qs.Integer), qs.Column('f', qs.Float), qs.Column('s', qs.String(40)),"
+    " qs.Column('b', qs.LargeBinary), qs.Column('ok', qs.Boolean), qs.Column('n', qs.Numeric(10, 2)),"
+    " qs.Column('at', qs.DateTime), qs.Column('j', qs.JSON))\n";
+
+static int clean_error(lua_State *L, int rc) {
+  if (rc == LUA_ERRMEM) return 1;
+  if (lua_type(L, -1) == LUA_TSTRING) return strstr(lua_tostring(L, -1), "memory") != NULL;
+  /* a qs.exc error object: a table (or userdata) with a message */
+  return lua_type(L, -1) == LUA_TTABLE || lua_type(L, -1) == LUA_TUSERDATA;
+}
+
+static int run_shared(const char *name, const char *setup, const char *chunk, const char *lcheck,
+                      int (*check)(void)) {
+  long n;
+  int ok = 0, memerrs = 0, fail = 0;
+  lua_State *L = new_state(setup);
+  if (L == NULL) return 1;
+  if (luaL_loadstring(L, chunk) != LUA_OK) {
+    fprintf(stderr, "  %s: %s\n", name, lua_tostring(L, -1));
+    lua_close(L);
+    return 1;
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, "alloc_fail.chunk");
+  for (n = 0; n < 1000000 && !fail; n++) {
+    long before = failures;
+    int rc;
+    lua_getfield(L, LUA_REGISTRYINDEX, "alloc_fail.chunk");
+    budget = n;
+    limited = 1;
+    rc = lua_pcall(L, 0, 0, 0);
+    limited = 0;
+    if (rc != LUA_OK) {
+      if (failures == before) {
+        fprintf(stderr, "  %s: budget %ld: %s\n", name, n, luaL_tolstring(L, -1, NULL));
+        fail = 1;
+      } else if (!clean_error(L, rc)) {
+        fprintf(stderr, "  %s: budget %ld: not a clean error: %s\n", name, n, luaL_tolstring(L, -1, NULL));
+        fail = 1;
+      } else {
+        memerrs++;
+      }
+    }
+    lua_settop(L, 0);
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    lua_gc(L, LUA_GCCOLLECT, 0);   /* finalizers of the first pass */
+    if (!fail && lcheck) {
+      if (luaL_dostring(L, lcheck) != LUA_OK || !lua_toboolean(L, -1)) {
+        fprintf(stderr, "  %s: after budget %ld: %s\n", name, n,
+                lua_isstring(L, -1) ? lua_tostring(L, -1) : "the check failed");
+        fail = 1;
+      }
+      lua_settop(L, 0);
+    }
+    if (!fail && rc == LUA_OK && failures == before) {
+      ok = 1;
+      break;
+    }
+  }
+  lua_close(L);
+  if (!fail && check && check() != 0) {
+    fprintf(stderr, "  %s: the check failed after lua_close\n", name);
+    fail = 1;
+  }
+  if (fail) return 1;
+  printf("  %s%s: %ld injection points, %d memory errors\n", name, core_too ? " (with the core's malloc)" : "", n, memerrs);
+  if (!ok || memerrs == 0) {
+    fprintf(stderr, "  %s: %s\n", name, ok ? "no allocation ever failed" : "never ran through");
+    return 1;
+  }
+  return 0;
+}
+
+/* Compile: a select over a join with filters, order and limit, and an insert,
+** in every dialect; statements built anew each run (a statement keeps its
+** compiled form). */
+#define COMPILE_CHUNK_BODY \
+    "local q = qs.select(users.c.id, users.c.name, teams.c.name)" \
+    ":select_from(users:join(teams, users.c.team_id:eq(teams.c.id)))" \
+    ":where(users.c.age:gt(18), teams.c.name:in_({'a', 'b'}))" \
+    ":order_by(users.c.name):limit(10):offset(5)\n" \
+    "local ins = qs.insert(users):values({name = 'x', age = 3})\n" \
+    "for _, d in ipairs({'sqlite', 'postgresql', 'mysql'}) do\n" \
+    "  assert(q:compile({dialect = d}).sql)\n" \
+    "  assert(ins:compile({dialect = d}).sql)\n" \
+    "end\n"
+
+static int test_compile_uncached(void) {
+  return run_shared("compile (structural cache off)", MODULES_SETUP,
+                    "compiler.set_cache_size(0)\n" COMPILE_CHUNK_BODY, NULL, NULL);
+}
+
+static int test_compile_cached(void) {
+  /* the same shapes built twice: misses, then hits binding their own values */
+  return run_shared("compile (structural cache, miss then hit)", MODULES_SETUP,
+                    "compiler.set_cache_size(500) compiler.clear_cache()\n"
+                    "for round = 1, 2 do\n" COMPILE_CHUNK_BODY "end\n"
+                    "assert(compiler.cache_stats().hits >= 1, 'no cache hit')\n",
+                    NULL, NULL);
+}
+
+/* Execute and fetch on SQLite through an engine: an executemany of rows with
+** every value type, a select of them all, a scalar; the engine's pool must
+** have every connection back after each run. */
+static const char *const ENGINE_SETUP_TAIL =
+    "engine = qs.create_engine('sqlite:///' .. path .. '.engine', {pool_size = 2, max_overflow = 1})\n"
+    "md:create_all(engine)\n";
+
+static const char *const EXECUTE_CHUNK =
+    "engine:begin(function(c)\n"
+    "  c:execute(qs.delete(things))\n"
+    "  c:execute(qs.insert(things), {\n"
+    "    {i = 1, f = 1.5, s = 'one', b = '\\0\\1\\2', ok = true, n = 1.25, at = '2024-02-29 23:59:58', j = {a = {1, 2}}},\n"
+    "    {i = -7, f = -0.25, s = 'two', b = '', ok = false, n = 0, at = '1999-12-31 00:00:00', j = {'x', false}},\n"
+    "    {i = qs.null, f = qs.null, s = qs.null, b = qs.null, ok = qs.null, n = qs.null, at = qs.null, j = qs.null},\n"
+    "  })\n"
+    "end)\n"
+    "engine:connect(function(c)\n"
+    "  local rows = c:execute(qs.select(things):order_by(things.c.id)):all()\n"
+    "  assert(#rows == 3, 'three rows')\n"
+    "  assert(rows[1].s == 'one' and rows[2].i == -7)\n"
+    "  assert(c:execute(qs.select(qs.func.count()):select_from(things)):scalar() == 3)\n"
+    "end)\n";
+
+static const char *const ENGINE_CHECK =
+    "local s = engine.pool:status_table()\n"
+    "if s.checked_out ~= 0 then return false, s.checked_out .. ' connection(s) left checked out' end\n"
+    "return true\n";
+
+static int test_execute_fetch(void) {
+  char setup[4096];
+  snprintf(setup, sizeof setup, "%s%s", MODULES_SETUP, ENGINE_SETUP_TAIL);
+  return run_shared("engine execute, executemany and fetch (SQLite)", setup, EXECUTE_CHUNK,
+                    ENGINE_CHECK, NULL);
+}
+
+/* The C pool: checkout to overflow, checkin, invalidate (discard), through the
+** binding's pool object with a pool this program holds too. */
+static qs_pool *held_overflow;
+
+static int make_held_overflow(void) {
+  const char *keys[] = {"database"};
+  const char *vals[] = {dbpath};
+  qs_pool_conf conf;
+  qs_error err;
+  memset(&err, 0, sizeof err);
+  qs_pool_conf_defaults(&conf);
+  conf.size = 2;
+  conf.overflow = 1;
+  conf.timeout = 0;
+  held_overflow = qs_pool_shared("alloc-fail-overflow", &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
+  qs_error_clear(&err);
+  return held_overflow == NULL;
+}
+
+static int overflow_pool_whole(void) {
+  qs_pool_status_t st;
+  qs_pool_status(held_overflow, &st);
+  if (st.checked_out != 0 || st.waiting != 0 || st.open > 3) {
+    fprintf(stderr, "  %d checked out, %d waiting, %d open (size 2 + overflow 1)\n", st.checked_out,
+            st.waiting, st.open);
+    return 1;
+  }
+  return 0;
+}
+
+static int test_pool_overflow(void) {
+  return run_shared("pool checkout/checkin/invalidate/overflow",
+                    "pool = assert(core.pool_shared('alloc-fail-overflow', 'sqlite', {database = path},"
+                    " {size = 2, overflow = 1, timeout = 0}))",
+                    "local a = assert(pool:checkout())\n"
+                    "local b = assert(pool:checkout())\n"
+                    "local c = assert(pool:checkout())\n"            /* the overflow one */
+                    "local none, err = pool:checkout(0)\n"
+                    "assert(none == nil and err)\n"
+                    "assert(c:execute('SELECT 1')):fetch()\n"
+                    "pool:discard(c)\n"                                /* invalidated */
+                    "b:invalidate()\n"
+                    "b:close() c:close() a:close()\n"
+                    "local d = assert(pool:checkout())\n"
+                    "assert(d:execute('SELECT 2')):fetch()\n"
+                    "d:close()\n"
+                    "local st = pool:status()\n"
+                    "assert(st.checked_out == 0, 'checked out after the run')\n",
+                    "return pool:status().checked_out == 0",
+                    overflow_pool_whole);
+}
+
+/* The same paths with the core's and the binding's malloc calls failing too. */
+static int with_core(int (*test)(void)) {
+  int rc;
+  core_too = 1;
+  rc = test();
+  core_too = 0;
+  return rc;
+}
+static int test_compile_uncached_core(void) { return with_core(test_compile_uncached); }
+static int test_compile_cached_core(void) { return with_core(test_compile_cached); }
+static int test_execute_fetch_core(void) { return with_core(test_execute_fetch); }
+static int test_pool_overflow_core(void) { return with_core(test_pool_overflow); }
+
 int main(void) {
   static const test_entry tests[] = {
       {"alloc_fail_checkout", test_checkout},
@@ -243,16 +497,30 @@ int main(void) {
       {"alloc_fail_connect", test_connect},
       {"alloc_fail_connect_error", test_connect_error},
       {"alloc_fail_execute_error", test_execute_error},
+      {"alloc_fail_compile_uncached", test_compile_uncached},
+      {"alloc_fail_compile_cached", test_compile_cached},
+      {"alloc_fail_execute_fetch", test_execute_fetch},
+      {"alloc_fail_pool_overflow", test_pool_overflow},
+      {"alloc_fail_core_compile_uncached", test_compile_uncached_core},
+      {"alloc_fail_core_compile_cached", test_compile_cached_core},
+      {"alloc_fail_core_execute_fetch", test_execute_fetch_core},
+      {"alloc_fail_core_pool_overflow", test_pool_overflow_core},
   };
   test_tally tally = {0, 0};
   snprintf(dbpath, sizeof dbpath, "/tmp/qs_alloc_fail_%d.db", (int)getpid());
-  if (make_held() != 0) {
+  if (make_held() != 0 || make_held_overflow() != 0) {
     printf("FAIL c/alloc_fail (no pool)\n");
     tally.failed++;
     return test_summary(&tally);
   }
   test_run_list(tests, sizeof tests / sizeof tests[0], NULL, &tally);
   qs_pool_release(held);
+  qs_pool_release(held_overflow);
   remove(dbpath);
+  {
+    char engine_db[80];
+    snprintf(engine_db, sizeof engine_db, "%s.engine", dbpath);
+    remove(engine_db);
+  }
   return test_summary(&tally);
 }
