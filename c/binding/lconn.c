@@ -439,6 +439,19 @@ static qs_value *scratch(lua_State *L, lconn *lc, int n) {
   return lc->scratch;
 }
 
+/* After the Lua converters of a statement's parameters ran: they may have
+** closed this connection (or given it back to its pool), or left an
+** operation of their own waiting on it; then the statement cannot go on,
+** and says why rather than running on a connection that is gone. */
+static void check_after_converters(lua_State *L, lconn *lc) {
+  if (lc->c == NULL || !qs_conn_is_open(lc->c))
+    qsB_raise(L, QS_CLOSED, "this Connection was closed by a parameter converter while the "
+              "statement's parameters were being converted");
+  if (lc->pending != P_NONE)
+    qsB_raise(L, QS_MISUSE, "a parameter converter left an operation waiting on this Connection "
+              "while the statement's parameters were being converted");
+}
+
 /* err is always a boxed error (qsB_errbox): a Lua error raised while its
 ** object is made leaves the message to the box's __gc. */
 static int fail_err(lua_State *L, qs_error *err) {
@@ -529,11 +542,24 @@ static int conn_execute(lua_State *L) {
     pidx = lua_gettop(L);
   }
   if (pidx) {
-    scratch(L, lc, bs.keys ? bs.nkeys : qsB_positional_size(L, pidx, QSB_MAX_PARAMS,
-                                                              "the positional parameters"));
-    n = qsB_read_params(L, lc->scratch, pidx, &bs, 0, err);
-    if (n < 0) return fail_err(L, err);
-    anchor = lua_gettop(L);   /* qsB_read_params' anchor list (or nil) */
+    int size = bs.keys ? bs.nkeys : qsB_positional_size(L, pidx, QSB_MAX_PARAMS,
+                                                         "the positional parameters");
+    if (bs.procs) {
+      /* Lua converters may run SQL on this connection (which reuses the
+      ** scratch array) or close it (which frees it): the values are read
+      ** into an array of this call's own, and copied once no Lua runs */
+      qs_value *own = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)(size > 0 ? size : 1), 0);
+      n = qsB_read_params(L, own, pidx, &bs, 0, err);
+      if (n < 0) return fail_err(L, err);
+      anchor = lua_gettop(L);   /* the anchor list; own stays below it */
+      check_after_converters(L, lc);
+      memcpy(scratch(L, lc, n), own, sizeof(qs_value) * (size_t)n);
+    } else {
+      scratch(L, lc, size);
+      n = qsB_read_params(L, lc->scratch, pidx, &bs, 0, err);
+      if (n < 0) return fail_err(L, err);
+      anchor = lua_gettop(L);   /* qsB_read_params' anchor list (or nil) */
+    }
   }
   lc->nvals = n;
   lc->stage = 0;
@@ -626,6 +652,7 @@ static int conn_executemany(lua_State *L) {
     lua_rawseti(L, anchors, i);   /* the set's converted values stay alive */
     lua_pop(L, 1);
   }
+  if (bs.procs) check_after_converters(L, lc);
   lua_setfield(L, pending, "anchors");
   lua_pushvalue(L, 3);
   lua_setfield(L, pending, "sets");

@@ -11,6 +11,7 @@
 */
 #include "lbinding.h"
 
+#include <stdio.h>
 #include <string.h>
 
 enum { CUR_CLOSED = 0, CUR_ROW = 1, CUR_DONE = 2 };
@@ -22,10 +23,25 @@ typedef struct lcursor {
   int readonly;
   int64_t rowcount;    /* rows changed; -1 for a statement that writes nothing */
   int64_t lastrowid;
+  int busy;            /* a result converter of this cursor is running */
 } lcursor;
 
 static lcursor *check_cursor(lua_State *L, int idx) {
   return (lcursor *)luaL_checkudata(L, idx, QSB_CURSOR_MT);
+}
+
+/* A cursor that may be fetched from or closed now: not while one of its
+** result converters runs (the row being read would change or be freed
+** under the fetch that called it). */
+static lcursor *idle_cursor(lua_State *L, int idx, const char *what) {
+  lcursor *cur = check_cursor(L, idx);
+  if (cur->busy) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "this Cursor is in the middle of converting a row: a result "
+             "converter may not %s it", what);
+    qsB_raise(L, QS_MISUSE, msg);
+  }
+  return cur;
 }
 
 static void cursor_release(lcursor *cur) {
@@ -153,7 +169,7 @@ qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx) {
 ** from a finished cursor returns an empty list; from a closed one raises.
 */
 static int cursor_fetch(lua_State *L) {
-  lcursor *cur = check_cursor(L, 1);
+  lcursor *cur = idle_cursor(L, 1, "fetch from");
   lua_Integer max = luaL_optinteger(L, 2, -1);
   int count = 0, km, mt, list, procs;
   int codebuf[64];
@@ -191,7 +207,7 @@ static int cursor_fetch(lua_State *L) {
   }
   while (cur->state == CUR_ROW && (max < 0 || count < max)) {
     int rc;
-    qsB_pushrow(L, cur->st, cur->ncols, km, mt, procs, codes);
+    qsB_pushrow(L, cur->st, cur->ncols, km, mt, procs, codes, &cur->busy);
     lua_rawseti(L, list, ++count);
     rc = qs_stmt_step(cur->st);
     if (rc == QS_DONE) cursor_finish(cur);
@@ -259,6 +275,12 @@ static int cursor_gc(lua_State *L) {
   return 0;
 }
 
+/* cur:close() (and __close): as __gc, refused while a converter runs. */
+static int cursor_close(lua_State *L) {
+  idle_cursor(L, 1, "close");
+  return cursor_gc(L);
+}
+
 static int cursor_tostring(lua_State *L) {
   lcursor *cur = check_cursor(L, 1);
   static const char *const names[] = {"closed", "open", "done"};
@@ -274,13 +296,13 @@ static const luaL_Reg cursor_methods[] = {
   {"rowcount", cursor_rowcount},
   {"lastrowid", cursor_lastrowid},
   {"done", cursor_done},
-  {"close", cursor_gc},
+  {"close", cursor_close},
   {NULL, NULL},
 };
 
 static const luaL_Reg cursor_meta[] = {
   {"__gc", cursor_gc},
-  {"__close", cursor_gc},
+  {"__close", cursor_close},
   {"__tostring", cursor_tostring},
   {NULL, NULL},
 };

@@ -110,7 +110,8 @@ static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v)
 static int positional_count(lua_State *L, int pidx, int max, int *out) {
   int bad = 0;
   lua_Integer n;
-  lua_getfield(L, pidx, "n");
+  lua_pushliteral(L, "n");   /* raw: no __index of the caller's runs mid-read */
+  lua_rawget(L, pidx);
   if (lua_isnil(L, -1)) {
     n = (lua_Integer)lua_rawlen(L, pidx);
   } else if (lua_type(L, -1) == LUA_TNUMBER) {

@@ -88,8 +88,23 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
   qsB_pushvalue(L, v);
 }
 
+/* A Lua converter of the row: run protected with the cursor marked busy
+** (fetch and close refuse re-entry), so an error it raises clears the
+** mark before going on up; afterwards the statement must still be
+** attached (the connection may have been closed or given back). */
+static void call_converter(lua_State *L, qs_stmt *s, int *busy) {
+  int rc;
+  *busy = 1;
+  rc = lua_pcall(L, 1, 1, 0);
+  *busy = 0;
+  if (rc != 0) lua_error(L);   /* the cursor owns the statement: raising is safe */
+  if (qs_stmt_conn(s) == NULL)
+    qsB_raise(L, QS_CLOSED, "this cursor's connection was closed or returned to its pool by a "
+              "result converter while a row was being converted");
+}
+
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
-                 const int *codes) {
+                 const int *codes, int *busy) {
   lrow *r = (lrow *)qsL_newuserdatauv(L, sizeof(lrow), ncols + 1);
   int i;
   qs_value v;
@@ -116,8 +131,8 @@ void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int pr
       qsL_rawgeti(L, procs, i + 1);
     }
     if (code == QSR_FUNCTION) {
-      qsB_pushvalue(L, &v);
-      lua_call(L, 1, 1);   /* the cursor owns the statement: raising is safe */
+      qsB_pushvalue(L, &v);   /* a copy: nothing of the statement is held across the call */
+      call_converter(L, s, busy);
     } else if (code > 0) {
       push_converted(L, &v, code);
     } else {

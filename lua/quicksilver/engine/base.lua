@@ -323,8 +323,37 @@ end
 --- Rolls back what is open and gives the driver connection back to the pool.
 --- Streaming results (stream_results, yield_per) not read to their end are
 --- closed: reading one raises ResourceClosedError. Idempotent.
+-- A Connection whose statement is running user Lua from C (a parameter or
+-- result converter) is not closed or invalidated under it: the driver
+-- connection would go back to the pool while C goes on with it.
+local function refuse_if_busy(self, what)
+  if (self._busy or 0) > 0 then
+    exc.raise(exc.InvalidRequestError, format("this Connection is in the middle of converting "
+      .. "a statement's parameters or rows; a converter may not %s it", what), nil, 3)
+  end
+end
+
+-- fn(...) with the Connection marked busy (refuse_if_busy); an error
+-- clears the mark and goes on up as it was.
+local function busy_call(self, fn, a, b, c, d, e, f, g, h)
+  local was = self._busy or 0
+  self._busy = was + 1
+  local ok, r1, r2 = pcall(fn, a, b, c, d, e, f, g, h)
+  self._busy = was
+  if not ok then error(r1, 0) end
+  return r1, r2
+end
+
+local function run_cursor(cconn, many, sql, params, keys, values, checks, procs)
+  if many then return drive(cconn, cconn:executemany(sql, params, keys, values, checks, procs)) end
+  return drive(cconn, cconn:execute(sql, params, keys, values, checks, procs))
+end
+
+local function fetch_all(cur) return cur:fetch() end
+
 function Connection:close()
   if self.closed then return end
+  refuse_if_busy(self, "close")
   self.closed = true
   end_streams(self, "its Connection was closed")
   local rec = self._rec
@@ -368,6 +397,7 @@ end
 --- A transaction in progress must be rolled back; then a new one is used.
 function Connection:invalidate(err)
   if self.closed or not self._rec then return end
+  refuse_if_busy(self, "invalidate")
   end_streams(self, "its Connection was invalidated")
   local rec = self._rec
   self.engine.pool:invalidate(rec, err)
@@ -459,7 +489,7 @@ end
 local CursorSource = util.class("CursorSource")
 
 function CursorSource:fetch(n)
-  local rows, err = self.cur:fetch(n)
+  local rows, err = busy_call(self.conn, self.cur.fetch, self.cur, n)
   if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false, self.compiled) end
   return rows
 end
@@ -518,11 +548,12 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     keys, values, checks, procs = compiled.keys, compiled.values, compiled.checks, compiled.procs
     if params == nil then params = EMPTY end
   end
-  if many then
-    cur, err = drive(cconn, cconn:executemany(sql, params, keys, values, checks, procs))
-  else
-    cur, err = drive(cconn, cconn:execute(sql, params, keys, values, checks, procs))
+  if self._cconn ~= cconn then
+    -- a before_cursor_execute listener closed or invalidated this Connection
+    exc.raise(exc.ResourceClosedError, "this Connection was closed or invalidated by a "
+      .. "before_cursor_execute listener; the statement was not run", nil, 2)
   end
+  cur, err = busy_call(self, run_cursor, cconn, many, sql, params, keys, values, checks, procs)
   if not cur then self:_raise_dbapi(err, sql, params, many, compiled) end
   if has(self, "after_cursor_execute") then
     fire(self, "after_cursor_execute", self, sql, params, many, cur)
@@ -562,7 +593,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     streams[r] = true
     return r
   end
-  local rows, ferr = cur:fetch()
+  local rows, ferr = busy_call(self, fetch_all, cur)
   if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
   return Result.new({keys = colkeys, rows = rows, returns_rows = true,
     rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
