@@ -670,7 +670,7 @@ local function param_runs(params)
       for i = a, b do rows[#rows + 1] = params[i] end
       rows.n = b - a + 1
     end
-    runs[r] = {keys = util.keyset(params[a]), rows = rows, n = b - a + 1}
+    runs[r] = {keys = util.keyset(params[a]), rows = rows, n = b - a + 1, first = a}
   end
   return runs
 end
@@ -678,15 +678,28 @@ end
 -- One executemany per run (the driver steps the prepared statement through
 -- the run's rows); the rowcounts summed.
 local function execute_runs(self, stmt, runs, eopts, fill)
-  local total = 0
-  for _, g in ipairs(runs) do
+  local total, plan = 0, {}
+  for i, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, self.dialect.name, g.keys)
     local rows = g.rows
     if #compiled.fn_defaults > 0 then
       rows = fill(rows, g.n, compiled)
       rows.n = g.n
     end
-    local r = self:_cursor_execute(compiled.sql, rows, compiled, true, eopts)
+    plan[i] = {compiled = compiled, rows = rows, base = g.first - 1}
+  end
+  if #plan > 1 then
+    -- several statements: every set converted and checked before the first
+    -- is sent (one executemany checks its own sets before it sends any)
+    for _, p in ipairs(plan) do
+      local conv = insertmany.convert(p.rows, p.rows.n or #p.rows, p.compiled, p.base)
+      conv.n = p.rows.n or #p.rows
+      p.rows, p.compiled = conv, util.copy(p.compiled)
+      p.compiled.procs = nil
+    end
+  end
+  for _, p in ipairs(plan) do
+    local r = self:_cursor_execute(p.compiled.sql, p.rows, p.compiled, true, eopts)
     total = total + r.rowcount
   end
   return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
