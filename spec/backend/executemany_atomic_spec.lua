@@ -1,0 +1,84 @@
+-- An executemany that goes as several statements (multi-row INSERT batches
+-- on a server, runs of parameter sets with other keys everywhere) checks
+-- and converts every set before the first statement is sent (issue 21,
+-- item 7): a bad value in a late set once left the earlier batches written
+-- (2,000 of 5,000 rows committed by a caller that caught the error), and
+-- the message named a position ('2000') instead of the set and column.
+local qs = require("quicksilver")
+local helpers = require("spec.helpers")
+local raises = helpers.assert_raises_kind
+
+describe("an executemany with a bad value late on " .. helpers.backend, function()
+  local engine, md, t
+
+  before_each(function()
+    engine = helpers.backend_engine()
+    md = qs.MetaData()
+    t = qs.Table("emany", md, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("name", qs.String(20)), qs.Column("x", qs.Integer))
+    md:create_all(engine)
+  end)
+
+  after_each(function()
+    md:drop_all(engine)
+    engine:dispose()
+    helpers.cleanup()
+  end)
+
+  local function count(conn)
+    return conn:execute(qs.select(qs.func.count()):select_from(t)):scalar()
+  end
+
+  it("writes nothing of the call, names the set and the column, and the transaction goes on", function()
+    engine:connect(function(conn)
+      local rows = {}
+      for i = 1, 5000 do rows[i] = {name = "n" .. i, x = i} end
+      rows[3000].x = "3000"
+      local err = raises(qs.exc.ArgumentError, conn.execute, conn, qs.insert(t), rows)
+      assert.matches("column 'x'", err.message, 1, true)
+      assert.matches("parameter group 3000", err.message, 1, true)
+      -- the caller catches and commits: nothing of the failed call is there
+      conn:execute(qs.insert(t), {name = "after", x = 1})
+      conn:commit()
+      assert.equal(1, count(conn))
+    end)
+  end)
+
+  it("numbers the set in the caller's list across runs of other keys", function()
+    engine:connect(function(conn)
+      local rows = {{name = "a", x = 1}, {name = "b"}, {name = "c"}, {name = "d", x = {}}}
+      local err = raises(qs.exc.ArgumentError, conn.execute, conn, qs.insert(t), rows)
+      assert.matches("'x'", err.message, 1, true)
+      assert.matches("parameter group 4", err.message, 1, true)
+      conn:commit()
+      assert.equal(0, count(conn))
+    end)
+  end)
+
+  it("runs each converter once per value, before anything is sent", function()
+    local calls = 0
+    local Up = qs.TypeDecorator(qs.String(20), {process_bind_param = function(v)
+      calls = calls + 1
+      if v == "boom" then error("converter refused " .. v, 0) end
+      return v:upper()
+    end})
+    local md2 = qs.MetaData()
+    local u = qs.Table("emany_up", md2, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("v", Up))
+    md2:create_all(engine)
+    engine:connect(function(conn)
+      local rows = {}
+      for i = 1, 2500 do rows[i] = {v = "v" .. i} end
+      conn:execute(qs.insert(u), rows)
+      assert.equal(2500, calls)
+      assert.equal("V17", conn:execute(qs.select(u.c.v):where(u.c.id:eq(17))):scalar())
+      rows[2400] = {v = "boom"}
+      local ok, err = pcall(conn.execute, conn, qs.insert(u), rows)
+      assert.is_false(ok)
+      assert.matches("converter refused boom", tostring(err), 1, true)
+      conn:commit()
+      assert.equal(2500, conn:execute(qs.select(qs.func.count()):select_from(u)):scalar())
+    end)
+    md2:drop_all(engine)
+  end)
+end)
