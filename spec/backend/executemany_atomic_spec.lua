@@ -55,6 +55,26 @@ describe("an executemany with a bad value late on " .. helpers.backend, function
     end)
   end)
 
+  it("with RETURNING: writes nothing of the call and names the set and the column", function()
+    engine:connect(function(conn)
+      local rows = {}
+      for i = 1, 2500 do rows[i] = {name = "n" .. i, x = i} end
+      rows[2400].x = true
+      local stmt = qs.insert(t):returning(t.c.id, t.c.name)
+      local err = raises(qs.exc.ArgumentError, conn.execute, conn, stmt, rows)
+      assert.matches("column 'x'", err.message, 1, true)
+      assert.matches("parameter group 2400", err.message, 1, true)
+      conn:commit()
+      assert.equal(0, count(conn))
+      -- and without the bad value every row comes back, in order
+      rows[2400].x = 2400
+      local got = conn:execute(stmt, rows):all()
+      assert.equal(2500, #got)
+      assert.equal("n2400", got[2400].name)
+      conn:commit()
+    end)
+  end)
+
   it("runs each converter once per value, before anything is sent", function()
     local calls = 0
     local Up = qs.TypeDecorator(qs.String(20), {process_bind_param = function(v)
@@ -78,6 +98,21 @@ describe("an executemany with a bad value late on " .. helpers.backend, function
       assert.matches("converter refused boom", tostring(err), 1, true)
       conn:commit()
       assert.equal(2500, conn:execute(qs.select(qs.func.count()):select_from(u)):scalar())
+      -- the same with RETURNING
+      calls = 0
+      local fresh = {}
+      for i = 1, 2500 do fresh[i] = {id = 10000 + i, v = "w" .. i} end
+      local got = conn:execute(qs.insert(u):returning(u.c.id, u.c.v), fresh):all()
+      assert.equal(2500, calls)
+      assert.equal(2500, #got)
+      assert.equal(10017, got[17].id)
+      fresh = {}
+      for i = 1, 2500 do fresh[i] = {id = 20000 + i, v = i == 2000 and "boom" or "u"} end
+      ok, err = pcall(conn.execute, conn, qs.insert(u):returning(u.c.id), fresh)
+      assert.is_false(ok)
+      assert.matches("converter refused boom", tostring(err), 1, true)
+      conn:commit()
+      assert.equal(5000, conn:execute(qs.select(qs.func.count()):select_from(u)):scalar())
     end)
     md2:drop_all(engine)
   end)

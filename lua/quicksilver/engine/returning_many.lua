@@ -125,10 +125,11 @@ end
 -- The ordered multi-row INSERT (SQLAlchemy's form, for a database that
 -- hands out new keys in no promised order): rows first..last of rows
 -- through the typed one-row INSERT tc of ncol values.
-local function ordered_insert(conn, tc, ncol, rows, first, last, eopts)
+local function ordered_insert(conn, tc, ncol, rows, first, last, eopts, converted)
   local head, group, tail = compiler.values_group(tc.sql)
   if not head then return nil end
   local keys, values, checks, procs = tc.keys, tc.values, tc.checks, tc.procs
+  if converted then procs = nil end   -- the rows went through the converters (insertmany.convert)
   local nk = #keys
   local parts, params, xchecks, xprocs = {}, {}, {}, {}
   local nrows = last - first + 1
@@ -151,8 +152,12 @@ local function ordered_insert(conn, tc, ncol, rows, first, last, eopts)
   return conn:_cursor_execute(sql, params, x, false, eopts)
 end
 
-local function run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
+local function run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts, converted)
   local total, keys = 0, nil
+  if converted then
+    compiled = util.copy(compiled)
+    compiled.procs = nil   -- the rows went through the converters (insertmany.convert)
+  end
   for i = first, last do
     local r = conn:_cursor_execute(compiled.sql, rows[i], compiled, false, eopts)
     keys = keys or r:keys()
@@ -172,7 +177,10 @@ function M.execute(conn, stmt, runs, eopts, fill)
   local dialect = conn.dialect
   local dname = dialect.name
   local out, total, keys = {}, 0, nil
-  for _, g in ipairs(runs) do
+  -- first what each run sends, so every set is converted and checked before
+  -- the first statement when the call sends more than one
+  local plan, statements = {}, 0
+  for i, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, dname, g.keys)
     local rows = g.rows
     local rkeys = g.keys
@@ -188,23 +196,42 @@ function M.execute(conn, stmt, runs, eopts, fill)
       local ok, c, nc = pcall(cast_compiled, with_sentinels(stmt, scols), dname, rkeys)
       if ok then tc, ncol = c, nc else kind = nil end
     end
+    local p = {g = g, compiled = compiled, rows = rows, kind = kind, scols = scols, tc = tc,
+      ncol = ncol, base = (g.first or 1) - 1}
     if g.n == 1 or not kind then
-      local t, k = run_rows_at_a_time(conn, compiled, rows, 1, g.n, out, eopts)
+      p.bind = compiled
+      statements = statements + g.n
+    else
+      p.xstmt, p.pos = with_sentinels(stmt, scols)
+      p.xc = compiler.compile_dml(p.xstmt, dname, rkeys)
+      -- bind parameters per row: the placeholders of the one-row statement sent
+      p.per = insertmany.rows_per_statement(dialect.caps, #(tc or p.xc).keys,
+        dialect.caps.insertmanyvalues_page_size or RETURNING_PAGE_SIZE)
+      p.bind = tc or p.xc
+      statements = statements + math.ceil(g.n / p.per)
+    end
+    plan[i] = p
+  end
+  if statements > 1 then
+    for _, p in ipairs(plan) do p.conv = insertmany.convert(p.rows, p.g.n, p.bind, p.base) end
+  end
+  for _, p in ipairs(plan) do
+    local g, compiled, rows, kind, scols, tc, ncol = p.g, p.compiled, p.rows, p.kind, p.scols, p.tc, p.ncol
+    local conv = p.conv
+    if g.n == 1 or not kind then
+      local t, k = run_rows_at_a_time(conn, compiled, conv or rows, 1, g.n, out, eopts, conv ~= nil)
       total, keys = total + t, keys or k
     else
-      local xstmt, pos = with_sentinels(stmt, scols)
-      local xc = compiler.compile_dml(xstmt, dname, rkeys)
+      local xc, pos = p.xc, p.pos
       local nret = #statement.returning(stmt)
-      -- bind parameters per row: the placeholders of the one-row statement sent
-      local per = insertmany.rows_per_statement(dialect.caps, #(tc or xc).keys,
-        dialect.caps.insertmanyvalues_page_size or RETURNING_PAGE_SIZE)
+      local per = p.per
       for first = 1, g.n, per do
         local last = math.min(first + per - 1, g.n)
         local r
         if tc then
-          r = ordered_insert(conn, tc, ncol, rows, first, last, eopts)
+          r = ordered_insert(conn, tc, ncol, conv or rows, first, last, eopts, conv ~= nil)
         else
-          r = insertmany.expanded(conn, xc, rows, first, last, eopts)
+          r = insertmany.expanded(conn, xc, conv or rows, first, last, eopts, conv ~= nil)
         end
         if r == nil then
           local t, k = run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
