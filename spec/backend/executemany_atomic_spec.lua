@@ -15,7 +15,7 @@ describe("an executemany with a bad value late on " .. helpers.backend, function
     engine = helpers.backend_engine()
     md = qs.MetaData()
     t = qs.Table("emany", md, qs.Column("id", qs.Integer, {primary_key = true}),
-      qs.Column("name", qs.String(20)), qs.Column("x", qs.Integer))
+      qs.Column("name", qs.String(20), {unique = true}), qs.Column("x", qs.Integer))
     md:create_all(engine)
   end)
 
@@ -75,6 +75,34 @@ describe("an executemany with a bad value late on " .. helpers.backend, function
     end)
   end)
 
+  it("undoes the statements already sent when the server refuses a later one", function()
+    -- two runs of keys (two statements everywhere; more in batches on a
+    -- server), a duplicate name late in the second: the call runs in a
+    -- savepoint of its own, so nothing of it stays and the transaction goes on
+    engine:connect(function(conn)
+      conn:execute(qs.insert(t), {name = "before", x = 0})
+      local rows = {}
+      for i = 1, 2500 do rows[i] = {name = "n" .. i, x = i <= 1200 and i or nil} end
+      rows[2300].name = "n5"
+      local err = raises(qs.exc.IntegrityError, conn.execute, conn, qs.insert(t), rows)
+      assert.is_truthy(err)
+      assert.is_true(conn:in_transaction())
+      conn:execute(qs.insert(t), {name = "after", x = 1})
+      conn:commit()
+      assert.equal(2, count(conn))
+      -- with RETURNING too
+      rows[2300].name = "before"
+      raises(qs.exc.IntegrityError, conn.execute, conn, qs.insert(t):returning(t.c.id), rows)
+      conn:commit()
+      assert.equal(2, count(conn))
+      -- and without the duplicate everything is written, in one savepoint
+      rows[2300].name = "n2300"
+      assert.equal(2500, #conn:execute(qs.insert(t):returning(t.c.id), rows):all())
+      conn:commit()
+      assert.equal(2502, count(conn))
+    end)
+  end)
+
   it("runs each converter once per value, before anything is sent", function()
     local calls = 0
     local Up = qs.TypeDecorator(qs.String(20), {process_bind_param = function(v)
@@ -113,6 +141,14 @@ describe("an executemany with a bad value late on " .. helpers.backend, function
       assert.matches("converter refused boom", tostring(err), 1, true)
       conn:commit()
       assert.equal(5000, conn:execute(qs.select(qs.func.count()):select_from(u)):scalar())
+      -- runs of other keys (a set without v): converted once each too
+      calls = 0
+      fresh = {}
+      for i = 1, 1500 do fresh[i] = {id = 30000 + i, v = i ~= 700 and ("r" .. i) or nil} end
+      conn:execute(qs.insert(u), fresh)
+      assert.equal(1499, calls)
+      assert.equal("R701", conn:execute(qs.select(u.c.v):where(u.c.id:eq(30701))):scalar())
+      conn:commit()
     end)
     md2:drop_all(engine)
   end)

@@ -238,6 +238,39 @@ function Connection:begin_nested(fn)
     self)
 end
 
+-- fn() inside a SAVEPOINT of its own, for one call that sends several
+-- statements (an executemany in multi-row INSERT batches, or in runs of
+-- sets with other keys): when the server refuses a later statement, what
+-- the earlier ones wrote is rolled back to the savepoint and the error
+-- raised, so nothing of the call stays and the transaction goes on (on
+-- PostgreSQL no longer aborted). Every value was checked before the first
+-- statement (insertmany.convert); this is for what only the server finds
+-- (a constraint). Not under AUTOCOMMIT, where each statement commits
+-- alone. Internal: no savepoint events, nothing on the nesting stack.
+function Connection:_atomic(fn)
+  if self._autocommit then return fn() end
+  if not self._txn then self:_begin_root() end
+  local cconn = self._cconn
+  self._sp_counter = self._sp_counter + 1
+  local name = "qs_many_" .. self._sp_counter
+  if self.engine.echo then log(self, "SAVEPOINT " .. name) end
+  local ok, err = drive(cconn, cconn:savepoint(name))
+  if not ok then error(err, 0) end
+  local fok, r = pcall(fn)
+  if fok then
+    if self.engine.echo then log(self, "RELEASE SAVEPOINT " .. name) end
+    ok, err = drive(cconn, cconn:release(name))
+    if not ok then error(err, 0) end
+    return r
+  end
+  -- the connection may be gone (invalidated on a disconnect): nothing to undo then
+  if self._cconn == cconn and not cconn:closed() and self._txn then
+    if self.engine.echo then log(self, "ROLLBACK TO SAVEPOINT " .. name) end
+    if pcall(drive, cconn, cconn:rollback_to(name)) then pcall(drive, cconn, cconn:release(name)) end
+  end
+  error(r, 0)
+end
+
 local function deactivate_nested(self, down_to)
   local sp = self._nested
   while sp and sp ~= down_to do
@@ -694,14 +727,16 @@ local function execute_runs(self, stmt, runs, eopts, fill)
     for _, p in ipairs(plan) do
       local conv = insertmany.convert(p.rows, p.rows.n or #p.rows, p.compiled, p.base)
       conv.n = p.rows.n or #p.rows
-      p.rows, p.compiled = conv, util.copy(p.compiled)
-      p.compiled.procs = nil
+      p.rows, p.compiled = conv, insertmany.without_procs(p.compiled)
     end
   end
-  for _, p in ipairs(plan) do
-    local r = self:_cursor_execute(p.compiled.sql, p.rows, p.compiled, true, eopts)
-    total = total + r.rowcount
+  local function send()
+    for _, p in ipairs(plan) do
+      local r = self:_cursor_execute(p.compiled.sql, p.rows, p.compiled, true, eopts)
+      total = total + r.rowcount
+    end
   end
+  if #plan > 1 then self:_atomic(send) else send() end
   return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
 end
 

@@ -98,6 +98,16 @@ function M.convert(rows, n, compiled, base)
   return out
 end
 
+--- The compiled statement as it sends sets M.convert made: the same but
+--- without its converters (a view: compiled forms share fields through
+--- their metatables, which a copy would lose).
+---@return table
+function M.without_procs(compiled)
+  return setmetatable({}, {__index = function(_, k)
+    if k ~= "procs" then return compiled[k] end
+  end})
+end
+
 -- rows[first..last] as one statement: the expanded one-row INSERT, else a
 -- multi-row values() statement built and compiled for them (from the
 -- caller's rows: raw, as values() converts them itself).
@@ -139,12 +149,16 @@ function M.execute(conn, stmt, runs, eopts, fill)
   if statements > 1 then
     for _, p in ipairs(plan) do p.conv = M.convert(p.rows, p.n, p.compiled, p.base) end
   end
-  for _, p in ipairs(plan) do
-    for first = 1, p.n, p.per do
-      total = total + run_batch(conn, stmt, p.compiled, p.rows, first, min(first + p.per - 1, p.n),
-        eopts, p.conv)
+  local function send()
+    for _, p in ipairs(plan) do
+      for first = 1, p.n, p.per do
+        total = total + run_batch(conn, stmt, p.compiled, p.rows, first, min(first + p.per - 1, p.n),
+          eopts, p.conv)
+      end
     end
   end
+  -- several statements: all or nothing (a savepoint: Connection:_atomic)
+  if statements > 1 then conn:_atomic(send) else send() end
   return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
 end
 
