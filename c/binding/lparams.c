@@ -295,7 +295,7 @@ int qsB_positional_size(lua_State *L, int pidx, int max, const char *what) {
 }
 
 /*
-** core.convert_sets(sets, n, keys, values, checks, procs, base?) -> converted | nil, err
+** core.convert_sets(sets, n, keys, values, checks, procs, base?) -> converted | true | nil, err
 ** Every parameter set of an executemany that goes as several statements
 ** (multi-row INSERT batches, runs of sets with other keys) converted and
 ** checked before the first statement is sent, so a bad value in set 50,000
@@ -304,12 +304,13 @@ int qsB_positional_size(lua_State *L, int pidx, int max, const char *what) {
 ** applied (their nil is NULL), in the form the checks take (run them again:
 ** they convert nothing twice); send it without the converters. The error
 ** names the set (base + i: its place in the caller's list) and the column.
+** Without converters nothing changes: the sets are only checked (true).
 */
 int qsB_convert_sets(lua_State *L) {
   qsB_bindspec bs;
   qs_error *err;
   qs_value *vals;
-  int nsets, i, out, base = (int)luaL_optinteger(L, 7, 0);
+  int nsets, i, out, check_only, base = (int)luaL_optinteger(L, 7, 0);
   luaL_checktype(L, 1, LUA_TTABLE);
   nsets = (int)luaL_checkinteger(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -318,13 +319,22 @@ int qsB_convert_sets(lua_State *L) {
   lua_settop(L, 6);
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 7 */
   qsB_get_bindspec(L, 3, 7, &bs);
-  bs.anchor = 1;   /* every value read stays on the stack until it is kept */
+  check_only = bs.procs == 0;
+  /* converting: every value read stays on the stack until it is kept;
+  ** checking only: each goes once read (a new table per set costs a
+  ** PostgreSQL insert of 100,000 rows half its time) */
+  bs.anchor = !check_only;
   vals = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)(bs.nkeys > 0 ? bs.nkeys : 1), 0);
   err = qsB_errbox(L);
   lua_createtable(L, nsets, 0);
   out = lua_gettop(L);
   for (i = 1; i <= nsets; i++) {
     lua_rawgeti(L, 1, i);          /* the set */
+    if (check_only) {
+      if (qsB_read_params(L, vals, lua_gettop(L), &bs, base + i, err) < 0) return qsB_fail_box(L, err);
+      lua_pop(L, 2);               /* the anchor (nil or a list), the set */
+      continue;
+    }
     lua_createtable(L, 0, bs.nkeys);   /* what is kept of it */
     bs.keep = lua_gettop(L);
     if (qsB_read_params(L, vals, bs.keep - 1, &bs, base + i, err) < 0) return qsB_fail_box(L, err);
@@ -332,5 +342,6 @@ int qsB_convert_sets(lua_State *L) {
     lua_rawseti(L, out, i);
     lua_pop(L, 1);                 /* the set */
   }
+  if (check_only) lua_pushboolean(L, 1);
   return 1;
 }

@@ -726,8 +726,10 @@ local function execute_runs(self, stmt, runs, eopts, fill)
     -- is sent (one executemany checks its own sets before it sends any)
     for _, p in ipairs(plan) do
       local conv = insertmany.convert(p.rows, p.rows.n or #p.rows, p.compiled, p.base)
-      conv.n = p.rows.n or #p.rows
-      p.rows, p.compiled = conv, insertmany.without_procs(p.compiled)
+      if conv then
+        conv.n = p.rows.n or #p.rows
+        p.rows, p.compiled = conv, insertmany.without_procs(p.compiled)
+      end
     end
   end
   local function send()

@@ -89,12 +89,15 @@ end
 --- one-row statement before anything is sent (core.convert_sets): a bad
 --- value in a later batch fails the call with nothing of it written. The
 --- error names the parameter set and the column.
----@return table[] the sets as {key = converted value}, for M.expanded(..., true)
+--- Without converters the sets are only checked, and nil is returned: send
+--- them as they are.
 ---@param base? integer the sets before rows[1] in the caller's list (for the error)
+---@return table[]|nil the sets as {key = converted value}, for M.expanded(..., true)
 function M.convert(rows, n, compiled, base)
   local out, err = core.convert_sets(rows, n, compiled.keys, compiled.values, compiled.checks,
     compiled.procs, base)
   if not out then error(err, 0) end
+  if out == true then return nil end
   return out
 end
 
