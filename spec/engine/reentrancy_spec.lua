@@ -169,9 +169,47 @@ describe("re-entrancy from converters and events", function()
       local ok, err = pcall(cc.execute, cc, "SELECT ?", {1}, nil, nil, nil, procs)
       assert.is_false(ok)
       assert.is_true(qs.exc.is_error(err, qs.exc.ResourceClosedError))
+      -- (the executemany once went on with a NULL driver connection)
+      cc = core.connect("sqlite", {path = ":memory:"})
       ok, err = pcall(cc.executemany, cc, "SELECT ?", {{1}, {2}}, nil, nil, nil, procs)
       assert.is_false(ok)
+      assert.is_true(qs.exc.is_error(err, qs.exc.ResourceClosedError))
+      assert.matches("closed by a parameter converter", err.message, 1, true)
     end)
+  end)
+
+  describe("pool events", function()
+    -- a listener given the driver connection closes, invalidates or uses
+    -- it: the checkout fails cleanly or goes on, and the pool still serves
+    for _, ev in ipairs({"connect", "checkout", "checkin", "reset"}) do
+      for _, action in ipairs({"close", "reuse", "invalidate"}) do
+        it(ev .. " / " .. action, function()
+          local e = qs.create_engine("sqlite:///" .. helpers.tmpdb(),
+            {pool_size = 1, max_overflow = 0, pool_timeout = 1})
+          local armed = true
+          qs.event.listen(e.pool, ev, function(cconn)
+            if not armed then return end
+            armed = false
+            if action == "close" then cconn:close()
+            elseif action == "invalidate" then cconn:invalidate()
+            else assert(cconn:execute("SELECT 1")):fetch() end
+          end)
+          local ok, err = pcall(e.begin, e, function(c)
+            c:exec_driver_sql("CREATE TABLE IF NOT EXISTS p (a INTEGER)")
+            c:exec_driver_sql("INSERT INTO p VALUES (1)")
+          end)
+          if not ok then
+            assert.is_true(qs.exc.is_error(err, qs.exc.ResourceClosedError), tostring(err))
+            assert.is_true(action ~= "reuse")
+          end
+          for _ = 1, 3 do
+            e:connect(function(c) assert.equal(1, c:exec_driver_sql("SELECT 1"):scalar()) end)
+          end
+          e:dispose()
+          helpers.cleanup()
+        end)
+      end
+    end
   end)
 
   describe("events", function()
