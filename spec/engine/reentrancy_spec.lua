@@ -103,6 +103,9 @@ describe("re-entrancy from converters and events", function()
       local r = conn:execute(qs.select(t.c.a, t.c.b, t.c.id), nil, {stream_results = true, yield_per = 2})
       hook = function() r:close() end
       raises(qs.exc.InvalidRequestError, r.all, r)
+      -- refused, the result is as it was: open, the rest of its rows to read
+      assert.is_false(r.closed)
+      assert.is_true(#r:all() > 0)
     end)
 
     it("may run SQL on the same connection, and the rows are right", function()
