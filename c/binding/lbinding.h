@@ -111,10 +111,11 @@ int qsB_row_dicts(lua_State *L);
 ** keymap at index keymap; the row metatable must be at index mt; procs (0
 ** for none) the per-column conversions. codes: per column, 0 (as is), a
 ** QSR_* code, QSR_FUNCTION (procs[i] is a Lua function); NULL: look each
-** up in the procs list (when procs != 0). *busy is set while a Lua
-** converter runs (the cursor refuses fetch and close meanwhile). */
+** up in the procs list (when procs != 0). Lua converters may run: the
+** caller keeps s from being released meanwhile (lcursor.c: the cursor is
+** busy while it fetches). */
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
-                 const int *codes, int *busy);
+                 const int *codes);
 
 /* How C checks a Lua value bound for a column type (no Lua call). */
 #define QS_TYPE_CHECKS(X) \

@@ -23,16 +23,17 @@ typedef struct lcursor {
   int readonly;
   int64_t rowcount;    /* rows changed; -1 for a statement that writes nothing */
   int64_t lastrowid;
-  int busy;            /* a result converter of this cursor is running */
+  int busy;            /* fetching: Lua may run (converters, finalizers), and
+                       ** fetch and close are refused until it is done */
 } lcursor;
 
 static lcursor *check_cursor(lua_State *L, int idx) {
   return (lcursor *)luaL_checkudata(L, idx, QSB_CURSOR_MT);
 }
 
-/* A cursor that may be fetched from or closed now: not while one of its
-** result converters runs (the row being read would change or be freed
-** under the fetch that called it). */
+/* A cursor that may be fetched from or closed now: not while it fetches,
+** when a result converter (or a finalizer the collector runs) would change
+** or free the row being read under the fetch. */
 static lcursor *idle_cursor(lua_State *L, int idx, const char *what) {
   lcursor *cur = check_cursor(L, idx);
   if (cur->busy) {
@@ -163,6 +164,35 @@ qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx) {
   return ((lcursor *)lua_touserdata(L, curidx))->st;
 }
 
+/* What cursor_fetch hands the protected batch. */
+typedef struct fetch_ctx {
+  lcursor *cur;
+  lua_Integer max;   /* rows wanted, -1: all */
+  const int *codes;
+  int rc;            /* a failed step's code, else 0 */
+} fetch_ctx;
+
+/* fetch_batch(ctx, list, keymap, row_mt, procs|nil): the rows of one
+** fetch appended to list (run by lua_pcall from cursor_fetch). */
+static int fetch_batch(lua_State *L) {
+  fetch_ctx *fx = (fetch_ctx *)lua_touserdata(L, 1);
+  lcursor *cur = fx->cur;
+  int procs = lua_isnil(L, 5) ? 0 : 5, count = 0;
+  while (cur->state == CUR_ROW && (fx->max < 0 || count < fx->max)) {
+    int rc;
+    qsB_pushrow(L, cur->st, cur->ncols, 3, 4, procs, fx->codes);
+    lua_rawseti(L, 2, ++count);
+    rc = qs_stmt_step(cur->st);
+    if (rc == QS_DONE) {
+      cursor_finish(cur);
+    } else if (rc < 0) {
+      fx->rc = rc;
+      break;
+    }
+  }
+  return 0;
+}
+
 /*
 ** cur:fetch(n?) -> list of rows | nil, err
 ** Up to n rows (all when n is absent); fewer than n means the end. Fetching
@@ -171,7 +201,8 @@ qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx) {
 static int cursor_fetch(lua_State *L) {
   lcursor *cur = idle_cursor(L, 1, "fetch from");
   lua_Integer max = luaL_optinteger(L, 2, -1);
-  int count = 0, km, mt, list, procs;
+  int km, mt, list, procs, rc;
+  fetch_ctx fx;
   int codebuf[64];
   const int *codes = NULL;
   if (cur->state == CUR_ROW && qs_stmt_conn(cur->st) == NULL) {
@@ -205,14 +236,24 @@ static int cursor_fetch(lua_State *L) {
     }
     codes = codebuf;
   }
-  while (cur->state == CUR_ROW && (max < 0 || count < max)) {
-    int rc;
-    qsB_pushrow(L, cur->st, cur->ncols, km, mt, procs, codes, &cur->busy);
-    lua_rawseti(L, list, ++count);
-    rc = qs_stmt_step(cur->st);
-    if (rc == QS_DONE) cursor_finish(cur);
-    else if (rc < 0) return cursor_fail(L, cur, rc);
-  }
+  /* the batch runs protected with the cursor busy: whatever Lua runs in
+  ** it cannot release the statement, and an error clears the mark */
+  fx.cur = cur;
+  fx.max = max;
+  fx.codes = codes;
+  fx.rc = 0;
+  lua_pushcfunction(L, fetch_batch);
+  lua_pushlightuserdata(L, &fx);
+  lua_pushvalue(L, list);
+  lua_pushvalue(L, km);
+  lua_pushvalue(L, mt);
+  if (procs) lua_pushvalue(L, procs);
+  else lua_pushnil(L);
+  cur->busy = 1;
+  rc = lua_pcall(L, 5, 0, 0);
+  cur->busy = 0;
+  if (rc != 0) return lua_error(L);
+  if (fx.rc < 0) return cursor_fail(L, cur, fx.rc);
   lua_settop(L, list);
   return 1;
 }

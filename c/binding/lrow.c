@@ -88,23 +88,19 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
   qsB_pushvalue(L, v);
 }
 
-/* A Lua converter of the row: run protected with the cursor marked busy
-** (fetch and close refuse re-entry), so an error it raises clears the
-** mark before going on up; afterwards the statement must still be
-** attached (the connection may have been closed or given back). */
-static void call_converter(lua_State *L, qs_stmt *s, int *busy) {
-  int rc;
-  *busy = 1;
-  rc = lua_pcall(L, 1, 1, 0);
-  *busy = 0;
-  if (rc != 0) lua_error(L);   /* the cursor owns the statement: raising is safe */
+/* A Lua converter of the row. Its cursor is marked busy meanwhile (by
+** cursor_fetch, which runs the whole batch protected), so it may not fetch
+** from it or close it; it may close the connection or give it back,
+** after which the statement is detached and the row cannot go on. */
+static void call_converter(lua_State *L, qs_stmt *s) {
+  lua_call(L, 1, 1);   /* the cursor owns the statement: raising is safe */
   if (qs_stmt_conn(s) == NULL)
     qsB_raise(L, QS_CLOSED, "this cursor's connection was closed or returned to its pool by a "
               "result converter while a row was being converted");
 }
 
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
-                 const int *codes, int *busy) {
+                 const int *codes) {
   lrow *r = (lrow *)qsL_newuserdatauv(L, sizeof(lrow), ncols + 1);
   int i;
   qs_value v;
@@ -132,7 +128,7 @@ void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int pr
     }
     if (code == QSR_FUNCTION) {
       qsB_pushvalue(L, &v);   /* a copy: nothing of the statement is held across the call */
-      call_converter(L, s, busy);
+      call_converter(L, s);
     } else if (code > 0) {
       push_converted(L, &v, code);
     } else {

@@ -181,6 +181,59 @@ describe("re-entrancy from converters and events", function()
     end)
   end)
 
+  describe("finalizers the collector runs in the middle of a statement", function()
+    -- a __gc may run at any allocation inside C (reading parameters,
+    -- building rows); one that closes the connection or runs SQL on it must
+    -- meet a clean error or no harm, never freed memory (ASan)
+    local function bomb(fn)
+      if newproxy then   -- Lua 5.1 / LuaJIT: only userdata have __gc
+        local p = newproxy(true)
+        getmetatable(p).__gc = fn
+        return p
+      end
+      return setmetatable({}, {__gc = fn})
+    end
+
+    for _, what in ipairs({"close", "reuse"}) do
+      it("that " .. what .. "s the connection", function()
+        local core = require("quicksilver.core")
+        local outcomes = {ok = 0, err = 0}
+        collectgarbage("setpause", 0)   -- a collection step at (nearly) every allocation
+        collectgarbage("setstepmul", 1000)
+        for round = 1, 200 do
+          local cc = core.connect("sqlite", {path = ":memory:"})
+          for _ = 1, 20 do
+            bomb(function()
+              pcall(function()
+                if what == "close" then cc:close() else cc:execute("SELECT 1"):fetch() end
+              end)
+            end)
+          end
+          local doc = {}
+          for i = 1, 100 do doc[i] = {k = "v" .. i} end
+          local ok, err = pcall(function()
+            -- numbers for text columns and JSON allocate while values are read
+            local cur = assert(cc:execute("SELECT ?, ?, ?, ?", {round, 2.5, doc, "x"}, nil, nil,
+              {core.type_checks.string, core.type_checks.string, core.type_checks.json, 0}))
+            local rows = cur and cur:fetch()
+            assert(rows == nil or #rows == 1)
+          end)
+          if ok then
+            outcomes.ok = outcomes.ok + 1
+          else
+            outcomes.err = outcomes.err + 1
+            assert.is_true(qs.exc.is_error(err), tostring(err))
+          end
+          pcall(cc.close, cc)
+        end
+        collectgarbage("setpause", 200)
+        collectgarbage("setstepmul", 100)
+        assert.equal(200, outcomes.ok + outcomes.err)
+        if os.getenv("QS_SHOW") then local f = io.open(os.getenv("QS_SHOW"), "a"); f:write(what, " ", outcomes.ok, " ", outcomes.err, "\n"); f:close() end
+      end)
+    end
+  end)
+
   describe("pool events", function()
     -- a listener given the driver connection closes, invalidates or uses
     -- it: the checkout fails cleanly or goes on, and the pool still serves
