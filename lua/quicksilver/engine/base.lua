@@ -22,6 +22,7 @@ local M = {}
 local type, pairs, next, error, pcall, getmetatable, setmetatable, tostring =
   type, pairs, next, error, pcall, getmetatable, setmetatable, tostring
 local format, concat, sort = string.format, table.concat, table.sort
+local co_running = coroutine.running
 local Result = result_mod.Result
 local has, fire, listeners = event.has, event.fire, event.listeners
 -- Every call of the driver connection that may talk to the server goes
@@ -359,8 +360,23 @@ end
 -- A Connection whose statement is running user Lua from C (a parameter or
 -- result converter) is not closed or invalidated under it: the driver
 -- connection would go back to the pool while C goes on with it.
+-- The mark is the coroutine's that set it: a converter runs in it, while a
+-- coroutine that ended mid-statement (closed or collected while it waited)
+-- leaves a mark nobody clears, which must not hold the connection forever.
+-- The coroutine is held weakly: one collected mid-statement must go (the
+-- driver connection notices and gives the connection up).
+local MAIN = {}   -- the main thread where coroutine.running() says nil (5.1, LuaJIT)
+local WEAK = {__mode = "v"}
+
+local function current() return co_running() or MAIN end
+
+function Connection:_converting()
+  local ref = self._busy_ref
+  return (self._busy or 0) > 0 and ref ~= nil and ref[1] == current()
+end
+
 local function refuse_if_busy(self, what)
-  if (self._busy or 0) > 0 then
+  if self:_converting() then
     exc.raise(exc.InvalidRequestError, format("this Connection is in the middle of converting "
       .. "a statement's parameters or rows; a converter may not %s it", what), nil, 3)
   end
@@ -369,10 +385,19 @@ end
 -- fn(...) with the Connection marked busy (refuse_if_busy); an error
 -- clears the mark and goes on up as it was.
 local function busy_call(self, fn, a, b, c, d, e, f, g, h)
-  local was = self._busy or 0
+  local ref = self._busy_ref
+  if not ref then
+    ref = setmetatable({}, WEAK)
+    self._busy_ref = ref
+  end
+  local was, was_co = self._busy or 0, ref[1]
+  local co = current()
+  if was_co ~= co then was = 0 end   -- a stale mark of an ended coroutine
   self._busy = was + 1
+  ref[1] = co
   local ok, r1, r2 = pcall(fn, a, b, c, d, e, f, g, h)
   self._busy = was
+  ref[1] = was_co
   if not ok then error(r1, 0) end
   return r1, r2
 end

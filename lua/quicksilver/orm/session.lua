@@ -433,7 +433,7 @@ local function refuse_state_change(self, what)
     why = "the Session is flushing (a flush event, validator, default or converter may not end it)"
   elseif self._beginning then
     why = "the Session is beginning its transaction (an after_begin listener may not end it)"
-  elseif self._conn and (self._conn._busy or 0) > 0 then
+  elseif self._conn and self._conn:_converting() then
     why = "its Connection is in the middle of converting a statement's parameters or rows"
   end
   if why then
