@@ -11,6 +11,7 @@
 #   make rockspec-check   list files missing from (or stale in) the rockspec
 #   make bench         Core workloads against raw C, LuaSQL and SQLAlchemy -> docs/PERFORMANCE.md
 #   make bench BACKEND=async   blocking vs waiter, N concurrent sleeps (PostgreSQL, MariaDB)
+#   make bench BACKEND=streaming   peak RSS of streamed results on every driver -> docs/PERFORMANCE.md
 #   make bench BACKEND=openresty   one nginx worker on cosockets vs libpq -> docs/PERFORMANCE_OPENRESTY.md
 #                      -> the non-blocking section of docs/PERFORMANCE.md
 #   make bench-crossing   the measurement behind docs/ARCHITECTURE.md's crossing decision

@@ -8,7 +8,8 @@
 -- QS_BENCH_ROUNDS (3); BACKEND (sqlite | postgresql); QS_BENCH_PG_URL, the
 -- server for BACKEND=postgresql (bench/run.sh starts one and sets it).
 -- BACKEND=async is bench/async/run.lua's (bench/run.sh runs it); its section
--- of docs/PERFORMANCE.md is kept when the SQLite run rewrites the rest.
+-- of docs/PERFORMANCE.md is kept when the SQLite run rewrites the rest, and
+-- so is BACKEND=streaming's (bench/streaming/run.lua).
 local ROWS = tonumber(os.getenv("QS_BENCH_ROWS")) or 100000
 local GETS = tonumber(os.getenv("QS_BENCH_GETS")) or 10000
 local BUILDS = tonumber(os.getenv("QS_BENCH_BUILDS")) or 100000
@@ -250,6 +251,12 @@ local function write_sqlite(results, lines)
     local old = f:read("*a")
     f:close()
     local section = old:match("<!%-%- async:begin.-<!%-%- async:end %-%->")
+    if section then
+      doc[#doc + 1] = ""
+      doc[#doc + 1] = section
+    end
+    -- and the streaming one (make bench BACKEND=streaming)
+    section = old:match("<!%-%- streaming:begin.-<!%-%- streaming:end %-%->")
     if section then
       doc[#doc + 1] = ""
       doc[#doc + 1] = section

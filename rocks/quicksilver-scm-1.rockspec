@@ -135,6 +135,7 @@ build = {
     ["quicksilver.orm.session"] = "lua/quicksilver/orm/session.lua",
     ["quicksilver.orm.session_events"] = "lua/quicksilver/orm/session_events.lua",
     ["quicksilver.orm.strategies"] = "lua/quicksilver/orm/strategies.lua",
+    ["quicksilver.orm.stream"] = "lua/quicksilver/orm/stream.lua",
     ["quicksilver.orm.unitofwork"] = "lua/quicksilver/orm/unitofwork.lua",
     ["quicksilver.sql.compiler"] = "lua/quicksilver/sql/compiler.lua",
     ["quicksilver.sql.ddl"] = "lua/quicksilver/sql/ddl.lua",

@@ -1,6 +1,6 @@
 -- Edges of the C compiler found by its C tests (c/test/binding/). It
 -- recurses over the expression tree: a tree nested deeper than
--- QS_MAX_EXPR_DEPTH (1000, SQLite's own parser limit) is a CompileError, not
+-- QS_MAX_DEPTH (core.max_depth, 1000, SQLite's own parser limit) is a CompileError, not
 -- a C stack overflow (40,000 nested additions crashed the process before
 -- the limit). A negation of a negation was written "--x", a SQL comment
 -- that swallowed the rest of the statement.

@@ -12,7 +12,7 @@ local scan = require("spec.support.c_scan")
 -- The functions through which the compiler reads a field of a Lua table, and
 -- which of their arguments is the field name.
 local COMPILER_ACCESSORS = {
-  qsC_field = {3}, qsC_string = {3}, lua_getfield = {3}, qsL_getfield = {3},
+  qsC_field = {3}, qsC_string = {3}, qsC_string_opt = {3}, qsC_name = {3}, qsC_list_field = {3}, qsC_bool = {3}, lua_getfield = {3}, qsL_getfield = {3},
   sub = {3}, sub_next_to = {3, 4}, bool_field = {3}, num_field = {3}, qsC_list = {3},
   name_list = {3}, text_literal = {3}, frame_bound = {3}, referential_action = {3},
   keyword_list = {3}, push_dml_froms = {3}, set_pairs = {2}, operand_at = {3, 4},

@@ -92,6 +92,7 @@ int qsB_convert_sets(lua_State *L);
 int qsB_cursor_bind(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n);
 int qsB_cursor_run(lua_State *L, int curidx);
 qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx);
+int qsB_cursor_fetch_into(lua_State *L, int curidx, lua_Integer max, int listidx);
 void qsB_cursor_adopt(lua_State *L, int curidx, qs_stmt *s);
 void qsB_cursor_drop(lua_State *L, int curidx);
 void qsB_open_row(lua_State *L);

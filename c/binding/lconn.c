@@ -36,7 +36,7 @@ enum { UV_PENDING = 1, UV_WAITER = 2, UV_OWNER = 3, UV_COUNT = 3 };
 
 /* The method whose operation waits, for resume to go on with. */
 typedef enum pending_op {
-  P_NONE = 0, P_CONNECT, P_EXECUTE, P_EXECMANY, P_EXEC, P_BEGIN, P_COMMIT, P_ROLLBACK,
+  P_NONE = 0, P_CONNECT, P_EXECUTE, P_EXECMANY, P_FETCH, P_EXEC, P_BEGIN, P_COMMIT, P_ROLLBACK,
   P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO, P_TIMEOUT
 } pending_op;
 
@@ -590,6 +590,65 @@ static int conn_execute(lua_State *L) {
   return execute_steps(L, lc, 0, 2, cur, pidx, anchor);
 }
 
+/* The rows of a streamed cursor (fetch_steps), going on with the pending
+** table at pidx ({cursor, list, n}) or starting one (pidx 0: cursor at 2,
+** n at 3). */
+static int fetch_steps(lua_State *L, lconn *lc, int pidx) {
+  int cur, list, k;
+  lua_Integer n;
+  if (pidx == 0) {
+    lua_createtable(L, 0, 3);
+    pidx = lua_gettop(L);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, pidx, "cursor");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, pidx, "n");
+    lua_newtable(L);
+    lua_setfield(L, pidx, "list");
+  }
+  lua_getfield(L, pidx, "cursor");
+  cur = lua_gettop(L);
+  lua_getfield(L, pidx, "n");
+  n = lua_isnil(L, -1) ? -1 : lua_tointeger(L, -1);
+  lua_getfield(L, pidx, "list");
+  list = lua_gettop(L);
+  k = qsB_cursor_fetch_into(L, cur, n, list);
+  if (k == 0) return wait_return(L, lc, P_FETCH, pidx);
+  if (k > 1) return k;
+  lua_pushvalue(L, list);
+  return 1;
+}
+
+/*
+** conn:fetch(cursor, n?) -> list of rows | nil, err | core.WAIT, ... (resume)
+** cursor:fetch(n) for a cursor of this connection whose steps may wait (a
+** streamed result read from a coroutine).
+*/
+static int conn_fetch(lua_State *L) {
+  int pushed;
+  lconn *lc = io_conn(L, &pushed);
+  if (pushed) return pushed;
+  luaL_checkudata(L, 2, QSB_CURSOR_MT);
+  if (!lua_isnoneornil(L, 3)) luaL_checkinteger(L, 3);
+  lua_settop(L, 3);
+  return fetch_steps(L, lc, 0);
+}
+
+/* conn:set_stream(on): the next statement executed streams its rows
+** (stream_results / yield_per) where the driver can; on false clears it. */
+static int conn_set_stream(lua_State *L) {
+  lconn *lc = open_conn(L, 1);
+  qs_conn_set_stream(lc->c, lua_toboolean(L, 2));
+  return 0;
+}
+
+/* conn:streaming() -> true while a streamed result of it has rows left. */
+static int conn_streaming(lua_State *L) {
+  lconn *lc = check_conn(L, 1);
+  lua_pushboolean(L, lc->c != NULL && qs_conn_streaming(lc->c));
+  return 1;
+}
+
 /* The part of an executemany that may wait: prepare (stage 0), then run
 ** every set (stage 1). */
 static int executemany_steps(lua_State *L, lconn *lc, int pidx) {
@@ -758,6 +817,7 @@ static int conn_resume(lua_State *L) {
   switch (op) {
     case P_EXECUTE: return execute_resume(L, lc, pidx);
     case P_EXECMANY: return executemany_steps(L, lc, pidx);
+    case P_FETCH: return fetch_steps(L, lc, pidx);
     default: {
       const char *arg = NULL;
       int ms = 0;
@@ -986,6 +1046,9 @@ static const luaL_Reg conn_methods[] = {
   {"set_timeout", conn_set_timeout},
   {"timeout", conn_timeout},
   {"cancel", conn_cancel},
+  {"fetch", conn_fetch},
+  {"set_stream", conn_set_stream},
+  {"streaming", conn_streaming},
   {"driver", conn_driver},
   {"closed", conn_closed},
   {"close", conn_close},

@@ -10,6 +10,7 @@
 #include "detached.h"
 #include "lbinding.h"
 
+#include <sqlite3.h>
 #include <string.h>
 
 static int core_unload(lua_State *L) {
@@ -316,6 +317,10 @@ int luaopen_quicksilver_core(lua_State *L) {
   lua_setfield(L, -2, "version");
   lua_pushinteger(L, QS_DRIVER_VERSION);
   lua_setfield(L, -2, "driver_version");
+  /* the SQLite library in this process: its JSON paths read keys holding '"'
+  ** differently before 3.45 (sql/elements.lua) */
+  lua_pushinteger(L, sqlite3_libversion_number());
+  lua_setfield(L, -2, "sqlite_version_number");
   qsB_push_wait(L);   /* what a method returns while its operation waits */
   lua_setfield(L, -2, "WAIT");
   lua_pushstring(L, QSB_REG_DRIVERS);

@@ -23,6 +23,7 @@ typedef struct lcursor {
   int readonly;
   int64_t rowcount;    /* rows changed; -1 for a statement that writes nothing */
   int64_t lastrowid;
+  int stepping;        /* a streamed step returned QS_WAIT: it goes on before the next row */
   int busy;            /* fetching: Lua may run (converters, finalizers), and
                        ** fetch and close are refused until it is done */
 } lcursor;
@@ -31,18 +32,16 @@ static lcursor *check_cursor(lua_State *L, int idx) {
   return (lcursor *)luaL_checkudata(L, idx, QSB_CURSOR_MT);
 }
 
-/* A cursor that may be fetched from or closed now: not while it fetches,
-** when a result converter (or a finalizer the collector runs) would change
-** or free the row being read under the fetch. */
-static lcursor *idle_cursor(lua_State *L, int idx, const char *what) {
-  lcursor *cur = check_cursor(L, idx);
+/* Refuses to go on with a cursor that is fetching: a result converter (or
+** a finalizer the collector runs) would change or free the row being read
+** under the fetch. */
+static void refuse_busy(lua_State *L, lcursor *cur, const char *what) {
   if (cur->busy) {
     char msg[200];
     snprintf(msg, sizeof msg, "this Cursor is in the middle of converting a row: a result "
              "converter may not %s it", what);
     qsB_raise(L, QS_MISUSE, msg);
   }
-  return cur;
 }
 
 static void cursor_release(lcursor *cur) {
@@ -164,67 +163,74 @@ qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx) {
   return ((lcursor *)lua_touserdata(L, curidx))->st;
 }
 
-/* What cursor_fetch hands the protected batch. */
+/* What qsB_cursor_fetch_into hands the protected batch. */
 typedef struct fetch_ctx {
   lcursor *cur;
-  lua_Integer max;   /* rows wanted, -1: all */
+  lua_Integer max;   /* rows wanted in the list, -1: all */
   const int *codes;
-  int rc;            /* a failed step's code, else 0 */
+  int count;         /* rows in the list */
+  int rc;            /* a failed step's code, QS_WAIT, else 0 */
 } fetch_ctx;
 
-/* fetch_batch(ctx, list, keymap, row_mt, procs|nil): the rows of one
-** fetch appended to list (run by lua_pcall from cursor_fetch). */
+/* fetch_batch(ctx, list, keymap, row_mt, procs|nil): rows appended to list
+** (run by lua_pcall from qsB_cursor_fetch_into, the cursor busy). */
 static int fetch_batch(lua_State *L) {
   fetch_ctx *fx = (fetch_ctx *)lua_touserdata(L, 1);
   lcursor *cur = fx->cur;
-  int procs = lua_isnil(L, 5) ? 0 : 5, count = 0;
-  while (cur->state == CUR_ROW && (fx->max < 0 || count < fx->max)) {
+  int procs = lua_isnil(L, 5) ? 0 : 5;
+  while (cur->state == CUR_ROW && (fx->max < 0 || fx->count < fx->max)) {
     int rc;
     qsB_pushrow(L, cur->st, cur->ncols, 3, 4, procs, fx->codes);
-    lua_rawseti(L, 2, ++count);
+    lua_rawseti(L, 2, ++fx->count);
     rc = qs_stmt_step(cur->st);
-    if (rc == QS_DONE) {
-      cursor_finish(cur);
-    } else if (rc < 0) {
+    if (rc == QS_WAIT || rc < 0) {
       fx->rc = rc;
       break;
     }
+    if (rc == QS_DONE) cursor_finish(cur);
   }
   return 0;
 }
 
 /*
-** cur:fetch(n?) -> list of rows | nil, err
-** Up to n rows (all when n is absent); fewer than n means the end. Fetching
-** from a finished cursor returns an empty list; from a closed one raises.
+** qsB_cursor_fetch_into: appends rows of the cursor at curidx to the list at
+** listidx until it holds max (max < 0: every row left). Returns 1 when done
+** (nothing pushed), 0 when a step waits (a streamed result in non-blocking
+** mode: call again with the same list once the connection is ready), or the
+** count pushed (nil, err) when a step failed; raises on a closed cursor.
 */
-static int cursor_fetch(lua_State *L) {
-  lcursor *cur = idle_cursor(L, 1, "fetch from");
-  lua_Integer max = luaL_optinteger(L, 2, -1);
-  int km, mt, list, procs, rc;
-  fetch_ctx fx;
+int qsB_cursor_fetch_into(lua_State *L, int curidx, lua_Integer max, int listidx) {
+  lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
+  int count = (int)lua_rawlen(L, listidx), km, mt, procs, top = lua_gettop(L), rc;
   int codebuf[64];
   const int *codes = NULL;
+  fetch_ctx fx;
+  refuse_busy(L, cur, "fetch from");
   if (cur->state == CUR_ROW && qs_stmt_conn(cur->st) == NULL) {
     /* its connection was closed, or given back to its pool (which ended
     ** the statement): the rows it would read now are somebody else's */
     cursor_release(cur);
     cur->state = CUR_CLOSED;
+    cur->stepping = 0;
     return qsB_raise(L, QS_CLOSED, "this cursor's connection was closed or returned to its "
                      "pool; the rows it had not fetched are gone");
   }
   if (cur->state == CUR_CLOSED)
     return qsB_raise(L, QS_CLOSED, "attempt to use a closed quicksilver.Cursor");
-  lua_settop(L, 2);
-  /* sized for a batch at once (capped: max may be a large yield_per) */
-  lua_createtable(L, (cur->state == CUR_ROW && max > 0) ? (int)(max < 4096 ? max : 4096) : 0, 0);
-  list = lua_gettop(L);
   if (cur->state != CUR_ROW) return 1;
-  qsL_getiuservalue(L, 1, 2);
+  if (cur->stepping) {   /* the step that waited goes on first */
+    int rc = qs_stmt_step(cur->st);
+    if (rc == QS_WAIT) return 0;
+    cur->stepping = 0;
+    if (rc == QS_DONE) cursor_finish(cur);
+    else if (rc < 0) return cursor_fail(L, cur, rc);
+    if (cur->state != CUR_ROW) return 1;
+  }
+  qsL_getiuservalue(L, curidx, 2);
   km = lua_gettop(L);
   luaL_getmetatable(L, QSB_ROW_MT);
   mt = lua_gettop(L);
-  if (qsL_getiuservalue(L, 1, 3) != LUA_TTABLE) lua_pop(L, 1), lua_pushnil(L);
+  if (qsL_getiuservalue(L, curidx, 3) != LUA_TTABLE) lua_pop(L, 1), lua_pushnil(L);
   procs = lua_istable(L, -1) ? lua_gettop(L) : 0;
   /* the converters read once per fetch, not once per value */
   if (procs && cur->ncols <= (int)(sizeof codebuf / sizeof codebuf[0])) {
@@ -237,14 +243,16 @@ static int cursor_fetch(lua_State *L) {
     codes = codebuf;
   }
   /* the batch runs protected with the cursor busy: whatever Lua runs in
-  ** it cannot release the statement, and an error clears the mark */
+  ** it (converters, finalizers) cannot fetch from the cursor or release its
+  ** statement, and an error clears the mark on its way up */
   fx.cur = cur;
   fx.max = max;
   fx.codes = codes;
+  fx.count = count;
   fx.rc = 0;
   lua_pushcfunction(L, fetch_batch);
   lua_pushlightuserdata(L, &fx);
-  lua_pushvalue(L, list);
+  lua_pushvalue(L, listidx);
   lua_pushvalue(L, km);
   lua_pushvalue(L, mt);
   if (procs) lua_pushvalue(L, procs);
@@ -253,7 +261,36 @@ static int cursor_fetch(lua_State *L) {
   rc = lua_pcall(L, 5, 0, 0);
   cur->busy = 0;
   if (rc != 0) return lua_error(L);
+  if (fx.rc == QS_WAIT) {
+    cur->stepping = 1;
+    lua_settop(L, top);
+    return 0;
+  }
   if (fx.rc < 0) return cursor_fail(L, cur, fx.rc);
+  lua_settop(L, top);
+  return 1;
+}
+
+/*
+** cur:fetch(n?) -> list of rows | nil, err
+** Up to n rows (all when n is absent); fewer than n means the end. Fetching
+** from a finished cursor returns an empty list; from a closed one raises.
+** A streamed cursor whose step would wait (non-blocking mode) is fetched
+** through conn:fetch(cur, n) instead, which waits.
+*/
+static int cursor_fetch(lua_State *L) {
+  lcursor *cur = check_cursor(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, -1);
+  int k, list;
+  lua_settop(L, 2);
+  /* sized for a batch at once (capped: max may be a large yield_per) */
+  lua_createtable(L, (cur->state == CUR_ROW && max > 0) ? (int)(max < 4096 ? max : 4096) : 0, 0);
+  list = lua_gettop(L);
+  k = qsB_cursor_fetch_into(L, 1, max, list);
+  if (k == 0)
+    return qsB_raise(L, QS_MISUSE, "this streamed cursor waits for its connection (non-blocking "
+                     "mode): fetch it through conn:fetch(cursor, n), which waits");
+  if (k > 1) return k;
   lua_settop(L, list);
   return 1;
 }
@@ -311,14 +348,15 @@ static int cursor_done(lua_State *L) {
 
 static int cursor_gc(lua_State *L) {
   lcursor *cur = check_cursor(L, 1);
+  cur->stepping = 0;
   cursor_release(cur);
   cur->state = CUR_CLOSED;
   return 0;
 }
 
-/* cur:close() (and __close): as __gc, refused while a converter runs. */
+/* cur:close() (and __close): as __gc, refused while the cursor fetches. */
 static int cursor_close(lua_State *L) {
-  idle_cursor(L, 1, "close");
+  refuse_busy(L, check_cursor(L, 1), "close");
   return cursor_gc(L);
 }
 

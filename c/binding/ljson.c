@@ -8,7 +8,8 @@
 ** the json_null sentinel (and qs.null) is null; integers stay integers;
 ** NaN/inf, functions, userdata, and nesting deeper than 128 are refused.
 ** JSON -> Lua: arrays come back marked (so [] stays an array), null as the
-** json_null sentinel, integers as Lua integers when they fit.
+** json_null sentinel, integers as Lua integers when they fit (other
+** numbers, of any length, as the nearest double: decode_number).
 */
 #include "lbinding.h"
 
@@ -263,10 +264,16 @@ static int decode_string(dec *d) {
   return 0;
 }
 
+/* A number of any length (valid JSON has no limit): an integer that fits
+** 64 bits is a Lua integer; anything else (a fraction, an exponent, or an
+** integer beyond 64 bits) is the nearest double, as cjson and LuaJIT's
+** decoders do: a huge integer loses digits rather than being refused.
+** Short numbers are copied to the stack; longer ones to the heap, freed
+** before anything can raise. */
 static int decode_number(dec *d) {
   const char *s = d->p;
-  int is_float = 0;
-  char tmp[64];
+  int is_float = 0, bad = 0;
+  char tmp[64], *num = tmp;
   size_t n;
   if (d->p < d->end && *d->p == '-') d->p++;
   while (d->p < d->end && ((*d->p >= '0' && *d->p <= '9') || *d->p == '.' || *d->p == 'e' ||
@@ -275,23 +282,30 @@ static int decode_number(dec *d) {
     d->p++;
   }
   n = (size_t)(d->p - s);
-  if (n == 0 || n >= sizeof tmp) return fail(d, "bad number");
-  memcpy(tmp, s, n);
-  tmp[n] = '\0';
+  if (n == 0) return fail(d, "bad number");
+  if (n >= sizeof tmp) {
+    num = (char *)malloc(n + 1);
+    if (!num) return fail(d, "out of memory");
+  }
+  memcpy(num, s, n);
+  num[n] = '\0';
   if (!is_float) {
     char *endp;
     long long v;
     errno = 0;
-    v = strtoll(tmp, &endp, 10);
+    v = strtoll(num, &endp, 10);
     if (errno == 0 && *endp == '\0') {
+      if (num != tmp) free(num);
       qsL_pushint64(d->L, v);
       return 0;
     }
   }
   {
     char *endp;
-    double x = strtod(tmp, &endp);
-    if (*endp != '\0') return fail(d, "bad number");
+    double x = strtod(num, &endp);
+    bad = *endp != '\0';
+    if (num != tmp) free(num);
+    if (bad) return fail(d, "bad number");
     lua_pushnumber(d->L, x);
   }
   return 0;

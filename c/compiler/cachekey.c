@@ -9,17 +9,21 @@
 **
 ** A key never leaves structure out: every field of every node is walked,
 ** however many there are. A statement the walk cannot key completely (a
-** table with keys that are neither strings nor a 1..n sequence, or nesting
-** deeper than MAX_DEPTH) gets no key: it is compiled without the cache.
+** table with keys that are neither strings nor a 1..n sequence, or nodes
+** nesting deeper than the compiler's own limit QS_MAX_DEPTH) gets no key: it
+** is compiled without the cache, so the cache never refuses what the
+** compiler takes (and the compiler names the limit when it is passed).
 **
 ** core.cache_key(stmt) -> key, binds   (key nil: not cacheable)
 */
-#include "nodes.h"
+#include "compile.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DEPTH 200
+/* Nodes nest at most QS_MAX_DEPTH deep, as in the compiler; the plain
+** tables between them (lists, pairs) at most this many levels in all. */
+#define MAX_TABLE_DEPTH (3 * QS_MAX_DEPTH)
 #define SMALL_KEYS 64   /* field names sorted on the C stack; more grow a userdata */
 
 typedef struct walk {
@@ -27,7 +31,8 @@ typedef struct walk {
   qs_buf *b;
   int binds;      /* list of BIND nodes, walk order */
   int nbinds;
-  int depth;
+  int depth;       /* tables */
+  int ndepth;      /* nodes */
   int seen;       /* node -> ordinal: a node met again is written as a back-reference */
   int nseen;
   int uncacheable; /* something could not be keyed: the statement gets no key */
@@ -65,6 +70,15 @@ static void put_id(walk *w, char tag, int idx) {
     qs_buf_putc(w->b, tag);
     qs_buf_putc(w->b, '~');
     return;
+  }
+  switch (lua_type(L, idx)) {
+    case LUA_TTABLE: case LUA_TFUNCTION: case LUA_TUSERDATA: case LUA_TTHREAD: break;
+    default:
+      /* a number, string or boolean where an object belongs (a bind's type):
+      ** not keyed by identity (NaN is no key; a weak table never drops
+      ** a value): compiled without the cache, which says what is wrong */
+      w->uncacheable = 1;
+      return;
   }
   lua_pushvalue(L, idx);
   if (qsL_rawget(L, w->ids) == LUA_TNUMBER) {
@@ -121,7 +135,12 @@ static void table_fields(walk *w, int idx, int skip_columns) {
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
-      const char *k = lua_tostring(L, -1);
+      size_t klen;
+      const char *k = lua_tolstring(L, -1, &klen);
+      if (strlen(k) != klen) {   /* a NUL inside: written and read back by name, it would be cut */
+        w->uncacheable = 1;
+        continue;
+      }
       if (skipped(k) || (skip_columns && strcmp(k, "columns") == 0)) continue;
       if (nkeys == cap) {
         /* more fields than the stack array holds: a bigger array in a
@@ -177,11 +196,14 @@ static void node(walk *w, int idx, int kind) {
     case QSK_BIND: {
       /* shape only: anonymous or named, the key, the type; the value is data */
       const char *key;
+      size_t klen = 0;
       lua_getfield(L, idx, "anon");
       qs_buf_puts(w->b, lua_toboolean(L, -1) ? "Ba" : "Bn");
       lua_getfield(L, idx, "key");
-      key = lua_tostring(L, -1);
-      if (key) qs_buf_puts(w->b, key);
+      key = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &klen) : NULL;
+      if (key == NULL && !lua_isnil(L, -1)) w->uncacheable = 1;   /* the compiler says what is wrong */
+      qs_buf_append(w->b, (const char *)&klen, sizeof klen);   /* length first: no ambiguity */
+      if (key) qs_buf_append(w->b, key, klen);
       lua_getfield(L, idx, "type");
       put_id(w, ':', lua_gettop(L));
       lua_pop(L, 3);
@@ -217,7 +239,7 @@ static void node(walk *w, int idx, int kind) {
 static void value(walk *w, int idx) {
   lua_State *L = w->L;
   if (w->uncacheable) return;   /* the key is not used: stop walking */
-  if (w->depth + 1 > MAX_DEPTH) {
+  if (w->depth + 1 > MAX_TABLE_DEPTH) {
     w->uncacheable = 1;   /* compiled without the cache instead */
     return;
   }
@@ -254,8 +276,15 @@ static void value(walk *w, int idx) {
         break;
       }
       lua_pop(L, 1);
-      if (kind) node(w, idx, kind);
-      else {
+      if (kind) {
+        if (w->ndepth > QS_MAX_DEPTH) {   /* the root and QS_MAX_DEPTH levels below it */
+          w->uncacheable = 1;   /* the compiler will name its limit */
+          break;
+        }
+        w->ndepth++;
+        node(w, idx, kind);
+        w->ndepth--;
+      } else {
         /* a plain table (lists, options) or a sentinel with a metatable */
         if (lua_getmetatable(L, idx)) {
           lua_pop(L, 1);
@@ -294,6 +323,7 @@ static int l_cache_key(lua_State *L) {
   w.ids = lua_gettop(L);
   w.nseen = 0;
   w.depth = 0;
+  w.ndepth = 0;
   w.uncacheable = 0;
   value(&w, 1);
   if (w.b->failed) return qsB_raise(L, QS_NOMEM, "out of memory");

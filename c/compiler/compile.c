@@ -36,24 +36,119 @@ int qsC_kind(lua_State *L, int idx) {
   lua_getfield(L, idx, "_k");
   if (lua_type(L, -1) == LUA_TNUMBER) k = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
+  if (k <= QSK_NONE || k >= QSK_LAST_) k = 0;   /* an unknown code is no node */
   return k;
 }
 
+static const char *const kind_names[] = {
+  "table",
+#define QS_KIND_NAME_(name) #name,
+  QS_NODE_KINDS(QS_KIND_NAME_)
+#undef QS_KIND_NAME_
+};
+
+const char *qsC_kind_name(lua_State *L, int idx) {
+  return kind_names[qsC_kind(L, idx)];
+}
+
+int qsC_malformed(qsC *c, int idx, const char *field, const char *want, int got) {
+  lua_State *L = c->L;
+  const char *gotname = got == LUA_TNONE ? "nothing" : lua_typename(L, got);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return qsC_error(c, QS_ARGUMENT, "malformed statement: a %s where a node (a table) was expected, reading '%s'",
+                     lua_typename(L, lua_type(L, idx)), field);
+  return qsC_error(c, QS_ARGUMENT, "malformed %s node: field '%s' must be %s, not %s",
+                   qsC_kind_name(L, idx), field, want, got == LUA_TNIL ? "missing" : gotname);
+}
+
+void qsC_enter(qsC *c) {
+  /* every level of a walk keeps a few values on the Lua stack and a few
+  ** frames on the C stack: both are bounded here, with one limit for the
+  ** compiler, DDL, literal mode and the cache key (cachekey.c) */
+  luaL_checkstack(c->L, 40, "statement nested too deeply");
+  if (++c->expr_depth > QS_MAX_DEPTH)
+    qsC_error(c, QS_COMPILE,
+              "statement nested deeper than %d levels (the compiler's limit, core.max_depth), or a node "
+              "that contains itself", QS_MAX_DEPTH);
+}
+
+void qsC_leave(qsC *c) { c->expr_depth--; }
+
 int qsC_field(qsC *c, int idx, const char *name) {
+  if (lua_type(c->L, idx) != LUA_TTABLE) qsC_malformed(c, idx, name, "a table", LUA_TNONE);
   return qsL_getfield(c->L, idx, name);
 }
 
-const char *qsC_string(qsC *c, int idx, const char *name, size_t *n) {
-  const char *s;
-  lua_getfield(c->L, idx, name);
-  s = lua_type(c->L, -1) == LUA_TSTRING ? lua_tolstring(c->L, -1, n) : NULL;
-  lua_pop(c->L, 1);   /* the node keeps the string alive */
+/* A string read from a node (at the top, popped) stays alive until the
+** compile ends: it is anchored in c->anchors. Not the node: an __index
+** function may make a fresh string on each read, and Lua code the compiler
+** calls (a SELECT's _final_froms, a type's converter in literal mode) may
+** change the node while C still uses what it read. */
+static const char *anchored(qsC *c, size_t *n) {
+  lua_State *L = c->L;
+  const char *s = lua_tolstring(L, -1, n);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, c->anchors);
   return s;
+}
+
+const char *qsC_string(qsC *c, int idx, const char *name, size_t *n) {
+  int t;
+  idx = lua_absindex(c->L, idx);
+  t = qsC_field(c, idx, name);
+  if (t == LUA_TNIL) {
+    lua_pop(c->L, 1);
+    return NULL;
+  }
+  if (t != LUA_TSTRING) qsC_malformed(c, idx, name, "a string", t);
+  return anchored(c, n);
+}
+
+const char *qsC_string_opt(qsC *c, int idx, const char *name, size_t *n) {
+  idx = lua_absindex(c->L, idx);
+  if (qsC_field(c, idx, name) != LUA_TSTRING) {
+    lua_pop(c->L, 1);
+    return NULL;
+  }
+  return anchored(c, n);
+}
+
+const char *qsC_name(qsC *c, int idx, const char *name, size_t *n) {
+  const char *s = qsC_string(c, idx, name, n);
+  if (s == NULL) qsC_malformed(c, idx, name, "a string", LUA_TNIL);
+  return s;
+}
+
+int qsC_bool(qsC *c, int idx, const char *name) {
+  int t, v;
+  idx = lua_absindex(c->L, idx);
+  t = qsC_field(c, idx, name);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN) qsC_malformed(c, idx, name, "a boolean", t);
+  v = lua_toboolean(c->L, -1);
+  lua_pop(c->L, 1);
+  return v;
+}
+
+int qsC_list_field(qsC *c, int idx, const char *name) {
+  int t;
+  idx = lua_absindex(c->L, idx);
+  t = qsC_field(c, idx, name);
+  if (t == LUA_TNIL) return 0;
+  if (t != LUA_TTABLE) qsC_malformed(c, idx, name, "a list", t);
+  return (int)lua_rawlen(c->L, -1);
+}
+
+void qsC_need_table(qsC *c, int idx, int parent, const char *field) {
+  int t = lua_type(c->L, idx);
+  if (t != LUA_TTABLE) qsC_malformed(c, parent, field, "a list of tables", t);
 }
 
 void qsC_puts(qsC *c, const char *s) { qs_buf_puts(c->b, s); }
 
-void qsC_ident(qsC *c, const char *s, size_t n) { qs_dialect_ident(c->d, c->b, s, n); }
+void qsC_ident(qsC *c, const char *s, size_t n) {
+  if (s == NULL) qsC_error(c, QS_ARGUMENT, "malformed statement: a name is missing");
+  qs_dialect_ident(c->d, c->b, s, n);
+}
 
 const char *qsC_anon_name(qsC *c, int idx, const char *base) {
   lua_State *L = c->L;
@@ -137,11 +232,7 @@ static void bind_cast(qsC *c, int typeidx) {
   if (t.kind == NULL) return;
   t.length = t.precision = t.scale = -1;
   t.timezone = 0;
-  if (strcmp(t.kind, "DATETIME") == 0) {
-    qsC_field(c, typeidx, "timezone");
-    t.timezone = lua_toboolean(c->L, -1);
-    lua_pop(c->L, 1);
-  }
+  if (strcmp(t.kind, "DATETIME") == 0) t.timezone = qsC_bool(c, typeidx, "timezone");
   c->d->xBindCast(c->d, c->b, &t, c->bind_cast_all);
 }
 
@@ -209,10 +300,9 @@ static void literal_value(qsC *c, int typeidx, int validx) {
 
 void qsC_bind(qsC *c, int idx) {
   lua_State *L = c->L;
-  int top = lua_gettop(L), anon, typeidx, validx;
-  lua_getfield(L, idx, "anon");
-  anon = lua_toboolean(L, -1);
-  lua_getfield(L, idx, "type");
+  int top = lua_gettop(L), anon = qsC_bool(c, idx, "anon"), typeidx, validx;
+  if (qsC_field(c, idx, "type") != LUA_TNIL && !lua_istable(L, -1))
+    qsC_malformed(c, idx, "type", "a type", lua_type(L, -1));
   typeidx = lua_istable(L, -1) ? lua_gettop(L) : 0;
   lua_getfield(L, idx, "value");
   validx = lua_gettop(L);
@@ -320,6 +410,8 @@ static int l_compile(lua_State *L) {
   c.rnames = new_table(L);
   c.rtypes = new_table(L);
   c.enclosing = new_table(L);
+  c.anchors = new_table(L);
+  c.expr_depth = -1;   /* the statement itself is level 0: QS_MAX_DEPTH levels below it */
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);
   c.nullv = lua_gettop(L);
   if (lua_istable(L, 3)) {
@@ -476,5 +568,7 @@ void qsB_export_codes(lua_State *L) {
   QS_RESULT_CODES(QS_EXPORT_)
 #undef QS_EXPORT_
   lua_setfield(L, -2, "result_codes");
+  lua_pushinteger(L, QS_MAX_DEPTH);
+  lua_setfield(L, -2, "max_depth");   /* the one nesting limit (compile.h) */
   qsC_export_fields(L);
 }

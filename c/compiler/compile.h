@@ -27,6 +27,7 @@ typedef struct qsC {
   int rtypes;        /* list: result column types */
   int enclosing;     /* list of sets of FROM nodes of the enclosing SELECTs */
   int nullv;         /* the NULL sentinel */
+  int anchors;       /* set of strings read from nodes that no node holds (qsC_string) */
   int npos;          /* placeholders written */
   int nresult;       /* result columns recorded */
   int result_unknown; /* a * or text column: the cursor names the columns */
@@ -39,12 +40,15 @@ typedef struct qsC {
                         through a derived table (MySQL's error 1093), or 0 */
   int bind_cast_off; /* xBindCast dialects: parameters where the server infers the type */
   int bind_cast_all; /* xBindCast dialects: a bare parameter as a column (strings typed too) */
-  int expr_depth;    /* expression nesting, at most QS_MAX_EXPR_DEPTH */
+  int expr_depth;    /* nesting of the walk (qsC_enter), at most QS_MAX_DEPTH */
 } qsC;
 
-/* Expressions nest at most this deep (SQLite's own parser limit): the walk
-** recurses in C, and a deeper tree would overflow the C stack. */
-#define QS_MAX_EXPR_DEPTH 1000
+/* Statements nest at most this deep (SQLite's own parser limit), counted
+** over expressions, FROM elements, SELECTs and compounds alike: the walk
+** recurses in C, and a deeper tree (or a node that contains itself) would
+** overflow the C stack. The same limit bounds the cache key's walk
+** (cachekey.c) and the Lua walks before it (core.max_depth). */
+#define QS_MAX_DEPTH 1000
 
 /* Raises a CompileError (or another class) with a formatted message. */
 int qsC_error(qsC *c, int code, const char *fmt, ...);
@@ -52,10 +56,34 @@ int qsC_error(qsC *c, int code, const char *fmt, ...);
 void qsC_fail(qsC *c, int code, qs_error *err);
 /* The _k of the node at idx (0 when it is not a node). */
 int qsC_kind(lua_State *L, int idx);
-/* Pushes t[name]; returns its Lua type. */
+/* Pushes t[name]; returns its Lua type. A value at idx that is not a table
+** raises ArgumentError (malformed statement). */
 int qsC_field(qsC *c, int idx, const char *name);
-/* The string field name of idx (or NULL), valid while idx lives. */
+/* The string field name of idx, or NULL when it is nil; any other type
+** raises ArgumentError naming the node kind and the field. The string stays
+** valid until the compile ends (anchored by the node or in c->anchors). */
 const char *qsC_string(qsC *c, int idx, const char *name, size_t *n);
+/* The same, for a field that may hold other things (NULL unless a string). */
+const char *qsC_string_opt(qsC *c, int idx, const char *name, size_t *n);
+/* A string field that must be there (ArgumentError otherwise). */
+const char *qsC_name(qsC *c, int idx, const char *name, size_t *n);
+/* The boolean field name of idx (nil: false); any other type raises
+** ArgumentError naming the node kind and the field. */
+int qsC_bool(qsC *c, int idx, const char *name);
+/* Pushes the list field name of idx; returns its length (0 when nil);
+** anything but a table raises ArgumentError. */
+int qsC_list_field(qsC *c, int idx, const char *name);
+/* Raises ArgumentError unless the value at idx (a member of field of the
+** node at parent) is a table. */
+void qsC_need_table(qsC *c, int idx, int parent, const char *field);
+/* Raises ArgumentError: field of the node at idx must be want, not a got
+** (a Lua type; LUA_TNONE when the node itself is no table). */
+int qsC_malformed(qsC *c, int idx, const char *field, const char *want, int got);
+/* The kind name of the node at idx (SELECT, BINARY, ...; "table" for none). */
+const char *qsC_kind_name(lua_State *L, int idx);
+/* One level deeper into the tree: Lua stack room and the depth limit. */
+void qsC_enter(qsC *c);
+void qsC_leave(qsC *c);
 /* Appends s. */
 void qsC_puts(qsC *c, const char *s);
 /* Appends an identifier, quoted when needed. */

@@ -11,20 +11,24 @@
 
 void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
 
+/* A size of a type (length, precision, scale): a whole number from 0 up, or
+** nil (-1: none). */
 static long num_field(qsC *c, int idx, const char *name) {
   long v = -1;
-  if (qsC_field(c, idx, name) == LUA_TNUMBER) v = (long)lua_tointeger(c->L, -1);
+  int t = qsC_field(c, idx, name);
+  if (t == LUA_TNUMBER) {
+    lua_Number x = lua_tonumber(c->L, -1);
+    if (!(x >= 0 && x <= 2147483647.0) || x != (lua_Number)(long)x)
+      qsC_malformed(c, idx, name, "a whole number from 0 to 2^31-1", t);
+    v = (long)x;
+  } else if (t != LUA_TNIL) {
+    qsC_malformed(c, idx, name, "a number", t);
+  }
   lua_pop(c->L, 1);
   return v;
 }
 
-static int bool_field(qsC *c, int idx, const char *name) {
-  int v;
-  qsC_field(c, idx, name);
-  v = lua_toboolean(c->L, -1);
-  lua_pop(c->L, 1);
-  return v;
-}
+static int bool_field(qsC *c, int idx, const char *name) { return qsC_bool(c, idx, name); }
 
 void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t) {
   size_t n;
@@ -131,7 +135,7 @@ static void text_literal(qsC *c, int idx, const char *name) {
   qs_error err;
   memset(&err, 0, sizeof err);
   v.type = QS_TTEXT;
-  v.u.s.p = qsC_string(c, idx, name, &v.u.s.n);
+  v.u.s.p = qsC_string_opt(c, idx, name, &v.u.s.n);   /* its own message, below */
   if (v.u.s.p == NULL) qsC_error(c, QS_COMPILE, "%s must be a string", name);
   if (qs_render_literal(c->d, c->b, &v, &err) != QS_OK) {
     qs_error_clear(&err);
@@ -299,7 +303,7 @@ static void alter_column(qsC *c, int idx) {
   alter_table(c, idx);
   if (qs_dialect_can(c->d, QS_CAP(ALTER_COLUMN_RESTATES))) {
     qsC_puts(c, " MODIFY COLUMN ");
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     qs_buf_putc(c->b, ' ');
     if (qsC_field(c, idx, "type") == LUA_TNIL) qsC_error(c, QS_COMPILE, "MODIFY COLUMN needs the column's type");
@@ -320,7 +324,7 @@ static void alter_column(qsC *c, int idx) {
   }
   if (qsC_field(c, idx, "type") != LUA_TNIL) {
     qsC_puts(c, " ALTER COLUMN ");
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     qsC_puts(c, " TYPE ");
     qsC_type(c, lua_gettop(L), 0);
@@ -330,7 +334,7 @@ static void alter_column(qsC *c, int idx) {
   if (qsC_field(c, idx, "nullable") != LUA_TNIL) {
     int nullable = lua_toboolean(L, -1);
     qsC_puts(c, first ? " ALTER COLUMN " : ", ALTER COLUMN ");
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     qsC_puts(c, nullable ? " DROP NOT NULL" : " SET NOT NULL");
     first = 0;
@@ -338,7 +342,7 @@ static void alter_column(qsC *c, int idx) {
   lua_pop(L, 1);
   if (qsC_field(c, idx, "server_default") != LUA_TNIL) {
     qsC_puts(c, first ? " ALTER COLUMN " : ", ALTER COLUMN ");
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     if (lua_isboolean(L, -1)) {
       qsC_puts(c, " DROP DEFAULT");   /* server_default = false */
@@ -484,7 +488,7 @@ static void comment_on(qsC *c, int idx) {
   lua_pop(L, 1);
   if (col) {
     qs_buf_putc(c->b, '.');
-    col = qsC_string(c, idx, "column", &n);
+    col = qsC_name(c, idx, "column", &n);
     qsC_ident(c, col, n);
   }
   qsC_puts(c, " IS ");
@@ -529,7 +533,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (name == NULL) qsC_error(c, QS_COMPILE, "dropping a column needs its name");
       alter_table(c, idx);
       qsC_puts(c, " DROP COLUMN ");
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       break;
     case QSK_RENAME_TABLE:
@@ -537,7 +541,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a table needs the new name");
       alter_table(c, idx);
       qsC_puts(c, " RENAME TO ");
-      name = qsC_string(c, idx, "new_name", &n);
+      name = qsC_name(c, idx, "new_name", &n);
       qsC_ident(c, name, n);
       break;
     case QSK_ALTER_COLUMN: alter_column(c, idx); break;
@@ -547,7 +551,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (name == NULL) qsC_error(c, QS_COMPILE, "renaming a column needs its name");
       alter_table(c, idx);
       qsC_puts(c, " RENAME COLUMN ");
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       qsC_puts(c, " TO ");
       name = qsC_string(c, idx, "new_name", &n);
@@ -563,7 +567,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       if (by_kind && bool_field(c, idx, "foreign_key")) qsC_puts(c, " DROP FOREIGN KEY ");
       else if (by_kind && bool_field(c, idx, "unique")) qsC_puts(c, " DROP INDEX ");
       else qsC_puts(c, " DROP CONSTRAINT ");
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       break;
     case QSK_DROP_INDEX:
@@ -579,7 +583,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
           qs_buf_putc(c->b, '.');
         }
       }
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       if (on_table) {
         qsC_puts(c, " ON ");

@@ -34,7 +34,7 @@ static int op_of(qsC *c, int idx) {
 
 /* Renders field name of idx as an expression at precedence prec. */
 static void sub(qsC *c, int idx, const char *name, int prec) {
-  if (qsC_field(c, idx, name) == LUA_TNIL) qsC_error(c, QS_COMPILE, "expression without %s", name);
+  if (qsC_field(c, idx, name) == LUA_TNIL) qsC_malformed(c, idx, name, "a node", LUA_TNIL);
   expr_prec(c, lua_gettop(c->L), prec);
   lua_pop(c->L, 1);
 }
@@ -46,7 +46,8 @@ static void sub(qsC *c, int idx, const char *name, int prec) {
 static int typed_by(qsC *c, int a, int b) {
   lua_State *L = c->L;
   int same = 0;
-  if (c->d->xBindCast == NULL || qsC_kind(L, a) != QSK_BIND || qsC_kind(L, b) == QSK_BIND)
+  if (c->d->xBindCast == NULL || qsC_kind(L, a) != QSK_BIND || qsC_kind(L, b) == QSK_BIND ||
+      qsC_kind(L, b) == 0)
     return 0;
   lua_getfield(L, a, "type");
   lua_getfield(L, b, "type");
@@ -79,7 +80,7 @@ static void operand(qsC *c, int v, int other, int prec) {
 /* Renders field name of idx, an operand next to field other of idx. */
 static void sub_next_to(qsC *c, int idx, const char *name, const char *other, int prec) {
   lua_State *L = c->L;
-  if (qsC_field(c, idx, name) == LUA_TNIL) qsC_error(c, QS_COMPILE, "expression without %s", name);
+  if (qsC_field(c, idx, name) == LUA_TNIL) qsC_malformed(c, idx, name, "a node", LUA_TNIL);
   qsC_field(c, idx, other);
   operand(c, lua_gettop(L) - 1, lua_gettop(L), prec);
   lua_pop(L, 2);
@@ -93,22 +94,23 @@ static void from_name(qsC *c, int idx) {
   if (k == QSK_TABLE) {
     qsC_table_name(c, idx);
   } else if (k == QSK_CTE) {
-    name = qsC_string(c, idx, "name", &n);
+    name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
   } else if (k == QSK_ALIAS) {
     name = qsC_alias_name(c, idx, &n);
     qsC_ident(c, name, n);
   } else {
-    qsC_error(c, QS_COMPILE, "a column's table is not a table or alias");
+    qsC_error(c, QS_ARGUMENT, "a column's table is not a table or alias");
   }
 }
 
 static void column(qsC *c, int idx) {
   lua_State *L = c->L;
   size_t n;
-  const char *name = qsC_string(c, idx, "name", &n);
-  if (name == NULL) qsC_error(c, QS_COMPILE, "column without a name");
-  if (qsC_field(c, idx, "table") == LUA_TTABLE && !c->unqualified) {
+  const char *name = qsC_name(c, idx, "name", &n);
+  int t = qsC_field(c, idx, "table");
+  if (t != LUA_TNIL && t != LUA_TTABLE) qsC_malformed(c, idx, "table", "a table node", t);
+  if (t == LUA_TTABLE && !c->unqualified) {
     from_name(c, lua_gettop(L));
     qs_buf_putc(c->b, '.');
   }
@@ -263,12 +265,7 @@ static void unary(qsC *c, int idx, int outer) {
 void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
 void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec) {
   lua_State *L = c->L;
-  int i, n;
-  if (qsC_field(c, idx, name) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return;
-  }
-  n = (int)lua_rawlen(L, -1);
+  int i, n = qsC_list_field(c, idx, name);
   for (i = 1; i <= n; i++) {
     if (i > 1) qsC_puts(c, sep);
     lua_rawgeti(L, -1, i);
@@ -282,8 +279,7 @@ static void clause_list(qsC *c, int idx, int outer) {
   lua_State *L = c->L;
   int op = op_of(c, idx), n, prec = precedence[op];
   const char *sep = op == QSO_AND ? " AND " : op == QSO_OR ? " OR " : ", ";
-  qsC_field(c, idx, "clauses");
-  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  n = qsC_list_field(c, idx, "clauses");
   lua_pop(L, 1);
   if (n == 0 && (op == QSO_AND || op == QSO_OR)) {
     /* an empty and_() is true, an empty or_() false */
@@ -308,8 +304,7 @@ static void function(qsC *c, int idx) {
           (i > 0 && ch >= '0' && ch <= '9')))
       qsC_error(c, QS_COMPILE, "invalid SQL function name '%s'", name);
   }
-  qsC_field(c, idx, "args");
-  nargs = lua_istable(c->L, -1) ? (int)lua_rawlen(c->L, -1) : 0;
+  nargs = qsC_list_field(c, idx, "args");
   lua_pop(c->L, 1);
   /* ANSI functions written without parentheses, and now() per dialect */
   if (nargs == 0) {
@@ -343,10 +338,11 @@ static void case_(qsC *c, int idx) {
     qsC_expr(c, lua_gettop(L));
   }
   value = lua_gettop(L);   /* kept: each WHEN is compared with it */
-  qsC_field(c, idx, "whens");
-  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  n = qsC_list_field(c, idx, "whens");
+  if (n == 0) qsC_malformed(c, idx, "whens", "a non-empty list of {condition, result} pairs", LUA_TNIL);
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
+    qsC_need_table(c, -1, idx, "whens");
     qsC_puts(c, " WHEN ");
     lua_rawgeti(L, -1, 1);
     if (lua_isnil(L, value)) qsC_expr(c, lua_gettop(L));
@@ -366,12 +362,36 @@ static void case_(qsC *c, int idx) {
   qsC_puts(c, " END");
 }
 
+/* The dialect's empty set for "x IN ()": where it holds "%s" (a typed NULL),
+** x's type goes there (SQLAlchemy's visit_empty_set_expr), INTEGER when x
+** has none (a NULL type, a literal): the comparison needs equal types. */
+static void empty_in_set(qsC *c, int idx) {
+  lua_State *L = c->L;
+  const char *set = c->d->empty_in_set, *at = strstr(set, "%s");
+  size_t n;
+  const char *kind = NULL;
+  int typeidx, top = lua_gettop(L);
+  if (at == NULL) {
+    qsC_puts(c, set);
+    return;
+  }
+  qs_buf_append(c->b, set, (size_t)(at - set));
+  qsC_field(c, idx, "left");
+  if (qsC_kind(L, -1) != 0 && qsC_field(c, lua_gettop(L), "type") == LUA_TTABLE) {
+    typeidx = lua_gettop(L);
+    kind = qsC_string_opt(c, typeidx, "_t", &n);
+    if (kind && strcmp(kind, "NULL") != 0) qsC_type(c, typeidx, 0);
+    else kind = NULL;
+  }
+  if (kind == NULL) qsC_puts(c, "INTEGER");
+  lua_settop(L, top);
+  qsC_puts(c, at + 2);
+}
+
 static void in_(qsC *c, int idx, int outer) {
   lua_State *L = c->L;
   int negate, n, paren = precedence[QSO_EQ] < outer;
-  lua_getfield(L, idx, "negate");
-  negate = lua_toboolean(L, -1);
-  lua_pop(L, 1);
+  negate = qsC_bool(c, idx, "negate");
   if (paren) qs_buf_putc(c->b, '(');
   sub(c, idx, "left", precedence[QSO_EQ] + 1);
   qsC_puts(c, negate ? " NOT IN " : " IN ");
@@ -382,12 +402,11 @@ static void in_(qsC *c, int idx, int outer) {
     lua_pop(L, 1);
   } else {
     lua_pop(L, 1);
-    qsC_field(c, idx, "values");
-    n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+    n = qsC_list_field(c, idx, "values");
     lua_pop(L, 1);
     if (n == 0) {
       /* SQLAlchemy's empty-set forms: a subquery that returns no row */
-      qsC_puts(c, c->d->empty_in_set);
+      empty_in_set(c, idx);
     } else {
       int i, vals, left;
       qsC_field(c, idx, "left");
@@ -410,9 +429,7 @@ static void in_(qsC *c, int idx, int outer) {
 
 static void between(qsC *c, int idx, int outer) {
   int negate, paren = precedence[QSO_EQ] < outer;
-  lua_getfield(c->L, idx, "negate");
-  negate = lua_toboolean(c->L, -1);
-  lua_pop(c->L, 1);
+  negate = qsC_bool(c, idx, "negate");
   if (paren) qs_buf_putc(c->b, '(');
   sub(c, idx, "element", precedence[QSO_EQ] + 1);
   qsC_puts(c, negate ? " NOT BETWEEN " : " BETWEEN ");
@@ -429,8 +446,16 @@ static void render_json_part(void *ud, qs_part part, qs_place place) {
   int prec = place == QS_PLACE_ALONE ? 0 : precedence[QSO_CONCAT] + 1;
   if (part == QS_PART_LEFT) {
     sub(c, o->idx, "left", prec);
-  } else if (part == QS_PART_JSON_PATH) {
-    sub(c, o->idx, "key", prec);
+  } else if (part == QS_PART_JSON_PATH || part == QS_PART_JSON_PATH_SQLITE) {
+    /* the SQLite linked may read a key holding '"' only unquoted: a node
+    ** with such a key carries that form of the path too (sql/elements.lua) */
+    int own = 0;
+    if (part == QS_PART_JSON_PATH_SQLITE) {
+      lua_pushliteral(c->L, "sqlite_key");   /* raw: the node's class has no such field */
+      own = qsL_rawget(c->L, o->idx < 0 ? o->idx - 1 : o->idx) == LUA_TTABLE;
+      lua_pop(c->L, 1);
+    }
+    sub(c, o->idx, own ? "sqlite_key" : "key", prec);
   } else if (part == QS_PART_JSON_KEY) {
     c->bind_cast_off++;   /* the dialect says the key's own type */
     sub(c, o->idx, "pg_key", prec);
@@ -485,13 +510,13 @@ static void over(qsC *c, int idx) {
   const char *frame;
   sub(c, idx, "element", 0);
   qsC_puts(c, " OVER (");
-  if (qsC_field(c, idx, "partition_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+  if (qsC_list_field(c, idx, "partition_by") > 0) {
     qsC_puts(c, "PARTITION BY ");
     qsC_list(c, idx, "partition_by", ", ", 0);
     any = 1;
   }
   lua_pop(L, 1);
-  if (qsC_field(c, idx, "order_by") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+  if (qsC_list_field(c, idx, "order_by") > 0) {
     qsC_puts(c, any ? " ORDER BY " : "ORDER BY ");
     qsC_list(c, idx, "order_by", ", ", 0);
     any = 1;
@@ -529,11 +554,12 @@ static void cast(qsC *c, int idx, int prec) {
   qs_type_desc t;
   node_parts cp;
   qs_parts parts;
-  qsC_field(c, idx, "type");
+  if (qsC_field(c, idx, "type") != LUA_TTABLE) qsC_malformed(c, idx, "type", "a type", lua_type(L, -1));
   cp.typeidx = lua_gettop(L);
   qsC_type_desc(c, cp.typeidx, &t);
   if (t.kind == NULL) qsC_error(c, QS_COMPILE, "CAST without a type");
   qsC_field(c, idx, "element");
+  if (qsC_kind(L, -1) == 0) qsC_malformed(c, idx, "element", "a node", lua_type(L, -1));
   if (qsC_field(c, lua_gettop(L), "type") == LUA_TTABLE) et = qsC_string(c, lua_gettop(L), "_t", &n);
   lua_pop(L, 2);   /* the type tables are the statement's: et stays valid */
   cp.c = c, cp.idx = idx, cp.prec = cp.rprec = prec;
@@ -550,9 +576,7 @@ static void expr_prec(qsC *c, int idx, int prec) {
   size_t n;
   const char *s;
   idx = lua_absindex(L, idx);
-  luaL_checkstack(L, 20, "expression too deeply nested");
-  if (++c->expr_depth > QS_MAX_EXPR_DEPTH)
-    qsC_error(c, QS_COMPILE, "expression nested deeper than %d levels", QS_MAX_EXPR_DEPTH);
+  qsC_enter(c);
   k = qsC_kind(L, idx);
   switch (k) {
     case QSK_COLUMN: column(c, idx); break;
@@ -595,7 +619,7 @@ static void expr_prec(qsC *c, int idx, int prec) {
     case QSK_VALUES_REF:   /* stmt.inserted.col in ON DUPLICATE KEY UPDATE */
       if (c->d->upsert != QS_UPSERT_ON_DUPLICATE_KEY)
         qsC_error(c, QS_COMPILE, "inserted.<column> is MySQL's; use excluded on %s", c->d->name);
-      s = qsC_string(c, idx, "name", &n);
+      s = qsC_name(c, idx, "name", &n);
       qsC_puts(c, "VALUES(");
       qsC_ident(c, s, n);
       qs_buf_putc(c->b, ')');
@@ -634,5 +658,5 @@ static void expr_prec(qsC *c, int idx, int prec) {
       qsC_error(c, QS_ARGUMENT, "%s (use col:eq() for comparisons, qs.true_()/qs.false_() for truth)",
                 lua_tostring(L, -1));
   }
-  c->expr_depth--;
+  qsC_leave(c);
 }

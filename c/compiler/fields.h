@@ -84,6 +84,7 @@
   X(as, "JSON_GET", "string", "the as_*() conversion (string, integer, float, boolean)")           \
   X(mode, "JSON_GET", "string", "get (one key) or path")                                           \
   X(pg_key, "JSON_GET", "node", "the key, index or text[] path bind for PostgreSQL's -> / #>")     \
+  X(sqlite_key, "JSON_GET", "node", "the path bind SQLite before 3.45 reads (a key holding '\"' unquoted); read raw, absent otherwise") \
   X(partition_by, "OVER", "nodes", "PARTITION BY")                                                 \
   X(order_by, "OVER", "nodes", "a window's ORDER BY")                                              \
   X(frame, "OVER", "string", "ROWS or RANGE")                                                      \

@@ -22,14 +22,11 @@ void qsC_table_name(qsC *c, int idx) {
   qsC_ident(c, name, n);
 }
 
+static void from_element(qsC *c, int idx);
+
 static void join(qsC *c, int idx) {
   lua_State *L = c->L;
-  int isouter, full;
-  lua_getfield(L, idx, "isouter");
-  isouter = lua_toboolean(L, -1);
-  lua_getfield(L, idx, "full");
-  full = lua_toboolean(L, -1);
-  lua_pop(L, 2);
+  int isouter = qsC_bool(c, idx, "isouter"), full = qsC_bool(c, idx, "full");
   qsC_field(c, idx, "left");
   qsC_from(c, lua_gettop(L));
   lua_pop(L, 1);
@@ -66,9 +63,16 @@ static int reads_target(qsC *c, int idx) {
 
 void qsC_from(qsC *c, int idx) {
   lua_State *L = c->L;
+  idx = lua_absindex(L, idx);
+  qsC_enter(c);
+  from_element(c, idx);
+  qsC_leave(c);
+}
+
+static void from_element(qsC *c, int idx) {
+  lua_State *L = c->L;
   size_t n;
   const char *name;
-  idx = lua_absindex(L, idx);
   if (reads_target(c, idx)) {
     /* MySQL refuses a subquery reading the target of a multi-table DELETE
     ** (error 1093) unless it reads a derived table: (SELECT * FROM t) AS t */
@@ -76,7 +80,7 @@ void qsC_from(qsC *c, int idx) {
     qsC_table_name(c, c->derive_target);
     qsC_puts(c, ") AS ");
     if (qsC_kind(L, idx) == QSK_ALIAS) name = qsC_alias_name(c, idx, &n);
-    else name = qsC_string(c, idx, "name", &n);
+    else name = qsC_name(c, idx, "name", &n);
     qsC_ident(c, name, n);
     return;
   }
@@ -106,29 +110,35 @@ void qsC_from(qsC *c, int idx) {
       break;
     case QSK_TEXT: qsC_text(c, idx); break;
     case QSK_CTE:
-      name = qsC_string(c, idx, "name", &n);
+      name = qsC_name(c, idx, "name", &n);
       qsC_ident(c, name, n);
       break;
-    default: qsC_error(c, QS_COMPILE, "not a FROM element");
+    default: qsC_error(c, QS_ARGUMENT, "a %s is not a FROM element", qsC_kind(L, idx) ? qsC_kind_name(L, idx)
+                                                                      : luaL_typename(L, idx));
   }
 }
 
 /* Adds the FROM element at idx (and the tables inside a join) to the set at
 ** setidx. */
-static void add_froms(lua_State *L, int setidx, int idx) {
+static void add_froms(qsC *c, int setidx, int idx) {
+  lua_State *L = c->L;
   idx = lua_absindex(L, idx);
   if (lua_isnil(L, idx)) return;   /* a DML statement without a table: target() says so */
+  if (lua_isnumber(L, idx) && lua_tonumber(L, idx) != lua_tonumber(L, idx))
+    qsC_error(c, QS_ARGUMENT, "malformed statement: NaN where a FROM element was expected");
+  qsC_enter(c);   /* a join nested in itself recurses here */
   lua_pushvalue(L, idx);
   lua_pushboolean(L, 1);
   lua_rawset(L, setidx);
   if (qsC_kind(L, idx) == QSK_JOIN) {
-    lua_getfield(L, idx, "left");
-    add_froms(L, setidx, -1);
+    qsC_field(c, idx, "left");
+    add_froms(c, setidx, -1);
     lua_pop(L, 1);
-    lua_getfield(L, idx, "right");
-    add_froms(L, setidx, -1);
+    qsC_field(c, idx, "right");
+    add_froms(c, setidx, -1);
     lua_pop(L, 1);
   }
+  qsC_leave(c);
 }
 
 /* Whether the FROM at idx belongs to an enclosing SELECT (auto-correlation). */
@@ -187,8 +197,7 @@ static void typed_bind(qsC *c, int idx) {
 static void columns_clause(qsC *c, int idx) {
   lua_State *L = c->L;
   int i, n;
-  qsC_field(c, idx, "columns");
-  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  n = qsC_list_field(c, idx, "columns");
   if (n == 0) qsC_error(c, QS_COMPILE, "SELECT without columns");
   for (i = 1; i <= n; i++) {
     int col, k;
@@ -253,7 +262,7 @@ static void columns_clause(qsC *c, int idx) {
 ** label stands for its name; unqualified for ORDER BY over a compound. */
 static void keyword_list(qsC *c, int idx, const char *field, const char *keyword, int unqualified) {
   lua_State *L = c->L;
-  if (qsC_field(c, idx, field) == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+  if (qsC_list_field(c, idx, field) > 0) {
     c->label_refs++;
     c->unqualified += unqualified;
     qsC_puts(c, keyword);
@@ -304,7 +313,7 @@ static void render_lock_part(void *ud, qs_part part, qs_place place) {
   int i, n, of = lua_gettop(L);
   (void)place;
   if (part != QS_PART_OF) qsC_error(c, QS_COMPILE, "no such part of FOR UPDATE");
-  n = (int)lua_rawlen(L, of);
+  n = lua_istable(L, of) ? (int)lua_rawlen(L, of) : 0;
   for (i = 1; i <= n; i++) {
     size_t len;
     const char *name;
@@ -337,15 +346,10 @@ static void for_update(qsC *c, int idx) {
     return;
   }
   t = lua_gettop(L);
-  lua_getfield(L, t, "read");
-  lock.read = lua_toboolean(L, -1);
-  lua_getfield(L, t, "nowait");
-  lock.nowait = lua_toboolean(L, -1);
-  lua_getfield(L, t, "skip_locked");
-  lock.skip_locked = lua_toboolean(L, -1);
-  lua_getfield(L, t, "key_share");
-  lock.key_share = lua_toboolean(L, -1);
-  lua_pop(L, 4);
+  lock.read = qsC_bool(c, t, "read");
+  lock.nowait = qsC_bool(c, t, "nowait");
+  lock.skip_locked = qsC_bool(c, t, "skip_locked");
+  lock.key_share = qsC_bool(c, t, "key_share");
   qsC_field(c, t, "of");
   lock.of = lua_istable(L, -1) && lua_rawlen(L, -1) > 0;
   parts.render = render_lock_part, parts.ud = c;
@@ -355,17 +359,41 @@ static void for_update(qsC *c, int idx) {
   lua_pop(L, 2);
 }
 
+/* Pushes the FROM list of the SELECT at idx, derived lazily in Lua by its
+** _final_froms. Called protected: a Lua error while deriving it (a
+** malformed tree: a field of the wrong type, nesting beyond what the Lua
+** walk takes) becomes an ArgumentError naming the SELECT; an error object
+** (a qs.exc error, or a user's table) passes through as it is. The call
+** runs Lua code that may change the tree; C holds no pointer into it here,
+** and reads every field again after it. */
+static void final_froms(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int t = qsC_field(c, idx, "_final_froms");
+  if (t != LUA_TFUNCTION) qsC_malformed(c, idx, "_final_froms", "a function", t);
+  lua_pushvalue(L, idx);
+  if (lua_pcall(L, 1, 1, 0) != 0) {
+    if (lua_type(L, -1) != LUA_TSTRING) lua_error(L);
+    if (strstr(lua_tostring(L, -1), "stack overflow"))   /* the Lua walk of a tree nested too deeply */
+      qsC_error(c, QS_COMPILE, "statement nested deeper than %d levels (the compiler's limit, core.max_depth)",
+                QS_MAX_DEPTH);
+    qsC_error(c, QS_ARGUMENT, "malformed SELECT: its FROM list could not be derived: %s", lua_tostring(L, -1));
+  }
+  if (!lua_isnil(L, -1) && !lua_istable(L, -1))
+    qsC_error(c, QS_ARGUMENT, "malformed SELECT: _final_froms returned a %s, not a list", luaL_typename(L, -1));
+}
+
 void qsC_select(qsC *c, int idx) {
   lua_State *L = c->L;
   int froms, set, i, n, written = 0, corr, except, depth_here;
   idx = lua_absindex(L, idx);
-  if (qsC_kind(L, idx) != QSK_SELECT) qsC_error(c, QS_COMPILE, "expected a SELECT");
+  if (qsC_kind(L, idx) != QSK_SELECT)
+    qsC_error(c, QS_ARGUMENT, "expected a SELECT, not a %s", qsC_kind(L, idx) ? qsC_kind_name(L, idx)
+                                                                               : luaL_typename(L, idx));
+  qsC_enter(c);
   c->depth++;
   depth_here = c->depth;
   qsC_puts(c, "SELECT ");
-  lua_getfield(L, idx, "_distinct");
-  if (lua_toboolean(L, -1)) qsC_puts(c, "DISTINCT ");
-  lua_pop(L, 1);
+  if (qsC_bool(c, idx, "_distinct")) qsC_puts(c, "DISTINCT ");
   if (qsC_field(c, idx, "_distinct_on") == LUA_TTABLE) {
     if (!qs_dialect_can(c->d, QS_CAP(DISTINCT_ON)))
       qsC_error(c, QS_COMPILE, "DISTINCT ON is PostgreSQL's; dialect %s has no such form", c->d->name);
@@ -377,9 +405,7 @@ void qsC_select(qsC *c, int idx) {
 
   /* The FROM list decides correlation before the columns are written (a
   ** scalar subquery among the columns correlates to this SELECT). */
-  lua_getfield(L, idx, "_final_froms");   /* derived lazily in Lua */
-  lua_pushvalue(L, idx);
-  lua_call(L, 1, 1);
+  final_froms(c, idx);
   froms = lua_gettop(L);
   lua_getfield(L, idx, "_correlate");
   corr = lua_gettop(L);
@@ -410,7 +436,7 @@ void qsC_select(qsC *c, int idx) {
   n = (int)lua_rawlen(L, froms);
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, froms, i);
-    add_froms(L, set, -1);
+    add_froms(c, set, -1);
     lua_pop(L, 1);
   }
   lua_pushvalue(L, set);
@@ -441,6 +467,7 @@ void qsC_select(qsC *c, int idx) {
   lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
   lua_settop(L, froms - 1);
   c->depth--;
+  qsC_leave(c);
 }
 
 /* One member of a compound: a SELECT with its own ORDER BY or LIMIT needs
@@ -477,14 +504,15 @@ void qsC_compound(qsC *c, int idx) {
                                     "EXCEPT ALL", NULL};
   lua_State *L = c->L;
   size_t n;
-  const char *op = qsC_string(c, idx, "op", &n);
+  const char *op;
   int i, count, j, ok = 0, saved = c->no_result;
+  qsC_enter(c);
+  op = qsC_string_opt(c, idx, "op", &n);
   for (j = 0; op && ops[j]; j++) ok = ok || strcmp(op, ops[j]) == 0;
   if (!ok) qsC_error(c, QS_COMPILE, "invalid set operation");
   if (strncmp(op, "UNION", 5) != 0 && !qs_dialect_can(c->d, QS_CAP(INTERSECT_EXCEPT)))
     qsC_error(c, QS_COMPILE, "%s is not supported by dialect %s", op, c->d->name);
-  qsC_field(c, idx, "selects");
-  count = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  count = qsC_list_field(c, idx, "selects");
   for (i = 1; i <= count; i++) {
     if (i > 1) {
       qs_buf_putc(c->b, ' ');
@@ -500,6 +528,7 @@ void qsC_compound(qsC *c, int idx) {
   c->no_result = saved;
   keyword_list(c, idx, "_order_by", " ORDER BY ", 1);   /* over a compound: column names */
   limit_offset(c, idx);
+  qsC_leave(c);
 }
 
 void qsC_any_select(qsC *c, int idx) {
@@ -513,9 +542,9 @@ void qsC_with(qsC *c, int ctes) {
   if (n == 0) return;
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, ctes, i);
-    lua_getfield(L, -1, "recursive");
-    recursive = recursive || lua_toboolean(L, -1);
-    lua_pop(L, 2);
+    if (qsC_kind(L, -1) != QSK_CTE) qsC_error(c, QS_ARGUMENT, "compile: ctes must list CTE nodes");
+    recursive = qsC_bool(c, -1, "recursive") || recursive;
+    lua_pop(L, 1);
   }
   qsC_puts(c, recursive ? "WITH RECURSIVE " : "WITH ");
   c->depth = 1;   /* CTE bodies name no result columns of the statement */
@@ -527,7 +556,7 @@ void qsC_with(qsC *c, int ctes) {
     if (i > 1) qsC_puts(c, ", ");
     lua_rawgeti(L, ctes, i);
     cte = lua_gettop(L);
-    name = qsC_string(c, cte, "name", &len);
+    name = qsC_name(c, cte, "name", &len);
     qsC_ident(c, name, len);
     qsC_puts(c, " AS (");
     qsC_field(c, cte, "element");
@@ -544,7 +573,7 @@ void qsC_with(qsC *c, int ctes) {
 ** it for that statement (cap: its QS_CAP(..._RETURNING)). */
 static void returning(qsC *c, int idx, const char *what, unsigned cap) {
   lua_State *L = c->L;
-  if (qsC_field(c, idx, "_returning") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+  if (qsC_list_field(c, idx, "_returning") > 0) {
     int saved = c->depth;
     if (!qs_dialect_can(c->d, cap))
       qsC_error(c, QS_COMPILE, "RETURNING is not supported by dialect %s for %s", c->d->name, what);
@@ -599,7 +628,7 @@ static int target(qsC *c, int idx, const char *what) {
 /* "col = value" pairs or column names/values lists of INSERT/UPDATE. */
 static int count_pairs(qsC *c, int idx) {
   int n = 0;
-  if (qsC_field(c, idx, "_pairs") == LUA_TTABLE) n = (int)lua_rawlen(c->L, -1);
+  n = qsC_list_field(c, idx, "_pairs");
   lua_pop(c->L, 1);
   return n;
 }
@@ -608,11 +637,11 @@ static void pair_part(qsC *c, int idx, int i, int which) {
   lua_State *L = c->L;
   qsC_field(c, idx, "_pairs");
   lua_rawgeti(L, -1, i);
+  qsC_need_table(c, -1, idx, "_pairs");
   lua_rawgeti(L, -1, which);
   if (which == 1) {
     size_t n;
-    const char *name = qsC_string(c, lua_gettop(L), "name", &n);
-    if (name == NULL) qsC_error(c, QS_COMPILE, "column without a name");
+    const char *name = qsC_name(c, lua_gettop(L), "name", &n);
     qsC_ident(c, name, n);
   } else {
     qsC_expr_inferred(c, lua_gettop(L));   /* the column gives the type */
@@ -624,16 +653,16 @@ static void pair_part(qsC *c, int idx, int i, int which) {
 static void set_pairs(qsC *c, const char *field, int idx) {
   lua_State *L = c->L;
   int i, n;
-  qsC_field(c, idx, field);
-  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  n = qsC_list_field(c, idx, field);
   if (n == 0) qsC_error(c, QS_ARGUMENT, "an upsert needs values to set");
   for (i = 1; i <= n; i++) {
     size_t len;
     const char *name;
     if (i > 1) qsC_puts(c, ", ");
     lua_rawgeti(L, -1, i);
+    qsC_need_table(c, -1, idx, field);
     lua_rawgeti(L, -1, 1);
-    name = qsC_string(c, lua_gettop(L), "name", &len);
+    name = qsC_name(c, lua_gettop(L), "name", &len);
     qsC_ident(c, name, len);
     qsC_puts(c, " = ");
     lua_rawgeti(L, -2, 2);
@@ -698,8 +727,7 @@ static void upsert(qsC *c, int idx) {
 static int extra_froms(qsC *c, int idx) {
   lua_State *L = c->L;
   int n;
-  qsC_field(c, idx, "_extra_froms");
-  n = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  n = qsC_list_field(c, idx, "_extra_froms");
   lua_pop(L, 1);
   return n;
 }
@@ -728,15 +756,15 @@ static void push_dml_froms(qsC *c, int idx, const char *field) {
   int set, i, n;
   lua_newtable(L);
   set = lua_gettop(L);
-  lua_getfield(L, idx, "table");
-  add_froms(L, set, -1);
+  qsC_field(c, idx, "table");
+  add_froms(c, set, -1);
   lua_pop(L, 1);
   if (field) {
     if (qsC_field(c, idx, field) == LUA_TTABLE) {
       n = (int)lua_rawlen(L, -1);
       for (i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
-        add_froms(L, set, -1);
+        add_froms(c, set, -1);
         lua_pop(L, 1);
       }
     }
@@ -769,8 +797,7 @@ void qsC_insert(qsC *c, int idx) {
     lua_pop(L, 1);
   } else {
     lua_pop(L, 1);
-    qsC_field(c, idx, "_rows");   /* multi-row VALUES: lists of value nodes */
-    rows = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+    rows = qsC_list_field(c, idx, "_rows");   /* multi-row VALUES: lists of value nodes */
     lua_pop(L, 1);
     if (n == 0) {
       qsC_puts(c, c->d->empty_insert);
@@ -792,6 +819,7 @@ void qsC_insert(qsC *c, int idx) {
         for (r = 1; r <= rows; r++) {
           qsC_puts(c, ", (");
           lua_rawgeti(L, -1, r);
+          qsC_need_table(c, -1, idx, "_rows");
           for (i = 1; i <= n; i++) {
             if (i > 1) qsC_puts(c, ", ");
             lua_rawgeti(L, -1, i);

@@ -55,6 +55,7 @@ struct qs_stmt {
   qs_conn *conn;                    /* NULL once detached */
   qs_dstmt *d;                      /* NULL once detached */
   cache_entry *entry;               /* cache slot, or NULL when uncached */
+  int streamed;                     /* its driver streams this execution (xStream) */
 };
 
 struct qs_conn {
@@ -82,6 +83,9 @@ struct qs_conn {
   int many_next;                    /* executemany by steps: the next set */
   int many_bound;                   /* ... and whether it is bound already */
   int64_t many_changes;
+  /* streaming (qs_conn_set_stream) */
+  int stream_next;                  /* the next statement handed out streams */
+  qs_stmt *streaming;               /* a streamed statement with rows left */
 };
 
 static uint32_t hash_sql(const char *s, size_t n) {
@@ -139,6 +143,11 @@ static int closed_error(qs_conn *c) {
 ** connection would interleave protocol messages). */
 static int enter(qs_conn *c, conn_op op, const qs_stmt *s) {
   if (c->d == NULL) return closed_error(c);
+  if (c->streaming != NULL && (op != OP_STEP || c->streaming != s))
+    return qs_error_set(&c->err, QS_MISUSE,
+                        "a streamed result (stream_results / yield_per) is open on this "
+                        "connection: fetch it to its end or close it before running anything "
+                        "else on the connection");
   if (c->busy && (c->op != op || c->op_stmt != s))
     return qs_error_set(&c->err, QS_MISUSE,
                         "another operation is in progress on this connection (a connection "
@@ -407,6 +416,7 @@ void qs_conn_close(qs_conn *c) {
   c->op_stmt = NULL;
   c->begin_stmt = NULL;
   c->connecting = 0;
+  c->streaming = NULL;
 }
 
 /*
@@ -438,6 +448,7 @@ void qs_conn_end_statements(qs_conn *c) {
     s->entry = NULL;
   }
   c->live = NULL;
+  c->streaming = NULL;   /* the drivers discard the rest with the next operation */
   if (c->cache_count > c->cache_cap) cache_trim(c, 0);
 }
 
@@ -722,6 +733,10 @@ int qs_conn_prepare(qs_conn *c, const char *sql, size_t n, qs_stmt **out) {
     if (rc != QS_OK) return rc;
   }
   c->begin_stmt = NULL;
+  if (c->stream_next) {
+    c->stream_next = 0;
+    s->streamed = c->drv->xStream != NULL && c->drv->xStream(s->d, 1);
+  }
   if (c->txn == QS_TXN_BEGUN &&
       (c->begin_mode != QS_BEGIN_WRITE || !c->drv->xReadonly(s->d))) {
     rc = ensure_begun(c);
@@ -763,9 +778,10 @@ int qs_stmt_step(qs_stmt *s) {
   qs_conn *c = s->conn;
   int rc;
   if (stmt_closed(s)) return QS_CLOSED;
-  if (c->busy && (rc = enter(c, OP_STEP, s)) != QS_OK) return rc;
+  if ((c->busy || c->streaming) && (rc = enter(c, OP_STEP, s)) != QS_OK) return rc;
   DRIVE(c, rc, c->drv->xStep(s->d, &c->err));
   if (rc == QS_WAIT) return wait_up(c, OP_STEP, s);
+  if (s->streamed) c->streaming = rc == QS_ROW && c->d != NULL ? s : NULL;
   return rc;
 }
 
@@ -787,6 +803,8 @@ void qs_stmt_column(qs_stmt *s, int i, qs_value *out) {
 
 int qs_stmt_reset(qs_stmt *s) {
   if (stmt_closed(s)) return QS_CLOSED;
+  if (s->conn->streaming == s) s->conn->streaming = NULL;
+  s->streamed = 0;
   s->conn->drv->xReset(s->d);
   return QS_OK;
 }
@@ -796,6 +814,9 @@ int qs_stmt_readonly(qs_stmt *s) {
 }
 
 qs_conn *qs_stmt_conn(qs_stmt *s) { return s->conn; }
+
+void qs_conn_set_stream(qs_conn *c, int on) { c->stream_next = on != 0; }
+int qs_conn_streaming(const qs_conn *c) { return c->d != NULL && c->streaming != NULL; }
 
 /* executemany without the driver's batch: bound and stepped per set, the
 ** position kept on the connection while a step waits. */
@@ -867,6 +888,7 @@ void qs_stmt_release(qs_stmt *s) {
     c = NULL;
   }
   if (c != NULL) {
+    if (c->streaming == s) c->streaming = NULL;   /* the driver discards the rest */
     if (s->prev) s->prev->next = s->next; else c->live = s->next;
     if (s->next) s->next->prev = s->prev;
     if (s->entry) {

@@ -4,7 +4,14 @@
 ** ":name" becomes the dialect's placeholder; everything else is copied as
 ** written. The scanner knows just enough SQL lexing to leave names inside
 ** string literals, quoted identifiers and comments alone, and to let "::"
-** (a PostgreSQL cast) and "\:" (an escaped colon) through.
+** (a PostgreSQL cast) and "\:" (an escaped colon) through. Quoted text is
+** lexed as the dialect lexes it (its QS_FORM_* quoting forms): besides the
+** quotes every dialect's text skips ('...', "...", `...` with doubled quotes),
+** MySQL's backslash escapes inside '...' and "..." (its default sql_mode;
+** with NO_BACKSLASH_ESCAPES a backslash before a quote ends the string
+** there, and a ":name" after it would be left alone: write such text
+** without the backslash), PostgreSQL's $$...$$ / $tag$...$tag$ dollar quotes
+** and E'...' escape strings.
 */
 #include "quicksilver.h"
 
@@ -34,17 +41,60 @@ static size_t skip_quoted(const char *s, size_t n, size_t i, char q) {
   return n;
 }
 
+/* The same with backslash escapes (MySQL's strings, PostgreSQL's E'...'):
+** a backslash takes the next character whatever it is. */
+static size_t skip_quoted_bs(const char *s, size_t n, size_t i, char q) {
+  for (i++; i < n; i++) {
+    if (s[i] == '\\') { i++; continue; }
+    if (s[i] == q) {
+      if (i + 1 < n && s[i + 1] == q) { i++; continue; }
+      return i + 1;
+    }
+  }
+  return n;
+}
+
+/* At s[i] == '$': the length of a dollar-quote delimiter ($$ or $tag$, the
+** tag an identifier without '$'), or 0 when there is none ($1 is a
+** parameter, a lone $ nothing). */
+static size_t dollar_delim(const char *s, size_t n, size_t i) {
+  size_t j = i + 1;
+  if (j < n && is_name_start((unsigned char)s[j])) {
+    while (j < n && is_name_char((unsigned char)s[j])) j++;
+  }
+  return j < n && s[j] == '$' ? j - i + 1 : 0;
+}
+
+/* Index just past the dollar-quoted run at i with a delimiter of len bytes
+** (the same delimiter closes it); unterminated runs end at n. */
+static size_t skip_dollar(const char *s, size_t n, size_t i, size_t len) {
+  size_t j;
+  for (j = i + len; j + len <= n; j++) {
+    if (s[j] == '$' && memcmp(s + j, s + i, len) == 0) return j + len;
+  }
+  return n;
+}
+
 /*
 ** qs_compile_text: see quicksilver.h. Returns QS_OK, QS_NOMEM, or the error
 ** on_bind reports (a negative code; err then already holds the message).
 */
 int qs_compile_text(const qs_dialect *d, const char *sql, size_t n, qs_buf *out,
                     qs_text_bind_fn on_bind, void *ud, qs_error *err) {
-  size_t i = 0, start = 0;
+  size_t i = 0, start = 0, len;
+  int bs = d && qs_dialect_form(d, QS_FORM_BACKSLASH_ESCAPES);
+  int dollar = d && qs_dialect_form(d, QS_FORM_DOLLAR_QUOTES);
+  int estr = d && qs_dialect_form(d, QS_FORM_ESCAPE_STRINGS);
   while (i < n) {
     char c = sql[i];
-    if (memchr(quotes, c, sizeof quotes)) {
-      i = skip_quoted(sql, n, i, c);
+    int after_name = i > 0 && (is_name_char((unsigned char)sql[i - 1]) || sql[i - 1] == '$');
+    if (estr && (c == 'E' || c == 'e') && i + 1 < n && sql[i + 1] == '\'' && !after_name) {
+      i = skip_quoted_bs(sql, n, i + 1, '\'');
+    } else if (dollar && c == '$' && !after_name && (len = dollar_delim(sql, n, i)) > 0) {
+      i = skip_dollar(sql, n, i, len);
+    } else if (memchr(quotes, c, sizeof quotes)) {
+      /* string quotes take backslash escapes; identifier backquotes never do */
+      i = bs && (c == '\'' || c == '"') ? skip_quoted_bs(sql, n, i, c) : skip_quoted(sql, n, i, c);
     } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
       while (i < n && sql[i] != '\n') i++;
     } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {

@@ -12,7 +12,8 @@
 
 #include <string.h>
 
-/* VARCHAR needs a length; BOOLEAN is BOOL; an interval is seconds. */
+/* VARCHAR needs a length; BOOLEAN is BOOL; an interval is seconds; a
+** LargeBinary is the BLOB type its length needs (LONGBLOB without one). */
 static int mysql_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, int autoinc,
                            qs_error *err) {
   const char *k = t->kind;
@@ -24,6 +25,16 @@ static int mysql_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc 
   if (strcmp(k, "BOOLEAN") == 0 || strcmp(k, "INTERVAL") == 0) {
     if (qs_buf_puts(out, k[0] == 'B' ? "BOOL" : "DOUBLE") != QS_OK)
       return qs_error_set(err, QS_NOMEM, "out of memory");
+    return QS_OK;
+  }
+  if (strcmp(k, "BLOB") == 0) {
+    /* LargeBinary: a plain BLOB holds 64 KB, so without a length the largest
+    ** (LONGBLOB, 4 GB); LargeBinary(n) the smallest that holds n bytes, as
+    ** MySQL itself picks for BLOB(n). A value must also fit the server's
+    ** max_allowed_packet (docs/DIALECTS.md). */
+    const char *name = t->length <= 0 ? "LONGBLOB" : t->length < 256 ? "TINYBLOB"
+                     : t->length < 65536 ? "BLOB" : t->length < 16777216 ? "MEDIUMBLOB" : "LONGBLOB";
+    if (qs_buf_puts(out, name) != QS_OK) return qs_error_set(err, QS_NOMEM, "out of memory");
     return QS_OK;
   }
   return qs__type_name_common(d, out, t, err);
@@ -170,7 +181,7 @@ static const qs_table_option mysql_table_options[] = {
   .insertmany_rows = 1000,                                                            \
   .partial_index_option = NULL,                                                       \
   .forms = QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE |             \
-           QS_FORM_INDEX_PREFIX_LENGTHS,                                              \
+           QS_FORM_INDEX_PREFIX_LENGTHS | QS_FORM_BACKSLASH_ESCAPES,                  \
   .update_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .delete_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .empty_insert = " () VALUES ()",                                                    \

@@ -144,11 +144,13 @@ const qs_dialect qs__dialect_postgresql = {
   .insertmany_rows = 1000,
   .partial_index_option = "postgresql_where",
 
-  .forms = 0,
+  .forms = QS_FORM_DOLLAR_QUOTES | QS_FORM_ESCAPE_STRINGS,
   .update_froms = QS_DML_FROMS_CLAUSE,
   .delete_froms = QS_DML_FROMS_CLAUSE,
   .empty_insert = " DEFAULT VALUES",
-  .empty_in_set = "(SELECT CAST(NULL AS INTEGER) WHERE 1!=1)",
+  /* typed as the IN's left side (SQLAlchemy's empty set expression): an
+  ** untyped NULL is text, and INTEGER = VARCHAR has no operator */
+  .empty_in_set = "(SELECT CAST(NULL AS %s) WHERE 1!=1)",
   .now_function = NULL,
   .autoinc_clause = NULL,
   .index_using_option = "postgresql_using",

@@ -47,13 +47,27 @@ static int sqlite_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, c
   return qs__operator_common(d, out, op, parts);
 }
 
+/* open JSON_EXTRACT(left, path) close, the path in the form the SQLite in
+** this process reads: before 3.45 it ends a quoted key at the first '"' and
+** compares keys undecoded, so a key holding '"' goes unquoted (the compiler
+** takes that path from the node: sql/elements.lua). */
+static int sqlite_json_extract(qs_buf *out, const char *open, const char *close, const qs_parts *parts) {
+  qs_buf_puts(out, open);
+  qs_buf_puts(out, "JSON_EXTRACT(");
+  parts->render(parts->ud, QS_PART_LEFT, QS_PLACE_ALONE);
+  qs_buf_puts(out, ", ");
+  parts->render(parts->ud, QS_PART_JSON_PATH_SQLITE, QS_PLACE_ALONE);
+  qs_buf_putc(out, ')');
+  return qs_buf_puts(out, close);
+}
+
 /* JSON_EXTRACT gives SQL values: JSON_QUOTE keeps the JSON form. */
 static int sqlite_json_get(const qs_dialect *d, qs_buf *out, const qs_json_desc *j, const qs_parts *parts) {
   (void)d;
-  if (j->as == NULL) return qs__json_extract(out, "JSON_QUOTE(", ")", parts);
-  if (strcmp(j->as, "integer") == 0) return qs__json_extract(out, "CAST(", " AS INTEGER)", parts);
-  if (strcmp(j->as, "float") == 0) return qs__json_extract(out, "CAST(", " AS REAL)", parts);
-  return qs__json_extract(out, "", "", parts);
+  if (j->as == NULL) return sqlite_json_extract(out, "JSON_QUOTE(", ")", parts);
+  if (strcmp(j->as, "integer") == 0) return sqlite_json_extract(out, "CAST(", " AS INTEGER)", parts);
+  if (strcmp(j->as, "float") == 0) return sqlite_json_extract(out, "CAST(", " AS REAL)", parts);
+  return sqlite_json_extract(out, "", "", parts);
 }
 
 /* An OFFSET needs a LIMIT before it: -1 is none. */

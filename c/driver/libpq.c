@@ -95,6 +95,8 @@ struct qs_dconn {
   int m_synced;              /* the sync's result came: the batch is over */
   int64_t m_changes;
   PGresult *m_error;         /* the first failure */
+  int drain;                 /* a streamed result was left mid-way: the next
+                             ** operation reads and discards the rest first */
   /* DEALLOCATE queue: "DEALLOCATE qs_1;DEALLOCATE qs_2;..." */
   char *dq;
   size_t dq_len, dq_cap;
@@ -120,6 +122,8 @@ struct qs_dstmt {
   char *numbuf;              /* text of numeric parameters, NUM_TEXT_SIZE bytes each */
   PGresult *res;
   int row, nrows, executed;
+  int stream;                /* the next execution streams (xStream) */
+  int live;                  /* streaming: rows come one result at a time (single-row mode) */
   unsigned epoch;            /* the connection's ddl_epoch when prepared */
   qs_pg_bytes bytes;         /* decoded bytea of the current column */
 };
@@ -322,8 +326,11 @@ static void dq_add(qs_dconn *c, const char *name) {
 ** last one are deallocated, in one query. Skipped while the transaction is
 ** aborted (the server would refuse it): they go with a later operation. A
 ** failure that aborts the caller's transaction is the operation's error. */
+static int drain_rest(qs_dconn *c, qs_error *err);
+
 static int run_deallocs(qs_dconn *c, qs_error *err) {
   int rc;
+  if (c->phase == 0 && c->drain && (rc = drain_rest(c, err)) != QS_OK) return rc;
   if (c->phase == 0) {
     if (c->dq_len == 0 || PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
       c->phase = 1;
@@ -813,7 +820,164 @@ static int execute(qs_dstmt *s, qs_error *err) {
   }
 }
 
+/* ---- streaming (single-row mode) ------------------------------------------
+** A streamed execution (xStream) is sent as any other, then put in libpq's
+** single-row mode: each row comes as a result of its own, parsed from what
+** the socket gave, so memory holds libpq's input buffer and one row, never
+** the result. The operation stays in progress between rows (the core
+** refuses others meanwhile). Chosen over a server-side cursor (DECLARE /
+** FETCH, psycopg's named cursors) because it needs no transaction, no SQL
+** rewriting and no round trip per batch, and gives the same types and
+** errors as a buffered execution. */
+
+/* Reads the next row of the streamed execution of s: QS_ROW (s->res holds
+** it), QS_DONE once every result was read (the command tag gives the
+** count), an error the server sent mid-stream (on the step that meets it,
+** after the rows before it), or QS_WAIT. */
+static int stream_row(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  PGconn *pg = c->pg;
+  PQclear(s->res);
+  s->res = NULL;
+  s->nrows = 0;
+  for (;;) {
+    PGresult *r;
+    int f = PQflush(pg);
+    if (f < 0) goto failed;
+    if (f == 1) {
+      if (!PQconsumeInput(pg)) goto failed;
+      c->want = QS_WAIT_READ | QS_WAIT_WRITE;
+      return QS_WAIT;
+    }
+    if (c->just_sent) {
+      c->just_sent = 0;
+      c->want = QS_WAIT_READ;
+      return QS_WAIT;
+    }
+    if (PQisBusy(pg)) {
+      if (!PQconsumeInput(pg)) goto failed;
+      if (PQisBusy(pg)) {
+        c->want = QS_WAIT_READ;
+        return QS_WAIT;
+      }
+    }
+    r = PQgetResult(pg);
+    if (r == NULL) {   /* the execution's results are all read */
+      int rc = QS_DONE;
+      s->live = 0;
+      c->want = 0;
+      if (PQstatus(pg) == CONNECTION_BAD) goto failed;
+      if (c->keep != NULL && is_error(c->keep)) {
+        if (is_stale_plan(c->keep)) s->epoch = c->ddl_epoch - 1;   /* next use re-prepares */
+        rc = fail_conn(c, err, c->keep);
+      } else if (c->keep != NULL) {
+        const char *tuples = PQcmdTuples(c->keep);
+        c->changes = tuples && *tuples ? atoll(tuples) : 0;
+      }
+      s->row = -1;
+      return leave(c, rc);
+    }
+    if (PQresultStatus(r) == PGRES_SINGLE_TUPLE && (c->keep == NULL || !is_error(c->keep))) {
+      s->res = r;
+      s->row = 0;
+      s->nrows = 1;
+      c->want = 0;
+      return QS_ROW;
+    }
+    if (!is_error(r)) note_ddl(c, r);
+    if (c->keep != NULL && is_error(c->keep)) {
+      PQclear(r);
+    } else {
+      PQclear(c->keep);
+      c->keep = r;
+    }
+  }
+failed:
+  s->live = 0;
+  return lost(c, err);
+}
+
+/* The first step of a streamed execution: ready (as execute's), sent, into
+** single-row mode, then its first row. */
+static int stream_start(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  if (c->phase <= 1) {
+    if ((rc = ready_stmt(s, err)) != QS_OK) return rc;
+    PQclear(s->res);
+    s->res = NULL;
+    if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0))
+      return lost(c, err);
+    (void)PQsetSingleRowMode(c->pg);   /* fails only when nothing was sent: then no rows */
+    sent(c);
+    c->phase = 2;
+    s->executed = 1;
+    s->live = 1;
+  }
+  return stream_row(s, err);
+}
+
+/* A streamed execution left mid-way (xReset, xFinalize): its operation
+** ends here, the rest of its results are read and discarded by the next
+** operation (drain_rest), never a cancel: that would abort the transaction
+** the rows were read in. */
+static void stream_abandon(qs_dstmt *s) {
+  qs_dconn *c = s->c;
+  if (!s->live) return;
+  s->live = 0;
+  if (c->stmt == s) leave(c, QS_OK);
+  if (PQstatus(c->pg) == CONNECTION_OK) c->drain = 1;
+}
+
+/* Phase 0's first part when a stream was left: every result read and
+** dropped (nothing of it is kept, however many rows were left). */
+static int drain_rest(qs_dconn *c, qs_error *err) {
+  PGconn *pg = c->pg;
+  for (;;) {
+    PGresult *r;
+    int f = PQflush(pg);
+    if (f < 0) break;
+    if (f == 1) {
+      if (!PQconsumeInput(pg)) break;
+      c->want = QS_WAIT_READ | QS_WAIT_WRITE;
+      return QS_WAIT;
+    }
+    if (PQisBusy(pg)) {
+      if (!PQconsumeInput(pg)) break;
+      if (PQisBusy(pg)) {
+        c->want = QS_WAIT_READ;
+        return QS_WAIT;
+      }
+    }
+    r = PQgetResult(pg);
+    if (r == NULL) {
+      c->drain = 0;
+      c->want = 0;
+      if (PQstatus(pg) == CONNECTION_BAD) break;
+      return QS_OK;
+    }
+    PQclear(r);
+  }
+  c->drain = 0;
+  return lost(c, err);
+}
+
+static int xStream(qs_dstmt *s, int on) {
+  s->stream = on != 0;
+  return 1;
+}
+
 static int xStep(qs_dstmt *s, qs_error *err) {
+  if (s->live) {
+    int rc = enter(s->c, OP_STEP, s, err);
+    if (rc != QS_OK) return rc;
+    return stream_row(s, err);
+  }
+  if (!s->executed && s->stream) {
+    int rc = enter(s->c, OP_STEP, s, err);
+    if (rc != QS_OK) return rc;
+    return stream_start(s, err);
+  }
   if (!s->executed) {
     int rc = enter(s->c, OP_STEP, s, err);
     if (rc != QS_OK) return rc;
@@ -840,6 +1004,8 @@ static void xColumn(qs_dstmt *s, int i, qs_value *out) {
 static int xReadonly(qs_dstmt *s) { (void)s; return 0; }
 
 static void xReset(qs_dstmt *s) {
+  stream_abandon(s);
+  s->stream = 0;
   PQclear(s->res);
   s->res = NULL;
   s->executed = 0;
@@ -852,6 +1018,7 @@ static void xFinalize(qs_dstmt *s) {
   /* Finalized in the middle of its own operation (the caller abandoned it):
   ** the operation stays in progress with no statement, so every later call
   ** is refused (QS_MISUSE) and the connection can only be closed. */
+  stream_abandon(s);
   if (s->c->stmt == s) s->c->stmt = NULL;
   forget(s);
   free_stmt(s);
@@ -1071,5 +1238,5 @@ const qs_driver qs_libpq_driver = {
   xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
-  xSetTimeout, xCancel, NULL, NULL, NULL,
+  xSetTimeout, xCancel, NULL, NULL, NULL, xStream,
 };

@@ -16,7 +16,12 @@
 ** Statements are server-side prepared (mysql_stmt_*) with typed binds and
 ** typed results; results are buffered (mysql_stmt_store_result) because an
 ** unbuffered result blocks the connection until read to the end (NOTES.md),
-** and buffers are sized from each column's max_length. A reset frees the
+** and buffers are sized from each column's max_length. A streamed execution
+** (xStream: yield_per) is the exception: its rows are fetched unbuffered, a
+** row per step (mysql_stmt_fetch_start/_cont), string buffers grown for a
+** longer value; the core refuses other operations meanwhile, and one left
+** mid-way has its handle closed with the next operation (mysql_stmt_close
+** reads the rest, as steps) and is prepared again at its next use. A reset frees the
 ** buffered result only (no COM_STMT_RESET round trip: the next execute
 ** starts afresh), and a finalized statement's COM_STMT_CLOSE, which has no
 ** reply, is queued (c->dead) and sent at the start of the next operation.
@@ -44,6 +49,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+/* A streamed result's string buffers start at most this large (bytes). */
+#define STREAM_BUF_CAP 4096
 
 /* The character set number of binary strings (collation "binary"): such a
 ** column holds bytes, not text. */
@@ -77,14 +85,15 @@ typedef enum phase {
   PH_STORE,                  /* buffer the statement's result */
   PH_QUERY,                  /* xExec: the text query */
   PH_RESULT,                 /* xExec: buffer (and drop) one of its results */
-  PH_NEXT                    /* xExec: on to the next result */
+  PH_NEXT,                   /* xExec: on to the next result */
+  PH_FETCH                   /* a streamed result: its next row read from the socket */
 } phase;
 
 /* The libmariadb call suspended (waiting), continued with its _cont. */
 typedef enum call_kind {
   CALL_NONE = 0,
   CALL_CONNECT, CALL_QUERY, CALL_RESULT, CALL_NEXT,
-  CALL_PREPARE, CALL_EXECUTE, CALL_STORE, CALL_CLOSE
+  CALL_PREPARE, CALL_EXECUTE, CALL_STORE, CALL_CLOSE, CALL_FETCH
 } call_kind;
 
 struct qs_dconn {
@@ -139,6 +148,8 @@ struct qs_dstmt {
   result_kind *rkind;        /* per column */
   int executed;
   int stored;
+  int stream;                /* the next execution streams (xStream) */
+  int live;                  /* its unbuffered result is open: rows come from the socket */
   char *sql;                 /* kept to prepare again (the server's metadata changed) */
   size_t sqln;
 };
@@ -203,6 +214,7 @@ static int call(qs_dconn *c, call_kind kind, MYSQL_STMT *st, const char *sql, si
       case CALL_EXECUTE: status = mysql_stmt_execute_cont(&c->ret_int, st, ready); break;
       case CALL_STORE: status = mysql_stmt_store_result_cont(&c->ret_int, st, ready); break;
       case CALL_CLOSE: status = mysql_stmt_close_cont(&c->ret_bool, st, ready); break;
+      case CALL_FETCH: status = mysql_stmt_fetch_cont(&c->ret_int, st, ready); break;
       case CALL_NONE: break;
     }
   } else {
@@ -223,6 +235,7 @@ static int call(qs_dconn *c, call_kind kind, MYSQL_STMT *st, const char *sql, si
       case CALL_EXECUTE: status = mysql_stmt_execute_start(&c->ret_int, st); break;
       case CALL_STORE: status = mysql_stmt_store_result_start(&c->ret_int, st); break;
       case CALL_CLOSE: status = mysql_stmt_close_start(&c->ret_bool, st); break;
+      case CALL_FETCH: status = mysql_stmt_fetch_start(&c->ret_int, st); break;
       case CALL_NONE: break;
     }
   }
@@ -613,7 +626,10 @@ static int bind_results(qs_dstmt *s, qs_error *err) {
         b->buffer = &s->rdbl[i];
         break;
       default: {
-        unsigned long cap = f[i].max_length + 1;
+        /* buffered: the longest value's size; streamed (no max_length yet):
+        ** the declared size up to STREAM_BUF_CAP, grown for a longer value */
+        unsigned long cap = s->stored ? f[i].max_length + 1
+                          : (f[i].length < STREAM_BUF_CAP ? f[i].length : STREAM_BUF_CAP) + 1;
         s->rkind[i] = RESULT_STRING;
         s->rbuf[i] = malloc(cap);
         if (s->rbuf[i] == NULL) {
@@ -680,6 +696,16 @@ static int run_stmt(qs_dstmt *s, qs_error *err) {
           s->executed = 1;
           return QS_OK;
         }
+        if (s->stream) {   /* unbuffered: the rows stay on the socket until fetched */
+          rc = bind_results(s, err);
+          if (rc != QS_OK) {
+            discard_handle(s);   /* closing it reads the rows it left */
+            return rc;
+          }
+          s->executed = 1;
+          s->live = 1;
+          return QS_OK;
+        }
         c->phase = PH_STORE;
         break;
       case PH_STORE:
@@ -713,9 +739,62 @@ static int fetch(qs_dstmt *s, qs_error *err) {
   return fail_stmt(s, err);
 }
 
+/* A streamed row's string values longer than their buffers: each buffer
+** grown and the value read again from the row libmariadb holds (no I/O). */
+static int fetch_truncated(qs_dstmt *s, qs_error *err) {
+  int i, rebind = 0;
+  for (i = 0; i < s->ncols; i++) {
+    MYSQL_BIND *b = &s->rbind[i];
+    if (s->rkind[i] != RESULT_STRING || s->rnull[i] || s->rlen[i] < b->buffer_length) continue;
+    if (s->rlen[i] >= b->buffer_length) {
+      char *p = realloc(s->rbuf[i], s->rlen[i] + 1);
+      if (p == NULL) return nomem(err);
+      s->rbuf[i] = p;
+      b->buffer = p;
+      b->buffer_length = s->rlen[i] + 1;
+      rebind = 1;
+      if (mysql_stmt_fetch_column(s->st, b, (unsigned)i, 0) != 0) return fail_stmt(s, err);
+    }
+  }
+  if (rebind && mysql_stmt_bind_result(s->st, s->rbind) != 0) return fail_stmt(s, err);
+  return QS_OK;
+}
+
+/* The next row of a streamed result, read from the socket as a step: QS_ROW,
+** QS_DONE at its end, an error the server sent mid-way, or QS_WAIT. */
+static int stream_fetch(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  if (!call(c, CALL_FETCH, s->st, NULL, 0)) return QS_WAIT;
+  leave(c, QS_OK);
+  rc = c->ret_int;
+  if (rc == 0) return QS_ROW;
+  if (rc == MYSQL_DATA_TRUNCATED) return (rc = fetch_truncated(s, err)) == QS_OK ? QS_ROW : rc;
+  s->live = 0;
+  if (rc == MYSQL_NO_DATA) return QS_DONE;
+  /* an unbuffered read's failure is the connection's (libmariadb leaves the
+  ** statement's error empty) */
+  rc = mysql_stmt_errno(s->st) ? fail_stmt(s, err) : fail_conn(c, err);
+  if (!err->invalidated) discard_handle(s);   /* closing it reads what the failure left */
+  return rc;
+}
+
+static int xStream(qs_dstmt *s, int on) {
+  s->stream = on != 0;
+  return 1;
+}
+
 static int xStep(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
+  if (s->live) {
+    if (c->op != OP_STEP || c->op_stmt != s) {
+      rc = enter(c, OP_STEP, s, err);
+      if (rc != QS_OK) return rc;
+      c->phase = PH_FETCH;
+    }
+    return stream_fetch(s, err);
+  }
   if (c->op != OP_STEP || c->op_stmt != s) {
     if (s->executed) return fetch(s, err);   /* later steps: rows held here */
     rc = enter(c, OP_STEP, s, err);
@@ -724,6 +803,12 @@ static int xStep(qs_dstmt *s, qs_error *err) {
   rc = run_stmt(s, err);
   if (rc == QS_WAIT) return rc;
   leave(c, rc);
+  if (rc == QS_OK && s->live) {   /* streamed: the first row is read as a step of its own */
+    rc = enter(c, OP_STEP, s, err);
+    if (rc != QS_OK) return rc;
+    c->phase = PH_FETCH;
+    return stream_fetch(s, err);
+  }
   return rc == QS_OK ? fetch(s, err) : rc;
 }
 
@@ -760,6 +845,15 @@ static int xReadonly(qs_dstmt *s) { (void)s; return 0; }
 ** call's): the next execute frees it then. */
 static void xReset(qs_dstmt *s) {
   if (s->c->op_stmt == s) return;   /* its operation is in progress: nothing to undo yet */
+  s->stream = 0;
+  if (s->live) {
+    /* a streamed result left mid-way: the handle is closed with the next
+    ** operation (mysql_stmt_close reads the rows left, as steps) and the
+    ** statement prepared again at its next use */
+    s->live = 0;
+    discard_handle(s);
+    return;
+  }
   if (s->stored && s->st && s->c->call == CALL_NONE) mysql_stmt_free_result(s->st);
   s->stored = 0;
   s->executed = 0;
@@ -776,6 +870,7 @@ static void xFinalize(qs_dstmt *s) {
   } else if (s->stored && s->st && c->call == CALL_NONE) {
     mysql_stmt_free_result(s->st);   /* the memory now, the server's side later */
   }
+  s->live = 0;   /* streamed and left mid-way: closing the handle reads the rest */
   discard_handle(s);
   free_stmt(s);
 }
@@ -940,5 +1035,5 @@ const qs_driver qs_mariadb_driver = {
   QS_DRIVER_VERSION, "mysql", 0, 0,
   xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
-  xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel, NULL, NULL, NULL,
+  xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel, NULL, NULL, NULL, xStream,
 };

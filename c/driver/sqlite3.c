@@ -353,5 +353,5 @@ const qs_driver qs_sqlite3_driver = {
   xOpen, xConnect, xClose, xWait, NULL, xPrepare, xParamCount, xBind, xStep, xColumnCount,
   xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction,
-  xExecMany, NULL, NULL, xSetTimeout, xCancel, NULL, NULL, NULL,
+  xExecMany, NULL, NULL, xSetTimeout, xCancel, NULL, NULL, NULL, NULL,
 };

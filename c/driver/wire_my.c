@@ -14,7 +14,10 @@
 ** packets until its reply is whole; whenever the pipe must move bytes first
 ** it returns QS_WAIT and is called again (quicksilver.h: drivers as steps).
 ** A statement's rows are all read in its first step (later steps never
-** wait), kept as the packets' bytes and decoded when asked for.
+** wait), kept as the packets' bytes and decoded when asked for; a streamed
+** execution (xStream: yield_per) keeps a batch of STREAM_ROWS / STREAM_BYTES
+** at a time, its operation going on between batches, and one left mid-way
+** has the rest of its result read and dropped by the next operation.
 **
 ** Options: host, port, user, password, database, unix_socket,
 ** connect_timeout, read_timeout, write_timeout (seconds), charset (utf8mb4
@@ -63,6 +66,11 @@ static const char *const op_names[] = {
   "nothing", "a connect", "a prepare", "a statement's execution", "an exec",
   "an executemany", "a timeout change", "a broken operation"
 };
+
+/* A streamed result is handed up in batches of at most this many rows or
+** bytes of row packets (the batch's memory is all a stream holds). */
+#define STREAM_ROWS 256
+#define STREAM_BYTES (64 * 1024)
 
 /* Connect phases. */
 enum { CP_TCP = 0, CP_GREETING, CP_SSL_SENT, CP_TLS, CP_LOGIN_SENT, CP_AUTH };
@@ -115,6 +123,8 @@ struct qs_dconn {
   /* statement ids whose COM_STMT_CLOSE goes out with the next operation */
   uint32_t *dead;
   int ndead, cap_dead;
+  int drain;                 /* a stream left mid-way: the next operation reads
+                             ** the rest of its result (rows dropped) first */
   /* a text row's cells while results are read and dropped */
   qs_my_cell *cells;
   unsigned cap_cells;
@@ -136,6 +146,9 @@ struct qs_dstmt {
   size_t *roff;              /* offset and length of each: 2 per row */
   size_t nrows, caprows, cur;
   int executed;
+  int stream;                /* the next execution streams (xStream) */
+  int live;                  /* streaming: its operation goes on while batches come */
+  qs_error pend;             /* a streamed result's failure, after the rows before it */
   qs_my_cell *cells;         /* the current row */
   char *scratch;             /* QS_MY_SCRATCH per column (dates as text) */
 };
@@ -675,6 +688,7 @@ static void free_columns(qs_dstmt *s) {
 }
 
 static void free_stmt(qs_dstmt *s) {
+  qs_error_clear(&s->pend);
   free_columns(s);
   qs_buf_free(&s->rows);
   free(s->roff);
@@ -871,6 +885,8 @@ static int read_result(qs_dconn *c, qs_dstmt *s, int *more, qs_error *err) {
           rc = qs_my_parse_binary_row(&pl, s->ncols, s->cols, s->cells, err);
           if (rc != QS_OK) return protocol_fail(c, rc, err);
           if (!keep_row(s, &pl)) return nomem(err);
+          if (s->live && (s->nrows >= STREAM_ROWS || s->rows.len >= STREAM_BYTES))
+            return QS_ROW;   /* a streamed batch: handed up, the result goes on */
         } else {
           rc = qs_my_parse_text_row(&pl, (int)c->rr.ncols, c->cells, err);
           if (rc != QS_OK) return protocol_fail(c, rc, err);
@@ -899,6 +915,28 @@ static int discard_handle(qs_dstmt *s) {
   return bury(s->c, s->id);
 }
 
+/* The rest of a streamed result left mid-way, read and dropped before the
+** next command goes out (its packets' sequence is the old command's): QS_OK,
+** QS_WAIT, or the connection's failure. A server error ending that result is
+** nobody's. */
+static int drain_rest(qs_dconn *c, qs_error *err) {
+  int rc, more;
+  while (c->drain) {
+    c->rr.skip_rows = 1;
+    rc = read_result(c, NULL, &more, err);
+    if (rc == QS_WAIT) return rc;
+    if (rc != QS_OK) {
+      c->drain = 0;
+      if (c->op == OP_BROKEN || err->invalidated) return rc;
+      qs_error_clear(err);
+      return QS_OK;
+    }
+    if (!more) c->drain = 0;
+    else c->rr.phase = RP_HEAD;
+  }
+  return QS_OK;
+}
+
 /*
 ** A statement's execution as steps: the queued closes, a prepare when the
 ** server has no handle for it, the execute, its result read and kept. A
@@ -913,6 +951,7 @@ static int run_stmt(qs_dstmt *s, qs_error *err) {
     if (c->timed_out) return timed_out(c, err);
     switch (c->phase) {
       case XP_START:
+        if (c->drain && (rc = drain_rest(c, err)) != QS_OK) return rc;
         free_result(s);
         if (!s->has_id) {
           rc = send_prepare(c, s, err);
@@ -927,6 +966,7 @@ static int run_stmt(qs_dstmt *s, qs_error *err) {
           c->phase = XP_SEND;
           c->rr.phase = RP_HEAD;
           c->rr.skip_rows = 0;
+          s->live = s->stream;
         }
         break;
       case XP_SEND:
@@ -941,7 +981,7 @@ static int run_stmt(qs_dstmt *s, qs_error *err) {
         break;
       case XP_EXECUTE:
         rc = read_result(c, s, &more, err);
-        if (rc == QS_WAIT) return rc;
+        if (rc == QS_WAIT || rc == QS_ROW) return rc;
         if (rc != QS_OK) {
           if (err->driver_code == ER_NEED_REPREPARE && !c->renewed && c->op != OP_BROKEN) {
             c->renewed = 1;
@@ -993,14 +1033,18 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
     s->c = c;
     qs_buf_init(&s->rows);
     c->op_stmt = s;
-    rc = send_prepare(c, s, err);
+  }
+  s = c->op_stmt;
+  if (c->phase == XP_START) {
+    rc = c->drain ? drain_rest(c, err) : QS_OK;
+    if (rc == QS_WAIT) return rc;
+    if (rc == QS_OK) rc = send_prepare(c, s, err);
     if (rc != QS_OK) {
       free_stmt(s);
       return leave(c, rc);
     }
     c->phase = XP_SEND;
   }
-  s = c->op_stmt;
   for (;;) {
     if (c->timed_out) {
       rc = timed_out(c, err);
@@ -1050,9 +1094,70 @@ static int fetch(qs_dstmt *s, qs_error *err) {
   return rc == QS_OK ? QS_ROW : rc;
 }
 
+/* A streamed batch's rows are handed out; the next batch is read over them. */
+static void batch_reset(qs_dstmt *s) {
+  qs_buf_reset(&s->rows);
+  s->nrows = 0;
+  s->cur = 0;
+}
+
+/* The next row of a streamed execution: from the batch in hand, else the
+** next batch read (QS_WAIT while it comes), else QS_DONE or the failure the
+** server sent after the rows before it. The operation goes on meanwhile. */
+static int stream_step(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  for (;;) {
+    if (s->cur < s->nrows) return fetch(s, err);
+    if (!s->live) {
+      if (s->pend.code != QS_OK) {
+        rc = s->pend.code;
+        qs_error_move(err, &s->pend);
+        return rc;
+      }
+      return QS_DONE;
+    }
+    batch_reset(s);
+    rc = run_stmt(s, err);
+    if (rc == QS_WAIT) {
+      if (s->nrows > 0) continue;   /* rows that came before the wait go up first */
+      return rc;
+    }
+    if (rc == QS_ROW) continue;
+    s->live = 0;
+    leave(c, rc);
+    if (rc != QS_OK) {
+      if (s->nrows == 0) {
+        free_result(s);
+        return rc;
+      }
+      qs_error_move(&s->pend, err);   /* after this batch's rows */
+    }
+  }
+}
+
+/* A streamed execution left mid-way (xReset, xFinalize): its operation
+** ends; the next one reads the rest of the result first (drain_rest). */
+static void stream_abandon(qs_dstmt *s) {
+  qs_dconn *c = s->c;
+  qs_error_clear(&s->pend);
+  if (!s->live) return;
+  s->live = 0;
+  if (c->op == OP_STEP && c->op_stmt == s) {
+    c->drain = 1;
+    leave(c, QS_OK);
+  }
+}
+
+static int xStream(qs_dstmt *s, int on) {
+  s->stream = on != 0;
+  return 1;
+}
+
 static int xStep(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
+  if (s->executed && (s->live || s->pend.code != QS_OK)) return stream_step(s, err);
   if (c->op != OP_STEP || c->op_stmt != s) {
     if (s->executed) return fetch(s, err);   /* later steps: rows held here */
     rc = enter(c, OP_STEP, s, err);
@@ -1060,6 +1165,11 @@ static int xStep(qs_dstmt *s, qs_error *err) {
   }
   rc = run_stmt(s, err);
   if (rc == QS_WAIT) return rc;
+  if (rc == QS_ROW) {   /* a streamed result's first batch: the operation goes on */
+    s->executed = 1;
+    return stream_step(s, err);
+  }
+  s->live = 0;
   leave(c, rc);
   if (rc != QS_OK) {
     free_result(s);
@@ -1084,6 +1194,8 @@ static int xReadonly(qs_dstmt *s) { (void)s; return 0; }
 /* No COM_STMT_RESET (a round trip): the buffered result is all an
 ** execution leaves, and the next execute starts afresh. */
 static void xReset(qs_dstmt *s) {
+  stream_abandon(s);
+  s->stream = 0;
   if (s->c->op_stmt == s) return;   /* its operation is in progress: nothing to undo yet */
   free_result(s);
 }
@@ -1093,6 +1205,7 @@ static void xReset(qs_dstmt *s) {
 ** unusable. */
 static void xFinalize(qs_dstmt *s) {
   qs_dconn *c = s->c;
+  stream_abandon(s);
   if (c->op_stmt == s) {
     c->op = OP_BROKEN;
     c->op_stmt = NULL;
@@ -1111,6 +1224,7 @@ static int exec_steps(qs_dconn *c, qs_error *err) {
     if (c->timed_out) return timed_out(c, err);
     switch (c->phase) {
       case XP_START:
+        if (c->drain && (rc = drain_rest(c, err)) != QS_OK) return rc;
         rc = queue_closes(c, err);
         if (rc == QS_OK) rc = qs_my_com_query(&c->io.out, &c->seq, c->op_sql, strlen(c->op_sql), err);
         if (rc != QS_OK) return rc;
@@ -1296,5 +1410,5 @@ const qs_driver qs_wire_my_driver = {
   xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel,
-  xOutput, xOutputDone, xInput,
+  xOutput, xOutputDone, xInput, xStream,
 };

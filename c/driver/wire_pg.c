@@ -9,7 +9,9 @@
 ** It follows c/driver/libpq.c step for step, so that both give the same
 ** results: statements are server-side prepared under qs_<n> (Parse +
 ** Describe + Sync, one round trip), executed with Bind + Execute + Sync, rows
-** buffered in text form and converted by c/driver/pg_text.c; a parameter
+** buffered in text form (a streamed execution, xStream: in batches of
+** STREAM_ROWS / STREAM_BYTES handed up as they come, the operation going on
+** between them) and converted by c/driver/pg_text.c; a parameter
 ** the server cannot type is made text and the statement parsed again; a plan
 ** made stale by DDL is prepared again. xFinalize never talks to the server:
 ** a Close message is queued and goes, with its own Sync, in front of the
@@ -40,6 +42,10 @@
 /* Close messages queued beyond which xFinalize forgets the name (the
 ** session ends the statement). */
 #define MAX_CLOSE_BYTES (1 << 20)
+/* A streamed result is handed up in batches of at most this many rows or
+** bytes of values (the batch's memory is all a stream holds). */
+#define STREAM_ROWS 256
+#define STREAM_BYTES (64 * 1024)
 
 enum { OP_NONE, OP_CONNECT, OP_PREPARE, OP_EXEC, OP_STEP, OP_EXECMANY };
 static const char *const op_names[] = {
@@ -73,6 +79,9 @@ struct qs_dconn {
   int op, phase, sub, want, seen, attempt, reprepare;
   qs_dstmt *stmt;
   int nz;                    /* ReadyForQuery messages still expected */
+  int pause;                 /* a streamed batch is full: pump returns before nz is 0 */
+  int drain;                 /* ReadyForQuery messages of a stream left mid-way: the
+                             ** next operation reads (and ignores) its replies first */
   int skip;                  /* of which the first ones end the Close group */
   qs_error kept;             /* the first ErrorResponse of the operation's group */
   /* executemany */
@@ -103,6 +112,9 @@ struct qs_dstmt {
   size_t ncells, cells_cap;
   qs_pg_col *rowtmp;
   int row, nrows, executed;
+  int stream;                /* the next execution streams (xStream) */
+  int live;                  /* streaming: its operation goes on while rows come */
+  int finished;              /* ... and every reply came (c->kept: its outcome) */
   qs_pg_bytes bytes;
 };
 
@@ -192,6 +204,7 @@ static int enter(qs_dconn *c, int op, qs_dstmt *s, qs_error *err) {
     c->reprepare = 0;
     c->nz = 0;
     c->skip = 0;
+    c->pause = 0;
     c->stmt = s;
     qs_error_clear(&c->kept);
     return QS_OK;
@@ -261,14 +274,18 @@ static void forget(qs_dstmt *s) {
 ** (their errors are nobody's), unless the transaction is aborted (they go
 ** with a later write then). */
 static int begin_write(qs_dconn *c, qs_error *err) {
-  c->nz = 0;
-  c->skip = 0;
+  /* the replies still due to a stream left mid-way are read first, as
+  ** nobody's (its rows dropped) */
+  c->nz = c->drain;
+  c->skip = c->drain;
+  c->drain = 0;
   if (c->closeq.len > 0 && c->txn != 'E') {
     if (qs_buf_append(&c->io.out, c->closeq.p, c->closeq.len) != QS_OK ||
         qs_pg_sync(&c->io.out, err) != QS_OK)
       return qs_error_set(err, QS_NOMEM, "out of memory");
     qs_buf_reset(&c->closeq);
-    c->nz = c->skip = 1;
+    c->nz++;
+    c->skip++;
   }
   return QS_OK;
 }
@@ -454,7 +471,12 @@ static int handle(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
       if (s && mine && c->op != OP_EXEC) return take_columns(s, m, err);
       return QS_OK;
     case 'D':
-      if (s && mine && c->op == OP_STEP && c->kept.code == QS_OK) return add_row(s, m, err);
+      if (s && mine && c->op == OP_STEP && c->kept.code == QS_OK) {
+        int rc = add_row(s, m, err);
+        if (rc == QS_OK && s->live && (s->nrows >= STREAM_ROWS || s->data.len >= STREAM_BYTES))
+          c->pause = 1;
+        return rc;
+      }
       return QS_OK;
     case 'C': {
       qs_pg_span tag;
@@ -501,6 +523,10 @@ static int pump(qs_dconn *c, int nowait, qs_error *err) {
     if (rc != QS_OK) {
       qs_error_clear(&c->kept);   /* err says what broke */
       return lost(c, err);
+    }
+    if (c->pause) {   /* a streamed batch to hand up first */
+      c->pause = 0;
+      return QS_OK;
     }
   }
 }
@@ -1051,8 +1077,24 @@ static int execute(qs_dstmt *s, qs_error *err) {
       c->nz++;
       c->changes = 0;
       c->phase = 3;
+      s->live = s->stream;
+      s->finished = 0;
     }
-    if ((rc = pump(c, 0, err)) != QS_OK) return rc;
+    if ((rc = pump(c, 0, err)) != QS_OK) {
+      if (rc != QS_WAIT) s->live = 0;
+      return rc;
+    }
+    if (s->live) {
+      /* streamed: a batch came (the operation goes on), or the end; rows
+      ** before an error are handed up before it */
+      if (c->nz == 0) s->finished = 1;
+      if (c->nz > 0 || s->nrows > 0 || c->kept.code == QS_OK) {
+        s->row = -1;
+        s->executed = 1;
+        return QS_OK;
+      }
+      s->live = 0;
+    }
     if (c->kept.code == QS_OK) {
       s->row = -1;
       s->executed = 1;
@@ -1073,12 +1115,71 @@ static int execute(qs_dstmt *s, qs_error *err) {
   }
 }
 
+/* The next row of a streamed execution: from the batch in hand, else the
+** next batch read (QS_WAIT while it comes), else the end: QS_DONE, or the
+** error the server sent after the rows before it. */
+static int stream_step(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc;
+  for (;;) {
+    if (s->row + 1 < s->nrows) {
+      s->row++;
+      return QS_ROW;
+    }
+    if (s->finished) {
+      s->live = 0;
+      s->finished = 0;
+      clear_rows(s);
+      if (c->kept.code != QS_OK) return leave(c, fail_kept(c, err));
+      return leave(c, QS_DONE);
+    }
+    clear_rows(s);
+    rc = pump(c, 0, err);
+    if (rc == QS_WAIT) {
+      if (s->nrows > 0) continue;   /* rows that came before the wait go up first */
+      return rc;
+    }
+    if (rc != QS_OK) {   /* the connection was lost (the operation ended) */
+      s->live = 0;
+      clear_rows(s);
+      return rc;
+    }
+    if (c->nz == 0) s->finished = 1;
+  }
+}
+
+/* A streamed execution left mid-way (xReset, xFinalize): its operation
+** ends; the replies still due are read by the next operation as nobody's
+** (begin_write), never a cancel, which would abort the transaction. */
+static void stream_abandon(qs_dstmt *s) {
+  qs_dconn *c = s->c;
+  if (!s->live) return;
+  s->live = 0;
+  s->finished = 0;
+  if (c->stmt == s && c->op == OP_STEP) {
+    int due = c->nz;
+    leave(c, QS_OK);
+    if (!c->dead) c->drain = due;
+  }
+}
+
+static int xStream(qs_dstmt *s, int on) {
+  s->stream = on != 0;
+  return 1;
+}
+
 static int xStep(qs_dstmt *s, qs_error *err) {
+  if (s->live && s->executed) {
+    int rc = enter(s->c, OP_STEP, s, err);
+    if (rc != QS_OK) return rc;
+    return stream_step(s, err);
+  }
   if (!s->executed) {
     int rc = enter(s->c, OP_STEP, s, err);
     if (rc != QS_OK) return rc;
     rc = execute(s, err);
     if (rc != QS_OK) return rc;
+    if (s->live) return stream_step(s, err);
   }
   s->row++;
   return s->row < s->nrows ? QS_ROW : QS_DONE;
@@ -1102,11 +1203,14 @@ static void xColumn(qs_dstmt *s, int i, qs_value *out) {
 static int xReadonly(qs_dstmt *s) { (void)s; return 0; }
 
 static void xReset(qs_dstmt *s) {
+  stream_abandon(s);
+  s->stream = 0;
   clear_rows(s);
   s->executed = 0;
 }
 
 static void xFinalize(qs_dstmt *s) {
+  stream_abandon(s);
   if (s->c->stmt == s) s->c->stmt = NULL;
   forget(s);
   free_stmt(s);
@@ -1244,5 +1348,5 @@ const qs_driver qs_pgwire_driver = {
   xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
-  xSetTimeout, xCancel, xOutput, xOutputDone, xInput,
+  xSetTimeout, xCancel, xOutput, xOutputDone, xInput, xStream,
 };

@@ -176,10 +176,10 @@ typedef struct qs_value {
 typedef struct qs_dconn qs_dconn;   /* a driver's connection, opaque */
 typedef struct qs_dstmt qs_dstmt;   /* a driver's prepared statement, opaque */
 
-#define QS_DRIVER_VERSION 5
+#define QS_DRIVER_VERSION 6
 /* The registry key driver modules register under; it changes with the
 ** table's layout, so a driver built for another layout is never found. */
-#define QS_DRIVER_REGISTRY "quicksilver.drivers.v5"
+#define QS_DRIVER_REGISTRY "quicksilver.drivers.v6"
 
 /* What an operation waits for (xWait, qs_conn_wait) and what a wait saw
 ** (xReady, qs_conn_ready): bits. */
@@ -211,7 +211,8 @@ typedef struct qs_driver {
   int (*xParamCount)(qs_dstmt *s);
   int (*xBind)(qs_dstmt *s, int n, const qs_value *vals, qs_error *err);
   /* QS_ROW, QS_DONE or error; the first step runs the statement and may
-  ** wait, later ones read rows the driver holds and never do */
+  ** wait, later ones read rows the driver holds and never do (save for a
+  ** streamed execution: see xStream) */
   int (*xStep)(qs_dstmt *s, qs_error *err);
   int (*xColumnCount)(qs_dstmt *s);
   const char *(*xColumnName)(qs_dstmt *s, int i);  /* 0-based */
@@ -251,6 +252,16 @@ typedef struct qs_driver {
   size_t (*xOutput)(qs_dconn *c, const char **p);
   void (*xOutputDone)(qs_dconn *c, size_t n);
   int (*xInput)(qs_dconn *c, const char *p, size_t n, qs_error *err);
+  /* The next execution of s streams its rows (stream_results / yield_per):
+  ** the driver holds a bounded batch instead of the whole result, so every
+  ** xStep may wait. While rows are left the connection is the statement's:
+  ** the caller calls no other member that may wait (the core refuses).
+  ** xReset or xFinalize mid-stream never wait: the rest of the result is
+  ** read and discarded by the connection's next operation, before anything
+  ** of its own (no cancel: it would abort the transaction the rows were
+  ** read in). xReset ends the streaming. Returns nonzero when the driver
+  ** streams (NULL, or 0: the result is buffered as usual). */
+  int (*xStream)(qs_dstmt *s, int on);
 } qs_driver;
 
 /* The SQLite driver, always built into the core. */
@@ -398,6 +409,15 @@ int qs_stmt_reset(qs_stmt *s);
 /* Nonzero when the statement writes nothing (a plain SELECT). */
 int qs_stmt_readonly(qs_stmt *s);
 qs_conn *qs_stmt_conn(qs_stmt *s);
+/* The next statement qs_conn_prepare hands out streams its rows (the
+** driver's xStream): taken by that statement, or cleared with on 0. While a
+** streamed statement has rows left, every other operation on the
+** connection is refused with QS_MISUSE; releasing (or resetting) the
+** statement ends that, the driver discarding the rest with the next
+** operation. */
+void qs_conn_set_stream(qs_conn *c, int on);
+/* Nonzero while a streamed statement of c has rows left to read. */
+int qs_conn_streaming(const qs_conn *c);
 /* Runs s once per parameter set (nsets x nparams values, row-major): in one
 ** batch where the driver can, else bound and stepped per set (rows a
 ** statement returns are discarded). *changes gets the rows changed. */
@@ -549,6 +569,12 @@ typedef enum qs_dml_froms {
 #define QS_FORM_DROP_CONSTRAINT_BY_KIND (1u << 2) /* DROP FOREIGN KEY / DROP INDEX, not DROP CONSTRAINT */
 #define QS_FORM_DROP_INDEX_ON_TABLE   (1u << 3)   /* DROP INDEX i ON t (no schema before i) */
 #define QS_FORM_INDEX_PREFIX_LENGTHS  (1u << 4)   /* CREATE INDEX ... (col(10)) */
+/* How quoted text is lexed, for qs_compile_text's bind scanning: */
+#define QS_FORM_BACKSLASH_ESCAPES     (1u << 5)   /* a backslash escapes the next character in
+                                                     '...' and "..." (MySQL's default, unless
+                                                     sql_mode has NO_BACKSLASH_ESCAPES) */
+#define QS_FORM_DOLLAR_QUOTES         (1u << 6)   /* $$ ... $$ and $tag$ ... $tag$ (PostgreSQL) */
+#define QS_FORM_ESCAPE_STRINGS        (1u << 7)   /* E'...' with backslash escapes (PostgreSQL) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {
@@ -566,7 +592,9 @@ typedef enum qs_part {
   QS_PART_LIMIT, QS_PART_OFFSET,         /* LIMIT / OFFSET expressions */
   QS_PART_OF,                            /* FOR UPDATE OF's names, comma-separated */
   QS_PART_JSON_PATH,                     /* a JSON path parameter ($."a"[2]) */
-  QS_PART_JSON_KEY                       /* a JSON key, index or text[] path parameter */
+  QS_PART_JSON_KEY,                      /* a JSON key, index or text[] path parameter */
+  QS_PART_JSON_PATH_SQLITE               /* the path as the SQLite linked reads it (a key
+                                            holding '"' unquoted before 3.45) */
 } qs_part;
 
 /* The compiler's side of a hook that must have a sub-expression rendered in
@@ -630,7 +658,8 @@ struct qs_dialect {
   unsigned forms;            /* QS_FORM_* */
   qs_dml_froms update_froms, delete_froms;
   const char *empty_insert;  /* an INSERT of no columns: " DEFAULT VALUES" */
-  const char *empty_in_set;  /* "x IN <this>" for an empty list: a subquery of no row */
+  const char *empty_in_set;  /* "x IN <this>" for an empty list: a subquery of no row; a "%s"
+                                in it stands for x's type (its DDL name; INTEGER when untyped) */
   const char *now_function;  /* what now() is written as; NULL: now() */
   const char *autoinc_clause;         /* after an auto-increment column, or NULL */
   const char *index_using_option;     /* CREATE INDEX ... USING <option's value>, or NULL */

@@ -23,7 +23,8 @@
   X(dict, "state", "table", "attribute -> current value (load_objects fills it; changed_collections reads it)") \
   X(committed, "state", "table", "attribute -> value as loaded or flushed (load_objects fills it)") \
   X(key, "state", "string", "the identity key of a persistent object (load_objects writes it)")    \
-  X(session, "state", "table", "the session the object is in (changed_collections compares it)")    \
+  X(session, "state", "table", "the session the object is in, held weakly: read and written through InstanceState's metamethods (changed_collections compares it)") \
+  X(_sid, "state", "number", "the id of the session the object is in, in attributes.lua's weak registry (load_objects writes it, read raw from the session)") \
   X(expired, "state", "table", "expired attributes: load_objects leaves such rows to Lua")          \
   X(loaded, "state", "table", "relationship -> true once loaded (changed_collections; made lazily by InstanceState.__index)") \
   X(snap, "state", "table", "collection -> the list as loaded or flushed (changed_collections; lazy too)") \

@@ -72,7 +72,7 @@ static int push_key(lua_State *L, int prefix, int idx) {
 static int l_load_objects(lua_State *L) {
   lua_Integer r, n, from, base;
   int spec[S_N];
-  int i, nkeys, top;
+  int i, nkeys, top, sid;
   luaL_checktype(L, 1, LUA_TTABLE);
   from = luaL_checkinteger(L, 2);
   base = luaL_checkinteger(L, 3);
@@ -94,6 +94,10 @@ static int l_load_objects(lua_State *L) {
       !lua_istable(L, spec[S_INSTANCE_MT]) || lua_isnil(L, spec[S_STATE_KEY]))
     return qsB_raise(L, QS_ARGUMENT, "load_objects: incomplete spec");
   nkeys = (int)lua_rawlen(L, spec[S_KEYS]);
+  lua_pushliteral(L, "_sid");
+  lua_rawget(L, 6);   /* the session's id (orm/attributes.lua session_id), if it has one */
+  sid = lua_type(L, -1) == LUA_TNUMBER ? lua_gettop(L) : 0;
+  luaL_checkstack(L, 12, "load_objects");   /* the loop's slots above top */
   top = lua_gettop(L);
   for (r = from; r <= n; r++) {
     int row, pkcol, j;
@@ -162,10 +166,18 @@ static int l_load_objects(lua_State *L) {
     lua_setfield(L, top + 7, "committed");
     lua_pushvalue(L, top + 3);
     lua_setfield(L, top + 7, "key");
-    lua_pushvalue(L, 6);
-    lua_setfield(L, top + 7, "session");
+    /* the session, weakly: by the id attributes.lua's registry knows it by
+    ** (a session without one is stored as it is, or as its metatable says) */
+    if (sid) {
+      lua_pushvalue(L, sid);
+      lua_setfield(L, top + 7, "_sid");
+    }
     lua_pushvalue(L, spec[S_STATE_MT]);
     lua_setmetatable(L, top + 7);
+    if (!sid) {
+      lua_pushvalue(L, 6);
+      lua_setfield(L, top + 7, "session");
+    }
     lua_pushvalue(L, spec[S_STATE_KEY]);
     lua_pushvalue(L, top + 7);
     lua_rawset(L, top + 6);                                /* obj[STATE] = state */

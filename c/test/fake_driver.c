@@ -154,7 +154,7 @@ const qs_driver fake_driver = {
   fake_open, fake_connect, fake_close, fake_wait, NULL, fake_prepare, fake_param_count,
   fake_bind, fake_step, fake_column_count, fake_column_name, fake_column, fake_readonly,
   fake_reset, fake_finalize, fake_changes, fake_last_id, fake_exec, fake_in_txn,
-  NULL, NULL, NULL, fake_set_timeout, fake_cancel, NULL, NULL, NULL,
+  NULL, NULL, NULL, fake_set_timeout, fake_cancel, NULL, NULL, NULL, NULL,
 };
 
 /* The server's side: the next request line, and a reply. */

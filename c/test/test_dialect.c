@@ -26,7 +26,7 @@ static int column_of(const qs_dialect *d) {
 
 static void render_part(void *ud, qs_part part, qs_place place) {
   static const char *const parts[] = {"left", "right", "element", "type", "limit", "offset", "of",
-                                      "path", "key"};
+                                      "path", "key", "sqlite path"};
   static const char *const places[] = {"", " op", " tight"};
   qs_buf_printf((qs_buf *)ud, "{%s%s}", parts[part], places[place]);
 }
@@ -113,9 +113,11 @@ TEST_IMPL(dialect_capabilities) {
   static const int insertmany[NDIALECTS] = {0, 1000, 1000, 1000};
   static const char quotes[NDIALECTS] = {'"', '"', '`', '`'};
   static const unsigned forms[NDIALECTS] = {
-    QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY, 0,
-    QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE | QS_FORM_INDEX_PREFIX_LENGTHS,
-    QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE | QS_FORM_INDEX_PREFIX_LENGTHS,
+    QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY, QS_FORM_DOLLAR_QUOTES | QS_FORM_ESCAPE_STRINGS,
+    QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE | QS_FORM_INDEX_PREFIX_LENGTHS |
+      QS_FORM_BACKSLASH_ESCAPES,
+    QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE | QS_FORM_INDEX_PREFIX_LENGTHS |
+      QS_FORM_BACKSLASH_ESCAPES,
   };
   static const qs_dml_froms update_froms[NDIALECTS] = {QS_DML_FROMS_CLAUSE, QS_DML_FROMS_CLAUSE,
                                                        QS_DML_FROMS_MULTI_TABLE, QS_DML_FROMS_MULTI_TABLE};
@@ -128,7 +130,7 @@ TEST_IMPL(dialect_capabilities) {
     {NULL, NULL, " AUTO_INCREMENT", " AUTO_INCREMENT"},
     {NULL, "postgresql_using", NULL, NULL},
     {" DEFAULT VALUES", " DEFAULT VALUES", " () VALUES ()", " () VALUES ()"},
-    {"(SELECT 1 FROM (SELECT 1) WHERE 1!=1)", "(SELECT CAST(NULL AS INTEGER) WHERE 1!=1)",
+    {"(SELECT 1 FROM (SELECT 1) WHERE 1!=1)", "(SELECT CAST(NULL AS %s) WHERE 1!=1)",
      "(SELECT 1 FROM (SELECT 1) AS _empty_set WHERE 1!=1)", "(SELECT 1 FROM (SELECT 1) AS _empty_set WHERE 1!=1)"},
   };
   EACH_DIALECT({
@@ -187,7 +189,13 @@ TEST_IMPL(dialect_type_names) {
     {{"TIME", -1, -1, -1, 0}, 0, {"TIME", "TIME WITHOUT TIME ZONE", "TIME", "TIME"}},
     {{"INTERVAL", -1, -1, -1, 0}, 0, {"FLOAT", "INTERVAL", "DOUBLE", "DOUBLE"}},
     {{"JSON", -1, -1, -1, 0}, 0, {"JSON", "JSON", "JSON", "JSON"}},
-    {{"BLOB", -1, -1, -1, 0}, 0, {"BLOB", "BYTEA", "BLOB", "BLOB"}},
+    {{"BLOB", -1, -1, -1, 0}, 0, {"BLOB", "BYTEA", "LONGBLOB", "LONGBLOB"}},
+    {{"BLOB", 255, -1, -1, 0}, 0, {"BLOB", "BYTEA", "TINYBLOB", "TINYBLOB"}},
+    {{"BLOB", 256, -1, -1, 0}, 0, {"BLOB", "BYTEA", "BLOB", "BLOB"}},
+    {{"BLOB", 65535, -1, -1, 0}, 0, {"BLOB", "BYTEA", "BLOB", "BLOB"}},
+    {{"BLOB", 65536, -1, -1, 0}, 0, {"BLOB", "BYTEA", "MEDIUMBLOB", "MEDIUMBLOB"}},
+    {{"BLOB", 16777215, -1, -1, 0}, 0, {"BLOB", "BYTEA", "MEDIUMBLOB", "MEDIUMBLOB"}},
+    {{"BLOB", 16777216, -1, -1, 0}, 0, {"BLOB", "BYTEA", "LONGBLOB", "LONGBLOB"}},
     {{"UUID", -1, -1, -1, 0}, 0, {"CHAR(36)", "UUID", "CHAR(36)", "CHAR(36)"}},
     {{"GEOMETRY", -1, -1, -1, 0}, 0, {"!no DDL type for GEOMETRY on dialect sqlite",
       "!no DDL type for GEOMETRY on dialect postgresql", "!no DDL type for GEOMETRY on dialect mysql",
@@ -301,20 +309,20 @@ TEST_IMPL(dialect_operators) {
 
 TEST_IMPL(dialect_json_get) {
   static const struct { qs_json_desc j; const char *want[NDIALECTS]; } cases[] = {
-    {{NULL, 0, 0}, {"JSON_QUOTE(JSON_EXTRACT({left}, {path}))", "{left tight} -> {key tight}::TEXT",
+    {{NULL, 0, 0}, {"JSON_QUOTE(JSON_EXTRACT({left}, {sqlite path}))", "{left tight} -> {key tight}::TEXT",
       "JSON_EXTRACT({left}, {path})", "JSON_EXTRACT({left}, {path})"}},
-    {{NULL, 0, 1}, {"JSON_QUOTE(JSON_EXTRACT({left}, {path}))", "{left tight} -> {key tight}::INTEGER",
+    {{NULL, 0, 1}, {"JSON_QUOTE(JSON_EXTRACT({left}, {sqlite path}))", "{left tight} -> {key tight}::INTEGER",
       "JSON_EXTRACT({left}, {path})", "JSON_EXTRACT({left}, {path})"}},
-    {{NULL, 1, 0}, {"JSON_QUOTE(JSON_EXTRACT({left}, {path}))", "{left tight} #> {key tight}::TEXT[]",
+    {{NULL, 1, 0}, {"JSON_QUOTE(JSON_EXTRACT({left}, {sqlite path}))", "{left tight} #> {key tight}::TEXT[]",
       "JSON_EXTRACT({left}, {path})", "JSON_EXTRACT({left}, {path})"}},
-    {{"string", 0, 0}, {"JSON_EXTRACT({left}, {path})", "{left tight} ->> {key tight}::TEXT",
+    {{"string", 0, 0}, {"JSON_EXTRACT({left}, {sqlite path})", "{left tight} ->> {key tight}::TEXT",
       "JSON_UNQUOTE(JSON_EXTRACT({left}, {path}))", "JSON_UNQUOTE(JSON_EXTRACT({left}, {path}))"}},
-    {{"integer", 1, 0}, {"CAST(JSON_EXTRACT({left}, {path}) AS INTEGER)",
+    {{"integer", 1, 0}, {"CAST(JSON_EXTRACT({left}, {sqlite path}) AS INTEGER)",
       "CAST({left tight} #>> {key tight}::TEXT[] AS INTEGER)", "CAST(JSON_EXTRACT({left}, {path}) AS SIGNED)",
       "CAST(JSON_EXTRACT({left}, {path}) AS SIGNED)"}},
-    {{"float", 0, 0}, {"CAST(JSON_EXTRACT({left}, {path}) AS REAL)", "CAST({left tight} ->> {key tight}::TEXT AS FLOAT)",
+    {{"float", 0, 0}, {"CAST(JSON_EXTRACT({left}, {sqlite path}) AS REAL)", "CAST({left tight} ->> {key tight}::TEXT AS FLOAT)",
       "CAST(JSON_EXTRACT({left}, {path}) AS DOUBLE)", "CAST(JSON_EXTRACT({left}, {path}) AS DOUBLE)"}},
-    {{"boolean", 0, 0}, {"JSON_EXTRACT({left}, {path})", "CAST({left tight} ->> {key tight}::TEXT AS BOOLEAN)",
+    {{"boolean", 0, 0}, {"JSON_EXTRACT({left}, {sqlite path})", "CAST({left tight} ->> {key tight}::TEXT AS BOOLEAN)",
       "JSON_EXTRACT({left}, {path})", "JSON_EXTRACT({left}, {path})"}},
   };
   size_t k;

@@ -5,6 +5,7 @@
 ---@class quicksilver.core
 ---@field version string
 ---@field driver_version integer the qs_driver table layout drivers must match
+---@field sqlite_version_number integer the linked SQLite library's sqlite3_libversion_number() (3045000 for 3.45.0)
 ---@field driver_registry_key string registry key of the driver table
 ---@field node_fields table<string, quicksilver.core.ContractField> the field names the SQL compiler reads from node tables (c/compiler/fields.h)
 ---@field orm_fields table<string, quicksilver.core.ContractField> the ORM state, mapper and load-spec fields c/orm reads and writes (c/orm/layout.h)

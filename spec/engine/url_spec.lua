@@ -532,4 +532,58 @@ describe("the facade", function()
     if not ok then pending("the C core is not built") return end
     assert.equal(url.make_url, qs.make_url)
   end)
+  -- issue 21, item 9: hosts holding ':' with '/', '@', '?' or ']' (IPv6
+  -- literals, socket paths given as the host) and every other component
+  -- survive render_as_string(false) and make_url
+  it("round-trips every URL it accepts, whatever its components hold", function()
+    local hosts = {"::1", "fe80::1%eth0", "/tmp/a:b", "a:b@c", "h:/x@y?z#w]", "[x:y]", "plain",
+      "/var/run/pg", "a@b", "a/b", "a?b", "", "\195\169:\195\188"}
+    local n = 0
+    for _, h in ipairs(hosts) do
+      for _, user in ipairs({false, "u@:/?", ""}) do
+        for _, pw in ipairs({false, "p@:/?[]%", ""}) do
+          for _, db in ipairs({false, "d/b:?@", "", "/abs/x.db"}) do
+            local u = url.create({drivername = "postgresql+wire", host = h, port = 5432,
+              username = user or nil, password = pw or nil, database = db or nil,
+              query = {["k&="] = {"v1&=", "v2 +"}}})
+            local s = u:render_as_string(false)
+            local back = make_url(s)
+            assert.is_true(back == u, s)
+            for _, f in ipairs({"host", "port", "username", "password", "database"}) do
+              assert.equal(u[f], back[f], f .. " of " .. s)
+            end
+            assert.same(u.query, back.query)
+            n = n + 1
+          end
+        end
+      end
+    end
+    assert.equal(13 * 3 * 3 * 4, n)
+    for _, s in ipairs({"postgresql://[%2Ftmp%2Fa:b]/db", "mysql://u@h%40x/db", "postgresql://u:pa/ss@host/db",
+        "postgresql://[fe80::1%25eth0]:5432", "mysql+wire://a%3Ab:c%40d@[a:b%40c%2Fd]:1/x%2Fy"}) do
+      local u = make_url(s)
+      assert.is_true(make_url(u:render_as_string(false)) == u, s)
+    end
+    assert.equal("/tmp/a:b", make_url("postgresql://[%2Ftmp%2Fa:b]/db").host)
+    assert.equal("postgresql://[%2Ftmp%2Fa:b]", url.create({drivername = "postgresql", host = "/tmp/a:b"}):render_as_string())
+  end)
+
+  it("refuses a NUL byte (%00) in any component, naming it and never the password", function()
+    for what, s in pairs({password = "postgresql://u:p%00secret@h/db", host = "postgresql://u@h%00/db",
+        database = "postgresql://h/db%00", query = "postgresql://h/db?a=b%00",
+        ["user name"] = "postgresql://u%00@h", ["database "] = "postgresql://h/d\0b"}) do
+      local err = raises(exc.ArgumentError, make_url, s)
+      assert.truthy(tostring(err):find("a NUL byte (%00) in the " .. what, 1, true), tostring(err))
+      assert.falsy(tostring(err):find("secret", 1, true))
+    end
+    for _, f in ipairs({"username", "password", "host", "database"}) do
+      local err = raises(exc.ArgumentError, url.create, {drivername = "postgresql", [f] = "a\0secret"})
+      assert.truthy(tostring(err):find(f .. " holds a NUL byte", 1, true), tostring(err))
+      assert.falsy(tostring(err):find("secret", 1, true))
+    end
+    raises(exc.ArgumentError, url.create, {drivername = "postgresql", query = {a = "x\0"}})
+    raises(exc.ArgumentError, url.create, {drivername = "postgresql", query = {a = {"ok", "x\0"}}})
+    raises(exc.ArgumentError, url.create, {drivername = "postgresql", query = {["a\0"] = "x"}})
+    raises(exc.ArgumentError, function() return make_url("postgresql://h/db"):set({password = "p\0"}) end)
+  end)
 end)

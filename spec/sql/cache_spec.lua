@@ -4,6 +4,8 @@
 local qs = require("quicksilver")
 local compiler = require("quicksilver.sql.compiler")
 local fixtures = require("spec.sql.fixtures")
+local core = require("quicksilver.core")
+local exc = require("quicksilver.exc")
 
 describe("compiled-statement cache", function()
   local T, u
@@ -255,13 +257,29 @@ describe("the cache key never leaves structure out", function()
     assert.is_nil(core.cache_key(s2))
   end)
 
-  it("a statement nested deeper than the walk goes compiles without the cache (no error)", function()
+  it("a statement nested as deep as the compiler takes is cached: one limit (core.max_depth)", function()
+    local T = fixtures.tables()
+    local function deep()
+      local e = T.users.c.age
+      for _ = 1, core.max_depth - 5 do e = e + 1 end
+      return qs.select(e:label("x"))
+    end
+    local c = deep():compile()
+    assert.matches("^SELECT users%.age %+ %? %+ %?", c.sql)
+    assert.equal(core.max_depth - 5, c.params.n)
+    assert.equal(0, compiler.cache_stats().uncacheable)
+    deep():compile()
+    assert.equal(1, compiler.cache_stats().hits)
+  end)
+
+  it("a statement nested deeper than the walk goes compiles without the cache (no cache error)", function()
     local T = fixtures.tables()
     local e = T.users.c.age
-    for _ = 1, 300 do e = e + 1 end
-    local c = qs.select(e:label("x")):compile()
-    assert.matches("^SELECT users%.age %+ %? %+ %?", c.sql)
-    assert.equal(300, c.params.n)
+    for _ = 1, core.max_depth + 5 do e = e + 1 end
+    local ok, err = pcall(function() return qs.select(e:label("x")):compile() end)
+    assert.is_false(ok)
+    assert.is_true(exc.is_error(err, exc.CompileError))
+    assert.matches("nested deeper than " .. core.max_depth .. " levels", tostring(err))
     assert.equal(1, compiler.cache_stats().uncacheable)
   end)
 end)

@@ -120,7 +120,7 @@ local statements = {
     qs.false_(), qs.literal(3), qs.cast(u.amount, qs.Integer), qs.cast(u.name, qs.Interval),
     qs.case({{u.id:eq(1), "one"}}, {else_ = "other"}), qs.case({{1, "one"}}, {value = u.id}),
     qs.func.rank():over({partition_by = u.team_id, order_by = u.id:desc(), rows = {qs.unbounded, 0}}),
-    u.data:get("a"), u.data:path({"a", 1}):as_string(), u.data:get(2):as_integer(),
+    u.data:get("a"), u.data:get('a"b'), u.data:path({"a", 1}):as_string(), u.data:get(2):as_integer(),
     (qs.select(qs.func.max(u.id)):scalar_subquery()), qs.exists(qs.select(t.id)),
     qs.text("users.id AS tid"), boss.c.id, elements.star(users))
     :select_from(users:join(teams, u.team_id:eq(t.id), {isouter = true}):join(boss, boss.c.id:eq(u.id), {full = true}))

@@ -4,7 +4,7 @@
 ** aliases, binds and their keys, literals, operators and their
 ** parentheses, functions, CASE, CAST, IN, BETWEEN, subqueries, joins, JSON
 ** access, windows, and the errors of bad nodes (unknown kind, a field of
-** the wrong type, nesting deeper than QS_MAX_EXPR_DEPTH).
+** the wrong type, nesting deeper than QS_MAX_DEPTH).
 */
 #include "harness.h"
 
@@ -443,7 +443,7 @@ TEST_IMPL(compiler_errors) {
     "cannot compile number as SQL (use col:eq() for comparisons, qs.true_()");
   /* a field of the wrong type */
   EXPECT_ERROR(L, ALL, "return SEL({{_k = K.COLUMN, name = 42}}, {users})",
-    "column without a name");
+    "malformed COLUMN node: field 'name' must be a string, not number");
   /* a column's table that is not a table */
   EXPECT_ERROR(L, ALL, "return SEL({C({_k = K.NULL}, 'id')}, {users})",
     "a column's table is not a table or alias");
@@ -454,7 +454,7 @@ TEST_IMPL(compiler_errors) {
     "table without a name");
   /* nesting deeper than 1000 */
   EXPECT_ERROR(L, ALL, "local e = uid for i = 1, 1001 do e = UN('NEG', e) end return SEL({LABEL('x', e)}, {users})",
-    "expression nested deeper than 1000 levels");
+    "statement nested deeper than 1000 levels");
   /* 990 is fine */
   ASSERT(strncmp(bt_compile(L, "sqlite", "local e = uid for i = 1, 990 do e = UN('NOT', e) end return SEL({LABEL('x', e)}, {users})"), "ERROR", 5) != 0);
   EXPECT_EVAL(L, "return #R.sql", "5969");

@@ -178,6 +178,31 @@ function Connection:in_nested_transaction() return self._nested ~= nil end
 function Connection:get_transaction() return self._txn end
 function Connection:get_nested_transaction() return self._nested end
 
+-- Streaming results read from the driver connection: when it goes back to
+-- the pool (or is discarded) they end, and reading one raises
+-- ResourceClosedError rather than reading what the next borrower runs.
+-- Buffered results hold their rows and stay readable.
+local function end_streams(self, why)
+  local streams = self._streams
+  if not streams then return end
+  self._streams = nil
+  for r in pairs(streams) do r:_end_stream(why) end
+end
+
+-- Another statement on a connection a streamed result still reads from:
+-- the driver connection runs one thing at a time (C refuses anything else
+-- while a streamed statement has rows left), so the rest of each open
+-- stream is read into its Result first, which stays readable (as a
+-- PostgreSQL named cursor does beside other queries) until the connection
+-- goes back or the transaction ends. Interleaving thus costs the memory a
+-- stream saves: read a stream to its end before running anything else.
+-- (SQLite steps its statements side by side: nothing to read there.)
+local function buffer_streams(self)
+  local streams, cconn = self._streams, self._cconn
+  if not streams or not cconn or not cconn:streaming() then return end
+  for r in pairs(streams) do r:_buffer_rest() end
+end
+
 function Connection:_begin_root()
   if self._invalidated then
     exc.raise(exc.PendingRollbackError, "Can't reconnect until the invalidated transaction is " ..
@@ -223,6 +248,7 @@ end
 function Connection:begin_nested(fn)
   if not self._cconn then closed_error(self, "begin_nested") end
   if not self._txn then self:_begin_root() end
+  buffer_streams(self)
   self._sp_counter = self._sp_counter + 1
   local name = "qs_savepoint_" .. self._sp_counter
   if self.engine.echo then log(self, "SAVEPOINT " .. name) end
@@ -287,6 +313,7 @@ function Connection:_end_transaction(tx, commit)
   local echo = self.engine.echo
   if tx.nested then
     if not cconn then closed_error(self, commit and "commit" or "rollback") end
+    buffer_streams(self)
     deactivate_nested(self, tx)
     local ok, err
     if commit then
@@ -304,6 +331,9 @@ function Connection:_end_transaction(tx, commit)
     return
   end
   if self._txn ~= tx then return end
+  -- a streamed result does not outlive its transaction (nor does a
+  -- PostgreSQL cursor): it ends, and the driver drops its rest
+  end_streams(self, "its transaction ended")
   local ok, err = true, nil
   if cconn then
     if commit then
@@ -341,17 +371,6 @@ function Connection:rollback()
   local tx = self._txn
   if not self._cconn and not self._invalidated then closed_error(self, "rollback") end
   if tx then tx:rollback() end
-end
-
--- Streaming results read from the driver connection: when it goes back to
--- the pool (or is discarded) they end, and reading one raises
--- ResourceClosedError rather than reading what the next borrower runs.
--- Buffered results hold their rows and stay readable.
-local function end_streams(self, why)
-  local streams = self._streams
-  if not streams then return end
-  self._streams = nil
-  for r in pairs(streams) do r:_end_stream(why) end
 end
 
 --- Rolls back what is open and gives the driver connection back to the pool.
@@ -408,6 +427,8 @@ local function run_cursor(cconn, many, sql, params, keys, values, checks, procs)
 end
 
 local function fetch_all(cur) return cur:fetch() end
+
+local function fetch_driven(cconn, cur, n) return drive(cconn, cconn:fetch(cur, n)) end
 
 function Connection:close()
   if self.closed then return end
@@ -543,11 +564,20 @@ function Connection:_raise_dbapi(err, sql, params, many, compiled)
   error(err, 0)
 end
 
--- A streaming source over a C cursor that raises like execute does.
+-- A streaming source over a C cursor that raises like execute does. Its
+-- rows come through the connection (cconn:fetch), which waits like execute
+-- when the driver streams them from a server in a coroutine.
 local CursorSource = util.class("CursorSource")
 
 function CursorSource:fetch(n)
-  local rows, err = busy_call(self.conn, self.cur.fetch, self.cur, n)
+  local conn = self.conn
+  local cconn = conn._cconn
+  local rows, err
+  if cconn then
+    rows, err = busy_call(conn, fetch_driven, cconn, self.cur, n)
+  else
+    rows, err = self.cur:fetch(n)   -- its connection went: the cursor says so
+  end
   if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false, self.compiled) end
   return rows
 end
@@ -566,6 +596,7 @@ end
 -- compiled (nil for exec_driver_sql) gives the bind keys, the values the
 -- statement holds, the value checks and converters, and result conversions.
 function Connection:_cursor_execute(sql, params, compiled, many, eopts)
+  if self._streams then buffer_streams(self) end
   local cconn = self._cconn
   if eopts.statement_timeout ~= self._rec.timeout then self:_set_timeout(eopts.statement_timeout) end
   if not self._txn then self:_begin_root() end
@@ -611,7 +642,12 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     exc.raise(exc.ResourceClosedError, "this Connection was closed or invalidated by a "
       .. "before_cursor_execute listener; the statement was not run", nil, 2)
   end
+  -- stream_results / yield_per: the server drivers hand rows up as they
+  -- arrive instead of buffering the result (SQLite steps anyway)
+  local stream = not many and (eopts.stream_results or eopts.yield_per)
+  if stream then cconn:set_stream(true) end
   cur, err = busy_call(self, run_cursor, cconn, many, sql, params, keys, values, checks, procs)
+  if stream then cconn:set_stream(false) end
   if not cur then self:_raise_dbapi(err, sql, params, many, compiled) end
   if has(self, "after_cursor_execute") then
     fire(self, "after_cursor_execute", self, sql, params, many, cur)

@@ -347,9 +347,38 @@ end
 -- raises, naming why. A result already read to its end keeps nothing to
 -- lose and is left as it is.
 function Result:_end_stream(why)
-  if self.closed or self._cursor == nil then return end
+  if self.closed or self._soft or (self._cursor == nil and not self._stream_buffered) then return end
   self._closed_why = why
   self:close()
+end
+
+-- True while rows are left to read from a streaming source (stream_results,
+-- yield_per): the ORM then makes its objects a batch at a time.
+function Result:_streaming()
+  return self._cursor ~= nil and not self.closed
+end
+
+-- Another statement is about to run on the connection this streaming
+-- result reads from: the rows it has not handed out yet are read into its
+-- buffer (the connection runs one statement at a time). It still ends with
+-- its connection or transaction, as if it were streaming (_end_stream).
+function Result:_buffer_rest()
+  local cur = self._cursor
+  if self.closed or cur == nil then return end
+  local rest = cur:fetch(nil)
+  local buf, n, old = {}, 0, self._buf
+  for i = self._pos, self._n do
+    n = n + 1
+    buf[n] = old[i]
+  end
+  for i = 1, #rest do
+    n = n + 1
+    buf[n] = rest[i]
+  end
+  self._buf, self._pos, self._n = buf, 1, n
+  self._cursor = nil
+  self._stream_buffered = true
+  cur:close()
 end
 
 --- Filters out rows equal to one already returned (or with an equal key fn(row)).

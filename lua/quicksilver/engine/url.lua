@@ -116,6 +116,9 @@ end
 ---------------------------------------------------------------------------
 -- Parsing
 
+-- A NUL byte would cut the value where a driver hands it to C (libpq's and
+-- MariaDB's connect strings), so a component holding one, encoded as %00 or
+-- not, is refused rather than silently shortened.
 local function decode_with(s, fail, what)
   local bad = false
   local out = s:gsub("%%(.?.?)", function(hex)
@@ -123,6 +126,7 @@ local function decode_with(s, fail, what)
     return string.char(tonumber(hex, 16))
   end)
   if bad then fail("bad percent-escape in the " .. what) end
+  if out:find("\0", 1, true) then fail("a NUL byte (%00) in the " .. what) end
   return out
 end
 
@@ -316,6 +320,9 @@ local function check_field(what, k, v)
     return v
   elseif type(v) ~= "string" then
     error(exc.ArgumentError(format("%s: %s must be a string, got %s", what, k, type(v))), 4)
+  elseif v:find("\0", 1, true) then
+    -- the value itself is never quoted: it may be a password
+    error(exc.ArgumentError(format("%s: %s holds a NUL byte", what, k)), 4)
   elseif k == "drivername" then
     local dialect, driver = v:match("^([^+]*)%+(.*)$")
     if not ((dialect and dialect:match(NAME) and driver:match(NAME)) or v:match(NAME)) then
@@ -342,16 +349,36 @@ local function normalize_query(q, what)
         if type(one) ~= "string" then
           error(exc.ArgumentError(format("%s: query value '%s' holds a %s", what, k, type(one))), 4)
         end
+        if one:find("\0", 1, true) then
+          error(exc.ArgumentError(format("%s: query value '%s' holds a NUL byte", what, k)), 4)
+        end
         l[i] = one
       end
       v = l
     elseif type(v) ~= "string" then
       error(exc.ArgumentError(format("%s: query value '%s' must be a string or a list, got %s",
         what, k, type(v))), 4)
+    elseif v:find("\0", 1, true) then
+      error(exc.ArgumentError(format("%s: query value '%s' holds a NUL byte", what, k)), 4)
+    end
+    if k:find("\0", 1, true) then
+      error(exc.ArgumentError(format("%s: a query key holds a NUL byte", what)), 4)
     end
     r[k] = v
   end
   return r
+end
+
+-- The fields as parsing a rendered URL gives them back, so that every URL
+-- round-trips through render_as_string(false) and make_url: an empty host
+-- or database is none; an empty user name without a password is none, and a
+-- password without a user name has the empty one (":pw@host").
+local function canonical(f)
+  if f.host == "" then f.host = nil end
+  if f.database == "" then f.database = nil end
+  if f.password == nil and f.username == "" then f.username = nil end
+  if f.password ~= nil and f.username == nil then f.username = "" end
+  return f
 end
 
 --- A URL from its parts (SQLAlchemy's URL.create): {drivername = "postgresql",
@@ -368,7 +395,7 @@ function M.create(fields)
     error(exc.ArgumentError("url.create: drivername is required"), 2)
   end
   f.query = normalize_query(f.query or {}, "url.create")
-  return new(f)
+  return new(canonical(f))
 end
 
 ---------------------------------------------------------------------------
@@ -410,7 +437,10 @@ function URL:render_as_string(hide_password)
   end
   if f.host then
     if f.host:find(":", 1, true) then
-      parts[#parts + 1] = "[" .. f.host:gsub("%%", "%%25") .. "]"
+      -- an IPv6 literal, or any host with a ':' (a socket path given as the
+      -- host): in brackets, everything but ':' percent-encoded, so a '/',
+      -- '@', '?' or ']' inside cannot end the authority or the host
+      parts[#parts + 1] = "[" .. encode(f.host, ":") .. "]"
     else
       parts[#parts + 1] = encode(f.host)
     end
@@ -455,7 +485,7 @@ function URL:set(fields)
   for i = 1, #FIELDS do f[FIELDS[i]] = old[FIELDS[i]] end
   for k, v in next, fields do f[k] = check_field("URL:set", k, v) end
   f.query = f.query and normalize_query(f.query, "URL:set") or {}
-  return new(f)
+  return new(canonical(f))
 end
 
 --- A new URL with query entries added or replaced; with append, a key

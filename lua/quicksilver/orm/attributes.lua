@@ -54,13 +54,47 @@ local InstanceState = {}
 -- touch a relationship, and two tables fewer per object is a sixth of the
 -- cost of loading one (docs/PERFORMANCE.md)
 local LAZY = {loaded = true, snap = true}
+-- An object refers to its session weakly, as in SQLAlchemy (where the state
+-- keeps the session's id and object_session looks it up): a state holds the
+-- number `_sid`, and `st.session` reads the session registered under it in a
+-- weak-valued registry, so a session reachable only through its objects is
+-- collected, and its finalizer gives its connection back (Session.new). The
+-- states read and write `st.session` through the two metamethods below;
+-- core.load_objects writes `_sid` itself (no call per loaded object).
+local sessions = setmetatable({}, {__mode = "v"})   -- id -> session
+local last_sid = 0
+
+--- The id session s is registered under (given at its first use).
+function M.session_id(s)
+  local id = rawget(s, "_sid")
+  if id == nil then
+    last_sid = last_sid + 1
+    id = last_sid
+    rawset(s, "_sid", id)
+    sessions[id] = s
+  end
+  return id
+end
+local session_id = M.session_id
+
 InstanceState.__index = function(st, k)
+  if k == "session" then
+    local id = rawget(st, "_sid")
+    return id and sessions[id]
+  end
   if LAZY[k] then
     local t = {}
     rawset(st, k, t)
     return t
   end
   return nil
+end
+InstanceState.__newindex = function(st, k, v)
+  if k == "session" then
+    rawset(st, "_sid", v and session_id(v) or nil)
+  else
+    rawset(st, k, v)
+  end
 end
 M.InstanceState = InstanceState
 

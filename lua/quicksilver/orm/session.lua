@@ -18,6 +18,7 @@ local session_events = require("quicksilver.orm.session_events")
 local unitofwork = require("quicksilver.orm.unitofwork")
 local bulk = require("quicksilver.orm.bulk")
 local strategies = require("quicksilver.orm.strategies")
+local orm_stream = require("quicksilver.orm.stream")
 local query = require("quicksilver.orm.query")
 local merge = require("quicksilver.orm.merge")
 
@@ -55,6 +56,33 @@ end
 local OPTIONS = util.set({"bind", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
 local EXECUTE_OPTIONS = util.set({"execution_options"})
 
+-- A session dropped without close() (unreachable: its objects hold it
+-- weakly, attributes.lua) gives its connection back when it is collected,
+-- as SQLAlchemy's does: the transaction is rolled back and the connection
+-- returned to the pool. The connection sits in a holder that the session
+-- and a finalizer share; the finalizer sits on a sentinel only the session
+-- holds (a table with __gc on 5.2+, newproxy on 5.1/LuaJIT, whose tables
+-- have no __gc), so it runs when the session goes. It closes the Connection
+-- as Connection.__gc does: no SQL reaches a connection another coroutine is
+-- in the middle of using (the C connection refuses it and the pool closes
+-- it on checkin rather than reuse it), and a rollback that would have to
+-- wait (a non-blocking connection: finalizers cannot yield) fails and the
+-- pool closes that connection instead.
+local newproxy = rawget(_G, "newproxy")   -- 5.1/LuaJIT only
+local function sentinel(holder)
+  local function gc()
+    local conn = holder.conn
+    holder.conn = nil
+    if conn then pcall(conn.close, conn) end
+  end
+  if newproxy then
+    local p = newproxy(true)
+    getmetatable(p).__gc = gc
+    return p
+  end
+  return setmetatable({}, {__gc = gc})
+end
+
 --- orm.Session(engine, {options}) or orm.Session({bind = engine, ...}).
 ---@return quicksilver.orm.Session
 function M.new(bind, opts)
@@ -76,6 +104,9 @@ function M.new(bind, opts)
     _stack = {},
     _event_parent = opts._maker or Session,
   }, Session)
+  self._holder = {}
+  self._sentinel = sentinel(self._holder)
+  attributes.session_id(self)   -- the id its objects refer to it by
   M._all[self] = true
   return self
 end
@@ -403,6 +434,7 @@ function Session:_connection()
     error(root, 0)
   end
   self._conn, self._root = conn, root
+  self._holder.conn = conn
   self._tx_new, self._tx_deleted, self._tx_keys = {}, {}, {}
   self._beginning = true
   local fok, ferr = pcall(fire, self, "after_begin", root, conn)
@@ -444,6 +476,7 @@ end
 local function end_connection(self)
   local conn = self._conn
   self._conn, self._root = nil, nil
+  self._holder.conn = nil
   self._stack = {}
   if conn then pcall(conn.close, conn) end
 end
@@ -734,6 +767,8 @@ function Session:execute(stmt, params, opts)
   local joins
   stmt, joins = strategies.add_joined(stmt)
   local res = conn:execute(stmt, params, eopts)
+  -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
+  if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
   local raw = res:all()
   local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
   -- with one entity the rows are its objects already: the joined loads

@@ -6,8 +6,9 @@
 --- conversions.
 ---
 --- It sits below the element modules (they require it for tostring and
---- :compile): it needs only the C core, util and the tree walk of visitors.
+--- :compile): it needs only the C core, exc, util and the tree walk of visitors.
 local core = require("quicksilver.core")
+local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local visitors = require("quicksilver.sql.visitors")
 
@@ -17,9 +18,22 @@ local rawget, rawset, type, pairs, setmetatable = rawget, rawset, type, pairs, s
 local sort, concat = table.sort, table.concat
 local ccompile_raw = core.compile
 
+-- Runs fn(...), a step the Lua front takes over the tree before or after C
+-- (finding CTEs, the effective DML node, the result conversions). A tree
+-- whose fields hold what they should not makes Lua's own error there; it
+-- becomes an ArgumentError naming the step, so that a malformed tree is
+-- always a qs.exc error (as it is in C). Error objects pass as they are.
+local function guarded(what, fn, ...)
+  local ok, a, b = pcall(fn, ...)
+  if ok then return a, b end
+  if type(a) ~= "string" then error(a, 0) end
+  if a:find("stack overflow", 1, true) then visitors.too_deep() end
+  exc.raise(exc.ArgumentError, "malformed statement (" .. what .. "): " .. a, nil, 3)
+end
+
 -- core.compile with the CTEs of the statement (WITH ...) found first.
 local function ccompile(stmt, dialect, opts)
-  local ctes = visitors.collect_ctes(stmt)
+  local ctes = guarded("finding its CTEs", visitors.collect_ctes, stmt)
   if ctes[1] ~= nil then
     opts = util.merge(opts, {ctes = ctes})
   end
@@ -40,7 +54,7 @@ local Compiled = util.class("Compiled")
 Compiled.__tostring = function(self) return self.sql end
 M.Compiled = Compiled
 
-local function finish(c, dialect, stmt)
+local function finish_raw(c, dialect, stmt)
   c.dialect = dialect
   c.keyset = {}
   for i = 1, #c.keys do c.keyset[c.keys[i]] = true end
@@ -63,6 +77,10 @@ local function finish(c, dialect, stmt)
   c.result_procs = any and procs or nil
   if stmt._columns then c.text_columns = stmt._columns end
   return setmetatable(c, Compiled)
+end
+
+local function finish(c, dialect, stmt)
+  return guarded("its result columns", finish_raw, c, dialect, stmt)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -245,7 +263,7 @@ function M.compile_dml(stmt, dialect, keys, opts)
     local c = per_object[sig]
     if c then return c end
   end
-  local node, fn_defaults = stmt:_effective(keys)
+  local node, fn_defaults = guarded("its effective form", stmt._effective, stmt, keys)
   local c
   if literal or cache.capacity == 0 then
     c = finish(ccompile(node, dialect, opts), dialect, stmt)

@@ -321,8 +321,19 @@ local function check_json(self, what)
   end
 end
 
--- $."key" / $[i] steps of an SQL/JSON path; keys are quoted (a key is data)
-local function json_path(steps)
+-- $."key" / $[i] steps of an SQL/JSON path; keys are quoted (a key is data).
+-- A quoted key is a JSON string (its escapes as the JSON encoder writes them),
+-- which MySQL and SQLite from 3.45 decode before comparing. SQLite before 3.45
+-- compares a key with the document's text as written, escapes and all, and
+-- ends a quoted key at the first '"' whatever precedes it: there a key holding
+-- '"' is written unquoted (`$.a\"b`, read up to a '.' or '['), the form the
+-- compiler takes for SQLite from `sqlite_key` (json_get: set for every key
+-- holding '"', the same as `key` from 3.45). SQLite runs in this
+-- process, so the library that will read the path is known here.
+local json_encode = core.json_encode
+local SQLITE_DECODES_KEYS = (core.sqlite_version_number or 0) >= 3045000
+
+local function json_path(steps, old_sqlite)
   local out = {"$"}
   for i, s in ipairs(steps) do
     if type(s) == "number" then
@@ -331,12 +342,32 @@ local function json_path(steps)
       end
       out[#out + 1] = "[" .. string.format("%d", s) .. "]"
     elseif type(s) == "string" then
-      out[#out + 1] = '."' .. s:gsub('[\\"]', "\\%0") .. '"'
+      local quoted = json_encode(s)
+      local text = quoted:sub(2, -2)
+      if old_sqlite and s:find('"', 1, true) then
+        if text:find("[%.%[]") then
+          -- no form reads it there; a quoted one would address another key
+          -- ($."a\".b" is key a\ then b"): a path SQLite refuses, saying why
+          return "$ <- SQLite before 3.45 cannot address a JSON key holding '\"' and '.' or '['"
+        end
+        out[#out + 1] = "." .. text
+      else
+        out[#out + 1] = "." .. quoted
+      end
     else
       exc.raise(exc.ArgumentError, "JSON path: step " .. i .. " must be a string or an integer", nil, 5)
     end
   end
   return table.concat(out)
+end
+
+-- Whether a step is a key holding '"' (the case SQLite before 3.45 reads
+-- only in its unquoted form).
+local function has_quote(steps)
+  for _, s in ipairs(steps) do
+    if type(s) == "string" and s:find('"', 1, true) then return true end
+  end
+  return false
 end
 
 -- PostgreSQL text[] literal for #>: {"a","2"}
@@ -352,9 +383,11 @@ local function json_get(self, mode, steps, as, t)
   local first = steps[1]
   local pg = mode == "get" and BindParameter.anon("param", first, types.for_value(first))
     or BindParameter.anon("param", pg_path(steps), types.String)
+  local sqlite_key = has_quote(steps) and
+    BindParameter.anon("param", json_path(steps, not SQLITE_DECODES_KEYS), types.String) or nil
   return setmetatable({left = self, mode = mode, as = as, steps = steps,
     key = BindParameter.anon("param", json_path(steps), types.String), pg_key = pg,
-    type = t}, JsonGet)
+    sqlite_key = sqlite_key, type = t}, JsonGet)
 end
 
 --- The JSON element at key (a string) or index (an integer, 0-based as in SQL/JSON).

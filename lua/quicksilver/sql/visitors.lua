@@ -5,6 +5,7 @@
 --- Schema objects (tables, aliases, joins), columns, binds and types are
 --- leaves: they are never copied, only replaced by what fn returns.
 local core = require("quicksilver.core")
+local exc = require("quicksilver.exc")
 
 local M = {}
 
@@ -59,23 +60,38 @@ function M.walk(expr, fn)
   go(expr)
 end
 
+-- The walks here recurse in Lua: they stop at the compiler's nesting limit
+-- (core.max_depth nodes, with the plain tables between them) with the
+-- compiler's error, rather than a Lua stack overflow.
+local MAX_WALK = 3 * core.max_depth
+
+local function too_deep()
+  exc.raise(exc.CompileError, string.format("statement nested deeper than %d levels (the compiler's limit, " ..
+    "core.max_depth)", core.max_depth), nil, 3)
+end
+M.too_deep = too_deep
+
 --- The CTEs a statement refers to, in dependency order (those a CTE uses
 --- come before it), one per name (the grown form of a recursive CTE).
 function M.collect_ctes(stmt)
   local order, by_root, seen = {}, {}, {}
-  local function visit(node)
-    if type(node) ~= "table" or seen[node] then return end
-    seen[node] = true
+  local depth = 0
+  local visit
+  local function visit_node(node)
     if node._is_type or node._k == K.TABLE then return end
     if node._k == K.CTE then
       local root = node._root
-      local body_is_compound = node.element._k == K.COMPOUND
+      local body_is_compound = type(node.element) == "table" and node.element._k == K.COMPOUND
       visit(node.element)   -- CTEs this one uses come first
       local cur = by_root[root]
+      if root == nil then
+        exc.raise(exc.ArgumentError, "malformed CTE node: field '_root' must be the CTE it grows from, not missing",
+          nil, 4)
+      end
       if not cur then
         by_root[root] = node
         order[#order + 1] = root
-      elseif body_is_compound and cur.element._k ~= K.COMPOUND then
+      elseif body_is_compound and (type(cur.element) ~= "table" or cur.element._k ~= K.COMPOUND) then
         by_root[root] = node
       end
       return
@@ -85,6 +101,14 @@ function M.collect_ctes(stmt)
         visit(v)
       end
     end
+  end
+  visit = function(node)
+    if type(node) ~= "table" or seen[node] then return end
+    seen[node] = true
+    depth = depth + 1
+    if depth > MAX_WALK then too_deep() end
+    visit_node(node)
+    depth = depth - 1
   end
   visit(stmt)
   local out = {}
