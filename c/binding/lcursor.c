@@ -219,7 +219,7 @@ int qsB_cursor_fetch_into(lua_State *L, int curidx, lua_Integer max, int listidx
     return qsB_raise(L, QS_CLOSED, "attempt to use a closed quicksilver.Cursor");
   if (cur->state != CUR_ROW) return 1;
   if (cur->stepping) {   /* the step that waited goes on first */
-    int rc = qs_stmt_step(cur->st);
+    rc = qs_stmt_step(cur->st);
     if (rc == QS_WAIT) return 0;
     cur->stepping = 0;
     if (rc == QS_DONE) cursor_finish(cur);
