@@ -72,6 +72,8 @@ typedef struct qsB_bindspec {
   int anchor;    /* whether reading makes new values (converters, JSON text) */
   int ncheckv;   /* checks[1..ncheckv] read once into checkv (an executemany reads every row) */
   int checkv[64];
+  int keep;      /* a table that gets key -> the value as converted, before the check
+                 ** (core.convert_sets); 0: none */
 } qsB_bindspec;
 /* lparams.c: reads the bindspec arguments at stack index first (nullidx: the
 ** NULL sentinel); reads one parameter set into vals (the count, or -1 with
@@ -85,6 +87,8 @@ void qsB_get_bindspec(lua_State *L, int first, int nullidx, qsB_bindspec *bs);
 int qsB_read_params(lua_State *L, qs_value *vals, int pidx, const qsB_bindspec *bs, int group,
                     qs_error *err);
 int qsB_positional_size(lua_State *L, int pidx, int max, const char *what);
+/* core.convert_sets (lparams.c) */
+int qsB_convert_sets(lua_State *L);
 int qsB_cursor_bind(lua_State *L, int curidx, qs_stmt *s, const qs_value *vals, int n);
 int qsB_cursor_run(lua_State *L, int curidx);
 qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx);
@@ -108,7 +112,9 @@ int qsB_row_dicts(lua_State *L);
 ** keymap at index keymap; the row metatable must be at index mt; procs (0
 ** for none) the per-column conversions. codes: per column, 0 (as is), a
 ** QSR_* code, QSR_FUNCTION (procs[i] is a Lua function); NULL: look each
-** up in the procs list (when procs != 0). */
+** up in the procs list (when procs != 0). Lua converters may run: the
+** caller keeps s from being released meanwhile (lcursor.c: the cursor is
+** busy while it fetches). */
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
                  const int *codes);
 

@@ -53,6 +53,8 @@ typedef struct lconn {
   int nvals;           /* execute: values in scratch */
   int many_sets, many_cap;
   qs_value *many_vals; /* executemany: in the anchored userdata */
+  int reading;         /* scratch holds values being read: a close keeps it, a
+                       ** nested execute (from a finalizer) reads into its own */
 } lconn;
 
 /* core.WAIT: a light userdata no other value equals. */
@@ -70,8 +72,10 @@ static lconn *open_conn(lua_State *L, int idx) {
   return lc;
 }
 
-static int conn_gc(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+/* Closes the connection; the scratch array goes too unless values are
+** being read into it (a finalizer closing the connection mid-read: __gc
+** itself frees it, as a connection being read from is not garbage). */
+static void conn_close_impl(lconn *lc, int final) {
   lc->pending = P_NONE;   /* a busy connection is closed by checkin or free */
   if (lc->pool) {   /* borrowed: back to the pool (reset there), not closed */
     qs_pool *p = lc->pool;
@@ -85,9 +89,21 @@ static int conn_gc(lua_State *L) {
     qs_conn_free(lc->c);
     lc->c = NULL;
   }
-  free(lc->scratch);
-  lc->scratch = NULL;
-  lc->scratch_cap = 0;
+  if (final || !lc->reading) {
+    free(lc->scratch);
+    lc->scratch = NULL;
+    lc->scratch_cap = 0;
+  }
+}
+
+static int conn_gc(lua_State *L) {
+  conn_close_impl(check_conn(L, 1), 1);
+  return 0;
+}
+
+/* conn:close() and __close */
+static int conn_close(lua_State *L) {
+  conn_close_impl(check_conn(L, 1), 0);
   return 0;
 }
 
@@ -165,7 +181,7 @@ void qsB_set_borrowed(void *conn, qs_pool *p, qs_pool_rec *r) {
 static int conn_invalidate(lua_State *L) {
   lconn *lc = check_conn(L, 1);
   if (lc->pool) qs_pool_invalidate(lc->pool, lc->rec);
-  return conn_gc(L);
+  return conn_close(L);
 }
 
 /* conn:age() -> seconds since a borrowed connection was opened (nil otherwise). */
@@ -439,6 +455,19 @@ static qs_value *scratch(lua_State *L, lconn *lc, int n) {
   return lc->scratch;
 }
 
+/* After the Lua converters of a statement's parameters ran: they may have
+** closed this connection (or given it back to its pool), or left an
+** operation of their own waiting on it; then the statement cannot go on,
+** and says why rather than running on a connection that is gone. */
+static void check_after_converters(lua_State *L, lconn *lc) {
+  if (lc->c == NULL || !qs_conn_is_open(lc->c))
+    qsB_raise(L, QS_CLOSED, "this Connection was closed by a parameter converter (or a "
+              "finalizer) while the statement's parameters were being converted");
+  if (lc->pending != P_NONE)
+    qsB_raise(L, QS_MISUSE, "a parameter converter left an operation waiting on this Connection "
+              "while the statement's parameters were being converted");
+}
+
 /* err is always a boxed error (qsB_errbox): a Lua error raised while its
 ** object is made leaves the message to the box's __gc. */
 static int fail_err(lua_State *L, qs_error *err) {
@@ -529,11 +558,32 @@ static int conn_execute(lua_State *L) {
     pidx = lua_gettop(L);
   }
   if (pidx) {
-    scratch(L, lc, bs.keys ? bs.nkeys : qsB_positional_size(L, pidx, QSB_MAX_PARAMS,
-                                                              "the positional parameters"));
-    n = qsB_read_params(L, lc->scratch, pidx, &bs, 0, err);
-    if (n < 0) return fail_err(L, err);
-    anchor = lua_gettop(L);   /* qsB_read_params' anchor list (or nil) */
+    int size = bs.keys ? bs.nkeys : qsB_positional_size(L, pidx, QSB_MAX_PARAMS,
+                                                         "the positional parameters");
+    if (lc->reading)   /* only a finalizer run by the collector mid-read gets here */
+      return qsB_raise(L, QS_MISUSE, "this Connection is in the middle of reading a statement's "
+                       "parameters; a finalizer may not run SQL on it");
+    if (bs.procs) {
+      /* Lua converters may run SQL on this connection (which reuses the
+      ** scratch array) or close it (which frees it): the values are read
+      ** into an array of this call's own, and copied once no Lua runs */
+      qs_value *own = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)(size > 0 ? size : 1), 0);
+      n = qsB_read_params(L, own, pidx, &bs, 0, err);
+      if (n < 0) return fail_err(L, err);
+      anchor = lua_gettop(L);   /* the anchor list; own stays below it */
+      check_after_converters(L, lc);
+      memcpy(scratch(L, lc, n), own, sizeof(qs_value) * (size_t)n);
+    } else {
+      /* no converter; but reading may allocate (anchors, JSON text), and a
+      ** finalizer the collector runs then may use this connection */
+      scratch(L, lc, size);
+      lc->reading = 1;
+      n = qsB_read_params(L, lc->scratch, pidx, &bs, 0, err);
+      lc->reading = 0;
+      if (n < 0) return fail_err(L, err);
+      anchor = lua_gettop(L);   /* qsB_read_params' anchor list (or nil) */
+      check_after_converters(L, lc);
+    }
   }
   lc->nvals = n;
   lc->stage = 0;
@@ -685,6 +735,7 @@ static int conn_executemany(lua_State *L) {
     lua_rawseti(L, anchors, i);   /* the set's converted values stay alive */
     lua_pop(L, 1);
   }
+  check_after_converters(L, lc);
   lua_setfield(L, pending, "anchors");
   lua_pushvalue(L, 3);
   lua_setfield(L, pending, "sets");
@@ -1000,7 +1051,7 @@ static const luaL_Reg conn_methods[] = {
   {"streaming", conn_streaming},
   {"driver", conn_driver},
   {"closed", conn_closed},
-  {"close", conn_gc},
+  {"close", conn_close},
   {"invalidate", conn_invalidate},
   {"end_statements", conn_end_statements},
   {"age", conn_age},
@@ -1009,7 +1060,7 @@ static const luaL_Reg conn_methods[] = {
 
 static const luaL_Reg conn_meta[] = {
   {"__gc", conn_gc},
-  {"__close", conn_gc},
+  {"__close", conn_close},
   {"__tostring", conn_tostring},
   {NULL, NULL},
 };

@@ -254,6 +254,7 @@ static const luaL_Reg funcs[] = {
   {"row", qsB_row_new},
   {"row_dicts", qsB_row_dicts},
   {"keyset_runs", l_keyset_runs},
+  {"convert_sets", qsB_convert_sets},
   {NULL, NULL},
 };
 

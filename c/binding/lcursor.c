@@ -11,6 +11,7 @@
 */
 #include "lbinding.h"
 
+#include <stdio.h>
 #include <string.h>
 
 enum { CUR_CLOSED = 0, CUR_ROW = 1, CUR_DONE = 2 };
@@ -23,10 +24,24 @@ typedef struct lcursor {
   int64_t rowcount;    /* rows changed; -1 for a statement that writes nothing */
   int64_t lastrowid;
   int stepping;        /* a streamed step returned QS_WAIT: it goes on before the next row */
+  int busy;            /* fetching: Lua may run (converters, finalizers), and
+                       ** fetch and close are refused until it is done */
 } lcursor;
 
 static lcursor *check_cursor(lua_State *L, int idx) {
   return (lcursor *)luaL_checkudata(L, idx, QSB_CURSOR_MT);
+}
+
+/* Refuses to go on with a cursor that is fetching: a result converter (or
+** a finalizer the collector runs) would change or free the row being read
+** under the fetch. */
+static void refuse_busy(lua_State *L, lcursor *cur, const char *what) {
+  if (cur->busy) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "this Cursor is in the middle of converting a row: a result "
+             "converter may not %s it", what);
+    qsB_raise(L, QS_MISUSE, msg);
+  }
 }
 
 static void cursor_release(lcursor *cur) {
@@ -148,6 +163,35 @@ qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx) {
   return ((lcursor *)lua_touserdata(L, curidx))->st;
 }
 
+/* What qsB_cursor_fetch_into hands the protected batch. */
+typedef struct fetch_ctx {
+  lcursor *cur;
+  lua_Integer max;   /* rows wanted in the list, -1: all */
+  const int *codes;
+  int count;         /* rows in the list */
+  int rc;            /* a failed step's code, QS_WAIT, else 0 */
+} fetch_ctx;
+
+/* fetch_batch(ctx, list, keymap, row_mt, procs|nil): rows appended to list
+** (run by lua_pcall from qsB_cursor_fetch_into, the cursor busy). */
+static int fetch_batch(lua_State *L) {
+  fetch_ctx *fx = (fetch_ctx *)lua_touserdata(L, 1);
+  lcursor *cur = fx->cur;
+  int procs = lua_isnil(L, 5) ? 0 : 5;
+  while (cur->state == CUR_ROW && (fx->max < 0 || fx->count < fx->max)) {
+    int rc;
+    qsB_pushrow(L, cur->st, cur->ncols, 3, 4, procs, fx->codes);
+    lua_rawseti(L, 2, ++fx->count);
+    rc = qs_stmt_step(cur->st);
+    if (rc == QS_WAIT || rc < 0) {
+      fx->rc = rc;
+      break;
+    }
+    if (rc == QS_DONE) cursor_finish(cur);
+  }
+  return 0;
+}
+
 /*
 ** qsB_cursor_fetch_into: appends rows of the cursor at curidx to the list at
 ** listidx until it holds max (max < 0: every row left). Returns 1 when done
@@ -157,9 +201,11 @@ qs_stmt *qsB_cursor_stmt(lua_State *L, int curidx) {
 */
 int qsB_cursor_fetch_into(lua_State *L, int curidx, lua_Integer max, int listidx) {
   lcursor *cur = (lcursor *)lua_touserdata(L, curidx);
-  int count = (int)lua_rawlen(L, listidx), km, mt, procs, top = lua_gettop(L);
+  int count = (int)lua_rawlen(L, listidx), km, mt, procs, top = lua_gettop(L), rc;
   int codebuf[64];
   const int *codes = NULL;
+  fetch_ctx fx;
+  refuse_busy(L, cur, "fetch from");
   if (cur->state == CUR_ROW && qs_stmt_conn(cur->st) == NULL) {
     /* its connection was closed, or given back to its pool (which ended
     ** the statement): the rows it would read now are somebody else's */
@@ -173,7 +219,7 @@ int qsB_cursor_fetch_into(lua_State *L, int curidx, lua_Integer max, int listidx
     return qsB_raise(L, QS_CLOSED, "attempt to use a closed quicksilver.Cursor");
   if (cur->state != CUR_ROW) return 1;
   if (cur->stepping) {   /* the step that waited goes on first */
-    int rc = qs_stmt_step(cur->st);
+    rc = qs_stmt_step(cur->st);
     if (rc == QS_WAIT) return 0;
     cur->stepping = 0;
     if (rc == QS_DONE) cursor_finish(cur);
@@ -196,20 +242,31 @@ int qsB_cursor_fetch_into(lua_State *L, int curidx, lua_Integer max, int listidx
     }
     codes = codebuf;
   }
-  while (cur->state == CUR_ROW && (max < 0 || count < max)) {
-    int rc;
-    qsB_pushrow(L, cur->st, cur->ncols, km, mt, procs, codes);
-    lua_rawseti(L, listidx, ++count);
-    if (cur->st == NULL) break;   /* a converter closed the cursor */
-    rc = qs_stmt_step(cur->st);
-    if (rc == QS_WAIT) {
-      cur->stepping = 1;
-      lua_settop(L, top);
-      return 0;
-    }
-    if (rc == QS_DONE) cursor_finish(cur);
-    else if (rc < 0) return cursor_fail(L, cur, rc);
+  /* the batch runs protected with the cursor busy: whatever Lua runs in
+  ** it (converters, finalizers) cannot fetch from the cursor or release its
+  ** statement, and an error clears the mark on its way up */
+  fx.cur = cur;
+  fx.max = max;
+  fx.codes = codes;
+  fx.count = count;
+  fx.rc = 0;
+  lua_pushcfunction(L, fetch_batch);
+  lua_pushlightuserdata(L, &fx);
+  lua_pushvalue(L, listidx);
+  lua_pushvalue(L, km);
+  lua_pushvalue(L, mt);
+  if (procs) lua_pushvalue(L, procs);
+  else lua_pushnil(L);
+  cur->busy = 1;
+  rc = lua_pcall(L, 5, 0, 0);
+  cur->busy = 0;
+  if (rc != 0) return lua_error(L);
+  if (fx.rc == QS_WAIT) {
+    cur->stepping = 1;
+    lua_settop(L, top);
+    return 0;
   }
+  if (fx.rc < 0) return cursor_fail(L, cur, fx.rc);
   lua_settop(L, top);
   return 1;
 }
@@ -297,6 +354,12 @@ static int cursor_gc(lua_State *L) {
   return 0;
 }
 
+/* cur:close() (and __close): as __gc, refused while the cursor fetches. */
+static int cursor_close(lua_State *L) {
+  refuse_busy(L, check_cursor(L, 1), "close");
+  return cursor_gc(L);
+}
+
 static int cursor_tostring(lua_State *L) {
   lcursor *cur = check_cursor(L, 1);
   static const char *const names[] = {"closed", "open", "done"};
@@ -312,13 +375,13 @@ static const luaL_Reg cursor_methods[] = {
   {"rowcount", cursor_rowcount},
   {"lastrowid", cursor_lastrowid},
   {"done", cursor_done},
-  {"close", cursor_gc},
+  {"close", cursor_close},
   {NULL, NULL},
 };
 
 static const luaL_Reg cursor_meta[] = {
   {"__gc", cursor_gc},
-  {"__close", cursor_gc},
+  {"__close", cursor_close},
   {"__tostring", cursor_tostring},
   {NULL, NULL},
 };

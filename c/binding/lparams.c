@@ -110,7 +110,8 @@ static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v)
 static int positional_count(lua_State *L, int pidx, int max, int *out) {
   int bad = 0;
   lua_Integer n;
-  lua_getfield(L, pidx, "n");
+  lua_pushliteral(L, "n");   /* raw: no __index of the caller's runs mid-read */
+  lua_rawget(L, pidx);
   if (lua_isnil(L, -1)) {
     n = (lua_Integer)lua_rawlen(L, pidx);
   } else if (lua_type(L, -1) == LUA_TNUMBER) {
@@ -184,6 +185,11 @@ int qsB_read_params(lua_State *L, qs_value *vals, int pidx, const qsB_bindspec *
         lua_pop(L, 1);
       }
     }
+    if (bs->keep && !lua_isnil(L, -1)) {   /* the converted value, before the check */
+      lua_rawgeti(L, bs->keys, i + 1);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, bs->keep);
+    }
     if (i < bs->ncheckv) {
       check = bs->checkv[i];
     } else if (bs->checks) {
@@ -252,6 +258,7 @@ void qsB_get_bindspec(lua_State *L, int first, int nullidx, qsB_bindspec *bs) {
     if (*slots[i]) luaL_checktype(L, idx, LUA_TTABLE);
   }
   bs->nullidx = nullidx;
+  bs->keep = 0;
   bs->nkeys = bs->keys ? (int)lua_rawlen(L, bs->keys) : 0;
   if (bs->procs) {   /* an empty list of converters is none: no look-up per value */
     lua_pushnil(L);
@@ -285,4 +292,56 @@ int qsB_positional_size(lua_State *L, int pidx, int max, const char *what) {
     return qsB_raise(L, QS_ARGUMENT, msg);
   }
   return n;
+}
+
+/*
+** core.convert_sets(sets, n, keys, values, checks, procs, base?) -> converted | true | nil, err
+** Every parameter set of an executemany that goes as several statements
+** (multi-row INSERT batches, runs of sets with other keys) converted and
+** checked before the first statement is sent, so a bad value in set 50,000
+** fails with nothing of the call written. converted[i] is set i as
+** {key = value}: the statement's own values filled in, the Lua converters
+** applied (their nil is NULL), in the form the checks take (run them again:
+** they convert nothing twice); send it without the converters. The error
+** names the set (base + i: its place in the caller's list) and the column.
+** Without converters nothing changes: the sets are only checked (true).
+*/
+int qsB_convert_sets(lua_State *L) {
+  qsB_bindspec bs;
+  qs_error *err;
+  qs_value *vals;
+  int nsets, i, out, check_only, base = (int)luaL_optinteger(L, 7, 0);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  nsets = (int)luaL_checkinteger(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_argcheck(L, nsets >= 0 && nsets <= (1 << 28), 2, "a count of parameter sets from 0 to 2^28");
+  luaL_argcheck(L, base >= 0 && base <= (1 << 28), 7, "a set number from 0 to 2^28");
+  lua_settop(L, 6);
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 7 */
+  qsB_get_bindspec(L, 3, 7, &bs);
+  check_only = bs.procs == 0;
+  /* converting: every value read stays on the stack until it is kept;
+  ** checking only: each goes once read (a new table per set costs a
+  ** PostgreSQL insert of 100,000 rows half its time) */
+  bs.anchor = !check_only;
+  vals = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)(bs.nkeys > 0 ? bs.nkeys : 1), 0);
+  err = qsB_errbox(L);
+  lua_createtable(L, nsets, 0);
+  out = lua_gettop(L);
+  for (i = 1; i <= nsets; i++) {
+    lua_rawgeti(L, 1, i);          /* the set */
+    if (check_only) {
+      if (qsB_read_params(L, vals, lua_gettop(L), &bs, base + i, err) < 0) return qsB_fail_box(L, err);
+      lua_pop(L, 2);               /* the anchor (nil or a list), the set */
+      continue;
+    }
+    lua_createtable(L, 0, bs.nkeys);   /* what is kept of it */
+    bs.keep = lua_gettop(L);
+    if (qsB_read_params(L, vals, bs.keep - 1, &bs, base + i, err) < 0) return qsB_fail_box(L, err);
+    lua_pop(L, 1);                 /* the anchor list */
+    lua_rawseti(L, out, i);
+    lua_pop(L, 1);                 /* the set */
+  }
+  if (check_only) lua_pushboolean(L, 1);
+  return 1;
 }

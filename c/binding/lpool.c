@@ -37,20 +37,26 @@ static lpool *check_pool(lua_State *L, int idx) {
 }
 
 /* The conf table at idx over the defaults (qs_pool_conf_defaults): a field
-** left out, or not of its type, keeps its default. */
+** left out, or not of its type, keeps its default. Pushes one value (the
+** setup string, or nil), which must stay on the stack while conf is used. */
 static void read_conf(lua_State *L, int idx, qs_pool_conf *conf) {
   qs_pool_conf_defaults(conf);
-  if (!lua_istable(L, idx)) return;
+  if (!lua_istable(L, idx)) {
+    lua_pushnil(L);
+    return;
+  }
+  /* raw reads: an __index of the caller's table runs no Lua here */
+#define GET_(name) lua_pushliteral(L, name); lua_rawget(L, idx);
 #define NUM_(field, name) \
-  lua_getfield(L, idx, name); \
+  GET_(name) \
   if (lua_isnumber(L, -1)) conf->field = lua_tonumber(L, -1); \
   lua_pop(L, 1);
 #define INT_(field, name) \
-  lua_getfield(L, idx, name); \
+  GET_(name) \
   if (lua_isnumber(L, -1)) conf->field = (int)lua_tointeger(L, -1); \
   lua_pop(L, 1);
 #define BOOL_(field, name) \
-  lua_getfield(L, idx, name); \
+  GET_(name) \
   if (!lua_isnil(L, -1)) conf->field = lua_toboolean(L, -1); \
   lua_pop(L, 1);
   INT_(size, "size")
@@ -60,9 +66,9 @@ static void read_conf(lua_State *L, int idx, qs_pool_conf *conf) {
   BOOL_(lifo, "lifo")
   BOOL_(pre_ping, "pre_ping")
   BOOL_(reset_on_return, "reset_on_return")
-  lua_getfield(L, idx, "setup");   /* the string stays alive in the conf table */
+  GET_("setup")   /* left on the stack: conf->setup points into it */
   if (lua_type(L, -1) == LUA_TSTRING) conf->setup = lua_tostring(L, -1);
-  lua_pop(L, 1);
+#undef GET_
 #undef NUM_
 #undef INT_
 #undef BOOL_

@@ -88,6 +88,17 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
   qsB_pushvalue(L, v);
 }
 
+/* A Lua converter of the row. Its cursor is marked busy meanwhile (by
+** cursor_fetch, which runs the whole batch protected), so it may not fetch
+** from it or close it; it may close the connection or give it back,
+** after which the statement is detached and the row cannot go on. */
+static void call_converter(lua_State *L, qs_stmt *s) {
+  lua_call(L, 1, 1);   /* the cursor owns the statement: raising is safe */
+  if (qs_stmt_conn(s) == NULL)
+    qsB_raise(L, QS_CLOSED, "this cursor's connection was closed or returned to its pool by a "
+              "result converter while a row was being converted");
+}
+
 void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int procs,
                  const int *codes) {
   lrow *r = (lrow *)qsL_newuserdatauv(L, sizeof(lrow), ncols + 1);
@@ -116,8 +127,8 @@ void qsB_pushrow(lua_State *L, qs_stmt *s, int ncols, int keymap, int mt, int pr
       qsL_rawgeti(L, procs, i + 1);
     }
     if (code == QSR_FUNCTION) {
-      qsB_pushvalue(L, &v);
-      lua_call(L, 1, 1);   /* the cursor owns the statement: raising is safe */
+      qsB_pushvalue(L, &v);   /* a copy: nothing of the statement is held across the call */
+      call_converter(L, s);
     } else if (code > 0) {
       push_converted(L, &v, code);
     } else {

@@ -22,6 +22,7 @@ local M = {}
 local type, pairs, next, error, pcall, getmetatable, setmetatable, tostring =
   type, pairs, next, error, pcall, getmetatable, setmetatable, tostring
 local format, concat, sort = string.format, table.concat, table.sort
+local co_running = coroutine.running
 local Result = result_mod.Result
 local has, fire, listeners = event.has, event.fire, event.listeners
 -- Every call of the driver connection that may talk to the server goes
@@ -264,6 +265,39 @@ function Connection:begin_nested(fn)
     self)
 end
 
+-- fn() inside a SAVEPOINT of its own, for one call that sends several
+-- statements (an executemany in multi-row INSERT batches, or in runs of
+-- sets with other keys): when the server refuses a later statement, what
+-- the earlier ones wrote is rolled back to the savepoint and the error
+-- raised, so nothing of the call stays and the transaction goes on (on
+-- PostgreSQL no longer aborted). Every value was checked before the first
+-- statement (insertmany.convert); this is for what only the server finds
+-- (a constraint). Not under AUTOCOMMIT, where each statement commits
+-- alone. Internal: no savepoint events, nothing on the nesting stack.
+function Connection:_atomic(fn)
+  if self._autocommit then return fn() end
+  if not self._txn then self:_begin_root() end
+  local cconn = self._cconn
+  self._sp_counter = self._sp_counter + 1
+  local name = "qs_many_" .. self._sp_counter
+  if self.engine.echo then log(self, "SAVEPOINT " .. name) end
+  local ok, err = drive(cconn, cconn:savepoint(name))
+  if not ok then error(err, 0) end
+  local fok, r = pcall(fn)
+  if fok then
+    if self.engine.echo then log(self, "RELEASE SAVEPOINT " .. name) end
+    ok, err = drive(cconn, cconn:release(name))
+    if not ok then error(err, 0) end
+    return r
+  end
+  -- the connection may be gone (invalidated on a disconnect): nothing to undo then
+  if self._cconn == cconn and not cconn:closed() and self._txn then
+    if self.engine.echo then log(self, "ROLLBACK TO SAVEPOINT " .. name) end
+    if pcall(drive, cconn, cconn:rollback_to(name)) then pcall(drive, cconn, cconn:release(name)) end
+  end
+  error(r, 0)
+end
+
 local function deactivate_nested(self, down_to)
   local sp = self._nested
   while sp and sp ~= down_to do
@@ -342,8 +376,63 @@ end
 --- Rolls back what is open and gives the driver connection back to the pool.
 --- Streaming results (stream_results, yield_per) not read to their end are
 --- closed: reading one raises ResourceClosedError. Idempotent.
+-- A Connection whose statement is running user Lua from C (a parameter or
+-- result converter) is not closed or invalidated under it: the driver
+-- connection would go back to the pool while C goes on with it.
+-- The mark is the coroutine's that set it: a converter runs in it, while a
+-- coroutine that ended mid-statement (closed or collected while it waited)
+-- leaves a mark nobody clears, which must not hold the connection forever.
+-- The coroutine is held weakly: one collected mid-statement must go (the
+-- driver connection notices and gives the connection up).
+local MAIN = {}   -- the main thread where coroutine.running() says nil (5.1, LuaJIT)
+local WEAK = {__mode = "v"}
+
+local function current() return co_running() or MAIN end
+
+function Connection:_converting()
+  local ref = self._busy_ref
+  return (self._busy or 0) > 0 and ref ~= nil and ref[1] == current()
+end
+
+local function refuse_if_busy(self, what)
+  if self:_converting() then
+    exc.raise(exc.InvalidRequestError, format("this Connection is in the middle of converting "
+      .. "a statement's parameters or rows; a converter may not %s it", what), nil, 3)
+  end
+end
+
+-- fn(...) with the Connection marked busy (refuse_if_busy); an error
+-- clears the mark and goes on up as it was.
+local function busy_call(self, fn, a, b, c, d, e, f, g, h)
+  local ref = self._busy_ref
+  if not ref then
+    ref = setmetatable({}, WEAK)
+    self._busy_ref = ref
+  end
+  local was, was_co = self._busy or 0, ref[1]
+  local co = current()
+  if was_co ~= co then was = 0 end   -- a stale mark of an ended coroutine
+  self._busy = was + 1
+  ref[1] = co
+  local ok, r1, r2 = pcall(fn, a, b, c, d, e, f, g, h)
+  self._busy = was
+  ref[1] = was_co
+  if not ok then error(r1, 0) end
+  return r1, r2
+end
+
+local function run_cursor(cconn, many, sql, params, keys, values, checks, procs)
+  if many then return drive(cconn, cconn:executemany(sql, params, keys, values, checks, procs)) end
+  return drive(cconn, cconn:execute(sql, params, keys, values, checks, procs))
+end
+
+local function fetch_all(cur) return cur:fetch() end
+
+local function fetch_driven(cconn, cur, n) return drive(cconn, cconn:fetch(cur, n)) end
+
 function Connection:close()
   if self.closed then return end
+  refuse_if_busy(self, "close")
   self.closed = true
   end_streams(self, "its Connection was closed")
   local rec = self._rec
@@ -387,6 +476,7 @@ end
 --- A transaction in progress must be rolled back; then a new one is used.
 function Connection:invalidate(err)
   if self.closed or not self._rec then return end
+  refuse_if_busy(self, "invalidate")
   end_streams(self, "its Connection was invalidated")
   local rec = self._rec
   self.engine.pool:invalidate(rec, err)
@@ -495,10 +585,11 @@ end
 local CursorSource = util.class("CursorSource")
 
 function CursorSource:fetch(n)
-  local cconn = self.conn._cconn
+  local conn = self.conn
+  local cconn = conn._cconn
   local rows, err
   if cconn then
-    rows, err = drive(cconn, cconn:fetch(self.cur, n))
+    rows, err = busy_call(conn, fetch_driven, cconn, self.cur, n)
   else
     rows, err = self.cur:fetch(n)   -- its connection went: the cursor says so
   end
@@ -596,16 +687,17 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     keys, values, checks, procs = compiled.keys, compiled.values, compiled.checks, compiled.procs
     if params == nil then params = EMPTY end
   end
-  if many then
-    cur, err = drive(cconn, cconn:executemany(sql, params, keys, values, checks, procs))
-  else
-    -- stream_results / yield_per: the server drivers hand rows up as they
-    -- arrive instead of buffering the result (SQLite steps anyway)
-    local stream = eopts.stream_results or eopts.yield_per
-    if stream then cconn:set_stream(true) end
-    cur, err = drive(cconn, cconn:execute(sql, params, keys, values, checks, procs))
-    if stream then cconn:set_stream(false) end
+  if self._cconn ~= cconn then
+    -- a before_cursor_execute listener closed or invalidated this Connection
+    exc.raise(exc.ResourceClosedError, "this Connection was closed or invalidated by a "
+      .. "before_cursor_execute listener; the statement was not run", nil, 2)
   end
+  -- stream_results / yield_per: the server drivers hand rows up as they
+  -- arrive instead of buffering the result (SQLite steps anyway)
+  local stream = not many and (eopts.stream_results or eopts.yield_per)
+  if stream then cconn:set_stream(true) end
+  cur, err = busy_call(self, run_cursor, cconn, many, sql, params, keys, values, checks, procs)
+  if stream then cconn:set_stream(false) end
   if not cur then self:_raise_dbapi(err, sql, params, many, compiled) end
   if has(self, "after_cursor_execute") then
     fire(self, "after_cursor_execute", self, sql, params, many, cur)
@@ -645,7 +737,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     streams[r] = true
     return r
   end
-  local rows, ferr = cur:fetch()
+  local rows, ferr = busy_call(self, fetch_all, cur)
   if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
   return Result.new({keys = colkeys, rows = rows, returns_rows = true,
     rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
@@ -722,7 +814,7 @@ local function param_runs(params)
       for i = a, b do rows[#rows + 1] = params[i] end
       rows.n = b - a + 1
     end
-    runs[r] = {keys = util.keyset(params[a]), rows = rows, n = b - a + 1}
+    runs[r] = {keys = util.keyset(params[a]), rows = rows, n = b - a + 1, first = a}
   end
   return runs
 end
@@ -730,17 +822,34 @@ end
 -- One executemany per run (the driver steps the prepared statement through
 -- the run's rows); the rowcounts summed.
 local function execute_runs(self, stmt, runs, eopts, fill)
-  local total = 0
-  for _, g in ipairs(runs) do
+  local total, plan = 0, {}
+  for i, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, self.dialect.name, g.keys)
     local rows = g.rows
     if #compiled.fn_defaults > 0 then
       rows = fill(rows, g.n, compiled)
       rows.n = g.n
     end
-    local r = self:_cursor_execute(compiled.sql, rows, compiled, true, eopts)
-    total = total + r.rowcount
+    plan[i] = {compiled = compiled, rows = rows, base = g.first - 1}
   end
+  if #plan > 1 then
+    -- several statements: every set converted and checked before the first
+    -- is sent (one executemany checks its own sets before it sends any)
+    for _, p in ipairs(plan) do
+      local conv = insertmany.convert(p.rows, p.rows.n or #p.rows, p.compiled, p.base)
+      if conv then
+        conv.n = p.rows.n or #p.rows
+        p.rows, p.compiled = conv, insertmany.without_procs(p.compiled)
+      end
+    end
+  end
+  local function send()
+    for _, p in ipairs(plan) do
+      local r = self:_cursor_execute(p.compiled.sql, p.rows, p.compiled, true, eopts)
+      total = total + r.rowcount
+    end
+  end
+  if #plan > 1 then self:_atomic(send) else send() end
   return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
 end
 

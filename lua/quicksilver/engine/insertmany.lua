@@ -7,6 +7,7 @@
 --- more bind parameters than `caps.max_params`. Also used by
 --- engine/returning_many.lua for INSERT ... RETURNING in batches.
 local compiler = require("quicksilver.sql.compiler")
+local core = require("quicksilver.core")
 local elements = require("quicksilver.sql.elements")
 local result_mod = require("quicksilver.engine.result")
 local statement = require("quicksilver.sql.statement")
@@ -67,10 +68,11 @@ end
 --- per row count), the values bound by position. Returns the cursor's
 --- Result, or nil when the statement cannot be expanded.
 ---@return quicksilver.Result|nil
-function M.expanded(conn, one, rows, first, last, eopts)
+function M.expanded(conn, one, rows, first, last, eopts, converted)
   local nrows = last - first + 1
   local sql, _, xchecks, xprocs = compiler.expand_values(one, nrows)
   if not sql then return nil end
+  if converted then xprocs = nil end   -- the rows went through the converters (M.convert)
   local params = {}
   local okeys, ovalues = one.keys, one.values
   local nk = #okeys
@@ -85,10 +87,37 @@ function M.expanded(conn, one, rows, first, last, eopts)
   return conn:_cursor_execute(sql, params, x, false, eopts or conn._exec_opts)
 end
 
+--- Every parameter set of rows[1..n] converted and checked for the compiled
+--- one-row statement before anything is sent (core.convert_sets): a bad
+--- value in a later batch fails the call with nothing of it written. The
+--- error names the parameter set and the column.
+--- Without converters the sets are only checked, and nil is returned: send
+--- them as they are.
+---@param base? integer the sets before rows[1] in the caller's list (for the error)
+---@return table[]|nil the sets as {key = converted value}, for M.expanded(..., true)
+function M.convert(rows, n, compiled, base)
+  local out, err = core.convert_sets(rows, n, compiled.keys, compiled.values, compiled.checks,
+    compiled.procs, base)
+  if not out then error(err, 0) end
+  if out == true then return nil end
+  return out
+end
+
+--- The compiled statement as it sends sets M.convert made: the same but
+--- without its converters (a view: compiled forms share fields through
+--- their metatables, which a copy would lose).
+---@return table
+function M.without_procs(compiled)
+  return setmetatable({}, {__index = function(_, k)
+    if k ~= "procs" then return compiled[k] end
+  end})
+end
+
 -- rows[first..last] as one statement: the expanded one-row INSERT, else a
--- multi-row values() statement built and compiled for them.
-local function run_batch(conn, stmt, compiled, rows, first, last, eopts)
-  local r = M.expanded(conn, compiled, rows, first, last, eopts)
+-- multi-row values() statement built and compiled for them (from the
+-- caller's rows: raw, as values() converts them itself).
+local function run_batch(conn, stmt, compiled, rows, first, last, eopts, conv)
+  local r = M.expanded(conn, compiled, conv or rows, first, last, eopts, conv ~= nil)
   if r == nil then
     local chunk = {}
     for i = first, last do chunk[#chunk + 1] = rows[i] end
@@ -105,8 +134,8 @@ end
 ---@return quicksilver.Result
 function M.execute(conn, stmt, runs, eopts, fill)
   local dname = conn.dialect.name
-  local total = 0
-  for _, g in ipairs(runs) do
+  local total, plan, statements = 0, {}, 0
+  for i, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, dname, g.keys)
     local rows = g.rows
     if #compiled.fn_defaults > 0 then
@@ -117,10 +146,24 @@ function M.execute(conn, stmt, runs, eopts, fill)
     end
     -- a row sends one bind parameter per placeholder of the one-row statement
     local per = M.rows_per_statement(conn.dialect.caps, #compiled.keys)
-    for first = 1, g.n, per do
-      total = total + run_batch(conn, stmt, compiled, rows, first, min(first + per - 1, g.n), eopts)
+    plan[i] = {compiled = compiled, rows = rows, n = g.n, per = per, base = (g.first or 1) - 1}
+    statements = statements + math.ceil(g.n / per)
+  end
+  -- more than one statement: every set is converted and checked first (one
+  -- statement's sets are, by the driver, before it is sent)
+  if statements > 1 then
+    for _, p in ipairs(plan) do p.conv = M.convert(p.rows, p.n, p.compiled, p.base) end
+  end
+  local function send()
+    for _, p in ipairs(plan) do
+      for first = 1, p.n, p.per do
+        total = total + run_batch(conn, stmt, p.compiled, p.rows, first, min(first + p.per - 1, p.n),
+          eopts, p.conv)
+      end
     end
   end
+  -- several statements: all or nothing (a savepoint: Connection:_atomic)
+  if statements > 1 then conn:_atomic(send) else send() end
   return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = total})
 end
 

@@ -62,8 +62,10 @@ end
 local function release(self)
   local cur = self._cursor
   if cur then
-    self._cursor = nil
+    -- closed first: a cursor converting a row of this result refuses
+    -- (InvalidRequestError), and then the result is left as it was
     cur:close()
+    self._cursor = nil
   end
   local cb = self._on_close
   if cb then
@@ -75,9 +77,9 @@ end
 -- Soft close: no rows left; resources go back at once.
 local function soft_close(self)
   if not self._soft then
+    release(self)
     self._soft = true
     self._buf, self._pos, self._n = {}, 1, 0
-    release(self)
   end
 end
 

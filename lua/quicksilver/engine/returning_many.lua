@@ -125,10 +125,11 @@ end
 -- The ordered multi-row INSERT (SQLAlchemy's form, for a database that
 -- hands out new keys in no promised order): rows first..last of rows
 -- through the typed one-row INSERT tc of ncol values.
-local function ordered_insert(conn, tc, ncol, rows, first, last, eopts)
+local function ordered_insert(conn, tc, ncol, rows, first, last, eopts, converted)
   local head, group, tail = compiler.values_group(tc.sql)
   if not head then return nil end
   local keys, values, checks, procs = tc.keys, tc.values, tc.checks, tc.procs
+  if converted then procs = nil end   -- the rows went through the converters (insertmany.convert)
   local nk = #keys
   local parts, params, xchecks, xprocs = {}, {}, {}, {}
   local nrows = last - first + 1
@@ -151,8 +152,10 @@ local function ordered_insert(conn, tc, ncol, rows, first, last, eopts)
   return conn:_cursor_execute(sql, params, x, false, eopts)
 end
 
-local function run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
+local function run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts, converted)
   local total, keys = 0, nil
+  -- the rows went through the converters (insertmany.convert)
+  if converted then compiled = insertmany.without_procs(compiled) end
   for i = first, last do
     local r = conn:_cursor_execute(compiled.sql, rows[i], compiled, false, eopts)
     keys = keys or r:keys()
@@ -172,7 +175,10 @@ function M.execute(conn, stmt, runs, eopts, fill)
   local dialect = conn.dialect
   local dname = dialect.name
   local out, total, keys = {}, 0, nil
-  for _, g in ipairs(runs) do
+  -- first what each run sends, so every set is converted and checked before
+  -- the first statement when the call sends more than one
+  local plan, statements = {}, 0
+  for i, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, dname, g.keys)
     local rows = g.rows
     local rkeys = g.keys
@@ -188,81 +194,104 @@ function M.execute(conn, stmt, runs, eopts, fill)
       local ok, c, nc = pcall(cast_compiled, with_sentinels(stmt, scols), dname, rkeys)
       if ok then tc, ncol = c, nc else kind = nil end
     end
+    local p = {g = g, compiled = compiled, rows = rows, kind = kind, scols = scols, tc = tc,
+      ncol = ncol, base = (g.first or 1) - 1}
     if g.n == 1 or not kind then
-      local t, k = run_rows_at_a_time(conn, compiled, rows, 1, g.n, out, eopts)
-      total, keys = total + t, keys or k
+      p.bind = compiled
+      statements = statements + g.n
     else
-      local xstmt, pos = with_sentinels(stmt, scols)
-      local xc = compiler.compile_dml(xstmt, dname, rkeys)
-      local nret = #statement.returning(stmt)
+      p.xstmt, p.pos = with_sentinels(stmt, scols)
+      p.xc = compiler.compile_dml(p.xstmt, dname, rkeys)
       -- bind parameters per row: the placeholders of the one-row statement sent
-      local per = insertmany.rows_per_statement(dialect.caps, #(tc or xc).keys,
+      p.per = insertmany.rows_per_statement(dialect.caps, #(tc or p.xc).keys,
         dialect.caps.insertmanyvalues_page_size or RETURNING_PAGE_SIZE)
-      for first = 1, g.n, per do
-        local last = math.min(first + per - 1, g.n)
-        local r
-        if tc then
-          r = ordered_insert(conn, tc, ncol, rows, first, last, eopts)
-        else
-          r = insertmany.expanded(conn, xc, rows, first, last, eopts)
-        end
-        if r == nil then
-          local t, k = run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
-          total, keys = total + t, keys or k
-        else
-          local got = r:all()
-          local nb = last - first + 1
-          if #got ~= nb then
-            exc.raise(exc.InvalidRequestError, format("INSERT into '%s' returned %d rows for %d parameter sets",
-              stmt.table.name, #got, nb), nil, 4)
-          end
-          local placed = {}
-          if kind == "client" then
-            local at = {}
-            for i = first, last do
-              local vals = {}
-              for j, col in ipairs(scols) do vals[j] = rows[i][col.key] end
-              at[row_key(scols, vals)] = i - first + 1
-            end
-            for _, row in ipairs(got) do
-              local vals = {}
-              for j in ipairs(scols) do vals[j] = row[pos[j]] end
-              local i = at[row_key(scols, vals) or ""]
-              if i == nil or placed[i] then
-                exc.raise(exc.InvalidRequestError, format("INSERT into '%s': a RETURNING row does not match " ..
-                  "the primary key of any parameter set sent", stmt.table.name), nil, 4)
-              end
-              placed[i] = row
-            end
+      p.bind = tc or p.xc
+      statements = statements + math.ceil(g.n / p.per)
+    end
+    plan[i] = p
+  end
+  if statements > 1 then
+    for _, p in ipairs(plan) do p.conv = insertmany.convert(p.rows, p.g.n, p.bind, p.base) end
+  end
+  local function send()
+    for _, p in ipairs(plan) do
+      local g, compiled, rows, kind, scols, tc, ncol = p.g, p.compiled, p.rows, p.kind, p.scols, p.tc, p.ncol
+      local conv = p.conv
+      if g.n == 1 or not kind then
+        local t, k = run_rows_at_a_time(conn, compiled, conv or rows, 1, g.n, out, eopts, conv ~= nil)
+        total, keys = total + t, keys or k
+      else
+        local xc, pos = p.xc, p.pos
+        local nret = #statement.returning(stmt)
+        local per = p.per
+        for first = 1, g.n, per do
+          local last = math.min(first + per - 1, g.n)
+          local r
+          if tc then
+            r = ordered_insert(conn, tc, ncol, conv or rows, first, last, eopts, conv ~= nil)
           else
-            -- new keys rise in VALUES order: sorted, the rows are in it
-            for i, row in ipairs(got) do placed[i] = row end
-            local p = pos[1]
-            sort(placed, function(a, b) return a[p] < b[p] end)
+            r = insertmany.expanded(conn, xc, conv or rows, first, last, eopts, conv ~= nil)
           end
-          local rkeys = r:keys()
-          local keymap
-          if #rkeys > nret then
-            keymap = {}
-            for i = 1, nret do
-              keymap[i] = rkeys[i]
-              if keymap[rkeys[i]] == nil then keymap[rkeys[i]] = i end
+          if r == nil then
+            local t, k = run_rows_at_a_time(conn, compiled, rows, first, last, out, eopts)
+            total, keys = total + t, keys or k
+          else
+            local got = r:all()
+            local nb = last - first + 1
+            if #got ~= nb then
+              exc.raise(exc.InvalidRequestError, format("INSERT into '%s' returned %d rows for %d parameter sets",
+                stmt.table.name, #got, nb), nil, 4)
             end
-          end
-          for i = 1, nb do
-            local row = placed[i]
-            if keymap then row = core.row(keymap, row:_tuple(), nret) end
-            out[#out + 1] = row
-          end
-          total = total + nb
-          if not keys then
-            keys = {}
-            for i = 1, nret do keys[i] = rkeys[i] end
+            local placed = {}
+            if kind == "client" then
+              local at = {}
+              for i = first, last do
+                local vals = {}
+                for j, col in ipairs(scols) do vals[j] = rows[i][col.key] end
+                at[row_key(scols, vals)] = i - first + 1
+              end
+              for _, row in ipairs(got) do
+                local vals = {}
+                for j in ipairs(scols) do vals[j] = row[pos[j]] end
+                local i = at[row_key(scols, vals) or ""]
+                if i == nil or placed[i] then
+                  exc.raise(exc.InvalidRequestError, format("INSERT into '%s': a RETURNING row does not match " ..
+                    "the primary key of any parameter set sent", stmt.table.name), nil, 4)
+                end
+                placed[i] = row
+              end
+            else
+              -- new keys rise in VALUES order: sorted, the rows are in it
+              for i, row in ipairs(got) do placed[i] = row end
+              local p = pos[1]
+              sort(placed, function(a, b) return a[p] < b[p] end)
+            end
+            local rkeys = r:keys()
+            local keymap
+            if #rkeys > nret then
+              keymap = {}
+              for i = 1, nret do
+                keymap[i] = rkeys[i]
+                if keymap[rkeys[i]] == nil then keymap[rkeys[i]] = i end
+              end
+            end
+            for i = 1, nb do
+              local row = placed[i]
+              if keymap then row = core.row(keymap, row:_tuple(), nret) end
+              out[#out + 1] = row
+            end
+            total = total + nb
+            if not keys then
+              keys = {}
+              for i = 1, nret do keys[i] = rkeys[i] end
+            end
           end
         end
       end
     end
   end
+  -- several statements: all or nothing (a savepoint: Connection:_atomic)
+  if statements > 1 then conn:_atomic(send) else send() end
   return Result.new({keys = keys or {}, rows = out, returns_rows = true, rowcount = total})
 end
 

@@ -436,7 +436,10 @@ function Session:_connection()
   self._conn, self._root = conn, root
   self._holder.conn = conn
   self._tx_new, self._tx_deleted, self._tx_keys = {}, {}, {}
-  fire(self, "after_begin", root, conn)
+  self._beginning = true
+  local fok, ferr = pcall(fire, self, "after_begin", root, conn)
+  self._beginning = nil
+  if not fok then error(ferr, 0) end
   return conn
 end
 
@@ -448,6 +451,27 @@ end
 --- Whether a transaction is in progress.
 function Session:in_transaction() return self._conn ~= nil end
 function Session:in_nested_transaction() return #self._stack > 0 and self._stack[#self._stack].nested end
+
+-- Ending the transaction or the session from inside the work that needs
+-- them is refused (SQLAlchemy: IllegalStateChangeError, an
+-- InvalidRequestError): from a flush's events, validators, defaults and
+-- converters, from after_begin while the transaction is being begun, and
+-- from a converter while the session's connection is converting a
+-- statement's parameters or rows. The flush would go on with a connection
+-- back in the pool, and the state it left would be half-cleared.
+local function refuse_state_change(self, what)
+  local why
+  if self._flushing then
+    why = "the Session is flushing (a flush event, validator, default or converter may not end it)"
+  elseif self._beginning then
+    why = "the Session is beginning its transaction (an after_begin listener may not end it)"
+  elseif self._conn and self._conn:_converting() then
+    why = "its Connection is in the middle of converting a statement's parameters or rows"
+  end
+  if why then
+    exc.raise(exc.InvalidRequestError, "Session:" .. what .. "() can't be called here: " .. why, nil, 3)
+  end
+end
 
 local function end_connection(self)
   local conn = self._conn
@@ -507,6 +531,7 @@ end
 --- Flushes, then commits the transaction (the outermost, with any
 --- savepoints inside it). With expire_on_commit every object expires.
 function Session:commit()
+  refuse_state_change(self, "commit")
   if self._pending_rollback then pending_rollback_error(self) end
   if not self._conn then
     if #self._new == 0 and #self._deleted == 0 and next(self._modified) == nil and
@@ -534,6 +559,7 @@ end
 
 --- Rolls back the transaction; objects return to what the database has.
 function Session:rollback()
+  refuse_state_change(self, "rollback")
   if self._conn then
     local root = self._root
     pcall(root.rollback, root)
@@ -546,6 +572,7 @@ end
 
 --- Rolls back and expunges everything. The session can be used again.
 function Session:close()
+  refuse_state_change(self, "close")
   if self._conn then
     pcall(self._root.rollback, self._root)
     end_connection(self)
