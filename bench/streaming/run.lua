@@ -74,19 +74,5 @@ for _, d in ipairs(DRIVERS) do
 end
 out(END)
 
--- The section replaces the one in the doc, or goes at its end.
-local f = assert(io.open(DOC))
-local doc = f:read("*a")
-f:close()
-local section = table.concat(lines, "\n")
-local a = doc:find(BEGIN, 1, true)
-local z = doc:find(END, 1, true)
-if a and z then
-  doc = doc:sub(1, a - 1) .. section .. doc:sub(z + #END)
-else
-  doc = doc:gsub("%s+$", "") .. "\n\n" .. section .. "\n"
-end
-f = assert(io.open(DOC, "w"))
-f:write(doc)
-f:close()
+support.write_section(DOC, BEGIN, END, lines)
 print("\nwritten to " .. DOC)

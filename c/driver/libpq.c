@@ -263,6 +263,19 @@ static void sent(qs_dconn *c) {
 
 static void note_ddl(qs_dconn *c, const PGresult *r);
 
+/* One more result of the command being read: noted if it changed the schema,
+** then kept in c->keep unless an error is already kept (the first error is
+** the one the caller reports). Takes r. */
+static void keep_result(qs_dconn *c, PGresult *r) {
+  if (!is_error(r)) note_ddl(c, r);
+  if (c->keep != NULL && is_error(c->keep)) {
+    PQclear(r);
+  } else {
+    PQclear(c->keep);
+    c->keep = r;
+  }
+}
+
 /* Sends what libpq holds and reads the results of the command sent last
 ** until libpq has them all: c->keep holds the first error, else the last
 ** result (NULL: none). QS_OK when done, QS_WAIT (c->want set), or an error
@@ -296,13 +309,7 @@ static int read_results(qs_dconn *c, qs_error *err) {
       if (PQstatus(pg) == CONNECTION_BAD) return lost(c, err);
       return QS_OK;
     }
-    if (!is_error(r)) note_ddl(c, r);
-    if (c->keep != NULL && is_error(c->keep)) {
-      PQclear(r);
-    } else {
-      PQclear(c->keep);
-      c->keep = r;
-    }
+    keep_result(c, r);
   }
 }
 
@@ -953,13 +960,7 @@ static int stream_row(qs_dstmt *s, qs_error *err) {
       c->want = 0;
       return QS_ROW;
     }
-    if (!is_error(r)) note_ddl(c, r);
-    if (c->keep != NULL && is_error(c->keep)) {
-      PQclear(r);
-    } else {
-      PQclear(c->keep);
-      c->keep = r;
-    }
+    keep_result(c, r);
   }
 failed:
   s->live = 0;
