@@ -92,7 +92,7 @@ REPLAY_BINS := $(FUZZ_TARGETS:%=$(REPLAY_BUILD)/fuzz/replay_%)
 LUA_LIBS = $(shell pkg-config --libs lua$(LUA_VERSION))
 FUZZ_CC ?= clang
 FUZZ_BUILD := build/fuzz
-FUZZ_CFLAGS := $(filter-out -O2 -O1 -Werror,$(CFLAGS_BASE)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+FUZZ_CFLAGS := $(filter-out -O2 -O1,$(CFLAGS_BASE)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
   -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BIND_OBJ := $(BIND_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)

@@ -315,7 +315,7 @@ static void render_lock_part(void *ud, qs_part part, qs_place place) {
   if (part != QS_PART_OF) qsC_error(c, QS_COMPILE, "no such part of FOR UPDATE");
   n = lua_istable(L, of) ? (int)lua_rawlen(L, of) : 0;
   for (i = 1; i <= n; i++) {
-    size_t len;
+    size_t len = 0;
     const char *name;
     if (i > 1) qsC_puts(c, ", ");
     lua_rawgeti(L, of, i);
