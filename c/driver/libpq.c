@@ -263,6 +263,35 @@ static void sent(qs_dconn *c) {
 
 static void note_ddl(qs_dconn *c, const PGresult *r);
 
+/* Whether a result can be taken without blocking: sends what libpq holds
+** (reading meanwhile: a server whose output is not read stops reading its
+** input) and reads what has arrived. 1: PQgetResult will not block; QS_WAIT
+** with c->want set; -1: the connection failed. check_sent: a command sent
+** this very step has no reply yet, so wait before reading (c->just_sent). */
+static int result_ready(qs_dconn *c, int check_sent) {
+  PGconn *pg = c->pg;
+  int f = PQflush(pg);
+  if (f < 0) return -1;
+  if (f == 1) {
+    if (!PQconsumeInput(pg)) return -1;
+    c->want = QS_WAIT_READ | QS_WAIT_WRITE;
+    return QS_WAIT;
+  }
+  if (check_sent && c->just_sent) {
+    c->just_sent = 0;
+    c->want = QS_WAIT_READ;
+    return QS_WAIT;
+  }
+  if (PQisBusy(pg)) {
+    if (!PQconsumeInput(pg)) return -1;
+    if (PQisBusy(pg)) {
+      c->want = QS_WAIT_READ;
+      return QS_WAIT;
+    }
+  }
+  return 1;
+}
+
 /* One more result of the command being read: noted if it changed the schema,
 ** then kept in c->keep unless an error is already kept (the first error is
 ** the one the caller reports). Takes r. */
@@ -284,25 +313,9 @@ static int read_results(qs_dconn *c, qs_error *err) {
   PGconn *pg = c->pg;
   for (;;) {
     PGresult *r;
-    int f = PQflush(pg);
-    if (f < 0) return lost(c, err);
-    if (f == 1) {   /* the socket's buffer is full: read meanwhile (the server may wait on us) */
-      if (!PQconsumeInput(pg)) return lost(c, err);
-      c->want = QS_WAIT_READ | QS_WAIT_WRITE;
-      return QS_WAIT;
-    }
-    if (c->just_sent) {   /* no reply can be there yet: wait before reading */
-      c->just_sent = 0;
-      c->want = QS_WAIT_READ;
-      return QS_WAIT;
-    }
-    if (PQisBusy(pg)) {
-      if (!PQconsumeInput(pg)) return lost(c, err);
-      if (PQisBusy(pg)) {
-        c->want = QS_WAIT_READ;
-        return QS_WAIT;
-      }
-    }
+    int ready = result_ready(c, 1);
+    if (ready < 0) return lost(c, err);
+    if (ready == QS_WAIT) return QS_WAIT;
     r = PQgetResult(pg);
     if (r == NULL) {
       c->want = 0;
@@ -918,25 +931,9 @@ static int stream_row(qs_dstmt *s, qs_error *err) {
   s->nrows = 0;
   for (;;) {
     PGresult *r;
-    int f = PQflush(pg);
-    if (f < 0) goto failed;
-    if (f == 1) {
-      if (!PQconsumeInput(pg)) goto failed;
-      c->want = QS_WAIT_READ | QS_WAIT_WRITE;
-      return QS_WAIT;
-    }
-    if (c->just_sent) {
-      c->just_sent = 0;
-      c->want = QS_WAIT_READ;
-      return QS_WAIT;
-    }
-    if (PQisBusy(pg)) {
-      if (!PQconsumeInput(pg)) goto failed;
-      if (PQisBusy(pg)) {
-        c->want = QS_WAIT_READ;
-        return QS_WAIT;
-      }
-    }
+    int ready = result_ready(c, 1);
+    if (ready < 0) goto failed;
+    if (ready == QS_WAIT) return QS_WAIT;
     r = PQgetResult(pg);
     if (r == NULL) {   /* the execution's results are all read */
       int rc = QS_DONE;
@@ -1005,20 +1002,9 @@ static int drain_rest(qs_dconn *c, qs_error *err) {
   PGconn *pg = c->pg;
   for (;;) {
     PGresult *r;
-    int f = PQflush(pg);
-    if (f < 0) break;
-    if (f == 1) {
-      if (!PQconsumeInput(pg)) break;
-      c->want = QS_WAIT_READ | QS_WAIT_WRITE;
-      return QS_WAIT;
-    }
-    if (PQisBusy(pg)) {
-      if (!PQconsumeInput(pg)) break;
-      if (PQisBusy(pg)) {
-        c->want = QS_WAIT_READ;
-        return QS_WAIT;
-      }
-    }
+    int ready = result_ready(c, 0);
+    if (ready < 0) break;
+    if (ready == QS_WAIT) return QS_WAIT;
     r = PQgetResult(pg);
     if (r == NULL) {
       c->drain = 0;
