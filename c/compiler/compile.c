@@ -467,6 +467,12 @@ static int l_compile(lua_State *L) {
   lua_setfield(L, -2, "result_unknown");
   lua_pushvalue(L, c.names);
   lua_setfield(L, -2, "names");
+  if (c.values_close > c.values_open && c.values_open > 0) {
+    lua_pushinteger(L, (lua_Integer)c.values_open);
+    lua_setfield(L, -2, "values_open");
+    lua_pushinteger(L, (lua_Integer)c.values_close);
+    lua_setfield(L, -2, "values_close");
+  }
   return 1;
 }
 

@@ -41,6 +41,8 @@ typedef struct qsC {
   int bind_cast_off; /* xBindCast dialects: parameters where the server infers the type */
   int bind_cast_all; /* xBindCast dialects: a bare parameter as a column (strings typed too) */
   int expr_depth;    /* nesting of the walk (qsC_enter), at most QS_MAX_DEPTH */
+  size_t values_open;  /* 1-based byte offset of the last INSERT's VALUES "(" (0: none) */
+  size_t values_close; /* 1-based byte offset of its first row group's ")" */
 } qsC;
 
 /* Statements nest at most this deep (SQLite's own parser limit), counted

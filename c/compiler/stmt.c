@@ -807,12 +807,20 @@ void qsC_insert(qsC *c, int idx) {
         if (i > 1) qsC_puts(c, ", ");
         pair_part(c, idx, i, 1);
       }
-      qsC_puts(c, ") VALUES (");
+      qsC_puts(c, ") VALUES ");
+      /* where the first row's group sits, for insertmanyvalues to repeat
+      ** it: found by position, never by scanning SQL that holds quoted
+      ** names and literals (a table named 't VALUES (x' is just a name).
+      ** The last INSERT written wins: a top-level INSERT comes after any
+      ** INSERT in its WITH clause. */
+      c->values_open = c->b->len + 1;
+      qs_buf_putc(c->b, '(');
       for (i = 1; i <= n; i++) {
         if (i > 1) qsC_puts(c, ", ");
         pair_part(c, idx, i, 2);
       }
       qs_buf_putc(c->b, ')');
+      c->values_close = c->b->len;
       if (rows > 0) {
         int r;
         qsC_field(c, idx, "_rows");

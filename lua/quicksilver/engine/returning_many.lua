@@ -126,7 +126,7 @@ end
 -- hands out new keys in no promised order): rows first..last of rows
 -- through the typed one-row INSERT tc of ncol values.
 local function ordered_insert(conn, tc, ncol, rows, first, last, eopts, converted)
-  local head, group, tail = compiler.values_group(tc.sql)
+  local head, group, tail = compiler.values_group(tc)
   if not head then return nil end
   local keys, values, checks, procs = tc.keys, tc.values, tc.checks, tc.procs
   if converted then procs = nil end   -- the rows went through the converters (insertmany.convert)

@@ -303,36 +303,21 @@ function M.expand_values(c, nrows)
   return xsql, xkeys, xchecks, xprocs
 end
 
---- The VALUES group of a one-row INSERT's SQL, split: the SQL before
---- " VALUES ", the group's inner text, the SQL after it; nil when there is none.
---- Quoted text is skipped, so a ")" inside a literal does not end the group.
----@param sql string
+--- The VALUES group of a one-row INSERT, split: the SQL before " VALUES ",
+--- the group's inner text, the SQL after it; nil when there is none. The C
+--- compiler says where the group sits (values_open/values_close): the SQL is
+--- never scanned for it, since quoted names and literals may hold anything.
+---@param c table a compiled statement
 ---@return string|nil, string|nil, string|nil
-function M.values_group(sql)
-  local s = sql:find(" VALUES (", 1, true)
-  if not s then return nil end
-  local open = s + 8
-  local depth, i, n = 0, open, #sql
-  while i <= n do
-    local ch = sql:sub(i, i)
-    if ch == "'" then
-      local j = sql:find("'", i + 1, true)
-      while j and sql:sub(j + 1, j + 1) == "'" do j = sql:find("'", j + 2, true) end
-      if not j then return nil end
-      i = j
-    elseif ch == "(" then
-      depth = depth + 1
-    elseif ch == ")" then
-      depth = depth - 1
-      if depth == 0 then return sql:sub(1, s - 1), sql:sub(open + 1, i - 1), sql:sub(i + 1) end
-    end
-    i = i + 1
-  end
-  return nil
+function M.values_group(c)
+  local open, close = c.values_open, c.values_close
+  if not open then return nil end
+  local sql = c.sql
+  return sql:sub(1, open - 9), sql:sub(open + 1, close - 1), sql:sub(close + 1)
 end
 
 function M._expand_values(c, nrows)
-  local head, inner, tail = M.values_group(c.sql)
+  local head, inner, tail = M.values_group(c)
   if not head then return nil end
   local group = "(" .. inner .. ")"
   local keys, checks, procs = c.keys, c.checks, c.procs
