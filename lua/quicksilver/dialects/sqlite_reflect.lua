@@ -25,52 +25,87 @@ local function table_sql(q, name, schema)
   return sql
 end
 
--- The parts of a CREATE TABLE between its outer parentheses, split at
--- top-level commas (quoted names and strings skipped).
-local function table_items(sql)
-  local s = sql:find("(", 1, true)
-  if not s then return {} end
-  local items, depth, start, i, n = {}, 0, s + 1, s + 1, #sql
+-- Index just past the quoted run that starts at i (its opening quote ch),
+-- or nil when it is not closed. SQLite quotes with ' " ` and [ ]; a doubled
+-- quote inside reads as two runs side by side, which comes to the same.
+local function skip_quoted(sql, i, ch)
+  local j = sql:find(ch == "[" and "]" or ch, i + 1, true)
+  return j and j + 1
+end
+
+-- The first "(" of sql outside quoted names (a table named 't(x' is
+-- written "t(x" before its column list).
+local function first_paren(sql)
+  local i, n = 1, #sql
   while i <= n do
     local ch = sql:sub(i, i)
+    if ch == "(" then return i end
     if ch == "'" or ch == '"' or ch == "`" or ch == "[" then
-      local close = ch == "[" and "]" or ch
-      local j = sql:find(close, i + 1, true)
+      i = skip_quoted(sql, i, ch)
+      if not i then return nil end
+    else
+      i = i + 1
+    end
+  end
+  return nil
+end
+
+-- The items of the list that starts at position i of s, split at its
+-- top-level commas and ending at its unmatched ")" (or the end of s);
+-- quoted names and strings are skipped, so "a,b" or 'x)' stay whole.
+local function split_items(s, i)
+  local items, depth, start, n = {}, 0, i, #s
+  while i <= n do
+    local ch = s:sub(i, i)
+    if ch == "'" or ch == '"' or ch == "`" or ch == "[" then
+      local j = skip_quoted(s, i, ch)
       if not j then break end
-      i = j
+      i = j - 1
     elseif ch == "(" then
       depth = depth + 1
     elseif ch == ")" then
-      if depth == 0 then
-        items[#items + 1] = sql:sub(start, i - 1)
-        break
-      end
+      if depth == 0 then break end
       depth = depth - 1
     elseif ch == "," and depth == 0 then
-      items[#items + 1] = sql:sub(start, i - 1)
+      items[#items + 1] = s:sub(start, i - 1)
       start = i + 1
     end
     i = i + 1
   end
+  items[#items + 1] = s:sub(start, i - 1)
   for k, v in ipairs(items) do items[k] = v:gsub("^%s+", ""):gsub("%s+$", "") end
   return items
 end
 
+-- The parts of a CREATE TABLE between its outer parentheses.
+local function table_items(sql)
+  local s = first_paren(sql)
+  if not s then return {} end
+  return split_items(sql, s + 1)
+end
+
 local function unquote(name)
   local q = name:sub(1, 1)
-  if q == '"' or q == "`" or q == "[" then return name:sub(2, -2) end
+  if q == "[" then return name:sub(2, -2) end
+  if q == '"' or q == "`" then return (name:sub(2, -2):gsub(q .. q, q)) end
   return name
 end
 
 -- The balanced parenthesised text that starts at position s of str.
 local function parens(str, s)
-  local depth = 0
-  for i = s, #str do
+  local depth, i, n = 0, s, #str
+  while i <= n do
     local ch = str:sub(i, i)
-    if ch == "(" then depth = depth + 1
-    elseif ch == ")" then
-      depth = depth - 1
-      if depth == 0 then return str:sub(s + 1, i - 1), i end
+    if ch == "'" or ch == '"' or ch == "`" or ch == "[" then
+      i = skip_quoted(str, i, ch)
+      if not i then return nil end
+    else
+      if ch == "(" then depth = depth + 1
+      elseif ch == ")" then
+        depth = depth - 1
+        if depth == 0 then return str:sub(s + 1, i - 1), i end
+      end
+      i = i + 1
     end
   end
   return nil
@@ -103,9 +138,9 @@ end
 
 local function name_list(body)
   local cols = {}
-  for c in (body or ""):gmatch("[^,]+") do
-    c = c:gsub("^%s+", ""):gsub("%s+$", ""):gsub("%s+[aA][sS][cC]$", ""):gsub("%s+[dD][eE][sS][cC]$", "")
-    cols[#cols + 1] = unquote(c)
+  for _, c in ipairs(split_items(body or "", 1)) do
+    c = c:gsub("%s+[aA][sS][cC]$", ""):gsub("%s+[dD][eE][sS][cC]$", "")
+    if c ~= "" then cols[#cols + 1] = unquote(c) end
   end
   return cols
 end
