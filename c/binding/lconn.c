@@ -434,10 +434,14 @@ static int simple_op(lua_State *L, lconn *lc, pending_op op, const char *arg, in
 
 /* A method of one (optional) string argument that talks to the server. */
 static int simple_method(lua_State *L, pending_op op, int has_arg) {
-  const char *arg = has_arg ? luaL_checkstring(L, 2) : NULL;
+  size_t n = 0;
+  const char *arg = has_arg ? luaL_checklstring(L, 2, &n) : NULL;
   int pushed;
   lconn *lc = io_conn(L, &pushed);
   if (pushed) return pushed;
+  /* the C calls take NUL-terminated text: a NUL inside would cut it short */
+  if (arg != NULL && strlen(arg) != n)
+    return qsB_raise(L, QS_ARGUMENT, "the SQL text or name holds a NUL byte: it cannot carry one");
   return simple_op(L, lc, op, arg, 0);
 }
 

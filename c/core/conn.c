@@ -679,6 +679,17 @@ static int take_statement(qs_conn *c, const char *sql, size_t n, qs_stmt **out) 
     *out = s;
     return QS_OK;
   }
+  if (!c->busy) {
+    /* Every driver reads SQL text up to a NUL (libpq and the wire protocols
+    ** end strings there, SQLite stops at it): what follows would be dropped
+    ** without a word. Values with NULs go as parameters. */
+    const char *nul = memchr(sql, 0, n);
+    if (nul != NULL)
+      return qs_error_set(&c->err, QS_ARGUMENT,
+                          "the SQL text holds a NUL byte (at byte %zu of %zu); SQL text cannot "
+                          "carry one: pass such a value as a bound parameter",
+                          (size_t)(nul - sql) + 1, n);
+  }
   DRIVE(c, rc, c->drv->xPrepare(c->d, sql, n, &d, &c->err));
   if (rc != QS_OK) return rc;   /* QS_WAIT included: called again, it goes on */
   c->misses++;
