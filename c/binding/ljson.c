@@ -69,6 +69,21 @@ static int sequence_length(lua_State *L, int idx) {
   return n == max && n <= INT_MAX ? (int)n : -1;
 }
 
+/* A float in the fewest digits that read back as the same double (0.1, not
+** 0.10000000000000001), always with a fraction or exponent so that it reads
+** back a float: 2.0 stays 2.0 (Lua 5.4 keeps the subtype), -0.0 keeps its sign. */
+static void put_double(qs_buf *b, double x) {
+  char tmp[40];
+  int prec;
+  for (prec = 15; prec < 17; prec++) {
+    snprintf(tmp, sizeof tmp, "%.*g", prec, x);
+    if (strtod(tmp, NULL) == x) break;
+  }
+  if (prec == 17) snprintf(tmp, sizeof tmp, "%.17g", x);
+  qs_buf_puts(b, tmp);
+  if (strpbrk(tmp, ".eE") == NULL) qs_buf_puts(b, ".0");
+}
+
 static int encode(enc *e, int idx, int depth) {
   lua_State *L = e->L;
   idx = lua_absindex(L, idx);
@@ -77,12 +92,13 @@ static int encode(enc *e, int idx, int depth) {
     case LUA_TNIL: qs_buf_puts(e->b, "null"); return 0;
     case LUA_TBOOLEAN: qs_buf_puts(e->b, lua_toboolean(L, idx) ? "true" : "false"); return 0;
     case LUA_TNUMBER:
-      if (qsL_isinteger(L, idx)) {
+      /* -0.0 is an integral value to LuaJIT's test: kept a float for its sign */
+      if (qsL_isinteger(L, idx) && !(lua_tonumber(L, idx) == 0 && signbit(lua_tonumber(L, idx)))) {
         qs_buf_printf(e->b, "%lld", (long long)qsL_toint64(L, idx));
       } else {
         double x = lua_tonumber(L, idx);
         if (!isfinite(x)) { e->err = "NaN and infinity have no JSON form"; return -1; }
-        qs_buf_printf(e->b, "%.17g", x);
+        put_double(e->b, x);
       }
       return 0;
     case LUA_TSTRING: {

@@ -152,6 +152,27 @@ describe("JSON", function()
     end
   end)
 
+  -- floats in the fewest digits that read back the same, and always as
+  -- floats: 2.0 was written "2" (an integer when read back on Lua 5.4),
+  -- -0.0 "-0" (its sign lost), 0.1 "0.10000000000000001"
+  it("writes floats shortest and read back as the same float", function()
+    assert.equal("0.1", core.json_encode(0.1))
+    assert.equal("[1.5,0.30000000000000004,1e+300]", core.json_encode({1.5, 0.1 + 0.2, 1e300}))
+    local neg = core.json_decode(core.json_encode(-0.0))
+    assert.equal(0, neg)
+    assert.equal(-math.huge, 1 / neg)
+    for _, x in ipairs({0.1, 1 / 3, 2 ^ 60 + 0.0, 5e-324, 1.7976931348623157e308, -123.456}) do
+      assert.equal(x, core.json_decode(core.json_encode(x)))
+    end
+    if math.type then
+      assert.equal("2.0", core.json_encode(2.0))
+      assert.equal("float", math.type(core.json_decode(core.json_encode(2.0))))
+      assert.equal("2", core.json_encode(2))
+    else
+      assert.equal("2", core.json_encode(2.0))   -- LuaJIT: one number type
+    end
+  end)
+
   -- issue 21, item 9: valid JSON numbers of any length are kept; an integer
   -- beyond 64 bits, like any fraction or exponent, becomes the nearest double
   it("decodes numbers of any length: 64-bit integers exactly, others as the nearest double", function()
