@@ -140,13 +140,15 @@ int qs__operator_common(const qs_dialect *d, qs_buf *out, qs_dialect_op op, cons
   return QS_MISUSE;
 }
 
-/* open JSON_EXTRACT(left, path) close: the SQL/JSON path form. */
-int qs__json_extract(qs_buf *out, const char *open, const char *close, const qs_parts *parts) {
+/* open JSON_EXTRACT(left, path) close: the path is the part path_part
+** (QS_PART_JSON_PATH: the SQL/JSON path form; SQLite may ask for its own). */
+int qs__json_extract(qs_buf *out, const char *open, const char *close, const qs_parts *parts,
+                     qs_part path_part) {
   qs_buf_puts(out, open);
   qs_buf_puts(out, "JSON_EXTRACT(");
   parts->render(parts->ud, QS_PART_LEFT, QS_PLACE_ALONE);
   qs_buf_puts(out, ", ");
-  parts->render(parts->ud, QS_PART_JSON_PATH, QS_PLACE_ALONE);
+  parts->render(parts->ud, path_part, QS_PLACE_ALONE);
   qs_buf_putc(out, ')');
   return qs_buf_puts(out, close);
 }

@@ -29,7 +29,8 @@ int qs__literal_hex(qs_buf *out, const char *open, const char *p, size_t n, cons
 int qs__infix(qs_buf *out, const char *sym, const qs_parts *parts);
 int qs__call2(qs_buf *out, const char *name, const qs_parts *parts);
 int qs__truediv_cast(qs_buf *out, const char *type, const qs_parts *parts);
-int qs__json_extract(qs_buf *out, const char *open, const char *close, const qs_parts *parts);
+int qs__json_extract(qs_buf *out, const char *open, const char *close, const qs_parts *parts,
+                     qs_part path_part);
 int qs__lock_clause(qs_buf *out, const char *words, const qs_lock_desc *lock, const qs_parts *parts);
 
 #endif

@@ -117,11 +117,12 @@ static int mysql_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, co
 
 /* JSON_EXTRACT gives JSON: JSON_UNQUOTE makes a string of it. */
 static int mysql_json_get(const qs_dialect *d, qs_buf *out, const qs_json_desc *j, const qs_parts *parts) {
+  const qs_part path = QS_PART_JSON_PATH;
   (void)d;
-  if (j->as && strcmp(j->as, "string") == 0) return qs__json_extract(out, "JSON_UNQUOTE(", ")", parts);
-  if (j->as && strcmp(j->as, "integer") == 0) return qs__json_extract(out, "CAST(", " AS SIGNED)", parts);
-  if (j->as && strcmp(j->as, "float") == 0) return qs__json_extract(out, "CAST(", " AS DOUBLE)", parts);
-  return qs__json_extract(out, "", "", parts);
+  if (j->as && strcmp(j->as, "string") == 0) return qs__json_extract(out, "JSON_UNQUOTE(", ")", parts, path);
+  if (j->as && strcmp(j->as, "integer") == 0) return qs__json_extract(out, "CAST(", " AS SIGNED)", parts, path);
+  if (j->as && strcmp(j->as, "float") == 0) return qs__json_extract(out, "CAST(", " AS DOUBLE)", parts, path);
+  return qs__json_extract(out, "", "", parts, path);
 }
 
 /* LIMIT offset, count; an OFFSET alone takes the largest count. */

@@ -52,13 +52,7 @@ static int sqlite_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, c
 ** compares keys undecoded, so a key holding '"' goes unquoted (the compiler
 ** takes that path from the node: sql/elements.lua). */
 static int sqlite_json_extract(qs_buf *out, const char *open, const char *close, const qs_parts *parts) {
-  qs_buf_puts(out, open);
-  qs_buf_puts(out, "JSON_EXTRACT(");
-  parts->render(parts->ud, QS_PART_LEFT, QS_PLACE_ALONE);
-  qs_buf_puts(out, ", ");
-  parts->render(parts->ud, QS_PART_JSON_PATH_SQLITE, QS_PLACE_ALONE);
-  qs_buf_putc(out, ')');
-  return qs_buf_puts(out, close);
+  return qs__json_extract(out, open, close, parts, QS_PART_JSON_PATH_SQLITE);
 }
 
 /* JSON_EXTRACT gives SQL values: JSON_QUOTE keeps the JSON form. */

@@ -861,6 +861,24 @@ static int ready_stmt(qs_dstmt *s, qs_error *err) {
   return QS_OK;
 }
 
+/* Phases 0-1 of an execution: the statement ready (ready_stmt), then sent
+** with its values; single_row: in single-row mode (a streamed execution).
+** QS_OK with phase 2 reached, QS_WAIT, or the error. */
+static int send_execution(qs_dstmt *s, int single_row, qs_error *err) {
+  qs_dconn *c = s->c;
+  int rc = ready_stmt(s, err);
+  if (rc != QS_OK) return rc;
+  PQclear(s->res);
+  s->res = NULL;
+  if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0))
+    return lost(c, err);
+  /* single-row mode fails only when nothing was sent: then there are no rows */
+  if (single_row) (void)PQsetSingleRowMode(c->pg);
+  sent(c);
+  c->phase = 2;
+  return QS_OK;
+}
+
 /* Execute steps: 1 ready (ready_stmt), 2 sent, its results read; a plan
 ** made stale by another connection's DDL goes back to 0 once. */
 static int execute(qs_dstmt *s, qs_error *err) {
@@ -868,15 +886,7 @@ static int execute(qs_dstmt *s, qs_error *err) {
   int rc;
   for (;;) {
     ExecStatusType st;
-    if (c->phase <= 1) {
-      if ((rc = ready_stmt(s, err)) != QS_OK) return rc;
-      PQclear(s->res);
-      s->res = NULL;
-      if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0))
-        return lost(c, err);
-      sent(c);
-      c->phase = 2;
-    }
+    if (c->phase <= 1 && (rc = send_execution(s, 0, err)) != QS_OK) return rc;
     if ((rc = read_results(c, err)) != QS_OK) return rc;
     s->res = take(c);
     st = PQresultStatus(s->res);
@@ -970,14 +980,7 @@ static int stream_start(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
   if (c->phase <= 1) {
-    if ((rc = ready_stmt(s, err)) != QS_OK) return rc;
-    PQclear(s->res);
-    s->res = NULL;
-    if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0))
-      return lost(c, err);
-    (void)PQsetSingleRowMode(c->pg);   /* fails only when nothing was sent: then no rows */
-    sent(c);
-    c->phase = 2;
+    if ((rc = send_execution(s, 1, err)) != QS_OK) return rc;
     s->executed = 1;
     s->live = 1;
   }
