@@ -145,19 +145,26 @@ static int run_case(const char *name, const char *setup, const char *chunk,
 ** so its count of checked-out connections survives every lua_close. */
 static qs_pool *held;
 
-static int make_held(void) {
+/* The shared SQLite pool named name on dbpath, as lpool.c's read_conf makes
+** it of {size = 2, overflow = overflow, timeout = 0}; NULL when it fails. */
+static qs_pool *hold_pool(const char *name, int overflow) {
   const char *keys[] = {"database"};
   const char *vals[] = {dbpath};
   qs_pool_conf conf;
   qs_error err;
+  qs_pool *p;
   memset(&err, 0, sizeof err);
-  /* what lpool.c's read_conf makes of {size = 2, overflow = 0, timeout = 0} */
   qs_pool_conf_defaults(&conf);
   conf.size = 2;
-  conf.overflow = 0;
+  conf.overflow = overflow;
   conf.timeout = 0;
-  held = qs_pool_shared("alloc-fail", &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
+  p = qs_pool_shared(name, &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
   qs_error_clear(&err);
+  return p;
+}
+
+static int make_held(void) {
+  held = hold_pool("alloc-fail", 0);
   return held == NULL;
 }
 
@@ -428,17 +435,7 @@ static int test_execute_fetch(void) {
 static qs_pool *held_overflow;
 
 static int make_held_overflow(void) {
-  const char *keys[] = {"database"};
-  const char *vals[] = {dbpath};
-  qs_pool_conf conf;
-  qs_error err;
-  memset(&err, 0, sizeof err);
-  qs_pool_conf_defaults(&conf);
-  conf.size = 2;
-  conf.overflow = 1;
-  conf.timeout = 0;
-  held_overflow = qs_pool_shared("alloc-fail-overflow", &qs_sqlite3_driver, 1, keys, vals, &conf, &err);
-  qs_error_clear(&err);
+  held_overflow = hold_pool("alloc-fail-overflow", 1);
   return held_overflow == NULL;
 }
 
