@@ -76,9 +76,22 @@ describe("async schedulers", function()
 
       it("waits on an fd number again after its file was closed and the number reused", function()
         local res = s.run({function()
-          local seen = {}
+          local seen, number = {}, nil
           for i = 1, 3 do   -- a connection lost and opened again gets the same fd number
             local p = support.pipe()
+            -- The lowest free number comes back, unless another thread (a
+            -- detached cancel request of an earlier spec) opened a socket
+            -- in between: wait for it to give the number back.
+            -- A lower number freed meanwhile is held (filled) until the end.
+            local tries, held = 0, {}
+            while number and p.read ~= number and tries < 200 do
+              if p.read < number then held[#held + 1] = p
+              else p.close(); s.sleep(0.01) end
+              tries = tries + 1
+              p = support.pipe()
+            end
+            for _, h in ipairs(held) do h.close() end
+            number = number or p.read
             p.send("x")
             seen[i] = {p.read, s.waiter(p.read, "r", 1)}
             p.close()
