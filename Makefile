@@ -71,6 +71,9 @@ MY_MODULE := $(BUILD)/quicksilver/driver/mysql.so
 MY_CFLAGS = $(shell pkg-config --cflags libmariadb 2>/dev/null)
 MY_LIBS = $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 TEST_SRC := $(wildcard c/test/*.c)
+# The Lua-free part of c/orm (the flush's plan): built into the binding and
+# linked into c_tests, which test it without Lua (c/test/test_plan.c).
+PLAN_SRC := c/orm/plan.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
@@ -175,7 +178,7 @@ $(JIT_MY_MODULE): $(MY_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(JIT_CFLAGS) $(MY_CFLAGS) -shared -o $@ $(MY_SRC) $(MY_LIBS)
 
-$(BUILD)/c_tests: $(CORE_OBJ) $(TEST_OBJ)
+$(BUILD)/c_tests: $(CORE_OBJ) $(TEST_OBJ) $(PLAN_SRC:%.c=$(BUILD)/obj/%.o)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(SQLITE_LIBS) -lpthread
 
 # --wrap: the core's own malloc calls go through alloc_fail.c's counting hook.
@@ -300,10 +303,10 @@ $(BUILD)/bench/crossing.so: bench/crossing/walk.c c/core/buf.c c/core/error.c c/
 # The pool's thread test under ThreadSanitizer: its own build (TSan and ASan
 # do not combine). setarch -R: TSan aborts on some memory layouts otherwise.
 TSAN_BIN := build/tsan/c_tests
-$(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(wildcard c/include/*.h c/test/*.h c/protocol/*.h)
+$(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(PLAN_SRC) $(wildcard c/include/*.h c/test/*.h c/protocol/*.h c/orm/plan.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -Ic/include -Ic/driver -Ic/protocol \
-	  -o $@ $(CORE_SRC) $(TEST_SRC) $(SQLITE_LIBS) -lpthread
+	  -o $@ $(CORE_SRC) $(TEST_SRC) $(PLAN_SRC) $(SQLITE_LIBS) -lpthread
 
 # Fault spec 7 (fork) against a real PostgreSQL: its own program, run by
 # spec/support/run_tests.sh once the server is up.

@@ -79,6 +79,18 @@
   X(toposort_bad_arguments)  \
   X(toposort_empty)          \
   X(toposort_large)          \
+  X(plan_table_order)        \
+  X(plan_table_cycle_and_post_update) \
+  X(plan_table_order_bad_and_empty) \
+  X(plan_row_levels)         \
+  X(plan_row_levels_cycle)   \
+  X(plan_delete_order)       \
+  X(plan_delete_order_two_refs_and_cycle) \
+  X(plan_rows_per_statement) \
+  X(plan_batches_runs_and_modes) \
+  X(plan_batches_bad_arguments) \
+  X(plan_batches_large_and_limits) \
+  X(plan_levels_large)       \
   X(pgwire_encode_startup)   \
   X(pgwire_encode_simple_messages) \
   X(pgwire_encode_parse_bind) \
