@@ -1,6 +1,6 @@
 --- orm/flush_plan.lua: what the flush writes and in which order
 --- (orm/unitofwork.lua asks): the rows to insert and update, the tables
---- they touch by their dependencies (core.toposort), rows of a table
+--- they touch by their dependencies (c/orm/plan.c), rows of a table
 --- that depend on each other in levels, self-referential deletes children
 --- first, UPDATEs in primary-key order.
 local core = require("quicksilver.core")
@@ -13,29 +13,82 @@ local committed_value = require("quicksilver.orm.flush_common").committed_value
 local type, pairs, ipairs, tostring, sort, concat =
   type, pairs, ipairs, tostring, table.sort, table.concat
 local ONETOMANY = "ONETOMANY"
-local toposort = core.toposort
+local plan_table_order, plan_row_levels, plan_delete_order =
+  core.plan_table_order, core.plan_row_levels, core.plan_delete_order
+local props_generation = require("quicksilver.orm.mapper").props_generation
 
--- Tables in dependency order: relationships and foreign keys between the
--- tables this flush writes.
-local function table_order(tables, tindex, skip_cols)
-  local edges = {}
-  local function edge(a, b)
-    local ia, ib = tindex[a], tindex[b]
-    if ia and ib and ia ~= ib then
-      edges[#edges + 1] = ia
-      edges[#edges + 1] = ib
+-- The foreign keys of a table as {parent column, child column, parent
+-- table}, resolved; nil while one does not resolve yet (its table is not
+-- defined), so that nothing half-known is kept.
+local function resolved_fks(t)
+  local out = {}
+  for _, fk in ipairs(t.foreign_keys) do
+    local ok, col = pcall(fk.get_column, fk)
+    if not (ok and col) then return nil end
+    out[#out + 1] = {col, fk.parent, col.table}
+  end
+  return out
+end
+
+-- What the plan needs of a mapper, computed once per mapper configuration
+-- (kept while no mapper gains a property or relationship, and only once
+-- its registry is configured): its tables with their foreign keys, the
+-- columns its post_update relationships write by their own UPDATE (they
+-- order nothing), and the tables its relationships target (whether rows
+-- of a table may depend on each other).
+local function mapper_facts(m)
+  local gen = props_generation()
+  local f = m._plan_facts
+  if f and f.gen == gen then return f end
+  f = {gen = gen, fks = {}, post_cols = {}, targets = {}, orders = {}}
+  local complete = m.registry == nil or m.registry.configured
+  for _, t in ipairs(m.tables) do
+    local fks = resolved_fks(t)
+    if not fks then complete = false; fks = {} end
+    f.fks[t] = fks
+  end
+  for _, rel in ipairs(m.relationships) do
+    if rel.post_update then
+      for _, p in ipairs(rel.pairs or EMPTY) do
+        -- "secondary": orders no table, but no self-referential delete either
+        local col = rel.direction == ONETOMANY and p.remote_col or p.local_col
+        if not rel.secondary then f.post_cols[col] = true
+        elseif not f.post_cols[col] then f.post_cols[col] = "secondary" end
+      end
+    end
+    if rel.target then
+      for _, t in ipairs(rel.target.tables) do f.targets[t] = true end
+    else
+      complete = false
     end
   end
+  if complete then m._plan_facts = f end
+  return f
+end
+
+-- Tables in dependency order (c/orm/plan.c): relationships and foreign keys
+-- between the tables this flush writes, minus the post_update columns.
+local function table_order(tables, tindex, skip_cols, facts)
+  local fks = {}
+  local seen = {}
   for _, t in ipairs(tables) do
-    for _, fk in ipairs(t.foreign_keys) do
-      local ok, col = pcall(fk.get_column, fk)
-      if ok and col and not skip_cols[fk.parent] then edge(col.table, t) end
+    if not seen[t] then
+      seen[t] = true
+      local list = facts and facts[t] or resolved_fks(t) or {}
+      for _, fk in ipairs(list) do
+        local pi, ci = tindex[fk[3]], tindex[t]
+        if pi and ci and pi ~= ci then
+          fks[#fks + 1] = pi
+          fks[#fks + 1] = ci
+          fks[#fks + 1] = skip_cols[fk[2]] and true or false
+        end
+      end
     end
   end
-  local order, levels_or_cycle = toposort(#tables, edges)
+  local order, cycle = plan_table_order(#tables, fks)
   if not order then
     local names = {}
-    for _, i in ipairs(levels_or_cycle) do names[#names + 1] = tables[i].name end
+    for _, i in ipairs(cycle) do names[#names + 1] = tables[i].name end
     return nil, names
   end
   local out = {}
@@ -43,19 +96,17 @@ local function table_order(tables, tindex, skip_cols)
   return out
 end
 
--- Rows in batches by level (core.toposort's levels), level 1 first.
-local function in_levels(rows, order, levels)
+-- A levelled order (order, bounds from c/orm/plan.c) as batches of rows.
+local function in_batches(rows, order, bounds)
   local batches = {}
-  for _, i in ipairs(order) do
-    local l = levels[i]
-    batches[l] = batches[l] or {}
-    batches[l][#batches[l] + 1] = rows[i]
+  for b = 1, #bounds - 1 do
+    local batch = {}
+    for j = bounds[b], bounds[b + 1] - 1 do batch[#batch + 1] = rows[order[j]] end
+    batches[b] = batch
   end
   return batches
 end
 
--- Rows of one table with dependencies among them (self-referential): in
--- levels, parents first. Returns a list of batches.
 -- Whether rows of tbl may depend on each other: some relationship of
 -- their mappers targets a mapper that writes tbl too (self-referential,
 -- or across an inheritance hierarchy sharing the table). Asked per mapper,
@@ -66,16 +117,14 @@ local function may_depend(rows, tbl)
     local m = rows[i].mapper
     if not seen[m] then
       seen[m] = true
-      for _, rel in ipairs(m.relationships) do
-        for _, t in ipairs(rel.target.tables) do
-          if t == tbl then return true end
-        end
-      end
+      if mapper_facts(m).targets[tbl] then return true end
     end
   end
   return false
 end
 
+-- Rows of one table with dependencies among them (self-referential): in
+-- levels, parents first. Returns a list of batches.
 local function row_levels(rows, uow, tbl)
   if not may_depend(rows, tbl) then return {rows} end
   local index = {}
@@ -92,14 +141,14 @@ local function row_levels(rows, uow, tbl)
     end
   end
   if #edges == 0 then return {rows} end
-  local order, levels = toposort(#rows, edges)
+  local order, bounds = plan_row_levels(#rows, edges)
   if not order then
     local names = {}
-    for _, i in ipairs(levels) do names[#names + 1] = tostring(rows[i].obj) end
+    for _, i in ipairs(bounds) do names[#names + 1] = tostring(rows[i].obj) end
     exc.raise(exc.CircularDependencyError, "Circular dependency detected among rows: " ..
       concat(names, ", "), nil, 5)
   end
-  return in_levels(rows, order, levels)
+  return in_batches(rows, order, bounds)
 end
 
 -- Rows of a self-referential table to delete: a row referring to another
@@ -112,12 +161,8 @@ local function post_update_columns(rows)
     local m = st.mapper
     if not seen[m] then
       seen[m] = true
-      for _, rel in ipairs(m.relationships) do
-        if rel.post_update and not rel.secondary then
-          for _, p in ipairs(rel.pairs) do
-            cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
-          end
-        end
+      for col, how in pairs(mapper_facts(m).post_cols) do
+        if how ~= "secondary" then cols[col] = true end
       end
     end
   end
@@ -125,39 +170,36 @@ local function post_update_columns(rows)
 end
 
 local function delete_batches(tbl, rows)
+  if #rows < 2 then return {rows} end
+  local posted = post_update_columns(rows)
   local selfrefs = {}
-  local posted = #rows > 1 and post_update_columns(rows) or EMPTY
-  for _, fk in ipairs(tbl.foreign_keys) do
-    local ok, col = pcall(fk.get_column, fk)
-    if ok and col and col.table == tbl and not posted[fk.parent] then
-      selfrefs[#selfrefs + 1] = {child = fk.parent, parent = col}
+  for _, fk in ipairs(mapper_facts(rows[1].mapper).fks[tbl] or resolved_fks(tbl) or EMPTY) do
+    if fk[3] == tbl and not posted[fk[2]] then
+      selfrefs[#selfrefs + 1] = {child = fk[2], parent = fk[1]}
     end
   end
-  if #selfrefs == 0 or #rows < 2 then return {rows} end
-  local function value(st, col) return committed_value(st, st.mapper.col_attr[col]) end
-  local edges = {}
-  for _, ref in ipairs(selfrefs) do
-    local by_value = {}
+  if #selfrefs == 0 then return {rows} end
+  local n = #rows
+  local keys, refs = {}, {}
+  for r, ref in ipairs(selfrefs) do
+    local base = (r - 1) * n
     for i, st in ipairs(rows) do
-      local v = value(st, ref.parent)
-      if v ~= nil then by_value[v] = i end
-    end
-    for i, st in ipairs(rows) do
-      local v = value(st, ref.child)
-      local pi = v ~= nil and by_value[v]
-      if pi and pi ~= i then
-        edges[#edges + 1] = i    -- the referring row before the one it names
-        edges[#edges + 1] = pi
-      end
+      local cattr = st.mapper.col_attr
+      local v = committed_value(st, cattr[ref.parent])
+      if v == nil then v = false end
+      keys[base + i] = v
+      v = committed_value(st, cattr[ref.child])
+      if v == nil then v = false end
+      refs[base + i] = v
     end
   end
-  if #edges == 0 then return {rows} end
-  local order, levels = toposort(#rows, edges)
+  local order, bounds = plan_delete_order(n, #selfrefs, keys, refs)
   if not order then
     exc.raise(exc.CircularDependencyError, "Circular dependency among rows of '" .. tbl.name ..
       "' to delete", nil, 5)
   end
-  return in_levels(rows, order, levels)
+  if #bounds == 2 then return {rows} end
+  return in_batches(rows, order, bounds)
 end
 
 -- Updates in a stable order, as SQLAlchemy's (by mapper, then primary
@@ -228,44 +270,75 @@ end
 -- must not order them: a post_update foreign key is set by its own UPDATE
 -- after the INSERTs and UPDATEs and nulled before the DELETEs (an UPDATE
 -- that clears it next to a DELETE of the row it pointed at is no cycle).
--- Asked once per mapper, not per row.
-local function tables_touched(uow)
-  local tables, tindex, skip_cols = {}, {}, {}
-  local noted = {}
-  local function note(st)
-    local m = st.mapper
-    if noted[m] then return end
-    noted[m] = true
+-- Asked once per mapper, not per row; the mappers in the order met.
+local function mappers_touched(uow)
+  local mappers, noted = {}, {}
+  local function note(list)
+    for i = 1, #list do
+      local m = list[i].mapper
+      if not noted[m] then
+        noted[m] = true
+        mappers[#mappers + 1] = m
+      end
+    end
+  end
+  note(uow.inserts)
+  note(uow.updates)
+  note(uow.deletes)
+  return mappers
+end
+
+local function tables_touched(mappers)
+  local tables, tindex, skip_cols, fks = {}, {}, {}, {}
+  for _, m in ipairs(mappers) do
+    local f = mapper_facts(m)
     for _, t in ipairs(m.tables) do
       if not tindex[t] then
         tables[#tables + 1] = t
         tindex[t] = #tables
+        fks[t] = f.fks[t]
       end
     end
-    for _, rel in ipairs(m.relationships) do
-      if rel.post_update then
-        for _, p in ipairs(rel.pairs) do
-          skip_cols[rel.direction == ONETOMANY and p.remote_col or p.local_col] = true
-        end
-      end
-    end
+    for col in pairs(f.post_cols) do skip_cols[col] = true end
   end
-  for _, st in ipairs(uow.inserts) do note(st) end
-  for _, st in ipairs(uow.updates) do note(st) end
-  for _, st in ipairs(uow.deletes) do note(st) end
-  return tables, tindex, skip_cols
+  return tables, tindex, skip_cols, fks
+end
+
+-- The table order for the mappers a flush touches, in the order met: kept
+-- on the first mapper's facts (a flush of the same classes as the last
+-- asks nothing else), recomputed when a mapper changes.
+local function ordered_tables(mappers)
+  local ids = {}
+  for i, m in ipairs(mappers) do ids[i] = m.id end
+  local key = concat(ids, ",")
+  local first = mappers[1] and mapper_facts(mappers[1])
+  local hit = first and first.orders[key]
+  if hit then
+    local fresh = true
+    for i, m in ipairs(mappers) do
+      if m._plan_facts ~= hit.facts[i] or m._plan_facts == nil then fresh = false end
+    end
+    if fresh then return hit.order end
+  end
+  local tables, tindex, skip_cols, fks = tables_touched(mappers)
+  local order, cycle = table_order(tables, tindex, skip_cols, fks)
+  if not order then
+    exc.raise(exc.CircularDependencyError, "Circular dependency between tables " .. concat(cycle, ", ") ..
+      " (mutually dependent rows need post_update)", nil, 6)
+  end
+  if first then
+    local facts = {}
+    for i, m in ipairs(mappers) do facts[i] = m._plan_facts end
+    first.orders[key] = {order = order, facts = facts}
+  end
+  return order
 end
 
 -- The tables to write in dependency order (parents first; a cycle is a
 -- CircularDependencyError naming them), and per table its rows to insert,
 -- update and delete: {ins = {...}, upd = {...}, del = {...}}.
 local function tables_to_write(uow)
-  local tables, tindex, skip_cols = tables_touched(uow)
-  local order, cycle = table_order(tables, tindex, skip_cols)
-  if not order then
-    exc.raise(exc.CircularDependencyError, "Circular dependency between tables " .. concat(cycle, ", ") ..
-      " (mutually dependent rows need post_update)", nil, 5)
-  end
+  local order = ordered_tables(mappers_touched(uow))
   local by_table = {}
   for _, t in ipairs(order) do by_table[t] = {ins = {}, upd = {}, del = {}} end
   local function place(st, field)
