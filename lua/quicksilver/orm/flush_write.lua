@@ -81,27 +81,56 @@ local function signature(params)
   return concat(ks, "\0")
 end
 
--- Groups consecutive items with equal signatures.
-local function runs(items, sigs)
-  local out, last = {}, nil
-  for i, it in ipairs(items) do
-    if not last or last.sig ~= sigs[i] then
-      last = {sig = sigs[i], items = {}}
-      out[#out + 1] = last
-    end
-    last.items[#last.items + 1] = it
+-- How rows go into statements is c/orm/plan.c's (core.plan_batches): runs
+-- of consecutive rows with the same columns, each sent one way
+-- (core.plan_modes) and cut by the dialect's limits. The limits as the
+-- plan takes them (c/orm/plan.h's QS_PLAN_CAPS), made once per dialect's
+-- caps table: an INSERT's executemany pages at insertmanyvalues_page_size
+-- (none: the prepared statement runs per row), a multi-row RETURNING at
+-- that or engine/returning_many.lua's 1,000; an UPDATE's executemany runs
+-- per row.
+local MODE = core.plan_modes
+local plan_batches = core.plan_batches
+local RETURNING_PAGE_SIZE = 1000   -- engine/returning_many.lua's default
+local plan_caps_of = setmetatable({}, {__mode = "k"})
+
+local function plan_caps(caps, update)
+  local pc = plan_caps_of[caps]
+  if not pc then
+    local page = caps.insertmanyvalues_page_size
+    local base = {
+      insert_returning = caps.insert_returning and true or false,
+      insert_many_returning = caps.insert_many_returning and true or false,
+      page_size = page or 0,
+      returning_page_size = page or RETURNING_PAGE_SIZE,
+      max_params = caps.max_params or 0,
+    }
+    pc = {insert = base, update = {insert_returning = base.insert_returning,
+      insert_many_returning = base.insert_many_returning, page_size = 0,
+      returning_page_size = base.returning_page_size, max_params = base.max_params}}
+    plan_caps_of[caps] = pc
   end
-  return out
+  return update and pc.update or pc.insert
 end
 
--- Whether a run of n INSERTs that need new keys gets them back through
--- RETURNING (the dialect's capabilities, never its name): row by row
--- (nothing but defaults given, or one row) needs INSERT ... RETURNING; a
--- batch needs multi-row INSERT ... RETURNING (engine/returning_many.lua).
--- Otherwise (MySQL) a statement per row, the key from the driver.
-local function keys_returned(caps, n, ncols)
-  if n == 1 or ncols == 0 then return caps.insert_returning end
-  return caps.insert_many_returning
+-- The statements for items (rows in flush order) with signatures sigs
+-- (strings) and per signature string its {ncols, need_key}: a flat list
+-- {first, count, mode, ...} over items.
+local function batches(caps, update, sigs, info_of)
+  local ids, info, nums = {}, {}, {}
+  for i = 1, #sigs do
+    local sig = sigs[i]
+    local id = ids[sig]
+    if not id then
+      id = #info / 2 + 1
+      ids[sig] = id
+      local ni = info_of(i)
+      info[#info + 1] = ni[1]
+      info[#info + 1] = ni[2]
+    end
+    nums[i] = id
+  end
+  return plan_batches(nums, info, plan_caps(caps, update))
 end
 
 local function insert_params(uow, st, conn, tbl)
@@ -200,51 +229,60 @@ local function do_inserts(uow, conn, tbl, rows, done)
     params[i], expires[i] = insert_params(uow, st, conn, tbl)
     sigs[i] = insert_signature(st.mapper, tbl, params[i])
   end
-  local idx = {}
-  for i = 1, #rows do idx[i] = i end
-  for _, run in ipairs(runs(idx, sigs)) do
-    local first = run.items[1]
-    local m = rows[first].mapper
-    local pk = m:table_columns(tbl).pk
-    local p0 = params[first]
-    local need_pk = false
-    for _, e in ipairs(pk) do
+  local infos = {}
+  local function info_of(i)
+    -- the keys a statement must bring back: a key column not given
+    local m = rows[i].mapper
+    local p0 = params[i]
+    local need_pk, ncols = false, 0
+    for _, e in ipairs(m:table_columns(tbl).pk) do
       if p0[e.column.key] == nil then need_pk = true end
     end
-    local stmt = dml.insert(tbl)
-    local items = run.items
-    local ncols = 0
     for _ in pairs(p0) do ncols = ncols + 1 end
-    if not need_pk then
-      local list = {}
-      for j, i in ipairs(items) do list[j] = params[i] end
-      if #list == 1 then conn:execute(stmt, list[1]) else conn:execute(stmt, list) end
-    elseif keys_returned(caps, #items, ncols) then
+    infos[sigs[i]] = {ncols, need_pk}
+    return infos[sigs[i]]
+  end
+  local plan = batches(caps, false, sigs, info_of)
+  local stmt = dml.insert(tbl)
+  for b = 1, #plan, 3 do
+    local first, count, mode = plan[b], plan[b + 1], plan[b + 2]
+    local last = first + count - 1
+    local pk = rows[first].mapper:table_columns(tbl).pk
+    if mode == MODE.executemany then
+      if count == 1 then
+        conn:execute(stmt, params[first])
+      else
+        local list = {}
+        for i = first, last do list[#list + 1] = params[i] end
+        conn:execute(stmt, list)
+      end
+    elseif mode == MODE.returning_each then
+      -- nothing but defaults: one row at a time
       local pkcols = {}
       for i, e in ipairs(pk) do pkcols[i] = e.column end
-      if ncols == 0 then
-        -- nothing but defaults: one row at a time
-        for _, i in ipairs(items) do
-          local row = conn:execute(stmt:returning(unpack(pkcols))):one()
-          for j, e in ipairs(pk) do rows[i].dict[e.key] = row[j] end
-        end
-      else
-        -- an executemany with RETURNING gives the rows in the order of the
-        -- parameter sets on every database (engine/returning_many.lua): the
-        -- j-th row is the j-th object's
-        local list = {}
-        for j, i in ipairs(items) do list[j] = params[i] end
-        local got = conn:execute(stmt:returning(unpack(pkcols)), #list == 1 and list[1] or list):all()
-        if #got ~= #items then
-          exc.raise(exc.FlushError, format("INSERT into '%s' returned %d keys for %d rows", tbl.name, #got, #items), nil, 4)
-        end
-        for j, i in ipairs(items) do
-          for k, e in ipairs(pk) do rows[i].dict[e.key] = got[j][k] end
-        end
+      for i = first, last do
+        local row = conn:execute(stmt:returning(unpack(pkcols))):one()
+        for j, e in ipairs(pk) do rows[i].dict[e.key] = row[j] end
+      end
+    elseif mode == MODE.returning_many then
+      -- an executemany with RETURNING gives the rows in the order of the
+      -- parameter sets on every database (engine/returning_many.lua): the
+      -- j-th row is the j-th object's
+      local pkcols = {}
+      for i, e in ipairs(pk) do pkcols[i] = e.column end
+      local list = {}
+      for i = first, last do list[#list + 1] = params[i] end
+      local got = conn:execute(stmt:returning(unpack(pkcols)), count == 1 and list[1] or list):all()
+      if #got ~= count then
+        exc.raise(exc.FlushError, format("INSERT into '%s' returned %d keys for %d rows", tbl.name, #got, count), nil, 4)
+      end
+      for j = 1, count do
+        local st = rows[first + j - 1]
+        for k, e in ipairs(pk) do st.dict[e.key] = got[j][k] end
       end
     else
       -- no RETURNING (MySQL): a statement per row, the key from the driver
-      for _, i in ipairs(items) do
+      for i = first, last do
         local r = conn:execute(stmt, params[i])
         local ipk = r.inserted_primary_key
         for j, e in ipairs(pk) do
@@ -317,6 +355,9 @@ local function table_keys(m, tbl)
   return keys
 end
 
+-- An UPDATE's statement never brings keys back: its rows by executemany.
+local UPDATE_INFO = {0, false}
+
 local function do_updates(uow, conn, tbl, rows, done)
   local items, sigs, sets = {}, {}, {}
   for _, st in ipairs(rows) do
@@ -368,7 +409,11 @@ local function do_updates(uow, conn, tbl, rows, done)
       sigs[#sigs + 1] = insert_signature(m, tbl, params)
     end
   end
-  for _, run in ipairs(runs(items, sigs)) do
+  local plan = batches(conn.dialect.caps, true, sigs, function() return UPDATE_INFO end)
+  for b = 1, #plan, 3 do
+    local first, count = plan[b], plan[b + 1]
+    local run = {items = {}}
+    for i = first, first + count - 1 do run.items[#run.items + 1] = items[i] end
     local m = run.items[1].mapper
     local stmt = dml.update(tbl):where(pk_where(m, true, tbl))
     local list = {}
