@@ -65,6 +65,8 @@ build = {
         "c/driver/wire_pg_cancel.c",
         "c/orm/layout.c",
         "c/orm/load.c",
+        "c/orm/lplan.c",
+        "c/orm/plan.c",
         "c/orm/uow.c",
         "c/protocol/auth.c",
         "c/protocol/digest.c",

@@ -297,3 +297,62 @@ describe("the ORM layout contract (c/orm/layout.h)", function()
     assert.is_true(have.state_by_c ~= nil and have.state_by_c.state_mt_same, text)
   end)
 end)
+
+-- The flush plan's contract (c/orm/plan.h): the caps fields Lua hands to
+-- core.plan_batches and the modes it gets back, named in that header only.
+-- lplan.c takes the names from the list (no literal of its own), and
+-- orm/flush_write.lua builds the caps with those fields and reads the
+-- modes through core.plan_modes.
+describe("the flush plan contract (c/orm/plan.h)", function()
+  local fields, modes = core.plan_fields, core.plan_modes
+  local header = scan.source("c/orm/plan.h")
+  local binding = scan.source("c/orm/lplan.c")
+  local writer = assert(io.open("lua/quicksilver/orm/flush_write.lua")):read("*a")
+
+  it("is exported: every caps field with its meaning, the modes numbered from 1", function()
+    local n = 0
+    for name, f in pairs(fields) do
+      n = n + 1
+      assert.equal("plan_caps", f.carriers, name)
+      assert.truthy(f.form == "boolean" or f.form == "number", name)
+      assert.is_true(#f.meaning > 0, name)
+      assert.truthy(header:find("X(" .. name .. ",", 1, true), name)
+    end
+    assert.equal(5, n)
+    local seen = {}
+    for name, v in pairs(modes) do
+      assert.truthy(header:find(", " .. name .. ", \"", 1, true), name)
+      assert.is_nil(seen[v], name)
+      seen[v] = true
+    end
+    for i = 1, #seen do assert.is_true(seen[i]) end
+  end)
+
+  it("is the only place the binding names the caps fields", function()
+    local own = {}
+    for name in pairs(fields) do
+      if binding:find('"' .. name .. '"', 1, true) then own[#own + 1] = name end
+    end
+    table.sort(own)
+    assert.same({}, own)
+  end)
+
+  it("matches the caps flush_write builds and the modes it reads", function()
+    local missing = {}
+    for name in pairs(fields) do
+      if not writer:find("%f[%w_]" .. name .. " = ") then missing[#missing + 1] = name end
+    end
+    table.sort(missing)
+    assert.same({}, missing)
+    local unknown, used = {}, {}
+    for name in writer:gmatch("MODE%.([%w_]+)") do
+      used[name] = true
+      if not modes[name] then unknown[#unknown + 1] = name end
+    end
+    assert.same({}, unknown)
+    -- every mode but the last is tested by name; row_by_row is the else
+    for name in pairs(modes) do
+      if name ~= "row_by_row" then assert.is_true(used[name], name) end
+    end
+  end)
+end)

@@ -20,7 +20,10 @@
 --     the public header, never c/binding, c/compiler or c/orm (they are
 --     separate rocks);
 --   c/binding never includes c/compiler or c/orm headers (they sit on it);
---   c/compiler and c/orm may include c/binding headers, not each other's.
+--   c/compiler and c/orm may include c/binding headers, not each other's;
+--   the Lua-free part of c/orm (plan.c, plan.h: the flush's plan, which
+--     c/test links without Lua) includes the public header, its own
+--     header and libc only.
 -- c/test is not checked (the allocation test drives Lua on purpose).
 local sources = require("spec.support.sources")
 local found, read, modname = sources.find, sources.read, sources.modname
@@ -201,6 +204,10 @@ local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["libpq.c"] = true, ["mariadb.c"
   ["my_common.c"] = true, ["my_common.h"] = true, ["opts.c"] = true, ["opts.h"] = true,
   ["detached.c"] = true, ["detached.h"] = true}
 
+-- The Lua-free files of c/orm: the C part of the unit of work c/test
+-- drives without Lua (orm_plan: the public header and each other only).
+local LUA_FREE_ORM = {["plan.c"] = true, ["plan.h"] = true}
+
 -- The zone of a file under c/ (nil: not checked).
 local function zone(path)
   local dir, file = path:match("^c/([%w_]+)/([^/]+)$")
@@ -210,6 +217,8 @@ local function zone(path)
     return (LUA_FREE_DRIVERS[file] or file:match("^wire_")) and "driver" or "driver_module"
   end
   if dir == "test" then return nil end
+  -- the flush's plan (plan.c/h): c/test links it without Lua
+  if dir == "orm" and LUA_FREE_ORM[file] then return "orm_plan" end
   return dir   -- include, core, dialect, protocol, binding, compiler, orm
 end
 
@@ -223,7 +232,8 @@ local ALLOWED = {
   driver_module = {system = true, include = true, lua = true, driver_module = true},
   binding = {system = true, include = true, lua = true, binding = true, driver = true},
   compiler = {system = true, include = true, lua = true, binding = true, compiler = true},
-  orm = {system = true, include = true, lua = true, binding = true, orm = true},
+  orm = {system = true, include = true, lua = true, binding = true, orm = true, orm_plan = true},
+  orm_plan = {system = true, include = true, orm_plan = true},
 }
 
 local function c_files()
@@ -290,6 +300,10 @@ describe("layering (C includes)", function()
     assert.equal("protocol", zone("c/protocol/pgwire.c"))
     assert.is_nil(ALLOWED.protocol.lua)
     assert.is_nil(ALLOWED.protocol.binding)
+    assert.equal("orm_plan", zone("c/orm/plan.c"))
+    assert.equal("orm", zone("c/orm/lplan.c"))
+    assert.is_nil(ALLOWED.orm_plan.lua)
+    assert.is_nil(ALLOWED.orm_plan.binding)
   end)
 
   it("keeps the Lua-free core, dialects and drivers free of Lua, and each folder below its users", function()
