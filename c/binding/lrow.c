@@ -334,7 +334,7 @@ static const luaL_Reg row_methods[] = {
 ** here, sized for the keys at once (no rehash as they fill) and read
 ** without a metamethod call per column: this is per object per load.
 */
-static int row_tables(lua_State *L, int two, int extra) {
+static int row_tables(lua_State *L, const char *fn, int two, int extra) {
   lrow *r = check_row(L, 1);
   lua_Integer base = luaL_checkinteger(L, 2);
   int j, n;
@@ -351,7 +351,7 @@ static int row_tables(lua_State *L, int two, int extra) {
     col = base + lua_tointeger(L, -1);
     lua_pop(L, 1);
     if (col < 1 || col > r->n) {
-      lua_pushfstring(L, "row_dicts: column %d is outside the row's %d", (int)col, r->n);
+      lua_pushfstring(L, "%s: column %d is outside the row's %d", fn, (int)col, r->n);
       return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
     }
     push_col(L, 1, (int)col);   /* 7: the value */
@@ -373,7 +373,7 @@ static int row_tables(lua_State *L, int two, int extra) {
 }
 
 int qsB_row_dicts(lua_State *L) {
-  return row_tables(L, 1, 0);
+  return row_tables(L, "row_dicts", 1, 0);
 }
 
 /*
@@ -383,7 +383,7 @@ int qsB_row_dicts(lua_State *L) {
 ** the three instance metamethods the table also holds.
 */
 int qsB_row_dict(lua_State *L) {
-  return row_tables(L, 0, 3);
+  return row_tables(L, "row_dict", 0, 3);
 }
 
 void qsB_open_row(lua_State *L) {
