@@ -149,8 +149,10 @@ end
 -- st.committed keeps an attribute's value from before its first change since
 -- the object was loaded or flushed; every other attribute is unchanged (its
 -- committed value is its current one). Loading no longer copies each row
--- and a flush no longer snapshots each object. These functions are the only
--- readers and writers of st.committed.
+-- and a flush no longer snapshots each object. Old values are read through
+-- committed_of (and changed_keys), written through set_committed,
+-- write_value and set_column; loaded_value, reset_committed, expiry
+-- (here and in session.lua) and the flush's finish forget them.
 
 --- The value attribute k had as last loaded or flushed (UNKNOWN when it
 --- was expired before it was set; nil for an object never flushed).
