@@ -87,6 +87,9 @@ local ORM_WORKLOADS = {
      PARENTS, PARENTS)},
 }
 
+-- bench/orm/quicksilver_orm.lua's attribute-read rows (orm_attr_read, plain_read)
+local READ_LABEL = string.format("%d reads of loaded column attributes (%d objects x 100 passes x 3)",
+  math.min(ROWS, 10000) * 300, math.min(ROWS, 10000))
 
 -- Adds every "workload number" line of out to results[key].
 local function collect(results, key, out)
@@ -169,6 +172,12 @@ local function sqlite_tables(results, out)
   end
 
   out("")
+  out("| attribute read (micro) | quicksilver ORM object | plain Lua table | object / plain table |")
+  out("|---|---|---|---|")
+  local ar, pr = median(results.qs_orm.orm_attr_read), median(results.qs_orm.plain_read)
+  out(string.format("| %s | %s | %s | %s |", READ_LABEL, fmt(ar), fmt(pr), ratio(ar, pr)))
+
+  out("")
   out("| peak RSS (VmHWM) | quicksilver ORM | SQLAlchemy ORM | quicksilver / SQLAlchemy |")
   out("|---|---|---|---|")
   local qb, sb = median(results.qs_orm.mem_base), median(results.sa_orm.mem_base)
@@ -200,6 +209,10 @@ local SQLITE_NOTES = {
   string.format("- ORM update: `select(Order).order_by(Order.id).limit(%d)` in a new session, `qty` changed",
     UPDATES),
   "  on each object, one commit (the flush writes one UPDATE per object).",
+  "- Attribute read: one loop reads `o.qty + o.customer_id + o.id` of loaded Order objects (100",
+  "  passes), then the same loop over plain Lua tables with the same five fields; issue 22's target is",
+  "  object / plain table <= 2x (a loaded value is found through the object's metatable, its value",
+  "  table, with no function call: orm/attributes.lua).",
   string.format("- ORM lookups: the same %d distinct keys as the Core lookups, in one session. `session.get`",
     GETS),
   "  builds nothing; the select row builds `select(Order).where(Order.id == k)` per lookup (quicksilver:",

@@ -106,6 +106,7 @@ int qsB_compile_text(lua_State *L);
 ** positions) (lrow.c). */
 int qsB_row_new(lua_State *L);
 int qsB_row_dicts(lua_State *L);
+int qsB_row_dict(lua_State *L);
 #define QSR_FUNCTION (-1)
 #define QSR_LOOKUP (-2)
 /* Pushes a row built from the current row of s: ncols values plus the

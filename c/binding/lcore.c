@@ -253,6 +253,7 @@ static const luaL_Reg funcs[] = {
   {"code_classes", l_code_classes},
   {"row", qsB_row_new},
   {"row_dicts", qsB_row_dicts},
+  {"row_dict", qsB_row_dict},
   {"keyset_runs", l_keyset_runs},
   {"convert_sets", qsB_convert_sets},
   {NULL, NULL},

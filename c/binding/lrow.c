@@ -334,7 +334,7 @@ static const luaL_Reg row_methods[] = {
 ** here, sized for the keys at once (no rehash as they fill) and read
 ** without a metamethod call per column: this is per object per load.
 */
-int qsB_row_dicts(lua_State *L) {
+static int row_tables(lua_State *L, const char *fn, int two, int extra) {
   lrow *r = check_row(L, 1);
   lua_Integer base = luaL_checkinteger(L, 2);
   int j, n;
@@ -342,15 +342,16 @@ int qsB_row_dicts(lua_State *L) {
   luaL_checktype(L, 4, LUA_TTABLE);
   n = (int)lua_rawlen(L, 3);
   lua_settop(L, 4);
-  lua_createtable(L, 0, n);   /* 5: dict */
-  lua_createtable(L, 0, n);   /* 6: committed */
+  lua_createtable(L, 0, n + extra);   /* 5: dict */
+  if (two) lua_createtable(L, 0, n);   /* 6: committed */
+  else lua_pushnil(L);
   for (j = 1; j <= n; j++) {
     lua_Integer col;
     lua_rawgeti(L, 4, j);
     col = base + lua_tointeger(L, -1);
     lua_pop(L, 1);
     if (col < 1 || col > r->n) {
-      lua_pushfstring(L, "row_dicts: column %d is outside the row's %d", (int)col, r->n);
+      lua_pushfstring(L, "%s: column %d is outside the row's %d", fn, (int)col, r->n);
       return qsB_raise(L, QS_ARGUMENT, lua_tostring(L, -1));
     }
     push_col(L, 1, (int)col);   /* 7: the value */
@@ -363,9 +364,26 @@ int qsB_row_dicts(lua_State *L) {
     lua_pushvalue(L, 7);
     lua_rawset(L, 5);
     lua_insert(L, 7);           /* key, value */
-    lua_rawset(L, 6);
+    if (two) lua_rawset(L, 6);
+    else lua_pop(L, 2);
   }
-  return 2;
+  if (two) return 2;
+  lua_settop(L, 5);
+  return 1;
+}
+
+int qsB_row_dicts(lua_State *L) {
+  return row_tables(L, "row_dicts", 1, 0);
+}
+
+/*
+** core.row_dict(row, base, keys, positions) -> dict
+** An ORM object's value table alone (its committed values are kept only
+** once an attribute changes, orm/attributes.lua), sized for the values and
+** the three instance metamethods the table also holds.
+*/
+int qsB_row_dict(lua_State *L) {
+  return row_tables(L, "row_dict", 0, 3);
 }
 
 void qsB_open_row(lua_State *L) {

@@ -20,8 +20,8 @@
 #define QS_ORM_FIELDS(X)                                                                           \
   X(mapper, "state load_spec", "table", "the object's mapper (changed_collections reads it, load_objects writes it)") \
   X(obj, "state", "table", "the instance a state belongs to (load_objects writes it)")              \
-  X(dict, "state", "table", "attribute -> current value (load_objects fills it; changed_collections reads it)") \
-  X(committed, "state", "table", "attribute -> value as loaded or flushed (load_objects fills it)") \
+  X(dict, "state", "table", "attribute -> current value, read raw; also the instance's metatable, holding the instance_mt metamethods and __index = itself, its own metatable the state (load_objects fills and lays it out; changed_collections reads it)") \
+  X(__index, "state", "any", "the mapper's miss function (instance_mt.__index), raw in the state, which is its value table's metatable: a key the value table lacks (load_objects writes it; on the value table __index is the table itself)") \
   X(key, "state", "string", "the identity key of a persistent object (load_objects writes it)")    \
   X(session, "state", "table", "the session the object is in, held weakly: read and written through InstanceState's metamethods (changed_collections compares it)") \
   X(_sid, "state", "number", "the id of the session the object is in, in attributes.lua's weak registry (load_objects writes it, read raw from the session)") \
@@ -34,7 +34,7 @@
   X(keys, "load_spec", "table", "the attribute names loaded from the row")                         \
   X(positions, "load_spec", "table", "their column positions (parallel to keys)")                 \
   X(state_mt, "load_spec", "table", "the metatable of a new state (InstanceState)")                \
-  X(instance_mt, "load_spec", "table", "the metatable of a new instance (the mapper's)")           \
+  X(instance_mt, "load_spec", "table", "the mapper's instance metamethods (__newindex, __tostring, __index: the miss function), copied into each value table") \
   X(state_key, "load_spec", "any", "the key under which an instance holds its state (attributes.STATE)")
 
 #endif

@@ -4,13 +4,14 @@
 ** primary-key column, no polymorphic discriminator, every attribute in
 ** the row, no load listeners) that is a fixed sequence of table reads and
 ** writes per row, done here without a Lua call per row or a metamethod
-** call per column. Rows it cannot take (another key type, an object in
+** call per column; objects laid out as orm/attributes.lua's bind lays
+** them out (the value table their metatable, the state its). Rows it cannot take (another key type, an object in
 ** the map with expired attributes) are left to orm/loading.lua.
 **
 ** core.load_objects(raw, from, base, spec, imap, session, out[, last]) -> next
 **   raw: Rows; from, last: the indexes to take (last: #raw); base: the entity's column
 **   offset; spec: {prefix, pk, keys, positions, mapper, state_mt,
-**   instance_mt, state_key}; imap: the session's identity map; out: the
+**   instance_mt (the mapper's instance metamethods), state_key}; imap: the session's identity map; out: the
 **   objects by row index. Returns the index of the first row not taken
 **   (#raw + 1 when all were).
 */
@@ -130,9 +131,11 @@ static int l_load_objects(lua_State *L) {
       continue;
     }
     lua_pop(L, 1);
-    /* a new object: dict and committed from the row, its state, itself */
-    lua_createtable(L, 0, nkeys);                          /* top+4: dict */
-    lua_createtable(L, 0, nkeys);                          /* top+5: committed */
+    /* a new object: its value table from the row (sized for the values and
+    ** the three metamethods, orm/attributes.lua bind), its state, itself.
+    ** No committed values: they are kept only once an attribute changes */
+    lua_createtable(L, 0, nkeys + 3);                      /* top+4: dict */
+    lua_pushnil(L);                                        /* top+5: a free slot */
     for (j = 1; j <= nkeys; j++) {
       int col;
       lua_rawgeti(L, spec[S_POSITIONS], j);
@@ -148,12 +151,20 @@ static int l_load_objects(lua_State *L) {
         continue;
       }
       lua_rawgeti(L, spec[S_KEYS], j);                     /* top+7: the attribute */
-      lua_pushvalue(L, -1);
-      lua_pushvalue(L, top + 6);
-      lua_rawset(L, top + 4);
       lua_insert(L, top + 6);
-      lua_rawset(L, top + 5);
+      lua_rawset(L, top + 4);
     }
+    /* the value table is the object's metatable: the instance metamethods
+    ** (instance_mt's, copied), and __index itself, so a read of a value
+    ** calls no function */
+    lua_pushnil(L);
+    while (lua_next(L, spec[S_INSTANCE_MT])) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, top + 4);
+    }
+    lua_pushvalue(L, top + 4);
+    lua_setfield(L, top + 4, "__index");
     lua_createtable(L, 0, 1);                              /* top+6: the object */
     lua_createtable(L, 0, 8);                              /* top+7: its state */
     lua_pushvalue(L, spec[S_MAPPER]);
@@ -162,8 +173,10 @@ static int l_load_objects(lua_State *L) {
     lua_setfield(L, top + 7, "obj");
     lua_pushvalue(L, top + 4);
     lua_setfield(L, top + 7, "dict");
-    lua_pushvalue(L, top + 5);
-    lua_setfield(L, top + 7, "committed");
+    /* the state is the value table's metatable: its __index, the mapper's
+    ** miss function, does what a key the value table lacks means */
+    lua_getfield(L, spec[S_INSTANCE_MT], "__index");
+    lua_setfield(L, top + 7, "__index");
     lua_pushvalue(L, top + 3);
     lua_setfield(L, top + 7, "key");
     /* the session, weakly: by the id attributes.lua's registry knows it by
@@ -181,8 +194,10 @@ static int l_load_objects(lua_State *L) {
     lua_pushvalue(L, spec[S_STATE_KEY]);
     lua_pushvalue(L, top + 7);
     lua_rawset(L, top + 6);                                /* obj[STATE] = state */
-    lua_pushvalue(L, spec[S_INSTANCE_MT]);
-    lua_setmetatable(L, top + 6);
+    lua_pushvalue(L, top + 7);
+    lua_setmetatable(L, top + 4);                          /* dict's: the state */
+    lua_pushvalue(L, top + 4);
+    lua_setmetatable(L, top + 6);                          /* obj's: dict */
     lua_pushvalue(L, top + 3);
     lua_pushvalue(L, top + 6);
     lua_rawset(L, 5);                                      /* imap[key] = obj */

@@ -5,7 +5,7 @@
 ** over every object of a flush, so they cost no Lua loop.
 **
 ** core.toposort(n, edges) -> order, levels | nil, cycle
-** core.changed_keys(dict, committed, keys) -> changed
+** core.changed_keys(dict, committed, keys[, was_null]) -> changed
 ** core.changed_collections(tracked, session, rels_of) -> states
 ** core.pick(t, keys) -> copy
 ** core.copy_list(list) -> copy
@@ -134,33 +134,50 @@ static int l_toposort(lua_State *L) {
   return 2;
 }
 
-/* core.changed_keys(dict, committed, keys): the keys, in list order, whose
-** values differ between the object's state and what was loaded (raw gets,
-** raw equality: 1 == 1.0, tables by identity, nil differs from a value).
+/* core.changed_keys(dict, committed, keys[, was_null]): the keys, in list
+** order, whose values differ between the object's state and what was
+** loaded (raw gets, raw equality: 1 == 1.0, tables by identity, nil differs
+** from a value). With was_null, committed holds only the old values of the
+** attributes changed since the load or flush (orm/attributes.lua): a key
+** it lacks is unchanged, and was_null stands for an old NULL.
 ** Runs once per dirty object per flush: the result is the one allocation. */
 static int l_changed_keys(lua_State *L) {
-  int i, n, nout = 0;
+  int i, n, nout = 0, sparse;
   if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "changed_keys", "dict", 1);
   if (lua_type(L, 2) != LUA_TTABLE) return raise_type(L, "changed_keys", "committed", 2);
   if (lua_type(L, 3) != LUA_TTABLE) return raise_type(L, "changed_keys", "keys", 3);
-  lua_settop(L, 3);
-  lua_newtable(L);   /* 4: the result */
+  sparse = !lua_isnoneornil(L, 4);
+  lua_settop(L, 4);
+  lua_newtable(L);   /* 5: the result */
+  if (sparse && lua_rawlen(L, 3) > 0) {
+    lua_pushnil(L);
+    if (!lua_next(L, 2)) return 1;   /* nothing changed: no look-up per key */
+    lua_pop(L, 2);
+  }
   n = (int)lua_rawlen(L, 3);
   for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, 3, i);   /* 5: the key */
-    if (lua_type(L, 5) != LUA_TSTRING) {
-      lua_pushfstring(L, "changed_keys: keys[%d] must be a string, got %s", i, type_name(L, 5));
+    lua_rawgeti(L, 3, i);   /* 6: the key */
+    if (lua_type(L, 6) != LUA_TSTRING) {
+      lua_pushfstring(L, "changed_keys: keys[%d] must be a string, got %s", i, type_name(L, 6));
       return raise_top(L);
     }
-    lua_pushvalue(L, 5);
-    lua_rawget(L, 1);       /* 6 */
-    lua_pushvalue(L, 5);
-    lua_rawget(L, 2);       /* 7 */
-    if (lua_rawequal(L, 6, 7)) {
+    lua_pushvalue(L, 6);
+    lua_rawget(L, 1);       /* 7 */
+    lua_pushvalue(L, 6);
+    lua_rawget(L, 2);       /* 8 */
+    if (sparse && lua_isnil(L, 8)) {
+      lua_pop(L, 3);        /* not changed since the load or flush */
+      continue;
+    }
+    if (sparse && lua_rawequal(L, 8, 4)) {
+      lua_pop(L, 1);
+      lua_pushnil(L);       /* it was NULL */
+    }
+    if (lua_rawequal(L, 7, 8)) {
       lua_pop(L, 3);
     } else {
       lua_pop(L, 2);
-      lua_rawseti(L, 4, ++nout);
+      lua_rawseti(L, 5, ++nout);
     }
   }
   return 1;

@@ -108,8 +108,18 @@ function core.toposort(n, edges) end
 ---@param dict table
 ---@param committed table
 ---@param keys string[]
+---@param was_null? any when given, committed holds only changed attributes' old values (this one for NULL)
 ---@return string[] changed a new table, empty when nothing changed
-function core.changed_keys(dict, committed, keys) end
+function core.changed_keys(dict, committed, keys, was_null) end
+
+--- An ORM object's value table from row: keys[j] = the value of column
+--- base + positions[j] (NULLs left out), sized for the instance metamethods too.
+---@param row userdata
+---@param base integer
+---@param keys string[]
+---@param positions integer[]
+---@return table dict
+function core.row_dict(row, base, keys, positions) end
 
 ---@class quicksilver.core.Connection
 --- In non-blocking mode (called from a coroutine other than the main thread

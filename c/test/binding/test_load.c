@@ -9,7 +9,9 @@
 
 static const char setup[] =
   "STATE = {}\n"
-  "STATE_MT, INSTANCE_MT, MAPPER = {}, {}, {name = 'User'}\n"
+  "STATE_MT, MAPPER = {}, {name = 'User'}\n"
+  "INSTANCE_MT = {__index = function(dict, k) return 'miss:' .. k end,\n"
+  "  __newindex = function(o, k, v) rawset(o, k, v) end, __tostring = function() return 'User' end}\n"
   "KEYMAP = {id = 1, name = 2}\n"
   "function rows(list) local out = {} for i, r in ipairs(list) do out[i] = core.row(KEYMAP, r, 2) end return out end\n"
   "SPEC = {prefix = 'User:', pk = 1, keys = {'id', 'name'}, positions = {1, 2}, mapper = MAPPER,\n"
@@ -27,15 +29,26 @@ TEST_IMPL(load_new_objects) {
   EXPECT_EVAL(L, "return nxt", "3");
   /* the identity key is the prefix and the key value */
   EXPECT_EVAL(L, "return tostring(imap['User:1'] == o1) .. ' ' .. tostring(imap['User:2'] == o2)", "true true");
-  /* the state: as attributes.new_state lays it out, persistent in the session */
+  /* the state: as attributes.new_state and bind lay it out, persistent in
+  ** the session; no committed values (kept only once an attribute changes) */
   EXPECT_EVAL(L,
-              "return table.concat({tostring(getmetatable(st) == STATE_MT), tostring(getmetatable(o1) == INSTANCE_MT),"
+              "return table.concat({tostring(getmetatable(st) == STATE_MT), tostring(getmetatable(o1) == st.dict),"
               " tostring(st.mapper == MAPPER), tostring(st.obj == o1), st.key, tostring(st.session == SESSION),"
-              " st.dict.id, st.dict.name, st.committed.id, st.committed.name, tostring(st.dict ~= st.committed)}, ' ')",
-              "true true true true User:1 true 1 a 1 a true");
-  /* a NULL column is left out of dict and committed */
-  EXPECT_EVAL(L, "local s = rawget(o2, STATE) return tostring(s.dict.name) .. ' ' .. tostring(s.committed.name)",
-              "nil nil");
+              " rawget(st.dict, 'id'), rawget(st.dict, 'name'), tostring(rawget(st, 'committed'))}, ' ')",
+              "true true true true User:1 true 1 a nil");
+  /* the value table: the object's metatable with __index itself and the
+  ** instance metamethods copied; its own metatable the state, whose
+  ** __index is instance_mt's miss function */
+  EXPECT_EVAL(L,
+              "return table.concat({tostring(rawget(st.dict, '__index') == st.dict),"
+              " tostring(rawget(st.dict, '__newindex') == INSTANCE_MT.__newindex),"
+              " tostring(rawget(st.dict, '__tostring') == INSTANCE_MT.__tostring),"
+              " tostring(getmetatable(st.dict) == st), tostring(rawget(st, '__index') == INSTANCE_MT.__index),"
+              " o1.name, tostring(o1.missing)}, ' ')",
+              "true true true true true a miss:missing");
+  /* a NULL column is left out of the value table */
+  EXPECT_EVAL(L, "local s = rawget(o2, STATE) return tostring(rawget(s.dict, 'name')) .. ' ' .. o2.name",
+              "nil miss:name");
   /* from and last: a slice of the rows */
   EXPECT_EVAL(L,
               "local out = {} local n = core.load_objects(rows({{5, 'e'}, {6, 'f'}, {7, 'g'}}), 2, 0, SPEC, {}, SESSION, out, 2)"

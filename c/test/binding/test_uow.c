@@ -55,6 +55,14 @@ TEST_IMPL(uow_changed_keys) {
               "local d = setmetatable({}, {__index = function() return 1 end}) "
               "return show(core.changed_keys(d, {a = 1}, {'a'}))",
               "a");
+  /* with was_null: committed holds only changed attributes' old values (a
+  ** key it lacks is unchanged), was_null standing for an old NULL */
+  EXPECT_EVAL(L,
+              "local W = {} "
+              "return show(core.changed_keys({a = 1, b = 2, c = 3, d = 4}, {b = 5, c = W, d = 4, x = 1}, "
+              "{'a', 'b', 'c', 'd'}, W)) .. '|' .. show(core.changed_keys({}, {a = W}, {'a'}, W)) .. '|' .. "
+              "#core.changed_keys({a = 1}, {}, {'a'}, W)",
+              "b,c||0");
   EXPECT_EVAL(L, "return select(2, pcall(core.changed_keys, {}, nil, {})).message",
               "changed_keys: committed must be a table, got nil");
   EXPECT_EVAL(L, "return select(2, pcall(core.changed_keys, {}, {}, {'a', 2})).message",

@@ -3,11 +3,21 @@
 ---
 --- An instance is a table holding only its InstanceState (under a private
 --- key) and whatever plain fields the program sets; mapped values live in
---- `state.dict`, so every read and write of a mapped attribute passes through
---- the mapper's instance metatable. That is what lets a NULL column read as
---- nil (never the class attribute), an expired attribute load on access, a
---- relationship load lazily, and a write mark the object modified and keep
---- the other side of a bidirectional relationship in step.
+--- `state.dict`, the value table, which is also the instance's metatable:
+--- `dict.__index` is dict itself, so a read of a loaded value is two table
+--- look-ups in the VM and no function call (a function __index costs ten
+--- times a plain field read on Lua 5.4). `dict.__newindex` and
+--- `dict.__tostring` are the mapper's; those three are the only other keys
+--- of a value table (mapped attribute names never start with "__"). A key
+--- the value table lacks falls to ITS metatable, the state, whose raw
+--- `__index` is the mapper's miss function: that is what lets a NULL column
+--- read as nil (never the class attribute), an expired attribute load on
+--- access, a relationship load lazily, a hybrid run its getter, and a method
+--- come from the class. So the ORM reads a value table RAW
+--- (`rawget(st.dict, k)`): a plain read of a missing key runs that work.
+--- Writes go through `dict.__newindex`: they mark the object modified, keep
+--- the other side of a bidirectional relationship in step, and keep the
+--- value the attribute had (`st.committed`, only for what changed).
 ---
 --- Collections are plain Lua sequences (so `#`, ipairs, table.insert and
 --- table.remove work on every runtime); what changed in them is found at
@@ -31,19 +41,17 @@ M.STATE = STATE
 local UNKNOWN = setmetatable({}, {__tostring = function() return "<unknown>" end})
 M.UNKNOWN = UNKNOWN
 
--- A new object's committed values: none, shared by every new object until
--- its first flush gives it a table of its own (flush_finish.snapshot). Read
--- only: a write is a bug, and says so.
-local NONE_COMMITTED = setmetatable({}, {
-  __newindex = function(_, k) error("internal: write of '" .. tostring(k) .. "' to a new object's committed values", 2) end,
-})
-M.NONE_COMMITTED = NONE_COMMITTED
+--- Stands for "the value before was NULL" in `st.committed`, whose nil
+--- means "unchanged since load or flush" (SQLAlchemy's committed_state).
+local WAS_NULL = setmetatable({}, {__tostring = function() return "<was NULL>" end})
+M.WAS_NULL = WAS_NULL
 
 ---@class quicksilver.orm.InstanceState
 ---@field mapper table
 ---@field obj table
 ---@field dict table        mapped attribute -> value (nil: NULL or not loaded)
----@field committed table   column attribute -> value as last loaded or flushed
+---@field committed table|nil column attribute -> its value before it changed since the last load or flush
+---                          (WAS_NULL: it was NULL; UNKNOWN: it was expired); nil: nothing changed
 ---@field expired table|nil column attributes to load on access
 ---@field loaded table      relationship attribute -> true once loaded or set
 ---@field snap table        collection attribute -> the list as loaded/flushed
@@ -98,11 +106,122 @@ InstanceState.__newindex = function(st, k, v)
 end
 M.InstanceState = InstanceState
 
---- A new state for obj (transient: no session, no identity); dict and
---- committed may be given (a loaded row's values).
-function M.new_state(mapper, obj, dict, committed)
-  return setmetatable({mapper = mapper, obj = obj, dict = dict or {}, committed = committed or NONE_COMMITTED},
-    InstanceState)
+--- A new state for obj (transient: no session, no identity); dict may be
+--- given (a loaded row's values). The object is not bound to it yet: see
+--- bind (or make_instance).
+function M.new_state(mapper, obj, dict)
+  return setmetatable({mapper = mapper, obj = obj, dict = dict or {}}, InstanceState)
+end
+
+--- Binds obj to st (whose dict holds the values): obj[STATE] = st, obj's
+--- metatable the value table, the value table's metatable the state (its
+--- `__index` the mapper's miss function). What c/orm/load.c does per row.
+function M.bind(st, obj)
+  local dict = st.dict
+  local proto = st.mapper.instance_mt
+  dict.__index = dict
+  dict.__newindex = proto.__newindex
+  dict.__tostring = proto.__tostring
+  rawset(st, "__index", proto.__index)
+  setmetatable(dict, st)
+  rawset(obj, STATE, st)
+  return setmetatable(obj, dict)
+end
+
+--- A new instance of mapper holding dict's values (transient), and its state.
+function M.make_instance(mapper, dict)
+  local obj = {}
+  local st = M.new_state(mapper, obj, dict)
+  M.bind(st, obj)
+  return obj, st
+end
+
+--- Refuses a mapped attribute name the value table reserves (the
+--- metamethod keys live there): every name starting with "__".
+function M.check_attribute_name(mapper, key)
+  if type(key) ~= "string" or key:sub(1, 2) == "__" then
+    exc.raise(exc.ArgumentError, format("%s: '%s' cannot be a mapped attribute name (names starting with __ " ..
+      "are reserved)", mapper.class_name or "mapper", tostring(key)), nil, 4)
+  end
+end
+
+-- Committed values ------------------------------------------------------------------------
+-- st.committed keeps an attribute's value from before its first change since
+-- the object was loaded or flushed; every other attribute is unchanged (its
+-- committed value is its current one). Loading no longer copies each row
+-- and a flush no longer snapshots each object. Old values are read through
+-- committed_of (and changed_keys), written through set_committed,
+-- write_value and set_column; loaded_value, reset_committed, expiry
+-- (here and in session.lua) and the flush's finish forget them.
+
+--- The value attribute k had as last loaded or flushed (UNKNOWN when it
+--- was expired before it was set; nil for an object never flushed).
+function M.committed_of(st, k)
+  local c = rawget(st, "committed")
+  local v = c and c[k]
+  if v == nil then
+    if st.key == nil then return nil end
+    return rawget(st.dict, k)
+  end
+  if v == WAS_NULL then return nil end
+  return v
+end
+
+-- st's committed table, made at the first change.
+local function own_committed(st)
+  local c = rawget(st, "committed")
+  if c == nil then
+    c = {}
+    rawset(st, "committed", c)
+  end
+  return c
+end
+
+--- Sets the committed value of k to v (nil: NULL): what the database is
+--- known to hold, whatever the object holds now.
+function M.set_committed(st, k, v)
+  if v == nil then v = WAS_NULL end
+  own_committed(st)[k] = v
+end
+
+-- Keeps k's value before its first change (persistent objects: a new one
+-- is written whole).
+local function record_old(st, k)
+  if st.key == nil then return end
+  local c = own_committed(st)
+  if c[k] == nil then
+    local old = rawget(st.dict, k)
+    if old == nil then old = WAS_NULL end
+    c[k] = old
+  end
+end
+
+--- Writes v as attribute k's value, keeping the old one (the flush's
+--- foreign-key syncs: a change the next UPDATE writes).
+function M.write_value(st, k, v)
+  record_old(st, k)
+  st.dict[k] = v
+end
+
+--- Takes v as k's value as the database has it (a load or refresh).
+function M.loaded_value(st, k, v)
+  st.dict[k] = v
+  local c = rawget(st, "committed")
+  if c then c[k] = nil end
+end
+
+--- Everything st holds is what the database has (after a flush, a merge
+--- without load): no attribute counts as changed.
+function M.reset_committed(st)
+  rawset(st, "committed", nil)
+end
+
+--- The keys of the list keys (in list order) whose value differs from the
+--- committed one (c/orm/uow.c: only the changed attributes are looked at).
+local changed_keys_c = require("quicksilver.core").changed_keys
+local NO_CHANGES = {}
+function M.changed_keys(st, keys)
+  return changed_keys_c(st.dict, rawget(st, "committed") or NO_CHANGES, keys, WAS_NULL)
 end
 
 --- The state of an instance, or nil for anything else.
@@ -215,10 +334,10 @@ local own_expired = M.own_expired
 --- loaded again on access.
 function M.expire_attributes(st, keys)
   local ex = own_expired(st)
-  local dict, committed = st.dict, st.committed
+  local dict, committed = st.dict, rawget(st, "committed")
   for _, k in ipairs(keys) do
     dict[k] = nil
-    committed[k] = nil
+    if committed then committed[k] = nil end
     ex[k] = true
   end
   st.expired = next(ex) and ex or nil
@@ -252,14 +371,14 @@ function M.get_column(st, key)
         "refresh operation cannot proceed", tostring(st.obj)), nil, 3)
     end
     session:_load_expired(st)
-    return st.dict[key]
+    return rawget(st.dict, key)
   end
   return nil
 end
 
 function M.set_column(st, key, value)
   if value == NULL then value = nil end
-  if unexpire(st, key) then st.committed[key] = UNKNOWN end
+  if unexpire(st, key) then own_committed(st)[key] = UNKNOWN else record_old(st, key) end
   st.dict[key] = value
   modified(st)
 end
@@ -323,7 +442,7 @@ end
 --- as none.
 function M.get_relationship(st, rel)
   local key = rel.key
-  if st.loaded[key] then return st.dict[key] end
+  if st.loaded[key] then return rawget(st.dict, key) end
   if st.key == nil then
     -- transient or pending: nothing in the database to load
     if rel.uselist then
@@ -358,7 +477,7 @@ function M.set_scalar(st, rel, value)
   if rel.direction == "ONETOMANY" then
     if not st.loaded[key] and st.key then M.get_relationship(st, rel) end
     if st.snap[key] == nil then
-      local cur = st.loaded[key] and st.dict[key] or nil
+      local cur = st.loaded[key] and rawget(st.dict, key) or nil
       st.snap[key] = cur ~= nil and {cur} or {}
     end
     if st.session then st.session._collections[st] = true end
@@ -366,7 +485,7 @@ function M.set_scalar(st, rel, value)
   local rev = rel.reverse
   local old
   if st.loaded[key] then
-    old = st.dict[key]
+    old = rawget(st.dict, key)
   elseif rev and rev.uselist and st.key then
     -- never read: the old target is whatever the identity map holds for
     -- the committed foreign key (no SQL), so its collection can follow
@@ -378,7 +497,7 @@ function M.set_scalar(st, rel, value)
     if old ~= nil then
       local ost = rawget(old, STATE)
       if ost.loaded[rev.key] then
-        local list = ost.dict[rev.key]
+        local list = rawget(ost.dict, rev.key)
         local i = list and index_of(list, obj)
         if i then table.remove(list, i) end
       elseif ost.key then
@@ -391,7 +510,7 @@ function M.set_scalar(st, rel, value)
       -- unloaded collection gets obj when it loads
       if not vst.loaded[rev.key] and vst.key == nil then M.get_relationship(vst, rev) end
       if vst.loaded[rev.key] then
-        local list = vst.dict[rev.key]
+        local list = rawget(vst.dict, rev.key)
         if list and not index_of(list, obj) then list[#list + 1] = obj end
       else
         queue_pending(vst, rev.key, obj, true)
@@ -422,7 +541,7 @@ function M.set_collection(st, rel, list)
     local owner = st.obj
     for i = 1, #list do
       local mst = rawget(list[i], STATE)
-      if not rawequal(mst.dict[rev.key], owner) then set_scalar_plain(mst, rev, owner) end
+      if not rawequal(rawget(mst.dict, rev.key), owner) then set_scalar_plain(mst, rev, owner) end
     end
   elseif rev then
     -- many-to-many: the owner joins each member's loaded (or new) collection
@@ -430,7 +549,7 @@ function M.set_collection(st, rel, list)
     for i = 1, #list do
       local mst = rawget(list[i], STATE)
       if not mst.loaded[rev.key] and mst.key == nil then M.get_relationship(mst, rev) end
-      local other = mst.loaded[rev.key] and mst.dict[rev.key]
+      local other = mst.loaded[rev.key] and rawget(mst.dict, rev.key)
       if other and not index_of(other, owner) then other[#other + 1] = owner end
     end
   end
@@ -453,29 +572,35 @@ function M.check_target(rel, value)
     rel:describe(), rel.target.class_name, vst.mapper.class_name), nil, 5)
 end
 
--- The instance metatable ---------------------------------------------------------------
+-- The instance metamethods ------------------------------------------------------------
 
---- The metatable instances of mapper get: mapped attributes through the
---- state, hybrids through their getter and setter, methods from the class.
+local getmetatable = getmetatable
+
+--- The metamethods every value table of mapper's instances holds (bind,
+--- c/orm/load.c): `__newindex` (writes: validators, read-only properties,
+--- columns, relationships, hybrids' setters; plain fields raw into the
+--- object) and `__tostring`; and `__index`, the miss function bind makes
+--- each state's `__index` (the value table's metatable is its state): a
+--- column without a value is NULL (nil, never the class attribute) or
+--- expired (loaded now), a relationship not loaded loads, then hybrids'
+--- getters and the class's members.
 function M.instance_metatable(mapper)
   local props = mapper.props
   local cls = mapper.class
   local get_column, get_relationship = M.get_column, M.get_relationship
-  local mt = {__name = mapper.class_name}
-  mt.__index = function(obj, k)
-    local st = rawget(obj, STATE)
-    local v = st.dict[k]
-    if v ~= nil then return v end
+  local proto = {}
+  proto.__index = function(dict, k)
+    local st = getmetatable(dict)
     local p = props[k]
     if p then
       if p.is_column then return get_column(st, k) end
       return get_relationship(st, p)
     end
     local h = mapper:find_hybrid(k)
-    if h then return h:instance_get(obj) end
+    if h then return h:instance_get(st.obj) end
     return cls[k]
   end
-  mt.__newindex = function(obj, k, v)
+  proto.__newindex = function(obj, k, v)
     local p = props[k]
     local st = rawget(obj, STATE)
     if p then
@@ -506,16 +631,16 @@ function M.instance_metatable(mapper)
     if h then return h:instance_set(obj, v) end
     rawset(obj, k, v)
   end
-  mt.__tostring = function(obj)
+  proto.__tostring = function(obj)
     local custom = mapper:find_tostring()
     if custom then return custom(obj) end
     local st = rawget(obj, STATE)
     local parts = {}
-    for i, key in ipairs(mapper.pk_keys) do parts[i] = tostring(st.dict[key]) end
+    for i, key in ipairs(mapper.pk_keys) do parts[i] = tostring(rawget(st.dict, key)) end
     return format("<%s %s>", mapper.class_name, st.key and table.concat(parts, ", ") or
       (st.session and "pending" or "transient"))
   end
-  return mt
+  return proto
 end
 
 return M

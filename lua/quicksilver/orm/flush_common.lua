@@ -6,7 +6,9 @@ local M = {}
 
 local ipairs =
   ipairs
-local UNKNOWN = attributes.UNKNOWN
+local UNKNOWN, WAS_NULL = attributes.UNKNOWN, attributes.WAS_NULL
+local committed_of = attributes.committed_of
+local rawget = rawget
 
 local function column_keys(m)
   local keys = m._column_keys
@@ -28,10 +30,12 @@ end
 -- follow (the foreign keys of its loaded collections are written again).
 local function pk_changed(st)
   if not st.key then return false end
-  local dict, committed = st.dict, st.committed
+  local committed = rawget(st, "committed")
+  if not committed then return false end
+  local dict = st.dict
   for _, k in ipairs(st.mapper.pk_keys) do
     local c = committed[k]
-    if c ~= nil and c ~= UNKNOWN and dict[k] ~= c then return true end
+    if c ~= nil and c ~= UNKNOWN and c ~= WAS_NULL and rawget(dict, k) ~= c then return true end
   end
   return false
 end
@@ -39,8 +43,8 @@ end
 -- The value attribute k had in the database as last loaded or flushed
 -- (what a WHERE clause must name), the current one when that is unknown.
 local function committed_value(st, k)
-  local v = st.committed[k]
-  if v == nil or v == UNKNOWN then v = st.dict[k] end
+  local v = committed_of(st, k)
+  if v == nil or v == UNKNOWN then v = rawget(st.dict, k) end
   return v
 end
 

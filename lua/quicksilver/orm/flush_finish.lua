@@ -13,30 +13,32 @@ local rawget, pairs, ipairs, format, tostring =
   rawget, pairs, ipairs, string.format, tostring
 local ONETOMANY = "ONETOMANY"
 local int_type = math.type   -- Lua 5.3+ (integer keys concatenate as identity_key writes them)
-local pick, copy_list = core.pick, core.copy_list
+local copy_list = core.copy_list
+local reset_committed = attributes.reset_committed
 
 local flush_common = require("quicksilver.orm.flush_common")
-local column_keys = flush_common.column_keys
 local committed_pk = flush_common.committed_pk
 
 -- After the flush, what the database has is what the object has: the
 -- committed values (all of them for a new row, the changed ones for an
--- updated row), the collection snapshots, the change flags.
+-- updated row: their old values forgotten, attributes.lua), the collection
+-- snapshots, the change flags.
 local function snapshot(st, changed)
   local dict = st.dict
-  if changed then
-    local committed = st.committed
-    for _, k in ipairs(changed) do committed[k] = dict[k] end
-  else
-    st.committed = pick(dict, column_keys(st.mapper))
+  local committed = rawget(st, "committed")
+  if changed and committed then
+    for _, k in ipairs(changed) do committed[k] = nil end
+    if next(committed) == nil then reset_committed(st) end
+  elseif not changed then
+    reset_committed(st)
   end
   local loaded = rawget(st, "loaded") or EMPTY
   for _, rel in ipairs(st.mapper.relationships) do
     if loaded[rel.key] then
       if rel.uselist then
-        st.snap[rel.key] = copy_list(dict[rel.key] or EMPTY)
+        st.snap[rel.key] = copy_list(rawget(dict, rel.key) or EMPTY)
       elseif rel.direction == ONETOMANY then
-        local v = dict[rel.key]
+        local v = rawget(dict, rel.key)
         st.snap[rel.key] = v ~= nil and {v} or {}
       end
     end
@@ -55,12 +57,12 @@ local function finish(uow, done)
     local m = st.mapper
     local pkk = m.pk_keys
     local key
-    local v = #pkk == 1 and st.dict[pkk[1]]
+    local v = #pkk == 1 and rawget(st.dict, pkk[1])
     if v and int_type and int_type(v) == "integer" then
       key = m.base_mapper.key_prefix .. v   -- what identity_key gives, without the list
     else
       local vals = {}
-      for i, k in ipairs(pkk) do vals[i] = st.dict[k] end
+      for i, k in ipairs(pkk) do vals[i] = rawget(st.dict, k) end
       key = attributes.identity_key(m, vals, #vals)
     end
     if key == nil then
@@ -79,7 +81,7 @@ local function finish(uow, done)
   for st in pairs(done.rekeyed) do
     local m = st.mapper
     local vals = {}
-    for i, k in ipairs(m.pk_keys) do vals[i] = st.dict[k] end
+    for i, k in ipairs(m.pk_keys) do vals[i] = rawget(st.dict, k) end
     local key = attributes.identity_key(m, vals, #vals)
     if key and key ~= st.key then
       local old = {}

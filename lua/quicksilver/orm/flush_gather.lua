@@ -124,7 +124,7 @@ local function cascade_saves(session, colls)
     local loaded, dict = rawget(st, "loaded") or EMPTY, st.dict
     for _, rel in ipairs(st.mapper.relationships) do
       if rel.cascade["save-update"] and loaded[rel.key] then
-        local v = dict[rel.key]
+        local v = rawget(dict, rel.key)
         if v ~= nil then
           if rel.uselist then
             for j = 1, #v do visit(rawget(v[j], STATE)) end
@@ -152,7 +152,7 @@ local function cascade_deletes(uow)
         local v
         if rel.direction == ONETOMANY then
           if loaded then
-            v = st.dict[rel.key]
+            v = rawget(st.dict, rel.key)
           elseif not rel.passive_deletes then
             v = rel:lazy_load(st)
           end
@@ -173,14 +173,14 @@ local function cascade_deletes(uow)
         elseif rel.secondary then
           uow.assoc_clear[#uow.assoc_clear + 1] = {rel, st}
           if rel.cascade.delete then
-            v = loaded and st.dict[rel.key] or rel:lazy_load(st)
+            v = loaded and rawget(st.dict, rel.key) or rel:lazy_load(st)
             for _, o in ipairs(list_of(rel, v)) do
               local tst = rawget(o, STATE)
               if tst.key then mark_delete(uow, tst) end
             end
           end
         elseif rel.cascade.delete then
-          v = loaded and st.dict[rel.key] or rel:lazy_load(st)
+          v = loaded and rawget(st.dict, rel.key) or rel:lazy_load(st)
           if v ~= nil then
             local tst = rawget(v, STATE)
             if tst.key then mark_delete(uow, tst) end
@@ -227,7 +227,7 @@ local function collection_changes(uow, st, rel, v, joined, left)
     end
     if new then
       came[cst] = st
-      if rev and not rev.uselist and not rawequal(cst.dict[rev.key], st.obj) then
+      if rev and not rev.uselist and not rawequal(rawget(cst.dict, rev.key), st.obj) then
         cst.dict[rev.key] = st.obj
         cst.loaded[rev.key] = true
       end
@@ -247,14 +247,14 @@ local function member_left(uow, rel, st, cst, joined)
   local rev = rel.reverse
   local to = joined[rel] and joined[rel][cst]
   if to and to ~= st then return end
-  local moved = rev and cst.loaded[rev.key] and cst.dict[rev.key] ~= nil and
-    not rawequal(cst.dict[rev.key], st.obj)
+  local moved = rev and cst.loaded[rev.key] and rawget(cst.dict, rev.key) ~= nil and
+    not rawequal(rawget(cst.dict, rev.key), st.obj)
   if moved or uow.delete_set[cst] then return end
   if rel.cascade["delete-orphan"] then
     if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
   elseif cst.key then
     add_null(uow, cst, rev or {pairs = rel.pairs, o2m = rel})
-    if rev and not rev.uselist and rawequal(cst.dict[rev.key], st.obj) then
+    if rev and not rev.uselist and rawequal(rawget(cst.dict, rev.key), st.obj) then
       cst.dict[rev.key] = nil
     end
   end
@@ -298,7 +298,7 @@ local function relationship_changes(uow)
     local loaded = rawget(st, "loaded") or EMPTY
     for _, rel in ipairs(st.mapper.relationships) do
       if not rel.viewonly and loaded[rel.key] then
-        local v = st.dict[rel.key]
+        local v = rawget(st.dict, rel.key)
         if rel.secondary then
           secondary_changes(uow, st, rel, v)
         elseif rel.direction == ONETOMANY then

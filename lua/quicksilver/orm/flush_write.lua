@@ -4,7 +4,6 @@
 --- INSERT ... RETURNING for new keys), UPDATEs of changed columns with
 --- rowcount and version checks, DELETEs, association rows, post_update
 --- foreign keys; and the undo list of every value it overwrote.
-local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local dml = require("quicksilver.sql.dml")
@@ -20,7 +19,9 @@ local UNKNOWN = attributes.UNKNOWN
 local NULL = elements.null
 local ONETOMANY = "ONETOMANY"
 local unpack = table.unpack or unpack
-local changed_keys = core.changed_keys
+local changed_keys = attributes.changed_keys   -- (st, keys): only what changed since load/flush
+local committed_of, write_value, set_committed = attributes.committed_of, attributes.write_value,
+  attributes.set_committed
 
 local flush_common = require("quicksilver.orm.flush_common")
 local column_keys = flush_common.column_keys
@@ -37,7 +38,7 @@ local function touch(uow, st, k)
   -- appended, not looked up: the earliest value of a key is restored
   -- last, since undo walks the list backwards
   local t, n = uow.touched, uow.ntouched
-  local v = st.dict[k]
+  local v = rawget(st.dict, k)
   if v == nil then v = WAS_NIL end
   t[n + 1], t[n + 2], t[n + 3] = st, k, v
   uow.ntouched = n + 3
@@ -52,8 +53,9 @@ local function apply_syncs(uow, st)
       for _, p in ipairs(rel.pairs) do
         -- the foreign key side: local on a many-to-one, remote on a one-to-many
         local k = rel.o2m and p.remote_key or p.local_key
-        if st.dict[k] ~= nil then touch(uow, st, k); st.dict[k] = nil end
-        if st.committed[k] == nil and st.key then st.committed[k] = UNKNOWN end
+        local was = committed_of(st, k)
+        if rawget(st.dict, k) ~= nil then touch(uow, st, k); write_value(st, k, nil) end
+        if was == nil and st.key then set_committed(st, k, UNKNOWN) end
       end
     end
   end
@@ -64,10 +66,10 @@ local function apply_syncs(uow, st)
       for _, p in ipairs(rel.pairs) do
         if rel.direction == ONETOMANY then
           touch(uow, st, p.remote_key)
-          st.dict[p.remote_key] = pst.dict[p.local_key]    -- child.fk = parent.pk
+          write_value(st, p.remote_key, rawget(pst.dict, p.local_key))    -- child.fk = parent.pk
         else
           touch(uow, st, p.local_key)
-          st.dict[p.local_key] = pst.dict[p.remote_key]    -- self.fk = target.pk
+          write_value(st, p.local_key, rawget(pst.dict, p.remote_key))    -- self.fk = target.pk
         end
       end
     end
@@ -138,22 +140,22 @@ local function insert_params(uow, st, conn, tbl)
   apply_syncs(uow, st)
   local dict = st.dict
   local params, expire = {}, nil
-  if m.polymorphic_on and m.polymorphic_identity ~= nil and dict[m.polymorphic_on.key] == nil then
+  if m.polymorphic_on and m.polymorphic_identity ~= nil and rawget(dict, m.polymorphic_on.key) == nil then
     touch(uow, st, m.polymorphic_on.key)
     dict[m.polymorphic_on.key] = m.polymorphic_identity
   end
-  if m.version_prop and dict[m.version_prop.key] == nil then
+  if m.version_prop and rawget(dict, m.version_prop.key) == nil then
     touch(uow, st, m.version_prop.key)
     dict[m.version_prop.key] = 1
   end
   local tc = m:table_columns(tbl)
   -- the keys RETURNING or the driver will fill in
   for _, e in ipairs(tc.pk) do
-    if dict[e.key] == nil then touch(uow, st, e.key) end
+    if rawget(dict, e.key) == nil then touch(uow, st, e.key) end
   end
   for _, p in ipairs(tc.cols) do
     local col, k = p.column, p.key
-    local v = dict[k]
+    local v = rawget(dict, k)
     if v == nil then
       local d = col.default
       if type(d) == "function" then
@@ -286,7 +288,7 @@ local function do_inserts(uow, conn, tbl, rows, done)
         local r = conn:execute(stmt, params[i])
         local ipk = r.inserted_primary_key
         for j, e in ipairs(pk) do
-          if rows[i].dict[e.key] == nil then rows[i].dict[e.key] = ipk and ipk[j] end
+          if rawget(rows[i].dict, e.key) == nil then rows[i].dict[e.key] = ipk and ipk[j] end
         end
       end
     end
@@ -365,11 +367,11 @@ local function do_updates(uow, conn, tbl, rows, done)
     apply_syncs(uow, st)
     local m = st.mapper
     local tc = m:table_columns(tbl)
-    local changed = changed_keys(st.dict, st.committed, table_keys(m, tbl))
+    local changed = changed_keys(st, table_keys(m, tbl))
     local vp = m.version_prop
     local versioned = vp and vp.column.table == tbl
     -- the version moves when anything of the object changed, in any table
-    if versioned and #changed == 0 and #changed_keys(st.dict, st.committed, column_keys(m)) > 0 then
+    if versioned and #changed == 0 and #changed_keys(st, column_keys(m)) > 0 then
       changed = {}
     elseif #changed == 0 then
       changed = nil
@@ -379,7 +381,7 @@ local function do_updates(uow, conn, tbl, rows, done)
       local col_of = tc.col_of
       for _, k in ipairs(changed) do
         local col = col_of[k]
-        local v = st.dict[k]
+        local v = rawget(st.dict, k)
         if v == nil then v = NULL end
         params[col.key] = v
       end
@@ -390,7 +392,7 @@ local function do_updates(uow, conn, tbl, rows, done)
         local old = committed_version(st)
         params.version_old = old
         params[vp.column.key] = (old or 0) + 1
-        st.dict[vp.key] = (old or 0) + 1
+        write_value(st, vp.key, (old or 0) + 1)
         local seen = false
         for _, k in ipairs(changed) do if k == vp.key then seen = true end end
         if not seen then changed[#changed + 1] = vp.key end
@@ -484,8 +486,8 @@ end
 -- deleted before either end goes.
 local function assoc_params(rel, a, b)
   local p = {}
-  for _, l in ipairs(rel.sec_local) do p[l.sec_col.key] = a.dict[l.key] end
-  for _, r in ipairs(rel.sec_remote) do p[r.sec_col.key] = b.dict[r.key] end
+  for _, l in ipairs(rel.sec_local) do p[l.sec_col.key] = rawget(a.dict, l.key) end
+  for _, r in ipairs(rel.sec_remote) do p[r.sec_col.key] = rawget(b.dict, r.key) end
   return p
 end
 
@@ -553,9 +555,9 @@ local function do_post_updates(uow, conn, done)
         local rel, parent = e[1], e[2]
         for _, p in ipairs(rel.pairs) do
           local fkey, pkey = fk_key_of(rel, p)
-          local v = parent and parent.dict[pkey] or nil
+          local v = parent and rawget(parent.dict, pkey) or nil
           touch(uow, st, fkey)
-          st.dict[fkey] = v
+          write_value(st, fkey, v)
           local col = m.props[fkey].column
           fk_table = col.table
           local ch = done.changed[st] or {}
@@ -565,7 +567,7 @@ local function do_post_updates(uow, conn, done)
           names[#names + 1] = col.key
         end
       end
-      for i = 1, #m.pk_cols do params["pk_" .. i] = st.dict[m.pk_keys[i]] end
+      for i = 1, #m.pk_cols do params["pk_" .. i] = rawget(st.dict, m.pk_keys[i]) end
       sort(names)
       local sig = m.id .. ":" .. fk_table.name .. ":" .. concat(names, "\0")
       if not groups[sig] then
@@ -595,7 +597,7 @@ local function do_post_nulls(uow, conn)
       if rel.post_update and not rel.secondary then
         for _, p in ipairs(rel.pairs) do
           local fkey = fk_key_of(rel, p)
-          if rel.direction ~= ONETOMANY and (st.dict[fkey] ~= nil or st.committed[fkey] ~= nil) then
+          if rel.direction ~= ONETOMANY and (rawget(st.dict, fkey) ~= nil or committed_of(st, fkey) ~= nil) then
             params[m.props[fkey].column.key] = NULL
             any = true
           end
@@ -622,7 +624,7 @@ local function do_post_nulls(uow, conn)
         local col = m.props[fkey].column
         tbl = col.table
         local done_ = cleared[cst]
-        if (cst.dict[fkey] ~= nil or cst.committed[fkey] ~= nil) and not (done_ and done_[col.key]) then
+        if (rawget(cst.dict, fkey) ~= nil or committed_of(cst, fkey) ~= nil) and not (done_ and done_[col.key]) then
           params[col.key] = NULL
           any = true
         end

@@ -75,8 +75,8 @@ function computed.identity(st)
   if not st.key then return nil end
   local out = {}
   for i, k in ipairs(st.mapper.pk_keys) do
-    local v = st.committed[k]
-    if v == nil or v == attributes.UNKNOWN then v = st.dict[k] end
+    local v = attributes.committed_of(st, k)
+    if v == nil or v == attributes.UNKNOWN then v = rawget(st.dict, k) end
     out[i] = v
   end
   return out

@@ -15,9 +15,10 @@ local rawget, rawset, setmetatable, format, tostring = rawget, rawset, setmetata
 local STATE = attributes.STATE
 local identity_key = attributes.identity_key
 local keypart = attributes.keypart
-local new_state = attributes.new_state
+local make_instance = attributes.make_instance
+local loaded_value = attributes.loaded_value
 local make_row = core.row
-local row_dicts = core.row_dicts
+local row_dict = core.row_dict
 local load_objects = core.load_objects
 local fast_spec   -- below instance()
 local int_type = math.type   -- Lua 5.3+: integers concatenate as keypart writes them
@@ -53,13 +54,10 @@ local function instance(session, m, row, base, plan)
     if ex then
       -- fill in what this row has of the expired attributes
       ex = attributes.own_expired(st)
-      local dict, committed = st.dict, st.committed
       for _, f in ipairs(plan:for_mapper(st.mapper).fields) do
         local k = f.key
         if ex[k] then
-          local v = row[base + f.pos]
-          dict[k] = v
-          committed[k] = v
+          loaded_value(st, k, row[base + f.pos])
           ex[k] = nil
         end
       end
@@ -79,24 +77,19 @@ local function instance(session, m, row, base, plan)
     end
   end
   local e = plan.per[cm] or plan:for_mapper(cm)
-  local dict, committed
+  local dict
   if type(row) == "userdata" then
-    dict, committed = row_dicts(row, base, e.keys, e.positions)
+    dict = row_dict(row, base, e.keys, e.positions)
   else
-    dict, committed = {}, {}
+    dict = {}
     local fields = e.fields
     for i = 1, #fields do
       local f = fields[i]
-      local v = row[base + f.pos]
-      local k = f.key
-      dict[k] = v
-      committed[k] = v
+      dict[f.key] = row[base + f.pos]
     end
   end
-  obj = {}
-  local st = new_state(cm, obj, dict, committed)
-  obj[STATE] = st
-  setmetatable(obj, cm.instance_mt)
+  local st
+  obj, st = make_instance(cm, dict)
   if e.unloaded then
     local ex = {}
     for _, k in ipairs(e.unloaded) do ex[k] = true end
@@ -232,28 +225,23 @@ function M.load_expired(st)
     return
   end
   local stmt = selectable.select((table.unpack or unpack)(cols)):select_from(m.persist_from)
-    :where(M.pk_criterion(m, st.committed, st.dict))
+    :where(M.pk_criterion(m, st))
   local row = session:_execute_core(stmt):first()
   if row == nil then
     exc.raise(exc.ObjectDeletedError, format("Instance %s has been deleted, or its row is otherwise " ..
       "not present", tostring(st.obj)), {instance = st.obj}, 4)
   end
-  local dict, committed = st.dict, st.committed
-  for i, k in ipairs(keys) do
-    local v = row[i]
-    dict[k] = v
-    committed[k] = v
-  end
+  for i, k in ipairs(keys) do loaded_value(st, k, row[i]) end
   st.expired = nil
 end
 
---- pk = value criterion from the committed values (what the row has now).
-function M.pk_criterion(m, committed, dict)
+--- pk = value criterion from st's committed values (what the row has now).
+function M.pk_criterion(m, st)
   local conds = {}
   for i, c in ipairs(m.pk_cols) do
     local k = m.pk_keys[i]
-    local v = committed[k]
-    if v == nil or v == attributes.UNKNOWN then v = dict[k] end
+    local v = attributes.committed_of(st, k)
+    if v == nil or v == attributes.UNKNOWN then v = rawget(st.dict, k) end
     conds[i] = c:eq(v)
   end
   if #conds == 1 then return conds[1] end

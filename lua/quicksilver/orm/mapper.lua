@@ -94,6 +94,7 @@ end
 --- A joined subclass's primary key column: the same attribute as the
 --- parent's key column it references (one value, two tables).
 function Mapper:_add_pk_alias(key, column)
+  attributes.check_attribute_name(self, key)
   local p = setmetatable({key = key, column = column, mapper = self, class_attr = column}, ColumnProperty)
   self.column_props[#self.column_props + 1] = p
   self.col_attr[column] = key
@@ -132,6 +133,7 @@ function Mapper:table_columns(t)
 end
 
 function Mapper:_add_column_prop(key, column)
+  attributes.check_attribute_name(self, key)
   local p = setmetatable({key = key, column = column, mapper = self, class_attr = column}, ColumnProperty)
   self.props[key] = p
   props_gen = props_gen + 1
@@ -149,6 +151,7 @@ end
 
 --- orm.column_property(expr): a read-only attribute loaded with the row.
 function Mapper:_add_expr_prop(key, expr)
+  attributes.check_attribute_name(self, key)
   local p = setmetatable({key = key, expr = expr, label = expr:label(key), mapper = self,
     class_attr = expr, read_only = true}, ColumnProperty)
   self.props[key] = p
@@ -186,6 +189,7 @@ function Mapper:find_validator(key)
 end
 
 function Mapper:_add_relationship(rel)
+  attributes.check_attribute_name(self, rel.key)
   self.props[rel.key] = rel
   props_gen = props_gen + 1
   self.relationships[#self.relationships + 1] = rel
@@ -470,7 +474,7 @@ ClassMeta.__tostring = function(cls)
   return "<class '" .. tostring(rawget(cls, "__name") or "?") .. "'>"
 end
 
-local new_state = attributes.new_state
+local make_instance = attributes.make_instance
 
 -- The keys a constructor writes straight into a new object's dict: plain
 -- columns (not read-only) without a validator, here or up the chain.
@@ -531,10 +535,7 @@ ClassMeta.__call = function(cls, fields)
   end
   local reg = m.registry
   if not reg.configured then reg:configure() end
-  local obj = {}
-  local st = new_state(m, obj)
-  rawset(obj, STATE, st)
-  setmetatable(obj, m.instance_mt)
+  local obj, st = make_instance(m, nil)
   if m.polymorphic_on and m.polymorphic_identity ~= nil then
     st.dict[m.polymorphic_on.key] = m.polymorphic_identity
   end

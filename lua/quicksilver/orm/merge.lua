@@ -43,10 +43,7 @@ local function merge_no_load(self, src, sst, memo, merge_one)
       exc.raise(exc.InvalidRequestError, "merge() with load=False option does not support objects marked as " ..
         "'dirty'. flush() all changes on mapped instances before merging with load=False.", nil, 4)
     end
-    target = {}
-    tst = attributes.new_state(m, target, {}, {})
-    rawset(target, STATE, tst)
-    setmetatable(target, m.instance_mt)
+    target, tst = attributes.make_instance(m, {})
     tst.key = sst.key
     -- every column not copied below is loaded on first access
     local ex = {}
@@ -61,7 +58,7 @@ local function merge_no_load(self, src, sst, memo, merge_one)
   for _, p in ipairs(m.column_props) do
     local k = p.key
     if not (sst.expired and sst.expired[k]) then
-      local v = sst.dict[k]
+      local v = rawget(sst.dict, k)
       if tst.expired and tst.expired[k] then
         attributes.own_expired(tst)[k] = nil
         if next(tst.expired) == nil then tst.expired = nil end
@@ -71,7 +68,7 @@ local function merge_no_load(self, src, sst, memo, merge_one)
   end
   for _, rel in ipairs(m.relationships) do
     if rel.cascade.merge and sst.loaded[rel.key] then
-      dict[rel.key] = merged_relationship(rel, sst.dict[rel.key], merge_one)
+      dict[rel.key] = merged_relationship(rel, rawget(sst.dict, rel.key), merge_one)
       tst.loaded[rel.key] = true
       if rel.uselist or rel.direction == "ONETOMANY" then self._collections[tst] = true end
     end
@@ -107,7 +104,7 @@ function M.merge(self, obj, opts)
     m.registry:configure()
     local vals, complete = {}, true
     for i, k in ipairs(m.pk_keys) do
-      vals[i] = sst.dict[k]
+      vals[i] = rawget(sst.dict, k)
       if vals[i] == nil then complete = false end
     end
     local target
@@ -123,13 +120,13 @@ function M.merge(self, obj, opts)
     local tst = rawget(target, STATE)
     for _, p in ipairs(m.column_props) do
       local k = p.key
-      local v = sst.dict[k]
+      local v = rawget(sst.dict, k)
       local known = v ~= nil or (sst.key ~= nil and not (sst.expired and sst.expired[k]))
-      if known and not rawequal(tst.dict[k], v) then attributes.set_column(tst, k, v) end
+      if known and not rawequal(rawget(tst.dict, k), v) then attributes.set_column(tst, k, v) end
     end
     for _, rel in ipairs(m.relationships) do
       if rel.cascade.merge and sst.loaded[rel.key] then
-        target[rel.key] = merged_relationship(rel, sst.dict[rel.key], merge_one)
+        target[rel.key] = merged_relationship(rel, rawget(sst.dict, rel.key), merge_one)
       end
     end
     return target

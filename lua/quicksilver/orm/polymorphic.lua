@@ -114,7 +114,7 @@ function SP:apply(session, objs)
       local st = rawget(o, STATE)
       if st and st.mapper == m and st.expired and st.key then
         sts[#sts + 1] = st
-        by_key[st.dict[m.pk_keys[1]]] = st
+        by_key[rawget(st.dict, m.pk_keys[1])] = st
       end
     end
     if #sts > 0 and #m.pk_cols == 1 then
@@ -130,7 +130,7 @@ function SP:apply(session, objs)
       end
       for i = 1, #sts, IN_BATCH do
         local vals = {}
-        for j = i, math.min(i + IN_BATCH - 1, #sts) do vals[#vals + 1] = sts[j].dict[m.pk_keys[1]] end
+        for j = i, math.min(i + IN_BATCH - 1, #sts) do vals[#vals + 1] = rawget(sts[j].dict, m.pk_keys[1]) end
         local stmt = selectable.select(unpack(cols)):select_from(m.persist_from):where(m.pk_cols[1]:in_(vals))
         for _, row in ipairs(session:_execute_core(stmt):all()) do
           local st = by_key[row[1]]
@@ -138,8 +138,7 @@ function SP:apply(session, objs)
             attributes.own_expired(st)
             for j, k in ipairs(keys) do
               if st.expired[k] then
-                st.dict[k] = row[j + 1]
-                st.committed[k] = row[j + 1]
+                attributes.loaded_value(st, k, row[j + 1])
                 st.expired[k] = nil
               end
             end

@@ -196,7 +196,7 @@ local function m2o_values(rel, obj)
   end
   local conds = {}
   for i, p in ipairs(rel.pairs) do
-    local v = st.dict[p.remote_key]
+    local v = rawget(st.dict, p.remote_key)
     if v == nil then v = attributes.get_column(st, p.remote_key) end
     conds[i] = p.local_col:eq(v)
   end
@@ -240,7 +240,7 @@ function RelAttr:contains(obj)
   if rel.secondary then
     local conds = {}
     for _, r in ipairs(rel.sec_remote) do
-      local v = st.dict[r.key]
+      local v = rawget(st.dict, r.key)
       if v == nil then v = attributes.get_column(st, r.key) end
       conds[#conds + 1] = r.sec_col:eq(v)
     end
@@ -248,7 +248,7 @@ function RelAttr:contains(obj)
   end
   local conds = {}
   for i, p in ipairs(rel.pairs) do
-    local v = st.dict[p.remote_key]
+    local v = rawget(st.dict, p.remote_key)
     if v == nil then v = attributes.get_column(st, p.remote_key) end
     conds[i] = p.local_col:eq(v)
   end
@@ -693,7 +693,7 @@ end
 -- The value of a parent column for st (loading it when expired).
 local function parent_value(rel, st, col)
   local key = rel.parent.col_attr[col]
-  local v = st.dict[key]
+  local v = rawget(st.dict, key)
   if v == nil then v = attributes.get_column(st, key) end
   return v
 end
@@ -726,7 +726,7 @@ end
 function Rel:_local_values(st)
   local vals = {}
   for i, p in ipairs(self.pairs) do
-    local v = st.dict[p.local_key]
+    local v = rawget(st.dict, p.local_key)
     if v == nil then v = attributes.get_column(st, p.local_key) end
     if v == nil then return nil end
     vals[i] = v
@@ -783,7 +783,7 @@ function Rel:lazy_load(st)
       if c == nil then missing = true else conds[1] = c end
     else
       for _, p in ipairs(self.sec_local) do
-        local v = st.dict[p.key]
+        local v = rawget(st.dict, p.key)
         if v == nil then v = attributes.get_column(st, p.key) end
         if v == nil then missing = true end
         conds[#conds + 1] = p.sec_col:eq(v)
@@ -823,7 +823,7 @@ function Rel:lazy_load(st)
     end
   end
   -- a change made meanwhile (autoflush may have run) wins
-  if st.loaded[key] then return st.dict[key] end
+  if st.loaded[key] then return rawget(st.dict, key) end
   st.dict[key] = value
   if self.uselist then
     attributes.track_collection(st, key, value)
@@ -841,8 +841,8 @@ function Rel:identity_target(st)
   if not session or not self.by_pk or self.secondary or self.direction ~= M.MANYTOONE then return nil end
   local vals = {}
   for i, p in ipairs(self.pairs) do
-    local v = st.committed[p.local_key]
-    if v == nil or v == attributes.UNKNOWN then v = st.dict[p.local_key] end
+    local v = attributes.committed_of(st, p.local_key)
+    if v == nil or v == attributes.UNKNOWN then v = rawget(st.dict, p.local_key) end
     if v == nil then return nil end
     vals[i] = v
   end
@@ -852,7 +852,7 @@ end
 --- The objects this relationship of st holds now (loaded values only).
 function Rel:current(st)
   if not st.loaded[self.key] then return nil end
-  local v = st.dict[self.key]
+  local v = rawget(st.dict, self.key)
   if v == nil then return nil end
   if self.uselist then return v end
   return {v}

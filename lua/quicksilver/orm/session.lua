@@ -206,7 +206,7 @@ local function cascade_iter(st, cascade)
       local dict = cur.dict
       for _, rel in ipairs(cur.mapper.relationships) do
         if rel.cascade[cascade] and loaded[rel.key] then
-          local v = dict[rel.key]
+          local v = rawget(dict, rel.key)
           if v ~= nil then
             if rel.uselist then
               for j = 1, #v do push(rawget(v[j], STATE)) end
@@ -312,12 +312,15 @@ end
 -- made once per mapper; relationship bookkeeping dropped whole.
 local function expire_all_of(self, st)
   local m = st.mapper
-  local dict, committed = st.dict, st.committed
+  local dict = st.dict
   local keys = expirable_keys(m)
-  for i = 1, #keys do
-    local k = keys[i]
-    dict[k] = nil
-    committed[k] = nil
+  for i = 1, #keys do dict[keys[i]] = nil end
+  -- their old values go too (st.committed keeps only changed attributes'
+  -- old values, attributes.lua); a changed primary key's stay
+  local committed = rawget(st, "committed")
+  if committed then
+    for i = 1, #keys do committed[keys[i]] = nil end
+    if next(committed) == nil then attributes.reset_committed(st) end
   end
   local rels = m.relationships
   for i = 1, #rels do dict[rels[i].key] = nil end
@@ -338,7 +341,7 @@ end
 local function expire_state(self, st, keys)
   if keys == nil then return expire_all_of(self, st) end
   local m = st.mapper
-  local dict, committed = st.dict, st.committed
+  local dict, committed = st.dict, rawget(st, "committed") or {}
   local pk = {}
   for _, k in ipairs(m.pk_keys) do pk[k] = true end
   local ex = attributes.own_expired(st)
@@ -492,10 +495,7 @@ local function after_rollback(self, new_mark, del_mark, key_mark)
     tx_keys[i] = nil
     if st.key and rawequal(self._imap[st.key], st.obj) then self._imap[st.key] = nil end
     st.key = key
-    for j, k in ipairs(st.mapper.pk_keys) do
-      st.dict[k] = vals[j]
-      st.committed[k] = vals[j]
-    end
+    for j, k in ipairs(st.mapper.pk_keys) do attributes.loaded_value(st, k, vals[j]) end
     if st.session == self then self._imap[key] = st.obj end
   end
   for i = #tx_new, (new_mark or 0) + 1, -1 do

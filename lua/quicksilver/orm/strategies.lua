@@ -89,7 +89,7 @@ end
 local function group_parents(todo, rel, key)
   local by_value, values = {}, {}
   for _, st in ipairs(todo) do
-    local v = st.dict[key]
+    local v = rawget(st.dict, key)
     if v == nil then v = attributes.get_column(st, key) end
     if v ~= nil then
       if not by_value[v] then by_value[v] = {}; values[#values + 1] = v end
@@ -105,7 +105,7 @@ end
 local function attach(rel, parents, child)
   for _, pst in ipairs(parents or {}) do
     if rel.uselist then
-      local l = pst.dict[rel.key]
+      local l = rawget(pst.dict, rel.key)
       if not attributes.index_of(l, child) then l[#l + 1] = child end
     else
       pst.dict[rel.key] = child
@@ -118,7 +118,7 @@ local function mark_loaded(rel, todo)
   for _, st in ipairs(todo) do
     if rel.uselist then
       st.snap[rel.key] = nil
-      attributes.track_collection(st, rel.key, st.dict[rel.key])
+      attributes.track_collection(st, rel.key, rawget(st.dict, rel.key))
     else
       st.loaded[rel.key] = true
     end
@@ -139,7 +139,7 @@ end
 local function held_objects(rel, parents)
   local out = {}
   for _, st in ipairs(parents) do
-    local v = st.dict[rel.key]
+    local v = rawget(st.dict, rel.key)
     if v ~= nil then
       for _, o in ipairs(rel.uselist and v or {v}) do out[#out + 1] = o end
     end
@@ -180,13 +180,13 @@ local function selectin_many_to_many(session, rel, todo)
     for _, row in ipairs(session:execute(stmt):all()) do
       loaded[#loaded + 1] = row[1]
       for _, pst in ipairs(by_value[row[2]] or {}) do
-        local list = pst.dict[rel.key]
+        local list = rawget(pst.dict, rel.key)
         list[#list + 1] = row[1]
       end
     end
   end)
   if not rel.uselist then
-    for _, st in ipairs(todo) do st.dict[rel.key] = st.dict[rel.key][1] end
+    for _, st in ipairs(todo) do st.dict[rel.key] = rawget(st.dict, rel.key)[1] end
   end
   mark_loaded(rel, todo)
   return loaded
@@ -213,7 +213,7 @@ local function selectin_one_to_many(session, rel, todo)
     if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
     for _, child in ipairs(session:_load_objects(stmt)) do
       loaded[#loaded + 1] = child
-      attach(rel, by_value[rawget(child, STATE).dict[p.remote_key]], child)
+      attach(rel, by_value[rawget(rawget(child, STATE).dict, p.remote_key)], child)
     end
   end)
   mark_loaded(rel, todo)
@@ -227,7 +227,7 @@ local function selectin_many_to_one(session, rel, todo)
   local p = rel.pairs[1]
   local values, seen = {}, {}
   for _, st in ipairs(todo) do
-    local v = st.dict[p.local_key]
+    local v = rawget(st.dict, p.local_key)
     if v == nil then v = attributes.get_column(st, p.local_key) end
     if v ~= nil and not seen[v] then
       seen[v] = true
@@ -238,11 +238,11 @@ local function selectin_many_to_one(session, rel, todo)
   in_chunks(values, function(chunk)
     local stmt = selectable.select(target.class):where(p.remote_col:in_(chunk))
     for _, o in ipairs(session:_load_objects(stmt)) do
-      found[rawget(o, STATE).dict[p.remote_key]] = o
+      found[rawget(rawget(o, STATE).dict, p.remote_key)] = o
     end
   end)
   for _, st in ipairs(todo) do
-    local v = st.dict[p.local_key]
+    local v = rawget(st.dict, p.local_key)
     local o = nil
     if v ~= nil then
       o = found[v]
@@ -601,7 +601,7 @@ function M.subquery_load(session, stmt, rel, sts)
     l[#l + 1] = child
   end
   for _, st in ipairs(todo) do
-    local v = st.dict[p.local_key]
+    local v = rawget(st.dict, p.local_key)
     local list = v ~= nil and by_key[v] or {}
     if rel.uselist then
       local copy = {}
@@ -691,7 +691,7 @@ function M.apply(session, stmt, rows, keys, bare)
           local nxt = {}
           for _, st in ipairs(sts) do
             if st.loaded[rel.key] then
-              local v = st.dict[rel.key]
+              local v = rawget(st.dict, rel.key)
               for _, o in ipairs(rel.uselist and (v or {}) or (v and {v} or {})) do nxt[#nxt + 1] = o end
             end
           end

@@ -29,7 +29,7 @@ local fire = require("quicksilver.orm.session_events").fire
 local pairs, ipairs, next, tostring, error =
   pairs, ipairs, next, tostring, error
 local ONETOMANY = "ONETOMANY"
-local changed_keys = core.changed_keys
+local changed_keys = require("quicksilver.orm.attributes").changed_keys
 local changed_collections = core.changed_collections
 
 local M = {}
@@ -85,7 +85,7 @@ end
 --- Whether st has something to write (columns, collections, many-to-ones).
 function M.has_changes(st)
   if not st.key then return st.session ~= nil end
-  if #changed_keys(st.dict, st.committed, column_keys(st.mapper)) > 0 then return true end
+  if #changed_keys(st, column_keys(st.mapper)) > 0 then return true end
   if st.m2o_set and next(st.m2o_set) then return true end
   return #changed_collections({[st] = true}, st.session, collection_rels) > 0
 end
