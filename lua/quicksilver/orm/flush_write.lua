@@ -4,6 +4,7 @@
 --- INSERT ... RETURNING for new keys), UPDATEs of changed columns with
 --- rowcount and version checks, DELETEs, association rows, post_update
 --- foreign keys; and the undo list of every value it overwrote.
+local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local dml = require("quicksilver.sql.dml")
