@@ -57,7 +57,7 @@ local function finish(uow, done)
     local pkk = m.pk_keys
     local key
     if #pkk == 1 then
-      key = value_key(st.dict[pkk[1]])   -- what identity.key gives, without the list
+      key = value_key(rawget(st.dict, pkk[1]))   -- what identity.key gives, without the list
     else
       local vals = {}
       for i, k in ipairs(pkk) do vals[i] = st.dict[k] end
