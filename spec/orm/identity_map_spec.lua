@@ -184,7 +184,8 @@ describe("the identity map per mapper", function()
       -- as the string form always had them
       assert.equal(m.key_prefix .. "9223372036854775807", identity.global_key(m, math.maxinteger))
       assert.equal(m.key_prefix .. "f9.2233720368547758e+18", identity.global_key(m, 2.0 ^ 63))
-      assert.are_not.equal(attributes.identity_key(m, {math.tointeger(2 ^ 53) + 1}, 1), attributes.identity_key(m, {2.0 ^ 53}, 1))
+      assert.are_not.equal(attributes.identity_key(m, {math.tointeger(2 ^ 53) + 1}, 1),
+        attributes.identity_key(m, {2.0 ^ 53}, 1))
     end
   end)
 

@@ -45,8 +45,10 @@ TEST_IMPL(load_new_objects) {
   /* a string key, an integral float key (one key with the integer), a
   ** string of digits (another key than the number) */
   EXPECT_EVAL(L,
-              "local imap = {} core.load_objects(rows({{'k', 'a'}, {3.0, 'b'}, {'3', 'c'}}), 1, 0, SPEC, imap, SESSION, {})"
-              " return tostring(imap.k ~= nil) .. ' ' .. tostring(imap[3] ~= nil) .. ' ' .. tostring(imap['3'] ~= imap[3])",
+              "local imap = {}"
+              " core.load_objects(rows({{'k', 'a'}, {3.0, 'b'}, {'3', 'c'}}), 1, 0, SPEC, imap, SESSION, {})"
+              " return tostring(imap.k ~= nil) .. ' ' .. tostring(imap[3] ~= nil) .. ' '"
+              " .. tostring(imap['3'] ~= imap[3])",
               "true true true");
   lua_close(L);
   return 0;
@@ -94,7 +96,8 @@ TEST_IMPL(load_fallback_rows) {
   /* a fraction, a float beyond the 64-bit range, an integral float past
   ** 2^53: each the number itself */
   EXPECT_EVAL(L,
-              "local imap = {} local n = core.load_objects(rows({{1.5, 'x'}, {2^64, 'y'}, {2^53, 'z'}}), 1, 0, SPEC, imap, SESSION, {})"
+              "local imap, rs = {}, rows({{1.5, 'x'}, {2^64, 'y'}, {2^53, 'z'}})"
+              " local n = core.load_objects(rs, 1, 0, SPEC, imap, SESSION, {})"
               " local function name(o) return rawget(o, STATE).dict.name end"
               " return n .. ' ' .. name(imap[1.5]) .. name(imap[2^64]) .. name(imap[9007199254740992])",
               "4 xyz");

@@ -170,12 +170,11 @@ function M.rows(session, raw, entities, colkeys, nout)
     local l = layout[1]
     local ent, base, plan = l.entity, l.first - 1, l.plan
     local spec = fast_spec(ent, plan)
-    local imap = spec and map_of(session, spec.mapper)
     local r, nraw = 1, #raw
     while r <= nraw do
       -- the plain rows in C; one the C loop leaves (another key type, an
       -- object with expired attributes) here, then C again
-      if spec then r = load_objects(raw, r, base, spec, imap, session, out) end
+      if spec then r = load_objects(raw, r, base, spec, map_of(session, spec.mapper), session, out) end
       if r <= nraw then
         out[r] = instance(session, ent, raw[r], base, plan)
         r = r + 1
