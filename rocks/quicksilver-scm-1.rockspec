@@ -127,6 +127,7 @@ build = {
     ["quicksilver.orm.flush_plan"] = "lua/quicksilver/orm/flush_plan.lua",
     ["quicksilver.orm.flush_write"] = "lua/quicksilver/orm/flush_write.lua",
     ["quicksilver.orm.hybrid"] = "lua/quicksilver/orm/hybrid.lua",
+    ["quicksilver.orm.identity"] = "lua/quicksilver/orm/identity.lua",
     ["quicksilver.orm"] = "lua/quicksilver/orm/init.lua",
     ["quicksilver.orm.loading"] = "lua/quicksilver/orm/loading.lua",
     ["quicksilver.orm.mapper"] = "lua/quicksilver/orm/mapper.lua",

@@ -22,14 +22,13 @@
   X(obj, "state", "table", "the instance a state belongs to (load_objects writes it)")              \
   X(dict, "state", "table", "attribute -> current value, read raw; also the instance's metatable, holding the instance_mt metamethods and __index = itself, its own metatable the state (load_objects fills and lays it out; changed_collections reads it)") \
   X(__index, "state", "any", "the mapper's miss function (instance_mt.__index), raw in the state, which is its value table's metatable: a key the value table lacks (load_objects writes it; on the value table __index is the table itself)") \
-  X(key, "state", "string", "the identity key of a persistent object (load_objects writes it)")    \
+  X(key, "state", "any", "the identity key of a persistent object, its key in the session's map of its base mapper (orm/identity.lua; load_objects writes it): the primary-key value, a string for a composite key") \
   X(session, "state", "table", "the session the object is in, held weakly: read and written through InstanceState's metamethods (changed_collections compares it)") \
   X(_sid, "state", "number", "the id of the session the object is in, in attributes.lua's weak registry (load_objects writes it, read raw from the session)") \
   X(expired, "state", "table", "expired attributes: load_objects leaves such rows to Lua")          \
   X(loaded, "state", "table", "relationship -> true once loaded (changed_collections; made lazily by InstanceState.__index)") \
   X(snap, "state", "table", "collection -> the list as loaded or flushed (changed_collections; lazy too)") \
   X(_coll_rels, "mapper", "table", "the {key, uselist} list of collections the flush diffs (changed_collections)") \
-  X(prefix, "load_spec", "string", "the identity key prefix of the base mapper")                   \
   X(pk, "load_spec", "number", "the primary-key column's position in the entity's columns")        \
   X(keys, "load_spec", "table", "the attribute names loaded from the row")                         \
   X(positions, "load_spec", "table", "their column positions (parallel to keys)")                 \

@@ -3,68 +3,41 @@
 ** row into an object through the identity map; for the plain case (one
 ** primary-key column, no polymorphic discriminator, every attribute in
 ** the row, no load listeners) that is a fixed sequence of table reads and
-** writes per row, done here without a Lua call per row or a metamethod
-** call per column; objects laid out as orm/attributes.lua's bind lays
-** them out (the value table their metatable, the state its). Rows it cannot take (another key type, an object in
+** writes per row, done here without a Lua call per row, a metamethod
+** call per column or a string per row (the map is keyed by the key
+** value); objects laid out as orm/attributes.lua's bind lays them out
+** (the value table their metatable, the state its). Rows it cannot take
+** (another key type, a NaN key, an object in
 ** the map with expired attributes) are left to orm/loading.lua.
 **
 ** core.load_objects(raw, from, base, spec, imap, session, out[, last]) -> next
 **   raw: Rows; from, last: the indexes to take (last: #raw); base: the entity's column
-**   offset; spec: {prefix, pk, keys, positions, mapper, state_mt,
-**   instance_mt (the mapper's instance metamethods), state_key}; imap: the session's identity map; out: the
+**   offset; spec: {pk, keys, positions, mapper, state_mt, instance_mt
+**   (the mapper's instance metamethods), state_key}; imap: the session's
+**   identity map of the mapper's hierarchy (orm/identity.lua: keyed by the
+**   primary-key value); out: the
 **   objects by row index. Returns the index of the first row not taken
 **   (#raw + 1 when all were).
 */
 #include "lbinding.h"
 
-#include <stdio.h>
+#include <math.h>
 
 /* The spec's fields, at fixed stack slots while the loop runs. */
-enum { S_PREFIX = 1, S_PK, S_KEYS, S_POSITIONS, S_MAPPER, S_STATE_MT, S_INSTANCE_MT, S_STATE_KEY, S_N };
+enum { S_PK = 1, S_KEYS, S_POSITIONS, S_MAPPER, S_STATE_MT, S_INSTANCE_MT, S_STATE_KEY, S_N };
 
 static const char *const spec_fields[S_N] = {
-  NULL, "prefix", "pk", "keys", "positions", "mapper", "state_mt", "instance_mt", "state_key",
+  NULL, "pk", "keys", "positions", "mapper", "state_mt", "instance_mt", "state_key",
 };
 
-/* The number at idx as an int64 when its value is integral and within
-** [-2^63, 2^63) (an integer, or a float such as 1.0): 1, else 0. The range
-** is checked first: the casts (and compat's qsL_isinteger on LuaJIT) are
-** undefined outside it. The few integers next to 2^63 - 1 that round to
-** 2^63 as a float are left to the Lua side, which keys them the same. */
-static int integral_int64(lua_State *L, int idx, int64_t *out) {
-  lua_Number x = lua_tonumber(L, idx);
-  if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0)) return 0;
-  if (qsL_isinteger(L, idx)) {
-    *out = qsL_toint64(L, idx);
-    return 1;
-  }
-  if (x != (lua_Number)(int64_t)x) return 0;
-  *out = (int64_t)x;
-  return 1;
-}
-
-/* Pushes the identity key for the primary-key value at idx, as
-** attributes.keypart writes it after the prefix at prefix; returns 0
-** (nothing pushed) for a value the Lua side must key. */
-static int push_key(lua_State *L, int prefix, int idx) {
-  char num[32];
+/* Pushes the identity-map key for the primary-key value at idx, as
+** orm/identity.lua's value_key makes it: a number (not NaN) or a string is
+** its own key (the table keys 1 and 1.0 as one, on Lua 5.4 and LuaJIT
+** alike); returns 0 (nothing pushed) for a value the Lua side must key. */
+static int push_key(lua_State *L, int idx) {
   int t = lua_type(L, idx);
-  if (t == LUA_TNUMBER) {
-    /* integral values in the 64-bit range print as their digits, integer
-    ** or float alike; others keep the exact spelling Lua writes */
-    int64_t v;
-    if (!integral_int64(L, idx, &v)) return 0;
-    snprintf(num, sizeof num, "%lld", (long long)v);
-    lua_pushvalue(L, prefix);
-    lua_pushstring(L, num);
-    lua_concat(L, 2);
-    return 1;
-  }
-  if (t == LUA_TSTRING) {
-    lua_pushvalue(L, prefix);
-    lua_pushliteral(L, "s");
+  if (t == LUA_TSTRING || (t == LUA_TNUMBER && !isnan(lua_tonumber(L, idx)))) {
     lua_pushvalue(L, idx);
-    lua_concat(L, 3);
     return 1;
   }
   return 0;
@@ -90,7 +63,7 @@ static int l_load_objects(lua_State *L) {
     lua_getfield(L, 4, spec_fields[i]);
     spec[i] = lua_gettop(L);
   }
-  if (lua_type(L, spec[S_PREFIX]) != LUA_TSTRING || !lua_istable(L, spec[S_KEYS]) ||
+  if (!lua_istable(L, spec[S_KEYS]) ||
       !lua_istable(L, spec[S_POSITIONS]) || !lua_istable(L, spec[S_STATE_MT]) ||
       !lua_istable(L, spec[S_INSTANCE_MT]) || lua_isnil(L, spec[S_STATE_KEY]))
     return qsB_raise(L, QS_ARGUMENT, "load_objects: incomplete spec");
@@ -114,7 +87,7 @@ static int l_load_objects(lua_State *L) {
       lua_settop(L, top);
       continue;
     }
-    if (!push_key(L, spec[S_PREFIX], top + 2)) break;      /* top+3: the identity key */
+    if (!push_key(L, top + 2)) break;                      /* top+3: the identity key */
     lua_pushvalue(L, top + 3);
     lua_rawget(L, 5);                                      /* top+4: imap[key] */
     if (!lua_isnil(L, top + 4)) {

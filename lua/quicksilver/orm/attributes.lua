@@ -24,13 +24,13 @@
 --- flush by comparing with the snapshot taken when they were loaded.
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
+local identity = require("quicksilver.orm.identity")
 
 local M = {}
 
 local type, rawget, rawset, setmetatable, pairs, tostring, format =
   type, rawget, rawset, setmetatable, pairs, tostring, string.format
 local NULL = elements.null
-local floor = math.floor
 
 --- The key an instance keeps its state under (a table: no clash with names).
 local STATE = setmetatable({}, {__tostring = function() return "<orm state key>" end})
@@ -241,48 +241,14 @@ function M.instance_state(obj, what)
   return st
 end
 
--- 2^63: integral numbers in [-2^63, 2^63) are written as their digits
-local TWO_63 = 9223372036854775808.0
-
--- One primary-key value as part of an identity key: numbers of integral
--- value print the same whether integer or float, strings are marked so
--- "1" and 1 differ.
-local function keypart(v)
-  local t = type(v)
-  if t == "number" then
-    -- an integral value in the 64-bit range is its digits, an integer or a
-    -- float alike (1.0 and 1 are one key; a key beyond 2^53 is exact); any
-    -- other number its exact spelling (%.17g: two floats, two keys). What
-    -- c/orm/load.c writes, and the Lua loaders' `prefix .. v` for integers.
-    if v == floor(v) and v >= -TWO_63 and v < TWO_63 then
-      return format("%d", v)
-    end
-    return "f" .. format("%.17g", v)
-  elseif t == "string" then
-    return "s" .. v
-  end
-  return t .. ":" .. tostring(v)
-end
-
-M.keypart = keypart
+-- identity keys: orm/identity.lua (the spelling c/orm/load.c shares)
+M.keypart = identity.keypart
 
 --- The identity key of a row of mapper's hierarchy with these primary-key
---- values (a list in primary-key order); nil when one of them is nil.
-function M.identity_key(mapper, values, n)
-  local base = mapper.base_mapper
-  if n == 1 then
-    local v = values[1]
-    if v == nil then return nil end
-    return base.key_prefix .. keypart(v)
-  end
-  local parts = {base.key_prefix}
-  for i = 1, n do
-    local v = values[i]
-    if v == nil then return nil end
-    parts[i + 1] = keypart(v)
-  end
-  return table.concat(parts, "\0")
-end
+--- values (a list in primary-key order): the key of its base mapper's map
+--- in a session (orm/identity.lua), what `st.key` holds; nil when one of
+--- them is nil.
+M.identity_key = identity.key
 
 --- Records that st changed (the session holds it strongly until flushed).
 local function modified(st)

@@ -20,6 +20,7 @@ local elements = require("quicksilver.sql.elements")
 local selectable = require("quicksilver.sql.selectable")
 local dml = require("quicksilver.sql.dml")
 local attributes = require("quicksilver.orm.attributes")
+local identity = require("quicksilver.orm.identity")
 local mapper_mod = require("quicksilver.orm.mapper")
 
 local M = {}
@@ -221,7 +222,7 @@ function M.execute(session, conn, stmt, params, eopts)
   else
     for _, st in ipairs(targets) do
       if st.session == session and st.key then
-        session._imap[st.key] = nil
+        identity.map(session, st.mapper)[st.key] = nil
         st.deleted_flushed = true
         session._modified[st] = nil
         session._collections[st] = nil

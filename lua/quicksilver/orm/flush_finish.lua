@@ -5,6 +5,7 @@
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local attributes = require("quicksilver.orm.attributes")
+local identity = require("quicksilver.orm.identity")
 local EMPTY = {}
 
 local M = {}
@@ -12,7 +13,7 @@ local M = {}
 local rawget, pairs, ipairs, format, tostring =
   rawget, pairs, ipairs, string.format, tostring
 local ONETOMANY = "ONETOMANY"
-local int_type = math.type   -- Lua 5.3+ (integer keys concatenate as identity_key writes them)
+local value_key = identity.value_key
 local copy_list = core.copy_list
 local reset_committed = attributes.reset_committed
 
@@ -57,19 +58,18 @@ local function finish(uow, done)
     local m = st.mapper
     local pkk = m.pk_keys
     local key
-    local v = #pkk == 1 and rawget(st.dict, pkk[1])
-    if v and int_type and int_type(v) == "integer" then
-      key = m.base_mapper.key_prefix .. v   -- what identity_key gives, without the list
+    if #pkk == 1 then
+      key = value_key(rawget(st.dict, pkk[1]))   -- what identity.key gives, without the list
     else
       local vals = {}
       for i, k in ipairs(pkk) do vals[i] = rawget(st.dict, k) end
-      key = attributes.identity_key(m, vals, #vals)
+      key = identity.key(m, vals, #vals)
     end
     if key == nil then
       exc.raise(exc.FlushError, format("Instance %s has a NULL identity key after its INSERT", tostring(st.obj)), nil, 4)
     end
     st.key = key
-    session._imap[key] = st.obj
+    identity.put(session, st)
     session._tx_new[#session._tx_new + 1] = st
     if #m.expr_props > 0 then
       local ex = attributes.own_expired(st)
@@ -82,14 +82,14 @@ local function finish(uow, done)
     local m = st.mapper
     local vals = {}
     for i, k in ipairs(m.pk_keys) do vals[i] = rawget(st.dict, k) end
-    local key = attributes.identity_key(m, vals, #vals)
+    local key = identity.key(m, vals, #vals)
     if key and key ~= st.key then
       local old = {}
       for i, k in ipairs(m.pk_keys) do old[i] = committed_pk(st, i) end
-      if rawequal(session._imap[st.key], st.obj) then session._imap[st.key] = nil end
+      identity.remove(session, st)
       session._tx_keys[#session._tx_keys + 1] = {st, st.key, old}
       st.key = key
-      session._imap[key] = st.obj
+      identity.put(session, st)
     end
   end
   -- a new row: everything; an updated row: only what changed (and what
@@ -109,7 +109,7 @@ local function finish(uow, done)
   end
   for st, keys in pairs(done.expire) do attributes.expire_attributes(st, keys) end
   for _, st in ipairs(uow.deletes) do
-    if st.key and rawequal(session._imap[st.key], st.obj) then session._imap[st.key] = nil end
+    identity.remove(session, st)
     st.deleted_flushed = true
     session._modified[st] = nil
     session._collections[st] = nil

@@ -4,6 +4,7 @@
 --- sql -> core; nothing below requires this.
 local exc = require("quicksilver.exc")
 local attributes = require("quicksilver.orm.attributes")
+local identity = require("quicksilver.orm.identity")
 local mapper_mod = require("quicksilver.orm.mapper")
 local decl = require("quicksilver.orm.decl")
 local relationships = require("quicksilver.orm.relationships")
@@ -70,7 +71,8 @@ function computed.modified(st) return st.modified == true end
 function computed.mapper(st) return st.mapper end
 function computed.session(st) return st.session end
 function computed.object(st) return st.obj end
-function computed.key(st) return st.key end
+-- the string form, made when asked for (st.key is the per-mapper key)
+function computed.key(st) return identity.global_key(st.mapper, st.key) end
 function computed.identity(st)
   if not st.key then return nil end
   local out = {}

@@ -13,15 +13,14 @@ local M = {}
 
 local rawget, rawset, setmetatable, format, tostring = rawget, rawset, setmetatable, string.format, tostring
 local STATE = attributes.STATE
-local identity_key = attributes.identity_key
-local keypart = attributes.keypart
+local identity = require("quicksilver.orm.identity")
+local identity_key, value_key, map_of = identity.key, identity.value_key, identity.map
 local make_instance = attributes.make_instance
 local loaded_value = attributes.loaded_value
 local make_row = core.row
 local row_dict = core.row_dict
 local load_objects = core.load_objects
 local fast_spec   -- below instance()
-local int_type = math.type   -- Lua 5.3+: integers concatenate as keypart writes them
 
 --- The object for the entity columns of row starting after `base`, or nil
 --- (an outer join's missing side). plan: where the columns are (the
@@ -33,20 +32,16 @@ local function instance(session, m, row, base, plan)
   local npk = #pk_pos
   local key
   if npk == 1 then
-    local v = row[base + pk_pos[1]]
-    if v == nil then return nil end
-    if int_type and int_type(v) == "integer" then
-      key = m.base_mapper.key_prefix .. v   -- what keypart gives an integer, without the call
-    else
-      key = m.base_mapper.key_prefix .. keypart(v)
-    end
+    key = row[base + pk_pos[1]]
+    if key == nil then return nil end
+    if type(key) ~= "string" and (type(key) ~= "number" or key ~= key) then key = value_key(key) end
   else
     local vals = {}
     for i = 1, npk do vals[i] = row[base + pk_pos[i]] end
     key = identity_key(m, vals, npk)
     if key == nil then return nil end
   end
-  local imap = session._imap
+  local imap = map_of(session, m)   -- the base mapper's: a subclass row too
   local obj = imap[key]
   if obj ~= nil then
     local st = rawget(obj, STATE)
@@ -116,7 +111,7 @@ fast_spec = function(ent, plan)
   if e.unloaded or event.has(m.class, "load") then return nil end
   local spec = e.fast_spec
   if spec == nil then
-    spec = {prefix = m.base_mapper.key_prefix, pk = plan.pk_pos[1], keys = e.keys,
+    spec = {pk = plan.pk_pos[1], keys = e.keys,
       positions = e.positions, mapper = m, state_mt = attributes.InstanceState,
       instance_mt = m.instance_mt, state_key = STATE}
     e.fast_spec = spec
@@ -128,7 +123,7 @@ end
 local one = {}
 function M.instance_at(session, ent, raw, r, base, plan)
   local spec = fast_spec(ent, plan)
-  if spec and load_objects(raw, r, base, spec, session._imap, session, one, r) > r then
+  if spec and load_objects(raw, r, base, spec, map_of(session, spec.mapper), session, one, r) > r then
     local obj = one[r]
     one[r] = nil
     return obj
@@ -172,7 +167,7 @@ function M.rows(session, raw, entities, colkeys, nout)
     while r <= nraw do
       -- the plain rows in C; one the C loop leaves (another key type, an
       -- object with expired attributes) here, then C again
-      if spec then r = load_objects(raw, r, base, spec, session._imap, session, out) end
+      if spec then r = load_objects(raw, r, base, spec, map_of(session, spec.mapper), session, out) end
       if r <= nraw then
         out[r] = instance(session, ent, raw[r], base, plan)
         r = r + 1

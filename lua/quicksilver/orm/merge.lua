@@ -4,6 +4,7 @@
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local attributes = require("quicksilver.orm.attributes")
+local identity = require("quicksilver.orm.identity")
 local flush_finish = require("quicksilver.orm.flush_finish")
 local unitofwork = require("quicksilver.orm.unitofwork")
 
@@ -35,7 +36,7 @@ local function merge_no_load(self, src, sst, memo, merge_one)
       "(i.e. unpersisted) objects. flush() all changes on mapped instances before merging with load=False.", nil, 4)
   end
   local m = sst.mapper
-  local target = self._imap[sst.key]
+  local target = identity.get(self, m, sst.key)
   if target ~= nil and rawget(target, STATE).deleted_flushed then target = nil end
   local tst
   if target == nil then

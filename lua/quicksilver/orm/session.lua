@@ -12,6 +12,7 @@ local result_mod = require("quicksilver.engine.result")
 local selectable = require("quicksilver.sql.selectable")
 local elements = require("quicksilver.sql.elements")
 local attributes = require("quicksilver.orm.attributes")
+local identity = require("quicksilver.orm.identity")
 local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
 local session_events = require("quicksilver.orm.session_events")
@@ -97,7 +98,7 @@ function M.new(bind, opts)
     expire_on_commit = opts.expire_on_commit ~= false,
     autobegin = opts.autobegin ~= false,
     info = opts.info or {},
-    _imap = setmetatable({}, {__mode = "v"}),
+    _imaps = {},   -- base mapper -> weak map of primary-key value -> object (orm/identity.lua)
     _new = {}, _new_set = {},
     _deleted = {}, _deleted_set = {},
     _modified = {}, _collections = {},
@@ -164,13 +165,13 @@ function Session:_attach(st)
       tostring(st.obj)), nil, 4)
   end
   if st.key then
-    local other = self._imap[st.key]
+    local other = identity.get(self, st.mapper, st.key)
     if other ~= nil and not rawequal(other, st.obj) then
       exc.raise(exc.InvalidRequestError, format("Can't attach instance %s; another instance with key %s " ..
         "is already present in this session", tostring(st.obj), tostring(st.obj)), nil, 4)
     end
     st.session = self
-    self._imap[st.key] = st.obj
+    identity.put(self, st)
     if st.modified then self._modified[st] = true end
   else
     st.session = self
@@ -274,16 +275,16 @@ function Session:_detach(st)
   unlink_deleted(self, st)
   self._modified[st] = nil
   self._collections[st] = nil
-  if st.key and rawequal(self._imap[st.key], st.obj) then self._imap[st.key] = nil end
+  identity.remove(self, st)
   st.session = nil
 end
 
 --- Every object leaves the session.
 function Session:expunge_all()
-  for _, obj in pairs(self._imap) do rawget(obj, STATE).session = nil end
+  identity.each(self, function(obj) rawget(obj, STATE).session = nil end)
   for _, st in ipairs(self._new) do st.session = nil end
   for st in pairs(self._deleted_set) do st.session = nil end
-  self._imap = setmetatable({}, {__mode = "v"})
+  self._imaps = {}
   self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
   self._modified, self._collections = {}, {}
 end
@@ -396,7 +397,7 @@ function Session:expire(obj, names)
 end
 
 function Session:expire_all()
-  for _, obj in pairs(self._imap) do expire_state(self, rawget(obj, STATE), nil) end
+  identity.each(self, function(obj) expire_state(self, rawget(obj, STATE), nil) end)
 end
 
 --- Loads the object's attributes again from the database now.
@@ -493,15 +494,15 @@ local function after_rollback(self, new_mark, del_mark, key_mark)
   for i = #tx_keys, (key_mark or 0) + 1, -1 do
     local st, key, vals = tx_keys[i][1], tx_keys[i][2], tx_keys[i][3]
     tx_keys[i] = nil
-    if st.key and rawequal(self._imap[st.key], st.obj) then self._imap[st.key] = nil end
+    identity.remove(self, st)
     st.key = key
     for j, k in ipairs(st.mapper.pk_keys) do attributes.loaded_value(st, k, vals[j]) end
-    if st.session == self then self._imap[key] = st.obj end
+    if st.session == self then identity.put(self, st) end
   end
   for i = #tx_new, (new_mark or 0) + 1, -1 do
     local st = tx_new[i]
     tx_new[i] = nil
-    if st.key and rawequal(self._imap[st.key], st.obj) then self._imap[st.key] = nil end
+    identity.remove(self, st)
     st.key = nil
     self._modified[st] = nil
     self._collections[st] = nil
@@ -512,7 +513,7 @@ local function after_rollback(self, new_mark, del_mark, key_mark)
     tx_del[i] = nil
     st.deleted_flushed = nil
     st.session = self
-    self._imap[st.key] = st.obj
+    identity.put(self, st)
   end
   -- pending objects leave on any rollback: begin_nested() flushed before
   -- its SAVEPOINT, so what is pending now was added inside it
@@ -810,9 +811,7 @@ end
 
 --- The object with these primary-key values in the identity map, or nil.
 function Session:_identity_lookup(m, vals)
-  local key = attributes.identity_key(m, vals, #vals)
-  if not key then return nil end
-  local obj = self._imap[key]
+  local obj = identity.get(self, m, identity.key(m, vals, #vals))
   if obj == nil then return nil end
   local st = rawget(obj, STATE)
   if st.deleted_flushed or not st.mapper:isa(m) then return nil end
@@ -946,7 +945,9 @@ function computed.deleted(self)
   return with_members(out)
 end
 
-function computed.identity_map(self) return self._imap end
+-- the objects by their string keys (orm.inspect(obj).key), made on read
+-- from the per-mapper maps: a weak table, one entry per object
+function computed.identity_map(self) return identity.snapshot(self) end
 
 -- sessionmaker ---------------------------------------------------------------------------
 
