@@ -180,6 +180,10 @@ function Mapper:find_validator(key)
   return nil
 end
 
+--- A number that changes whenever a mapper gains a property (caches built
+--- over the mappers' relationships compare it: orm/autoflush.lua).
+function M.generation() return props_gen end
+
 function Mapper:_add_relationship(rel)
   self.props[rel.key] = rel
   props_gen = props_gen + 1

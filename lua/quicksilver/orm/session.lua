@@ -16,6 +16,7 @@ local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
 local session_events = require("quicksilver.orm.session_events")
 local unitofwork = require("quicksilver.orm.unitofwork")
+local autoflush = require("quicksilver.orm.autoflush")
 local bulk = require("quicksilver.orm.bulk")
 local strategies = require("quicksilver.orm.strategies")
 local orm_stream = require("quicksilver.orm.stream")
@@ -100,7 +101,7 @@ function M.new(bind, opts)
     _imap = setmetatable({}, {__mode = "v"}),
     _new = {}, _new_set = {},
     _deleted = {}, _deleted_set = {},
-    _modified = {}, _collections = {},
+    _modified = {}, _collections = autoflush.new_tracked(),
     _stack = {},
     _event_parent = opts._maker or Session,
   }, Session)
@@ -285,7 +286,7 @@ function Session:expunge_all()
   for st in pairs(self._deleted_set) do st.session = nil end
   self._imap = setmetatable({}, {__mode = "v"})
   self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
-  self._modified, self._collections = {}, {}
+  self._modified, self._collections = {}, autoflush.new_tracked()
 end
 
 -- expiry -------------------------------------------------------------------------------
@@ -706,8 +707,13 @@ function Session:flush()
   unitofwork.flush(self)
 end
 
-function Session:_autoflush()
-  if self.autoflush and not self._no_autoflush and not self._flushing then self:flush() end
+-- The autoflush before a query; rel: the relationship a lazy load reads
+-- (its loaded collections of unrelated tables are left for a later flush:
+-- orm/autoflush.lua), nil for any other statement.
+function Session:_autoflush(rel)
+  if self.autoflush and not self._no_autoflush and not self._flushing then
+    if rel == nil then self:flush() else unitofwork.flush(self, rel) end
+  end
 end
 
 --- Runs fn(session) with autoflush off, returning its results.
@@ -742,6 +748,11 @@ function Session:execute(stmt, params, opts)
   end
   util.check_options("Session:execute", opts, EXECUTE_OPTIONS, 2)
   self:_autoflush()
+  return self:_run(stmt, params, opts)
+end
+
+-- Session:execute after its checks and autoflush.
+function Session:_run(stmt, params, opts)
   local conn = self:_connection()
   local eopts = opts and opts.execution_options
   if stmt._dml then
@@ -790,9 +801,11 @@ function Session:scalar(stmt, params, opts)
   return self:execute(stmt, params, opts):scalar()
 end
 
--- Objects of a select of one entity (lazy loads).
-function Session:_load_objects(stmt, params)
-  return self:execute(stmt, params):scalars():all()
+-- Objects of a select of one entity (lazy loads: rel, the relationship
+-- loaded, bounds the autoflush).
+function Session:_load_objects(stmt, params, rel)
+  self:_autoflush(rel)
+  return self:_run(stmt, params):scalars():all()
 end
 
 -- Core execution in the session's transaction, without ORM rows (refresh).
