@@ -94,43 +94,43 @@ function M.collection_rels(mapper)
 end
 local collection_rels = M.collection_rels
 
--- Whether st's loaded collections differ from their snapshots (the test
--- core.changed_collections makes, in Lua: see the header).
-local function state_changed(st)
-  local m = st.mapper
-  local rels = m._coll_rels or collection_rels(m)
-  local loaded, snap, dict = rawget(st, "loaded"), rawget(st, "snap"), st.dict
-  if loaded == nil then return false end
-  if snap == nil or type(dict) ~= "table" then return true end
-  for r = 1, #rels do
-    local rel = rels[r]
-    local key = rel[1]
-    if loaded[key] then
-      local s, v = snap[key], dict[key]
-      if type(s) ~= "table" then return true end
-      if rel[2] then
-        if v == nil then
-          if s[1] ~= nil then return true end
-        else
-          local n = #v
-          if n ~= #s then return true end
-          for i = 1, n do
-            if v[i] ~= s[i] then return true end
+-- Whether a state of the set states (those still in the session's set
+-- `set`, still the session's: sid) has a loaded collection that differs
+-- from its snapshot: the test core.changed_collections makes, in Lua (see
+-- the header). rels: the states' mapper's {key, uselist} list when they
+-- share one (a bucket), else nil. One loop, no call per state; fields read
+-- plainly (a tracked state has loaded and snap; set has no __index).
+local function any_changed(states, set, sid, rels)
+  for st in pairs(states) do
+    if set[st] and st._sid == sid then
+      local rs = rels
+      if rs == nil then
+        local m = st.mapper
+        rs = m._coll_rels or collection_rels(m)
+      end
+      local loaded, snap, dict = st.loaded, st.snap, st.dict
+      for r = 1, #rs do
+        local rel = rs[r]
+        local key = rel[1]
+        if loaded[key] then
+          local sn, v = snap[key], dict[key]
+          if sn == nil then return true end
+          if rel[2] then
+            if v == nil then
+              if sn[1] ~= nil then return true end
+            else
+              local n = #v
+              if n ~= #sn then return true end
+              for i = 1, n do
+                if v[i] ~= sn[i] then return true end
+              end
+            end
+          elseif v ~= sn[1] then
+            return true
           end
         end
-      elseif v ~= s[1] then
-        return true
       end
     end
-  end
-  return false
-end
-
--- Whether a state of bucket (still in the session's set, still the
--- session's: sid) has a changed collection.
-local function bucket_changed(bucket, set, sid)
-  for st in pairs(bucket) do
-    if rawget(set, st) and rawget(st, "_sid") == sid and state_changed(st) then return true end
   end
   return false
 end
@@ -269,19 +269,18 @@ function M.collections_changed(session, rel)
   end
   if roots == nil then
     -- not bounded: every tracked state (the set itself)
-    return bucket_changed(set, set, sid)
+    return any_changed(set, set, sid, nil)
   end
   local listening = event._count() > 0
   for m, bucket in pairs(b) do
     local root = m.registry == registry and g.comp[m.local_table]
     if not root or roots[root] or (listening and component_listens(g, root)) then
-      if bucket_changed(bucket, set, sid) then return true end
+      if any_changed(bucket, set, sid, m._coll_rels or collection_rels(m)) then return true end
     end
   end
   return false
 end
 
-M._state_changed = state_changed
 M._lazy_reads = lazy_reads
 
 return M

@@ -751,6 +751,29 @@ function Session:execute(stmt, params, opts)
   return self:_run(stmt, params, opts)
 end
 
+-- A select of ORM entities run: a streamed Result (yield_per,
+-- stream_results), or the rows (objects when one entity, then row_of
+-- makes a Row of one), their keys, row_of, and whether joined eager loads
+-- repeat rows (unique() required); loader options applied.
+local function select_objects(self, conn, stmt, params, eopts)
+  stmt = strategies.apply_column_options(stmt)
+  local ents = stmt._entities
+  stmt = orm_statement(stmt)
+  local nout = #stmt.columns
+  local joins
+  stmt, joins = strategies.add_joined(stmt)
+  local res = conn:execute(stmt, params, eopts)
+  -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
+  if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
+  local raw = res:all()
+  local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
+  -- with one entity the rows are its objects already: the joined loads
+  -- take their parents from there
+  local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
+  strategies.apply(self, stmt, rows, keys, row_of ~= nil)
+  return nil, rows, keys, row_of, repeats
+end
+
 -- Session:execute after its checks and autoflush.
 function Session:_run(stmt, params, opts)
   local conn = self:_connection()
@@ -769,26 +792,11 @@ function Session:_run(stmt, params, opts)
     local rows, keys, row_of = loading.rows(self, res:all(), ents, res:keys(), #stmt._returning)
     return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true, row_of = row_of})
   end
-  local ents = stmt._entities
-  if not ents then return conn:execute(stmt, params, eopts) end
-  stmt = strategies.apply_column_options(stmt)
-  ents = stmt._entities
-  stmt = orm_statement(stmt)
-  local nout = #stmt.columns
-  local joins
-  stmt, joins = strategies.add_joined(stmt)
-  local res = conn:execute(stmt, params, eopts)
-  -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
-  if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
-  local raw = res:all()
-  local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
-  -- with one entity the rows are its objects already: the joined loads
-  -- take their parents from there
-  local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
-  local out = result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
+  if not stmt._entities then return conn:execute(stmt, params, eopts) end
+  local res, rows, keys, row_of, repeats = select_objects(self, conn, stmt, params, eopts)
+  if res then return res end
+  return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
     require_unique = repeats or nil, row_of = row_of})
-  strategies.apply(self, stmt, rows, keys, row_of ~= nil)
-  return out
 end
 
 --- execute(...):scalars()
@@ -805,7 +813,13 @@ end
 -- loaded, bounds the autoflush).
 function Session:_load_objects(stmt, params, rel)
   self:_autoflush(rel)
-  return self:_run(stmt, params):scalars():all()
+  if not stmt._entities then return self:_run(stmt, params):scalars():all() end
+  local res, rows, keys, row_of, repeats = select_objects(self, self:_connection(), stmt, params, nil)
+  -- the objects themselves (one entity, rows not repeated): no Result
+  if res == nil and row_of and not repeats then return rows end
+  res = res or result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
+    require_unique = repeats or nil, row_of = row_of})
+  return res:scalars():all()
 end
 
 -- Core execution in the session's transaction, without ORM rows (refresh).
