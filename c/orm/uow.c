@@ -7,7 +7,6 @@
 ** core.toposort(n, edges) -> order, levels | nil, cycle
 ** core.changed_keys(dict, committed, keys) -> changed
 ** core.changed_collections(tracked, session, rels_of) -> states
-** core.changed_collections_in(bucket, members, session, rels_of) -> states
 ** core.pick(t, keys) -> copy
 ** core.copy_list(list) -> copy
 */
@@ -263,13 +262,11 @@ static void push_rels(lua_State *L, int st, int rels_of) {
   lua_remove(L, -2);
 }
 
-/* The scan both entries share: the states of the set at tracked whose
-** loaded collections differ from their snapshots, appended to the list at
-** out; a state that left the session (or, with members at members, the
-** set members) leaves tracked. Every autoflush asks this over the loaded
-** collections it cannot rule out: per state a few raw reads and one
-** pointer compare per member, no allocation when nothing changed. */
-static int scan_tracked(lua_State *L, int tracked, int session, int sid, int members, int rels_of, int out) {
+/* The states of the set at tracked whose loaded collections differ from
+** their snapshots, appended to the list at out; a state that left the
+** session leaves tracked. The flush asks this over every loaded
+** collection (the autoflush's yes/no test is orm/autoflush.lua's). */
+static int scan_tracked(lua_State *L, int tracked, int session, int sid, int rels_of, int out) {
   int nout = 0, st = lua_gettop(L) + 1;
   lua_pushnil(L);
   while (lua_next(L, tracked)) {   /* st: state, st+1: value */
@@ -277,12 +274,6 @@ static int scan_tracked(lua_State *L, int tracked, int session, int sid, int mem
     lua_pop(L, 1);
     if (!lua_istable(L, st)) continue;
     keep = in_session(L, st, session, sid);
-    if (keep && members) {
-      lua_pushvalue(L, st);
-      lua_rawget(L, members);
-      keep = lua_toboolean(L, -1);
-      lua_pop(L, 1);
-    }
     if (!keep) {
       /* clearing a field during the walk is allowed (lua_next) */
       lua_pushvalue(L, st);
@@ -311,24 +302,7 @@ static int l_changed_collections(lua_State *L) {
   lua_pushliteral(L, "_sid");
   if (lua_istable(L, 2)) lua_rawget(L, 2); else { lua_pop(L, 1); lua_pushnil(L); }   /* 4 */
   lua_newtable(L);   /* 5: the changed states */
-  scan_tracked(L, 1, 2, 4, 0, 3, 5);
-  return 1;
-}
-
-/* core.changed_collections_in(bucket, members, session, rels_of): the same
-** over one of the session's per-mapper buckets (orm/autoflush.lua): a
-** weak set that may still hold states the session let go of, so a state
-** counts only while it is in members (the session's set of states with
-** loaded collections) and in session; the others leave the bucket. */
-static int l_changed_collections_in(lua_State *L) {
-  if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "changed_collections_in", "bucket", 1);
-  if (lua_type(L, 2) != LUA_TTABLE) return raise_type(L, "changed_collections_in", "members", 2);
-  luaL_checktype(L, 4, LUA_TFUNCTION);
-  lua_settop(L, 4);
-  lua_pushliteral(L, "_sid");
-  if (lua_istable(L, 3)) lua_rawget(L, 3); else { lua_pop(L, 1); lua_pushnil(L); }   /* 5 */
-  lua_newtable(L);   /* 6: the changed states */
-  scan_tracked(L, 1, 3, 5, 2, 4, 6);
+  scan_tracked(L, 1, 2, 4, 3, 5);
   return 1;
 }
 
@@ -374,8 +348,6 @@ void qsB_open_uow(lua_State *L) {
   lua_setfield(L, -2, "changed_keys");
   lua_pushcfunction(L, l_changed_collections);
   lua_setfield(L, -2, "changed_collections");
-  lua_pushcfunction(L, l_changed_collections_in);
-  lua_setfield(L, -2, "changed_collections_in");
   lua_pushcfunction(L, l_pick);
   lua_setfield(L, -2, "pick");
   lua_pushcfunction(L, l_copy_list);
