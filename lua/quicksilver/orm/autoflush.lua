@@ -98,8 +98,9 @@ local collection_rels = M.collection_rels
 -- `set`, still the session's: sid) has a loaded collection that differs
 -- from its snapshot: the test core.changed_collections makes, in Lua (see
 -- the header). rels: the states' mapper's {key, uselist} list when they
--- share one (a bucket), else nil. One loop, no call per state; fields read
--- plainly (a tracked state has loaded and snap; set has no __index).
+-- share one (a bucket), else nil. One loop; the state's fields read plainly
+-- (a tracked state has loaded and snap; set has no __index), its values
+-- raw (an absent one must not start a load).
 local function any_changed(states, set, sid, rels)
   for st in pairs(states) do
     if set[st] and st._sid == sid then
@@ -113,7 +114,7 @@ local function any_changed(states, set, sid, rels)
         local rel = rs[r]
         local key = rel[1]
         if loaded[key] then
-          local sn, v = snap[key], dict[key]
+          local sn, v = snap[key], rawget(dict, key)
           if sn == nil then return true end
           if rel[2] then
             if v == nil then
@@ -201,7 +202,7 @@ end
 
 local function graph(registry)
   if registry == nil or not registry.configured then return nil end
-  local gen = mapper_mod.generation()
+  local gen = mapper_mod.props_generation()
   local g = graphs[registry]
   if g == nil or g.gen ~= gen then
     g = build_graph(registry) or {}

@@ -45,6 +45,11 @@ M.ColumnProperty = ColumnProperty
 
 local mapper_ids = 0
 
+--- A number that moves whenever some mapper gains or changes a property or
+--- relationship: what a cache of mapper facts checks (orm/flush_plan.lua).
+---@return integer
+function M.props_generation() return props_gen end
+
 --- A mapper for cls over table (inherits: the parent's mapper for a
 --- subclass mapped to the same table).
 function M.new(registry, cls, name, table_, inherits)
@@ -179,10 +184,6 @@ function Mapper:find_validator(key)
   end
   return nil
 end
-
---- A number that changes whenever a mapper gains a property (caches built
---- over the mappers' relationships compare it: orm/autoflush.lua).
-function M.generation() return props_gen end
 
 function Mapper:_add_relationship(rel)
   self.props[rel.key] = rel
