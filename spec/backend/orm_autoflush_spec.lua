@@ -223,4 +223,67 @@ describe("ORM autoflush before lazy loads on " .. helpers.backend, function()
     s:commit()
     assert.equal(0, #matching(rec, "^UPDATE"))
   end)
+
+  describe("with a many-to-many and a custom join", function()
+    local B2, Student, Course, Shop, Item
+
+    before_each(function()
+      B2 = orm.declarative_base()
+      local enrollment = qs.Table("af_enrollment", B2.metadata,
+        qs.Column("student_id", qs.ForeignKey("af_student.id"), {primary_key = true}),
+        qs.Column("course_id", qs.ForeignKey("af_course.id"), {primary_key = true}))
+      Student = B2:model("Student", {
+        __tablename = "af_student",
+        id = orm.mapped_column(qs.Integer, {primary_key = true, autoincrement = false}),
+        courses = orm.relationship("Course", {secondary = enrollment, back_populates = "students"}),
+      })
+      Course = B2:model("Course", {
+        __tablename = "af_course",
+        id = orm.mapped_column(qs.Integer, {primary_key = true, autoincrement = false}),
+        students = orm.relationship("Student", {secondary = enrollment, back_populates = "courses"}),
+      })
+      Shop = B2:model("Shop", {
+        __tablename = "af_shop",
+        id = orm.mapped_column(qs.Integer, {primary_key = true, autoincrement = false}),
+        big = orm.relationship("Item", {viewonly = true,
+          primaryjoin = function() return qs.and_(Item.shop_id:eq(Shop.id), Item.size:gt(1)) end}),
+      })
+      Item = B2:model("Item", {
+        __tablename = "af_item",
+        id = orm.mapped_column(qs.Integer, {primary_key = true, autoincrement = false}),
+        shop_id = orm.mapped_column(qs.ForeignKey("af_shop.id")),
+        size = orm.mapped_column(qs.Integer),
+      })
+      B2.metadata:create_all(engine)
+      local s = session()
+      s:add_all({Student({id = 1}), Student({id = 2}), Course({id = 1}), Course({id = 2}), Shop({id = 1}),
+        Item({id = 1, shop_id = 1, size = 5})})
+      s:commit()
+    end)
+
+    after_each(function()
+      for _, s in ipairs(sessions) do s:close() end
+      B2.metadata:drop_all(engine)
+    end)
+
+    it("a lazy load through a secondary table sees association rows added by table.insert", function()
+      local s = session()
+      local st1, c1 = s:get(Student, 1), s:get(Course, 1)
+      assert.same({}, ids(st1.courses))
+      table.insert(st1.courses, c1)                  -- an af_enrollment row
+      clear(rec)
+      assert.same({1}, ids(c1.students))              -- c1.students: not loaded, read through af_enrollment
+      assert.equal(1, #matching(rec, "^INSERT"))
+    end)
+
+    it("a relationship with a custom join flushes every loaded collection before its lazy load", function()
+      local s = session()
+      local a1, shop = s:get(Author, 1), s:get(Shop, 1)
+      assert.same({101}, ids(a1.books))
+      table.insert(a1.books, Book({id = 107}))        -- af_book: unrelated, but the join is not known
+      clear(rec)
+      assert.same({1}, ids(shop.big))
+      assert.equal(1, #matching(rec, "^INSERT"))
+    end)
+  end)
 end)
