@@ -119,6 +119,7 @@ build = {
     ["quicksilver.ngx.transport"] = "lua/quicksilver/ngx/transport.lua",
     ["quicksilver.orm.aliased"] = "lua/quicksilver/orm/aliased.lua",
     ["quicksilver.orm.attributes"] = "lua/quicksilver/orm/attributes.lua",
+    ["quicksilver.orm.autoflush"] = "lua/quicksilver/orm/autoflush.lua",
     ["quicksilver.orm.bulk"] = "lua/quicksilver/orm/bulk.lua",
     ["quicksilver.orm.decl"] = "lua/quicksilver/orm/decl.lua",
     ["quicksilver.orm.flush_common"] = "lua/quicksilver/orm/flush_common.lua",

@@ -238,53 +238,88 @@ static int state_changed(lua_State *L, int st, int rels) {
   return changed;
 }
 
+/* Whether the state at st belongs to the session at session (sid: the
+** session's raw `_sid` at sid, or 0). A state refers to its session by
+** number (`_sid`, raw): compared raw when both have one, which costs no
+** call; otherwise through the state's `session` (a metamethod on a real
+** state, a plain field on a test's). */
+static int in_session(lua_State *L, int st, int session, int sid) {
+  int same;
+  if (sid && lua_type(L, sid) == LUA_TNUMBER) {
+    lua_pushliteral(L, "_sid");
+    lua_rawget(L, st);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+      same = lua_rawequal(L, -1, sid);
+      lua_pop(L, 1);
+      return same;
+    }
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, st, "session");
+  same = lua_rawequal(L, -1, session);
+  lua_pop(L, 1);
+  return same;
+}
+
+/* The {key, uselist} list of the mapper of the state at st, pushed: the
+** mapper's _coll_rels, else rels_of(mapper) (rels_of at rels_of). */
+static void push_rels(lua_State *L, int st, int rels_of) {
+  lua_getfield(L, st, "mapper");
+  lua_getfield(L, -1, "_coll_rels");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, rels_of);
+    lua_pushvalue(L, -2);
+    lua_call(L, 1, 1);
+    if (!lua_istable(L, -1)) {
+      qsB_raise(L, QS_ARGUMENT, "changed_collections: rels_of must return a table");
+      return;
+    }
+  }
+  lua_remove(L, -2);
+}
+
+/* The states of the set at tracked whose loaded collections differ from
+** their snapshots, appended to the list at out; a state that left the
+** session leaves tracked. The flush asks this over every loaded
+** collection (the autoflush's yes/no test is orm/autoflush.lua's). */
+static int scan_tracked(lua_State *L, int tracked, int session, int sid, int rels_of, int out) {
+  int nout = 0, st = lua_gettop(L) + 1;
+  lua_pushnil(L);
+  while (lua_next(L, tracked)) {   /* st: state, st+1: value */
+    int keep;
+    lua_pop(L, 1);
+    if (!lua_istable(L, st)) continue;
+    keep = in_session(L, st, session, sid);
+    if (!keep) {
+      /* clearing a field during the walk is allowed (lua_next) */
+      lua_pushvalue(L, st);
+      lua_pushnil(L);
+      lua_rawset(L, tracked);
+      continue;
+    }
+    push_rels(L, st, rels_of);   /* st+1 */
+    if (state_changed(L, st, st + 1)) {
+      lua_pushvalue(L, st);
+      lua_rawseti(L, out, ++nout);
+    }
+    lua_settop(L, st);
+  }
+  return nout;
+}
+
 /* core.changed_collections(tracked, session, rels_of): the states of the
 ** set tracked (state -> true) whose loaded collections differ from their
 ** snapshots; states no longer in session leave the set. rels_of(mapper)
-** gives a mapper's {key, uselist} list when it has no _coll_rels yet.
-** Every autoflush asks this over every loaded collection: in C it costs
-** a few table reads per state, so a session with thousands of loaded
-** collections still autoflushes in microseconds. */
+** gives a mapper's {key, uselist} list when it has no _coll_rels yet. */
 static int l_changed_collections(lua_State *L) {
-  int nout = 0, ngone = 0;
   if (lua_type(L, 1) != LUA_TTABLE) return raise_type(L, "changed_collections", "tracked", 1);
   luaL_checktype(L, 3, LUA_TFUNCTION);
   lua_settop(L, 3);
-  lua_newtable(L);   /* 4: the changed states */
-  lua_newtable(L);   /* 5: the states that left the session */
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {   /* 6: state, 7: value */
-    lua_pop(L, 1);
-    if (!lua_istable(L, 6)) continue;
-    lua_getfield(L, 6, "session");   /* 7 */
-    if (!lua_rawequal(L, 7, 2)) {
-      lua_pop(L, 1);
-      lua_pushvalue(L, 6);
-      lua_rawseti(L, 5, ++ngone);
-      continue;
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, 6, "mapper");    /* 7 */
-    lua_getfield(L, 7, "_coll_rels");   /* 8 */
-    if (!lua_istable(L, 8)) {
-      lua_pop(L, 1);
-      lua_pushvalue(L, 3);
-      lua_pushvalue(L, 7);
-      lua_call(L, 1, 1);   /* 8: rels_of(mapper) */
-      if (!lua_istable(L, 8)) return qsB_raise(L, QS_ARGUMENT, "changed_collections: rels_of must return a table");
-    }
-    if (state_changed(L, 6, 8)) {
-      lua_pushvalue(L, 6);
-      lua_rawseti(L, 4, ++nout);
-    }
-    lua_settop(L, 6);
-  }
-  for (; ngone > 0; ngone--) {
-    lua_rawgeti(L, 5, ngone);
-    lua_pushnil(L);
-    lua_rawset(L, 1);
-  }
-  lua_settop(L, 4);
+  lua_pushliteral(L, "_sid");
+  if (lua_istable(L, 2)) lua_rawget(L, 2); else { lua_pop(L, 1); lua_pushnil(L); }   /* 4 */
+  lua_newtable(L);   /* 5: the changed states */
+  scan_tracked(L, 1, 2, 4, 3, 5);
   return 1;
 }
 

@@ -24,6 +24,7 @@
   X(uow_toposort)                      \
   X(uow_changed_keys)                  \
   X(uow_changed_collections)           \
+  X(uow_changed_collections_sid)       \
   X(uow_pick_copy_list)                \
   X(load_new_objects)                  \
   X(load_identity_map)                 \

@@ -129,6 +129,35 @@ TEST_IMPL(uow_changed_collections) {
   return 0;
 }
 
+/* Real states name their session by number (`_sid`, raw; `session` is a
+** metamethod): compared raw when the session has a `_sid` too, the
+** metamethod never called; a state of another session leaves the set. */
+static const char sid_states[] =
+  "S = {_sid = 7}\n"
+  "M1 = {_coll_rels = {{'kids', true}}}\n"
+  "calls = 0\n"
+  "local mt = {__index = function(st, k) if k == 'session' then calls = calls + 1 end return nil end}\n"
+  "function state(sid, dict, snap)\n"
+  "  return setmetatable({mapper = M1, _sid = sid, dict = dict, loaded = {kids = true}, snap = snap}, mt)\n"
+  "end\n"
+  "k1, k2 = {}, {}\n"
+  "same = state(7, {kids = {k1}}, {kids = {k1}})\n"
+  "changed = state(7, {kids = {k2}}, {kids = {k1}})\n"
+  "other = state(8, {kids = {k2}}, {kids = {k1}})\n"
+  "tracked = {[same] = true, [changed] = true, [other] = true}\n";
+
+TEST_IMPL(uow_changed_collections_sid) {
+  lua_State *L = bt_state_with(sid_states);
+  ASSERT(L != NULL);
+  EXPECT_EVAL(L,
+              "local out = core.changed_collections(tracked, S, print) "
+              "return #out .. ' ' .. tostring(out[1] == changed) .. ' ' .. tostring(tracked[other]) .. ' ' .. "
+              "tostring(tracked[same]) .. ' calls ' .. calls",
+              "1 true nil true calls 0");
+  lua_close(L);
+  return 0;
+}
+
 TEST_IMPL(uow_pick_copy_list) {
   lua_State *L = bt_state_with(show);
   ASSERT(L != NULL);

@@ -796,12 +796,12 @@ function Rel:lazy_load(st)
       conds[#conds + 1] = on2
       local stmt = selectable.select(self.target.class):where(unpack(conds))
       if self.order_by then stmt = stmt:order_by(unpack(self.order_by)) end
-      value = session:_load_objects(stmt)
+      value = session:_load_objects(stmt, nil, self)
     end
     if not self.uselist then value = value[1] end
   elseif self.uselist and not self.primaryjoin then
     local vals = self:_local_values(st)
-    value = vals and session:_load_objects(self:_lazy_statement(), lazy_params(vals)) or {}
+    value = vals and session:_load_objects(self:_lazy_statement(), lazy_params(vals), self) or {}
   elseif self.uselist then
     local crit = self:criterion(st)
     if crit == nil then
@@ -809,16 +809,16 @@ function Rel:lazy_load(st)
     else
       local stmt = selectable.select(self.target.class):where(crit)
       if self.order_by then stmt = stmt:order_by(unpack(self.order_by)) end
-      value = session:_load_objects(stmt)
+      value = session:_load_objects(stmt, nil, self)
     end
   else
     local vals = self:_local_values(st)
     if vals then
       if self.by_pk then value = session:_identity_lookup(self.target, vals) end
       if value == nil and self.primaryjoin then
-        value = session:_load_objects(selectable.select(self.target.class):where(self:criterion(st)))[1]
+        value = session:_load_objects(selectable.select(self.target.class):where(self:criterion(st)), nil, self)[1]
       elseif value == nil then
-        value = session:_load_objects(self:_lazy_statement(), lazy_params(vals))[1]
+        value = session:_load_objects(self:_lazy_statement(), lazy_params(vals), self)[1]
       end
     end
   end

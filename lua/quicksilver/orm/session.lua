@@ -17,6 +17,7 @@ local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
 local session_events = require("quicksilver.orm.session_events")
 local unitofwork = require("quicksilver.orm.unitofwork")
+local autoflush = require("quicksilver.orm.autoflush")
 local bulk = require("quicksilver.orm.bulk")
 local strategies = require("quicksilver.orm.strategies")
 local orm_stream = require("quicksilver.orm.stream")
@@ -101,7 +102,7 @@ function M.new(bind, opts)
     _imaps = {},   -- base mapper -> weak map of primary-key value -> object (orm/identity.lua)
     _new = {}, _new_set = {},
     _deleted = {}, _deleted_set = {},
-    _modified = {}, _collections = {},
+    _modified = {}, _collections = autoflush.new_tracked(),
     _stack = {},
     _event_parent = opts._maker or Session,
   }, Session)
@@ -286,7 +287,7 @@ function Session:expunge_all()
   for st in pairs(self._deleted_set) do st.session = nil end
   self._imaps = {}
   self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
-  self._modified, self._collections = {}, {}
+  self._modified, self._collections = {}, autoflush.new_tracked()
 end
 
 -- expiry -------------------------------------------------------------------------------
@@ -707,8 +708,13 @@ function Session:flush()
   unitofwork.flush(self)
 end
 
-function Session:_autoflush()
-  if self.autoflush and not self._no_autoflush and not self._flushing then self:flush() end
+-- The autoflush before a query; rel: the relationship a lazy load reads
+-- (its loaded collections of unrelated tables are left for a later flush:
+-- orm/autoflush.lua), nil for any other statement.
+function Session:_autoflush(rel)
+  if self.autoflush and not self._no_autoflush and not self._flushing then
+    if rel == nil then self:flush() else unitofwork.flush(self, rel) end
+  end
 end
 
 --- Runs fn(session) with autoflush off, returning its results.
@@ -743,6 +749,34 @@ function Session:execute(stmt, params, opts)
   end
   util.check_options("Session:execute", opts, EXECUTE_OPTIONS, 2)
   self:_autoflush()
+  return self:_run(stmt, params, opts)
+end
+
+-- A select of ORM entities run: a streamed Result (yield_per,
+-- stream_results), or the rows (objects when one entity, then row_of
+-- makes a Row of one), their keys, row_of, and whether joined eager loads
+-- repeat rows (unique() required); loader options applied.
+local function select_objects(self, conn, stmt, params, eopts)
+  stmt = strategies.apply_column_options(stmt)
+  local ents = stmt._entities
+  stmt = orm_statement(stmt)
+  local nout = #stmt.columns
+  local joins
+  stmt, joins = strategies.add_joined(stmt)
+  local res = conn:execute(stmt, params, eopts)
+  -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
+  if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
+  local raw = res:all()
+  local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
+  -- with one entity the rows are its objects already: the joined loads
+  -- take their parents from there
+  local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
+  strategies.apply(self, stmt, rows, keys, row_of ~= nil)
+  return nil, rows, keys, row_of, repeats
+end
+
+-- Session:execute after its checks and autoflush.
+function Session:_run(stmt, params, opts)
   local conn = self:_connection()
   local eopts = opts and opts.execution_options
   if stmt._dml then
@@ -759,26 +793,11 @@ function Session:execute(stmt, params, opts)
     local rows, keys, row_of = loading.rows(self, res:all(), ents, res:keys(), #stmt._returning)
     return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true, row_of = row_of})
   end
-  local ents = stmt._entities
-  if not ents then return conn:execute(stmt, params, eopts) end
-  stmt = strategies.apply_column_options(stmt)
-  ents = stmt._entities
-  stmt = orm_statement(stmt)
-  local nout = #stmt.columns
-  local joins
-  stmt, joins = strategies.add_joined(stmt)
-  local res = conn:execute(stmt, params, eopts)
-  -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
-  if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
-  local raw = res:all()
-  local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
-  -- with one entity the rows are its objects already: the joined loads
-  -- take their parents from there
-  local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
-  local out = result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
+  if not stmt._entities then return conn:execute(stmt, params, eopts) end
+  local res, rows, keys, row_of, repeats = select_objects(self, conn, stmt, params, eopts)
+  if res then return res end
+  return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
     require_unique = repeats or nil, row_of = row_of})
-  strategies.apply(self, stmt, rows, keys, row_of ~= nil)
-  return out
 end
 
 --- execute(...):scalars()
@@ -791,9 +810,17 @@ function Session:scalar(stmt, params, opts)
   return self:execute(stmt, params, opts):scalar()
 end
 
--- Objects of a select of one entity (lazy loads).
-function Session:_load_objects(stmt, params)
-  return self:execute(stmt, params):scalars():all()
+-- Objects of a select of one entity (lazy loads: rel, the relationship
+-- loaded, bounds the autoflush).
+function Session:_load_objects(stmt, params, rel)
+  self:_autoflush(rel)
+  if not stmt._entities then return self:_run(stmt, params):scalars():all() end
+  local res, rows, keys, row_of, repeats = select_objects(self, self:_connection(), stmt, params, nil)
+  -- the objects themselves (one entity, rows not repeated): no Result
+  if res == nil and row_of and not repeats then return rows end
+  res = res or result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
+    require_unique = repeats or nil, row_of = row_of})
+  return res:scalars():all()
 end
 
 -- Core execution in the session's transaction, without ORM rows (refresh).

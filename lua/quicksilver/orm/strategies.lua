@@ -211,7 +211,8 @@ local function selectin_one_to_many(session, rel, todo)
   in_chunks(values, function(chunk)
     local stmt = selectable.select(rel.target.class):where(p.remote_col:in_(chunk))
     if rel.order_by then stmt = stmt:order_by(unpack(rel.order_by)) end
-    for _, child in ipairs(session:_load_objects(stmt)) do
+    -- (rel bounds the autoflush, as a lazy load of it: orm/autoflush.lua)
+    for _, child in ipairs(session:_load_objects(stmt, nil, rel)) do
       loaded[#loaded + 1] = child
       attach(rel, by_value[rawget(rawget(child, STATE).dict, p.remote_key)], child)
     end
@@ -237,7 +238,7 @@ local function selectin_many_to_one(session, rel, todo)
   local found = {}
   in_chunks(values, function(chunk)
     local stmt = selectable.select(target.class):where(p.remote_col:in_(chunk))
-    for _, o in ipairs(session:_load_objects(stmt)) do
+    for _, o in ipairs(session:_load_objects(stmt, nil, rel)) do
       found[rawget(rawget(o, STATE).dict, p.remote_key)] = o
     end
   end)

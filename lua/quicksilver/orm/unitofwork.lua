@@ -25,12 +25,13 @@ local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local event = require("quicksilver.event")
 local fire = require("quicksilver.orm.session_events").fire
+local autoflush = require("quicksilver.orm.autoflush")
 
 local pairs, ipairs, next, tostring, error =
   pairs, ipairs, next, tostring, error
-local ONETOMANY = "ONETOMANY"
 local changed_keys = require("quicksilver.orm.attributes").changed_keys
 local changed_collections = core.changed_collections
+local collections_changed = autoflush.collections_changed
 
 local M = {}
 local flush_common = require("quicksilver.orm.flush_common")
@@ -60,20 +61,8 @@ local snapshot = flush_finish.snapshot
 local finish = flush_finish.finish
 
 -- A mapper's tracked collections for core.changed_collections: {key,
--- uselist} of each relationship the flush diffs (not viewonly; lists, and
--- one-to-one places). Kept on the mapper once every relationship knows its
--- direction (a new relationship clears it: Mapper:_add_relationship).
-local function collection_rels(mapper)
-  local list, complete = {}, true
-  for _, rel in ipairs(mapper.relationships) do
-    if rel.direction == nil then complete = false end
-    if not rel.viewonly and (rel.uselist or rel.direction == ONETOMANY) then
-      list[#list + 1] = {rel.key, rel.uselist and true or false}
-    end
-  end
-  if complete then mapper._coll_rels = list end
-  return list
-end
+-- uselist} of each relationship the flush diffs (orm/autoflush.lua).
+local collection_rels = autoflush.collection_rels
 
 -- The session's states whose loaded collections changed since the last
 -- flush (those of states it let go of are forgotten here). In C: every
@@ -151,8 +140,11 @@ local function run(session, colls)
   fire(session, "after_flush_postexec", uow)
 end
 
---- Session:flush(): writes everything pending, in one transaction.
-function M.flush(session)
+--- Session:flush(): writes everything pending, in one transaction. rel:
+--- the relationship a lazy load is about to read, for its autoflush: when
+--- the session's only changes can be in loaded collections, those that
+--- cannot write what rel reads are not looked at (orm/autoflush.lua).
+function M.flush(session, rel)
   if session._flushing then
     exc.raise(exc.InvalidRequestError, "Session is already flushing", nil, 3)
   end
@@ -162,11 +154,12 @@ function M.flush(session)
       "Session:rollback(). Original exception was: " .. tostring(session._pending_rollback),
       {orig_error = session._pending_rollback}, 3)
   end
+  local clean = #session._new == 0 and #session._deleted == 0 and next(session._modified) == nil
+  -- nothing but collections to look at: a comparison that stops at the
+  -- first change, over the collections rel could see (all without rel)
+  if clean and not collections_changed(session, rel) then return end
   local colls = changed_collection_states(session)
-  if #session._new == 0 and #session._deleted == 0 and next(session._modified) == nil and
-      #colls == 0 then
-    return
-  end
+  if clean and #colls == 0 then return end
   session._flushing = true
   local ok, err = pcall(run, session, colls)
   session._flushing = false
