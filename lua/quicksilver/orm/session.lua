@@ -13,6 +13,7 @@ local selectable = require("quicksilver.sql.selectable")
 local elements = require("quicksilver.sql.elements")
 local attributes = require("quicksilver.orm.attributes")
 local identity = require("quicksilver.orm.identity")
+local expiry = require("quicksilver.orm.expiry")
 local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
 local session_events = require("quicksilver.orm.session_events")
@@ -29,6 +30,7 @@ local M = {}
 local type, rawget, setmetatable, pairs, ipairs, next, format, tostring, error, pcall =
   type, rawget, setmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
 local STATE = attributes.STATE
+local expire_state = expiry.expire_state
 local unpack, pack = table.unpack or unpack, util.pack
 
 ---@class quicksilver.orm.Session
@@ -291,88 +293,6 @@ function Session:expunge_all()
 end
 
 -- expiry -------------------------------------------------------------------------------
-
--- The attributes a full expiry clears and marks: columns but the primary
--- key's, and column expressions (kept on the mapper, rebuilt if its
--- properties change).
-local function expirable_keys(m)
-  local list = m._expire_keys
-  local n = #m.column_props + #m.expr_props
-  if list and m._expire_keys_n == n then return list end
-  list = {}
-  local pk = {}
-  for _, k in ipairs(m.pk_keys) do pk[k] = true end
-  for _, p in ipairs(m.column_props) do
-    if not pk[p.key] then list[#list + 1] = p.key end
-  end
-  for _, p in ipairs(m.expr_props) do list[#list + 1] = p.key end
-  m._expire_keys, m._expire_keys_n = list, n
-  return list
-end
-
--- Every attribute of st expired (commit, expire_all): one pass over a list
--- made once per mapper; relationship bookkeeping dropped whole.
-local function expire_all_of(self, st)
-  local m = st.mapper
-  local dict = st.dict
-  local keys = expirable_keys(m)
-  for i = 1, #keys do dict[keys[i]] = nil end
-  -- their old values go too (st.committed keeps only changed attributes'
-  -- old values, attributes.lua); a changed primary key's stay
-  local committed = rawget(st, "committed")
-  if committed then
-    for i = 1, #keys do committed[keys[i]] = nil end
-    if next(committed) == nil then attributes.reset_committed(st) end
-  end
-  local rels = m.relationships
-  for i = 1, #rels do dict[rels[i].key] = nil end
-  -- every expirable attribute: the mapper's shared set (no table per
-  -- object; attributes.own_expired copies it before a change)
-  st.expired = attributes.all_expired(m, keys)
-  -- made again at first use (attributes.InstanceState)
-  rawset(st, "loaded", nil)
-  rawset(st, "snap", nil)
-  st.m2o_set = nil
-  st.pending_mutations = nil
-  st.modified = false
-  self._modified[st] = nil
-  self._collections[st] = nil
-end
-
--- Expires the attributes named in the set keys (all when nil).
-local function expire_state(self, st, keys)
-  if keys == nil then return expire_all_of(self, st) end
-  local m = st.mapper
-  local dict, committed = st.dict, rawget(st, "committed") or {}
-  local pk = {}
-  for _, k in ipairs(m.pk_keys) do pk[k] = true end
-  local ex = attributes.own_expired(st)
-  for _, p in ipairs(m.column_props) do
-    local k = p.key
-    if keys[k] and not pk[k] then
-      dict[k] = nil
-      committed[k] = nil
-      ex[k] = true
-    end
-  end
-  for _, p in ipairs(m.expr_props) do
-    if keys[p.key] then
-      dict[p.key] = nil
-      ex[p.key] = true
-    end
-  end
-  st.expired = next(ex) and ex or nil
-  for _, rel in ipairs(m.relationships) do
-    local k = rel.key
-    if keys[k] then
-      dict[k] = nil
-      st.loaded[k] = nil
-      st.snap[k] = nil
-      if st.m2o_set then st.m2o_set[k] = nil end
-      if st.pending_mutations then st.pending_mutations[k] = nil end
-    end
-  end
-end
 
 --- Expires the object's attributes (all, or the names listed): the next
 --- access loads them. Unflushed changes to them are discarded.
