@@ -305,7 +305,7 @@ function Plan:for_mapper(m)
       if i then fields[#fields + 1] = {pos = i, key = p.key}
       else unloaded[#unloaded + 1] = p.key end
     end
-    -- the same as two lists, for core.row_dicts
+    -- the same as two lists, for core.row_dict and core.load_objects
     local keys, positions = {}, {}
     for j, f in ipairs(fields) do keys[j], positions[j] = f.key, f.pos end
     e = {fields = fields, keys = keys, positions = positions, unloaded = unloaded[1] and unloaded or nil}
