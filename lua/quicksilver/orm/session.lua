@@ -24,6 +24,7 @@ local strategies = require("quicksilver.orm.strategies")
 local orm_stream = require("quicksilver.orm.stream")
 local query = require("quicksilver.orm.query")
 local merge = require("quicksilver.orm.merge")
+local session_id = attributes.session_id
 
 local M = {}
 
@@ -155,30 +156,37 @@ end
 
 -- Takes st into this session: pending when it has no identity, else
 -- persistent again (a detached object).
+-- The state's fields are read raw here: an absent one read by name calls
+-- InstanceState's __index (a function), and adding a graph of new objects
+-- reads several per object.
 function Session:_attach(st)
   -- checked first: a deleted object stays in its session until commit
-  if st.deleted_flushed then
+  if rawget(st, "deleted_flushed") then
     exc.raise(exc.InvalidRequestError, format("Instance %s has been deleted. Use the make_transient() " ..
       "function to send this object back to the transient state", tostring(st.obj)), nil, 4)
   end
-  local owner = st.session
-  if owner == self then return end
-  if owner ~= nil then
-    exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
-      tostring(st.obj)), nil, 4)
+  if rawget(st, "_sid") ~= nil then
+    local owner = st.session
+    if owner == self then return end
+    if owner ~= nil then
+      exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
+        tostring(st.obj)), nil, 4)
+    end
   end
-  if st.key then
-    local other = identity.get(self, st.mapper, st.key)
+  local key = rawget(st, "key")
+  if key ~= nil then
+    local other = identity.get(self, st.mapper, key)
     if other ~= nil and not rawequal(other, st.obj) then
       exc.raise(exc.InvalidRequestError, format("Can't attach instance %s; another instance with key %s " ..
         "is already present in this session", tostring(st.obj), tostring(st.obj)), nil, 4)
     end
     st.session = self
     identity.put(self, st)
-    if st.modified then self._modified[st] = true end
+    if rawget(st, "modified") then self._modified[st] = true end
   else
-    st.session = self
-    self._new[#self._new + 1] = st
+    rawset(st, "_sid", session_id(self))   -- st.session = self
+    local new = self._new
+    new[#new + 1] = st
     self._new_set[st] = true
   end
   -- (read raw: a state that never tracked a collection has no snap table)
@@ -231,7 +239,36 @@ M.cascade_iter = cascade_iter
 function Session:add(obj)
   local st = attributes.instance_state(obj, "Session:add")
   st.mapper.registry:configure()
-  for s in cascade_iter(st, "save-update") do self:_attach(s) end
+  -- cascade_iter's walk for save-update, without its closures: every
+  -- object reached is attached, save those this session holds already
+  local sid = session_id(self)
+  local seen, queue, i = {[st] = true}, {st}, 1
+  local cur = st
+  while cur do
+    i = i + 1
+    if rawget(cur, "_sid") ~= sid or rawget(cur, "deleted_flushed") then self:_attach(cur) end
+    local loaded = rawget(cur, "loaded")
+    if loaded then
+      local dict = cur.dict
+      for _, rel in ipairs(cur.mapper.relationships) do
+        if rel.cascade["save-update"] and loaded[rel.key] then
+          local v = rawget(dict, rel.key)
+          if v ~= nil then
+            if rel.uselist then
+              for j = 1, #v do
+                local ost = rawget(v[j], STATE)
+                if ost and not seen[ost] then seen[ost] = true; queue[#queue + 1] = ost end
+              end
+            else
+              local ost = rawget(v, STATE)
+              if ost and not seen[ost] then seen[ost] = true; queue[#queue + 1] = ost end
+            end
+          end
+        end
+      end
+    end
+    cur = queue[i]
+  end
 end
 
 function Session:add_all(list)
