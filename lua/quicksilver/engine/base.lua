@@ -979,6 +979,12 @@ function Connection:execute(stmt, params, opts)
   return result
 end
 
+-- The ORM flush's INSERT bound from its objects' value tables
+-- (engine-private: engine/insert_rows.lua).
+local insert_rows = require("quicksilver.engine.insert_rows")
+Connection._execute_rows = insert_rows.execute_rows
+Connection._rows_direct_ok = insert_rows.direct_ok
+
 --- The catalog querier of this connection: what the dialect's catalog
 --- questions (has_table, get_columns, ...) run their SQL through
 --- (dialects/support.lua). Made once per Connection.

@@ -262,9 +262,13 @@ function M.execute(conn, stmt, runs, eopts, fill)
               end
             else
               -- new keys rise in VALUES order: sorted, the rows are in it
-              for i, row in ipairs(got) do placed[i] = row end
-              local p = pos[1]
-              sort(placed, function(a, b) return a[p] < b[p] end)
+              -- (one check when they come back rising already)
+              local p, rising = pos[1], true
+              for i, row in ipairs(got) do
+                placed[i] = row
+                if i > 1 and not (got[i - 1][p] < row[p]) then rising = false end
+              end
+              if not rising then sort(placed, function(a, b) return a[p] < b[p] end) end
             end
             local rkeys = r:keys()
             local keymap
@@ -294,5 +298,11 @@ function M.execute(conn, stmt, runs, eopts, fill)
   if statements > 1 then conn:_atomic(send) else send() end
   return Result.new({keys = keys or {}, rows = out, returns_rows = true, rowcount = total})
 end
+
+-- engine/insert_rows.lua's too (the ORM flush's INSERT from value tables)
+M.sentinel_returning = with_sentinels
+M.cast_compiled = cast_compiled
+M.ordered_insert = ordered_insert
+M.RETURNING_PAGE_SIZE = RETURNING_PAGE_SIZE
 
 return M

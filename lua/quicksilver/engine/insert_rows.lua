@@ -1,0 +1,154 @@
+--- engine/insert_rows.lua: Connection:_execute_rows, the ORM flush's
+--- INSERT bound straight from the objects' value tables (engine-private).
+--- The rows are tables read raw by the compiled statement's bind keys (the
+--- column keys the caller names), so the flush makes no parameter table
+--- per object and the engine does not look for each set's keys: the
+--- binder (c/binding/lparams.c) reads rawget(row, key) per placeholder,
+--- with the statement's value checks and converters as for any execute
+--- (they read the values, never write the rows).
+---
+--- Sent like Connection:execute would: an executemany (multi-row VALUES
+--- where the dialect batches: engine/insertmany.lua), a multi-row INSERT
+--- ... RETURNING of new auto-increment keys (engine/returning_many.lua's
+--- forms: the ordered INSERT ... SELECT where the dialect promises no
+--- order), else a statement per row. Where a connection's events or echo
+--- would see the parameters (they expect plain sets), the caller takes the
+--- ordinary path instead: M.direct_ok.
+local compiler = require("quicksilver.sql.compiler")
+local event = require("quicksilver.event")
+local insertmany = require("quicksilver.engine.insertmany")
+local returning_many = require("quicksilver.engine.returning_many")
+local statement = require("quicksilver.sql.statement")
+local util = require("quicksilver.util")
+
+local M = {}
+
+local type, pairs, rawget, error, pcall, min = type, pairs, rawget, error, pcall, math.min
+local has = event.has
+
+local WATCHERS = {"before_execute", "after_execute", "before_cursor_execute", "after_cursor_execute",
+  "handle_error"}
+
+--- Whether conn can run _execute_rows as Connection:execute would: no
+--- listener or echo that would see the value tables as parameters.
+---@return boolean
+function M.direct_ok(conn)
+  if conn.engine and conn.engine.echo then return false end
+  for i = 1, #WATCHERS do
+    if has(conn, WATCHERS[i]) then return false end
+  end
+  return true
+end
+
+-- A failed statement's error shows plain parameter sets (what was sent),
+-- not the value tables.
+local function plain(rows, first, last, keys)
+  local out = {n = last - first + 1}
+  for i = first, last do
+    local p = {}
+    for k in pairs(keys) do p[k] = rawget(rows[i], k) end
+    out[#out + 1] = p
+  end
+  if out.n == 1 then return out[1] end
+  return out
+end
+
+local function one_row(conn, compiled, row, eopts)
+  return conn:_cursor_execute(compiled.sql, row, compiled, false, eopts)
+end
+
+local function send(conn, stmt, rows, first, last, keys, eopts)
+  local dialect = conn.dialect
+  local caps = dialect.caps
+  local compiled = compiler.compile_dml(stmt, dialect.name, keys)
+  if #compiled.fn_defaults > 0 then
+    error("_execute_rows: the statement has Lua-side defaults the rows do not give", 0)
+  end
+  local n = last - first + 1
+  if statement.returning(stmt) then
+    local out = {}
+    local tbl = stmt.table
+    local auto = statement.autoincrement_column(tbl)
+    local pk = tbl:primary_key_columns()
+    if n > 1 and auto and #pk == 1 and not keys[auto.key] then
+      -- new auto-increment keys: multi-row statements, the rows sorted by
+      -- the new key (which the caller does: core.insert_keys)
+      local xstmt = returning_many.sentinel_returning(stmt, pk)
+      local tc, ncol
+      if not caps.multirow_insert_ordered then
+        local ok, c, nc = pcall(returning_many.cast_compiled, xstmt, dialect.name, keys)
+        if ok then tc, ncol = c, nc end
+      end
+      local xc = tc or compiler.compile_dml(xstmt, dialect.name, keys)
+      local per = insertmany.rows_per_statement(caps, #xc.keys,
+        caps.insertmanyvalues_page_size or returning_many.RETURNING_PAGE_SIZE)
+      for a = first, last, per do
+        local b = min(a + per - 1, last)
+        local r
+        if tc then
+          r = returning_many.ordered_insert(conn, tc, ncol, rows, a, b, eopts, false)
+        elseif b > a then
+          r = insertmany.expanded(conn, xc, rows, a, b, eopts, false)
+        end
+        if r == nil then
+          for i = a, b do
+            local got = one_row(conn, compiled, rows[i], eopts):all()
+            for j = 1, #got do out[#out + 1] = got[j] end
+          end
+        else
+          local got = r:all()
+          for j = 1, #got do out[#out + 1] = got[j] end
+        end
+      end
+      return out, true
+    end
+    for i = first, last do
+      local got = one_row(conn, compiled, rows[i], eopts):all()
+      for j = 1, #got do out[#out + 1] = got[j] end
+    end
+    return out, false
+  end
+  if n == 1 then
+    local r = one_row(conn, compiled, rows[first], eopts)
+    return r.rowcount, r.lastrowid
+  end
+  local total = 0
+  if insertmany.applies(caps, stmt) then
+    local per = insertmany.rows_per_statement(caps, #compiled.keys)
+    for a = first, last, per do
+      local b = min(a + per - 1, last)
+      local r = insertmany.expanded(conn, compiled, rows, a, b, eopts, false)
+      if r == nil then
+        for i = a, b do total = total + one_row(conn, compiled, rows[i], eopts).rowcount end
+      else
+        total = total + r.rowcount
+      end
+    end
+    return total
+  end
+  local list = rows
+  if first ~= 1 or last ~= #rows then
+    list = {}
+    for i = first, last do list[#list + 1] = rows[i] end
+  end
+  list.n = n
+  return conn:_cursor_execute(compiled.sql, list, compiled, true, eopts).rowcount
+end
+
+--- Connection:_execute_rows(stmt, rows, first, last, keys, opts): the
+--- one-row INSERT stmt for rows[first..last], each row bound by the column
+--- keys in keys ({key = true}). With RETURNING: the list of returned Rows
+--- and whether they come in new-key order (sort them by their first
+--- value); else the rowcount (and for one row its lastrowid).
+function M.execute_rows(conn, stmt, rows, first, last, keys, opts)
+  local eopts = conn._exec_opts
+  if opts then eopts = util.merge(eopts, opts) end
+  local ok, a, b = pcall(send, conn, stmt, rows, first, last, keys, eopts)
+  if not ok then
+    if type(a) == "table" and a.params ~= nil then a.params = plain(rows, first, last, keys) end
+    error(a, 0)
+  end
+  return a, b
+end
+
+return M
