@@ -11,9 +11,12 @@
 --- where the dialect batches: engine/insertmany.lua), a multi-row INSERT
 --- ... RETURNING of new auto-increment keys (engine/returning_many.lua's
 --- forms: the ordered INSERT ... SELECT where the dialect promises no
---- order), else a statement per row. Where a connection's events or echo
---- would see the parameters (they expect plain sets), the caller takes the
---- ordinary path instead: M.direct_ok.
+--- order), else a statement per row. Where the connection's cursor events,
+--- handle_error or echo see the parameters, they get plain sets as
+--- Connection:execute would give them (copies of the rows' values, made
+--- only then); before_execute/after_execute listeners see statements and
+--- parameters as the caller made them: the caller takes the ordinary path
+--- then (M.direct_ok).
 local compiler = require("quicksilver.sql.compiler")
 local event = require("quicksilver.event")
 local insertmany = require("quicksilver.engine.insertmany")
@@ -26,18 +29,19 @@ local M = {}
 local type, pairs, rawget, error, pcall, min = type, pairs, rawget, error, pcall, math.min
 local has = event.has
 
-local WATCHERS = {"before_execute", "after_execute", "before_cursor_execute", "after_cursor_execute",
-  "handle_error"}
-
 --- Whether conn can run _execute_rows as Connection:execute would: no
---- listener or echo that would see the value tables as parameters.
+--- before_execute/after_execute listener (they see the statement and the
+--- parameter sets the caller hands to execute).
 ---@return boolean
 function M.direct_ok(conn)
-  if conn.engine and conn.engine.echo then return false end
-  for i = 1, #WATCHERS do
-    if has(conn, WATCHERS[i]) then return false end
-  end
-  return true
+  return not (has(conn, "before_execute") or has(conn, "after_execute"))
+end
+
+-- Whether something sees the parameters the cursor gets: then they are
+-- plain sets.
+local function watched(conn)
+  return (conn.engine and conn.engine.echo) or has(conn, "before_cursor_execute") or
+    has(conn, "after_cursor_execute") or has(conn, "handle_error")
 end
 
 -- A failed statement's error shows plain parameter sets (what was sent),
@@ -45,8 +49,8 @@ end
 local function plain(rows, first, last, keys)
   local out = {n = last - first + 1}
   for i = first, last do
-    local p = {}
-    for k in pairs(keys) do p[k] = rawget(rows[i], k) end
+    local p, row = {}, rows[i]
+    for k in pairs(keys) do p[k] = rawget(row, k) end
     out[#out + 1] = p
   end
   if out.n == 1 then return out[1] end
@@ -143,6 +147,11 @@ end
 function M.execute_rows(conn, stmt, rows, first, last, keys, opts)
   local eopts = conn._exec_opts
   if opts then eopts = util.merge(eopts, opts) end
+  if watched(conn) then
+    local list = plain(rows, first, last, keys)
+    if first == last then list = {list} end
+    rows, first, last = list, 1, last - first + 1
+  end
   local ok, a, b = pcall(send, conn, stmt, rows, first, last, keys, eopts)
   if not ok then
     if type(a) == "table" and a.params ~= nil then a.params = plain(rows, first, last, keys) end
