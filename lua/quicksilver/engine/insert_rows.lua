@@ -57,11 +57,26 @@ local function plain(rows, first, last, keys)
   return out
 end
 
+-- rows[a..b] through the one-row INSERT one as one multi-row statement,
+-- each row bound where it is by one's keys (the binder's rows mode:
+-- nrows), or nil when one cannot be expanded.
+local function expanded_rows(conn, one, rows, a, b, eopts)
+  local nrows = b - a + 1
+  local sql = compiler.expand_values(one, nrows)
+  if not sql then return nil end
+  local list = {}
+  for i = a, b do list[#list + 1] = rows[i] end
+  local x = {sql = sql, keys = one.keys, values = one.values, checks = one.checks, procs = one.procs,
+    result_procs = one.result_procs, nrows = nrows, param_names = one.keys}
+  return conn:_cursor_execute(sql, list, x, false, eopts)
+end
+
 local function one_row(conn, compiled, row, eopts)
   return conn:_cursor_execute(compiled.sql, row, compiled, false, eopts)
 end
 
-local function send(conn, stmt, rows, first, last, keys, eopts)
+local function send(conn, stmt, rows, first, last, keys, eopts, direct)
+  local expanded = direct and expanded_rows or insertmany.expanded
   local dialect = conn.dialect
   local caps = dialect.caps
   local compiled = compiler.compile_dml(stmt, dialect.name, keys)
@@ -90,9 +105,9 @@ local function send(conn, stmt, rows, first, last, keys, eopts)
         local b = min(a + per - 1, last)
         local r
         if tc then
-          r = returning_many.ordered_insert(conn, tc, ncol, rows, a, b, eopts, false)
+          r = returning_many.ordered_insert(conn, tc, ncol, rows, a, b, eopts, false, direct)
         elseif b > a then
-          r = insertmany.expanded(conn, xc, rows, a, b, eopts, false)
+          r = expanded(conn, xc, rows, a, b, eopts, false)
         end
         if r == nil then
           for i = a, b do
@@ -121,7 +136,7 @@ local function send(conn, stmt, rows, first, last, keys, eopts)
     local per = insertmany.rows_per_statement(caps, #compiled.keys)
     for a = first, last, per do
       local b = min(a + per - 1, last)
-      local r = insertmany.expanded(conn, compiled, rows, a, b, eopts, false)
+      local r = b > a and expanded(conn, compiled, rows, a, b, eopts, false) or nil
       if r == nil then
         for i = a, b do total = total + one_row(conn, compiled, rows[i], eopts).rowcount end
       else
@@ -147,12 +162,13 @@ end
 function M.execute_rows(conn, stmt, rows, first, last, keys, opts)
   local eopts = conn._exec_opts
   if opts then eopts = util.merge(eopts, opts) end
-  if watched(conn) then
+  local direct = not watched(conn)
+  if not direct then
     local list = plain(rows, first, last, keys)
     if first == last then list = {list} end
     rows, first, last = list, 1, last - first + 1
   end
-  local ok, a, b = pcall(send, conn, stmt, rows, first, last, keys, eopts)
+  local ok, a, b = pcall(send, conn, stmt, rows, first, last, keys, eopts, direct)
   if not ok then
     if type(a) == "table" and a.params ~= nil then a.params = plain(rows, first, last, keys) end
     error(a, 0)
