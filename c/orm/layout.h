@@ -36,4 +36,22 @@
   X(instance_mt, "load_spec", "table", "the mapper's instance metamethods (__newindex, __tostring, __index: the miss function), copied into each value table") \
   X(state_key, "load_spec", "any", "the key under which an instance holds its state (attributes.STATE)")
 
+/*
+** The insert spec of a mapper for one of its tables (c/orm/insert_rows.c
+** reads it; orm/flush_insert.lua builds it once per mapper and table): a
+** list, each field at its position. X(name, position, form, meaning);
+** exported as core.insert_spec_fields[name] = position. Column numbers are
+** positions in cols (1-based, at most 50 columns).
+*/
+#define QS_INSERT_SPEC(X)                                                                          \
+  X(cols, 1, "table", "the attribute keys of the table's columns, each also its column key (the binder reads rawget(value table, key))") \
+  X(defaults, 2, "table", "column number -> its scalar default, written into the value table when the object has no value") \
+  X(pk, 3, "table", "the column numbers of the primary key")                                      \
+  X(expire, 4, "table", "the column numbers the database fills in when not given (server or SQL defaults): expired after the flush") \
+  X(defaulted, 5, "table", "the column numbers that have a scalar default (defaults)")          \
+  X(last, 6, "boolean", "the mapper's last table: its objects count as inserted after it")       \
+  X(poly_key, 7, "any", "the polymorphic identity's attribute key (nil: none)")                    \
+  X(poly_value, 8, "any", "the polymorphic identity")                                              \
+  X(version_key, 9, "any", "the version counter's attribute key (nil: none), 1 when not set")
+
 #endif
