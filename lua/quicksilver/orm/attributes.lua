@@ -120,10 +120,13 @@ function M.set_rel_value(st, rel, v)
   end
 end
 
--- The session's read set: {mapper -> weak set of states} whose collections
+-- A session's read set: {mapper -> weak set of states} whose collections
 -- were handed out since the lazy-load autoflush last compared them
--- (orm/autoflush.lua). Made on the session at its first use.
+-- (orm/autoflush.lua), by session id (no call to find it: a collection
+-- read notes one). The session holds its own (`_reads`, raw); this table
+-- only finds it, and forgets it with the session.
 local WEAK_KEYS = {__mode = "k"}
+local reads_of = setmetatable({}, {__mode = "v"})   -- id -> read set
 
 --- Notes that st's collections were handed out (to a program, or to code
 --- that may change them): the next lazy load's autoflush compares them.
@@ -132,10 +135,11 @@ function M.note_read(st)
   local id = rawget(st, "_sid")
   local s = id and sessions[id]
   if s == nil then return end
-  local reads = rawget(s, "_reads")
+  local reads = reads_of[id]
   if reads == nil then
     reads = {}
     rawset(s, "_reads", reads)
+    reads_of[id] = reads
   end
   local m = st.mapper
   local bucket = reads[m]
@@ -146,6 +150,14 @@ function M.note_read(st)
   bucket[st] = true
 end
 local note_read = M.note_read
+
+--- The read set of the session with id sid ({mapper -> weak set of
+--- states}), or nil when none was noted.
+---@param sid integer|nil
+---@return table|nil
+function M.read_set(sid)
+  return sid and reads_of[sid]
+end
 
 InstanceState.__index = function(st, k)
   if k == "session" then
@@ -475,9 +487,9 @@ end
 function M.get_relationship(st, rel)
   local key = rel.key
   if rel.uselist then
-    -- every collection handed out is noted: it may be changed in place
-    local c = rawget(st, "colls")
-    local list = c and c[key]
+    -- (plain reads, no rawget call: the state's raw fields, or its lazy
+    -- colls table; this runs at every read of a collection)
+    local list = st.colls[key]
     if list == nil and not st.loaded[key] then
       if st.key == nil then
         -- transient or pending: nothing in the database to load
@@ -488,7 +500,11 @@ function M.get_relationship(st, rel)
         list = rel:lazy_load(st)
       end
     end
-    note_read(st)
+    -- every collection handed out is noted (it may be changed in place);
+    -- the usual case inline, the first note of a set by note_read
+    local reads = reads_of[st._sid or 0]
+    local bucket = reads and reads[st.mapper]
+    if bucket then bucket[st] = true else note_read(st) end
     return list
   end
   if st.loaded[key] then return rawget(st.dict, key) end

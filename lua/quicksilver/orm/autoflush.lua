@@ -52,6 +52,7 @@
 --- docs/PERFORMANCE.md.
 local event = require("quicksilver.event")
 local mapper_mod = require("quicksilver.orm.mapper")
+local read_set = require("quicksilver.orm.attributes").read_set
 
 local pairs, ipairs, next, rawget, setmetatable, type, pcall =
   pairs, ipairs, next, rawget, setmetatable, type, pcall
@@ -249,7 +250,7 @@ end
 -- mappers whose flush could write what the load reads (all when roots is
 -- nil); each bucket compared without a difference is emptied.
 local function reads_changed(session, set, sid, roots, registry, g)
-  local reads = rawget(session, "_reads")
+  local reads = read_set(sid)
   if reads == nil then return false end
   local listening = roots ~= nil and event._count() > 0
   for m, bucket in pairs(reads) do

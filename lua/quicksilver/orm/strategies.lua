@@ -97,7 +97,7 @@ local function group_parents(todo, rel, key)
       local l = by_value[v]
       l[#l + 1] = st
     end
-    set_rel_value(st, rel, rel.uselist and {} or nil)
+    if rel.uselist then st.colls[rel.key] = {} else st.dict[rel.key] = nil end
   end
   return by_value, values
 end
@@ -106,7 +106,7 @@ end
 local function attach(rel, parents, child)
   for _, pst in ipairs(parents or {}) do
     if rel.uselist then
-      local l = rel_value(pst, rel)
+      local l = pst.colls[rel.key]
       if not attributes.index_of(l, child) then l[#l + 1] = child end
     else
       set_rel_value(pst, rel, child)
@@ -119,7 +119,7 @@ local function mark_loaded(rel, todo)
   for _, st in ipairs(todo) do
     if rel.uselist then
       st.snap[rel.key] = nil
-      attributes.track_collection(st, rel.key, rel_value(st, rel))
+      attributes.track_collection(st, rel.key, st.colls[rel.key])
     else
       st.loaded[rel.key] = true
     end
