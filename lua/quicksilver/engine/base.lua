@@ -173,6 +173,22 @@ end
 
 ---@return boolean
 function Connection:in_transaction() return self._txn ~= nil end
+
+-- Drivers whose streamed reads (stream_results) cost no more than a
+-- buffered fetch: SQLite steps its statement either way, the wire drivers
+-- and libmariadb's mysql_use_result read the same packets. libpq's
+-- single-row mode makes a result per row: about a fifth slower for 100,000
+-- small rows (measured with docs/PERFORMANCE.md's rows), so it is left out.
+local CHEAP_STREAMING = {sqlite = true, pgwire = true, mysql = true, mywire = true}
+
+--- Whether reading a result a batch at a time through stream_results costs
+--- this connection's driver nothing over reading it whole (the ORM then
+--- makes objects a batch at a time: a load's peak memory holds one batch
+--- of rows, not all of them).
+function Connection:_cheap_streaming()
+  local cconn = self._cconn
+  return cconn ~= nil and CHEAP_STREAMING[cconn:driver()] == true
+end
 ---@return boolean
 function Connection:in_nested_transaction() return self._nested ~= nil end
 function Connection:get_transaction() return self._txn end
