@@ -252,10 +252,12 @@ function Session:add(obj)
     if rawget(cur, "_sid") ~= sid or rawget(cur, "deleted_flushed") then self:_attach(cur) end
     local loaded = rawget(cur, "loaded")
     if loaded then
-      local dict = cur.dict
+      local dict, colls = cur.dict, rawget(cur, "colls")
       for _, rel in ipairs(cur.mapper.relationships) do
         if rel.cascade["save-update"] and loaded[rel.key] then
-          local v = rawget(dict, rel.key)
+          -- (a collection's list is in colls: attributes.rel_value)
+          local v
+          if rel.uselist then v = colls and colls[rel.key] else v = rawget(dict, rel.key) end
           if v ~= nil then
             if rel.uselist then
               for j = 1, #v do
