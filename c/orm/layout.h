@@ -20,7 +20,7 @@
 #define QS_ORM_FIELDS(X)                                                                           \
   X(mapper, "state load_spec", "table", "the object's mapper (changed_collections reads it, load_objects writes it)") \
   X(obj, "state", "table", "the instance a state belongs to (load_objects writes it)")              \
-  X(dict, "state", "table", "attribute -> current value, read raw; also the instance's metatable, holding the instance_mt metamethods and __index = itself, its own metatable the state (load_objects fills and lays it out; changed_collections reads it)") \
+  X(dict, "state", "table", "attribute -> current value, read raw; also the instance's metatable, holding the instance_mt metamethods and __index = itself, its own metatable the state (load_objects fills and lays it out; changed_collections reads one-to-ones' places from it)") \
   X(__index, "state", "any", "the mapper's miss function (instance_mt.__index), raw in the state, which is its value table's metatable: a key the value table lacks (load_objects writes it; on the value table __index is the table itself)") \
   X(key, "state", "any", "the identity key of a persistent object, its key in the session's map of its base mapper (orm/identity.lua; load_objects writes it): the primary-key value, a string for a composite key") \
   X(session, "state", "table", "the session the object is in, held weakly: read and written through InstanceState's metamethods (changed_collections compares it)") \
@@ -34,7 +34,8 @@
   X(positions, "load_spec", "table", "their column positions (parallel to keys)")                 \
   X(state_mt, "load_spec", "table", "the metatable of a new state (InstanceState)")                \
   X(instance_mt, "load_spec", "table", "the mapper's instance metamethods (__newindex, __tostring, __index: the miss function), copied into each value table") \
-  X(state_key, "load_spec", "any", "the key under which an instance holds its state (attributes.STATE)")
+  X(state_key, "load_spec", "any", "the key under which an instance holds its state (attributes.STATE)") \
+  X(colls, "state", "table", "collection (uselist) -> its loaded list, out of the value table so that every read runs the miss function (orm/autoflush.lua's read set); read raw by changed_collections, absent when none is loaded")
 
 /*
 ** The insert spec of a mapper for one of its tables (c/orm/insert_rows.c

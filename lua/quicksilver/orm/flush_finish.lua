@@ -26,6 +26,7 @@ local committed_pk = flush_common.committed_pk
 -- snapshots, the change flags.
 local function snapshot(st, changed)
   local dict = st.dict
+  local colls = rawget(st, "colls") or EMPTY
   local committed = rawget(st, "committed")
   if changed and committed then
     for _, k in ipairs(changed) do committed[k] = nil end
@@ -37,7 +38,7 @@ local function snapshot(st, changed)
   for _, rel in ipairs(st.mapper.relationships) do
     if loaded[rel.key] then
       if rel.uselist then
-        st.snap[rel.key] = copy_list(rawget(dict, rel.key) or EMPTY)
+        st.snap[rel.key] = copy_list(colls[rel.key] or EMPTY)
       elseif rel.direction == ONETOMANY then
         local v = rawget(dict, rel.key)
         st.snap[rel.key] = v ~= nil and {v} or {}

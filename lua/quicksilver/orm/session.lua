@@ -197,6 +197,8 @@ function Session:_attach(st)
     for k in pairs(snap) do
       if loaded[k] then self._collections[st] = true end
     end
+    -- its lists may be held from before (attributes.note_read)
+    if self._collections[st] then attributes.note_read(st) end
   end
 end
 
@@ -217,10 +219,9 @@ local function cascade_iter(st, cascade)
     -- only loaded relationships cascade (read raw: nothing loaded, no table)
     local loaded = rawget(cur, "loaded")
     if loaded then
-      local dict = cur.dict
       for _, rel in ipairs(cur.mapper.relationships) do
         if rel.cascade[cascade] and loaded[rel.key] then
-          local v = rawget(dict, rel.key)
+          local v = attributes.rel_value(cur, rel)
           if v ~= nil then
             if rel.uselist then
               for j = 1, #v do push(rawget(v[j], STATE)) end
@@ -251,10 +252,12 @@ function Session:add(obj)
     if rawget(cur, "_sid") ~= sid or rawget(cur, "deleted_flushed") then self:_attach(cur) end
     local loaded = rawget(cur, "loaded")
     if loaded then
-      local dict = cur.dict
+      local dict, colls = cur.dict, rawget(cur, "colls")
       for _, rel in ipairs(cur.mapper.relationships) do
         if rel.cascade["save-update"] and loaded[rel.key] then
-          local v = rawget(dict, rel.key)
+          -- (a collection's list is in colls: attributes.rel_value)
+          local v
+          if rel.uselist then v = colls and colls[rel.key] else v = rawget(dict, rel.key) end
           if v ~= nil then
             if rel.uselist then
               for j = 1, #v do
