@@ -644,7 +644,9 @@ end
 -- Runs sql on the driver: the common tail of execute and exec_driver_sql.
 -- compiled (nil for exec_driver_sql) gives the bind keys, the values the
 -- statement holds, the value checks and converters, and result conversions.
-function Connection:_cursor_execute(sql, params, compiled, many, eopts)
+-- raw: the rows themselves instead of a Result (Session:get's fast path,
+-- orm/get.lua; never with streaming options).
+function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
   if self._streams then buffer_streams(self) end
   local cconn = self._cconn
   check_param_count(self, sql, params, compiled, many)
@@ -707,6 +709,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   end
   local colkeys = cur:columns()
   if colkeys[1] == nil then
+    if raw then return EMPTY end
     return Result.new({keys = colkeys, rows = EMPTY, returns_rows = false,
       rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
   end
@@ -739,6 +742,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   end
   local rows, ferr = busy_call(self, fetch_all, cur)
   if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
+  if raw then return rows end
   return Result.new({keys = colkeys, rows = rows, returns_rows = true,
     rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
 end

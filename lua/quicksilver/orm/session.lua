@@ -10,7 +10,6 @@ local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
 local selectable = require("quicksilver.sql.selectable")
-local elements = require("quicksilver.sql.elements")
 local attributes = require("quicksilver.orm.attributes")
 local identity = require("quicksilver.orm.identity")
 local expiry = require("quicksilver.orm.expiry")
@@ -24,6 +23,7 @@ local strategies = require("quicksilver.orm.strategies")
 local orm_stream = require("quicksilver.orm.stream")
 local query = require("quicksilver.orm.query")
 local merge = require("quicksilver.orm.merge")
+local get_fast = require("quicksilver.orm.get")
 
 local M = {}
 
@@ -814,20 +814,15 @@ function Session:get(cls, ident, opts)
     return obj
   end
   if opts == nil then
-    -- the same statement every time, the key as bound parameters: built
-    -- and compiled once per class (SQLAlchemy caches its get() the same way)
-    local stmt = m._get_stmt
-    if stmt == nil then
-      local conds = {}
-      for i, c in ipairs(m.pk_cols) do
-        conds[i] = c:eq(elements.bindparam("pk_" .. i, nil, {type = c.type}))
-      end
-      stmt = selectable.select(cls):where(unpack(conds))
-      m._get_stmt = stmt
-    end
+    -- the statement built and compiled once per mapper, the row made into
+    -- its object without a Result (orm/get.lua); else the same statement
+    -- the general way
+    self:_autoflush()
+    local served, found = get_fast.load(self, m, vals)
+    if served then return found end
     local params = {}
-    for i = 1, #m.pk_cols do params["pk_" .. i] = vals[i] end
-    return self:execute(stmt, params):scalars():first()
+    for i = 1, #m.pk_cols do params[get_fast.NAMES[i]] = vals[i] end
+    return self:_run(get_fast.statement(m), params):scalars():first()
   end
   local conds = {}
   for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(vals[i]) end
