@@ -9,7 +9,6 @@
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
-local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
 local identity = require("quicksilver.orm.identity")
 local expiry = require("quicksilver.orm.expiry")
@@ -59,6 +58,7 @@ end
 -- by name rather than ignored.
 local OPTIONS = util.set({"bind", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
 local EXECUTE_OPTIONS = util.set({"execution_options"})
+local GET_OPTIONS = util.set({"execution_options", "options", "with_for_update", "populate_existing"})
 
 -- A session dropped without close() (unreachable: its objects hold it
 -- weakly, attributes.lua) gives its connection back when it is collected,
@@ -796,13 +796,28 @@ local function ident_values(m, ident)
 end
 
 --- The object of this class with this primary key: from the identity map
---- when there, else one SELECT; nil when no row has it.
+--- when there, else one SELECT; nil when no row has it. opts (SQLAlchemy's
+--- get() parameters): execution_options; options = {loader options};
+--- with_for_update = true or with_for_update's options (SELECT ... FOR
+--- UPDATE, past the identity map); populate_existing = true (past the
+--- identity map: the row overwrites the object's loaded attributes, after
+--- the autoflush wrote its changes).
+---@param cls table
+---@param ident any
+---@param opts? {execution_options: table, options: table, with_for_update: boolean|table, populate_existing: boolean}
+---@return table|nil
 function Session:get(cls, ident, opts)
-  util.check_options("Session:get", opts, EXECUTE_OPTIONS, 2)
+  util.check_options("Session:get", opts, GET_OPTIONS, 2)
   local m = mapper_mod.class_mapper(cls, "Session:get")
   local vals = ident_values(m, ident)
+  local lock = opts and opts.with_for_update
+  local populate = opts and opts.populate_existing
+  if opts and opts.options ~= nil and type(opts.options) ~= "table" then
+    exc.raise(exc.ArgumentError, "Session:get: options must be a list of loader options, got " ..
+      type(opts.options), nil, 2)
+  end
   local obj = self:_identity_lookup(m, vals)
-  if obj ~= nil then
+  if obj ~= nil and not lock and not populate then
     local st = rawget(obj, STATE)
     if st.expired then
       local ok, err = pcall(loading.load_expired, st)
@@ -813,21 +828,28 @@ function Session:get(cls, ident, opts)
     end
     return obj
   end
+  self:_autoflush()
   if opts == nil then
     -- the statement built and compiled once per mapper, the row made into
     -- its object without a Result (orm/get.lua); else the same statement
     -- the general way
-    self:_autoflush()
     local served, found = get_fast.load(self, m, vals)
     if served then return found end
-    local params = {}
-    for i = 1, #m.pk_cols do params[get_fast.NAMES[i]] = vals[i] end
-    return self:_run(get_fast.statement(m), params):scalars():first()
   end
-  local conds = {}
-  for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(vals[i]) end
-  local stmt = selectable.select(cls):where(unpack(conds))
-  return self:execute(stmt, nil, opts):scalars():first()
+  local stmt = get_fast.statement(m)
+  local params = {}
+  for i = 1, #m.pk_cols do params[get_fast.NAMES[i]] = vals[i] end
+  if lock then stmt = stmt:with_for_update(lock ~= true and lock or nil) end
+  if opts and opts.options then stmt = stmt:options(unpack(opts.options)) end
+  if populate and obj ~= nil then
+    -- everything the row has is taken again (loading fills expired attributes)
+    expire_state(self, rawget(obj, STATE), nil)
+  end
+  local res = self:_run(stmt, params, opts and opts.execution_options and
+    {execution_options = opts.execution_options})
+  -- a joined eager load of a collection repeats the row per child
+  if res._require_unique then res = res:unique() end
+  return res:scalars():first()
 end
 
 --- get() that raises NoResultFound instead of returning nil.
