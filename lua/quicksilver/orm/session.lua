@@ -9,6 +9,7 @@
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
+local Result = result_mod.Result
 local attributes = require("quicksilver.orm.attributes")
 local identity = require("quicksilver.orm.identity")
 local expiry = require("quicksilver.orm.expiry")
@@ -26,8 +27,8 @@ local get_fast = require("quicksilver.orm.get")
 
 local M = {}
 
-local type, rawget, setmetatable, pairs, ipairs, next, format, tostring, error, pcall =
-  type, rawget, setmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
+local type, rawget, setmetatable, getmetatable, pairs, ipairs, next, format, tostring, error, pcall =
+  type, rawget, setmetatable, getmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
 local STATE = attributes.STATE
 local expire_state = expiry.expire_state
 local unpack, pack = table.unpack or unpack, util.pack
@@ -683,11 +684,15 @@ local function select_objects(self, conn, stmt, params, eopts)
   local nout = #stmt.columns
   local joins
   stmt, joins = strategies.add_joined(stmt)
-  local res = conn:execute(stmt, params, eopts)
-  -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
-  if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
-  local raw = res:all()
-  local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
+  -- the rows themselves when no listener or option needs a Result
+  local raw, colkeys = conn:_execute(stmt, params, eopts, true)
+  if getmetatable(raw) == Result then
+    local res = raw
+    -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
+    if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
+    raw, colkeys = res:all(), res:keys()
+  end
+  local rows, keys, row_of = loading.rows(self, raw, ents, colkeys, nout)
   -- with one entity the rows are its objects already: the joined loads
   -- take their parents from there
   local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
