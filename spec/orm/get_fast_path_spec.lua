@@ -217,6 +217,33 @@ describe("Session:get fast path on " .. helpers.backend, function()
       B.metadata:drop_all(engine)
     end)
 
+    it("runs a mapper's selectin relationship after the fast path's row", function()
+      local B = orm.declarative_base()
+      local Parent = B:model("Parent", {
+        __tablename = "gf_parent",
+        id = orm.mapped_column(qs.Integer, {primary_key = true, autoincrement = false}),
+        kids = orm.relationship("Kid", {lazy = "selectin"}),
+      })
+      local Kid = B:model("Kid", {
+        __tablename = "gf_kid",
+        id = orm.mapped_column(qs.Integer, {primary_key = true, autoincrement = false}),
+        parent_id = orm.mapped_column(qs.ForeignKey("gf_parent.id")),
+      })
+      B.metadata:create_all(engine)
+      s:add(Parent({id = 1, kids = {Kid({id = 1}), Kid({id = 2}), Kid({id = 3})}}))
+      s:commit()
+      s:close()
+      s = orm.Session(engine)
+      helpers.clear(rec)
+      local p = s:get(Parent, 1)
+      assert.same({true}, served)
+      assert.equal(2, #selects())
+      assert.equal(3, #rawget(getmetatable(p), "kids"))   -- loaded, not on access
+      assert.equal(2, #selects())
+      s:close()
+      B.metadata:drop_all(engine)
+    end)
+
     it("applies loader options given as options", function()
       local B = orm.declarative_base()
       local Parent = B:model("Parent", {

@@ -44,6 +44,19 @@ function M.statement(m)
   return selectable.select(m.class):where(unpack(conds))
 end
 
+-- Whether a relationship of m's hierarchy loads eagerly by default (the
+-- loads strategies.apply runs after the query's rows).
+local EAGER = {selectin = true, subquery = true, joined = true}
+local function loads_after(m)
+  for _, rel in ipairs(m.relationships) do
+    if EAGER[rel.lazy] then return true end
+  end
+  for _, sub in ipairs(m.subclasses) do
+    if loads_after(sub) then return true end
+  end
+  return false
+end
+
 -- The cached plan of m's get: the statement with what the ORM adds at
 -- execution, its entity, the compiled form per dialect; false when the
 -- fast path cannot serve m. Rebuilt when a mapper gained a property (the
@@ -61,7 +74,7 @@ local function get_plan(m)
     p = {gen = props_generation(), loading = m.plan, fast = false}
   else
     p = {gen = props_generation(), loading = m.plan, fast = true, stmt = stmt, entity = ent.entity,
-      plan = ent.plan, npk = #m.pk_cols, compiled = {}, keys = {m.class_name}}
+      plan = ent.plan, npk = #m.pk_cols, compiled = {}, keys = {m.class_name}, after = loads_after(m)}
   end
   rawset(m, "_get_plan", p)
   return p
@@ -98,7 +111,7 @@ function M.load(session, m, vals)
   local raw = conn:_cursor_execute(compiled.sql, params, compiled, false, eopts, true)
   if raw[1] == nil then return true, nil end
   local obj = instance_at(session, p.entity, raw, 1, 0, p.plan)
-  if obj ~= nil then apply_after(session, p.stmt, {obj}, p.keys, true) end
+  if obj ~= nil and p.after then apply_after(session, p.stmt, {obj}, p.keys, true) end
   return true, obj
 end
 
