@@ -1,7 +1,7 @@
 -- Session:get's fast path (orm/get.lua): the SELECT by primary key built and
 -- compiled once per mapper, the row loaded without a Result; what it does
 -- not serve goes the general way with the same results. Its options
--- (with_for_update, populate_existing, options). On every backend.
+-- (populate_existing, options). On every backend.
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local helpers = require("spec.helpers")
@@ -272,7 +272,7 @@ describe("Session:get fast path on " .. helpers.backend, function()
     end)
   end)
 
-  describe("populate_existing and with_for_update", function()
+  describe("populate_existing", function()
     it("populate_existing reads the row again into the identity-mapped object", function()
       engine:begin(function(c)
         c:execute(qs.update(Order.__table__):where(Order.__table__.c.id:eq(2)):values({qty = 21}))
@@ -305,24 +305,6 @@ describe("Session:get fast path on " .. helpers.backend, function()
       s:commit()
       engine:begin(function(c) c:execute(qs.delete(Order.__table__):where(Order.__table__.c.id:eq(2))) end)
       assert.is_nil(s:get(Order, 2, {populate_existing = true}))
-    end)
-
-    it("with_for_update locks the row where the database has it, past the identity map", function()
-      local o = s:get(Order, 1)
-      helpers.clear(rec)
-      assert.is_true(rawequal(o, s:get(Order, 1, {with_for_update = true})))
-      local sql = selects()
-      assert.equal(1, #sql)
-      if helpers.on("postgresql", "mysql") then
-        assert.truthy(sql[1]:find("FOR UPDATE", 1, true))
-      else
-        assert.is_nil(sql[1]:find("FOR UPDATE", 1, true))   -- SQLite locks the file
-      end
-      helpers.clear(rec)
-      assert.equal(20, s:get(Order, 2, {with_for_update = {nowait = helpers.on("postgresql") or nil}}).qty)
-      if helpers.on("postgresql") then assert.truthy(selects()[1]:find("NOWAIT", 1, true)) end
-      assert.is_nil(s:get(Order, 3, {with_for_update = true}))
-      raises(qs.exc.ArgumentError, function() s:get(Order, 1, {with_for_update = {bogus = true}}) end)
     end)
   end)
 end)

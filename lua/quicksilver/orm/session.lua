@@ -59,7 +59,7 @@ end
 -- by name rather than ignored.
 local OPTIONS = util.set({"bind", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
 local EXECUTE_OPTIONS = util.set({"execution_options"})
-local GET_OPTIONS = util.set({"execution_options", "options", "with_for_update", "populate_existing"})
+local GET_OPTIONS = util.set({"execution_options", "options", "populate_existing"})
 
 -- A session dropped without close() (unreachable: its objects hold it
 -- weakly, attributes.lua) gives its connection back when it is collected,
@@ -803,26 +803,24 @@ end
 --- The object of this class with this primary key: from the identity map
 --- when there, else one SELECT; nil when no row has it. opts (SQLAlchemy's
 --- get() parameters): execution_options; options = {loader options};
---- with_for_update = true or with_for_update's options (SELECT ... FOR
---- UPDATE, past the identity map); populate_existing = true (past the
---- identity map: the row overwrites the object's loaded attributes, after
---- the autoflush wrote its changes).
+--- populate_existing = true (past the identity map: the row overwrites the
+--- object's loaded attributes, after the autoflush wrote its changes).
+--- with_for_update is refused (spec/options_refused_spec.lua).
 ---@param cls table
 ---@param ident any
----@param opts? {execution_options: table, options: table, with_for_update: boolean|table, populate_existing: boolean}
+---@param opts? {execution_options: table, options: table, populate_existing: boolean}
 ---@return table|nil
 function Session:get(cls, ident, opts)
   util.check_options("Session:get", opts, GET_OPTIONS, 2)
   local m = mapper_mod.class_mapper(cls, "Session:get")
   local vals = ident_values(m, ident)
-  local lock = opts and opts.with_for_update
   local populate = opts and opts.populate_existing
   if opts and opts.options ~= nil and type(opts.options) ~= "table" then
     exc.raise(exc.ArgumentError, "Session:get: options must be a list of loader options, got " ..
       type(opts.options), nil, 2)
   end
   local obj = self:_identity_lookup(m, vals)
-  if obj ~= nil and not lock and not populate then
+  if obj ~= nil and not populate then
     local st = rawget(obj, STATE)
     if st.expired then
       local ok, err = pcall(loading.load_expired, st)
@@ -844,7 +842,6 @@ function Session:get(cls, ident, opts)
   local stmt = get_fast.statement(m)
   local params = {}
   for i = 1, #m.pk_cols do params[get_fast.NAMES[i]] = vals[i] end
-  if lock then stmt = stmt:with_for_update(lock ~= true and lock or nil) end
   if opts and opts.options then stmt = stmt:options(unpack(opts.options)) end
   if populate and obj ~= nil then
     -- everything the row has is taken again (loading fills expired attributes)
