@@ -128,6 +128,7 @@ build = {
     ["quicksilver.orm.flush_gather"] = "lua/quicksilver/orm/flush_gather.lua",
     ["quicksilver.orm.flush_plan"] = "lua/quicksilver/orm/flush_plan.lua",
     ["quicksilver.orm.flush_write"] = "lua/quicksilver/orm/flush_write.lua",
+    ["quicksilver.orm.get"] = "lua/quicksilver/orm/get.lua",
     ["quicksilver.orm.hybrid"] = "lua/quicksilver/orm/hybrid.lua",
     ["quicksilver.orm.identity"] = "lua/quicksilver/orm/identity.lua",
     ["quicksilver.orm"] = "lua/quicksilver/orm/init.lua",
