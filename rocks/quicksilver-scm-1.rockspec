@@ -131,6 +131,7 @@ build = {
     ["quicksilver.orm.flush_insert"] = "lua/quicksilver/orm/flush_insert.lua",
     ["quicksilver.orm.flush_plan"] = "lua/quicksilver/orm/flush_plan.lua",
     ["quicksilver.orm.flush_write"] = "lua/quicksilver/orm/flush_write.lua",
+    ["quicksilver.orm.get"] = "lua/quicksilver/orm/get.lua",
     ["quicksilver.orm.hybrid"] = "lua/quicksilver/orm/hybrid.lua",
     ["quicksilver.orm.identity"] = "lua/quicksilver/orm/identity.lua",
     ["quicksilver.orm"] = "lua/quicksilver/orm/init.lua",

@@ -662,7 +662,9 @@ end
 -- Runs sql on the driver: the common tail of execute and exec_driver_sql.
 -- compiled (nil for exec_driver_sql) gives the bind keys, the values the
 -- statement holds, the value checks and converters, and result conversions.
-function Connection:_cursor_execute(sql, params, compiled, many, eopts)
+-- raw: the rows and column keys instead of a Result (the ORM's selects,
+-- Session:get's fast path; never with streaming options).
+function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
   if self._streams then buffer_streams(self) end
   local cconn = self._cconn
   check_param_count(self, sql, params, compiled, many)
@@ -726,6 +728,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   end
   local colkeys = cur:columns()
   if colkeys[1] == nil then
+    if raw then return EMPTY, colkeys end
     return Result.new({keys = colkeys, rows = EMPTY, returns_rows = false,
       rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
   end
@@ -758,6 +761,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   end
   local rows, ferr = busy_call(self, fetch_all, cur)
   if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
+  if raw then return rows, colkeys end
   return Result.new({keys = colkeys, rows = rows, returns_rows = true,
     rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
 end
@@ -948,6 +952,13 @@ end
 ---@param opts? table
 ---@return quicksilver.Result
 function Connection:execute(stmt, params, opts)
+  return self:_execute(stmt, params, opts, nil)
+end
+
+-- Connection:execute; raw: a SELECT's rows and column keys instead of a
+-- Result when nothing needs the Result (no after_execute listener, no
+-- streaming option): what the ORM makes its objects from (Session:execute).
+function Connection:_execute(stmt, params, opts, raw)
   if not self._cconn then
     if self._invalidated and not self._txn then self:_checkout(); self._invalidated = nil
     else closed_error(self, "execute") end
@@ -990,6 +1001,9 @@ function Connection:execute(stmt, params, opts)
     elseif strict then
       params = check_named(compiled, params, nil)
     end
+  end
+  if raw and not many and not (eopts.stream_results or eopts.yield_per) and not has(self, "after_execute") then
+    return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, true)
   end
   local result = self:_cursor_execute(compiled.sql, params, compiled, many, eopts)
   if has(self, "after_execute") then

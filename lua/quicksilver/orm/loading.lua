@@ -133,8 +133,40 @@ end
 
 --- Result rows for a statement with ORM entities: each entity's columns
 --- become one object. Returns the rows and their keys.
+-- The objects of raw's rows for one entity at base, in out (the C loop for
+-- plain rows; one it leaves, another key type or an object with expired
+-- attributes, through instance(), then C again).
+local function entity_rows(session, raw, ent, base, plan, out)
+  local spec = fast_spec(ent, plan)
+  local r, nraw = 1, #raw
+  while r <= nraw do
+    if spec then r = load_objects(raw, r, base, spec, map_of(session, spec.mapper), session, out) end
+    if r <= nraw then
+      out[r] = instance(session, ent, raw[r], base, plan)
+      r = r + 1
+    end
+  end
+  return out
+end
+
+-- A select of one entity and nothing else: its keys and its Row maker,
+-- made once per entity (they depend on its name only; both only read).
+local single_layout = setmetatable({}, {__mode = "k"})
+
 function M.rows(session, raw, entities, colkeys, nout)
   local ncols = nout or #colkeys
+  local only = entities[2] == nil and entities[1]
+  if only and only.first == 1 and only.count == ncols then
+    local ent = only.entity
+    local lay = single_layout[ent]
+    if lay == nil then
+      local name = ent.class_name
+      local keymap = {name, [name] = 1}
+      lay = {keys = {name}, row_of = function(obj) return make_row(keymap, {obj}, 1) end}
+      single_layout[ent] = lay
+    end
+    return entity_rows(session, raw, ent, 0, only.plan, {}), lay.keys, lay.row_of
+  end
   -- the layout: for each output position, an entity or a column index
   local layout, keys = {}, {}
   local e, i = 1, 1
@@ -161,18 +193,7 @@ function M.rows(session, raw, entities, colkeys, nout)
   -- one entity and nothing else: the objects themselves, Rows made on demand
   if n == 1 and type(layout[1]) == "table" then
     local l = layout[1]
-    local ent, base, plan = l.entity, l.first - 1, l.plan
-    local spec = fast_spec(ent, plan)
-    local r, nraw = 1, #raw
-    while r <= nraw do
-      -- the plain rows in C; one the C loop leaves (another key type, an
-      -- object with expired attributes) here, then C again
-      if spec then r = load_objects(raw, r, base, spec, map_of(session, spec.mapper), session, out) end
-      if r <= nraw then
-        out[r] = instance(session, ent, raw[r], base, plan)
-        r = r + 1
-      end
-    end
+    entity_rows(session, raw, l.entity, l.first - 1, l.plan, out)
     return out, keys, function(obj) return make_row(keymap, {obj}, 1) end
   end
   for r = 1, #raw do

@@ -9,8 +9,7 @@
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
-local selectable = require("quicksilver.sql.selectable")
-local elements = require("quicksilver.sql.elements")
+local Result = result_mod.Result
 local attributes = require("quicksilver.orm.attributes")
 local identity = require("quicksilver.orm.identity")
 local expiry = require("quicksilver.orm.expiry")
@@ -27,11 +26,12 @@ local merge = require("quicksilver.orm.merge")
 local statement_mod = require("quicksilver.sql.statement")
 local EMPTY_OPTS = {}
 local session_id = attributes.session_id
+local get_fast = require("quicksilver.orm.get")
 
 local M = {}
 
-local type, rawget, setmetatable, pairs, ipairs, next, format, tostring, error, pcall =
-  type, rawget, setmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
+local type, rawget, setmetatable, getmetatable, pairs, ipairs, next, format, tostring, error, pcall =
+  type, rawget, setmetatable, getmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
 local STATE = attributes.STATE
 local expire_state = expiry.expire_state
 local unpack, pack = table.unpack or unpack, util.pack
@@ -62,6 +62,7 @@ end
 -- by name rather than ignored.
 local OPTIONS = util.set({"bind", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
 local EXECUTE_OPTIONS = util.set({"execution_options"})
+local GET_OPTIONS = util.set({"execution_options", "options", "populate_existing"})
 
 -- A session dropped without close() (unreachable: its objects hold it
 -- weakly, attributes.lua) gives its connection back when it is collected,
@@ -771,9 +772,8 @@ local function select_objects(self, conn, stmt, params, eopts)
   -- once) and where the driver streams at no cost, the rows are read and
   -- made objects a batch at a time: a load of 100,000 objects holds 1,000
   -- rows at a time instead of 100,000 (12 MiB less at its peak)
-  local batched = not joins and not streaming_asked(conn, stmt, eopts) and conn:_cheap_streaming()
-  local res = conn:execute(stmt, params, batched and streamed(eopts) or eopts)
-  if batched then
+  if not joins and not streaming_asked(conn, stmt, eopts) and conn:_cheap_streaming() then
+    local res = conn:execute(stmt, params, streamed(eopts))
     local ok, rows, keys, row_of = pcall(load_batches, self, res, ents, nout)
     if not ok then
       res:close()
@@ -782,10 +782,15 @@ local function select_objects(self, conn, stmt, params, eopts)
     strategies.apply(self, stmt, rows, keys, row_of ~= nil)
     return nil, rows, keys, row_of, false
   end
-  -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
-  if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
-  local raw = res:all()
-  local rows, keys, row_of = loading.rows(self, raw, ents, res:keys(), nout)
+  -- the rows themselves when no listener or option needs a Result
+  local raw, colkeys = conn:_execute(stmt, params, eopts, true)
+  if getmetatable(raw) == Result then
+    local res = raw
+    -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
+    if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
+    raw, colkeys = res:all(), res:keys()
+  end
+  local rows, keys, row_of = loading.rows(self, raw, ents, colkeys, nout)
   -- with one entity the rows are its objects already: the joined loads
   -- take their parents from there
   local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
@@ -894,13 +899,26 @@ local function ident_values(m, ident)
 end
 
 --- The object of this class with this primary key: from the identity map
---- when there, else one SELECT; nil when no row has it.
+--- when there, else one SELECT; nil when no row has it. opts (SQLAlchemy's
+--- get() parameters): execution_options; options = {loader options};
+--- populate_existing = true (past the identity map: the row overwrites the
+--- object's loaded attributes, after the autoflush wrote its changes).
+--- with_for_update is refused (spec/options_refused_spec.lua).
+---@param cls table
+---@param ident any
+---@param opts? {execution_options: table, options: table, populate_existing: boolean}
+---@return table|nil
 function Session:get(cls, ident, opts)
-  util.check_options("Session:get", opts, EXECUTE_OPTIONS, 2)
+  util.check_options("Session:get", opts, GET_OPTIONS, 2)
   local m = mapper_mod.class_mapper(cls, "Session:get")
   local vals = ident_values(m, ident)
+  local populate = opts and opts.populate_existing
+  if opts and opts.options ~= nil and type(opts.options) ~= "table" then
+    exc.raise(exc.ArgumentError, "Session:get: options must be a list of loader options, got " ..
+      type(opts.options), nil, 2)
+  end
   local obj = self:_identity_lookup(m, vals)
-  if obj ~= nil then
+  if obj ~= nil and not populate then
     local st = rawget(obj, STATE)
     if st.expired then
       local ok, err = pcall(loading.load_expired, st)
@@ -911,26 +929,27 @@ function Session:get(cls, ident, opts)
     end
     return obj
   end
+  self:_autoflush()
   if opts == nil then
-    -- the same statement every time, the key as bound parameters: built
-    -- and compiled once per class (SQLAlchemy caches its get() the same way)
-    local stmt = m._get_stmt
-    if stmt == nil then
-      local conds = {}
-      for i, c in ipairs(m.pk_cols) do
-        conds[i] = c:eq(elements.bindparam("pk_" .. i, nil, {type = c.type}))
-      end
-      stmt = selectable.select(cls):where(unpack(conds))
-      m._get_stmt = stmt
-    end
-    local params = {}
-    for i = 1, #m.pk_cols do params["pk_" .. i] = vals[i] end
-    return self:execute(stmt, params):scalars():first()
+    -- the statement built and compiled once per mapper, the row made into
+    -- its object without a Result (orm/get.lua); else the same statement
+    -- the general way
+    local served, found = get_fast.load(self, m, vals)
+    if served then return found end
   end
-  local conds = {}
-  for i, c in ipairs(m.pk_cols) do conds[i] = c:eq(vals[i]) end
-  local stmt = selectable.select(cls):where(unpack(conds))
-  return self:execute(stmt, nil, opts):scalars():first()
+  local stmt = get_fast.statement(m)
+  local params = {}
+  for i = 1, #m.pk_cols do params[get_fast.NAMES[i]] = vals[i] end
+  if opts and opts.options then stmt = stmt:options(unpack(opts.options)) end
+  if populate and obj ~= nil then
+    -- everything the row has is taken again (loading fills expired attributes)
+    expire_state(self, rawget(obj, STATE), nil)
+  end
+  local res = self:_run(stmt, params, opts and opts.execution_options and
+    {execution_options = opts.execution_options})
+  -- a joined eager load of a collection repeats the row per child
+  if res._require_unique then res = res:unique() end
+  return res:scalars():first()
 end
 
 --- get() that raises NoResultFound instead of returning nil.
