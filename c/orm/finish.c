@@ -128,32 +128,136 @@ static void push_identity_key(lua_State *L, int st, int dict, int spec, int nan,
   lua_call(L, 1, 1);
 }
 
+/* Sets t[k] = nil for every k of the list at list (t raw). */
+static void clear_keys(lua_State *L, int t, int list) {
+  int j, nk = (int)lua_rawlen(L, list);
+  for (j = 1; j <= nk; j++) {
+    lua_rawgeti(L, list, j);
+    lua_pushnil(L);
+    lua_rawset(L, t);
+  }
+}
+
+/* Whether the state at st is in the session at slot session (sid: the
+** session's id, or 0 when it has none: then st.session is asked). */
+static int in_session(lua_State *L, int st, int session, lua_Number sid) {
+  int in;
+  if (sid != 0) {
+    lua_pushliteral(L, "_sid");
+    lua_rawget(L, st);
+    in = lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == sid;
+  } else {
+    lua_getfield(L, st, "session");
+    in = lua_rawequal(L, -1, session);
+  }
+  lua_pop(L, 1);
+  return in;
+}
+
+/* What flush_finish.snapshot does to the state at st (its mapper at
+** st + 1, whose spec is at spec): the kept old values forgotten (all when
+** changed is 0, else those listed in changed[st]), snap_colls(st) for
+** loaded collections, modified = false, m2o_set = nil, and st out of the
+** session's modified set (at modified). Leaves the stack as it found it. */
+static void snapshot_state(lua_State *L, int st, int spec, int changed, int modified,
+                           int snap_colls) {
+  int top = lua_gettop(L);
+  /* the old values kept for changed attributes: all forgotten (a new
+  ** row), or those of the attributes just written (an updated row) */
+  if (!changed) {
+    lua_pushliteral(L, "committed");
+    lua_pushnil(L);
+    lua_rawset(L, st);
+  } else {
+    lua_pushliteral(L, "committed");
+    lua_rawget(L, st);                    /* top + 1 */
+    if (lua_istable(L, top + 1)) {
+      lua_pushvalue(L, st);
+      lua_rawget(L, changed);             /* top + 2: the keys written */
+      if (lua_istable(L, top + 2)) {
+        clear_keys(L, top + 1, top + 2);
+        lua_pushnil(L);
+        if (lua_next(L, top + 1)) {
+          lua_pop(L, 2);
+        } else {
+          lua_pushliteral(L, "committed");
+          lua_pushnil(L);
+          lua_rawset(L, st);
+        }
+      }
+    }
+    lua_settop(L, top);
+  }
+  /* loaded collections: their snapshots are Lua's to take */
+  if (spec_flag(L, spec, SP_HAS_SNAP)) {
+    int has_loaded;
+    lua_pushliteral(L, "loaded");
+    lua_rawget(L, st);
+    has_loaded = lua_istable(L, -1);
+    lua_pop(L, 1);
+    if (has_loaded) {
+      lua_pushvalue(L, snap_colls);
+      lua_pushvalue(L, st);
+      lua_call(L, 1, 0);
+    }
+  }
+  lua_pushliteral(L, "modified");
+  lua_rawget(L, st);
+  if (!lua_isboolean(L, -1) || lua_toboolean(L, -1)) {
+    lua_pushliteral(L, "modified");
+    lua_pushboolean(L, 0);
+    lua_rawset(L, st);
+  }
+  lua_pop(L, 1);
+  lua_pushliteral(L, "m2o_set");
+  lua_rawget(L, st);
+  if (!lua_isnil(L, -1)) {
+    lua_pushliteral(L, "m2o_set");
+    lua_pushnil(L);
+    lua_rawset(L, st);
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, st);
+  lua_pushnil(L);
+  lua_rawset(L, modified);                /* modified[st] = nil */
+  lua_settop(L, top);
+}
+
 static int l_finish_inserted(lua_State *L) {
   static const char fn[] = "finish_inserted";
   lua_Integer i, n, ntx;
+  lua_Number sid = 0;
   int cache, last, spec, base, map;
   check_table(L, 1, fn, "states");
   check_table(L, 2, fn, "imaps");
   check_table(L, 4, fn, "tx_new");
   for (i = 5; i <= 8; i++) luaL_checktype(L, (int)i, LUA_TFUNCTION);
-  lua_settop(L, 8);
+  check_table(L, 9, fn, "session");
+  check_table(L, 10, fn, "delete_set");
+  check_table(L, 11, fn, "modified");
+  luaL_checktype(L, 12, LUA_TFUNCTION);
+  lua_settop(L, 12);
   n = (lua_Integer)lua_rawlen(L, 1);
   ntx = (lua_Integer)lua_rawlen(L, 4);
+  lua_pushliteral(L, "_sid");
+  lua_rawget(L, 9);
+  if (lua_type(L, -1) == LUA_TNUMBER) sid = lua_tonumber(L, -1);
+  lua_pop(L, 1);
   lua_newtable(L);
-  cache = lua_gettop(L);                    /* 9: mapper -> spec */
+  cache = lua_gettop(L);                    /* 13: mapper -> spec */
   lua_pushnil(L);
-  last = lua_gettop(L);                     /* 10: the last mapper */
+  last = lua_gettop(L);                     /* 14: the last mapper */
   lua_pushnil(L);
-  spec = lua_gettop(L);                     /* 11: its spec */
+  spec = lua_gettop(L);                     /* 15: its spec */
   lua_pushnil(L);
-  base = lua_gettop(L);                     /* 12: the last base mapper */
+  base = lua_gettop(L);                     /* 16: the last base mapper */
   lua_pushnil(L);
-  map = lua_gettop(L);                      /* 13: its map */
+  map = lua_gettop(L);                      /* 17: its map */
   luaL_checkstack(L, 12, fn);
   for (i = 1; i <= n; i++) {
     int st, m, dict, key;
     push_state(L, fn, 1, (int)i);
-    st = lua_gettop(L);                     /* 14 */
+    st = lua_gettop(L);                     /* 18 */
     lua_pushliteral(L, "mapper");
     lua_rawget(L, st);
     m = st + 1;
@@ -167,6 +271,17 @@ static int l_finish_inserted(lua_State *L) {
     if (lua_isnil(L, key)) {
       lua_pushinteger(L, i);
       return 1;
+    }
+    /* its snapshot first, when it stays the session's: the fields that
+    ** drop out make room for its key (a state table whose slots are all
+    ** taken grows to twice its size for one more) */
+    lua_pushvalue(L, st);
+    lua_rawget(L, 10);
+    if (lua_isnil(L, -1) && in_session(L, st, 9, sid)) {
+      lua_pop(L, 1);
+      snapshot_state(L, st, spec, 0, 11, 12);
+    } else {
+      lua_pop(L, 1);
     }
     lua_pushliteral(L, "key");
     lua_pushvalue(L, key);
@@ -205,37 +320,11 @@ static int l_finish_inserted(lua_State *L) {
   return 1;
 }
 
-/* Sets t[k] = nil for every k of the list at list (t raw). */
-static void clear_keys(lua_State *L, int t, int list) {
-  int j, nk = (int)lua_rawlen(L, list);
-  for (j = 1; j <= nk; j++) {
-    lua_rawgeti(L, list, j);
-    lua_pushnil(L);
-    lua_rawset(L, t);
-  }
-}
-
-/* Whether the state at st is in the session at slot session (sid: the
-** session's id, or 0 when it has none: then st.session is asked). */
-static int in_session(lua_State *L, int st, int session, lua_Number sid) {
-  int in;
-  if (sid != 0) {
-    lua_pushliteral(L, "_sid");
-    lua_rawget(L, st);
-    in = lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == sid;
-  } else {
-    lua_getfield(L, st, "session");
-    in = lua_rawequal(L, -1, session);
-  }
-  lua_pop(L, 1);
-  return in;
-}
-
 static int l_finish_snapshots(lua_State *L) {
   static const char fn[] = "finish_snapshots";
   lua_Integer i, n;
   lua_Number sid = 0;
-  int cache, last, spec, all;
+  int cache, last, spec, all, keyless;
   check_table(L, 1, fn, "states");
   check_table(L, 2, fn, "session");
   check_table(L, 3, fn, "delete_set");
@@ -244,6 +333,7 @@ static int l_finish_snapshots(lua_State *L) {
   if (!all) check_table(L, 5, fn, "changed");
   luaL_checktype(L, 6, LUA_TFUNCTION);
   luaL_checktype(L, 7, LUA_TFUNCTION);
+  keyless = lua_toboolean(L, 8);
   lua_settop(L, 7);
   n = (lua_Integer)lua_rawlen(L, 1);
   lua_pushliteral(L, "_sid");
@@ -261,6 +351,15 @@ static int l_finish_snapshots(lua_State *L) {
     int st, m;
     push_state(L, fn, 1, (int)i);
     st = lua_gettop(L);                     /* 11 */
+    if (keyless) {                          /* finish_inserted took those with keys */
+      lua_pushliteral(L, "key");
+      lua_rawget(L, st);
+      if (!lua_isnil(L, -1)) {
+        lua_settop(L, st - 1);
+        continue;
+      }
+      lua_pop(L, 1);
+    }
     lua_pushvalue(L, st);
     lua_rawget(L, 3);
     if (!lua_isnil(L, -1) || !in_session(L, st, 2, sid)) {
@@ -272,64 +371,7 @@ static int l_finish_snapshots(lua_State *L) {
     lua_rawget(L, st);
     m = st + 1;
     spec_for(L, fn, m, last, spec, cache, 6);
-    /* the old values kept for changed attributes: all forgotten (a new
-    ** row), or those of the attributes just written (an updated row) */
-    if (all) {
-      lua_pushliteral(L, "committed");
-      lua_pushnil(L);
-      lua_rawset(L, st);
-    } else {
-      lua_pushliteral(L, "committed");
-      lua_rawget(L, st);                    /* st + 2 */
-      if (lua_istable(L, st + 2)) {
-        lua_pushvalue(L, st);
-        lua_rawget(L, 5);                   /* st + 3: the keys written */
-        if (lua_istable(L, st + 3)) {
-          clear_keys(L, st + 2, st + 3);
-          lua_pushnil(L);
-          if (lua_next(L, st + 2)) {
-            lua_pop(L, 2);
-          } else {
-            lua_pushliteral(L, "committed");
-            lua_pushnil(L);
-            lua_rawset(L, st);
-          }
-        }
-      }
-      lua_settop(L, m);
-    }
-    /* loaded collections: their snapshots are Lua's to take */
-    if (spec_flag(L, spec, SP_HAS_SNAP)) {
-      int has_loaded;
-      lua_pushliteral(L, "loaded");
-      lua_rawget(L, st);
-      has_loaded = lua_istable(L, -1);
-      lua_pop(L, 1);
-      if (has_loaded) {
-        lua_pushvalue(L, 7);
-        lua_pushvalue(L, st);
-        lua_call(L, 1, 0);
-      }
-    }
-    lua_pushliteral(L, "modified");
-    lua_rawget(L, st);
-    if (lua_toboolean(L, -1)) {
-      lua_pushliteral(L, "modified");
-      lua_pushboolean(L, 0);
-      lua_rawset(L, st);
-    }
-    lua_pop(L, 1);
-    lua_pushliteral(L, "m2o_set");
-    lua_rawget(L, st);
-    if (!lua_isnil(L, -1)) {
-      lua_pushliteral(L, "m2o_set");
-      lua_pushnil(L);
-      lua_rawset(L, st);
-    }
-    lua_pop(L, 1);
-    lua_pushvalue(L, st);
-    lua_pushnil(L);
-    lua_rawset(L, 4);                       /* modified[st] = nil */
+    snapshot_state(L, st, spec, all ? 0 : 5, 4, 7);
     lua_settop(L, st - 1);
   }
   return 0;
@@ -362,6 +404,10 @@ static void expire_state(lua_State *L, int st, int spec) {
   lua_settop(L, keys);
   lua_rawgeti(L, spec, SP_REL_KEYS);
   clear_keys(L, dict, top + 3);
+  /* the relationship bookkeeping, made again at first use (dropped
+  ** first: the room it leaves may take the expired set) */
+  lua_rawgeti(L, spec, SP_CLEAR_FIELDS);
+  clear_keys(L, st, top + 4);
   /* every expirable attribute: the mapper's shared set */
   lua_pushliteral(L, "expired");
   lua_rawgeti(L, spec, SP_ALL_EXPIRED);
@@ -370,9 +416,6 @@ static void expire_state(lua_State *L, int st, int spec) {
     lua_pushnil(L);
   }
   lua_rawset(L, st);
-  /* the relationship bookkeeping, made again at first use */
-  lua_rawgeti(L, spec, SP_CLEAR_FIELDS);
-  clear_keys(L, st, top + 4);
   lua_pushliteral(L, "modified");
   lua_pushboolean(L, 0);
   lua_rawset(L, st);

@@ -78,10 +78,12 @@ local spec_of = state_spec.of
 
 local function finish(uow, done)
   local session = uow.session
-  -- new rows: identity keys, into the identity map and the transaction's
-  -- list of objects made persistent (one C pass)
+  -- new rows: their snapshots (as for uow.inserts below), identity keys,
+  -- into the identity map and the transaction's list of objects made
+  -- persistent (one C pass)
+  local modified = session._modified
   local bad = finish_inserted(done.inserted, session._imaps, identity.NAN, session._tx_new,
-    spec_of, key_of, map_of, expire_exprs)
+    spec_of, key_of, map_of, expire_exprs, session, uow.delete_set, modified, snapshot_collections)
   if bad ~= 0 then
     exc.raise(exc.FlushError, format("Instance %s has a NULL identity key after its INSERT",
       tostring(done.inserted[bad].obj)), nil, 4)
@@ -104,9 +106,9 @@ local function finish(uow, done)
   end
   -- a new row: everything; an updated row: only what changed (and what
   -- syncs or post updates set, which changed_keys saw too)
-  -- (objects still the session's and not deleted; one C pass per list)
-  local modified = session._modified
-  finish_snapshots(uow.inserts, session, uow.delete_set, modified, false, spec_of, snapshot_collections)
+  -- (objects still the session's and not deleted; one C pass per list;
+  -- new rows finish_inserted did not key, if any)
+  finish_snapshots(uow.inserts, session, uow.delete_set, modified, false, spec_of, snapshot_collections, true)
   finish_snapshots(uow.updates, session, uow.delete_set, modified, done.changed, spec_of, snapshot_collections)
   for st, keys in pairs(done.expire) do attributes.expire_attributes(st, keys) end
   for _, st in ipairs(uow.deletes) do
