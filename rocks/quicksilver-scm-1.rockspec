@@ -124,6 +124,7 @@ build = {
     ["quicksilver.orm.bulk"] = "lua/quicksilver/orm/bulk.lua",
     ["quicksilver.orm.decl"] = "lua/quicksilver/orm/decl.lua",
     ["quicksilver.orm.expiry"] = "lua/quicksilver/orm/expiry.lua",
+    ["quicksilver.orm.finish_jit"] = "lua/quicksilver/orm/finish_jit.lua",
     ["quicksilver.orm.flush_common"] = "lua/quicksilver/orm/flush_common.lua",
     ["quicksilver.orm.flush_finish"] = "lua/quicksilver/orm/flush_finish.lua",
     ["quicksilver.orm.flush_gather"] = "lua/quicksilver/orm/flush_gather.lua",

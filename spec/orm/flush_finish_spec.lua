@@ -350,6 +350,97 @@ describe("the commit's expiry (core.expire_all)", function()
   end)
 end)
 
+-- The C passes and their LuaJIT twins (orm/finish_jit.lua) on the same cases.
+for _, impl in ipairs({{"core", core}, {"finish_jit", require("quicksilver.orm.finish_jit")}}) do
+describe(impl[1] .. ".finish_inserted and finish_snapshots", function()
+  local NAN = identity.NAN
+  local fns = impl[2]
+  local mapper = {pk_keys = {"id"}}
+  mapper.base_mapper = mapper
+  local spec = {mapper.pk_keys, mapper, false, true, {"v"}, {}, false, {"loaded"}}
+  local function spec_of() return spec end
+  local function state(id) return {mapper = mapper, obj = {}, dict = {id = id, v = 1}, modified = true, _sid = 1} end
+  local session = {_sid = 1}
+
+  local function run(states, key_of, opts)
+    opts = opts or {}
+    local imaps, tx = {}, {}
+    local made = 0
+    local r = fns.finish_inserted(states, imaps, NAN, tx, spec_of, key_of or error,
+      function() made = made + 1; imaps[mapper] = setmetatable({}, {__mode = "v"}); return imaps[mapper] end,
+      error, session, opts.deleted or {}, opts.modified or {}, opts.snap or function() end)
+    return r, imaps[mapper], tx, made
+  end
+
+  it("keys numbers, NaN and strings itself and asks Lua for any other key", function()
+    local weird = setmetatable({}, {__tostring = function() return "W" end})
+    local sts = {state(1), state(2.0), state(0 / 0), state("s"), state(weird)}
+    local asked = {}
+    local r, map, tx, made = run(sts, function(st) asked[#asked + 1] = st; return "custom" end)
+    assert.equal(0, r)
+    assert.equal(1, made)
+    assert.equal(1, sts[1].key)
+    assert.equal(2.0, sts[2].key)
+    assert.equal(NAN, sts[3].key)
+    assert.equal("s", sts[4].key)
+    assert.equal("custom", sts[5].key)
+    assert.same({sts[5]}, asked)
+    assert.equal(sts[3].obj, map[NAN])
+    assert.equal(5, #tx)
+    for _, st in ipairs(sts) do assert.equal(st.obj, map[st.key]) end
+  end)
+
+  it("stops at a NULL key and tells where", function()
+    local sts = {state(1), state(nil), state(3)}
+    local r, map, tx = run(sts)
+    assert.equal(2, r)
+    assert.equal(1, sts[1].key)
+    assert.is_nil(sts[2].key)
+    assert.is_nil(sts[3].key)
+    assert.equal(1, #tx)
+    assert.equal(sts[1].obj, map[1])
+  end)
+
+  it("snapshots the states still the session's and not deleted, only those", function()
+    local mine, gone, other = state(1), state(2), state(3)
+    other._sid = 2
+    for _, st in ipairs({mine, gone, other}) do
+      st.committed = {v = 0}
+      st.m2o_set = {x = true}
+      st.loaded = {}
+    end
+    local modified = {[mine] = true, [gone] = true, [other] = true}
+    local snapped = {}
+    run({mine, gone, other}, nil, {deleted = {[gone] = true}, modified = modified,
+      snap = function(st) snapped[#snapped + 1] = st end})
+    assert.same({mine}, snapped)
+    assert.is_nil(mine.committed)
+    assert.is_nil(mine.m2o_set)
+    assert.is_false(mine.modified)
+    assert.is_nil(modified[mine])
+    for _, st in ipairs({gone, other}) do
+      assert.same({v = 0}, st.committed)
+      assert.is_true(st.modified)
+      assert.is_true(modified[st])
+      assert.is_not_nil(st.key)                    -- keyed all the same
+    end
+    -- updated rows: only the written keys' old values; keyless: only unkeyed states
+    local upd = state(4)
+    upd.committed = {v = 0, id = 9}
+    upd.key = 4
+    local fresh = state(5)
+    fresh.committed = {v = 0}
+    fns.finish_snapshots({upd, fresh}, session, {}, modified, false, spec_of, function() end, true)
+    assert.same({v = 0, id = 9}, upd.committed)   -- keyed: left alone
+    assert.is_nil(fresh.committed)
+    fns.finish_snapshots({upd}, session, {}, modified, {[upd] = {"v"}}, spec_of, function() end)
+    assert.same({id = 9}, upd.committed)
+    fns.finish_snapshots({upd}, session, {}, modified, {[upd] = {"id"}}, spec_of, function() end)
+    assert.is_nil(upd.committed)
+  end)
+end)
+end
+
 describe("core.finish_inserted and core.expire_all", function()
   local NAN = identity.NAN
   local mapper = {pk_keys = {"id"}}

@@ -7,6 +7,7 @@ local exc = require("quicksilver.exc")
 local attributes = require("quicksilver.orm.attributes")
 local identity = require("quicksilver.orm.identity")
 local state_spec = require("quicksilver.orm.state_spec")
+local finish_jit = require("quicksilver.orm.finish_jit")
 local EMPTY = {}
 
 local M = {}
@@ -74,6 +75,9 @@ local function expire_exprs(st)
   for _, p in ipairs(st.mapper.expr_props) do ex[p.key] = true end
 end
 local finish_inserted, finish_snapshots = core.finish_inserted, core.finish_snapshots
+if rawget(_G, "jit") then   -- LuaJIT: the same passes in Lua (orm/finish_jit.lua says why)
+  finish_inserted, finish_snapshots = finish_jit.finish_inserted, finish_jit.finish_snapshots
+end
 local spec_of = state_spec.of
 
 local function finish(uow, done)
