@@ -48,11 +48,21 @@ end
 -- expire_on_commit, rollback, Session:expire_all): expire_all_of for each,
 -- in one C pass (c/orm/finish.c); then the states it expired leave the
 -- session's change sets, by one look at each entry of those (mostly empty
--- after a flush) instead of one per object.
+-- after a flush) instead of one per object. On LuaJIT the loop stays Lua
+-- (expire_all_of per object): its traces beat the C API there (100,000
+-- objects: 0.039 s in Lua, 0.047 s through the C pass).
 local expire_all_c = core.expire_all
 local spec_of = state_spec.of
+local STATE = attributes.STATE
+local on_jit = rawget(_G, "jit") ~= nil
 function M.expire_all(self)
-  if expire_all_c(self._imaps, attributes.STATE, spec_of) == 0 then return end
+  if on_jit then
+    for _, t in pairs(self._imaps) do
+      for _, obj in pairs(t) do M.expire_all_of(self, rawget(obj, STATE)) end
+    end
+    return
+  end
+  if expire_all_c(self._imaps, STATE, spec_of) == 0 then return end
   local imaps = self._imaps
   for _, set in ipairs({self._modified, self._collections}) do
     for st in pairs(set) do
