@@ -217,12 +217,19 @@ end)
 -- The ORM accelerators read and write state tables through lua_getfield /
 -- lua_setfield and a raw get of a pushed literal; load.c names the load
 -- spec's fields in a table.
-local ORM_ACCESSORS = {lua_getfield = {3}, lua_setfield = {3}}
+local ORM_ACCESSORS = {lua_getfield = {3}, lua_setfield = {3}, lua_pushstring = {2}}
 local ORM_INDIRECT = {
   ["spec_fields[i]"] = function(src)
     local init = src:match("spec_fields%b[]%s*=%s*(%b{})") or ""
     return scan.literals(init)
   end,
+  -- load.c's state field names, pushed once per call and used raw
+  ["key_names[i]"] = function(src)
+    local init = src:match("key_names%b[]%s*=%s*(%b{})") or ""
+    return scan.literals(init)
+  end,
+  -- the value table's other metamethods (instance_mt's keys), not fields
+  ["meta_names[i - K_NFIELDS]"] = false,
 }
 
 -- The ORM's field reads: the accessors' literals, literals pushed and then

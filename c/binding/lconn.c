@@ -533,25 +533,82 @@ static int execute_resume(lua_State *L, lconn *lc, int pidx) {
 }
 
 /*
-** conn:execute(sql, params?, keys?, values?, checks?, procs?) -> Cursor | nil, err
+** The rows mode of conn:execute: params is a list of nrows sets, each read
+** by the one-row keys (with its values, checks and converters) into the
+** values r*nkeys .. (r+1)*nkeys-1: a multi-row VALUES statement bound
+** straight from the sets (the ORM flush's value tables), an error naming
+** the column and the set. The sets stay alive in the list (on the stack);
+** the anchor lists of the rows that have one go into one list, pushed.
+** Returns the count of values, or -1 with err set.
+*/
+static int read_rows(lua_State *L, lconn *lc, int pidx, const qsB_bindspec *bs, int nrows,
+                     qs_error *err) {
+  int nk = bs->nkeys, total, r, anchors;
+  qs_value *dst, *own = NULL;
+  if (nk <= 0 || nrows > QSB_MAX_PARAMS / nk) {
+    qs_error_set(err, QS_ARGUMENT, "rows of %d values each: %d rows are more values than one "
+                 "statement can carry", nk, nrows);
+    lua_pushnil(L);
+    return -1;
+  }
+  total = nrows * nk;
+  lua_createtable(L, 0, 0);
+  anchors = lua_gettop(L);
+  if (bs->procs) {   /* converters may use this connection: values into an array of our own */
+    own = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)total, 0);
+    lua_rawseti(L, anchors, nrows + 1);   /* kept with the anchors */
+    dst = own;
+  } else {
+    dst = scratch(L, lc, total);
+    lc->reading = 1;
+  }
+  for (r = 0; r < nrows; r++) {
+    int k;
+    lua_rawgeti(L, pidx, r + 1);
+    k = qsB_read_params(L, dst + (size_t)r * (size_t)nk, lua_gettop(L), bs, r + 1, err);
+    if (k < 0) {
+      lc->reading = 0;
+      return -1;
+    }
+    if (lua_isnil(L, -1)) lua_pop(L, 1);
+    else lua_rawseti(L, anchors, r + 1);
+    lua_pop(L, 1);   /* the set: the list keeps it */
+  }
+  lc->reading = 0;
+  check_after_converters(L, lc);
+  if (own) memcpy(scratch(L, lc, total), own, sizeof(qs_value) * (size_t)total);
+  return total;
+}
+
+/*
+** conn:execute(sql, params?, keys?, values?, checks?, procs?, nrows?) -> Cursor | nil, err
 ** params: a table; keys: the keys to read from it in placeholder order (for
 ** compiled statements), or nil for params[1..n]; values: key -> value used
 ** when params lacks the key; checks/procs: per-position value checks (C)
-** and converters (Lua). In non-blocking mode: core.WAIT, ... (resume).
+** and converters (Lua). nrows: params is a list of that many sets, each
+** read by keys in turn (read_rows). In non-blocking mode: core.WAIT, ...
+** (resume).
 */
 static int conn_execute(lua_State *L) {
   int pushed;
   lconn *lc = io_conn(L, &pushed);
   int pidx = lua_isnoneornil(L, 3) ? 0 : 3;
-  int n = 0, cur, anchor = 0;
+  int n = 0, cur, anchor = 0, nrows = 0;
   qsB_bindspec bs;
   qs_error *err;
   if (pushed) return pushed;
   luaL_checkstring(L, 2);
   if (pidx) luaL_checktype(L, 3, LUA_TTABLE);
-  lua_settop(L, 7);
-  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 8 */
-  qsB_get_bindspec(L, 4, 8, &bs);
+  lua_settop(L, 8);
+  if (!lua_isnil(L, 8)) {
+    lua_Integer r = luaL_checkinteger(L, 8);
+    if (r < 1 || r > QSB_MAX_PARAMS || !pidx || lua_isnil(L, 4))
+      return qsB_raise(L, QS_ARGUMENT, "conn:execute: nrows needs a list of sets, the keys, and a "
+                       "count from 1 to the most values a statement carries");
+    nrows = (int)r;
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 9 */
+  qsB_get_bindspec(L, 4, 9, &bs);
   /* an operation that waits keeps pointers to the values: all anchored */
   if (qs_conn_nonblocking(lc->c)) bs.anchor = 1;
   qsB_cursor_new(L, 1);
@@ -561,7 +618,14 @@ static int conn_execute(lua_State *L) {
     lua_newtable(L);
     pidx = lua_gettop(L);
   }
-  if (pidx) {
+  if (pidx && nrows) {
+    if (lc->reading)
+      return qsB_raise(L, QS_MISUSE, "this Connection is in the middle of reading a statement's "
+                       "parameters; a finalizer may not run SQL on it");
+    n = read_rows(L, lc, pidx, &bs, nrows, err);
+    if (n < 0) return fail_err(L, err);
+    anchor = lua_gettop(L);   /* the rows' anchor lists */
+  } else if (pidx) {
     int size = bs.keys ? bs.nkeys : qsB_positional_size(L, pidx, QSB_MAX_PARAMS,
                                                          "the positional parameters");
     if (lc->reading)   /* only a finalizer run by the collector mid-read gets here */

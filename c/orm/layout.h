@@ -20,7 +20,7 @@
 #define QS_ORM_FIELDS(X)                                                                           \
   X(mapper, "state load_spec", "table", "the object's mapper (changed_collections reads it, load_objects writes it)") \
   X(obj, "state", "table", "the instance a state belongs to (load_objects writes it)")              \
-  X(dict, "state", "table", "attribute -> current value, read raw; also the instance's metatable, holding the instance_mt metamethods and __index = itself, its own metatable the state (load_objects fills and lays it out; changed_collections reads it)") \
+  X(dict, "state", "table", "attribute -> current value, read raw; also the instance's metatable, holding the instance_mt metamethods and __index = itself, its own metatable the state (load_objects fills and lays it out; changed_collections reads one-to-ones' places from it)") \
   X(__index, "state", "any", "the mapper's miss function (instance_mt.__index), raw in the state, which is its value table's metatable: a key the value table lacks (load_objects writes it; on the value table __index is the table itself)") \
   X(key, "state", "any", "the identity key of a persistent object, its key in the session's map of its base mapper (orm/identity.lua; load_objects writes it): the primary-key value, a string for a composite key") \
   X(session, "state", "table", "the session the object is in, held weakly: read and written through InstanceState's metamethods (changed_collections compares it)") \
@@ -40,6 +40,25 @@
   ** mapper made by orm/state_spec.lua */                                        \
   X(committed, "state", "table", "attribute -> its value before it changed since load or flush, only for changed ones (attributes.lua; finish_snapshots and expire_all forget entries, and drop the table when empty)") \
   X(modified, "state", "any", "true while the object has unflushed changes (finish_snapshots and expire_all set false)") \
-  X(m2o_set, "state", "table", "many-to-one relationships set since the last flush (finish_snapshots clears it)")
+  X(m2o_set, "state", "table", "many-to-one relationships set since the last flush (finish_snapshots clears it)") \
+  X(colls, "state", "table", "collection (uselist) -> its loaded list, out of the value table so that every read runs the miss function (orm/autoflush.lua's read set); read raw by changed_collections, absent when none is loaded")
+
+/*
+** The insert spec of a mapper for one of its tables (c/orm/insert_rows.c
+** reads it; orm/flush_insert.lua builds it once per mapper and table): a
+** list, each field at its position. X(name, position, form, meaning);
+** exported as core.insert_spec_fields[name] = position. Column numbers are
+** positions in cols (1-based, at most 50 columns).
+*/
+#define QS_INSERT_SPEC(X)                                                                          \
+  X(cols, 1, "table", "the attribute keys of the table's columns, each also its column key (the binder reads rawget(value table, key))") \
+  X(defaults, 2, "table", "column number -> its scalar default, written into the value table when the object has no value") \
+  X(pk, 3, "table", "the column numbers of the primary key")                                      \
+  X(expire, 4, "table", "the column numbers the database fills in when not given (server or SQL defaults): expired after the flush") \
+  X(defaulted, 5, "table", "the column numbers that have a scalar default (defaults)")          \
+  X(last, 6, "boolean", "the mapper's last table: its objects count as inserted after it")       \
+  X(poly_key, 7, "any", "the polymorphic identity's attribute key (nil: none)")                    \
+  X(poly_value, 8, "any", "the polymorphic identity")                                              \
+  X(version_key, 9, "any", "the version counter's attribute key (nil: none), 1 when not set")
 
 #endif

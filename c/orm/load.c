@@ -26,6 +26,17 @@
 /* The spec's fields, at fixed stack slots while the loop runs. */
 enum { S_PK = 1, S_KEYS, S_POSITIONS, S_MAPPER, S_STATE_MT, S_INSTANCE_MT, S_STATE_KEY, S_N };
 
+/* The names of the state's fields (c/orm/layout.h) and of the other
+** instance metamethods, pushed once per call into stack slots: a field set
+** by name (lua_setfield) interns its name again at every row. */
+enum { K_MAPPER, K_OBJ, K_DICT, K_INDEX, K_KEY, K_SID, K_NFIELDS };
+enum { K_NEWINDEX = K_NFIELDS, K_TOSTRING, K_N };
+
+static const char *const key_names[K_NFIELDS] = {
+  "mapper", "obj", "dict", "__index", "key", "_sid",
+};
+static const char *const meta_names[K_N - K_NFIELDS] = {"__newindex", "__tostring"};
+
 static const char *const spec_fields[S_N] = {
   NULL, "pk", "keys", "positions", "mapper", "state_mt", "instance_mt", "state_key",
 };
@@ -45,8 +56,8 @@ static int push_key(lua_State *L, int idx) {
 
 static int l_load_objects(lua_State *L) {
   lua_Integer r, n, from, base;
-  int spec[S_N];
-  int i, nkeys, top, sid;
+  int spec[S_N], kslot[K_N], mslot[3];
+  int i, nkeys, top, sid, plain_mt;
   luaL_checktype(L, 1, LUA_TTABLE);
   from = luaL_checkinteger(L, 2);
   base = luaL_checkinteger(L, 3);
@@ -68,7 +79,29 @@ static int l_load_objects(lua_State *L) {
       !lua_istable(L, spec[S_INSTANCE_MT]) || lua_isnil(L, spec[S_STATE_KEY]))
     return qsB_raise(L, QS_ARGUMENT, "load_objects: incomplete spec");
   nkeys = (int)lua_rawlen(L, spec[S_KEYS]);
-  lua_pushliteral(L, "_sid");
+  for (i = 0; i < K_NFIELDS; i++) {
+    lua_pushstring(L, key_names[i]);
+    kslot[i] = lua_gettop(L);
+  }
+  for (i = K_NFIELDS; i < K_N; i++) {
+    lua_pushstring(L, meta_names[i - K_NFIELDS]);
+    kslot[i] = lua_gettop(L);
+  }
+  /* the instance metamethods every value table gets (orm/attributes.lua
+  ** instance_metatable: exactly these three), read once */
+  {
+    static const int mkeys[3] = {K_INDEX, K_NEWINDEX, K_TOSTRING};
+    for (i = 0; i < 3; i++) {
+      lua_pushvalue(L, kslot[mkeys[i]]);
+      lua_rawget(L, spec[S_INSTANCE_MT]);
+      mslot[i] = lua_gettop(L);
+    }
+  }
+  /* any other metamethod there: copied key by key at each row instead */
+  lua_pushnil(L);
+  for (i = 0; lua_next(L, spec[S_INSTANCE_MT]); i++) lua_pop(L, 1);
+  plain_mt = i == 3 && !lua_isnil(L, mslot[0]) && !lua_isnil(L, mslot[1]) && !lua_isnil(L, mslot[2]);
+  lua_pushvalue(L, kslot[K_SID]);
   lua_rawget(L, 6);   /* the session's id (orm/attributes.lua session_id), if it has one */
   sid = lua_type(L, -1) == LUA_TNUMBER ? lua_gettop(L) : 0;
   luaL_checkstack(L, 12, "load_objects");   /* the loop's slots above top */
@@ -95,7 +128,7 @@ static int l_load_objects(lua_State *L) {
       lua_pushvalue(L, spec[S_STATE_KEY]);
       lua_rawget(L, top + 4);                              /* top+5: its state */
       if (!lua_istable(L, top + 5)) break;
-      lua_pushliteral(L, "expired");
+      lua_pushliteral(L, "expired");   /* rare: a row of an object already loaded */
       lua_rawget(L, top + 5);
       if (!lua_isnil(L, -1)) break;
       lua_pushvalue(L, top + 4);
@@ -130,33 +163,49 @@ static int l_load_objects(lua_State *L) {
     /* the value table is the object's metatable: the instance metamethods
     ** (instance_mt's, copied), and __index itself, so a read of a value
     ** calls no function */
-    lua_pushnil(L);
-    while (lua_next(L, spec[S_INSTANCE_MT])) {
-      lua_pushvalue(L, -2);
-      lua_insert(L, -2);
+    if (plain_mt) {
+      lua_pushvalue(L, kslot[K_NEWINDEX]);
+      lua_pushvalue(L, mslot[1]);
       lua_rawset(L, top + 4);
+      lua_pushvalue(L, kslot[K_TOSTRING]);
+      lua_pushvalue(L, mslot[2]);
+      lua_rawset(L, top + 4);
+    } else {
+      lua_pushnil(L);
+      while (lua_next(L, spec[S_INSTANCE_MT])) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, top + 4);
+      }
     }
+    lua_pushvalue(L, kslot[K_INDEX]);
     lua_pushvalue(L, top + 4);
-    lua_setfield(L, top + 4, "__index");
+    lua_rawset(L, top + 4);
     lua_createtable(L, 0, 1);                              /* top+6: the object */
     lua_createtable(L, 0, 8);                              /* top+7: its state */
+    lua_pushvalue(L, kslot[K_MAPPER]);
     lua_pushvalue(L, spec[S_MAPPER]);
-    lua_setfield(L, top + 7, "mapper");
+    lua_rawset(L, top + 7);
+    lua_pushvalue(L, kslot[K_OBJ]);
     lua_pushvalue(L, top + 6);
-    lua_setfield(L, top + 7, "obj");
+    lua_rawset(L, top + 7);
+    lua_pushvalue(L, kslot[K_DICT]);
     lua_pushvalue(L, top + 4);
-    lua_setfield(L, top + 7, "dict");
+    lua_rawset(L, top + 7);
     /* the state is the value table's metatable: its __index, the mapper's
     ** miss function, does what a key the value table lacks means */
-    lua_getfield(L, spec[S_INSTANCE_MT], "__index");
-    lua_setfield(L, top + 7, "__index");
+    lua_pushvalue(L, kslot[K_INDEX]);
+    lua_pushvalue(L, mslot[0]);
+    lua_rawset(L, top + 7);
+    lua_pushvalue(L, kslot[K_KEY]);
     lua_pushvalue(L, top + 3);
-    lua_setfield(L, top + 7, "key");
+    lua_rawset(L, top + 7);
     /* the session, weakly: by the id attributes.lua's registry knows it by
     ** (a session without one is stored as it is, or as its metatable says) */
     if (sid) {
+      lua_pushvalue(L, kslot[K_SID]);
       lua_pushvalue(L, sid);
-      lua_setfield(L, top + 7, "_sid");
+      lua_rawset(L, top + 7);
     }
     lua_pushvalue(L, spec[S_STATE_MT]);
     lua_setmetatable(L, top + 7);

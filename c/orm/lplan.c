@@ -211,8 +211,9 @@ static const cap_field cap_fields[] = {QS_PLAN_CAPS(QS_PLAN_CAP_FIELD)};
 #undef QS_PLAN_CAP_FIELD
 #define NCAPS ((int)(sizeof cap_fields / sizeof cap_fields[0]))
 
-/* caps (at idx) into c: every field of the list given, no other. */
-static void read_caps(lua_State *L, int idx, qs_plan_caps *c) {
+/* caps (at idx) into c: every field of the list given, no other (also
+** c/orm/insert_rows.c's). */
+void qsB_read_plan_caps(lua_State *L, int idx, qs_plan_caps *c) {
   int seen[NCAPS], i;
   memset(seen, 0, sizeof seen);
   memset(c, 0, sizeof *c);
@@ -261,7 +262,7 @@ static int l_batches(lua_State *L) {
   qs_plan_caps caps;
   qs_plan_sig *sigs;
   qs_plan_batch *out;
-  read_caps(L, 3, &caps);
+  qsB_read_plan_caps(L, 3, &caps);
   lua_settop(L, 3);
   sig = (int *)qsL_newuserdatauv(L, ((size_t)n + 1) * sizeof *sig, 0);
   sigs = (qs_plan_sig *)qsL_newuserdatauv(L, ((size_t)nsigs + 1) * sizeof *sigs, 0);

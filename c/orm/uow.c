@@ -199,40 +199,50 @@ static int same_seq_at(lua_State *L, int a, int b) {
 }
 
 /* Whether the state at st (absolute) has a loaded collection that differs
-** from its snapshot; rels at rels is its mapper's list of {key, uselist}. */
+** from its snapshot; rels at rels is its mapper's list of {key, uselist}.
+** A list (uselist) is read raw from the state's colls (absent: none
+** loaded), a one-to-one's place from its value table. */
 static int state_changed(lua_State *L, int st, int rels) {
-  int top = lua_gettop(L), changed = 0;
+  int top = lua_gettop(L), changed = 0, has_colls;
+  int loaded = top + 1, dict = top + 2, snap = top + 3, colls = top + 4, base = top + 4;
   lua_Integer i, n = (lua_Integer)lua_rawlen(L, rels);
-  lua_getfield(L, st, "loaded");   /* top+1 */
-  lua_getfield(L, st, "dict");     /* top+2 */
-  lua_getfield(L, st, "snap");     /* top+3 */
-  if (!lua_istable(L, top + 1) || !lua_istable(L, top + 2) || !lua_istable(L, top + 3)) {
+  lua_getfield(L, st, "loaded");
+  lua_getfield(L, st, "dict");
+  lua_getfield(L, st, "snap");
+  lua_pushliteral(L, "colls");
+  lua_rawget(L, st);               /* nil: no list loaded */
+  if (!lua_istable(L, loaded) || !lua_istable(L, dict) || !lua_istable(L, snap)) {
     lua_settop(L, top);
     return 1;   /* not a state as the flush knows it: let the full flush look */
   }
+  has_colls = lua_istable(L, colls);
   for (i = 1; i <= n && !changed; i++) {
     int uselist;
-    lua_rawgeti(L, rels, i);        /* top+4: {key, uselist} */
-    lua_rawgeti(L, top + 4, 1);     /* top+5: key */
-    lua_rawgeti(L, top + 4, 2);     /* top+6: uselist */
-    uselist = lua_toboolean(L, top + 6);
-    lua_pushvalue(L, top + 5);
-    lua_rawget(L, top + 1);         /* top+7: loaded[key] */
-    if (lua_toboolean(L, top + 7)) {
-      lua_pushvalue(L, top + 5);
-      lua_rawget(L, top + 3);       /* top+8: snap[key] */
-      lua_pushvalue(L, top + 5);
-      lua_rawget(L, top + 2);       /* top+9: dict[key] */
-      if (!lua_istable(L, top + 8)) {
+    lua_rawgeti(L, rels, i);        /* base+1: {key, uselist} */
+    lua_rawgeti(L, base + 1, 1);    /* base+2: key */
+    lua_rawgeti(L, base + 1, 2);    /* base+3: uselist */
+    uselist = lua_toboolean(L, base + 3);
+    lua_pushvalue(L, base + 2);
+    lua_rawget(L, loaded);          /* base+4: loaded[key] */
+    if (lua_toboolean(L, base + 4)) {
+      lua_pushvalue(L, base + 2);
+      lua_rawget(L, snap);          /* base+5: snap[key] */
+      if (uselist && !has_colls) {
+        lua_pushnil(L);             /* base+6: the list (none) */
+      } else {
+        lua_pushvalue(L, base + 2);
+        lua_rawget(L, uselist ? colls : dict);   /* base+6: the list or the one-to-one's place */
+      }
+      if (!lua_istable(L, base + 5)) {
         changed = 1;
       } else if (uselist) {
-        changed = !same_seq_at(L, top + 9, top + 8);
+        changed = !same_seq_at(L, base + 6, base + 5);
       } else {
-        lua_rawgeti(L, top + 8, 1);
-        changed = !lua_rawequal(L, top + 9, -1);
+        lua_rawgeti(L, base + 5, 1);
+        changed = !lua_rawequal(L, base + 6, -1);
       }
     }
-    lua_settop(L, top + 3);
+    lua_settop(L, base);
   }
   lua_settop(L, top);
   return changed;

@@ -173,6 +173,22 @@ end
 
 ---@return boolean
 function Connection:in_transaction() return self._txn ~= nil end
+
+-- Drivers whose streamed reads (stream_results) cost no more than a
+-- buffered fetch: SQLite steps its statement either way, the wire drivers
+-- and libmariadb's mysql_use_result read the same packets. libpq's
+-- single-row mode makes a result per row: about a fifth slower for 100,000
+-- small rows (measured with docs/PERFORMANCE.md's rows), so it is left out.
+local CHEAP_STREAMING = {sqlite = true, pgwire = true, mysql = true, mywire = true}
+
+--- Whether reading a result a batch at a time through stream_results costs
+--- this connection's driver nothing over reading it whole (the ORM then
+--- makes objects a batch at a time: a load's peak memory holds one batch
+--- of rows, not all of them).
+function Connection:_cheap_streaming()
+  local cconn = self._cconn
+  return cconn ~= nil and CHEAP_STREAMING[cconn:driver()] == true
+end
 ---@return boolean
 function Connection:in_nested_transaction() return self._nested ~= nil end
 function Connection:get_transaction() return self._txn end
@@ -403,7 +419,7 @@ end
 
 -- fn(...) with the Connection marked busy (refuse_if_busy); an error
 -- clears the mark and goes on up as it was.
-local function busy_call(self, fn, a, b, c, d, e, f, g, h)
+local function busy_call(self, fn, a, b, c, d, e, f, g, h, i)
   local ref = self._busy_ref
   if not ref then
     ref = setmetatable({}, WEAK)
@@ -414,16 +430,18 @@ local function busy_call(self, fn, a, b, c, d, e, f, g, h)
   if was_co ~= co then was = 0 end   -- a stale mark of an ended coroutine
   self._busy = was + 1
   ref[1] = co
-  local ok, r1, r2 = pcall(fn, a, b, c, d, e, f, g, h)
+  local ok, r1, r2 = pcall(fn, a, b, c, d, e, f, g, h, i)
   self._busy = was
   ref[1] = was_co
   if not ok then error(r1, 0) end
   return r1, r2
 end
 
-local function run_cursor(cconn, many, sql, params, keys, values, checks, procs)
+-- nrows: params is a list of that many sets, each bound by the one-row
+-- keys (a multi-row VALUES from engine/insert_rows.lua)
+local function run_cursor(cconn, many, sql, params, keys, values, checks, procs, nrows)
   if many then return drive(cconn, cconn:executemany(sql, params, keys, values, checks, procs)) end
-  return drive(cconn, cconn:execute(sql, params, keys, values, checks, procs))
+  return drive(cconn, cconn:execute(sql, params, keys, values, checks, procs, nrows))
 end
 
 local function fetch_all(cur) return cur:fetch() end
@@ -682,9 +700,10 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
     log(self, "[parameters] " .. (shown == nil and "{}" or util.repr(shown, 1000)))
   end
   local cur, err
-  local keys, values, checks, procs
+  local keys, values, checks, procs, nrows
   if compiled then
-    keys, values, checks, procs = compiled.keys, compiled.values, compiled.checks, compiled.procs
+    keys, values, checks, procs, nrows = compiled.keys, compiled.values, compiled.checks, compiled.procs,
+      compiled.nrows
     if params == nil then params = EMPTY end
   end
   if self._cconn ~= cconn then
@@ -696,7 +715,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts)
   -- arrive instead of buffering the result (SQLite steps anyway)
   local stream = not many and (eopts.stream_results or eopts.yield_per)
   if stream then cconn:set_stream(true) end
-  cur, err = busy_call(self, run_cursor, cconn, many, sql, params, keys, values, checks, procs)
+  cur, err = busy_call(self, run_cursor, cconn, many, sql, params, keys, values, checks, procs, nrows)
   if stream then cconn:set_stream(false) end
   if not cur then self:_raise_dbapi(err, sql, params, many, compiled) end
   if has(self, "after_cursor_execute") then
@@ -978,6 +997,12 @@ function Connection:execute(stmt, params, opts)
   end
   return result
 end
+
+-- The ORM flush's INSERT bound from its objects' value tables
+-- (engine-private: engine/insert_rows.lua).
+local insert_rows = require("quicksilver.engine.insert_rows")
+Connection._execute_rows = insert_rows.execute_rows
+Connection._rows_direct_ok = insert_rows.direct_ok
 
 --- The catalog querier of this connection: what the dialect's catalog
 --- questions (has_table, get_columns, ...) run their SQL through

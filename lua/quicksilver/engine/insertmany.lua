@@ -15,14 +15,15 @@ local util = require("quicksilver.util")
 
 local M = {}
 
-local ipairs, floor, max, min = ipairs, math.floor, math.max, math.min
+local ipairs, rawget, floor, max, min = ipairs, rawget, math.floor, math.max, math.min
 local Result = result_mod.Result
 local NULL = elements.null
 local EMPTY = {}
 
 --- Fills the positional values of one row of an expanded VALUES list:
 --- params[off + j] is the row's value for keys[j], else the statement's own
---- (values[keys[j]]), else NULL.
+--- (values[keys[j]]), else NULL. The row is read raw: it may be an ORM
+--- object's value table (engine/insert_rows.lua).
 ---@param params table
 ---@param off integer
 ---@param row table
@@ -31,7 +32,7 @@ local EMPTY = {}
 function M.bind_row(params, off, row, keys, values)
   for j = 1, #keys do
     local k = keys[j]
-    local v = row[k]
+    local v = rawget(row, k)
     if v == nil then v = values[k] end
     if v == nil then v = NULL end
     params[off + j] = v

@@ -124,8 +124,11 @@ end
 
 -- The ordered multi-row INSERT (SQLAlchemy's form, for a database that
 -- hands out new keys in no promised order): rows first..last of rows
--- through the typed one-row INSERT tc of ncol values.
-local function ordered_insert(conn, tc, ncol, rows, first, last, eopts, converted)
+-- through the typed one-row INSERT tc of ncol values. direct: each row is
+-- bound by tc's keys where it is (the binder's rows mode, nrows: the
+-- ORM flush's value tables, engine/insert_rows.lua), not copied into one
+-- positional list.
+local function ordered_insert(conn, tc, ncol, rows, first, last, eopts, converted, direct)
   local head, group, tail = compiler.values_group(tc)
   if not head then return nil end
   local keys, values, checks, procs = tc.keys, tc.values, tc.checks, tc.procs
@@ -137,18 +140,23 @@ local function ordered_insert(conn, tc, ncol, rows, first, last, eopts, converte
     local off = r * nk
     parts[r + 1] = "(" .. group:gsub("%$(%d+)", function(d) return "$" .. (tonumber(d) + off) end) ..
       ", " .. r .. ")"
-    insertmany.bind_row(params, off, rows[first + r], keys, values)
+    if direct then params[r + 1] = rows[first + r]
+    else insertmany.bind_row(params, off, rows[first + r], keys, values) end
     for j = 1, nk do
       xchecks[off + j] = checks and checks[j] or nil
       if procs and procs[j] then xprocs[off + j] = procs[j] end
     end
   end
-  params.n = nrows * nk
+  if not direct then params.n = nrows * nk end
   local cols = {}
   for i = 1, ncol do cols[i] = "p" .. (i - 1) end
   local sql = head .. " SELECT " .. table.concat(cols, ", ") .. " FROM (VALUES " .. table.concat(parts, ", ") ..
     ") AS imp_sen(" .. table.concat(cols, ", ") .. ", sen_counter) ORDER BY sen_counter" .. tail
   local x = {sql = sql, keys = nil, values = {}, checks = xchecks, procs = xprocs, result_procs = tc.result_procs}
+  if direct then
+    x = {sql = sql, keys = keys, values = values, checks = checks, procs = not converted and tc.procs or nil,
+      result_procs = tc.result_procs, nrows = nrows, param_names = keys}
+  end
   return conn:_cursor_execute(sql, params, x, false, eopts)
 end
 
@@ -262,9 +270,13 @@ function M.execute(conn, stmt, runs, eopts, fill)
               end
             else
               -- new keys rise in VALUES order: sorted, the rows are in it
-              for i, row in ipairs(got) do placed[i] = row end
-              local p = pos[1]
-              sort(placed, function(a, b) return a[p] < b[p] end)
+              -- (one check when they come back rising already)
+              local p, rising = pos[1], true
+              for i, row in ipairs(got) do
+                placed[i] = row
+                if i > 1 and not (got[i - 1][p] < row[p]) then rising = false end
+              end
+              if not rising then sort(placed, function(a, b) return a[p] < b[p] end) end
             end
             local rkeys = r:keys()
             local keymap
@@ -294,5 +306,11 @@ function M.execute(conn, stmt, runs, eopts, fill)
   if statements > 1 then conn:_atomic(send) else send() end
   return Result.new({keys = keys or {}, rows = out, returns_rows = true, rowcount = total})
 end
+
+-- engine/insert_rows.lua's too (the ORM flush's INSERT from value tables)
+M.sentinel_returning = with_sentinels
+M.cast_compiled = cast_compiled
+M.ordered_insert = ordered_insert
+M.RETURNING_PAGE_SIZE = RETURNING_PAGE_SIZE
 
 return M

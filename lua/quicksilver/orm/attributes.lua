@@ -21,7 +21,15 @@
 ---
 --- Collections are plain Lua sequences (so `#`, ipairs, table.insert and
 --- table.remove work on every runtime); what changed in them is found at
---- flush by comparing with the snapshot taken when they were loaded.
+--- flush by comparing with the snapshot taken when they were loaded. A
+--- loaded collection lives in the state's own `colls` table, not in the
+--- value table: a list can only be changed by code that got it, and it is
+--- got by reading the attribute, so every read goes through the miss
+--- function, which notes the state in its session's read set. A lazy
+--- load's autoflush compares only those (orm/autoflush.lua), so its cost
+--- does not grow with the collections the session holds. The ORM reads
+--- and writes a relationship's value through rel_value / set_rel_value
+--- (raw, never loading, never noting a read).
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local identity = require("quicksilver.orm.identity")
@@ -55,13 +63,14 @@ M.WAS_NULL = WAS_NULL
 ---@field expired table|nil column attributes to load on access
 ---@field loaded table      relationship attribute -> true once loaded or set
 ---@field snap table        collection attribute -> the list as loaded/flushed
+---@field colls table       collection attribute (uselist) -> its loaded list (not in dict: see the header)
 ---@field session table|nil
 ---@field key string|nil   identity key once persistent
 local InstanceState = {}
 -- loaded and snap are made at their first use: most loaded objects never
 -- touch a relationship, and two tables fewer per object is a sixth of the
 -- cost of loading one (docs/PERFORMANCE.md)
-local LAZY = {loaded = true, snap = true}
+local LAZY = {loaded = true, snap = true, colls = true}
 -- An object refers to its session weakly, as in SQLAlchemy (where the state
 -- keeps the session's id and object_session looks it up): a state holds the
 -- number `_sid`, and `st.session` reads the session registered under it in a
@@ -84,6 +93,71 @@ function M.session_id(s)
   return id
 end
 local session_id = M.session_id
+
+--- The value st holds for relationship rel, raw: a collection's list from
+--- st.colls, a scalar from the value table; nil when not loaded (never
+--- loads, never counts as a read).
+---@param st table
+---@param rel table
+---@return any
+function M.rel_value(st, rel)
+  if rel.uselist then
+    local c = rawget(st, "colls")
+    return c and c[rel.key]
+  end
+  return rawget(st.dict, rel.key)
+end
+
+--- Puts v as relationship rel's value on st (raw: no event, no mark).
+---@param st table
+---@param rel table
+---@param v any
+function M.set_rel_value(st, rel, v)
+  if rel.uselist then
+    st.colls[rel.key] = v
+  else
+    st.dict[rel.key] = v
+  end
+end
+
+-- A session's read set: {mapper -> weak set of states} whose collections
+-- were handed out since the lazy-load autoflush last compared them
+-- (orm/autoflush.lua), by session id (no call to find it: a collection
+-- read notes one). The session holds its own (`_reads`, raw); this table
+-- only finds it, and forgets it with the session.
+local WEAK_KEYS = {__mode = "k"}
+local reads_of = setmetatable({}, {__mode = "v"})   -- id -> read set
+
+--- Notes that st's collections were handed out (to a program, or to code
+--- that may change them): the next lazy load's autoflush compares them.
+---@param st table
+function M.note_read(st)
+  local id = rawget(st, "_sid")
+  local s = id and sessions[id]
+  if s == nil then return end
+  local reads = reads_of[id]
+  if reads == nil then
+    reads = {}
+    rawset(s, "_reads", reads)
+    reads_of[id] = reads
+  end
+  local m = st.mapper
+  local bucket = reads[m]
+  if bucket == nil then
+    bucket = setmetatable({}, WEAK_KEYS)
+    reads[m] = bucket
+  end
+  bucket[st] = true
+end
+local note_read = M.note_read
+
+--- The read set of the session with id sid ({mapper -> weak set of
+--- states}), or nil when none was noted.
+---@param sid integer|nil
+---@return table|nil
+function M.read_set(sid)
+  return sid and reads_of[sid]
+end
 
 InstanceState.__index = function(st, k)
   if k == "session" then
@@ -387,9 +461,13 @@ local function track_collection(st, key, list)
     for i = 1, #list do copy[i] = list[i] end
     st.snap[key] = copy
   end
-  if st.pending_mutations then apply_pending(st, key, list) end
   local s = st.session
   if s then s._collections[st] = true end
+  if st.pending_mutations then
+    -- the list now differs from its snapshot: the next check must look
+    apply_pending(st, key, list)
+    note_read(st)
+  end
 end
 M.track_collection = track_collection
 
@@ -408,15 +486,29 @@ end
 --- as none.
 function M.get_relationship(st, rel)
   local key = rel.key
+  if rel.uselist then
+    -- (plain reads, no rawget call: the state's raw fields, or its lazy
+    -- colls table; this runs at every read of a collection)
+    local list = st.colls[key]
+    if list == nil and not st.loaded[key] then
+      if st.key == nil then
+        -- transient or pending: nothing in the database to load
+        list = {}
+        st.colls[key] = list
+        track_collection(st, key, list)
+      else
+        list = rel:lazy_load(st)
+      end
+    end
+    -- every collection handed out is noted (it may be changed in place);
+    -- the usual case inline, the first note of a set by note_read
+    local reads = reads_of[st._sid or 0]
+    local bucket = reads and reads[st.mapper]
+    if bucket then bucket[st] = true else note_read(st) end
+    return list
+  end
   if st.loaded[key] then return rawget(st.dict, key) end
   if st.key == nil then
-    -- transient or pending: nothing in the database to load
-    if rel.uselist then
-      local list = {}
-      st.dict[key] = list
-      track_collection(st, key, list)
-      return list
-    end
     st.loaded[key] = true
     return nil
   end
@@ -463,7 +555,7 @@ function M.set_scalar(st, rel, value)
     if old ~= nil then
       local ost = rawget(old, STATE)
       if ost.loaded[rev.key] then
-        local list = rawget(ost.dict, rev.key)
+        local list = M.rel_value(ost, rev)
         local i = list and index_of(list, obj)
         if i then table.remove(list, i) end
       elseif ost.key then
@@ -476,7 +568,7 @@ function M.set_scalar(st, rel, value)
       -- unloaded collection gets obj when it loads
       if not vst.loaded[rev.key] and vst.key == nil then M.get_relationship(vst, rev) end
       if vst.loaded[rev.key] then
-        local list = rawget(vst.dict, rev.key)
+        local list = M.rel_value(vst, rev)
         if list and not index_of(list, obj) then list[#list + 1] = obj end
       else
         queue_pending(vst, rev.key, obj, true)
@@ -499,15 +591,16 @@ function M.set_collection(st, rel, list)
   local key = rel.key
   if not st.loaded[key] then M.get_relationship(st, rel) end
   for i = 1, #list do M.check_target(rel, list[i]) end
-  st.dict[key] = list
+  st.colls[key] = list
   track_collection(st, key, list)
   modified(st)
+  note_read(st)   -- the program holds the list it gave
   local rev = rel.reverse
   if rev and not rev.uselist then
     local owner = st.obj
     for i = 1, #list do
       local mst = rawget(list[i], STATE)
-      if not rawequal(rawget(mst.dict, rev.key), owner) then set_scalar_plain(mst, rev, owner) end
+      if not rawequal(M.rel_value(mst, rev), owner) then set_scalar_plain(mst, rev, owner) end
     end
   elseif rev then
     -- many-to-many: the owner joins each member's loaded (or new) collection
@@ -515,7 +608,7 @@ function M.set_collection(st, rel, list)
     for i = 1, #list do
       local mst = rawget(list[i], STATE)
       if not mst.loaded[rev.key] and mst.key == nil then M.get_relationship(mst, rev) end
-      local other = mst.loaded[rev.key] and rawget(mst.dict, rev.key)
+      local other = mst.loaded[rev.key] and M.rel_value(mst, rev)
       if other and not index_of(other, owner) then other[#other + 1] = owner end
     end
   end

@@ -19,15 +19,31 @@
 --- parent's component. So a lazy load needs the loaded collections of
 --- mappers of that component only; the others cannot change what it reads
 --- and stay unflushed until a flush that needs them (an autoflush of a
---- query that could see them, flush(), commit()). The session keeps its
---- tracked states in per-mapper buckets for this (`new_tracked`). Statements
+--- query that could see them, flush(), commit()). The read set keeps its
+--- states in per-mapper buckets for this. Statements
 --- whose tables are not known this way (Session:execute of any statement, a
 --- relationship with a custom primaryjoin or an order_by outside the
---- schema graph) look at every loaded collection, as SQLAlchemy's autoflush
+--- schema graph) look at every loaded collection (a lazy load's: every
+--- one read, below), as SQLAlchemy's autoflush
 --- flushes everything. Where a flush could run user code that writes other
 --- tables (before_flush / after_flush listeners on the session, insert /
 --- update / delete listeners on a mapper of a skipped component), nothing
 --- is skipped.
+---
+--- Which states, for a lazy load: only those whose collections were read
+--- since the last lazy-load check (the session's read set, `_reads`, kept
+--- by attributes.note_read). A loaded list lives outside the value table,
+--- so every read of it runs the miss function and is noted; a list nobody
+--- got since the last check was equal to its snapshot then and cannot
+--- have changed since. The check empties the buckets it compared (their
+--- lists are now known equal to their snapshots), so N lazy loads cost
+--- O(N) comparisons in all, not O(N²). The one deviation: a list changed
+--- through a reference held from before the last lazy-load check (read,
+--- a lazy load elsewhere, then table.insert into the held list) is written
+--- by the next full flush (a query's autoflush, flush(), commit()), not by
+--- the next lazy load's. SQLAlchemy's collections are instrumented and see
+--- that change; ours are plain lists (docs/ORM_TUTORIAL.md, "Differences").
+--- Every other flush compares every loaded collection.
 ---
 --- Comparing: per state a few field reads, per member one identity compare
 --- (`~=`: ORM instances define no __eq), stopping at the first difference;
@@ -36,45 +52,24 @@
 --- docs/PERFORMANCE.md.
 local event = require("quicksilver.event")
 local mapper_mod = require("quicksilver.orm.mapper")
+local read_set = require("quicksilver.orm.attributes").read_set
 
-local pairs, ipairs, next, rawget, rawset, setmetatable, type, pcall =
-  pairs, ipairs, next, rawget, rawset, setmetatable, type, pcall
+local pairs, ipairs, next, rawget, setmetatable, type, pcall =
+  pairs, ipairs, next, rawget, setmetatable, type, pcall
 local ONETOMANY = "ONETOMANY"
+-- states compared so far (M.compared: specs check the lazy-load bound)
+local compared = 0
 
 local M = {}
 
--- tracked set -> {mapper -> weak set of states}: the session's states with
--- loaded collections, by mapper. A bucket holds its states weakly and may
--- keep ones the session let go of (it clears the set's entry only): they
--- count while they are in the set.
-local buckets_of = setmetatable({}, {__mode = "k"})
 local WEAK_KEYS = {__mode = "k"}
 
-local TRACKED = {
-  __newindex = function(set, st, v)
-    rawset(set, st, v)
-    if v ~= nil and type(st) == "table" then
-      local b = buckets_of[set]
-      local m = st.mapper
-      local bucket = b[m]
-      if bucket == nil then
-        bucket = setmetatable({}, WEAK_KEYS)
-        b[m] = bucket
-      end
-      bucket[st] = true
-    end
-  end,
-}
-
 --- A new set of tracked states (state -> true) for a session's
---- `_collections`: states enter it as before (`set[st] = true`) and are
---- filed by mapper on the way in (a new key passes __newindex; clearing or
---- re-setting a present one does not need to).
+--- `_collections`: a plain table (which of them a lazy load compares is
+--- the read set's business, attributes.note_read).
 ---@return table
 function M.new_tracked()
-  local set = setmetatable({}, TRACKED)
-  buckets_of[set] = {}
-  return set
+  return {}
 end
 
 -- A mapper's tracked collections: {key, uselist} of each relationship the
@@ -109,14 +104,16 @@ local function any_changed(states, set, sid, rels)
         local m = st.mapper
         rs = m._coll_rels or collection_rels(m)
       end
-      local loaded, snap, dict = st.loaded, st.snap, st.dict
+      compared = compared + 1
+      local loaded, snap, dict, colls = st.loaded, st.snap, st.dict, rawget(st, "colls")
       for r = 1, #rs do
         local rel = rs[r]
         local key = rel[1]
         if loaded[key] then
-          local sn, v = snap[key], rawget(dict, key)
+          local sn = snap[key]
           if sn == nil then return true end
           if rel[2] then
+            local v = colls and colls[key]
             if v == nil then
               if sn[1] ~= nil then return true end
             else
@@ -126,7 +123,7 @@ local function any_changed(states, set, sid, rels)
                 if v[i] ~= sn[i] then return true end
               end
             end
-          elseif v ~= sn[1] then
+          elseif rawget(dict, key) ~= sn[1] then
             return true
           end
         end
@@ -249,39 +246,52 @@ local function component_listens(g, root)
   return false
 end
 
+-- The lazy-load case: the states read since the last such check, of the
+-- mappers whose flush could write what the load reads (all when roots is
+-- nil); each bucket compared without a difference is emptied.
+local function reads_changed(session, set, sid, roots, registry, g)
+  local reads = read_set(sid)
+  if reads == nil then return false end
+  local listening = roots ~= nil and event._count() > 0
+  for m, bucket in pairs(reads) do
+    local root = roots ~= nil and m.registry == registry and g.comp[m.local_table]
+    if roots == nil or not root or roots[root] or (listening and component_listens(g, root)) then
+      if next(bucket) ~= nil then
+        if any_changed(bucket, set, sid, m._coll_rels or collection_rels(m)) then return true end
+        for st in pairs(bucket) do bucket[st] = nil end
+      end
+    end
+  end
+  return false
+end
+
 --- Whether a loaded collection of session changed since it was loaded or
---- flushed, among those a lazy load of rel could see (every one when rel
---- is nil or its reads are not known). The session's other changes are the
---- caller's to test first.
+--- flushed, among those a lazy load of rel could see: with rel, those read
+--- since the last lazy-load check (see the header), of its part of the
+--- schema when its reads are known; without rel, every one. The session's
+--- other changes are the caller's to test first.
 ---@param session table
 ---@param rel table|nil
 ---@return boolean
 function M.collections_changed(session, rel)
   local set = session._collections
   if next(set) == nil then return false end
-  local b = buckets_of[set]
   local sid = rawget(session, "_sid")
-  local roots, registry, g
-  if rel ~= nil and b ~= nil then roots, registry, g = lazy_reads(rel) end
+  if rel == nil then return any_changed(set, set, sid, nil) end
+  local roots, registry, g = lazy_reads(rel)
   if roots ~= nil and event._count() > 0 then
     for _, name in ipairs(SESSION_EVENTS) do
       if event.has(session, name) then roots = nil; break end
     end
   end
-  if roots == nil then
-    -- not bounded: every tracked state (the set itself)
-    return any_changed(set, set, sid, nil)
-  end
-  local listening = event._count() > 0
-  for m, bucket in pairs(b) do
-    local root = m.registry == registry and g.comp[m.local_table]
-    if not root or roots[root] or (listening and component_listens(g, root)) then
-      if any_changed(bucket, set, sid, m._coll_rels or collection_rels(m)) then return true end
-    end
-  end
-  return false
+  return reads_changed(session, set, sid, roots, registry, g)
 end
 
 M._lazy_reads = lazy_reads
+
+--- How many states the collection checks have compared in this process
+--- (for specs: the lazy-load check's cost must not grow with the session).
+---@return integer
+function M.compared() return compared end
 
 return M

@@ -31,6 +31,7 @@ function M.expire_all_of(self, st)
   end
   local rels = m.relationships
   for i = 1, #rels do dict[rels[i].key] = nil end
+  rawset(st, "colls", nil)   -- the loaded collections (attributes.lua)
   -- every expirable attribute: the mapper's shared set (no table per
   -- object; attributes.own_expired copies it before a change)
   st.expired = attributes.all_expired(m, keys)
@@ -100,6 +101,8 @@ function M.expire_state(self, st, keys)
     local k = rel.key
     if keys[k] then
       dict[k] = nil
+      local colls = rawget(st, "colls")
+      if colls then colls[k] = nil end
       st.loaded[k] = nil
       st.snap[k] = nil
       if st.m2o_set then st.m2o_set[k] = nil end

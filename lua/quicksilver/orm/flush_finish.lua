@@ -25,11 +25,12 @@ local committed_pk = flush_common.committed_pk
 -- lists as the database now has them, for the next flush's diff.
 local function snapshot_collections(st)
   local dict = st.dict
+  local colls = rawget(st, "colls") or EMPTY
   local loaded = rawget(st, "loaded") or EMPTY
   for _, rel in ipairs(st.mapper.relationships) do
     if loaded[rel.key] then
       if rel.uselist then
-        st.snap[rel.key] = copy_list(rawget(dict, rel.key) or EMPTY)
+        st.snap[rel.key] = copy_list(colls[rel.key] or EMPTY)
       elseif rel.direction == ONETOMANY then
         local v = rawget(dict, rel.key)
         st.snap[rel.key] = v ~= nil and {v} or {}

@@ -12,6 +12,7 @@ local M = {}
 local rawget, pairs, ipairs, format, tostring =
   rawget, pairs, ipairs, string.format, tostring
 local STATE = attributes.STATE
+local rel_value, set_rel_value = attributes.rel_value, attributes.set_rel_value
 local ONETOMANY = "ONETOMANY"
 
 local flush_common = require("quicksilver.orm.flush_common")
@@ -121,10 +122,10 @@ local function cascade_saves(session, colls)
       exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
         tostring(st.obj)), nil, 5)
     end
-    local loaded, dict = rawget(st, "loaded") or EMPTY, st.dict
+    local loaded = rawget(st, "loaded") or EMPTY
     for _, rel in ipairs(st.mapper.relationships) do
       if rel.cascade["save-update"] and loaded[rel.key] then
-        local v = rawget(dict, rel.key)
+        local v = rel_value(st, rel)
         if v ~= nil then
           if rel.uselist then
             for j = 1, #v do visit(rawget(v[j], STATE)) end
@@ -152,7 +153,7 @@ local function cascade_deletes(uow)
         local v
         if rel.direction == ONETOMANY then
           if loaded then
-            v = rawget(st.dict, rel.key)
+            v = rel_value(st, rel)
           elseif not rel.passive_deletes then
             v = rel:lazy_load(st)
           end
@@ -173,14 +174,14 @@ local function cascade_deletes(uow)
         elseif rel.secondary then
           uow.assoc_clear[#uow.assoc_clear + 1] = {rel, st}
           if rel.cascade.delete then
-            v = loaded and rawget(st.dict, rel.key) or rel:lazy_load(st)
+            v = loaded and rel_value(st, rel) or rel:lazy_load(st)
             for _, o in ipairs(list_of(rel, v)) do
               local tst = rawget(o, STATE)
               if tst.key then mark_delete(uow, tst) end
             end
           end
         elseif rel.cascade.delete then
-          v = loaded and rawget(st.dict, rel.key) or rel:lazy_load(st)
+          v = loaded and rel_value(st, rel) or rel:lazy_load(st)
           if v ~= nil then
             local tst = rawget(v, STATE)
             if tst.key then mark_delete(uow, tst) end
@@ -227,8 +228,8 @@ local function collection_changes(uow, st, rel, v, joined, left)
     end
     if new then
       came[cst] = st
-      if rev and not rev.uselist and not rawequal(rawget(cst.dict, rev.key), st.obj) then
-        cst.dict[rev.key] = st.obj
+      if rev and not rev.uselist and not rawequal(rel_value(cst, rev), st.obj) then
+        set_rel_value(cst, rev, st.obj)
         cst.loaded[rev.key] = true
       end
     end
@@ -247,15 +248,15 @@ local function member_left(uow, rel, st, cst, joined)
   local rev = rel.reverse
   local to = joined[rel] and joined[rel][cst]
   if to and to ~= st then return end
-  local moved = rev and cst.loaded[rev.key] and rawget(cst.dict, rev.key) ~= nil and
-    not rawequal(rawget(cst.dict, rev.key), st.obj)
+  local moved = rev and cst.loaded[rev.key] and rel_value(cst, rev) ~= nil and
+    not rawequal(rel_value(cst, rev), st.obj)
   if moved or uow.delete_set[cst] then return end
   if rel.cascade["delete-orphan"] then
     if cst.key then mark_delete(uow, cst) elseif cst.session == session then session:_detach(cst) end
   elseif cst.key then
     add_null(uow, cst, rev or {pairs = rel.pairs, o2m = rel})
-    if rev and not rev.uselist and rawequal(rawget(cst.dict, rev.key), st.obj) then
-      cst.dict[rev.key] = nil
+    if rev and not rev.uselist and rawequal(rel_value(cst, rev), st.obj) then
+      set_rel_value(cst, rev, nil)
     end
   end
 end
@@ -298,7 +299,7 @@ local function relationship_changes(uow)
     local loaded = rawget(st, "loaded") or EMPTY
     for _, rel in ipairs(st.mapper.relationships) do
       if not rel.viewonly and loaded[rel.key] then
-        local v = rawget(st.dict, rel.key)
+        local v = rel_value(st, rel)
         if rel.secondary then
           secondary_changes(uow, st, rel, v)
         elseif rel.direction == ONETOMANY then

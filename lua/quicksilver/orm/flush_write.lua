@@ -221,6 +221,8 @@ local function insert_signature(m, tbl, params)
   return sig
 end
 
+local flush_insert = require("quicksilver.orm.flush_insert")
+
 local function do_inserts(uow, conn, tbl, rows, done)
   if #rows == 0 then return end
   local caps = conn.dialect.caps
@@ -228,6 +230,8 @@ local function do_inserts(uow, conn, tbl, rows, done)
   for _, st in ipairs(rows) do
     if first_table(st, tbl) then fire_mapper("before_insert", st, conn) end
   end
+  -- the C pass (orm/flush_insert.lua) where it takes these rows
+  if flush_insert.run(uow, conn, tbl, rows, done, WAS_NIL, plan_caps(caps, false), fire_mapper) then return end
   for i, st in ipairs(rows) do
     params[i], expires[i] = insert_params(uow, st, conn, tbl)
     sigs[i] = insert_signature(st.mapper, tbl, params[i])

@@ -69,7 +69,7 @@ local function merge_no_load(self, src, sst, memo, merge_one)
   end
   for _, rel in ipairs(m.relationships) do
     if rel.cascade.merge and sst.loaded[rel.key] then
-      dict[rel.key] = merged_relationship(rel, rawget(sst.dict, rel.key), merge_one)
+      attributes.set_rel_value(tst, rel, merged_relationship(rel, attributes.rel_value(sst, rel), merge_one))
       tst.loaded[rel.key] = true
       if rel.uselist or rel.direction == "ONETOMANY" then self._collections[tst] = true end
     end
@@ -127,7 +127,7 @@ function M.merge(self, obj, opts)
     end
     for _, rel in ipairs(m.relationships) do
       if rel.cascade.merge and sst.loaded[rel.key] then
-        target[rel.key] = merged_relationship(rel, rawget(sst.dict, rel.key), merge_one)
+        target[rel.key] = merged_relationship(rel, attributes.rel_value(sst, rel), merge_one)
       end
     end
     return target

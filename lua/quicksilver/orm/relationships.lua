@@ -823,8 +823,8 @@ function Rel:lazy_load(st)
     end
   end
   -- a change made meanwhile (autoflush may have run) wins
-  if st.loaded[key] then return rawget(st.dict, key) end
-  st.dict[key] = value
+  if st.loaded[key] then return attributes.rel_value(st, self) end
+  attributes.set_rel_value(st, self, value)
   if self.uselist then
     attributes.track_collection(st, key, value)
   else
@@ -852,7 +852,7 @@ end
 --- The objects this relationship of st holds now (loaded values only).
 function Rel:current(st)
   if not st.loaded[self.key] then return nil end
-  local v = rawget(st.dict, self.key)
+  local v = attributes.rel_value(st, self)
   if v == nil then return nil end
   if self.uselist then return v end
   return {v}

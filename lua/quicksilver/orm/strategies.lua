@@ -9,6 +9,7 @@
 local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
 local attributes = require("quicksilver.orm.attributes")
+local rel_value, set_rel_value = attributes.rel_value, attributes.set_rel_value
 local util = require("quicksilver.util")
 local mapper_mod = require("quicksilver.orm.mapper")
 local aliased_mod = require("quicksilver.orm.aliased")
@@ -96,7 +97,7 @@ local function group_parents(todo, rel, key)
       local l = by_value[v]
       l[#l + 1] = st
     end
-    st.dict[rel.key] = rel.uselist and {} or nil
+    if rel.uselist then st.colls[rel.key] = {} else st.dict[rel.key] = nil end
   end
   return by_value, values
 end
@@ -105,10 +106,10 @@ end
 local function attach(rel, parents, child)
   for _, pst in ipairs(parents or {}) do
     if rel.uselist then
-      local l = rawget(pst.dict, rel.key)
+      local l = pst.colls[rel.key]
       if not attributes.index_of(l, child) then l[#l + 1] = child end
     else
-      pst.dict[rel.key] = child
+      set_rel_value(pst, rel, child)
     end
   end
 end
@@ -118,7 +119,7 @@ local function mark_loaded(rel, todo)
   for _, st in ipairs(todo) do
     if rel.uselist then
       st.snap[rel.key] = nil
-      attributes.track_collection(st, rel.key, rawget(st.dict, rel.key))
+      attributes.track_collection(st, rel.key, st.colls[rel.key])
     else
       st.loaded[rel.key] = true
     end
@@ -139,7 +140,7 @@ end
 local function held_objects(rel, parents)
   local out = {}
   for _, st in ipairs(parents) do
-    local v = rawget(st.dict, rel.key)
+    local v = rel_value(st, rel)
     if v ~= nil then
       for _, o in ipairs(rel.uselist and v or {v}) do out[#out + 1] = o end
     end
@@ -172,7 +173,7 @@ local function selectin_many_to_many(session, rel, todo)
   local loaded = {}
   local l = rel.sec_local[1]
   local by_value, values = group_parents(todo, rel, l.key)
-  for _, st in ipairs(todo) do st.dict[rel.key] = {} end
+  for _, st in ipairs(todo) do st.colls[rel.key] = {} end
   local _, on2 = rel:secondary_conditions()
   in_chunks(values, function(chunk)
     local stmt = selectable.select(rel.target.class, l.sec_col):where(on2, l.sec_col:in_(chunk))
@@ -180,13 +181,16 @@ local function selectin_many_to_many(session, rel, todo)
     for _, row in ipairs(session:execute(stmt):all()) do
       loaded[#loaded + 1] = row[1]
       for _, pst in ipairs(by_value[row[2]] or {}) do
-        local list = rawget(pst.dict, rel.key)
+        local list = pst.colls[rel.key]
         list[#list + 1] = row[1]
       end
     end
   end)
   if not rel.uselist then
-    for _, st in ipairs(todo) do st.dict[rel.key] = rawget(st.dict, rel.key)[1] end
+    for _, st in ipairs(todo) do
+      st.dict[rel.key] = st.colls[rel.key][1]
+      st.colls[rel.key] = nil
+    end
   end
   mark_loaded(rel, todo)
   return loaded
@@ -249,7 +253,7 @@ local function selectin_many_to_one(session, rel, todo)
       o = found[v]
       if o == nil and rel.by_pk then o = session:_identity_lookup(target, {v}) end
     end
-    st.dict[rel.key] = o
+    set_rel_value(st, rel, o)
     st.loaded[rel.key] = true
     if o ~= nil then loaded[#loaded + 1] = o end
   end
@@ -560,11 +564,11 @@ function M.populate_joined(session, raw, joins, top, objs)
       if not pst.loaded[rel.key] then
         local acc = lists[j][pst]
         if rel.uselist then
-          pst.dict[rel.key] = acc.list
+          pst.colls[rel.key] = acc.list
           pst.snap[rel.key] = nil
           attributes.track_collection(pst, rel.key, acc.list)
         else
-          pst.dict[rel.key] = acc.list[1]
+          set_rel_value(pst, rel, acc.list[1])
           pst.loaded[rel.key] = true
         end
       end
@@ -607,11 +611,11 @@ function M.subquery_load(session, stmt, rel, sts)
     if rel.uselist then
       local copy = {}
       for i, o in ipairs(list) do copy[i] = o end
-      st.dict[rel.key] = copy
+      st.colls[rel.key] = copy
       st.snap[rel.key] = nil
       attributes.track_collection(st, rel.key, copy)
     else
-      st.dict[rel.key] = list[1]
+      set_rel_value(st, rel, list[1])
       st.loaded[rel.key] = true
     end
   end
@@ -692,7 +696,7 @@ function M.apply(session, stmt, rows, keys, bare)
           local nxt = {}
           for _, st in ipairs(sts) do
             if st.loaded[rel.key] then
-              local v = rawget(st.dict, rel.key)
+              local v = rel_value(st, rel)
               for _, o in ipairs(rel.uselist and (v or {}) or (v and {v} or {})) do nxt[#nxt + 1] = o end
             end
           end
