@@ -156,6 +156,7 @@ void qsB_open_dialect(lua_State *L);
 void qsB_open_cachekey(lua_State *L);
 void qsB_open_uow(lua_State *L);
 void qsB_open_load(lua_State *L);
+void qsB_open_finish(lua_State *L);   /* c/orm/finish.c */
 void qsB_open_plan(lua_State *L);   /* c/orm/lplan.c */
 struct qs_plan_caps;
 void qsB_read_plan_caps(lua_State *L, int idx, struct qs_plan_caps *c);   /* c/orm/lplan.c */

@@ -311,6 +311,7 @@ int luaopen_quicksilver_core(lua_State *L) {
   qsB_open_cachekey(L);
   qsB_open_uow(L);
   qsB_open_load(L);
+  qsB_open_finish(L);
   qsB_open_plan(L);
   qsB_open_insert_rows(L);
   qsB_open_pool(L);

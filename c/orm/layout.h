@@ -1,6 +1,6 @@
 /*
 ** layout.h: the ORM's Lua table layout that the accelerators (uow.c,
-** load.c) read and write, in one list: the fields of an instance state
+** load.c, finish.c) read and write, in one list: the fields of an instance state
 ** (orm/attributes.lua InstanceState), of a mapper, and of the load spec
 ** orm/loading.lua hands to core.load_objects.
 **
@@ -12,7 +12,7 @@
 **
 ** Exported to Lua as core.orm_fields[name] = {carriers = "...", form = ...,
 ** meaning = ...}. spec/contract_spec.lua fails when this list drifts from
-** the field names uow.c and load.c use, or from the tables the ORM makes.
+** the field names uow.c, load.c and finish.c use, or from the tables the ORM makes.
 */
 #ifndef QS_ORM_LAYOUT_H
 #define QS_ORM_LAYOUT_H
@@ -35,6 +35,12 @@
   X(state_mt, "load_spec", "table", "the metatable of a new state (InstanceState)")                \
   X(instance_mt, "load_spec", "table", "the mapper's instance metamethods (__newindex, __tostring, __index: the miss function), copied into each value table") \
   X(state_key, "load_spec", "any", "the key under which an instance holds its state (attributes.STATE)") \
+  /* finish.c (the flush's finish, the commit's expiry); what a mapper gives   \
+  ** it, and the bookkeeping fields a full expiry drops, come from one list per \
+  ** mapper made by orm/state_spec.lua */                                        \
+  X(committed, "state", "table", "attribute -> its value before it changed since load or flush, only for changed ones (attributes.lua; finish_snapshots and expire_all forget entries, and drop the table when empty)") \
+  X(modified, "state", "any", "true while the object has unflushed changes (finish_snapshots and expire_all set false)") \
+  X(m2o_set, "state", "table", "many-to-one relationships set since the last flush (finish_snapshots clears it)") \
   X(colls, "state", "table", "collection (uselist) -> its loaded list, out of the value table so that every read runs the miss function (orm/autoflush.lua's read set); read raw by changed_collections, absent when none is loaded")
 
 /*

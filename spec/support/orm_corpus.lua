@@ -57,6 +57,10 @@ local _ = #first.children              -- a loaded collection
 first.children[#first.children + 1] = Child({})
 s2:flush()                              -- the collection diff (changed_collections)
 s2:expire(first)
+-- unflushed changes: kept old values (committed), a many-to-one set (m2o_set)
+local changed = s2:execute(qs.select(Child)):scalars():all()[1]
+changed.parent = Parent({name = "b"})
+first.name = "c"
 
 local out = {}
 local function record(carrier, t)
@@ -84,6 +88,8 @@ for _, obj in ipairs(loaded) do
   record("state", st)
   if getmetatable(st) == lua_mt then out[#out + 1] = "state_by_c\tstate_mt_same" end
 end
+record("state", rawget(changed, state_key))
+record("state", rawget(first, state_key))
 for _, set in ipairs(tracked_sets) do
   for _, st in ipairs(set) do
     record("state", st)

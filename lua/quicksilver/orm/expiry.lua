@@ -5,28 +5,15 @@
 --- by Session:expire, expire_all, refresh, commit (expire_on_commit) and
 --- rollback.
 local attributes = require("quicksilver.orm.attributes")
+local state_spec = require("quicksilver.orm.state_spec")
+local core = require("quicksilver.core")
 
 local M = {}
 
-local ipairs, next, rawget, rawset = ipairs, next, rawget, rawset
+local ipairs, next, rawget, rawset, pairs, rawequal = ipairs, next, rawget, rawset, pairs, rawequal
 
--- The attributes a full expiry clears and marks: columns but the primary
--- key's, and column expressions (kept on the mapper, rebuilt if its
--- properties change).
-local function expirable_keys(m)
-  local list = m._expire_keys
-  local n = #m.column_props + #m.expr_props
-  if list and m._expire_keys_n == n then return list end
-  list = {}
-  local pk = {}
-  for _, k in ipairs(m.pk_keys) do pk[k] = true end
-  for _, p in ipairs(m.column_props) do
-    if not pk[p.key] then list[#list + 1] = p.key end
-  end
-  for _, p in ipairs(m.expr_props) do list[#list + 1] = p.key end
-  m._expire_keys, m._expire_keys_n = list, n
-  return list
-end
+-- The attributes a full expiry clears and marks (orm/state_spec.lua).
+local expirable_keys = state_spec.expirable_keys
 
 -- Every attribute of st expired (commit, expire_all): one pass over a list
 -- made once per mapper; relationship bookkeeping dropped whole.
@@ -56,6 +43,35 @@ function M.expire_all_of(self, st)
   st.modified = false
   self._modified[st] = nil
   self._collections[st] = nil
+end
+
+-- Every object of the session's identity maps expired (commit's
+-- expire_on_commit, rollback, Session:expire_all): expire_all_of for each,
+-- in one C pass (c/orm/finish.c); then the states it expired leave the
+-- session's change sets, by one look at each entry of those (mostly empty
+-- after a flush) instead of one per object. On LuaJIT the loop stays Lua
+-- (expire_all_of per object): its traces beat the C API there (100,000
+-- objects: 0.039 s in Lua, 0.047 s through the C pass).
+local expire_all_c = core.expire_all
+local spec_of = state_spec.of
+local STATE = attributes.STATE
+local on_jit = rawget(_G, "jit") ~= nil
+function M.expire_all(self)
+  if on_jit then
+    for _, t in pairs(self._imaps) do
+      for _, obj in pairs(t) do M.expire_all_of(self, rawget(obj, STATE)) end
+    end
+    return
+  end
+  if expire_all_c(self._imaps, STATE, spec_of) == 0 then return end
+  local imaps = self._imaps
+  for _, set in ipairs({self._modified, self._collections}) do
+    for st in pairs(set) do
+      local key = st.key
+      local t = key ~= nil and imaps[st.mapper.base_mapper]
+      if t and rawequal(t[key], st.obj) then set[st] = nil end
+    end
+  end
 end
 
 -- Expires the attributes named in the set keys (all when nil).

@@ -361,7 +361,7 @@ function Session:expire(obj, names)
 end
 
 function Session:expire_all()
-  identity.each(self, function(obj) expire_state(self, rawget(obj, STATE), nil) end)
+  expiry.expire_all(self)
 end
 
 --- Loads the object's attributes again from the database now.
