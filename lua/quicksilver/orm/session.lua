@@ -23,8 +23,6 @@ local strategies = require("quicksilver.orm.strategies")
 local orm_stream = require("quicksilver.orm.stream")
 local query = require("quicksilver.orm.query")
 local merge = require("quicksilver.orm.merge")
-local statement_mod = require("quicksilver.sql.statement")
-local EMPTY_OPTS = {}
 local session_id = attributes.session_id
 local get_fast = require("quicksilver.orm.get")
 
@@ -718,41 +716,22 @@ end
 -- Rows read a batch at a time from a streaming result.
 local LOAD_BATCH = 1000
 
--- Whether stream_results or yield_per is set at any level (the engine or
--- connection, the statement, this call): the caller's choice then stands.
-local function streaming_asked(conn, stmt, eopts)
-  for _, o in ipairs({eopts or EMPTY_OPTS, statement_mod.execution_options(stmt) or EMPTY_OPTS,
-      conn:get_execution_options()}) do
-    if o.stream_results ~= nil or o.yield_per ~= nil then return true end
-  end
-  return false
-end
-
--- eopts with stream_results set (a copy).
-local function streamed(eopts)
-  local out = {}
-  if eopts then
-    for k, v in pairs(eopts) do out[k] = v end
-  end
-  out.stream_results = true
-  return out
-end
-
--- The rows of the streaming result res (loading.rows of each batch, in
--- order: an object's place is its row's place), their keys and row_of.
-local function load_batches(self, res, ents, nout)
-  local colkeys = res:keys()
-  local all, base = {}, 0
-  local keys, row_of
+-- The rows read from src a batch at a time (Connection:_execute's
+-- RowBatches; loading.rows of each batch, in order: an object's place is
+-- its row's place), their keys and row_of.
+local function load_batches(self, src, ents, colkeys, nout)
+  local first = src:fetch(LOAD_BATCH)
+  local all, keys, row_of = loading.rows(self, first, ents, colkeys, nout)
+  if #first < LOAD_BATCH then return all, keys, row_of end   -- one batch: the list as it is
+  local base = #first
   while true do
-    local raw = res:fetchmany(LOAD_BATCH)
+    local raw = src:fetch(LOAD_BATCH)
     local n = #raw
-    if n == 0 and keys then break end
     local rows
     rows, keys, row_of = loading.rows(self, raw, ents, colkeys, nout)
     for i = 1, n do all[base + i] = rows[i] end
     base = base + n
-    if n == 0 then break end
+    if n < LOAD_BATCH then break end   -- a short batch: the source has ended
   end
   return all, keys, row_of
 end
@@ -772,18 +751,19 @@ local function select_objects(self, conn, stmt, params, eopts)
   -- once) and where the driver streams at no cost, the rows are read and
   -- made objects a batch at a time: a load of 100,000 objects holds 1,000
   -- rows at a time instead of 100,000 (12 MiB less at its peak)
-  if not joins and not streaming_asked(conn, stmt, eopts) and conn:_cheap_streaming() then
-    local res = conn:execute(stmt, params, streamed(eopts))
-    local ok, rows, keys, row_of = pcall(load_batches, self, res, ents, nout)
+  local batches = not joins and conn:_cheap_streaming()
+  -- the rows themselves (or a batch at a time) when no listener or option
+  -- needs a Result
+  local raw, colkeys = conn:_execute(stmt, params, eopts, batches and "batches" or true)
+  if type(raw.fetch) == "function" and getmetatable(raw) ~= Result then
+    local ok, rows, keys, row_of = pcall(load_batches, self, raw, ents, colkeys, nout)
     if not ok then
-      res:close()
+      raw:close()
       error(rows, 0)
     end
     strategies.apply(self, stmt, rows, keys, row_of ~= nil)
     return nil, rows, keys, row_of, false
   end
-  -- the rows themselves when no listener or option needs a Result
-  local raw, colkeys = conn:_execute(stmt, params, eopts, true)
   if getmetatable(raw) == Result then
     local res = raw
     -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
