@@ -94,6 +94,23 @@ function M.session_id(s)
 end
 local session_id = M.session_id
 
+-- The state's fields below are read raw in the ORM's per-object paths: a
+-- field the state lacks, read by name, calls InstanceState's __index (a
+-- function call per read: a tenth of a flush's VM instructions before).
+
+--- The session st is in, or nil (st.session without the metamethod).
+local function session_of(st)
+  local id = rawget(st, "_sid")
+  return id and sessions[id]
+end
+M.session_of = session_of
+
+--- Whether st is in session s (ids compared: an id is never reused).
+function M.in_session(st, s)
+  local id = rawget(st, "_sid")
+  return id ~= nil and id == rawget(s, "_sid")
+end
+
 --- The value st holds for relationship rel, raw: a collection's list from
 --- st.colls, a scalar from the value table; nil when not loaded (never
 --- loads, never counts as a read).
@@ -326,9 +343,9 @@ M.identity_key = identity.key
 
 --- Records that st changed (the session holds it strongly until flushed).
 local function modified(st)
-  if not st.modified then
-    st.modified = true
-    local s = st.session
+  if not rawget(st, "modified") then
+    rawset(st, "modified", true)
+    local s = session_of(st)
     if s then s._modified[st] = true end
   end
 end
@@ -461,9 +478,9 @@ local function track_collection(st, key, list)
     for i = 1, #list do copy[i] = list[i] end
     st.snap[key] = copy
   end
-  local s = st.session
+  local s = session_of(st)
   if s then s._collections[st] = true end
-  if st.pending_mutations then
+  if rawget(st, "pending_mutations") then
     -- the list now differs from its snapshot: the next check must look
     apply_pending(st, key, list)
     note_read(st)
@@ -519,8 +536,12 @@ end
 local function set_scalar_plain(st, rel, value)
   st.dict[rel.key] = value
   st.loaded[rel.key] = true
-  st.m2o_set = st.m2o_set or {}
-  st.m2o_set[rel.key] = true
+  local set = rawget(st, "m2o_set")
+  if not set then
+    set = {}
+    rawset(st, "m2o_set", set)
+  end
+  set[rel.key] = true
   modified(st)
 end
 
@@ -538,7 +559,8 @@ function M.set_scalar(st, rel, value)
       local cur = st.loaded[key] and rawget(st.dict, key) or nil
       st.snap[key] = cur ~= nil and {cur} or {}
     end
-    if st.session then st.session._collections[st] = true end
+    local s = session_of(st)
+    if s then s._collections[st] = true end
   end
   local rev = rel.reverse
   local old

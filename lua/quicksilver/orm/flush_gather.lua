@@ -6,6 +6,7 @@
 local exc = require("quicksilver.exc")
 local attributes = require("quicksilver.orm.attributes")
 local EMPTY = {}
+local in_session, session_of = attributes.in_session, attributes.session_of
 
 local M = {}
 
@@ -106,7 +107,7 @@ local function cascade_saves(session, colls)
   -- starts: what the session still holds (a state it let go of may linger
   -- in these sets until the next flush)
   local function start(st)
-    if st.session == session then visit(st) end
+    if in_session(st, session) then visit(st) end
   end
   for _, st in ipairs(session._new) do start(st) end
   for st in pairs(session._modified) do start(st) end
@@ -115,12 +116,14 @@ local function cascade_saves(session, colls)
   while queue[i] do
     local st = queue[i]
     i = i + 1
-    local owner = st.session
-    if owner == nil then
-      session:_attach(st)
-    elseif owner ~= session then
-      exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
-        tostring(st.obj)), nil, 5)
+    if not in_session(st, session) then
+      local owner = session_of(st)
+      if owner == nil then
+        session:_attach(st)
+      elseif owner ~= session then
+        exc.raise(exc.InvalidRequestError, format("Object %s is already attached to another Session",
+          tostring(st.obj)), nil, 5)
+      end
     end
     local loaded = rawget(st, "loaded") or EMPTY
     for _, rel in ipairs(st.mapper.relationships) do
@@ -264,7 +267,8 @@ end
 -- A many-to-one: the foreign key follows the target when the reference was
 -- set (or the target is new, or its key changes).
 local function reference_changes(uow, st, rel, v)
-  local set = st.m2o_set and st.m2o_set[rel.key]
+  local m2o = rawget(st, "m2o_set")
+  local set = m2o and m2o[rel.key]
   if v ~= nil then
     local tst = rawget(v, STATE)
     if set or tst.key == nil or pk_changed(tst) then
@@ -285,7 +289,7 @@ local function relationship_changes(uow)
   local session = uow.session
   local states, seen = {}, {}
   local function note(st)
-    if not seen[st] and st.session == session and not uow.delete_set[st] then
+    if not seen[st] and in_session(st, session) and not uow.delete_set[st] then
       seen[st] = true
       states[#states + 1] = st
     end

@@ -16,6 +16,7 @@ local ONETOMANY = "ONETOMANY"
 local plan_table_order, plan_row_levels, plan_delete_order =
   core.plan_table_order, core.plan_row_levels, core.plan_delete_order
 local props_generation = require("quicksilver.orm.mapper").props_generation
+local in_session = require("quicksilver.orm.attributes").in_session
 
 -- The foreign keys of a table as {parent column, child column, parent
 -- table}, resolved; nil while one does not resolve yet (its table is not
@@ -247,12 +248,12 @@ end
 local function rows_to_write(session, uow, colls)
   local inserts, updates = {}, {}
   for _, st in ipairs(session._new) do
-    if st.session == session and not uow.delete_set[st] then inserts[#inserts + 1] = st end
+    if in_session(st, session) and not uow.delete_set[st] then inserts[#inserts + 1] = st end
   end
   -- new objects, the bulk of most sources, are out at the first test
   local seen = {}
   local function consider(st)
-    if st.key and not seen[st] and st.session == session and not uow.delete_set[st] then
+    if rawget(st, "key") ~= nil and not seen[st] and in_session(st, session) and not uow.delete_set[st] then
       seen[st] = true
       updates[#updates + 1] = st
     end

@@ -221,6 +221,47 @@ local function insert_signature(m, tbl, params)
   return sig
 end
 
+-- The same signature for an UPDATE's row from its changed attribute keys
+-- (the columns it sets) instead of a scan of every column: an UPDATE
+-- usually sets one or two. Each key's bit is kept per column list.
+local bit_cache = setmetatable({}, {__mode = "k"})
+
+local function update_signature(m, tbl, changed, params)
+  local cols = m:table_columns(tbl).cols
+  if #cols > 50 then return insert_signature(m, tbl, params) end
+  local bit_of = bit_cache[cols]
+  if not bit_of then
+    bit_of = {}
+    local w = 1
+    for i = 1, #cols do
+      bit_of[cols[i].key] = w
+      w = w * 2
+    end
+    bit_cache[cols] = bit_of
+  end
+  local bits = 0
+  for i = 1, #changed do
+    local k = changed[i]
+    local b = bit_of[k]
+    for j = 1, i - 1 do
+      if changed[j] == k then b = nil end   -- a key listed twice counts once
+    end
+    if b then bits = bits + b end
+  end
+  local per = sig_cache[cols]
+  if not per then per = {}; sig_cache[cols] = per end
+  local sig = per[bits]
+  if not sig then sig = m.id .. ":" .. format("%.0f", bits); per[bits] = sig end
+  return sig
+end
+
+-- "pk_1", "pk_2", ...: the WHERE clause's parameter names, made once.
+local PK_NAMES = setmetatable({}, {__index = function(t, i)
+  local name = "pk_" .. i
+  t[i] = name
+  return name
+end})
+
 local flush_insert = require("quicksilver.orm.flush_insert")
 
 local function do_inserts(uow, conn, tbl, rows, done)
@@ -390,7 +431,7 @@ local function do_updates(uow, conn, tbl, rows, done)
         if v == nil then v = NULL end
         params[col.key] = v
       end
-      for i, e in ipairs(tc.pk) do params["pk_" .. i] = committed_value(st, e.key) end
+      for i, e in ipairs(tc.pk) do params[PK_NAMES[i]] = committed_value(st, e.key) end
       if versioned then
         -- optimistic locking: the counter moves on, the old one must match
         touch(uow, st, vp.key)
@@ -413,7 +454,7 @@ local function do_updates(uow, conn, tbl, rows, done)
       end
       -- the changed columns as bits over the table's columns (the string
       -- made once per combination, as for INSERTs)
-      sigs[#sigs + 1] = insert_signature(m, tbl, params)
+      sigs[#sigs + 1] = update_signature(m, tbl, changed, params)
     end
   end
   local plan = batches(conn.dialect.caps, true, sigs, function() return UPDATE_INFO end)
@@ -470,7 +511,7 @@ local function do_deletes(conn, tbl, rows)
   local list = {}
   for j, st in ipairs(rows) do
     local p = {}
-    for i, e in ipairs(st.mapper:table_columns(tbl).pk) do p["pk_" .. i] = committed_value(st, e.key) end
+    for i, e in ipairs(st.mapper:table_columns(tbl).pk) do p[PK_NAMES[i]] = committed_value(st, e.key) end
     if versioned then p.version_old = committed_version(st) end
     list[j] = p
   end
