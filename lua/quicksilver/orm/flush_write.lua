@@ -206,6 +206,16 @@ local function last_table(st, tbl) return st.mapper.tables[#st.mapper.tables] ==
 -- once per combination), which costs no sort per row.
 local sig_cache = setmetatable({}, {__mode = "k"})
 
+-- The signature string of mapper m's rows setting the columns bits names
+-- (over the column list cols), made once per combination.
+local function bits_signature(m, cols, bits)
+  local per = sig_cache[cols]
+  if not per then per = {}; sig_cache[cols] = per end
+  local sig = per[bits]
+  if not sig then sig = m.id .. ":" .. format("%.0f", bits); per[bits] = sig end
+  return sig
+end
+
 local function insert_signature(m, tbl, params)
   local cols = m:table_columns(tbl).cols
   if #cols > 50 then return m.id .. ":" .. signature(params) end
@@ -214,11 +224,7 @@ local function insert_signature(m, tbl, params)
     if params[cols[i].column.key] ~= nil then bits = bits + w end
     w = w * 2
   end
-  local per = sig_cache[cols]
-  if not per then per = {}; sig_cache[cols] = per end
-  local sig = per[bits]
-  if not sig then sig = m.id .. ":" .. format("%.0f", bits); per[bits] = sig end
-  return sig
+  return bits_signature(m, cols, bits)
 end
 
 -- The same signature for an UPDATE's row from its changed attribute keys
@@ -248,11 +254,7 @@ local function update_signature(m, tbl, changed, params)
     end
     if b then bits = bits + b end
   end
-  local per = sig_cache[cols]
-  if not per then per = {}; sig_cache[cols] = per end
-  local sig = per[bits]
-  if not sig then sig = m.id .. ":" .. format("%.0f", bits); per[bits] = sig end
-  return sig
+  return bits_signature(m, cols, bits)
 end
 
 -- "pk_1", "pk_2", ...: the WHERE clause's parameter names, made once.
