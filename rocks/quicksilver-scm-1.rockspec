@@ -143,6 +143,7 @@ build = {
     ["quicksilver.orm.polymorphic"] = "lua/quicksilver/orm/polymorphic.lua",
     ["quicksilver.orm.query"] = "lua/quicksilver/orm/query.lua",
     ["quicksilver.orm.relationships"] = "lua/quicksilver/orm/relationships.lua",
+    ["quicksilver.orm.select_rows"] = "lua/quicksilver/orm/select_rows.lua",
     ["quicksilver.orm.session"] = "lua/quicksilver/orm/session.lua",
     ["quicksilver.orm.session_events"] = "lua/quicksilver/orm/session_events.lua",
     ["quicksilver.orm.state_spec"] = "lua/quicksilver/orm/state_spec.lua",

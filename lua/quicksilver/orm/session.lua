@@ -9,7 +9,6 @@
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
-local Result = result_mod.Result
 local attributes = require("quicksilver.orm.attributes")
 local identity = require("quicksilver.orm.identity")
 local expiry = require("quicksilver.orm.expiry")
@@ -19,12 +18,11 @@ local session_events = require("quicksilver.orm.session_events")
 local unitofwork = require("quicksilver.orm.unitofwork")
 local autoflush = require("quicksilver.orm.autoflush")
 local bulk = require("quicksilver.orm.bulk")
-local strategies = require("quicksilver.orm.strategies")
-local orm_stream = require("quicksilver.orm.stream")
 local query = require("quicksilver.orm.query")
 local merge = require("quicksilver.orm.merge")
 local session_id = attributes.session_id
 local get_fast = require("quicksilver.orm.get")
+local select_rows = require("quicksilver.orm.select_rows")
 
 local M = {}
 
@@ -690,16 +688,6 @@ end
 
 -- queries ---------------------------------------------------------------------------------
 
--- A select of entities gets what the ORM adds at execution: single-table
--- subclasses load only their identities.
-local function orm_statement(stmt)
-  for _, e in ipairs(stmt._entities or {}) do
-    local crit = e.entity:_single_table_criterion()
-    if crit then stmt = stmt:where(crit) end
-  end
-  return stmt
-end
-
 --- Executes a statement in the session's transaction. A select of mapped
 --- classes returns rows of objects (through the identity map); anything
 --- else runs as Core does. opts: {execution_options = {...}}.
@@ -711,71 +699,6 @@ function Session:execute(stmt, params, opts)
   util.check_options("Session:execute", opts, EXECUTE_OPTIONS, 2)
   self:_autoflush()
   return self:_run(stmt, params, opts)
-end
-
--- Rows read a batch at a time from a streaming result.
-local LOAD_BATCH = 1000
-
--- The rows read from src a batch at a time (Connection:_execute's
--- RowBatches; loading.rows of each batch, in order: an object's place is
--- its row's place), their keys and row_of.
-local function load_batches(self, src, ents, colkeys, nout)
-  local first = src:fetch(LOAD_BATCH)
-  local all, keys, row_of = loading.rows(self, first, ents, colkeys, nout)
-  if #first < LOAD_BATCH then return all, keys, row_of end   -- one batch: the list as it is
-  local base = #first
-  while true do
-    local raw = src:fetch(LOAD_BATCH)
-    local n = #raw
-    local rows
-    rows, keys, row_of = loading.rows(self, raw, ents, colkeys, nout)
-    for i = 1, n do all[base + i] = rows[i] end
-    base = base + n
-    if n < LOAD_BATCH then break end   -- a short batch: the source has ended
-  end
-  return all, keys, row_of
-end
-
--- A select of ORM entities run: a streamed Result (yield_per,
--- stream_results), or the rows (objects when one entity, then row_of
--- makes a Row of one), their keys, row_of, and whether joined eager loads
--- repeat rows (unique() required); loader options applied.
-local function select_objects(self, conn, stmt, params, eopts)
-  stmt = strategies.apply_column_options(stmt)
-  local ents = stmt._entities
-  stmt = orm_statement(stmt)
-  local nout = #stmt.columns
-  local joins
-  stmt, joins = strategies.add_joined(stmt)
-  -- without joined eager loads (which need every row of an object at
-  -- once) and where the driver streams at no cost, the rows are read and
-  -- made objects a batch at a time: a load of 100,000 objects holds 1,000
-  -- rows at a time instead of 100,000 (12 MiB less at its peak)
-  local batches = not joins and conn:_cheap_streaming()
-  -- the rows themselves (or a batch at a time) when no listener or option
-  -- needs a Result
-  local raw, colkeys = conn:_execute(stmt, params, eopts, batches and "batches" or true)
-  if type(raw.fetch) == "function" and getmetatable(raw) ~= Result then
-    local ok, rows, keys, row_of = pcall(load_batches, self, raw, ents, colkeys, nout)
-    if not ok then
-      raw:close()
-      error(rows, 0)
-    end
-    strategies.apply(self, stmt, rows, keys, row_of ~= nil)
-    return nil, rows, keys, row_of, false
-  end
-  if getmetatable(raw) == Result then
-    local res = raw
-    -- yield_per / stream_results: objects made a batch at a time (orm/stream.lua)
-    if not joins and res:_streaming() then return orm_stream.result(self, res, stmt, ents, nout) end
-    raw, colkeys = res:all(), res:keys()
-  end
-  local rows, keys, row_of = loading.rows(self, raw, ents, colkeys, nout)
-  -- with one entity the rows are its objects already: the joined loads
-  -- take their parents from there
-  local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
-  strategies.apply(self, stmt, rows, keys, row_of ~= nil)
-  return nil, rows, keys, row_of, repeats
 end
 
 -- Session:execute after its checks and autoflush.
@@ -797,7 +720,7 @@ function Session:_run(stmt, params, opts)
     return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true, row_of = row_of})
   end
   if not stmt._entities then return conn:execute(stmt, params, eopts) end
-  local res, rows, keys, row_of, repeats = select_objects(self, conn, stmt, params, eopts)
+  local res, rows, keys, row_of, repeats = select_rows.select_objects(self, conn, stmt, params, eopts)
   if res then return res end
   return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
     require_unique = repeats or nil, row_of = row_of})
@@ -818,7 +741,7 @@ end
 function Session:_load_objects(stmt, params, rel)
   self:_autoflush(rel)
   if not stmt._entities then return self:_run(stmt, params):scalars():all() end
-  local res, rows, keys, row_of, repeats = select_objects(self, self:_connection(), stmt, params, nil)
+  local res, rows, keys, row_of, repeats = select_rows.select_objects(self, self:_connection(), stmt, params, nil)
   -- the objects themselves (one entity, rows not repeated): no Result
   if res == nil and row_of and not repeats then return rows end
   res = res or result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
@@ -829,7 +752,7 @@ end
 -- Core execution in the session's transaction, without ORM rows (refresh).
 function Session:_execute_core(stmt, params)
   local conn = self:_connection()
-  return conn:execute(orm_statement(stmt), params)
+  return conn:execute(select_rows.orm_statement(stmt), params)
 end
 
 --- Loads st's expired attributes (one SELECT in this session's
