@@ -1065,14 +1065,14 @@ function Connection:_execute(stmt, params, opts, raw)
       params = check_named(compiled, params, nil)
     end
   end
-  if raw == "batches" and not many and not has(self, "after_execute") and
-      eopts.stream_results == nil and eopts.yield_per == nil then
-    -- a batch at a time (the caller checked _cheap_streaming); a stream
-    -- option set at any level leaves the caller's choice, a Result
-    return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, "batches")
-  end
-  if raw and not many and not (eopts.stream_results or eopts.yield_per) and not has(self, "after_execute") then
-    return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, true)
+  if raw and not many and not has(self, "after_execute") then
+    local sr, yp = eopts.stream_results, eopts.yield_per
+    -- a batch at a time (the caller checked _cheap_streaming) unless a
+    -- stream option is set at any level: then the caller's choice stands
+    if raw == "batches" and sr == nil and yp == nil then
+      return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, "batches")
+    end
+    if not (sr or yp) then return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, true) end
   end
   local result = self:_cursor_execute(compiled.sql, params, compiled, many, eopts)
   if has(self, "after_execute") then

@@ -75,6 +75,14 @@ local function one_row(conn, compiled, row, eopts)
   return conn:_cursor_execute(compiled.sql, row, compiled, false, eopts)
 end
 
+-- rows[a..b] one statement each; their returned rows appended to out.
+local function each_returning(conn, compiled, rows, a, b, eopts, out)
+  for i = a, b do
+    local got = one_row(conn, compiled, rows[i], eopts):all()
+    for j = 1, #got do out[#out + 1] = got[j] end
+  end
+end
+
 local function send(conn, stmt, rows, first, last, keys, eopts, direct)
   local expanded = direct and expanded_rows or insertmany.expanded
   local dialect = conn.dialect
@@ -110,10 +118,7 @@ local function send(conn, stmt, rows, first, last, keys, eopts, direct)
           r = expanded(conn, xc, rows, a, b, eopts, false)
         end
         if r == nil then
-          for i = a, b do
-            local got = one_row(conn, compiled, rows[i], eopts):all()
-            for j = 1, #got do out[#out + 1] = got[j] end
-          end
+          each_returning(conn, compiled, rows, a, b, eopts, out)
         else
           local got = r:all()
           for j = 1, #got do out[#out + 1] = got[j] end
@@ -121,10 +126,7 @@ local function send(conn, stmt, rows, first, last, keys, eopts, direct)
       end
       return out, true
     end
-    for i = first, last do
-      local got = one_row(conn, compiled, rows[i], eopts):all()
-      for j = 1, #got do out[#out + 1] = got[j] end
-    end
+    each_returning(conn, compiled, rows, first, last, eopts, out)
     return out, false
   end
   if n == 1 then

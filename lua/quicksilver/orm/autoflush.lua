@@ -64,14 +64,6 @@ local M = {}
 
 local WEAK_KEYS = {__mode = "k"}
 
---- A new set of tracked states (state -> true) for a session's
---- `_collections`: a plain table (which of them a lazy load compares is
---- the read set's business, attributes.note_read).
----@return table
-function M.new_tracked()
-  return {}
-end
-
 -- A mapper's tracked collections: {key, uselist} of each relationship the
 -- flush diffs (not viewonly; lists, and one-to-one places). Kept on the
 -- mapper once every relationship knows its direction (a new relationship

@@ -52,6 +52,11 @@ local function committed_pk(st, i)
   return committed_value(st, st.mapper.pk_keys[i])
 end
 
+-- Joined inheritance writes a row to several tables (base first): whether
+-- tbl is the first or the last of st's.
+function M.first_table(st, tbl) return st.mapper.tables[1] == tbl end
+function M.last_table(st, tbl) return st.mapper.tables[#st.mapper.tables] == tbl end
+
 M.column_keys = column_keys
 M.list_of = list_of
 M.pk_changed = pk_changed

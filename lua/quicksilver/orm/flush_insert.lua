@@ -111,7 +111,7 @@ local function spec_fn(tbl)
   return f
 end
 
-local function last_table(st, tbl) return st.mapper.tables[#st.mapper.tables] == tbl end
+local last_table = require("quicksilver.orm.flush_common").last_table
 
 -- The attribute keys a relationship sets on a new row, as core.insert_rows
 -- asks (c/orm/insert_rows.c), once per relationship: nulls false, its

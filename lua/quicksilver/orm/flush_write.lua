@@ -198,8 +198,7 @@ end
 
 -- Joined inheritance writes a row to several tables: events fire around
 -- the whole, at the first and the last of them.
-local function first_table(st, tbl) return st.mapper.tables[1] == tbl end
-local function last_table(st, tbl) return st.mapper.tables[#st.mapper.tables] == tbl end
+local first_table, last_table = flush_common.first_table, flush_common.last_table
 
 -- Rows that can share one INSERT: same mapper, same columns given. The
 -- columns given are bits over the table's column list (the string made
@@ -258,11 +257,7 @@ local function update_signature(m, tbl, changed, params)
 end
 
 -- "pk_1", "pk_2", ...: the WHERE clause's parameter names, made once.
-local PK_NAMES = setmetatable({}, {__index = function(t, i)
-  local name = "pk_" .. i
-  t[i] = name
-  return name
-end})
+local PK_NAMES = require("quicksilver.orm.mapper").PK_PARAMS
 
 local flush_insert = require("quicksilver.orm.flush_insert")
 

@@ -24,13 +24,8 @@ local props_generation = mapper_mod.props_generation
 local instance_at = loading.instance_at
 local apply_after = strategies.apply
 
--- The bind names of the key columns, by position (shared: only read).
-local NAMES = setmetatable({}, {__index = function(t, i)
-  local name = "pk_" .. i
-  t[i] = name
-  return name
-end})
-M.NAMES = NAMES
+-- The bind names of the key columns, by position.
+local NAMES = mapper_mod.PK_PARAMS
 
 --- The statement selecting m's object by its key bound as pk_1..pk_n, as
 --- the general path runs it (single-table subclasses: their identities

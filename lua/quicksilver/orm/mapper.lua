@@ -50,6 +50,15 @@ local mapper_ids = 0
 ---@return integer
 function M.props_generation() return props_gen end
 
+--- The bind names of a row's primary-key columns by position ("pk_1",
+--- "pk_2", ...: Session:get's SELECT, the flush's UPDATE and DELETE WHERE
+--- clauses), each made once.
+M.PK_PARAMS = setmetatable({}, {__index = function(t, i)
+  local name = "pk_" .. i
+  t[i] = name
+  return name
+end})
+
 --- A mapper for cls over table (inherits: the parent's mapper for a
 --- subclass mapped to the same table).
 function M.new(registry, cls, name, table_, inherits)

@@ -16,7 +16,6 @@ local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
 local session_events = require("quicksilver.orm.session_events")
 local unitofwork = require("quicksilver.orm.unitofwork")
-local autoflush = require("quicksilver.orm.autoflush")
 local bulk = require("quicksilver.orm.bulk")
 local query = require("quicksilver.orm.query")
 local merge = require("quicksilver.orm.merge")
@@ -30,6 +29,7 @@ local type, rawget, setmetatable, getmetatable, pairs, ipairs, next, format, tos
   type, rawget, setmetatable, getmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
 local STATE = attributes.STATE
 local expire_state = expiry.expire_state
+local rel_value = attributes.rel_value
 local unpack, pack = table.unpack or unpack, util.pack
 
 ---@class quicksilver.orm.Session
@@ -104,7 +104,7 @@ function M.new(bind, opts)
     _imaps = {},   -- base mapper -> weak map of primary-key value -> object (orm/identity.lua)
     _new = {}, _new_set = {},
     _deleted = {}, _deleted_set = {},
-    _modified = {}, _collections = autoflush.new_tracked(),
+    _modified = {}, _collections = {},
     _stack = {},
     _event_parent = opts._maker or Session,
   }, Session)
@@ -199,62 +199,20 @@ function Session:_attach(st)
   end
 end
 
--- Objects reachable through loaded relationships with the given cascade,
--- breadth first, starting from (and including) st.
-local function cascade_iter(st, cascade)
+-- The states of the objects reachable through loaded relationships with
+-- the given cascade, breadth first, starting from (and including) st: a
+-- list (no iterator closures: Session:add walks every graph it is given).
+local function cascade_states(st, cascade)
   local seen, queue, i = {[st] = true}, {st}, 1
-  local function push(ost)
-    if ost and not seen[ost] then
-      seen[ost] = true
-      queue[#queue + 1] = ost
-    end
-  end
-  return function()
-    local cur = queue[i]
-    if cur == nil then return nil end
+  local cur = st
+  while cur do
     i = i + 1
     -- only loaded relationships cascade (read raw: nothing loaded, no table)
     local loaded = rawget(cur, "loaded")
     if loaded then
       for _, rel in ipairs(cur.mapper.relationships) do
         if rel.cascade[cascade] and loaded[rel.key] then
-          local v = attributes.rel_value(cur, rel)
-          if v ~= nil then
-            if rel.uselist then
-              for j = 1, #v do push(rawget(v[j], STATE)) end
-            else
-              push(rawget(v, STATE))
-            end
-          end
-        end
-      end
-    end
-    return cur
-  end
-end
-M.cascade_iter = cascade_iter
-
---- Places an object in the session (pending, or persistent again when it
---- was detached), with what it reaches through save-update cascades.
-function Session:add(obj)
-  local st = attributes.instance_state(obj, "Session:add")
-  st.mapper.registry:configure()
-  -- cascade_iter's walk for save-update, without its closures: every
-  -- object reached is attached, save those this session holds already
-  local sid = session_id(self)
-  local seen, queue, i = {[st] = true}, {st}, 1
-  local cur = st
-  while cur do
-    i = i + 1
-    if rawget(cur, "_sid") ~= sid or rawget(cur, "deleted_flushed") then self:_attach(cur) end
-    local loaded = rawget(cur, "loaded")
-    if loaded then
-      local dict, colls = cur.dict, rawget(cur, "colls")
-      for _, rel in ipairs(cur.mapper.relationships) do
-        if rel.cascade["save-update"] and loaded[rel.key] then
-          -- (a collection's list is in colls: attributes.rel_value)
-          local v
-          if rel.uselist then v = colls and colls[rel.key] else v = rawget(dict, rel.key) end
+          local v = rel_value(cur, rel)
           if v ~= nil then
             if rel.uselist then
               for j = 1, #v do
@@ -270,6 +228,19 @@ function Session:add(obj)
       end
     end
     cur = queue[i]
+  end
+  return queue
+end
+
+--- Places an object in the session (pending, or persistent again when it
+--- was detached), with what it reaches through save-update cascades.
+function Session:add(obj)
+  local st = attributes.instance_state(obj, "Session:add")
+  st.mapper.registry:configure()
+  -- every object reached is attached, save those this session holds already
+  local sid = session_id(self)
+  for _, cur in ipairs(cascade_states(st, "save-update")) do
+    if rawget(cur, "_sid") ~= sid or rawget(cur, "deleted_flushed") then self:_attach(cur) end
   end
 end
 
@@ -307,7 +278,7 @@ function Session:expunge(obj)
   if st.session ~= self then
     exc.raise(exc.InvalidRequestError, format("Instance %s is not present in this Session", tostring(obj)), nil, 2)
   end
-  for s in cascade_iter(st, "expunge") do
+  for _, s in ipairs(cascade_states(st, "expunge")) do
     if s.session == self then self:_detach(s) end
   end
 end
@@ -328,7 +299,7 @@ function Session:expunge_all()
   for st in pairs(self._deleted_set) do st.session = nil end
   self._imaps = {}
   self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
-  self._modified, self._collections = {}, autoflush.new_tracked()
+  self._modified, self._collections = {}, {}
 end
 
 -- expiry -------------------------------------------------------------------------------
@@ -351,7 +322,7 @@ function Session:expire(obj, names)
       keys[n] = true
     end
   end
-  for s in cascade_iter(st, "refresh-expire") do
+  for _, s in ipairs(cascade_states(st, "refresh-expire")) do
     if s.session == self and s.key then expire_state(self, s, s == st and keys or nil) end
   end
 end
@@ -842,7 +813,7 @@ function Session:get(cls, ident, opts)
   end
   local stmt = get_fast.statement(m)
   local params = {}
-  for i = 1, #m.pk_cols do params[get_fast.NAMES[i]] = vals[i] end
+  for i = 1, #m.pk_cols do params[mapper_mod.PK_PARAMS[i]] = vals[i] end
   if opts and opts.options then stmt = stmt:options(unpack(opts.options)) end
   if populate and obj ~= nil then
     -- everything the row has is taken again (loading fills expired attributes)
