@@ -145,6 +145,7 @@ build = {
     ["quicksilver.orm.relationships"] = "lua/quicksilver/orm/relationships.lua",
     ["quicksilver.orm.select_rows"] = "lua/quicksilver/orm/select_rows.lua",
     ["quicksilver.orm.session"] = "lua/quicksilver/orm/session.lua",
+    ["quicksilver.orm.session_binds"] = "lua/quicksilver/orm/session_binds.lua",
     ["quicksilver.orm.session_events"] = "lua/quicksilver/orm/session_events.lua",
     ["quicksilver.orm.state_spec"] = "lua/quicksilver/orm/state_spec.lua",
     ["quicksilver.orm.strategies"] = "lua/quicksilver/orm/strategies.lua",

@@ -84,7 +84,7 @@ end
 function M.load(session, m, vals)
   local p = get_plan(m)
   if not p.fast then return false end
-  local conn = session:_connection()
+  local conn = session:_connection_for(m)
   local eopts = conn._exec_opts
   if eopts.stream_results or eopts.yield_per or event.has(conn, "before_execute")
       or event.has(conn, "after_execute") then

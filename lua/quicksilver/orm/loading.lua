@@ -242,7 +242,7 @@ function M.load_expired(st)
   end
   local stmt = selectable.select((table.unpack or unpack)(cols)):select_from(m.persist_from)
     :where(M.pk_criterion(m, st))
-  local row = session:_execute_core(stmt):first()
+  local row = session:_execute_core(stmt, nil, m):first()
   if row == nil then
     exc.raise(exc.ObjectDeletedError, format("Instance %s has been deleted, or its row is otherwise " ..
       "not present", tostring(st.obj)), {instance = st.obj}, 4)

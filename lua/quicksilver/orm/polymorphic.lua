@@ -132,7 +132,7 @@ function SP:apply(session, objs)
         local vals = {}
         for j = i, math.min(i + IN_BATCH - 1, #sts) do vals[#vals + 1] = rawget(sts[j].dict, m.pk_keys[1]) end
         local stmt = selectable.select(unpack(cols)):select_from(m.persist_from):where(m.pk_cols[1]:in_(vals))
-        for _, row in ipairs(session:_execute_core(stmt):all()) do
+        for _, row in ipairs(session:_execute_core(stmt, nil, m):all()) do
           local st = by_key[row[1]]
           if st and st.expired then
             attributes.own_expired(st)

@@ -22,6 +22,7 @@ local merge = require("quicksilver.orm.merge")
 local session_id = attributes.session_id
 local get_fast = require("quicksilver.orm.get")
 local select_rows = require("quicksilver.orm.select_rows")
+local session_binds = require("quicksilver.orm.session_binds")
 
 local M = {}
 
@@ -56,7 +57,7 @@ end
 
 -- class_, twophase and join_transaction_mode are not supported: refused
 -- by name rather than ignored.
-local OPTIONS = util.set({"bind", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
+local OPTIONS = util.set({"bind", "binds", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
 local EXECUTE_OPTIONS = util.set({"execution_options"})
 local GET_OPTIONS = util.set({"execution_options", "options", "populate_existing"})
 
@@ -75,9 +76,9 @@ local GET_OPTIONS = util.set({"execution_options", "options", "populate_existing
 local newproxy = rawget(_G, "newproxy")   -- 5.1/LuaJIT only
 local function sentinel(holder)
   local function gc()
-    local conn = holder.conn
-    holder.conn = nil
-    if conn then pcall(conn.close, conn) end
+    local conns = holder.conns
+    holder.conns = nil
+    for i = 1, conns and #conns or 0 do pcall(conns[i].close, conns[i]) end
   end
   if newproxy then
     local p = newproxy(true)
@@ -97,6 +98,7 @@ function M.new(bind, opts)
   if opts.bind ~= nil then bind = opts.bind end
   local self = setmetatable({
     bind = bind,
+    binds = opts.binds ~= nil and session_binds.check(opts.binds, 3) or nil,
     autoflush = opts.autoflush ~= false,
     expire_on_commit = opts.expire_on_commit ~= false,
     autobegin = opts.autobegin ~= false,
@@ -106,6 +108,7 @@ function M.new(bind, opts)
     _deleted = {}, _deleted_set = {},
     _modified = {}, _collections = {},
     _stack = {},
+    _conns = {}, _conn_of = {},   -- the transaction's connections, one per bind, in begin order
     _event_parent = opts._maker or Session,
   }, Session)
   self._holder = {}
@@ -350,27 +353,56 @@ local function pending_rollback_error(self, level)
     "Session:rollback(). Original exception was: " .. tostring(err), {orig_error = err}, level or 3)
 end
 
---- The session's connection, beginning its transaction when there is none.
-function Session:_connection()
-  if self._pending_rollback then pending_rollback_error(self, 4) end
-  local conn = self._conn
-  if conn then return conn end
-  if not self.bind then
-    exc.raise(exc.UnboundExecutionError, "This Session is not bound to an engine: Session(engine) or " ..
-      "sessionmaker({bind = engine})", nil, 4)
-  end
+-- Whether statements may go to more than one engine: binds given, or
+-- get_bind overridden (on the session, or by a subclass that says so).
+local function routes(self)
+  return rawget(self, "binds") or rawget(self, "_routing") or rawget(self, "get_bind")
+end
+
+-- The transaction starts: what it will have made persistent, deleted and
+-- re-keyed (for a rollback) start empty.
+local function start_transaction(self)
+  self._tx_new, self._tx_deleted, self._tx_keys = {}, {}, {}
+end
+
+-- A connection to bind joins the transaction: begun, with a savepoint for
+-- each SAVEPOINT level open (begin_nested before this bind was used), and
+-- after_begin fired for it.
+local function join_bind(self, bind)
   if not self.autobegin and #self._stack == 0 then
-    exc.raise(exc.InvalidRequestError, "Autobegin is disabled on this Session; call Session:begin()", nil, 4)
+    exc.raise(exc.InvalidRequestError, "Autobegin is disabled on this Session; call Session:begin()", nil, 5)
   end
-  conn = self.bind:connect()
+  local conn = bind:connect()
   local ok, root = pcall(conn.begin, conn)
   if not ok then
     conn:close()
     error(root, 0)
   end
-  self._conn, self._root = conn, root
-  self._holder.conn = conn
-  self._tx_new, self._tx_deleted, self._tx_keys = {}, {}, {}
+  local sps = {}
+  for _, tx in ipairs(self._stack) do
+    if tx.nested and tx.active then
+      local sok, sp = pcall(conn.begin_nested, conn)
+      if not sok then
+        pcall(root.rollback, root)
+        conn:close()
+        error(sp, 0)
+      end
+      sps[#sps + 1] = {tx, sp}
+    end
+  end
+  for _, p in ipairs(sps) do p[1].sps[#p[1].sps + 1] = p[2] end
+  local first = #self._conns == 0
+  local entry = {bind = bind, conn = conn, root = root}
+  self._conns[#self._conns + 1] = entry
+  self._conn_of[bind] = entry
+  local held = self._holder.conns or {}
+  held[#held + 1] = conn
+  self._holder.conns = held
+  if first then
+    self._conn, self._root = conn, root
+    if not self._tx_open then start_transaction(self) end
+    self._tx_open = true
+  end
   self._beginning = true
   local fok, ferr = pcall(fire, self, "after_begin", root, conn)
   self._beginning = nil
@@ -378,13 +410,49 @@ function Session:_connection()
   return conn
 end
 
---- The Connection the session's transaction runs on (beginning it).
-function Session:connection()
+--- The session's connection to bind (its default bind when nil),
+--- beginning its transaction there when there is none.
+function Session:_connection(bind)
+  if self._pending_rollback then pending_rollback_error(self, 4) end
+  local conn = self._conn
+  if conn and (bind == nil or self._conns[1].bind == bind) then return conn end
+  if bind == nil then bind = self:get_bind() end
+  local entry = self._conn_of[bind]
+  if entry then return entry.conn end
+  return join_bind(self, bind)
+end
+
+--- The connection for a mapper's statements or a clause (get_bind's
+--- choice); the session's one connection when nothing routes.
+function Session:_connection_for(mapper, clause)
+  if not routes(self) then return self:_connection() end
+  return self:_connection(self:get_bind(mapper, clause))
+end
+
+--- The engine a mapper's statements (or a clause) run on: the engine bound
+--- to its class (or a class it inherits from, a declarative Base
+--- included), else to one of its tables, else the session's bind
+--- (SQLAlchemy's Session.get_bind). Override it on a session (or a
+--- subclass) to route by your own rule.
+---@param mapper table|nil a mapped class or mapper
+---@param clause table|nil a statement
+---@return table engine
+function Session:get_bind(mapper, clause)
+  return session_binds.get_bind(self, mapper, clause)
+end
+
+--- The Connection the session's transaction runs on (beginning it): the
+--- one for mapper (a mapped class) or clause when given (get_bind), else
+--- the session's bind.
+---@param mapper table|nil
+---@param clause table|nil
+function Session:connection(mapper, clause)
+  if mapper ~= nil or clause ~= nil then return self:_connection_for(mapper, clause) end
   return self:_connection()
 end
 
 --- Whether a transaction is in progress.
-function Session:in_transaction() return self._conn ~= nil end
+function Session:in_transaction() return self._conn ~= nil or self._tx_open == true end
 function Session:in_nested_transaction() return #self._stack > 0 and self._stack[#self._stack].nested end
 
 -- Ending the transaction or the session from inside the work that needs
@@ -400,8 +468,12 @@ local function refuse_state_change(self, what)
     why = "the Session is flushing (a flush event, validator, default or converter may not end it)"
   elseif self._beginning then
     why = "the Session is beginning its transaction (an after_begin listener may not end it)"
-  elseif self._conn and self._conn:_converting() then
-    why = "its Connection is in the middle of converting a statement's parameters or rows"
+  else
+    for _, e in ipairs(self._conns) do
+      if e.conn:_converting() then
+        why = "its Connection is in the middle of converting a statement's parameters or rows"
+      end
+    end
   end
   if why then
     exc.raise(exc.InvalidRequestError, "Session:" .. what .. "() can't be called here: " .. why, nil, 3)
@@ -409,11 +481,18 @@ local function refuse_state_change(self, what)
 end
 
 local function end_connection(self)
-  local conn = self._conn
-  self._conn, self._root = nil, nil
-  self._holder.conn = nil
+  local conns = self._conns
+  self._conn, self._root, self._tx_open = nil, nil, nil
+  self._conns, self._conn_of = {}, {}
+  self._holder.conns = nil
   self._stack = {}
-  if conn then pcall(conn.close, conn) end
+  for _, e in ipairs(conns) do pcall(e.conn.close, e.conn) end
+end
+
+-- Rolls back every connection's transaction (errors ignored: each is
+-- closed after).
+local function rollback_all(self)
+  for _, e in ipairs(self._conns) do pcall(e.root.rollback, e.root) end
 end
 
 -- After the database rolled back: objects made persistent by this
@@ -468,17 +547,31 @@ function Session:commit()
   if not self._conn then
     if #self._new == 0 and #self._deleted == 0 and next(self._modified) == nil and
         next(self._collections) == nil then
+      if self._tx_open then end_connection(self) end
       return
     end
-    self:_connection()
+    -- the transaction begins before the flush (its after_begin runs
+    -- outside it); a session that routes begins each connection at its
+    -- first statement
+    if self.bind and not routes(self) then
+      self:_connection()
+    else
+      if not self._tx_open then start_transaction(self) end
+      self._tx_open = true
+    end
   end
   self:flush()
-  local root = self._root
-  local ok, err = pcall(root.commit, root)
-  if not ok then
-    end_connection(self)
-    after_rollback(self)
-    error(err, 0)
+  -- each connection commits in the order it joined; a failure rolls back
+  -- those not committed yet (no two-phase commit: what committed stays)
+  local conns = self._conns
+  for i, e in ipairs(conns) do
+    local ok, err = pcall(e.root.commit, e.root)
+    if not ok then
+      for j = i + 1, #conns do pcall(conns[j].root.rollback, conns[j].root) end
+      end_connection(self)
+      after_rollback(self)
+      error(err, 0)
+    end
   end
   end_connection(self)
   for _, st in ipairs(self._tx_deleted or {}) do
@@ -492,9 +585,8 @@ end
 --- Rolls back the transaction; objects return to what the database has.
 function Session:rollback()
   refuse_state_change(self, "rollback")
-  if self._conn then
-    local root = self._root
-    pcall(root.rollback, root)
+  if self._conn or self._tx_open then
+    rollback_all(self)
     end_connection(self)
   end
   self._pending_rollback = nil
@@ -505,8 +597,8 @@ end
 --- Rolls back and expunges everything. The session can be used again.
 function Session:close()
   refuse_state_change(self, "close")
-  if self._conn then
-    pcall(self._root.rollback, self._root)
+  if self._conn or self._tx_open then
+    rollback_all(self)
     end_connection(self)
   end
   self._pending_rollback = nil
@@ -540,7 +632,7 @@ function SessionTransaction:commit()
   local s = self.session
   if self.nested then
     s:flush()
-    self.sp:commit()
+    for _, sp in ipairs(self.sps) do sp:commit() end
     pop(s, self)
   else
     self.active = false
@@ -552,7 +644,7 @@ function SessionTransaction:rollback()
   if not self.active then return end
   local s = self.session
   if self.nested then
-    pcall(self.sp.rollback, self.sp)
+    for _, sp in ipairs(self.sps) do pcall(sp.rollback, sp) end
     pop(s, self)
     if s._pending_rollback and (s._pending_level or 0) >= self.level then
       s._pending_rollback, s._pending_level = nil, nil
@@ -590,13 +682,20 @@ end
 --- Begins the transaction explicitly; with fn, runs fn(session) in it and
 --- commits (rolls back and re-raises on error), returning fn's results.
 function Session:begin(fn)
-  if self._conn then
+  if self._conn or self._tx_open then
     exc.raise(exc.InvalidRequestError, "A transaction is already begun on this Session", nil, 2)
   end
   local tx = setmetatable({session = self, nested = false, active = true, level = 0}, SessionTransaction)
   self._stack[1] = tx
-  local ok, err = pcall(self._connection, self)
-  if not ok then self._stack = {}; error(err, 0) end
+  -- with a default bind the transaction begins there now; a session that
+  -- only routes (binds without bind) begins each connection on first use
+  if self.bind then
+    local ok, err = pcall(self._connection, self)
+    if not ok then self._stack = {}; error(err, 0) end
+  else
+    start_transaction(self)
+    self._tx_open = true
+  end
   if fn then return run_scope(tx, fn, self) end
   return tx
 end
@@ -604,9 +703,26 @@ end
 --- A SAVEPOINT: rolling it back undoes only what was flushed inside it.
 function Session:begin_nested(fn)
   self:flush()
-  local conn = self:_connection()
-  local sp = conn:begin_nested()
-  local tx = setmetatable({session = self, nested = true, active = true, sp = sp,
+  -- a SAVEPOINT on every connection of the transaction (at least the
+  -- default bind's); a bind used later gets its own when it joins
+  if #self._conns == 0 then
+    if self.bind then
+      self:_connection()
+    elseif not self._tx_open then
+      start_transaction(self)
+      self._tx_open = true
+    end
+  end
+  local sps = {}
+  for _, e in ipairs(self._conns) do
+    local ok, sp = pcall(e.conn.begin_nested, e.conn)
+    if not ok then
+      for _, done in ipairs(sps) do pcall(done.rollback, done) end
+      error(sp, 0)
+    end
+    sps[#sps + 1] = sp
+  end
+  local tx = setmetatable({session = self, nested = true, active = true, sps = sps, sp = sps[1],
     new_mark = #self._tx_new, del_mark = #self._tx_deleted, key_mark = #self._tx_keys}, SessionTransaction)
   self._stack[#self._stack + 1] = tx
   tx.level = #self._stack
@@ -620,11 +736,11 @@ end
 function Session:_flush_failed(err)
   local top = self._stack[#self._stack]
   if top and top.nested then
-    pcall(top.sp.rollback, top.sp)
+    for _, sp in ipairs(top.sps) do pcall(sp.rollback, sp) end
     top.sp_rolled_back = true
     self._pending_level = top.level
   else
-    if self._root then pcall(self._root.rollback, self._root) end
+    rollback_all(self)
     end_connection(self)
     self._pending_level = 0
   end
@@ -674,7 +790,7 @@ end
 
 -- Session:execute after its checks and autoflush.
 function Session:_run(stmt, params, opts)
-  local conn = self:_connection()
+  local conn = self:_connection_for(session_binds.statement_mapper(stmt), stmt)
   local eopts = opts and opts.execution_options
   if stmt._dml then
     local res
@@ -712,7 +828,8 @@ end
 function Session:_load_objects(stmt, params, rel)
   self:_autoflush(rel)
   if not stmt._entities then return self:_run(stmt, params):scalars():all() end
-  local res, rows, keys, row_of, repeats = select_rows.select_objects(self, self:_connection(), stmt, params, nil)
+  local conn = self:_connection_for(rel and rel.target or session_binds.statement_mapper(stmt), stmt)
+  local res, rows, keys, row_of, repeats = select_rows.select_objects(self, conn, stmt, params, nil)
   -- the objects themselves (one entity, rows not repeated): no Result
   if res == nil and row_of and not repeats then return rows end
   res = res or result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
@@ -720,9 +837,10 @@ function Session:_load_objects(stmt, params, rel)
   return res:scalars():all()
 end
 
--- Core execution in the session's transaction, without ORM rows (refresh).
-function Session:_execute_core(stmt, params)
-  local conn = self:_connection()
+-- Core execution in the session's transaction, without ORM rows (refresh);
+-- mapper: whose rows these are (for get_bind).
+function Session:_execute_core(stmt, params, mapper)
+  local conn = self:_connection_for(mapper, stmt)
   return conn:execute(select_rows.orm_statement(stmt), params)
 end
 

@@ -37,6 +37,7 @@ local M = {}
 local flush_common = require("quicksilver.orm.flush_common")
 local column_keys = flush_common.column_keys
 local flush_gather = require("quicksilver.orm.flush_gather")
+local session_binds = require("quicksilver.orm.session_binds")
 local new_uow = flush_gather.new_uow
 local cascade_saves = flush_gather.cascade_saves
 local cascade_deletes = flush_gather.cascade_deletes
@@ -89,11 +90,14 @@ end
 -- Every statement of the flush, in the plan's order: per table INSERTs
 -- (in levels) and UPDATEs, then post_update keys, association rows, the
 -- post_update NULLs, and DELETEs children's tables first.
-local function write_all(uow, conn, order, by_table, done)
+-- conn: the connection, or (a session with binds) the router for the
+-- writes that span tables, with conn_for(table) giving each table's.
+local function write_all(uow, conn, order, by_table, done, conn_for)
   for _, t in ipairs(order) do
     local b = by_table[t]
-    for _, batch in ipairs(row_levels(b.ins, uow, t)) do do_inserts(uow, conn, t, batch, done) end
-    if #b.upd > 0 then do_updates(uow, conn, t, b.upd, done) end
+    local c = conn_for and conn_for(t) or conn
+    for _, batch in ipairs(row_levels(b.ins, uow, t)) do do_inserts(uow, c, t, batch, done) end
+    if #b.upd > 0 then do_updates(uow, c, t, b.upd, done) end
   end
   do_post_updates(uow, conn, done)
   do_assoc_deletes(uow, conn)
@@ -103,7 +107,8 @@ local function write_all(uow, conn, order, by_table, done)
     local t = order[i]
     local rows = by_table[t].del
     if #rows > 0 then
-      for _, batch in ipairs(delete_batches(t, rows)) do do_deletes(conn, t, batch) end
+      local c = conn_for and conn_for(t) or conn
+      for _, batch in ipairs(delete_batches(t, rows)) do do_deletes(c, t, batch) end
     end
   end
 end
@@ -128,9 +133,10 @@ local function run(session, colls)
     return
   end
   local order, by_table = tables_to_write(uow)
-  local conn = session:_connection()
+  local conn_for, router = session_binds.flush_routing(session, order, by_table, uow)
+  local conn = router or session:_connection()
   local done = {inserted = {}, updated = {}, expire = {}, posted = {}, changed = {}, new = {}, rekeyed = {}}
-  local ok, err = pcall(write_all, uow, conn, order, by_table, done)
+  local ok, err = pcall(write_all, uow, conn, order, by_table, done, conn_for)
   if ok then ok, err = pcall(fire, session, "after_flush", uow) end
   if not ok then
     undo(uow)
