@@ -790,7 +790,8 @@ end
 
 -- Session:execute after its checks and autoflush.
 function Session:_run(stmt, params, opts)
-  local conn = self:_connection_for(session_binds.statement_mapper(stmt), stmt)
+  local conn = routes(self) and self:_connection_for(session_binds.statement_mapper(stmt), stmt) or
+    self:_connection()
   local eopts = opts and opts.execution_options
   if stmt._dml then
     local res
@@ -828,7 +829,8 @@ end
 function Session:_load_objects(stmt, params, rel)
   self:_autoflush(rel)
   if not stmt._entities then return self:_run(stmt, params):scalars():all() end
-  local conn = self:_connection_for(rel and rel.target or session_binds.statement_mapper(stmt), stmt)
+  local conn = routes(self) and self:_connection_for(rel and rel.target or session_binds.statement_mapper(stmt),
+    stmt) or self:_connection()
   local res, rows, keys, row_of, repeats = select_rows.select_objects(self, conn, stmt, params, nil)
   -- the objects themselves (one entity, rows not repeated): no Result
   if res == nil and row_of and not repeats then return rows end
