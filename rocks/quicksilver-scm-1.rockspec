@@ -109,6 +109,7 @@ build = {
     ["quicksilver.event"] = "lua/quicksilver/event.lua",
     ["quicksilver.exc"] = "lua/quicksilver/exc.lua",
     ["quicksilver.ext.automap"] = "lua/quicksilver/ext/automap.lua",
+    ["quicksilver.ext.replicas"] = "lua/quicksilver/ext/replicas.lua",
     ["quicksilver"] = "lua/quicksilver/init.lua",
     ["quicksilver.migrate.autogenerate"] = "lua/quicksilver/migrate/autogenerate.lua",
     ["quicksilver.migrate.batch"] = "lua/quicksilver/migrate/batch.lua",

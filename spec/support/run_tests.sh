@@ -125,9 +125,14 @@ run_busted() {
   elif [ "${!#}" = "--openresty" ]; then   # quicksilver inside nginx (docs/OPENRESTY.md)
     dir="spec/openresty"
     set -- "${@:1:$(($# - 1))}"
+  elif [ "${!#}" = "--scaleout" ]; then   # replicas, pgbouncer, failover, Galera (docs/SCALING.md)
+    dir="spec/scaleout"
+    set -- "${@:1:$(($# - 1))}"
   else
-    # the nginx specs need the servers: they run on their own once those started
+    # the nginx specs need the servers: they run on their own once those
+    # started; the scale-out specs need their clusters (run_scaleout)
     extra=--exclude-pattern=^ngx_
+    dir=$(for d in spec/*_spec.lua spec/*/; do [ "$d" = spec/scaleout/ ] || printf '%s ' "${d%/}"; done)
   fi
   echo "== busted specs ($label)"
   : > "$counts"

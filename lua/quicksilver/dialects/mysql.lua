@@ -109,4 +109,19 @@ end
 -- the catalog contract of dialects/support.lua.
 support.add_catalog(M, require("quicksilver.dialects.mysql_reflect"))
 
+
+--- How far behind its primary this server is, in seconds (MariaDB/MySQL:
+--- Seconds_Behind_Master of SHOW SLAVE STATUS; 0 when it replicates from
+--- nothing; nil when replication is configured but stopped: the lag is
+--- unknown). Used by quicksilver.ext.replicas; q: a catalog querier or a bind.
+---@return number|nil
+function M.replica_lag(x)
+  local q = support.querier(x)
+  local row = q.first("SHOW SLAVE STATUS")
+  if row == nil then return 0 end
+  local lag = row.Seconds_Behind_Master
+  if lag == nil then return nil end
+  return tonumber(lag)
+end
+
 return M

@@ -104,4 +104,18 @@ end
 -- the catalog contract of dialects/support.lua.
 support.add_catalog(M, require("quicksilver.dialects.postgresql_reflect"))
 
+
+--- How far behind its primary this server is, in seconds: 0 when it is a
+--- primary or has replayed everything it received, else the age of the
+--- last transaction it replayed (pg_last_xact_replay_timestamp). Used by
+--- quicksilver.ext.replicas; q: a catalog querier or a bind.
+---@return number|nil
+function M.replica_lag(x)
+  local q = support.querier(x)
+  local lag = q.scalar("SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 " ..
+    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 " ..
+    "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END")
+  return tonumber(lag)
+end
+
 return M

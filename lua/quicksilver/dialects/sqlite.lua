@@ -154,4 +154,12 @@ end
 -- the catalog contract of dialects/support.lua.
 support.add_catalog(M, require("quicksilver.dialects.sqlite_reflect"))
 
+
+--- SQLite has no replicas: an engine on a file is never behind (used by
+--- quicksilver.ext.replicas when a program routes reads to SQLite copies).
+---@return number
+function M.replica_lag(_)
+  return 0
+end
+
 return M

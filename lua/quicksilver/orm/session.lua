@@ -415,7 +415,7 @@ end
 function Session:_connection(bind)
   if self._pending_rollback then pending_rollback_error(self, 4) end
   local conn = self._conn
-  if conn and (bind == nil or self._conns[1].bind == bind) then return conn end
+  if conn and ((bind == nil and not routes(self)) or self._conns[1].bind == bind) then return conn end
   if bind == nil then bind = self:get_bind() end
   local entry = self._conn_of[bind]
   if entry then return entry.conn end

@@ -7,6 +7,7 @@
 #   pg_standby.sh promote    promote the standby (pg_ctl promote) and wait until it writes
 #   pg_standby.sh stop-primary   stop the primary (fast), keeping its data
 #   pg_standby.sh start-primary  start the stopped primary again (as it was: a primary)
+#   pg_standby.sh stop-standby / start-standby   stop the standby keeping its data / start it again
 #   pg_standby.sh pause-replay / resume-replay   hold / resume WAL replay on the standby (lag)
 #   pg_standby.sh stop       stop both and remove every file
 #
@@ -89,8 +90,10 @@ case "$cmd" in
   promote) promote ;;
   stop-primary) "${RUN_AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$STATE/primary/data" -m fast -w stop >/dev/null ;;
   start-primary) start_server primary "$PRIMARY_PORT" ;;
+  stop-standby) "${RUN_AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$STATE/standby/data" -m fast -w stop >/dev/null ;;
+  start-standby) start_server standby "$STANDBY_PORT" ;;
   pause-replay) psql_at "$STANDBY_PORT" -c "SELECT pg_wal_replay_pause()" >/dev/null ;;
   resume-replay) psql_at "$STANDBY_PORT" -c "SELECT pg_wal_replay_resume()" >/dev/null ;;
   stop) stop_all ;;
-  *) echo "usage: pg_standby.sh start | promote | stop-primary | start-primary | pause-replay | resume-replay | stop" >&2; exit 2 ;;
+  *) echo "usage: pg_standby.sh start | promote | stop-primary | start-primary | stop-standby | start-standby | pause-replay | resume-replay | stop" >&2; exit 2 ;;
 esac
