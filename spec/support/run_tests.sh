@@ -278,6 +278,33 @@ esac
 
 [ "$started" = 1 ] && bash spec/support/servers.sh stop
 
+# The scale-out suite (spec/scaleout/, docs/SCALING.md): every component of
+# spec/support/scaleout/ (a PostgreSQL primary with a streaming standby, ...)
+# started on its own ports, the specs run once with the URLs they printed,
+# everything stopped. A component that does not start is a failure, never a
+# skip. QS_SCALEOUT=0 leaves the suite out (a quick local run).
+if [ "${QS_SCALEOUT:-1}" != 0 ]; then
+  echo "== scale-out components"
+  scale_t0=$(date +%s)
+  scale_env=()
+  for script in spec/support/scaleout/*.sh; do
+    name=$(basename "$script" .sh)
+    if out=$(bash "$script" start 2>&1); then
+      while IFS= read -r line; do
+        [[ "$line" =~ ^QS_[A-Z0-9_]+= ]] && scale_env+=("$line")
+      done <<< "$out"
+      echo "$name started ($(( $(date +%s) - scale_t0 )) s)"
+    else
+      echo "$out" | tail -n 20
+      echo "scale-out component $name did not start"
+      failed=$((failed + 1))
+    fi
+  done
+  run_busted "$lua_name scale-out" "$LUA_CPATH_DEV" env "${scale_env[@]}" $RUN_PREFIX $VG "$LUA" --scaleout
+  for script in spec/support/scaleout/*.sh; do bash "$script" stop >/dev/null 2>&1; done
+  echo "scale-out suite: $(( $(date +%s) - scale_t0 )) s"
+fi
+
 [ "$pending" -gt 0 ] && echo "$pending pending"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
