@@ -33,10 +33,12 @@ enum {
 /* The state's field names (c/orm/layout.h) and the value table's other
 ** metamethods, held as the function's upvalues: interned once, not at
 ** every object (lua_pushstring hashes its argument at each call). */
-enum { K_MAPPER, K_OBJ, K_DICT, K_INDEX, K_NFIELDS };
+enum { K_MAPPER, K_OBJ, K_DICT, K_INDEX, K_LOADED, K_M2O_SET, K_SID, K_MODIFIED, K_NFIELDS };
 enum { K_NEWINDEX = K_NFIELDS, K_TOSTRING, K_N };
 
-static const char *const key_names[K_NFIELDS] = {"mapper", "obj", "dict", "__index"};
+static const char *const key_names[K_NFIELDS] = {
+  "mapper", "obj", "dict", "__index", "loaded", "m2o_set", "_sid", "modified",
+};
 static const char *const meta_names[K_N - K_NFIELDS] = {"__newindex", "__tostring"};
 
 #define NAME(k) lua_upvalueindex((k) + 1)
@@ -155,17 +157,116 @@ static int l_new_instance(lua_State *L) {
   return 3;
 }
 
-/* The names the function holds as upvalues, then the function. */
-static void push_new_instance(lua_State *L) {
+/* core.check_members(list, state_key, mapper) -> i | nil: the index of
+** the first element of list that is not an instance of exactly mapper
+** (the caller's check_target says whether a subclass's, or raises). */
+static int l_check_members(lua_State *L) {
+  lua_Integer i, n;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 3);
+  n = (lua_Integer)lua_rawlen(L, 1);
+  for (i = 1; i <= n; i++) {
+    int ok = 0;
+    lua_rawgeti(L, 1, (int)i);                             /* 4: the member */
+    if (lua_istable(L, 4)) {
+      lua_pushvalue(L, 2);
+      lua_rawget(L, 4);                                    /* 5: its state */
+      if (lua_istable(L, 5)) {
+        lua_pushvalue(L, NAME(K_MAPPER));
+        lua_rawget(L, 5);
+        ok = lua_rawequal(L, -1, 3);
+      }
+    }
+    lua_settop(L, 3);
+    if (!ok) {
+      lua_pushinteger(L, i);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* core.link_members(list, from, owner, key, state_key, m2o_set) -> fresh, stop
+** A new collection's members from index from on point back at owner
+** under the many-to-one key, as orm/attributes.lua's set_collection does
+** for a member in no session that no relationship was set or read on:
+** dict[key] = owner, loaded = {[key] = true}, m2o_set the shared set
+** given, modified = true. A member pointing at owner already is passed;
+** stops at the first other one (stop: its index, #list + 1 when none),
+** which the caller takes. fresh: the members linked. */
+static int l_link_members(lua_State *L) {
+  lua_Integer i, n, fresh = 0;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 6);
+  n = (lua_Integer)lua_rawlen(L, 1);
+  luaL_checkstack(L, 8, "link_members");
+  for (i = luaL_checkinteger(L, 2); i <= n; i++) {
+    lua_rawgeti(L, 1, (int)i);                             /* 7: the member */
+    lua_pushvalue(L, 5);
+    lua_rawget(L, 7);                                      /* 8: its state */
+    if (!lua_istable(L, 8)) break;
+    lua_pushvalue(L, NAME(K_DICT));
+    lua_rawget(L, 8);                                      /* 9: its value table */
+    if (!lua_istable(L, 9)) break;
+    lua_pushvalue(L, 4);
+    lua_rawget(L, 9);
+    if (lua_rawequal(L, -1, 3)) {                          /* pointing here already */
+      lua_settop(L, 6);
+      continue;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, NAME(K_LOADED));
+    lua_rawget(L, 8);
+    lua_pushvalue(L, NAME(K_M2O_SET));
+    lua_rawget(L, 8);
+    lua_pushvalue(L, NAME(K_SID));
+    lua_rawget(L, 8);
+    if (!lua_isnil(L, -1) || !lua_isnil(L, -2) || !lua_isnil(L, -3)) break;
+    lua_settop(L, 9);
+    lua_pushvalue(L, 4);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, 9);                                      /* dict[key] = owner */
+    lua_pushvalue(L, NAME(K_LOADED));
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, 4);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_rawset(L, 8);                                      /* loaded = {[key] = true} */
+    lua_pushvalue(L, NAME(K_M2O_SET));
+    lua_pushvalue(L, 6);
+    lua_rawset(L, 8);
+    lua_pushvalue(L, NAME(K_MODIFIED));
+    lua_rawget(L, 8);
+    if (!lua_toboolean(L, -1)) {
+      lua_pushvalue(L, NAME(K_MODIFIED));
+      lua_pushboolean(L, 1);
+      lua_rawset(L, 8);
+    }
+    lua_settop(L, 6);
+    fresh++;
+  }
+  lua_pushinteger(L, fresh);
+  lua_pushinteger(L, i);
+  return 2;
+}
+
+/* The names the functions hold as upvalues: interned once. */
+static void push_names(lua_State *L) {
   int i;
   for (i = 0; i < K_NFIELDS; i++) lua_pushstring(L, key_names[i]);
   for (i = K_NFIELDS; i < K_N; i++) lua_pushstring(L, meta_names[i - K_NFIELDS]);
-  lua_pushcclosure(L, l_new_instance, K_N);
 }
 
 void qsB_open_construct(lua_State *L) {
-  push_new_instance(L);
+  push_names(L);
+  lua_pushcclosure(L, l_new_instance, K_N);
   lua_setfield(L, -2, "new_instance");
+  push_names(L);
+  lua_pushcclosure(L, l_check_members, K_N);
+  lua_setfield(L, -2, "check_members");
+  push_names(L);
+  lua_pushcclosure(L, l_link_members, K_N);
+  lua_setfield(L, -2, "link_members");
   lua_newtable(L);
 #define QS_CONSTRUCT_SPEC_SET(name, position, form, meaning) \
   lua_pushinteger(L, position);                             \
