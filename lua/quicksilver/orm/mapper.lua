@@ -569,8 +569,8 @@ local function constructor_spec(m, cls)
   -- metamethods, the columns and the many-to-one targets; the state's
   -- fields with its session, identity key, modified flag and (with
   -- relationships) loaded, m2o_set or colls and snap
-  spec[CS.dict_size] = tonumber(os.getenv("DS")) or (3 + #m.column_props + scalars)
-  spec[CS.state_size] = tonumber(os.getenv("SS")) or ((scalars + colls > 0) and 9 or 8)
+  spec[CS.dict_size] = 3 + #m.column_props + scalars
+  spec[CS.state_size] = (scalars + colls > 0) and 9 or 8
   if m.polymorphic_on and m.polymorphic_identity ~= nil then
     spec[CS.poly_key], spec[CS.poly_value] = m.polymorphic_on.key, m.polymorphic_identity
   end
