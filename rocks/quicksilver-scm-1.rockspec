@@ -125,6 +125,7 @@ build = {
     ["quicksilver.orm.attributes"] = "lua/quicksilver/orm/attributes.lua",
     ["quicksilver.orm.autoflush"] = "lua/quicksilver/orm/autoflush.lua",
     ["quicksilver.orm.bulk"] = "lua/quicksilver/orm/bulk.lua",
+    ["quicksilver.orm.construct_jit"] = "lua/quicksilver/orm/construct_jit.lua",
     ["quicksilver.orm.decl"] = "lua/quicksilver/orm/decl.lua",
     ["quicksilver.orm.expiry"] = "lua/quicksilver/orm/expiry.lua",
     ["quicksilver.orm.finish_jit"] = "lua/quicksilver/orm/finish_jit.lua",

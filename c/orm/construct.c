@@ -18,7 +18,12 @@
 **           a plain table (a metatable: its __pairs is the Lua side's
 **           business) or is an instance: the caller runs default_init
 **
+** core.check_members, core.link_members: a new object's first collection
+** (orm/attributes.lua set_collection), below.
+**
 ** core.construct_spec_fields: QS_CONSTRUCT_SPEC's name -> position.
+**
+** orm/construct_jit.lua is the same in Lua, for LuaJIT.
 */
 #include "lbinding.h"
 #include "layout.h"
@@ -31,7 +36,7 @@ enum {
 };
 
 /* The state's field names (c/orm/layout.h) and the value table's other
-** metamethods, held as the function's upvalues: interned once, not at
+** metamethods, held as the functions' upvalues: interned once, not at
 ** every object (lua_pushstring hashes its argument at each call). */
 enum { K_MAPPER, K_OBJ, K_DICT, K_INDEX, K_LOADED, K_M2O_SET, K_SID, K_MODIFIED, K_NFIELDS };
 enum { K_NEWINDEX = K_NFIELDS, K_TOSTRING, K_N };

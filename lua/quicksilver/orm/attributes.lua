@@ -34,6 +34,7 @@ local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local identity = require("quicksilver.orm.identity")
 local core = require("quicksilver.core")
+local construct_jit = require("quicksilver.orm.construct_jit")
 
 local M = {}
 
@@ -660,6 +661,9 @@ end
 M.stats = {new_collections = 0, new_members = 0}
 local stats = M.stats
 local check_members, link_members = core.check_members, core.link_members
+if rawget(_G, "jit") then   -- LuaJIT: the same in Lua (orm/construct_jit.lua says why)
+  check_members, link_members = construct_jit.check_members, construct_jit.link_members
+end
 
 --- obj.rel = list for a collection: the members' many-to-one side points
 --- back at once. The old contents are loaded first (to know who left).

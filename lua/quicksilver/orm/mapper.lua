@@ -8,6 +8,7 @@
 --- metatable. `User({...})` constructs an instance.
 local exc = require("quicksilver.exc")
 local core = require("quicksilver.core")
+local construct_jit = require("quicksilver.orm.construct_jit")
 local attributes = require("quicksilver.orm.attributes")
 
 local M = {}
@@ -546,6 +547,9 @@ end
 -- chain here (the walk costs more than the object).
 local CS = core.construct_spec_fields
 local new_instance = core.new_instance
+if rawget(_G, "jit") then   -- LuaJIT: the same in Lua (orm/construct_jit.lua says why)
+  new_instance = construct_jit.new_instance
+end
 
 local function constructor_spec(m, cls)
   local direct = direct_keys(m)
