@@ -161,6 +161,7 @@ void qsB_open_plan(lua_State *L);   /* c/orm/lplan.c */
 struct qs_plan_caps;
 void qsB_read_plan_caps(lua_State *L, int idx, struct qs_plan_caps *c);   /* c/orm/lplan.c */
 void qsB_open_insert_rows(lua_State *L);   /* c/orm/insert_rows.c */
+void qsB_open_construct(lua_State *L);   /* c/orm/construct.c */
 /* Pushes the four code tables as fields of the table at the top. */
 void qsB_export_codes(lua_State *L);
 

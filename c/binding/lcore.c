@@ -314,6 +314,7 @@ int luaopen_quicksilver_core(lua_State *L) {
   qsB_open_finish(L);
   qsB_open_plan(L);
   qsB_open_insert_rows(L);
+  qsB_open_construct(L);
   qsB_open_pool(L);
   push_txn_states(L);
   lua_setfield(L, -2, "txn_states");

@@ -61,4 +61,24 @@
   X(poly_value, 8, "any", "the polymorphic identity")                                              \
   X(version_key, 9, "any", "the version counter's attribute key (nil: none), 1 when not set")
 
+/*
+** The constructor spec of a mapper (c/orm/construct.c reads it; orm/mapper.lua
+** builds it once per mapper and generation of properties, validators and
+** __init): a list, each field at its position. X(name, position, form,
+** meaning); exported as core.construct_spec_fields[name] = position.
+*/
+#define QS_CONSTRUCT_SPEC(X)                                                                       \
+  X(mapper, 1, "table", "the mapper: each new state's mapper field")                              \
+  X(state_mt, 2, "table", "the metatable of a new state (InstanceState)")                          \
+  X(state_key, 3, "any", "the key under which an instance holds its state (attributes.STATE)")     \
+  X(index, 4, "function", "the mapper's miss function (instance_mt.__index): each state's raw __index") \
+  X(newindex, 5, "function", "instance_mt.__newindex, copied into each value table")              \
+  X(tostring, 6, "function", "instance_mt.__tostring, copied into each value table")              \
+  X(direct, 7, "table", "attribute -> true for the keys a constructor writes straight into the value table (columns, not read-only, without a validator)") \
+  X(null, 8, "any", "elements.null: a field given as it is left out of the value table")           \
+  X(dict_size, 9, "number", "the value table's hash size hint (its metamethods and the mapper's attributes)") \
+  X(state_size, 10, "number", "the state's hash size hint")                                       \
+  X(poly_key, 11, "any", "the polymorphic identity's attribute key (nil: none)")                   \
+  X(poly_value, 12, "any", "the polymorphic identity written there")
+
 #endif

@@ -33,6 +33,8 @@
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local identity = require("quicksilver.orm.identity")
+local core = require("quicksilver.core")
+local construct_jit = require("quicksilver.orm.construct_jit")
 
 local M = {}
 
@@ -532,17 +534,66 @@ function M.get_relationship(st, rel)
   return rel:lazy_load(st)
 end
 
---- Sets the many-to-one side without touching the other side.
-local function set_scalar_plain(st, rel, value)
-  st.dict[rel.key] = value
-  st.loaded[rel.key] = true
+-- A state's m2o_set (the many-to-ones set since the last flush) that
+-- holds one key is shared: one read-only table per attribute name for
+-- every state with only that one set (most new objects of a graph: one
+-- table fewer each). Whoever changes a state's set asks for its own first
+-- (set_scalar_plain, forget_m2o); the flush's finish drops the field.
+local shared_m2o = {}   -- set -> true
+local only_m2o = setmetatable({}, {__index = function(t, k)
+  local set = {[k] = true}
+  shared_m2o[set] = true
+  t[k] = set
+  return set
+end})
+
+--- Whether set is a shared m2o_set (read-only; for the specs).
+function M.is_shared_m2o_set(set)
+  return shared_m2o[set] == true
+end
+
+-- Notes many-to-one key as set on st.
+local function note_m2o(st, key)
   local set = rawget(st, "m2o_set")
-  if not set then
-    set = {}
-    rawset(st, "m2o_set", set)
+  if set == nil then
+    rawset(st, "m2o_set", only_m2o[key])
+  elseif not set[key] then
+    if shared_m2o[set] then
+      local own = {[key] = true}
+      for k in pairs(set) do own[k] = true end
+      rawset(st, "m2o_set", own)
+    else
+      set[key] = true
+    end
   end
-  set[rel.key] = true
-  modified(st)
+end
+
+--- Forgets that many-to-one key was set on st (its expiry).
+---@param st table
+---@param key string
+function M.forget_m2o(st, key)
+  local set = rawget(st, "m2o_set")
+  if set and set[key] then
+    if shared_m2o[set] then
+      local own = {}
+      for k in pairs(set) do if k ~= key then own[k] = true end end
+      rawset(st, "m2o_set", own)
+    else
+      set[key] = nil
+    end
+  end
+end
+
+--- Sets the many-to-one side without touching the other side. A state's
+--- `loaded` is made here at its first use with its one key (a table
+--- constructor sizes it: no rehash, no call of the state's __index).
+local function set_scalar_plain(st, rel, value)
+  local key = rel.key
+  st.dict[key] = value
+  local loaded = rawget(st, "loaded")
+  if loaded then loaded[key] = true else rawset(st, "loaded", {[key] = true}) end
+  note_m2o(st, key)
+  if not rawget(st, "modified") then modified(st) end
 end
 
 --- obj.rel = target for a many-to-one (or one-to-one) relationship: the
@@ -602,6 +653,18 @@ function M.set_scalar(st, rel, value)
   end
 end
 
+--- How often set_collection took its path for a new object's first list
+--- (a transient owner outside any session, the collection never read or
+--- set, a one-to-many or no reverse side), and how many members it
+--- pointed back at their new owner without a call (members whose state
+--- had no relationship set yet). Counters for the specs.
+M.stats = {new_collections = 0, new_members = 0}
+local stats = M.stats
+local check_members, link_members = core.check_members, core.link_members
+if rawget(_G, "jit") then   -- LuaJIT: the same in Lua (orm/construct_jit.lua says why)
+  check_members, link_members = construct_jit.check_members, construct_jit.link_members
+end
+
 --- obj.rel = list for a collection: the members' many-to-one side points
 --- back at once. The old contents are loaded first (to know who left).
 function M.set_collection(st, rel, list)
@@ -611,13 +674,52 @@ function M.set_collection(st, rel, list)
       rel:describe(), type(list) == "table" and "an instance" or type(list)), nil, 4)
   end
   local key = rel.key
-  if not st.loaded[key] then M.get_relationship(st, rel) end
+  local rev = rel.reverse
+  local loaded = rawget(st, "loaded")
+  if rawget(st, "key") == nil and rawget(st, "_sid") == nil and not (loaded and loaded[key]) and
+      rawget(st, "pending_mutations") == nil and not (rev and rev.uselist) then
+    -- a new object's first list (building an object graph): nothing to
+    -- load, no session to tell, an empty snapshot (every member is new),
+    -- and what get_relationship, track_collection and set_scalar_plain
+    -- do, without their calls and with each table made at its size
+    local target = rel.target
+    local bad = check_members(list, STATE, target)
+    if bad then
+      for i = bad, #list do
+        local v = list[i]
+        local vst = type(v) == "table" and rawget(v, STATE)
+        if not vst or vst.mapper ~= target then M.check_target(rel, v) end
+      end
+    end
+    stats.new_collections = stats.new_collections + 1
+    if loaded then loaded[key] = true else rawset(st, "loaded", {[key] = true}) end
+    local snap = rawget(st, "snap")
+    if snap == nil then rawset(st, "snap", {[key] = {}}) elseif snap[key] == nil then snap[key] = {} end
+    local colls = rawget(st, "colls")
+    if colls then colls[key] = list else rawset(st, "colls", {[key] = list}) end
+    if not rawget(st, "modified") then rawset(st, "modified", true) end
+    if rev then
+      -- members in no session that no relationship was set or read on
+      -- (c/orm/construct.c): dict[rkey] = owner, a loaded table with one
+      -- key, the shared m2o_set, modified; any other by set_scalar_plain
+      local owner, rkey, n = st.obj, rev.key, #list
+      local m2o_only, i = only_m2o[rkey], 1
+      while i <= n do
+        local fresh, stop = link_members(list, i, owner, rkey, STATE, m2o_only)
+        stats.new_members = stats.new_members + fresh
+        if stop > n then break end
+        set_scalar_plain(rawget(list[stop], STATE), rev, owner)
+        i = stop + 1
+      end
+    end
+    return
+  end
+  if not (loaded and loaded[key]) then M.get_relationship(st, rel) end
   for i = 1, #list do M.check_target(rel, list[i]) end
   st.colls[key] = list
   track_collection(st, key, list)
   modified(st)
   note_read(st)   -- the program holds the list it gave
-  local rev = rel.reverse
   if rev and not rev.uselist then
     local owner = st.obj
     for i = 1, #list do

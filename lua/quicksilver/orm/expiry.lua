@@ -105,7 +105,7 @@ function M.expire_state(self, st, keys)
       if colls then colls[k] = nil end
       st.loaded[k] = nil
       st.snap[k] = nil
-      if st.m2o_set then st.m2o_set[k] = nil end
+      attributes.forget_m2o(st, k)   -- (its set may be shared: attributes.lua)
       if st.pending_mutations then st.pending_mutations[k] = nil end
     end
   end

@@ -7,6 +7,8 @@
 --- defined on the class are plain fields, found by instances through their
 --- metatable. `User({...})` constructs an instance.
 local exc = require("quicksilver.exc")
+local core = require("quicksilver.core")
+local construct_jit = require("quicksilver.orm.construct_jit")
 local attributes = require("quicksilver.orm.attributes")
 
 local M = {}
@@ -537,25 +539,81 @@ local function default_init(m, obj, fields)
   end
 end
 
+-- The constructor spec of mapper m (c/orm/construct.c, layout.h
+-- QS_CONSTRUCT_SPEC): what core.new_instance needs to make an instance in
+-- one call, made again when a property, validator or __init changes
+-- anywhere (the generations) or the registry configures again. Its
+-- `init` is the class's __init (false: none), looked up through the class
+-- chain here (the walk costs more than the object).
+local CS = core.construct_spec_fields
+local new_instance = core.new_instance
+if rawget(_G, "jit") then   -- LuaJIT: the same in Lua (orm/construct_jit.lua says why)
+  new_instance = construct_jit.new_instance
+end
+
+local function constructor_spec(m, cls)
+  local direct = direct_keys(m)
+  local mt = m.instance_mt
+  local plain = mt ~= nil
+  if plain then
+    -- exactly the three metamethods attributes.instance_metatable makes
+    local n = 0
+    for _ in pairs(mt) do n = n + 1 end
+    plain = n == 3 and mt.__index ~= nil and mt.__newindex ~= nil and mt.__tostring ~= nil
+  end
+  local scalars, colls = 0, 0
+  for _, r in ipairs(m.relationships) do
+    if r.uselist then colls = colls + 1 else scalars = scalars + 1 end
+  end
+  local spec = {}
+  spec[CS.mapper], spec[CS.state_mt], spec[CS.state_key] = m, attributes.InstanceState, STATE
+  if plain then spec[CS.index], spec[CS.newindex], spec[CS.tostring] = mt.__index, mt.__newindex, mt.__tostring end
+  spec[CS.direct], spec[CS.null] = direct, NULL
+  -- sizes a value table and a state reach once added and flushed: the
+  -- metamethods, the columns and the many-to-one targets; the state's
+  -- fields with its session, identity key, modified flag and (with
+  -- relationships) loaded, m2o_set or colls and snap
+  spec[CS.dict_size] = 3 + #m.column_props + scalars
+  spec[CS.state_size] = (scalars + colls > 0) and 9 or 8
+  if m.polymorphic_on and m.polymorphic_identity ~= nil then
+    spec[CS.poly_key], spec[CS.poly_value] = m.polymorphic_on.key, m.polymorphic_identity
+  end
+  spec.plain = plain
+  spec.init = cls.__init or false
+  spec.gen, spec.init_gen = props_gen, init_gen
+  m._ctor = spec
+  return spec
+end
+
 ClassMeta.__call = function(cls, fields)
   local m = rawget(cls, "__mapper__")
   if not m then
     exc.raise(exc.InvalidRequestError, tostring(cls) .. " is not a mapped class (use Base:model)", nil, 2)
   end
   local reg = m.registry
-  if not reg.configured then reg:configure() end
-  local obj, st = make_instance(m, nil)
-  if m.polymorphic_on and m.polymorphic_identity ~= nil then
-    st.dict[m.polymorphic_on.key] = m.polymorphic_identity
+  local spec = m._ctor
+  if not reg.configured or spec == nil or spec.gen ~= props_gen or spec.init_gen ~= init_gen then
+    if not reg.configured then reg:configure() end
+    spec = constructor_spec(m, cls)
   end
-  -- the class's __init, looked up through the class chain once per
-  -- definition of any __init (the chain walk costs more than the object)
-  local init = m._init_fn
-  if init == nil or m._init_gen ~= init_gen then
-    init = cls.__init or false
-    m._init_fn, m._init_gen = init, init_gen
+  local init = spec.init
+  if not spec.plain then
+    local obj, st = make_instance(m, nil)
+    if m.polymorphic_on and m.polymorphic_identity ~= nil then
+      st.dict[m.polymorphic_on.key] = m.polymorphic_identity
+    end
+    if init then init(obj, fields) else default_init(m, obj, fields) end
+    return obj
   end
-  if init then init(obj, fields) else default_init(m, obj, fields) end
+  if init then
+    local obj = new_instance(spec, nil)
+    init(obj, fields)
+    return obj
+  end
+  -- the direct keys are in; the rest (and errors) as before, over the
+  -- whole table again (the direct keys written twice, the same values)
+  local obj, _, rest = new_instance(spec, fields)
+  if rest then default_init(m, obj, fields) end
   return obj
 end
 
