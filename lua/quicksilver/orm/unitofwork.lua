@@ -38,9 +38,7 @@ local flush_common = require("quicksilver.orm.flush_common")
 local column_keys = flush_common.column_keys
 local flush_gather = require("quicksilver.orm.flush_gather")
 local new_uow = flush_gather.new_uow
-local cascade_saves = flush_gather.cascade_saves
-local cascade_deletes = flush_gather.cascade_deletes
-local relationship_changes = flush_gather.relationship_changes
+local gather = flush_gather.gather
 local flush_plan = require("quicksilver.orm.flush_plan")
 local rows_to_write = flush_plan.rows_to_write
 local tables_to_write = flush_plan.tables_to_write
@@ -118,9 +116,7 @@ local function run(session, colls)
     colls = changed_collection_states(session)
     uow.colls = colls
   end
-  cascade_saves(session, colls)
-  cascade_deletes(uow)
-  relationship_changes(uow)
+  gather(uow, colls)
   uow.inserts, uow.updates = rows_to_write(session, uow, colls)
   if nothing_to_write(uow) then
     for st in pairs(session._modified) do snapshot(st) end
