@@ -5,7 +5,8 @@
 ---    deletes (loading collections unless passive_deletes), compare loaded
 ---    collections with their snapshots (members added get their foreign key,
 ---    members removed are orphans: deleted or their key nulled), and note
----    which foreign keys follow from which objects.
+---    which foreign keys follow from which objects. Without a pending
+---    delete, the cascade and the comparison are one walk.
 --- 2. Plan (C: core.toposort): tables in dependency order (parents before
 ---    children), rows of a self-referential table in levels; changed columns
 ---    per object (C: core.changed_keys).
