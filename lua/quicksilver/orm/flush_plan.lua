@@ -10,8 +10,8 @@ local EMPTY = {}
 local M = {}
 local committed_value = require("quicksilver.orm.flush_common").committed_value
 
-local type, pairs, ipairs, tostring, sort, concat =
-  type, pairs, ipairs, tostring, table.sort, table.concat
+local type, pairs, ipairs, next, rawget, tostring, sort, concat =
+  type, pairs, ipairs, next, rawget, tostring, table.sort, table.concat
 local ONETOMANY = "ONETOMANY"
 local plan_table_order, plan_row_levels, plan_delete_order =
   core.plan_table_order, core.plan_row_levels, core.plan_delete_order
@@ -113,13 +113,14 @@ end
 -- or across an inheritance hierarchy sharing the table). Asked per mapper,
 -- so a batch of 100,000 rows of one class costs one look per row.
 local function may_depend(rows, tbl)
-  local seen = {}
+  local seen, lastm = {}, nil
   for i = 1, #rows do
     local m = rows[i].mapper
-    if not seen[m] then
+    if m ~= lastm and not seen[m] then
       seen[m] = true
       if mapper_facts(m).targets[tbl] then return true end
     end
+    lastm = m
   end
   return false
 end
@@ -247,8 +248,17 @@ end
 -- whose keys a relationship sets, nulls or posts), in primary-key order.
 local function rows_to_write(session, uow, colls)
   local inserts, updates = {}, {}
-  for _, st in ipairs(session._new) do
-    if in_session(st, session) and not uow.delete_set[st] then inserts[#inserts + 1] = st end
+  -- (a state of session._new holds its _sid: read plainly, the session's
+  -- id compared; the delete set only when something is deleted)
+  local new, sid, n = session._new, rawget(session, "_sid"), 0
+  local delete_set = uow.delete_set
+  if next(delete_set) == nil then delete_set = nil end
+  for i = 1, #new do
+    local st = new[i]
+    if st._sid == sid and not (delete_set and delete_set[st]) then
+      n = n + 1
+      inserts[n] = st
+    end
   end
   -- new objects, the bulk of most sources, are out at the first test
   local seen = {}
@@ -260,9 +270,16 @@ local function rows_to_write(session, uow, colls)
   end
   for st in pairs(session._modified) do consider(st) end
   for _, st in ipairs(colls) do consider(st) end
-  for st in pairs(uow.syncs) do consider(st) end
-  for st in pairs(uow.nulls) do consider(st) end
-  for st in pairs(uow.post) do consider(st) end
+  -- the states syncs, nulls and post name: the gather's list of those that
+  -- may be persistent (flush_gather.lua), else every key
+  local linked = uow.linked
+  if linked then
+    for i = 1, #linked do consider(linked[i]) end
+  else
+    for st in pairs(uow.syncs) do consider(st) end
+    for st in pairs(uow.nulls) do consider(st) end
+    for st in pairs(uow.post) do consider(st) end
+  end
   return inserts, sorted_by_key(updates)
 end
 
@@ -275,12 +292,14 @@ end
 local function mappers_touched(uow)
   local mappers, noted = {}, {}
   local function note(list)
+    local lastm
     for i = 1, #list do
       local m = list[i].mapper
-      if not noted[m] then
+      if m ~= lastm and not noted[m] then
         noted[m] = true
         mappers[#mappers + 1] = m
       end
+      lastm = m
     end
   end
   note(uow.inserts)
@@ -335,6 +354,38 @@ local function ordered_tables(mappers)
   return order
 end
 
+-- Each state of rows appended to the field list of each of its mapper's
+-- tables in by_table. The lists are looked up per mapper, not per row
+-- (rows of one mapper come in runs); a mapper of one table, the usual
+-- case, costs an append per row.
+local function place(rows, by_table, field)
+  local lastm, one, lists
+  local of = {}   -- mapper -> its lists
+  for i = 1, #rows do
+    local st = rows[i]
+    local m = st.mapper
+    if m ~= lastm then
+      lastm = m
+      lists = of[m]
+      if not lists then
+        local ts = m.tables
+        lists = {}
+        for k = 1, #ts do lists[k] = by_table[ts[k]][field] end
+        of[m] = lists
+      end
+      one = #lists == 1 and lists[1]
+    end
+    if one then
+      one[#one + 1] = st
+    else
+      for k = 1, #lists do
+        local l = lists[k]
+        l[#l + 1] = st
+      end
+    end
+  end
+end
+
 -- The tables to write in dependency order (parents first; a cycle is a
 -- CircularDependencyError naming them), and per table its rows to insert,
 -- update and delete: {ins = {...}, upd = {...}, del = {...}}.
@@ -342,15 +393,9 @@ local function tables_to_write(uow)
   local order = ordered_tables(mappers_touched(uow))
   local by_table = {}
   for _, t in ipairs(order) do by_table[t] = {ins = {}, upd = {}, del = {}} end
-  local function place(st, field)
-    for _, t in ipairs(st.mapper.tables) do
-      local list = by_table[t][field]
-      list[#list + 1] = st
-    end
-  end
-  for _, st in ipairs(uow.inserts) do place(st, "ins") end
-  for _, st in ipairs(uow.updates) do place(st, "upd") end
-  for _, st in ipairs(uow.deletes) do place(st, "del") end
+  place(uow.inserts, by_table, "ins")
+  place(uow.updates, by_table, "upd")
+  place(uow.deletes, by_table, "del")
   return order, by_table
 end
 

@@ -187,13 +187,31 @@ local function reset_listening()
   listening = setmetatable({}, {__mode = "k"})
 end
 
-local function fire_mapper(name, st, conn)
-  local cls = st.mapper.class
+local function listens(cls, name)
   local known = listening[cls]
   if not known then known = {}; listening[cls] = known end
   local on = known[name]
   if on == nil then on = event.has(cls, name); known[name] = on end
-  if on then event.fire(cls, name, st.mapper, conn, st.obj) end
+  return on
+end
+
+local function fire_mapper(name, st, conn)
+  local cls = st.mapper.class
+  if listens(cls, name) then event.fire(cls, name, st.mapper, conn, st.obj) end
+end
+
+-- Whether the class of some row of rows listens to name: asked per run of
+-- rows of one mapper, so that rows nobody listens to cost no call each.
+local function any_listens(rows, name)
+  local lastm
+  for i = 1, #rows do
+    local m = rows[i].mapper
+    if m ~= lastm then
+      lastm = m
+      if listens(m.class, name) then return true end
+    end
+  end
+  return false
 end
 
 -- Joined inheritance writes a row to several tables: events fire around
@@ -265,8 +283,10 @@ local function do_inserts(uow, conn, tbl, rows, done)
   if #rows == 0 then return end
   local caps = conn.dialect.caps
   local params, sigs, expires = {}, {}, {}
-  for _, st in ipairs(rows) do
-    if first_table(st, tbl) then fire_mapper("before_insert", st, conn) end
+  if any_listens(rows, "before_insert") then
+    for _, st in ipairs(rows) do
+      if first_table(st, tbl) then fire_mapper("before_insert", st, conn) end
+    end
   end
   -- the C pass (orm/flush_insert.lua) where it takes these rows
   if flush_insert.run(uow, conn, tbl, rows, done, WAS_NIL, plan_caps(caps, false), fire_mapper) then return end
@@ -499,8 +519,10 @@ local function do_deletes(conn, tbl, rows)
   if #rows == 0 then return end
   -- children's tables go first: events fire at the last table (the
   -- object's own) and the first (the base)
-  for _, st in ipairs(rows) do
-    if last_table(st, tbl) then fire_mapper("before_delete", st, conn) end
+  if any_listens(rows, "before_delete") then
+    for _, st in ipairs(rows) do
+      if last_table(st, tbl) then fire_mapper("before_delete", st, conn) end
+    end
   end
   local m = rows[1].mapper
   local versioned = m.version_prop and m.version_prop.column.table == tbl
@@ -520,8 +542,10 @@ local function do_deletes(conn, tbl, rows)
       "%d were matched. The row of %s was changed or deleted by someone else.", tbl.name, #list,
       r.rowcount, tostring(st.obj)), {instance = st.obj}, 4)
   end
-  for _, st in ipairs(rows) do
-    if first_table(st, tbl) then fire_mapper("after_delete", st, conn) end
+  if any_listens(rows, "after_delete") then
+    for _, st in ipairs(rows) do
+      if first_table(st, tbl) then fire_mapper("after_delete", st, conn) end
+    end
   end
 end
 

@@ -26,11 +26,10 @@ local session_binds = require("quicksilver.orm.session_binds")
 
 local M = {}
 
-local type, rawget, setmetatable, getmetatable, pairs, ipairs, next, format, tostring, error, pcall =
-  type, rawget, setmetatable, getmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
+local type, rawget, rawset, setmetatable, getmetatable, pairs, ipairs, next, format, tostring, error, pcall =
+  type, rawget, rawset, setmetatable, getmetatable, pairs, ipairs, next, string.format, tostring, error, pcall
 local STATE = attributes.STATE
 local expire_state = expiry.expire_state
-local rel_value = attributes.rel_value
 local unpack, pack = table.unpack or unpack, util.pack
 
 ---@class quicksilver.orm.Session
@@ -156,12 +155,27 @@ local function unlink_deleted(self, st)
   end
 end
 
+-- A state taken into the session: its loaded collections are tracked
+-- (compared at flush), and its lists may be held from before
+-- (attributes.note_read).
+-- (read raw: a state that never tracked a collection has no snap table)
+local function track_lists(self, st)
+  local snap, loaded = rawget(st, "snap"), rawget(st, "loaded")
+  if snap and loaded then
+    local colls = self._collections
+    for k in pairs(snap) do
+      if loaded[k] then colls[st] = true end
+    end
+    if colls[st] then attributes.note_read(st) end
+  end
+end
+
 -- Takes st into this session: pending when it has no identity, else
 -- persistent again (a detached object).
 -- The state's fields are read raw here: an absent one read by name calls
 -- InstanceState's __index (a function), and adding a graph of new objects
 -- reads several per object.
-function Session:_attach(st)
+local function attach(self, st)
   -- checked first: a deleted object stays in its session until commit
   if rawget(st, "deleted_flushed") then
     exc.raise(exc.InvalidRequestError, format("Instance %s has been deleted. Use the make_transient() " ..
@@ -191,16 +205,9 @@ function Session:_attach(st)
     new[#new + 1] = st
     self._new_set[st] = true
   end
-  -- (read raw: a state that never tracked a collection has no snap table)
-  local snap, loaded = rawget(st, "snap"), rawget(st, "loaded")
-  if snap and loaded then
-    for k in pairs(snap) do
-      if loaded[k] then self._collections[st] = true end
-    end
-    -- its lists may be held from before (attributes.note_read)
-    if self._collections[st] then attributes.note_read(st) end
-  end
+  track_lists(self, st)
 end
+Session._attach = attach
 
 -- The states of the objects reachable through loaded relationships with
 -- the given cascade, breadth first, starting from (and including) st: a
@@ -211,19 +218,27 @@ local function cascade_states(st, cascade)
   while cur do
     i = i + 1
     -- only loaded relationships cascade (read raw: nothing loaded, no table)
+    -- (an object's STATE is its own field: read plainly)
     local loaded = rawget(cur, "loaded")
     if loaded then
-      for _, rel in ipairs(cur.mapper.relationships) do
-        if rel.cascade[cascade] and loaded[rel.key] then
-          local v = rel_value(cur, rel)
-          if v ~= nil then
-            if rel.uselist then
+      local rels = cur.mapper.relationships
+      for r = 1, #rels do
+        local rel = rels[r]
+        local key = rel.key
+        if loaded[key] and rel.cascade[cascade] then
+          if rel.uselist then
+            local c = rawget(cur, "colls")
+            local v = c and c[key]
+            if v ~= nil then
               for j = 1, #v do
-                local ost = rawget(v[j], STATE)
+                local ost = v[j][STATE]
                 if ost and not seen[ost] then seen[ost] = true; queue[#queue + 1] = ost end
               end
-            else
-              local ost = rawget(v, STATE)
+            end
+          else
+            local v = rawget(cur.dict, key)
+            if v ~= nil then
+              local ost = v[STATE]
               if ost and not seen[ost] then seen[ost] = true; queue[#queue + 1] = ost end
             end
           end
@@ -242,8 +257,21 @@ function Session:add(obj)
   st.mapper.registry:configure()
   -- every object reached is attached, save those this session holds already
   local sid = session_id(self)
-  for _, cur in ipairs(cascade_states(st, "save-update")) do
-    if rawget(cur, "_sid") ~= sid or rawget(cur, "deleted_flushed") then self:_attach(cur) end
+  local states = cascade_states(st, "save-update")
+  local new, new_set = self._new, self._new_set
+  for i = 1, #states do
+    local cur = states[i]
+    local csid = rawget(cur, "_sid")
+    if csid == nil and rawget(cur, "key") == nil and not rawget(cur, "deleted_flushed") then
+      -- a transient object becomes pending (attach's last branch, inline:
+      -- most of what add takes in)
+      rawset(cur, "_sid", sid)
+      new[#new + 1] = cur
+      new_set[cur] = true
+      track_lists(self, cur)
+    elseif csid ~= sid or rawget(cur, "deleted_flushed") then
+      attach(self, cur)
+    end
   end
 end
 

@@ -5,7 +5,8 @@
 ---    deletes (loading collections unless passive_deletes), compare loaded
 ---    collections with their snapshots (members added get their foreign key,
 ---    members removed are orphans: deleted or their key nulled), and note
----    which foreign keys follow from which objects.
+---    which foreign keys follow from which objects. Without a pending
+---    delete, the cascade and the comparison are one walk.
 --- 2. Plan (C: core.toposort): tables in dependency order (parents before
 ---    children), rows of a self-referential table in levels; changed columns
 ---    per object (C: core.changed_keys).
@@ -39,9 +40,7 @@ local column_keys = flush_common.column_keys
 local flush_gather = require("quicksilver.orm.flush_gather")
 local session_binds = require("quicksilver.orm.session_binds")
 local new_uow = flush_gather.new_uow
-local cascade_saves = flush_gather.cascade_saves
-local cascade_deletes = flush_gather.cascade_deletes
-local relationship_changes = flush_gather.relationship_changes
+local gather = flush_gather.gather
 local flush_plan = require("quicksilver.orm.flush_plan")
 local rows_to_write = flush_plan.rows_to_write
 local tables_to_write = flush_plan.tables_to_write
@@ -123,9 +122,7 @@ local function run(session, colls)
     colls = changed_collection_states(session)
     uow.colls = colls
   end
-  cascade_saves(session, colls)
-  cascade_deletes(uow)
-  relationship_changes(uow)
+  gather(uow, colls)
   uow.inserts, uow.updates = rows_to_write(session, uow, colls)
   if nothing_to_write(uow) then
     for st in pairs(session._modified) do snapshot(st) end
