@@ -14,7 +14,18 @@
 ** is compiled without the cache, so the cache never refuses what the
 ** compiler takes (and the compiler names the limit when it is passed).
 **
-** core.cache_key(stmt) -> key, binds   (key nil: not cacheable)
+** core.cache_key(stmt [, prefix]) -> key, binds   (key nil: not cacheable;
+** prefix, a string, starts the key: the caller's dialect and signature
+** without a second string made per call)
+**
+** Frozen lists: a plain table given to core.cache_key_freeze(t) is one the
+** SQL layer never changes again (a select(Model)'s shared columns list).
+** Its part of the key is kept after the first walk (in a weak-keyed
+** registry table) and written as it is by every later walk, when that part
+** is self-contained: no bind nodes (their values are per statement), no
+** node recorded for back-references (their ordinals depend on the walk).
+** The depths it spans are kept with it, so a deep statement still gets no
+** key exactly where the walk would have given none.
 */
 #include "compile.h"
 
@@ -37,11 +48,21 @@ typedef struct walk {
   int nseen;
   int uncacheable; /* something could not be keyed: the statement gets no key */
   int ids;         /* the weak table of serials for objects keyed by identity */
+  int frozen;      /* the weak table of frozen lists: true, or their kept part */
+  int backrefs;    /* back-references written */
+  int maxdepth;    /* the deepest `depth` reached */
+  int maxndepth;   /* the deepest `ndepth` checked against the limit (-1: none yet) */
 } walk;
 
 /* Fields that are derived (from fields that are walked), back-references,
 ** or carried for the executor; skipped. */
 static int skipped(const char *k) {
+  /* every skipped name starts with one of these: most fields are out
+  ** after one comparison */
+  switch (k[0]) {
+    case '_': case 'c': case 'm': case 'e': case 'i': case 'f': break;
+    default: return 0;
+  }
   return strcmp(k, "_compiled") == 0 || strcmp(k, "c") == 0 || strcmp(k, "metadata") == 0 ||
          strcmp(k, "_root") == 0 || strcmp(k, "_last_joined") == 0 || strcmp(k, "excluded") == 0 ||
          strcmp(k, "inserted") == 0 || strcmp(k, "foreign_keys") == 0 || strcmp(k, "_original") == 0 ||
@@ -96,6 +117,19 @@ static void put_id(walk *w, char tag, int idx) {
   lua_pop(L, 1);
   qs_buf_putc(w->b, tag);
   qs_buf_append(w->b, (const char *)&id, sizeof id);
+}
+
+/* The registry's weak-keyed table of frozen lists, pushed. */
+static void push_frozen(lua_State *L) {
+  if (qsL_getfield(L, LUA_REGISTRYINDEX, "quicksilver.cachekey.frozen") == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "quicksilver.cachekey.frozen");
 }
 
 /* The registry's weak-keyed table of serials, pushed. */
@@ -221,6 +255,7 @@ static void node(walk *w, int idx, int kind) {
       int ord = (int)lua_tointeger(L, -1);
       qs_buf_putc(w->b, '@');
       qs_buf_append(w->b, (const char *)&ord, sizeof ord);
+      w->backrefs++;
     }
     lua_pop(L, 1);
     return;
@@ -236,6 +271,61 @@ static void node(walk *w, int idx, int kind) {
   qs_buf_putc(w->b, ')');
 }
 
+/* A frozen list (see the top): its kept part written, or walked and kept
+** when self-contained; returns 0 for any other table (walked as usual). */
+static int frozen_list(walk *w, int idx) {
+  lua_State *L = w->L;
+  int t;
+  lua_pushvalue(L, idx);
+  t = qsL_rawget(L, w->frozen);
+  if (t == LUA_TSTRING) {
+    /* kept: two bytes of depths it spans, then the part */
+    size_t n;
+    const char *p = lua_tolstring(L, -1, &n);
+    int rel_t = (unsigned char)p[0], rel_n = (unsigned char)p[1];   /* 255: no node inside */
+    if (w->depth + rel_t > MAX_TABLE_DEPTH || (rel_n != 255 && w->ndepth + rel_n > QS_MAX_DEPTH)) {
+      w->uncacheable = 1;   /* where the walk would have stopped too */
+    } else {
+      if (w->depth + rel_t > w->maxdepth) w->maxdepth = w->depth + rel_t;
+      if (rel_n != 255 && w->ndepth + rel_n > w->maxndepth) w->maxndepth = w->ndepth + rel_n;
+      qs_buf_append(w->b, p + 2, n - 2);
+    }
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_pop(L, 1);
+  if (t == LUA_TNIL) return 0;
+  {
+    size_t start = w->b->len;
+    int nbinds = w->nbinds, nseen = w->nseen, backrefs = w->backrefs;
+    int maxdepth = w->maxdepth, maxndepth = w->maxndepth, rel_t, rel_n;
+    w->maxdepth = w->depth;
+    w->maxndepth = -1;
+    qs_buf_putc(w->b, '{');
+    table_fields(w, idx, 0);
+    qs_buf_putc(w->b, '}');
+    rel_t = w->maxdepth - w->depth;
+    rel_n = w->maxndepth < 0 ? 255 : w->maxndepth - w->ndepth;
+    if (!w->uncacheable && !w->b->failed && nbinds == w->nbinds && nseen == w->nseen &&
+        backrefs == w->backrefs && rel_t < 256 && (rel_n == 255 || rel_n < 254)) {
+      luaL_Buffer kb;
+      char depths[2];
+      depths[0] = (char)rel_t;
+      depths[1] = (char)rel_n;
+      luaL_checkstack(L, 4, "cache key");
+      lua_pushvalue(L, idx);
+      luaL_buffinit(L, &kb);
+      luaL_addlstring(&kb, depths, 2);
+      luaL_addlstring(&kb, w->b->p + start, w->b->len - start);
+      luaL_pushresult(&kb);
+      lua_rawset(L, w->frozen);
+    }
+    if (maxdepth > w->maxdepth) w->maxdepth = maxdepth;
+    if (maxndepth > w->maxndepth) w->maxndepth = maxndepth;
+  }
+  return 1;
+}
+
 static void value(walk *w, int idx) {
   lua_State *L = w->L;
   if (w->uncacheable) return;   /* the key is not used: stop walking */
@@ -244,6 +334,7 @@ static void value(walk *w, int idx) {
     return;
   }
   w->depth++;
+  if (w->depth > w->maxdepth) w->maxdepth = w->depth;
   luaL_checkstack(L, 8, "cache key");
   switch (lua_type(L, idx)) {
     case LUA_TNIL: qs_buf_putc(w->b, '~'); break;
@@ -269,14 +360,19 @@ static void value(walk *w, int idx) {
     }
     case LUA_TTABLE: {
       int kind = qsC_kind(L, idx);
-      lua_getfield(L, idx, "_is_type");
-      if (lua_toboolean(L, -1)) {
+      /* a type is keyed by identity; a type is never a node (no `_k`), so
+      ** nodes skip the look-up (a miss up their whole class chain) */
+      if (!kind) {
+        lua_getfield(L, idx, "_is_type");
+        if (lua_toboolean(L, -1)) {
+          lua_pop(L, 1);
+          put_id(w, 'Y', idx);
+          break;
+        }
         lua_pop(L, 1);
-        put_id(w, 'Y', idx);
-        break;
       }
-      lua_pop(L, 1);
       if (kind) {
+        if (w->ndepth > w->maxndepth) w->maxndepth = w->ndepth;
         if (w->ndepth > QS_MAX_DEPTH) {   /* the root and QS_MAX_DEPTH levels below it */
           w->uncacheable = 1;   /* the compiler will name its limit */
           break;
@@ -284,6 +380,8 @@ static void value(walk *w, int idx) {
         w->ndepth++;
         node(w, idx, kind);
         w->ndepth--;
+      } else if (frozen_list(w, idx)) {
+        break;
       } else {
         /* a plain table (lists, options) or a sentinel with a metatable */
         if (lua_getmetatable(L, idx)) {
@@ -310,10 +408,14 @@ static void value(walk *w, int idx) {
 
 static int l_cache_key(lua_State *L) {
   walk w;
+  size_t plen = 0;
+  const char *prefix;
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
+  prefix = luaL_optlstring(L, 2, NULL, &plen);
+  lua_settop(L, 2);
   w.L = L;
   w.b = qsB_newbuf(L);
+  if (prefix) qs_buf_append(w.b, prefix, plen);
   lua_newtable(L);
   w.binds = lua_gettop(L);
   w.nbinds = 0;
@@ -321,6 +423,11 @@ static int l_cache_key(lua_State *L) {
   w.seen = lua_gettop(L);
   push_ids(L);
   w.ids = lua_gettop(L);
+  push_frozen(L);
+  w.frozen = lua_gettop(L);
+  w.backrefs = 0;
+  w.maxdepth = 0;
+  w.maxndepth = -1;
   w.nseen = 0;
   w.depth = 0;
   w.ndepth = 0;
@@ -333,7 +440,26 @@ static int l_cache_key(lua_State *L) {
   return 2;
 }
 
+/* core.cache_key_freeze(t): t, a plain table, is never changed again; its
+** part of every key is kept after its first walk. Returns t. */
+static int l_cache_key_freeze(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  push_frozen(L);
+  lua_pushvalue(L, 1);
+  if (qsL_rawget(L, 2) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, 1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, 2);
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
 void qsB_open_cachekey(lua_State *L) {
   lua_pushcfunction(L, l_cache_key);
   lua_setfield(L, -2, "cache_key");
+  lua_pushcfunction(L, l_cache_key_freeze);
+  lua_setfield(L, -2, "cache_key_freeze");
 }

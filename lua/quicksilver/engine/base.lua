@@ -627,6 +627,11 @@ function CursorSource:close() self.cur:close() end
 local RowBatches = {}
 RowBatches.__index = RowBatches
 
+--- The rows of a RowBatches fetch (the ORM's batch, orm/select_rows.lua).
+--- Its first batch is read with the statement: rows that fit in it come
+--- back as a plain list, no RowBatches made.
+M.BATCH_ROWS = 1000
+
 --- The next up to n rows ({} once read to the end).
 function RowBatches:fetch(n)
   local rest = self._rest
@@ -668,9 +673,30 @@ end
 function RowBatches:_buffer_rest()
   local src = self._src
   if src then
-    self._rest = src:fetch(nil)
+    local more = src:fetch(nil)
+    local rest = self._rest
+    if rest then
+      -- the batch read ahead, then the rest after it
+      local n = #rest
+      for i = 1, #more do rest[n + i] = more[i] end
+    else
+      rest = more
+    end
+    self._rest = rest
     self:close()
   end
+end
+
+-- A stream r reading from this connection: it ends when the connection
+-- goes back (weakly held: a stream dropped unread goes). Returns r.
+local function track_stream(self, r)
+  local streams = self._streams
+  if not streams then
+    streams = setmetatable({}, {__mode = "k"})
+    self._streams = streams
+  end
+  streams[r] = true
+  return r
 end
 
 local function is_param_set(v)
@@ -771,7 +797,8 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
   end
   -- stream_results / yield_per: the server drivers hand rows up as they
   -- arrive instead of buffering the result (SQLite steps anyway)
-  local stream = not many and (raw == "batches" or eopts.stream_results or eopts.yield_per)
+  local batch = raw == "batches" and M.BATCH_ROWS
+  local stream = not many and (batch or eopts.stream_results or eopts.yield_per)
   if stream then cconn:set_stream(true) end
   cur, err = busy_call(self, run_cursor, cconn, many, sql, params, keys, values, checks, procs, nrows)
   if stream then cconn:set_stream(false) end
@@ -800,26 +827,25 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
     end
     if rp then cur:set_procs(rp) end
   end
-  if raw == "batches" or eopts.stream_results or eopts.yield_per then
+  if batch then
+    -- the first batch read now: rows that fit in one batch (a lookup's
+    -- one row) come back as they are, no stream kept for them
+    local rows, ferr = busy_call(self, fetch_driven, cconn, cur, batch)
+    if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
+    if #rows < batch then
+      cur:close()
+      return rows, colkeys
+    end
     local src = setmetatable({cur = cur, conn = self, sql = sql, params = params, compiled = compiled},
       CursorSource)
-    local r
-    if raw == "batches" then
-      r = setmetatable({_src = src, _conn = self}, RowBatches)
-    else
-      r = Result.new({keys = colkeys, returns_rows = true, cursor = src,
-        yield_per = eopts.yield_per or eopts.max_row_buffer or 1000,
-        rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
-    end
-    -- it reads from this connection: it ends when the connection goes back
-    local streams = self._streams
-    if not streams then
-      streams = setmetatable({}, {__mode = "k"})
-      self._streams = streams
-    end
-    streams[r] = true
-    if raw == "batches" then return r, colkeys end
-    return r
+    return track_stream(self, setmetatable({_src = src, _conn = self, _rest = rows}, RowBatches)), colkeys
+  end
+  if eopts.stream_results or eopts.yield_per then
+    local src = setmetatable({cur = cur, conn = self, sql = sql, params = params, compiled = compiled},
+      CursorSource)
+    return track_stream(self, Result.new({keys = colkeys, returns_rows = true, cursor = src,
+      yield_per = eopts.yield_per or eopts.max_row_buffer or 1000,
+      rowcount = cur:rowcount(), lastrowid = cur:lastrowid()}))
   end
   local rows, ferr = busy_call(self, fetch_all, cur)
   if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
@@ -1020,7 +1046,8 @@ end
 -- Connection:execute; raw: a SELECT's rows and column keys instead of a
 -- Result when nothing needs the Result (no after_execute listener, no
 -- streaming option): what the ORM makes its objects from (Session:execute);
--- raw "batches": a RowBatches reading them a batch at a time, and the keys.
+-- raw "batches": a RowBatches reading them M.BATCH_ROWS at a time, and the
+-- keys (the rows themselves when they fit in one batch).
 function Connection:_execute(stmt, params, opts, raw)
   if not self._cconn then
     if self._invalidated and not self._txn then self:_checkout(); self._invalidated = nil
@@ -1070,7 +1097,7 @@ function Connection:_execute(stmt, params, opts, raw)
     -- a batch at a time (the caller checked _cheap_streaming) unless a
     -- stream option is set at any level: then the caller's choice stands
     if raw == "batches" and sr == nil and yp == nil then
-      return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, "batches")
+      return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, raw)
     end
     if not (sr or yp) then return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, true) end
   end

@@ -23,8 +23,9 @@ function M.orm_statement(stmt)
   return stmt
 end
 
--- Rows read a batch at a time from a streaming result.
-local LOAD_BATCH = 1000
+-- Rows read a batch at a time from a streaming result (the batch the
+-- connection read ahead with the statement).
+local LOAD_BATCH = require("quicksilver.engine.base").BATCH_ROWS
 
 -- The rows read from src a batch at a time (Connection:_execute's
 -- RowBatches; loading.rows of each batch, in order: an object's place is
