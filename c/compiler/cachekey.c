@@ -36,15 +36,25 @@
 ** tables between them (lists, pairs) at most this many levels in all. */
 #define MAX_TABLE_DEPTH (3 * QS_MAX_DEPTH)
 #define SMALL_KEYS 64   /* field names sorted on the C stack; more grow a userdata */
+#define KEY_SMALL 1024  /* key bytes on the C stack; a longer key moves to a buffer userdata */
+#define SMALL_SEEN 16   /* nodes recorded on the C stack; more go to a table */
 
 typedef struct walk {
   lua_State *L;
-  qs_buf *b;
+  /* the key: p is small (the C stack) until it outgrows it, then heap's */
+  char *p;
+  size_t len, cap;
+  qs_buf *heap;
+  int heap_slot;   /* the stack slot anchoring heap */
+  int failed;      /* out of memory */
+  char small[KEY_SMALL];
+  const void *seen_small[SMALL_SEEN];   /* the first nodes recorded, ordinal = index + 1 */
   int binds;      /* list of BIND nodes, walk order */
   int nbinds;
   int depth;       /* tables */
   int ndepth;      /* nodes */
-  int seen;       /* node -> ordinal: a node met again is written as a back-reference */
+  int seen;       /* node -> ordinal past SMALL_SEEN (a table made when needed): a node
+                  ** met again is written as a back-reference */
   int nseen;
   int uncacheable; /* something could not be keyed: the statement gets no key */
   int ids;         /* the weak table of serials for objects keyed by identity */
@@ -53,6 +63,41 @@ typedef struct walk {
   int maxdepth;    /* the deepest `depth` reached */
   int maxndepth;   /* the deepest `ndepth` checked against the limit (-1: none yet) */
 } walk;
+
+/* Room for n more key bytes: the key moves to a buffer userdata when it
+** outgrows the C stack array. 0 when memory ran out (sticky). */
+static int kgrow(walk *w, size_t n) {
+  if (w->failed) return 0;
+  if (w->heap == NULL) {
+    w->heap = qsB_newbuf(w->L);
+    lua_replace(w->L, w->heap_slot);
+    if (qs_buf_append(w->heap, w->p, w->len) != QS_OK) {
+      w->failed = 1;
+      return 0;
+    }
+  }
+  w->heap->len = w->len;
+  if (qs_buf_reserve(w->heap, n) != QS_OK) {
+    w->failed = 1;
+    return 0;
+  }
+  w->p = w->heap->p;
+  w->cap = w->heap->cap - 1;
+  return 1;
+}
+
+static void kput(walk *w, const void *s, size_t n) {
+  if (n > w->cap - w->len && !kgrow(w, n)) return;
+  memcpy(w->p + w->len, s, n);
+  w->len += n;
+}
+
+static void kputc(walk *w, char c) {
+  if (w->len == w->cap && !kgrow(w, 1)) return;
+  w->p[w->len++] = c;
+}
+
+static void kputs(walk *w, const char *s) { kput(w, s, strlen(s)); }
 
 /* Fields that are derived (from fields that are walked), back-references,
 ** or carried for the executor; skipped. */
@@ -88,8 +133,8 @@ static void put_id(walk *w, char tag, int idx) {
   lua_State *L = w->L;
   lua_Integer id;
   if (lua_isnil(L, idx)) {
-    qs_buf_putc(w->b, tag);
-    qs_buf_putc(w->b, '~');
+    kputc(w, tag);
+    kputc(w, '~');
     return;
   }
   switch (lua_type(L, idx)) {
@@ -115,8 +160,8 @@ static void put_id(walk *w, char tag, int idx) {
     lua_rawset(L, w->ids);
   }
   lua_pop(L, 1);
-  qs_buf_putc(w->b, tag);
-  qs_buf_append(w->b, (const char *)&id, sizeof id);
+  kputc(w, tag);
+  kput(w, (const char *)&id, sizeof id);
 }
 
 /* The registry's weak-keyed table of frozen lists, pushed. */
@@ -195,18 +240,18 @@ static void table_fields(walk *w, int idx, int skip_columns) {
   }
   qsort(keys, (size_t)nkeys, sizeof keys[0], cmp_str);
   for (i = 0; i < nkeys; i++) {
-    qs_buf_puts(w->b, keys[i]);
-    qs_buf_putc(w->b, '=');
+    kputs(w, keys[i]);
+    kputc(w, '=');
     lua_getfield(L, idx, keys[i]);
     value(w, lua_gettop(L));
     lua_pop(L, 1);
-    qs_buf_putc(w->b, ';');
+    kputc(w, ';');
   }
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, idx, i);
     value(w, lua_gettop(L));
     lua_pop(L, 1);
-    qs_buf_putc(w->b, ',');
+    kputc(w, ',');
   }
   lua_pop(L, anchors);
 }
@@ -232,12 +277,12 @@ static void node(walk *w, int idx, int kind) {
       const char *key;
       size_t klen = 0;
       lua_getfield(L, idx, "anon");
-      qs_buf_puts(w->b, lua_toboolean(L, -1) ? "Ba" : "Bn");
+      kputs(w, lua_toboolean(L, -1) ? "Ba" : "Bn");
       lua_getfield(L, idx, "key");
       key = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &klen) : NULL;
       if (key == NULL && !lua_isnil(L, -1)) w->uncacheable = 1;   /* the compiler says what is wrong */
-      qs_buf_append(w->b, (const char *)&klen, sizeof klen);   /* length first: no ambiguity */
-      if (key) qs_buf_append(w->b, key, klen);
+      kput(w, (const char *)&klen, sizeof klen);   /* length first: no ambiguity */
+      if (key) kput(w, key, klen);
       lua_getfield(L, idx, "type");
       put_id(w, ':', lua_gettop(L));
       lua_pop(L, 3);
@@ -249,26 +294,43 @@ static void node(walk *w, int idx, int kind) {
       break;
   }
   /* a node met again (an alias referred to by each of its columns) */
-  lua_pushvalue(L, idx);
-  if (qsL_rawget(L, w->seen) == LUA_TNUMBER) {
-    {
-      int ord = (int)lua_tointeger(L, -1);
-      qs_buf_putc(w->b, '@');
-      qs_buf_append(w->b, (const char *)&ord, sizeof ord);
-      w->backrefs++;
+  {
+    const void *ptr = lua_topointer(L, idx);   /* the node is anchored by the tree */
+    int ord = 0, i, n = w->nseen < SMALL_SEEN ? w->nseen : SMALL_SEEN;
+    for (i = 0; i < n; i++) {
+      if (w->seen_small[i] == ptr) {
+        ord = i + 1;
+        break;
+      }
     }
-    lua_pop(L, 1);
-    return;
+    if (ord == 0 && w->nseen > SMALL_SEEN) {
+      lua_pushvalue(L, idx);
+      if (qsL_rawget(L, w->seen) == LUA_TNUMBER) ord = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    if (ord) {
+      kputc(w, '@');
+      kput(w, (const char *)&ord, sizeof ord);
+      w->backrefs++;
+      return;
+    }
+    if (w->nseen < SMALL_SEEN) {
+      w->seen_small[w->nseen++] = ptr;
+    } else {
+      if (w->nseen == SMALL_SEEN) {
+        lua_newtable(L);
+        lua_replace(L, w->seen);
+      }
+      lua_pushvalue(L, idx);
+      lua_pushinteger(L, ++w->nseen);
+      lua_rawset(L, w->seen);
+    }
   }
-  lua_pop(L, 1);
-  lua_pushvalue(L, idx);
-  lua_pushinteger(L, ++w->nseen);
-  lua_rawset(L, w->seen);
-  qs_buf_putc(w->b, '(');
-  qs_buf_putc(w->b, (char)kind);
+  kputc(w, '(');
+  kputc(w, (char)kind);
   /* the columns of an alias, CTE or join follow from its element */
   table_fields(w, idx, kind == QSK_ALIAS || kind == QSK_CTE || kind == QSK_JOIN);
-  qs_buf_putc(w->b, ')');
+  kputc(w, ')');
 }
 
 /* A frozen list (see the top): its kept part written, or walked and kept
@@ -288,7 +350,7 @@ static int frozen_list(walk *w, int idx) {
     } else {
       if (w->depth + rel_t > w->maxdepth) w->maxdepth = w->depth + rel_t;
       if (rel_n != 255 && w->ndepth + rel_n > w->maxndepth) w->maxndepth = w->ndepth + rel_n;
-      qs_buf_append(w->b, p + 2, n - 2);
+      kput(w, p + 2, n - 2);
     }
     lua_pop(L, 1);
     return 1;
@@ -296,17 +358,17 @@ static int frozen_list(walk *w, int idx) {
   lua_pop(L, 1);
   if (t == LUA_TNIL) return 0;
   {
-    size_t start = w->b->len;
+    size_t start = w->len;
     int nbinds = w->nbinds, nseen = w->nseen, backrefs = w->backrefs;
     int maxdepth = w->maxdepth, maxndepth = w->maxndepth, rel_t, rel_n;
     w->maxdepth = w->depth;
     w->maxndepth = -1;
-    qs_buf_putc(w->b, '{');
+    kputc(w, '{');
     table_fields(w, idx, 0);
-    qs_buf_putc(w->b, '}');
+    kputc(w, '}');
     rel_t = w->maxdepth - w->depth;
     rel_n = w->maxndepth < 0 ? 255 : w->maxndepth - w->ndepth;
-    if (!w->uncacheable && !w->b->failed && nbinds == w->nbinds && nseen == w->nseen &&
+    if (!w->uncacheable && !w->failed && nbinds == w->nbinds && nseen == w->nseen &&
         backrefs == w->backrefs && rel_t < 256 && (rel_n == 255 || rel_n < 254)) {
       luaL_Buffer kb;
       char depths[2];
@@ -316,7 +378,7 @@ static int frozen_list(walk *w, int idx) {
       lua_pushvalue(L, idx);
       luaL_buffinit(L, &kb);
       luaL_addlstring(&kb, depths, 2);
-      luaL_addlstring(&kb, w->b->p + start, w->b->len - start);
+      luaL_addlstring(&kb, w->p + start, w->len - start);
       luaL_pushresult(&kb);
       lua_rawset(L, w->frozen);
     }
@@ -337,25 +399,25 @@ static void value(walk *w, int idx) {
   if (w->depth > w->maxdepth) w->maxdepth = w->depth;
   luaL_checkstack(L, 8, "cache key");
   switch (lua_type(L, idx)) {
-    case LUA_TNIL: qs_buf_putc(w->b, '~'); break;
-    case LUA_TBOOLEAN: qs_buf_putc(w->b, lua_toboolean(L, idx) ? 'T' : 'F'); break;
+    case LUA_TNIL: kputc(w, '~'); break;
+    case LUA_TBOOLEAN: kputc(w, lua_toboolean(L, idx) ? 'T' : 'F'); break;
     case LUA_TNUMBER:
       if (qsL_isinteger(L, idx)) {   /* operator codes and kinds: no string made */
         int64_t v = qsL_toint64(L, idx);
-        qs_buf_putc(w->b, '#');
-        qs_buf_append(w->b, (const char *)&v, sizeof v);
+        kputc(w, '#');
+        kput(w, (const char *)&v, sizeof v);
       } else {
         lua_Number x = lua_tonumber(L, idx);
-        qs_buf_putc(w->b, '%');
-        qs_buf_append(w->b, (const char *)&x, sizeof x);
+        kputc(w, '%');
+        kput(w, (const char *)&x, sizeof x);
       }
       break;
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
-      qs_buf_putc(w->b, '\'');
-      qs_buf_append(w->b, (const char *)&n, sizeof n);   /* length first: no ambiguity */
-      qs_buf_append(w->b, s, n);
+      kputc(w, '\'');
+      kput(w, (const char *)&n, sizeof n);   /* length first: no ambiguity */
+      kput(w, s, n);
       break;
     }
     case LUA_TTABLE: {
@@ -394,9 +456,9 @@ static void value(walk *w, int idx) {
           }
           lua_pop(L, 1);
         }
-        qs_buf_putc(w->b, '{');
+        kputc(w, '{');
         table_fields(w, idx, 0);
-        qs_buf_putc(w->b, '}');
+        kputc(w, '}');
       }
       break;
     }
@@ -414,12 +476,18 @@ static int l_cache_key(lua_State *L) {
   prefix = luaL_optlstring(L, 2, NULL, &plen);
   lua_settop(L, 2);
   w.L = L;
-  w.b = qsB_newbuf(L);
-  if (prefix) qs_buf_append(w.b, prefix, plen);
-  lua_newtable(L);
+  w.p = w.small;
+  w.len = 0;
+  w.cap = KEY_SMALL;
+  w.heap = NULL;
+  w.failed = 0;
+  lua_pushnil(L);   /* the slot of the key's buffer, if it outgrows w.small */
+  w.heap_slot = lua_gettop(L);
+  if (prefix) kput(&w, prefix, plen);
+  lua_createtable(L, 4, 0);
   w.binds = lua_gettop(L);
   w.nbinds = 0;
-  lua_newtable(L);
+  lua_pushnil(L);   /* the slot of the seen table, if more than SMALL_SEEN nodes */
   w.seen = lua_gettop(L);
   push_ids(L);
   w.ids = lua_gettop(L);
@@ -433,9 +501,9 @@ static int l_cache_key(lua_State *L) {
   w.ndepth = 0;
   w.uncacheable = 0;
   value(&w, 1);
-  if (w.b->failed) return qsB_raise(L, QS_NOMEM, "out of memory");
+  if (w.failed) return qsB_raise(L, QS_NOMEM, "out of memory");
   if (w.uncacheable) lua_pushnil(L);
-  else lua_pushlstring(L, w.b->p, w.b->len);
+  else lua_pushlstring(L, w.p, w.len);
   lua_pushvalue(L, w.binds);
   return 2;
 }
