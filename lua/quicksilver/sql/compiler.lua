@@ -14,7 +14,8 @@ local visitors = require("quicksilver.sql.visitors")
 
 local M = {}
 
-local rawget, rawset, type, pairs, next, setmetatable = rawget, rawset, type, pairs, next, setmetatable
+local rawget, rawset, type, pairs, next, setmetatable, getmetatable =
+  rawget, rawset, type, pairs, next, setmetatable, getmetatable
 local sort, concat = table.sort, table.concat
 local ccompile_raw = core.compile
 
@@ -252,13 +253,17 @@ function M.compile(stmt, dialect, opts)
   if opts and opts.literal_binds then
     return finish(ccompile(stmt, dialect, opts), dialect, stmt)
   end
-  local per_object = rawget(stmt, "_compiled")
-  if per_object then
-    local c = per_object[dialect]
-    if c then return c end
-  else
-    per_object = {}
-    rawset(stmt, "_compiled", per_object)
+  -- the statement's own: its Compiled (the one dialect it was compiled
+  -- for, the common case: no table made), or a table of them by dialect
+  -- (a plain table: a Compiled always has a metatable)
+  local own = rawget(stmt, "_compiled")
+  if own then
+    if getmetatable(own) == nil then
+      local c = own[dialect]
+      if c then return c end
+    elseif own.dialect == dialect then
+      return own
+    end
   end
   local c
   if cache.capacity > 0 then
@@ -267,7 +272,13 @@ function M.compile(stmt, dialect, opts)
     c = finish(ccompile(stmt, dialect), dialect, stmt)
     c.names = nil
   end
-  per_object[dialect] = c
+  if own == nil then
+    rawset(stmt, "_compiled", c)
+  elseif getmetatable(own) == nil then
+    own[dialect] = c
+  else
+    rawset(stmt, "_compiled", {[own.dialect] = own, [dialect] = c})
+  end
   return c
 end
 

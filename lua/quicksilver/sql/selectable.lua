@@ -10,8 +10,8 @@ local util = require("quicksilver.util")
 local M = {}
 
 local K = core.kinds
-local setmetatable, type, tostring, select, pairs, ipairs =
-  setmetatable, type, tostring, select, pairs, ipairs
+local setmetatable, type, tostring, select, pairs, ipairs, next =
+  setmetatable, type, tostring, select, pairs, ipairs, next
 local coerce, condition, is_element = elements.coerce, elements.condition, elements.is_element
 local mtype = math.type
 
@@ -287,8 +287,13 @@ local function expand_columns(args, out, entities)
   return out
 end
 
+-- util.copy for a Select: every field but the per-object compile cache
+-- (the one of util's NOT_COPIED a select has).
 local function copy(self)
-  return setmetatable(util.copy(self), Select)
+  local s = {}
+  for k, v in next, self do s[k] = v end
+  s._compiled = nil
+  return setmetatable(s, Select)
 end
 
 -- The FROM list: explicit FROMs, the joins built by :join(), then the FROMs
