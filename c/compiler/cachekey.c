@@ -102,19 +102,29 @@ static void kputs(walk *w, const char *s) { kput(w, s, strlen(s)); }
 /* Fields that are derived (from fields that are walked), back-references,
 ** or carried for the executor; skipped. */
 static int skipped(const char *k) {
-  /* every skipped name starts with one of these: most fields are out
-  ** after one comparison */
+  /* by the first two characters: a field is out after at most three
+  ** comparisons, most fields after none */
   switch (k[0]) {
-    case '_': case 'c': case 'm': case 'e': case 'i': case 'f': break;
+    case '_':
+      switch (k[1]) {
+        case 'c': return strcmp(k, "_compiled") == 0;
+        case 'r': return strcmp(k, "_root") == 0;
+        case 'l': return strcmp(k, "_last_joined") == 0;
+        case 'o': return strcmp(k, "_original") == 0 || strcmp(k, "_options") == 0;
+        case 'p': return strcmp(k, "_proxied") == 0;
+        case 'f': return strcmp(k, "_froms") == 0;
+        /* what the ORM reads at execution; the SQL does not depend on them */
+        case 'e': return strcmp(k, "_entities") == 0 || strcmp(k, "_execution_options") == 0 ||
+                         strcmp(k, "_entity_class") == 0;
+        default: return 0;
+      }
+    case 'c': return k[1] == '\0';
+    case 'm': return strcmp(k, "metadata") == 0;
+    case 'e': return strcmp(k, "excluded") == 0;
+    case 'i': return strcmp(k, "inserted") == 0 || strcmp(k, "info") == 0;
+    case 'f': return strcmp(k, "foreign_keys") == 0;
     default: return 0;
   }
-  return strcmp(k, "_compiled") == 0 || strcmp(k, "c") == 0 || strcmp(k, "metadata") == 0 ||
-         strcmp(k, "_root") == 0 || strcmp(k, "_last_joined") == 0 || strcmp(k, "excluded") == 0 ||
-         strcmp(k, "inserted") == 0 || strcmp(k, "foreign_keys") == 0 || strcmp(k, "_original") == 0 ||
-         strcmp(k, "_proxied") == 0 || strcmp(k, "info") == 0 || strcmp(k, "_froms") == 0 ||
-         /* what the ORM reads at execution; the SQL does not depend on them */
-         strcmp(k, "_entities") == 0 || strcmp(k, "_options") == 0 ||
-         strcmp(k, "_execution_options") == 0 || strcmp(k, "_entity_class") == 0;
 }
 
 static int cmp_str(const void *a, const void *b) {

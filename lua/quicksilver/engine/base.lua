@@ -430,11 +430,11 @@ local function busy_call(self, fn, a, b, c, d, e, f, g, h, i)
   if was_co ~= co then was = 0 end   -- a stale mark of an ended coroutine
   self._busy = was + 1
   ref[1] = co
-  local ok, r1, r2 = pcall(fn, a, b, c, d, e, f, g, h, i)
+  local ok, r1, r2, r3 = pcall(fn, a, b, c, d, e, f, g, h, i)
   self._busy = was
   ref[1] = was_co
   if not ok then error(r1, 0) end
-  return r1, r2
+  return r1, r2, r3
 end
 
 -- nrows: params is a list of that many sets, each bound by the one-row
@@ -447,6 +447,25 @@ end
 local function fetch_all(cur) return cur:fetch() end
 
 local function fetch_driven(cconn, cur, n) return drive(cconn, cconn:fetch(cur, n)) end
+
+-- A raw read's execute and first fetch in one busy call, where nothing
+-- runs between them (no after_cursor_execute listener, no text() columns
+-- to type from the keys): the cursor, its column keys and its rows (n at
+-- most when n, else all); nil and the error when either step fails.
+local function run_and_fetch(cconn, sql, params, compiled, n)
+  local cur, err = drive(cconn, cconn:execute(sql, params, compiled.keys, compiled.values, compiled.checks,
+    compiled.procs, compiled.nrows))
+  if n then cconn:set_stream(false) end
+  if not cur then return nil, err end
+  local colkeys = cur:columns()
+  if colkeys[1] == nil then return cur, colkeys, EMPTY end
+  local rp = compiled.result_procs
+  if rp then cur:set_procs(rp) end
+  local rows
+  if n then rows, err = drive(cconn, cconn:fetch(cur, n)) else rows, err = cur:fetch() end
+  if not rows then return nil, err end
+  return cur, colkeys, rows
+end
 
 function Connection:close()
   if self.closed then return end
@@ -794,6 +813,24 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
     -- a before_cursor_execute listener closed or invalidated this Connection
     exc.raise(exc.ResourceClosedError, "this Connection was closed or invalidated by a "
       .. "before_cursor_execute listener; the statement was not run", nil, 2)
+  end
+  if raw and compiled and not many and not compiled.text_columns and not has(self, "after_cursor_execute") then
+    -- the ORM's read: rows, no Result (the steps below, one busy call)
+    local batch = raw == "batches" and M.BATCH_ROWS or nil
+    if batch then cconn:set_stream(true) end
+    local cur, colkeys, rows = busy_call(self, run_and_fetch, cconn, sql, params, compiled, batch)
+    if not cur then self:_raise_dbapi(colkeys, sql, params, false, compiled) end
+    if batch and rows ~= EMPTY then
+      if #rows < batch then
+        cur:close()
+      else
+        -- more than a batch: the rest read as the caller asks
+        local src = setmetatable({cur = cur, conn = self, sql = sql, params = params, compiled = compiled},
+          CursorSource)
+        return track_stream(self, setmetatable({_src = src, _conn = self, _rest = rows}, RowBatches)), colkeys
+      end
+    end
+    return rows, colkeys
   end
   -- stream_results / yield_per: the server drivers hand rows up as they
   -- arrive instead of buffering the result (SQLite steps anyway)

@@ -294,18 +294,34 @@ local function first_col(row)
   return row[1]
 end
 
+-- scalar(), scalar_one(), scalar_one_or_none() of rows given as bare
+-- values (the ORM's objects of a one-entity select): the first column is
+-- the value itself, taken without making its Row (as scalars() does).
+
 --- The first column of the first row, or nil; the rest is discarded.
 function Result:scalar()
+  if self._bare then
+    self._transform = nil
+    return self:first()
+  end
   return first_col(self:first())
 end
 
 --- The first column of exactly one row.
 function Result:scalar_one()
+  if self._bare then
+    self._transform = nil
+    return self:one()
+  end
   return first_col(self:one())
 end
 
 --- The first column of one row, or nil when there is none.
 function Result:scalar_one_or_none()
+  if self._bare then
+    self._transform = nil
+    return self:one_or_none()
+  end
   return first_col(self:one_or_none())
 end
 
