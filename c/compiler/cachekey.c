@@ -214,7 +214,7 @@ static int in_sequence(lua_State *L, int n) {
 /* A node or plain table: its fields in sorted order (string keys), then
 ** its array part. Any other key (a hole in a list, a table as key) cannot
 ** be ordered by structure: the statement is marked uncacheable. */
-static void table_fields(walk *w, int idx, int skip_columns) {
+static void table_fields_many(walk *w, int idx, int skip_columns) {
   lua_State *L = w->L;
   const char *small[SMALL_KEYS];
   const char **keys = small;
@@ -264,6 +264,73 @@ static void table_fields(walk *w, int idx, int skip_columns) {
     kputc(w, ',');
   }
   lua_pop(L, anchors);
+}
+
+/* table_fields for a table of at most STACK_FIELDS keyed fields (every
+** node): the fields' names and values kept on the Lua stack as lua_next
+** gives them (no look-up by name again), sorted by insertion. More fields:
+** table_fields_many. */
+#define STACK_FIELDS 16
+
+static void table_fields(walk *w, int idx, int skip_columns) {
+  lua_State *L = w->L;
+  struct {
+    const char *k;   /* anchored by the key kept on the stack */
+    int at;          /* the value's stack index */
+  } kept[STACK_FIELDS], tmp;
+  int nkept = 0, i, j, n, base = lua_gettop(L), overflow = 0;
+  n = (int)lua_rawlen(L, idx);
+  luaL_checkstack(L, 2 * STACK_FIELDS + 4, "cache key");
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      size_t klen;
+      const char *k = lua_tolstring(L, -2, &klen);
+      if (strlen(k) != klen) {   /* a NUL inside: written and read back by name, it would be cut */
+        w->uncacheable = 1;
+        lua_pop(L, 1);
+        continue;
+      }
+      if (skipped(k) || (skip_columns && strcmp(k, "columns") == 0)) {
+        lua_pop(L, 1);
+        continue;
+      }
+      if (nkept == STACK_FIELDS) {
+        overflow = 1;
+        break;
+      }
+      kept[nkept].k = k;
+      kept[nkept].at = lua_gettop(L);
+      nkept++;
+      lua_pushvalue(L, -2);   /* the key again, for lua_next; the pair stays */
+    } else {
+      lua_pop(L, 1);
+      if (!in_sequence(L, n)) w->uncacheable = 1;
+    }
+  }
+  if (overflow) {
+    lua_settop(L, base);
+    table_fields_many(w, idx, skip_columns);
+    return;
+  }
+  for (i = 1; i < nkept; i++) {
+    tmp = kept[i];
+    for (j = i - 1; j >= 0 && strcmp(kept[j].k, tmp.k) > 0; j--) kept[j + 1] = kept[j];
+    kept[j + 1] = tmp;
+  }
+  for (i = 0; i < nkept; i++) {
+    kputs(w, kept[i].k);
+    kputc(w, '=');
+    value(w, kept[i].at);
+    kputc(w, ';');
+  }
+  lua_settop(L, base);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    value(w, lua_gettop(L));
+    lua_pop(L, 1);
+    kputc(w, ',');
+  }
 }
 
 static void node(walk *w, int idx, int kind) {

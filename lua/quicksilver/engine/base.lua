@@ -187,7 +187,12 @@ local CHEAP_STREAMING = {sqlite = true, pgwire = true, mysql = true, mywire = tr
 --- of rows, not all of them).
 function Connection:_cheap_streaming()
   local cconn = self._cconn
-  return cconn ~= nil and CHEAP_STREAMING[cconn:driver()] == true
+  if cconn == nil then return false end
+  -- asked per ORM select: the answer kept for this driver connection
+  if self._cheap_for ~= cconn then
+    self._cheap_for, self._cheap = cconn, CHEAP_STREAMING[cconn:driver()] == true
+  end
+  return self._cheap
 end
 ---@return boolean
 function Connection:in_nested_transaction() return self._nested ~= nil end
@@ -750,7 +755,10 @@ end
 -- ORM's flush size their batches to stay within it.
 local function check_param_count(self, sql, params, compiled, many)
   local limit = self.dialect.caps.max_params
-  local n = limit and param_count(params, compiled, many)
+  if not limit then return end
+  local keys = compiled and compiled.keys
+  if keys and #keys <= limit then return end   -- the common case, without param_count
+  local n = param_count(params, compiled, many)
   if n and n > limit then
     local err = exc.ArgumentError(format("the statement has %d bind parameters; %s allows at most %d "
       .. "in one statement (split the values, e.g. an IN list, over several statements)",

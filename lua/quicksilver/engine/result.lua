@@ -59,6 +59,16 @@ function Result.new(opts)
   return self
 end
 
+--- A buffered Result of rows the ORM made (Session:execute of entities):
+--- what Result.new makes of {keys, rows, returns_rows = true,
+--- require_unique, row_of}, without the options table.
+---@return quicksilver.Result
+function Result._of_rows(keys, rows, row_of, require_unique)
+  return setmetatable({_keys = keys or {}, returns_rows = true, rowcount = -1, closed = false, _soft = false,
+    _buf = rows, _pos = 1, _n = rows.n or #rows, _yield = 1000, _require_unique = require_unique,
+    _transform = row_of, _bare = row_of and true or nil}, Result)
+end
+
 local function release(self)
   local cur = self._cursor
   if cur then

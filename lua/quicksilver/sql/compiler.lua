@@ -246,8 +246,10 @@ end
 ---@param dialect string
 ---@param opts? {literal_binds?: boolean}
 ---@return quicksilver.Compiled
+local SELECT = core.kinds.SELECT
+
 function M.compile(stmt, dialect, opts)
-  if stmt._dml and stmt._effective then
+  if stmt._k ~= SELECT and stmt._dml and stmt._effective then
     return M.compile_dml(stmt, dialect, nil, opts)
   end
   if opts and opts.literal_binds then

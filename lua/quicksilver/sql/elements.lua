@@ -37,7 +37,7 @@ local COMPILE_OPTIONS = util.set({"dialect", "literal_binds"})
 ---@param opts? {dialect?: string, literal_binds?: boolean}
 ---@return quicksilver.Compiled
 function ClauseElement:compile(opts)
-  util.check_options("compile", opts, COMPILE_OPTIONS, 2)
+  if opts ~= nil then util.check_options("compile", opts, COMPILE_OPTIONS, 2) end
   return compiler.compile(self, opts and opts.dialect or "sqlite", opts)
 end
 

@@ -383,7 +383,7 @@ function M.select(...)
       local cols, desc, from, plan = t.fn(a)
       if cols == t.cols and desc == t.desc and from == t.from and plan == t.plan then
         M.template_hits = M.template_hits + 1
-        return from_template(t)
+        return setmetatable({columns = t.columns, _explicit = t.explicit, _entities = t.entities}, Select)
       end
     end
     if type(a) == "table" and not a._is_clause then
