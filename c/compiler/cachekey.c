@@ -268,9 +268,12 @@ static void table_fields_many(walk *w, int idx, int skip_columns) {
 
 /* table_fields for a table of at most STACK_FIELDS keyed fields (every
 ** node): the fields' names and values kept on the Lua stack as lua_next
-** gives them (no look-up by name again), sorted by insertion. More fields:
+** gives them (no look-up by name again), sorted by insertion. More fields,
+** or deeper than STACK_DEPTH tables (the kept pairs stay on the stack below
+** the walk of their values, and LuaJIT allows one C call 8,000 slots):
 ** table_fields_many. */
 #define STACK_FIELDS 16
+#define STACK_DEPTH 64
 
 static void table_fields(walk *w, int idx, int skip_columns) {
   lua_State *L = w->L;
@@ -279,6 +282,10 @@ static void table_fields(walk *w, int idx, int skip_columns) {
     int at;          /* the value's stack index */
   } kept[STACK_FIELDS], tmp;
   int nkept = 0, i, j, n, base = lua_gettop(L), overflow = 0;
+  if (w->depth > STACK_DEPTH) {
+    table_fields_many(w, idx, skip_columns);
+    return;
+  }
   n = (int)lua_rawlen(L, idx);
   luaL_checkstack(L, 2 * STACK_FIELDS + 4, "cache key");
   lua_pushnil(L);
