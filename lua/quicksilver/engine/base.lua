@@ -187,7 +187,12 @@ local CHEAP_STREAMING = {sqlite = true, pgwire = true, mysql = true, mywire = tr
 --- of rows, not all of them).
 function Connection:_cheap_streaming()
   local cconn = self._cconn
-  return cconn ~= nil and CHEAP_STREAMING[cconn:driver()] == true
+  if cconn == nil then return false end
+  -- asked per ORM select: the answer kept for this driver connection
+  if self._cheap_for ~= cconn then
+    self._cheap_for, self._cheap = cconn, CHEAP_STREAMING[cconn:driver()] == true
+  end
+  return self._cheap
 end
 ---@return boolean
 function Connection:in_nested_transaction() return self._nested ~= nil end
@@ -430,11 +435,11 @@ local function busy_call(self, fn, a, b, c, d, e, f, g, h, i)
   if was_co ~= co then was = 0 end   -- a stale mark of an ended coroutine
   self._busy = was + 1
   ref[1] = co
-  local ok, r1, r2 = pcall(fn, a, b, c, d, e, f, g, h, i)
+  local ok, r1, r2, r3 = pcall(fn, a, b, c, d, e, f, g, h, i)
   self._busy = was
   ref[1] = was_co
   if not ok then error(r1, 0) end
-  return r1, r2
+  return r1, r2, r3
 end
 
 -- nrows: params is a list of that many sets, each bound by the one-row
@@ -447,6 +452,25 @@ end
 local function fetch_all(cur) return cur:fetch() end
 
 local function fetch_driven(cconn, cur, n) return drive(cconn, cconn:fetch(cur, n)) end
+
+-- A raw read's execute and first fetch in one busy call, where nothing
+-- runs between them (no after_cursor_execute listener, no text() columns
+-- to type from the keys): the cursor, its column keys and its rows (n at
+-- most when n, else all); nil and the error when either step fails.
+local function run_and_fetch(cconn, sql, params, compiled, n)
+  local cur, err = drive(cconn, cconn:execute(sql, params, compiled.keys, compiled.values, compiled.checks,
+    compiled.procs, compiled.nrows))
+  if n then cconn:set_stream(false) end
+  if not cur then return nil, err end
+  local colkeys = cur:columns()
+  if colkeys[1] == nil then return cur, colkeys, EMPTY end
+  local rp = compiled.result_procs
+  if rp then cur:set_procs(rp) end
+  local rows
+  if n then rows, err = drive(cconn, cconn:fetch(cur, n)) else rows, err = cur:fetch() end
+  if not rows then return nil, err end
+  return cur, colkeys, rows
+end
 
 function Connection:close()
   if self.closed then return end
@@ -627,6 +651,11 @@ function CursorSource:close() self.cur:close() end
 local RowBatches = {}
 RowBatches.__index = RowBatches
 
+--- The rows of a RowBatches fetch (the ORM's batch, orm/select_rows.lua).
+--- Its first batch is read with the statement: rows that fit in it come
+--- back as a plain list, no RowBatches made.
+M.BATCH_ROWS = 1000
+
 --- The next up to n rows ({} once read to the end).
 function RowBatches:fetch(n)
   local rest = self._rest
@@ -668,9 +697,30 @@ end
 function RowBatches:_buffer_rest()
   local src = self._src
   if src then
-    self._rest = src:fetch(nil)
+    local more = src:fetch(nil)
+    local rest = self._rest
+    if rest then
+      -- the batch read ahead, then the rest after it
+      local n = #rest
+      for i = 1, #more do rest[n + i] = more[i] end
+    else
+      rest = more
+    end
+    self._rest = rest
     self:close()
   end
+end
+
+-- A stream r reading from this connection: it ends when the connection
+-- goes back (weakly held: a stream dropped unread goes). Returns r.
+local function track_stream(self, r)
+  local streams = self._streams
+  if not streams then
+    streams = setmetatable({}, {__mode = "k"})
+    self._streams = streams
+  end
+  streams[r] = true
+  return r
 end
 
 local function is_param_set(v)
@@ -705,7 +755,10 @@ end
 -- ORM's flush size their batches to stay within it.
 local function check_param_count(self, sql, params, compiled, many)
   local limit = self.dialect.caps.max_params
-  local n = limit and param_count(params, compiled, many)
+  if not limit then return end
+  local keys = compiled and compiled.keys
+  if keys and #keys <= limit then return end   -- the common case, without param_count
+  local n = param_count(params, compiled, many)
   if n and n > limit then
     local err = exc.ArgumentError(format("the statement has %d bind parameters; %s allows at most %d "
       .. "in one statement (split the values, e.g. an IN list, over several statements)",
@@ -769,9 +822,28 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
     exc.raise(exc.ResourceClosedError, "this Connection was closed or invalidated by a "
       .. "before_cursor_execute listener; the statement was not run", nil, 2)
   end
+  if raw and compiled and not many and not compiled.text_columns and not has(self, "after_cursor_execute") then
+    -- the ORM's read: rows, no Result (the steps below, one busy call)
+    local batch = raw == "batches" and M.BATCH_ROWS or nil
+    if batch then cconn:set_stream(true) end
+    local cur, colkeys, rows = busy_call(self, run_and_fetch, cconn, sql, params, compiled, batch)
+    if not cur then self:_raise_dbapi(colkeys, sql, params, false, compiled) end
+    if batch and rows ~= EMPTY then
+      if #rows < batch then
+        cur:close()
+      else
+        -- more than a batch: the rest read as the caller asks
+        local src = setmetatable({cur = cur, conn = self, sql = sql, params = params, compiled = compiled},
+          CursorSource)
+        return track_stream(self, setmetatable({_src = src, _conn = self, _rest = rows}, RowBatches)), colkeys
+      end
+    end
+    return rows, colkeys
+  end
   -- stream_results / yield_per: the server drivers hand rows up as they
   -- arrive instead of buffering the result (SQLite steps anyway)
-  local stream = not many and (raw == "batches" or eopts.stream_results or eopts.yield_per)
+  local batch = raw == "batches" and M.BATCH_ROWS
+  local stream = not many and (batch or eopts.stream_results or eopts.yield_per)
   if stream then cconn:set_stream(true) end
   cur, err = busy_call(self, run_cursor, cconn, many, sql, params, keys, values, checks, procs, nrows)
   if stream then cconn:set_stream(false) end
@@ -800,26 +872,25 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
     end
     if rp then cur:set_procs(rp) end
   end
-  if raw == "batches" or eopts.stream_results or eopts.yield_per then
+  if batch then
+    -- the first batch read now: rows that fit in one batch (a lookup's
+    -- one row) come back as they are, no stream kept for them
+    local rows, ferr = busy_call(self, fetch_driven, cconn, cur, batch)
+    if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
+    if #rows < batch then
+      cur:close()
+      return rows, colkeys
+    end
     local src = setmetatable({cur = cur, conn = self, sql = sql, params = params, compiled = compiled},
       CursorSource)
-    local r
-    if raw == "batches" then
-      r = setmetatable({_src = src, _conn = self}, RowBatches)
-    else
-      r = Result.new({keys = colkeys, returns_rows = true, cursor = src,
-        yield_per = eopts.yield_per or eopts.max_row_buffer or 1000,
-        rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
-    end
-    -- it reads from this connection: it ends when the connection goes back
-    local streams = self._streams
-    if not streams then
-      streams = setmetatable({}, {__mode = "k"})
-      self._streams = streams
-    end
-    streams[r] = true
-    if raw == "batches" then return r, colkeys end
-    return r
+    return track_stream(self, setmetatable({_src = src, _conn = self, _rest = rows}, RowBatches)), colkeys
+  end
+  if eopts.stream_results or eopts.yield_per then
+    local src = setmetatable({cur = cur, conn = self, sql = sql, params = params, compiled = compiled},
+      CursorSource)
+    return track_stream(self, Result.new({keys = colkeys, returns_rows = true, cursor = src,
+      yield_per = eopts.yield_per or eopts.max_row_buffer or 1000,
+      rowcount = cur:rowcount(), lastrowid = cur:lastrowid()}))
   end
   local rows, ferr = busy_call(self, fetch_all, cur)
   if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
@@ -1020,7 +1091,8 @@ end
 -- Connection:execute; raw: a SELECT's rows and column keys instead of a
 -- Result when nothing needs the Result (no after_execute listener, no
 -- streaming option): what the ORM makes its objects from (Session:execute);
--- raw "batches": a RowBatches reading them a batch at a time, and the keys.
+-- raw "batches": a RowBatches reading them M.BATCH_ROWS at a time, and the
+-- keys (the rows themselves when they fit in one batch).
 function Connection:_execute(stmt, params, opts, raw)
   if not self._cconn then
     if self._invalidated and not self._txn then self:_checkout(); self._invalidated = nil
@@ -1070,7 +1142,7 @@ function Connection:_execute(stmt, params, opts, raw)
     -- a batch at a time (the caller checked _cheap_streaming) unless a
     -- stream option is set at any level: then the caller's choice stands
     if raw == "batches" and sr == nil and yp == nil then
-      return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, "batches")
+      return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, raw)
     end
     if not (sr or yp) then return self:_cursor_execute(compiled.sql, params, compiled, false, eopts, true) end
   end

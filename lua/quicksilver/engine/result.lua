@@ -59,6 +59,16 @@ function Result.new(opts)
   return self
 end
 
+--- A buffered Result of rows the ORM made (Session:execute of entities):
+--- what Result.new makes of {keys, rows, returns_rows = true,
+--- require_unique, row_of}, without the options table.
+---@return quicksilver.Result
+function Result._of_rows(keys, rows, row_of, require_unique)
+  return setmetatable({_keys = keys or {}, returns_rows = true, rowcount = -1, closed = false, _soft = false,
+    _buf = rows, _pos = 1, _n = rows.n or #rows, _yield = 1000, _require_unique = require_unique,
+    _transform = row_of, _bare = row_of and true or nil}, Result)
+end
+
 local function release(self)
   local cur = self._cursor
   if cur then
@@ -294,18 +304,34 @@ local function first_col(row)
   return row[1]
 end
 
+-- scalar(), scalar_one(), scalar_one_or_none() of rows given as bare
+-- values (the ORM's objects of a one-entity select): the first column is
+-- the value itself, taken without making its Row (as scalars() does).
+
 --- The first column of the first row, or nil; the rest is discarded.
 function Result:scalar()
+  if self._bare then
+    self._transform = nil
+    return self:first()
+  end
   return first_col(self:first())
 end
 
 --- The first column of exactly one row.
 function Result:scalar_one()
+  if self._bare then
+    self._transform = nil
+    return self:one()
+  end
   return first_col(self:one())
 end
 
 --- The first column of one row, or nil when there is none.
 function Result:scalar_one_or_none()
+  if self._bare then
+    self._transform = nil
+    return self:one_or_none()
+  end
   return first_col(self:one_or_none())
 end
 

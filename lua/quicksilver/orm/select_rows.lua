@@ -9,9 +9,12 @@ local strategies = require("quicksilver.orm.strategies")
 local orm_stream = require("quicksilver.orm.stream")
 local Result = require("quicksilver.engine.result").Result
 
+local props_generation = require("quicksilver.orm.mapper").props_generation
+
 local M = {}
 
-local ipairs, getmetatable, type, pcall, error = ipairs, getmetatable, type, pcall, error
+local ipairs, getmetatable, type, pcall, error, rawget, setmetatable =
+  ipairs, getmetatable, type, pcall, error, rawget, setmetatable
 
 -- A select of entities gets what the ORM adds at execution: single-table
 -- subclasses load only their identities.
@@ -23,8 +26,9 @@ function M.orm_statement(stmt)
   return stmt
 end
 
--- Rows read a batch at a time from a streaming result.
-local LOAD_BATCH = 1000
+-- Rows read a batch at a time from a streaming result (the batch the
+-- connection read ahead with the statement).
+local LOAD_BATCH = require("quicksilver.engine.base").BATCH_ROWS
 
 -- The rows read from src a batch at a time (Connection:_execute's
 -- RowBatches; loading.rows of each batch, in order: an object's place is
@@ -46,17 +50,48 @@ local function load_batches(self, src, ents, colkeys, nout)
   return all, keys, row_of
 end
 
+-- Per entity: whether a select of it alone, without options, runs as it
+-- is (no single-table criterion, no relationship loaded joined by default:
+-- orm_statement and add_joined leave it as it was), found by running them
+-- once on such a select. Kept while the mappers' properties and the
+-- entity's loading plan stay (as orm/get.lua keeps its plan).
+local plain_of = setmetatable({}, {__mode = "k"})
+
+--- Number of selects that skipped the ORM's statement additions (specs).
+M.plain_runs = 0
+
+local function runs_plain(stmt, e)
+  local ent = e.entity
+  local m = rawget(ent, "_mapper") or ent
+  local gen = props_generation()
+  local v = plain_of[ent]
+  if v == nil or v.gen ~= gen or v.plan ~= m.plan then
+    -- found on a select without LIMIT/OFFSET (which keep some joins out)
+    if stmt._limit ~= nil or stmt._offset ~= nil then return false end
+    local added, joins = strategies.add_joined(M.orm_statement(stmt))
+    v = {gen = gen, plan = m.plan, plain = added == stmt and joins == nil}
+    plain_of[ent] = v
+  end
+  return v.plain
+end
+
 -- A select of ORM entities run: a streamed Result (yield_per,
 -- stream_results), or the rows (objects when one entity, then row_of
 -- makes a Row of one), their keys, row_of, and whether joined eager loads
 -- repeat rows (unique() required); loader options applied.
 function M.select_objects(self, conn, stmt, params, eopts)
-  stmt = strategies.apply_column_options(stmt)
   local ents = stmt._entities
-  stmt = M.orm_statement(stmt)
-  local nout = #stmt.columns
-  local joins
-  stmt, joins = strategies.add_joined(stmt)
+  local nout, joins
+  if stmt._options == nil and ents[2] == nil and runs_plain(stmt, ents[1]) then
+    M.plain_runs = M.plain_runs + 1
+    nout = #stmt.columns
+  else
+    stmt = strategies.apply_column_options(stmt)
+    ents = stmt._entities
+    stmt = M.orm_statement(stmt)
+    nout = #stmt.columns
+    stmt, joins = strategies.add_joined(stmt)
+  end
   -- without joined eager loads (which need every row of an object at
   -- once) and where the driver streams at no cost, the rows are read and
   -- made objects a batch at a time: a load of 100,000 objects holds 1,000

@@ -811,15 +811,17 @@ function Session:execute(stmt, params, opts)
     exc.raise(exc.ObjectNotExecutableError, "Session:execute: not an executable object: " ..
       util.repr(stmt, 60), nil, 2)
   end
-  util.check_options("Session:execute", opts, EXECUTE_OPTIONS, 2)
-  self:_autoflush()
-  return self:_run(stmt, params, opts)
+  if opts ~= nil then util.check_options("Session:execute", opts, EXECUTE_OPTIONS, 2) end
+  -- the methods themselves: a method looked up on self is a call of
+  -- Session.__index (a function, for the computed fields)
+  Session._autoflush(self)
+  return Session._run(self, stmt, params, opts)
 end
 
 -- Session:execute after its checks and autoflush.
 function Session:_run(stmt, params, opts)
   local conn = routes(self) and self:_connection_for(session_binds.statement_mapper(stmt), stmt) or
-    self:_connection()
+    Session._connection(self)
   local eopts = opts and opts.execution_options
   if stmt._dml then
     local res
@@ -838,8 +840,7 @@ function Session:_run(stmt, params, opts)
   if not stmt._entities then return conn:execute(stmt, params, eopts) end
   local res, rows, keys, row_of, repeats = select_rows.select_objects(self, conn, stmt, params, eopts)
   if res then return res end
-  return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true,
-    require_unique = repeats or nil, row_of = row_of})
+  return result_mod.Result._of_rows(keys, rows, row_of, repeats or nil)
 end
 
 --- execute(...):scalars()

@@ -14,7 +14,8 @@ local visitors = require("quicksilver.sql.visitors")
 
 local M = {}
 
-local rawget, rawset, type, pairs, setmetatable = rawget, rawset, type, pairs, setmetatable
+local rawget, rawset, type, pairs, next, setmetatable, getmetatable =
+  rawget, rawset, type, pairs, next, setmetatable, getmetatable
 local sort, concat = table.sort, table.concat
 local ccompile_raw = core.compile
 
@@ -123,26 +124,56 @@ end
 
 -- A Compiled for a new statement from a cached one: the cached SQL, keys,
 -- checks and result conversions (through __index), the new statement's
--- values. Per hit: two small tables, nothing copied.
+-- values. Per hit: two or three small tables, nothing copied. With a few
+-- keys the positional params are made at once and __index is the cached
+-- Compiled itself (a table: the executor's dozen reads of sql, keys,
+-- checks... are plain look-ups, not a function call each); with many,
+-- __index makes them when first read.
+local EAGER_PARAMS = 8
+
 local function from_entry(entry, binds)
   local values = {}
   -- values the statement holds outside bind nodes (text():bindparams()):
   -- part of the key, so the same for every statement under it
-  for k, v in pairs(entry.held) do values[k] = v end
+  local held = entry.held
+  if next(held) ~= nil then
+    for k, v in pairs(held) do values[k] = v end
+  end
   local keys_at = entry.keys_at
   for i = 1, #binds do
     local v = binds[i].value
     local k = keys_at[i]
     if v ~= nil and k then values[k] = v end
   end
+  local keys = entry.keys
+  if keys then
+    local n = #keys
+    local params = {n = n}
+    for i = 1, n do params[i] = values[keys[i]] end
+    return setmetatable({values = values, named_params = values, params = params}, entry.mt)
+  end
   return setmetatable({values = values, named_params = values}, entry.mt)
 end
+
+-- "dialect\1\1", the start of a key of a statement without a signature
+local select_prefix = {}
 
 -- Compiles node (the statement, or the effective DML node) through the
 -- structural cache; sig distinguishes DML key sets.
 local function compile_cached(node, dialect, sig, stmt, opts)
-  local key, binds = cache_key(node)
-  if key == nil then
+  -- the dialect and signature start the key (one string made, in C)
+  local prefix
+  if sig == "" then
+    prefix = select_prefix[dialect]
+    if not prefix then
+      prefix = dialect .. "\1\1"
+      select_prefix[dialect] = prefix
+    end
+  else
+    prefix = dialect .. "\1" .. sig .. "\1"
+  end
+  local full, binds = cache_key(node, prefix)
+  if full == nil then
     -- the walk could not key every part of it (see c/compiler/cachekey.c): compiled
     -- on its own rather than under a key that leaves structure out
     cache.uncacheable = cache.uncacheable + 1
@@ -150,7 +181,6 @@ local function compile_cached(node, dialect, sig, stmt, opts)
     c.names = nil
     return c
   end
-  local full = dialect .. "\1" .. sig .. "\1" .. key
   local entry = cache.map[full]
   if entry then
     cache.hits = cache.hits + 1
@@ -175,9 +205,12 @@ local function compile_cached(node, dialect, sig, stmt, opts)
   for k, v in pairs(c.values) do
     if not from_binds[k] then held[k] = v end
   end
-  cache_put(full, {compiled = c, keys_at = keys_at, held = held, mt = {
+  local eager = #c.keys <= EAGER_PARAMS
+  cache_put(full, {compiled = c, keys_at = keys_at, held = held, keys = eager and c.keys or nil, mt = {
     __tostring = Compiled.__tostring,
-    __index = function(t, k)
+    -- every field a statement has of its own (values, named_params,
+    -- params) is set on it: the rest is the cached one's
+    __index = eager and proto or function(t, k)
       if k == "params" then
         local p = positional(t)
         rawset(t, "params", p)
@@ -213,20 +246,26 @@ end
 ---@param dialect string
 ---@param opts? {literal_binds?: boolean}
 ---@return quicksilver.Compiled
+local SELECT = core.kinds.SELECT
+
 function M.compile(stmt, dialect, opts)
-  if stmt._dml and stmt._effective then
+  if stmt._k ~= SELECT and stmt._dml and stmt._effective then
     return M.compile_dml(stmt, dialect, nil, opts)
   end
   if opts and opts.literal_binds then
     return finish(ccompile(stmt, dialect, opts), dialect, stmt)
   end
-  local per_object = rawget(stmt, "_compiled")
-  if per_object then
-    local c = per_object[dialect]
-    if c then return c end
-  else
-    per_object = {}
-    rawset(stmt, "_compiled", per_object)
+  -- the statement's own: its Compiled (the one dialect it was compiled
+  -- for, the common case: no table made), or a table of them by dialect
+  -- (a plain table: a Compiled always has a metatable)
+  local own = rawget(stmt, "_compiled")
+  if own then
+    if getmetatable(own) == nil then
+      local c = own[dialect]
+      if c then return c end
+    elseif own.dialect == dialect then
+      return own
+    end
   end
   local c
   if cache.capacity > 0 then
@@ -235,7 +274,13 @@ function M.compile(stmt, dialect, opts)
     c = finish(ccompile(stmt, dialect), dialect, stmt)
     c.names = nil
   end
-  per_object[dialect] = c
+  if own == nil then
+    rawset(stmt, "_compiled", c)
+  elseif getmetatable(own) == nil then
+    own[dialect] = c
+  else
+    rawset(stmt, "_compiled", {[own.dialect] = own, [dialect] = c})
+  end
   return c
 end
 

@@ -37,7 +37,7 @@ local COMPILE_OPTIONS = util.set({"dialect", "literal_binds"})
 ---@param opts? {dialect?: string, literal_binds?: boolean}
 ---@return quicksilver.Compiled
 function ClauseElement:compile(opts)
-  util.check_options("compile", opts, COMPILE_OPTIONS, 2)
+  if opts ~= nil then util.check_options("compile", opts, COMPILE_OPTIONS, 2) end
   return compiler.compile(self, opts and opts.dialect or "sqlite", opts)
 end
 
@@ -174,10 +174,21 @@ local function binary(left, op, right, rtype, extra)
 end
 M.binary = binary
 
+local Boolean, NullType, for_value = types.Boolean, types.NullType, types.for_value
+
 local function compare(self, op, other)
   if other == nil or other == M.null then
     if op == OP.EQ then return binary(self, OP.IS, M.null) end
     if op == OP.NE then return binary(self, OP.IS_NOT, M.null) end
+  end
+  if type(other) ~= "table" then
+    -- a Lua value (the common `col:eq(k)`): coerce's bind typed like self,
+    -- and binary's comparison, made here without the two calls
+    local t = self.type
+    if t == nil or t == NullType then t = for_value(other) end
+    return setmetatable({left = self, op = op, type = Boolean, right = setmetatable({
+      key = self.key or self.name or "param", value = other, type = t, anon = true}, BindParameter)},
+      BinaryExpression)
   end
   return binary(self, op, coerce(other, self))
 end
@@ -583,6 +594,11 @@ function ClauseList:_from_objects() return list_froms(self.clauses) end
 M.ClauseList = ClauseList
 
 local function conjunction(op, where, ...)
+  if select("#", ...) == 1 then
+    -- one condition that is no list of the same operator: itself
+    local c = condition((...), where)
+    if c._k ~= K.LIST or c.op ~= op then return c end
+  end
   local clauses = {}
   for i = 1, select("#", ...) do
     local c = condition(select(i, ...), where)

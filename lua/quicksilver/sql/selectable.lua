@@ -10,8 +10,8 @@ local util = require("quicksilver.util")
 local M = {}
 
 local K = core.kinds
-local setmetatable, type, tostring, select, pairs, ipairs =
-  setmetatable, type, tostring, select, pairs, ipairs
+local setmetatable, type, tostring, select, pairs, ipairs, next =
+  setmetatable, type, tostring, select, pairs, ipairs, next
 local coerce, condition, is_element = elements.coerce, elements.condition, elements.is_element
 local mtype = math.type
 
@@ -287,8 +287,13 @@ local function expand_columns(args, out, entities)
   return out
 end
 
+-- util.copy for a Select: every field but the per-object compile cache
+-- (the one of util's NOT_COPIED a select has).
 local function copy(self)
-  return setmetatable(util.copy(self), Select)
+  local s = {}
+  for k, v in next, self do s[k] = v end
+  s._compiled = nil
+  return setmetatable(s, Select)
 end
 
 -- The FROM list: explicit FROMs, the joins built by :join(), then the FROMs
@@ -338,9 +343,54 @@ function Select:_final_froms()
   return rawget(self, "_froms") or compute_froms(self)
 end
 
+-- select(Model) of one entity, per entity (a model class, an alias of
+-- one): what the last such select held, shared by every select of it built
+-- since: its columns list, entity descriptors and explicit FROMs. Sharing
+-- is safe because a statement never changes a list it holds (the
+-- generative methods copy before they add), and it lets the cache key walk
+-- the shared columns list once (core.cache_key_freeze). Valid while the
+-- entity's __select_entity__ gives the same columns, descriptor, FROM and
+-- plan: a mapper configured again makes a new columns list.
+local entity_templates = setmetatable({}, {__mode = "k"})
+local freeze = core.cache_key_freeze
+
+local function entity_template(a, fn)
+  local cols, desc, from, plan = fn(a)
+  local columns = {}
+  for j = 1, #cols do columns[j] = cols[j] end
+  freeze(columns)
+  local t = {fn = fn, cols = cols, desc = desc, from = from, plan = plan, columns = columns,
+    entities = {{entity = desc, first = 1, count = #cols, from = from, plan = plan}},
+    explicit = from and {from} or {}}
+  entity_templates[a] = t
+  return t
+end
+
+local function from_template(t)
+  return setmetatable({columns = t.columns, _explicit = t.explicit, _entities = t.entities}, Select)
+end
+
+--- Number of select(Model) statements built from a kept template (specs).
+M.template_hits = 0
+
 --- select(col, table, expr, ...): a SELECT of those columns.
 ---@return quicksilver.Select
 function M.select(...)
+  if select("#", ...) == 1 then
+    local a = ...
+    local t = entity_templates[a]
+    if t then
+      local cols, desc, from, plan = t.fn(a)
+      if cols == t.cols and desc == t.desc and from == t.from and plan == t.plan then
+        M.template_hits = M.template_hits + 1
+        return setmetatable({columns = t.columns, _explicit = t.explicit, _entities = t.entities}, Select)
+      end
+    end
+    if type(a) == "table" and not a._is_clause then
+      local fn = a.__select_entity__
+      if fn then return from_template(entity_template(a, fn)) end
+    end
+  end
   local args = {...}
   if select("#", ...) == 1 and type(args[1]) == "table" and not args[1]._is_clause and
       not args[1]._is_from and not args[1].__clause_element__ and args[1][1] ~= nil then
