@@ -373,7 +373,14 @@ function Connection:_end_transaction(tx, commit)
   self._nested = nil
   tx.is_active = false
   self._txn = nil
-  if not ok then error(err, 0) end
+  if not ok then
+    -- the connection died under COMMIT/ROLLBACK: it must not go back to the
+    -- pool for the next borrower (as a statement's disconnect, _raise_dbapi)
+    if type(err) == "table" and err.connection_invalidated and self._rec then
+      self.engine.pool:invalidate(self._rec, err)
+    end
+    error(err, 0)
+  end
 end
 
 --- Commits the current transaction, if any (commit as you go).
@@ -1189,10 +1196,7 @@ end
 ---@param fn? fun(conn: quicksilver.Connection): ...
 ---@param opts? {retries: integer, backoff?: number, sleep?: fun(s: number), on_retry?: fun(err: any, retry: integer, wait: number)}
 function Engine:begin(fn, opts)
-  if opts ~= nil then
-    retry.need_fn("Engine:begin", fn)
-    return retry.run("Engine:begin", function() return self:begin(fn) end, opts, self.waiter)
-  end
+  if opts ~= nil then return retry.rerun("Engine:begin", self, fn, opts, self) end
   local conn = Connection.new(self)
   local ok, err = pcall(conn.begin, conn)
   if not ok then

@@ -137,14 +137,22 @@ function M.run(what, attempt, opts, W)
   end
 end
 
---- Refuses a retry request without a function to rerun.
----@param what string
----@param fn any
-function M.need_fn(what, fn)
+--- The retrying form of `obj:begin(fn)` (an Engine, Session or
+--- sessionmaker): each try is a plain obj:begin(fn), a new transaction;
+--- bind is the engine whose waiter applies (nil: the process default).
+---@param what string "Engine:begin", "Session:begin", ...
+---@param obj table
+---@param fn fun(...): ...
+---@param opts table
+---@param bind? table
+---@return any ...
+function M.rerun(what, obj, fn, opts, bind)
   if type(fn) ~= "function" then
-    exc.raise(exc.ArgumentError, format("%s: retries need a function to rerun (%s(fn, {retries = n})), " ..
-      "got %s", what, what, type(fn)), nil, 0)
+    exc.raise(exc.ArgumentError, format("%s: retries need a function to rerun (begin(fn, {retries = n})), " ..
+      "got %s", what, type(fn)), nil, 0)
   end
+  local W = type(bind) == "table" and rawget(bind, "waiter") or nil
+  return M.run(what, function() return obj:begin(fn) end, opts, W)
 end
 
 return M
