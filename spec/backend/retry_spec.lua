@@ -113,6 +113,8 @@ describe("transaction retries on " .. helpers.backend, function()
       conn:rollback()
       conn:close()
       assert.equal(7, engine:begin(function() return 7 end))
+      -- a callable table is a function here too
+      assert.equal(5, engine:begin(setmetatable({}, {__call = function() return 5 end}), {retries = 0}))
     end)
   end)
 

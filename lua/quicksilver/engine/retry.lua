@@ -16,8 +16,8 @@ local waiting = require("quicksilver.waiting")
 
 local M = {}
 
-local type, pcall, error, tostring, tonumber, rawget, floor =
-  type, pcall, error, tostring, tonumber, rawget, math.floor
+local type, pcall, error, tostring, tonumber, rawget, getmetatable, floor =
+  type, pcall, error, tostring, tonumber, rawget, getmetatable, math.floor
 local format = string.format
 local pack, unpack = util.pack, util.unpack
 local poll = core.poll
@@ -147,7 +147,8 @@ end
 ---@param bind? table
 ---@return any ...
 function M.rerun(what, obj, fn, opts, bind)
-  if type(fn) ~= "function" then
+  local mt = type(fn) == "table" and getmetatable(fn)
+  if type(fn) ~= "function" and not (type(mt) == "table" and mt.__call) then
     exc.raise(exc.ArgumentError, format("%s: retries need a function to rerun (begin(fn, {retries = n})), " ..
       "got %s", what, type(fn)), nil, 0)
   end
