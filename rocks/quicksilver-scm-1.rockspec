@@ -104,6 +104,7 @@ build = {
     ["quicksilver.engine.pool"] = "lua/quicksilver/engine/pool.lua",
     ["quicksilver.engine.reflection"] = "lua/quicksilver/engine/reflection.lua",
     ["quicksilver.engine.result"] = "lua/quicksilver/engine/result.lua",
+    ["quicksilver.engine.retry"] = "lua/quicksilver/engine/retry.lua",
     ["quicksilver.engine.returning_many"] = "lua/quicksilver/engine/returning_many.lua",
     ["quicksilver.engine.transaction"] = "lua/quicksilver/engine/transaction.lua",
     ["quicksilver.engine.url"] = "lua/quicksilver/engine/url.lua",

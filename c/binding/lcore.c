@@ -22,7 +22,7 @@ static int core_unload(lua_State *L) {
 /* Pushes the qs.exc error object for err (through the factory Lua
 ** registered, or a plain table before it has). */
 static void push_error(lua_State *L, const qs_error *err) {
-  const char *cls = qs_code_class(err->code);
+  const char *cls = qs_error_class(err);
   const char *msg = err->message ? err->message : qs_code_name(err->code);
   int has_factory;
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_ERRFACTORY);
@@ -153,14 +153,17 @@ static int l_drivers(lua_State *L) {
 }
 
 /* core.code_classes() -> {[code name] = qs.exc class name} for every error
-** code (INTEGRITY = "IntegrityError", ...): spec/exc_spec.lua checks that
-** each class exists in qs.exc. */
+** code (INTEGRITY = "IntegrityError", ...), and RETRY = the class of an
+** OPERATIONAL failure qs_error_retryable picks out: spec/exc_spec.lua checks
+** that each class exists in qs.exc. */
 static int l_code_classes(lua_State *L) {
   lua_newtable(L);
 #define QS_PAIR_(name, value, cls) \
   if (cls) { lua_pushstring(L, cls); lua_setfield(L, -2, #name); }
   QS_ERRNO_MAP(QS_PAIR_)
 #undef QS_PAIR_
+  lua_pushstring(L, QS_RETRY_CLASS);
+  lua_setfield(L, -2, "RETRY");
   return 1;
 }
 

@@ -34,6 +34,25 @@ const char *qs_code_class(int code) {
   return "InternalError";
 }
 
+/*
+** qs_error_retryable: by SQLSTATE, which both PostgreSQL drivers and both
+** MySQL drivers carry from the server (the MySQL ERR packet has it too), so
+** no driver needs a rule of its own. Not on a lost connection (the outcome
+** of what was sent is unknown there), nor for MySQL's 1205 lock wait
+** timeout (HY000): InnoDB rolls back only the statement and keeps the
+** transaction open, and the wait that timed out is rather a long
+** transaction holding locks than a conflict a rerun resolves
+** (docs/scaling/galera.md).
+*/
+int qs_error_retryable(const qs_error *err) {
+  if (err->code != QS_OPERATIONAL || err->invalidated) return 0;
+  return strcmp(err->sqlstate, "40001") == 0 || strcmp(err->sqlstate, "40P01") == 0;
+}
+
+const char *qs_error_class(const qs_error *err) {
+  return qs_error_retryable(err) ? QS_RETRY_CLASS : qs_code_class(err->code);
+}
+
 /* qs_error_clear: frees the strings and resets every field. */
 void qs_error_clear(qs_error *err) {
   free(err->message);

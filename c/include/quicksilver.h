@@ -94,6 +94,20 @@ typedef struct qs_error {
   int invalidated;       /* nonzero: the connection is unusable from now on */
 } qs_error;
 
+/*
+** A failure after which the server has rolled the whole transaction back
+** over a conflict with a concurrent one, so that running the transaction
+** again may succeed: SQLSTATE 40001 (PostgreSQL's serialization_failure;
+** MySQL/MariaDB's 1213 deadlock, which a Galera certification failure also
+** reports) and 40P01 (PostgreSQL's deadlock_detected), on a connection that
+** is still usable. Its family stays QS_OPERATIONAL; its qs.exc class is
+** QS_RETRY_CLASS, a subclass of OperationalError. qs_error_class: the qs.exc
+** class an error raises (that one, else its family's).
+*/
+#define QS_RETRY_CLASS "TransactionRollbackError"
+int qs_error_retryable(const qs_error *err);
+const char *qs_error_class(const qs_error *err);
+
 void qs_error_clear(qs_error *err);
 /* Sets code and a printf-formatted message; keeps driver fields as given. */
 int qs_error_set(qs_error *err, int code, const char *fmt, ...)

@@ -42,6 +42,34 @@ TEST_IMPL(error_codes) {
   return 0;
 }
 
+/* The failures the server ended by rolling the transaction back over a
+** conflict, by SQLSTATE whichever driver reported them: their own class,
+** their family still OPERATIONAL; a lost connection or a lock wait timeout
+** is not one of them. */
+TEST_IMPL(error_retryable) {
+  qs_error err;
+  memset(&err, 0, sizeof err);
+  ASSERT_EQ(qs_mysql_error_set(&err, 1213, "40001", "Deadlock found"), QS_OPERATIONAL);
+  ASSERT(qs_error_retryable(&err));
+  ASSERT_STR_EQ(qs_error_class(&err), QS_RETRY_CLASS);
+  ASSERT_EQ(qs_mysql_error_set(&err, 1205, "HY000", "Lock wait timeout exceeded"), QS_OPERATIONAL);
+  ASSERT(!qs_error_retryable(&err));
+  ASSERT_STR_EQ(qs_error_class(&err), "OperationalError");
+  ASSERT_EQ(qs_mysql_error_set(&err, 2013, "40001", "Lost connection"), QS_OPERATIONAL);
+  ASSERT(err.invalidated && !qs_error_retryable(&err));
+  qs_error_clear(&err);
+  memcpy(err.sqlstate, "40P01", 6);
+  err.code = qs_sqlstate_family(err.sqlstate, 5);
+  ASSERT(qs_error_retryable(&err));
+  memcpy(err.sqlstate, "40003", 6);   /* statement_completion_unknown: never rerun */
+  ASSERT(!qs_error_retryable(&err));
+  memcpy(err.sqlstate, "23505", 6);
+  err.code = qs_sqlstate_family(err.sqlstate, 5);
+  ASSERT_STR_EQ(qs_error_class(&err), "IntegrityError");
+  qs_error_clear(&err);
+  return 0;
+}
+
 TEST_IMPL(dialect_quote) {
   qs_buf b;
   qs_buf_init(&b);

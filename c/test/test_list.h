@@ -3,6 +3,7 @@
   X(buf_grows)                \
   X(buf_printf)               \
   X(error_codes)              \
+  X(error_retryable)          \
   X(dialect_quote)            \
   X(dialect_find)             \
   X(dialect_hooks_present)    \

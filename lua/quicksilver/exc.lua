@@ -185,12 +185,15 @@ end
 ---@field params any the parameters sent with it
 ---@field orig table|nil {code, sqlstate, message, constraint} from the driver
 ---@field connection_invalidated boolean
+---@field retryable boolean true when running the whole transaction again may succeed (TransactionRollbackError): what the retry helper (`engine:begin(fn, {retries = n})`) reruns
 ---@field class quicksilver.ErrorClass
 
 -- Instances share one metatable; the class is a field, so is_a walks parents.
 local Error = {}
 Error.__index = Error
 M.Error = Error
+-- false unless the class (or the fields given) says so: read by the retry helper
+Error.retryable = false
 
 Error.__tostring = function(self)
   local msg = self.message
@@ -250,7 +253,8 @@ local RESERVED = {class = true, name = true, message = true, is_a = true}
 ClassMeta.__call = function(cls, message, fields)
   if message == nil then message = ""
   elseif type(message) ~= "string" then message = safe_tostring(message) end
-  local e = {class = cls, name = cls.name, message = message, connection_invalidated = false}
+  local e = {class = cls, name = cls.name, message = message, connection_invalidated = false,
+    retryable = rawget(cls, "retryable") or nil}
   if fields ~= nil then
     if type(fields) ~= "table" then
       error(M.ArgumentError("qs.exc." .. cls.name .. ": fields must be a table, got " .. type(fields)), 2)
@@ -330,11 +334,21 @@ define("UnmappedClassError", UnmappedError)
 define("InterfaceError", DBAPIError)
 local DatabaseError = define("DatabaseError", DBAPIError)
 define("IntegrityError", DatabaseError)
-define("OperationalError", DatabaseError)
+local OperationalError = define("OperationalError", DatabaseError)
 define("ProgrammingError", DatabaseError)
 define("DataError", DatabaseError)
 define("InternalError", DatabaseError)
 define("NotSupportedError", DatabaseError)
+
+-- SQLAlchemy has none: it passes these on as the driver's OperationalError.
+-- The name is psycopg2's (and Rails') for the same thing: the server rolled
+-- the whole transaction back over a conflict with a concurrent one, and
+-- running it again may succeed: SQLSTATE 40001 (PostgreSQL serialization
+-- failure; MySQL/MariaDB deadlock 1213, also a Galera certification
+-- failure) and 40P01 (PostgreSQL deadlock). The C core picks these out by
+-- SQLSTATE (qs_error_retryable). An OperationalError still, so that existing
+-- is_a checks hold; err.retryable is true.
+define("TransactionRollbackError", OperationalError).retryable = true
 
 --- Constructs an error of the class named class_name (the C binding knows
 --- classes by name). An unknown name is a bug in the caller, so it raises a

@@ -11,6 +11,7 @@ local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
 local insertmany = require("quicksilver.engine.insertmany")
 local result_mod = require("quicksilver.engine.result")
+local retry = require("quicksilver.engine.retry")
 local returning_many = require("quicksilver.engine.returning_many")
 local statement = require("quicksilver.sql.statement")
 local transaction = require("quicksilver.engine.transaction")
@@ -377,7 +378,14 @@ function Connection:_end_transaction(tx, commit)
   self._nested = nil
   tx.is_active = false
   self._txn = nil
-  if not ok then error(err, 0) end
+  if not ok then
+    -- the connection died under COMMIT/ROLLBACK: it must not go back to the
+    -- pool for the next borrower (as a statement's disconnect, _raise_dbapi)
+    if type(err) == "table" and err.connection_invalidated and self._rec then
+      self.engine.pool:invalidate(self._rec, err)
+    end
+    error(err, 0)
+  end
 end
 
 --- Commits the current transaction, if any (commit as you go).
@@ -1252,8 +1260,15 @@ end
 --- A Connection with a transaction begun. With fn: commits when fn returns,
 --- rolls back and re-raises when it raises, closes either way. Without fn:
 --- the Connection, whose `<close>` commits (or rolls back on error) and closes.
+--- With opts ({retries = n, backoff = seconds, sleep = fn, on_retry = fn}):
+--- fn runs again, on a new connection in a new transaction, after a
+--- failure the server rolled back over a conflict (err.retryable: a
+--- TransactionRollbackError), up to n times (engine/retry.lua,
+--- docs/scaling/galera.md).
 ---@param fn? fun(conn: quicksilver.Connection): ...
-function Engine:begin(fn)
+---@param opts? {retries: integer, backoff?: number, sleep?: fun(s: number), on_retry?: fun(err: any, retry: integer, wait: number)}
+function Engine:begin(fn, opts)
+  if opts ~= nil then return retry.rerun("Engine:begin", self, fn, opts, self) end
   local conn = Connection.new(self)
   local ok, err = pcall(conn.begin, conn)
   if not ok then

@@ -9,6 +9,7 @@
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
+local retry = require("quicksilver.engine.retry")
 local attributes = require("quicksilver.orm.attributes")
 local identity = require("quicksilver.orm.identity")
 local expiry = require("quicksilver.orm.expiry")
@@ -709,7 +710,9 @@ end
 
 --- Begins the transaction explicitly; with fn, runs fn(session) in it and
 --- commits (rolls back and re-raises on error), returning fn's results.
-function Session:begin(fn)
+--- opts {retries = n, ...}: reruns fn after a retryable failure (Engine:begin).
+function Session:begin(fn, opts)
+  if opts ~= nil then return retry.rerun("Session:begin", self, fn, opts, self.bind) end
   if self._conn or self._tx_open then
     exc.raise(exc.InvalidRequestError, "A transaction is already begun on this Session", nil, 2)
   end
@@ -1064,8 +1067,9 @@ function Maker:configure(opts)
 end
 
 --- A new session in a transaction: with fn, runs fn(session), commits and
---- closes it.
-function Maker:begin(fn)
+--- closes it. opts {retries = n, ...}: a new session per try (Engine:begin).
+function Maker:begin(fn, opts)
+  if opts ~= nil then return retry.rerun("sessionmaker:begin", self, fn, opts, self.kw.bind) end
   local s = self()
   if fn then
     local res = pack(pcall(s.begin, s, fn))
