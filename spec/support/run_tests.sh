@@ -18,6 +18,14 @@ failed=0
 pending=0
 
 export QS_LUA=$LUA
+
+# Several checkouts (git worktrees) may run make test at the same time: each
+# gets its own server directory and ports, from its path, unless the caller
+# chose them (or points at servers of its own with QS_PG_URL/QS_MYSQL_URL).
+slot=$(( $(pwd | cksum | cut -d' ' -f1) % 100 ))
+export QS_SERVERS_DIR=${QS_SERVERS_DIR:-/tmp/quicksilver-servers-$slot}
+export QS_PG_PORT=${QS_PG_PORT:-$((54230 + slot))}
+export QS_MYSQL_PORT=${QS_MYSQL_PORT:-$((33170 + slot))}
 lua_name=$(basename "$LUA")
 
 # count_c LABEL RC OUTPUT: adds a C test binary's "N passed, N failed" (its
