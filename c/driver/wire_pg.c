@@ -189,7 +189,8 @@ static void keep_error(qs_dconn *c, const qs_pg_notice *n) {
 static int fail_kept(qs_dconn *c, qs_error *err) {
   int code = c->kept.code;
   qs_error_move(err, &c->kept);
-  err->invalidated = c->dead;
+  err->invalidated = c->dead ||
+    qs__pg_error_disconnects(err->sqlstate, c->tsa == TSA_READ_WRITE || c->tsa == TSA_PRIMARY);
   if (c->dead) err->code = code = QS_OPERATIONAL;
   return code;
 }
