@@ -246,6 +246,9 @@ end
 
 -- Dialects that connect to one server: a host list is refused by name.
 local SINGLE_HOST = {sqlite = true, mysql = true, mariadb = true}
+-- URL schemes whose query carries libpq's connection keywords (host and
+-- port lists, target_session_attrs): URL grammar, as SINGLE_HOST above.
+local LIBPQ_QUERY = {postgresql = true}
 -- libpq's target_session_attrs values (PostgreSQL 14+).
 local SESSION_ATTRS = {any = true, ["read-write"] = true, ["read-only"] = true, primary = true,
   standby = true, ["prefer-standby"] = true}
@@ -265,7 +268,7 @@ local function check_hosts(f)
   if f.hosts and (f.host ~= nil or f.port ~= nil) then
     return "a URL has host and port or a host list (hosts), not both"
   end
-  if backend ~= "postgresql" then return nil end
+  if not LIBPQ_QUERY[backend] then return nil end
   if qhost ~= nil and (f.hosts or f.host ~= nil or f.port ~= nil) then
     return "host given both in the authority and in the query (use one form)"
   end
