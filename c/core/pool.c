@@ -394,11 +394,16 @@ int qs_pool_checkout(qs_pool *p, double timeout, qs_pool_rec **out, int *fresh, 
       *out = r;
       return QS_OK;
     }
+    /* a dead one: its slot opens a new one, and, as SQLAlchemy's pre-ping
+    ** does on a disconnect, every connection opened before now is replaced
+    ** too (their server went away with this one's; qs_pool_discard, the
+    ** non-blocking path, does the same through conn:invalidate()) */
     pthread_mutex_lock(&p->mu);
     p->stats.invalidated++;
     p->stats.checkouts--;   /* counted by claim; the new one counts instead */
+    p->invalidated_at = qs_clock();
     pthread_mutex_unlock(&p->mu);
-    close_rec(r);   /* a dead one: its slot opens a new one */
+    close_rec(r);
   }
   nr = calloc(1, sizeof *nr);
   if (nr == NULL) rc = qs_error_set(err, QS_NOMEM, "out of memory");

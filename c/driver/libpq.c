@@ -85,6 +85,7 @@ struct qs_dconn {
   /* connecting */
   double connect_deadline;   /* qs_clock() seconds; 0 none */
   int connect_timeout;       /* seconds, for the message */
+  int wants_writable;        /* target_session_attrs read-write or primary */
   /* the operation in progress */
   int op;                    /* OP_* */
   int phase;                 /* the operation's own steps; 0: the DEALLOCATE queue */
@@ -165,6 +166,7 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
   code = qs_sqlstate_family(state, state ? strlen(state) : 0);
   err->invalidated = PQstatus(c->pg) == CONNECTION_BAD;
   if (err->invalidated) code = QS_OPERATIONAL;
+  else err->invalidated = qs__pg_error_disconnects(state, c->wants_writable);   /* its class stays */
   err->driver_code = 0;
   if (state) {
     strncpy(err->sqlstate, state, sizeof err->sqlstate - 1);
@@ -394,7 +396,7 @@ static int connect_error(qs_dconn *c, qs_error *err, const char *why) {
 static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
                  qs_error *err) {
   const char *k[MAX_CONN_OPTIONS + 3], *v[MAX_CONN_OPTIONS + 3];   /* + 2 added + NULL */
-  int i, n = 0, timeout = 0;
+  int i, n = 0, timeout = 0, nhosts = 1, writable = 0;
   qs_dconn *c;
   *out = NULL;
   if (nopt > MAX_CONN_OPTIONS)   /* refused, never dropped */
@@ -402,6 +404,12 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
                         nopt, MAX_CONN_OPTIONS);
   for (i = 0; i < nopt; i++) {
     const char *key = keys[i];
+    if (strcmp(key, "host") == 0) {
+      const char *h;
+      for (h = vals[i]; *h; h++) nhosts += *h == ',';
+    } else if (strcmp(key, "target_session_attrs") == 0) {
+      writable = strcmp(vals[i], "read-write") == 0 || strcmp(vals[i], "primary") == 0;
+    }
     if (strcmp(key, "database") == 0) key = "dbname";
     else if (strcmp(key, "username") == 0) key = "user";
     else if (strcmp(key, "connect_timeout") == 0) {
@@ -435,7 +443,10 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
   }
   PQsetNoticeReceiver(c->pg, notice_receiver, c);
   c->connect_timeout = timeout;
-  if (timeout > 0) c->connect_deadline = qs_clock() + timeout;
+  c->wants_writable = writable;
+  /* libpq gives each host of a list connect_timeout; connecting through
+  ** PQconnectPoll the deadline is the driver's, one for all of them */
+  if (timeout > 0) c->connect_deadline = qs_clock() + (double)timeout * nhosts;
   c->op = OP_CONNECT;      /* xConnect goes on with it */
   *out = c;
   return QS_OK;

@@ -66,3 +66,11 @@ int qs__pg_refuse_nul(const qs_value *vals, int n, int set, qs_error *err) {
   }
   return QS_OK;
 }
+
+int qs__pg_error_disconnects(const char *sqlstate, int wants_writable) {
+  if (sqlstate == NULL || strlen(sqlstate) != 5) return 0;
+  if (strcmp(sqlstate, "57P01") == 0 || strcmp(sqlstate, "57P02") == 0 ||
+      strcmp(sqlstate, "57P03") == 0 || (sqlstate[0] == '0' && sqlstate[1] == '8'))
+    return 1;
+  return wants_writable && strcmp(sqlstate, "25006") == 0;
+}

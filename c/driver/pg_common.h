@@ -39,6 +39,15 @@ void qs__pg_notices_clear(qs_pg_notices *k);
 ** statement is then prepared again), 0 otherwise (out of memory included). */
 int qs__pg_type_untyped(const char *sqlstate, const char *message, uint32_t **given, int *ngiven);
 
+/* Whether a server error leaves the session useless (its error gets
+** invalidated, so the pool replaces it and every connection opened before
+** it): the server going away (57P01 admin_shutdown, 57P02 crash_shutdown,
+** 57P03 cannot_connect_now, class 08 connection exceptions) and, for a
+** connection that wants a writable server (target_session_attrs read-write
+** or primary), 25006 read_only_sql_transaction: the server it reached was
+** demoted or fenced read-only, and a new connection finds the primary. */
+int qs__pg_error_disconnects(const char *sqlstate, int wants_writable);
+
 /* PostgreSQL text cannot hold a NUL byte: libpq and the server would cut
 ** the value there (WHERE name = 'admin\0x' matching 'admin'). The first
 ** text value of vals[0..n) holding one is refused with QS_DATA naming its

@@ -22,6 +22,15 @@
 ** Every operation is a state machine kept in the connection (drivers as
 ** steps, quicksilver.h): the messages of one write are queued, flushed, and
 ** the replies read until the ReadyForQuery messages expected (c->nz) came.
+**
+** Several hosts (libpq's lists: host=h1,h2 port=p1,p2, one port for all or
+** one per host) are tried in order, each with its own connect_timeout; with
+** target_session_attrs other than any, a server whose session does not
+** match (PostgreSQL 14+ reports in_hot_standby and
+** default_transaction_read_only at connect; an older one is asked SHOW
+** transaction_read_only or pg_is_in_recovery()) is left for the next host,
+** as libpq does (prefer-standby: a second round takes any). The error when
+** none serves names every host tried and why.
 */
 #include "quicksilver.h"
 
@@ -55,11 +64,23 @@ static const char *const op_names[] = {
 enum { SSL_DISABLE, SSL_ALLOW, SSL_PREFER, SSL_REQUIRE };
 
 /* Connect steps. */
-enum { C_TCP, C_SSLREQ, C_SSLREPLY, C_TLS, C_STARTUP, C_AUTH, C_SET };
+enum { C_TCP, C_SSLREQ, C_SSLREPLY, C_TLS, C_STARTUP, C_AUTH, C_CHECK, C_SET };
+
+/* target_session_attrs: libpq's values. */
+enum { TSA_ANY, TSA_READ_WRITE, TSA_READ_ONLY, TSA_PRIMARY, TSA_STANDBY, TSA_PREFER_STANDBY };
+static const char *const tsa_names[] = {
+  "any", "read-write", "read-only", "primary", "standby", "prefer-standby", NULL
+};
 
 struct qs_dconn {
   qs_wire_io io;
   char *host, *port, *user, *password, *database, *app, *options;
+  char *hostlist, *portlist; /* the options as given: comma lists (host, port: the one tried) */
+  int nhosts, nports, cur;   /* hosts to try, the one tried now */
+  int tsa, tsa_round;        /* target_session_attrs; prefer-standby's round (1: any) */
+  int hot_standby, read_only; /* in_hot_standby, default_transaction_read_only: -1 unknown */
+  int check_val;             /* the answer of C_CHECK's query: -1 none yet */
+  qs_buf tried;              /* the hosts given up, each with why */
   int sslmode;
   int connect_timeout;       /* seconds, for the message */
   double connect_deadline;   /* qs_clock() seconds; 0 none */
@@ -168,7 +189,8 @@ static void keep_error(qs_dconn *c, const qs_pg_notice *n) {
 static int fail_kept(qs_dconn *c, qs_error *err) {
   int code = c->kept.code;
   qs_error_move(err, &c->kept);
-  err->invalidated = c->dead;
+  err->invalidated = c->dead ||
+    qs__pg_error_disconnects(err->sqlstate, c->tsa == TSA_READ_WRITE || c->tsa == TSA_PRIMARY);
   if (c->dead) err->code = code = QS_OPERATIONAL;
   return code;
 }
@@ -449,6 +471,10 @@ static int handle(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
         snprintf(c->datestyle, sizeof c->datestyle, "%.*s", (int)value.n, value.p);
       else if (name.n == 13 && memcmp(name.p, "IntervalStyle", 13) == 0)
         snprintf(c->intervalstyle, sizeof c->intervalstyle, "%.*s", (int)value.n, value.p);
+      else if (name.n == 14 && memcmp(name.p, "in_hot_standby", 14) == 0)
+        c->hot_standby = value.n == 2 && memcmp(value.p, "on", 2) == 0;
+      else if (name.n == 29 && memcmp(name.p, "default_transaction_read_only", 29) == 0)
+        c->read_only = value.n == 2 && memcmp(value.p, "on", 2) == 0;
       return QS_OK;
     }
     case 'K':
@@ -468,9 +494,17 @@ static int handle(qs_dconn *c, const qs_pg_msg *m, qs_error *err) {
       if (s && mine) return take_params(s, m, err);
       return QS_OK;
     case 'T':
+      if (c->op == OP_CONNECT) return QS_OK;   /* the session check's column */
       if (s && mine && c->op != OP_EXEC) return take_columns(s, m, err);
       return QS_OK;
     case 'D':
+      if (c->op == OP_CONNECT) {   /* the session check's answer: "on"/"t" or not */
+        qs_pg_col col;
+        int n;
+        if (qs_pg_parse_data_row(m, 1, &col, 1, &n, err) != QS_OK) return err->code;
+        c->check_val = col.p != NULL && col.len >= 1 && (col.p[0] == 't' || (col.len == 2 && col.p[0] == 'o' && col.p[1] == 'n'));
+        return QS_OK;
+      }
       if (s && mine && c->op == OP_STEP && c->kept.code == QS_OK) {
         int rc = add_row(s, m, err);
         if (rc == QS_OK && s->live && (s->nrows >= STREAM_ROWS || s->data.len >= STREAM_BYTES))
@@ -533,16 +567,124 @@ static int pump(qs_dconn *c, int nowait, qs_error *err) {
 
 /* ---- connecting ----------------------------------------------------------- */
 
-static int connect_failed(qs_dconn *c, qs_error *err, int rc) {
-  char *msg = err->message ? sdup(err->message) : NULL;
-  (void)rc;
-  qs_error_set(err, QS_OPERATIONAL, "could not connect to PostgreSQL: connection to server at %s "
-               "failed: %s", c->io.peer, msg ? msg : "unknown error");
-  free(msg);
+/* The connect failed for good: every host tried, each with why (one host:
+** "connection to server at <peer> failed: <why>", as before lists). */
+static int connect_failed(qs_dconn *c, qs_error *err) {
+  qs_error_set(err, QS_OPERATIONAL, "could not connect to PostgreSQL: %s",
+               c->tried.p && !c->tried.failed ? c->tried.p : "unknown error");
   err->invalidated = 1;
   c->dead = 1;
   qs_wire_io_close(&c->io);
   return leave(c, QS_OPERATIONAL);
+}
+
+/* Notes why the host tried failed: peer NULL when err names it already
+** (its socket could not even be opened). */
+static void note_tried(qs_dconn *c, const char *peer, const qs_error *err) {
+  const char *why = err->message ? err->message : "unknown error";
+  if (c->tried.len > 0) qs_buf_putc(&c->tried, '\n');
+  if (peer) qs_buf_printf(&c->tried, "connection to server at %s failed: %s", peer, why);
+  else qs_buf_printf(&c->tried, "%s", why);
+}
+
+/* Item i of a comma list (an empty item: def), into out. */
+static void list_item(const char *list, int i, const char *def, char **out, int *nomem) {
+  const char *p = list, *end;
+  size_t n;
+  while (i-- > 0) p = strchr(p, ',') + 1;   /* the caller counted the items */
+  end = strchr(p, ',');
+  n = end ? (size_t)(end - p) : strlen(p);
+  free(*out);
+  *out = n == 0 ? sdup(def) : sdupn(p, n);
+  if (*out == NULL) *nomem = 1;
+}
+
+static int count_items(const char *list) {
+  int n = 1;
+  for (; *list; list++) n += *list == ',';
+  return n;
+}
+
+/* Opens the socket to host c->cur, its session state as new. QS_OK when the
+** connect started; else err says why (c->io.peer names the host). */
+static int open_host(qs_dconn *c, qs_error *err) {
+  int nomem = 0;
+  list_item(c->hostlist, c->cur, "/var/run/postgresql", &c->host, &nomem);
+  list_item(c->portlist, c->nports == 1 ? 0 : c->cur, "5432", &c->port, &nomem);
+  if (nomem) return qs_error_set(err, QS_NOMEM, "out of memory");
+  qs_wire_io_close(&c->io);
+  qs_wire_io_init(&c->io);
+  qs_scram_free(&c->scram);
+  qs_error_clear(&c->kept);
+  c->datestyle[0] = c->intervalstyle[0] = '\0';
+  c->have_key = 0;
+  c->txn = 'I';
+  c->nz = c->skip = 0;
+  c->hot_standby = c->read_only = c->check_val = -1;
+  c->phase = C_TCP;
+  c->sub = 0;
+  c->dead = 0;
+  c->connect_deadline = c->connect_timeout > 0 ? qs_clock() + c->connect_timeout : 0;
+  return qs_wire_io_open(&c->io, c->host, c->port, "pg", err);
+}
+
+/* The host tried failed (err says why; peer NULL when err names it): the
+** next one is opened. QS_OK when one is (the connect goes on from C_TCP);
+** else the connect fails naming every host tried. */
+static int host_failed(qs_dconn *c, qs_error *err, const char *peer) {
+  note_tried(c, peer, err);
+  for (;;) {
+    if (c->cur + 1 < c->nhosts) {
+      c->cur++;
+    } else if (c->tsa == TSA_PREFER_STANDBY && c->tsa_round == 0) {
+      c->tsa_round = 1;   /* no standby: any server will do */
+      c->cur = 0;
+    } else {
+      return connect_failed(c, err);
+    }
+    qs_error_clear(err);
+    if (open_host(c, err) == QS_OK) return QS_OK;
+    if (err->code == QS_NOMEM) return connect_failed(c, err);
+    note_tried(c, NULL, err);
+  }
+}
+
+/* A server whose session target_session_attrs refuses: libpq's words, or
+** NULL when it serves. Unknown attributes count as "no" (asked first). */
+static const char *session_mismatch(const qs_dconn *c) {
+  int standby = c->hot_standby == 1, ro = standby || c->read_only == 1;
+  switch (c->tsa) {
+    case TSA_READ_WRITE: return ro ? "session is read-only" : NULL;
+    case TSA_READ_ONLY: return ro ? NULL : "session is not read-only";
+    case TSA_PRIMARY: return standby ? "server is in hot standby mode" : NULL;
+    case TSA_STANDBY: return standby ? NULL : "server is not in hot standby mode";
+    case TSA_PREFER_STANDBY:
+      return c->tsa_round == 0 && !standby ? "server is not in hot standby mode" : NULL;
+    default: return NULL;
+  }
+}
+
+/* The query that answers what session_mismatch needs and the server did not
+** report (before PostgreSQL 14), or NULL. */
+static const char *session_query(const qs_dconn *c) {
+  switch (c->tsa) {
+    case TSA_READ_WRITE: case TSA_READ_ONLY:
+      return c->hot_standby < 0 || c->read_only < 0 ? "SHOW transaction_read_only" : NULL;
+    case TSA_PRIMARY: case TSA_STANDBY: case TSA_PREFER_STANDBY:
+      return c->hot_standby < 0 ? "SELECT pg_catalog.pg_is_in_recovery()" : NULL;
+    default: return NULL;
+  }
+}
+
+/* Says goodbye to a server left for the next host (never waits). */
+static void terminate_now(qs_dconn *c) {
+  qs_error ignored;
+  memset(&ignored, 0, sizeof ignored);
+  if (c->io.external || c->io.fd < 0) return;
+  qs_buf_reset(&c->io.out);
+  c->io.out_off = 0;
+  if (qs_pg_terminate(&c->io.out, &ignored) == QS_OK) (void)qs_wire_io_flush(&c->io, &ignored);
+  qs_error_clear(&ignored);
 }
 
 /* SASLInitialResponse / SASLResponse ('p'): mechanism (or NULL), then data. */
@@ -645,6 +787,9 @@ static void free_conn(qs_dconn *c) {
   qs__pg_notices_clear(&c->notices);
   qs_scram_free(&c->scram);
   qs_buf_free(&c->closeq);
+  qs_buf_free(&c->tried);
+  free(c->hostlist);
+  free(c->portlist);
   qs_error_clear(&c->kept);
   free(c);
 }
@@ -665,12 +810,14 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
   if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
   qs_wire_io_init(&c->io);
   qs_buf_init(&c->closeq);
+  qs_buf_init(&c->tried);
   c->sslmode = SSL_PREFER;
   c->txn = 'I';
+  c->hot_standby = c->read_only = c->check_val = -1;
   for (i = 0; i < nopt && rc == QS_OK; i++) {
     const char *k = keys[i], *v = vals[i] ? vals[i] : "";
-    if (strcmp(k, "host") == 0 || strcmp(k, "hostaddr") == 0) rc = set_opt(&c->host, v, err);
-    else if (strcmp(k, "port") == 0) rc = set_opt(&c->port, v, err);
+    if (strcmp(k, "host") == 0 || strcmp(k, "hostaddr") == 0) rc = set_opt(&c->hostlist, v, err);
+    else if (strcmp(k, "port") == 0) rc = set_opt(&c->portlist, v, err);
     else if (strcmp(k, "user") == 0 || strcmp(k, "username") == 0) rc = set_opt(&c->user, v, err);
     else if (strcmp(k, "password") == 0) rc = set_opt(&c->password, v, err);
     else if (strcmp(k, "database") == 0 || strcmp(k, "dbname") == 0) rc = set_opt(&c->database, v, err);
@@ -695,9 +842,11 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
         rc = qs_error_set(err, QS_ARGUMENT, "invalid sslmode '%s' (disable, allow, prefer, "
                           "require)", v);
     } else if (strcmp(k, "target_session_attrs") == 0) {
-      if (strcmp(v, "any") != 0)
-        rc = qs_error_set(err, QS_NOTSUPPORTED, "target_session_attrs=%s: the wire driver "
-                          "connects to one server (only 'any' is accepted)", v);
+      int t;
+      for (t = 0; tsa_names[t] && strcmp(v, tsa_names[t]) != 0; t++) {}
+      if (tsa_names[t]) c->tsa = t;
+      else rc = qs_error_set(err, QS_ARGUMENT, "invalid target_session_attrs '%s' (any, read-write, "
+                             "read-only, primary, standby, prefer-standby)", v);
     } else if (strncmp(k, "keepalives", 10) == 0 &&
                (k[10] == '\0' || strcmp(k + 10, "_idle") == 0 ||
                 strcmp(k + 10, "_interval") == 0 || strcmp(k + 10, "_count") == 0)) {
@@ -725,8 +874,24 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
     if (u == NULL) u = getenv("USER");
     rc = set_opt(&c->user, u ? u : "postgres", err);
   }
-  if (rc == QS_OK && c->port == NULL) rc = set_opt(&c->port, "5432", err);
-  if (rc == QS_OK && c->host == NULL) rc = set_opt(&c->host, "/var/run/postgresql", err);
+  if (rc == QS_OK && c->portlist == NULL) rc = set_opt(&c->portlist, "5432", err);
+  if (rc == QS_OK && c->hostlist == NULL) rc = set_opt(&c->hostlist, "/var/run/postgresql", err);
+  if (rc == QS_OK) {
+    c->nhosts = count_items(c->hostlist);
+    c->nports = count_items(c->portlist);
+    if (c->nports != 1 && c->nports != c->nhosts)
+      rc = qs_error_set(err, QS_ARGUMENT, "could not match %d port numbers to %d hosts", c->nports,
+                        c->nhosts);
+    else if (external && c->nhosts > 1)
+      rc = qs_error_set(err, QS_NOTSUPPORTED, "a host list (%d hosts) over an external transport: "
+                        "its caller connects to one server", c->nhosts);
+  }
+  if (rc == QS_OK && external) {
+    int nomem = 0;
+    list_item(c->hostlist, 0, "/var/run/postgresql", &c->host, &nomem);
+    list_item(c->portlist, 0, "5432", &c->port, &nomem);
+    if (nomem) rc = qs_error_set(err, QS_NOMEM, "out of memory");
+  }
   if (rc != QS_OK) {
     free_conn(c);
     return rc;
@@ -735,20 +900,29 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
     char peer[128];
     snprintf(peer, sizeof peer, c->host[0] == '/' ? "%s/.s.PGSQL.%s" : "%s:%s", c->host, c->port);
     qs_wire_io_external(&c->io, peer);
-  } else if ((rc = qs_wire_io_open(&c->io, c->host, c->port, "pg", err)) != QS_OK) {
-    char *msg = sdup(err->message);
-    qs_error_set(err, QS_OPERATIONAL, "could not connect to PostgreSQL: %s", msg ? msg : "");
-    free(msg);
-    err->invalidated = 1;
-    *out = c;   /* the caller closes it */
-    return QS_OPERATIONAL;
+    if (c->connect_timeout > 0) c->connect_deadline = qs_clock() + c->connect_timeout;
+  } else if (open_host(c, err) != QS_OK) {
+    /* the first host's socket could not be opened: the next ones' turn */
+    if (err->code == QS_NOMEM || host_failed(c, err, NULL) != QS_OK) {
+      c->op = OP_NONE;
+      *out = c;   /* the caller closes it */
+      return err->code;
+    }
   }
-  if (c->connect_timeout > 0) c->connect_deadline = qs_clock() + c->connect_timeout;
   c->op = OP_CONNECT;
   c->phase = C_TCP;
   *out = c;
   return QS_OK;
 }
+
+/* In xConnect's loop: the host tried failed (err says why): on to the next
+** one (from C_TCP: the loop goes on), or the connect fails naming every host
+** tried. */
+#define NEXT_HOST()                                                  \
+  {                                                                  \
+    if ((rc = host_failed(c, err, c->io.peer)) != QS_OK) return rc;  \
+    continue;                                                        \
+  }
 
 static int xConnect(qs_dconn *c, qs_error *err) {
   int rc;
@@ -760,7 +934,7 @@ static int xConnect(qs_dconn *c, qs_error *err) {
   if ((c->seen & QS_WAIT_TIMEOUT) ||
       (c->connect_deadline > 0 && qs_clock() >= c->connect_deadline)) {
     qs_error_set(err, QS_OPERATIONAL, "timeout expired (connect_timeout %d s)", c->connect_timeout);
-    return connect_failed(c, err, QS_OPERATIONAL);
+    if ((rc = host_failed(c, err, c->io.peer)) != QS_OK) return rc;   /* else: the next host */
   }
   c->seen = 0;
   for (;;) {
@@ -768,7 +942,7 @@ static int xConnect(qs_dconn *c, qs_error *err) {
       case C_TCP:
         rc = qs_wire_io_connected(&c->io, err);
         if (rc == QS_WAIT) return waiting(c, rc);
-        if (rc != QS_OK) return connect_failed(c, err, rc);
+        if (rc != QS_OK) NEXT_HOST();
         c->phase = C_SSLREQ;
         break;
       case C_SSLREQ:
@@ -791,12 +965,12 @@ static int xConnect(qs_dconn *c, qs_error *err) {
         const char *p;
         rc = send_out(c, err);
         if (rc == QS_WAIT) return rc;
-        if (rc != QS_OK) return connect_failed(c, err, rc);
+        if (rc != QS_OK) NEXT_HOST();
         p = qs_wire_io_data(&c->io, &n);
         if (n == 0) {
           rc = qs_wire_io_fill(&c->io, err);
           if (rc == QS_WAIT) return waiting(c, rc);
-          if (rc != QS_OK) return connect_failed(c, err, rc);
+          if (rc != QS_OK) NEXT_HOST();
           break;
         }
         if (p[0] == 'S') {
@@ -806,20 +980,20 @@ static int xConnect(qs_dconn *c, qs_error *err) {
           qs_wire_io_consume(&c->io, 1);
           if (c->sslmode == SSL_REQUIRE) {
             qs_error_set(err, QS_OPERATIONAL, "server does not support SSL, but SSL was required");
-            return connect_failed(c, err, QS_OPERATIONAL);
+            NEXT_HOST();
           }
           c->phase = C_STARTUP;
         } else {
           qs_error_set(err, QS_INTERFACE, "unexpected reply to the SSL request (byte 0x%02x)",
                        (unsigned char)p[0]);
-          return connect_failed(c, err, QS_INTERFACE);
+          NEXT_HOST();
         }
         break;
       }
       case C_TLS:
         rc = qs_wire_io_starttls(&c->io, err);
         if (rc == QS_WAIT) return waiting(c, rc);
-        if (rc != QS_OK) return connect_failed(c, err, rc);
+        if (rc != QS_OK) NEXT_HOST();
         c->phase = C_STARTUP;
         break;
       case C_STARTUP: {
@@ -835,7 +1009,7 @@ static int xConnect(qs_dconn *c, qs_error *err) {
         }
         extra[k] = NULL;
         if (qs_pg_startup(&c->io.out, c->user, c->database, extra, err) != QS_OK)
-          return connect_failed(c, err, err->code);
+          NEXT_HOST();
         c->nz = 1;
         c->skip = 0;
         c->phase = C_AUTH;
@@ -846,29 +1020,74 @@ static int xConnect(qs_dconn *c, qs_error *err) {
         if (rc == QS_WAIT) return rc;
         if (rc != QS_OK) {   /* pump gave the connection up: the server's words, or why */
           c->op = OP_CONNECT;
-          return connect_failed(c, err, rc);
+          NEXT_HOST();
         }
         if (c->kept.code != QS_OK) {
           (void)fail_kept(c, err);
-          return connect_failed(c, err, QS_OPERATIONAL);
+          NEXT_HOST();
         }
+        c->phase = C_CHECK;
+        c->sub = 0;
+        break;
+      case C_CHECK: {
+        /* target_session_attrs: what the server reported, or asked now */
+        const char *why;
+        if (c->sub == 0) {
+          const char *q = session_query(c);
+          c->sub = 1;
+          if (q) {
+            if (qs_pg_query(&c->io.out, q, err) != QS_OK) NEXT_HOST();
+            c->nz = 1;
+            c->check_val = -1;
+            c->sub = 2;
+          }
+        }
+        if (c->sub == 2) {
+          rc = pump(c, 0, err);
+          if (rc == QS_WAIT) return rc;
+          if (rc != QS_OK) {
+            c->op = OP_CONNECT;
+            NEXT_HOST();
+          }
+          if (c->kept.code != QS_OK || c->check_val < 0) {
+            if (c->kept.code != QS_OK) (void)fail_kept(c, err);
+            else qs_error_set(err, QS_OPERATIONAL, "the session check gave no answer");
+            terminate_now(c);
+            NEXT_HOST();
+          }
+          if (c->tsa == TSA_READ_WRITE || c->tsa == TSA_READ_ONLY) {
+            c->read_only = c->check_val;
+            if (c->hot_standby < 0) c->hot_standby = 0;   /* a standby's sessions are read-only too */
+          } else {
+            c->hot_standby = c->check_val;
+          }
+          c->sub = 1;
+        }
+        why = session_mismatch(c);
+        if (why) {
+          terminate_now(c);
+          qs_error_set(err, QS_OPERATIONAL, "%s", why);
+          NEXT_HOST();
+        }
+        c->sub = 0;
         /* the ISO date style and "postgres" interval style, as libpq.c sets them */
         if ((c->datestyle[0] && strncmp(c->datestyle, "ISO", 3) != 0) ||
             (c->intervalstyle[0] && strcmp(c->intervalstyle, "postgres") != 0)) {
           if (qs_pg_query(&c->io.out, "SET datestyle TO ISO; SET intervalstyle TO postgres", err) != QS_OK)
-            return connect_failed(c, err, err->code);
+            NEXT_HOST();
           c->nz = 1;
           c->phase = C_SET;
           break;
         }
         c->phase = -1;
         break;
+      }
       case C_SET:
         rc = pump(c, 0, err);
         if (rc == QS_WAIT) return rc;
         if (rc != QS_OK) {
           c->op = OP_CONNECT;
-          return connect_failed(c, err, rc);
+          NEXT_HOST();
         }
         if (c->kept.code != QS_OK) {
           rc = fail_kept(c, err);
@@ -886,6 +1105,8 @@ static int xConnect(qs_dconn *c, qs_error *err) {
     }
   }
 }
+
+#undef NEXT_HOST
 
 static void free_stmt(qs_dstmt *s);
 

@@ -587,3 +587,121 @@ describe("the facade", function()
     raises(exc.ArgumentError, function() return make_url("postgresql://h/db"):set({password = "p\0"}) end)
   end)
 end)
+
+-- issue 23: PostgreSQL host lists (failover) and target_session_attrs
+describe("URL host lists", function()
+  local function hp(u)
+    local t = {}
+    for i, h in ipairs(u:get_hosts()) do t[i] = tostring(h.host) .. ":" .. tostring(h.port) end
+    return table.concat(t, " ")
+  end
+
+  it("reads a list in the authority into hosts, host and port then nil", function()
+    local u = make_url("postgresql://u:pw@h1:5432,h2:5433/db?target_session_attrs=read-write")
+    assert.same({{host = "h1", port = 5432}, {host = "h2", port = 5433}}, u.hosts)
+    assert.is_nil(u.host)
+    assert.is_nil(u.port)
+    assert.equal("h1:5432 h2:5433", hp(u))
+    assert.equal("read-write", u.query.target_session_attrs)
+    assert.equal("postgresql://u:***@h1:5432,h2:5433/db?target_session_attrs=read-write", tostring(u))
+    assert.equal("postgresql://u:pw@h1:5432,h2:5433/db?target_session_attrs=read-write",
+      u:render_as_string(false))
+  end)
+
+  it("reads hosts without ports, IPv6 hosts and encoded hosts in a list", function()
+    assert.equal("h1:nil h2:nil", hp(make_url("postgresql://h1,h2/db")))
+    assert.equal("h1:5432 ::1:5433", hp(make_url("postgresql://h1:5432,[::1]:5433/db")))
+    assert.equal("my host:1 h2:nil", hp(make_url("postgresql://my%20host:1,h2/db")))
+  end)
+
+  it("keeps repeated query host values in the query, as SQLAlchemy does", function()
+    local u = make_url("postgresql://u@/db?host=h1:5432&host=h2:5433")
+    assert.same({"h1:5432", "h2:5433"}, u.query.host)
+    assert.is_nil(u.hosts)
+    assert.equal("h1:5432 h2:5433", hp(u))
+    assert.is_true(make_url(u:render_as_string(false)) == u)
+  end)
+
+  it("reads libpq's comma lists in the query, one port for all or one each", function()
+    assert.equal("h1:1 h2:2", hp(make_url("postgresql://u@/db?host=h1,h2&port=1,2")))
+    assert.equal("h1:7 h2:7", hp(make_url("postgresql://u@/db?host=h1,h2&port=7")))
+    assert.equal("/var/run/postgresql:nil", hp(make_url("postgresql://u@/db?host=/var/run/postgresql")))
+  end)
+
+  it("round-trips a list through url.create and render", function()
+    local u = url.create({drivername = "postgresql+wire", hosts = {{host = "a", port = 1}, {host = "b"}},
+      database = "d"})
+    assert.equal("postgresql+wire://a:1,b/d", tostring(u))
+    assert.is_true(make_url(tostring(u)) == u)
+    -- a list of one is the ordinary host and port
+    local one = url.create({drivername = "postgresql", hosts = {{host = "a", port = 1}}})
+    assert.equal("a", one.host)
+    assert.is_nil(one.hosts)
+  end)
+
+  it("hands out a copy of the list", function()
+    local u = make_url("postgresql://h1,h2/db")
+    u.hosts[1].host = "changed"
+    assert.equal("h1", u.hosts[1].host)
+  end)
+
+  it("refuses a list for a dialect that connects to one server, naming it", function()
+    for _, s in ipairs({"mysql://h1,h2/db", "mariadb://u@h1:3306,h2:3306/db", "sqlite://h1,h2/db",
+        "mysql://u@/db?host=a&host=b"}) do
+      local err = raises(exc.ArgumentError, make_url, s)
+      assert.matches("the %a+ dialect connects to one server", err.message)
+    end
+    local err = raises(exc.ArgumentError, url.create, {drivername = "mysql+wire",
+      hosts = {{host = "a"}, {host = "b"}}})
+    assert.matches("the mysql dialect", err.message)
+  end)
+
+  it("refuses a bad target_session_attrs, naming it and libpq's values", function()
+    local err = raises(exc.ArgumentError, make_url, "postgresql://h/db?target_session_attrs=rw")
+    assert.matches("invalid target_session_attrs 'rw'", err.message, 1, true)
+    assert.matches("prefer-standby", err.message, 1, true)
+    for _, v in ipairs({"any", "read-write", "read-only", "primary", "standby", "prefer-standby"}) do
+      assert.equal(v, make_url("postgresql://h/db?target_session_attrs=" .. v).query.target_session_attrs)
+    end
+    local u = make_url("postgresql://h/db")
+    raises(exc.ArgumentError, u.update_query, u, {target_session_attrs = "master"})
+  end)
+
+  it("refuses mixed forms and mismatched port lists", function()
+    raises(exc.ArgumentError, make_url, "postgresql://u@h/db?host=h1")
+    raises(exc.ArgumentError, make_url, "postgresql://u@/db?host=a,b&port=1,2,3")
+    raises(exc.ArgumentError, make_url, "postgresql://u@/db?port=5432")
+    raises(exc.ArgumentError, make_url, "postgresql://u@/db?host=h1:x")
+    local err = raises(exc.ArgumentError, make_url, "postgresql://h1:5432,h2:abc/db")
+    assert.matches("invalid port 'abc'", err.message, 1, true)
+    local u = make_url("postgresql://a,b/d")
+    raises(exc.ArgumentError, u.set, u, {host = "x"})
+    assert.equal("postgresql://x/d", tostring(u:set({host = "x", hosts = false})))
+    raises(exc.ArgumentError, url.create, {drivername = "postgresql", hosts = {{host = 1}, {host = "b"}}})
+  end)
+
+  it("does not mask a host list's ports as a password", function()
+    assert.equal("postgresql://h1:5432,h2:5433/db", url.mask("postgresql://h1:5432,h2:5433/db"))
+    local u = make_url("postgresql://h1:5432,h2:5433/db?application_name=me@box")
+    assert.equal("h1:5432 h2:5433", hp(u))
+    assert.is_nil(u.username)
+  end)
+end)
+
+describe("postgresql connect args from a host list", function()
+  it("gives both drivers libpq's comma lists", function()
+    local ok, pg = pcall(require, "quicksilver.dialects.postgresql")
+    if not ok then pending("the C core is not built") return end
+    local args = pg.connect_args(make_url("postgresql://u@h1:5432,h2/db?target_session_attrs=read-write"))
+    assert.equal("h1,h2", args.host)
+    assert.equal("5432,", args.port)
+    assert.equal("read-write", args.target_session_attrs)
+    args = pg.for_url(make_url("postgresql+wire://u@/db?host=a:1&host=b:2")).connect_args(
+      make_url("postgresql+wire://u@/db?host=a:1&host=b:2"))
+    assert.equal("a,b", args.host)
+    assert.equal("1,2", args.port)
+    args = pg.connect_args(make_url("postgresql://u@h/db"))
+    assert.equal("h", args.host)
+    assert.is_nil(args.port)
+  end)
+end)

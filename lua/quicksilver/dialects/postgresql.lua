@@ -50,6 +50,34 @@ local WIRE_PASSTHROUGH = {sslmode = true, connect_timeout = true, application_na
   options = true, target_session_attrs = true, keepalives = true, keepalives_idle = true,
   keepalives_interval = true, keepalives_count = true, gssencmode = true, transport = true}
 
+-- Driver options of a URL: a host list (the authority's, or the query's
+-- host/port keys: URL:get_hosts) becomes libpq's comma lists, host=h1,h2
+-- and port=p1,p2 (an empty entry: the default), which both drivers read;
+-- every other key as support.server_connect_args gives it.
+local function pg_connect_args(u, passthrough, what)
+  local q = u.query
+  if u.hosts == nil and q.host == nil and q.port == nil then
+    return support.server_connect_args(u, passthrough, what)
+  end
+  local hosts = u:get_hosts()
+  q.host, q.port = nil, nil
+  local args = support.server_connect_args(u:set({hosts = false, query = q}), passthrough, what)
+  local hs, ps, any_port = {}, {}, false
+  for i = 1, #hosts do
+    local h = hosts[i]
+    if h.host and h.host:find(",", 1, true) then
+      exc.raise(exc.ArgumentError, string.format("%s URL: a host of a host list holds a ','", what),
+        nil, 5)
+    end
+    hs[i] = h.host or ""
+    ps[i] = h.port and string.format("%d", h.port) or ""
+    any_port = any_port or h.port ~= nil
+  end
+  args.host = table.concat(hs, ",")
+  args.port = any_port and table.concat(ps, ",") or nil
+  return args
+end
+
 -- The URL's driver names: postgresql:// and postgresql+libpq:// load the
 -- libpq module, postgresql+wire:// uses the wire driver.
 local KNOWN_DRIVERS = "libpq, wire"
@@ -66,13 +94,13 @@ function M.for_url(url)
   d.driver = M.wire_driver
   d.load_driver = false   -- nothing to load: built into the core
   d.connect_args = function(u)
-    return support.server_connect_args(u, WIRE_PASSTHROUGH, "postgresql+wire")
+    return pg_connect_args(u, WIRE_PASSTHROUGH, "postgresql+wire")
   end
   return d
 end
 
 function M.connect_args(url)
-  return support.server_connect_args(url, PASSTHROUGH, "postgresql")
+  return pg_connect_args(url, PASSTHROUGH, "postgresql")
 end
 
 function M.on_connect(cconn)

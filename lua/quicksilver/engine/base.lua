@@ -378,14 +378,14 @@ function Connection:_end_transaction(tx, commit)
   self._nested = nil
   tx.is_active = false
   self._txn = nil
-  if not ok then
-    -- the connection died under COMMIT/ROLLBACK: it must not go back to the
-    -- pool for the next borrower (as a statement's disconnect, _raise_dbapi)
-    if type(err) == "table" and err.connection_invalidated and self._rec then
-      self.engine.pool:invalidate(self._rec, err)
-    end
-    error(err, 0)
+  if not ok and type(err) == "table" and err.connection_invalidated and self._rec then
+    -- the server went away at COMMIT/ROLLBACK (a failover): as for a
+    -- statement's disconnect, the pool replaces this connection and every
+    -- one opened before it; a new one serves at the next use (not now: a
+    -- connect failing here would hide this error)
+    self:_given_up(err)
   end
+  if not ok then error(err, 0) end
 end
 
 --- Commits the current transaction, if any (commit as you go).

@@ -11,6 +11,15 @@
 --- where its password ends, so error messages mask generously: everything
 --- between the first ':' of the credentials and the last '@' of the string.
 --- The dialect name is not checked here; create_engine does that.
+---
+--- Several hosts (PostgreSQL's failover lists, as libpq and SQLAlchemy read
+--- them): in the authority, `postgresql://u@h1:5432,h2:5433/db` (the `hosts`
+--- field, host and port then nil), or as repeated query `host` values,
+--- `postgresql://u@/db?host=h1:5432&host=h2:5433` (kept in the query, as
+--- SQLAlchemy keeps them); `URL:get_hosts()` reads either form. A dialect
+--- that connects to one server (sqlite, mysql, mariadb) refuses a host list,
+--- and a PostgreSQL URL's `target_session_attrs` must be one of libpq's
+--- values: both ArgumentError when the URL is made.
 local exc = require("quicksilver.exc")
 
 local M = {}
@@ -23,7 +32,7 @@ local format, concat, sort, floor = string.format, table.concat, table.sort, mat
 local SECRET_KEYS = {password = true, passwd = true, pwd = true, secret = true,
   sslpassword = true}
 
-local FIELDS = {"drivername", "username", "password", "host", "port", "database", "query"}
+local FIELDS = {"drivername", "username", "password", "host", "port", "database", "query", "hosts"}
 local IS_FIELD = {}
 for _, f in next, FIELDS do IS_FIELD[f] = true end
 
@@ -35,10 +44,17 @@ for _, f in next, FIELDS do IS_FIELD[f] = true end
 ---@field port integer|nil
 ---@field database string|nil
 ---@field query table<string, string|string[]> a copy on every read: URLs do not change
+---@field hosts {host: string|nil, port: integer|nil}[]|nil the authority's host list (2 or more), a copy
 local URL = {}            -- the methods
 M.URL = URL
 
 local meta = {}           -- the metatable of URL objects
+
+local function copy_hosts(l)
+  local r = {}
+  for i = 1, #l do r[i] = {host = l[i].host, port = l[i].port} end
+  return r
+end
 
 local function copy_query(q)
   local r = {}
@@ -60,6 +76,7 @@ meta.__index = function(self, k)
   local v = rawget(self, "_f")[k]
   -- a copy, so that `u.query.x = 1` cannot change a URL an engine holds
   if k == "query" then return copy_query(v) end
+  if k == "hosts" and v ~= nil then return copy_hosts(v) end
   return v
 end
 
@@ -91,7 +108,7 @@ local function mask(s)
     -- "port" that is not a number may well be the password
     local auth = s:match("^[^/?]*", start)
     local before, secret = auth:match("^([^:%[]*:)(.+)$")
-    if secret and not secret:match("^%d+$") then
+    if secret and not secret:match("^%d+$") and not secret:match("^%d*,") then
       secrets[#secrets + 1] = secret
       s = s:sub(1, start - 1) .. before .. "***" .. s:sub(start + #auth)
     end
@@ -148,6 +165,129 @@ end
 
 local NAME = "^[%w_%.%-]+$"
 
+-- One "host[:port]" ("[v6]:port") of the authority or of a query host
+-- list: the host text (undecoded) and the port (an integer, or nil).
+-- show(fragment) is what an error may quote of it. plain_path: a query
+-- value starting with '/' is a socket directory, whose ':' is no port.
+local function split_host_port(item, fail, show, plain_path)
+  local host, port
+  if item:sub(1, 1) == "[" then                            -- [IPv6]:port
+    local h, after = item:match("^%[([^%]]*)%](.*)$")
+    if not h then fail("unclosed '[' in the host") end
+    host = h
+    if after ~= "" then
+      port = after:match("^:(.*)$")
+      if not port then fail(format("unexpected '%s' after the IPv6 host", show(after))) end
+    end
+  elseif plain_path and item:sub(1, 1) == "/" then
+    host = item
+  else
+    local colon = item:find(":", 1, true)
+    if colon and plain_path and item:find(":", colon + 1, true) then
+      host = item                                           -- an IPv6 literal, no port
+    elseif colon then
+      host, port = item:sub(1, colon - 1), item:sub(colon + 1)
+    else
+      host = item
+    end
+  end
+  if port == "" then
+    port = nil                                             -- "host:" (SQLAlchemy allows it)
+  elseif port ~= nil then
+    local n = port:match("^%d+$") and tonumber(port)
+    if not n or n > 65535 then
+      local shown = show(port)
+      if shown == "***" then
+        fail("invalid port (not shown: it may be a password, and credentials go before '@host')")
+      end
+      fail(format("invalid port '%s'", shown))
+    end
+    port = floor(n)
+  end
+  return host, port
+end
+
+local function same(x) return x end
+
+-- The hosts of a query's `host` values (each "h", "h:port", or libpq's
+-- comma list "h1,h2"), with the query's `port` ("p", or one per host) for
+-- those without one. nil without a `host` key.
+local function query_hosts(query, fail)
+  local hv = query.host
+  if hv == nil then return nil end
+  local items = {}
+  for _, v in next, type(hv) == "table" and hv or {hv} do
+    for item in (v .. ","):gmatch("([^,]*),") do items[#items + 1] = item end
+  end
+  local hosts = {}
+  for i = 1, #items do
+    local h, p = split_host_port(items[i], fail, same, true)
+    hosts[i] = {host = h ~= "" and h or nil, port = p}
+  end
+  local pv = query.port
+  if pv ~= nil then
+    if type(pv) == "table" then fail("more than one port key in the query (give one list: port=p1,p2)") end
+    local ports = {}
+    for item in (pv .. ","):gmatch("([^,]*),") do
+      local n = item:match("^%d+$") and tonumber(item)
+      if item ~= "" and (not n or n > 65535) then fail(format("invalid port '%s' in the query", item)) end
+      ports[#ports + 1] = n and floor(n) or false
+    end
+    if #ports ~= 1 and #ports ~= #hosts then
+      fail(format("%d ports in the query for %d hosts (give one port, or one per host)", #ports, #hosts))
+    end
+    for i = 1, #hosts do
+      local p = ports[#ports == 1 and 1 or i]
+      if hosts[i].port == nil and p then hosts[i].port = p end
+    end
+  end
+  return hosts
+end
+
+-- Dialects that connect to one server: a host list is refused by name.
+local SINGLE_HOST = {sqlite = true, mysql = true, mariadb = true}
+-- URL schemes whose query carries libpq's connection keywords (host and
+-- port lists, target_session_attrs): URL grammar, as SINGLE_HOST above.
+local LIBPQ_QUERY = {postgresql = true}
+-- libpq's target_session_attrs values (PostgreSQL 14+).
+local SESSION_ATTRS = {any = true, ["read-write"] = true, ["read-only"] = true, primary = true,
+  standby = true, ["prefer-standby"] = true}
+
+-- Whether the fields make a URL its dialect can use: nil, or what is wrong.
+local function check_hosts(f)
+  local backend = f.drivername:match("^([^+]*)")
+  local q = f.query
+  local qhost = q.host
+  if SINGLE_HOST[backend] then
+    if f.hosts or type(qhost) == "table" or (type(qhost) == "string" and qhost:find(",", 1, true)) then
+      return format("the %s dialect connects to one server: a host list is for PostgreSQL " ..
+        "(postgresql://u@h1:5432,h2:5433/db)", backend)
+    end
+    return nil
+  end
+  if f.hosts and (f.host ~= nil or f.port ~= nil) then
+    return "a URL has host and port or a host list (hosts), not both"
+  end
+  if not LIBPQ_QUERY[backend] then return nil end
+  if qhost ~= nil and (f.hosts or f.host ~= nil or f.port ~= nil) then
+    return "host given both in the authority and in the query (use one form)"
+  end
+  if qhost == nil and q.port ~= nil then
+    return "port in the query needs host in the query (or give host:port before the database)"
+  end
+  local detail
+  if qhost ~= nil then
+    local ok, err = pcall(query_hosts, q, function(d) detail = d; error(d, 0) end)
+    if not ok then return detail or tostring(err) end
+  end
+  local tsa = q.target_session_attrs
+  if tsa ~= nil and (type(tsa) ~= "string" or not SESSION_ATTRS[tsa]) then
+    return format("invalid target_session_attrs '%s' (libpq's values: any, read-write, read-only, " ..
+      "primary, standby, prefer-standby)", type(tsa) == "string" and tsa or concat(tsa, "', '"))
+  end
+  return nil
+end
+
 local function new(f)
   return setmetatable({_f = f}, meta)
 end
@@ -201,7 +341,8 @@ local function parse(s)
     -- short. A non-numeric "port" with an '@' further on means exactly that
     -- (a numeric one is host:port, with '@' in the database or query).
     local after = authority:match("^[^:%[]*:(.*)$")
-    local at2 = after and not after:match("^%d*$") and rest:find("@", #authority + 1, true)
+    local at2 = after and not after:match("^%d*$") and not after:match("^%d*,") and
+      rest:find("@", #authority + 1, true)
     if at2 then
       local seg_end = rest:find("[/?]", at2 + 1) or (#rest + 1)
       local more = last_at(rest:sub(at2 + 1, seg_end - 1))
@@ -218,35 +359,16 @@ local function parse(s)
     if not username then username = userinfo end
   end
 
-  local host, port
-  if authority:sub(1, 1) == "[" then                       -- [IPv6]:port
-    local h, after = authority:match("^%[([^%]]*)%](.*)$")
-    if not h then fail("unclosed '[' in the host") end
-    host = h
-    if after ~= "" then
-      port = after:match("^:(.*)$")
-      if not port then fail(format("unexpected '%s' after the IPv6 host", show(after))) end
+  local host, port, hosts
+  if authority:find(",", 1, true) then
+    -- a host list: "h1:5432,h2:5433" (each decoded like a single host)
+    hosts = {}
+    for item in (authority .. ","):gmatch("([^,]*),") do
+      local h, p = split_host_port(item, fail, show)
+      hosts[#hosts + 1] = {host = h ~= "" and decode_with(h, fail, "host") or nil, port = p}
     end
   else
-    local colon = authority:find(":", 1, true)
-    if colon then
-      host, port = authority:sub(1, colon - 1), authority:sub(colon + 1)
-    else
-      host = authority
-    end
-  end
-  if port == "" then
-    port = nil                                             -- "host:" (SQLAlchemy allows it)
-  elseif port ~= nil then
-    local n = port:match("^%d+$") and tonumber(port)
-    if not n or n > 65535 then
-      local shown = show(port)
-      if shown == "***" then
-        fail("invalid port (not shown: it may be a password, and credentials go before '@host')")
-      end
-      fail(format("invalid port '%s'", shown))
-    end
-    port = floor(n)
+    host, port = split_host_port(authority, fail, show)
   end
 
   local database, query_string
@@ -262,7 +384,7 @@ local function parse(s)
   if username == "" and password == nil then username = nil end
   if host == "" then host = nil end
   if database == "" then database = nil end
-  return new({
+  local f = {
     drivername = scheme,
     username = username and decode_with(username, fail, "user name"),
     password = password and decode_with(password, fail, "password"),
@@ -270,7 +392,11 @@ local function parse(s)
     port = port,
     database = database and decode_with(database, fail, "database"),
     query = query_string and parse_query(query_string, fail) or {},
-  })
+    hosts = hosts,
+  }
+  local wrong = check_hosts(f)
+  if wrong then error(exc.ArgumentError(format("%s, in URL '%s'", wrong, masked)), 0) end
+  return new(f)
 end
 
 --- Parses a URL string; a URL object is returned as it is. ArgumentError
@@ -318,6 +444,22 @@ local function check_field(what, k, v)
       error(exc.ArgumentError(what .. ": query must be a table, got " .. type(v)), 4)
     end
     return v
+  elseif k == "hosts" then
+    if type(v) ~= "table" then
+      error(exc.ArgumentError(what .. ": hosts must be a list of {host =, port =}, got " .. type(v)), 4)
+    end
+    local l = {}
+    for i = 1, #v do
+      local e = v[i]
+      local h, p = type(e) == "table" and e.host, type(e) == "table" and e.port
+      if type(e) ~= "table" or (h and (type(h) ~= "string" or h:find("\0", 1, true))) or
+          (p and (type(p) ~= "number" or p % 1 ~= 0 or p < 0 or p > 65535)) then
+        error(exc.ArgumentError(format("%s: hosts[%d] must be {host = string, port = integer " ..
+          "from 0 to 65535}", what, i)), 4)
+      end
+      l[i] = {host = h ~= "" and h or nil, port = p and floor(p) or nil}
+    end
+    return l
   elseif type(v) ~= "string" then
     error(exc.ArgumentError(format("%s: %s must be a string, got %s", what, k, type(v))), 4)
   elseif v:find("\0", 1, true) then
@@ -374,11 +516,27 @@ end
 -- or database is none; an empty user name without a password is none, and a
 -- password without a user name has the empty one (":pw@host").
 local function canonical(f)
+  if f.hosts and #f.hosts < 2 then
+    -- one entry is the ordinary host and port (no list of one)
+    local e = f.hosts[1]
+    f.hosts = nil
+    if e and (f.host ~= nil or f.port ~= nil) then
+      return f, "a URL has host and port or a host list (hosts), not both"
+    end
+    if e then f.host, f.port = e.host, e.port end
+  end
   if f.host == "" then f.host = nil end
   if f.database == "" then f.database = nil end
   if f.password == nil and f.username == "" then f.username = nil end
   if f.password ~= nil and f.username == nil then f.username = "" end
-  return f
+  return f, check_hosts(f)
+end
+
+-- A URL from checked fields; what check_hosts finds wrong is an ArgumentError.
+local function new_checked(f, what)
+  local fields, wrong = canonical(f)
+  if wrong then error(exc.ArgumentError(what .. ": " .. wrong), 3) end
+  return new(fields)
 end
 
 --- A URL from its parts (SQLAlchemy's URL.create): {drivername = "postgresql",
@@ -395,7 +553,7 @@ function M.create(fields)
     error(exc.ArgumentError("url.create: drivername is required"), 2)
   end
   f.query = normalize_query(f.query or {}, "url.create")
-  return new(canonical(f))
+  return new_checked(f, "url.create")
 end
 
 ---------------------------------------------------------------------------
@@ -435,17 +593,20 @@ function URL:render_as_string(hide_password)
     end
     parts[#parts + 1] = "@"
   end
-  if f.host then
-    if f.host:find(":", 1, true) then
+  local hosts = f.hosts or {{host = f.host, port = f.port}}
+  for i = 1, #hosts do
+    local h = hosts[i]
+    if i > 1 then parts[#parts + 1] = "," end
+    if h.host and h.host:find(":", 1, true) then
       -- an IPv6 literal, or any host with a ':' (a socket path given as the
       -- host): in brackets, everything but ':' percent-encoded, so a '/',
       -- '@', '?' or ']' inside cannot end the authority or the host
-      parts[#parts + 1] = "[" .. encode(f.host, ":") .. "]"
-    else
-      parts[#parts + 1] = encode(f.host)
+      parts[#parts + 1] = "[" .. encode(h.host, ":") .. "]"
+    elseif h.host then
+      parts[#parts + 1] = encode(h.host)
     end
+    if h.port then parts[#parts + 1] = ":" .. format("%d", h.port) end
   end
-  if f.port then parts[#parts + 1] = ":" .. format("%d", f.port) end
   if f.database then parts[#parts + 1] = "/" .. encode(f.database, "/:") end
   local keys = {}
   for k in next, f.query do keys[#keys + 1] = k end
@@ -485,7 +646,7 @@ function URL:set(fields)
   for i = 1, #FIELDS do f[FIELDS[i]] = old[FIELDS[i]] end
   for k, v in next, fields do f[k] = check_field("URL:set", k, v) end
   f.query = f.query and normalize_query(f.query, "URL:set") or {}
-  return new(canonical(f))
+  return new_checked(f, "URL:set")
 end
 
 --- A new URL with query entries added or replaced; with append, a key
@@ -540,6 +701,22 @@ function URL:difference_update_query(names)
   local query = copy_query(rawget(self, "_f").query)
   for i = 1, #names do query[names[i]] = nil end
   return self:set({query = query})
+end
+
+--- The hosts to try, in order, as {host =, port =} entries (either may be
+--- nil: the driver's default): the authority's list, the query's `host`
+--- values (with the query's `port`), or the one host and port; an empty
+--- list when the URL names none.
+---@return {host: string|nil, port: integer|nil}[]
+function URL:get_hosts()
+  local f = rawget(self, "_f")
+  if f.hosts then return copy_hosts(f.hosts) end
+  local hosts = query_hosts(f.query, function(detail)
+    error(exc.ArgumentError("URL:get_hosts: " .. detail), 0)
+  end)
+  if hosts then return hosts end
+  if f.host == nil and f.port == nil then return {} end
+  return {{host = f.host, port = f.port}}
 end
 
 local CONNECT_ARGS = {host = true, port = true, username = true, password = true, database = true}

@@ -4,6 +4,7 @@
 # the replicas and failover specs run against them.
 #
 #   pg_standby.sh start      start both; prints QS_PG_PRIMARY_URL=... and QS_PG_STANDBY_URL=...
+#                            (and QS_SCALE_DIR / QS_PG_PRIMARY_PORT / QS_PG_STANDBY_PORT for the specs)
 #   pg_standby.sh promote    promote the standby (pg_ctl promote) and wait until it writes
 #   pg_standby.sh stop-primary   stop the primary (fast), keeping its data
 #   pg_standby.sh start-primary  start the stopped primary again (as it was: a primary)
@@ -59,6 +60,11 @@ start() {
     sleep 0.1
   done
   [ "$i" -lt 100 ] || { echo "pg_standby.sh: the standby is not streaming" >&2; return 1; }
+  # what a spec needs to drive this pair with the script again (promote,
+  # pause-replay, ...): the same directory and ports
+  echo "QS_SCALE_DIR=$(dirname "$STATE")"
+  echo "QS_PG_PRIMARY_PORT=$PRIMARY_PORT"
+  echo "QS_PG_STANDBY_PORT=$STANDBY_PORT"
   echo "QS_PG_PRIMARY_URL=postgresql://qs@127.0.0.1:$PRIMARY_PORT/qs_test"
   echo "QS_PG_STANDBY_URL=postgresql://qs@127.0.0.1:$STANDBY_PORT/qs_test"
 }
