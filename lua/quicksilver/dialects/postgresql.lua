@@ -20,11 +20,53 @@ M.default_isolation_level = "READ COMMITTED"
 M.implicit_returning = true   -- no lastrowid: new keys come back through RETURNING
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
   ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
+--- The create_engine options only this dialect takes (engine/create.lua
+--- refuses them with another database's URL).
+M.engine_options = {prepared_statements = true}
 
 -- libpq keywords passed through from the URL query
 local PASSTHROUGH = {sslmode = true, sslrootcert = true, sslcert = true, sslkey = true,
   connect_timeout = true, application_name = true, options = true, target_session_attrs = true,
-  keepalives = true, keepalives_idle = true, gssencmode = true, sslcrl = true}
+  keepalives = true, keepalives_idle = true, gssencmode = true, sslcrl = true,
+  prepared_statements = true}
+
+-- prepared_statements (engine option or URL query): false for a transaction
+-- pooler such as pgbouncer (pool_mode = transaction), where a statement
+-- prepared on one server connection is gone on the next: both drivers then
+-- run every statement as the unnamed one, parsed in the execution's own
+-- round trip (docs/scaling/pgbouncer.md). The drivers read it as
+-- "true"/"false" (c/driver/pg_common.h).
+local BOOLEAN_TEXT = {["true"] = true, ["1"] = true, on = true, yes = true,
+  ["false"] = false, ["0"] = false, off = false, no = false}
+
+local function prepared_statements(url, opts)
+  local v = opts and opts.prepared_statements
+  if v ~= nil then
+    if type(v) ~= "boolean" then
+      exc.raise(exc.ArgumentError, string.format("create_engine: option 'prepared_statements' " ..
+        "must be true or false, got %s", type(v) == "string" and ("'" .. v .. "'") or type(v)), nil, 5)
+    end
+    return v
+  end
+  local q = url.query.prepared_statements
+  if q == nil then return nil end
+  if type(q) == "table" then q = q[#q] end
+  local b = BOOLEAN_TEXT[q:lower()]
+  if b == nil then
+    exc.raise(exc.ArgumentError, string.format("PostgreSQL URL: prepared_statements must be " ..
+      "true or false, got '%s'", q), nil, 5)
+  end
+  return b
+end
+
+-- The driver arguments with prepared_statements in the drivers' spelling
+-- ("false" only: the default needs no key, so URLs without it keep their
+-- arguments as they were).
+local function with_prepared(args, url, opts)
+  local ps = prepared_statements(url, opts)
+  args.prepared_statements = ps == false and "false" or nil
+  return args
+end
 
 --- Loads the driver module (it registers itself with the core).
 function M.load_driver()
@@ -48,7 +90,8 @@ M.wire_driver = "pgwire"
 -- among them.
 local WIRE_PASSTHROUGH = {sslmode = true, connect_timeout = true, application_name = true,
   options = true, target_session_attrs = true, keepalives = true, keepalives_idle = true,
-  keepalives_interval = true, keepalives_count = true, gssencmode = true, transport = true}
+  keepalives_interval = true, keepalives_count = true, gssencmode = true, transport = true,
+  prepared_statements = true}
 
 -- The URL's driver names: postgresql:// and postgresql+libpq:// load the
 -- libpq module, postgresql+wire:// uses the wire driver.
@@ -65,14 +108,14 @@ function M.for_url(url)
   local d = setmetatable({}, {__index = M})
   d.driver = M.wire_driver
   d.load_driver = false   -- nothing to load: built into the core
-  d.connect_args = function(u)
-    return support.server_connect_args(u, WIRE_PASSTHROUGH, "postgresql+wire")
+  d.connect_args = function(u, opts)
+    return with_prepared(support.server_connect_args(u, WIRE_PASSTHROUGH, "postgresql+wire"), u, opts)
   end
   return d
 end
 
-function M.connect_args(url)
-  return support.server_connect_args(url, PASSTHROUGH, "postgresql")
+function M.connect_args(url, opts)
+  return with_prepared(support.server_connect_args(url, PASSTHROUGH, "postgresql"), url, opts)
 end
 
 function M.on_connect(cconn)

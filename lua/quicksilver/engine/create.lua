@@ -21,7 +21,7 @@ local OPTIONS = {
   pool_reset_on_return = true, isolation_level = true, poolclass = true,
   execution_options = true, connect_args = true, busy_timeout = true,
   sqlite_foreign_keys = true, sqlite_transaction_mode = true, statement_cache_size = true,
-  shared_pool = true, pool_wait = true, waiter = true,
+  shared_pool = true, pool_wait = true, waiter = true, prepared_statements = true,
 }
 -- An option only some dialect takes (its module's engine_options), given
 -- with another database's URL, where it would do nothing: refused, naming
