@@ -97,19 +97,34 @@ local WIRE_PASSTHROUGH = {sslmode = true, connect_timeout = true, application_na
 -- libpq module, postgresql+wire:// uses the wire driver.
 local KNOWN_DRIVERS = "libpq, wire"
 
---- A dialect for this URL: the driver its name picks.
-function M.for_url(url)
+-- (below, with the isolation functions they stand in for)
+local set_isolation_per_transaction, get_isolation_per_transaction
+
+--- A dialect for this URL and create_engine's options: the driver the URL's
+--- name picks; with prepared_statements=false (a transaction pooler), the
+--- isolation level set per transaction.
+function M.for_url(url, opts)
   local name = url:get_driver_name()
-  if name == nil or name == "libpq" then return M end
-  if name ~= "wire" then
+  local wire = name == "wire"
+  if not (wire or name == nil or name == "libpq") then
     exc.raise(exc.ArgumentError, string.format("unknown PostgreSQL driver '%s' in the URL " ..
       "(known: %s)", tostring(name), KNOWN_DRIVERS), nil, 4)
   end
+  local given = opts and opts.connect_args and opts.connect_args.prepared_statements
+  local pooled = prepared_statements(url, opts) == false or
+    (given ~= nil and BOOLEAN_TEXT[tostring(given):lower()] == false)
+  if not (wire or pooled) then return M end
   local d = setmetatable({}, {__index = M})
-  d.driver = M.wire_driver
-  d.load_driver = false   -- nothing to load: built into the core
-  d.connect_args = function(u, opts)
-    return with_prepared(support.server_connect_args(u, WIRE_PASSTHROUGH, "postgresql+wire"), u, opts)
+  if wire then
+    d.driver = M.wire_driver
+    d.load_driver = false   -- nothing to load: built into the core
+    d.connect_args = function(u, o)
+      return with_prepared(support.server_connect_args(u, WIRE_PASSTHROUGH, "postgresql+wire"), u, o)
+    end
+  end
+  if pooled then
+    d.set_isolation_level = set_isolation_per_transaction
+    d.get_isolation_level = get_isolation_per_transaction
   end
   return d
 end
@@ -141,6 +156,30 @@ end
 function M.get_isolation_level(cconn)
   local cur = check(drive(cconn, cconn:execute("SHOW transaction_isolation")))
   return cur:fetch()[1][1]:upper()
+end
+
+-- With prepared_statements=false (behind a transaction pooler) the
+-- isolation level is set per transaction, by the BEGIN the connection
+-- sends (BEGIN ISOLATION LEVEL ...), never for the session: a session
+-- setting would stay on whichever server connection the pooler lent, for
+-- its next clients, while this client's next transaction runs on another.
+function set_isolation_per_transaction(cconn, level)
+  if not M.isolation_levels[level] or level == "AUTOCOMMIT" then
+    exc.raise(exc.ArgumentError, "invalid isolation level " .. tostring(level), nil, 3)
+  end
+  check(cconn:set_begin(level == M.default_isolation_level and "BEGIN" or
+    "BEGIN ISOLATION LEVEL " .. level, "lazy"))
+end
+
+-- The level asked inside a transaction (the session's default would tell
+-- nothing): one is begun for the question when none is open.
+function get_isolation_per_transaction(cconn)
+  if cconn:txn_state() ~= core.txn_states.none then return M.get_isolation_level(cconn) end
+  check(drive(cconn, cconn:begin()))
+  local ok, level = pcall(M.get_isolation_level, cconn)
+  check(drive(cconn, cconn:rollback()))
+  if not ok then error(level, 0) end
+  return level
 end
 
 -- The catalog questions (dialects/postgresql_reflect.lua), taking any bind with

@@ -58,7 +58,7 @@ function M.create_engine(url, opts)
   local u = url_mod.make_url(url)
   local dialect = dialects.load(u:get_backend_name())
   refuse_foreign_options(opts, dialect, u)
-  if dialect.for_url then dialect = dialect.for_url(u) end   -- per-engine (flavour detected at connect)
+  if dialect.for_url then dialect = dialect.for_url(u, opts) end   -- per-engine (flavour detected at connect)
   if dialect.load_driver then dialect.load_driver() end
   local args = dialect.connect_args(u, opts)
   if opts.connect_args then

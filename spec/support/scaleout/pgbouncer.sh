@@ -11,7 +11,11 @@
 # The server is made by spec/support/servers.sh (as the postgres user: PostgreSQL
 # refuses root), in a directory of its own. pgbouncer refuses root too: it also
 # runs as postgres. default_pool_size is small (2) so that the server connection
-# a client gets really changes between its transactions. Authentication through
+# a client gets really changes between its transactions; a reserve of 30 more
+# opens only for clients that waited 0.1 s (specs running 20 statements at once),
+# which also leaves pgbouncer 1.18 room for cancel requests: it sends each over a
+# new server connection counted in the pool, and with the pool full a statement
+# timeout's cancel would wait (query_wait_timeout) instead. Authentication through
 # pgbouncer mirrors the server's: trust for qs, md5 and SCRAM for the password
 # roles (an hba file of pgbouncer's own, the passwords in its userlist).
 # A component that does not come up is an error (exit 1), never a skip.
@@ -55,7 +59,8 @@ auth_file = $b/userlist.txt
 pool_mode = $POOL_MODE
 default_pool_size = $POOL_SIZE
 min_pool_size = 0
-reserve_pool_size = 0
+reserve_pool_size = 30
+reserve_pool_timeout = 0.1
 max_client_conn = 500
 max_db_connections = 0
 server_reset_query = DISCARD ALL
