@@ -114,15 +114,15 @@ end
 M.pooler = M.backend == "postgresql" and os.getenv("QS_PG_POOLER") or nil
 
 --- For the few specs that need what a transaction pooler cannot give (a
---- server session of their own across transactions: see the list in
---- docs/scaling/pgbouncer.md): under one, the spec is reported pending with
---- the reason and this returns true (the caller returns); false otherwise.
+--- server session of their own across transactions, or a cancel request
+--- past a full pool: see the list in docs/scaling/pgbouncer.md): under one,
+--- the text to report the spec pending with (the caller does
+--- `return pending(why)`: busted's pending is the spec file's); nil otherwise.
 ---@param reason string
----@return boolean
+---@return string|nil
 function M.needs_own_session(reason)
-  if M.pooler == nil then return false end
-  pending("not through a " .. M.pooler .. " pooler: " .. reason)
-  return true
+  if M.pooler == nil then return nil end
+  return "not through a " .. M.pooler .. " pooler: " .. reason
 end
 
 --- Whether the current backend is one of the names given.

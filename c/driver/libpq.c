@@ -24,7 +24,17 @@
 ** Results come back buffered in text form and are converted by type OID.
 ** Notices are kept in a small C buffer: the notice receiver never calls Lua.
 **
-** Options: host, port, user, password, database, and any libpq keyword
+** prepared_statements=false (for a transaction pooler such as pgbouncer,
+** where a statement prepared on one server connection is gone on the next):
+** a new statement is parsed as the unnamed one and described in one
+** pipelined round trip, and every execution parses it again with
+** PQsendQueryParams (Parse/Bind/Describe/Execute/Sync); executemany parses
+** it once in its pipeline. Nothing outlives the round trip: no name, no
+** DEALLOCATE. Without it, a statement of ours missing ("does not exist")
+** or found ("already exists") on the server is that pooler: the clear
+** error (pg_common.h), and the connection given up.
+**
+** Options: host, port, user, password, database, prepared_statements, and any libpq keyword
 ** (sslmode, sslrootcert, connect_timeout, application_name, options);
 ** connect_timeout is enforced here (libpq leaves it to the application when
 ** connecting with PQconnectPoll), reported through xWait.

@@ -17,7 +17,11 @@
 ** a Close message is queued and goes, with its own Sync, in front of the
 ** connection's next operation (libpq.c's DEALLOCATE queue). executemany is
 ** pipelined: Bind/Execute per set, a Flush every few sets so the server's
-** replies are read while sending, one Sync at the end.
+** replies are read while sending, one Sync at the end. With
+** prepared_statements=false (a transaction pooler: libpq.c) the statement
+** is the unnamed one: Parse + Describe + Sync when made, then Parse + Bind
+** + Describe (portal) + Execute + Sync per execution, Parse once per
+** executemany; nothing is closed, nothing outlives a round trip.
 **
 ** Every operation is a state machine kept in the connection (drivers as
 ** steps, quicksilver.h): the messages of one write are queued, flushed, and

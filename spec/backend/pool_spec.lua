@@ -44,7 +44,8 @@ describe("the connection pool on " .. helpers.backend, function()
   end
 
   it("pre_ping replaces a connection killed while idle", function()
-    if helpers.needs_own_session("pg_terminate_backend ends the server connection, which is the pooler's: the client's connection to it lives on") then return end
+    local why = helpers.needs_own_session("pg_terminate_backend ends the pooler's server connection, not the client's")
+    if why then return pending(why) end
     local engine = qs.create_engine(url, {pool_size = 1, pool_pre_ping = true})
     local pid = engine:connect(backend_pid)
     kill(pid)
@@ -55,7 +56,8 @@ describe("the connection pool on " .. helpers.backend, function()
   end)
 
   it("without pre_ping the first use fails as invalidated, the next works", function()
-    if helpers.needs_own_session("pg_terminate_backend ends the server connection, which is the pooler's: the client's connection to it lives on") then return end
+    local why = helpers.needs_own_session("pg_terminate_backend ends the pooler's server connection, not the client's")
+    if why then return pending(why) end
     local engine = qs.create_engine(url, {pool_size = 1})
     local pid = engine:connect(backend_pid)
     kill(pid)
@@ -147,7 +149,8 @@ describe("the connection pool on " .. helpers.backend, function()
   end)
 
   it("pool_recycle replaces old connections", function()
-    if helpers.needs_own_session("pg_backend_pid() names the server connection the pooler lent, not the client's connection") then return end
+    local why = helpers.needs_own_session("pg_backend_pid() names the server connection the pooler lent, not the client's connection")
+    if why then return pending(why) end
     local engine = qs.create_engine(url, {pool_size = 1, pool_recycle = 0})
     local pid = engine:connect(backend_pid)
     local pid2 = engine:connect(backend_pid)
