@@ -141,6 +141,8 @@ describe("faults in coroutines on " .. helpers.backend, function()
       end)
 
       it("a statement timeout cancels on the server; the coroutine gets OperationalError, the others run", function()
+        local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+        if why then return pending(why) end
         local ticks = 0
         local sql = sleep_sql(20)
         local res = s.run({
@@ -168,6 +170,8 @@ describe("faults in coroutines on " .. helpers.backend, function()
       end)
 
       it("a killed backend fails its own coroutine with OperationalError, the others go on", function()
+        local why = helpers.needs_own_session("pg_terminate_backend ends the pooler's server connection, not the client's")
+        if why then return pending(why) end
         local victim_pid
         local sql = sleep_sql(20)
         local res = s.run({
