@@ -24,7 +24,17 @@
 ** Results come back buffered in text form and are converted by type OID.
 ** Notices are kept in a small C buffer: the notice receiver never calls Lua.
 **
-** Options: host, port, user, password, database, and any libpq keyword
+** prepared_statements=false (for a transaction pooler such as pgbouncer,
+** where a statement prepared on one server connection is gone on the next):
+** a new statement is parsed as the unnamed one and described in one
+** pipelined round trip, and every execution parses it again with
+** PQsendQueryParams (Parse/Bind/Describe/Execute/Sync); executemany parses
+** it once in its pipeline. Nothing outlives the round trip: no name, no
+** DEALLOCATE. Without it, a statement of ours missing ("does not exist")
+** or found ("already exists") on the server is that pooler: the clear
+** error (pg_common.h), and the connection given up.
+**
+** Options: host, port, user, password, database, prepared_statements, and any libpq keyword
 ** (sslmode, sslrootcert, connect_timeout, application_name, options);
 ** connect_timeout is enforced here (libpq leaves it to the application when
 ** connecting with PQconnectPoll), reported through xWait.
@@ -74,7 +84,13 @@ enum { PREP_SEND, PREP_READ, PREP_DESCRIBE, PREP_DESCRIBED };
 
 struct qs_dconn {
   PGconn *pg;
-  unsigned counter;          /* statement names: qs_1, qs_2, ... */
+  unsigned counter;          /* statement names: qs_<tag>_1, qs_<tag>_2, ... */
+  uint32_t tag;              /* ... (pg_common.h: distinct between connections) */
+  int unnamed;               /* prepared_statements=false: the unnamed statement only */
+  int gone;                  /* the server session changed under named statements
+                             ** (a transaction pooler): every later call refused */
+  int p_index;               /* unnamed prepare: the pipelined query being read */
+  PGresult *p_shape;         /* ... and the description it gave */
   int64_t changes;           /* rows changed by the last statement */
   unsigned ddl_epoch;        /* bumped by every DDL statement on this connection */
   unsigned session_epoch;    /* bumped by DISCARD ALL / DEALLOCATE ALL: every statement gone */
@@ -112,7 +128,7 @@ struct qs_dconn {
 
 struct qs_dstmt {
   qs_dconn *c;
-  char name[24];
+  char name[QS_PG_NAME_SIZE];
   char *sql;
   int on_server;             /* prepared under name on the server */
   unsigned session_epoch;    /* the connection's session_epoch when prepared */
@@ -123,6 +139,8 @@ struct qs_dstmt {
   Oid *paramtypes;           /* the types the server gave the parameters */
   uint32_t *given;           /* types given at prepare (text for untyped ones), or NULL */
   int ngiven;
+  Oid *ptypes;               /* unnamed: given as nparams types (0: the server infers),
+                             ** sent with every Parse */
   /* the current execution */
   const char **values;
   int *lengths;
@@ -163,6 +181,10 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
   if (msg == NULL || *msg == '\0') msg = "unknown PostgreSQL error";
   n = strlen(msg);
   while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
+  if (!c->unnamed && qs__pg_pooler_error(state, msg, err)) {
+    c->gone = 1;   /* its statements cannot be trusted: given up */
+    return err->code;
+  }
   code = qs_sqlstate_family(state, state ? strlen(state) : 0);
   err->invalidated = PQstatus(c->pg) == CONNECTION_BAD;
   if (err->invalidated) code = QS_OPERATIONAL;
@@ -196,6 +218,12 @@ static int is_error(const PGresult *r) {
 ** untouched. */
 static int enter(qs_dconn *c, int op, qs_dstmt *s, qs_error *err) {
   if (c->op == OP_NONE) {
+    if (c->gone) {
+      qs_error_set(err, QS_OPERATIONAL, "this PostgreSQL connection was given up: the server "
+                   "session changed under its prepared statements (a transaction pooler?)");
+      err->invalidated = 1;
+      return QS_OPERATIONAL;
+    }
     c->op = op;
     c->phase = 0;
     c->sub = PREP_SEND;
@@ -225,6 +253,8 @@ static int leave(qs_dconn *c, int rc) {
   c->keep = NULL;
   PQclear(c->m_error);
   c->m_error = NULL;
+  PQclear(c->p_shape);
+  c->p_shape = NULL;
   return rc;
 }
 
@@ -396,7 +426,7 @@ static int connect_error(qs_dconn *c, qs_error *err, const char *why) {
 static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
                  qs_error *err) {
   const char *k[MAX_CONN_OPTIONS + 3], *v[MAX_CONN_OPTIONS + 3];   /* + 2 added + NULL */
-  int i, n = 0, timeout = 0, nhosts = 1, writable = 0;
+  int i, n = 0, timeout = 0, nhosts = 1, writable = 0, prepared = 1;
   qs_dconn *c;
   *out = NULL;
   if (nopt > MAX_CONN_OPTIONS)   /* refused, never dropped */
@@ -404,6 +434,10 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
                         nopt, MAX_CONN_OPTIONS);
   for (i = 0; i < nopt; i++) {
     const char *key = keys[i];
+    if (strcmp(key, QS_PG_OPT_PREPARED) == 0) {   /* ours, not libpq's */
+      if (qs__pg_prepared_option(vals[i], &prepared, err) != QS_OK) return err->code;
+      continue;
+    }
     if (strcmp(key, "host") == 0) {
       const char *h;
       for (h = vals[i]; *h; h++) nhosts += *h == ',';
@@ -442,6 +476,8 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
     return rc;
   }
   PQsetNoticeReceiver(c->pg, notice_receiver, c);
+  c->unnamed = !prepared;
+  c->tag = qs__pg_name_tag(c);
   c->connect_timeout = timeout;
   c->wants_writable = writable;
   /* libpq gives each host of a list connect_timeout; connecting through
@@ -528,7 +564,7 @@ static void free_stmt(qs_dstmt *s);
 
 static void xClose(qs_dconn *c) {
   if (c->op == OP_PREPARE && c->stmt) free_stmt(c->stmt);   /* never handed out */
-  leave(c, QS_OK);
+  leave(c, QS_OK);   /* (clears p_shape too) */
   if (c->cancel) PQfreeCancel(c->cancel);
   PQfinish(c->pg);
   qs__pg_notices_clear(&c->notices);
@@ -583,6 +619,7 @@ static void free_stmt(qs_dstmt *s) {
   free_columns(s);
   free_params(s);
   free(s->given);
+  free(s->ptypes);
   free(s->bytes.p);
   free(s->sql);
   free(s);
@@ -611,7 +648,9 @@ static int wide_params(const PGresult *r, const Oid **types, int *n, qs_error *e
   int cap = 1, k = 0;
   if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0))
     return qs_error_set(err, QS_INTERFACE, "PostgreSQL: the prepared statement's parameter types "
-                        "are missing from pg_prepared_statements");
+                        "are missing from pg_prepared_statements (the server session changed "
+                        "under the connection? behind a transaction pooler such as pgbouncer, "
+                        "create the engine with prepared_statements = false)");
   for (p = PQgetvalue(r, 0, 0); *p; p++) cap += *p == ',';
   t = calloc((size_t)cap + 1, sizeof *t);
   if (t == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
@@ -681,6 +720,14 @@ static int take_shape(qs_dstmt *s, const PGresult *r, qs_error *err) {
   for (i = 0; i < ncols; i++) s->coltypes[i] = PQftype(r, i);
   for (i = 0; i < nparams; i++) s->paramtypes[i] = wide_types ? wide_types[i] : PQparamtype(r, i);
   free((void *)wide_types);
+  if (s->c->unnamed) {
+    /* every execution parses again: with the types given, the rest inferred
+    ** afresh (as a new prepare would) */
+    free(s->ptypes);
+    s->ptypes = calloc((size_t)nparams + 1, sizeof(Oid));
+    if (s->ptypes == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
+    for (i = 0; i < nparams && i < s->ngiven; i++) s->ptypes[i] = (Oid)s->given[i];
+  }
   s->epoch = s->c->ddl_epoch;
   return QS_OK;
 }
@@ -692,12 +739,104 @@ static int type_untyped(qs_dstmt *s, const PGresult *r) {
                              &s->given, &s->ngiven);
 }
 
+/* Reads the results of a pipeline sent by prepare_unnamed up to its sync,
+** then leaves pipeline mode: c->keep the first error, c->p_shape the
+** result of its second query (the description). */
+static int read_pipeline(qs_dconn *c, qs_error *err) {
+  PGconn *pg = c->pg;
+  for (;;) {
+    PGresult *r;
+    int ready = result_ready(c, 1);
+    if (ready < 0) return lost(c, err);
+    if (ready == QS_WAIT) return QS_WAIT;
+    r = PQgetResult(pg);
+    if (r == NULL) {   /* one query's results end */
+      if (PQstatus(pg) == CONNECTION_BAD) return lost(c, err);
+      c->p_index++;
+      continue;
+    }
+    switch (PQresultStatus(r)) {
+      case PGRES_PIPELINE_SYNC:
+        PQclear(r);
+        c->want = 0;
+        if (!PQexitPipelineMode(pg)) return lost(c, err);
+        return QS_OK;
+      case PGRES_PIPELINE_ABORTED:
+        PQclear(r);
+        break;
+      case PGRES_COMMAND_OK: case PGRES_TUPLES_OK:
+        if (c->p_index == 1) {
+          PQclear(c->p_shape);
+          c->p_shape = r;
+        } else {
+          PQclear(r);
+        }
+        break;
+      default:
+        if (c->keep == NULL) c->keep = r;
+        else PQclear(r);
+    }
+  }
+}
+
+/* prepared_statements=false: s is parsed as the unnamed statement and
+** described in ONE round trip (a pipeline ending in one Sync: a pooler keeps
+** it on one server connection), never to be used again: each execution
+** parses it anew (send_execution). A wide statement (not describable by
+** libpq) is parsed under its name, its types read from
+** pg_prepared_statements and the name deallocated, in the same pipeline.
+** QS_OK when done; on an error the operation has not ended. */
+static int prepare_unnamed(qs_dstmt *s, qs_error *err) {
+  qs_dconn *c = s->c;
+  PGconn *pg = c->pg;
+  int rc;
+  for (;;) {
+    if (c->sub == PREP_SEND) {
+      if (!PQenterPipelineMode(pg) ||
+          !PQsendPrepare(pg, s->wide ? s->name : "", s->sql, s->ngiven, (const Oid *)s->given))
+        return lost(c, err);
+      if (s->wide) {   /* the name is ours ("qs_<tag>_<n>"): no quoting needed */
+        char q[160];
+        snprintf(q, sizeof q, "SELECT parameter_types::oid[]::text FROM pg_prepared_statements "
+                 "WHERE name = '%s'", s->name);
+        if (!PQsendQueryParams(pg, q, 0, NULL, NULL, NULL, NULL, 0)) return lost(c, err);
+        snprintf(q, sizeof q, "DEALLOCATE %s", s->name);
+        if (!PQsendQueryParams(pg, q, 0, NULL, NULL, NULL, NULL, 0)) return lost(c, err);
+      } else if (!PQsendDescribePrepared(pg, "")) {
+        return lost(c, err);
+      }
+      if (!PQpipelineSync(pg)) return lost(c, err);
+      sent(c);
+      c->p_index = 0;
+      c->sub = PREP_READ;
+    }
+    if ((rc = read_pipeline(c, err)) != QS_OK) return rc;
+    if (c->keep != NULL && is_error(c->keep)) {
+      PQclear(c->p_shape);
+      c->p_shape = NULL;
+      if (type_untyped(s, c->keep)) {
+        c->sub = PREP_SEND;
+        continue;
+      }
+      return leave(c, fail_conn(c, err, c->keep));
+    }
+    if (c->p_shape == NULL)
+      return leave(c, qs_error_set(err, QS_INTERFACE, "PostgreSQL: no description of the statement"));
+    rc = take_shape(s, c->p_shape, err);
+    PQclear(c->p_shape);
+    c->p_shape = NULL;
+    c->sub = PREP_SEND;
+    return rc == QS_OK ? QS_OK : leave(c, rc);
+  }
+}
+
 /* Prepares s->sql under s->name (with the types given, text for untyped
 ** parameters) and describes it, in steps (c->sub). QS_OK when done; on an
 ** error the operation has not ended (the caller ends it). */
 static int prepare_steps(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
+  if (c->unnamed) return prepare_unnamed(s, err);
   for (;;) {
     switch (c->sub) {
       case PREP_SEND:
@@ -768,7 +907,7 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
     memcpy(s->sql, sql, n);
     s->sql[n] = '\0';
     s->row = -1;
-    snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
+    qs__pg_name(s->name, c->tag, ++c->counter);
     s->wide = highest_dollar(s->sql) > DESCRIBE_MAX_PARAMS;
     (void)enter(c, OP_PREPARE, s, err);
   } else if ((rc = enter(c, OP_PREPARE, NULL, err)) != QS_OK) {
@@ -859,7 +998,8 @@ static int is_stale_plan(const PGresult *r) {
 static int ready_stmt(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
-  if (c->phase == 0 && !c->reprepare &&
+  /* (unnamed statements are parsed by every execution: never prepared again) */
+  if (c->phase == 0 && !c->reprepare && !c->unnamed &&
       (s->epoch != c->ddl_epoch || !s->on_server || s->session_epoch != c->session_epoch)) {
     forget(s);
     c->reprepare = 1;
@@ -881,8 +1021,14 @@ static int send_execution(qs_dstmt *s, int single_row, qs_error *err) {
   if (rc != QS_OK) return rc;
   PQclear(s->res);
   s->res = NULL;
-  if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0))
+  if (c->unnamed) {   /* Parse/Bind/Describe/Execute/Sync: one round trip, nothing kept */
+    if (!PQsendQueryParams(c->pg, s->sql, s->nparams, s->ptypes, s->values, s->lengths,
+                           s->formats, 0))
+      return lost(c, err);
+  } else if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths,
+                                  s->formats, 0)) {
     return lost(c, err);
+  }
   /* single-row mode fails only when nothing was sent: then there are no rows */
   if (single_row) (void)PQsetSingleRowMode(c->pg);
   sent(c);
@@ -1058,12 +1204,16 @@ static int xStep(qs_dstmt *s, qs_error *err) {
   return s->row < s->nrows ? QS_ROW : QS_DONE;
 }
 
+/* Wide and unnamed statements: the columns of the result in hand (an
+** unnamed one was described when made, but DDL since may have changed it). */
 static int xColumnCount(qs_dstmt *s) {
-  if (s->wide) return s->res ? PQnfields(s->res) : 0;
-  return s->ncols;
+  if (s->res && (s->wide || s->c->unnamed)) return PQnfields(s->res);
+  return s->wide ? 0 : s->ncols;
 }
 static const char *xColumnName(qs_dstmt *s, int i) {
-  if (s->wide) return s->res && i >= 0 && i < PQnfields(s->res) ? PQfname(s->res, i) : NULL;
+  if (s->res && (s->wide || s->c->unnamed))
+    return i >= 0 && i < PQnfields(s->res) ? PQfname(s->res, i) : NULL;
+  if (s->wide) return NULL;
   return i >= 0 && i < s->ncols ? s->colnames[i] : NULL;
 }
 
@@ -1219,6 +1369,12 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
   }
   if (c->phase == 2) {
     if (!PQenterPipelineMode(pg)) return lost(c, err);
+    /* unnamed: parsed once in the batch, bound per set (the batch's one
+    ** Sync keeps it on one server connection behind a pooler) */
+    if (c->unnamed) {
+      if (!PQsendPrepare(pg, "", s->sql, s->nparams, s->ptypes)) goto failed;
+      c->m_pending++;
+    }
     c->phase = 3;
   }
   if (c->phase == 3) {
@@ -1229,7 +1385,8 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
     while (c->m_next < c->m_nsets && c->m_error == NULL) {
       int i = c->m_next;
       xBind(s, c->m_nparams, c->m_vals + (size_t)i * (size_t)c->m_nparams, err);
-      if (!PQsendQueryPrepared(pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0))
+      if (!PQsendQueryPrepared(pg, c->unnamed ? "" : s->name, s->nparams, s->values, s->lengths,
+                               s->formats, 0))
         goto failed;
       c->m_pending++;
       c->m_next++;

@@ -5,8 +5,11 @@
 #include "pg_common.h"
 #include "pg_text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define SQLSTATE_INDETERMINATE_DATATYPE "42P18"
 
@@ -73,4 +76,60 @@ int qs__pg_error_disconnects(const char *sqlstate, int wants_writable) {
       strcmp(sqlstate, "57P03") == 0 || (sqlstate[0] == '0' && sqlstate[1] == '8'))
     return 1;
   return wants_writable && strcmp(sqlstate, "25006") == 0;
+}
+
+/* Not a secret, only distinct between connections: the clock, the process,
+** the connection's address and a counter, mixed (splitmix64's finalizer). */
+uint32_t qs__pg_name_tag(const void *conn) {
+  static unsigned made;
+  struct timespec ts;
+  uint64_t x;
+  (void)clock_gettime(CLOCK_REALTIME, &ts);
+  x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 17) ^
+      (uint64_t)(uintptr_t)conn ^ ((uint64_t)++made << 47);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return (uint32_t)x;
+}
+
+void qs__pg_name(char *buf, uint32_t tag, unsigned n) {
+  snprintf(buf, QS_PG_NAME_SIZE, "qs_%08x_%u", (unsigned)tag, n);
+}
+
+int qs__pg_prepared_option(const char *v, int *out, qs_error *err) {
+  static const char *const yes[] = {"true", "1", "on", "yes"};
+  static const char *const no[] = {"false", "0", "off", "no"};
+  size_t i;
+  for (i = 0; v && i < sizeof yes / sizeof yes[0]; i++) {
+    if (strcmp(v, yes[i]) == 0) { *out = 1; return QS_OK; }
+    if (strcmp(v, no[i]) == 0) { *out = 0; return QS_OK; }
+  }
+  return qs_error_set(err, QS_ARGUMENT, "invalid " QS_PG_OPT_PREPARED " '%s': true or false "
+                      "expected", v ? v : "(null)");
+}
+
+int qs__pg_pooler_error(const char *sqlstate, const char *message, qs_error *err) {
+  const char *name;
+  char state[6];
+  size_t n;
+  if (sqlstate == NULL || message == NULL) return 0;
+  if (strcmp(sqlstate, "26000") != 0 && strcmp(sqlstate, "42P05") != 0) return 0;
+  name = strstr(message, "prepared statement \"qs_");
+  if (name == NULL) return 0;
+  memcpy(state, sqlstate, 6);
+  n = strlen(message);
+  while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == ' ')) n--;
+  qs_error_set(err, QS_OPERATIONAL, "the server session changed under this connection: a "
+               "transaction pooler such as pgbouncer (pool_mode = transaction or statement) "
+               "hands each transaction another server connection, and the server-side "
+               "prepared statements this connection made are not there; create the engine "
+               "with prepared_statements = false (or ?prepared_statements=false in the URL) "
+               "[server: %.*s]", (int)n, message);
+  memcpy(err->sqlstate, state, 6);
+  free(err->constraint);
+  err->constraint = NULL;
+  err->driver_code = 0;
+  err->invalidated = 1;
+  return 1;
 }

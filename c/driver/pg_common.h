@@ -56,4 +56,33 @@ int qs__pg_error_disconnects(const char *sqlstate, int wants_writable);
 ** Checked before anything of the statement is sent. */
 int qs__pg_refuse_nul(const qs_value *vals, int n, int set, qs_error *err);
 
+/* ---- server-side prepared statements and transaction poolers ----------
+** Statements are named "qs_<tag>_<n>": tag is made once per connection
+** (qs__pg_name_tag), so that a name never means another connection's
+** statement on a server a pooler (pgbouncer in transaction mode) shares:
+** a statement missing there fails with "does not exist" (detected below)
+** instead of running another client's SQL. The buffer holds
+** QS_PG_NAME_SIZE bytes. */
+#define QS_PG_NAME_SIZE 24
+uint32_t qs__pg_name_tag(const void *conn);
+void qs__pg_name(char *buf, uint32_t tag, unsigned n);
+
+/* The option turning them off (prepared_statements=false: every execution
+** parses the unnamed statement in its own round trip, nothing outlives a
+** transaction). *out: 1 prepared statements (the default), 0 unnamed.
+** QS_ARGUMENT naming the option for any value but true/false/1/0/on/off/
+** yes/no. */
+#define QS_PG_OPT_PREPARED "prepared_statements"
+int qs__pg_prepared_option(const char *value, int *out, qs_error *err);
+
+/* After a server error (its SQLSTATE and message, either may be NULL) on a
+** connection using named statements: 1 when it says one of OUR statements
+** does not exist (26000) or already exists (42P05), i.e. the server
+** session changed under the connection (a transaction pooler). err is then
+** set to an OPERATIONAL error naming the cause and the option, with the
+** server's message after it and the SQLSTATE kept; invalidated set (the
+** connection's statements cannot be trusted any more). 0 otherwise (err
+** untouched). */
+int qs__pg_pooler_error(const char *sqlstate, const char *message, qs_error *err);
+
 #endif

@@ -17,7 +17,11 @@
 ** a Close message is queued and goes, with its own Sync, in front of the
 ** connection's next operation (libpq.c's DEALLOCATE queue). executemany is
 ** pipelined: Bind/Execute per set, a Flush every few sets so the server's
-** replies are read while sending, one Sync at the end.
+** replies are read while sending, one Sync at the end. With
+** prepared_statements=false (a transaction pooler: libpq.c) the statement
+** is the unnamed one: Parse + Describe + Sync when made, then Parse + Bind
+** + Describe (portal) + Execute + Sync per execution, Parse once per
+** executemany; nothing is closed, nothing outlives a round trip.
 **
 ** Every operation is a state machine kept in the connection (drivers as
 ** steps, quicksilver.h): the messages of one write are queued, flushed, and
@@ -88,7 +92,9 @@ struct qs_dconn {
   int have_key;
   char txn;                  /* ReadyForQuery's status: 'I', 'T', 'E' */
   char datestyle[32], intervalstyle[32];
-  unsigned counter;          /* statement names: qs_1, qs_2, ... */
+  unsigned counter;          /* statement names: qs_<tag>_1, qs_<tag>_2, ... */
+  uint32_t tag;              /* ... (pg_common.h: distinct between connections) */
+  int unnamed;               /* prepared_statements=false: the unnamed statement only */
   int64_t changes;
   unsigned ddl_epoch, session_epoch;
   qs_pg_notices notices;
@@ -113,7 +119,7 @@ struct qs_dconn {
 
 struct qs_dstmt {
   qs_dconn *c;
-  char name[24];
+  char name[QS_PG_NAME_SIZE];
   char *sql;
   int on_server;
   unsigned session_epoch, epoch;
@@ -185,9 +191,18 @@ static void keep_error(qs_dconn *c, const qs_pg_notice *n) {
   c->kept.constraint = n->constraint.p ? sdupn(n->constraint.p, n->constraint.n) : NULL;
 }
 
-/* The kept server error becomes the operation's. */
+/* The kept server error becomes the operation's. One saying that one of
+** our named statements is missing (or another's is there) means a pooler
+** changed the server session under the connection: the clear error
+** instead, and the connection given up (its statements cannot be trusted). */
 static int fail_kept(qs_dconn *c, qs_error *err) {
   int code = c->kept.code;
+  if (!c->unnamed && qs__pg_pooler_error(c->kept.sqlstate, c->kept.message, err)) {
+    qs_error_clear(&c->kept);
+    c->dead = 1;
+    qs_wire_io_close(&c->io);
+    return err->code;
+  }
   qs_error_move(err, &c->kept);
   err->invalidated = c->dead ||
     qs__pg_error_disconnects(err->sqlstate, c->tsa == TSA_READ_WRITE || c->tsa == TSA_PRIMARY);
@@ -814,6 +829,7 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
   c->sslmode = SSL_PREFER;
   c->txn = 'I';
   c->hot_standby = c->read_only = c->check_val = -1;
+  c->tag = qs__pg_name_tag(c);
   for (i = 0; i < nopt && rc == QS_OK; i++) {
     const char *k = keys[i], *v = vals[i] ? vals[i] : "";
     if (strcmp(k, "host") == 0 || strcmp(k, "hostaddr") == 0) rc = set_opt(&c->hostlist, v, err);
@@ -823,7 +839,11 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
     else if (strcmp(k, "database") == 0 || strcmp(k, "dbname") == 0) rc = set_opt(&c->database, v, err);
     else if (strcmp(k, "application_name") == 0) rc = set_opt(&c->app, v, err);
     else if (strcmp(k, "options") == 0) rc = set_opt(&c->options, v, err);
-    else if (strcmp(k, "connect_timeout") == 0) {
+    else if (strcmp(k, QS_PG_OPT_PREPARED) == 0) {
+      int prepared = 1;
+      rc = qs__pg_prepared_option(v, &prepared, err);
+      c->unnamed = !prepared;
+    } else if (strcmp(k, "connect_timeout") == 0) {
       char *end;
       long t = strtol(v, &end, 10);
       if (end == v || *end != '\0')
@@ -1163,8 +1183,11 @@ static int prepare_steps(qs_dstmt *s, qs_error *err) {
   for (;;) {
     if (c->sub == 0) {
       if (begin_write(c, err) != QS_OK) return leave(c, err->code);
-      if (qs_pg_parse(&c->io.out, s->name, s->sql, s->ngiven, s->given, err) != QS_OK ||
-          qs_pg_describe(&c->io.out, 'S', s->name, err) != QS_OK ||
+      /* unnamed: parsed and described in this round trip only (each
+      ** execution parses it again) */
+      const char *name = c->unnamed ? "" : s->name;
+      if (qs_pg_parse(&c->io.out, name, s->sql, s->ngiven, s->given, err) != QS_OK ||
+          qs_pg_describe(&c->io.out, 'S', name, err) != QS_OK ||
           qs_pg_sync(&c->io.out, err) != QS_OK) {
         qs_buf_reset(&c->io.out);   /* nothing half-queued goes */
         c->io.out_off = 0;
@@ -1183,7 +1206,7 @@ static int prepare_steps(qs_dstmt *s, qs_error *err) {
       }
       return leave(c, fail_kept(c, err));
     }
-    s->on_server = 1;
+    s->on_server = !c->unnamed;
     s->session_epoch = c->session_epoch;
     s->epoch = c->ddl_epoch;
     c->sub = 0;
@@ -1207,7 +1230,7 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
     }
     qs_buf_init(&s->data);
     s->row = -1;
-    snprintf(s->name, sizeof s->name, "qs_%u", ++c->counter);
+    qs__pg_name(s->name, c->tag, ++c->counter);
     (void)enter(c, OP_PREPARE, s, err);
   } else if ((rc = enter(c, OP_PREPARE, NULL, err)) != QS_OK) {
     return rc;
@@ -1260,7 +1283,8 @@ static int ready_stmt(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
   if (c->phase == 0) {
-    if (!c->reprepare &&
+    /* (unnamed statements are parsed by every execution: never prepared again) */
+    if (!c->reprepare && !c->unnamed &&
         (s->epoch != c->ddl_epoch || !s->on_server || s->session_epoch != c->session_epoch)) {
       forget(s);
       c->reprepare = 1;
@@ -1289,7 +1313,14 @@ static int execute(qs_dstmt *s, qs_error *err) {
     if (c->phase == 2) {
       clear_rows(s);
       if (begin_write(c, err) != QS_OK) return leave(c, err->code);
-      if (qs_pg_bind(&c->io.out, "", s->name, s->nparams, bind_values(s, s->vals), err) != QS_OK ||
+      /* unnamed: Parse/Bind/Describe/Execute/Sync in one round trip (the
+      ** result's columns from its own description: DDL may have changed them) */
+      if ((c->unnamed && (qs_pg_parse(&c->io.out, "", s->sql, s->ngiven, s->given, err) != QS_OK ||
+                          qs_pg_bind(&c->io.out, "", "", s->nparams, bind_values(s, s->vals),
+                                     err) != QS_OK ||
+                          qs_pg_describe(&c->io.out, 'P', "", err) != QS_OK)) ||
+          (!c->unnamed && qs_pg_bind(&c->io.out, "", s->name, s->nparams,
+                                     bind_values(s, s->vals), err) != QS_OK) ||
           qs_pg_execute(&c->io.out, "", err) != QS_OK || qs_pg_sync(&c->io.out, err) != QS_OK) {
         qs_buf_reset(&c->io.out);
         c->io.out_off = 0;
@@ -1484,6 +1515,10 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
   if (c->phase <= 1) {
     if ((rc = ready_stmt(s, err)) != QS_OK) return rc;
     if (begin_write(c, err) != QS_OK) return leave(c, err->code);
+    /* unnamed: parsed once in the batch, bound per set (its one Sync keeps
+    ** it on one server connection behind a pooler) */
+    if (c->unnamed && qs_pg_parse(&c->io.out, "", s->sql, s->ngiven, s->given, err) != QS_OK)
+      return lost(c, err);
     c->nz++;   /* the batch's own Sync, queued at the end */
     c->phase = 2;
   }
@@ -1511,7 +1546,8 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
             if (k < c->m_nparams) s->vals[k] = row[k];
             else s->vals[k].type = QS_TNULL;
           }
-          if (qs_pg_bind(&c->io.out, "", s->name, s->nparams, bind_values(s, s->vals), err) != QS_OK ||
+          if (qs_pg_bind(&c->io.out, "", c->unnamed ? "" : s->name, s->nparams,
+                         bind_values(s, s->vals), err) != QS_OK ||
               qs_pg_execute(&c->io.out, "", err) != QS_OK) {
             /* a value refused: what went stays consistent, the batch ends with its Sync */
             c->m_next = c->m_nsets;

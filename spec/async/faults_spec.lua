@@ -95,6 +95,8 @@ describe("faults in coroutines on " .. helpers.backend, function()
     if server then
       if coroutine.close then
         it("closed with coroutine.close: its connection is invalidated, the next checkout works", function()
+          local why = helpers.needs_own_session("pg_backend_pid() names the server connection the pooler lent, not the client's connection")
+          if why then return pending(why) end
           local co, pid = suspended_mid_statement()
           assert.is_true(coroutine.close(co))
           check_invalidated(pid)
@@ -102,6 +104,8 @@ describe("faults in coroutines on " .. helpers.backend, function()
       end
 
       it("dropped and garbage collected: its connection is invalidated, the next checkout works", function()
+        local why = helpers.needs_own_session("pg_backend_pid() names the server connection the pooler lent, not the client's connection")
+        if why then return pending(why) end
         local co, pid = suspended_mid_statement()
         co = nil   -- luacheck: ignore (dropped on purpose)
         check_invalidated(pid)
@@ -137,6 +141,8 @@ describe("faults in coroutines on " .. helpers.backend, function()
       end)
 
       it("a statement timeout cancels on the server; the coroutine gets OperationalError, the others run", function()
+        local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+        if why then return pending(why) end
         local ticks = 0
         local sql = sleep_sql(20)
         local res = s.run({
@@ -164,6 +170,8 @@ describe("faults in coroutines on " .. helpers.backend, function()
       end)
 
       it("a killed backend fails its own coroutine with OperationalError, the others go on", function()
+        local why = helpers.needs_own_session("pg_terminate_backend ends the pooler's server connection, not the client's")
+        if why then return pending(why) end
         local victim_pid
         local sql = sleep_sql(20)
         local res = s.run({

@@ -201,6 +201,8 @@ describe("the engine in coroutines on " .. helpers.backend, function()
   end)
 
   server_it("stops a statement over its statement_timeout with an OperationalError, in a coroutine", function()
+    local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+    if why then return pending(why) end
     local out = run_all({function()
       return engine:connect(function(conn)
         conn:execution_options({statement_timeout = 0.3})

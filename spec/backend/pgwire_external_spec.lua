@@ -76,6 +76,8 @@ describe("the PostgreSQL wire driver over an external transport", function()
   end)
 
   it("cancels a statement over its timeout from a socket of its own", function()
+    local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+    if why then return pending(why) end
     transport.run(function()
       local cconn = transport.connect("pgwire", args)
       check(drive(cconn, cconn:set_timeout(0.3)))
@@ -91,6 +93,8 @@ describe("the PostgreSQL wire driver over an external transport", function()
   end)
 
   it("reports the server closing the connection as invalidated", function()
+    local why = helpers.needs_own_session("pg_terminate_backend ends the pooler's server connection, not the client's")
+    if why then return pending(why) end
     transport.run(function()
       local cconn, h = transport.connect("pgwire", args)
       local pid = rows(cconn, "SELECT pg_backend_pid()")[1][1]

@@ -117,6 +117,8 @@ describe("the PostgreSQL wire driver", function()
     end)
 
     it("refuses a wrong password with an OperationalError naming authentication", function()
+      local why = helpers.needs_own_session("the pooler answers the authentication itself, in its own words (no user name)")
+      if why then return pending(why) end
       for _, user in ipairs({"qs_md5", "qs_scram"}) do
         local err = raises(qs.exc.OperationalError, function() scalar(as(user, "wrong"), "SELECT 1") end)
         assert.truthy(tostring(err):find("authentication", 1, true), tostring(err))
@@ -158,6 +160,8 @@ describe("the PostgreSQL wire driver", function()
     end)
 
     it("sends application_name and options at startup", function()
+      local why = helpers.needs_own_session("startup options are session settings; pgbouncer 1.18 does not pass them on")
+      if why then return pending(why) end
       local u = wire_url:update_query({application_name = "qs-wire-spec", options = "-c work_mem=1234kB"})
       with(u, function(c)
         assert.equal("qs-wire-spec", c:exec_driver_sql("SHOW application_name"):scalar())
@@ -181,6 +185,8 @@ describe("the PostgreSQL wire driver", function()
   end)
 
   it("closes finalized statements on the server with the next operation", function()
+    local why = helpers.needs_own_session("named server-side statements: prepared_statements = false makes none")
+    if why then return pending(why) end
     local e = qs.create_engine(wire_url, {pool_size = 1, statement_cache_size = 3})
     e:connect(function(c)
       for i = 1, 20 do
@@ -226,6 +232,8 @@ describe("the PostgreSQL wire driver", function()
   end)
 
   it("stops a statement over its timeout (a cancel request) and goes on", function()
+    local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+    if why then return pending(why) end
     with(wire_url, function(c)
       c:execution_options({statement_timeout = 0.3})
       local err = raises(qs.exc.OperationalError, function() c:exec_driver_sql("SELECT pg_sleep(10)") end)
@@ -237,6 +245,8 @@ describe("the PostgreSQL wire driver", function()
   end)
 
   it("prepares a statement again after DDL, its own or another connection's, as libpq's does", function()
+    local why = helpers.needs_own_session("named server-side statements and their cached plans: prepared_statements = false makes none")
+    if why then return pending(why) end
     for _, url in ipairs({wire_url, libpq_url}) do
       local e = qs.create_engine(url, {pool_size = 1})
       local other = qs.create_engine(url, {poolclass = "null"})
@@ -277,6 +287,8 @@ describe("the PostgreSQL wire driver", function()
   end)
 
   it("reports a connection the server ended as invalidated, and the pool reconnects", function()
+    local why = helpers.needs_own_session("pg_terminate_backend ends the pooler's server connection, not the client's")
+    if why then return pending(why) end
     local e = qs.create_engine(wire_url, {pool_size = 1})
     local pid = e:connect(function(c) return c:exec_driver_sql("SELECT pg_backend_pid()"):scalar() end)
     with(libpq_url, function(k)

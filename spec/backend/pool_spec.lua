@@ -44,6 +44,8 @@ describe("the connection pool on " .. helpers.backend, function()
   end
 
   it("pre_ping replaces a connection killed while idle", function()
+    local why = helpers.needs_own_session("pg_terminate_backend ends the pooler's server connection, not the client's")
+    if why then return pending(why) end
     local engine = qs.create_engine(url, {pool_size = 1, pool_pre_ping = true})
     local pid = engine:connect(backend_pid)
     kill(pid)
@@ -54,6 +56,8 @@ describe("the connection pool on " .. helpers.backend, function()
   end)
 
   it("without pre_ping the first use fails as invalidated, the next works", function()
+    local why = helpers.needs_own_session("pg_terminate_backend ends the pooler's server connection, not the client's")
+    if why then return pending(why) end
     local engine = qs.create_engine(url, {pool_size = 1})
     local pid = engine:connect(backend_pid)
     kill(pid)
@@ -145,6 +149,8 @@ describe("the connection pool on " .. helpers.backend, function()
   end)
 
   it("pool_recycle replaces old connections", function()
+    local why = helpers.needs_own_session("pg_backend_pid() names the server connection the pooler lent, not the client's connection")
+    if why then return pending(why) end
     local engine = qs.create_engine(url, {pool_size = 1, pool_recycle = 0})
     local pid = engine:connect(backend_pid)
     local pid2 = engine:connect(backend_pid)

@@ -256,6 +256,8 @@ describe("streamed results (yield_per, stream_results) on " .. helpers.backend, 
 
   if helpers.on("postgresql") then
     it("statement_timeout mid-stream is an OperationalError on the fetch that meets it", function()
+      local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+      if why then return pending(why) end
       engine:connect(function(c)
         local sql = "SELECT i, pg_sleep(CASE WHEN i = 3000 THEN 2 ELSE 0 END) FROM generate_series(1, 5000) AS i"
         local r = c:execution_options({yield_per = 500, statement_timeout = 0.5}):exec_driver_sql(sql)

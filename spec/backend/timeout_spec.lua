@@ -30,6 +30,8 @@ describe("statement timeouts on " .. helpers.backend, function()
   end)
 
   it("stops a long statement with an OperationalError and the connection goes on", function()
+    local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+    if why then return pending(why) end
     engine:connect(function(c)
       c:execution_options({statement_timeout = 0.3})
       local t0 = now()
@@ -47,6 +49,8 @@ describe("statement timeouts on " .. helpers.backend, function()
   end)
 
   it("applies per execution and to compiled statements", function()
+    local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+    if why then return pending(why) end
     engine:connect(function(c)
       raises(qs.exc.OperationalError, function()
         c:execute(qs.text(slow), nil, {statement_timeout = 0.2})
@@ -71,6 +75,8 @@ describe("statement timeouts on " .. helpers.backend, function()
   end)
 
   it("comes from create_engine's execution_options too", function()
+    local why = helpers.needs_own_session("pgbouncer 1.18 sends a cancel over a new server connection of its pool: none while it is full")
+    if why then return pending(why) end
     local e2 = helpers.backend_engine({execution_options = {statement_timeout = 0.2}})
     e2:connect(function(c)
       raises(qs.exc.OperationalError, function() c:exec_driver_sql(slow) end)

@@ -21,7 +21,7 @@ local OPTIONS = {
   pool_reset_on_return = true, isolation_level = true, poolclass = true,
   execution_options = true, connect_args = true, busy_timeout = true,
   sqlite_foreign_keys = true, sqlite_transaction_mode = true, statement_cache_size = true,
-  shared_pool = true, pool_wait = true, waiter = true,
+  shared_pool = true, pool_wait = true, waiter = true, prepared_statements = true,
 }
 -- An option only some dialect takes (its module's engine_options), given
 -- with another database's URL, where it would do nothing: refused, naming
@@ -58,7 +58,7 @@ function M.create_engine(url, opts)
   local u = url_mod.make_url(url)
   local dialect = dialects.load(u:get_backend_name())
   refuse_foreign_options(opts, dialect, u)
-  if dialect.for_url then dialect = dialect.for_url(u) end   -- per-engine (flavour detected at connect)
+  if dialect.for_url then dialect = dialect.for_url(u, opts) end   -- per-engine (flavour detected at connect)
   if dialect.load_driver then dialect.load_driver() end
   local args = dialect.connect_args(u, opts)
   if opts.connect_args then
