@@ -4,7 +4,7 @@
 -- while writes run: every acknowledged write is there exactly once.
 --
 -- Needs the pair spec/support/scaleout/pg_standby.sh starts (its
--- QS_PG_PRIMARY_URL / QS_PG_STANDBY_URL, and the QS_SCALE_DIR /
+-- QS_PG_PRIMARY_URL / QS_PG_STANDBY_URL, and the QS_STANDBY_DIR /
 -- QS_PG_PRIMARY_PORT / QS_PG_STANDBY_PORT it was started with: the spec
 -- calls the script to stop the primary and promote the standby, and starts
 -- the pair anew afterwards). Without them every test FAILS: a component
@@ -16,13 +16,13 @@ local PRIMARY_URL = os.getenv("QS_PG_PRIMARY_URL")
 local STANDBY_URL = os.getenv("QS_PG_STANDBY_URL")
 local SCRIPT = "spec/support/scaleout/pg_standby.sh"
 
--- The script acts on the pair of QS_SCALE_DIR and the two ports: without
+-- The script acts on the pair of QS_STANDBY_DIR and the two ports: without
 -- them it would stop (and remove) the default directory's pair, somebody
 -- else's.
 local function need_pair()
   assert(PRIMARY_URL and STANDBY_URL, "QS_PG_PRIMARY_URL / QS_PG_STANDBY_URL are not set: start " ..
     SCRIPT .. " (start) and export what it prints")
-  for _, k in ipairs({"QS_SCALE_DIR", "QS_PG_PRIMARY_PORT", "QS_PG_STANDBY_PORT"}) do
+  for _, k in ipairs({"QS_STANDBY_DIR", "QS_PG_PRIMARY_PORT", "QS_PG_STANDBY_PORT"}) do
     assert(os.getenv(k), k .. " is not set: export the values " .. SCRIPT .. " was started with")
   end
   assert(PRIMARY_URL:find(":" .. os.getenv("QS_PG_PRIMARY_PORT") .. "/", 1, true) and

@@ -4,7 +4,7 @@
 # the replicas and failover specs run against them.
 #
 #   pg_standby.sh start      start both; prints QS_PG_PRIMARY_URL=... and QS_PG_STANDBY_URL=...
-#                            (and QS_SCALE_DIR / QS_PG_PRIMARY_PORT / QS_PG_STANDBY_PORT for the specs)
+#                            (and QS_STANDBY_DIR / QS_PG_PRIMARY_PORT / QS_PG_STANDBY_PORT for the specs)
 #   pg_standby.sh promote    promote the standby (pg_ctl promote) and wait until it writes
 #   pg_standby.sh stop-primary   stop the primary (fast), keeping its data
 #   pg_standby.sh start-primary  start the stopped primary again (as it was: a primary)
@@ -17,7 +17,7 @@
 # (its "host replication all 127.0.0.1/32" line), so -A trust is all it needs.
 # A server that does not come up is an error (exit 1), never a skip.
 set -u
-STATE=${QS_SCALE_DIR:-/tmp/qs-scale}/standby
+STATE=${QS_STANDBY_DIR:-/tmp/qs-scale-standby}
 PRIMARY_PORT=${QS_PG_PRIMARY_PORT:-54461}
 STANDBY_PORT=${QS_PG_STANDBY_PORT:-54462}
 PG_BIN=${QS_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -43,7 +43,7 @@ start_server() {   # name, port
 start() {
   rm -rf "$STATE"
   mkdir -p "$STATE/primary/sock" "$STATE/standby/sock"
-  chmod 755 "$STATE" "$(dirname "$STATE")"
+  chmod 755 "$STATE"
   [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$STATE"
   "${RUN_AS_PG[@]}" "$PG_BIN/initdb" -D "$STATE/primary/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
     >"$STATE/primary/initdb.log" 2>&1 || { cat "$STATE/primary/initdb.log" >&2; return 1; }
@@ -62,7 +62,7 @@ start() {
   [ "$i" -lt 100 ] || { echo "pg_standby.sh: the standby is not streaming" >&2; return 1; }
   # what a spec needs to drive this pair with the script again (promote,
   # pause-replay, ...): the same directory and ports
-  echo "QS_SCALE_DIR=$(dirname "$STATE")"
+  echo "QS_STANDBY_DIR=$STATE"
   echo "QS_PG_PRIMARY_PORT=$PRIMARY_PORT"
   echo "QS_PG_STANDBY_PORT=$STANDBY_PORT"
   echo "QS_PG_PRIMARY_URL=postgresql://qs@127.0.0.1:$PRIMARY_PORT/qs_test"
