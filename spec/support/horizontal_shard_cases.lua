@@ -181,6 +181,28 @@ function M.define(env)
     assert.equal("us,us,us,us,eu,eu,eu,eu", table.concat(regions, ","))
     -- the legacy Query goes the same way
     assert.equal("us1,eu2", names(s:query(Player):order_by(Player.score, Player.name):limit(2):all()))
+    -- NULLs go where the shards' database puts them (PostgreSQL: last when
+    -- ascending; SQLite, MariaDB: first), or where NULLS FIRST/LAST says
+    s:add(Player({id = 20, name = "eu-null", region = "eu"}))
+    s:add(Player({id = 21, name = "us-null", region = "us"}))
+    s:commit()
+    local asc_nulls = names(s:scalars(qs.select(Player):order_by(Player.score, Player.name):limit(3)):all())
+    local desc_nulls = names(s:scalars(qs.select(Player):order_by(Player.score:desc(), Player.name):limit(3)):all())
+    if engines.eu.dialect.name == "postgresql" then
+      assert.equal("us1,eu2,us3", asc_nulls)
+      assert.equal("eu-null,us-null,us2", desc_nulls)
+    else
+      assert.equal("eu-null,us-null,us1", asc_nulls)
+      assert.equal("us2,eu3,us4", desc_nulls)
+    end
+    -- the NULLs at the end of each shard's rows
+    local tail = s:scalars(qs.select(Player):order_by(Player.score:desc():nulls_last(), Player.name)):all()
+    assert.equal("eu-null,us-null", tail[9].name .. "," .. tail[10].name)
+    assert.equal("us1", tail[8].name)
+    assert.equal("eu-null,us-null,us1", names(s:scalars(qs.select(Player)
+      :order_by(Player.score:asc():nulls_first(), Player.name):limit(3)):all()))
+    assert.equal("us2,eu3,us4", names(s:scalars(qs.select(Player)
+      :order_by(Player.score:desc():nulls_last(), Player.name):limit(3)):all()))
     -- an ORDER BY the rows do not carry cannot be merged
     local err = raises(exc.InvalidRequestError, function()
       s:execute(qs.select(Player.name):order_by(Player.score)):all()

@@ -131,7 +131,7 @@ local function compare(a, b)
   return sa < sb and -1 or 1
 end
 
--- The sort keys of stmt's ORDER BY: {pos, attr, desc, nulls_low}.
+-- The sort keys of stmt's ORDER BY: {pos, attr, desc, nulls_first}.
 local function sort_keys(stmt, keys, nulls_high)
   local out = {}
   for i, item in ipairs(stmt._order_by or {}) do
@@ -142,12 +142,12 @@ local function sort_keys(stmt, keys, nulls_high)
         "ORDER BY item %d is not a selected column (select it, order the merged rows in Lua, or run the " ..
         "statement on one shard with set_shard())", i), nil, 5)
     end
-    -- where NULL goes when the items are ascending
-    local low
-    if nulls == "first" then low = not desc
-    elseif nulls == "last" then low = desc
-    else low = not nulls_high end
-    out[i] = {pos = pos, attr = attr, desc = desc, nulls_low = low}
+    -- whether NULLs come first in the rows' order: as NULLS FIRST/LAST
+    -- says, else where the database sorts them (the largest value: first
+    -- when descending; the smallest: first when ascending)
+    local first
+    if nulls ~= nil then first = nulls == "first" else first = nulls_high == desc end
+    out[i] = {pos = pos, attr = attr, desc = desc, nulls_first = first}
   end
   return out
 end
@@ -165,8 +165,8 @@ local function order(a, b, skeys)
     local c
     if va == nil or vb == nil then
       if va == nil and vb == nil then c = 0
-      elseif va == nil then c = key.nulls_low and -1 or 1
-      else c = key.nulls_low and 1 or -1 end
+      elseif va == nil then c = key.nulls_first and -1 or 1
+      else c = key.nulls_first and 1 or -1 end
     else
       c = compare(va, vb)
       if key.desc then c = -c end
