@@ -574,8 +574,7 @@ function ShardedSession:execute(stmt, params, opts)
   local each_stmt, limit, offset = shard_merge.per_shard(stmt)
   local results = {}
   for i, s in ipairs(list) do results[i] = s:execute(each_stmt, params, opts) end
-  local dialect = list[1] and list[1].bind.dialect
-  return shard_merge.merge(stmt, results, dialect and dialect.name or "", limit, offset)
+  return shard_merge.merge(stmt, results, list[1] and list[1].bind.dialect, limit, offset)
 end
 
 function ShardedSession:scalars(stmt, params, opts) return self:execute(stmt, params, opts):scalars() end

@@ -177,15 +177,15 @@ local function order(a, b, skeys)
 end
 
 --- The merged Result of stmt's results from several shards (in the order
---- the shards were named). dialect_name: the shards' dialect (where NULLs
---- sort); limit, offset: from per_shard.
+--- the shards were named). dialect: the shards' (its nulls_sort_high says
+--- where NULLs sort); limit, offset: from per_shard.
 ---@param stmt table
 ---@param results table list of Results
----@param dialect_name string
+---@param dialect table|nil
 ---@param limit integer|nil
 ---@param offset integer|nil
 ---@return table Result
-function M.merge(stmt, results, dialect_name, limit, offset)
+function M.merge(stmt, results, dialect, limit, offset)
   local first = results[1]
   if not first or not first.returns_rows then
     local count = 0
@@ -205,7 +205,7 @@ function M.merge(stmt, results, dialect_name, limit, offset)
   local rows, n = {}, 0
   local ordered = rawget(stmt, "_order_by") and stmt._order_by[1] and not stmt._dml
   if ordered and #lists > 1 then
-    local skeys = sort_keys(stmt, keys, dialect_name == "postgresql")
+    local skeys = sort_keys(stmt, keys, dialect ~= nil and dialect.nulls_sort_high == true)
     local pos = {}
     for i = 1, #lists do pos[i] = 1 end
     while true do
