@@ -70,23 +70,27 @@ function computed.was_deleted(st) return st.deleted_flushed == true end
 function computed.modified(st) return st.modified == true end
 function computed.mapper(st) return st.mapper end
 -- A shard's session of quicksilver.ext.horizontal_shard's ShardedSession
--- answers as the ShardedSession, its shard being the identity token.
-local function outer_session(s)
-  return s and (rawget(s, "_sharded") or s)
-end
--- the shard of an object of a ShardedSession (detached: the one it left)
+-- answers as the ShardedSession (its `_sharded`), its shard (`shard_id`)
+-- being the identity token; a detached object keeps the shard it left.
 local function identity_token(st)
   local s = st.session
   if s then return rawget(s, "shard_id") end
   return st.key ~= nil and rawget(st, "_identity_token") or nil
 end
 function computed.identity_token(st) return identity_token(st) end
-function computed.session(st) return outer_session(st.session) end
+function computed.session(st)
+  local s = st.session
+  return s and rawget(s, "_sharded") or s
+end
 function computed.object(st) return st.obj end
 -- the string form, made when asked for (st.key is the per-mapper key)
 function computed.key(st)
-  local key, tok = identity.global_key(st.mapper, st.key), identity_token(st)
-  if key and tok then return key .. "\0" .. tok end   -- the key carries the shard
+  local key = identity.global_key(st.mapper, st.key)
+  if key == nil then return nil end
+  local s = st.session
+  local tok = s and rawget(s, "shard_id")
+  if tok == nil and s == nil then tok = rawget(st, "_identity_token") end
+  if tok then return key .. "\0" .. tok end   -- the key carries the shard
   return key
 end
 function computed.identity(st)
@@ -135,7 +139,8 @@ end
 --- The session an object belongs to, or nil.
 function M.object_session(obj)
   local st = attributes.state_of(obj)
-  return st and outer_session(st.session) or nil
+  local s = st and st.session
+  return s and rawget(s, "_sharded") or s or nil
 end
 
 --- The mapper of a class (UnmappedClassError otherwise).
