@@ -124,7 +124,7 @@ end
 --- A ShardedSession over opts.shards ({name = engine}) with the three
 --- choosers; autoflush, expire_on_commit, autobegin and info are those of
 --- an orm.Session (given to each shard's session).
----@param opts {shards: table<string, table>, shard_chooser: function, identity_chooser: function, execute_chooser: function, autoflush?: boolean, expire_on_commit?: boolean, autobegin?: boolean, info?: table}
+---@param opts table {shards = {name = engine}, shard_chooser, identity_chooser, execute_chooser, autoflush?, ...}
 ---@return quicksilver.ext.horizontal_shard.ShardedSession
 local function new(opts)
   opts = check(opts)

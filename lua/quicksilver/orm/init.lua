@@ -120,7 +120,8 @@ end
 --- orm.inspect(Model) -> its Mapper (columns, relationships, attrs,
 --- local_table, class, primary_key); orm.inspect(obj) -> its state (transient,
 --- pending, persistent, detached, deleted, modified, mapper, session,
---- identity, identity_token: the shard of a ShardedSession's object). Anything else: NoInspectionAvailable.
+--- identity, identity_token: the shard of a ShardedSession's object).
+--- Anything else: NoInspectionAvailable.
 function M.inspect(x)
   if type(x) == "table" then
     local st = rawget(x, attributes.STATE)
