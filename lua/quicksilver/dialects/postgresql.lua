@@ -18,6 +18,10 @@ M.driver = "postgresql"
 M.paramstyle = "numeric_dollar"
 M.default_isolation_level = "READ COMMITTED"
 M.implicit_returning = true   -- no lastrowid: new keys come back through RETURNING
+-- NULL sorts as the largest value (last ascending, first descending); the
+-- others sort it as the smallest. Rows merged from several databases
+-- (ext/horizontal_shard_merge.lua) must be compared the way each sorted them.
+M.nulls_sort_high = true
 M.isolation_levels = {SERIALIZABLE = true, ["REPEATABLE READ"] = true, ["READ COMMITTED"] = true,
   ["READ UNCOMMITTED"] = true, AUTOCOMMIT = true}
 --- The create_engine options only this dialect takes (engine/create.lua

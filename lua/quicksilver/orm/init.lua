@@ -69,10 +69,30 @@ function computed.detached(st) return st.session == nil and st.key ~= nil end
 function computed.was_deleted(st) return st.deleted_flushed == true end
 function computed.modified(st) return st.modified == true end
 function computed.mapper(st) return st.mapper end
-function computed.session(st) return st.session end
+-- A shard's session of quicksilver.ext.horizontal_shard's ShardedSession
+-- answers as the ShardedSession (its `_sharded`), its shard (`shard_id`)
+-- being the identity token; a detached object keeps the shard it left.
+local function identity_token(st)
+  local s = st.session
+  if s then return rawget(s, "shard_id") end
+  return st.key ~= nil and rawget(st, "_identity_token") or nil
+end
+function computed.identity_token(st) return identity_token(st) end
+function computed.session(st)
+  local s = st.session
+  return s and rawget(s, "_sharded") or s
+end
 function computed.object(st) return st.obj end
 -- the string form, made when asked for (st.key is the per-mapper key)
-function computed.key(st) return identity.global_key(st.mapper, st.key) end
+function computed.key(st)
+  local key = identity.global_key(st.mapper, st.key)
+  if key == nil then return nil end
+  local s = st.session
+  local tok = s and rawget(s, "shard_id")
+  if tok == nil and s == nil then tok = rawget(st, "_identity_token") end
+  if tok then return key .. "\0" .. tok end   -- the key carries the shard
+  return key
+end
 function computed.identity(st)
   if not st.key then return nil end
   local out = {}
@@ -100,7 +120,8 @@ end
 --- orm.inspect(Model) -> its Mapper (columns, relationships, attrs,
 --- local_table, class, primary_key); orm.inspect(obj) -> its state (transient,
 --- pending, persistent, detached, deleted, modified, mapper, session,
---- identity). Anything else: NoInspectionAvailable.
+--- identity, identity_token: the shard of a ShardedSession's object).
+--- Anything else: NoInspectionAvailable.
 function M.inspect(x)
   if type(x) == "table" then
     local st = rawget(x, attributes.STATE)
@@ -119,7 +140,8 @@ end
 --- The session an object belongs to, or nil.
 function M.object_session(obj)
   local st = attributes.state_of(obj)
-  return st and st.session or nil
+  local s = st and st.session
+  return s and rawget(s, "_sharded") or s or nil
 end
 
 --- The mapper of a class (UnmappedClassError otherwise).

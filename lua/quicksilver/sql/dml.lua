@@ -426,4 +426,20 @@ function Delete:_effective()
   return e, {}
 end
 
+-- set_shard (quicksilver.ext.horizontal_shard): the shard a ShardedSession
+-- runs the statement on (SQLAlchemy's set_shard_id), kept as the execution
+-- options are; the SQL does not change, other sessions ignore it.
+
+--- Runs the statement on this shard only (in a ShardedSession).
+---@param name string
+function DML:set_shard(name)
+  if type(name) ~= "string" or name == "" then
+    exc.raise(exc.ArgumentError, "set_shard: expected a shard name (a non-empty string), got " ..
+      (type(name) == "string" and "an empty string" or type(name)), nil, 2)
+  end
+  local s = copy(self)
+  s._shard = name
+  return s
+end
+
 return M

@@ -919,4 +919,28 @@ end
 CTE.union_all = cte_setop("UNION ALL")
 CTE.union = cte_setop("UNION")
 
+-- set_shard (quicksilver.ext.horizontal_shard) ---------------------------------------------
+
+-- The shard a ShardedSession runs the statement on (SQLAlchemy's
+-- set_shard_id): kept on the statement as its execution options are; the
+-- SQL does not change, and sessions that do not shard ignore it.
+local function set_shard(self, name, copier)
+  if type(name) ~= "string" or name == "" then
+    exc.raise(exc.ArgumentError, "set_shard: expected a shard name (a non-empty string), got " ..
+      (type(name) == "string" and "an empty string" or type(name)), nil, 3)
+  end
+  local s = copier(self)
+  s._shard = name
+  return s
+end
+
+--- Runs the statement on this shard only (in a ShardedSession).
+---@param name string
+---@return quicksilver.Select
+function Select:set_shard(name) return set_shard(self, name, copy) end
+
+--- Runs the statement on this shard only (in a ShardedSession).
+---@param name string
+function CompoundSelect:set_shard(name) return set_shard(self, name, compound_copy) end
+
 return M

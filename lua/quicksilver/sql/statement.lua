@@ -139,4 +139,12 @@ function M.result_processor(t)
   return t and t._result or nil
 end
 
+--- The shard the statement was given with set_shard(), or nil
+--- (quicksilver.ext.horizontal_shard).
+---@param stmt table
+---@return string|nil
+function M.shard(stmt)
+  return rawget(stmt, "_shard")
+end
+
 return M
