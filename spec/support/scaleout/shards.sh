@@ -12,7 +12,7 @@
 # (as servers.sh and pg_standby.sh do); MariaDB runs as the mysql user. A
 # server that does not come up is an error (exit 1), never a skip.
 set -u
-STATE=${QS_SCALE_DIR:-/tmp/qs-scale}/shards
+STATE=${QS_SHARDS_DIR:-/tmp/qs-scale-shards}
 PORT=${QS_SHARD_PG_PORT:-54478}
 MY_PORT=${QS_SHARD_MYSQL_PORT:-33478}
 PG_BIN=${QS_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -26,7 +26,7 @@ psql_at() {   # sql...
 start() {
   rm -rf "$STATE"
   mkdir -p "$STATE/sock"
-  chmod 755 "$STATE" "$(dirname "$STATE")"
+  chmod 755 "$STATE"
   [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$STATE"
   "${RUN_AS_PG[@]}" "$PG_BIN/initdb" -D "$STATE/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
     >"$STATE/initdb.log" 2>&1 || { cat "$STATE/initdb.log" >&2; return 1; }
