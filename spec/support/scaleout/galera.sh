@@ -149,7 +149,10 @@ stop_all() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  # a node that misses its deadline on a busy machine (an SST racing the
+  # ports the previous cluster left in TIME_WAIT) gets one more try: the
+  # first attempt's logs go to stderr, a second failure is the error
+  start) ( start ) || { echo "galera.sh: starting again once" >&2; stop_all; sleep 2; start; } ;;
   env) urls ;;
   stop) stop_all ;;
   *) echo "usage: galera.sh start|env|stop" >&2; exit 2 ;;
