@@ -109,13 +109,13 @@ end
 
 --- The pooler the PostgreSQL server is reached through, as the run says
 --- (QS_PG_POOLER=transaction: QS_PG_URL points at pgbouncer in transaction
---- pooling mode, with ?prepared_statements=false; docs/scaling/pgbouncer.md),
+--- pooling mode, with ?prepared_statements=false; docs/SCALING.md, pgbouncer),
 --- or nil for a server reached directly.
 M.pooler = M.backend == "postgresql" and os.getenv("QS_PG_POOLER") or nil
 
 --- For the few specs that need what a transaction pooler cannot give (a
 --- server session of their own across transactions, or a cancel request
---- past a full pool: see the list in docs/scaling/pgbouncer.md): under one,
+--- past a full pool: see the list in docs/SCALING.md, pgbouncer): under one,
 --- the text to report the spec pending with (the caller does
 --- `return pending(why)`: busted's pending is the spec file's); nil otherwise.
 ---@param reason string

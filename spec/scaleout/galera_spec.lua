@@ -1,5 +1,5 @@
 -- MariaDB Galera (three nodes on loopback: spec/support/scaleout/galera.sh,
--- docs/scaling/galera.md): writes on any node, a certification conflict as
+-- docs/SCALING.md, Galera): writes on any node, a certification conflict as
 -- the one retryable error class (qs.exc.TransactionRollbackError), and the
 -- retry helper (engine:begin(fn, {retries = n})) under conflicting
 -- concurrent writes on several nodes: the final state is that of a serial
@@ -23,7 +23,7 @@ end
 -- Every connection of engine waits, at each BEGIN, until its node has
 -- applied what the cluster committed before (wsrep_sync_wait = 1, set when
 -- the connection opens: inside a transaction it would be too late):
--- read-your-writes across nodes (docs/scaling/galera.md).
+-- read-your-writes across nodes (docs/SCALING.md, Galera).
 local function causal(engine)
   qs.event.listen(engine.pool, "connect", function(cconn)
     local ok, err = drive(cconn, cconn:exec("SET SESSION wsrep_sync_wait = 1"))

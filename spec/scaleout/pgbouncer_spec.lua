@@ -1,4 +1,4 @@
--- PostgreSQL behind pgbouncer in transaction pooling mode (docs/scaling/pgbouncer.md),
+-- PostgreSQL behind pgbouncer in transaction pooling mode (docs/SCALING.md, pgbouncer),
 -- both drivers (libpq and postgresql+wire). spec/support/scaleout/pgbouncer.sh
 -- starts the server and pgbouncer (pool of 2 server connections) and prints
 -- QS_PGBOUNCER_URL (through pgbouncer) and QS_PGBOUNCER_DIRECT_URL (the server):

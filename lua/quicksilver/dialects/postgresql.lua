@@ -38,7 +38,7 @@ local PASSTHROUGH = {sslmode = true, sslrootcert = true, sslcert = true, sslkey 
 -- pooler such as pgbouncer (pool_mode = transaction), where a statement
 -- prepared on one server connection is gone on the next: both drivers then
 -- run every statement as the unnamed one, parsed in the execution's own
--- round trip (docs/scaling/pgbouncer.md). The drivers read it as
+-- round trip (docs/SCALING.md, pgbouncer). The drivers read it as
 -- "true"/"false" (c/driver/pg_common.h).
 local BOOLEAN_TEXT = {["true"] = true, ["1"] = true, on = true, yes = true,
   ["false"] = false, ["0"] = false, off = false, no = false}

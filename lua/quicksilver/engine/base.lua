@@ -1264,7 +1264,7 @@ end
 --- fn runs again, on a new connection in a new transaction, after a
 --- failure the server rolled back over a conflict (err.retryable: a
 --- TransactionRollbackError), up to n times (engine/retry.lua,
---- docs/scaling/galera.md).
+--- docs/SCALING.md, Galera).
 ---@param fn? fun(conn: quicksilver.Connection): ...
 ---@param opts? {retries: integer, backoff?: number, sleep?: fun(s: number), on_retry?: fun(err: any, retry: integer, wait: number)}
 function Engine:begin(fn, opts)

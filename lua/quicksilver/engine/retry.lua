@@ -1,6 +1,6 @@
 --- engine/retry.lua: the transaction-retry helper behind
 --- `engine:begin(fn, {retries = n})`, `session:begin(fn, {retries = n})` and
---- `sessionmaker:begin(fn, {retries = n})` (docs/scaling/galera.md).
+--- `sessionmaker:begin(fn, {retries = n})` (docs/SCALING.md, Galera).
 ---
 --- A transaction the server rolled back over a conflict with a concurrent
 --- one (a Galera certification failure, a deadlock, a PostgreSQL

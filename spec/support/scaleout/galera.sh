@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # galera.sh: a three-node MariaDB Galera cluster (Debian's galera-4) on
-# loopback, for spec/scaleout/galera_spec.lua (docs/scaling/galera.md).
+# loopback, for spec/scaleout/galera_spec.lua (docs/SCALING.md, Galera).
 #
 #   galera.sh start   bootstrap node 1, join nodes 2 and 3 (SST by rsync), wait
 #                     until wsrep_cluster_size = 3 on every node; creates the

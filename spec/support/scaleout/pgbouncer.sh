@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pgbouncer.sh: a throwaway PostgreSQL 15 with pgbouncer (Debian's 1.18) in front
 # of it in transaction pooling mode, on loopback, for spec/scaleout/pgbouncer_spec.lua
-# and the behaviour suite run through a transaction pooler (docs/scaling/pgbouncer.md).
+# and the behaviour suite run through a transaction pooler (docs/SCALING.md, pgbouncer).
 #
 #   pgbouncer.sh start   start both; prints QS_PGBOUNCER_URL=... (through pgbouncer)
 #                        and QS_PGBOUNCER_DIRECT_URL=... (the server itself)
