@@ -31,6 +31,7 @@ local util = require("quicksilver.util")
 local event = require("quicksilver.event")
 local core = require("quicksilver.core")
 local orm = require("quicksilver.orm")
+local session_mod = require("quicksilver.orm.session")
 
 local M = {}
 
@@ -265,25 +266,16 @@ function M.sessionmaker(opts)
   local router = M.Router(ropts, 3)
   sopts.bind = router.primary
   local maker = orm.sessionmaker(sopts)
-  local wrapper = {router = router, maker = maker}
+  -- kw: what sessionmaker's begin reads (the bind whose waiter a retry uses)
+  local wrapper = {router = router, maker = maker, kw = {bind = router.primary}}
   return setmetatable(wrapper, {
     __name = "replicas.sessionmaker",
     __call = function(_, overrides)
       return M.install(maker(overrides), router)
     end,
-    __index = {
-      begin = function(self, fn)
-        local s = self()
-        if fn then
-          local res = util.pack(pcall(s.begin, s, fn))
-          s:close()
-          if not res[1] then error(res[2], 0) end
-          return unpack(res, 2, res.n)
-        end
-        s:begin()
-        return s
-      end,
-    },
+    -- begin(fn, opts): a session, fn run in its transaction, committed and
+    -- closed (with opts.retries, a new session per try), as sessionmaker's
+    __index = {begin = session_mod.Maker.begin},
   })
 end
 

@@ -1043,6 +1043,7 @@ function computed.identity_map(self) return identity.snapshot(self) end
 
 ---@class quicksilver.orm.sessionmaker
 local Maker = {}
+M.Maker = Maker   -- for factories of sessions of their own (ext.replicas)
 Maker.__index = Maker
 Maker.__name = "sessionmaker"
 Maker.__call = function(self, overrides)
