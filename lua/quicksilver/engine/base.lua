@@ -382,8 +382,13 @@ function Connection:_end_transaction(tx, commit)
     -- the server went away at COMMIT/ROLLBACK (a failover): as for a
     -- statement's disconnect, the pool replaces this connection and every
     -- one opened before it; a new one serves at the next use (not now: a
-    -- connect failing here would hide this error)
-    self:_given_up(err)
+    -- connect failing here would hide this error). A Connection being
+    -- closed (close() rolls back) only marks it: its checkin discards it.
+    if self.closed then
+      self.engine.pool:invalidate(self._rec, err)
+    else
+      self:_given_up(err)
+    end
   end
   if not ok then error(err, 0) end
 end
