@@ -13,8 +13,8 @@ local props_generation = require("quicksilver.orm.mapper").props_generation
 
 local M = {}
 
-local ipairs, getmetatable, type, pcall, error, rawget, setmetatable =
-  ipairs, getmetatable, type, pcall, error, rawget, setmetatable
+local ipairs, getmetatable, type, pcall, error, rawget, rawset =
+  ipairs, getmetatable, type, pcall, error, rawget, rawset
 
 -- A select of entities gets what the ORM adds at execution: single-table
 -- subclasses load only their identities.
@@ -54,8 +54,9 @@ end
 -- is (no single-table criterion, no relationship loaded joined by default:
 -- orm_statement and add_joined leave it as it was), found by running them
 -- once on such a select. Kept while the mappers' properties and the
--- entity's loading plan stay (as orm/get.lua keeps its plan).
-local plain_of = setmetatable({}, {__mode = "k"})
+-- entity's loading plan stay (as orm/get.lua keeps its plan), on the
+-- entity itself (a weak table would keep it: LuaJIT's are no ephemerons).
+local PLAIN = "_plain_select"
 
 --- Number of selects that skipped the ORM's statement additions (specs).
 M.plain_runs = 0
@@ -64,13 +65,13 @@ local function runs_plain(stmt, e)
   local ent = e.entity
   local m = rawget(ent, "_mapper") or ent
   local gen = props_generation()
-  local v = plain_of[ent]
+  local v = rawget(ent, PLAIN)
   if v == nil or v.gen ~= gen or v.plan ~= m.plan then
     -- found on a select without LIMIT/OFFSET (which keep some joins out)
     if stmt._limit ~= nil or stmt._offset ~= nil then return false end
     local added, joins = strategies.add_joined(M.orm_statement(stmt))
     v = {gen = gen, plan = m.plan, plain = added == stmt and joins == nil}
-    plain_of[ent] = v
+    rawset(ent, PLAIN, v)
   end
   return v.plain
 end

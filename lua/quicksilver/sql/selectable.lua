@@ -343,30 +343,39 @@ function Select:_final_froms()
   return rawget(self, "_froms") or compute_froms(self)
 end
 
--- select(Model) of one entity, per entity (a model class, an alias of
--- one): what the last such select held, shared by every select of it built
--- since: its columns list, entity descriptors and explicit FROMs. Sharing
--- is safe because a statement never changes a list it holds (the
--- generative methods copy before they add), and it lets the cache key walk
--- the shared columns list once (core.cache_key_freeze). Valid while the
--- entity's __select_entity__ gives the same columns, descriptor, FROM and
--- plan: a mapper configured again makes a new columns list.
-local entity_templates = setmetatable({}, {__mode = "k"})
+-- select(Model) of one entity: what the last such select held, shared by
+-- every select of it built since: its columns list, entity descriptors and
+-- explicit FROMs. Sharing is safe because a statement never changes a list
+-- it holds (the generative methods copy before they add), and it lets the
+-- cache key walk the shared columns list once (core.cache_key_freeze).
+-- Kept on the entity's descriptor (the mapper), valid while its
+-- __select_entity__ gives the same columns, FROM and plan (a mapper
+-- configured again makes a new columns list). The function itself is kept
+-- per entity object in a weak table (no reference back to it: LuaJIT's
+-- weak tables are no ephemerons), sparing the look-ups through the class.
+local entity_fns = setmetatable({}, {__mode = "k"})
+local TEMPLATE = "_select_template"
 local freeze = core.cache_key_freeze
 
-local function entity_template(a, fn)
+-- fn(a), one level below select() (its errors name select's caller).
+local function entity_parts(fn, a)
   local cols, desc, from, plan = fn(a)
-  local columns = {}
-  for j = 1, #cols do columns[j] = cols[j] end
-  freeze(columns)
-  local t = {fn = fn, cols = cols, desc = desc, from = from, plan = plan, columns = columns,
-    entities = {{entity = desc, first = 1, count = #cols, from = from, plan = plan}},
-    explicit = from and {from} or {}}
-  entity_templates[a] = t
-  return t
+  return cols, desc, from, plan
 end
 
-local function from_template(t)
+local function template_select(cols, desc, from, plan)
+  local t = type(desc) == "table" and rawget(desc, TEMPLATE)
+  if t and t.cols == cols and t.from == from and t.plan == plan then
+    M.template_hits = M.template_hits + 1
+  else
+    local columns = {}
+    for j = 1, #cols do columns[j] = cols[j] end
+    freeze(columns)
+    t = {cols = cols, from = from, plan = plan, columns = columns,
+      entities = {{entity = desc, first = 1, count = #cols, from = from, plan = plan}},
+      explicit = from and {from} or {}}
+    if type(desc) == "table" then rawset(desc, TEMPLATE, t) end
+  end
   return setmetatable({columns = t.columns, _explicit = t.explicit, _entities = t.entities}, Select)
 end
 
@@ -378,17 +387,14 @@ M.template_hits = 0
 function M.select(...)
   if select("#", ...) == 1 then
     local a = ...
-    local t = entity_templates[a]
-    if t then
-      local cols, desc, from, plan = t.fn(a)
-      if cols == t.cols and desc == t.desc and from == t.from and plan == t.plan then
-        M.template_hits = M.template_hits + 1
-        return setmetatable({columns = t.columns, _explicit = t.explicit, _entities = t.entities}, Select)
-      end
+    local fn = entity_fns[a]
+    if fn == nil and type(a) == "table" and not a._is_clause then
+      fn = a.__select_entity__
+      if fn then entity_fns[a] = fn end
     end
-    if type(a) == "table" and not a._is_clause then
-      local fn = a.__select_entity__
-      if fn then return from_template(entity_template(a, fn)) end
+    if fn then
+      local cols, desc, from, plan = entity_parts(fn, a)
+      return template_select(cols, desc, from, plan)
     end
   end
   local args = {...}
