@@ -439,7 +439,8 @@ local function fused(uow, colls)
       else
         add_sync(uow, cst, st, rel)
       end
-      if not rawequal(rawget(cst.dict, revkey), obj) then
+      -- (objects have no __eq: ~= compares identities)
+      if rawget(cst.dict, revkey) ~= obj then
         set_rel_value(cst, rev, obj)
         cst.loaded[revkey] = true
       end
