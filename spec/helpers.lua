@@ -170,4 +170,21 @@ function M.strongly_reaches(root, target)
   return false
 end
 
+
+--- Runs each function in a coroutine of one quicksilver.async.loop (the
+--- built-in scheduler) until all end; raises the first error.
+---@param fns function[]
+function M.run_in_loop(fns)
+  local l = require("quicksilver.async.loop").new()
+  local errs = {}
+  for _, fn in ipairs(fns) do
+    l:spawn(function()
+      local ok, e = pcall(fn)
+      if not ok then errs[#errs + 1] = e end
+    end)
+  end
+  l:run()
+  if errs[1] ~= nil then error(errs[1], 0) end
+end
+
 return M

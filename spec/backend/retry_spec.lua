@@ -32,19 +32,7 @@ local function count(engine)
   return engine:connect(function(c) return c:exec_driver_sql("SELECT count(*) FROM " .. T):scalar() end)
 end
 
--- Runs each function in a coroutine of one loop; raises the first error.
-local function run_all(fns)
-  local l = loop.new()
-  local errs = {}
-  for _, fn in ipairs(fns) do
-    l:spawn(function()
-      local ok, e = pcall(fn)
-      if not ok then errs[#errs + 1] = e end
-    end)
-  end
-  l:run()
-  if errs[1] ~= nil then error(errs[1], 0) end
-end
+local run_all = helpers.run_in_loop
 
 describe("transaction retries on " .. helpers.backend, function()
   local engine

@@ -9,6 +9,7 @@
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local loop = require("quicksilver.async.loop")
+local helpers = require("spec.helpers")
 local exc = qs.exc
 
 local drive = require("quicksilver.waiting").drive
@@ -32,19 +33,7 @@ local function causal(engine)
   return engine
 end
 
--- Runs each function in a coroutine of one loop; raises the first error.
-local function run_all(fns)
-  local l = loop.new()
-  local errs = {}
-  for _, fn in ipairs(fns) do
-    l:spawn(function()
-      local ok, e = pcall(fn)
-      if not ok then errs[#errs + 1] = e end
-    end)
-  end
-  l:run()
-  if errs[1] ~= nil then error(errs[1], 0) end
-end
+local run_all = helpers.run_in_loop
 
 local function raises(cls, fn)
   local ok, err = pcall(fn)
