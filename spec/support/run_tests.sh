@@ -27,6 +27,17 @@ export QS_SERVERS_DIR=${QS_SERVERS_DIR:-/tmp/quicksilver-servers-$slot}
 export QS_PG_PORT=${QS_PG_PORT:-$((54230 + slot))}
 export QS_MYSQL_PORT=${QS_MYSQL_PORT:-$((33170 + slot))}
 lua_name=$(basename "$LUA")
+# The test servers listen on fixed ports inside Linux's ephemeral range
+# (32768-60999): an outgoing connection the kernel numbers at random can hold
+# one of them just when a server starts. Where this runs as root, those port
+# ranges are taken out of the automatic choice (explicit binds still work;
+# the setting is appended to, never replaced).
+reserved=/proc/sys/net/ipv4/ip_local_reserved_ports
+if [ -w "$reserved" ]; then
+  current=$(cat "$reserved")
+  want=33170-33499,45671-45699,54230-54499
+  case ",$current," in *",$want,"*) ;; *) echo "${current:+$current,}$want" > "$reserved" 2>/dev/null || true ;; esac
+fi
 
 # count_c LABEL RC OUTPUT: adds a C test binary's "N passed, N failed" (its
 # last such line: leak reports may follow it) to the totals; a binary that
