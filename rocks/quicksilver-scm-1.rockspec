@@ -153,6 +153,7 @@ build = {
     ["quicksilver.orm.session"] = "lua/quicksilver/orm/session.lua",
     ["quicksilver.orm.session_binds"] = "lua/quicksilver/orm/session_binds.lua",
     ["quicksilver.orm.session_events"] = "lua/quicksilver/orm/session_events.lua",
+    ["quicksilver.orm.session_transaction"] = "lua/quicksilver/orm/session_transaction.lua",
     ["quicksilver.orm.state_spec"] = "lua/quicksilver/orm/state_spec.lua",
     ["quicksilver.orm.strategies"] = "lua/quicksilver/orm/strategies.lua",
     ["quicksilver.orm.stream"] = "lua/quicksilver/orm/stream.lua",
