@@ -63,6 +63,7 @@ build = {
         "c/driver/wire_my.c",
         "c/driver/wire_pg.c",
         "c/driver/wire_pg_cancel.c",
+        "c/driver/wire_pg_connect.c",
         "c/orm/construct.c",
         "c/orm/finish.c",
         "c/orm/insert_rows.c",
