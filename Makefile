@@ -316,7 +316,7 @@ $(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core
 
 # Timeouts and cancels on PostgreSQL and MariaDB: run by run_tests.sh too.
 $(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/pg_text.c c/driver/pg_common.c c/driver/mariadb.c \
-  c/driver/wire_my.c c/driver/wire_io.c c/protocol/mywire.c c/protocol/auth.c c/protocol/digest.c \
+  c/driver/wire_my.c c/driver/wire_my_connect.c c/driver/wire_io.c c/protocol/mywire.c c/protocol/auth.c c/protocol/digest.c \
   c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread

@@ -61,6 +61,7 @@ build = {
         "c/driver/sqlite3.c",
         "c/driver/wire_io.c",
         "c/driver/wire_my.c",
+        "c/driver/wire_my_connect.c",
         "c/driver/wire_pg.c",
         "c/driver/wire_pg_cancel.c",
         "c/driver/wire_pg_connect.c",

@@ -19,18 +19,10 @@
 ** at a time, its operation going on between batches, and one left mid-way
 ** has the rest of its result read and dropped by the next operation.
 **
-** Options: host, port, user, password, database, unix_socket,
-** connect_timeout, read_timeout, write_timeout (seconds), charset (utf8mb4
-** only), transport (socket or external), ssl (true/false) and ssl_ca,
-** ssl_cert, ssl_key (any of them asks for TLS: external transport only; the
-** transport checks certificates). Any other key is refused by name.
+** Options and connecting are in wire_my_connect.c; what both files share
+** in wire_my_conn.h.
 */
-#include "quicksilver.h"
-#include "auth.h"
-#include "my_common.h"
-#include "mywire.h"
-#include "opts.h"
-#include "wire_io.h"
+#include "wire_my_conn.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -39,189 +31,12 @@
 #include <strings.h>
 #include <time.h>
 
-/* Server and client error numbers this driver reports itself (the ones
-** libmariadb gives for the same conditions). */
-#define CR_CONNECTION_ERROR 2002
-#define CR_CONN_HOST_ERROR 2003
-#define CR_SERVER_GONE_ERROR 2006
-#define CR_SERVER_LOST 2013
-#define CR_MALFORMED_PACKET 2027
-#define ER_NEED_REPREPARE 1615
-
-/* libmariadb's default socket when the host is localhost (or none). */
-#define DEFAULT_SOCKET "/run/mysqld/mysqld.sock"
-
-static const char *const known_options[] = {
-  "host", "port", "user", "password", "database", "unix_socket", "connect_timeout",
-  "read_timeout", "write_timeout", "charset", "transport", "ssl", "ssl_ca", "ssl_cert",
-  "ssl_key", NULL
-};
-
-typedef enum op_kind {
-  OP_NONE = 0, OP_CONNECT, OP_PREPARE, OP_STEP, OP_EXEC, OP_EXECMANY, OP_TIMEOUT,
-  OP_BROKEN                  /* left mid-operation: the protocol's state is unknown */
-} op_kind;
-
 static const char *const op_names[] = {
   "nothing", "a connect", "a prepare", "a statement's execution", "an exec",
   "an executemany", "a timeout change", "a broken operation"
 };
 
-/* A streamed result is handed up in batches of at most this many rows or
-** bytes of row packets (the batch's memory is all a stream holds). */
-#define STREAM_ROWS 256
-#define STREAM_BYTES (64 * 1024)
-
-/* Connect phases. */
-enum { CP_TCP = 0, CP_GREETING, CP_SSL_SENT, CP_TLS, CP_LOGIN_SENT, CP_AUTH };
-/* Command phases: sending, then reading the reply. */
-enum { XP_START = 0, XP_SEND, XP_PREPARE, XP_EXECUTE, XP_DRAIN, XP_QUERY };
-/* Where a prepare's reply is. */
-enum { PP_OK = 0, PP_PARAMS, PP_PARAMS_EOF, PP_COLS, PP_COLS_EOF, PP_DONE };
-/* Where a result's reply is. */
-enum { RP_HEAD = 0, RP_COLS, RP_COLS_EOF, RP_ROWS };
-
-typedef struct result_reader {
-  int phase;
-  unsigned ncols, got;
-  int skip_rows;             /* rows of a result being dropped unread (a binary one without s) */
-} result_reader;
-
-struct qs_dconn {
-  qs_wire_io io;
-  qs_opts opts;
-  /* from the options */
-  const char *host, *port, *user, *password, *database, *unix_socket;
-  int external, tls_wanted, tls_on;
-  int connect_timeout, read_timeout, write_timeout;   /* seconds; 0: none */
-  /* the session */
-  int connected;
-  uint32_t conn_id;
-  uint32_t caps;             /* what was agreed */
-  int mariadb;
-  unsigned status;
-  unsigned char scramble[32];
-  size_t scramble_len;
-  char plugin[32];           /* the auth plugin in use */
-  int64_t changes, last_id;
-  /* the framing */
-  uint8_t seq;
-  qs_buf join;
-  size_t held;               /* bytes of the last packet read, consumed at the next read */
-  /* the operation in progress */
-  op_kind op;
-  int phase, sub;
-  result_reader rr;
-  qs_dstmt *op_stmt;
-  char *op_sql;
-  int renewed;
-  int op_i, op_nsets, op_nparams;
-  const qs_value *op_vals;
-  int64_t op_changes;
-  double deadline;           /* connect: qs_clock() time it fails at; 0: none */
-  int timed_out;             /* the last wait ran out of time */
-  /* statement ids whose COM_STMT_CLOSE goes out with the next operation */
-  uint32_t *dead;
-  int ndead, cap_dead;
-  int drain;                 /* a stream left mid-way: the next operation reads
-                             ** the rest of its result (rows dropped) first */
-  /* a text row's cells while results are read and dropped */
-  qs_my_cell *cells;
-  unsigned cap_cells;
-};
-
-struct qs_dstmt {
-  qs_dconn *c;
-  char *sql;
-  size_t sqln;
-  uint32_t id;
-  int has_id;                /* 0: to be prepared (again) before it runs */
-  int nparams;
-  qs_value *params;          /* bound values (their bytes are the caller's) */
-  int ncols;
-  char **names;
-  qs_my_column *cols;        /* type, flags, charset, decimals (no spans) */
-  /* the buffered result */
-  qs_buf rows;               /* the row packets' payloads, end to end */
-  size_t *roff;              /* offset and length of each: 2 per row */
-  size_t nrows, caprows, cur;
-  int executed;
-  int stream;                /* the next execution streams (xStream) */
-  int live;                  /* streaming: its operation goes on while batches come */
-  qs_error pend;             /* a streamed result's failure, after the rows before it */
-  qs_my_cell *cells;         /* the current row */
-  char *scratch;             /* QS_MY_SCRATCH per column (dates as text) */
-};
-
-static int nomem(qs_error *err) { return qs_error_set(err, QS_NOMEM, "out of memory"); }
-
-/* ---- options ------------------------------------------------------------ */
-
-static char *dup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *p = malloc(n);
-  if (p) memcpy(p, s, n);
-  return p;
-}
-
-static int truthy(const char *v) {
-  return strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
-         strcasecmp(v, "on") == 0;
-}
-
-static int seconds_option(const qs_opts *o, const char *name, int *out, qs_error *err) {
-  const char *v = qs__opts_get(o, name);
-  char *end;
-  long n;
-  *out = 0;
-  if (v == NULL) return QS_OK;
-  n = strtol(v, &end, 10);
-  if (end == v || *end != '\0' || n < 0 || n > 86400 * 365)
-    return qs_error_set(err, QS_ARGUMENT, "mywire: option %s must be a number of seconds, not '%s'",
-                        name, v);
-  *out = (int)n;
-  return QS_OK;
-}
-
-/* Reads the options into c; refuses an unknown key or a value it cannot honour. */
-static int read_options(qs_dconn *c, qs_error *err) {
-  const qs_opts *o = &c->opts;
-  const char *v;
-  int i, rc;
-  for (i = 0; i < o->n; i++) {
-    int k, known = 0;
-    for (k = 0; known_options[k]; k++)
-      if (strcmp(o->keys[i], known_options[k]) == 0) known = 1;
-    if (!known)
-      return qs_error_set(err, QS_ARGUMENT, "mywire: unknown connection option '%s'", o->keys[i]);
-  }
-  c->host = qs__opts_get(o, "host");
-  c->port = qs__opts_get(o, "port");
-  c->user = qs__opts_get(o, "user");
-  c->password = qs__opts_get(o, "password");
-  c->database = qs__opts_get(o, "database");
-  c->unix_socket = qs__opts_get(o, "unix_socket");
-  if (c->database && c->database[0] == '\0') c->database = NULL;
-  if ((v = qs__opts_get(o, "transport")) != NULL) {
-    if (strcmp(v, "external") == 0) c->external = 1;
-    else if (strcmp(v, "socket") != 0)
-      return qs_error_set(err, QS_ARGUMENT, "mywire: option transport must be 'socket' or 'external', "
-                          "not '%s'", v);
-  }
-  if ((v = qs__opts_get(o, "charset")) != NULL && strcasecmp(v, "utf8mb4") != 0)
-    return qs_error_set(err, QS_NOTSUPPORTED, "mywire: charset '%s' is not supported (the wire driver "
-                        "speaks utf8mb4)", v);
-  if ((v = qs__opts_get(o, "ssl")) != NULL) c->tls_wanted = truthy(v);
-  if (qs__opts_get(o, "ssl_ca") || qs__opts_get(o, "ssl_cert") || qs__opts_get(o, "ssl_key")) c->tls_wanted = 1;
-  if (c->tls_wanted && !c->external)
-    return qs_error_set(err, QS_NOTSUPPORTED, "mywire: TLS needs transport=external (an OpenResty "
-                        "cosocket does the TLS); the wire driver's own socket has no TLS library: "
-                        "use the mariadb driver for TLS outside nginx");
-  if ((rc = seconds_option(o, "connect_timeout", &c->connect_timeout, err)) != QS_OK) return rc;
-  if ((rc = seconds_option(o, "read_timeout", &c->read_timeout, err)) != QS_OK) return rc;
-  if ((rc = seconds_option(o, "write_timeout", &c->write_timeout, err)) != QS_OK) return rc;
-  return QS_OK;
-}
+int qs__myw_nomem(qs_error *err) { return qs_error_set(err, QS_NOMEM, "out of memory"); }
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -236,7 +51,7 @@ static int io_fail(qs_dconn *c, int rc, unsigned code, qs_error *err) {
 }
 
 /* A reply that does not follow the protocol: nothing more can be trusted. */
-static int protocol_fail(qs_dconn *c, int rc, qs_error *err) {
+int qs__myw_protocol_fail(qs_dconn *c, int rc, qs_error *err) {
   c->op = OP_BROKEN;
   err->invalidated = 1;
   if (rc == QS_NOMEM) return rc;
@@ -252,7 +67,7 @@ static int protocol_fail(qs_dconn *c, int rc, qs_error *err) {
 
 /* ---- the pipe ---------------------------------------------------------------- */
 
-static int flush(qs_dconn *c, qs_error *err) {
+int qs__myw_flush(qs_dconn *c, qs_error *err) {
   int rc = qs_wire_io_flush(&c->io, err);
   if (rc == QS_OK || rc == QS_WAIT) return rc;
   return io_fail(c, rc, CR_SERVER_GONE_ERROR, err);
@@ -260,7 +75,7 @@ static int flush(qs_dconn *c, qs_error *err) {
 
 /* The next packet of the reply: QS_OK with *pl (valid until the next call),
 ** QS_WAIT, or an error. */
-static int next_packet(qs_dconn *c, qs_my_span *pl, qs_error *err) {
+int qs__myw_next_packet(qs_dconn *c, qs_my_span *pl, qs_error *err) {
   if (c->held) {
     qs_wire_io_consume(&c->io, c->held);
     c->held = 0;
@@ -273,7 +88,7 @@ static int next_packet(qs_dconn *c, qs_my_span *pl, qs_error *err) {
       c->held = used;
       return QS_OK;
     }
-    if (rc != QS_WAIT) return protocol_fail(c, rc, err);
+    if (rc != QS_WAIT) return qs__myw_protocol_fail(c, rc, err);
     rc = qs_wire_io_fill(&c->io, err);
     if (rc == QS_WAIT) return rc;
     if (rc != QS_OK) return io_fail(c, rc, CR_SERVER_LOST, err);
@@ -282,10 +97,10 @@ static int next_packet(qs_dconn *c, qs_my_span *pl, qs_error *err) {
 
 /* A server ERR packet as the driver's error (the command is over; the
 ** connection stays usable unless the error says it is gone). */
-static int server_error(qs_dconn *c, const qs_my_span *pl, qs_error *err) {
+int qs__myw_server_error(qs_dconn *c, const qs_my_span *pl, qs_error *err) {
   qs_my_err e;
   int rc = qs_my_parse_err(pl, &e, err);
-  if (rc != QS_OK) return protocol_fail(c, rc, err);
+  if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
   rc = qs_my_err_to_error(pl, err);
   if (err->invalidated) c->op = OP_BROKEN;   /* the server ends the session (KILL, shutdown) */
   return rc;
@@ -293,7 +108,7 @@ static int server_error(qs_dconn *c, const qs_my_span *pl, qs_error *err) {
 
 /* ---- operations ------------------------------------------------------------ */
 
-static int enter(qs_dconn *c, op_kind kind, qs_dstmt *s, qs_error *err) {
+int qs__myw_enter(qs_dconn *c, op_kind kind, qs_dstmt *s, qs_error *err) {
   if (c->op == OP_BROKEN) {
     qs_error_set(err, QS_OPERATIONAL,
                  "mywire: the connection was left in the middle of an operation and cannot be used");
@@ -316,7 +131,7 @@ static int enter(qs_dconn *c, op_kind kind, qs_dstmt *s, qs_error *err) {
   return QS_OK;
 }
 
-static int leave(qs_dconn *c, int rc) {
+int qs__myw_leave(qs_dconn *c, int rc) {
   if (c->op != OP_BROKEN) c->op = OP_NONE;
   c->op_stmt = NULL;
   free(c->op_sql);
@@ -326,7 +141,7 @@ static int leave(qs_dconn *c, int rc) {
 
 /* The wait ran out of time: the operation cannot go on (its reply may come
 ** later and be taken for another's), so the connection is given up. */
-static int timed_out(qs_dconn *c, qs_error *err) {
+int qs__myw_timed_out(qs_dconn *c, qs_error *err) {
   char msg[256];
   c->op = OP_BROKEN;
   if (c->connected) {
@@ -361,306 +176,6 @@ static int bury(qs_dconn *c, uint32_t id) {
   }
   c->dead[c->ndead++] = id;
   return 1;
-}
-
-/* ---- connecting ----------------------------------------------------------------- */
-
-static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_dconn **out,
-                 qs_error *err) {
-  qs_dconn *c;
-  int rc;
-  *out = NULL;
-  c = calloc(1, sizeof *c);
-  if (c == NULL) return nomem(err);
-  qs_wire_io_init(&c->io);
-  qs_buf_init(&c->join);
-  *out = c;   /* from here on the caller closes it, on failure too */
-  if (!qs__opts_copy(&c->opts, nopt, keys, vals)) return nomem(err);
-  rc = read_options(c, err);
-  if (rc != QS_OK) return rc;
-  if (c->external) {
-    char peer[128];
-    snprintf(peer, sizeof peer, "%s:%s", c->host ? c->host : "localhost", c->port ? c->port : "3306");
-    qs_wire_io_external(&c->io, peer);
-    return QS_OK;
-  }
-  if (c->unix_socket || c->host == NULL || strcmp(c->host, "localhost") == 0)
-    /* as libmariadb: localhost means the server's unix socket */
-    rc = qs_wire_io_open(&c->io, c->unix_socket ? c->unix_socket : DEFAULT_SOCKET, NULL, NULL, err);
-  else
-    rc = qs_wire_io_open(&c->io, c->host, c->port ? c->port : "3306", NULL, err);
-  if (rc != QS_OK) {
-    char msg[384];
-    snprintf(msg, sizeof msg, "%s", err->message ? err->message : "cannot connect");
-    qs_mysql_error_set(err, c->io.peer[0] == '/' ? CR_CONNECTION_ERROR : CR_CONN_HOST_ERROR,
-                       "HY000", msg);
-    err->invalidated = 1;
-    return QS_OPERATIONAL;
-  }
-  return QS_OK;
-}
-
-static int contains(const char *p, size_t n, const char *word) {
-  size_t k = strlen(word), i;
-  for (i = 0; i + k <= n; i++)
-    if (memcmp(p + i, word, k) == 0) return 1;
-  return 0;
-}
-
-static void login_of(qs_dconn *c, qs_my_login *l, const unsigned char *auth, size_t n) {
-  memset(l, 0, sizeof *l);
-  l->capabilities = c->caps;
-  l->charset = QS_MY_UTF8MB4;
-  l->user = c->user ? c->user : "";
-  l->auth = auth;
-  l->auth_len = n;
-  l->database = c->database;
-  l->plugin = c->plugin;
-}
-
-/* The answer of plugin to scramble; QS_NOTSUPPORTED for a plugin we lack. */
-static int auth_answer(qs_dconn *c, const char *plugin, const unsigned char *scramble, size_t slen,
-                       unsigned char *out, size_t *n, qs_error *err) {
-  const char *pw = c->password ? c->password : "";
-  if (strcmp(plugin, "mysql_native_password") == 0) {
-    qs_auth_mysql_native(pw, scramble, slen, out, n);
-  } else if (strcmp(plugin, "caching_sha2_password") == 0) {
-    qs_auth_caching_sha2(pw, scramble, slen, out, n);
-  } else if (strcmp(plugin, "mysql_clear_password") == 0) {
-    size_t len = strlen(pw);
-    if (!c->tls_on)
-      return qs_error_set(err, QS_NOTSUPPORTED, "mywire: the server asks for the password in clear "
-                          "text (mysql_clear_password) over a connection without TLS: refused");
-    if (len > 255) return qs_error_set(err, QS_ARGUMENT, "mywire: password too long");
-    memcpy(out, pw, len + 1);
-    *n = len + 1;
-  } else {
-    return qs_error_set(err, QS_NOTSUPPORTED, "mywire: the server asks for the authentication plugin "
-                        "'%s', which the wire driver does not speak (mysql_native_password, "
-                        "caching_sha2_password)", plugin);
-  }
-  return QS_OK;
-}
-
-static int send_login(qs_dconn *c, qs_error *err) {
-  unsigned char auth[260];
-  size_t n = 0;
-  qs_my_login l;
-  int rc;
-  if (strcmp(c->plugin, "mysql_native_password") != 0 && strcmp(c->plugin, "caching_sha2_password") != 0)
-    snprintf(c->plugin, sizeof c->plugin, "mysql_native_password");   /* the server switches if need be */
-  rc = auth_answer(c, c->plugin, c->scramble, c->scramble_len, auth, &n, err);
-  if (rc != QS_OK) return rc;
-  login_of(c, &l, auth, n);
-  rc = qs_my_handshake_response(&c->io.out, &c->seq, &l, err);
-  memset(auth, 0, sizeof auth);
-  return rc;
-}
-
-/* One packet of the authentication exchange: QS_OK when the server said OK. */
-static int auth_step(qs_dconn *c, const qs_my_span *pl, int *done, qs_error *err) {
-  *done = 0;
-  if (qs_my_is_ok(pl)) {
-    qs_my_ok ok;
-    int rc = qs_my_parse_ok(pl, &ok, err);
-    if (rc != QS_OK) return protocol_fail(c, rc, err);
-    c->status = ok.status;
-    *done = 1;
-    return QS_OK;
-  }
-  if (qs_my_is_err(pl)) return server_error(c, pl, err);
-  if (pl->n > 0 && (unsigned char)pl->p[0] == 0xfe) {   /* AuthSwitchRequest */
-    qs_my_span plugin, data;
-    unsigned char auth[260];
-    size_t n = 0;
-    int rc = qs_my_parse_auth_switch(pl, &plugin, &data, err);
-    if (rc != QS_OK) return protocol_fail(c, rc, err);
-    if (plugin.n >= sizeof c->plugin || data.n > sizeof c->scramble)
-      return protocol_fail(c, qs_error_set(err, QS_INTERFACE, "malformed MySQL AuthSwitchRequest: "
-                                           "plugin name or data too long"), err);
-    memcpy(c->plugin, plugin.p, plugin.n);
-    c->plugin[plugin.n] = '\0';
-    memcpy(c->scramble, data.p, data.n);
-    c->scramble_len = data.n;
-    rc = auth_answer(c, c->plugin, c->scramble, c->scramble_len, auth, &n, err);
-    if (rc != QS_OK) return rc;
-    rc = qs_my_auth_data(&c->io.out, &c->seq, auth, n, err);
-    memset(auth, 0, sizeof auth);
-    return rc;
-  }
-  if (pl->n > 0 && (unsigned char)pl->p[0] == 0x01) {   /* AuthMoreData */
-    qs_my_span data;
-    int rc = qs_my_parse_auth_more(pl, &data, err);
-    if (rc != QS_OK) return protocol_fail(c, rc, err);
-    if (strcmp(c->plugin, "caching_sha2_password") == 0 && data.n == 1 && data.p[0] == 3)
-      return QS_OK;   /* fast authentication succeeded: the OK follows */
-    if (strcmp(c->plugin, "caching_sha2_password") == 0 && data.n == 1 && data.p[0] == 4) {
-      const char *pw = c->password ? c->password : "";
-      if (!c->tls_on)
-        return qs_error_set(err, QS_NOTSUPPORTED, "mywire: caching_sha2_password needs the full "
-                            "authentication (the server has no cached entry for this user), which "
-                            "sends the password: over TLS only (ssl=true with the external transport); "
-                            "RSA key exchange is not supported. Log in once with another client to "
-                            "fill the server's cache, or use TLS");
-      return qs_my_auth_data(&c->io.out, &c->seq, (const unsigned char *)pw, strlen(pw) + 1, err);
-    }
-    return protocol_fail(c, qs_error_set(err, QS_INTERFACE, "mywire: unexpected AuthMoreData for "
-                                         "plugin %s", c->plugin), err);
-  }
-  return protocol_fail(c, qs_error_set(err, QS_INTERFACE, "mywire: unexpected %s packet during "
-                                       "authentication", qs_my_packet_name(pl)), err);
-}
-
-static int connect_steps(qs_dconn *c, qs_error *err) {
-  qs_my_span pl;
-  int rc;
-  for (;;) {
-    if (c->timed_out) return timed_out(c, err);
-    switch (c->phase) {
-      case CP_TCP:
-        rc = qs_wire_io_connected(&c->io, err);
-        if (rc == QS_WAIT) return rc;
-        if (rc != QS_OK) {
-          char msg[384];
-          snprintf(msg, sizeof msg, "%s", err->message ? err->message : "cannot connect");
-          return qs_mysql_error_set(err, c->io.peer[0] == '/' ? CR_CONNECTION_ERROR : CR_CONN_HOST_ERROR,
-                                    "HY000", msg);
-        }
-        c->seq = 0;
-        c->phase = CP_GREETING;
-        break;
-      case CP_GREETING: {
-        qs_my_handshake h;
-        rc = next_packet(c, &pl, err);
-        if (rc != QS_OK) return rc;
-        if (qs_my_is_err(&pl)) return server_error(c, &pl, err);
-        rc = qs_my_parse_handshake(&pl, &h, err);
-        if (rc != QS_OK) return protocol_fail(c, rc, err);
-        if (!(h.capabilities & QS_MY_CLIENT_PROTOCOL_41) || !(h.capabilities & QS_MY_CLIENT_SECURE_CONNECTION))
-          return qs_error_set(err, QS_NOTSUPPORTED, "mywire: the server does not speak protocol 4.1 "
-                              "with secure authentication");
-        c->conn_id = h.connection_id;
-        c->status = h.status;
-        memcpy(c->scramble, h.scramble, h.scramble_len);
-        c->scramble_len = h.scramble_len;
-        c->mariadb = contains(h.server_version.p, h.server_version.n, "MariaDB");
-        if (h.plugin.n > 0 && h.plugin.n < sizeof c->plugin) {
-          memcpy(c->plugin, h.plugin.p, h.plugin.n);
-          c->plugin[h.plugin.n] = '\0';
-        } else {
-          snprintf(c->plugin, sizeof c->plugin, "mysql_native_password");
-        }
-        c->caps = QS_MY_CLIENT_WANTED & h.capabilities;
-        if (c->database) {
-          if (!(h.capabilities & QS_MY_CLIENT_CONNECT_WITH_DB))
-            return qs_error_set(err, QS_NOTSUPPORTED, "mywire: the server cannot take a database at connect");
-          c->caps |= QS_MY_CLIENT_CONNECT_WITH_DB;
-        }
-        if (c->tls_wanted) {
-          qs_my_login l;
-          if (!(h.capabilities & QS_MY_CLIENT_SSL)) {
-            qs_error_set(err, QS_OPERATIONAL, "mywire: TLS was asked for (ssl) and the server at %s "
-                         "does not offer it", c->io.peer);
-            err->invalidated = 1;
-            return QS_OPERATIONAL;
-          }
-          c->caps |= QS_MY_CLIENT_SSL;
-          login_of(c, &l, NULL, 0);
-          rc = qs_my_ssl_request(&c->io.out, &c->seq, &l, err);
-          if (rc != QS_OK) return rc;
-          c->phase = CP_SSL_SENT;
-        } else {
-          rc = send_login(c, err);
-          if (rc != QS_OK) return rc;
-          c->phase = CP_LOGIN_SENT;
-        }
-        break;
-      }
-      case CP_SSL_SENT:
-        rc = flush(c, err);
-        if (rc != QS_OK) return rc;
-        c->phase = CP_TLS;
-        break;
-      case CP_TLS:
-        rc = qs_wire_io_starttls(&c->io, err);
-        if (rc != QS_OK) return rc;
-        c->tls_on = 1;
-        rc = send_login(c, err);
-        if (rc != QS_OK) return rc;
-        c->phase = CP_LOGIN_SENT;
-        break;
-      case CP_LOGIN_SENT:
-        rc = flush(c, err);
-        if (rc != QS_OK) return rc;
-        c->phase = CP_AUTH;
-        break;
-      case CP_AUTH: {
-        int done;
-        rc = next_packet(c, &pl, err);
-        if (rc != QS_OK) return rc;
-        rc = auth_step(c, &pl, &done, err);
-        if (rc != QS_OK) return rc;
-        if (done) return QS_OK;
-        c->phase = CP_LOGIN_SENT;   /* send what the step queued (if anything), read on */
-        break;
-      }
-      default:
-        return qs_error_set(err, QS_INTERNAL, "mywire: connect in an unknown phase %d", c->phase);
-    }
-  }
-}
-
-static int xConnect(qs_dconn *c, qs_error *err) {
-  int rc;
-  if (c->op != OP_CONNECT) {
-    if (c->connected) return QS_OK;
-    rc = enter(c, OP_CONNECT, NULL, err);
-    if (rc != QS_OK) return rc;
-    c->phase = CP_TCP;
-    c->deadline = c->connect_timeout > 0 ? qs_clock() + c->connect_timeout : 0;
-  }
-  rc = connect_steps(c, err);
-  if (rc == QS_WAIT) return rc;
-  c->deadline = 0;
-  if (rc != QS_OK) {
-    err->invalidated = 1;
-    c->op = OP_BROKEN;
-    return leave(c, rc);
-  }
-  c->connected = 1;
-  return leave(c, QS_OK);
-}
-
-static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
-  int events;
-  *fd = -1;
-  *timeout_ms = -1;
-  if (c->op == OP_NONE || c->op == OP_BROKEN) return 0;
-  events = qs_wire_io_wait(&c->io, fd);
-  if (c->deadline > 0) {
-    double left = c->deadline - qs_clock();
-    *timeout_ms = left > 0 ? (int)(left * 1000.0) + 1 : 0;
-  } else if ((events & QS_WAIT_READ) && c->read_timeout > 0) {
-    *timeout_ms = c->read_timeout * 1000;
-  } else if ((events & QS_WAIT_WRITE) && c->write_timeout > 0) {
-    *timeout_ms = c->write_timeout * 1000;
-  }
-  return events;
-}
-
-static void xReady(qs_dconn *c, int events) {
-  if (events & QS_WAIT_TIMEOUT) c->timed_out = 1;
-}
-
-static size_t xOutput(qs_dconn *c, const char **p) { return qs_wire_io_pending(&c->io, p); }
-static void xOutputDone(qs_dconn *c, size_t n) { qs_wire_io_sent(&c->io, n); }
-static int xInput(qs_dconn *c, const char *p, size_t n, qs_error *err) {
-  int rc = qs_wire_io_feed(&c->io, p, n);
-  if (rc == QS_NOMEM) return nomem(err);
-  if (rc == QS_MISUSE)
-    return qs_error_set(err, QS_MISUSE, "mywire: this connection has its own socket, not an "
-                        "external transport: it takes no bytes from the caller");
-  return rc;
 }
 
 /* ---- statements ------------------------------------------------------------------ */
@@ -749,26 +264,26 @@ static int prepare_reply(qs_dconn *c, qs_dstmt *s, qs_error *err) {
   int rc;
   for (;;) {
     if (c->sub == PP_DONE) return QS_OK;
-    rc = next_packet(c, &pl, err);
+    rc = qs__myw_next_packet(c, &pl, err);
     if (rc != QS_OK) return rc;
     switch (c->sub) {
       case PP_OK: {
         qs_my_prepare_ok ok;
-        if (qs_my_is_err(&pl)) return server_error(c, &pl, err);
+        if (qs_my_is_err(&pl)) return qs__myw_server_error(c, &pl, err);
         rc = qs_my_parse_prepare_ok(&pl, &ok, err);
-        if (rc != QS_OK) return protocol_fail(c, rc, err);
+        if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
         s->id = ok.stmt_id;
         s->has_id = 1;
         if (ok.ncols > 4096 || ok.nparams > 65535)
-          return protocol_fail(c, qs_error_set(err, QS_INTERFACE, "mywire: prepare reply with %u "
+          return qs__myw_protocol_fail(c, qs_error_set(err, QS_INTERFACE, "mywire: prepare reply with %u "
                                                "columns", ok.ncols), err);
         if (s->params == NULL || s->nparams != (int)ok.nparams) {
           free(s->params);
           s->params = calloc((size_t)ok.nparams + 1, sizeof *s->params);
-          if (s->params == NULL) return nomem(err);
+          if (s->params == NULL) return qs__myw_nomem(err);
         }
         s->nparams = (int)ok.nparams;
-        if (!alloc_columns(s, ok.ncols)) return nomem(err);
+        if (!alloc_columns(s, ok.ncols)) return qs__myw_nomem(err);
         c->rr.got = 0;
         c->rr.ncols = ok.ncols;
         c->sub = ok.nparams ? PP_PARAMS : ok.ncols ? PP_COLS : PP_DONE;
@@ -779,7 +294,7 @@ static int prepare_reply(qs_dconn *c, qs_dstmt *s, qs_error *err) {
         {
           qs_my_column col;
           rc = qs_my_parse_column(&pl, &col, err);
-          if (rc != QS_OK) return protocol_fail(c, rc, err);
+          if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
         }
         if (++c->rr.got == (unsigned)s->nparams) {
           c->rr.got = 0;
@@ -790,15 +305,15 @@ static int prepare_reply(qs_dconn *c, qs_dstmt *s, qs_error *err) {
       case PP_COLS_EOF: {
         qs_my_ok end;
         rc = qs_my_parse_end(&pl, &end, err);
-        if (rc != QS_OK) return protocol_fail(c, rc, err);
+        if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
         c->sub = c->sub == PP_PARAMS_EOF && s->ncols ? PP_COLS : PP_DONE;
         break;
       }
       case PP_COLS: {
         qs_my_column col;
         rc = qs_my_parse_column(&pl, &col, err);
-        if (rc != QS_OK) return protocol_fail(c, rc, err);
-        if (!set_column(s, c->rr.got, &col)) return nomem(err);
+        if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
+        if (!set_column(s, c->rr.got, &col)) return qs__myw_nomem(err);
         if (++c->rr.got == (unsigned)s->ncols) c->sub = eof_expected(c) ? PP_COLS_EOF : PP_DONE;
         break;
       }
@@ -816,16 +331,16 @@ static int read_result(qs_dconn *c, qs_dstmt *s, int *more, qs_error *err) {
   int rc;
   *more = 0;
   for (;;) {
-    rc = next_packet(c, &pl, err);
+    rc = qs__myw_next_packet(c, &pl, err);
     if (rc != QS_OK) return rc;
     switch (c->rr.phase) {
       case RP_HEAD: {
         unsigned n;
-        if (qs_my_is_err(&pl)) return server_error(c, &pl, err);
+        if (qs_my_is_err(&pl)) return qs__myw_server_error(c, &pl, err);
         if (qs_my_is_ok(&pl)) {
           qs_my_ok ok;
           rc = qs_my_parse_ok(&pl, &ok, err);
-          if (rc != QS_OK) return protocol_fail(c, rc, err);
+          if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
           c->status = ok.status;
           c->changes = (int64_t)ok.affected_rows;
           c->last_id = (int64_t)ok.last_insert_id;
@@ -838,14 +353,14 @@ static int read_result(qs_dconn *c, qs_dstmt *s, int *more, qs_error *err) {
           err->invalidated = 1;
           return rc;
         }
-        if (rc != QS_OK) return protocol_fail(c, rc, err);
+        if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
         /* as libmariadb: a statement with rows reports no count of its own */
         c->changes = -1;
         c->last_id = 0;
-        if (s && !alloc_columns(s, n)) return nomem(err);
+        if (s && !alloc_columns(s, n)) return qs__myw_nomem(err);
         if (s == NULL && n > c->cap_cells) {
           qs_my_cell *cells = realloc(c->cells, n * sizeof *cells);
-          if (cells == NULL) return nomem(err);
+          if (cells == NULL) return qs__myw_nomem(err);
           c->cells = cells;
           c->cap_cells = n;
         }
@@ -857,24 +372,24 @@ static int read_result(qs_dconn *c, qs_dstmt *s, int *more, qs_error *err) {
       case RP_COLS: {
         qs_my_column col;
         rc = qs_my_parse_column(&pl, &col, err);
-        if (rc != QS_OK) return protocol_fail(c, rc, err);
-        if (s && !set_column(s, c->rr.got, &col)) return nomem(err);
+        if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
+        if (s && !set_column(s, c->rr.got, &col)) return qs__myw_nomem(err);
         if (++c->rr.got == c->rr.ncols) c->rr.phase = eof_expected(c) ? RP_COLS_EOF : RP_ROWS;
         break;
       }
       case RP_COLS_EOF: {
         qs_my_ok end;
         rc = qs_my_parse_end(&pl, &end, err);
-        if (rc != QS_OK) return protocol_fail(c, rc, err);
+        if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
         c->rr.phase = RP_ROWS;
         break;
       }
       case RP_ROWS:
-        if (qs_my_is_err(&pl)) return server_error(c, &pl, err);
+        if (qs_my_is_err(&pl)) return qs__myw_server_error(c, &pl, err);
         if (qs_my_is_eof(&pl)) {
           qs_my_ok end;
           rc = qs_my_parse_end(&pl, &end, err);
-          if (rc != QS_OK) return protocol_fail(c, rc, err);
+          if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
           c->status = end.status;
           *more = (end.status & QS_MY_STATUS_MORE_RESULTS) != 0;
           return QS_OK;
@@ -883,13 +398,13 @@ static int read_result(qs_dconn *c, qs_dstmt *s, int *more, qs_error *err) {
           /* dropped: a binary row cannot be checked without its columns' types */
         } else if (s) {
           rc = qs_my_parse_binary_row(&pl, s->ncols, s->cols, s->cells, err);
-          if (rc != QS_OK) return protocol_fail(c, rc, err);
-          if (!keep_row(s, &pl)) return nomem(err);
+          if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
+          if (!keep_row(s, &pl)) return qs__myw_nomem(err);
           if (s->live && (s->nrows >= STREAM_ROWS || s->rows.len >= STREAM_BYTES))
             return QS_ROW;   /* a streamed batch: handed up, the result goes on */
         } else {
           rc = qs_my_parse_text_row(&pl, (int)c->rr.ncols, c->cells, err);
-          if (rc != QS_OK) return protocol_fail(c, rc, err);
+          if (rc != QS_OK) return qs__myw_protocol_fail(c, rc, err);
         }
         break;
       default:
@@ -948,7 +463,7 @@ static int run_stmt(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc, more;
   for (;;) {
-    if (c->timed_out) return timed_out(c, err);
+    if (c->timed_out) return qs__myw_timed_out(c, err);
     switch (c->phase) {
       case XP_START:
         if (c->drain && (rc = drain_rest(c, err)) != QS_OK) return rc;
@@ -970,7 +485,7 @@ static int run_stmt(qs_dstmt *s, qs_error *err) {
         }
         break;
       case XP_SEND:
-        rc = flush(c, err);
+        rc = qs__myw_flush(c, err);
         if (rc != QS_OK) return rc;
         c->phase = c->rr.phase == -1 ? XP_PREPARE : XP_EXECUTE;
         break;
@@ -985,7 +500,7 @@ static int run_stmt(qs_dstmt *s, qs_error *err) {
         if (rc != QS_OK) {
           if (err->driver_code == ER_NEED_REPREPARE && !c->renewed && c->op != OP_BROKEN) {
             c->renewed = 1;
-            if (!discard_handle(s)) return nomem(err);
+            if (!discard_handle(s)) return qs__myw_nomem(err);
             c->phase = XP_START;
             break;
           }
@@ -1019,13 +534,13 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
   int rc;
   *out = NULL;
   if (c->op != OP_PREPARE) {
-    rc = enter(c, OP_PREPARE, NULL, err);
+    rc = qs__myw_enter(c, OP_PREPARE, NULL, err);
     if (rc != QS_OK) return rc;
     /* the text is read here, at the first call, and kept */
     s = calloc(1, sizeof *s);
     if (s == NULL || (s->sql = malloc(n + 1)) == NULL) {
       free(s);
-      return leave(c, nomem(err));
+      return qs__myw_leave(c, qs__myw_nomem(err));
     }
     memcpy(s->sql, sql, n);
     s->sql[n] = '\0';
@@ -1041,17 +556,17 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
     if (rc == QS_OK) rc = send_prepare(c, s, err);
     if (rc != QS_OK) {
       free_stmt(s);
-      return leave(c, rc);
+      return qs__myw_leave(c, rc);
     }
     c->phase = XP_SEND;
   }
   for (;;) {
     if (c->timed_out) {
-      rc = timed_out(c, err);
+      rc = qs__myw_timed_out(c, err);
       break;
     }
     if (c->phase == XP_SEND) {
-      rc = flush(c, err);
+      rc = qs__myw_flush(c, err);
       if (rc == QS_WAIT) return rc;
       if (rc != QS_OK) break;
       c->phase = XP_PREPARE;
@@ -1064,10 +579,10 @@ static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_e
   if (rc != QS_OK) {
     if (s->has_id && c->op != OP_BROKEN) (void)bury(c, s->id);
     free_stmt(s);
-    return leave(c, rc);
+    return qs__myw_leave(c, rc);
   }
   *out = s;
-  return leave(c, QS_OK);
+  return qs__myw_leave(c, QS_OK);
 }
 
 static int xParamCount(qs_dstmt *s) { return s->nparams; }
@@ -1125,7 +640,7 @@ static int stream_step(qs_dstmt *s, qs_error *err) {
     }
     if (rc == QS_ROW) continue;
     s->live = 0;
-    leave(c, rc);
+    qs__myw_leave(c, rc);
     if (rc != QS_OK) {
       if (s->nrows == 0) {
         free_result(s);
@@ -1145,7 +660,7 @@ static void stream_abandon(qs_dstmt *s) {
   s->live = 0;
   if (c->op == OP_STEP && c->op_stmt == s) {
     c->drain = 1;
-    leave(c, QS_OK);
+    qs__myw_leave(c, QS_OK);
   }
 }
 
@@ -1160,7 +675,7 @@ static int xStep(qs_dstmt *s, qs_error *err) {
   if (s->executed && (s->live || s->pend.code != QS_OK)) return stream_step(s, err);
   if (c->op != OP_STEP || c->op_stmt != s) {
     if (s->executed) return fetch(s, err);   /* later steps: rows held here */
-    rc = enter(c, OP_STEP, s, err);
+    rc = qs__myw_enter(c, OP_STEP, s, err);
     if (rc != QS_OK) return rc;
   }
   rc = run_stmt(s, err);
@@ -1170,7 +685,7 @@ static int xStep(qs_dstmt *s, qs_error *err) {
     return stream_step(s, err);
   }
   s->live = 0;
-  leave(c, rc);
+  qs__myw_leave(c, rc);
   if (rc != QS_OK) {
     free_result(s);
     return rc;
@@ -1221,7 +736,7 @@ static int64_t xLastInsertId(qs_dconn *c) { return c->last_id; }
 static int exec_steps(qs_dconn *c, qs_error *err) {
   int rc, more;
   for (;;) {
-    if (c->timed_out) return timed_out(c, err);
+    if (c->timed_out) return qs__myw_timed_out(c, err);
     switch (c->phase) {
       case XP_START:
         if (c->drain && (rc = drain_rest(c, err)) != QS_OK) return rc;
@@ -1231,7 +746,7 @@ static int exec_steps(qs_dconn *c, qs_error *err) {
         c->phase = XP_SEND;
         break;
       case XP_SEND:
-        rc = flush(c, err);
+        rc = qs__myw_flush(c, err);
         if (rc != QS_OK) return rc;
         c->rr.phase = RP_HEAD;
         c->rr.skip_rows = 0;
@@ -1250,10 +765,10 @@ static int exec_steps(qs_dconn *c, qs_error *err) {
 }
 
 static int enter_exec(qs_dconn *c, op_kind kind, const char *sql, qs_error *err) {
-  int rc = enter(c, kind, NULL, err);
+  int rc = qs__myw_enter(c, kind, NULL, err);
   if (rc != QS_OK) return rc;
-  c->op_sql = dup(sql);
-  if (c->op_sql == NULL) return leave(c, nomem(err));
+  c->op_sql = qs__myw_dup(sql);
+  if (c->op_sql == NULL) return qs__myw_leave(c, qs__myw_nomem(err));
   return QS_OK;
 }
 
@@ -1264,7 +779,7 @@ static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
     if (rc != QS_OK) return rc;
   }
   rc = exec_steps(c, err);
-  return rc == QS_WAIT ? rc : leave(c, rc);
+  return rc == QS_WAIT ? rc : qs__myw_leave(c, rc);
 }
 
 static int xInTransaction(qs_dconn *c) { return (c->status & QS_MY_STATUS_IN_TRANS) != 0; }
@@ -1278,7 +793,7 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
   if (c->op != OP_EXECMANY || c->op_stmt != s) {
     *changes = 0;
     if (nsets <= 0) return QS_OK;
-    rc = enter(c, OP_EXECMANY, s, err);
+    rc = qs__myw_enter(c, OP_EXECMANY, s, err);
     if (rc != QS_OK) return rc;
     c->op_i = 0;
     c->op_nsets = nsets;
@@ -1292,7 +807,7 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
     if (rc == QS_WAIT) return rc;
     if (rc != QS_OK) {
       free_result(s);
-      return leave(c, rc);
+      return qs__myw_leave(c, rc);
     }
     c->op_changes += c->changes;
     free_result(s);
@@ -1302,7 +817,7 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
     c->renewed = 0;
   }
   *changes = c->changes = c->op_changes;
-  return leave(c, QS_OK);
+  return qs__myw_leave(c, QS_OK);
 }
 
 /* The server enforces the limit (my_common.h). */
@@ -1315,7 +830,7 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
     if (rc != QS_OK) return rc;
   }
   rc = exec_steps(c, err);
-  return rc == QS_WAIT ? rc : leave(c, rc);
+  return rc == QS_WAIT ? rc : qs__myw_leave(c, rc);
 }
 
 /* Closes without waiting: a COM_QUIT is offered to the socket once when
@@ -1351,14 +866,14 @@ static int drive(qs_dconn *k, int (*step)(qs_dconn *, qs_error *), qs_error *err
     int rc = step(k, err), fd, tms, events;
     struct pollfd pfd;
     if (rc != QS_WAIT) return rc;
-    events = xWait(k, &fd, &tms);
+    events = qs__myw_xWait(k, &fd, &tms);
     if (fd < 0 || events == 0) return qs_error_set(err, QS_INTERNAL, "mywire: cancel waits for nothing");
     pfd.fd = fd;
     pfd.events = (short)(((events & QS_WAIT_READ) ? POLLIN : 0) | ((events & QS_WAIT_WRITE) ? POLLOUT : 0));
     pfd.revents = 0;
     rc = poll(&pfd, 1, tms);
-    if (rc == 0) xReady(k, QS_WAIT_TIMEOUT);
-    else xReady(k, events);
+    if (rc == 0) qs__myw_xReady(k, QS_WAIT_TIMEOUT);
+    else qs__myw_xReady(k, events);
   }
 }
 
@@ -1372,7 +887,7 @@ static int kill_query(const qs_opts *o, unsigned long id, qs_error *err) {
   if (keys == NULL || vals == NULL) {
     free(keys);
     free(vals);
-    return nomem(err);
+    return qs__myw_nomem(err);
   }
   for (i = 0; i < o->n; i++) {
     if (strcmp(o->keys[i], "transport") == 0 || strncmp(o->keys[i], "ssl", 3) == 0) continue;
@@ -1385,15 +900,15 @@ static int kill_query(const qs_opts *o, unsigned long id, qs_error *err) {
     vals[n] = "10";
     n++;
   }
-  rc = xOpen(n, keys, vals, &k, err);
+  rc = qs__myw_xOpen(n, keys, vals, &k, err);
   free(keys);
   free(vals);
-  if (rc == QS_OK) rc = drive(k, xConnect, err);
+  if (rc == QS_OK) rc = drive(k, qs__myw_xConnect, err);
   if (rc == QS_OK) {
     snprintf(sql, sizeof sql, "KILL QUERY %lu", id);
     rc = enter_exec(k, OP_EXEC, sql, err);
     if (rc == QS_OK) rc = drive(k, exec_steps, err);
-    leave(k, rc);
+    qs__myw_leave(k, rc);
   }
   if (k) xClose(k);
   return rc;
@@ -1407,8 +922,8 @@ static int xCancel(qs_dconn *c, int detached, qs_error *err) {
 
 const qs_driver qs_wire_my_driver = {
   QS_DRIVER_VERSION, "mywire", 0, 0,
-  xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
+  qs__myw_xOpen, qs__myw_xConnect, xClose, qs__myw_xWait, qs__myw_xReady, xPrepare, xParamCount, xBind, xStep,
   xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel,
-  xOutput, xOutputDone, xInput, xStream,
+  qs__myw_xOutput, qs__myw_xOutputDone, qs__myw_xInput, xStream,
 };
