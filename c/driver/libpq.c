@@ -38,8 +38,10 @@
 ** (sslmode, sslrootcert, connect_timeout, application_name, options);
 ** connect_timeout is enforced here (libpq leaves it to the application when
 ** connecting with PQconnectPoll), reported through xWait.
+**
+** Preparing is in libpq_prepare.c; what both files share in libpq_conn.h.
 */
-#include "quicksilver.h"
+#include "libpq_conn.h"
 
 #include <errno.h>
 #include <postgresql/libpq-fe.h>
@@ -47,112 +49,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detached.h"
-#include "pg_common.h"
-#include "pg_text.h"
-
-/* given is uint32_t (pg_common.h), handed to libpq as Oid. */
-_Static_assert(sizeof(Oid) == sizeof(uint32_t), "Oid is 32 bits");
-
-#define NUM_TEXT_SIZE QS_PG_NUM_TEXT_SIZE
-/* Connection options passed through, besides the two the driver adds. */
-#define MAX_CONN_OPTIONS 36
-/* executemany: queries queued between two attempts to send and read, so
-** that neither direction's buffer fills while the other waits. */
-#define PIPE_CHUNK 64
-/* DEALLOCATE names queued beyond which the queue's memory is not kept
-** growing: xFinalize then forgets the name (the session ends it). */
-#define MAX_DEALLOC_BYTES (1 << 20)
-/* libpq refuses a ParameterDescription longer than 30,000 bytes ("lost
-** synchronization with server": it is not one of the message types libpq
-** believes long), i.e. a statement described with more than 7,498
-** parameters. A statement that may have more ("wide": its highest $n is
-** above this) is not described: its parameter types come from
-** pg_prepared_statements and its columns from each execution's result. */
-#define DESCRIBE_MAX_PARAMS ((30000 - 4 - 2) / 4)
-
-/* The operation in progress on a connection. */
-enum {
-  OP_NONE, OP_CONNECT, OP_PREPARE, OP_EXEC, OP_STEP, OP_EXECMANY
-};
 static const char *const op_names[] = {
   "nothing", "a connect", "a prepare", "an exec", "an execute", "an executemany"
-};
-
-/* Where a prepare (xPrepare, or preparing again before an execution) is. */
-enum { PREP_SEND, PREP_READ, PREP_DESCRIBE, PREP_DESCRIBED };
-
-struct qs_dconn {
-  PGconn *pg;
-  unsigned counter;          /* statement names: qs_<tag>_1, qs_<tag>_2, ... */
-  uint32_t tag;              /* ... (pg_common.h: distinct between connections) */
-  int unnamed;               /* prepared_statements=false: the unnamed statement only */
-  int gone;                  /* the server session changed under named statements
-                             ** (a transaction pooler): every later call refused */
-  int p_index;               /* unnamed prepare: the pipelined query being read */
-  PGresult *p_shape;         /* ... and the description it gave */
-  int64_t changes;           /* rows changed by the last statement */
-  unsigned ddl_epoch;        /* bumped by every DDL statement on this connection */
-  unsigned session_epoch;    /* bumped by DISCARD ALL / DEALLOCATE ALL: every statement gone */
-  qs_pg_notices notices;
-  PGcancel *cancel;          /* made at connect: PQcancel is thread-safe with it */
-  int connected;
-  int timeout_ms;            /* per statement, 0 none (the core enforces it) */
-  /* connecting */
-  double connect_deadline;   /* qs_clock() seconds; 0 none */
-  int connect_timeout;       /* seconds, for the message */
-  int wants_writable;        /* target_session_attrs read-write or primary */
-  /* the operation in progress */
-  int op;                    /* OP_* */
-  int phase;                 /* the operation's own steps; 0: the DEALLOCATE queue */
-  int sub;                   /* PREP_* while preparing */
-  int want;                  /* QS_WAIT_READ|QS_WAIT_WRITE it waits for */
-  int seen;                  /* what the last wait saw (xReady) */
-  int just_sent;             /* a command went out: nothing to read before a wait */
-  int reprepare;             /* the statement is prepared again before it runs */
-  int attempt;               /* executions of the statement in this operation */
-  qs_dstmt *stmt;            /* the statement it works on (xPrepare: the new one) */
-  PGresult *keep;            /* results being read: the first error, else the last */
-  /* executemany */
-  const qs_value *m_vals;
-  int m_nsets, m_nparams, m_next, m_pending;
-  int m_synced;              /* the sync's result came: the batch is over */
-  int64_t m_changes;
-  PGresult *m_error;         /* the first failure */
-  int drain;                 /* a streamed result was left mid-way: the next
-                             ** operation reads and discards the rest first */
-  /* DEALLOCATE queue: "DEALLOCATE qs_1;DEALLOCATE qs_2;..." */
-  char *dq;
-  size_t dq_len, dq_cap;
-};
-
-struct qs_dstmt {
-  qs_dconn *c;
-  char name[QS_PG_NAME_SIZE];
-  char *sql;
-  int on_server;             /* prepared under name on the server */
-  unsigned session_epoch;    /* the connection's session_epoch when prepared */
-  int nparams;
-  int ncols;
-  char **colnames;           /* from describing the prepared statement */
-  Oid *coltypes;
-  Oid *paramtypes;           /* the types the server gave the parameters */
-  uint32_t *given;           /* types given at prepare (text for untyped ones), or NULL */
-  int ngiven;
-  Oid *ptypes;               /* unnamed: given as nparams types (0: the server infers),
-                             ** sent with every Parse */
-  /* the current execution */
-  const char **values;
-  int *lengths;
-  int *formats;
-  char *numbuf;              /* text of numeric parameters, NUM_TEXT_SIZE bytes each */
-  PGresult *res;
-  int row, nrows, executed;
-  int stream;                /* the next execution streams (xStream) */
-  int live;                  /* streaming: rows come one result at a time (single-row mode) */
-  unsigned epoch;            /* the connection's ddl_epoch when prepared */
-  int wide;                  /* more parameters than libpq lets a description carry */
-  qs_pg_bytes bytes;         /* decoded bytea of the current column */
 };
 
 static void notice_receiver(void *arg, const PGresult *res) {
@@ -171,7 +69,7 @@ static void notice_receiver(void *arg, const PGresult *res) {
 
 /* The failure res reports (NULL: the connection's own message). A dead
 ** connection is always OPERATIONAL with invalidated set. */
-static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
+int qs__lpq_fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
   const char *msg = res ? PQresultErrorMessage(res) : NULL;
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
   const char *cons = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
@@ -206,7 +104,7 @@ static int fail_conn(qs_dconn *c, qs_error *err, const PGresult *res) {
   return qs_error_set(err, code, "%.*s", (int)n, msg);
 }
 
-static int is_error(const PGresult *r) {
+int qs__lpq_is_error(const PGresult *r) {
   ExecStatusType st = PQresultStatus(r);
   return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
 }
@@ -216,7 +114,7 @@ static int is_error(const PGresult *r) {
 /* Begins op (first call) or goes on with it (the same member called again).
 ** Another operation in progress is the caller's bug: refused, its state
 ** untouched. */
-static int enter(qs_dconn *c, int op, qs_dstmt *s, qs_error *err) {
+int qs__lpq_enter(qs_dconn *c, int op, qs_dstmt *s, qs_error *err) {
   if (c->op == OP_NONE) {
     if (c->gone) {
       qs_error_set(err, QS_OPERATIONAL, "this PostgreSQL connection was given up: the server "
@@ -243,7 +141,7 @@ static int enter(qs_dconn *c, int op, qs_dstmt *s, qs_error *err) {
 }
 
 /* Ends the operation (done or failed): nothing of it is kept. */
-static int leave(qs_dconn *c, int rc) {
+int qs__lpq_leave(qs_dconn *c, int rc) {
   c->op = OP_NONE;
   c->phase = 0;
   c->want = 0;
@@ -260,7 +158,7 @@ static int leave(qs_dconn *c, int rc) {
 
 /* The connection failed while sending or reading: the error a result
 ** already gave (a backend terminated says why before it goes) or libpq's. */
-static int lost(qs_dconn *c, qs_error *err) {
+int qs__lpq_lost(qs_dconn *c, qs_error *err) {
   int rc, i;
   /* libpq keeps what it read before the connection failed: a backend's
   ** last words ("terminating connection due to administrator command") are
@@ -268,26 +166,26 @@ static int lost(qs_dconn *c, qs_error *err) {
   for (i = 0; i < 16 && PQstatus(c->pg) == CONNECTION_BAD; i++) {
     PGresult *r = PQgetResult(c->pg);
     if (r == NULL) break;
-    if (c->keep == NULL || (!is_error(c->keep) && is_error(r))) {
+    if (c->keep == NULL || (!qs__lpq_is_error(c->keep) && qs__lpq_is_error(r))) {
       PQclear(c->keep);
       c->keep = r;
     } else {
       PQclear(r);
     }
   }
-  rc = fail_conn(c, err, c->keep && is_error(c->keep) ? c->keep : NULL);
+  rc = qs__lpq_fail_conn(c, err, c->keep && qs__lpq_is_error(c->keep) ? c->keep : NULL);
   if (PQstatus(c->pg) != CONNECTION_BAD) {
     /* libpq refused a command (out of memory, a protocol state it does not
     ** expect): the session can no longer be trusted either */
     err->invalidated = 1;
     rc = err->code = QS_OPERATIONAL;
   }
-  return leave(c, rc);
+  return qs__lpq_leave(c, rc);
 }
 
 /* A command went out (PQsend*): its bytes are flushed and its results read
 ** by read_results. */
-static void sent(qs_dconn *c) {
+void qs__lpq_sent(qs_dconn *c) {
   c->just_sent = 1;
   PQclear(c->keep);
   c->keep = NULL;
@@ -300,7 +198,7 @@ static void note_ddl(qs_dconn *c, const PGresult *r);
 ** input) and reads what has arrived. 1: PQgetResult will not block; QS_WAIT
 ** with c->want set; -1: the connection failed. check_sent: a command sent
 ** this very step has no reply yet, so wait before reading (c->just_sent). */
-static int result_ready(qs_dconn *c, int check_sent) {
+int qs__lpq_result_ready(qs_dconn *c, int check_sent) {
   PGconn *pg = c->pg;
   int f = PQflush(pg);
   if (f < 0) return -1;
@@ -328,8 +226,8 @@ static int result_ready(qs_dconn *c, int check_sent) {
 ** then kept in c->keep unless an error is already kept (the first error is
 ** the one the caller reports). Takes r. */
 static void keep_result(qs_dconn *c, PGresult *r) {
-  if (!is_error(r)) note_ddl(c, r);
-  if (c->keep != NULL && is_error(c->keep)) {
+  if (!qs__lpq_is_error(r)) note_ddl(c, r);
+  if (c->keep != NULL && qs__lpq_is_error(c->keep)) {
     PQclear(r);
   } else {
     PQclear(c->keep);
@@ -341,17 +239,17 @@ static void keep_result(qs_dconn *c, PGresult *r) {
 ** until libpq has them all: c->keep holds the first error, else the last
 ** result (NULL: none). QS_OK when done, QS_WAIT (c->want set), or an error
 ** when the connection failed (the operation then ended). */
-static int read_results(qs_dconn *c, qs_error *err) {
+int qs__lpq_read_results(qs_dconn *c, qs_error *err) {
   PGconn *pg = c->pg;
   for (;;) {
     PGresult *r;
-    int ready = result_ready(c, 1);
-    if (ready < 0) return lost(c, err);
+    int ready = qs__lpq_result_ready(c, 1);
+    if (ready < 0) return qs__lpq_lost(c, err);
     if (ready == QS_WAIT) return QS_WAIT;
     r = PQgetResult(pg);
     if (r == NULL) {
       c->want = 0;
-      if (PQstatus(pg) == CONNECTION_BAD) return lost(c, err);
+      if (PQstatus(pg) == CONNECTION_BAD) return qs__lpq_lost(c, err);
       return QS_OK;
     }
     keep_result(c, r);
@@ -359,7 +257,7 @@ static int read_results(qs_dconn *c, qs_error *err) {
 }
 
 /* Takes the result read_results kept (the caller owns it). */
-static PGresult *take(qs_dconn *c) {
+PGresult *qs__lpq_take(qs_dconn *c) {
   PGresult *r = c->keep;
   c->keep = NULL;
   return r;
@@ -367,7 +265,7 @@ static PGresult *take(qs_dconn *c) {
 
 /* ---- the DEALLOCATE queue ----------------------------------------------- */
 
-static void dq_add(qs_dconn *c, const char *name) {
+void qs__lpq_dq_add(qs_dconn *c, const char *name) {
   size_t need = c->dq_len + strlen(name) + sizeof "DEALLOCATE ;";
   if (need > MAX_DEALLOC_BYTES) return;
   if (need > c->dq_cap) {
@@ -388,7 +286,7 @@ static void dq_add(qs_dconn *c, const char *name) {
 ** failure that aborts the caller's transaction is the operation's error. */
 static int drain_rest(qs_dconn *c, qs_error *err);
 
-static int run_deallocs(qs_dconn *c, qs_error *err) {
+int qs__lpq_run_deallocs(qs_dconn *c, qs_error *err) {
   int rc;
   if (c->phase == 0 && c->drain && (rc = drain_rest(c, err)) != QS_OK) return rc;
   if (c->phase == 0) {
@@ -396,17 +294,17 @@ static int run_deallocs(qs_dconn *c, qs_error *err) {
       c->phase = 1;
       return QS_OK;
     }
-    if (!PQsendQuery(c->pg, c->dq)) return lost(c, err);
+    if (!PQsendQuery(c->pg, c->dq)) return qs__lpq_lost(c, err);
     c->dq_len = 0;
     c->phase = -1;
-    sent(c);
+    qs__lpq_sent(c);
   }
-  rc = read_results(c, err);
+  rc = qs__lpq_read_results(c, err);
   if (rc != QS_OK) return rc;
   c->phase = 1;
-  if (c->keep && is_error(c->keep) && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
-    return leave(c, fail_conn(c, err, c->keep));
-  PQclear(take(c));
+  if (c->keep && qs__lpq_is_error(c->keep) && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+    return qs__lpq_leave(c, qs__lpq_fail_conn(c, err, c->keep));
+  PQclear(qs__lpq_take(c));
   return QS_OK;
 }
 
@@ -489,7 +387,7 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
 }
 
 /* Connect steps: 0 PQconnectPoll until connected (libpq's loop: wait for
-** writing first, then for what each poll says); 1 the date style query sent,
+** writing first, then for what each poll says); 1 the date style query qs__lpq_sent,
 ** its result read. */
 static int xConnect(qs_dconn *c, qs_error *err) {
   if (c->op != OP_CONNECT) {
@@ -502,7 +400,7 @@ static int xConnect(qs_dconn *c, qs_error *err) {
       (c->connect_deadline > 0 && qs_clock() >= c->connect_deadline)) {
     char why[96];
     snprintf(why, sizeof why, "timeout expired (connect_timeout %d s)", c->connect_timeout);
-    return leave(c, connect_error(c, err, why));
+    return qs__lpq_leave(c, connect_error(c, err, why));
   }
   c->seen = 0;
   if (c->phase == 0) {
@@ -519,11 +417,11 @@ static int xConnect(qs_dconn *c, qs_error *err) {
         c->want = QS_WAIT_WRITE;
         return QS_WAIT;
       case PGRES_POLLING_FAILED:
-        return leave(c, connect_error(c, err, NULL));
+        return qs__lpq_leave(c, connect_error(c, err, NULL));
       default:
         break;
     }
-    if (PQsetnonblocking(c->pg, 1) != 0) return leave(c, connect_error(c, err, NULL));
+    if (PQsetnonblocking(c->pg, 1) != 0) return qs__lpq_leave(c, connect_error(c, err, NULL));
     {
       /* Values are read in the ISO date style and the "postgres" interval
       ** style (the defaults); a server or role configured otherwise is set
@@ -533,8 +431,8 @@ static int xConnect(qs_dconn *c, qs_error *err) {
       const char *is = PQparameterStatus(c->pg, "IntervalStyle");
       if ((ds && strncmp(ds, "ISO", 3) != 0) || (is && strcmp(is, "postgres") != 0)) {
         if (!PQsendQuery(c->pg, "SET datestyle TO ISO; SET intervalstyle TO postgres"))
-          return leave(c, connect_error(c, err, NULL));
-        sent(c);
+          return qs__lpq_leave(c, connect_error(c, err, NULL));
+        qs__lpq_sent(c);
         c->phase = 1;
       } else {
         c->phase = 2;
@@ -542,29 +440,29 @@ static int xConnect(qs_dconn *c, qs_error *err) {
     }
   }
   if (c->phase == 1) {
-    int rc = read_results(c, err);
+    int rc = qs__lpq_read_results(c, err);
     if (rc == QS_WAIT) return rc;
     if (rc != QS_OK) {
       err->invalidated = 1;
       return rc;
     }
-    if (c->keep && is_error(c->keep)) {
-      rc = fail_conn(c, err, c->keep);
+    if (c->keep && qs__lpq_is_error(c->keep)) {
+      rc = qs__lpq_fail_conn(c, err, c->keep);
       err->invalidated = 1;
-      return leave(c, rc);
+      return qs__lpq_leave(c, rc);
     }
   }
   c->cancel = PQgetCancel(c->pg);
   c->connect_deadline = 0;
   c->connected = 1;
-  return leave(c, QS_OK);
+  return qs__lpq_leave(c, QS_OK);
 }
 
-static void free_stmt(qs_dstmt *s);
+void qs__lpq_free_stmt(qs_dstmt *s);
 
 static void xClose(qs_dconn *c) {
-  if (c->op == OP_PREPARE && c->stmt) free_stmt(c->stmt);   /* never handed out */
-  leave(c, QS_OK);   /* (clears p_shape too) */
+  if (c->op == OP_PREPARE && c->stmt) qs__lpq_free_stmt(c->stmt);   /* never handed out */
+  qs__lpq_leave(c, QS_OK);   /* (clears p_shape too) */
   if (c->cancel) PQfreeCancel(c->cancel);
   PQfinish(c->pg);
   qs__pg_notices_clear(&c->notices);
@@ -586,352 +484,6 @@ static int xWait(qs_dconn *c, int *fd, int *timeout_ms) {
 /* The next call reads and writes whatever it can, so what the wait saw
 ** matters only to a connect (its timeout). */
 static void xReady(qs_dconn *c, int events) { c->seen = events; }
-
-/* ---- statements ------------------------------------------------------------ */
-
-static void free_params(qs_dstmt *s) {
-  free((void *)s->values);
-  free(s->lengths);
-  free(s->formats);
-  free(s->numbuf);
-  s->values = NULL;
-  s->lengths = NULL;
-  s->formats = NULL;
-  s->numbuf = NULL;
-}
-
-static void free_columns(qs_dstmt *s) {
-  int i;
-  if (s->colnames) {
-    for (i = 0; i < s->ncols; i++) free(s->colnames[i]);
-    free(s->colnames);
-  }
-  free(s->coltypes);
-  free(s->paramtypes);
-  s->colnames = NULL;
-  s->coltypes = NULL;
-  s->paramtypes = NULL;
-  s->ncols = 0;
-}
-
-static void free_stmt(qs_dstmt *s) {
-  PQclear(s->res);
-  free_columns(s);
-  free_params(s);
-  free(s->given);
-  free(s->ptypes);
-  free(s->bytes.p);
-  free(s->sql);
-  free(s);
-}
-
-/* The highest $n in sql (quoted text included: an upper bound of the
-** statement's parameter count, enough to choose how to describe it). */
-static long highest_dollar(const char *sql) {
-  long top = 0;
-  const char *p;
-  for (p = strchr(sql, '$'); p != NULL; p = strchr(p + 1, '$')) {
-    long n = 0;
-    const char *d = p + 1;
-    while (*d >= '0' && *d <= '9' && n < 1000000) n = n * 10 + (*d++ - '0');
-    if (n > top) top = n;
-  }
-  return top;
-}
-
-/* A wide statement's parameter types: the row of
-** "SELECT parameter_types::oid[]::text FROM pg_prepared_statements", e.g.
-** "{23,25}". *types is malloc'd (the caller frees it). */
-static int wide_params(const PGresult *r, const Oid **types, int *n, qs_error *err) {
-  const char *p;
-  Oid *t;
-  int cap = 1, k = 0;
-  if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0))
-    return qs_error_set(err, QS_INTERFACE, "PostgreSQL: the prepared statement's parameter types "
-                        "are missing from pg_prepared_statements (the server session changed "
-                        "under the connection? behind a transaction pooler such as pgbouncer, "
-                        "create the engine with prepared_statements = false)");
-  for (p = PQgetvalue(r, 0, 0); *p; p++) cap += *p == ',';
-  t = calloc((size_t)cap + 1, sizeof *t);
-  if (t == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-  p = PQgetvalue(r, 0, 0);
-  if (*p == '{') p++;
-  while (*p && *p != '}' && k < cap) {
-    char *end;
-    unsigned long v = strtoul(p, &end, 10);
-    if (end == p) break;
-    t[k++] = (Oid)v;
-    p = *end == ',' ? end + 1 : end;
-  }
-  if (*p != '}' || k > 65535) {
-    free(t);
-    return qs_error_set(err, QS_INTERFACE, "PostgreSQL: unreadable parameter types from "
-                        "pg_prepared_statements (%d read, at \"%.20s\")", k, p);
-  }
-  *types = t;
-  *n = k;
-  return QS_OK;
-}
-
-/* Learns the parameters and result columns from a description. Preparing
-** again (the same SQL) keeps the parameter arrays: bound values live there. */
-static int take_shape(qs_dstmt *s, const PGresult *r, qs_error *err) {
-  int i, nparams = PQnparams(r), ncols = PQnfields(r);
-  const Oid *wide_types = NULL;
-  if (s->wide) {   /* r: pg_prepared_statements' row; columns come with each result */
-    if (wide_params(r, &wide_types, &nparams, err) != QS_OK) return err->code;
-    ncols = 0;
-  }
-  char **colnames = calloc((size_t)ncols + 1, sizeof(char *));
-  Oid *coltypes = calloc((size_t)ncols + 1, sizeof(Oid));
-  Oid *paramtypes = calloc((size_t)nparams + 1, sizeof(Oid));
-  int fresh = s->values == NULL || nparams != s->nparams;
-  if (colnames && coltypes && paramtypes && fresh) {
-    free_params(s);
-    s->values = calloc((size_t)nparams + 1, sizeof(char *));
-    s->lengths = calloc((size_t)nparams + 1, sizeof(int));
-    s->formats = calloc((size_t)nparams + 1, sizeof(int));
-    s->numbuf = calloc((size_t)nparams + 1, NUM_TEXT_SIZE);
-  }
-  for (i = 0; colnames && i < ncols; i++) {
-    const char *name = PQfname(r, i);
-    size_t n = strlen(name);
-    colnames[i] = malloc(n + 1);
-    if (colnames[i] == NULL) break;
-    memcpy(colnames[i], name, n + 1);
-  }
-  if (!colnames || !coltypes || !paramtypes || i < ncols || !s->values || !s->lengths ||
-      !s->formats || !s->numbuf) {
-    if (colnames)
-      for (i = 0; i < ncols; i++) free(colnames[i]);
-    free(colnames);
-    free(coltypes);
-    free(paramtypes);
-    if (fresh) free_params(s);
-    free((void *)wide_types);
-    return qs_error_set(err, QS_NOMEM, "out of memory");
-  }
-  free_columns(s);
-  s->colnames = colnames;
-  s->coltypes = coltypes;
-  s->paramtypes = paramtypes;
-  s->ncols = ncols;
-  s->nparams = nparams;
-  for (i = 0; i < ncols; i++) s->coltypes[i] = PQftype(r, i);
-  for (i = 0; i < nparams; i++) s->paramtypes[i] = wide_types ? wide_types[i] : PQparamtype(r, i);
-  free((void *)wide_types);
-  if (s->c->unnamed) {
-    /* every execution parses again: with the types given, the rest inferred
-    ** afresh (as a new prepare would) */
-    free(s->ptypes);
-    s->ptypes = calloc((size_t)nparams + 1, sizeof(Oid));
-    if (s->ptypes == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-    for (i = 0; i < nparams && i < s->ngiven; i++) s->ptypes[i] = (Oid)s->given[i];
-  }
-  s->epoch = s->c->ddl_epoch;
-  return QS_OK;
-}
-
-/* "could not determine data type of parameter $n" in r: that parameter is
-** made text (pg_common.h). 1 when one more was made text. */
-static int type_untyped(qs_dstmt *s, const PGresult *r) {
-  return qs__pg_type_untyped(PQresultErrorField(r, PG_DIAG_SQLSTATE), PQresultErrorMessage(r),
-                             &s->given, &s->ngiven);
-}
-
-/* Reads the results of a pipeline sent by prepare_unnamed up to its sync,
-** then leaves pipeline mode: c->keep the first error, c->p_shape the
-** result of its second query (the description). */
-static int read_pipeline(qs_dconn *c, qs_error *err) {
-  PGconn *pg = c->pg;
-  for (;;) {
-    PGresult *r;
-    int ready = result_ready(c, 1);
-    if (ready < 0) return lost(c, err);
-    if (ready == QS_WAIT) return QS_WAIT;
-    r = PQgetResult(pg);
-    if (r == NULL) {   /* one query's results end */
-      if (PQstatus(pg) == CONNECTION_BAD) return lost(c, err);
-      c->p_index++;
-      continue;
-    }
-    switch (PQresultStatus(r)) {
-      case PGRES_PIPELINE_SYNC:
-        PQclear(r);
-        c->want = 0;
-        if (!PQexitPipelineMode(pg)) return lost(c, err);
-        return QS_OK;
-      case PGRES_PIPELINE_ABORTED:
-        PQclear(r);
-        break;
-      case PGRES_COMMAND_OK: case PGRES_TUPLES_OK:
-        if (c->p_index == 1) {
-          PQclear(c->p_shape);
-          c->p_shape = r;
-        } else {
-          PQclear(r);
-        }
-        break;
-      default:
-        if (c->keep == NULL) c->keep = r;
-        else PQclear(r);
-    }
-  }
-}
-
-/* prepared_statements=false: s is parsed as the unnamed statement and
-** described in ONE round trip (a pipeline ending in one Sync: a pooler keeps
-** it on one server connection), never to be used again: each execution
-** parses it anew (send_execution). A wide statement (not describable by
-** libpq) is parsed under its name, its types read from
-** pg_prepared_statements and the name deallocated, in the same pipeline.
-** QS_OK when done; on an error the operation has not ended. */
-static int prepare_unnamed(qs_dstmt *s, qs_error *err) {
-  qs_dconn *c = s->c;
-  PGconn *pg = c->pg;
-  int rc;
-  for (;;) {
-    if (c->sub == PREP_SEND) {
-      if (!PQenterPipelineMode(pg) ||
-          !PQsendPrepare(pg, s->wide ? s->name : "", s->sql, s->ngiven, (const Oid *)s->given))
-        return lost(c, err);
-      if (s->wide) {   /* the name is ours ("qs_<tag>_<n>"): no quoting needed */
-        char q[160];
-        snprintf(q, sizeof q, "SELECT parameter_types::oid[]::text FROM pg_prepared_statements "
-                 "WHERE name = '%s'", s->name);
-        if (!PQsendQueryParams(pg, q, 0, NULL, NULL, NULL, NULL, 0)) return lost(c, err);
-        snprintf(q, sizeof q, "DEALLOCATE %s", s->name);
-        if (!PQsendQueryParams(pg, q, 0, NULL, NULL, NULL, NULL, 0)) return lost(c, err);
-      } else if (!PQsendDescribePrepared(pg, "")) {
-        return lost(c, err);
-      }
-      if (!PQpipelineSync(pg)) return lost(c, err);
-      sent(c);
-      c->p_index = 0;
-      c->sub = PREP_READ;
-    }
-    if ((rc = read_pipeline(c, err)) != QS_OK) return rc;
-    if (c->keep != NULL && is_error(c->keep)) {
-      PQclear(c->p_shape);
-      c->p_shape = NULL;
-      if (type_untyped(s, c->keep)) {
-        c->sub = PREP_SEND;
-        continue;
-      }
-      return leave(c, fail_conn(c, err, c->keep));
-    }
-    if (c->p_shape == NULL)
-      return leave(c, qs_error_set(err, QS_INTERFACE, "PostgreSQL: no description of the statement"));
-    rc = take_shape(s, c->p_shape, err);
-    PQclear(c->p_shape);
-    c->p_shape = NULL;
-    c->sub = PREP_SEND;
-    return rc == QS_OK ? QS_OK : leave(c, rc);
-  }
-}
-
-/* Prepares s->sql under s->name (with the types given, text for untyped
-** parameters) and describes it, in steps (c->sub). QS_OK when done; on an
-** error the operation has not ended (the caller ends it). */
-static int prepare_steps(qs_dstmt *s, qs_error *err) {
-  qs_dconn *c = s->c;
-  int rc;
-  if (c->unnamed) return prepare_unnamed(s, err);
-  for (;;) {
-    switch (c->sub) {
-      case PREP_SEND:
-        if (!PQsendPrepare(c->pg, s->name, s->sql, s->ngiven, (const Oid *)s->given))
-          return lost(c, err);
-        sent(c);
-        c->sub = PREP_READ;
-        break;
-      case PREP_READ:
-        if ((rc = read_results(c, err)) != QS_OK) return rc;
-        if (c->keep == NULL || is_error(c->keep)) {
-          if (c->keep && type_untyped(s, c->keep)) {
-            c->sub = PREP_SEND;
-            break;
-          }
-          rc = fail_conn(c, err, c->keep);
-          return leave(c, rc);
-        }
-        s->on_server = 1;
-        s->session_epoch = c->session_epoch;
-        c->sub = PREP_DESCRIBE;
-        break;
-      case PREP_DESCRIBE:
-        if (s->wide) {   /* the name is ours ("qs_<n>"): no quoting needed */
-          char q[128];
-          snprintf(q, sizeof q, "SELECT parameter_types::oid[]::text FROM pg_prepared_statements "
-                   "WHERE name = '%s'", s->name);
-          if (!PQsendQuery(c->pg, q)) return lost(c, err);
-        } else if (!PQsendDescribePrepared(c->pg, s->name)) {
-          return lost(c, err);
-        }
-        sent(c);
-        c->sub = PREP_DESCRIBED;
-        break;
-      default:   /* PREP_DESCRIBED */
-        if ((rc = read_results(c, err)) != QS_OK) return rc;
-        if (c->keep == NULL || is_error(c->keep)) return leave(c, fail_conn(c, err, c->keep));
-        rc = take_shape(s, c->keep, err);
-        PQclear(take(c));
-        c->sub = PREP_SEND;
-        return rc == QS_OK ? QS_OK : leave(c, rc);
-    }
-  }
-}
-
-/* Queues s's server-side statement for deallocation (xFinalize, preparing
-** again). */
-static void forget(qs_dstmt *s) {
-  if (s->on_server && s->session_epoch == s->c->session_epoch &&
-      PQstatus(s->c->pg) == CONNECTION_OK)
-    dq_add(s->c, s->name);
-  s->on_server = 0;
-}
-
-static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_error *err) {
-  qs_dstmt *s;
-  int rc;
-  *out = NULL;
-  if (c->op == OP_NONE) {
-    s = calloc(1, sizeof *s);
-    if (s == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
-    s->c = c;
-    s->sql = malloc(n + 1);
-    if (s->sql == NULL) {
-      free(s);
-      return qs_error_set(err, QS_NOMEM, "out of memory");
-    }
-    memcpy(s->sql, sql, n);
-    s->sql[n] = '\0';
-    s->row = -1;
-    qs__pg_name(s->name, c->tag, ++c->counter);
-    s->wide = highest_dollar(s->sql) > DESCRIBE_MAX_PARAMS;
-    (void)enter(c, OP_PREPARE, s, err);
-  } else if ((rc = enter(c, OP_PREPARE, NULL, err)) != QS_OK) {
-    return rc;
-  }
-  s = c->stmt;
-  if (c->phase <= 0 && (rc = run_deallocs(c, err)) != QS_OK) {
-    if (rc != QS_WAIT) {   /* the operation ended: s was never handed out */
-      forget(s);
-      free_stmt(s);
-    }
-    return rc;
-  }
-  rc = prepare_steps(s, err);
-  if (rc == QS_WAIT) return rc;
-  if (rc != QS_OK) {   /* the operation ended (prepare_steps left it) */
-    forget(s);       /* prepared but not described: not kept */
-    free_stmt(s);
-    return rc;
-  }
-  leave(c, QS_OK);
-  *out = s;
-  return QS_OK;
-}
 
 static int xParamCount(qs_dstmt *s) { return s->nparams; }
 
@@ -1001,12 +553,12 @@ static int ready_stmt(qs_dstmt *s, qs_error *err) {
   /* (unnamed statements are parsed by every execution: never prepared again) */
   if (c->phase == 0 && !c->reprepare && !c->unnamed &&
       (s->epoch != c->ddl_epoch || !s->on_server || s->session_epoch != c->session_epoch)) {
-    forget(s);
+    qs__lpq_forget(s);
     c->reprepare = 1;
   }
-  if (c->phase <= 0 && (rc = run_deallocs(c, err)) != QS_OK) return rc;
+  if (c->phase <= 0 && (rc = qs__lpq_run_deallocs(c, err)) != QS_OK) return rc;
   if (c->reprepare) {
-    if ((rc = prepare_steps(s, err)) != QS_OK) return rc;
+    if ((rc = qs__lpq_prepare_steps(s, err)) != QS_OK) return rc;
     c->reprepare = 0;
   }
   return QS_OK;
@@ -1015,7 +567,7 @@ static int ready_stmt(qs_dstmt *s, qs_error *err) {
 /* Phases 0-1 of an execution: the statement ready (ready_stmt), then sent
 ** with its values; single_row: in single-row mode (a streamed execution).
 ** QS_OK with phase 2 reached, QS_WAIT, or the error. */
-static int send_execution(qs_dstmt *s, int single_row, qs_error *err) {
+int qs__lpq_send_execution(qs_dstmt *s, int single_row, qs_error *err) {
   qs_dconn *c = s->c;
   int rc = ready_stmt(s, err);
   if (rc != QS_OK) return rc;
@@ -1024,28 +576,28 @@ static int send_execution(qs_dstmt *s, int single_row, qs_error *err) {
   if (c->unnamed) {   /* Parse/Bind/Describe/Execute/Sync: one round trip, nothing kept */
     if (!PQsendQueryParams(c->pg, s->sql, s->nparams, s->ptypes, s->values, s->lengths,
                            s->formats, 0))
-      return lost(c, err);
+      return qs__lpq_lost(c, err);
   } else if (!PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths,
                                   s->formats, 0)) {
-    return lost(c, err);
+    return qs__lpq_lost(c, err);
   }
   /* single-row mode fails only when nothing was sent: then there are no rows */
   if (single_row) (void)PQsetSingleRowMode(c->pg);
-  sent(c);
+  qs__lpq_sent(c);
   c->phase = 2;
   return QS_OK;
 }
 
-/* Execute steps: 1 ready (ready_stmt), 2 sent, its results read; a plan
+/* Execute steps: 1 ready (ready_stmt), 2 qs__lpq_sent, its results read; a plan
 ** made stale by another connection's DDL goes back to 0 once. */
 static int execute(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
   for (;;) {
     ExecStatusType st;
-    if (c->phase <= 1 && (rc = send_execution(s, 0, err)) != QS_OK) return rc;
-    if ((rc = read_results(c, err)) != QS_OK) return rc;
-    s->res = take(c);
+    if (c->phase <= 1 && (rc = qs__lpq_send_execution(s, 0, err)) != QS_OK) return rc;
+    if ((rc = qs__lpq_read_results(c, err)) != QS_OK) return rc;
+    s->res = qs__lpq_take(c);
     st = PQresultStatus(s->res);
     if (s->res != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
       const char *tuples = PQcmdTuples(s->res);
@@ -1053,7 +605,7 @@ static int execute(qs_dstmt *s, qs_error *err) {
       s->nrows = PQntuples(s->res);
       s->row = -1;
       s->executed = 1;
-      return leave(c, QS_OK);
+      return qs__lpq_leave(c, QS_OK);
     }
     if (s->res != NULL && c->attempt == 0 && is_stale_plan(s->res) &&
         PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
@@ -1062,17 +614,17 @@ static int execute(qs_dstmt *s, qs_error *err) {
       ** one the failure aborted it; the statement is prepared again on its
       ** next use, after the rollback.) */
       c->attempt = 1;
-      forget(s);
+      qs__lpq_forget(s);
       c->reprepare = 1;
       c->sub = PREP_SEND;
       c->phase = 0;
       continue;
     }
     if (s->res != NULL && is_stale_plan(s->res)) s->epoch = c->ddl_epoch - 1;   /* next use re-prepares */
-    rc = fail_conn(c, err, s->res);
+    rc = qs__lpq_fail_conn(c, err, s->res);
     PQclear(s->res);
     s->res = NULL;
-    return leave(c, rc);
+    return qs__lpq_leave(c, rc);
   }
 }
 
@@ -1098,7 +650,7 @@ static int stream_row(qs_dstmt *s, qs_error *err) {
   s->nrows = 0;
   for (;;) {
     PGresult *r;
-    int ready = result_ready(c, 1);
+    int ready = qs__lpq_result_ready(c, 1);
     if (ready < 0) goto failed;
     if (ready == QS_WAIT) return QS_WAIT;
     r = PQgetResult(pg);
@@ -1107,17 +659,17 @@ static int stream_row(qs_dstmt *s, qs_error *err) {
       s->live = 0;
       c->want = 0;
       if (PQstatus(pg) == CONNECTION_BAD) goto failed;
-      if (c->keep != NULL && is_error(c->keep)) {
+      if (c->keep != NULL && qs__lpq_is_error(c->keep)) {
         if (is_stale_plan(c->keep)) s->epoch = c->ddl_epoch - 1;   /* next use re-prepares */
-        rc = fail_conn(c, err, c->keep);
+        rc = qs__lpq_fail_conn(c, err, c->keep);
       } else if (c->keep != NULL) {
         const char *tuples = PQcmdTuples(c->keep);
         c->changes = tuples && *tuples ? atoll(tuples) : 0;
       }
       s->row = -1;
-      return leave(c, rc);
+      return qs__lpq_leave(c, rc);
     }
-    if (PQresultStatus(r) == PGRES_SINGLE_TUPLE && (c->keep == NULL || !is_error(c->keep))) {
+    if (PQresultStatus(r) == PGRES_SINGLE_TUPLE && (c->keep == NULL || !qs__lpq_is_error(c->keep))) {
       s->res = r;
       s->row = 0;
       s->nrows = 1;
@@ -1128,23 +680,23 @@ static int stream_row(qs_dstmt *s, qs_error *err) {
   }
 failed:
   s->live = 0;
-  return lost(c, err);
+  return qs__lpq_lost(c, err);
 }
 
-/* The first step of a streamed execution: ready (as execute's), sent, into
+/* The first step of a streamed execution: ready (as execute's), qs__lpq_sent, into
 ** single-row mode, then its first row. */
 static int stream_start(qs_dstmt *s, qs_error *err) {
   qs_dconn *c = s->c;
   int rc;
   if (c->phase <= 1) {
-    if ((rc = send_execution(s, 1, err)) != QS_OK) return rc;
+    if ((rc = qs__lpq_send_execution(s, 1, err)) != QS_OK) return rc;
     s->executed = 1;
     s->live = 1;
   }
   return stream_row(s, err);
 }
 
-/* A streamed execution left mid-way (xReset, xFinalize): its operation
+/* A streamed execution left mid-way (xReset, qs__lpq_xFinalize): its operation
 ** ends here, the rest of its results are read and discarded by the next
 ** operation (drain_rest), never a cancel: that would abort the transaction
 ** the rows were read in. */
@@ -1152,7 +704,7 @@ static void stream_abandon(qs_dstmt *s) {
   qs_dconn *c = s->c;
   if (!s->live) return;
   s->live = 0;
-  if (c->stmt == s) leave(c, QS_OK);
+  if (c->stmt == s) qs__lpq_leave(c, QS_OK);
   if (PQstatus(c->pg) == CONNECTION_OK) c->drain = 1;
 }
 
@@ -1162,7 +714,7 @@ static int drain_rest(qs_dconn *c, qs_error *err) {
   PGconn *pg = c->pg;
   for (;;) {
     PGresult *r;
-    int ready = result_ready(c, 0);
+    int ready = qs__lpq_result_ready(c, 0);
     if (ready < 0) break;
     if (ready == QS_WAIT) return QS_WAIT;
     r = PQgetResult(pg);
@@ -1175,7 +727,7 @@ static int drain_rest(qs_dconn *c, qs_error *err) {
     PQclear(r);
   }
   c->drain = 0;
-  return lost(c, err);
+  return qs__lpq_lost(c, err);
 }
 
 static int xStream(qs_dstmt *s, int on) {
@@ -1185,17 +737,17 @@ static int xStream(qs_dstmt *s, int on) {
 
 static int xStep(qs_dstmt *s, qs_error *err) {
   if (s->live) {
-    int rc = enter(s->c, OP_STEP, s, err);
+    int rc = qs__lpq_enter(s->c, OP_STEP, s, err);
     if (rc != QS_OK) return rc;
     return stream_row(s, err);
   }
   if (!s->executed && s->stream) {
-    int rc = enter(s->c, OP_STEP, s, err);
+    int rc = qs__lpq_enter(s->c, OP_STEP, s, err);
     if (rc != QS_OK) return rc;
     return stream_start(s, err);
   }
   if (!s->executed) {
-    int rc = enter(s->c, OP_STEP, s, err);
+    int rc = qs__lpq_enter(s->c, OP_STEP, s, err);
     if (rc != QS_OK) return rc;
     rc = execute(s, err);
     if (rc != QS_OK) return rc;
@@ -1238,33 +790,33 @@ static void xReset(qs_dstmt *s) {
 }
 
 /* Never talks to the server: the name goes to the DEALLOCATE queue. */
-static void xFinalize(qs_dstmt *s) {
+void qs__lpq_xFinalize(qs_dstmt *s) {
   /* Finalized in the middle of its own operation (the caller abandoned it):
   ** the operation stays in progress with no statement, so every later call
   ** is refused (QS_MISUSE) and the connection can only be closed. */
   stream_abandon(s);
   if (s->c->stmt == s) s->c->stmt = NULL;
-  forget(s);
-  free_stmt(s);
+  qs__lpq_forget(s);
+  qs__lpq_free_stmt(s);
 }
 
 static int64_t xChanges(qs_dconn *c) { return c->changes; }
 static int64_t xLastInsertId(qs_dconn *c) { (void)c; return 0; }
 
-/* Exec steps: 0 the DEALLOCATE queue; 1 sent, every result read (the first
+/* Exec steps: 0 the DEALLOCATE queue; 1 qs__lpq_sent, every result read (the first
 ** error is the operation's). */
 static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
-  int rc = enter(c, OP_EXEC, NULL, err);
+  int rc = qs__lpq_enter(c, OP_EXEC, NULL, err);
   if (rc != QS_OK) return rc;
-  if (c->phase <= 0 && (rc = run_deallocs(c, err)) != QS_OK) return rc;
+  if (c->phase <= 0 && (rc = qs__lpq_run_deallocs(c, err)) != QS_OK) return rc;
   if (c->phase == 1) {
-    if (!PQsendQuery(c->pg, sql)) return lost(c, err);
-    sent(c);
+    if (!PQsendQuery(c->pg, sql)) return qs__lpq_lost(c, err);
+    qs__lpq_sent(c);
     c->phase = 2;
   }
-  if ((rc = read_results(c, err)) != QS_OK) return rc;
-  if (c->keep != NULL && is_error(c->keep)) rc = fail_conn(c, err, c->keep);
-  return leave(c, rc);
+  if ((rc = qs__lpq_read_results(c, err)) != QS_OK) return rc;
+  if (c->keep != NULL && qs__lpq_is_error(c->keep)) rc = qs__lpq_fail_conn(c, err, c->keep);
+  return qs__lpq_leave(c, rc);
 }
 
 static int xInTransaction(qs_dconn *c) {
@@ -1318,7 +870,7 @@ static int pipe_drain(qs_dconn *c) {
 
 /* Sends what libpq holds, reading results meanwhile: a server whose output
 ** is not read stops reading its input (the deadlock NOTES.md warns of).
-** QS_OK when all is sent, QS_WAIT (for both directions), or -1 (failed). */
+** QS_OK when all is qs__lpq_sent, QS_WAIT (for both directions), or -1 (failed). */
 static int pipe_flush(qs_dconn *c) {
   int f = PQflush(c->pg);
   if (f < 0 || pipe_drain(c) < 0) return -1;
@@ -1335,26 +887,26 @@ static int pipe_end(qs_dconn *c, int64_t *changes, qs_error *err) {
   (void)PQexitPipelineMode(c->pg);
   *changes = c->m_changes;
   c->changes = c->m_changes;
-  if (c->m_error) rc = fail_conn(c, err, c->m_error);
-  return leave(c, rc);
+  if (c->m_error) rc = qs__lpq_fail_conn(c, err, c->m_error);
+  return qs__lpq_leave(c, rc);
 }
 
 /* Executemany steps: 0-1 the DEALLOCATE queue and preparing again as for an
 ** execution; 2 into pipeline mode; 3 sending the sets PIPE_CHUNK at a time,
-** flushing and draining between chunks; 4 the sync sent, flushed, the rest
+** flushing and draining between chunks; 4 the sync qs__lpq_sent, flushed, the rest
 ** read until its result. */
 static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, int64_t *changes,
                      qs_error *err) {
   qs_dconn *c = s->c;
   PGconn *pg = c->pg;
-  int rc = enter(c, OP_EXECMANY, s, err);
+  int rc = qs__lpq_enter(c, OP_EXECMANY, s, err);
   *changes = 0;
   if (rc != QS_OK) return rc;
   if (c->m_vals == NULL && c->phase == 0) {   /* the first call */
     int i;
     for (i = 0; i < nsets; i++)   /* every set checked before the first is sent */
       if (qs__pg_refuse_nul(vals + (size_t)i * (size_t)nparams, nparams, i + 1, err) != QS_OK)
-        return leave(c, err->code);
+        return qs__lpq_leave(c, err->code);
     c->m_vals = vals;
     c->m_nsets = nsets;
     c->m_nparams = nparams;
@@ -1368,7 +920,7 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
     c->phase = 2;
   }
   if (c->phase == 2) {
-    if (!PQenterPipelineMode(pg)) return lost(c, err);
+    if (!PQenterPipelineMode(pg)) return qs__lpq_lost(c, err);
     /* unnamed: parsed once in the batch, bound per set (the batch's one
     ** Sync keeps it on one server connection behind a pooler) */
     if (c->unnamed) {
@@ -1414,10 +966,10 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, 
   return pipe_end(c, changes, err);
 failed:
   PQclear(c->keep);
-  c->keep = c->m_error;   /* lost() reports it if the server said why */
+  c->keep = c->m_error;   /* qs__lpq_lost() reports it if the server said why */
   c->m_error = NULL;
   *changes = c->m_changes;
-  return lost(c, err);
+  return qs__lpq_lost(c, err);
 }
 
 static const char *xNotice(qs_dconn *c, int i) { return qs__pg_notices_get(&c->notices, i); }
@@ -1470,8 +1022,8 @@ static int xCancel(qs_dconn *c, int detached, qs_error *err) {
 
 const qs_driver qs_libpq_driver = {
   QS_DRIVER_VERSION, "postgresql", 0, 1,
-  xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
-  xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
+  xOpen, xConnect, xClose, xWait, xReady, qs__lpq_xPrepare, xParamCount, xBind, xStep,
+  xColumnCount, xColumnName, xColumn, xReadonly, xReset, qs__lpq_xFinalize, xChanges,
   xLastInsertId, xExec, xInTransaction, xExecMany, xNotice, xClearNotices,
   xSetTimeout, xCancel, NULL, NULL, NULL, xStream,
 };
