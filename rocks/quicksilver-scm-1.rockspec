@@ -100,6 +100,7 @@ build = {
     ["quicksilver.dialects.typemap"] = "lua/quicksilver/dialects/typemap.lua",
     ["quicksilver.engine.base"] = "lua/quicksilver/engine/base.lua",
     ["quicksilver.engine.catalog"] = "lua/quicksilver/engine/catalog.lua",
+    ["quicksilver.engine.connection_transaction"] = "lua/quicksilver/engine/connection_transaction.lua",
     ["quicksilver.engine.create"] = "lua/quicksilver/engine/create.lua",
     ["quicksilver.engine.insert_rows"] = "lua/quicksilver/engine/insert_rows.lua",
     ["quicksilver.engine.insertmany"] = "lua/quicksilver/engine/insertmany.lua",
