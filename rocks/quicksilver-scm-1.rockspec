@@ -29,6 +29,7 @@ build = {
         "c/binding/lcore.c",
         "c/binding/lcursor.c",
         "c/binding/ldialect.c",
+        "c/binding/lexecute.c",
         "c/binding/ljson.c",
         "c/binding/lparams.c",
         "c/binding/lpoll.c",

@@ -20,53 +20,25 @@
 ** second coroutine using the connection meanwhile is refused, and a
 ** connection whose coroutine ended (closed, collected) mid-operation is
 ** given up, never reused.
+**
+** The statement methods (execute, fetch, executemany) are in lexecute.c;
+** what both files share in lconn.h.
 */
-#include "lbinding.h"
+#include "lconn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The state's default waiter (qs.set_waiter), in the registry. */
-#define REG_DEFAULT_WAITER "quicksilver.core.default_waiter"
-/* The metatable of the weak tables that hold an operation's coroutine. */
-#define REG_WEAK_MT "quicksilver.core.weak_values"
-
-/* User values of a Connection. */
-enum { UV_PENDING = 1, UV_WAITER = 2, UV_OWNER = 3, UV_COUNT = 3 };
-
-/* The method whose operation waits, for resume to go on with. */
-typedef enum pending_op {
-  P_NONE = 0, P_CONNECT, P_EXECUTE, P_EXECMANY, P_FETCH, P_EXEC, P_BEGIN, P_COMMIT, P_ROLLBACK,
-  P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO, P_TIMEOUT
-} pending_op;
-
-typedef struct lconn {
-  qs_conn *c;          /* NULL while closed */
-  qs_value *scratch;   /* bind values of the statement being executed */
-  int scratch_cap;
-  qs_pool *pool;       /* when borrowed from a pool: close gives it back */
-  qs_pool_rec *rec;
-  int has_waiter;      /* user value 2 holds a waiter of its own */
-  pending_op pending;  /* P_NONE unless an operation waits */
-  int stage;           /* execute/executemany: 0 preparing, 1 running */
-  int waited;          /* the events the operation waits for */
-  int nvals;           /* execute: values in scratch */
-  int many_sets, many_cap;
-  qs_value *many_vals; /* executemany: in the anchored userdata */
-  int reading;         /* scratch holds values being read: a close keeps it, a
-                       ** nested execute (from a finalizer) reads into its own */
-} lconn;
-
 /* core.WAIT: a light userdata no other value equals. */
 static const char wait_sentinel = 0;
 
-static lconn *check_conn(lua_State *L, int idx) {
+lconn *qsB_lc_check_conn(lua_State *L, int idx) {
   return (lconn *)luaL_checkudata(L, idx, QSB_CONN_MT);
 }
 
 /* An open connection at idx, or a ResourceClosedError raised. */
-static lconn *open_conn(lua_State *L, int idx) {
-  lconn *lc = check_conn(L, idx);
+lconn *qsB_lc_open_conn(lua_State *L, int idx) {
+  lconn *lc = qsB_lc_check_conn(L, idx);
   if (lc->c == NULL || !qs_conn_is_open(lc->c))
     qsB_raise(L, QS_CLOSED, "attempt to use a closed quicksilver.Connection");
   return lc;
@@ -97,13 +69,13 @@ static void conn_close_impl(lconn *lc, int final) {
 }
 
 static int conn_gc(lua_State *L) {
-  conn_close_impl(check_conn(L, 1), 1);
+  conn_close_impl(qsB_lc_check_conn(L, 1), 1);
   return 0;
 }
 
 /* conn:close() and __close */
 static int conn_close(lua_State *L) {
-  conn_close_impl(check_conn(L, 1), 0);
+  conn_close_impl(qsB_lc_check_conn(L, 1), 0);
   return 0;
 }
 
@@ -179,14 +151,14 @@ void qsB_set_borrowed(void *conn, qs_pool *p, qs_pool_rec *r) {
 /* conn:invalidate(): a borrowed connection is marked dead in its pool (it
 ** and every older one are replaced) and given back; a plain one closes. */
 static int conn_invalidate(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   if (lc->pool) qs_pool_invalidate(lc->pool, lc->rec);
   return conn_close(L);
 }
 
 /* conn:age() -> seconds since a borrowed connection was opened (nil otherwise). */
 static int conn_age(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   if (!lc->rec) return 0;
   lua_pushnumber(L, qs_pool_rec_age(lc->rec));
   return 1;
@@ -249,12 +221,12 @@ int qsB_default_waiter(lua_State *L) {
 /* Pushes core.WAIT. */
 void qsB_push_wait(lua_State *L) { lua_pushlightuserdata(L, (void *)&wait_sentinel); }
 
-static int fail_conn(lua_State *L, lconn *lc) {
+int qsB_lc_fail_conn(lua_State *L, lconn *lc) {
   return qsB_fail(L, qs_conn_error(lc->c));
 }
 
 static int result_rc(lua_State *L, lconn *lc, int rc) {
-  if (rc != QS_OK) return fail_conn(L, lc);
+  if (rc != QS_OK) return qsB_lc_fail_conn(L, lc);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -356,8 +328,8 @@ static int check_pending(lua_State *L, lconn *lc) {
 
 /* An open connection at 1 that may start an operation now (or raises);
 ** *pushed is nonzero when it failed with nil, err already pushed. */
-static lconn *io_conn(lua_State *L, int *pushed) {
-  lconn *lc = open_conn(L, 1);
+lconn *qsB_lc_io_conn(lua_State *L, int *pushed) {
+  lconn *lc = qsB_lc_open_conn(L, 1);
   *pushed = check_pending(L, lc);
   if (!*pushed) call_mode(L, lc);
   return lc;
@@ -381,7 +353,7 @@ static int push_wait(lua_State *L, lconn *lc) {
 
 /* The operation op waits: the table at pidx (what resume needs) becomes user
 ** value 1, the running coroutine its owner; returns push_wait's values. */
-static int wait_return(lua_State *L, lconn *lc, pending_op op, int pidx) {
+int qsB_lc_wait_return(lua_State *L, lconn *lc, pending_op op, int pidx) {
   lua_pushvalue(L, pidx);
   qsL_setiuservalue(L, 1, UV_PENDING);
   if (qsL_getiuservalue(L, 1, UV_OWNER) != LUA_TTABLE) {
@@ -427,7 +399,7 @@ static int simple_op(lua_State *L, lconn *lc, pending_op op, const char *arg, in
     if (arg) lua_pushstring(L, arg);
     else lua_pushinteger(L, ms);
     lua_rawseti(L, -2, 1);
-    return wait_return(L, lc, op, lua_gettop(L));
+    return qsB_lc_wait_return(L, lc, op, lua_gettop(L));
   }
   return result_rc(L, lc, rc);
 }
@@ -437,7 +409,7 @@ static int simple_method(lua_State *L, pending_op op, int has_arg) {
   size_t n = 0;
   const char *arg = has_arg ? luaL_checklstring(L, 2, &n) : NULL;
   int pushed;
-  lconn *lc = io_conn(L, &pushed);
+  lconn *lc = qsB_lc_io_conn(L, &pushed);
   if (pushed) return pushed;
   /* the C calls take NUL-terminated text: a NUL inside would cut it short */
   if (arg != NULL && strlen(arg) != n)
@@ -446,381 +418,8 @@ static int simple_method(lua_State *L, pending_op op, int has_arg) {
 }
 
 /* Grows the scratch array to n values; raises on memory (nothing held). */
-static qs_value *scratch(lua_State *L, lconn *lc, int n) {
-  if (n > lc->scratch_cap) {
-    int cap = lc->scratch_cap ? lc->scratch_cap : 16;
-    qs_value *p;
-    while (cap < n) cap *= 2;
-    p = (qs_value *)realloc(lc->scratch, (size_t)cap * sizeof(qs_value));
-    if (p == NULL) qsB_raise(L, QS_NOMEM, "out of memory");
-    lc->scratch = p;
-    lc->scratch_cap = cap;
-  }
-  return lc->scratch;
-}
-
-/* After the Lua converters of a statement's parameters ran: they may have
-** closed this connection (or given it back to its pool), or left an
-** operation of their own waiting on it; then the statement cannot go on,
-** and says why rather than running on a connection that is gone. */
-static void check_after_converters(lua_State *L, lconn *lc) {
-  if (lc->c == NULL || !qs_conn_is_open(lc->c))
-    qsB_raise(L, QS_CLOSED, "this Connection was closed by a parameter converter (or a "
-              "finalizer) while the statement's parameters were being converted");
-  if (lc->pending != P_NONE)
-    qsB_raise(L, QS_MISUSE, "a parameter converter left an operation waiting on this Connection "
-              "while the statement's parameters were being converted");
-}
-
-/* err is always a boxed error (qsB_errbox): a Lua error raised while its
-** object is made leaves the message to the box's __gc. */
-static int fail_err(lua_State *L, qs_error *err) {
-  return qsB_fail_box(L, err);
-}
-
-/*
-** The part of an execute that may wait: prepare (stage 0), then bind and
-** run to the first row (stage 1). sqlidx, cur, paramsidx and anchoridx are
-** stack indexes of the SQL, the cursor, the parameters and read_params'
-** anchor list (0: none); the values are in lc->scratch. pidx is the pending
-** table when going on (resume), 0 on the first call: a first wait makes it
-** then, so a call that never waits allocates nothing for waiting.
-*/
-static int execute_steps(lua_State *L, lconn *lc, int pidx, int sqlidx, int cur, int paramsidx,
-                         int anchoridx) {
-  int k;
-  if (lc->stage == 0) {
-    size_t sqln;
-    const char *sql = lua_tolstring(L, sqlidx, &sqln);
-    qs_stmt *s;
-    int rc = qs_conn_prepare(lc->c, sql, sqln, &s);
-    if (rc == QS_WAIT) goto wait;
-    if (rc != QS_OK) return fail_conn(L, lc);
-    /* The cursor owns s from here on, whatever happens next. */
-    if (!qsB_cursor_bind(L, cur, s, lc->scratch, lc->nvals)) return 2;
-    lc->stage = 1;
-  }
-  k = qsB_cursor_run(L, cur);
-  if (k > 0) return k;
-wait:
-  if (pidx == 0) {
-    lua_createtable(L, 0, 4);
-    pidx = lua_gettop(L);
-    lua_pushvalue(L, sqlidx);
-    lua_setfield(L, pidx, "sql");
-    lua_pushvalue(L, cur);
-    lua_setfield(L, pidx, "cursor");
-    if (paramsidx) {
-      lua_pushvalue(L, paramsidx);
-      lua_setfield(L, pidx, "params");
-    }
-    if (anchoridx) {
-      lua_pushvalue(L, anchoridx);
-      lua_setfield(L, pidx, "anchors");
-    }
-  }
-  return wait_return(L, lc, P_EXECUTE, pidx);
-}
-
-/* execute_steps going on with the pending table at pidx. */
-static int execute_resume(lua_State *L, lconn *lc, int pidx) {
-  int sqlidx, cur;
-  lua_getfield(L, pidx, "sql");
-  sqlidx = lua_gettop(L);
-  lua_getfield(L, pidx, "cursor");
-  cur = lua_gettop(L);
-  return execute_steps(L, lc, pidx, sqlidx, cur, 0, 0);
-}
-
-/*
-** The rows mode of conn:execute: params is a list of nrows sets, each read
-** by the one-row keys (with its values, checks and converters) into the
-** values r*nkeys .. (r+1)*nkeys-1: a multi-row VALUES statement bound
-** straight from the sets (the ORM flush's value tables), an error naming
-** the column and the set. The sets stay alive in the list (on the stack);
-** the anchor lists of the rows that have one go into one list, pushed.
-** Returns the count of values, or -1 with err set.
-*/
-static int read_rows(lua_State *L, lconn *lc, int pidx, const qsB_bindspec *bs, int nrows,
-                     qs_error *err) {
-  int nk = bs->nkeys, total, r, anchors;
-  qs_value *dst, *own = NULL;
-  if (nk <= 0 || nrows > QSB_MAX_PARAMS / nk) {
-    qs_error_set(err, QS_ARGUMENT, "rows of %d values each: %d rows are more values than one "
-                 "statement can carry", nk, nrows);
-    lua_pushnil(L);
-    return -1;
-  }
-  total = nrows * nk;
-  lua_createtable(L, 0, 0);
-  anchors = lua_gettop(L);
-  if (bs->procs) {   /* converters may use this connection: values into an array of our own */
-    own = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)total, 0);
-    lua_rawseti(L, anchors, nrows + 1);   /* kept with the anchors */
-    dst = own;
-  } else {
-    dst = scratch(L, lc, total);
-    lc->reading = 1;
-  }
-  for (r = 0; r < nrows; r++) {
-    int k;
-    lua_rawgeti(L, pidx, r + 1);
-    k = qsB_read_params(L, dst + (size_t)r * (size_t)nk, lua_gettop(L), bs, r + 1, err);
-    if (k < 0) {
-      lc->reading = 0;
-      return -1;
-    }
-    if (lua_isnil(L, -1)) lua_pop(L, 1);
-    else lua_rawseti(L, anchors, r + 1);
-    lua_pop(L, 1);   /* the set: the list keeps it */
-  }
-  lc->reading = 0;
-  check_after_converters(L, lc);
-  if (own) memcpy(scratch(L, lc, total), own, sizeof(qs_value) * (size_t)total);
-  return total;
-}
-
-/*
-** conn:execute(sql, params?, keys?, values?, checks?, procs?, nrows?) -> Cursor | nil, err
-** params: a table; keys: the keys to read from it in placeholder order (for
-** compiled statements), or nil for params[1..n]; values: key -> value used
-** when params lacks the key; checks/procs: per-position value checks (C)
-** and converters (Lua). nrows: params is a list of that many sets, each
-** read by keys in turn (read_rows). In non-blocking mode: core.WAIT, ...
-** (resume).
-*/
-static int conn_execute(lua_State *L) {
-  int pushed;
-  lconn *lc = io_conn(L, &pushed);
-  int pidx = lua_isnoneornil(L, 3) ? 0 : 3;
-  int n = 0, cur, anchor = 0, nrows = 0;
-  qsB_bindspec bs;
-  qs_error *err;
-  if (pushed) return pushed;
-  luaL_checkstring(L, 2);
-  if (pidx) luaL_checktype(L, 3, LUA_TTABLE);
-  lua_settop(L, 8);
-  if (!lua_isnil(L, 8)) {
-    lua_Integer r = luaL_checkinteger(L, 8);
-    if (r < 1 || r > QSB_MAX_PARAMS || !pidx || lua_isnil(L, 4))
-      return qsB_raise(L, QS_ARGUMENT, "conn:execute: nrows needs a list of sets, the keys, and a "
-                       "count from 1 to the most values a statement carries");
-    nrows = (int)r;
-  }
-  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 9 */
-  qsB_get_bindspec(L, 4, 9, &bs);
-  /* an operation that waits keeps pointers to the values: all anchored */
-  if (qs_conn_nonblocking(lc->c)) bs.anchor = 1;
-  qsB_cursor_new(L, 1);
-  cur = lua_gettop(L);
-  err = qsB_errbox(L);
-  if (!pidx && bs.keys) {   /* values only from the statement */
-    lua_newtable(L);
-    pidx = lua_gettop(L);
-  }
-  if (pidx && nrows) {
-    if (lc->reading)
-      return qsB_raise(L, QS_MISUSE, "this Connection is in the middle of reading a statement's "
-                       "parameters; a finalizer may not run SQL on it");
-    n = read_rows(L, lc, pidx, &bs, nrows, err);
-    if (n < 0) return fail_err(L, err);
-    anchor = lua_gettop(L);   /* the rows' anchor lists */
-  } else if (pidx) {
-    int size = bs.keys ? bs.nkeys : qsB_positional_size(L, pidx, QSB_MAX_PARAMS,
-                                                         "the positional parameters");
-    if (lc->reading)   /* only a finalizer run by the collector mid-read gets here */
-      return qsB_raise(L, QS_MISUSE, "this Connection is in the middle of reading a statement's "
-                       "parameters; a finalizer may not run SQL on it");
-    if (bs.procs) {
-      /* Lua converters may run SQL on this connection (which reuses the
-      ** scratch array) or close it (which frees it): the values are read
-      ** into an array of this call's own, and copied once no Lua runs */
-      qs_value *own = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)(size > 0 ? size : 1), 0);
-      n = qsB_read_params(L, own, pidx, &bs, 0, err);
-      if (n < 0) return fail_err(L, err);
-      anchor = lua_gettop(L);   /* the anchor list; own stays below it */
-      check_after_converters(L, lc);
-      memcpy(scratch(L, lc, n), own, sizeof(qs_value) * (size_t)n);
-    } else {
-      /* no converter; but reading may allocate (anchors, JSON text), and a
-      ** finalizer the collector runs then may use this connection */
-      scratch(L, lc, size);
-      lc->reading = 1;
-      n = qsB_read_params(L, lc->scratch, pidx, &bs, 0, err);
-      lc->reading = 0;
-      if (n < 0) return fail_err(L, err);
-      anchor = lua_gettop(L);   /* qsB_read_params' anchor list (or nil) */
-      check_after_converters(L, lc);
-    }
-  }
-  lc->nvals = n;
-  lc->stage = 0;
-  return execute_steps(L, lc, 0, 2, cur, pidx, anchor);
-}
-
-/* The rows of a streamed cursor (fetch_steps), going on with the pending
-** table at pidx ({cursor, list, n}) or starting one (pidx 0: cursor at 2,
-** n at 3). */
-static int fetch_steps(lua_State *L, lconn *lc, int pidx) {
-  int cur, list, k;
-  lua_Integer n;
-  if (pidx == 0) {
-    lua_createtable(L, 0, 3);
-    pidx = lua_gettop(L);
-    lua_pushvalue(L, 2);
-    lua_setfield(L, pidx, "cursor");
-    lua_pushvalue(L, 3);
-    lua_setfield(L, pidx, "n");
-    lua_newtable(L);
-    lua_setfield(L, pidx, "list");
-  }
-  lua_getfield(L, pidx, "cursor");
-  cur = lua_gettop(L);
-  lua_getfield(L, pidx, "n");
-  n = lua_isnil(L, -1) ? -1 : lua_tointeger(L, -1);
-  lua_getfield(L, pidx, "list");
-  list = lua_gettop(L);
-  k = qsB_cursor_fetch_into(L, cur, n, list);
-  if (k == 0) return wait_return(L, lc, P_FETCH, pidx);
-  if (k > 1) return k;
-  lua_pushvalue(L, list);
-  return 1;
-}
-
-/*
-** conn:fetch(cursor, n?) -> list of rows | nil, err | core.WAIT, ... (resume)
-** cursor:fetch(n) for a cursor of this connection whose steps may wait (a
-** streamed result read from a coroutine).
-*/
-static int conn_fetch(lua_State *L) {
-  int pushed;
-  lconn *lc = io_conn(L, &pushed);
-  if (pushed) return pushed;
-  luaL_checkudata(L, 2, QSB_CURSOR_MT);
-  if (!lua_isnoneornil(L, 3)) luaL_checkinteger(L, 3);
-  lua_settop(L, 3);
-  return fetch_steps(L, lc, 0);
-}
-
-/* conn:set_stream(on): the next statement executed streams its rows
-** (stream_results / yield_per) where the driver can; on false clears it. */
-static int conn_set_stream(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
-  qs_conn_set_stream(lc->c, lua_toboolean(L, 2));
-  return 0;
-}
-
-/* conn:streaming() -> true while a streamed result of it has rows left. */
-static int conn_streaming(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
-  lua_pushboolean(L, lc->c != NULL && qs_conn_streaming(lc->c));
-  return 1;
-}
-
-/* The part of an executemany that may wait: prepare (stage 0), then run
-** every set (stage 1). */
-static int executemany_steps(lua_State *L, lconn *lc, int pidx) {
-  int cur, rc;
-  qs_stmt *s;
-  int64_t total = 0;
-  lua_getfield(L, pidx, "cursor");
-  cur = lua_gettop(L);
-  if (lc->stage == 0) {
-    size_t sqln;
-    const char *sql;
-    lua_getfield(L, pidx, "sql");
-    sql = lua_tolstring(L, -1, &sqln);
-    rc = qs_conn_prepare(lc->c, sql, sqln, &s);
-    lua_pop(L, 1);
-    if (rc == QS_WAIT) return wait_return(L, lc, P_EXECMANY, pidx);
-    if (rc != QS_OK) return fail_conn(L, lc);
-    qsB_cursor_adopt(L, cur, s);
-    lc->stage = 1;
-  }
-  s = qsB_cursor_stmt(L, cur);
-  rc = qs_stmt_execmany(s, lc->many_sets, lc->many_cap, lc->many_vals, &total);
-  if (rc == QS_WAIT) return wait_return(L, lc, P_EXECMANY, pidx);
-  qsB_cursor_drop(L, cur);
-  if (rc < 0) return fail_conn(L, lc);
-  qsL_pushint64(L, total);
-  return 1;
-}
-
-/*
-** conn:executemany(sql, list, keys?, values?, checks?, procs?) -> rowcount | nil, err
-** One statement run once per parameter set, the affected rows summed. Every
-** set is read (and checked, and converted) before the statement is
-** prepared, so a bad value in any set fails with nothing sent; then the
-** driver runs them as one batch where it can (PostgreSQL's pipeline mode).
-** The values live in a userdata and the converted ones in an anchor list,
-** so no Lua error can leak them.
-*/
-static int conn_executemany(lua_State *L) {
-  int pushed;
-  lconn *lc = io_conn(L, &pushed);
-  int nsets, i, cap, anchors, pending, nb;
-  qsB_bindspec bs;
-  qs_error *err;
-  qs_value *vals;
-  if (pushed) return pushed;
-  luaL_checkstring(L, 2);
-  luaL_checktype(L, 3, LUA_TTABLE);
-  lua_settop(L, 7);
-  lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);   /* 8 */
-  qsB_get_bindspec(L, 4, 8, &bs);
-  nb = qs_conn_nonblocking(lc->c);
-  if (nb) bs.anchor = 1;
-  nsets = qsB_positional_size(L, 3, 1 << 28, "executemany: the parameter sets");
-  err = qsB_errbox(L);
-  if (nsets == 0) {
-    lua_pushinteger(L, 0);
-    return 1;
-  }
-  if (bs.keys) {
-    cap = bs.nkeys;
-  } else {
-    lua_rawgeti(L, 3, 1);
-    cap = qsB_positional_size(L, lua_gettop(L), QSB_MAX_PARAMS, "executemany: parameter set 1");
-    lua_pop(L, 1);
-  }
-  if ((size_t)nsets * (size_t)(cap > 0 ? cap : 1) > (size_t)1 << 28)
-    return qsB_raise(L, QS_ARGUMENT, "executemany: too many values in one call");
-  lua_createtable(L, 0, 4);   /* what a wait keeps */
-  pending = lua_gettop(L);
-  vals = (qs_value *)qsL_newuserdatauv(L, sizeof(qs_value) * (size_t)nsets * (size_t)(cap > 0 ? cap : 1), 0);
-  lua_setfield(L, pending, "values");
-  lua_createtable(L, nsets, 0);
-  anchors = lua_gettop(L);
-  for (i = 1; i <= nsets; i++) {
-    int n;
-    lua_rawgeti(L, 3, i);
-    n = qsB_read_params(L, vals + (size_t)(i - 1) * (size_t)cap, lua_gettop(L), &bs, i, err);
-    if (n < 0) return fail_err(L, err);
-    if (n != cap) {
-      qs_error_set(err, QS_ARGUMENT, "parameter group %d has %d values, the first has %d", i, n, cap);
-      return fail_err(L, err);
-    }
-    lua_rawseti(L, anchors, i);   /* the set's converted values stay alive */
-    lua_pop(L, 1);
-  }
-  check_after_converters(L, lc);
-  lua_setfield(L, pending, "anchors");
-  lua_pushvalue(L, 3);
-  lua_setfield(L, pending, "sets");
-  lua_pushvalue(L, 2);
-  lua_setfield(L, pending, "sql");
-  qsB_cursor_new(L, 1);
-  lua_setfield(L, pending, "cursor");
-  lc->many_sets = nsets;
-  lc->many_cap = cap;
-  lc->many_vals = vals;
-  lc->stage = 0;
-  return executemany_steps(L, lc, pending);
-}
-
-/* conn:notices() -> list of the notices the server sent since the last call. */
 static int conn_notices(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   int i;
   const char *n;
   lua_newtable(L);
@@ -849,7 +448,7 @@ static int conn_rollback_to(lua_State *L) { return simple_method(L, P_ROLLBACK_T
 ** time ran out, which past a statement's deadline cancels it).
 */
 static int conn_resume(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   int ready = lua_toboolean(L, 2), rc, pidx;
   pending_op op;
   lua_State *owner;
@@ -876,16 +475,16 @@ static int conn_resume(lua_State *L) {
   rc = qs_conn_ready(lc->c, ready ? lc->waited : QS_WAIT_TIMEOUT);
   if (rc != QS_OK) {   /* given up (closed): its error stays on it */
     abandon(L, 1, lc);
-    return fail_conn(L, lc);
+    return qsB_lc_fail_conn(L, lc);
   }
   /* the table at pidx keeps everything alive while the operation goes on;
   ** one that waits again makes it pending again */
   op = lc->pending;
   clear_pending(L, 1, lc);
   switch (op) {
-    case P_EXECUTE: return execute_resume(L, lc, pidx);
-    case P_EXECMANY: return executemany_steps(L, lc, pidx);
-    case P_FETCH: return fetch_steps(L, lc, pidx);
+    case P_EXECUTE: return qsB_lc_execute_resume(L, lc, pidx);
+    case P_EXECMANY: return qsB_lc_executemany_steps(L, lc, pidx);
+    case P_FETCH: return qsB_lc_fetch_steps(L, lc, pidx);
     default: {
       const char *arg = NULL;
       int ms = 0;
@@ -893,7 +492,7 @@ static int conn_resume(lua_State *L) {
       if (op == P_TIMEOUT) ms = (int)lua_tointeger(L, -1);
       else arg = lua_tostring(L, -1);
       rc = run_simple(lc, op, arg, ms);
-      if (rc == QS_WAIT) return wait_return(L, lc, op, pidx);
+      if (rc == QS_WAIT) return qsB_lc_wait_return(L, lc, op, pidx);
       return result_rc(L, lc, rc);
     }
   }
@@ -902,14 +501,14 @@ static int conn_resume(lua_State *L) {
 /* conn:abandon(): gives up an operation that waits (its waiter failed):
 ** the connection is closed, and its pool drops it when it comes back. */
 static int conn_abandon(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   if (lc->pending != P_NONE || (lc->c && qs_conn_busy(lc->c))) abandon(L, 1, lc);
   return 0;
 }
 
 /* conn:set_waiter(W | nil): this connection's own waiter. */
 static int conn_set_waiter(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_settop(L, 2);
   lc->has_waiter = !lua_isnil(L, 2);
@@ -920,7 +519,7 @@ static int conn_set_waiter(lua_State *L) {
 /* conn:waiter() -> the waiter that applies to this connection (its own,
 ** else the default), or nil. */
 static int conn_waiter(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   if (lc->has_waiter) qsL_getiuservalue(L, 1, UV_WAITER);
   else lua_getfield(L, LUA_REGISTRYINDEX, REG_DEFAULT_WAITER);
   return 1;
@@ -928,7 +527,7 @@ static int conn_waiter(lua_State *L) {
 
 /* conn:pending() -> whether an operation waits on this connection. */
 static int conn_pending(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   lua_pushboolean(L, lc->pending != P_NONE);
   return 1;
 }
@@ -942,7 +541,7 @@ static int conn_pending(lua_State *L) {
 */
 /* conn:io_output() -> the bytes to send now, or nil. */
 static int conn_io_output(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   const char *p = NULL;
   size_t n = lc->c ? qs_conn_output(lc->c, &p) : 0;
   if (n == 0) lua_pushnil(L);
@@ -952,7 +551,7 @@ static int conn_io_output(lua_State *L) {
 
 /* conn:io_done(n): n bytes of io_output() went. */
 static int conn_io_done(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   lua_Integer n = luaL_checkinteger(L, 2);
   luaL_argcheck(L, n >= 0, 2, "a byte count cannot be negative");
   if (lc->c) qs_conn_output_done(lc->c, (size_t)n);
@@ -962,7 +561,7 @@ static int conn_io_done(lua_State *L) {
 /* conn:io_input(s | nil) -> true | nil, err: bytes received (nil: the peer
 ** closed the connection). */
 static int conn_io_input(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   size_t n = 0;
   const char *p = lua_isnoneornil(L, 2) ? NULL : luaL_checklstring(L, 2, &n);
   int rc;
@@ -971,14 +570,14 @@ static int conn_io_input(lua_State *L) {
     return 1;
   }
   rc = qs_conn_input(lc->c, p, n);
-  if (rc != QS_OK) return fail_conn(L, lc);
+  if (rc != QS_OK) return qsB_lc_fail_conn(L, lc);
   lua_pushboolean(L, 1);
   return 1;
 }
 
 /* conn:txn_state() -> a qs_txn_state number: core.txn_states names them. */
 static int conn_txn_state(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   lua_pushinteger(L, qs_conn_txn_state(lc->c));
   return 1;
 }
@@ -986,27 +585,27 @@ static int conn_txn_state(lua_State *L) {
 /* conn:set_begin(sql, mode): mode "eager" | "lazy" | "write". */
 static int conn_set_begin(lua_State *L) {
   static const char *const modes[] = {"eager", "lazy", "write", NULL};
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   const char *sql = luaL_optstring(L, 2, NULL);
   int mode = luaL_checkoption(L, 3, "write", modes);
   return result_rc(L, lc, qs_conn_set_begin(lc->c, sql, (qs_begin_mode)mode));
 }
 
 static int conn_changes(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   qsL_pushint64(L, qs_conn_changes(lc->c));
   return 1;
 }
 
 static int conn_last_insert_id(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   qsL_pushint64(L, qs_conn_last_insert_id(lc->c));
   return 1;
 }
 
 /* conn:cache_stats() -> hits, misses, size */
 static int conn_cache_stats(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   int64_t hits, misses;
   int size;
   qs_conn_cache_stats(lc->c, &hits, &misses, &size);
@@ -1027,14 +626,14 @@ static int conn_set_timeout(lua_State *L) {
     return luaL_argerror(L, 2, "a number of seconds between 0 and 2147483");
   ms = (int)(secs * 1000.0 + 0.5);
   if (secs > 0 && ms == 0) ms = 1;   /* a positive limit never means none */
-  lc = io_conn(L, &pushed);
+  lc = qsB_lc_io_conn(L, &pushed);
   if (pushed) return pushed;
   return simple_op(L, lc, P_TIMEOUT, NULL, ms);
 }
 
 /* conn:timeout() -> seconds (0: none) */
 static int conn_timeout(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   lua_pushnumber(L, qs_conn_timeout(lc->c) / 1000.0);
   return 1;
 }
@@ -1043,9 +642,9 @@ static int conn_timeout(lua_State *L) {
 ** running on this connection (from a hook or another thread's state; in a
 ** single Lua thread nothing is running, and the request is harmless). */
 static int conn_cancel(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   qs_error *err = qsB_errbox(L);
-  if (qs_conn_cancel(lc->c, err) != QS_OK) return fail_err(L, err);
+  if (qs_conn_cancel(lc->c, err) != QS_OK) return qsB_lc_fail_err(L, err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -1054,31 +653,31 @@ static int conn_cancel(lua_State *L) {
 ** connection; their cursors raise ResourceClosedError from now on (the
 ** pools call it when a connection is given back). */
 static int conn_end_statements(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   if (lc->c) qs_conn_end_statements(lc->c);
   return 0;
 }
 
 static int conn_set_cache_size(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   qs_conn_set_cache_size(lc->c, (int)luaL_checkinteger(L, 2));
   return 0;
 }
 
 static int conn_driver(lua_State *L) {
-  lconn *lc = open_conn(L, 1);
+  lconn *lc = qsB_lc_open_conn(L, 1);
   lua_pushstring(L, qs_conn_driver(lc->c)->zName);
   return 1;
 }
 
 static int conn_closed(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   lua_pushboolean(L, lc->c == NULL);
   return 1;
 }
 
 static int conn_tostring(lua_State *L) {
-  lconn *lc = check_conn(L, 1);
+  lconn *lc = qsB_lc_check_conn(L, 1);
   if (lc->c) lua_pushfstring(L, "quicksilver.Connection (%s) %p",
                              qs_conn_driver(lc->c)->zName, (void *)lc);
   else lua_pushfstring(L, "quicksilver.Connection (closed) %p", (void *)lc);
@@ -1086,8 +685,8 @@ static int conn_tostring(lua_State *L) {
 }
 
 static const luaL_Reg conn_methods[] = {
-  {"execute", conn_execute},
-  {"executemany", conn_executemany},
+  {"execute", qsB_lc_conn_execute},
+  {"executemany", qsB_lc_conn_executemany},
   {"connect", conn_connect},
   {"resume", conn_resume},
   {"abandon", conn_abandon},
@@ -1114,9 +713,9 @@ static const luaL_Reg conn_methods[] = {
   {"set_timeout", conn_set_timeout},
   {"timeout", conn_timeout},
   {"cancel", conn_cancel},
-  {"fetch", conn_fetch},
-  {"set_stream", conn_set_stream},
-  {"streaming", conn_streaming},
+  {"fetch", qsB_lc_conn_fetch},
+  {"set_stream", qsB_lc_conn_set_stream},
+  {"streaming", qsB_lc_conn_streaming},
   {"driver", conn_driver},
   {"closed", conn_closed},
   {"close", conn_close},
