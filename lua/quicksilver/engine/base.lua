@@ -470,6 +470,15 @@ local function fetch_driven(cconn, cur, n) return drive(cconn, cconn:fetch(cur, 
 -- runs between them (no after_cursor_execute listener, no text() columns
 -- to type from the keys): the cursor, its column keys and its rows (n at
 -- most when n, else all); nil and the error when either step fails.
+-- Two result columns of one name (select(users.c.id, addresses.c.id)):
+-- the keys the compiler disambiguated (id, id_1), a list of its own per
+-- result; the cursor's names otherwise.
+local function result_keys(compiled)
+  local out, keys = {}, compiled.result_keys
+  for i = 1, #keys do out[i] = keys[i] end
+  return out
+end
+
 local function run_and_fetch(cconn, sql, params, compiled, n)
   local cur, err = drive(cconn, cconn:execute(sql, params, compiled.keys, compiled.values, compiled.checks,
     compiled.procs, compiled.nrows))
@@ -477,6 +486,7 @@ local function run_and_fetch(cconn, sql, params, compiled, n)
   if not cur then return nil, err end
   local colkeys = cur:columns()
   if colkeys[1] == nil then return cur, colkeys, EMPTY end
+  if compiled.result_keys and #compiled.result_keys == #colkeys then colkeys = result_keys(compiled) end
   local rp = compiled.result_procs
   if rp then cur:set_procs(rp) end
   local rows
@@ -868,6 +878,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
     return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = cur})
   end
   local colkeys = cur:columns()
+  if compiled and compiled.result_keys and #compiled.result_keys == #colkeys then colkeys = result_keys(compiled) end
   if colkeys[1] == nil then
     if raw then return EMPTY, colkeys end
     return Result.new({keys = colkeys, rows = EMPTY, returns_rows = false,
