@@ -328,45 +328,58 @@ static int in_list(lua_State *L, int listidx, int idx) {
 }
 
 /*
-** The words prefix_with(...) (field) or suffix_with(...) put after the
-** statement's keyword (or at its end), each followed (prefix) or preceded
-** (suffix) by a space; those given for one dialect (dfield: index -> its
-** name) only there. Programmer's SQL, checked to be words only (letters,
+** The words prefix_with(...) or suffix_with(...) put after the statement's
+** keyword (or at its end): the list at list, each followed (prefix) or
+** preceded (suffix) by a space; those given for one dialect (the table at
+** dl: index -> its name) only there. Programmer's SQL, checked to be words only (letters,
 ** digits, _ and spaces) here as in Lua: never user data.
 */
-static void statement_words(qsC *c, int idx, const char *field, const char *dfield, int suffix) {
+static void words(qsC *c, int list, int dl, int suffix) {
   lua_State *L = c->L;
-  int i, n = qsC_list_field(c, idx, field), list = lua_gettop(L);
-  if (n > 0) {
-    int dl = qsC_field(c, idx, dfield) == LUA_TTABLE ? lua_gettop(L) : 0;
-    for (i = 1; i <= n; i++) {
-      size_t len, j;
-      const char *w;
-      int skip = 0;
-      if (dl) {
-        lua_rawgeti(L, dl, i);
-        if (lua_type(L, -1) == LUA_TSTRING) skip = !qs_dialect_named(c->d, lua_tostring(L, -1));
-        lua_pop(L, 1);
-      }
-      lua_rawgeti(L, list, i);
-      if (lua_type(L, -1) != LUA_TSTRING) qsC_malformed(c, idx, field, "a list of strings", lua_type(L, -1));
-      w = lua_tolstring(L, -1, &len);
-      for (j = 0; j < len; j++) {
-        char ch = w[j];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == ' '))
-          qsC_error(c, QS_ARGUMENT, "%s: '%s' is not words (letters, digits, _ and spaces)",
-                    suffix ? "suffix_with" : "prefix_with", w);
-      }
-      if (!skip && len > 0) {
-        if (suffix) qs_buf_putc(c->b, ' ');
-        qs_buf_append(c->b, w, len);
-        if (!suffix) qs_buf_putc(c->b, ' ');
-      }
+  int i, n;
+  if (lua_isnil(L, list)) return;
+  if (!lua_istable(L, list)) qsC_error(c, QS_ARGUMENT, "malformed statement: its prefixes or suffixes are no list");
+  n = (int)lua_rawlen(L, list);
+  for (i = 1; i <= n; i++) {
+    size_t len, j;
+    const char *w;
+    int skip = 0;
+    if (lua_istable(L, dl)) {
+      lua_rawgeti(L, dl, i);
+      if (lua_type(L, -1) == LUA_TSTRING) skip = !qs_dialect_named(c->d, lua_tostring(L, -1));
       lua_pop(L, 1);
+    }
+    lua_rawgeti(L, list, i);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      qsC_error(c, QS_ARGUMENT, "malformed statement: a prefix or suffix is a %s, not a string", luaL_typename(L, -1));
+    w = lua_tolstring(L, -1, &len);
+    for (j = 0; j < len; j++) {
+      char ch = w[j];
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == ' '))
+        qsC_error(c, QS_ARGUMENT, "%s: '%s' is not words (letters, digits, _ and spaces)",
+                  suffix ? "suffix_with" : "prefix_with", w);
+    }
+    if (!skip && len > 0) {
+      if (suffix) qs_buf_putc(c->b, ' ');
+      qs_buf_append(c->b, w, len);
+      if (!suffix) qs_buf_putc(c->b, ' ');
     }
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
+}
+
+static void prefix_words(qsC *c, int idx) {
+  qsC_field(c, idx, "_prefixes");
+  qsC_field(c, idx, "_prefix_dialects");
+  words(c, lua_gettop(c->L) - 1, lua_gettop(c->L), 0);
+  lua_pop(c->L, 2);
+}
+
+static void suffix_words(qsC *c, int idx) {
+  qsC_field(c, idx, "_suffixes");
+  qsC_field(c, idx, "_suffix_dialects");
+  words(c, lua_gettop(c->L) - 1, lua_gettop(c->L), 1);
+  lua_pop(c->L, 2);
 }
 
 /* Records a result column of the outermost SELECT. */
@@ -673,7 +686,7 @@ void qsC_select(qsC *c, int idx) {
   c->depth++;
   depth_here = c->depth;
   qsC_puts(c, "SELECT ");
-  statement_words(c, idx, "_prefixes", "_prefix_dialects", 0);
+  prefix_words(c, idx);
   if (qsC_bool(c, idx, "_distinct")) qsC_puts(c, "DISTINCT ");
   if (qsC_field(c, idx, "_distinct_on") == LUA_TTABLE) {
     if (!qs_dialect_can(c->d, QS_CAP(DISTINCT_ON)))
@@ -744,7 +757,7 @@ void qsC_select(qsC *c, int idx) {
   keyword_list(c, idx, "_order_by", " ORDER BY ", 0);
   limit_offset(c, idx);
   for_update(c, idx);
-  statement_words(c, idx, "_suffixes", "_suffix_dialects", 1);
+  suffix_words(c, idx);
   lua_pushnil(L);
   lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
   lua_settop(L, froms - 1);
@@ -1065,7 +1078,7 @@ void qsC_insert(qsC *c, int idx) {
   int n = count_pairs(c, idx), i, rows;
   c->depth++;
   qsC_puts(c, "INSERT ");
-  statement_words(c, idx, "_prefixes", "_prefix_dialects", 0);
+  prefix_words(c, idx);
   qsC_puts(c, "INTO ");
   target(c, idx, "INSERT");
   qsC_table_name(c, lua_gettop(L));
@@ -1155,7 +1168,7 @@ void qsC_update(qsC *c, int idx) {
   int extra = extra_froms(c, idx);
   push_dml_froms(c, idx, "_extra_froms");
   qsC_puts(c, "UPDATE ");
-  statement_words(c, idx, "_prefixes", "_prefix_dialects", 0);
+  prefix_words(c, idx);
   target(c, idx, "UPDATE");
   qsC_table_name(c, lua_gettop(L));
   lua_pop(L, 1);
@@ -1193,7 +1206,7 @@ void qsC_delete(qsC *c, int idx) {
   extra = extra_froms(c, idx);
   push_dml_froms(c, idx, "_extra_froms");
   qsC_puts(c, "DELETE ");
-  statement_words(c, idx, "_prefixes", "_prefix_dialects", 0);
+  prefix_words(c, idx);
   qsC_puts(c, "FROM ");
   tbl = target(c, idx, "DELETE");
   qsC_table_name(c, tbl);

@@ -837,7 +837,9 @@ function Session:_run(stmt, params, opts)
     if not ents then return res end
     -- returning(Model): each row's columns of the model made into its
     -- object (through the identity map), as a select of it
+    local deleted = res._deleted_targets
     local rows, keys, row_of = loading.rows(self, res:all(), ents, res:keys(), #stmt._returning)
+    if stmt._dml == "delete" then bulk.forget_returned(self, rows, deleted) end
     return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true, row_of = row_of})
   end
   if not stmt._entities then return conn:execute(stmt, params, eopts) end
