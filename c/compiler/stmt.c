@@ -443,7 +443,8 @@ static void columns_clause(qsC *c, int idx) {
   int i, n, used;
   n = qsC_list_field(c, idx, "columns");
   if (n == 0) qsC_error(c, QS_COMPILE, "SELECT without columns");
-  lua_newtable(L);
+  if (c->depth > 1) lua_newtable(L);   /* the names taken: only a subquery relabels */
+  else lua_pushnil(L);
   used = lua_gettop(L);
   lua_insert(L, used - 1);   /* below the list, which the loop reads at -1 */
   used--;
