@@ -260,4 +260,26 @@ function M.forget_returned(session, rows, targets)
   end
 end
 
+--- update(Model):returning(Model) of the model alone: the objects the
+--- rows found (loaded[r], the session's own where it held them) take the
+--- returned values whatever synchronize_session did, except an attribute
+--- changed in Lua since (that change stays to be flushed). raw: the rows.
+function M.refresh_returned(raw, ents, loaded)
+  local e = ents[1]
+  for r, row in ipairs(raw) do
+    local obj = loaded[r]
+    local st = type(obj) == "table" and rawget(obj, STATE)
+    if st and st.mapper then
+      local m = rawget(e.entity, "_mapper") or e.entity
+      local plan = e.plan or m.plan
+      local committed = rawget(st, "committed")
+      for _, f in ipairs(plan:for_mapper(st.mapper).fields) do
+        if not (committed and committed[f.key] ~= nil) then
+          attributes.loaded_value(st, f.key, row[e.first - 1 + f.pos])
+        end
+      end
+    end
+  end
+end
+
 return M

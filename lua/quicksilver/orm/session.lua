@@ -845,8 +845,10 @@ function Session:_run(stmt, params, opts)
     for i, c in ipairs(stmt._returning) do
       if type(c.name) == "string" and (c._k == K.COLUMN or c._k == K.LABEL) then colkeys[i] = c.name end
     end
-    local rows, keys, row_of = loading.rows(self, res:all(), ents, colkeys, #stmt._returning)
-    if stmt._dml == "delete" then bulk.forget_returned(self, rows, deleted) end
+    local raw = res:all()
+    local rows, keys, row_of = loading.rows(self, raw, ents, colkeys, #stmt._returning)
+    if stmt._dml == "delete" then bulk.forget_returned(self, rows, deleted)
+    elseif stmt._dml == "update" and row_of and #ents == 1 then bulk.refresh_returned(raw, ents, rows) end
     return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true, row_of = row_of})
   end
   if not stmt._entities then return conn:execute(stmt, params, eopts) end
