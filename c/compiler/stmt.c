@@ -414,7 +414,7 @@ static int take_name(lua_State *L, int used, const char *name, size_t len) {
   int taken;
   lua_pushlstring(L, name, len);
   lua_pushvalue(L, -1);
-  taken = lua_rawget(L, used) != LUA_TNIL;
+  taken = qsL_rawget(L, used) != LUA_TNIL;
   lua_pop(L, 1);
   lua_pushboolean(L, 1);
   lua_rawset(L, used);
@@ -427,7 +427,7 @@ static const char *free_name(lua_State *L, int used, const char *name, size_t *l
   for (k = 1;; k++) {
     const char *s = lua_pushfstring(L, "%s_%d", name, k);
     lua_pushvalue(L, -1);
-    if (lua_rawget(L, used) == LUA_TNIL) {
+    if (qsL_rawget(L, used) == LUA_TNIL) {
       lua_pop(L, 1);
       lua_pushboolean(L, 1);
       lua_rawset(L, used);   /* the set keeps s alive */
