@@ -103,6 +103,12 @@ describe("statement and FROM forms on " .. B, function()
       :data({{"o'k", 1}})
     local r = all(qs.select(lit.c.s, lit.c.n))[1]
     assert.same({"o'k", 1}, {r.s, r.n})
+    -- the same shape with other literal values is another statement (the
+    -- compiled-statement cache keys literal values by value)
+    for _, x in ipairs({3, 4}) do
+      local l2 = qs.values(qs.column("n", qs.Integer), {name = "l2", literal_binds = true}):data({{x}})
+      assert.equal(x, all(qs.select(l2.c.n))[1].n)
+    end
   end)
 
   it("TABLESAMPLE where the database has it", function()

@@ -103,6 +103,22 @@ function Values:data(rows)
     out[#out + 1] = row
   end
   local node = setmetatable({_rows = out, literal_binds = self.element.literal_binds}, ValuesNode)
+  if node.literal_binds then
+    -- the values are in the SQL: the cache key must hold them (a bind
+    -- contributes only its shape), so a copy of them rides along, keyed by
+    -- value (the compiler does not read it)
+    local lit = {}
+    for i, r in ipairs(self.element._literal_values or {}) do lit[i] = r end
+    for _, r in ipairs(rows) do
+      local copy = {}
+      for j = 1, #cols do
+        local x = r[j]
+        copy[j] = (x == nil or elements.is_element(x)) and false or x
+      end
+      lit[#lit + 1] = copy
+    end
+    node._literal_values = lit
+  end
   local v = make(node, self.name, cols)
   v._cols = cols
   return v
