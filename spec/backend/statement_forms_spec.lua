@@ -209,8 +209,8 @@ describe("ORM insert/update/delete(Model):returning(Model) on " .. B, function()
   end)
 
   after_each(function()
-    s:close()
-    engine:dispose()
+    if s then s:close() end
+    if engine then engine:dispose() end
     helpers.cleanup()
   end)
 

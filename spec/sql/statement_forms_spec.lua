@@ -125,6 +125,12 @@ local cases = {
     return qs.select(u.id):where(qs.exists(qs.select(o.id):where(o.user_id:eq(u.id)):correlate_except(users))) end,
     {sqlite = "SELECT users.id FROM users WHERE EXISTS (SELECT orders.id FROM orders, users " ..
        "WHERE orders.user_id = users.id)"}},
+  {"correlate_except on an EXISTS and a scalar subquery", function()
+    local ex = qs.exists(qs.select(o.id):where(o.user_id:eq(u.id))):correlate_except(users)
+    local sc = qs.select(qs.func.count(o.id)):where(o.user_id:eq(u.id)):scalar_subquery():correlate_except(orders)
+    return qs.select(u.id, sc:label("n")):where(ex) end,
+    {sqlite = "SELECT users.id, (SELECT count(orders.id) AS count_1 FROM orders WHERE orders.user_id = users.id) AS n " ..
+       "FROM users WHERE EXISTS (SELECT orders.id FROM orders, users WHERE orders.user_id = users.id)"}},
   {"duplicate names: a subquery labels id_1 and its .c names it", function()
     local s = qs.select(u.id, o.id, o.amount):where(u.id:eq(o.user_id)):subquery("s")
     return qs.select(s.c.id, s.c.id_1) end,

@@ -883,6 +883,21 @@ end
 function Exists:select_from(...)
   return setmetatable({element = self.element:select_from(...)}, Exists)
 end
+--- correlate / correlate_except of the EXISTS's select (as Select's).
+function Exists:correlate(...)
+  return setmetatable({element = self.element:correlate(...)}, Exists)
+end
+function Exists:correlate_except(...)
+  return setmetatable({element = self.element:correlate_except(...)}, Exists)
+end
+
+--- correlate / correlate_except of a scalar subquery's select (as Select's).
+function ScalarSelect:correlate(...)
+  return setmetatable({element = self.element:correlate(...), type = self.type}, ScalarSelect)
+end
+function ScalarSelect:correlate_except(...)
+  return setmetatable({element = self.element:correlate_except(...), type = self.type}, ScalarSelect)
+end
 
 -- TABLESAMPLE, table-valued functions, text() as a subquery ---------------------------------
 
