@@ -170,6 +170,7 @@ build = {
     ["quicksilver.sql.selectable"] = "lua/quicksilver/sql/selectable.lua",
     ["quicksilver.sql.statement"] = "lua/quicksilver/sql/statement.lua",
     ["quicksilver.sql.types"] = "lua/quicksilver/sql/types.lua",
+    ["quicksilver.sql.values"] = "lua/quicksilver/sql/values.lua",
     ["quicksilver.sql.visitors"] = "lua/quicksilver/sql/visitors.lua",
     ["quicksilver.util"] = "lua/quicksilver/util.lua",
     ["quicksilver.waiting"] = "lua/quicksilver/waiting.lua",

@@ -46,7 +46,7 @@
   X(collation, "type", "string", "COLLATE name of a string type")                                  \
   X(enums, "type", "strings", "the values of an ENUM (MySQL's native ENUM)")                       \
   /* core.compile's options */                                                                     \
-  X(literal_binds, "options", "boolean", "values inline instead of parameters")                    \
+  X(literal_binds, "options VALUES", "boolean", "values inline instead of parameters")                    \
   X(ctes, "options", "nodes", "the CTEs the Lua front collected (WITH first)")                     \
   /* expressions */                                                                                \
   X(name, "TABLE COLUMN ALIAS CTE FUNCTION LABEL VALUES_REF CREATE_INDEX DROP_INDEX DROP_COLUMN "  \
@@ -93,9 +93,13 @@
   X(onclause, "JOIN", "node", "ON")                                                                \
   X(isouter, "JOIN", "boolean", "LEFT OUTER JOIN")                                                 \
   X(full, "JOIN", "boolean", "FULL OUTER JOIN")                                                    \
+  X(_lateral, "ALIAS", "boolean", "LATERAL (subquery)")                                            \
+  X(_render_derived, "ALIAS", "boolean", "a table-valued function's AS name(col, ...)")            \
+  X(_sample_method, "ALIAS", "node", "TABLESAMPLE method(n)")                                      \
+  X(_sample_seed, "ALIAS", "node", "TABLESAMPLE's REPEATABLE (seed)")                              \
   /* SELECT and compounds */                                                                       \
-  X(columns, "SELECT TABLE constraint", "nodes|table|strings",                                     \
-    "a SELECT's columns; a CREATE TABLE's column_defs; a constraint's column names")               \
+  X(columns, "SELECT TABLE constraint ALIAS", "nodes|table|strings",                               \
+    "a SELECT's columns; a CREATE TABLE's column_defs; a constraint's column names; an alias's .c") \
   X(_final_froms, "SELECT", "function", "the FROM list, derived lazily in Lua (called with the SELECT)") \
   X(_correlate, "SELECT", "nodes", "correlate(...): FROMs taken from the enclosing query")         \
   X(_correlate_except, "SELECT", "nodes", "correlate_except(...)")                                 \
@@ -107,6 +111,13 @@
   X(_order_by, "SELECT COMPOUND", "nodes", "ORDER BY")                                             \
   X(_limit, "SELECT COMPOUND", "node", "LIMIT")                                                    \
   X(_offset, "SELECT COMPOUND", "node", "OFFSET")                                                  \
+  X(_fetch, "SELECT COMPOUND", "node", "FETCH FIRST n ROWS")                                       \
+  X(_fetch_ties, "SELECT COMPOUND", "boolean", "FETCH FIRST n ROWS WITH TIES")                     \
+  X(_fetch_percent, "SELECT COMPOUND", "boolean", "FETCH FIRST n PERCENT ROWS")                    \
+  X(_prefixes, "SELECT INSERT UPDATE DELETE", "strings", "prefix_with(...) words")                 \
+  X(_prefix_dialects, "SELECT INSERT UPDATE DELETE", "table", "per prefix index, the dialect it is for") \
+  X(_suffixes, "SELECT", "strings", "suffix_with(...) words")                                      \
+  X(_suffix_dialects, "SELECT", "table", "per suffix index, the dialect it is for")                \
   X(_for_update, "SELECT", "table", "FOR UPDATE options (for_update)")                             \
   X(read, "for_update", "boolean", "FOR SHARE / LOCK IN SHARE MODE")                               \
   X(nowait, "for_update", "boolean", "NOWAIT")                                                     \
@@ -116,7 +127,7 @@
   X(selects, "COMPOUND", "nodes", "the members of a UNION / INTERSECT / EXCEPT")                   \
   /* INSERT, UPDATE, DELETE */                                                                     \
   X(_pairs, "INSERT UPDATE", "table", "{column, value} pairs of VALUES / SET")                     \
-  X(_rows, "INSERT", "table", "further VALUES rows: lists of value nodes")                         \
+  X(_rows, "INSERT VALUES", "table", "further VALUES rows; a values() FROM's rows: lists of value nodes")                         \
   X(_select, "INSERT", "node", "INSERT ... SELECT")                                                \
   X(_select_columns, "INSERT", "nodes", "the columns of INSERT ... SELECT")                         \
   X(_on_conflict, "INSERT", "table", "ON CONFLICT (on_conflict)")                                  \

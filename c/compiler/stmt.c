@@ -23,6 +23,7 @@ void qsC_table_name(qsC *c, int idx) {
 }
 
 static void from_element(qsC *c, int idx);
+static void alias_from(qsC *c, int idx);
 
 static void join(qsC *c, int idx) {
   lua_State *L = c->L;
@@ -87,27 +88,7 @@ static void from_element(qsC *c, int idx) {
   switch (qsC_kind(L, idx)) {
     case QSK_TABLE: qsC_table_name(c, idx); break;
     case QSK_JOIN: join(c, idx); break;
-    case QSK_ALIAS:
-      qsC_field(c, idx, "element");
-      if (qsC_kind(L, -1) == QSK_TABLE) {
-        qsC_table_name(c, lua_gettop(L));
-      } else {
-        int saved = c->depth;
-        qs_buf_putc(c->b, '(');
-        /* a subquery in FROM correlates with nothing outside */
-        lua_newtable(L);
-        lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing) + 1);
-        qsC_any_select(c, lua_gettop(L));
-        c->depth = saved;
-        lua_pushnil(L);
-        lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
-        qs_buf_putc(c->b, ')');
-      }
-      lua_pop(L, 1);
-      name = qsC_alias_name(c, idx, &n);
-      qsC_puts(c, " AS ");
-      qsC_ident(c, name, n);
-      break;
+    case QSK_ALIAS: alias_from(c, idx); break;
     case QSK_TEXT: qsC_text(c, idx); break;
     case QSK_CTE:
       name = qsC_name(c, idx, "name", &n);
@@ -116,6 +97,177 @@ static void from_element(qsC *c, int idx) {
     default: qsC_error(c, QS_ARGUMENT, "a %s is not a FROM element", qsC_kind(L, idx) ? qsC_kind_name(L, idx)
                                                                       : luaL_typename(L, idx));
   }
+}
+
+/* The name of the i-th column of the ALIAS at idx (its `columns`). */
+static const char *alias_column(qsC *c, int idx, int i, size_t *n) {
+  lua_State *L = c->L;
+  const char *name;
+  qsC_field(c, idx, "columns");
+  qsC_need_table(c, -1, idx, "columns");
+  lua_rawgeti(L, -1, i);
+  name = qsC_name(c, lua_gettop(L), "name", n);
+  lua_pop(L, 2);
+  return name;
+}
+
+/* "(a, b)": the alias's column names (a VALUES list's or render_derived's). */
+static void derived_columns(qsC *c, int idx, int ncols) {
+  int i;
+  qs_buf_putc(c->b, '(');
+  for (i = 1; i <= ncols; i++) {
+    size_t n;
+    const char *name = alias_column(c, idx, i, &n);
+    if (i > 1) qsC_puts(c, ", ");
+    qsC_ident(c, name, n);
+  }
+  qs_buf_putc(c->b, ')');
+}
+
+/* The number of columns of the ALIAS at idx. */
+static int alias_ncols(qsC *c, int idx) {
+  int n = qsC_list_field(c, idx, "columns");
+  lua_pop(c->L, 1);
+  return n;
+}
+
+/*
+** values(...):data({...}) as a FROM (the VALUES node at vidx, aliased by the
+** ALIAS at idx), as the dialect spells it: (VALUES (..), (..)) with the
+** column names after the alias (PostgreSQL), SELECT column1 AS a, .. FROM
+** (VALUES ..) (SQLite, whose VALUES names its columns column1..), else a
+** SELECT per row joined by UNION ALL (MySQL, MariaDB: no column list on a
+** derived table). Values are parameters typed where the server cannot
+** infer them (PostgreSQL); literal_binds writes them inline.
+*/
+static void values_body(qsC *c, int vidx, int idx) {
+  lua_State *L = c->L;
+  int r, i, nrows, ncols = alias_ncols(c, idx), rows, literal = qsC_bool(c, vidx, "literal_binds");
+  int list = qs_dialect_form(c->d, QS_FORM_VALUES_COLUMN_LIST), numbered = qs_dialect_form(c->d, QS_FORM_VALUES_NUMBERED);
+  nrows = qsC_list_field(c, vidx, "_rows");
+  rows = lua_gettop(L);
+  if (nrows == 0) qsC_error(c, QS_ARGUMENT, "values(): no rows (give them with :data({...}))");
+  if (ncols == 0) qsC_error(c, QS_ARGUMENT, "values(): no columns");
+  c->literal_binds += literal;
+  c->bind_cast_all++;
+  qs_buf_putc(c->b, '(');
+  if (numbered) {
+    qsC_puts(c, "SELECT ");
+    for (i = 1; i <= ncols; i++) {
+      size_t n;
+      const char *name = alias_column(c, idx, i, &n);
+      if (i > 1) qsC_puts(c, ", ");
+      qs_buf_printf(c->b, "column%d AS ", i);
+      qsC_ident(c, name, n);
+    }
+    qsC_puts(c, " FROM (");
+  }
+  if (list || numbered) qsC_puts(c, "VALUES ");
+  for (r = 1; r <= nrows; r++) {
+    lua_rawgeti(L, rows, r);
+    qsC_need_table(c, -1, vidx, "_rows");
+    if ((int)lua_rawlen(L, -1) != ncols)
+      qsC_error(c, QS_ARGUMENT, "values(): row %d has %d values for %d columns", r, (int)lua_rawlen(L, -1), ncols);
+    if (list || numbered) qsC_puts(c, r > 1 ? ", (" : "(");
+    else qsC_puts(c, r > 1 ? " UNION ALL SELECT " : "SELECT ");
+    for (i = 1; i <= ncols; i++) {
+      if (i > 1) qsC_puts(c, ", ");
+      lua_rawgeti(L, -1, i);
+      qsC_expr(c, lua_gettop(L));
+      lua_pop(L, 1);
+      if (!list && !numbered && r == 1) {
+        size_t n;
+        const char *name = alias_column(c, idx, i, &n);
+        qsC_puts(c, " AS ");
+        qsC_ident(c, name, n);
+      }
+    }
+    if (list || numbered) qs_buf_putc(c->b, ')');
+    lua_pop(L, 1);
+  }
+  if (numbered) qs_buf_putc(c->b, ')');
+  qs_buf_putc(c->b, ')');
+  c->bind_cast_all--;
+  c->literal_binds -= literal;
+  lua_pop(L, 1);
+}
+
+/* A subquery in FROM: it correlates with nothing outside, unless LATERAL,
+** which sees the FROMs to its left (those of the SELECT it stands in). */
+static void subquery_from(qsC *c, int sel, int lateral) {
+  lua_State *L = c->L;
+  int saved = c->depth;
+  qs_buf_putc(c->b, '(');
+  if (!lateral) {
+    lua_newtable(L);
+    lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing) + 1);
+  }
+  qsC_any_select(c, sel);
+  c->depth = saved;
+  if (!lateral) {
+    lua_pushnil(L);
+    lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
+  }
+  qs_buf_putc(c->b, ')');
+}
+
+/* An ALIAS as a FROM element: of a table (maybe TABLESAMPLE), a SELECT or
+** compound (maybe LATERAL), a VALUES list, a table-valued function or a
+** text():columns() statement; then AS its name. */
+static void alias_from(qsC *c, int idx) {
+  lua_State *L = c->L;
+  size_t n;
+  const char *name;
+  int el, k, lateral = qsC_bool(c, idx, "_lateral"), derived = qsC_bool(c, idx, "_render_derived");
+  qsC_field(c, idx, "element");
+  el = lua_gettop(L);
+  k = qsC_kind(L, el);
+  if (lateral) {
+    if (!qs_dialect_can(c->d, QS_CAP(LATERAL)))
+      qsC_error(c, QS_COMPILE, "LATERAL is not supported by dialect %s", c->d->name);
+    if (k != QSK_SELECT && k != QSK_COMPOUND) qsC_error(c, QS_ARGUMENT, "LATERAL takes a SELECT");
+    qsC_puts(c, "LATERAL ");
+  }
+  switch (k) {
+    case QSK_TABLE: qsC_table_name(c, el); break;
+    case QSK_VALUES: values_body(c, el, idx); break;
+    case QSK_TEXT:
+      qs_buf_putc(c->b, '(');
+      qsC_text(c, el);
+      qs_buf_putc(c->b, ')');
+      break;
+    case QSK_FUNCTION:
+      if (!qs_dialect_can(c->d, QS_CAP(TABLE_VALUED)))
+        qsC_error(c, QS_COMPILE, "a table-valued function in FROM (%s(...)) is not supported by dialect %s "
+                                 "(its JSON_TABLE has another form)",
+                  qsC_name(c, el, "name", &n), c->d->name);
+      qsC_expr(c, el);
+      break;
+    default: subquery_from(c, el, lateral); break;
+  }
+  lua_pop(L, 1);
+  name = qsC_alias_name(c, idx, &n);
+  qsC_puts(c, " AS ");
+  qsC_ident(c, name, n);
+  if (k == QSK_VALUES && qs_dialect_form(c->d, QS_FORM_VALUES_COLUMN_LIST)) {
+    qs_buf_putc(c->b, ' ');
+    derived_columns(c, idx, alias_ncols(c, idx));
+  } else if (k == QSK_FUNCTION && derived) {
+    derived_columns(c, idx, alias_ncols(c, idx));
+  }
+  if (qsC_field(c, idx, "_sample_method") != LUA_TNIL) {
+    if (!qs_dialect_can(c->d, QS_CAP(TABLESAMPLE)))
+      qsC_error(c, QS_COMPILE, "TABLESAMPLE is not supported by dialect %s", c->d->name);
+    qsC_puts(c, " TABLESAMPLE ");
+    qsC_expr(c, lua_gettop(L));
+    if (qsC_field(c, idx, "_sample_seed") != LUA_TNIL) {
+      qsC_puts(c, " REPEATABLE (");
+      qsC_expr(c, lua_gettop(L));
+      qs_buf_putc(c->b, ')');
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
 }
 
 /* Adds the FROM element at idx (and the tables inside a join) to the set at
@@ -175,6 +327,61 @@ static int in_list(lua_State *L, int listidx, int idx) {
   return 0;
 }
 
+/*
+** The words prefix_with(...) or suffix_with(...) put after the statement's
+** keyword (or at its end): the list at list, each followed (prefix) or
+** preceded (suffix) by a space; those given for one dialect (the table at
+** dl: index -> its name) only there. Programmer's SQL, checked to be words only (letters,
+** digits, _ and spaces) here as in Lua: never user data.
+*/
+static void words(qsC *c, int list, int dl, int suffix) {
+  lua_State *L = c->L;
+  int i, n;
+  if (lua_isnil(L, list)) return;
+  if (!lua_istable(L, list)) qsC_error(c, QS_ARGUMENT, "malformed statement: its prefixes or suffixes are no list");
+  n = (int)lua_rawlen(L, list);
+  for (i = 1; i <= n; i++) {
+    size_t len, j;
+    const char *w;
+    int skip = 0;
+    if (lua_istable(L, dl)) {
+      lua_rawgeti(L, dl, i);
+      if (lua_type(L, -1) == LUA_TSTRING) skip = !qs_dialect_named(c->d, lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_rawgeti(L, list, i);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      qsC_error(c, QS_ARGUMENT, "malformed statement: a prefix or suffix is a %s, not a string", luaL_typename(L, -1));
+    w = lua_tolstring(L, -1, &len);
+    for (j = 0; j < len; j++) {
+      char ch = w[j];
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == ' '))
+        qsC_error(c, QS_ARGUMENT, "%s: '%s' is not words (letters, digits, _ and spaces)",
+                  suffix ? "suffix_with" : "prefix_with", w);
+    }
+    if (!skip && len > 0) {
+      if (suffix) qs_buf_putc(c->b, ' ');
+      qs_buf_append(c->b, w, len);
+      if (!suffix) qs_buf_putc(c->b, ' ');
+    }
+    lua_pop(L, 1);
+  }
+}
+
+static void prefix_words(qsC *c, int idx) {
+  qsC_field(c, idx, "_prefixes");
+  qsC_field(c, idx, "_prefix_dialects");
+  words(c, lua_gettop(c->L) - 1, lua_gettop(c->L), 0);
+  lua_pop(c->L, 2);
+}
+
+static void suffix_words(qsC *c, int idx) {
+  qsC_field(c, idx, "_suffixes");
+  qsC_field(c, idx, "_suffix_dialects");
+  words(c, lua_gettop(c->L) - 1, lua_gettop(c->L), 1);
+  lua_pop(c->L, 2);
+}
+
 /* Records a result column of the outermost SELECT. */
 static void result_column(qsC *c, const char *name, size_t n, int expridx) {
   lua_State *L = c->L;
@@ -194,11 +401,53 @@ static void typed_bind(qsC *c, int idx) {
   c->bind_cast_all--;
 }
 
+/*
+** Marks name taken among a SELECT's column names (the set at used); 1 when
+** it already was. In a subquery (depth > 1: FROM, CTE, LATERAL, ...) a
+** column whose name is taken is labelled name_1, name_2, .. (the first free
+** one), as SQLAlchemy 2.0 disambiguates select(users.c.id, addresses.c.id),
+** so the subquery's .c (Select:_result_columns) names real columns. The
+** outermost SELECT's SQL stays as written: its result keys are
+** disambiguated the same way from the result names (compiler.lua).
+*/
+static int take_name(lua_State *L, int used, const char *name, size_t len) {
+  int taken;
+  lua_pushlstring(L, name, len);
+  lua_pushvalue(L, -1);
+  taken = qsL_rawget(L, used) != LUA_TNIL;
+  lua_pop(L, 1);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, used);
+  return taken;
+}
+
+/* The first free name_N for a taken name, marked taken (anchored by the set). */
+static const char *free_name(lua_State *L, int used, const char *name, size_t *len) {
+  int k;
+  for (k = 1;; k++) {
+    const char *s = lua_pushfstring(L, "%s_%d", name, k);
+    lua_pushvalue(L, -1);
+    if (qsL_rawget(L, used) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, used);   /* the set keeps s alive */
+      *len = strlen(s);
+      return s;
+    }
+    lua_pop(L, 2);
+  }
+}
+
 static void columns_clause(qsC *c, int idx) {
   lua_State *L = c->L;
-  int i, n;
+  int i, n, used;
   n = qsC_list_field(c, idx, "columns");
   if (n == 0) qsC_error(c, QS_COMPILE, "SELECT without columns");
+  if (c->depth > 1) lua_newtable(L);   /* the names taken: only a subquery relabels */
+  else lua_pushnil(L);
+  used = lua_gettop(L);
+  lua_insert(L, used - 1);   /* below the list, which the loop reads at -1 */
+  used--;
   for (i = 1; i <= n; i++) {
     int col, k;
     size_t len;
@@ -218,10 +467,16 @@ static void columns_clause(qsC *c, int idx) {
       lua_pop(L, 1);
       qsC_puts(c, " AS ");
       qsC_ident(c, name, len);
+      if (c->depth > 1) take_name(L, used, name, len);
       result_column(c, name, len, col);
     } else if (k == QSK_COLUMN) {
       qsC_expr(c, col);
       name = qsC_string(c, col, "name", &len);
+      if (name && c->depth > 1 && take_name(L, used, name, len)) {
+        name = free_name(L, used, name, &len);
+        qsC_puts(c, " AS ");
+        qsC_ident(c, name, len);
+      }
       result_column(c, name, len, col);
     } else if (k == QSK_BIND && c->d->xBindCast && !c->literal_binds) {
       /* a bare parameter as a column: the server cannot infer its type */
@@ -255,7 +510,7 @@ static void columns_clause(qsC *c, int idx) {
     }
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
+  lua_pop(L, 2);   /* the list and the names taken */
 }
 
 /* " KEYWORD a, b" for a non-empty list field (GROUP BY, ORDER BY), where a
@@ -288,9 +543,48 @@ static void render_limit_part(void *ud, qs_part part, qs_place place) {
   else qsC_error(p->c, QS_COMPILE, "no such part of LIMIT");
 }
 
+/*
+** fetch(n): OFFSET n ROWS FETCH FIRST n ROWS ONLY / WITH TIES where the
+** dialect has it; elsewhere plain fetch(n) is the LIMIT it means, and WITH
+** TIES is refused by name. PERCENT no database here has (PostgreSQL's
+** grammar has none): refused. lim: the count; off: the offset or nil.
+*/
+static void fetch_first(qsC *c, int idx, int lim, int off) {
+  int ties = qsC_bool(c, idx, "_fetch_ties");
+  if (qsC_bool(c, idx, "_fetch_percent"))
+    qsC_error(c, QS_COMPILE, "FETCH FIRST ... PERCENT is not supported by dialect %s", c->d->name);
+  if (qs_dialect_can(c->d, QS_CAP(FETCH_FIRST))) {
+    if (!lua_isnil(c->L, off)) {
+      qsC_puts(c, " OFFSET ");
+      qsC_expr_inferred(c, off);
+      qsC_puts(c, " ROWS");
+    }
+    qsC_puts(c, " FETCH FIRST ");
+    qsC_expr_inferred(c, lim);
+    qsC_puts(c, ties ? " ROWS WITH TIES" : " ROWS ONLY");
+    return;
+  }
+  if (ties) qsC_error(c, QS_COMPILE, "FETCH FIRST ... WITH TIES is not supported by dialect %s", c->d->name);
+  {
+    limit_parts lp;
+    qs_parts parts;
+    lp.c = c, lp.lim = lim, lp.off = off;
+    parts.render = render_limit_part, parts.ud = &lp;
+    c->d->xLimit(c->d, c->b, 1, !lua_isnil(c->L, off), &parts);
+  }
+}
+
 static void limit_offset(qsC *c, int idx) {
   lua_State *L = c->L;
   int lim, off;
+  if (qsC_field(c, idx, "_fetch") != LUA_TNIL) {
+    lim = lua_gettop(L);
+    lua_getfield(L, idx, "_offset");
+    fetch_first(c, idx, lim, lua_gettop(L));
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pop(L, 1);
   lua_getfield(L, idx, "_limit");
   lim = lua_gettop(L);
   lua_getfield(L, idx, "_offset");
@@ -393,6 +687,7 @@ void qsC_select(qsC *c, int idx) {
   c->depth++;
   depth_here = c->depth;
   qsC_puts(c, "SELECT ");
+  prefix_words(c, idx);
   if (qsC_bool(c, idx, "_distinct")) qsC_puts(c, "DISTINCT ");
   if (qsC_field(c, idx, "_distinct_on") == LUA_TTABLE) {
     if (!qs_dialect_can(c->d, QS_CAP(DISTINCT_ON)))
@@ -463,6 +758,7 @@ void qsC_select(qsC *c, int idx) {
   keyword_list(c, idx, "_order_by", " ORDER BY ", 0);
   limit_offset(c, idx);
   for_update(c, idx);
+  suffix_words(c, idx);
   lua_pushnil(L);
   lua_rawseti(L, c->enclosing, (int)lua_rawlen(L, c->enclosing));
   lua_settop(L, froms - 1);
@@ -782,7 +1078,9 @@ void qsC_insert(qsC *c, int idx) {
   lua_State *L = c->L;
   int n = count_pairs(c, idx), i, rows;
   c->depth++;
-  qsC_puts(c, "INSERT INTO ");
+  qsC_puts(c, "INSERT ");
+  prefix_words(c, idx);
+  qsC_puts(c, "INTO ");
   target(c, idx, "INSERT");
   qsC_table_name(c, lua_gettop(L));
   lua_pop(L, 1);
@@ -871,6 +1169,7 @@ void qsC_update(qsC *c, int idx) {
   int extra = extra_froms(c, idx);
   push_dml_froms(c, idx, "_extra_froms");
   qsC_puts(c, "UPDATE ");
+  prefix_words(c, idx);
   target(c, idx, "UPDATE");
   qsC_table_name(c, lua_gettop(L));
   lua_pop(L, 1);
@@ -907,7 +1206,9 @@ void qsC_delete(qsC *c, int idx) {
   c->depth++;
   extra = extra_froms(c, idx);
   push_dml_froms(c, idx, "_extra_froms");
-  qsC_puts(c, "DELETE FROM ");
+  qsC_puts(c, "DELETE ");
+  prefix_words(c, idx);
+  qsC_puts(c, "FROM ");
   tbl = target(c, idx, "DELETE");
   qsC_table_name(c, tbl);
   if (extra) {

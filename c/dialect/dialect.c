@@ -30,6 +30,13 @@ const qs_dialect *qs_dialect_find(const char *name) {
   return NULL;
 }
 
+/* qs_dialect_named: d's own name, or "mysql" for MariaDB (SQLAlchemy's
+** dialect name for both), as prefix_with(..., {dialect = name}) names it. */
+int qs_dialect_named(const qs_dialect *d, const char *name) {
+  if (strcmp(d->name, name) == 0) return 1;
+  return d == &qs__dialect_mariadb && strcmp(name, "mysql") == 0;
+}
+
 /*
 ** qs_dialect_quote: appends ident as a quoted identifier. The closing quote
 ** character is doubled inside, which is how all three dialects escape it, so

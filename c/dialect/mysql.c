@@ -201,7 +201,7 @@ static const qs_table_option mysql_table_options[] = {
 
 const qs_dialect qs__dialect_mysql = {
   .name = "mysql",
-  .caps = MYSQL_COMMON_CAPS | QS_CAP(DML_CTE),
+  .caps = MYSQL_COMMON_CAPS | QS_CAP(DML_CTE) | QS_CAP(LATERAL),
   .xCast = mysql_cast,
   .xForUpdate = mysql_for_update,
   MYSQL_COMMON_FIELDS,
@@ -210,7 +210,7 @@ const qs_dialect qs__dialect_mysql = {
 const qs_dialect qs__dialect_mariadb = {
   .name = "mariadb",
   .caps = MYSQL_COMMON_CAPS | QS_CAP(INSERT_RETURNING) | QS_CAP(DELETE_RETURNING) |
-          QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(INTERSECT_EXCEPT),
+          QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(INTERSECT_EXCEPT) | QS_CAP(FETCH_FIRST),
   .xCast = mariadb_cast,
   .xForUpdate = mariadb_for_update,
   MYSQL_COMMON_FIELDS,

@@ -553,7 +553,11 @@ typedef enum qs_paramstyle {
   X(ALTER_COLUMN_RESTATES, alter_column_restates,                                      \
     "a column change restates the whole column (MODIFY COLUMN), dropping what it omits") \
   X(MULTIROW_INSERT_ORDERED, multirow_insert_ordered,                                  \
-    "a multi-row INSERT hands out new auto-increment keys in VALUES order")
+    "a multi-row INSERT hands out new auto-increment keys in VALUES order")              \
+  X(FETCH_FIRST, fetch_first, "FETCH FIRST n ROWS ONLY / WITH TIES (and OFFSET n ROWS)") \
+  X(LATERAL, lateral, "JOIN LATERAL (subquery)")                                       \
+  X(TABLESAMPLE, tablesample, "FROM t TABLESAMPLE method(n) REPEATABLE (seed)")        \
+  X(TABLE_VALUED, table_valued, "a function's rows as a FROM element (json_each(x) AS a)")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -589,6 +593,10 @@ typedef enum qs_dml_froms {
                                                      sql_mode has NO_BACKSLASH_ESCAPES) */
 #define QS_FORM_DOLLAR_QUOTES         (1u << 6)   /* $$ ... $$ and $tag$ ... $tag$ (PostgreSQL) */
 #define QS_FORM_ESCAPE_STRINGS        (1u << 7)   /* E'...' with backslash escapes (PostgreSQL) */
+/* How values(...) as a FROM is written (neither: SELECT ... UNION ALL SELECT ...): */
+#define QS_FORM_VALUES_COLUMN_LIST    (1u << 8)   /* (VALUES (..), (..)) AS v (a, b) */
+#define QS_FORM_VALUES_NUMBERED       (1u << 9)   /* VALUES names its columns column1, column2, ..
+                                                     (SQLite): SELECT column1 AS a, .. FROM (VALUES ..) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {
@@ -714,6 +722,9 @@ struct qs_dialect {
 #define qs_dialect_form(d, f) (((d)->forms & (f)) != 0)
 /* Nonzero when one placeholder may stand for a value several times ($1). */
 #define qs_dialect_numbered(d) ((d)->paramstyle == QS_PARAM_DOLLAR)
+/* Nonzero when d answers to name: its own, or the family it belongs to
+** ("mysql" for MariaDB), as a prefix_with(..., {dialect = name}) names it. */
+int qs_dialect_named(const qs_dialect *d, const char *name);
 /* The dialects, in a fixed order; *n receives their number. */
 const qs_dialect *const *qs_dialect_list(int *n);
 const qs_dialect *qs_dialect_find(const char *name);

@@ -170,6 +170,24 @@ statements[#statements + 1] = ddl.RenameTable(teams, "crews")
 statements[#statements + 1] = ddl.DropConstraint(users, {name = "uq_name", kind = "unique"})
 statements[#statements + 1] = ddl.DropConstraint(other, {name = "fk_ref", kind = "foreign_key"})
 
+-- issue 24: FETCH FIRST, LATERAL, values(), TABLESAMPLE, table-valued functions, prefixes
+do
+  local lat = qs.select(t.id):where(t.id:eq(u.team_id)):lateral("lat")
+  local v = qs.values(qs.column("a", qs.Integer), {name = "v", literal_binds = true}):data({{1}})
+  local ts = users:tablesample(qs.func.bernoulli(1), {name = "ts", seed = 1})
+  local fv = qs.func.json_each(u.name):table_valued("key"):render_derived()
+  for _, stmt in ipairs({
+    qs.select(u.id):order_by(u.id):fetch(2, {with_ties = true, percent = true}):offset(1)
+      :prefix_with("SQL_NO_CACHE", {dialect = "mysql"}):suffix_with("X", {dialect = "mysql"}),
+    qs.union(qs.select(u.id), qs.select(t.id)):fetch(1, {with_ties = true, percent = true}),
+    qs.select(u.id, lat.c.id):join_from(users, lat, qs.true_()),
+    qs.select(v.c.a), qs.select(ts.c.id), qs.select(fv.c.key),
+    qs.insert(users):prefix_with("IGNORE", {dialect = "mysql"}),
+    qs.update(users):prefix_with("LOW_PRIORITY", {dialect = "mysql"}):ordered_values({u.name, "x"}),
+    qs.delete(users):prefix_with("QUICK", {dialect = "mysql"}),
+  }) do statements[#statements + 1] = stmt end
+end
+
 for _, stmt in ipairs(statements) do
   for _, dialect in ipairs({"sqlite", "postgresql", "mysql", "mariadb"}) do
     pcall(function() return stmt:compile({dialect = dialect}) end)

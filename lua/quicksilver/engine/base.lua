@@ -293,6 +293,25 @@ local function fetch_driven(cconn, cur, n) return drive(cconn, cconn:fetch(cur, 
 -- runs between them (no after_cursor_execute listener, no text() columns
 -- to type from the keys): the cursor, its column keys and its rows (n at
 -- most when n, else all); nil and the error when either step fails.
+-- Two result columns of one name (select(users.c.id, addresses.c.id)):
+-- the keys the compiler disambiguated (id, id_1), a list of its own per
+-- result, also given to the keymap the cursor's rows share (row.id_1); the
+-- cursor's names otherwise, and for the ORM's raw reads (its rows name an
+-- entity's columns by the entity, the others by their own names).
+local function result_keys(compiled, cur)
+  local out, keys = {}, compiled.result_keys
+  local km = cur:keymap()
+  for i = 1, #keys do
+    local k = keys[i]
+    out[i] = k
+    if km[i] ~= k then
+      km[i] = k
+      km[k] = i
+    end
+  end
+  return out
+end
+
 local function run_and_fetch(cconn, sql, params, compiled, n)
   local cur, err = drive(cconn, cconn:execute(sql, params, compiled.keys, compiled.values, compiled.checks,
     compiled.procs, compiled.nrows))
@@ -691,6 +710,9 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
     return Result.new({keys = {}, rows = EMPTY, returns_rows = false, rowcount = cur})
   end
   local colkeys = cur:columns()
+  if compiled and compiled.result_keys and not raw and #compiled.result_keys == #colkeys then
+    colkeys = result_keys(compiled, cur)
+  end
   if colkeys[1] == nil then
     if raw then return EMPTY, colkeys end
     return Result.new({keys = colkeys, rows = EMPTY, returns_rows = false,

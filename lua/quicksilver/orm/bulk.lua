@@ -219,18 +219,67 @@ function M.execute(session, conn, stmt, params, eopts)
   if kind == "update" then
     local keys = updated_keys(m, stmt, params)
     for _, st in ipairs(targets) do expire_keys(session, st, keys) end
+  elseif not stmt._entities then
+    for _, st in ipairs(targets) do M.forget_deleted(session, st) end
   else
-    for _, st in ipairs(targets) do
-      if st.session == session and st.key then
-        identity.map(session, st.mapper)[st.key] = nil
-        st.deleted_flushed = true
-        session._modified[st] = nil
-        session._collections[st] = nil
-        session._tx_deleted[#session._tx_deleted + 1] = st
+    -- returning(Model): the returned rows find these objects in the
+    -- identity map first (the caller gets them back), then they leave it
+    res._deleted_targets = targets
+  end
+  return res
+end
+
+--- An object whose row a DELETE removed leaves the identity map (deleted,
+--- as a flushed session:delete() leaves it).
+function M.forget_deleted(session, st)
+  if st.session == session and st.key and not st.deleted_flushed then
+    identity.map(session, st.mapper)[st.key] = nil
+    st.deleted_flushed = true
+    session._modified[st] = nil
+    session._collections[st] = nil
+    session._tx_deleted[#session._tx_deleted + 1] = st
+  end
+end
+
+--- delete(Model):returning(Model): the objects made from the returned rows
+--- (rows: objects, or Rows holding them) leave the identity map as the
+--- deleted objects they are; a later row of the same key makes a new one.
+function M.forget_returned(session, rows, targets)
+  for _, st in ipairs(targets or {}) do M.forget_deleted(session, st) end
+  for _, r in ipairs(rows) do
+    local st = type(r) == "table" and rawget(r, STATE)
+    if st then
+      M.forget_deleted(session, st)
+    elseif type(r) == "userdata" or type(r) == "table" then
+      for j = 1, #r do
+        local v = r[j]
+        st = type(v) == "table" and rawget(v, STATE)
+        if st then M.forget_deleted(session, st) end
       end
     end
   end
-  return res
+end
+
+--- update(Model):returning(Model) of the model alone: the objects the
+--- rows found (loaded[r], the session's own where it held them) take the
+--- returned values whatever synchronize_session did, except an attribute
+--- changed in Lua since (that change stays to be flushed). raw: the rows.
+function M.refresh_returned(raw, ents, loaded)
+  local e = ents[1]
+  for r, row in ipairs(raw) do
+    local obj = loaded[r]
+    local st = type(obj) == "table" and rawget(obj, STATE)
+    if st and st.mapper then
+      local m = rawget(e.entity, "_mapper") or e.entity
+      local plan = e.plan or m.plan
+      local committed = rawget(st, "committed")
+      for _, f in ipairs(plan:for_mapper(st.mapper).fields) do
+        if not (committed and committed[f.key] ~= nil) then
+          attributes.loaded_value(st, f.key, row[e.first - 1 + f.pos])
+        end
+      end
+    end
+  end
 end
 
 return M

@@ -6,6 +6,7 @@
 --- objects are held strongly until flushed, and so are objects whose
 --- collections are loaded (a table.insert into a plain Lua list is only seen
 --- by comparing at flush, so the owner must survive until then).
+local K = require("quicksilver.core").kinds
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
@@ -437,7 +438,17 @@ function Session:_run(stmt, params, opts)
     if not ents then return res end
     -- returning(Model): each row's columns of the model made into its
     -- object (through the identity map), as a select of it
-    local rows, keys, row_of = loading.rows(self, res:all(), ents, res:keys(), #stmt._returning)
+    local deleted = res._deleted_targets
+    -- the columns beside the entities keep their own names (the Result's
+    -- keys count the entity's columns when disambiguating: name_1)
+    local colkeys = res:keys()
+    for i, c in ipairs(stmt._returning) do
+      if type(c.name) == "string" and (c._k == K.COLUMN or c._k == K.LABEL) then colkeys[i] = c.name end
+    end
+    local raw = res:all()
+    local rows, keys, row_of = loading.rows(self, raw, ents, colkeys, #stmt._returning)
+    if stmt._dml == "delete" then bulk.forget_returned(self, rows, deleted)
+    elseif stmt._dml == "update" and row_of and #ents == 1 then bulk.refresh_returned(raw, ents, rows) end
     return result_mod.Result.new({keys = keys, rows = rows, returns_rows = true, row_of = row_of})
   end
   if not stmt._entities then return conn:execute(stmt, params, eopts) end

@@ -55,6 +55,28 @@ local Compiled = util.class("Compiled")
 Compiled.__tostring = function(self) return self.sql end
 M.Compiled = Compiled
 
+--- The result keys of names when two columns share a name (nil otherwise):
+--- a later one is name_1, name_2, .. (the first free), SQLAlchemy 2.0's
+--- disambiguation of select(users.c.id, addresses.c.id), matching a
+--- subquery's .c (Select:_result_columns). Not when the cursor names the
+--- columns (a * or text column among them).
+function M.disambiguated(names, unknown)
+  if unknown or names[2] == nil then return nil end
+  local used, out = {}, nil
+  for i = 1, #names do
+    local name = names[i]
+    if used[name] then
+      out = out or {util.unpack(names, 1, i - 1)}
+      local k = 1
+      while used[name .. "_" .. k] do k = k + 1 end
+      name = name .. "_" .. k
+    end
+    used[name] = true
+    if out then out[i] = name end
+  end
+  return out
+end
+
 local function finish_raw(c, dialect, stmt)
   c.dialect = dialect
   c.keyset = {}
@@ -77,6 +99,7 @@ local function finish_raw(c, dialect, stmt)
   end
   c.result_procs = any and procs or nil
   if stmt._columns then c.text_columns = stmt._columns end
+  c.result_keys = M.disambiguated(c.result_names, c.result_unknown)
   return setmetatable(c, Compiled)
 end
 

@@ -109,6 +109,13 @@ function DML:returning(...)
   return s
 end
 
+--- Words written after INSERT / UPDATE / DELETE (IGNORE, LOW_PRIORITY, OR
+--- REPLACE, ...); {dialect = name} as the last argument limits them to that
+--- database ("mysql" covers MariaDB). Letters, digits, _ and spaces only.
+function DML:prefix_with(...)
+  return selectable.add_words(self, "prefix_with", "_prefixes", "_prefix_dialects", copy, ...)
+end
+
 function DML:where(...)
   local s = copy(self)
   local crit = elements.conjunction(core.ops.AND, "where", ...)
@@ -281,7 +288,7 @@ function Insert:_effective(keys)
   local t = self.table
   local e = setmetatable({table = t, _returning = self._returning, _select = self._select,
     _select_columns = self._select_columns, _on_conflict = self._on_conflict,
-    _on_duplicate = self._on_duplicate}, Insert)
+    _on_duplicate = self._on_duplicate, _prefixes = self._prefixes, _prefix_dialects = self._prefix_dialects}, Insert)
   -- a subquery in ON CONFLICT DO UPDATE's SET/WHERE correlates to the row
   -- being updated: the target (the compiler adds it) and excluded
   if self._on_conflict then e._upsert_froms = {self._excluded} end
@@ -359,8 +366,53 @@ function Update:values(map)
     exc.raise(exc.ArgumentError, "Update:values: expected a table of column = value", nil, 2)
   end
   check_keys(self.table, map, "Update:values")
+  if self._ordered then
+    exc.raise(exc.ArgumentError, "Update:values: this update has ordered_values(); use one or the other", nil, 2)
+  end
   local s = copy(self)
   s._values = util.merge(self._values, map)
+  return s
+end
+
+--- SET in this order ({column, value} pairs; MySQL applies SET left to
+--- right, so `ordered_values({t.c.a, t.c.b}, {t.c.b, 1})` differs from the
+--- other order there). Refused together with values().
+---@return quicksilver.Update
+function Update:ordered_values(...)
+  if self._values then
+    exc.raise(exc.ArgumentError, "ordered_values: this update already has values(); use one or the other", nil, 2)
+  end
+  if self._ordered then
+    exc.raise(exc.ArgumentError, "ordered_values: may be called only once", nil, 2)
+  end
+  local list, seen = {}, {}
+  for i = 1, select("#", ...) do
+    local p = select(i, ...)
+    if type(p) ~= "table" or p._is_clause or p[1] == nil then
+      exc.raise(exc.ArgumentError, "ordered_values: expected {column, value} pairs, argument " .. i ..
+        " is " .. util.repr(p, 40), nil, 2)
+    end
+    local col = p[1]
+    if type(col) == "string" then
+      if not selectable.has_column(self.table.c, col) then
+        exc.raise(exc.ArgumentError, format("ordered_values: table '%s' has no column '%s'", self.table.name, col), nil, 2)
+      end
+      col = self.table.c[col]
+    elseif type(col) == "table" and col.__clause_element__ and not col._is_clause then
+      col = col:__clause_element__()
+    end
+    if type(col) ~= "table" or col._k ~= K.COLUMN or col.table ~= self.table then
+      exc.raise(exc.ArgumentError, format("ordered_values: argument %d names no column of '%s'", i, self.table.name), nil, 2)
+    end
+    if seen[col] then
+      exc.raise(exc.ArgumentError, format("ordered_values: column '%s' is given twice", col.name), nil, 2)
+    end
+    seen[col] = true
+    list[#list + 1] = {col, p[2] == nil and elements.null or p[2]}
+  end
+  if #list == 0 then exc.raise(exc.ArgumentError, "ordered_values: expected {column, value} pairs", nil, 2) end
+  local s = copy(self)
+  s._ordered = list
   return s
 end
 
@@ -368,11 +420,31 @@ end
 --- columns become SET entries; others may feed bindparam()s in WHERE).
 function Update:_effective(keys)
   local t = self.table
-  local e = setmetatable({table = t, _where = self._where, _returning = self._returning}, Update)
+  local e = setmetatable({table = t, _where = self._where, _returning = self._returning,
+    _prefixes = self._prefixes, _prefix_dialects = self._prefix_dialects}, Update)
   local fn_defaults = {}
   local values = self._values
   local pairs_ = {}
-  for _, col in ipairs(t.columns) do
+  local ordered = self._ordered
+  if ordered then   -- ordered_values: SET in the order given, first
+    local set = {}
+    for _, p in ipairs(ordered) do
+      pairs_[#pairs_ + 1] = {p[1], elements.is_element(p[2]) and elements.coerce(p[2]) or named_bind(p[1], p[2])}
+      set[p[1]] = true
+    end
+    values = nil
+    for _, col in ipairs(t.columns) do   -- onupdate defaults of the others after them
+      if not set[col] and col.onupdate ~= nil then
+        if type(col.onupdate) == "function" then
+          pairs_[#pairs_ + 1] = {col, named_bind(col, nil)}
+          fn_defaults[#fn_defaults + 1] = col
+        else
+          pairs_[#pairs_ + 1] = {col, elements.is_element(col.onupdate) and col.onupdate or named_bind(col, col.onupdate)}
+        end
+      end
+    end
+  end
+  for _, col in ipairs(ordered and {} or t.columns) do
     local v = values and values[col.key]
     local node
     if v ~= nil then
@@ -391,7 +463,7 @@ function Update:_effective(keys)
     end
     if node then pairs_[#pairs_ + 1] = {col, node} end
   end
-  local given = values ~= nil and next(values) ~= nil
+  local given = (values ~= nil and next(values) ~= nil) or ordered ~= nil
   if keys then for k in pairs(keys) do if selectable.has_column(t.c, k) then given = true end end end
   if not given then
     exc.raise(exc.ArgumentError, "update of '" .. t.name ..

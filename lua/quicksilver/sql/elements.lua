@@ -839,13 +839,14 @@ function TextClause:bindparams(values, ...)
     end
   end
   return setmetatable({text = self.text, type = self.type, _columns = self._columns,
+    _column_list = self._column_list,
     _defaults = next(defaults) and defaults or nil, _types = next(typed) and typed or nil}, TextClause)
 end
 
 --- Types the result columns: `text(sql):columns(qs.column("id", qs.Integer), ...)`
 --- or `:columns({id = qs.Integer})`; rows then come back converted.
 function TextClause:columns(...)
-  local cols = {}
+  local cols, list = {}, {}   -- list: in order, for text():subquery()'s .c
   local first = ...
   if type(first) == "table" and not first._is_clause and select("#", ...) == 1 then
     for name, t in pairs(first) do cols[name] = types.to_instance(t) end
@@ -855,10 +856,12 @@ function TextClause:columns(...)
       if type(c) == "string" then cols[c] = types.NullType
       elseif is_element(c) and c.name then cols[c.name] = c.type
       else exc.raise(exc.ArgumentError, "TextClause:columns: expected columns or names", nil, 2) end
+      local name = type(c) == "string" and c or c.name
+      list[#list + 1] = {name = name, key = name, type = cols[name]}
     end
   end
   return setmetatable({text = self.text, type = self.type, _defaults = self._defaults,
-    _types = self._types, _columns = cols}, TextClause)
+    _types = self._types, _columns = cols, _column_list = list[1] and list or nil}, TextClause)
 end
 
 M.ColumnElement.__tostring = render

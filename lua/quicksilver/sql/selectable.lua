@@ -122,14 +122,14 @@ Alias._k = K.ALIAS
 Alias.__tostring = elements.ClauseElement.__tostring
 M.Alias = Alias
 
-function Alias.new(element, name)
+function Alias.new(element, name, source, class)
   if name ~= nil and type(name) ~= "string" then
     exc.raise(exc.ArgumentError, "alias: name must be a string", nil, 3)
   end
-  local a = setmetatable({element = element, name = name}, Alias)
+  local a = setmetatable({element = element, name = name}, class or Alias)
   local cols = {}
-  local source
-  if element._result_columns then   -- a select or a compound
+  if source then   -- given: a values(), text() or table-valued function's columns
+  elseif element._result_columns then   -- a select or a compound
     source = element:_result_columns()
   else
     source = M.columns_of(element.c)
@@ -463,6 +463,7 @@ local function as_from(f)
   if type(f) == "table" and f.__clause_element__ and not f._is_from then f = f:__clause_element__() end
   if type(f) ~= "table" or not f._is_from then
     if type(f) == "table" and f._k == K.SELECT then return f:subquery() end
+    if type(f) == "table" and f._k == K.TEXT then return f end   -- select_from(qs.text("t")): SQL as written
     exc.raise(exc.ArgumentError, "expected a table, alias, join or subquery", nil, 4)
   end
   return f
@@ -592,8 +593,31 @@ end
 function Select:limit(n)
   local s = copy(self)
   s._limit = n ~= nil and count_arg(n, "limit") or nil
+  s._fetch, s._fetch_ties, s._fetch_percent = nil, nil, nil   -- one replaces the other
   return s
 end
+
+local FETCH_OPTIONS = util.set({"percent", "with_ties"})
+
+-- fetch(n, opts) for a select or a compound (copier: its copy function).
+local function fetch(self, n, opts, copier)
+  opts = util.check_options("fetch", opts, FETCH_OPTIONS, 3)
+  local s = copier(self)
+  s._fetch = n ~= nil and count_arg(n, "fetch") or nil
+  s._fetch_ties = n ~= nil and opts.with_ties and true or nil
+  s._fetch_percent = n ~= nil and opts.percent and true or nil
+  if n ~= nil then s._limit = nil end   -- one replaces the other
+  return s
+end
+
+--- FETCH FIRST n ROWS ONLY (opts: with_ties = true: WITH TIES; percent =
+--- true: n PERCENT), where the database has it (PostgreSQL, MariaDB);
+--- elsewhere a plain fetch(n) is LIMIT n and the options are refused by
+--- name when compiled. fetch(nil) removes it; limit() replaces it.
+---@param n integer|nil
+---@param opts? {with_ties?: boolean, percent?: boolean}
+---@return quicksilver.Select
+function Select:fetch(n, opts) return fetch(self, n, opts, copy) end
 
 function Select:offset(n)
   local s = copy(self)
@@ -720,13 +744,72 @@ function Select:correlate_except(...)
   return s
 end
 
---- The columns this select returns, as ColumnClause-like descriptions.
+-- prefix_with / suffix_with ------------------------------------------------------------------
+
+local WORD_OPTIONS = util.set({"dialect"})
+
+--- Adds words (prefix_with / suffix_with: what) to the list field of a copy
+--- of self (copier); a last table argument holds {dialect = name}: the words
+--- are written for that database only ("mysql" covers MariaDB). Words are
+--- the programmer's SQL: letters, digits, _ and spaces only (raw SQL goes
+--- through qs.text()). Used by the DML statements too.
+function M.add_words(self, what, field, dfield, copier, ...)
+  local n = select("#", ...)
+  local opts
+  if n > 0 and type((select(n, ...))) == "table" then
+    opts = util.check_options(what, (select(n, ...)), WORD_OPTIONS, 3)
+    n = n - 1
+    if opts.dialect ~= nil and (type(opts.dialect) ~= "string" or opts.dialect == "") then
+      exc.raise(exc.ArgumentError, what .. ": dialect must be a dialect name", nil, 3)
+    end
+  end
+  local s = copier(self)
+  local list, dl = util.copy(self[field] or {}), util.copy(self[dfield] or {})
+  for i = 1, n do
+    local w = select(i, ...)
+    if type(w) ~= "string" or not w:match("^[%w_ ]+$") or not w:match("[%a_]") then
+      exc.raise(exc.ArgumentError, string.format("%s: %s is not words (letters, digits, _ and spaces; " ..
+        "raw SQL goes through qs.text())", what, util.repr(w, 40)), nil, 3)
+    end
+    list[#list + 1] = w
+    if opts and opts.dialect then dl[#list] = opts.dialect end
+  end
+  s[field] = list
+  s[dfield] = next(dl) and dl or nil
+  return s
+end
+
+--- Words written after SELECT (SQL_NO_CACHE, ...); opts {dialect = name}
+--- as the last argument limits them to that database.
+---@return quicksilver.Select
+function Select:prefix_with(...)
+  return M.add_words(self, "prefix_with", "_prefixes", "_prefix_dialects", copy, ...)
+end
+
+--- Words written at the end of the SELECT; opts as prefix_with.
+---@return quicksilver.Select
+function Select:suffix_with(...)
+  return M.add_words(self, "suffix_with", "_suffixes", "_suffix_dialects", copy, ...)
+end
+
+--- The columns this select returns, as ColumnClause-like descriptions. A
+--- column whose name an earlier one took is called name_1, name_2, .. (the
+--- first free), as the compiler labels it (SQLAlchemy 2.0's
+--- disambiguation): a subquery's .c and the result keys agree.
 function Select:_result_columns()
-  local out = {}
+  local out, used = {}, {}
   for i, c in ipairs(self.columns) do
     local name = c.name
     if c._k ~= K.COLUMN and c._k ~= K.LABEL then name = nil end
-    out[i] = {name = name or ("anon_" .. i), key = c.key or name or ("anon_" .. i), type = c.type}
+    local key = c.key or name or ("anon_" .. i)
+    if name and c._k == K.COLUMN and used[name] then
+      local k = 1
+      while used[name .. "_" .. k] do k = k + 1 end
+      name = name .. "_" .. k
+      key = name
+    end
+    if name then used[name] = true end
+    out[i] = {name = name or ("anon_" .. i), key = key, type = c.type}
   end
   return out
 end
@@ -741,6 +824,22 @@ function Select:subquery(name)
   return Alias.new(self, name)
 end
 Select.alias = Select.subquery
+
+--- LATERAL (this select) AS name: a subquery that may refer to the FROMs
+--- before it in the enclosing SELECT (join it, e.g. ON qs.true_()).
+--- PostgreSQL and MySQL 8; refused by name elsewhere.
+---@param name? string
+function Select:lateral(name) return M.lateral(self, name) end
+
+--- qs.lateral(select, name): as select:lateral(name).
+function M.lateral(sel, name)
+  if type(sel) ~= "table" or (sel._k ~= K.SELECT and sel._k ~= K.COMPOUND) then
+    exc.raise(exc.ArgumentError, "lateral: expected a select()", nil, 3)
+  end
+  local a = Alias.new(sel, name)
+  a._lateral = true
+  return a
+end
 
 local ScalarSelect = elements.column_class("ScalarSelect")
 ScalarSelect._k = K.SCALAR_SELECT
@@ -783,6 +882,124 @@ function Exists:where(...)
 end
 function Exists:select_from(...)
   return setmetatable({element = self.element:select_from(...)}, Exists)
+end
+--- correlate / correlate_except of the EXISTS's select (as Select's).
+function Exists:correlate(...)
+  return setmetatable({element = self.element:correlate(...)}, Exists)
+end
+function Exists:correlate_except(...)
+  return setmetatable({element = self.element:correlate_except(...)}, Exists)
+end
+
+--- correlate / correlate_except of a scalar subquery's select (as Select's).
+function ScalarSelect:correlate(...)
+  return setmetatable({element = self.element:correlate(...), type = self.type}, ScalarSelect)
+end
+function ScalarSelect:correlate_except(...)
+  return setmetatable({element = self.element:correlate_except(...), type = self.type}, ScalarSelect)
+end
+
+-- TABLESAMPLE, table-valued functions, text() as a subquery ---------------------------------
+
+local TABLESAMPLE_OPTIONS = util.set({"name", "seed"})
+
+--- t TABLESAMPLE method REPEATABLE (seed) AS name (PostgreSQL; refused by
+--- name elsewhere): sampling is a function (qs.func.bernoulli(10),
+--- qs.func.system(1)) or a number (SYSTEM's percentage); opts name, seed.
+---@param sampling any
+---@param opts? {name?: string, seed?: any}
+function FromClause:tablesample(sampling, opts)
+  return M.tablesample(self, sampling, opts)
+end
+
+--- qs.tablesample(table, sampling, opts): as table:tablesample(sampling, opts).
+function M.tablesample(t, sampling, opts)
+  opts = util.check_options("tablesample", opts, TABLESAMPLE_OPTIONS, 3)
+  if type(t) == "table" and t.__clause_element__ and not t._is_from then t = t:__clause_element__() end
+  if type(t) ~= "table" or t._k ~= K.TABLE then
+    exc.raise(exc.ArgumentError, "tablesample: expected a table", nil, 3)
+  end
+  if type(sampling) == "number" then
+    sampling = elements.func.system(sampling)
+  elseif not (type(sampling) == "table" and sampling._k == K.FUNCTION) then
+    exc.raise(exc.ArgumentError, "tablesample: sampling must be a function (qs.func.bernoulli(n)) or a number", nil, 3)
+  end
+  local a = Alias.new(t, opts.name)
+  a._sample_method = sampling
+  if opts.seed ~= nil then a._sample_seed = coerce(opts.seed) end
+  return a
+end
+
+-- The column descriptions of names or qs.column()s (what: the caller).
+local function named_columns(what, ...)
+  local out = {}
+  for i = 1, select("#", ...) do
+    local c = select(i, ...)
+    if type(c) == "string" then
+      out[#out + 1] = {name = c, key = c, type = types.NullType}
+    elseif type(c) == "table" and c._k == K.COLUMN and type(c.name) == "string" then
+      out[#out + 1] = {name = c.name, key = c.key or c.name, type = c.type}
+    else
+      exc.raise(exc.ArgumentError, what .. ": expected column names or qs.column()s", nil, 3)
+    end
+  end
+  return out
+end
+
+local FunctionElement = elements.FunctionElement
+
+--- The function's rows as a FROM element with these columns (names or
+--- qs.column()s): qs.func.json_each(t.c.doc):table_valued("key", "value").
+--- Its .c holds them; render_derived() names them after the alias too.
+--- PostgreSQL and SQLite; refused by name elsewhere (MySQL's JSON_TABLE has
+--- another form).
+function FunctionElement:table_valued(...)
+  local cols = named_columns("table_valued", ...)
+  if #cols == 0 then cols = {{name = "value", key = "value", type = types.NullType}} end
+  return Alias.new(self, nil, cols)
+end
+
+--- The function's rows as a FROM element of one column named as the alias
+--- (PostgreSQL: SELECT x.x FROM json_array_elements(..) AS x); the column,
+--- usable in select().
+---@param name? string
+function FunctionElement:column_valued(name)
+  name = name or "anon_value"
+  local a = Alias.new(self, name, {{name = name, key = name, type = self.type}})
+  a._render_derived = true
+  return a.columns[1]
+end
+
+--- AS name(col, ...) after a table-valued function (PostgreSQL needs it for
+--- a function of scalar rows, generate_series); a new alias.
+function Alias:render_derived(name)
+  if self.element._k ~= K.FUNCTION then
+    exc.raise(exc.ArgumentError, "render_derived: only a table-valued function has it", nil, 2)
+  end
+  local a = Alias.new(self.element, name or self.name, self.columns)
+  a._render_derived = true
+  return a
+end
+
+--- A table-valued function under another name (any other alias: an
+--- alias of it, as before).
+function Alias:alias(name)
+  if self.element._k ~= K.FUNCTION then return FromClause.alias(self, name) end
+  local a = Alias.new(self.element, name, self.columns)
+  a._render_derived = self._render_derived
+  return a
+end
+
+--- text(sql):columns(...):subquery(name): the text as a FROM element
+--- (SELECT ...) AS name whose .c holds the columns given to :columns(),
+--- in their order.
+---@param name? string
+function elements.TextClause:subquery(name)
+  local list = self._column_list
+  if not list then
+    exc.raise(exc.ArgumentError, "text():subquery: give the columns first, text(sql):columns(qs.column(...), ...)", nil, 2)
+  end
+  return Alias.new(self, name, list)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -876,6 +1093,14 @@ function CompoundSelect:offset(n)
   s._offset = n ~= nil and count_arg(n, "offset") or nil
   return s
 end
+
+--- FETCH FIRST n ROWS over the compound (as Select:fetch).
+---@param n integer|nil
+---@param opts? {with_ties?: boolean, percent?: boolean}
+function CompoundSelect:fetch(n, opts) return fetch(self, n, opts, compound_copy) end
+
+--- LATERAL (compound) AS name (as Select:lateral).
+function CompoundSelect:lateral(name) return M.lateral(self, name) end
 
 function CompoundSelect:subquery(name) return Alias.new(self, name) end
 CompoundSelect.alias = CompoundSelect.subquery
