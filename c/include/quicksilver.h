@@ -553,7 +553,9 @@ typedef enum qs_paramstyle {
   X(ALTER_COLUMN_RESTATES, alter_column_restates,                                      \
     "a column change restates the whole column (MODIFY COLUMN), dropping what it omits") \
   X(MULTIROW_INSERT_ORDERED, multirow_insert_ordered,                                  \
-    "a multi-row INSERT hands out new auto-increment keys in VALUES order")
+    "a multi-row INSERT hands out new auto-increment keys in VALUES order")             \
+  X(ARRAY, array, "ARRAY column types (T[]), subscripts, ARRAY[...] and ANY/ALL over an array") \
+  X(QUANTIFIED_SUBQUERY, quantified_subquery, "x = ANY (SELECT ...) / x > ALL (SELECT ...)")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -633,7 +635,15 @@ typedef enum qs_dialect_op {
   QS_DOP_ILIKE = 0, QS_DOP_NOT_ILIKE,
   QS_DOP_CONCAT,             /* string concatenation */
   QS_DOP_TRUEDIV_INT,        /* true division of two integers (SQLAlchemy 2.0 "/") */
-  QS_DOP_FLOORDIV_INT        /* floor division of two integers ("//") */
+  QS_DOP_FLOORDIV_INT,       /* floor division of two integers ("//") */
+  /* PostgreSQL's ARRAY / JSONB operators; a dialect without them returns
+  ** QS_MISUSE and the compiler names the operator in a CompileError */
+  QS_DOP_CONTAINS,           /* left contains right (@>) */
+  QS_DOP_CONTAINED_BY,       /* left is contained by right (<@) */
+  QS_DOP_OVERLAP,            /* the arrays share an element (&&) */
+  QS_DOP_HAS_KEY,            /* a JSONB document has the key (?) */
+  QS_DOP_HAS_ANY,            /* ... any of the keys of a text[] (?|) */
+  QS_DOP_HAS_ALL             /* ... all of them (?&) */
 } qs_dialect_op;
 
 /* A row lock's options (with_for_update). */

@@ -242,7 +242,12 @@ local function pattern_op(self, s, before, after, opts)
   return binary(self, op, BindParameter.anon(self.key or self.name or "param",
     before .. autoescape(s) .. after, types.String), nil, {escape = "/"})
 end
-function ColumnElement:contains(s, opts) return pattern_op(self, s, "%", "%", opts) end
+function ColumnElement:contains(s, opts)
+  -- a type with a containment operator of its own (ARRAY, JSONB: @>)
+  local own = self.type and self.type._contains
+  if own then return own(self, s, opts) end
+  return pattern_op(self, s, "%", "%", opts)
+end
 function ColumnElement:startswith(s, opts) return pattern_op(self, s, "", "%", opts) end
 function ColumnElement:endswith(s, opts) return pattern_op(self, s, "%", "", opts) end
 
@@ -696,6 +701,8 @@ local RETURNS = {row_number = types.Integer, rank = types.Integer, dense_rank = 
   now = types.DateTime, current_timestamp = types.DateTime, current_date = types.Date,
   current_time = types.Time, localtimestamp = types.DateTime, random = types.Float,
   json_extract = types.NullType}
+-- Others add theirs (a function of the arguments: sql/pg_ops.lua's array_agg).
+M.RETURNS = RETURNS
 
 local function make_function(name, ...)
   local args = {}
@@ -704,6 +711,7 @@ local function make_function(name, ...)
   local base = name:match("([^.]+)$"):lower()
   local rt = RETURNS[base]
   if rt == "same" then rt = args[1] and args[1].type or types.NullType end
+  if type(rt) == "function" then rt = rt(args) end
   return setmetatable({name = name, args = args, type = rt or types.NullType}, FunctionElement)
 end
 
