@@ -93,9 +93,12 @@ local function float_text(x)
   return format("%.17g", x)
 end
 
+-- Whether x is written as an integer ("%d"): Lua 5.4's integers, and
+-- whole floats in the range a double holds exactly (1e300 and math.huge
+-- are floats, whatever math.floor says).
 local function is_integer(x)
-  if mtype then return mtype(x) == "integer" or (x == math.floor(x) and x > -2^53 and x < 2^53) end
-  return x == math.floor(x)
+  if mtype and mtype(x) == "integer" then return true end
+  return x == math.floor(x) and x > -2^53 and x < 2^53
 end
 
 -- The text of one (non-NULL) member, after the element type's converter.
