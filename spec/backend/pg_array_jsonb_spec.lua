@@ -177,6 +177,8 @@ describe("ARRAY and JSONB on " .. helpers.backend, function()
       assert.same({1, 2}, ids(qs.any_(arr.c.ints):eq(3)))
       assert.same({3}, ids(qs.all_(arr.c.ints):gt(4)))
       assert.same({2}, ids(arr.c.ints:item(2):eq(4)))
+      assert.same({2}, ids(arr.c.ints[2]:eq(4)))
+      assert.same({1}, ids(arr.c.grid[2][1]:eq(3)))
       assert.same({1}, ids(arr.c.ints:slice(2, 3):contains({3})))
       assert.same({1}, ids(qs.not_(arr.c.ints:overlap({4, 5}))))
       local ns = {}

@@ -70,6 +70,27 @@ describe("ARRAY and JSONB compile", function()
     assert.equal("SELECT t.id FROM t WHERE t.tags[$1::INTEGER] = $2", where(t.c.tags:item(1):eq(7)))
   end)
 
+  it("takes col[i] on ARRAY columns of tables, aliases, CTEs, qs.column and mapped classes", function()
+    assert.equal("SELECT t.tags[$1::INTEGER] AS anon_1, t.grid[$2::INTEGER][$3::INTEGER] AS anon_2 FROM t",
+      cols(t.c.tags[1], t.c.grid[1][2]))
+    local a = t:alias("a")
+    assert.equal("SELECT a.tags[$1::INTEGER] AS anon_1 FROM t AS a", cols(a.c.tags[2]))
+    local c = qs.select(t.c.tags):cte("c")
+    assert.equal("WITH c AS (SELECT t.tags FROM t) SELECT c.tags[$1::INTEGER] AS anon_1 FROM c", cols(c.c.tags[1]))
+    assert.equal("SELECT z[$1::INTEGER] AS anon_1", cols(qs.column("z", qs.ARRAY(qs.Text))[3]))
+    local orm = require("quicksilver.orm")
+    local P = orm.declarative_base():model("P", {__tablename = "p",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}), tags = orm.mapped_column(qs.ARRAY(qs.Integer))})
+    assert.equal("SELECT p.tags[$1::INTEGER] AS anon_1 FROM p", cols(P.tags[1]))
+    -- other columns index nothing, and keep their class's plain __index
+    assert.is_nil(t.c.id[1])
+    assert.equal(getmetatable(t.c.id).__index, getmetatable(t.c.id))
+    assert.is_nil(t.c.tags.no_such_field)
+    -- a subscriptable column is still a Column to a Table
+    local t2 = qs.Table("t2", qs.MetaData(), t.c.tags)
+    assert.equal("SELECT t2.tags[$1::INTEGER] AS anon_1 FROM t2", cols(t2.c.tags[1]))
+  end)
+
   it("writes ARRAY[...] and types array_agg as an ARRAY", function()
     assert.equal("SELECT ARRAY[$1::INTEGER, $2::INTEGER] AS anon_1", cols(qs.array({1, 2})))
     assert.equal("SELECT ARRAY[t.x, $1::INTEGER] AS anon_1 FROM t", cols(qs.array({t.c.x, 3})))

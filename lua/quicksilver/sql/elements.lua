@@ -502,6 +502,50 @@ function ColumnClause:_from_objects()
   return {}
 end
 
+-- col[i]: a column of a type with subscripts (ARRAY: `_subscript`) takes
+-- an integer index as `col:item(i)` (sql/pg_ops.lua). Only such columns get
+-- a metatable whose __index is a function (a variant of their class: the
+-- same metamethods, `_variant_of` naming the class); every other element
+-- keeps its class table as __index, looked up without a call.
+local variants = {}
+local function subscript_variant(cls)
+  local v = variants[cls]
+  if v then return v end
+  v = {}
+  for k, x in pairs(cls) do
+    if type(k) == "string" and k:sub(1, 2) == "__" then v[k] = x end
+  end
+  v._variant_of = cls
+  v.__index = function(self, k)
+    local x = cls[k]
+    if x == nil and type(k) == "number" then
+      local item = cls.item
+      if item then return item(self, k) end
+    end
+    return x
+  end
+  setmetatable(v, {__index = cls})
+  variants[cls] = v
+  return v
+end
+
+--- The element itself, made subscriptable (`col[i]`) when its type has
+--- subscripts; other elements are returned unchanged.
+function M.subscriptable(e)
+  local t = e.type
+  if t and t._subscript then
+    local mt = getmetatable(e)
+    if mt and rawget(mt, "_variant_of") == nil then setmetatable(e, subscript_variant(mt)) end
+  end
+  return e
+end
+
+--- The class of an element, seen through a subscript variant.
+function M.class_of(e)
+  local mt = getmetatable(e)
+  return mt and rawget(mt, "_variant_of") or mt
+end
+
 --- A lightweight column (qs.column): a name and a type, no schema.
 ---@param name string
 ---@param t? table type
@@ -509,7 +553,7 @@ function M.column(name, t)
   if type(name) ~= "string" then
     exc.raise(exc.ArgumentError, "column: name must be a string", nil, 2)
   end
-  return setmetatable({name = name, key = name, type = types.to_instance(t)}, ColumnClause)
+  return M.subscriptable(setmetatable({name = name, key = name, type = types.to_instance(t)}, ColumnClause))
 end
 
 BindParameter = M.column_class("BindParameter")

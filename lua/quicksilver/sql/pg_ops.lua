@@ -6,7 +6,9 @@
 --- `_contains` hook that ColumnElement:contains asks first),
 --- `contained_by` (<@), `overlap` (&&, arrays), `has_key` (?), `has_any`
 --- (?|), `has_all` (?&) (JSONB), `item(i)` and `slice(i, j)` (subscripts,
---- 1-based as PostgreSQL counts). The functions `any_`, `all_` and
+--- 1-based as PostgreSQL counts; `col[i]` is `col:item(i)` on the columns
+--- elements.subscriptable made so: table, alias and CTE columns,
+--- qs.column, and item() of a multi-dimensional array). The functions `any_`, `all_` and
 --- `array`. The SQL is written by the compiler and the dialect
 --- (c/compiler/expr.c, c/dialect/postgresql.c); a database without them
 --- refuses with a CompileError naming the construct.
@@ -122,15 +124,15 @@ end
 --- the array's element type (one dimension less for a multi-dimensional one).
 function ColumnElement:item(i)
   need(self, "item", true, false)
-  return setmetatable({array = self, index = subscript(self, i, "item"),
-    type = pg_types.element_type(self.type)}, ArrayIndex)
+  return elements.subscriptable(setmetatable({array = self, index = subscript(self, i, "item"),
+    type = pg_types.element_type(self.type)}, ArrayIndex))
 end
 
 --- col:slice(i, j): the elements i..j (col[i:j]), an array of the same type.
 function ColumnElement:slice(i, j)
   need(self, "slice", true, false)
-  return setmetatable({array = self, index = subscript(self, i, "slice"), stop = subscript(self, j, "slice"),
-    type = self.type}, ArrayIndex)
+  return elements.subscriptable(setmetatable({array = self, index = subscript(self, i, "slice"),
+    stop = subscript(self, j, "slice"), type = self.type}, ArrayIndex))
 end
 
 -- ANY / ALL ----------------------------------------------------------------------------------

@@ -292,7 +292,7 @@ end
 ---@class quicksilver.ARRAY: quicksilver.TypeEngine
 ---@field item_type quicksilver.TypeEngine
 ---@field dimensions integer
-local ARRAY = define("ARRAY", "ARRAY", {_affinity = "array", dimensions = 1})
+local ARRAY = define("ARRAY", "ARRAY", {_affinity = "array", dimensions = 1, _subscript = true})
 M.ARRAY = ARRAY
 
 local ARRAY_OPTIONS = util.set({"dimensions"})
