@@ -173,6 +173,8 @@ static const char *pg_operator_name(int op) {
     case QSO_OVERLAP: return "overlap (&&)";
     case QSO_HAS_KEY: return "has_key (?)";
     case QSO_HAS_ANY: return "has_any (?|)";
+    case QSO_PATH_EXISTS: return "path_exists (@?)";
+    case QSO_PATH_MATCH: return "path_match (@@)";
     default: return "has_all (?&)";
   }
 }
@@ -185,6 +187,8 @@ static int pg_operator_dop(qsC *c, int op) {
     case QSO_OVERLAP: return QS_DOP_OVERLAP;
     case QSO_HAS_KEY: return QS_DOP_HAS_KEY;
     case QSO_HAS_ANY: return QS_DOP_HAS_ANY;
+    case QSO_PATH_EXISTS: return QS_DOP_PATH_EXISTS;
+    case QSO_PATH_MATCH: return QS_DOP_PATH_MATCH;
     default: return QS_DOP_HAS_ALL;
   }
 }
@@ -231,7 +235,7 @@ static void binary(qsC *c, int idx, int outer) {
     case QSO_TRUEDIV_INT: dop = QS_DOP_TRUEDIV_INT; break;   /* true division of integers (SQLAlchemy 2.0) */
     case QSO_FLOORDIV_INT: dop = QS_DOP_FLOORDIV_INT; break;
     case QSO_CONTAINS: case QSO_CONTAINED_BY: case QSO_OVERLAP:
-    case QSO_HAS_KEY: case QSO_HAS_ANY: case QSO_HAS_ALL:
+    case QSO_HAS_KEY: case QSO_HAS_ANY: case QSO_HAS_ALL: case QSO_PATH_EXISTS: case QSO_PATH_MATCH:
       dop = pg_operator_dop(c, op);
       break;
     case QSO_FLOORDIV:

@@ -43,7 +43,7 @@ enum {
   X(DESC, 1) X(ASC, 1) X(NULLS_FIRST, 1) X(NULLS_LAST, 1) X(DISTINCT, 1)       \
   X(COMMA, 0)                                                                  \
   X(CONTAINS, 5) X(CONTAINED_BY, 5) X(OVERLAP, 5) X(HAS_KEY, 5) X(HAS_ANY, 5)  \
-  X(HAS_ALL, 5)
+  X(HAS_ALL, 5) X(PATH_EXISTS, 5) X(PATH_MATCH, 5)
 
 enum {
   QSO_NONE = 0,

@@ -70,6 +70,8 @@ static int pg_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, const
   if (op == QS_DOP_HAS_KEY) return qs__infix(out, " ? ", parts);
   if (op == QS_DOP_HAS_ANY) return qs__infix(out, " ?| ", parts);
   if (op == QS_DOP_HAS_ALL) return qs__infix(out, " ?& ", parts);
+  if (op == QS_DOP_PATH_EXISTS) return qs__infix(out, " @? ", parts);
+  if (op == QS_DOP_PATH_MATCH) return qs__infix(out, " @@ ", parts);
   return qs__operator_common(d, out, op, parts);
 }
 
@@ -126,6 +128,8 @@ static int pg_bind_cast(const qs_dialect *d, qs_buf *out, const qs_type_desc *t,
     cast = "TIME WITHOUT TIME ZONE";
   } else if (strcmp(k, "BLOB") == 0) {
     cast = "BYTEA";
+  } else if (strcmp(k, "JSONPATH") == 0) {   /* a jsonpath, text in Lua (sql/pg_ops.lua) */
+    cast = "JSONPATH";
   } else if (all) {
     if (strcmp(k, "VARCHAR") == 0 || strcmp(k, "ENUM") == 0) cast = "VARCHAR";
     else if (strcmp(k, "TEXT") == 0) cast = "TEXT";

@@ -643,7 +643,9 @@ typedef enum qs_dialect_op {
   QS_DOP_OVERLAP,            /* the arrays share an element (&&) */
   QS_DOP_HAS_KEY,            /* a JSONB document has the key (?) */
   QS_DOP_HAS_ANY,            /* ... any of the keys of a text[] (?|) */
-  QS_DOP_HAS_ALL             /* ... all of them (?&) */
+  QS_DOP_HAS_ALL,            /* ... all of them (?&) */
+  QS_DOP_PATH_EXISTS,        /* a JSONB document has an item at a jsonpath (@?) */
+  QS_DOP_PATH_MATCH          /* a jsonpath predicate holds for a JSONB document (@@) */
 } qs_dialect_op;
 
 /* A row lock's options (with_for_update). */

@@ -91,6 +91,18 @@ describe("ARRAY and JSONB compile", function()
     assert.equal("SELECT t2.tags[$1::INTEGER] AS anon_1 FROM t2", cols(t2.c.tags[1]))
   end)
 
+  it("makes one ARRAY type per element type, so repeated statements hit the compiled cache", function()
+    assert.equal(qs.any_({1}).array.type, qs.any_({2, 3}).array.type)
+    assert.equal(qs.array({1}).type, qs.func.array_agg(t.c.x).type)
+    assert.equal(t.c.grid:item(1).type, t.c.grid:item(2).type)
+    local compiler = require("quicksilver.sql.compiler")
+    local before = compiler.cache_stats()
+    for i = 1, 3 do pg(qs.select(t.c.id):where(t.c.x:eq(qs.any_({i, i + 1})))) end
+    local after = compiler.cache_stats()
+    assert.equal(3, after.hits + after.misses - before.hits - before.misses)
+    assert.is_true(after.misses <= before.misses + 1)
+  end)
+
   it("writes ARRAY[...] and types array_agg as an ARRAY", function()
     assert.equal("SELECT ARRAY[$1::INTEGER, $2::INTEGER] AS anon_1", cols(qs.array({1, 2})))
     assert.equal("SELECT ARRAY[t.x, $1::INTEGER] AS anon_1 FROM t", cols(qs.array({t.c.x, 3})))
@@ -108,6 +120,8 @@ describe("ARRAY and JSONB compile", function()
     assert.equal("SELECT t.doc #> $1::TEXT[] AS anon_1 FROM t", cols(t.c.doc:path({"a", 1})))
     assert.equal("SELECT t.doc -> $1::TEXT AS anon_1 FROM t", cols(t.c.doc:get("a")))
     assert.equal("SELECT CAST(t.doc ->> $1::TEXT AS INTEGER) AS anon_1 FROM t", cols(t.c.doc:get("a"):as_integer()))
+    assert.equal("SELECT t.id FROM t WHERE t.doc @? $1::JSONPATH", where(t.c.doc:path_exists("$.a[*] ? (@ > 1)")))
+    assert.equal("SELECT t.id FROM t WHERE t.doc @@ $1::JSONPATH", where(t.c.doc:path_match("$.a == 1")))
     -- a JSONB parameter alone says its type
     assert.equal("SELECT $1::JSONB AS anon_1", cols(qs.literal({a = 1}, qs.JSONB)))
   end)
@@ -126,6 +140,8 @@ describe("ARRAY and JSONB compile", function()
       {qs.select(t.c.id):where(t.c.doc:has_key("a")), "the has_key (?) operator"},
       {qs.select(t.c.id):where(t.c.doc:has_any({"a"})), "the has_any (?|) operator"},
       {qs.select(t.c.id):where(t.c.doc:has_all({"a"})), "the has_all (?&) operator"},
+      {qs.select(t.c.id):where(t.c.doc:path_exists("$.a")), "the path_exists (@?) operator"},
+      {qs.select(t.c.id):where(t.c.doc:path_match("$.a == 1")), "the path_match (@@) operator"},
       {qs.select(t.c.tags:item(1)), "an ARRAY subscript"},
       {qs.select(qs.array({1})), "qs.array()"},
       {qs.select(t.c.id):where(t.c.x:eq(qs.any_(t.c.tags))), "any_() over an array"},
@@ -167,6 +183,8 @@ describe("ARRAY and JSONB compile", function()
     arg(function() return t.c.doc:has_any({}) end, "has_any: expected a non-empty list")
     arg(function() return t.c.doc:has_all({1}) end, "has_all: key 1 must be a string")
     arg(function() return t.c.doc:has_key(1) end, "has_key: the key must be a string")
+    arg(function() return t.c.doc:path_exists({"a"}) end, "path_exists: the path must be a jsonpath string")
+    arg(function() return t.c.js:path_match("$.a") end, "path_match: only JSONB expressions")
     arg(function() return qs.any_(t.c.x) end, "any_: expected an ARRAY expression")
     arg(function() return qs.all_({}) end, "all_: an empty list has no element type")
     arg(function() return qs.array({}) end, "array: expected a non-empty list")

@@ -67,7 +67,7 @@ function ColumnElement:overlap(v)
   return binary(self, OP.OVERLAP, operand(self, v, "overlap"), types.Boolean)
 end
 
-local TEXT_ARRAY = ARRAY(types.Text)
+local TEXT_ARRAY = pg_types.array_of(types.Text)
 
 local function key_list(v, what)
   if type(v) == "table" and v._is_clause then return v end
@@ -103,6 +103,26 @@ function ColumnElement:has_all(keys)
   need(self, "has_all", false, true)
   return binary(self, OP.HAS_ALL, key_list(keys, "has_all"), types.Boolean)
 end
+
+-- A jsonpath (PostgreSQL 12+): text bound as such (`$1::JSONPATH`), as
+-- SQLAlchemy's JSONPATH type casts it.
+local JSONPATH = setmetatable({}, {__index = types.Text})
+JSONPATH.__index = JSONPATH
+local jsonpath = setmetatable({_t = "JSONPATH", name = "JSONPATH"}, JSONPATH)
+
+local function path_op(self, op, path, what)
+  need(self, what, false, true)
+  if type(path) ~= "string" and not (type(path) == "table" and path._is_clause) then
+    exc.raise(exc.ArgumentError, what .. ": the path must be a jsonpath string such as '$.a[*] ? (@ > 1)', got " ..
+      util.repr(path, 30), nil, 3)
+  end
+  return binary(self, op, coerce(path, {type = jsonpath, key = "param"}), types.Boolean)
+end
+
+--- col:path_exists("$.a.b"): the JSONB document has an item at the jsonpath (@?).
+function ColumnElement:path_exists(path) return path_op(self, OP.PATH_EXISTS, path, "path_exists") end
+--- col:path_match("$.a > 1"): the jsonpath predicate holds for the document (@@).
+function ColumnElement:path_match(path) return path_op(self, OP.PATH_MATCH, path, "path_match") end
 
 -- subscripts ---------------------------------------------------------------------------------
 
@@ -175,7 +195,7 @@ local function quantified(x, all)
         "qs.literal(list, qs.ARRAY(T))", nil, 3)
     end
     local it = types.for_value(first)
-    arr = elements.BindParameter.anon("param", x, ARRAY(it))
+    arr = elements.BindParameter.anon("param", x, pg_types.array_of(it))
     t = it
   else
     exc.raise(exc.ArgumentError, format("%s: expected an ARRAY expression, a list or a select(), got %s", what,
@@ -220,18 +240,17 @@ function M.array(list, opts)
   end
   it = it or types.NullType
   if it._t == "ARRAY" then
-    return setmetatable({items = items, type = ARRAY(it.item_type, {dimensions = it.dimensions + 1})},
-      ArrayLiteral)
+    return setmetatable({items = items, type = pg_types.array_of(it.item_type, it.dimensions + 1)}, ArrayLiteral)
   end
-  return setmetatable({items = items, type = ARRAY(it)}, ArrayLiteral)
+  return setmetatable({items = items, type = pg_types.array_of(it)}, ArrayLiteral)
 end
 
 -- array_agg(x) is an ARRAY of x's type (func.array_agg).
 elements.RETURNS.array_agg = function(args)
   local t = args[1] and args[1].type
-  if t == nil or t == types.NullType then return ARRAY(types.NullType) end
-  if t._t == "ARRAY" then return ARRAY(t.item_type, {dimensions = t.dimensions + 1}) end
-  return ARRAY(t)
+  if t == nil or t == types.NullType then return pg_types.array_of(types.NullType) end
+  if t._t == "ARRAY" then return pg_types.array_of(t.item_type, t.dimensions + 1) end
+  return pg_types.array_of(t)
 end
 
 return M

@@ -335,11 +335,32 @@ ARRAY._bind = function()
   exc.raise(exc.ArgumentError, "ARRAY: give the element type, e.g. qs.ARRAY(qs.Integer)", nil, 0)
 end
 
+-- The ARRAY types the expressions make themselves (any_ of a Lua list,
+-- array(), array_agg, a member of a multi-dimensional array), one per
+-- element type and dimensions: a type is part of a statement's cache key
+-- by identity, so a new one per statement would miss the cache every time.
+local made = setmetatable({}, {__mode = "k"})
+
+--- ARRAY(item, {dimensions = dims}), the same object for the same arguments.
+---@param item quicksilver.TypeEngine
+---@param dims? integer
+function M.array_of(item, dims)
+  dims = dims or 1
+  local per = made[item]
+  if not per then per = {}; made[item] = per end
+  local t = per[dims]
+  if not t then
+    t = ARRAY(item, {dimensions = dims})
+    per[dims] = t
+  end
+  return t
+end
+
 --- The type of one element of an array of t (one dimension less).
 ---@param t quicksilver.ARRAY
-function M.element_type(t, levels)
-  local d = t.dimensions - (levels or 1)
-  if d >= 1 then return ARRAY(t.item_type, {dimensions = d}) end
+function M.element_type(t)
+  local d = t.dimensions - 1
+  if d >= 1 then return M.array_of(t.item_type, d) end
   return t.item_type
 end
 
