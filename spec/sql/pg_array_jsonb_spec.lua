@@ -194,6 +194,18 @@ describe("ARRAY and JSONB compile", function()
   end)
 end)
 
+describe("ARRAY under a TypeDecorator", function()
+  it("keeps the DDL, the operators and the values of the type it decorates", function()
+    local Tags = qs.TypeDecorator(qs.ARRAY(qs.Text), {name = "Tags",
+      process_bind_param = function(v) local out = {} for i, x in ipairs(v) do out[i] = x:lower() end return out end})
+    local d = qs.Table("d", qs.MetaData(), qs.Column("tags", Tags), qs.Column("doc", qs.TypeDecorator(qs.JSONB)))
+    assert.equal("CREATE TABLE d (\n\ttags TEXT[], \n\tdoc JSONB\n)", pg(qs.schema.CreateTable(d)))
+    assert.equal("SELECT d.tags @> $1 AS anon_1, d.doc @> $2 AS anon_2, d.tags[$3::INTEGER] AS anon_3 FROM d",
+      cols(d.c.tags:contains({"A"}), d.c.doc:contains({a = 1}), d.c.tags[1]))
+    assert.equal('{"a","b"}', Tags._bind({"A", "B"}))
+  end)
+end)
+
 describe("ARRAY in migrations", function()
   it("writes qs.ARRAY(T) and qs.JSONB into a migration script", function()
     local emit = require("quicksilver.migrate.emit")
