@@ -58,8 +58,9 @@ void qsC_array_type(qsC *c, int typeidx) {
   if (!qs_dialect_can(c->d, QS_CAP(ARRAY)))
     qsC_error(c, QS_COMPILE, "the ARRAY type is PostgreSQL's; not supported on dialect %s", c->d->name);
   dims = qsC_array_dims(c, typeidx);
-  if (qsC_field(c, typeidx, "item_type") != LUA_TTABLE)
-    qsC_malformed(c, typeidx, "item_type", "a type", lua_type(L, -1));
+  if (qsC_field(c, typeidx, "item_type") == LUA_TNIL)   /* qs.ARRAY itself, not qs.ARRAY(T) */
+    qsC_error(c, QS_ARGUMENT, "an ARRAY column needs its element type: qs.ARRAY(qs.Integer), not qs.ARRAY");
+  if (!lua_istable(L, -1)) qsC_malformed(c, typeidx, "item_type", "a type", lua_type(L, -1));
   qsC_type(c, lua_gettop(L), 0);
   lua_pop(L, 1);
   for (i = 0; i < dims; i++) qsC_puts(c, "[]");
