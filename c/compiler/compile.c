@@ -225,11 +225,35 @@ static void literal(qsC *c, int idx) {
 
 /* The cast that types a parameter where the server cannot infer it
 ** (the dialect's xBindCast: PostgreSQL's $1::INTEGER). */
+static void bind_cast(qsC *c, int typeidx);
+
+/* An ARRAY parameter: the element type's cast and "[]" per dimension
+** ($1::INTEGER[]), whether or not strings are cast elsewhere: alone an
+** array's text is no array. Element types with no cast of their own are
+** text[]. */
+static void array_bind_cast(qsC *c, int typeidx) {
+  lua_State *L = c->L;
+  int i, dims = qsC_array_dims(c, typeidx), all = c->bind_cast_all;
+  size_t at = c->b->len;
+  if (qsC_field(c, typeidx, "item_type") == LUA_TTABLE) {
+    c->bind_cast_all = 1;
+    bind_cast(c, lua_gettop(L));
+    c->bind_cast_all = all;
+  }
+  lua_pop(L, 1);
+  if (c->b->len == at) qsC_puts(c, "::TEXT");
+  for (i = 0; i < dims; i++) qsC_puts(c, "[]");
+}
+
 static void bind_cast(qsC *c, int typeidx) {
   qs_type_desc t;
   size_t n;
   t.kind = qsC_string(c, typeidx, "_t", &n);
   if (t.kind == NULL) return;
+  if (strcmp(t.kind, "ARRAY") == 0) {
+    array_bind_cast(c, typeidx);
+    return;
+  }
   t.length = t.precision = t.scale = -1;
   t.timezone = 0;
   if (strcmp(t.kind, "DATETIME") == 0) t.timezone = qsC_bool(c, typeidx, "timezone");

@@ -106,6 +106,8 @@ void qsC_update(qsC *c, int idx);
 void qsC_delete(qsC *c, int idx);
 void qsC_ddl(qsC *c, int idx, int kind);
 void qsC_type(qsC *c, int typeidx, int autoinc);
+void qsC_array_type(qsC *c, int typeidx);   /* ARRAY(T): T[] (ddl.c) */
+int qsC_array_dims(qsC *c, int typeidx);
 /* Reads the type table at typeidx into t (t->kind NULL when it has no _t;
 ** the strings stay valid while the table lives). */
 void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t);

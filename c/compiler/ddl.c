@@ -40,6 +40,32 @@ void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t) {
   t->timezone = bool_field(c, typeidx, "timezone");
 }
 
+/* An ARRAY's dimensions (1 when not given), checked: they are written as
+** that many "[]". */
+int qsC_array_dims(qsC *c, int typeidx) {
+  long dims = num_field(c, typeidx, "dimensions");
+  if (dims < 0) dims = 1;
+  if (dims < 1 || dims > 6) qsC_malformed(c, typeidx, "dimensions", "a whole number from 1 to 6", LUA_TNUMBER);
+  return (int)dims;
+}
+
+/* ARRAY(T): the element type's name and one "[]" per dimension (the
+** database keeps no dimension count, SQLAlchemy writes them all the same),
+** where the database has ARRAY types. */
+void qsC_array_type(qsC *c, int typeidx) {
+  lua_State *L = c->L;
+  int i, dims;
+  if (!qs_dialect_can(c->d, QS_CAP(ARRAY)))
+    qsC_error(c, QS_COMPILE, "the ARRAY type is PostgreSQL's; not supported on dialect %s", c->d->name);
+  dims = qsC_array_dims(c, typeidx);
+  if (qsC_field(c, typeidx, "item_type") == LUA_TNIL)   /* qs.ARRAY itself, not qs.ARRAY(T) */
+    qsC_error(c, QS_ARGUMENT, "an ARRAY column needs its element type: qs.ARRAY(qs.Integer), not qs.ARRAY");
+  if (!lua_istable(L, -1)) qsC_malformed(c, typeidx, "item_type", "a type", lua_type(L, -1));
+  qsC_type(c, lua_gettop(L), 0);
+  lua_pop(L, 1);
+  for (i = 0; i < dims; i++) qsC_puts(c, "[]");
+}
+
 void qsC_type(qsC *c, int typeidx, int autoinc) {
   lua_State *L = c->L;
   size_t n;
@@ -71,6 +97,10 @@ void qsC_type(qsC *c, int typeidx, int autoinc) {
     }
     lua_pop(L, 1);
     qs_buf_putc(c->b, ')');
+    return;
+  }
+  if (strcmp(kind, "ARRAY") == 0) {
+    qsC_array_type(c, typeidx);
     return;
   }
   if (strcmp(kind, "NULL") == 0)

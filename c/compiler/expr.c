@@ -164,6 +164,35 @@ static void render_operand(void *ud, qs_part part, qs_place place) {
   else qsC_error(o->c, QS_COMPILE, "no such operand");
 }
 
+/* The ARRAY / JSONB operators (sql/pg_ops.lua): spelt by the dialect, which
+** refuses them (QS_MISUSE) where the database has none. */
+static const char *pg_operator_name(int op) {
+  switch (op) {
+    case QSO_CONTAINS: return "contains (@>)";
+    case QSO_CONTAINED_BY: return "contained_by (<@)";
+    case QSO_OVERLAP: return "overlap (&&)";
+    case QSO_HAS_KEY: return "has_key (?)";
+    case QSO_HAS_ANY: return "has_any (?|)";
+    case QSO_PATH_EXISTS: return "path_exists (@?)";
+    case QSO_PATH_MATCH: return "path_match (@@)";
+    default: return "has_all (?&)";
+  }
+}
+
+static int pg_operator_dop(qsC *c, int op) {
+  (void)c;
+  switch (op) {
+    case QSO_CONTAINS: return QS_DOP_CONTAINS;
+    case QSO_CONTAINED_BY: return QS_DOP_CONTAINED_BY;
+    case QSO_OVERLAP: return QS_DOP_OVERLAP;
+    case QSO_HAS_KEY: return QS_DOP_HAS_KEY;
+    case QSO_HAS_ANY: return QS_DOP_HAS_ANY;
+    case QSO_PATH_EXISTS: return QS_DOP_PATH_EXISTS;
+    case QSO_PATH_MATCH: return QS_DOP_PATH_MATCH;
+    default: return QS_DOP_HAS_ALL;
+  }
+}
+
 static void binary(qsC *c, int idx, int outer) {
   int op = op_of(c, idx), prec = precedence[op];
   int paren = prec < outer;
@@ -205,6 +234,10 @@ static void binary(qsC *c, int idx, int outer) {
     case QSO_CONCAT: dop = QS_DOP_CONCAT; break;
     case QSO_TRUEDIV_INT: dop = QS_DOP_TRUEDIV_INT; break;   /* true division of integers (SQLAlchemy 2.0) */
     case QSO_FLOORDIV_INT: dop = QS_DOP_FLOORDIV_INT; break;
+    case QSO_CONTAINS: case QSO_CONTAINED_BY: case QSO_OVERLAP:
+    case QSO_HAS_KEY: case QSO_HAS_ANY: case QSO_HAS_ALL: case QSO_PATH_EXISTS: case QSO_PATH_MATCH:
+      dop = pg_operator_dop(c, op);
+      break;
     case QSO_FLOORDIV:
       qsC_puts(c, "FLOOR(");
       sub(c, idx, "left", precedence[QSO_DIV]);
@@ -224,7 +257,9 @@ static void binary(qsC *c, int idx, int outer) {
     qs_parts parts;
     o.c = c, o.idx = idx, o.prec = prec, o.rprec = rprec, o.typeidx = 0;
     parts.render = render_operand, parts.ud = &o;
-    c->d->xOperator(c->d, c->b, (qs_dialect_op)dop, &parts);
+    if (c->d->xOperator(c->d, c->b, (qs_dialect_op)dop, &parts) == QS_MISUSE)
+      qsC_error(c, QS_COMPILE, "the %s operator is not supported on dialect %s",
+                pg_operator_name(op), c->d->name);
   }
   if (op == QSO_LIKE || op == QSO_NOT_LIKE || op == QSO_ILIKE || op == QSO_NOT_ILIKE)
     escape_clause(c, idx);
@@ -568,6 +603,75 @@ static void cast(qsC *c, int idx, int prec) {
   lua_pop(L, 1);
 }
 
+/* ARRAY (sql/pg_ops.lua): what only a database with ARRAY types renders. */
+static void need_array(qsC *c, const char *what) {
+  if (!qs_dialect_can(c->d, QS_CAP(ARRAY)))
+    qsC_error(c, QS_COMPILE, "%s is PostgreSQL's ARRAY; not supported on dialect %s", what, c->d->name);
+}
+
+/* arr[i] / arr[i:j] (1-based, as the database counts). The array is
+** parenthesized unless it is a column (a subscript binds tighter than
+** anything); the subscripts are integers, typed by the server. */
+static void array_index(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int k, bare;
+  need_array(c, "an ARRAY subscript (col:item(i) / col:slice(i, j))");
+  if (qsC_field(c, idx, "array") == LUA_TNIL) qsC_malformed(c, idx, "array", "a node", LUA_TNIL);
+  k = qsC_kind(L, -1);
+  bare = k == QSK_COLUMN || k == QSK_ARRAY_INDEX;
+  if (!bare) qs_buf_putc(c->b, '(');
+  qsC_expr(c, lua_gettop(L));
+  if (!bare) qs_buf_putc(c->b, ')');
+  lua_pop(L, 1);
+  qs_buf_putc(c->b, '[');
+  sub(c, idx, "index", 0);
+  if (qsC_field(c, idx, "stop") != LUA_TNIL) {
+    qs_buf_putc(c->b, ':');
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  qs_buf_putc(c->b, ']');
+}
+
+/* ANY (x) / ALL (x): x an array (PostgreSQL) or a subquery (standard SQL,
+** a capability of its own). */
+static void any_all(qsC *c, int idx) {
+  lua_State *L = c->L;
+  int all = qsC_bool(c, idx, "all"), k;
+  const char *what = all ? "all_()" : "any_()";
+  if (qsC_field(c, idx, "array") == LUA_TNIL) qsC_malformed(c, idx, "array", "a node", LUA_TNIL);
+  k = qsC_kind(L, -1);
+  if (k == QSK_SELECT || k == QSK_COMPOUND || k == QSK_SCALAR_SELECT) {
+    if (!qs_dialect_can(c->d, QS_CAP(QUANTIFIED_SUBQUERY)))
+      qsC_error(c, QS_COMPILE, "%s over a subquery (x = ANY (SELECT ...)) is not supported on dialect %s",
+                what, c->d->name);
+  } else {
+    need_array(c, all ? "all_() over an array" : "any_() over an array");
+  }
+  qsC_puts(c, all ? "ALL (" : "ANY (");
+  if (k == QSK_SELECT) {
+    qsC_select(c, lua_gettop(L));
+  } else if (k == QSK_COMPOUND) {
+    qsC_compound(c, lua_gettop(L));
+  } else if (k == QSK_SCALAR_SELECT) {
+    qsC_field(c, lua_gettop(L), "element");
+    qsC_any_select(c, lua_gettop(L));
+    lua_pop(L, 1);
+  } else {
+    qsC_expr(c, lua_gettop(L));
+  }
+  lua_pop(L, 1);
+  qs_buf_putc(c->b, ')');
+}
+
+/* ARRAY[a, b, ...]. */
+static void array_literal(qsC *c, int idx) {
+  need_array(c, "qs.array() (ARRAY[...])");
+  qsC_puts(c, "ARRAY[");
+  qsC_list(c, idx, "items", ", ", 0);
+  qs_buf_putc(c->b, ']');
+}
+
 void qsC_expr(qsC *c, int idx) { expr_prec(c, idx, 0); }
 
 static void expr_prec(qsC *c, int idx, int prec) {
@@ -616,6 +720,9 @@ static void expr_prec(qsC *c, int idx, int prec) {
     case QSK_CASE: case_(c, idx); break;
     case QSK_JSON_GET: json_get(c, idx); break;
     case QSK_OVER: over(c, idx); break;
+    case QSK_ARRAY_INDEX: array_index(c, idx); break;
+    case QSK_ANY_ALL: any_all(c, idx); break;
+    case QSK_ARRAY_LITERAL: array_literal(c, idx); break;
     case QSK_VALUES_REF:   /* stmt.inserted.col in ON DUPLICATE KEY UPDATE */
       if (c->d->upsert != QS_UPSERT_ON_DUPLICATE_KEY)
         qsC_error(c, QS_COMPILE, "inserted.<column> is MySQL's; use excluded on %s", c->d->name);

@@ -89,6 +89,14 @@
   X(order_by, "OVER", "nodes", "a window's ORDER BY")                                              \
   X(frame, "OVER", "string", "ROWS or RANGE")                                                      \
   X(recursive, "CTE", "boolean", "WITH RECURSIVE")                                                 \
+  /* PostgreSQL ARRAY (sql/pg_types.lua, sql/pg_ops.lua) */                                        \
+  X(item_type, "type", "type", "an ARRAY's element type")                                          \
+  X(dimensions, "type", "number", "an ARRAY's dimensions (T[][] for 2)")                           \
+  X(array, "ARRAY_INDEX ANY_ALL", "node", "the array subscripted / ANY (array) or ALL (array)")    \
+  X(index, "ARRAY_INDEX", "node", "a subscript: arr[index], or a slice's start arr[index:stop]")  \
+  X(stop, "ARRAY_INDEX", "node", "a slice's end (absent: one element)")                            \
+  X(all, "ANY_ALL", "boolean", "ALL rather than ANY")                                              \
+  X(items, "ARRAY_LITERAL", "nodes", "the members of ARRAY[...]")                                  \
   /* FROM elements */                                                                              \
   X(onclause, "JOIN", "node", "ON")                                                                \
   X(isouter, "JOIN", "boolean", "LEFT OUTER JOIN")                                                 \

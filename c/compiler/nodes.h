@@ -22,7 +22,8 @@
   X(DROP_INDEX) X(LITERAL_COLUMN) X(STAR) X(TYPE) X(JSON_GET) X(OVER) X(COMPOUND)   \
   X(CTE) X(VALUES_REF) X(ADD_CONSTRAINT) X(DROP_CONSTRAINT) X(ADD_COLUMN) X(DROP_COLUMN)   \
   X(RENAME_TABLE) X(ALTER_COLUMN) X(RENAME_COLUMN)                            \
-  X(COMMENT_ON) X(VALUES)
+  X(COMMENT_ON) X(VALUES)                                                     \
+  X(ARRAY_INDEX) X(ANY_ALL) X(ARRAY_LITERAL)
 
 enum {
   QSK_NONE = 0,
@@ -40,7 +41,9 @@ enum {
   X(CONCAT, 6) X(ADD, 7) X(SUB, 7) X(MUL, 8) X(DIV, 8) X(TRUEDIV_INT, 8)       \
   X(FLOORDIV, 8) X(FLOORDIV_INT, 8) X(MOD, 8) X(NEG, 9)                        \
   X(DESC, 1) X(ASC, 1) X(NULLS_FIRST, 1) X(NULLS_LAST, 1) X(DISTINCT, 1)       \
-  X(COMMA, 0)
+  X(COMMA, 0)                                                                  \
+  X(CONTAINS, 5) X(CONTAINED_BY, 5) X(OVERLAP, 5) X(HAS_KEY, 5) X(HAS_ANY, 5)  \
+  X(HAS_ALL, 5) X(PATH_EXISTS, 5) X(PATH_MATCH, 5)
 
 enum {
   QSO_NONE = 0,

@@ -136,6 +136,10 @@ int qs__operator_common(const qs_dialect *d, qs_buf *out, qs_dialect_op op, cons
     case QS_DOP_CONCAT: return qs__infix(out, " || ", parts);
     case QS_DOP_TRUEDIV_INT: return qs__truediv_cast(out, "NUMERIC", parts);
     case QS_DOP_FLOORDIV_INT: return qs__infix(out, " / ", parts);
+    case QS_DOP_CONTAINS: case QS_DOP_CONTAINED_BY: case QS_DOP_OVERLAP:
+    case QS_DOP_HAS_KEY: case QS_DOP_HAS_ANY: case QS_DOP_HAS_ALL:
+    case QS_DOP_PATH_EXISTS: case QS_DOP_PATH_MATCH:
+      break;   /* PostgreSQL's ARRAY / JSONB operators: no standard spelling */
   }
   return QS_MISUSE;
 }

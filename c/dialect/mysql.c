@@ -171,7 +171,7 @@ static const qs_table_option mysql_table_options[] = {
 #define MYSQL_COMMON_CAPS                                                             \
   (QS_CAP(FOR_UPDATE) | QS_CAP(NATIVE_BOOLEAN) | QS_CAP(ALTER_TABLE) |                \
    QS_CAP(INLINE_COMMENTS) | QS_CAP(FK_IMPLICIT_INDEX) | QS_CAP(NATIVE_ENUM) |         \
-   QS_CAP(ALTER_COLUMN_RESTATES) | QS_CAP(MULTIROW_INSERT_ORDERED))
+   QS_CAP(ALTER_COLUMN_RESTATES) | QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(QUANTIFIED_SUBQUERY))
 
 #define MYSQL_COMMON_FIELDS                                                           \
   .paramstyle = QS_PARAM_QMARK,                                                       \

@@ -27,6 +27,7 @@ static int pg_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc *t,
   else if (strcmp(k, "INTERVAL") == 0) name = "INTERVAL";
   else if (strcmp(k, "BLOB") == 0) name = "BYTEA";
   else if (strcmp(k, "UUID") == 0) name = "UUID";
+  else if (strcmp(k, "JSONB") == 0) name = "JSONB";
   if (name == NULL) return qs__type_name_common(d, out, t, err);
   if (qs_buf_puts(out, name) != QS_OK) return qs_error_set(err, QS_NOMEM, "out of memory");
   return QS_OK;
@@ -63,6 +64,14 @@ static int pg_literal(const qs_dialect *d, qs_buf *out, const qs_value *v, qs_er
 static int pg_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, const qs_parts *parts) {
   if (op == QS_DOP_ILIKE) return qs__infix(out, " ILIKE ", parts);
   if (op == QS_DOP_NOT_ILIKE) return qs__infix(out, " NOT ILIKE ", parts);
+  if (op == QS_DOP_CONTAINS) return qs__infix(out, " @> ", parts);
+  if (op == QS_DOP_CONTAINED_BY) return qs__infix(out, " <@ ", parts);
+  if (op == QS_DOP_OVERLAP) return qs__infix(out, " && ", parts);
+  if (op == QS_DOP_HAS_KEY) return qs__infix(out, " ? ", parts);
+  if (op == QS_DOP_HAS_ANY) return qs__infix(out, " ?| ", parts);
+  if (op == QS_DOP_HAS_ALL) return qs__infix(out, " ?& ", parts);
+  if (op == QS_DOP_PATH_EXISTS) return qs__infix(out, " @? ", parts);
+  if (op == QS_DOP_PATH_MATCH) return qs__infix(out, " @@ ", parts);
   return qs__operator_common(d, out, op, parts);
 }
 
@@ -119,10 +128,13 @@ static int pg_bind_cast(const qs_dialect *d, qs_buf *out, const qs_type_desc *t,
     cast = "TIME WITHOUT TIME ZONE";
   } else if (strcmp(k, "BLOB") == 0) {
     cast = "BYTEA";
+  } else if (strcmp(k, "JSONPATH") == 0) {   /* a jsonpath, text in Lua (sql/pg_ops.lua) */
+    cast = "JSONPATH";
   } else if (all) {
     if (strcmp(k, "VARCHAR") == 0 || strcmp(k, "ENUM") == 0) cast = "VARCHAR";
     else if (strcmp(k, "TEXT") == 0) cast = "TEXT";
     else if (strcmp(k, "JSON") == 0) cast = "JSON";
+    else if (strcmp(k, "JSONB") == 0) cast = "JSONB";
   }
   if (cast == NULL) return QS_OK;
   qs_buf_puts(out, "::");
@@ -138,7 +150,8 @@ const qs_dialect qs__dialect_postgresql = {
           QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) | QS_CAP(DISTINCT_ON) |
           QS_CAP(FOR_UPDATE) | QS_CAP(NATIVE_BOOLEAN) | QS_CAP(TRANSACTIONAL_DDL) |
           QS_CAP(ALTER_TABLE) | QS_CAP(COMMENT_ON) | QS_CAP(PARTIAL_INDEX) |
-          QS_CAP(INTERSECT_EXCEPT) | QS_CAP(ON_CONFLICT_CONSTRAINT) |
+          QS_CAP(INTERSECT_EXCEPT) | QS_CAP(ON_CONFLICT_CONSTRAINT) | QS_CAP(ARRAY) |
+          QS_CAP(QUANTIFIED_SUBQUERY) |
           QS_CAP(FETCH_FIRST) | QS_CAP(LATERAL) | QS_CAP(TABLESAMPLE) | QS_CAP(TABLE_VALUED),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 65535,

@@ -557,7 +557,9 @@ typedef enum qs_paramstyle {
   X(FETCH_FIRST, fetch_first, "FETCH FIRST n ROWS ONLY / WITH TIES (and OFFSET n ROWS)") \
   X(LATERAL, lateral, "JOIN LATERAL (subquery)")                                       \
   X(TABLESAMPLE, tablesample, "FROM t TABLESAMPLE method(n) REPEATABLE (seed)")        \
-  X(TABLE_VALUED, table_valued, "a function's rows as a FROM element (json_each(x) AS a)")
+  X(TABLE_VALUED, table_valued, "a function's rows as a FROM element (json_each(x) AS a)") \
+  X(ARRAY, array, "ARRAY column types (T[]), subscripts, ARRAY[...] and ANY/ALL over an array") \
+  X(QUANTIFIED_SUBQUERY, quantified_subquery, "x = ANY (SELECT ...) / x > ALL (SELECT ...)")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -641,7 +643,17 @@ typedef enum qs_dialect_op {
   QS_DOP_ILIKE = 0, QS_DOP_NOT_ILIKE,
   QS_DOP_CONCAT,             /* string concatenation */
   QS_DOP_TRUEDIV_INT,        /* true division of two integers (SQLAlchemy 2.0 "/") */
-  QS_DOP_FLOORDIV_INT        /* floor division of two integers ("//") */
+  QS_DOP_FLOORDIV_INT,       /* floor division of two integers ("//") */
+  /* PostgreSQL's ARRAY / JSONB operators; a dialect without them returns
+  ** QS_MISUSE and the compiler names the operator in a CompileError */
+  QS_DOP_CONTAINS,           /* left contains right (@>) */
+  QS_DOP_CONTAINED_BY,       /* left is contained by right (<@) */
+  QS_DOP_OVERLAP,            /* the arrays share an element (&&) */
+  QS_DOP_HAS_KEY,            /* a JSONB document has the key (?) */
+  QS_DOP_HAS_ANY,            /* ... any of the keys of a text[] (?|) */
+  QS_DOP_HAS_ALL,            /* ... all of them (?&) */
+  QS_DOP_PATH_EXISTS,        /* a JSONB document has an item at a jsonpath (@?) */
+  QS_DOP_PATH_MATCH          /* a jsonpath predicate holds for a JSONB document (@@) */
 } qs_dialect_op;
 
 /* A row lock's options (with_for_update). */

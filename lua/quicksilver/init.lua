@@ -16,6 +16,8 @@ local base = require("quicksilver.engine.base")
 local result = require("quicksilver.engine.result")
 local reflection = require("quicksilver.engine.reflection")
 local waiting = require("quicksilver.waiting")
+local pg_types = require("quicksilver.sql.pg_types")
+local pg_ops = require("quicksilver.sql.pg_ops")
 
 local M = {}
 
@@ -53,6 +55,20 @@ for _, name in ipairs({"TypeEngine", "Integer", "BigInteger", "SmallInteger", "F
     "LargeBinary", "Enum", "Uuid", "NullType", "TypeDecorator", "JSON"}) do
   M[name] = types[name]
 end
+
+-- PostgreSQL's ARRAY and JSONB, also under qs.postgresql (as SQLAlchemy's
+-- sqlalchemy.dialects.postgresql); any_/all_ are standard SQL
+M.ARRAY = pg_types.ARRAY
+M.JSONB = pg_types.JSONB
+M.any_ = pg_ops.any_
+M.all_ = pg_ops.all_
+M.array = pg_ops.array
+M.postgresql = M.postgresql or {}
+M.postgresql.ARRAY = pg_types.ARRAY
+M.postgresql.JSONB = pg_types.JSONB
+M.postgresql.array = pg_ops.array
+M.postgresql.any_ = pg_ops.any_
+M.postgresql.all_ = pg_ops.all_
 
 -- schema
 M.MetaData = schema.metadata

@@ -187,6 +187,13 @@ do
     qs.delete(users):prefix_with("QUICK", {dialect = "mysql"}),
   }) do statements[#statements + 1] = stmt end
 end
+-- PostgreSQL ARRAY and JSONB (sql/pg_ops.lua)
+local pgt = qs.Table("pgt", md, qs.Column("id", qs.Integer, {primary_key = true}),
+  qs.Column("tags", qs.ARRAY(qs.Integer, {dimensions = 2})), qs.Column("doc", qs.JSONB))
+statements[#statements + 1] = qs.schema.CreateTable(pgt)
+statements[#statements + 1] = qs.select(pgt.c.tags:item(1):item(2), pgt.c.tags:slice(1, 2), qs.array({1, 2}))
+  :where(qs.and_(pgt.c.id:eq(qs.any_(qs.array({1}))), pgt.c.id:lt(qs.all_(qs.select(pgt.c.id))),
+    pgt.c.doc:has_key("a"), pgt.c.tags:contains({{1}})))
 
 for _, stmt in ipairs(statements) do
   for _, dialect in ipairs({"sqlite", "postgresql", "mysql", "mariadb"}) do

@@ -5,6 +5,7 @@ local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local typemap = require("quicksilver.dialects.typemap")
+local pg_types = require("quicksilver.sql.pg_types")
 
 local M = {}
 
@@ -39,6 +40,22 @@ local function intlist(v)
   return out
 end
 
+-- A column type as format_type() writes it: "integer[]" (the catalog keeps
+-- no dimension count: an array of any dimensions reads as one "[]") is an
+-- ARRAY of its element type, jsonb is JSONB; the rest as typemap reads them.
+local function column_type(name)
+  if type(name) == "string" then
+    local base = name:match("^(.-)%[%]$")
+    if base then
+      while base:match("%[%]$") do base = base:sub(1, -3) end
+      return pg_types.ARRAY(column_type(base))
+    end
+    if name == "jsonb" then return pg_types.JSONB() end
+  end
+  return typemap.from_db(name, "postgresql")
+end
+M.column_type = column_type
+
 function M.get_columns(q, name, schema)
   local toid = oid(q, name, schema)
   local rows = q.all([[
@@ -54,7 +71,7 @@ function M.get_columns(q, name, schema)
     local default = r[4]
     local identity = r[5] ~= nil and r[5] ~= ""
     local serial = default ~= nil and default:find("^nextval%(") ~= nil
-    out[i] = {name = r[1], type = typemap.from_db(r[2], "postgresql"), nullable = not r[3],
+    out[i] = {name = r[1], type = column_type(r[2]), nullable = not r[3],
       default = (not serial) and default or nil, autoincrement = serial or identity, comment = r[6]}
   end
   return out

@@ -13,7 +13,8 @@ local M = {}
 
 local format, concat = string.format, table.concat
 
-local function same_type(a, b)
+local same_type
+function same_type(a, b)
   if a.name ~= b.name then
     -- spellings that store the same (Unicode/String, UnicodeText/Text)
     local alias = {Unicode = "String", UnicodeText = "Text"}
@@ -23,6 +24,8 @@ local function same_type(a, b)
   if a.precision and b.precision and (a.precision ~= b.precision or (a.scale or 0) ~= (b.scale or 0)) then
     return false
   end
+  -- ARRAY: the element types (the database keeps no dimension count)
+  if a.item_type and b.item_type and not same_type(a.item_type, b.item_type) then return false end
   return true
 end
 

@@ -71,6 +71,9 @@ function M.type(t)
     return "qs.Enum(" .. M.strings(t.enums or t.values or {}) .. ")"
   elseif n == "NullType" then
     return "qs.NullType"
+  elseif n == "ARRAY" and t.item_type then
+    local dims = (t.dimensions or 1) > 1 and format(", {dimensions = %d}", t.dimensions) or ""
+    return "qs.ARRAY(" .. M.type(t.item_type) .. dims .. ")"
   end
   return "qs." .. n
 end

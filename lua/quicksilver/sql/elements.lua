@@ -242,7 +242,12 @@ local function pattern_op(self, s, before, after, opts)
   return binary(self, op, BindParameter.anon(self.key or self.name or "param",
     before .. autoescape(s) .. after, types.String), nil, {escape = "/"})
 end
-function ColumnElement:contains(s, opts) return pattern_op(self, s, "%", "%", opts) end
+function ColumnElement:contains(s, opts)
+  -- a type with a containment operator of its own (ARRAY, JSONB: @>)
+  local own = self.type and self.type._contains
+  if own then return own(self, s, opts) end
+  return pattern_op(self, s, "%", "%", opts)
+end
 function ColumnElement:startswith(s, opts) return pattern_op(self, s, "", "%", opts) end
 function ColumnElement:endswith(s, opts) return pattern_op(self, s, "%", "", opts) end
 
@@ -497,6 +502,50 @@ function ColumnClause:_from_objects()
   return {}
 end
 
+-- col[i]: a column of a type with subscripts (ARRAY: `_subscript`) takes
+-- an integer index as `col:item(i)` (sql/pg_ops.lua). Only such columns get
+-- a metatable whose __index is a function (a variant of their class: the
+-- same metamethods, `_variant_of` naming the class); every other element
+-- keeps its class table as __index, looked up without a call.
+local variants = {}
+local function subscript_variant(cls)
+  local v = variants[cls]
+  if v then return v end
+  v = {}
+  for k, x in pairs(cls) do
+    if type(k) == "string" and k:sub(1, 2) == "__" then v[k] = x end
+  end
+  v._variant_of = cls
+  v.__index = function(self, k)
+    local x = cls[k]
+    if x == nil and type(k) == "number" then
+      local item = cls.item
+      if item then return item(self, k) end
+    end
+    return x
+  end
+  setmetatable(v, {__index = cls})
+  variants[cls] = v
+  return v
+end
+
+--- The element itself, made subscriptable (`col[i]`) when its type has
+--- subscripts; other elements are returned unchanged.
+function M.subscriptable(e)
+  local t = e.type
+  if t and t._subscript then
+    local mt = getmetatable(e)
+    if mt and rawget(mt, "_variant_of") == nil then setmetatable(e, subscript_variant(mt)) end
+  end
+  return e
+end
+
+--- The class of an element, seen through a subscript variant.
+function M.class_of(e)
+  local mt = getmetatable(e)
+  return mt and rawget(mt, "_variant_of") or mt
+end
+
 --- A lightweight column (qs.column): a name and a type, no schema.
 ---@param name string
 ---@param t? table type
@@ -504,7 +553,7 @@ function M.column(name, t)
   if type(name) ~= "string" then
     exc.raise(exc.ArgumentError, "column: name must be a string", nil, 2)
   end
-  return setmetatable({name = name, key = name, type = types.to_instance(t)}, ColumnClause)
+  return M.subscriptable(setmetatable({name = name, key = name, type = types.to_instance(t)}, ColumnClause))
 end
 
 BindParameter = M.column_class("BindParameter")
@@ -696,6 +745,8 @@ local RETURNS = {row_number = types.Integer, rank = types.Integer, dense_rank = 
   now = types.DateTime, current_timestamp = types.DateTime, current_date = types.Date,
   current_time = types.Time, localtimestamp = types.DateTime, random = types.Float,
   json_extract = types.NullType}
+-- Others add theirs (a function of the arguments: sql/pg_ops.lua's array_agg).
+M.RETURNS = RETURNS
 
 local function make_function(name, ...)
   local args = {}
@@ -704,6 +755,7 @@ local function make_function(name, ...)
   local base = name:match("([^.]+)$"):lower()
   local rt = RETURNS[base]
   if rt == "same" then rt = args[1] and args[1].type or types.NullType end
+  if type(rt) == "function" then rt = rt(args) end
   return setmetatable({name = name, args = args, type = rt or types.NullType}, FunctionElement)
 end
 

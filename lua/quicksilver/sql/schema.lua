@@ -588,7 +588,7 @@ local function name_foreign_key(t, fk)
 end
 
 function Table:append_column(col)
-  if getmetatable(col) ~= Column then
+  if elements.class_of(col) ~= Column then
     exc.raise(exc.ArgumentError, "Table:append_column: expected a qs.Column", nil, 2)
   end
   if col.table and col.table ~= self then col = col:copy() end
@@ -599,6 +599,7 @@ function Table:append_column(col)
     exc.raise(exc.ArgumentError, format("Table '%s': duplicate column '%s'", self.name, col.key), nil, 3)
   end
   col.table = self
+  elements.subscriptable(col)   -- an ARRAY column takes col[i]
   self.columns[#self.columns + 1] = col
   rawget(self.c, "_all")[#self.columns] = col
   rawset(self.c, col.key, col)

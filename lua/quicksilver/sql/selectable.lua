@@ -135,8 +135,8 @@ function Alias.new(element, name, source, class)
     source = M.columns_of(element.c)
   end
   for i, col in ipairs(source) do
-    cols[i] = setmetatable({name = col.name, key = col.key or col.name, type = col.type, table = a,
-      _proxied = col}, elements.ColumnClause)
+    cols[i] = elements.subscriptable(setmetatable({name = col.name, key = col.key or col.name, type = col.type,
+      table = a, _proxied = col}, elements.ColumnClause))
   end
   a.columns = cols
   a.c = M.column_collection(name or "anonymous alias", cols)
@@ -1120,8 +1120,8 @@ local function new_cte(element, name, recursive, root)
   cte._root = root or cte
   local cols = {}
   for i, col in ipairs(element:_result_columns()) do
-    cols[i] = setmetatable({name = col.name, key = col.key or col.name, type = col.type, table = cte},
-      elements.ColumnClause)
+    cols[i] = elements.subscriptable(setmetatable({name = col.name, key = col.key or col.name, type = col.type,
+      table = cte}, elements.ColumnClause))
   end
   cte.columns = cols
   cte.c = M.column_collection(name, cols)

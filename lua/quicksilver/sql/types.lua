@@ -253,6 +253,9 @@ function M.type_decorator(impl, opts)
   local t = setmetatable({impl = impl, name = opts.name or ("TypeDecorator(" .. impl.name .. ")"),
     _t = impl._t, length = impl.length, precision = impl.precision, scale = impl.scale,
     enums = impl.enums, _affinity = impl._affinity}, TypeDecorator)
+  -- ARRAY / JSONB (sql/pg_types.lua): the element type and the operators' hooks
+  t.item_type, t.dimensions, t._contains, t._subscript, t._jsonb =
+    impl.item_type, impl.dimensions, impl._contains, impl._subscript, impl._jsonb
   local pb, pr = opts.process_bind_param, opts.process_result_value
   local ibind, icheck = impl._bind, impl._check
   if pb or ibind then
