@@ -166,6 +166,10 @@ static void render_operand(void *ud, qs_part part, qs_place place) {
 
 static void binary(qsC *c, int idx, int outer) {
   int op = op_of(c, idx), prec = precedence[op];
+  if (op == QSO_CUSTOM || op == QSO_REGEXP || op == QSO_NOT_REGEXP || op == QSO_REGEXP_REPLACE) {
+    qsC_op_binary(c, idx, op, outer);   /* operators.c */
+    return;
+  }
   int paren = prec < outer;
   /* comparisons and non-associative operators parenthesize an equal right side */
   int rprec = (op == QSO_ADD || op == QSO_MUL || op == QSO_AND || op == QSO_OR) ? prec : prec + 1;
@@ -205,6 +209,8 @@ static void binary(qsC *c, int idx, int outer) {
     case QSO_CONCAT: dop = QS_DOP_CONCAT; break;
     case QSO_TRUEDIV_INT: dop = QS_DOP_TRUEDIV_INT; break;   /* true division of integers (SQLAlchemy 2.0) */
     case QSO_FLOORDIV_INT: dop = QS_DOP_FLOORDIV_INT; break;
+    case QSO_IS_DISTINCT_FROM: dop = QS_DOP_IS_DISTINCT_FROM; break;
+    case QSO_IS_NOT_DISTINCT_FROM: dop = QS_DOP_IS_NOT_DISTINCT_FROM; break;
     case QSO_FLOORDIV:
       qsC_puts(c, "FLOOR(");
       sub(c, idx, "left", precedence[QSO_DIV]);
@@ -257,6 +263,7 @@ static void unary(qsC *c, int idx, int outer) {
     case QSO_NULLS_FIRST: sub(c, idx, "element", 0); qsC_puts(c, " NULLS FIRST"); break;
     case QSO_NULLS_LAST: sub(c, idx, "element", 0); qsC_puts(c, " NULLS LAST"); break;
     case QSO_DISTINCT: qsC_puts(c, "DISTINCT "); sub(c, idx, "element", 0); break;
+    case QSO_COLLATE: case QSO_FILTER: case QSO_WITHIN_GROUP: qsC_op_unary(c, idx, op, outer); break;
     default: qsC_error(c, QS_COMPILE, "operator %d is not unary", op);
   }
 }
@@ -296,7 +303,8 @@ static void clause_list(qsC *c, int idx, int outer) {
 static void function(qsC *c, int idx) {
   size_t n, i;
   const char *name = qsC_string(c, idx, "name", &n);
-  int nargs;
+  int nargs, filter = c->agg_filter;   /* an emulated FILTER's condition (operators.c) */
+  c->agg_filter = 0;
   if (name == NULL || n == 0) qsC_error(c, QS_COMPILE, "function without a name");
   for (i = 0; i < n; i++) {
     char ch = name[i];
@@ -324,8 +332,11 @@ static void function(qsC *c, int idx) {
   }
   qs_buf_append(c->b, name, n);
   qs_buf_putc(c->b, '(');
-  if (nargs == 0 && strcasecmp_ascii(name, "count") == 0) qs_buf_putc(c->b, '*');
-  qsC_list(c, idx, "args", ", ", 0);
+  if (filter) qsC_filter_args(c, idx, filter, strcasecmp_ascii(name, "count") == 0);
+  else {
+    if (nargs == 0 && strcasecmp_ascii(name, "count") == 0) qs_buf_putc(c->b, '*');
+    qsC_list(c, idx, "args", ", ", 0);
+  }
   qs_buf_putc(c->b, ')');
 }
 
@@ -569,6 +580,8 @@ static void cast(qsC *c, int idx, int prec) {
 }
 
 void qsC_expr(qsC *c, int idx) { expr_prec(c, idx, 0); }
+void qsC_expr_prec(qsC *c, int idx, int prec) { expr_prec(c, idx, prec); }
+void qsC_operand(qsC *c, int v, int other, int prec) { operand(c, v, other, prec); }
 
 static void expr_prec(qsC *c, int idx, int prec) {
   lua_State *L = c->L;
