@@ -143,7 +143,8 @@ static void regexp(qsC *c, int idx, int op, int outer) {
   r.replace = op == QSO_REGEXP_REPLACE;
   r.flags = p.flags;
   parts.render = render_regexp_part, parts.ud = &p;
-  paren = !r.replace && precedence[QSO_REGEXP] < outer;
+  /* parenthesized next to a comparison too, as SQLAlchemy writes it */
+  paren = !r.replace && precedence[QSO_REGEXP] <= outer;
   if (paren) qs_buf_putc(c->b, '(');
   memset(&err, 0, sizeof err);
   if (c->d->xRegexp == NULL) qsC_error(c, QS_COMPILE, "regular expressions are not supported on %s", c->d->name);
