@@ -80,7 +80,11 @@ static void custom_op(qsC *c, int idx, int outer) {
   const char *s = qsC_string(c, idx, "opstring", &n);
   int prec = 0, paren;
   check_opstring(c, s, n);
-  if (qsC_field(c, idx, "precedence") == LUA_TNUMBER) prec = (int)lua_tointeger(c->L, -1);
+  if (qsC_field(c, idx, "precedence") == LUA_TNUMBER) {
+    lua_Number p = lua_tonumber(c->L, -1);
+    if (!(p >= 0 && p <= 100)) qsC_error(c, QS_COMPILE, "op(): precedence must be from 0 to 100");
+    prec = (int)p;
+  }
   lua_pop(c->L, 1);
   paren = outer > 0 && prec <= outer;
   if (paren) qs_buf_putc(c->b, '(');

@@ -114,6 +114,9 @@ describe("op() and bool_op()", function()
     local b = c.name:op("<->")("x")
     b.opstring = "<-> 1; DROP TABLE t; --"
     per_dialect(b, {all = {err = "op(): invalid operator"}})
+    b = c.name:op("<->")("x")
+    b.precedence = 2 ^ 40
+    per_dialect(b, {all = {err = "op(): precedence must be from 0 to 100"}})
   end)
 end)
 
@@ -351,5 +354,26 @@ describe("WITHIN GROUP", function()
       return qs.func.percentile_cont(0.5):within_group() end)
     argument_error("within_group: ORDER BY takes columns or expressions", function()
       return qs.func.percentile_cont(0.5):within_group("x") end)
+  end)
+end)
+
+describe("the cache key", function()
+  local function key(e) return core.cache_key(qs.select(c.id):where(e)) end
+
+  it("tells apart what changes the SQL: flags, collations, operators, precedence, windowed WITHIN GROUP", function()
+    assert.are_not.equal(key(c.name:regexp_match("a", {flags = "i"})), key(c.name:regexp_match("a", {flags = "x"})))
+    assert.are_not.equal(key(c.name:regexp_match("a")), key(c.name:regexp_match("a", {flags = "i"})))
+    assert.are_not.equal(key(c.name:regexp_match("a")), key(c.name:not_regexp_match("a")))
+    assert.are_not.equal(key(c.name:collate("C"):eq("a")), key(c.name:collate("D"):eq("a")))
+    assert.are_not.equal(key(c.name:bool_op("<->")("a")), key(c.name:bool_op("<#>")("a")))
+    assert.are_not.equal(key(c.name:op("<->", {precedence = 1})("a"):eq("b")), key(c.name:op("<->")("a"):eq("b")))
+    assert.are_not.equal(key(c.x:eq(qs.case(c.name, {a = 1, b = 2}))), key(c.x:eq(qs.case(c.name, {a = 1}))))
+    local wg = qs.func.percentile_cont(0.5):within_group(c.x)
+    assert.are_not.equal(core.cache_key(qs.select(wg)), core.cache_key(qs.select(wg:over({}))))
+  end)
+
+  it("is the same for the same shape with other values", function()
+    assert.equal(key(c.x:eq(qs.case(c.name, {a = 1}))), key(c.x:eq(qs.case(c.name, {z = 2}))))
+    assert.equal(key(c.name:regexp_match("a", {flags = "i"})), key(c.name:regexp_match("b", {flags = "i"})))
   end)
 end)
