@@ -377,3 +377,16 @@ describe("the cache key", function()
     assert.equal(key(c.name:regexp_match("a", {flags = "i"})), key(c.name:regexp_match("b", {flags = "i"})))
   end)
 end)
+
+describe("the capabilities behind them", function()
+  it("are exported to Lua per dialect", function()
+    local want = {
+      aggregate_filter = {sqlite = true, postgresql = true, mysql = false, mariadb = false},
+      within_group = {sqlite = false, postgresql = true, mysql = false, mariadb = false},
+      within_group_window = {sqlite = false, postgresql = false, mysql = false, mariadb = true},
+    }
+    for key, per in pairs(want) do
+      for d, v in pairs(per) do assert.equal(v, core.dialect_caps(d)[key], d .. " " .. key) end
+    end
+  end)
+end)
