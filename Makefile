@@ -58,7 +58,7 @@ CFLAGS_BASE := -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
-CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c c/driver/wire_*.c) c/driver/sqlite3.c c/driver/pg_text.c c/driver/pg_common.c \
+CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c c/driver/wire_*.c) c/driver/sqlite3.c c/driver/sqlite_regexp.c c/driver/pg_text.c c/driver/pg_common.c \
   c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 BIND_SRC := $(wildcard c/binding/*.c c/compiler/*.c c/orm/*.c)
 # Server drivers: their own modules, so a SQLite-only build needs no libpq.

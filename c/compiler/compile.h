@@ -43,6 +43,8 @@ typedef struct qsC {
   int expr_depth;    /* nesting of the walk (qsC_enter), at most QS_MAX_DEPTH */
   size_t values_open;  /* 1-based byte offset of the last INSERT's VALUES "(" (0: none) */
   size_t values_close; /* 1-based byte offset of its first row group's ")" */
+  int agg_filter;    /* stack index of a FILTER's condition the next function call
+                        moves into its arguments (no AGGREGATE_FILTER), or 0 */
 } qsC;
 
 /* Statements nest at most this deep (SQLite's own parser limit), counted
@@ -92,6 +94,17 @@ void qsC_puts(qsC *c, const char *s);
 void qsC_ident(qsC *c, const char *s, size_t n);
 
 void qsC_expr(qsC *c, int idx);          /* any expression node */
+void qsC_expr_prec(qsC *c, int idx, int prec);   /* parenthesized below precedence prec */
+/* The node at v as an operand next to the node at other (a parameter typed
+** by it where the dialect casts parameters). */
+void qsC_operand(qsC *c, int v, int other, int prec);
+void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
+/* operators.c: the BINARY operators CUSTOM and REGEXP*, the UNARY COLLATE,
+** FILTER and WITHIN_GROUP; the arguments of a function under an emulated
+** FILTER (crit: the condition's stack index; count: the function is count). */
+void qsC_op_binary(qsC *c, int idx, int op, int outer);
+void qsC_op_unary(qsC *c, int idx, int op, int outer);
+void qsC_filter_args(qsC *c, int idx, int crit, int count);
 void qsC_bind(qsC *c, int idx);          /* a BIND node */
 /* An expression whose type the server takes from where it stands (a column
 ** assigned in VALUES/SET, LIMIT): a bare parameter there is left untyped. */

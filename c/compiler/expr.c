@@ -195,6 +195,10 @@ static int pg_operator_dop(qsC *c, int op) {
 
 static void binary(qsC *c, int idx, int outer) {
   int op = op_of(c, idx), prec = precedence[op];
+  if (op == QSO_CUSTOM || op == QSO_REGEXP || op == QSO_NOT_REGEXP || op == QSO_REGEXP_REPLACE) {
+    qsC_op_binary(c, idx, op, outer);   /* operators.c */
+    return;
+  }
   int paren = prec < outer;
   /* comparisons and non-associative operators parenthesize an equal right side */
   int rprec = (op == QSO_ADD || op == QSO_MUL || op == QSO_AND || op == QSO_OR) ? prec : prec + 1;
@@ -238,6 +242,8 @@ static void binary(qsC *c, int idx, int outer) {
     case QSO_HAS_KEY: case QSO_HAS_ANY: case QSO_HAS_ALL: case QSO_PATH_EXISTS: case QSO_PATH_MATCH:
       dop = pg_operator_dop(c, op);
       break;
+    case QSO_IS_DISTINCT_FROM: dop = QS_DOP_IS_DISTINCT_FROM; break;
+    case QSO_IS_NOT_DISTINCT_FROM: dop = QS_DOP_IS_NOT_DISTINCT_FROM; break;
     case QSO_FLOORDIV:
       qsC_puts(c, "FLOOR(");
       sub(c, idx, "left", precedence[QSO_DIV]);
@@ -292,6 +298,7 @@ static void unary(qsC *c, int idx, int outer) {
     case QSO_NULLS_FIRST: sub(c, idx, "element", 0); qsC_puts(c, " NULLS FIRST"); break;
     case QSO_NULLS_LAST: sub(c, idx, "element", 0); qsC_puts(c, " NULLS LAST"); break;
     case QSO_DISTINCT: qsC_puts(c, "DISTINCT "); sub(c, idx, "element", 0); break;
+    case QSO_COLLATE: case QSO_FILTER: case QSO_WITHIN_GROUP: qsC_op_unary(c, idx, op, outer); break;
     default: qsC_error(c, QS_COMPILE, "operator %d is not unary", op);
   }
 }
@@ -331,7 +338,8 @@ static void clause_list(qsC *c, int idx, int outer) {
 static void function(qsC *c, int idx) {
   size_t n, i;
   const char *name = qsC_string(c, idx, "name", &n);
-  int nargs;
+  int nargs, filter = c->agg_filter;   /* an emulated FILTER's condition (operators.c) */
+  c->agg_filter = 0;
   if (name == NULL || n == 0) qsC_error(c, QS_COMPILE, "function without a name");
   for (i = 0; i < n; i++) {
     char ch = name[i];
@@ -359,8 +367,11 @@ static void function(qsC *c, int idx) {
   }
   qs_buf_append(c->b, name, n);
   qs_buf_putc(c->b, '(');
-  if (nargs == 0 && strcasecmp_ascii(name, "count") == 0) qs_buf_putc(c->b, '*');
-  qsC_list(c, idx, "args", ", ", 0);
+  if (filter) qsC_filter_args(c, idx, filter, strcasecmp_ascii(name, "count") == 0);
+  else {
+    if (nargs == 0 && strcasecmp_ascii(name, "count") == 0) qs_buf_putc(c->b, '*');
+    qsC_list(c, idx, "args", ", ", 0);
+  }
   qs_buf_putc(c->b, ')');
 }
 
@@ -673,6 +684,8 @@ static void array_literal(qsC *c, int idx) {
 }
 
 void qsC_expr(qsC *c, int idx) { expr_prec(c, idx, 0); }
+void qsC_expr_prec(qsC *c, int idx, int prec) { expr_prec(c, idx, prec); }
+void qsC_operand(qsC *c, int v, int other, int prec) { operand(c, v, other, prec); }
 
 static void expr_prec(qsC *c, int idx, int prec) {
   lua_State *L = c->L;

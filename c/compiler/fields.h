@@ -97,6 +97,15 @@
   X(stop, "ARRAY_INDEX", "node", "a slice's end (absent: one element)")                            \
   X(all, "ANY_ALL", "boolean", "ALL rather than ANY")                                              \
   X(items, "ARRAY_LITERAL", "nodes", "the members of ARRAY[...]")                                  \
+  /* operators.c: op(), regexps, COLLATE, FILTER, WITHIN GROUP */                                  \
+  X(opstring, "BINARY", "string", "op()'s operator, program text checked to be operator characters or words") \
+  X(precedence, "BINARY", "number", "op()'s precedence (SQLAlchemy's numbers: 5 comparisons, 7 +, 8 *)") \
+  X(flags, "BINARY", "string", "regexp flags (letters), written as a string literal")               \
+  X(replacement, "BINARY", "node", "regexp_replace's replacement")                                  \
+  X(collation_name, "UNARY", "string", "COLLATE's collation name (quoted as an identifier)")        \
+  X(criterion, "UNARY", "node", "an aggregate's FILTER (WHERE ...)")                                 \
+  X(group_order_by, "UNARY", "nodes", "WITHIN GROUP (ORDER BY ...)")                                 \
+  X(windowed, "UNARY", "boolean", "a WITHIN GROUP under OVER (MariaDB has it only as a window function)") \
   /* FROM elements */                                                                              \
   X(onclause, "JOIN", "node", "ON")                                                                \
   X(isouter, "JOIN", "boolean", "LEFT OUTER JOIN")                                                 \

@@ -41,6 +41,11 @@ enum {
   X(CONCAT, 6) X(ADD, 7) X(SUB, 7) X(MUL, 8) X(DIV, 8) X(TRUEDIV_INT, 8)       \
   X(FLOORDIV, 8) X(FLOORDIV_INT, 8) X(MOD, 8) X(NEG, 9)                        \
   X(DESC, 1) X(ASC, 1) X(NULLS_FIRST, 1) X(NULLS_LAST, 1) X(DISTINCT, 1)       \
+  /* operators.c: IS [NOT] DISTINCT FROM, regexps, op()'s own (precedence on  \
+  ** the node), COLLATE, FILTER and WITHIN GROUP (postfix, never grouped) */   \
+  X(IS_DISTINCT_FROM, 5) X(IS_NOT_DISTINCT_FROM, 5) X(REGEXP, 5)              \
+  X(NOT_REGEXP, 5) X(REGEXP_REPLACE, 10) X(CUSTOM, 0) X(COLLATE, 4)           \
+  X(FILTER, 10) X(WITHIN_GROUP, 10)                                            \
   X(COMMA, 0)                                                                  \
   X(CONTAINS, 5) X(CONTAINED_BY, 5) X(OVERLAP, 5) X(HAS_KEY, 5) X(HAS_ANY, 5)  \
   X(HAS_ALL, 5) X(PATH_EXISTS, 5) X(PATH_MATCH, 5)

@@ -140,8 +140,50 @@ int qs__operator_common(const qs_dialect *d, qs_buf *out, qs_dialect_op op, cons
     case QS_DOP_HAS_KEY: case QS_DOP_HAS_ANY: case QS_DOP_HAS_ALL:
     case QS_DOP_PATH_EXISTS: case QS_DOP_PATH_MATCH:
       break;   /* PostgreSQL's ARRAY / JSONB operators: no standard spelling */
+    case QS_DOP_IS_DISTINCT_FROM: return qs__infix(out, " IS DISTINCT FROM ", parts);
+    case QS_DOP_IS_NOT_DISTINCT_FROM: return qs__infix(out, " IS NOT DISTINCT FROM ", parts);
   }
   return QS_MISUSE;
+}
+
+/* The regexp forms the dialects build theirs from (SQLAlchemy's spellings):
+** "left op right", name(left, right[, replacement][, flags]), and the
+** pattern with its flags inline, CONCAT('(?', flags, ')', pattern), for
+** the regexp engines that read (?i) (PCRE: MariaDB; PostgreSQL's ARE). */
+int qs__regexp_infix(qs_buf *out, const char *op, const qs_parts *parts, int inline_flags) {
+  parts->render(parts->ud, QS_PART_LEFT, QS_PLACE_OPERAND);
+  qs_buf_puts(out, op);
+  if (!inline_flags) {
+    parts->render(parts->ud, QS_PART_RIGHT, QS_PLACE_OPERAND);
+    return out->failed ? QS_NOMEM : QS_OK;
+  }
+  return qs__regexp_inline_flags(out, parts);
+}
+
+int qs__regexp_inline_flags(qs_buf *out, const qs_parts *parts) {
+  qs_buf_puts(out, "CONCAT('(?', ");
+  parts->render(parts->ud, QS_PART_FLAGS, QS_PLACE_ALONE);
+  qs_buf_puts(out, ", ')', ");
+  parts->render(parts->ud, QS_PART_RIGHT, QS_PLACE_ALONE);
+  return qs_buf_putc(out, ')');
+}
+
+int qs__regexp_call(qs_buf *out, const char *name, const qs_regexp_desc *r, const qs_parts *parts,
+                    const char *before_flags) {
+  qs_buf_puts(out, name);
+  qs_buf_putc(out, '(');
+  parts->render(parts->ud, QS_PART_LEFT, QS_PLACE_ALONE);
+  qs_buf_puts(out, ", ");
+  parts->render(parts->ud, QS_PART_RIGHT, QS_PLACE_ALONE);
+  if (r->replace) {
+    qs_buf_puts(out, ", ");
+    parts->render(parts->ud, QS_PART_REPLACEMENT, QS_PLACE_ALONE);
+  }
+  if (r->flags) {
+    qs_buf_puts(out, before_flags ? before_flags : ", ");
+    parts->render(parts->ud, QS_PART_FLAGS, QS_PLACE_ALONE);
+  }
+  return qs_buf_putc(out, ')');
 }
 
 /* open JSON_EXTRACT(left, path) close: the path is the part path_part

@@ -32,5 +32,12 @@ int qs__truediv_cast(qs_buf *out, const char *type, const qs_parts *parts);
 int qs__json_extract(qs_buf *out, const char *open, const char *close, const qs_parts *parts,
                      qs_part path_part);
 int qs__lock_clause(qs_buf *out, const char *words, const qs_lock_desc *lock, const qs_parts *parts);
+/* Regexp pieces: "left op right" (the pattern with its flags inline when
+** inline_flags), CONCAT('(?', flags, ')', pattern), and name(left, right
+** [, replacement][<before_flags> flags]) (before_flags NULL: ", "). */
+int qs__regexp_infix(qs_buf *out, const char *op, const qs_parts *parts, int inline_flags);
+int qs__regexp_inline_flags(qs_buf *out, const qs_parts *parts);
+int qs__regexp_call(qs_buf *out, const char *name, const qs_regexp_desc *r, const qs_parts *parts,
+                    const char *before_flags);
 
 #endif

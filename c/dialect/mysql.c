@@ -112,7 +112,42 @@ static int mysql_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, co
   if (op == QS_DOP_CONCAT) return qs__call2(out, "concat", parts);
   if (op == QS_DOP_TRUEDIV_INT) return qs__infix(out, " / ", parts);
   if (op == QS_DOP_FLOORDIV_INT) return qs__infix(out, " DIV ", parts);
+  if (op == QS_DOP_IS_NOT_DISTINCT_FROM) return qs__infix(out, " <=> ", parts);   /* NULL-safe equal */
+  if (op == QS_DOP_IS_DISTINCT_FROM) {
+    qs_buf_puts(out, "NOT (");
+    parts->render(parts->ud, QS_PART_LEFT, QS_PLACE_OPERAND);
+    qs_buf_puts(out, " <=> ");
+    parts->render(parts->ud, QS_PART_RIGHT, QS_PLACE_OPERAND);
+    return qs_buf_putc(out, ')');
+  }
   return qs__operator_common(d, out, op, parts);
+}
+
+/* x REGEXP p; flags: REGEXP_LIKE(x, p, flags) and REGEXP_REPLACE's
+** match_type, after the position and occurrence it comes behind (1: from
+** the start, 0: every match). */
+static int mysql_regexp(const qs_dialect *d, qs_buf *out, const qs_regexp_desc *r, const qs_parts *parts,
+                        qs_error *err) {
+  (void)d, (void)err;
+  if (r->replace) return qs__regexp_call(out, "REGEXP_REPLACE", r, parts, ", 1, 0, ");
+  if (r->flags == NULL) return qs__regexp_infix(out, r->negate ? " NOT REGEXP " : " REGEXP ", parts, 0);
+  if (r->negate) qs_buf_puts(out, "NOT ");
+  return qs__regexp_call(out, "REGEXP_LIKE", r, parts, NULL);
+}
+
+/* MariaDB (PCRE) has no flags argument: they go inline, (?flags)pattern. */
+static int mariadb_regexp(const qs_dialect *d, qs_buf *out, const qs_regexp_desc *r, const qs_parts *parts,
+                          qs_error *err) {
+  (void)d, (void)err;
+  if (!r->replace) return qs__regexp_infix(out, r->negate ? " NOT REGEXP " : " REGEXP ", parts, r->flags != NULL);
+  qs_buf_puts(out, "REGEXP_REPLACE(");
+  parts->render(parts->ud, QS_PART_LEFT, QS_PLACE_ALONE);
+  qs_buf_puts(out, ", ");
+  if (r->flags) qs__regexp_inline_flags(out, parts);
+  else parts->render(parts->ud, QS_PART_RIGHT, QS_PLACE_ALONE);
+  qs_buf_puts(out, ", ");
+  parts->render(parts->ud, QS_PART_REPLACEMENT, QS_PLACE_ALONE);
+  return qs_buf_putc(out, ')');
 }
 
 /* JSON_EXTRACT gives JSON: JSON_UNQUOTE makes a string of it. */
@@ -182,7 +217,8 @@ static const qs_table_option mysql_table_options[] = {
   .insertmany_rows = 1000,                                                            \
   .partial_index_option = NULL,                                                       \
   .forms = QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE |             \
-           QS_FORM_INDEX_PREFIX_LENGTHS | QS_FORM_BACKSLASH_ESCAPES,                  \
+           QS_FORM_INDEX_PREFIX_LENGTHS | QS_FORM_BACKSLASH_ESCAPES |                 \
+           QS_FORM_HASH_COMMENTS,                                                     \
   .update_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .delete_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .empty_insert = " () VALUES ()",                                                    \
@@ -204,14 +240,17 @@ const qs_dialect qs__dialect_mysql = {
   .caps = MYSQL_COMMON_CAPS | QS_CAP(DML_CTE) | QS_CAP(LATERAL),
   .xCast = mysql_cast,
   .xForUpdate = mysql_for_update,
+  .xRegexp = mysql_regexp,
   MYSQL_COMMON_FIELDS,
 };
 
 const qs_dialect qs__dialect_mariadb = {
   .name = "mariadb",
   .caps = MYSQL_COMMON_CAPS | QS_CAP(INSERT_RETURNING) | QS_CAP(DELETE_RETURNING) |
-          QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(INTERSECT_EXCEPT) | QS_CAP(FETCH_FIRST),
+          QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(INTERSECT_EXCEPT) | QS_CAP(FETCH_FIRST) |
+      QS_CAP(WITHIN_GROUP_WINDOW),
   .xCast = mariadb_cast,
   .xForUpdate = mariadb_for_update,
+  .xRegexp = mariadb_regexp,
   MYSQL_COMMON_FIELDS,
 };

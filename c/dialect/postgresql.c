@@ -75,6 +75,17 @@ static int pg_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, const
   return qs__operator_common(d, out, op, parts);
 }
 
+/* ~ / !~ (~* / !~* for the flag i alone; other flags inline in the
+** pattern: (?flags) opens an ARE); REGEXP_REPLACE(s, p, r[, flags]). */
+static int pg_regexp(const qs_dialect *d, qs_buf *out, const qs_regexp_desc *r, const qs_parts *parts,
+                     qs_error *err) {
+  (void)d, (void)err;
+  if (r->replace) return qs__regexp_call(out, "REGEXP_REPLACE", r, parts, NULL);
+  if (r->flags && strcmp(r->flags, "i") == 0)
+    return qs__regexp_infix(out, r->negate ? " !~* " : " ~* ", parts, 0);
+  return qs__regexp_infix(out, r->negate ? " !~ " : " ~ ", parts, r->flags != NULL);
+}
+
 /* The -> / ->> (one key) and #> / #>> (a text[] path) operators; the ->>
 ** forms give text, cast for the as_*() that want a number or boolean. The
 ** key parameter says its type: -> takes a text key or an integer index. */
@@ -152,7 +163,8 @@ const qs_dialect qs__dialect_postgresql = {
           QS_CAP(ALTER_TABLE) | QS_CAP(COMMENT_ON) | QS_CAP(PARTIAL_INDEX) |
           QS_CAP(INTERSECT_EXCEPT) | QS_CAP(ON_CONFLICT_CONSTRAINT) | QS_CAP(ARRAY) |
           QS_CAP(QUANTIFIED_SUBQUERY) |
-          QS_CAP(FETCH_FIRST) | QS_CAP(LATERAL) | QS_CAP(TABLESAMPLE) | QS_CAP(TABLE_VALUED),
+          QS_CAP(FETCH_FIRST) | QS_CAP(LATERAL) | QS_CAP(TABLESAMPLE) | QS_CAP(TABLE_VALUED) |
+      QS_CAP(AGGREGATE_FILTER) | QS_CAP(WITHIN_GROUP),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 65535,
   .insertmany_rows = 1000,
@@ -179,4 +191,5 @@ const qs_dialect qs__dialect_postgresql = {
   .xForUpdate = pg_for_update,
   .xBindCast = pg_bind_cast,
   .xDeferrable = NULL,
+  .xRegexp = pg_regexp,
 };

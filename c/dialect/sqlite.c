@@ -44,6 +44,8 @@ static int sqlite_cast(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, 
 /* An integer divided by an integer is cast to REAL (SQLite's floating type). */
 static int sqlite_operator(const qs_dialect *d, qs_buf *out, qs_dialect_op op, const qs_parts *parts) {
   if (op == QS_DOP_TRUEDIV_INT) return qs__truediv_cast(out, "REAL", parts);
+  if (op == QS_DOP_IS_DISTINCT_FROM) return qs__infix(out, " IS NOT ", parts);   /* IS compares NULLs */
+  if (op == QS_DOP_IS_NOT_DISTINCT_FROM) return qs__infix(out, " IS ", parts);
   return qs__operator_common(d, out, op, parts);
 }
 
@@ -71,6 +73,25 @@ static int sqlite_limit(const qs_dialect *d, qs_buf *out, int has_limit, int has
   return qs__limit_common(d, out, has_limit, has_offset, parts);
 }
 
+/* SQLite parses REGEXP but has no function behind it: the driver registers
+** regexp(pattern, string[, flags]) and regexp_replace(string, pattern,
+** replacement[, flags]) on every connection (c/driver/sqlite3.c, POSIX
+** extended expressions). "x REGEXP p" calls regexp(p, x); with flags the
+** function is called by name, since the operator takes two operands. */
+static int sqlite_regexp(const qs_dialect *d, qs_buf *out, const qs_regexp_desc *r, const qs_parts *parts,
+                         qs_error *err) {
+  (void)d, (void)err;
+  if (r->replace) return qs__regexp_call(out, "regexp_replace", r, parts, NULL);
+  if (r->flags == NULL) return qs__regexp_infix(out, r->negate ? " NOT REGEXP " : " REGEXP ", parts, 0);
+  qs_buf_puts(out, r->negate ? "NOT regexp(" : "regexp(");
+  parts->render(parts->ud, QS_PART_RIGHT, QS_PLACE_ALONE);
+  qs_buf_puts(out, ", ");
+  parts->render(parts->ud, QS_PART_LEFT, QS_PLACE_ALONE);
+  qs_buf_puts(out, ", ");
+  parts->render(parts->ud, QS_PART_FLAGS, QS_PLACE_ALONE);
+  return qs_buf_putc(out, ')');
+}
+
 static int sqlite_deferrable(const qs_dialect *d, int foreign_key, qs_error *err) {
   (void)d;
   if (foreign_key) return QS_OK;
@@ -85,7 +106,8 @@ const qs_dialect qs__dialect_sqlite = {
   .caps = QS_CAP(INSERT_RETURNING) | QS_CAP(UPDATE_RETURNING) | QS_CAP(DELETE_RETURNING) |
           QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) |
           QS_CAP(TRANSACTIONAL_DDL) | QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT) |
-          QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(TABLE_VALUED),
+          QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(TABLE_VALUED) |
+      QS_CAP(AGGREGATE_FILTER),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 32766,
   .insertmany_rows = 0,
@@ -110,4 +132,5 @@ const qs_dialect qs__dialect_sqlite = {
   .xForUpdate = NULL,
   .xBindCast = NULL,
   .xDeferrable = sqlite_deferrable,
+  .xRegexp = sqlite_regexp,
 };

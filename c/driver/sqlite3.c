@@ -13,6 +13,7 @@
 ** mismatches and too-big values DATA.
 */
 #include "quicksilver.h"
+#include "sqlite_regexp.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -143,6 +144,8 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals,
   if (rc != SQLITE_OK) goto fail;
   sqlite3_extended_result_codes(c->db, 1);
   rc = sqlite3_busy_timeout(c->db, busy ? atoi(busy) : DEFAULT_BUSY_TIMEOUT_MS);
+  if (rc != SQLITE_OK) goto fail;
+  rc = qs__sqlite_register_regexp(c->db);   /* regexp_match / regexp_replace */
   if (rc != SQLITE_OK) goto fail;
   if (fk == NULL || strcmp(fk, "0") != 0) {
     rc = sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);

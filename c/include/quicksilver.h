@@ -550,6 +550,11 @@ typedef enum qs_paramstyle {
   X(NATIVE_ENUM, native_enum, "an ENUM('a', 'b') column type")                        \
   X(INTERSECT_EXCEPT, intersect_except, "INTERSECT and EXCEPT besides UNION")         \
   X(ON_CONFLICT_CONSTRAINT, on_conflict_constraint, "ON CONFLICT ON CONSTRAINT name")   \
+  X(AGGREGATE_FILTER, aggregate_filter,                                                \
+    "an aggregate's FILTER (WHERE ...) (else emulated: f(CASE WHEN cond THEN x END))") \
+  X(WITHIN_GROUP, within_group, "ordered-set aggregates: f(...) WITHIN GROUP (ORDER BY ...)") \
+  X(WITHIN_GROUP_WINDOW, within_group_window,                                          \
+    "WITHIN GROUP only in a window function (with OVER)")                             \
   X(ALTER_COLUMN_RESTATES, alter_column_restates,                                      \
     "a column change restates the whole column (MODIFY COLUMN), dropping what it omits") \
   X(MULTIROW_INSERT_ORDERED, multirow_insert_ordered,                                  \
@@ -599,6 +604,8 @@ typedef enum qs_dml_froms {
 #define QS_FORM_VALUES_COLUMN_LIST    (1u << 8)   /* (VALUES (..), (..)) AS v (a, b) */
 #define QS_FORM_VALUES_NUMBERED       (1u << 9)   /* VALUES names its columns column1, column2, ..
                                                      (SQLite): SELECT column1 AS a, .. FROM (VALUES ..) */
+#define QS_FORM_HASH_COMMENTS         (1u << 10)   /* # starts a comment to the end of the line
+                                                     (MySQL): op() refuses an operator holding # */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {
@@ -617,8 +624,10 @@ typedef enum qs_part {
   QS_PART_OF,                            /* FOR UPDATE OF's names, comma-separated */
   QS_PART_JSON_PATH,                     /* a JSON path parameter ($."a"[2]) */
   QS_PART_JSON_KEY,                      /* a JSON key, index or text[] path parameter */
-  QS_PART_JSON_PATH_SQLITE               /* the path as the SQLite linked reads it (a key
+  QS_PART_JSON_PATH_SQLITE,              /* the path as the SQLite linked reads it (a key
                                             holding '"' unquoted before 3.45) */
+  QS_PART_REPLACEMENT,                   /* regexp_replace's replacement */
+  QS_PART_FLAGS                          /* regexp flags as a string literal */
 } qs_part;
 
 /* The compiler's side of a hook that must have a sub-expression rendered in
@@ -653,8 +662,19 @@ typedef enum qs_dialect_op {
   QS_DOP_HAS_ANY,            /* ... any of the keys of a text[] (?|) */
   QS_DOP_HAS_ALL,            /* ... all of them (?&) */
   QS_DOP_PATH_EXISTS,        /* a JSONB document has an item at a jsonpath (@?) */
-  QS_DOP_PATH_MATCH          /* a jsonpath predicate holds for a JSONB document (@@) */
+  QS_DOP_PATH_MATCH,         /* a jsonpath predicate holds for a JSONB document (@@) */
+  QS_DOP_IS_DISTINCT_FROM,   /* a IS DISTINCT FROM b: NULLs compare as values */
+  QS_DOP_IS_NOT_DISTINCT_FROM
 } qs_dialect_op;
+
+/* A regular expression match or replacement (regexp_match, regexp_replace):
+** QS_PART_LEFT the string, QS_PART_RIGHT the pattern, QS_PART_REPLACEMENT
+** the replacement, QS_PART_FLAGS the flags (only when flags is not NULL). */
+typedef struct qs_regexp_desc {
+  int negate;                /* NOT REGEXP / !~ */
+  int replace;               /* regexp_replace rather than a match */
+  const char *flags;         /* NULL, or letters ("i", "g", ...) */
+} qs_regexp_desc;
 
 /* A row lock's options (with_for_update). */
 typedef struct qs_lock_desc {
@@ -726,6 +746,10 @@ struct qs_dialect {
   /* Refuses DEFERRABLE / INITIALLY on a constraint (foreign_key: whether it
   ** is one) where the database cannot defer it. NULL: every one can. */
   int (*xDeferrable)(const qs_dialect *d, int foreign_key, qs_error *err);
+  /* A regular expression match or replacement (qs_regexp_desc); refuses
+  ** with err what the database cannot do. */
+  int (*xRegexp)(const qs_dialect *d, qs_buf *out, const qs_regexp_desc *r, const qs_parts *parts,
+                 qs_error *err);
 };
 
 /* Nonzero when d has capability flag cap (a QS_CAP(...) value). */

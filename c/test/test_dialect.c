@@ -26,7 +26,7 @@ static int column_of(const qs_dialect *d) {
 
 static void render_part(void *ud, qs_part part, qs_place place) {
   static const char *const parts[] = {"left", "right", "element", "type", "limit", "offset", "of",
-                                      "path", "key", "sqlite path"};
+                                      "path", "key", "sqlite path", "replacement", "flags"};
   static const char *const places[] = {"", " op", " tight"};
   qs_buf_printf((qs_buf *)ud, "{%s%s}", parts[part], places[place]);
 }
@@ -94,20 +94,23 @@ TEST_IMPL(dialect_capabilities) {
     QS_CAP(INSERT_RETURNING) | QS_CAP(UPDATE_RETURNING) | QS_CAP(DELETE_RETURNING) |
       QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) | QS_CAP(TRANSACTIONAL_DDL) |
       QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT) | QS_CAP(MULTIROW_INSERT_ORDERED) |
-      QS_CAP(TABLE_VALUED),
+      QS_CAP(TABLE_VALUED) |
+      QS_CAP(AGGREGATE_FILTER),
     QS_CAP(INSERT_RETURNING) | QS_CAP(UPDATE_RETURNING) | QS_CAP(DELETE_RETURNING) |
       QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) | QS_CAP(DISTINCT_ON) |
       QS_CAP(FOR_UPDATE) | QS_CAP(NATIVE_BOOLEAN) | QS_CAP(TRANSACTIONAL_DDL) | QS_CAP(ALTER_TABLE) |
       QS_CAP(COMMENT_ON) | QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT) | QS_CAP(ON_CONFLICT_CONSTRAINT) |
       QS_CAP(FETCH_FIRST) | QS_CAP(LATERAL) | QS_CAP(TABLESAMPLE) | QS_CAP(TABLE_VALUED) |
-      QS_CAP(ARRAY) | QS_CAP(QUANTIFIED_SUBQUERY),
+      QS_CAP(ARRAY) | QS_CAP(QUANTIFIED_SUBQUERY) |
+      QS_CAP(AGGREGATE_FILTER) | QS_CAP(WITHIN_GROUP),
     QS_CAP(DML_CTE) | QS_CAP(FOR_UPDATE) | QS_CAP(NATIVE_BOOLEAN) | QS_CAP(ALTER_TABLE) |
       QS_CAP(INLINE_COMMENTS) | QS_CAP(FK_IMPLICIT_INDEX) | QS_CAP(NATIVE_ENUM) | QS_CAP(ALTER_COLUMN_RESTATES) |
       QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(LATERAL) | QS_CAP(QUANTIFIED_SUBQUERY),
     QS_CAP(INSERT_RETURNING) | QS_CAP(DELETE_RETURNING) | QS_CAP(INSERT_MANY_RETURNING) |
       QS_CAP(FOR_UPDATE) | QS_CAP(NATIVE_BOOLEAN) | QS_CAP(ALTER_TABLE) | QS_CAP(INLINE_COMMENTS) |
       QS_CAP(FK_IMPLICIT_INDEX) | QS_CAP(NATIVE_ENUM) | QS_CAP(INTERSECT_EXCEPT) | QS_CAP(ALTER_COLUMN_RESTATES) |
-      QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(FETCH_FIRST) | QS_CAP(QUANTIFIED_SUBQUERY),
+      QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(FETCH_FIRST) | QS_CAP(QUANTIFIED_SUBQUERY) |
+      QS_CAP(WITHIN_GROUP_WINDOW),
   };
   static const qs_paramstyle styles[NDIALECTS] = {QS_PARAM_QMARK, QS_PARAM_DOLLAR, QS_PARAM_QMARK, QS_PARAM_QMARK};
   static const qs_upsert_form upserts[NDIALECTS] = {QS_UPSERT_ON_CONFLICT, QS_UPSERT_ON_CONFLICT,
@@ -119,9 +122,9 @@ TEST_IMPL(dialect_capabilities) {
     QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY | QS_FORM_VALUES_NUMBERED,
     QS_FORM_DOLLAR_QUOTES | QS_FORM_ESCAPE_STRINGS | QS_FORM_VALUES_COLUMN_LIST,
     QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE | QS_FORM_INDEX_PREFIX_LENGTHS |
-      QS_FORM_BACKSLASH_ESCAPES,
+      QS_FORM_BACKSLASH_ESCAPES | QS_FORM_HASH_COMMENTS,
     QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE | QS_FORM_INDEX_PREFIX_LENGTHS |
-      QS_FORM_BACKSLASH_ESCAPES,
+      QS_FORM_BACKSLASH_ESCAPES | QS_FORM_HASH_COMMENTS,
   };
   static const qs_dml_froms update_froms[NDIALECTS] = {QS_DML_FROMS_CLAUSE, QS_DML_FROMS_CLAUSE,
                                                        QS_DML_FROMS_MULTI_TABLE, QS_DML_FROMS_MULTI_TABLE};
@@ -308,6 +311,54 @@ TEST_IMPL(dialect_operators) {
   size_t k;
   for (k = 0; k < sizeof ops / sizeof ops[0]; k++)
     EACH_DIALECT({ EXPECT("operator", d->xOperator(d, &out, ops[k], &parts), want[k][col]); });
+  return 0;
+}
+
+/* IS [NOT] DISTINCT FROM (issue 24): the standard form, SQLite's IS, MySQL's <=>. */
+TEST_IMPL(dialect_distinct_from) {
+  static const char *const want[][NDIALECTS] = {
+    {"{left op} IS NOT {right op}", "{left op} IS DISTINCT FROM {right op}", "NOT ({left op} <=> {right op})",
+     "NOT ({left op} <=> {right op})"},
+    {"{left op} IS {right op}", "{left op} IS NOT DISTINCT FROM {right op}", "{left op} <=> {right op}",
+     "{left op} <=> {right op}"},
+  };
+  static const qs_dialect_op ops[] = {QS_DOP_IS_DISTINCT_FROM, QS_DOP_IS_NOT_DISTINCT_FROM};
+  size_t k;
+  for (k = 0; k < sizeof ops / sizeof ops[0]; k++)
+    EACH_DIALECT({ EXPECT("distinct from", d->xOperator(d, &out, ops[k], &parts), want[k][col]); });
+  return 0;
+}
+
+/* regexp_match / regexp_replace per dialect (xRegexp, issue 24). */
+TEST_IMPL(dialect_regexp) {
+  static const struct { qs_regexp_desc r; const char *want[NDIALECTS]; } cases[] = {
+    {{0, 0, NULL}, {"{left op} REGEXP {right op}", "{left op} ~ {right op}", "{left op} REGEXP {right op}",
+      "{left op} REGEXP {right op}"}},
+    {{1, 0, NULL}, {"{left op} NOT REGEXP {right op}", "{left op} !~ {right op}", "{left op} NOT REGEXP {right op}",
+      "{left op} NOT REGEXP {right op}"}},
+    {{0, 0, "i"}, {"regexp({right}, {left}, {flags})", "{left op} ~* {right op}", "REGEXP_LIKE({left}, {right}, {flags})",
+      "{left op} REGEXP CONCAT('(?', {flags}, ')', {right})"}},
+    {{1, 0, "i"}, {"NOT regexp({right}, {left}, {flags})", "{left op} !~* {right op}",
+      "NOT REGEXP_LIKE({left}, {right}, {flags})", "{left op} NOT REGEXP CONCAT('(?', {flags}, ')', {right})"}},
+    {{0, 0, "x"}, {"regexp({right}, {left}, {flags})", "{left op} ~ CONCAT('(?', {flags}, ')', {right})",
+      "REGEXP_LIKE({left}, {right}, {flags})", "{left op} REGEXP CONCAT('(?', {flags}, ')', {right})"}},
+    {{0, 1, NULL}, {"regexp_replace({left}, {right}, {replacement})", "REGEXP_REPLACE({left}, {right}, {replacement})",
+      "REGEXP_REPLACE({left}, {right}, {replacement})", "REGEXP_REPLACE({left}, {right}, {replacement})"}},
+    {{0, 1, "g"}, {"regexp_replace({left}, {right}, {replacement}, {flags})",
+      "REGEXP_REPLACE({left}, {right}, {replacement}, {flags})",
+      "REGEXP_REPLACE({left}, {right}, {replacement}, 1, 0, {flags})",
+      "REGEXP_REPLACE({left}, CONCAT('(?', {flags}, ')', {right}), {replacement})"}},
+  };
+  size_t k;
+  EACH_DIALECT({
+    if (d->xRegexp == NULL) {
+      fprintf(stderr, "  %s has no xRegexp\n", d->name);
+      failed_ = 1;
+    }
+    (void)col;
+  });
+  for (k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    EACH_DIALECT({ EXPECT("regexp", d->xRegexp(d, &out, &cases[k].r, &parts, &err), cases[k].want[col]); });
   return 0;
 }
 

@@ -15,6 +15,8 @@
   X(dialect_booleans)         \
   X(dialect_operators)        \
   X(dialect_json_get)         \
+  X(dialect_distinct_from)    \
+  X(dialect_regexp)           \
   X(dialect_limit_offset)     \
   X(dialect_for_update)       \
   X(dialect_bind_casts)       \

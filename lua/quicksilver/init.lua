@@ -97,6 +97,7 @@ M.and_ = elements.and_
 M.or_ = elements.or_
 M.not_ = elements.not_
 M.case = elements.case
+M.op = elements.op   -- qs.op(expr, "<->")(x): expr:op() for any expression
 M.cast = elements.cast
 M.func = elements.func
 M.literal = elements.literal

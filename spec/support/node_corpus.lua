@@ -169,6 +169,11 @@ statements[#statements + 1] = ddl.RenameColumn(teams, "name", "title")
 statements[#statements + 1] = ddl.RenameTable(teams, "crews")
 statements[#statements + 1] = ddl.DropConstraint(users, {name = "uq_name", kind = "unique"})
 statements[#statements + 1] = ddl.DropConstraint(other, {name = "fk_ref", kind = "foreign_key"})
+-- operators (sql/operators.lua, c/compiler/operators.c)
+statements[#statements + 1] = qs.select(u.name:op("<->", {precedence = 5})("x"), u.name:collate("C"),
+  u.name:regexp_replace("a", "b", {flags = "g"}), qs.case(u.kind, {a = 1}, {else_ = 0}),
+  qs.func.count(u.id):filter(u.id:gt(1)), qs.func.percentile_cont(0.5):within_group(u.id):over({}))
+  :where(qs.and_(u.name:regexp_match("a", {flags = "i"}), u.id:is_distinct_from(1), u.id:is_not_distinct_from(2)))
 
 -- issue 24: FETCH FIRST, LATERAL, values(), TABLESAMPLE, table-valued functions, prefixes
 do

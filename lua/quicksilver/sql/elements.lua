@@ -670,6 +670,7 @@ M.conjunction = conjunction
 local NEGATED = {[OP.EQ] = OP.NE, [OP.NE] = OP.EQ, [OP.LT] = OP.GE, [OP.GE] = OP.LT,
   [OP.GT] = OP.LE, [OP.LE] = OP.GT, [OP.LIKE] = OP.NOT_LIKE, [OP.NOT_LIKE] = OP.LIKE,
   [OP.ILIKE] = OP.NOT_ILIKE, [OP.NOT_ILIKE] = OP.ILIKE, [OP.IS] = OP.IS_NOT, [OP.IS_NOT] = OP.IS}
+M.NEGATED = NEGATED   -- sql/operators.lua adds its own pairs
 
 --- NOT x (comparisons are inverted instead, as SQLAlchemy does).
 function M.not_(x)
@@ -710,7 +711,10 @@ end
 --- each cond is compared to it (simple CASE).
 local CASE_OPTIONS = util.set({"value", "else_"})
 
-function M.case(whens, opts)
+function M.case(whens, opts, more)
+  if type(whens) == "table" and (whens._is_clause or (whens.__clause_element__ and whens[1] == nil)) then
+    return M.simple_case(whens, opts, more)   -- qs.case(expr, {[value] = result}): sql/operators.lua
+  end
   if type(whens) ~= "table" or #whens == 0 then
     exc.raise(exc.ArgumentError, "case: expected a list of {condition, value} pairs", nil, 2)
   end
@@ -729,6 +733,8 @@ function M.case(whens, opts)
   local else_ = opts.else_ ~= nil and coerce(opts.else_) or nil
   return setmetatable({whens = out, else_ = else_, value = value, type = t or types.NullType}, Case)
 end
+
+M.Case = Case
 
 local FunctionElement = M.column_class("FunctionElement")
 FunctionElement._k = K.FUNCTION
@@ -917,4 +923,6 @@ function TextClause:columns(...)
 end
 
 M.ColumnElement.__tostring = render
+-- op(), regexps, collate, IS DISTINCT FROM, the simple CASE, FILTER, WITHIN GROUP
+require("quicksilver.sql.operators").install(M)
 return M
