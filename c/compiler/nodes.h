@@ -22,7 +22,8 @@
   X(DROP_INDEX) X(LITERAL_COLUMN) X(STAR) X(TYPE) X(JSON_GET) X(OVER) X(COMPOUND)   \
   X(CTE) X(VALUES_REF) X(ADD_CONSTRAINT) X(DROP_CONSTRAINT) X(ADD_COLUMN) X(DROP_COLUMN)   \
   X(RENAME_TABLE) X(ALTER_COLUMN) X(RENAME_COLUMN)                            \
-  X(COMMENT_ON)
+  X(COMMENT_ON)                                                                \
+  X(TUPLE) X(TYPE_COERCE)
 
 enum {
   QSK_NONE = 0,

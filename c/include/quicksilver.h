@@ -589,6 +589,8 @@ typedef enum qs_dml_froms {
                                                      sql_mode has NO_BACKSLASH_ESCAPES) */
 #define QS_FORM_DOLLAR_QUOTES         (1u << 6)   /* $$ ... $$ and $tag$ ... $tag$ (PostgreSQL) */
 #define QS_FORM_ESCAPE_STRINGS        (1u << 7)   /* E'...' with backslash escapes (PostgreSQL) */
+#define QS_FORM_TUPLE_IN_VALUES       (1u << 8)   /* (a, b) IN (VALUES (?, ?), ...): row values
+                                                     in IN written as a VALUES list (SQLite) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {
@@ -706,6 +708,10 @@ struct qs_dialect {
   /* Refuses DEFERRABLE / INITIALLY on a constraint (foreign_key: whether it
   ** is one) where the database cannot defer it. NULL: every one can. */
   int (*xDeferrable)(const qs_dialect *d, int foreign_key, qs_error *err);
+  /* "(a, b) IN <this>" for an empty list of n-member rows, the members'
+  ** types in types (kind NULL: untyped): a subquery of no row. NULL: refused. */
+  int (*xEmptyTupleSet)(const qs_dialect *d, qs_buf *out, int n, const qs_type_desc *types,
+                        qs_error *err);
 };
 
 /* Nonzero when d has capability flag cap (a QS_CAP(...) value). */
@@ -748,6 +754,13 @@ typedef int (*qs_text_bind_fn)(void *ud, const char *name, size_t n);
 int qs_compile_text(const qs_dialect *d, const char *sql, size_t n,
                     qs_buf *out, qs_text_bind_fn on_bind, void *ud,
                     qs_error *err);
+/* The same, on_bind told whether the bind follows the keyword IN (after_in
+** nonzero: "x IN :ids", comments and white space between), where a list
+** value is an IN list that the execution expands. */
+typedef int (*qs_text_bind_in_fn)(void *ud, const char *name, size_t n, int after_in);
+int qs_compile_text_in(const qs_dialect *d, const char *sql, size_t n,
+                       qs_buf *out, qs_text_bind_in_fn on_bind, void *ud,
+                       qs_error *err);
 
 /*
 ** Flush planning: a stable topological sort. Nodes are 0..n-1; edge i puts

@@ -169,6 +169,9 @@ statements[#statements + 1] = ddl.RenameColumn(teams, "name", "title")
 statements[#statements + 1] = ddl.RenameTable(teams, "crews")
 statements[#statements + 1] = ddl.DropConstraint(users, {name = "uq_name", kind = "unique"})
 statements[#statements + 1] = ddl.DropConstraint(other, {name = "fk_ref", kind = "foreign_key"})
+-- IN over a list holding an expression (one element each), tuples, type_coerce
+statements[#statements + 1] = qs.select(qs.type_coerce(u.name, qs.JSON), u.id):where(u.id:in_({u.team_id, 5}),
+  qs.tuple_(u.id, u.name):in_({{1, "a"}}), qs.tuple_(u.id, u.name):eq({1, "a"}))
 
 for _, stmt in ipairs(statements) do
   for _, dialect in ipairs({"sqlite", "postgresql", "mysql", "mariadb"}) do
