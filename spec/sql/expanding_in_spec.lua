@@ -95,6 +95,9 @@ describe("expanding IN", function()
     local s = qs.select(t.c.id):where(t.c.id:in_({t.c.id, 5}))
     assert.equal("SELECT t.id FROM t WHERE t.id IN (t.id, ?)", sql(s, "sqlite"))
     assert.is_nil(s:compile()._tpl)
+    -- an untyped left side with values of several Lua types: one bind each, typed by its value
+    assert.equal("SELECT x WHERE x IN ($1::INTEGER, $2, $3::FLOAT)",
+      sql(qs.select(qs.literal_column("x")):where(qs.literal_column("x"):in_({1, "a", 2.5})), "postgresql"))
   end)
 
   it("refuses what it cannot take, by name", function()

@@ -619,7 +619,13 @@ expanding_in = function(self, values, negate)
     list[i] = v
   end
   local t = self.type
-  if t == nil or t == types.NullType then t = values[1] ~= nil and types.for_value(values[1]) or types.NullType end
+  if t == nil or t == types.NullType then
+    -- an untyped left side: the values' own type, when they share one (else one bind each)
+    t = n > 0 and types.for_value(list[1]) or types.NullType
+    for i = 2, n do
+      if list[i] ~= nil and types.for_value(list[i]) ~= t then return nil end
+    end
+  end
   return setmetatable({left = self, negate = negate, expanding = setmetatable({key = self.key or self.name or "param",
     value = list, type = t, anon = true, expanding = true}, BindParameter)}, InClause)
 end
