@@ -162,7 +162,8 @@ static void literal_list(qsC *c, int bind, int types, int width) {
         lua_rawgeti(L, row, j);
         lua_setfield(L, -2, "value");
         lua_rawgeti(L, types, j);
-        lua_setfield(L, -2, "type");
+        if (lua_istable(L, -1)) lua_setfield(L, -2, "type");
+        else lua_pop(L, 1);   /* an untyped member: written by its value */
         qsC_bind(c, lua_gettop(L));
         lua_pop(L, 1);
       }

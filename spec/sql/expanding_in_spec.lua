@@ -161,6 +161,9 @@ describe("qs.tuple_", function()
     assert.same({1, "a", 2, "b", n = 4}, s:compile().params)
     assert.equal("SELECT t.id FROM t WHERE (t.id, t.name) IN ((1, 'a'), (2, 'b'))",
       s:compile({dialect = "postgresql", literal_binds = true}).sql)
+    local x = qs.literal_column("x")
+    assert.equal("SELECT x FROM t WHERE (x, t.id) IN (VALUES ('a', 1))",
+      qs.select(x):where(qs.tuple_(x, t.c.id):in_({{"a", 1}})):compile({literal_binds = true}).sql)
   end)
 
   it("an empty list: the dialect's empty set of rows", function()
