@@ -52,6 +52,18 @@ describe("expanding IN", function()
     assert.equal(5, st.hits)
   end)
 
+  it("each length's SQL is written once, however the lengths recur", function()
+    local before = expanding.stats().built
+    for round = 1, 3 do
+      for n = 1, 40 do
+        local list = {}
+        for i = 1, n do list[i] = i + round end
+        qs.select(t.c.name):where(t.c.id:in_(list)):compile()
+      end
+    end
+    assert.equal(40, expanding.stats().built - before)
+  end)
+
   it("bindparam(name, {expanding = true}) shows SQLAlchemy's marker until it has a list", function()
     assert.equal("SELECT t.id FROM t WHERE t.id IN (__[POSTCOMPILE_ids])", sql(ids, "sqlite"))
     assert.same({"SELECT t.id FROM t WHERE t.id IN (?, ?)", {7, 8}, {"ids_1", "ids_2"}},

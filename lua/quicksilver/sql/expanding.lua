@@ -40,7 +40,7 @@ function M.template(c)
   local marks = c.expand
   local keys = c.keys
   local tpl = {sql = c.sql, keys = keys, checks = c.checks, procs = c.procs, marks = marks,
-    numbered = marks.numbered, cache = {}, ncache = 0, keyset = {}, expanding = {}, width = {}, members = {}}
+    numbered = marks.numbered, cache = {}, ncache = 0, nkeys = 0, keyset = {}, expanding = {}, width = {}, members = {}}
   for i = 1, #keys do tpl.keyset[keys[i]] = true end
   for i = 1, #marks do
     local m = marks[i]
@@ -51,6 +51,10 @@ function M.template(c)
       m.key = keys[m.pos]
     end
   end
+  -- the expanding positions in order (a position marked twice listed once)
+  local xpos = {}
+  for p = 1, #keys do if tpl.expanding[p] then xpos[#xpos + 1] = p end end
+  tpl.xpos = xpos
   return tpl
 end
 
@@ -62,7 +66,10 @@ end
 -- The SQL, keys, checks and converters for counts[pos] values at each
 -- expanding position (-1: not expanded, a text bind given no list; false:
 -- no value, shown as SQLAlchemy shows it: __[POSTCOMPILE_key]).
+local built = 0   -- expansions built (stats(): a spec counts them)
+
 local function build(tpl, counts)
+  built = built + 1
   local keys, checks, procs = tpl.keys, tpl.checks, tpl.procs
   local xkeys, xchecks, xprocs, newpos, names = {}, {}, {}, {}, {}
   local np = 0
@@ -136,21 +143,31 @@ local function build(tpl, counts)
   return {sql = concat(parts), keys = xkeys, checks = xchecks, procs = xprocs, names = names}
 end
 
--- Per template, the expansions by their counts (a few lengths recur: kept
--- up to 32, then the cache starts again).
+-- Per template, the expansions by their counts: kept up to 256 lengths or
+-- 100,000 placeholders in all, then the cache starts again. With one list
+-- (the common case) its count is the key, else the counts joined.
+local CACHE_ENTRIES, CACHE_PLACEHOLDERS = 256, 100000
 local function expansion(tpl, counts)
-  local sig = {}
-  for p in pairs(tpl.expanding) do
-    sig[#sig + 1] = p .. ":" .. tostring(counts[p])
+  local xpos = tpl.xpos
+  local sig
+  if #xpos == 1 then
+    sig = counts[xpos[1]]
+    if sig == false then sig = "false" end
+  else
+    local parts = {}
+    for i = 1, #xpos do parts[i] = tostring(counts[xpos[i]]) end
+    sig = concat(parts, ",")
   end
-  table.sort(sig)
-  local s = concat(sig, ",")
-  local x = tpl.cache[s]
+  local x = tpl.cache[sig]
   if x then return x end
   x = build(tpl, counts)
-  if tpl.ncache >= 32 then tpl.cache, tpl.ncache = {}, 0 end
-  tpl.cache[s] = x
+  local size = #x.keys
+  if tpl.ncache >= CACHE_ENTRIES or tpl.nkeys + size > CACHE_PLACEHOLDERS then
+    tpl.cache, tpl.ncache, tpl.nkeys = {}, 0, 0
+  end
+  tpl.cache[sig] = x
   tpl.ncache = tpl.ncache + 1
+  tpl.nkeys = tpl.nkeys + size
   return x
 end
 
@@ -164,14 +181,18 @@ local function takes_tables(tpl, p)
   return tpl.checks[p] == JSON_CHECK or tpl.procs[p] ~= nil
 end
 
--- The count at each expanding position for the values value(key) gives;
--- strict: a missing list is an error (execution), else shown as a marker.
-local function counts_for(tpl, value, strict)
+-- The count at each expanding position for the values a[key] (else
+-- b[key]) give; strict: a missing list is an error (execution), else shown
+-- as a marker.
+local function counts_for(tpl, a, b, strict)
   local counts = {}
-  for p, kind in pairs(tpl.expanding) do
-    local key = tpl.keys[p]
-    local v = value(key)
-    if kind == MARK_IN then
+  local xpos, keys, expanding = tpl.xpos, tpl.keys, tpl.expanding
+  for i = 1, #xpos do
+    local p = xpos[i]
+    local key = keys[p]
+    local v = a[key]
+    if v == nil and b then v = b[key] end
+    if expanding[p] == MARK_IN then
       if v == nil then
         if strict then
           bad("bind parameter '%s' is expanding (an IN list) and has no value: give it a list, e.g. {%s = {1, 2}}",
@@ -184,14 +205,14 @@ local function counts_for(tpl, value, strict)
         local n = list_len(v)
         local w = tpl.width[p]
         if w > 0 then
-          for i = 1, n do
-            local row = v[i]
+          for j = 1, n do
+            local row = v[j]
             if not is_list(row) then
-              bad("tuple IN parameter '%s': element %d is %s, not a list of %d values", key, i, type(row), w)
+              bad("tuple IN parameter '%s': element %d is %s, not a list of %d values", key, j, type(row), w)
             end
             local rn = list_len(row)
             if rn ~= w then
-              bad("tuple IN parameter '%s': element %d has %d values, the tuple has %d", key, i, rn, w)
+              bad("tuple IN parameter '%s': element %d has %d values, the tuple has %d", key, j, rn, w)
             end
           end
         end
@@ -206,26 +227,29 @@ local function counts_for(tpl, value, strict)
   return counts
 end
 
--- The values of an expansion by their new keys, from value(key).
-local function fill(tpl, x, value, out)
-  out = out or {}
-  local keys = tpl.keys
+-- The values of an expansion by their new keys, from a[key] (else b[key]);
+-- a list stays under its own key too (what a later execution reads).
+local function fill(tpl, x, a, b)
+  local out = {}
+  local keys, names = tpl.keys, x.names
+  local xkeys = x.keys
   for p = 1, #keys do
     local key = keys[p]
-    local nm = x.names[p]
-    local v = value(key)
+    local v = a[key]
+    if v == nil and b then v = b[key] end
+    if v ~= nil then out[key] = v end
+    local nm = names[p]
     if nm then
-      local xkeys, first, w = x.keys, nm.first, nm.w
+      local first, w = nm.first, nm.w
       if w == 0 then
         for i = 1, nm.n do out[xkeys[first + i - 1]] = v[i] end
       else
         for i = 1, nm.n do
           local row = v[i]
-          for j = 1, w do out[xkeys[first + (i - 1) * w + j - 1]] = row[j] end
+          local base = first + (i - 1) * w - 1
+          for j = 1, w do out[xkeys[base + j]] = row[j] end
         end
       end
-    elseif v ~= nil then
-      out[key] = v
     end
   end
   return out
@@ -235,24 +259,23 @@ end
 --- values it holds (`values`, by key): what tostring, :compile() and an
 --- execution without other values for its lists use.
 function M.apply_held(c, tpl, values)
-  local function value(k) return values[k] end
-  local counts = counts_for(tpl, value, false)
+  local counts = counts_for(tpl, values, nil, false)
   local x = expansion(tpl, counts)
-  local vals = fill(tpl, x, value, {})
-  for k, v in pairs(values) do if vals[k] == nil then vals[k] = v end end
-  local missing
-  for p, n in pairs(counts) do if n == false then missing = tpl.keys[p] end end
-  rawset(c, "sql", x.sql)
-  rawset(c, "keys", x.keys)
-  rawset(c, "checks", x.checks)
-  rawset(c, "procs", x.procs)
-  rawset(c, "values", vals)
-  rawset(c, "named_params", vals)
-  local params = {n = #x.keys}
-  for i = 1, #x.keys do params[i] = vals[x.keys[i]] end
-  rawset(c, "params", params)
-  rawset(c, "_missing", missing or false)
-  rawset(c, "_base_values", values)   -- the statement's own, before expansion
+  local vals = fill(tpl, x, values, nil)
+  local missing = false
+  local xpos = tpl.xpos
+  for i = 1, #xpos do
+    if counts[xpos[i]] == false then missing = tpl.keys[xpos[i]] end
+  end
+  local xkeys = x.keys
+  local n = #xkeys
+  local params = {n = n}
+  for i = 1, n do params[i] = vals[xkeys[i]] end
+  -- c is fresh (no __newindex): plain assignments
+  c.sql, c.keys, c.checks, c.procs = x.sql, xkeys, x.checks, x.procs
+  c.values, c.named_params, c.params = vals, vals, params
+  c._missing = missing
+  c._base_values = values   -- the statement's own, before expansion
 end
 
 --- For one execution of compiled c with params (a set of values by key, or
@@ -260,15 +283,16 @@ end
 --- to send. Lists given in params expand here; executemany refuses them
 --- (every set would need SQL of its own), as SQLAlchemy does.
 function M.for_execution(c, tpl, params, many)
+  local xpos, keys, expanding = tpl.xpos, tpl.keys, tpl.expanding
   if many then
-    for p in pairs(tpl.expanding) do
-      local key = tpl.keys[p]
-      local kind = tpl.expanding[p]
-      for i = 1, (params.n or #params) do
-        local v = params[i][key]
+    for i = 1, #xpos do
+      local p = xpos[i]
+      local key, kind = keys[p], expanding[p]
+      for j = 1, (params.n or #params) do
+        local v = params[j][key]
         if v ~= nil and (kind == MARK_IN or (is_list(v) and not takes_tables(tpl, p))) then
           exc.raise(exc.InvalidRequestError, format("bind parameter '%s' is expanding (an IN list): "
-            .. "expanding parameters cannot be used with executemany (parameter set %d gives it)", key, i),
+            .. "expanding parameters cannot be used with executemany (parameter set %d gives it)", key, j),
             nil, 4)
         end
       end
@@ -281,27 +305,24 @@ function M.for_execution(c, tpl, params, many)
   end
   local given = false
   if params then
-    for p, kind in pairs(tpl.expanding) do
-      local v = params[tpl.keys[p]]
-      if v ~= nil and (kind == MARK_IN or is_list(v)) then given = true; break end
+    for i = 1, #xpos do
+      local p = xpos[i]
+      local v = params[keys[p]]
+      if v ~= nil and (expanding[p] == MARK_IN or is_list(v)) then given = true; break end
     end
   end
   if not given then
-    if c._missing then
+    local missing = c._missing
+    if missing then
       bad("bind parameter '%s' is expanding (an IN list) and has no value: give it a list, e.g. {%s = {1, 2}}",
-        c._missing, c._missing)
+        missing, missing)
     end
     return c.sql, params, c
   end
   local held = c.values
-  local function value(k)
-    local v = params[k]
-    if v == nil then v = held[k] end
-    return v
-  end
-  local counts = counts_for(tpl, value, true)
+  local counts = counts_for(tpl, params, held, true)
   local x = expansion(tpl, counts)
-  local vals = fill(tpl, x, value, {})
+  local vals = fill(tpl, x, params, held)
   local run = setmetatable({sql = x.sql, keys = x.keys, checks = x.checks, procs = x.procs, values = vals,
     _run_of = c}, {__index = c})
   return x.sql, vals, run
@@ -332,5 +353,9 @@ function M.check_text_lists(c, params)
     end
   end
 end
+
+--- How many expansions were built (each kept per template and lengths).
+---@return {built: integer}
+function M.stats() return {built = built} end
 
 return M
