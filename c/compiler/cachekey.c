@@ -362,6 +362,9 @@ static void node(walk *w, int idx, int kind) {
       size_t klen = 0;
       lua_getfield(L, idx, "anon");
       kputs(w, lua_toboolean(L, -1) ? "Ba" : "Bn");
+      lua_getfield(L, idx, "expanding");   /* a list per execution (expand.c) */
+      if (lua_toboolean(L, -1)) kputc(w, 'e');
+      lua_pop(L, 1);
       lua_getfield(L, idx, "key");
       key = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &klen) : NULL;
       if (key == NULL && !lua_isnil(L, -1)) w->uncacheable = 1;   /* the compiler says what is wrong */

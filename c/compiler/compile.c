@@ -301,8 +301,13 @@ static void placeholder(qsC *c, int typeidx, int validx) {
     lua_rawset(L, c->values);
   }
   lua_pop(L, 1);
-  qs_dialect_placeholder(c->d, c->b, pos);
-  if (typeidx && c->d->xBindCast && !c->bind_cast_off) bind_cast(c, typeidx);
+  {
+    size_t start = c->b->len, phend;
+    qs_dialect_placeholder(c->d, c->b, pos);
+    phend = c->b->len;
+    if (typeidx && c->d->xBindCast && !c->bind_cast_off) bind_cast(c, typeidx);
+    if (c->mark_kind != QSC_MARK_PLAIN || qs_dialect_numbered(c->d)) qsC_mark(c, start, phend, c->b->len, pos);
+  }
 }
 
 /* In literal mode a value is written inline, converted by its type first. */
@@ -325,6 +330,7 @@ static void literal_value(qsC *c, int typeidx, int validx) {
 void qsC_bind(qsC *c, int idx) {
   lua_State *L = c->L;
   int top = lua_gettop(L), anon = qsC_bool(c, idx, "anon"), typeidx, validx;
+  if (c->mark_kind != QSC_MARK_IN && qsC_bool(c, idx, "expanding")) qsC_expanding_alone(c, idx);
   if (qsC_field(c, idx, "type") != LUA_TNIL && !lua_istable(L, -1))
     qsC_malformed(c, idx, "type", "a type", lua_type(L, -1));
   typeidx = lua_istable(L, -1) ? lua_gettop(L) : 0;
@@ -351,7 +357,7 @@ typedef struct text_ctx {
   int node;
 } text_ctx;
 
-static int text_bind(void *ud, const char *name, size_t n) {
+static int text_bind(void *ud, const char *name, size_t n, int after_in) {
   text_ctx *t = (text_ctx *)ud;
   qsC *c = t->c;
   lua_State *L = c->L;
@@ -376,6 +382,12 @@ static int text_bind(void *ud, const char *name, size_t n) {
   typeidx = lua_istable(L, -1) ? lua_gettop(L) : 0;
   if (c->literal_binds) {
     literal_value(c, typeidx, validx);
+  } else if (after_in) {   /* "IN :name": a list bound to it expands (expand.c) */
+    lua_pushlstring(L, name, n);
+    c->mark_kind = QSC_MARK_TEXT_IN;
+    placeholder(c, typeidx, validx);
+    c->mark_kind = QSC_MARK_PLAIN;
+    qsC_text_in_mark(c, typeidx);
   } else {
     lua_pushlstring(L, name, n);
     placeholder(c, typeidx, validx);   /* writes the placeholder itself */
@@ -395,7 +407,7 @@ void qsC_text(qsC *c, int idx) {
   t.c = c;
   t.node = idx;
   memset(&err, 0, sizeof err);
-  if (qs_compile_text(c->d, sql, n, c->b, text_bind, &t, &err) != QS_OK) {
+  if (qs_compile_text_in(c->d, sql, n, c->b, text_bind, &t, &err) != QS_OK) {
     qs_error_clear(&err);
     qsC_error(c, QS_NOMEM, "out of memory");
   }
@@ -435,6 +447,8 @@ static int l_compile(lua_State *L) {
   c.rtypes = new_table(L);
   c.enclosing = new_table(L);
   c.anchors = new_table(L);
+  c.marks = qsB_newbuf(L);
+  c.expinfo = new_table(L);
   c.expr_depth = -1;   /* the statement itself is level 0: QS_MAX_DEPTH levels below it */
   lua_getfield(L, LUA_REGISTRYINDEX, QSB_REG_NULL);
   c.nullv = lua_gettop(L);
@@ -491,6 +505,7 @@ static int l_compile(lua_State *L) {
   lua_setfield(L, -2, "result_unknown");
   lua_pushvalue(L, c.names);
   lua_setfield(L, -2, "names");
+  qsC_push_marks(&c);
   if (c.values_close > c.values_open && c.values_open > 0) {
     lua_pushinteger(L, (lua_Integer)c.values_open);
     lua_setfield(L, -2, "values_open");

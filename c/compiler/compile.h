@@ -45,6 +45,12 @@ typedef struct qsC {
   size_t values_close; /* 1-based byte offset of its first row group's ")" */
   int agg_filter;    /* stack index of a FILTER's condition the next function call
                         moves into its arguments (no AGGREGATE_FILTER), or 0 */
+  /* expanding binds (expand.c): where placeholders stand in the SQL, so that
+  ** an execution writes an IN list's placeholders without compiling again */
+  qs_buf *marks;     /* qsC_mark records (every placeholder on a numbered dialect) */
+  int nexpand;       /* marks of expanding binds (0: the SQL needs no expansion) */
+  int mark_kind;     /* the kind the next placeholder is marked with (QSC_MARK_*) */
+  int expinfo;       /* list: what each expanding mark needs (a table per mark), or 0 */
 } qsC;
 
 /* Statements nest at most this deep (SQLite's own parser limit), counted
@@ -125,6 +131,23 @@ int qsC_array_dims(qsC *c, int typeidx);
 ** the strings stay valid while the table lives). */
 void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t);
 void qsC_text(qsC *c, int idx);            /* a TEXT node inside a statement */
+/* expand.c: expanding binds, IN lists, tuples and type coercion */
+#define QSC_MARK_PLAIN 0   /* a placeholder (recorded on numbered dialects only) */
+#define QSC_MARK_IN 1      /* an expanding bind on the right of IN */
+#define QSC_MARK_TEXT_IN 2 /* a text() bind after IN: expands when bound to a list */
+/* Records the placeholder at [start, phend) with its cast up to stop. */
+void qsC_mark(qsC *c, size_t start, size_t phend, size_t stop, int pos);
+/* A text bind after IN with the type at typeidx (0: none): the placeholder is marked. */
+void qsC_text_in_mark(qsC *c, int typeidx);
+/* Marks at or after byte at moved by one (a byte inserted there). */
+void qsC_marks_shift(qsC *c, size_t at);
+/* "x IN <expanding bind>" (the IN node at idx, its bind at bind). */
+void qsC_in_expanding(qsC *c, int idx, int bind);
+/* A BIND node with expanding set where no IN holds it: refused. */
+void qsC_expanding_alone(qsC *c, int idx);
+void qsC_tuple(qsC *c, int idx);           /* (a, b, ...) */
+/* Sets compiled.expand on the table at the top when the SQL has expanding binds. */
+void qsC_push_marks(qsC *c);
 void qsC_table_name(qsC *c, int idx);    /* schema-qualified table name */
 /* The generated name for an anonymous node (alias, label), made once. */
 const char *qsC_anon_name(qsC *c, int idx, const char *base);

@@ -290,6 +290,7 @@ static void unary(qsC *c, int idx, int outer) {
       if (!c->b->failed && c->b->len > at && c->b->p[at] == '-' && qs_buf_putc(c->b, ' ') == QS_OK) {
         memmove(c->b->p + at + 1, c->b->p + at, c->b->len - at - 1);
         c->b->p[at] = ' ';
+        qsC_marks_shift(c, at);   /* placeholders after it moved */
       }
       break;
     }
@@ -441,6 +442,13 @@ static void in_(qsC *c, int idx, int outer) {
   if (paren) qs_buf_putc(c->b, '(');
   sub(c, idx, "left", precedence[QSO_EQ] + 1);
   qsC_puts(c, negate ? " NOT IN " : " IN ");
+  if (qsC_field(c, idx, "expanding") == LUA_TTABLE) {   /* a list per execution: expand.c */
+    qsC_in_expanding(c, idx, lua_gettop(L));
+    lua_pop(L, 1);
+    if (paren) qs_buf_putc(c->b, ')');
+    return;
+  }
+  lua_pop(L, 1);
   if (qsC_field(c, idx, "select") != LUA_TNIL) {
     qs_buf_putc(c->b, '(');
     qsC_any_select(c, lua_gettop(L));
@@ -750,6 +758,8 @@ static void expr_prec(qsC *c, int idx, int prec) {
       qs_buf_putc(c->b, ')');
       break;
     case QSK_IN: in_(c, idx, prec); break;
+    case QSK_TUPLE: qsC_tuple(c, idx); break;             /* expand.c */
+    case QSK_TYPE_COERCE: sub(c, idx, "element", prec); break;   /* the type is Lua's */
     case QSK_BETWEEN: between(c, idx, prec); break;
     case QSK_SCALAR_SELECT:
       qs_buf_putc(c->b, '(');

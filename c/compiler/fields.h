@@ -55,7 +55,7 @@
   X(schema, "TABLE", "string", "the table's schema")                                               \
   X(table, "COLUMN STAR INSERT UPDATE DELETE CREATE_INDEX DROP_INDEX", "node",                     \
     "the table a column belongs to / a statement targets")                                         \
-  X(type, "BIND COLUMN CAST LABEL FUNCTION BINARY column_def ALTER_COLUMN", "type",                \
+  X(type, "BIND COLUMN CAST LABEL FUNCTION BINARY TYPE_COERCE column_def ALTER_COLUMN", "type",                \
     "the value type (result conversion, bind check, CAST target, column DDL)")                     \
   X(key, "BIND JSON_GET", "string|node", "a bind's key; a JSON path bind (SQLite, MySQL)")         \
   X(anon, "BIND", "boolean", "an anonymous bind: its name is generated (param_1)")                 \
@@ -68,17 +68,19 @@
   X(left, "BINARY IN JOIN JSON_GET", "node", "the left operand / FROM element")                    \
   X(right, "BINARY JOIN", "node", "the right operand / FROM element")                              \
   X(escape, "BINARY", "string", "LIKE's ESCAPE character")                                         \
-  X(element, "UNARY GROUPING LABEL CAST BETWEEN SCALAR_SELECT EXISTS OVER ALIAS CTE CREATE_TABLE " \
+  X(element, "UNARY GROUPING LABEL CAST BETWEEN SCALAR_SELECT EXISTS OVER ALIAS CTE TYPE_COERCE CREATE_TABLE " \
              "DROP_TABLE ADD_CONSTRAINT ADD_COLUMN DROP_COLUMN RENAME_TABLE ALTER_COLUMN "          \
              "RENAME_COLUMN DROP_CONSTRAINT COMMENT_ON",                                           \
     "node", "the wrapped element (operand, aliased table or SELECT, the DDL's table)")             \
-  X(clauses, "LIST", "nodes", "the members of AND / OR / a comma list")                            \
+  X(clauses, "LIST TUPLE", "nodes", "the members of AND / OR / a comma list / a tuple_()")                            \
   X(args, "FUNCTION", "nodes", "a function's arguments")                                           \
   X(whens, "CASE", "table", "the {condition, result} pairs")                                       \
   X(else_, "CASE", "node", "CASE's ELSE")                                                          \
   X(negate, "IN BETWEEN", "boolean", "NOT IN / NOT BETWEEN")                                       \
   X(select, "IN", "node", "IN (SELECT ...)")                                                       \
   X(values, "IN", "nodes", "IN (v, ...)")                                                          \
+  X(expanding, "IN BIND", "node|boolean",                                                          \
+    "IN's expanding bind (a list per execution, expand.c); on a BIND: it is one")                   \
   X(lower, "BETWEEN OVER", "node|string", "BETWEEN's lower bound; a window frame's start")         \
   X(upper, "BETWEEN OVER", "node|string", "BETWEEN's upper bound; a window frame's end")           \
   X(as, "JSON_GET", "string", "the as_*() conversion (string, integer, float, boolean)")           \

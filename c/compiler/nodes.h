@@ -23,7 +23,8 @@
   X(CTE) X(VALUES_REF) X(ADD_CONSTRAINT) X(DROP_CONSTRAINT) X(ADD_COLUMN) X(DROP_COLUMN)   \
   X(RENAME_TABLE) X(ALTER_COLUMN) X(RENAME_COLUMN)                            \
   X(COMMENT_ON) X(VALUES)                                                     \
-  X(ARRAY_INDEX) X(ANY_ALL) X(ARRAY_LITERAL)
+  X(ARRAY_INDEX) X(ANY_ALL) X(ARRAY_LITERAL)                                  \
+  X(TUPLE) X(TYPE_COERCE)
 
 enum {
   QSK_NONE = 0,

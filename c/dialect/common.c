@@ -237,3 +237,18 @@ int qs__for_update_common(const qs_dialect *d, qs_buf *out, const qs_lock_desc *
     return qs_error_set(err, QS_NOMEM, "out of memory");
   return QS_OK;
 }
+
+/* The empty set of n-member rows for "(a, b) IN ()" (SQLAlchemy's
+** visit_empty_set_expr for SQLite): untyped ones, a subquery of no row. */
+int qs__empty_tuple_set_common(const qs_dialect *d, qs_buf *out, int n, const qs_type_desc *types,
+                               qs_error *err) {
+  int i, pass;
+  (void)d, (void)types;
+  qs_buf_puts(out, "(SELECT ");
+  for (pass = 0; pass < 2; pass++) {
+    for (i = 0; i < n; i++) qs_buf_puts(out, i ? ", 1" : "1");
+    if (pass == 0) qs_buf_puts(out, " FROM (SELECT ");
+  }
+  qs_buf_puts(out, ") WHERE 1!=1)");
+  return done(out, err);
+}

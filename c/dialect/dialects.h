@@ -23,6 +23,9 @@ int qs__limit_common(const qs_dialect *d, qs_buf *out, int has_limit, int has_of
 int qs__for_update_common(const qs_dialect *d, qs_buf *out, const qs_lock_desc *lock,
                           const qs_parts *parts, qs_error *err);
 
+/* The empty set of n-member rows: (SELECT 1, 1 FROM (SELECT 1, 1) WHERE 1!=1). */
+int qs__empty_tuple_set_common(const qs_dialect *d, qs_buf *out, int n, const qs_type_desc *types,
+                               qs_error *err);
 /* Pieces the dialects' own hooks are written with (common.c). */
 int qs__literal_text(qs_buf *out, const char *p, size_t n, int backslash_escapes, qs_error *err);
 int qs__literal_hex(qs_buf *out, const char *open, const char *p, size_t n, const char *close);

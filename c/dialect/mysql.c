@@ -208,6 +208,21 @@ static const qs_table_option mysql_table_options[] = {
    QS_CAP(INLINE_COMMENTS) | QS_CAP(FK_IMPLICIT_INDEX) | QS_CAP(NATIVE_ENUM) |         \
    QS_CAP(ALTER_COLUMN_RESTATES) | QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(QUANTIFIED_SUBQUERY))
 
+/* The empty set of n-member rows: a derived table's columns named, since
+** MySQL refuses a derived table with two columns called "1" (SQLAlchemy's
+** _in_0, _in_1 ...). */
+static int mysql_empty_tuple_set(const qs_dialect *d, qs_buf *out, int n, const qs_type_desc *types,
+                                 qs_error *err) {
+  int i;
+  (void)d, (void)types;
+  qs_buf_puts(out, "(SELECT ");
+  for (i = 0; i < n; i++) qs_buf_printf(out, i ? ", _in_%d" : "_in_%d", i);
+  qs_buf_puts(out, " FROM (SELECT ");
+  for (i = 0; i < n; i++) qs_buf_printf(out, i ? ", 1 AS _in_%d" : "1 AS _in_%d", i);
+  qs_buf_puts(out, ") AS _empty_set WHERE 1!=1)");
+  return out->failed ? qs_error_set(err, QS_NOMEM, "out of memory") : QS_OK;
+}
+
 #define MYSQL_COMMON_FIELDS                                                           \
   .paramstyle = QS_PARAM_QMARK,                                                       \
   .quote_open = '`',                                                                  \
@@ -233,7 +248,8 @@ static const qs_table_option mysql_table_options[] = {
   .xJsonGet = mysql_json_get,                                                         \
   .xLimit = mysql_limit,                                                              \
   .xBindCast = NULL,                                                                  \
-  .xDeferrable = mysql_deferrable
+  .xDeferrable = mysql_deferrable,                                                    \
+  .xEmptyTupleSet = mysql_empty_tuple_set
 
 const qs_dialect qs__dialect_mysql = {
   .name = "mysql",

@@ -152,6 +152,24 @@ static int pg_bind_cast(const qs_dialect *d, qs_buf *out, const qs_type_desc *t,
   return qs_buf_puts(out, cast);
 }
 
+/* The empty set of n-member rows, each member cast to its type (INTEGER
+** when untyped), as for one value: (SELECT CAST(NULL AS INTEGER), ... WHERE 1!=1). */
+static int pg_empty_tuple_set(const qs_dialect *d, qs_buf *out, int n, const qs_type_desc *types,
+                              qs_error *err) {
+  int i, rc;
+  qs_buf_puts(out, "(SELECT ");
+  for (i = 0; i < n; i++) {
+    const qs_type_desc *t = &types[i];
+    qs_buf_puts(out, i ? ", CAST(NULL AS " : "CAST(NULL AS ");
+    if (t->kind) rc = qs_render_type(d, out, t->kind, t->length, t->precision, t->scale, t->timezone, 0, err);
+    else rc = qs_buf_puts(out, "INTEGER");
+    if (rc != QS_OK) return rc;
+    qs_buf_putc(out, ')');
+  }
+  qs_buf_puts(out, " WHERE 1!=1)");
+  return out->failed ? qs_error_set(err, QS_NOMEM, "out of memory") : QS_OK;
+}
+
 const qs_dialect qs__dialect_postgresql = {
   .name = "postgresql",
   .paramstyle = QS_PARAM_DOLLAR,
@@ -192,4 +210,5 @@ const qs_dialect qs__dialect_postgresql = {
   .xBindCast = pg_bind_cast,
   .xDeferrable = NULL,
   .xRegexp = pg_regexp,
+  .xEmptyTupleSet = pg_empty_tuple_set,
 };

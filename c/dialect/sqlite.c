@@ -113,7 +113,8 @@ const qs_dialect qs__dialect_sqlite = {
   .insertmany_rows = 0,
   .partial_index_option = "sqlite_where",
 
-  .forms = QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY | QS_FORM_VALUES_NUMBERED,
+  .forms = QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY | QS_FORM_VALUES_NUMBERED |
+           QS_FORM_TUPLE_IN_VALUES,
   .update_froms = QS_DML_FROMS_CLAUSE,
   .delete_froms = QS_DML_FROMS_NONE,
   .empty_insert = " DEFAULT VALUES",
@@ -133,4 +134,5 @@ const qs_dialect qs__dialect_sqlite = {
   .xBindCast = NULL,
   .xDeferrable = sqlite_deferrable,
   .xRegexp = sqlite_regexp,
+  .xEmptyTupleSet = qs__empty_tuple_set_common,
 };

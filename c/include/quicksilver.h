@@ -606,6 +606,8 @@ typedef enum qs_dml_froms {
                                                      (SQLite): SELECT column1 AS a, .. FROM (VALUES ..) */
 #define QS_FORM_HASH_COMMENTS         (1u << 10)   /* # starts a comment to the end of the line
                                                      (MySQL): op() refuses an operator holding # */
+#define QS_FORM_TUPLE_IN_VALUES       (1u << 11)   /* (a, b) IN (VALUES (?, ?), ...): row values
+                                                     in IN written as a VALUES list (SQLite) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {
@@ -750,6 +752,10 @@ struct qs_dialect {
   ** with err what the database cannot do. */
   int (*xRegexp)(const qs_dialect *d, qs_buf *out, const qs_regexp_desc *r, const qs_parts *parts,
                  qs_error *err);
+  /* "(a, b) IN <this>" for an empty list of n-member rows, the members'
+  ** types in types (kind NULL: untyped): a subquery of no row. NULL: refused. */
+  int (*xEmptyTupleSet)(const qs_dialect *d, qs_buf *out, int n, const qs_type_desc *types,
+                        qs_error *err);
 };
 
 /* Nonzero when d has capability flag cap (a QS_CAP(...) value). */
@@ -795,6 +801,13 @@ typedef int (*qs_text_bind_fn)(void *ud, const char *name, size_t n);
 int qs_compile_text(const qs_dialect *d, const char *sql, size_t n,
                     qs_buf *out, qs_text_bind_fn on_bind, void *ud,
                     qs_error *err);
+/* The same, on_bind told whether the bind follows the keyword IN (after_in
+** nonzero: "x IN :ids", comments and white space between), where a list
+** value is an IN list that the execution expands. */
+typedef int (*qs_text_bind_in_fn)(void *ud, const char *name, size_t n, int after_in);
+int qs_compile_text_in(const qs_dialect *d, const char *sql, size_t n,
+                       qs_buf *out, qs_text_bind_in_fn on_bind, void *ud,
+                       qs_error *err);
 
 /*
 ** Flush planning: a stable topological sort. Nodes are 0..n-1; edge i puts

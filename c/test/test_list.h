@@ -25,6 +25,8 @@
   X(text_qmark)               \
   X(text_dollar_reuse)        \
   X(text_skips_quoted)        \
+  X(text_after_in)            \
+  X(dialect_empty_tuple_set)  \
   X(literal_strings)          \
   X(literal_refuses_nul_and_nonfinite) \
   X(literal_numbers_blobs_null) \

@@ -200,6 +200,10 @@ statements[#statements + 1] = qs.select(pgt.c.tags:item(1):item(2), pgt.c.tags:s
   :where(qs.and_(pgt.c.id:eq(qs.any_(qs.array({1}))), pgt.c.id:lt(qs.all_(qs.select(pgt.c.id))),
     pgt.c.doc:has_key("a"), pgt.c.tags:contains({{1}})))
 
+-- IN over a list holding an expression (one element each), tuples, type_coerce
+statements[#statements + 1] = qs.select(qs.type_coerce(u.name, qs.JSON), u.id):where(u.id:in_({u.team_id, 5}),
+  qs.tuple_(u.id, u.name):in_({{1, "a"}}), qs.tuple_(u.id, u.name):eq({1, "a"}))
+
 for _, stmt in ipairs(statements) do
   for _, dialect in ipairs({"sqlite", "postgresql", "mysql", "mariadb"}) do
     pcall(function() return stmt:compile({dialect = dialect}) end)

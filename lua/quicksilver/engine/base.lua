@@ -8,6 +8,7 @@
 local catalog = require("quicksilver.engine.catalog")
 local connection_transaction = require("quicksilver.engine.connection_transaction")
 local compiler = require("quicksilver.sql.compiler")
+local expanding = require("quicksilver.sql.expanding")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
 local insertmany = require("quicksilver.engine.insertmany")
@@ -630,6 +631,10 @@ end
 -- Session:get's fast path; never with streaming options).
 function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
   if self._streams then buffer_streams(self) end
+  if compiled and compiled._tpl and sql == compiled.sql then
+    -- IN lists given at execution: their placeholders written now (sql/expanding.lua)
+    sql, params, compiled = expanding.for_execution(compiled, compiled._tpl, params, many)
+  end
   local cconn = self._cconn
   check_param_count(self, sql, params, compiled, many)
   if eopts.statement_timeout ~= self._rec.timeout then self:_set_timeout(eopts.statement_timeout) end
@@ -986,13 +991,17 @@ function Connection:_execute(stmt, params, opts, raw)
       local n = params.n or #params
       if strict then
         local sets = {n = n}
-        for i = 1, n do sets[i] = check_named(compiled, params[i], i) end
+        for i = 1, n do
+          sets[i] = check_named(compiled, params[i], i)
+          expanding.check_text_lists(compiled, sets[i])
+        end
         params = sets
       end
     elseif next(params) == nil and compiled.keys[1] ~= nil then
       return empty_result()   -- an empty list of parameter sets runs nothing
     elseif strict then
       params = check_named(compiled, params, nil)
+      expanding.check_text_lists(compiled, params)
     end
   end
   if raw and not many and not has(self, "after_execute") then

@@ -76,7 +76,7 @@ local function unevaluable(m, e)
     return nil
   elseif k == K.IN then
     if e.select then return "Cannot evaluate IN with a subquery" end
-    for _, v in ipairs(e.values) do
+    for _, v in ipairs(e.values or {}) do   -- an expanding IN (one bind) has none
       local why = unevaluable(m, v)
       if why then return why end
     end

@@ -11,6 +11,7 @@ local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local visitors = require("quicksilver.sql.visitors")
+local expanding = require("quicksilver.sql.expanding")
 
 local M = {}
 
@@ -100,6 +101,14 @@ local function finish_raw(c, dialect, stmt)
   c.result_procs = any and procs or nil
   if stmt._columns then c.text_columns = stmt._columns end
   c.result_keys = M.disambiguated(c.result_names, c.result_unknown)
+  if c.expand then
+    -- IN lists written per execution (sql/expanding.lua): the compiled SQL
+    -- is the template; the statement's own lists expanded for display
+    local tpl = expanding.template(c)
+    c.expand = nil
+    c._tpl = tpl
+    expanding.apply_held(c, tpl, c.values)
+  end
   return setmetatable(c, Compiled)
 end
 
@@ -168,6 +177,13 @@ local function from_entry(entry, binds)
     local k = keys_at[i]
     if v ~= nil and k then values[k] = v end
   end
+  local tpl = entry.tpl
+  if tpl then
+    -- IN lists: this statement's own lengths (the cached SQL is a template)
+    local obj = setmetatable({}, entry.mt)
+    expanding.apply_held(obj, tpl, values)
+    return obj
+  end
   local keys = entry.keys
   if keys then
     local n = #keys
@@ -225,11 +241,11 @@ local function compile_cached(node, dialect, sig, stmt, opts)
   for i = 1, #binds do
     if keys_at[i] ~= nil then from_binds[keys_at[i]] = true end
   end
-  for k, v in pairs(c.values) do
+  for k, v in pairs(rawget(c, "_base_values") or c.values) do
     if not from_binds[k] then held[k] = v end
   end
   local eager = #c.keys <= EAGER_PARAMS
-  cache_put(full, {compiled = c, keys_at = keys_at, held = held, keys = eager and c.keys or nil, mt = {
+  cache_put(full, {compiled = c, keys_at = keys_at, held = held, keys = eager and c.keys or nil, tpl = c._tpl, mt = {
     __tostring = Compiled.__tostring,
     -- every field a statement has of its own (values, named_params,
     -- params) is set on it: the rest is the cached one's

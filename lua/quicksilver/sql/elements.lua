@@ -254,10 +254,15 @@ function ColumnElement:endswith(s, opts) return pattern_op(self, s, "%", "", opt
 local InClause = M.column_class("InClause")
 InClause._k = K.IN
 InClause.type = types.Boolean
+InClause.expanding = false   -- or the expanding bind of "x IN (list)"
 function InClause:_from_objects() return children_froms(self.left) end
 M.InClause = InClause
 
+local expanding_in   -- defined with the bind parameters below
+
 local function in_op(self, values, negate)
+  local e = expanding_in(self, values, negate)
+  if e then return e end
   if type(values) == "table" and (values._k == K.SELECT or values._k == K.COMPOUND) then
     return setmetatable({left = self, select = values, negate = negate}, InClause)
   end
@@ -317,6 +322,36 @@ end
 local Cast = M.column_class("Cast")
 Cast._k = K.CAST
 function Cast:_from_objects() return from_objects(self.element) end
+
+local TypeCoerce = M.column_class("TypeCoerce")
+TypeCoerce._k = K.TYPE_COERCE
+function TypeCoerce:_from_objects() return from_objects(self.element) end
+M.TypeCoerce = TypeCoerce
+
+--- The expression as it is in SQL (no CAST), typed as t in Lua: results
+--- convert as t, and a bound value (a literal, a Lua value) is bound as t.
+---@param expr any
+---@param t table a type
+function M.type_coerce(expr, t)
+  if t == nil then exc.raise(exc.ArgumentError, "type_coerce: a type is required", nil, 2) end
+  t = types.to_instance(t)
+  local e = coerce(expr)
+  if e._k == K.BIND then
+    -- the bound value is processed as t (SQLAlchemy's typed_expression)
+    local b = util.copy(e)
+    b.type = t
+    return setmetatable(b, BindParameter)
+  end
+  return setmetatable({element = e, type = t, name = e.name, key = e.key}, TypeCoerce)
+end
+
+-- As a SELECT column it is named as its element is (t.name AS name).
+function TypeCoerce:_select_column()
+  if self.name ~= nil and self.element._k ~= K.BIND then
+    return setmetatable({name = self.name, key = self.name, element = self, type = self.type}, Label)
+  end
+  return self
+end
 
 --- CAST(expr AS type).
 function M.cast(expr, t)
@@ -559,6 +594,7 @@ end
 BindParameter = M.column_class("BindParameter")
 BindParameter._k = K.BIND
 function BindParameter:_from_objects() return {} end
+BindParameter.expanding = false   -- true: a list on the right of in_()
 M.BindParameter = BindParameter
 
 function BindParameter.anon(base, value, t)
@@ -567,23 +603,80 @@ function BindParameter.anon(base, value, t)
 end
 
 --- A named bind parameter; execute parameters give (or override) its value.
-local BINDPARAM_OPTIONS = util.set({"type"})
+--- `{expanding = true}`: it stands for a list on the right of `in_()`, given
+--- at execution (`{ids = {1, 2, 3}}`); one compiled form serves every length.
+local BINDPARAM_OPTIONS = util.set({"type", "expanding"})
 
 ---@param key string
 ---@param value? any
----@param opts? {type?: table}
+---@param opts? {type?: table, expanding?: boolean}
 function M.bindparam(key, value, opts)
   if type(key) ~= "string" or key == "" then
     exc.raise(exc.ArgumentError, "bindparam: key must be a non-empty string", nil, 2)
   end
   if type(value) == "table" and not value._is_clause and opts == nil and value._is_type == nil
-      and value.type then
+      and (value.type or value.expanding ~= nil) then
     opts, value = value, nil
   end
   util.check_options("bindparam", opts, BINDPARAM_OPTIONS, 2)
+  if opts and opts.expanding then return M._expanding_bindparam(key, value, opts) end
   local t = opts and opts.type and types.to_instance(opts.type)
     or (value ~= nil and types.for_value(value)) or types.NullType
   return setmetatable({key = key, value = value, type = t, anon = false}, BindParameter)
+end
+
+-- bindparam(key, list, {expanding = true}): the list's elements typed by
+-- `type` (or like the IN's left side, when in_() takes it).
+function M._expanding_bindparam(key, value, opts)
+  if opts.expanding ~= true then
+    exc.raise(exc.ArgumentError, "bindparam: expanding must be true or nil", nil, 3)
+  end
+  if value ~= nil and not (type(value) == "table" and getmetatable(value) == nil) then
+    exc.raise(exc.ArgumentError, string.format("bindparam '%s': an expanding parameter's value is a list, got %s",
+      key, type(value)), nil, 3)
+  end
+  local t = opts.type and types.to_instance(opts.type) or nil
+  return setmetatable({key = key, value = value, type = t or types.NullType, anon = false, expanding = true,
+    _typed = t ~= nil}, BindParameter)
+end
+
+-- x IN (list): a list of plain values becomes one expanding bind (as
+-- SQLAlchemy 2.0 renders every literal IN list), so one compiled form serves
+-- every length; a list holding SQL expressions keeps one element each.
+-- Returns nil for what in_op handles itself (selects, expression lists).
+expanding_in = function(self, values, negate)
+  if type(values) ~= "table" then return nil end
+  if values._k == K.BIND then
+    if not values.expanding then
+      exc.raise(exc.ArgumentError, string.format("in_: bind parameter '%s' is not expanding (use " ..
+        "qs.bindparam(%q, {expanding = true}))", tostring(values.key), tostring(values.key)), nil, 4)
+    end
+    if not values._typed and self.type and self.type ~= types.NullType then
+      -- typed like the left side, as a literal list is
+      local b = util.copy(values)
+      b.type = self.type
+      values = setmetatable(b, BindParameter)
+    end
+    return setmetatable({left = self, expanding = values, negate = negate}, InClause)
+  end
+  if values._is_clause or getmetatable(values) ~= nil then return nil end
+  local n = values.n or #values
+  local list = {n = values.n}
+  for i = 1, n do
+    local v = values[i]
+    if type(v) == "table" and (v._is_clause or v.__clause_element__) then return nil end
+    list[i] = v
+  end
+  local t = self.type
+  if t == nil or t == types.NullType then
+    -- an untyped left side: the values' own type, when they share one (else one bind each)
+    t = n > 0 and types.for_value(list[1]) or types.NullType
+    for i = 2, n do
+      if list[i] ~= nil and types.for_value(list[i]) ~= t then return nil end
+    end
+  end
+  return setmetatable({left = self, negate = negate, expanding = setmetatable({key = self.key or self.name or "param",
+    value = list, type = t, anon = true, expanding = true}, BindParameter)}, InClause)
 end
 
 --- A literal value as a bound parameter.
@@ -754,15 +847,35 @@ local RETURNS = {row_number = types.Integer, rank = types.Integer, dense_rank = 
 -- Others add theirs (a function of the arguments: sql/pg_ops.lua's array_agg).
 M.RETURNS = RETURNS
 
+local function_options   -- defined below
+
 local function make_function(name, ...)
   local args = {}
   local n = select("#", ...)
+  local opts = n > 0 and function_options(name, (select(n, ...)))
+  if opts then n = n - 1 end
   for i = 1, n do args[i] = coerce((select(i, ...))) end
   local base = name:match("([^.]+)$"):lower()
   local rt = RETURNS[base]
   if rt == "same" then rt = args[1] and args[1].type or types.NullType end
   if type(rt) == "function" then rt = rt(args) end
+  if opts and opts.type_ ~= nil then rt = types.to_instance(opts.type_) end
   return setmetatable({name = name, args = args, type = rt or types.NullType}, FunctionElement)
+end
+
+-- qs.func.x(a, b, {type_ = T}): a last argument that is a plain table with
+-- type_ is the options (SQLAlchemy's type_=): the result converts as T.
+local FUNC_OPTIONS = util.set({"type_"})
+function_options = function(name, last)
+  if type(last) ~= "table" or getmetatable(last) ~= nil or last[1] ~= nil then return nil end
+  if last.type_ == nil then
+    if type(last.type) == "table" and last.type._is_type then
+      exc.raise(exc.ArgumentError, "func." .. name .. ": the return type option is type_ (not type)", nil, 4)
+    end
+    return nil
+  end
+  util.check_options("func." .. name, last, FUNC_OPTIONS, 4)
+  return last
 end
 
 -- window functions ---------------------------------------------------------------------------

@@ -279,6 +279,8 @@ local function expand_columns(args, out, entities)
         for _, c in ipairs(M.columns_of(a.c)) do out[#out + 1] = c end
       elseif a._k == K.SELECT then
         out[#out + 1] = a:scalar_subquery()
+      elseif a._select_column then
+        out[#out + 1] = a:_select_column()   -- type_coerce(col, T): named as col
       else
         out[#out + 1] = a
       end
