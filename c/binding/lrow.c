@@ -70,15 +70,19 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
         return;
       }
       break;
-    case QSR_decimal:
+    case QSR_decimal:   /* an exact decimal of the database's text */
+      if (v->type == QS_TTEXT) {
+        qsB_push_decimal(L, v->u.s.p, v->u.s.n);
+        return;
+      }
       if (v->type == QS_TINT) {
         snprintf(num, sizeof num, "%lld", (long long)v->u.i);
-        lua_pushstring(L, num);
+        qsB_push_decimal(L, num, strlen(num));
         return;
       }
       if (v->type == QS_TFLOAT) {
         snprintf(num, sizeof num, "%.15g", v->u.f);   /* SQLite keeps decimals as doubles */
-        lua_pushstring(L, num);
+        qsB_push_decimal(L, num, strlen(num));
         return;
       }
       break;
