@@ -130,8 +130,11 @@ enum {
   QSV_LAST_
 };
 
-/* How C converts a column value on the way out (no Lua call). */
-#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json) X(integer)
+/* How C converts a column value on the way out (no Lua call). decimal: an
+** exact decimal value (ldecimal.c); decimal_text: its text as a string (what
+** Numeric({asdecimal = true}) gave before decimals, kept for programs). */
+#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json) X(integer) \
+  X(decimal_text)
 
 enum {
 #define QS_RESULT_(name) QSR_##name,

@@ -86,6 +86,18 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
         return;
       }
       break;
+    case QSR_decimal_text:   /* the text as a string */
+      if (v->type == QS_TINT) {
+        snprintf(num, sizeof num, "%lld", (long long)v->u.i);
+        lua_pushstring(L, num);
+        return;
+      }
+      if (v->type == QS_TFLOAT) {
+        snprintf(num, sizeof num, "%.15g", v->u.f);
+        lua_pushstring(L, num);
+        return;
+      }
+      break;
     default:
       break;
   }

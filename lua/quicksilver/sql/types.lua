@@ -69,7 +69,9 @@ local DECORATOR_OPTIONS = util.set({"process_bind_param", "process_result_value"
 local STRING_OPTIONS = util.set({"collation"})
 
 -- Numeric: exact decimals both ways (sql/decimal.lua); binds take decimals,
--- numbers and decimal strings. {asdecimal = false} reads floats instead.
+-- numbers and decimal strings. {asdecimal = false} reads floats instead;
+-- {asdecimal = true} reads the exact text as a Lua string, as it did before
+-- decimal values existed (programs call tonumber or string functions on it).
 local Numeric = define("Numeric", "NUMERIC", nil, {_check = CHECK.decimal, _affinity = "numeric",
   _result = RESULT.decimal, asdecimal = true})
 function Numeric:_init(precision, scale, opts)
@@ -79,7 +81,9 @@ function Numeric:_init(precision, scale, opts)
   self.precision, self.scale = precision, scale
   if opts and opts.asdecimal == false then
     self.asdecimal = false
-    self._result = RESULT.number   -- a float
+    self._result = RESULT.number         -- a float
+  elseif opts and opts.asdecimal then
+    self._result = RESULT.decimal_text   -- the text, a string
   end
 end
 function Numeric:__repr()
@@ -293,6 +297,13 @@ function M.result_function(t)
     return function(v) if v == nil then return nil end return v ~= 0 and v ~= false end
   elseif r == RESULT.float or r == RESULT.number then
     return function(v) return v ~= nil and tonumber(v) or nil end
+  elseif r == RESULT.decimal_text then
+    return function(v)
+      if v == nil or type(v) == "string" then return v end
+      if mtype and mtype(v) == "integer" then return format("%d", v) end
+      if type(v) == "number" then return format("%.15g", v) end
+      return tostring(v)
+    end
   elseif r == RESULT.decimal then
     return function(v)
       if v == nil or decimal.is_decimal(v) then return v end
