@@ -106,17 +106,13 @@ static int json_number_text(const char *s, size_t n) {
 
 /* A decimal (sql/decimal.lua) is a JSON number of its exact text. */
 static int encode_decimal(enc *e, int idx) {
-  size_t n;
-  const char *s;
-  lua_rawgeti(e->L, idx, 1);
-  s = lua_tolstring(e->L, -1, &n);
+  size_t n = 0;
+  const char *s = qsB_decimal_text(e->L, idx, &n);
   if (s == NULL || !json_number_text(s, n)) {
-    lua_pop(e->L, 1);
     e->err = "a decimal whose text is not a JSON number (1.5, not 1. or .5 or +1)";
     return -1;
   }
   qs_buf_append(e->b, s, n);
-  lua_pop(e->L, 1);
   return 0;
 }
 
@@ -150,7 +146,6 @@ static int encode(enc *e, int idx, int depth) {
         return 0;
       }
       luaL_checkstack(L, 6, "JSON nesting");
-      if (qsB_is_decimal(L, idx)) return encode_decimal(e, idx);
       is_array = 0;
       if (lua_getmetatable(L, idx)) {
         is_array = lua_rawequal(L, -1, e->amt);
@@ -194,6 +189,10 @@ static int encode(enc *e, int idx, int depth) {
       qs_buf_putc(e->b, '}');
       return 0;
     }
+    case LUA_TUSERDATA:
+      if (qsB_is_decimal(L, idx)) return encode_decimal(e, idx);
+      e->err = "functions, userdata and threads have no JSON form";
+      return -1;
     default:
       e->err = "functions, userdata and threads have no JSON form";
       return -1;

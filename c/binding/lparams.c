@@ -37,21 +37,20 @@ static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v)
       v->type = QS_TNULL;
       return READ_OK;
     }
-    if (t == LUA_TTABLE && check != QSV_json && qsB_is_decimal(L, -1)) {
+    if (t == LUA_TUSERDATA && check != QSV_json && qsB_is_decimal(L, -1)) {
       /* a decimal travels as its exact text (numbers and strings only) */
+      size_t n;
+      const char *p;
       if (check != QSV_none && check != QSV_number && check != QSV_decimal && check != QSV_string)
         return READ_MISFIT;
-      lua_rawgeti(L, -1, 1);
-      if (lua_type(L, -1) != LUA_TSTRING) {
-        lua_pop(L, 1);
-        return READ_MISFIT;
-      }
-      lua_replace(L, -2);   /* the text takes the value's place: anchored */
+      p = qsB_decimal_text(L, -1, &n);
+      lua_pushlstring(L, p, n);
+      lua_replace(L, -2);   /* a string copy takes the value's place: anchored */
       v->type = QS_TTEXT;
       v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
       return READ_OK;
     }
-    if (!(check == QSV_json && t == LUA_TTABLE)) return READ_UNBINDABLE;
+    if (!(check == QSV_json && (t == LUA_TTABLE || qsB_is_decimal(L, -1)))) return READ_UNBINDABLE;
   }
   switch (check) {
     case QSV_integer:

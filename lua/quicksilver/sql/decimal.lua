@@ -1,12 +1,13 @@
 --- sql/decimal.lua: the exact decimal value Numeric columns give back (Python's
 --- Decimal, as SQLAlchemy returns it).
 ---
---- A decimal is a table `{text}` with this module's metatable: C makes one per
---- Numeric value fetched (one table and the text, nothing parsed), so reading
---- rows stays cheap; `tostring(d)` is that text exactly as the database sent
---- it ("10.40"). The value is parsed on first use (arithmetic, comparison)
---- into a sign, a coefficient (a string of digits) and a scale (digits after
---- the point), kept in the table. Arithmetic works on the coefficients as
+--- A decimal is a userdata holding its text with this module's metatable
+--- (c/binding/ldecimal.c): C makes one per Numeric value fetched (one
+--- allocation, nothing parsed), so reading rows stays cheap; `tostring(d)` is
+--- that text exactly as the database sent it ("10.40"). The value is parsed
+--- on first use (arithmetic, comparison) into a sign, a coefficient (a string
+--- of digits) and a scale (digits after the point), kept in a weak-keyed
+--- table. Arithmetic works on the coefficients as
 --- base 10^7 limbs, so any number of digits stays exact (NUMERIC(38, 10) and
 --- beyond); the limb products stay below 2^53, exact in a double, so Lua 5.1
 --- and LuaJIT compute the same digits as 5.4.
@@ -22,8 +23,11 @@ local exc = require("quicksilver.exc")
 
 local M = {}
 
-local type, tostring, tonumber, setmetatable, getmetatable, rawget, rawset =
-  type, tostring, tonumber, setmetatable, getmetatable, rawget, rawset
+-- C makes and reads decimals: a userdata holding the text.
+local new_decimal, text = core.decimal_new, core.decimal_text
+
+local type, tostring, tonumber, setmetatable, getmetatable =
+  type, tostring, tonumber, setmetatable, getmetatable
 local format, rep, sub, match, byte = string.format, string.rep, string.sub, string.match, string.byte
 local concat, floor, mtype = table.concat, math.floor, math.type
 
@@ -78,18 +82,24 @@ local function render(neg, coef, scale)
   return s
 end
 
+-- The parsed parts of decimals, {negative, coefficient, scale}, by decimal
+-- (weak keys: the parts do not refer to their decimal).
+local parsed = setmetatable({}, {__mode = "k"})
+
 local function make(neg, coef, scale)
   if coef == "0" then neg = false end
-  return setmetatable({render(neg, coef, scale), n = neg, c = coef, s = scale}, Decimal)
+  local d = new_decimal(render(neg, coef, scale))
+  parsed[d] = {neg, coef, scale}
+  return d
 end
 
--- The parsed parts of decimal d (parsed once, kept in d).
+-- The parsed parts of decimal d (parsed once).
 local function parts(d)
-  local coef = rawget(d, "c")
-  if coef then return rawget(d, "n"), coef, rawget(d, "s") end
-  local neg, c, scale = parse(d[1])
-  if not neg and not c then argerror("not a finite decimal number: " .. tostring(d[1]), 3) end
-  rawset(d, "n", neg); rawset(d, "c", c); rawset(d, "s", scale)
+  local p = parsed[d]
+  if p then return p[1], p[2], p[3] end
+  local neg, c, scale = parse(text(d))
+  if not neg and not c then argerror("not a finite decimal number: " .. text(d), 3) end
+  parsed[d] = {neg, c, scale}
   return neg, c, scale
 end
 
@@ -128,12 +138,16 @@ function M.new(v, level)
   if t == "string" then
     local neg, coef, scale = parse(v)
     if not coef then argerror(format("not a decimal number: %q", v), level) end
-    return setmetatable({v, n = neg, c = coef, s = scale}, Decimal)
+    local d = new_decimal(v)
+    parsed[d] = {neg, coef, scale}
+    return d
   elseif t == "number" then
     local s = M.number_text(v)
     if not s then argerror("a decimal cannot hold " .. tostring(v), level) end
     local neg, coef, scale = parse(s)
-    return setmetatable({s, n = neg, c = coef, s = scale}, Decimal)
+    local d = new_decimal(s)
+    parsed[d] = {neg, coef, scale}
+    return d
   elseif getmetatable(v) == Decimal then
     return v
   end
@@ -145,7 +159,7 @@ end
 ---@param s string
 ---@return quicksilver.Decimal
 function M.from_text(s)
-  return setmetatable({s}, Decimal)
+  return new_decimal(s)
 end
 
 -- Any operand as a decimal (arithmetic and comparison take numbers and
@@ -420,20 +434,20 @@ end
 --- The text: exactly the database's for a fetched value, as written for
 --- qs.Decimal("..."), canonical for a computed one.
 ---@return string
-function Decimal:tostring() return self[1] end
+function Decimal:tostring() return text(self) end
 
 --- The nearest Lua float.
 ---@return number
 function Decimal:tonumber()
-  local x = tonumber(self[1])
+  local x = tonumber(text(self))
   if x == nil then return 0 / 0 end   -- a server's NaN
   return x + 0.0
 end
 
-Decimal.__tostring = function(d) return d[1] end
+Decimal.__tostring = text
 Decimal.__concat = function(a, b)
-  if getmetatable(a) == Decimal then a = a[1] end
-  if getmetatable(b) == Decimal then b = b[1] end
+  if getmetatable(a) == Decimal then a = text(a) end
+  if getmetatable(b) == Decimal then b = text(b) end
   return a .. b
 end
 Decimal.__add = function(a, b) return add(as_decimal(a), as_decimal(b)) end
@@ -444,7 +458,7 @@ Decimal.__unm = function(a) return a:neg() end
 -- __eq runs only for two tables with this metamethod: equal by value. A
 -- value that is not a number (a server's NaN) equals only the same text.
 Decimal.__eq = function(a, b)
-  if a[1] == b[1] then return true end
+  if text(a) == text(b) then return true end
   local ok, c = pcall(compare, a, b)
   return ok and c == 0
 end
