@@ -185,4 +185,22 @@ describe("Numeric values on SQLite", function()
     local kind = engine:connect(function(c) return c:exec_driver_sql("SELECT typeof(n) FROM sq_dec WHERE id = 1"):scalar() end)
     assert.equal("real", kind)
   end)
+
+  it("a stored double's text is the one '%.15g' writes (written without printf where it can)", function()
+    local md = qs.MetaData()
+    local t = qs.Table("sq_dbl", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("n", qs.Numeric),
+      qs.Column("s", qs.Numeric({asdecimal = true})))
+    md:create_all(engine)
+    local vals = {0.1, 10.4, -3.25, 1e-5, 0.0001, 1e20, 123456789012345.6, 0.1 + 0.2, 1 / 3, 100, 1e15 - 1,
+      99999999999999.9, -0.05, 2.5e-4, 5e-324, 1.7976931348623157e308, 12345.678901}
+    local rows = {}
+    for i, v in ipairs(vals) do rows[i] = {id = i, n = v, s = v} end
+    engine:begin(function(c) c:execute(qs.insert(t), rows) end)
+    local got = engine:connect(function(c) return c:execute(qs.select(t.c.n, t.c.s):order_by(t.c.id)):all() end)
+    for i, v in ipairs(vals) do
+      local want = string.format("%.15g", v)
+      assert.equal(want, tostring(got[i].n), "value " .. i)
+      assert.equal(want, got[i].s, "value " .. i)
+    end
+  end)
 end)
