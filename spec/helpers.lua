@@ -187,4 +187,11 @@ function M.run_in_loop(fns)
   if errs[1] ~= nil then error(errs[1], 0) end
 end
 
+--- The number a Numeric result stands for, after checking that it came back
+--- as the exact decimal value (Numeric results are decimals, never floats).
+function M.decimal_number(v)
+  assert(qs.is_decimal(v), "expected a decimal value, got " .. type(v) .. " " .. tostring(v))
+  return v:tonumber()
+end
+
 return M

@@ -130,8 +130,11 @@ enum {
   QSV_LAST_
 };
 
-/* How C converts a column value on the way out (no Lua call). */
-#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json) X(integer)
+/* How C converts a column value on the way out (no Lua call). decimal: an
+** exact decimal value (ldecimal.c); decimal_text: its text as a string (what
+** Numeric({asdecimal = true}) gave before decimals, kept for programs). */
+#define QS_RESULT_CODES(X) X(none) X(boolean) X(float) X(number) X(decimal) X(text) X(json) X(integer) \
+  X(decimal_text)
 
 enum {
 #define QS_RESULT_(name) QSR_##name,
@@ -145,6 +148,19 @@ enum {
 const char *qsB_json_encode(lua_State *L, int idx);
 const char *qsB_json_decode(lua_State *L, const char *s, size_t n);
 void qsB_open_json(lua_State *L);
+/* The exact decimal (ldecimal.c, lua/quicksilver/sql/decimal.lua): push a
+** decimal of text p (the text itself before decimal.lua registered its
+** metatable), whether idx holds one, its text (NULL: not a decimal; the
+** pointer is into the userdata: use it before any Lua call), whether two
+** hold equal values (by value: "10.40" equals "10.4"), whether a string is
+** a decimal number. */
+void qsB_push_decimal(lua_State *L, const char *p, size_t n);
+int qsB_is_decimal(lua_State *L, int idx);
+const char *qsB_decimal_text(lua_State *L, int idx, size_t *n);
+int qsB_decimal_equal(lua_State *L, int a, int b);
+int qsB_decimal_text_equal(const char *a, size_t na, const char *b, size_t nb);
+int qsB_decimal_text_ok(const char *s, size_t n);
+void qsB_open_decimal(lua_State *L);
 /* core.poll: poll(2) for the built-in scheduler (lpoll.c). */
 void qsB_open_poll(lua_State *L);
 /* core.dialect_caps, core.dialect_names (ldialect.c). */

@@ -309,6 +309,7 @@ int luaopen_quicksilver_core(lua_State *L) {
   luaL_newlib(L, funcs);
   qsB_export_codes(L);
   qsB_open_json(L);
+  qsB_open_decimal(L);
   qsB_open_poll(L);
   qsB_open_dialect(L);
   qsB_open_cachekey(L);

@@ -84,6 +84,38 @@ static void put_double(qs_buf *b, double x) {
   if (strpbrk(tmp, ".eE") == NULL) qs_buf_puts(b, ".0");
 }
 
+/* Whether s is a number as JSON writes one: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)? */
+static int json_number_text(const char *s, size_t n) {
+  size_t i = 0, d;
+  if (i < n && s[i] == '-') i++;
+  if (i >= n || s[i] < '0' || s[i] > '9') return 0;
+  if (s[i] == '0') i++;
+  else while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+  if (i < n && s[i] == '.') {
+    for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {}
+    if (i == d) return 0;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {}
+    if (i == d) return 0;
+  }
+  return i == n;
+}
+
+/* A decimal (sql/decimal.lua) is a JSON number of its exact text. */
+static int encode_decimal(enc *e, int idx) {
+  size_t n = 0;
+  const char *s = qsB_decimal_text(e->L, idx, &n);
+  if (s == NULL || !json_number_text(s, n)) {
+    e->err = "a decimal whose text is not a JSON number (1.5, not 1. or .5 or +1)";
+    return -1;
+  }
+  qs_buf_append(e->b, s, n);
+  return 0;
+}
+
 static int encode(enc *e, int idx, int depth) {
   lua_State *L = e->L;
   idx = lua_absindex(L, idx);
@@ -157,6 +189,10 @@ static int encode(enc *e, int idx, int depth) {
       qs_buf_putc(e->b, '}');
       return 0;
     }
+    case LUA_TUSERDATA:
+      if (qsB_is_decimal(L, idx)) return encode_decimal(e, idx);
+      e->err = "functions, userdata and threads have no JSON form";
+      return -1;
     default:
       e->err = "functions, userdata and threads have no JSON form";
       return -1;

@@ -37,7 +37,20 @@ static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v)
       v->type = QS_TNULL;
       return READ_OK;
     }
-    if (!(check == QSV_json && t == LUA_TTABLE)) return READ_UNBINDABLE;
+    if (t == LUA_TUSERDATA && check != QSV_json && qsB_is_decimal(L, -1)) {
+      /* a decimal travels as its exact text (numbers and strings only) */
+      size_t n;
+      const char *p;
+      if (check != QSV_none && check != QSV_number && check != QSV_decimal && check != QSV_string)
+        return READ_MISFIT;
+      p = qsB_decimal_text(L, -1, &n);
+      lua_pushlstring(L, p, n);
+      lua_replace(L, -2);   /* a string copy takes the value's place: anchored */
+      v->type = QS_TTEXT;
+      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
+      return READ_OK;
+    }
+    if (!(check == QSV_json && (t == LUA_TTABLE || qsB_is_decimal(L, -1)))) return READ_UNBINDABLE;
   }
   switch (check) {
     case QSV_integer:
@@ -47,7 +60,13 @@ static read_result read_value(lua_State *L, int nullidx, int check, qs_value *v)
     case QSV_number:
     case QSV_decimal:
       if (t == LUA_TBOOLEAN) return READ_MISFIT;
-      if (t == LUA_TSTRING && (check == QSV_number || !lua_isnumber(L, -1))) return READ_MISFIT;
+      if (t == LUA_TSTRING) {   /* a decimal string: digits, one point, an exponent */
+        const char *p;
+        size_t n;
+        if (check == QSV_number) return READ_MISFIT;
+        p = lua_tolstring(L, -1, &n);
+        if (!qsB_decimal_text_ok(p, n)) return READ_MISFIT;
+      }
       break;
     case QSV_string:
       if (t == LUA_TBOOLEAN) return READ_MISFIT;

@@ -15,6 +15,44 @@
 #include <string.h>
 
 
+/* The text "%.15g" gives for x (SQLite keeps decimals as doubles), into
+** num (64 bytes); returns its length. printf of a double costs thousands of
+** instructions, so a value with at most 15 significant digits and no
+** exponent in its text (what a NUMERIC column holds) is written from the
+** integer x * 10^k for the smallest k that reads back as x: DBL_DIG (15)
+** makes that the text "%.15g" writes. Anything else goes to snprintf. */
+static size_t double_text(char *num, double x) {
+  static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                 1e11, 1e12, 1e13, 1e14, 1e15};
+  double a = x < 0 ? -x : x;
+  int k;
+  if (a >= 1e-4 && a < 1e15) {
+    for (k = 0; k <= 15; k++) {
+      double y = a * pow10[k];
+      long long r;
+      if (y >= 1e15) break;
+      r = (long long)(y + 0.5);
+      if ((double)r / pow10[k] == a) {
+        char digits[24];
+        int n = 0, i, len = 0;
+        do {
+          digits[n++] = (char)('0' + r % 10);
+          r /= 10;
+        } while (r > 0);
+        while (n <= k) digits[n++] = '0';   /* 0.05: a zero before the point */
+        if (x < 0) num[len++] = '-';
+        for (i = n - 1; i >= 0; i--) {
+          if (i == k - 1) num[len++] = '.';
+          num[len++] = digits[i];
+        }
+        num[len] = '\0';
+        return (size_t)len;
+      }
+    }
+  }
+  return (size_t)snprintf(num, 64, "%.15g", x);
+}
+
 /* Pushes value v converted by the QSR_* code. */
 static void push_converted(lua_State *L, const qs_value *v, int code) {
   char num[64];
@@ -70,15 +108,29 @@ static void push_converted(lua_State *L, const qs_value *v, int code) {
         return;
       }
       break;
-    case QSR_decimal:
+    case QSR_decimal:   /* an exact decimal of the database's text */
+      if (v->type == QS_TTEXT) {
+        qsB_push_decimal(L, v->u.s.p, v->u.s.n);
+        return;
+      }
+      if (v->type == QS_TINT) {
+        snprintf(num, sizeof num, "%lld", (long long)v->u.i);
+        qsB_push_decimal(L, num, strlen(num));
+        return;
+      }
+      if (v->type == QS_TFLOAT) {   /* SQLite keeps decimals as doubles */
+        qsB_push_decimal(L, num, double_text(num, v->u.f));
+        return;
+      }
+      break;
+    case QSR_decimal_text:   /* the text as a string */
       if (v->type == QS_TINT) {
         snprintf(num, sizeof num, "%lld", (long long)v->u.i);
         lua_pushstring(L, num);
         return;
       }
       if (v->type == QS_TFLOAT) {
-        snprintf(num, sizeof num, "%.15g", v->u.f);   /* SQLite keeps decimals as doubles */
-        lua_pushstring(L, num);
+        lua_pushlstring(L, num, double_text(num, v->u.f));
         return;
       }
       break;

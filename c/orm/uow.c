@@ -136,8 +136,9 @@ static int l_toposort(lua_State *L) {
 
 /* core.changed_keys(dict, committed, keys[, was_null]): the keys, in list
 ** order, whose values differ between the object's state and what was
-** loaded (raw gets, raw equality: 1 == 1.0, tables by identity, nil differs
-** from a value). With was_null, committed holds only the old values of the
+** loaded (raw gets, raw equality: 1 == 1.0, tables by identity except
+** decimals, equal by value as "10.40" and "10.4"; nil differs from a
+** value). With was_null, committed holds only the old values of the
 ** attributes changed since the load or flush (orm/attributes.lua): a key
 ** it lacks is unchanged, and was_null stands for an old NULL.
 ** Runs once per dirty object per flush: the result is the one allocation. */
@@ -173,7 +174,7 @@ static int l_changed_keys(lua_State *L) {
       lua_pop(L, 1);
       lua_pushnil(L);       /* it was NULL */
     }
-    if (lua_rawequal(L, 7, 8)) {
+    if (lua_rawequal(L, 7, 8) || qsB_decimal_equal(L, 7, 8)) {   /* decimals: by value */
       lua_pop(L, 3);
     } else {
       lua_pop(L, 2);

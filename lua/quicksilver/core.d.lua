@@ -94,6 +94,20 @@ function core.json_encode(v) end
 ---@return any
 function core.json_decode(s) end
 
+--- Registers the decimal metatable (sql/decimal.lua) C gives its decimals.
+---@param mt table
+function core.set_decimal(mt) end
+
+--- A decimal holding text (a userdata; the text is not checked here).
+---@param text string
+---@return quicksilver.Decimal
+function core.decimal_new(text) end
+
+--- The text of a decimal.
+---@param d quicksilver.Decimal
+---@return string
+function core.decimal_text(d) end
+
 --- The flush order: a stable topological sort (of the ready nodes the
 --- smallest goes first). Self-edges are ignored. On a cycle returns nil and
 --- the sorted nodes in or behind it. Bad input raises an ArgumentError.

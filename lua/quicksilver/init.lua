@@ -86,6 +86,12 @@ M.schema = {CreateTable = ddl.CreateTable, DropTable = ddl.DropTable, CreateInde
   SetTableComment = function(t) return ddl.SetComment(t, nil, t.comment) end,
   SetColumnComment = function(col) return ddl.SetComment(col.table, col.name, col.comment) end}
 
+-- exact decimals (Numeric values): qs.Decimal("10.40"), qs.is_decimal(v)
+local decimal = require("quicksilver.sql.decimal")
+M.Decimal = function(v) return decimal.new(v, 3) end
+M.decimal = M.Decimal
+M.is_decimal = decimal.is_decimal
+
 -- expressions and statements
 M.json_null = types.json_null
 M.json_array = types.json_array

@@ -8,6 +8,7 @@
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
+local decimal = require("quicksilver.sql.decimal")
 
 local M = {}
 
@@ -67,17 +68,22 @@ local ENUM_OPTIONS = util.set({"name"})
 local DECORATOR_OPTIONS = util.set({"process_bind_param", "process_result_value", "name"})
 local STRING_OPTIONS = util.set({"collation"})
 
-local Numeric = define("Numeric", "NUMERIC", nil, {_check = CHECK.number, _affinity = "numeric",
-  _result = RESULT.number})
+-- Numeric: exact decimals both ways (sql/decimal.lua); binds take decimals,
+-- numbers and decimal strings. {asdecimal = false} reads floats instead;
+-- {asdecimal = true} reads the exact text as a Lua string, as it did before
+-- decimal values existed (programs call tonumber or string functions on it).
+local Numeric = define("Numeric", "NUMERIC", nil, {_check = CHECK.decimal, _affinity = "numeric",
+  _result = RESULT.decimal, asdecimal = true})
 function Numeric:_init(precision, scale, opts)
   if type(precision) == "table" then opts, precision = precision, nil end
   if type(scale) == "table" then opts, scale = scale, nil end
   util.check_options("Numeric", opts, NUMERIC_OPTIONS, 3)
   self.precision, self.scale = precision, scale
-  if opts and opts.asdecimal then
-    self.asdecimal = true
-    self._check = CHECK.decimal    -- numbers or decimal strings
-    self._result = RESULT.decimal  -- the exact text
+  if opts and opts.asdecimal == false then
+    self.asdecimal = false
+    self._result = RESULT.number         -- a float
+  elseif opts and opts.asdecimal then
+    self._result = RESULT.decimal_text   -- the text, a string
   end
 end
 function Numeric:__repr()
@@ -212,6 +218,7 @@ function M.for_value(v)
     return M.Float
   elseif t == "string" then return M.String
   elseif t == "boolean" then return M.Boolean
+  elseif decimal.is_decimal(v) then return M.Numeric
   end
   return M.NullType
 end
@@ -293,8 +300,20 @@ function M.result_function(t)
     return function(v) if v == nil then return nil end return v ~= 0 and v ~= false end
   elseif r == RESULT.float or r == RESULT.number then
     return function(v) return v ~= nil and tonumber(v) or nil end
+  elseif r == RESULT.decimal_text then
+    return function(v)
+      if v == nil or type(v) == "string" then return v end
+      if mtype and mtype(v) == "integer" then return format("%d", v) end
+      if type(v) == "number" then return format("%.15g", v) end
+      return tostring(v)
+    end
   elseif r == RESULT.decimal then
-    return function(v) return v ~= nil and tostring(v) or nil end
+    return function(v)
+      if v == nil or decimal.is_decimal(v) then return v end
+      if mtype and mtype(v) == "integer" then return decimal.from_text(format("%d", v)) end
+      if type(v) == "number" then return decimal.from_text(format("%.15g", v)) end   -- as C
+      return decimal.from_text(tostring(v))
+    end
   end
   return function(v) return v end
 end
