@@ -182,7 +182,8 @@ static const qs_table_option mysql_table_options[] = {
   .insertmany_rows = 1000,                                                            \
   .partial_index_option = NULL,                                                       \
   .forms = QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE |             \
-           QS_FORM_INDEX_PREFIX_LENGTHS | QS_FORM_BACKSLASH_ESCAPES,                  \
+           QS_FORM_INDEX_PREFIX_LENGTHS | QS_FORM_BACKSLASH_ESCAPES |                 \
+           QS_FORM_INDEX_EXPR_PARENS | QS_FORM_INDEX_FUNC_PARENS,                     \
   .update_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .delete_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .empty_insert = " () VALUES ()",                                                    \
@@ -201,7 +202,8 @@ static const qs_table_option mysql_table_options[] = {
 
 const qs_dialect qs__dialect_mysql = {
   .name = "mysql",
-  .caps = MYSQL_COMMON_CAPS | QS_CAP(DML_CTE),
+  /* expression key parts: MySQL 8.0.13 on; MariaDB has none (a generated column instead) */
+  .caps = MYSQL_COMMON_CAPS | QS_CAP(DML_CTE) | QS_CAP(EXPRESSION_INDEX),
   .xCast = mysql_cast,
   .xForUpdate = mysql_for_update,
   MYSQL_COMMON_FIELDS,

@@ -138,13 +138,13 @@ const qs_dialect qs__dialect_postgresql = {
           QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) | QS_CAP(DISTINCT_ON) |
           QS_CAP(FOR_UPDATE) | QS_CAP(NATIVE_BOOLEAN) | QS_CAP(TRANSACTIONAL_DDL) |
           QS_CAP(ALTER_TABLE) | QS_CAP(COMMENT_ON) | QS_CAP(PARTIAL_INDEX) |
-          QS_CAP(INTERSECT_EXCEPT) | QS_CAP(ON_CONFLICT_CONSTRAINT),
+          QS_CAP(INTERSECT_EXCEPT) | QS_CAP(ON_CONFLICT_CONSTRAINT) | QS_CAP(EXPRESSION_INDEX),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 65535,
   .insertmany_rows = 1000,
   .partial_index_option = "postgresql_where",
 
-  .forms = QS_FORM_DOLLAR_QUOTES | QS_FORM_ESCAPE_STRINGS,
+  .forms = QS_FORM_DOLLAR_QUOTES | QS_FORM_ESCAPE_STRINGS | QS_FORM_INDEX_EXPR_PARENS,
   .update_froms = QS_DML_FROMS_CLAUSE,
   .delete_froms = QS_DML_FROMS_CLAUSE,
   .empty_insert = " DEFAULT VALUES",

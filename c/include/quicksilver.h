@@ -553,7 +553,8 @@ typedef enum qs_paramstyle {
   X(ALTER_COLUMN_RESTATES, alter_column_restates,                                      \
     "a column change restates the whole column (MODIFY COLUMN), dropping what it omits") \
   X(MULTIROW_INSERT_ORDERED, multirow_insert_ordered,                                  \
-    "a multi-row INSERT hands out new auto-increment keys in VALUES order")
+    "a multi-row INSERT hands out new auto-increment keys in VALUES order")            \
+  X(EXPRESSION_INDEX, expression_index, "CREATE INDEX on expressions (functional indexes)")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -589,6 +590,9 @@ typedef enum qs_dml_froms {
                                                      sql_mode has NO_BACKSLASH_ESCAPES) */
 #define QS_FORM_DOLLAR_QUOTES         (1u << 6)   /* $$ ... $$ and $tag$ ... $tag$ (PostgreSQL) */
 #define QS_FORM_ESCAPE_STRINGS        (1u << 7)   /* E'...' with backslash escapes (PostgreSQL) */
+/* How CREATE INDEX writes a key part that is an expression rather than a column: */
+#define QS_FORM_INDEX_EXPR_PARENS     (1u << 8)   /* an operator expression in parentheses */
+#define QS_FORM_INDEX_FUNC_PARENS     (1u << 9)   /* a function call in parentheses too (MySQL) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {

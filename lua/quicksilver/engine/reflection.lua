@@ -85,7 +85,10 @@ end
 --   get_foreign_keys       {name, constrained_columns, referred_schema,
 --                          referred_table, referred_columns, options = {ondelete, onupdate}}
 --   get_indexes            {name, column_names, unique} (not the indexes behind
---                          primary keys and unique constraints)
+--                          primary keys and unique constraints); an index on
+--                          expressions also has `expressions` (each key part's
+--                          SQL text) and false in column_names where a key part
+--                          is an expression (SQLAlchemy 2.0: None)
 --   get_unique_constraints {name, column_names}
 --   get_check_constraints  {name, sqltext}
 --   get_table_comment      {text}
@@ -151,13 +154,19 @@ function M.reflect_table(bind, md, name, opts)
   local t = schema_mod.table(name, md, (table.unpack or unpack)(items))
   for _, ix in ipairs(insp:get_indexes(name, schema)) do
     local args = {ix.name}
-    for _, cn in ipairs(ix.column_names) do
-      local col = rawget(t.c, cn)
-      if col then args[#args + 1] = col end
+    local exprs = ix.expressions
+    for i, cn in ipairs(ix.column_names) do
+      local col = cn and rawget(t.c, cn)
+      if col then args[#args + 1] = col
+      elseif cn == false and exprs and exprs[i] then
+        -- an expression key part: its SQL text as the database reports it
+        args[#args + 1] = elements.text(exprs[i])
+      end
     end
     if #args > 1 then
       args[#args + 1] = {unique = ix.unique or nil}
-      schema_mod.index((table.unpack or unpack)(args))
+      -- attached by hand: key parts that are SQL text name no table
+      schema_mod.index((table.unpack or unpack)(args)):_attach(t)
     end
   end
   -- the tables this one refers to, so its foreign keys resolve

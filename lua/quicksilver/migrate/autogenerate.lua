@@ -8,6 +8,7 @@
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
 local emit = require("quicksilver.migrate.emit")
+local COLUMN_KIND = require("quicksilver.core").kinds.COLUMN
 
 local M = {}
 
@@ -90,7 +91,9 @@ local function database_uniques(insp, name)
       e.unique = e.unique or unique
       return
     end
-    e = {name = d.name, columns = d.column_names or {}, unique = unique, sort = sort, d = d}
+    local cols = {}
+    for i, c in ipairs(d.column_names or {}) do cols[i] = c or (d.expressions and d.expressions[i]) or "expr" end
+    e = {name = d.name, columns = cols, unique = unique, sort = sort, d = d}
     found.list[#found.list + 1] = e
     if d.name then found.by_name[d.name] = e end
   end
@@ -118,13 +121,20 @@ end
 local function compare_indexes(cx, t, found)
   local name = t.name
   for _, ix in ipairs(t.indexes) do
-    local cols = {}
-    for i, e in ipairs(ix.expressions) do cols[i] = e.name end
+    local cols, functional = {}, false
+    for i, e in ipairs(ix.expressions) do
+      -- a key part that is no plain column (a function, DESC): the database
+      -- reports it in its own spelling, so such an index is compared by name
+      -- and uniqueness only (Alembic does the same)
+      if type(e) == "table" and e._k == COLUMN_KIND then cols[i] = e.name
+      else cols[i] = tostring(e.name or "expr"); functional = true end
+    end
     local e = found.by_name[ix.name]
     if e and not e.matched and (e.sort == "index" or ix.unique) then
       take(e)
       if cx.F.object(ix, ix.name, "index", false, e.d) then
-        if columns_key(e.columns) ~= columns_key(cols) or e.unique ~= (ix.unique and true or false) then
+        local same_cols = functional or e.d.expressions ~= nil or columns_key(e.columns) == columns_key(cols)
+        if not same_cols or e.unique ~= (ix.unique and true or false) then
           cx.add({kind = "remove_index", table = name, name = e.name, columns = e.columns, unique = e.unique})
           cx.add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
         end
