@@ -43,6 +43,8 @@ typedef struct qsC {
   int expr_depth;    /* nesting of the walk (qsC_enter), at most QS_MAX_DEPTH */
   size_t values_open;  /* 1-based byte offset of the last INSERT's VALUES "(" (0: none) */
   size_t values_close; /* 1-based byte offset of its first row group's ")" */
+  int schema_map;    /* stack index of the schema_translate_map option (a table only the
+                        compiler module holds, never changed), or 0 */
 } qsC;
 
 /* Statements nest at most this deep (SQLite's own parser limit), counted
@@ -111,6 +113,9 @@ void qsC_type(qsC *c, int typeidx, int autoinc);
 void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t);
 void qsC_text(qsC *c, int idx);            /* a TEXT node inside a statement */
 void qsC_table_name(qsC *c, int idx);    /* schema-qualified table name */
+/* The schema a table is written in: schema itself, or what schema_translate_map gives
+** for it (NULL: none; *n updated). */
+const char *qsC_schema(qsC *c, const char *schema, size_t *n);
 /* The generated name for an anonymous node (alias, label), made once. */
 const char *qsC_anon_name(qsC *c, int idx, const char *base);
 /* The name of an ALIAS node (generated from the table name when anonymous). */

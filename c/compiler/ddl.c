@@ -194,6 +194,8 @@ static void constraint(qsC *c, int idx) {
   } else if (strcmp(kind, "foreign_key") == 0) {
     const char *schema = qsC_string(c, idx, "ref_schema", &n);
     const char *table;
+    schema = qsC_schema(c, schema, &n);
+    if (qs_dialect_form(c->d, QS_FORM_REFERENCES_UNQUALIFIED)) schema = NULL;
     qsC_puts(c, "FOREIGN KEY(");
     name_list(c, idx, "columns");
     qsC_puts(c, ") REFERENCES ");
@@ -613,6 +615,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       qsC_field(c, idx, "table");
       if (!on_table && lua_istable(L, -1)) {
         const char *schema = qsC_string(c, lua_gettop(L), "schema", &n);
+        schema = qsC_schema(c, schema, &n);
         if (schema) {   /* an index lives in its table's schema */
           qsC_ident(c, schema, n);
           qs_buf_putc(c->b, '.');

@@ -91,7 +91,7 @@ const qs_dialect qs__dialect_sqlite = {
   .insertmany_rows = 0,
   .partial_index_option = "sqlite_where",
 
-  .forms = QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY,
+  .forms = QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY | QS_FORM_REFERENCES_UNQUALIFIED,
   .update_froms = QS_DML_FROMS_CLAUSE,
   .delete_froms = QS_DML_FROMS_NONE,
   .empty_insert = " DEFAULT VALUES",

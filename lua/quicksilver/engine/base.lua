@@ -157,6 +157,7 @@ function Connection:execution_options(opts)
     end
     self:_set_isolation(opts.isolation_level)
   end
+  if opts.schema_translate_map ~= nil then compiler.dialect_key(self.dialect.name, opts.schema_translate_map) end
   self._exec_opts = util.merge(self._exec_opts, opts)
   return self
 end
@@ -993,7 +994,7 @@ end
 local function execute_runs(self, stmt, runs, eopts, fill)
   local total, plan = 0, {}
   for i, g in ipairs(runs) do
-    local compiled = compiler.compile_dml(stmt, self.dialect.name, g.keys)
+    local compiled = compiler.compile_dml(stmt, self:_dialect_key(eopts), g.keys)
     local rows = g.rows
     if #compiled.fn_defaults > 0 then
       rows = fill(rows, g.n, compiled)
@@ -1063,7 +1064,8 @@ local function execute_dml_one(self, stmt, params, eopts)
   local kind = statement.dml_kind(stmt)
   local single_insert = statement.inserts_one_row(stmt)
   local implicit = single_insert and implicit_returning_target(self, stmt, p)
-  local compiled = compiler.compile_dml(implicit or stmt, self.dialect.name, params and util.keyset(params) or nil)
+  local compiled = compiler.compile_dml(implicit or stmt, self:_dialect_key(eopts),
+    params and util.keyset(params) or nil)
   if #compiled.fn_defaults > 0 then p = with_fn_defaults(p, compiled.fn_defaults, self, kind) end
   local result = self:_cursor_execute(compiled.sql, p, compiled, false, eopts)
   if implicit then
@@ -1088,6 +1090,17 @@ local function execute_dml(self, stmt, params, eopts)
     params = nil
   end
   return execute_dml_one(self, stmt, params, eopts)
+end
+
+--- What statements run on this connection compile for under execution
+--- options eopts: the dialect's name, or with a schema_translate_map the
+--- dialect key that carries the map (sql/compiler.lua).
+---@param eopts table
+---@return string
+function Connection:_dialect_key(eopts)
+  local map = eopts.schema_translate_map
+  if map == nil then return self.dialect.name end
+  return compiler.dialect_key(self.dialect.name, map)
 end
 
 --- Executes a statement (qs.text() or an expression construct). params: a
@@ -1132,7 +1145,7 @@ function Connection:_execute(stmt, params, opts, raw)
     end
     return result
   end
-  local compiled = compiler.compile(stmt, self.dialect.name)
+  local compiled = compiler.compile(stmt, self:_dialect_key(eopts))
   local strict = statement.is_text(stmt)   -- text(): every name must be one of its binds
   local many = false
   if params ~= nil then
@@ -1311,6 +1324,8 @@ function Engine:execution_options(opts)
     exc.raise(exc.ArgumentError, format("Invalid value '%s' for isolation_level on %s",
       tostring(opts.isolation_level), self.dialect.name), nil, 2)
   end
+  -- a schema_translate_map is checked now, not at the first statement
+  if opts.schema_translate_map ~= nil then compiler.dialect_key(self.dialect.name, opts.schema_translate_map) end
   local e = setmetatable(util.copy(self), Engine)
   e._exec_opts = util.merge(self._exec_opts, opts)
   e._event_parent = self
