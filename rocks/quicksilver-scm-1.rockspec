@@ -159,6 +159,7 @@ build = {
     ["quicksilver.orm.unitofwork"] = "lua/quicksilver/orm/unitofwork.lua",
     ["quicksilver.sql.compiler"] = "lua/quicksilver/sql/compiler.lua",
     ["quicksilver.sql.ddl"] = "lua/quicksilver/sql/ddl.lua",
+    ["quicksilver.sql.ddl_statement"] = "lua/quicksilver/sql/ddl_statement.lua",
     ["quicksilver.sql.dml"] = "lua/quicksilver/sql/dml.lua",
     ["quicksilver.sql.elements"] = "lua/quicksilver/sql/elements.lua",
     ["quicksilver.sql.schema"] = "lua/quicksilver/sql/schema.lua",

@@ -14,6 +14,7 @@ local create = require("quicksilver.engine.create")
 local base = require("quicksilver.engine.base")
 local result = require("quicksilver.engine.result")
 local reflection = require("quicksilver.engine.reflection")
+local ddl_statement = require("quicksilver.sql.ddl_statement")
 local waiting = require("quicksilver.waiting")
 
 local M = {}
@@ -68,6 +69,11 @@ M.schema = {CreateTable = ddl.CreateTable, DropTable = ddl.DropTable, CreateInde
   -- COMMENT ON (PostgreSQL), as SQLAlchemy's SetTableComment / SetColumnComment
   SetTableComment = function(t) return ddl.SetComment(t, nil, t.comment) end,
   SetColumnComment = function(col) return ddl.SetComment(col.table, col.name, col.comment) end}
+
+--- qs.DDL(sql, {context}): SQL text run as DDL, directly or as a listener
+--- of a Table's or MetaData's create/drop events (also qs.ddl.DDL).
+M.DDL = ddl_statement.new
+M.ddl = {DDL = ddl_statement.new}
 
 -- expressions and statements
 M.json_null = types.json_null

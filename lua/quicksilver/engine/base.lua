@@ -1138,6 +1138,15 @@ function Connection:_execute(stmt, params, opts, raw)
   if sopts then eopts = util.merge(eopts, sopts) end
   if opts then eopts = util.merge(eopts, opts) end
   if has(self, "before_execute") then fire(self, "before_execute", self, stmt, params, eopts) end
+  if stmt._is_ddl_text then
+    -- qs.DDL: its text as written (never scanned for binds), table tokens filled in
+    if params ~= nil and next(params) ~= nil then
+      exc.raise(exc.ArgumentError, "Connection:execute: a DDL statement takes no parameters", nil, 2)
+    end
+    local result = self:_cursor_execute(stmt:_sql(self:_dialect_key(eopts)), nil, nil, false, eopts)
+    if has(self, "after_execute") then fire(self, "after_execute", self, stmt, params, eopts, result) end
+    return result
+  end
   if statement.dml_kind(stmt) then
     local result = execute_dml(self, stmt, params, eopts)
     if has(self, "after_execute") then
