@@ -23,7 +23,12 @@ local M = {}
 --- The catalog questions a dialect answers (those it has).
 M.CATALOG_QUESTIONS = {"has_table", "get_table_names", "get_view_names", "get_view_definition",
   "get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes", "get_unique_constraints",
-  "get_check_constraints", "get_table_comment", "get_schema_names", "drop_everything"}
+  "get_check_constraints", "get_table_comment", "get_schema_names", "drop_everything",
+  -- every table of a schema at once (q, schema, names or nil) -> {table name = answer}:
+  -- where a dialect has them, one catalog query per kind (engine/reflection.lua
+  -- asks table by table where it has not)
+  "get_multi_columns", "get_multi_pk_constraint", "get_multi_foreign_keys", "get_multi_indexes",
+  "get_multi_unique_constraints", "get_multi_check_constraints", "get_multi_table_comment"}
 
 --- The catalog querier of x: the one the bind x gives (x:catalog()), else
 --- x itself (a querier already).
