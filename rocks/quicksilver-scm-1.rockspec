@@ -94,6 +94,7 @@ build = {
     ["quicksilver.dialects.postgresql"] = "lua/quicksilver/dialects/postgresql.lua",
     ["quicksilver.dialects.postgresql_multi"] = "lua/quicksilver/dialects/postgresql_multi.lua",
     ["quicksilver.dialects.postgresql_reflect"] = "lua/quicksilver/dialects/postgresql_reflect.lua",
+    ["quicksilver.dialects.postgresql_types"] = "lua/quicksilver/dialects/postgresql_types.lua",
     ["quicksilver.dialects.sqlite"] = "lua/quicksilver/dialects/sqlite.lua",
     ["quicksilver.dialects.sqlite_reflect"] = "lua/quicksilver/dialects/sqlite_reflect.lua",
     ["quicksilver.dialects.support"] = "lua/quicksilver/dialects/support.lua",

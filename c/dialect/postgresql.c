@@ -15,6 +15,11 @@ static int is_number_kind(const char *t) {
                !strcmp(t, "FLOAT") || !strcmp(t, "NUMERIC"));
 }
 
+/* PostgreSQL's network address types (strings in Lua): no other database has them. */
+static int pg_network_kind(const char *k) {
+  return !strcmp(k, "INET") || !strcmp(k, "CIDR") || !strcmp(k, "MACADDR");
+}
+
 static int pg_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, int autoinc,
                         qs_error *err) {
   const char *k = t->kind, *name = NULL;
@@ -27,6 +32,7 @@ static int pg_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc *t,
   else if (strcmp(k, "INTERVAL") == 0) name = "INTERVAL";
   else if (strcmp(k, "BLOB") == 0) name = "BYTEA";
   else if (strcmp(k, "UUID") == 0) name = "UUID";
+  else if (pg_network_kind(k)) name = k;   /* qs.postgresql.INET, CIDR, MACADDR */
   if (name == NULL) return qs__type_name_common(d, out, t, err);
   if (qs_buf_puts(out, name) != QS_OK) return qs_error_set(err, QS_NOMEM, "out of memory");
   return QS_OK;
@@ -111,7 +117,8 @@ static int pg_bind_cast(const qs_dialect *d, qs_buf *out, const qs_type_desc *t,
   (void)d;
   if (strcmp(k, "INTEGER") == 0 || strcmp(k, "BIGINT") == 0 || strcmp(k, "SMALLINT") == 0 ||
       strcmp(k, "NUMERIC") == 0 || strcmp(k, "FLOAT") == 0 || strcmp(k, "BOOLEAN") == 0 ||
-      strcmp(k, "DATE") == 0 || strcmp(k, "INTERVAL") == 0 || strcmp(k, "UUID") == 0) {
+      strcmp(k, "DATE") == 0 || strcmp(k, "INTERVAL") == 0 || strcmp(k, "UUID") == 0 ||
+      pg_network_kind(k)) {
     cast = k;
   } else if (strcmp(k, "DATETIME") == 0) {
     cast = t->timezone ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP WITHOUT TIME ZONE";

@@ -54,6 +54,9 @@ for _, name in ipairs({"TypeEngine", "Integer", "BigInteger", "SmallInteger", "F
   M[name] = types[name]
 end
 
+-- PostgreSQL's own types (qs.postgresql.INET, CIDR, MACADDR)
+M.postgresql = require("quicksilver.dialects.postgresql_types")
+
 -- schema
 M.MetaData = schema.metadata
 M.Table = schema.table
