@@ -93,6 +93,7 @@ build = {
     ["quicksilver.dialects.mysql_reflect"] = "lua/quicksilver/dialects/mysql_reflect.lua",
     ["quicksilver.dialects.postgresql"] = "lua/quicksilver/dialects/postgresql.lua",
     ["quicksilver.dialects.postgresql_multi"] = "lua/quicksilver/dialects/postgresql_multi.lua",
+    ["quicksilver.dialects.postgresql_range"] = "lua/quicksilver/dialects/postgresql_range.lua",
     ["quicksilver.dialects.postgresql_reflect"] = "lua/quicksilver/dialects/postgresql_reflect.lua",
     ["quicksilver.dialects.postgresql_types"] = "lua/quicksilver/dialects/postgresql_types.lua",
     ["quicksilver.dialects.sqlite"] = "lua/quicksilver/dialects/sqlite.lua",

@@ -15,9 +15,14 @@ static int is_number_kind(const char *t) {
                !strcmp(t, "FLOAT") || !strcmp(t, "NUMERIC"));
 }
 
-/* PostgreSQL's network address types (strings in Lua): no other database has them. */
+/* PostgreSQL's own types, whose DDL name is their kind: network addresses (strings in
+** Lua) and ranges (qs.postgresql.Range); no other database has them. */
 static int pg_network_kind(const char *k) {
-  return !strcmp(k, "INET") || !strcmp(k, "CIDR") || !strcmp(k, "MACADDR");
+  static const char *const kinds[] = {"INET", "CIDR", "MACADDR", "INT4RANGE", "INT8RANGE", "NUMRANGE",
+    "DATERANGE", "TSRANGE", "TSTZRANGE", NULL};
+  int i;
+  for (i = 0; kinds[i]; i++) if (!strcmp(k, kinds[i])) return 1;
+  return 0;
 }
 
 static int pg_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, int autoinc,
