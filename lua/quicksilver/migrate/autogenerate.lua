@@ -94,6 +94,14 @@ local function database_uniques(insp, name)
     local cols = {}
     for i, c in ipairs(d.column_names or {}) do cols[i] = c or (d.expressions and d.expressions[i]) or "expr" end
     e = {name = d.name, columns = cols, unique = unique, sort = sort, d = d}
+    if d.expressions then
+      -- an index on expressions: made again (a downgrade) from their SQL text
+      local parts = {}
+      for i, c in ipairs(d.column_names or {}) do
+        parts[i] = c and format("%q", c) or format("qs.text(%q)", tostring(d.expressions[i]))
+      end
+      e.keys_code = "{" .. concat(parts, ", ") .. "}"
+    end
     found.list[#found.list + 1] = e
     if d.name then found.by_name[d.name] = e end
   end
@@ -135,7 +143,8 @@ local function compare_indexes(cx, t, found)
       if cx.F.object(ix, ix.name, "index", false, e.d) then
         local same_cols = functional or e.d.expressions ~= nil or columns_key(e.columns) == columns_key(cols)
         if not same_cols or e.unique ~= (ix.unique and true or false) then
-          cx.add({kind = "remove_index", table = name, name = e.name, columns = e.columns, unique = e.unique})
+          cx.add({kind = "remove_index", table = name, name = e.name, columns = e.columns, unique = e.unique,
+            keys_code = e.keys_code})
           cx.add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
         end
       end
@@ -185,7 +194,7 @@ local function removed_uniques(cx, t, found)
       local kind = e.sort == "index" and "index" or "unique_constraint"
       if cx.F.reflected(e.d, e.name, kind, parents) then
         cx.add({kind = e.sort == "index" and "remove_index" or "remove_unique", table = t.name, name = e.name,
-          columns = e.columns, unique = e.unique})
+          columns = e.columns, unique = e.unique, keys_code = e.keys_code})
       end
     end
   end
@@ -364,7 +373,8 @@ local function table_code(t)
   for _, ix in ipairs(t.indexes) do
     local cols = {}
     for i, e in ipairs(ix.expressions) do cols[i] = e.name end
-    lines[#lines + 1] = format("    op.create_index(%q, %q, %s%s)", ix.name, t.name, emit.list(cols),
+    lines[#lines + 1] = format("    op.create_index(%q, %q, %s%s)", ix.name, t.name,
+      emit.index_has_expressions(ix) and emit.index_keys(ix) or emit.list(cols),
       emit.options(emit.index_options(ix, ix.unique)))
   end
   return concat(lines, "\n")
@@ -405,7 +415,9 @@ local CALLS = {
       tostring(d.nullable))
   end,
   add_index = function(d, t)
-    return format("create_index(%q, %s%s%s)", d.name, t, emit.list(d.columns),
+    return format("create_index(%q, %s%s%s)", d.name, t,
+      (d.index and emit.index_has_expressions(d.index)) and emit.index_keys(d.index) or d.keys_code or
+        emit.list(d.columns),
       emit.options(emit.index_options(d.index, d.unique)))
   end,
   remove_index = function(d, t)
