@@ -171,7 +171,8 @@ static void deferrability(qsC *c, int idx, int fk) {
   else qsC_error(c, QS_COMPILE, "initially must be DEFERRED or IMMEDIATE, not '%s'", v);
 }
 
-static void constraint(qsC *c, int idx) {
+/* A constraint of the table at stack index owner (0: not known). */
+static void constraint(qsC *c, int idx, int owner) {
   size_t n;
   const char *kind = qsC_string(c, idx, "kind", &n);
   const char *name = qsC_string(c, idx, "name", &n);
@@ -195,7 +196,12 @@ static void constraint(qsC *c, int idx) {
     const char *schema = qsC_string(c, idx, "ref_schema", &n);
     const char *table;
     schema = qsC_schema(c, schema, &n);
-    if (qs_dialect_form(c->d, QS_FORM_REFERENCES_UNQUALIFIED)) schema = NULL;
+    if (schema && owner && qs_dialect_form(c->d, QS_FORM_REFERENCES_UNQUALIFIED)) {
+      /* the referring table's own schema is left out: SQLite takes no schema there */
+      size_t on;
+      const char *own = qsC_schema(c, qsC_string(c, owner, "schema", &on), &on);
+      if (own && on == n && memcmp(own, schema, n) == 0) schema = NULL;
+    }
     qsC_puts(c, "FOREIGN KEY(");
     name_list(c, idx, "columns");
     qsC_puts(c, ") REFERENCES ");
@@ -383,7 +389,7 @@ static void create_table(qsC *c, int idx) {
   for (i = 1; i <= n; i++) {
     qsC_puts(c, ", \n\t");
     lua_rawgeti(L, -1, i);
-    constraint(c, lua_gettop(L));
+    constraint(c, lua_gettop(L), t);
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -554,7 +560,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       alter_table(c, idx);
       qsC_puts(c, " ADD ");
       qsC_field(c, idx, "constraint");
-      constraint(c, lua_gettop(L));
+      constraint(c, lua_gettop(L), 0);
       lua_pop(L, 1);
       break;
     case QSK_ADD_COLUMN:

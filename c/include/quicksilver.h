@@ -593,8 +593,8 @@ typedef enum qs_dml_froms {
 /* How CREATE INDEX writes a key part that is an expression rather than a column: */
 #define QS_FORM_INDEX_EXPR_PARENS     (1u << 8)   /* an operator expression in parentheses */
 #define QS_FORM_INDEX_FUNC_PARENS     (1u << 9)   /* a function call in parentheses too (MySQL) */
-#define QS_FORM_REFERENCES_UNQUALIFIED (1u << 10) /* REFERENCES t, never s.t: the referred table
-                                                     sits in the referring one's database (SQLite) */
+#define QS_FORM_REFERENCES_UNQUALIFIED (1u << 10) /* REFERENCES t, not s.t, when s is the referring
+                                                     table's own schema (SQLite takes none there) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {

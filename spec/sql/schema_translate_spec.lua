@@ -60,6 +60,18 @@ describe("schema_translate_map", function()
     assert.truthy(sql:find("REFERENCES new.p (id)", 1, true), sql)
   end)
 
+  it("leaves the schema out of SQLite's REFERENCES when it is the table's own", function()
+    local md = qs.MetaData()
+    qs.Table("p", md, qs.Column("id", qs.Integer, {primary_key = true}))
+    local ch = qs.Table("ch", md, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("p_id", qs.Integer, qs.ForeignKey("p.id")))
+    local sql = qs.schema.CreateTable(ch):compile({dialect = "sqlite", schema_translate_map = {__none = "s1"}}).sql
+    assert.truthy(sql:find("^CREATE TABLE s1%.ch"), sql)
+    assert.truthy(sql:find("REFERENCES p (id)", 1, true), sql)
+    sql = qs.schema.CreateTable(ch):compile({dialect = "postgresql", schema_translate_map = {__none = "s1"}}).sql
+    assert.truthy(sql:find("REFERENCES s1.p (id)", 1, true), sql)
+  end)
+
   it("keys the compiled-statement cache on the map", function()
     local _, b = tables()
     compiler.clear_cache()
