@@ -7,6 +7,7 @@
 --- parameters, runs the handle_error listeners and raises.
 local catalog = require("quicksilver.engine.catalog")
 local compiler = require("quicksilver.sql.compiler")
+local DDLText = require("quicksilver.sql.ddl_statement").DDL
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
 local insertmany = require("quicksilver.engine.insertmany")
@@ -1138,7 +1139,7 @@ function Connection:_execute(stmt, params, opts, raw)
   if sopts then eopts = util.merge(eopts, sopts) end
   if opts then eopts = util.merge(eopts, opts) end
   if has(self, "before_execute") then fire(self, "before_execute", self, stmt, params, eopts) end
-  if stmt._is_ddl_text then
+  if getmetatable(stmt) == DDLText then   -- (a metatable compare: no __index walk per statement)
     -- qs.DDL: its text as written (never scanned for binds), table tokens filled in
     if params ~= nil and next(params) ~= nil then
       exc.raise(exc.ArgumentError, "Connection:execute: a DDL statement takes no parameters", nil, 2)
@@ -1154,7 +1155,8 @@ function Connection:_execute(stmt, params, opts, raw)
     end
     return result
   end
-  local compiled = compiler.compile(stmt, self:_dialect_key(eopts))
+  local compiled = compiler.compile(stmt, eopts.schema_translate_map == nil and self.dialect.name or
+    self:_dialect_key(eopts))
   local strict = statement.is_text(stmt)   -- text(): every name must be one of its binds
   local many = false
   if params ~= nil then
