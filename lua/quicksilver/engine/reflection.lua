@@ -149,7 +149,7 @@ end
 --- get_multi_indexes, get_multi_unique_constraints,
 --- get_multi_check_constraints, get_multi_table_comment({schema =,
 --- filter_names = {...}}): the per-table question's answer for every table of
---- the schema (default schema when nil; PostgreSQL: views too), or for those
+--- the schema (default schema when nil; views too, but on SQLite only when named), or for those
 --- in filter_names that exist, keyed by table name (SQLAlchemy 2.0 keys by
 --- (schema, name): here the schema is the one asked about). One catalog
 --- query per kind on PostgreSQL and MySQL/MariaDB; table by table on SQLite.
