@@ -456,6 +456,9 @@ static int l_compile(lua_State *L) {
     lua_getfield(L, 3, "literal_binds");
     c.literal_binds = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    /* schema_translate_map: left on the stack for the whole compile */
+    if (qsL_getfield(L, 3, "schema_translate_map") == LUA_TTABLE) c.schema_map = lua_gettop(L);
+    else lua_pop(L, 1);
   }
   kind = qsC_kind(L, 1);
   if (lua_istable(L, 3)) {   /* CTEs the Lua front collected: WITH comes first */

@@ -51,6 +51,8 @@ typedef struct qsC {
   int nexpand;       /* marks of expanding binds (0: the SQL needs no expansion) */
   int mark_kind;     /* the kind the next placeholder is marked with (QSC_MARK_*) */
   int expinfo;       /* list: what each expanding mark needs (a table per mark), or 0 */
+  int schema_map;    /* stack index of the schema_translate_map option (a table only the
+                        compiler module holds, never changed), or 0 */
 } qsC;
 
 /* Statements nest at most this deep (SQLite's own parser limit), counted
@@ -149,6 +151,9 @@ void qsC_tuple(qsC *c, int idx);           /* (a, b, ...) */
 /* Sets compiled.expand on the table at the top when the SQL has expanding binds. */
 void qsC_push_marks(qsC *c);
 void qsC_table_name(qsC *c, int idx);    /* schema-qualified table name */
+/* The schema a table is written in: schema itself, or what schema_translate_map gives
+** for it (NULL: none; *n updated). */
+const char *qsC_schema(qsC *c, const char *schema, size_t *n);
 /* The generated name for an anonymous node (alias, label), made once. */
 const char *qsC_anon_name(qsC *c, int idx, const char *base);
 /* The name of an ALIAS node (generated from the table name when anonymous). */

@@ -201,7 +201,8 @@ static void deferrability(qsC *c, int idx, int fk) {
   else qsC_error(c, QS_COMPILE, "initially must be DEFERRED or IMMEDIATE, not '%s'", v);
 }
 
-static void constraint(qsC *c, int idx) {
+/* A constraint of the table at stack index owner (0: not known). */
+static void constraint(qsC *c, int idx, int owner) {
   size_t n;
   const char *kind = qsC_string(c, idx, "kind", &n);
   const char *name = qsC_string(c, idx, "name", &n);
@@ -224,6 +225,13 @@ static void constraint(qsC *c, int idx) {
   } else if (strcmp(kind, "foreign_key") == 0) {
     const char *schema = qsC_string(c, idx, "ref_schema", &n);
     const char *table;
+    schema = qsC_schema(c, schema, &n);
+    if (schema && owner && qs_dialect_form(c->d, QS_FORM_REFERENCES_UNQUALIFIED)) {
+      /* the referring table's own schema is left out: SQLite takes no schema there */
+      size_t on;
+      const char *own = qsC_schema(c, qsC_string(c, owner, "schema", &on), &on);
+      if (own && on == n && memcmp(own, schema, n) == 0) schema = NULL;
+    }
     qsC_puts(c, "FOREIGN KEY(");
     name_list(c, idx, "columns");
     qsC_puts(c, ") REFERENCES ");
@@ -411,7 +419,7 @@ static void create_table(qsC *c, int idx) {
   for (i = 1; i <= n; i++) {
     qsC_puts(c, ", \n\t");
     lua_rawgeti(L, -1, i);
-    constraint(c, lua_gettop(L));
+    constraint(c, lua_gettop(L), t);
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -442,6 +450,41 @@ static void create_table(qsC *c, int idx) {
   lua_pop(L, 1);
 }
 
+/* One key part of CREATE INDEX: a column (or text) as it is; an expression (a functional
+** index) where the dialect has them, in parentheses as it wants them; DESC / ASC / NULLS
+** after the part they order. */
+static void index_key(qsC *c, int e) {
+  lua_State *L = c->L;
+  int kind = qsC_kind(L, e), op = 0;
+  if (kind == QSK_UNARY) {
+    if (qsC_field(c, e, "op") == LUA_TNUMBER) op = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (op == QSO_DESC || op == QSO_ASC || op == QSO_NULLS_FIRST || op == QSO_NULLS_LAST) {
+      if (qsC_field(c, e, "element") != LUA_TTABLE) qsC_malformed(c, e, "element", "a node", lua_type(L, -1));
+      index_key(c, lua_gettop(L));
+      lua_pop(L, 1);
+      qsC_puts(c, op == QSO_DESC ? " DESC" : op == QSO_ASC ? " ASC" :
+                  op == QSO_NULLS_FIRST ? " NULLS FIRST" : " NULLS LAST");
+      return;
+    }
+  }
+  if (kind == QSK_COLUMN || kind == QSK_TEXT || kind == QSK_LITERAL_COLUMN) {
+    qsC_expr(c, e);
+    return;
+  }
+  if (!qs_dialect_can(c->d, QS_CAP(EXPRESSION_INDEX)))
+    qsC_error(c, QS_COMPILE, "%s has no expression index key parts (a %s in an index): index a "
+              "generated column instead", c->d->name, qsC_kind_name(L, e));
+  if (kind == QSK_FUNCTION ? qs_dialect_form(c->d, QS_FORM_INDEX_FUNC_PARENS)
+                           : qs_dialect_form(c->d, QS_FORM_INDEX_EXPR_PARENS) && kind != QSK_GROUPING) {
+    qs_buf_putc(c->b, '(');
+    qsC_expr(c, e);
+    qs_buf_putc(c->b, ')');
+  } else {
+    qsC_expr(c, e);
+  }
+}
+
 static void create_index(qsC *c, int idx) {
   lua_State *L = c->L;
   size_t n;
@@ -468,29 +511,29 @@ static void create_index(qsC *c, int idx) {
   qsC_puts(c, " (");
   c->unqualified++;
   c->literal_binds++;
-  if (qs_dialect_form(c->d, QS_FORM_INDEX_PREFIX_LENGTHS) &&
-      qsC_field(c, idx, "_mysql_lengths") == LUA_TTABLE) {
+  {
     /* mysql_length: a prefix length after each column that has one */
-    int lens = lua_gettop(L), i, cnt;
-    qsC_field(c, idx, "expressions");
-    cnt = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+    int lens = 0, i, cnt;
+    if (qs_dialect_form(c->d, QS_FORM_INDEX_PREFIX_LENGTHS) &&
+        qsC_field(c, idx, "_mysql_lengths") == LUA_TTABLE) lens = lua_gettop(L);
+    else if (qs_dialect_form(c->d, QS_FORM_INDEX_PREFIX_LENGTHS)) lua_pop(L, 1);
+    cnt = qsC_list_field(c, idx, "expressions");
     for (i = 1; i <= cnt; i++) {
       if (i > 1) qsC_puts(c, ", ");
       lua_rawgeti(L, -1, i);
-      qsC_expr(c, lua_gettop(L));
+      index_key(c, lua_gettop(L));
       lua_pop(L, 1);
-      lua_rawgeti(L, lens, i);
-      if (lua_isnumber(L, -1)) {
-        char num[32];
-        snprintf(num, sizeof num, "(%ld)", (long)lua_tointeger(L, -1));
-        qsC_puts(c, num);
+      if (lens) {
+        lua_rawgeti(L, lens, i);
+        if (lua_isnumber(L, -1)) {
+          char num[32];
+          snprintf(num, sizeof num, "(%ld)", (long)lua_tointeger(L, -1));
+          qsC_puts(c, num);
+        }
+        lua_pop(L, 1);
       }
-      lua_pop(L, 1);
     }
-    lua_pop(L, 2);
-  } else {
-    if (qs_dialect_form(c->d, QS_FORM_INDEX_PREFIX_LENGTHS)) lua_pop(L, 1);
-    qsC_list(c, idx, "expressions", ", ", 0);
+    lua_pop(L, lens ? 2 : 1);
   }
   qs_buf_putc(c->b, ')');
   /* a partial index: each database's own option (SQLAlchemy's dialect kwargs) */
@@ -547,7 +590,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       alter_table(c, idx);
       qsC_puts(c, " ADD ");
       qsC_field(c, idx, "constraint");
-      constraint(c, lua_gettop(L));
+      constraint(c, lua_gettop(L), 0);
       lua_pop(L, 1);
       break;
     case QSK_ADD_COLUMN:
@@ -608,6 +651,7 @@ void qsC_ddl(qsC *c, int idx, int kind) {
       qsC_field(c, idx, "table");
       if (!on_table && lua_istable(L, -1)) {
         const char *schema = qsC_string(c, lua_gettop(L), "schema", &n);
+        schema = qsC_schema(c, schema, &n);
         if (schema) {   /* an index lives in its table's schema */
           qsC_ident(c, schema, n);
           qs_buf_putc(c->b, '.');

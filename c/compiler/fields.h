@@ -48,6 +48,7 @@
   /* core.compile's options */                                                                     \
   X(literal_binds, "options VALUES", "boolean", "values inline instead of parameters")                    \
   X(ctes, "options", "nodes", "the CTEs the Lua front collected (WITH first)")                     \
+  X(schema_translate_map, "options", "table", "schema name -> schema written (\"__none\": none)") \
   /* expressions */                                                                                \
   X(name, "TABLE COLUMN ALIAS CTE FUNCTION LABEL VALUES_REF CREATE_INDEX DROP_INDEX DROP_COLUMN "  \
           "RENAME_COLUMN ALTER_COLUMN DROP_CONSTRAINT constraint column_def",                      \

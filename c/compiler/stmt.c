@@ -9,10 +9,29 @@
 
 void qsC_list(qsC *c, int idx, const char *name, const char *sep, int prec);
 
+/* "__none" stands for a table without a schema, as a key of the map and as a value
+** (SQLAlchemy's None); the map's keys and values are strings (checked by the Lua front). */
+const char *qsC_schema(qsC *c, const char *schema, size_t *n) {
+  lua_State *L = c->L;
+  const char *s;
+  if (!c->schema_map) return schema;
+  if (schema) lua_pushlstring(L, schema, *n);
+  else lua_pushliteral(L, "__none");
+  lua_rawget(L, c->schema_map);
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    return schema;
+  }
+  s = lua_tolstring(L, -1, n);
+  lua_pop(L, 1);   /* the map keeps the string alive */
+  return strcmp(s, "__none") == 0 ? NULL : s;
+}
+
 void qsC_table_name(qsC *c, int idx) {
   size_t n;
   const char *schema = qsC_string(c, idx, "schema", &n);
   const char *name;
+  schema = qsC_schema(c, schema, &n);
   if (schema) {
     qsC_ident(c, schema, n);
     qs_buf_putc(c->b, '.');

@@ -233,7 +233,7 @@ static int mysql_empty_tuple_set(const qs_dialect *d, qs_buf *out, int n, const 
   .partial_index_option = NULL,                                                       \
   .forms = QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE |             \
            QS_FORM_INDEX_PREFIX_LENGTHS | QS_FORM_BACKSLASH_ESCAPES |                 \
-           QS_FORM_HASH_COMMENTS,                                                     \
+           QS_FORM_HASH_COMMENTS | QS_FORM_INDEX_EXPR_PARENS | QS_FORM_INDEX_FUNC_PARENS,                                                     \
   .update_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .delete_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .empty_insert = " () VALUES ()",                                                    \
@@ -253,7 +253,9 @@ static int mysql_empty_tuple_set(const qs_dialect *d, qs_buf *out, int n, const 
 
 const qs_dialect qs__dialect_mysql = {
   .name = "mysql",
-  .caps = MYSQL_COMMON_CAPS | QS_CAP(DML_CTE) | QS_CAP(LATERAL),
+  /* expression key parts: MySQL 8.0.13 on; MariaDB has none (a generated column instead) */
+  .caps = MYSQL_COMMON_CAPS | QS_CAP(DML_CTE) | QS_CAP(LATERAL) |
+          QS_CAP(EXPRESSION_INDEX),
   .xCast = mysql_cast,
   .xForUpdate = mysql_for_update,
   .xRegexp = mysql_regexp,

@@ -15,6 +15,16 @@ static int is_number_kind(const char *t) {
                !strcmp(t, "FLOAT") || !strcmp(t, "NUMERIC"));
 }
 
+/* PostgreSQL's own types, whose DDL name is their kind: network addresses (strings in
+** Lua) and ranges (qs.postgresql.Range); no other database has them. */
+static int pg_network_kind(const char *k) {
+  static const char *const kinds[] = {"INET", "CIDR", "MACADDR", "INT4RANGE", "INT8RANGE", "NUMRANGE",
+    "DATERANGE", "TSRANGE", "TSTZRANGE", NULL};
+  int i;
+  for (i = 0; kinds[i]; i++) if (!strcmp(k, kinds[i])) return 1;
+  return 0;
+}
+
 static int pg_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc *t, int autoinc,
                         qs_error *err) {
   const char *k = t->kind, *name = NULL;
@@ -28,6 +38,7 @@ static int pg_type_name(const qs_dialect *d, qs_buf *out, const qs_type_desc *t,
   else if (strcmp(k, "BLOB") == 0) name = "BYTEA";
   else if (strcmp(k, "UUID") == 0) name = "UUID";
   else if (strcmp(k, "JSONB") == 0) name = "JSONB";
+  else if (pg_network_kind(k)) name = k;   /* qs.postgresql.INET, CIDR, MACADDR */
   if (name == NULL) return qs__type_name_common(d, out, t, err);
   if (qs_buf_puts(out, name) != QS_OK) return qs_error_set(err, QS_NOMEM, "out of memory");
   return QS_OK;
@@ -131,7 +142,8 @@ static int pg_bind_cast(const qs_dialect *d, qs_buf *out, const qs_type_desc *t,
   (void)d;
   if (strcmp(k, "INTEGER") == 0 || strcmp(k, "BIGINT") == 0 || strcmp(k, "SMALLINT") == 0 ||
       strcmp(k, "NUMERIC") == 0 || strcmp(k, "FLOAT") == 0 || strcmp(k, "BOOLEAN") == 0 ||
-      strcmp(k, "DATE") == 0 || strcmp(k, "INTERVAL") == 0 || strcmp(k, "UUID") == 0) {
+      strcmp(k, "DATE") == 0 || strcmp(k, "INTERVAL") == 0 || strcmp(k, "UUID") == 0 ||
+      pg_network_kind(k)) {
     cast = k;
   } else if (strcmp(k, "DATETIME") == 0) {
     cast = t->timezone ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP WITHOUT TIME ZONE";
@@ -182,13 +194,15 @@ const qs_dialect qs__dialect_postgresql = {
           QS_CAP(INTERSECT_EXCEPT) | QS_CAP(ON_CONFLICT_CONSTRAINT) | QS_CAP(ARRAY) |
           QS_CAP(QUANTIFIED_SUBQUERY) |
           QS_CAP(FETCH_FIRST) | QS_CAP(LATERAL) | QS_CAP(TABLESAMPLE) | QS_CAP(TABLE_VALUED) |
-      QS_CAP(AGGREGATE_FILTER) | QS_CAP(WITHIN_GROUP),
+      QS_CAP(AGGREGATE_FILTER) | QS_CAP(WITHIN_GROUP) |
+          QS_CAP(EXPRESSION_INDEX),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 65535,
   .insertmany_rows = 1000,
   .partial_index_option = "postgresql_where",
 
-  .forms = QS_FORM_DOLLAR_QUOTES | QS_FORM_ESCAPE_STRINGS | QS_FORM_VALUES_COLUMN_LIST,
+  .forms = QS_FORM_DOLLAR_QUOTES | QS_FORM_ESCAPE_STRINGS | QS_FORM_VALUES_COLUMN_LIST |
+           QS_FORM_INDEX_EXPR_PARENS,
   .update_froms = QS_DML_FROMS_CLAUSE,
   .delete_froms = QS_DML_FROMS_CLAUSE,
   .empty_insert = " DEFAULT VALUES",

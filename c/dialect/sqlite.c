@@ -107,14 +107,16 @@ const qs_dialect qs__dialect_sqlite = {
           QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) |
           QS_CAP(TRANSACTIONAL_DDL) | QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT) |
           QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(TABLE_VALUED) |
-      QS_CAP(AGGREGATE_FILTER),
+      QS_CAP(AGGREGATE_FILTER) |
+          QS_CAP(EXPRESSION_INDEX),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 32766,
   .insertmany_rows = 0,
   .partial_index_option = "sqlite_where",
 
   .forms = QS_FORM_DEFAULT_EXPR_PARENS | QS_FORM_COMPOUND_SUBQUERY | QS_FORM_VALUES_NUMBERED |
-           QS_FORM_TUPLE_IN_VALUES,
+           QS_FORM_TUPLE_IN_VALUES |
+           QS_FORM_REFERENCES_UNQUALIFIED,
   .update_froms = QS_DML_FROMS_CLAUSE,
   .delete_froms = QS_DML_FROMS_NONE,
   .empty_insert = " DEFAULT VALUES",

@@ -564,7 +564,8 @@ typedef enum qs_paramstyle {
   X(TABLESAMPLE, tablesample, "FROM t TABLESAMPLE method(n) REPEATABLE (seed)")        \
   X(TABLE_VALUED, table_valued, "a function's rows as a FROM element (json_each(x) AS a)") \
   X(ARRAY, array, "ARRAY column types (T[]), subscripts, ARRAY[...] and ANY/ALL over an array") \
-  X(QUANTIFIED_SUBQUERY, quantified_subquery, "x = ANY (SELECT ...) / x > ALL (SELECT ...)")
+  X(QUANTIFIED_SUBQUERY, quantified_subquery, "x = ANY (SELECT ...) / x > ALL (SELECT ...)") \
+  X(EXPRESSION_INDEX, expression_index, "CREATE INDEX on expressions (functional indexes)")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -608,6 +609,11 @@ typedef enum qs_dml_froms {
                                                      (MySQL): op() refuses an operator holding # */
 #define QS_FORM_TUPLE_IN_VALUES       (1u << 11)   /* (a, b) IN (VALUES (?, ?), ...): row values
                                                      in IN written as a VALUES list (SQLite) */
+/* How CREATE INDEX writes a key part that is an expression rather than a column: */
+#define QS_FORM_INDEX_EXPR_PARENS     (1u << 12)   /* an operator expression in parentheses */
+#define QS_FORM_INDEX_FUNC_PARENS     (1u << 13)   /* a function call in parentheses too (MySQL) */
+#define QS_FORM_REFERENCES_UNQUALIFIED (1u << 14) /* REFERENCES t, not s.t, when s is the referring
+                                                     table's own schema (SQLite takes none there) */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {

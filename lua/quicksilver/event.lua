@@ -117,6 +117,13 @@ local function find(target, name, fn)
   return nil
 end
 
+-- A table whose metatable has __call (qs.DDL: a DDL statement listening to
+-- a table's create/drop events) listens as a function does.
+local function callable_object(fn)
+  local mt = type(fn) == "table" and getmetatable(fn)
+  return type(mt) == "table" and type(rawget(mt, "__call")) == "function"
+end
+
 ---@class quicksilver.EventEntry
 ---@field fn function call this: for `once` entries it removes the entry first
 ---@field listener function the function given to listen
@@ -126,7 +133,7 @@ end
 ---@field raw boolean
 ---@field named boolean
 
---- Registers fn for event name on target. opts: once (runs one time, then is
+--- Registers fn (a function, or a callable object such as qs.DDL) for event name on target. opts: once (runs one time, then is
 --- removed), retval (the emitter uses the listener's return values), insert
 --- (runs before the listeners already there); propagate, raw and named are
 --- recorded on the entry for emitters that give them a meaning. Listening
@@ -138,7 +145,7 @@ end
 ---@param opts? {once?: boolean, retval?: boolean, insert?: boolean, propagate?: boolean, raw?: boolean, named?: boolean}
 function M.listen(target, name, fn, opts)
   check(target, name, "listen")
-  if type(fn) ~= "function" then
+  if type(fn) ~= "function" and not callable_object(fn) then
     error(exc.ArgumentError("event.listen: listener must be a function, got " .. type(fn)), 2)
   end
   if opts == nil then

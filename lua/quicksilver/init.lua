@@ -15,6 +15,7 @@ local create = require("quicksilver.engine.create")
 local base = require("quicksilver.engine.base")
 local result = require("quicksilver.engine.result")
 local reflection = require("quicksilver.engine.reflection")
+local ddl_statement = require("quicksilver.sql.ddl_statement")
 local waiting = require("quicksilver.waiting")
 local pg_types = require("quicksilver.sql.pg_types")
 local pg_ops = require("quicksilver.sql.pg_ops")
@@ -56,6 +57,8 @@ for _, name in ipairs({"TypeEngine", "Integer", "BigInteger", "SmallInteger", "F
   M[name] = types[name]
 end
 
+-- PostgreSQL's own types (qs.postgresql.INET, CIDR, MACADDR)
+M.postgresql = require("quicksilver.dialects.postgresql_types")
 -- PostgreSQL's ARRAY and JSONB, also under qs.postgresql (as SQLAlchemy's
 -- sqlalchemy.dialects.postgresql); any_/all_ are standard SQL
 M.ARRAY = pg_types.ARRAY
@@ -91,6 +94,10 @@ local decimal = require("quicksilver.sql.decimal")
 M.Decimal = function(v) return decimal.new(v, 3) end
 M.decimal = M.Decimal
 M.is_decimal = decimal.is_decimal
+--- qs.DDL(sql, {context}): SQL text run as DDL, directly or as a listener
+--- of a Table's or MetaData's create/drop events (also qs.ddl.DDL).
+M.DDL = ddl_statement.new
+M.ddl = {DDL = ddl_statement.new}
 
 -- expressions and statements
 M.json_null = types.json_null

@@ -208,6 +208,7 @@ for _, stmt in ipairs(statements) do
   for _, dialect in ipairs({"sqlite", "postgresql", "mysql", "mariadb"}) do
     pcall(function() return stmt:compile({dialect = dialect}) end)
     pcall(function() return stmt:compile({dialect = dialect, literal_binds = true}) end)
+    pcall(function() return stmt:compile({dialect = dialect, schema_translate_map = {__none = "s1"}}) end)
   end
 end
 for _, root in ipairs(seen_roots) do

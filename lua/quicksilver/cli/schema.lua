@@ -49,7 +49,7 @@ function M.inspect(url)
       w("  check (%s)%s", ck.sqltext, ck.name and (" " .. ck.name) or "")
     end
     for _, ix in ipairs(insp:get_indexes(name)) do
-      w("  %sindex %s (%s)", ix.unique and "unique " or "", ix.name, concat(ix.column_names, ", "))
+      w("  %sindex %s (%s)", ix.unique and "unique " or "", ix.name, concat(ix.expressions or ix.column_names, ", "))
     end
   end
   for _, v in ipairs(insp:get_view_names()) do

@@ -108,6 +108,7 @@ end
 -- The catalog questions (dialects/mysql_reflect.lua), taking any bind with
 -- the catalog contract of dialects/support.lua.
 support.add_catalog(M, require("quicksilver.dialects.mysql_reflect"))
+support.add_catalog(M, require("quicksilver.dialects.mysql_multi"))
 
 
 --- How far behind its primary this server is, in seconds (MariaDB/MySQL:

@@ -217,6 +217,7 @@ end
 -- The catalog questions (dialects/postgresql_reflect.lua), taking any bind with
 -- the catalog contract of dialects/support.lua.
 support.add_catalog(M, require("quicksilver.dialects.postgresql_reflect"))
+support.add_catalog(M, require("quicksilver.dialects.postgresql_multi"))
 
 
 --- How far behind its primary this server is, in seconds: 0 when it is a

@@ -112,20 +112,41 @@ function M.get_foreign_keys(q, name, schema)
   return out
 end
 
+-- One index's entry. An expression key part has attribute number 0: its
+-- text comes from pg_get_indexdef (one more query, for such indexes only),
+-- and the entry then carries `expressions` (every key part's text, columns
+-- too) with `false` at that position of column_names, as SQLAlchemy 2.0
+-- reports them (None there).
+local function index_entry(q, ioid, name, unique, keys, names)
+  local cols, expr = {}, false
+  for i, n in ipairs(keys) do
+    if n > 0 then cols[i] = names[n] else cols[i] = false; expr = true end
+  end
+  local e = {name = name, unique = unique, column_names = cols}
+  if expr then
+    local texts = {}
+    for _, r in ipairs(q.all("SELECT k, pg_catalog.pg_get_indexdef($1, k, true) FROM generate_series(1, $2::int) k " ..
+        "ORDER BY k", {ioid, #keys})) do
+      texts[#texts + 1] = r[2]
+    end
+    e.expressions = texts
+  end
+  return e
+end
+M._index_entry = index_entry
+
 function M.get_indexes(q, name, schema)
   local toid = oid(q, name, schema)
   local names = attnames(q, toid)
   local out = {}
   for _, r in ipairs(q.all([[
-      SELECT ic.relname, i.indisunique, i.indkey::text
+      SELECT ic.relname, i.indisunique, i.indkey::text, i.indexrelid
       FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
       WHERE i.indrelid = $1 AND NOT i.indisprimary
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid
                         AND c.conrelid = i.indrelid)
       ORDER BY ic.relname]], {toid})) do
-    local cols = {}
-    for _, n in ipairs(intlist(r[3])) do if n > 0 then cols[#cols + 1] = names[n] end end
-    out[#out + 1] = {name = r[1], unique = r[2], column_names = cols}
+    out[#out + 1] = index_entry(q, r[4], r[1], r[2], intlist(r[3]), names)
   end
   return out
 end

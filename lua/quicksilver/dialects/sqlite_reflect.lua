@@ -212,9 +212,28 @@ end
 local function index_columns(q, schema, iname)
   local cols = {}
   for _, r in ipairs(q.all("PRAGMA " .. prefix(schema) .. "index_info(" .. ident(iname) .. ")")) do
-    cols[r.seqno + 1] = r.name
+    -- an expression key part has no name (cid -2)
+    cols[r.seqno + 1] = type(r.name) == "string" and r.name or false
   end
   return cols
+end
+
+-- The key parts of an index on expressions as CREATE INDEX wrote them
+-- (SQLite keeps that text), DESC / ASC taken off: SQLAlchemy 2.0's
+-- `expressions`; nil when the text cannot be read.
+local function index_expressions(q, schema, iname)
+  local sql = q.scalar("SELECT sql FROM " .. prefix(schema) .. "sqlite_master WHERE type = 'index' AND name = ?",
+    {iname})
+  if type(sql) ~= "string" then return nil end
+  local on = sql:find("%s[oO][nN]%s")
+  local open = on and sql:find("(", on, true)
+  if not open then return nil end
+  local out = {}
+  for i, item in ipairs(split_items(sql, open + 1)) do
+    item = item:gsub("^%s+", ""):gsub("%s+$", "")
+    out[i] = item:gsub("%s+[aA][sS][cC]$", ""):gsub("%s+[dD][eE][sS][cC]$", "")
+  end
+  return out
 end
 
 function M.get_indexes(q, name, schema)
@@ -222,7 +241,12 @@ function M.get_indexes(q, name, schema)
   local out = {}
   for _, r in ipairs(q.all("PRAGMA " .. prefix(schema) .. "index_list(" .. ident(name) .. ")")) do
     if r.origin == "c" then
-      out[#out + 1] = {name = r.name, column_names = index_columns(q, schema, r.name), unique = r.unique == 1}
+      local cols = index_columns(q, schema, r.name)
+      local e = {name = r.name, column_names = cols, unique = r.unique == 1}
+      for _, c in ipairs(cols) do
+        if c == false then e.expressions = index_expressions(q, schema, r.name); break end
+      end
+      out[#out + 1] = e
     end
   end
   table.sort(out, function(a, b) return a.name < b.name end)

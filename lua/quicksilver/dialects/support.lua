@@ -25,6 +25,13 @@ M.CATALOG_QUESTIONS = {"has_table", "get_table_names", "get_view_names", "get_vi
   "get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes", "get_unique_constraints",
   "get_check_constraints", "get_table_comment", "get_schema_names", "drop_everything"}
 
+--- The questions about every table of a schema at once (q, schema, names or
+--- nil) -> {table name = answer}, which a dialect answers where it can in one
+--- catalog query per kind (engine/reflection.lua asks table by table where it
+--- has not: SQLite).
+M.MULTI_QUESTIONS = {"get_multi_columns", "get_multi_pk_constraint", "get_multi_foreign_keys",
+  "get_multi_indexes", "get_multi_unique_constraints", "get_multi_check_constraints", "get_multi_table_comment"}
+
 --- The catalog querier of x: the one the bind x gives (x:catalog()), else
 --- x itself (a querier already).
 ---@param x table a bind with catalog(), or a querier
@@ -44,10 +51,12 @@ end
 ---@param dialect table
 ---@param catalog table
 function M.add_catalog(dialect, catalog)
-  for _, name in ipairs(M.CATALOG_QUESTIONS) do
-    local fn = catalog[name]
-    if fn then
-      dialect[name] = function(x, ...) return fn(M.querier(x), ...) end
+  for _, list in ipairs({M.CATALOG_QUESTIONS, M.MULTI_QUESTIONS}) do
+    for _, name in ipairs(list) do
+      local fn = catalog[name]
+      if fn then
+        dialect[name] = function(x, ...) return fn(M.querier(x), ...) end
+      end
     end
   end
 end

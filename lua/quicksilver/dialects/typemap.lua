@@ -44,6 +44,7 @@ for _, n in ipairs({"blob", "bytea", "binary", "varbinary", "tinyblob", "mediumb
   BY_NAME[n] = function(a) return types.LargeBinary(a[1]) end
 end
 BY_NAME["uuid"] = simple(types.Uuid)
+for n, cls in pairs(require("quicksilver.dialects.postgresql_types").BY_CATALOG_NAME) do BY_NAME[n] = simple(cls) end
 for _, n in ipairs({"json", "jsonb"}) do BY_NAME[n] = simple(types.JSON) end
 
 --- The quicksilver type for a database type name (and MySQL's enum values).

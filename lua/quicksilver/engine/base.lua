@@ -9,6 +9,7 @@ local catalog = require("quicksilver.engine.catalog")
 local connection_transaction = require("quicksilver.engine.connection_transaction")
 local compiler = require("quicksilver.sql.compiler")
 local expanding = require("quicksilver.sql.expanding")
+local DDLText = require("quicksilver.sql.ddl_statement").DDL
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
 local insertmany = require("quicksilver.engine.insertmany")
@@ -159,6 +160,7 @@ function Connection:execution_options(opts)
     end
     self:_set_isolation(opts.isolation_level)
   end
+  if opts.schema_translate_map ~= nil then compiler.dialect_key(self.dialect.name, opts.schema_translate_map) end
   self._exec_opts = util.merge(self._exec_opts, opts)
   return self
 end
@@ -843,7 +845,7 @@ end
 local function execute_runs(self, stmt, runs, eopts, fill)
   local total, plan = 0, {}
   for i, g in ipairs(runs) do
-    local compiled = compiler.compile_dml(stmt, self.dialect.name, g.keys)
+    local compiled = compiler.compile_dml(stmt, self:_dialect_key(eopts), g.keys)
     local rows = g.rows
     if #compiled.fn_defaults > 0 then
       rows = fill(rows, g.n, compiled)
@@ -913,7 +915,8 @@ local function execute_dml_one(self, stmt, params, eopts)
   local kind = statement.dml_kind(stmt)
   local single_insert = statement.inserts_one_row(stmt)
   local implicit = single_insert and implicit_returning_target(self, stmt, p)
-  local compiled = compiler.compile_dml(implicit or stmt, self.dialect.name, params and util.keyset(params) or nil)
+  local compiled = compiler.compile_dml(implicit or stmt, self:_dialect_key(eopts),
+    params and util.keyset(params) or nil)
   if #compiled.fn_defaults > 0 then p = with_fn_defaults(p, compiled.fn_defaults, self, kind) end
   local result = self:_cursor_execute(compiled.sql, p, compiled, false, eopts)
   if implicit then
@@ -938,6 +941,17 @@ local function execute_dml(self, stmt, params, eopts)
     params = nil
   end
   return execute_dml_one(self, stmt, params, eopts)
+end
+
+--- What statements run on this connection compile for under execution
+--- options eopts: the dialect's name, or with a schema_translate_map the
+--- dialect key that carries the map (sql/compiler.lua).
+---@param eopts table
+---@return string
+function Connection:_dialect_key(eopts)
+  local map = eopts.schema_translate_map
+  if map == nil then return self.dialect.name end
+  return compiler.dialect_key(self.dialect.name, map)
 end
 
 --- Executes a statement (qs.text() or an expression construct). params: a
@@ -975,6 +989,15 @@ function Connection:_execute(stmt, params, opts, raw)
   if sopts then eopts = util.merge(eopts, sopts) end
   if opts then eopts = util.merge(eopts, opts) end
   if has(self, "before_execute") then fire(self, "before_execute", self, stmt, params, eopts) end
+  if getmetatable(stmt) == DDLText then   -- (a metatable compare: no __index walk per statement)
+    -- qs.DDL: its text as written (never scanned for binds), table tokens filled in
+    if params ~= nil and next(params) ~= nil then
+      exc.raise(exc.ArgumentError, "Connection:execute: a DDL statement takes no parameters", nil, 2)
+    end
+    local result = self:_cursor_execute(stmt:_sql(self:_dialect_key(eopts)), nil, nil, false, eopts)
+    if has(self, "after_execute") then fire(self, "after_execute", self, stmt, params, eopts, result) end
+    return result
+  end
   if statement.dml_kind(stmt) then
     local result = execute_dml(self, stmt, params, eopts)
     if has(self, "after_execute") then
@@ -982,7 +1005,8 @@ function Connection:_execute(stmt, params, opts, raw)
     end
     return result
   end
-  local compiled = compiler.compile(stmt, self.dialect.name)
+  local compiled = compiler.compile(stmt, eopts.schema_translate_map == nil and self.dialect.name or
+    self:_dialect_key(eopts))
   local strict = statement.is_text(stmt)   -- text(): every name must be one of its binds
   local many = false
   if params ~= nil then
@@ -1165,6 +1189,8 @@ function Engine:execution_options(opts)
     exc.raise(exc.ArgumentError, format("Invalid value '%s' for isolation_level on %s",
       tostring(opts.isolation_level), self.dialect.name), nil, 2)
   end
+  -- a schema_translate_map is checked now, not at the first statement
+  if opts.schema_translate_map ~= nil then compiler.dialect_key(self.dialect.name, opts.schema_translate_map) end
   local e = setmetatable(util.copy(self), Engine)
   e._exec_opts = util.merge(self._exec_opts, opts)
   e._event_parent = self

@@ -87,7 +87,8 @@ local function send(conn, stmt, rows, first, last, keys, eopts, direct)
   local expanded = direct and expanded_rows or insertmany.expanded
   local dialect = conn.dialect
   local caps = dialect.caps
-  local compiled = compiler.compile_dml(stmt, dialect.name, keys)
+  local dname = conn:_dialect_key(eopts)
+  local compiled = compiler.compile_dml(stmt, dname, keys)
   if #compiled.fn_defaults > 0 then
     error("_execute_rows: the statement has Lua-side defaults the rows do not give", 0)
   end
@@ -103,10 +104,10 @@ local function send(conn, stmt, rows, first, last, keys, eopts, direct)
       local xstmt = returning_many.sentinel_returning(stmt, pk)
       local tc, ncol
       if not caps.multirow_insert_ordered then
-        local ok, c, nc = pcall(returning_many.cast_compiled, xstmt, dialect.name, keys)
+        local ok, c, nc = pcall(returning_many.cast_compiled, xstmt, dname, keys)
         if ok then tc, ncol = c, nc end
       end
-      local xc = tc or compiler.compile_dml(xstmt, dialect.name, keys)
+      local xc = tc or compiler.compile_dml(xstmt, dname, keys)
       local per = insertmany.rows_per_statement(caps, #xc.keys,
         caps.insertmanyvalues_page_size or returning_many.RETURNING_PAGE_SIZE)
       for a = first, last, per do

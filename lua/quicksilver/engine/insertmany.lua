@@ -122,7 +122,7 @@ local function run_batch(conn, stmt, compiled, rows, first, last, eopts, conv)
   if r == nil then
     local chunk = {}
     for i = first, last do chunk[#chunk + 1] = rows[i] end
-    local c = compiler.compile_dml(stmt:values(chunk), conn.dialect.name, nil)
+    local c = compiler.compile_dml(stmt:values(chunk), conn:_dialect_key(eopts), nil)
     r = conn:_cursor_execute(c.sql, nil, c, false, eopts)
   end
   return r.rowcount
@@ -134,7 +134,7 @@ end
 --- Returns a Result with the summed rowcount.
 ---@return quicksilver.Result
 function M.execute(conn, stmt, runs, eopts, fill)
-  local dname = conn.dialect.name
+  local dname = conn:_dialect_key(eopts)
   local total, plan, statements = 0, {}, 0
   for i, g in ipairs(runs) do
     local compiled = compiler.compile_dml(stmt, dname, g.keys)

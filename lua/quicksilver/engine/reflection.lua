@@ -85,7 +85,10 @@ end
 --   get_foreign_keys       {name, constrained_columns, referred_schema,
 --                          referred_table, referred_columns, options = {ondelete, onupdate}}
 --   get_indexes            {name, column_names, unique} (not the indexes behind
---                          primary keys and unique constraints)
+--                          primary keys and unique constraints); an index on
+--                          expressions also has `expressions` (each key part's
+--                          SQL text) and false in column_names where a key part
+--                          is an expression (SQLAlchemy 2.0: None)
 --   get_unique_constraints {name, column_names}
 --   get_check_constraints  {name, sqltext}
 --   get_table_comment      {text}
@@ -96,6 +99,63 @@ for _, what in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "
     check_name(name, what)
     return run(self, what, name, schema)
   end
+end
+
+-- The get_multi_* questions (SQLAlchemy 2.0): the answer of the per-table
+-- question for every table of a schema, as a table keyed by table name.
+local MULTI_OPTIONS = util.set({"schema", "filter_names"})
+
+local function multi(self, what, opts, level)
+  opts = util.check_options("Inspector:get_multi_" .. what, opts, MULTI_OPTIONS, level + 1)
+  local schema, names = opts.schema, opts.filter_names
+  if schema ~= nil and type(schema) ~= "string" then
+    exc.raise(exc.ArgumentError, "Inspector:get_multi_" .. what .. ": schema must be a string", nil, level + 1)
+  end
+  if names ~= nil then
+    if type(names) ~= "table" then
+      exc.raise(exc.ArgumentError, "Inspector:get_multi_" .. what .. ": filter_names must be a list of " ..
+        "table names", nil, level + 1)
+    end
+    for _, n in ipairs(names) do
+      if type(n) ~= "string" or n == "" then
+        exc.raise(exc.ArgumentError, "Inspector:get_multi_" .. what .. ": filter_names must be a list of " ..
+          "table names", nil, level + 1)
+      end
+    end
+    if names[1] == nil then return {} end
+  end
+  if self.dialect["get_multi_" .. what] then
+    return run(self, "get_multi_" .. what, schema, names)
+  end
+  -- table by table (SQLite's PRAGMAs answer for one table each); names the
+  -- database has not are left out, as the one-query forms leave them out
+  local list = names
+  if list then
+    local present = {}
+    for _, n in ipairs(plain(run(self, "get_table_names", schema))) do present[n] = true end
+    for _, n in ipairs(plain(run(self, "get_view_names", schema))) do present[n] = true end
+    local keep = {}
+    for _, n in ipairs(list) do if present[n] then keep[#keep + 1] = n end end
+    list = keep
+  else
+    list = plain(run(self, "get_table_names", schema))
+  end
+  local out = {}
+  for _, n in ipairs(list) do out[n] = run(self, "get_" .. what, n, schema) end
+  return out
+end
+
+--- get_multi_columns, get_multi_pk_constraint, get_multi_foreign_keys,
+--- get_multi_indexes, get_multi_unique_constraints,
+--- get_multi_check_constraints, get_multi_table_comment({schema =,
+--- filter_names = {...}}): the per-table question's answer for every table of
+--- the schema (default schema when nil; views too, but on SQLite only when named), or for those
+--- in filter_names that exist, keyed by table name (SQLAlchemy 2.0 keys by
+--- (schema, name): here the schema is the one asked about). One catalog
+--- query per kind on PostgreSQL and MySQL/MariaDB; table by table on SQLite.
+for _, what in ipairs({"columns", "pk_constraint", "foreign_keys", "indexes", "unique_constraints",
+    "check_constraints", "table_comment"}) do
+  Inspector["get_multi_" .. what] = function(self, opts) return multi(self, what, opts, 2) end
 end
 
 --- Names of the schemas (the default one's name when the database has only
@@ -151,13 +211,19 @@ function M.reflect_table(bind, md, name, opts)
   local t = schema_mod.table(name, md, (table.unpack or unpack)(items))
   for _, ix in ipairs(insp:get_indexes(name, schema)) do
     local args = {ix.name}
-    for _, cn in ipairs(ix.column_names) do
-      local col = rawget(t.c, cn)
-      if col then args[#args + 1] = col end
+    local exprs = ix.expressions
+    for i, cn in ipairs(ix.column_names) do
+      local col = cn and rawget(t.c, cn)
+      if col then args[#args + 1] = col
+      elseif cn == false and exprs and exprs[i] then
+        -- an expression key part: its SQL text as the database reports it
+        args[#args + 1] = elements.text(exprs[i])
+      end
     end
     if #args > 1 then
       args[#args + 1] = {unique = ix.unique or nil}
-      schema_mod.index((table.unpack or unpack)(args))
+      -- attached by hand: key parts that are SQL text name no table
+      schema_mod.index((table.unpack or unpack)(args)):_attach(t)
     end
   end
   -- the tables this one refers to, so its foreign keys resolve

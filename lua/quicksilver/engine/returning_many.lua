@@ -181,7 +181,7 @@ end
 ---@return quicksilver.Result
 function M.execute(conn, stmt, runs, eopts, fill)
   local dialect = conn.dialect
-  local dname = dialect.name
+  local dname = conn:_dialect_key(eopts)
   local out, total, keys = {}, 0, nil
   -- first what each run sends, so every set is converted and checked before
   -- the first statement when the call sends more than one

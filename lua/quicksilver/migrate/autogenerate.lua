@@ -8,6 +8,7 @@
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
 local emit = require("quicksilver.migrate.emit")
+local COLUMN_KIND = require("quicksilver.core").kinds.COLUMN
 
 local M = {}
 
@@ -93,7 +94,17 @@ local function database_uniques(insp, name)
       e.unique = e.unique or unique
       return
     end
-    e = {name = d.name, columns = d.column_names or {}, unique = unique, sort = sort, d = d}
+    local cols = {}
+    for i, c in ipairs(d.column_names or {}) do cols[i] = c or (d.expressions and d.expressions[i]) or "expr" end
+    e = {name = d.name, columns = cols, unique = unique, sort = sort, d = d}
+    if d.expressions then
+      -- an index on expressions: made again (a downgrade) from their SQL text
+      local parts = {}
+      for i, c in ipairs(d.column_names or {}) do
+        parts[i] = c and format("%q", c) or format("qs.text(%q)", tostring(d.expressions[i]))
+      end
+      e.keys_code = "{" .. concat(parts, ", ") .. "}"
+    end
     found.list[#found.list + 1] = e
     if d.name then found.by_name[d.name] = e end
   end
@@ -121,14 +132,22 @@ end
 local function compare_indexes(cx, t, found)
   local name = t.name
   for _, ix in ipairs(t.indexes) do
-    local cols = {}
-    for i, e in ipairs(ix.expressions) do cols[i] = e.name end
+    local cols, functional = {}, false
+    for i, e in ipairs(ix.expressions) do
+      -- a key part that is no plain column (a function, DESC): the database
+      -- reports it in its own spelling, so such an index is compared by name
+      -- and uniqueness only (Alembic does the same)
+      if type(e) == "table" and e._k == COLUMN_KIND then cols[i] = e.name
+      else cols[i] = tostring(e.name or "expr"); functional = true end
+    end
     local e = found.by_name[ix.name]
     if e and not e.matched and (e.sort == "index" or ix.unique) then
       take(e)
       if cx.F.object(ix, ix.name, "index", false, e.d) then
-        if columns_key(e.columns) ~= columns_key(cols) or e.unique ~= (ix.unique and true or false) then
-          cx.add({kind = "remove_index", table = name, name = e.name, columns = e.columns, unique = e.unique})
+        local same_cols = functional or e.d.expressions ~= nil or columns_key(e.columns) == columns_key(cols)
+        if not same_cols or e.unique ~= (ix.unique and true or false) then
+          cx.add({kind = "remove_index", table = name, name = e.name, columns = e.columns, unique = e.unique,
+            keys_code = e.keys_code})
           cx.add({kind = "add_index", table = name, name = ix.name, columns = cols, unique = ix.unique, index = ix})
         end
       end
@@ -178,7 +197,7 @@ local function removed_uniques(cx, t, found)
       local kind = e.sort == "index" and "index" or "unique_constraint"
       if cx.F.reflected(e.d, e.name, kind, parents) then
         cx.add({kind = e.sort == "index" and "remove_index" or "remove_unique", table = t.name, name = e.name,
-          columns = e.columns, unique = e.unique})
+          columns = e.columns, unique = e.unique, keys_code = e.keys_code})
       end
     end
   end
@@ -357,7 +376,8 @@ local function table_code(t)
   for _, ix in ipairs(t.indexes) do
     local cols = {}
     for i, e in ipairs(ix.expressions) do cols[i] = e.name end
-    lines[#lines + 1] = format("    op.create_index(%q, %q, %s%s)", ix.name, t.name, emit.list(cols),
+    lines[#lines + 1] = format("    op.create_index(%q, %q, %s%s)", ix.name, t.name,
+      emit.index_has_expressions(ix) and emit.index_keys(ix) or emit.list(cols),
       emit.options(emit.index_options(ix, ix.unique)))
   end
   return concat(lines, "\n")
@@ -398,7 +418,9 @@ local CALLS = {
       tostring(d.nullable))
   end,
   add_index = function(d, t)
-    return format("create_index(%q, %s%s%s)", d.name, t, emit.list(d.columns),
+    return format("create_index(%q, %s%s%s)", d.name, t,
+      (d.index and emit.index_has_expressions(d.index)) and emit.index_keys(d.index) or d.keys_code or
+        emit.list(d.columns),
       emit.options(emit.index_options(d.index, d.unique)))
   end,
   remove_index = function(d, t)

@@ -240,13 +240,43 @@ function M.check_constraint(con, t)
     M.options(M.constraint_options(con)))
 end
 
+-- One key part of an index as Lua code: a column by its name; anything
+-- else (a functional index's expression, DESC) as qs.text of its SQL in the
+-- fragment dialect (columns unqualified, values inline).
+local COLUMN = core.kinds.COLUMN
+local function index_key(ix, e)
+  if type(e) == "string" then return format("%q", e) end
+  if type(e) == "table" and e._k == COLUMN then return format("%q", e.name) end
+  local sql = ddl.CreateIndex({name = "x", table = ix.table, expressions = {e}}):compile({dialect = FRAGMENT_DIALECT}).sql
+  return format("qs.text(%q)", sql:match("^CREATE INDEX x ON .- %((.*)%)$") or tostring(e))
+end
+
+--- Whether an index has a key part that is no plain column (a functional index).
+---@param ix table an Index
+---@return boolean
+function M.index_has_expressions(ix)
+  for _, e in ipairs(ix.expressions or {}) do
+    if not (type(e) == "string" or (type(e) == "table" and e._k == COLUMN)) then return true end
+  end
+  return false
+end
+
+--- An index's key parts as a Lua list: {"a", qs.text("lower(b)")}.
+---@param ix table an Index
+---@return string
+function M.index_keys(ix)
+  local parts = {}
+  for i, e in ipairs(ix.expressions or {}) do parts[i] = index_key(ix, e) end
+  return "{" .. concat(parts, ", ") .. "}"
+end
+
 --- qs.Index("name", "a", "b", {options}): the columns by name (an
 --- expression by its SQL text).
 ---@param ix table an Index
 ---@return string
 function M.index(ix)
   local cs = {format("%q", ix.name)}
-  for _, e in ipairs(ix.expressions or {}) do cs[#cs + 1] = format("%q", e.name or tostring(e)) end
+  for _, e in ipairs(ix.expressions or {}) do cs[#cs + 1] = index_key(ix, e) end
   return format("qs.Index(%s%s)", concat(cs, ", "), M.options(M.index_options(ix, ix.unique)))
 end
 

@@ -90,7 +90,7 @@ function M.load(session, m, vals)
       or event.has(conn, "after_execute") then
     return false
   end
-  local dialect = conn.dialect.name
+  local dialect = conn:_dialect_key(eopts)
   local compiled = p.compiled[dialect]
   if compiled == nil then
     compiled = compiler.compile(p.stmt, dialect)

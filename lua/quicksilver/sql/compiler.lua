@@ -33,11 +33,82 @@ local function guarded(what, fn, ...)
   exc.raise(exc.ArgumentError, "malformed statement (" .. what .. "): " .. a, nil, 3)
 end
 
+---------------------------------------------------------------------------------------------
+-- schema_translate_map: a dialect key that carries the map
+---------------------------------------------------------------------------------------------
+
+-- A statement compiled under a schema_translate_map is compiled for a
+-- "dialect key": the dialect's name, "\2" and the map's signature. The key
+-- goes where the dialect name goes (the structural cache's prefix, the
+-- statement's own compiled forms, the DML key-set signature), so every cache
+-- keys on the map with no other change; the map itself is kept here, copied
+-- once per signature (the C compiler reads the copy, which nothing changes).
+local maps = {}   -- dialect key -> {name = dialect name, map = copied map}
+local NONE = "__none"
+
+--- The dialect key for dialect name under a schema_translate_map (nil:
+--- the name itself). Keys and values are schema names; "__none" stands for
+--- no schema (SQLAlchemy's None), as a key and as a value; false as a
+--- value is "__none" too.
+---@param name string
+---@param map table|nil
+---@return string
+function M.dialect_key(name, map)
+  if map == nil then return name end
+  if type(map) ~= "table" then
+    exc.raise(exc.ArgumentError, "schema_translate_map must be a table of schema names, got " .. type(map), nil, 3)
+  end
+  local parts = {}
+  for k, v in pairs(map) do
+    if type(k) ~= "string" or k == "" or (type(v) ~= "string" and v ~= false) or v == "" then
+      exc.raise(exc.ArgumentError, "schema_translate_map: each key and value must be a schema name " ..
+        "(\"__none\" for no schema; false as a value), got " .. util.repr(k, 40) .. " = " .. util.repr(v, 40), nil, 3)
+    end
+    parts[#parts + 1] = k .. "\3" .. (v or NONE)
+  end
+  if parts[1] == nil then return name end
+  sort(parts)
+  local key = name .. "\2" .. concat(parts, "\4")
+  if not maps[key] then
+    local copy = {}
+    for k, v in pairs(map) do copy[k] = v or NONE end
+    maps[key] = {name = name, map = copy}
+  end
+  return key
+end
+
+--- The dialect name and the schema_translate_map (or nil) of a dialect key.
+---@param key string
+---@return string, table|nil
+function M.split_dialect_key(key)
+  local e = maps[key]
+  if e then return e.name, e.map end
+  return key, nil
+end
+
+--- schema as a statement compiled for dialect key `key` writes it (nil: none).
+---@param key string
+---@param schema string|nil
+---@return string|nil
+function M.translate_schema(key, schema)
+  local e = maps[key]
+  if not e then return schema end
+  local v = e.map[schema or NONE]
+  if v == nil then return schema end
+  if v == NONE then return nil end
+  return v
+end
+
 -- core.compile with the CTEs of the statement (WITH ...) found first.
 local function ccompile(stmt, dialect, opts)
   local ctes = guarded("finding its CTEs", visitors.collect_ctes, stmt)
   if ctes[1] ~= nil then
     opts = util.merge(opts, {ctes = ctes})
+  end
+  local e = maps[dialect]
+  if e then
+    opts = util.merge(opts, {schema_translate_map = e.map})
+    dialect = e.name
   end
   return ccompile_raw(stmt, dialect, opts)
 end
@@ -79,7 +150,9 @@ function M.disambiguated(names, unknown)
 end
 
 local function finish_raw(c, dialect, stmt)
-  c.dialect = dialect
+  -- the key (with a schema_translate_map) keeps the statement's own forms apart
+  c._key = dialect
+  c.dialect = maps[dialect] and maps[dialect].name or dialect
   c.keyset = {}
   for i = 1, #c.keys do c.keyset[c.keys[i]] = true end
   -- positional parameters, for display and offline use
@@ -302,7 +375,7 @@ function M.compile(stmt, dialect, opts)
     if getmetatable(own) == nil then
       local c = own[dialect]
       if c then return c end
-    elseif own.dialect == dialect then
+    elseif own._key == dialect then
       return own
     end
   end
@@ -318,7 +391,7 @@ function M.compile(stmt, dialect, opts)
   elseif getmetatable(own) == nil then
     own[dialect] = c
   else
-    rawset(stmt, "_compiled", {[own.dialect] = own, [dialect] = c})
+    rawset(stmt, "_compiled", {[own._key] = own, [dialect] = c})
   end
   return c
 end

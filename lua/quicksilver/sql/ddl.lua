@@ -3,6 +3,7 @@
 --- Runs on any bind with begin(fn) (an Engine or a Connection), so this
 --- layer never requires the engine.
 local core = require("quicksilver.core")
+local compiler = require("quicksilver.sql.compiler")
 local elements = require("quicksilver.sql.elements")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
@@ -269,6 +270,14 @@ local function with_connection(bind, fn)
   return bind:begin(fn)
 end
 
+-- The schema t is created in on conn: its own, or what the connection's
+-- schema_translate_map makes of it (checkfirst asks about that one).
+local function live_schema(conn, t)
+  local eopts = conn._exec_opts
+  if not (eopts and eopts.schema_translate_map) then return t.schema end
+  return compiler.translate_schema(conn:_dialect_key(eopts), t.schema)
+end
+
 local function fire(target, name, ...)
   if event.has(target, name) then event.fire(target, name, ...) end
 end
@@ -290,7 +299,7 @@ function M.create_tables(bind, metadata, tables, opts)
     local todo = {}
     for _, t in ipairs(order) do
       if (not wanted or wanted[t]) and
-          not (checkfirst and conn.dialect.has_table(conn, t.name, t.schema)) then
+          not (checkfirst and conn.dialect.has_table(conn, t.name, live_schema(conn, t))) then
         todo[#todo + 1] = t
       end
     end
@@ -330,7 +339,7 @@ function M.drop_tables(bind, metadata, tables, opts)
     for i = #order, 1, -1 do
       local t = order[i]
       if (not wanted or wanted[t]) and
-          (not checkfirst or conn.dialect.has_table(conn, t.name, t.schema)) then
+          (not checkfirst or conn.dialect.has_table(conn, t.name, live_schema(conn, t))) then
         todo[#todo + 1] = t
       end
     end

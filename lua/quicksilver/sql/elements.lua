@@ -31,14 +31,22 @@ local function render(self)
 end
 ClauseElement.__tostring = render
 
-local COMPILE_OPTIONS = util.set({"dialect", "literal_binds"})
+local COMPILE_OPTIONS = util.set({"dialect", "literal_binds", "schema_translate_map"})
 
 --- Compiles for a dialect: `.sql` and `.params` (values by bind name).
----@param opts? {dialect?: string, literal_binds?: boolean}
+--- schema_translate_map: table schemas written translated, as an execution
+--- with that option does.
+---@param opts? {dialect?: string, literal_binds?: boolean, schema_translate_map?: table}
 ---@return quicksilver.Compiled
 function ClauseElement:compile(opts)
   if opts ~= nil then util.check_options("compile", opts, COMPILE_OPTIONS, 2) end
-  return compiler.compile(self, opts and opts.dialect or "sqlite", opts)
+  local dialect = opts and opts.dialect or "sqlite"
+  if opts and opts.schema_translate_map ~= nil then
+    -- schema names as an execution with that option writes them
+    dialect = compiler.dialect_key(dialect, opts.schema_translate_map)
+    opts = util.merge(opts, {schema_translate_map = false})
+  end
+  return compiler.compile(self, dialect, opts)
 end
 
 ---------------------------------------------------------------------------------------------

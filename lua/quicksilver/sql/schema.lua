@@ -7,6 +7,7 @@ local elements = require("quicksilver.sql.elements")
 local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
 local types = require("quicksilver.sql.types")
+local visitors = require("quicksilver.sql.visitors")
 local util = require("quicksilver.util")
 
 local M = {}
@@ -405,12 +406,31 @@ function M.index(name, ...)
     postgresql_where = opts.postgresql_where, sqlite_where = opts.sqlite_where, postgresql_using = using,
     mysql_length = mlen}, Index)
   for _, e in ipairs(exprs) do
-    if type(e) == "table" and e.table then
-      idx:_attach(e.table)
+    local t = M.expression_table(e)
+    if t then
+      idx:_attach(t)
       break
     end
   end
   return idx
+end
+
+--- The Table whose column an index expression uses: the column's own, or the
+--- first one found inside an expression (`func.lower(t.c.name)`,
+--- `t.c.x:desc()`), as SQLAlchemy attaches a functional index; nil when the
+--- expression names no table column (SQL text, column names as strings).
+---@param e any
+---@return quicksilver.Table|nil
+function M.expression_table(e)
+  if type(e) ~= "table" or not e._is_clause then return nil end
+  local found
+  visitors.walk(e, function(n)
+    if found == nil and type(n) == "table" and n._k == K.COLUMN then
+      local t = rawget(n, "table")
+      if type(t) == "table" and t.indexes then found = t end
+    end
+  end)
+  return found
 end
 
 --- Checks a mysql_length option: a positive integer or {column = n}.
