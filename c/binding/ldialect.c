@@ -50,7 +50,7 @@ static void push_caps(lua_State *L, const qs_dialect *d) {
   char quote[2];
   lua_createtable(L, 0, QS_CAPBIT_LAST_ + 8);
   for (i = 0; i < QS_CAPBIT_LAST_; i++) {
-    lua_pushboolean(L, (d->caps >> i) & 1u);
+    lua_pushboolean(L, (int)((d->caps >> i) & 1u));
     lua_setfield(L, -2, cap_names[i]);
   }
   lua_pushstring(L, d->name);

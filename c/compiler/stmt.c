@@ -886,7 +886,7 @@ void qsC_with(qsC *c, int ctes) {
 
 /* RETURNING of an INSERT, UPDATE or DELETE (what), where the dialect has
 ** it for that statement (cap: its QS_CAP(..._RETURNING)). */
-static void returning(qsC *c, int idx, const char *what, unsigned cap) {
+static void returning(qsC *c, int idx, const char *what, uint64_t cap) {
   lua_State *L = c->L;
   if (qsC_list_field(c, idx, "_returning") > 0) {
     int saved = c->depth;
@@ -1171,7 +1171,7 @@ void qsC_insert(qsC *c, int idx) {
 /* The tail UPDATE and DELETE share: WHERE, then RETURNING (what names the
 ** statement kind; cap the capability its RETURNING needs). Ends the
 ** statement's depth before RETURNING, whose columns are the statement's. */
-static void where_and_returning(qsC *c, int idx, const char *what, unsigned cap) {
+static void where_and_returning(qsC *c, int idx, const char *what, uint64_t cap) {
   if (qsC_field(c, idx, "_where") != LUA_TNIL) {
     qsC_puts(c, " WHERE ");
     qsC_expr(c, lua_gettop(c->L));

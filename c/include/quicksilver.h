@@ -573,7 +573,9 @@ enum {
 #undef QS_CAPBIT_
   QS_CAPBIT_LAST_
 };
-#define QS_CAP(flag) (1u << QS_CAPBIT_##flag)
+/* 64 flags at most (the field is 64 bits wide) */
+_Static_assert(QS_CAPBIT_LAST_ <= 64, "more dialect capabilities than qs_dialect.caps holds");
+#define QS_CAP(flag) ((uint64_t)1 << QS_CAPBIT_##flag)
 
 /* How an INSERT that meets an existing key is spelled. */
 typedef enum qs_upsert_form {
@@ -709,7 +711,7 @@ struct qs_dialect {
   qs_paramstyle paramstyle;
   char quote_open;           /* identifier quote: '"' or '`' */
   char quote_close;
-  unsigned caps;             /* QS_CAP(...) flags */
+  uint64_t caps;             /* QS_CAP(...) flags */
   qs_upsert_form upsert;
   int max_params;            /* bind parameters one statement may hold */
   int insertmany_rows;       /* rows per multi-row INSERT of an executemany; 0: one

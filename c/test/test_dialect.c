@@ -90,7 +90,7 @@ TEST_IMPL(dialect_list_is_the_dialects) {
 }
 
 TEST_IMPL(dialect_capabilities) {
-  static const unsigned caps[NDIALECTS] = {
+  static const uint64_t caps[NDIALECTS] = {
     QS_CAP(INSERT_RETURNING) | QS_CAP(UPDATE_RETURNING) | QS_CAP(DELETE_RETURNING) |
       QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(FULL_JOIN) | QS_CAP(DML_CTE) | QS_CAP(TRANSACTIONAL_DDL) |
       QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT) | QS_CAP(MULTIROW_INSERT_ORDERED) |
@@ -155,7 +155,8 @@ TEST_IMPL(dialect_capabilities) {
         d->max_params != max_params[col] || d->insertmany_rows != insertmany[col] ||
         d->quote_open != quotes[col] || d->quote_close != quotes[col] || d->forms != forms[col] ||
         d->update_froms != update_froms[col] || d->delete_froms != delete_froms[col]) {
-      fprintf(stderr, "  %s: a capability or value differs (caps %#x)\n", d->name, d->caps);
+      fprintf(stderr, "  %s: a capability or value differs (caps %#llx)\n", d->name,
+              (unsigned long long)d->caps);
       failed_ = 1;
     }
     for (k = 0; k < 6; k++) {
