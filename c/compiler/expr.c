@@ -615,6 +615,7 @@ static void expr_prec(qsC *c, int idx, int prec) {
     case QSK_CAST: cast(c, idx, prec); break;
     case QSK_CASE: case_(c, idx); break;
     case QSK_JSON_GET: json_get(c, idx); break;
+    case QSK_NEXT_VALUE: qsC_next_value(c, idx); break;
     case QSK_OVER: over(c, idx); break;
     case QSK_VALUES_REF:   /* stmt.inserted.col in ON DUPLICATE KEY UPDATE */
       if (c->d->upsert != QS_UPSERT_ON_DUPLICATE_KEY)

@@ -553,7 +553,11 @@ typedef enum qs_paramstyle {
   X(ALTER_COLUMN_RESTATES, alter_column_restates,                                      \
     "a column change restates the whole column (MODIFY COLUMN), dropping what it omits") \
   X(MULTIROW_INSERT_ORDERED, multirow_insert_ordered,                                  \
-    "a multi-row INSERT hands out new auto-increment keys in VALUES order")
+    "a multi-row INSERT hands out new auto-increment keys in VALUES order")              \
+  X(SEQUENCES, sequences, "CREATE SEQUENCE and a sequence's next value")               \
+  X(IDENTITY_COLUMNS, identity_columns, "GENERATED ... AS IDENTITY columns")            \
+  X(COMPUTED_VIRTUAL, computed_virtual, "VIRTUAL generated columns besides STORED ones") \
+  X(ENUM_TYPES, enum_types, "named enum types made by CREATE TYPE ... AS ENUM")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -589,6 +593,7 @@ typedef enum qs_dml_froms {
                                                      sql_mode has NO_BACKSLASH_ESCAPES) */
 #define QS_FORM_DOLLAR_QUOTES         (1u << 6)   /* $$ ... $$ and $tag$ ... $tag$ (PostgreSQL) */
 #define QS_FORM_ESCAPE_STRINGS        (1u << 7)   /* E'...' with backslash escapes (PostgreSQL) */
+#define QS_FORM_NEXT_VALUE_FOR        (1u << 8)   /* NEXT VALUE FOR s, not nextval('s') */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {

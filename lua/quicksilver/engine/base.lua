@@ -40,6 +40,8 @@ local EVENTS = {
 local EMPTY = {}
 local NULL = require("quicksilver.sql.elements").null
 local core = require("quicksilver.core")
+local sequence_mod = require("quicksilver.sql.sequence")
+local Sequence, NextValue = sequence_mod.Sequence, sequence_mod.NextValue
 local keyset_runs = core.keyset_runs
 
 ---------------------------------------------------------------------------------------------
@@ -1048,8 +1050,13 @@ end
 -- INSERT with RETURNING of the primary key (made once per statement).
 -- nil when the INSERT needs no such help.
 local function implicit_returning_target(self, stmt, p)
-  if not self.dialect.implicit_returning or statement.returning(stmt) then return nil end
+  if statement.returning(stmt) then return nil end
   local autoinc = statement.autoincrement_column(stmt.table)
+  -- a key from a column's sequence has no lastrowid (MariaDB): RETURNING
+  -- where the database has it
+  local by_sequence = autoinc and autoinc.sequence and autoinc.sequence:applies(self.dialect.name) and
+    self.dialect.caps.insert_returning
+  if not (self.dialect.implicit_returning or by_sequence) then return nil end
   if not autoinc or p[autoinc.key] ~= nil or statement.held_value(stmt, autoinc.key) ~= nil then
     return nil
   end
@@ -1110,6 +1117,13 @@ function Connection:_execute(stmt, params, opts, raw)
   if not self._cconn then
     if self._invalidated and not self._txn then self:_checkout(); self._invalidated = nil
     else closed_error(self, "execute") end
+  end
+  -- a qs.Sequence or its next_value() runs as SELECT of the next value
+  -- (conn:scalar(seq), conn:scalar(seq:next_value()))
+  if type(stmt) == "table" then
+    local mt = getmetatable(stmt)
+    if mt == Sequence then stmt = stmt:_executable_form()
+    elseif mt == NextValue then stmt = stmt.sequence:_executable_form() end
   end
   if not statement.is_executable(stmt) then
     exc.raise(exc.ObjectNotExecutableError, "Connection:execute: not an executable object: " ..

@@ -98,6 +98,12 @@ for _, what in ipairs({"get_columns", "get_pk_constraint", "get_foreign_keys", "
   end
 end
 
+--- Names of the sequences in schema (default schema when nil), sorted:
+--- PostgreSQL's (not those behind SERIAL or identity columns) and MariaDB's;
+--- none on SQLite.
+---@return string[]
+function Inspector:get_sequence_names(schema) return plain(run(self, "get_sequence_names", schema)) end
+
 --- Names of the schemas (the default one's name when the database has only
 --- that).
 function Inspector:get_schema_names() return plain(run(self, "get_schema_names")) end
@@ -122,6 +128,11 @@ function M.reflect_table(bind, md, name, opts)
       o.server_default = elements.text(tostring(c.default))
     end
     if #(pk.constrained_columns or {}) == 1 and pkset[c.name] then o.autoincrement = c.autoincrement and true or false end
+    if c.identity then o.identity = {start = c.identity.start, increment = c.identity.increment,
+      always = c.identity.always} end
+    if c.computed and c.computed.sqltext then
+      o.computed = {sqltext = c.computed.sqltext, persisted = c.computed.persisted}
+    end
     items[#items + 1] = schema_mod.column(c.name, c.type, o)
   end
   local unpack = table.unpack or unpack

@@ -91,8 +91,8 @@ end
 ---@return table, integer
 function M.with_cast_values(stmt, keys)
   local typed = setmetatable({}, {__index = stmt})
-  typed._effective = function(_, k)
-    local e, fd = stmt:_effective(k)
+  typed._effective = function(_, k, dialect)
+    local e, fd = stmt:_effective(k, dialect)
     local out = {}
     for i, pr in ipairs(e._pairs) do out[i] = {pr[1], elements.cast(pr[2], pr[1].type)} end
     e._pairs = out
