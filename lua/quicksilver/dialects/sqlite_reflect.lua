@@ -316,9 +316,17 @@ function M.get_view_definition(q, name, schema)
 end
 
 --- Whether a table (or view) exists.
---- SQLite has no sequences.
+--- SQLite has no sequences and no named types.
 function M.get_sequence_names(q, schema)   -- luacheck: ignore
   return {}
+end
+
+function M.has_sequence(q, name, schema)   -- luacheck: ignore
+  return false
+end
+
+function M.has_type(q, name, schema)   -- luacheck: ignore
+  return false
 end
 
 function M.has_table(q, name, schema)

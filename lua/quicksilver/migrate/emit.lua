@@ -71,7 +71,6 @@ function M.type(t)
     local o = {}
     if t.enum_name then o[#o + 1] = format("name = %q", t.enum_name) end
     if t.enum_type and t.enum_type.schema then o[#o + 1] = format("schema = %q", t.enum_type.schema) end
-    if t.enum_name and not t.enum_type then o[#o + 1] = "native_enum = false" end
     local vals = M.strings(t.enums or t.values or {})
     if #o > 0 then vals = vals .. (vals ~= "" and ", " or "") .. "{" .. concat(o, ", ") .. "}" end
     return "qs.Enum(" .. vals .. ")"
