@@ -55,6 +55,10 @@ describe("the ORM with generated values on " .. helpers.backend, function()
     s:flush()
     local first = engine.dialect.caps.sequences and 50 or 1
     assert.same({first, first + 1}, {t1.id, t2.id})
+    local batch = {Ticket({label = "c"}), Ticket({label = "d"}), Ticket({label = "e"})}
+    s:add_all(batch)
+    s:flush()
+    assert.same({first + 2, first + 3, first + 4}, {batch[1].id, batch[2].id, batch[3].id})
     s:commit()
     s:close()
   end)
