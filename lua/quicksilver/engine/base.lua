@@ -1049,14 +1049,30 @@ end
 -- lastrowid (implicit_returning) and the new key is the database's: the
 -- INSERT with RETURNING of the primary key (made once per statement).
 -- nil when the INSERT needs no such help.
+-- Per dialect object: whether a key from a column's sequence comes back by
+-- RETURNING (it has no lastrowid: MariaDB), asked of its caps once (a caps
+-- proxy read costs a C call, and this runs per execution).
+local sequence_returning = setmetatable({}, {__mode = "k"})
+
+local function returns_sequence_keys(dialect)
+  local v = sequence_returning[dialect]
+  if v == nil then
+    local caps = dialect.caps
+    v = (caps.sequences and caps.insert_returning) and true or false
+    sequence_returning[dialect] = v
+  end
+  return v
+end
+
 local function implicit_returning_target(self, stmt, p)
-  if statement.returning(stmt) then return nil end
+  local dialect = self.dialect
+  if not (dialect.implicit_returning or returns_sequence_keys(dialect)) or statement.returning(stmt) then
+    return nil
+  end
   local autoinc = statement.autoincrement_column(stmt.table)
-  -- a key from a column's sequence has no lastrowid (MariaDB): RETURNING
-  -- where the database has it
-  local by_sequence = autoinc and autoinc.sequence and autoinc.sequence:applies(self.dialect.name) and
-    self.dialect.caps.insert_returning
-  if not (self.dialect.implicit_returning or by_sequence) then return nil end
+  if not dialect.implicit_returning and not (autoinc and autoinc.sequence and autoinc.sequence:applies(dialect.name)) then
+    return nil
+  end
   if not autoinc or p[autoinc.key] ~= nil or statement.held_value(stmt, autoinc.key) ~= nil then
     return nil
   end
@@ -1113,22 +1129,28 @@ end
 -- streaming option): what the ORM makes its objects from (Session:execute);
 -- raw "batches": a RowBatches reading them M.BATCH_ROWS at a time, and the
 -- keys (the rows themselves when they fit in one batch).
+-- A qs.Sequence or its next_value() runs as SELECT of the next value
+-- (conn:scalar(seq), conn:scalar(seq:next_value())); nil for anything else.
+local function sequence_statement(stmt)
+  local mt = type(stmt) == "table" and getmetatable(stmt)
+  if mt == Sequence then return stmt:_executable_form() end
+  if mt == NextValue then return stmt.sequence:_executable_form() end
+  return nil
+end
+
 function Connection:_execute(stmt, params, opts, raw)
   if not self._cconn then
     if self._invalidated and not self._txn then self:_checkout(); self._invalidated = nil
     else closed_error(self, "execute") end
   end
-  -- a qs.Sequence or its next_value() runs as SELECT of the next value
-  -- (conn:scalar(seq), conn:scalar(seq:next_value()))
-  if type(stmt) == "table" then
-    local mt = getmetatable(stmt)
-    if mt == Sequence then stmt = stmt:_executable_form()
-    elseif mt == NextValue then stmt = stmt.sequence:_executable_form() end
-  end
   if not statement.is_executable(stmt) then
-    exc.raise(exc.ObjectNotExecutableError, "Connection:execute: not an executable object: " ..
-      util.repr(stmt, 60) .. (type(stmt) == "string" and
-        " (wrap SQL text in qs.text(), or use conn:exec_driver_sql())" or ""), nil, 2)
+    local form = sequence_statement(stmt)
+    if not form then
+      exc.raise(exc.ObjectNotExecutableError, "Connection:execute: not an executable object: " ..
+        util.repr(stmt, 60) .. (type(stmt) == "string" and
+          " (wrap SQL text in qs.text(), or use conn:exec_driver_sql())" or ""), nil, 2)
+    end
+    stmt = form
   end
   if params ~= nil and type(params) ~= "table" then
     exc.raise(exc.ArgumentError, "Connection:execute: parameters must be a table, got " ..

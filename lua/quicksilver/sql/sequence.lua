@@ -44,7 +44,6 @@ M.caps = caps
 ---@class quicksilver.Sequence
 local Sequence = util.class("Sequence")
 Sequence._is_sequence = true
-Sequence._executable = true
 M.Sequence = Sequence
 
 -- optional: only where the database has no other way to number rows, i.e.
