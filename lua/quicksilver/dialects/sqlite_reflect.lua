@@ -152,6 +152,9 @@ function M.get_columns(q, name, schema)
   local sql = table_sql(q, name, schema)
   -- table_xinfo also lists generated columns (hidden 2: VIRTUAL, 3: STORED)
   local rows = q.all("PRAGMA " .. prefix(schema) .. "table_xinfo(" .. ident(name) .. ")")
+  if #rows == 0 then   -- SQLite before 3.26 knows no table_xinfo (nor generated columns)
+    rows = q.all("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")")
+  end
   local npk = 0
   for _, r in ipairs(rows) do if r.pk > 0 then npk = npk + 1 end end
   local out = {}
