@@ -152,7 +152,8 @@ function M.get_columns(q, name, schema)
   local sql = table_sql(q, name, schema)
   -- table_xinfo also lists generated columns (hidden 2: VIRTUAL, 3: STORED)
   local rows = q.all("PRAGMA " .. prefix(schema) .. "table_xinfo(" .. ident(name) .. ")")
-  if #rows == 0 then   -- SQLite before 3.26 knows no table_xinfo (nor generated columns)
+  local xinfo = #rows > 0
+  if not xinfo then   -- SQLite before 3.26 knows no table_xinfo (nor generated columns)
     rows = q.all("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")")
   end
   local npk = 0
@@ -165,14 +166,15 @@ function M.get_columns(q, name, schema)
   end
   local ngen = 0
   for _, r in ipairs(rows) do
-    if r.hidden ~= 1 then
+    local hidden = xinfo and r.hidden or 0
+    if hidden ~= 1 then
       local t = typemap.from_db(r.type, "sqlite")
       local col = {name = r.name, type = t, nullable = r.notnull == 0 and r.pk == 0, default = r.dflt_value,
         autoincrement = npk == 1 and r.pk == 1 and (r.type or ""):upper() == "INTEGER",
         primary_key = r.pk > 0, comment = nil}
-      if r.hidden == 2 or r.hidden == 3 then
+      if hidden == 2 or hidden == 3 then
         ngen = ngen + 1
-        col.computed = {sqltext = gen_exprs[ngen], persisted = r.hidden == 3}
+        col.computed = {sqltext = gen_exprs[ngen], persisted = hidden == 3}
       end
       out[#out + 1] = col
     end
