@@ -482,6 +482,9 @@ static int l_compile(lua_State *L) {
     case QSK_RENAME_TABLE: case QSK_ALTER_COLUMN: case QSK_RENAME_COLUMN: case QSK_COMMENT_ON:
       qsC_ddl(&c, 1, kind);
       break;
+    case QSK_CREATE_SEQUENCE: case QSK_DROP_SEQUENCE: case QSK_CREATE_ENUM: case QSK_DROP_ENUM:
+      qsC_ddl_gen(&c, 1, kind);
+      break;
     case QSK_TEXT: qsC_text(&c, 1); break;
     case 0: return qsC_error(&c, QS_ARGUMENT, "not a statement");
     default: qsC_expr(&c, 1); break;   /* an expression on its own (tostring) */

@@ -129,6 +129,13 @@ void qsC_ddl(qsC *c, int idx, int kind);
 void qsC_type(qsC *c, int typeidx, int autoinc);
 void qsC_array_type(qsC *c, int typeidx);   /* ARRAY(T): T[] (ddl.c) */
 int qsC_array_dims(qsC *c, int typeidx);
+/* ddl_gen.c: sequences, enum types, identity and computed columns */
+void qsC_next_value(qsC *c, int idx);           /* a NEXT_VALUE node */
+void qsC_ddl_gen(qsC *c, int idx, int kind);     /* CREATE/DROP SEQUENCE, CREATE/DROP ENUM */
+int qsC_identity_here(qsC *c, int idx);          /* a column_def written AS IDENTITY here */
+int qsC_sequence_here(qsC *c, int idx);          /* a column_def whose sequence applies here */
+void qsC_identity(qsC *c, int idx);              /* " GENERATED ... AS IDENTITY (...)" */
+void qsC_computed(qsC *c, int idx);              /* " GENERATED ALWAYS AS (...) STORED" or nothing */
 /* Reads the type table at typeidx into t (t->kind NULL when it has no _t;
 ** the strings stay valid while the table lives). */
 void qsC_type_desc(qsC *c, int typeidx, qs_type_desc *t);

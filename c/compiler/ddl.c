@@ -103,6 +103,15 @@ void qsC_type(qsC *c, int typeidx, int autoinc) {
     qsC_array_type(c, typeidx);
     return;
   }
+  if (strcmp(kind, "ENUM") == 0 && qs_dialect_can(c->d, QS_CAP(ENUM_TYPES))) {
+    /* a named enum type (CREATE TYPE ... AS ENUM, made before the table) */
+    if (qsC_field(c, typeidx, "enum_type") == LUA_TTABLE) {
+      qsC_table_name(c, lua_gettop(L));
+      lua_pop(L, 1);
+      return;
+    }
+    lua_pop(L, 1);
+  }
   if (strcmp(kind, "NULL") == 0)
     qsC_error(c, QS_COMPILE, "a column of unknown type (NullType) has no DDL");
   memset(&err, 0, sizeof err);
@@ -269,6 +278,8 @@ static void column_def(qsC *c, int idx) {
   const char *name = qsC_string(c, idx, "name", &n);
   int autoinc = bool_field(c, idx, "_autoinc");
   int inline_comment = qs_dialect_can(c->d, QS_CAP(INLINE_COMMENTS));
+  int identity = qsC_identity_here(c, idx);
+  if (identity || qsC_sequence_here(c, idx)) autoinc = 0;   /* no SERIAL / AUTO_INCREMENT */
   if (name == NULL) qsC_error(c, QS_COMPILE, "column without a name");
   qsC_ident(c, name, n);
   qs_buf_putc(c->b, ' ');
@@ -294,7 +305,9 @@ static void column_def(qsC *c, int idx) {
     c->literal_binds--;
   }
   lua_pop(L, 1);
-  if (!bool_field(c, idx, "nullable")) qsC_puts(c, " NOT NULL");
+  qsC_computed(c, idx);
+  if (identity) qsC_identity(c, idx);   /* NOT NULL implied */
+  else if (!bool_field(c, idx, "nullable")) qsC_puts(c, " NOT NULL");
   if (autoinc && c->d->autoinc_clause) qsC_puts(c, c->d->autoinc_clause);
   /* MySQL keeps a column's comment in its definition (INLINE_COMMENTS);
      PostgreSQL takes COMMENT ON after the table (COMMENT_ON); SQLite has

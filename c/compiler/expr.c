@@ -740,6 +740,7 @@ static void expr_prec(qsC *c, int idx, int prec) {
     case QSK_CAST: cast(c, idx, prec); break;
     case QSK_CASE: case_(c, idx); break;
     case QSK_JSON_GET: json_get(c, idx); break;
+    case QSK_NEXT_VALUE: qsC_next_value(c, idx); break;
     case QSK_OVER: over(c, idx); break;
     case QSK_ARRAY_INDEX: array_index(c, idx); break;
     case QSK_ANY_ALL: any_all(c, idx); break;

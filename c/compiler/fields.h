@@ -44,16 +44,19 @@
   X(scale, "type", "number", "NUMERIC(p, s)")                                                      \
   X(timezone, "type", "boolean", "a timestamp with time zone")                                     \
   X(collation, "type", "string", "COLLATE name of a string type")                                  \
-  X(enums, "type", "strings", "the values of an ENUM (MySQL's native ENUM)")                       \
+  X(enums, "type CREATE_ENUM", "strings", "the values of an ENUM (MySQL's native ENUM, CREATE TYPE)") \
+  X(enum_type, "type", "node", "a named enum's type name (PostgreSQL's CREATE TYPE ... AS ENUM)") \
   /* core.compile's options */                                                                     \
   X(literal_binds, "options VALUES", "boolean", "values inline instead of parameters")                    \
   X(ctes, "options", "nodes", "the CTEs the Lua front collected (WITH first)")                     \
   X(schema_translate_map, "options", "table", "schema name -> schema written (\"__none\": none)") \
   /* expressions */                                                                                \
   X(name, "TABLE COLUMN ALIAS CTE FUNCTION LABEL VALUES_REF CREATE_INDEX DROP_INDEX DROP_COLUMN "  \
-          "RENAME_COLUMN ALTER_COLUMN DROP_CONSTRAINT constraint column_def",                      \
+          "RENAME_COLUMN ALTER_COLUMN DROP_CONSTRAINT constraint column_def NEXT_VALUE "           \
+          "CREATE_SEQUENCE DROP_SEQUENCE CREATE_ENUM DROP_ENUM",                                   \
     "string", "the SQL name (identifier; a function's name)")                                      \
-  X(schema, "TABLE", "string", "the table's schema")                                               \
+  X(schema, "TABLE NEXT_VALUE CREATE_SEQUENCE DROP_SEQUENCE CREATE_ENUM DROP_ENUM", "string",    \
+    "the table's (sequence's, enum type's) schema")                                               \
   X(table, "COLUMN STAR INSERT UPDATE DELETE CREATE_INDEX DROP_INDEX", "node",                     \
     "the table a column belongs to / a statement targets")                                         \
   X(type, "BIND COLUMN CAST LABEL FUNCTION BINARY TYPE_COERCE column_def ALTER_COLUMN", "type",                \
@@ -163,8 +166,8 @@
   X(_extra_froms, "UPDATE DELETE", "nodes", "UPDATE ... FROM / DELETE ... USING tables")           \
   X(_returning, "INSERT UPDATE DELETE", "nodes", "RETURNING")                                      \
   /* DDL */                                                                                        \
-  X(if_not_exists, "CREATE_TABLE CREATE_INDEX", "boolean", "IF NOT EXISTS")                        \
-  X(if_exists, "DROP_TABLE DROP_INDEX", "boolean", "IF EXISTS")                                    \
+  X(if_not_exists, "CREATE_TABLE CREATE_INDEX CREATE_SEQUENCE", "boolean", "IF NOT EXISTS")                        \
+  X(if_exists, "DROP_TABLE DROP_INDEX DROP_SEQUENCE DROP_ENUM", "boolean", "IF EXISTS")                                    \
   X(constraints, "CREATE_TABLE", "table", "the table's constraints (constraint)")                  \
   X(comment, "TABLE column_def ALTER_COLUMN COMMENT_ON", "string",                                 \
     "a table or column comment (MySQL inline, PostgreSQL COMMENT ON)")                             \
@@ -174,6 +177,16 @@
   X(nullable, "column_def ALTER_COLUMN", "boolean", "NULL allowed (NOT NULL when false)")          \
   X(server_default, "column_def ALTER_COLUMN", "node|boolean", "DEFAULT (false: DROP DEFAULT)")    \
   X(_autoinc, "column_def", "boolean", "an auto-increment primary key column")                     \
+  X(_sequence, "column_def", "boolean", "the column's values come from its Sequence (no SERIAL / AUTO_INCREMENT where sequences exist)") \
+  X(identity, "column_def", "boolean", "GENERATED ... AS IDENTITY (where the database has it)")  \
+  X(always, "column_def", "boolean", "GENERATED ALWAYS (not BY DEFAULT) AS IDENTITY")            \
+  X(start, "column_def CREATE_SEQUENCE", "number", "START WITH of an identity or a sequence")     \
+  X(increment, "column_def CREATE_SEQUENCE", "number", "INCREMENT BY of an identity or a sequence") \
+  X(minvalue, "CREATE_SEQUENCE", "number", "a sequence's MINVALUE")                               \
+  X(maxvalue, "CREATE_SEQUENCE", "number", "a sequence's MAXVALUE")                               \
+  X(cycle, "CREATE_SEQUENCE", "boolean", "a sequence's CYCLE")                                    \
+  X(computed, "column_def", "node", "GENERATED ALWAYS AS (this): a computed column's expression") \
+  X(persisted, "column_def", "boolean", "a computed column's STORED (true) / VIRTUAL (false)")     \
   X(ref_schema, "constraint", "string", "a foreign key's referred schema")                         \
   X(ref_table, "constraint", "string", "a foreign key's referred table")                           \
   X(ref_columns, "constraint", "strings", "a foreign key's referred columns")                      \

@@ -24,7 +24,8 @@
   X(RENAME_TABLE) X(ALTER_COLUMN) X(RENAME_COLUMN)                            \
   X(COMMENT_ON) X(VALUES)                                                     \
   X(ARRAY_INDEX) X(ANY_ALL) X(ARRAY_LITERAL)                                  \
-  X(TUPLE) X(TYPE_COERCE)
+  X(TUPLE) X(TYPE_COERCE) \
+  X(NEXT_VALUE) X(CREATE_SEQUENCE) X(DROP_SEQUENCE) X(CREATE_ENUM) X(DROP_ENUM)
 
 enum {
   QSK_NONE = 0,

@@ -206,7 +206,8 @@ static const qs_table_option mysql_table_options[] = {
 #define MYSQL_COMMON_CAPS                                                             \
   (QS_CAP(FOR_UPDATE) | QS_CAP(NATIVE_BOOLEAN) | QS_CAP(ALTER_TABLE) |                \
    QS_CAP(INLINE_COMMENTS) | QS_CAP(FK_IMPLICIT_INDEX) | QS_CAP(NATIVE_ENUM) |         \
-   QS_CAP(ALTER_COLUMN_RESTATES) | QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(QUANTIFIED_SUBQUERY))
+   QS_CAP(ALTER_COLUMN_RESTATES) | QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(QUANTIFIED_SUBQUERY) |                  \
+   QS_CAP(COMPUTED_VIRTUAL))
 
 /* The empty set of n-member rows: a derived table's columns named, since
 ** MySQL refuses a derived table with two columns called "1" (SQLAlchemy's
@@ -233,7 +234,8 @@ static int mysql_empty_tuple_set(const qs_dialect *d, qs_buf *out, int n, const 
   .partial_index_option = NULL,                                                       \
   .forms = QS_FORM_DROP_CONSTRAINT_BY_KIND | QS_FORM_DROP_INDEX_ON_TABLE |             \
            QS_FORM_INDEX_PREFIX_LENGTHS | QS_FORM_BACKSLASH_ESCAPES |                 \
-           QS_FORM_HASH_COMMENTS | QS_FORM_INDEX_EXPR_PARENS | QS_FORM_INDEX_FUNC_PARENS,                                                     \
+           QS_FORM_HASH_COMMENTS | QS_FORM_INDEX_EXPR_PARENS | QS_FORM_INDEX_FUNC_PARENS |  \
+           QS_FORM_NEXT_VALUE_FOR,                                                     \
   .update_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .delete_froms = QS_DML_FROMS_MULTI_TABLE,                                           \
   .empty_insert = " () VALUES ()",                                                    \
@@ -266,7 +268,8 @@ const qs_dialect qs__dialect_mariadb = {
   .name = "mariadb",
   .caps = MYSQL_COMMON_CAPS | QS_CAP(INSERT_RETURNING) | QS_CAP(DELETE_RETURNING) |
           QS_CAP(INSERT_MANY_RETURNING) | QS_CAP(INTERSECT_EXCEPT) | QS_CAP(FETCH_FIRST) |
-      QS_CAP(WITHIN_GROUP_WINDOW),
+      QS_CAP(WITHIN_GROUP_WINDOW) |
+          QS_CAP(SEQUENCES),
   .xCast = mariadb_cast,
   .xForUpdate = mariadb_for_update,
   .xRegexp = mariadb_regexp,

@@ -195,7 +195,8 @@ const qs_dialect qs__dialect_postgresql = {
           QS_CAP(QUANTIFIED_SUBQUERY) |
           QS_CAP(FETCH_FIRST) | QS_CAP(LATERAL) | QS_CAP(TABLESAMPLE) | QS_CAP(TABLE_VALUED) |
       QS_CAP(AGGREGATE_FILTER) | QS_CAP(WITHIN_GROUP) |
-          QS_CAP(EXPRESSION_INDEX),
+          QS_CAP(EXPRESSION_INDEX) |
+          QS_CAP(SEQUENCES) | QS_CAP(IDENTITY_COLUMNS) | QS_CAP(ENUM_TYPES),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 65535,
   .insertmany_rows = 1000,

@@ -108,7 +108,8 @@ const qs_dialect qs__dialect_sqlite = {
           QS_CAP(TRANSACTIONAL_DDL) | QS_CAP(PARTIAL_INDEX) | QS_CAP(INTERSECT_EXCEPT) |
           QS_CAP(MULTIROW_INSERT_ORDERED) | QS_CAP(TABLE_VALUED) |
       QS_CAP(AGGREGATE_FILTER) |
-          QS_CAP(EXPRESSION_INDEX),
+          QS_CAP(EXPRESSION_INDEX) |
+          QS_CAP(COMPUTED_VIRTUAL),
   .upsert = QS_UPSERT_ON_CONFLICT,
   .max_params = 32766,
   .insertmany_rows = 0,

@@ -565,7 +565,11 @@ typedef enum qs_paramstyle {
   X(TABLE_VALUED, table_valued, "a function's rows as a FROM element (json_each(x) AS a)") \
   X(ARRAY, array, "ARRAY column types (T[]), subscripts, ARRAY[...] and ANY/ALL over an array") \
   X(QUANTIFIED_SUBQUERY, quantified_subquery, "x = ANY (SELECT ...) / x > ALL (SELECT ...)") \
-  X(EXPRESSION_INDEX, expression_index, "CREATE INDEX on expressions (functional indexes)")
+  X(EXPRESSION_INDEX, expression_index, "CREATE INDEX on expressions (functional indexes)") \
+  X(SEQUENCES, sequences, "CREATE SEQUENCE and a sequence's next value")               \
+  X(IDENTITY_COLUMNS, identity_columns, "GENERATED ... AS IDENTITY columns")            \
+  X(COMPUTED_VIRTUAL, computed_virtual, "VIRTUAL generated columns besides STORED ones") \
+  X(ENUM_TYPES, enum_types, "named enum types made by CREATE TYPE ... AS ENUM")
 
 enum {
 #define QS_CAPBIT_(flag, name, what) QS_CAPBIT_##flag,
@@ -616,6 +620,7 @@ typedef enum qs_dml_froms {
 #define QS_FORM_INDEX_FUNC_PARENS     (1u << 13)   /* a function call in parentheses too (MySQL) */
 #define QS_FORM_REFERENCES_UNQUALIFIED (1u << 14) /* REFERENCES t, not s.t, when s is the referring
                                                      table's own schema (SQLite takes none there) */
+#define QS_FORM_NEXT_VALUE_FOR        (1u << 15)   /* NEXT VALUE FOR s, not nextval('s') */
 
 /* Where a piece a hook asks the compiler for stands (qs_parts). */
 typedef enum qs_place {

@@ -83,8 +83,10 @@ M.PrimaryKeyConstraint = schema.PrimaryKeyConstraint
 M.UniqueConstraint = schema.UniqueConstraint
 M.CheckConstraint = schema.CheckConstraint
 M.Index = schema.index
+M.Sequence = require("quicksilver.sql.sequence").sequence
 M.schema = {CreateTable = ddl.CreateTable, DropTable = ddl.DropTable, CreateIndex = ddl.CreateIndex,
-  DropIndex = ddl.DropIndex,
+  DropIndex = ddl.DropIndex, CreateSequence = ddl.CreateSequence, DropSequence = ddl.DropSequence,
+  CreateEnum = ddl.CreateEnum, DropEnum = ddl.DropEnum,
   -- COMMENT ON (PostgreSQL), as SQLAlchemy's SetTableComment / SetColumnComment
   SetTableComment = function(t) return ddl.SetComment(t, nil, t.comment) end,
   SetColumnComment = function(col) return ddl.SetComment(col.table, col.name, col.comment) end}

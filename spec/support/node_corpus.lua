@@ -163,6 +163,20 @@ local ddl = require("quicksilver.sql.ddl")
 for _, con in ipairs(ddl.alter_constraints(other)) do statements[#statements + 1] = ddl.AddConstraint(other, con) end
 statements[#statements + 1] = ddl.AddColumn(teams, qs.Column("extra", qs.Integer, {server_default = "1", comment = "c"}))
 statements[#statements + 1] = ddl.DropColumn(teams, "extra")
+-- sequences, identity and computed columns, named enum types
+local seq = qs.Sequence("gen_seq", {start = 1, increment = 2, minvalue = 1, maxvalue = 100, cycle = true,
+  schema = "s"})
+local gen = qs.Table("gen", md,
+  qs.Column("id", qs.Integer, {primary_key = true, identity = {start = 1, increment = 1, always = true}}),
+  qs.Column("n", qs.Integer, {sequence = seq}),
+  qs.Column("twice", qs.Integer, {computed = {sqltext = "n * 2", persisted = false}}),
+  qs.Column("mood", qs.Enum("a", "b", {name = "mood", schema = "s"})))
+statements[#statements + 1] = qs.schema.CreateTable(gen)
+statements[#statements + 1] = qs.schema.CreateSequence(seq, {if_not_exists = true})
+statements[#statements + 1] = qs.schema.DropSequence(seq, {if_exists = true})
+statements[#statements + 1] = qs.schema.CreateEnum(gen.c.mood.type)
+statements[#statements + 1] = qs.schema.DropEnum(gen.c.mood.type, {if_exists = true})
+statements[#statements + 1] = qs.select(seq:next_value())
 statements[#statements + 1] = ddl.AlterColumn(teams, "name", {type = qs.String(40), nullable = true,
   server_default = "y", comment = "c"})
 statements[#statements + 1] = ddl.RenameColumn(teams, "name", "title")

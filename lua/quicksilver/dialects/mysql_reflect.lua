@@ -55,7 +55,7 @@ function M.get_columns(q, name, schema)
   local json = json_columns(q, name, schema)
   local out = {}
   for _, r in ipairs(q.all("SELECT column_name, column_type, is_nullable, column_default, " ..
-      "extra, column_comment FROM information_schema.columns WHERE table_name = ? AND " ..
+      "extra, column_comment, generation_expression FROM information_schema.columns WHERE table_name = ? AND " ..
       where_schema(schema) .. " ORDER BY ordinal_position", args(name, schema))) do
     local t = json[r[1]] and types.JSON() or typemap.from_db(r[2], "mysql")
     local default = r[4]
@@ -63,8 +63,16 @@ function M.get_columns(q, name, schema)
     if default == "NULL" then default = nil end
     local comment = r[6]
     if comment == "" then comment = nil end
-    out[#out + 1] = {name = r[1], type = t, nullable = r[3] == "YES", default = default,
+    local col = {name = r[1], type = t, nullable = r[3] == "YES", default = default,
       autoincrement = tostring(r[5] or ""):find("auto_increment", 1, true) ~= nil, comment = comment}
+    -- a generated column (SQLAlchemy's "computed" key): EXTRA says STORED /
+    -- PERSISTENT or VIRTUAL, GENERATION_EXPRESSION holds its expression
+    local extra = tostring(r[5] or ""):upper()
+    if r[7] ~= nil and r[7] ~= "" and extra:find("GENERATED", 1, true) then
+      col.computed = {sqltext = r[7], persisted = extra:find("VIRTUAL", 1, true) == nil}
+      col.default = nil
+    end
+    out[#out + 1] = col
   end
   return out
 end
@@ -192,6 +200,7 @@ function M.drop_everything(q)
   for _, name in ipairs(M.get_table_names(q)) do
     q.exec("DROP TABLE IF EXISTS " .. ident(name))
   end
+  for _, name in ipairs(M.get_sequence_names(q)) do q.exec("DROP SEQUENCE IF EXISTS " .. ident(name)) end
   q.exec("SET FOREIGN_KEY_CHECKS = 1")
 end
 
@@ -213,6 +222,24 @@ function M.get_view_definition(q, name, schema)
   local sql = "SELECT view_definition FROM information_schema.views WHERE table_name = ? AND " ..
     where_schema(schema)
   return q.scalar(sql, args(name, schema))
+end
+
+--- The sequences of the schema (MariaDB 10.3+; none on MySQL), sorted.
+function M.get_sequence_names(q, schema)
+  local sql = "SELECT table_name FROM information_schema.tables WHERE table_type = 'SEQUENCE' AND " ..
+    where_schema(schema) .. " ORDER BY table_name"
+  return q.scalars(sql, schema and {schema} or nil)
+end
+
+function M.has_sequence(q, name, schema)
+  local sql = "SELECT count(*) FROM information_schema.tables WHERE table_type = 'SEQUENCE' AND table_name = ? AND " ..
+    where_schema(schema)
+  return q.scalar(sql, args(name, schema)) > 0
+end
+
+--- MySQL's enums live in their columns: no named types.
+function M.has_type(q, name, schema)   -- luacheck: ignore
+  return false
 end
 
 function M.has_table(q, name, schema)

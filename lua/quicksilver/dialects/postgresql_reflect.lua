@@ -6,6 +6,9 @@ local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local typemap = require("quicksilver.dialects.typemap")
 local pg_types = require("quicksilver.sql.pg_types")
+local types = require("quicksilver.sql.types")
+
+local unpack = table.unpack or unpack
 
 local M = {}
 
@@ -55,15 +58,42 @@ local function column_type(name)
   return typemap.from_db(name, "postgresql")
 end
 M.column_type = column_type
+-- The keys SQLAlchemy's get_columns gives a generated column: identity
+-- ({always, start, increment}) from attidentity and the column's sequence,
+-- computed ({sqltext, persisted}) from attgenerated (PostgreSQL 12+).
+local function generated(r, col)
+  local ident, gen = r[5], r[7]
+  if ident ~= nil and ident ~= "" then
+    col.identity = {always = ident == "a", start = tonumber(r[8]), increment = tonumber(r[9])}
+  end
+  if gen ~= nil and gen ~= "" then
+    col.computed = {sqltext = col.default, persisted = gen == "s"}
+    col.default = nil
+  end
+end
+
+-- A column of a named enum type: qs.Enum with its values and name.
+local function enum_type(typname, labels)
+  local values = {}
+  for v in (labels .. "\1"):gmatch("(.-)\1") do values[#values + 1] = v end
+  values[#values + 1] = {name = typname}
+  return types.Enum(unpack(values))
+end
 
 function M.get_columns(q, name, schema)
   local toid = oid(q, name, schema)
   local rows = q.all([[
     SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
            pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity,
-           pg_catalog.col_description(a.attrelid, a.attnum)
+           pg_catalog.col_description(a.attrelid, a.attnum), a.attgenerated,
+           s.seqstart, s.seqincrement, t.typname,
+           (SELECT string_agg(e.enumlabel, chr(1) ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e
+            WHERE e.enumtypid = a.atttypid)
     FROM pg_catalog.pg_attribute a
     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid AND t.typtype = 'e'
+    LEFT JOIN pg_catalog.pg_sequence s ON a.attidentity <> '' AND
+      s.seqrelid = pg_catalog.pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass
     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
     ORDER BY a.attnum]], {toid})
   local out = {}
@@ -71,10 +101,34 @@ function M.get_columns(q, name, schema)
     local default = r[4]
     local identity = r[5] ~= nil and r[5] ~= ""
     local serial = default ~= nil and default:find("^nextval%(") ~= nil
-    out[i] = {name = r[1], type = column_type(r[2]), nullable = not r[3],
+    local ty = (r[10] ~= nil and r[11] ~= nil) and enum_type(r[10], r[11]) or column_type(r[2])
+    out[i] = {name = r[1], type = ty, nullable = not r[3],
       default = (not serial) and default or nil, autoincrement = serial or identity, comment = r[6]}
+    generated(r, out[i])
   end
   return out
+end
+
+--- The sequences of the schema (not those behind SERIAL and identity
+--- columns, as SQLAlchemy leaves them out too), sorted.
+function M.get_sequence_names(q, schema)
+  return q.scalars("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = coalesce($1::text, current_schema()) " ..
+    "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')) " ..
+    "ORDER BY c.relname", {schema or NULL})
+end
+
+function M.has_sequence(q, name, schema)
+  return q.scalar("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND c.relname = $1 " ..
+    "AND n.nspname = coalesce($2::text, current_schema())", {name, schema or NULL}) > 0
+end
+
+--- Whether a type (an enum type) of that name exists.
+function M.has_type(q, name, schema)
+  return q.scalar("SELECT count(*) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n " ..
+    "ON n.oid = t.typnamespace WHERE t.typname = $1 " ..
+    "AND n.nspname = coalesce($2::text, current_schema())", {name, schema or NULL}) > 0
 end
 
 function M.get_pk_constraint(q, name, schema)
@@ -191,6 +245,14 @@ end
 function M.drop_everything(q)
   for _, name in ipairs(M.get_table_names(q)) do
     q.exec("DROP TABLE IF EXISTS " .. core.ident("postgresql", name) .. " CASCADE")
+  end
+  -- and what tables leave behind: standalone sequences, enum types
+  for _, name in ipairs(M.get_sequence_names(q)) do
+    q.exec("DROP SEQUENCE IF EXISTS " .. core.ident("postgresql", name) .. " CASCADE")
+  end
+  for _, name in ipairs(q.scalars("SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n " ..
+      "ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND n.nspname = current_schema()")) do
+    q.exec("DROP TYPE IF EXISTS " .. core.ident("postgresql", name) .. " CASCADE")
   end
 end
 

@@ -150,15 +150,34 @@ local ACTIONS = {["NO ACTION"] = nil, RESTRICT = "RESTRICT", CASCADE = "CASCADE"
 
 function M.get_columns(q, name, schema)
   local sql = table_sql(q, name, schema)
-  local rows = q.all("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")")
+  -- table_xinfo also lists generated columns (hidden 2: VIRTUAL, 3: STORED)
+  local rows = q.all("PRAGMA " .. prefix(schema) .. "table_xinfo(" .. ident(name) .. ")")
+  local xinfo = #rows > 0
+  if not xinfo then   -- SQLite before 3.26 knows no table_xinfo (nor generated columns)
+    rows = q.all("PRAGMA " .. prefix(schema) .. "table_info(" .. ident(name) .. ")")
+  end
   local npk = 0
   for _, r in ipairs(rows) do if r.pk > 0 then npk = npk + 1 end end
   local out = {}
-  for i, r in ipairs(rows) do
-    local t = typemap.from_db(r.type, "sqlite")
-    out[i] = {name = r.name, type = t, nullable = r.notnull == 0 and r.pk == 0, default = r.dflt_value,
-      autoincrement = npk == 1 and r.pk == 1 and (r.type or ""):upper() == "INTEGER",
-      primary_key = r.pk > 0, comment = nil}
+  -- the expressions of generated columns, in table order, from the CREATE TABLE text
+  local gen_exprs = {}
+  for e in sql:gmatch("[Gg][Ee][Nn][Ee][Rr][Aa][Tt][Ee][Dd]%s+[Aa][Ll][Ww][Aa][Yy][Ss]%s+[Aa][Ss]%s*(%b())") do
+    gen_exprs[#gen_exprs + 1] = e:sub(2, -2)
+  end
+  local ngen = 0
+  for _, r in ipairs(rows) do
+    local hidden = xinfo and r.hidden or 0
+    if hidden ~= 1 then
+      local t = typemap.from_db(r.type, "sqlite")
+      local col = {name = r.name, type = t, nullable = r.notnull == 0 and r.pk == 0, default = r.dflt_value,
+        autoincrement = npk == 1 and r.pk == 1 and (r.type or ""):upper() == "INTEGER",
+        primary_key = r.pk > 0, comment = nil}
+      if hidden == 2 or hidden == 3 then
+        ngen = ngen + 1
+        col.computed = {sqltext = gen_exprs[ngen], persisted = hidden == 3}
+      end
+      out[#out + 1] = col
+    end
   end
   if sql:upper():find("AUTOINCREMENT", 1, true) then
     for _, c in ipairs(out) do if c.primary_key then c.autoincrement = true end end
@@ -326,6 +345,19 @@ function M.get_view_definition(q, name, schema)
 end
 
 --- Whether a table (or view) exists.
+--- SQLite has no sequences and no named types.
+function M.get_sequence_names(q, schema)   -- luacheck: ignore
+  return {}
+end
+
+function M.has_sequence(q, name, schema)   -- luacheck: ignore
+  return false
+end
+
+function M.has_type(q, name, schema)   -- luacheck: ignore
+  return false
+end
+
 function M.has_table(q, name, schema)
   return q.scalar("SELECT count(*) FROM " .. prefix(schema) .. "sqlite_master" ..
     " WHERE type IN ('table', 'view') AND name = ?", {name}) > 0

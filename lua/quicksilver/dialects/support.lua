@@ -23,7 +23,8 @@ local M = {}
 --- The catalog questions a dialect answers (those it has).
 M.CATALOG_QUESTIONS = {"has_table", "get_table_names", "get_view_names", "get_view_definition",
   "get_columns", "get_pk_constraint", "get_foreign_keys", "get_indexes", "get_unique_constraints",
-  "get_check_constraints", "get_table_comment", "get_schema_names", "drop_everything"}
+  "get_check_constraints", "get_table_comment", "get_schema_names", "drop_everything",
+  "get_sequence_names", "has_sequence", "has_type"}
 
 --- The questions about every table of a schema at once (q, schema, names or
 --- nil) -> {table name = answer}, which a dialect answers where it can in one

@@ -43,6 +43,8 @@ local EVENTS = {
 local EMPTY = {}
 local NULL = require("quicksilver.sql.elements").null
 local core = require("quicksilver.core")
+local sequence_mod = require("quicksilver.sql.sequence")
+local Sequence, NextValue = sequence_mod.Sequence, sequence_mod.NextValue
 local keyset_runs = core.keyset_runs
 
 ---------------------------------------------------------------------------------------------
@@ -899,9 +901,30 @@ end
 -- lastrowid (implicit_returning) and the new key is the database's: the
 -- INSERT with RETURNING of the primary key (made once per statement).
 -- nil when the INSERT needs no such help.
+-- Per dialect object: whether a key from a column's sequence comes back by
+-- RETURNING (it has no lastrowid: MariaDB), asked of its caps once (a caps
+-- proxy read costs a C call, and this runs per execution).
+local sequence_returning = setmetatable({}, {__mode = "k"})
+
+local function returns_sequence_keys(dialect)
+  local v = sequence_returning[dialect]
+  if v == nil then
+    local caps = dialect.caps
+    v = (caps.sequences and caps.insert_returning) and true or false
+    sequence_returning[dialect] = v
+  end
+  return v
+end
+
 local function implicit_returning_target(self, stmt, p)
-  if not self.dialect.implicit_returning or statement.returning(stmt) then return nil end
+  local dialect = self.dialect
+  if not (dialect.implicit_returning or returns_sequence_keys(dialect)) or statement.returning(stmt) then
+    return nil
+  end
   local autoinc = statement.autoincrement_column(stmt.table)
+  if not dialect.implicit_returning and not (autoinc and autoinc.sequence and autoinc.sequence:applies(dialect.name)) then
+    return nil
+  end
   if not autoinc or p[autoinc.key] ~= nil or statement.held_value(stmt, autoinc.key) ~= nil then
     return nil
   end
@@ -970,15 +993,28 @@ end
 -- streaming option): what the ORM makes its objects from (Session:execute);
 -- raw "batches": a RowBatches reading them M.BATCH_ROWS at a time, and the
 -- keys (the rows themselves when they fit in one batch).
+-- A qs.Sequence or its next_value() runs as SELECT of the next value
+-- (conn:scalar(seq), conn:scalar(seq:next_value())); nil for anything else.
+local function sequence_statement(stmt)
+  local mt = type(stmt) == "table" and getmetatable(stmt)
+  if mt == Sequence then return stmt:_executable_form() end
+  if mt == NextValue then return stmt.sequence:_executable_form() end
+  return nil
+end
+
 function Connection:_execute(stmt, params, opts, raw)
   if not self._cconn then
     if self._invalidated and not self._txn then self:_checkout(); self._invalidated = nil
     else closed_error(self, "execute") end
   end
   if not statement.is_executable(stmt) then
-    exc.raise(exc.ObjectNotExecutableError, "Connection:execute: not an executable object: " ..
-      util.repr(stmt, 60) .. (type(stmt) == "string" and
-        " (wrap SQL text in qs.text(), or use conn:exec_driver_sql())" or ""), nil, 2)
+    local form = sequence_statement(stmt)
+    if not form then
+      exc.raise(exc.ObjectNotExecutableError, "Connection:execute: not an executable object: " ..
+        util.repr(stmt, 60) .. (type(stmt) == "string" and
+          " (wrap SQL text in qs.text(), or use conn:exec_driver_sql())" or ""), nil, 2)
+    end
+    stmt = form
   end
   if params ~= nil and type(params) ~= "table" then
     exc.raise(exc.ArgumentError, "Connection:execute: parameters must be a table, got " ..

@@ -157,6 +157,11 @@ for _, what in ipairs({"columns", "pk_constraint", "foreign_keys", "indexes", "u
     "check_constraints", "table_comment"}) do
   Inspector["get_multi_" .. what] = function(self, opts) return multi(self, what, opts, 2) end
 end
+--- Names of the sequences in schema (default schema when nil), sorted:
+--- PostgreSQL's (not those behind SERIAL or identity columns) and MariaDB's;
+--- none on SQLite.
+---@return string[]
+function Inspector:get_sequence_names(schema) return plain(run(self, "get_sequence_names", schema)) end
 
 --- Names of the schemas (the default one's name when the database has only
 --- that).
@@ -182,6 +187,11 @@ function M.reflect_table(bind, md, name, opts)
       o.server_default = elements.text(tostring(c.default))
     end
     if #(pk.constrained_columns or {}) == 1 and pkset[c.name] then o.autoincrement = c.autoincrement and true or false end
+    if c.identity then o.identity = {start = c.identity.start, increment = c.identity.increment,
+      always = c.identity.always} end
+    if c.computed and c.computed.sqltext then
+      o.computed = {sqltext = c.computed.sqltext, persisted = c.computed.persisted}
+    end
     items[#items + 1] = schema_mod.column(c.name, c.type, o)
   end
   local unpack = table.unpack or unpack

@@ -118,7 +118,7 @@ end
 -- for these keys (the casts type the VALUES list of the ordered form, which
 -- the server would otherwise take as text), and its number of values.
 local function cast_compiled(stmt, dname, keys)
-  local typed, nvalues = statement.with_cast_values(stmt, keys)
+  local typed, nvalues = statement.with_cast_values(stmt, keys, dname)
   return compiler.compile_dml(typed, dname, keys), nvalues
 end
 

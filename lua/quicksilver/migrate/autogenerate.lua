@@ -2,20 +2,35 @@
 --- by reflection) and the models' metadata (env.lua target_metadata), and
 --- the revision code that applies them. Found: tables, columns, indexes,
 --- named unique constraints and foreign keys added or removed; nullability
---- and type changes (compare_type, on by default). Not guessed: renames (a
+--- and type changes (compare_type, on by default; an enum by its values
+--- where the database reports them); sequences added or removed (where the
+--- database has sequences), a new table's named enum types dropped after it
+--- in the downgrade. Not guessed: renames (a
 --- renamed column shows as one removed and one added; edit the revision) and
 --- server defaults (databases rewrite them too freely to compare reliably).
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
 local emit = require("quicksilver.migrate.emit")
 local COLUMN_KIND = require("quicksilver.core").kinds.COLUMN
+local sequence = require("quicksilver.sql.sequence")
 
 local M = {}
 
 local format, concat = string.format, table.concat
 
+-- A non-native enum is stored as a VARCHAR and reflected as a String.
+local function enum_as_string(a, b)
+  return a.name == "Enum" and (b.name == "String" or b.name == "Unicode") and (not a.enum_type or not b.enums)
+end
+
 local same_type
 function same_type(a, b)
+  if enum_as_string(a, b) or enum_as_string(b, a) then return true end
+  if a.name == "Enum" and b.name == "Enum" then
+    -- by their values, where both sides know them (the length is derived)
+    return not (a.enums and b.enums and #a.enums > 0 and #b.enums > 0) or
+      concat(a.enums, "\0") == concat(b.enums, "\0")
+  end
   if a.name ~= b.name then
     -- spellings that store the same (Unicode/String, UnicodeText/Text)
     local alias = {Unicode = "String", UnicodeText = "Text"}
@@ -328,10 +343,68 @@ local function compare_foreign_keys(cx, t)
   end
 end
 
+-- The sequences the models have (the metadata's and their columns' that
+-- apply on this database) against the database's (get_sequence_names),
+-- where the database has sequences: add_sequence / remove_sequence.
+local function compare_sequences(cx, md, wanted)
+  local dialect = cx.conn.dialect
+  if not dialect.caps.sequences then return end
+  local mine, order = {}, {}
+  local function want(seq)
+    if not mine[seq.name] and seq:applies(dialect.name) then mine[seq.name] = seq; order[#order + 1] = seq end
+  end
+  for _, seq in ipairs(rawget(md, "sequences") or {}) do want(seq) end
+  for _, t in ipairs(md:sorted_tables()) do
+    if wanted[t.name] then
+      for _, c in ipairs(t.columns) do if c.sequence then want(c.sequence) end end
+    end
+  end
+  local db = {}
+  for _, n in ipairs(cx.insp:get_sequence_names()) do db[n] = true end
+  for _, seq in ipairs(order) do
+    if not db[seq.name] and cx.F.object(seq, seq.name, "sequence", false, nil) then
+      cx.add({kind = "add_sequence", name = seq.name, sequence = seq})
+    end
+  end
+  local gone = {}
+  for n in pairs(db) do if not mine[n] then gone[#gone + 1] = n end end
+  table.sort(gone)
+  for _, n in ipairs(gone) do
+    if cx.F.reflected({name = n}, n, "sequence", {}) then cx.add({kind = "remove_sequence", name = n}) end
+  end
+end
+
+-- The named enum types a new table brings that the database lacks and no
+-- other table of the models already in the database uses: the downgrade
+-- drops them after the table (op.create_table makes them first).
+local function new_enum_types(cx, md)
+  local dialect = cx.conn.dialect
+  if not (dialect.caps.enum_types and dialect.has_type) then return end
+  local used = {}
+  for _, t in ipairs(md:sorted_tables()) do
+    if cx.db[t.name] then
+      for _, ty in ipairs(sequence.enum_types(t)) do used[ty.enum_type.name] = true end
+    end
+  end
+  for _, d in ipairs(cx.diffs) do
+    if d.kind == "add_table" then
+      for _, ty in ipairs(sequence.enum_types(d.t)) do
+        local n = ty.enum_type.name
+        if not used[n] and not dialect.has_type(cx.conn, n, ty.enum_type.schema) then
+          used[n] = true
+          d.new_enums = d.new_enums or {}
+          d.new_enums[#d.new_enums + 1] = n
+        end
+      end
+    end
+  end
+end
+
 --- The differences, in the order a revision applies them:
 --- {kind, table, ...} with kind add_table, remove_table, add_column,
 --- remove_column, modify_nullable, modify_type, add_index, remove_index,
---- add_unique, remove_unique, add_fk, remove_fk. opts: version_table,
+--- add_unique, remove_unique, add_fk, remove_fk, add_sequence,
+--- remove_sequence. opts: version_table,
 --- compare_type, include_object, include_name (see filters above).
 ---@param conn table a Connection
 ---@param md table the models' MetaData
@@ -340,6 +413,8 @@ end
 function M.compare(conn, md, opts)
   local cx = comparison(conn, opts or {})
   local wanted = compare_tables(cx, md)
+  new_enum_types(cx, md)
+  compare_sequences(cx, md, wanted)
   for _, t in ipairs(md:sorted_tables()) do
     if wanted[t.name] and cx.db[t.name] then
       compare_columns(cx, t)
@@ -353,6 +428,7 @@ end
 --- A line per difference, for check and for people.
 function M.describe(d)
   if d.kind == "add_table" or d.kind == "remove_table" then return format("%s %s", d.kind, d.table) end
+  if d.kind == "add_sequence" or d.kind == "remove_sequence" then return format("%s %s", d.kind, d.name) end
   return format("%s %s.%s", d.kind, d.table, tostring(d.name or (d.column and d.column.name) or
     concat(d.columns or {}, ",")))
 end
@@ -453,12 +529,27 @@ local function op_code(d, batch)
   return "    op." .. call(d, format("%q, ", d.table))
 end
 
+local SEQUENCE_KINDS = {add_sequence = true, remove_sequence = true}
+
+-- op.create_sequence / op.drop_sequence for a sequence difference (make:
+-- create it).
+local function sequence_code(d, make)
+  if not make then return format("    op.drop_sequence(%q)", d.name) end
+  local seq = d.sequence or {}
+  local o = {}
+  for _, k in ipairs({"start", "increment", "minvalue", "maxvalue"}) do
+    if seq[k] ~= nil then o[#o + 1] = format("%s = %d", k, seq[k]) end
+  end
+  if seq.cycle then o[#o + 1] = "cycle = true" end
+  return format("    op.create_sequence(%q%s)", d.name, emit.options(o))
+end
+
 -- The differences that are not whole tables, grouped by table in the order
 -- their tables first appear.
 local function by_table(diffs)
   local per_table, order = {}, {}
   for _, d in ipairs(diffs) do
-    if d.kind ~= "add_table" and d.kind ~= "remove_table" then
+    if d.kind ~= "add_table" and d.kind ~= "remove_table" and not SEQUENCE_KINDS[d.kind] then
       if not per_table[d.table] then per_table[d.table] = {}; order[#order + 1] = d.table end
       local l = per_table[d.table]
       l[#l + 1] = d
@@ -477,7 +568,9 @@ end
 -- A whole table made or dropped.
 local function whole_table(d, make)
   if make then return table_code(d.t) end
-  return format("    op.drop_table(%q)", d.table)
+  local out = format("    op.drop_table(%q)", d.table)
+  for _, n in ipairs(d.new_enums or {}) do out = out .. format("\n    op.drop_enum(%q)", n) end
+  return out
 end
 
 local function body(lines) return (#lines > 0 and concat(lines, "\n") or "    -- no changes") .. "\n" end
@@ -493,10 +586,20 @@ function M.render(diffs, opts)
   local batch = (opts or {}).render_as_batch
   local per_table, order = by_table(diffs)
   local up, down = {}, {}
+  -- new sequences before the tables, old ones dropped after them
+  for _, d in ipairs(diffs) do
+    if d.kind == "add_sequence" then up[#up + 1] = sequence_code(d, true) end
+  end
   for _, d in ipairs(diffs) do
     if d.kind == "add_table" or d.kind == "remove_table" then up[#up + 1] = whole_table(d, d.kind == "add_table") end
   end
   for _, tname in ipairs(order) do table_changes(up, tname, per_table[tname], batch) end
+  for _, d in ipairs(diffs) do
+    if d.kind == "remove_sequence" then up[#up + 1] = sequence_code(d, false) end
+  end
+  for i = #diffs, 1, -1 do
+    if diffs[i].kind == "remove_sequence" then down[#down + 1] = sequence_code(diffs[i], true) end
+  end
   for i = #order, 1, -1 do
     local ds, undo = per_table[order[i]], {}
     for j = #ds, 1, -1 do undo[#undo + 1] = inverse(ds[j]) end
@@ -507,6 +610,9 @@ function M.render(diffs, opts)
     if d.kind == "add_table" or d.kind == "remove_table" then
       down[#down + 1] = whole_table(d, d.kind == "remove_table")
     end
+  end
+  for i = #diffs, 1, -1 do
+    if diffs[i].kind == "add_sequence" then down[#down + 1] = sequence_code(diffs[i], false) end
   end
   return body(up), body(down)
 end

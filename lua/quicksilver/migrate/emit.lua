@@ -68,7 +68,12 @@ function M.type(t)
   elseif n == "LargeBinary" then
     return t.length and format("qs.LargeBinary(%d)", t.length) or "qs.LargeBinary"
   elseif n == "Enum" then
-    return "qs.Enum(" .. M.strings(t.enums or t.values or {}) .. ")"
+    local o = {}
+    if t.enum_name then o[#o + 1] = format("name = %q", t.enum_name) end
+    if t.enum_type and t.enum_type.schema then o[#o + 1] = format("schema = %q", t.enum_type.schema) end
+    local vals = M.strings(t.enums or t.values or {})
+    if #o > 0 then vals = vals .. (vals ~= "" and ", " or "") .. "{" .. concat(o, ", ") .. "}" end
+    return "qs.Enum(" .. vals .. ")"
   elseif n == "NullType" then
     return "qs.NullType"
   elseif n == "ARRAY" and t.item_type then
@@ -167,7 +172,53 @@ function M.column_options(c)
   if c.server_default ~= nil then o[#o + 1] = "server_default = " .. M.server_default(c.server_default) end
   if c.autoincrement == false then o[#o + 1] = "autoincrement = false" end
   if c.comment ~= nil then o[#o + 1] = format("comment = %q", c.comment) end
+  if c.identity then o[#o + 1] = "identity = " .. M.identity(c.identity) end
+  if c.computed then o[#o + 1] = "computed = " .. M.computed(c.computed) end
+  if c.sequence then o[#o + 1] = "sequence = " .. M.sequence(c.sequence) end
   return o
+end
+
+-- Whole-number options in a fixed order, as "k = v" entries.
+local function number_options(src, keys)
+  local o = {}
+  for _, k in ipairs(keys) do
+    if src[k] ~= nil then o[#o + 1] = format("%s = %s", k, string.format("%d", src[k])) end
+  end
+  return o
+end
+
+--- A column's identity option: true, or {start, increment, always}.
+---@param id table
+---@return string
+function M.identity(id)
+  local o = number_options(id, {"start", "increment"})
+  if id.always then o[#o + 1] = "always = true" end
+  return #o > 0 and ("{" .. concat(o, ", ") .. "}") or "true"
+end
+
+--- A column's computed option: {sqltext = "...", persisted = ...}.
+---@param cp table
+---@return string
+function M.computed(cp)
+  local sqltext = cp.sqltext
+  if type(sqltext) == "table" and sqltext.text then sqltext = sqltext.text
+  elseif type(sqltext) == "table" and sqltext._is_clause then
+    sqltext = sqltext:compile({literal_binds = true}).sql
+  end
+  local o = {format("sqltext = %q", tostring(sqltext))}
+  if cp.persisted ~= nil then o[#o + 1] = "persisted = " .. tostring(cp.persisted) end
+  return "{" .. concat(o, ", ") .. "}"
+end
+
+--- qs.Sequence(name, {options}).
+---@param seq table
+---@return string
+function M.sequence(seq)
+  local o = number_options(seq, {"start", "increment", "minvalue", "maxvalue"})
+  if seq.cycle then o[#o + 1] = "cycle = true" end
+  if seq.optional then o[#o + 1] = "optional = true" end
+  if seq.schema then o[#o + 1] = format("schema = %q", seq.schema) end
+  return format("qs.Sequence(%q%s)", seq.name, M.options(o))
 end
 
 --- A column's arguments after its name: the type, a qs.ForeignKey per

@@ -11,6 +11,8 @@ local dml = require("quicksilver.sql.dml")
 local elements = require("quicksilver.sql.elements")
 local util = require("quicksilver.util")
 local batch = require("quicksilver.migrate.batch")
+local sequence = require("quicksilver.sql.sequence")
+local types = require("quicksilver.sql.types")
 
 local M = {}
 
@@ -34,6 +36,9 @@ local OPTIONS = {
   create_check_constraint = set({"schema"}),
   create_primary_key = set({"schema", "deferrable", "initially"}),
   drop_constraint = set({"type_", "type", "schema"}),
+  create_sequence = set({"start", "increment", "minvalue", "maxvalue", "cycle", "schema"}),
+  drop_sequence = set({"schema"}),
+  drop_enum = set({"schema", "if_exists"}),
 }
 M.OPTIONS = OPTIONS
 
@@ -53,14 +58,51 @@ local function run(cx, stmt, params) return cx.conn:execute(stmt, params) end
 
 function ops.get_bind(cx) return cx.conn end
 
---- create_table(name, Column..., Constraint..., {options}) -> the Table
+-- Whether the database has the enum type of ty (false offline: no catalog).
+local function has_enum(cx, ty)
+  local d = cx.conn.dialect
+  return type(cx.conn.catalog) == "function" and d.has_type ~= nil and
+    d.has_type(cx.conn, ty.enum_type.name, ty.enum_type.schema)
+end
+
+--- create_table(name, Column..., Constraint..., {options}) -> the Table.
+--- The named enum types its columns use are made first where the database
+--- has such types (PostgreSQL) and lacks them, and the sequences of its
+--- columns where they apply (as create_all does).
 function ops.create_table(cx, name, ...)
   local t = schema.table(name, schema.metadata(), ...)
+  if cx.caps.enum_types then
+    for _, ty in ipairs(sequence.enum_types(t)) do
+      if not has_enum(cx, ty) then run(cx, ddl.CreateEnum(ty)) end
+    end
+  end
   -- without ALTER TABLE ... ADD CONSTRAINT every constraint goes inline
   run(cx, ddl.CreateTable(t, {inline_alter = not cx.caps.alter_table}))
   for _, stmt in ipairs(ddl.comment_statements(t, cx.conn.dialect.caps)) do run(cx, stmt) end
   for _, idx in ipairs(t.indexes) do run(cx, ddl.CreateIndex(idx)) end
   return t
+end
+
+--- create_sequence(name, {start, increment, minvalue, maxvalue, cycle, schema})
+function ops.create_sequence(cx, name, o)
+  o = check("op.create_sequence", o, OPTIONS.create_sequence, 3)
+  run(cx, ddl.CreateSequence(sequence.sequence(name, o)))
+end
+
+--- drop_sequence(name, {schema})
+function ops.drop_sequence(cx, name, o)
+  o = check("op.drop_sequence", o, OPTIONS.drop_sequence, 3)
+  run(cx, ddl.DropSequence(sequence.sequence(name, {schema = o.schema})))
+end
+
+--- drop_enum(name, {schema, if_exists}): DROP TYPE of a named enum type
+--- (PostgreSQL), after the tables that used it.
+function ops.drop_enum(cx, name, o)
+  o = check("op.drop_enum", o, OPTIONS.drop_enum, 3)
+  if type(name) ~= "string" or name == "" then
+    exc.raise(exc.ArgumentError, "op.drop_enum: expected the enum type's name", nil, 3)
+  end
+  run(cx, ddl.DropEnum(types.Enum({name = name, schema = o.schema}), {if_exists = o.if_exists}))
 end
 
 function ops.drop_table(cx, name, o)
@@ -75,6 +117,8 @@ function ops.add_column(cx, tname, col, o)
     exc.raise(exc.ArgumentError, "op.add_column: expected a table name and a qs.Column", nil, 3)
   end
   local t = table_ref(tname, o and o.schema)
+  local ty = col.type
+  if cx.caps.enum_types and ty and ty.enum_type and not has_enum(cx, ty) then run(cx, ddl.CreateEnum(ty)) end
   run(cx, ddl.AddColumn(t, col))
   if col.comment ~= nil and cx.caps.comment_on then run(cx, ddl.SetComment(t, col.name, col.comment)) end
 end

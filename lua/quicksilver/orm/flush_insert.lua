@@ -63,7 +63,7 @@ local function build_spec(m, tbl)
     if d ~= nil and not (type(d) == "table" and d._is_clause) then
       defaults[i] = d
       defaulted[#defaulted + 1] = i
-    elseif d ~= nil or col.server_default ~= nil then
+    elseif d ~= nil or col.server_default ~= nil or col.computed then
       expire[#expire + 1] = i
     end
   end

@@ -167,7 +167,7 @@ local function insert_params(uow, st, conn, tbl)
         v = d
         touch(uow, st, k)
         dict[k] = v
-      elseif d ~= nil or col.server_default ~= nil then
+      elseif d ~= nil or col.server_default ~= nil or col.computed then
         expire = expire or {}
         expire[#expire + 1] = k
       end

@@ -127,7 +127,7 @@ function Mapper:table_columns(t)
         seen[p.column] = true
         e.cols[#e.cols + 1] = p
         if e.col_of[p.key] == nil then e.col_of[p.key] = p.column end
-        if p.column.onupdate ~= nil or p.column.server_onupdate ~= nil then e.onupdate[#e.onupdate + 1] = p end
+        if p.column.onupdate ~= nil or p.column.server_onupdate ~= nil or p.column.computed then e.onupdate[#e.onupdate + 1] = p end
       end
     end
     for _, c in ipairs(t:primary_key_columns()) do

@@ -420,7 +420,7 @@ function M.compile_dml(stmt, dialect, keys, opts)
     local c = per_object[sig]
     if c then return c end
   end
-  local node, fn_defaults = guarded("its effective form", stmt._effective, stmt, keys)
+  local node, fn_defaults = guarded("its effective form", stmt._effective, stmt, keys, dialect)
   local c
   if literal or cache.capacity == 0 then
     c = finish(ccompile(node, dialect, opts), dialect, stmt)

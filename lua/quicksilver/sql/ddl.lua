@@ -7,6 +7,7 @@ local compiler = require("quicksilver.sql.compiler")
 local elements = require("quicksilver.sql.elements")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
+local sequence = require("quicksilver.sql.sequence")
 local types = require("quicksilver.sql.types")
 local util = require("quicksilver.util")
 
@@ -32,6 +33,16 @@ local function server_default(col)
     "boolean or SQL expression", tostring(col.name)), nil, 4)
 end
 
+-- The column_def fields of identity, computed and sequence columns
+-- (sql/sequence.lua checked them when the column was made).
+local function generated(col, def)
+  local id = col.identity
+  if id then def.identity, def.always, def.start, def.increment = true, id.always, id.start, id.increment end
+  if col.computed then def.computed, def.persisted = col.computed.sqltext, col.computed.persisted end
+  if col.sequence and not col.sequence.optional then def._sequence = true end
+  return def
+end
+
 -- The plain description of a table the C compiler renders.
 local function describe(t)
   local autoinc = t:_autoincrement_column()
@@ -41,8 +52,8 @@ local function describe(t)
     if c.type == nil then
       exc.raise(exc.CompileError, string.format("column %s.%s has no type", t.name, tostring(c.name)), nil, 4)
     end
-    cols[i] = {name = c.name, type = c.type, nullable = c.nullable and not c.primary_key,
-      server_default = server_default(c), _autoinc = c == autoinc, comment = c.comment}
+    cols[i] = generated(c, {name = c.name, type = c.type, nullable = c.nullable and not c.primary_key,
+      server_default = server_default(c), _autoinc = c == autoinc, comment = c.comment})
   end
   local constraints = {}
   if #t.primary_key.columns > 0 then
@@ -121,8 +132,8 @@ function M.AddColumn(t, col)
     exc.raise(exc.CompileError, string.format("column %s has no type", tostring(col.name)), nil, 2)
   end
   return setmetatable({_k = K.ADD_COLUMN, element = {_k = K.TABLE, name = t.name, schema = t.schema},
-    column = {name = col.name, type = col.type, nullable = col.nullable and not col.primary_key,
-      server_default = server_default(col), _autoinc = autoinc, comment = col.comment}, target = t}, DDLElement)
+    column = generated(col, {name = col.name, type = col.type, nullable = col.nullable and not col.primary_key,
+      server_default = server_default(col), _autoinc = autoinc, comment = col.comment}), target = t}, DDLElement)
 end
 
 --- COMMENT ON TABLE t (column nil) or COMMENT ON COLUMN t.column IS comment
@@ -261,6 +272,61 @@ function M.DropIndex(idx, opts)
     if_exists = opts and opts.if_exists or false, target = idx}, DDLElement)
 end
 
+--- CREATE SEQUENCE for a qs.Sequence ({if_not_exists = true}).
+function M.CreateSequence(seq, opts)
+  util.check_options("CreateSequence", opts, IF_NOT_EXISTS, 2)
+  return setmetatable({_k = K.CREATE_SEQUENCE, name = seq.name, schema = seq.schema, start = seq.start,
+    increment = seq.increment, minvalue = seq.minvalue, maxvalue = seq.maxvalue, cycle = seq.cycle,
+    if_not_exists = opts and opts.if_not_exists or nil, target = seq}, DDLElement)
+end
+
+--- DROP SEQUENCE for a qs.Sequence ({if_exists = true}).
+function M.DropSequence(seq, opts)
+  util.check_options("DropSequence", opts, IF_EXISTS, 2)
+  return setmetatable({_k = K.DROP_SEQUENCE, name = seq.name, schema = seq.schema,
+    if_exists = opts and opts.if_exists or nil, target = seq}, DDLElement)
+end
+
+-- A named qs.Enum (its enum_type), else ArgumentError.
+local function enum_of(ty, what)
+  if type(ty) ~= "table" or not ty.enum_type then
+    exc.raise(exc.ArgumentError, what .. ": expected a qs.Enum with a name", nil, 3)
+  end
+  return ty.enum_type
+end
+
+--- CREATE TYPE name AS ENUM (...) for a named qs.Enum (PostgreSQL).
+function M.CreateEnum(ty)
+  local ref = enum_of(ty, "CreateEnum")
+  return setmetatable({_k = K.CREATE_ENUM, name = ref.name, schema = ref.schema, enums = ty.enums,
+    target = ty}, DDLElement)
+end
+
+--- DROP TYPE name for a named qs.Enum (PostgreSQL; {if_exists = true}).
+function M.DropEnum(ty, opts)
+  util.check_options("DropEnum", opts, IF_EXISTS, 2)
+  local ref = enum_of(ty, "DropEnum")
+  return setmetatable({_k = K.DROP_ENUM, name = ref.name, schema = ref.schema,
+    if_exists = opts and opts.if_exists or nil, target = ty}, DDLElement)
+end
+
+-- The sequences of t's columns that give values on the dialect.
+local function column_sequences(t, dialect)
+  local out = {}
+  for _, c in ipairs(t.columns) do
+    if c.sequence and c.sequence:applies(dialect) then out[#out + 1] = c.sequence end
+  end
+  return out
+end
+
+local function has_sequence(conn, seq)
+  return conn.dialect.has_sequence ~= nil and conn.dialect.has_sequence(conn, seq.name, seq.schema)
+end
+
+local function has_enum(conn, ty)
+  return conn.dialect.has_type ~= nil and conn.dialect.has_type(conn, ty.enum_type.name, ty.enum_type.schema)
+end
+
 -- Runs fn(conn) in a transaction on bind (an Engine) or on a Connection as it is.
 local function with_connection(bind, fn)
   if type(bind) ~= "table" then
@@ -304,6 +370,31 @@ function M.create_tables(bind, metadata, tables, opts)
       end
     end
     fire(metadata, "before_create", metadata, conn, {tables = todo, checkfirst = checkfirst})
+    local dname = conn.dialect.name
+    local made = {}   -- sequences and enum types made (or found) in this run
+    local function make_sequence(seq)
+      if made[seq] then return end
+      made[seq] = true
+      if not (checkfirst and has_sequence(conn, seq)) then conn:execute(M.CreateSequence(seq)) end
+    end
+    if not wanted then
+      for _, seq in ipairs(rawget(metadata, "sequences") or {}) do
+        if seq:applies(dname) then make_sequence(seq) end
+      end
+    end
+    local enum_types = conn.dialect.caps.enum_types
+    for _, t in ipairs(todo) do
+      if enum_types then
+        for _, ty in ipairs(sequence.enum_types(t)) do
+          local key = (ty.enum_type.schema or "") .. "." .. ty.enum_type.name
+          if not made[key] then
+            made[key] = true
+            if not has_enum(conn, ty) then conn:execute(M.CreateEnum(ty)) end
+          end
+        end
+      end
+      for _, seq in ipairs(column_sequences(t, dname)) do make_sequence(seq) end
+    end
     -- without ALTER TABLE ... ADD CONSTRAINT (SQLite) a use_alter foreign
     -- key goes inside CREATE TABLE
     local inline = not conn.dialect.caps.alter_table
@@ -355,6 +446,42 @@ function M.drop_tables(bind, metadata, tables, opts)
       fire(t, "before_drop", t, conn, {checkfirst = checkfirst})
       conn:execute(M.DropTable(t))
       fire(t, "after_drop", t, conn, {checkfirst = checkfirst})
+    end
+    -- after their tables: the column sequences and enum types they used
+    -- (an enum type only when no table of the metadata left uses it)
+    local dname = conn.dialect.name
+    local gone, dropped = {}, {}
+    for _, t in ipairs(todo) do gone[t] = true end
+    local still = {}
+    for _, t in ipairs(metadata.sorted) do
+      if not gone[t] and wanted and not wanted[t] then
+        for _, ty in ipairs(sequence.enum_types(t)) do still[ty.enum_type.name] = true end
+      end
+    end
+    for _, t in ipairs(todo) do
+      for _, seq in ipairs(column_sequences(t, dname)) do
+        if not dropped[seq] and rawget(seq, "metadata") == nil then
+          dropped[seq] = true
+          if not checkfirst or has_sequence(conn, seq) then conn:execute(M.DropSequence(seq)) end
+        end
+      end
+      if conn.dialect.caps.enum_types then
+        for _, ty in ipairs(sequence.enum_types(t)) do
+          local name = ty.enum_type.name
+          if not dropped[name] and not still[name] then
+            dropped[name] = true
+            if not checkfirst or has_enum(conn, ty) then conn:execute(M.DropEnum(ty)) end
+          end
+        end
+      end
+    end
+    if not wanted then
+      for _, seq in ipairs(rawget(metadata, "sequences") or {}) do
+        if seq:applies(dname) and not dropped[seq] then
+          dropped[seq] = true
+          if not checkfirst or has_sequence(conn, seq) then conn:execute(M.DropSequence(seq)) end
+        end
+      end
     end
     fire(metadata, "after_drop", metadata, conn, {tables = todo, checkfirst = checkfirst})
   end)

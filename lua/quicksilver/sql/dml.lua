@@ -273,10 +273,15 @@ function Insert:from_select(cols, sel)
   return s
 end
 
--- A default value node for column col that the row did not give.
-local function default_node(col)
+-- A default value node for column col that the row did not give (a
+-- column's Sequence: its next value, on a dialect where it applies).
+local function default_node(col, dialect)
   local d = col.default
-  if d == nil then return nil end
+  if d == nil then
+    local seq = col.sequence
+    if seq and dialect and seq:applies(dialect) then return seq:next_value() end
+    return nil
+  end
   if type(d) == "function" then return named_bind(col, nil), true end
   if elements.is_element(d) then return d end
   return named_bind(col, d)
@@ -284,7 +289,7 @@ end
 
 --- The node to compile for executions giving keys (a set). Second result:
 --- the columns whose default is a Lua function (called per row).
-function Insert:_effective(keys)
+function Insert:_effective(keys, dialect)
   local t = self.table
   local e = setmetatable({table = t, _returning = self._returning, _select = self._select,
     _select_columns = self._select_columns, _on_conflict = self._on_conflict,
@@ -301,7 +306,9 @@ function Insert:_effective(keys)
     for _, r in ipairs(self._multi) do for k in pairs(r) do used[k] = true end end
     local cols = {}
     for _, col in ipairs(t.columns) do   -- given columns, and those with a Lua default
-      if used[col.key] or col.default ~= nil then cols[#cols + 1] = col end
+      if used[col.key] or col.default ~= nil or (col.sequence and dialect and col.sequence:applies(dialect)) then
+        cols[#cols + 1] = col
+      end
     end
     local rows = {}
     for ri, r in ipairs(self._multi) do
@@ -313,7 +320,7 @@ function Insert:_effective(keys)
           v = col.default({current_parameters = r, column = col})   -- per row
         end
         if elements.is_element(v) then node = v
-        elseif v == nil then node = default_node(col) or elements.null
+        elseif v == nil then node = default_node(col, dialect) or elements.null
         else node = BindParameter.anon(col.key, v, col.type) end
         row[ci] = node
       end
@@ -336,7 +343,7 @@ function Insert:_effective(keys)
       node = named_bind(col, nil)
     else
       local fn
-      node, fn = default_node(col)
+      node, fn = default_node(col, dialect)
       if fn then fn_defaults[#fn_defaults + 1] = col end
     end
     if node then pairs_[#pairs_ + 1] = {col, node} end

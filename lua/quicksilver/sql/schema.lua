@@ -8,6 +8,7 @@ local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
 local types = require("quicksilver.sql.types")
 local visitors = require("quicksilver.sql.visitors")
+local sequence = require("quicksilver.sql.sequence")
 local util = require("quicksilver.util")
 
 local M = {}
@@ -144,7 +145,7 @@ M.Column = Column
 -- comment: COMMENT ON (PostgreSQL) or inline (MySQL); SQLite keeps none.
 local COLUMN_OPTIONS = util.set({"primary_key", "nullable", "default", "server_default",
   "unique", "index", "autoincrement", "key", "comment", "onupdate",
-  "server_onupdate", "doc", "info", "name", "type_", "insert_default"})
+  "server_onupdate", "doc", "info", "name", "type_", "insert_default", "identity", "computed", "sequence"})
 
 --- qs.Column(name, type?, ForeignKey..., {options})
 function M.column(...)
@@ -173,6 +174,7 @@ function M.column(...)
   end
   if t == nil and opts.type_ ~= nil then t = opts.type_ end
   name = name or opts.name
+  local identity, computed, seq = sequence.column_options("Column " .. tostring(name), opts, 2)
   local col = setmetatable({
     name = name, key = opts.key or name, type = t and types.to_instance(t) or nil,
     primary_key = opts.primary_key and true or false,
@@ -183,6 +185,7 @@ function M.column(...)
     unique = opts.unique, index = opts.index,
     autoincrement = opts.autoincrement == nil and "auto" or opts.autoincrement,
     comment = opts.comment, doc = opts.doc, info = opts.info or {}, foreign_keys = {},
+    identity = identity, computed = computed, sequence = seq,
   }, Column)
   if col.nullable == nil then col.nullable = not col.primary_key end
   for _, fk in ipairs(fks) do

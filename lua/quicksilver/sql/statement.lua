@@ -88,17 +88,18 @@ end
 --- e.g. inside a VALUES list that is selected from).
 ---@param stmt table
 ---@param keys table<string, boolean>
+---@param dialect? string the dialect's name (a column's sequence gives a value where it applies)
 ---@return table, integer
-function M.with_cast_values(stmt, keys)
+function M.with_cast_values(stmt, keys, dialect)
   local typed = setmetatable({}, {__index = stmt})
-  typed._effective = function(_, k)
-    local e, fd = stmt:_effective(k)
+  typed._effective = function(_, k, dialect)
+    local e, fd = stmt:_effective(k, dialect)
     local out = {}
     for i, pr in ipairs(e._pairs) do out[i] = {pr[1], elements.cast(pr[2], pr[1].type)} end
     e._pairs = out
     return e, fd
   end
-  return typed, #stmt:_effective(keys)._pairs
+  return typed, #stmt:_effective(keys, dialect)._pairs
 end
 
 --- The INSERT stmt with RETURNING of its table's primary key (how a new

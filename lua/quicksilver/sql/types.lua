@@ -64,7 +64,7 @@ function M.Float:_init(precision) self.precision = precision end
 
 local NUMERIC_OPTIONS = util.set({"asdecimal"})
 local DATETIME_OPTIONS = util.set({"timezone"})
-local ENUM_OPTIONS = util.set({"name"})
+local ENUM_OPTIONS = util.set({"name", "schema"})
 local DECORATOR_OPTIONS = util.set({"process_bind_param", "process_result_value", "name"})
 local STRING_OPTIONS = util.set({"collation"})
 
@@ -169,6 +169,10 @@ function Enum:_init(...)
   util.check_options("Enum", opts, ENUM_OPTIONS, 3)
   self.enums = values
   self.enum_name = opts and opts.name
+  if self.enum_name ~= nil then
+    -- PostgreSQL's named type (CREATE TYPE ... AS ENUM, made with the table)
+    self.enum_type = {_k = core.kinds.TABLE, name = self.enum_name, schema = opts.schema}
+  end
   self.length = 0
   local allowed = {}
   for _, v in ipairs(values) do
