@@ -64,7 +64,7 @@ function M.Float:_init(precision) self.precision = precision end
 
 local NUMERIC_OPTIONS = util.set({"asdecimal"})
 local DATETIME_OPTIONS = util.set({"timezone"})
-local ENUM_OPTIONS = util.set({"name", "schema"})
+local ENUM_OPTIONS = util.set({"name", "schema", "native_enum"})
 local DECORATOR_OPTIONS = util.set({"process_bind_param", "process_result_value", "name"})
 local STRING_OPTIONS = util.set({"collation"})
 
@@ -169,7 +169,15 @@ function Enum:_init(...)
   util.check_options("Enum", opts, ENUM_OPTIONS, 3)
   self.enums = values
   self.enum_name = opts and opts.name
-  if self.enum_name ~= nil then
+  if opts and opts.native_enum ~= nil and type(opts.native_enum) ~= "boolean" then
+    exc.raise(exc.ArgumentError, "Enum: native_enum must be a boolean", nil, 3)
+  end
+  if opts and opts.native_enum == false then
+    -- SQLAlchemy's native_enum=False: a VARCHAR as long as the longest value
+    -- everywhere (no CREATE TYPE, no MySQL ENUM); values still checked on bind
+    self.native_enum = false
+    self._t = "VARCHAR"
+  elseif self.enum_name ~= nil then
     -- PostgreSQL's named type (CREATE TYPE ... AS ENUM, made with the table)
     self.enum_type = {_k = core.kinds.TABLE, name = self.enum_name, schema = opts.schema}
   end
