@@ -254,3 +254,30 @@ describe("MySQL table and index options", function()
     end)
   end)
 end)
+
+describe("execution options SQLAlchemy has and quicksilver does not", function()
+  local qs_ = require("quicksilver")
+  it("are refused by name wherever they are given; the program's own keys pass", function()
+    local e = qs_.create_engine("sqlite:///:memory:")
+    local c = e:connect()
+    local cases = {
+      {"Engine:execution_options", function() e:execution_options({compiled_cache = {}}) end, "compiled_cache"},
+      {"Connection:execution_options", function() c:execution_options({logging_token = "x"}) end, "logging_token"},
+      {"Connection:execute", function() c:execute(qs_.select(qs_.literal(1)), nil, {no_parameters = true}) end,
+        "no_parameters"},
+      {"execution_options", function() qs_.select(qs_.literal(1)):execution_options({preserve_rowcount = true}) end,
+        "preserve_rowcount"},
+      {"create_engine: execution_options", function()
+        qs_.create_engine("sqlite:///:memory:", {execution_options = {insertmanyvalues_page_size = 5}})
+      end, "insertmanyvalues_page_size"},
+    }
+    for _, case in ipairs(cases) do
+      local err = raises(qs_.exc.ArgumentError, case[2])
+      assert.matches(case[1] .. ": the execution option '" .. case[3] .. "' is not supported", tostring(err), 1, true)
+    end
+    assert.equal("mine", e:execution_options({my_tag = "mine"}):get_execution_options().my_tag)
+    assert.equal(1, c:execute(qs_.select(qs_.literal(1)), nil, {my_tag = true}):scalar())
+    c:close()
+    e:dispose()
+  end)
+end)

@@ -155,6 +155,7 @@ end
 ---@return quicksilver.Connection
 function Connection:execution_options(opts)
   if not self._cconn then closed_error(self, "execution_options") end
+  statement.check_execution_options(opts, "Connection:execution_options", 2)
   if opts.isolation_level ~= nil then
     if self._txn then
       exc.raise(exc.InvalidRequestError, "Connection:execution_options: isolation_level " ..
@@ -1023,7 +1024,10 @@ function Connection:_execute(stmt, params, opts, raw)
   local eopts = self._exec_opts
   local sopts = statement.execution_options(stmt)
   if sopts then eopts = util.merge(eopts, sopts) end
-  if opts then eopts = util.merge(eopts, opts) end
+  if opts then
+    statement.check_execution_options(opts, "Connection:execute", 3)
+    eopts = util.merge(eopts, opts)
+  end
   if has(self, "before_execute") then fire(self, "before_execute", self, stmt, params, eopts) end
   if getmetatable(stmt) == DDLText then   -- (a metatable compare: no __index walk per statement)
     -- qs.DDL: its text as written (never scanned for binds), table tokens filled in
@@ -1221,6 +1225,7 @@ end
 ---@param opts table
 ---@return quicksilver.Engine
 function Engine:execution_options(opts)
+  statement.check_execution_options(opts, "Engine:execution_options", 2)
   if opts.isolation_level ~= nil and not self.dialect.isolation_levels[opts.isolation_level] then
     exc.raise(exc.ArgumentError, format("Invalid value '%s' for isolation_level on %s",
       tostring(opts.isolation_level), self.dialect.name), nil, 2)

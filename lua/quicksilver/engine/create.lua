@@ -10,6 +10,7 @@ local pool_mod = require("quicksilver.engine.pool")
 local url_mod = require("quicksilver.engine.url")
 local util = require("quicksilver.util")
 local waiting = require("quicksilver.waiting")
+local statement = require("quicksilver.sql.statement")
 
 local M = {}
 
@@ -104,6 +105,7 @@ function M.create_engine(url, opts)
   pool = ngx_pool.wrap(pool, {dialect = dialect, url = u, args = args, setup = setup, opts = opts})
   local exec_opts = {}
   if opts.execution_options then
+    statement.check_execution_options(opts.execution_options, "create_engine: execution_options", 2)
     for k, v in pairs(opts.execution_options) do exec_opts[k] = v end
   end
   if opts.isolation_level ~= nil then

@@ -9,6 +9,7 @@ local elements = require("quicksilver.sql.elements")
 local exc = require("quicksilver.exc")
 local selectable = require("quicksilver.sql.selectable")
 local util = require("quicksilver.util")
+local statement = require("quicksilver.sql.statement")
 
 local M = {}
 
@@ -73,6 +74,7 @@ end
 --- Execution options carried by the statement (e.g. the ORM's
 --- synchronize_session).
 function DML:execution_options(opts)
+  statement.check_execution_options(opts, "execution_options", 2)
   local s = copy(self)
   s._execution_options = util.merge(self._execution_options, opts)
   return s

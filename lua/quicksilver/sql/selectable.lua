@@ -6,6 +6,7 @@ local elements = require("quicksilver.sql.elements")
 local exc = require("quicksilver.exc")
 local types = require("quicksilver.sql.types")
 local util = require("quicksilver.util")
+local statement = require("quicksilver.sql.statement")
 
 local M = {}
 
@@ -715,6 +716,7 @@ end
 --- Execution options carried by the statement (merged under the
 --- connection's and the call's).
 function Select:execution_options(opts)
+  statement.check_execution_options(opts, "execution_options", 2)
   local s = copy(self)
   s._execution_options = util.merge(self._execution_options, opts)
   return s

@@ -4,6 +4,7 @@
 --- through these questions only; the fields stay free to change with the
 --- constructs that own them (sql/dml.lua, sql/elements.lua, sql/types.lua).
 local core = require("quicksilver.core")
+local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 
 local M = {}
@@ -18,6 +19,37 @@ local TEXT = core.kinds.TEXT
 ---@return boolean
 function M.is_executable(obj)
   return type(obj) == "table" and obj._executable == true
+end
+
+-- SQLAlchemy's execution options this project does not implement: given
+-- here they would be silently ignored, so they are refused by name. Any
+-- other key is the program's own (SQLAlchemy passes unknown keys through).
+local UNSUPPORTED_EXECUTION_OPTIONS = {
+  compiled_cache = "statements are cached per dialect by the compiler (no per-call cache)",
+  logging_token = "the engine's echo has no per-connection token",
+  no_parameters = "parameters are always bound by the driver",
+  preserve_rowcount = "rowcount is kept for every statement",
+  insertmanyvalues_page_size = "the page size is the dialect's (executemany batches)",
+  driver_column_names = "result keys are the compiled statement's names",
+}
+
+--- Refuses the execution options SQLAlchemy has and this project does not
+--- (ArgumentError naming the option and where it was given).
+---@param opts table|nil
+---@param where string e.g. "Connection:execution_options"
+---@param level integer error level
+function M.check_execution_options(opts, where, level)
+  if opts == nil then return end
+  if type(opts) ~= "table" then
+    exc.raise(exc.ArgumentError, where .. ": options must be a table", nil, level + 1)
+  end
+  for k in pairs(opts) do
+    local why = UNSUPPORTED_EXECUTION_OPTIONS[k]
+    if why then
+      exc.raise(exc.ArgumentError, string.format("%s: the execution option '%s' is not supported (%s)",
+        where, tostring(k), why), nil, level + 1)
+    end
+  end
 end
 
 --- The execution options the statement carries (execution_options()), or nil.
