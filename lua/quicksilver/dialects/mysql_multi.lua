@@ -158,7 +158,9 @@ local function keys_and_kinds(q, schema, found)
   return keys, kinds
 end
 
-function M.get_multi_indexes(q, schema, names)
+-- The keys of each table that keep(kind, key) takes (kind: the constraint
+-- type of the key's name, or nil for a plain index), each made by shape.
+local function keyed(q, schema, names, keep, shape)
   local found = tables(q, schema, names)
   local out = answer(found)
   if found[1] == nil then return out end
@@ -166,30 +168,26 @@ function M.get_multi_indexes(q, schema, names)
   for t, list in pairs(keys) do
     local kind = kinds[t] or {}
     for _, k in ipairs(list) do
-      if k.name ~= "PRIMARY" and kind[k.name] ~= "UNIQUE" and kind[k.name] ~= "FOREIGN KEY" then
+      if keep(kind[k.name], k) then
         local l = out[t]
-        l[#l + 1] = k
+        l[#l + 1] = shape(k)
       end
     end
   end
   return out
 end
 
+local function as_is(k) return k end
+
+function M.get_multi_indexes(q, schema, names)
+  return keyed(q, schema, names, function(kind, k)
+    return k.name ~= "PRIMARY" and kind ~= "UNIQUE" and kind ~= "FOREIGN KEY"
+  end, as_is)
+end
+
 function M.get_multi_unique_constraints(q, schema, names)
-  local found = tables(q, schema, names)
-  local out = answer(found)
-  if found[1] == nil then return out end
-  local keys, kinds = keys_and_kinds(q, schema, found)
-  for t, list in pairs(keys) do
-    local kind = kinds[t] or {}
-    for _, k in ipairs(list) do
-      if kind[k.name] == "UNIQUE" then
-        local l = out[t]
-        l[#l + 1] = {name = k.name, column_names = k.column_names}
-      end
-    end
-  end
-  return out
+  return keyed(q, schema, names, function(kind) return kind == "UNIQUE" end,
+    function(k) return {name = k.name, column_names = k.column_names} end)
 end
 
 function M.get_multi_check_constraints(q, schema, names)

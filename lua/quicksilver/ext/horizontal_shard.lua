@@ -46,13 +46,13 @@ local session_mod = require("quicksilver.orm.session")
 local session_binds = require("quicksilver.orm.session_binds")
 local identity = require("quicksilver.orm.identity")
 local query = require("quicksilver.orm.query")
+local session_transaction = require("quicksilver.orm.session_transaction")
 local shard_merge = require("quicksilver.ext.horizontal_shard_merge")
 
 local M = {}
 
 local type, rawget, rawset, pairs, ipairs, pcall, setmetatable, format, tostring, error, next =
   type, rawget, rawset, pairs, ipairs, pcall, setmetatable, string.format, tostring, error, next
-local unpack, pack = table.unpack or unpack, util.pack
 local STATE = attributes.STATE
 local Session = session_mod.Session
 
@@ -425,21 +425,10 @@ function ShardedTransaction:rollback()
   end
 end
 
-function ShardedTransaction:close() if self.active then self:rollback() end end
-ShardedTransaction.__close = function(self, err)
-  if not self.active then return end
-  if err ~= nil then self:rollback() else self:commit() end
-end
-
-local function run_scope(tx, fn, session)
-  local res = pack(pcall(fn, session))
-  if not res[1] then
-    if tx.active then pcall(tx.rollback, tx) end
-    error(res[2], 0)
-  end
-  if tx.active then tx:commit() end
-  return unpack(res, 2, res.n)
-end
+-- close and the scope's end as a session's own transaction has them
+ShardedTransaction.close = session_transaction.SessionTransaction.close
+ShardedTransaction.__close = session_transaction.SessionTransaction.__close
+local run_scope = session_transaction.run_scope
 
 --- Begins the transaction: each shard's joins when first used (with
 --- autobegin = false, every shard's begins now). With fn, runs fn(session)

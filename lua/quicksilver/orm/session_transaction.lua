@@ -434,6 +434,9 @@ end
 
 M.routes = routes
 M.pcall_packed = pcall_packed
+--- Runs fn(session) in tx: commits when it returns (its results returned),
+--- rolls back and re-raises when it raises (also for ext.horizontal_shard).
+M.run_scope = run_scope
 
 --- Copies the transaction methods onto the Session class.
 ---@param cls table orm.Session
