@@ -21,6 +21,8 @@
 --- `session.identity_map`) is made only when asked for (global_key).
 local M = {}
 
+local is_decimal = require("quicksilver.sql.decimal").is_decimal
+
 local type, tostring, format, floor, setmetatable, pairs, rawequal, byte, sub =
   type, tostring, string.format, math.floor, setmetatable, pairs, rawequal, string.byte, string.sub
 local math_type = math.type   -- Lua 5.3+; LuaJIT's numbers are all floats
@@ -32,6 +34,16 @@ local TWO_63 = 9223372036854775808.0
 --- is one key, as databases that take NaN in a key compare them equal).
 M.NAN = setmetatable({}, {__tostring = function() return "NaN key" end})
 local NAN = M.NAN
+
+-- A Numeric key's decimal (sql/decimal.lua) as the digits that stand for its
+-- value: the database's text without trailing fractional zeros, so "10.40"
+-- read back and qs.Decimal("10.4") given to get() are one key.
+local function decimal_text(v)
+  local s = tostring(v)
+  if s:find(".", 1, true) and not s:find("[eE]") then s = s:gsub("0+$", ""):gsub("%.$", "") end
+  if s == "-0" then s = "0" end
+  return s
+end
 
 --- One primary-key value as text (a composite key's part, the string form):
 --- numbers of integral value print the same whether integer or float,
@@ -49,6 +61,7 @@ local function keypart(v)
   elseif t == "string" then
     return "s" .. v
   end
+  if is_decimal(v) then return "decimal:" .. decimal_text(v) end
   return t .. ":" .. tostring(v)
 end
 M.keypart = keypart
@@ -62,6 +75,7 @@ local function value_key(v)
   elseif t == "string" or v == nil then
     return v
   end
+  if is_decimal(v) then return "\0decimal:" .. decimal_text(v) end
   return "\0" .. t .. ":" .. tostring(v)
 end
 M.value_key = value_key
