@@ -139,6 +139,7 @@ build = {
     ["quicksilver.ngx.pool"] = "lua/quicksilver/ngx/pool.lua",
     ["quicksilver.ngx.transport"] = "lua/quicksilver/ngx/transport.lua",
     ["quicksilver.orm.aliased"] = "lua/quicksilver/orm/aliased.lua",
+    ["quicksilver.orm.annotations"] = "lua/quicksilver/orm/annotations.lua",
     ["quicksilver.orm.attributes"] = "lua/quicksilver/orm/attributes.lua",
     ["quicksilver.orm.autoflush"] = "lua/quicksilver/orm/autoflush.lua",
     ["quicksilver.orm.bulk"] = "lua/quicksilver/orm/bulk.lua",
