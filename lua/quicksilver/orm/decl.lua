@@ -473,13 +473,30 @@ local function mapped_column_prop(m, name, option, v)
   return p
 end
 
+-- polymorphic_on given as a SQL expression (or a function of the class
+-- returning one, since a spec's columns exist only once it is mapped) that
+-- is not a mapped column: the discriminator computed in the SELECT
+-- (mapper.lua's expression discriminator), never written by the flush.
+local function polymorphic_expr(m, name, v)
+  if type(v) == "function" then v = v(m.class) end
+  if type(v) ~= "table" or not v._is_clause or m.col_attr[v] then
+    if type(v) ~= "string" and not (type(v) == "table" and m.col_attr[v]) then
+      exc.raise(exc.ArgumentError, format("model %s: polymorphic_on must be a mapped column, its name or a " ..
+        "SQL expression, got %s", name, tostring(v)), nil, 5)
+    end
+    return nil
+  end
+  return mapper_mod.expression_discriminator(v)
+end
+
 -- polymorphic_on (on the base class) and polymorphic_identity.
 local function set_polymorphism(m, name, margs, parent_mapper)
   if margs.polymorphic_on ~= nil then
     if parent_mapper and parent_mapper.polymorphic_on then
       exc.raise(exc.ArgumentError, format("model %s: polymorphic_on is set on the base class only", name), nil, 4)
     end
-    m.polymorphic_on = mapped_column_prop(m, name, "polymorphic_on", margs.polymorphic_on)
+    m.polymorphic_on = polymorphic_expr(m, name, margs.polymorphic_on) or
+      mapped_column_prop(m, name, "polymorphic_on", margs.polymorphic_on)
     m.polymorphic_map = {}
   end
   local identity = margs.polymorphic_identity
