@@ -143,6 +143,7 @@ build = {
     ["quicksilver.orm.attributes"] = "lua/quicksilver/orm/attributes.lua",
     ["quicksilver.orm.autoflush"] = "lua/quicksilver/orm/autoflush.lua",
     ["quicksilver.orm.bulk"] = "lua/quicksilver/orm/bulk.lua",
+    ["quicksilver.orm.concrete"] = "lua/quicksilver/orm/concrete.lua",
     ["quicksilver.orm.construct_jit"] = "lua/quicksilver/orm/construct_jit.lua",
     ["quicksilver.orm.decl"] = "lua/quicksilver/orm/decl.lua",
     ["quicksilver.orm.expiry"] = "lua/quicksilver/orm/expiry.lua",

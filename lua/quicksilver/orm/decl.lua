@@ -8,6 +8,7 @@ local mapper_mod = require("quicksilver.orm.mapper")
 local attributes = require("quicksilver.orm.attributes")
 local hybrid = require("quicksilver.orm.hybrid")
 local relationships = require("quicksilver.orm.relationships")
+local concrete = require("quicksilver.orm.concrete")
 local elements = require("quicksilver.sql.elements")
 local SELECT = require("quicksilver.core").kinds.SELECT
 
@@ -218,7 +219,8 @@ local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true
 -- primary_key (a mapper key other than the table's) is not supported and
 -- is refused; eager_defaults only as this flush behaves (false: server-set
 -- values are expired and loaded on access).
-local MAPPER_ARGS = util.set({"polymorphic_on", "polymorphic_identity", "version_id_col", "eager_defaults"})
+local MAPPER_ARGS = util.set({"polymorphic_on", "polymorphic_identity", "version_id_col", "eager_defaults",
+  "concrete", "concrete_base"})
 
 local function is_relationship(v) return type(v) == "table" and rawget(v, "_is_relationship_spec") end
 
@@ -444,7 +446,17 @@ end
 local function map_table(registry, cls, name, spec, parent_mapper)
   local columns = ordered_columns(spec)
   local m, tbl
-  if parent_mapper and spec.__tablename then
+  local margs = spec.__mapper_args
+  if parent_mapper and margs and margs.concrete then
+    -- concrete: a mapper of its own over its own table, attached to the
+    -- parent's hierarchy (orm/concrete.lua)
+    concrete.root_of(parent_mapper, name)
+    m, tbl = map_own_table(registry, cls, name, spec, columns)
+    concrete.attach(m, parent_mapper, name)
+  elseif parent_mapper and parent_mapper.concrete_base or parent_mapper and parent_mapper.concrete then
+    exc.raise(exc.ArgumentError, format("model %s: a subclass of the concrete hierarchy of %s must be mapped " ..
+      "with __mapper_args concrete = true and its own __tablename", name, parent_mapper.class_name), nil, 4)
+  elseif parent_mapper and spec.__tablename then
     m, tbl = map_joined(registry, cls, name, spec, columns, parent_mapper)
   elseif parent_mapper then
     m, tbl = map_single(registry, cls, name, columns, parent_mapper)
@@ -491,6 +503,39 @@ end
 
 -- polymorphic_on (on the base class) and polymorphic_identity.
 local function set_polymorphism(m, name, margs, parent_mapper)
+  if margs.concrete ~= nil and margs.concrete ~= true and margs.concrete ~= false then
+    exc.raise(exc.ArgumentError, format("model %s: __mapper_args concrete must be true or false", name), nil, 4)
+  end
+  if margs.concrete and not parent_mapper then
+    exc.raise(exc.ArgumentError, format("model %s: concrete = true is for a subclass (the base class takes " ..
+      "concrete_base = true)", name), nil, 4)
+  end
+  if margs.concrete_base ~= nil then
+    local cb = margs.concrete_base
+    if cb ~= true and (type(cb) ~= "string" or cb == "") then
+      exc.raise(exc.ArgumentError, format("model %s: __mapper_args concrete_base must be true or the " ..
+        "discriminator column's name", name), nil, 4)
+    end
+    if parent_mapper or margs.polymorphic_on ~= nil then
+      exc.raise(exc.ArgumentError, format("model %s: concrete_base is for a base class without polymorphic_on " ..
+        "(the union's discriminator is its own)", name), nil, 4)
+    end
+    m.concrete_base = cb
+    m.polymorphic_map = {}
+  end
+  if m.concrete or m.concrete_base then
+    local root = m.concrete_root or m
+    local identity = margs.polymorphic_identity
+    if identity ~= nil then
+      if root.polymorphic_map[identity] then
+        exc.raise(exc.ArgumentError, format("model %s: polymorphic_identity %s is already used by %s", name,
+          tostring(identity), root.polymorphic_map[identity].class_name), nil, 4)
+      end
+      m.polymorphic_identity = identity
+      root.polymorphic_map[identity] = m
+    end
+    return
+  end
   if margs.polymorphic_on ~= nil then
     if parent_mapper and parent_mapper.polymorphic_on then
       exc.raise(exc.ArgumentError, format("model %s: polymorphic_on is set on the base class only", name), nil, 4)

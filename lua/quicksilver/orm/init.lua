@@ -28,6 +28,7 @@ M.relationship = relationships.relationship
 M.backref = relationships.backref
 M.foreign = require("quicksilver.orm.annotations").foreign
 M.remote = require("quicksilver.orm.annotations").remote
+M.polymorphic_union = require("quicksilver.orm.concrete").polymorphic_union
 M.Session = session.Session
 M.sessionmaker = session.sessionmaker
 M.close_all_sessions = session.close_all_sessions

@@ -10,6 +10,8 @@ local exc = require("quicksilver.exc")
 local core = require("quicksilver.core")
 local construct_jit = require("quicksilver.orm.construct_jit")
 local attributes = require("quicksilver.orm.attributes")
+local concrete = require("quicksilver.orm.concrete")
+local visitors = require("quicksilver.sql.visitors")
 
 local M = {}
 
@@ -362,6 +364,9 @@ end
 --- What select(Model) selects by default (deferred columns left out) and
 --- the plan loading it.
 function Mapper:_compute_select_columns()
+  if self.concrete_base then   -- through the union of the hierarchy's tables
+    return concrete.compute_select(self, M.new_plan)
+  end
   local cols = self:_hierarchy_columns(function(p) return not p.deferred end)
   -- column_property expressions of the hierarchy, labelled, after the columns
   local seen = {}
@@ -385,7 +390,7 @@ end
 --- The criterion a query for this mapper needs beyond its table: a
 --- single-table subclass loads only its own identities.
 function Mapper:_single_table_criterion()
-  if not self.inherits or not self.polymorphic_on then return nil end
+  if not self.inherits or not self.polymorphic_on or self.concrete then return nil end
   local ids = self:_identities()
   local col = self.polymorphic_on.column
   local alias = rawget(self, "_alias")    -- an aliased entity
@@ -393,7 +398,7 @@ function Mapper:_single_table_criterion()
     col = self.polymorphic_on.expr
     if alias then
       local t = self.local_table
-      col = require("quicksilver.sql.visitors").replace(col, function(n)
+      col = visitors.replace(col, function(n)
         if n._k == core.kinds.COLUMN and n.table == t then return alias.c[n.key] end
         return nil
       end)
@@ -427,7 +432,7 @@ function ModelBase.__select_entity__(cls)
   end
   m.registry:configure()
   -- a joined subclass selects from its tables joined together
-  return m.select_columns, m, (#m.tables > 1) and m.persist_from or nil
+  return m.select_columns, m, m.concrete_union or ((#m.tables > 1) and m.persist_from or nil)
 end
 
 function ModelBase.__clause_element__(cls)
