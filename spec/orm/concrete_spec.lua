@@ -111,6 +111,36 @@ describe("concrete-table inheritance", function()
     assert.equal(1, #cs[1].managers)
   end)
 
+  it("a one-to-many to the concrete base loads every class's rows from the union", function()
+    local Base = orm.declarative_base()
+    local Dept = Base:model("Dept", {__tablename = "cc_depts",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}), name = orm.mapped_column(qs.String(20)),
+      staff = orm.relationship("Person", {order_by = "Person.name"})})
+    local Person = Base:model("Person", {__tablename = "cc_people",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}), name = orm.mapped_column(qs.String(30)),
+      dept_id = orm.mapped_column(qs.ForeignKey("cc_depts.id")),
+      __mapper_args = {concrete_base = true, polymorphic_identity = "person"}})
+    local Boss = Person:model("Boss", {__tablename = "cc_bosses",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}), name = orm.mapped_column(qs.String(30)),
+      dept_id = orm.mapped_column(qs.ForeignKey("cc_depts.id")), budget = orm.mapped_column(qs.Integer),
+      __mapper_args = {concrete = true, polymorphic_identity = "boss"}})
+    Base.metadata:create_all(engine)
+    s = orm.Session(engine)
+    local d = Dept({name = "d"})
+    d.staff = {Person({id = 1, name = "a"}), Boss({id = 1, name = "b", budget = 9})}
+    s:add(d)
+    s:commit()
+    assert.equal(d.id, s:scalar(qs.select(Boss.__table__.c.dept_id)))
+    s:close()
+    local d2 = s:scalars(qs.select(Dept)):one()
+    assert.equal(2, #d2.staff)
+    assert.is_true(mapper_of(d2.staff[2]) == Boss.__mapper__)
+    assert.equal(9, d2.staff[2].budget)
+    s:close()
+    local ds = s:scalars(qs.select(Dept):options(orm.selectinload(Dept.staff))):all()
+    assert.equal(2, #ds[1].staff)
+  end)
+
   it("orm.polymorphic_union builds the UNION ALL with a discriminator", function()
     local _, _, Employee, Manager, Engineer = models()
     s = orm.Session(engine)

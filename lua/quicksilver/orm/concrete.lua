@@ -9,11 +9,26 @@
 local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local selectable = require("quicksilver.sql.selectable")
+local visitors = require("quicksilver.sql.visitors")
+local statement = require("quicksilver.sql.statement")
+local K = require("quicksilver.core").kinds
 
 local M = {}
+local point_relationships   -- below
 
 local type, pairs, ipairs, format, tostring, sort = type, pairs, ipairs, string.format, tostring, table.sort
 local unpack = table.unpack or unpack
+
+-- The NULL a table lacking a column gives in the union, typed so that
+-- results convert as the column's: CAST(NULL AS type) where PostgreSQL
+-- could not match an untyped NULL (two of them resolve to text), but a
+-- string's NULL untyped in SQL (a MySQL CAST to CHAR takes the
+-- connection's collation, which a UNION with the table's column refuses;
+-- text-like NULLs match any string type on PostgreSQL).
+local function typed_null(t)
+  if statement.type_affinity(t) == "string" then return elements.type_coerce(elements.null, t) end
+  return elements.cast(elements.null, t)
+end
 
 --- orm.polymorphic_union({[identity] = table, ...}, typecolname, aliasname):
 --- the UNION ALL of the tables, each SELECT listing every column name of
@@ -61,7 +76,7 @@ function M.polymorphic_union(table_map, typecolname, aliasname)
     for _, c in ipairs(t.columns) do own[c.key] = c end
     local cols = {}
     for j, name in ipairs(names) do
-      cols[j] = own[name] or elements.cast(elements.null, col_type[name]):label(name)
+      cols[j] = own[name] or typed_null(col_type[name]):label(name)
     end
     if typecolname then cols[#cols + 1] = elements.literal(id):label(typecolname) end
     selects[i] = selectable.select(unpack(cols)):select_from(t)
@@ -102,6 +117,45 @@ local function hierarchy(root)
   return out
 end
 
+-- Relationships whose target is the concrete base: a one-to-many loads
+-- from the union (every class's rows carry the foreign key column, as in
+-- SQLAlchemy); its sync writes the attribute by key, so each concrete
+-- class must map that column under the same name. A many-to-one to the
+-- base is refused: its foreign key names one table.
+point_relationships = function(root, by_name)
+  for _, m in ipairs(root.registry.mappers) do
+    for _, rel in ipairs(m.relationships) do
+      if rel.parent == m and rel.target == root and not rel.secondary then
+        if rel.direction ~= "ONETOMANY" or rel.custom_join then
+          exc.raise(exc.InvalidRequestError, format("relationship %s: only a one-to-many by foreign key can " ..
+            "target the concrete base %s (target a concrete class instead)", rel:describe(), root.class_name), nil, 5)
+        end
+        for _, p in ipairs(rel.pairs) do
+          local uc = by_name[p.remote_col.key]
+          for _, sub in ipairs(hierarchy(root)) do
+            if not (uc and sub.props[p.remote_key] and sub.props[p.remote_key].column.key == p.remote_col.key) then
+              exc.raise(exc.InvalidRequestError, format("relationship %s: the concrete class %s does not map " ..
+                "the column '%s' as '%s'", rel:describe(), sub.class_name, p.remote_col.key,
+                tostring(p.remote_key)), nil, 5)
+            end
+          end
+          p.remote_col = uc
+        end
+        if rel.order_by then
+          local t = root.local_table
+          for i, o in ipairs(rel.order_by) do
+            rel.order_by[i] = visitors.replace(o, function(n)
+              if n._k == K.COLUMN and n.table == t then return by_name[n.key] end
+              return nil
+            end)
+          end
+        end
+        rel._lazy_stmt = nil
+      end
+    end
+  end
+end
+
 --- The concrete base's query: select columns, plan and FROM over the
 --- polymorphic union of the hierarchy's tables (new_plan: mapper.lua's).
 --- The union's columns stand, in the plan, for each class's own table
@@ -137,6 +191,7 @@ function M.compute_select(root, new_plan)
   root.select_columns = cols
   root.plan = plan
   root.pk_pos, root.disc_pos = plan.pk_pos, plan.disc_pos
+  point_relationships(root, by_name)
   -- the base's column attributes are the union's (criteria on Employee.name
   -- apply to every class's rows); the flush writes through p.column
   for _, p in ipairs(root.column_props) do
