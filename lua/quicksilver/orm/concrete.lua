@@ -172,11 +172,21 @@ function M.compute_select(root, new_plan)
     identity_of[m] = id
   end
   local typecol = type(root.concrete_base) == "string" and root.concrete_base or "type"
-  local pjoin = M.polymorphic_union(table_map, typecol, "pjoin")
+  local pjoin = root.with_polymorphic_union
+  if type(pjoin) == "function" then pjoin = pjoin() end
+  if pjoin == nil then pjoin = M.polymorphic_union(table_map, typecol, "pjoin")
+  elseif type(pjoin) ~= "table" or not pjoin._is_from or not pjoin.columns then
+    exc.raise(exc.ArgumentError, format("%s: with_polymorphic's second entry must be a polymorphic_union " ..
+      "(or a function returning one)", root.class_name), nil, 4)
+  end
   -- the union's columns by name (a missing name on .c raises)
   local cols, by_name = {}, {}
   for _, c in ipairs(pjoin.columns) do cols[#cols + 1] = c; by_name[c.key] = c end
   local pk = {}
+  if not by_name[typecol] then
+    exc.raise(exc.ArgumentError, format("%s: the polymorphic union has no discriminator column '%s'",
+      root.class_name, typecol), nil, 4)
+  end
   for i, c in ipairs(root.pk_cols) do pk[i] = by_name[c.key] end
   root.polymorphic_on = {column = by_name[typecol], key = nil, is_expr = true, concrete = true}
   local plan = new_plan({pk_cols = pk, polymorphic_on = root.polymorphic_on, class_name = root.class_name}, cols)
@@ -187,6 +197,7 @@ function M.compute_select(root, new_plan)
     end
   end
   root.concrete_union = pjoin
+  root.entity_from = pjoin
   root.concrete_pk = pk
   root.select_columns = cols
   root.plan = plan

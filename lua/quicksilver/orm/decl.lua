@@ -9,6 +9,7 @@ local attributes = require("quicksilver.orm.attributes")
 local hybrid = require("quicksilver.orm.hybrid")
 local relationships = require("quicksilver.orm.relationships")
 local concrete = require("quicksilver.orm.concrete")
+local polymorphic = require("quicksilver.orm.polymorphic")
 local elements = require("quicksilver.sql.elements")
 local SELECT = require("quicksilver.core").kinds.SELECT
 
@@ -205,6 +206,9 @@ function Registry:configure()
       m:_compute_select_columns()
       m._eager_after = nil
     end
+    for _, m in ipairs(self.mappers) do
+      if m.with_polymorphic then polymorphic.apply_mapper_default(m) end
+    end
   end)
   self._configuring = false
   if not ok then error(err, 0) end
@@ -220,7 +224,7 @@ local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true
 -- is refused; eager_defaults only as this flush behaves (false: server-set
 -- values are expired and loaded on access).
 local MAPPER_ARGS = util.set({"polymorphic_on", "polymorphic_identity", "version_id_col", "eager_defaults",
-  "concrete", "concrete_base"})
+  "concrete", "concrete_base", "with_polymorphic"})
 
 local function is_relationship(v) return type(v) == "table" and rawget(v, "_is_relationship_spec") end
 
@@ -522,6 +526,33 @@ local function set_polymorphism(m, name, margs, parent_mapper)
     end
     m.concrete_base = cb
     m.polymorphic_map = {}
+  end
+  local wpoly = margs.with_polymorphic
+  if wpoly ~= nil then
+    if parent_mapper then
+      exc.raise(exc.ArgumentError, format("model %s: with_polymorphic is set on the base class only", name), nil, 4)
+    end
+    if m.concrete_base then
+      -- {"*", union}: the union the concrete base loads through, given
+      if type(wpoly) ~= "table" or wpoly[1] ~= "*" or wpoly[2] == nil then
+        exc.raise(exc.ArgumentError, format("model %s: a concrete base's with_polymorphic is {\"*\", " ..
+          "orm.polymorphic_union(...)} (or a function returning the union)", name), nil, 4)
+      end
+      m.with_polymorphic_union = wpoly[2]
+    else
+      if not (wpoly == "*" or type(wpoly) == "function" or (type(wpoly) == "table" and (wpoly[1] ~= nil))) then
+        exc.raise(exc.ArgumentError, format("model %s: with_polymorphic must be \"*\", a list of " ..
+          "subclasses (or their names) or a function returning one", name), nil, 4)
+      end
+      if type(wpoly) == "table" and wpoly[2] ~= nil and wpoly[1] == "*" then
+        exc.raise(exc.ArgumentError, format("model %s: with_polymorphic's selectable (a union) is for a " ..
+          "concrete_base class", name), nil, 4)
+      end
+      if not m.polymorphic_on and margs.polymorphic_on == nil then
+        exc.raise(exc.ArgumentError, format("model %s: with_polymorphic needs polymorphic_on", name), nil, 4)
+      end
+      m.with_polymorphic = wpoly
+    end
   end
   if m.concrete or m.concrete_base then
     local root = m.concrete_root or m

@@ -383,6 +383,10 @@ function Mapper:_compute_select_columns()
   local disc = self.base_mapper.polymorphic_on
   if disc and disc.is_expr then cols[#cols + 1] = disc.column end
   self.select_columns = cols
+  -- the FROM of select(Model): a joined subclass's tables joined together
+  -- (a concrete base's union and a with_polymorphic base's outer joins are
+  -- set by orm/concrete.lua and orm/polymorphic.lua)
+  self.entity_from = (#self.tables > 1) and self.persist_from or false
   self.plan = M.new_plan(self.base_mapper, cols)
   self.pk_pos, self.disc_pos = self.plan.pk_pos, self.plan.disc_pos
 end
@@ -432,7 +436,7 @@ function ModelBase.__select_entity__(cls)
   end
   m.registry:configure()
   -- a joined subclass selects from its tables joined together
-  return m.select_columns, m, m.concrete_union or ((#m.tables > 1) and m.persist_from or nil)
+  return m.select_columns, m, m.entity_from or nil
 end
 
 function ModelBase.__clause_element__(cls)
