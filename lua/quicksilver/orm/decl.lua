@@ -8,6 +8,8 @@ local mapper_mod = require("quicksilver.orm.mapper")
 local attributes = require("quicksilver.orm.attributes")
 local hybrid = require("quicksilver.orm.hybrid")
 local relationships = require("quicksilver.orm.relationships")
+local concrete = require("quicksilver.orm.concrete")
+local polymorphic = require("quicksilver.orm.polymorphic")
 local elements = require("quicksilver.sql.elements")
 local SELECT = require("quicksilver.core").kinds.SELECT
 
@@ -204,6 +206,9 @@ function Registry:configure()
       m:_compute_select_columns()
       m._eager_after = nil
     end
+    for _, m in ipairs(self.mappers) do
+      if m.with_polymorphic then polymorphic.apply_mapper_default(m) end
+    end
   end)
   self._configuring = false
   if not ok then error(err, 0) end
@@ -218,7 +223,8 @@ local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true
 -- primary_key (a mapper key other than the table's) is not supported and
 -- is refused; eager_defaults only as this flush behaves (false: server-set
 -- values are expired and loaded on access).
-local MAPPER_ARGS = util.set({"polymorphic_on", "polymorphic_identity", "version_id_col", "eager_defaults"})
+local MAPPER_ARGS = util.set({"polymorphic_on", "polymorphic_identity", "version_id_col", "eager_defaults",
+  "concrete", "concrete_base", "with_polymorphic"})
 
 local function is_relationship(v) return type(v) == "table" and rawget(v, "_is_relationship_spec") end
 
@@ -444,7 +450,17 @@ end
 local function map_table(registry, cls, name, spec, parent_mapper)
   local columns = ordered_columns(spec)
   local m, tbl
-  if parent_mapper and spec.__tablename then
+  local margs = spec.__mapper_args
+  if parent_mapper and margs and margs.concrete then
+    -- concrete: a mapper of its own over its own table, attached to the
+    -- parent's hierarchy (orm/concrete.lua)
+    concrete.root_of(parent_mapper, name)
+    m, tbl = map_own_table(registry, cls, name, spec, columns)
+    concrete.attach(m, parent_mapper, name)
+  elseif parent_mapper and parent_mapper.concrete_base or parent_mapper and parent_mapper.concrete then
+    exc.raise(exc.ArgumentError, format("model %s: a subclass of the concrete hierarchy of %s must be mapped " ..
+      "with __mapper_args concrete = true and its own __tablename", name, parent_mapper.class_name), nil, 4)
+  elseif parent_mapper and spec.__tablename then
     m, tbl = map_joined(registry, cls, name, spec, columns, parent_mapper)
   elseif parent_mapper then
     m, tbl = map_single(registry, cls, name, columns, parent_mapper)
@@ -473,13 +489,90 @@ local function mapped_column_prop(m, name, option, v)
   return p
 end
 
+-- polymorphic_on given as a SQL expression (or a function of the class
+-- returning one, since a spec's columns exist only once it is mapped) that
+-- is not a mapped column: the discriminator computed in the SELECT
+-- (mapper.lua's expression discriminator), never written by the flush.
+local function polymorphic_expr(m, name, v)
+  if type(v) == "function" then v = v(m.class) end
+  if type(v) ~= "table" or not v._is_clause or m.col_attr[v] then
+    if type(v) ~= "string" and not (type(v) == "table" and m.col_attr[v]) then
+      exc.raise(exc.ArgumentError, format("model %s: polymorphic_on must be a mapped column, its name or a " ..
+        "SQL expression, got %s", name, tostring(v)), nil, 5)
+    end
+    return nil
+  end
+  return mapper_mod.expression_discriminator(v)
+end
+
 -- polymorphic_on (on the base class) and polymorphic_identity.
 local function set_polymorphism(m, name, margs, parent_mapper)
+  if margs.concrete ~= nil and margs.concrete ~= true and margs.concrete ~= false then
+    exc.raise(exc.ArgumentError, format("model %s: __mapper_args concrete must be true or false", name), nil, 4)
+  end
+  if margs.concrete and not parent_mapper then
+    exc.raise(exc.ArgumentError, format("model %s: concrete = true is for a subclass (the base class takes " ..
+      "concrete_base = true)", name), nil, 4)
+  end
+  if margs.concrete_base ~= nil then
+    local cb = margs.concrete_base
+    if cb ~= true and (type(cb) ~= "string" or cb == "") then
+      exc.raise(exc.ArgumentError, format("model %s: __mapper_args concrete_base must be true or the " ..
+        "discriminator column's name", name), nil, 4)
+    end
+    if parent_mapper or margs.polymorphic_on ~= nil then
+      exc.raise(exc.ArgumentError, format("model %s: concrete_base is for a base class without polymorphic_on " ..
+        "(the union's discriminator is its own)", name), nil, 4)
+    end
+    m.concrete_base = cb
+    m.polymorphic_map = {}
+  end
+  local wpoly = margs.with_polymorphic
+  if wpoly ~= nil then
+    if parent_mapper then
+      exc.raise(exc.ArgumentError, format("model %s: with_polymorphic is set on the base class only", name), nil, 4)
+    end
+    if m.concrete_base then
+      -- {"*", union}: the union the concrete base loads through, given
+      if type(wpoly) ~= "table" or wpoly[1] ~= "*" or wpoly[2] == nil then
+        exc.raise(exc.ArgumentError, format("model %s: a concrete base's with_polymorphic is {\"*\", " ..
+          "orm.polymorphic_union(...)} (or a function returning the union)", name), nil, 4)
+      end
+      m.with_polymorphic_union = wpoly[2]
+    else
+      if not (wpoly == "*" or type(wpoly) == "function" or (type(wpoly) == "table" and (wpoly[1] ~= nil))) then
+        exc.raise(exc.ArgumentError, format("model %s: with_polymorphic must be \"*\", a list of " ..
+          "subclasses (or their names) or a function returning one", name), nil, 4)
+      end
+      if type(wpoly) == "table" and wpoly[2] ~= nil and wpoly[1] == "*" then
+        exc.raise(exc.ArgumentError, format("model %s: with_polymorphic's selectable (a union) is for a " ..
+          "concrete_base class", name), nil, 4)
+      end
+      if not m.polymorphic_on and margs.polymorphic_on == nil then
+        exc.raise(exc.ArgumentError, format("model %s: with_polymorphic needs polymorphic_on", name), nil, 4)
+      end
+      m.with_polymorphic = wpoly
+    end
+  end
+  if m.concrete or m.concrete_base then
+    local root = m.concrete_root or m
+    local identity = margs.polymorphic_identity
+    if identity ~= nil then
+      if root.polymorphic_map[identity] then
+        exc.raise(exc.ArgumentError, format("model %s: polymorphic_identity %s is already used by %s", name,
+          tostring(identity), root.polymorphic_map[identity].class_name), nil, 4)
+      end
+      m.polymorphic_identity = identity
+      root.polymorphic_map[identity] = m
+    end
+    return
+  end
   if margs.polymorphic_on ~= nil then
     if parent_mapper and parent_mapper.polymorphic_on then
       exc.raise(exc.ArgumentError, format("model %s: polymorphic_on is set on the base class only", name), nil, 4)
     end
-    m.polymorphic_on = mapped_column_prop(m, name, "polymorphic_on", margs.polymorphic_on)
+    m.polymorphic_on = polymorphic_expr(m, name, margs.polymorphic_on) or
+      mapped_column_prop(m, name, "polymorphic_on", margs.polymorphic_on)
     m.polymorphic_map = {}
   end
   local identity = margs.polymorphic_identity

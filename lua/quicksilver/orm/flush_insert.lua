@@ -77,7 +77,7 @@ local function build_spec(m, tbl)
   spec[F.cols], spec[F.defaults], spec[F.pk], spec[F.expire], spec[F.defaulted] =
     keys, defaults, pk, expire, defaulted
   spec[F.last] = m.tables[#m.tables] == tbl
-  if m.polymorphic_on and m.polymorphic_identity ~= nil then
+  if m.polymorphic_on and m.polymorphic_identity ~= nil and m.polymorphic_on.key ~= nil then
     spec[F.poly_key] = m.polymorphic_on.key
     spec[F.poly_value] = m.polymorphic_identity
   end

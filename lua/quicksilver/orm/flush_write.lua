@@ -141,7 +141,8 @@ local function insert_params(uow, st, conn, tbl)
   apply_syncs(uow, st)
   local dict = st.dict
   local params, expire = {}, nil
-  if m.polymorphic_on and m.polymorphic_identity ~= nil and rawget(dict, m.polymorphic_on.key) == nil then
+  if m.polymorphic_on and m.polymorphic_identity ~= nil and m.polymorphic_on.key ~= nil and
+      rawget(dict, m.polymorphic_on.key) == nil then
     touch(uow, st, m.polymorphic_on.key)
     dict[m.polymorphic_on.key] = m.polymorphic_identity
   end

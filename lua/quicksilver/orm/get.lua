@@ -33,7 +33,7 @@ local NAMES = mapper_mod.PK_PARAMS
 ---@return table
 function M.statement(m)
   local conds = {}
-  for i, c in ipairs(m.pk_cols) do
+  for i, c in ipairs(m.concrete_pk or m.pk_cols) do
     conds[i] = c:eq(elements.bindparam(NAMES[i], nil, {type = c.type}))
   end
   return selectable.select(m.class):where(unpack(conds))

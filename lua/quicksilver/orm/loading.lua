@@ -28,6 +28,12 @@ local fast_spec   -- below instance()
 local function instance(session, m, row, base, plan)
   m = rawget(m, "_mapper") or m       -- an aliased entity loads as its mapper
   plan = plan or m.plan
+  if plan.disc_pos and m.concrete_base then
+    -- a row of the concrete union: its class keeps its own identity map
+    -- (orm/concrete.lua), found before the key is looked up
+    local sub = m.polymorphic_map[row[base + plan.disc_pos]]
+    if sub and sub ~= m then return instance(session, sub, row, base, plan) end
+  end
   local pk_pos = plan.pk_pos
   local npk = #pk_pos
   local key
@@ -62,7 +68,7 @@ local function instance(session, m, row, base, plan)
   end
   local cm = m
   local dpos = plan.disc_pos
-  if dpos then
+  if dpos and m.polymorphic_map then
     local d = row[base + dpos]
     local sub = m.polymorphic_map[d]
     if sub then cm = sub

@@ -10,6 +10,8 @@ local exc = require("quicksilver.exc")
 local core = require("quicksilver.core")
 local construct_jit = require("quicksilver.orm.construct_jit")
 local attributes = require("quicksilver.orm.attributes")
+local concrete = require("quicksilver.orm.concrete")
+local visitors = require("quicksilver.sql.visitors")
 
 local M = {}
 
@@ -262,6 +264,15 @@ function Mapper:isa(target)
   return false
 end
 
+--- A polymorphic_on that is a SQL expression (SQLAlchemy's polymorphic_on
+--- = case(...)): selected under a label, read by the loader at its
+--- position like a column; no attribute key, so nothing writes it.
+---@param expr table a SQL expression
+---@return table
+function M.expression_discriminator(expr)
+  return {expr = expr, column = expr:label("qs_discriminator"), is_expr = true}
+end
+
 --- The polymorphic identities this mapper and its subclasses load as.
 function Mapper:_identities(out)
   out = out or {}
@@ -353,6 +364,9 @@ end
 --- What select(Model) selects by default (deferred columns left out) and
 --- the plan loading it.
 function Mapper:_compute_select_columns()
+  if self.concrete_base then   -- through the union of the hierarchy's tables
+    return concrete.compute_select(self, M.new_plan)
+  end
   local cols = self:_hierarchy_columns(function(p) return not p.deferred end)
   -- column_property expressions of the hierarchy, labelled, after the columns
   local seen = {}
@@ -366,7 +380,13 @@ function Mapper:_compute_select_columns()
     for _, sub in ipairs(m.subclasses) do exprs(sub) end
   end
   exprs(self)
+  local disc = self.base_mapper.polymorphic_on
+  if disc and disc.is_expr then cols[#cols + 1] = disc.column end
   self.select_columns = cols
+  -- the FROM of select(Model): a joined subclass's tables joined together
+  -- (a concrete base's union and a with_polymorphic base's outer joins are
+  -- set by orm/concrete.lua and orm/polymorphic.lua)
+  self.entity_from = (#self.tables > 1) and self.persist_from or false
   self.plan = M.new_plan(self.base_mapper, cols)
   self.pk_pos, self.disc_pos = self.plan.pk_pos, self.plan.disc_pos
 end
@@ -374,11 +394,20 @@ end
 --- The criterion a query for this mapper needs beyond its table: a
 --- single-table subclass loads only its own identities.
 function Mapper:_single_table_criterion()
-  if not self.inherits or not self.polymorphic_on then return nil end
+  if not self.inherits or not self.polymorphic_on or self.concrete then return nil end
   local ids = self:_identities()
   local col = self.polymorphic_on.column
   local alias = rawget(self, "_alias")    -- an aliased entity
-  if alias then col = alias.c[col.key] end
+  if self.polymorphic_on.is_expr then
+    col = self.polymorphic_on.expr
+    if alias then
+      local t = self.local_table
+      col = visitors.replace(col, function(n)
+        if n._k == core.kinds.COLUMN and n.table == t then return alias.c[n.key] end
+        return nil
+      end)
+    end
+  elseif alias then col = alias.c[col.key] end
   if #ids == 1 then return col:eq(ids[1]) end
   return col:in_(ids)
 end
@@ -407,7 +436,7 @@ function ModelBase.__select_entity__(cls)
   end
   m.registry:configure()
   -- a joined subclass selects from its tables joined together
-  return m.select_columns, m, (#m.tables > 1) and m.persist_from or nil
+  return m.select_columns, m, m.entity_from or nil
 end
 
 function ModelBase.__clause_element__(cls)
@@ -575,7 +604,7 @@ local function constructor_spec(m, cls)
   -- relationships) loaded, m2o_set or colls and snap
   spec[CS.dict_size] = 3 + #m.column_props + scalars
   spec[CS.state_size] = (scalars + colls > 0) and 9 or 8
-  if m.polymorphic_on and m.polymorphic_identity ~= nil then
+  if m.polymorphic_on and m.polymorphic_identity ~= nil and m.polymorphic_on.key ~= nil then
     spec[CS.poly_key], spec[CS.poly_value] = m.polymorphic_on.key, m.polymorphic_identity
   end
   spec.plain = plain
@@ -599,7 +628,7 @@ ClassMeta.__call = function(cls, fields)
   local init = spec.init
   if not spec.plain then
     local obj, st = make_instance(m, nil)
-    if m.polymorphic_on and m.polymorphic_identity ~= nil then
+    if m.polymorphic_on and m.polymorphic_identity ~= nil and m.polymorphic_on.key ~= nil then
       st.dict[m.polymorphic_on.key] = m.polymorphic_identity
     end
     if init then init(obj, fields) else default_init(m, obj, fields) end

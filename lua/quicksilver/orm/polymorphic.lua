@@ -84,6 +84,30 @@ function WP._select_entity(self)
   return cols, base, from ~= base.persist_from and from or nil, plan
 end
 
+--- __mapper_args with_polymorphic = "*" | {Sub, ...} on a base class
+--- (single or joined): select(Base) loads the subclasses' columns in the
+--- same query by default, as orm.with_polymorphic would. Run after every
+--- mapper of the registry has its own select columns.
+function M.apply_mapper_default(base)
+  local spec = base.with_polymorphic
+  local classes = spec
+  if type(spec) == "function" then classes = spec() end
+  if type(classes) == "table" and classes[1] == "*" then classes = "*" end
+  if type(classes) == "table" then
+    -- names resolve now (the subclasses are mapped after the base)
+    local list = {}
+    for i, c in ipairs(classes) do
+      list[i] = type(c) == "string" and base.registry:resolve_class(c, base.class_name .. " with_polymorphic") or c
+    end
+    classes = list
+  end
+  local wp = setmetatable({_base = base, _subs = subclasses(base, classes, base.class_name .. " with_polymorphic")}, WP)
+  local cols, _, from, plan = WP._select_entity(wp)
+  base.select_columns, base.plan = cols, plan
+  base.pk_pos, base.disc_pos = plan.pk_pos, plan.disc_pos
+  base.entity_from = from or false
+end
+
 --- orm.with_polymorphic(Base, {Sub, ...} | "*"): an entity for select()
 --- that loads the subclasses' columns in the same query.
 function M.with_polymorphic(cls, classes)

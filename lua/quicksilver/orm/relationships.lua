@@ -10,6 +10,7 @@ local visitors = require("quicksilver.sql.visitors")
 local core = require("quicksilver.core")
 local util = require("quicksilver.util")
 local aliased_mod = require("quicksilver.orm.aliased")
+local annotations = require("quicksilver.orm.annotations")
 
 local M = {}
 
@@ -452,11 +453,10 @@ function Rel:configure()
     exc.raise(exc.ArgumentError, format("relationship %s: secondaryjoin needs secondary", self:describe()), nil, 4)
   end
   if self.opts.primaryjoin ~= nil then
-    if pt == tt then
-      exc.raise(exc.InvalidRequestError, format("relationship %s: a self-referential primaryjoin is not " ..
-        "supported (use remote_side and foreign_keys)", self:describe()), nil, 4)
-    end
     local expr = resolve_expr(self, self.opts.primaryjoin, "primaryjoin")
+    if pt == tt or annotations.has_marks(expr) then
+      return self:_configure_marked_join(target, expr, only, remote)
+    end
     local eqs = eq_pairs(expr, pt, tt)
     if #eqs == 0 then
       exc.raise(exc.ArgumentError, format("relationship %s: primaryjoin compares no column of '%s' with " ..
@@ -471,7 +471,7 @@ function Rel:configure()
     elseif on_parent == #eqs and on_target == 0 then dir = M.MANYTOONE
     else
       exc.raise(exc.ArgumentError, format("relationship %s: cannot tell the foreign key side of primaryjoin; " ..
-        "name it with foreign_keys", self:describe()), nil, 4)
+        "mark it with orm.foreign() / orm.remote() or name it with foreign_keys", self:describe()), nil, 4)
     end
     self.primaryjoin = expr
     self.custom_join = true
@@ -534,6 +534,53 @@ function Rel:configure()
       self.pairs[i] = {local_col = p.fk, remote_col = p.ref}
     end
   end
+  return self:_finish_configure(target)
+end
+
+-- A custom primaryjoin with orm.foreign() / orm.remote() marks, or one
+-- joining a table to itself: the sides and the direction from the marks
+-- (then foreign_keys / remote_side, then the ForeignKeys).
+function Rel:_configure_marked_join(target, expr, only, remote)
+  local pt, tt = self.parent.local_table, target.local_table
+  local selfref = pt == tt
+  local eqs, is_remote = annotations.eq_pairs(expr, pt, tt, remote)
+  if #eqs == 0 then
+    if selfref then
+      exc.raise(exc.ArgumentError, format("relationship %s: cannot tell the local and remote columns of a " ..
+        "self-referential primaryjoin; mark them with orm.remote() / orm.foreign() (or give remote_side)",
+        self:describe()), nil, 5)
+    end
+    exc.raise(exc.ArgumentError, format("relationship %s: primaryjoin compares no column of '%s' with " ..
+      "one of '%s'", self:describe(), pt.name, tt.name), nil, 5)
+  end
+  local marked = false
+  for _, e in ipairs(eqs) do if e.fa or e.fb then marked = true end end
+  local on_target, on_parent = 0, 0
+  for _, e in ipairs(eqs) do
+    local fb, fa
+    if marked then fb, fa = e.fb, e.fa
+    else fb, fa = fk_side(e.b, e.a, only), fk_side(e.a, e.b, only) end
+    if fb then on_target = on_target + 1 end
+    if fa then on_parent = on_parent + 1 end
+  end
+  local dir
+  if on_target == #eqs and on_parent == 0 then dir = M.ONETOMANY
+  elseif on_parent == #eqs and on_target == 0 then dir = M.MANYTOONE
+  else
+    exc.raise(exc.ArgumentError, format("relationship %s: cannot tell the direction of primaryjoin (which " ..
+      "columns hold the foreign key); mark them with orm.foreign() / orm.remote()", self:describe()), nil, 5)
+  end
+  -- with its marks: what a backref starts from (joined to itself, the
+  -- sides swapped)
+  self.backref_join = selfref and annotations.mark_sides(expr, is_remote, true) or expr
+  -- joined to itself, the remote side stays marked (its columns are of
+  -- the same table as the local ones)
+  self.primaryjoin = annotations.strip(expr, selfref and is_remote or nil)
+  self.selfref_join = selfref or nil
+  self.custom_join = true
+  self.direction = dir
+  self.pairs = {}
+  for i, e in ipairs(eqs) do self.pairs[i] = {local_col = e.a, remote_col = e.b} end
   return self:_finish_configure(target)
 end
 
@@ -621,7 +668,9 @@ function Rel:link()
     if self.secondary and o.secondary == nil then o.secondary = self.secondary end
     -- a custom join reads the same from the other side (an association's
     -- two conditions swap)
-    if self.primaryjoin and o.primaryjoin == nil then
+    if self.backref_join and o.primaryjoin == nil then
+      o.primaryjoin = self.backref_join
+    elseif self.primaryjoin and o.primaryjoin == nil then
       if self.secondary then
         o.primaryjoin, o.secondaryjoin = self.secondaryjoin, self.primaryjoin
       else
@@ -649,6 +698,10 @@ function Rel:join_condition(parent_from, target_from)
   if self.parent.local_table == self.target.local_table and parent_from == nil and target_from == nil then
     exc.raise(exc.InvalidRequestError, format("join(%s): a self-referential join needs an alias: " ..
       "%s:of_type(orm.aliased(%s))", self:describe(), self:describe(), self.target.class_name), nil, 4)
+  end
+  if self.selfref_join then
+    return annotations.adapt_sides(self.primaryjoin, parent_from and function(c) return parent_from.c[c.key] end,
+      target_from and function(c) return target_from.c[c.key] end)
   end
   if self.primaryjoin then
     local map = {}
@@ -702,11 +755,14 @@ end
 -- columns; nil when one of them is NULL.
 function Rel:_bound_join(expr, st)
   local missing = false
-  local out = adapt(expr, {[self.parent.local_table] = function(col)
+  local function bind(col)
     local v = parent_value(self, st, col)
     if v == nil then missing = true end
     return elements.literal(v, col.type)
-  end})
+  end
+  local out
+  if self.selfref_join and expr == self.primaryjoin then out = annotations.adapt_sides(expr, bind, nil)
+  else out = adapt(expr, {[self.parent.local_table] = bind}) end
   if missing then return nil end
   return out
 end

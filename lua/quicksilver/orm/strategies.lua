@@ -268,7 +268,7 @@ local function selectin(session, rel, parents)
     if not st.loaded[rel.key] and st.key then todo[#todo + 1] = st end
   end
   if #todo == 0 then return held_objects(rel, parents) end
-  if rel.custom_join and not rel.secondary and #rel.pairs == 1 then
+  if rel.custom_join and not rel.secondary and #rel.pairs == 1 and not rel.selfref_join then
     return selectin_custom_join(session, rel, todo)
   end
   if rel.secondary and #rel.sec_local == 1 and not rel.custom_join then
