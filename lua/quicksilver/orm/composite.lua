@@ -16,6 +16,7 @@ local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
 local hybrid = require("quicksilver.orm.hybrid")
 local elements = require("quicksilver.sql.elements")
+local attributes = require("quicksilver.orm.attributes")
 
 local M = {}
 
@@ -75,7 +76,7 @@ local function check_columns(c, m)
 end
 
 local function mapper_of(obj_or_cls)
-  local st = rawget(obj_or_cls, require("quicksilver.orm.attributes").STATE)
+  local st = rawget(obj_or_cls, attributes.STATE)
   if st then return st.mapper end
   local m = rawget(obj_or_cls, "__mapper__") or rawget(obj_or_cls, "_mapper")
   return m
