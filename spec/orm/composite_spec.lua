@@ -101,6 +101,28 @@ describe("composite", function()
     s:close()
   end)
 
+  it("comes from a mixin into each model that uses it", function()
+    local B = orm.declarative_base()
+    local Located = {__name = "Located", lx = orm.mapped_column(qs.Integer), ly = orm.mapped_column(qs.Integer),
+      at = orm.composite(P, "lx", "ly")}
+    local Shop = B:model("Shop", {__tablename = "shops", id = orm.mapped_column(qs.Integer, {primary_key = true})},
+      {mixins = {Located}})
+    local Depot = B:model("Depot", {__tablename = "depots", id = orm.mapped_column(qs.Integer, {primary_key = true})},
+      {mixins = {Located}})
+    B.metadata:create_all(engine)
+    local s = orm.Session(engine)
+    s:add_all({Shop({at = P(1, 1)}), Depot({at = P(2, 2)})})
+    s:commit()
+    assert.equal(2, s:scalars(qs.select(Depot):where(Depot.at:eq(P(2, 2)))):one().lx)
+    assert.matches("shops.lx = ?", tostring(qs.select(Shop.id):where(Shop.at:eq(P(1, 1)))), 1, true)
+    local err = raises(qs.exc.ArgumentError, function()
+      B:model("Bad2", {__tablename = "bad2", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+        at = orm.mapped_column(qs.Integer)}, {mixins = {Located}})
+    end)
+    assert.matches("'at' is mapped by both the model's own spec and mixin Located", tostring(err), 1, true)
+    s:close()
+  end)
+
   it("refuses what it cannot use, by name", function()
     raises(qs.exc.ArgumentError, function() orm.composite(42, "a") end)
     raises(qs.exc.ArgumentError, function() orm.composite(P) end)
