@@ -107,6 +107,9 @@ local function flush_run(session, run, return_defaults)
 end
 
 --- session:bulk_save_objects(objects, {return_defaults = true, preserve_order})
+---@param session quicksilver.orm.Session
+---@param objects table[]
+---@param opts? table
 function M.save_objects(session, objects, opts)
   opts = util.check_options("bulk_save_objects", opts, SAVE_OPTIONS, 2)
   if type(objects) ~= "table" then
@@ -148,6 +151,10 @@ end
 
 --- session:bulk_insert_mappings(Model, {{attr = value}, ...}, {return_defaults = true}):
 --- with return_defaults the new primary keys are set in the mappings.
+---@param session quicksilver.orm.Session
+---@param cls table
+---@param mappings table[]
+---@param opts? table
 function M.insert_mappings(session, cls, mappings, opts)
   opts = util.check_options("bulk_insert_mappings", opts, INSERT_OPTIONS, 2)
   local m = mapper_mod.class_mapper(cls, "bulk_insert_mappings")
@@ -171,6 +178,9 @@ end
 
 --- session:bulk_update_mappings(Model, {{id = 1, attr = value}, ...}): an
 --- UPDATE by primary key per mapping (each must carry the key).
+---@param session quicksilver.orm.Session
+---@param cls table
+---@param mappings table[]
 function M.update_mappings(session, cls, mappings)
   local m = mapper_mod.class_mapper(cls, "bulk_update_mappings")
   check_mapper(m, "bulk_update_mappings")

@@ -83,6 +83,7 @@ local function mapper_of(obj_or_cls)
 end
 
 --- orm.composite(fn, "col_a", "col_b", ... [, {values = fn(obj)}])
+---@param fn function|table builds the value object from the column values
 ---@return table
 function M.composite(fn, ...)
   if not callable(fn) then

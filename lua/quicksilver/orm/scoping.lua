@@ -94,6 +94,7 @@ Scoped.__tostring = function() return "<scoped_session>" end
 
 --- Session.remove() / Session:remove(): closes the current scope's session
 --- (if any) and forgets it; the next Session() makes a new one.
+---@param self quicksilver.orm.ScopedSession
 function OWN.remove(self)
   local key = scope_key(self)
   local s = self._sessions[key]
@@ -132,6 +133,8 @@ end
 
 --- orm.scoped_session(factory, {scopefunc = fn}): factory is a
 --- sessionmaker (or any function(overrides) returning a session).
+---@param factory table|function
+---@param opts? {scopefunc?: fun(): any}
 ---@return quicksilver.orm.ScopedSession
 function M.scoped_session(factory, opts)
   local ok = type(factory) == "function" or (type(factory) == "table" and getmetatable(factory) and
