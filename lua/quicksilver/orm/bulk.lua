@@ -191,12 +191,48 @@ local function update_by_pk(session, conn, m, params, eopts)
   return res
 end
 
+-- The attribute key -> column key pairs of m that differ (a column named
+-- apart from its attribute), or false; per mapper, made once.
+local renamed_of = setmetatable({}, {__mode = "k"})
+local function renamed(m)
+  local r = renamed_of[m]
+  if r == nil then
+    r = false
+    for k, p in pairs(m.props) do
+      if p.is_column and p.column.key ~= k then
+        r = r or {}
+        r[k] = p.column.key
+      end
+    end
+    renamed_of[m] = r
+  end
+  return r
+end
+
+--- insert(Model) with maps of attribute names (SQLAlchemy 2.0's ORM bulk
+--- INSERT): the maps keyed by column instead where the two differ.
+function M.insert_params(m, params)
+  local r = type(params) == "table" and renamed(m)
+  if not r then return params end
+  local function convert(p)
+    local q = {}
+    for k, v in pairs(p) do q[r[k] or k] = v end
+    return q
+  end
+  if type(params[1]) == "table" then
+    local out = {}
+    for i, p in ipairs(params) do out[i] = convert(p) end
+    return out
+  end
+  return convert(params)
+end
+
 function M.execute(session, conn, stmt, params, eopts)
   local m = mapper_mod.class_mapper(stmt._entity_class, "Session:execute")
   local kind = stmt._dml
   local crit = m:_single_table_criterion()
   if kind == "insert" then
-    return conn:execute(stmt, params, eopts)
+    return conn:execute(stmt, M.insert_params(m, params), eopts)
   end
   if kind == "update" and type(params) == "table" and type(params[1]) == "table" and not stmt._where then
     if stmt._returning then

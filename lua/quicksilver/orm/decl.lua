@@ -10,6 +10,7 @@ local hybrid = require("quicksilver.orm.hybrid")
 local relationships = require("quicksilver.orm.relationships")
 local concrete = require("quicksilver.orm.concrete")
 local polymorphic = require("quicksilver.orm.polymorphic")
+local mixins = require("quicksilver.orm.mixins")
 local elements = require("quicksilver.sql.elements")
 local SELECT = require("quicksilver.core").kinds.SELECT
 
@@ -219,7 +220,7 @@ end
 
 local RESERVED = {model = true, metadata = true, registry = true}
 local SPEC_KEYS = {__tablename = true, __table_args = true, __mapper_args = true, __tostring = true,
-  __init = true, __table = true}
+  __init = true, __table = true, __mixins = true, __abstract = true}
 -- primary_key (a mapper key other than the table's) is not supported and
 -- is refused; eager_defaults only as this flush behaves (false: server-set
 -- values are expired and loaded on access).
@@ -640,13 +641,20 @@ local function set_class_attributes(cls, spec)
   end
 end
 
-local function model(parent, name, spec)
+local function model(parent, name, spec, opts)
   local is_base = rawget(parent, "__is_base__")
   local registry = rawget(parent, "registry") or parent.registry
   check_spec(registry, name, spec)
+  -- mixins and abstract bases (orm/mixins.lua): one merged spec
+  if spec.__abstract then return mixins.abstract_class(mapper_mod.ClassMeta, parent, name, spec, opts) end
+  local mixed = mixins.applies(parent, spec, opts)
   local margs = mapper_args(name, spec)
   local parent_mapper = not is_base and rawget(parent, "__mapper__") or nil
   local cls = setmetatable({__name = name, __parent__ = parent}, mapper_mod.ClassMeta)
+  if mixed then
+    spec = mixins.resolve(cls, parent, name, spec, opts)
+    margs = mapper_args(name, spec)
+  end
   local m, tbl = map_table(registry, cls, name, spec, parent_mapper)
   rawset(cls, "__mapper__", m)
   rawset(cls, "__table__", tbl)
@@ -675,9 +683,10 @@ function M.declarative_base(opts)
   return base
 end
 
---- Base:model(name, spec) and Model:model(name, spec) (a subclass).
-function mapper_mod.ModelBase.model(parent, name, spec)
-  return model(parent, name, spec)
+--- Base:model(name, spec, {mixins = {...}}) and Model:model(name, spec)
+--- (a subclass); spec.__abstract = true makes an abstract base (orm/mixins.lua).
+function mapper_mod.ModelBase.model(parent, name, spec, opts)
+  return model(parent, name, spec, opts)
 end
 
 return M

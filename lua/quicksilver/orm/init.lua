@@ -48,6 +48,9 @@ M.undefer_group = strategies.undefer_group
 M.aliased = require("quicksilver.orm.aliased").aliased
 M.with_polymorphic = require("quicksilver.orm.polymorphic").with_polymorphic
 M.selectin_polymorphic = require("quicksilver.orm.polymorphic").selectin_polymorphic
+M.declared_attr = require("quicksilver.orm.mixins").declared_attr
+M.composite = require("quicksilver.orm.composite").composite
+M.scoped_session = require("quicksilver.orm.scoping").scoped_session
 
 -- inspection ------------------------------------------------------------------------------
 

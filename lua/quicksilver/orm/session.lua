@@ -650,6 +650,12 @@ end
 -- from the per-mapper maps: a weak table, one entry per object
 function computed.identity_map(self) return identity.snapshot(self) end
 
+-- bulk_save_objects, bulk_insert_mappings, bulk_update_mappings (orm/bulk_save.lua)
+local bulk_save = require("quicksilver.orm.bulk_save")
+Session.bulk_save_objects = bulk_save.save_objects
+Session.bulk_insert_mappings = bulk_save.insert_mappings
+Session.bulk_update_mappings = bulk_save.update_mappings
+
 -- sessionmaker ---------------------------------------------------------------------------
 
 ---@class quicksilver.orm.sessionmaker
