@@ -5,9 +5,11 @@
 --- and type changes (compare_type, on by default; an enum by its values
 --- where the database reports them); sequences added or removed (where the
 --- database has sequences), a new table's named enum types dropped after it
---- in the downgrade. Not guessed: renames (a
---- renamed column shows as one removed and one added; edit the revision) and
---- server defaults (databases rewrite them too freely to compare reliably).
+--- in the downgrade; named CHECK constraints added or removed (by name);
+--- server defaults with compare_server_default (migrate/server_defaults.lua);
+--- the registered operations comparators add (migrate/extensions.lua). Not
+--- guessed: renames (a renamed column shows as one removed and one added;
+--- edit the revision).
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
 local emit = require("quicksilver.migrate.emit")
@@ -440,8 +442,9 @@ end
 --- {kind, table, ...} with kind add_table, remove_table, add_column,
 --- remove_column, modify_nullable, modify_type, add_index, remove_index,
 --- add_unique, remove_unique, add_fk, remove_fk, add_sequence,
---- remove_sequence. opts: version_table,
---- compare_type, include_object, include_name (see filters above).
+--- remove_sequence, add_check, remove_check, modify_default, and the
+--- registered operations' {kind, args}. opts: version_table, compare_type,
+--- compare_server_default, include_object, include_name (see filters above).
 ---@param conn table a Connection
 ---@param md table the models' MetaData
 ---@param opts? table
