@@ -144,7 +144,8 @@ function M.run(args)
   if not ok then
     local msg = type(out) == "table" and out.message or tostring(out)
     code = (type(out) == "table" and out.usage) and M.EXIT.usage or M.EXIT.error
-    out = "quicksilver migrate: " .. tostring(msg)
+    msg = tostring(msg)
+    out = msg:find("^quicksilver migrate: ") and msg or ("quicksilver migrate: " .. msg)
     if code == M.EXIT.usage then out = out .. "\n" .. USAGE end
   end
   if out:sub(-1) ~= "\n" then out = out .. "\n" end

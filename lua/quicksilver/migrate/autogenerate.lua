@@ -285,8 +285,9 @@ local function compare_checks(cx, t)
   for _, ck in ipairs(cx.insp:get_check_constraints(name)) do
     if ck.name then db[ck.name] = ck; order[#order + 1] = ck.name end
   end
-  local mine = {}
+  local mine, unnamed = {}, 0
   for _, con in ipairs(t.constraints) do
+    if con.kind == "check" and not con.name then unnamed = unnamed + 1 end
     if con.kind == "check" and con.name then
       mine[con.name] = true
       if cx.F.object(con, con.name, "check_constraint", false, db[con.name]) and not db[con.name] then
@@ -297,7 +298,11 @@ local function compare_checks(cx, t)
   local parents = parents_of(t)
   table.sort(order)
   for _, n in ipairs(order) do
-    if not mine[n] and cx.F.reflected(db[n], n, "check_constraint", parents) then
+    -- the server names the models' unnamed CHECKs (people_age_check,
+    -- people_chk_1): one such per unnamed model CHECK is theirs
+    local theirs = not mine[n] and unnamed > 0
+    if theirs then unnamed = unnamed - 1 end
+    if not mine[n] and not theirs and cx.F.reflected(db[n], n, "check_constraint", parents) then
       cx.add({kind = "remove_check", table = name, name = n, sqltext = db[n].sqltext})
     end
   end
