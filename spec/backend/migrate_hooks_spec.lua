@@ -90,6 +90,23 @@ describe("migrate hooks and targets on " .. helpers.backend, function()
     if helpers.on("sqlite") then assert.same({}, found) else assert.equal(1, #found) end
   end)
 
+  it("include_name sees reflected names before they are compared: a refused one is as if absent", function()
+    local cfg = {dir = dir, url = url, target_metadata = models()}
+    migrate.revision(cfg, {message = "v1", autogenerate = true})
+    migrate.upgrade(cfg, "head")
+    local seen = {}
+    cfg.include_name = function(name, kind, parents)
+      seen[kind .. ":" .. tostring(name)] = parents.table_name or true
+      return name ~= "plain" and name ~= "ck_people_age"
+    end
+    local k = kinds_of(cfg)
+    assert.is_true(k["add_column people.plain"])
+    assert.is_true(k["add_check people.ck_people_age"])
+    assert.equal("people", seen["column:plain"])
+    assert.equal("people", seen["check_constraint:ck_people_age"])
+    assert.is_true(seen["table:people"] ~= nil)
+  end)
+
   it("leaves server defaults alone unless compare_server_default, and takes a function deciding", function()
     local cfg = {dir = dir, url = url, target_metadata = models()}
     migrate.revision(cfg, {message = "v1", autogenerate = true})

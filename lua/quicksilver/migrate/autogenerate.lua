@@ -229,6 +229,17 @@ end
 -- it as, MariaDB, and the other way round).
 local function compare_uniques_and_indexes(cx, t)
   local found = database_uniques(cx.insp, t.name)
+  if cx.opts.include_name then
+    -- names include_name refuses are as if the database did not have them
+    local parents, keep = parents_of(t), {list = {}, by_name = {}}
+    for _, e in ipairs(found.list) do
+      if not e.name or cx.F.name(e.name, e.sort == "index" and "index" or "unique_constraint", parents) then
+        keep.list[#keep.list + 1] = e
+        if e.name then keep.by_name[e.name] = e end
+      end
+    end
+    found = keep
+  end
   compare_indexes(cx, t, found)
   compare_unique_constraints(cx, t, found)
   removed_uniques(cx, t, found)
@@ -282,8 +293,9 @@ local function compare_checks(cx, t)
   local name = t.name
   local db = {}
   local order = {}
+  local parents = parents_of(t)
   for _, ck in ipairs(cx.insp:get_check_constraints(name)) do
-    if ck.name then db[ck.name] = ck; order[#order + 1] = ck.name end
+    if ck.name and cx.F.name(ck.name, "check_constraint", parents) then db[ck.name] = ck; order[#order + 1] = ck.name end
   end
   local mine, unnamed = {}, 0
   for _, con in ipairs(t.constraints) do
@@ -295,14 +307,13 @@ local function compare_checks(cx, t)
       end
     end
   end
-  local parents = parents_of(t)
   table.sort(order)
   for _, n in ipairs(order) do
     -- the server names the models' unnamed CHECKs (people_age_check,
     -- people_chk_1): one such per unnamed model CHECK is theirs
     local theirs = not mine[n] and unnamed > 0
     if theirs then unnamed = unnamed - 1 end
-    if not mine[n] and not theirs and cx.F.reflected(db[n], n, "check_constraint", parents) then
+    if not mine[n] and not theirs and cx.F.object(db[n], n, "check_constraint", true, nil) then
       cx.add({kind = "remove_check", table = name, name = n, sqltext = db[n].sqltext})
     end
   end
@@ -312,7 +323,11 @@ end
 local function compare_columns(cx, t)
   local name, F = t.name, cx.F
   local dbcols, order = {}, {}
-  for _, c in ipairs(cx.insp:get_columns(name)) do dbcols[c.name] = c; order[#order + 1] = c.name end
+  local parents = parents_of(t)
+  for _, c in ipairs(cx.insp:get_columns(name)) do
+    -- include_name sees every reflected name first (Alembic's order)
+    if F.name(c.name, "column", parents) then dbcols[c.name] = c; order[#order + 1] = c.name end
+  end
   local mine = {}
   for _, c in ipairs(t.columns) do
     mine[c.name] = true
@@ -325,9 +340,8 @@ local function compare_columns(cx, t)
       compare_column(cx, name, c, d)
     end
   end
-  local parents = parents_of(t)
   for _, n in ipairs(order) do
-    if not mine[n] and F.reflected(dbcols[n], n, "column", parents) then
+    if not mine[n] and F.object(dbcols[n], n, "column", true, nil) then
       cx.add({kind = "remove_column", table = name, name = n, column = dbcols[n]})
     end
   end
@@ -355,7 +369,9 @@ local function compare_foreign_keys(cx, t)
   local name, F = t.name, cx.F
   local dbfk = {}
   for _, fk in ipairs(cx.insp:get_foreign_keys(name)) do
-    dbfk[fk_key(fk.constrained_columns, fk.referred_table)] = fk
+    if not fk.name or not cx.opts.include_name or F.name(fk.name, "foreign_key_constraint", parents_of(t)) then
+      dbfk[fk_key(fk.constrained_columns, fk.referred_table)] = fk
+    end
   end
   local myfk = {}
   for _, fk in ipairs(t.foreign_keys) do
