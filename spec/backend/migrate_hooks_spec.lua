@@ -121,6 +121,9 @@ describe("migrate hooks and targets on " .. helpers.backend, function()
       return nil
     end
     local k = kinds_of(cfg)
+    raises(qs.exc.ArgumentError, function()
+      migrate.differences({dir = dir, url = url, target_metadata = models(), compare_server_default = "yes"})
+    end)
     assert.is_true(k["modify_default people.age"])
     assert.is_true(k["modify_default people.name"])
     assert.is_nil(k["modify_default people.flag"])

@@ -62,6 +62,10 @@ local function filters(opts)
       exc.raise(exc.ArgumentError, "autogenerate: " .. f[1] .. " must be a function", nil, 4)
     end
   end
+  local csd = opts.compare_server_default
+  if csd ~= nil and type(csd) ~= "boolean" and type(csd) ~= "function" then
+    exc.raise(exc.ArgumentError, "autogenerate: compare_server_default must be a boolean or a function", nil, 4)
+  end
   local F = {has_object = include_object ~= nil}
   function F.object(obj, name, kind, reflected, compare_to)
     return not include_object or include_object(obj, name, kind, reflected, compare_to) and true or false
