@@ -5,14 +5,18 @@
 --- and type changes (compare_type, on by default; an enum by its values
 --- where the database reports them); sequences added or removed (where the
 --- database has sequences), a new table's named enum types dropped after it
---- in the downgrade. Not guessed: renames (a
---- renamed column shows as one removed and one added; edit the revision) and
---- server defaults (databases rewrite them too freely to compare reliably).
+--- in the downgrade; named CHECK constraints added or removed (by name);
+--- server defaults with compare_server_default (migrate/server_defaults.lua);
+--- the registered operations comparators add (migrate/extensions.lua). Not
+--- guessed: renames (a renamed column shows as one removed and one added;
+--- edit the revision).
 local exc = require("quicksilver.exc")
 local qs = require("quicksilver")
 local emit = require("quicksilver.migrate.emit")
 local COLUMN_KIND = require("quicksilver.core").kinds.COLUMN
 local sequence = require("quicksilver.sql.sequence")
+local server_defaults = require("quicksilver.migrate.server_defaults")
+local extensions = require("quicksilver.migrate.extensions")
 
 local M = {}
 
@@ -58,6 +62,10 @@ local function filters(opts)
       exc.raise(exc.ArgumentError, "autogenerate: " .. f[1] .. " must be a function", nil, 4)
     end
   end
+  local csd = opts.compare_server_default
+  if csd ~= nil and type(csd) ~= "boolean" and type(csd) ~= "function" then
+    exc.raise(exc.ArgumentError, "autogenerate: compare_server_default must be a boolean or a function", nil, 4)
+  end
   local F = {has_object = include_object ~= nil}
   function F.object(obj, name, kind, reflected, compare_to)
     return not include_object or include_object(obj, name, kind, reflected, compare_to) and true or false
@@ -86,6 +94,8 @@ local function comparison(conn, opts)
     if not skip[n] and F.name(n, "table", {schema_name = nil}) then db[n] = true end
   end
   local cx = {conn = conn, insp = insp, F = F, opts = opts, db = db, reflected = {}, diffs = {}}
+  -- what hooks (comparators, compare_server_default) are given
+  cx.ctx = {connection = conn, inspector = insp, dialect = conn.dialect, opts = opts}
   function cx.add(d) cx.diffs[#cx.diffs + 1] = d end
   function cx.reflect(n)
     if not cx.reflected[n] then cx.reflected[n] = conn:_reflect_table(qs.MetaData(), n, {resolve_fks = false}) end
@@ -223,6 +233,17 @@ end
 -- it as, MariaDB, and the other way round).
 local function compare_uniques_and_indexes(cx, t)
   local found = database_uniques(cx.insp, t.name)
+  if cx.opts.include_name then
+    -- names include_name refuses are as if the database did not have them
+    local parents, keep = parents_of(t), {list = {}, by_name = {}}
+    for _, e in ipairs(found.list) do
+      if not e.name or cx.F.name(e.name, e.sort == "index" and "index" or "unique_constraint", parents) then
+        keep.list[#keep.list + 1] = e
+        if e.name then keep.by_name[e.name] = e end
+      end
+    end
+    found = keep
+  end
   compare_indexes(cx, t, found)
   compare_unique_constraints(cx, t, found)
   removed_uniques(cx, t, found)
@@ -263,13 +284,54 @@ local function compare_column(cx, name, c, d)
       d.type.name ~= "NullType" then
     cx.add({kind = "modify_type", table = name, name = c.name, type = c.type, was = d.type, nullable = c.nullable})
   end
+  if cx.opts.compare_server_default and server_defaults.differs(cx, c, d) then
+    cx.add({kind = "modify_default", table = name, name = c.name, server_default = c.server_default,
+      was = d.default, type = c.type, nullable = c.nullable})
+  end
+end
+
+-- CHECK constraints, by name only (as Alembic: databases rewrite the
+-- condition's text, so it is not compared); unnamed ones on either side are
+-- left alone (there is no name to match or drop them by).
+local function compare_checks(cx, t)
+  local name = t.name
+  local db = {}
+  local order = {}
+  local parents = parents_of(t)
+  for _, ck in ipairs(cx.insp:get_check_constraints(name)) do
+    if ck.name and cx.F.name(ck.name, "check_constraint", parents) then db[ck.name] = ck; order[#order + 1] = ck.name end
+  end
+  local mine, unnamed = {}, 0
+  for _, con in ipairs(t.constraints) do
+    if con.kind == "check" and not con.name then unnamed = unnamed + 1 end
+    if con.kind == "check" and con.name then
+      mine[con.name] = true
+      if cx.F.object(con, con.name, "check_constraint", false, db[con.name]) and not db[con.name] then
+        cx.add({kind = "add_check", table = name, name = con.name, constraint = con, t = t})
+      end
+    end
+  end
+  table.sort(order)
+  for _, n in ipairs(order) do
+    -- the server names the models' unnamed CHECKs (people_age_check,
+    -- people_chk_1): one such per unnamed model CHECK is theirs
+    local theirs = not mine[n] and unnamed > 0
+    if theirs then unnamed = unnamed - 1 end
+    if not mine[n] and not theirs and cx.F.object(db[n], n, "check_constraint", true, nil) then
+      cx.add({kind = "remove_check", table = name, name = n, sqltext = db[n].sqltext})
+    end
+  end
 end
 
 -- Columns added, changed, and only in the database.
 local function compare_columns(cx, t)
   local name, F = t.name, cx.F
   local dbcols, order = {}, {}
-  for _, c in ipairs(cx.insp:get_columns(name)) do dbcols[c.name] = c; order[#order + 1] = c.name end
+  local parents = parents_of(t)
+  for _, c in ipairs(cx.insp:get_columns(name)) do
+    -- include_name sees every reflected name first (Alembic's order)
+    if F.name(c.name, "column", parents) then dbcols[c.name] = c; order[#order + 1] = c.name end
+  end
   local mine = {}
   for _, c in ipairs(t.columns) do
     mine[c.name] = true
@@ -282,9 +344,8 @@ local function compare_columns(cx, t)
       compare_column(cx, name, c, d)
     end
   end
-  local parents = parents_of(t)
   for _, n in ipairs(order) do
-    if not mine[n] and F.reflected(dbcols[n], n, "column", parents) then
+    if not mine[n] and F.object(dbcols[n], n, "column", true, nil) then
       cx.add({kind = "remove_column", table = name, name = n, column = dbcols[n]})
     end
   end
@@ -312,7 +373,9 @@ local function compare_foreign_keys(cx, t)
   local name, F = t.name, cx.F
   local dbfk = {}
   for _, fk in ipairs(cx.insp:get_foreign_keys(name)) do
-    dbfk[fk_key(fk.constrained_columns, fk.referred_table)] = fk
+    if not fk.name or not cx.opts.include_name or F.name(fk.name, "foreign_key_constraint", parents_of(t)) then
+      dbfk[fk_key(fk.constrained_columns, fk.referred_table)] = fk
+    end
   end
   local myfk = {}
   for _, fk in ipairs(t.foreign_keys) do
@@ -404,8 +467,9 @@ end
 --- {kind, table, ...} with kind add_table, remove_table, add_column,
 --- remove_column, modify_nullable, modify_type, add_index, remove_index,
 --- add_unique, remove_unique, add_fk, remove_fk, add_sequence,
---- remove_sequence. opts: version_table,
---- compare_type, include_object, include_name (see filters above).
+--- remove_sequence, add_check, remove_check, modify_default, and the
+--- registered operations' {kind, args}. opts: version_table, compare_type,
+--- compare_server_default, include_object, include_name (see filters above).
 ---@param conn table a Connection
 ---@param md table the models' MetaData
 ---@param opts? table
@@ -420,13 +484,19 @@ function M.compare(conn, md, opts)
       compare_columns(cx, t)
       compare_uniques_and_indexes(cx, t)
       compare_foreign_keys(cx, t)
+      compare_checks(cx, t)
     end
+  end
+  if #extensions.comparators > 0 then
+    cx.ctx.metadata = md
+    for _, d in ipairs(extensions.compare(cx.ctx)) do cx.add(d) end
   end
   return cx.diffs
 end
 
 --- A line per difference, for check and for people.
 function M.describe(d)
+  if extensions.is_operation(d.kind) then return d.kind end
   if d.kind == "add_table" or d.kind == "remove_table" then return format("%s %s", d.kind, d.table) end
   if d.kind == "add_sequence" or d.kind == "remove_sequence" then return format("%s %s", d.kind, d.name) end
   return format("%s %s.%s", d.kind, d.table, tostring(d.name or (d.column and d.column.name) or
@@ -462,7 +532,7 @@ end
 -- The difference that undoes d, for the downgrade.
 local INVERSE = {add_column = "remove_column", remove_column = "add_column", add_index = "remove_index",
   remove_index = "add_index", add_unique = "remove_unique", remove_unique = "add_unique", add_fk = "remove_fk",
-  remove_fk = "add_fk"}
+  remove_fk = "add_fk", add_check = "remove_check", remove_check = "add_check"}
 
 local function inverse(d)
   if INVERSE[d.kind] then
@@ -476,6 +546,12 @@ local function inverse(d)
   end
   if d.kind == "modify_type" then
     return {kind = d.kind, table = d.table, name = d.name, type = d.was, nullable = d.nullable}
+  end
+  if d.kind == "modify_default" then
+    local was = d.was
+    if was ~= nil then was = qs.text(tostring(was)) end
+    return {kind = d.kind, table = d.table, name = d.name, server_default = was, was = d.server_default,
+      type = d.type, nullable = d.nullable}
   end
   return d
 end
@@ -519,6 +595,19 @@ local CALLS = {
   remove_fk = function(d, t)
     return format("drop_constraint(%q, %s{type_ = \"foreignkey\"})", tostring(d.name), t)
   end,
+  add_check = function(d, t)
+    local cond = d.constraint and emit.check_condition(d.constraint, d.t)
+    return format("create_check_constraint(%q, %s%s)", d.name, t, cond or format("qs.text(%q)", tostring(d.sqltext)))
+  end,
+  remove_check = function(d, t)
+    return format("drop_constraint(%q, %s{type_ = \"check\"})", d.name, t)
+  end,
+  modify_default = function(d, t)
+    -- false drops the default
+    local sd = d.server_default == nil and "false" or emit.server_default(d.server_default)
+    return format("alter_column(%s%q, {server_default = %s, existing_type = %s, existing_nullable = %s})", t,
+      d.name, sd, emit.type(d.type), tostring(d.nullable))
+  end,
 }
 
 -- One operation's line; batch: inside batch_alter_table.
@@ -544,12 +633,14 @@ local function sequence_code(d, make)
   return format("    op.create_sequence(%q%s)", d.name, emit.options(o))
 end
 
--- The differences that are not whole tables, grouped by table in the order
--- their tables first appear.
+local TABLE_KINDS = {add_table = true, remove_table = true}
+
+-- The differences that are not whole tables (nor sequences, nor registered
+-- operations), grouped by table in the order their tables first appear.
 local function by_table(diffs)
   local per_table, order = {}, {}
   for _, d in ipairs(diffs) do
-    if d.kind ~= "add_table" and d.kind ~= "remove_table" and not SEQUENCE_KINDS[d.kind] then
+    if not TABLE_KINDS[d.kind] and not SEQUENCE_KINDS[d.kind] and not extensions.is_operation(d.kind) then
       if not per_table[d.table] then per_table[d.table] = {}; order[#order + 1] = d.table end
       local l = per_table[d.table]
       l[#l + 1] = d
@@ -575,6 +666,87 @@ end
 
 local function body(lines) return (#lines > 0 and concat(lines, "\n") or "    -- no changes") .. "\n" end
 
+-- The whole-table or sequence difference undoing d.
+local function inverse_whole(d)
+  local r = {}
+  for k, v in pairs(d) do r[k] = v end
+  r.kind = ({add_table = "remove_table", remove_table = "add_table", add_sequence = "remove_sequence",
+    remove_sequence = "add_sequence"})[d.kind]
+  return r
+end
+
+--- The operations a revision applies, in order (Alembic's upgrade_ops and
+--- downgrade_ops): new sequences, tables made and dropped, each table's
+--- changes, old sequences dropped, then the registered operations
+--- comparators added; the downgrade undoes them in reverse order (a
+--- registered operation without reverse is left out of it).
+---@param diffs table[] from compare
+---@return table[] upgrade_ops, table[] downgrade_ops
+function M.operations(diffs)
+  local per_table, order = by_table(diffs)
+  local up, down = {}, {}
+  for _, d in ipairs(diffs) do if d.kind == "add_sequence" then up[#up + 1] = d end end
+  for _, d in ipairs(diffs) do if TABLE_KINDS[d.kind] then up[#up + 1] = d end end
+  for _, tname in ipairs(order) do
+    for _, d in ipairs(per_table[tname]) do up[#up + 1] = d end
+  end
+  for _, d in ipairs(diffs) do if d.kind == "remove_sequence" then up[#up + 1] = d end end
+  for _, d in ipairs(diffs) do if extensions.is_operation(d.kind) then up[#up + 1] = d end end
+  for i = #diffs, 1, -1 do
+    local d = diffs[i]
+    if extensions.is_operation(d.kind) then down[#down + 1] = extensions.reverse(d) end
+  end
+  for i = #diffs, 1, -1 do
+    if diffs[i].kind == "remove_sequence" then down[#down + 1] = inverse_whole(diffs[i]) end
+  end
+  for i = #order, 1, -1 do
+    local ds = per_table[order[i]]
+    for j = #ds, 1, -1 do down[#down + 1] = inverse(ds[j]) end
+  end
+  for i = #diffs, 1, -1 do
+    if TABLE_KINDS[diffs[i].kind] then down[#down + 1] = inverse_whole(diffs[i]) end
+  end
+  for i = #diffs, 1, -1 do
+    if diffs[i].kind == "add_sequence" then down[#down + 1] = inverse_whole(diffs[i]) end
+  end
+  return up, down
+end
+
+--- The Lua source of a list of operations (M.operations' lists, as
+--- process_revision_directives left them): consecutive changes of one
+--- table together, inside batch_alter_table with opts.render_as_batch.
+---@param ops table[]
+---@param opts? {render_as_batch?: boolean}
+---@return string
+function M.render_operations(ops, opts)
+  local batch = (opts or {}).render_as_batch
+  local lines = {}
+  local i = 1
+  while i <= #ops do
+    local d = ops[i]
+    if SEQUENCE_KINDS[d.kind] then
+      lines[#lines + 1] = sequence_code(d, d.kind == "add_sequence")
+      i = i + 1
+    elseif TABLE_KINDS[d.kind] then
+      lines[#lines + 1] = whole_table(d, d.kind == "add_table")
+      i = i + 1
+    elseif extensions.is_operation(d.kind) then
+      lines[#lines + 1] = extensions.render(d)
+      i = i + 1
+    else
+      local group = {d}
+      i = i + 1
+      while ops[i] and ops[i].table == d.table and not TABLE_KINDS[ops[i].kind] and
+          not SEQUENCE_KINDS[ops[i].kind] and not extensions.is_operation(ops[i].kind) do
+        group[#group + 1] = ops[i]
+        i = i + 1
+      end
+      table_changes(lines, d.table, group, batch)
+    end
+  end
+  return body(lines)
+end
+
 --- The upgrade and downgrade bodies (Lua source) for the differences:
 --- tables made and dropped first, then each table's changes (in
 --- batch_alter_table with opts.render_as_batch); the downgrade undoes them
@@ -583,38 +755,8 @@ local function body(lines) return (#lines > 0 and concat(lines, "\n") or "    --
 ---@param opts? {render_as_batch?: boolean}
 ---@return string upgrade, string downgrade
 function M.render(diffs, opts)
-  local batch = (opts or {}).render_as_batch
-  local per_table, order = by_table(diffs)
-  local up, down = {}, {}
-  -- new sequences before the tables, old ones dropped after them
-  for _, d in ipairs(diffs) do
-    if d.kind == "add_sequence" then up[#up + 1] = sequence_code(d, true) end
-  end
-  for _, d in ipairs(diffs) do
-    if d.kind == "add_table" or d.kind == "remove_table" then up[#up + 1] = whole_table(d, d.kind == "add_table") end
-  end
-  for _, tname in ipairs(order) do table_changes(up, tname, per_table[tname], batch) end
-  for _, d in ipairs(diffs) do
-    if d.kind == "remove_sequence" then up[#up + 1] = sequence_code(d, false) end
-  end
-  for i = #diffs, 1, -1 do
-    if diffs[i].kind == "remove_sequence" then down[#down + 1] = sequence_code(diffs[i], true) end
-  end
-  for i = #order, 1, -1 do
-    local ds, undo = per_table[order[i]], {}
-    for j = #ds, 1, -1 do undo[#undo + 1] = inverse(ds[j]) end
-    table_changes(down, order[i], undo, batch)
-  end
-  for i = #diffs, 1, -1 do
-    local d = diffs[i]
-    if d.kind == "add_table" or d.kind == "remove_table" then
-      down[#down + 1] = whole_table(d, d.kind == "remove_table")
-    end
-  end
-  for i = #diffs, 1, -1 do
-    if diffs[i].kind == "add_sequence" then down[#down + 1] = sequence_code(diffs[i], false) end
-  end
-  return body(up), body(down)
+  local up, down = M.operations(diffs)
+  return M.render_operations(up, opts), M.render_operations(down, opts)
 end
 
 return M

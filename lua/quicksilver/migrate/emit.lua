@@ -286,9 +286,17 @@ end
 ---@param t table the constraint's Table
 ---@return string
 function M.check_constraint(con, t)
+  return format("qs.CheckConstraint(%s%s)", M.check_condition(con, t), M.options(M.constraint_options(con)))
+end
+
+--- A CHECK constraint's condition as qs.text(...) of its SQL in the
+--- fragment dialect.
+---@param con table a CheckConstraint
+---@param t table its Table
+---@return string
+function M.check_condition(con, t)
   local sql = ddl.AddConstraint(t, {kind = "check", sqltext = con.sqltext}):compile({dialect = FRAGMENT_DIALECT}).sql
-  return format("qs.CheckConstraint(qs.text(%q)%s)", sql:match("CHECK %((.*)%)$"),
-    M.options(M.constraint_options(con)))
+  return format("qs.text(%q)", sql:match("CHECK %((.*)%)$"))
 end
 
 -- One key part of an index as Lua code: a column by its name; anything

@@ -16,6 +16,8 @@ local op_mod = require("quicksilver.migrate.op")
 local batch = require("quicksilver.migrate.batch")
 local offline = require("quicksilver.migrate.offline")
 local autogenerate = require("quicksilver.migrate.autogenerate")
+local extensions = require("quicksilver.migrate.extensions")
+local targets_mod = require("quicksilver.migrate.targets")
 
 local M = {}
 
@@ -26,9 +28,18 @@ local now = require("quicksilver.core").now
 -- The settings env.lua and the cfg table may hold; a misspelt one (an
 -- include_objects that would let autogenerate drop tables) is refused.
 local CONFIG_OPTIONS = util.set({"dir", "url", "engine", "target_metadata", "version_table",
-  "render_as_batch", "compare_type", "include_object", "include_name"})
+  "render_as_batch", "compare_type", "include_object", "include_name", "compare_server_default",
+  "process_revision_directives"})
 local REVISION_OPTIONS = util.set({"message", "head", "parents", "rev_id", "autogenerate",
-  "upgrade_body", "downgrade_body"})
+  "upgrade_body", "downgrade_body", "branch_label"})
+
+--- The operations of revisions: migrate.op.register(name, spec) adds one
+--- (migrate/op.lua, migrate/extensions.lua).
+M.op = op_mod
+
+--- Comparators adding registered operations to autogenerate's revisions:
+--- migrate.comparators.register(fn(ctx, ops)).
+M.comparators = {register = extensions.register_comparator, unregister = extensions.unregister_comparator}
 
 local function config(cfg)
   cfg = util.check_options("migrate config", cfg, CONFIG_OPTIONS, 3)
@@ -91,6 +102,8 @@ end
 -- The set of target revisions: "head", "heads", "base", an id, a prefix,
 -- a label, or relative "+n"/"-n" from the current heads.
 local function resolve(script, target, current)
+  local relative = targets_mod.resolve(script, target, current)
+  if relative then return relative end
   if target == nil or target == "head" then return {script:head()} end
   if target == "heads" then return script:heads() end
   if target == "base" then return {} end
@@ -309,7 +322,7 @@ end
 function M.upgrade_sql(cfg, target, from)
   local c = config(cfg)
   local script = script_mod.load(c.dir)
-  local current = from and resolve(script, from, {}) or {}
+  local current = type(from) == "table" and from or (from and resolve(script, from, {}) or {})
   local targets = resolve(script, target, current)
   local applied = script:ancestors(current)
   local todo = {}
@@ -322,7 +335,7 @@ end
 function M.downgrade_sql(cfg, target, from)
   local c = config(cfg)
   local script = script_mod.load(c.dir)
-  local current = from and resolve(script, from, {}) or script:heads()
+  local current = type(from) == "table" and from or (from and resolve(script, from, {}) or script:heads())
   local targets = resolve(script, target, current)
   local keep = script:ancestors(targets)
   local undo = {}
@@ -332,6 +345,19 @@ function M.downgrade_sql(cfg, target, from)
   for i = #order, 1, -1 do ids[#ids + 1] = order[i] end
   return offline.render(script, ids, "down", dialect_name(c), c.version_table,
     current)
+end
+
+--- The SQL `upgrade` to target would run now: the offline SQL (as
+--- upgrade_sql) from the revisions the database is at, read from it;
+--- nothing is changed. `upgrade --dry-run T` and `upgrade --sql CUR:T`
+--- print the same text.
+function M.upgrade_dry_run(cfg, target)
+  return M.upgrade_sql(cfg, target or "head", M.current(cfg))
+end
+
+--- The SQL `downgrade` to target would run now (see upgrade_dry_run).
+function M.downgrade_dry_run(cfg, target)
+  return M.downgrade_sql(cfg, target, M.current(cfg))
 end
 
 --- Records revisions as current without running them.
@@ -381,21 +407,29 @@ local function differences(c)
   local engine, own = engine_of(c)
   local ok, diffs = pcall(engine.connect, engine, function(conn)
     return autogenerate.compare(conn, md, {version_table = c.version_table,
-      compare_type = c.compare_type, include_object = c.include_object, include_name = c.include_name})
+      compare_type = c.compare_type, include_object = c.include_object, include_name = c.include_name,
+      compare_server_default = c.compare_server_default})
   end)
   if own then engine:dispose() end
   if not ok then error(diffs, 0) end
   return diffs, engine.dialect.caps
 end
 
+--- The differences between the database and the models, a line each
+--- (empty when they agree).
+---@return string[]
+function M.differences(cfg)
+  local diffs = differences(config(cfg))
+  local lines = {}
+  for i, d in ipairs(diffs) do lines[i] = autogenerate.describe(d) end
+  return lines
+end
+
 --- Fails (InvalidRequestError listing them) when the models and the
 --- database differ; returns true when they agree.
 function M.check(cfg)
-  local c = config(cfg)
-  local diffs = differences(c)
-  if #diffs > 0 then
-    local lines = {}
-    for i, d in ipairs(diffs) do lines[i] = autogenerate.describe(d) end
+  local lines = M.differences(cfg)
+  if #lines > 0 then
     exc.raise(exc.InvalidRequestError, "the database does not match the models: " .. concat(lines, "; "), nil, 2)
   end
   return true
@@ -407,20 +441,44 @@ end
 function M.revision(cfg, opts)
   opts = util.copy(util.check_options("migrate.revision", opts, REVISION_OPTIONS, 2))
   local c = config(cfg)
+  local hook = c.process_revision_directives
+  if hook ~= nil and type(hook) ~= "function" then
+    exc.raise(exc.ArgumentError, "migrate: process_revision_directives must be a function", nil, 2)
+  end
+  local up_ops, down_ops, batch = {}, {}, c.render_as_batch
   if opts.autogenerate then
     local diffs, caps = differences(c)
     -- where ALTER TABLE cannot change columns and constraints, batch_alter_table rebuilds
-    opts.upgrade_body, opts.downgrade_body = autogenerate.render(diffs, {render_as_batch = c.render_as_batch or
-      not caps.alter_table})
+    batch = c.render_as_batch or not caps.alter_table
+    up_ops, down_ops = autogenerate.operations(diffs)
   end
   local script = script_mod.load(c.dir)
-  local parents = opts.head and {opts.head} or (opts.parents or script:heads())
+  local parents = opts.parents
+  if not parents and opts.head == "base" then parents = {}
+  elseif not parents and opts.head then parents = resolve(script, opts.head, {})
+  elseif not parents then parents = script:heads() end
   if not opts.parents and #parents > 1 then
     exc.raise(exc.InvalidRequestError, "multiple heads (" .. concat(parents, ", ") .. "): give one, or merge them",
       nil, 2)
   end
-  local id = opts.rev_id or new_id()
-  local message = opts.message or ""
+  -- the revision as Alembic's MigrationScript, for process_revision_directives
+  local directive = {rev_id = opts.rev_id or new_id(), message = opts.message or "", head = parents[1],
+    parents = parents, branch_labels = opts.branch_label and {opts.branch_label} or nil,
+    upgrade_ops = up_ops, downgrade_ops = down_ops, autogenerate = opts.autogenerate and true or false}
+  if hook then
+    local directives = {directive}
+    hook({config = c, autogenerate = directive.autogenerate}, parents, directives)
+    directive = directives[1]
+    -- emptied (or an autogenerated revision left without operations): no file
+    if directive == nil or (directive.autogenerate and #directive.upgrade_ops == 0) then return nil, nil end
+  end
+  if #directive.upgrade_ops > 0 or #directive.downgrade_ops > 0 or opts.autogenerate then
+    opts.upgrade_body = autogenerate.render_operations(directive.upgrade_ops, {render_as_batch = batch})
+    opts.downgrade_body = autogenerate.render_operations(directive.downgrade_ops, {render_as_batch = batch})
+  end
+  parents = directive.parents or parents
+  local id = directive.rev_id
+  local message = directive.message or ""
   local slug = message:lower():gsub("[^%w]+", "_"):gsub("^_+", ""):gsub("_+$", ""):sub(1, 40)
   local path = format("%s/versions/%s_%s.lua", c.dir, id, slug ~= "" and slug or "revision")
   local down
@@ -431,12 +489,19 @@ function M.revision(cfg, opts)
     for i, p in ipairs(parents) do q[i] = format("%q", p) end
     down = "{" .. concat(q, ", ") .. "}"
   end
+  local labels = ""
+  if directive.branch_labels and #directive.branch_labels > 0 then
+    local q = {}
+    for i, l in ipairs(directive.branch_labels) do q[i] = format("%q", l) end
+    labels = "  branch_labels = {" .. concat(q, ", ") .. "},\n"
+  end
   local f = assert(io.open(path, "w"))
   f:write(format("-- %s\n", message ~= "" and message or "revision " .. id),
     "local qs = require(\"quicksilver\")\n\n",
     "return {\n",
     format("  revision = %q,\n", id),
     format("  down_revision = %s,\n", down),
+    labels,
     format("  message = %q,\n", message),
     "  upgrade = function(op)\n", opts.upgrade_body or "", "  end,\n",
     "  downgrade = function(op)\n", opts.downgrade_body or "", "  end,\n",

@@ -13,6 +13,7 @@ local util = require("quicksilver.util")
 local batch = require("quicksilver.migrate.batch")
 local sequence = require("quicksilver.sql.sequence")
 local types = require("quicksilver.sql.types")
+local extensions = require("quicksilver.migrate.extensions")
 
 local M = {}
 
@@ -325,7 +326,28 @@ function M.new(conn)
       return fn(cx, a, ...)
     end
   end
+  -- registered operations build on the others (op.execute ...), so they
+  -- print under --sql as those do
+  for name, spec in pairs(extensions.operations) do
+    op[name] = function(a, ...)
+      if a == op then return spec.build(op, ...) end
+      return spec.build(op, a, ...)
+    end
+  end
   return op
 end
+
+--- Registers an operation op.<name>(...) for revisions, which autogenerate
+--- can write (Alembic's Operations.register_operation): spec = {build =
+--- fn(op, ...), render = fn(args) -> Lua source of the arguments, reverse =
+--- fn(args) -> name, args of the operation undoing it}. Builtin names are
+--- refused.
+---@param name string
+---@param spec table
+function M.register(name, spec) extensions.register_operation(name, spec, ops) end
+
+--- Removes a registered operation.
+---@param name string
+function M.unregister(name) extensions.unregister_operation(name) end
 
 return M
