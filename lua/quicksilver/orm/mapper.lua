@@ -47,6 +47,13 @@ M.ColumnProperty = ColumnProperty
 
 local mapper_ids = 0
 
+--- Columns with a "set" attribute listener (orm/attribute_events.lua): a
+--- constructor writes them through __newindex so the listener runs.
+M.listened_columns = setmetatable({}, {__mode = "k"})
+
+--- Makes every constructor spec and direct-key set be made again.
+function M.props_changed() props_gen = props_gen + 1 end
+
 --- A number that moves whenever some mapper gains or changes a property or
 --- relationship: what a cache of mapper facts checks (orm/flush_plan.lua).
 ---@return integer
@@ -494,7 +501,9 @@ local function direct_keys(m)
   if set and m._direct_gen == props_gen then return set end
   set = {}
   for k, p in pairs(m.props) do
-    if p.is_column and not p.read_only and not m:find_validator(k) then set[k] = true end
+    if p.is_column and not p.read_only and not m:find_validator(k) and not M.listened_columns[p.column] then
+      set[k] = true
+    end
   end
   m._direct_keys, m._direct_gen = set, props_gen
   return set
