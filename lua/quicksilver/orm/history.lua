@@ -14,6 +14,7 @@
 --- state first.
 ---
 --- Lists cannot hold nil, so a NULL value is listed as `qs.null`.
+local exc = require("quicksilver.exc")
 local elements = require("quicksilver.sql.elements")
 local attributes = require("quicksilver.orm.attributes")
 local unitofwork = require("quicksilver.orm.unitofwork")
@@ -186,7 +187,7 @@ end
 function M.of_state(st, key)
   local p = st.mapper.props[key]
   if not p then
-    error(require("quicksilver.exc").InvalidRequestError(format("%s has no mapped attribute '%s'",
+    error(exc.InvalidRequestError(format("%s has no mapped attribute '%s'",
       st.mapper.class_name, tostring(key))), 3)
   end
   find_changes(st)
