@@ -29,6 +29,7 @@
 --- set_collection in place (the instances' __newindex calls them through
 --- the module table) and keeps the columns listened to out of the
 --- constructor's direct writes; from then on a write asks event.has.
+local exc = require("quicksilver.exc")
 local event = require("quicksilver.event")
 local schema = require("quicksilver.sql.schema")
 local elements = require("quicksilver.sql.elements")
@@ -40,8 +41,8 @@ local history = require("quicksilver.orm.history")
 
 local M = {}
 
-local rawget, rawequal, type, ipairs, pairs, pcall, error = rawget, rawequal, type, ipairs, pairs, pcall,
-  error
+local rawget, rawequal, type, ipairs, pairs, pcall, error, format, tostring = rawget, rawequal, type,
+  ipairs, pairs, pcall, error, string.format, tostring
 local has, listeners = event.has, event.listeners
 local NULL, NO_VALUE, STATE = elements.null, history.NO_VALUE, attributes.STATE
 
@@ -281,7 +282,20 @@ end
 
 -- event.listen's hook on an attribute target: the evented paths go in and
 -- the column leaves the constructors' direct writes.
-local function on_listen(target, name)
+local COLLECTION_EVENTS = {append = true, remove = true, init_collection = true}
+local function on_listen(target, name, entry)
+  local rel = not target._is_clause and target.prop
+  local is_coll = rel and rel.uselist
+  local fits
+  if is_coll then fits = COLLECTION_EVENTS[name] else fits = name == "set" end
+  if not fits then
+    event.remove(target, name, entry.listener)
+    local what = rel and (rel.parent.class_name .. "." .. rel.key) or
+      ((target.table and target.table.name and (target.table.name .. ".") or "") .. tostring(target.name))
+    exc.raise(exc.ArgumentError, format("event '%s' does not apply to %s: %s", name, what,
+      is_coll and "a collection has append, remove and init_collection (an assignment fires them)" or
+      "a column or many-to-one has set"), nil, 4)
+  end
   install()
   if name == "set" and target._is_clause then
     mapper_mod.listened_columns[target] = true
