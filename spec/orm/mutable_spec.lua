@@ -122,3 +122,35 @@ describe("ext.mutable", function()
     assert.truthy(tostring(err):find("not a JSON type"))
   end)
 end)
+
+describe("ext.mutable and the weak identity map", function()
+  it("writes the change of an object dropped before the flush", function()
+    local Base = orm.declarative_base()
+    local Player = Base:model("Player", {
+      __tablename = "m_players2",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      inventory = orm.mapped_column(mutable.MutableDict.as_mutable(qs.JSON)),
+    })
+    local engine = helpers.backend_engine()
+    Base.metadata:create_all(engine)
+    local s = orm.Session(engine)
+    for i = 1, 3 do s:add(Player({id = i, inventory = {gold = 0}})) end
+    s:commit()
+    s:close()
+    s = orm.Session(engine)
+    for _, p in ipairs(s:scalars(qs.select(Player)):all()) do p.inventory.gold = p.id * 10 end
+    collectgarbage()
+    collectgarbage()
+    s:commit()
+    s:close()
+    s = orm.Session(engine)
+    local got = {}
+    for _, p in ipairs(s:scalars(qs.select(Player):order_by(Player.id)):all()) do got[#got + 1] = p.inventory.gold end
+    assert.same({10, 20, 30}, got)
+    s:close()
+    orm.close_all_sessions()
+    Base.metadata:drop_all(engine)
+    engine:dispose()
+    helpers.cleanup()
+  end)
+end)

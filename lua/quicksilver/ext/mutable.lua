@@ -24,13 +24,20 @@
 --- The cost is paid only by mappers with mutable columns: one deep compare
 --- per loaded value per flush.
 ---
+--- The identity map is weak, so an object edited in place and dropped
+--- before the flush would take its change with it: the session holds the
+--- objects of such mappers strongly while a tracked value is loaded (a load
+--- listener on the mapped class, so those rows load through Lua, not the C
+--- fast path; released once the values expire, as at commit). One case is
+--- not covered: an object whose expired values were loaded again (refresh,
+--- access after a commit), edited in place and dropped before any flush.
+---
 --- Differences from SQLAlchemy: the change is seen at the flush (or when
 --- `orm.inspect(obj).attrs.x.history` is read), not at the moment of the
---- edit; the session's identity map is weak, so an object changed in place
---- must stay referenced until the flush (one that is assigned to, or
---- otherwise modified, is held by the session as usual). `associate_with`
---- is not provided (a plain JSON column keeps no loaded copy to compare with).
+--- edit. `associate_with` is not provided (a plain JSON column keeps no
+--- loaded copy to compare with).
 local exc = require("quicksilver.exc")
+local event = require("quicksilver.event")
 local types = require("quicksilver.sql.types")
 local attributes = require("quicksilver.orm.attributes")
 local unitofwork = require("quicksilver.orm.unitofwork")
@@ -136,6 +143,32 @@ local function find_in_state(st, keys)
   end
 end
 
+-- session -> {state -> true}: the session's states with tracked values,
+-- held strongly (the identity map is weak: an object edited in place and
+-- dropped before the flush would take its change with it). A state enters
+-- when it is loaded (a load listener on the mapped class) or seen by the
+-- finder with a value; it leaves at a full finder run once none of its
+-- tracked values is loaded (expired after a commit) or it left the session.
+local held = setmetatable({}, {__mode = "k"})
+
+local function hold(session, st)
+  local h = held[session]
+  if h == nil then h = {}; held[session] = h end
+  h[st] = true
+end
+
+local function hold_on_load(obj, session)
+  if session ~= nil then hold(session, rawget(obj, attributes.STATE)) end
+end
+
+local function any_loaded(st, keys)
+  local dict = st.dict
+  for _, key in ipairs(keys) do
+    if type(rawget(dict, key)) == "table" then return true end
+  end
+  return false
+end
+
 local function finder(session, st)
   if st ~= nil then
     local keys = mutable_keys(st.mapper)
@@ -155,13 +188,30 @@ local function finder(session, st)
       for _, obj in pairs(t) do
         local ost = rawget(obj, attributes.STATE)
         local keys = mutable_keys(ost.mapper)
-        if keys then find_in_state(ost, keys) end
+        if keys then
+          find_in_state(ost, keys)
+          if any_loaded(ost, keys) then hold(session, ost) end
+        end
       end
     end
   end
   for _, nst in ipairs(session._new) do
     local keys = mutable_keys(nst.mapper)
     if keys then find_in_state(nst, keys) end
+  end
+  -- the held states the identity map no longer has (or that left)
+  local h = held[session]
+  if h then
+    for hst in pairs(h) do
+      if not attributes.in_session(hst, session) then
+        h[hst] = nil
+      elseif hst.key ~= nil then
+        local keys = mutable_keys(hst.mapper)
+        local t = session._imaps[hst.mapper.base_mapper]
+        if t == nil or not rawequal(t[hst.key], hst.obj) then find_in_state(hst, keys) end
+        if not any_loaded(hst, keys) then h[hst] = nil end
+      end
+    end
   end
 end
 
@@ -195,6 +245,11 @@ local function as_mutable(kind, what)
       end,
     })
     t._qs_mutable = kind
+    -- where a column of this type is mapped, its loaded objects are held
+    -- (see `held`); the load listener makes that mapper's rows load in Lua
+    t._on_mapped = function(mapper)
+      event.listen(mapper.class, "load", hold_on_load)
+    end
     return t
   end
 end

@@ -160,6 +160,9 @@ function Mapper:_add_column_prop(key, column)
   self.attrs[key] = p
   self.columns[#self.columns + 1] = column
   self.columns[key] = column
+  -- a type that wants to know where it is mapped (quicksilver.ext.mutable)
+  local on_mapped = type(column.type) == "table" and rawget(column.type, "_on_mapped")
+  if on_mapped then on_mapped(self, key) end
   -- subclasses mapped to this table see it too (single-table inheritance)
   for _, sub in ipairs(self.subclasses) do
     if not sub.props[key] then sub:_add_column_prop(key, column) end
