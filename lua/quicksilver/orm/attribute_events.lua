@@ -250,7 +250,10 @@ end
 -- loaded lists directly since they were last announced.
 local function collection_finder(session, st)
   if st ~= nil or session == nil then return end
-  for cst in pairs(session._collections) do
+  -- (listeners may change collections: the states are listed first)
+  local states = {}
+  for cst in pairs(session._collections) do states[#states + 1] = cst end
+  for _, cst in ipairs(states) do
     for _, rel in ipairs(cst.mapper.relationships) do
       if rel.uselist then
         local target = rel.class_attr
