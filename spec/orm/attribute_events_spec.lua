@@ -146,3 +146,30 @@ describe("attribute events", function()
     assert.is_false(ok)
   end)
 end)
+
+describe("attribute events cost nothing unused", function()
+  it("keeps the plain write paths and no flush finder until a first listener", function()
+    -- a fresh process: the specs before may have registered listeners
+    local code = [[
+      local qs = require("quicksilver")
+      local orm = require("quicksilver.orm")
+      local attributes = require("quicksilver.orm.attributes")
+      local uow = require("quicksilver.orm.unitofwork")
+      local plain = attributes.set_column
+      local Base = orm.declarative_base()
+      local U = Base:model("U", {__tablename = "u", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+        name = orm.mapped_column(qs.String(10))})
+      local u = U({id = 1, name = "a"})
+      u.name = "b"
+      local before = (attributes.set_column == plain) and #uow.change_finders == 0
+        and attributes.init_collection_hook == nil
+      qs.event.listen(U.name, "set", function() end)
+      io.write(tostring(before), " ", tostring(attributes.set_column ~= plain), " ", #uow.change_finders)
+    ]]
+    local p = io.popen(string.format("LUA_PATH=%q LUA_CPATH=%q %q -e %q 2>&1", package.path, package.cpath,
+      helpers.interpreter(), code))
+    local out = p:read("*a")
+    p:close()
+    assert.equal("true true 1", out)
+  end)
+end)
