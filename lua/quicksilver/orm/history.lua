@@ -244,10 +244,7 @@ function computed.loaded_value(st, key)
     return rawget(st.dict, key)
   end
   local loaded = rawget(st, "loaded")
-  if not (loaded and loaded[key]) then
-    if st.key == nil then return p.uselist and {} or nil end
-    return NO_VALUE
-  end
+  if not (loaded and loaded[key]) then return NO_VALUE end
   return attributes.rel_value(st, p)
 end
 
