@@ -177,6 +177,8 @@ local function evented_set_column(st, key, value)
     if value == NULL then value = nil end
     local ex = rawget(st, "expired")
     local old = (ex and ex[key]) and NO_VALUE or rawget(st.dict, key)
+    -- a new object's attribute not set yet: NO_VALUE, as SQLAlchemy
+    if old == nil and st.key == nil then old = NO_VALUE end
     value = fire_set(st, p, value, old)
   end
   return plain_set_column(st, key, value)
