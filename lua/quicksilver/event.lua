@@ -181,6 +181,10 @@ function M.listen(target, name, fn, opts)
   rec.n = rec.n + 1
   total = total + 1
   generation = generation + 1
+  -- a target may want to know (the ORM's attribute events switch their
+  -- evented write paths on at the first listener: orm/attribute_events.lua)
+  local ok, hook = pcall(index, target, "_on_listen")
+  if ok and type(hook) == "function" then hook(target, name, entry) end
 end
 
 --- listen as a decorator: `event.listens_for(engine, "connect")(function ... end)`

@@ -473,7 +473,13 @@ local function apply_pending(st, key, list)
   end
 end
 
+--- fn(st, key, list) called when a list becomes a collection (set by
+--- orm/attribute_events.lua once an attribute listener exists; nil before).
+M.init_collection_hook = nil
+
 local function track_collection(st, key, list)
+  local hook = M.init_collection_hook
+  if hook then hook(st, key, list) end
   st.loaded[key] = true
   if st.snap[key] == nil then
     local copy = {}

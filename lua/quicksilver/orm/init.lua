@@ -11,6 +11,8 @@ local relationships = require("quicksilver.orm.relationships")
 local session = require("quicksilver.orm.session")
 local strategies = require("quicksilver.orm.strategies")
 local hybrid = require("quicksilver.orm.hybrid")
+local history = require("quicksilver.orm.history")
+require("quicksilver.orm.attribute_events")
 
 local M = {}
 
@@ -51,6 +53,10 @@ M.selectin_polymorphic = require("quicksilver.orm.polymorphic").selectin_polymor
 M.declared_attr = require("quicksilver.orm.mixins").declared_attr
 M.composite = require("quicksilver.orm.composite").composite
 M.scoped_session = require("quicksilver.orm.scoping").scoped_session
+-- change history (orm/history.lua)
+M.get_history = history.get_history
+M.History = history.History
+M.NO_VALUE = history.NO_VALUE
 
 -- inspection ------------------------------------------------------------------------------
 
@@ -75,6 +81,9 @@ function computed.detached(st) return st.session == nil and st.key ~= nil end
 function computed.was_deleted(st) return st.deleted_flushed == true end
 function computed.modified(st) return st.modified == true end
 function computed.mapper(st) return st.mapper end
+-- per attribute: history, value, loaded_value (orm/history.lua)
+function computed.attrs(st) return history.attrs(st) end
+function computed.unmodified(st) return history.unmodified(st) end
 -- A shard's session of quicksilver.ext.horizontal_shard's ShardedSession
 -- answers as the ShardedSession (its `_sharded`), its shard (`shard_id`)
 -- being the identity token; a detached object keeps the shard it left.

@@ -49,6 +49,13 @@ M.ColumnProperty = ColumnProperty
 
 local mapper_ids = 0
 
+--- Columns with a "set" attribute listener (orm/attribute_events.lua): a
+--- constructor writes them through __newindex so the listener runs.
+M.listened_columns = setmetatable({}, {__mode = "k"})
+
+--- Makes every constructor spec and direct-key set be made again.
+function M.props_changed() props_gen = props_gen + 1 end
+
 --- A number that moves whenever some mapper gains or changes a property or
 --- relationship: what a cache of mapper facts checks (orm/flush_plan.lua).
 ---@return integer
@@ -155,6 +162,9 @@ function Mapper:_add_column_prop(key, column)
   self.attrs[key] = p
   self.columns[#self.columns + 1] = column
   self.columns[key] = column
+  -- a type that wants to know where it is mapped (quicksilver.ext.mutable)
+  local on_mapped = type(column.type) == "table" and rawget(column.type, "_on_mapped")
+  if on_mapped then on_mapped(self, key) end
   -- subclasses mapped to this table see it too (single-table inheritance)
   for _, sub in ipairs(self.subclasses) do
     if not sub.props[key] then sub:_add_column_prop(key, column) end
@@ -523,7 +533,9 @@ local function direct_keys(m)
   if set and m._direct_gen == props_gen then return set end
   set = {}
   for k, p in pairs(m.props) do
-    if p.is_column and not p.read_only and not m:find_validator(k) then set[k] = true end
+    if p.is_column and not p.read_only and not m:find_validator(k) and not M.listened_columns[p.column] then
+      set[k] = true
+    end
   end
   m._direct_keys, m._direct_gen = set, props_gen
   return set

@@ -143,6 +143,14 @@ local function run(session, colls)
   fire(session, "after_flush_postexec", uow)
 end
 
+--- Functions fn(session, st) that find changes made inside values (a JSON
+--- table edited in place: quicksilver.ext.mutable) and record them as
+--- changes (attributes.modified) before the flush decides whether anything
+--- changed; st: look at that one state only (orm/history.lua), nil: at the
+--- whole session. Empty unless such a module is used: one length test per flush.
+M.change_finders = {}
+local change_finders = M.change_finders
+
 --- Session:flush(): writes everything pending, in one transaction. rel:
 --- the relationship a lazy load is about to read, for its autoflush: when
 --- the session's only changes can be in loaded collections, those that
@@ -157,6 +165,7 @@ function M.flush(session, rel)
       "Session:rollback(). Original exception was: " .. tostring(session._pending_rollback),
       {orig_error = session._pending_rollback}, 3)
   end
+  for i = 1, #change_finders do change_finders[i](session, nil) end
   local clean = #session._new == 0 and #session._deleted == 0 and next(session._modified) == nil
   -- nothing but collections to look at: a comparison that stops at the
   -- first change, over the collections rel could see (all without rel)
