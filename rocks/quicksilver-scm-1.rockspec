@@ -143,6 +143,7 @@ build = {
     ["quicksilver.orm.autoflush"] = "lua/quicksilver/orm/autoflush.lua",
     ["quicksilver.orm.bulk"] = "lua/quicksilver/orm/bulk.lua",
     ["quicksilver.orm.construct_jit"] = "lua/quicksilver/orm/construct_jit.lua",
+    ["quicksilver.orm.criteria"] = "lua/quicksilver/orm/criteria.lua",
     ["quicksilver.orm.decl"] = "lua/quicksilver/orm/decl.lua",
     ["quicksilver.orm.expiry"] = "lua/quicksilver/orm/expiry.lua",
     ["quicksilver.orm.finish_jit"] = "lua/quicksilver/orm/finish_jit.lua",

@@ -22,7 +22,7 @@ local function entity_of(self)
   local e = rawget(self, "_entity")
   if not e then
     local m = rawget(self, "_mapper")
-    e = setmetatable({_mapper = m, _alias = rawget(self, "_alias")}, {__index = m})
+    e = setmetatable({_mapper = m, _alias = rawget(self, "_alias"), _aliased_class = self}, {__index = m})
     rawset(self, "_entity", e)
   end
   return e

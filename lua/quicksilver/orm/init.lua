@@ -45,6 +45,7 @@ M.undefer_group = strategies.undefer_group
 M.aliased = require("quicksilver.orm.aliased").aliased
 M.with_polymorphic = require("quicksilver.orm.polymorphic").with_polymorphic
 M.selectin_polymorphic = require("quicksilver.orm.polymorphic").selectin_polymorphic
+M.with_loader_criteria = require("quicksilver.orm.criteria").with_loader_criteria
 
 -- inspection ------------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ local mapper_mod = require("quicksilver.orm.mapper")
 local aliased_mod = require("quicksilver.orm.aliased")
 local loading = require("quicksilver.orm.loading")
 local polymorphic = require("quicksilver.orm.polymorphic")
+local criteria = require("quicksilver.orm.criteria")
+local elements = require("quicksilver.sql.elements")
 
 local M = {}
 
@@ -436,8 +438,9 @@ end
 --- Adds a LEFT OUTER JOIN to an anonymous alias of the target table, and
 --- its columns, for each joined eager load (options and relationships
 --- declared lazy = "joined"). Returns the statement and the joins to
---- populate from each row (nil when there are none).
-function M.add_joined(stmt)
+--- populate from each row (nil when there are none). crit: the loader
+--- criteria of the load (orm/criteria.lua), added to each join's ON clause.
+function M.add_joined(stmt, crit)
   local ents = stmt._entities
   if not ents then return stmt, nil end
   -- with LIMIT/OFFSET a join would limit parent-child rows, not parents:
@@ -452,9 +455,14 @@ function M.add_joined(stmt)
     elseif rel.secondary then
       local sec = rel.secondary:alias()
       local on1, on2 = rel:secondary_conditions(parent_from, sec, alias)
+      local x = crit and criteria.on_clause(crit, rel, alias)
+      if x then on2 = elements.and_(on2, x) end
       stmt = stmt:outerjoin(sec, on1):outerjoin(alias, on2)
     else
-      stmt = stmt:outerjoin(alias, rel:join_condition(parent_from, alias))
+      local on = rel:join_condition(parent_from, alias)
+      local x = crit and criteria.on_clause(crit, rel, alias)
+      if x then on = elements.and_(on, x) end
+      stmt = stmt:outerjoin(alias, on)
     end
     local cols = {}
     for i, c in ipairs(rel.target.select_columns) do cols[i] = col_in(alias, c) end

@@ -175,11 +175,15 @@ function M.column(...)
   if t == nil and opts.type_ ~= nil then t = opts.type_ end
   name = name or opts.name
   local identity, computed, seq = sequence.column_options("Column " .. tostring(name), opts, 2)
+  -- default = false is a default (a Boolean's), not "none": `a ~= nil and a
+  -- or b` would drop it
+  local default = opts.default
+  if default == nil then default = opts.insert_default end
   local col = setmetatable({
     name = name, key = opts.key or name, type = t and types.to_instance(t) or nil,
     primary_key = opts.primary_key and true or false,
     nullable = opts.nullable,
-    default = opts.default ~= nil and opts.default or opts.insert_default,
+    default = default,
     server_default = opts.server_default, onupdate = opts.onupdate,
     server_onupdate = opts.server_onupdate,
     unique = opts.unique, index = opts.index,
