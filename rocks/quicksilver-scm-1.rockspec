@@ -153,6 +153,7 @@ build = {
     ["quicksilver.orm.flush_insert"] = "lua/quicksilver/orm/flush_insert.lua",
     ["quicksilver.orm.flush_plan"] = "lua/quicksilver/orm/flush_plan.lua",
     ["quicksilver.orm.flush_write"] = "lua/quicksilver/orm/flush_write.lua",
+    ["quicksilver.orm.from_statement"] = "lua/quicksilver/orm/from_statement.lua",
     ["quicksilver.orm.get"] = "lua/quicksilver/orm/get.lua",
     ["quicksilver.orm.hybrid"] = "lua/quicksilver/orm/hybrid.lua",
     ["quicksilver.orm.identity"] = "lua/quicksilver/orm/identity.lua",

@@ -6,7 +6,8 @@
 --- their load options).
 ---
 --- While a statement carrying criteria runs, the session holds them in its
---- `_load_ctx` field (a plain table: {criteria = list, options = list|nil}),
+--- `_load_ctx` field (a plain table: {criteria = list, options = list|nil:
+--- loader options for the one statement a lazy load runs}),
 --- so the loads its loader strategies start through the session pick them
 --- up; a statement without criteria, in a session without them, never
 --- reaches this file (orm/select_rows.lua reads one raw field).
@@ -205,13 +206,16 @@ function M.within(session, ctx, fn, ...)
   return a, b, c, d, e
 end
 
---- The lazy load of rel for st with the criteria st remembers (the
---- relationship's own loader run inside them).
+--- The lazy load of rel for st with the criteria st remembers and the
+--- loader options a defaultload path left for it (the relationship's own
+--- loader run inside them; the options apply to its one statement).
 function M.lazy_load(rel, st, load)
   local crit = rawget(st, "load_criteria")
+  local lo = rawget(st, "lazy_options")
+  local opts = lo and lo[rel.key]
   local session = st.session
-  if crit == nil or session == nil then return load(rel, st) end
-  return M.within(session, {criteria = crit}, load, rel, st)
+  if (crit == nil and opts == nil) or session == nil then return load(rel, st) end
+  return M.within(session, {criteria = crit or {}, options = opts}, load, rel, st)
 end
 
 return M

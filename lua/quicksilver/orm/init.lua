@@ -37,6 +37,7 @@ M.raiseload = strategies.raiseload
 M.noload = strategies.noload
 M.joinedload = strategies.joinedload
 M.subqueryload = strategies.subqueryload
+M.defaultload = strategies.defaultload
 M.contains_eager = strategies.contains_eager
 M.defer = strategies.defer
 M.undefer = strategies.undefer

@@ -760,9 +760,10 @@ end
 
 --- Loads the relationship of st from the database (one SELECT, or none
 --- when the identity map has the many-to-one target); an object loaded
---- under with_loader_criteria loads with them (orm/criteria.lua).
+--- under with_loader_criteria loads with them, and with the rest of a
+--- defaultload path (orm/criteria.lua).
 function Rel:lazy_load(st)
-  if rawget(st, "load_criteria") ~= nil then return criteria.lazy_load(self, st, Rel._lazy_load) end
+  if rawget(st, "load_criteria") ~= nil or rawget(st, "lazy_options") ~= nil then return criteria.lazy_load(self, st, Rel._lazy_load) end
   return Rel._lazy_load(self, st)
 end
 

@@ -10,6 +10,7 @@ local orm_stream = require("quicksilver.orm.stream")
 local Result = require("quicksilver.engine.result").Result
 
 local criteria = require("quicksilver.orm.criteria")
+local from_statement = require("quicksilver.orm.from_statement")
 
 local props_generation = require("quicksilver.orm.mapper").props_generation
 local CTX, POPULATE = criteria.CTX, loading.POPULATE
@@ -131,6 +132,7 @@ local function run(self, conn, stmt, params, eopts)
 end
 
 function M.select_objects(self, conn, stmt, params, eopts)
+  if stmt._from_statement then return from_statement.load(self, conn, stmt, params, eopts) end
   -- loader criteria (the statement's or the load's under way),
   -- populate_existing: the shaped path
   local sx = stmt._execution_options
@@ -148,6 +150,7 @@ end
 -- each object the rows reach takes their values (orm/loading.lua).
 shaped = function(self, conn, stmt, params, eopts)
   local outer = rawget(self, CTX)
+  if outer and outer.options then stmt = stmt:options((table.unpack or unpack)(outer.options)) end
   local list = criteria.of_statement(stmt)
   if outer then
     if list then
@@ -161,7 +164,7 @@ shaped = function(self, conn, stmt, params, eopts)
   local prev_pop = rawget(self, POPULATE)
   if populate then rawset(self, POPULATE, {}) end
   local ctx = list and {criteria = list} or nil
-  if list then stmt = criteria.apply_where(stmt, list) end
+  if list and list[1] then stmt = criteria.apply_where(stmt, list) end
   rawset(self, CTX, ctx or false)
   local ok, res, rows, keys, row_of, repeats = pcall(run, self, conn, stmt, params, eopts)
   rawset(self, CTX, outer)
