@@ -144,6 +144,21 @@ describe("statement shaping", function()
       assert.equal("v2", u.name)
     end)
 
+    it("with a joined eager load: each object overwritten once, its collection refilled", function()
+      local u = s:get(User, 2)
+      assert.equal(2, #u.addresses)
+      s:execute(qs.update(User):where(User.id:eq(2)):values({name = "j2"}),
+        nil, {execution_options = {synchronize_session = false}})
+      s:execute(qs.insert(Address):values({email = "c2", user_id = 2}))
+      local users = s:execute(qs.select(User):where(User.id:eq(2)):options(orm.joinedload(User.addresses))
+        :execution_options({populate_existing = true})):unique():scalars():all()
+      assert.equal(u, users[1])
+      assert.equal("j2", u.name)
+      helpers.clear(rec)
+      assert.equal(3, #u.addresses)
+      assert.equal(0, selects())
+    end)
+
     it("reloads loaded collections on next access", function()
       local u = s:get(User, 1)
       assert.equal(2, #u.addresses)
@@ -194,6 +209,13 @@ describe("statement shaping", function()
         assert.truthy(tostring(err):find(name, 1, true))
       end
     end)
+  end)
+
+  it("a Column default of false is kept (was taken as no default)", function()
+    local B = orm.declarative_base()
+    local Flag = B:model("Flag", {__tablename = "flags", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      on = orm.mapped_column(qs.Boolean, {default = false})})
+    assert.is_false(Flag.__mapper__.local_table.c.on.default)
   end)
 
   describe("defaultload", function()
