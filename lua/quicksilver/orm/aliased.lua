@@ -22,7 +22,7 @@ local function entity_of(self)
   local e = rawget(self, "_entity")
   if not e then
     local m = rawget(self, "_mapper")
-    e = setmetatable({_mapper = m, _alias = rawget(self, "_alias")}, {__index = m})
+    e = setmetatable({_mapper = m, _alias = rawget(self, "_alias"), _aliased_class = self}, {__index = m})
     rawset(self, "_entity", e)
   end
   return e
@@ -68,11 +68,31 @@ Aliased.__tostring = function(self)
   return "aliased(" .. rawget(self, "_mapper").class_name .. ")"
 end
 
---- orm.aliased(Model, name?)
+-- orm.aliased(Model, subquery): the subquery's columns standing for the
+-- mapped ones, matched by key; every selected column of the
+-- model must be there.
+local function over_subquery(m, sub)
+  m.registry:configure()
+  for _, c in ipairs(m.select_columns) do
+    if rawget(sub.c, c.key) == nil then
+      exc.raise(exc.ArgumentError, string.format("aliased: the subquery has no column '%s' for %s.%s",
+        tostring(c.key), m.class_name, tostring(c.key)), nil, 3)
+    end
+  end
+  return sub
+end
+
+--- orm.aliased(Model, name?) or orm.aliased(Model, subquery): the model
+--- over an alias of its table, or read from a subquery's columns (matched
+--- by name: a subquery of a select of the model's columns, filtered or
+--- ordered as the program needs).
 function M.aliased(cls, name)
   local m = mapper_mod.class_mapper(cls, "aliased")
+  if type(name) == "table" and rawget(name, "c") ~= nil and name._is_from then
+    return setmetatable({_mapper = m, _alias = over_subquery(m, name)}, Aliased)
+  end
   if name ~= nil and type(name) ~= "string" then
-    exc.raise(exc.ArgumentError, "aliased: the name must be a string", nil, 2)
+    exc.raise(exc.ArgumentError, "aliased: expected a name or a subquery", nil, 2)
   end
   return setmetatable({_mapper = m, _alias = m.local_table:alias(name)}, Aliased)
 end

@@ -42,6 +42,7 @@ M.raiseload = strategies.raiseload
 M.noload = strategies.noload
 M.joinedload = strategies.joinedload
 M.subqueryload = strategies.subqueryload
+M.defaultload = strategies.defaultload
 M.contains_eager = strategies.contains_eager
 M.defer = strategies.defer
 M.undefer = strategies.undefer
@@ -57,6 +58,7 @@ M.scoped_session = require("quicksilver.orm.scoping").scoped_session
 M.get_history = history.get_history
 M.History = history.History
 M.NO_VALUE = history.NO_VALUE
+M.with_loader_criteria = require("quicksilver.orm.criteria").with_loader_criteria
 
 -- inspection ------------------------------------------------------------------------------
 

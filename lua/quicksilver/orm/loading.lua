@@ -22,6 +22,14 @@ local row_dict = core.row_dict
 local load_objects = core.load_objects
 local fast_spec   -- below instance()
 
+-- The session field set while a statement with populate_existing loads
+-- (orm/select_rows.lua): every row's object takes the row's values, its
+-- changes and loaded relationships discarded, as SQLAlchemy's
+-- populate_existing does; unset, the C loop keeps objects as they are.
+local POPULATE = "_populate_existing"
+M.POPULATE = POPULATE
+local expire_state = require("quicksilver.orm.expiry").expire_state
+
 --- The object for the entity columns of row starting after `base`, or nil
 --- (an outer join's missing side). plan: where the columns are (the
 --- mapper's default when nil).
@@ -51,6 +59,12 @@ local function instance(session, m, row, base, plan)
   local obj = imap[key]
   if obj ~= nil then
     local st = rawget(obj, STATE)
+    local pop = rawget(session, POPULATE)
+    if pop and not pop[st] then
+      -- once per object and statement (a joined load repeats its row)
+      pop[st] = true
+      expire_state(session, st, nil)
+    end
     local ex = st.expired
     if ex then
       -- fill in what this row has of the expired attributes
@@ -128,7 +142,7 @@ end
 -- The object for the entity columns of raw[r] (instance(), the C loop first).
 local one = {}
 function M.instance_at(session, ent, raw, r, base, plan)
-  local spec = fast_spec(ent, plan)
+  local spec = rawget(session, POPULATE) == nil and fast_spec(ent, plan)
   if spec and load_objects(raw, r, base, spec, map_of(session, spec.mapper), session, one, r) > r then
     local obj = one[r]
     one[r] = nil
@@ -143,7 +157,7 @@ end
 -- plain rows; one it leaves, another key type or an object with expired
 -- attributes, through instance(), then C again).
 local function entity_rows(session, raw, ent, base, plan, out)
-  local spec = fast_spec(ent, plan)
+  local spec = rawget(session, POPULATE) == nil and fast_spec(ent, plan)
   local r, nraw = 1, #raw
   while r <= nraw do
     if spec then r = load_objects(raw, r, base, spec, map_of(session, spec.mapper), session, out) end

@@ -70,6 +70,22 @@ function Query:filter_by(map)
   return derive(self, self.stmt:where(unpack(conds)))
 end
 
+--- populate_existing(): the rows overwrite the objects already in the
+--- session (their changes discarded), as the execution option does.
+function Query:populate_existing()
+  return derive(self, self.stmt:execution_options({populate_existing = true}))
+end
+
+--- autoflush(false): no autoflush before this query runs.
+function Query:autoflush(setting)
+  return derive(self, self.stmt:execution_options({autoflush = setting ~= false}))
+end
+
+--- yield_per(n): the rows read and made objects n at a time.
+function Query:yield_per(n)
+  return derive(self, self.stmt:execution_options({yield_per = n}))
+end
+
 --- slice(a, b): rows a+1 .. b (Python's [a:b]).
 function Query:slice(first, last)
   return derive(self, self.stmt:offset(first):limit(last - first))

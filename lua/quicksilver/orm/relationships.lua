@@ -11,6 +11,7 @@ local core = require("quicksilver.core")
 local util = require("quicksilver.util")
 local aliased_mod = require("quicksilver.orm.aliased")
 local annotations = require("quicksilver.orm.annotations")
+local criteria = require("quicksilver.orm.criteria")
 
 local M = {}
 
@@ -814,8 +815,15 @@ local function lazy_params(vals)
 end
 
 --- Loads the relationship of st from the database (one SELECT, or none
---- when the identity map has the many-to-one target).
+--- when the identity map has the many-to-one target); an object loaded
+--- under with_loader_criteria loads with them, and with the rest of a
+--- defaultload path (orm/criteria.lua).
 function Rel:lazy_load(st)
+  if rawget(st, "load_criteria") ~= nil or rawget(st, "lazy_options") ~= nil then return criteria.lazy_load(self, st, Rel._lazy_load) end
+  return Rel._lazy_load(self, st)
+end
+
+function Rel:_lazy_load(st)
   local key = self.key
   local session = st.session
   if not session then

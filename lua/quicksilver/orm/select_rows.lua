@@ -9,7 +9,11 @@ local strategies = require("quicksilver.orm.strategies")
 local orm_stream = require("quicksilver.orm.stream")
 local Result = require("quicksilver.engine.result").Result
 
+local criteria = require("quicksilver.orm.criteria")
+local from_statement = require("quicksilver.orm.from_statement")
+
 local props_generation = require("quicksilver.orm.mapper").props_generation
+local CTX, POPULATE = criteria.CTX, loading.POPULATE
 
 local M = {}
 
@@ -80,7 +84,9 @@ end
 -- stream_results), or the rows (objects when one entity, then row_of
 -- makes a Row of one), their keys, row_of, and whether joined eager loads
 -- repeat rows (unique() required); loader options applied.
-function M.select_objects(self, conn, stmt, params, eopts)
+local shaped   -- below
+
+local function run(self, conn, stmt, params, eopts)
   local ents = stmt._entities
   local nout, joins
   if stmt._options == nil and ents[2] == nil and runs_plain(stmt, ents[1]) then
@@ -91,7 +97,8 @@ function M.select_objects(self, conn, stmt, params, eopts)
     ents = stmt._entities
     stmt = M.orm_statement(stmt)
     nout = #stmt.columns
-    stmt, joins = strategies.add_joined(stmt)
+    local ctx = rawget(self, CTX)
+    stmt, joins = strategies.add_joined(stmt, ctx and ctx.criteria)
   end
   -- without joined eager loads (which need every row of an object at
   -- once) and where the driver streams at no cost, the rows are read and
@@ -122,6 +129,49 @@ function M.select_objects(self, conn, stmt, params, eopts)
   local repeats = joins and strategies.populate_joined(self, raw, joins, row_of and ents[1], row_of and rows)
   strategies.apply(self, stmt, rows, keys, row_of ~= nil)
   return nil, rows, keys, row_of, repeats
+end
+
+function M.select_objects(self, conn, stmt, params, eopts)
+  if stmt._from_statement then return from_statement.load(self, conn, stmt, params, eopts) end
+  -- loader criteria (the statement's or the load's under way),
+  -- populate_existing: the shaped path
+  local sx = stmt._execution_options
+  if rawget(self, CTX) or (sx and sx.populate_existing) or (eopts and eopts.populate_existing) or
+      (stmt._options and criteria.of_statement(stmt)) then
+    return shaped(self, conn, stmt, params, eopts)
+  end
+  return run(self, conn, stmt, params, eopts)
+end
+
+-- select_objects with loader criteria or populate_existing: the criteria
+-- (the statement's, then the load's under way) added to the WHERE and held
+-- by the session while the statement and its loader strategies run; the
+-- objects loaded remember them for their lazy loads. populate_existing:
+-- each object the rows reach takes their values (orm/loading.lua).
+shaped = function(self, conn, stmt, params, eopts)
+  local outer = rawget(self, CTX)
+  if outer and outer.options then stmt = stmt:options((table.unpack or unpack)(outer.options)) end
+  local list = criteria.of_statement(stmt)
+  if outer then
+    if list then
+      for _, c in ipairs(outer.criteria) do list[#list + 1] = c end
+    else
+      list = outer.criteria
+    end
+  end
+  local sx = stmt._execution_options
+  local populate = (sx and sx.populate_existing) or (eopts and eopts.populate_existing)
+  local prev_pop = rawget(self, POPULATE)
+  if populate then rawset(self, POPULATE, {}) end
+  local ctx = list and {criteria = list} or nil
+  if list and list[1] then stmt = criteria.apply_where(stmt, list) end
+  rawset(self, CTX, ctx or false)
+  local ok, res, rows, keys, row_of, repeats = pcall(run, self, conn, stmt, params, eopts)
+  rawset(self, CTX, outer)
+  rawset(self, POPULATE, prev_pop)
+  if not ok then error(res, 0) end
+  if list and rows then criteria.remember(list, rows, row_of ~= nil) end
+  return res, rows, keys, row_of, repeats
 end
 
 return M

@@ -17,6 +17,7 @@ local expiry = require("quicksilver.orm.expiry")
 local mapper_mod = require("quicksilver.orm.mapper")
 local loading = require("quicksilver.orm.loading")
 local session_events = require("quicksilver.orm.session_events")
+local event = require("quicksilver.event")
 local unitofwork = require("quicksilver.orm.unitofwork")
 local bulk = require("quicksilver.orm.bulk")
 local query = require("quicksilver.orm.query")
@@ -416,9 +417,17 @@ function Session:execute(stmt, params, opts)
       util.repr(stmt, 60), nil, 2)
   end
   if opts ~= nil then util.check_options("Session:execute", opts, EXECUTE_OPTIONS, 2) end
+  if event.has(self, "do_orm_execute") then
+    stmt, params, opts = session_events.orm_execute(self, stmt, params, opts)
+  end
   -- the methods themselves: a method looked up on self is a call of
-  -- Session.__index (a function, for the computed fields)
-  Session._autoflush(self)
+  -- Session.__index (a function, for the computed fields);
+  -- execution_options({autoflush = false}) skips it for this statement
+  local sx = stmt._execution_options
+  if not ((sx and sx.autoflush == false) or (opts and opts.execution_options and
+      opts.execution_options.autoflush == false)) then
+    Session._autoflush(self)
+  end
   return Session._run(self, stmt, params, opts)
 end
 

@@ -15,6 +15,8 @@ local mapper_mod = require("quicksilver.orm.mapper")
 local aliased_mod = require("quicksilver.orm.aliased")
 local loading = require("quicksilver.orm.loading")
 local polymorphic = require("quicksilver.orm.polymorphic")
+local criteria = require("quicksilver.orm.criteria")
+local elements = require("quicksilver.sql.elements")
 
 local M = {}
 
@@ -56,7 +58,9 @@ local function new_option(strategy, attr, parent)
   return setmetatable({path = path}, Option)
 end
 
-local STRATEGIES = {"selectin", "lazy", "raise", "noload", "joined", "subquery"}
+-- "default" (orm.defaultload): the relationship loads as declared; the
+-- rest of the path applies to what it loads (now, or at its lazy load)
+local STRATEGIES = {"selectin", "lazy", "raise", "noload", "joined", "subquery", "default"}
 for _, s in ipairs(STRATEGIES) do
   local name = s == "noload" and "noload" or (s .. "load")
   M[name] = function(attr) return new_option(s, attr, nil) end
@@ -436,8 +440,9 @@ end
 --- Adds a LEFT OUTER JOIN to an anonymous alias of the target table, and
 --- its columns, for each joined eager load (options and relationships
 --- declared lazy = "joined"). Returns the statement and the joins to
---- populate from each row (nil when there are none).
-function M.add_joined(stmt)
+--- populate from each row (nil when there are none). crit: the loader
+--- criteria of the load (orm/criteria.lua), added to each join's ON clause.
+function M.add_joined(stmt, crit)
   local ents = stmt._entities
   if not ents then return stmt, nil end
   -- with LIMIT/OFFSET a join would limit parent-child rows, not parents:
@@ -452,9 +457,14 @@ function M.add_joined(stmt)
     elseif rel.secondary then
       local sec = rel.secondary:alias()
       local on1, on2 = rel:secondary_conditions(parent_from, sec, alias)
+      local x = crit and criteria.on_clause(crit, rel, alias)
+      if x then on2 = elements.and_(on2, x) end
       stmt = stmt:outerjoin(sec, on1):outerjoin(alias, on2)
     else
-      stmt = stmt:outerjoin(alias, rel:join_condition(parent_from, alias))
+      local on = rel:join_condition(parent_from, alias)
+      local x = crit and criteria.on_clause(crit, rel, alias)
+      if x then on = elements.and_(on, x) end
+      stmt = stmt:outerjoin(alias, on)
     end
     local cols = {}
     for i, c in ipairs(rel.target.select_columns) do cols[i] = col_in(alias, c) end
@@ -649,6 +659,30 @@ local function wants_after(stmt)
   return false
 end
 
+-- defaultload's step si of opt for the states sts: a relationship loaded
+-- eagerly by default loads now (selectin, as the other eager steps here);
+-- a lazy one hands on the objects already loaded, and the states not yet
+-- loaded keep the rest of the path for their lazy load (orm/criteria.lua
+-- runs it with those options). Returns the objects for the next step.
+function M.default_step(session, opt, si, rel, sts)
+  if EAGER[rel.lazy] then return selectin(session, rel, sts) end
+  local rest = opt.path[si + 1] and setmetatable({path = {unpack(opt.path, si + 1)}}, Option)
+  local nxt = {}
+  for _, st in ipairs(sts) do
+    if st.loaded[rel.key] or (rel.uselist and rawget(st, "colls") and st.colls[rel.key]) then
+      local v = rel_value(st, rel)
+      for _, o in ipairs(rel.uselist and (v or {}) or (v and {v} or {})) do nxt[#nxt + 1] = o end
+    elseif rest then
+      local lo = rawget(st, "lazy_options")
+      if lo == nil then lo = {}; rawset(st, "lazy_options", lo) end
+      local l = lo[rel.key]
+      if l == nil then l = {}; lo[rel.key] = l end
+      l[#l + 1] = rest
+    end
+  end
+  return nxt
+end
+
 function M.apply(session, stmt, rows, keys, bare)
   if not wants_after(stmt) then return end
   local objs = {}
@@ -673,7 +707,7 @@ function M.apply(session, stmt, rows, keys, bare)
   for _, opt in ipairs(stmt._options or {}) do
     if getmetatable(opt) == Option then
       local current = objs
-      for _, step in ipairs(opt.path) do
+      for si, step in ipairs(opt.path) do
         local rel = step.rel
         local sts = states_of(current, rel.parent)
         if step.strategy == "selectin" then
@@ -682,6 +716,9 @@ function M.apply(session, stmt, rows, keys, bare)
         elseif step.strategy == "subquery" then
           current = M.subquery_load(session, stmt, rel, sts)
           done[rel] = true
+        elseif step.strategy == "default" then
+          current = M.default_step(session, opt, si, rel, sts)
+          done[rel] = done[rel] or EAGER[rel.lazy] or nil
         elseif step.strategy == "joined" or step.strategy == "contains_eager" then
           -- loaded by the query's joins (selectin finds nothing to do and
           -- hands the children on), or not joined because of a LIMIT

@@ -713,6 +713,25 @@ function Select:options(...)
   return s
 end
 
+--- select(Model):from_statement(stmt) (SQLAlchemy's): the ORM loads the
+--- entity's objects from the rows of stmt (a qs.text() or another select),
+--- its columns matched by name; a Connection runs stmt as it is. The
+--- select's options and execution options stay.
+function Select:from_statement(stmt)
+  if type(stmt) ~= "table" or not stmt._executable or stmt._dml then
+    exc.raise(exc.ArgumentError, "from_statement: expected a qs.text() or a select", nil, 2)
+  end
+  if not self._entities then
+    exc.raise(exc.ArgumentError, "from_statement: the select must name a mapped class", nil, 2)
+  end
+  local s = setmetatable(util.copy(stmt), getmetatable(stmt))
+  s._entities = self._entities
+  s._options = self._options
+  s._from_statement = stmt
+  s._execution_options = util.merge(stmt._execution_options, self._execution_options)
+  return s
+end
+
 --- Execution options carried by the statement (merged under the
 --- connection's and the call's).
 function Select:execution_options(opts)
