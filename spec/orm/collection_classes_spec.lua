@@ -298,6 +298,81 @@ describe("collection_class", function()
     end)
   end)
 
+  describe("flushes and reads", function()
+    it("an autoflush before a query writes what the program put in a set or dictionary", function()
+      local it_ = Item({name = "q"})
+      s:add(it_)
+      s:commit()
+      local t = Tag({name = "t"})
+      s:add(t)
+      s:flush()
+      local tags = it_.tags
+      s:scalar(qs.select(qs.func.count()):select_from(Tag.__table__))   -- autoflush, nothing of it_ yet
+      tags[t] = true
+      it_.notes.en = Note({lang = "en", text = "n"})
+      assert.equal(1, s:scalar(qs.select(qs.func.count()):select_from(qs.table("cc_item_tag"))))
+      assert.equal(1, s:scalar(qs.select(qs.func.count()):select_from(Note.__table__)))
+      s:commit()
+    end)
+
+    it("an expired collection comes back as a new table with the database's members", function()
+      local it_ = Item({name = "r", notes = {en = Note({lang = "en", text = "1"})}})
+      s:add(it_)
+      s:commit()
+      local before = it_.notes
+      s:add(Note({lang = "fr", text = "2", item_id = it_.id}))
+      s:commit()
+      assert.are_not.equal(before, it_.notes)
+      assert.equal("en,fr", keys(it_.notes))
+      s:expire(it_)
+      assert.equal("en,fr", keys(it_.notes))
+    end)
+
+    it("a collection_class on a relationship holding one object is refused by name", function()
+      local B = orm.declarative_base()
+      local A = B:model("A", {
+        __tablename = "cc_a",
+        id = orm.mapped_column(qs.Integer, {primary_key = true}),
+        b_id = orm.mapped_column(qs.ForeignKey("cc_a.id")),
+        b = orm.relationship("A", {remote_side = "A.id", collection_class = "set"}),
+      })
+      raises("ArgumentError", function() return A({}).b end, "A.b: collection_class set needs a collection")
+    end)
+
+    it("a set on a one-to-many: members set nil are orphans deleted", function()
+      local B = orm.declarative_base()
+      local Box = B:model("Box", {
+        __tablename = "cc_box",
+        id = orm.mapped_column(qs.Integer, {primary_key = true}),
+        things = orm.relationship("Thing", {collection_class = "set", cascade = "all, delete-orphan",
+          back_populates = "box"}),
+      })
+      local Thing = B:model("Thing", {
+        __tablename = "cc_thing",
+        id = orm.mapped_column(qs.Integer, {primary_key = true}),
+        box_id = orm.mapped_column(qs.ForeignKey("cc_box.id")),
+        box = orm.relationship("Box", {back_populates = "things"}),
+      })
+      B.metadata:create_all(engine)
+      local a, b = Thing({}), Thing({})
+      local box = Box({things = {[a] = true}})
+      b.box = box
+      assert.is_true(box.things[b])
+      s:add(box)
+      s:commit()
+      assert.equal(2, count(Thing.__table__))
+      box.things[a] = nil
+      s:commit()
+      assert.equal(1, count(Thing.__table__))
+      fresh()
+      local got = s:get(Box, box.id)
+      local n = 0
+      for t in pairs(got.things) do n = n + 1; assert.equal(got, t.box) end
+      assert.equal(1, n)
+      B.metadata:drop_all(engine)
+    end)
+  end)
+
   it("an unknown collection_class is refused by name", function()
     local B = orm.declarative_base()
     raises("ArgumentError", function()

@@ -221,11 +221,9 @@ function Descriptor:sync(st, rel, r)
     r.seen = index_set(list)
     return r.view
   end
-  if reconcile(self, st, rel, r, list) then
-    attributes.note_read(st)
-    -- the program's own change: the object has something to flush
-    if not rawget(st, "modified") then rawset(st, "modified", true) end
-  end
+  -- the list changed as table.insert changes a plain one: the session's
+  -- read set is told, so an autoflush compares it with its snapshot
+  if reconcile(self, st, rel, r, list) then attributes.note_read(st) end
   return r.view
 end
 
