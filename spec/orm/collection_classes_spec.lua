@@ -369,7 +369,6 @@ describe("collection_class", function()
       local n = 0
       for t in pairs(got.things) do n = n + 1; assert.equal(got, t.box) end
       assert.equal(1, n)
-      B.metadata:drop_all(engine)
     end)
   end)
 
