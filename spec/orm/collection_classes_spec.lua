@@ -165,6 +165,19 @@ describe("collection_class", function()
       raises("ArgumentError", function() s:flush() end, "key 'de'")
     end)
 
+    it("a member whose attribute changed keeps its key until the collection loads again", function()
+      local it_ = Item({name = "m", notes = {en = Note({lang = "en", text = "1"})}})
+      s:add(it_)
+      s:commit()
+      local n = it_.notes.en
+      n.lang = "fr"
+      s:flush()
+      assert.equal(n, it_.notes.en)
+      s:commit()
+      assert.equal(n, it_.notes.fr)
+      assert.is_nil(it_.notes.en)
+    end)
+
     it("a second member with a key already held (given by the program) is an InvalidRequestError", function()
       local it_ = Item({name = "g", notes = {en = Note({lang = "en", text = "1"})}})
       s:add(it_)

@@ -104,8 +104,11 @@ end
 
 -- The members of the view (member -> its key in the view, or true for a
 -- set), each checked: an instance of the target; in a dictionary, under
--- the key its own attribute gives; in a set, with the value true.
-function Descriptor:members(rel, view)
+-- the key its own attribute gives; in a set, with the value true. A
+-- member the view held already (in seen) keeps its key even when its
+-- attribute changed since (SQLAlchemy's dictionary keeps the key it was
+-- put under until the collection loads again).
+function Descriptor:members(rel, view, seen)
   local out = {}
   if self.kind == "set" then
     for m, v in pairs(view) do
@@ -119,7 +122,8 @@ function Descriptor:members(rel, view)
   else
     for k, m in pairs(view) do
       attributes.check_target(rel, m)
-      local own = self:key_of(rel, m)
+      local own = k
+      if not (seen and seen[m]) then own = self:key_of(rel, m) end
       if own ~= k then
         exc.raise(exc.ArgumentError, format("%s: key %s holds %s, whose key (%s) is %s",
           rel:describe(), describe_key(k), tostring(m), self.name, describe_key(own)), nil, 5)
@@ -174,7 +178,7 @@ end
 local function reconcile(self, st, rel, r, list)
   local view, seen, hidden = r.view, r.seen, r.hidden
   local inlist = index_set(list)
-  local inview = self:members(rel, view)
+  local inview = self:members(rel, view, seen)
   local changed = false
   -- the list's side (backrefs, pending mutations)
   for m in pairs(inlist) do
