@@ -385,6 +385,30 @@ describe("collection_class", function()
     end)
   end)
 
+  it("plain lists never come here: no descriptor, no view built or reconciled", function()
+    local B = orm.declarative_base()
+    local L = B:model("L", {
+      __tablename = "cc_l",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      kids = orm.relationship("K"),
+    })
+    local K = B:model("K", {
+      __tablename = "cc_k",
+      id = orm.mapped_column(qs.Integer, {primary_key = true}),
+      l_id = orm.mapped_column(qs.ForeignKey("cc_l.id")),
+    })
+    B.metadata:create_all(engine)
+    local built, reconciled = collections.stats.built, collections.stats.reconciled
+    local l = L({kids = {K({}), K({})}})
+    table.insert(l.kids, K({}))
+    s:add(l)
+    s:commit()
+    assert.equal(3, #l.kids)
+    assert.is_nil(L.__mapper__ and L.__mapper__.props.kids.collection)
+    assert.same({built, reconciled}, {collections.stats.built, collections.stats.reconciled})
+    assert.is_nil(rawget(rawget(l, require("quicksilver.orm.attributes").STATE), "views"))
+  end)
+
   it("an unknown collection_class is refused by name", function()
     local B = orm.declarative_base()
     raises("ArgumentError", function()
