@@ -783,6 +783,8 @@ function M.instance_metatable(mapper)
     local p = props[k]
     if p then
       if p.is_column then return get_column(st, k) end
+      local cc = p.collection   -- a set, keyed dict or ordered list (orm/collections.lua)
+      if cc then return cc:get(st, p) end
       return get_relationship(st, p)
     end
     local h = mapper:find_hybrid(k)
@@ -795,6 +797,10 @@ function M.instance_metatable(mapper)
     if p then
       local vf = mapper:find_validator(k)
       if vf then
+        if p.collection then
+          exc.raise(exc.ArgumentError, format("%s.%s: validates on a collection_class collection is not supported",
+            mapper.class_name, k), nil, 2)
+        end
         if p.uselist and type(v) == "table" and not rawget(v, STATE) then
           local checked = {}
           for i = 1, #v do checked[i] = vf(obj, k, v[i]) end
@@ -810,7 +816,8 @@ function M.instance_metatable(mapper)
       if p.is_column then
         M.set_column(st, k, v)
       elseif p.uselist then
-        M.set_collection(st, p, v)
+        local cc = p.collection
+        if cc then cc:assign(st, p, v) else M.set_collection(st, p, v) end
       else
         M.set_scalar(st, p, v)
       end

@@ -12,6 +12,7 @@ local util = require("quicksilver.util")
 local aliased_mod = require("quicksilver.orm.aliased")
 local annotations = require("quicksilver.orm.annotations")
 local criteria = require("quicksilver.orm.criteria")
+local collections = require("quicksilver.orm.collections")
 
 local M = {}
 
@@ -28,7 +29,7 @@ local rel_ids = 0
 local OPTIONS = util.set({"back_populates", "backref", "secondary", "uselist",
   "order_by", "cascade", "passive_deletes", "lazy", "foreign_keys",
   "primaryjoin", "secondaryjoin", "remote_side", "post_update",
-  "viewonly", "cascade_backrefs"})
+  "viewonly", "cascade_backrefs", "collection_class"})
 -- options of relationships that the next ORM issue builds (many-to-many,
 -- custom join conditions, post_update): refused by name rather than ignored
 local NOT_YET = {}
@@ -273,6 +274,10 @@ function M.new_property(mapper, key, spec)
     post_update = opts.post_update and true or false,
     viewonly = opts.viewonly or false}, Rel)
   rel.cascade = M.parse_cascade(opts.cascade, "relationship " .. mapper.class_name .. "." .. key)
+  if opts.collection_class ~= nil then
+    -- a set, keyed dictionary or ordered list (orm/collections.lua); nil: the plain list
+    rel.collection = collections.resolve(opts.collection_class, "relationship " .. mapper.class_name .. "." .. key)
+  end
   rel.class_attr = setmetatable({prop = rel}, RelAttr)
   return rel
 end
@@ -629,6 +634,11 @@ function Rel:_configure_order_by()
       end
     end
     self.order_by = out
+  elseif self.collection and self.collection.order_attr then
+    -- an ordering_list: ordered by its position attribute unless told
+    local col = self.parent.registry:resolve_column(self.target.class_name .. "." .. self.collection.order_attr,
+      "relationship " .. self:describe() .. " ordering_list")
+    self.order_by = {col}
   end
 end
 

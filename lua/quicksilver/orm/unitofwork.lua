@@ -57,6 +57,8 @@ local do_post_nulls = flush_write.do_post_nulls
 local undo = flush_write.undo
 local reset_listening = flush_write.reset_listening
 local flush_finish = require("quicksilver.orm.flush_finish")
+local collections = require("quicksilver.orm.collections")
+local collections_tracked = collections.tracked
 local snapshot = flush_finish.snapshot
 local finish = flush_finish.finish
 
@@ -165,6 +167,8 @@ function M.flush(session, rel)
       "Session:rollback(). Original exception was: " .. tostring(session._pending_rollback),
       {orig_error = session._pending_rollback}, 3)
   end
+  -- sets and keyed dicts: their lists take the program's changes first
+  if next(collections_tracked) ~= nil then collections.sync_session(session) end
   for i = 1, #change_finders do change_finders[i](session, nil) end
   local clean = #session._new == 0 and #session._deleted == 0 and next(session._modified) == nil
   -- nothing but collections to look at: a comparison that stops at the
