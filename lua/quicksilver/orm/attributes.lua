@@ -668,6 +668,8 @@ end
 --- obj.rel = list for a collection: the members' many-to-one side points
 --- back at once. The old contents are loaded first (to know who left).
 function M.set_collection(st, rel, list)
+  local wo = rel.wo_set   -- write_only / dynamic (orm/writeonly.lua)
+  if wo then return wo(st, rel, list) end
   if list == NULL or list == nil then list = {} end
   if type(list) ~= "table" or rawget(list, STATE) then
     exc.raise(exc.ArgumentError, format("%s: a collection is assigned a list of objects, got %s",
@@ -777,6 +779,8 @@ function M.instance_metatable(mapper)
     local p = props[k]
     if p then
       if p.is_column then return get_column(st, k) end
+      local wo = p.wo_get   -- write_only / dynamic: a handle (orm/writeonly.lua)
+      if wo then return wo(st, p) end
       return get_relationship(st, p)
     end
     local h = mapper:find_hybrid(k)

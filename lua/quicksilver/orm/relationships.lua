@@ -10,6 +10,8 @@ local visitors = require("quicksilver.sql.visitors")
 local core = require("quicksilver.core")
 local util = require("quicksilver.util")
 local aliased_mod = require("quicksilver.orm.aliased")
+local writeonly = require("quicksilver.orm.writeonly")
+require("quicksilver.orm.dynamic")   -- registers the AppenderQuery methods with writeonly
 
 local M = {}
 
@@ -31,7 +33,7 @@ local OPTIONS = util.set({"back_populates", "backref", "secondary", "uselist",
 -- custom join conditions, post_update): refused by name rather than ignored
 local NOT_YET = {}
 local LAZY = {select = true, raise = true, noload = true, joined = true, selectin = true,
-  subquery = true, raise_on_sql = true, ["true"] = true}
+  subquery = true, raise_on_sql = true, ["true"] = true, write_only = true, dynamic = true}
 
 local spec_counter = 0
 
@@ -47,7 +49,7 @@ function M.relationship(target, opts)
   end
   if opts.lazy ~= nil and not LAZY[tostring(opts.lazy)] then
     exc.raise(exc.ArgumentError, format("relationship: lazy must be one of select, joined, selectin, " ..
-      "subquery, raise, noload; got %s", tostring(opts.lazy)), nil, 2)
+      "subquery, raise, raise_on_sql, noload, write_only, dynamic; got %s", tostring(opts.lazy)), nil, 2)
   end
   spec_counter = spec_counter + 1
   return {_is_relationship_spec = true, target = target, opts = opts, order = spec_counter}
@@ -271,6 +273,10 @@ function M.new_property(mapper, key, spec)
     post_update = opts.post_update and true or false,
     viewonly = opts.viewonly or false}, Rel)
   rel.cascade = M.parse_cascade(opts.cascade, "relationship " .. mapper.class_name .. "." .. key)
+  if writeonly.KINDS[rel.lazy] then
+    -- never loaded: obj.rel is a handle (orm/writeonly.lua, orm/dynamic.lua)
+    rel.wo, rel.wo_get, rel.wo_set = rel.lazy, writeonly.get, writeonly.set
+  end
   rel.class_attr = setmetatable({prop = rel}, RelAttr)
   return rel
 end
@@ -766,6 +772,7 @@ function Rel:lazy_load(st)
     exc.raise(exc.DetachedInstanceError, format("Parent instance %s is not bound to a Session; lazy " ..
       "load operation of attribute '%s' cannot proceed", tostring(st.obj), key), nil, 4)
   end
+  if self.wo then return writeonly.full_load(self, st) end
   local lazy = self.lazy
   local override = st.lazy_override and st.lazy_override[key]
   if override then lazy = override end

@@ -21,6 +21,7 @@ local M = {}
 local rawget, ipairs, pairs, type, format, tostring, setmetatable, select =
   rawget, ipairs, pairs, type, string.format, tostring, setmetatable, select
 local STATE = attributes.STATE
+local writeonly = require("quicksilver.orm.writeonly")
 local unpack = table.unpack or unpack
 
 local IN_BATCH = 500
@@ -42,6 +43,7 @@ end
 
 local function new_option(strategy, attr, parent)
   local rel = rel_of(attr, "orm." .. strategy .. "load")
+  if rel.wo then writeonly.refuse_loader(rel, "orm." .. strategy .. "load", 3) end
   local path = {}
   if parent then
     for i, s in ipairs(parent.path) do path[i] = s end
