@@ -160,6 +160,7 @@ build = {
     ["quicksilver.orm.loading"] = "lua/quicksilver/orm/loading.lua",
     ["quicksilver.orm.mapper"] = "lua/quicksilver/orm/mapper.lua",
     ["quicksilver.orm.merge"] = "lua/quicksilver/orm/merge.lua",
+    ["quicksilver.orm.nplusone"] = "lua/quicksilver/orm/nplusone.lua",
     ["quicksilver.orm.polymorphic"] = "lua/quicksilver/orm/polymorphic.lua",
     ["quicksilver.orm.query"] = "lua/quicksilver/orm/query.lua",
     ["quicksilver.orm.relationships"] = "lua/quicksilver/orm/relationships.lua",

@@ -45,6 +45,7 @@ M.undefer_group = strategies.undefer_group
 M.aliased = require("quicksilver.orm.aliased").aliased
 M.with_polymorphic = require("quicksilver.orm.polymorphic").with_polymorphic
 M.selectin_polymorphic = require("quicksilver.orm.polymorphic").selectin_polymorphic
+M.set_lazy_warning = require("quicksilver.orm.nplusone").set_handler   -- warn_lazy = "warn" reports
 
 -- inspection ------------------------------------------------------------------------------
 

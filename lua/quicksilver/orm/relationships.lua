@@ -11,6 +11,7 @@ local core = require("quicksilver.core")
 local util = require("quicksilver.util")
 local aliased_mod = require("quicksilver.orm.aliased")
 local writeonly = require("quicksilver.orm.writeonly")
+local nplusone = require("quicksilver.orm.nplusone")
 require("quicksilver.orm.dynamic")   -- registers the AppenderQuery methods with writeonly
 
 local M = {}
@@ -764,8 +765,9 @@ local function lazy_params(vals)
 end
 
 --- Loads the relationship of st from the database (one SELECT, or none
---- when the identity map has the many-to-one target).
-function Rel:lazy_load(st)
+--- when the identity map has the many-to-one target). eager: a loader
+--- option's fallback is loading (not counted by the N+1 detector).
+function Rel:lazy_load(st, eager)
   local key = self.key
   local session = st.session
   if not session then
@@ -779,6 +781,7 @@ function Rel:lazy_load(st)
   if lazy == "raise" or lazy == "raise_on_sql" then
     exc.raise(exc.InvalidRequestError, format("'%s' is not available due to lazy='raise'", self:describe()), nil, 4)
   end
+  if session._warn_lazy and not eager and lazy ~= "noload" then nplusone.note(session, self, st) end
   local value
   if lazy == "noload" then
     value = self.uselist and {} or nil

@@ -22,6 +22,7 @@ local rawget, ipairs, pairs, type, format, tostring, setmetatable, select =
   rawget, ipairs, pairs, type, string.format, tostring, setmetatable, select
 local STATE = attributes.STATE
 local writeonly = require("quicksilver.orm.writeonly")
+local nplusone = require("quicksilver.orm.nplusone")
 local unpack = table.unpack or unpack
 
 local IN_BATCH = 500
@@ -202,7 +203,7 @@ end
 local function lazy_load_each(rel, todo)
   local loaded = {}
   for _, st in ipairs(todo) do
-    local v = rel:lazy_load(st)
+    local v = rel:lazy_load(st, true)
     for _, o in ipairs(rel.uselist and v or (v and {v} or {})) do loaded[#loaded + 1] = o end
   end
   return loaded
@@ -652,6 +653,7 @@ local function wants_after(stmt)
 end
 
 function M.apply(session, stmt, rows, keys, bare)
+  if session._warn_lazy then nplusone.tag(rows, keys, bare) end   -- the N+1 detector's groups
   if not wants_after(stmt) then return end
   local objs = {}
   if bare then
