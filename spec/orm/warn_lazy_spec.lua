@@ -66,6 +66,8 @@ describe("warn_lazy (N+1 detector)", function()
     assert.truthy(err:is_a(qs.exc.InvalidRequestError))
     assert.truthy(tostring(err):find("User.addresses", 1, true))
     assert.truthy(tostring(err):find("selectinload", 1, true))
+    assert.equal("User.addresses", err.relationship)
+    assert.equal("orm.selectinload(User.addresses)", err.option)
   end)
 
   it("suggests joinedload for a many-to-one that sends SQL; identity-map hits do not count", function()
