@@ -510,6 +510,10 @@ function M.get_relationship(st, rel)
     -- colls table; this runs at every read of a collection)
     local list = st.colls[key]
     if list == nil and not st.loaded[key] then
+      -- write_only / dynamic: the handle, kept in the value table from now
+      -- on, so later reads find it there (orm/writeonly.lua)
+      local wo = rel.wo_get
+      if wo then return wo(st, rel) end
       if st.key == nil then
         -- transient or pending: nothing in the database to load
         list = {}
@@ -779,8 +783,6 @@ function M.instance_metatable(mapper)
     local p = props[k]
     if p then
       if p.is_column then return get_column(st, k) end
-      local wo = p.wo_get   -- write_only / dynamic: a handle (orm/writeonly.lua)
-      if wo then return wo(st, p) end
       return get_relationship(st, p)
     end
     local h = mapper:find_hybrid(k)

@@ -272,7 +272,10 @@ function M.new_property(mapper, key, spec)
     lazy = opts.lazy == nil and "select" or tostring(opts.lazy),
     passive_deletes = opts.passive_deletes or false,
     post_update = opts.post_update and true or false,
-    viewonly = opts.viewonly or false}, Rel)
+    viewonly = opts.viewonly or false,
+    -- raw fields (false, not absent): read on a collection's first access
+    -- and at its assignment; a missing one would go through Rel
+    wo_get = false, wo_set = false}, Rel)
   rel.cascade = M.parse_cascade(opts.cascade, "relationship " .. mapper.class_name .. "." .. key)
   if writeonly.KINDS[rel.lazy] then
     -- never loaded: obj.rel is a handle (orm/writeonly.lua, orm/dynamic.lua)
@@ -451,6 +454,7 @@ function Rel:configure()
     self:_configure_secondary(target, only)
     self:_configure_order_by()
     self.configured = true
+    if self.wo then writeonly.check_collection(self) end
     return
   end
   local remote = column_set(self, self.opts.remote_side, "remote_side")
@@ -569,6 +573,7 @@ function Rel:_finish_configure(target)
   end
   self:_configure_order_by()
   self.configured = true
+  if self.wo then writeonly.check_collection(self) end
 end
 
 function Rel:_configure_order_by()

@@ -58,19 +58,25 @@ local function check_collection(rel)
       rel:describe(), rel.wo), nil, 4)
   end
 end
+M.check_collection = check_collection
 
 -- The state's lists of added and removed objects, made (and the state
--- tracked as holding a collection) at the first change.
+-- tracked as holding a collection, its handle in the value table) at the
+-- first change.
 local function pending(st, rel)
   local key = rel.key
   local loaded = st.loaded
   if not loaded[key] then
+    if rawget(st.dict, key) == nil then M.get(st, rel) end
     loaded[key] = true
     st.colls[key] = {}
     st.snap[key] = {}
     local s = attributes.session_of(st)
     if s then s._collections[st] = true end
   end
+  -- the next lazy load's autoflush compares this state (orm/autoflush.lua)
+  attributes.note_read(st)
+  attributes.modified(st)
   return st.colls[key], st.snap[key]
 end
 M.pending = pending
@@ -281,22 +287,16 @@ local dynamic_methods   -- orm/dynamic.lua's, set by it when it loads
 --- module, so this one cannot require it).
 function M.set_dynamic_methods(m) dynamic_methods = m end
 
---- The handle for st's rel (one per state and relationship, kept on the
---- state): what `obj.rel` reads (attributes.instance_metatable asks
---- rel.wo_get).
+--- The handle for st's rel: what `obj.rel` reads. Made at the first access
+--- (attributes.get_relationship asks rel.wo_get when the collection is not
+--- loaded) and put in the object's value table, where later reads find it
+--- with no call; expiry drops it with the rest (a new one is made then).
 function M.get(st, rel)
   check_collection(rel)
-  local hs = rawget(st, "wo_handles")
-  if hs == nil then
-    hs = {}
-    rawset(st, "wo_handles", hs)
-  end
-  local h = hs[rel.key]
+  local h = rawget(st.dict, rel.key)
   if h == nil then
-    local methods = WriteOnly
-    if rel.wo == "dynamic" then methods = dynamic_methods end
-    h = make_handle(st, rel, methods)
-    hs[rel.key] = h
+    h = make_handle(st, rel, rel.wo == "dynamic" and dynamic_methods or WriteOnly)
+    rawset(st.dict, rel.key, h)
   end
   return h
 end
@@ -342,6 +342,7 @@ end
 --- database; a write_only one refuses (SQLAlchemy's words: configure
 --- passive_deletes).
 function M.full_load(rel, st)
+  check_collection(rel)
   if rel.wo ~= "dynamic" then
     exc.raise(exc.InvalidRequestError, format("%s is a write_only collection: its members cannot be " ..
       "loaded for this operation (full iteration is not permitted). If this is a delete, configure " ..
