@@ -327,6 +327,7 @@ define("PendingRollbackError", InvalidRequestError)
 define("ObjectDeletedError", InvalidRequestError)
 define("IllegalStateChangeError", InvalidRequestError)
 define("UnmappedColumnError", InvalidRequestError)
+define("NPlusOneError", InvalidRequestError)   -- orm.Session warn_lazy = "raise"
 local UnmappedError = define("UnmappedError", InvalidRequestError)
 define("UnmappedInstanceError", UnmappedError)
 define("UnmappedClassError", UnmappedError)

@@ -516,6 +516,10 @@ function M.get_relationship(st, rel)
     -- colls table; this runs at every read of a collection)
     local list = st.colls[key]
     if list == nil and not st.loaded[key] then
+      -- write_only / dynamic: the handle, kept in the value table from now
+      -- on, so later reads find it there (orm/writeonly.lua)
+      local wo = rel.wo_get
+      if wo then return wo(st, rel) end
       if st.key == nil then
         -- transient or pending: nothing in the database to load
         list = {}
@@ -674,6 +678,8 @@ end
 --- obj.rel = list for a collection: the members' many-to-one side points
 --- back at once. The old contents are loaded first (to know who left).
 function M.set_collection(st, rel, list)
+  local wo = rel.wo_set   -- write_only / dynamic (orm/writeonly.lua)
+  if wo then return wo(st, rel, list) end
   if list == NULL or list == nil then list = {} end
   if type(list) ~= "table" or rawget(list, STATE) then
     exc.raise(exc.ArgumentError, format("%s: a collection is assigned a list of objects, got %s",

@@ -209,13 +209,13 @@ end
 --- The lazy load of rel for st with the criteria st remembers and the
 --- loader options a defaultload path left for it (the relationship's own
 --- loader run inside them; the options apply to its one statement).
-function M.lazy_load(rel, st, load)
+function M.lazy_load(rel, st, load, eager)
   local crit = rawget(st, "load_criteria")
   local lo = rawget(st, "lazy_options")
   local opts = lo and lo[rel.key]
   local session = st.session
-  if (crit == nil and opts == nil) or session == nil then return load(rel, st) end
-  return M.within(session, {criteria = crit or {}, options = opts}, load, rel, st)
+  if (crit == nil and opts == nil) or session == nil then return load(rel, st, eager) end
+  return M.within(session, {criteria = crit or {}, options = opts}, load, rel, st, eager)
 end
 
 return M

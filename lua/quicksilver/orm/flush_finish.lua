@@ -29,7 +29,10 @@ local function snapshot_collections(st)
   local loaded = rawget(st, "loaded") or EMPTY
   for _, rel in ipairs(st.mapper.relationships) do
     if loaded[rel.key] then
-      if rel.uselist then
+      if rel.wo then
+        -- write_only / dynamic: the queued changes are written, none left
+        st.colls[rel.key], st.snap[rel.key] = {}, {}
+      elseif rel.uselist then
         st.snap[rel.key] = copy_list(colls[rel.key] or EMPTY)
       elseif rel.direction == ONETOMANY then
         local v = rawget(dict, rel.key)

@@ -163,7 +163,8 @@ local function cascade_deletes(uow)
         local loaded = st.loaded[rel.key]
         local v
         if rel.direction == ONETOMANY then
-          if loaded then
+          -- (a write_only / dynamic list holds only queued additions)
+          if loaded and not rel.wo then
             v = rel_value(st, rel)
           elseif not rel.passive_deletes then
             v = rel:lazy_load(st)
@@ -185,7 +186,7 @@ local function cascade_deletes(uow)
         elseif rel.secondary then
           uow.assoc_clear[#uow.assoc_clear + 1] = {rel, st}
           if rel.cascade.delete then
-            v = loaded and rel_value(st, rel) or rel:lazy_load(st)
+            v = loaded and not rel.wo and rel_value(st, rel) or rel:lazy_load(st)
             for _, o in ipairs(list_of(rel, v)) do
               local tst = rawget(o, STATE)
               if tst.key then mark_delete(uow, tst) end

@@ -62,6 +62,7 @@ M.get_history = history.get_history
 M.History = history.History
 M.NO_VALUE = history.NO_VALUE
 M.with_loader_criteria = require("quicksilver.orm.criteria").with_loader_criteria
+M.set_lazy_warning = require("quicksilver.orm.nplusone").set_handler   -- warn_lazy = "warn" reports
 
 -- inspection ------------------------------------------------------------------------------
 

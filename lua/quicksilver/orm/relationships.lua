@@ -13,6 +13,9 @@ local aliased_mod = require("quicksilver.orm.aliased")
 local annotations = require("quicksilver.orm.annotations")
 local criteria = require("quicksilver.orm.criteria")
 local collections = require("quicksilver.orm.collections")
+local writeonly = require("quicksilver.orm.writeonly")
+local nplusone = require("quicksilver.orm.nplusone")
+require("quicksilver.orm.dynamic")   -- registers the AppenderQuery methods with writeonly
 
 local M = {}
 
@@ -34,7 +37,7 @@ local OPTIONS = util.set({"back_populates", "backref", "secondary", "uselist",
 -- custom join conditions, post_update): refused by name rather than ignored
 local NOT_YET = {}
 local LAZY = {select = true, raise = true, noload = true, joined = true, selectin = true,
-  subquery = true, raise_on_sql = true, ["true"] = true}
+  subquery = true, raise_on_sql = true, ["true"] = true, write_only = true, dynamic = true}
 
 local spec_counter = 0
 
@@ -50,7 +53,7 @@ function M.relationship(target, opts)
   end
   if opts.lazy ~= nil and not LAZY[tostring(opts.lazy)] then
     exc.raise(exc.ArgumentError, format("relationship: lazy must be one of select, joined, selectin, " ..
-      "subquery, raise, noload; got %s", tostring(opts.lazy)), nil, 2)
+      "subquery, raise, raise_on_sql, noload, write_only, dynamic; got %s", tostring(opts.lazy)), nil, 2)
   end
   spec_counter = spec_counter + 1
   return {_is_relationship_spec = true, target = target, opts = opts, order = spec_counter}
@@ -272,11 +275,22 @@ function M.new_property(mapper, key, spec)
     lazy = opts.lazy == nil and "select" or tostring(opts.lazy),
     passive_deletes = opts.passive_deletes or false,
     post_update = opts.post_update and true or false,
-    viewonly = opts.viewonly or false}, Rel)
+    viewonly = opts.viewonly or false,
+    -- raw fields (false, not absent): read on a collection's first access
+    -- and at its assignment; a missing one would go through Rel
+    wo_get = false, wo_set = false}, Rel)
   rel.cascade = M.parse_cascade(opts.cascade, "relationship " .. mapper.class_name .. "." .. key)
   if opts.collection_class ~= nil then
     -- a set, keyed dictionary or ordered list (orm/collections.lua); nil: the plain list
     rel.collection = collections.resolve(opts.collection_class, "relationship " .. mapper.class_name .. "." .. key)
+  end
+  if writeonly.KINDS[rel.lazy] then
+    if rel.collection then
+      exc.raise(exc.ArgumentError, format("relationship %s.%s: collection_class does not apply to lazy = '%s' " ..
+        "(its members are never loaded into a collection)", mapper.class_name, key, rel.lazy), nil, 4)
+    end
+    -- never loaded: obj.rel is a handle (orm/writeonly.lua, orm/dynamic.lua)
+    rel.wo, rel.wo_get, rel.wo_set = rel.lazy, writeonly.get, writeonly.set
   end
   rel.class_attr = setmetatable({prop = rel}, RelAttr)
   return rel
@@ -451,6 +465,7 @@ function Rel:configure()
     self:_configure_secondary(target, only)
     self:_configure_order_by()
     self.configured = true
+    if self.wo then writeonly.check_collection(self) end
     return
   end
   local remote = column_set(self, self.opts.remote_side, "remote_side")
@@ -615,6 +630,7 @@ function Rel:_finish_configure(target)
   end
   self:_configure_order_by()
   self.configured = true
+  if self.wo then writeonly.check_collection(self) end
 end
 
 function Rel:_configure_order_by()
@@ -825,27 +841,32 @@ local function lazy_params(vals)
 end
 
 --- Loads the relationship of st from the database (one SELECT, or none
---- when the identity map has the many-to-one target); an object loaded
---- under with_loader_criteria loads with them, and with the rest of a
+--- when the identity map has the many-to-one target). eager: a loader
+--- option's fallback is loading (not counted by the N+1 detector). An object
+--- loaded under with_loader_criteria loads with them, and with the rest of a
 --- defaultload path (orm/criteria.lua).
-function Rel:lazy_load(st)
-  if rawget(st, "load_criteria") ~= nil or rawget(st, "lazy_options") ~= nil then return criteria.lazy_load(self, st, Rel._lazy_load) end
-  return Rel._lazy_load(self, st)
+function Rel:lazy_load(st, eager)
+  if rawget(st, "load_criteria") ~= nil or rawget(st, "lazy_options") ~= nil then
+    return criteria.lazy_load(self, st, Rel._lazy_load, eager)
+  end
+  return Rel._lazy_load(self, st, eager)
 end
 
-function Rel:_lazy_load(st)
+function Rel:_lazy_load(st, eager)
   local key = self.key
   local session = st.session
   if not session then
     exc.raise(exc.DetachedInstanceError, format("Parent instance %s is not bound to a Session; lazy " ..
       "load operation of attribute '%s' cannot proceed", tostring(st.obj), key), nil, 4)
   end
+  if self.wo then return writeonly.full_load(self, st) end
   local lazy = self.lazy
   local override = st.lazy_override and st.lazy_override[key]
   if override then lazy = override end
   if lazy == "raise" or lazy == "raise_on_sql" then
     exc.raise(exc.InvalidRequestError, format("'%s' is not available due to lazy='raise'", self:describe()), nil, 4)
   end
+  if session._warn_lazy and not eager and lazy ~= "noload" then nplusone.note(session, self, st) end
   local value
   if lazy == "noload" then
     value = self.uselist and {} or nil

@@ -12,6 +12,7 @@ local util = require("quicksilver.util")
 local result_mod = require("quicksilver.engine.result")
 local retry = require("quicksilver.engine.retry")
 local attributes = require("quicksilver.orm.attributes")
+local nplusone = require("quicksilver.orm.nplusone")
 local identity = require("quicksilver.orm.identity")
 local expiry = require("quicksilver.orm.expiry")
 local mapper_mod = require("quicksilver.orm.mapper")
@@ -60,7 +61,8 @@ end
 
 -- class_, twophase and join_transaction_mode are not supported: refused
 -- by name rather than ignored.
-local OPTIONS = util.set({"bind", "binds", "autoflush", "expire_on_commit", "autobegin", "info", "_maker"})
+local OPTIONS = util.set({"bind", "binds", "autoflush", "expire_on_commit", "autobegin", "info", "_maker",
+  "warn_lazy"})
 local EXECUTE_OPTIONS = util.set({"execution_options"})
 local GET_OPTIONS = util.set({"execution_options", "options", "populate_existing"})
 
@@ -113,6 +115,8 @@ function M.new(bind, opts)
     _stack = {},
     _conns = {}, _conn_of = {},   -- the transaction's connections, one per bind, in begin order
     _event_parent = opts._maker or Session,
+    -- the N+1 detector (orm/nplusone.lua); false, not nil: read raw, never through __index
+    _warn_lazy = nplusone.check_mode(opts.warn_lazy, 3) or false,
   }, Session)
   self._holder = {}
   self._sentinel = sentinel(self._holder)

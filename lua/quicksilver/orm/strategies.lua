@@ -23,6 +23,8 @@ local M = {}
 local rawget, ipairs, pairs, type, format, tostring, setmetatable, select =
   rawget, ipairs, pairs, type, string.format, tostring, setmetatable, select
 local STATE = attributes.STATE
+local writeonly = require("quicksilver.orm.writeonly")
+local nplusone = require("quicksilver.orm.nplusone")
 local unpack = table.unpack or unpack
 
 local IN_BATCH = 500
@@ -44,6 +46,7 @@ end
 
 local function new_option(strategy, attr, parent)
   local rel = rel_of(attr, "orm." .. strategy .. "load")
+  if rel.wo then writeonly.refuse_loader(rel, "orm." .. strategy .. "load", 3) end
   local path = {}
   if parent then
     for i, s in ipairs(parent.path) do path[i] = s end
@@ -204,7 +207,7 @@ end
 local function lazy_load_each(rel, todo)
   local loaded = {}
   for _, st in ipairs(todo) do
-    local v = rel:lazy_load(st)
+    local v = rel:lazy_load(st, true)
     for _, o in ipairs(rel.uselist and v or (v and {v} or {})) do loaded[#loaded + 1] = o end
   end
   return loaded
@@ -684,6 +687,7 @@ function M.default_step(session, opt, si, rel, sts)
 end
 
 function M.apply(session, stmt, rows, keys, bare)
+  if session._warn_lazy then nplusone.tag(rows, keys, bare) end   -- the N+1 detector's groups
   if not wants_after(stmt) then return end
   local objs = {}
   if bare then
