@@ -183,6 +183,14 @@ describe("faults in coroutines on " .. helpers.backend, function()
           end,
           function()
             s.sleep(0.2)
+            -- the victim's backend is known once it has connected (on a
+            -- loaded machine that may take longer than the sleep)
+            for _ = 1, 200 do
+              if victim_pid ~= nil then break end
+              s.sleep(0.05)
+            end
+            assert(victim_pid ~= nil, "the victim never connected")
+            s.sleep(0.1)   -- its statement sent
             return engine:connect(function(c)
               if helpers.on("postgresql") then
                 c:exec_driver_sql("SELECT pg_terminate_backend($1)", {victim_pid})
