@@ -52,8 +52,9 @@ local OPTIONS = util.set({"include_aliases", "propagate_to_loaders", "track_clos
 function M.with_loader_criteria(target, where, opts)
   util.check_options("with_loader_criteria", opts, OPTIONS, 2)
   opts = opts or {}
+  -- a mixin is a plain table of spec entries (orm/mixins.lua): no metatable
   if type(target) ~= "table" or (rawget(target, "__mapper__") == nil and rawget(target, "__parent__") == nil
-      and rawget(target, "__is_base__") == nil) then
+      and rawget(target, "__is_base__") == nil and getmetatable(target) ~= nil) then
     exc.raise(exc.ArgumentError, "with_loader_criteria: expected a mapped class, a base or a mixin class, got " ..
       (type(target) == "table" and tostring(target) or type(target)), nil, 2)
   end
@@ -82,6 +83,8 @@ local function covers(c, m)
   local cls = m.class
   while cls do
     if cls == c.target then return true end
+    local used = rawget(cls, "__mixins__")   -- the mixins it was made with (orm/mixins.lua)
+    if used and used[c.target] then return true end
     cls = rawget(cls, "__parent__")
   end
   return false
@@ -131,6 +134,20 @@ end
 
 --- stmt with the WHERE of each criteria applying to one of its entities
 --- (aliased entities when include_aliases).
+--- The expressions of the criteria in list that cover mapper m (over its
+--- class), for a statement built without entities to adapt (write_only).
+---@param list table
+---@param m table a mapper
+---@return table
+function M.expressions_for(list, m)
+  local out = {}
+  for _, c in ipairs(list) do
+    local x = expression_for(c, m, nil, nil)
+    if x then out[#out + 1] = x end
+  end
+  return out
+end
+
 function M.apply_where(stmt, list)
   local conds = {}
   for _, e in ipairs(stmt._entities or {}) do

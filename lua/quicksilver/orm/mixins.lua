@@ -161,10 +161,15 @@ local function merged_spec(parent, name, spec, opts, what)
     exc.raise(exc.ArgumentError, format("%s: an abstract base under the mapped class %s is not supported " ..
       "(make the abstract base a subclass of Base)", what, tostring(rawget(top, "__name"))), nil, 5)
   end
+  -- the mixin tables taken (with_loader_criteria(Mixin, fn) finds its models by them)
+  local used = {}
+  for i = 2, #sources do used[sources[i].spec] = true end
   for _, a in ipairs(chain) do
     sources[#sources + 1] = {name = "abstract base " .. tostring(rawget(a, "__name")), spec = rawget(a, "__abstract_spec")}
+    local inherited = rawget(a, "__mixins__")
+    if inherited then for mx in pairs(inherited) do used[mx] = true end end
   end
-  return merge(what, sources)
+  return merge(what, sources), used
 end
 
 --- An abstract base: a class with no table or mapper whose merged spec the
@@ -175,8 +180,8 @@ function M.abstract_class(class_meta, parent, name, spec, opts)
     exc.raise(exc.ArgumentError, format("%s: an abstract base under the mapped class %s is not supported " ..
       "(make the abstract base a subclass of Base)", what, tostring(rawget(parent, "__name"))), nil, 4)
   end
-  local merged = merged_spec(parent, name, spec, opts, what)
-  return setmetatable({__name = name, __parent__ = parent, __abstract_spec = merged}, class_meta)
+  local merged, used = merged_spec(parent, name, spec, opts, what)
+  return setmetatable({__name = name, __parent__ = parent, __abstract_spec = merged, __mixins__ = used}, class_meta)
 end
 
 -- Calls one declared_attr for cls (what it returns stands for the entry).
@@ -195,7 +200,8 @@ end
 --- (__tablename first, which the others may read).
 function M.resolve(cls, parent, name, spec, opts)
   local what = "model " .. name
-  local merged = merged_spec(parent, name, spec, opts, what)
+  local merged, used = merged_spec(parent, name, spec, opts, what)
+  if next(used) ~= nil then rawset(cls, "__mixins__", used) end
   if is_declared_attr(merged.__tablename) then
     merged.__tablename = call_declared(what, cls, "__tablename", merged.__tablename)
   end

@@ -20,6 +20,7 @@ local elements = require("quicksilver.sql.elements")
 local selectable = require("quicksilver.sql.selectable")
 local dml = require("quicksilver.sql.dml")
 local attributes = require("quicksilver.orm.attributes")
+local loader_criteria = require("quicksilver.orm.criteria")
 
 local M = {}
 
@@ -121,7 +122,19 @@ end
 
 -- The criteria selecting rel's rows for the parent state st: a list of
 -- conditions, or nil when a parent key value is NULL (nothing matches).
+local relation_criteria
 local function criteria(rel, st)
+  local conds = relation_criteria(rel, st)
+  -- a parent loaded under with_loader_criteria: its collection's SELECT gets
+  -- them too, as its lazy loads would (orm/criteria.lua)
+  local kept = conds and rawget(st, "load_criteria")
+  if kept then
+    for _, x in ipairs(loader_criteria.expressions_for(kept, rel.target)) do conds[#conds + 1] = x end
+  end
+  return conds
+end
+
+function relation_criteria(rel, st)
   if rel.secondary then
     local conds = {}
     if rel.primaryjoin then
