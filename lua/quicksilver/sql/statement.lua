@@ -31,8 +31,8 @@ local UNSUPPORTED_EXECUTION_OPTIONS = {
   preserve_rowcount = "rowcount is kept for every statement",
   insertmanyvalues_page_size = "the page size is the dialect's (executemany batches)",
   driver_column_names = "result keys are the compiled statement's names",
-  -- the ORM's (SQLAlchemy's ORM execution options) not implemented here;
-  -- populate_existing, autoflush, yield_per, synchronize_session are
+  -- SQLAlchemy's ORM execution options the ORM here has no use for (it does
+  -- take populate_existing, autoflush, yield_per and synchronize_session)
   dml_strategy = "ORM DML statements run as bulk or per-row statements chosen by the ORM",
   is_delete_using = "DELETE ... USING is rendered when the statement names other tables",
   is_update_from = "UPDATE ... FROM is rendered when the statement names other tables",
