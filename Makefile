@@ -133,7 +133,7 @@ JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan fuzz
+.PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check release tsan fuzz
 
 all: build
 build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(REPLAY_BINS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN) $(PG_STEPS_BIN) $(MY_STEPS_BIN)
@@ -335,6 +335,20 @@ tsan: $(TSAN_BIN)
 
 rockspec:
 	$(LUA) rocks/generate.lua
+
+# make release VERSION=x.y.z: one command for a release. Bumps VERSION, rewrites
+# the release rockspecs next to the scm ones, lints them, commits and tags
+# v<VERSION> (docs/RELEASING.md). Refuses a dirty tree or a malformed version.
+release:
+	@echo "$(VERSION)" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$$' || { echo "make release: give VERSION=x.y.z (got '$(VERSION)')"; exit 2; }
+	@git diff --quiet HEAD -- || { echo "make release: commit or stash your changes first"; exit 1; }
+	@! git rev-parse -q --verify "refs/tags/v$(VERSION)" >/dev/null || { echo "make release: tag v$(VERSION) exists already"; exit 1; }
+	@echo "$(VERSION)" > VERSION
+	@$(LUA) rocks/generate.lua
+	@for f in rocks/*-$(VERSION)-1.rockspec; do luarocks lint "$$f" || { echo "make release: luarocks lint $$f failed"; exit 1; }; done
+	@git add VERSION rocks && git commit -q -m "release $(VERSION)" && git tag -a "v$(VERSION)" -m "quicksilver $(VERSION)"
+	@echo "tagged v$(VERSION). Publish: git push --follow-tags, then luarocks upload rocks/quicksilver-$(VERSION)-1.rockspec"
+	@echo "and the two driver rocks (rocks/quicksilver-postgresql-$(VERSION)-1.rockspec, rocks/quicksilver-mysql-$(VERSION)-1.rockspec)."
 
 rockspec-check:
 	@QS_COUNTS_FILE=/dev/null LUA_PATH="$(LUA_PATH_DEV)" $(LUA) spec/support/busted_main.lua \

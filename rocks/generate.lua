@@ -1,11 +1,52 @@
 -- generate.lua: rewrites rocks/quicksilver-scm-1.rockspec from the tree (luarocks'
 -- builtin type has no globs). Run `make rockspec` after adding or removing a file;
 -- spec/rockspec_spec.lua fails until then.
+--
+-- Each rock is written twice: the scm-1 rockspec (what `luarocks make` builds from a
+-- checkout) and the release one, <package>-<VERSION>-1.rockspec, whose source is the
+-- tag v<VERSION> of the project's repository. VERSION is the file at the top of the
+-- tree; `make release VERSION=x.y.z` bumps it, rewrites these files, lints them and
+-- tags the commit (docs/RELEASING.md).
 local function list(cmd)
   local out, p = {}, io.popen(cmd)
   for l in p:lines() do out[#out + 1] = l end
   p:close()
   return out
+end
+
+local function read_version()
+  local fh = assert(io.open("VERSION"))
+  local v = fh:read("*l")
+  fh:close()
+  assert(v and v:match("^%d+%.%d+%.%d+$"), "VERSION must hold x.y.z, found: " .. tostring(v))
+  return v
+end
+local VERSION = read_version()
+-- Where releases are fetched from: the repository's public address, tag v<VERSION>.
+local RELEASE_URL = os.getenv("QS_RELEASE_URL") or "git+https://github.com/quicksilver-lua/quicksilver.git"
+
+-- write(package, lines): the scm rockspec as given, and the release one with its
+-- version and source replaced; stale release rockspecs of the package are removed.
+local function write(package, lines)
+  local text = table.concat(lines, "\n")
+  local fh = assert(io.open("rocks/" .. package .. "-scm-1.rockspec", "w"))
+  fh:write(text)
+  fh:close()
+  local old = io.popen("ls rocks/" .. package .. "-[0-9]*.rockspec 2>/dev/null")
+  for f in old:lines() do os.remove(f) end
+  old:close()
+  local n
+  text, n = text:gsub('version = "scm%-1"', 'version = "' .. VERSION .. '-1"', 1)
+  assert(n == 1)
+  text, n = text:gsub('source = {\n  url = "git%+file:///quicksilver",\n}',
+    'source = {\n  url = "' .. RELEASE_URL .. '",\n  tag = "v' .. VERSION .. '",\n}', 1)
+  assert(n == 1)
+  text = text:gsub("scm%-1%.rockspec", VERSION .. "-1.rockspec")
+  -- a driver's release needs the core of the same release
+  text = text:gsub('\n  "quicksilver",\n', '\n  "quicksilver == ' .. VERSION .. '",\n', 1)
+  fh = assert(io.open("rocks/" .. package .. "-" .. VERSION .. "-1.rockspec", "w"))
+  fh:write(text)
+  fh:close()
 end
 
 local lua_files = list("find lua/quicksilver -name '*.lua' ! -name '*.d.lua' | LC_ALL=C sort")
@@ -39,9 +80,7 @@ end
 for _, l in ipairs({'  },', '  install = {', '    bin = { quicksilver = "bin/quicksilver" },', '  },', '}', ''}) do
   out[#out + 1] = l
 end
-local fh = assert(io.open("rocks/quicksilver-scm-1.rockspec", "w"))
-fh:write(table.concat(out, "\n"))
-fh:close()
+write("quicksilver", out)
 
 -- A server driver's rock: one C module, its client library through
 -- external_dependencies (so a SQLite-only install never needs it).
@@ -63,9 +102,7 @@ local function driver_rock(spec)
     string.format('      libraries = { "%s" },', spec.lib), '      defines = { "_POSIX_C_SOURCE=200809L" },', '    },',
     '  },', '}', '',
   }
-  local f = assert(io.open("rocks/" .. spec.package .. "-scm-1.rockspec", "w"))
-  f:write(table.concat(lines, "\n"))
-  f:close()
+  write(spec.package, lines)
 end
 
 -- PostgreSQL: Debian's libpq header is postgresql/libpq-fe.h (NOTES.md).

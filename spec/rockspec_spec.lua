@@ -74,3 +74,50 @@ describe("rocks/quicksilver-scm-1.rockspec", function()
     assert.equal("bin/quicksilver", spec.build.install.bin.quicksilver)
   end)
 end)
+
+-- The release rockspecs (<package>-<VERSION>-1.rockspec) are the scm ones with
+-- a version and a tagged source: same modules, same sources, lint-clean.
+describe("the release rockspecs", function()
+  local fh = assert(io.open("VERSION"))
+  local version = fh:read("*l")
+  fh:close()
+
+  it("exist for every rock at the version in VERSION, and nothing else does", function()
+    assert.matches("^%d+%.%d+%.%d+$", version)
+    local found = files("ls rocks/*.rockspec | sort")
+    assert.same({
+      "rocks/quicksilver-" .. version .. "-1.rockspec",
+      "rocks/quicksilver-mysql-" .. version .. "-1.rockspec",
+      "rocks/quicksilver-mysql-scm-1.rockspec",
+      "rocks/quicksilver-postgresql-" .. version .. "-1.rockspec",
+      "rocks/quicksilver-postgresql-scm-1.rockspec",
+      "rocks/quicksilver-scm-1.rockspec",
+    }, found, HINT)
+  end)
+
+  for _, pkg in ipairs({"quicksilver", "quicksilver-postgresql", "quicksilver-mysql"}) do
+    it(pkg .. ": builds what the scm rockspec builds, from the tag v" .. version, function()
+      local scm = load_rockspec("rocks/" .. pkg .. "-scm-1.rockspec")
+      local rel = load_rockspec("rocks/" .. pkg .. "-" .. version .. "-1.rockspec")
+      assert.equal(version .. "-1", rel.version)
+      assert.equal("v" .. version, rel.source.tag)
+      assert.matches("^git%+https://", rel.source.url)
+      assert.same(scm.build, rel.build, HINT)
+      assert.same(scm.external_dependencies, rel.external_dependencies)
+      if pkg ~= "quicksilver" then
+        assert.same({"lua >= 5.1", "quicksilver == " .. version}, rel.dependencies)
+      end
+    end)
+  end
+
+  it("pass luarocks lint", function()
+    local found = os.execute("command -v luarocks >/dev/null 2>&1")
+    assert(found == true or found == 0, "luarocks is not installed: make deps installs it")
+    for _, f in ipairs(files("ls rocks/*.rockspec")) do
+      local p = io.popen("luarocks lint " .. f .. " 2>&1; echo rc=$?")
+      local out = p:read("*a")
+      p:close()
+      assert.matches("rc=0%s*$", out, f .. ": " .. out)
+    end
+  end)
+end)
