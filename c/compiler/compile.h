@@ -122,7 +122,13 @@ void qsC_select(qsC *c, int idx);
 void qsC_compound(qsC *c, int idx);
 void qsC_any_select(qsC *c, int idx);    /* SELECT or compound */
 void qsC_with(qsC *c, int ctes);        /* WITH ... for the CTE list at ctes */
-void qsC_insert(qsC *c, int idx);
+/* stmt.c, for dml.c: a join; the FROM set at setidx gains the element at idx
+** (and a join's tables); the statement's prefix words; a result column. */
+void qsC_join(qsC *c, int idx);
+void qsC_add_froms(qsC *c, int setidx, int idx);
+void qsC_prefix_words(qsC *c, int idx);
+void qsC_result_column(qsC *c, const char *name, size_t n, int expridx);
+void qsC_insert(qsC *c, int idx);        /* dml.c: INSERT, UPDATE, DELETE */
 void qsC_update(qsC *c, int idx);
 void qsC_delete(qsC *c, int idx);
 void qsC_ddl(qsC *c, int idx, int kind);
