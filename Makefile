@@ -62,7 +62,7 @@ CORE_SRC := $(wildcard c/core/*.c c/dialect/*.c c/protocol/*.c c/driver/wire_*.c
   c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 BIND_SRC := $(wildcard c/binding/*.c c/compiler/*.c c/orm/*.c)
 # Server drivers: their own modules, so a SQLite-only build needs no libpq.
-PG_SRC := c/driver/libpq.c c/driver/libpq_prepare.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
+PG_SRC := c/driver/libpq.c c/driver/libpq_prepare.c c/driver/libpq_pipeline.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
 PG_OBJ := $(PG_SRC:%.c=$(BUILD)/obj/pg/%.o)
 PG_MODULE := $(BUILD)/quicksilver/driver/postgresql.so
 MY_SRC := c/driver/mariadb.c c/driver/my_common.c c/driver/opts.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lmysql.c
@@ -310,19 +310,19 @@ $(TSAN_BIN): $(CORE_SRC) $(TEST_SRC) $(PLAN_SRC) $(wildcard c/include/*.h c/test
 
 # Fault spec 7 (fork) against a real PostgreSQL: its own program, run by
 # spec/support/run_tests.sh once the server is up.
-$(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/libpq_prepare.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c
+$(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/libpq_prepare.c c/driver/libpq_pipeline.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 
 # Timeouts and cancels on PostgreSQL and MariaDB: run by run_tests.sh too.
-$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/libpq_prepare.c c/driver/pg_text.c c/driver/pg_common.c c/driver/mariadb.c \
+$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/libpq_prepare.c c/driver/libpq_pipeline.c c/driver/pg_text.c c/driver/pg_common.c c/driver/mariadb.c \
   c/driver/wire_my.c c/driver/wire_my_connect.c c/driver/wire_io.c c/protocol/mywire.c c/protocol/auth.c c/protocol/digest.c \
   c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ -lpq $(MY_LIBS) -lpthread
 
 # Non-blocking operations on PostgreSQL: run by run_tests.sh too.
-$(PG_STEPS_BIN): c/test/server/pg_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/libpq_prepare.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c
+$(PG_STEPS_BIN): c/test/server/pg_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/libpq_prepare.c c/driver/libpq_pipeline.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 # The MariaDB driver as steps, driven by the test's own poll() loop: run by run_tests.sh too.

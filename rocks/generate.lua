@@ -52,7 +52,7 @@ end
 local lua_files = list("find lua/quicksilver -name '*.lua' ! -name '*.d.lua' | LC_ALL=C sort")
 -- the core: everything but the server drivers, which are rocks of their own
 local c_files = list("find c/core c/dialect c/protocol c/driver c/compiler c/binding c/orm -name '*.c' " ..
-  "! -name libpq.c ! -name libpq_prepare.c ! -name mariadb.c ! -name lpostgresql.c ! -name lmysql.c | LC_ALL=C sort")
+  "! -name libpq.c ! -name libpq_prepare.c ! -name libpq_pipeline.c ! -name mariadb.c ! -name lpostgresql.c ! -name lmysql.c | LC_ALL=C sort")
 
 local out = {
   '-- quicksilver: the core, the SQLite driver and the Lua modules.',
@@ -108,7 +108,7 @@ end
 -- PostgreSQL: Debian's libpq header is postgresql/libpq-fe.h (NOTES.md).
 driver_rock({package = "quicksilver-postgresql", library = "libpq", module = "quicksilver.driver.postgresql",
   summary = "PostgreSQL driver for quicksilver (libpq)", dep = "PQ", header = "postgresql/libpq-fe.h",
-  lib = "pq", sources = {"c/driver/libpq.c", "c/driver/libpq_prepare.c", "c/driver/pg_text.c", "c/driver/pg_common.c", "c/driver/detached.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lpostgresql.c"}})
+  lib = "pq", sources = {"c/driver/libpq.c", "c/driver/libpq_prepare.c", "c/driver/libpq_pipeline.c", "c/driver/pg_text.c", "c/driver/pg_common.c", "c/driver/detached.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lpostgresql.c"}})
 
 -- MySQL and MariaDB: libmariadb, the libmysqlclient API.
 driver_rock({package = "quicksilver-mysql", library = "libmariadb", module = "quicksilver.driver.mysql",

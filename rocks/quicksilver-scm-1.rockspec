@@ -40,6 +40,7 @@ build = {
         "c/compiler/compile.c",
         "c/compiler/ddl.c",
         "c/compiler/ddl_gen.c",
+        "c/compiler/dml.c",
         "c/compiler/expand.c",
         "c/compiler/expr.c",
         "c/compiler/fields.c",

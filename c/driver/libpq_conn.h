@@ -126,6 +126,12 @@ int qs__lpq_send_execution(qs_dstmt *s, int single_row, qs_error *err);
 void qs__lpq_sent(qs_dconn *c);
 PGresult *qs__lpq_take(qs_dconn *c);
 void qs__lpq_xFinalize(qs_dstmt *s);
+int qs__lpq_ready_stmt(qs_dstmt *s, qs_error *err);
+int qs__lpq_xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err);
+
+/* libpq_pipeline.c */
+int qs__lpq_xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals, int64_t *changes,
+                      qs_error *err);
 
 /* libpq_prepare.c */
 void qs__lpq_forget(qs_dstmt *s);
