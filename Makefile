@@ -65,7 +65,7 @@ BIND_SRC := $(wildcard c/binding/*.c c/compiler/*.c c/orm/*.c)
 PG_SRC := c/driver/libpq.c c/driver/libpq_prepare.c c/driver/libpq_pipeline.c c/driver/pg_text.c c/driver/pg_common.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lpostgresql.c
 PG_OBJ := $(PG_SRC:%.c=$(BUILD)/obj/pg/%.o)
 PG_MODULE := $(BUILD)/quicksilver/driver/postgresql.so
-MY_SRC := c/driver/mariadb.c c/driver/my_common.c c/driver/opts.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lmysql.c
+MY_SRC := c/driver/mariadb.c c/driver/mariadb_stmt.c c/driver/my_common.c c/driver/opts.c c/driver/detached.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/lmysql.c
 MY_OBJ := $(MY_SRC:%.c=$(BUILD)/obj/my/%.o)
 MY_MODULE := $(BUILD)/quicksilver/driver/mysql.so
 MY_CFLAGS = $(shell pkg-config --cflags libmariadb 2>/dev/null)
@@ -315,7 +315,7 @@ $(FORK_BIN): c/test/server/pool_fork_server.c c/core/pool.c c/core/conn.c c/core
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 
 # Timeouts and cancels on PostgreSQL and MariaDB: run by run_tests.sh too.
-$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/libpq_prepare.c c/driver/libpq_pipeline.c c/driver/pg_text.c c/driver/pg_common.c c/driver/mariadb.c \
+$(CANCEL_BIN): c/test/server/cancel_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/libpq.c c/driver/libpq_prepare.c c/driver/libpq_pipeline.c c/driver/pg_text.c c/driver/pg_common.c c/driver/mariadb.c c/driver/mariadb_stmt.c \
   c/driver/wire_my.c c/driver/wire_my_connect.c c/driver/wire_io.c c/protocol/mywire.c c/protocol/auth.c c/protocol/digest.c \
   c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 	@mkdir -p $(dir $@)
@@ -326,7 +326,7 @@ $(PG_STEPS_BIN): c/test/server/pg_steps_server.c c/core/conn.c c/core/error.c c/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $^ -lpq -lpthread
 # The MariaDB driver as steps, driven by the test's own poll() loop: run by run_tests.sh too.
-$(MY_STEPS_BIN): c/test/server/my_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/mariadb.c c/driver/detached.c c/driver/opts.c c/driver/my_common.c
+$(MY_STEPS_BIN): c/test/server/my_steps_server.c c/core/conn.c c/core/error.c c/core/buf.c c/core/clock.c c/driver/mariadb.c c/driver/mariadb_stmt.c c/driver/detached.c c/driver/opts.c c/driver/my_common.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(MY_CFLAGS) -o $@ $^ $(MY_LIBS) -lpthread
 

@@ -52,7 +52,7 @@ end
 local lua_files = list("find lua/quicksilver -name '*.lua' ! -name '*.d.lua' | LC_ALL=C sort")
 -- the core: everything but the server drivers, which are rocks of their own
 local c_files = list("find c/core c/dialect c/protocol c/driver c/compiler c/binding c/orm -name '*.c' " ..
-  "! -name libpq.c ! -name libpq_prepare.c ! -name libpq_pipeline.c ! -name mariadb.c ! -name lpostgresql.c ! -name lmysql.c | LC_ALL=C sort")
+  "! -name libpq.c ! -name libpq_prepare.c ! -name libpq_pipeline.c ! -name mariadb.c ! -name mariadb_stmt.c ! -name lpostgresql.c ! -name lmysql.c | LC_ALL=C sort")
 
 local out = {
   '-- quicksilver: the core, the SQLite driver and the Lua modules.',
@@ -114,4 +114,4 @@ driver_rock({package = "quicksilver-postgresql", library = "libpq", module = "qu
 driver_rock({package = "quicksilver-mysql", library = "libmariadb", module = "quicksilver.driver.mysql",
   summary = "MySQL and MariaDB driver for quicksilver (libmariadb)", dep = "MARIADB", header = "mariadb/mysql.h",
   incsub = "/mariadb", lib = "mariadb",
-  sources = {"c/driver/mariadb.c", "c/driver/my_common.c", "c/driver/opts.c", "c/driver/detached.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lmysql.c"}})
+  sources = {"c/driver/mariadb.c", "c/driver/mariadb_stmt.c", "c/driver/my_common.c", "c/driver/opts.c", "c/driver/detached.c", "c/core/error.c", "c/core/buf.c", "c/core/clock.c", "c/driver/lmysql.c"}})

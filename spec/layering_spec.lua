@@ -201,7 +201,7 @@ local LUA_HEADERS = {["lua.h"] = true, ["lauxlib.h"] = true, ["lualib.h"] = true
 -- mariadb.c and wire_my.c share; detached: the counted detached cancel threads;
 -- sqlite_regexp: the REGEXP functions sqlite3.c registers)
 local LUA_FREE_DRIVERS = {["sqlite3.c"] = true, ["sqlite_regexp.c"] = true, ["sqlite_regexp.h"] = true,
-  ["libpq.c"] = true, ["libpq_prepare.c"] = true, ["libpq_pipeline.c"] = true, ["libpq_conn.h"] = true, ["mariadb.c"] = true,
+  ["libpq.c"] = true, ["libpq_prepare.c"] = true, ["libpq_pipeline.c"] = true, ["libpq_conn.h"] = true, ["mariadb.c"] = true, ["mariadb_stmt.c"] = true, ["mariadb_conn.h"] = true,
   ["pg_text.c"] = true, ["pg_text.h"] = true, ["pg_common.c"] = true, ["pg_common.h"] = true,
   ["my_common.c"] = true, ["my_common.h"] = true, ["opts.c"] = true, ["opts.h"] = true,
   ["detached.c"] = true, ["detached.h"] = true}

@@ -37,10 +37,11 @@
 **
 ** Options: host, port, user, password, database, ssl_ca, ssl_cert, ssl_key,
 ** connect_timeout, read_timeout, write_timeout.
+**
+** Statements (prepare, bind, execute, fetch) are in mariadb_stmt.c; what the
+** two files share in mariadb_conn.h.
 */
-#include "quicksilver.h"
-#include "my_common.h"
-#include "opts.h"
+#include "mariadb_conn.h"
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -50,123 +51,24 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* A streamed result's string buffers start at most this large (bytes). */
-#define STREAM_BUF_CAP 4096
-
-/* The character set number of binary strings (collation "binary"): such a
-** column holds bytes, not text. */
-#define CHARSET_BINARY 63
-
-/* How a result column is fetched: the kind of buffer bound for it. */
-typedef enum result_kind {
-  RESULT_STRING = 0,         /* text or bytes, in rbuf (rlen long) */
-  RESULT_INTEGER = 1,        /* a 64-bit integer, in rint */
-  RESULT_DOUBLE = 2          /* a double, in rdbl */
-} result_kind;
-
-/* The operation in progress on a connection (one at a time). */
-typedef enum op_kind {
-  OP_NONE = 0,
-  OP_CONNECT, OP_PREPARE, OP_STEP, OP_EXEC, OP_EXECMANY, OP_TIMEOUT,
-  OP_ABANDONED               /* its statement was finalized mid-way: the
-                             ** protocol's state is unknown, nothing more runs */
-} op_kind;
-
 static const char *const op_names[] = {
   "nothing", "a connect", "a prepare", "a statement's execution", "an exec",
   "an executemany", "a timeout change", "an abandoned operation"
-};
-
-/* Where an operation is: what it does when called next. */
-typedef enum phase {
-  PH_FLUSH = 0,              /* send the queued COM_STMT_CLOSEs (every operation starts here) */
-  PH_PREPARE,                /* prepare s->st (new, renewed or after a failed result) */
-  PH_EXECUTE,
-  PH_STORE,                  /* buffer the statement's result */
-  PH_QUERY,                  /* xExec: the text query */
-  PH_RESULT,                 /* xExec: buffer (and drop) one of its results */
-  PH_NEXT,                   /* xExec: on to the next result */
-  PH_FETCH                   /* a streamed result: its next row read from the socket */
-} phase;
-
-/* The libmariadb call suspended (waiting), continued with its _cont. */
-typedef enum call_kind {
-  CALL_NONE = 0,
-  CALL_CONNECT, CALL_QUERY, CALL_RESULT, CALL_NEXT,
-  CALL_PREPARE, CALL_EXECUTE, CALL_STORE, CALL_CLOSE, CALL_FETCH
-} call_kind;
-
-struct qs_dconn {
-  MYSQL *my;
-  int64_t changes;
-  int64_t last_id;
-  unsigned long thread_id;   /* the server's id of this connection (KILL); 0 until connected */
-  qs_opts opts;   /* kept: the cancel connection reuses them, from another thread */
-  /* the operation in progress */
-  op_kind op;
-  phase phase;
-  qs_dstmt *op_stmt;         /* the statement it works on (xPrepare: the one it makes) */
-  char *op_sql;              /* xExec's text, copied: a suspended call still reads it */
-  int renewed;               /* the statement was prepared anew once already */
-  int op_i, op_nsets, op_nparams;  /* xExecMany: the set being run, of how many */
-  const qs_value *op_vals;
-  int64_t op_changes;
-  /* the libmariadb call in progress */
-  call_kind call;
-  int status;                /* what it waits for: MYSQL_WAIT_* bits */
-  int ready;                 /* what the wait saw, for the next _cont: MYSQL_WAIT_* bits */
-  int ret_int;
-  my_bool ret_bool;
-  MYSQL *ret_my;
-  MYSQL_RES *ret_res;
-  /* statements whose COM_STMT_CLOSE waits for the next operation; room is
-  ** kept for every statement handle that exists (nst), so queueing one
-  ** never fails */
-  MYSQL_STMT **dead;
-  int ndead, cap_dead, nst;
-  MYSQL_STMT *closing;       /* the one whose mysql_stmt_close is in progress */
-};
-
-struct qs_dstmt {
-  qs_dconn *c;
-  MYSQL_STMT *st;            /* NULL: to be prepared again before it runs */
-  int nparams, ncols;
-  char **colnames;
-  int *colbinary;            /* binary collation: bytes, not text */
-  MYSQL_BIND *pbind;
-  long long *pint;           /* storage for integer parameters */
-  double *pdbl;
-  char *ptiny;
-  unsigned long *plen;
-  MYSQL_BIND *rbind;
-  char **rbuf;
-  unsigned long *rlen;
-  my_bool *rnull;
-  my_bool *rerr;
-  long long *rint;
-  double *rdbl;
-  result_kind *rkind;        /* per column */
-  int executed;
-  int stored;
-  int stream;                /* the next execution streams (xStream) */
-  int live;                  /* its unbuffered result is open: rows come from the socket */
-  char *sql;                 /* kept to prepare again (the server's metadata changed) */
-  size_t sqln;
 };
 
 static int fail(qs_error *err, unsigned e, const char *state, const char *msg) {
   return qs_mysql_error_set(err, e, state, msg);
 }
 
-static int fail_conn(qs_dconn *c, qs_error *err) {
+int qs__my_fail_conn(qs_dconn *c, qs_error *err) {
   return fail(err, mysql_errno(c->my), mysql_sqlstate(c->my), mysql_error(c->my));
 }
 
-static int fail_stmt(qs_dstmt *s, qs_error *err) {
+int qs__my_fail_stmt(qs_dstmt *s, qs_error *err) {
   return fail(err, mysql_stmt_errno(s->st), mysql_stmt_sqlstate(s->st), mysql_stmt_error(s->st));
 }
 
-static int nomem(qs_error *err) { return qs_error_set(err, QS_NOMEM, "out of memory"); }
+int qs__my_nomem(qs_error *err) { return qs_error_set(err, QS_NOMEM, "out of memory"); }
 
 /* Sets the connection options on my (the main connection and the one a
 ** cancel uses). */
@@ -196,11 +98,11 @@ static unsigned port_of(const qs_opts *o) {
 }
 
 /* ------------------------------------------------------------------------
-** Calls as steps. call() starts libmariadb's call kind, or continues it when
+** Calls as steps. qs__my_call() starts libmariadb's call kind, or continues it when
 ** it is the one suspended, with what the wait saw: 1 when it has finished
 ** (its result in c->ret_*), 0 when it waits again (c->status).
 */
-static int call(qs_dconn *c, call_kind kind, MYSQL_STMT *st, const char *sql, size_t n) {
+int qs__my_call(qs_dconn *c, call_kind kind, MYSQL_STMT *st, const char *sql, size_t n) {
   int status = 0;
   if (c->call == kind) {
     int ready = c->ready;
@@ -246,7 +148,7 @@ static int call(qs_dconn *c, call_kind kind, MYSQL_STMT *st, const char *sql, si
 
 /* Begins operation kind (on statement s), or fails when another one is in
 ** progress: the caller must finish that one first. */
-static int enter(qs_dconn *c, op_kind kind, qs_dstmt *s, qs_error *err) {
+int qs__my_enter(qs_dconn *c, op_kind kind, qs_dstmt *s, qs_error *err) {
   if (c->op == OP_ABANDONED) {
     qs_error_set(err, QS_OPERATIONAL,
                  "mysql: the connection was left in the middle of an operation and cannot be used");
@@ -266,7 +168,7 @@ static int enter(qs_dconn *c, op_kind kind, qs_dstmt *s, qs_error *err) {
 }
 
 /* Ends the operation in progress; returns rc. */
-static int leave(qs_dconn *c, int rc) {
+int qs__my_leave(qs_dconn *c, int rc) {
   c->op = OP_NONE;
   c->op_stmt = NULL;
   free(c->op_sql);
@@ -275,7 +177,7 @@ static int leave(qs_dconn *c, int rc) {
 }
 
 /* Room in the queue of dead statements for n of them. */
-static int reserve_dead(qs_dconn *c, int n) {
+int qs__my_reserve_dead(qs_dconn *c, int n) {
   MYSQL_STMT **d;
   int cap;
   if (n <= c->cap_dead) return 1;
@@ -290,7 +192,7 @@ static int reserve_dead(qs_dconn *c, int n) {
 
 /* A statement handle whose COM_STMT_CLOSE goes out with the next operation
 ** (room was reserved when it was made). */
-static void bury(qs_dconn *c, MYSQL_STMT *st) {
+void qs__my_bury(qs_dconn *c, MYSQL_STMT *st) {
   c->dead[c->ndead++] = st;
 }
 
@@ -299,13 +201,13 @@ static void bury(qs_dconn *c, MYSQL_STMT *st) {
 ** when waiting. The one being closed leaves the queue first (c->closing):
 ** statements finalized meanwhile join the queue behind it. Errors are the
 ** next statement's to report. */
-static int flush_dead(qs_dconn *c) {
+int qs__my_flush_dead(qs_dconn *c) {
   for (;;) {
     if (c->closing == NULL) {
       if (c->ndead == 0) return 1;
       c->closing = c->dead[--c->ndead];
     }
-    if (!call(c, CALL_CLOSE, c->closing, NULL, 0)) return 0;
+    if (!qs__my_call(c, CALL_CLOSE, c->closing, NULL, 0)) return 0;
     c->closing = NULL;
     c->nst--;
   }
@@ -319,11 +221,11 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
   qs_dconn *c;
   *out = NULL;
   c = calloc(1, sizeof *c);
-  if (c == NULL) return nomem(err);
+  if (c == NULL) return qs__my_nomem(err);
   if (!qs__opts_copy(&c->opts, nopt, keys, vals) || (c->my = mysql_init(NULL)) == NULL) {
     qs__opts_free(&c->opts);
     free(c);
-    return nomem(err);
+    return qs__my_nomem(err);
   }
   set_options(c->my, &c->opts);
   /* a NULL stack size: libmariadb's default for the suspended calls */
@@ -331,7 +233,7 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals, qs_
     mysql_close(c->my);
     qs__opts_free(&c->opts);
     free(c);
-    return nomem(err);
+    return qs__my_nomem(err);
   }
   *out = c;
   return QS_OK;
@@ -341,13 +243,13 @@ static int xConnect(qs_dconn *c, qs_error *err) {
   int rc;
   if (c->op != OP_CONNECT) {
     if (c->thread_id != 0) return QS_OK;   /* connected already */
-    rc = enter(c, OP_CONNECT, NULL, err);
+    rc = qs__my_enter(c, OP_CONNECT, NULL, err);
     if (rc != QS_OK) return rc;
   }
-  if (!call(c, CALL_CONNECT, NULL, NULL, 0)) return QS_WAIT;
-  leave(c, QS_OK);
+  if (!qs__my_call(c, CALL_CONNECT, NULL, NULL, 0)) return QS_WAIT;
+  qs__my_leave(c, QS_OK);
   if (c->ret_my == NULL) {
-    rc = fail_conn(c, err);
+    rc = qs__my_fail_conn(c, err);
     err->invalidated = 1;
     return rc;
   }
@@ -375,7 +277,7 @@ static void xReady(qs_dconn *c, int events) {
              ((events & QS_WAIT_TIMEOUT) ? MYSQL_WAIT_TIMEOUT : 0);
 }
 
-static void free_results(qs_dstmt *s) {
+void qs__my_free_results(qs_dstmt *s) {
   int i;
   if (s->rbuf)
     for (i = 0; i < s->ncols; i++) free(s->rbuf[i]);
@@ -386,9 +288,9 @@ static void free_results(qs_dstmt *s) {
 }
 
 /* Frees the driver's side of s; its handle, if any, was buried first. */
-static void free_stmt(qs_dstmt *s) {
+void qs__my_free_stmt(qs_dstmt *s) {
   int i;
-  free_results(s);
+  qs__my_free_results(s);
   if (s->colnames)
     for (i = 0; i < s->ncols; i++) free(s->colnames[i]);
   free(s->colnames); free(s->colbinary);
@@ -397,7 +299,7 @@ static void free_stmt(qs_dstmt *s) {
   free(s);
 }
 
-/* Closes without waiting for anything. Abandoned mid-call, the socket is
+/* Closes without waiting for anything. Abandoned mid-qs__my_call, the socket is
 ** shut first, so that mysql_close's COM_QUIT fails at once instead of
 ** queueing behind a half-sent packet; the handles still queued are closed
 ** after mysql_close, which has detached them (memory only, no I/O). */
@@ -425,454 +327,12 @@ static void xClose(qs_dconn *c) {
   while (c->ndead > 0) mysql_stmt_close(c->dead[--c->ndead]);
   if (c->op == OP_PREPARE && c->op_stmt) {   /* a statement half made */
     if (c->op_stmt->st) mysql_stmt_close(c->op_stmt->st);
-    free_stmt(c->op_stmt);
+    qs__my_free_stmt(c->op_stmt);
   }
   free(c->op_sql);
   free(c->dead);
   qs__opts_free(&c->opts);
   free(c);
-}
-
-/* ------------------------------------------------------------------------
-** Statements.
-*/
-
-/* Column names and kinds of the statement's result (again after an ALTER
-** TABLE changed them: the server re-prepares by itself, the client must
-** follow). */
-static int load_columns(qs_dstmt *s) {
-  MYSQL_RES *meta;
-  int i;
-  if (s->colnames)
-    for (i = 0; i < s->ncols; i++) free(s->colnames[i]);
-  free(s->colnames);
-  free(s->colbinary);
-  s->colnames = NULL;
-  s->colbinary = NULL;
-  s->ncols = 0;
-  meta = mysql_stmt_result_metadata(s->st);
-  if (meta) {
-    MYSQL_FIELD *f = mysql_fetch_fields(meta);
-    s->ncols = (int)mysql_num_fields(meta);
-    s->colnames = calloc((size_t)s->ncols + 1, sizeof(char *));
-    s->colbinary = calloc((size_t)s->ncols + 1, sizeof(int));
-    for (i = 0; s->colnames && s->colbinary && i < s->ncols; i++) {
-      size_t len = strlen(f[i].name);
-      s->colnames[i] = malloc(len + 1);
-      if (s->colnames[i]) memcpy(s->colnames[i], f[i].name, len + 1);
-      s->colbinary[i] = f[i].charsetnr == CHARSET_BINARY && (f[i].type == MYSQL_TYPE_BLOB ||
-        f[i].type == MYSQL_TYPE_TINY_BLOB || f[i].type == MYSQL_TYPE_MEDIUM_BLOB ||
-        f[i].type == MYSQL_TYPE_LONG_BLOB || f[i].type == MYSQL_TYPE_STRING ||
-        f[i].type == MYSQL_TYPE_VAR_STRING);
-    }
-    mysql_free_result(meta);
-    if (!s->colnames || !s->colbinary) return QS_NOMEM;
-  }
-  return QS_OK;
-}
-
-/* Buries s's handle: the statement is prepared anew before it runs again. */
-static void discard_handle(qs_dstmt *s) {
-  if (s->st == NULL) return;
-  bury(s->c, s->st);
-  s->st = NULL;
-  s->stored = 0;
-  s->executed = 0;
-}
-
-/* Prepares s->sql into a new handle, as steps: QS_OK, QS_WAIT or an error
-** (the handle then buried). */
-static int prepare_handle(qs_dstmt *s, qs_error *err) {
-  qs_dconn *c = s->c;
-  my_bool on = 1;
-  int rc;
-  if (s->st == NULL) {
-    if (!reserve_dead(c, c->nst + 1)) return nomem(err);
-    s->st = mysql_stmt_init(c->my);
-    if (s->st == NULL) return fail_conn(c, err);
-    c->nst++;
-  }
-  if (!call(c, CALL_PREPARE, s->st, s->sql, s->sqln)) return QS_WAIT;
-  if (c->ret_int != 0) {
-    rc = fail_stmt(s, err);
-    discard_handle(s);
-    return rc;
-  }
-  mysql_stmt_attr_set(s->st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
-  if (load_columns(s) != QS_OK) return nomem(err);
-  return QS_OK;
-}
-
-static int xPrepare(qs_dconn *c, const char *sql, size_t n, qs_dstmt **out, qs_error *err) {
-  qs_dstmt *s;
-  int rc;
-  *out = NULL;
-  if (c->op != OP_PREPARE) {
-    rc = enter(c, OP_PREPARE, NULL, err);
-    if (rc != QS_OK) return rc;
-  }
-  if (c->phase == PH_FLUSH) {
-    if (!flush_dead(c)) return QS_WAIT;
-    /* the statement text is read here, at the first call, and kept */
-    s = calloc(1, sizeof *s);
-    if (s == NULL || (s->sql = malloc(n + 1)) == NULL) {
-      free(s);
-      return leave(c, nomem(err));
-    }
-    memcpy(s->sql, sql, n);
-    s->sql[n] = '\0';
-    s->sqln = n;
-    s->c = c;
-    c->op_stmt = s;
-    c->phase = PH_PREPARE;
-  }
-  s = c->op_stmt;
-  rc = prepare_handle(s, err);
-  if (rc == QS_WAIT) return rc;
-  c->op_stmt = NULL;
-  if (rc != QS_OK) {
-    free_stmt(s);
-    return leave(c, rc);
-  }
-  s->nparams = (int)mysql_stmt_param_count(s->st);
-  s->pbind = calloc((size_t)s->nparams + 1, sizeof(MYSQL_BIND));
-  s->pint = calloc((size_t)s->nparams + 1, sizeof(long long));
-  s->pdbl = calloc((size_t)s->nparams + 1, sizeof(double));
-  s->ptiny = calloc((size_t)s->nparams + 1, 1);
-  s->plen = calloc((size_t)s->nparams + 1, sizeof(unsigned long));
-  if (!s->pbind || !s->pint || !s->pdbl || !s->ptiny || !s->plen) {
-    discard_handle(s);
-    free_stmt(s);
-    return leave(c, nomem(err));
-  }
-  *out = s;
-  return leave(c, QS_OK);
-}
-
-static int xParamCount(qs_dstmt *s) { return s->nparams; }
-
-static int xBind(qs_dstmt *s, int n, const qs_value *vals, qs_error *err) {
-  int i;
-  if (n == 0) return QS_OK;
-  memset(s->pbind, 0, sizeof(MYSQL_BIND) * (size_t)s->nparams);
-  for (i = 0; i < n && i < s->nparams; i++) {
-    MYSQL_BIND *b = &s->pbind[i];
-    const qs_value *v = &vals[i];
-    switch (v->type) {
-      case QS_TNULL: b->buffer_type = MYSQL_TYPE_NULL; break;
-      case QS_TINT:
-        s->pint[i] = v->u.i;
-        b->buffer_type = MYSQL_TYPE_LONGLONG;
-        b->buffer = &s->pint[i];
-        break;
-      case QS_TBOOL:
-        s->ptiny[i] = (char)(v->u.i != 0);
-        b->buffer_type = MYSQL_TYPE_TINY;
-        b->buffer = &s->ptiny[i];
-        break;
-      case QS_TFLOAT:
-        s->pdbl[i] = v->u.f;
-        b->buffer_type = MYSQL_TYPE_DOUBLE;
-        b->buffer = &s->pdbl[i];
-        break;
-      case QS_TTEXT:
-      case QS_TBLOB:
-        s->plen[i] = (unsigned long)v->u.s.n;
-        b->buffer_type = v->type == QS_TTEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
-        b->buffer = (void *)v->u.s.p;   /* the caller keeps the bytes until the operation ends */
-        b->buffer_length = s->plen[i];
-        b->length = &s->plen[i];
-        break;
-    }
-  }
-  /* no handle (to be prepared again): bound once it is there */
-  if (s->st && mysql_stmt_bind_param(s->st, s->pbind) != 0) return fail_stmt(s, err);
-  return QS_OK;
-}
-
-/* Binds result buffers sized from the stored result's max_length. */
-static int bind_results(qs_dstmt *s, qs_error *err) {
-  MYSQL_RES *meta = mysql_stmt_result_metadata(s->st);
-  MYSQL_FIELD *f;
-  int i;
-  if (meta == NULL) return QS_OK;
-  f = mysql_fetch_fields(meta);
-  free_results(s);
-  s->rbind = calloc((size_t)s->ncols, sizeof(MYSQL_BIND));
-  s->rbuf = calloc((size_t)s->ncols, sizeof(char *));
-  s->rlen = calloc((size_t)s->ncols, sizeof(unsigned long));
-  s->rnull = calloc((size_t)s->ncols, sizeof(my_bool));
-  s->rerr = calloc((size_t)s->ncols, sizeof(my_bool));
-  s->rint = calloc((size_t)s->ncols, sizeof(long long));
-  s->rdbl = calloc((size_t)s->ncols, sizeof(double));
-  s->rkind = calloc((size_t)s->ncols, sizeof(result_kind));
-  if (!s->rbind || !s->rbuf || !s->rlen || !s->rnull || !s->rerr || !s->rint || !s->rdbl || !s->rkind) {
-    mysql_free_result(meta);
-    return nomem(err);
-  }
-  for (i = 0; i < s->ncols; i++) {
-    MYSQL_BIND *b = &s->rbind[i];
-    switch (f[i].type) {
-      case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG: case MYSQL_TYPE_INT24:
-      case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_YEAR:
-        s->rkind[i] = RESULT_INTEGER;
-        b->buffer_type = MYSQL_TYPE_LONGLONG;
-        b->buffer = &s->rint[i];
-        b->is_unsigned = (f[i].flags & UNSIGNED_FLAG) != 0;
-        break;
-      case MYSQL_TYPE_FLOAT: case MYSQL_TYPE_DOUBLE:
-        s->rkind[i] = RESULT_DOUBLE;
-        b->buffer_type = MYSQL_TYPE_DOUBLE;
-        b->buffer = &s->rdbl[i];
-        break;
-      default: {
-        /* buffered: the longest value's size; streamed (no max_length yet):
-        ** the declared size up to STREAM_BUF_CAP, grown for a longer value */
-        unsigned long cap = s->stored ? f[i].max_length + 1
-                          : (f[i].length < STREAM_BUF_CAP ? f[i].length : STREAM_BUF_CAP) + 1;
-        s->rkind[i] = RESULT_STRING;
-        s->rbuf[i] = malloc(cap);
-        if (s->rbuf[i] == NULL) {
-          mysql_free_result(meta);
-          return nomem(err);
-        }
-        b->buffer_type = MYSQL_TYPE_STRING;
-        b->buffer = s->rbuf[i];
-        b->buffer_length = cap;
-      }
-    }
-    b->length = &s->rlen[i];
-    b->is_null = &s->rnull[i];
-    b->error = &s->rerr[i];
-  }
-  mysql_free_result(meta);
-  if (mysql_stmt_bind_result(s->st, s->rbind) != 0) return fail_stmt(s, err);
-  return QS_OK;
-}
-
-/*
-** The statement's execution as steps, from c->phase: the queued closes, a
-** prepare when the handle is gone, the execute, the result buffered. A
-** result whose shape changed (ALTER TABLE: CR_NEW_STMT_METADATA, the rows
-** already on their way) makes a handle bound to the old shape refuse to
-** run: it is buried (closing it reads those rows) and the statement is
-** prepared anew and executed once more. A result that fails midway (an
-** error after some rows) leaves a handle libmariadb would later try to
-** read the rest of the rows for: it is buried too. QS_OK: executed (and
-** stored when it has columns); QS_WAIT; or an error.
-*/
-static int run_stmt(qs_dstmt *s, qs_error *err) {
-  qs_dconn *c = s->c;
-  int rc;
-  for (;;) {
-    switch (c->phase) {
-      case PH_FLUSH:
-        if (!flush_dead(c)) return QS_WAIT;
-        c->phase = s->st ? PH_EXECUTE : PH_PREPARE;
-        break;
-      case PH_PREPARE:
-        rc = prepare_handle(s, err);
-        if (rc != QS_OK) return rc;
-        if (s->nparams && mysql_stmt_bind_param(s->st, s->pbind) != 0) return fail_stmt(s, err);
-        c->phase = PH_EXECUTE;
-        break;
-      case PH_EXECUTE:
-        if (!call(c, CALL_EXECUTE, s->st, NULL, 0)) return QS_WAIT;
-        if (c->ret_int != 0) {
-          if (mysql_stmt_errno(s->st) == CR_NEW_STMT_METADATA && !c->renewed) {
-            c->renewed = 1;
-            discard_handle(s);
-            free_results(s);
-            c->phase = PH_FLUSH;
-            break;
-          }
-          return fail_stmt(s, err);
-        }
-        c->changes = (int64_t)mysql_stmt_affected_rows(s->st);
-        c->last_id = (int64_t)mysql_stmt_insert_id(s->st);
-        if ((int)mysql_stmt_field_count(s->st) != s->ncols && load_columns(s) != QS_OK)
-          return nomem(err);
-        if (s->ncols == 0) {
-          s->executed = 1;
-          return QS_OK;
-        }
-        if (s->stream) {   /* unbuffered: the rows stay on the socket until fetched */
-          rc = bind_results(s, err);
-          if (rc != QS_OK) {
-            discard_handle(s);   /* closing it reads the rows it left */
-            return rc;
-          }
-          s->executed = 1;
-          s->live = 1;
-          return QS_OK;
-        }
-        c->phase = PH_STORE;
-        break;
-      case PH_STORE:
-        if (!call(c, CALL_STORE, s->st, NULL, 0)) return QS_WAIT;
-        if (c->ret_int != 0) {
-          rc = fail_stmt(s, err);
-          if (!err->invalidated) {
-            /* no I/O: the failed read left the connection ready */
-            mysql_stmt_free_result(s->st);
-            discard_handle(s);
-          }
-          return rc;
-        }
-        s->stored = 1;
-        rc = bind_results(s, err);
-        if (rc != QS_OK) return rc;
-        s->executed = 1;
-        return QS_OK;
-      default:
-        return qs_error_set(err, QS_INTERNAL, "mysql: statement in an unknown phase %d", (int)c->phase);
-    }
-  }
-}
-
-static int fetch(qs_dstmt *s, qs_error *err) {
-  int rc;
-  if (s->ncols == 0 || !s->stored) return QS_DONE;
-  rc = mysql_stmt_fetch(s->st);
-  if (rc == 0 || rc == MYSQL_DATA_TRUNCATED) return QS_ROW;
-  if (rc == MYSQL_NO_DATA) return QS_DONE;
-  return fail_stmt(s, err);
-}
-
-/* A streamed row's string values longer than their buffers: each buffer
-** grown and the value read again from the row libmariadb holds (no I/O). */
-static int fetch_truncated(qs_dstmt *s, qs_error *err) {
-  int i, rebind = 0;
-  for (i = 0; i < s->ncols; i++) {
-    MYSQL_BIND *b = &s->rbind[i];
-    if (s->rkind[i] != RESULT_STRING || s->rnull[i] || s->rlen[i] < b->buffer_length) continue;
-    if (s->rlen[i] >= b->buffer_length) {
-      char *p = realloc(s->rbuf[i], s->rlen[i] + 1);
-      if (p == NULL) return nomem(err);
-      s->rbuf[i] = p;
-      b->buffer = p;
-      b->buffer_length = s->rlen[i] + 1;
-      rebind = 1;
-      if (mysql_stmt_fetch_column(s->st, b, (unsigned)i, 0) != 0) return fail_stmt(s, err);
-    }
-  }
-  if (rebind && mysql_stmt_bind_result(s->st, s->rbind) != 0) return fail_stmt(s, err);
-  return QS_OK;
-}
-
-/* The next row of a streamed result, read from the socket as a step: QS_ROW,
-** QS_DONE at its end, an error the server sent mid-way, or QS_WAIT. */
-static int stream_fetch(qs_dstmt *s, qs_error *err) {
-  qs_dconn *c = s->c;
-  int rc;
-  if (!call(c, CALL_FETCH, s->st, NULL, 0)) return QS_WAIT;
-  leave(c, QS_OK);
-  rc = c->ret_int;
-  if (rc == 0) return QS_ROW;
-  if (rc == MYSQL_DATA_TRUNCATED) return (rc = fetch_truncated(s, err)) == QS_OK ? QS_ROW : rc;
-  s->live = 0;
-  if (rc == MYSQL_NO_DATA) return QS_DONE;
-  /* an unbuffered read's failure is the connection's (libmariadb leaves the
-  ** statement's error empty) */
-  rc = mysql_stmt_errno(s->st) ? fail_stmt(s, err) : fail_conn(c, err);
-  if (!err->invalidated) discard_handle(s);   /* closing it reads what the failure left */
-  return rc;
-}
-
-static int xStream(qs_dstmt *s, int on) {
-  s->stream = on != 0;
-  return 1;
-}
-
-static int xStep(qs_dstmt *s, qs_error *err) {
-  qs_dconn *c = s->c;
-  int rc;
-  if (s->live) {
-    if (c->op != OP_STEP || c->op_stmt != s) {
-      rc = enter(c, OP_STEP, s, err);
-      if (rc != QS_OK) return rc;
-      c->phase = PH_FETCH;
-    }
-    return stream_fetch(s, err);
-  }
-  if (c->op != OP_STEP || c->op_stmt != s) {
-    if (s->executed) return fetch(s, err);   /* later steps: rows held here */
-    rc = enter(c, OP_STEP, s, err);
-    if (rc != QS_OK) return rc;
-  }
-  rc = run_stmt(s, err);
-  if (rc == QS_WAIT) return rc;
-  leave(c, rc);
-  if (rc == QS_OK && s->live) {   /* streamed: the first row is read as a step of its own */
-    rc = enter(c, OP_STEP, s, err);
-    if (rc != QS_OK) return rc;
-    c->phase = PH_FETCH;
-    return stream_fetch(s, err);
-  }
-  return rc == QS_OK ? fetch(s, err) : rc;
-}
-
-static int xColumnCount(qs_dstmt *s) { return s->ncols; }
-static const char *xColumnName(qs_dstmt *s, int i) {
-  return i >= 0 && i < s->ncols ? s->colnames[i] : NULL;
-}
-
-static void xColumn(qs_dstmt *s, int i, qs_value *out) {
-  out->type = QS_TNULL;
-  if (i < 0 || i >= s->ncols || s->rnull == NULL || s->rnull[i]) return;
-  switch (s->rkind[i]) {
-    case RESULT_INTEGER:
-      out->type = QS_TINT;
-      out->u.i = s->rint[i];
-      return;
-    case RESULT_DOUBLE:
-      out->type = QS_TFLOAT;
-      out->u.f = s->rdbl[i];
-      return;
-    case RESULT_STRING:
-      out->type = s->colbinary[i] ? QS_TBLOB : QS_TTEXT;
-      out->u.s.p = s->rbuf[i];
-      out->u.s.n = s->rlen[i];
-  }
-}
-
-static int xReadonly(qs_dstmt *s) { (void)s; return 0; }
-
-/* No COM_STMT_RESET (a round trip per execution): a buffered result is all
-** the server-side state an execution leaves, and the next execute starts
-** afresh. The result's memory is freed now, unless a call of another
-** statement is suspended (libmariadb's connection state is then that
-** call's): the next execute frees it then. */
-static void xReset(qs_dstmt *s) {
-  if (s->c->op_stmt == s) return;   /* its operation is in progress: nothing to undo yet */
-  s->stream = 0;
-  if (s->live) {
-    /* a streamed result left mid-way: the handle is closed with the next
-    ** operation (mysql_stmt_close reads the rows left, as steps) and the
-    ** statement prepared again at its next use */
-    s->live = 0;
-    discard_handle(s);
-    return;
-  }
-  if (s->stored && s->st && s->c->call == CALL_NONE) mysql_stmt_free_result(s->st);
-  s->stored = 0;
-  s->executed = 0;
-}
-
-/* Never waits: the handle's COM_STMT_CLOSE is queued for the next
-** operation. Finalized in the middle of its own operation (the caller gave
-** up on it), the connection is left unusable. */
-static void xFinalize(qs_dstmt *s) {
-  qs_dconn *c = s->c;
-  if (c->op_stmt == s) {
-    c->op = OP_ABANDONED;
-    c->op_stmt = NULL;
-  } else if (s->stored && s->st && c->call == CALL_NONE) {
-    mysql_stmt_free_result(s->st);   /* the memory now, the server's side later */
-  }
-  s->live = 0;   /* streamed and left mid-way: closing the handle reads the rest */
-  discard_handle(s);
-  free_stmt(s);
 }
 
 static int64_t xChanges(qs_dconn *c) { return c->changes; }
@@ -884,27 +344,27 @@ static int exec_steps(qs_dconn *c, qs_error *err) {
   for (;;) {
     switch (c->phase) {
       case PH_FLUSH:
-        if (!flush_dead(c)) return QS_WAIT;
+        if (!qs__my_flush_dead(c)) return QS_WAIT;
         c->phase = PH_QUERY;
         break;
       case PH_QUERY:
-        if (!call(c, CALL_QUERY, NULL, c->op_sql, strlen(c->op_sql))) return QS_WAIT;
-        if (c->ret_int != 0) return fail_conn(c, err);
+        if (!qs__my_call(c, CALL_QUERY, NULL, c->op_sql, strlen(c->op_sql))) return QS_WAIT;
+        if (c->ret_int != 0) return qs__my_fail_conn(c, err);
         c->phase = PH_RESULT;
         break;
       case PH_RESULT:
-        if (!call(c, CALL_RESULT, NULL, NULL, 0)) return QS_WAIT;
+        if (!qs__my_call(c, CALL_RESULT, NULL, NULL, 0)) return QS_WAIT;
         if (c->ret_res) {
           mysql_free_result(c->ret_res);   /* buffered: no I/O */
           c->ret_res = NULL;
         } else if (mysql_field_count(c->my) != 0) {
-          return fail_conn(c, err);        /* rows announced, and reading them failed */
+          return qs__my_fail_conn(c, err);        /* rows announced, and reading them failed */
         }
         c->phase = PH_NEXT;
         break;
       case PH_NEXT:
-        if (!call(c, CALL_NEXT, NULL, NULL, 0)) return QS_WAIT;
-        if (c->ret_int > 0) return fail_conn(c, err);
+        if (!qs__my_call(c, CALL_NEXT, NULL, NULL, 0)) return QS_WAIT;
+        if (c->ret_int > 0) return qs__my_fail_conn(c, err);
         if (c->ret_int < 0) return QS_OK;  /* no more results */
         c->phase = PH_RESULT;
         break;
@@ -918,10 +378,10 @@ static int exec_steps(qs_dconn *c, qs_error *err) {
 ** it after the caller's copy may be gone). */
 static int enter_exec(qs_dconn *c, op_kind kind, const char *sql, qs_error *err) {
   size_t n = strlen(sql) + 1;
-  int rc = enter(c, kind, NULL, err);
+  int rc = qs__my_enter(c, kind, NULL, err);
   if (rc != QS_OK) return rc;
   c->op_sql = malloc(n);
-  if (c->op_sql == NULL) return leave(c, nomem(err));
+  if (c->op_sql == NULL) return qs__my_leave(c, qs__my_nomem(err));
   memcpy(c->op_sql, sql, n);
   return QS_OK;
 }
@@ -933,7 +393,7 @@ static int xExec(qs_dconn *c, const char *sql, qs_error *err) {
     if (rc != QS_OK) return rc;
   }
   rc = exec_steps(c, err);
-  return rc == QS_WAIT ? rc : leave(c, rc);
+  return rc == QS_WAIT ? rc : qs__my_leave(c, rc);
 }
 
 static int xInTransaction(qs_dconn *c) {
@@ -949,31 +409,31 @@ static int xExecMany(qs_dstmt *s, int nsets, int nparams, const qs_value *vals,
   if (c->op != OP_EXECMANY || c->op_stmt != s) {
     *changes = 0;
     if (nsets <= 0) return QS_OK;
-    rc = enter(c, OP_EXECMANY, s, err);
+    rc = qs__my_enter(c, OP_EXECMANY, s, err);
     if (rc != QS_OK) return rc;
     c->op_i = 0;
     c->op_nsets = nsets;
     c->op_nparams = nparams;
     c->op_vals = vals;
     c->op_changes = 0;
-    rc = xBind(s, nparams, vals, err);
-    if (rc != QS_OK) return leave(c, rc);
+    rc = qs__my_xBind(s, nparams, vals, err);
+    if (rc != QS_OK) return qs__my_leave(c, rc);
   }
   for (;;) {
-    rc = run_stmt(s, err);
+    rc = qs__my_run_stmt(s, err);
     if (rc == QS_WAIT) return rc;
-    if (rc != QS_OK) return leave(c, rc);
+    if (rc != QS_OK) return qs__my_leave(c, rc);
     c->op_changes += c->changes;
     if (s->stored) mysql_stmt_free_result(s->st);
     s->stored = 0;
     s->executed = 0;
     if (++c->op_i == c->op_nsets) break;
-    rc = xBind(s, c->op_nparams, c->op_vals + (size_t)c->op_i * (size_t)c->op_nparams, err);
-    if (rc != QS_OK) return leave(c, rc);
+    rc = qs__my_xBind(s, c->op_nparams, c->op_vals + (size_t)c->op_i * (size_t)c->op_nparams, err);
+    if (rc != QS_OK) return qs__my_leave(c, rc);
     c->phase = PH_FLUSH;
   }
   *changes = c->changes = c->op_changes;
-  return leave(c, QS_OK);
+  return qs__my_leave(c, QS_OK);
 }
 
 /* The server enforces the limit (my_common.h). */
@@ -987,7 +447,7 @@ static int xSetTimeout(qs_dconn *c, int ms, qs_error *err) {
     if (rc != QS_OK) return rc;
   }
   rc = exec_steps(c, err);
-  return rc == QS_WAIT ? rc : leave(c, rc);
+  return rc == QS_WAIT ? rc : qs__my_leave(c, rc);
 }
 
 /* ------------------------------------------------------------------------
@@ -1000,7 +460,7 @@ static int kill_query(const qs_opts *o, unsigned long id, qs_error *err) {
   char sql[64];
   int rc = QS_OK;
   MYSQL *my = mysql_init(NULL);
-  if (my == NULL) return nomem(err);
+  if (my == NULL) return qs__my_nomem(err);
   set_options(my, o);
   if (!mysql_real_connect(my, qs__opts_get(o, "host"), qs__opts_get(o, "user"),
                           qs__opts_get(o, "password"), qs__opts_get(o, "database"), port_of(o),
@@ -1033,7 +493,7 @@ static int xCancel(qs_dconn *c, int detached, qs_error *err) {
 
 const qs_driver qs_mariadb_driver = {
   QS_DRIVER_VERSION, "mysql", 0, 0,
-  xOpen, xConnect, xClose, xWait, xReady, xPrepare, xParamCount, xBind, xStep,
-  xColumnCount, xColumnName, xColumn, xReadonly, xReset, xFinalize, xChanges,
-  xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel, NULL, NULL, NULL, xStream,
+  xOpen, xConnect, xClose, xWait, xReady, qs__my_xPrepare, qs__my_xParamCount, qs__my_xBind, qs__my_xStep,
+  qs__my_xColumnCount, qs__my_xColumnName, qs__my_xColumn, qs__my_xReadonly, qs__my_xReset, qs__my_xFinalize, xChanges,
+  xLastInsertId, xExec, xInTransaction, xExecMany, NULL, NULL, xSetTimeout, xCancel, NULL, NULL, NULL, qs__my_xStream,
 };
