@@ -74,7 +74,8 @@ describe("examples/game_server on " .. helpers.backend, function()
     assert.equal("", out)   -- not a warning
     -- the README's run line, with this backend's URL; the threads' states
     -- load the Lua 5.4 build of the core whatever Lua runs the specs
-    local run = readme_line("./host "):gsub(" sqlite:///%S+ ", " " .. url:gsub("%%", "%%%%") .. " ")
+    local quoted = string.format("%q", url):gsub("%%", "%%%%")   -- a server URL may hold ? and &
+    local run = readme_line("./host "):gsub(" sqlite:///%S+ ", " " .. quoted .. " ")
     rc, out = ex.sh(string.format("cd %q && LUA_PATH=%q LUA_CPATH=%q %s", dir,
       ex.ROOT .. "/lua/?.lua;" .. ex.ROOT .. "/lua/?/init.lua", ex.ROOT .. "/build/?.so", run), true)
     assert.equal(0, rc, out)
