@@ -2,9 +2,13 @@
 --- (docs/OPENRESTY.md; nginx.conf beside it). The code is what it would be
 --- anywhere else: under nginx the engine talks to the server over cosockets
 --- in request handlers, so a worker serves other requests while one waits.
+--- /posts uses the blog's models (examples/blog_project/models.lua, on
+--- nginx.conf's lua_package_path): the models module is the project's, and
+--- nginx is one more place that requires it.
 local qs = require("quicksilver")
 local orm = require("quicksilver.orm")
 local qsngx = require("quicksilver.ngx")
+local blog = require("models")
 
 local M = {}
 
@@ -25,6 +29,10 @@ function M.init(url)
     assert(url, "set QS_DATABASE_URL (and name it in an `env` directive)")
     engine = qs.create_engine(url, {pool_size = 10, max_overflow = 5, pool_timeout = 5})
     Base.metadata:create_all(engine)
+    -- the blog's tables: a project with migrations runs `quicksilver migrate
+    -- upgrade head` before starting nginx instead; create_all (which leaves
+    -- existing tables alone) keeps this example self-contained
+    blog.Base.metadata:create_all(engine)
     Session = orm.sessionmaker({bind = engine})
     sleep_sql = url:find("^postgres") and "SELECT pg_sleep(1)" or "SELECT SLEEP(1)"
   end)
@@ -43,6 +51,30 @@ M.notes = qsngx.handler(function()
   for _, note in ipairs(session:scalars(qs.select(Note):order_by(Note.id)):all()) do
     ngx.say(note.id, " ", note.body)
   end
+  session:close()
+end)
+
+--- GET /posts?add=title&tag=name: adds a post (by "nginx", with that tag)
+--- when asked, then lists every post with its author and tags: three
+--- queries whatever the number of posts (the author joined in, the tags by
+--- one IN query).
+M.posts = qsngx.handler(function()
+  local Author, Post, Tag = blog.Author, blog.Post, blog.Tag
+  local session = Session()
+  local title = ngx.var.arg_add
+  if title then
+    session:begin(function()
+      local author = session:scalars(qs.select(Author):where(Author.name:eq("nginx"))):first()
+        or Author({name = "nginx"})
+      local name = ngx.var.arg_tag or "web"
+      local tag = session:scalars(qs.select(Tag):where(Tag.name:eq(name))):first() or Tag({name = name})
+      session:add(Post({title = ngx.unescape_uri(title), body = "posted through nginx", author = author,
+        tags = {tag}}))
+    end)
+  end
+  local posts = session:scalars(qs.select(Post)
+    :options(orm.joinedload(Post.author), orm.selectinload(Post.tags)):order_by(Post.id)):all()
+  for _, post in ipairs(posts) do ngx.say(post:summary()) end
   session:close()
 end)
 

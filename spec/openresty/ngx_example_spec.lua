@@ -1,6 +1,7 @@
 -- examples/openresty (nginx.conf + app.lua) run as written, with only the
 -- checkout's path, the port and the environment put in: the notes
--- endpoint through the ORM, /slow overlapping /health, an error logged.
+-- endpoint through the ORM, /posts through examples/blog_project's models,
+-- /slow overlapping /health, an error logged.
 local ngxs = require("spec.support.nginx")
 
 local PORT = tonumber(os.getenv("QS_NGINX_PORT") or "18441") + 1
@@ -20,7 +21,11 @@ describe("examples/openresty", function()
     -- a table left by an earlier run would hold other notes
     local qs = require("quicksilver")
     local e = qs.create_engine(url)
-    e:begin(function(conn) conn:exec_driver_sql("DROP TABLE IF EXISTS example_notes") end)
+    e:begin(function(conn)
+      conn:exec_driver_sql("DROP TABLE IF EXISTS example_notes")
+      -- and the blog's tables (/posts), with anything a migration left
+      conn:exec_driver_sql("DROP TABLE IF EXISTS post_tag, post, tag, author, alembic_version CASCADE")
+    end)
     e:dispose()
     local conf = read("examples/openresty/nginx.conf")
       :gsub("/path/to/quicksilver/build/jit", os.getenv("QS_NGINX_CPATH") or (ngxs.ROOT .. "/build/jit"))
@@ -42,6 +47,15 @@ describe("examples/openresty", function()
     status, body = ngxs.get(PORT, "/notes?add=second")
     assert.equal(200, status)
     assert.matches("^%d+ first note\n%d+ second\n$", body)
+  end)
+
+  it("serves the blog's posts through the blog project's models module, loader options and all", function()
+    local status, body = ngxs.get(PORT, "/posts?add=From%20nginx&tag=lua")
+    assert.equal(200, status, body)
+    assert.equal("From nginx, by nginx [lua]\n", body)
+    status, body = ngxs.get(PORT, "/posts?add=Second&tag=web")
+    assert.equal(200, status, body)
+    assert.equal("From nginx, by nginx [lua]\nSecond, by nginx [web]\n", body)
   end)
 
   it("keeps answering /health while /slow waits for the server", function()
