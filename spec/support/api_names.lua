@@ -157,6 +157,41 @@ local function annotated_classes()
   return out
 end
 
+-- The `---@field` names under each `---@class` annotation: short class
+-- name -> {field = true}. Skipped: the internal per-object state of
+-- orm/attributes.lua (orm.inspect(obj) answers with an InstanceState of its
+-- own, annotated InstanceInspection) and the compiled statement's C plan.
+local SKIP_ANNOTATION = {["quicksilver.orm.InstanceState"] = true, ["quicksilver.core"] = true,
+  ["quicksilver.core.Connection"] = true, ["quicksilver.core.Cursor"] = true,
+  ["quicksilver.core.ContractField"] = true}
+local SKIP_FIELD = {Compiled = {checks = true, procs = true, result_procs = true}}
+local function annotated_fields()
+  local out = {}
+  local p = io.popen('find "' .. M.ROOT .. '/lua/quicksilver" -name "*.lua" 2>/dev/null')
+  if not p then return out end
+  for path in p:lines() do
+    local cur
+    for line in ((read_file(path) or "") .. "\n"):gmatch("([^\n]*)\n") do
+      local full = line:match("^%-%-%-@class%s+([%w_%.]+)")
+      if full then
+        cur = nil
+        if not SKIP_ANNOTATION[full] then
+          local short = full:match("([%w_]+)$")
+          out[short] = out[short] or {}
+          cur = out[short]
+        end
+      elseif cur and line:match("^%-%-%-@field") then
+        local f = line:match("^%-%-%-@field%s+([%a_][%w_]*)")
+        if f and is_public_key(f) then cur[f] = true end
+      elseif not line:match("^%-%-%-") then
+        cur = nil
+      end
+    end
+  end
+  p:close()
+  return out
+end
+
 -- Collector -------------------------------------------------------------------------------
 
 local function new_collector()
@@ -252,6 +287,21 @@ local function walk_object(c, obj, area, fallback_name, extra_skip)
   return name
 end
 
+-- A SQL type class (qs.Integer): one row each; its constants (the SQL
+-- name) are not rows of their own, TypeEngine's members cover them.
+local function is_type(v)
+  local types = require("quicksilver.sql.types")
+  local seen = {}
+  local t = v
+  while type(t) == "table" and not seen[t] do
+    seen[t] = true
+    if t == types.TypeEngine then return v ~= types.TypeEngine and v ~= types.TypeDecorator end
+    local mm = getmetatable(t)
+    t = mm and rawget(mm, "__index")
+  end
+  return false
+end
+
 -- A module's members (rule 2).
 local function walk_module(c, mod, alias, area_of)
   for k, v in pairs(mod) do
@@ -268,6 +318,10 @@ local function walk_module(c, mod, alias, area_of)
         end
       else
         c.add(area, full, type(v) == "function" and "function" or "member")
+        -- a class exported by the module (orm.Session, qs.Engine): its methods
+        if type(v) == "table" and rawget(v, "__index") == v and not (area == "SCHEMA" and is_type(v)) then
+          walk_class(c, v, class_name(v, k), CLASS_AREA[class_name(v, k)] or area)
+        end
       end
     end
   end
@@ -496,6 +550,16 @@ function M.list()
     end
   end
   fixture(c)
+  -- the annotated fields of every class reached (rule 3)
+  for short, fields in pairs(annotated_fields()) do
+    if c.runtime_classes[short] then
+      for f in pairs(fields) do
+        if not (SKIP_FIELD[short] and SKIP_FIELD[short][f]) then
+          c.add(CLASS_AREA[short] or c.class_area[short] or "ENGINE", short .. "." .. f, "field")
+        end
+      end
+    end
+  end
   cli_names(c)
   table.sort(c.rows, function(a, b)
     if a.area ~= b.area then return a.area < b.area end
