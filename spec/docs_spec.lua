@@ -53,6 +53,12 @@ local function title(prog)
 end
 
 describe("doc code blocks", function()
+  -- the docs' programs are Lua 5.4 programs (README's `<close>`): they run
+  -- in the Lua 5.4 pass only
+  if type(jit) == "table" then
+    pending("the doc blocks run in the Lua 5.4 pass of make test")
+    return
+  end
   for _, path in ipairs(docs.files(ROOT)) do
     local blocks = docs.parse(assert(docs.read_file(ROOT .. "/" .. path)), path)
     for _, prog in ipairs(docs.programs(blocks)) do

@@ -1,8 +1,8 @@
 --- spec/support/doc_blocks.lua: the fenced code blocks of README.md, docs/
 --- and examples/ as programs, and their runs (spec/docs_spec.lua).
 ---
---- The contract (README.md's "Code blocks in these docs" has the reader's
---- version; docs/reference/README.md repeats it for reference writers):
+--- The contract (docs/reference/README.md, "The examples", has the reader's
+--- version):
 --- - ```lua: a complete program, run in its own process (the interpreter
 ---   the specs run in: Lua 5.4, or LuaJIT in the LuaJIT pass) with a fresh
 ---   temporary directory as its working directory and quicksilver (only) on
