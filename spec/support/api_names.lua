@@ -319,7 +319,8 @@ local function walk_module(c, mod, alias, area_of)
       else
         c.add(area, full, type(v) == "function" and "function" or "member")
         -- a class exported by the module (orm.Session, qs.Engine): its methods
-        if type(v) == "table" and rawget(v, "__index") == v and not (area == "SCHEMA" and is_type(v)) then
+        if type(v) == "table" and (rawget(v, "__index") == v or type(rawget(v, "__name")) == "string")
+            and not (area == "SCHEMA" and is_type(v)) then
           walk_class(c, v, class_name(v, k), CLASS_AREA[class_name(v, k)] or area)
         end
       end
@@ -342,6 +343,7 @@ end
 -- Methods written in a file as `function Name:x` / `function Name.x` (for
 -- classes whose __index is a function: URL).
 local function scan_methods(c, path, local_name, cname, area)
+  c.class_area[cname] = c.class_area[cname] or area
   local src = read_file(M.ROOT .. "/" .. path) or ""
   for line in src:gmatch("[^\n]+") do
     local k = line:match("^function " .. local_name .. "[:%.]([%a_][%w_]*)")
@@ -476,6 +478,15 @@ local function fixture(c)
     parent_id = orm.mapped_column(qs.Integer, qs.ForeignKey("o_parent.id")),
     parent = orm.relationship("Parent", {back_populates = "children"}),
   })
+  -- the large-collection handles
+  local Owner = Base:model("Owner", {__tablename = "o_owner",
+    id = orm.mapped_column(qs.Integer, {primary_key = true}),
+    wo = orm.relationship("WoItem", {lazy = "write_only"}),
+    dyn = orm.relationship("DynItem", {lazy = "dynamic"})})
+  Base:model("WoItem", {__tablename = "o_wo_item", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+    owner_id = orm.mapped_column(qs.Integer, qs.ForeignKey("o_owner.id"))})
+  Base:model("DynItem", {__tablename = "o_dyn_item", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+    owner_id = orm.mapped_column(qs.Integer, qs.ForeignKey("o_owner.id"))})
   Base.metadata:create_all(engine)
   -- Base and every model: the declarative base's members and the
   -- class-side methods models inherit (Base:model)
@@ -514,6 +525,24 @@ local function fixture(c)
   walk_object(c, orm.selectinload(Parent.children), "ORM", "LoaderOption")
   walk_object(c, orm.defer(Parent.name), "ORM", "ColumnOption")
   walk_object(c, orm.scoped_session(Session), "ORM", "ScopedSession")
+  scan_methods(c, "lua/quicksilver/orm/scoping.lua", "OWN", "ScopedSession", "ORM")
+  scan_methods(c, "lua/quicksilver/ext/replicas.lua", "Router", "Router", "ORM")
+  c.runtime_classes.Router = true
+  local owner = Owner({})
+  -- (their __index functions reach method tables the modules export)
+  walk_object(c, owner.wo, "ORM", "WriteOnlyCollection")
+  walk_object(c, owner.dyn, "ORM", "AppenderQuery")
+  walk_class(c, require("quicksilver.orm.writeonly").WriteOnlyCollection, "WriteOnlyCollection", "ORM")
+  walk_class(c, require("quicksilver.orm.dynamic").methods, "AppenderQuery", "ORM")
+  -- what the mapping functions return, and the class attributes of a model
+  walk_object(c, Parent.children, "ORM", "RelationshipAttribute")
+  walk_object(c, Parent.name, "ORM")
+  walk_object(c, orm.hybrid_property(function(self) return 1 end), "ORM", "HybridProperty")
+  walk_object(c, orm.hybrid_method(function(self) return 1 end), "ORM", "HybridMethod")
+  walk_object(c, orm.relationship("Parent"), "ORM", "RelationshipProperty")
+  walk_object(c, orm.mapped_column(qs.Integer), "ORM", "MappedColumn")
+  walk_object(c, orm.with_loader_criteria(Parent, Parent.id:gt(0)), "ORM", "LoaderCriteria")
+  walk_object(c, orm.with_polymorphic(Parent, "*"), "ORM", "WithPolymorphic")
   session:close()
 
   -- MIGRATIONS: the op object of a migration
