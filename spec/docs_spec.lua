@@ -52,6 +52,23 @@ local function title(prog)
   return string.format("%s:%d `%s`", prog.path, prog.line, first)
 end
 
+-- How many programs run at once: the processors (the programs of the
+-- SQLite pass share nothing; the server ones run one at a time, each on a
+-- database emptied first).
+local function processors()
+  local p = io.popen("getconf _NPROCESSORS_ONLN 2>/dev/null")
+  local n = tonumber(p and p:read("*l") or "")
+  if p then p:close() end
+  return math.max(2, n or 2)
+end
+
+-- The SQLite programs, run together the first time one's result is asked for.
+local batch, batch_results = {}, nil
+local function result_of(index)
+  if not batch_results then batch_results = docs.run_all(batch, OPTS, processors()) end
+  return (table.unpack or unpack)(batch_results[index])
+end
+
 describe("doc code blocks", function()
   -- the docs' programs are Lua 5.4 programs (README's `<close>`): they run
   -- in the Lua 5.4 pass only
@@ -77,8 +94,10 @@ describe("doc code blocks", function()
         end
       elseif prog.server == nil then
         if backend == "sqlite" then
+          batch[#batch + 1] = prog
+          local index = #batch
           it(title(prog) .. " runs", function()
-            local ok, out, rc = docs.run(prog, OPTS)
+            local ok, out, rc = result_of(index)
             if not ok then
               error(string.format("%s:%d: the block starting `%s` exited with %s; its output:\n%s",
                 prog.path, prog.line, prog.first, tostring(rc), out), 0)
@@ -139,5 +158,14 @@ describe("the doc block runner", function()
     local ok, out = docs.run(progs[1], OPTS)
     assert.is_false(ok)
     assert.matches("T.md:3: print wrote %[2%], the block says %-%-> %[3%]", out)
+  end)
+
+  it("runs programs side by side, each with its own result and directory", function()
+    local progs = docs.programs(docs.parse("```lua\nlocal f = assert(io.open('x.db', 'w')); f:close()\n" ..
+      "print(#io.open('x.db'):read('*a'))  --> 0\n```\n```lua\nassert(io.open('x.db') == nil)\nerror('boom')\n```\n", "T.md"))
+    local results = docs.run_all(progs, OPTS, 2)
+    assert.is_true(results[1][1])
+    assert.is_false(results[2][1])
+    assert.matches("T.md:7: boom", results[2][2])
   end)
 end)

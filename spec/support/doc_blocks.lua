@@ -227,10 +227,10 @@ function M.compile(prog)
   return nil
 end
 
---- Runs a program in its own process: ok, output (positions rewritten to
---- the Markdown lines). opts: interpreter, lua_path, lua_cpath, url (for a
---- server program), timeout (seconds).
-function M.run(prog, opts)
+-- A program's directory: the source (checks rewritten, server URLs
+-- replaced) and run.sh, which writes the output to `out` and the exit
+-- status to `rc`.
+local function prepare(prog, opts)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p " .. shell_quote(dir)), "cannot make " .. dir)
@@ -239,17 +239,49 @@ function M.run(prog, opts)
   local f = assert(io.open(dir .. "/doc_block.lua", "wb"))
   f:write(src)
   f:close()
-  local cmd = format("cd %s && LUA_PATH=%s LUA_CPATH=%s timeout %d %s -e %s doc_block.lua 2>&1 </dev/null; echo \"rc=$?\"",
+  f = assert(io.open(dir .. "/run.sh", "wb"))
+  f:write(format("cd %s && LUA_PATH=%s LUA_CPATH=%s timeout %d %s -e %s doc_block.lua > out 2>&1 </dev/null; echo $? > rc\n",
     shell_quote(dir), shell_quote(opts.lua_path), shell_quote(opts.lua_cpath), opts.timeout or 120,
-    shell_quote(opts.interpreter), shell_quote(PRELUDE))
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
+    shell_quote(opts.interpreter), shell_quote(PRELUDE)))
+  f:close()
+  return dir
+end
+
+-- ok, output (positions rewritten to the Markdown lines), exit status; the
+-- directory removed.
+local function collect(prog, dir)
+  local out = read_file(dir .. "/out") or ""
+  local rc = tonumber((read_file(dir .. "/rc") or ""):match("%d+"))
   os.execute("rm -rf " .. shell_quote(dir))
-  local rc = tonumber(out:match("rc=(%d+)%s*$"))
-  out = out:gsub("rc=%d+%s*$", "")
   out = out:gsub("doc_block%.lua:(%d+):", function(l) return M.position(prog, tonumber(l)) .. ":" end)
   return rc == 0, out, rc
+end
+
+--- Runs a program in its own process: ok, output (positions rewritten to
+--- the Markdown lines), exit status. opts: interpreter, lua_path,
+--- lua_cpath, url (for a server program), timeout (seconds).
+function M.run(prog, opts)
+  local dir = prepare(prog, opts)
+  os.execute("sh " .. shell_quote(dir .. "/run.sh"))
+  return collect(prog, dir)
+end
+
+--- Runs programs, `jobs` processes at a time (they share nothing: each has
+--- its own directory): a list of {ok, output, rc} in the programs' order.
+function M.run_all(progs, opts, jobs)
+  local dirs = {}
+  for i, prog in ipairs(progs) do dirs[i] = prepare(prog, opts) end
+  if #dirs > 0 then
+    local list = os.tmpname()
+    local f = assert(io.open(list, "wb"))
+    for _, d in ipairs(dirs) do f:write(d, "/run.sh\n") end
+    f:close()
+    os.execute(format("xargs -P %d -n 1 sh < %s", jobs or 2, shell_quote(list)))
+    os.remove(list)
+  end
+  local results = {}
+  for i, prog in ipairs(progs) do results[i] = {collect(prog, dirs[i])} end
+  return results
 end
 
 return M
