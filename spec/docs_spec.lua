@@ -29,8 +29,16 @@ local function lua_cpath()
   return table.concat(out, ";") .. ";;"
 end
 
+-- the interpreter the specs run in (a relative path made absolute: the
+-- programs run elsewhere)
+local function interpreter()
+  local i = helpers.interpreter()
+  if i:find("/", 1, true) and i:sub(1, 1) ~= "/" then i = ROOT .. "/" .. i end
+  return i
+end
+
 local OPTS = {
-  interpreter = helpers.interpreter(),
+  interpreter = interpreter(),
   lua_path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;",
   lua_cpath = lua_cpath(),
 }
