@@ -34,9 +34,10 @@
 ---    `InstanceState`.
 --- 4. Event names: every name in a public class's `_event_names`, written
 ---    in double quotes (`"before_execute"`), area EVENTS.
---- 5. CLI: `quicksilver <command>`, `quicksilver migrate <command>` and
----    `quicksilver migrate --option` (the long form), read from bin/quicksilver
----    and lua/quicksilver/cli/migrate.lua.
+--- 5. CLI: `quicksilver <command>`, `quicksilver --option`,
+---    `quicksilver migrate <command>` and `quicksilver migrate --option` (the
+---    long form), read from bin/quicksilver and lua/quicksilver/cli/*.lua
+---    (migrate.lua's are `quicksilver migrate`'s).
 --- 6. The area is the file of docs/reference/ the row lives in: the
 ---    module's area below, a class's area from CLASS_AREA (else the area of
 ---    the fixture object that reached it first).
@@ -353,18 +354,25 @@ end
 
 -- CLI (rule 5) ------------------------------------------------------------------------------
 
+-- Commands are `cmd == "x"` tests and `function commands.x` definitions,
+-- options every "--x" string in the file (the parsers compare arguments
+-- with them, or key tables by them).
+local function cli_scan(c, src, prefix)
+  for cmd in src:gmatch('cmd == "([%a][%w_-]*)"') do c.add("CLI", prefix .. " " .. cmd, "command") end
+  for cmd in src:gmatch("function commands%.([%a][%w_]*)") do c.add("CLI", prefix .. " " .. cmd, "command") end
+  for opt in src:gmatch('"(%-%-[%a][%w_-]*)"') do c.add("CLI", prefix .. " " .. opt, "option") end
+end
+
 local function cli_names(c)
-  local bin = read_file(M.ROOT .. "/bin/quicksilver") or ""
-  for cmd in bin:gmatch('cmd == "([%a][%w_-]*)"') do
-    if cmd ~= "help" or true then c.add("CLI", "quicksilver " .. cmd, "command") end
+  cli_scan(c, read_file(M.ROOT .. "/bin/quicksilver") or "", "quicksilver")
+  local p = io.popen('ls "' .. M.ROOT .. '/lua/quicksilver/cli/" 2>/dev/null')
+  for name in p:lines() do
+    if name:match("%.lua$") then
+      local src = read_file(M.ROOT .. "/lua/quicksilver/cli/" .. name) or ""
+      cli_scan(c, src, name == "migrate.lua" and "quicksilver migrate" or "quicksilver")
+    end
   end
-  local mig = read_file(M.ROOT .. "/lua/quicksilver/cli/migrate.lua") or ""
-  for cmd in mig:gmatch('cmd == "([%a][%w_-]*)"') do
-    c.add("CLI", "quicksilver migrate " .. cmd, "command")
-  end
-  for opt in mig:gmatch('a == "(%-%-[%a][%w_-]*)"') do
-    c.add("CLI", "quicksilver migrate " .. opt, "option")
-  end
+  p:close()
 end
 
 -- The fixture (rule 3) -----------------------------------------------------------------------
@@ -498,6 +506,8 @@ local function fixture(c)
   for k, v in pairs(mapper_mod.ModelBase) do
     if is_public_key(k) and type(v) == "function" then c.add("ORM", "Base:" .. k, "method") end
   end
+  -- the mapper events (listened on a model or on Base)
+  for e in pairs(rawget(mapper_mod.ModelBase, "_event_names") or {}) do c.add("EVENTS", '"' .. e .. '"', "event") end
   walk_object(c, Base.registry, "ORM", "Registry")
   local Session = orm.sessionmaker({bind = engine})
   walk_object(c, Session, "ORM", "sessionmaker")

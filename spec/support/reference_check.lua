@@ -11,8 +11,10 @@
 --- backticks: | `Session:execute(stmt, [params])` | meaning |. Its key is
 --- the text in the backticks before the first `(` (the whole text when
 --- there is none), trimmed. CLI rows: `quicksilver migrate upgrade [REV]`
---- keys its command words (`quicksilver migrate upgrade`); each option in
---- it (`--sql`, `-d, --directory DIR`) keys `quicksilver migrate --sql` ...
+--- keys its command words (`quicksilver migrate upgrade`); a row with
+--- long options (`quicksilver migrate -d, --directory DIR`) keys each of
+--- them instead (`quicksilver migrate --directory`; `quicksilver --x` for
+--- the options of the other commands).
 local M = {}
 
 local format = string.format
@@ -54,12 +56,18 @@ local function cli_keys(cell)
     end
   end
   local cmd = table.concat(words, " ")
-  if #words > 0 then keys[#keys + 1] = cmd end
+  local long = {}
   for _, o in ipairs(opts) do
-    if o:sub(1, 2) == "--" then
-      -- options belong to `quicksilver migrate` whichever subcommand shows them
-      keys[#keys + 1] = (cmd:match("^(quicksilver migrate)") or cmd) .. " " .. o
-    end
+    if o:sub(1, 2) == "--" then long[#long + 1] = o end
+  end
+  if #long == 0 then
+    if #words > 0 then keys[#keys + 1] = cmd end
+    return keys
+  end
+  -- an option row: options belong to `quicksilver migrate` (or to
+  -- `quicksilver`) whichever subcommand the row shows them with
+  for _, o in ipairs(long) do
+    keys[#keys + 1] = (cmd:match("^(quicksilver migrate)") or "quicksilver") .. " " .. o
   end
   return keys
 end
