@@ -230,10 +230,23 @@ end
 -- A program's directory: the source (checks rewritten, server URLs
 -- replaced) and run.sh, which writes the output to `out` and the exit
 -- status to `rc`.
+-- Programs' directories go to /dev/shm where there is one (their SQLite
+-- files then touch no disk).
+local TMP
+local function make_dir()
+  if TMP == nil then
+    local ok = os.execute("test -d /dev/shm -a -w /dev/shm")
+    TMP = (ok == true or ok == 0) and "/dev/shm" or (os.getenv("TMPDIR") or "/tmp")
+  end
+  local p = io.popen("mktemp -d " .. shell_quote(TMP .. "/qs-doc-XXXXXX"))
+  local dir = p:read("*l")
+  p:close()
+  assert(dir and dir ~= "", "cannot make a directory in " .. TMP)
+  return dir
+end
+
 local function prepare(prog, opts)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. shell_quote(dir)), "cannot make " .. dir)
+  local dir = make_dir()
   local src = M.rewrite_checks(prog.source)
   if prog.server then src = M.replace_urls(src, prog.server, opts.url) end
   local f = assert(io.open(dir .. "/doc_block.lua", "wb"))
