@@ -132,8 +132,8 @@ fi
 run_busted() {
   local label=$1 cpath=$2 dir=spec extra=
   shift 2
-  if [ "${!#}" = "--backend" ]; then   # the behaviour suite and the ORM specs
-    dir="spec/backend spec/orm"
+  if [ "${!#}" = "--backend" ]; then   # the behaviour suite, the ORM specs, the docs' server blocks
+    dir="spec/backend spec/orm spec/docs_spec.lua"
     set -- "${@:1:$(($# - 1))}"
   elif [ "${!#}" = "--backend-only" ]; then   # the behaviour suite alone (the wire driver's pass)
     dir="spec/backend"
