@@ -48,6 +48,14 @@ for _, name in ipairs({"where", "join", "outerjoin", "join_from", "order_by", "g
 end
 Query.filter = Query.where
 
+--- add_columns(...): each result is then a row (the entity, then the
+--- columns), as 1.x's Query gives, no longer the entity alone.
+function Query:add_columns(...)
+  local q = derive(self, self.stmt:add_columns(...))
+  q._single = false
+  return q
+end
+
 --- filter_by({name = value}): attribute names of the query's entity.
 function Query:filter_by(map)
   if type(map) ~= "table" or next(map) == nil then

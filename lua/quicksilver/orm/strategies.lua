@@ -44,16 +44,21 @@ local function rel_of(attr, what)
   return attr.prop
 end
 
+-- The option's public name, for errors: orm.noload and orm.contains_eager
+-- are not "<strategy>load".
+local OPTION_NAMES = {noload = "orm.noload", contains_eager = "orm.contains_eager"}
+
 local function new_option(strategy, attr, parent)
-  local rel = rel_of(attr, "orm." .. strategy .. "load")
-  if rel.wo then writeonly.refuse_loader(rel, "orm." .. strategy .. "load", 3) end
+  local what = OPTION_NAMES[strategy] or ("orm." .. strategy .. "load")
+  local rel = rel_of(attr, what)
+  if rel.wo then writeonly.refuse_loader(rel, what, 3) end
   local path = {}
   if parent then
     for i, s in ipairs(parent.path) do path[i] = s end
     local last = path[#path].rel
     last.parent.registry:configure()
     if not rel.parent:isa(last.target) and not last.target:isa(rel.parent) then
-      exc.raise(exc.ArgumentError, format("orm.%sload: %s does not continue from %s", strategy,
+      exc.raise(exc.ArgumentError, format("%s: %s does not continue from %s", what,
         rel:describe(), last:describe()), nil, 4)
     end
   end

@@ -176,6 +176,12 @@ function M.flush(session, rel)
   if clean and not collections_changed(session, rel) then return end
   local colls = changed_collection_states(session)
   if clean and #colls == 0 then return end
+  -- autobegin = false and no transaction: refused before the flush starts,
+  -- so the session is not left waiting for a rollback (SQLAlchemy raises
+  -- it from _autobegin_t, outside the flush's rollback too)
+  if session.autobegin == false and #session._stack == 0 then
+    exc.raise(exc.InvalidRequestError, "Autobegin is disabled on this Session; call Session:begin()", nil, 3)
+  end
   session._flushing = true
   local ok, err = pcall(run, session, colls)
   session._flushing = false
