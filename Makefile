@@ -248,7 +248,7 @@ fuzz:
 # runs only then), as root or through sudo.
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
   libsqlite3-dev sqlite3 valgrind luajit2 libluajit2-5.1-dev lua-cqueues lua-luv lua-socket libpq-dev postgresql libmariadb-dev mariadb-server \
-  nginx-light libnginx-mod-http-lua galera-4 rsync iproute2 pgbouncer
+  nginx-light libnginx-mod-http-lua galera-4 rsync iproute2 pgbouncer graphviz
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

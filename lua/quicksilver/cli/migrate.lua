@@ -57,6 +57,7 @@ local function parse(args)
     elseif a == "--branch-label" then o.branch_label = args[i + 1]; i = i + 2
     elseif a == "--autogenerate" then o.autogenerate = true; i = i + 1
     elseif a == "-r" or a == "--rev-range" then o.range = args[i + 1]; i = i + 2
+    elseif a == "--help" or a == "-h" then o.pos[#o.pos + 1] = "help"; i = i + 1
     elseif a == "--progress" then o.progress = "on"; i = i + 1
     elseif a == "--quiet" or a == "-q" then o.progress = "off"; i = i + 1
     elseif a:match("^%-%-?%a") then
@@ -77,7 +78,9 @@ function M.main(args)
   local cfg = {dir = o.dir, url = o.url, progress = require("quicksilver.cli.progress").new(o.progress):sink()}
   local out = {}
   local function say(s) out[#out + 1] = s end
-  if cmd == "init" then
+  if cmd == "help" then
+    return USAGE, 0
+  elseif cmd == "init" then
     local dir = migrate.init(o.pos[1] or o.dir or "migrations", o.url)
     say("created " .. dir .. "/env.lua and " .. dir .. "/versions/")
   elseif cmd == "revision" then
@@ -149,7 +152,8 @@ function M.run(args)
   if not ok then
     local msg = type(out) == "table" and out.message or tostring(out)
     code = (type(out) == "table" and out.usage) and M.EXIT.usage or M.EXIT.error
-    msg = tostring(msg)
+    -- "migrate: ..." from the library is not said twice ("quicksilver migrate: migrate: ...")
+    msg = tostring(msg):gsub("^migrate: ", "")
     out = msg:find("^quicksilver migrate: ") and msg or ("quicksilver migrate: " .. msg)
     if code == M.EXIT.usage then out = out .. "\n" .. USAGE end
   end
