@@ -268,6 +268,23 @@ return {revision = "a1", down_revision = nil, message = "users",
     assert.matches("upgrade a1 users", out, 1, true)
   end)
 
+  it("prints a line for autogenerate's comparison", function()
+    migrations(1)
+    write(dir .. "/migrations/env.lua", string.format([[
+local qs = require("quicksilver")
+local md = qs.MetaData()
+qs.Table("users", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("name", qs.String(30)))
+qs.Table("tags", md, qs.Column("id", qs.Integer, {primary_key = true}))
+return {url = %q, target_metadata = md}
+]], "sqlite:///" .. dir .. "/app.db"))
+    local rc, _, err = run("migrate upgrade", dir)
+    assert.equal(0, rc, err)
+    rc, _, err = run("migrate check --progress", dir)
+    assert.equal(3, rc, err)
+    assert.matches("^compare: 2 tables of the models with the database, 1 differences, %d+%.%d+ s\n", err)
+    assert.matches("add_table tags", err, 1, true)
+  end)
+
   it("is quiet when stderr is not a terminal, and under --quiet", function()
     migrations(10)
     local rc, _, err = run("migrate upgrade", dir)

@@ -3,8 +3,9 @@
 --- cfg = {dir = "migrations", url = "...", version_table = "alembic_version"}
 --- (or the folder's env.lua: {url = ..., target_metadata = ..., version_table
 --- = ...}; QS_DATABASE_URL overrides the url). cfg.progress, a
---- function(line), is told of long steps (op.bulk_insert: rows, seconds). The version table has
---- Alembic's layout (one column, version_num VARCHAR(32) primary key, a row
+--- function(line), is told of long steps (each op.bulk_insert, the
+--- comparison of autogenerate and check). The version table has Alembic's
+--- layout (one column, version_num VARCHAR(32) primary key, a row
 --- per current head) and changes in the same transaction as each revision,
 --- so on databases with transactional DDL (SQLite, PostgreSQL) a revision
 --- that fails leaves nothing behind. MySQL/MariaDB commit DDL implicitly: a
@@ -406,6 +407,7 @@ local function differences(c)
     exc.raise(exc.ArgumentError, "migrate: autogenerate and check need target_metadata (env.lua)", nil, 4)
   end
   local engine, own = engine_of(c)
+  local t0 = now()
   local ok, diffs = pcall(engine.connect, engine, function(conn)
     return autogenerate.compare(conn, md, {version_table = c.version_table,
       compare_type = c.compare_type, include_object = c.include_object, include_name = c.include_name,
@@ -413,6 +415,10 @@ local function differences(c)
   end)
   if own then engine:dispose() end
   if not ok then error(diffs, 0) end
+  if c.progress then
+    c.progress(format("compare: %d tables of the models with the database, %d differences, %.3f s",
+      #md:sorted_tables(), #diffs, now() - t0))
+  end
   return diffs, engine.dialect.caps
 end
 
