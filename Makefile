@@ -133,7 +133,7 @@ JIT_BIND_OBJ := $(BIND_SRC:%.c=$(BUILD)/jit/obj/%.o)
 LUA_PATH_DEV := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 LUA_CPATH_DEV := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build test demo docs-diagram deps clean install-rock bench bench-crossing rockspec rockspec-check tsan fuzz
+.PHONY: all build test demo deps clean install-rock bench bench-crossing rockspec rockspec-check tsan fuzz
 
 all: build
 build: $(MODULE) $(CTESTS) $(ALLOC_BIN) $(BINDING_TESTS) $(REPLAY_BINS) $(LUA_HOST) $(JIT_MODULE) $(PG_MODULE) $(JIT_PG_MODULE) $(MY_MODULE) $(JIT_MY_MODULE) $(FORK_BIN) $(CANCEL_BIN) $(PG_STEPS_BIN) $(MY_STEPS_BIN)
@@ -271,6 +271,7 @@ test: deps
 # docs/images/schema.svg, the picture docs/CLI.md shows: `quicksilver diagram`
 # of the database examples/orm_quickstart.lua makes (its models), through
 # Graphviz's dot. Remade by `make docs-diagram`, never drawn by hand.
+.PHONY: docs-diagram
 docs-diagram: $(MODULE)
 	@tmp=$$(mktemp -d) && cd $$tmp && \
 	  LUA_PATH="$(LUA_PATH_DEV)" LUA_CPATH="$(LUA_CPATH_DEV)" QS_DEMO_DB=$$tmp/demo.db \
