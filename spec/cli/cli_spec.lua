@@ -177,6 +177,11 @@ return M
       res, code = main.run({"diagram", url, "-o", dir .. "/s.png", "--quiet"})
       assert.equal(0, code, res)
       assert.equal("\137PNG", read(dir .. "/s.png"):sub(1, 4))
+      -- a path the shell would expand or split is passed as it is
+      local odd = dir .. "/it's $HOME `x`.svg"
+      res, code = main.run({"diagram", url, "-o", odd, "--quiet"})
+      assert.equal(0, code, res)
+      assert.matches("<svg", read(odd), 1, true)
     end
   end)
 

@@ -203,11 +203,21 @@ function M.metadata(source, opts)
   return md
 end
 
+-- A word for sh: in single quotes, a ' inside written '\'' (a path may hold $, `, ").
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
 -- Whether a command is on PATH.
 local function has_command(name)
-  local r = os.execute("command -v " .. name .. " >/dev/null 2>&1")
+  local r = os.execute("command -v " .. shell_quote(name) .. " >/dev/null 2>&1")
   return r == true or r == 0
 end
+
+--- The Graphviz command diagram.write runs (nil: `dot` on PATH); specs set
+--- a missing one to see the error.
+---@type string|nil
+M.dot_command = nil
 
 local FORMATS = {svg = true, png = true, pdf = true, jpg = true, gif = true}
 
@@ -238,7 +248,8 @@ function M.write(dot, path)
   f:write(dot)
   f:close()
   local errfile = tmp .. ".err"
-  local r = os.execute(format("%s -T%s -o %q %q 2>%q", M.dot_command or "dot", ext, path, tmp, errfile))
+  local r = os.execute(format("%s -T%s -o %s %s 2>%s", shell_quote(M.dot_command or "dot"), ext,
+    shell_quote(path), shell_quote(tmp), shell_quote(errfile)))
   local ef = io.open(errfile, "r")
   local msg = ef and ef:read("*a") or ""
   if ef then ef:close() end
