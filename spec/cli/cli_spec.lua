@@ -303,6 +303,22 @@ return {url = %q, target_metadata = md}
     assert.equal("", err)
   end)
 
+  it("shows by itself when stderr is a terminal (a pseudo-terminal made by script(1))", function()
+    local r = os.execute("command -v script >/dev/null 2>&1")
+    if not (r == true or r == 0) then return end
+    local url = shop(dir .. "/shop.db")
+    local cmd = string.format("LUA_PATH=%q LUA_CPATH=%q %q %q inspect %s > /dev/null", package.path, package.cpath,
+      helpers.interpreter(), root .. "/bin/quicksilver", url)
+    local p = io.popen(string.format("script -qec %q /dev/null < /dev/null 2>&1", cmd))
+    local out = p:read("*a")
+    p:close()
+    assert.matches("inspect: 4 tables, %d+%.%d+ s", out)
+    p = io.popen(string.format("script -qec %q /dev/null < /dev/null 2>&1", cmd:gsub(" > /dev/null$", " --quiet > /dev/null")))
+    out = p:read("*a")
+    p:close()
+    assert.is_nil(out:find("inspect:", 1, true))
+  end)
+
   it("prints a line per table inspected, and one for the whole", function()
     local url = shop(dir .. "/shop.db")
     local rc, out, err = run("inspect " .. url .. " --progress", dir)
