@@ -248,7 +248,7 @@ fuzz:
 # runs only then), as root or through sudo.
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luarocks lua-busted \
   libsqlite3-dev sqlite3 valgrind luajit2 libluajit2-5.1-dev lua-cqueues lua-luv lua-socket libpq-dev postgresql libmariadb-dev mariadb-server \
-  nginx-light libnginx-mod-http-lua galera-4 rsync iproute2 pgbouncer
+  nginx-light libnginx-mod-http-lua galera-4 rsync iproute2 pgbouncer graphviz
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -267,6 +267,20 @@ test: deps
 	@BUILD=$(BUILD) LUA="$(LUA_RUN)" CTESTS="$(CTESTS)" ALLOC_TESTS="$(ALLOC_BIN)" FUZZ_REPLAY="$(REPLAY_BINS)" BINDING_TESTS="$(BINDING_TESTS)" VG="$(VG)" RUN_PREFIX="$(RUN_PREFIX)" JIT_MODULE="$(JIT_MODULE)" \
 	  LUA_PATH_DEV="$(LUA_PATH_DEV)" LUA_CPATH_DEV="$(LUA_CPATH_DEV)" \
 	  bash spec/support/run_tests.sh
+
+# docs/images/schema.svg, the picture docs/CLI.md shows: `quicksilver diagram`
+# of the database examples/orm_quickstart.lua makes (its models), through
+# Graphviz's dot. Remade by `make docs-diagram`, never drawn by hand.
+.PHONY: docs-diagram
+docs-diagram: $(MODULE)
+	@tmp=$$(mktemp -d) && cd $$tmp && \
+	  LUA_PATH="$(LUA_PATH_DEV)" LUA_CPATH="$(LUA_CPATH_DEV)" QS_DEMO_DB=$$tmp/demo.db \
+	    $(LUA) $(CURDIR)/examples/orm_quickstart.lua >/dev/null && \
+	  mkdir -p $(CURDIR)/docs/images && \
+	  LUA_PATH="$(LUA_PATH_DEV)" LUA_CPATH="$(LUA_CPATH_DEV)" $(LUA) $(CURDIR)/bin/quicksilver diagram \
+	    sqlite:///$$tmp/demo.db -o $(CURDIR)/docs/images/schema.svg --quiet; \
+	  rc=$$?; rm -rf $$tmp; exit $$rc
+	@echo "wrote docs/images/schema.svg"
 
 demo: deps
 	@$(MAKE) --no-print-directory build

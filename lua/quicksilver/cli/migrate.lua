@@ -30,6 +30,8 @@ usage: quicksilver migrate <command> [-d DIR] [--url URL]
   history [-r FROM:TO]       the revisions, newest first (a range of them)
   branches                   the revisions more than one builds on
   stamp REV                  record REV as current without running anything
+  --progress | --quiet       progress lines on stderr (bulk_insert: rows, seconds); default: only
+                             when stderr is a terminal
 exit codes: 0 ok, 1 error, 2 usage, 3 check found differences
 ]]
 
@@ -55,6 +57,9 @@ local function parse(args)
     elseif a == "--branch-label" then o.branch_label = args[i + 1]; i = i + 2
     elseif a == "--autogenerate" then o.autogenerate = true; i = i + 1
     elseif a == "-r" or a == "--rev-range" then o.range = args[i + 1]; i = i + 2
+    elseif a == "--help" or a == "-h" then o.pos[#o.pos + 1] = "help"; i = i + 1
+    elseif a == "--progress" then o.progress = "on"; i = i + 1
+    elseif a == "--quiet" or a == "-q" then o.progress = "off"; i = i + 1
     elseif a:match("^%-%-?%a") then
       -- a flag this command does not know (a misspelt --autogenerate) is refused, not taken as a revision
       usage_error("quicksilver migrate: unknown option '" .. a .. "'")
@@ -69,10 +74,13 @@ end
 function M.main(args)
   local o = parse(args)
   local cmd = table.remove(o.pos, 1)
-  local cfg = {dir = o.dir, url = o.url}
+  -- progress lines (op.bulk_insert's rows and seconds) go to stderr as they happen
+  local cfg = {dir = o.dir, url = o.url, progress = require("quicksilver.cli.progress").new(o.progress):sink()}
   local out = {}
   local function say(s) out[#out + 1] = s end
-  if cmd == "init" then
+  if cmd == "help" then
+    return USAGE, 0
+  elseif cmd == "init" then
     local dir = migrate.init(o.pos[1] or o.dir or "migrations", o.url)
     say("created " .. dir .. "/env.lua and " .. dir .. "/versions/")
   elseif cmd == "revision" then
@@ -144,7 +152,8 @@ function M.run(args)
   if not ok then
     local msg = type(out) == "table" and out.message or tostring(out)
     code = (type(out) == "table" and out.usage) and M.EXIT.usage or M.EXIT.error
-    msg = tostring(msg)
+    -- "migrate: ..." from the library is not said twice ("quicksilver migrate: migrate: ...")
+    msg = tostring(msg):gsub("^migrate: ", "")
     out = msg:find("^quicksilver migrate: ") and msg or ("quicksilver migrate: " .. msg)
     if code == M.EXIT.usage then out = out .. "\n" .. USAGE end
   end

@@ -4,6 +4,7 @@
 local qs = require("quicksilver")
 local automap = require("quicksilver.ext.automap")
 local emit = require("quicksilver.migrate.emit")
+local now = require("quicksilver.core").now
 
 local M = {}
 
@@ -20,15 +21,26 @@ local function tables_in_order(md)
   return md:sorted_tables()
 end
 
---- The readable description of the database at url.
-function M.inspect(url)
+--- The readable description of the database at url. opts.progress, a
+--- function(line), hears a line per table: "inspect users: table 3/40, 5
+--- columns, 0.012 s".
+---@param url string
+---@param opts? {progress?: fun(line: string)}
+---@return string
+function M.inspect(url, opts)
+  local progress = opts and opts.progress
   local engine = qs.create_engine(url)
   local insp = qs.inspect(engine)
   local out = {}
   local function w(...) out[#out + 1] = format(...) end
-  for _, name in ipairs(insp:get_table_names()) do
+  local names = insp:get_table_names()
+  local t0 = now()
+  for i, name in ipairs(names) do
+    local t1 = now()
+    local ncols = 0
     w("table %s", name)
     for _, c in ipairs(insp:get_columns(name)) do
+      ncols = ncols + 1
       w("  %-24s %-28s%s%s%s", c.name, tostring(c.type.db_type or c.type),
         c.nullable and "" or " NOT NULL", c.default and (" DEFAULT " .. tostring(c.default)) or "",
         c.autoincrement and " (autoincrement)" or "")
@@ -51,7 +63,11 @@ function M.inspect(url)
     for _, ix in ipairs(insp:get_indexes(name)) do
       w("  %sindex %s (%s)", ix.unique and "unique " or "", ix.name, concat(ix.expressions or ix.column_names, ", "))
     end
+    if progress then
+      progress(format("inspect %s: table %d/%d, %d columns, %.3f s", name, i, #names, ncols, now() - t1))
+    end
   end
+  if progress then progress(format("inspect: %d tables, %.3f s", #names, now() - t0)) end
   for _, v in ipairs(insp:get_view_names()) do
     w("view %s", v)
     w("  as %s", (insp:get_view_definition(v):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")))
@@ -172,13 +188,24 @@ end
 --- Lua model definitions for the database at url: a module returning
 --- {Base = Base, <Class> = class, ...}, with the relationships automap
 --- would make (a many-to-one per foreign key, its backref on the other side).
+--- The migrations' version table (opts.version_table, default
+--- alembic_version) is left out unless opts.include_version_table;
+--- opts.progress(line) hears how long reflecting took.
 ---@param url string
+---@param opts? {version_table?: string, include_version_table?: boolean, progress?: fun(line: string)}
 ---@return string
-function M.models(url)
+function M.models(url, opts)
+  opts = opts or {}
   local engine = qs.create_engine(url)
   local md = qs.MetaData()
+  local t0 = now()
   md:reflect({bind = engine})
-  local tables = tables_in_order(md)
+  local vt = opts.version_table or "alembic_version"
+  local tables = {}
+  for _, t in ipairs(tables_in_order(md)) do
+    if opts.include_version_table or t.name ~= vt then tables[#tables + 1] = t end
+  end
+  if opts.progress then opts.progress(format("reflect: %d tables, %.3f s", #tables, now() - t0)) end
   local out = header(url)
   local function w(s) out[#out + 1] = s end
   local names = class_names(tables)

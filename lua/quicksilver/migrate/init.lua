@@ -2,8 +2,10 @@
 ---
 --- cfg = {dir = "migrations", url = "...", version_table = "alembic_version"}
 --- (or the folder's env.lua: {url = ..., target_metadata = ..., version_table
---- = ...}; QS_DATABASE_URL overrides the url). The version table has
---- Alembic's layout (one column, version_num VARCHAR(32) primary key, a row
+--- = ...}; QS_DATABASE_URL overrides the url). cfg.progress, a
+--- function(line), is told of long steps (each op.bulk_insert, the
+--- comparison of autogenerate and check). The version table has Alembic's
+--- layout (one column, version_num VARCHAR(32) primary key, a row
 --- per current head) and changes in the same transaction as each revision,
 --- so on databases with transactional DDL (SQLite, PostgreSQL) a revision
 --- that fails leaves nothing behind. MySQL/MariaDB commit DDL implicitly: a
@@ -29,7 +31,7 @@ local now = require("quicksilver.core").now
 -- include_objects that would let autogenerate drop tables) is refused.
 local CONFIG_OPTIONS = util.set({"dir", "url", "engine", "target_metadata", "version_table",
   "render_as_batch", "compare_type", "include_object", "include_name", "compare_server_default",
-  "process_revision_directives"})
+  "process_revision_directives", "progress"})
 local REVISION_OPTIONS = util.set({"message", "head", "parents", "rev_id", "autogenerate",
   "upgrade_body", "downgrade_body", "branch_label"})
 
@@ -160,12 +162,12 @@ end
 
 -- Runs the revisions in order, one transaction each, the version table
 -- with them; prints a line per revision.
-local function apply(engine, script, vt, ids, direction, log, applied)
+local function apply(engine, script, vt, ids, direction, log, applied, progress)
   for _, id in ipairs(ids) do
     local rev = script.revisions[id]
     local t0 = now()
     local ok, err = pcall(batch.run_revision, engine, function(conn)
-      local op = op_mod.new(conn)
+      local op = op_mod.new(conn, {progress = progress})
       if direction == "up" then
         rev.upgrade(op)
         applied[id] = true
@@ -283,7 +285,7 @@ function M.upgrade(cfg, target, log)
     local todo = {}
     for id in pairs(want) do if not applied[id] then todo[id] = true end end
     local ids = script:ordered(todo)
-    apply(engine, script, vt, ids, "up", log, applied)
+    apply(engine, script, vt, ids, "up", log, applied, c.progress)
     return ids
   end)
 end
@@ -303,7 +305,7 @@ function M.downgrade(cfg, target, log)
     local order = script:ordered(undo)
     local ids = {}
     for i = #order, 1, -1 do ids[#ids + 1] = order[i] end
-    apply(engine, script, vt, ids, "down", log, applied)
+    apply(engine, script, vt, ids, "down", log, applied, c.progress)
     return ids
   end)
 end
@@ -405,6 +407,7 @@ local function differences(c)
     exc.raise(exc.ArgumentError, "migrate: autogenerate and check need target_metadata (env.lua)", nil, 4)
   end
   local engine, own = engine_of(c)
+  local t0 = now()
   local ok, diffs = pcall(engine.connect, engine, function(conn)
     return autogenerate.compare(conn, md, {version_table = c.version_table,
       compare_type = c.compare_type, include_object = c.include_object, include_name = c.include_name,
@@ -412,6 +415,10 @@ local function differences(c)
   end)
   if own then engine:dispose() end
   if not ok then error(diffs, 0) end
+  if c.progress then
+    c.progress(format("compare: %d tables of the models with the database, %d differences, %.3f s",
+      #md:sorted_tables(), #diffs, now() - t0))
+  end
   return diffs, engine.dialect.caps
 end
 
