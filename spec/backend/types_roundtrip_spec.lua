@@ -24,13 +24,13 @@ local function cells(line)
   return out
 end
 
-local function read_rows()
+local function read_rows(header, least)
   local f = assert(io.open(DOC, "rb"), DOC .. " is missing")
   local text = f:read("*a")
   f:close()
   local rows, inside = {}, false
   for line in text:gmatch("([^\n]*)\n") do
-    if line:sub(1, #HEADER) == HEADER then
+    if line:sub(1, #header) == header then
       inside = true
     elseif inside and line:sub(1, 1) ~= "|" then
       break
@@ -38,7 +38,7 @@ local function read_rows()
       rows[#rows + 1] = cells(line)
     end
   end
-  assert(#rows > 40, "the types table of " .. DOC .. " was not found (" .. #rows .. " rows)")
+  assert(#rows >= least, "the table '" .. header .. "' of " .. DOC .. " was not found (" .. #rows .. " rows)")
   return rows
 end
 
@@ -131,7 +131,9 @@ local function check_ddl(row, backend)
   end
 end
 
-local rows = read_rows()
+local rows = read_rows(HEADER, 40)
+-- the values each type refuses: | type | you bind | refused with |
+local refused_rows = read_rows("| type | you bind | refused with |", 10)
 
 describe("the types table of SCHEMA.md, on " .. helpers.backend, function()
   local engine
@@ -180,6 +182,23 @@ describe("the types table of SCHEMA.md, on " .. helpers.backend, function()
       elseif not ok then
         error(err, 0)
       end
+    end)
+  end
+
+  for i, row in ipairs(refused_rows) do
+    it(row[1] .. " refuses " .. row[2], function()
+      local md = qs.MetaData()
+      local t = qs.Table("types_refused_" .. i, md, qs.Column("id", qs.Integer, {primary_key = true,
+        autoincrement = false}), qs.Column("v", eval(row[1]:match("^`(.*)`$"))))
+      md:create_all(engine)
+      local err = helpers.assert_raises_kind(assert(error_class(row[3])), function()
+        engine:begin(function(conn) conn:execute(qs.insert(t), {id = 1, v = eval(spans(row[2])[1])}) end)
+      end)
+      assert.equal(0, engine:connect(function(conn)
+        return conn:execute(qs.select(qs.func.count()):select_from(t)):scalar()
+      end))
+      assert.matches(spans(row[3])[1], tostring(err), 1, true)
+      md:drop_all(engine)
     end)
   end
 end)
