@@ -72,6 +72,31 @@ describe("Date, DateTime and Time bind values", function()
     refused({dt = {month = 1, day = 1}}, "DateTime value must be an ISO-8601 string or an os.date('*t') table, got table")
   end)
 
+  it("decides the common forms as the full check does, at every boundary", function()
+    local dt, d, tm = qs.DateTime._bind, qs.Date._bind, qs.Time._bind
+    -- every day of a common and a leap year, from os.date in UTC
+    local t0 = os.time({year = 2023, month = 1, day = 1, hour = 12})
+    for i = 0, 730 do
+      local day = os.date("!%Y-%m-%d", t0 + i * 86400)
+      assert.equal(day, d(day))
+      assert.equal(day .. " 23:59:59", dt(day .. " 23:59:59"))
+    end
+    for _, v in ipairs({"2023-02-29", "2024-02-30", "2024-04-31", "2024-00-10", "2024-13-01", "2024-01-00",
+        "2024-01-32", "0000-01-01", "2024/01/01", "2024-1-01"}) do
+      assert.is_false(pcall(d, v), v)
+      assert.is_false(pcall(dt, v .. " 10:00:00"), v)
+    end
+    for _, v in ipairs({"24:00:01", "25:00:00", "23:60:00", "23:59:60", "2a:00:00", "23-59-59"}) do
+      assert.is_false(pcall(tm, v), v)
+      assert.is_false(pcall(dt, "2024-01-01 " .. v), v)
+    end
+    assert.equal("24:00:00", tm("24:00:00"))
+    assert.equal("00:00:00", tm("00:00:00"))
+    assert.equal("2024-01-01 24:00:00", dt("2024-01-01 24:00:00"))
+    assert.equal("2000-02-29", d("2000-02-29"))
+    assert.is_false(pcall(d, "1900-02-29"))
+  end)
+
   it("still refuses other Lua values as before", function()
     refused({d = 20240229}, "Date value must be an ISO-8601 string or an os.date('*t') table, got number")
   end)
