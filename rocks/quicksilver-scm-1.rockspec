@@ -197,6 +197,7 @@ build = {
     ["quicksilver.orm.writeonly"] = "lua/quicksilver/orm/writeonly.lua",
     ["quicksilver.sql.compiler"] = "lua/quicksilver/sql/compiler.lua",
     ["quicksilver.sql.compound"] = "lua/quicksilver/sql/compound.lua",
+    ["quicksilver.sql.datetime_values"] = "lua/quicksilver/sql/datetime_values.lua",
     ["quicksilver.sql.ddl"] = "lua/quicksilver/sql/ddl.lua",
     ["quicksilver.sql.ddl_statement"] = "lua/quicksilver/sql/ddl_statement.lua",
     ["quicksilver.sql.decimal"] = "lua/quicksilver/sql/decimal.lua",

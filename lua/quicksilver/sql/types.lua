@@ -115,30 +115,20 @@ define("UnicodeText", "TEXT", String)
 define("Boolean", "BOOLEAN", nil, {_check = CHECK.boolean, _result = RESULT.boolean,
   _affinity = "boolean"})
 
--- Dates and times: ISO-8601 strings both ways; binds also take os.date("*t") tables.
-local function iso_bind(fmt, what)
-  return function(v)
-    if type(v) == "string" then return v end
-    if type(v) == "table" and v.year then
-      return os.date(fmt, os.time({year = v.year, month = v.month or 1, day = v.day or 1,
-        hour = v.hour or 0, min = v.min or 0, sec = v.sec or 0, isdst = v.isdst}))
-    end
-    if type(v) == "table" and v.hour then
-      return format("%02d:%02d:%02d", v.hour, v.min or 0, v.sec or 0)
-    end
-    error(exc.ArgumentError(format("%s value must be an ISO-8601 string or an os.date('*t') table, got %s",
-      what, type(v))), 0)
-  end
-end
-define("Date", "DATE", nil, {_bind = iso_bind("%Y-%m-%d", "Date"), _affinity = "date",
+-- Dates and times: ISO-8601 strings both ways; binds also take os.date("*t")
+-- tables (sql/datetime_values.lua checks and formats them).
+local datetime_values = require("quicksilver.sql.datetime_values")
+define("Date", "DATE", nil, {_bind = datetime_values.binder("Date"), _affinity = "date",
   _result = RESULT.text})
-define("DateTime", "DATETIME", nil, {_bind = iso_bind("%Y-%m-%d %H:%M:%S", "DateTime"),
+define("DateTime", "DATETIME", nil, {_bind = datetime_values.binder("DateTime"),
   _affinity = "datetime", _result = RESULT.text})
+local DATETIME_TZ_BIND = datetime_values.binder("DateTime", true)
 function M.DateTime:_init(opts)
   util.check_options("DateTime", opts, DATETIME_OPTIONS, 3)
   self.timezone = opts and opts.timezone or false
+  if self.timezone then self._bind = DATETIME_TZ_BIND end   -- a UTC offset is kept
 end
-define("Time", "TIME", nil, {_bind = iso_bind("%H:%M:%S", "Time"), _affinity = "time",
+define("Time", "TIME", nil, {_bind = datetime_values.binder("Time"), _affinity = "time",
   _result = RESULT.text})
 
 -- Interval: seconds (a number) in Lua.
