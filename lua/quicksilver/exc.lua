@@ -11,6 +11,7 @@ local M = {}
 local setmetatable, getmetatable, type, error, rawget, next, pcall, tostring =
   setmetatable, getmetatable, type, error, rawget, next, pcall, tostring
 local format, concat, sort = string.format, table.concat, table.sort
+local getinfo, debug_traceback = debug.getinfo, debug.traceback
 
 -- How much of the parameters tostring shows: executemany failures can carry
 -- thousands of rows, and the point is a readable message, not a dump.
@@ -187,6 +188,65 @@ end
 ---@field connection_invalidated boolean
 ---@field retryable boolean true when running the whole transaction again may succeed (TransactionRollbackError): what the retry helper (`engine:begin(fn, {retries = n})`) reruns
 ---@field class quicksilver.ErrorClass
+---@field where string|nil "file:line" of the user's code whose call raised it (the first stack level outside quicksilver); nil for errors the user's code constructs itself
+
+-- Where the error came from. Lua adds no position to a table error, and
+-- Lua 5.4's standalone interpreter prints only tostring(err) for one (no
+-- traceback), so each error raised from inside quicksilver records the first
+-- stack level outside the library's own files: the user's line. Paid only
+-- when an error is made, never on the normal path.
+local OWN_PREFIX = (getinfo(1, "S").source or ""):match("^(@.*[/\\])exc%.lua$")
+local MAX_WALK = 64
+
+-- True for quicksilver's own code: its modules (the directory exc.lua was
+-- loaded from) and the command line script, whose errors would otherwise
+-- all point at the script's pcall.
+local function internal(src)
+  if OWN_PREFIX then
+    if src:sub(1, #OWN_PREFIX) == OWN_PREFIX then return true end
+  elseif src:find("quicksilver[/\\]") then
+    return true
+  end
+  return src:find("[/\\]bin[/\\]quicksilver$") ~= nil or src == "@bin/quicksilver"
+end
+
+-- What a function is, by the function itself (weak keys: closures come and
+-- go): false for quicksilver's own and for C functions, else the short_src
+-- of its chunk. getinfo "S" builds short_src, so it runs once per function.
+local kinds = setmetatable({}, {__mode = "k"})
+
+-- How many stack levels have been read to place errors (for specs: the cost
+-- of raising is this many getinfo calls, one per level between the raise and
+-- the user's code).
+M.stack_reads = 0
+
+-- The position of the error being made: __call runs this as level 2, so level
+-- 3 is what called the constructor. When that is the user's own code, nil
+-- (they made the error themselves and know where); otherwise the first level
+-- up that is not quicksilver's, as "short_src:line"; nil when there is none
+-- (a coroutine the library runs, a C host). One getinfo per level: "fl" is
+-- cheap, and the function says what the level is.
+local function user_position()
+  for l = 3, 2 + MAX_WALK do
+    local info = getinfo(l, "fl")
+    M.stack_reads = M.stack_reads + 1
+    if info == nil then return nil end
+    local fn = info.func
+    local src = kinds[fn]
+    if src == nil then
+      local s = getinfo(fn, "S")
+      src = s.what ~= "C" and not internal(s.source) and s.short_src or false
+      kinds[fn] = src
+    end
+    if src then
+      if l == 3 then return nil end
+      local line = info.currentline
+      if line and line > 0 then return src .. ":" .. line end
+      return src
+    end
+  end
+  return nil
+end
 
 -- Instances share one metatable; the class is a field, so is_a walks parents.
 local Error = {}
@@ -199,6 +259,8 @@ Error.__tostring = function(self)
   local msg = self.message
   msg = type(msg) == "string" and msg or safe_tostring(msg)
   local s = msg ~= "" and (self.name .. ": " .. msg) or self.name
+  local where = rawget(self, "where")
+  if type(where) == "string" then s = s .. " (at " .. where .. ")" end
   if self.statement ~= nil then s = s .. "\n[SQL: " .. safe_tostring(self.statement) .. "]" end
   if self.params ~= nil then
     s = s .. "\n[parameters: " .. M.render_params(self.params, rawget(self, "executemany")) .. "]"
@@ -264,6 +326,8 @@ ClassMeta.__call = function(cls, message, fields)
     end
     e.connection_invalidated = fields.connection_invalidated and true or false
   end
+  -- raised from quicksilver's code: the user's line that led there
+  if e.where == nil then e.where = user_position() end
   return setmetatable(e, Error)
 end
 
@@ -395,6 +459,24 @@ end
 ---@return any
 function M.wrap(x)
   return x
+end
+
+--- A message handler for xpcall (Lua's debug.traceback, for any error
+--- value): the error as text (a quicksilver error through its tostring,
+--- position included) followed by the stack traceback where it was raised.
+--- `xpcall(main, qs.traceback)`. level (default 1) is as debug.traceback's,
+--- counted from the caller of this function.
+---@param err any
+---@param level? integer
+---@return string
+function M.traceback(err, level)
+  local msg = err
+  if type(msg) ~= "string" then
+    msg = msg == nil and "nil" or safe_tostring(msg)
+  end
+  -- not a tail call: LuaJIT would drop this frame and the level count with it
+  local text = debug_traceback(msg, (level or 1) + 1)
+  return text
 end
 
 --- The class named name, or nil.
