@@ -86,19 +86,19 @@ describe("error positions", function()
   end)
 
   it("cost one stack read per level between the raise and the user's code", function()
-    local before = exc.stack_reads
+    local before = exc._stack_reads
     local e = exc.ArgumentError("mine")   -- user-made: one read says so
     assert.is_nil(e.where)
-    assert.equal(before + 1, exc.stack_reads)
-    before = exc.stack_reads
+    assert.equal(before + 1, exc._stack_reads)
+    before = exc._stack_reads
     -- exc.raise (level 3), then this function: two reads
     local function bad() qs.exc.raise(exc.ArgumentError, "x") end
     catch(bad)
-    assert.equal(before + 2, exc.stack_reads)
+    assert.equal(before + 2, exc._stack_reads)
     -- a caught error inside a loop: the same count every time (no growth)
-    before = exc.stack_reads
+    before = exc._stack_reads
     for _ = 1, 100 do catch(bad) end
-    assert.equal(before + 200, exc.stack_reads)
+    assert.equal(before + 200, exc._stack_reads)
   end)
 end)
 

@@ -218,7 +218,7 @@ local kinds = setmetatable({}, {__mode = "k"})
 -- How many stack levels have been read to place errors (for specs: the cost
 -- of raising is this many getinfo calls, one per level between the raise and
 -- the user's code).
-M.stack_reads = 0
+M._stack_reads = 0
 
 -- The position of the error being made: __call runs this as level 2, so level
 -- 3 is what called the constructor. When that is the user's own code, nil
@@ -229,7 +229,7 @@ M.stack_reads = 0
 local function user_position()
   for l = 3, 2 + MAX_WALK do
     local info = getinfo(l, "fl")
-    M.stack_reads = M.stack_reads + 1
+    M._stack_reads = M._stack_reads + 1
     if info == nil then return nil end
     local fn = info.func
     local src = kinds[fn]
