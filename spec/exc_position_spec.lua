@@ -1,6 +1,7 @@
 -- Where an error came from: err.where (the user's line that led to a raise
--- inside quicksilver), tostring showing it, qs.traceback for xpcall, what the
--- standalone interpreter prints, and what placing an error costs.
+-- inside quicksilver), shown by qs.traceback (xpcall) and in what the
+-- standalone interpreter prints for an uncaught error, while tostring from
+-- Lua code reads as it always did; and what placing an error costs.
 local qs = require("quicksilver")
 local exc = qs.exc
 
@@ -25,7 +26,10 @@ describe("error positions", function()
     local err = catch(bad)
     assert.is_true(err:is_a(exc.ArgumentError))
     assert.equal(SRC .. ":" .. line_of(bad), err.where)
-    assert.equal("ArgumentError: " .. err.message .. " (at " .. err.where .. ")", tostring(err))
+    -- Lua code asking for the text gets it unchanged (docs print errors)
+    assert.equal("ArgumentError: " .. err.message, tostring(err))
+    assert.equal("ArgumentError: " .. err.message, string.format("%s", err))
+    assert.equal("x ArgumentError: " .. err.message, "x " .. err)
     engine:dispose()
   end)
 
@@ -38,10 +42,11 @@ describe("error positions", function()
     local err = catch(bad)
     assert.is_true(err:is_a(exc.ProgrammingError))
     assert.equal(SRC .. ":" .. (line_of(bad) + 1), err.where)
-    -- the position ends the message line; [SQL: ...] stays last
-    local first = tostring(err):match("^[^\n]*")
-    assert.equal("ProgrammingError: " .. err.message .. " (at " .. err.where .. ")", first)
-    assert.truthy(tostring(err):find("\n%[SQL: SELEC 1%]$"))
+    assert.equal("ProgrammingError: " .. err.message .. "\n[SQL: SELEC 1]", tostring(err))
+    -- in a report, the position ends the message line; [SQL: ...] stays last
+    local text = qs.traceback(err)
+    assert.equal("ProgrammingError: " .. err.message .. " (at " .. err.where .. ")\n[SQL: SELEC 1]\nstack traceback:",
+      text:match("^(.-stack traceback:)"))
     conn:close()
     engine:dispose()
   end)
@@ -50,7 +55,8 @@ describe("error positions", function()
     local function bad() qs.exc.raise(exc.InvalidRequestError, "nope") end
     local err = catch(bad)
     assert.equal(SRC .. ":" .. line_of(bad), err.where)
-    assert.equal("InvalidRequestError: nope (at " .. err.where .. ")", tostring(err))
+    assert.equal("InvalidRequestError: nope", tostring(err))
+    assert.truthy(qs.traceback(err):find("^InvalidRequestError: nope %(at " .. err.where:gsub("%p", "%%%0") .. "%)\n"))
   end)
 
   it("point at a listener's line when the listener raises through quicksilver", function()
@@ -75,7 +81,7 @@ describe("error positions", function()
   it("take a where given in the fields", function()
     local err = catch(function() qs.exc.raise(exc.ArgumentError, "m", {where = "config.lua:3"}) end)
     assert.equal("config.lua:3", err.where)
-    assert.equal("ArgumentError: m (at config.lua:3)", tostring(err))
+    assert.truthy(qs.traceback(err):find("^ArgumentError: m %(at config%.lua:3%)\nstack traceback:"))
   end)
 
   it("record nothing when no level outside quicksilver is on the stack", function()
@@ -83,6 +89,7 @@ describe("error positions", function()
     local e = coroutine.wrap(exc.new)("ArgumentError", "x")
     assert.is_nil(e.where)
     assert.equal("ArgumentError: x", tostring(e))
+    assert.truthy(qs.traceback(e):find("^ArgumentError: x\nstack traceback:"))
   end)
 
   it("cost one stack read per level between the raise and the user's code", function()
@@ -129,6 +136,15 @@ describe("qs.traceback", function()
     local bad = setmetatable({}, {__tostring = function() error("boom") end})
     ok, text = xpcall(function() error(bad) end, qs.traceback)
     assert.truthy(text:find("^<table>\nstack traceback:"))
+  end)
+
+  it("still gives text for an error object with a broken field", function()
+    local e = exc.new("ArgumentError", "x")
+    e.params = setmetatable({}, {__index = function() error("boom") end})
+    e.where = "w.lua:1"
+    local ok, text = xpcall(function() error(e) end, qs.traceback)
+    assert.is_false(ok)
+    assert.truthy(text:find("^ArgumentError: x %(at w%.lua:1%)\n%[parameters: {}%]\nstack traceback:"), text)
   end)
 
   it("takes a level like debug.traceback", function()

@@ -188,7 +188,7 @@ end
 ---@field connection_invalidated boolean
 ---@field retryable boolean true when running the whole transaction again may succeed (TransactionRollbackError): what the retry helper (`engine:begin(fn, {retries = n})`) reruns
 ---@field class quicksilver.ErrorClass
----@field where string|nil "file:line" of the user's code whose call raised it (the first stack level outside quicksilver); nil for errors the user's code constructs itself
+---@field where string|nil "file:line" of the user's code whose call raised it (the first stack level outside quicksilver; shown when the error goes uncaught, and by qs.traceback); nil for errors the user's code constructs itself
 
 -- Where the error came from. Lua adds no position to a table error, and
 -- Lua 5.4's standalone interpreter prints only tostring(err) for one (no
@@ -255,11 +255,13 @@ M.Error = Error
 -- false unless the class (or the fields given) says so: read by the retry helper
 Error.retryable = false
 
-Error.__tostring = function(self)
+-- The text of an error; with_where: ending the message with the position
+-- of the user's code that led to it.
+local function error_text(self, with_where)
   local msg = self.message
   msg = type(msg) == "string" and msg or safe_tostring(msg)
   local s = msg ~= "" and (self.name .. ": " .. msg) or self.name
-  local where = rawget(self, "where")
+  local where = with_where and rawget(self, "where")
   if type(where) == "string" then s = s .. " (at " .. where .. ")" end
   if self.statement ~= nil then s = s .. "\n[SQL: " .. safe_tostring(self.statement) .. "]" end
   if self.params ~= nil then
@@ -268,10 +270,24 @@ Error.__tostring = function(self)
   return s
 end
 
+-- Lua code asking for the text (tostring, print, string.format; `..` goes
+-- through __concat) gets it as it has always read. Any other C caller is a
+-- host reporting an error that nothing caught: the standalone interpreter's
+-- message handler (Lua 5.4's prints this text and no traceback; LuaJIT's
+-- adds one), a C program's own. That report also says where the error came
+-- from, so a bare `lua5.4 app.lua` names the user's line.
+local PLAIN_CALLERS = {[tostring] = true, [print] = true, [string.format] = true}
+
+Error.__tostring = function(self)
+  local caller = getinfo(2, "Sf")
+  local reported = caller ~= nil and caller.what == "C" and not PLAIN_CALLERS[caller.func]
+  return error_text(self, reported)
+end
+
 -- So that `"failed: " .. err` reads like a string instead of raising.
 Error.__concat = function(a, b)
-  if getmetatable(a) == Error then a = Error.__tostring(a) end
-  if getmetatable(b) == Error then b = Error.__tostring(b) end
+  if getmetatable(a) == Error then a = error_text(a, false) end
+  if getmetatable(b) == Error then b = error_text(b, false) end
   return a .. b
 end
 
@@ -471,7 +487,10 @@ end
 ---@return string
 function M.traceback(err, level)
   local msg = err
-  if type(msg) ~= "string" then
+  if getmetatable(msg) == Error then
+    local ok, s = pcall(error_text, msg, true)
+    msg = ok and s or "<" .. tostring(rawget(msg, "name")) .. ">"
+  elseif type(msg) ~= "string" then
     msg = msg == nil and "nil" or safe_tostring(msg)
   end
   -- not a tail call: LuaJIT would drop this frame and the level count with it
