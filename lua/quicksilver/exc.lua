@@ -224,11 +224,11 @@ M._stack_reads = 0
 -- 3 is what called the constructor. When that is the user's own code, nil
 -- (they made the error themselves and know where); otherwise the first level
 -- up that is not quicksilver's, as "short_src:line"; nil when there is none
--- (a coroutine the library runs, a C host). One getinfo per level: "fl" is
--- cheap, and the function says what the level is.
+-- (a coroutine the library runs, a C host). One getinfo "f" per level (the
+-- function says what the level is), one "l" for the line found.
 local function user_position()
   for l = 3, 2 + MAX_WALK do
-    local info = getinfo(l, "fl")
+    local info = getinfo(l, "f")
     M._stack_reads = M._stack_reads + 1
     if info == nil then return nil end
     local fn = info.func
@@ -240,7 +240,7 @@ local function user_position()
     end
     if src then
       if l == 3 then return nil end
-      local line = info.currentline
+      local line = getinfo(l, "l").currentline
       if line and line > 0 then return src .. ":" .. line end
       return src
     end
@@ -331,19 +331,24 @@ local RESERVED = {class = true, name = true, message = true, is_a = true}
 ClassMeta.__call = function(cls, message, fields)
   if message == nil then message = ""
   elseif type(message) ~= "string" then message = safe_tostring(message) end
-  local e = {class = cls, name = cls.name, message = message, connection_invalidated = false,
-    retryable = rawget(cls, "retryable") or nil}
+  local where
   if fields ~= nil then
     if type(fields) ~= "table" then
       error(M.ArgumentError("qs.exc." .. cls.name .. ": fields must be a table, got " .. type(fields)), 2)
     end
+    where = fields.where
+  end
+  -- raised from quicksilver's code: the user's line that led there (found
+  -- before the table is made, which then has its size at once)
+  if where == nil then where = user_position() end
+  local e = {class = cls, name = cls.name, message = message, connection_invalidated = false,
+    retryable = rawget(cls, "retryable") or nil, where = where}
+  if fields ~= nil then
     for k, v in next, fields do
       if not RESERVED[k] then e[k] = v end
     end
     e.connection_invalidated = fields.connection_invalidated and true or false
   end
-  -- raised from quicksilver's code: the user's line that led there
-  if e.where == nil then e.where = user_position() end
   return setmetatable(e, Error)
 end
 
