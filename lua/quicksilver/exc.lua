@@ -11,6 +11,7 @@ local M = {}
 local setmetatable, getmetatable, type, error, rawget, next, pcall, tostring =
   setmetatable, getmetatable, type, error, rawget, next, pcall, tostring
 local format, concat, sort = string.format, table.concat, table.sort
+local getinfo, debug_traceback = debug.getinfo, debug.traceback
 
 -- How much of the parameters tostring shows: executemany failures can carry
 -- thousands of rows, and the point is a readable message, not a dump.
@@ -187,6 +188,65 @@ end
 ---@field connection_invalidated boolean
 ---@field retryable boolean true when running the whole transaction again may succeed (TransactionRollbackError): what the retry helper (`engine:begin(fn, {retries = n})`) reruns
 ---@field class quicksilver.ErrorClass
+---@field where string|nil "file:line" of the user's code whose call raised it (the first stack level outside quicksilver; shown when the error goes uncaught, and by qs.traceback); nil for errors the user's code constructs itself
+
+-- Where the error came from. Lua adds no position to a table error, and
+-- Lua 5.4's standalone interpreter prints only tostring(err) for one (no
+-- traceback), so each error raised from inside quicksilver records the first
+-- stack level outside the library's own files: the user's line. Paid only
+-- when an error is made, never on the normal path.
+local OWN_PREFIX = (getinfo(1, "S").source or ""):match("^(@.*[/\\])exc%.lua$")
+local MAX_WALK = 64
+
+-- True for quicksilver's own code: its modules (the directory exc.lua was
+-- loaded from) and the command line script, whose errors would otherwise
+-- all point at the script's pcall.
+local function internal(src)
+  if OWN_PREFIX then
+    if src:sub(1, #OWN_PREFIX) == OWN_PREFIX then return true end
+  elseif src:find("quicksilver[/\\]") then
+    return true
+  end
+  return src:find("[/\\]bin[/\\]quicksilver$") ~= nil or src == "@bin/quicksilver"
+end
+
+-- What a function is, by the function itself (weak keys: closures come and
+-- go): false for quicksilver's own and for C functions, else the short_src
+-- of its chunk. getinfo "S" builds short_src, so it runs once per function.
+local kinds = setmetatable({}, {__mode = "k"})
+
+-- How many stack levels have been read to place errors (for specs: the cost
+-- of raising is this many getinfo calls, one per level between the raise and
+-- the user's code).
+M._stack_reads = 0
+
+-- The position of the error being made: __call runs this as level 2, so level
+-- 3 is what called the constructor. When that is the user's own code, nil
+-- (they made the error themselves and know where); otherwise the first level
+-- up that is not quicksilver's, as "short_src:line"; nil when there is none
+-- (a coroutine the library runs, a C host). One getinfo "f" per level (the
+-- function says what the level is), one "l" for the line found.
+local function user_position()
+  for l = 3, 2 + MAX_WALK do
+    local info = getinfo(l, "f")
+    M._stack_reads = M._stack_reads + 1
+    if info == nil then return nil end
+    local fn = info.func
+    local src = kinds[fn]
+    if src == nil then
+      local s = getinfo(fn, "S")
+      src = s.what ~= "C" and not internal(s.source) and s.short_src or false
+      kinds[fn] = src
+    end
+    if src then
+      if l == 3 then return nil end
+      local line = getinfo(l, "l").currentline
+      if line and line > 0 then return src .. ":" .. line end
+      return src
+    end
+  end
+  return nil
+end
 
 -- Instances share one metatable; the class is a field, so is_a walks parents.
 local Error = {}
@@ -195,10 +255,14 @@ M.Error = Error
 -- false unless the class (or the fields given) says so: read by the retry helper
 Error.retryable = false
 
-Error.__tostring = function(self)
+-- The text of an error; with_where: ending the message with the position
+-- of the user's code that led to it.
+local function error_text(self, with_where)
   local msg = self.message
   msg = type(msg) == "string" and msg or safe_tostring(msg)
   local s = msg ~= "" and (self.name .. ": " .. msg) or self.name
+  local where = with_where and rawget(self, "where")
+  if type(where) == "string" then s = s .. " (at " .. where .. ")" end
   if self.statement ~= nil then s = s .. "\n[SQL: " .. safe_tostring(self.statement) .. "]" end
   if self.params ~= nil then
     s = s .. "\n[parameters: " .. M.render_params(self.params, rawget(self, "executemany")) .. "]"
@@ -206,10 +270,24 @@ Error.__tostring = function(self)
   return s
 end
 
+-- Lua code asking for the text (tostring, print, string.format; `..` goes
+-- through __concat) gets it as it has always read. Any other C caller is a
+-- host reporting an error that nothing caught: the standalone interpreter's
+-- message handler (Lua 5.4's prints this text and no traceback; LuaJIT's
+-- adds one), a C program's own. That report also says where the error came
+-- from, so a bare `lua5.4 app.lua` names the user's line.
+local PLAIN_CALLERS = {[tostring] = true, [print] = true, [string.format] = true}
+
+Error.__tostring = function(self)
+  local caller = getinfo(2, "Sf")
+  local reported = caller ~= nil and caller.what == "C" and not PLAIN_CALLERS[caller.func]
+  return error_text(self, reported)
+end
+
 -- So that `"failed: " .. err` reads like a string instead of raising.
 Error.__concat = function(a, b)
-  if getmetatable(a) == Error then a = Error.__tostring(a) end
-  if getmetatable(b) == Error then b = Error.__tostring(b) end
+  if getmetatable(a) == Error then a = error_text(a, false) end
+  if getmetatable(b) == Error then b = error_text(b, false) end
   return a .. b
 end
 
@@ -253,12 +331,19 @@ local RESERVED = {class = true, name = true, message = true, is_a = true}
 ClassMeta.__call = function(cls, message, fields)
   if message == nil then message = ""
   elseif type(message) ~= "string" then message = safe_tostring(message) end
-  local e = {class = cls, name = cls.name, message = message, connection_invalidated = false,
-    retryable = rawget(cls, "retryable") or nil}
+  local where
   if fields ~= nil then
     if type(fields) ~= "table" then
       error(M.ArgumentError("qs.exc." .. cls.name .. ": fields must be a table, got " .. type(fields)), 2)
     end
+    where = fields.where
+  end
+  -- raised from quicksilver's code: the user's line that led there (found
+  -- before the table is made, which then has its size at once)
+  if where == nil then where = user_position() end
+  local e = {class = cls, name = cls.name, message = message, connection_invalidated = false,
+    retryable = rawget(cls, "retryable") or nil, where = where}
+  if fields ~= nil then
     for k, v in next, fields do
       if not RESERVED[k] then e[k] = v end
     end
@@ -395,6 +480,27 @@ end
 ---@return any
 function M.wrap(x)
   return x
+end
+
+--- A message handler for xpcall (Lua's debug.traceback, for any error
+--- value): the error as text (a quicksilver error through its tostring,
+--- position included) followed by the stack traceback where it was raised.
+--- `xpcall(main, qs.traceback)`. level (default 1) is as debug.traceback's,
+--- counted from the caller of this function.
+---@param err any
+---@param level? integer
+---@return string
+function M.traceback(err, level)
+  local msg = err
+  if getmetatable(msg) == Error then
+    local ok, s = pcall(error_text, msg, true)
+    msg = ok and s or "<" .. tostring(rawget(msg, "name")) .. ">"
+  elseif type(msg) ~= "string" then
+    msg = msg == nil and "nil" or safe_tostring(msg)
+  end
+  -- not a tail call: LuaJIT would drop this frame and the level count with it
+  local text = debug_traceback(msg, (level or 1) + 1)
+  return text
 end
 
 --- The class named name, or nil.

@@ -30,6 +30,9 @@ core.set_null(elements.null)
 M.version = core.version
 M.exc = exc
 M.event = event
+-- xpcall's message handler with the error's text (qs.exc objects included)
+-- and a stack traceback: `xpcall(main, qs.traceback)`
+M.traceback = exc.traceback
 
 -- engine
 M.create_engine = create.create_engine

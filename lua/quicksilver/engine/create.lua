@@ -24,6 +24,16 @@ local OPTIONS = {
   sqlite_foreign_keys = true, sqlite_transaction_mode = true, statement_cache_size = true,
   shared_pool = true, pool_wait = true, waiter = true, prepared_statements = true,
 }
+--- The names of the options create_engine accepts, sorted (the reference's
+--- options table is checked against this list: spec/reference_engine_options_spec.lua).
+---@return string[]
+function M.option_names()
+  local out = {}
+  for k in pairs(OPTIONS) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
 -- An option only some dialect takes (its module's engine_options), given
 -- with another database's URL, where it would do nothing: refused, naming
 -- the dialect it belongs to.
