@@ -75,7 +75,7 @@ end
 local QS_AREA = {
   version = "ENGINE", create_engine = "ENGINE", make_url = "ENGINE", Engine = "ENGINE",
   Connection = "ENGINE", Result = "ENGINE", set_waiter = "ENGINE", get_waiter = "ENGINE",
-  exc = "ERRORS", event = "EVENTS",
+  exc = "ERRORS", traceback = "ERRORS", event = "EVENTS",
   TypeEngine = "SCHEMA", Integer = "SCHEMA", BigInteger = "SCHEMA", SmallInteger = "SCHEMA",
   Float = "SCHEMA", Numeric = "SCHEMA", String = "SCHEMA", Text = "SCHEMA", Unicode = "SCHEMA",
   UnicodeText = "SCHEMA", Boolean = "SCHEMA", Date = "SCHEMA", DateTime = "SCHEMA",
