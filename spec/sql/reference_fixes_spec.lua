@@ -1,0 +1,30 @@
+-- Library fixes found while writing docs/reference/EXPRESSIONS.md (every
+-- example there runs): each case failed before its fix.
+local qs = require("quicksilver")
+
+describe("expression reference fixes", function()
+  local md = qs.MetaData()
+  local users = qs.Table("users", md, qs.Column("id", qs.Integer, {primary_key = true}),
+    qs.Column("name", qs.String(50)))
+  local addresses = qs.Table("addresses", md, qs.Column("id", qs.Integer, {primary_key = true}),
+    qs.Column("user_id", qs.Integer, qs.ForeignKey("users.id")), qs.Column("email", qs.String(50)))
+
+  it("select(join) and join:select() select FROM the join, with its ON", function()
+    local want = "SELECT users.id, users.name, addresses.id, addresses.user_id, addresses.email "
+      .. "FROM users LEFT OUTER JOIN addresses ON users.id = addresses.user_id"
+    assert.equal(want, tostring(qs.select(users:outerjoin(addresses))))
+    assert.equal(want, tostring(users:outerjoin(addresses):select()))
+    assert.equal("SELECT users.name FROM users JOIN addresses ON users.id = addresses.user_id "
+      .. "WHERE addresses.email = ?",
+      tostring(qs.select(users.c.name):select_from(users:join(addresses)):where(addresses.c.email:eq("x"))))
+    -- executed: one row per (user, address) pair, users without one kept
+    local engine = qs.create_engine("sqlite://")
+    md:create_all(engine)
+    engine:begin(function(conn)
+      conn:execute(qs.insert(users), {{name = "a"}, {name = "b"}})
+      conn:execute(qs.insert(addresses), {{user_id = 1, email = "x"}, {user_id = 1, email = "y"}})
+      assert.equal(3, #conn:execute(users:outerjoin(addresses):select()):all())
+    end)
+    engine:dispose()
+  end)
+end)
