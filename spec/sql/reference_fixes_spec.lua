@@ -27,4 +27,22 @@ describe("expression reference fixes", function()
     end)
     engine:dispose()
   end)
+
+  it("a Lua string concatenated to a non-string expression binds as a string", function()
+    local t = qs.table("t", qs.column("n", qs.Integer), qs.column("s", qs.String))
+    -- Lua's .. groups to the right: "/" .. t.c.n is built first, and bound
+    -- typed like the Integer column it refused "/" when executed
+    local e = t.c.s .. "/" .. t.c.n
+    assert.equal("t.s || (? || t.n)", tostring(e))
+    local engine = qs.create_engine("sqlite://")
+    engine:connect(function(conn)
+      local v = qs.values(qs.column("n", qs.Integer), qs.column("s", qs.String), {name = "t"}):data({{45, "cy"}})
+      assert.equal("cy/45", conn:scalar(qs.select(v.c.s .. "/" .. v.c.n)))
+      assert.equal("n=45", conn:scalar(qs.select("n=" .. v.c.n)))
+      assert.equal("45!", conn:scalar(qs.select(v.c.n:concat("!"))))
+      -- a string column still types the value as itself
+      assert.equal("cy!", conn:scalar(qs.select(v.c.s .. "!")))
+    end)
+    engine:dispose()
+  end)
 end)

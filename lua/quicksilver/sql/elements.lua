@@ -477,19 +477,31 @@ ColumnElement.as_integer = json_as("integer", types.Integer)
 ColumnElement.as_float = json_as("float", types.Float)
 ColumnElement.as_boolean = json_as("boolean", types.Boolean)
 
-function ColumnElement:concat(o) return binary(self, OP.CONCAT, coerce(o, self), types.String) end
+-- A Lua value concatenated to an expression binds as a string: typed like the
+-- other side only when that side is a string (an Integer column's type would
+-- refuse the "/" of `col .. "/"`, and `"n=" .. col` too).
+local function concat_operand(v, other)
+  local t = other.type
+  if type(v) ~= "table" and v ~= nil and not (t and t._affinity == "string") then
+    return BindParameter.anon(other.key or other.name or "param", v, types.String)
+  end
+  return coerce(v, other)
+end
+
+function ColumnElement:concat(o) return binary(self, OP.CONCAT, concat_operand(o, self), types.String) end
 
 -- arithmetic metamethods -----------------------------------------------------------------------
 
 local function arith(op, name)
   return function(a, b)
     local left, right
+    local operand = name == "concat" and concat_operand or coerce
     if is_element(a) then
       left = a
-      right = coerce(b, a)
+      right = operand(b, a)
     else
       right = b
-      left = coerce(a, b)
+      left = operand(a, b)
     end
     local lt, rt = left.type, right.type
     local la, ra = lt and lt._affinity, rt and rt._affinity
