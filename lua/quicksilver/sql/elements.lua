@@ -492,10 +492,21 @@ function ColumnElement:concat(o) return binary(self, OP.CONCAT, concat_operand(o
 
 -- arithmetic metamethods -----------------------------------------------------------------------
 
+-- A fractional Lua number in arithmetic with an integer expression binds as
+-- its own type (a Float), as SQLAlchemy's coerce_compared_value does: typed
+-- like the Integer side, `age * 1.5` was refused at execution.
+local function arith_operand(v, other)
+  local t = other.type
+  if type(v) == "number" and v ~= math.floor(v) and t and t._affinity == "integer" then
+    return BindParameter.anon(other.key or other.name or "param", v, types.for_value(v))
+  end
+  return coerce(v, other)
+end
+
 local function arith(op, name)
   return function(a, b)
     local left, right
-    local operand = name == "concat" and concat_operand or coerce
+    local operand = name == "concat" and concat_operand or arith_operand
     if is_element(a) then
       left = a
       right = operand(b, a)
