@@ -240,13 +240,18 @@ local function autoescape(s)
 end
 local function pattern_op(self, s, before, after, opts)
   util.check_options("contains/startswith/endswith", opts, PATTERN_OPTIONS, 3)
+  local op = (opts and opts.ilike) and OP.ILIKE or OP.LIKE
   if is_element(s) then
-    return binary(self, OP.LIKE, s, nil, nil)
+    -- an expression: '%' || s || '%' as SQLAlchemy writes it (it was `a LIKE s`,
+    -- an equality in disguise); its own % and _ stay wildcards
+    local pat = s
+    if before ~= "" then pat = binary(BindParameter.anon("param", before, types.String), OP.CONCAT, pat, types.String) end
+    if after ~= "" then pat = binary(pat, OP.CONCAT, BindParameter.anon("param", after, types.String), types.String) end
+    return binary(self, op, pat, nil, nil)
   end
   if type(s) ~= "string" then
     exc.raise(exc.ArgumentError, "contains/startswith/endswith take a string", nil, 3)
   end
-  local op = (opts and opts.ilike) and OP.ILIKE or OP.LIKE
   return binary(self, op, BindParameter.anon(self.key or self.name or "param",
     before .. autoescape(s) .. after, types.String), nil, {escape = "/"})
 end
