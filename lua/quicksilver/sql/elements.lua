@@ -487,7 +487,8 @@ ColumnElement.as_boolean = json_as("boolean", types.Boolean)
 -- refuse the "/" of `col .. "/"`, and `"n=" .. col` too).
 local function concat_operand(v, other)
   local t = other.type
-  if type(v) ~= "table" and v ~= nil and not (t and t._affinity == "string") then
+  if t and t._affinity == "string" then return coerce(v, other) end
+  if type(v) ~= "table" and v ~= nil then
     return BindParameter.anon(other.key or other.name or "param", v, types.String)
   end
   return coerce(v, other)
@@ -499,25 +500,34 @@ function ColumnElement:concat(o) return binary(self, OP.CONCAT, concat_operand(o
 
 -- A fractional Lua number in arithmetic with an integer expression binds as
 -- its own type (a Float), as SQLAlchemy's coerce_compared_value does: typed
--- like the Integer side, `age * 1.5` was refused at execution.
-local function arith_operand(v, other)
+-- like the Integer side, `age * 1.5` was refused at execution. Called only
+-- for a fractional number (the common operands pay one type() and one %).
+local function fraction_operand(v, other)
   local t = other.type
-  if type(v) == "number" and v ~= math.floor(v) and t and t._affinity == "integer" then
+  if t and t._affinity == "integer" then
     return BindParameter.anon(other.key or other.name or "param", v, types.for_value(v))
   end
   return coerce(v, other)
 end
 
 local function arith(op, name)
+  local concat = name == "concat"
   return function(a, b)
     local left, right
-    local operand = name == "concat" and concat_operand or arith_operand
     if is_element(a) then
       left = a
-      right = operand(b, a)
+      if concat then
+        local t = a.type   -- a string side: the value typed like it (no call more)
+        right = (t and t._affinity == "string") and coerce(b, a) or concat_operand(b, a)
+      elseif type(b) == "number" and b % 1 ~= 0 then right = fraction_operand(b, a)
+      else right = coerce(b, a) end
     else
       right = b
-      left = operand(a, b)
+      if concat then
+        local t = b.type
+        left = (t and t._affinity == "string") and coerce(a, b) or concat_operand(a, b)
+      elseif type(a) == "number" and a % 1 ~= 0 then left = fraction_operand(a, b)
+      else left = coerce(a, b) end
     end
     local lt, rt = left.type, right.type
     local la, ra = lt and lt._affinity, rt and rt._affinity
