@@ -104,7 +104,13 @@ function M.install(S, FromClause, Alias)
   --- A table-valued function under another name (any other alias: an
   --- alias of it, as before).
   function Alias:alias(name)
-    if self.element._k ~= K.FUNCTION then return FromClause.alias(self, name) end
+    local k = self.element._k
+    if k == K.TABLE or k == K.SELECT or k == K.COMPOUND then
+      -- an alias of a table's or a select's alias names that table or select
+      -- again (the compiler writes an alias over those, not over an alias)
+      return Alias.new(self.element, name)
+    end
+    if k ~= K.FUNCTION then return FromClause.alias(self, name) end
     local a = Alias.new(self.element, name, self.columns)
     a._render_derived = self._render_derived
     return a

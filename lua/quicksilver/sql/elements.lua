@@ -240,13 +240,18 @@ local function autoescape(s)
 end
 local function pattern_op(self, s, before, after, opts)
   util.check_options("contains/startswith/endswith", opts, PATTERN_OPTIONS, 3)
+  local op = (opts and opts.ilike) and OP.ILIKE or OP.LIKE
   if is_element(s) then
-    return binary(self, OP.LIKE, s, nil, nil)
+    -- an expression: '%' || s || '%' as SQLAlchemy writes it (it was `a LIKE s`,
+    -- an equality in disguise); its own % and _ stay wildcards
+    local pat = s
+    if before ~= "" then pat = binary(BindParameter.anon("param", before, types.String), OP.CONCAT, pat, types.String) end
+    if after ~= "" then pat = binary(pat, OP.CONCAT, BindParameter.anon("param", after, types.String), types.String) end
+    return binary(self, op, pat, nil, nil)
   end
   if type(s) ~= "string" then
     exc.raise(exc.ArgumentError, "contains/startswith/endswith take a string", nil, 3)
   end
-  local op = (opts and opts.ilike) and OP.ILIKE or OP.LIKE
   return binary(self, op, BindParameter.anon(self.key or self.name or "param",
     before .. autoescape(s) .. after, types.String), nil, {escape = "/"})
 end
@@ -371,19 +376,52 @@ function ColumnElement:cast(t) return M.cast(self, t) end
 -- JSON element access (col:get, col:path, as_*): its own file
 require("quicksilver.sql.json_access").install(M, ColumnElement)
 
-function ColumnElement:concat(o) return binary(self, OP.CONCAT, coerce(o, self), types.String) end
+-- A Lua value concatenated to an expression binds as a string: typed like the
+-- other side only when that side is a string (an Integer column's type would
+-- refuse the "/" of `col .. "/"`, and `"n=" .. col` too).
+local function concat_operand(v, other)
+  local t = other.type
+  if t and t._affinity == "string" then return coerce(v, other) end
+  if type(v) ~= "table" and v ~= nil then
+    return BindParameter.anon(other.key or other.name or "param", v, types.String)
+  end
+  return coerce(v, other)
+end
+
+function ColumnElement:concat(o) return binary(self, OP.CONCAT, concat_operand(o, self), types.String) end
 
 -- arithmetic metamethods -----------------------------------------------------------------------
 
+-- A fractional Lua number in arithmetic with an integer expression binds as
+-- its own type (a Float), as SQLAlchemy's coerce_compared_value does: typed
+-- like the Integer side, `age * 1.5` was refused at execution. Called only
+-- for a fractional number (the common operands pay one type() and one %).
+local function fraction_operand(v, other)
+  local t = other.type
+  if t and t._affinity == "integer" then
+    return BindParameter.anon(other.key or other.name or "param", v, types.for_value(v))
+  end
+  return coerce(v, other)
+end
+
 local function arith(op, name)
+  local concat = name == "concat"
   return function(a, b)
     local left, right
     if is_element(a) then
       left = a
-      right = coerce(b, a)
+      if concat then
+        local t = a.type   -- a string side: the value typed like it (no call more)
+        right = (t and t._affinity == "string") and coerce(b, a) or concat_operand(b, a)
+      elseif type(b) == "number" and b % 1 ~= 0 then right = fraction_operand(b, a)
+      else right = coerce(b, a) end
     else
       right = b
-      left = coerce(a, b)
+      if concat then
+        local t = b.type
+        left = (t and t._affinity == "string") and coerce(a, b) or concat_operand(a, b)
+      elseif type(a) == "number" and a % 1 ~= 0 then left = fraction_operand(a, b)
+      else left = coerce(a, b) end
     end
     local lt, rt = left.type, right.type
     local la, ra = lt and lt._affinity, rt and rt._affinity

@@ -256,7 +256,7 @@ M.Select = Select
 -- recorded in `entities` as {entity, first column, count}: the compiled SQL
 -- does not depend on it (the cache key skips it), the ORM reads it to turn
 -- those columns of each row into one object.
-local function expand_columns(args, out, entities)
+local function expand_columns(args, out, entities, joins)
   out = out or {}
   for i = 1, #args do
     local a = args[i]
@@ -278,6 +278,9 @@ local function expand_columns(args, out, entities)
         out[#out + 1] = coerce(a)
       elseif a._is_from then
         for _, c in ipairs(M.columns_of(a.c)) do out[#out + 1] = c end
+        -- select(join) selects FROM the join, as SQLAlchemy's (its columns
+        -- alone would list the tables apart, without the ON)
+        if joins and a._k == K.JOIN then joins[#joins + 1] = a end
       elseif a._k == K.SELECT then
         out[#out + 1] = a:scalar_subquery()
       elseif a._select_column then
@@ -405,8 +408,8 @@ function M.select(...)
       not args[1]._is_from and not args[1].__clause_element__ and args[1][1] ~= nil then
     args = args[1]   -- select({a, b}) as in SQLAlchemy 1.x
   end
-  local entities = {}
-  local s = setmetatable({columns = expand_columns(args, nil, entities), _explicit = {}}, Select)
+  local entities, explicit = {}, {}
+  local s = setmetatable({columns = expand_columns(args, nil, entities, explicit), _explicit = explicit}, Select)
   if entities[1] then
     s._entities = entities
     -- an entity spanning joined tables selects from their join
