@@ -180,7 +180,7 @@ M.distance = distance
 function M.closest(word, candidates, max_distance)
   local limit = max_distance or 3
   if #word - 1 < limit then limit = #word - 1 end
-  if limit < 1 then limit = 1 end
+  if limit < 1 then return {} end
   local lw = word:lower()
   local best, found, seen = limit + 1, {}, {}
   local function consider(name)

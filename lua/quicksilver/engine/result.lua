@@ -4,8 +4,9 @@
 ---
 --- States, as SQLAlchemy: a result that has handed out its last row is
 --- soft-closed (fetches return nothing); close() hard-closes it (fetches
---- raise ResourceClosedError); a result of a statement without rows raises
---- on every fetch.
+--- raise ResourceClosedError), and so do first(), one(), one_or_none() and
+--- the scalar forms (they read one row and discard the rest); a result of a
+--- statement without rows raises on every fetch.
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
@@ -99,10 +100,22 @@ local function check_rows(self)
       "This result object does not return rows. It has been closed automatically.", nil, 4)
   end
   if self.closed then
+    local by = self._closed_by
     raise(exc.ResourceClosedError, self._closed_why and ("This result object is closed: " ..
       self._closed_why .. " before its rows were read (a streaming result reads from its " ..
-      "connection; read it first, or do not stream)") or "This result object is closed.", nil, 4)
+      "connection; read it first, or do not stream)") or
+      by and ("This result object is closed. " .. by .. " closed it: first(), one(), " ..
+      "one_or_none() and the scalar forms read one row and close the result (take all() or " ..
+      "iter() to read more than one; execute the statement again to read it again)") or
+      "This result object is closed.", nil, 4)
   end
+end
+
+-- What first() and one() leave: closed, as close() does, saying which did it.
+local function hard_close(self, by)
+  soft_close(self)
+  self.closed = true
+  self._closed_by = by .. "()"
 end
 
 -- Refills the buffer from the cursor; false when nothing is left.
@@ -267,24 +280,26 @@ function Result:fetchmany(n)
   return take_values(self, n)
 end
 
---- The first row or nil; the rest is discarded.
+--- The first row or nil; the rest is discarded and the result closed
+--- (a later read raises ResourceClosedError, as SQLAlchemy's).
 function Result:first()
   check_rows(self)
   local v = next_value(self)
-  soft_close(self)
+  hard_close(self, "first")
   return v
 end
 
 local function only(self, required)
   check_rows(self)
+  local by = required and "one" or "one_or_none"
   local v, ok = next_value(self)
   if not ok then
-    soft_close(self)
+    hard_close(self, by)
     if required then raise(exc.NoResultFound, "No row was found when one was required", nil, 3) end
     return nil
   end
   local _, more = next_value(self)
-  soft_close(self)
+  hard_close(self, by)
   if more then
     raise(exc.MultipleResultsFound, required and
       "Multiple rows were found when exactly one was required" or
