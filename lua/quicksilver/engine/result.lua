@@ -282,16 +282,18 @@ end
 
 --- The first row or nil; the rest is discarded and the result closed
 --- (a later read raises ResourceClosedError, as SQLAlchemy's).
-function Result:first()
+local function first_of(self, by)
   check_rows(self)
   local v = next_value(self)
-  hard_close(self, "first")
+  hard_close(self, by)
   return v
 end
 
-local function only(self, required)
+function Result:first() return first_of(self, "first") end
+
+-- by: the public method, for the closed error's message
+local function only(self, required, by)
   check_rows(self)
-  local by = required and "one" or "one_or_none"
   local v, ok = next_value(self)
   if not ok then
     hard_close(self, by)
@@ -309,10 +311,10 @@ local function only(self, required)
 end
 
 --- Exactly one row, else NoResultFound / MultipleResultsFound.
-function Result:one() return only(self, true) end
+function Result:one() return only(self, true, "one") end
 
 --- One row or nil; MultipleResultsFound when there are more.
-function Result:one_or_none() return only(self, false) end
+function Result:one_or_none() return only(self, false, "one_or_none") end
 
 local function first_col(row)
   if row == nil then return nil end
@@ -327,27 +329,29 @@ end
 function Result:scalar()
   if self._bare then
     self._transform = nil
-    return self:first()
+    return first_of(self, "scalar")
   end
-  return first_col(self:first())
+  return first_col(first_of(self, "scalar"))
 end
 
 --- The first column of exactly one row.
 function Result:scalar_one()
   if self._bare then
     self._transform = nil
-    return self:one()
+    local v = only(self, true, "scalar_one")   -- not a tail call: the error's level counts this frame
+    return v
   end
-  return first_col(self:one())
+  return first_col(only(self, true, "scalar_one"))
 end
 
 --- The first column of one row, or nil when there is none.
 function Result:scalar_one_or_none()
   if self._bare then
     self._transform = nil
-    return self:one_or_none()
+    local v = only(self, false, "scalar_one_or_none")   -- not a tail call: the error's level counts this frame
+    return v
   end
-  return first_col(self:one_or_none())
+  return first_col(only(self, false, "scalar_one_or_none"))
 end
 
 --- Iterator over the rows: `for row in result:iter() do`.
