@@ -219,3 +219,41 @@ describe("a Row miss", function()
     engine:dispose()
   end)
 end)
+
+describe("other misspelled names", function()
+  it("suggest the closest: relationship targets, back_populates, foreign keys, values, binds, order_by", function()
+    local function build(target, bp)
+      local Base = orm.declarative_base()
+      Base:model("Author", {__tablename = "author", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+        books = orm.relationship(target, {back_populates = bp})})
+      Base:model("Book", {__tablename = "book", id = orm.mapped_column(qs.Integer, {primary_key = true}),
+        author_id = orm.mapped_column(qs.Integer, qs.ForeignKey("author.id")),
+        author = orm.relationship("Author", {back_populates = "books"})})
+      return Base
+    end
+    local Base = build("Bok", "author")
+    local err = raises(qs.exc.InvalidRequestError, function() Base.registry:configure() end)
+    assert.matches("no class named 'Bok' in the registry (did you mean 'Book'?)", err.message, 1, true)
+    Base = build("Book", "autor")
+    err = raises(qs.exc.InvalidRequestError, function() Base.registry:configure() end)
+    assert.matches("not a relationship of Book (did you mean 'author'?)", err.message, 1, true)
+
+    local md = qs.MetaData()
+    local a = qs.Table("a", md, qs.Column("id", qs.Integer, {primary_key = true}), qs.Column("name", qs.String(9)))
+    qs.Table("b", md, qs.Column("id", qs.Integer, {primary_key = true}),
+      qs.Column("a_id", qs.Integer, qs.ForeignKey("a.idd")))
+    err = raises(qs.exc.NoReferencedColumnError, function() md:create_all(qs.create_engine("sqlite://")) end)
+    assert.matches("table 'a' has no column 'idd' (did you mean 'id'?)", err.message, 1, true)
+    err = raises(qs.exc.ArgumentError, function() return qs.insert(a):values({nmae = "x"}) end)
+    assert.matches("Unconsumed column names: nmae (table 'a' has no such columns) (did you mean 'name'?)",
+      err.message, 1, true)
+    err = raises(qs.exc.CompileError, function() return qs.select(a.c.name:label("n1")):order_by("n2") end)
+    assert.matches("'n2' names no column or label of this select (did you mean 'n1'?)", err.message, 1, true)
+    local engine = qs.create_engine("sqlite://")
+    engine:connect(function(c)
+      err = raises(qs.exc.ArgumentError, function() c:execute(qs.text("SELECT :name"), {nmae = 1}) end)
+      assert.matches("unknown bind parameter 'nmae' (did you mean 'name'?)", err.message, 1, true)
+    end)
+    engine:dispose()
+  end)
+end)

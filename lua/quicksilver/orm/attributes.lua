@@ -801,6 +801,8 @@ function M.instance_metatable(mapper)
     end
     local h = mapper:find_hybrid(k)
     if h then return h:instance_get(st.obj) end
+    local v = rawget(cls, k)   -- a method of the class itself, without class_member's call
+    if v ~= nil then return v end
     return class_member(cls, k)
   end
   proto.__newindex = function(obj, k, v)

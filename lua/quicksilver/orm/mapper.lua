@@ -477,7 +477,7 @@ end
 class_lookup = function(cls, k)
   if SQL_PROTOCOL[k] or type(k) ~= "string" then
     local parent = rawget(cls, "__parent__")
-    if parent then return member(parent, k) end
+    if parent then return parent[k] end   -- never raises: not a name ClassMeta raises for
     return nil
   end
   if k == "_event_parent" then
@@ -498,7 +498,10 @@ class_lookup = function(cls, k)
     end
   end
   local parent = rawget(cls, "__parent__")
-  if parent then return member(parent, k) end
+  if parent then
+    if k:byte(1) == 95 then return parent[k] end   -- "_...": never raises
+    return member(parent, k)
+  end
   return nil
 end
 
@@ -558,8 +561,17 @@ function M.raise_no_attribute(cls, k, what, level)
 end
 
 ClassMeta.__index = function(cls, k)
+  local m = rawget(cls, "__mapper__")
+  if m and not SQL_PROTOCOL[k] then
+    -- Model.column, the common read, without class_lookup's call
+    local p = m.props[k]
+    if p then
+      if not p.is_column then m.registry:configure() end
+      return p.class_attr
+    end
+  end
   local v = class_lookup(cls, k)
-  if v ~= nil or type(k) ~= "string" or k:byte(1) == 95 or not rawget(cls, "__mapper__") then
+  if v ~= nil or type(k) ~= "string" or k:byte(1) == 95 or not m then
     return v
   end
   M.raise_no_attribute(cls, k, nil, 2)

@@ -547,8 +547,13 @@ local function order_items(self, what, ...)
         if (c._k == K.LABEL or c._k == K.COLUMN) and (c.name == v or c.key == v) then found = c end
       end
       if not found then
+        local names = {}
+        for _, c in ipairs(self.columns) do
+          if c._k == K.LABEL or c._k == K.COLUMN then names[#names + 1] = c.name or c.key end
+        end
         exc.raise(exc.CompileError, string.format(
-          "%s: '%s' names no column or label of this select (raw SQL goes through qs.text())", what, v), nil, 4)
+          "%s: '%s' names no column or label of this select%s (raw SQL goes through qs.text())", what, v,
+          util.did_you_mean(v, names)), nil, 4)
       end
       if found._k == K.LABEL then
         out[#out + 1] = found
