@@ -532,12 +532,6 @@ local function member_names(cls)
   return names
 end
 
---- Model.k for a k the class does not have (not a mapped attribute, a
---- relationship, a hybrid, a method or a class field) raises naming the
---- model and the closest names, where SQLAlchemy raises AttributeError.
---- Only on a mapped class and only for names not starting with "_": the
---- library probes classes for optional "_" and "__" fields, and instances
---- read missing fields as nil (their miss function uses class_member).
 --- Raises Model.k's error for a k cls lacks, naming it as what (default
 --- the class's name) and the closest names; level as error()'s.
 ---@param cls table
@@ -560,6 +554,12 @@ function M.raise_no_attribute(cls, k, what, level)
     what or tostring(rawget(cls, "__name")), k, hint), nil, (level or 1) + 1)
 end
 
+-- Model.k for a k the class does not have (not a mapped attribute, a
+-- relationship, a hybrid, a method or a class field) raises naming the
+-- model and the closest names, where SQLAlchemy raises AttributeError.
+-- Only on a mapped class and only for names not starting with "_": the
+-- library probes classes for optional "_" and "__" fields, and instances
+-- read missing fields as nil (their miss function uses class_member).
 ClassMeta.__index = function(cls, k)
   local m = rawget(cls, "__mapper__")
   if m and not SQL_PROTOCOL[k] then
