@@ -8,6 +8,7 @@
 ** row[i], row.name and #row; their own methods start with "_" and are
 ** looked up after the column names, so every column name stays reachable.
 */
+#include <ctype.h>
 #include "lbinding.h"
 
 #include <stdio.h>
@@ -230,6 +231,57 @@ static void push_keymap(lua_State *L, int idx, lrow *r) {
   qsL_getiuservalue(L, idx, r->n + 1);
 }
 
+/* Edit distance between a and b (case-insensitive; a swap of neighbours
+** counts one), for names up to HINT_MAX bytes; larger than both when over. */
+#define HINT_MAX 64
+static int name_distance(const char *a, size_t la, const char *b, size_t lb) {
+  int d[HINT_MAX + 1][HINT_MAX + 1];
+  size_t i, j;
+  if (la > HINT_MAX || lb > HINT_MAX) return HINT_MAX * 2;
+  for (i = 0; i <= la; i++) d[i][0] = (int)i;
+  for (j = 0; j <= lb; j++) d[0][j] = (int)j;
+  for (i = 1; i <= la; i++) {
+    for (j = 1; j <= lb; j++) {
+      int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+      int v = d[i - 1][j - 1] + (ca != cb);
+      if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
+      d[i][j] = v;
+    }
+  }
+  return d[la][lb];
+}
+
+/* Pushes " (did you mean 'x'?)" for the column name of the keymap at km
+** closest to word (edit distance at most 3 and less than word's length, as
+** util.closest), or "". */
+static void push_hint(lua_State *L, int km, int n, const char *word, size_t wl) {
+  int i, best = wl > 3 ? 3 : (int)wl - 1, found = 0;
+  km = lua_absindex(L, km);
+  lua_pushliteral(L, "");
+  for (i = 1; i <= n && best >= 1; i++) {
+    size_t nl;
+    const char *name;
+    int dist;
+    if (qsL_rawgeti(L, km, i) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      continue;
+    }
+    name = lua_tolstring(L, -1, &nl);
+    dist = name_distance(word, wl, name, nl);
+    if (dist <= best && (dist < best || !found)) {
+      best = dist;
+      found = 1;
+      lua_pushfstring(L, " (did you mean '%s'?)", name);
+      lua_replace(L, -3);
+    }
+    lua_pop(L, 1);
+  }
+}
+
 /* __index(row, key); upvalue 1 is the method table. */
 static int row_index(lua_State *L) {
   lrow *r = (lrow *)lua_touserdata(L, 1);
@@ -250,7 +302,15 @@ static int row_index(lua_State *L) {
     lua_pushvalue(L, 2);
     if (qsL_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
   }
-  lua_pushfstring(L, "Row has no column '%s'", luaL_tolstring(L, 2, NULL));
+  if (t == LUA_TSTRING) {
+    size_t wl;
+    const char *word = lua_tolstring(L, 2, &wl);
+    push_keymap(L, 1, r);
+    push_hint(L, -1, r->n, word, wl);
+    lua_pushfstring(L, "Row has no column '%s'%s", word, lua_tostring(L, -1));
+  } else {
+    lua_pushfstring(L, "Row has no column '%s'", luaL_tolstring(L, 2, NULL));
+  }
   return qsB_raise(L, QS_MISUSE, lua_tostring(L, -1));
 }
 

@@ -23,8 +23,10 @@
 */
 #include "quicksilver.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +88,7 @@ struct qs_conn {
   /* streaming (qs_conn_set_stream) */
   int stream_next;                  /* the next statement handed out streams */
   qs_stmt *streaming;               /* a streamed statement with rows left */
+  char *where;                      /* "host:port" a server connection tried (connect errors) */
 };
 
 static uint32_t hash_sql(const char *s, size_t n) {
@@ -320,6 +323,83 @@ int qs_conn_ready(qs_conn *c, int events) {
   return QS_OK;
 }
 
+/* The option value of key, or NULL. */
+static const char *conn_opt(int nopt, const char *const *keys, const char *const *vals,
+                            const char *key) {
+  int i;
+  for (i = 0; i < nopt; i++)
+    if (keys[i] && strcmp(keys[i], key) == 0) return vals[i];
+  return NULL;
+}
+
+/* Where a server driver connects, as its connect errors name it: the socket,
+** or host:port with the server's default port; NULL for SQLite (its open
+** error names the file) and when out of memory. One allocation: the text,
+** then the host (or socket) and the port the driver's own message may
+** already name, each NUL-terminated. */
+static char *connect_where(const qs_driver *drv, int nopt, const char *const *keys,
+                           const char *const *vals) {
+  const char *host = conn_opt(nopt, keys, vals, "host");
+  const char *port = conn_opt(nopt, keys, vals, "port");
+  const char *sock = conn_opt(nopt, keys, vals, "unix_socket");
+  /* "postgresql" and "pgwire", "mysql" and "mywire" */
+  int pg = drv->zName && (strstr(drv->zName, "postgres") || strstr(drv->zName, "pg"));
+  int my = drv->zName && strstr(drv->zName, "my");
+  size_t n, len;
+  char *w;
+  if (!pg && !my) return NULL;
+  if (port == NULL || *port == '\0') port = pg ? "5432" : "3306";
+  if (sock && *sock) host = sock;
+  if (host && *host == '\0') host = NULL;
+  n = 2 * (host ? strlen(host) : 0) + 2 * strlen(port) + 64;
+  w = malloc(n);
+  if (w == NULL) return NULL;
+  if (sock && *sock) snprintf(w, n, "socket %s", sock);
+  else if (host && *host == '/') snprintf(w, n, "socket directory %s, port %s", host, port);
+  else if (host) snprintf(w, n, "%s:%s", host, port);
+  else snprintf(w, n, "the local socket, port %s (the URL names no host)", port);
+  len = strlen(w) + 1;
+  snprintf(w + len, n - len, "%s", host ? host : "");
+  len += strlen(w + len) + 1;
+  snprintf(w + len, n - len, "%s", port);
+  return w;
+}
+
+/* Whether msg holds word with no letter, digit or dot right before or after
+** it (port "1" is not in "(111)" nor in "127.0.0.1"). */
+static int has_word(const char *msg, const char *word) {
+  size_t n = strlen(word);
+  const char *p = msg;
+  if (n == 0) return 1;
+  while ((p = strstr(p, word)) != NULL) {
+    int before = p > msg && (isalnum((unsigned char)p[-1]) || p[-1] == '.');
+    int after = isalnum((unsigned char)p[n]) || p[n] == '.';
+    if (!before && !after) return 1;
+    p++;
+  }
+  return 0;
+}
+
+/* A failed connect names where it tried, unless the driver's message does
+** already (libpq's names host and port, MariaDB's only the host). */
+static void name_where(const char *where, qs_error *err) {
+  const char *msg = err->message;
+  const char *host, *port;
+  char *copy;
+  size_t n;
+  if (where == NULL || msg == NULL || err->code == QS_NOMEM) return;
+  host = where + strlen(where) + 1;
+  port = host + strlen(host) + 1;
+  if (strstr(msg, where) != NULL || (has_word(msg, host) && has_word(msg, port))) return;
+  n = strlen(msg);
+  copy = malloc(n + 1);
+  if (copy == NULL) return;
+  memcpy(copy, msg, n + 1);
+  while (n > 0 && (copy[n - 1] == '\n' || copy[n - 1] == ' ')) copy[--n] = '\0';
+  qs_error_set(err, err->code, "%s (connecting to %s)", copy, where);
+  free(copy);
+}
+
 /*
 ** qs_conn_start: makes a connection and starts connecting through drv with
 ** the driver's options, without waiting. On failure *out is NULL and err
@@ -338,9 +418,12 @@ int qs_conn_start(const qs_driver *drv, int nopt, const char *const *keys,
   c->drv = drv;
   c->cache_cap = DEFAULT_CACHE_SIZE;
   c->begin_mode = drv->bLazyBegin ? QS_BEGIN_WRITE : QS_BEGIN_LAZY;
+  c->where = connect_where(drv, nopt, keys, vals);
   rc = drv->xOpen(nopt, keys, vals, &c->d, err);
   if (rc != QS_OK) {
+    name_where(c->where, err);
     if (c->d) drv->xClose(c->d);
+    free(c->where);
     free(c);
     return rc;
   }
@@ -362,6 +445,7 @@ int qs_conn_connect(qs_conn *c) {
     memset(&c->err, 0, sizeof c->err);
     qs_conn_close(c);
     qs_error_move(&c->err, &err);
+    name_where(c->where, &c->err);
     c->err.invalidated = 1;
     return rc;
   }
@@ -457,6 +541,7 @@ void qs_conn_free(qs_conn *c) {
   qs_conn_close(c);
   qs_error_clear(&c->err);
   free(c->begin_sql);
+  free(c->where);
   free(c);
 }
 

@@ -16,8 +16,11 @@
 #include "sqlite_regexp.h"
 
 #include <sqlite3.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct qs_dconn {
   sqlite3 *db;
@@ -115,6 +118,35 @@ static int fail_call(qs_dconn *c, qs_error *err, int rc) {
   return rc;
 }
 
+/* A failed open names the file it tried and why (SQLite says only "unable
+** to open database file"): the OS's reason and, for a missing file, whether
+** its directory is there. */
+static int open_fail(qs_error *err, sqlite3 *db, int rc, const char *path) {
+  int sys = db ? sqlite3_system_errno(db) : 0;
+  const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);   /* owned by db: valid until close */
+  char dir[1024], hint[1100];
+  const char *slash = strrchr(path, '/');
+  struct stat st;
+  int denied = sys == EACCES || sys == EPERM || sys == EROFS;
+  hint[0] = '\0';
+  if (slash != NULL && (size_t)(slash - path) < sizeof dir) {
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    if (stat(dir, &st) != 0)
+      snprintf(hint, sizeof hint, " (the directory '%s' does not exist: create it first)", dir);
+    else if (!S_ISDIR(st.st_mode))
+      snprintf(hint, sizeof hint, " ('%s' is not a directory)", dir);
+    else if (denied)
+      snprintf(hint, sizeof hint, " (check the permissions of the file and of '%s')", dir);
+  } else if (denied) {
+    snprintf(hint, sizeof hint, " (check the permissions of the file and of the current directory)");
+  }
+  rc = fail(err, db, rc);
+  return qs_error_set(err, rc, "%s '%s'%s%s%s", msg ? msg : "unable to open database file", path,
+                      sys ? ": " : "", sys ? strerror(sys) : "", hint);
+}
+
 static const char *opt(int nopt, const char *const *keys, const char *const *vals,
                        const char *name) {
   int i;
@@ -141,7 +173,12 @@ static int xOpen(int nopt, const char *const *keys, const char *const *vals,
   c = calloc(1, sizeof *c);
   if (c == NULL) return qs_error_set(err, QS_NOMEM, "out of memory");
   rc = sqlite3_open_v2(path, &c->db, flags, NULL);
-  if (rc != SQLITE_OK) goto fail;
+  if (rc != SQLITE_OK) {
+    rc = open_fail(err, c->db, rc, path);
+    sqlite3_close_v2(c->db);
+    free(c);
+    return rc;
+  }
   sqlite3_extended_result_codes(c->db, 1);
   rc = sqlite3_busy_timeout(c->db, busy ? atoi(busy) : DEFAULT_BUSY_TIMEOUT_MS);
   if (rc != SQLITE_OK) goto fail;

@@ -137,6 +137,12 @@ M.lateral = selectable.lateral
 M.tablesample = selectable.tablesample
 M.values = values.values
 M.unbounded = elements.unbounded
+-- ORDER BY modifiers as functions (SQLAlchemy's desc(), asc(), nullsfirst...)
+local ordering = require("quicksilver.sql.ordering")
+M.desc = ordering.desc
+M.asc = ordering.asc
+M.nulls_first = ordering.nulls_first
+M.nulls_last = ordering.nulls_last
 M.insert = dml.insert
 M.update = dml.update
 M.delete = dml.delete

@@ -142,4 +142,76 @@ function M.scoped(fn, on_ok, on_err, ...)
   return unpack(r, 2, r.n)
 end
 
+--- Edit distance (insertions, deletions, substitutions, and a swap of two
+--- neighbours counting one) between strings a and b; stops counting at
+--- limit + 1.
+local function distance(a, b, limit)
+  local la, lb = #a, #b
+  if la - lb > limit or lb - la > limit then return limit + 1 end
+  local prev2, prev, cur = {}, {}, {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    cur[0] = i
+    local ca = a:byte(i)
+    for j = 1, lb do
+      local cb = b:byte(j)
+      local d = prev[j - 1] + (ca == cb and 0 or 1)
+      if prev[j] + 1 < d then d = prev[j] + 1 end
+      if cur[j - 1] + 1 < d then d = cur[j - 1] + 1 end
+      if i > 1 and j > 1 and ca == b:byte(j - 1) and a:byte(i - 1) == cb and prev2[j - 2] + 1 < d then
+        d = prev2[j - 2] + 1
+      end
+      cur[j] = d
+    end
+    prev2, prev, cur = prev, cur, prev2
+  end
+  return prev[lb]
+end
+M.distance = distance
+
+--- The names of candidates (a list, or a set's keys) nearest to word: the
+--- ones at the smallest edit distance, at most max_distance (default 3,
+--- and less than word's length, so that a short word is not "near" every
+--- other short word), sorted; at most 3.
+---@param word string
+---@param candidates table
+---@param max_distance? integer
+---@return string[]
+function M.closest(word, candidates, max_distance)
+  local limit = max_distance or 3
+  if #word - 1 < limit then limit = #word - 1 end
+  if limit < 1 then return {} end
+  local lw = word:lower()
+  local best, found, seen = limit + 1, {}, {}
+  local function consider(name)
+    if type(name) ~= "string" or seen[name] or name == word then return end
+    seen[name] = true
+    local d = distance(lw, name:lower(), best)
+    if d < best then best, found = d, {name}
+    elseif d == best then found[#found + 1] = name end
+  end
+  if candidates[1] ~= nil then
+    for _, name in ipairs(candidates) do consider(name) end
+  else
+    for name in pairs(candidates) do consider(name) end
+  end
+  if best > limit then return {} end
+  sort(found)
+  while #found > 3 do found[#found] = nil end
+  return found
+end
+
+--- " (did you mean 'a' or 'b'?)" for the names closest to word, or "".
+---@param word string
+---@param candidates table
+---@return string
+function M.did_you_mean(word, candidates)
+  local near = M.closest(word, candidates)
+  if #near == 0 then return "" end
+  for i, n in ipairs(near) do near[i] = "'" .. n .. "'" end
+  if #near == 1 then return " (did you mean " .. near[1] .. "?)" end
+  local last = table.remove(near)
+  return " (did you mean " .. concat(near, ", ") .. " or " .. last .. "?)"
+end
+
 return M

@@ -10,6 +10,7 @@ local connection_transaction = require("quicksilver.engine.connection_transactio
 local compiler = require("quicksilver.sql.compiler")
 local expanding = require("quicksilver.sql.expanding")
 local DDLText = require("quicksilver.sql.ddl_statement").DDL
+local echo = require("quicksilver.engine.echo")
 local event = require("quicksilver.event")
 local exc = require("quicksilver.exc")
 local execute_dml_mod = require("quicksilver.engine.execute_dml")
@@ -498,6 +499,7 @@ function CursorSource:fetch(n)
     rows, err = self.cur:fetch(n)   -- its connection went: the cursor says so
   end
   if not rows then self.conn:_raise_dbapi(err, self.sql, self.params, false, self.compiled) end
+  if conn.engine.echo == "debug" then echo.rows(conn.engine, rows) end
   return rows
 end
 
@@ -689,6 +691,10 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
     if batch then cconn:set_stream(true) end
     local cur, colkeys, rows = busy_call(self, run_and_fetch, cconn, sql, params, compiled, batch)
     if not cur then self:_raise_dbapi(colkeys, sql, params, false, compiled) end
+    if engine.echo == "debug" and colkeys[1] ~= nil then
+      echo.columns(engine, colkeys)
+      echo.rows(engine, rows)
+    end
     if batch and rows ~= EMPTY then
       if #rows < batch then
         cur:close()
@@ -736,11 +742,13 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
     end
     if rp then cur:set_procs(rp) end
   end
+  if engine.echo == "debug" then echo.columns(engine, colkeys) end
   if batch then
     -- the first batch read now: rows that fit in one batch (a lookup's
     -- one row) come back as they are, no stream kept for them
     local rows, ferr = busy_call(self, fetch_driven, cconn, cur, batch)
     if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
+    if engine.echo == "debug" then echo.rows(engine, rows) end
     if #rows < batch then
       cur:close()
       return rows, colkeys
@@ -758,6 +766,7 @@ function Connection:_cursor_execute(sql, params, compiled, many, eopts, raw)
   end
   local rows, ferr = busy_call(self, fetch_all, cur)
   if not rows then self:_raise_dbapi(ferr, sql, params, false, compiled) end
+  if engine.echo == "debug" then echo.rows(engine, rows) end
   if raw then return rows, colkeys end
   return Result.new({keys = colkeys, rows = rows, returns_rows = true,
     rowcount = cur:rowcount(), lastrowid = cur:lastrowid()})
@@ -945,14 +954,16 @@ end
 ---@field url table the URL (tostring masks the password)
 ---@field dialect table
 ---@field pool quicksilver.Pool
----@field echo boolean
+---@field echo boolean|"debug" true: statements and parameters are logged; "debug": their rows too
 ---@field waiter function|nil the `waiter` option: what its connections wait through in a coroutine (nil: the process default, qs.set_waiter)
 local Engine = util.class("Engine")
 Engine._event_names = EVENTS
 M.Engine = Engine
 
 function Engine.new(url, dialect, pool, opts)
-  return setmetatable({url = url, dialect = dialect, pool = pool, echo = opts.echo and true or false,
+  -- echo: true logs statements and parameters, "debug" rows too (engine/echo.lua)
+  return setmetatable({url = url, dialect = dialect, pool = pool,
+    echo = opts.echo == "debug" and "debug" or (opts.echo and true or false),
     name = dialect.name, driver = dialect.driver, _logger = opts.logger, waiter = opts.waiter,
     _exec_opts = opts.execution_options or {}}, Engine)
 end

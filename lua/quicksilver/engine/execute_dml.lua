@@ -50,8 +50,9 @@ function M.check_named(compiled, p, group)
       local names = {}
       for name in pairs(keyset) do names[#names + 1] = name end
       sort(names)
-      exc.raise(exc.ArgumentError, format("unknown bind parameter '%s'%s (the statement takes: %s)",
+      exc.raise(exc.ArgumentError, format("unknown bind parameter '%s'%s%s (the statement takes: %s)",
         tostring(k), group and (", in parameter group " .. group) or "",
+        type(k) == "string" and util.did_you_mean(k, names) or "",
         #names > 0 and concat(names, ", ") or "none"), nil, 4)
     end
   end

@@ -4,8 +4,9 @@
 ---
 --- States, as SQLAlchemy: a result that has handed out its last row is
 --- soft-closed (fetches return nothing); close() hard-closes it (fetches
---- raise ResourceClosedError); a result of a statement without rows raises
---- on every fetch.
+--- raise ResourceClosedError), and so do first(), one(), one_or_none() and
+--- the scalar forms (they read one row and discard the rest); a result of a
+--- statement without rows raises on every fetch.
 local core = require("quicksilver.core")
 local exc = require("quicksilver.exc")
 local util = require("quicksilver.util")
@@ -99,10 +100,22 @@ local function check_rows(self)
       "This result object does not return rows. It has been closed automatically.", nil, 4)
   end
   if self.closed then
+    local by = self._closed_by
     raise(exc.ResourceClosedError, self._closed_why and ("This result object is closed: " ..
       self._closed_why .. " before its rows were read (a streaming result reads from its " ..
-      "connection; read it first, or do not stream)") or "This result object is closed.", nil, 4)
+      "connection; read it first, or do not stream)") or
+      by and ("This result object is closed. " .. by .. " closed it: first(), one(), " ..
+      "one_or_none() and the scalar forms read one row and close the result (take all() or " ..
+      "iter() to read more than one; execute the statement again to read it again)") or
+      "This result object is closed.", nil, 4)
   end
+end
+
+-- What first() and one() leave: closed, as close() does, saying which did it.
+local function hard_close(self, by)
+  soft_close(self)
+  self.closed = true
+  self._closed_by = by .. "()"
 end
 
 -- Refills the buffer from the cursor; false when nothing is left.
@@ -267,24 +280,28 @@ function Result:fetchmany(n)
   return take_values(self, n)
 end
 
---- The first row or nil; the rest is discarded.
-function Result:first()
+--- The first row or nil; the rest is discarded and the result closed
+--- (a later read raises ResourceClosedError, as SQLAlchemy's).
+local function first_of(self, by)
   check_rows(self)
   local v = next_value(self)
-  soft_close(self)
+  hard_close(self, by)
   return v
 end
 
-local function only(self, required)
+function Result:first() return first_of(self, "first") end
+
+-- by: the public method, for the closed error's message
+local function only(self, required, by)
   check_rows(self)
   local v, ok = next_value(self)
   if not ok then
-    soft_close(self)
+    hard_close(self, by)
     if required then raise(exc.NoResultFound, "No row was found when one was required", nil, 3) end
     return nil
   end
   local _, more = next_value(self)
-  soft_close(self)
+  hard_close(self, by)
   if more then
     raise(exc.MultipleResultsFound, required and
       "Multiple rows were found when exactly one was required" or
@@ -294,10 +311,10 @@ local function only(self, required)
 end
 
 --- Exactly one row, else NoResultFound / MultipleResultsFound.
-function Result:one() return only(self, true) end
+function Result:one() return only(self, true, "one") end
 
 --- One row or nil; MultipleResultsFound when there are more.
-function Result:one_or_none() return only(self, false) end
+function Result:one_or_none() return only(self, false, "one_or_none") end
 
 local function first_col(row)
   if row == nil then return nil end
@@ -312,27 +329,29 @@ end
 function Result:scalar()
   if self._bare then
     self._transform = nil
-    return self:first()
+    return first_of(self, "scalar")
   end
-  return first_col(self:first())
+  return first_col(first_of(self, "scalar"))
 end
 
 --- The first column of exactly one row.
 function Result:scalar_one()
   if self._bare then
     self._transform = nil
-    return self:one()
+    local v = only(self, true, "scalar_one")   -- not a tail call: the error's level counts this frame
+    return v
   end
-  return first_col(self:one())
+  return first_col(only(self, true, "scalar_one"))
 end
 
 --- The first column of one row, or nil when there is none.
 function Result:scalar_one_or_none()
   if self._bare then
     self._transform = nil
-    return self:one_or_none()
+    local v = only(self, false, "scalar_one_or_none")   -- not a tail call: the error's level counts this frame
+    return v
   end
-  return first_col(self:one_or_none())
+  return first_col(only(self, false, "scalar_one_or_none"))
 end
 
 --- Iterator over the rows: `for row in result:iter() do`.

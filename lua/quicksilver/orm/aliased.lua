@@ -61,7 +61,13 @@ Aliased.__index = function(self, k)
   if h then return h:class_get(self) end
   if k == "__select_entity__" then return select_entity end
   if k == "__clause_element__" then return clause_element end
-  return nil
+  -- the class's methods and fields (never its mapped names: those were
+  -- looked up above); a name it has neither raises as Model.k does,
+  -- naming aliased(Model)
+  if type(k) ~= "string" or k:byte(1) == 95 then return nil end
+  local v = mapper_mod.class_member(m.class, k)
+  if v ~= nil then return v end
+  mapper_mod.raise_no_attribute(m.class, k, "aliased(" .. tostring(m.class_name) .. ")", 2)
 end
 
 Aliased.__tostring = function(self)

@@ -771,6 +771,10 @@ end
 
 local getmetatable = getmetatable
 
+--- A class's member without raising (orm/mapper.lua sets the real one,
+--- which keeps Model.unknown's error away from obj.unknown).
+M.class_member = function(cls, k) return cls[k] end
+
 --- The metamethods every value table of mapper's instances holds (bind,
 --- c/orm/load.c): `__newindex` (writes: validators, read-only properties,
 --- columns, relationships, hybrids' setters; plain fields raw into the
@@ -783,6 +787,8 @@ function M.instance_metatable(mapper)
   local props = mapper.props
   local cls = mapper.class
   local get_column, get_relationship = M.get_column, M.get_relationship
+  -- the class's members without Model.unknown's error: obj.unknown is nil
+  local class_member = M.class_member
   local proto = {}
   proto.__index = function(dict, k)
     local st = getmetatable(dict)
@@ -795,7 +801,9 @@ function M.instance_metatable(mapper)
     end
     local h = mapper:find_hybrid(k)
     if h then return h:instance_get(st.obj) end
-    return cls[k]
+    local v = rawget(cls, k)   -- a method of the class itself, without class_member's call
+    if v ~= nil then return v end
+    return class_member(cls, k)
   end
   proto.__newindex = function(obj, k, v)
     local p = props[k]

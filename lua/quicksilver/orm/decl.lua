@@ -153,8 +153,9 @@ function Registry:resolve_class(name, context)
     local known = {}
     for k in pairs(self.classes) do known[#known + 1] = k end
     sort(known)
-    exc.raise(exc.InvalidRequestError, format("%s: no class named '%s' in the registry (known: %s)",
-      context or "relationship", tostring(name), #known > 0 and table.concat(known, ", ") or "none"), nil, 3)
+    exc.raise(exc.InvalidRequestError, format("%s: no class named '%s' in the registry%s (known: %s)",
+      context or "relationship", tostring(name), type(name) == "string" and util.did_you_mean(name, known) or "",
+      #known > 0 and table.concat(known, ", ") or "none"), nil, 3)
   end
   return cls
 end

@@ -12,6 +12,7 @@ local construct_jit = require("quicksilver.orm.construct_jit")
 local attributes = require("quicksilver.orm.attributes")
 local concrete = require("quicksilver.orm.concrete")
 local visitors = require("quicksilver.sql.visitors")
+local util = require("quicksilver.util")
 
 local M = {}
 
@@ -24,8 +25,8 @@ local init_gen = 0
 -- keys a constructor writes straight into the dict is made again.
 local props_gen = 0
 
-local type, rawget, rawset, setmetatable, pairs, ipairs, format, tostring =
-  type, rawget, rawset, setmetatable, pairs, ipairs, string.format, tostring
+local type, rawget, rawset, setmetatable, getmetatable, pairs, ipairs, format, tostring =
+  type, rawget, rawset, setmetatable, getmetatable, pairs, ipairs, string.format, tostring
 local STATE = attributes.STATE
 
 ---@class quicksilver.orm.Mapper
@@ -462,10 +463,21 @@ end
 local SQL_PROTOCOL = {_is_clause = true, _is_from = true, _is_type = true, _k = true,
   __clause_element__ = true, __select_entity__ = true, _tuple = true}
 
-ClassMeta.__index = function(cls, k)
+-- A class's member k without raising: rawget, then what ClassMeta's
+-- look-up finds up the chain (properties, hybrids, class fields, ModelBase).
+local class_lookup
+
+local function member(cls, k)
+  local v = rawget(cls, k)
+  if v ~= nil then return v end
+  if getmetatable(cls) == ClassMeta then return class_lookup(cls, k) end
+  return cls[k]
+end
+
+class_lookup = function(cls, k)
   if SQL_PROTOCOL[k] or type(k) ~= "string" then
     local parent = rawget(cls, "__parent__")
-    if parent then return parent[k] end
+    if parent then return parent[k] end   -- never raises: not a name ClassMeta raises for
     return nil
   end
   if k == "_event_parent" then
@@ -486,8 +498,83 @@ ClassMeta.__index = function(cls, k)
     end
   end
   local parent = rawget(cls, "__parent__")
-  if parent then return parent[k] end
+  if parent then
+    if k:byte(1) == 95 then return parent[k] end   -- "_...": never raises
+    return member(parent, k)
+  end
   return nil
+end
+
+--- A model class's member k, nil when it has none (what an instance's
+--- miss function reads: obj.unknown is nil, Model.unknown raises).
+M.class_member = member
+attributes.class_member = member
+
+-- Every name Model.k could have found: the candidates of the miss message.
+local function member_names(cls)
+  local names = {}
+  local c = cls
+  while type(c) == "table" do
+    local m = rawget(c, "__mapper__")
+    if m then
+      for k in pairs(m.props) do names[k] = true end
+      local hm = m
+      while hm do
+        for k in pairs(hm.hybrids) do names[k] = true end
+        hm = hm.inherits
+      end
+    end
+    for k in pairs(c) do
+      if type(k) == "string" and k:sub(1, 1) ~= "_" then names[k] = true end
+    end
+    c = rawget(c, "__parent__")
+  end
+  return names
+end
+
+--- Raises Model.k's error for a k cls lacks, naming it as what (default
+--- the class's name) and the closest names; level as error()'s.
+---@param cls table
+---@param k string
+---@param what? string
+---@param level? integer
+function M.raise_no_attribute(cls, k, what, level)
+  local names = member_names(cls)
+  local hint = util.did_you_mean(k, names)
+  if hint == "" then
+    local list = {}
+    local base = rawget(cls, "__mapper__") and rawget(cls, "__mapper__").registry.base
+    for n in pairs(names) do
+      if not ModelBase[n] and not (base and rawget(base, n) ~= nil) then list[#list + 1] = n end
+    end
+    table.sort(list)
+    hint = #list > 0 and format(" (its attributes: %s)", table.concat(list, ", ")) or ""
+  end
+  exc.raise(exc.InvalidRequestError, format("type object '%s' has no attribute '%s'%s",
+    what or tostring(rawget(cls, "__name")), k, hint), nil, (level or 1) + 1)
+end
+
+-- Model.k for a k the class does not have (not a mapped attribute, a
+-- relationship, a hybrid, a method or a class field) raises naming the
+-- model and the closest names, where SQLAlchemy raises AttributeError.
+-- Only on a mapped class and only for names not starting with "_": the
+-- library probes classes for optional "_" and "__" fields, and instances
+-- read missing fields as nil (their miss function uses class_member).
+ClassMeta.__index = function(cls, k)
+  local m = rawget(cls, "__mapper__")
+  if m and not SQL_PROTOCOL[k] then
+    -- Model.column, the common read, without class_lookup's call
+    local p = m.props[k]
+    if p then
+      if not p.is_column then m.registry:configure() end
+      return p.class_attr
+    end
+  end
+  local v = class_lookup(cls, k)
+  if v ~= nil or type(k) ~= "string" or k:byte(1) == 95 or not m then
+    return v
+  end
+  M.raise_no_attribute(cls, k, nil, 2)
 end
 
 ClassMeta.__newindex = function(cls, k, v)
@@ -559,8 +646,19 @@ local function default_init(m, obj, fields)
       if v ~= NULL then dict[k] = v end
     else
       if type(k) ~= "string" or not (m.props[k] or m:find_hybrid(k)) then
-        exc.raise(exc.ArgumentError, format("'%s' is an invalid keyword argument for %s",
-          tostring(k), m.class_name), nil, 4)
+        local hint = ""
+        if type(k) == "string" then
+          local keys = {}
+          for pk in pairs(m.props) do keys[pk] = true end
+          local hm = m
+          while hm do
+            for hk in pairs(hm.hybrids) do keys[hk] = true end
+            hm = hm.inherits
+          end
+          hint = util.did_you_mean(k, keys)
+        end
+        exc.raise(exc.ArgumentError, format("'%s' is an invalid keyword argument for %s%s",
+          tostring(k), m.class_name, hint), nil, 4)
       end
       local p = m.props[k]
       if p and p.is_column then

@@ -668,8 +668,13 @@ function Rel:link()
   if bp ~= nil then
     local other = self.target.props[bp]
     if not other or other.is_column then
+      local rels = {}
+      for k, p in pairs(self.target.props) do
+        if not p.is_column then rels[#rels + 1] = k end
+      end
       exc.raise(exc.InvalidRequestError, format("relationship %s: back_populates names '%s', which is " ..
-        "not a relationship of %s", self:describe(), tostring(bp), self.target.class_name), nil, 4)
+        "not a relationship of %s%s", self:describe(), tostring(bp), self.target.class_name,
+        type(bp) == "string" and util.did_you_mean(bp, rels) or ""), nil, 4)
     end
     if not other.configured then other:configure() end
     if other.target ~= self.parent and not self.parent:isa(other.target) then

@@ -66,8 +66,10 @@ local function check_keys(t, keys, what)
   end
   if #bad > 0 then
     table.sort(bad)
-    exc.raise(exc.ArgumentError, format("%s: Unconsumed column names: %s (table '%s' has no such columns)",
-      what, table.concat(bad, ", "), t.name), nil, 4)
+    local keys = {}
+    for i, col in ipairs(selectable.columns_of(t.c)) do keys[i] = col.key end
+    exc.raise(exc.ArgumentError, format("%s: Unconsumed column names: %s (table '%s' has no such columns)%s",
+      what, table.concat(bad, ", "), t.name, #bad == 1 and util.did_you_mean(bad[1], keys) or ""), nil, 4)
   end
 end
 

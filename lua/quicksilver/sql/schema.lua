@@ -13,6 +13,17 @@ local util = require("quicksilver.util")
 
 local M = {}
 
+--- " (did you mean 'x'?)" for the column of table t closest to name, or "".
+---@param t table
+---@param name any
+---@return string
+function M.column_hint(t, name)
+  if type(name) ~= "string" or not t.c then return "" end
+  local keys = {}
+  for i, col in ipairs(rawget(t.c, "_all") or {}) do keys[i] = col.key end
+  return util.did_you_mean(name, keys)
+end
+
 local K = core.kinds
 local setmetatable, type, tostring, select, pairs, ipairs = setmetatable, type, tostring, select, pairs, ipairs
 local format = string.format
@@ -291,8 +302,8 @@ function ForeignKey:get_column()
   if not t then return nil end
   local col = rawget(t.c, cname)
   if not col then
-    exc.raise(exc.NoReferencedColumnError, format("ForeignKey '%s': table '%s' has no column '%s'",
-      target, tname, cname), nil, 3)
+    exc.raise(exc.NoReferencedColumnError, format("ForeignKey '%s': table '%s' has no column '%s'%s",
+      target, tname, cname, M.column_hint(t, cname)), nil, 3)
   end
   self.column = col
   if parent.type == nil then parent.type = col.type end
@@ -465,8 +476,8 @@ function Index:_attach(t)
     if type(e) == "string" then
       local col = rawget(t.c, e)
       if not col then
-        exc.raise(exc.ArgumentError, format("Index %s: table '%s' has no column '%s'",
-          tostring(self.name), t.name, e), nil, 4)
+        exc.raise(exc.ArgumentError, format("Index %s: table '%s' has no column '%s'%s",
+          tostring(self.name), t.name, e, M.column_hint(t, e)), nil, 4)
       end
       exprs[i] = col
     else
@@ -644,8 +655,8 @@ function Table:append_constraint(con)
     for _, name in ipairs(con.columns) do
       local col = rawget(self.c, name)
       if not col then
-        exc.raise(exc.ArgumentError, format("PrimaryKeyConstraint: table '%s' has no column '%s'",
-          self.name, name), nil, 3)
+        exc.raise(exc.ArgumentError, format("PrimaryKeyConstraint: table '%s' has no column '%s'%s",
+          self.name, name, M.column_hint(self, name)), nil, 3)
       end
       col.primary_key = true
       col.nullable = false
@@ -656,8 +667,8 @@ function Table:append_constraint(con)
     for i, cname in ipairs(con.columns) do
       local col = rawget(self.c, cname)
       if not col then
-        exc.raise(exc.ArgumentError, format("ForeignKeyConstraint: table '%s' has no column '%s'",
-          self.name, cname), nil, 3)
+        exc.raise(exc.ArgumentError, format("ForeignKeyConstraint: table '%s' has no column '%s'%s",
+          self.name, cname, M.column_hint(self, cname)), nil, 3)
       end
       local fk = M.foreign_key(con.refs[i], {ondelete = con.ondelete, onupdate = con.onupdate})
       fk.parent = col

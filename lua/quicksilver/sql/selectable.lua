@@ -24,8 +24,10 @@ local mtype = math.type
 local ColumnCollection = {}
 ColumnCollection.__index = function(self, k)
   if type(k) == "string" and k:sub(1, 1) ~= "_" then
-    exc.raise(exc.ArgumentError, string.format("%s has no column '%s'",
-      rawget(self, "_owner") or "this table", k), nil, 2)
+    local keys = {}
+    for i, col in ipairs(rawget(self, "_all") or {}) do keys[i] = col.key end
+    exc.raise(exc.ArgumentError, string.format("%s has no column '%s'%s",
+      rawget(self, "_owner") or "this table", k, util.did_you_mean(k, keys)), nil, 2)
   end
   return nil
 end
@@ -458,8 +460,11 @@ function Select:filter_by(map)
   end
   for k in pairs(map) do
     if type(k) ~= "string" or not M.has_column(target.c, k) then
-      exc.raise(exc.ArgumentError, string.format("filter_by: '%s' has no column '%s'",
-        tostring(target.name or target), tostring(k)), nil, 2)
+      local keys = {}
+      for i, col in ipairs(M.columns_of(target.c)) do keys[i] = col.key end
+      exc.raise(exc.ArgumentError, string.format("filter_by: '%s' has no column '%s'%s",
+        tostring(target.name or target), tostring(k), type(k) == "string" and util.did_you_mean(k, keys) or ""),
+        nil, 2)
     end
   end
   return self:where(util.unpack(conds))
@@ -545,8 +550,13 @@ local function order_items(self, what, ...)
         if (c._k == K.LABEL or c._k == K.COLUMN) and (c.name == v or c.key == v) then found = c end
       end
       if not found then
+        local names = {}
+        for _, c in ipairs(self.columns) do
+          if c._k == K.LABEL or c._k == K.COLUMN then names[#names + 1] = c.name or c.key end
+        end
         exc.raise(exc.CompileError, string.format(
-          "%s: '%s' names no column or label of this select (raw SQL goes through qs.text())", what, v), nil, 4)
+          "%s: '%s' names no column or label of this select%s (raw SQL goes through qs.text())", what, v,
+          util.did_you_mean(v, names)), nil, 4)
       end
       if found._k == K.LABEL then
         out[#out + 1] = found
