@@ -7,6 +7,7 @@
 --- parameters, runs the handle_error listeners and raises.
 local catalog = require("quicksilver.engine.catalog")
 local connection_transaction = require("quicksilver.engine.connection_transaction")
+local dbapi_error = require("quicksilver.engine.dbapi_error")
 local compiler = require("quicksilver.sql.compiler")
 local expanding = require("quicksilver.sql.expanding")
 local DDLText = require("quicksilver.sql.ddl_statement").DDL
@@ -419,70 +420,9 @@ Connection.__tostring = function(self)
   return format("<Connection %s to %s>", self.closed and "closed" or "open", tostring(self.engine))
 end
 
--- The parameters a statement was sent with: the caller's, with the values
--- the statement holds itself (Core values({...}), the ORM's flush
--- statements) filled in by bind name, so an error shows what was sent
--- rather than an empty table.
-local function sent_params(compiled, params, many)
-  local keys = compiled and compiled.keys
-  local values = compiled and compiled.values
-  if keys == nil or values == nil or next(values) == nil then return params end
-  local function one(p)
-    local out = {}
-    for i = 1, #keys do
-      local k = keys[i]
-      local v = p and p[k]
-      if v == nil then v = values[k] end
-      out[k] = v
-    end
-    return out
-  end
-  if not many then return one(params) end
-  local n = params.n or #params
-  local out = {n = n}
-  for i = 1, n do out[i] = one(params[i]) end
-  return out
-end
-
--- A driver names a refused value by its position ("parameter $3": the
--- PostgreSQL drivers' NUL check); the caller knows it by its bind key. A
--- multi-row VALUES repeats the one-row statement's keys, hence the modulo.
-local function name_parameter(err, compiled)
-  local keys = compiled and (compiled.keys or compiled.param_names)
-  if type(keys) ~= "table" or #keys == 0 or type(err.message) ~= "string" then return end
-  local k = tonumber(err.message:match("parameter %$(%d+)"))
-  local key = k and keys[(k - 1) % #keys + 1]
-  if type(key) ~= "string" then return end
-  err.message = err.message:gsub("parameter %$(%d+)", function(d)
-    return "parameter $" .. d .. " ('" .. key .. "')"
-  end, 1)
-end
-
--- Attaches the statement, lets handle_error listeners see (or replace) the
--- error, invalidates a dead connection, and raises.
-function Connection:_raise_dbapi(err, sql, params, many, compiled)
-  if type(err) == "table" then
-    name_parameter(err, compiled)
-    params = sent_params(compiled, params, many)
-    err.statement = sql
-    err.params = params
-    err.executemany = many or nil
-  end
-  local is_disconnect = type(err) == "table" and err.connection_invalidated or false
-  if has(self, "handle_error") then
-    local ctx = {original_exception = err, sqlalchemy_exception = err, statement = sql,
-      parameters = params, executemany = many, connection = self, engine = self.engine,
-      is_disconnect = is_disconnect}
-    local ls = listeners(self, "handle_error")
-    for i = 1, #ls do
-      local r = ls[i].fn(ctx)
-      if r ~= nil then err = r; ctx.sqlalchemy_exception = r end
-    end
-    is_disconnect = ctx.is_disconnect
-  end
-  if is_disconnect then self:invalidate(err) end
-  error(err, 0)
-end
+-- The driver's error for a statement: its statement and parameters attached,
+-- handle_error listeners run, a dead connection invalidated, raised (dbapi_error.lua).
+Connection._raise_dbapi = dbapi_error.raise_dbapi
 
 -- A streaming source over a C cursor that raises like execute does. Its
 -- rows come through the connection (cconn:fetch), which waits like execute
@@ -505,75 +445,13 @@ end
 
 function CursorSource:close() self.cur:close() end
 
--- The ORM's batched read (Connection:_execute with raw "batches"): the
--- cursor's rows handed out a batch at a time as the driver gives them, no
--- Result made (a Result per small select costs a fifth of its time). It is
--- one of the connection's streams like a streaming Result: it ends when
--- the connection goes back (a later fetch raises ResourceClosedError), and
--- its rest is read into memory when another statement needs the driver
--- connection.
-local RowBatches = {}
-RowBatches.__index = RowBatches
-
 --- The rows of a RowBatches fetch (the ORM's batch, orm/select_rows.lua).
 --- Its first batch is read with the statement: rows that fit in it come
 --- back as a plain list, no RowBatches made.
 M.BATCH_ROWS = 1000
 
---- The next up to n rows ({} once read to the end).
-function RowBatches:fetch(n)
-  local rest = self._rest
-  if rest then
-    self._rest = nil
-    return rest
-  end
-  local src = self._src
-  if src == nil then
-    if self._why then
-      exc.raise(exc.ResourceClosedError, "This result is closed: " .. self._why .. " before its " ..
-        "rows were read", nil, 2)
-    end
-    return EMPTY
-  end
-  local rows = src:fetch(n)
-  if #rows < n then self:close() end
-  return rows
-end
-
---- Ends the read: the cursor goes, the connection forgets the stream.
-function RowBatches:close()
-  local src = self._src
-  if src then
-    self._src = nil
-    local streams = self._conn._streams
-    if streams then streams[self] = nil end
-    src:close()
-  end
-end
-
-function RowBatches:_end_stream(why)
-  if self._src then
-    self:close()
-    self._why = why
-  end
-end
-
-function RowBatches:_buffer_rest()
-  local src = self._src
-  if src then
-    local more = src:fetch(nil)
-    local rest = self._rest
-    if rest then
-      -- the batch read ahead, then the rest after it
-      local n = #rest
-      for i = 1, #more do rest[n + i] = more[i] end
-    else
-      rest = more
-    end
-    self._rest = rest
-    self:close()
-  end
-end
+-- The ORM's batched read: engine/row_batches.lua.
+local RowBatches = require("quicksilver.engine.row_batches").RowBatches
 
 -- A stream r reading from this connection: it ends when the connection
 -- goes back (weakly held: a stream dropped unread goes). Returns r.
