@@ -11,12 +11,8 @@ local reg = debug.getregistry()
 local clibs = type(reg._CLIBS) == "table" and getmetatable(reg._CLIBS)
 if clibs and clibs.__gc then clibs.__gc = function() end end
 
--- luv once for the whole run, before busted's insulation: a spec file that
--- loads it (spec/support/api_names.lua reaches quicksilver.async.luv) would
--- otherwise have it unloaded after the file, its module table collected and
--- its default loop closed, and the next file's require("luv") crashes in
--- uv_timer_init on that closed loop. (Absent on LuaJIT builds: pcall.)
-pcall(require, "luv")
+local here = (arg[0] or ""):match("^(.*)/[^/]*$") or "."
+dofile(here .. "/busted_helper.lua")
 
 -- make test's own settings, never the top-level .busted (spec/support/busted_config.lua says why)
 local has_config = false
@@ -24,7 +20,6 @@ for i = 1, #arg do
   if arg[i] == "-f" or arg[i]:find("^%-%-config%-file") then has_config = true end
 end
 if not has_config then
-  local here = (arg[0] or ""):match("^(.*)/[^/]*$") or "."
   table.insert(arg, 1, "--config-file=" .. here .. "/busted_config.lua")
 end
 
