@@ -510,20 +510,25 @@ end
 M.class_member = member
 attributes.class_member = member
 
+-- The mapper's attribute names (its properties and every hybrid up its
+-- inheritance chain) added to the set names; names.
+local function add_mapped_names(m, names)
+  for k in pairs(m.props) do names[k] = true end
+  local hm = m
+  while hm do
+    for k in pairs(hm.hybrids) do names[k] = true end
+    hm = hm.inherits
+  end
+  return names
+end
+
 -- Every name Model.k could have found: the candidates of the miss message.
 local function member_names(cls)
   local names = {}
   local c = cls
   while type(c) == "table" do
     local m = rawget(c, "__mapper__")
-    if m then
-      for k in pairs(m.props) do names[k] = true end
-      local hm = m
-      while hm do
-        for k in pairs(hm.hybrids) do names[k] = true end
-        hm = hm.inherits
-      end
-    end
+    if m then add_mapped_names(m, names) end
     for k in pairs(c) do
       if type(k) == "string" and k:sub(1, 1) ~= "_" then names[k] = true end
     end
@@ -647,16 +652,7 @@ local function default_init(m, obj, fields)
     else
       if type(k) ~= "string" or not (m.props[k] or m:find_hybrid(k)) then
         local hint = ""
-        if type(k) == "string" then
-          local keys = {}
-          for pk in pairs(m.props) do keys[pk] = true end
-          local hm = m
-          while hm do
-            for hk in pairs(hm.hybrids) do keys[hk] = true end
-            hm = hm.inherits
-          end
-          hint = util.did_you_mean(k, keys)
-        end
+        if type(k) == "string" then hint = util.did_you_mean(k, add_mapped_names(m, {})) end
         exc.raise(exc.ArgumentError, format("'%s' is an invalid keyword argument for %s%s",
           tostring(k), m.class_name, hint), nil, 4)
       end
