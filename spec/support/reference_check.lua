@@ -37,13 +37,6 @@ local function names_module()
   return api_names
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 -- The keys of a CLI cell (see the header).
 local function cli_keys(cell)
@@ -116,7 +109,7 @@ function M.check(area, root)
   root = root or names_module().ROOT
   local file = "docs/reference/" .. area .. ".md"
   local out = {area = area, file = file, missing = {}, unknown = {}, bare = {}}
-  local text = read_file(root .. "/" .. file)
+  local text = names_module().read_file(root .. "/" .. file)
   out.exists = text ~= nil
   local index = names_module().index()
   local have = {}
